@@ -1,0 +1,244 @@
+//! Installation bootstrap and operator recovery: `admin init` (account, default
+//! organisation and project, owner, first token) and `admin reset-admin`. Both run on
+//! the host with the root key, as the system actor.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_crypto::{Pepper, RootKey, SecretToken};
+use rampart_domain::limits::BOOTSTRAP_TOKEN_LIFETIME_DAYS;
+use rampart_domain::platform::identity::{ApiToken, PrincipalId, TokenKind, User};
+use rampart_domain::platform::tenancy::{Account, Organization, Project, Scope};
+use rampart_domain::*;
+use rampart_store::Store;
+use serde_json::json;
+
+use crate::context::{Actor, Ctx, RequestMeta};
+use crate::error::{AppError, AppResult};
+use crate::mint;
+
+const PEPPER_SECRET_NAME: &str = "token_pepper";
+const DEFAULT_SLUG: &str = "default";
+
+/// Whether the store holds an initialised installation.
+pub async fn is_initialized(store: &Store) -> AppResult<bool> {
+    Ok(store.account().await?.is_some())
+}
+
+pub(crate) async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<Pepper> {
+    let wrapped = store.server_secret(PEPPER_SECRET_NAME).await?.ok_or_else(|| {
+        AppError::Internal("the installation is not initialised (run `rampart admin init`)".into())
+    })?;
+    let bytes = root_key
+        .unwrap_key(Pepper::WRAP_PURPOSE, &wrapped)
+        .map_err(|_| {
+            AppError::Integrity(
+                "the root key does not open this installation's secrets (wrong root key?)".into(),
+            )
+        })?;
+    Ok(Pepper::from_bytes(&bytes)?)
+}
+
+fn system_ctx() -> Ctx {
+    Ctx {
+        actor: Actor::system(),
+        meta: RequestMeta::default(),
+    }
+}
+
+/// Mints a personal token for `user` and its row; the caller inserts it.
+pub(crate) fn personal_token(
+    pepper: &Pepper,
+    owner: PrincipalId,
+    name: &str,
+    now: Timestamp,
+    lifetime: SignedDuration,
+    project_id: Option<ProjectId>,
+) -> AppResult<(SecretToken, ApiToken, [u8; 32])> {
+    let kind = match owner {
+        PrincipalId::User(_) => TokenKind::Personal,
+        PrincipalId::ServiceAccount(_) => TokenKind::ServiceAccount,
+    };
+    let secret = rampart_crypto::token::mint(kind)?;
+    let token = ApiToken {
+        id: mint(now, TokenId::mint)?,
+        kind,
+        owner,
+        name: Name::parse(name)?,
+        last_four: secret.last_four(),
+        project_id,
+        created_at: now,
+        expires_at: now
+            .checked_add(lifetime)
+            .map_err(|_| AppError::bad_request("invalid_expiry", "the expiry is out of range"))?,
+        revoked_at: None,
+        last_used_at: None,
+        last_used_ip: None,
+    };
+    let secret_hmac = token_hmac(pepper, &secret);
+    Ok((secret, token, secret_hmac))
+}
+
+pub(crate) fn token_hmac(pepper: &Pepper, secret: &SecretToken) -> [u8; 32] {
+    pepper.blind_index("api-token", secret.expose().as_bytes())
+}
+
+fn bootstrap_lifetime() -> SignedDuration {
+    SignedDuration::from_hours(24 * i64::from(BOOTSTRAP_TOKEN_LIFETIME_DAYS))
+}
+
+/// Initialises a new installation and returns the owner's one-time token. Refuses an
+/// installation that is already initialised.
+pub async fn initialize(
+    store: &Store,
+    root_key: &RootKey,
+    now: Timestamp,
+    admin_email: &str,
+) -> AppResult<SecretToken> {
+    let email = Email::parse(admin_email)?;
+    if is_initialized(store).await? {
+        return Err(AppError::conflict(
+            "already_initialized",
+            "this installation is already initialised",
+        ));
+    }
+    let pepper_bytes = zeroize::Zeroizing::new(rampart_crypto::random::bytes::<32>()?);
+    let wrapped_pepper = root_key.wrap(Pepper::WRAP_PURPOSE, pepper_bytes.as_slice())?;
+    let pepper = Pepper::from_bytes(pepper_bytes.as_slice())?;
+
+    let account = Account {
+        id: mint(now, AccountId::mint)?,
+        name: Name::parse("Rampart")?,
+        created_at: now,
+    };
+    let org = Organization {
+        id: mint(now, OrgId::mint)?,
+        identifier: Slug::parse(DEFAULT_SLUG)?,
+        name: Name::parse("Default")?,
+        description: Description::parse("")?,
+        created_at: now,
+        updated_at: now,
+    };
+    let project = Project {
+        id: mint(now, ProjectId::mint)?,
+        org_id: org.id,
+        identifier: Slug::parse(DEFAULT_SLUG)?,
+        name: Name::parse("Default")?,
+        description: Description::parse("")?,
+        created_at: now,
+        updated_at: now,
+    };
+    let owner = User {
+        id: mint(now, UserId::mint)?,
+        email,
+        display_name: DisplayName::parse("Administrator")?,
+        is_account_owner: true,
+        has_password: false,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    let (secret, token, secret_hmac) = personal_token(
+        &pepper,
+        PrincipalId::User(owner.id),
+        "bootstrap",
+        now,
+        bootstrap_lifetime(),
+        None,
+    )?;
+
+    let mut tx = store.write().await?;
+    tx.insert_server_secret(PEPPER_SECRET_NAME, &wrapped_pepper, now)
+        .await
+        .map_err(|error| match error {
+            rampart_store::StoreError::Conflict { .. } => AppError::conflict(
+                "already_initialized",
+                "this installation is already initialised",
+            ),
+            other => other.into(),
+        })?;
+    tx.insert_account(&account).await?;
+    tx.insert_org(&org).await?;
+    tx.insert_project(&project).await?;
+    tx.insert_user(&owner, None).await?;
+    tx.insert_token(&token, &secret_hmac).await?;
+    let ctx = system_ctx();
+    tx.commit(
+        ctx.audit(now, "account.initialize", "account")
+            .resource_id(account.id)
+            .scope(Scope::Project(org.id, project.id))
+            .details(json!({
+                "owner": owner.id.to_string(),
+                "token_id": token.id.to_string(),
+            }))
+            .build(),
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// Recovers a locked-out owner: re-enables them, ends their sessions and prints a new
+/// token. With `email`, that user (created if missing) becomes an account owner.
+pub async fn reset_admin(
+    store: &Store,
+    root_key: &RootKey,
+    now: Timestamp,
+    email: Option<&str>,
+) -> AppResult<SecretToken> {
+    let pepper = load_pepper(store, root_key).await?;
+    let mut tx_user = match email {
+        Some(text) => {
+            let email = Email::parse(text)?;
+            match store.user_credentials_by_email(&email).await? {
+                Some(found) => (found.user, false),
+                None => (
+                    User {
+                        id: mint(now, UserId::mint)?,
+                        email,
+                        display_name: DisplayName::parse("Administrator")?,
+                        is_account_owner: true,
+                        has_password: false,
+                        disabled: false,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    true,
+                ),
+            }
+        }
+        None => (
+            store.account_owner().await?.ok_or_else(|| {
+                AppError::Internal("no account owner exists; pass --email".into())
+            })?,
+            false,
+        ),
+    };
+    let (user, is_new) = (&mut tx_user.0, tx_user.1);
+    user.is_account_owner = true;
+    user.disabled = false;
+    user.updated_at = now;
+    let (secret, token, secret_hmac) = personal_token(
+        &pepper,
+        PrincipalId::User(user.id),
+        "reset-admin",
+        now,
+        bootstrap_lifetime(),
+        None,
+    )?;
+    let mut tx = store.write().await?;
+    if is_new {
+        tx.insert_user(user, None).await?;
+    } else {
+        tx.update_user(user).await?;
+        tx.make_account_owner(user.id).await?;
+        tx.revoke_sessions_of(user.id, now).await?;
+    }
+    tx.insert_token(&token, &secret_hmac).await?;
+    tx.commit(
+        system_ctx()
+            .audit(now, "account.reset_admin", "user")
+            .resource_id(user.id)
+            .details(json!({ "token_id": token.id.to_string(), "created": is_new }))
+            .build(),
+    )
+    .await?;
+    Ok(secret)
+}

@@ -1,0 +1,85 @@
+//! Who is acting and from where: the authenticated [`Actor`] and the request's
+//! [`RequestMeta`], carried together as [`Ctx`] into every use case.
+
+use rampart_domain::platform::identity::{ApiToken, PrincipalId};
+use rampart_domain::{ProjectId, TokenId};
+
+/// How the actor proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    Token,
+    Session,
+    /// The server itself (bootstrap, operator commands run on the host).
+    System,
+}
+
+impl AuthMethod {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Token => "token",
+            AuthMethod::Session => "session",
+            AuthMethod::System => "system",
+        }
+    }
+}
+
+/// An authenticated principal.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub principal: PrincipalId,
+    pub auth_method: AuthMethod,
+    pub token_id: Option<TokenId>,
+    /// The project a narrowed token is limited to.
+    pub narrowed_to_project: Option<ProjectId>,
+    /// Until role assignments exist, the account owner holds every permission.
+    pub is_account_owner: bool,
+    /// Set for session authentication: the session row id, for logout.
+    pub session_id: Option<rampart_domain::SessionId>,
+}
+
+impl Actor {
+    pub(crate) fn from_token(token: &ApiToken, is_account_owner: bool) -> Self {
+        Self {
+            principal: token.owner,
+            auth_method: AuthMethod::Token,
+            token_id: Some(token.id),
+            narrowed_to_project: token.project_id,
+            is_account_owner,
+            session_id: None,
+        }
+    }
+
+    /// The server acting on its own behalf (operator commands on the host).
+    pub fn system() -> Self {
+        Self {
+            principal: PrincipalId::User(rampart_domain::UserId::from_uuid(uuid::Uuid::nil())),
+            auth_method: AuthMethod::System,
+            token_id: None,
+            narrowed_to_project: None,
+            is_account_owner: true,
+            session_id: None,
+        }
+    }
+
+    pub fn actor_text(&self) -> String {
+        match self.auth_method {
+            AuthMethod::System => "system".into(),
+            _ => self.principal.to_text(),
+        }
+    }
+}
+
+/// Facts about the request, for audit and rate limits.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    /// The client IP as decided by the edge (socket peer unless a trusted proxy).
+    pub client_ip: String,
+    pub request_id: String,
+}
+
+/// The context of a use case: who, from where.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub meta: RequestMeta,
+}

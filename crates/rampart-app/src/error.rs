@@ -1,0 +1,97 @@
+//! Use-case errors. Each variant maps to one HTTP status at the edge; `code` strings are
+//! stable API (clients match on them). Messages are safe to show: they never contain
+//! secrets, SQL or internal paths. `Internal` and `Unavailable` details go to the log only.
+
+use rampart_domain::ValidationError;
+use rampart_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: a field failed validation (400, code `invalid_<field>`).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Input that is well formed but not acceptable (400 with a specific code).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// No credentials, or credentials that do not work (401).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// Authenticated but not allowed (403).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Missing, or not visible to the caller (404).
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A uniqueness or state rule refused the change (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Semantically invalid (422).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// The store cannot be reached (503).
+    #[error("the database is unavailable")]
+    Unavailable(String),
+    /// Stored data failed an integrity check.
+    #[error("stored data failed an integrity check")]
+    Integrity(String),
+    /// A bug or an unexpected failure (500). The text is logged, never returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Unauthenticated {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => AppError::Unavailable(detail),
+            StoreError::Corrupt(detail) => AppError::Integrity(detail),
+            // A conflict that reaches here was not anticipated by the use case; the
+            // use cases translate the expected ones into specific codes.
+            StoreError::Conflict { constraint } => AppError::conflict(
+                "conflict",
+                format!(
+                    "the change conflicts with existing data{}",
+                    constraint.map(|c| format!(" ({c})")).unwrap_or_default()
+                ),
+            ),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<rampart_crypto::CryptoError> for AppError {
+    fn from(error: rampart_crypto::CryptoError) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}

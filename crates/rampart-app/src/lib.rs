@@ -1,0 +1,134 @@
+//! Rampart's use cases.
+//!
+//! One function per operation, each following the same steps: take an authenticated
+//! [`Ctx`], check the permission (through [`authorize`] — the one decision function),
+//! load, apply the domain rule, then persist and audit in one store transaction. The
+//! store's `WriteTx::commit` takes the audit record, so no mutation can skip it.
+//!
+//! Plaintext secrets exist here only in memory; the store sees hashes and HMACs. Time
+//! comes from the injected [`Clock`].
+
+pub mod access;
+pub mod audit;
+pub mod bootstrap;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod platform;
+
+use std::sync::Arc;
+
+use rampart_crypto::{Pepper, PasswordHasher, PasswordParams, RootKey};
+use rampart_domain::platform::identity::SessionTimeouts;
+use rampart_domain::platform::password::PasswordPolicy;
+use rampart_store::Store;
+
+pub use access::{Access, authorize};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::{Actor, AuthMethod, Ctx, RequestMeta};
+pub use error::{AppError, AppResult};
+
+/// Settings the use cases need (already validated by the configuration loader).
+#[derive(Clone, Debug)]
+pub struct AppSettings {
+    pub token_lifetime_days_max: u32,
+    pub session_timeouts: SessionTimeouts,
+    pub password_policy: PasswordPolicy,
+    pub password_params: PasswordParams,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        use rampart_domain::limits::*;
+        Self {
+            token_lifetime_days_max: TOKEN_LIFETIME_DAYS_MAX_DEFAULT,
+            session_timeouts: SessionTimeouts {
+                idle_secs: SESSION_IDLE_TIMEOUT_SECS_DEFAULT,
+                absolute_secs: SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT,
+            },
+            password_policy: PasswordPolicy {
+                chars_min: PASSWORD_CHARS_MIN_DEFAULT,
+            },
+            password_params: PasswordParams::default(),
+        }
+    }
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    pepper: Pepper,
+    passwords: PasswordHasher,
+    settings: AppSettings,
+}
+
+/// The application: every use case is a method. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens an initialised installation: unwraps the pepper with the root key.
+    pub async fn open(
+        store: Store,
+        root_key: &RootKey,
+        clock: Arc<dyn Clock>,
+        settings: AppSettings,
+    ) -> AppResult<Self> {
+        let pepper = bootstrap::load_pepper(&store, root_key).await?;
+        let passwords = PasswordHasher::new(settings.password_params)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                pepper,
+                passwords,
+                settings,
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn pepper(&self) -> &Pepper {
+        &self.inner.pepper
+    }
+
+    pub(crate) fn passwords(&self) -> &PasswordHasher {
+        &self.inner.passwords
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ready(&self) -> AppResult<()> {
+        self.store().ping().await.map_err(AppError::from)
+    }
+}
+
+/// Mints a new id of type `T` from the clock reading and fresh randomness.
+pub(crate) fn mint<T>(
+    now: jiff::Timestamp,
+    make: impl FnOnce(u64, [u8; 10]) -> T,
+) -> AppResult<T> {
+    let random = rampart_crypto::random::bytes::<10>()
+        .map_err(|error| AppError::Internal(error.to_string()))?;
+    let millis = u64::try_from(now.as_millisecond()).unwrap_or_default();
+    Ok(make(millis, random))
+}

@@ -1,0 +1,290 @@
+//! Authentication: API tokens (checksum before lookup, peppered HMAC lookup, expiry,
+//! revocation, owner still enabled), password login into a session, session checks with
+//! idle and absolute timeouts, logout. Failed attempts are audited.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_crypto::PasswordVerdict;
+use rampart_crypto::session::{mint_session_id, session_id_hash};
+use rampart_crypto::token::TokenFormatError;
+use rampart_domain::limits::TOKEN_LAST_USED_WRITE_INTERVAL_SECS;
+use rampart_domain::platform::identity::{PrincipalId, Session, TokenKind, TokenUnusable};
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::{Email, SessionId};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::audit::{Outcome, anonymous};
+use crate::bootstrap::token_hmac;
+use crate::context::{Actor, AuthMethod, Ctx, RequestMeta};
+use crate::error::{AppError, AppResult};
+use crate::{App, mint};
+
+/// What a successful login hands back: the session cookie value and the CSRF token, both
+/// shown once, and when the session ends at the latest.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    pub session_secret: Zeroizing<String>,
+    pub csrf_token: Zeroizing<String>,
+    pub absolute_expires_at: Timestamp,
+    pub idle_timeout_secs: u64,
+}
+
+impl App {
+    async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, code: &str) {
+        let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
+            .outcome(Outcome::Failure)
+            .details(json!({ "reason": code }))
+            .build();
+        if let Err(error) = self.store().append_audit(&record).await {
+            tracing::error!(%error, "could not record an authentication failure");
+        }
+    }
+
+    /// Authenticates an API token presented on the REST API (personal and service
+    /// account tokens only).
+    pub async fn authenticate_token(&self, presented: &str, meta: &RequestMeta) -> AppResult<Actor> {
+        let outcome = self.check_token(presented, meta).await;
+        if let Err(AppError::Unauthenticated { code, .. }) = &outcome {
+            self.record_auth_failure(meta, "token", code).await;
+        }
+        outcome
+    }
+
+    async fn check_token(&self, presented: &str, meta: &RequestMeta) -> AppResult<Actor> {
+        let parsed = rampart_crypto::token::parse(presented).map_err(|error| match error {
+            TokenFormatError::Checksum => AppError::unauthenticated(
+                "token_checksum_mismatch",
+                "the token's checksum does not match; it was mistyped or truncated",
+            ),
+            TokenFormatError::Shape | TokenFormatError::Kind => AppError::unauthenticated(
+                "token_malformed",
+                "the credential is not a Rampart API token",
+            ),
+        })?;
+        if !matches!(parsed.kind, TokenKind::Personal | TokenKind::ServiceAccount) {
+            return Err(AppError::unauthenticated(
+                "token_kind_not_accepted",
+                "this kind of token cannot be used on the API",
+            ));
+        }
+        let hmac = token_hmac(self.pepper(), &parsed.secret);
+        let token = self
+            .store()
+            .token_by_secret_hmac(&hmac)
+            .await?
+            .ok_or_else(|| AppError::unauthenticated("token_invalid", "the token is not valid"))?;
+        let now = self.now();
+        token.usable_at(now).map_err(|why| match why {
+            TokenUnusable::Expired => AppError::unauthenticated("token_expired", "the token has expired"),
+            TokenUnusable::Revoked => AppError::unauthenticated("token_revoked", "the token has been revoked"),
+        })?;
+        let is_account_owner = match token.owner {
+            PrincipalId::User(user_id) => {
+                let user = self.store().user_by_id(user_id).await?.ok_or_else(|| {
+                    AppError::unauthenticated("token_invalid", "the token is not valid")
+                })?;
+                if user.disabled {
+                    return Err(AppError::unauthenticated(
+                        "principal_disabled",
+                        "the token's owner is disabled",
+                    ));
+                }
+                user.is_account_owner
+            }
+            PrincipalId::ServiceAccount(id) => {
+                self.store().service_account_by_id(id).await?.ok_or_else(|| {
+                    AppError::unauthenticated("token_invalid", "the token is not valid")
+                })?;
+                false
+            }
+        };
+        let stale = token.last_used_at.is_none_or(|last| {
+            now.as_second() - last.as_second() >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
+        }) || token.last_used_ip.as_deref() != Some(meta.client_ip.as_str());
+        if stale {
+            if let Err(error) = self.store().touch_token(token.id, now, &meta.client_ip).await {
+                tracing::warn!(%error, token_id = %token.id, "could not record token use");
+            }
+        }
+        Ok(Actor::from_token(&token, is_account_owner))
+    }
+
+    /// Password login. Every failure answers the same `invalid_credentials` (no hint
+    /// whether the email exists) after the same amount of work.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<LoginOutcome> {
+        let invalid = || {
+            AppError::unauthenticated(
+                "invalid_credentials",
+                "the email or password is not correct",
+            )
+        };
+        let found = match Email::parse(email) {
+            Ok(email) => self.store().user_credentials_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let Some(credentials) = found else {
+            self.passwords().verify_dummy(password);
+            self.record_auth_failure(meta, "password", "unknown_user").await;
+            return Err(invalid());
+        };
+        let verdict = match &credentials.password_hash {
+            Some(phc) => self.passwords().verify(password, phc),
+            None => {
+                self.passwords().verify_dummy(password);
+                PasswordVerdict::Mismatch
+            }
+        };
+        let user = credentials.user;
+        let rehash = match verdict {
+            PasswordVerdict::Match { rehash } if !user.disabled => rehash,
+            _ => {
+                let record = anonymous(self.now(), meta, "auth.login", "user", "password")
+                    .resource_id(user.id)
+                    .outcome(Outcome::Failure)
+                    .details(json!({ "reason": if user.disabled { "disabled" } else { "wrong_password" } }))
+                    .build();
+                self.store().append_audit(&record).await?;
+                return Err(invalid());
+            }
+        };
+
+        let now = self.now();
+        let timeouts = self.settings().session_timeouts;
+        let session_secret = mint_session_id()?;
+        let csrf_token = mint_session_id()?;
+        let absolute_secs = i64::try_from(timeouts.absolute_secs).unwrap_or(i64::MAX);
+        let session = Session {
+            id: mint(now, SessionId::mint)?,
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            absolute_expires_at: now
+                .checked_add(SignedDuration::from_secs(absolute_secs))
+                .unwrap_or(Timestamp::MAX),
+            revoked_at: None,
+        };
+        let new_hash = if rehash {
+            Some(self.passwords().hash(password)?)
+        } else {
+            None
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_session(
+            &session,
+            &session_id_hash(&session_secret),
+            &session_id_hash(&csrf_token),
+            &meta.client_ip,
+        )
+        .await?;
+        if let Some(phc) = &new_hash {
+            tx.set_password_hash(user.id, Some(phc), now).await?;
+        }
+        let ctx = Ctx {
+            actor: Actor {
+                principal: PrincipalId::User(user.id),
+                auth_method: AuthMethod::Session,
+                token_id: None,
+                narrowed_to_project: None,
+                is_account_owner: user.is_account_owner,
+                session_id: Some(session.id),
+            },
+            meta: meta.clone(),
+        };
+        tx.commit(
+            ctx.audit(now, "auth.login", "session")
+                .resource_id(session.id)
+                .details(json!({ "password_rehashed": rehash }))
+                .build(),
+        )
+        .await?;
+        Ok(LoginOutcome {
+            session_secret,
+            csrf_token,
+            absolute_expires_at: session.absolute_expires_at,
+            idle_timeout_secs: timeouts.idle_secs,
+        })
+    }
+
+    /// Authenticates a session cookie. For a state-changing request, `csrf_token` must
+    /// be the token handed out at login.
+    pub async fn authenticate_session(
+        &self,
+        session_secret: &str,
+        csrf_token: Option<&str>,
+        state_changing: bool,
+        meta: &RequestMeta,
+    ) -> AppResult<Actor> {
+        let expired = || AppError::unauthenticated("session_invalid", "the session is not valid or has expired");
+        let record = self
+            .store()
+            .session_by_secret_hash(&session_id_hash(session_secret))
+            .await?
+            .ok_or_else(expired)?;
+        let now = self.now();
+        if !record.session.alive_at(now, self.settings().session_timeouts) {
+            return Err(expired());
+        }
+        if state_changing {
+            let presented = csrf_token.map(session_id_hash);
+            let matches = presented.is_some_and(|hash| {
+                rampart_crypto::digest::constant_time_eq(&hash, &record.csrf_hash)
+            });
+            if !matches {
+                self.record_auth_failure(meta, "session", "csrf_mismatch").await;
+                return Err(AppError::forbidden(
+                    "csrf_token_invalid",
+                    "a state-changing request with a session needs the X-CSRF-Token header",
+                ));
+            }
+        }
+        let user = self
+            .store()
+            .user_by_id(record.session.user_id)
+            .await?
+            .ok_or_else(expired)?;
+        if user.disabled {
+            return Err(expired());
+        }
+        if now.as_second() - record.session.last_seen_at.as_second()
+            >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
+        {
+            if let Err(error) = self.store().touch_session(record.session.id, now).await {
+                tracing::warn!(%error, "could not slide the session's idle timeout");
+            }
+        }
+        Ok(Actor {
+            principal: PrincipalId::User(user.id),
+            auth_method: AuthMethod::Session,
+            token_id: None,
+            narrowed_to_project: None,
+            is_account_owner: user.is_account_owner,
+            session_id: Some(record.session.id),
+        })
+    }
+
+    /// Ends the caller's session.
+    pub async fn logout(&self, ctx: &Ctx) -> AppResult<()> {
+        let Some(session_id) = ctx.actor.session_id else {
+            return Err(AppError::bad_request(
+                "not_a_session",
+                "logout ends a session; API tokens are revoked instead",
+            ));
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.revoke_session(session_id, now).await?;
+        tx.commit(
+            ctx.audit(now, "auth.logout", "session")
+                .resource_id(session_id)
+                .scope(Scope::Account)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+}

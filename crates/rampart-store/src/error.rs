@@ -1,0 +1,70 @@
+//! Store errors. Messages are for operators' logs; the HTTP edge maps the variants to
+//! stable codes and never shows the text of `Internal` to a client.
+
+use sqlx::error::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or foreign-key rule refused the write. `constraint` names the rule
+    /// when the engine reports it.
+    #[error("constraint violated: {constraint:?}")]
+    Conflict { constraint: Option<String> },
+    /// The database cannot be reached or is overloaded.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data does not decode (changed behind the server's back, or a bug).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("bad store configuration: {0}")]
+    Config(String),
+    #[error("migration refused: {0}")]
+    Migration(String),
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub(crate) fn from_connect(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Configuration(detail) => StoreError::Config(detail.to_string()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(database) => match database.kind() {
+                ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation => {
+                    StoreError::Conflict {
+                        constraint: database.constraint().map(str::to_owned),
+                    }
+                }
+                _ => {
+                    let message = database.message();
+                    // SQLite reports busy/locked and I/O problems as plain database errors.
+                    if message.contains("database is locked") || message.contains("disk I/O") {
+                        StoreError::Unavailable(message.to_owned())
+                    } else {
+                        StoreError::Internal(message.to_owned())
+                    }
+                }
+            },
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Corrupt(error.to_string())
+            }
+            _ => StoreError::Internal(error.to_string()),
+        }
+    }
+}

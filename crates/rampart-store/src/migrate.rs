@@ -1,0 +1,127 @@
+//! Forward-only migrations, one list per engine, applied at start.
+//!
+//! Each migration is recorded with a SHA-256-free but stable checksum (its length and
+//! FNV-1a hash) so that an edited, already-applied migration is detected. A database
+//! that has migrations this binary does not know (it was upgraded by a newer binary) is
+//! refused rather than run against. On PostgreSQL an advisory lock keeps two replicas
+//! starting at once from migrating twice.
+
+use sqlx::{Executor, Row};
+
+use crate::{Engine, Store, StoreError, StoreResult};
+
+#[derive(Debug)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "platform",
+    sql: include_str!("../migrations/sqlite/0001_platform.sql"),
+}];
+
+pub const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "platform",
+    sql: include_str!("../migrations/postgres/0001_platform.sql"),
+}];
+
+/// Any advisory lock number will do as long as it is always the same.
+const POSTGRES_MIGRATION_LOCK: i64 = 0x5241_4d50_4152_54;
+
+fn checksum(sql: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in sql.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{}-{hash:016x}", sql.len())
+}
+
+pub(crate) async fn run(store: &Store, now_micros: i64) -> StoreResult<()> {
+    let migrations = match store.engine() {
+        Engine::Sqlite => MIGRATIONS_SQLITE,
+        Engine::Postgres => MIGRATIONS_POSTGRES,
+    };
+    let mut connection = store.pool().acquire().await?;
+    if store.engine() == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(POSTGRES_MIGRATION_LOCK)
+            .execute(&mut *connection)
+            .await?;
+    }
+    let outcome = apply(&mut connection, migrations, now_micros).await;
+    if store.engine() == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(POSTGRES_MIGRATION_LOCK)
+            .execute(&mut *connection)
+            .await?;
+    }
+    outcome
+}
+
+async fn apply(
+    connection: &mut sqlx::AnyConnection,
+    migrations: &[Migration],
+    now_micros: i64,
+) -> StoreResult<()> {
+    connection
+        .execute(
+            "CREATE TABLE IF NOT EXISTS rampart_migrations (
+                version BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+        .await?;
+    let applied = sqlx::query("SELECT version, checksum FROM rampart_migrations ORDER BY version")
+        .fetch_all(&mut *connection)
+        .await?;
+    for row in &applied {
+        let version: i64 = row.try_get("version")?;
+        let recorded: String = row.try_get("checksum")?;
+        match migrations.iter().find(|m| m.version == version) {
+            None => {
+                return Err(StoreError::Migration(format!(
+                    "the database has migration {version}, which this binary does not know; \
+                     it was upgraded by a newer Rampart"
+                )));
+            }
+            Some(known) if checksum(known.sql) != recorded => {
+                return Err(StoreError::Migration(format!(
+                    "migration {version} ({}) differs from the one applied to this database",
+                    known.name
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    for migration in migrations {
+        let done = applied.iter().any(|row| {
+            row.try_get::<i64, _>("version")
+                .is_ok_and(|version| version == migration.version)
+        });
+        if done {
+            continue;
+        }
+        let mut tx = sqlx::Connection::begin(&mut *connection).await?;
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO rampart_migrations (version, name, checksum, applied_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(migration.version)
+        .bind(migration.name)
+        .bind(checksum(migration.sql))
+        .bind(now_micros)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+    }
+    Ok(())
+}

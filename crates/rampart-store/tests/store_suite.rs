@@ -1,0 +1,277 @@
+//! The store suite: the same tests against every engine (SQLite always, PostgreSQL when
+//! `RAMPART_TEST_DATABASE_URL` is set), plus the check that both engines' migrations end
+//! at the same logical schema.
+
+use jiff::Timestamp;
+use rampart_domain::platform::identity::{ApiToken, PrincipalId, TokenKind, User};
+use rampart_domain::platform::tenancy::{Organization, Project};
+use rampart_domain::*;
+use rampart_store::platform::PageRequest;
+use rampart_store::testing::{TEST_DATABASE_URL_VAR, fresh_postgres_schema_url};
+use rampart_store::{AuditRecord, Engine, Store, StoreError, StoreOptions};
+use std::collections::BTreeMap;
+
+struct Fixture {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn stores() -> Vec<Fixture> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
+    store.migrate(0).await.unwrap();
+    out.push(Fixture { store, _dir: Some(dir) });
+    #[allow(clippy::disallowed_methods)] // tests read their own configuration
+    if let Ok(server) = std::env::var(TEST_DATABASE_URL_VAR) {
+        let url = fresh_postgres_schema_url(&server).await.unwrap();
+        let store = Store::connect(&url, &StoreOptions::default()).await.unwrap();
+        store.migrate(0).await.unwrap();
+        out.push(Fixture { store, _dir: None });
+    }
+    out
+}
+
+fn now() -> Timestamp {
+    "2026-11-23T10:00:00.123456Z".parse().unwrap()
+}
+
+fn n(i: u8) -> [u8; 10] {
+    [i; 10]
+}
+
+fn audit(action: &str) -> AuditRecord {
+    AuditRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        occurred_at: now(),
+        actor: Some("user:x".into()),
+        auth_method: Some("token".into()),
+        token_id: None,
+        client_ip: Some("127.0.0.1".into()),
+        org_id: None,
+        project_id: None,
+        action: action.into(),
+        resource_type: "test".into(),
+        resource_id: None,
+        outcome: "success".into(),
+        request_id: None,
+        details: "{}".into(),
+    }
+}
+
+fn org(slug: &str, i: u8) -> Organization {
+    Organization {
+        id: OrgId::mint(1_700_000_000_000 + u64::from(i), n(i)),
+        identifier: Slug::parse(slug).unwrap(),
+        name: Name::parse(slug).unwrap(),
+        description: Description::parse("").unwrap(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn orgs_and_projects_round_trip_and_paginate() {
+    for Fixture { store, .. } in stores().await {
+        let engine = store.engine();
+        let mut tx = store.write().await.unwrap();
+        for i in 0..5u8 {
+            tx.insert_org(&org(&format!("org-{i}"), i)).await.unwrap();
+        }
+        tx.commit(audit("org.create")).await.unwrap();
+
+        let found = store
+            .org_by_identifier(&Slug::parse("org-3").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found, org("org-3", 3), "{engine:?}: exact round trip incl. micros");
+
+        let first = store
+            .list_orgs(&PageRequest { after: None, limit: 2 })
+            .await
+            .unwrap();
+        assert_eq!(first.items.len(), 2);
+        let second = store
+            .list_orgs(&PageRequest { after: first.next_cursor.clone(), limit: 2 })
+            .await
+            .unwrap();
+        let third = store
+            .list_orgs(&PageRequest { after: second.next_cursor.clone(), limit: 2 })
+            .await
+            .unwrap();
+        assert_eq!(third.items.len(), 1);
+        assert_eq!(third.next_cursor, None, "{engine:?}");
+        let all: Vec<_> = [first.items, second.items, third.items]
+            .concat()
+            .into_iter()
+            .map(|o| o.identifier.to_string())
+            .collect();
+        assert_eq!(all, ["org-0", "org-1", "org-2", "org-3", "org-4"]);
+
+        // Project identifiers are unique per organisation, not globally.
+        let mut tx = store.write().await.unwrap();
+        for (i, org_slug) in [(10u8, "org-0"), (11, "org-1")] {
+            let owner = store
+                .org_by_identifier(&Slug::parse(org_slug).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            tx.insert_project(&Project {
+                id: ProjectId::mint(1_700_000_000_000, n(i)),
+                org_id: owner.id,
+                identifier: Slug::parse("default").unwrap(),
+                name: Name::parse("Default").unwrap(),
+                description: Description::parse("").unwrap(),
+                created_at: now(),
+                updated_at: now(),
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit(audit("project.create")).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn unique_violations_are_conflicts_and_roll_back_everything() {
+    for Fixture { store, .. } in stores().await {
+        let mut tx = store.write().await.unwrap();
+        tx.insert_org(&org("dup", 1)).await.unwrap();
+        tx.commit(audit("org.create")).await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        tx.insert_org(&org("other", 2)).await.unwrap();
+        let mut clash = org("dup", 3);
+        clash.id = OrgId::mint(1, n(3));
+        let error = tx.insert_org(&clash).await.unwrap_err();
+        assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+        drop(tx); // rolls back "other" too
+        assert!(store
+            .org_by_identifier(&Slug::parse("other").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_failing_audit_write_commits_nothing() {
+    for Fixture { store, .. } in stores().await {
+        // A duplicate audit id makes the audit insert fail.
+        let first = audit("x");
+        store.append_audit(&first).await.unwrap();
+        let mut bad = audit("org.create");
+        bad.id.clone_from(&first.id);
+        let mut tx = store.write().await.unwrap();
+        tx.insert_org(&org("kept-out", 1)).await.unwrap();
+        let error = tx.commit(bad).await.unwrap_err();
+        assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+        assert!(store
+            .org_by_identifier(&Slug::parse("kept-out").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_users_round_trip() {
+    for Fixture { store, .. } in stores().await {
+        let user = User {
+            id: UserId::mint(1_700_000_000_000, n(1)),
+            email: Email::parse("Owner@Example.com").unwrap(),
+            display_name: DisplayName::parse("Owner").unwrap(),
+            is_account_owner: true,
+            has_password: true,
+            disabled: false,
+            created_at: now(),
+            updated_at: now(),
+        };
+        let token = ApiToken {
+            id: TokenId::mint(1_700_000_000_000, n(2)),
+            kind: TokenKind::Personal,
+            owner: PrincipalId::User(user.id),
+            name: Name::parse("ci").unwrap(),
+            last_four: "abcd".into(),
+            project_id: None,
+            created_at: now(),
+            expires_at: now(),
+            revoked_at: None,
+            last_used_at: None,
+            last_used_ip: None,
+        };
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&user, Some("$argon2id$stub")).await.unwrap();
+        tx.insert_token(&token, &[7u8; 32]).await.unwrap();
+        tx.commit(audit("user.create")).await.unwrap();
+
+        let found = store
+            .user_credentials_by_email(&Email::parse("owner@EXAMPLE.com").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.user, user);
+        assert_eq!(found.password_hash.as_deref(), Some("$argon2id$stub"));
+        assert_eq!(store.token_by_secret_hmac(&[7u8; 32]).await.unwrap(), Some(token.clone()));
+        assert_eq!(store.token_by_secret_hmac(&[8u8; 32]).await.unwrap(), None);
+
+        let mut tx = store.write().await.unwrap();
+        tx.revoke_token(token.id, now()).await.unwrap();
+        tx.commit(audit("token.revoke")).await.unwrap();
+        let revoked = store.token_by_id(token.id).await.unwrap().unwrap();
+        assert_eq!(revoked.revoked_at, Some(now()));
+        let actions: Vec<_> = store
+            .recent_audit(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(actions, ["token.revoke", "user.create"]);
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_refuse_an_unknown_newer_schema() {
+    for Fixture { store, .. } in stores().await {
+        store.migrate(1).await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        sqlx_insert_future_migration(&mut tx).await;
+        tx.commit(audit("test")).await.unwrap();
+        let error = store.migrate(2).await.unwrap_err();
+        assert!(error.to_string().contains("newer Rampart"), "{error}");
+    }
+}
+
+async fn sqlx_insert_future_migration(tx: &mut rampart_store::WriteTx) {
+    tx.execute_for_tests(
+        "INSERT INTO rampart_migrations (version, name, checksum, applied_at) \
+         VALUES (9999, 'future', 'x', 0)",
+    )
+    .await
+    .unwrap();
+}
+
+/// Both engines' migrations end at the same logical schema: the same tables, the same
+/// columns with the same normalised types and nullability.
+#[tokio::test]
+async fn both_engines_end_at_the_same_logical_schema() {
+    let fixtures = stores().await;
+    let schemas: Vec<(Engine, BTreeMap<String, Vec<(String, String, bool)>>)> = {
+        let mut out = Vec::new();
+        for fixture in &fixtures {
+            out.push((fixture.store.engine(), fixture.store.logical_schema().await.unwrap()));
+        }
+        out
+    };
+    let (_, sqlite) = &schemas[0];
+    assert!(sqlite.contains_key("organizations"));
+    assert!(sqlite["users"].contains(&("email_normalized".into(), "text".into(), false)));
+    if let Some((_, postgres)) = schemas.get(1) {
+        assert_eq!(sqlite, postgres);
+    } else {
+        eprintln!("{TEST_DATABASE_URL_VAR} not set: PostgreSQL half of the comparison skipped");
+    }
+}

@@ -61,12 +61,7 @@ impl AuditBuilder {
     }
 }
 
-fn record(
-    at: Timestamp,
-    meta: &RequestMeta,
-    action: &str,
-    resource_type: &str,
-) -> AuditRecord {
+fn record(at: Timestamp, meta: &RequestMeta, action: &str, resource_type: &str) -> AuditRecord {
     AuditRecord {
         id: uuid::Uuid::new_v4().to_string(),
         occurred_at: at,

@@ -24,9 +24,14 @@ pub async fn is_initialized(store: &Store) -> AppResult<bool> {
 }
 
 pub(crate) async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<Pepper> {
-    let wrapped = store.server_secret(PEPPER_SECRET_NAME).await?.ok_or_else(|| {
-        AppError::Internal("the installation is not initialised (run `rampart admin init`)".into())
-    })?;
+    let wrapped = store
+        .server_secret(PEPPER_SECRET_NAME)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(
+                "the installation is not initialised (run `rampart admin init`)".into(),
+            )
+        })?;
     let bytes = root_key
         .unwrap_key(Pepper::WRAP_PURPOSE, &wrapped)
         .map_err(|_| {

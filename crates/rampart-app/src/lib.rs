@@ -18,7 +18,7 @@ pub mod platform;
 
 use std::sync::Arc;
 
-use rampart_crypto::{Pepper, PasswordHasher, PasswordParams, RootKey};
+use rampart_crypto::{PasswordHasher, PasswordParams, Pepper, RootKey};
 use rampart_domain::platform::identity::SessionTimeouts;
 use rampart_domain::platform::password::PasswordPolicy;
 use rampart_store::Store;
@@ -123,10 +123,7 @@ impl App {
 }
 
 /// Mints a new id of type `T` from the clock reading and fresh randomness.
-pub(crate) fn mint<T>(
-    now: jiff::Timestamp,
-    make: impl FnOnce(u64, [u8; 10]) -> T,
-) -> AppResult<T> {
+pub(crate) fn mint<T>(now: jiff::Timestamp, make: impl FnOnce(u64, [u8; 10]) -> T) -> AppResult<T> {
     let random = rampart_crypto::random::bytes::<10>()
         .map_err(|error| AppError::Internal(error.to_string()))?;
     let millis = u64::try_from(now.as_millisecond()).unwrap_or_default();

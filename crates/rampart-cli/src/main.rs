@@ -1,1 +1,110 @@
-fn main() {}
+//! `rampart`: parse the command line and dispatch. Errors are printed as one line on
+//! stderr with a non-zero exit.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use rampart_app::SystemClock;
+use rampart_cli::cli::{AdminCommand, Cli, Command};
+use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
+use rampart_cli::{admin, client, logging, serve};
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let env = process_env();
+            let mut config = Config::load(args.config.as_deref(), &env)?;
+            if let Some(dir) = args.data_dir {
+                config.server.data_dir = dir;
+            }
+            if let Some(listen) = args.listen {
+                config.server.listen = listen;
+            }
+            // Re-validate after flags.
+            config.listen_addr()?;
+            logging::init(&config.log.level, &config.log.format);
+            let server = serve::start(
+                &config,
+                env.get(ENV_ROOT_KEY).map(String::as_str),
+                Arc::new(SystemClock),
+            )
+            .await?;
+            if let Some(token) = &server.initial_admin_token {
+                eprintln!(
+                    "Rampart initialised. The owner's API token (shown once, keep it safe):\n{}",
+                    token.expose()
+                );
+            }
+            eprintln!(
+                "Serving https://{} (trust {})",
+                server.https_addr,
+                server.cert_file.display()
+            );
+            serve::wait_for_signal().await;
+            tracing::info!("shutting down");
+            server.stop().await;
+            Ok(())
+        }
+        Command::Admin { command } => {
+            logging::init("warn", "text");
+            match command {
+                AdminCommand::Init {
+                    config,
+                    data_dir,
+                    admin_email,
+                } => {
+                    println!("{}", admin::init(config, data_dir, &admin_email).await?);
+                }
+                AdminCommand::ResetAdmin {
+                    config,
+                    data_dir,
+                    email,
+                } => {
+                    println!(
+                        "{}",
+                        admin::reset_admin(config, data_dir, email.as_deref()).await?
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Org {
+            command,
+            client: args,
+        } => client::org(command, &args).await,
+        Command::Project {
+            command,
+            client: args,
+        } => client::project(command, &args).await,
+        Command::Token {
+            command,
+            client: args,
+        } => client::token(command, &args).await,
+        Command::User {
+            command,
+            client: args,
+        } => client::user(command, &args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -54,7 +54,11 @@ impl PasswordHasher {
             None,
         )
         .map_err(|error| CryptoError::Password(error.to_string()))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params))
+        Ok(Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            argon_params,
+        ))
     }
 
     /// Hashes a password into a PHC string with a fresh 16-byte salt.
@@ -126,7 +130,10 @@ mod tests {
             old.verify("correct horse battery", &phc),
             PasswordVerdict::Match { rehash: false }
         );
-        assert_eq!(old.verify("wrong horse battery", &phc), PasswordVerdict::Mismatch);
+        assert_eq!(
+            old.verify("wrong horse battery", &phc),
+            PasswordVerdict::Mismatch
+        );
         let newer = PasswordHasher::new(PasswordParams {
             memory_kib: 2048,
             ..cheap()
@@ -136,6 +143,9 @@ mod tests {
             newer.verify("correct horse battery", &phc),
             PasswordVerdict::Match { rehash: true }
         );
-        assert_eq!(newer.verify("x", "not a phc string"), PasswordVerdict::Mismatch);
+        assert_eq!(
+            newer.verify("x", "not a phc string"),
+            PasswordVerdict::Mismatch
+        );
     }
 }

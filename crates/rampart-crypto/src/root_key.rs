@@ -175,7 +175,9 @@ mod tests {
     #[test]
     fn wrapped_keys_open_only_for_their_purpose_and_detect_tampering() {
         let root = RootKey::generate().unwrap();
-        let wrapped = root.wrap("purpose-a", b"key material 32 bytes long......").unwrap();
+        let wrapped = root
+            .wrap("purpose-a", b"key material 32 bytes long......")
+            .unwrap();
         assert_eq!(
             root.unwrap_key("purpose-a", &wrapped).unwrap().as_slice(),
             b"key material 32 bytes long......"
@@ -184,7 +186,10 @@ mod tests {
         for index in 0..wrapped.len() {
             let mut tampered = wrapped.clone();
             tampered[index] ^= 1;
-            assert!(root.unwrap_key("purpose-a", &tampered).is_err(), "byte {index}");
+            assert!(
+                root.unwrap_key("purpose-a", &tampered).is_err(),
+                "byte {index}"
+            );
         }
         let other = RootKey::generate().unwrap();
         assert!(other.unwrap_key("purpose-a", &wrapped).is_err());
@@ -205,7 +210,10 @@ mod tests {
         assert_eq!(again.0.as_slice(), root.0.as_slice());
         assert!(root.write_new_file(&path).is_err(), "never overwrites");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(RootKey::read_file(&path).is_err(), "refuses a readable key file");
+        assert!(
+            RootKey::read_file(&path).is_err(),
+            "refuses a readable key file"
+        );
         assert!(RootKey::from_base64("AAAA").is_err());
     }
 

@@ -82,10 +82,11 @@ pub fn mint(kind: TokenKind) -> Result<SecretToken, CryptoError> {
         let mut batch = [0u8; 48];
         crate::random::fill(&mut batch)?;
         for byte in batch {
-            if byte < 248 && random.len() < RANDOM_CHARS {
-                if let Some(symbol) = BASE62.get(usize::from(byte % 62)) {
-                    random.push(char::from(*symbol));
-                }
+            if byte < 248
+                && random.len() < RANDOM_CHARS
+                && let Some(symbol) = BASE62.get(usize::from(byte % 62))
+            {
+                random.push(char::from(*symbol));
             }
         }
         batch.zeroize();
@@ -114,7 +115,10 @@ pub fn parse(presented: &str) -> Result<ParsedToken, TokenFormatError> {
     };
     if random.len() != RANDOM_CHARS
         || sum.len() != CHECKSUM_CHARS
-        || !random.bytes().chain(sum.bytes()).all(|b| b.is_ascii_alphanumeric())
+        || !random
+            .bytes()
+            .chain(sum.bytes())
+            .all(|b| b.is_ascii_alphanumeric())
     {
         return Err(TokenFormatError::Shape);
     }
@@ -172,7 +176,10 @@ mod tests {
     #[test]
     fn the_checksum_is_crc32_in_base62() {
         // Expected value computed independently with Python's zlib.crc32 and base62.
-        assert_eq!(checksum("rmp_pat_abcdefghijklmnopqrstuvwxyz012345"), "17pztI");
+        assert_eq!(
+            checksum("rmp_pat_abcdefghijklmnopqrstuvwxyz012345"),
+            "17pztI"
+        );
         assert!(parse("rmp_pat_abcdefghijklmnopqrstuvwxyz012345_17pztI").is_ok());
     }
 }

@@ -181,7 +181,10 @@ mod tests {
         let mut seen = HashSet::new();
         for permission in Permission::ALL {
             assert!(seen.insert(permission.as_str()), "{permission} twice");
-            assert_eq!(permission.as_str().parse::<Permission>().unwrap(), *permission);
+            assert_eq!(
+                permission.as_str().parse::<Permission>().unwrap(),
+                *permission
+            );
             assert!(!permission.resource().is_empty() && !permission.action().is_empty());
         }
         assert!("incident:fly".parse::<Permission>().is_err());

@@ -4,8 +4,7 @@
 use std::fmt;
 
 use crate::limits::{
-    DESCRIPTION_CHARS_MAX, DISPLAY_NAME_CHARS_MAX, EMAIL_CHARS_MAX, NAME_CHARS_MAX,
-    SLUG_CHARS_MAX,
+    DESCRIPTION_CHARS_MAX, DISPLAY_NAME_CHARS_MAX, EMAIL_CHARS_MAX, NAME_CHARS_MAX, SLUG_CHARS_MAX,
 };
 
 /// A value failed validation. `field` names the input field, `reason` says why in words
@@ -237,7 +236,17 @@ mod tests {
         for ok in ["a", "default", "prod-eu-1", "0", &"a".repeat(63)] {
             assert!(Slug::parse(ok).is_ok(), "{ok} should be accepted");
         }
-        for bad in ["", "-a", "A", "a_b", "a.b", "á", " a", &"a".repeat(64), "a/b"] {
+        for bad in [
+            "",
+            "-a",
+            "A",
+            "a_b",
+            "a.b",
+            "á",
+            " a",
+            &"a".repeat(64),
+            "a/b",
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad} should be refused");
         }
     }
@@ -248,7 +257,9 @@ mod tests {
         let b = Email::parse("alice@example.com").unwrap();
         assert_eq!(a.normalized(), b.normalized());
         assert_eq!(a.as_str(), "Alice@Example.COM");
-        for bad in ["", "alice", "@x", "a@", "a b@x.y", "a@b@c", "a@.x", "a@x..y"] {
+        for bad in [
+            "", "alice", "@x", "a@", "a b@x.y", "a@b@c", "a@.x", "a@x..y",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -29,8 +29,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
-pub use platform::audit::AuditRecord;
 pub use platform::Page;
+pub use platform::audit::AuditRecord;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

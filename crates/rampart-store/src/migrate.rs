@@ -30,7 +30,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
 }];
 
 /// Any advisory lock number will do as long as it is always the same.
-const POSTGRES_MIGRATION_LOCK: i64 = 0x5241_4d50_4152_54;
+const POSTGRES_MIGRATION_LOCK: i64 = 0x0052_414d_5041_5254;
 
 fn checksum(sql: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -121,7 +121,11 @@ async fn apply(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use crate::StoreError;
 
 pub(crate) fn micros(timestamp: Timestamp) -> i64 {
-    i64::try_from(timestamp.as_microsecond()).unwrap_or(i64::MAX)
+    timestamp.as_microsecond()
 }
 
 pub(crate) fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {

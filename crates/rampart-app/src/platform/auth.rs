@@ -42,7 +42,11 @@ impl App {
 
     /// Authenticates an API token presented on the REST API (personal and service
     /// account tokens only).
-    pub async fn authenticate_token(&self, presented: &str, meta: &RequestMeta) -> AppResult<Actor> {
+    pub async fn authenticate_token(
+        &self,
+        presented: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Actor> {
         let outcome = self.check_token(presented, meta).await;
         if let Err(AppError::Unauthenticated { code, .. }) = &outcome {
             self.record_auth_failure(meta, "token", code).await;
@@ -75,8 +79,12 @@ impl App {
             .ok_or_else(|| AppError::unauthenticated("token_invalid", "the token is not valid"))?;
         let now = self.now();
         token.usable_at(now).map_err(|why| match why {
-            TokenUnusable::Expired => AppError::unauthenticated("token_expired", "the token has expired"),
-            TokenUnusable::Revoked => AppError::unauthenticated("token_revoked", "the token has been revoked"),
+            TokenUnusable::Expired => {
+                AppError::unauthenticated("token_expired", "the token has expired")
+            }
+            TokenUnusable::Revoked => {
+                AppError::unauthenticated("token_revoked", "the token has been revoked")
+            }
         })?;
         let is_account_owner = match token.owner {
             PrincipalId::User(user_id) => {
@@ -92,19 +100,25 @@ impl App {
                 user.is_account_owner
             }
             PrincipalId::ServiceAccount(id) => {
-                self.store().service_account_by_id(id).await?.ok_or_else(|| {
-                    AppError::unauthenticated("token_invalid", "the token is not valid")
-                })?;
+                self.store()
+                    .service_account_by_id(id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::unauthenticated("token_invalid", "the token is not valid")
+                    })?;
                 false
             }
         };
         let stale = token.last_used_at.is_none_or(|last| {
             now.as_second() - last.as_second() >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
         }) || token.last_used_ip.as_deref() != Some(meta.client_ip.as_str());
-        if stale {
-            if let Err(error) = self.store().touch_token(token.id, now, &meta.client_ip).await {
-                tracing::warn!(%error, token_id = %token.id, "could not record token use");
-            }
+        if stale
+            && let Err(error) = self
+                .store()
+                .touch_token(token.id, now, &meta.client_ip)
+                .await
+        {
+            tracing::warn!(%error, token_id = %token.id, "could not record token use");
         }
         Ok(Actor::from_token(&token, is_account_owner))
     }
@@ -129,7 +143,8 @@ impl App {
         };
         let Some(credentials) = found else {
             self.passwords().verify_dummy(password);
-            self.record_auth_failure(meta, "password", "unknown_user").await;
+            self.record_auth_failure(meta, "password", "unknown_user")
+                .await;
             return Err(invalid());
         };
         let verdict = match &credentials.password_hash {
@@ -219,14 +234,19 @@ impl App {
         state_changing: bool,
         meta: &RequestMeta,
     ) -> AppResult<Actor> {
-        let expired = || AppError::unauthenticated("session_invalid", "the session is not valid or has expired");
+        let expired = || {
+            AppError::unauthenticated("session_invalid", "the session is not valid or has expired")
+        };
         let record = self
             .store()
             .session_by_secret_hash(&session_id_hash(session_secret))
             .await?
             .ok_or_else(expired)?;
         let now = self.now();
-        if !record.session.alive_at(now, self.settings().session_timeouts) {
+        if !record
+            .session
+            .alive_at(now, self.settings().session_timeouts)
+        {
             return Err(expired());
         }
         if state_changing {
@@ -235,7 +255,8 @@ impl App {
                 rampart_crypto::digest::constant_time_eq(&hash, &record.csrf_hash)
             });
             if !matches {
-                self.record_auth_failure(meta, "session", "csrf_mismatch").await;
+                self.record_auth_failure(meta, "session", "csrf_mismatch")
+                    .await;
                 return Err(AppError::forbidden(
                     "csrf_token_invalid",
                     "a state-changing request with a session needs the X-CSRF-Token header",
@@ -252,10 +273,9 @@ impl App {
         }
         if now.as_second() - record.session.last_seen_at.as_second()
             >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
+            && let Err(error) = self.store().touch_session(record.session.id, now).await
         {
-            if let Err(error) = self.store().touch_session(record.session.id, now).await {
-                tracing::warn!(%error, "could not slide the session's idle timeout");
-            }
+            tracing::warn!(%error, "could not slide the session's idle timeout");
         }
         Ok(Actor {
             principal: PrincipalId::User(user.id),

@@ -165,7 +165,9 @@ impl Session {
             return false;
         }
         let idle_secs = i64::try_from(timeouts.idle_secs).unwrap_or(i64::MAX);
-        now.as_second().saturating_sub(self.last_seen_at.as_second()) < idle_secs
+        now.as_second()
+            .saturating_sub(self.last_seen_at.as_second())
+            < idle_secs
     }
 }
 

@@ -74,7 +74,11 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
     ) {
         (Some(user), None) => PrincipalId::User(user),
         (None, Some(service_account)) => PrincipalId::ServiceAccount(service_account),
-        _ => return Err(StoreError::Corrupt("a token must have exactly one owner".into())),
+        _ => {
+            return Err(StoreError::Corrupt(
+                "a token must have exactly one owner".into(),
+            ));
+        }
     };
     Ok(ApiToken {
         id: get_id(row, "id")?,
@@ -169,7 +173,9 @@ impl Store {
             .iter()
             .map(|row| user_from(row).map(|found| found.user))
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |user| user.id.to_string()))
+        Ok(Page::from_overfetch(items, page.limit, |user| {
+            user.id.to_string()
+        }))
     }
 
     pub async fn service_account_by_id(
@@ -214,7 +220,9 @@ impl Store {
             .iter()
             .map(service_account_from)
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |sa| sa.id.to_string()))
+        Ok(Page::from_overfetch(items, page.limit, |sa| {
+            sa.id.to_string()
+        }))
     }
 
     /// Finds a token by the peppered HMAC of its secret.
@@ -258,8 +266,13 @@ impl Store {
             .bind(page.overfetch())
             .fetch_all(self.pool())
             .await?;
-        let items = rows.iter().map(token_from).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |token| token.id.to_string()))
+        let items = rows
+            .iter()
+            .map(token_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |token| {
+            token.id.to_string()
+        }))
     }
 
     /// Records a token's last use. This is bookkeeping, not an action, so it is written
@@ -278,9 +291,8 @@ impl Store {
         &self,
         secret_hash: &[u8],
     ) -> StoreResult<Option<SessionRecord>> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS}, csrf_hash FROM sessions WHERE secret_hash = $1"
-        );
+        let sql =
+            format!("SELECT {SESSION_COLUMNS}, csrf_hash FROM sessions WHERE secret_hash = $1");
         sqlx::query(&sql)
             .bind(secret_hash.to_vec())
             .fetch_optional(self.pool())
@@ -296,7 +308,11 @@ impl Store {
     }
 
     /// Slides a session's idle timeout forward (bookkeeping, like `touch_token`).
-    pub async fn touch_session(&self, id: rampart_domain::SessionId, at: Timestamp) -> StoreResult<()> {
+    pub async fn touch_session(
+        &self,
+        id: rampart_domain::SessionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(micros(at))
@@ -310,7 +326,9 @@ impl Store {
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(|row| get::<Vec<u8>>(row, "wrapped")).transpose()
+        row.as_ref()
+            .map(|row| get::<Vec<u8>>(row, "wrapped"))
+            .transpose()
     }
 }
 
@@ -330,7 +348,11 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> StoreResult<()> {
+    pub async fn insert_user(
+        &mut self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, email_normalized, display_name, password_hash, \
              is_account_owner, disabled, created_at, updated_at) \
@@ -444,7 +466,11 @@ impl WriteTx {
     }
 
     /// Revokes every live token of an owner (user deleted or disabled, admin reset).
-    pub async fn revoke_tokens_of(&mut self, owner: PrincipalId, at: Timestamp) -> StoreResult<u64> {
+    pub async fn revoke_tokens_of(
+        &mut self,
+        owner: PrincipalId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
         let (user, service_account) = owner_columns(owner);
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $3 \
@@ -482,7 +508,11 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn revoke_session(&mut self, id: rampart_domain::SessionId, at: Timestamp) -> StoreResult<()> {
+    pub async fn revoke_session(
+        &mut self,
+        id: rampart_domain::SessionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id.to_string())
             .bind(micros(at))
@@ -500,6 +530,14 @@ impl WriteTx {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
+    }
+
+    pub async fn make_account_owner(&mut self, id: UserId) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET is_account_owner = 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     pub async fn account_owner_count(&mut self) -> StoreResult<i64> {

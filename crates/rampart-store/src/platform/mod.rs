@@ -16,7 +16,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from `limit + 1` fetched rows: the extra row only says that more
     /// follow.
-    pub(crate) fn from_overfetch(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String) -> Self {
+    pub(crate) fn from_overfetch(
+        mut items: Vec<T>,
+        limit: u32,
+        id_of: impl Fn(&T) -> String,
+    ) -> Self {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let more = items.len() > limit;
         items.truncate(limit);

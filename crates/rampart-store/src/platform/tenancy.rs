@@ -20,7 +20,10 @@ fn account_from(row: &AnyRow) -> StoreResult<Account> {
 fn org_from(row: &AnyRow) -> StoreResult<Organization> {
     Ok(Organization {
         id: get_id(row, "id")?,
-        identifier: parsed(Slug::parse(&get::<String>(row, "identifier")?), "identifier")?,
+        identifier: parsed(
+            Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
         name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
         description: parsed(
             Description::parse(&get::<String>(row, "description")?),
@@ -35,7 +38,10 @@ fn project_from(row: &AnyRow) -> StoreResult<Project> {
     Ok(Project {
         id: get_id(row, "id")?,
         org_id: get_id(row, "org_id")?,
-        identifier: parsed(Slug::parse(&get::<String>(row, "identifier")?), "identifier")?,
+        identifier: parsed(
+            Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
         name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
         description: parsed(
             Description::parse(&get::<String>(row, "description")?),
@@ -115,16 +121,17 @@ impl Store {
     }
 
     pub async fn list_orgs(&self, page: &PageRequest) -> StoreResult<Page<Organization>> {
-        let sql = format!(
-            "SELECT {ORG_COLUMNS} FROM organizations WHERE id > $1 ORDER BY id LIMIT $2"
-        );
+        let sql =
+            format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id > $1 ORDER BY id LIMIT $2");
         let rows = sqlx::query(&sql)
             .bind(page.after_or_start())
             .bind(page.overfetch())
             .fetch_all(self.pool())
             .await?;
         let items = rows.iter().map(org_from).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |org| org.id.to_string()))
+        Ok(Page::from_overfetch(items, page.limit, |org| {
+            org.id.to_string()
+        }))
     }
 
     pub async fn project_by_identifier(

@@ -1,0 +1,186 @@
+//! Platform wire types: organisations, projects, users, service accounts, tokens,
+//! sessions.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Org {
+    pub id: String,
+    /// The slug used in URLs: `[a-z0-9][a-z0-9-]{0,62}`.
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Partial update; identifiers cannot change (they are in every URL).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Project {
+    pub id: String,
+    /// The organisation's identifier.
+    pub org: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub is_account_owner: bool,
+    pub has_password: bool,
+    pub disabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub email: String,
+    pub display_name: String,
+    /// Optional; users may also sign in with SSO or use tokens only.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// Required when the user already has a password.
+    #[serde(default)]
+    pub current_password: Option<String>,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ServiceAccount {
+    pub id: String,
+    pub org: String,
+    pub project: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountCreate {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Token {
+    pub id: String,
+    /// `pat` (personal) or `sat` (service account).
+    pub kind: String,
+    pub name: String,
+    /// The last four characters of the secret, to recognise it.
+    pub last_four: String,
+    /// `org/project` when the token is narrowed to one project.
+    pub project: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub last_used_ip: Option<String>,
+}
+
+/// A new token. Expiry is mandatory: `expires_in_days` or `expires_at` (not both); the
+/// server's `auth.token_lifetime_days_max` bounds it. `org` + `project` narrow the token
+/// to that project.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    pub name: String,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub org: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// The created token with its secret. The secret is shown only in this response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    pub token: Token,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A new session. The session id itself is only in the `__Host-rampart_session`
+/// cookie; state-changing requests must echo `csrf_token` in `X-CSRF-Token`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub idle_timeout_secs: u64,
+}
+
+/// The authenticated principal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// `user` or `service_account`.
+    pub kind: String,
+    pub user: Option<User>,
+    pub service_account: Option<ServiceAccount>,
+    /// How this request was authenticated: `token` or `session`.
+    pub auth_method: String,
+    pub token_id: Option<String>,
+    /// `org/project` when the token is narrowed.
+    pub narrowed_to_project: Option<String>,
+}

@@ -1,0 +1,456 @@
+//! Users, service accounts and API tokens.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_crypto::{PasswordVerdict, SecretToken};
+use rampart_domain::platform::identity::{ApiToken, PrincipalId, ServiceAccount, User};
+use rampart_domain::platform::tenancy::{Organization, Project, Scope};
+use rampart_domain::{Description, DisplayName, Email, Name, ServiceAccountId, TokenId, UserId};
+use rampart_store::{Page, StoreError};
+use serde_json::json;
+
+use crate::bootstrap::personal_token;
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::{App, mint};
+
+#[derive(Debug, Clone)]
+pub struct NewUserInput {
+    pub email: String,
+    pub display_name: String,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewServiceAccountInput {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// When a new token expires: a number of days from now, or an instant.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenExpiry {
+    InDays(u32),
+    At(Timestamp),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTokenInput {
+    pub name: String,
+    pub expiry: TokenExpiry,
+    /// Narrow the token to this project.
+    pub project: Option<Project>,
+}
+
+/// A freshly created token: its metadata and the secret, shown once.
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub token: ApiToken,
+    pub secret: SecretToken,
+}
+
+impl App {
+    fn check_password(&self, password: &str, email: &Email) -> AppResult<()> {
+        self.settings()
+            .password_policy
+            .check(password, email.as_str())
+            .map_err(AppError::Invalid)
+    }
+
+    pub async fn user(&self, id: UserId) -> AppResult<User> {
+        self.store()
+            .user_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound { what: "user" })
+    }
+
+    /// The current principal, for `/me`.
+    pub async fn me(&self, ctx: &Ctx) -> AppResult<Me> {
+        match ctx.actor.principal {
+            PrincipalId::User(id) => Ok(Me::User(self.user(id).await?)),
+            PrincipalId::ServiceAccount(id) => {
+                Ok(Me::ServiceAccount(self.service_account(id).await?))
+            }
+        }
+    }
+
+    pub async fn create_user(&self, ctx: &Ctx, input: NewUserInput) -> AppResult<User> {
+        let now = self.now();
+        let email = Email::parse(&input.email)?;
+        let display_name = DisplayName::parse(&input.display_name)?;
+        let password_hash = match &input.password {
+            Some(password) => {
+                self.check_password(password, &email)?;
+                Some(self.passwords().hash(password)?)
+            }
+            None => None,
+        };
+        let user = User {
+            id: mint(now, UserId::mint)?,
+            email,
+            display_name,
+            is_account_owner: false,
+            has_password: password_hash.is_some(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_user(&user, password_hash.as_deref())
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict { .. } => {
+                    AppError::conflict("email_taken", "a user with this email already exists")
+                }
+                other => other.into(),
+            })?;
+        tx.commit(
+            ctx.audit(now, "user.create", "user")
+                .scope(Scope::Account)
+                .resource_id(user.id)
+                .details(json!({ "has_password": user.has_password }))
+                .build(),
+        )
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn list_users(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<User>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_users(&page).await?)
+    }
+
+    pub async fn update_user(&self, ctx: &Ctx, id: UserId, patch: UserPatch) -> AppResult<User> {
+        let mut user = self.user(id).await?;
+        let now = self.now();
+        let mut changed = Vec::new();
+        if let Some(name) = &patch.display_name {
+            user.display_name = DisplayName::parse(name)?;
+            changed.push("display_name");
+        }
+        let mut disabling = false;
+        if let Some(disabled) = patch.disabled {
+            if disabled && user.is_account_owner {
+                return Err(AppError::conflict(
+                    "cannot_disable_owner",
+                    "the account owner cannot be disabled; use `rampart admin reset-admin` to recover access instead",
+                ));
+            }
+            disabling = disabled && !user.disabled;
+            user.disabled = disabled;
+            changed.push("disabled");
+        }
+        user.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_user(&user).await?;
+        if disabling {
+            tx.revoke_sessions_of(user.id, now).await?;
+        }
+        tx.commit(
+            ctx.audit(now, "user.update", "user")
+                .scope(Scope::Account)
+                .resource_id(user.id)
+                .details(json!({ "changed": changed }))
+                .build(),
+        )
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn delete_user(&self, ctx: &Ctx, id: UserId) -> AppResult<()> {
+        let user = self.user(id).await?;
+        if user.is_account_owner {
+            return Err(AppError::conflict(
+                "cannot_delete_owner",
+                "the account owner cannot be deleted",
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_user(user.id).await?;
+        tx.commit(
+            ctx.audit(now, "user.delete", "user")
+                .scope(Scope::Account)
+                .resource_id(user.id)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Changes the caller's own password. A user who has one must give it; every
+    /// session of the user ends (ASVS V7.4.3).
+    pub async fn change_own_password(
+        &self,
+        ctx: &Ctx,
+        current_password: Option<&str>,
+        new_password: &str,
+    ) -> AppResult<()> {
+        let PrincipalId::User(id) = ctx.actor.principal else {
+            return Err(AppError::bad_request(
+                "not_a_user",
+                "service accounts have no password",
+            ));
+        };
+        let user = self.user(id).await?;
+        if user.has_password {
+            let credentials = self
+                .store()
+                .user_credentials_by_email(&user.email)
+                .await?
+                .ok_or(AppError::NotFound { what: "user" })?;
+            let verdict = match (current_password, credentials.password_hash.as_deref()) {
+                (Some(given), Some(phc)) => self.passwords().verify(given, phc),
+                _ => PasswordVerdict::Mismatch,
+            };
+            if verdict == PasswordVerdict::Mismatch {
+                return Err(AppError::forbidden(
+                    "current_password_wrong",
+                    "the current password is not correct",
+                ));
+            }
+        }
+        self.check_password(new_password, &user.email)?;
+        let phc = self.passwords().hash(new_password)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.set_password_hash(user.id, Some(&phc), now).await?;
+        let ended = tx.revoke_sessions_of(user.id, now).await?;
+        tx.commit(
+            ctx.audit(now, "user.password_change", "user")
+                .scope(Scope::Account)
+                .resource_id(user.id)
+                .details(json!({ "sessions_ended": ended }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn service_account(&self, id: ServiceAccountId) -> AppResult<ServiceAccount> {
+        self.store()
+            .service_account_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "service account",
+            })
+    }
+
+    /// Finds a service account by id inside the given scope (404 when it lives elsewhere).
+    pub async fn service_account_in(
+        &self,
+        id: ServiceAccountId,
+        org: &Organization,
+        project: Option<&Project>,
+    ) -> AppResult<ServiceAccount> {
+        let found = self.service_account(id).await?;
+        if found.org_id != org.id || found.project_id != project.map(|p| p.id) {
+            return Err(AppError::NotFound {
+                what: "service account",
+            });
+        }
+        Ok(found)
+    }
+
+    pub async fn create_service_account(
+        &self,
+        ctx: &Ctx,
+        org: &Organization,
+        project: Option<&Project>,
+        input: NewServiceAccountInput,
+    ) -> AppResult<ServiceAccount> {
+        let now = self.now();
+        let account = ServiceAccount {
+            id: mint(now, ServiceAccountId::mint)?,
+            org_id: org.id,
+            project_id: project.map(|p| p.id),
+            name: Name::parse(&input.name)?,
+            description: Description::parse(input.description.as_deref().unwrap_or(""))?,
+            created_at: now,
+            updated_at: now,
+        };
+        let scope = match project {
+            Some(p) => Scope::Project(org.id, p.id),
+            None => Scope::Org(org.id),
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_service_account(&account).await?;
+        tx.commit(
+            ctx.audit(now, "service_account.create", "service_account")
+                .scope(scope)
+                .resource_id(account.id)
+                .build(),
+        )
+        .await?;
+        Ok(account)
+    }
+
+    pub async fn list_service_accounts(
+        &self,
+        org: &Organization,
+        project: Option<&Project>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<ServiceAccount>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self
+            .store()
+            .list_service_accounts(org.id, project.map(|p| p.id), &page)
+            .await?)
+    }
+
+    pub async fn delete_service_account(
+        &self,
+        ctx: &Ctx,
+        account: &ServiceAccount,
+    ) -> AppResult<()> {
+        let now = self.now();
+        let scope = match account.project_id {
+            Some(project) => Scope::Project(account.org_id, project),
+            None => Scope::Org(account.org_id),
+        };
+        let mut tx = self.store().write().await?;
+        tx.delete_service_account(account.id).await?;
+        tx.commit(
+            ctx.audit(now, "service_account.delete", "service_account")
+                .scope(scope)
+                .resource_id(account.id)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn token_lifetime(&self, now: Timestamp, expiry: TokenExpiry) -> AppResult<SignedDuration> {
+        let max_days = self.settings().token_lifetime_days_max;
+        let max = SignedDuration::from_hours(24 * i64::from(max_days));
+        let lifetime = match expiry {
+            TokenExpiry::InDays(days) => SignedDuration::from_hours(24 * i64::from(days)),
+            TokenExpiry::At(at) => at.duration_since(now),
+        };
+        if lifetime <= SignedDuration::ZERO {
+            return Err(AppError::bad_request(
+                "invalid_expiry",
+                "the token must expire in the future",
+            ));
+        }
+        if lifetime > max {
+            return Err(AppError::bad_request(
+                "token_lifetime_too_long",
+                format!("tokens may live at most {max_days} days"),
+            ));
+        }
+        Ok(lifetime)
+    }
+
+    /// Creates a token for `owner` (the caller's own personal token, or a service
+    /// account's token). The secret is returned once and never stored.
+    pub async fn create_token(
+        &self,
+        ctx: &Ctx,
+        owner: PrincipalId,
+        input: NewTokenInput,
+    ) -> AppResult<CreatedToken> {
+        let now = self.now();
+        let lifetime = self.token_lifetime(now, input.expiry)?;
+        if let (PrincipalId::ServiceAccount(_), Some(project)) = (owner, &input.project) {
+            // A project service account's token can only be narrowed to its own project.
+            let account = match owner {
+                PrincipalId::ServiceAccount(id) => self.service_account(id).await?,
+                PrincipalId::User(_) => return Err(AppError::Internal("unreachable".into())),
+            };
+            if account.project_id.is_some_and(|own| own != project.id) {
+                return Err(AppError::bad_request(
+                    "invalid_project",
+                    "a project service account's token can only be narrowed to its own project",
+                ));
+            }
+        }
+        let (secret, token, secret_hmac) = personal_token(
+            self.pepper(),
+            owner,
+            &input.name,
+            now,
+            lifetime,
+            input.project.as_ref().map(|p| p.id),
+        )?;
+        let scope = match &input.project {
+            Some(project) => Scope::Project(project.org_id, project.id),
+            None => Scope::Account,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_token(&token, &secret_hmac).await?;
+        tx.commit(
+            ctx.audit(now, "token.create", "token")
+                .scope(scope)
+                .resource_id(token.id)
+                .details(json!({
+                    "owner": owner.to_text(),
+                    "kind": token.kind.prefix_code(),
+                    "expires_at": token.expires_at.to_string(),
+                    "narrowed_to_project": token.project_id.map(|id| id.to_string()),
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(CreatedToken { token, secret })
+    }
+
+    pub async fn list_tokens(
+        &self,
+        owner: PrincipalId,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<ApiToken>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_tokens_of(owner, &page).await?)
+    }
+
+    /// Revokes a token of `owner`; a token of anyone else is "not found". Revocation
+    /// takes effect on the next request (tokens are checked against the store on use).
+    pub async fn revoke_token(
+        &self,
+        ctx: &Ctx,
+        owner: PrincipalId,
+        id: TokenId,
+    ) -> AppResult<ApiToken> {
+        let mut token = self
+            .store()
+            .token_by_id(id)
+            .await?
+            .filter(|token| token.owner == owner)
+            .ok_or(AppError::NotFound { what: "token" })?;
+        let now = self.now();
+        if token.revoked_at.is_some() {
+            return Ok(token);
+        }
+        let mut tx = self.store().write().await?;
+        tx.revoke_token(token.id, now).await?;
+        tx.commit(
+            ctx.audit(now, "token.revoke", "token")
+                .scope(Scope::Account)
+                .resource_id(token.id)
+                .details(json!({ "owner": owner.to_text() }))
+                .build(),
+        )
+        .await?;
+        token.revoked_at = Some(now);
+        Ok(token)
+    }
+}
+
+/// The current principal.
+#[derive(Debug, Clone)]
+pub enum Me {
+    User(User),
+    ServiceAccount(ServiceAccount),
+}

@@ -1,0 +1,380 @@
+//! The API client behind `rampart org|project|token|user …`: HTTPS with TLS 1.3 on
+//! aws-lc-rs, trusting `RAMPART_CA_CERT` (or the system roots), bearer token from
+//! `RAMPART_TOKEN`; prints tables or JSON.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rampart_api::platform as wire;
+use rampart_api::{ErrorBody, ListResponse};
+use reqwest::Method;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cli::{ClientArgs, OrgCommand, OutputFormat, ProjectCommand, TokenCommand, UserCommand};
+
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// An HTTPS client for the Rampart API.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// A rustls client configuration: TLS 1.3, aws-lc-rs, trusting the PEM certificates in
+/// `ca_file` (or the system bundle).
+pub fn tls_client_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    let path = ca_file.map_or_else(
+        || std::path::PathBuf::from(SYSTEM_ROOTS),
+        std::path::Path::to_path_buf,
+    );
+    for cert in CertificateDer::pem_file_iter(&path)
+        .with_context(|| format!("reading {}", path.display()))?
+    {
+        roots
+            .add(cert.with_context(|| format!("reading {}", path.display()))?)
+            .context("adding a trusted certificate")?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+impl Client {
+    pub fn new(args: &ClientArgs) -> Result<Self> {
+        let tls = tls_client_config(args.ca_cert.as_deref())?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            http,
+            base: args.url.trim_end_matches('/').to_owned(),
+            token: args.token.clone(),
+        })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        if status.is_success() {
+            if status == reqwest::StatusCode::NO_CONTENT {
+                return Ok(None);
+            }
+            return Ok(Some(response.json().await.context("reading the response")?));
+        }
+        let text = response.text().await.unwrap_or_default();
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(error) => bail!(
+                "{} ({}): {}",
+                error.error.code,
+                status.as_u16(),
+                error.error.message
+            ),
+            Err(_) => bail!("the server answered {status}"),
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call::<(), T>(Method::GET, path, None)
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::POST, path, Some(body))
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.call(Method::PATCH, path, Some(body))
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        self.call::<(), serde_json::Value>(Method::DELETE, path, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Follows `next_cursor` until the last page.
+    pub async fn list_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(cursor) => format!("{path}?limit=500&cursor={cursor}"),
+                None => format!("{path}?limit=500"),
+            };
+            let page: ListResponse<T> = self.get(&url).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
+/// Prints rows as an aligned table or the values as JSON.
+fn print<T: Serialize>(format: OutputFormat, values: &[T], columns: &[&str]) -> Result<()> {
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(values)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = values
+        .iter()
+        .map(|value| {
+            let json = serde_json::to_value(value).unwrap_or_default();
+            columns
+                .iter()
+                .map(|column| match json.get(*column) {
+                    Some(serde_json::Value::String(text)) => text.clone(),
+                    Some(serde_json::Value::Null) | None => "-".to_owned(),
+                    Some(other) => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| {
+            rows.iter()
+                .filter_map(|row| row.get(index))
+                .map(|cell| cell.chars().count())
+                .chain([column.len()])
+                .max()
+                .unwrap_or_default()
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!(
+        "{}",
+        line(columns.iter().map(|c| c.to_uppercase()).collect())
+    );
+    for row in rows {
+        println!("{}", line(row));
+    }
+    Ok(())
+}
+
+pub async fn org(command: OrgCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = ["identifier", "name", "description", "created_at"];
+    match command {
+        OrgCommand::List => {
+            let orgs: Vec<wire::Org> = client.list_all("/api/v1/orgs").await?;
+            print(args.output, &orgs, &columns)
+        }
+        OrgCommand::Create {
+            identifier,
+            name,
+            description,
+        } => {
+            let org: wire::Org = client
+                .post(
+                    "/api/v1/orgs",
+                    &wire::OrgCreate {
+                        identifier,
+                        name,
+                        description,
+                    },
+                )
+                .await?;
+            print(args.output, &[org], &columns)
+        }
+        OrgCommand::Delete { identifier, force } => {
+            client
+                .delete(&format!(
+                    "/api/v1/orgs/{identifier}{}",
+                    if force { "?force=true" } else { "" }
+                ))
+                .await
+        }
+    }
+}
+
+pub async fn project(command: ProjectCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = ["org", "identifier", "name", "description", "created_at"];
+    match command {
+        ProjectCommand::List { org } => {
+            let projects: Vec<wire::Project> = client
+                .list_all(&format!("/api/v1/orgs/{org}/projects"))
+                .await?;
+            print(args.output, &projects, &columns)
+        }
+        ProjectCommand::Create {
+            identifier,
+            org,
+            name,
+            description,
+        } => {
+            let project: wire::Project = client
+                .post(
+                    &format!("/api/v1/orgs/{org}/projects"),
+                    &wire::ProjectCreate {
+                        identifier,
+                        name,
+                        description,
+                    },
+                )
+                .await?;
+            print(args.output, &[project], &columns)
+        }
+    }
+}
+
+pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = [
+        "id",
+        "name",
+        "kind",
+        "last_four",
+        "project",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ];
+    match command {
+        TokenCommand::List => {
+            let tokens: Vec<wire::Token> = client.list_all("/api/v1/tokens").await?;
+            print(args.output, &tokens, &columns)
+        }
+        TokenCommand::Create {
+            name,
+            expires_in_days,
+            org,
+            project,
+        } => {
+            let created: wire::TokenCreated = client
+                .post(
+                    "/api/v1/tokens",
+                    &wire::TokenCreate {
+                        name,
+                        expires_in_days: Some(expires_in_days),
+                        expires_at: None,
+                        org,
+                        project,
+                    },
+                )
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+            } else {
+                // The secret alone on stdout, so `$(rampart token create …)` captures it.
+                println!("{}", created.secret);
+                eprintln!(
+                    "token {} expires {} — the secret above is shown only once",
+                    created.token.id, created.token.expires_at
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            let token: wire::Token = client
+                .call::<(), wire::Token>(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
+                .await?
+                .ok_or_else(|| anyhow!("empty response"))?;
+            print(args.output, &[token], &columns)
+        }
+    }
+}
+
+pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = [
+        "id",
+        "email",
+        "display_name",
+        "is_account_owner",
+        "disabled",
+        "created_at",
+    ];
+    match command {
+        UserCommand::List => {
+            let users: Vec<wire::User> = client.list_all("/api/v1/users").await?;
+            print(args.output, &users, &columns)
+        }
+        UserCommand::Show { id } => {
+            let user: wire::User = client.get(&format!("/api/v1/users/{id}")).await?;
+            print(args.output, &[user], &columns)
+        }
+        UserCommand::Create {
+            email,
+            display_name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                Some(text.trim_end_matches(['\n', '\r']).to_owned())
+            } else {
+                None
+            };
+            let user: wire::User = client
+                .post(
+                    "/api/v1/users",
+                    &wire::UserCreate {
+                        email,
+                        display_name,
+                        password,
+                    },
+                )
+                .await?;
+            print(args.output, &[user], &columns)
+        }
+        UserCommand::Disable { id } => {
+            let user: wire::User = client
+                .patch(
+                    &format!("/api/v1/users/{id}"),
+                    &wire::UserUpdate {
+                        display_name: None,
+                        disabled: Some(true),
+                    },
+                )
+                .await?;
+            print(args.output, &[user], &columns)
+        }
+        UserCommand::Delete { id } => client.delete(&format!("/api/v1/users/{id}")).await,
+    }
+}

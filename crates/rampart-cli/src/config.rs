@@ -1,0 +1,492 @@
+//! Configuration: a TOML file (`--config`), every key also settable as an environment
+//! variable `RAMPART_<SECTION>__<KEY>`, then command-line flags. Unknown keys are errors.
+//! Every value is validated here, at start, with a message naming the key; the rest of
+//! the server receives typed, checked settings.
+//!
+//! This is the only module that reads the process environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use rampart_app::AppSettings;
+use rampart_crypto::PasswordParams;
+use rampart_domain::platform::identity::SessionTimeouts;
+use rampart_domain::platform::password::PasswordPolicy;
+use rampart_http::HttpSettings;
+use serde::Deserialize;
+
+/// Environment variables that are not `RAMPART_<SECTION>__<KEY>` settings but are known.
+pub const ENV_DATABASE_URL: &str = "RAMPART_DATABASE_URL";
+pub const ENV_ROOT_KEY: &str = "RAMPART_ROOT_KEY";
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+#[derive(Default)]
+pub struct Config {
+    pub server: ServerSection,
+    pub tls: TlsSection,
+    pub database: DatabaseSection,
+    pub auth: AuthSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// HTTPS listen address.
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Optional plain-HTTP listener for a TLS-terminating proxy; loopback only.
+    pub plain_http_listen: Option<String>,
+    pub request_timeout_secs: u64,
+    pub body_bytes_max: usize,
+    pub metrics_public: bool,
+    /// CIDRs of proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Email of the owner created when `serve` initialises a new data directory.
+    pub admin_email: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".into(),
+            data_dir: PathBuf::from("./rampart-data"),
+            plain_http_listen: None,
+            request_timeout_secs: 30,
+            body_bytes_max: rampart_domain::limits::API_BODY_BYTES_MAX,
+            metrics_public: false,
+            trusted_proxies: Vec::new(),
+            admin_email: "admin@localhost".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain; without it a self-signed certificate is made in the data dir.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// How often the certificate files are checked for changes.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            reload_interval_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://…` or `postgres://…`; default SQLite in the data dir.
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub token_lifetime_days_max: u32,
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
+    pub password_chars_min: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        use rampart_domain::limits::*;
+        let params = PasswordParams::default();
+        Self {
+            token_lifetime_days_max: TOKEN_LIFETIME_DAYS_MAX_DEFAULT,
+            session_idle_timeout_secs: SESSION_IDLE_TIMEOUT_SECS_DEFAULT,
+            session_absolute_timeout_secs: SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT,
+            password_chars_min: PASSWORD_CHARS_MIN_DEFAULT,
+            argon2_memory_kib: params.memory_kib,
+            argon2_iterations: params.iterations,
+            argon2_parallelism: params.parallelism,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// A tracing filter: `info`, `rampart=debug,info`, …
+    pub level: String,
+    /// `json` or `text`.
+    pub format: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: "json".into(),
+        }
+    }
+}
+
+/// A configuration problem, always naming the key.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("configuration: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+fn problem(key: &str, text: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        problem: text.into(),
+    }
+}
+
+/// Reads the process environment (the only place that does).
+#[allow(clippy::disallowed_methods)]
+pub fn process_env() -> BTreeMap<String, String> {
+    std::env::vars().collect()
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    // Numbers, booleans and arrays are read as TOML; anything else is a string.
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+impl Config {
+    /// Loads the file (if any), overlays `RAMPART_<SECTION>__<KEY>` variables from
+    /// `env`, and validates everything.
+    pub fn load(file: Option<&Path>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| problem(&path.display().to_string(), e.to_string()))?;
+                toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| problem(&path.display().to_string(), e.message().to_owned()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix("RAMPART_") else {
+                continue;
+            };
+            let (section, key) = if name == ENV_DATABASE_URL {
+                ("database".to_owned(), "url".to_owned())
+            } else if let Some((section, key)) = rest.split_once("__") {
+                (section.to_lowercase(), key.to_lowercase())
+            } else {
+                continue;
+            };
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                return Err(problem(&section, "must be a table"));
+            };
+            let value = if key == "url" || key.ends_with("_file") || key.ends_with("_dir") {
+                toml::Value::String(raw.clone())
+            } else {
+                env_value(raw)
+            };
+            section_table.insert(key, value);
+        }
+        let config: Config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
+            // serde names the unknown or mistyped key; pass it on.
+            problem("config", e.message().to_owned())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|_| problem("server.listen", "must be an address like 127.0.0.1:8443"))
+    }
+
+    pub fn plain_http_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(text) = &self.server.plain_http_listen else {
+            return Ok(None);
+        };
+        let addr: SocketAddr = text.parse().map_err(|_| {
+            problem(
+                "server.plain_http_listen",
+                "must be an address like 127.0.0.1:8080",
+            )
+        })?;
+        if !addr.ip().is_loopback() {
+            return Err(problem(
+                "server.plain_http_listen",
+                "plain HTTP is only allowed on a loopback address (behind a TLS-terminating proxy)",
+            ));
+        }
+        Ok(Some(addr))
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .map(|text| {
+                text.parse::<IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        problem("server.trusted_proxies", format!("'{text}' is not a CIDR"))
+                    })
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.plain_http_addr()?;
+        self.trusted_proxies()?;
+        let range = |key: &str, value: u64, min: u64, max: u64| {
+            if value < min || value > max {
+                Err(problem(key, format!("must be between {min} and {max}")))
+            } else {
+                Ok(())
+            }
+        };
+        range(
+            "server.request_timeout_secs",
+            self.server.request_timeout_secs,
+            1,
+            3600,
+        )?;
+        range(
+            "server.body_bytes_max",
+            u64::try_from(self.server.body_bytes_max).unwrap_or(u64::MAX),
+            1024,
+            64 * 1024 * 1024,
+        )?;
+        rampart_domain::Email::parse(&self.server.admin_email)
+            .map_err(|e| problem("server.admin_email", e.reason))?;
+        if self.server.data_dir.as_os_str().is_empty() {
+            return Err(problem("server.data_dir", "must not be empty"));
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => {
+                return Err(problem("tls.key_file", "is required with tls.cert_file"));
+            }
+            (None, Some(_)) => {
+                return Err(problem("tls.cert_file", "is required with tls.key_file"));
+            }
+            _ => {}
+        }
+        range(
+            "tls.reload_interval_secs",
+            self.tls.reload_interval_secs,
+            1,
+            3600,
+        )?;
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err(problem(
+                "database.url",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        range(
+            "database.max_connections",
+            u64::from(self.database.max_connections),
+            1,
+            1000,
+        )?;
+        range(
+            "auth.token_lifetime_days_max",
+            u64::from(self.auth.token_lifetime_days_max),
+            1,
+            3650,
+        )?;
+        range(
+            "auth.session_idle_timeout_secs",
+            self.auth.session_idle_timeout_secs,
+            60,
+            86_400,
+        )?;
+        range(
+            "auth.session_absolute_timeout_secs",
+            self.auth.session_absolute_timeout_secs,
+            self.auth.session_idle_timeout_secs,
+            30 * 86_400,
+        )?;
+        PasswordPolicy::new(self.auth.password_chars_min)
+            .map_err(|e| problem("auth.password_chars_min", e.reason))?;
+        // OWASP's weakest acceptable Argon2id setting is 7 MiB with 5 passes.
+        range(
+            "auth.argon2_memory_kib",
+            u64::from(self.auth.argon2_memory_kib),
+            7 * 1024,
+            4 * 1024 * 1024,
+        )?;
+        range(
+            "auth.argon2_iterations",
+            u64::from(self.auth.argon2_iterations),
+            1,
+            100,
+        )?;
+        range(
+            "auth.argon2_parallelism",
+            u64::from(self.auth.argon2_parallelism),
+            1,
+            64,
+        )?;
+        if !matches!(self.log.format.as_str(), "json" | "text") {
+            return Err(problem("log.format", "must be json or text"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| problem("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The database URL in force: configured, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("rampart.db").display()
+            )
+        })
+    }
+
+    pub fn app_settings(&self) -> AppSettings {
+        AppSettings {
+            token_lifetime_days_max: self.auth.token_lifetime_days_max,
+            session_timeouts: SessionTimeouts {
+                idle_secs: self.auth.session_idle_timeout_secs,
+                absolute_secs: self.auth.session_absolute_timeout_secs,
+            },
+            password_policy: PasswordPolicy {
+                chars_min: self.auth.password_chars_min,
+            },
+            password_params: PasswordParams {
+                memory_kib: self.auth.argon2_memory_kib,
+                iterations: self.auth.argon2_iterations,
+                parallelism: self.auth.argon2_parallelism,
+            },
+        }
+    }
+
+    pub fn http_settings(&self) -> Result<HttpSettings, ConfigError> {
+        Ok(HttpSettings {
+            trusted_proxies: self.trusted_proxies()?,
+            request_timeout: Duration::from_secs(self.server.request_timeout_secs),
+            metrics_public: self.server.metrics_public,
+            body_bytes_max: self.server.body_bytes_max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_file_and_unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rampart.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\nrequest_timeout_secs = 10\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&file),
+            &env(&[
+                ("RAMPART_SERVER__REQUEST_TIMEOUT_SECS", "20"),
+                ("RAMPART_DATABASE_URL", "postgres://x@localhost/db"),
+                ("RAMPART_URL", "https://ignored-client-setting"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:9000");
+        assert_eq!(config.server.request_timeout_secs, 20);
+        assert_eq!(config.database_url(), "postgres://x@localhost/db");
+
+        std::fs::write(&file, "[server]\nlisten_port = 1\n").unwrap();
+        let error = Config::load(Some(&file), &BTreeMap::new()).unwrap_err();
+        assert!(error.to_string().contains("listen_port"), "{error}");
+        let error = Config::load(None, &env(&[("RAMPART_SERVER__NOPE", "1")])).unwrap_err();
+        assert!(error.to_string().contains("nope"), "{error}");
+    }
+
+    #[test]
+    fn values_are_validated_with_the_key_named() {
+        let cases = [
+            ("RAMPART_SERVER__LISTEN", "not-an-address", "server.listen"),
+            (
+                "RAMPART_SERVER__PLAIN_HTTP_LISTEN",
+                "0.0.0.0:8080",
+                "server.plain_http_listen",
+            ),
+            (
+                "RAMPART_SERVER__REQUEST_TIMEOUT_SECS",
+                "0",
+                "server.request_timeout_secs",
+            ),
+            (
+                "RAMPART_AUTH__PASSWORD_CHARS_MIN",
+                "6",
+                "auth.password_chars_min",
+            ),
+            (
+                "RAMPART_AUTH__ARGON2_MEMORY_KIB",
+                "64",
+                "auth.argon2_memory_kib",
+            ),
+            ("RAMPART_DATABASE__URL", "mysql://x", "database.url"),
+            ("RAMPART_LOG__FORMAT", "xml", "log.format"),
+            ("RAMPART_TLS__CERT_FILE", "/x.pem", "tls.key_file"),
+            (
+                "RAMPART_SERVER__TRUSTED_PROXIES",
+                "[\"nonsense\"]",
+                "server.trusted_proxies",
+            ),
+        ];
+        for (name, value, key) in cases {
+            let error = Config::load(None, &env(&[(name, value)])).unwrap_err();
+            assert_eq!(error.key, key, "{name}={value}: {error}");
+        }
+        let ok = Config::load(
+            None,
+            &env(&[("RAMPART_SERVER__PLAIN_HTTP_LISTEN", "127.0.0.1:8080")]),
+        );
+        assert!(ok.is_ok());
+    }
+}

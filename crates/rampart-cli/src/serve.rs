@@ -1,0 +1,167 @@
+//! `rampart serve`: start everything and run until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rampart_app::{Clock, bootstrap};
+use rampart_crypto::SecretToken;
+use rampart_http::AppState;
+use rampart_http::server::{
+    ReloadingCertResolver, TlsFiles, build_router, serve, spawn_cert_reloader, tls_config,
+};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::setup;
+
+/// A running server.
+pub struct RunningServer {
+    pub https_addr: SocketAddr,
+    pub plain_http_addr: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub cert_file: PathBuf,
+    /// The owner's token when this start initialised the installation.
+    pub initial_admin_token: Option<SecretToken>,
+    pub app: rampart_app::App,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("https_addr", &self.https_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Stops accepting, lets open requests finish, closes the store.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.app.store().close().await;
+    }
+}
+
+/// Starts a server from `config` (the data dir is initialised on first start).
+pub async fn start(
+    config: &Config,
+    env_root_key: Option<&str>,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer> {
+    let https_addr = config.listen_addr()?;
+    let plain_addr = config.plain_http_addr()?;
+    let data_dir = config.server.data_dir.clone();
+    setup::ensure_data_dir(&data_dir)?;
+    let root_key = setup::root_key(&data_dir, env_root_key, true)?;
+    let store = setup::open_store(config, clock.as_ref()).await?;
+    let initial_admin_token = if bootstrap::is_initialized(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        None
+    } else {
+        Some(
+            bootstrap::initialize(&store, &root_key, clock.now(), &config.server.admin_email)
+                .await
+                .map_err(|e| anyhow::anyhow!("initialising: {e}"))?,
+        )
+    };
+    let app = setup::open_app(config, store, &root_key, clock).await?;
+    drop(root_key);
+
+    let tls_files = match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ => crate::tls_files::ensure_self_signed(&data_dir)?,
+    };
+    let resolver = Arc::new(
+        ReloadingCertResolver::new(
+            tls_files.clone(),
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        )
+        .context("loading the TLS certificate")?,
+    );
+    let tls = Arc::new(tls_config(resolver.clone())?);
+    tracing::info!(
+        cert = %tls_files.cert.display(),
+        sha256 = %crate::tls_files::fingerprint(&tls_files.cert).unwrap_or_default(),
+        "TLS certificate"
+    );
+
+    let state = AppState::new(app.clone(), config.http_settings()?);
+    let (router, _specs) = build_router(state);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    spawn_cert_reloader(
+        resolver,
+        Duration::from_secs(config.tls.reload_interval_secs),
+        shutdown_rx.clone(),
+    );
+
+    let listener = TcpListener::bind(https_addr)
+        .await
+        .with_context(|| format!("binding {https_addr}"))?;
+    let bound = listener.local_addr()?;
+    let mut tasks = Vec::new();
+    {
+        let router = router.clone();
+        let rx = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = serve(listener, router, Some(tls), rx).await {
+                tracing::error!(%error, "HTTPS listener stopped");
+            }
+        }));
+    }
+    let mut plain_bound = None;
+    if let Some(addr) = plain_addr {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        plain_bound = Some(listener.local_addr()?);
+        let rx = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = serve(listener, router, None, rx).await {
+                tracing::error!(%error, "plain HTTP listener stopped");
+            }
+        }));
+    }
+    tracing::info!(https = %bound, plain_http = ?plain_bound, "rampart serving");
+    Ok(RunningServer {
+        https_addr: bound,
+        plain_http_addr: plain_bound,
+        data_dir,
+        cert_file: tls_files.cert,
+        initial_admin_token,
+        app,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = interrupt => {},
+                _ = terminate.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = interrupt.await;
+}

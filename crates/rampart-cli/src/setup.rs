@@ -1,0 +1,80 @@
+//! Wiring an installation together from configuration: the data directory, the root
+//! key, the store, the self-signed certificate, the app. Shared by `serve` and the
+//! `admin` commands (and the testkit, which starts the same server in-process).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use rampart_app::{App, Clock};
+use rampart_crypto::RootKey;
+use rampart_store::{Store, StoreOptions};
+
+use crate::config::{Config, ENV_ROOT_KEY};
+
+pub fn root_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("root.key")
+}
+
+/// Creates the data directory (0700) if needed.
+pub fn ensure_data_dir(data_dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !data_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The root key: `RAMPART_ROOT_KEY` from the environment, else the key file in the data
+/// directory, created (0600) when `create` is set and it does not exist yet.
+pub fn root_key(data_dir: &Path, env_root_key: Option<&str>, create: bool) -> Result<RootKey> {
+    if let Some(text) = env_root_key {
+        return RootKey::from_base64(text).with_context(|| ENV_ROOT_KEY.to_string());
+    }
+    let path = root_key_path(data_dir);
+    if path.exists() {
+        return RootKey::read_file(&path).with_context(|| format!("reading {}", path.display()));
+    }
+    if !create {
+        bail!(
+            "no root key: {} does not exist and {ENV_ROOT_KEY} is not set",
+            path.display()
+        );
+    }
+    let key = RootKey::generate()?;
+    key.write_new_file(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+/// Connects to the configured store and applies migrations.
+pub async fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
+    let store = Store::connect(
+        &config.database_url(),
+        &StoreOptions {
+            max_connections: config.database.max_connections,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .context("connecting to the database")?;
+    let now = clock.now().as_microsecond();
+    store.migrate(now).await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// Opens an initialised installation as an [`App`].
+pub async fn open_app(
+    config: &Config,
+    store: Store,
+    root_key: &RootKey,
+    clock: Arc<dyn Clock>,
+) -> Result<App> {
+    App::open(store, root_key, clock, config.app_settings())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}

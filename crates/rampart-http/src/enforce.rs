@@ -1,0 +1,140 @@
+//! The one enforcement point. Runs in front of every handler with the route's declared
+//! [`Access`]: authenticates (bearer token, or session cookie + CSRF header for
+//! state-changing requests), resolves `{org}`/`{project}` from the path (404 when they
+//! do not exist), authorises, records denials, and hands the handler a [`Ctx`] and the
+//! [`ResolvedScope`].
+
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rampart_app::audit::Outcome;
+use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_app::{Access, AppError, Ctx, RequestMeta, authorize};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The session cookie. `__Host-` binds it to this host, over HTTPS, path `/`.
+pub const SESSION_COOKIE: &str = "__Host-rampart_session";
+/// The header carrying the CSRF token on state-changing requests made with a session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim())
+}
+
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+fn state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    meta: &RequestMeta,
+) -> Result<rampart_app::Actor, AppError> {
+    if let Some(token) = bearer(headers) {
+        return state.app.authenticate_token(token, meta).await;
+    }
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(AppError::unauthenticated(
+            "unsupported_authorization",
+            "use `Authorization: Bearer <token>`",
+        ));
+    }
+    if let Some(session) = session_cookie(headers) {
+        let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        return state
+            .app
+            .authenticate_session(session, csrf, state_changing(method), meta)
+            .await;
+    }
+    Err(AppError::unauthenticated(
+        "authentication_required",
+        "this route needs an API token (Authorization: Bearer …) or a session",
+    ))
+}
+
+pub async fn enforce(
+    State((state, access)): State<(AppState, Access)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let meta = parts
+        .extensions
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
+    if access == Access::Public {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let actor = match authenticate(&state, &parts.headers, &parts.method, &meta).await {
+        Ok(actor) => actor,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let raw =
+        <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .ok();
+    let param = |name: &str| {
+        raw.as_ref().and_then(|raw| {
+            raw.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, v)| v.to_owned())
+        })
+    };
+    let ctx = Ctx { actor, meta };
+    let resolved = match state
+        .app
+        .resolve_scope(param("org").as_deref(), param("project").as_deref())
+        .await
+    {
+        Ok(resolved) => resolved,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    if let Err(error) = authorize(&ctx.actor, access, resolved.scope()) {
+        let permission = match access {
+            Access::Permission(permission) => Some(permission.as_str()),
+            _ => None,
+        };
+        let record = ctx
+            .audit(state.app.now(), "access.denied", "route")
+            .scope(resolved.scope())
+            .outcome(Outcome::Denied)
+            .details(json!({
+                "method": parts.method.as_str(),
+                "route": parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()),
+                "permission": permission,
+            }))
+            .build();
+        if let Err(store_error) = state.app.store().append_audit(&record).await {
+            // A denial that cannot be recorded is still a denial.
+            tracing::error!(error = %store_error, "could not record an authorisation denial");
+        }
+        return ApiError::from(error).into_response();
+    }
+    parts.extensions.insert(ctx);
+    parts.extensions.insert(resolved);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Handlers of scoped routes take the resolved scope from here.
+pub type Scope = axum::Extension<ResolvedScope>;

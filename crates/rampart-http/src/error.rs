@@ -1,0 +1,123 @@
+//! Rendering errors: every failure becomes `{"error": {"code", "message"}}` with the
+//! status of the contract. Internal details go to the log with the request id, never to
+//! the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_api::{ErrorBody, ErrorDetail};
+use rampart_app::AppError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+    pub permission: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+            permission: None,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.clone(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+                permission: self.permission.clone(),
+            },
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Invalid(validation) => Self {
+                status: StatusCode::BAD_REQUEST,
+                code: format!("invalid_{}", validation.field),
+                message: validation.to_string(),
+                field: Some(validation.field.to_owned()),
+                permission: None,
+            },
+            AppError::BadRequest { code, message } => {
+                Self::new(StatusCode::BAD_REQUEST, code, message)
+            }
+            AppError::Unauthenticated { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            AppError::Forbidden { code, message } => {
+                let mut error = Self::new(StatusCode::FORBIDDEN, code, message.clone());
+                error.permission = message
+                    .strip_prefix("missing permission ")
+                    .map(str::to_owned);
+                error
+            }
+            AppError::NotFound { what } => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            AppError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            AppError::Unprocessable { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            AppError::Unavailable(detail) => {
+                tracing::error!(%detail, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the database is unavailable; retry later",
+                )
+            }
+            AppError::Integrity(detail) => {
+                tracing::error!(%detail, "integrity check failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "integrity_violation",
+                    "stored data failed an integrity check; an operator has been alerted in the log",
+                )
+            }
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal error; the request id identifies it in the server log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut response = (status, Json(self.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rampart\""),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,131 @@
+//! Login, logout, the current principal and password change.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use rampart_api::platform as wire;
+use rampart_app::platform::identity::Me;
+use rampart_app::{Ctx, RequestMeta};
+
+use crate::AppState;
+use crate::convert;
+use crate::enforce::SESSION_COOKIE;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiJson(body): ApiJson<wire::LoginRequest>,
+) -> ApiResult<Response> {
+    let outcome = state.app.login(&body.email, &body.password, &meta).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+        outcome.session_secret.as_str(),
+        state.app.settings().session_timeouts.absolute_secs
+    );
+    let mut response = Json(wire::LoginResponse {
+        csrf_token: outcome.csrf_token.to_string(),
+        expires_at: outcome.absolute_expires_at.to_string(),
+        idle_timeout_secs: outcome.idle_timeout_secs,
+    })
+    .into_response();
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    })?;
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Response> {
+    state.app.logout(&ctx).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-rampart_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    Ok(response)
+}
+
+pub async fn me(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<wire::Me>> {
+    let narrowed = match ctx.actor.narrowed_to_project {
+        Some(id) => project_path(&state, id).await?,
+        None => None,
+    };
+    let me = state.app.me(&ctx).await?;
+    let (kind, user, service_account) = match me {
+        Me::User(user) => ("user", Some(convert::user(&user)), None),
+        Me::ServiceAccount(account) => {
+            let org = state
+                .app
+                .store()
+                .org_by_id(account.org_id)
+                .await
+                .map_err(rampart_app::AppError::from)?;
+            let project = match account.project_id {
+                Some(id) => state
+                    .app
+                    .store()
+                    .project_by_id(id)
+                    .await
+                    .map_err(rampart_app::AppError::from)?,
+                None => None,
+            };
+            let wire = org.map(|org| convert::service_account(&account, &org, project.as_ref()));
+            ("service_account", None, wire)
+        }
+    };
+    Ok(Json(wire::Me {
+        kind: kind.into(),
+        user,
+        service_account,
+        auth_method: ctx.actor.auth_method.as_str().into(),
+        token_id: ctx.actor.token_id.map(|id| id.to_string()),
+        narrowed_to_project: narrowed,
+    }))
+}
+
+/// `org/project` for a project id (narrowed tokens are displayed this way).
+pub async fn project_path(
+    state: &AppState,
+    id: rampart_domain::ProjectId,
+) -> ApiResult<Option<String>> {
+    let store = state.app.store();
+    let Some(project) = store
+        .project_by_id(id)
+        .await
+        .map_err(rampart_app::AppError::from)?
+    else {
+        return Ok(None);
+    };
+    let org = store
+        .org_by_id(project.org_id)
+        .await
+        .map_err(rampart_app::AppError::from)?;
+    Ok(org.map(|org| format!("{}/{}", org.identifier, project.identifier)))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiJson(body): ApiJson<wire::PasswordChange>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .change_own_password(&ctx, body.current_password.as_deref(), &body.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

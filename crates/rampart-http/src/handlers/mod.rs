@@ -1,0 +1,375 @@
+//! Route handlers, one module per part of the route tree, and [`api_routes`] which
+//! registers them all with their permissions.
+
+pub mod auth;
+pub mod health;
+pub mod identity;
+pub mod tenancy;
+
+use axum::http::Method;
+use rampart_api::HealthResponse;
+use rampart_api::platform as wire;
+use rampart_app::Access;
+use rampart_domain::Permission as P;
+
+use crate::routes::{FORCE_QUERY, RouteSpec, RouteTable};
+
+fn perm(permission: P) -> Access {
+    Access::Permission(permission)
+}
+
+/// Registers every route of the server.
+pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Health, metrics, the API description.
+    table.add(
+        r(M::GET, "/healthz", Access::Public, "Liveness").reply::<HealthResponse>(200),
+        health::healthz,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/readyz",
+            Access::Public,
+            "Readiness: the store answers",
+        )
+        .reply::<HealthResponse>(200),
+        health::readyz,
+    );
+    let metrics_access = if metrics_public {
+        Access::Public
+    } else {
+        perm(P::SettingsView)
+    };
+    table.add(
+        r(M::GET, "/metrics", metrics_access, "Prometheus metrics")
+            .text("text/plain; version=0.0.4"),
+        health::metrics,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/openapi.json",
+            Access::Public,
+            "This API's OpenAPI 3.1 document",
+        )
+        .text("application/json"),
+        health::openapi,
+    );
+
+    // Sessions and the current principal.
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/auth/login",
+            Access::Public,
+            "Password login; sets the session cookie",
+        )
+        .body::<wire::LoginRequest>()
+        .reply::<wire::LoginResponse>(200),
+        auth::login,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/auth/logout",
+            Access::SelfService,
+            "End the current session",
+        ),
+        auth::logout,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/me",
+            Access::SelfServiceNarrowedOk,
+            "Who am I",
+        )
+        .reply::<wire::Me>(200),
+        auth::me,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/me/password",
+            Access::SelfService,
+            "Change my password (ends my sessions)",
+        )
+        .body::<wire::PasswordChange>(),
+        auth::change_password,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "List my API tokens",
+        )
+        .page::<wire::Token>(),
+        identity::list_my_tokens,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "Create a personal API token (secret shown once)",
+        )
+        .body::<wire::TokenCreate>()
+        .reply::<wire::TokenCreated>(201),
+        identity::create_my_token,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/tokens/{token_id}",
+            Access::SelfService,
+            "Revoke one of my tokens",
+        )
+        .reply::<wire::Token>(200),
+        identity::revoke_my_token,
+    );
+
+    // Users.
+    table.add(
+        r(M::GET, "/api/v1/users", perm(P::UserView), "List users").page::<wire::User>(),
+        identity::list_users,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/users",
+            perm(P::UserInvite),
+            "Create a user",
+        )
+        .body::<wire::UserCreate>()
+        .reply::<wire::User>(201),
+        identity::create_user,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/users/{user_id}",
+            perm(P::UserView),
+            "Read a user",
+        )
+        .reply::<wire::User>(200),
+        identity::get_user,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/users/{user_id}",
+            perm(P::UserEdit),
+            "Update a user",
+        )
+        .body::<wire::UserUpdate>()
+        .reply::<wire::User>(200),
+        identity::update_user,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/users/{user_id}",
+            perm(P::UserDelete),
+            "Delete a user",
+        ),
+        identity::delete_user,
+    );
+
+    // Organisations and projects.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs",
+            perm(P::OrgView),
+            "List organisations",
+        )
+        .page::<wire::Org>(),
+        tenancy::list_orgs,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/orgs",
+            perm(P::OrgCreate),
+            "Create an organisation",
+        )
+        .body::<wire::OrgCreate>()
+        .reply::<wire::Org>(201),
+        tenancy::create_org,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgView),
+            "Read an organisation",
+        )
+        .reply::<wire::Org>(200),
+        tenancy::get_org,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgEdit),
+            "Update an organisation",
+        )
+        .body::<wire::ScopeUpdate>()
+        .reply::<wire::Org>(200),
+        tenancy::update_org,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgDelete),
+            "Delete an organisation (409 when not empty unless ?force=true)",
+        )
+        .query(FORCE_QUERY),
+        tenancy::delete_org,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/projects",
+            perm(P::ProjectView),
+            "List projects",
+        )
+        .page::<wire::Project>(),
+        tenancy::list_projects,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/orgs/{org}/projects",
+            perm(P::ProjectCreate),
+            "Create a project",
+        )
+        .body::<wire::ProjectCreate>()
+        .reply::<wire::Project>(201),
+        tenancy::create_project,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectView),
+            "Read a project",
+        )
+        .reply::<wire::Project>(200),
+        tenancy::get_project,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectEdit),
+            "Update a project",
+        )
+        .body::<wire::ScopeUpdate>()
+        .reply::<wire::Project>(200),
+        tenancy::update_project,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectDelete),
+            "Delete a project (409 when not empty unless ?force=true)",
+        )
+        .query(FORCE_QUERY),
+        tenancy::delete_project,
+    );
+
+    // Service accounts and their tokens, at organisation and at project scope.
+    for (base, item, tokens, token) in [
+        (
+            "/api/v1/orgs/{org}/service-accounts",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                base,
+                perm(P::ServiceAccountView),
+                "List service accounts",
+            )
+            .page::<wire::ServiceAccount>(),
+            identity::list_service_accounts,
+        );
+        table.add(
+            r(
+                M::POST,
+                base,
+                perm(P::ServiceAccountCreate),
+                "Create a service account",
+            )
+            .body::<wire::ServiceAccountCreate>()
+            .reply::<wire::ServiceAccount>(201),
+            identity::create_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                item,
+                perm(P::ServiceAccountView),
+                "Read a service account",
+            )
+            .reply::<wire::ServiceAccount>(200),
+            identity::get_service_account,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                item,
+                perm(P::ServiceAccountDelete),
+                "Delete a service account and its tokens",
+            ),
+            identity::delete_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                tokens,
+                perm(P::TokenView),
+                "List a service account's tokens",
+            )
+            .page::<wire::Token>(),
+            identity::list_service_account_tokens,
+        );
+        table.add(
+            r(
+                M::POST,
+                tokens,
+                perm(P::TokenCreate),
+                "Create a service account token (secret shown once)",
+            )
+            .body::<wire::TokenCreate>()
+            .reply::<wire::TokenCreated>(201),
+            identity::create_service_account_token,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                token,
+                perm(P::TokenRevoke),
+                "Revoke a service account token",
+            )
+            .reply::<wire::Token>(200),
+            identity::revoke_service_account_token,
+        );
+    }
+}

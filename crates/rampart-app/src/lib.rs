@@ -100,8 +100,11 @@ impl App {
         &self.inner.store
     }
 
+    /// The clock reading, truncated to the microsecond precision the store keeps, so
+    /// that what a use case returns equals what a later read returns.
     pub fn now(&self) -> jiff::Timestamp {
-        self.inner.clock.now()
+        let now = self.inner.clock.now();
+        jiff::Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
     }
 
     pub fn settings(&self) -> &AppSettings {

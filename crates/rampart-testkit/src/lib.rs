@@ -1,1 +1,290 @@
-//! placeholder
+//! Test support (dev only): start the real Rampart server in-process on port 0 over
+//! HTTPS, on SQLite (a fresh temporary data directory) or PostgreSQL (a fresh schema on
+//! the server named by `RAMPART_TEST_DATABASE_URL`), and talk to it over HTTP like a
+//! client would.
+//!
+//! Every server's logs go to one JSON-lines file per test process under
+//! `target/test-logs/`, and every secret a test handles is listed next to it with
+//! [`remember_secret`]; `scripts/check-test-logs.sh` then proves no secret was logged.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rampart_app::{Clock, ManualClock, SystemClock};
+use rampart_cli::config::Config;
+use rampart_cli::serve::{RunningServer, start};
+pub use reqwest::StatusCode;
+use serde_json::Value;
+
+pub use rampart_store::testing::TEST_DATABASE_URL_VAR;
+
+/// Where test logs and remembered secrets go.
+pub fn test_log_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-logs")
+}
+
+fn secrets_file() -> &'static Mutex<std::fs::File> {
+    static FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = test_log_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("secrets-{}.txt", std::process::id()));
+        Mutex::new(std::fs::File::create(path).unwrap())
+    })
+}
+
+/// The log file of this test process.
+pub fn log_file_path() -> PathBuf {
+    test_log_dir().join(format!("server-{}.jsonl", std::process::id()))
+}
+
+fn init_logging() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        std::fs::create_dir_all(test_log_dir()).unwrap();
+        let file = std::fs::File::create(log_file_path()).unwrap();
+        rampart_cli::logging::init_to_file(file);
+    });
+}
+
+/// Records a secret the test used, so the log check can look for it.
+pub fn remember_secret(secret: &str) {
+    let mut file = secrets_file().lock().unwrap();
+    writeln!(file, "{secret}").unwrap();
+}
+
+/// Reads the environment for the PostgreSQL test server.
+#[allow(clippy::disallowed_methods)]
+pub fn postgres_server_url() -> Option<String> {
+    std::env::var(TEST_DATABASE_URL_VAR)
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Changes a test server's configuration before it starts.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
+/// Options for [`TestServer::start_with`].
+#[derive(Default)]
+pub struct Options {
+    pub engine: Option<Engine>,
+    pub clock: Option<Arc<ManualClock>>,
+    pub configure: Option<Configure>,
+}
+
+/// A running test server and a client for it.
+pub struct TestServer {
+    pub url: String,
+    pub admin_token: String,
+    pub client: reqwest::Client,
+    pub ca_cert: PathBuf,
+    pub config: Config,
+    pub clock: Option<Arc<ManualClock>>,
+    server: Option<RunningServer>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The stable error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub fn https_client(ca_cert: &Path) -> reqwest::Client {
+    let tls = rampart_cli::client::tls_client_config(Some(ca_cert)).unwrap();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    /// A server on SQLite.
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    /// A server on PostgreSQL, or `None` when `RAMPART_TEST_DATABASE_URL` is not set.
+    pub async fn start_postgres() -> Option<Self> {
+        postgres_server_url()?;
+        Some(
+            Self::start_with(Options {
+                engine: Some(Engine::Postgres),
+                ..Options::default()
+            })
+            .await,
+        )
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        init_logging();
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.server.data_dir = data_dir.path().join("data");
+        config.server.listen = "127.0.0.1:0".into();
+        config.tls.reload_interval_secs = 1;
+        if options.engine == Some(Engine::Postgres) {
+            let server = postgres_server_url().expect("RAMPART_TEST_DATABASE_URL");
+            config.database.url = Some(
+                rampart_store::testing::fresh_postgres_schema_url(&server)
+                    .await
+                    .unwrap(),
+            );
+            config.database.max_connections = 8;
+        }
+        if let Some(configure) = options.configure {
+            configure(&mut config);
+        }
+        let clock: Arc<dyn Clock> = match &options.clock {
+            Some(clock) => clock.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let server = start(&config, None, clock).await.unwrap();
+        let admin_token = server
+            .initial_admin_token
+            .as_ref()
+            .unwrap()
+            .expose()
+            .to_owned();
+        remember_secret(&admin_token);
+        let ca_cert = server.cert_file.clone();
+        Self {
+            url: format!("https://{}", server.https_addr),
+            admin_token,
+            client: https_client(&ca_cert),
+            ca_cert,
+            config,
+            clock: options.clock,
+            server: Some(server),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().unwrap()
+    }
+
+    pub fn app(&self) -> &rampart_app::App {
+        &self.server().app
+    }
+
+    /// Stops the server and starts it again on the same data directory and port.
+    pub async fn restart(&mut self) {
+        let addr = self.server().https_addr;
+        self.server.take().unwrap().stop().await;
+        let mut config = self.config.clone();
+        config.server.listen = addr.to_string();
+        let clock: Arc<dyn Clock> = match &self.clock {
+            Some(clock) => clock.clone(),
+            None => Arc::new(SystemClock),
+        };
+        self.server = Some(start(&config, None, clock).await.unwrap());
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(reqwest::Method::GET, path, Some(token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(reqwest::Method::POST, path, Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(reqwest::Method::PATCH, path, Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(reqwest::Method::DELETE, path, Some(token), None)
+            .await
+    }
+
+    /// Creates a personal token for the holder of `token`; returns the secret.
+    pub async fn create_token(&self, token: &str, body: Value) -> String {
+        let reply = self.post("/api/v1/tokens", token, body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let secret = reply.body["secret"].as_str().unwrap().to_owned();
+        remember_secret(&secret);
+        secret
+    }
+
+    /// Creates a user with a password and returns (user id, a personal token of theirs
+    /// obtained through a session login).
+    pub async fn create_user(&self, email: &str, password: &str) -> String {
+        remember_secret(password);
+        let reply = self
+            .post(
+                "/api/v1/users",
+                &self.admin_token,
+                serde_json::json!({"email": email, "display_name": "Test User", "password": password}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Reads a response into a [`Reply`].
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}

@@ -1,1 +1,17 @@
+//! The integration suite: the real server on port 0 over HTTPS, driven through HTTP and
+//! through the `rampart` binary. One test binary (link time); modules mirror the route
+//! tree.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
+
+mod api;
+pub use api::auth as api_auth;
+mod cli;
+mod edge;
+mod tls;

@@ -1,0 +1,284 @@
+//! `/api/v1/auth/login`, `/logout`, sessions and passwords.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use rampart_app::ManualClock;
+use rampart_testkit::{Options, Reply, StatusCode, TestServer, read};
+use serde_json::{Value, json};
+
+/// A browser-like session: the cookie and the CSRF token from login.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub set_cookie: String,
+}
+
+impl Session {
+    pub async fn send(
+        &self,
+        server: &TestServer,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+    ) -> Reply {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.url))
+            .header("cookie", format!("__Host-rampart_session={}", self.cookie));
+        if csrf {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, server: &TestServer, path: &str) -> Reply {
+        self.send(server, reqwest::Method::GET, path, None, false)
+            .await
+    }
+
+    pub async fn post(&self, server: &TestServer, path: &str, body: Value) -> Reply {
+        self.send(server, reqwest::Method::POST, path, Some(body), true)
+            .await
+    }
+}
+
+pub async fn try_login(server: &TestServer, email: &str, password: &str) -> Reply {
+    server
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"email": email, "password": password})),
+        )
+        .await
+}
+
+pub async fn login(server: &TestServer, email: &str, password: &str) -> Session {
+    let reply = try_login(server, email, password).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let set_cookie = reply.headers["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("__Host-rampart_session=")
+        .unwrap()
+        .to_owned();
+    rampart_testkit::remember_secret(&cookie);
+    let csrf = reply.body["csrf_token"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&csrf);
+    Session {
+        cookie,
+        csrf,
+        set_cookie,
+    }
+}
+
+#[tokio::test]
+async fn login_gives_a_host_only_secure_session_that_needs_csrf_to_change_things() {
+    let server = TestServer::start().await;
+    server
+        .create_user("carol@example.com", "winter harbour lantern")
+        .await;
+    let session = login(&server, "carol@example.com", "winter harbour lantern").await;
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(
+            session.set_cookie.contains(attribute),
+            "{attribute} missing: {}",
+            session.set_cookie
+        );
+    }
+    assert!(session.set_cookie.starts_with("__Host-rampart_session="));
+    assert!(
+        !session.set_cookie.contains("Domain="),
+        "__Host- cookies carry no Domain"
+    );
+    assert_eq!(session.cookie.len(), 43, "256 random bits");
+
+    let me = session.get(&server, "/api/v1/me").await;
+    assert_eq!(me.body["auth_method"], "session");
+    let no_csrf = session
+        .send(
+            &server,
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "x", "expires_in_days": 1})),
+            false,
+        )
+        .await;
+    assert_eq!(
+        (no_csrf.status, no_csrf.code()),
+        (StatusCode::FORBIDDEN, "csrf_token_invalid")
+    );
+    let with_csrf = session
+        .post(
+            &server,
+            "/api/v1/tokens",
+            json!({"name": "x", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(with_csrf.status, StatusCode::CREATED);
+    rampart_testkit::remember_secret(with_csrf.body["secret"].as_str().unwrap());
+
+    let logout = session
+        .post(&server, "/api/v1/auth/logout", json!({}))
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    let after = session.get(&server, "/api/v1/me").await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "session_invalid")
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_look_the_same_and_are_audited() {
+    let server = TestServer::start().await;
+    server
+        .create_user("dave@example.com", "copper kettle sunrise")
+        .await;
+    let wrong = try_login(&server, "dave@example.com", "not the right phrase").await;
+    let unknown = try_login(&server, "nobody@example.com", "whatever passphrase").await;
+    let garbage = try_login(&server, "not an email", "x").await;
+    for reply in [&wrong, &unknown, &garbage] {
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        );
+    }
+    assert_eq!(wrong.body, unknown.body, "no hint which emails exist");
+    // The owner has no password: password login is impossible for them.
+    let owner = try_login(&server, "admin@localhost", "anything at all").await;
+    assert_eq!(owner.code(), "invalid_credentials");
+    let audit = server.app().store().recent_audit(50).await.unwrap();
+    let failures = audit
+        .iter()
+        .filter(|r| {
+            r.outcome == "failure" && (r.action == "auth.login" || r.action == "auth.failure")
+        })
+        .count();
+    assert_eq!(failures, 4);
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_and_on_password_change() {
+    let clock = Arc::new(ManualClock::new("2026-11-23T09:00:00Z".parse().unwrap()));
+    let server = TestServer::start_with(Options {
+        clock: Some(clock.clone()),
+        configure: Some(Box::new(|config| {
+            config.auth.session_idle_timeout_secs = 600;
+            config.auth.session_absolute_timeout_secs = 3600;
+        })),
+        ..Options::default()
+    })
+    .await;
+    server
+        .create_user("erin@example.com", "granite meadow whistle")
+        .await;
+    let session = login(&server, "erin@example.com", "granite meadow whistle").await;
+    clock.advance(SignedDuration::from_mins(9));
+    assert_eq!(
+        session.get(&server, "/api/v1/me").await.status,
+        StatusCode::OK,
+        "activity slides the idle timeout"
+    );
+    clock.advance(SignedDuration::from_mins(9));
+    assert_eq!(
+        session.get(&server, "/api/v1/me").await.status,
+        StatusCode::OK
+    );
+    clock.advance(SignedDuration::from_mins(11));
+    assert_eq!(
+        session.get(&server, "/api/v1/me").await.code(),
+        "session_invalid",
+        "idle too long"
+    );
+
+    let first = login(&server, "erin@example.com", "granite meadow whistle").await;
+    let second = login(&server, "erin@example.com", "granite meadow whistle").await;
+    let wrong = first
+        .post(
+            &server,
+            "/api/v1/me/password",
+            json!({"current_password": "nope", "new_password": "velvet canyon thunder"}),
+        )
+        .await;
+    assert_eq!(wrong.code(), "current_password_wrong");
+    rampart_testkit::remember_secret("velvet canyon thunder");
+    let changed = first
+        .post(&server, "/api/v1/me/password", json!({"current_password": "granite meadow whistle", "new_password": "velvet canyon thunder"}))
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(
+        second.get(&server, "/api/v1/me").await.code(),
+        "session_invalid",
+        "every session ends"
+    );
+    assert_eq!(
+        try_login(&server, "erin@example.com", "granite meadow whistle")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    login(&server, "erin@example.com", "velvet canyon thunder").await;
+
+    // The absolute timeout holds even for an active session.
+    let active = login(&server, "erin@example.com", "velvet canyon thunder").await;
+    for _ in 0..7 {
+        clock.advance(SignedDuration::from_mins(9));
+        active.get(&server, "/api/v1/me").await;
+    }
+    assert_eq!(
+        active.get(&server, "/api/v1/me").await.code(),
+        "session_invalid",
+        "past 1 h absolute"
+    );
+}
+
+#[tokio::test]
+async fn a_password_is_rehashed_on_login_when_the_parameters_change() {
+    let mut server = TestServer::start().await;
+    server
+        .create_user("fay@example.com", "orchard lighthouse ember")
+        .await;
+    let email = rampart_domain::Email::parse("fay@example.com").unwrap();
+    let before = server
+        .app()
+        .store()
+        .user_credentials_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        before
+            .password_hash
+            .as_deref()
+            .unwrap()
+            .contains("m=19456,t=2,p=1")
+    );
+    server.config.auth.argon2_iterations = 3;
+    server.restart().await;
+    login(&server, "fay@example.com", "orchard lighthouse ember").await;
+    let after = server
+        .app()
+        .store()
+        .user_credentials_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        after
+            .password_hash
+            .as_deref()
+            .unwrap()
+            .contains("m=19456,t=3,p=1"),
+        "{:?}",
+        after.password_hash
+    );
+    login(&server, "fay@example.com", "orchard lighthouse ember").await;
+}

@@ -1,0 +1,7 @@
+//! `/api/v1/…`
+
+pub mod auth;
+mod orgs;
+mod routes;
+mod tokens;
+mod users;

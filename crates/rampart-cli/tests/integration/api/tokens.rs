@@ -1,0 +1,287 @@
+//! `/api/v1/tokens` and token authentication.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use rampart_app::ManualClock;
+use rampart_testkit::{Options, StatusCode, TestServer};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_token_works_until_revoked_and_revocation_is_immediate() {
+    let server = TestServer::start().await;
+    let token = server
+        .create_token(
+            &server.admin_token,
+            json!({"name": "ci", "expires_in_days": 7}),
+        )
+        .await;
+    assert!(
+        token.starts_with("rmp_pat_") && token.len() == 47,
+        "{token}"
+    );
+    assert_eq!(
+        server.get("/api/v1/orgs", &token).await.status,
+        StatusCode::OK
+    );
+
+    let listed = server.get("/api/v1/tokens", &token).await;
+    let mine = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["last_four"], token[token.len() - 4..]);
+    assert_eq!(mine["last_used_ip"], "127.0.0.1");
+    assert!(mine["last_used_at"].is_string());
+    assert!(
+        !listed.text.contains(&token),
+        "the secret is never shown again"
+    );
+
+    let id = mine["id"].as_str().unwrap();
+    let revoked = server
+        .delete(&format!("/api/v1/tokens/{id}"), &server.admin_token)
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    assert!(revoked.body["revoked_at"].is_string());
+    let after = server.get("/api/v1/orgs", &token).await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked")
+    );
+}
+
+#[tokio::test]
+async fn malformed_unknown_and_wrong_kind_tokens_are_refused_before_anything_else() {
+    let server = TestServer::start().await;
+    let good = server.admin_token.clone();
+    let mut flipped = good.clone().into_bytes();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let unknown =
+        rampart_crypto::token::mint(rampart_domain::platform::identity::TokenKind::Personal)
+            .unwrap();
+    let webhook =
+        rampart_crypto::token::mint(rampart_domain::platform::identity::TokenKind::Webhook)
+            .unwrap();
+    for (token, code) in [
+        (flipped.as_str(), "token_checksum_mismatch"),
+        ("not-a-token", "token_malformed"),
+        (unknown.expose(), "token_invalid"),
+        (webhook.expose(), "token_kind_not_accepted"),
+    ] {
+        let reply = server.get("/api/v1/orgs", token).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, code),
+            "{token}"
+        );
+        assert!(reply.headers.contains_key("www-authenticate"));
+    }
+    let failures = server
+        .app()
+        .store()
+        .recent_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "auth.failure")
+        .count();
+    assert_eq!(failures, 4, "every failed authentication is recorded");
+}
+
+#[tokio::test]
+async fn expiry_is_mandatory_bounded_and_enforced() {
+    let clock = Arc::new(ManualClock::new("2026-11-23T12:00:00Z".parse().unwrap()));
+    let server = TestServer::start_with(Options {
+        clock: Some(clock.clone()),
+        configure: Some(Box::new(|config| config.auth.token_lifetime_days_max = 90)),
+        ..Options::default()
+    })
+    .await;
+    let admin = &server.admin_token;
+    for (body, code) in [
+        (json!({"name": "x"}), "expiry_required"),
+        (
+            json!({"name": "x", "expires_in_days": 91}),
+            "token_lifetime_too_long",
+        ),
+        (
+            json!({"name": "x", "expires_at": "2026-01-01T00:00:00Z"}),
+            "invalid_expiry",
+        ),
+        (
+            json!({"name": "x", "expires_at": "soon"}),
+            "invalid_expires_at",
+        ),
+        (
+            json!({"name": "x", "expires_in_days": 1, "expires_at": "2026-12-01T00:00:00Z"}),
+            "conflicting_expiry",
+        ),
+        (
+            json!({"name": "x", "expires_in_days": 1, "org": "default"}),
+            "invalid_project",
+        ),
+    ] {
+        let reply = server.post("/api/v1/tokens", admin, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{body}"
+        );
+    }
+    let token = server
+        .create_token(
+            admin,
+            json!({"name": "short", "expires_at": "2026-11-23T13:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        server.get("/api/v1/me", &token).await.status,
+        StatusCode::OK
+    );
+    clock.advance(SignedDuration::from_mins(61));
+    let reply = server.get("/api/v1/me", &token).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
+}
+
+#[tokio::test]
+async fn a_narrowed_token_reaches_only_its_project() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    let narrowed = server
+        .create_token(
+            admin,
+            json!({"name": "proj", "expires_in_days": 1, "org": "default", "project": "default"}),
+        )
+        .await;
+    assert_eq!(
+        server
+            .get("/api/v1/orgs/default/projects/default", &narrowed)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let other = server
+        .get("/api/v1/orgs/default/projects/other", &narrowed)
+        .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let account_level = server.get("/api/v1/orgs", &narrowed).await;
+    assert_eq!(
+        (account_level.status, account_level.code()),
+        (StatusCode::FORBIDDEN, "token_narrowed")
+    );
+    let make_more = server
+        .post(
+            "/api/v1/tokens",
+            &narrowed,
+            json!({"name": "escape", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(
+        make_more.status,
+        StatusCode::FORBIDDEN,
+        "a narrowed token cannot mint an unnarrowed one"
+    );
+    let me = server.get("/api/v1/me", &narrowed).await;
+    assert_eq!(me.body["narrowed_to_project"], "default/default");
+
+    let denials = server
+        .app()
+        .store()
+        .recent_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "access.denied" && r.outcome == "denied")
+        .count();
+    assert_eq!(denials, 3, "every denial is recorded");
+}
+
+#[tokio::test]
+async fn service_account_tokens_identify_the_service_account_and_are_not_owners() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let base = "/api/v1/orgs/default/projects/default/service-accounts";
+    let sa = server
+        .post(
+            base,
+            admin,
+            json!({"name": "deployer", "description": "CI"}),
+        )
+        .await;
+    assert_eq!(sa.status, StatusCode::CREATED, "{}", sa.text);
+    let id = sa.body["id"].as_str().unwrap();
+    assert_eq!(sa.body["project"], "default");
+
+    let created = server
+        .post(
+            &format!("{base}/{id}/tokens"),
+            admin,
+            json!({"name": "ci", "expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&secret);
+    assert!(secret.starts_with("rmp_sat_"));
+    assert_eq!(
+        created.body["token"]["project"], "default/default",
+        "narrowed to its project by default"
+    );
+
+    let me = server.get("/api/v1/me", &secret).await;
+    assert_eq!(me.body["kind"], "service_account");
+    assert_eq!(me.body["service_account"]["name"], "deployer");
+    let denied = server
+        .get("/api/v1/orgs/default/projects/default", &secret)
+        .await;
+    assert_eq!(
+        (denied.status, denied.code()),
+        (StatusCode::FORBIDDEN, "permission_denied")
+    );
+    assert_eq!(denied.body["error"]["permission"], "project:view");
+
+    // The service account is not visible from another scope.
+    assert_eq!(
+        server
+            .get(
+                &format!("/api/v1/orgs/default/service-accounts/{id}"),
+                admin
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let listed = server.get(&format!("{base}/{id}/tokens"), admin).await;
+    let token_id = listed.body["items"][0]["id"].as_str().unwrap();
+    let revoked = server
+        .delete(&format!("{base}/{id}/tokens/{token_id}"), admin)
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(
+        server.get("/api/v1/me", &secret).await.code(),
+        "token_revoked"
+    );
+    assert_eq!(
+        server.delete(&format!("{base}/{id}"), admin).await.status,
+        StatusCode::NO_CONTENT
+    );
+}

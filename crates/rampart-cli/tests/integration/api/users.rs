@@ -1,0 +1,139 @@
+//! `/api/v1/users` and `/api/v1/me`.
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+#[tokio::test]
+async fn users_are_unique_by_email_case_insensitively_and_passwords_follow_the_policy() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let id = server
+        .create_user("Alice@Example.com", "a long enough passphrase")
+        .await;
+    let dup = server
+        .post(
+            "/api/v1/users",
+            admin,
+            json!({"email": "alice@EXAMPLE.com", "display_name": "A"}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.code()),
+        (StatusCode::CONFLICT, "email_taken")
+    );
+    for (body, code) in [
+        (
+            json!({"email": "nope", "display_name": "B"}),
+            "invalid_email",
+        ),
+        (
+            json!({"email": "b@x.io", "display_name": "B", "password": "short"}),
+            "invalid_password",
+        ),
+        (
+            json!({"email": "b@x.io", "display_name": "B", "password": "password123"}),
+            "invalid_password",
+        ),
+        (
+            json!({"email": "b@x.io", "display_name": ""}),
+            "invalid_display_name",
+        ),
+    ] {
+        let reply = server.post("/api/v1/users", admin, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{body}"
+        );
+    }
+    let read = server.get(&format!("/api/v1/users/{id}"), admin).await;
+    assert_eq!(read.body["email"], "Alice@Example.com");
+    assert_eq!(read.body["has_password"], true);
+    assert!(!read.text.contains("argon2"), "the hash is never returned");
+    assert_eq!(
+        server.get("/api/v1/users/not-an-id", admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let disabled = server
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            admin,
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(disabled.body["disabled"], true);
+    let owner_id = server.get("/api/v1/me", admin).await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refuse = server
+        .delete(&format!("/api/v1/users/{owner_id}"), admin)
+        .await;
+    assert_eq!(refuse.code(), "cannot_delete_owner");
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/users/{id}"), admin)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn only_the_account_owner_may_manage_until_roles_exist() {
+    let server = TestServer::start().await;
+    server
+        .create_user("bob@example.com", "maple rocket saturday")
+        .await;
+    let login = super::auth::login(&server, "bob@example.com", "maple rocket saturday").await;
+    // Bob can look after himself…
+    let token = server
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            None,
+            Some(&json!({"name": "bob", "expires_in_days": 1})),
+        )
+        .await;
+    assert_eq!(
+        token.status,
+        StatusCode::UNAUTHORIZED,
+        "no credentials, no token"
+    );
+    let created = login
+        .post(
+            &server,
+            "/api/v1/tokens",
+            json!({"name": "bob", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let bob = created.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&bob);
+    assert_eq!(
+        server.get("/api/v1/me", &bob).await.body["user"]["email"],
+        "bob@example.com"
+    );
+    // …but cannot manage anything.
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/orgs"),
+        (reqwest::Method::POST, "/api/v1/orgs"),
+        (reqwest::Method::GET, "/api/v1/users"),
+        (reqwest::Method::DELETE, "/api/v1/orgs/default"),
+    ] {
+        let reply = server
+            .request(
+                method.clone(),
+                path,
+                Some(&bob),
+                Some(&json!({"identifier": "x", "name": "x"})),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "permission_denied"),
+            "{method} {path}"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! The `rampart` binary: `admin init`, `admin reset-admin`, `serve`, configuration
+//! errors, and the client commands against a running server.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use rampart_testkit::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rampart");
+
+fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn admin_init_prints_exactly_one_token_and_refuses_a_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let first = rampart(
+        &[
+            "admin",
+            "init",
+            "--data-dir",
+            data_arg,
+            "--admin-email",
+            "ops@example.com",
+        ],
+        &[],
+    );
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].starts_with("rmp_pat_") && lines[0].len() == 47);
+    rampart_testkit::remember_secret(lines[0]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(data.join("root.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+
+    let second = rampart(&["admin", "init", "--data-dir", data_arg], &[]);
+    assert!(!second.status.success());
+    assert!(second.stdout.is_empty(), "no token the second time");
+    assert!(
+        text(&second.stderr).contains("already initialised"),
+        "{}",
+        text(&second.stderr)
+    );
+}
+
+#[test]
+fn configuration_errors_name_the_key_and_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rampart.toml");
+    std::fs::write(
+        &file,
+        "[server]\nlisten = \"127.0.0.1:0\"\nlistne = \"typo\"\n",
+    )
+    .unwrap();
+    let unknown = rampart(
+        &[
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("listne"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    let public_plain = rampart(
+        &[
+            "serve",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ],
+        &[("RAMPART_SERVER__PLAIN_HTTP_LISTEN", "0.0.0.0:8080")],
+    );
+    assert!(!public_plain.status.success());
+    assert!(
+        text(&public_plain.stderr).contains("server.plain_http_listen"),
+        "{}",
+        text(&public_plain.stderr)
+    );
+
+    let bad_env = rampart(
+        &[
+            "serve",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ],
+        &[("RAMPART_AUTH__TOKEN_LIFETIME_DAYS_MAX", "0")],
+    );
+    assert!(
+        text(&bad_env.stderr).contains("auth.token_lifetime_days_max"),
+        "{}",
+        text(&bad_env.stderr)
+    );
+    assert!(
+        !dir.path().join("d").exists(),
+        "nothing was created by a refused start"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_ready(url: &str, ca: &Path) -> bool {
+    for _ in 0..100 {
+        if ca.exists() {
+            let client = rampart_testkit::https_client(ca);
+            if let Ok(reply) = client.get(format!("{url}/readyz")).send().await
+                && reply.status().is_success()
+            {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn serve_initialises_once_and_reset_admin_recovers_the_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}");
+    let ca = data.join("tls/server.crt");
+    assert!(wait_ready(&url, &ca).await, "server did not become ready");
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    let token = stderr
+        .split_whitespace()
+        .find(|word| word.starts_with("rmp_pat_"))
+        .expect("the one-time token on stderr")
+        .to_owned();
+    rampart_testkit::remember_secret(&token);
+    assert_eq!(stderr.matches("rmp_pat_").count(), 1, "printed once");
+
+    let reset = rampart(
+        &["admin", "reset-admin", "--data-dir", data.to_str().unwrap()],
+        &[],
+    );
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let new_token = text(&reset.stdout).trim().to_owned();
+    rampart_testkit::remember_secret(&new_token);
+    assert_ne!(new_token, token);
+
+    let mut again = Command::new(BIN)
+        .args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_clear()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_ready(&url, &ca).await);
+    let client = rampart_testkit::https_client(&ca);
+    let me = client
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&new_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let old = client
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        old.status(),
+        200,
+        "reset-admin adds a token; it does not revoke the others"
+    );
+    again.kill().unwrap();
+    let second_run = again.wait_with_output().unwrap();
+    assert!(
+        !text(&second_run.stderr).contains("rmp_pat_"),
+        "the token is printed only on first start"
+    );
+}
+
+// The CLI runs as a blocking child process while the server runs in this process, so
+// the server needs worker threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_commands_manage_orgs_projects_tokens_and_users() {
+    let server = TestServer::start().await;
+    let ca = server.ca_cert.to_str().unwrap().to_owned();
+    let env = [
+        ("RAMPART_URL", server.url.as_str()),
+        ("RAMPART_TOKEN", server.admin_token.as_str()),
+        ("RAMPART_CA_CERT", ca.as_str()),
+    ];
+    let run = |args: &[&str]| {
+        let output = rampart(args, &env);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    run(&["org", "create", "acme", "--name", "Acme Corp"]);
+    let orgs: serde_json::Value =
+        serde_json::from_str(&run(&["org", "list", "--output", "json"])).unwrap();
+    assert_eq!(orgs.as_array().unwrap().len(), 2);
+    let table = run(&["org", "list"]);
+    assert!(
+        table.starts_with("IDENTIFIER") && table.contains("Acme Corp"),
+        "{table}"
+    );
+
+    run(&["project", "create", "web", "--org", "acme", "--name", "Web"]);
+    assert!(run(&["project", "list", "--org", "acme"]).contains("web"));
+
+    let secret = run(&["token", "create", "--name", "cli", "--expires-in-days", "3"])
+        .trim()
+        .to_owned();
+    rampart_testkit::remember_secret(&secret);
+    assert!(secret.starts_with("rmp_pat_"));
+    let tokens: serde_json::Value =
+        serde_json::from_str(&run(&["token", "list", "--output", "json"])).unwrap();
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "cli")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&["token", "revoke", &id]);
+    let revoked = rampart(
+        &["org", "list"],
+        &[
+            ("RAMPART_URL", server.url.as_str()),
+            ("RAMPART_TOKEN", secret.as_str()),
+            ("RAMPART_CA_CERT", ca.as_str()),
+        ],
+    );
+    assert!(!revoked.status.success());
+    assert!(
+        text(&revoked.stderr).contains("token_revoked"),
+        "{}",
+        text(&revoked.stderr)
+    );
+
+    run(&[
+        "user",
+        "create",
+        "--email",
+        "hal@example.com",
+        "--display-name",
+        "Hal",
+    ]);
+    assert!(run(&["user", "list"]).contains("hal@example.com"));
+
+    let failure = rampart(&["org", "create", "Bad Slug", "--name", "x"], &env);
+    assert!(!failure.status.success());
+    assert!(
+        text(&failure.stderr).contains("invalid_identifier"),
+        "{}",
+        text(&failure.stderr)
+    );
+    let untrusted = rampart(
+        &["org", "list"],
+        &[
+            ("RAMPART_URL", server.url.as_str()),
+            ("RAMPART_TOKEN", server.admin_token.as_str()),
+        ],
+    );
+    assert!(
+        !untrusted.status.success(),
+        "the self-signed certificate is not trusted without RAMPART_CA_CERT"
+    );
+}

@@ -1,0 +1,166 @@
+//! The HTTP edge: health, headers, request ids, fallbacks, metrics, logs.
+
+use rampart_testkit::{Options, StatusCode, TestServer};
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_a_request_id() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    for (path, token, status) in [
+        ("/healthz", None, StatusCode::OK),
+        ("/api/v1/orgs", Some(admin.as_str()), StatusCode::OK),
+        ("/api/v1/orgs", None, StatusCode::UNAUTHORIZED),
+        ("/no/such/route", None, StatusCode::NOT_FOUND),
+    ] {
+        let reply = server
+            .request(reqwest::Method::GET, path, token, None)
+            .await;
+        assert_eq!(reply.status, status, "{path}");
+        for header in [
+            "strict-transport-security",
+            "content-security-policy",
+            "x-content-type-options",
+            "x-frame-options",
+            "referrer-policy",
+            "x-request-id",
+        ] {
+            assert!(
+                reply.headers.contains_key(header),
+                "{header} missing on {path}"
+            );
+        }
+        assert!(
+            reply.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+    }
+    let unknown = server
+        .request(reqwest::Method::GET, "/nope", None, None)
+        .await;
+    assert_eq!(unknown.code(), "not_found");
+    let wrong_method = server
+        .request(reqwest::Method::PUT, "/healthz", None, None)
+        .await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+
+    let echoed = server
+        .client
+        .get(format!("{}/healthz", server.url))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-abc-123");
+    let hostile = server
+        .client
+        .get(format!("{}/healthz", server.url))
+        .header("x-request-id", "inject\"{}")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(hostile.headers()["x-request-id"], "inject\"{}");
+}
+
+#[tokio::test]
+async fn readiness_and_metrics() {
+    let server = TestServer::start().await;
+    let ready = server
+        .request(reqwest::Method::GET, "/readyz", None, None)
+        .await;
+    assert_eq!(
+        (ready.status, ready.body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    let anonymous = server
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    assert_eq!(
+        anonymous.status,
+        StatusCode::UNAUTHORIZED,
+        "metrics need a token by default"
+    );
+    let metrics = server.get("/metrics", &server.admin_token).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.text.contains(
+            "rampart_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics
+            .text
+            .contains("rampart_http_request_duration_seconds_count")
+    );
+
+    let open = TestServer::start_with(Options {
+        configure: Some(Box::new(|config| config.server.metrics_public = true)),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(
+        open.request(reqwest::Method::GET, "/metrics", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn logs_never_contain_the_secrets_a_session_used() {
+    let server = TestServer::start().await;
+    let token = server
+        .create_token(
+            &server.admin_token,
+            serde_json::json!({"name": "logged?", "expires_in_days": 1}),
+        )
+        .await;
+    server
+        .create_user("gil@example.com", "distinctive purple walrus anthem")
+        .await;
+    let session = crate::api_auth::login(
+        &server,
+        "gil@example.com",
+        "distinctive purple walrus anthem",
+    )
+    .await;
+    server.get("/api/v1/orgs", &token).await;
+    server
+        .get(
+            "/api/v1/orgs",
+            "rmp_pat_0000000000000000000000000000000_000000",
+        )
+        .await;
+    session.get(&server, "/api/v1/me").await;
+    crate::api_auth::try_login(&server, "gil@example.com", "a wrong but secret guess").await;
+    // Let the writer flush, then search the whole log of this test process.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let logs = std::fs::read_to_string(rampart_testkit::log_file_path()).unwrap();
+    assert!(
+        logs.contains("\"route\":\"/api/v1/orgs\""),
+        "the log was written"
+    );
+    for secret in [
+        token.as_str(),
+        &server.admin_token,
+        "distinctive purple walrus anthem",
+        "a wrong but secret guess",
+        &session.cookie,
+        &session.csrf,
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the log");
+    }
+}

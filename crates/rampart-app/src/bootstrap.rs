@@ -86,6 +86,20 @@ pub(crate) fn token_hmac(pepper: &Pepper, secret: &SecretToken) -> [u8; 32] {
     pepper.blind_index("api-token", secret.expose().as_bytes())
 }
 
+/// A new account owner: no password (the owner starts with the printed token).
+fn new_owner(now: Timestamp, email: Email) -> AppResult<User> {
+    Ok(User {
+        id: mint(now, UserId::mint)?,
+        email,
+        display_name: DisplayName::parse("Administrator")?,
+        is_account_owner: true,
+        has_password: false,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
 fn bootstrap_lifetime() -> SignedDuration {
     SignedDuration::from_hours(24 * i64::from(BOOTSTRAP_TOKEN_LIFETIME_DAYS))
 }
@@ -131,16 +145,7 @@ pub async fn initialize(
         created_at: now,
         updated_at: now,
     };
-    let owner = User {
-        id: mint(now, UserId::mint)?,
-        email,
-        display_name: DisplayName::parse("Administrator")?,
-        is_account_owner: true,
-        has_password: false,
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-    };
+    let owner = new_owner(now, email)?;
     let (secret, token, secret_hmac) = personal_token(
         &pepper,
         PrincipalId::User(owner.id),
@@ -194,19 +199,7 @@ pub async fn reset_admin(
             let email = Email::parse(text)?;
             match store.user_credentials_by_email(&email).await? {
                 Some(found) => (found.user, false),
-                None => (
-                    User {
-                        id: mint(now, UserId::mint)?,
-                        email,
-                        display_name: DisplayName::parse("Administrator")?,
-                        is_account_owner: true,
-                        has_password: false,
-                        disabled: false,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                    true,
-                ),
+                None => (new_owner(now, email)?, true),
             }
         }
         None => (

@@ -25,6 +25,33 @@ pub struct ScopePatch {
     pub description: Option<String>,
 }
 
+impl ScopePatch {
+    /// Applies the patch to a name and description; returns the fields that changed.
+    fn apply(&self, name: &mut Name, description: &mut Description) -> AppResult<Vec<&'static str>> {
+        let mut changed = Vec::new();
+        if let Some(new_name) = &self.name {
+            *name = Name::parse(new_name)?;
+            changed.push("name");
+        }
+        if let Some(new_description) = &self.description {
+            *description = Description::parse(new_description)?;
+            changed.push("description");
+        }
+        Ok(changed)
+    }
+}
+
+/// Forcing the delete of a non-empty container is for account admins only.
+fn check_force(ctx: &Ctx, force: bool, what: &str) -> AppResult<()> {
+    if force && !ctx.actor.is_account_owner {
+        return Err(AppError::forbidden(
+            "force_requires_account_admin",
+            format!("only an account admin may force-delete a non-empty {what}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A resolved scope from URL identifiers.
 #[derive(Debug, Clone)]
 pub enum ResolvedScope {
@@ -134,15 +161,7 @@ impl App {
         patch: ScopePatch,
     ) -> AppResult<Organization> {
         let now = self.now();
-        let mut changed = Vec::new();
-        if let Some(name) = &patch.name {
-            org.name = Name::parse(name)?;
-            changed.push("name");
-        }
-        if let Some(description) = &patch.description {
-            org.description = Description::parse(description)?;
-            changed.push("description");
-        }
+        let changed = patch.apply(&mut org.name, &mut org.description)?;
         org.updated_at = now;
         let mut tx = self.store().write().await?;
         tx.update_org(&org).await?;
@@ -158,12 +177,7 @@ impl App {
     }
 
     pub async fn delete_org(&self, ctx: &Ctx, org: &Organization, force: bool) -> AppResult<()> {
-        if force && !ctx.actor.is_account_owner {
-            return Err(AppError::forbidden(
-                "force_requires_account_admin",
-                "only an account admin may force-delete a non-empty organization",
-            ));
-        }
+        check_force(ctx, force, "organization")?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let contents = tx.org_content_count(org.id).await?;
@@ -237,15 +251,7 @@ impl App {
         patch: ScopePatch,
     ) -> AppResult<Project> {
         let now = self.now();
-        let mut changed = Vec::new();
-        if let Some(name) = &patch.name {
-            project.name = Name::parse(name)?;
-            changed.push("name");
-        }
-        if let Some(description) = &patch.description {
-            project.description = Description::parse(description)?;
-            changed.push("description");
-        }
+        let changed = patch.apply(&mut project.name, &mut project.description)?;
         project.updated_at = now;
         let mut tx = self.store().write().await?;
         tx.update_project(&project).await?;
@@ -261,12 +267,7 @@ impl App {
     }
 
     pub async fn delete_project(&self, ctx: &Ctx, project: &Project, force: bool) -> AppResult<()> {
-        if force && !ctx.actor.is_account_owner {
-            return Err(AppError::forbidden(
-                "force_requires_account_admin",
-                "only an account admin may force-delete a non-empty project",
-            ));
-        }
+        check_force(ctx, force, "project")?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let contents = tx.project_content_count(project.id).await?;

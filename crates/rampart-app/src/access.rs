@@ -28,20 +28,23 @@ pub enum Access {
 
 /// Decides whether `actor` may do what `access` requires at `scope`.
 ///
-/// A token narrowed to a project is refused outside it: with 404 inside another project
-/// (its existence is not the token's business), with 403 elsewhere.
+/// Nothing leaks existence: a scope the actor cannot see answers 404, exactly like a
+/// scope that does not exist. A token narrowed to a project sees that project and its
+/// organisation; inside what it can see, a refusal is 403 naming the reason.
 pub fn authorize(actor: &Actor, access: Access, scope: Scope) -> Result<(), AppError> {
-    if access == Access::Public {
+    if matches!(access, Access::Public | Access::SelfServiceNarrowedOk) {
         return Ok(());
     }
-    if access == Access::SelfServiceNarrowedOk {
-        return Ok(());
-    }
-    if let Some(narrowed) = actor.narrowed_to_project {
+    if let Some((narrowed_org, narrowed_project)) = actor.narrowed_to {
         match scope {
-            Scope::Project(_, project) if project == narrowed => {}
+            Scope::Project(_, project) if project == narrowed_project => {}
             Scope::Project(..) => return Err(AppError::NotFound { what: "project" }),
-            _ => {
+            Scope::Org(org) if org != narrowed_org => {
+                return Err(AppError::NotFound {
+                    what: "organization",
+                });
+            }
+            Scope::Org(_) | Scope::Account => {
                 return Err(AppError::forbidden(
                     "token_narrowed",
                     "this token is narrowed to one project and cannot be used here",
@@ -51,15 +54,17 @@ pub fn authorize(actor: &Actor, access: Access, scope: Scope) -> Result<(), AppE
     }
     match access {
         Access::Public | Access::SelfService | Access::SelfServiceNarrowedOk => Ok(()),
-        Access::Permission(permission) => {
-            if actor.is_account_owner {
-                Ok(())
-            } else {
-                Err(AppError::forbidden(
-                    "permission_denied",
-                    format!("missing permission {permission}"),
-                ))
-            }
-        }
+        Access::Permission(_) if actor.is_account_owner => Ok(()),
+        Access::Permission(permission) => match scope {
+            // Until roles exist, nobody but the owner can see into any organisation.
+            Scope::Org(_) => Err(AppError::NotFound {
+                what: "organization",
+            }),
+            Scope::Project(..) => Err(AppError::NotFound { what: "project" }),
+            Scope::Account => Err(AppError::forbidden(
+                "permission_denied",
+                format!("missing permission {permission}"),
+            )),
+        },
     }
 }

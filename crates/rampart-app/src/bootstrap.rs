@@ -100,8 +100,10 @@ fn new_owner(now: Timestamp, email: Email) -> AppResult<User> {
     })
 }
 
-fn bootstrap_lifetime() -> SignedDuration {
-    SignedDuration::from_hours(24 * i64::from(BOOTSTRAP_TOKEN_LIFETIME_DAYS))
+/// The bootstrap token's lifetime: the default, or the configured maximum if lower.
+fn bootstrap_lifetime(token_lifetime_days_max: u32) -> SignedDuration {
+    let days = BOOTSTRAP_TOKEN_LIFETIME_DAYS.min(token_lifetime_days_max);
+    SignedDuration::from_hours(24 * i64::from(days))
 }
 
 /// Initialises a new installation and returns the owner's one-time token. Refuses an
@@ -111,6 +113,7 @@ pub async fn initialize(
     root_key: &RootKey,
     now: Timestamp,
     admin_email: &str,
+    token_lifetime_days_max: u32,
 ) -> AppResult<SecretToken> {
     let email = Email::parse(admin_email)?;
     if is_initialized(store).await? {
@@ -151,7 +154,7 @@ pub async fn initialize(
         PrincipalId::User(owner.id),
         "bootstrap",
         now,
-        bootstrap_lifetime(),
+        bootstrap_lifetime(token_lifetime_days_max),
         None,
     )?;
 
@@ -192,6 +195,7 @@ pub async fn reset_admin(
     root_key: &RootKey,
     now: Timestamp,
     email: Option<&str>,
+    token_lifetime_days_max: u32,
 ) -> AppResult<SecretToken> {
     let pepper = load_pepper(store, root_key).await?;
     let mut tx_user = match email {
@@ -218,7 +222,7 @@ pub async fn reset_admin(
         PrincipalId::User(user.id),
         "reset-admin",
         now,
-        bootstrap_lifetime(),
+        bootstrap_lifetime(token_lifetime_days_max),
         None,
     )?;
     let mut tx = store.write().await?;

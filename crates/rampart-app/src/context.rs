@@ -1,8 +1,9 @@
 //! Who is acting and from where: the authenticated [`Actor`] and the request's
 //! [`RequestMeta`], carried together as [`Ctx`] into every use case.
 
+use jiff::Timestamp;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId};
-use rampart_domain::{ProjectId, TokenId};
+use rampart_domain::{OrgId, ProjectId, TokenId};
 
 /// How the actor proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +30,10 @@ pub struct Actor {
     pub principal: PrincipalId,
     pub auth_method: AuthMethod,
     pub token_id: Option<TokenId>,
-    /// The project a narrowed token is limited to.
-    pub narrowed_to_project: Option<ProjectId>,
+    /// The project (and its organisation) a narrowed token is limited to.
+    pub narrowed_to: Option<(OrgId, ProjectId)>,
+    /// When the presented token expires: nothing it creates may outlive it.
+    pub token_expires_at: Option<Timestamp>,
     /// Until role assignments exist, the account owner holds every permission.
     pub is_account_owner: bool,
     /// Set for session authentication: the session row id, for logout.
@@ -38,12 +41,17 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub(crate) fn from_token(token: &ApiToken, is_account_owner: bool) -> Self {
+    pub(crate) fn from_token(
+        token: &ApiToken,
+        narrowed_to: Option<(OrgId, ProjectId)>,
+        is_account_owner: bool,
+    ) -> Self {
         Self {
             principal: token.owner,
             auth_method: AuthMethod::Token,
             token_id: Some(token.id),
-            narrowed_to_project: token.project_id,
+            narrowed_to,
+            token_expires_at: Some(token.expires_at),
             is_account_owner,
             session_id: None,
         }
@@ -55,7 +63,8 @@ impl Actor {
             principal: PrincipalId::User(rampart_domain::UserId::from_uuid(uuid::Uuid::nil())),
             auth_method: AuthMethod::System,
             token_id: None,
-            narrowed_to_project: None,
+            narrowed_to: None,
+            token_expires_at: None,
             is_account_owner: true,
             session_id: None,
         }
@@ -66,6 +75,17 @@ impl Actor {
             AuthMethod::System => "system".into(),
             _ => self.principal.to_text(),
         }
+    }
+
+    /// The project a narrowed token is limited to.
+    pub fn narrowed_to_project(&self) -> Option<ProjectId> {
+        self.narrowed_to.map(|(_, project)| project)
+    }
+
+    /// Whether this actor acts with the account owner's full rights: the owner, not
+    /// through a token narrowed to one project.
+    pub fn is_unrestricted_owner(&self) -> bool {
+        self.is_account_owner && self.narrowed_to.is_none()
     }
 }
 

@@ -78,13 +78,10 @@ impl From<StoreError> for AppError {
             StoreError::Corrupt(detail) => AppError::Integrity(detail),
             // A conflict that reaches here was not anticipated by the use case; the
             // use cases translate the expected ones into specific codes.
-            StoreError::Conflict { constraint } => AppError::conflict(
-                "conflict",
-                format!(
-                    "the change conflicts with existing data{}",
-                    constraint.map(|c| format!(" ({c})")).unwrap_or_default()
-                ),
-            ),
+            StoreError::Conflict { constraint } => {
+                tracing::info!(?constraint, "unanticipated store conflict");
+                AppError::conflict("conflict", "the change conflicts with existing data")
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

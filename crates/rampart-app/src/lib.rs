@@ -115,8 +115,35 @@ impl App {
         &self.inner.pepper
     }
 
-    pub(crate) fn passwords(&self) -> &PasswordHasher {
-        &self.inner.passwords
+    /// Verifies a password against a stored hash (or, without one, spends the same time
+    /// and answers `Mismatch`). Argon2 is deliberately slow, so it runs on the blocking
+    /// pool and never stalls the request threads.
+    pub(crate) async fn verify_password(
+        &self,
+        password: &str,
+        stored_phc: Option<String>,
+    ) -> AppResult<rampart_crypto::PasswordVerdict> {
+        let hasher = self.inner.passwords.clone();
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        tokio::task::spawn_blocking(move || match stored_phc {
+            Some(phc) => hasher.verify(&password, &phc),
+            None => {
+                hasher.verify_dummy(&password);
+                rampart_crypto::PasswordVerdict::Mismatch
+            }
+        })
+        .await
+        .map_err(|error| AppError::Internal(error.to_string()))
+    }
+
+    /// Hashes a password on the blocking pool.
+    pub(crate) async fn hash_password(&self, password: &str) -> AppResult<String> {
+        let hasher = self.inner.passwords.clone();
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|error| AppError::Internal(error.to_string()))?
+            .map_err(AppError::from)
     }
 
     /// Readiness: the store answers.

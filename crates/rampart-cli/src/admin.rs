@@ -42,9 +42,15 @@ pub async fn init(
         );
     }
     let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), true)?;
-    let token = bootstrap::initialize(&store, &root_key, clock.now(), admin_email)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = bootstrap::initialize(
+        &store,
+        &root_key,
+        clock.now(),
+        admin_email,
+        config.auth.token_lifetime_days_max,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await;
     Ok(token.expose().to_owned())
 }
@@ -65,9 +71,15 @@ pub async fn reset_admin(
     {
         bail!("not initialised: run `rampart admin init` first");
     }
-    let token = bootstrap::reset_admin(&store, &root_key, clock.now(), email)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = bootstrap::reset_admin(
+        &store,
+        &root_key,
+        clock.now(),
+        email,
+        config.auth.token_lifetime_days_max,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await;
     Ok(token.expose().to_owned())
 }

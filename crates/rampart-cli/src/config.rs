@@ -327,10 +327,12 @@ impl Config {
             1,
             3650,
         )?;
+        // The idle clock slides at most once a minute, so a shorter idle timeout would
+        // end sessions that are in use.
         range(
             "auth.session_idle_timeout_secs",
             self.auth.session_idle_timeout_secs,
-            60,
+            300,
             86_400,
         )?;
         range(

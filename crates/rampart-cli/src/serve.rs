@@ -70,9 +70,15 @@ pub async fn start(
         None
     } else {
         Some(
-            bootstrap::initialize(&store, &root_key, clock.now(), &config.server.admin_email)
-                .await
-                .map_err(|e| anyhow::anyhow!("initialising: {e}"))?,
+            bootstrap::initialize(
+                &store,
+                &root_key,
+                clock.now(),
+                &config.server.admin_email,
+                config.auth.token_lifetime_days_max,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("initialising: {e}"))?,
         )
     };
     let app = setup::open_app(config, store, &root_key, clock).await?;

@@ -38,12 +38,19 @@ pub enum PasswordVerdict {
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     params: PasswordParams,
+    /// A hash under the current parameters, verified against when no user matches, so
+    /// that an unknown email costs exactly one Argon2 run, like a known one.
+    dummy_phc: String,
 }
 
 impl PasswordHasher {
     pub fn new(params: PasswordParams) -> Result<Self, CryptoError> {
-        Self::argon(params)?;
-        Ok(Self { params })
+        let mut hasher = Self {
+            params,
+            dummy_phc: String::new(),
+        };
+        hasher.dummy_phc = hasher.hash("rampart-dummy-password-for-timing")?;
+        Ok(hasher)
     }
 
     fn argon(params: PasswordParams) -> Result<Argon2<'static>, CryptoError> {
@@ -103,9 +110,7 @@ impl PasswordHasher {
     /// Spends the same time as a real verification; used when no user matches, so that
     /// response times do not reveal which emails exist.
     pub fn verify_dummy(&self, password: &str) {
-        if let Ok(phc) = self.hash("rampart-dummy-password-for-timing") {
-            let _ = self.verify(password, &phc);
-        }
+        let _ = self.verify(password, &self.dummy_phc);
     }
 }
 

@@ -44,10 +44,27 @@ fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// For a state-changing request made with a session cookie, a browser's `Origin` (when
+/// sent) must be this server: a second line of defence behind the CSRF token.
+fn origin_matches(headers: &HeaderMap, authority: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or(authority);
+    match (origin.to_str().ok(), host) {
+        (Some(origin), Some(host)) => origin.strip_prefix("https://") == Some(host),
+        _ => false,
+    }
+}
+
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     method: &Method,
+    authority: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<rampart_app::Actor, AppError> {
     if let Some(token) = bearer(headers) {
@@ -60,6 +77,12 @@ async fn authenticate(
         ));
     }
     if let Some(session) = session_cookie(headers) {
+        if state_changing(method) && !origin_matches(headers, authority) {
+            return Err(AppError::forbidden(
+                "origin_mismatch",
+                "a state-changing request with a session must come from this server's origin",
+            ));
+        }
         let csrf = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         return state
             .app
@@ -86,20 +109,36 @@ pub async fn enforce(
     if access == Access::Public {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let actor = match authenticate(&state, &parts.headers, &parts.method, &meta).await {
+    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+    let actor = match authenticate(
+        &state,
+        &parts.headers,
+        &parts.method,
+        authority.as_deref(),
+        &meta,
+    )
+    .await
+    {
         Ok(actor) => actor,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let raw =
-        <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut parts, &())
-            .await
-            .ok();
+    // A path whose parameters do not decode (bad percent-encoding) names nothing: 404,
+    // never a fall back to a wider scope.
+    let raw = match <RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(
+        &mut parts,
+        &(),
+    )
+    .await
+    {
+        Ok(raw) => raw,
+        Err(_) => {
+            return ApiError::from(AppError::NotFound { what: "resource" }).into_response();
+        }
+    };
     let param = |name: &str| {
-        raw.as_ref().and_then(|raw| {
-            raw.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, v)| v.to_owned())
-        })
+        raw.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
     };
     let ctx = Ctx { actor, meta };
     let resolved = match state

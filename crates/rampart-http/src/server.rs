@@ -39,6 +39,12 @@ use crate::routes::{RouteSpec, RouteTable};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time a client gets to send request headers (slow-loris guard).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 connections are pinged this often and closed if the ping is not answered in
+/// `HTTP2_KEEP_ALIVE_TIMEOUT`.
+const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Open connections per listener; further clients wait in the kernel's accept queue.
+const CONNECTIONS_MAX: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -213,6 +219,17 @@ async fn refuse_plain_http(mut stream: TcpStream) {
     );
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
+    // Read what the client sent before closing, so the kernel does not answer unread
+    // data with a reset that could discard our reply.
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(read) = tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await {
+            if read == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn connection_builder() -> ConnectionBuilder<TokioExecutor> {
@@ -221,6 +238,11 @@ fn connection_builder() -> ConnectionBuilder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(HTTP2_KEEP_ALIVE_INTERVAL))
+        .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT);
     builder
 }
 
@@ -254,7 +276,15 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let graceful = GracefulShutdown::new();
     let acceptor = tls.map(TlsAcceptor::from);
+    let connection_slots = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS_MAX));
     loop {
+        let slot = tokio::select! {
+            slot = connection_slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -274,28 +304,29 @@ pub async fn serve(
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let mut first = [0u8; 1];
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
-                        Ok(Ok(1)) if first[0] != 0x16 => {
-                            // Not a TLS handshake record: most likely plain HTTP.
-                            refuse_plain_http(stream).await;
-                            return;
+                    let _slot = slot;
+                    // One deadline for the first bytes and the whole handshake.
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+                        let mut first = [0u8; 1];
+                        match stream.peek(&mut first).await {
+                            Ok(1) if first[0] != 0x16 => {
+                                // Not a TLS handshake record: most likely plain HTTP.
+                                refuse_plain_http(stream).await;
+                                None
+                            }
+                            Ok(1) => match acceptor.accept(stream).await {
+                                Ok(tls_stream) => Some(tls_stream),
+                                Err(error) => {
+                                    tracing::debug!(%error, %peer, "TLS handshake failed");
+                                    None
+                                }
+                            },
+                            _ => None,
                         }
-                        Ok(Ok(_)) => {}
-                        _ => return,
-                    }
-                    let tls_stream = match tokio::time::timeout(
-                        HANDSHAKE_TIMEOUT,
-                        acceptor.accept(stream),
-                    )
-                    .await
-                    {
-                        Ok(Ok(tls_stream)) => tls_stream,
-                        Ok(Err(error)) => {
-                            tracing::debug!(%error, %peer, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
+                    })
+                    .await;
+                    let Ok(Some(tls_stream)) = handshake else {
+                        return;
                     };
                     let connection = builder.serve_connection_with_upgrades(
                         TokioIo::new(tls_stream),
@@ -307,6 +338,7 @@ pub async fn serve(
             None => {
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
+                    let _slot = slot;
                     let connection = builder.serve_connection_with_upgrades(
                         TokioIo::new(stream),
                         peer_service(router, peer),

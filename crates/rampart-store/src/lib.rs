@@ -147,12 +147,18 @@ impl Store {
         migrate::run(self, now_micros).await
     }
 
-    /// Begins a write transaction.
-    pub async fn write(&self) -> StoreResult<WriteTx> {
-        let guard = match &self.inner.sqlite_writer {
+    /// On SQLite, waits for the in-process writer lock; every write takes it, including
+    /// bookkeeping updates outside a `WriteTx`.
+    pub(crate) async fn writer_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.inner.sqlite_writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
-        };
+        }
+    }
+
+    /// Begins a write transaction.
+    pub async fn write(&self) -> StoreResult<WriteTx> {
+        let guard = self.writer_guard().await;
         let tx = self.pool().begin().await?;
         Ok(WriteTx {
             tx,

@@ -120,7 +120,20 @@ impl App {
         {
             tracing::warn!(%error, token_id = %token.id, "could not record token use");
         }
-        Ok(Actor::from_token(&token, is_account_owner))
+        let narrowed_to = match token.project_id {
+            Some(project_id) => {
+                let project = self
+                    .store()
+                    .project_by_id(project_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::unauthenticated("token_invalid", "the token is not valid")
+                    })?;
+                Some((project.org_id, project.id))
+            }
+            None => None,
+        };
+        Ok(Actor::from_token(&token, narrowed_to, is_account_owner))
     }
 
     /// Password login. Every failure answers the same `invalid_credentials` (no hint
@@ -142,18 +155,14 @@ impl App {
             Err(_) => None,
         };
         let Some(credentials) = found else {
-            self.passwords().verify_dummy(password);
+            self.verify_password(password, None).await?;
             self.record_auth_failure(meta, "password", "unknown_user")
                 .await;
             return Err(invalid());
         };
-        let verdict = match &credentials.password_hash {
-            Some(phc) => self.passwords().verify(password, phc),
-            None => {
-                self.passwords().verify_dummy(password);
-                PasswordVerdict::Mismatch
-            }
-        };
+        let verdict = self
+            .verify_password(password, credentials.password_hash.clone())
+            .await?;
         let user = credentials.user;
         let rehash = match verdict {
             PasswordVerdict::Match { rehash } if !user.disabled => rehash,
@@ -184,7 +193,7 @@ impl App {
             revoked_at: None,
         };
         let new_hash = if rehash {
-            Some(self.passwords().hash(password)?)
+            Some(self.hash_password(password).await?)
         } else {
             None
         };
@@ -204,7 +213,8 @@ impl App {
                 principal: PrincipalId::User(user.id),
                 auth_method: AuthMethod::Session,
                 token_id: None,
-                narrowed_to_project: None,
+                narrowed_to: None,
+                token_expires_at: None,
                 is_account_owner: user.is_account_owner,
                 session_id: Some(session.id),
             },
@@ -281,7 +291,8 @@ impl App {
             principal: PrincipalId::User(user.id),
             auth_method: AuthMethod::Session,
             token_id: None,
-            narrowed_to_project: None,
+            narrowed_to: None,
+            token_expires_at: None,
             is_account_owner: user.is_account_owner,
             session_id: Some(record.session.id),
         })

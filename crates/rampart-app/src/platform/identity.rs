@@ -86,7 +86,7 @@ impl App {
         let password_hash = match &input.password {
             Some(password) => {
                 self.check_password(password, &email)?;
-                Some(self.passwords().hash(password)?)
+                Some(self.hash_password(password).await?)
             }
             None => None,
         };
@@ -208,10 +208,12 @@ impl App {
                 .user_credentials_by_email(&user.email)
                 .await?
                 .ok_or(AppError::NotFound { what: "user" })?;
-            let verdict = match (current_password, credentials.password_hash.as_deref()) {
-                (Some(given), Some(phc)) => self.passwords().verify(given, phc),
-                _ => PasswordVerdict::Mismatch,
-            };
+            // Without a current password (or a stored hash) nothing can match; the
+            // dummy verification keeps the timing the same.
+            let stored = current_password.and(credentials.password_hash);
+            let verdict = self
+                .verify_password(current_password.unwrap_or_default(), stored)
+                .await?;
             if verdict == PasswordVerdict::Mismatch {
                 return Err(AppError::forbidden(
                     "current_password_wrong",
@@ -220,7 +222,7 @@ impl App {
             }
         }
         self.check_password(new_password, &user.email)?;
-        let phc = self.passwords().hash(new_password)?;
+        let phc = self.hash_password(new_password).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         tx.set_password_hash(user.id, Some(&phc), now).await?;
@@ -362,16 +364,38 @@ impl App {
     ) -> AppResult<CreatedToken> {
         let now = self.now();
         let lifetime = self.token_lifetime(now, input.expiry)?;
-        if let (PrincipalId::ServiceAccount(_), Some(project)) = (owner, &input.project) {
-            // A project service account's token can only be narrowed to its own project.
-            let account = match owner {
-                PrincipalId::ServiceAccount(id) => self.service_account(id).await?,
-                PrincipalId::User(_) => return Err(AppError::Internal("unreachable".into())),
-            };
-            if account.project_id.is_some_and(|own| own != project.id) {
+        if owner == ctx.actor.principal {
+            if let PrincipalId::ServiceAccount(_) = owner {
+                // Otherwise a leaked service account token could mint its own successor
+                // that survives the leaked one's revocation.
+                return Err(AppError::forbidden(
+                    "service_account_cannot_self_issue",
+                    "a service account's tokens are issued by an administrator",
+                ));
+            }
+            if let Some(caller_expires_at) = ctx.actor.token_expires_at
+                && now
+                    .checked_add(lifetime)
+                    .is_ok_and(|expiry| expiry > caller_expires_at)
+            {
+                return Err(AppError::bad_request(
+                    "token_outlives_creator",
+                    format!(
+                        "a token cannot outlive the token that creates it (which expires at {caller_expires_at})"
+                    ),
+                ));
+            }
+        }
+        if let (PrincipalId::ServiceAccount(id), Some(project)) = (owner, &input.project) {
+            // A service account's token can only be narrowed inside the account's own
+            // organisation, and for a project service account only to its project.
+            let account = self.service_account(id).await?;
+            let outside = project.org_id != account.org_id
+                || account.project_id.is_some_and(|own| own != project.id);
+            if outside {
                 return Err(AppError::bad_request(
                     "invalid_project",
-                    "a project service account's token can only be narrowed to its own project",
+                    "a service account's token can only be narrowed to a project it belongs to",
                 ));
             }
         }

@@ -27,7 +27,11 @@ pub struct ScopePatch {
 
 impl ScopePatch {
     /// Applies the patch to a name and description; returns the fields that changed.
-    fn apply(&self, name: &mut Name, description: &mut Description) -> AppResult<Vec<&'static str>> {
+    fn apply(
+        &self,
+        name: &mut Name,
+        description: &mut Description,
+    ) -> AppResult<Vec<&'static str>> {
         let mut changed = Vec::new();
         if let Some(new_name) = &self.name {
             *name = Name::parse(new_name)?;
@@ -41,9 +45,10 @@ impl ScopePatch {
     }
 }
 
-/// Forcing the delete of a non-empty container is for account admins only.
-fn check_force(ctx: &Ctx, force: bool, what: &str) -> AppResult<()> {
-    if force && !ctx.actor.is_account_owner {
+/// Forcing the delete of a non-empty container is for account admins only (not through
+/// a token narrowed to a project).
+fn check_force(ctx: &Ctx, what: &str) -> AppResult<()> {
+    if !ctx.actor.is_unrestricted_owner() {
         return Err(AppError::forbidden(
             "force_requires_account_admin",
             format!("only an account admin may force-delete a non-empty {what}"),
@@ -177,10 +182,13 @@ impl App {
     }
 
     pub async fn delete_org(&self, ctx: &Ctx, org: &Organization, force: bool) -> AppResult<()> {
-        check_force(ctx, force, "organization")?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_org(org.id).await?;
         let contents = tx.org_content_count(org.id).await?;
+        if contents > 0 && force {
+            check_force(ctx, "organization")?;
+        }
         if contents > 0 && !force {
             return Err(AppError::conflict(
                 "org_not_empty",
@@ -267,10 +275,13 @@ impl App {
     }
 
     pub async fn delete_project(&self, ctx: &Ctx, project: &Project, force: bool) -> AppResult<()> {
-        check_force(ctx, force, "project")?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_project(project.id).await?;
         let contents = tx.project_content_count(project.id).await?;
+        if contents > 0 && force {
+            check_force(ctx, "project")?;
+        }
         if contents > 0 && !force {
             return Err(AppError::conflict(
                 "project_not_empty",

@@ -43,6 +43,11 @@ async fn every_response_carries_the_security_headers_and_a_request_id() {
             "{path}"
         );
     }
+    let undecodable = server.get("/api/v1/orgs/%FF%FE/projects", &admin).await;
+    assert_eq!(
+        (undecodable.status, undecodable.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
     let unknown = server
         .request(reqwest::Method::GET, "/nope", None, None)
         .await;

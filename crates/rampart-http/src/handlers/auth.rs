@@ -61,7 +61,7 @@ pub async fn me(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Json<wire::Me>> {
-    let narrowed = match ctx.actor.narrowed_to_project {
+    let narrowed = match ctx.actor.narrowed_to_project() {
         Some(id) => project_path(&state, id).await?,
         None => None,
     };

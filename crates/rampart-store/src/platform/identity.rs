@@ -278,6 +278,7 @@ impl Store {
     /// Records a token's last use. This is bookkeeping, not an action, so it is written
     /// outside an audited transaction (the request it served is audited on its own).
     pub async fn touch_token(&self, id: TokenId, at: Timestamp, ip: &str) -> StoreResult<()> {
+        let _writer = self.writer_guard().await;
         sqlx::query("UPDATE api_tokens SET last_used_at = $2, last_used_ip = $3 WHERE id = $1")
             .bind(id.to_string())
             .bind(micros(at))
@@ -313,6 +314,7 @@ impl Store {
         id: rampart_domain::SessionId,
         at: Timestamp,
     ) -> StoreResult<()> {
+        let _writer = self.writer_guard().await;
         sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
             .bind(id.to_string())
             .bind(micros(at))

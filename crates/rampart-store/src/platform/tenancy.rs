@@ -220,6 +220,30 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Locks the organisation row until the transaction ends, so that nothing can be
+    /// added to it between counting its contents and deleting it (PostgreSQL; SQLite
+    /// writers are already serialised).
+    pub async fn lock_org(&mut self, id: OrgId) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(id.to_string())
+                .fetch_optional(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Locks the project row until the transaction ends (see [`WriteTx::lock_org`]).
+    pub async fn lock_project(&mut self, id: ProjectId) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
+                .bind(id.to_string())
+                .fetch_optional(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn delete_org(&mut self, id: OrgId) -> StoreResult<()> {
         sqlx::query("DELETE FROM organizations WHERE id = $1")
             .bind(id.to_string())

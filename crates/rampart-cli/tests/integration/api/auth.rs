@@ -125,6 +125,25 @@ async fn login_gives_a_host_only_secure_session_that_needs_csrf_to_change_things
     assert_eq!(with_csrf.status, StatusCode::CREATED);
     rampart_testkit::remember_secret(with_csrf.body["secret"].as_str().unwrap());
 
+    let cross_site = server
+        .client
+        .post(format!("{}/api/v1/tokens", server.url))
+        .header(
+            "cookie",
+            format!("__Host-rampart_session={}", session.cookie),
+        )
+        .header("x-csrf-token", &session.csrf)
+        .header("origin", "https://evil.example")
+        .json(&json!({"name": "x", "expires_in_days": 1}))
+        .send()
+        .await
+        .unwrap();
+    let cross_site = read(cross_site).await;
+    assert_eq!(
+        (cross_site.status, cross_site.code()),
+        (StatusCode::FORBIDDEN, "origin_mismatch")
+    );
+
     let logout = session
         .post(&server, "/api/v1/auth/logout", json!({}))
         .await;

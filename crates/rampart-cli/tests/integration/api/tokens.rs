@@ -202,6 +202,20 @@ async fn a_narrowed_token_reaches_only_its_project() {
     );
     let me = server.get("/api/v1/me", &narrowed).await;
     assert_eq!(me.body["narrowed_to_project"], "default/default");
+    server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!({"identifier": "elsewhere", "name": "E"}),
+        )
+        .await;
+    let other_org = server
+        .get("/api/v1/orgs/elsewhere/projects", &narrowed)
+        .await;
+    assert_eq!(
+        (other_org.status, other_org.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
 
     let denials = server
         .app()
@@ -212,7 +226,7 @@ async fn a_narrowed_token_reaches_only_its_project() {
         .into_iter()
         .filter(|r| r.action == "access.denied" && r.outcome == "denied")
         .count();
-    assert_eq!(denials, 3, "every denial is recorded");
+    assert_eq!(denials, 4, "every denial is recorded");
 }
 
 #[tokio::test]
@@ -250,14 +264,20 @@ async fn service_account_tokens_identify_the_service_account_and_are_not_owners(
     let me = server.get("/api/v1/me", &secret).await;
     assert_eq!(me.body["kind"], "service_account");
     assert_eq!(me.body["service_account"]["name"], "deployer");
-    let denied = server
+    // Without roles it can see no project: 404, nothing leaks.
+    let hidden = server
         .get("/api/v1/orgs/default/projects/default", &secret)
         .await;
     assert_eq!(
-        (denied.status, denied.code()),
-        (StatusCode::FORBIDDEN, "permission_denied")
+        (hidden.status, hidden.code()),
+        (StatusCode::NOT_FOUND, "not_found")
     );
-    assert_eq!(denied.body["error"]["permission"], "project:view");
+    // Its token is narrowed to its project, so account-level routes are out of reach.
+    let denied = server.get("/api/v1/users", &secret).await;
+    assert_eq!(
+        (denied.status, denied.code()),
+        (StatusCode::FORBIDDEN, "token_narrowed")
+    );
 
     // The service account is not visible from another scope.
     assert_eq!(
@@ -282,6 +302,180 @@ async fn service_account_tokens_identify_the_service_account_and_are_not_owners(
     );
     assert_eq!(
         server.delete(&format!("{base}/{id}"), admin).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn tokens_cannot_outlive_or_escape_what_created_them() {
+    let server = TestServer::start_with(Options {
+        configure: Some(Box::new(|config| config.auth.token_lifetime_days_max = 30)),
+        ..Options::default()
+    })
+    .await;
+    let admin = &server.admin_token;
+    // The bootstrap token respects the configured maximum.
+    let mine = server.get("/api/v1/tokens", admin).await;
+    let expires: jiff::Timestamp = mine.body["items"][0]["expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let created: jiff::Timestamp = mine.body["items"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        expires.duration_since(created),
+        SignedDuration::from_hours(30 * 24)
+    );
+
+    let short = server
+        .create_token(admin, json!({"name": "short", "expires_in_days": 2}))
+        .await;
+    let longer = server
+        .post(
+            "/api/v1/tokens",
+            &short,
+            json!({"name": "longer", "expires_in_days": 3}),
+        )
+        .await;
+    assert_eq!(
+        (longer.status, longer.code()),
+        (StatusCode::BAD_REQUEST, "token_outlives_creator")
+    );
+    let shorter = server
+        .post(
+            "/api/v1/tokens",
+            &short,
+            json!({"name": "shorter", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(shorter.status, StatusCode::CREATED);
+    rampart_testkit::remember_secret(shorter.body["secret"].as_str().unwrap());
+
+    // An organisation service account's token cannot be narrowed into another org.
+    server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    server
+        .post(
+            "/api/v1/orgs/other/projects",
+            admin,
+            json!({"identifier": "default", "name": "D"}),
+        )
+        .await;
+    let sa = server
+        .post(
+            "/api/v1/orgs/default/service-accounts",
+            admin,
+            json!({"name": "bot"}),
+        )
+        .await;
+    let tokens = format!(
+        "/api/v1/orgs/default/service-accounts/{}/tokens",
+        sa.body["id"].as_str().unwrap()
+    );
+    let escape = server
+        .post(
+            &tokens,
+            admin,
+            json!({"name": "x", "expires_in_days": 1, "org": "other", "project": "default"}),
+        )
+        .await;
+    assert_eq!(
+        (escape.status, escape.code()),
+        (StatusCode::BAD_REQUEST, "invalid_project")
+    );
+    let inside = server
+        .post(
+            &tokens,
+            admin,
+            json!({"name": "x", "expires_in_days": 1, "org": "default", "project": "default"}),
+        )
+        .await;
+    assert_eq!(inside.status, StatusCode::CREATED, "{}", inside.text);
+    rampart_testkit::remember_secret(inside.body["secret"].as_str().unwrap());
+
+    // An unnarrowed service account token cannot mint its own successor.
+    let unnarrowed = server
+        .post(&tokens, admin, json!({"name": "y", "expires_in_days": 1}))
+        .await;
+    let unnarrowed = unnarrowed.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&unnarrowed);
+    let successor = server
+        .post(
+            "/api/v1/tokens",
+            &unnarrowed,
+            json!({"name": "z", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(
+        (successor.status, successor.code()),
+        (StatusCode::FORBIDDEN, "service_account_cannot_self_issue")
+    );
+}
+
+#[tokio::test]
+async fn a_narrowed_owner_token_cannot_force_delete() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    server
+        .post(
+            "/api/v1/orgs/default/projects/default/service-accounts",
+            admin,
+            json!({"name": "keeps-it-non-empty"}),
+        )
+        .await;
+    let narrowed = server
+        .create_token(
+            admin,
+            json!({"name": "n", "expires_in_days": 1, "org": "default", "project": "default"}),
+        )
+        .await;
+    let forced = server
+        .delete(
+            "/api/v1/orgs/default/projects/default?force=true",
+            &narrowed,
+        )
+        .await;
+    assert_eq!(
+        (forced.status, forced.code()),
+        (StatusCode::FORBIDDEN, "force_requires_account_admin")
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/orgs/default/projects/default", admin)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The unrestricted owner may; and force on an empty project is simply a delete.
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "empty", "name": "E"}),
+        )
+        .await;
+    assert_eq!(
+        server
+            .delete("/api/v1/orgs/default/projects/empty?force=true", &narrowed)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "another project is invisible to the narrowed token"
+    );
+    assert_eq!(
+        server
+            .delete("/api/v1/orgs/default/projects/empty?force=true", admin)
+            .await
+            .status,
         StatusCode::NO_CONTENT
     );
 }

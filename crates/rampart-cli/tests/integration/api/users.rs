@@ -115,12 +115,27 @@ async fn only_the_account_owner_may_manage_until_roles_exist() {
         server.get("/api/v1/me", &bob).await.body["user"]["email"],
         "bob@example.com"
     );
-    // …but cannot manage anything.
-    for (method, path) in [
-        (reqwest::Method::GET, "/api/v1/orgs"),
-        (reqwest::Method::POST, "/api/v1/orgs"),
-        (reqwest::Method::GET, "/api/v1/users"),
-        (reqwest::Method::DELETE, "/api/v1/orgs/default"),
+    // …but cannot manage anything: 403 naming the permission at account level, and
+    // 404 inside organisations he cannot see (existing or not, the answer is the same).
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/api/v1/orgs", StatusCode::FORBIDDEN),
+        (reqwest::Method::POST, "/api/v1/orgs", StatusCode::FORBIDDEN),
+        (reqwest::Method::GET, "/api/v1/users", StatusCode::FORBIDDEN),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/orgs/default",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/orgs/no-such-org",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/orgs/default/projects/default",
+            StatusCode::NOT_FOUND,
+        ),
     ] {
         let reply = server
             .request(
@@ -130,10 +145,15 @@ async fn only_the_account_owner_may_manage_until_roles_exist() {
                 Some(&json!({"identifier": "x", "name": "x"})),
             )
             .await;
-        assert_eq!(
-            (reply.status, reply.code()),
-            (StatusCode::FORBIDDEN, "permission_denied"),
-            "{method} {path}"
-        );
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.text);
     }
+    let named = server.get("/api/v1/orgs", &bob).await;
+    assert_eq!(named.code(), "permission_denied");
+    assert_eq!(named.body["error"]["permission"], "org:view");
+    let existing = server.delete("/api/v1/orgs/default", &bob).await;
+    let missing = server.delete("/api/v1/orgs/no-such-org", &bob).await;
+    assert_eq!(
+        existing.body, missing.body,
+        "no hint which organisations exist"
+    );
 }

@@ -25,6 +25,11 @@ macro_rules! permissions {
                     $(Permission::$variant => $text,)*
                 }
             }
+
+            /// The position in the catalogue (a bit index for permission sets).
+            pub const fn index(self) -> usize {
+                self as usize
+            }
         }
 
         impl FromStr for Permission {

@@ -104,3 +104,19 @@ impl WriteTx {
         Ok(sqlx::query(sql).execute(self.conn()).await?.rows_affected())
     }
 }
+
+impl crate::Store {
+    /// SQLite's `journal_mode` and `synchronous` as a pooled connection sees them.
+    pub async fn sqlite_durability_for_tests(&self) -> crate::StoreResult<(String, i64)> {
+        let mut connection = self.pool().acquire().await?;
+        let journal: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *connection)
+            .await?
+            .try_get(0)?;
+        let synchronous: i64 = sqlx::query("PRAGMA synchronous")
+            .fetch_one(&mut *connection)
+            .await?
+            .try_get(0)?;
+        Ok((journal, synchronous))
+    }
+}

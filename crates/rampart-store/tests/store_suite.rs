@@ -310,3 +310,12 @@ async fn both_engines_end_at_the_same_logical_schema() {
         eprintln!("{TEST_DATABASE_URL_VAR} not set: PostgreSQL half of the comparison skipped");
     }
 }
+
+/// Anything acknowledged survives a crash: WAL with `synchronous = FULL` (2).
+#[tokio::test]
+async fn sqlite_commits_are_durable() {
+    let fixture = stores().await.into_iter().next().unwrap();
+    assert_eq!(fixture.store.engine(), Engine::Sqlite);
+    let (journal, synchronous) = fixture.store.sqlite_durability_for_tests().await.unwrap();
+    assert_eq!((journal.as_str(), synchronous), ("wal", 2));
+}

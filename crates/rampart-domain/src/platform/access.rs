@@ -1,0 +1,576 @@
+//! The access-control model and its one decision function.
+//!
+//! A **role** is a set of permissions (built-in or custom). A **resource group** says
+//! which resources: all of a scope (optionally with its child scopes), all of some types,
+//! or named resources. A **role assignment** gives a principal (user, user group or
+//! service account) a role over a resource group at a scope; it is inherited downward.
+//! [`AccessIndex::decide`] answers: allowed iff some assignment of the principal, direct
+//! or through a group, at the resource's scope or an ancestor, grants the permission on
+//! a resource group containing the resource. Deny by default; the deciding assignment is
+//! returned so that `explain` can show it.
+//!
+//! Everything here is pure and in memory; the store loads it, the app keeps it fresh.
+
+use std::collections::HashMap;
+
+use crate::Permission;
+use crate::platform::identity::PrincipalId;
+use crate::platform::tenancy::Scope;
+
+/// Words of the permission bit set: the catalogue has fewer than 64 × this permissions.
+const PERMISSION_WORDS: usize = 2;
+
+/// A set of permissions, as bits indexed by [`Permission::index`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PermissionSet([u64; PERMISSION_WORDS]);
+
+impl PermissionSet {
+    pub const EMPTY: Self = Self([0; PERMISSION_WORDS]);
+
+    fn locate(permission: Permission) -> (usize, u64) {
+        let index = permission.index();
+        (index / 64, 1u64 << (index % 64))
+    }
+
+    pub fn insert(&mut self, permission: Permission) {
+        let (word, bit) = Self::locate(permission);
+        if let Some(slot) = self.0.get_mut(word) {
+            *slot |= bit;
+        }
+    }
+
+    pub fn contains(&self, permission: Permission) -> bool {
+        let (word, bit) = Self::locate(permission);
+        self.0.get(word).is_some_and(|slot| slot & bit != 0)
+    }
+
+    pub fn is_subset_of(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .all(|(mine, theirs)| mine & !theirs == 0)
+    }
+
+    pub fn union(&self, other: &Self) -> Self {
+        let mut out = *self;
+        for (mine, theirs) in out.0.iter_mut().zip(other.0.iter()) {
+            *mine |= theirs;
+        }
+        out
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Permission> + '_ {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| self.contains(*p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|word| word.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|word| *word == 0)
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = Self::EMPTY;
+        for permission in iter {
+            set.insert(permission);
+        }
+        set
+    }
+}
+
+/// Resources whose changes are access-control changes (the User role may not make them).
+const ACCESS_CONTROL_RESOURCES: &[&str] = &["role", "resource_group", "role_assignment", "group"];
+
+/// The built-in roles. They cannot be edited or deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinRole {
+    /// Everything.
+    AccountAdmin,
+    /// Everything inside its organisation.
+    OrgAdmin,
+    /// Everything inside its project.
+    ProjectAdmin,
+    /// View, create and edit; no delete, no access-control changes, no settings.
+    User,
+    /// View only (including the service directory).
+    Viewer,
+}
+
+impl BuiltinRole {
+    pub const ALL: [BuiltinRole; 5] = [
+        BuiltinRole::AccountAdmin,
+        BuiltinRole::OrgAdmin,
+        BuiltinRole::ProjectAdmin,
+        BuiltinRole::User,
+        BuiltinRole::Viewer,
+    ];
+
+    /// The identifier used in the API (`_account_admin`, …; the underscore keeps them
+    /// apart from custom role slugs, which cannot start with one).
+    pub const fn identifier(self) -> &'static str {
+        match self {
+            BuiltinRole::AccountAdmin => "_account_admin",
+            BuiltinRole::OrgAdmin => "_org_admin",
+            BuiltinRole::ProjectAdmin => "_project_admin",
+            BuiltinRole::User => "_user",
+            BuiltinRole::Viewer => "_viewer",
+        }
+    }
+
+    pub fn from_identifier(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|role| role.identifier() == text)
+    }
+
+    /// Whether the role grants `permission` (wherever it is assigned).
+    pub fn grants(self, permission: Permission) -> bool {
+        let resource = permission.resource();
+        let action = permission.action();
+        match self {
+            BuiltinRole::AccountAdmin => true,
+            BuiltinRole::OrgAdmin => resource != "account",
+            BuiltinRole::ProjectAdmin => {
+                !matches!(resource, "account" | "org") && permission != Permission::ProjectCreate
+            }
+            BuiltinRole::User => {
+                matches!(action, "view" | "create" | "edit")
+                    && !matches!(resource, "account" | "settings")
+                    && (action == "view" || !ACCESS_CONTROL_RESOURCES.contains(&resource))
+            }
+            BuiltinRole::Viewer => action == "view" && resource != "settings",
+        }
+    }
+
+    pub fn permissions(self) -> PermissionSet {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|permission| self.grants(*permission))
+            .collect()
+    }
+
+    /// The scopes where the role may be assigned: admin roles at their own level only.
+    pub fn assignable_at(self, scope: Scope) -> bool {
+        match self {
+            BuiltinRole::AccountAdmin => scope == Scope::Account,
+            BuiltinRole::OrgAdmin => matches!(scope, Scope::Org(_)),
+            BuiltinRole::ProjectAdmin => matches!(scope, Scope::Project(..)),
+            BuiltinRole::User | BuiltinRole::Viewer => true,
+        }
+    }
+}
+
+/// Whether `outer` is `inner` or one of its ancestors.
+pub fn scope_covers(outer: Scope, inner: Scope) -> bool {
+    match (outer, inner) {
+        (Scope::Account, _) => true,
+        (Scope::Org(org), Scope::Org(other)) => org == other,
+        (Scope::Org(org), Scope::Project(other, _)) => org == other,
+        (Scope::Project(_, project), Scope::Project(_, other)) => project == other,
+        _ => false,
+    }
+}
+
+/// A resource as the decision sees it: where it lives, its type (the `resource` half of
+/// a permission: `incident`, `workspace`, `project`, …) and, for a single resource, its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceRef {
+    pub scope: Scope,
+    pub kind: &'static str,
+    pub id: Option<String>,
+}
+
+impl ResourceRef {
+    /// The collection or scope-level target of a route (no single resource).
+    pub fn in_scope(scope: Scope, permission: Permission) -> Self {
+        Self {
+            scope,
+            kind: permission.resource(),
+            id: None,
+        }
+    }
+}
+
+/// Which resources a resource group selects, relative to its scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResourceSelector {
+    /// Every resource of the scope, and of its child scopes when `include_children`.
+    All { include_children: bool },
+    /// Every resource of these types.
+    Types {
+        kinds: Vec<String>,
+        include_children: bool,
+    },
+    /// These resources, by type and id.
+    Specific(Vec<(String, String)>),
+}
+
+/// A resource group, resolved for decisions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceGroupSpec {
+    pub scope: Scope,
+    pub selector: ResourceSelector,
+}
+
+impl ResourceGroupSpec {
+    /// The built-in "all resources in scope" group (child scopes included).
+    pub fn all_in(scope: Scope) -> Self {
+        Self {
+            scope,
+            selector: ResourceSelector::All {
+                include_children: true,
+            },
+        }
+    }
+
+    pub fn contains(&self, resource: &ResourceRef) -> bool {
+        let same_scope = self.scope == resource.scope;
+        let within = scope_covers(self.scope, resource.scope);
+        match &self.selector {
+            ResourceSelector::All { include_children } => {
+                same_scope || (*include_children && within)
+            }
+            ResourceSelector::Types {
+                kinds,
+                include_children,
+            } => {
+                (same_scope || (*include_children && within))
+                    && kinds.iter().any(|kind| kind == resource.kind)
+            }
+            ResourceSelector::Specific(items) => {
+                within
+                    && resource.id.as_deref().is_some_and(|id| {
+                        items
+                            .iter()
+                            .any(|(kind, item)| kind == resource.kind && item == id)
+                    })
+            }
+        }
+    }
+}
+
+/// Who an assignment is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grantee {
+    Principal(PrincipalId),
+    Group(uuid::Uuid),
+}
+
+/// A role assignment with its role's permissions and its resource group resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectiveAssignment {
+    pub id: uuid::Uuid,
+    pub grantee: Grantee,
+    pub scope: Scope,
+    pub permissions: PermissionSet,
+    pub resources: ResourceGroupSpec,
+}
+
+impl EffectiveAssignment {
+    fn grants(&self, permission: Permission, resource: &ResourceRef) -> bool {
+        self.permissions.contains(permission)
+            && scope_covers(self.scope, resource.scope)
+            && self.resources.contains(resource)
+    }
+}
+
+/// The outcome of a decision: allowed or not, and which assignment allowed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub by: Option<uuid::Uuid>,
+}
+
+/// All assignments and group memberships, indexed by grantee so that a decision only
+/// looks at the assignments of one principal and its groups.
+#[derive(Clone, Debug, Default)]
+pub struct AccessIndex {
+    assignments: Vec<EffectiveAssignment>,
+    by_grantee: HashMap<Grantee, Vec<usize>>,
+    groups_of: HashMap<PrincipalId, Vec<uuid::Uuid>>,
+}
+
+impl AccessIndex {
+    pub fn new(
+        assignments: Vec<EffectiveAssignment>,
+        memberships: impl IntoIterator<Item = (uuid::Uuid, PrincipalId)>,
+    ) -> Self {
+        let mut by_grantee: HashMap<Grantee, Vec<usize>> = HashMap::new();
+        for (position, assignment) in assignments.iter().enumerate() {
+            by_grantee
+                .entry(assignment.grantee)
+                .or_default()
+                .push(position);
+        }
+        let mut groups_of: HashMap<PrincipalId, Vec<uuid::Uuid>> = HashMap::new();
+        for (group, member) in memberships {
+            groups_of.entry(member).or_default().push(group);
+        }
+        Self {
+            assignments,
+            by_grantee,
+            groups_of,
+        }
+    }
+
+    /// Every assignment that applies to `principal`: its own and its groups'.
+    pub fn assignments_of(
+        &self,
+        principal: PrincipalId,
+    ) -> impl Iterator<Item = &EffectiveAssignment> {
+        let groups = self
+            .groups_of
+            .get(&principal)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        std::iter::once(Grantee::Principal(principal))
+            .chain(groups.iter().map(|group| Grantee::Group(*group)))
+            .filter_map(|grantee| self.by_grantee.get(&grantee))
+            .flatten()
+            .filter_map(|position| self.assignments.get(*position))
+    }
+
+    /// The decision. Deny by default.
+    pub fn decide(
+        &self,
+        principal: PrincipalId,
+        permission: Permission,
+        resource: &ResourceRef,
+    ) -> Decision {
+        let by = self
+            .assignments_of(principal)
+            .find(|assignment| assignment.grants(permission, resource))
+            .map(|assignment| assignment.id);
+        Decision {
+            allowed: by.is_some(),
+            by,
+        }
+    }
+
+    /// What `principal` holds on the resources of `scope` as a whole (for "my
+    /// permissions" and for refusing grants beyond one's own rights). An assignment over
+    /// some types contributes the permissions on those types; one over named resources
+    /// contributes nothing at scope level.
+    pub fn permissions_at(&self, principal: PrincipalId, scope: Scope) -> PermissionSet {
+        self.assignments_of(principal)
+            .filter(|assignment| scope_covers(assignment.scope, scope))
+            .fold(PermissionSet::EMPTY, |set, assignment| {
+                let reach = &assignment.resources;
+                let scope_matches = |include_children: bool| {
+                    reach.scope == scope || (include_children && scope_covers(reach.scope, scope))
+                };
+                let granted: PermissionSet = match &reach.selector {
+                    ResourceSelector::All { include_children }
+                        if scope_matches(*include_children) =>
+                    {
+                        assignment.permissions
+                    }
+                    ResourceSelector::Types {
+                        kinds,
+                        include_children,
+                    } if scope_matches(*include_children) => assignment
+                        .permissions
+                        .iter()
+                        .filter(|p| kinds.iter().any(|kind| kind == p.resource()))
+                        .collect(),
+                    _ => PermissionSet::EMPTY,
+                };
+                set.union(&granted)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{OrgId, ProjectId, UserId};
+
+    fn org(n: u8) -> OrgId {
+        OrgId::mint(1, [n; 10])
+    }
+    fn project(n: u8) -> ProjectId {
+        ProjectId::mint(1, [n; 10])
+    }
+    fn user(n: u8) -> PrincipalId {
+        PrincipalId::User(UserId::mint(1, [n; 10]))
+    }
+    fn assignment(n: u8, grantee: Grantee, scope: Scope, role: BuiltinRole) -> EffectiveAssignment {
+        EffectiveAssignment {
+            id: uuid::Uuid::from_bytes([n; 16]),
+            grantee,
+            scope,
+            permissions: role.permissions(),
+            resources: ResourceGroupSpec::all_in(scope),
+        }
+    }
+
+    #[test]
+    fn built_in_roles_follow_their_definitions() {
+        use Permission as P;
+        assert_eq!(
+            BuiltinRole::AccountAdmin.permissions().len(),
+            Permission::ALL.len()
+        );
+        assert!(!BuiltinRole::OrgAdmin.grants(P::AccountManage));
+        assert!(BuiltinRole::OrgAdmin.grants(P::ProjectDelete));
+        assert!(!BuiltinRole::ProjectAdmin.grants(P::OrgEdit));
+        assert!(BuiltinRole::ProjectAdmin.grants(P::WorkspaceForceUnlock));
+        for permission in BuiltinRole::User.permissions().iter() {
+            assert!(
+                matches!(permission.action(), "view" | "create" | "edit"),
+                "{permission}"
+            );
+        }
+        assert!(BuiltinRole::User.grants(P::IncidentEdit));
+        assert!(!BuiltinRole::User.grants(P::IncidentConfigure));
+        assert!(
+            !BuiltinRole::User.grants(P::RoleAssignmentCreate),
+            "no access-control changes"
+        );
+        assert!(!BuiltinRole::User.grants(P::SettingsView), "no settings");
+        assert!(BuiltinRole::User.grants(P::RoleView));
+        for permission in BuiltinRole::Viewer.permissions().iter() {
+            assert_eq!(permission.action(), "view");
+        }
+        assert!(
+            BuiltinRole::Viewer.grants(P::ServiceView),
+            "the service directory"
+        );
+        assert!(
+            BuiltinRole::Viewer
+                .permissions()
+                .is_subset_of(&BuiltinRole::User.permissions())
+        );
+        assert!(
+            BuiltinRole::ProjectAdmin
+                .permissions()
+                .is_subset_of(&BuiltinRole::OrgAdmin.permissions())
+        );
+    }
+
+    #[test]
+    fn assignments_inherit_downward_only_and_deny_by_default() {
+        let alice = user(1);
+        let index = AccessIndex::new(
+            vec![assignment(
+                1,
+                Grantee::Principal(alice),
+                Scope::Org(org(1)),
+                BuiltinRole::Viewer,
+            )],
+            [],
+        );
+        let in_project =
+            ResourceRef::in_scope(Scope::Project(org(1), project(1)), Permission::IncidentView);
+        assert!(
+            index
+                .decide(alice, Permission::IncidentView, &in_project)
+                .allowed
+        );
+        assert!(
+            !index
+                .decide(alice, Permission::IncidentEdit, &in_project)
+                .allowed
+        );
+        let other_org =
+            ResourceRef::in_scope(Scope::Project(org(2), project(2)), Permission::IncidentView);
+        assert!(
+            !index
+                .decide(alice, Permission::IncidentView, &other_org)
+                .allowed
+        );
+        let account = ResourceRef::in_scope(Scope::Account, Permission::OrgView);
+        assert!(
+            !index.decide(alice, Permission::OrgView, &account).allowed,
+            "no upward inheritance"
+        );
+        assert!(
+            !index
+                .decide(user(2), Permission::IncidentView, &in_project)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn groups_and_resource_groups_narrow_what_an_assignment_reaches() {
+        let bob = user(2);
+        let group = uuid::Uuid::from_bytes([9; 16]);
+        let scope = Scope::Project(org(1), project(1));
+        let mut only_incidents = assignment(2, Grantee::Group(group), scope, BuiltinRole::User);
+        only_incidents.resources = ResourceGroupSpec {
+            scope,
+            selector: ResourceSelector::Types {
+                kinds: vec!["incident".into()],
+                include_children: false,
+            },
+        };
+        let mut one_workspace =
+            assignment(3, Grantee::Principal(bob), scope, BuiltinRole::ProjectAdmin);
+        one_workspace.resources = ResourceGroupSpec {
+            scope,
+            selector: ResourceSelector::Specific(vec![("workspace".into(), "prod".into())]),
+        };
+        let index = AccessIndex::new(vec![only_incidents, one_workspace], [(group, bob)]);
+        let incident = ResourceRef::in_scope(scope, Permission::IncidentEdit);
+        let decision = index.decide(bob, Permission::IncidentEdit, &incident);
+        assert_eq!(
+            decision,
+            Decision {
+                allowed: true,
+                by: Some(uuid::Uuid::from_bytes([2; 16]))
+            }
+        );
+        let slo = ResourceRef::in_scope(scope, Permission::SloEdit);
+        assert!(
+            !index.decide(bob, Permission::SloEdit, &slo).allowed,
+            "type not in the group"
+        );
+        let prod = ResourceRef {
+            scope,
+            kind: "workspace",
+            id: Some("prod".into()),
+        };
+        let staging = ResourceRef {
+            scope,
+            kind: "workspace",
+            id: Some("staging".into()),
+        };
+        assert!(
+            index
+                .decide(bob, Permission::WorkspaceForceUnlock, &prod)
+                .allowed
+        );
+        assert!(
+            !index
+                .decide(bob, Permission::WorkspaceForceUnlock, &staging)
+                .allowed
+        );
+        let held = index.permissions_at(bob, scope);
+        assert!(held.contains(Permission::IncidentEdit));
+        assert!(!held.contains(Permission::SloView), "type-limited group");
+        assert!(
+            !held.contains(Permission::WorkspaceForceUnlock),
+            "named resources only"
+        );
+    }
+
+    #[test]
+    fn permission_sets_are_exact() {
+        let set: PermissionSet = [Permission::OrgView, Permission::VariableSetDelete]
+            .into_iter()
+            .collect();
+        assert!(set.contains(Permission::VariableSetDelete));
+        assert!(!set.contains(Permission::OrgEdit));
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [Permission::OrgView, Permission::VariableSetDelete]
+        );
+        assert!(Permission::ALL.len() <= 64 * PERMISSION_WORDS);
+    }
+}

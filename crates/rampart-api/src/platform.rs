@@ -184,3 +184,52 @@ pub struct Me {
     /// `org/project` when the token is narrowed.
     pub narrowed_to_project: Option<String>,
 }
+
+/// A role given to a principal at a scope, over all resources of that scope.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RoleAssignment {
+    pub id: String,
+    /// `account`, `<org>` or `<org>/<project>`.
+    pub scope: String,
+    /// `user:<id>`, `service_account:<id>` or `group:<id>`.
+    pub principal: String,
+    /// A built-in role: `_account_admin`, `_org_admin`, `_project_admin`, `_user`, `_viewer`.
+    pub role: String,
+    /// `null`: all resources in the scope (and its child scopes).
+    pub resource_group: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleAssignmentCreate {
+    pub principal: String,
+    pub role: String,
+}
+
+/// `?principal=&permission=` of the explain endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainParams {
+    pub principal: String,
+    pub permission: String,
+}
+
+/// Whether a principal holds a permission here, and which assignment decided.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Explanation {
+    pub principal: String,
+    pub permission: String,
+    pub scope: String,
+    pub allowed: bool,
+    /// The id of the deciding role assignment; `null` when denied (deny by default).
+    pub decided_by: Option<String>,
+}
+
+/// The caller's permissions at a scope.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MyPermissions {
+    pub scope: String,
+    pub permissions: Vec<String>,
+}

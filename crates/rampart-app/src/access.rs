@@ -1,12 +1,14 @@
-//! The one authorisation decision.
+//! The one authorisation decision at the edge.
 //!
 //! Every HTTP route declares an [`Access`] where it is registered; the edge calls
-//! [`authorize`] before the handler runs. Until role assignments land (the access-control
-//! issue), the rule is: the account owner holds every permission; everyone else holds
-//! none, except self-service on their own identity. A token narrowed to a project never
-//! reaches beyond it. Deny by default.
+//! [`authorize`] before the handler runs, with the actor's role assignments read for the
+//! request. The rule is the domain's [`AccessIndex::decide`]: allowed iff an assignment
+//! of the principal (or of one of its groups) at the scope or above grants the permission
+//! on a resource group containing the target; deny by default. A token narrowed to a
+//! project never reaches beyond it.
 
 use rampart_domain::Permission;
+use rampart_domain::platform::access::{AccessIndex, ResourceRef};
 use rampart_domain::platform::tenancy::Scope;
 
 use crate::context::Actor;
@@ -24,15 +26,34 @@ pub enum Access {
     SelfServiceNarrowedOk,
     /// A permission from the catalogue, checked at the route's scope.
     Permission(Permission),
+    /// Any authenticated principal that can see the scope (reading one's own rights there).
+    SeeScope,
+    /// A list: the caller must be able to see the scope; the handler then returns only
+    /// the items on which the caller holds this permission.
+    List(Permission),
+}
+
+fn not_visible(scope: Scope) -> AppError {
+    match scope {
+        Scope::Project(..) => AppError::NotFound { what: "project" },
+        _ => AppError::NotFound {
+            what: "organization",
+        },
+    }
 }
 
 /// Decides whether `actor` may do what `access` requires at `scope`.
 ///
 /// Nothing leaks existence: a scope the actor cannot see answers 404, exactly like a
 /// scope that does not exist. A token narrowed to a project sees that project and its
-/// organisation; inside what it can see, a refusal is 403 naming the reason.
-pub fn authorize(actor: &Actor, access: Access, scope: Scope) -> Result<(), AppError> {
-    if matches!(access, Access::Public | Access::SelfServiceNarrowedOk) {
+/// organisation; inside what it can see, a refusal is 403 naming the permission.
+pub fn authorize(
+    actor: &Actor,
+    index: &AccessIndex,
+    access: Access,
+    scope: Scope,
+) -> Result<(), AppError> {
+    if matches!(access, Access::Public | Access::SelfServiceNarrowedOk) || actor.is_system() {
         return Ok(());
     }
     if let Some((narrowed_org, narrowed_project)) = actor.narrowed_to {
@@ -52,19 +73,23 @@ pub fn authorize(actor: &Actor, access: Access, scope: Scope) -> Result<(), AppE
             }
         }
     }
+    let visible = scope == Scope::Account || index.can_see(actor.principal, scope);
     match access {
         Access::Public | Access::SelfService | Access::SelfServiceNarrowedOk => Ok(()),
-        Access::Permission(_) if actor.is_account_owner => Ok(()),
-        Access::Permission(permission) => match scope {
-            // Until roles exist, nobody but the owner can see into any organisation.
-            Scope::Org(_) => Err(AppError::NotFound {
-                what: "organization",
-            }),
-            Scope::Project(..) => Err(AppError::NotFound { what: "project" }),
-            Scope::Account => Err(AppError::forbidden(
-                "permission_denied",
-                format!("missing permission {permission}"),
-            )),
-        },
+        Access::List(_) | Access::SeeScope if visible => Ok(()),
+        Access::List(_) | Access::SeeScope => Err(not_visible(scope)),
+        Access::Permission(permission) => {
+            let target = ResourceRef::in_scope(scope, permission);
+            if index.decide(actor.principal, permission, &target).allowed {
+                Ok(())
+            } else if !visible {
+                Err(not_visible(scope))
+            } else {
+                Err(AppError::forbidden(
+                    "permission_denied",
+                    format!("missing permission {permission}"),
+                ))
+            }
+        }
     }
 }

@@ -11,7 +11,10 @@ use rampart_domain::*;
 use rampart_store::Store;
 use serde_json::json;
 
-use crate::context::{Actor, Ctx, RequestMeta};
+use rampart_domain::platform::access::{BuiltinRole, Grantee};
+use rampart_store::platform::access::{RoleAssignmentRecord, RoleRef};
+
+use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::mint;
 
@@ -43,10 +46,22 @@ pub(crate) async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<
 }
 
 fn system_ctx() -> Ctx {
-    Ctx {
-        actor: Actor::system(),
-        meta: RequestMeta::default(),
-    }
+    Ctx::system()
+}
+
+/// The owner's Account Admin assignment.
+fn owner_assignment(now: Timestamp, owner: UserId) -> AppResult<RoleAssignmentRecord> {
+    Ok(RoleAssignmentRecord {
+        id: mint(now, |millis, random| {
+            uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+        })?,
+        scope: Scope::Account,
+        grantee: Grantee::Principal(PrincipalId::User(owner)),
+        role: RoleRef::Builtin(BuiltinRole::AccountAdmin),
+        resource_group_id: None,
+        created_at: now,
+        created_by: "system".into(),
+    })
 }
 
 /// Mints a personal token for `user` and its row; the caller inserts it.
@@ -172,6 +187,8 @@ pub async fn initialize(
     tx.insert_org(&org).await?;
     tx.insert_project(&project).await?;
     tx.insert_user(&owner, None).await?;
+    tx.insert_role_assignment(&owner_assignment(now, owner.id)?)
+        .await?;
     tx.insert_token(&token, &secret_hmac).await?;
     let ctx = system_ctx();
     tx.commit(
@@ -226,6 +243,8 @@ pub async fn reset_admin(
         None,
     )?;
     let mut tx = store.write().await?;
+    // Account Admin again, whatever was changed since (an extra assignment when the
+    // user still holds one is harmless).
     if is_new {
         tx.insert_user(user, None).await?;
     } else {
@@ -233,6 +252,8 @@ pub async fn reset_admin(
         tx.make_account_owner(user.id).await?;
         tx.revoke_sessions_of(user.id, now).await?;
     }
+    tx.insert_role_assignment(&owner_assignment(now, user.id)?)
+        .await?;
     tx.insert_token(&token, &secret_hmac).await?;
     tx.commit(
         system_ctx()

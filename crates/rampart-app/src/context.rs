@@ -1,8 +1,13 @@
 //! Who is acting and from where: the authenticated [`Actor`] and the request's
 //! [`RequestMeta`], carried together as [`Ctx`] into every use case.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
+use rampart_domain::Permission;
+use rampart_domain::platform::access::AccessIndex;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId};
+use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{OrgId, ProjectId, TokenId};
 
 /// How the actor proved who they are.
@@ -34,7 +39,8 @@ pub struct Actor {
     pub narrowed_to: Option<(OrgId, ProjectId)>,
     /// When the presented token expires: nothing it creates may outlive it.
     pub token_expires_at: Option<Timestamp>,
-    /// Until role assignments exist, the account owner holds every permission.
+    /// The installation's owner (protected from deletion and demotion). Rights come from
+    /// role assignments, not from this flag.
     pub is_account_owner: bool,
     /// Set for session authentication: the session row id, for logout.
     pub session_id: Option<rampart_domain::SessionId>,
@@ -82,10 +88,8 @@ impl Actor {
         self.narrowed_to.map(|(_, project)| project)
     }
 
-    /// Whether this actor acts with the account owner's full rights: the owner, not
-    /// through a token narrowed to one project.
-    pub fn is_unrestricted_owner(&self) -> bool {
-        self.is_account_owner && self.narrowed_to.is_none()
+    pub fn is_system(&self) -> bool {
+        self.auth_method == AuthMethod::System
     }
 }
 
@@ -97,9 +101,45 @@ pub struct RequestMeta {
     pub request_id: String,
 }
 
-/// The context of a use case: who, from where.
+/// The context of a use case: who, from where, and what they may do.
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub actor: Actor,
     pub meta: RequestMeta,
+    /// The actor's role assignments, read for this request.
+    pub access: Arc<AccessIndex>,
+}
+
+impl Ctx {
+    pub fn new(actor: Actor, meta: RequestMeta, access: Arc<AccessIndex>) -> Self {
+        Self {
+            actor,
+            meta,
+            access,
+        }
+    }
+
+    /// The system actor (operator commands on the host): holds everything.
+    pub fn system() -> Self {
+        Self::new(Actor::system(), RequestMeta::default(), Arc::default())
+    }
+
+    /// What the actor holds at `scope`, limited by a narrowed token.
+    pub fn permissions_at(&self, scope: Scope) -> rampart_domain::platform::access::PermissionSet {
+        if self.actor.is_system() {
+            return Permission::ALL.iter().copied().collect();
+        }
+        if let Some((_, project)) = self.actor.narrowed_to
+            && scope.project_id() != Some(project)
+        {
+            return rampart_domain::platform::access::PermissionSet::EMPTY;
+        }
+        self.access.permissions_at(self.actor.principal, scope)
+    }
+
+    /// An account admin (not through a token narrowed to a project).
+    pub fn is_account_admin(&self) -> bool {
+        self.permissions_at(Scope::Account)
+            .contains(Permission::AccountManage)
+    }
 }

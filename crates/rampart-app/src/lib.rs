@@ -146,6 +146,20 @@ impl App {
             .map_err(AppError::from)
     }
 
+    /// The actor's role assignments, read fresh for this request (a removed assignment
+    /// never keeps allowing anything).
+    pub async fn access_of(
+        &self,
+        actor: &Actor,
+    ) -> AppResult<std::sync::Arc<rampart_domain::platform::access::AccessIndex>> {
+        if actor.is_system() {
+            return Ok(std::sync::Arc::default());
+        }
+        Ok(std::sync::Arc::new(
+            self.store().access_of(actor.principal).await?,
+        ))
+    }
+
     /// Readiness: the store answers.
     pub async fn ready(&self) -> AppResult<()> {
         self.store().ping().await.map_err(AppError::from)

@@ -140,7 +140,11 @@ pub async fn enforce(
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.to_owned())
     };
-    let ctx = Ctx { actor, meta };
+    let access_index = match state.app.access_of(&actor).await {
+        Ok(index) => index,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let ctx = Ctx::new(actor, meta, access_index);
     let resolved = match state
         .app
         .resolve_scope(param("org").as_deref(), param("project").as_deref())
@@ -149,9 +153,9 @@ pub async fn enforce(
         Ok(resolved) => resolved,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    if let Err(error) = authorize(&ctx.actor, access, resolved.scope()) {
+    if let Err(error) = authorize(&ctx.actor, &ctx.access, access, resolved.scope()) {
         let permission = match access {
-            Access::Permission(permission) => Some(permission.as_str()),
+            Access::Permission(permission) | Access::List(permission) => Some(permission.as_str()),
             _ => None,
         };
         let record = ctx

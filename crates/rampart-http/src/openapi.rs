@@ -156,8 +156,11 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         );
         let access = match spec.access {
             Access::Public => "public".to_owned(),
-            Access::SelfService | Access::SelfServiceNarrowedOk => "authenticated".to_owned(),
+            Access::SelfService | Access::SelfServiceNarrowedOk | Access::SeeScope => {
+                "authenticated".to_owned()
+            }
             Access::Permission(permission) => permission.as_str().to_owned(),
+            Access::List(permission) => format!("{permission} (items filtered)"),
         };
         if spec.access != Access::Public {
             operation =

@@ -17,17 +17,31 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "platform",
-    sql: include_str!("../migrations/sqlite/0001_platform.sql"),
-}];
+pub const MIGRATIONS_SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "platform",
+        sql: include_str!("../migrations/sqlite/0001_platform.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "access",
+        sql: include_str!("../migrations/sqlite/0002_access.sql"),
+    },
+];
 
-pub const MIGRATIONS_POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "platform",
-    sql: include_str!("../migrations/postgres/0001_platform.sql"),
-}];
+pub const MIGRATIONS_POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "platform",
+        sql: include_str!("../migrations/postgres/0001_platform.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "access",
+        sql: include_str!("../migrations/postgres/0002_access.sql"),
+    },
+];
 
 /// Any advisory lock number will do as long as it is always the same.
 const POSTGRES_MIGRATION_LOCK: i64 = 0x0052_414d_5041_5254;

@@ -208,8 +208,8 @@ impl App {
         if let Some(phc) = &new_hash {
             tx.set_password_hash(user.id, Some(phc), now).await?;
         }
-        let ctx = Ctx {
-            actor: Actor {
+        let ctx = Ctx::new(
+            Actor {
                 principal: PrincipalId::User(user.id),
                 auth_method: AuthMethod::Session,
                 token_id: None,
@@ -218,8 +218,9 @@ impl App {
                 is_account_owner: user.is_account_owner,
                 session_id: Some(session.id),
             },
-            meta: meta.clone(),
-        };
+            meta.clone(),
+            std::sync::Arc::default(),
+        );
         tx.commit(
             ctx.audit(now, "auth.login", "session")
                 .resource_id(session.id)

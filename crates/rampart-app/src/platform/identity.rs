@@ -154,6 +154,7 @@ impl App {
         tx.update_user(&user).await?;
         if disabling {
             tx.revoke_sessions_of(user.id, now).await?;
+            super::access::ensure_an_account_admin_remains(&mut tx).await?;
         }
         tx.commit(
             ctx.audit(now, "user.update", "user")
@@ -176,7 +177,10 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.delete_role_assignments_of(PrincipalId::User(user.id))
+            .await?;
         tx.delete_user(user.id).await?;
+        super::access::ensure_an_account_admin_remains(&mut tx).await?;
         tx.commit(
             ctx.audit(now, "user.delete", "user")
                 .scope(Scope::Account)
@@ -321,6 +325,8 @@ impl App {
             None => Scope::Org(account.org_id),
         };
         let mut tx = self.store().write().await?;
+        tx.delete_role_assignments_of(PrincipalId::ServiceAccount(account.id))
+            .await?;
         tx.delete_service_account(account.id).await?;
         tx.commit(
             ctx.audit(now, "service_account.delete", "service_account")

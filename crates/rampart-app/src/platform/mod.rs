@@ -1,11 +1,15 @@
 //! Platform use cases: authentication, tenancy, users, service accounts and tokens.
 
+pub mod access;
 pub mod auth;
 pub mod identity;
 pub mod tenancy;
 
 use rampart_domain::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
+use std::future::Future;
+
 use rampart_store::platform::PageRequest;
+use rampart_store::{Page, StoreResult};
 
 use crate::error::{AppError, AppResult};
 
@@ -29,4 +33,48 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
         }
     };
     Ok(PageRequest { after, limit })
+}
+
+/// Pages through a store list keeping only what `visible` accepts, until `request.limit`
+/// items are found or the list ends, so that a filtered list still pages correctly: the
+/// cursor is the last item returned.
+pub(crate) async fn filtered_page<T, Fetch, Fut>(
+    request: PageRequest,
+    id_of: impl Fn(&T) -> String,
+    visible: impl Fn(&T) -> bool,
+    fetch: Fetch,
+) -> AppResult<Page<T>>
+where
+    Fetch: Fn(PageRequest) -> Fut,
+    Fut: Future<Output = StoreResult<Page<T>>>,
+{
+    let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut after = request.after.clone();
+    loop {
+        let batch = fetch(PageRequest {
+            after: after.clone(),
+            limit: request.limit,
+        })
+        .await?;
+        let exhausted = batch.next_cursor.is_none();
+        let mut batch_items = batch.items.into_iter().peekable();
+        while let Some(item) = batch_items.next() {
+            after = Some(id_of(&item));
+            if visible(&item) {
+                items.push(item);
+                if items.len() == limit {
+                    let more = batch_items.peek().is_some() || !exhausted;
+                    let next_cursor = if more { after } else { None };
+                    return Ok(Page { items, next_cursor });
+                }
+            }
+        }
+        if exhausted {
+            return Ok(Page {
+                items,
+                next_cursor: None,
+            });
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! empty unless forced by an account owner).
 
 use rampart_domain::platform::tenancy::{Organization, Project, Scope};
-use rampart_domain::{Description, Name, OrgId, ProjectId, Slug};
+use rampart_domain::{Description, Name, OrgId, Permission, ProjectId, Slug};
 use rampart_store::{Page, StoreError};
 use serde_json::json;
 
@@ -48,7 +48,7 @@ impl ScopePatch {
 /// Forcing the delete of a non-empty container is for account admins only (not through
 /// a token narrowed to a project).
 fn check_force(ctx: &Ctx, what: &str) -> AppResult<()> {
-    if !ctx.actor.is_unrestricted_owner() {
+    if !ctx.is_account_admin() {
         return Err(AppError::forbidden(
             "force_requires_account_admin",
             format!("only an account admin may force-delete a non-empty {what}"),
@@ -150,13 +150,31 @@ impl App {
         Ok(org)
     }
 
+    /// The organisations the caller can see.
     pub async fn list_orgs(
         &self,
+        ctx: &Ctx,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<Organization>> {
-        let page = super::page_request(limit, cursor)?;
-        Ok(self.store().list_orgs(&page).await?)
+        let request = super::page_request(limit, cursor)?;
+        let visible = |org: &Organization| {
+            let scope = Scope::Org(org.id);
+            crate::authorize(
+                &ctx.actor,
+                &ctx.access,
+                crate::Access::List(Permission::OrgView),
+                scope,
+            )
+            .is_ok()
+        };
+        super::filtered_page(
+            request,
+            |org| org.id.to_string(),
+            visible,
+            |page| async move { self.store().list_orgs(&page).await },
+        )
+        .await
     }
 
     pub async fn update_org(
@@ -242,14 +260,33 @@ impl App {
         Ok(project)
     }
 
+    /// The projects of `org` on which the caller holds `project:view`.
     pub async fn list_projects(
         &self,
+        ctx: &Ctx,
         org: &Organization,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<Project>> {
-        let page = super::page_request(limit, cursor)?;
-        Ok(self.store().list_projects(org.id, &page).await?)
+        let request = super::page_request(limit, cursor)?;
+        let visible = |project: &Project| {
+            let scope = Scope::Project(org.id, project.id);
+            crate::authorize(
+                &ctx.actor,
+                &ctx.access,
+                crate::Access::Permission(Permission::ProjectView),
+                scope,
+            )
+            .is_ok()
+        };
+        let org_id = org.id;
+        super::filtered_page(
+            request,
+            |project| project.id.to_string(),
+            visible,
+            |page| async move { self.store().list_projects(org_id, &page).await },
+        )
+        .await
     }
 
     pub async fn update_project(

@@ -59,6 +59,35 @@ impl PermissionSet {
         out
     }
 
+    pub fn intersection(&self, other: &Self) -> Self {
+        let mut out = *self;
+        for (mine, theirs) in out.0.iter_mut().zip(other.0.iter()) {
+            *mine &= theirs;
+        }
+        out
+    }
+
+    /// The permissions that mean something at `scope`: account-level resources (the
+    /// account, users, creating organisations) do not exist inside an organisation, and
+    /// organisations and project creation do not exist inside a project.
+    pub fn relevant_at(scope: Scope) -> Self {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|permission| match scope {
+                Scope::Account => true,
+                Scope::Org(_) => {
+                    !matches!(permission.resource(), "account" | "user")
+                        && *permission != Permission::OrgCreate
+                }
+                Scope::Project(..) => {
+                    !matches!(permission.resource(), "account" | "user" | "org")
+                        && *permission != Permission::ProjectCreate
+                }
+            })
+            .collect()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = Permission> + '_ {
         Permission::ALL
             .iter()
@@ -351,6 +380,17 @@ impl AccessIndex {
             allowed: by.is_some(),
             by,
         }
+    }
+
+    /// Whether `principal` can see `scope` at all: some assignment reaches into it (an
+    /// organisation is visible to someone with a role in one of its projects). What cannot
+    /// be seen answers 404, exactly like what does not exist.
+    pub fn can_see(&self, principal: PrincipalId, scope: Scope) -> bool {
+        self.assignments_of(principal)
+            .any(|assignment| match (assignment.scope, scope) {
+                (Scope::Project(org, _), Scope::Org(target)) => org == target,
+                (outer, inner) => scope_covers(outer, inner),
+            })
     }
 
     /// What `principal` holds on the resources of `scope` as a whole (for "my

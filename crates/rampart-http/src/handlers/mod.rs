@@ -1,6 +1,7 @@
 //! Route handlers, one module per part of the route tree, and [`api_routes`] which
 //! registers them all with their permissions.
 
+pub mod access;
 pub mod auth;
 pub mod health;
 pub mod identity;
@@ -184,8 +185,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         r(
             M::GET,
             "/api/v1/orgs",
-            perm(P::OrgView),
-            "List organisations",
+            Access::List(P::OrgView),
+            "List the organisations you can see",
         )
         .page::<wire::Org>(),
         tenancy::list_orgs,
@@ -236,8 +237,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         r(
             M::GET,
             "/api/v1/orgs/{org}/projects",
-            perm(P::ProjectView),
-            "List projects",
+            Access::List(P::ProjectView),
+            "List the projects you can view",
         )
         .page::<wire::Project>(),
         tenancy::list_projects,
@@ -370,6 +371,83 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             )
             .reply::<wire::Token>(200),
             identity::revoke_service_account_token,
+        );
+    }
+
+    // Access control at each scope.
+    for (assignments, assignment, explain, mine) in [
+        (
+            "/api/v1/role-assignments",
+            "/api/v1/role-assignments/{assignment_id}",
+            "/api/v1/access/explain",
+            "/api/v1/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/role-assignments",
+            "/api/v1/orgs/{org}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/access/explain",
+            "/api/v1/orgs/{org}/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments",
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/projects/{project}/access/explain",
+            "/api/v1/orgs/{org}/projects/{project}/access/my-permissions",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                assignments,
+                perm(P::RoleAssignmentView),
+                "List role assignments made at this scope",
+            )
+            .page::<wire::RoleAssignment>(),
+            access::list_role_assignments,
+        );
+        table.add(
+            r(
+                M::POST,
+                assignments,
+                perm(P::RoleAssignmentCreate),
+                "Assign a role (never beyond your own rights)",
+            )
+            .body::<wire::RoleAssignmentCreate>()
+            .reply::<wire::RoleAssignment>(201),
+            access::create_role_assignment,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                assignment,
+                perm(P::RoleAssignmentDelete),
+                "Remove a role assignment (not the last Account Admin)",
+            ),
+            access::delete_role_assignment,
+        );
+        table.add(
+            r(
+                M::GET,
+                explain,
+                perm(P::RoleAssignmentView),
+                "Does a principal hold a permission here, and which assignment decided",
+            )
+            .query(&[
+                ("principal", "user:<id> or service_account:<id>"),
+                ("permission", "resource:action"),
+            ])
+            .reply::<wire::Explanation>(200),
+            access::explain,
+        );
+        table.add(
+            r(
+                M::GET,
+                mine,
+                Access::SeeScope,
+                "My permissions at this scope",
+            )
+            .reply::<wire::MyPermissions>(200),
+            access::my_permissions,
         );
     }
 }

@@ -39,11 +39,12 @@ pub(crate) fn project_of(scope: &ResolvedScope) -> ApiResult<(&Organization, &Pr
 
 pub async fn list_orgs(
     State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Org>>> {
     let page = state
         .app
-        .list_orgs(params.limit, params.cursor.as_deref())
+        .list_orgs(&ctx, params.limit, params.cursor.as_deref())
         .await?;
     Ok(Json(ListResponse {
         items: page.items.iter().map(convert::org).collect(),
@@ -109,13 +110,14 @@ pub async fn delete_org(
 
 pub async fn list_projects(
     State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Project>>> {
     let org = org_of(&scope)?;
     let page = state
         .app
-        .list_projects(org, params.limit, params.cursor.as_deref())
+        .list_projects(&ctx, org, params.limit, params.cursor.as_deref())
         .await?;
     Ok(Json(ListResponse {
         items: page

@@ -1,6 +1,7 @@
 //! Platform tables: account, organisations, projects, users, service accounts, tokens,
 //! sessions, server secrets and the audit log.
 
+pub mod access;
 pub mod audit;
 pub mod identity;
 pub mod tenancy;

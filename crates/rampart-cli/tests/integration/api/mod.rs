@@ -1,5 +1,6 @@
 //! `/api/v1/…`
 
+mod access;
 pub mod auth;
 mod orgs;
 mod routes;

@@ -81,7 +81,7 @@ async fn users_are_unique_by_email_case_insensitively_and_passwords_follow_the_p
 }
 
 #[tokio::test]
-async fn only_the_account_owner_may_manage_until_roles_exist() {
+async fn a_user_without_roles_sees_nothing_and_changes_nothing() {
     let server = TestServer::start().await;
     server
         .create_user("bob@example.com", "maple rocket saturday")
@@ -115,10 +115,15 @@ async fn only_the_account_owner_may_manage_until_roles_exist() {
         server.get("/api/v1/me", &bob).await.body["user"]["email"],
         "bob@example.com"
     );
-    // …but cannot manage anything: 403 naming the permission at account level, and
-    // 404 inside organisations he cannot see (existing or not, the answer is the same).
+    // …but without a role he sees nothing and changes nothing: lists are empty, 403
+    // names the permission at account level, and organisations he cannot see answer 404
+    // (existing or not, the answer is the same).
+    let orgs = server.get("/api/v1/orgs", &bob).await;
+    assert_eq!(
+        (orgs.status, orgs.body["items"].as_array().unwrap().len()),
+        (StatusCode::OK, 0)
+    );
     for (method, path, status) in [
-        (reqwest::Method::GET, "/api/v1/orgs", StatusCode::FORBIDDEN),
         (reqwest::Method::POST, "/api/v1/orgs", StatusCode::FORBIDDEN),
         (reqwest::Method::GET, "/api/v1/users", StatusCode::FORBIDDEN),
         (
@@ -147,9 +152,15 @@ async fn only_the_account_owner_may_manage_until_roles_exist() {
             .await;
         assert_eq!(reply.status, status, "{method} {path}: {}", reply.text);
     }
-    let named = server.get("/api/v1/orgs", &bob).await;
+    let named = server
+        .post(
+            "/api/v1/orgs",
+            &bob,
+            json!({"identifier": "x", "name": "x"}),
+        )
+        .await;
     assert_eq!(named.code(), "permission_denied");
-    assert_eq!(named.body["error"]["permission"], "org:view");
+    assert_eq!(named.body["error"]["permission"], "org:create");
     let existing = server.delete("/api/v1/orgs/default", &bob).await;
     let missing = server.delete("/api/v1/orgs/no-such-org", &bob).await;
     assert_eq!(

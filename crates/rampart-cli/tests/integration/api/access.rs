@@ -1,0 +1,374 @@
+//! Role assignments at account, organisation and project scope, enforced on every route.
+
+use rampart_testkit::{Reply, StatusCode, TestServer};
+use serde_json::json;
+
+/// Creates a user and a personal token for them (through a session, as a person would).
+async fn user_with_token(server: &TestServer, email: &str) -> (String, String) {
+    // A distinct password per user that does not contain the email.
+    let password = format!("amber violet {} harbour", email.len() * 7919);
+    let id = server.create_user(email, &password).await;
+    let session = super::auth::login(server, email, &password).await;
+    let created = session
+        .post(
+            server,
+            "/api/v1/tokens",
+            json!({"name": "t", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = created.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&token);
+    (id, token)
+}
+
+async fn assign(
+    server: &TestServer,
+    token: &str,
+    base: &str,
+    principal: &str,
+    role: &str,
+) -> Reply {
+    server
+        .post(
+            &format!("{base}/role-assignments"),
+            token,
+            json!({"principal": principal, "role": role}),
+        )
+        .await
+}
+
+const PROJECT: &str = "/api/v1/orgs/default/projects/default";
+
+#[tokio::test]
+async fn a_viewer_sees_its_project_only_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "web", "name": "Web"}),
+        )
+        .await;
+    server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!({"identifier": "acme", "name": "Acme"}),
+        )
+        .await;
+    let (carol, token) = user_with_token(&server, "carol@example.com").await;
+    let principal = format!("user:{carol}");
+
+    assert_eq!(
+        server.get(PROJECT, &token).await.status,
+        StatusCode::NOT_FOUND,
+        "no role yet"
+    );
+    let created = assign(&server, admin, PROJECT, &principal, "_viewer").await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["scope"], "default/default");
+
+    assert_eq!(server.get(PROJECT, &token).await.status, StatusCode::OK);
+    let edit = server
+        .patch(PROJECT, &token, json!({"name": "renamed"}))
+        .await;
+    assert_eq!(
+        (edit.status, edit.code()),
+        (StatusCode::FORBIDDEN, "permission_denied")
+    );
+    assert_eq!(edit.body["error"]["permission"], "project:edit");
+    let other = server
+        .get("/api/v1/orgs/default/projects/web", &token)
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::NOT_FOUND,
+        "another project is invisible"
+    );
+    let other_org = server.get("/api/v1/orgs/acme", &token).await;
+    assert_eq!(other_org.status, StatusCode::NOT_FOUND);
+    let org = server.get("/api/v1/orgs/default", &token).await;
+    assert_eq!(
+        (org.status, org.code()),
+        (StatusCode::FORBIDDEN, "permission_denied"),
+        "visible, not readable"
+    );
+
+    let orgs = server.get("/api/v1/orgs", &token).await;
+    let listed: Vec<_> = orgs.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["identifier"].clone())
+        .collect();
+    assert_eq!(listed, [json!("default")]);
+    let projects = server.get("/api/v1/orgs/default/projects", &token).await;
+    let listed: Vec<_> = projects.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["identifier"].clone())
+        .collect();
+    assert_eq!(listed, [json!("default")]);
+
+    let mine = server
+        .get(&format!("{PROJECT}/access/my-permissions"), &token)
+        .await;
+    let permissions: Vec<&str> = mine.body["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(permissions.contains(&"project:view") && permissions.contains(&"incident:view"));
+    assert!(
+        permissions.iter().all(|p| p.ends_with(":view")),
+        "{permissions:?}"
+    );
+
+    // Removing the assignment takes effect on the very next request.
+    let id = created.body["id"].as_str().unwrap();
+    let removed = server
+        .delete(&format!("{PROJECT}/role-assignments/{id}"), admin)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get(PROJECT, &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn nobody_grants_beyond_their_rights_or_outside_their_scope() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let (dave, dave_token) = user_with_token(&server, "dave@example.com").await;
+    let (erin, erin_token) = user_with_token(&server, "erin@example.com").await;
+    assert_eq!(
+        assign(
+            &server,
+            admin,
+            PROJECT,
+            &format!("user:{dave}"),
+            "_project_admin"
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+
+    // A Project Admin assigns inside the project…
+    let granted = assign(
+        &server,
+        &dave_token,
+        PROJECT,
+        &format!("user:{erin}"),
+        "_user",
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    // …but not at the organisation or the account, and not admin roles of other levels.
+    let org_level = assign(
+        &server,
+        &dave_token,
+        "/api/v1/orgs/default",
+        &format!("user:{erin}"),
+        "_viewer",
+    )
+    .await;
+    assert_eq!(
+        (org_level.status, org_level.code()),
+        (StatusCode::FORBIDDEN, "permission_denied")
+    );
+    let account_level = assign(
+        &server,
+        &dave_token,
+        "/api/v1",
+        &format!("user:{dave}"),
+        "_account_admin",
+    )
+    .await;
+    assert_eq!(account_level.status, StatusCode::FORBIDDEN);
+    let wrong_level = assign(
+        &server,
+        &dave_token,
+        PROJECT,
+        &format!("user:{dave}"),
+        "_org_admin",
+    )
+    .await;
+    assert_eq!(
+        (wrong_level.status, wrong_level.code()),
+        (StatusCode::BAD_REQUEST, "role_not_assignable_here")
+    );
+
+    // A User cannot change access at all.
+    let by_user = assign(
+        &server,
+        &erin_token,
+        PROJECT,
+        &format!("user:{erin}"),
+        "_project_admin",
+    )
+    .await;
+    assert_eq!(
+        (by_user.status, by_user.code()),
+        (StatusCode::FORBIDDEN, "permission_denied")
+    );
+    assert_eq!(
+        by_user.body["error"]["permission"],
+        "role_assignment:create"
+    );
+
+    // Bad input.
+    for (principal, role, code) in [
+        ("user:not-an-id", "_viewer", "invalid_principal"),
+        ("robot:1", "_viewer", "invalid_principal"),
+        (
+            "user:01a20000-0000-7000-8000-000000000009",
+            "_viewer",
+            "unknown_principal",
+        ),
+        (&*format!("user:{erin}"), "_superuser", "unknown_role"),
+    ] {
+        let reply = assign(&server, admin, PROJECT, principal, role).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{principal} {role}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_last_account_admin_cannot_be_removed() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let listed = server.get("/api/v1/role-assignments", admin).await;
+    let owner_assignment = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed.body["items"][0]["role"], "_account_admin");
+    let refused = server
+        .delete(
+            &format!("/api/v1/role-assignments/{owner_assignment}"),
+            admin,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "last_account_admin")
+    );
+
+    let (frank, frank_token) = user_with_token(&server, "frank@example.com").await;
+    let second = assign(
+        &server,
+        admin,
+        "/api/v1",
+        &format!("user:{frank}"),
+        "_account_admin",
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    assert_eq!(
+        server.get("/api/v1/users", &frank_token).await.status,
+        StatusCode::OK,
+        "Frank is an admin now"
+    );
+    let removed = server
+        .delete(
+            &format!("/api/v1/role-assignments/{owner_assignment}"),
+            &frank_token,
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let frank_assignment = second.body["id"].as_str().unwrap();
+    let last = server
+        .delete(
+            &format!("/api/v1/role-assignments/{frank_assignment}"),
+            &frank_token,
+        )
+        .await;
+    assert_eq!(last.code(), "last_account_admin");
+    let disable_last = server
+        .patch(
+            &format!("/api/v1/users/{frank}"),
+            &frank_token,
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        disable_last.code(),
+        "last_account_admin",
+        "disabling is demoting too"
+    );
+    let delete_last = server
+        .delete(&format!("/api/v1/users/{frank}"), &frank_token)
+        .await;
+    assert_eq!(delete_last.code(), "last_account_admin");
+    assert_eq!(
+        server.get("/api/v1/me", &frank_token).await.status,
+        StatusCode::OK,
+        "nothing changed"
+    );
+    assert_eq!(
+        server.get("/api/v1/users", admin).await.status,
+        StatusCode::FORBIDDEN,
+        "the owner is no admin any more"
+    );
+}
+
+#[tokio::test]
+async fn explain_names_the_deciding_assignment_and_service_accounts_take_roles() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let sa = server
+        .post(
+            &format!("{PROJECT}/service-accounts"),
+            admin,
+            json!({"name": "deployer"}),
+        )
+        .await;
+    let sa_id = sa.body["id"].as_str().unwrap();
+    let token = server
+        .post(
+            &format!("{PROJECT}/service-accounts/{sa_id}/tokens"),
+            admin,
+            json!({"name": "ci", "expires_in_days": 1}),
+        )
+        .await;
+    let sa_token = token.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&sa_token);
+    let principal = format!("service_account:{sa_id}");
+    assert_eq!(
+        server.get(PROJECT, &sa_token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let created = assign(&server, admin, PROJECT, &principal, "_user").await;
+    assert_eq!(server.get(PROJECT, &sa_token).await.status, StatusCode::OK);
+    let renamed = server
+        .patch(PROJECT, &sa_token, json!({"description": "by CI"}))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "User may edit");
+    let deleted = server
+        .delete(&format!("{PROJECT}/service-accounts/{sa_id}"), &sa_token)
+        .await;
+    assert_eq!(deleted.code(), "permission_denied", "User may not delete");
+
+    let explain = |permission: &str| {
+        format!("{PROJECT}/access/explain?principal={principal}&permission={permission}")
+    };
+    let allowed = server.get(&explain("incident:edit"), admin).await;
+    assert_eq!(allowed.body["allowed"], true, "{}", allowed.text);
+    assert_eq!(allowed.body["decided_by"], created.body["id"]);
+    let denied = server.get(&explain("incident:configure"), admin).await;
+    assert_eq!(
+        (
+            denied.body["allowed"].as_bool(),
+            denied.body["decided_by"].as_str()
+        ),
+        (Some(false), None)
+    );
+    let bad = server.get(&explain("incident:fly"), admin).await;
+    assert_eq!(bad.code(), "invalid_permission");
+}

@@ -1,0 +1,332 @@
+//! Role assignments (and, as the access-control work grows, custom roles, resource
+//! groups and user groups), and loading everything that decides one principal's access.
+
+use jiff::Timestamp;
+use rampart_domain::platform::access::{
+    AccessIndex, BuiltinRole, EffectiveAssignment, Grantee, PermissionSet, ResourceGroupSpec,
+    ResourceSelector,
+};
+use rampart_domain::platform::identity::PrincipalId;
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::{OrgId, Permission, ProjectId, ServiceAccountId, UserId};
+use sqlx::any::AnyRow;
+
+use super::{Page, PageRequest};
+use crate::rows::{get, get_optional_id, get_timestamp, micros};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+/// The role an assignment grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleRef {
+    Builtin(BuiltinRole),
+    Custom(uuid::Uuid),
+}
+
+impl RoleRef {
+    fn to_column(self) -> String {
+        match self {
+            RoleRef::Builtin(role) => role.identifier().to_owned(),
+            RoleRef::Custom(id) => id.to_string(),
+        }
+    }
+
+    fn from_column(text: &str) -> StoreResult<Self> {
+        if let Some(role) = BuiltinRole::from_identifier(text) {
+            return Ok(RoleRef::Builtin(role));
+        }
+        uuid::Uuid::parse_str(text)
+            .map(RoleRef::Custom)
+            .map_err(|_| StoreError::Corrupt("role_assignments.role".into()))
+    }
+}
+
+/// A stored role assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleAssignmentRecord {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub grantee: Grantee,
+    pub role: RoleRef,
+    /// `None`: the built-in "all resources in scope" group.
+    pub resource_group_id: Option<uuid::Uuid>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+pub(crate) fn scope_columns(scope: Scope) -> (Option<String>, Option<String>, String) {
+    match scope {
+        Scope::Account => (None, None, "account".to_owned()),
+        Scope::Org(org) => (Some(org.to_string()), None, org.to_string()),
+        Scope::Project(org, project) => (
+            Some(org.to_string()),
+            Some(project.to_string()),
+            project.to_string(),
+        ),
+    }
+}
+
+pub(crate) fn scope_from(
+    row: &AnyRow,
+    org_column: &str,
+    project_column: &str,
+) -> StoreResult<Scope> {
+    let org: Option<OrgId> = get_optional_id(row, org_column)?;
+    let project: Option<ProjectId> = get_optional_id(row, project_column)?;
+    match (org, project) {
+        (None, None) => Ok(Scope::Account),
+        (Some(org), None) => Ok(Scope::Org(org)),
+        (Some(org), Some(project)) => Ok(Scope::Project(org, project)),
+        (None, Some(_)) => Err(StoreError::Corrupt(format!(
+            "{project_column} without {org_column}"
+        ))),
+    }
+}
+
+fn grantee_columns(grantee: Grantee) -> (&'static str, String) {
+    match grantee {
+        Grantee::Principal(PrincipalId::User(id)) => ("user", id.to_string()),
+        Grantee::Principal(PrincipalId::ServiceAccount(id)) => ("service_account", id.to_string()),
+        Grantee::Group(id) => ("group", id.to_string()),
+    }
+}
+
+fn grantee_from(kind: &str, id: &str) -> StoreResult<Grantee> {
+    let corrupt = || StoreError::Corrupt("role_assignments.principal".into());
+    match kind {
+        "user" => Ok(Grantee::Principal(PrincipalId::User(
+            id.parse::<UserId>().map_err(|_| corrupt())?,
+        ))),
+        "service_account" => Ok(Grantee::Principal(PrincipalId::ServiceAccount(
+            id.parse::<ServiceAccountId>().map_err(|_| corrupt())?,
+        ))),
+        "group" => uuid::Uuid::parse_str(id)
+            .map(Grantee::Group)
+            .map_err(|_| corrupt()),
+        _ => Err(corrupt()),
+    }
+}
+
+const ASSIGNMENT_COLUMNS: &str = "a.id, a.org_id, a.project_id, a.principal_kind, a.principal_id, \
+                                  a.role, a.resource_group_id, a.created_at, a.created_by";
+
+fn assignment_from(row: &AnyRow) -> StoreResult<RoleAssignmentRecord> {
+    let id: String = get(row, "id")?;
+    let group: Option<String> = get(row, "resource_group_id")?;
+    Ok(RoleAssignmentRecord {
+        id: uuid::Uuid::parse_str(&id)
+            .map_err(|_| StoreError::Corrupt("role_assignments.id".into()))?,
+        scope: scope_from(row, "org_id", "project_id")?,
+        grantee: grantee_from(
+            &get::<String>(row, "principal_kind")?,
+            &get::<String>(row, "principal_id")?,
+        )?,
+        role: RoleRef::from_column(&get::<String>(row, "role")?)?,
+        resource_group_id: group
+            .map(|text| uuid::Uuid::parse_str(&text))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("role_assignments.resource_group_id".into()))?,
+        created_at: get_timestamp(row, "created_at")?,
+        created_by: get(row, "created_by")?,
+    })
+}
+
+fn permissions_from(text: &str) -> PermissionSet {
+    // An unknown permission (from a newer binary) grants nothing here: deny by default.
+    text.split_whitespace()
+        .filter_map(|item| item.parse::<Permission>().ok())
+        .collect()
+}
+
+fn selector_from(kind: &str, include_children: bool, items: &str) -> StoreResult<ResourceSelector> {
+    match kind {
+        "all" => Ok(ResourceSelector::All { include_children }),
+        "types" => Ok(ResourceSelector::Types {
+            kinds: items.split_whitespace().map(str::to_owned).collect(),
+            include_children,
+        }),
+        "specific" => Ok(ResourceSelector::Specific(
+            items
+                .split_whitespace()
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(kind, id)| (kind.to_owned(), id.to_owned()))
+                .collect(),
+        )),
+        _ => Err(StoreError::Corrupt("resource_groups.selector_kind".into())),
+    }
+}
+
+impl Store {
+    /// Everything that decides `principal`'s access, read fresh from the store: its own
+    /// assignments and its groups', with roles and resource groups resolved. Reading it
+    /// per request means a removed assignment can never keep allowing anything.
+    pub async fn access_of(&self, principal: PrincipalId) -> StoreResult<AccessIndex> {
+        let (kind, id) = grantee_columns(Grantee::Principal(principal));
+        let groups: Vec<uuid::Uuid> = match principal {
+            PrincipalId::User(user) => {
+                sqlx::query("SELECT group_id FROM group_members WHERE user_id = $1")
+                    .bind(user.to_string())
+                    .fetch_all(self.pool())
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        get::<String>(row, "group_id").and_then(|text| {
+                            uuid::Uuid::parse_str(&text)
+                                .map_err(|_| StoreError::Corrupt("group_members.group_id".into()))
+                        })
+                    })
+                    .collect::<StoreResult<_>>()?
+            }
+            PrincipalId::ServiceAccount(_) => Vec::new(),
+        };
+        let sql = format!(
+            "SELECT {ASSIGNMENT_COLUMNS}, r.permissions AS role_permissions, \
+             g.org_id AS group_org_id, g.project_id AS group_project_id, \
+             g.selector_kind, g.include_children, g.selector_items \
+             FROM role_assignments a \
+             LEFT JOIN roles r ON r.id = a.role \
+             LEFT JOIN resource_groups g ON g.id = a.resource_group_id \
+             WHERE (a.principal_kind = $1 AND a.principal_id = $2) \
+                OR (a.principal_kind = 'group' AND a.principal_id IN \
+                    (SELECT group_id FROM group_members WHERE user_id = $2))"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(kind)
+            .bind(&id)
+            .fetch_all(self.pool())
+            .await?;
+        let mut assignments = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let record = assignment_from(row)?;
+            let permissions = match record.role {
+                RoleRef::Builtin(role) => role.permissions(),
+                RoleRef::Custom(_) => permissions_from(
+                    &get::<Option<String>>(row, "role_permissions")?.unwrap_or_default(),
+                ),
+            };
+            let resources = match record.resource_group_id {
+                None => ResourceGroupSpec::all_in(record.scope),
+                Some(_) => ResourceGroupSpec {
+                    scope: scope_from(row, "group_org_id", "group_project_id")?,
+                    selector: selector_from(
+                        &get::<String>(row, "selector_kind")?,
+                        get::<i64>(row, "include_children")? != 0,
+                        &get::<String>(row, "selector_items")?,
+                    )?,
+                },
+            };
+            assignments.push(EffectiveAssignment {
+                id: record.id,
+                grantee: record.grantee,
+                scope: record.scope,
+                permissions,
+                resources,
+            });
+        }
+        Ok(AccessIndex::new(
+            assignments,
+            groups.into_iter().map(|group| (group, principal)),
+        ))
+    }
+
+    pub async fn role_assignment_by_id(
+        &self,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<RoleAssignmentRecord>> {
+        let sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments a WHERE a.id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(assignment_from)
+            .transpose()
+    }
+
+    /// Assignments made directly at `scope`.
+    pub async fn list_role_assignments(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RoleAssignmentRecord>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments a \
+             WHERE a.scope_key = $1 AND a.id > $2 ORDER BY a.id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(page.after_or_start())
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(assignment_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |a| {
+            a.id.to_string()
+        }))
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_role_assignment(
+        &mut self,
+        record: &RoleAssignmentRecord,
+    ) -> StoreResult<()> {
+        let (org, project, scope_key) = scope_columns(record.scope);
+        let (kind, principal) = grantee_columns(record.grantee);
+        sqlx::query(
+            "INSERT INTO role_assignments (id, org_id, project_id, scope_key, principal_kind, \
+             principal_id, role, resource_group_id, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(record.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(kind)
+        .bind(principal)
+        .bind(record.role.to_column())
+        .bind(record.resource_group_id.map(|id| id.to_string()))
+        .bind(micros(record.created_at))
+        .bind(&record.created_by)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_role_assignment(&mut self, id: uuid::Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM role_assignments WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes every assignment of a principal (the principal is being deleted).
+    pub async fn delete_role_assignments_of(&mut self, principal: PrincipalId) -> StoreResult<u64> {
+        let (kind, id) = grantee_columns(Grantee::Principal(principal));
+        let done = sqlx::query(
+            "DELETE FROM role_assignments WHERE principal_kind = $1 AND principal_id = $2",
+        )
+        .bind(kind)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Account Admin assignments held directly by enabled users, read inside the
+    /// transaction (the last one can be neither removed nor demoted).
+    pub async fn account_admin_assignment_count(&mut self) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM role_assignments a \
+             JOIN users u ON u.id = a.principal_id \
+             WHERE a.role = '_account_admin' AND a.principal_kind = 'user' AND u.disabled = 0",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        get::<i64>(&row, "n")
+    }
+}

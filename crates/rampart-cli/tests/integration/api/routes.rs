@@ -124,3 +124,148 @@ async fn the_checked_in_openapi_document_is_the_one_served() {
     let create_org = &document["paths"]["/api/v1/orgs"]["post"];
     assert_eq!(create_org["x-rampart-permission"], "org:create");
 }
+
+/// The scope a concrete route path addresses.
+fn route_scope(path: &str) -> &'static str {
+    if path.contains("{project}") {
+        "project"
+    } else if path.contains("{org}") {
+        "org"
+    } else {
+        "account"
+    }
+}
+
+/// Every route × every built-in role assignable at project scope, assigned at the
+/// project the route addresses and at a different project: the expected status comes
+/// from the permission catalogue and the role's definition, never from a per-route list.
+#[tokio::test]
+async fn the_route_by_role_matrix_follows_the_catalogue() {
+    use rampart_domain::platform::access::BuiltinRole;
+
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    // Something in the project, so that an allowed project delete is refused as non-empty
+    // rather than removing the project under the rest of the test.
+    server
+        .post(
+            "/api/v1/orgs/default/projects/default/service-accounts",
+            &admin,
+            json!({"name": "keep"}),
+        )
+        .await;
+
+    let mut holders = Vec::new();
+    for (n, role) in [
+        BuiltinRole::ProjectAdmin,
+        BuiltinRole::User,
+        BuiltinRole::Viewer,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (at_project, project) in [(true, "default"), (false, "other")] {
+            let email = format!(
+                "matrix{n}{}@example.com",
+                if at_project { "here" } else { "there" }
+            );
+            let password = format!("matrix passphrase number {n} {at_project}");
+            let id = server.create_user(&email, &password).await;
+            let assigned = server
+                .post(
+                    &format!("/api/v1/orgs/default/projects/{project}/role-assignments"),
+                    &admin,
+                    json!({"principal": format!("user:{id}"), "role": role.identifier()}),
+                )
+                .await;
+            assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+            let session = super::auth::login(&server, &email, &password).await;
+            let token = session
+                .post(
+                    &server,
+                    "/api/v1/tokens",
+                    json!({"name": "matrix", "expires_in_days": 1}),
+                )
+                .await;
+            let secret = token.body["secret"].as_str().unwrap().to_owned();
+            rampart_testkit::remember_secret(&secret);
+            holders.push((role, at_project, secret));
+        }
+    }
+
+    let mut specs: Vec<RouteSpec> = specs(&server)
+        .into_iter()
+        .filter(|spec| matches!(spec.access, Access::Permission(_)))
+        .collect();
+    // Deletes last, so that nothing a later check needs is gone.
+    specs.sort_by_key(|spec| spec.method == reqwest::Method::DELETE);
+    let mut checked = 0;
+    for spec in &specs {
+        let Access::Permission(permission) = spec.access else {
+            continue;
+        };
+        for (role, at_project, token) in &holders {
+            let reply = server
+                .request(
+                    spec.method.clone(),
+                    &concrete(spec.path),
+                    Some(token),
+                    Some(&json!({})),
+                )
+                .await;
+            let scope = route_scope(spec.path);
+            let label = format!(
+                "{} {} as {} at {}",
+                spec.method,
+                spec.path,
+                role.identifier(),
+                if *at_project {
+                    "this project"
+                } else {
+                    "another project"
+                }
+            );
+            match (scope, at_project) {
+                ("project", true) if role.grants(permission) => {
+                    assert!(
+                        !(reply.status == StatusCode::FORBIDDEN
+                            && reply.code() == "permission_denied")
+                            && reply.body["error"]["message"] != "project not found",
+                        "{label}: should be allowed, got {} {}",
+                        reply.status,
+                        reply.text
+                    );
+                }
+                ("project", false) => {
+                    assert_eq!(
+                        (reply.status, reply.body["error"]["message"].as_str()),
+                        (StatusCode::NOT_FOUND, Some("project not found")),
+                        "{label}: another project's routes are invisible"
+                    );
+                }
+                _ => {
+                    assert_eq!(
+                        (reply.status, reply.code()),
+                        (StatusCode::FORBIDDEN, "permission_denied"),
+                        "{label}: {}",
+                        reply.text
+                    );
+                    assert_eq!(
+                        reply.body["error"]["permission"],
+                        permission.as_str(),
+                        "{label}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "{checked} route × role checks");
+}

@@ -233,3 +233,69 @@ pub struct MyPermissions {
     pub scope: String,
     pub permissions: Vec<String>,
 }
+
+/// A role: built-in (id = its identifier, e.g. `_viewer`) or custom (id = a UUID).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Role {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    /// Where a custom role is defined (usable there and below); `account` for built-ins.
+    pub scope: String,
+    pub built_in: bool,
+    pub permissions: Vec<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `resource:action` permissions from the catalogue; never beyond your own.
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+}
+
+/// A user group (a principal that role assignments can name as `group:<id>`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub scope: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMember {
+    /// The user's id.
+    pub user: String,
+}

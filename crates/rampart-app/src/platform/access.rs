@@ -74,8 +74,7 @@ impl App {
             Grantee::Principal(PrincipalId::ServiceAccount(id)) => {
                 self.store().service_account_by_id(id).await?.is_some()
             }
-            // User groups arrive with their own API; until then none exists.
-            Grantee::Group(_) => false,
+            Grantee::Group(id) => self.store().user_group_by_id(id).await?.is_some(),
         })
     }
 
@@ -87,31 +86,45 @@ impl App {
         role: &str,
     ) -> AppResult<RoleAssignmentRecord> {
         let grantee = parse_grantee(principal)?;
-        let builtin = BuiltinRole::from_identifier(role).ok_or_else(|| {
-            AppError::bad_request(
-                "unknown_role",
-                "role must be one of _account_admin, _org_admin, _project_admin, _user, _viewer",
-            )
-        })?;
-        if !builtin.assignable_at(scope) {
-            return Err(AppError::bad_request(
-                "role_not_assignable_here",
-                format!(
-                    "{} can only be assigned at its own level",
-                    builtin.identifier()
-                ),
-            ));
-        }
-        // Only what means something at this scope counts (a User role's `org:create`
-        // grants nothing inside a project).
-        let granted = builtin
-            .permissions()
-            .intersection(&PermissionSet::relevant_at(scope));
-        if !granted.is_subset_of(&ctx.permissions_at(scope)) {
-            return Err(AppError::forbidden(
-                "grant_exceeds_own_rights",
-                "you cannot grant a role with permissions you do not hold here",
-            ));
+        let (role_ref, permissions) = match self.role_at(scope, role).await {
+            Ok(RoleView::Builtin(builtin)) => {
+                if !builtin.assignable_at(scope) {
+                    return Err(AppError::bad_request(
+                        "role_not_assignable_here",
+                        format!(
+                            "{} can only be assigned at its own level",
+                            builtin.identifier()
+                        ),
+                    ));
+                }
+                (RoleRef::Builtin(builtin), builtin.permissions())
+            }
+            Ok(RoleView::Custom(custom)) => (RoleRef::Custom(custom.id), custom.permissions),
+            Err(AppError::NotFound { .. }) => {
+                return Err(AppError::bad_request(
+                    "unknown_role",
+                    "role must be a built-in role (_account_admin, _org_admin, _project_admin, \
+                     _user, _viewer) or the id of a custom role defined here or above",
+                ));
+            }
+            Err(other) => return Err(other),
+        };
+        ctx.check_can_grant(scope, &permissions)?;
+        if let Grantee::Group(group) = grantee {
+            // A group is usable at its scope and below.
+            let usable = self
+                .store()
+                .user_group_by_id(group)
+                .await?
+                .is_some_and(|found| {
+                    rampart_domain::platform::access::scope_covers(found.scope, scope)
+                });
+            if !usable {
+                return Err(AppError::bad_request(
+                    "unknown_principal",
+                    "the group does not exist here",
+                ));
+            }
         }
         if !self.grantee_exists(grantee).await? {
             return Err(AppError::bad_request(
@@ -126,7 +139,7 @@ impl App {
             })?,
             scope,
             grantee,
-            role: RoleRef::Builtin(builtin),
+            role: role_ref,
             resource_group_id: None,
             created_at: now,
             created_by: ctx.actor.actor_text(),
@@ -137,9 +150,7 @@ impl App {
             ctx.audit(now, "role_assignment.create", "role_assignment")
                 .scope(scope)
                 .resource_id(record.id)
-                .details(
-                    json!({ "principal": grantee_text(grantee), "role": builtin.identifier() }),
-                )
+                .details(json!({ "principal": grantee_text(grantee), "role": role }))
                 .build(),
         )
         .await?;
@@ -211,5 +222,338 @@ impl App {
             allowed: decision.allowed,
             decided_by: decision.by,
         })
+    }
+}
+
+/// Input for a custom role.
+#[derive(Debug, Clone)]
+pub struct RoleInput {
+    pub identifier: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+/// A partial update of a custom role.
+#[derive(Debug, Clone, Default)]
+pub struct RolePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub permissions: Option<Vec<String>>,
+}
+
+/// A role as the API shows it: built-in or custom.
+#[derive(Debug, Clone)]
+pub enum RoleView {
+    Builtin(BuiltinRole),
+    Custom(CustomRole),
+}
+
+pub use rampart_store::platform::access::{CustomRole, UserGroup};
+
+fn parse_permissions(items: &[String]) -> AppResult<PermissionSet> {
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<Permission>().map_err(|_| {
+                AppError::bad_request(
+                    "invalid_permission",
+                    format!("'{item}' is not a permission of the catalogue (resource:action)"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn mint_uuid(now: jiff::Timestamp) -> AppResult<uuid::Uuid> {
+    mint(now, |millis, random| {
+        uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+    })
+}
+
+fn taken(what: &'static str) -> impl FnOnce(rampart_store::StoreError) -> AppError {
+    move |error| match error {
+        rampart_store::StoreError::Conflict { .. } => AppError::conflict(
+            "identifier_taken",
+            format!("a {what} with this identifier already exists here"),
+        ),
+        other => other.into(),
+    }
+}
+
+impl Ctx {
+    /// Refuses `permissions` beyond what the actor holds at `scope` (only what means
+    /// something at that scope counts).
+    fn check_can_grant(&self, scope: Scope, permissions: &PermissionSet) -> AppResult<()> {
+        let granted = permissions.intersection(&PermissionSet::relevant_at(scope));
+        if granted.is_subset_of(&self.permissions_at(scope)) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "grant_exceeds_own_rights",
+                "you cannot grant permissions you do not hold here",
+            ))
+        }
+    }
+}
+
+impl App {
+    pub async fn create_custom_role(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        input: RoleInput,
+    ) -> AppResult<CustomRole> {
+        let now = self.now();
+        let permissions = parse_permissions(&input.permissions)?;
+        ctx.check_can_grant(scope, &permissions)?;
+        let role = CustomRole {
+            id: mint_uuid(now)?,
+            scope,
+            identifier: rampart_domain::Slug::parse(&input.identifier)?,
+            name: rampart_domain::Name::parse(&input.name)?,
+            description: rampart_domain::Description::parse(
+                input.description.as_deref().unwrap_or(""),
+            )?,
+            permissions,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_custom_role(&role).await.map_err(taken("role"))?;
+        tx.commit(
+            ctx.audit(now, "role.create", "role")
+                .scope(scope)
+                .resource_id(role.id)
+                .details(json!({ "identifier": role.identifier.as_str(), "permissions": role.permissions.len() }))
+                .build(),
+        )
+        .await?;
+        Ok(role)
+    }
+
+    /// A role by built-in identifier or custom role id, as visible at `scope` (custom
+    /// roles are usable at their scope and below).
+    pub async fn role_at(&self, scope: Scope, id: &str) -> AppResult<RoleView> {
+        if let Some(builtin) = BuiltinRole::from_identifier(id) {
+            return Ok(RoleView::Builtin(builtin));
+        }
+        let not_found = || AppError::NotFound { what: "role" };
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let role = self
+            .store()
+            .custom_role_by_id(id)
+            .await?
+            .ok_or_else(not_found)?;
+        if !rampart_domain::platform::access::scope_covers(role.scope, scope) {
+            return Err(not_found());
+        }
+        Ok(RoleView::Custom(role))
+    }
+
+    /// A custom role defined exactly at `scope` (where it may be changed).
+    async fn own_custom_role(&self, scope: Scope, id: &str) -> AppResult<CustomRole> {
+        match self.role_at(scope, id).await? {
+            RoleView::Builtin(_) => Err(AppError::conflict(
+                "built_in_role_immutable",
+                "built-in roles cannot be changed or deleted",
+            )),
+            RoleView::Custom(role) if role.scope == scope => Ok(role),
+            RoleView::Custom(_) => Err(AppError::NotFound { what: "role" }),
+        }
+    }
+
+    pub async fn list_custom_roles(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<CustomRole>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_custom_roles(scope, &page).await?)
+    }
+
+    pub async fn update_custom_role(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        patch: RolePatch,
+    ) -> AppResult<CustomRole> {
+        let mut role = self.own_custom_role(scope, id).await?;
+        let now = self.now();
+        if let Some(name) = &patch.name {
+            role.name = rampart_domain::Name::parse(name)?;
+        }
+        if let Some(description) = &patch.description {
+            role.description = rampart_domain::Description::parse(description)?;
+        }
+        if let Some(permissions) = &patch.permissions {
+            role.permissions = parse_permissions(permissions)?;
+            ctx.check_can_grant(scope, &role.permissions)?;
+        }
+        role.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_custom_role(&role).await?;
+        tx.commit(
+            ctx.audit(now, "role.update", "role")
+                .scope(scope)
+                .resource_id(role.id)
+                .details(json!({ "permissions": role.permissions.len() }))
+                .build(),
+        )
+        .await?;
+        Ok(role)
+    }
+
+    pub async fn delete_custom_role(&self, ctx: &Ctx, scope: Scope, id: &str) -> AppResult<()> {
+        let role = self.own_custom_role(scope, id).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_custom_role(role.id).await?;
+        tx.commit(
+            ctx.audit(now, "role.delete", "role")
+                .scope(scope)
+                .resource_id(role.id)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn create_user_group(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        name: &str,
+        description: Option<&str>,
+    ) -> AppResult<UserGroup> {
+        let now = self.now();
+        let group = UserGroup {
+            id: mint_uuid(now)?,
+            scope,
+            identifier: rampart_domain::Slug::parse(identifier)?,
+            name: rampart_domain::Name::parse(name)?,
+            description: rampart_domain::Description::parse(description.unwrap_or(""))?,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_user_group(&group).await.map_err(taken("group"))?;
+        tx.commit(
+            ctx.audit(now, "group.create", "group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "identifier": group.identifier.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok(group)
+    }
+
+    /// A group defined exactly at `scope`.
+    pub async fn user_group_at(&self, scope: Scope, id: &str) -> AppResult<UserGroup> {
+        let not_found = || AppError::NotFound { what: "group" };
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        self.store()
+            .user_group_by_id(id)
+            .await?
+            .filter(|group| group.scope == scope)
+            .ok_or_else(not_found)
+    }
+
+    pub async fn list_user_groups(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<UserGroup>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_user_groups(scope, &page).await?)
+    }
+
+    pub async fn delete_user_group(&self, ctx: &Ctx, scope: Scope, id: &str) -> AppResult<()> {
+        let group = self.user_group_at(scope, id).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_user_group(group.id).await?;
+        tx.commit(
+            ctx.audit(now, "group.delete", "group")
+                .scope(scope)
+                .resource_id(group.id)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_group_members(
+        &self,
+        scope: Scope,
+        id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<UserId>> {
+        let group = self.user_group_at(scope, id).await?;
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_group_members(group.id, &page).await?)
+    }
+
+    pub async fn add_group_member(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        user: &str,
+    ) -> AppResult<()> {
+        let group = self.user_group_at(scope, id).await?;
+        let user: UserId = user
+            .parse()
+            .map_err(|_| AppError::bad_request("unknown_principal", "the user does not exist"))?;
+        if self.store().user_by_id(user).await?.is_none() {
+            return Err(AppError::bad_request(
+                "unknown_principal",
+                "the user does not exist",
+            ));
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.add_group_member(group.id, user, now).await?;
+        tx.commit(
+            ctx.audit(now, "group.member_add", "group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "user": user.to_string() }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_group_member(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        user: &str,
+    ) -> AppResult<()> {
+        let group = self.user_group_at(scope, id).await?;
+        let not_member = || AppError::NotFound { what: "member" };
+        let user: UserId = user.parse().map_err(|_| not_member())?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        if tx.remove_group_member(group.id, user).await? == 0 {
+            return Err(not_member());
+        }
+        tx.commit(
+            ctx.audit(now, "group.member_remove", "group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "user": user.to_string() }))
+                .build(),
+        )
+        .await?;
+        Ok(())
     }
 }

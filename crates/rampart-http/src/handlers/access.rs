@@ -7,8 +7,11 @@ use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
 use rampart_app::Ctx;
-use rampart_app::platform::access::{RoleAssignmentRecord, RoleRef, grantee_text};
+use rampart_app::platform::access::{
+    RoleAssignmentRecord, RoleInput, RolePatch, RoleRef, RoleView, UserGroup, grantee_text,
+};
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::platform::access::BuiltinRole;
 
 use crate::AppState;
 use crate::enforce::Scope;
@@ -121,4 +124,288 @@ pub async fn my_permissions(
             .map(|permission| permission.as_str().to_owned())
             .collect(),
     })
+}
+
+fn id_param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default()
+}
+
+fn wire_role(role: &RoleView, scope: &ResolvedScope) -> wire::Role {
+    match role {
+        RoleView::Builtin(builtin) => wire::Role {
+            id: builtin.identifier().to_owned(),
+            identifier: builtin.identifier().to_owned(),
+            name: format!("{builtin:?}"),
+            description: "built-in role".to_owned(),
+            scope: "account".to_owned(),
+            built_in: true,
+            permissions: builtin
+                .permissions()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            created_at: None,
+            updated_at: None,
+        },
+        RoleView::Custom(custom) => wire::Role {
+            id: custom.id.to_string(),
+            identifier: custom.identifier.to_string(),
+            name: custom.name.to_string(),
+            description: custom.description.to_string(),
+            scope: scope_text(scope),
+            built_in: false,
+            permissions: custom
+                .permissions
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            created_at: Some(custom.created_at.to_string()),
+            updated_at: Some(custom.updated_at.to_string()),
+        },
+    }
+}
+
+fn wire_group(group: &UserGroup, scope: &ResolvedScope) -> wire::Group {
+    wire::Group {
+        id: group.id.to_string(),
+        identifier: group.identifier.to_string(),
+        name: group.name.to_string(),
+        description: group.description.to_string(),
+        scope: scope_text(scope),
+        created_at: group.created_at.to_string(),
+        updated_at: group.updated_at.to_string(),
+    }
+}
+
+/// Custom roles defined at this scope; the first page starts with the built-in roles.
+pub async fn list_roles(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Role>>> {
+    let page = state
+        .app
+        .list_custom_roles(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    let mut items: Vec<wire::Role> = Vec::new();
+    if params.cursor.is_none() {
+        items.extend(
+            BuiltinRole::ALL
+                .iter()
+                .map(|role| wire_role(&RoleView::Builtin(*role), &scope)),
+        );
+    }
+    items.extend(
+        page.items
+            .into_iter()
+            .map(|role| wire_role(&RoleView::Custom(role), &scope)),
+    );
+    Ok(Json(ListResponse {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_role(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::RoleCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Role>)> {
+    let role = state
+        .app
+        .create_custom_role(
+            &ctx,
+            scope.scope(),
+            RoleInput {
+                identifier: body.identifier,
+                name: body.name,
+                description: body.description,
+                permissions: body.permissions,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire_role(&RoleView::Custom(role), &scope)),
+    ))
+}
+
+pub async fn get_role(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::Role>> {
+    let role = state
+        .app
+        .role_at(scope.scope(), id_param(&params, "role_id"))
+        .await?;
+    Ok(Json(wire_role(&role, &scope)))
+}
+
+pub async fn update_role(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::RoleUpdate>,
+) -> ApiResult<Json<wire::Role>> {
+    let role = state
+        .app
+        .update_custom_role(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "role_id"),
+            RolePatch {
+                name: body.name,
+                description: body.description,
+                permissions: body.permissions,
+            },
+        )
+        .await?;
+    Ok(Json(wire_role(&RoleView::Custom(role), &scope)))
+}
+
+pub async fn delete_role(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_custom_role(&ctx, scope.scope(), id_param(&params, "role_id"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_groups(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Group>>> {
+    let page = state
+        .app
+        .list_user_groups(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page
+            .items
+            .iter()
+            .map(|group| wire_group(group, &scope))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::GroupCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Group>)> {
+    let group = state
+        .app
+        .create_user_group(
+            &ctx,
+            scope.scope(),
+            &body.identifier,
+            &body.name,
+            body.description.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_group(&group, &scope))))
+}
+
+pub async fn get_group(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::Group>> {
+    let group = state
+        .app
+        .user_group_at(scope.scope(), id_param(&params, "group_id"))
+        .await?;
+    Ok(Json(wire_group(&group, &scope)))
+}
+
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_user_group(&ctx, scope.scope(), id_param(&params, "group_id"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_group_members(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(list): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::GroupMember>>> {
+    let page = state
+        .app
+        .list_group_members(
+            scope.scope(),
+            id_param(&params, "group_id"),
+            list.limit,
+            list.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(ListResponse {
+        items: page
+            .items
+            .iter()
+            .map(|user| wire::GroupMember {
+                user: user.to_string(),
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn add_group_member(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::GroupMember>,
+) -> ApiResult<(StatusCode, Json<wire::GroupMember>)> {
+    state
+        .app
+        .add_group_member(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "group_id"),
+            &body.user,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn remove_group_member(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .remove_group_member(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "group_id"),
+            id_param(&params, "user_id"),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

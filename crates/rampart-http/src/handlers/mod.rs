@@ -450,4 +450,136 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             access::my_permissions,
         );
     }
+
+    // Custom roles, user groups and their members, at each scope.
+    for base in [
+        "/api/v1",
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix: &str| -> &'static str {
+            Box::leak(format!("{base}{suffix}").into_boxed_str())
+        };
+        table.add(
+            r(
+                M::GET,
+                path("/roles"),
+                perm(P::RoleView),
+                "List roles: the built-in ones first, then custom roles defined here",
+            )
+            .page::<wire::Role>(),
+            access::list_roles,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/roles"),
+                perm(P::RoleCreate),
+                "Create a custom role (never beyond your own permissions)",
+            )
+            .body::<wire::RoleCreate>()
+            .reply::<wire::Role>(201),
+            access::create_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/roles/{role_id}"),
+                perm(P::RoleView),
+                "Read a role (built-in identifier or custom id)",
+            )
+            .reply::<wire::Role>(200),
+            access::get_role,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/roles/{role_id}"),
+                perm(P::RoleEdit),
+                "Update a custom role (built-in roles are immutable)",
+            )
+            .body::<wire::RoleUpdate>()
+            .reply::<wire::Role>(200),
+            access::update_role,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/roles/{role_id}"),
+                perm(P::RoleDelete),
+                "Delete a custom role and its assignments",
+            ),
+            access::delete_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups"),
+                perm(P::GroupView),
+                "List user groups defined here",
+            )
+            .page::<wire::Group>(),
+            access::list_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups"),
+                perm(P::GroupCreate),
+                "Create a user group",
+            )
+            .body::<wire::GroupCreate>()
+            .reply::<wire::Group>(201),
+            access::create_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}"),
+                perm(P::GroupView),
+                "Read a user group",
+            )
+            .reply::<wire::Group>(200),
+            access::get_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}"),
+                perm(P::GroupDelete),
+                "Delete a user group, its memberships and assignments",
+            ),
+            access::delete_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupView),
+                "List a group's members",
+            )
+            .page::<wire::GroupMember>(),
+            access::list_group_members,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupEdit),
+                "Add a user to a group",
+            )
+            .body::<wire::GroupMember>()
+            .reply::<wire::GroupMember>(201),
+            access::add_group_member,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}/members/{user_id}"),
+                perm(P::GroupEdit),
+                "Remove a user from a group",
+            ),
+            access::remove_group_member,
+        );
+    }
 }

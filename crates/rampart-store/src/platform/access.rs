@@ -330,3 +330,308 @@ impl WriteTx {
         get::<i64>(&row, "n")
     }
 }
+
+/// A custom role.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomRole {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub identifier: rampart_domain::Slug,
+    pub name: rampart_domain::Name,
+    pub description: rampart_domain::Description,
+    pub permissions: PermissionSet,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserGroup {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub identifier: rampart_domain::Slug,
+    pub name: rampart_domain::Name,
+    pub description: rampart_domain::Description,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn uuid_column(row: &AnyRow, column: &str) -> StoreResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(&get::<String>(row, column)?)
+        .map_err(|_| StoreError::Corrupt(format!("{column} is not a uuid")))
+}
+
+fn named_from(
+    row: &AnyRow,
+) -> StoreResult<(
+    rampart_domain::Slug,
+    rampart_domain::Name,
+    rampart_domain::Description,
+)> {
+    use crate::rows::parsed;
+    Ok((
+        parsed(
+            rampart_domain::Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
+        parsed(
+            rampart_domain::Name::parse(&get::<String>(row, "name")?),
+            "name",
+        )?,
+        parsed(
+            rampart_domain::Description::parse(&get::<String>(row, "description")?),
+            "description",
+        )?,
+    ))
+}
+
+fn role_from(row: &AnyRow) -> StoreResult<CustomRole> {
+    let (identifier, name, description) = named_from(row)?;
+    Ok(CustomRole {
+        id: uuid_column(row, "id")?,
+        scope: scope_from(row, "org_id", "project_id")?,
+        identifier,
+        name,
+        description,
+        permissions: permissions_from(&get::<String>(row, "permissions")?),
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+fn group_from(row: &AnyRow) -> StoreResult<UserGroup> {
+    let (identifier, name, description) = named_from(row)?;
+    Ok(UserGroup {
+        id: uuid_column(row, "id")?,
+        scope: scope_from(row, "org_id", "project_id")?,
+        identifier,
+        name,
+        description,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+fn permissions_text(permissions: &PermissionSet) -> String {
+    permissions
+        .iter()
+        .map(Permission::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const ROLE_COLUMNS: &str =
+    "id, org_id, project_id, identifier, name, description, permissions, created_at, updated_at";
+const GROUP_COLUMNS: &str =
+    "id, org_id, project_id, identifier, name, description, created_at, updated_at";
+
+impl Store {
+    pub async fn custom_role_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<CustomRole>> {
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(role_from)
+            .transpose()
+    }
+
+    /// Custom roles defined at `scope`.
+    pub async fn list_custom_roles(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<CustomRole>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {ROLE_COLUMNS} FROM roles WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(page.after_or_start())
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(role_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |role| {
+            role.id.to_string()
+        }))
+    }
+
+    pub async fn user_group_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<UserGroup>> {
+        let sql = format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(group_from)
+            .transpose()
+    }
+
+    pub async fn list_user_groups(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserGroup>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM user_groups WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(page.after_or_start())
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(group_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |group| {
+            group.id.to_string()
+        }))
+    }
+
+    /// The members of a group (user ids), paginated.
+    pub async fn list_group_members(
+        &self,
+        group: uuid::Uuid,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM group_members WHERE group_id = $1 AND user_id > $2 \
+             ORDER BY user_id LIMIT $3",
+        )
+        .bind(group.to_string())
+        .bind(page.after_or_start())
+        .bind(page.overfetch())
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| crate::rows::get_id::<UserId>(row, "user_id"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |id| id.to_string()))
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_custom_role(&mut self, role: &CustomRole) -> StoreResult<()> {
+        let (org, project, scope_key) = scope_columns(role.scope);
+        sqlx::query(
+            "INSERT INTO roles (id, org_id, project_id, scope_key, identifier, name, description, \
+             permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(role.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(role.identifier.as_str())
+        .bind(role.name.as_str())
+        .bind(role.description.as_str())
+        .bind(permissions_text(&role.permissions))
+        .bind(micros(role.created_at))
+        .bind(micros(role.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_custom_role(&mut self, role: &CustomRole) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE roles SET name = $2, description = $3, permissions = $4, updated_at = $5 WHERE id = $1",
+        )
+        .bind(role.id.to_string())
+        .bind(role.name.as_str())
+        .bind(role.description.as_str())
+        .bind(permissions_text(&role.permissions))
+        .bind(micros(role.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a custom role and the assignments that grant it.
+    pub async fn delete_custom_role(&mut self, id: uuid::Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM role_assignments WHERE role = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM roles WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_user_group(&mut self, group: &UserGroup) -> StoreResult<()> {
+        let (org, project, scope_key) = scope_columns(group.scope);
+        sqlx::query(
+            "INSERT INTO user_groups (id, org_id, project_id, scope_key, identifier, name, \
+             description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(group.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(group.identifier.as_str())
+        .bind(group.name.as_str())
+        .bind(group.description.as_str())
+        .bind(micros(group.created_at))
+        .bind(micros(group.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a group, its memberships and the assignments made to it.
+    pub async fn delete_user_group(&mut self, id: uuid::Uuid) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM role_assignments WHERE principal_kind = 'group' AND principal_id = $1",
+        )
+        .bind(id.to_string())
+        .execute(self.conn())
+        .await?;
+        sqlx::query("DELETE FROM user_groups WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_group_member(
+        &mut self,
+        group: uuid::Uuid,
+        user: UserId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (group_id, user_id) DO NOTHING",
+        )
+        .bind(group.to_string())
+        .bind(user.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_group_member(
+        &mut self,
+        group: uuid::Uuid,
+        user: UserId,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group.to_string())
+            .bind(user.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

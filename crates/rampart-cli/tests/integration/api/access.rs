@@ -372,3 +372,189 @@ async fn explain_names_the_deciding_assignment_and_service_accounts_take_roles()
     let bad = server.get(&explain("incident:fly"), admin).await;
     assert_eq!(bad.code(), "invalid_permission");
 }
+
+#[tokio::test]
+async fn custom_roles_and_groups_grant_exactly_their_permissions() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let (carol, carol_token) = user_with_token(&server, "carol@example.com").await;
+    let (erin, erin_token) = user_with_token(&server, "erin@example.com").await;
+
+    // A custom role defined at the organisation, usable in its projects.
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            admin,
+            json!({"identifier": "responder", "name": "Responder",
+                   "permissions": ["project:view", "incident:view", "incident:edit", "role:create", "role:view"]}),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    assert_eq!(role.body["built_in"], false);
+    let role_id = role.body["id"].as_str().unwrap().to_owned();
+    let unknown = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            admin,
+            json!({"identifier": "x", "name": "X", "permissions": ["incident:fly"]}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::BAD_REQUEST, "invalid_permission")
+    );
+    let duplicate = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            admin,
+            json!({"identifier": "responder", "name": "Again", "permissions": []}),
+        )
+        .await;
+    assert_eq!(duplicate.code(), "identifier_taken");
+    let builtin = server
+        .patch("/api/v1/roles/_viewer", admin, json!({"name": "Mine now"}))
+        .await;
+    assert_eq!(
+        (builtin.status, builtin.code()),
+        (StatusCode::CONFLICT, "built_in_role_immutable")
+    );
+    let listed = server.get("/api/v1/orgs/default/roles", admin).await;
+    let ids: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids[..5],
+        [
+            "_account_admin",
+            "_org_admin",
+            "_project_admin",
+            "_user",
+            "_viewer"
+        ]
+    );
+    assert!(ids.contains(&role_id.as_str()));
+
+    // Through a group at project scope.
+    let group = server
+        .post(
+            &format!("{PROJECT}/groups"),
+            admin,
+            json!({"identifier": "oncall", "name": "On call"}),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let members = format!("{PROJECT}/groups/{group_id}/members");
+    assert_eq!(
+        server
+            .post(&members, admin, json!({"user": carol}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        server
+            .post(&members, admin, json!({"user": erin}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let assigned = assign(
+        &server,
+        admin,
+        PROJECT,
+        &format!("group:{group_id}"),
+        &role_id,
+    )
+    .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+
+    assert_eq!(
+        server.get(PROJECT, &carol_token).await.status,
+        StatusCode::OK
+    );
+    let edit = server
+        .patch(PROJECT, &carol_token, json!({"name": "x"}))
+        .await;
+    assert_eq!(
+        edit.body["error"]["permission"], "project:edit",
+        "exactly the role's permissions"
+    );
+
+    // Holding role:create does not let Erin create a role beyond her own permissions.
+    let beyond = server
+        .post(
+            &format!("{PROJECT}/roles"),
+            &erin_token,
+            json!({"identifier": "more", "name": "More", "permissions": ["incident:configure"]}),
+        )
+        .await;
+    assert_eq!(
+        (beyond.status, beyond.code()),
+        (StatusCode::FORBIDDEN, "grant_exceeds_own_rights")
+    );
+    let within = server
+        .post(
+            &format!("{PROJECT}/roles"),
+            &erin_token,
+            json!({"identifier": "less", "name": "Less", "permissions": ["incident:view"]}),
+        )
+        .await;
+    assert_eq!(within.status, StatusCode::CREATED, "{}", within.text);
+
+    // A role or group defined in another project is not usable here.
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "other", "name": "O"}),
+        )
+        .await;
+    let elsewhere = server
+        .post(
+            "/api/v1/orgs/default/projects/other/roles",
+            admin,
+            json!({"identifier": "r", "name": "R", "permissions": ["incident:view"]}),
+        )
+        .await;
+    let elsewhere_id = elsewhere.body["id"].as_str().unwrap();
+    let misuse = assign(
+        &server,
+        admin,
+        PROJECT,
+        &format!("user:{carol}"),
+        elsewhere_id,
+    )
+    .await;
+    assert_eq!(
+        (misuse.status, misuse.code()),
+        (StatusCode::BAD_REQUEST, "unknown_role")
+    );
+
+    // Leaving the group ends the access on the next request.
+    let removed = server.delete(&format!("{members}/{carol}"), admin).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get(PROJECT, &carol_token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Deleting the role removes what it granted.
+    assert_eq!(
+        server.get(PROJECT, &erin_token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/orgs/default/roles/{role_id}"), admin)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        server.get(PROJECT, &erin_token).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -52,6 +52,146 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Roles (built-in and custom).
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// User groups and their members.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Role assignments: grant, revoke, list, explain.
+    Access {
+        #[command(subcommand)]
+        command: AccessCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// The scope a command works at: the account (no flags), an organisation (`--org`) or
+/// a project (`--org` and `--project`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    #[arg(long)]
+    pub org: Option<String>,
+    #[arg(long, requires = "org")]
+    pub project: Option<String>,
+}
+
+impl ScopeArgs {
+    /// The API path prefix of the scope.
+    pub fn base(&self) -> String {
+        match (&self.org, &self.project) {
+            (Some(org), Some(project)) => format!("/api/v1/orgs/{org}/projects/{project}"),
+            (Some(org), None) => format!("/api/v1/orgs/{org}"),
+            _ => "/api/v1".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    List {
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    Show {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Create a custom role from catalogue permissions (`--permission incident:view`, repeatable).
+    Create {
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    Delete {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    List {
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    Create {
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    Delete {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    Members {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    AddMember {
+        id: String,
+        user: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    RemoveMember {
+        id: String,
+        user: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Assign a role: `--principal user:<id>|service_account:<id>|group:<id> --role _viewer|<custom role id>`.
+    Grant {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Remove a role assignment by id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Role assignments made at the scope.
+    List {
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Whether a principal holds a permission at the scope, and which assignment decided.
+    Explain {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        permission: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]

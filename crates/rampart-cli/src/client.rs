@@ -14,7 +14,10 @@ use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cli::{ClientArgs, OrgCommand, OutputFormat, ProjectCommand, TokenCommand, UserCommand};
+use crate::cli::{
+    AccessCommand, ClientArgs, GroupCommand, OrgCommand, OutputFormat, ProjectCommand, RoleCommand,
+    TokenCommand, UserCommand,
+};
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -376,5 +379,157 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
             print(args.output, &[user], &columns)
         }
         UserCommand::Delete { id } => client.delete(&format!("/api/v1/users/{id}")).await,
+    }
+}
+
+pub async fn role(command: RoleCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = ["id", "identifier", "name", "built_in", "scope"];
+    match command {
+        RoleCommand::List { scope } => {
+            let roles: Vec<wire::Role> =
+                client.list_all(&format!("{}/roles", scope.base())).await?;
+            print(args.output, &roles, &columns)
+        }
+        RoleCommand::Show { id, scope } => {
+            let role: wire::Role = client.get(&format!("{}/roles/{id}", scope.base())).await?;
+            if args.output == OutputFormat::Json {
+                return print(args.output, &[role], &columns);
+            }
+            print(args.output, std::slice::from_ref(&role), &columns)?;
+            println!("\nPERMISSIONS\n{}", role.permissions.join("\n"));
+            Ok(())
+        }
+        RoleCommand::Create {
+            identifier,
+            name,
+            permissions,
+            scope,
+        } => {
+            let role: wire::Role = client
+                .post(
+                    &format!("{}/roles", scope.base()),
+                    &wire::RoleCreate {
+                        identifier,
+                        name,
+                        description: None,
+                        permissions,
+                    },
+                )
+                .await?;
+            print(args.output, &[role], &columns)
+        }
+        RoleCommand::Delete { id, scope } => {
+            client.delete(&format!("{}/roles/{id}", scope.base())).await
+        }
+    }
+}
+
+pub async fn group(command: GroupCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = ["id", "identifier", "name", "scope"];
+    match command {
+        GroupCommand::List { scope } => {
+            let groups: Vec<wire::Group> =
+                client.list_all(&format!("{}/groups", scope.base())).await?;
+            print(args.output, &groups, &columns)
+        }
+        GroupCommand::Create {
+            identifier,
+            name,
+            scope,
+        } => {
+            let group: wire::Group = client
+                .post(
+                    &format!("{}/groups", scope.base()),
+                    &wire::GroupCreate {
+                        identifier,
+                        name,
+                        description: None,
+                    },
+                )
+                .await?;
+            print(args.output, &[group], &columns)
+        }
+        GroupCommand::Delete { id, scope } => {
+            client
+                .delete(&format!("{}/groups/{id}", scope.base()))
+                .await
+        }
+        GroupCommand::Members { id, scope } => {
+            let members: Vec<wire::GroupMember> = client
+                .list_all(&format!("{}/groups/{id}/members", scope.base()))
+                .await?;
+            print(args.output, &members, &["user"])
+        }
+        GroupCommand::AddMember { id, user, scope } => {
+            let member: wire::GroupMember = client
+                .post(
+                    &format!("{}/groups/{id}/members", scope.base()),
+                    &wire::GroupMember { user },
+                )
+                .await?;
+            print(args.output, &[member], &["user"])
+        }
+        GroupCommand::RemoveMember { id, user, scope } => {
+            client
+                .delete(&format!("{}/groups/{id}/members/{user}", scope.base()))
+                .await
+        }
+    }
+}
+
+pub async fn access(command: AccessCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let columns = [
+        "id",
+        "scope",
+        "principal",
+        "role",
+        "created_at",
+        "created_by",
+    ];
+    match command {
+        AccessCommand::Grant {
+            principal,
+            role,
+            scope,
+        } => {
+            let assignment: wire::RoleAssignment = client
+                .post(
+                    &format!("{}/role-assignments", scope.base()),
+                    &wire::RoleAssignmentCreate { principal, role },
+                )
+                .await?;
+            print(args.output, &[assignment], &columns)
+        }
+        AccessCommand::Revoke { id, scope } => {
+            client
+                .delete(&format!("{}/role-assignments/{id}", scope.base()))
+                .await
+        }
+        AccessCommand::List { scope } => {
+            let assignments: Vec<wire::RoleAssignment> = client
+                .list_all(&format!("{}/role-assignments", scope.base()))
+                .await?;
+            print(args.output, &assignments, &columns)
+        }
+        AccessCommand::Explain {
+            principal,
+            permission,
+            scope,
+        } => {
+            let explanation: wire::Explanation = client
+                .get(&format!(
+                    "{}/access/explain?principal={principal}&permission={permission}",
+                    scope.base()
+                ))
+                .await?;
+            print(
+                args.output,
+                &[explanation],
+                &["principal", "permission", "scope", "allowed", "decided_by"],
+            )
+        }
     }
 }

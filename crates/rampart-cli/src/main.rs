@@ -85,6 +85,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::user(command, &args).await,
+        Command::Role {
+            command,
+            client: args,
+        } => client::role(command, &args).await,
+        Command::Group {
+            command,
+            client: args,
+        } => client::group(command, &args).await,
+        Command::Access {
+            command,
+            client: args,
+        } => client::access(command, &args).await,
     }
 }
 

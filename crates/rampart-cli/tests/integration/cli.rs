@@ -323,3 +323,150 @@ async fn client_commands_manage_orgs_projects_tokens_and_users() {
         "the self-signed certificate is not trusted without RAMPART_CA_CERT"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_commands_grant_explain_and_revoke() {
+    let server = TestServer::start().await;
+    let ca = server.ca_cert.to_str().unwrap().to_owned();
+    let env = [
+        ("RAMPART_URL", server.url.as_str()),
+        ("RAMPART_TOKEN", server.admin_token.as_str()),
+        ("RAMPART_CA_CERT", ca.as_str()),
+    ];
+    let run = |args: &[&str]| {
+        let output = rampart(args, &env);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        serde_json::from_str(&run(&all)).unwrap()
+    };
+    let user = json(&[
+        "user",
+        "create",
+        "--email",
+        "ivy@example.com",
+        "--display-name",
+        "Ivy",
+    ]);
+    let principal = format!("user:{}", user[0]["id"].as_str().unwrap());
+    let scope = ["--org", "default", "--project", "default"];
+
+    let role = json(
+        &[
+            &[
+                "role",
+                "create",
+                "triage",
+                "--name",
+                "Triage",
+                "--permission",
+                "incident:view",
+                "--permission",
+                "project:view",
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    let role_id = role[0]["id"].as_str().unwrap().to_owned();
+    assert!(run(&[&["role", "list"][..], &scope[..]].concat()).contains("triage"));
+    let group = json(
+        &[
+            &["group", "create", "triagers", "--name", "Triagers"][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    let group_id = group[0]["id"].as_str().unwrap().to_owned();
+    run(&[
+        &[
+            "group",
+            "add-member",
+            &group_id,
+            user[0]["id"].as_str().unwrap(),
+        ][..],
+        &scope[..],
+    ]
+    .concat());
+    assert!(
+        run(&[&["group", "members", &group_id][..], &scope[..]].concat())
+            .contains(user[0]["id"].as_str().unwrap())
+    );
+
+    let granted = json(
+        &[
+            &[
+                "access",
+                "grant",
+                "--principal",
+                &format!("group:{group_id}"),
+                "--role",
+                &role_id,
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    let assignment = granted[0]["id"].as_str().unwrap().to_owned();
+    let explained = json(
+        &[
+            &[
+                "access",
+                "explain",
+                "--principal",
+                &principal,
+                "--permission",
+                "incident:view",
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(explained[0]["allowed"], true);
+    assert_eq!(explained[0]["decided_by"], assignment.as_str());
+    assert!(run(&[&["access", "list"][..], &scope[..]].concat()).contains(&assignment));
+
+    run(&[&["access", "revoke", &assignment][..], &scope[..]].concat());
+    let after = json(
+        &[
+            &[
+                "access",
+                "explain",
+                "--principal",
+                &principal,
+                "--permission",
+                "incident:view",
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(after[0]["allowed"], false);
+    let refused = rampart(
+        &[
+            "access",
+            "grant",
+            "--principal",
+            &principal,
+            "--role",
+            "_org_admin",
+            "--org",
+            "default",
+            "--project",
+            "default",
+        ],
+        &env,
+    );
+    assert!(
+        text(&refused.stderr).contains("role_not_assignable_here"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -206,6 +206,9 @@ pub struct RoleAssignment {
 pub struct RoleAssignmentCreate {
     pub principal: String,
     pub role: String,
+    /// A resource group id (defined here or above); absent: all resources in scope.
+    #[serde(default)]
+    pub resource_group: Option<String>,
 }
 
 /// `?principal=&permission=` of the explain endpoint.
@@ -298,4 +301,39 @@ pub struct GroupCreate {
 pub struct GroupMember {
     /// The user's id.
     pub user: String,
+}
+
+/// Which resources an assignment reaches.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ResourceGroup {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub scope: String,
+    /// `all`, `types` or `specific`.
+    pub kind: String,
+    pub include_children: bool,
+    pub types: Vec<String>,
+    /// `type/id` items of a `specific` group.
+    pub resources: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceGroupCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `all` (every resource of the scope), `types` or `specific`.
+    pub kind: String,
+    /// Also the child scopes' resources (organisation → its projects).
+    #[serde(default)]
+    pub include_children: bool,
+    #[serde(default)]
+    pub types: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
 }

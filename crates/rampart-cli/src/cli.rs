@@ -169,6 +169,9 @@ pub enum AccessCommand {
         principal: String,
         #[arg(long)]
         role: String,
+        /// Limit the assignment to a resource group (id); default: all resources in scope.
+        #[arg(long)]
+        resource_group: Option<String>,
         #[command(flatten)]
         scope: ScopeArgs,
     },

@@ -493,12 +493,17 @@ pub async fn access(command: AccessCommand, args: &ClientArgs) -> Result<()> {
         AccessCommand::Grant {
             principal,
             role,
+            resource_group,
             scope,
         } => {
             let assignment: wire::RoleAssignment = client
                 .post(
                     &format!("{}/role-assignments", scope.base()),
-                    &wire::RoleAssignmentCreate { principal, role },
+                    &wire::RoleAssignmentCreate {
+                        principal,
+                        role,
+                        resource_group,
+                    },
                 )
                 .await?;
             print(args.output, &[assignment], &columns)

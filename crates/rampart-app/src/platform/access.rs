@@ -84,6 +84,7 @@ impl App {
         scope: Scope,
         principal: &str,
         role: &str,
+        resource_group: Option<&str>,
     ) -> AppResult<RoleAssignmentRecord> {
         let grantee = parse_grantee(principal)?;
         let (role_ref, permissions) = match self.role_at(scope, role).await {
@@ -110,6 +111,20 @@ impl App {
             Err(other) => return Err(other),
         };
         ctx.check_can_grant(scope, &permissions)?;
+        let resource_group_id = match resource_group {
+            Some(id) => Some(
+                self.resource_group_at(scope, id, false)
+                    .await
+                    .map_err(|_| {
+                        AppError::bad_request(
+                            "unknown_resource_group",
+                            "the resource group does not exist here or above",
+                        )
+                    })?
+                    .id,
+            ),
+            None => None,
+        };
         if let Grantee::Group(group) = grantee {
             // A group is usable at its scope and below.
             let usable = self
@@ -140,7 +155,7 @@ impl App {
             scope,
             grantee,
             role: role_ref,
-            resource_group_id: None,
+            resource_group_id,
             created_at: now,
             created_by: ctx.actor.actor_text(),
         };
@@ -551,6 +566,174 @@ impl App {
                 .scope(scope)
                 .resource_id(group.id)
                 .details(json!({ "user": user.to_string() }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+pub use rampart_store::platform::access::ResourceGroupRecord;
+
+/// Input for a resource group: `kind` is `all`, `types` or `specific`.
+#[derive(Debug, Clone)]
+pub struct ResourceGroupInput {
+    pub identifier: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub include_children: bool,
+    /// Resource types (the `resource` half of permissions) for `types`.
+    pub types: Vec<String>,
+    /// `type/id` for `specific`.
+    pub resources: Vec<String>,
+}
+
+fn known_kind(kind: &str) -> AppResult<String> {
+    if Permission::ALL
+        .iter()
+        .any(|permission| permission.resource() == kind)
+    {
+        Ok(kind.to_owned())
+    } else {
+        Err(AppError::bad_request(
+            "invalid_resource_type",
+            format!("'{kind}' is not a resource type of the permission catalogue"),
+        ))
+    }
+}
+
+fn selector(
+    input: &ResourceGroupInput,
+) -> AppResult<rampart_domain::platform::access::ResourceSelector> {
+    use rampart_domain::platform::access::ResourceSelector;
+    match input.kind.as_str() {
+        "all" => Ok(ResourceSelector::All {
+            include_children: input.include_children,
+        }),
+        "types" if !input.types.is_empty() => Ok(ResourceSelector::Types {
+            kinds: input
+                .types
+                .iter()
+                .map(|kind| known_kind(kind))
+                .collect::<AppResult<_>>()?,
+            include_children: input.include_children,
+        }),
+        "specific" if !input.resources.is_empty() => Ok(ResourceSelector::Specific(
+            input
+                .resources
+                .iter()
+                .map(|item| {
+                    let (kind, id) = item.split_once('/').ok_or_else(|| {
+                        AppError::bad_request("invalid_resource", "resources are written type/id")
+                    })?;
+                    let id_ok = !id.is_empty()
+                        && id.len() <= 255
+                        && !id
+                            .chars()
+                            .any(|c| c.is_whitespace() || c.is_control() || c == '=');
+                    if !id_ok {
+                        return Err(AppError::bad_request(
+                            "invalid_resource",
+                            "a resource id must be 1 to 255 characters without spaces or '='",
+                        ));
+                    }
+                    Ok((known_kind(kind)?, id.to_owned()))
+                })
+                .collect::<AppResult<_>>()?,
+        )),
+        "types" | "specific" => Err(AppError::bad_request(
+            "invalid_resource_group",
+            "a types group needs types; a specific group needs resources",
+        )),
+        _ => Err(AppError::bad_request(
+            "invalid_resource_group",
+            "kind must be all, types or specific",
+        )),
+    }
+}
+
+impl App {
+    pub async fn create_resource_group(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        input: ResourceGroupInput,
+    ) -> AppResult<ResourceGroupRecord> {
+        let now = self.now();
+        let group = ResourceGroupRecord {
+            id: mint_uuid(now)?,
+            identifier: rampart_domain::Slug::parse(&input.identifier)?,
+            name: rampart_domain::Name::parse(&input.name)?,
+            description: rampart_domain::Description::parse(
+                input.description.as_deref().unwrap_or(""),
+            )?,
+            spec: rampart_domain::platform::access::ResourceGroupSpec {
+                scope,
+                selector: selector(&input)?,
+            },
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_resource_group(&group)
+            .await
+            .map_err(taken("resource group"))?;
+        tx.commit(
+            ctx.audit(now, "resource_group.create", "resource_group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "identifier": group.identifier.as_str(), "kind": input.kind }))
+                .build(),
+        )
+        .await?;
+        Ok(group)
+    }
+
+    /// A resource group usable at `scope` (defined there or above).
+    pub async fn resource_group_at(
+        &self,
+        scope: Scope,
+        id: &str,
+        exactly_here: bool,
+    ) -> AppResult<ResourceGroupRecord> {
+        let not_found = || AppError::NotFound {
+            what: "resource group",
+        };
+        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        self.store()
+            .resource_group_by_id(id)
+            .await?
+            .filter(|group| {
+                if exactly_here {
+                    group.spec.scope == scope
+                } else {
+                    rampart_domain::platform::access::scope_covers(group.spec.scope, scope)
+                }
+            })
+            .ok_or_else(not_found)
+    }
+
+    pub async fn list_resource_groups(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<ResourceGroupRecord>> {
+        let page = super::page_request(limit, cursor)?;
+        Ok(self.store().list_resource_groups(scope, &page).await?)
+    }
+
+    pub async fn delete_resource_group(&self, ctx: &Ctx, scope: Scope, id: &str) -> AppResult<()> {
+        let group = self.resource_group_at(scope, id, true).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_resource_group(group.id).await?;
+        ensure_an_account_admin_remains(&mut tx).await?;
+        tx.commit(
+            ctx.audit(now, "resource_group.delete", "resource_group")
+                .scope(scope)
+                .resource_id(group.id)
                 .build(),
         )
         .await?;

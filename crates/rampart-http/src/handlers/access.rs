@@ -8,10 +8,12 @@ use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
 use rampart_app::Ctx;
 use rampart_app::platform::access::{
-    RoleAssignmentRecord, RoleInput, RolePatch, RoleRef, RoleView, UserGroup, grantee_text,
+    ResourceGroupInput, ResourceGroupRecord, RoleAssignmentRecord, RoleInput, RolePatch, RoleRef,
+    RoleView, UserGroup, grantee_text,
 };
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_domain::platform::access::BuiltinRole;
+use rampart_domain::platform::access::ResourceSelector;
 
 use crate::AppState;
 use crate::enforce::Scope;
@@ -71,7 +73,13 @@ pub async fn create_role_assignment(
 ) -> ApiResult<(StatusCode, Json<wire::RoleAssignment>)> {
     let record = state
         .app
-        .create_role_assignment(&ctx, scope.scope(), &body.principal, &body.role)
+        .create_role_assignment(
+            &ctx,
+            scope.scope(),
+            &body.principal,
+            &body.role,
+            body.resource_group.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(wire_assignment(&record, &scope))))
 }
@@ -406,6 +414,111 @@ pub async fn remove_group_member(
             id_param(&params, "group_id"),
             id_param(&params, "user_id"),
         )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn wire_resource_group(group: &ResourceGroupRecord, scope: &ResolvedScope) -> wire::ResourceGroup {
+    let (kind, include_children, types, resources) = match &group.spec.selector {
+        ResourceSelector::All { include_children } => {
+            ("all", *include_children, Vec::new(), Vec::new())
+        }
+        ResourceSelector::Types {
+            kinds,
+            include_children,
+        } => ("types", *include_children, kinds.clone(), Vec::new()),
+        ResourceSelector::Specific(items) => (
+            "specific",
+            false,
+            Vec::new(),
+            items
+                .iter()
+                .map(|(kind, id)| format!("{kind}/{id}"))
+                .collect(),
+        ),
+    };
+    wire::ResourceGroup {
+        id: group.id.to_string(),
+        identifier: group.identifier.to_string(),
+        name: group.name.to_string(),
+        description: group.description.to_string(),
+        scope: scope_text(scope),
+        kind: kind.to_owned(),
+        include_children,
+        types,
+        resources,
+        created_at: group.created_at.to_string(),
+    }
+}
+
+pub async fn list_resource_groups(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::ResourceGroup>>> {
+    let page = state
+        .app
+        .list_resource_groups(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page
+            .items
+            .iter()
+            .map(|group| wire_resource_group(group, &scope))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_resource_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::ResourceGroupCreate>,
+) -> ApiResult<(StatusCode, Json<wire::ResourceGroup>)> {
+    let group = state
+        .app
+        .create_resource_group(
+            &ctx,
+            scope.scope(),
+            ResourceGroupInput {
+                identifier: body.identifier,
+                name: body.name,
+                description: body.description,
+                kind: body.kind,
+                include_children: body.include_children,
+                types: body.types,
+                resources: body.resources,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire_resource_group(&group, &scope)),
+    ))
+}
+
+pub async fn get_resource_group(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::ResourceGroup>> {
+    let group = state
+        .app
+        .resource_group_at(scope.scope(), id_param(&params, "resource_group_id"), true)
+        .await?;
+    Ok(Json(wire_resource_group(&group, &scope)))
+}
+
+pub async fn delete_resource_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_resource_group(&ctx, scope.scope(), id_param(&params, "resource_group_id"))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

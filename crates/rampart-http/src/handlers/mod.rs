@@ -581,5 +581,45 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             ),
             access::remove_group_member,
         );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups"),
+                perm(P::ResourceGroupView),
+                "List resource groups defined here",
+            )
+            .page::<wire::ResourceGroup>(),
+            access::list_resource_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/resource-groups"),
+                perm(P::ResourceGroupCreate),
+                "Create a resource group (all, some types, or named resources)",
+            )
+            .body::<wire::ResourceGroupCreate>()
+            .reply::<wire::ResourceGroup>(201),
+            access::create_resource_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupView),
+                "Read a resource group",
+            )
+            .reply::<wire::ResourceGroup>(200),
+            access::get_resource_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupDelete),
+                "Delete a resource group and the assignments over it",
+            ),
+            access::delete_resource_group,
+        );
     }
 }

@@ -635,3 +635,138 @@ impl WriteTx {
         Ok(done.rows_affected())
     }
 }
+
+/// A custom resource group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceGroupRecord {
+    pub id: uuid::Uuid,
+    pub identifier: rampart_domain::Slug,
+    pub name: rampart_domain::Name,
+    pub description: rampart_domain::Description,
+    pub spec: ResourceGroupSpec,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn selector_columns(selector: &ResourceSelector) -> (&'static str, bool, String) {
+    match selector {
+        ResourceSelector::All { include_children } => ("all", *include_children, String::new()),
+        ResourceSelector::Types {
+            kinds,
+            include_children,
+        } => ("types", *include_children, kinds.join(" ")),
+        ResourceSelector::Specific(items) => (
+            "specific",
+            false,
+            items
+                .iter()
+                .map(|(kind, id)| format!("{kind}={id}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    }
+}
+
+const RESOURCE_GROUP_COLUMNS: &str = "id, org_id, project_id, identifier, name, description, \
+                                      selector_kind, include_children, selector_items, created_at, updated_at";
+
+fn resource_group_from(row: &AnyRow) -> StoreResult<ResourceGroupRecord> {
+    let (identifier, name, description) = named_from(row)?;
+    Ok(ResourceGroupRecord {
+        id: uuid_column(row, "id")?,
+        identifier,
+        name,
+        description,
+        spec: ResourceGroupSpec {
+            scope: scope_from(row, "org_id", "project_id")?,
+            selector: selector_from(
+                &get::<String>(row, "selector_kind")?,
+                get::<i64>(row, "include_children")? != 0,
+                &get::<String>(row, "selector_items")?,
+            )?,
+        },
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn resource_group_by_id(
+        &self,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<ResourceGroupRecord>> {
+        let sql = format!("SELECT {RESOURCE_GROUP_COLUMNS} FROM resource_groups WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(resource_group_from)
+            .transpose()
+    }
+
+    pub async fn list_resource_groups(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ResourceGroupRecord>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {RESOURCE_GROUP_COLUMNS} FROM resource_groups \
+             WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(page.after_or_start())
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(resource_group_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |group| {
+            group.id.to_string()
+        }))
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_resource_group(&mut self, group: &ResourceGroupRecord) -> StoreResult<()> {
+        let (org, project, scope_key) = scope_columns(group.spec.scope);
+        let (kind, include_children, items) = selector_columns(&group.spec.selector);
+        sqlx::query(
+            "INSERT INTO resource_groups (id, org_id, project_id, scope_key, identifier, name, \
+             description, selector_kind, include_children, selector_items, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(group.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(group.identifier.as_str())
+        .bind(group.name.as_str())
+        .bind(group.description.as_str())
+        .bind(kind)
+        .bind(i64::from(include_children))
+        .bind(items)
+        .bind(micros(group.created_at))
+        .bind(micros(group.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a resource group and the assignments over it.
+    pub async fn delete_resource_group(&mut self, id: uuid::Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM role_assignments WHERE resource_group_id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM resource_groups WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}

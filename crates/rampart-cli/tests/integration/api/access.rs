@@ -558,3 +558,107 @@ async fn custom_roles_and_groups_grant_exactly_their_permissions() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn resource_groups_limit_an_assignment_to_some_types_or_named_resources() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let (gus, _) = user_with_token(&server, "gus@example.com").await;
+    let principal = format!("user:{gus}");
+    let incidents = server
+        .post(
+            "/api/v1/orgs/default/resource-groups",
+            admin,
+            json!({"identifier": "incidents", "name": "Incidents", "kind": "types",
+                   "types": ["incident"], "include_children": true}),
+        )
+        .await;
+    assert_eq!(incidents.status, StatusCode::CREATED, "{}", incidents.text);
+    let group_id = incidents.body["id"].as_str().unwrap().to_owned();
+    for (body, code) in [
+        (
+            json!({"identifier": "a", "name": "A", "kind": "types", "types": ["spaceship"]}),
+            "invalid_resource_type",
+        ),
+        (
+            json!({"identifier": "b", "name": "B", "kind": "types"}),
+            "invalid_resource_group",
+        ),
+        (
+            json!({"identifier": "c", "name": "C", "kind": "some"}),
+            "invalid_resource_group",
+        ),
+        (
+            json!({"identifier": "d", "name": "D", "kind": "specific", "resources": ["workspace"]}),
+            "invalid_resource",
+        ),
+    ] {
+        let reply = server
+            .post("/api/v1/orgs/default/resource-groups", admin, body.clone())
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{body}"
+        );
+    }
+
+    // The User role, but only over incidents.
+    let assigned = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            admin,
+            json!({"principal": principal, "role": "_user", "resource_group": group_id}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+    assert_eq!(assigned.body["resource_group"], group_id.as_str());
+    let explain = |permission: &str| {
+        format!("{PROJECT}/access/explain?principal={principal}&permission={permission}")
+    };
+    assert_eq!(
+        server.get(&explain("incident:edit"), admin).await.body["allowed"],
+        true
+    );
+    assert_eq!(
+        server.get(&explain("slo:edit"), admin).await.body["allowed"],
+        false
+    );
+    assert_eq!(
+        server.get(&explain("project:view"), admin).await.body["allowed"],
+        false
+    );
+
+    // A group defined in a project cannot be used at the organisation.
+    let local = server
+        .post(
+            &format!("{PROJECT}/resource-groups"),
+            admin,
+            json!({"identifier": "prod", "name": "Prod", "kind": "specific", "resources": ["workspace/prod"]}),
+        )
+        .await;
+    let misuse = server
+        .post(
+            "/api/v1/orgs/default/role-assignments",
+            admin,
+            json!({"principal": principal, "role": "_viewer", "resource_group": local.body["id"]}),
+        )
+        .await;
+    assert_eq!(
+        (misuse.status, misuse.code()),
+        (StatusCode::BAD_REQUEST, "unknown_resource_group")
+    );
+
+    // Deleting the group removes the assignments over it.
+    let deleted = server
+        .delete(
+            &format!("/api/v1/orgs/default/resource-groups/{group_id}"),
+            admin,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get(&explain("incident:edit"), admin).await.body["allowed"],
+        false
+    );
+}

@@ -13,14 +13,15 @@ fn specs(server: &TestServer) -> Vec<RouteSpec> {
 
 /// Fills path parameters with values that exist (org and project) or plausible ids.
 fn concrete(path: &str) -> String {
-    path.replace("{org}", "default")
-        .replace("{project}", "default")
-        .replace("{user_id}", "01a20000-0000-7000-8000-000000000001")
-        .replace("{token_id}", "01a20000-0000-7000-8000-000000000002")
-        .replace(
-            "{service_account_id}",
-            "01a20000-0000-7000-8000-000000000003",
-        )
+    path.split('/')
+        .map(|segment| match segment {
+            "{org}" | "{project}" => "default",
+            // Any other parameter is an id: a well-formed one that names nothing.
+            s if s.starts_with('{') => "01a20000-0000-7000-8000-000000000001",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[tokio::test]

@@ -217,6 +217,9 @@ pub struct RoleAssignmentCreate {
 pub struct ExplainParams {
     pub principal: String,
     pub permission: String,
+    /// One resource as `type/id`; absent: the scope's resources as a whole.
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// Whether a principal holds a permission here, and which assignment decided.
@@ -225,6 +228,7 @@ pub struct Explanation {
     pub principal: String,
     pub permission: String,
     pub scope: String,
+    pub resource: Option<String>,
     pub allowed: bool,
     /// The id of the deciding role assignment; `null` when denied (deny by default).
     pub decided_by: Option<String>,

@@ -208,12 +208,14 @@ impl App {
         Ok(())
     }
 
-    /// Whether `principal` holds `permission` at `scope`, and which assignment decided.
+    /// Whether `principal` holds `permission` at `scope` (on one `type/id` resource when
+    /// given), and which assignment decided.
     pub async fn explain(
         &self,
         scope: Scope,
         principal: &str,
         permission: &str,
+        resource: Option<&str>,
     ) -> AppResult<Explanation> {
         let Grantee::Principal(principal) = parse_grantee(principal)? else {
             return Err(AppError::bad_request(
@@ -227,12 +229,22 @@ impl App {
                 "permission must be resource:action from the catalogue",
             )
         })?;
+        let mut target = ResourceRef::in_scope(scope, permission);
+        if let Some(resource) = resource {
+            let invalid = || {
+                AppError::bad_request(
+                    "invalid_resource",
+                    "resource must be type/id, with the permission's type",
+                )
+            };
+            let (kind, id) = resource.split_once('/').ok_or_else(invalid)?;
+            if kind != permission.resource() || id.is_empty() {
+                return Err(invalid());
+            }
+            target.id = Some(id.to_owned());
+        }
         let index = self.store().access_of(principal).await?;
-        let decision = index.decide(
-            principal,
-            permission,
-            &ResourceRef::in_scope(scope, permission),
-        );
+        let decision = index.decide(principal, permission, &target);
         Ok(Explanation {
             allowed: decision.allowed,
             decided_by: decision.by,

@@ -109,12 +109,18 @@ pub async fn explain(
 ) -> ApiResult<Json<wire::Explanation>> {
     let explanation = state
         .app
-        .explain(scope.scope(), &params.principal, &params.permission)
+        .explain(
+            scope.scope(),
+            &params.principal,
+            &params.permission,
+            params.resource.as_deref(),
+        )
         .await?;
     Ok(Json(wire::Explanation {
         principal: params.principal,
         permission: params.permission,
         scope: scope_text(&scope),
+        resource: params.resource,
         allowed: explanation.allowed,
         decided_by: explanation.decided_by.map(|id| id.to_string()),
     }))

@@ -435,6 +435,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             .query(&[
                 ("principal", "user:<id> or service_account:<id>"),
                 ("permission", "resource:action"),
+                ("resource", "optional: one resource as type/id"),
             ])
             .reply::<wire::Explanation>(200),
             access::explain,

@@ -648,6 +648,40 @@ async fn resource_groups_limit_an_assignment_to_some_types_or_named_resources() 
         (misuse.status, misuse.code()),
         (StatusCode::BAD_REQUEST, "unknown_resource_group")
     );
+    // Over named resources: explain answers per resource.
+    let named = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            admin,
+            json!({"principal": principal, "role": "_project_admin", "resource_group": local.body["id"]}),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::CREATED, "{}", named.text);
+    let on = |resource: &str| format!("{}&resource={resource}", explain("workspace:force_unlock"));
+    let prod = server.get(&on("workspace/prod"), admin).await;
+    assert_eq!(
+        (
+            prod.body["allowed"].as_bool(),
+            prod.body["decided_by"].clone()
+        ),
+        (Some(true), named.body["id"].clone())
+    );
+    assert_eq!(
+        server.get(&on("workspace/staging"), admin).await.body["allowed"],
+        false
+    );
+    assert_eq!(
+        server
+            .get(&explain("workspace:force_unlock"), admin)
+            .await
+            .body["allowed"],
+        false,
+        "not the whole scope"
+    );
+    assert_eq!(
+        server.get(&on("incident/prod"), admin).await.code(),
+        "invalid_resource"
+    );
 
     // Deleting the group removes the assignments over it.
     let deleted = server

@@ -6,7 +6,9 @@
 //! key that wraps every other key. Secret material lives in zeroizing types and is never
 //! formatted by `Debug`.
 
+pub mod checkpoint;
 pub mod digest;
+pub mod merkle;
 pub mod password;
 pub mod random;
 pub mod root_key;

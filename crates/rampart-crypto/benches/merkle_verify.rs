@@ -4,7 +4,11 @@
 //!
 //! Run: `cargo bench -p rampart-crypto --bench merkle_verify`
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::disallowed_methods)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
+)]
 
 use std::hint::black_box;
 use std::time::Instant;

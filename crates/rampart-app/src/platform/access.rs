@@ -141,6 +141,21 @@ impl App {
                 ));
             }
         }
+        if let Grantee::Principal(PrincipalId::ServiceAccount(id)) = grantee {
+            // A service account only holds rights inside the scope it belongs to.
+            if let Some(account) = self.store().service_account_by_id(id).await? {
+                let home = match account.project_id {
+                    Some(project) => Scope::Project(account.org_id, project),
+                    None => Scope::Org(account.org_id),
+                };
+                if !rampart_domain::platform::access::scope_covers(home, scope) {
+                    return Err(AppError::bad_request(
+                        "outside_service_account_scope",
+                        "a service account can only be given roles inside the organisation or project it belongs to",
+                    ));
+                }
+            }
+        }
         if !self.grantee_exists(grantee).await? {
             return Err(AppError::bad_request(
                 "unknown_principal",
@@ -193,8 +208,20 @@ impl App {
             .await?
             .filter(|record| record.scope == scope)
             .ok_or_else(not_found)?;
+        // Removing a role is as sensitive as granting it: only someone holding it may.
+        let permissions = match record.role {
+            RoleRef::Builtin(role) => role.permissions(),
+            RoleRef::Custom(id) => self
+                .store()
+                .custom_role_by_id(id)
+                .await?
+                .map(|role| role.permissions)
+                .unwrap_or_default(),
+        };
+        ctx.check_can_grant(scope, &permissions)?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_account_admins().await?;
         tx.delete_role_assignment(record.id).await?;
         ensure_an_account_admin_remains(&mut tx).await?;
         tx.commit(
@@ -325,6 +352,24 @@ impl Ctx {
 }
 
 impl App {
+    /// Refuses to act on behalf of, or on the rights of, a grantee that holds more than
+    /// the actor: issuing a service account's token, adding someone to a group, editing
+    /// or disabling a user. Each of the grantee's assignments must be within what the
+    /// actor holds at that assignment's scope.
+    pub(crate) async fn check_can_act_for(&self, ctx: &Ctx, grantee: Grantee) -> AppResult<()> {
+        let assignments = match grantee {
+            Grantee::Principal(principal @ PrincipalId::User(_)) => {
+                let index = self.store().access_of(principal).await?;
+                index.assignments_of(principal).cloned().collect::<Vec<_>>()
+            }
+            other => self.store().assignments_of_grantee(other).await?,
+        };
+        for assignment in &assignments {
+            ctx.check_can_grant(assignment.scope, &assignment.permissions)?;
+        }
+        Ok(())
+    }
+
     pub async fn create_custom_role(
         &self,
         ctx: &Ctx,
@@ -535,6 +580,9 @@ impl App {
         user: &str,
     ) -> AppResult<()> {
         let group = self.user_group_at(scope, id).await?;
+        // Joining a group gives its rights: never more than the actor holds.
+        self.check_can_act_for(ctx, Grantee::Group(group.id))
+            .await?;
         let user: UserId = user
             .parse()
             .map_err(|_| AppError::bad_request("unknown_principal", "the user does not exist"))?;
@@ -740,6 +788,7 @@ impl App {
         let group = self.resource_group_at(scope, id, true).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_account_admins().await?;
         tx.delete_resource_group(group.id).await?;
         ensure_an_account_admin_remains(&mut tx).await?;
         tx.commit(

@@ -8,6 +8,8 @@ use rampart_domain::{Description, DisplayName, Email, Name, ServiceAccountId, To
 use rampart_store::{Page, StoreError};
 use serde_json::json;
 
+use rampart_domain::platform::access::Grantee;
+
 use crate::bootstrap::personal_token;
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
@@ -131,6 +133,8 @@ impl App {
 
     pub async fn update_user(&self, ctx: &Ctx, id: UserId, patch: UserPatch) -> AppResult<User> {
         let mut user = self.user(id).await?;
+        self.check_can_act_for(ctx, Grantee::Principal(PrincipalId::User(user.id)))
+            .await?;
         let now = self.now();
         let mut changed = Vec::new();
         if let Some(name) = &patch.display_name {
@@ -151,6 +155,7 @@ impl App {
         }
         user.updated_at = now;
         let mut tx = self.store().write().await?;
+        tx.lock_account_admins().await?;
         tx.update_user(&user).await?;
         if disabling {
             tx.revoke_sessions_of(user.id, now).await?;
@@ -175,8 +180,11 @@ impl App {
                 "the account owner cannot be deleted",
             ));
         }
+        self.check_can_act_for(ctx, Grantee::Principal(PrincipalId::User(user.id)))
+            .await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        tx.lock_account_admins().await?;
         tx.delete_role_assignments_of(PrincipalId::User(user.id))
             .await?;
         tx.delete_user(user.id).await?;
@@ -391,6 +399,11 @@ impl App {
                     ),
                 ));
             }
+        }
+        if let (PrincipalId::ServiceAccount(_), false) = (owner, owner == ctx.actor.principal) {
+            // A token carries the service account's rights: issuing one is granting them.
+            self.check_can_act_for(ctx, Grantee::Principal(owner))
+                .await?;
         }
         if let (PrincipalId::ServiceAccount(id), Some(project)) = (owner, &input.project) {
             // A service account's token can only be narrowed inside the account's own

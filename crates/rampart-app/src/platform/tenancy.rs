@@ -163,7 +163,7 @@ impl App {
             crate::authorize(
                 &ctx.actor,
                 &ctx.access,
-                crate::Access::List(Permission::OrgView),
+                crate::Access::Permission(Permission::OrgView),
                 scope,
             )
             .is_ok()

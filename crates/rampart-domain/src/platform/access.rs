@@ -114,8 +114,16 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
-/// Resources whose changes are access-control changes (the User role may not make them).
-const ACCESS_CONTROL_RESOURCES: &[&str] = &["role", "resource_group", "role_assignment", "group"];
+/// Resources whose changes are access-control changes (the User role may not make them):
+/// roles and who holds them, and the principals and credentials that hold rights.
+const ACCESS_CONTROL_RESOURCES: &[&str] = &[
+    "role",
+    "resource_group",
+    "role_assignment",
+    "group",
+    "user",
+    "token",
+];
 
 /// The built-in roles. They cannot be edited or deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -382,15 +390,42 @@ impl AccessIndex {
         }
     }
 
-    /// Whether `principal` can see `scope` at all: some assignment reaches into it (an
-    /// organisation is visible to someone with a role in one of its projects). What cannot
-    /// be seen answers 404, exactly like what does not exist.
+    /// Whether `principal` can see `scope` at all: a project it may view
+    /// (`project:view`), or an organisation it may view (`org:view`) or holding such a
+    /// project. What cannot be seen answers 404, exactly like what does not exist.
     pub fn can_see(&self, principal: PrincipalId, scope: Scope) -> bool {
-        self.assignments_of(principal)
-            .any(|assignment| match (assignment.scope, scope) {
-                (Scope::Project(org, _), Scope::Org(target)) => org == target,
-                (outer, inner) => scope_covers(outer, inner),
-            })
+        match scope {
+            Scope::Account => true,
+            Scope::Project(..) => {
+                self.decide(
+                    principal,
+                    Permission::ProjectView,
+                    &ResourceRef::in_scope(scope, Permission::ProjectView),
+                )
+                .allowed
+            }
+            Scope::Org(org) => {
+                self.decide(
+                    principal,
+                    Permission::OrgView,
+                    &ResourceRef::in_scope(scope, Permission::OrgView),
+                )
+                .allowed
+                    || self
+                        .assignments_of(principal)
+                        .any(|assignment| match assignment.scope {
+                            Scope::Project(assigned_org, _) if assigned_org == org => assignment
+                                .grants(
+                                    Permission::ProjectView,
+                                    &ResourceRef::in_scope(
+                                        assignment.scope,
+                                        Permission::ProjectView,
+                                    ),
+                                ),
+                            _ => false,
+                        })
+            }
+        }
     }
 
     /// What `principal` holds on the resources of `scope` as a whole (for "my
@@ -474,6 +509,9 @@ mod tests {
             "no access-control changes"
         );
         assert!(!BuiltinRole::User.grants(P::SettingsView), "no settings");
+        assert!(!BuiltinRole::User.grants(P::TokenCreate), "issuing credentials is access control");
+        assert!(!BuiltinRole::User.grants(P::UserEdit), "so is editing users");
+        assert!(BuiltinRole::User.grants(P::UserView));
         assert!(BuiltinRole::User.grants(P::RoleView));
         for permission in BuiltinRole::Viewer.permissions().iter() {
             assert_eq!(permission.action(), "view");

@@ -178,6 +178,37 @@ impl Store {
             }
             PrincipalId::ServiceAccount(_) => Vec::new(),
         };
+        let assignments = self
+            .effective_assignments(
+                "(a.principal_kind = $1 AND a.principal_id = $2) \
+                 OR (a.principal_kind = 'group' AND a.principal_id IN \
+                     (SELECT group_id FROM group_members WHERE user_id = $2))",
+                kind,
+                &id,
+            )
+            .await?;
+        Ok(AccessIndex::new(
+            assignments,
+            groups.into_iter().map(|group| (group, principal)),
+        ))
+    }
+
+    /// The assignments made directly to one grantee (a principal or a group), resolved.
+    pub async fn assignments_of_grantee(
+        &self,
+        grantee: Grantee,
+    ) -> StoreResult<Vec<EffectiveAssignment>> {
+        let (kind, id) = grantee_columns(grantee);
+        self.effective_assignments("a.principal_kind = $1 AND a.principal_id = $2", kind, &id)
+            .await
+    }
+
+    async fn effective_assignments(
+        &self,
+        condition: &str,
+        kind: &str,
+        id: &str,
+    ) -> StoreResult<Vec<EffectiveAssignment>> {
         let sql = format!(
             "SELECT {ASSIGNMENT_COLUMNS}, r.permissions AS role_permissions, \
              g.org_id AS group_org_id, g.project_id AS group_project_id, \
@@ -185,13 +216,11 @@ impl Store {
              FROM role_assignments a \
              LEFT JOIN roles r ON r.id = a.role \
              LEFT JOIN resource_groups g ON g.id = a.resource_group_id \
-             WHERE (a.principal_kind = $1 AND a.principal_id = $2) \
-                OR (a.principal_kind = 'group' AND a.principal_id IN \
-                    (SELECT group_id FROM group_members WHERE user_id = $2))"
+             WHERE {condition}"
         );
         let rows = sqlx::query(&sql)
             .bind(kind)
-            .bind(&id)
+            .bind(id)
             .fetch_all(self.pool())
             .await?;
         let mut assignments = Vec::with_capacity(rows.len());
@@ -222,10 +251,7 @@ impl Store {
                 resources,
             });
         }
-        Ok(AccessIndex::new(
-            assignments,
-            groups.into_iter().map(|group| (group, principal)),
-        ))
+        Ok(assignments)
     }
 
     pub async fn role_assignment_by_id(
@@ -317,13 +343,30 @@ impl WriteTx {
         Ok(done.rows_affected())
     }
 
-    /// Account Admin assignments held directly by enabled users, read inside the
-    /// transaction (the last one can be neither removed nor demoted).
+    /// Locks the Account Admin assignments until the transaction ends (PostgreSQL), so
+    /// that two admins removing each other at once cannot both succeed. Call it before a
+    /// change that could remove the last admin; SQLite writers are already serialised.
+    pub async fn lock_account_admins(&mut self) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query(
+                "SELECT id FROM role_assignments WHERE role = '_account_admin' \
+                 AND resource_group_id IS NULL FOR UPDATE",
+            )
+            .fetch_all(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Account Admin assignments over the whole account (no resource group) held
+    /// directly by enabled users, read inside the transaction (the last one can be
+    /// neither removed nor demoted).
     pub async fn account_admin_assignment_count(&mut self) -> StoreResult<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM role_assignments a \
              JOIN users u ON u.id = a.principal_id \
-             WHERE a.role = '_account_admin' AND a.principal_kind = 'user' AND u.disabled = 0",
+             WHERE a.role = '_account_admin' AND a.resource_group_id IS NULL \
+             AND a.principal_kind = 'user' AND u.disabled = 0",
         )
         .fetch_one(self.conn())
         .await?;

@@ -102,8 +102,10 @@ async fn a_viewer_sees_its_project_only_and_changes_nothing() {
         .unwrap()
         .iter()
         .map(|o| o["identifier"].clone())
-        .collect();
-    assert_eq!(listed, [json!("default")]);
+        .collect::<Vec<_>>();
+    // Lists show what the caller may view: the organisation itself needs org:view, but
+    // its project is listed and reachable.
+    assert!(listed.is_empty(), "{listed:?}");
     let projects = server.get("/api/v1/orgs/default/projects", &token).await;
     let listed: Vec<_> = projects.body["items"]
         .as_array()
@@ -694,5 +696,253 @@ async fn resource_groups_limit_an_assignment_to_some_types_or_named_resources() 
     assert_eq!(
         server.get(&explain("incident:edit"), admin).await.body["allowed"],
         false
+    );
+}
+
+/// The escalation paths a reviewer found: each must be refused.
+#[tokio::test]
+async fn rights_cannot_be_borrowed_through_tokens_groups_users_or_revocations() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let (erin, erin_token) = user_with_token(&server, "erin@example.com").await;
+    let (frank, _) = user_with_token(&server, "frank@example.com").await;
+    let erin_principal = format!("user:{erin}");
+    let role = |identifier: &str, scope: &str, permissions: &[&str]| {
+        let server = &server;
+        let identifier = identifier.to_owned();
+        let scope = scope.to_owned();
+        let permissions: Vec<String> = permissions.iter().map(|p| (*p).to_owned()).collect();
+        async move {
+            let reply = server
+                .post(
+                    &format!("{scope}/roles"),
+                    &server.admin_token,
+                    json!({"identifier": identifier, "name": "R", "permissions": permissions}),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            reply.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let org = "/api/v1/orgs/default";
+
+    // A token carries its service account's rights: minting one is granting them.
+    let sa = server
+        .post(
+            &format!("{org}/service-accounts"),
+            admin,
+            json!({"name": "ci"}),
+        )
+        .await;
+    let sa_id = sa.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        assign(
+            &server,
+            admin,
+            org,
+            &format!("service_account:{sa_id}"),
+            "_org_admin"
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let minter = role(
+        "minter",
+        org,
+        &["token:create", "service_account:view", "org:view"],
+    )
+    .await;
+    assert_eq!(
+        assign(&server, admin, org, &erin_principal, &minter)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let minted = server
+        .post(
+            &format!("{org}/service-accounts/{sa_id}/tokens"),
+            &erin_token,
+            json!({"name": "stolen", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(
+        (minted.status, minted.code()),
+        (StatusCode::FORBIDDEN, "grant_exceeds_own_rights")
+    );
+    // …and a service account holds roles only where it belongs.
+    server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!({"identifier": "elsewhere", "name": "E"}),
+        )
+        .await;
+    let outside = assign(
+        &server,
+        admin,
+        "/api/v1/orgs/elsewhere",
+        &format!("service_account:{sa_id}"),
+        "_viewer",
+    )
+    .await;
+    assert_eq!(
+        (outside.status, outside.code()),
+        (StatusCode::BAD_REQUEST, "outside_service_account_scope")
+    );
+
+    // group:edit does not let Erin join a group that holds more than she does.
+    let group = server
+        .post(
+            &format!("{org}/groups"),
+            admin,
+            json!({"identifier": "admins", "name": "Admins"}),
+        )
+        .await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        assign(
+            &server,
+            admin,
+            org,
+            &format!("group:{group_id}"),
+            "_org_admin"
+        )
+        .await
+        .status,
+        StatusCode::CREATED
+    );
+    let joiner = role("joiner", org, &["group:edit", "group:view"]).await;
+    assert_eq!(
+        assign(&server, admin, org, &erin_principal, &joiner)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let joined = server
+        .post(
+            &format!("{org}/groups/{group_id}/members"),
+            &erin_token,
+            json!({"user": erin}),
+        )
+        .await;
+    assert_eq!(
+        (joined.status, joined.code()),
+        (StatusCode::FORBIDDEN, "grant_exceeds_own_rights")
+    );
+
+    // user:edit does not let Erin disable an admin; role_assignment:delete does not let
+    // her remove one.
+    let second_admin = assign(
+        &server,
+        admin,
+        "/api/v1",
+        &format!("user:{frank}"),
+        "_account_admin",
+    )
+    .await;
+    let editor = role(
+        "editor",
+        "/api/v1",
+        &[
+            "user:edit",
+            "user:view",
+            "role_assignment:delete",
+            "role_assignment:view",
+        ],
+    )
+    .await;
+    assert_eq!(
+        assign(&server, admin, "/api/v1", &erin_principal, &editor)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let disabled = server
+        .patch(
+            &format!("/api/v1/users/{frank}"),
+            &erin_token,
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        (disabled.status, disabled.code()),
+        (StatusCode::FORBIDDEN, "grant_exceeds_own_rights")
+    );
+    let revoked = server
+        .delete(
+            &format!(
+                "/api/v1/role-assignments/{}",
+                second_admin.body["id"].as_str().unwrap()
+            ),
+            &erin_token,
+        )
+        .await;
+    assert_eq!(
+        (revoked.status, revoked.code()),
+        (StatusCode::FORBIDDEN, "grant_exceeds_own_rights")
+    );
+
+    // An assignment that only reaches some things does not make scopes visible:
+    // Erin's account-level user:view shows her no organisation.
+    let hidden = server.get("/api/v1/orgs/elsewhere", &erin_token).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let listed = server.get("/api/v1/orgs", &erin_token).await;
+    let names: Vec<_> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["identifier"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [json!("default")],
+        "only the organisation she may view"
+    );
+
+    // An Account Admin assignment limited to a resource group is not an Account Admin.
+    let narrow = server
+        .post("/api/v1/resource-groups", admin, json!({"identifier": "one", "name": "One", "kind": "specific", "resources": ["incident/x"]}))
+        .await;
+    let narrow_admin = server
+        .post(
+            "/api/v1/role-assignments",
+            admin,
+            json!({"principal": format!("user:{erin}"), "role": "_account_admin", "resource_group": narrow.body["id"]}),
+        )
+        .await;
+    assert_eq!(
+        narrow_admin.status,
+        StatusCode::CREATED,
+        "{}",
+        narrow_admin.text
+    );
+    let owner_assignment =
+        server.get("/api/v1/role-assignments", admin).await.body["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(
+        server
+            .delete(
+                &format!(
+                    "/api/v1/role-assignments/{}",
+                    second_admin.body["id"].as_str().unwrap()
+                ),
+                admin
+            )
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let last = server
+        .delete(
+            &format!("/api/v1/role-assignments/{owner_assignment}"),
+            admin,
+        )
+        .await;
+    assert_eq!(
+        (last.status, last.code()),
+        (StatusCode::CONFLICT, "last_account_admin")
     );
 }

@@ -801,3 +801,57 @@ impl App {
         Ok(())
     }
 }
+
+impl App {
+    /// Renames or re-describes a user group defined at `scope`.
+    pub async fn update_user_group(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        patch: super::tenancy::ScopePatch,
+    ) -> AppResult<UserGroup> {
+        let mut group = self.user_group_at(scope, id).await?;
+        let now = self.now();
+        let changed = patch.apply(&mut group.name, &mut group.description)?;
+        group.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_user_group(&group).await?;
+        tx.commit(
+            ctx.audit(now, "group.update", "group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "changed": changed }))
+                .build(),
+        )
+        .await?;
+        Ok(group)
+    }
+
+    /// Renames or re-describes a resource group defined at `scope`. What it selects is
+    /// fixed: a different selection is a different group, so that existing assignments
+    /// never silently change their reach.
+    pub async fn update_resource_group(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        patch: super::tenancy::ScopePatch,
+    ) -> AppResult<ResourceGroupRecord> {
+        let mut group = self.resource_group_at(scope, id, true).await?;
+        let now = self.now();
+        let changed = patch.apply(&mut group.name, &mut group.description)?;
+        group.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_resource_group(&group).await?;
+        tx.commit(
+            ctx.audit(now, "resource_group.update", "resource_group")
+                .scope(scope)
+                .resource_id(group.id)
+                .details(json!({ "changed": changed }))
+                .build(),
+        )
+        .await?;
+        Ok(group)
+    }
+}

@@ -27,7 +27,7 @@ pub struct ScopePatch {
 
 impl ScopePatch {
     /// Applies the patch to a name and description; returns the fields that changed.
-    fn apply(
+    pub(crate) fn apply(
         &self,
         name: &mut Name,
         description: &mut Description,

@@ -509,8 +509,14 @@ mod tests {
             "no access-control changes"
         );
         assert!(!BuiltinRole::User.grants(P::SettingsView), "no settings");
-        assert!(!BuiltinRole::User.grants(P::TokenCreate), "issuing credentials is access control");
-        assert!(!BuiltinRole::User.grants(P::UserEdit), "so is editing users");
+        assert!(
+            !BuiltinRole::User.grants(P::TokenCreate),
+            "issuing credentials is access control"
+        );
+        assert!(
+            !BuiltinRole::User.grants(P::UserEdit),
+            "so is editing users"
+        );
         assert!(BuiltinRole::User.grants(P::UserView));
         assert!(BuiltinRole::User.grants(P::RoleView));
         for permission in BuiltinRole::Viewer.permissions().iter() {

@@ -528,3 +528,48 @@ pub async fn delete_resource_group(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+fn scope_patch(body: wire::ScopeUpdate) -> rampart_app::platform::tenancy::ScopePatch {
+    rampart_app::platform::tenancy::ScopePatch {
+        name: body.name,
+        description: body.description,
+    }
+}
+
+pub async fn update_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ScopeUpdate>,
+) -> ApiResult<Json<wire::Group>> {
+    let group = state
+        .app
+        .update_user_group(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "group_id"),
+            scope_patch(body),
+        )
+        .await?;
+    Ok(Json(wire_group(&group, &scope)))
+}
+
+pub async fn update_resource_group(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ScopeUpdate>,
+) -> ApiResult<Json<wire::ResourceGroup>> {
+    let group = state
+        .app
+        .update_resource_group(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "resource_group_id"),
+            scope_patch(body),
+        )
+        .await?;
+    Ok(Json(wire_resource_group(&group, &scope)))
+}

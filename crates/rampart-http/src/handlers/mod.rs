@@ -622,5 +622,27 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             ),
             access::delete_resource_group,
         );
+        table.add(
+            r(
+                M::PATCH,
+                path("/groups/{group_id}"),
+                perm(P::GroupEdit),
+                "Rename or re-describe a user group",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::Group>(200),
+            access::update_group,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupEdit),
+                "Rename or re-describe a resource group (what it selects is fixed)",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::ResourceGroup>(200),
+            access::update_resource_group,
+        );
     }
 }

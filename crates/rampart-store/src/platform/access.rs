@@ -813,3 +813,50 @@ impl WriteTx {
         Ok(())
     }
 }
+
+impl WriteTx {
+    /// Renames or re-describes a user group or resource group (`table` is fixed by the
+    /// caller, never user input).
+    async fn update_named(
+        &mut self,
+        table: &'static str,
+        id: uuid::Uuid,
+        name: &rampart_domain::Name,
+        description: &rampart_domain::Description,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE {table} SET name = $2, description = $3, updated_at = $4 WHERE id = $1"
+        );
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(name.as_str())
+            .bind(description.as_str())
+            .bind(micros(at))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_user_group(&mut self, group: &UserGroup) -> StoreResult<()> {
+        self.update_named(
+            "user_groups",
+            group.id,
+            &group.name,
+            &group.description,
+            group.updated_at,
+        )
+        .await
+    }
+
+    pub async fn update_resource_group(&mut self, group: &ResourceGroupRecord) -> StoreResult<()> {
+        self.update_named(
+            "resource_groups",
+            group.id,
+            &group.name,
+            &group.description,
+            group.updated_at,
+        )
+        .await
+    }
+}

@@ -464,6 +464,14 @@ async fn custom_roles_and_groups_grant_exactly_their_permissions() {
             .status,
         StatusCode::CREATED
     );
+    let renamed = server
+        .patch(
+            &format!("{PROJECT}/groups/{group_id}"),
+            admin,
+            json!({"description": "whoever carries the pager"}),
+        )
+        .await;
+    assert_eq!(renamed.body["description"], "whoever carries the pager");
     let assigned = assign(
         &server,
         admin,
@@ -685,6 +693,30 @@ async fn resource_groups_limit_an_assignment_to_some_types_or_named_resources() 
         "invalid_resource"
     );
 
+    let renamed = server
+        .patch(
+            &format!("/api/v1/orgs/default/resource-groups/{group_id}"),
+            admin,
+            json!({"name": "All incidents"}),
+        )
+        .await;
+    assert_eq!(
+        (renamed.status, renamed.body["name"].as_str()),
+        (StatusCode::OK, Some("All incidents"))
+    );
+    assert_eq!(
+        renamed.body["types"],
+        json!(["incident"]),
+        "the selection is unchanged"
+    );
+    let bad = server
+        .patch(
+            &format!("/api/v1/orgs/default/resource-groups/{group_id}"),
+            admin,
+            json!({"types": ["slo"]}),
+        )
+        .await;
+    assert_eq!(bad.code(), "invalid_body", "the selection cannot be edited");
     // Deleting the group removes the assignments over it.
     let deleted = server
         .delete(

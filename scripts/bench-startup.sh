@@ -13,11 +13,15 @@ trap 'rm -rf "$work"' EXIT
 port=$((20000 + RANDOM % 20000))
 
 ready_ms() { # data dir → sets $ms (milliseconds until /readyz answers 200) and $pid
+  # /readyz needs a token: on a first start it is the one printed on stderr, which the
+  # poll picks up as soon as it appears; later starts reuse it.
   local dir=$1 start end
   start=$(date +%s%N)
-  "$bin" serve --data-dir "$dir" --listen "127.0.0.1:$port" >/dev/null 2>"$work/serve.err" &
+  "$bin" serve --data-dir "$dir" --listen "127.0.0.1:$port" >/dev/null 2>>"$dir.err" &
   pid=$!
-  until curl -sf --cacert "$dir/tls/server.crt" "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+  until token=$(grep -o -m1 'rmp_pat_[A-Za-z0-9_]*' "$dir.err" 2>/dev/null) &&
+    curl -sf --cacert "$dir/tls/server.crt" -H "Authorization: Bearer $token" \
+      "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
     sleep 0.002
   done
   end=$(date +%s%N)

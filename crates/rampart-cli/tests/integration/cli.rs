@@ -136,7 +136,7 @@ async fn wait_ready(url: &str, ca: &Path) -> bool {
     for _ in 0..100 {
         if ca.exists() {
             let client = rampart_testkit::https_client(ca);
-            if let Ok(reply) = client.get(format!("{url}/readyz")).send().await
+            if let Ok(reply) = client.get(format!("{url}/healthz")).send().await
                 && reply.status().is_success()
             {
                 return true;

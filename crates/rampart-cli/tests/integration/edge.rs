@@ -81,9 +81,15 @@ async fn every_response_carries_the_security_headers_and_a_request_id() {
 #[tokio::test]
 async fn readiness_and_metrics() {
     let server = TestServer::start().await;
-    let ready = server
+    let anonymous_ready = server
         .request(reqwest::Method::GET, "/readyz", None, None)
         .await;
+    assert_eq!(
+        anonymous_ready.status,
+        StatusCode::UNAUTHORIZED,
+        "only /healthz is open"
+    );
+    let ready = server.get("/readyz", &server.admin_token).await;
     assert_eq!(
         (ready.status, ready.body["status"].as_str()),
         (StatusCode::OK, Some("ready"))

@@ -33,7 +33,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         r(
             M::GET,
             "/readyz",
-            Access::Public,
+            Access::SelfServiceNarrowedOk,
             "Readiness: the store answers",
         )
         .reply::<HealthResponse>(200),
@@ -53,7 +53,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         r(
             M::GET,
             "/api/v1/openapi.json",
-            Access::Public,
+            Access::SelfServiceNarrowedOk,
             "This API's OpenAPI 3.1 document",
         )
         .text("application/json"),

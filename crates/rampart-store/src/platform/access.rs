@@ -274,24 +274,15 @@ impl Store {
         scope: Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<RoleAssignmentRecord>> {
-        let (_, _, scope_key) = scope_columns(scope);
-        let sql = format!(
-            "SELECT {ASSIGNMENT_COLUMNS} FROM role_assignments a \
-             WHERE a.scope_key = $1 AND a.id > $2 ORDER BY a.id LIMIT $3"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope_key)
-            .bind(page.after_or_start())
-            .bind(page.overfetch())
-            .fetch_all(self.pool())
-            .await?;
-        let items = rows
-            .iter()
-            .map(assignment_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |a| {
-            a.id.to_string()
-        }))
+        self.list_defined_at(
+            "role_assignments a",
+            ASSIGNMENT_COLUMNS,
+            scope,
+            page,
+            assignment_from,
+            |a| a.id.to_string(),
+        )
+        .await
     }
 }
 
@@ -486,23 +477,10 @@ impl Store {
         scope: Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<CustomRole>> {
-        let (_, _, scope_key) = scope_columns(scope);
-        let sql = format!(
-            "SELECT {ROLE_COLUMNS} FROM roles WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope_key)
-            .bind(page.after_or_start())
-            .bind(page.overfetch())
-            .fetch_all(self.pool())
-            .await?;
-        let items = rows
-            .iter()
-            .map(role_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |role| {
+        self.list_defined_at("roles", ROLE_COLUMNS, scope, page, role_from, |role| {
             role.id.to_string()
-        }))
+        })
+        .await
     }
 
     pub async fn user_group_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<UserGroup>> {
@@ -521,23 +499,15 @@ impl Store {
         scope: Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<UserGroup>> {
-        let (_, _, scope_key) = scope_columns(scope);
-        let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM user_groups WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope_key)
-            .bind(page.after_or_start())
-            .bind(page.overfetch())
-            .fetch_all(self.pool())
-            .await?;
-        let items = rows
-            .iter()
-            .map(group_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |group| {
-            group.id.to_string()
-        }))
+        self.list_defined_at(
+            "user_groups",
+            GROUP_COLUMNS,
+            scope,
+            page,
+            group_from,
+            |group| group.id.to_string(),
+        )
+        .await
     }
 
     /// The members of a group (user ids), paginated.
@@ -753,10 +723,31 @@ impl Store {
         scope: Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<ResourceGroupRecord>> {
+        self.list_defined_at(
+            "resource_groups",
+            RESOURCE_GROUP_COLUMNS,
+            scope,
+            page,
+            resource_group_from,
+            |group| group.id.to_string(),
+        )
+        .await
+    }
+
+    /// One page of the rows of `table` (a fixed name, never user input) defined exactly
+    /// at `scope`, ordered by id.
+    async fn list_defined_at<T>(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        scope: Scope,
+        page: &PageRequest,
+        from_row: fn(&AnyRow) -> StoreResult<T>,
+        id_of: fn(&T) -> String,
+    ) -> StoreResult<Page<T>> {
         let (_, _, scope_key) = scope_columns(scope);
         let sql = format!(
-            "SELECT {RESOURCE_GROUP_COLUMNS} FROM resource_groups \
-             WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
+            "SELECT {columns} FROM {table} WHERE scope_key = $1 AND id > $2 ORDER BY id LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(scope_key)
@@ -764,13 +755,8 @@ impl Store {
             .bind(page.overfetch())
             .fetch_all(self.pool())
             .await?;
-        let items = rows
-            .iter()
-            .map(resource_group_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |group| {
-            group.id.to_string()
-        }))
+        let items = rows.iter().map(from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, id_of))
     }
 }
 

@@ -39,18 +39,18 @@ pub enum PasswordVerdict {
 pub struct PasswordHasher {
     params: PasswordParams,
     /// A hash under the current parameters, verified against when no user matches, so
-    /// that an unknown email costs exactly one Argon2 run, like a known one.
-    dummy_phc: String,
+    /// that an unknown email costs exactly one Argon2 run, like a known one. Made on first
+    /// use, so that start-up does not pay for it.
+    dummy_phc: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl PasswordHasher {
     pub fn new(params: PasswordParams) -> Result<Self, CryptoError> {
-        let mut hasher = Self {
+        Self::argon(params)?;
+        Ok(Self {
             params,
-            dummy_phc: String::new(),
-        };
-        hasher.dummy_phc = hasher.hash("rampart-dummy-password-for-timing")?;
-        Ok(hasher)
+            dummy_phc: std::sync::Arc::default(),
+        })
     }
 
     fn argon(params: PasswordParams) -> Result<Argon2<'static>, CryptoError> {
@@ -110,7 +110,11 @@ impl PasswordHasher {
     /// Spends the same time as a real verification; used when no user matches, so that
     /// response times do not reveal which emails exist.
     pub fn verify_dummy(&self, password: &str) {
-        let _ = self.verify(password, &self.dummy_phc);
+        let phc = self.dummy_phc.get_or_init(|| {
+            self.hash("rampart-dummy-password-for-timing")
+                .unwrap_or_default()
+        });
+        let _ = self.verify(password, phc);
     }
 }
 

@@ -51,8 +51,28 @@ pub fn root_key(data_dir: &Path, env_root_key: Option<&str>, create: bool) -> Re
     Ok(key)
 }
 
+/// Creates the embedded SQLite file readable by the owner only (0600) before SQLite
+/// does; SQLite gives its -wal and -shm files the database file's permissions.
+fn create_private_sqlite_file(config: &Config) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if config.database.url.is_some() {
+        return Ok(());
+    }
+    let path = config.server.data_dir.join("rampart.db");
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Connects to the configured store and applies migrations.
 pub async fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
+    create_private_sqlite_file(config)?;
     let store = Store::connect(
         &config.database_url(),
         &StoreOptions {

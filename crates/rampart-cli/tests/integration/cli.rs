@@ -45,6 +45,14 @@ fn admin_init_prints_exactly_one_token_and_refuses_a_second_time() {
     assert!(lines[0].starts_with("rmp_pat_") && lines[0].len() == 47);
     rampart_testkit::remember_secret(lines[0]);
     use std::os::unix::fs::PermissionsExt;
+    // The database holds hashes and wrapped keys: owner-only, like the root key. (SQLite
+    // gives its -wal/-shm files the same mode; they are gone after a clean close.)
+    let db_mode = std::fs::metadata(data.join("rampart.db"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(db_mode, 0o600);
     assert_eq!(
         std::fs::metadata(data.join("root.key"))
             .unwrap()

@@ -175,3 +175,44 @@ async fn logs_never_contain_the_secrets_a_session_used() {
         assert!(!logs.contains(secret), "a secret reached the log");
     }
 }
+
+#[tokio::test]
+async fn an_unavailable_store_answers_503_with_retry_after_never_500() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    assert_eq!(server.get("/readyz", &admin).await.status, StatusCode::OK);
+    // Close every database connection under the running server.
+    server.app().store().close().await;
+    for path in ["/readyz", "/api/v1/orgs", "/api/v1/me"] {
+        let reply = server.get(path, &admin).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            "{path}: {}",
+            reply.text
+        );
+        assert!(reply.headers.contains_key("retry-after"), "{path}");
+    }
+    let login = server
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"email": "admin@localhost", "password": "irrelevant here"})),
+        )
+        .await;
+    assert_eq!(
+        login.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        login.text
+    );
+    assert_eq!(
+        server
+            .request(reqwest::Method::GET, "/healthz", None, None)
+            .await
+            .status,
+        StatusCode::OK,
+        "alive, not ready"
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod digest;
+pub mod envelope;
 pub mod merkle;
 pub mod password;
 pub mod random;

@@ -216,3 +216,67 @@ async fn an_unavailable_store_answers_503_with_retry_after_never_500() {
         "alive, not ready"
     );
 }
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let server = TestServer::start().await;
+    let token = server
+        .create_token(
+            &server.admin_token,
+            serde_json::json!({"name": "xff", "expires_in_days": 1}),
+        )
+        .await;
+    let spoofed = server
+        .client
+        .get(format!("{}/api/v1/me", server.url))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "203.0.113.77")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), StatusCode::OK);
+    let tokens = server.get("/api/v1/tokens", &server.admin_token).await;
+    let used = tokens.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "xff")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        used["last_used_ip"], "127.0.0.1",
+        "the socket peer, not the header"
+    );
+
+    // Behind a configured trusted proxy (here: loopback), the header is believed.
+    let proxied = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| {
+            config.server.trusted_proxies = vec!["127.0.0.1/32".into()]
+        })),
+        ..rampart_testkit::Options::default()
+    })
+    .await;
+    let token = proxied
+        .create_token(
+            &proxied.admin_token,
+            serde_json::json!({"name": "xff", "expires_in_days": 1}),
+        )
+        .await;
+    proxied
+        .client
+        .get(format!("{}/api/v1/me", proxied.url))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "203.0.113.77")
+        .send()
+        .await
+        .unwrap();
+    let tokens = proxied.get("/api/v1/tokens", &proxied.admin_token).await;
+    let used = tokens.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "xff")
+        .unwrap()
+        .clone();
+    assert_eq!(used["last_used_ip"], "203.0.113.77");
+}

@@ -129,6 +129,8 @@ pub struct Token {
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
     pub last_used_ip: Option<String>,
+    /// Source networks the token may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// A new token. Expiry is mandatory: `expires_in_days` or `expires_at` (not both); the
@@ -146,6 +148,9 @@ pub struct TokenCreate {
     pub org: Option<String>,
     #[serde(default)]
     pub project: Option<String>,
+    /// Source networks (CIDR or address) the token may be used from; absent: anywhere.
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// The created token with its secret. The secret is shown only in this response.

@@ -92,6 +92,7 @@ pub(crate) fn personal_token(
         revoked_at: None,
         last_used_at: None,
         last_used_ip: None,
+        allowed_cidrs: Vec::new(),
     };
     let secret_hmac = token_hmac(pepper, &secret);
     Ok((secret, token, secret_hmac))

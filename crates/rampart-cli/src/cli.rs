@@ -307,6 +307,9 @@ pub enum TokenCommand {
         org: Option<String>,
         #[arg(long, requires = "org")]
         project: Option<String>,
+        /// Only usable from this network (CIDR or address); repeatable.
+        #[arg(long = "allowed-cidr")]
+        allowed_cidrs: Vec<String>,
     },
     Revoke {
         id: String,

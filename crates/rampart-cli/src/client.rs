@@ -288,6 +288,7 @@ pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
             expires_in_days,
             org,
             project,
+            allowed_cidrs,
         } => {
             let created: wire::TokenCreated = client
                 .post(
@@ -298,6 +299,7 @@ pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
                         expires_at: None,
                         org,
                         project,
+                        allowed_cidrs,
                     },
                 )
                 .await?;

@@ -28,6 +28,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/sqlite/0002_access.sql"),
     },
+    Migration {
+        version: 3,
+        name: "token_cidrs",
+        sql: include_str!("../migrations/sqlite/0003_token_cidrs.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -40,6 +45,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 2,
         name: "access",
         sql: include_str!("../migrations/postgres/0002_access.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "token_cidrs",
+        sql: include_str!("../migrations/postgres/0003_token_cidrs.sql"),
     },
 ];
 

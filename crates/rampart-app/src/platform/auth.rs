@@ -86,6 +86,24 @@ impl App {
                 AppError::unauthenticated("token_revoked", "the token has been revoked")
             }
         })?;
+        if !token.allowed_cidrs.is_empty() {
+            let client: Option<std::net::IpAddr> = meta.client_ip.parse().ok();
+            let allowed = client.is_some_and(|ip| {
+                token
+                    .allowed_cidrs
+                    .iter()
+                    .filter_map(|cidr| cidr.parse::<ipnet::IpNet>().ok())
+                    .any(|net| net.contains(&ip))
+            });
+            if !allowed {
+                self.record_auth_failure(meta, "token", "ip_not_allowed")
+                    .await;
+                return Err(AppError::forbidden(
+                    "ip_not_allowed",
+                    "this token may not be used from this address",
+                ));
+            }
+        }
         let is_account_owner = match token.owner {
             PrincipalId::User(user_id) => {
                 let user = self.store().user_by_id(user_id).await?.ok_or_else(|| {

@@ -47,6 +47,37 @@ pub struct NewTokenInput {
     pub expiry: TokenExpiry,
     /// Narrow the token to this project.
     pub project: Option<Project>,
+    /// Source networks (CIDR or single address) the token may be used from.
+    pub allowed_cidrs: Vec<String>,
+}
+
+/// Most source networks one token may list.
+pub const TOKEN_CIDRS_MAX: usize = 32;
+
+/// Parses and normalises a token's source networks (`10.1.2.3/8` → `10.0.0.0/8`; a
+/// plain address is a /32 or /128).
+fn parse_cidrs(items: &[String]) -> AppResult<Vec<String>> {
+    if items.len() > TOKEN_CIDRS_MAX {
+        return Err(AppError::bad_request(
+            "too_many_cidrs",
+            format!("a token may list at most {TOKEN_CIDRS_MAX} networks"),
+        ));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    AppError::bad_request(
+                        "invalid_cidr",
+                        format!("'{item}' is not a CIDR or an IP address"),
+                    )
+                })?;
+            Ok(net.trunc().to_string())
+        })
+        .collect()
 }
 
 /// A freshly created token: its metadata and the secret, shown once.
@@ -418,7 +449,8 @@ impl App {
                 ));
             }
         }
-        let (secret, token, secret_hmac) = personal_token(
+        let allowed_cidrs = parse_cidrs(&input.allowed_cidrs)?;
+        let (secret, mut token, secret_hmac) = personal_token(
             self.pepper(),
             owner,
             &input.name,
@@ -426,6 +458,7 @@ impl App {
             lifetime,
             input.project.as_ref().map(|p| p.id),
         )?;
+        token.allowed_cidrs = allowed_cidrs;
         let scope = match &input.project {
             Some(project) => Scope::Project(project.org_id, project.id),
             None => Scope::Account,

@@ -117,6 +117,9 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
     pub last_used_ip: Option<String>,
+    /// Source networks (CIDR text, validated at the edge) the token may be used from;
+    /// empty: anywhere.
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// Why a token cannot be used now.

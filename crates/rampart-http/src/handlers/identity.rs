@@ -188,6 +188,7 @@ async fn token_input(
         name: body.name,
         expiry,
         project,
+        allowed_cidrs: body.allowed_cidrs,
     })
 }
 

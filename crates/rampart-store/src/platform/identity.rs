@@ -65,7 +65,7 @@ fn service_account_from(row: &AnyRow) -> StoreResult<ServiceAccount> {
 
 const TOKEN_COLUMNS: &str = "id, kind, owner_user_id, owner_service_account_id, name, last_four, \
                              project_id, created_at, expires_at, revoked_at, last_used_at, \
-                             last_used_ip";
+                             last_used_ip, allowed_cidrs";
 
 fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
     let owner = match (
@@ -92,6 +92,10 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
         revoked_at: get_optional_timestamp(row, "revoked_at")?,
         last_used_at: get_optional_timestamp(row, "last_used_at")?,
         last_used_ip: get(row, "last_used_ip")?,
+        allowed_cidrs: get::<String>(row, "allowed_cidrs")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -440,8 +444,8 @@ impl WriteTx {
         let (user, service_account) = owner_columns(token.owner);
         sqlx::query(
             "INSERT INTO api_tokens (id, kind, owner_user_id, owner_service_account_id, name, \
-             secret_hmac, last_four, project_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             secret_hmac, last_four, project_id, created_at, expires_at, allowed_cidrs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(token.id.to_string())
         .bind(token.kind.prefix_code())
@@ -453,6 +457,7 @@ impl WriteTx {
         .bind(token.project_id.map(|id| id.to_string()))
         .bind(micros(token.created_at))
         .bind(micros(token.expires_at))
+        .bind(token.allowed_cidrs.join(" "))
         .execute(self.conn())
         .await?;
         Ok(())

@@ -479,3 +479,58 @@ async fn a_narrowed_owner_token_cannot_force_delete() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn a_token_limited_to_networks_works_only_from_them() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let elsewhere = server
+        .create_token(admin, json!({"name": "office", "expires_in_days": 1, "allowed_cidrs": ["10.1.2.3/8", "2001:db8::/32"]}))
+        .await;
+    let refused = server.get("/api/v1/me", &elsewhere).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "ip_not_allowed")
+    );
+    let here = server
+        .create_token(
+            admin,
+            json!({"name": "local", "expires_in_days": 1, "allowed_cidrs": ["127.0.0.1"]}),
+        )
+        .await;
+    assert_eq!(server.get("/api/v1/me", &here).await.status, StatusCode::OK);
+
+    let listed = server.get("/api/v1/tokens", admin).await;
+    let office = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "office")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        office["allowed_cidrs"],
+        json!(["10.0.0.0/8", "2001:db8::/32"]),
+        "normalised"
+    );
+    let invalid = server
+        .post(
+            "/api/v1/tokens",
+            admin,
+            json!({"name": "x", "expires_in_days": 1, "allowed_cidrs": ["10.0.0.0/33"]}),
+        )
+        .await;
+    assert_eq!(
+        (invalid.status, invalid.code()),
+        (StatusCode::BAD_REQUEST, "invalid_cidr")
+    );
+    let audited = server
+        .app()
+        .store()
+        .recent_audit(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|r| r.action == "auth.failure" && r.details.contains("ip_not_allowed"));
+    assert!(audited, "the refusal is audited");
+}

@@ -571,11 +571,25 @@ impl WriteTx {
 
     /// Deletes a custom role and the assignments that grant it.
     pub async fn delete_custom_role(&mut self, id: uuid::Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM role_assignments WHERE role = $1")
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        sqlx::query("DELETE FROM roles WHERE id = $1")
+        self.delete_with_assignments("roles", "role = $1", id).await
+    }
+
+    /// Deletes a row of `table` and, first, the role assignments matching
+    /// `assignment_condition` (on `$1`, the id). Both arguments are fixed by the caller,
+    /// never user input.
+    async fn delete_with_assignments(
+        &mut self,
+        table: &'static str,
+        assignment_condition: &'static str,
+        id: uuid::Uuid,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "DELETE FROM role_assignments WHERE {assignment_condition}"
+        ))
+        .bind(id.to_string())
+        .execute(self.conn())
+        .await?;
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
             .bind(id.to_string())
             .execute(self.conn())
             .await?;
@@ -604,17 +618,12 @@ impl WriteTx {
 
     /// Deletes a group, its memberships and the assignments made to it.
     pub async fn delete_user_group(&mut self, id: uuid::Uuid) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM role_assignments WHERE principal_kind = 'group' AND principal_id = $1",
+        self.delete_with_assignments(
+            "user_groups",
+            "principal_kind = 'group' AND principal_id = $1",
+            id,
         )
-        .bind(id.to_string())
-        .execute(self.conn())
-        .await?;
-        sqlx::query("DELETE FROM user_groups WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        .await
     }
 
     pub async fn add_group_member(
@@ -788,15 +797,8 @@ impl WriteTx {
 
     /// Deletes a resource group and the assignments over it.
     pub async fn delete_resource_group(&mut self, id: uuid::Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM role_assignments WHERE resource_group_id = $1")
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        sqlx::query("DELETE FROM resource_groups WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.delete_with_assignments("resource_groups", "resource_group_id = $1", id)
+            .await
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_log;
 pub mod bootstrap;
 pub mod clock;
 pub mod context;
@@ -60,6 +61,8 @@ struct Inner {
     pepper: Pepper,
     passwords: PasswordHasher,
     settings: AppSettings,
+    /// The audit log's checkpoint key.
+    signer: rampart_crypto::checkpoint::CheckpointSigner,
 }
 
 /// The application: every use case is a method. Cheap to clone.
@@ -83,6 +86,7 @@ impl App {
         settings: AppSettings,
     ) -> AppResult<Self> {
         let pepper = bootstrap::load_pepper(&store, root_key).await?;
+        let signer = audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
         Ok(Self {
@@ -92,6 +96,7 @@ impl App {
                 pepper,
                 passwords,
                 settings,
+                signer,
             }),
         })
     }

@@ -3,8 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
-use rampart_app::{Clock, SystemClock, bootstrap};
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use rampart_app::audit_log::{AuditQuery, ExportFormat, VerifyReport, verify_export};
+use rampart_app::{App, Clock, SystemClock, bootstrap};
+use rampart_domain::platform::tenancy::Scope;
 
 use crate::config::{Config, ENV_ROOT_KEY, process_env};
 use crate::setup;
@@ -82,4 +87,97 @@ pub async fn reset_admin(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await;
     Ok(token.expose().to_owned())
+}
+
+/// Opens an initialised installation for an offline command.
+async fn open_installation(config_file: Option<PathBuf>, data_dir: Option<PathBuf>) -> Result<App> {
+    let (config, env_root_key) = load(config_file, data_dir)?;
+    let clock = SystemClock;
+    let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
+    let store = setup::open_store(&config, &clock).await?;
+    if !bootstrap::is_initialized(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        bail!("not initialised: run `rampart admin init` first");
+    }
+    setup::open_app(&config, store, &root_key, Arc::new(SystemClock)).await
+}
+
+/// `admin audit public-key`.
+pub async fn audit_public_key(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> Result<String> {
+    let app = open_installation(config_file, data_dir).await?;
+    let key = rampart_crypto::digest::hex(&app.audit_public_key());
+    app.store().close().await;
+    Ok(key)
+}
+
+/// `admin audit export`: writes to `output` (or stdout).
+pub async fn audit_export(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    format: ExportFormat,
+    query: AuditQuery,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    let app = open_installation(config_file, data_dir).await?;
+    let mut out: Box<dyn Write + Send> = match &output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let (sink, mut lines) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let exporter = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.write_audit_export(
+                &rampart_app::Ctx::system(),
+                Scope::Account,
+                &query,
+                format,
+                sink,
+            )
+            .await
+        })
+    };
+    while let Some(chunk) = lines.recv().await {
+        out.write_all(&chunk).context("writing the export")?;
+    }
+    out.flush().context("writing the export")?;
+    exporter
+        .await
+        .context("the export task failed")?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    app.store().close().await;
+    Ok(())
+}
+
+/// Reads a public key given as hex or as a file holding hex.
+fn public_key_argument(argument: &str) -> Result<Vec<u8>> {
+    let text = if rampart_crypto::digest::from_hex(argument.trim()).is_some() {
+        argument.to_owned()
+    } else {
+        std::fs::read_to_string(argument).with_context(|| {
+            format!("--public-key is neither hex nor a readable file: {argument}")
+        })?
+    };
+    let key = rampart_crypto::digest::from_hex(text.trim())
+        .context("the public key is not hexadecimal")?;
+    if key.len() != 32 {
+        bail!("the public key must be 32 bytes (64 hex characters)");
+    }
+    Ok(key)
+}
+
+/// `admin audit verify`: the report, or an error when the file cannot be read.
+pub fn audit_verify(file: &std::path::Path, public_key: &str) -> Result<VerifyReport> {
+    let key = public_key_argument(public_key)?;
+    let reader = std::io::BufReader::new(
+        std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+    );
+    verify_export(reader, &key).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }

@@ -229,6 +229,55 @@ pub enum AdminCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Export, verify and inspect the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Sign a checkpoint and write the audit log (NDJSON with checkpoints and proofs, or
+    /// CSV) from the store, with no server.
+    Export {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ExportFormatArg::Ndjson)]
+        format: ExportFormatArg,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only events at or after this RFC 3339 time (the export is then partial, each
+        /// entry with an inclusion proof).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before this RFC 3339 time.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Verify an NDJSON export offline against the log's public key.
+    Verify {
+        file: PathBuf,
+        /// The public key (64 hex characters), or a file holding it.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Print the audit log's public key (hex), to keep beside exports.
+    PublicKey {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormatArg {
+    Ndjson,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]

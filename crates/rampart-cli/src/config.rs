@@ -31,6 +31,26 @@ pub struct Config {
     pub database: DatabaseSection,
     pub auth: AuthSection,
     pub log: LogSection,
+    pub audit: AuditSection,
+}
+
+/// The audit log's background work.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// How often a checkpoint over new events is signed (an export always signs one).
+    pub checkpoint_interval_secs: u64,
+    /// How often organisations' retention settings are applied.
+    pub retention_sweep_interval_secs: u64,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval_secs: 60,
+            retention_sweep_interval_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -304,6 +324,18 @@ impl Config {
             self.tls.reload_interval_secs,
             1,
             3600,
+        )?;
+        range(
+            "audit.checkpoint_interval_secs",
+            self.audit.checkpoint_interval_secs,
+            1,
+            86_400,
+        )?;
+        range(
+            "audit.retention_sweep_interval_secs",
+            self.audit.retention_sweep_interval_secs,
+            1,
+            86_400,
         )?;
         if let Some(url) = &self.database.url
             && !(url.starts_with("sqlite:")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rampart_app::SystemClock;
-use rampart_cli::cli::{AdminCommand, Cli, Command};
+use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
 use rampart_cli::{admin, client, logging, serve};
 
@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         admin::reset_admin(config, data_dir, email.as_deref()).await?
                     );
                 }
+                AdminCommand::Audit { command } => audit(command).await?,
             }
             Ok(())
         }
@@ -119,4 +120,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn audit(command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::PublicKey { config, data_dir } => {
+            println!("{}", admin::audit_public_key(config, data_dir).await?);
+        }
+        AuditCommand::Export {
+            config,
+            data_dir,
+            format,
+            output,
+            since,
+            until,
+        } => {
+            let format = match format {
+                ExportFormatArg::Ndjson => rampart_app::audit_log::ExportFormat::Ndjson,
+                ExportFormatArg::Csv => rampart_app::audit_log::ExportFormat::Csv,
+            };
+            let query = rampart_app::audit_log::AuditQuery {
+                since,
+                until,
+                ..Default::default()
+            };
+            admin::audit_export(config, data_dir, format, query, output).await?;
+        }
+        AuditCommand::Verify { file, public_key } => {
+            let report = admin::audit_verify(&file, &public_key)?;
+            let kind = if report.complete {
+                "complete"
+            } else {
+                "partial"
+            };
+            if report.is_intact() {
+                println!(
+                    "OK: {kind} export of a log of {} entries; {} entries and {} pruned \
+                     verified against {} signed checkpoint(s)",
+                    report.tree_size, report.entries, report.pruned, report.checkpoints
+                );
+            } else {
+                for problem in &report.problems {
+                    println!("TAMPERED: {problem}");
+                }
+                if report.problems_not_listed > 0 {
+                    println!("… and {} more problems", report.problems_not_listed);
+                }
+                anyhow::bail!(
+                    "the audit export does not verify ({} problem(s))",
+                    report.problems.len() as u64 + report.problems_not_listed
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -114,6 +114,13 @@ pub async fn start(
         shutdown_rx.clone(),
     );
 
+    spawn_audit_maintenance(
+        app.clone(),
+        Duration::from_secs(config.audit.checkpoint_interval_secs),
+        Duration::from_secs(config.audit.retention_sweep_interval_secs),
+        shutdown_rx.clone(),
+    );
+
     let listener = TcpListener::bind(https_addr)
         .await
         .with_context(|| format!("binding {https_addr}"))?;
@@ -152,6 +159,40 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+/// Signs audit checkpoints and applies audit retention at their intervals until
+/// shutdown. Failures are logged and retried at the next tick; a checkpoint that finds
+/// the log inconsistent with the last one is an integrity alarm in the log.
+fn spawn_audit_maintenance(
+    app: rampart_app::App,
+    checkpoint_every: Duration,
+    sweep_every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut checkpoint_tick = tokio::time::interval(checkpoint_every);
+        let mut sweep_tick = tokio::time::interval(sweep_every);
+        checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = checkpoint_tick.tick() => {
+                    if let Err(error) = app.sign_audit_checkpoint().await {
+                        tracing::error!(?error, "signing an audit checkpoint failed");
+                    }
+                }
+                _ = sweep_tick.tick() => {
+                    match app.prune_audit_log().await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::info!(pruned, "audit retention applied"),
+                        Err(error) => tracing::error!(?error, "audit retention failed"),
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Waits for SIGINT or SIGTERM.

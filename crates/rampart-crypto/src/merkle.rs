@@ -79,6 +79,36 @@ impl Frontier {
         self.size
     }
 
+    /// A compact encoding (size, then each subtree's height and hash) for storing the
+    /// frontier beside a checkpoint.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.stack.len() * 36);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        for (height, hash) in &self.stack {
+            out.extend_from_slice(&height.to_be_bytes());
+            out.extend_from_slice(hash);
+        }
+        out
+    }
+
+    /// Decodes [`Frontier::to_bytes`]; `None` if the bytes are not a frontier whose
+    /// subtrees add up to its size.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (size, mut rest) = bytes.split_first_chunk::<8>()?;
+        let size = u64::from_be_bytes(*size);
+        let mut stack = Vec::new();
+        let mut total: u64 = 0;
+        while !rest.is_empty() {
+            let (height, tail) = rest.split_first_chunk::<4>()?;
+            let (hash, tail) = tail.split_first_chunk::<32>()?;
+            let height = u32::from_be_bytes(*height);
+            total = total.checked_add(1u64.checked_shl(height)?)?;
+            stack.push((height, *hash));
+            rest = tail;
+        }
+        (total == size).then_some(Self { stack, size })
+    }
+
     /// The head of the tree so far: the perfect subtrees folded right to left.
     pub fn root(&self) -> Hash {
         let mut iter = self.stack.iter().rev();
@@ -89,6 +119,60 @@ impl Frontier {
             acc = node_hash(hash, &acc);
         }
         acc
+    }
+}
+
+/// Every level of the tree over a set of leaves, for answering many inclusion proofs
+/// in O(log n) each (an export proves thousands of entries against one head). Level
+/// `k + 1` pairs the nodes of level `k`; an unpaired last node moves up unchanged, which
+/// builds exactly RFC 6962's tree for any size.
+#[derive(Clone, Debug)]
+pub struct Levels {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Levels {
+    pub fn new(leaves: Vec<Hash>) -> Self {
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|level| level.len() > 1) {
+            let above = below
+                .chunks(2)
+                .map(|pair| match pair {
+                    [left, right] => node_hash(left, right),
+                    [single] => *single,
+                    _ => empty_root(),
+                })
+                .collect();
+            levels.push(above);
+        }
+        Self { levels }
+    }
+
+    pub fn size(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    pub fn root(&self) -> Hash {
+        self.levels
+            .last()
+            .and_then(|top| top.first().copied())
+            .unwrap_or_else(empty_root)
+    }
+
+    /// The audit path of leaf `index`, the same as [`inclusion_proof`].
+    pub fn inclusion_proof(&self, mut index: usize) -> Vec<Hash> {
+        let mut proof = Vec::new();
+        for level in &self.levels {
+            if level.len() <= 1 {
+                break;
+            }
+            let sibling = index ^ 1;
+            if let Some(hash) = level.get(sibling) {
+                proof.push(*hash);
+            }
+            index /= 2;
+        }
+        proof
     }
 }
 
@@ -312,6 +396,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn levels_answer_the_same_roots_and_proofs_as_the_definition() {
+        for n in 0..=40 {
+            let all = leaves(n);
+            let levels = Levels::new(all.clone());
+            assert_eq!(levels.root(), reference_root(&all), "size {n}");
+            for index in 0..n {
+                assert_eq!(
+                    levels.inclusion_proof(index),
+                    inclusion_proof(&all, index),
+                    "size {n} index {index}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_frontier_survives_encoding_and_refuses_inconsistent_bytes() {
+        let mut frontier = Frontier::default();
+        for leaf in leaves(37) {
+            frontier.push(leaf);
+        }
+        let bytes = frontier.to_bytes();
+        let decoded = Frontier::from_bytes(&bytes).unwrap();
+        assert_eq!(decoded.size(), 37);
+        assert_eq!(decoded.root(), frontier.root());
+        let mut wrong_size = bytes.clone();
+        wrong_size[7] = 36;
+        assert!(Frontier::from_bytes(&wrong_size).is_none());
+        assert!(Frontier::from_bytes(&bytes[..bytes.len() - 1]).is_none());
     }
 
     #[test]

@@ -30,7 +30,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use platform::Page;
-pub use platform::audit::AuditRecord;
+pub use platform::PageRequest;
+pub use platform::audit::{AuditEvent, AuditFilter, AuditRecord, StoredCheckpoint};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -144,7 +145,15 @@ impl Store {
     /// Applies every pending migration of this engine, forward only. `now_micros` is the
     /// caller's clock reading, recorded as the time of application.
     pub async fn migrate(&self, now_micros: i64) -> StoreResult<()> {
-        migrate::run(self, now_micros).await
+        migrate::run(self, now_micros).await?;
+        let backfilled = platform::audit::backfill_leaves(self).await?;
+        if backfilled > 0 {
+            tracing::info!(
+                events = backfilled,
+                "audit events placed in the Merkle tree"
+            );
+        }
+        Ok(())
     }
 
     /// On SQLite, waits for the in-process writer lock; every write takes it, including
@@ -191,10 +200,8 @@ impl WriteTx {
 
     /// Writes the audit event describing this transaction's change, then commits both.
     /// If the event cannot be written, nothing is committed.
-    pub async fn commit(mut self, event: AuditRecord) -> StoreResult<()> {
-        platform::audit::append(self.conn(), &event).await?;
-        self.tx.commit().await?;
-        Ok(())
+    pub async fn commit(self, event: AuditRecord) -> StoreResult<()> {
+        self.commit_all(std::slice::from_ref(&event)).await
     }
 
     /// Commits several audit events with the change (a use case that touches many
@@ -205,9 +212,7 @@ impl WriteTx {
                 "a write transaction must carry at least one audit event".into(),
             ));
         }
-        for event in events {
-            platform::audit::append(self.conn(), event).await?;
-        }
+        platform::audit::append(self.conn(), events).await?;
         self.tx.commit().await?;
         Ok(())
     }

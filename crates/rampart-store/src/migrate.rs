@@ -33,6 +33,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "token_cidrs",
         sql: include_str!("../migrations/sqlite/0003_token_cidrs.sql"),
     },
+    Migration {
+        version: 4,
+        name: "audit_log",
+        sql: include_str!("../migrations/sqlite/0004_audit_log.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -50,6 +55,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 3,
         name: "token_cidrs",
         sql: include_str!("../migrations/postgres/0003_token_cidrs.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "audit_log",
+        sql: include_str!("../migrations/postgres/0004_audit_log.sql"),
     },
 ];
 

@@ -48,6 +48,16 @@ fn normalise_type(declared: &str) -> String {
 }
 
 impl crate::Store {
+    /// Runs raw SQL outside any use case, as an attacker with database access would.
+    /// Tests only (tampering, fault injection).
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64, StoreError> {
+        let _writer = self.writer_guard().await;
+        Ok(sqlx::raw_sql(sql)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+
     /// Reads the schema as the engine reports it, normalised so that SQLite and
     /// PostgreSQL can be compared.
     pub async fn logical_schema(&self) -> crate::StoreResult<LogicalSchema> {

@@ -478,3 +478,108 @@ async fn access_commands_grant_explain_and_revoke() {
         text(&refused.stderr)
     );
 }
+
+#[test]
+fn admin_audit_exports_and_verifies_offline_and_names_an_edited_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let init = rampart(&["admin", "init", "--data-dir", data_arg], &[]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    rampart_testkit::remember_secret(text(&init.stdout).trim());
+
+    let key = rampart(
+        &["admin", "audit", "public-key", "--data-dir", data_arg],
+        &[],
+    );
+    assert!(key.status.success(), "{}", text(&key.stderr));
+    let key = text(&key.stdout).trim().to_owned();
+    assert_eq!(key.len(), 64, "{key}");
+    let key_file = dir.path().join("audit.pub");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+
+    let export = dir.path().join("audit.ndjson");
+    let exported = rampart(
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--data-dir",
+            data_arg,
+            "--output",
+            export.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let body = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        body.contains("\"action\":\"audit.export\""),
+        "the export is recorded"
+    );
+
+    // Verify needs no server and no data dir: the file and the key.
+    for key_argument in [key.as_str(), key_file.to_str().unwrap()] {
+        let verified = rampart(
+            &[
+                "admin",
+                "audit",
+                "verify",
+                export.to_str().unwrap(),
+                "--public-key",
+                key_argument,
+            ],
+            &[],
+        );
+        assert!(verified.status.success(), "{}", text(&verified.stdout));
+        assert!(text(&verified.stdout).starts_with("OK: complete export"));
+    }
+
+    // Edit one entry in the file: verify fails and names it.
+    let edited_body = body.replacen(
+        "\"action\":\"account.initialize\"",
+        "\"action\":\"account.view\"",
+        1,
+    );
+    assert_ne!(edited_body, body);
+    let edited = dir.path().join("edited.ndjson");
+    std::fs::write(&edited, edited_body).unwrap();
+    let verified = rampart(
+        &[
+            "admin",
+            "audit",
+            "verify",
+            edited.to_str().unwrap(),
+            "--public-key",
+            &key,
+        ],
+        &[],
+    );
+    assert!(!verified.status.success());
+    let stdout = text(&verified.stdout);
+    assert!(
+        stdout.contains("TAMPERED: entry") && stdout.contains("edited"),
+        "{stdout}"
+    );
+
+    // A file that is not an export is an error, not a pass.
+    let garbage = dir.path().join("garbage.ndjson");
+    std::fs::write(&garbage, "hello\n").unwrap();
+    let verified = rampart(
+        &[
+            "admin",
+            "audit",
+            "verify",
+            garbage.to_str().unwrap(),
+            "--public-key",
+            &key,
+        ],
+        &[],
+    );
+    assert!(!verified.status.success());
+    assert!(
+        text(&verified.stderr).contains("line 1"),
+        "{}",
+        text(&verified.stderr)
+    );
+}

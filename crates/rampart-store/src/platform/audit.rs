@@ -1,12 +1,23 @@
-//! The audit log table. Every write transaction commits with at least one record (see
-//! `WriteTx::commit`); authentication failures and denials, which change nothing else,
-//! are appended on their own with [`Store::append_audit`].
+//! The audit log: one row per event, each a leaf of an RFC 6962 Merkle tree, and the
+//! signed checkpoints over it.
+//!
+//! Every write transaction commits with at least one record (see `WriteTx::commit`);
+//! authentication attempts and denials, which change nothing else, are appended on their
+//! own with [`Store::append_audit`] (or many at once with [`Store::append_audit_batch`]).
+//!
+//! Leaf positions come from one counter row, `audit_log_head`, updated in the same
+//! transaction as the events: the row lock (PostgreSQL) or the writer lock (SQLite) is
+//! held until commit, so positions are gap-free and follow commit order — a reader never
+//! sees leaf 7 committed before leaf 6. The leaf hash is computed here, from
+//! [`AuditRecord::leaf_bytes`], so no caller can store a body and a hash that disagree.
 
 use jiff::Timestamp;
+use rampart_crypto::merkle::{Hash, leaf_hash};
 use sqlx::any::AnyRow;
 
-use crate::rows::{get, get_timestamp, micros};
-use crate::{Store, StoreResult};
+use crate::platform::{Page, PageRequest};
+use crate::rows::{get, get_flag, get_timestamp, micros};
+use crate::{Store, StoreError, StoreResult, WriteTx};
 
 /// One audit record as stored. The app layer builds it; the details are a small JSON
 /// object that never contains secret values.
@@ -33,31 +44,177 @@ pub struct AuditRecord {
     pub details: String,
 }
 
+const LEAF_FORMAT: &[u8] = b"rampart-audit-leaf/v1\n";
+
+impl AuditRecord {
+    /// The canonical bytes of this record at leaf `index`: a format tag, the index, then
+    /// every field length-prefixed (absent and empty differ), in a fixed order. The
+    /// position is part of the leaf, so a record moved elsewhere no longer matches its
+    /// hash. An offline verifier rebuilds exactly these bytes from an export.
+    pub fn leaf_bytes(&self, index: u64) -> Vec<u8> {
+        fn text(out: &mut Vec<u8>, value: Option<&str>) {
+            match value {
+                None => out.push(0),
+                Some(value) => {
+                    out.push(1);
+                    out.extend_from_slice(&(value.len() as u64).to_be_bytes());
+                    out.extend_from_slice(value.as_bytes());
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(256 + self.details.len());
+        out.extend_from_slice(LEAF_FORMAT);
+        out.extend_from_slice(&index.to_be_bytes());
+        text(&mut out, Some(&self.id));
+        out.extend_from_slice(&self.occurred_at.as_microsecond().to_be_bytes());
+        for value in [
+            self.actor.as_deref(),
+            self.auth_method.as_deref(),
+            self.token_id.as_deref(),
+            self.client_ip.as_deref(),
+            self.org_id.as_deref(),
+            self.project_id.as_deref(),
+            Some(&self.action),
+            Some(&self.resource_type),
+            self.resource_id.as_deref(),
+            Some(&self.outcome),
+            self.request_id.as_deref(),
+            Some(&self.details),
+        ] {
+            text(&mut out, value);
+        }
+        out
+    }
+
+    /// The Merkle leaf hash of this record at `index`.
+    pub fn leaf_hash(&self, index: u64) -> Hash {
+        leaf_hash(&self.leaf_bytes(index))
+    }
+}
+
+/// A stored event: its leaf position and hash, and its body unless retention pruned it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub index: u64,
+    pub leaf_hash: Hash,
+    /// `None` once pruned: the hash stays, the body is gone.
+    pub record: Option<AuditRecord>,
+}
+
+/// A signed tree head as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCheckpoint {
+    pub tree_size: u64,
+    pub root: Hash,
+    pub signed_at: Timestamp,
+    pub previous: Hash,
+    pub signature: Vec<u8>,
+    /// `rampart_crypto::merkle::Frontier::to_bytes` at `tree_size`.
+    pub frontier: Vec<u8>,
+}
+
+/// Filters of the audit query API. Every field narrows; `org_ids` (when set) limits the
+/// events to those organisations (a caller who is not an account admin sees only the
+/// organisations it may audit).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub outcome: Option<String>,
+    pub org_ids: Option<Vec<String>>,
+    pub project_id: Option<String>,
+}
+
+/// Rows per multi-row INSERT: 16 parameters each stays far below both engines' limits.
+const INSERT_CHUNK: usize = 64;
+const EVENT_COLUMNS: &str = "leaf_index, leaf_hash, pruned, id, occurred_at, actor, \
+     auth_method, token_id, client_ip, org_id, project_id, action, resource_type, \
+     resource_id, outcome, request_id, details";
+
+fn to_index(value: i64, column: &str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("column {column} is negative")))
+}
+
+fn to_hash(bytes: Vec<u8>, column: &str) -> StoreResult<Hash> {
+    Hash::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Corrupt(format!("column {column} is not a SHA-256 hash")))
+}
+
+fn from_index(value: u64) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Internal("leaf index out of range".into()))
+}
+
+/// Reserves `count` leaf positions and returns the first. Holds the head row's lock (or,
+/// on SQLite, runs under the writer lock) until the transaction ends.
+async fn reserve(connection: &mut sqlx::AnyConnection, count: usize) -> StoreResult<u64> {
+    let count = i64::try_from(count).map_err(|_| StoreError::Internal("batch too big".into()))?;
+    let row = sqlx::query(
+        "UPDATE audit_log_head SET next_index = next_index + $1 WHERE id = 1 \
+         RETURNING next_index",
+    )
+    .bind(count)
+    .fetch_one(connection)
+    .await?;
+    to_index(get::<i64>(&row, "next_index")? - count, "next_index")
+}
+
 pub(crate) async fn append(
     connection: &mut sqlx::AnyConnection,
-    record: &AuditRecord,
+    records: &[AuditRecord],
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (id, occurred_at, actor, auth_method, token_id, client_ip, \
-         org_id, project_id, action, resource_type, resource_id, outcome, request_id, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&record.id)
-    .bind(micros(record.occurred_at))
-    .bind(&record.actor)
-    .bind(&record.auth_method)
-    .bind(&record.token_id)
-    .bind(&record.client_ip)
-    .bind(&record.org_id)
-    .bind(&record.project_id)
-    .bind(&record.action)
-    .bind(&record.resource_type)
-    .bind(&record.resource_id)
-    .bind(&record.outcome)
-    .bind(&record.request_id)
-    .bind(&record.details)
-    .execute(connection)
-    .await?;
+    if records.is_empty() {
+        return Ok(());
+    }
+    let first = reserve(connection, records.len()).await?;
+    let mut index = first;
+    for chunk in records.chunks(INSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (leaf_index, leaf_hash, id, occurred_at, actor, \
+             auth_method, token_id, client_ip, org_id, project_id, action, resource_type, \
+             resource_id, outcome, request_id, details) VALUES ",
+        );
+        for row in 0..chunk.len() {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            let base = row * 16;
+            sql.push('(');
+            for column in 1..=16 {
+                if column > 1 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(base + column).to_string());
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for record in chunk {
+            query = query
+                .bind(from_index(index)?)
+                .bind(record.leaf_hash(index).to_vec())
+                .bind(record.id.clone())
+                .bind(micros(record.occurred_at))
+                .bind(record.actor.clone())
+                .bind(record.auth_method.clone())
+                .bind(record.token_id.clone())
+                .bind(record.client_ip.clone())
+                .bind(record.org_id.clone())
+                .bind(record.project_id.clone())
+                .bind(record.action.clone())
+                .bind(record.resource_type.clone())
+                .bind(record.resource_id.clone())
+                .bind(record.outcome.clone())
+                .bind(record.request_id.clone())
+                .bind(record.details.clone());
+            index += 1;
+        }
+        query.execute(&mut *connection).await?;
+    }
     Ok(())
 }
 
@@ -80,26 +237,360 @@ fn record_from(row: &AnyRow) -> StoreResult<AuditRecord> {
     })
 }
 
+fn event_from(row: &AnyRow) -> StoreResult<AuditEvent> {
+    let index = to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?;
+    let leaf_hash = to_hash(get::<Vec<u8>>(row, "leaf_hash")?, "leaf_hash")?;
+    let record = if get_flag(row, "pruned")? {
+        None
+    } else {
+        Some(record_from(row)?)
+    };
+    Ok(AuditEvent {
+        index,
+        leaf_hash,
+        record,
+    })
+}
+
+fn checkpoint_from(row: &AnyRow) -> StoreResult<StoredCheckpoint> {
+    Ok(StoredCheckpoint {
+        tree_size: to_index(get::<i64>(row, "tree_size")?, "tree_size")?,
+        root: to_hash(get(row, "root_hash")?, "root_hash")?,
+        signed_at: get_timestamp(row, "signed_at")?,
+        previous: to_hash(get(row, "previous_hash")?, "previous_hash")?,
+        signature: get(row, "signature")?,
+        frontier: get(row, "frontier")?,
+    })
+}
+
+const CHECKPOINT_COLUMNS: &str =
+    "tree_size, root_hash, signed_at, previous_hash, signature, frontier";
+
 impl Store {
     /// Appends a record that accompanies no other change (a failed login, a denial).
     pub async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {
+        self.append_audit_batch(std::slice::from_ref(record)).await
+    }
+
+    /// Appends many records in one transaction (one fsync, one counter update): the
+    /// path for high-volume events such as successful authentications.
+    pub async fn append_audit_batch(&self, records: &[AuditRecord]) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        append(tx.conn(), record).await?;
+        append(tx.conn(), records).await?;
         tx.tx.commit().await?;
         Ok(())
     }
 
-    /// The most recent records, newest first (the query API of the audit issue replaces
-    /// this with filters and pagination).
+    /// The number of leaves committed so far.
+    pub async fn audit_tree_size(&self) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT next_index FROM audit_log_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        to_index(get::<i64>(&row, "next_index")?, "next_index")
+    }
+
+    /// Events matching `filter`, newest first; the cursor is a leaf index.
+    pub async fn audit_events(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEvent>> {
+        enum Param {
+            Text(String),
+            Number(i64),
+        }
+        let mut params: Vec<Param> = Vec::new();
+        let mut conditions: Vec<String> =
+            vec!["pruned = 0".into(), "leaf_index IS NOT NULL".into()];
+        for (column, value) in [
+            ("actor", &filter.actor),
+            ("action", &filter.action),
+            ("resource_type", &filter.resource_type),
+            ("resource_id", &filter.resource_id),
+            ("outcome", &filter.outcome),
+            ("project_id", &filter.project_id),
+        ] {
+            if let Some(value) = value {
+                params.push(Param::Text(value.clone()));
+                conditions.push(format!("{column} = ${}", params.len()));
+            }
+        }
+        if let Some(org_ids) = &filter.org_ids {
+            if org_ids.is_empty() {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            let mut placeholders = Vec::new();
+            for org in org_ids {
+                params.push(Param::Text(org.clone()));
+                placeholders.push(format!("${}", params.len()));
+            }
+            conditions.push(format!("org_id IN ({})", placeholders.join(", ")));
+        }
+        let cursor = page
+            .after
+            .as_deref()
+            .map(|after| {
+                after
+                    .parse::<i64>()
+                    .map_err(|_| StoreError::Internal("audit cursor is not a leaf index".into()))
+            })
+            .transpose()?;
+        for (condition, value) in [
+            ("occurred_at >=", filter.since.map(micros)),
+            ("occurred_at <", filter.until.map(micros)),
+            ("leaf_index <", cursor),
+        ] {
+            if let Some(value) = value {
+                params.push(Param::Number(value));
+                conditions.push(format!("{condition} ${}", params.len()));
+            }
+        }
+        params.push(Param::Number(page.overfetch()));
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} \
+             ORDER BY leaf_index DESC LIMIT ${}",
+            conditions.join(" AND "),
+            params.len()
+        );
+        let mut query = sqlx::query(&sql);
+        for param in params {
+            query = match param {
+                Param::Text(text) => query.bind(text),
+                Param::Number(number) => query.bind(number),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let events = rows
+            .iter()
+            .map(event_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(events, page.limit, |event| {
+            event.index.to_string()
+        }))
+    }
+
+    /// The most recent records, newest first (tests and diagnostics).
     pub async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        let page = self
+            .audit_events(&AuditFilter::default(), &PageRequest { after: None, limit })
+            .await?;
+        Ok(page
+            .items
+            .into_iter()
+            .filter_map(|event| event.record)
+            .collect())
+    }
+
+    /// Events with leaf index in `from..to`, in leaf order (export and verification).
+    /// Rows are returned as stored, so an export shows tampering rather than hiding it.
+    pub async fn audit_events_in(&self, from: u64, to: u64) -> StoreResult<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events \
+             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from_index(from)?)
+            .bind(from_index(to)?)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(event_from).collect()
+    }
+
+    /// Leaf hashes with index in `from..to`, in order, as stored.
+    pub async fn audit_leaf_hashes(&self, from: u64, to: u64) -> StoreResult<Vec<(u64, Hash)>> {
         let rows = sqlx::query(
-            "SELECT id, occurred_at, actor, auth_method, token_id, client_ip, org_id, project_id, \
-             action, resource_type, resource_id, outcome, request_id, details \
-             FROM audit_events ORDER BY seq DESC LIMIT $1",
+            "SELECT leaf_index, leaf_hash FROM audit_events \
+             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
         )
-        .bind(i64::from(limit))
+        .bind(from_index(from)?)
+        .bind(from_index(to)?)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(record_from).collect()
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?,
+                    to_hash(get(row, "leaf_hash")?, "leaf_hash")?,
+                ))
+            })
+            .collect()
     }
+
+    /// The newest signed checkpoint.
+    pub async fn latest_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
+        let sql = format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(checkpoint_from)
+            .transpose()
+    }
+
+    /// Every checkpoint, oldest first.
+    pub async fn audit_checkpoints(&self) -> StoreResult<Vec<StoredCheckpoint>> {
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size");
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        rows.iter().map(checkpoint_from).collect()
+    }
+
+    /// Drops the bodies of an organisation's events older than `before`, keeping their
+    /// leaf hashes. Returns how many were pruned. A batch at a time, so a long backlog
+    /// does not hold the writer for long.
+    pub async fn prune_audit_bodies(
+        &self,
+        org_id: &str,
+        before: Timestamp,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        let _writer = self.writer_guard().await;
+        let result = sqlx::query(
+            "UPDATE audit_events SET pruned = 1, actor = NULL, auth_method = NULL, \
+             token_id = NULL, client_ip = NULL, project_id = NULL, action = '', \
+             resource_type = '', resource_id = NULL, outcome = '', request_id = NULL, \
+             details = '{}' \
+             WHERE leaf_index IN (SELECT leaf_index FROM audit_events \
+               WHERE org_id = $1 AND occurred_at < $2 AND pruned = 0 \
+               AND leaf_index IS NOT NULL LIMIT $3)",
+        )
+        .bind(org_id)
+        .bind(micros(before))
+        .bind(i64::from(batch))
+        .execute(self.pool())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Organisations with an audit retention setting, as (org id, days).
+    pub async fn audit_retention_settings(&self) -> StoreResult<Vec<(String, u32)>> {
+        let rows = sqlx::query(
+            "SELECT id, audit_retention_days FROM organizations \
+             WHERE audit_retention_days IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let days: i64 = get(row, "audit_retention_days")?;
+                Ok((
+                    get(row, "id")?,
+                    u32::try_from(days).map_err(|_| {
+                        StoreError::Corrupt("audit_retention_days out of range".into())
+                    })?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Serialises checkpoint signing across replicas (PostgreSQL advisory lock number).
+const POSTGRES_CHECKPOINT_LOCK: i64 = 0x0052_4d50_4155_4449;
+
+impl WriteTx {
+    /// Takes the checkpoint lock for this transaction (PostgreSQL; SQLite's writer lock
+    /// already serialises).
+    pub async fn lock_audit_checkpoints(&mut self) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(POSTGRES_CHECKPOINT_LOCK)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn latest_audit_checkpoint(&mut self) -> StoreResult<Option<StoredCheckpoint>> {
+        let sql = format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(checkpoint_from)
+            .transpose()
+    }
+
+    pub async fn audit_tree_size(&mut self) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT next_index FROM audit_log_head WHERE id = 1")
+            .fetch_one(self.conn())
+            .await?;
+        to_index(get::<i64>(&row, "next_index")?, "next_index")
+    }
+
+    pub async fn audit_leaf_hashes(&mut self, from: u64, to: u64) -> StoreResult<Vec<(u64, Hash)>> {
+        let rows = sqlx::query(
+            "SELECT leaf_index, leaf_hash FROM audit_events \
+             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
+        )
+        .bind(from_index(from)?)
+        .bind(from_index(to)?)
+        .fetch_all(self.conn())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?,
+                    to_hash(get(row, "leaf_hash")?, "leaf_hash")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn insert_audit_checkpoint(
+        &mut self,
+        checkpoint: &StoredCheckpoint,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (tree_size, root_hash, signed_at, previous_hash, \
+             signature, frontier) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(from_index(checkpoint.tree_size)?)
+        .bind(checkpoint.root.to_vec())
+        .bind(micros(checkpoint.signed_at))
+        .bind(checkpoint.previous.to_vec())
+        .bind(checkpoint.signature.clone())
+        .bind(checkpoint.frontier.clone())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Commits without an event of its own: only for writes that are themselves part of
+    /// the audit machinery (a checkpoint), whose auditing would grow the tree they sign.
+    pub async fn commit_audit_machinery(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Assigns leaf positions to events written before the log became a tree (migration 4),
+/// in their original order. Runs at start, before anything else is appended.
+pub(crate) async fn backfill_leaves(store: &Store) -> StoreResult<u64> {
+    let mut tx = store.write().await?;
+    let sql = "SELECT seq, id, occurred_at, actor, auth_method, token_id, client_ip, org_id, \
+               project_id, action, resource_type, resource_id, outcome, request_id, details \
+               FROM audit_events WHERE leaf_index IS NULL ORDER BY seq";
+    let rows = sqlx::query(sql).fetch_all(tx.conn()).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let first = reserve(tx.conn(), rows.len()).await?;
+    for (offset, row) in rows.iter().enumerate() {
+        let record = record_from(row)?;
+        let index = first + offset as u64;
+        sqlx::query("UPDATE audit_events SET leaf_index = $1, leaf_hash = $2 WHERE seq = $3")
+            .bind(from_index(index)?)
+            .bind(record.leaf_hash(index).to_vec())
+            .bind(get::<i64>(row, "seq")?)
+            .execute(tx.conn())
+            .await?;
+    }
+    tx.tx.commit().await?;
+    Ok(rows.len() as u64)
 }

@@ -178,6 +178,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The organisation's audit retention in days (`None`: for ever).
+    pub async fn org_audit_retention(&self, id: OrgId) -> StoreResult<Option<u32>> {
+        let row = sqlx::query("SELECT audit_retention_days FROM organizations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        let days: Option<i64> = match &row {
+            Some(row) => crate::rows::get(row, "audit_retention_days")?,
+            None => None,
+        };
+        days.map(|days| {
+            u32::try_from(days)
+                .map_err(|_| crate::StoreError::Corrupt("audit_retention_days out of range".into()))
+        })
+        .transpose()
+    }
+}
+
 impl WriteTx {
     pub async fn insert_account(&mut self, account: &Account) -> StoreResult<()> {
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
@@ -217,6 +236,20 @@ impl WriteTx {
         .bind(micros(org.updated_at))
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Sets (or clears) how long the organisation's audit events keep their bodies.
+    pub async fn set_org_audit_retention(
+        &mut self,
+        id: OrgId,
+        days: Option<u32>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET audit_retention_days = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(days.map(i64::from))
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

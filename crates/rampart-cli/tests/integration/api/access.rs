@@ -4,7 +4,7 @@ use rampart_testkit::{Reply, StatusCode, TestServer};
 use serde_json::json;
 
 /// Creates a user and a personal token for them (through a session, as a person would).
-async fn user_with_token(server: &TestServer, email: &str) -> (String, String) {
+pub(crate) async fn user_with_token(server: &TestServer, email: &str) -> (String, String) {
     // A distinct password per user that does not contain the email.
     let password = format!("amber violet {} harbour", email.len() * 7919);
     let id = server.create_user(email, &password).await;

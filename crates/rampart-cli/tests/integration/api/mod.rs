@@ -1,6 +1,7 @@
 //! `/api/v1/…`
 
 mod access;
+mod audit;
 pub mod auth;
 mod orgs;
 mod routes;

@@ -1,0 +1,210 @@
+//! The audit log: query, export (streamed NDJSON or CSV) and the public key, at account,
+//! organisation and project scope.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use rampart_api::ListResponse;
+use rampart_api::platform as wire;
+use rampart_app::audit_log::{AuditEventView, AuditQuery, ExportFormat};
+use rampart_app::{AppError, Ctx};
+
+use crate::AppState;
+use crate::enforce::Scope;
+use crate::error::ApiResult;
+use crate::extract::ApiQuery;
+
+fn query_of(params: &wire::AuditParams) -> AuditQuery {
+    AuditQuery {
+        since: params.since.clone(),
+        until: params.until.clone(),
+        actor: params.actor.clone(),
+        action: params.action.clone(),
+        resource_type: params.resource_type.clone(),
+        resource_id: params.resource_id.clone(),
+        outcome: params.outcome.clone(),
+    }
+}
+
+fn wire_event(view: AuditEventView) -> wire::AuditEvent {
+    let record = view.record;
+    wire::AuditEvent {
+        index: view.index,
+        id: record.id,
+        occurred_at: record.occurred_at.to_string(),
+        actor: record.actor,
+        auth_method: record.auth_method,
+        token_id: record.token_id,
+        client_ip: record.client_ip,
+        org_id: record.org_id,
+        project_id: record.project_id,
+        action: record.action,
+        resource_type: record.resource_type,
+        resource_id: record.resource_id,
+        outcome: record.outcome,
+        request_id: record.request_id,
+        details: serde_json::from_str(&record.details).unwrap_or_default(),
+    }
+}
+
+pub async fn list_audit_events(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<wire::AuditParams>,
+) -> ApiResult<Json<ListResponse<wire::AuditEvent>>> {
+    if params.format.is_some() {
+        return Err(AppError::bad_request(
+            "invalid_query",
+            "format applies to the export route only",
+        )
+        .into());
+    }
+    let page = state
+        .app
+        .list_audit_events(
+            &ctx,
+            scope.scope(),
+            &query_of(&params),
+            params.limit,
+            params.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.into_iter().map(wire_event).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn audit_public_key(State(state): State<AppState>) -> Json<wire::AuditPublicKey> {
+    Json(wire::AuditPublicKey {
+        public_key: rampart_app::audit_log::hex(&state.app.audit_public_key()),
+        algorithm: "ed25519".into(),
+    })
+}
+
+/// Streams the export. Errors found before the first line (bad filters, an empty log)
+/// are ordinary error responses; a failure after that aborts the stream, so a client
+/// never mistakes a cut-off export for a whole one.
+pub async fn export_audit_events(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<wire::AuditParams>,
+) -> ApiResult<Response> {
+    let format = match params.format.as_deref() {
+        None | Some("ndjson") => ExportFormat::Ndjson,
+        Some("csv") => ExportFormat::Csv,
+        Some(_) => {
+            return Err(
+                AppError::bad_request("invalid_format", "format must be ndjson or csv").into(),
+            );
+        }
+    };
+    if params.limit.is_some() || params.cursor.is_some() {
+        return Err(AppError::bad_request(
+            "invalid_query",
+            "an export is not paginated: limit and cursor do not apply",
+        )
+        .into());
+    }
+    state.app.authorize_audit_export(&ctx, scope.scope())?;
+    let (sink, mut lines) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let app = state.app.clone();
+    let query = query_of(&params);
+    let scope_value = scope.scope();
+    let mut exporter = tokio::spawn(async move {
+        app.write_audit_export(&ctx, scope_value, &query, format, sink)
+            .await
+    });
+    // Wait for the first line or for the export to end before it wrote one.
+    enum Start {
+        Line(Option<Vec<u8>>),
+        Ended(Result<rampart_app::AppResult<()>, tokio::task::JoinError>),
+    }
+    let start = tokio::select! {
+        line = lines.recv() => Start::Line(line),
+        finished = &mut exporter => Start::Ended(finished),
+    };
+    let (first, exporter) = match start {
+        Start::Line(line) => (line, Some(exporter)),
+        Start::Ended(Ok(Ok(()))) => (lines.recv().await, None),
+        Start::Ended(Ok(Err(error))) => return Err(error.into()),
+        Start::Ended(Err(error)) => return Err(AppError::Internal(error.to_string()).into()),
+    };
+    let stream = futures_util::stream::unfold(
+        (first, lines, exporter),
+        |(pending, mut lines, exporter)| async move {
+            if let Some(chunk) = pending {
+                let next = lines.recv().await;
+                return Some((Ok(Bytes::from(chunk)), (next, lines, exporter)));
+            }
+            let exporter = exporter?;
+            match exporter.await {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error, "audit export failed mid-stream");
+                    Some((
+                        Err(std::io::Error::other("the export failed")),
+                        (None, lines, None),
+                    ))
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "audit export task failed");
+                    Some((
+                        Err(std::io::Error::other("the export failed")),
+                        (None, lines, None),
+                    ))
+                }
+            }
+        },
+    );
+    let (content_type, extension) = match format {
+        ExportFormat::Ndjson => ("application/x-ndjson", "ndjson"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+    };
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"rampart-audit.{extension}\""
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
+fn org_of(
+    scope: &rampart_app::platform::tenancy::ResolvedScope,
+) -> ApiResult<rampart_domain::OrgId> {
+    match scope {
+        rampart_app::platform::tenancy::ResolvedScope::Org(org) => Ok(org.id),
+        _ => Err(AppError::NotFound {
+            what: "organization",
+        }
+        .into()),
+    }
+}
+
+pub async fn get_audit_retention(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+) -> ApiResult<Json<wire::AuditRetention>> {
+    let days = state.app.audit_retention(&org_of(&scope)?).await?;
+    Ok(Json(wire::AuditRetention { days }))
+}
+
+pub async fn set_audit_retention(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<wire::AuditRetention>,
+) -> ApiResult<Json<wire::AuditRetention>> {
+    let days = state
+        .app
+        .set_audit_retention(&ctx, org_of(&scope)?, body.days)
+        .await?;
+    Ok(Json(wire::AuditRetention { days }))
+}

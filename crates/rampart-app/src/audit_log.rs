@@ -24,8 +24,8 @@ use tokio::sync::mpsc;
 
 use crate::{Access, App, AppError, AppResult, Ctx, authorize};
 
-const SIGNING_KEY_SECRET: &str = "audit_signing_key";
-const SIGNING_KEY_PURPOSE: &str = "rampart/audit-signing-key/v1";
+pub(crate) const SIGNING_KEY_SECRET: &str = "audit_signing_key";
+pub(crate) const SIGNING_KEY_PURPOSE: &str = "rampart/audit-signing-key/v1";
 /// The first line of every NDJSON export names its format.
 pub const EXPORT_FORMAT: &str = "rampart-audit-export/v1";
 /// Rows per store read while exporting.

@@ -26,6 +26,15 @@ pub async fn is_initialized(store: &Store) -> AppResult<bool> {
     Ok(store.account().await?.is_some())
 }
 
+/// The wrap purpose (associated data) of each server secret, for root-key rotation.
+pub(crate) fn server_secret_purpose(name: &str) -> Option<&'static str> {
+    match name {
+        PEPPER_SECRET_NAME => Some(Pepper::WRAP_PURPOSE),
+        crate::audit_log::SIGNING_KEY_SECRET => Some(crate::audit_log::SIGNING_KEY_PURPOSE),
+        _ => None,
+    }
+}
+
 pub(crate) async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<Pepper> {
     let wrapped = store
         .server_secret(PEPPER_SECRET_NAME)

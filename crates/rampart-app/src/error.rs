@@ -28,6 +28,10 @@ pub enum AppError {
     /// Semantically invalid (422).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// The data existed but can never be read again: its keys were destroyed (410,
+    /// `data_shredded`).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// The store cannot be reached (503).
     #[error("the database is unavailable")]
     Unavailable(String),

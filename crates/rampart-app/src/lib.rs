@@ -16,6 +16,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod platform;
+pub mod sealing;
 
 use std::sync::Arc;
 
@@ -63,6 +64,8 @@ struct Inner {
     settings: AppSettings,
     /// The audit log's checkpoint key.
     signer: rampart_crypto::checkpoint::CheckpointSigner,
+    /// Unwraps key rings (see `sealing`).
+    root_key: RootKey,
 }
 
 /// The application: every use case is a method. Cheap to clone.
@@ -97,6 +100,7 @@ impl App {
                 passwords,
                 settings,
                 signer,
+                root_key: root_key.clone(),
             }),
         })
     }

@@ -181,3 +181,79 @@ pub fn audit_verify(file: &std::path::Path, public_key: &str) -> Result<VerifyRe
     );
     verify_export(reader, &key).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
+
+/// `admin keys rotate --org/--project`: a new primary version of one ring.
+pub async fn rotate_ring(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    scope_text: &str,
+) -> Result<u32> {
+    let app = open_installation(config_file, data_dir).await?;
+    let (org, project) = match scope_text.split_once('/') {
+        Some((org, project)) => (org, Some(project)),
+        None => (scope_text, None),
+    };
+    let scope = app
+        .resolve_scope(Some(org), project)
+        .await
+        .map_err(|e| anyhow::anyhow!("{scope_text}: {e}"))?;
+    let version = app
+        .rotate_keys(&rampart_app::Ctx::system(), scope.scope())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    app.store().close().await;
+    Ok(version)
+}
+
+/// `admin keys rotate` without a ring: a new root key. The new key is written beside the
+/// old one first, the database is rewrapped in one transaction, then the new file
+/// replaces the old. Returns a line for the operator.
+pub async fn rotate_root_key(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    new_key_file: Option<PathBuf>,
+) -> Result<String> {
+    let (config, env_root_key) = load(config_file, data_dir)?;
+    let clock = SystemClock;
+    let old = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
+    let store = setup::open_store(&config, &clock).await?;
+    if !bootstrap::is_initialized(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        bail!("not initialised: run `rampart admin init` first");
+    }
+    let key_file = setup::root_key_path(&config.server.data_dir);
+    let staged = match (&env_root_key, new_key_file) {
+        (Some(_), None) => bail!(
+            "the root key comes from RAMPART_ROOT_KEY: pass --new-key-file to say where the new key goes"
+        ),
+        (_, Some(path)) => path,
+        (None, None) => key_file.with_extension("key.new"),
+    };
+    let new = rampart_crypto::RootKey::generate()?;
+    new.write_new_file(&staged)
+        .with_context(|| format!("writing {} (remove a stale one first)", staged.display()))?;
+    let rewrapped =
+        rampart_app::sealing::rewrap_under_new_root_key(&store, &old, &new, clock.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.close().await;
+    if env_root_key.is_some() {
+        return Ok(format!(
+            "rewrapped {rewrapped} keys; the new root key is in {}: set RAMPART_ROOT_KEY to it before starting the server",
+            staged.display()
+        ));
+    }
+    std::fs::rename(&staged, &key_file).with_context(|| {
+        format!(
+            "the database now uses the key in {}; move it to {} by hand",
+            staged.display(),
+            key_file.display()
+        )
+    })?;
+    Ok(format!(
+        "rewrapped {rewrapped} keys under a new root key in {}",
+        key_file.display()
+    ))
+}

@@ -234,6 +234,34 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// With --org or --project: make a new key version of that ring primary (works while
+    /// the server runs; its background job reseals older data). Without: rotate the root
+    /// key, rewrapping every ring and server secret (stop the server first).
+    Rotate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// An organisation identifier.
+        #[arg(long, conflicts_with = "project")]
+        org: Option<String>,
+        /// `org/project`.
+        #[arg(long)]
+        project: Option<String>,
+        /// Root-key rotation when the key comes from RAMPART_ROOT_KEY: where to write
+        /// the new key (0600); then put it in RAMPART_ROOT_KEY.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,23 @@ pub struct Config {
     pub auth: AuthSection,
     pub log: LogSection,
     pub audit: AuditSection,
+    pub keys: KeysSection,
+}
+
+/// Encryption-at-rest background work.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysSection {
+    /// How often data sealed under rotated-out key versions is resealed.
+    pub rewrap_interval_secs: u64,
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self {
+            rewrap_interval_secs: 30,
+        }
+    }
 }
 
 /// The audit log's background work.
@@ -328,6 +345,12 @@ impl Config {
         range(
             "audit.checkpoint_interval_secs",
             self.audit.checkpoint_interval_secs,
+            1,
+            86_400,
+        )?;
+        range(
+            "keys.rewrap_interval_secs",
+            self.keys.rewrap_interval_secs,
             1,
             86_400,
         )?;

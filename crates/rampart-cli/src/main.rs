@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rampart_app::SystemClock;
-use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg};
+use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
 use rampart_cli::{admin, client, logging, serve};
 
@@ -67,6 +67,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 AdminCommand::Audit { command } => audit(command).await?,
+                AdminCommand::Keys {
+                    command:
+                        KeysCommand::Rotate {
+                            config,
+                            data_dir,
+                            org,
+                            project,
+                            new_key_file,
+                        },
+                } => match org.or(project) {
+                    Some(scope) => {
+                        let version = admin::rotate_ring(config, data_dir, &scope).await?;
+                        println!("{scope}: key version {version} is now primary");
+                    }
+                    None => {
+                        println!(
+                            "{}",
+                            admin::rotate_root_key(config, data_dir, new_key_file).await?
+                        );
+                    }
+                },
             }
             Ok(())
         }

@@ -114,10 +114,13 @@ pub async fn start(
         shutdown_rx.clone(),
     );
 
-    spawn_audit_maintenance(
+    spawn_maintenance(
         app.clone(),
-        Duration::from_secs(config.audit.checkpoint_interval_secs),
-        Duration::from_secs(config.audit.retention_sweep_interval_secs),
+        Maintenance {
+            checkpoint_every: Duration::from_secs(config.audit.checkpoint_interval_secs),
+            retention_every: Duration::from_secs(config.audit.retention_sweep_interval_secs),
+            rewrap_every: Duration::from_secs(config.keys.rewrap_interval_secs),
+        },
         shutdown_rx.clone(),
     );
 
@@ -161,20 +164,28 @@ pub async fn start(
     })
 }
 
-/// Signs audit checkpoints and applies audit retention at their intervals until
-/// shutdown. Failures are logged and retried at the next tick; a checkpoint that finds
-/// the log inconsistent with the last one is an integrity alarm in the log.
-fn spawn_audit_maintenance(
-    app: rampart_app::App,
+/// How often each background job runs.
+struct Maintenance {
     checkpoint_every: Duration,
-    sweep_every: Duration,
+    retention_every: Duration,
+    rewrap_every: Duration,
+}
+
+/// The background jobs, until shutdown: signing audit checkpoints, applying audit
+/// retention, and resealing data after key rotations. Failures are logged and retried at
+/// the next tick; each job is safe to run on several replicas at once.
+fn spawn_maintenance(
+    app: rampart_app::App,
+    every: Maintenance,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
-        let mut checkpoint_tick = tokio::time::interval(checkpoint_every);
-        let mut sweep_tick = tokio::time::interval(sweep_every);
-        checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        sweep_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checkpoint_tick = tokio::time::interval(every.checkpoint_every);
+        let mut retention_tick = tokio::time::interval(every.retention_every);
+        let mut rewrap_tick = tokio::time::interval(every.rewrap_every);
+        for tick in [&mut checkpoint_tick, &mut retention_tick, &mut rewrap_tick] {
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
@@ -183,11 +194,18 @@ fn spawn_audit_maintenance(
                         tracing::error!(?error, "signing an audit checkpoint failed");
                     }
                 }
-                _ = sweep_tick.tick() => {
+                _ = retention_tick.tick() => {
                     match app.prune_audit_log().await {
                         Ok(0) => {}
                         Ok(pruned) => tracing::info!(pruned, "audit retention applied"),
                         Err(error) => tracing::error!(?error, "audit retention failed"),
+                    }
+                }
+                _ = rewrap_tick.tick() => {
+                    match app.rewrap_rotated_data().await {
+                        Ok(0) => {}
+                        Ok(moved) => tracing::info!(moved, "data resealed under new key versions"),
+                        Err(error) => tracing::error!(?error, "resealing after key rotation failed"),
                     }
                 }
             }

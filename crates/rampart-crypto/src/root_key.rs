@@ -23,6 +23,7 @@ const WRAP_FORMAT_VERSION: u8 = 1;
 pub const KEY_BYTES: usize = 32;
 
 /// The root key. Zeroed on drop, never printed.
+#[derive(Clone)]
 pub struct RootKey(Zeroizing<[u8; KEY_BYTES]>);
 
 impl fmt::Debug for RootKey {

@@ -64,3 +64,4 @@ typed_id!(ServiceAccountId);
 typed_id!(TokenId);
 typed_id!(SessionId);
 typed_id!(AuditEventId);
+typed_id!(SecretId);

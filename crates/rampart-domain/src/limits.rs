@@ -44,3 +44,6 @@ pub const SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT: u64 = 12 * 60 * 60;
 /// Audit retention per organisation, in days (unset keeps events for ever).
 pub const AUDIT_RETENTION_DAYS_MIN: u32 = 1;
 pub const AUDIT_RETENTION_DAYS_MAX: u32 = 36_500;
+
+/// A secret's value, in bytes (certificates and kubeconfigs fit; blobs do not).
+pub const SECRET_VALUE_BYTES_MAX: usize = 64 * 1024;

@@ -73,6 +73,7 @@ impl From<AppError> for ApiError {
             AppError::Unprocessable { code, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
+            AppError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
             AppError::Unavailable(detail) => {
                 tracing::error!(%detail, "store unavailable");
                 Self::new(

@@ -38,6 +38,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "audit_log",
         sql: include_str!("../migrations/sqlite/0004_audit_log.sql"),
     },
+    Migration {
+        version: 5,
+        name: "keys_secrets",
+        sql: include_str!("../migrations/sqlite/0005_keys_secrets.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -60,6 +65,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 4,
         name: "audit_log",
         sql: include_str!("../migrations/postgres/0004_audit_log.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "keys_secrets",
+        sql: include_str!("../migrations/postgres/0005_keys_secrets.sql"),
     },
 ];
 

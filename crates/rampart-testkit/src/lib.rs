@@ -193,6 +193,18 @@ impl TestServer {
         &self.server().app
     }
 
+    /// The use-case context of a request made with `token` (for calling internal use
+    /// cases, such as secret reads, directly).
+    pub async fn ctx_for(&self, token: &str) -> rampart_app::Ctx {
+        let meta = rampart_app::RequestMeta {
+            client_ip: "127.0.0.1".into(),
+            request_id: "test".into(),
+        };
+        let actor = self.app().authenticate_token(token, &meta).await.unwrap();
+        let access = self.app().access_of(&actor).await.unwrap();
+        rampart_app::Ctx::new(actor, meta, access)
+    }
+
     /// Stops the server and starts it again on the same data directory and port.
     pub async fn restart(&mut self) {
         let addr = self.server().https_addr;

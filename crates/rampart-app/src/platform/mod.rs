@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod identity;
+pub mod secrets;
 pub mod tenancy;
 
 use rampart_domain::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};

@@ -4,4 +4,5 @@
 pub mod access;
 pub mod identity;
 pub mod password;
+pub mod secrets;
 pub mod tenancy;

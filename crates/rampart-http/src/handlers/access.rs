@@ -140,7 +140,7 @@ pub async fn my_permissions(
     })
 }
 
-fn id_param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn id_param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
     params
         .iter()
         .find(|(key, _)| key == name)

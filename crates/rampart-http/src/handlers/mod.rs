@@ -6,6 +6,8 @@ pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod identity;
+pub mod keys;
+pub mod secrets;
 pub mod tenancy;
 
 use axum::http::Method;
@@ -544,6 +546,102 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         .reply::<wire::AuditRetention>(200),
         audit::set_audit_retention,
     );
+
+    // Key rings (encryption at rest): account administration.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/keys",
+            perm(P::AccountManage),
+            "The key versions of an organisation's or project's ring",
+        )
+        .query(&[("scope", "org or org/project")])
+        .reply::<wire::KeyRing>(200),
+        keys::get_keys,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/keys/rotate",
+            perm(P::AccountManage),
+            "Make a new key version primary; older data is resealed in the background",
+        )
+        .body::<wire::KeyScope>()
+        .reply::<wire::KeyRing>(200),
+        keys::rotate_keys,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/keys/destroy",
+            perm(P::AccountManage),
+            "Crypto-shred: destroy every key version (confirm must repeat the scope)",
+        )
+        .body::<wire::KeyDestroy>()
+        .reply::<wire::KeysDestroyed>(200),
+        keys::destroy_keys,
+    );
+
+    // Secrets of organisations and projects (values are write-only).
+    for base in [
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix: &str| -> &'static str {
+            Box::leak(format!("{base}{suffix}").into_boxed_str())
+        };
+        table.add(
+            r(
+                M::GET,
+                path("/secrets"),
+                perm(P::SecretView),
+                "List secrets (metadata only)",
+            )
+            .page::<wire::Secret>(),
+            secrets::list_secrets,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/secrets"),
+                perm(P::SecretCreate),
+                "Create a secret (the value is never returned)",
+            )
+            .body::<wire::SecretCreate>()
+            .reply::<wire::Secret>(201),
+            secrets::create_secret,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/secrets/{secret}"),
+                perm(P::SecretView),
+                "A secret's metadata and versions",
+            )
+            .reply::<wire::Secret>(200),
+            secrets::get_secret,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/secrets/{secret}"),
+                perm(P::SecretEdit),
+                "Rename a secret or add a version",
+            )
+            .body::<wire::SecretUpdate>()
+            .reply::<wire::Secret>(200),
+            secrets::update_secret,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/secrets/{secret}"),
+                perm(P::SecretDelete),
+                "Delete a secret and all its versions",
+            ),
+            secrets::delete_secret,
+        );
+    }
 
     // Custom roles, user groups and their members, at each scope.
     for base in [

@@ -745,7 +745,7 @@ impl Store {
 
     /// One page of the rows of `table` (a fixed name, never user input) defined exactly
     /// at `scope`, ordered by id.
-    async fn list_defined_at<T>(
+    pub(crate) async fn list_defined_at<T>(
         &self,
         table: &'static str,
         columns: &'static str,

@@ -4,6 +4,8 @@
 pub mod access;
 pub mod audit;
 pub mod identity;
+pub mod keys;
+pub mod secrets;
 pub mod tenancy;
 
 /// One page of a keyset-paginated list, ordered by id (ids are time-ordered UUIDv7).

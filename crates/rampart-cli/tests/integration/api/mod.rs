@@ -5,5 +5,6 @@ mod audit;
 pub mod auth;
 mod orgs;
 mod routes;
+mod secrets;
 mod tokens;
 mod users;

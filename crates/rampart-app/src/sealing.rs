@@ -1,0 +1,399 @@
+//! Encryption at rest for the rest of the code: [`App::seal_value`] and [`App::open_sealed`] are the
+//! one API every feature uses for a field or blob, naming where the value lives
+//! ([`SealPlace`]) so that a value moved elsewhere does not open.
+//!
+//! Key hierarchy: the root key wraps each owner's (organisation's or project's) key ring
+//! versions, stored in `key_versions`; `rampart_crypto::envelope` derives a fresh data
+//! key per value. This module also owns the key operations: rotation (a new primary
+//! version; the rewrap job then moves data off older versions, online), crypto-shredding
+//! (destroying every version: reads answer `data_shredded`), root-key rotation (rewrap
+//! every ring and server secret) and the status view. Every key operation is audited.
+//!
+//! Rings are read from the store on every use (one indexed query and an unwrap per
+//! version, microseconds): no cache, so a shred or rotation on one replica holds on
+//! every replica at once.
+
+use jiff::Timestamp;
+use rampart_crypto::RootKey;
+use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError, SealContext};
+use rampart_domain::Permission;
+use rampart_domain::platform::tenancy::Scope;
+use rampart_store::platform::keys::KeyVersionRow;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::{Access, App, AppError, AppResult, Ctx, authorize};
+
+/// Where a sealed value belongs: the key owner (an organisation or project id) and the
+/// value's place. Every part is bound into the ciphertext.
+#[derive(Clone, Copy, Debug)]
+pub struct SealPlace<'a> {
+    pub owner: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: &'a str,
+    pub field: &'a str,
+    /// The entity's version or serial (0 when it has none).
+    pub version: u64,
+}
+
+impl SealPlace<'_> {
+    fn context(&self) -> SealContext<'_> {
+        SealContext {
+            project: self.owner,
+            entity_type: self.entity_type,
+            entity_id: self.entity_id,
+            field: self.field,
+            version: self.version,
+        }
+    }
+}
+
+/// The id whose ring seals data at `scope`: the project, else the organisation.
+pub fn key_owner(scope: Scope) -> Option<String> {
+    match scope {
+        Scope::Account => None,
+        Scope::Org(org) => Some(org.to_string()),
+        Scope::Project(_, project) => Some(project.to_string()),
+    }
+}
+
+fn wrap_purpose(owner: &str, version: u32) -> String {
+    format!("rampart/key-ring/v1/{owner}/{version}")
+}
+
+fn status_of(row: &KeyVersionRow) -> KeyStatus {
+    match row.status.as_str() {
+        "enabled" => KeyStatus::Enabled,
+        "destroyed" => KeyStatus::Destroyed,
+        // disabled (rotated out, data being moved) and retired (moved) both still open.
+        _ => KeyStatus::Disabled,
+    }
+}
+
+/// One key version, for the status view (never the material).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyVersionView {
+    pub version: u32,
+    pub status: String,
+    pub primary: bool,
+    pub created_at: Timestamp,
+    pub destroyed_at: Option<Timestamp>,
+}
+
+/// Rows the rewrap job reseals per store read.
+const REWRAP_BATCH: u32 = 500;
+
+impl App {
+    pub(crate) fn root_key(&self) -> &RootKey {
+        &self.inner.root_key
+    }
+
+    fn ring_from(&self, owner: &str, rows: &[KeyVersionRow]) -> AppResult<KeyRing> {
+        let mut ring = KeyRing::default();
+        for row in rows {
+            let status = status_of(row);
+            let material = match (&row.wrapped, status) {
+                (Some(wrapped), KeyStatus::Enabled | KeyStatus::Disabled) => {
+                    let bytes = self
+                        .root_key()
+                        .unwrap_key(&wrap_purpose(owner, row.version), wrapped)
+                        .map_err(|_| {
+                            AppError::Integrity(format!(
+                                "key version {} of {owner} does not unwrap with the root key",
+                                row.version
+                            ))
+                        })?;
+                    let array: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                        AppError::Integrity(format!("key version {} of {owner}", row.version))
+                    })?;
+                    Zeroizing::new(array)
+                }
+                _ => Zeroizing::new([0u8; 32]),
+            };
+            ring.insert(row.version, material, status);
+            if row.is_primary && status == KeyStatus::Enabled {
+                ring.set_primary(row.version);
+            }
+        }
+        Ok(ring)
+    }
+
+    async fn load_ring(&self, owner: &str) -> AppResult<KeyRing> {
+        let rows = self.store().key_versions(owner).await?;
+        self.ring_from(owner, &rows)
+    }
+
+    /// Adds a new primary version to `owner`'s ring inside a locked transaction and
+    /// returns its number. The caller commits with its audit event.
+    async fn add_version(&self, tx: &mut rampart_store::WriteTx, owner: &str) -> AppResult<u32> {
+        tx.lock_key_ring(owner).await?;
+        let rows = tx.key_versions(owner).await?;
+        let version = rows.last().map_or(1, |row| row.version + 1);
+        let material = Zeroizing::new(rampart_crypto::random::bytes::<32>()?);
+        let wrapped = self
+            .root_key()
+            .wrap(&wrap_purpose(owner, version), material.as_slice())?;
+        tx.add_primary_key_version(owner, version, &wrapped, self.now())
+            .await?;
+        Ok(version)
+    }
+
+    /// A ring with a primary version, creating the first version (or the first after a
+    /// shred) when there is none.
+    async fn ring_for_sealing(&self, owner: &str) -> AppResult<KeyRing> {
+        let ring = self.load_ring(owner).await?;
+        if ring.primary().is_some() {
+            return Ok(ring);
+        }
+        let mut tx = self.store().write().await?;
+        tx.lock_key_ring(owner).await?;
+        // Another request may have created it while this one waited for the lock.
+        let rows = tx.key_versions(owner).await?;
+        if rows
+            .iter()
+            .any(|row| row.is_primary && row.status == "enabled")
+        {
+            tx.rollback().await?;
+            return self.load_ring(owner).await;
+        }
+        let version = self.add_version(&mut tx, owner).await?;
+        tx.commit(
+            Ctx::system()
+                .audit(self.now(), "keys.create", "key_ring")
+                .resource_id(owner)
+                .details(json!({ "version": version }))
+                .build(),
+        )
+        .await?;
+        self.load_ring(owner).await
+    }
+
+    /// Seals `plaintext` for `place` with the owner's primary key version.
+    pub async fn seal_value(&self, place: &SealPlace<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
+        let ring = self.ring_for_sealing(place.owner).await?;
+        Ok(ring.seal(&place.context(), plaintext)?)
+    }
+
+    /// Opens a value sealed for `place`. A destroyed key answers `data_shredded` (410);
+    /// a value that does not open (moved, edited) is an integrity failure, never garbage.
+    pub async fn open_sealed(
+        &self,
+        place: &SealPlace<'_>,
+        sealed: &[u8],
+    ) -> AppResult<Zeroizing<Vec<u8>>> {
+        let ring = self.load_ring(place.owner).await?;
+        ring.open(&place.context(), sealed)
+            .map_err(|error| match error {
+                OpenError::Shredded => AppError::Gone {
+                    code: "data_shredded",
+                    message: "this data was crypto-shredded: its keys were destroyed and it can \
+                          never be read again"
+                        .into(),
+                },
+                OpenError::Invalid => AppError::Integrity(format!(
+                    "a sealed {} {} of {} does not open",
+                    place.entity_type, place.field, place.entity_id
+                )),
+            })
+    }
+
+    fn require_key_admin(&self, ctx: &Ctx) -> AppResult<()> {
+        authorize(
+            &ctx.actor,
+            &ctx.access,
+            Access::Permission(Permission::AccountManage),
+            Scope::Account,
+        )
+    }
+
+    /// The versions of the ring at `scope` (an organisation or a project).
+    pub async fn key_versions(&self, ctx: &Ctx, scope: Scope) -> AppResult<Vec<KeyVersionView>> {
+        self.require_key_admin(ctx)?;
+        let owner = key_owner(scope).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_scope",
+                "key rings belong to organisations and projects",
+            )
+        })?;
+        Ok(self
+            .store()
+            .key_versions(&owner)
+            .await?
+            .into_iter()
+            .map(|row| KeyVersionView {
+                version: row.version,
+                status: row.status,
+                primary: row.is_primary,
+                created_at: row.created_at,
+                destroyed_at: row.destroyed_at,
+            })
+            .collect())
+    }
+
+    /// Makes a new key version primary at `scope`. Data sealed with older versions stays
+    /// readable and is moved by [`App::rewrap_rotated_data`].
+    pub async fn rotate_keys(&self, ctx: &Ctx, scope: Scope) -> AppResult<u32> {
+        self.require_key_admin(ctx)?;
+        let owner = key_owner(scope).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_scope",
+                "key rings belong to organisations and projects",
+            )
+        })?;
+        let mut tx = self.store().write().await?;
+        let version = self.add_version(&mut tx, &owner).await?;
+        tx.commit(
+            ctx.audit(self.now(), "keys.rotate", "key_ring")
+                .scope(scope)
+                .resource_id(&owner)
+                .details(json!({ "version": version }))
+                .build(),
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// Destroys every key version at `scope` (crypto-shredding): what they sealed can
+    /// never be read again. `confirm` must repeat the scope as `org` or `org/project`.
+    pub async fn destroy_keys(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        scope_text: &str,
+        confirm: &str,
+    ) -> AppResult<u64> {
+        self.require_key_admin(ctx)?;
+        let owner = key_owner(scope).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_scope",
+                "key rings belong to organisations and projects",
+            )
+        })?;
+        if confirm != scope_text {
+            return Err(AppError::bad_request(
+                "confirmation_mismatch",
+                format!("to destroy these keys, confirm must be exactly \"{scope_text}\""),
+            ));
+        }
+        let mut tx = self.store().write().await?;
+        tx.lock_key_ring(&owner).await?;
+        let destroyed = tx.destroy_key_versions(&owner, self.now()).await?;
+        tx.commit(
+            ctx.audit(self.now(), "keys.destroy", "key_ring")
+                .scope(scope)
+                .resource_id(&owner)
+                .details(json!({ "versions_destroyed": destroyed }))
+                .build(),
+        )
+        .await?;
+        Ok(destroyed)
+    }
+
+    /// Reseals, with the primary version, every value still under a rotated-out version,
+    /// then marks those versions retired (they keep opening: a request that read the
+    /// ring just before a rotation may still write under them). Returns how many values
+    /// moved. Safe to run while requests are served and from several replicas.
+    pub async fn rewrap_rotated_data(&self) -> AppResult<u64> {
+        let mut moved = 0;
+        for owner in self.store().key_owners_with_disabled_versions().await? {
+            let ring = self.load_ring(&owner).await?;
+            let Some(primary) = ring.primary() else {
+                continue;
+            };
+            let mut owner_moved = 0u64;
+            let mut after = None;
+            loop {
+                let batch = self
+                    .store()
+                    .sealed_secret_values_of_owner(&owner, after, REWRAP_BATCH)
+                    .await?;
+                let Some(last) = batch.last() else {
+                    break;
+                };
+                after = Some((last.secret_id, last.version));
+                for value in &batch {
+                    if KeyRing::sealed_key_version(&value.sealed) == Some(primary) {
+                        continue;
+                    }
+                    let id = value.secret_id.to_string();
+                    let place = crate::platform::secrets::secret_place(&owner, &id, value.version);
+                    let plaintext = match ring.open(&place.context(), &value.sealed) {
+                        Ok(plaintext) => plaintext,
+                        // Shredded or unreadable: nothing to move (reads report it).
+                        Err(_) => continue,
+                    };
+                    let resealed = ring.seal(&place.context(), &plaintext)?;
+                    if self
+                        .store()
+                        .replace_sealed_secret_value(value, &resealed)
+                        .await?
+                    {
+                        owner_moved += 1;
+                    }
+                }
+            }
+            let mut tx = self.store().write().await?;
+            tx.lock_key_ring(&owner).await?;
+            tx.mark_key_versions_retired(&owner, primary).await?;
+            tx.commit(
+                Ctx::system()
+                    .audit(self.now(), "keys.rewrap", "key_ring")
+                    .resource_id(&owner)
+                    .details(json!({ "primary": primary, "values_moved": owner_moved }))
+                    .build(),
+            )
+            .await?;
+            moved += owner_moved;
+        }
+        Ok(moved)
+    }
+}
+
+/// Root-key rotation (offline, `rampart admin keys rotate`): rewraps every key ring
+/// version and every server secret from `old` to `new` in one transaction, audited.
+/// Returns how many wrapped keys changed.
+pub async fn rewrap_under_new_root_key(
+    store: &rampart_store::Store,
+    old: &RootKey,
+    new: &RootKey,
+    now: Timestamp,
+) -> AppResult<u64> {
+    let mut tx = store.write().await?;
+    let mut count = 0u64;
+    for (name, wrapped) in tx.server_secrets().await? {
+        let purpose = crate::bootstrap::server_secret_purpose(&name).ok_or_else(|| {
+            AppError::Internal(format!("server secret {name} has no known wrap purpose"))
+        })?;
+        let plaintext = old.unwrap_key(purpose, &wrapped).map_err(|_| {
+            AppError::Integrity(format!(
+                "server secret {name} does not unwrap with the old root key"
+            ))
+        })?;
+        tx.rewrap_server_secret(&name, &new.wrap(purpose, &plaintext)?)
+            .await?;
+        count += 1;
+    }
+    for row in tx.all_key_versions().await? {
+        let Some(wrapped) = &row.wrapped else {
+            continue;
+        };
+        let purpose = wrap_purpose(&row.owner_id, row.version);
+        let plaintext = old.unwrap_key(&purpose, wrapped).map_err(|_| {
+            AppError::Integrity(format!(
+                "key version {} of {} does not unwrap with the old root key",
+                row.version, row.owner_id
+            ))
+        })?;
+        tx.rewrap_key_version(&row.owner_id, row.version, &new.wrap(&purpose, &plaintext)?)
+            .await?;
+        count += 1;
+    }
+    tx.commit(
+        Ctx::system()
+            .audit(now, "keys.rotate_root", "root_key")
+            .details(json!({ "wrapped_keys": count }))
+            .build(),
+    )
+    .await?;
+    Ok(count)
+}

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod audit;
 pub mod audit_log;
+mod audit_queue;
 pub mod bootstrap;
 pub mod clock;
 pub mod context;
@@ -66,6 +67,8 @@ struct Inner {
     signer: rampart_crypto::checkpoint::CheckpointSigner,
     /// Unwraps key rings (see `sealing`).
     root_key: RootKey,
+    /// Group commit for authentication events.
+    audit_queue: audit_queue::AuditQueue,
 }
 
 /// The application: every use case is a method. Cheap to clone.
@@ -94,6 +97,7 @@ impl App {
             .map_err(|error| AppError::Internal(error.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
+                audit_queue: audit_queue::AuditQueue::start(store.clone()),
                 store,
                 clock,
                 pepper,

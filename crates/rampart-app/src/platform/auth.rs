@@ -35,9 +35,18 @@ impl App {
             .outcome(Outcome::Failure)
             .details(json!({ "reason": code }))
             .build();
-        if let Err(error) = self.store().append_audit(&record).await {
+        if let Err(error) = self.inner.audit_queue.append(record).await {
             tracing::error!(%error, "could not record an authentication failure");
         }
+    }
+
+    /// Records a successful authentication; if it cannot be recorded, the request
+    /// fails (nothing proceeds unaudited).
+    async fn record_auth_success(&self, meta: &RequestMeta, actor: &Actor) -> AppResult<()> {
+        let record = Ctx::new(actor.clone(), meta.clone(), std::sync::Arc::default())
+            .audit(self.now(), "auth.success", "credential")
+            .build();
+        self.inner.audit_queue.append(record).await
     }
 
     /// Authenticates an API token presented on the REST API (personal and service
@@ -48,8 +57,12 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Actor> {
         let outcome = self.check_token(presented, meta).await;
-        if let Err(AppError::Unauthenticated { code, .. }) = &outcome {
-            self.record_auth_failure(meta, "token", code).await;
+        match &outcome {
+            Err(AppError::Unauthenticated { code, .. }) => {
+                self.record_auth_failure(meta, "token", code).await;
+            }
+            Ok(actor) => self.record_auth_success(meta, actor).await?,
+            Err(_) => {}
         }
         outcome
     }
@@ -306,7 +319,7 @@ impl App {
         {
             tracing::warn!(%error, "could not slide the session's idle timeout");
         }
-        Ok(Actor {
+        let actor = Actor {
             principal: PrincipalId::User(user.id),
             auth_method: AuthMethod::Session,
             token_id: None,
@@ -314,7 +327,9 @@ impl App {
             token_expires_at: None,
             is_account_owner: user.is_account_owner,
             session_id: Some(record.session.id),
-        })
+        };
+        self.record_auth_success(meta, &actor).await?;
+        Ok(actor)
     }
 
     /// Ends the caller's session.

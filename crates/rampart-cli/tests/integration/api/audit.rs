@@ -95,6 +95,17 @@ async fn actions_are_queried_with_filters_and_pages_and_exports_verify() {
     assert_eq!(sorted.len(), seen.len(), "no event twice");
     assert_eq!(sorted, (0..sorted.len() as u64).collect::<Vec<_>>());
 
+    // Every successful authentication is recorded, with the token that was used.
+    let successes = server
+        .get("/api/v1/audit-events?action=auth.success&limit=500", admin)
+        .await;
+    let successes = successes.body["items"].as_array().unwrap();
+    assert!(successes.len() >= 5, "one per authenticated request so far");
+    assert!(successes.iter().all(|item| item["auth_method"] == "token"
+        && item["token_id"].is_string()
+        && item["actor"].as_str().unwrap().starts_with("user:")
+        && item["client_ip"] == "127.0.0.1"));
+
     // Bad filters are 400 with a code, never 500.
     for (query, code) in [
         ("since=yesterday", "invalid_time"),

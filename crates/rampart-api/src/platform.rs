@@ -504,3 +504,12 @@ pub struct KeysDestroyed {
     pub scope: String,
     pub versions_destroyed: u64,
 }
+
+/// Source networks allowed to use the API (account) or one organisation; empty allows
+/// every address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IpAllowlist {
+    /// CIDRs or single addresses, at most 200.
+    pub cidrs: Vec<String>,
+}

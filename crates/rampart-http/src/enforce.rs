@@ -153,6 +153,13 @@ pub async fn enforce(
         Ok(resolved) => resolved,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    if let Err(error) = state
+        .app
+        .check_ip_allowlists(&ctx.meta, resolved.scope())
+        .await
+    {
+        return ApiError::from(error).into_response();
+    }
     if let Err(error) = authorize(&ctx.actor, &ctx.access, access, resolved.scope()) {
         let permission = match access {
             Access::Permission(permission) | Access::List(permission) => Some(permission.as_str()),

@@ -43,6 +43,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "keys_secrets",
         sql: include_str!("../migrations/sqlite/0005_keys_secrets.sql"),
     },
+    Migration {
+        version: 6,
+        name: "ip_allowlists",
+        sql: include_str!("../migrations/sqlite/0006_ip_allowlists.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -70,6 +75,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 5,
         name: "keys_secrets",
         sql: include_str!("../migrations/postgres/0005_keys_secrets.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "ip_allowlists",
+        sql: include_str!("../migrations/postgres/0006_ip_allowlists.sql"),
     },
 ];
 

@@ -100,14 +100,7 @@ impl App {
             }
         })?;
         if !token.allowed_cidrs.is_empty() {
-            let client: Option<std::net::IpAddr> = meta.client_ip.parse().ok();
-            let allowed = client.is_some_and(|ip| {
-                token
-                    .allowed_cidrs
-                    .iter()
-                    .filter_map(|cidr| cidr.parse::<ipnet::IpNet>().ok())
-                    .any(|net| net.contains(&ip))
-            });
+            let allowed = super::network::address_allowed(&token.allowed_cidrs, &meta.client_ip);
             if !allowed {
                 self.record_auth_failure(meta, "token", "ip_not_allowed")
                     .await;
@@ -181,6 +174,7 @@ impl App {
                 "the email or password is not correct",
             )
         };
+        self.check_ip_allowlists(meta, Scope::Account).await?;
         let found = match Email::parse(email) {
             Ok(email) => self.store().user_credentials_by_email(&email).await?,
             Err(_) => None,

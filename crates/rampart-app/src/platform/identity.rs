@@ -54,32 +54,6 @@ pub struct NewTokenInput {
 /// Most source networks one token may list.
 pub const TOKEN_CIDRS_MAX: usize = 32;
 
-/// Parses and normalises a token's source networks (`10.1.2.3/8` → `10.0.0.0/8`; a
-/// plain address is a /32 or /128).
-fn parse_cidrs(items: &[String]) -> AppResult<Vec<String>> {
-    if items.len() > TOKEN_CIDRS_MAX {
-        return Err(AppError::bad_request(
-            "too_many_cidrs",
-            format!("a token may list at most {TOKEN_CIDRS_MAX} networks"),
-        ));
-    }
-    items
-        .iter()
-        .map(|item| {
-            let net = item
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    AppError::bad_request(
-                        "invalid_cidr",
-                        format!("'{item}' is not a CIDR or an IP address"),
-                    )
-                })?;
-            Ok(net.trunc().to_string())
-        })
-        .collect()
-}
-
 /// A freshly created token: its metadata and the secret, shown once.
 #[derive(Debug)]
 pub struct CreatedToken {
@@ -449,7 +423,8 @@ impl App {
                 ));
             }
         }
-        let allowed_cidrs = parse_cidrs(&input.allowed_cidrs)?;
+        let allowed_cidrs =
+            super::network::parse_cidrs(&input.allowed_cidrs, TOKEN_CIDRS_MAX, "a token")?;
         let (secret, mut token, secret_hmac) = personal_token(
             self.pepper(),
             owner,

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod identity;
+pub mod network;
 pub mod secrets;
 pub mod tenancy;
 

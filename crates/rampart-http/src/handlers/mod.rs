@@ -547,6 +547,50 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         audit::set_audit_retention,
     );
 
+    // Source-address allowlists of the account and of organisations.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/ip-allowlist",
+            perm(P::AccountManage),
+            "The account's source-address allowlist",
+        )
+        .reply::<wire::IpAllowlist>(200),
+        tenancy::get_ip_allowlist,
+    );
+    table.add(
+        r(
+            M::PUT,
+            "/api/v1/ip-allowlist",
+            perm(P::AccountManage),
+            "Replace the account's allowlist (must include your own address)",
+        )
+        .body::<wire::IpAllowlist>()
+        .reply::<wire::IpAllowlist>(200),
+        tenancy::set_ip_allowlist,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/ip-allowlist",
+            perm(P::OrgView),
+            "The organisation's source-address allowlist",
+        )
+        .reply::<wire::IpAllowlist>(200),
+        tenancy::get_ip_allowlist,
+    );
+    table.add(
+        r(
+            M::PUT,
+            "/api/v1/orgs/{org}/ip-allowlist",
+            perm(P::OrgEdit),
+            "Replace the organisation's allowlist (must include your own address)",
+        )
+        .body::<wire::IpAllowlist>()
+        .reply::<wire::IpAllowlist>(200),
+        tenancy::set_ip_allowlist,
+    );
+
     // Key rings (encryption at rest): account administration.
     table.add(
         r(

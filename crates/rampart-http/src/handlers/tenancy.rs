@@ -190,3 +190,24 @@ pub async fn delete_project(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+pub async fn get_ip_allowlist(
+    State(state): State<AppState>,
+    Extension(scope): crate::enforce::Scope,
+) -> ApiResult<Json<wire::IpAllowlist>> {
+    let cidrs = state.app.ip_allowlist(scope.scope()).await?;
+    Ok(Json(wire::IpAllowlist { cidrs }))
+}
+
+pub async fn set_ip_allowlist(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): crate::enforce::Scope,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<wire::IpAllowlist>,
+) -> ApiResult<Json<wire::IpAllowlist>> {
+    let cidrs = state
+        .app
+        .set_ip_allowlist(&ctx, scope.scope(), &body.cidrs)
+        .await?;
+    Ok(Json(wire::IpAllowlist { cidrs }))
+}

@@ -1,6 +1,6 @@
 //! Account, organisations and projects.
 
-use rampart_domain::platform::tenancy::{Account, Organization, Project};
+use rampart_domain::platform::tenancy::{Account, Organization, Project, Scope};
 use rampart_domain::{Description, Name, OrgId, ProjectId, Slug};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor};
@@ -179,6 +179,48 @@ impl Store {
 }
 
 impl Store {
+    /// The allowlists that apply at `scope`: the account's, then the organisation's
+    /// (when the scope is inside one). Empty lists are left out.
+    pub async fn ip_allowlists_for(&self, scope: Scope) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let org_key = scope
+            .org_id()
+            .map(|org| org.to_string())
+            .unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT scope_key, cidrs FROM ip_allowlists \
+             WHERE (scope_key = 'account' OR scope_key = $1) AND cidrs <> '' ORDER BY scope_key",
+        )
+        .bind(org_key)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let cidrs: String = crate::rows::get(row, "cidrs")?;
+                Ok((
+                    crate::rows::get(row, "scope_key")?,
+                    cidrs.split_whitespace().map(str::to_owned).collect(),
+                ))
+            })
+            .collect()
+    }
+
+    /// One scope's own allowlist (`account` or an organisation).
+    pub async fn ip_allowlist(&self, scope: Scope) -> StoreResult<Vec<String>> {
+        let key = match scope {
+            Scope::Org(org) | Scope::Project(org, _) => org.to_string(),
+            Scope::Account => "account".to_owned(),
+        };
+        let row = sqlx::query("SELECT cidrs FROM ip_allowlists WHERE scope_key = $1")
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        let cidrs: String = match &row {
+            Some(row) => crate::rows::get(row, "cidrs")?,
+            None => String::new(),
+        };
+        Ok(cidrs.split_whitespace().map(str::to_owned).collect())
+    }
+
     /// The organisation's audit retention in days (`None`: for ever).
     pub async fn org_audit_retention(&self, id: OrgId) -> StoreResult<Option<u32>> {
         let row = sqlx::query("SELECT audit_retention_days FROM organizations WHERE id = $1")
@@ -236,6 +278,30 @@ impl WriteTx {
         .bind(micros(org.updated_at))
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Replaces the allowlist of the account or an organisation.
+    pub async fn set_ip_allowlist(
+        &mut self,
+        scope: Scope,
+        cidrs: &[String],
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let key = match scope {
+            Scope::Org(org) | Scope::Project(org, _) => org.to_string(),
+            Scope::Account => "account".to_owned(),
+        };
+        sqlx::query("DELETE FROM ip_allowlists WHERE scope_key = $1")
+            .bind(key.clone())
+            .execute(self.conn())
+            .await?;
+        sqlx::query("INSERT INTO ip_allowlists (scope_key, cidrs, updated_at) VALUES ($1, $2, $3)")
+            .bind(key)
+            .bind(cidrs.join(" "))
+            .bind(micros(at))
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

@@ -207,15 +207,24 @@ impl TestServer {
 
     /// Stops the server and starts it again on the same data directory and port.
     pub async fn restart(&mut self) {
+        self.stop_in_place().await;
+        self.start_again().await;
+    }
+
+    /// Stops the server, keeping its data directory (for offline `rampart admin`
+    /// commands); [`TestServer::start_again`] brings it back on the same port.
+    pub async fn stop_in_place(&mut self) {
         let addr = self.server().https_addr;
         self.server.take().unwrap().stop().await;
-        let mut config = self.config.clone();
-        config.server.listen = addr.to_string();
+        self.config.server.listen = addr.to_string();
+    }
+
+    pub async fn start_again(&mut self) {
         let clock: Arc<dyn Clock> = match &self.clock {
             Some(clock) => clock.clone(),
             None => Arc::new(SystemClock),
         };
-        self.server = Some(start(&config, None, clock).await.unwrap());
+        self.server = Some(start(&self.config, None, clock).await.unwrap());
     }
 
     pub async fn stop(mut self) {

@@ -583,3 +583,80 @@ fn admin_audit_exports_and_verifies_offline_and_names_an_edited_entry() {
         text(&verified.stderr)
     );
 }
+
+#[tokio::test]
+async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_rings() {
+    let mut server = TestServer::start().await;
+    let created = server
+        .post(
+            "/api/v1/orgs/default/projects/default/secrets",
+            &server.admin_token,
+            serde_json::json!({"identifier": "kept", "name": "kept", "value": "survives-rotation"}),
+        )
+        .await;
+    assert_eq!(created.status, rampart_testkit::StatusCode::CREATED, "{}", created.text);
+    let public_key = server.app().audit_public_key();
+    server.stop_in_place().await;
+
+    let data_dir = server.config.server.data_dir.clone();
+    let data_arg = data_dir.to_str().unwrap().to_owned();
+    let key_file = data_dir.join("root.key");
+    let before = std::fs::read(&key_file).unwrap();
+    let rotated = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &[]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(text(&rotated.stdout).starts_with("rewrapped "), "{}", text(&rotated.stdout));
+    assert_ne!(std::fs::read(&key_file).unwrap(), before);
+    assert!(!data_dir.join("root.key.new").exists());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let ring = rampart(
+        &[
+            "admin",
+            "keys",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            "--project",
+            "default/default",
+        ],
+        &[],
+    );
+    assert!(ring.status.success(), "{}", text(&ring.stderr));
+    assert_eq!(
+        text(&ring.stdout).trim(),
+        "default/default: key version 2 is now primary"
+    );
+    let missing = rampart(
+        &["admin", "keys", "rotate", "--data-dir", &data_arg, "--project", "default/nope"],
+        &[],
+    );
+    assert!(!missing.status.success());
+
+    // Back up under the new root key: tokens (pepper), the audit key and sealed data all
+    // still work.
+    server.start_again().await;
+    let me = server.get("/api/v1/me", &server.admin_token).await;
+    assert_eq!(me.status, rampart_testkit::StatusCode::OK, "{}", me.text);
+    assert_eq!(server.app().audit_public_key(), public_key);
+    let scope = server
+        .app()
+        .resolve_scope(Some("default"), Some("default"))
+        .await
+        .unwrap()
+        .scope();
+    let ctx = server.ctx_for(&server.admin_token).await;
+    let value = server
+        .app()
+        .read_secret(&ctx, scope, "kept", None)
+        .await
+        .unwrap();
+    assert_eq!(value.as_str(), "survives-rotation");
+    let rotations = server
+        .get("/api/v1/audit-events?action=keys.rotate_root", &server.admin_token)
+        .await;
+    assert_eq!(rotations.body["items"].as_array().unwrap().len(), 1);
+}

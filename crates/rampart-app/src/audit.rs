@@ -61,9 +61,23 @@ impl AuditBuilder {
     }
 }
 
+/// A UUIDv7 from the event time: ids that grow with time keep the audit table's id
+/// index appending at its right edge (random ids dirtied a page per event and cut the
+/// append rate several times). The random part is taken from a v4 UUID, which cannot
+/// fail.
+fn time_ordered_id(at: Timestamp) -> String {
+    let random = uuid::Uuid::new_v4().into_bytes();
+    let mut tail = [0u8; 10];
+    for (slot, byte) in tail.iter_mut().zip(random.iter().skip(6)) {
+        *slot = *byte;
+    }
+    let millis = u64::try_from(at.as_millisecond()).unwrap_or_default();
+    rampart_domain::AuditEventId::mint(millis, tail).to_string()
+}
+
 fn record(at: Timestamp, meta: &RequestMeta, action: &str, resource_type: &str) -> AuditRecord {
     AuditRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: time_ordered_id(at),
         occurred_at: at,
         actor: None,
         auth_method: None,

@@ -212,7 +212,8 @@ impl WriteTx {
                 "a write transaction must carry at least one audit event".into(),
             ));
         }
-        platform::audit::append(self.conn(), events).await?;
+        let engine = self.engine;
+        platform::audit::append(self.conn(), engine, events).await?;
         self.tx.commit().await?;
         Ok(())
     }

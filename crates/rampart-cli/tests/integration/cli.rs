@@ -594,7 +594,12 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
             serde_json::json!({"identifier": "kept", "name": "kept", "value": "survives-rotation"}),
         )
         .await;
-    assert_eq!(created.status, rampart_testkit::StatusCode::CREATED, "{}", created.text);
+    assert_eq!(
+        created.status,
+        rampart_testkit::StatusCode::CREATED,
+        "{}",
+        created.text
+    );
     let public_key = server.app().audit_public_key();
     server.stop_in_place().await;
 
@@ -604,7 +609,11 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
     let before = std::fs::read(&key_file).unwrap();
     let rotated = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &[]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
-    assert!(text(&rotated.stdout).starts_with("rewrapped "), "{}", text(&rotated.stdout));
+    assert!(
+        text(&rotated.stdout).starts_with("rewrapped "),
+        "{}",
+        text(&rotated.stdout)
+    );
     assert_ne!(std::fs::read(&key_file).unwrap(), before);
     assert!(!data_dir.join("root.key.new").exists());
     use std::os::unix::fs::PermissionsExt;
@@ -631,7 +640,15 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
         "default/default: key version 2 is now primary"
     );
     let missing = rampart(
-        &["admin", "keys", "rotate", "--data-dir", &data_arg, "--project", "default/nope"],
+        &[
+            "admin",
+            "keys",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            "--project",
+            "default/nope",
+        ],
         &[],
     );
     assert!(!missing.status.success());
@@ -656,7 +673,10 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
         .unwrap();
     assert_eq!(value.as_str(), "survives-rotation");
     let rotations = server
-        .get("/api/v1/audit-events?action=keys.rotate_root", &server.admin_token)
+        .get(
+            "/api/v1/audit-events?action=keys.rotate_root",
+            &server.admin_token,
+        )
         .await;
     assert_eq!(rotations.body["items"].as_array().unwrap().len(), 1);
 }

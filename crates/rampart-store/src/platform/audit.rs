@@ -129,8 +129,6 @@ pub struct AuditFilter {
     pub project_id: Option<String>,
 }
 
-/// Rows per multi-row INSERT: 16 parameters each stays far below both engines' limits.
-const INSERT_CHUNK: usize = 64;
 const EVENT_COLUMNS: &str = "leaf_index, leaf_hash, pruned, id, occurred_at, actor, \
      auth_method, token_id, client_ip, org_id, project_id, action, resource_type, \
      resource_id, outcome, request_id, details";
@@ -162,58 +160,90 @@ async fn reserve(connection: &mut sqlx::AnyConnection, count: usize) -> StoreRes
     to_index(get::<i64>(&row, "next_index")? - count, "next_index")
 }
 
+/// The batch insert: one statement whose only parameter is a JSON array with one array
+/// per event, unpacked by the database. Measured with sqlx's SQLite driver, this is
+/// several times faster than multi-row VALUES (whose binding cost grows with the square
+/// of the parameter count) or one statement per row (a round trip each).
+const INSERT_FROM_JSON_SQLITE: &str = "WITH rows AS MATERIALIZED \
+     (SELECT key, jsonb(value) AS v FROM json_each($1)) \
+     INSERT INTO audit_events (leaf_index, leaf_hash, id, \
+     occurred_at, actor, auth_method, token_id, client_ip, org_id, project_id, action, \
+     resource_type, resource_id, outcome, request_id, details) \
+     SELECT v ->> 0, unhex(v ->> 1), v ->> 2, v ->> 3, v ->> 4, v ->> 5, v ->> 6, \
+     v ->> 7, v ->> 8, v ->> 9, v ->> 10, v ->> 11, v ->> 12, v ->> 13, v ->> 14, v ->> 15 \
+     FROM rows ORDER BY key";
+const INSERT_FROM_JSON_POSTGRES: &str = "INSERT INTO audit_events (leaf_index, leaf_hash, id, \
+     occurred_at, actor, auth_method, token_id, client_ip, org_id, project_id, action, \
+     resource_type, resource_id, outcome, request_id, details) \
+     SELECT CAST(value ->> 0 AS BIGINT), decode(value ->> 1, 'hex'), value ->> 2, \
+     CAST(value ->> 3 AS BIGINT), value ->> 4, value ->> 5, value ->> 6, value ->> 7, \
+     value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13, \
+     value ->> 14, value ->> 15 FROM jsonb_array_elements(CAST($1 AS JSONB)) WITH ORDINALITY \
+     AS rows (value, position) ORDER BY position";
+/// Events per insert statement.
+const INSERT_BATCH: usize = 1_000;
+
+fn json_text(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("null"),
+        Some(text) => out.push_str(&serde_json::Value::from(text).to_string()),
+    }
+}
+
 pub(crate) async fn append(
     connection: &mut sqlx::AnyConnection,
+    engine: crate::Engine,
     records: &[AuditRecord],
 ) -> StoreResult<()> {
     if records.is_empty() {
         return Ok(());
     }
     let first = reserve(connection, records.len()).await?;
+    let sql = match engine {
+        crate::Engine::Sqlite => INSERT_FROM_JSON_SQLITE,
+        crate::Engine::Postgres => INSERT_FROM_JSON_POSTGRES,
+    };
     let mut index = first;
-    for chunk in records.chunks(INSERT_CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO audit_events (leaf_index, leaf_hash, id, occurred_at, actor, \
-             auth_method, token_id, client_ip, org_id, project_id, action, resource_type, \
-             resource_id, outcome, request_id, details) VALUES ",
-        );
-        for row in 0..chunk.len() {
-            if row > 0 {
-                sql.push_str(", ");
+    for chunk in records.chunks(INSERT_BATCH) {
+        let mut rows = String::with_capacity(chunk.len() * 512);
+        rows.push('[');
+        for (n, record) in chunk.iter().enumerate() {
+            if n > 0 {
+                rows.push(',');
             }
-            let base = row * 16;
-            sql.push('(');
-            for column in 1..=16 {
-                if column > 1 {
-                    sql.push_str(", ");
-                }
-                sql.push('$');
-                sql.push_str(&(base + column).to_string());
+            rows.push('[');
+            rows.push_str(&index.to_string());
+            rows.push_str(",\"");
+            rows.push_str(&rampart_crypto::digest::hex(&record.leaf_hash(index)));
+            rows.push_str("\",");
+            json_text(&mut rows, Some(&record.id));
+            rows.push(',');
+            rows.push_str(&micros(record.occurred_at).to_string());
+            for value in [
+                record.actor.as_deref(),
+                record.auth_method.as_deref(),
+                record.token_id.as_deref(),
+                record.client_ip.as_deref(),
+                record.org_id.as_deref(),
+                record.project_id.as_deref(),
+                Some(record.action.as_str()),
+                Some(record.resource_type.as_str()),
+                record.resource_id.as_deref(),
+                Some(record.outcome.as_str()),
+                record.request_id.as_deref(),
+                Some(record.details.as_str()),
+            ] {
+                rows.push(',');
+                json_text(&mut rows, value);
             }
-            sql.push(')');
-        }
-        let mut query = sqlx::query(&sql);
-        for record in chunk {
-            query = query
-                .bind(from_index(index)?)
-                .bind(record.leaf_hash(index).to_vec())
-                .bind(record.id.clone())
-                .bind(micros(record.occurred_at))
-                .bind(record.actor.clone())
-                .bind(record.auth_method.clone())
-                .bind(record.token_id.clone())
-                .bind(record.client_ip.clone())
-                .bind(record.org_id.clone())
-                .bind(record.project_id.clone())
-                .bind(record.action.clone())
-                .bind(record.resource_type.clone())
-                .bind(record.resource_id.clone())
-                .bind(record.outcome.clone())
-                .bind(record.request_id.clone())
-                .bind(record.details.clone());
+            rows.push(']');
             index += 1;
         }
-        query.execute(&mut *connection).await?;
+        rows.push(']');
+        sqlx::query(sql)
+            .bind(rows)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }
@@ -276,7 +306,8 @@ impl Store {
     /// path for high-volume events such as successful authentications.
     pub async fn append_audit_batch(&self, records: &[AuditRecord]) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        append(tx.conn(), records).await?;
+        let engine = tx.engine();
+        append(tx.conn(), engine, records).await?;
         tx.tx.commit().await?;
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! leaves appended since, never by re-reading older rows: rewriting old rows in the
 //! database cannot change what a later checkpoint signs, so the verifier catches it.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use jiff::Timestamp;
@@ -149,7 +150,7 @@ pub struct ExportedEvent {
 }
 
 impl ExportedEvent {
-    fn from_record(record: &AuditRecord) -> Self {
+    pub fn from_record(record: &AuditRecord) -> Self {
         Self {
             id: record.id.clone(),
             occurred_at: record.occurred_at.to_string(),
@@ -167,26 +168,104 @@ impl ExportedEvent {
             details: record.details.clone(),
         }
     }
+}
 
-    fn to_record(&self) -> Option<AuditRecord> {
-        Some(AuditRecord {
-            id: self.id.clone(),
-            occurred_at: self.occurred_at.parse().ok()?,
-            actor: self.actor.clone(),
-            auth_method: self.auth_method.clone(),
-            token_id: self.token_id.clone(),
-            client_ip: self.client_ip.clone(),
-            org_id: self.org_id.clone(),
-            project_id: self.project_id.clone(),
-            action: self.action.clone(),
-            resource_type: self.resource_type.clone(),
-            resource_id: self.resource_id.clone(),
-            outcome: self.outcome.clone(),
-            request_id: self.request_id.clone(),
-            details: self.details.clone(),
-        })
+/// An entry line read directly (no detour through serde's buffering of internally
+/// tagged enums), borrowing its strings from the line where it can: the verifier hashes
+/// a million of these and only needs owned records for the few that do not match.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryLine<'a> {
+    #[serde(rename = "type", borrow)]
+    _type: Cow<'a, str>,
+    index: u64,
+    #[serde(borrow)]
+    leaf_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    event: EventRef<'a>,
+    #[serde(default)]
+    inclusion: Option<Vec<String>>,
+}
+
+/// [`ExportedEvent`], borrowed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventRef<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    occurred_at: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    auth_method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    token_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    client_ip: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    org_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    project_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    resource_type: Cow<'a, str>,
+    #[serde(borrow)]
+    resource_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+    #[serde(borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    details: Cow<'a, str>,
+}
+
+impl EventRef<'_> {
+    fn leaf_hash(&self, index: u64, occurred_at: Timestamp) -> Hash {
+        merkle::leaf_hash(&rampart_store::platform::audit::canonical_leaf_bytes(
+            index,
+            &self.id,
+            occurred_at.as_microsecond(),
+            [
+                self.actor.as_deref(),
+                self.auth_method.as_deref(),
+                self.token_id.as_deref(),
+                self.client_ip.as_deref(),
+                self.org_id.as_deref(),
+                self.project_id.as_deref(),
+                Some(&self.action),
+                Some(&self.resource_type),
+                self.resource_id.as_deref(),
+                Some(&self.outcome),
+                self.request_id.as_deref(),
+                Some(&self.details),
+            ],
+        ))
+    }
+
+    fn to_record(&self, occurred_at: Timestamp) -> AuditRecord {
+        let owned = |value: &Option<Cow<'_, str>>| value.as_deref().map(str::to_owned);
+        AuditRecord {
+            id: self.id.to_string(),
+            occurred_at,
+            actor: owned(&self.actor),
+            auth_method: owned(&self.auth_method),
+            token_id: owned(&self.token_id),
+            client_ip: owned(&self.client_ip),
+            org_id: owned(&self.org_id),
+            project_id: owned(&self.project_id),
+            action: self.action.to_string(),
+            resource_type: self.resource_type.to_string(),
+            resource_id: owned(&self.resource_id),
+            outcome: self.outcome.to_string(),
+            request_id: owned(&self.request_id),
+            details: self.details.to_string(),
+        }
     }
 }
+
+const ENTRY_PREFIX: &str = "{\"type\":\"entry\",";
 
 /// Filters accepted by the query and export APIs, as text from the caller.
 #[derive(Clone, Debug, Default)]
@@ -739,6 +818,80 @@ struct Seen {
     record: AuditRecord,
 }
 
+/// Lines parsed per parallel step of the verifier.
+const VERIFY_BATCH: usize = 8_192;
+
+/// An entry line parsed and hashed (at the position it claims) off the main thread.
+struct PreparedEntry {
+    index: u64,
+    stored_hash: Hash,
+    id: String,
+    /// Kept only when the content does not match the recorded hash (to name what
+    /// happened); matching records are dropped on the worker thread.
+    mismatched: Option<AuditRecord>,
+    hash_at_index: Hash,
+    inclusion: Option<Vec<String>>,
+}
+
+enum Parsed {
+    Entry(Box<PreparedEntry>),
+    Line(ExportLine),
+}
+
+fn parse_line(number: u64, line: &str) -> Result<Option<Parsed>, VerifyError> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let malformed = |error: serde_json::Error| VerifyError::Malformed {
+        line: number,
+        message: format!("not an export line: {error}"),
+    };
+    if number > 1 && line.starts_with(ENTRY_PREFIX) {
+        let entry: EntryLine = serde_json::from_str(line).map_err(malformed)?;
+        let stored_hash = hash_from_hex(&entry.leaf_hash, number, "leaf_hash")?;
+        let occurred_at: Timestamp =
+            entry
+                .event
+                .occurred_at
+                .parse()
+                .map_err(|_| VerifyError::Malformed {
+                    line: number,
+                    message: "occurred_at is not a time".into(),
+                })?;
+        let hash_at_index = entry.event.leaf_hash(entry.index, occurred_at);
+        let matches = hash_at_index == stored_hash;
+        let id = if matches {
+            String::new()
+        } else {
+            entry.event.id.to_string()
+        };
+        return Ok(Some(Parsed::Entry(Box::new(PreparedEntry {
+            index: entry.index,
+            stored_hash,
+            id,
+            mismatched: (!matches).then(|| entry.event.to_record(occurred_at)),
+            hash_at_index,
+            inclusion: entry.inclusion,
+        }))));
+    }
+    Ok(Some(Parsed::Line(
+        serde_json::from_str(line).map_err(malformed)?,
+    )))
+}
+
+/// Parses one batch of numbered lines (on a worker thread, which also frees them).
+fn parse_batch(batch: Vec<(u64, String)>) -> Result<Vec<(u64, Parsed)>, VerifyError> {
+    let mut out = Vec::with_capacity(batch.len());
+    for (number, line) in batch {
+        if let Some(parsed) = parse_line(number, &line)? {
+            out.push((number, parsed));
+        }
+    }
+    Ok(out)
+}
+
+type ParsedBatch = Result<Vec<(u64, Parsed)>, VerifyError>;
+
 /// Verifies an NDJSON export offline with the trusted public key: checkpoint signatures
 /// and their chain, consistency between checkpoints, every entry against its recorded
 /// hash, and (complete exports) every leaf in order against every checkpoint's root, or
@@ -746,7 +899,80 @@ struct Seen {
 /// missing (deleted), inserted or moved (reordered) entry, or a checkpoint that does
 /// not match.
 pub fn verify_export(
-    reader: impl BufRead,
+    reader: impl BufRead + Send,
+    trusted_public_key: &[u8],
+) -> Result<VerifyReport, VerifyError> {
+    // A pipeline: one thread reads batches of lines, one worker per core parses and
+    // hashes them, and this thread folds the results in order. Every stage runs at
+    // once, so the cores stay busy (a million entries is mostly JSON parsing).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        let (raw_sender, raw_receiver) =
+            std::sync::mpsc::sync_channel::<(usize, Vec<(u64, String)>)>(workers * 2);
+        let (parsed_sender, parsed_receiver) =
+            std::sync::mpsc::sync_channel::<(usize, ParsedBatch)>(workers * 2);
+        let raw_receiver = std::sync::Arc::new(std::sync::Mutex::new(raw_receiver));
+        let reader_errors = parsed_sender.clone();
+        scope.spawn(move || {
+            let mut lines = reader.lines();
+            let mut number = 0u64;
+            for sequence in 0.. {
+                let mut batch = Vec::with_capacity(VERIFY_BATCH);
+                for line in lines.by_ref().take(VERIFY_BATCH) {
+                    number += 1;
+                    match line {
+                        Ok(line) => batch.push((number, line)),
+                        Err(error) => {
+                            let _ = reader_errors.send((sequence, Err(VerifyError::Io(error))));
+                            return;
+                        }
+                    }
+                }
+                // Stop at the end, or when the verifier has given up.
+                if batch.is_empty() || raw_sender.send((sequence, batch)).is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..workers {
+            let raw_receiver = raw_receiver.clone();
+            let parsed_sender = parsed_sender.clone();
+            scope.spawn(move || {
+                loop {
+                    let next = match raw_receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((sequence, batch)) = next else {
+                        return;
+                    };
+                    if parsed_sender.send((sequence, parse_batch(batch))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(parsed_sender);
+        // Put batches back in order as they arrive.
+        let mut pending = std::collections::BTreeMap::new();
+        let mut next_sequence = 0usize;
+        let mut arrivals = parsed_receiver.into_iter();
+        let in_order = std::iter::from_fn(move || {
+            loop {
+                if let Some(batch) = pending.remove(&next_sequence) {
+                    next_sequence += 1;
+                    return Some(batch);
+                }
+                let (sequence, batch) = arrivals.next()?;
+                pending.insert(sequence, batch);
+            }
+        });
+        verify_batches(in_order, trusted_public_key)
+    })
+}
+
+fn verify_batches(
+    batches: impl Iterator<Item = ParsedBatch>,
     trusted_public_key: &[u8],
 ) -> Result<VerifyReport, VerifyError> {
     let mut report = VerifyReport::default();
@@ -759,150 +985,164 @@ pub fn verify_export(
     let mut mismatched: Vec<Seen> = Vec::new();
     let mut partial_entries: Vec<(u64, Hash, Vec<Hash>, u64)> = Vec::new();
 
-    for (number, line) in reader.lines().enumerate() {
-        let number = number as u64 + 1;
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed: ExportLine =
-            serde_json::from_str(&line).map_err(|error| VerifyError::Malformed {
-                line: number,
-                message: format!("not an export line: {error}"),
-            })?;
-        match parsed {
-            ExportLine::Header {
-                format,
-                public_key,
-                tree_size,
-                complete,
-                ..
-            } => {
-                if header_seen || number != 1 {
-                    return Err(VerifyError::Malformed {
-                        line: number,
-                        message: "the header must be the first line, once".into(),
-                    });
-                }
-                if format != EXPORT_FORMAT {
-                    return Err(VerifyError::Malformed {
-                        line: number,
-                        message: format!("unknown format {format:?}"),
-                    });
-                }
-                header_seen = true;
-                report.tree_size = tree_size;
-                report.complete = complete;
-                if from_hex(&public_key).as_deref() != Some(trusted_public_key) {
-                    report.problem(
-                        "the export names a different signing key than the trusted one; \
-                         checkpoints are checked against the trusted key"
-                            .into(),
-                    );
-                }
-            }
-            _ if !header_seen => {
-                return Err(VerifyError::Malformed {
-                    line: number,
-                    message: "the first line must be the export header".into(),
-                });
-            }
-            ExportLine::Checkpoint {
-                tree_size,
-                root,
-                time_micros,
-                previous,
-                signature,
-            } => {
-                let checkpoint = Checkpoint {
-                    tree_size,
-                    root: hash_from_hex(&root, number, "root")?,
-                    time_micros,
-                    previous: hash_from_hex(&previous, number, "previous")?,
-                };
-                let signature = from_hex(&signature).unwrap_or_default();
-                if !verify_checkpoint(trusted_public_key, &checkpoint, &signature) {
-                    report.problem(format!(
-                        "checkpoint at tree size {tree_size}: the signature does not verify \
-                         with the trusted key"
-                    ));
-                }
-                let expected_previous = checkpoints.last().map_or([0; 32], Checkpoint::hash);
-                if checkpoint.previous != expected_previous {
-                    report.problem(format!(
-                        "checkpoint at tree size {tree_size}: it does not chain to the \
-                         checkpoint before it (one was removed, inserted or changed)"
-                    ));
-                }
-                if checkpoints
-                    .last()
-                    .is_some_and(|last| last.tree_size >= tree_size)
-                {
-                    report.problem(format!("checkpoint at tree size {tree_size}: out of order"));
-                }
-                report.checkpoints += 1;
-                checkpoints.push(checkpoint);
-            }
-            ExportLine::Consistency { from, to, proof } => {
-                consistency.push((from, to, hashes_from_hex(&proof, number)?));
-            }
-            ExportLine::Entry {
-                index,
-                leaf_hash,
-                event,
-                inclusion,
-            } => {
-                let stored_hash = hash_from_hex(&leaf_hash, number, "leaf_hash")?;
-                let Some(record) = event.to_record() else {
-                    return Err(VerifyError::Malformed {
-                        line: number,
-                        message: "occurred_at is not a time".into(),
-                    });
-                };
-                report.entries += 1;
-                if report.complete {
-                    let position = expected_index;
-                    check_position(&mut report, index, &mut expected_index);
-                    let content_hash = record.leaf_hash(position);
-                    if content_hash != stored_hash {
-                        mismatched.push(Seen {
-                            position,
-                            stored_hash,
-                            record,
+    for batch in batches {
+        for (number, parsed) in batch? {
+            let parsed = match parsed {
+                Parsed::Line(line) => line,
+                Parsed::Entry(entry) => {
+                    if !header_seen {
+                        return Err(VerifyError::Malformed {
+                            line: number,
+                            message: "the first line must be the export header".into(),
                         });
                     }
-                    push_leaf(
-                        &mut report,
-                        &mut frontier,
-                        content_hash,
-                        &checkpoints,
-                        &mut next_checkpoint,
-                    );
-                } else {
-                    let content_hash = record.leaf_hash(index);
-                    if content_hash != stored_hash {
+                    let PreparedEntry {
+                        index,
+                        stored_hash,
+                        id,
+                        mismatched: changed,
+                        hash_at_index,
+                        inclusion,
+                    } = *entry;
+                    report.entries += 1;
+                    if report.complete {
+                        let position = expected_index;
+                        check_position(&mut report, index, &mut expected_index);
+                        // An entry that matches its recorded hash at the index it claims is folded as
+                        // recorded (a gap or repeat is reported above, and the checkpoints then
+                        // disagree); one that does not is judged at its position.
+                        let content_hash = match changed {
+                            None => hash_at_index,
+                            Some(record) => {
+                                let content_hash = record.leaf_hash(position);
+                                if content_hash != stored_hash {
+                                    mismatched.push(Seen {
+                                        position,
+                                        stored_hash,
+                                        record,
+                                    });
+                                }
+                                content_hash
+                            }
+                        };
+                        push_leaf(
+                            &mut report,
+                            &mut frontier,
+                            content_hash,
+                            &checkpoints,
+                            &mut next_checkpoint,
+                        );
+                    } else {
+                        if hash_at_index != stored_hash {
+                            report.problem(format!(
+                                "entry {index} (id {id}): its content does not match its recorded \
+                             hash: edited"
+                            ));
+                        }
+                        let proof = hashes_from_hex(&inclusion.unwrap_or_default(), number)?;
+                        partial_entries.push((index, hash_at_index, proof, number));
+                    }
+                    continue;
+                }
+            };
+            match parsed {
+                ExportLine::Header {
+                    format,
+                    public_key,
+                    tree_size,
+                    complete,
+                    ..
+                } => {
+                    if header_seen || number != 1 {
+                        return Err(VerifyError::Malformed {
+                            line: number,
+                            message: "the header must be the first line, once".into(),
+                        });
+                    }
+                    if format != EXPORT_FORMAT {
+                        return Err(VerifyError::Malformed {
+                            line: number,
+                            message: format!("unknown format {format:?}"),
+                        });
+                    }
+                    header_seen = true;
+                    report.tree_size = tree_size;
+                    report.complete = complete;
+                    if from_hex(&public_key).as_deref() != Some(trusted_public_key) {
+                        report.problem(
+                            "the export names a different signing key than the trusted one; \
+                         checkpoints are checked against the trusted key"
+                                .into(),
+                        );
+                    }
+                }
+                _ if !header_seen => {
+                    return Err(VerifyError::Malformed {
+                        line: number,
+                        message: "the first line must be the export header".into(),
+                    });
+                }
+                ExportLine::Checkpoint {
+                    tree_size,
+                    root,
+                    time_micros,
+                    previous,
+                    signature,
+                } => {
+                    let checkpoint = Checkpoint {
+                        tree_size,
+                        root: hash_from_hex(&root, number, "root")?,
+                        time_micros,
+                        previous: hash_from_hex(&previous, number, "previous")?,
+                    };
+                    let signature = from_hex(&signature).unwrap_or_default();
+                    if !verify_checkpoint(trusted_public_key, &checkpoint, &signature) {
                         report.problem(format!(
-                            "entry {index} (id {}): its content does not match its recorded \
-                             hash: edited",
-                            record.id
+                            "checkpoint at tree size {tree_size}: the signature does not verify \
+                         with the trusted key"
                         ));
                     }
-                    let proof = hashes_from_hex(&inclusion.unwrap_or_default(), number)?;
-                    partial_entries.push((index, content_hash, proof, number));
+                    let expected_previous = checkpoints.last().map_or([0; 32], Checkpoint::hash);
+                    if checkpoint.previous != expected_previous {
+                        report.problem(format!(
+                            "checkpoint at tree size {tree_size}: it does not chain to the \
+                         checkpoint before it (one was removed, inserted or changed)"
+                        ));
+                    }
+                    if checkpoints
+                        .last()
+                        .is_some_and(|last| last.tree_size >= tree_size)
+                    {
+                        report
+                            .problem(format!("checkpoint at tree size {tree_size}: out of order"));
+                    }
+                    report.checkpoints += 1;
+                    checkpoints.push(checkpoint);
                 }
-            }
-            ExportLine::Pruned { index, leaf_hash } => {
-                let stored_hash = hash_from_hex(&leaf_hash, number, "leaf_hash")?;
-                report.pruned += 1;
-                if report.complete {
-                    check_position(&mut report, index, &mut expected_index);
-                    push_leaf(
-                        &mut report,
-                        &mut frontier,
-                        stored_hash,
-                        &checkpoints,
-                        &mut next_checkpoint,
-                    );
+                ExportLine::Consistency { from, to, proof } => {
+                    consistency.push((from, to, hashes_from_hex(&proof, number)?));
+                }
+                ExportLine::Entry { .. } => {
+                    // Entry lines are parsed by `parse_line`'s fast path; one that is not in
+                    // the canonical field order is not an export this server wrote.
+                    return Err(VerifyError::Malformed {
+                        line: number,
+                        message: "an entry line must start with {\"type\":\"entry\",".into(),
+                    });
+                }
+                ExportLine::Pruned { index, leaf_hash } => {
+                    let stored_hash = hash_from_hex(&leaf_hash, number, "leaf_hash")?;
+                    report.pruned += 1;
+                    if report.complete {
+                        check_position(&mut report, index, &mut expected_index);
+                        push_leaf(
+                            &mut report,
+                            &mut frontier,
+                            stored_hash,
+                            &checkpoints,
+                            &mut next_checkpoint,
+                        );
+                    }
                 }
             }
         }

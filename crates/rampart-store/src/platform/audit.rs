@@ -46,44 +46,61 @@ pub struct AuditRecord {
 
 const LEAF_FORMAT: &[u8] = b"rampart-audit-leaf/v1\n";
 
-impl AuditRecord {
-    /// The canonical bytes of this record at leaf `index`: a format tag, the index, then
-    /// every field length-prefixed (absent and empty differ), in a fixed order. The
-    /// position is part of the leaf, so a record moved elsewhere no longer matches its
-    /// hash. An offline verifier rebuilds exactly these bytes from an export.
-    pub fn leaf_bytes(&self, index: u64) -> Vec<u8> {
-        fn text(out: &mut Vec<u8>, value: Option<&str>) {
-            match value {
-                None => out.push(0),
-                Some(value) => {
-                    out.push(1);
-                    out.extend_from_slice(&(value.len() as u64).to_be_bytes());
-                    out.extend_from_slice(value.as_bytes());
-                }
+/// The canonical bytes of an audit record at leaf `index`: a format tag, the index, then
+/// every field length-prefixed (absent and empty differ), in a fixed order — id, time,
+/// then `texts` in [`AuditRecord`]'s field order from `actor` to `details`. The position
+/// is part of the leaf, so a record moved elsewhere no longer matches its hash. An
+/// offline verifier rebuilds exactly these bytes from an export.
+pub fn canonical_leaf_bytes(
+    index: u64,
+    id: &str,
+    occurred_at_micros: i64,
+    texts: [Option<&str>; 12],
+) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, value: Option<&str>) {
+        match value {
+            None => out.push(0),
+            Some(value) => {
+                out.push(1);
+                out.extend_from_slice(&(value.len() as u64).to_be_bytes());
+                out.extend_from_slice(value.as_bytes());
             }
         }
-        let mut out = Vec::with_capacity(256 + self.details.len());
-        out.extend_from_slice(LEAF_FORMAT);
-        out.extend_from_slice(&index.to_be_bytes());
-        text(&mut out, Some(&self.id));
-        out.extend_from_slice(&self.occurred_at.as_microsecond().to_be_bytes());
-        for value in [
-            self.actor.as_deref(),
-            self.auth_method.as_deref(),
-            self.token_id.as_deref(),
-            self.client_ip.as_deref(),
-            self.org_id.as_deref(),
-            self.project_id.as_deref(),
-            Some(&self.action),
-            Some(&self.resource_type),
-            self.resource_id.as_deref(),
-            Some(&self.outcome),
-            self.request_id.as_deref(),
-            Some(&self.details),
-        ] {
-            text(&mut out, value);
-        }
-        out
+    }
+    let size: usize = texts.iter().flatten().map(|t| t.len() + 9).sum();
+    let mut out = Vec::with_capacity(64 + id.len() + size);
+    out.extend_from_slice(LEAF_FORMAT);
+    out.extend_from_slice(&index.to_be_bytes());
+    text(&mut out, Some(id));
+    out.extend_from_slice(&occurred_at_micros.to_be_bytes());
+    for value in texts {
+        text(&mut out, value);
+    }
+    out
+}
+
+impl AuditRecord {
+    /// The canonical bytes of this record at leaf `index` ([`canonical_leaf_bytes`]).
+    pub fn leaf_bytes(&self, index: u64) -> Vec<u8> {
+        canonical_leaf_bytes(
+            index,
+            &self.id,
+            self.occurred_at.as_microsecond(),
+            [
+                self.actor.as_deref(),
+                self.auth_method.as_deref(),
+                self.token_id.as_deref(),
+                self.client_ip.as_deref(),
+                self.org_id.as_deref(),
+                self.project_id.as_deref(),
+                Some(&self.action),
+                Some(&self.resource_type),
+                self.resource_id.as_deref(),
+                Some(&self.outcome),
+                self.request_id.as_deref(),
+                Some(&self.details),
+            ],
+        )
     }
 
     /// The Merkle leaf hash of this record at `index`.

@@ -326,14 +326,7 @@ fn store_filter(query: &AuditQuery, scope: Scope) -> AppResult<AuditFilter> {
 }
 
 fn audit_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
-    use rampart_domain::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
-    let limit = limit.unwrap_or(PAGE_SIZE_DEFAULT);
-    if limit == 0 || limit > PAGE_SIZE_MAX {
-        return Err(AppError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {PAGE_SIZE_MAX}"),
-        ));
-    }
+    let limit = crate::platform::page_limit(limit)?;
     let after = match cursor {
         None | Some("") => None,
         Some(text) => Some(

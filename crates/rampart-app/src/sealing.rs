@@ -57,6 +57,16 @@ pub fn key_owner(scope: Scope) -> Option<String> {
     }
 }
 
+/// The ring owner at `scope`, refusing the account (it has no ring).
+fn ring_owner(scope: Scope) -> AppResult<String> {
+    key_owner(scope).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_scope",
+            "key rings belong to organisations and projects",
+        )
+    })
+}
+
 fn wrap_purpose(owner: &str, version: u32) -> String {
     format!("rampart/key-ring/v1/{owner}/{version}")
 }
@@ -209,12 +219,7 @@ impl App {
     /// The versions of the ring at `scope` (an organisation or a project).
     pub async fn key_versions(&self, ctx: &Ctx, scope: Scope) -> AppResult<Vec<KeyVersionView>> {
         self.require_key_admin(ctx)?;
-        let owner = key_owner(scope).ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_scope",
-                "key rings belong to organisations and projects",
-            )
-        })?;
+        let owner = ring_owner(scope)?;
         Ok(self
             .store()
             .key_versions(&owner)
@@ -234,12 +239,7 @@ impl App {
     /// readable and is moved by [`App::rewrap_rotated_data`].
     pub async fn rotate_keys(&self, ctx: &Ctx, scope: Scope) -> AppResult<u32> {
         self.require_key_admin(ctx)?;
-        let owner = key_owner(scope).ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_scope",
-                "key rings belong to organisations and projects",
-            )
-        })?;
+        let owner = ring_owner(scope)?;
         let mut tx = self.store().write().await?;
         let version = self.add_version(&mut tx, &owner).await?;
         tx.commit(
@@ -263,12 +263,7 @@ impl App {
         confirm: &str,
     ) -> AppResult<u64> {
         self.require_key_admin(ctx)?;
-        let owner = key_owner(scope).ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_scope",
-                "key rings belong to organisations and projects",
-            )
-        })?;
+        let owner = ring_owner(scope)?;
         if confirm != scope_text {
             return Err(AppError::bad_request(
                 "confirmation_mismatch",

@@ -60,6 +60,21 @@ pub async fn init(
     Ok(token.expose().to_owned())
 }
 
+/// Opens the store of an initialised installation, or says to run `admin init`.
+async fn open_initialized_store(
+    config: &Config,
+    clock: &SystemClock,
+) -> Result<rampart_store::Store> {
+    let store = setup::open_store(config, clock).await?;
+    if !bootstrap::is_initialized(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        bail!("not initialised: run `rampart admin init` first");
+    }
+    Ok(store)
+}
+
 /// `admin reset-admin`: returns a new owner token.
 pub async fn reset_admin(
     config_file: Option<PathBuf>,
@@ -69,13 +84,7 @@ pub async fn reset_admin(
     let (config, env_root_key) = load(config_file, data_dir)?;
     let clock = SystemClock;
     let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
-    let store = setup::open_store(&config, &clock).await?;
-    if !bootstrap::is_initialized(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
-        bail!("not initialised: run `rampart admin init` first");
-    }
+    let store = open_initialized_store(&config, &clock).await?;
     let token = bootstrap::reset_admin(
         &store,
         &root_key,
@@ -94,13 +103,7 @@ async fn open_installation(config_file: Option<PathBuf>, data_dir: Option<PathBu
     let (config, env_root_key) = load(config_file, data_dir)?;
     let clock = SystemClock;
     let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
-    let store = setup::open_store(&config, &clock).await?;
-    if !bootstrap::is_initialized(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
-        bail!("not initialised: run `rampart admin init` first");
-    }
+    let store = open_initialized_store(&config, &clock).await?;
     setup::open_app(&config, store, &root_key, Arc::new(SystemClock)).await
 }
 
@@ -216,13 +219,7 @@ pub async fn rotate_root_key(
     let (config, env_root_key) = load(config_file, data_dir)?;
     let clock = SystemClock;
     let old = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
-    let store = setup::open_store(&config, &clock).await?;
-    if !bootstrap::is_initialized(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
-        bail!("not initialised: run `rampart admin init` first");
-    }
+    let store = open_initialized_store(&config, &clock).await?;
     let key_file = setup::root_key_path(&config.server.data_dir);
     let staged = match (&env_root_key, new_key_file) {
         (Some(_), None) => bail!(

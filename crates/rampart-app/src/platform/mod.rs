@@ -15,9 +15,8 @@ use rampart_store::{Page, StoreResult};
 
 use crate::error::{AppError, AppResult};
 
-/// Validates list parameters: `limit` in 1..=PAGE_SIZE_MAX, `cursor` as returned by a
-/// previous page.
-pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
+/// The page size asked for (default when absent), refused outside 1..=PAGE_SIZE_MAX.
+pub(crate) fn page_limit(limit: Option<u32>) -> AppResult<u32> {
     let limit = limit.unwrap_or(PAGE_SIZE_DEFAULT);
     if limit == 0 || limit > PAGE_SIZE_MAX {
         return Err(AppError::bad_request(
@@ -25,6 +24,13 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
             format!("limit must be between 1 and {PAGE_SIZE_MAX}"),
         ));
     }
+    Ok(limit)
+}
+
+/// Validates list parameters: `limit` in 1..=PAGE_SIZE_MAX, `cursor` as returned by a
+/// previous page.
+pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
+    let limit = page_limit(limit)?;
     let after = match cursor {
         None | Some("") => None,
         Some(text) => {

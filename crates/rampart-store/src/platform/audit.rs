@@ -310,6 +310,52 @@ fn checkpoint_from(row: &AnyRow) -> StoreResult<StoredCheckpoint> {
     })
 }
 
+async fn tree_size<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+) -> StoreResult<u64> {
+    let row = sqlx::query("SELECT next_index FROM audit_log_head WHERE id = 1")
+        .fetch_one(executor)
+        .await?;
+    to_index(get::<i64>(&row, "next_index")?, "next_index")
+}
+
+async fn leaf_hashes<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    from: u64,
+    to: u64,
+) -> StoreResult<Vec<(u64, Hash)>> {
+    let rows = sqlx::query(
+        "SELECT leaf_index, leaf_hash FROM audit_events \
+         WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
+    )
+    .bind(from_index(from)?)
+    .bind(from_index(to)?)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?,
+                to_hash(get(row, "leaf_hash")?, "leaf_hash")?,
+            ))
+        })
+        .collect()
+}
+
+async fn latest_checkpoint<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+) -> StoreResult<Option<StoredCheckpoint>> {
+    let sql = format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .fetch_optional(executor)
+        .await?
+        .as_ref()
+        .map(checkpoint_from)
+        .transpose()
+}
+
 const CHECKPOINT_COLUMNS: &str =
     "tree_size, root_hash, signed_at, previous_hash, signature, frontier";
 
@@ -331,10 +377,7 @@ impl Store {
 
     /// The number of leaves committed so far.
     pub async fn audit_tree_size(&self) -> StoreResult<u64> {
-        let row = sqlx::query("SELECT next_index FROM audit_log_head WHERE id = 1")
-            .fetch_one(self.pool())
-            .await?;
-        to_index(get::<i64>(&row, "next_index")?, "next_index")
+        tree_size(self.pool()).await
     }
 
     /// Events matching `filter`, newest first; the cursor is a leaf index.
@@ -449,35 +492,12 @@ impl Store {
 
     /// Leaf hashes with index in `from..to`, in order, as stored.
     pub async fn audit_leaf_hashes(&self, from: u64, to: u64) -> StoreResult<Vec<(u64, Hash)>> {
-        let rows = sqlx::query(
-            "SELECT leaf_index, leaf_hash FROM audit_events \
-             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
-        )
-        .bind(from_index(from)?)
-        .bind(from_index(to)?)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?,
-                    to_hash(get(row, "leaf_hash")?, "leaf_hash")?,
-                ))
-            })
-            .collect()
+        leaf_hashes(self.pool(), from, to).await
     }
 
     /// The newest signed checkpoint.
     pub async fn latest_audit_checkpoint(&self) -> StoreResult<Option<StoredCheckpoint>> {
-        let sql = format!(
-            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
-        );
-        sqlx::query(&sql)
-            .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(checkpoint_from)
-            .transpose()
+        latest_checkpoint(self.pool()).await
     }
 
     /// Every checkpoint, oldest first.
@@ -553,41 +573,15 @@ impl WriteTx {
     }
 
     pub async fn latest_audit_checkpoint(&mut self) -> StoreResult<Option<StoredCheckpoint>> {
-        let sql = format!(
-            "SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1"
-        );
-        sqlx::query(&sql)
-            .fetch_optional(self.conn())
-            .await?
-            .as_ref()
-            .map(checkpoint_from)
-            .transpose()
+        latest_checkpoint(self.conn()).await
     }
 
     pub async fn audit_tree_size(&mut self) -> StoreResult<u64> {
-        let row = sqlx::query("SELECT next_index FROM audit_log_head WHERE id = 1")
-            .fetch_one(self.conn())
-            .await?;
-        to_index(get::<i64>(&row, "next_index")?, "next_index")
+        tree_size(self.conn()).await
     }
 
     pub async fn audit_leaf_hashes(&mut self, from: u64, to: u64) -> StoreResult<Vec<(u64, Hash)>> {
-        let rows = sqlx::query(
-            "SELECT leaf_index, leaf_hash FROM audit_events \
-             WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
-        )
-        .bind(from_index(from)?)
-        .bind(from_index(to)?)
-        .fetch_all(self.conn())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    to_index(get::<i64>(row, "leaf_index")?, "leaf_index")?,
-                    to_hash(get(row, "leaf_hash")?, "leaf_hash")?,
-                ))
-            })
-            .collect()
+        leaf_hashes(self.conn(), from, to).await
     }
 
     pub async fn insert_audit_checkpoint(

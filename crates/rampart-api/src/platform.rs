@@ -505,6 +505,13 @@ pub struct KeysDestroyed {
     pub versions_destroyed: u64,
 }
 
+/// The outcome of an online root-key rotation: how many wrapped keys (ring versions and
+/// server secrets) now use the new root key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RootKeyRotated {
+    pub wrapped_keys: u64,
+}
+
 /// Source networks allowed to use the API (account) or one organisation; empty allows
 /// every address.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

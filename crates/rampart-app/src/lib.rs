@@ -38,6 +38,9 @@ pub struct AppSettings {
     pub session_timeouts: SessionTimeouts,
     pub password_policy: PasswordPolicy,
     pub password_params: PasswordParams,
+    /// The root key's file, when the server may replace it (online root-key rotation);
+    /// `None` when the key came from the environment.
+    pub root_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -53,6 +56,7 @@ impl Default for AppSettings {
                 chars_min: PASSWORD_CHARS_MIN_DEFAULT,
             },
             password_params: PasswordParams::default(),
+            root_key_file: None,
         }
     }
 }
@@ -65,8 +69,8 @@ struct Inner {
     settings: AppSettings,
     /// The audit log's checkpoint key.
     signer: rampart_crypto::checkpoint::CheckpointSigner,
-    /// Unwraps key rings (see `sealing`).
-    root_key: RootKey,
+    /// Wraps and unwraps key rings (see `sealing`).
+    root_keys: sealing::RootKeys,
     /// Group commit for authentication events.
     audit_queue: audit_queue::AuditQueue,
 }
@@ -95,6 +99,7 @@ impl App {
         let signer = audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
+        let root_keys = sealing::RootKeys::new(root_key.clone(), settings.root_key_file.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
@@ -104,7 +109,7 @@ impl App {
                 passwords,
                 settings,
                 signer,
-                root_key: root_key.clone(),
+                root_keys,
             }),
         })
     }

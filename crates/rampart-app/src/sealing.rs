@@ -7,11 +7,14 @@
 //! key per value. This module also owns the key operations: rotation (a new primary
 //! version; the rewrap job then moves data off older versions, online), crypto-shredding
 //! (destroying every version: reads answer `data_shredded`), root-key rotation (rewrap
-//! every ring and server secret) and the status view. Every key operation is audited.
+//! every ring and server secret: offline from the CLI, or online through
+//! [`App::rotate_root_key`]) and the status view. Every key operation is audited.
 //!
 //! Rings are read from the store on every use (one indexed query and an unwrap per
 //! version, microseconds): no cache, so a shred or rotation on one replica holds on
 //! every replica at once.
+
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rampart_crypto::RootKey;
@@ -93,9 +96,128 @@ pub struct KeyVersionView {
 /// Rows the rewrap job reseals per store read.
 const REWRAP_BATCH: u32 = 500;
 
+/// The root key a running server wraps with and, once an online rotation has begun, the
+/// other one of the pair: unwrapping tries both, so a ring read just before the rotation
+/// committed (or just after) still opens.
+pub(crate) struct RootKeys {
+    /// (wraps, also unwraps).
+    keys: std::sync::RwLock<(RootKey, Option<RootKey>)>,
+    /// Held shared by every transaction that wraps with the root key, exclusively by an
+    /// online rotation, so no key is wrapped with the old root key behind its back.
+    wrapping: tokio::sync::RwLock<()>,
+    /// Where the root key lives, when it is a file the server may replace (`None` when
+    /// it came from `RAMPART_ROOT_KEY`: online rotation is then refused).
+    file: Option<PathBuf>,
+}
+
+impl RootKeys {
+    pub(crate) fn new(root_key: RootKey, file: Option<PathBuf>) -> Self {
+        Self {
+            keys: std::sync::RwLock::new((root_key, None)),
+            wrapping: tokio::sync::RwLock::new(()),
+            file,
+        }
+    }
+
+    fn get(&self) -> (RootKey, Option<RootKey>) {
+        // A poisoned lock still holds a consistent pair: it is only ever replaced whole.
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, wraps: RootKey, also: Option<RootKey>) {
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (wraps, also);
+    }
+}
+
+/// Where a new root key is written before the database is rewrapped under it.
+pub fn staged_root_key_path(key_file: &Path) -> PathBuf {
+    key_file.with_extension("key.new")
+}
+
+/// Moves the staged root key over the key file and syncs the directory, so that the
+/// file the next start reads is the key the database is wrapped with.
+pub fn install_staged_root_key(staged: &Path, key_file: &Path) -> std::io::Result<()> {
+    std::fs::rename(staged, key_file)?;
+    if let Some(directory) = key_file.parent() {
+        std::fs::File::open(directory)?.sync_all()?;
+    }
+    Ok(())
+}
+
 impl App {
-    pub(crate) fn root_key(&self) -> &RootKey {
-        &self.inner.root_key
+    fn wrap_with_root_key(&self, purpose: &str, material: &[u8]) -> AppResult<Vec<u8>> {
+        Ok(self.inner.root_keys.get().0.wrap(purpose, material)?)
+    }
+
+    /// Unwraps with the current root key, then with the other one of a rotation.
+    fn unwrap_with_root_key(&self, purpose: &str, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        let (current, other) = self.inner.root_keys.get();
+        current
+            .unwrap_key(purpose, wrapped)
+            .ok()
+            .or_else(|| other.and_then(|key| key.unwrap_key(purpose, wrapped).ok()))
+    }
+
+    /// Online root-key rotation (account administration): a new root key is staged
+    /// beside the key file, every ring version and server secret is rewrapped under it
+    /// in one audited transaction, then the staged file replaces the old one. Requests
+    /// are served throughout. Refused when the root key comes from the environment
+    /// (the server cannot replace it there) — use `rampart admin keys rotate
+    /// --new-key-file` with the server stopped. With several replicas, the others keep
+    /// the old key in memory: rotate offline, or restart them with the new key file.
+    pub async fn rotate_root_key(&self, ctx: &Ctx) -> AppResult<u64> {
+        self.require_key_admin(ctx)?;
+        let root_keys = &self.inner.root_keys;
+        let Some(key_file) = root_keys.file.clone() else {
+            return Err(AppError::conflict(
+                "root_key_from_environment",
+                "the root key comes from RAMPART_ROOT_KEY, which the server cannot replace: \
+                 stop the server and run `rampart admin keys rotate --new-key-file FILE`",
+            ));
+        };
+        let _exclusive = root_keys.wrapping.write().await;
+        let (old, _) = root_keys.get();
+        let new = RootKey::generate()?;
+        let staged = staged_root_key_path(&key_file);
+        new.write_new_file(&staged).map_err(|error| match error {
+            rampart_crypto::CryptoError::Io(io)
+                if io.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                AppError::conflict(
+                    "root_key_rotation_pending",
+                    "a staged root key file from an unfinished rotation exists beside the \
+                     key file: an operator must check which key the database uses",
+                )
+            }
+            other => AppError::Internal(format!("writing the staged root key: {other}")),
+        })?;
+        root_keys.set(old.clone(), Some(new.clone()));
+        let rewrapped =
+            match rewrap_under_new_root_key(self.store(), ctx, &old, &new, self.now()).await {
+                Ok(count) => count,
+                Err(error) => {
+                    // Nothing committed: the database still uses the old key.
+                    root_keys.set(old, None);
+                    let _ = std::fs::remove_file(&staged);
+                    return Err(error);
+                }
+            };
+        root_keys.set(new, Some(old));
+        install_staged_root_key(&staged, &key_file).map_err(|error| {
+            AppError::Internal(format!(
+                "the database is rewrapped under the root key in {}, which could not replace \
+                 {}: move it by hand before the next start ({error})",
+                staged.display(),
+                key_file.display()
+            ))
+        })?;
+        Ok(rewrapped)
     }
 
     fn ring_from(&self, owner: &str, rows: &[KeyVersionRow]) -> AppResult<KeyRing> {
@@ -105,9 +227,8 @@ impl App {
             let material = match (&row.wrapped, status) {
                 (Some(wrapped), KeyStatus::Enabled | KeyStatus::Disabled) => {
                     let bytes = self
-                        .root_key()
-                        .unwrap_key(&wrap_purpose(owner, row.version), wrapped)
-                        .map_err(|_| {
+                        .unwrap_with_root_key(&wrap_purpose(owner, row.version), wrapped)
+                        .ok_or_else(|| {
                             AppError::Integrity(format!(
                                 "key version {} of {owner} does not unwrap with the root key",
                                 row.version
@@ -134,15 +255,15 @@ impl App {
     }
 
     /// Adds a new primary version to `owner`'s ring inside a locked transaction and
-    /// returns its number. The caller commits with its audit event.
+    /// returns its number. The caller commits with its audit event, holding the shared
+    /// side of `root_keys.wrapping` from before this call until the commit.
     async fn add_version(&self, tx: &mut rampart_store::WriteTx, owner: &str) -> AppResult<u32> {
         tx.lock_key_ring(owner).await?;
         let rows = tx.key_versions(owner).await?;
         let version = rows.last().map_or(1, |row| row.version + 1);
         let material = Zeroizing::new(rampart_crypto::random::bytes::<32>()?);
-        let wrapped = self
-            .root_key()
-            .wrap(&wrap_purpose(owner, version), material.as_slice())?;
+        let wrapped =
+            self.wrap_with_root_key(&wrap_purpose(owner, version), material.as_slice())?;
         tx.add_primary_key_version(owner, version, &wrapped, self.now())
             .await?;
         Ok(version)
@@ -155,6 +276,7 @@ impl App {
         if ring.primary().is_some() {
             return Ok(ring);
         }
+        let _wrapping = self.inner.root_keys.wrapping.read().await;
         let mut tx = self.store().write().await?;
         tx.lock_key_ring(owner).await?;
         // Another request may have created it while this one waited for the lock.
@@ -240,6 +362,7 @@ impl App {
     pub async fn rotate_keys(&self, ctx: &Ctx, scope: Scope) -> AppResult<u32> {
         self.require_key_admin(ctx)?;
         let owner = ring_owner(scope)?;
+        let _wrapping = self.inner.root_keys.wrapping.read().await;
         let mut tx = self.store().write().await?;
         let version = self.add_version(&mut tx, &owner).await?;
         tx.commit(
@@ -344,11 +467,13 @@ impl App {
     }
 }
 
-/// Root-key rotation (offline, `rampart admin keys rotate`): rewraps every key ring
-/// version and every server secret from `old` to `new` in one transaction, audited.
-/// Returns how many wrapped keys changed.
+/// Root-key rotation (offline from `rampart admin keys rotate`, online from
+/// [`App::rotate_root_key`]): rewraps every key ring version and every server secret
+/// from `old` to `new` in one transaction, audited as `ctx`. Returns how many wrapped
+/// keys changed.
 pub async fn rewrap_under_new_root_key(
     store: &rampart_store::Store,
+    ctx: &Ctx,
     old: &RootKey,
     new: &RootKey,
     now: Timestamp,
@@ -384,8 +509,7 @@ pub async fn rewrap_under_new_root_key(
         count += 1;
     }
     tx.commit(
-        Ctx::system()
-            .audit(now, "keys.rotate_root", "root_key")
+        ctx.audit(now, "keys.rotate_root", "root_key")
             .details(json!({ "wrapped_keys": count }))
             .build(),
     )

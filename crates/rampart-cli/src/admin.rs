@@ -104,7 +104,7 @@ async fn open_installation(config_file: Option<PathBuf>, data_dir: Option<PathBu
     let clock = SystemClock;
     let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
     let store = open_initialized_store(&config, &clock).await?;
-    setup::open_app(&config, store, &root_key, Arc::new(SystemClock)).await
+    setup::open_app(&config, store, &root_key, Arc::new(SystemClock), None).await
 }
 
 /// `admin audit public-key`.
@@ -226,15 +226,20 @@ pub async fn rotate_root_key(
             "the root key comes from RAMPART_ROOT_KEY: pass --new-key-file to say where the new key goes"
         ),
         (_, Some(path)) => path,
-        (None, None) => key_file.with_extension("key.new"),
+        (None, None) => rampart_app::sealing::staged_root_key_path(&key_file),
     };
     let new = rampart_crypto::RootKey::generate()?;
     new.write_new_file(&staged)
         .with_context(|| format!("writing {} (remove a stale one first)", staged.display()))?;
-    let rewrapped =
-        rampart_app::sealing::rewrap_under_new_root_key(&store, &old, &new, clock.now())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rewrapped = rampart_app::sealing::rewrap_under_new_root_key(
+        &store,
+        &rampart_app::Ctx::system(),
+        &old,
+        &new,
+        clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await;
     if env_root_key.is_some() {
         return Ok(format!(
@@ -242,7 +247,7 @@ pub async fn rotate_root_key(
             staged.display()
         ));
     }
-    std::fs::rename(&staged, &key_file).with_context(|| {
+    rampart_app::sealing::install_staged_root_key(&staged, &key_file).with_context(|| {
         format!(
             "the database now uses the key in {}; move it to {} by hand",
             staged.display(),

@@ -450,6 +450,7 @@ impl Config {
                 iterations: self.auth.argon2_iterations,
                 parallelism: self.auth.argon2_parallelism,
             },
+            root_key_file: None,
         }
     }
 

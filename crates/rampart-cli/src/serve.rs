@@ -81,7 +81,10 @@ pub async fn start(
             .map_err(|e| anyhow::anyhow!("initialising: {e}"))?,
         )
     };
-    let app = setup::open_app(config, store, &root_key, clock).await?;
+    let root_key_file = env_root_key
+        .is_none()
+        .then(|| setup::root_key_path(&data_dir));
+    let app = setup::open_app(config, store, &root_key, clock, root_key_file).await?;
     drop(root_key);
 
     let tls_files = match (&config.tls.cert_file, &config.tls.key_file) {

@@ -88,13 +88,20 @@ pub async fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
 }
 
 /// Opens an initialised installation as an [`App`].
+/// Opens the application. `root_key_file` is where the root key lives when the server
+/// may replace it by online rotation (the server, with the key from the data dir).
 pub async fn open_app(
     config: &Config,
     store: Store,
     root_key: &RootKey,
     clock: Arc<dyn Clock>,
+    root_key_file: Option<PathBuf>,
 ) -> Result<App> {
-    App::open(store, root_key, clock, config.app_settings())
+    let settings = rampart_app::AppSettings {
+        root_key_file,
+        ..config.app_settings()
+    };
+    App::open(store, root_key, clock, settings)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }

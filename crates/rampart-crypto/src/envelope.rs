@@ -286,6 +286,30 @@ mod tests {
         assert!(ring.open(&here, b"").is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever the value, its size and its place, changing any one byte of the
+        /// stored ciphertext (header, salt, nonce, body or tag) in any way makes it
+        /// refuse to open.
+        #[test]
+        fn any_changed_byte_of_any_sealed_value_is_detected(
+            plaintext in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+            entity_id in "[a-z0-9-]{1,40}",
+            version in proptest::num::u64::ANY,
+            position in proptest::num::usize::ANY,
+            change in 1u8..=255,
+        ) {
+            let ring = ring();
+            let here = context("p", &entity_id, "field", version);
+            let sealed = ring.seal(&here, &plaintext).unwrap();
+            let opened = ring.open(&here, &sealed).unwrap();
+            proptest::prop_assert_eq!(opened.as_slice(), plaintext.as_slice());
+            let mut tampered = sealed.clone();
+            let position = position % tampered.len();
+            tampered[position] ^= change;
+            proptest::prop_assert!(ring.open(&here, &tampered).is_err());
+        }
+    }
+
     #[test]
     fn rotation_keeps_old_values_readable_and_shredding_makes_everything_unreadable() {
         let mut ring = ring();

@@ -85,6 +85,8 @@ pub struct Options {
     pub engine: Option<Engine>,
     pub clock: Option<Arc<ManualClock>>,
     pub configure: Option<Configure>,
+    /// The root key as `RAMPART_ROOT_KEY` would give it (base64), instead of a key file.
+    pub env_root_key: Option<String>,
 }
 
 /// A running test server and a client for it.
@@ -95,6 +97,7 @@ pub struct TestServer {
     pub ca_cert: PathBuf,
     pub config: Config,
     pub clock: Option<Arc<ManualClock>>,
+    env_root_key: Option<String>,
     server: Option<RunningServer>,
     _data_dir: tempfile::TempDir,
 }
@@ -164,7 +167,9 @@ impl TestServer {
             Some(clock) => clock.clone(),
             None => Arc::new(SystemClock),
         };
-        let server = start(&config, None, clock).await.unwrap();
+        let server = start(&config, options.env_root_key.as_deref(), clock)
+            .await
+            .unwrap();
         let admin_token = server
             .initial_admin_token
             .as_ref()
@@ -180,6 +185,7 @@ impl TestServer {
             ca_cert,
             config,
             clock: options.clock,
+            env_root_key: options.env_root_key,
             server: Some(server),
             _data_dir: data_dir,
         }
@@ -224,7 +230,11 @@ impl TestServer {
             Some(clock) => clock.clone(),
             None => Arc::new(SystemClock),
         };
-        self.server = Some(start(&self.config, None, clock).await.unwrap());
+        self.server = Some(
+            start(&self.config, self.env_root_key.as_deref(), clock)
+                .await
+                .unwrap(),
+        );
     }
 
     pub async fn stop(mut self) {

@@ -1,6 +1,6 @@
 //! Key rings of organisations and projects: status, rotation, crypto-shredding. Account
 //! administration only; the ring is named in the query or body as `org` or
-//! `org/project`.
+//! `org/project`; the root key has its own rotation route.
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -72,4 +72,12 @@ pub async fn destroy_keys(
         scope: text,
         versions_destroyed: destroyed,
     }))
+}
+
+pub async fn rotate_root_key(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+) -> ApiResult<Json<wire::RootKeyRotated>> {
+    let wrapped_keys = state.app.rotate_root_key(&ctx).await?;
+    Ok(Json(wire::RootKeyRotated { wrapped_keys }))
 }

@@ -617,6 +617,16 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
     table.add(
         r(
             M::POST,
+            "/api/v1/keys/rotate-root",
+            perm(P::AccountManage),
+            "Replace the root key online: every key ring and server secret is rewrapped",
+        )
+        .reply::<wire::RootKeyRotated>(200),
+        keys::rotate_root_key,
+    );
+    table.add(
+        r(
+            M::POST,
             "/api/v1/keys/destroy",
             perm(P::AccountManage),
             "Crypto-shred: destroy every key version (confirm must repeat the scope)",

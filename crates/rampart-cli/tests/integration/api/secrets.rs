@@ -353,6 +353,141 @@ async fn rotation_under_concurrent_writes_loses_nothing_and_leaves_nothing_unrea
     }));
 }
 
+/// Online root-key rotation through the API while other requests write secrets (some in
+/// projects created meanwhile, so new key rings are wrapped during the rotations) and
+/// read them: nothing is lost, every value opens before and after a restart with the
+/// key file the server left behind, and each rotation is audited with its actor.
+async fn root_key_rotates_online(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(mut server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    create_secret(&server, BASE, "seed", "seed-value").await;
+    let key_file = server.config.server.data_dir.join("root.key");
+    let before = std::fs::read(&key_file).unwrap();
+
+    let writers = (0..3).map(|writer| {
+        let server = &server;
+        async move {
+            let project = format!("p{writer}");
+            let created = server
+                .post(
+                    "/api/v1/orgs/default/projects",
+                    &server.admin_token,
+                    json!({"identifier": project, "name": project}),
+                )
+                .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+            for n in 0..6 {
+                let base = if n % 2 == 0 {
+                    BASE.to_owned()
+                } else {
+                    format!("/api/v1/orgs/default/projects/{project}")
+                };
+                create_secret(
+                    server,
+                    &base,
+                    &format!("w{writer}-{n}"),
+                    &format!("v{writer}-{n}"),
+                )
+                .await;
+            }
+        }
+    });
+    let reads = async {
+        let ctx = server.ctx_for(&admin).await;
+        let scope = project_scope(&server, "default", "default").await;
+        for _ in 0..20 {
+            let value = server
+                .app()
+                .read_secret(&ctx, scope, "seed", None)
+                .await
+                .unwrap();
+            assert_eq!(value.as_str(), "seed-value");
+        }
+    };
+    let rotations = async {
+        let mut wrapped = Vec::new();
+        for _ in 0..3 {
+            let rotated = server
+                .post("/api/v1/keys/rotate-root", &admin, json!(null))
+                .await;
+            assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+            wrapped.push(rotated.body["wrapped_keys"].as_u64().unwrap());
+        }
+        wrapped
+    };
+    let (_, _, wrapped) =
+        futures_util::future::join3(futures_util::future::join_all(writers), reads, rotations)
+            .await;
+    // Server secrets (pepper, audit key, …) and at least the default project's ring.
+    assert!(wrapped.iter().all(|count| *count >= 2), "{wrapped:?}");
+    assert_ne!(std::fs::read(&key_file).unwrap(), before);
+    assert!(!server.config.server.data_dir.join("root.key.new").exists());
+
+    async fn every_value_opens(server: &TestServer) {
+        let ctx = server.ctx_for(&server.admin_token).await;
+        for writer in 0..3 {
+            for n in 0..6 {
+                let project = if n % 2 == 0 {
+                    "default".to_owned()
+                } else {
+                    format!("p{writer}")
+                };
+                let scope = project_scope(server, "default", &project).await;
+                let value = server
+                    .app()
+                    .read_secret(&ctx, scope, &format!("w{writer}-{n}"), None)
+                    .await
+                    .unwrap();
+                assert_eq!(value.as_str(), format!("v{writer}-{n}"));
+            }
+        }
+    }
+    every_value_opens(&server).await;
+    server.restart().await;
+    every_value_opens(&server).await;
+
+    let audited = server
+        .get("/api/v1/audit-events?action=keys.rotate_root", &admin)
+        .await;
+    let items = audited.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{}", audited.text);
+    assert!(
+        items
+            .iter()
+            .all(|item| item["actor"].as_str().unwrap().starts_with("user:")),
+        "{}",
+        audited.text
+    );
+}
+
+#[tokio::test]
+async fn the_root_key_rotates_online_on_sqlite() {
+    root_key_rotates_online(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn the_root_key_rotates_online_on_postgres() {
+    root_key_rotates_online(TestServer::start_postgres).await;
+}
+
+#[tokio::test]
+async fn online_root_rotation_is_refused_when_the_key_comes_from_the_environment() {
+    let server = TestServer::start_with(rampart_testkit::Options {
+        env_root_key: Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into()),
+        ..Default::default()
+    })
+    .await;
+    let refused = server
+        .post("/api/v1/keys/rotate-root", &server.admin_token, json!(null))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(refused.code(), "root_key_from_environment");
+    assert!(refused.text.contains("rampart admin keys rotate"));
+    assert!(!server.config.server.data_dir.join("root.key").exists());
+}
+
 /// Reads every byte the database keeps on disk (SQLite: the file, its WAL and shared
 /// memory).
 fn sqlite_bytes(data_dir: &std::path::Path) -> Vec<u8> {

@@ -53,6 +53,34 @@ pub fn authorize(
     access: Access,
     scope: Scope,
 ) -> Result<(), AppError> {
+    authorize_on(actor, index, access, scope, None)
+}
+
+/// [`authorize`] for one resource of the permission's type (its identifier), so that a
+/// resource group selecting single resources (a `workspace` named `prod`) decides.
+pub fn authorize_resource(
+    actor: &Actor,
+    index: &AccessIndex,
+    permission: Permission,
+    scope: Scope,
+    resource_id: &str,
+) -> Result<(), AppError> {
+    authorize_on(
+        actor,
+        index,
+        Access::Permission(permission),
+        scope,
+        Some(resource_id),
+    )
+}
+
+fn authorize_on(
+    actor: &Actor,
+    index: &AccessIndex,
+    access: Access,
+    scope: Scope,
+    resource_id: Option<&str>,
+) -> Result<(), AppError> {
     if matches!(access, Access::Public | Access::SelfServiceNarrowedOk) || actor.is_system() {
         return Ok(());
     }
@@ -79,7 +107,10 @@ pub fn authorize(
         Access::List(_) | Access::SeeScope if visible => Ok(()),
         Access::List(_) | Access::SeeScope => Err(not_visible(scope)),
         Access::Permission(permission) => {
-            let target = ResourceRef::in_scope(scope, permission);
+            let target = ResourceRef {
+                id: resource_id.map(str::to_owned),
+                ..ResourceRef::in_scope(scope, permission)
+            };
             if index.decide(actor.principal, permission, &target).allowed {
                 Ok(())
             } else if !visible {

@@ -32,6 +32,16 @@ pub enum AppError {
     /// `data_shredded`).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// Over a named size limit (413).
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
+    /// Held by someone else (423).
+    #[error("{message}")]
+    Locked { code: &'static str, message: String },
+    /// Stored data failed an integrity check that the caller must hear about by name
+    /// (500 with this code, e.g. `state_integrity_violation`); the data is not served.
+    #[error("{message}")]
+    Corrupt { code: &'static str, message: String },
     /// The store cannot be reached (503).
     #[error("the database is unavailable")]
     Unavailable(String),

@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod iacm;
 pub mod platform;
 pub mod sealing;
 
@@ -26,7 +27,7 @@ use rampart_domain::platform::identity::SessionTimeouts;
 use rampart_domain::platform::password::PasswordPolicy;
 use rampart_store::Store;
 
-pub use access::{Access, authorize};
+pub use access::{Access, authorize, authorize_resource};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::{Actor, AuthMethod, Ctx, RequestMeta};
 pub use error::{AppError, AppResult};
@@ -41,6 +42,8 @@ pub struct AppSettings {
     /// The root key's file, when the server may replace it (online root-key rotation);
     /// `None` when the key came from the environment.
     pub root_key_file: Option<std::path::PathBuf>,
+    /// The largest Terraform state body the backend accepts.
+    pub state_size_bytes_max: usize,
 }
 
 impl Default for AppSettings {
@@ -57,6 +60,7 @@ impl Default for AppSettings {
             },
             password_params: PasswordParams::default(),
             root_key_file: None,
+            state_size_bytes_max: STATE_SIZE_BYTES_MAX_DEFAULT,
         }
     }
 }

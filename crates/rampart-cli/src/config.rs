@@ -33,6 +33,23 @@ pub struct Config {
     pub log: LogSection,
     pub audit: AuditSection,
     pub keys: KeysSection,
+    pub iacm: IacmSection,
+}
+
+/// Infrastructure as code: the Terraform/OpenTofu state backend.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IacmSection {
+    /// The largest state body the backend accepts (413 above it).
+    pub state_size_bytes_max: usize,
+}
+
+impl Default for IacmSection {
+    fn default() -> Self {
+        Self {
+            state_size_bytes_max: rampart_domain::limits::STATE_SIZE_BYTES_MAX_DEFAULT,
+        }
+    }
 }
 
 /// Encryption-at-rest background work.
@@ -349,6 +366,12 @@ impl Config {
             86_400,
         )?;
         range(
+            "iacm.state_size_bytes_max",
+            self.iacm.state_size_bytes_max as u64,
+            1024,
+            1024 * 1024 * 1024,
+        )?;
+        range(
             "keys.rewrap_interval_secs",
             self.keys.rewrap_interval_secs,
             1,
@@ -451,6 +474,7 @@ impl Config {
                 parallelism: self.auth.argon2_parallelism,
             },
             root_key_file: None,
+            state_size_bytes_max: self.iacm.state_size_bytes_max,
         }
     }
 

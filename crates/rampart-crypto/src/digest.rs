@@ -1,4 +1,4 @@
-//! SHA-256 and constant-time comparison.
+//! SHA-256, the HTTP `Content-MD5` check and constant-time comparison.
 
 use aws_lc_rs::digest;
 use subtle::ConstantTimeEq;
@@ -7,6 +7,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
     out
+}
+
+/// Whether a `Content-MD5` header value (base64 of the body's MD5, RFC 1864) matches
+/// `body`. MD5 here is the client's transport checksum, never a security measure: what
+/// is stored is protected by SHA-256 and AES-GCM.
+pub fn content_md5_matches(body: &[u8], header: &str) -> bool {
+    use base64::Engine;
+    use md5::Digest;
+    let expected = md5::Md5::digest(body);
+    base64::engine::general_purpose::STANDARD
+        .decode(header.trim())
+        .is_ok_and(|given| given.as_slice() == expected.as_slice())
 }
 
 /// Compares two byte strings in time independent of where they differ.
@@ -41,6 +53,20 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn content_md5_is_base64_of_the_md5() {
+        // RFC 1321 test vector: MD5("abc") = 900150983cd24fb0d6963f7d28e17f72.
+        assert!(super::content_md5_matches(
+            b"abc",
+            "kAFQmDzST7DWlj99KOF/cg=="
+        ));
+        assert!(!super::content_md5_matches(
+            b"abd",
+            "kAFQmDzST7DWlj99KOF/cg=="
+        ));
+        assert!(!super::content_md5_matches(b"abc", "not base64!"));
+    }
+
     use super::*;
 
     #[test]

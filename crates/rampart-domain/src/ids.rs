@@ -65,3 +65,4 @@ typed_id!(TokenId);
 typed_id!(SessionId);
 typed_id!(AuditEventId);
 typed_id!(SecretId);
+typed_id!(WorkspaceId);

@@ -8,6 +8,7 @@
 //! Values are parsed at the edge into these types ("parse, don't validate"); the inside
 //! of the system never re-checks a string.
 
+pub mod iacm;
 pub mod ids;
 pub mod limits;
 pub mod permission;

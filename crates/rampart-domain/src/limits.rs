@@ -47,3 +47,14 @@ pub const AUDIT_RETENTION_DAYS_MAX: u32 = 36_500;
 
 /// A secret's value, in bytes (certificates and kubeconfigs fit; blobs do not).
 pub const SECRET_VALUE_BYTES_MAX: usize = 64 * 1024;
+
+/// A Terraform state body accepted by the state backend, by default (configurable as
+/// `iacm.state_size_bytes_max`).
+pub const STATE_SIZE_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
+
+/// A state lock's info JSON, as the client sends it.
+pub const STATE_LOCK_INFO_BYTES_MAX: usize = 16 * 1024;
+
+/// A workspace's tags: how many, and how long each.
+pub const WORKSPACE_TAGS_MAX: usize = 32;
+pub const WORKSPACE_TAG_CHARS_MAX: usize = 64;

@@ -74,6 +74,14 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             AppError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
+            AppError::TooLarge { code, message } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+            }
+            AppError::Locked { code, message } => Self::new(StatusCode::LOCKED, code, message),
+            AppError::Corrupt { code, message } => {
+                tracing::error!(%code, %message, "stored data failed an integrity check");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+            }
             AppError::Unavailable(detail) => {
                 tracing::error!(%detail, "store unavailable");
                 Self::new(

@@ -61,7 +61,19 @@ pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
     crate::handlers::register_all(&mut table, state.settings.metrics_public);
     let (router, specs, state) = table.into_parts();
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
+    // The Terraform state backend: its own methods, auth and body limit (see
+    // `handlers::tf_backend`).
     let router = router
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}",
+            axum::routing::any(crate::handlers::tf_backend::state_route)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}/lock",
+            axum::routing::any(crate::handlers::tf_backend::lock_route)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
         })

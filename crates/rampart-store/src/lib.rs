@@ -14,6 +14,7 @@
 //! since the epoch, flags are `BIGINT` 0/1, bytes are `BLOB`/`BYTEA`.
 
 mod error;
+pub mod iacm;
 mod migrate;
 pub mod platform;
 mod rows;

@@ -48,6 +48,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "ip_allowlists",
         sql: include_str!("../migrations/sqlite/0006_ip_allowlists.sql"),
     },
+    Migration {
+        version: 7,
+        name: "workspaces",
+        sql: include_str!("../migrations/sqlite/0007_workspaces.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -80,6 +85,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 6,
         name: "ip_allowlists",
         sql: include_str!("../migrations/postgres/0006_ip_allowlists.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "workspaces",
+        sql: include_str!("../migrations/postgres/0007_workspaces.sql"),
     },
 ];
 

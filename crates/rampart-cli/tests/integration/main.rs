@@ -14,4 +14,5 @@ mod api;
 pub use api::auth as api_auth;
 mod cli;
 mod edge;
+mod tf_backend;
 mod tls;

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod keys;
 pub mod secrets;
 pub mod tenancy;
+pub mod tf_backend;
 
 use axum::http::Method;
 use rampart_api::HealthResponse;

@@ -1,6 +1,6 @@
 //! `/api/v1/…`
 
-mod access;
+pub mod access;
 mod audit;
 pub mod auth;
 mod orgs;

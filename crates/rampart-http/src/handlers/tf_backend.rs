@@ -1,0 +1,243 @@
+//! The Terraform/OpenTofu `http` state backend at `/tf/v1/{org}/{project}/{workspace}`
+//! (state: GET, POST or PUT) and `…/lock` (LOCK or POST locks; UNLOCK or DELETE
+//! unlocks), as the stock client speaks it: HTTP Basic auth whose password is an API
+//! token (the username is ignored), `?ID=` on locked writes, the holder's lock JSON as
+//! the body of a 423 (LOCK) or 409 (UNLOCK). Mounted outside the `/api/v1` route table
+//! because the client's methods and auth are its own; the same checks run here as at
+//! the API's enforcement point (token, IP allowlists, scope, per-workspace permission).
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use rampart_app::iacm::{LockOutcome, WriteOutcome};
+use rampart_app::{AppError, Ctx, RequestMeta};
+use rampart_domain::iacm::workspace::Workspace;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+pub struct LockQuery {
+    #[serde(rename = "ID")]
+    id: Option<String>,
+}
+
+type StatePath = Path<(String, String, String)>;
+
+fn error(error: impl Into<ApiError>) -> Response {
+    let mut response = error.into().into_response();
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // The client sends Basic credentials; say so.
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"rampart\""),
+        );
+    }
+    response
+}
+
+/// The API token in `Authorization: Basic base64(user:token)` (or a bearer token).
+fn token(headers: &HeaderMap) -> Result<String, AppError> {
+    let missing = || {
+        AppError::unauthenticated(
+            "authentication_required",
+            "the state backend needs an API token as the HTTP Basic password \
+             (password = \"rmp_…\" or TF_HTTP_PASSWORD)",
+        )
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(missing)?;
+    let (scheme, credential) = value.split_once(' ').ok_or_else(missing)?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(credential.trim().to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(missing());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credential.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(missing)?;
+    let (_, password) = decoded.split_once(':').ok_or_else(missing)?;
+    if password.is_empty() {
+        return Err(missing());
+    }
+    Ok(password.to_owned())
+}
+
+/// Authenticates, resolves the project and checks allowlists; then the workspace (made
+/// on first use when the caller may create workspaces).
+async fn open(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: RequestMeta,
+    (org, project, workspace): (String, String, String),
+) -> Result<(Ctx, Workspace), AppError> {
+    let token = token(headers)?;
+    let actor = state.app.authenticate_token(&token, &meta).await?;
+    let access = state.app.access_of(&actor).await?;
+    let ctx = Ctx::new(actor, meta, access);
+    let resolved = state.app.resolve_scope(Some(&org), Some(&project)).await?;
+    state
+        .app
+        .check_ip_allowlists(&ctx.meta, resolved.scope())
+        .await?;
+    // A scope the caller cannot see answers 404 like one that does not exist.
+    rampart_app::authorize(
+        &ctx.actor,
+        &ctx.access,
+        rampart_app::Access::SeeScope,
+        resolved.scope(),
+    )?;
+    let workspace = state
+        .app
+        .backend_workspace(&ctx, resolved.scope(), &workspace)
+        .await?;
+    Ok((ctx, workspace))
+}
+
+/// Reads the body up to the state size limit (413 `state_too_large` above it).
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, AppError> {
+    let limit = state.app.settings().state_size_bytes_max;
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| AppError::TooLarge {
+            code: "state_too_large",
+            message: format!("a state body holds at most {limit} bytes"),
+        })
+}
+
+fn meta_of(request_meta: Option<axum::Extension<RequestMeta>>) -> RequestMeta {
+    request_meta.map(|m| m.0).unwrap_or_default()
+}
+
+fn lock_json(info: String) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        info,
+    )
+        .into_response()
+}
+
+/// `/tf/v1/{org}/{project}/{workspace}`.
+pub async fn state_route(
+    State(state): State<AppState>,
+    path: StatePath,
+    Query(query): Query<LockQuery>,
+    method: Method,
+    headers: HeaderMap,
+    request_meta: Option<axum::Extension<RequestMeta>>,
+    body: Body,
+) -> Response {
+    let (ctx, workspace) = match open(&state, &headers, meta_of(request_meta), path.0).await {
+        Ok(opened) => opened,
+        Err(failure) => return error(failure),
+    };
+    match method {
+        Method::GET => match state.app.read_state(&ctx, &workspace, None).await {
+            Ok(Some((_, body))) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Ok(None) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_state",
+                "this workspace has no state yet",
+            )
+            .into_response(),
+            Err(failure) => error(failure),
+        },
+        Method::POST | Method::PUT => {
+            let body = match read_body(&state, body).await {
+                Ok(body) => body,
+                Err(failure) => return error(failure),
+            };
+            let content_md5 = match headers.get("content-md5").map(HeaderValue::to_str) {
+                None => None,
+                Some(Ok(md5)) => Some(md5),
+                Some(Err(_)) => Some(""),
+            };
+            match state
+                .app
+                .write_state(&ctx, &workspace, query.id.as_deref(), &body, content_md5)
+                .await
+            {
+                Ok(WriteOutcome::Stored(_) | WriteOutcome::Retry(_)) => {
+                    StatusCode::OK.into_response()
+                }
+                Err(failure) => error(failure),
+            }
+        }
+        _ => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "the state address takes GET, POST or PUT; locks live at …/lock",
+        )
+        .into_response(),
+    }
+}
+
+/// `/tf/v1/{org}/{project}/{workspace}/lock`.
+pub async fn lock_route(
+    State(state): State<AppState>,
+    path: StatePath,
+    method: Method,
+    headers: HeaderMap,
+    request_meta: Option<axum::Extension<RequestMeta>>,
+    body: Body,
+) -> Response {
+    let (ctx, workspace) = match open(&state, &headers, meta_of(request_meta), path.0).await {
+        Ok(opened) => opened,
+        Err(failure) => return error(failure),
+    };
+    let limit = rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX;
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(_) => {
+            return error(AppError::TooLarge {
+                code: "lock_info_too_large",
+                message: format!("lock info holds at most {limit} bytes"),
+            });
+        }
+    };
+    let (outcome, held_status) = match method.as_str() {
+        "LOCK" | "POST" | "PUT" => (
+            state.app.lock_state(&ctx, &workspace, &body).await,
+            StatusCode::LOCKED,
+        ),
+        "UNLOCK" | "DELETE" => (
+            state.app.unlock_state(&ctx, &workspace, &body).await,
+            StatusCode::CONFLICT,
+        ),
+        _ => {
+            return ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "the lock address takes LOCK or POST to lock, UNLOCK or DELETE to unlock",
+            )
+            .into_response();
+        }
+    };
+    match outcome {
+        Ok(LockOutcome::Done) => StatusCode::OK.into_response(),
+        Ok(LockOutcome::HeldBy(info)) => {
+            let mut response = lock_json(info);
+            *response.status_mut() = held_status;
+            response
+        }
+        Err(failure) => error(failure),
+    }
+}

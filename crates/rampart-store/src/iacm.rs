@@ -1,0 +1,406 @@
+//! IaCM tables: workspaces, their state versions (bodies arrive sealed; this module
+//! never sees plaintext) and their locks.
+
+use jiff::Timestamp;
+use rampart_domain::iacm::workspace::{Provisioner, Workspace};
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::{Description, Name, Slug, WorkspaceId};
+use sqlx::any::AnyRow;
+
+use crate::platform::access::scope_columns;
+use crate::platform::{Page, PageRequest};
+use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, provisioner, \
+     provisioner_version, tags, created_at, updated_at";
+const VERSION_COLUMNS: &str = "workspace_id, version, serial, lineage, sha256, size_bytes, \
+     resource_count, lock_id, created_by, created_at, reason, chain_hash";
+
+/// Advisory lock space for per-workspace write serialisation on PostgreSQL.
+const POSTGRES_WORKSPACE_LOCK_SPACE: i32 = 0x5753; // "WS"
+
+fn workspace_from(row: &AnyRow) -> StoreResult<Workspace> {
+    let tags: String = get(row, "tags")?;
+    Ok(Workspace {
+        id: get_id(row, "id")?,
+        org_id: get_id(row, "org_id")?,
+        project_id: get_id(row, "project_id")?,
+        identifier: parsed(
+            Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
+        name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
+        description: parsed(
+            Description::parse(&get::<String>(row, "description")?),
+            "description",
+        )?,
+        provisioner: parsed(
+            Provisioner::parse(&get::<String>(row, "provisioner")?),
+            "provisioner",
+        )?,
+        provisioner_version: get(row, "provisioner_version")?,
+        tags: serde_json::from_str(&tags)
+            .map_err(|_| StoreError::Corrupt("workspace tags".into()))?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+fn number(value: i64, column: &str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} out of range")))
+}
+
+fn signed(value: u64) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Internal("a number beyond i64".into()))
+}
+
+fn hash(bytes: Vec<u8>, column: &str) -> StoreResult<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{column} is not 32 bytes")))
+}
+
+/// A state version's row, without its body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateVersionRow {
+    pub workspace_id: WorkspaceId,
+    pub version: u64,
+    pub serial: u64,
+    pub lineage: String,
+    pub sha256: [u8; 32],
+    pub size_bytes: u64,
+    pub resource_count: u64,
+    pub lock_id: Option<String>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    /// Why it was written when not by a client's write (a rollback).
+    pub reason: Option<String>,
+    pub chain_hash: [u8; 32],
+}
+
+fn version_from(row: &AnyRow) -> StoreResult<StateVersionRow> {
+    Ok(StateVersionRow {
+        workspace_id: get_id(row, "workspace_id")?,
+        version: number(get(row, "version")?, "version")?,
+        serial: number(get(row, "serial")?, "serial")?,
+        lineage: get(row, "lineage")?,
+        sha256: hash(get(row, "sha256")?, "sha256")?,
+        size_bytes: number(get(row, "size_bytes")?, "size_bytes")?,
+        resource_count: number(get(row, "resource_count")?, "resource_count")?,
+        lock_id: get(row, "lock_id")?,
+        created_by: get(row, "created_by")?,
+        created_at: get_timestamp(row, "created_at")?,
+        reason: get(row, "reason")?,
+        chain_hash: hash(get(row, "chain_hash")?, "chain_hash")?,
+    })
+}
+
+/// A held lock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkspaceLockRow {
+    pub lock_id: String,
+    /// The client's lock info, verbatim.
+    pub info: String,
+    pub operation: String,
+    pub locked_by: String,
+    pub locked_at: Timestamp,
+}
+
+fn lock_from(row: &AnyRow) -> StoreResult<WorkspaceLockRow> {
+    Ok(WorkspaceLockRow {
+        lock_id: get(row, "lock_id")?,
+        info: get(row, "info")?,
+        operation: get(row, "operation")?,
+        locked_by: get(row, "locked_by")?,
+        locked_at: get_timestamp(row, "locked_at")?,
+    })
+}
+
+impl Store {
+    pub async fn workspace_by_identifier(
+        &self,
+        scope: Scope,
+        identifier: &Slug,
+    ) -> StoreResult<Option<Workspace>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql =
+            format!("SELECT {COLUMNS} FROM workspaces WHERE scope_key = $1 AND identifier = $2");
+        sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(identifier.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(workspace_from)
+            .transpose()
+    }
+
+    pub async fn list_workspaces(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Workspace>> {
+        self.list_defined_at("workspaces", COLUMNS, scope, page, workspace_from, |w| {
+            w.id.to_string()
+        })
+        .await
+    }
+
+    /// Versions newest first, a page at a time (the cursor is a version number).
+    pub async fn state_versions(
+        &self,
+        workspace: WorkspaceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<StateVersionRow>> {
+        let before = match page.after.as_deref() {
+            None => i64::MAX,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .map_err(|_| StoreError::Internal("state version cursor".into()))?,
+        };
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM state_versions WHERE workspace_id = $1 \
+             AND version < $2 ORDER BY version DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(workspace.to_string())
+            .bind(before)
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(version_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |v| {
+            v.version.to_string()
+        }))
+    }
+
+    /// One version's row and sealed body, with the previous version's chain hash (all
+    /// zeros for version 1), so the caller can check the link.
+    pub async fn state_version(
+        &self,
+        workspace: WorkspaceId,
+        version: Option<u64>,
+    ) -> StoreResult<Option<(StateVersionRow, Vec<u8>, Option<[u8; 32]>)>> {
+        let sql = match version {
+            Some(_) => format!(
+                "SELECT {VERSION_COLUMNS}, body_sealed FROM state_versions \
+                 WHERE workspace_id = $1 AND version = $2"
+            ),
+            None => format!(
+                "SELECT {VERSION_COLUMNS}, body_sealed FROM state_versions \
+                 WHERE workspace_id = $1 AND version > $2 ORDER BY version DESC LIMIT 1"
+            ),
+        };
+        let Some(row) = sqlx::query(&sql)
+            .bind(workspace.to_string())
+            .bind(signed(version.unwrap_or(0))?)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let found = version_from(&row)?;
+        let body: Vec<u8> = get(&row, "body_sealed")?;
+        let previous = match found.version {
+            0 | 1 => None,
+            n => {
+                let row = sqlx::query(
+                    "SELECT chain_hash FROM state_versions WHERE workspace_id = $1 AND version = $2",
+                )
+                .bind(workspace.to_string())
+                .bind(signed(n - 1)?)
+                .fetch_optional(self.pool())
+                .await?;
+                match row {
+                    Some(row) => Some(hash(get(&row, "chain_hash")?, "chain_hash")?),
+                    // A missing predecessor is a broken chain: the caller sees it as a
+                    // link that does not verify.
+                    None => Some([0xff; 32]),
+                }
+            }
+        };
+        Ok(Some((found, body, previous)))
+    }
+
+    pub async fn workspace_lock(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<WorkspaceLockRow>> {
+        sqlx::query(
+            "SELECT lock_id, info, operation, locked_by, locked_at FROM workspace_locks \
+             WHERE workspace_id = $1",
+        )
+        .bind(workspace.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(lock_from)
+        .transpose()
+    }
+}
+
+impl WriteTx {
+    /// Serialises writes to one workspace's state and lock (SQLite has one writer).
+    pub async fn lock_workspace(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(POSTGRES_WORKSPACE_LOCK_SPACE)
+                .bind(workspace.to_string())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        let (org, project, scope_key) =
+            scope_columns(Scope::Project(workspace.org_id, workspace.project_id));
+        sqlx::query(
+            "INSERT INTO workspaces (id, org_id, project_id, scope_key, identifier, name, \
+             description, provisioner, provisioner_version, tags, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(workspace.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(workspace.identifier.as_str())
+        .bind(workspace.name.as_str())
+        .bind(workspace.description.as_str())
+        .bind(workspace.provisioner.as_str())
+        .bind(workspace.provisioner_version.clone())
+        .bind(serde_json::Value::from(workspace.tags.clone()).to_string())
+        .bind(micros(workspace.created_at))
+        .bind(micros(workspace.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Name, description, provisioner, version, tags and updated time.
+    pub async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE workspaces SET name = $2, description = $3, provisioner = $4, \
+             provisioner_version = $5, tags = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(workspace.id.to_string())
+        .bind(workspace.name.as_str())
+        .bind(workspace.description.as_str())
+        .bind(workspace.provisioner.as_str())
+        .bind(workspace.provisioner_version.clone())
+        .bind(serde_json::Value::from(workspace.tags.clone()).to_string())
+        .bind(micros(workspace.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_workspace(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
+        for sql in [
+            "DELETE FROM workspace_locks WHERE workspace_id = $1",
+            "DELETE FROM state_versions WHERE workspace_id = $1",
+            "DELETE FROM workspaces WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(workspace.to_string())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The newest version's row (inside the transaction, after `lock_workspace`).
+    pub async fn latest_state_version(
+        &mut self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<StateVersionRow>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM state_versions WHERE workspace_id = $1 \
+             ORDER BY version DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(workspace.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(version_from)
+            .transpose()
+    }
+
+    pub async fn insert_state_version(
+        &mut self,
+        row: &StateVersionRow,
+        body_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO state_versions (workspace_id, version, serial, lineage, sha256, \
+             size_bytes, resource_count, lock_id, created_by, created_at, reason, \
+             body_sealed, chain_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(row.workspace_id.to_string())
+        .bind(signed(row.version)?)
+        .bind(signed(row.serial)?)
+        .bind(row.lineage.clone())
+        .bind(row.sha256.to_vec())
+        .bind(signed(row.size_bytes)?)
+        .bind(signed(row.resource_count)?)
+        .bind(row.lock_id.clone())
+        .bind(row.created_by.clone())
+        .bind(micros(row.created_at))
+        .bind(row.reason.clone())
+        .bind(body_sealed.to_vec())
+        .bind(row.chain_hash.to_vec())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn held_workspace_lock(
+        &mut self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<WorkspaceLockRow>> {
+        sqlx::query(
+            "SELECT lock_id, info, operation, locked_by, locked_at FROM workspace_locks \
+             WHERE workspace_id = $1",
+        )
+        .bind(workspace.to_string())
+        .fetch_optional(self.conn())
+        .await?
+        .as_ref()
+        .map(lock_from)
+        .transpose()
+    }
+
+    pub async fn insert_workspace_lock(
+        &mut self,
+        workspace: WorkspaceId,
+        lock: &WorkspaceLockRow,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO workspace_locks (workspace_id, lock_id, info, operation, locked_by, \
+             locked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(workspace.to_string())
+        .bind(lock.lock_id.clone())
+        .bind(lock.info.clone())
+        .bind(lock.operation.clone())
+        .bind(lock.locked_by.clone())
+        .bind(micros(lock.locked_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_workspace_lock(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM workspace_locks WHERE workspace_id = $1")
+            .bind(workspace.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}

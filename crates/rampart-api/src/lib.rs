@@ -5,6 +5,7 @@
 //! Request bodies refuse unknown fields, so a typo (`"nmae"`) is an error rather than a
 //! silently ignored value. Timestamps are RFC 3339 strings in UTC.
 
+pub mod iacm;
 pub mod platform;
 
 use serde::{Deserialize, Serialize};

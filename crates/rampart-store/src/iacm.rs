@@ -226,6 +226,53 @@ impl Store {
         Ok(Some((found, body, previous)))
     }
 
+    /// Every workspace with its organisation's and project's identifiers (operator
+    /// verification).
+    pub async fn all_workspace_addresses(&self) -> StoreResult<Vec<(String, String, Workspace)>> {
+        let columns = COLUMNS
+            .split(", ")
+            .map(|column| format!("w.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, o.identifier AS org_identifier, p.identifier AS project_identifier \
+             FROM workspaces w JOIN organizations o ON o.id = w.org_id \
+             JOIN projects p ON p.id = w.project_id ORDER BY w.id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get(row, "org_identifier")?,
+                    get(row, "project_identifier")?,
+                    workspace_from(row)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Versions with their sealed bodies in version order, after `after`.
+    pub async fn state_versions_ascending(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<(StateVersionRow, Vec<u8>)>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS}, body_sealed FROM state_versions \
+             WHERE workspace_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(workspace.to_string())
+            .bind(signed(after.unwrap_or(0))?)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| Ok((version_from(row)?, get(row, "body_sealed")?)))
+            .collect()
+    }
+
     pub async fn workspace_lock(
         &self,
         workspace: WorkspaceId,

@@ -529,3 +529,242 @@ async fn tampered_state_is_refused_on_sqlite() {
 async fn tampered_state_is_refused_on_postgres() {
     tampering_is_refused(TestServer::start_postgres).await;
 }
+
+const API: &str = "/api/v1/orgs/default/projects/default/workspaces";
+
+#[tokio::test]
+async fn workspaces_are_managed_through_the_api() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let created = server
+        .post(
+            API,
+            &admin,
+            json!({"identifier": "network", "name": "Network", "provisioner": "opentofu",
+                   "provisioner_version": "1.10.0", "tags": ["team:infra", "env=prod"]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["provisioner"], "opentofu");
+    assert_eq!(created.body["tags"], json!(["env=prod", "team:infra"]));
+    assert_eq!(created.body["status"], "active");
+    for (body, code) in [
+        (
+            json!({"identifier": "network", "name": "Again"}),
+            "identifier_taken",
+        ),
+        (
+            json!({"identifier": "x", "name": "X", "provisioner": "pulumi"}),
+            "invalid_provisioner",
+        ),
+        (
+            json!({"identifier": "Bad Slug", "name": "X"}),
+            "invalid_identifier",
+        ),
+        (
+            json!({"identifier": "x", "name": "X", "tags": ["a b"]}),
+            "invalid_tags",
+        ),
+    ] {
+        let refused = server.post(API, &admin, body).await;
+        assert!(refused.status.is_client_error(), "{}", refused.text);
+        assert_eq!(refused.code(), code, "{}", refused.text);
+    }
+    let listed = server.get(API, &admin).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+    let patched = server
+        .patch(
+            &format!("{API}/network"),
+            &admin,
+            json!({"description": "VPCs and subnets", "tags": []}),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.body["description"], "VPCs and subnets");
+    assert_eq!(patched.body["tags"], json!([]));
+
+    // The lock view, and no deleting while locked.
+    let tf = Tf { server: &server };
+    let lock_path = "/tf/v1/default/default/network/lock";
+    assert_eq!(
+        tf.send("LOCK", lock_path, Some(&admin), &lock("op-1"), &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let shown = server.get(&format!("{API}/network"), &admin).await;
+    assert_eq!(shown.body["status"], "locked");
+    assert_eq!(shown.body["lock"]["id"], "op-1");
+    assert_eq!(shown.body["lock"]["operation"], "OperationTypeApply");
+    assert_eq!(shown.body["lock"]["info"]["Who"], "ci@runner");
+    let refused = server.delete(&format!("{API}/network"), &admin).await;
+    assert_eq!(refused.status, StatusCode::LOCKED);
+    tf.send("UNLOCK", lock_path, Some(&admin), &lock("op-1"), &[])
+        .await;
+    let deleted = server.delete(&format!("{API}/network"), &admin).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get(&format!("{API}/network"), &admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let audited = server
+        .get("/api/v1/audit-events?resource_type=workspace", &admin)
+        .await;
+    let actions: Vec<&str> = audited.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    for action in ["workspace.create", "workspace.update", "workspace.delete"] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
+}
+
+fn with_outputs(serial: u64, resources: usize) -> Vec<u8> {
+    let mut state: Value = serde_json::from_slice(&state(serial, "lin", resources)).unwrap();
+    state["outputs"] = json!({
+        "url": {"value": format!("https://v{serial}"), "type": "string"},
+        "db_password": {"value": "hunter2-output-secret", "type": "string", "sensitive": true}
+    });
+    serde_json::to_vec_pretty(&state).unwrap()
+}
+
+#[tokio::test]
+async fn history_diff_resources_and_rollback() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let tf = Tf { server: &server };
+    let bodies: Vec<Vec<u8>> = (1..=3)
+        .map(|serial| with_outputs(serial, serial as usize))
+        .collect();
+    for body in &bodies {
+        assert_eq!(
+            tf.send("POST", WS, Some(&admin), body, &[]).await.status,
+            StatusCode::OK
+        );
+    }
+    let ws = format!("{API}/prod");
+
+    // History, newest first, with hashes; a version downloads exactly as written.
+    let history = server.get(&format!("{ws}/state-versions"), &admin).await;
+    let items = history.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["version"], 3);
+    assert_eq!(items[2]["serial"], 1);
+    assert_eq!(items[0]["sha256"].as_str().unwrap().len(), 64);
+    let first = server
+        .client
+        .get(format!("{}{ws}/state-versions/1", server.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.bytes().await.unwrap().to_vec(), bodies[0]);
+
+    // Diff 1 → 3: two resources added, the url output changed.
+    let diff = server
+        .get(&format!("{ws}/state-diff?from=1&to=3"), &admin)
+        .await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.text);
+    assert_eq!(
+        diff.body["added"],
+        json!(["terraform_data.r1", "terraform_data.r2"])
+    );
+    assert_eq!(diff.body["outputs_changed"], json!(["url"]));
+
+    // Resources: the sensitive output's value never shows.
+    let resources = server.get(&format!("{ws}/resources"), &admin).await;
+    assert_eq!(resources.status, StatusCode::OK, "{}", resources.text);
+    assert_eq!(resources.body["resources"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        resources.body["resources"][0]["address"],
+        "terraform_data.r0"
+    );
+    assert!(!resources.text.contains("hunter2-output-secret"));
+    let outputs = resources.body["outputs"].as_array().unwrap();
+    let password = outputs.iter().find(|o| o["name"] == "db_password").unwrap();
+    assert_eq!(password["sensitive"], true);
+    assert!(password.get("value").is_none());
+
+    // Rollback: refused while locked; then version 1's content rolls forward with a
+    // serial above the current one and the reason recorded.
+    tf.send(
+        "LOCK",
+        &format!("{WS}/lock"),
+        Some(&admin),
+        &lock("busy"),
+        &[],
+    )
+    .await;
+    let rollback = json!({"version": 1, "reason": "bad deploy of r2"});
+    let locked = server
+        .post(&format!("{ws}/state-rollback"), &admin, rollback.clone())
+        .await;
+    assert_eq!(locked.status, StatusCode::LOCKED);
+    tf.send(
+        "UNLOCK",
+        &format!("{WS}/lock"),
+        Some(&admin),
+        &lock("busy"),
+        &[],
+    )
+    .await;
+    let rolled = server
+        .post(&format!("{ws}/state-rollback"), &admin, rollback)
+        .await;
+    assert_eq!(rolled.status, StatusCode::CREATED, "{}", rolled.text);
+    assert_eq!(rolled.body["version"], 4);
+    assert_eq!(rolled.body["serial"], 4);
+    assert!(
+        rolled.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bad deploy of r2")
+    );
+    let current: Value =
+        serde_json::from_slice(&tf.send("GET", WS, Some(&admin), b"", &[]).await.body).unwrap();
+    assert_eq!(current["serial"], 4);
+    assert_eq!(current["resources"].as_array().unwrap().len(), 1);
+    // A client still holding serial 3 and writing serial 4 cannot overwrite it.
+    let stale = tf
+        .send("POST", WS, Some(&admin), &with_outputs(4, 3), &[])
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+
+    // A viewer may list versions but not download, diff, or roll back.
+    let (viewer_id, viewer) =
+        crate::api::access::user_with_token(&server, "viewer@example.com").await;
+    server
+        .post(
+            "/api/v1/orgs/default/projects/default/role-assignments",
+            &admin,
+            json!({"principal": format!("user:{viewer_id}"), "role": "_viewer"}),
+        )
+        .await;
+    assert_eq!(
+        server
+            .get(&format!("{ws}/state-versions"), &viewer)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for path in ["/state-versions/1", "/state-diff?from=1&to=2", "/resources"] {
+        let reply = server.get(&format!("{ws}{path}"), &viewer).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let refused = server
+        .post(
+            &format!("{ws}/state-rollback"),
+            &viewer,
+            json!({"version": 2, "reason": "no"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let events = server
+        .get("/api/v1/audit-events?action=state.rollback", &admin)
+        .await;
+    assert_eq!(events.body["items"].as_array().unwrap().len(), 1);
+}

@@ -154,6 +154,220 @@ pub fn parse_lock_info(body: &[u8]) -> Result<LockRequest, String> {
     })
 }
 
+/// One resource block of a state (managed resource or data source).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceView {
+    /// `module.net.aws_vpc.main`, `data.terraform_remote_state.x`.
+    pub address: String,
+    /// `managed` or `data`.
+    pub mode: String,
+    pub resource_type: String,
+    pub name: String,
+    /// The module address, `None` for the root module.
+    pub module: Option<String>,
+    pub provider: String,
+    pub instances: usize,
+}
+
+/// One output; a sensitive output's value is never shown.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputView {
+    pub name: String,
+    pub sensitive: bool,
+    /// `None` when sensitive.
+    pub value: Option<serde_json::Value>,
+}
+
+/// What a state holds, for people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateView {
+    pub serial: u64,
+    pub lineage: String,
+    pub terraform_version: String,
+    pub resources: Vec<ResourceView>,
+    pub outputs: Vec<OutputView>,
+    /// Module addresses in use, sorted.
+    pub modules: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ViewState {
+    serial: Option<u64>,
+    lineage: Option<String>,
+    #[serde(default)]
+    terraform_version: String,
+    #[serde(default)]
+    outputs: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    resources: Vec<ViewResource>,
+}
+
+#[derive(Deserialize)]
+struct ViewResource {
+    module: Option<String>,
+    #[serde(default)]
+    mode: String,
+    #[serde(rename = "type", default)]
+    resource_type: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    instances: Vec<ViewInstance>,
+}
+
+#[derive(Deserialize)]
+struct ViewInstance {
+    index_key: Option<serde_json::Value>,
+    #[serde(default)]
+    attributes: serde_json::Value,
+}
+
+impl ViewResource {
+    fn address(&self) -> String {
+        let mut address = String::new();
+        if let Some(module) = &self.module {
+            address.push_str(module);
+            address.push('.');
+        }
+        if self.mode == "data" {
+            address.push_str("data.");
+        }
+        address.push_str(&self.resource_type);
+        address.push('.');
+        address.push_str(&self.name);
+        address
+    }
+
+    fn instance_address(&self, instance: &ViewInstance) -> String {
+        match &instance.index_key {
+            None => self.address(),
+            Some(key) => format!("{}[{key}]", self.address()),
+        }
+    }
+}
+
+fn parse_view(body: &[u8]) -> Result<ViewState, StateError> {
+    parse_state(body)?;
+    serde_json::from_slice(body).map_err(|error| StateError::NotJson(error.to_string()))
+}
+
+/// The resources, outputs (sensitive values masked) and modules of a state.
+pub fn state_view(body: &[u8]) -> Result<StateView, StateError> {
+    let state = parse_view(body)?;
+    let mut modules: Vec<String> = state
+        .resources
+        .iter()
+        .filter_map(|resource| resource.module.clone())
+        .collect();
+    modules.sort();
+    modules.dedup();
+    let outputs = state
+        .outputs
+        .iter()
+        .map(|(name, output)| {
+            let sensitive = output["sensitive"].as_bool().unwrap_or(false);
+            OutputView {
+                name: name.clone(),
+                sensitive,
+                value: (!sensitive).then(|| output["value"].clone()),
+            }
+        })
+        .collect();
+    Ok(StateView {
+        serial: state.serial.unwrap_or(0),
+        lineage: state.lineage.unwrap_or_default(),
+        terraform_version: state.terraform_version,
+        resources: state
+            .resources
+            .iter()
+            .map(|resource| ResourceView {
+                address: resource.address(),
+                mode: resource.mode.clone(),
+                resource_type: resource.resource_type.clone(),
+                name: resource.name.clone(),
+                module: resource.module.clone(),
+                provider: resource.provider.clone(),
+                instances: resource.instances.len(),
+            })
+            .collect(),
+        outputs,
+        modules,
+    })
+}
+
+/// What changed between two states, by resource instance address and output name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    pub outputs_added: Vec<String>,
+    pub outputs_removed: Vec<String>,
+    pub outputs_changed: Vec<String>,
+}
+
+fn diff_maps(
+    old: &std::collections::BTreeMap<String, serde_json::Value>,
+    new: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let added = new
+        .keys()
+        .filter(|k| !old.contains_key(*k))
+        .cloned()
+        .collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    let changed = new
+        .iter()
+        .filter(|(k, v)| old.get(*k).is_some_and(|before| before != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    (added, removed, changed)
+}
+
+/// Compares two states: resource instances added, removed or with changed attributes,
+/// and outputs added, removed or changed (names only: values may be sensitive).
+pub fn diff_states(old: &[u8], new: &[u8]) -> Result<StateDiff, StateError> {
+    let instances = |state: &ViewState| {
+        state
+            .resources
+            .iter()
+            .flat_map(|resource| {
+                resource.instances.iter().map(|instance| {
+                    (
+                        resource.instance_address(instance),
+                        instance.attributes.clone(),
+                    )
+                })
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let outputs = |state: &ViewState| {
+        state
+            .outputs
+            .iter()
+            .map(|(name, output)| (name.clone(), output.clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (old, new) = (parse_view(old)?, parse_view(new)?);
+    let (added, removed, changed) = diff_maps(&instances(&old), &instances(&new));
+    let (outputs_added, outputs_removed, outputs_changed) =
+        diff_maps(&outputs(&old), &outputs(&new));
+    Ok(StateDiff {
+        added,
+        removed,
+        changed,
+        outputs_added,
+        outputs_removed,
+        outputs_changed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +443,59 @@ mod tests {
             decide_write(Some(&current(0, "a", 0, 9)), &new(1, "b"), &[1; 32]),
             WriteDecision::NewVersion
         );
+    }
+
+    #[test]
+    fn views_mask_sensitive_outputs_and_diffs_name_instances() {
+        let old = serde_json::to_vec(&serde_json::json!({
+            "version": 4, "serial": 1, "lineage": "l", "terraform_version": "1.15.5",
+            "outputs": {"url": {"value": "https://a", "type": "string"},
+                        "password": {"value": "hunter2", "type": "string", "sensitive": true}},
+            "resources": [
+                {"mode": "managed", "type": "terraform_data", "name": "a", "provider": "p",
+                 "instances": [{"attributes": {"id": "1"}}]},
+                {"module": "module.net", "mode": "data", "type": "terraform_remote_state",
+                 "name": "b", "provider": "p",
+                 "instances": [{"index_key": 0, "attributes": {"id": "2"}},
+                               {"index_key": "x", "attributes": {"id": "3"}}]}
+            ]
+        }))
+        .unwrap();
+        let view = state_view(&old).unwrap();
+        assert_eq!(
+            view.resources[1].address,
+            "module.net.data.terraform_remote_state.b"
+        );
+        assert_eq!(view.resources[1].instances, 2);
+        assert_eq!(view.modules, vec!["module.net".to_owned()]);
+        let password = view.outputs.iter().find(|o| o.name == "password").unwrap();
+        assert!(password.sensitive && password.value.is_none());
+        let url = view.outputs.iter().find(|o| o.name == "url").unwrap();
+        assert_eq!(url.value, Some(serde_json::json!("https://a")));
+
+        let new = serde_json::to_vec(&serde_json::json!({
+            "version": 4, "serial": 2, "lineage": "l",
+            "outputs": {"url": {"value": "https://b", "type": "string"}},
+            "resources": [
+                {"mode": "managed", "type": "terraform_data", "name": "a", "provider": "p",
+                 "instances": [{"attributes": {"id": "1b"}}]},
+                {"mode": "managed", "type": "terraform_data", "name": "c", "provider": "p",
+                 "instances": [{"attributes": {"id": "4"}}]}
+            ]
+        }))
+        .unwrap();
+        let diff = diff_states(&old, &new).unwrap();
+        assert_eq!(diff.added, vec!["terraform_data.c".to_owned()]);
+        assert_eq!(
+            diff.removed,
+            vec![
+                "module.net.data.terraform_remote_state.b[\"x\"]".to_owned(),
+                "module.net.data.terraform_remote_state.b[0]".to_owned()
+            ]
+        );
+        assert_eq!(diff.changed, vec!["terraform_data.a".to_owned()]);
+        assert_eq!(diff.outputs_removed, vec!["password".to_owned()]);
+        assert_eq!(diff.outputs_changed, vec!["url".to_owned()]);
     }
 
     #[test]

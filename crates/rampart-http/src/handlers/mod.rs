@@ -10,9 +10,11 @@ pub mod keys;
 pub mod secrets;
 pub mod tenancy;
 pub mod tf_backend;
+pub mod workspaces;
 
 use axum::http::Method;
 use rampart_api::HealthResponse;
+use rampart_api::iacm as iacm_wire;
 use rampart_api::platform as wire;
 use rampart_app::Access;
 use rampart_domain::Permission as P;
@@ -636,6 +638,118 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         .reply::<wire::KeysDestroyed>(200),
         keys::destroy_keys,
     );
+
+    // Workspaces and their state history. The routes need a visible project; the use
+    // cases decide per workspace.
+    {
+        const BASE: &str = "/api/v1/orgs/{org}/projects/{project}/workspaces";
+        let path = |suffix: &str| -> &'static str {
+            Box::leak(format!("{BASE}{suffix}").into_boxed_str())
+        };
+        table.add(
+            r(
+                M::GET,
+                path(""),
+                Access::List(P::WorkspaceView),
+                "List the workspaces you may view",
+            )
+            .page::<iacm_wire::Workspace>(),
+            workspaces::list_workspaces,
+        );
+        table.add(
+            r(
+                M::POST,
+                path(""),
+                Access::SeeScope,
+                "Create a workspace (workspace:create)",
+            )
+            .body::<iacm_wire::WorkspaceCreate>()
+            .reply::<iacm_wire::Workspace>(201),
+            workspaces::create_workspace,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/{workspace}"),
+                Access::SeeScope,
+                "A workspace with its lock (workspace:view)",
+            )
+            .reply::<iacm_wire::Workspace>(200),
+            workspaces::get_workspace,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/{workspace}"),
+                Access::SeeScope,
+                "Change a workspace (workspace:edit)",
+            )
+            .body::<iacm_wire::WorkspaceUpdate>()
+            .reply::<iacm_wire::Workspace>(200),
+            workspaces::update_workspace,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/{workspace}"),
+                Access::SeeScope,
+                "Delete a workspace and its state history (workspace:delete; not while locked)",
+            ),
+            workspaces::delete_workspace,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/{workspace}/state-versions"),
+                Access::SeeScope,
+                "State versions, newest first (workspace:view)",
+            )
+            .page::<iacm_wire::StateVersion>(),
+            workspaces::list_state_versions,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/{workspace}/state-versions/{version}"),
+                Access::SeeScope,
+                "Download a state version, or `current` (workspace:access_state; audited)",
+            )
+            .text("application/json"),
+            workspaces::download_state,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/{workspace}/state-diff"),
+                Access::SeeScope,
+                "Resources and outputs changed between two versions (workspace:access_state)",
+            )
+            .query(&[("from", "older version"), ("to", "newer version")])
+            .reply::<iacm_wire::StateDiff>(200),
+            workspaces::diff_state,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/{workspace}/state-rollback"),
+                Access::SeeScope,
+                "Roll forward to an old version's content (workspace:rollback_state)",
+            )
+            .body::<iacm_wire::StateRollback>()
+            .reply::<iacm_wire::StateVersion>(201),
+            workspaces::rollback_state,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/{workspace}/resources"),
+                Access::SeeScope,
+                "Resources, outputs (sensitive masked) and modules of the current state",
+            )
+            .reply::<iacm_wire::StateResources>(200),
+            workspaces::state_resources,
+        );
+    }
 
     // Secrets of organisations and projects (values are write-only).
     for base in [

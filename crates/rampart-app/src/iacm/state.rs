@@ -1,4 +1,4 @@
-//! IaCM use cases: workspaces and the Terraform/OpenTofu `http` state backend.
+//! Terraform/OpenTofu state: the `http` backend's reads, writes and locks, rollback.
 //!
 //! Every state body is sealed with the project's key ([`App::seal_value`], AAD: the
 //! workspace id, version number, serial and lineage) and every version commits to the
@@ -44,7 +44,7 @@ pub enum WriteOutcome {
     Retry(u64),
 }
 
-fn workspace_not_found() -> AppError {
+pub(crate) fn workspace_not_found() -> AppError {
     AppError::NotFound { what: "workspace" }
 }
 
@@ -105,13 +105,13 @@ fn owner(workspace: &Workspace) -> String {
     workspace.project_id.to_string()
 }
 
-fn scope_of(workspace: &Workspace) -> Scope {
+pub(crate) fn scope_of(workspace: &Workspace) -> Scope {
     Scope::Project(workspace.org_id, workspace.project_id)
 }
 
 impl App {
     /// Checks `permission` on one workspace; a refusal is audited.
-    async fn authorize_workspace(
+    pub(crate) async fn authorize_workspace(
         &self,
         ctx: &Ctx,
         scope: Scope,
@@ -265,7 +265,7 @@ impl App {
     }
 
     /// Opens a version's body and checks its hash and chain link.
-    async fn verify_state_version(
+    pub(crate) async fn verify_state_version(
         &self,
         workspace: &Workspace,
         row: &StateVersionRow,
@@ -332,77 +332,142 @@ impl App {
                 "the Content-MD5 header does not match the body",
             ));
         }
-        let header = parse_state(body).map_err(|error| {
-            let code = match error {
-                StateError::Empty => "state_empty",
-                StateError::NotJson(_) => "state_not_json",
-                StateError::UnsupportedVersion(_) => "state_version_unsupported",
-                StateError::NoLineage => "state_invalid",
-            };
-            AppError::bad_request(code, error.to_string())
-        })?;
-        let sha256 = rampart_crypto::digest::sha256(body);
+        let header = parse_state(body).map_err(state_error)?;
+        self.append_state_version(
+            ctx,
+            workspace,
+            Append::Client {
+                lock_id,
+                body,
+                header,
+            },
+        )
+        .await
+    }
+
+    /// Rolls forward to an old version: its content becomes the newest version, with
+    /// the serial raised above the current one (so a client still holding the newer
+    /// state cannot silently overwrite the rollback) and the reason recorded. Needs
+    /// `workspace:rollback_state`; refused while the workspace is locked.
+    pub async fn rollback_state(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        version: u64,
+        reason: &str,
+    ) -> AppResult<u64> {
+        let scope = scope_of(workspace);
+        self.authorize_workspace(
+            ctx,
+            scope,
+            workspace.identifier.as_str(),
+            Permission::WorkspaceRollbackState,
+        )
+        .await?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 1024 {
+            return Err(AppError::bad_request(
+                "invalid_reason",
+                "a rollback needs a reason of 1 to 1024 characters",
+            ));
+        }
+        let (_, old) = self
+            .read_state(ctx, workspace, Some(version))
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "state version",
+            })?;
+        let outcome = self
+            .append_state_version(
+                ctx,
+                workspace,
+                Append::Rollback {
+                    from_version: version,
+                    old_body: &old,
+                    reason,
+                },
+            )
+            .await?;
+        match outcome {
+            WriteOutcome::Stored(version) | WriteOutcome::Retry(version) => Ok(version),
+        }
+    }
+
+    /// The one way a state version is added: seal for the next version number outside
+    /// the transaction, then inside it (under the workspace's lock) check the lock, that
+    /// nobody wrote in between, and the write rules; insert with its chain link; commit
+    /// with the audit event.
+    async fn append_state_version(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        append: Append<'_>,
+    ) -> AppResult<WriteOutcome> {
+        let scope = scope_of(workspace);
         let owner = owner(workspace);
-        let entity = seal_entity(workspace.id, header.serial, &header.lineage);
         for _ in 0..WRITE_ATTEMPTS {
-            // Seal outside the transaction (sealing may create the project's key ring in a
-            // write of its own), for the version number seen now; the transaction then
-            // checks that nobody wrote in between.
             let latest = self.latest_state(workspace.id).await?;
             let version = latest.as_ref().map_or(1, |row| row.version + 1);
+            let (body, header) = match &append {
+                Append::Client { body, header, .. } => (body.to_vec(), header.clone()),
+                Append::Rollback { old_body, .. } => {
+                    let serial = latest.as_ref().map_or(1, |row| row.serial + 1);
+                    let body = with_serial(old_body, serial)?;
+                    let header = parse_state(&body).map_err(state_error)?;
+                    (body, header)
+                }
+            };
+            let sha256 = rampart_crypto::digest::sha256(&body);
+            let entity = seal_entity(workspace.id, header.serial, &header.lineage);
+            // Sealing may create the project's key ring in a write of its own, so it
+            // happens before the transaction, for the version number seen now.
             let sealed = self
-                .seal_value(&state_place(&owner, &entity, version), body)
+                .seal_value(&state_place(&owner, &entity, version), &body)
                 .await?;
             let mut tx = self.store().write().await?;
             tx.lock_workspace(workspace.id).await?;
-            if let Some(held) = tx.held_workspace_lock(workspace.id).await? {
-                match lock_id {
-                    Some(id) if id == held.lock_id => {}
-                    Some(_) => {
-                        tx.rollback().await?;
-                        return Err(AppError::Locked {
-                            code: "state_locked",
-                            message: format!(
-                                "the workspace is locked by another lock ({}, held by {})",
-                                held.lock_id, held.locked_by
-                            ),
-                        });
-                    }
-                    None => {
-                        tx.rollback().await?;
-                        return Err(AppError::conflict(
-                            "state_locked",
-                            format!(
-                                "the workspace is locked ({}, held by {}); write with its lock ID",
-                                held.lock_id, held.locked_by
-                            ),
-                        ));
-                    }
-                }
+            let held = tx.held_workspace_lock(workspace.id).await?;
+            if let Some(refusal) = lock_refusal(&append, held.as_ref()) {
+                tx.rollback().await?;
+                return Err(refusal);
             }
             let current = tx.latest_state_version(workspace.id).await?;
             if current.as_ref().map(|row| row.version) != latest.as_ref().map(|row| row.version) {
                 tx.rollback().await?;
                 continue;
             }
-            let current_state = current.as_ref().map(|row| CurrentState {
-                serial: row.serial,
-                lineage: row.lineage.clone(),
-                resource_count: row.resource_count,
-                sha256: row.sha256,
-            });
-            match decide_write(current_state.as_ref(), &header, &sha256) {
-                WriteDecision::Retry => {
-                    tx.rollback().await?;
-                    return Ok(WriteOutcome::Retry(version - 1));
+            if let Append::Client { .. } = append {
+                let current_state = current.as_ref().map(|row| CurrentState {
+                    serial: row.serial,
+                    lineage: row.lineage.clone(),
+                    resource_count: row.resource_count,
+                    sha256: row.sha256,
+                });
+                match decide_write(current_state.as_ref(), &header, &sha256) {
+                    WriteDecision::Retry => {
+                        tx.rollback().await?;
+                        return Ok(WriteOutcome::Retry(version - 1));
+                    }
+                    WriteDecision::Conflict(message) => {
+                        tx.rollback().await?;
+                        return Err(AppError::conflict("state_conflict", message));
+                    }
+                    WriteDecision::NewVersion => {}
                 }
-                WriteDecision::Conflict(message) => {
-                    tx.rollback().await?;
-                    return Err(AppError::conflict("state_conflict", message));
-                }
-                WriteDecision::NewVersion => {}
             }
             let now = self.now();
+            let (lock_id, reason, action) = match &append {
+                Append::Client { lock_id, .. } => (lock_id.map(str::to_owned), None, "state.write"),
+                Append::Rollback {
+                    from_version,
+                    reason,
+                    ..
+                } => (
+                    None,
+                    Some(format!("rollback to version {from_version}: {reason}")),
+                    "state.rollback",
+                ),
+            };
             let mut row = StateVersionRow {
                 workspace_id: workspace.id,
                 version,
@@ -411,10 +476,10 @@ impl App {
                 sha256,
                 size_bytes: body.len() as u64,
                 resource_count: header.resource_count,
-                lock_id: lock_id.map(str::to_owned),
+                lock_id,
                 created_by: ctx.actor.actor_text(),
                 created_at: now,
-                reason: None,
+                reason: reason.clone(),
                 chain_hash: [0; 32],
             };
             row.chain_hash = chain_hash(
@@ -425,7 +490,7 @@ impl App {
             );
             tx.insert_state_version(&row, &sealed).await?;
             tx.commit(
-                ctx.audit(now, "state.write", "workspace")
+                ctx.audit(now, action, "workspace")
                     .scope(scope)
                     .resource_id(workspace.id)
                     .details(json!({
@@ -435,6 +500,7 @@ impl App {
                         "lineage": header.lineage,
                         "sha256": rampart_crypto::digest::hex(&sha256),
                         "size_bytes": body.len(),
+                        "reason": reason,
                     }))
                     .build(),
             )
@@ -573,6 +639,78 @@ impl App {
         .await?;
         Ok(LockOutcome::Done)
     }
+}
+
+/// How a version comes to be added.
+enum Append<'a> {
+    /// A client's write (the backend), by the write rules, with the lock it holds.
+    Client {
+        lock_id: Option<&'a str>,
+        body: &'a [u8],
+        header: rampart_domain::iacm::state::StateHeader,
+    },
+    /// A rollback: an old version's content rolled forward.
+    Rollback {
+        from_version: u64,
+        old_body: &'a [u8],
+        reason: &'a str,
+    },
+}
+
+/// Whether the held lock refuses this append: a client must hold it (or nobody does);
+/// a rollback waits until nobody does.
+fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLockRow>) -> Option<AppError> {
+    let held = held?;
+    match append {
+        Append::Client { lock_id, .. } => match lock_id {
+            Some(id) if *id == held.lock_id => None,
+            Some(_) => Some(AppError::Locked {
+                code: "state_locked",
+                message: format!(
+                    "the workspace is locked by another lock ({}, held by {})",
+                    held.lock_id, held.locked_by
+                ),
+            }),
+            None => Some(AppError::conflict(
+                "state_locked",
+                format!(
+                    "the workspace is locked ({}, held by {}); write with its lock ID",
+                    held.lock_id, held.locked_by
+                ),
+            )),
+        },
+        Append::Rollback { .. } => Some(AppError::Locked {
+            code: "workspace_locked",
+            message: format!(
+                "the workspace is locked ({}, held by {}); roll back when it is free",
+                held.lock_id, held.locked_by
+            ),
+        }),
+    }
+}
+
+fn state_error(error: StateError) -> AppError {
+    let code = match error {
+        StateError::Empty => "state_empty",
+        StateError::NotJson(_) => "state_not_json",
+        StateError::UnsupportedVersion(_) => "state_version_unsupported",
+        StateError::NoLineage => "state_invalid",
+    };
+    AppError::bad_request(code, error.to_string())
+}
+
+/// The same state with `serial` replaced, formatted as Terraform writes state (two-space
+/// indentation).
+fn with_serial(body: &[u8], serial: u64) -> AppResult<Vec<u8>> {
+    let mut state: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| AppError::Integrity("a stored state is not JSON".into()))?;
+    if let Some(object) = state.as_object_mut() {
+        object.insert("serial".into(), serial.into());
+    }
+    let mut out =
+        serde_json::to_vec_pretty(&state).map_err(|error| AppError::Internal(error.to_string()))?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 fn parse_lock(info: &[u8]) -> AppResult<rampart_domain::iacm::state::LockRequest> {

@@ -1,0 +1,356 @@
+//! Workspaces: create, list, show, change, delete; their state history, diffs,
+//! resource view and lock view; and the operator's full verification of every stored
+//! version. Permissions are decided per workspace (so a resource group naming single
+//! workspaces works); every change is audited.
+
+use rampart_domain::iacm::state::{StateDiff, StateView, diff_states, state_view};
+use rampart_domain::iacm::workspace::{
+    Provisioner, Workspace, parse_provisioner_version, parse_tags,
+};
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
+use rampart_store::Page;
+use rampart_store::iacm::{StateVersionRow, WorkspaceLockRow};
+use serde_json::json;
+
+use super::state::workspace_not_found;
+use crate::{App, AppError, AppResult, Ctx, authorize_resource, mint};
+
+/// A new workspace.
+#[derive(Clone, Debug, Default)]
+pub struct WorkspaceInput {
+    pub identifier: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub provisioner: Option<String>,
+    pub provisioner_version: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Changes to a workspace.
+#[derive(Clone, Debug, Default)]
+pub struct WorkspacePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub provisioner: Option<String>,
+    pub provisioner_version: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// One version that failed verification.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateProblem {
+    pub workspace: String,
+    pub version: u64,
+    pub problem: String,
+}
+
+/// The outcome of verifying every stored state version.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StateVerification {
+    pub workspaces: u64,
+    pub versions: u64,
+    pub problems: Vec<StateProblem>,
+}
+
+fn state_error(error: rampart_domain::iacm::state::StateError) -> AppError {
+    AppError::Integrity(format!("a stored state does not parse: {error}"))
+}
+
+impl App {
+    /// The workspace `identifier` at `scope` if the caller holds `permission` on it
+    /// (404 when it does not exist or the scope is not visible; 403, audited, when
+    /// visible but not allowed).
+    pub async fn workspace_for(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        permission: Permission,
+    ) -> AppResult<Workspace> {
+        let workspace = self
+            .find_workspace(scope, identifier)
+            .await?
+            .ok_or_else(workspace_not_found)?;
+        self.authorize_workspace(ctx, scope, identifier, permission)
+            .await?;
+        Ok(workspace)
+    }
+
+    pub async fn create_workspace(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        input: WorkspaceInput,
+    ) -> AppResult<Workspace> {
+        let Scope::Project(org_id, project_id) = scope else {
+            return Err(AppError::bad_request(
+                "invalid_scope",
+                "workspaces belong to projects",
+            ));
+        };
+        let identifier = Slug::parse(&input.identifier)?;
+        self.authorize_workspace(ctx, scope, identifier.as_str(), Permission::WorkspaceCreate)
+            .await?;
+        let now = self.now();
+        let workspace = Workspace {
+            id: mint(now, WorkspaceId::mint)?,
+            org_id,
+            project_id,
+            identifier,
+            name: Name::parse(&input.name)?,
+            description: Description::parse(input.description.as_deref().unwrap_or(""))?,
+            provisioner: Provisioner::parse(input.provisioner.as_deref().unwrap_or("terraform"))?,
+            provisioner_version: parse_provisioner_version(
+                input.provisioner_version.as_deref().unwrap_or(""),
+            )?,
+            tags: parse_tags(&input.tags)?,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_workspace(&workspace)
+            .await
+            .map_err(|error| match error {
+                rampart_store::StoreError::Conflict { .. } => AppError::conflict(
+                    "identifier_taken",
+                    "a workspace with this identifier already exists in the project",
+                ),
+                other => other.into(),
+            })?;
+        tx.commit(
+            ctx.audit(now, "workspace.create", "workspace")
+                .scope(scope)
+                .resource_id(workspace.id)
+                .details(json!({
+                    "identifier": workspace.identifier.as_str(),
+                    "provisioner": workspace.provisioner.as_str(),
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(workspace)
+    }
+
+    /// The workspaces of a project on which the caller holds `workspace:view`.
+    pub async fn list_workspaces(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<Workspace>> {
+        let page = crate::platform::page_request(limit, cursor)?;
+        let mut listed = self.store().list_workspaces(scope, &page).await?;
+        listed.items.retain(|workspace| {
+            authorize_resource(
+                &ctx.actor,
+                &ctx.access,
+                Permission::WorkspaceView,
+                scope,
+                workspace.identifier.as_str(),
+            )
+            .is_ok()
+        });
+        Ok(listed)
+    }
+
+    pub async fn update_workspace(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        patch: WorkspacePatch,
+    ) -> AppResult<Workspace> {
+        let mut workspace = self
+            .workspace_for(ctx, scope, identifier, Permission::WorkspaceEdit)
+            .await?;
+        let mut changed = Vec::new();
+        if let Some(name) = &patch.name {
+            workspace.name = Name::parse(name)?;
+            changed.push("name");
+        }
+        if let Some(description) = &patch.description {
+            workspace.description = Description::parse(description)?;
+            changed.push("description");
+        }
+        if let Some(provisioner) = &patch.provisioner {
+            workspace.provisioner = Provisioner::parse(provisioner)?;
+            changed.push("provisioner");
+        }
+        if let Some(version) = &patch.provisioner_version {
+            workspace.provisioner_version = parse_provisioner_version(version)?;
+            changed.push("provisioner_version");
+        }
+        if let Some(tags) = &patch.tags {
+            workspace.tags = parse_tags(tags)?;
+            changed.push("tags");
+        }
+        let now = self.now();
+        workspace.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_workspace(&workspace).await?;
+        tx.commit(
+            ctx.audit(now, "workspace.update", "workspace")
+                .scope(scope)
+                .resource_id(workspace.id)
+                .details(json!({
+                    "identifier": workspace.identifier.as_str(),
+                    "changed": changed,
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(workspace)
+    }
+
+    /// Deletes a workspace with its state history; refused while it is locked (an
+    /// operation is running).
+    pub async fn delete_workspace(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+    ) -> AppResult<()> {
+        let workspace = self
+            .workspace_for(ctx, scope, identifier, Permission::WorkspaceDelete)
+            .await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.lock_workspace(workspace.id).await?;
+        if let Some(held) = tx.held_workspace_lock(workspace.id).await? {
+            tx.rollback().await?;
+            return Err(AppError::Locked {
+                code: "workspace_locked",
+                message: format!(
+                    "the workspace is locked ({}, held by {}); delete it when it is free",
+                    held.lock_id, held.locked_by
+                ),
+            });
+        }
+        tx.delete_workspace(workspace.id).await?;
+        tx.commit(
+            ctx.audit(now, "workspace.delete", "workspace")
+                .scope(scope)
+                .resource_id(workspace.id)
+                .details(json!({ "identifier": workspace.identifier.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The held lock, if any (needs `workspace:view`).
+    pub async fn workspace_lock_view(
+        &self,
+        workspace: &Workspace,
+    ) -> AppResult<Option<WorkspaceLockRow>> {
+        Ok(self.store().workspace_lock(workspace.id).await?)
+    }
+
+    /// State versions, newest first (metadata only; needs `workspace:view`).
+    pub async fn state_history(
+        &self,
+        workspace: &Workspace,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<StateVersionRow>> {
+        let page = crate::platform::page_request(limit, cursor)?;
+        Ok(self.store().state_versions(workspace.id, &page).await?)
+    }
+
+    /// Resources, outputs (sensitive values masked) and modules of the current state
+    /// (needs `workspace:access_state`; the read is audited).
+    pub async fn state_resources(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+    ) -> AppResult<Option<(StateVersionRow, StateView)>> {
+        let Some((row, body)) = self.read_state(ctx, workspace, None).await? else {
+            return Ok(None);
+        };
+        Ok(Some((row, state_view(&body).map_err(state_error)?)))
+    }
+
+    /// What changed from version `from` to version `to`.
+    pub async fn diff_state_versions(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        from: u64,
+        to: u64,
+    ) -> AppResult<StateDiff> {
+        let mut bodies = Vec::with_capacity(2);
+        for version in [from, to] {
+            let (_, body) = self
+                .read_state(ctx, workspace, Some(version))
+                .await?
+                .ok_or(AppError::NotFound {
+                    what: "state version",
+                })?;
+            bodies.push(body);
+        }
+        let [old, new] = bodies.as_slice() else {
+            return Err(AppError::Internal("two bodies were read".into()));
+        };
+        diff_states(old, new).map_err(state_error)
+    }
+
+    /// Checks every stored version (seal, body hash, chain link) of every workspace, or
+    /// of the workspaces named `only` (`org/project/workspace`): the operator's
+    /// `rampart admin verify-state`. Reports problems instead of stopping at the first.
+    pub async fn verify_all_states(&self, only: Option<&str>) -> AppResult<StateVerification> {
+        let mut report = StateVerification::default();
+        for (org, project, workspace) in self.store().all_workspace_addresses().await? {
+            let address = format!("{org}/{project}/{}", workspace.identifier);
+            if only.is_some_and(|only| only != address) {
+                continue;
+            }
+            report.workspaces += 1;
+            let mut previous: Option<StateVersionRow> = None;
+            loop {
+                let rows = self
+                    .store()
+                    .state_versions_ascending(
+                        workspace.id,
+                        previous.as_ref().map(|row| row.version),
+                        200,
+                    )
+                    .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for (row, sealed) in rows {
+                    report.versions += 1;
+                    // The link to check against: none for version 1, the previous row's
+                    // when it is the one before, else a hash nothing matches (a
+                    // version is missing).
+                    let link = match (row.version, &previous) {
+                        (1, _) => None,
+                        (n, Some(before)) if before.version + 1 == n => Some(before.chain_hash),
+                        _ => Some([0xff; 32]),
+                    };
+                    if let Err(error) = self
+                        .verify_state_version(&workspace, &row, &sealed, link)
+                        .await
+                    {
+                        report.problems.push(StateProblem {
+                            workspace: address.clone(),
+                            version: row.version,
+                            problem: match error {
+                                AppError::Corrupt { message, .. }
+                                | AppError::Gone { message, .. } => message,
+                                other => other.to_string(),
+                            },
+                        });
+                    }
+                    previous = Some(row);
+                }
+            }
+        }
+        if only.is_some() && report.workspaces == 0 {
+            return Err(workspace_not_found());
+        }
+        Ok(report)
+    }
+}

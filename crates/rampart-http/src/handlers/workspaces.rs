@@ -1,0 +1,330 @@
+//! Workspaces of a project and their state history. Routes require only that the
+//! project is visible; the use cases decide per workspace (so resource groups naming
+//! single workspaces hold), and every state read is audited there.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use rampart_api::iacm as wire;
+use rampart_api::{ListParams, ListResponse};
+use rampart_app::iacm::workspaces::{WorkspaceInput, WorkspacePatch};
+use rampart_app::iacm::{StateVersionRow, WorkspaceLockRow};
+use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_app::{AppError, Ctx};
+use rampart_domain::Permission;
+use rampart_domain::iacm::workspace::Workspace;
+
+use super::access::{id_param, scope_text};
+use crate::AppState;
+use crate::enforce::Scope;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery};
+
+fn wire_lock(lock: WorkspaceLockRow) -> wire::StateLock {
+    wire::StateLock {
+        id: lock.lock_id,
+        operation: lock.operation,
+        locked_by: lock.locked_by,
+        locked_at: lock.locked_at.to_string(),
+        info: serde_json::from_str(&lock.info).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+fn wire_workspace(
+    workspace: &Workspace,
+    scope: &ResolvedScope,
+    lock: Option<Option<WorkspaceLockRow>>,
+) -> wire::Workspace {
+    let locked = matches!(lock, Some(Some(_)));
+    wire::Workspace {
+        id: workspace.id.to_string(),
+        identifier: workspace.identifier.to_string(),
+        scope: scope_text(scope),
+        name: workspace.name.to_string(),
+        description: workspace.description.to_string(),
+        provisioner: workspace.provisioner.as_str().to_owned(),
+        provisioner_version: workspace.provisioner_version.clone(),
+        tags: workspace.tags.clone(),
+        status: if locked { "locked" } else { "active" }.to_owned(),
+        created_at: workspace.created_at.to_string(),
+        updated_at: workspace.updated_at.to_string(),
+        lock: lock.flatten().map(wire_lock),
+    }
+}
+
+fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
+    wire::StateVersion {
+        version: row.version,
+        serial: row.serial,
+        lineage: row.lineage.clone(),
+        sha256: rampart_app::audit_log::hex(&row.sha256),
+        size_bytes: row.size_bytes,
+        resource_count: row.resource_count,
+        lock_id: row.lock_id.clone(),
+        created_by: row.created_by.clone(),
+        created_at: row.created_at.to_string(),
+        reason: row.reason.clone(),
+    }
+}
+
+async fn workspace(
+    state: &AppState,
+    ctx: &Ctx,
+    scope: &ResolvedScope,
+    params: &[(String, String)],
+    permission: Permission,
+) -> ApiResult<Workspace> {
+    Ok(state
+        .app
+        .workspace_for(
+            ctx,
+            scope.scope(),
+            id_param(params, "workspace"),
+            permission,
+        )
+        .await?)
+}
+
+pub async fn list_workspaces(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Workspace>>> {
+    let page = state
+        .app
+        .list_workspaces(&ctx, scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page
+            .items
+            .iter()
+            .map(|workspace| wire_workspace(workspace, &scope, None))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_workspace(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::WorkspaceCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Workspace>)> {
+    let workspace = state
+        .app
+        .create_workspace(
+            &ctx,
+            scope.scope(),
+            WorkspaceInput {
+                identifier: body.identifier,
+                name: body.name,
+                description: body.description,
+                provisioner: body.provisioner,
+                provisioner_version: body.provisioner_version,
+                tags: body.tags,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire_workspace(&workspace, &scope, Some(None))),
+    ))
+}
+
+pub async fn get_workspace(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::Workspace>> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let lock = state.app.workspace_lock_view(&workspace).await?;
+    Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
+}
+
+pub async fn update_workspace(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::WorkspaceUpdate>,
+) -> ApiResult<Json<wire::Workspace>> {
+    let workspace = state
+        .app
+        .update_workspace(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "workspace"),
+            WorkspacePatch {
+                name: body.name,
+                description: body.description,
+                provisioner: body.provisioner,
+                provisioner_version: body.provisioner_version,
+                tags: body.tags,
+            },
+        )
+        .await?;
+    let lock = state.app.workspace_lock_view(&workspace).await?;
+    Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
+}
+
+pub async fn delete_workspace(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_workspace(&ctx, scope.scope(), id_param(&params, "workspace"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_state_versions(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(list): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::StateVersion>>> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let page = state
+        .app
+        .state_history(&workspace, list.limit, list.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.iter().map(wire_version).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+fn version_param(params: &[(String, String)]) -> ApiResult<Option<u64>> {
+    let text = id_param(params, "version");
+    if text.is_empty() || text == "current" {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        AppError::NotFound {
+            what: "state version",
+        }
+        .into()
+    })
+}
+
+/// The state body of one version (`current` for the newest), as stored.
+pub async fn download_state(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let (_, body) = state
+        .app
+        .read_state(&ctx, &workspace, version_param(&params)?)
+        .await?
+        .ok_or(AppError::NotFound {
+            what: "state version",
+        })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn diff_state(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(query): ApiQuery<wire::StateDiffQuery>,
+) -> ApiResult<Json<wire::StateDiff>> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let diff = state
+        .app
+        .diff_state_versions(&ctx, &workspace, query.from, query.to)
+        .await?;
+    Ok(Json(wire::StateDiff {
+        from: query.from,
+        to: query.to,
+        added: diff.added,
+        removed: diff.removed,
+        changed: diff.changed,
+        outputs_added: diff.outputs_added,
+        outputs_removed: diff.outputs_removed,
+        outputs_changed: diff.outputs_changed,
+    }))
+}
+
+pub async fn rollback_state(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::StateRollback>,
+) -> ApiResult<(StatusCode, Json<wire::StateVersion>)> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let version = state
+        .app
+        .rollback_state(&ctx, &workspace, body.version, &body.reason)
+        .await?;
+    let history = state.app.state_history(&workspace, Some(1), None).await?;
+    let newest = history
+        .items
+        .iter()
+        .find(|row| row.version == version)
+        .ok_or(AppError::NotFound {
+            what: "state version",
+        })?;
+    Ok((StatusCode::CREATED, Json(wire_version(newest))))
+}
+
+pub async fn state_resources(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::StateResources>> {
+    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let (row, view) = state
+        .app
+        .state_resources(&ctx, &workspace)
+        .await?
+        .ok_or(AppError::NotFound { what: "state" })?;
+    Ok(Json(wire::StateResources {
+        version: row.version,
+        serial: view.serial,
+        lineage: view.lineage,
+        terraform_version: view.terraform_version,
+        resources: view
+            .resources
+            .into_iter()
+            .map(|resource| wire::StateResource {
+                address: resource.address,
+                mode: resource.mode,
+                resource_type: resource.resource_type,
+                name: resource.name,
+                module: resource.module,
+                provider: resource.provider,
+                instances: resource.instances,
+            })
+            .collect(),
+        outputs: view
+            .outputs
+            .into_iter()
+            .map(|output| wire::StateOutput {
+                name: output.name,
+                sensitive: output.sensitive,
+                value: output.value,
+            })
+            .collect(),
+        modules: view.modules,
+    }))
+}

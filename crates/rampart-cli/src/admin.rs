@@ -259,3 +259,19 @@ pub async fn rotate_root_key(
         key_file.display()
     ))
 }
+
+/// `admin verify-state`: every stored state version checked with the root key, no
+/// server needed.
+pub async fn verify_state(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    workspace: Option<&str>,
+) -> Result<rampart_app::iacm::workspaces::StateVerification> {
+    let app = open_installation(config_file, data_dir).await?;
+    let report = app
+        .verify_all_states(workspace)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"));
+    app.store().close().await;
+    report
+}

@@ -73,6 +73,133 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// IaCM workspaces (Terraform/OpenTofu root modules) of a project.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A workspace's Terraform state: versions, resources, diffs, rollback, download.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// The project a workspace command works in.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    #[arg(long, default_value = "default")]
+    pub project: String,
+}
+
+impl ProjectArgs {
+    /// The API path of the project's workspaces.
+    pub fn workspaces(&self) -> String {
+        format!(
+            "/api/v1/orgs/{}/projects/{}/workspaces",
+            self.org, self.project
+        )
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    List {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// A workspace and who holds its lock.
+    Show {
+        identifier: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Create {
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// terraform (default) or opentofu.
+        #[arg(long)]
+        provisioner: Option<String>,
+        #[arg(long)]
+        provisioner_version: Option<String>,
+        /// Repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Update {
+        identifier: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        provisioner: Option<String>,
+        #[arg(long)]
+        provisioner_version: Option<String>,
+        /// Replaces the tags (repeatable).
+        #[arg(long = "tag")]
+        tags: Option<Vec<String>>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete a workspace and its whole state history (not while locked).
+    Delete {
+        identifier: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// State versions, newest first.
+    List {
+        workspace: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Resources and outputs of the current state (sensitive values masked).
+    Show {
+        workspace: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Resources and outputs changed between two versions.
+    Diff {
+        workspace: String,
+        from: u64,
+        to: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Roll forward to an old version's content (recorded with the reason).
+    Rollback {
+        workspace: String,
+        version: u64,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Print a state version (the current one by default) exactly as stored.
+    Pull {
+        workspace: String,
+        #[arg(long)]
+        version: Option<u64>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
 }
 
 /// The scope a command works at: the account (no flags), an organisation (`--org`) or
@@ -238,6 +365,17 @@ pub enum AdminCommand {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Check every stored Terraform state version (seal, hash, chain), with no server;
+    /// exits non-zero naming each version that fails.
+    VerifyState {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only this workspace, as `org/project/workspace`.
+        #[arg(long)]
+        workspace: Option<String>,
     },
 }
 

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cli::{
     AccessCommand, ClientArgs, GroupCommand, OrgCommand, OutputFormat, ProjectCommand, RoleCommand,
-    TokenCommand, UserCommand,
+    StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
 };
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -126,6 +126,32 @@ impl Client {
         self.call::<(), serde_json::Value>(Method::DELETE, path, None)
             .await
             .map(|_| ())
+    }
+
+    /// The raw body of a GET (a state download).
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("reading the response")?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(error) => bail!(
+                "{} ({}): {}",
+                error.error.code,
+                status.as_u16(),
+                error.error.message
+            ),
+            Err(_) => bail!("the server answered {status}"),
+        }
     }
 
     /// Follows `next_cursor` until the last page.
@@ -537,6 +563,217 @@ pub async fn access(command: AccessCommand, args: &ClientArgs) -> Result<()> {
                 &[explanation],
                 &["principal", "permission", "scope", "allowed", "decided_by"],
             )
+        }
+    }
+}
+
+pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::iacm as iacm_wire;
+    let client = Client::new(args)?;
+    let columns = [
+        "identifier",
+        "name",
+        "provisioner",
+        "provisioner_version",
+        "status",
+        "tags",
+        "updated_at",
+    ];
+    match command {
+        WorkspaceCommand::List { project } => {
+            let workspaces: Vec<iacm_wire::Workspace> =
+                client.list_all(&project.workspaces()).await?;
+            print(args.output, &workspaces, &columns)
+        }
+        WorkspaceCommand::Show {
+            identifier,
+            project,
+        } => {
+            let workspace: iacm_wire::Workspace = client
+                .get(&format!("{}/{identifier}", project.workspaces()))
+                .await?;
+            if args.output == OutputFormat::Json {
+                return print(args.output, &[workspace], &columns);
+            }
+            print(args.output, std::slice::from_ref(&workspace), &columns)?;
+            if let Some(lock) = &workspace.lock {
+                println!(
+                    "locked: id {} ({}) by {} since {}",
+                    lock.id, lock.operation, lock.locked_by, lock.locked_at
+                );
+            }
+            Ok(())
+        }
+        WorkspaceCommand::Create {
+            identifier,
+            name,
+            description,
+            provisioner,
+            provisioner_version,
+            tags,
+            project,
+        } => {
+            let workspace: iacm_wire::Workspace = client
+                .post(
+                    &project.workspaces(),
+                    &iacm_wire::WorkspaceCreate {
+                        identifier,
+                        name,
+                        description,
+                        provisioner,
+                        provisioner_version,
+                        tags,
+                    },
+                )
+                .await?;
+            print(args.output, &[workspace], &columns)
+        }
+        WorkspaceCommand::Update {
+            identifier,
+            name,
+            description,
+            provisioner,
+            provisioner_version,
+            tags,
+            project,
+        } => {
+            let workspace: iacm_wire::Workspace = client
+                .patch(
+                    &format!("{}/{identifier}", project.workspaces()),
+                    &iacm_wire::WorkspaceUpdate {
+                        name,
+                        description,
+                        provisioner,
+                        provisioner_version,
+                        tags,
+                    },
+                )
+                .await?;
+            print(args.output, &[workspace], &columns)
+        }
+        WorkspaceCommand::Delete {
+            identifier,
+            project,
+        } => {
+            client
+                .delete(&format!("{}/{identifier}", project.workspaces()))
+                .await
+        }
+    }
+}
+
+pub async fn state(command: StateCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::iacm as iacm_wire;
+    let client = Client::new(args)?;
+    let version_columns = [
+        "version",
+        "serial",
+        "resource_count",
+        "size_bytes",
+        "created_by",
+        "created_at",
+        "reason",
+    ];
+    match command {
+        StateCommand::List { workspace, project } => {
+            let versions: Vec<iacm_wire::StateVersion> = client
+                .list_all(&format!(
+                    "{}/{workspace}/state-versions",
+                    project.workspaces()
+                ))
+                .await?;
+            print(args.output, &versions, &version_columns)
+        }
+        StateCommand::Show { workspace, project } => {
+            let view: iacm_wire::StateResources = client
+                .get(&format!("{}/{workspace}/resources", project.workspaces()))
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+                return Ok(());
+            }
+            println!(
+                "version {} (serial {}, lineage {}, terraform {})",
+                view.version, view.serial, view.lineage, view.terraform_version
+            );
+            print(
+                args.output,
+                &view.resources,
+                &["address", "mode", "type", "instances", "provider"],
+            )?;
+            for output in &view.outputs {
+                match &output.value {
+                    Some(value) => println!("output {} = {value}", output.name),
+                    None => println!("output {} = (sensitive)", output.name),
+                }
+            }
+            Ok(())
+        }
+        StateCommand::Diff {
+            workspace,
+            from,
+            to,
+            project,
+        } => {
+            let diff: iacm_wire::StateDiff = client
+                .get(&format!(
+                    "{}/{workspace}/state-diff?from={from}&to={to}",
+                    project.workspaces()
+                ))
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+                return Ok(());
+            }
+            for (sign, addresses) in [
+                ("+", &diff.added),
+                ("-", &diff.removed),
+                ("~", &diff.changed),
+            ] {
+                for address in addresses {
+                    println!("{sign} {address}");
+                }
+            }
+            for (sign, names) in [
+                ("+", &diff.outputs_added),
+                ("-", &diff.outputs_removed),
+                ("~", &diff.outputs_changed),
+            ] {
+                for name in names {
+                    println!("{sign} output.{name}");
+                }
+            }
+            Ok(())
+        }
+        StateCommand::Rollback {
+            workspace,
+            version,
+            reason,
+            project,
+        } => {
+            let created: iacm_wire::StateVersion = client
+                .post(
+                    &format!("{}/{workspace}/state-rollback", project.workspaces()),
+                    &iacm_wire::StateRollback { version, reason },
+                )
+                .await?;
+            print(args.output, &[created], &version_columns)
+        }
+        StateCommand::Pull {
+            workspace,
+            version,
+            project,
+        } => {
+            let which = version.map_or_else(|| "current".to_owned(), |v| v.to_string());
+            let body = client
+                .get_bytes(&format!(
+                    "{}/{workspace}/state-versions/{which}",
+                    project.workspaces()
+                ))
+                .await?;
+            use std::io::Write;
+            std::io::stdout().write_all(&body)?;
+            Ok(())
         }
     }
 }

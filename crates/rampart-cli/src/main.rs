@@ -67,6 +67,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 AdminCommand::Audit { command } => audit(command).await?,
+                AdminCommand::VerifyState {
+                    config,
+                    data_dir,
+                    workspace,
+                } => {
+                    let report =
+                        admin::verify_state(config, data_dir, workspace.as_deref()).await?;
+                    for problem in &report.problems {
+                        println!(
+                            "TAMPERED: {} version {}: {}",
+                            problem.workspace, problem.version, problem.problem
+                        );
+                    }
+                    if !report.problems.is_empty() {
+                        anyhow::bail!(
+                            "{} of {} state versions do not verify",
+                            report.problems.len(),
+                            report.versions
+                        );
+                    }
+                    println!(
+                        "OK: {} state versions of {} workspaces verified",
+                        report.versions, report.workspaces
+                    );
+                }
                 AdminCommand::Keys {
                     command:
                         KeysCommand::Rotate {
@@ -119,6 +144,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::access(command, &args).await,
+        Command::Workspace {
+            command,
+            client: args,
+        } => client::workspace(command, &args).await,
+        Command::State {
+            command,
+            client: args,
+        } => client::state(command, &args).await,
     }
 }
 

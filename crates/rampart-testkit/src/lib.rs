@@ -14,6 +14,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod terraform;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};

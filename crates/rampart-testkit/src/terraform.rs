@@ -243,6 +243,40 @@ mod tests {
         assert!(!out.stdout.contains('\u{1b}'), "colours: {out}");
     }
 
+    /// The block is one Terraform accepts, HTTPS and CA included: with nothing
+    /// listening, `init` gets as far as connecting.
+    #[tokio::test]
+    async fn terraform_accepts_the_backend_block() {
+        if terraform_path_if_installed().is_none() {
+            eprintln!("skipped: terraform is not installed (scripts/install-test-deps.sh)");
+            return;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let certs = tempfile::tempdir().unwrap();
+        let ca_file = rampart_cli::tls_files::ensure_self_signed(certs.path())
+            .unwrap()
+            .cert;
+        let url = format!("https://127.0.0.1:{port}");
+        let block = http_backend_block(&url, "acme", "web", "prod", &ca_file);
+        let tf = Terraform::new(&format!(
+            "{block}\nresource \"terraform_data\" \"x\" {{ input = \"hi\" }}\n"
+        ))
+        .env("TF_HTTP_PASSWORD", "not-a-token")
+        .env("TF_HTTP_RETRY_MAX", "0");
+        let out = tf.run(&["init", "-input=false"]).await;
+        assert!(!out.ok(), "{out}");
+        assert!(
+            out.stdout
+                .contains(r#"Successfully configured the backend "http""#),
+            "{out}"
+        );
+        assert!(out.stderr.contains("connection refused"), "{out}");
+    }
+
     #[test]
     fn backend_block_names_the_workspace_and_trusts_the_ca() {
         let dir = tempfile::tempdir().unwrap();
@@ -254,9 +288,15 @@ mod tests {
         .unwrap();
         let block = http_backend_block("https://127.0.0.1:8443/", "acme", "web", "prod", &ca);
         assert!(block.contains(r#"address        = "https://127.0.0.1:8443/tf/v1/acme/web/prod""#));
-        assert!(block.contains(r#"lock_address   = "https://127.0.0.1:8443/tf/v1/acme/web/prod/lock""#));
-        assert!(block.contains(r#"unlock_address = "https://127.0.0.1:8443/tf/v1/acme/web/prod/lock""#));
-        assert!(block.contains("<<EOT\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nEOT\n"));
+        assert!(
+            block.contains(r#"lock_address   = "https://127.0.0.1:8443/tf/v1/acme/web/prod/lock""#)
+        );
+        assert!(
+            block.contains(r#"unlock_address = "https://127.0.0.1:8443/tf/v1/acme/web/prod/lock""#)
+        );
+        assert!(block.contains(
+            "<<EOT\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nEOT\n"
+        ));
         assert!(!block.contains("password"));
     }
 }

@@ -14,5 +14,6 @@ mod api;
 pub use api::auth as api_auth;
 mod cli;
 mod edge;
+mod terraform;
 mod tf_backend;
 mod tls;

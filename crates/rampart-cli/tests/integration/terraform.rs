@@ -244,3 +244,46 @@ async fn configurable_methods_and_the_readme_backend_block_work() {
         "{refused:?}"
     );
 }
+
+/// Case 21, second half: while a long apply runs, Terraform persists a snapshot at the
+/// first state change 20 s (its fixed interval) after the last one; each snapshot lands
+/// as a version, and the final state after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_applys_intermediate_snapshots_land_as_versions() {
+    let server = TestServer::start().await;
+    let backend = http_backend_block(&server.url, "default", "default", "slow", &server.ca_cert);
+    let config = format!(
+        r#"{backend}
+resource "terraform_data" "first" {{
+  input = "quick"
+}}
+resource "terraform_data" "slow" {{
+  depends_on = [terraform_data.first]
+  provisioner "local-exec" {{
+    command = "sleep 21"
+  }}
+}}
+resource "terraform_data" "last" {{
+  depends_on = [terraform_data.slow]
+  provisioner "local-exec" {{
+    command = "sleep 1"
+  }}
+}}
+"#
+    );
+    let tf = Terraform::new(&config).env("TF_HTTP_PASSWORD", server.admin_token.as_str());
+    tf.run(&["init"]).await.assert_ok();
+    tf.run(&["apply", "-auto-approve"]).await.assert_ok();
+    let versions = server
+        .get(
+            "/api/v1/orgs/default/projects/default/workspaces/slow/state-versions",
+            &server.admin_token,
+        )
+        .await;
+    let items = versions.body["items"].as_array().unwrap();
+    assert!(items.len() >= 2, "{}", versions.text);
+    // Newest first: the final state holds all three; the snapshot taken when the slow
+    // one finished, two.
+    assert_eq!(items[0]["resource_count"], 3);
+    assert_eq!(items[1]["resource_count"], 2, "{}", versions.text);
+}

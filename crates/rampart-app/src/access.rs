@@ -31,6 +31,10 @@ pub enum Access {
     /// A list: the caller must be able to see the scope; the handler then returns only
     /// the items on which the caller holds this permission.
     List(Permission),
+    /// Any authenticated principal at the route; the use case checks this permission
+    /// on the one resource the request names (so a resource group naming single
+    /// resources decides) and answers 404 for what the caller may neither see nor use.
+    PerResource(Permission),
 }
 
 fn not_visible(scope: Scope) -> AppError {
@@ -103,7 +107,10 @@ fn authorize_on(
     }
     let visible = scope == Scope::Account || index.can_see(actor.principal, scope);
     match access {
-        Access::Public | Access::SelfService | Access::SelfServiceNarrowedOk => Ok(()),
+        Access::Public
+        | Access::SelfService
+        | Access::SelfServiceNarrowedOk
+        | Access::PerResource(_) => Ok(()),
         Access::List(_) | Access::SeeScope if visible => Ok(()),
         Access::List(_) | Access::SeeScope => Err(not_visible(scope)),
         Access::Permission(permission) => {

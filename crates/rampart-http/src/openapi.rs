@@ -161,6 +161,7 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
             }
             Access::Permission(permission) => permission.as_str().to_owned(),
             Access::List(permission) => format!("{permission} (items filtered)"),
+            Access::PerResource(permission) => format!("{permission} (per resource)"),
         };
         if spec.access != Access::Public {
             operation =

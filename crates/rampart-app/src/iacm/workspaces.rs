@@ -132,7 +132,8 @@ impl App {
         Ok(workspace)
     }
 
-    /// The workspaces of a project on which the caller holds `workspace:view`.
+    /// The workspaces of a project on which the caller holds `workspace:view`; 404 for
+    /// a project the caller can neither see nor view any workspace of.
     pub async fn list_workspaces(
         &self,
         ctx: &Ctx,
@@ -141,6 +142,7 @@ impl App {
         cursor: Option<&str>,
     ) -> AppResult<Page<Workspace>> {
         let page = crate::platform::page_request(limit, cursor)?;
+        let visible = crate::authorize(&ctx.actor, &ctx.access, crate::Access::SeeScope, scope);
         let mut listed = self.store().list_workspaces(scope, &page).await?;
         listed.items.retain(|workspace| {
             authorize_resource(
@@ -152,6 +154,9 @@ impl App {
             )
             .is_ok()
         });
+        if listed.items.is_empty() {
+            visible?;
+        }
         Ok(listed)
     }
 

@@ -814,3 +814,66 @@ async fn state_follows_key_rotation_and_dies_with_the_project_keys() {
     assert_eq!(gone.status, StatusCode::GONE, "{}", gone.text());
     assert_eq!(gone.code(), "data_shredded");
 }
+
+#[tokio::test]
+async fn a_resource_group_naming_one_workspace_limits_state_access_to_it() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let tf = Tf { server: &server };
+    for workspace in ["prod", "staging"] {
+        let created = server
+            .post(
+                API,
+                &admin,
+                json!({"identifier": workspace, "name": workspace}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    let group = server
+        .post(
+            "/api/v1/orgs/default/projects/default/resource-groups",
+            &admin,
+            json!({"identifier": "prod-only", "name": "Prod only", "kind": "specific",
+                   "resources": ["workspace/prod"]}),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+    let (ops_id, ops) = crate::api::access::user_with_token(&server, "ops@example.com").await;
+    let assigned = server
+        .post(
+            "/api/v1/orgs/default/projects/default/role-assignments",
+            &admin,
+            json!({"principal": format!("user:{ops_id}"), "role": "_project_admin",
+                   "resource_group": group.body["id"]}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+
+    let wrote = tf
+        .send("POST", WS, Some(&ops), &state(1, "rg", 1), &[])
+        .await;
+    assert_eq!(wrote.status, StatusCode::OK, "{}", wrote.text());
+    let other = tf
+        .send(
+            "POST",
+            "/tf/v1/default/default/staging",
+            Some(&ops),
+            &state(1, "rg", 1),
+            &[],
+        )
+        .await;
+    assert!(
+        matches!(other.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        other.text()
+    );
+    let listed = server.get(API, &ops).await;
+    let names: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["identifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["prod"], "{}", listed.text);
+}

@@ -639,8 +639,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         keys::destroy_keys,
     );
 
-    // Workspaces and their state history. The routes need a visible project; the use
-    // cases decide per workspace.
+    // Workspaces and their state history: the use cases decide per workspace.
     {
         const BASE: &str = "/api/v1/orgs/{org}/projects/{project}/workspaces";
         let path = |suffix: &str| -> &'static str {
@@ -650,7 +649,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path(""),
-                Access::List(P::WorkspaceView),
+                Access::PerResource(P::WorkspaceView),
                 "List the workspaces you may view",
             )
             .page::<iacm_wire::Workspace>(),
@@ -660,8 +659,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::POST,
                 path(""),
-                Access::SeeScope,
-                "Create a workspace (workspace:create)",
+                Access::PerResource(P::WorkspaceCreate),
+                "Create a workspace",
             )
             .body::<iacm_wire::WorkspaceCreate>()
             .reply::<iacm_wire::Workspace>(201),
@@ -671,8 +670,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path("/{workspace}"),
-                Access::SeeScope,
-                "A workspace with its lock (workspace:view)",
+                Access::PerResource(P::WorkspaceView),
+                "A workspace with its lock",
             )
             .reply::<iacm_wire::Workspace>(200),
             workspaces::get_workspace,
@@ -681,8 +680,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::PATCH,
                 path("/{workspace}"),
-                Access::SeeScope,
-                "Change a workspace (workspace:edit)",
+                Access::PerResource(P::WorkspaceEdit),
+                "Change a workspace",
             )
             .body::<iacm_wire::WorkspaceUpdate>()
             .reply::<iacm_wire::Workspace>(200),
@@ -692,8 +691,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::DELETE,
                 path("/{workspace}"),
-                Access::SeeScope,
-                "Delete a workspace and its state history (workspace:delete; not while locked)",
+                Access::PerResource(P::WorkspaceDelete),
+                "Delete a workspace and its state history (not while locked)",
             ),
             workspaces::delete_workspace,
         );
@@ -701,8 +700,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path("/{workspace}/state-versions"),
-                Access::SeeScope,
-                "State versions, newest first (workspace:view)",
+                Access::PerResource(P::WorkspaceView),
+                "State versions, newest first",
             )
             .page::<iacm_wire::StateVersion>(),
             workspaces::list_state_versions,
@@ -711,8 +710,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path("/{workspace}/state-versions/{version}"),
-                Access::SeeScope,
-                "Download a state version, or `current` (workspace:access_state; audited)",
+                Access::PerResource(P::WorkspaceAccessState),
+                "Download a state version, or `current` (audited)",
             )
             .text("application/json"),
             workspaces::download_state,
@@ -721,8 +720,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path("/{workspace}/state-diff"),
-                Access::SeeScope,
-                "Resources and outputs changed between two versions (workspace:access_state)",
+                Access::PerResource(P::WorkspaceAccessState),
+                "Resources and outputs changed between two versions",
             )
             .query(&[("from", "older version"), ("to", "newer version")])
             .reply::<iacm_wire::StateDiff>(200),
@@ -732,8 +731,8 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::POST,
                 path("/{workspace}/state-rollback"),
-                Access::SeeScope,
-                "Roll forward to an old version's content (workspace:rollback_state)",
+                Access::PerResource(P::WorkspaceRollbackState),
+                "Roll forward to an old version's content",
             )
             .body::<iacm_wire::StateRollback>()
             .reply::<iacm_wire::StateVersion>(201),
@@ -743,7 +742,7 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             r(
                 M::GET,
                 path("/{workspace}/resources"),
-                Access::SeeScope,
+                Access::PerResource(P::WorkspaceAccessState),
                 "Resources, outputs (sensitive masked) and modules of the current state",
             )
             .reply::<iacm_wire::StateResources>(200),

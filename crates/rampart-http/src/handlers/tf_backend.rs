@@ -88,13 +88,8 @@ async fn open(
         .app
         .check_ip_allowlists(&ctx.meta, resolved.scope())
         .await?;
-    // A scope the caller cannot see answers 404 like one that does not exist.
-    rampart_app::authorize(
-        &ctx.actor,
-        &ctx.access,
-        rampart_app::Access::SeeScope,
-        resolved.scope(),
-    )?;
+    // Per-workspace permissions decide from here on; what the caller may neither see
+    // nor use answers 404.
     let workspace = state
         .app
         .backend_workspace(&ctx, resolved.scope(), &workspace)

@@ -1,6 +1,6 @@
-//! Workspaces of a project and their state history. Routes require only that the
-//! project is visible; the use cases decide per workspace (so resource groups naming
-//! single workspaces hold), and every state read is audited there.
+//! Workspaces of a project and their state history. Routes are `Access::PerResource`:
+//! the use cases decide per workspace (so resource groups naming single workspaces
+//! hold), and every state read is audited there.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};

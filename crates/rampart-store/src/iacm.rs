@@ -17,6 +17,9 @@ const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, pr
 const VERSION_COLUMNS: &str = "workspace_id, version, serial, lineage, sha256, size_bytes, \
      resource_count, lock_id, created_by, created_at, reason, chain_hash";
 
+const LOCK_SELECT: &str = "SELECT lock_id, info, operation, locked_by, locked_at \
+     FROM workspace_locks WHERE workspace_id = $1";
+
 /// Advisory lock space for per-workspace write serialisation on PostgreSQL.
 const POSTGRES_WORKSPACE_LOCK_SPACE: i32 = 0x5753; // "WS"
 
@@ -346,16 +349,13 @@ impl Store {
         &self,
         workspace: WorkspaceId,
     ) -> StoreResult<Option<WorkspaceLockRow>> {
-        sqlx::query(
-            "SELECT lock_id, info, operation, locked_by, locked_at FROM workspace_locks \
-             WHERE workspace_id = $1",
-        )
-        .bind(workspace.to_string())
-        .fetch_optional(self.pool())
-        .await?
-        .as_ref()
-        .map(lock_from)
-        .transpose()
+        sqlx::query(LOCK_SELECT)
+            .bind(workspace.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(lock_from)
+            .transpose()
     }
 }
 
@@ -480,16 +480,13 @@ impl WriteTx {
         &mut self,
         workspace: WorkspaceId,
     ) -> StoreResult<Option<WorkspaceLockRow>> {
-        sqlx::query(
-            "SELECT lock_id, info, operation, locked_by, locked_at FROM workspace_locks \
-             WHERE workspace_id = $1",
-        )
-        .bind(workspace.to_string())
-        .fetch_optional(self.conn())
-        .await?
-        .as_ref()
-        .map(lock_from)
-        .transpose()
+        sqlx::query(LOCK_SELECT)
+            .bind(workspace.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(lock_from)
+            .transpose()
     }
 
     pub async fn insert_workspace_lock(

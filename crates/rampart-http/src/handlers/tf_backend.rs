@@ -112,13 +112,15 @@ fn meta_of(request_meta: Option<axum::Extension<RequestMeta>>) -> RequestMeta {
     request_meta.map(|m| m.0).unwrap_or_default()
 }
 
-fn lock_json(info: String) -> Response {
+/// A JSON body as stored (a state, or a holder's lock info), with `status`.
+fn json_body(status: StatusCode, body: impl Into<Body>) -> Response {
     (
+        status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        info,
+        body.into(),
     )
         .into_response()
 }
@@ -139,14 +141,7 @@ pub async fn state_route(
     };
     match method {
         Method::GET => match state.app.read_state(&ctx, &workspace, None).await {
-            Ok(Some((_, body))) => (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
+            Ok(Some((_, body))) => json_body(StatusCode::OK, body),
             Ok(None) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "no_state",
@@ -228,11 +223,7 @@ pub async fn lock_route(
     };
     match outcome {
         Ok(LockOutcome::Done) => StatusCode::OK.into_response(),
-        Ok(LockOutcome::HeldBy(info)) => {
-            let mut response = lock_json(info);
-            *response.status_mut() = held_status;
-            response
-        }
+        Ok(LockOutcome::HeldBy(info)) => json_body(held_status, info),
         Err(failure) => error(failure),
     }
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod limits;
 pub mod permission;
 pub mod platform;
+pub mod sre;
 pub mod validation;
 
 pub use ids::*;

@@ -1,0 +1,874 @@
+//! On-call schedules: who is on call at an instant, and the final on-call timeline over
+//! a range with its gaps.
+//!
+//! A schedule has a time zone, layers and overrides. A layer rotates its participants in
+//! turns of N hours, days, weeks or months from a first hand-off given as a local wall
+//! time; it may be restricted to daily or weekly windows (which may cross midnight or the
+//! week's end) and bounded in time. Precedence: an override (the one added last, where
+//! several overlap) over the layer of highest priority that is active, over lower
+//! layers; nobody at all is a gap.
+//!
+//! Time math is done with `jiff` in the schedule's zone: day, week and month turns keep
+//! their hand-off at local wall time across DST changes (a day turn lasts 23 or 25 hours
+//! on those days); a hand-off whose wall time does not exist that day (02:30 on a
+//! spring-forward night) happens when the clocks jump (03:00); one that exists twice
+//! happens the first time. Hour turns are absolute hours, so they never gap or overlap.
+//! Month turns count from the first hand-off (31 January, then the last day of February,
+//! then 31 March), never from the previous turn, so they do not drift.
+
+use jiff::civil::{DateTime, Time, Weekday};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Span, Timestamp};
+
+use crate::ValidationError;
+
+/// The longest range a timeline is computed for.
+pub const TIMELINE_RANGE_DAYS_MAX: i64 = 366;
+/// The most participants of one layer.
+pub const LAYER_PARTICIPANTS_MAX: usize = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationUnit {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl RotationUnit {
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        match text {
+            "hour" | "hourly" => Ok(Self::Hour),
+            "day" | "daily" => Ok(Self::Day),
+            "week" | "weekly" => Ok(Self::Week),
+            "month" | "monthly" => Ok(Self::Month),
+            _ => Err(ValidationError::new(
+                "unit",
+                "must be hour, day, week or month",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+
+    /// A rough length, only to guess a turn number before correcting it exactly.
+    fn approximate_seconds(self) -> i64 {
+        match self {
+            Self::Hour => 3_600,
+            Self::Day => 86_400,
+            Self::Week => 604_800,
+            Self::Month => 2_629_746,
+        }
+    }
+}
+
+/// Participants in order, taking turns of `every` units from `first_handoff`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rotation {
+    pub unit: RotationUnit,
+    pub every: u32,
+    /// The first hand-off, as a wall time in the schedule's zone.
+    pub first_handoff: DateTime,
+    pub participants: Vec<String>,
+}
+
+/// When a layer is active. A window whose end is not after its start crosses midnight
+/// (daily) or the week's end (weekly); equal ends mean all day / all week.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Restriction {
+    Daily {
+        start: Time,
+        end: Time,
+    },
+    Weekly {
+        start_day: Weekday,
+        start: Time,
+        end_day: Weekday,
+        end: Time,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    /// Higher wins; on a tie, the layer listed later.
+    pub priority: i32,
+    pub rotation: Rotation,
+    /// Empty: always active (within its bounds).
+    pub restrictions: Vec<Restriction>,
+    pub starts_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+}
+
+/// Someone on call instead of whoever the layers say, for a while.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub user: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    pub time_zone: TimeZone,
+    pub layers: Vec<Layer>,
+    pub overrides: Vec<Override>,
+}
+
+/// What put someone on call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The override at this index.
+    Override(usize),
+    /// The layer at this index.
+    Layer(usize),
+}
+
+/// A stretch of the final timeline: one person (or nobody: a gap) from `start` to `end`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub user: Option<String>,
+    pub source: Option<Source>,
+}
+
+/// The final on-call timeline of a range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    pub segments: Vec<Segment>,
+}
+
+impl Timeline {
+    /// The stretches where nobody is on call.
+    pub fn gaps(&self) -> impl Iterator<Item = &Segment> {
+        self.segments
+            .iter()
+            .filter(|segment| segment.user.is_none())
+    }
+}
+
+/// The instant of a wall time in `tz`: a time skipped by a forward jump happens at the
+/// jump (02:30 → 03:00), a repeated one the first time.
+pub fn instant_of(tz: &TimeZone, wall: DateTime) -> Timestamp {
+    let ambiguous = tz.to_ambiguous_timestamp(wall);
+    match ambiguous.offset() {
+        AmbiguousOffset::Gap { before, .. } => {
+            // The jump lies between the two readings of the wall time; it is the last
+            // transition before the reading with the earlier offset.
+            let late = wall
+                .to_zoned(TimeZone::fixed(before))
+                .map(|zoned| zoned.timestamp())
+                .unwrap_or(Timestamp::MAX);
+            tz.preceding(late)
+                .next()
+                .map_or(late, |transition| transition.timestamp())
+        }
+        _ => ambiguous.compatible().unwrap_or(Timestamp::MAX),
+    }
+}
+
+impl Rotation {
+    fn anchor(&self, tz: &TimeZone) -> Timestamp {
+        instant_of(tz, self.first_handoff)
+    }
+
+    /// When turn `k` begins (turn 0 at the first hand-off; negative turns before it).
+    pub fn turn_start(&self, tz: &TimeZone, k: i64) -> Timestamp {
+        let units = k.saturating_mul(i64::from(self.every));
+        match self.unit {
+            RotationUnit::Hour => self
+                .anchor(tz)
+                .checked_add(SignedDuration::from_hours(units))
+                .unwrap_or(Timestamp::MAX),
+            unit => {
+                let span = match unit {
+                    RotationUnit::Day => Span::new().try_days(units),
+                    RotationUnit::Week => Span::new().try_weeks(units),
+                    _ => Span::new().try_months(units),
+                };
+                span.and_then(|span| self.first_handoff.checked_add(span))
+                    .map_or(Timestamp::MAX, |wall| instant_of(tz, wall))
+            }
+        }
+    }
+
+    /// The turn running at `t`.
+    pub fn turn_at(&self, tz: &TimeZone, t: Timestamp) -> i64 {
+        let length = self.unit.approximate_seconds() * i64::from(self.every.max(1));
+        let since = t.duration_since(self.anchor(tz)).as_secs();
+        let mut k = since.div_euclid(length);
+        while self.turn_start(tz, k + 1) <= t {
+            k += 1;
+        }
+        while self.turn_start(tz, k) > t {
+            k -= 1;
+        }
+        k
+    }
+
+    /// Who holds turn `k`.
+    pub fn participant(&self, k: i64) -> Option<&String> {
+        let count = i64::try_from(self.participants.len())
+            .ok()
+            .filter(|n| *n > 0)?;
+        usize::try_from(k.rem_euclid(count))
+            .ok()
+            .and_then(|index| self.participants.get(index))
+    }
+}
+
+fn minutes(time: Time) -> i32 {
+    i32::from(time.hour()) * 60 + i32::from(time.minute())
+}
+
+/// Whether `value` lies in the window `[start, end)` on a circle of `period` (a window
+/// that ends before it starts wraps; equal ends cover everything).
+fn in_window(value: i32, start: i32, end: i32) -> bool {
+    if start == end {
+        true
+    } else if start < end {
+        start <= value && value < end
+    } else {
+        value >= start || value < end
+    }
+}
+
+impl Restriction {
+    fn contains(&self, wall: DateTime) -> bool {
+        let minute = minutes(wall.time());
+        match self {
+            Restriction::Daily { start, end } => in_window(minute, minutes(*start), minutes(*end)),
+            Restriction::Weekly {
+                start_day,
+                start,
+                end_day,
+                end,
+            } => {
+                let week_minute = |day: Weekday, minute: i32| {
+                    i32::from(day.to_monday_zero_offset()) * 1440 + minute
+                };
+                in_window(
+                    week_minute(wall.weekday(), minute),
+                    week_minute(*start_day, minutes(*start)),
+                    week_minute(*end_day, minutes(*end)),
+                )
+            }
+        }
+    }
+
+    /// The wall times where this window opens or closes on `date`'s day.
+    fn edges_on(&self, day: DateTime) -> Vec<DateTime> {
+        let at = |time: Time| day.date().to_datetime(time);
+        match self {
+            Restriction::Daily { start, end } => vec![at(*start), at(*end)],
+            Restriction::Weekly {
+                start_day,
+                start,
+                end_day,
+                end,
+            } => {
+                let mut edges = Vec::new();
+                if day.weekday() == *start_day {
+                    edges.push(at(*start));
+                }
+                if day.weekday() == *end_day {
+                    edges.push(at(*end));
+                }
+                edges
+            }
+        }
+    }
+}
+
+impl Layer {
+    fn active_at(&self, tz: &TimeZone, t: Timestamp) -> bool {
+        if t < self.starts_at || self.ends_at.is_some_and(|end| t >= end) {
+            return false;
+        }
+        if self.restrictions.is_empty() {
+            return true;
+        }
+        let wall = t.to_zoned(tz.clone()).datetime();
+        self.restrictions
+            .iter()
+            .any(|restriction| restriction.contains(wall))
+    }
+}
+
+impl Schedule {
+    /// Checks what the rules need: participants, a turn length, overrides that end after
+    /// they start.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        for layer in &self.layers {
+            if layer.rotation.participants.is_empty()
+                || layer.rotation.participants.len() > LAYER_PARTICIPANTS_MAX
+            {
+                return Err(ValidationError::new(
+                    "participants",
+                    format!("a layer has 1 to {LAYER_PARTICIPANTS_MAX} participants"),
+                ));
+            }
+            if layer.rotation.every == 0 || layer.rotation.every > 1000 {
+                return Err(ValidationError::new(
+                    "every",
+                    "a turn is 1 to 1000 units long",
+                ));
+            }
+            if layer.ends_at.is_some_and(|end| end <= layer.starts_at) {
+                return Err(ValidationError::new(
+                    "ends_at",
+                    "a layer ends after it starts",
+                ));
+            }
+        }
+        if self
+            .overrides
+            .iter()
+            .any(|o| o.ends_at <= o.starts_at || o.user.is_empty())
+        {
+            return Err(ValidationError::new(
+                "overrides",
+                "an override names someone and ends after it starts",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Who is on call at `t`, and why.
+    pub fn on_call_at(&self, t: Timestamp) -> Option<(&str, Source)> {
+        if let Some((index, found)) = self
+            .overrides
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, o)| o.starts_at <= t && t < o.ends_at)
+        {
+            return Some((found.user.as_str(), Source::Override(index)));
+        }
+        let mut order: Vec<usize> = (0..self.layers.len()).collect();
+        order.sort_by_key(|&index| {
+            (
+                std::cmp::Reverse(self.layers.get(index).map_or(0, |l| l.priority)),
+                std::cmp::Reverse(index),
+            )
+        });
+        order.into_iter().find_map(|index| {
+            let layer = self.layers.get(index)?;
+            if !layer.active_at(&self.time_zone, t) {
+                return None;
+            }
+            let turn = layer.rotation.turn_at(&self.time_zone, t);
+            layer
+                .rotation
+                .participant(turn)
+                .map(|user| (user.as_str(), Source::Layer(index)))
+        })
+    }
+
+    /// The final timeline over `[from, to)`: contiguous segments, adjacent ones with
+    /// the same person and source merged, gaps included as segments with nobody.
+    pub fn timeline(&self, from: Timestamp, to: Timestamp) -> Result<Timeline, ValidationError> {
+        let days = to.duration_since(from).as_hours() / 24;
+        if to <= from || days > TIMELINE_RANGE_DAYS_MAX {
+            return Err(ValidationError::new(
+                "range",
+                format!(
+                    "a timeline covers more than nothing and at most {TIMELINE_RANGE_DAYS_MAX} days"
+                ),
+            ));
+        }
+        let tz = &self.time_zone;
+        let mut edges = vec![from, to];
+        for o in &self.overrides {
+            edges.extend([o.starts_at, o.ends_at]);
+        }
+        for layer in &self.layers {
+            edges.push(layer.starts_at);
+            edges.extend(layer.ends_at);
+            let rotation = &layer.rotation;
+            let first = rotation.turn_at(tz, from);
+            let last = rotation.turn_at(tz, to);
+            for k in first..=last + 1 {
+                edges.push(rotation.turn_start(tz, k));
+            }
+            if !layer.restrictions.is_empty() {
+                let mut day = from.to_zoned(tz.clone()).datetime().date().yesterday().ok();
+                let end = to.to_zoned(tz.clone()).datetime().date().tomorrow().ok();
+                while let (Some(current), Some(end)) = (day, end) {
+                    if current > end {
+                        break;
+                    }
+                    for restriction in &layer.restrictions {
+                        edges.extend(
+                            restriction
+                                .edges_on(current.to_datetime(Time::midnight()))
+                                .into_iter()
+                                .map(|wall| instant_of(tz, wall)),
+                        );
+                    }
+                    day = current.tomorrow().ok();
+                }
+            }
+        }
+        edges.retain(|edge| *edge >= from && *edge <= to);
+        edges.sort();
+        edges.dedup();
+        let mut segments: Vec<Segment> = Vec::new();
+        for pair in edges.windows(2) {
+            let [start, end] = pair else { continue };
+            let found = self.on_call_at(*start);
+            let user = found.map(|(user, _)| user.to_owned());
+            let source = found.map(|(_, source)| source);
+            if let Some(previous) = segments.last_mut()
+                && previous.user == user
+                && previous.source == source
+            {
+                previous.end = *end;
+                continue;
+            }
+            segments.push(Segment {
+                start: *start,
+                end: *end,
+                user,
+                source,
+            });
+        }
+        Ok(Timeline { segments })
+    }
+}
+
+/// An iCalendar (RFC 5545) document of a timeline: one event per stretch on call.
+pub fn to_ical(schedule_name: &str, schedule_id: &str, timeline: &Timeline) -> String {
+    fn stamp(t: Timestamp) -> String {
+        t.strftime("%Y%m%dT%H%M%SZ").to_string()
+    }
+    fn escape(text: &str) -> String {
+        text.replace('\\', "\\\\")
+            .replace(';', "\\;")
+            .replace(',', "\\,")
+            .replace(['\r', '\n'], " ")
+    }
+    let mut out = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Rampart//On-call schedule//EN\r\nCALSCALE:GREGORIAN\r\n",
+    );
+    out.push_str(&format!("X-WR-CALNAME:{}\r\n", escape(schedule_name)));
+    for segment in &timeline.segments {
+        let Some(user) = &segment.user else { continue };
+        out.push_str("BEGIN:VEVENT\r\n");
+        out.push_str(&format!(
+            "UID:{}-{}@rampart\r\n",
+            escape(schedule_id),
+            segment.start.as_second()
+        ));
+        out.push_str(&format!("DTSTAMP:{}\r\n", stamp(segment.start)));
+        out.push_str(&format!("DTSTART:{}\r\n", stamp(segment.start)));
+        out.push_str(&format!("DTEND:{}\r\n", stamp(segment.end)));
+        out.push_str(&format!(
+            "SUMMARY:On call: {} ({})\r\n",
+            escape(user),
+            escape(schedule_name)
+        ));
+        out.push_str("END:VEVENT\r\n");
+    }
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::{date, time};
+
+    use super::*;
+
+    fn tz(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
+    fn at(tz: &TimeZone, wall: DateTime) -> Timestamp {
+        wall.to_zoned(tz.clone()).unwrap().timestamp()
+    }
+
+    fn wall(tz: &TimeZone, t: Timestamp) -> DateTime {
+        t.to_zoned(tz.clone()).datetime()
+    }
+
+    fn layer(unit: RotationUnit, every: u32, handoff: DateTime, people: &[&str]) -> Layer {
+        Layer {
+            name: "primary".into(),
+            priority: 0,
+            rotation: Rotation {
+                unit,
+                every,
+                first_handoff: handoff,
+                participants: people.iter().map(|p| p.to_string()).collect(),
+            },
+            restrictions: Vec::new(),
+            starts_at: Timestamp::from_second(0).unwrap(),
+            ends_at: None,
+        }
+    }
+
+    fn schedule(zone: &str, layers: Vec<Layer>) -> Schedule {
+        Schedule {
+            time_zone: tz(zone),
+            layers,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// Segments cover the range exactly: each starts where the last ended.
+    fn assert_contiguous(timeline: &Timeline, from: Timestamp, to: Timestamp) {
+        assert_eq!(timeline.segments.first().unwrap().start, from);
+        assert_eq!(timeline.segments.last().unwrap().end, to);
+        for pair in timeline.segments.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "no gap, no overlap");
+            assert!(pair[0].start < pair[0].end);
+        }
+    }
+
+    #[test]
+    fn daily_handoffs_stay_at_wall_time_across_spring_forward_and_a_missing_time_goes_to_the_jump()
+    {
+        // New York springs forward on 8 March 2026 at 02:00 → 03:00.
+        let ny = tz("America/New_York");
+        let s = schedule(
+            "America/New_York",
+            vec![layer(
+                RotationUnit::Day,
+                1,
+                date(2026, 3, 1).at(2, 30, 0, 0),
+                &["ann", "bob"],
+            )],
+        );
+        let from = at(&ny, date(2026, 3, 6).at(0, 0, 0, 0));
+        let to = at(&ny, date(2026, 3, 11).at(0, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        let handoffs: Vec<DateTime> = timeline.segments[1..]
+            .iter()
+            .map(|segment| wall(&ny, segment.start))
+            .collect();
+        assert_eq!(
+            handoffs,
+            vec![
+                date(2026, 3, 6).at(2, 30, 0, 0),
+                date(2026, 3, 7).at(2, 30, 0, 0),
+                // 02:30 does not exist on the 8th: the hand-off is at the jump.
+                date(2026, 3, 8).at(3, 0, 0, 0),
+                date(2026, 3, 9).at(2, 30, 0, 0),
+                date(2026, 3, 10).at(2, 30, 0, 0),
+            ]
+        );
+        // The turn that contains the jump is 23.5 hours long, and the next 23.5.
+        let turn = &timeline.segments[2];
+        assert_eq!(turn.end.duration_since(turn.start).as_mins(), 24 * 60 - 30);
+        // Alternation holds.
+        let people: Vec<&str> = timeline.segments[1..]
+            .iter()
+            .map(|segment| segment.user.as_deref().unwrap())
+            .collect();
+        assert_eq!(people, vec!["bob", "ann", "bob", "ann", "bob"]);
+    }
+
+    #[test]
+    fn daily_handoffs_across_fall_back_happen_the_first_time_and_the_day_is_25_hours() {
+        // New York falls back on 1 November 2026 at 02:00 → 01:00.
+        let ny = tz("America/New_York");
+        let s = schedule(
+            "America/New_York",
+            vec![layer(
+                RotationUnit::Day,
+                1,
+                date(2026, 10, 1).at(1, 30, 0, 0),
+                &["ann", "bob", "cid"],
+            )],
+        );
+        let from = at(&ny, date(2026, 10, 30).at(12, 0, 0, 0));
+        let to = at(&ny, date(2026, 11, 3).at(12, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        let lengths: Vec<i64> = timeline.segments[1..timeline.segments.len() - 1]
+            .iter()
+            .map(|segment| segment.end.duration_since(segment.start).as_hours())
+            .collect();
+        // 31 Oct 01:30 → 1 Nov 01:30 (first, EDT) is 24 h; 1 Nov 01:30 EDT → 2 Nov
+        // 01:30 EST is 25 h.
+        assert_eq!(lengths, vec![24, 25, 24]);
+        let handoff = wall(&ny, timeline.segments[2].start);
+        assert_eq!(handoff, date(2026, 11, 1).at(1, 30, 0, 0));
+        assert_eq!(
+            timeline.segments[2]
+                .start
+                .to_zoned(ny.clone())
+                .offset()
+                .seconds(),
+            -4 * 3600,
+            "the first 01:30 (EDT)"
+        );
+    }
+
+    #[test]
+    fn weekly_handoffs_keep_their_wall_time_across_dst() {
+        let berlin = tz("Europe/Berlin");
+        // Berlin springs forward on 29 March 2026.
+        let s = schedule(
+            "Europe/Berlin",
+            vec![layer(
+                RotationUnit::Week,
+                1,
+                date(2026, 3, 2).at(9, 0, 0, 0),
+                &["ann", "bob"],
+            )],
+        );
+        let from = at(&berlin, date(2026, 3, 20).at(0, 0, 0, 0));
+        let to = at(&berlin, date(2026, 4, 15).at(0, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        for segment in &timeline.segments[1..] {
+            assert_eq!(wall(&berlin, segment.start).time(), time(9, 0, 0, 0));
+            assert_eq!(wall(&berlin, segment.start).weekday(), Weekday::Monday);
+        }
+        // The week containing the change is an hour short.
+        let short = timeline
+            .segments
+            .iter()
+            .find(|segment| wall(&berlin, segment.start).date() == date(2026, 3, 23))
+            .unwrap();
+        assert_eq!(short.end.duration_since(short.start).as_hours(), 7 * 24 - 1);
+    }
+
+    #[test]
+    fn hourly_turns_are_absolute_hours_without_gap_or_overlap_across_both_changes() {
+        let ny = tz("America/New_York");
+        let s = schedule(
+            "America/New_York",
+            vec![layer(
+                RotationUnit::Hour,
+                1,
+                date(2026, 1, 1).at(0, 0, 0, 0),
+                &["ann", "bob", "cid"],
+            )],
+        );
+        for (day, month) in [(8, 3), (1, 11)] {
+            let from = at(&ny, date(2026, month, day).at(0, 0, 0, 0));
+            let to = from.checked_add(SignedDuration::from_hours(6)).unwrap();
+            let timeline = s.timeline(from, to).unwrap();
+            assert_contiguous(&timeline, from, to);
+            assert_eq!(timeline.segments.len(), 6);
+            for segment in &timeline.segments {
+                assert_eq!(segment.end.duration_since(segment.start).as_hours(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn monthly_turns_anchored_on_the_31st_clamp_without_drifting() {
+        let utc = tz("UTC");
+        let s = schedule(
+            "UTC",
+            vec![layer(
+                RotationUnit::Month,
+                1,
+                date(2026, 1, 31).at(10, 0, 0, 0),
+                &["ann", "bob"],
+            )],
+        );
+        let from = at(&utc, date(2026, 1, 1).at(0, 0, 0, 0));
+        let to = at(&utc, date(2026, 6, 1).at(0, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        let starts: Vec<_> = timeline.segments[1..]
+            .iter()
+            .map(|segment| wall(&utc, segment.start).date())
+            .collect();
+        assert_eq!(
+            starts,
+            vec![
+                date(2026, 1, 31),
+                date(2026, 2, 28),
+                date(2026, 3, 31),
+                date(2026, 4, 30),
+                date(2026, 5, 31),
+            ]
+        );
+    }
+
+    #[test]
+    fn restrictions_cross_midnight_and_the_weeks_end() {
+        let utc = tz("UTC");
+        let mut nights = layer(
+            RotationUnit::Week,
+            1,
+            date(2026, 1, 5).at(0, 0, 0, 0),
+            &["night"],
+        );
+        nights.priority = 2;
+        nights.restrictions = vec![Restriction::Daily {
+            start: time(22, 0, 0, 0),
+            end: time(6, 0, 0, 0),
+        }];
+        let mut weekend = layer(
+            RotationUnit::Week,
+            1,
+            date(2026, 1, 5).at(0, 0, 0, 0),
+            &["weekend"],
+        );
+        weekend.priority = 1;
+        weekend.restrictions = vec![Restriction::Weekly {
+            start_day: Weekday::Friday,
+            start: time(18, 0, 0, 0),
+            end_day: Weekday::Monday,
+            end: time(8, 0, 0, 0),
+        }];
+        let s = schedule("UTC", vec![weekend, nights]);
+        let who = |wall: DateTime| s.on_call_at(at(&utc, wall)).map(|(user, _)| user);
+        assert_eq!(who(date(2026, 1, 7).at(23, 0, 0, 0)), Some("night"));
+        assert_eq!(who(date(2026, 1, 8).at(5, 59, 0, 0)), Some("night"));
+        assert_eq!(who(date(2026, 1, 8).at(6, 0, 0, 0)), None);
+        assert_eq!(who(date(2026, 1, 9).at(19, 0, 0, 0)), Some("weekend"));
+        assert_eq!(who(date(2026, 1, 10).at(23, 0, 0, 0)), Some("night"));
+        assert_eq!(who(date(2026, 1, 11).at(12, 0, 0, 0)), Some("weekend"));
+        assert_eq!(who(date(2026, 1, 12).at(7, 59, 0, 0)), Some("weekend"));
+        assert_eq!(who(date(2026, 1, 12).at(8, 0, 0, 0)), None);
+
+        // The timeline reports the weekday gaps.
+        let from = at(&utc, date(2026, 1, 7).at(0, 0, 0, 0));
+        let to = at(&utc, date(2026, 1, 8).at(0, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        let gaps: Vec<(DateTime, DateTime)> = timeline
+            .gaps()
+            .map(|gap| (wall(&utc, gap.start), wall(&utc, gap.end)))
+            .collect();
+        assert_eq!(
+            gaps,
+            vec![(
+                date(2026, 1, 7).at(6, 0, 0, 0),
+                date(2026, 1, 7).at(22, 0, 0, 0)
+            )]
+        );
+    }
+
+    #[test]
+    fn overrides_win_overlap_fill_gaps_and_outlast_layers() {
+        let utc = tz("UTC");
+        let mut low = layer(
+            RotationUnit::Day,
+            1,
+            date(2026, 1, 1).at(9, 0, 0, 0),
+            &["low"],
+        );
+        low.ends_at = Some(at(&utc, date(2026, 1, 10).at(0, 0, 0, 0)));
+        let mut high = layer(
+            RotationUnit::Day,
+            1,
+            date(2026, 1, 1).at(9, 0, 0, 0),
+            &["high"],
+        );
+        high.priority = 5;
+        high.restrictions = vec![Restriction::Daily {
+            start: time(9, 0, 0, 0),
+            end: time(17, 0, 0, 0),
+        }];
+        let mut s = schedule("UTC", vec![low, high]);
+        let t = |d: i8, h: i8| at(&utc, date(2026, 1, d).at(h, 0, 0, 0));
+        s.overrides = vec![
+            Override {
+                starts_at: t(3, 10),
+                ends_at: t(3, 14),
+                user: "first".into(),
+            },
+            // Overlaps the first; added later, so it wins where both hold.
+            Override {
+                starts_at: t(3, 12),
+                ends_at: t(3, 16),
+                user: "second".into(),
+            },
+            // Past the low layer's end, where nobody would be on call.
+            Override {
+                starts_at: t(10, 0),
+                ends_at: t(10, 6),
+                user: "late".into(),
+            },
+        ];
+        let who = |d, h| s.on_call_at(t(d, h)).map(|(user, _)| user);
+        assert_eq!(
+            who(3, 8),
+            Some("low"),
+            "lower layer outside the high one's window"
+        );
+        assert_eq!(who(3, 9), Some("high"), "higher layer over lower");
+        assert_eq!(who(3, 11), Some("first"), "override over layers");
+        assert_eq!(
+            who(3, 13),
+            Some("second"),
+            "the later override where they overlap"
+        );
+        assert_eq!(who(3, 15), Some("second"));
+        assert_eq!(who(3, 16), Some("high"));
+        assert_eq!(who(10, 3), Some("late"), "an override where no layer runs");
+        assert_eq!(who(10, 7), None, "then a gap");
+
+        let timeline = s.timeline(t(9, 12), t(10, 12)).unwrap();
+        assert_contiguous(&timeline, t(9, 12), t(10, 12));
+        let sources: Vec<(Option<&str>, Option<Source>)> = timeline
+            .segments
+            .iter()
+            .map(|segment| (segment.user.as_deref(), segment.source))
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                (Some("high"), Some(Source::Layer(1))),
+                (Some("low"), Some(Source::Layer(0))),
+                (Some("late"), Some(Source::Override(2))),
+                (None, None),
+                // The high layer has no end: its window opens again at 09:00.
+                (Some("high"), Some(Source::Layer(1))),
+            ]
+        );
+    }
+
+    #[test]
+    fn schedules_validate_and_export_ical() {
+        let mut s = schedule(
+            "UTC",
+            vec![layer(
+                RotationUnit::Day,
+                1,
+                date(2026, 1, 1).at(9, 0, 0, 0),
+                &["ann;x", "bob"],
+            )],
+        );
+        s.validate().unwrap();
+        let timeline = s
+            .timeline(
+                Timestamp::from_second(1_767_225_600).unwrap(),
+                Timestamp::from_second(1_767_225_600 + 2 * 86_400).unwrap(),
+            )
+            .unwrap();
+        let ical = to_ical("Primary, EU", "sched-1", &timeline);
+        assert!(ical.starts_with("BEGIN:VCALENDAR\r\n"));
+        assert!(ical.ends_with("END:VCALENDAR\r\n"));
+        assert_eq!(
+            ical.matches("BEGIN:VEVENT").count(),
+            timeline.segments.len()
+        );
+        assert!(ical.contains("SUMMARY:On call: ann\\;x (Primary\\, EU)"));
+        assert!(ical.contains("DTSTART:20260101T090000Z"));
+        s.layers[0].rotation.participants.clear();
+        assert!(s.validate().is_err());
+        assert!(
+            schedule("UTC", vec![])
+                .timeline(Timestamp::MIN, Timestamp::MAX)
+                .is_err()
+        );
+    }
+}

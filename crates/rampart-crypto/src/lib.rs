@@ -15,6 +15,7 @@ pub mod random;
 pub mod root_key;
 pub mod session;
 pub mod token;
+pub mod webhook_signature;
 
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict};
 pub use root_key::{Pepper, RootKey};

@@ -66,3 +66,7 @@ typed_id!(SessionId);
 typed_id!(AuditEventId);
 typed_id!(SecretId);
 typed_id!(WorkspaceId);
+typed_id!(ServiceId);
+typed_id!(IntegrationId);
+typed_id!(AlertId);
+typed_id!(IncidentId);

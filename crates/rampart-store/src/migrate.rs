@@ -53,6 +53,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "workspaces",
         sql: include_str!("../migrations/sqlite/0007_workspaces.sql"),
     },
+    Migration {
+        version: 8,
+        name: "sre",
+        sql: include_str!("../migrations/sqlite/0008_sre.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -90,6 +95,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 7,
         name: "workspaces",
         sql: include_str!("../migrations/postgres/0007_workspaces.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "sre",
+        sql: include_str!("../migrations/postgres/0008_sre.sql"),
     },
 ];
 

@@ -3,5 +3,6 @@
 //! alert payloads decoded from each monitoring tool into one shape.
 
 pub mod escalation;
+pub mod incident;
 pub mod payload;
 pub mod schedule;

@@ -1,0 +1,660 @@
+//! Incident-response tables: services, integrations, alerts, incidents and their
+//! timelines. Payloads, titles, timeline bodies and integration secrets arrive sealed;
+//! this module never sees plaintext.
+
+use jiff::Timestamp;
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::incident::{AlertStatus, AuthMode, IncidentStatus, Integration, Service};
+use rampart_domain::sre::payload::Format;
+use rampart_domain::{AlertId, IncidentId, IntegrationId, Name, ProjectId, ServiceId, Slug};
+use sqlx::any::AnyRow;
+
+use crate::platform::access::scope_columns;
+use crate::platform::{Page, PageRequest};
+use crate::rows::{
+    get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, parsed,
+};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+const SERVICE_COLUMNS: &str =
+    "id, org_id, project_id, identifier, name, description, auto_resolve, created_at, updated_at";
+const INTEGRATION_COLUMNS: &str = "id, service_id, project_id, name, format, auth_mode, \
+     token_hmac, credentials_sealed, source_cidrs, rate_limit_per_minute, created_at";
+const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_key, status, \
+     severity, group_key, incident_id, event_count, created_at, updated_at, resolved_at";
+const INCIDENT_COLUMNS: &str = "id, org_id, project_id, number, service_id, open_group, \
+     severity, status, created_at, updated_at, acknowledged_at, resolved_at";
+
+/// Advisory lock space serialising alert-group decisions on PostgreSQL.
+const POSTGRES_ALERT_GROUP_LOCK_SPACE: i32 = 0x4147; // "AG"
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+fn number(value: i64, column: &str) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|_| corrupt(column))
+}
+
+fn signed(value: u64) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Internal("a number beyond i64".into()))
+}
+
+fn service_from(row: &AnyRow) -> StoreResult<Service> {
+    Ok(Service {
+        id: get_id(row, "id")?,
+        org_id: get_id(row, "org_id")?,
+        project_id: get_id(row, "project_id")?,
+        identifier: parsed(
+            Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
+        name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
+        description: parsed(
+            rampart_domain::Description::parse(&get::<String>(row, "description")?),
+            "description",
+        )?,
+        auto_resolve: get_flag(row, "auto_resolve")?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+/// An integration with its stored credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntegrationRecord {
+    pub integration: Integration,
+    /// Bearer: the token's blind index.
+    pub token_hmac: Option<[u8; 32]>,
+    /// Basic and HMAC: the sealed secrets.
+    pub credentials_sealed: Option<Vec<u8>>,
+}
+
+fn integration_from(row: &AnyRow) -> StoreResult<IntegrationRecord> {
+    let cidrs: String = get(row, "source_cidrs")?;
+    let token_hmac: Option<Vec<u8>> = get(row, "token_hmac")?;
+    Ok(IntegrationRecord {
+        integration: Integration {
+            id: get_id(row, "id")?,
+            service_id: get_id(row, "service_id")?,
+            project_id: get_id(row, "project_id")?,
+            name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
+            format: parsed(Format::parse(&get::<String>(row, "format")?), "format")?,
+            auth_mode: parsed(
+                AuthMode::parse(&get::<String>(row, "auth_mode")?),
+                "auth_mode",
+            )?,
+            source_cidrs: serde_json::from_str(&cidrs).map_err(|_| corrupt("source_cidrs"))?,
+            rate_limit_per_minute: u32::try_from(get::<i64>(row, "rate_limit_per_minute")?)
+                .map_err(|_| corrupt("rate_limit_per_minute"))?,
+            created_at: get_timestamp(row, "created_at")?,
+        },
+        token_hmac: token_hmac
+            .map(|bytes| bytes.try_into().map_err(|_| corrupt("token_hmac")))
+            .transpose()?,
+        credentials_sealed: get(row, "credentials_sealed")?,
+    })
+}
+
+/// An alert as stored (its payload is read separately, sealed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
+    pub id: AlertId,
+    pub project_id: ProjectId,
+    pub service_id: ServiceId,
+    pub integration_id: IntegrationId,
+    pub dedup_key: String,
+    pub status: AlertStatus,
+    pub severity: String,
+    pub group_key: String,
+    pub incident_id: Option<IncidentId>,
+    pub event_count: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
+    Ok(AlertRow {
+        id: get_id(row, "id")?,
+        project_id: get_id(row, "project_id")?,
+        service_id: get_id(row, "service_id")?,
+        integration_id: get_id(row, "integration_id")?,
+        dedup_key: get(row, "dedup_key")?,
+        status: AlertStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| corrupt("status"))?,
+        severity: get(row, "severity")?,
+        group_key: get(row, "group_key")?,
+        incident_id: get_optional_id(row, "incident_id")?,
+        event_count: number(get(row, "event_count")?, "event_count")?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+        resolved_at: get_optional_timestamp(row, "resolved_at")?,
+    })
+}
+
+/// An incident as stored (its title is read separately, sealed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentRow {
+    pub id: IncidentId,
+    pub org_id: rampart_domain::OrgId,
+    pub project_id: ProjectId,
+    pub number: u64,
+    pub service_id: Option<ServiceId>,
+    pub open_group: Option<String>,
+    pub severity: String,
+    pub status: IncidentStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+}
+
+fn incident_from(row: &AnyRow) -> StoreResult<IncidentRow> {
+    Ok(IncidentRow {
+        id: get_id(row, "id")?,
+        org_id: get_id(row, "org_id")?,
+        project_id: get_id(row, "project_id")?,
+        number: number(get(row, "number")?, "number")?,
+        service_id: get_optional_id(row, "service_id")?,
+        open_group: get(row, "open_group")?,
+        severity: get(row, "severity")?,
+        status: parsed(
+            IncidentStatus::parse(&get::<String>(row, "status")?),
+            "status",
+        )?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+        acknowledged_at: get_optional_timestamp(row, "acknowledged_at")?,
+        resolved_at: get_optional_timestamp(row, "resolved_at")?,
+    })
+}
+
+/// One timeline entry (body sealed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentEventRow {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub kind: String,
+    pub body_sealed: Vec<u8>,
+}
+
+impl Store {
+    pub async fn service_by_identifier(
+        &self,
+        scope: Scope,
+        identifier: &Slug,
+    ) -> StoreResult<Option<Service>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {SERVICE_COLUMNS} FROM services WHERE scope_key = $1 AND identifier = $2"
+        );
+        sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(identifier.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(service_from)
+            .transpose()
+    }
+
+    pub async fn service(&self, id: ServiceId) -> StoreResult<Option<Service>> {
+        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(service_from)
+            .transpose()
+    }
+
+    pub async fn list_services(
+        &self,
+        scope: Scope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Service>> {
+        self.list_defined_at(
+            "services",
+            SERVICE_COLUMNS,
+            scope,
+            page,
+            service_from,
+            |s| s.id.to_string(),
+        )
+        .await
+    }
+
+    pub async fn integration(&self, id: IntegrationId) -> StoreResult<Option<IntegrationRecord>> {
+        let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(integration_from)
+            .transpose()
+    }
+
+    pub async fn integrations_of_service(
+        &self,
+        service: ServiceId,
+    ) -> StoreResult<Vec<IntegrationRecord>> {
+        let sql = format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE service_id = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(service.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(integration_from).collect()
+    }
+
+    pub async fn incident_by_number(
+        &self,
+        project: ProjectId,
+        number: u64,
+    ) -> StoreResult<Option<(IncidentRow, Vec<u8>)>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
+             WHERE project_id = $1 AND number = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(project.to_string())
+            .bind(signed(number)?)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((incident_from(&row)?, get(&row, "title_sealed")?)))
+    }
+
+    /// Incidents of a project, newest first (the cursor is an incident number).
+    pub async fn list_incidents(
+        &self,
+        project: ProjectId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(IncidentRow, Vec<u8>)>> {
+        let before = match page.after.as_deref() {
+            None => i64::MAX,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .map_err(|_| StoreError::Internal("incident cursor".into()))?,
+        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
+             WHERE project_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(project.to_string())
+            .bind(before)
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| Ok((incident_from(row)?, get(row, "title_sealed")?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |(incident, _)| {
+            incident.number.to_string()
+        }))
+    }
+
+    pub async fn incident_events(
+        &self,
+        incident: IncidentId,
+    ) -> StoreResult<Vec<IncidentEventRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, kind, body_sealed FROM incident_events \
+             WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(incident.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IncidentEventRow {
+                    seq: number(get(row, "seq")?, "seq")?,
+                    at: get_timestamp(row, "at")?,
+                    actor: get(row, "actor")?,
+                    kind: get(row, "kind")?,
+                    body_sealed: get(row, "body_sealed")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(incident.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    /// Alerts of an integration (newest first), for tests and views.
+    pub async fn alerts_of_integration(
+        &self,
+        integration: IntegrationId,
+    ) -> StoreResult<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(integration.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    pub async fn alert_payload(&self, alert: AlertId) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT payload_sealed FROM alerts WHERE id = $1")
+            .bind(alert.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref()
+            .map(|row| get(row, "payload_sealed"))
+            .transpose()
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_service(&mut self, service: &Service) -> StoreResult<()> {
+        let (org, project, scope_key) =
+            scope_columns(Scope::Project(service.org_id, service.project_id));
+        sqlx::query(
+            "INSERT INTO services (id, org_id, project_id, scope_key, identifier, name, \
+             description, auto_resolve, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(service.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(service.identifier.as_str())
+        .bind(service.name.as_str())
+        .bind(service.description.as_str())
+        .bind(i64::from(service.auto_resolve))
+        .bind(micros(service.created_at))
+        .bind(micros(service.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_integration(&mut self, record: &IntegrationRecord) -> StoreResult<()> {
+        let integration = &record.integration;
+        sqlx::query(
+            "INSERT INTO integrations (id, service_id, project_id, name, format, auth_mode, \
+             token_hmac, credentials_sealed, source_cidrs, rate_limit_per_minute, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(integration.id.to_string())
+        .bind(integration.service_id.to_string())
+        .bind(integration.project_id.to_string())
+        .bind(integration.name.as_str())
+        .bind(integration.format.as_str())
+        .bind(integration.auth_mode.as_str())
+        .bind(record.token_hmac.map(|h| h.to_vec()))
+        .bind(record.credentials_sealed.clone())
+        .bind(serde_json::Value::from(integration.source_cidrs.clone()).to_string())
+        .bind(i64::from(integration.rate_limit_per_minute))
+        .bind(micros(integration.created_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Serialises decisions about one alert group (which incident it opens or joins).
+    pub async fn lock_alert_group(&mut self, service: ServiceId, group: &str) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(POSTGRES_ALERT_GROUP_LOCK_SPACE)
+                .bind(format!("{service}/{group}"))
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn open_alert(
+        &mut self,
+        integration: IntegrationId,
+        dedup_key: &str,
+    ) -> StoreResult<Option<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 AND open_key = $2"
+        );
+        sqlx::query(&sql)
+            .bind(integration.to_string())
+            .bind(dedup_key)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(alert_from)
+            .transpose()
+    }
+
+    /// Inserts an open alert; a concurrent identical trigger makes this a `Conflict`.
+    pub async fn insert_alert(
+        &mut self,
+        alert: &AlertRow,
+        payload_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_key, open_key, \
+             status, severity, group_key, payload_sealed, incident_id, event_count, created_at, \
+             updated_at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
+        )
+        .bind(alert.id.to_string())
+        .bind(alert.project_id.to_string())
+        .bind(alert.service_id.to_string())
+        .bind(alert.integration_id.to_string())
+        .bind(alert.dedup_key.clone())
+        .bind(alert.status.as_str())
+        .bind(alert.severity.clone())
+        .bind(alert.group_key.clone())
+        .bind(payload_sealed.to_vec())
+        .bind(alert.incident_id.map(|id| id.to_string()))
+        .bind(signed(alert.event_count)?)
+        .bind(micros(alert.created_at))
+        .bind(micros(alert.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A repeated event for an open alert.
+    pub async fn bump_alert(&mut self, alert: AlertId, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE alerts SET event_count = event_count + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(alert.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Moves an alert; resolving it frees its dedup key for a new alert.
+    pub async fn set_alert_status(
+        &mut self,
+        alert: AlertId,
+        status: AlertStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let resolved = status == AlertStatus::Resolved;
+        sqlx::query(
+            "UPDATE alerts SET status = $2, updated_at = $3, \
+             open_key = CASE WHEN $4 = 1 THEN NULL ELSE open_key END, \
+             resolved_at = CASE WHEN $4 = 1 THEN $3 ELSE resolved_at END, \
+             event_count = event_count + 1 WHERE id = $1",
+        )
+        .bind(alert.to_string())
+        .bind(status.as_str())
+        .bind(micros(at))
+        .bind(i64::from(resolved))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn open_incident_for_group(
+        &mut self,
+        service: ServiceId,
+        group: &str,
+    ) -> StoreResult<Option<IncidentRow>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE service_id = $1 AND open_group = $2"
+        );
+        sqlx::query(&sql)
+            .bind(service.to_string())
+            .bind(group)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(incident_from)
+            .transpose()
+    }
+
+    pub async fn incident_for_update(
+        &mut self,
+        id: IncidentId,
+    ) -> StoreResult<Option<IncidentRow>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(incident_from)
+            .transpose()
+    }
+
+    /// The next incident number of a project (1, 2, …), reserved in this transaction.
+    pub async fn next_incident_number(&mut self, project: ProjectId) -> StoreResult<u64> {
+        sqlx::query(
+            "INSERT INTO incident_counters (project_id, last_number) VALUES ($1, 0) \
+             ON CONFLICT (project_id) DO NOTHING",
+        )
+        .bind(project.to_string())
+        .execute(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE incident_counters SET last_number = last_number + 1 WHERE project_id = $1",
+        )
+        .bind(project.to_string())
+        .execute(self.conn())
+        .await?;
+        let row = sqlx::query("SELECT last_number FROM incident_counters WHERE project_id = $1")
+            .bind(project.to_string())
+            .fetch_one(self.conn())
+            .await?;
+        number(get(&row, "last_number")?, "last_number")
+    }
+
+    pub async fn insert_incident(
+        &mut self,
+        incident: &IncidentRow,
+        title_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO incidents (id, org_id, project_id, number, service_id, open_group, \
+             title_sealed, severity, status, created_at, updated_at, acknowledged_at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(incident.id.to_string())
+        .bind(incident.org_id.to_string())
+        .bind(incident.project_id.to_string())
+        .bind(signed(incident.number)?)
+        .bind(incident.service_id.map(|id| id.to_string()))
+        .bind(incident.open_group.clone())
+        .bind(title_sealed.to_vec())
+        .bind(incident.severity.clone())
+        .bind(incident.status.as_str())
+        .bind(micros(incident.created_at))
+        .bind(micros(incident.updated_at))
+        .bind(incident.acknowledged_at.map(micros))
+        .bind(incident.resolved_at.map(micros))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Writes status, severity, timestamps and the open group of an incident.
+    pub async fn update_incident(&mut self, incident: &IncidentRow) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET status = $2, severity = $3, open_group = $4, updated_at = $5, \
+             acknowledged_at = $6, resolved_at = $7 WHERE id = $1",
+        )
+        .bind(incident.id.to_string())
+        .bind(incident.status.as_str())
+        .bind(incident.severity.clone())
+        .bind(incident.open_group.clone())
+        .bind(micros(incident.updated_at))
+        .bind(incident.acknowledged_at.map(micros))
+        .bind(incident.resolved_at.map(micros))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn link_alert(&mut self, alert: AlertId, incident: IncidentId) -> StoreResult<()> {
+        sqlx::query("UPDATE alerts SET incident_id = $2 WHERE id = $1")
+            .bind(alert.to_string())
+            .bind(incident.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn unresolved_alerts_of_incident(
+        &mut self,
+        incident: IncidentId,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM alerts WHERE incident_id = $1 AND status <> 'resolved'",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        number(get(&row, "n")?, "count")
+    }
+
+    pub async fn append_incident_event(
+        &mut self,
+        incident: IncidentId,
+        at: Timestamp,
+        actor: &str,
+        kind: &str,
+        body_sealed: &[u8],
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_events WHERE incident_id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        let seq = number(get(&row, "last")?, "seq")? + 1;
+        sqlx::query(
+            "INSERT INTO incident_events (incident_id, seq, at, actor, kind, body_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(incident.to_string())
+        .bind(signed(seq)?)
+        .bind(micros(at))
+        .bind(actor)
+        .bind(kind)
+        .bind(body_sealed.to_vec())
+        .execute(self.conn())
+        .await?;
+        Ok(seq)
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod iacm;
 pub mod platform;
+pub mod sre;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -35,6 +35,13 @@ pub enum AppError {
     /// Over a named size limit (413).
     #[error("{message}")]
     TooLarge { code: &'static str, message: String },
+    /// Too many requests (429 with `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Held by someone else (423).
     #[error("{message}")]
     Locked { code: &'static str, message: String },

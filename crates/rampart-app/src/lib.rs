@@ -15,10 +15,12 @@ mod audit_queue;
 pub mod bootstrap;
 pub mod clock;
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod iacm;
 pub mod platform;
 pub mod sealing;
+pub mod sre;
 
 use std::sync::Arc;
 
@@ -75,6 +77,8 @@ struct Inner {
     signer: rampart_crypto::checkpoint::CheckpointSigner,
     /// Wraps and unwraps key rings (see `sealing`).
     root_keys: sealing::RootKeys,
+    /// Webhook request counts per integration.
+    webhook_limits: sre::ingest::RateLimiter,
     /// Group commit for authentication events.
     audit_queue: audit_queue::AuditQueue,
 }
@@ -107,6 +111,7 @@ impl App {
         Ok(Self {
             inner: Arc::new(Inner {
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
+                webhook_limits: sre::ingest::RateLimiter::default(),
                 store,
                 clock,
                 pepper,

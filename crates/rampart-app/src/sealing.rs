@@ -93,6 +93,28 @@ pub struct KeyVersionView {
     pub destroyed_at: Option<Timestamp>,
 }
 
+/// A loaded ring that seals synchronously (see [`App::sealer`]).
+pub(crate) struct Sealer {
+    owner: String,
+    ring: KeyRing,
+}
+
+impl Sealer {
+    /// The ring's owner (an organisation or project id).
+    pub(crate) fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub(crate) fn seal(&self, place: &SealPlace<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
+        if place.owner != self.owner {
+            return Err(AppError::Internal(
+                "a sealer used for another owner's value".into(),
+            ));
+        }
+        Ok(self.ring.seal(&place.context(), plaintext)?)
+    }
+}
+
 /// Rows the rewrap job reseals per store read.
 const REWRAP_BATCH: u32 = 500;
 
@@ -302,8 +324,17 @@ impl App {
 
     /// Seals `plaintext` for `place` with the owner's primary key version.
     pub async fn seal_value(&self, place: &SealPlace<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
-        let ring = self.ring_for_sealing(place.owner).await?;
-        Ok(ring.seal(&place.context(), plaintext)?)
+        self.sealer(place.owner).await?.seal(place, plaintext)
+    }
+
+    /// `owner`'s ring loaded once, to seal several values of one request — also inside
+    /// a write transaction, where loading (which may have to create the ring in a write
+    /// of its own) must not run.
+    pub(crate) async fn sealer(&self, owner: &str) -> AppResult<Sealer> {
+        Ok(Sealer {
+            owner: owner.to_owned(),
+            ring: self.ring_for_sealing(owner).await?,
+        })
     }
 
     /// Opens a value sealed for `place`. A destroyed key answers `data_shredded` (410);

@@ -22,11 +22,7 @@ pub const SESSION_COOKIE: &str = "__Host-rampart_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| credential.trim())
+    rampart_app::credentials::bearer(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub permission: Option<String>,
+    /// Seconds for `Retry-After` on a 429.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             permission: None,
+            retry_after_secs: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl From<AppError> for ApiError {
                 message: validation.to_string(),
                 field: Some(validation.field.to_owned()),
                 permission: None,
+                retry_after_secs: None,
             },
             AppError::BadRequest { code, message } => {
                 Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -74,6 +78,14 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             AppError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
+            AppError::RateLimited {
+                code,
+                message,
+                retry_after_secs,
+            } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            },
             AppError::TooLarge { code, message } => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
             }
@@ -119,6 +131,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"rampart\""),
             );
+        }
+        if let Some(seconds) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

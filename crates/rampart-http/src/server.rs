@@ -74,6 +74,12 @@ pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
             axum::routing::any(crate::handlers::tf_backend::lock_route)
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        // Incoming webhooks: the integration authenticates, not an API token.
+        .route(
+            "/hooks/v1/{integration_id}",
+            axum::routing::post(crate::handlers::sre::webhook)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
         })

@@ -628,33 +628,35 @@ impl WriteTx {
         number(get(&row, "n")?, "count")
     }
 
-    pub async fn append_incident_event(
-        &mut self,
-        incident: IncidentId,
-        at: Timestamp,
-        actor: &str,
-        kind: &str,
-        body_sealed: &[u8],
-    ) -> StoreResult<u64> {
+    /// The sequence number the next timeline entry of `incident` takes (its sealed body
+    /// is bound to it).
+    pub async fn next_incident_event_seq(&mut self, incident: IncidentId) -> StoreResult<u64> {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_events WHERE incident_id = $1",
         )
         .bind(incident.to_string())
         .fetch_one(self.conn())
         .await?;
-        let seq = number(get(&row, "last")?, "seq")? + 1;
+        Ok(number(get(&row, "last")?, "seq")? + 1)
+    }
+
+    pub async fn insert_incident_event(
+        &mut self,
+        incident: IncidentId,
+        event: &IncidentEventRow,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO incident_events (incident_id, seq, at, actor, kind, body_sealed) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(incident.to_string())
-        .bind(signed(seq)?)
-        .bind(micros(at))
-        .bind(actor)
-        .bind(kind)
-        .bind(body_sealed.to_vec())
+        .bind(signed(event.seq)?)
+        .bind(micros(event.at))
+        .bind(event.actor.clone())
+        .bind(event.kind.clone())
+        .bind(event.body_sealed.clone())
         .execute(self.conn())
         .await?;
-        Ok(seq)
+        Ok(())
     }
 }

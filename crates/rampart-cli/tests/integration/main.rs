@@ -14,6 +14,7 @@ mod api;
 pub use api::auth as api_auth;
 mod cli;
 mod edge;
+mod sre;
 mod terraform;
 mod tf_backend;
 mod tls;

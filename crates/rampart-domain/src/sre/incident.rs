@@ -56,6 +56,8 @@ impl AuthMode {
 
 /// The most requests per minute an integration may be given.
 pub const INTEGRATION_RATE_LIMIT_MAX: u32 = 60_000;
+/// The most source networks an integration may list.
+pub const INTEGRATION_CIDRS_MAX: usize = 32;
 /// The default requests per minute of an integration.
 pub const INTEGRATION_RATE_LIMIT_DEFAULT: u32 = 600;
 

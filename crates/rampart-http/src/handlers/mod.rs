@@ -8,6 +8,7 @@ pub mod health;
 pub mod identity;
 pub mod keys;
 pub mod secrets;
+pub mod sre;
 pub mod tenancy;
 pub mod tf_backend;
 pub mod workspaces;
@@ -16,6 +17,7 @@ use axum::http::Method;
 use rampart_api::HealthResponse;
 use rampart_api::iacm as iacm_wire;
 use rampart_api::platform as wire;
+use rampart_api::sre as sre_wire;
 use rampart_app::Access;
 use rampart_domain::Permission as P;
 
@@ -747,6 +749,117 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             )
             .reply::<iacm_wire::StateResources>(200),
             workspaces::state_resources,
+        );
+    }
+
+    // Incident response: services, integrations, incidents.
+    {
+        const BASE: &str = "/api/v1/orgs/{org}/projects/{project}";
+        let path = |suffix: &str| -> &'static str {
+            Box::leak(format!("{BASE}{suffix}").into_boxed_str())
+        };
+        table.add(
+            r(
+                M::GET,
+                path("/services"),
+                perm(P::ServiceView),
+                "List services",
+            )
+            .page::<sre_wire::Service>(),
+            sre::list_services,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/services"),
+                perm(P::ServiceCreate),
+                "Create a service",
+            )
+            .body::<sre_wire::ServiceCreate>()
+            .reply::<sre_wire::Service>(201),
+            sre::create_service,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/services/{service}"),
+                perm(P::ServiceView),
+                "A service",
+            )
+            .reply::<sre_wire::Service>(200),
+            sre::get_service,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/services/{service}/integrations"),
+                perm(P::ServiceView),
+                "A service's webhook integrations (never their credentials)",
+            )
+            .page::<sre_wire::Integration>(),
+            sre::list_integrations,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/services/{service}/integrations"),
+                perm(P::ServiceEdit),
+                "Add a webhook integration; its credential is shown once",
+            )
+            .body::<sre_wire::IntegrationCreate>()
+            .reply::<sre_wire::IntegrationCreated>(201),
+            sre::create_integration,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/incidents"),
+                perm(P::IncidentView),
+                "Incidents, newest first",
+            )
+            .page::<sre_wire::Incident>(),
+            sre::list_incidents,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/incidents"),
+                perm(P::IncidentCreate),
+                "Open an incident by hand",
+            )
+            .body::<sre_wire::IncidentCreate>()
+            .reply::<sre_wire::Incident>(201),
+            sre::create_incident,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/incidents/{number}"),
+                perm(P::IncidentView),
+                "An incident with its alerts and timeline",
+            )
+            .reply::<sre_wire::Incident>(200),
+            sre::get_incident,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/incidents/{number}/status"),
+                perm(P::IncidentStatusUpdate),
+                "Move an incident (acknowledge, resolve, reopen…) with a status update",
+            )
+            .body::<sre_wire::IncidentStatusChange>(),
+            sre::change_incident_status,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/incidents/{number}/notes"),
+                perm(P::IncidentEdit),
+                "Add a note to an incident's timeline",
+            )
+            .body::<sre_wire::IncidentNote>(),
+            sre::add_incident_note,
         );
     }
 

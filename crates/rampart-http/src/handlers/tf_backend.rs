@@ -10,7 +10,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use rampart_app::iacm::{LockOutcome, WriteOutcome};
 use rampart_app::{AppError, Ctx, RequestMeta};
 use rampart_domain::iacm::workspace::Workspace;
@@ -52,23 +51,14 @@ fn token(headers: &HeaderMap) -> Result<String, AppError> {
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .ok_or_else(missing)?;
-    let (scheme, credential) = value.split_once(' ').ok_or_else(missing)?;
-    if scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(credential.trim().to_owned());
+    if let Some(token) = rampart_app::credentials::bearer(value) {
+        return Ok(token.to_owned());
     }
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(missing());
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(credential.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(missing)?;
-    let (_, password) = decoded.split_once(':').ok_or_else(missing)?;
+    let (_, password) = rampart_app::credentials::basic(value).ok_or_else(missing)?;
     if password.is_empty() {
         return Err(missing());
     }
-    Ok(password.to_owned())
+    Ok(password.as_str().to_owned())
 }
 
 /// Authenticates, resolves the project and checks allowlists; then the workspace (made

@@ -1,0 +1,161 @@
+//! Wire types of services, integrations, incidents and webhook answers.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCreate {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Resolve an incident when all its alerts resolve (default true).
+    #[serde(default)]
+    pub auto_resolve: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub auto_resolve: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationCreate {
+    pub name: String,
+    /// `alertmanager`, `grafana`, `pagerduty` or `generic`.
+    pub format: String,
+    /// `bearer`, `basic` or `hmac`.
+    pub auth_mode: String,
+    /// Source networks allowed to send; empty: any.
+    #[serde(default)]
+    pub source_cidrs: Vec<String>,
+    /// Default 600.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Integration {
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub format: String,
+    pub auth_mode: String,
+    pub source_cidrs: Vec<String>,
+    pub rate_limit_per_minute: u32,
+    /// `/hooks/v1/{id}`.
+    pub url_path: String,
+    pub created_at: String,
+}
+
+/// A new integration with its credential, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct IntegrationCreated {
+    pub integration: Integration,
+    /// Bearer: the `rmp_whk_` token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Basic: the username and password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// HMAC: the signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentCreate {
+    pub title: String,
+    /// SEV0 to SEV4.
+    pub severity: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Alert {
+    pub id: String,
+    pub dedup_key: String,
+    pub status: String,
+    pub severity: String,
+    pub event_count: u64,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TimelineEntry {
+    pub seq: u64,
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Incident {
+    pub id: String,
+    pub number: u64,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+    /// Present when reading one incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Vec<Alert>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentStatusChange {
+    pub status: String,
+    /// A status update for the timeline.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentNote {
+    pub text: String,
+}
+
+/// What one webhook event did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WebhookAlert {
+    pub dedup_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_id: Option<String>,
+    /// `created`, `deduplicated`, `acknowledged`, `resolved` or `dropped`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u64>,
+}
+
+/// The 202 answer to a webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WebhookAccepted {
+    pub status: String,
+    pub alerts: Vec<WebhookAlert>,
+    /// Alerts the sender said it left out.
+    pub truncated_alerts: u64,
+    /// PagerDuty: the dedup key generated for a trigger that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_key: Option<String>,
+}

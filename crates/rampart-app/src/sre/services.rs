@@ -1,0 +1,275 @@
+//! The service directory and the webhook integrations of each service. An
+//! integration's credential (a `rmp_whk_` bearer token, a Basic password, or HMAC
+//! signing secrets) is shown once at creation: the bearer token is kept only as a blind
+//! index, Basic and HMAC secrets sealed with the project's key.
+
+use rampart_domain::platform::identity::TokenKind;
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::incident::{
+    AuthMode, INTEGRATION_CIDRS_MAX, INTEGRATION_RATE_LIMIT_DEFAULT, INTEGRATION_RATE_LIMIT_MAX,
+    Integration, Service,
+};
+use rampart_domain::sre::payload::Format;
+use rampart_domain::{Description, IntegrationId, Name, ServiceId, Slug};
+use rampart_store::Page;
+use rampart_store::sre::IntegrationRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::sealing::SealPlace;
+use crate::{App, AppError, AppResult, Ctx, mint};
+
+/// A new service.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceInput {
+    pub identifier: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub auto_resolve: Option<bool>,
+}
+
+/// A new integration.
+#[derive(Clone, Debug, Default)]
+pub struct IntegrationInput {
+    pub name: String,
+    pub format: String,
+    pub auth_mode: String,
+    pub source_cidrs: Vec<String>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// The credential of a new integration, shown once.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IntegrationCredential {
+    Bearer { token: String },
+    Basic { username: String, password: String },
+    Hmac { secret: String },
+}
+
+/// Sealed Basic and HMAC secrets.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredSecrets {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// HMAC secrets; two while one is rotated.
+    #[serde(default)]
+    pub hmac: Vec<String>,
+}
+
+/// Where an integration's secrets are sealed.
+pub(crate) fn credentials_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
+    SealPlace {
+        owner,
+        entity_type: "integration",
+        entity_id: id,
+        field: "credentials",
+        version: 0,
+    }
+}
+
+/// The blind index of a webhook bearer token.
+pub(crate) const WEBHOOK_TOKEN_DOMAIN: &str = "webhook-token";
+
+fn random_secret() -> AppResult<String> {
+    Ok(rampart_crypto::digest::hex(
+        &rampart_crypto::random::bytes::<32>()?,
+    ))
+}
+
+fn service_not_found() -> AppError {
+    AppError::NotFound { what: "service" }
+}
+
+impl App {
+    pub async fn create_service(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        input: ServiceInput,
+    ) -> AppResult<Service> {
+        let Scope::Project(org_id, project_id) = scope else {
+            return Err(AppError::bad_request(
+                "invalid_scope",
+                "services belong to projects",
+            ));
+        };
+        let now = self.now();
+        let service = Service {
+            id: mint(now, ServiceId::mint)?,
+            org_id,
+            project_id,
+            identifier: Slug::parse(&input.identifier)?,
+            name: Name::parse(&input.name)?,
+            description: Description::parse(input.description.as_deref().unwrap_or(""))?,
+            auto_resolve: input.auto_resolve.unwrap_or(true),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_service(&service)
+            .await
+            .map_err(|error| match error {
+                rampart_store::StoreError::Conflict { .. } => AppError::conflict(
+                    "identifier_taken",
+                    "a service with this identifier already exists in the project",
+                ),
+                other => other.into(),
+            })?;
+        tx.commit(
+            ctx.audit(now, "service.create", "service")
+                .scope(scope)
+                .resource_id(service.id)
+                .details(json!({ "identifier": service.identifier.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok(service)
+    }
+
+    pub async fn list_services(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<Service>> {
+        let page = crate::platform::page_request(limit, cursor)?;
+        Ok(self.store().list_services(scope, &page).await?)
+    }
+
+    pub async fn service_at(&self, scope: Scope, identifier: &str) -> AppResult<Service> {
+        let slug = Slug::parse(identifier).map_err(|_| service_not_found())?;
+        self.store()
+            .service_by_identifier(scope, &slug)
+            .await?
+            .ok_or_else(service_not_found)
+    }
+
+    pub async fn list_integrations(
+        &self,
+        scope: Scope,
+        service: &str,
+    ) -> AppResult<Vec<Integration>> {
+        let service = self.service_at(scope, service).await?;
+        Ok(self
+            .store()
+            .integrations_of_service(service.id)
+            .await?
+            .into_iter()
+            .map(|record| record.integration)
+            .collect())
+    }
+
+    /// Adds a webhook integration to a service; the credential is returned once.
+    pub async fn create_integration(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        input: IntegrationInput,
+    ) -> AppResult<(Integration, IntegrationCredential)> {
+        let service = self.service_at(scope, service).await?;
+        let now = self.now();
+        let rate_limit = input
+            .rate_limit_per_minute
+            .unwrap_or(INTEGRATION_RATE_LIMIT_DEFAULT);
+        if rate_limit == 0 || rate_limit > INTEGRATION_RATE_LIMIT_MAX {
+            return Err(AppError::bad_request(
+                "invalid_rate_limit_per_minute",
+                format!("rate_limit_per_minute is 1 to {INTEGRATION_RATE_LIMIT_MAX}"),
+            ));
+        }
+        let integration = Integration {
+            id: mint(now, IntegrationId::mint)?,
+            service_id: service.id,
+            project_id: service.project_id,
+            name: Name::parse(&input.name)?,
+            format: Format::parse(&input.format)?,
+            auth_mode: AuthMode::parse(&input.auth_mode)?,
+            source_cidrs: crate::platform::network::parse_cidrs(
+                &input.source_cidrs,
+                INTEGRATION_CIDRS_MAX,
+                "an integration",
+            )?,
+            rate_limit_per_minute: rate_limit,
+            created_at: now,
+        };
+        let owner = service.project_id.to_string();
+        let id = integration.id.to_string();
+        let (credential, token_hmac, secrets) = match integration.auth_mode {
+            AuthMode::Bearer => {
+                let token = rampart_crypto::token::mint(TokenKind::Webhook)?;
+                let hmac = self
+                    .pepper()
+                    .blind_index(WEBHOOK_TOKEN_DOMAIN, token.expose().as_bytes());
+                (
+                    IntegrationCredential::Bearer {
+                        token: token.expose().to_owned(),
+                    },
+                    Some(hmac),
+                    None,
+                )
+            }
+            AuthMode::Basic => {
+                let password = random_secret()?;
+                let stored = StoredSecrets {
+                    username: Some("rampart".into()),
+                    password: Some(password.clone()),
+                    hmac: Vec::new(),
+                };
+                (
+                    IntegrationCredential::Basic {
+                        username: "rampart".into(),
+                        password,
+                    },
+                    None,
+                    Some(stored),
+                )
+            }
+            AuthMode::Hmac => {
+                let secret = random_secret()?;
+                let stored = StoredSecrets {
+                    username: None,
+                    password: None,
+                    hmac: vec![secret.clone()],
+                };
+                (IntegrationCredential::Hmac { secret }, None, Some(stored))
+            }
+        };
+        let credentials_sealed = match secrets {
+            None => None,
+            Some(stored) => {
+                let json = Zeroizing::new(
+                    serde_json::to_vec(&stored)
+                        .map_err(|error| AppError::Internal(error.to_string()))?,
+                );
+                Some(
+                    self.seal_value(&credentials_place(&owner, &id), &json)
+                        .await?,
+                )
+            }
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_integration(&IntegrationRecord {
+            integration: integration.clone(),
+            token_hmac,
+            credentials_sealed,
+        })
+        .await?;
+        tx.commit(
+            ctx.audit(now, "integration.create", "integration")
+                .scope(scope)
+                .resource_id(integration.id)
+                .details(json!({
+                    "service": service.identifier.as_str(),
+                    "format": integration.format.as_str(),
+                    "auth_mode": integration.auth_mode.as_str(),
+                }))
+                .build(),
+        )
+        .await?;
+        Ok((integration, credential))
+    }
+}

@@ -1,0 +1,330 @@
+//! Services, integrations and incidents of a project; and the webhook endpoint
+//! `POST /hooks/v1/{integration_id}`, mounted beside the route table because its
+//! authentication is the integration's own (bearer `rmp_whk_` token, Basic, or an HMAC
+//! signature), not an API token.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use rampart_api::sre as wire;
+use rampart_api::{ListParams, ListResponse};
+use rampart_app::sre::incidents::{IncidentView, TimelineEntry};
+use rampart_app::sre::ingest::WebhookRequest;
+use rampart_app::sre::services::{IntegrationCredential, IntegrationInput, ServiceInput};
+use rampart_app::{AppError, Ctx, RequestMeta};
+use rampart_domain::sre::incident::{Integration, Service};
+use rampart_domain::sre::payload::WEBHOOK_BODY_BYTES_MAX;
+
+use super::access::id_param;
+use crate::AppState;
+use crate::enforce::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+
+fn wire_service(service: &Service) -> wire::Service {
+    wire::Service {
+        id: service.id.to_string(),
+        identifier: service.identifier.to_string(),
+        name: service.name.to_string(),
+        description: service.description.to_string(),
+        auto_resolve: service.auto_resolve,
+        created_at: service.created_at.to_string(),
+    }
+}
+
+fn wire_integration(integration: &Integration, service: &str) -> wire::Integration {
+    wire::Integration {
+        id: integration.id.to_string(),
+        service: service.to_owned(),
+        name: integration.name.to_string(),
+        format: integration.format.as_str().to_owned(),
+        auth_mode: integration.auth_mode.as_str().to_owned(),
+        source_cidrs: integration.source_cidrs.clone(),
+        rate_limit_per_minute: integration.rate_limit_per_minute,
+        url_path: format!("/hooks/v1/{}", integration.id),
+        created_at: integration.created_at.to_string(),
+    }
+}
+
+fn wire_incident(view: &IncidentView) -> wire::Incident {
+    let incident = &view.incident;
+    wire::Incident {
+        id: incident.id.to_string(),
+        number: incident.number,
+        title: view.title.clone(),
+        severity: incident.severity.clone(),
+        status: incident.status.as_str().to_owned(),
+        created_at: incident.created_at.to_string(),
+        updated_at: incident.updated_at.to_string(),
+        acknowledged_at: incident.acknowledged_at.map(|t| t.to_string()),
+        resolved_at: incident.resolved_at.map(|t| t.to_string()),
+        alerts: None,
+        timeline: None,
+    }
+}
+
+pub async fn list_services(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Service>>> {
+    let page = state
+        .app
+        .list_services(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.iter().map(wire_service).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_service(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::ServiceCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Service>)> {
+    let service = state
+        .app
+        .create_service(
+            &ctx,
+            scope.scope(),
+            ServiceInput {
+                identifier: body.identifier,
+                name: body.name,
+                description: body.description,
+                auto_resolve: body.auto_resolve,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_service(&service))))
+}
+
+pub async fn get_service(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::Service>> {
+    let service = state
+        .app
+        .service_at(scope.scope(), id_param(&params, "service"))
+        .await?;
+    Ok(Json(wire_service(&service)))
+}
+
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<ListResponse<wire::Integration>>> {
+    let service = id_param(&params, "service");
+    let integrations = state.app.list_integrations(scope.scope(), service).await?;
+    Ok(Json(ListResponse {
+        items: integrations
+            .iter()
+            .map(|integration| wire_integration(integration, service))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+pub async fn create_integration(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::IntegrationCreate>,
+) -> ApiResult<(StatusCode, Json<wire::IntegrationCreated>)> {
+    let service = id_param(&params, "service");
+    let (integration, credential) = state
+        .app
+        .create_integration(
+            &ctx,
+            scope.scope(),
+            service,
+            IntegrationInput {
+                name: body.name,
+                format: body.format,
+                auth_mode: body.auth_mode,
+                source_cidrs: body.source_cidrs,
+                rate_limit_per_minute: body.rate_limit_per_minute,
+            },
+        )
+        .await?;
+    let mut created = wire::IntegrationCreated {
+        integration: wire_integration(&integration, service),
+        token: None,
+        username: None,
+        password: None,
+        secret: None,
+    };
+    match credential {
+        IntegrationCredential::Bearer { token } => created.token = Some(token),
+        IntegrationCredential::Basic { username, password } => {
+            created.username = Some(username);
+            created.password = Some(password);
+        }
+        IntegrationCredential::Hmac { secret } => created.secret = Some(secret),
+    }
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Incident>>> {
+    let page = state
+        .app
+        .list_incidents(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.iter().map(wire_incident).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_incident(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::IncidentCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Incident>)> {
+    let view = state
+        .app
+        .create_incident(&ctx, scope.scope(), &body.title, &body.severity)
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_incident(&view))))
+}
+
+fn number_param(params: &[(String, String)]) -> ApiResult<u64> {
+    id_param(params, "number")
+        .parse()
+        .map_err(|_| AppError::NotFound { what: "incident" }.into())
+}
+
+pub async fn get_incident(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::Incident>> {
+    let (view, alerts, timeline) = state
+        .app
+        .get_incident(scope.scope(), number_param(&params)?)
+        .await?;
+    let mut incident = wire_incident(&view);
+    incident.alerts = Some(
+        alerts
+            .iter()
+            .map(|alert| wire::Alert {
+                id: alert.id.to_string(),
+                dedup_key: alert.dedup_key.clone(),
+                status: alert.status.as_str().to_owned(),
+                severity: alert.severity.clone(),
+                event_count: alert.event_count,
+                created_at: alert.created_at.to_string(),
+                resolved_at: alert.resolved_at.map(|t| t.to_string()),
+            })
+            .collect(),
+    );
+    incident.timeline = Some(
+        timeline
+            .into_iter()
+            .map(|entry: TimelineEntry| wire::TimelineEntry {
+                seq: entry.seq,
+                at: entry.at.to_string(),
+                actor: entry.actor,
+                kind: entry.kind,
+                body: entry.body,
+            })
+            .collect(),
+    );
+    Ok(Json(incident))
+}
+
+pub async fn change_incident_status(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::IncidentStatusChange>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .set_incident_status(
+            &ctx,
+            scope.scope(),
+            number_param(&params)?,
+            &body.status,
+            body.message.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn add_incident_note(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::IncidentNote>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .add_incident_note(&ctx, scope.scope(), number_param(&params)?, &body.text)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /hooks/v1/{integration_id}`: 202 with what each event did.
+pub async fn webhook(
+    State(state): State<AppState>,
+    Path(integration_id): Path<String>,
+    headers: HeaderMap,
+    request_meta: Option<Extension<RequestMeta>>,
+    body: Body,
+) -> Response {
+    let body = match axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
+            )
+            .into_response();
+        }
+    };
+    let header_text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let request = WebhookRequest {
+        integration_id: &integration_id,
+        meta: request_meta.map(|m| m.0).unwrap_or_default(),
+        authorization: header_text(header::AUTHORIZATION.as_str()),
+        signature: header_text(rampart_app::sre::ingest::SIGNATURE_HEADER),
+        body: &body,
+    };
+    match state.app.ingest_webhook(request).await {
+        Ok(outcome) => (
+            StatusCode::ACCEPTED,
+            Json(wire::WebhookAccepted {
+                status: "accepted".into(),
+                alerts: outcome
+                    .alerts
+                    .into_iter()
+                    .map(|alert| wire::WebhookAlert {
+                        dedup_key: alert.dedup_key,
+                        alert_id: alert.alert_id.map(|id| id.to_string()),
+                        outcome: alert.outcome.to_owned(),
+                        incident: alert.incident_number,
+                    })
+                    .collect(),
+                truncated_alerts: outcome.truncated,
+                dedup_key: outcome.generated_dedup_key,
+            }),
+        )
+            .into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}

@@ -502,6 +502,28 @@ impl App {
                     }
                 }
             }
+            // Incident-response values, when the owner is a project.
+            for column in rampart_store::sre::SealedColumn::ALL {
+                let mut after = None;
+                loop {
+                    let batch = self
+                        .store()
+                        .sealed_cells(column, &owner, after, REWRAP_BATCH)
+                        .await?;
+                    let Some(last) = batch.last() else {
+                        break;
+                    };
+                    after = Some((last.id.clone(), last.version));
+                    for cell in &batch {
+                        let place = crate::sre::sealed_place(&owner, cell);
+                        if let Some(resealed) = reseal(&ring, primary, &place, &cell.sealed)?
+                            && self.store().replace_sealed_cell(cell, &resealed).await?
+                        {
+                            owner_moved += 1;
+                        }
+                    }
+                }
+            }
             let mut tx = self.store().write().await?;
             tx.lock_key_ring(&owner).await?;
             tx.mark_key_versions_retired(&owner, primary).await?;

@@ -90,7 +90,7 @@ impl RateLimiter {
     }
 }
 
-fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
+pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
     SealPlace {
         owner,
         entity_type: "alert",

@@ -607,3 +607,49 @@ async fn incidents_by_hand_move_through_their_statuses_with_a_timeline() {
     let missing = server.get(&format!("{PROJECT}/incidents/99"), &admin).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+async fn sre_data_follows_rotation(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    service(&server, "pay").await;
+    let hook = integration(
+        &server,
+        "pay",
+        json!({"name": "Basic", "format": "generic", "auth_mode": "basic"}),
+    )
+    .await;
+    let first = send(
+        &server,
+        &hook,
+        &generic("k", "trigger", "Payments slow"),
+        &[],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED);
+    let rotated = server
+        .post(
+            "/api/v1/keys/rotate",
+            &server.admin_token,
+            json!({"scope": "default/default"}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    // Alert payload, incident title, timeline entry, integration credentials.
+    let moved = server.app().rewrap_rotated_data().await.unwrap();
+    assert_eq!(moved, 4);
+    assert_eq!(incident(&server, 1).await["title"], "Payments slow");
+    let again = send(&server, &hook, &generic("k", "resolve", ""), &[]).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "credentials still open");
+    assert_eq!(incident(&server, 1).await["status"], "resolved");
+}
+
+#[tokio::test]
+async fn incident_data_is_resealed_after_rotation_on_sqlite() {
+    sre_data_follows_rotation(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn incident_data_is_resealed_after_rotation_on_postgres() {
+    sre_data_follows_rotation(TestServer::start_postgres).await;
+}

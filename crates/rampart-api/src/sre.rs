@@ -159,3 +159,90 @@ pub struct WebhookAccepted {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,
 }
+
+/// A new schedule or escalation policy. `definition` is the schedule's
+/// `{time_zone, layers, overrides}` or the policy's `{levels, repeats}` (see the README).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionCreate {
+    pub identifier: String,
+    pub name: String,
+    pub definition: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionUpdate {
+    pub name: String,
+    pub definition: serde_json::Value,
+}
+
+/// A schedule or an escalation policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Definition {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub definition: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OnCallQuery {
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OnCall {
+    pub schedule: String,
+    pub at: String,
+    /// The user id on call, or null (nobody: a gap).
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RangeQuery {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OnCallSegment {
+    pub start: String,
+    pub end: String,
+    pub user: Option<String>,
+    /// `override` or `layer:<name>`; null for a gap.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OnCallTimeline {
+    pub schedule: String,
+    pub segments: Vec<OnCallSegment>,
+    /// The stretches with nobody on call.
+    pub gaps: Vec<OnCallSegment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceEscalationPolicy {
+    /// An escalation policy identifier of the project, or null to stop paging.
+    pub escalation_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Notification {
+    pub id: String,
+    pub kind: String,
+    pub project_id: String,
+    pub incident_id: String,
+    pub incident_number: u64,
+    pub level: u64,
+    pub round: u64,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
+}

@@ -34,6 +34,23 @@ pub struct Config {
     pub audit: AuditSection,
     pub keys: KeysSection,
     pub iacm: IacmSection,
+    pub oncall: OncallSection,
+}
+
+/// Incident response: the escalation engine.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OncallSection {
+    /// How often due escalations are advanced (pages sent).
+    pub engine_interval_secs: u64,
+}
+
+impl Default for OncallSection {
+    fn default() -> Self {
+        Self {
+            engine_interval_secs: 5,
+        }
+    }
 }
 
 /// Infrastructure as code: the Terraform/OpenTofu state backend.
@@ -364,6 +381,12 @@ impl Config {
             self.audit.checkpoint_interval_secs,
             1,
             86_400,
+        )?;
+        range(
+            "oncall.engine_interval_secs",
+            self.oncall.engine_interval_secs,
+            1,
+            300,
         )?;
         range(
             "iacm.state_size_bytes_max",

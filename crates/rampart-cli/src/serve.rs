@@ -123,6 +123,7 @@ pub async fn start(
             checkpoint_every: Duration::from_secs(config.audit.checkpoint_interval_secs),
             retention_every: Duration::from_secs(config.audit.retention_sweep_interval_secs),
             rewrap_every: Duration::from_secs(config.keys.rewrap_interval_secs),
+            escalate_every: Duration::from_secs(config.oncall.engine_interval_secs),
         },
         shutdown_rx.clone(),
     );
@@ -172,10 +173,11 @@ struct Maintenance {
     checkpoint_every: Duration,
     retention_every: Duration,
     rewrap_every: Duration,
+    escalate_every: Duration,
 }
 
 /// The background jobs, until shutdown: signing audit checkpoints, applying audit
-/// retention, and resealing data after key rotations. Failures are logged and retried at
+/// retention, resealing data after key rotations, and advancing escalations (paging). Failures are logged and retried at
 /// the next tick; each job is safe to run on several replicas at once.
 fn spawn_maintenance(
     app: rampart_app::App,
@@ -186,7 +188,13 @@ fn spawn_maintenance(
         let mut checkpoint_tick = tokio::time::interval(every.checkpoint_every);
         let mut retention_tick = tokio::time::interval(every.retention_every);
         let mut rewrap_tick = tokio::time::interval(every.rewrap_every);
-        for tick in [&mut checkpoint_tick, &mut retention_tick, &mut rewrap_tick] {
+        let mut escalate_tick = tokio::time::interval(every.escalate_every);
+        for tick in [
+            &mut checkpoint_tick,
+            &mut retention_tick,
+            &mut rewrap_tick,
+            &mut escalate_tick,
+        ] {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         loop {
@@ -202,6 +210,13 @@ fn spawn_maintenance(
                         Ok(0) => {}
                         Ok(pruned) => tracing::info!(pruned, "audit retention applied"),
                         Err(error) => tracing::error!(?error, "audit retention failed"),
+                    }
+                }
+                _ = escalate_tick.tick() => {
+                    match app.run_escalations().await {
+                        Ok(0) => {}
+                        Ok(pages) => tracing::info!(pages, "escalation pages sent"),
+                        Err(error) => tracing::error!(?error, "advancing escalations failed"),
                     }
                 }
                 _ = rewrap_tick.tick() => {

@@ -70,3 +70,6 @@ typed_id!(ServiceId);
 typed_id!(IntegrationId);
 typed_id!(AlertId);
 typed_id!(IncidentId);
+typed_id!(ScheduleId);
+typed_id!(EscalationPolicyId);
+typed_id!(NotificationId);

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::platform::access::scope_columns;
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::rows::{get, get_id, get_timestamp, micros, number, parsed, signed};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, provisioner, \
@@ -48,14 +48,6 @@ fn workspace_from(row: &AnyRow) -> StoreResult<Workspace> {
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
     })
-}
-
-fn number(value: i64, column: &str) -> StoreResult<u64> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} out of range")))
-}
-
-fn signed(value: u64) -> StoreResult<i64> {
-    i64::try_from(value).map_err(|_| StoreError::Internal("a number beyond i64".into()))
 }
 
 fn hash(bytes: Vec<u8>, column: &str) -> StoreResult<[u8; 32]> {

@@ -16,6 +16,7 @@
 mod error;
 pub mod iacm;
 mod migrate;
+pub mod oncall;
 pub mod platform;
 mod rows;
 pub mod sre;

@@ -58,6 +58,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "sre",
         sql: include_str!("../migrations/sqlite/0008_sre.sql"),
     },
+    Migration {
+        version: 9,
+        name: "oncall",
+        sql: include_str!("../migrations/sqlite/0009_oncall.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -100,6 +105,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 8,
         name: "sre",
         sql: include_str!("../migrations/postgres/0008_sre.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "oncall",
+        sql: include_str!("../migrations/postgres/0009_oncall.sql"),
     },
 ];
 

@@ -59,3 +59,13 @@ pub(crate) fn get_flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
 pub(crate) fn parsed<T, E>(value: Result<T, E>, column: &str) -> Result<T, StoreError> {
     value.map_err(|_| StoreError::Corrupt(format!("column {column} holds an invalid value")))
 }
+
+/// A stored non-negative number (a version, a serial, a count).
+pub(crate) fn number(value: i64, column: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} out of range")))
+}
+
+/// A number as the store keeps it (BIGINT).
+pub(crate) fn signed(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Internal("a number beyond i64".into()))
+}

@@ -12,7 +12,8 @@ use sqlx::any::AnyRow;
 use crate::platform::access::scope_columns;
 use crate::platform::{Page, PageRequest};
 use crate::rows::{
-    get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, parsed,
+    get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number,
+    parsed, signed,
 };
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
@@ -30,14 +31,6 @@ const POSTGRES_ALERT_GROUP_LOCK_SPACE: i32 = 0x4147; // "AG"
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.into())
-}
-
-fn number(value: i64, column: &str) -> StoreResult<u64> {
-    u64::try_from(value).map_err(|_| corrupt(column))
-}
-
-fn signed(value: u64) -> StoreResult<i64> {
-    i64::try_from(value).map_err(|_| StoreError::Internal("a number beyond i64".into()))
 }
 
 fn service_from(row: &AnyRow) -> StoreResult<Service> {

@@ -249,6 +249,15 @@ impl App {
             _ => {}
         }
         tx.update_incident(&incident).await?;
+        // Anyone moving it past triggered has it in hand: paging stops.
+        if to != IncidentStatus::Triggered {
+            let stopped = if to.is_open() {
+                "acknowledged"
+            } else {
+                "resolved"
+            };
+            tx.stop_escalation(incident.id, stopped, now).await?;
+        }
         for alert in self.store().alerts_of_incident(incident.id).await? {
             let next = match to {
                 IncidentStatus::Resolved | IncidentStatus::Closed => AlertStatus::Resolved,

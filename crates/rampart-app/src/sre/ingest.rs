@@ -346,6 +346,7 @@ impl App {
         let integration = &record.integration;
         let owner = service.project_id.to_string();
         let sealer = self.sealer(&owner).await?;
+        let policy = self.store().service_policy(service.id).await?;
         let now = self.now();
         let scope =
             rampart_domain::platform::tenancy::Scope::Project(service.org_id, service.project_id);
@@ -412,6 +413,10 @@ impl App {
                                 resolved_at: None,
                             };
                             tx.insert_incident(&incident, &title).await?;
+                            if let Some(policy) = &policy {
+                                tx.start_escalation(incident.id, service.project_id, policy, now)
+                                    .await?;
+                            }
                             add_timeline(
                                 &mut tx,
                                 &sealer,
@@ -502,6 +507,7 @@ impl App {
                             incident.updated_at = now;
                             incident.open_group = None;
                             tx.update_incident(&incident).await?;
+                            tx.stop_escalation(incident.id, "resolved", now).await?;
                             add_timeline(
                                 &mut tx,
                                 &sealer,

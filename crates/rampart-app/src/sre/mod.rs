@@ -3,6 +3,7 @@
 
 pub mod incidents;
 pub mod ingest;
+pub mod oncall;
 pub mod services;
 
 use rampart_store::sre::{SealedCell, SealedColumn};

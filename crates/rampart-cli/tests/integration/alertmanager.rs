@@ -2,7 +2,8 @@
 //! installed by `scripts/install-test-deps.sh`), started on loopback by the test: an
 //! alert pushed with `amtool` arrives through a bearer-authenticated webhook over HTTPS
 //! (Alertmanager trusts the server's certificate via `tls_config.ca_file`), opens an
-//! incident, and the incident resolves when the alert resolves.
+//! incident, pages the on-call user's in-app inbox per the service's escalation policy
+//! (through the server's own engine loop), and resolves when the alert resolves.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -69,8 +70,33 @@ async fn amtool(port: u16, args: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_from_real_alertmanager_opens_and_resolves_an_incident() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| config.oncall.engine_interval_secs = 1)),
+        ..Default::default()
+    })
+    .await;
     let admin = server.admin_token.clone();
+    let (ann, ann_token) = crate::api::access::user_with_token(&server, "ann@example.com").await;
+    let schedule = server
+        .post(
+            &format!("{PROJECT}/schedules"),
+            &admin,
+            json!({"identifier": "primary", "name": "Primary", "definition": {
+                "time_zone": "UTC",
+                "layers": [{"name": "all", "unit": "week", "first_handoff": "2026-01-05T00:00",
+                            "participants": [ann]}]}}),
+        )
+        .await;
+    assert_eq!(schedule.status, StatusCode::CREATED, "{}", schedule.text);
+    let policy = server
+        .post(
+            &format!("{PROJECT}/escalation-policies"),
+            &admin,
+            json!({"identifier": "default", "name": "Default", "definition": {
+                "levels": [{"targets": [{"type": "schedule", "id": "primary"}], "delay_minutes": 5}]}}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text);
     let created = server
         .post(
             &format!("{PROJECT}/services"),
@@ -79,6 +105,15 @@ async fn an_alert_from_real_alertmanager_opens_and_resolves_an_incident() {
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
+    let set = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/services/web/escalation-policy"),
+            Some(&admin),
+            Some(&json!({"escalation_policy": "default"})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT, "{}", set.text);
     let integration = server
         .post(
             &format!("{PROJECT}/services/web/integrations"),
@@ -178,6 +213,19 @@ receivers:
     assert_eq!(opened["title"], "p99 latency above 2s");
     assert_eq!(opened["severity"], "SEV1");
     assert_eq!(opened["status"], "triggered");
+    // The engine loop pages whoever the schedule has on call.
+    let paged = eventually(Duration::from_secs(30), async || {
+        server
+            .get("/api/v1/me/notifications", &ann_token)
+            .await
+            .body["items"]
+            .as_array()
+            .and_then(|items| items.first().cloned())
+    })
+    .await;
+    let paged = paged.expect("the on-call user was paged");
+    assert_eq!(paged["incident_number"], 1);
+    assert_eq!(paged["kind"], "page");
 
     // Resolve the alert in Alertmanager (an end time now): it sends the resolved
     // notification and the incident resolves with it.

@@ -15,6 +15,7 @@ mod api;
 pub use api::auth as api_auth;
 mod cli;
 mod edge;
+mod oncall;
 mod sre;
 mod terraform;
 mod tf_backend;

@@ -2,6 +2,7 @@
 //! escalation policies (who is paged when, until someone acknowledges), and incoming
 //! alert payloads decoded from each monitoring tool into one shape.
 
+pub mod documents;
 pub mod escalation;
 pub mod incident;
 pub mod payload;

@@ -752,6 +752,27 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         );
     }
 
+    // The caller's in-app notifications (pages).
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/me/notifications",
+            Access::SelfService,
+            "Your notifications, newest first",
+        )
+        .page::<sre_wire::Notification>(),
+        sre::my_notifications,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/me/notifications/{notification}/read",
+            Access::SelfService,
+            "Mark one of your notifications read",
+        ),
+        sre::read_notification,
+    );
+
     // Incident response: services, integrations, incidents.
     {
         const BASE: &str = "/api/v1/orgs/{org}/projects/{project}";
@@ -809,6 +830,114 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             .body::<sre_wire::IntegrationCreate>()
             .reply::<sre_wire::IntegrationCreated>(201),
             sre::create_integration,
+        );
+        table.add(
+            r(
+                M::PUT,
+                path("/services/{service}/escalation-policy"),
+                perm(P::ServiceEdit),
+                "Set (or clear with null) the escalation policy a service pages with",
+            )
+            .body::<sre_wire::ServiceEscalationPolicy>(),
+            sre::set_service_policy,
+        );
+        for (collection, item, view, create, edit) in [
+            (
+                "/schedules",
+                "/schedules/{schedule}",
+                P::ScheduleView,
+                P::ScheduleCreate,
+                P::ScheduleEdit,
+            ),
+            (
+                "/escalation-policies",
+                "/escalation-policies/{policy}",
+                P::EscalationPolicyView,
+                P::EscalationPolicyCreate,
+                P::EscalationPolicyEdit,
+            ),
+        ] {
+            let schedules = collection == "/schedules";
+            let (list, create_handler) = if schedules {
+                (
+                    r(M::GET, path(collection), perm(view), "List schedules"),
+                    r(M::POST, path(collection), perm(create), "Create a schedule"),
+                )
+            } else {
+                (
+                    r(
+                        M::GET,
+                        path(collection),
+                        perm(view),
+                        "List escalation policies",
+                    ),
+                    r(
+                        M::POST,
+                        path(collection),
+                        perm(create),
+                        "Create an escalation policy",
+                    ),
+                )
+            };
+            let get = r(M::GET, path(item), perm(view), "Read one");
+            let put = r(
+                M::PUT,
+                path(item),
+                perm(edit),
+                "Replace the name and definition",
+            );
+            let list = list.page::<sre_wire::Definition>();
+            let create_handler = create_handler
+                .body::<sre_wire::DefinitionCreate>()
+                .reply::<sre_wire::Definition>(201);
+            let get = get.reply::<sre_wire::Definition>(200);
+            let put = put
+                .body::<sre_wire::DefinitionUpdate>()
+                .reply::<sre_wire::Definition>(200);
+            if schedules {
+                table.add(list, sre::list_schedules);
+                table.add(create_handler, sre::create_schedule);
+                table.add(get, sre::get_schedule);
+                table.add(put, sre::replace_schedule);
+            } else {
+                table.add(list, sre::list_policies);
+                table.add(create_handler, sre::create_policy);
+                table.add(get, sre::get_policy);
+                table.add(put, sre::replace_policy);
+            }
+        }
+        table.add(
+            r(
+                M::GET,
+                path("/schedules/{schedule}/on-call"),
+                perm(P::ScheduleView),
+                "Who is on call at an instant (default now)",
+            )
+            .query(&[("at", "RFC 3339 time")])
+            .reply::<sre_wire::OnCall>(200),
+            sre::on_call,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/schedules/{schedule}/timeline"),
+                perm(P::ScheduleView),
+                "The final on-call timeline of a range, with its gaps",
+            )
+            .query(&[("from", "RFC 3339 time"), ("to", "RFC 3339 time")])
+            .reply::<sre_wire::OnCallTimeline>(200),
+            sre::schedule_timeline,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/schedules/{schedule}/ical"),
+                perm(P::ScheduleView),
+                "The on-call timeline of a range as iCalendar",
+            )
+            .query(&[("from", "RFC 3339 time"), ("to", "RFC 3339 time")])
+            .text("text/calendar"),
+            sre::schedule_ical,
         );
         table.add(
             r(

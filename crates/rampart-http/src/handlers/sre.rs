@@ -328,3 +328,263 @@ pub async fn webhook(
         Err(error) => ApiError::from(error).into_response(),
     }
 }
+
+fn wire_definition(record: &DefinitionRecord) -> wire::Definition {
+    wire::Definition {
+        id: record.id.clone(),
+        identifier: record.identifier.to_string(),
+        name: record.name.to_string(),
+        definition: serde_json::from_str(&record.definition).unwrap_or(serde_json::Value::Null),
+        created_at: record.created_at.to_string(),
+        updated_at: record.updated_at.to_string(),
+    }
+}
+
+use rampart_app::sre::oncall::{DefinitionKind, DefinitionRecord};
+
+fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().map_err(|_| {
+        AppError::bad_request(
+            if field == "at" {
+                "invalid_at"
+            } else {
+                "invalid_range"
+            },
+            format!("{field} must be an RFC 3339 time"),
+        )
+        .into()
+    })
+}
+
+macro_rules! definition_handlers {
+    ($kind:expr, $param:literal, $list:ident, $create:ident, $get:ident, $replace:ident) => {
+        pub async fn $list(
+            State(state): State<AppState>,
+            Extension(scope): Scope,
+            ApiQuery(params): ApiQuery<ListParams>,
+        ) -> ApiResult<Json<ListResponse<wire::Definition>>> {
+            let page = state
+                .app
+                .list_definitions($kind, scope.scope(), params.limit, params.cursor.as_deref())
+                .await?;
+            Ok(Json(ListResponse {
+                items: page.items.iter().map(wire_definition).collect(),
+                next_cursor: page.next_cursor,
+            }))
+        }
+
+        pub async fn $create(
+            State(state): State<AppState>,
+            Extension(ctx): Extension<Ctx>,
+            Extension(scope): Scope,
+            ApiJson(body): ApiJson<wire::DefinitionCreate>,
+        ) -> ApiResult<(StatusCode, Json<wire::Definition>)> {
+            let record = state
+                .app
+                .create_definition(
+                    &ctx,
+                    $kind,
+                    scope.scope(),
+                    &body.identifier,
+                    &body.name,
+                    &body.definition,
+                )
+                .await?;
+            Ok((StatusCode::CREATED, Json(wire_definition(&record))))
+        }
+
+        pub async fn $get(
+            State(state): State<AppState>,
+            Extension(scope): Scope,
+            Path(params): Path<Vec<(String, String)>>,
+        ) -> ApiResult<Json<wire::Definition>> {
+            let record = state
+                .app
+                .get_definition($kind, scope.scope(), id_param(&params, $param))
+                .await?;
+            Ok(Json(wire_definition(&record)))
+        }
+
+        pub async fn $replace(
+            State(state): State<AppState>,
+            Extension(ctx): Extension<Ctx>,
+            Extension(scope): Scope,
+            Path(params): Path<Vec<(String, String)>>,
+            ApiJson(body): ApiJson<wire::DefinitionUpdate>,
+        ) -> ApiResult<Json<wire::Definition>> {
+            let record = state
+                .app
+                .replace_definition(
+                    &ctx,
+                    $kind,
+                    scope.scope(),
+                    id_param(&params, $param),
+                    &body.name,
+                    &body.definition,
+                )
+                .await?;
+            Ok(Json(wire_definition(&record)))
+        }
+    };
+}
+
+definition_handlers!(
+    DefinitionKind::Schedule,
+    "schedule",
+    list_schedules,
+    create_schedule,
+    get_schedule,
+    replace_schedule
+);
+definition_handlers!(
+    DefinitionKind::EscalationPolicy,
+    "policy",
+    list_policies,
+    create_policy,
+    get_policy,
+    replace_policy
+);
+
+pub async fn on_call(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(query): ApiQuery<wire::OnCallQuery>,
+) -> ApiResult<Json<wire::OnCall>> {
+    let at = match &query.at {
+        Some(text) => time_param(text, "at")?,
+        None => state.app.now(),
+    };
+    let schedule = id_param(&params, "schedule");
+    let user = state.app.on_call(scope.scope(), schedule, at).await?;
+    Ok(Json(wire::OnCall {
+        schedule: schedule.to_owned(),
+        at: at.to_string(),
+        user,
+    }))
+}
+
+pub async fn schedule_timeline(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(query): ApiQuery<wire::RangeQuery>,
+) -> ApiResult<Json<wire::OnCallTimeline>> {
+    let schedule = id_param(&params, "schedule");
+    let record = state
+        .app
+        .get_definition(DefinitionKind::Schedule, scope.scope(), schedule)
+        .await?;
+    let layer_names: Vec<String> =
+        serde_json::from_str::<rampart_domain::sre::documents::ScheduleDoc>(&record.definition)
+            .map(|doc| doc.layers.into_iter().map(|layer| layer.name).collect())
+            .unwrap_or_default();
+    let timeline = state
+        .app
+        .schedule_timeline(
+            scope.scope(),
+            schedule,
+            time_param(&query.from, "from")?,
+            time_param(&query.to, "to")?,
+        )
+        .await?;
+    let segment = |s: &rampart_domain::sre::schedule::Segment| wire::OnCallSegment {
+        start: s.start.to_string(),
+        end: s.end.to_string(),
+        user: s.user.clone(),
+        source: s.source.map(|source| match source {
+            rampart_domain::sre::schedule::Source::Override(_) => "override".to_owned(),
+            rampart_domain::sre::schedule::Source::Layer(index) => format!(
+                "layer:{}",
+                layer_names.get(index).map(String::as_str).unwrap_or("")
+            ),
+        }),
+    };
+    Ok(Json(wire::OnCallTimeline {
+        schedule: schedule.to_owned(),
+        segments: timeline.segments.iter().map(segment).collect(),
+        gaps: timeline.gaps().map(segment).collect(),
+    }))
+}
+
+pub async fn schedule_ical(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiQuery(query): ApiQuery<wire::RangeQuery>,
+) -> ApiResult<Response> {
+    let ical = state
+        .app
+        .schedule_ical(
+            scope.scope(),
+            id_param(&params, "schedule"),
+            time_param(&query.from, "from")?,
+            time_param(&query.to, "to")?,
+        )
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        ical,
+    )
+        .into_response())
+}
+
+pub async fn set_service_policy(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ServiceEscalationPolicy>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .set_service_escalation_policy(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "service"),
+            body.escalation_policy.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn my_notifications(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Notification>>> {
+    let page = state
+        .app
+        .my_notifications(&ctx, params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page
+            .items
+            .iter()
+            .map(|n| wire::Notification {
+                id: n.id.to_string(),
+                kind: n.kind.clone(),
+                project_id: n.project_id.to_string(),
+                incident_id: n.incident_id.to_string(),
+                incident_number: n.incident_number,
+                level: n.level,
+                round: n.round,
+                created_at: n.created_at.to_string(),
+                read_at: n.read_at.map(|t| t.to_string()),
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn read_notification(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .mark_notification_read(&ctx, id_param(&params, "notification"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -87,6 +87,122 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Incidents: list, show, acknowledge, resolve, add notes.
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Who is on call: every schedule of the project, or one.
+    Oncall {
+        /// A schedule identifier (default: all of the project's schedules).
+        #[arg(long)]
+        schedule: Option<String>,
+        /// RFC 3339 time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The service directory.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A service's webhook integrations.
+    Integration {
+        #[command(subcommand)]
+        command: IntegrationCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    List {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An incident with its alerts and timeline.
+    Show {
+        number: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Ack {
+        number: u64,
+        #[arg(long)]
+        message: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Resolve {
+        number: u64,
+        #[arg(long)]
+        message: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Note {
+        number: u64,
+        text: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    List {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    Create {
+        identifier: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// An escalation policy identifier to page with.
+        #[arg(long)]
+        escalation_policy: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    List {
+        service: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Add an integration; its credential is printed once.
+    Create {
+        service: String,
+        #[arg(long)]
+        name: String,
+        /// alertmanager, grafana, pagerduty or generic.
+        #[arg(long)]
+        format: String,
+        /// bearer, basic or hmac.
+        #[arg(long, default_value = "bearer")]
+        auth_mode: String,
+        /// Allowed source network (repeatable).
+        #[arg(long = "source-cidr")]
+        source_cidrs: Vec<String>,
+        #[arg(long)]
+        rate_limit_per_minute: Option<u32>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
 }
 
 /// The project a workspace command works in.
@@ -99,12 +215,14 @@ pub struct ProjectArgs {
 }
 
 impl ProjectArgs {
+    /// The API path of the project.
+    pub fn base(&self) -> String {
+        format!("/api/v1/orgs/{}/projects/{}", self.org, self.project)
+    }
+
     /// The API path of the project's workspaces.
     pub fn workspaces(&self) -> String {
-        format!(
-            "/api/v1/orgs/{}/projects/{}/workspaces",
-            self.org, self.project
-        )
+        format!("{}/workspaces", self.base())
     }
 }
 

@@ -15,8 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{
-    AccessCommand, ClientArgs, GroupCommand, OrgCommand, OutputFormat, ProjectCommand, RoleCommand,
-    StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
+    AccessCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand, OrgCommand,
+    OutputFormat, ProjectArgs, ProjectCommand, RoleCommand, ServiceCommand, StateCommand,
+    TokenCommand, UserCommand, WorkspaceCommand,
 };
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -773,6 +774,230 @@ pub async fn state(command: StateCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             use std::io::Write;
             std::io::stdout().write_all(&body)?;
+            Ok(())
+        }
+    }
+}
+
+/// Sends a request whose success answer has no body (204).
+async fn call_no_content<B: Serialize>(
+    client: &Client,
+    method: Method,
+    path: &str,
+    body: &B,
+) -> Result<()> {
+    client
+        .call::<B, serde_json::Value>(method, path, Some(body))
+        .await
+        .map(|_| ())
+}
+
+pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let columns = ["number", "severity", "status", "title", "created_at"];
+    let status = async |project: &ProjectArgs, number: u64, to: &str, message: Option<String>| {
+        call_no_content(
+            &client,
+            Method::POST,
+            &format!("{}/incidents/{number}/status", project.base()),
+            &sre_wire::IncidentStatusChange {
+                status: to.to_owned(),
+                message,
+            },
+        )
+        .await
+    };
+    match command {
+        IncidentCommand::List { project } => {
+            let incidents: Vec<sre_wire::Incident> = client
+                .list_all(&format!("{}/incidents", project.base()))
+                .await?;
+            print(args.output, &incidents, &columns)
+        }
+        IncidentCommand::Show { number, project } => {
+            let incident: sre_wire::Incident = client
+                .get(&format!("{}/incidents/{number}", project.base()))
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&incident)?);
+                return Ok(());
+            }
+            print(args.output, std::slice::from_ref(&incident), &columns)?;
+            for alert in incident.alerts.iter().flatten() {
+                println!(
+                    "alert {} {} ({}, {} events)",
+                    alert.dedup_key, alert.status, alert.severity, alert.event_count
+                );
+            }
+            for entry in incident.timeline.iter().flatten() {
+                let text = entry.body["text"]
+                    .as_str()
+                    .or_else(|| entry.body["summary"].as_str())
+                    .unwrap_or("");
+                println!("{}  {:<22} {}  {text}", entry.at, entry.kind, entry.actor);
+            }
+            Ok(())
+        }
+        IncidentCommand::Ack {
+            number,
+            message,
+            project,
+        } => status(&project, number, "acknowledged", message).await,
+        IncidentCommand::Resolve {
+            number,
+            message,
+            project,
+        } => status(&project, number, "resolved", message).await,
+        IncidentCommand::Note {
+            number,
+            text,
+            project,
+        } => {
+            call_no_content(
+                &client,
+                Method::POST,
+                &format!("{}/incidents/{number}/notes", project.base()),
+                &sre_wire::IncidentNote { text },
+            )
+            .await
+        }
+    }
+}
+
+/// `rampart oncall`: who is on call on each schedule (or one) at an instant.
+pub async fn oncall(
+    schedule: Option<String>,
+    at: Option<String>,
+    project: ProjectArgs,
+    args: &ClientArgs,
+) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let schedules = match schedule {
+        Some(schedule) => vec![schedule],
+        None => client
+            .list_all::<sre_wire::Definition>(&format!("{}/schedules", project.base()))
+            .await?
+            .into_iter()
+            .map(|definition| definition.identifier)
+            .collect(),
+    };
+    let mut rows = Vec::new();
+    for schedule in schedules {
+        let query = at
+            .as_deref()
+            .map(|at| format!("?at={}", at.replace('+', "%2B")))
+            .unwrap_or_default();
+        let on_call: sre_wire::OnCall = client
+            .get(&format!(
+                "{}/schedules/{schedule}/on-call{query}",
+                project.base()
+            ))
+            .await?;
+        rows.push(on_call);
+    }
+    print(args.output, &rows, &["schedule", "user", "at"])
+}
+
+pub async fn service(command: ServiceCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let columns = ["identifier", "name", "auto_resolve", "created_at"];
+    match command {
+        ServiceCommand::List { project } => {
+            let services: Vec<sre_wire::Service> = client
+                .list_all(&format!("{}/services", project.base()))
+                .await?;
+            print(args.output, &services, &columns)
+        }
+        ServiceCommand::Create {
+            identifier,
+            name,
+            description,
+            escalation_policy,
+            project,
+        } => {
+            let service: sre_wire::Service = client
+                .post(
+                    &format!("{}/services", project.base()),
+                    &sre_wire::ServiceCreate {
+                        identifier: identifier.clone(),
+                        name,
+                        description,
+                        auto_resolve: None,
+                    },
+                )
+                .await?;
+            if let Some(policy) = escalation_policy {
+                call_no_content(
+                    &client,
+                    Method::PUT,
+                    &format!("{}/services/{identifier}/escalation-policy", project.base()),
+                    &sre_wire::ServiceEscalationPolicy {
+                        escalation_policy: Some(policy),
+                    },
+                )
+                .await?;
+            }
+            print(args.output, &[service], &columns)
+        }
+    }
+}
+
+pub async fn integration(command: IntegrationCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let columns = ["id", "name", "format", "auth_mode", "url_path"];
+    match command {
+        IntegrationCommand::List { service, project } => {
+            let integrations: Vec<sre_wire::Integration> = client
+                .list_all(&format!(
+                    "{}/services/{service}/integrations",
+                    project.base()
+                ))
+                .await?;
+            print(args.output, &integrations, &columns)
+        }
+        IntegrationCommand::Create {
+            service,
+            name,
+            format,
+            auth_mode,
+            source_cidrs,
+            rate_limit_per_minute,
+            project,
+        } => {
+            let created: sre_wire::IntegrationCreated = client
+                .post(
+                    &format!("{}/services/{service}/integrations", project.base()),
+                    &sre_wire::IntegrationCreate {
+                        name,
+                        format,
+                        auth_mode,
+                        source_cidrs,
+                        rate_limit_per_minute,
+                    },
+                )
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+                return Ok(());
+            }
+            print(
+                args.output,
+                std::slice::from_ref(&created.integration),
+                &columns,
+            )?;
+            if let Some(token) = &created.token {
+                println!("token (shown once): {token}");
+            }
+            if let (Some(user), Some(password)) = (&created.username, &created.password) {
+                println!("basic auth (shown once): {user}:{password}");
+            }
+            if let Some(secret) = &created.secret {
+                println!("signing secret (shown once): {secret}");
+            }
             Ok(())
         }
     }

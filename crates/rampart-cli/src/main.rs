@@ -152,6 +152,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::state(command, &args).await,
+        Command::Incident {
+            command,
+            client: args,
+        } => client::incident(command, &args).await,
+        Command::Oncall {
+            schedule,
+            at,
+            project,
+            client: args,
+        } => client::oncall(schedule, at, project, &args).await,
+        Command::Service {
+            command,
+            client: args,
+        } => client::service(command, &args).await,
+        Command::Integration {
+            command,
+            client: args,
+        } => client::integration(command, &args).await,
     }
 }
 

@@ -820,3 +820,109 @@ async fn workspace_and_state_commands_and_offline_verification() {
     );
     assert!(!unknown.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_oncall_service_and_integration_commands() {
+    let server = TestServer::start().await;
+    let ca = server.ca_cert.to_str().unwrap().to_owned();
+    let url = server.url.clone();
+    let token = server.admin_token.clone();
+    let env = [
+        ("RAMPART_URL", url.as_str()),
+        ("RAMPART_TOKEN", token.as_str()),
+        ("RAMPART_CA_CERT", ca.as_str()),
+    ];
+    let run = |args: &[&str]| {
+        let output = rampart(args, &env);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    };
+    let created = run(&["service", "create", "web", "--name", "Web"]);
+    assert!(created.contains("web"), "{created}");
+    let integration = run(&[
+        "integration",
+        "create",
+        "web",
+        "--name",
+        "Prometheus",
+        "--format",
+        "alertmanager",
+    ]);
+    let hook_token = integration
+        .lines()
+        .find_map(|line| line.strip_prefix("token (shown once): "))
+        .expect("the token is printed once")
+        .to_owned();
+    rampart_testkit::remember_secret(&hook_token);
+    let path = integration
+        .lines()
+        .nth(1)
+        .and_then(|row| row.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    assert!(path.starts_with("/hooks/v1/"), "{integration}");
+    let listed = run(&["integration", "list", "web"]);
+    assert!(listed.contains("Prometheus") && !listed.contains(&hook_token));
+
+    let alert = serde_json::json!({"version": "4", "groupKey": "g", "status": "firing",
+        "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical"},
+                    "annotations": {"summary": "disk 95% on db-1"}, "fingerprint": "f1"}]});
+    let sent = server
+        .client
+        .post(format!("{url}{path}"))
+        .bearer_auth(&hook_token)
+        .json(&alert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+
+    let incidents = run(&["incident", "list"]);
+    assert!(
+        incidents.contains("disk 95% on db-1") && incidents.contains("triggered"),
+        "{incidents}"
+    );
+    run(&["incident", "ack", "1", "--message", "on it"]);
+    run(&["incident", "note", "1", "freed 20 GB"]);
+    run(&["incident", "resolve", "1"]);
+    let shown = run(&["incident", "show", "1"]);
+    assert!(shown.contains("resolved"), "{shown}");
+    assert!(shown.contains("alert f1 resolved"), "{shown}");
+    assert!(
+        shown.contains("freed 20 GB") && shown.contains("on it"),
+        "{shown}"
+    );
+    let refused = rampart(&["incident", "ack", "1"], &env);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("invalid_transition"));
+
+    let me = server.get("/api/v1/me", &token).await;
+    let admin_id = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let schedule = server
+        .post(
+            "/api/v1/orgs/default/projects/default/schedules",
+            &token,
+            serde_json::json!({"identifier": "primary", "name": "Primary", "definition": {
+                "time_zone": "UTC",
+                "layers": [{"name": "all", "unit": "week", "first_handoff": "2026-01-05T00:00",
+                            "participants": [admin_id]}]}}),
+        )
+        .await;
+    assert_eq!(
+        schedule.status,
+        rampart_testkit::StatusCode::CREATED,
+        "{}",
+        schedule.text
+    );
+    let oncall = run(&["oncall", "--at", "2026-11-23T12:00:00Z"]);
+    assert!(
+        oncall.contains("primary") && oncall.contains(&admin_id),
+        "{oncall}"
+    );
+    let one = run(&["oncall", "--schedule", "primary", "--output", "json"]);
+    assert!(one.contains(&admin_id), "{one}");
+}

@@ -831,10 +831,8 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 );
             }
             for entry in incident.timeline.iter().flatten() {
-                let text = entry.body["text"]
-                    .as_str()
-                    .or_else(|| entry.body["summary"].as_str())
-                    .unwrap_or("");
+                let field = |name: &str| entry.body.get(name).and_then(|value| value.as_str());
+                let text = field("text").or_else(|| field("summary")).unwrap_or("");
                 println!("{}  {:<22} {}  {text}", entry.at, entry.kind, entry.actor);
             }
             Ok(())

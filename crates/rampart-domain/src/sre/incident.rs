@@ -55,7 +55,7 @@ impl AuthMode {
 }
 
 /// The most requests per minute an integration may be given.
-pub const INTEGRATION_RATE_LIMIT_MAX: u32 = 60_000;
+pub const INTEGRATION_RATE_LIMIT_MAX: u32 = 6_000_000;
 /// The most source networks an integration may list.
 pub const INTEGRATION_CIDRS_MAX: usize = 32;
 /// The default requests per minute of an integration.

@@ -177,7 +177,12 @@ async fn main() {
             let url = url.clone();
             let token = token.clone();
             // Even deliveries open a new group; odd ones repeat a recent one (dedup).
-            let group = offset + if n % 2 == 0 { n } else { n.saturating_sub(1) };
+            let group = offset
+                + if n.is_multiple_of(2) {
+                    n
+                } else {
+                    n.saturating_sub(1)
+                };
             Box::pin(async move {
                 client
                     .post(&*url)

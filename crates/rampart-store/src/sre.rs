@@ -404,6 +404,24 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Replaces an integration's credentials (a rotation).
+    pub async fn update_integration_credentials(
+        &mut self,
+        id: IntegrationId,
+        token_hmac: Option<[u8; 32]>,
+        credentials_sealed: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE integrations SET token_hmac = $2, credentials_sealed = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(token_hmac.map(|h| h.to_vec()))
+        .bind(credentials_sealed.map(<[u8]>::to_vec))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Serialises decisions about one alert group (which incident it opens or joins).
     pub async fn lock_alert_group(&mut self, service: ServiceId, group: &str) -> StoreResult<()> {
         if self.engine() == crate::Engine::Postgres {

@@ -84,6 +84,116 @@ fn service_not_found() -> AppError {
 }
 
 impl App {
+    /// A new credential for `integration`: a bearer token (kept as a blind index), a Basic
+    /// password, or an HMAC secret — added in front of `previous` secrets, of which the
+    /// newest stays valid so senders can switch over.
+    async fn mint_credential(
+        &self,
+        integration: &Integration,
+        previous: Option<StoredSecrets>,
+    ) -> AppResult<(IntegrationCredential, Option<[u8; 32]>, Option<Vec<u8>>)> {
+        let owner = integration.project_id.to_string();
+        let id = integration.id.to_string();
+        let (credential, token_hmac, secrets) = match integration.auth_mode {
+            AuthMode::Bearer => {
+                let token = rampart_crypto::token::mint(TokenKind::Webhook)?;
+                let hmac = self
+                    .pepper()
+                    .blind_index(WEBHOOK_TOKEN_DOMAIN, token.expose().as_bytes());
+                (
+                    IntegrationCredential::Bearer {
+                        token: token.expose().to_owned(),
+                    },
+                    Some(hmac),
+                    None,
+                )
+            }
+            AuthMode::Basic => {
+                let password = random_secret()?;
+                let stored = StoredSecrets {
+                    username: Some("rampart".into()),
+                    password: Some(password.clone()),
+                    hmac: Vec::new(),
+                };
+                (
+                    IntegrationCredential::Basic {
+                        username: "rampart".into(),
+                        password,
+                    },
+                    None,
+                    Some(stored),
+                )
+            }
+            AuthMode::Hmac => {
+                let secret = random_secret()?;
+                let mut hmac = vec![secret.clone()];
+                hmac.extend(previous.into_iter().flat_map(|p| p.hmac).take(1));
+                let stored = StoredSecrets {
+                    username: None,
+                    password: None,
+                    hmac,
+                };
+                (IntegrationCredential::Hmac { secret }, None, Some(stored))
+            }
+        };
+        let credentials_sealed = match secrets {
+            None => None,
+            Some(stored) => {
+                let json = Zeroizing::new(
+                    serde_json::to_vec(&stored)
+                        .map_err(|error| AppError::Internal(error.to_string()))?,
+                );
+                Some(
+                    self.seal_value(&credentials_place(&owner, &id), &json)
+                        .await?,
+                )
+            }
+        };
+        Ok((credential, token_hmac, credentials_sealed))
+    }
+
+    /// Rotates an integration's credential. Bearer tokens and Basic passwords are
+    /// replaced at once; an HMAC integration gets a new secret while the previous one
+    /// stays valid (two at most) until the next rotation.
+    pub async fn rotate_integration_credential(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        integration: &str,
+    ) -> AppResult<(Integration, IntegrationCredential)> {
+        let service = self.service_at(scope, service).await?;
+        let missing = || AppError::NotFound {
+            what: "integration",
+        };
+        let id: IntegrationId = integration.parse().map_err(|_| missing())?;
+        let record = self
+            .store()
+            .integration(id)
+            .await?
+            .filter(|record| record.integration.service_id == service.id)
+            .ok_or_else(missing)?;
+        let previous = match record.integration.auth_mode {
+            AuthMode::Hmac => Some(self.integration_secrets(&record).await?),
+            _ => None,
+        };
+        let (credential, token_hmac, sealed) =
+            self.mint_credential(&record.integration, previous).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.update_integration_credentials(id, token_hmac, sealed.as_deref())
+            .await?;
+        tx.commit(
+            ctx.audit(now, "integration.rotate", "integration")
+                .scope(scope)
+                .resource_id(id)
+                .details(json!({ "auth_mode": record.integration.auth_mode.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok((record.integration, credential))
+    }
+
     pub async fn create_service(
         &self,
         ctx: &Ctx,
@@ -196,61 +306,8 @@ impl App {
             rate_limit_per_minute: rate_limit,
             created_at: now,
         };
-        let owner = service.project_id.to_string();
-        let id = integration.id.to_string();
-        let (credential, token_hmac, secrets) = match integration.auth_mode {
-            AuthMode::Bearer => {
-                let token = rampart_crypto::token::mint(TokenKind::Webhook)?;
-                let hmac = self
-                    .pepper()
-                    .blind_index(WEBHOOK_TOKEN_DOMAIN, token.expose().as_bytes());
-                (
-                    IntegrationCredential::Bearer {
-                        token: token.expose().to_owned(),
-                    },
-                    Some(hmac),
-                    None,
-                )
-            }
-            AuthMode::Basic => {
-                let password = random_secret()?;
-                let stored = StoredSecrets {
-                    username: Some("rampart".into()),
-                    password: Some(password.clone()),
-                    hmac: Vec::new(),
-                };
-                (
-                    IntegrationCredential::Basic {
-                        username: "rampart".into(),
-                        password,
-                    },
-                    None,
-                    Some(stored),
-                )
-            }
-            AuthMode::Hmac => {
-                let secret = random_secret()?;
-                let stored = StoredSecrets {
-                    username: None,
-                    password: None,
-                    hmac: vec![secret.clone()],
-                };
-                (IntegrationCredential::Hmac { secret }, None, Some(stored))
-            }
-        };
-        let credentials_sealed = match secrets {
-            None => None,
-            Some(stored) => {
-                let json = Zeroizing::new(
-                    serde_json::to_vec(&stored)
-                        .map_err(|error| AppError::Internal(error.to_string()))?,
-                );
-                Some(
-                    self.seal_value(&credentials_place(&owner, &id), &json)
-                        .await?,
-                )
-            }
-        };
+        let (credential, token_hmac, credentials_sealed) =
+            self.mint_credential(&integration, None).await?;
         let mut tx = self.store().write().await?;
         tx.insert_integration(&IntegrationRecord {
             integration: integration.clone(),

@@ -833,6 +833,17 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         );
         table.add(
             r(
+                M::POST,
+                path("/services/{service}/integrations/{integration}/rotate"),
+                perm(P::ServiceEdit),
+                "Rotate an integration's credential (HMAC: the previous secret stays valid \
+                 until the next rotation); the new one is shown once",
+            )
+            .reply::<sre_wire::IntegrationCreated>(200),
+            sre::rotate_integration,
+        );
+        table.add(
+            r(
                 M::PUT,
                 path("/services/{service}/escalation-policy"),
                 perm(P::ServiceEdit),

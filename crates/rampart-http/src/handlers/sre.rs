@@ -153,8 +153,20 @@ pub async fn create_integration(
             },
         )
         .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire_created(&integration, service, credential)),
+    ))
+}
+
+/// A new or rotated integration with its credential, shown once.
+fn wire_created(
+    integration: &Integration,
+    service: &str,
+    credential: IntegrationCredential,
+) -> wire::IntegrationCreated {
     let mut created = wire::IntegrationCreated {
-        integration: wire_integration(&integration, service),
+        integration: wire_integration(integration, service),
         token: None,
         username: None,
         password: None,
@@ -168,7 +180,26 @@ pub async fn create_integration(
         }
         IntegrationCredential::Hmac { secret } => created.secret = Some(secret),
     }
-    Ok((StatusCode::CREATED, Json(created)))
+    created
+}
+
+pub async fn rotate_integration(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::IntegrationCreated>> {
+    let service = id_param(&params, "service");
+    let (integration, credential) = state
+        .app
+        .rotate_integration_credential(
+            &ctx,
+            scope.scope(),
+            service,
+            id_param(&params, "integration"),
+        )
+        .await?;
+    Ok(Json(wire_created(&integration, service, credential)))
 }
 
 pub async fn list_incidents(

@@ -63,6 +63,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "oncall",
         sql: include_str!("../migrations/sqlite/0009_oncall.sql"),
     },
+    Migration {
+        version: 10,
+        name: "alert_rules",
+        sql: include_str!("../migrations/sqlite/0010_alert_rules.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -110,6 +115,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 9,
         name: "oncall",
         sql: include_str!("../migrations/postgres/0009_oncall.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "alert_rules",
+        sql: include_str!("../migrations/postgres/0010_alert_rules.sql"),
     },
 ];
 

@@ -204,6 +204,15 @@ impl Store {
             .transpose()
     }
 
+    /// A service's alert rules, as stored (JSON).
+    pub async fn service_alert_rules(&self, service: ServiceId) -> StoreResult<String> {
+        let row = sqlx::query("SELECT alert_rules FROM services WHERE id = $1")
+            .bind(service.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        get(&row, "alert_rules")
+    }
+
     pub async fn list_services(
         &self,
         scope: Scope,
@@ -401,6 +410,19 @@ impl WriteTx {
         .bind(micros(integration.created_at))
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    pub async fn set_service_alert_rules(
+        &mut self,
+        service: ServiceId,
+        rules: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE services SET alert_rules = $2 WHERE id = $1")
+            .bind(service.to_string())
+            .bind(rules)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

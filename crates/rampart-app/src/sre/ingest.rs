@@ -4,8 +4,8 @@
 //!
 //! Rules: a trigger whose dedup key has an open alert on the integration is the same
 //! alert (a redelivery changes nothing but a counter); otherwise it opens a new alert
-//! and, by default, a new incident for its alert group or joins the group's open
-//! incident. Acknowledge and resolve act on the open alert; with none they are dropped.
+//! and — unless the service's alert rules say to record it only — a new incident for
+//! its alert group, or joins the group's open incident. Acknowledge and resolve act on the open alert; with none they are dropped.
 //! A resolved alert frees its key: the next trigger opens a new alert. When every alert
 //! of an incident has resolved and the service auto-resolves, the incident resolves.
 //! Decisions about one alert group are serialised (PostgreSQL advisory lock; SQLite has
@@ -347,6 +347,7 @@ impl App {
         let owner = service.project_id.to_string();
         let sealer = self.sealer(&owner).await?;
         let policy = self.store().service_policy(service.id).await?;
+        let rules = self.rules_of(service.id).await?;
         let now = self.now();
         let scope =
             rampart_domain::platform::tenancy::Scope::Project(service.org_id, service.project_id);
@@ -377,9 +378,15 @@ impl App {
                         &alert_place(&owner, &alert_text),
                         payload_json(event).to_string().as_bytes(),
                     )?;
-                    let incident = match tx.open_incident_for_group(service.id, &group).await? {
-                        Some(incident) => {
-                            add_timeline(
+                    let (decision, _) = rampart_domain::sre::rules::decide(&rules, event);
+                    let incident = if decision == rampart_domain::sre::rules::RuleAction::RecordOnly
+                    {
+                        None
+                    } else {
+                        Some(
+                            match tx.open_incident_for_group(service.id, &group).await? {
+                                Some(incident) => {
+                                    add_timeline(
                                 &mut tx,
                                 &sealer,
                                 incident.id,
@@ -389,35 +396,42 @@ impl App {
                                 json!({ "dedup_key": event.dedup_key, "summary": event.summary }),
                             )
                             .await?;
-                            incident
-                        }
-                        None => {
-                            let incident_id = mint(now, IncidentId::mint)?;
-                            let number = tx.next_incident_number(service.project_id).await?;
-                            let title = sealer.seal(
-                                &incident_title_place(&owner, &incident_id.to_string()),
-                                event.summary.as_bytes(),
-                            )?;
-                            let incident = IncidentRow {
-                                id: incident_id,
-                                org_id: service.org_id,
-                                project_id: service.project_id,
-                                number,
-                                service_id: Some(service.id),
-                                open_group: Some(group.clone()),
-                                severity: IncidentSeverity::for_alert(event.severity).as_string(),
-                                status: IncidentStatus::Triggered,
-                                created_at: now,
-                                updated_at: now,
-                                acknowledged_at: None,
-                                resolved_at: None,
-                            };
-                            tx.insert_incident(&incident, &title).await?;
-                            if let Some(policy) = &policy {
-                                tx.start_escalation(incident.id, service.project_id, policy, now)
-                                    .await?;
-                            }
-                            add_timeline(
+                                    incident
+                                }
+                                None => {
+                                    let incident_id = mint(now, IncidentId::mint)?;
+                                    let number =
+                                        tx.next_incident_number(service.project_id).await?;
+                                    let title = sealer.seal(
+                                        &incident_title_place(&owner, &incident_id.to_string()),
+                                        event.summary.as_bytes(),
+                                    )?;
+                                    let incident = IncidentRow {
+                                        id: incident_id,
+                                        org_id: service.org_id,
+                                        project_id: service.project_id,
+                                        number,
+                                        service_id: Some(service.id),
+                                        open_group: Some(group.clone()),
+                                        severity: IncidentSeverity::for_alert(event.severity)
+                                            .as_string(),
+                                        status: IncidentStatus::Triggered,
+                                        created_at: now,
+                                        updated_at: now,
+                                        acknowledged_at: None,
+                                        resolved_at: None,
+                                    };
+                                    tx.insert_incident(&incident, &title).await?;
+                                    if let Some(policy) = &policy {
+                                        tx.start_escalation(
+                                            incident.id,
+                                            service.project_id,
+                                            policy,
+                                            now,
+                                        )
+                                        .await?;
+                                    }
+                                    add_timeline(
                                 &mut tx,
                                 &sealer,
                                 incident.id,
@@ -428,9 +442,11 @@ impl App {
                                         "service": service.identifier.as_str() }),
                             )
                             .await?;
-                            opened_incidents += 1;
-                            incident
-                        }
+                                    opened_incidents += 1;
+                                    incident
+                                }
+                            },
+                        )
                     };
                     tx.insert_alert(
                         &AlertRow {
@@ -442,7 +458,7 @@ impl App {
                             status: AlertStatus::Triggered,
                             severity: event.severity.as_str().to_owned(),
                             group_key: group.clone(),
-                            incident_id: Some(incident.id),
+                            incident_id: incident.as_ref().map(|i| i.id),
                             event_count: 1,
                             created_at: now,
                             updated_at: now,
@@ -454,8 +470,12 @@ impl App {
                     outcomes.push(AlertOutcome {
                         dedup_key: event.dedup_key.clone(),
                         alert_id: Some(alert_id),
-                        outcome: "created",
-                        incident_number: Some(incident.number),
+                        outcome: if incident.is_some() {
+                            "created"
+                        } else {
+                            "recorded"
+                        },
+                        incident_number: incident.as_ref().map(|i| i.number),
                     });
                 }
                 (Action::Acknowledge | Action::Resolve, None) => {

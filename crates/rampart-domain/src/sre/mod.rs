@@ -6,4 +6,5 @@ pub mod documents;
 pub mod escalation;
 pub mod incident;
 pub mod payload;
+pub mod rules;
 pub mod schedule;

@@ -844,6 +844,27 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         );
         table.add(
             r(
+                M::GET,
+                path("/services/{service}/alert-rules"),
+                perm(P::AlertRuleView),
+                "A service's alert rules (which new alerts open incidents)",
+            )
+            .reply::<sre_wire::AlertRules>(200),
+            sre::get_alert_rules,
+        );
+        table.add(
+            r(
+                M::PUT,
+                path("/services/{service}/alert-rules"),
+                perm(P::AlertRuleEdit),
+                "Replace a service's alert rules",
+            )
+            .body::<sre_wire::AlertRules>()
+            .reply::<sre_wire::AlertRules>(200),
+            sre::set_alert_rules,
+        );
+        table.add(
+            r(
                 M::PUT,
                 path("/services/{service}/escalation-policy"),
                 perm(P::ServiceEdit),

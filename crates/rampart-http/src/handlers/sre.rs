@@ -619,3 +619,40 @@ pub async fn read_notification(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+fn wire_rules(rules: &[rampart_domain::sre::rules::AlertRule]) -> wire::AlertRules {
+    wire::AlertRules {
+        rules: serde_json::to_value(rules).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+pub async fn get_alert_rules(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<Json<wire::AlertRules>> {
+    let rules = state
+        .app
+        .alert_rules(scope.scope(), id_param(&params, "service"))
+        .await?;
+    Ok(Json(wire_rules(&rules)))
+}
+
+pub async fn set_alert_rules(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::AlertRules>,
+) -> ApiResult<Json<wire::AlertRules>> {
+    let rules = state
+        .app
+        .set_alert_rules(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "service"),
+            &body.rules,
+        )
+        .await?;
+    Ok(Json(wire_rules(&rules)))
+}

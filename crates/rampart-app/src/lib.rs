@@ -79,6 +79,8 @@ struct Inner {
     root_keys: sealing::RootKeys,
     /// Webhook request counts per integration.
     webhook_limits: sre::ingest::RateLimiter,
+    /// Group commit for webhook deliveries.
+    ingest_queue: sre::ingest_queue::IngestQueue,
     /// Group commit for authentication events.
     audit_queue: audit_queue::AuditQueue,
 }
@@ -109,7 +111,8 @@ impl App {
             .map_err(|error| AppError::Internal(error.to_string()))?;
         let root_keys = sealing::RootKeys::new(root_key.clone(), settings.root_key_file.clone());
         Ok(Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|weak| Inner {
+                ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
                 webhook_limits: sre::ingest::RateLimiter::default(),
                 store,

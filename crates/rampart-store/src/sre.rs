@@ -573,23 +573,14 @@ impl WriteTx {
 
     /// The next incident number of a project (1, 2, …), reserved in this transaction.
     pub async fn next_incident_number(&mut self, project: ProjectId) -> StoreResult<u64> {
-        sqlx::query(
-            "INSERT INTO incident_counters (project_id, last_number) VALUES ($1, 0) \
-             ON CONFLICT (project_id) DO NOTHING",
+        let row = sqlx::query(
+            "INSERT INTO incident_counters (project_id, last_number) VALUES ($1, 1) \
+             ON CONFLICT (project_id) DO UPDATE \
+             SET last_number = incident_counters.last_number + 1 RETURNING last_number",
         )
         .bind(project.to_string())
-        .execute(self.conn())
+        .fetch_one(self.conn())
         .await?;
-        sqlx::query(
-            "UPDATE incident_counters SET last_number = last_number + 1 WHERE project_id = $1",
-        )
-        .bind(project.to_string())
-        .execute(self.conn())
-        .await?;
-        let row = sqlx::query("SELECT last_number FROM incident_counters WHERE project_id = $1")
-            .bind(project.to_string())
-            .fetch_one(self.conn())
-            .await?;
         number(get(&row, "last_number")?, "last_number")
     }
 

@@ -58,6 +58,17 @@ pub struct IngestOutcome {
     pub generated_dedup_key: Option<String>,
 }
 
+/// A decoded delivery, ready for its transaction.
+pub(crate) struct Delivery {
+    service: Service,
+    integration: rampart_domain::sre::incident::Integration,
+    meta: RequestMeta,
+    events: Vec<AlertEvent>,
+    sealer: Sealer,
+    policy: Option<String>,
+    rules: Vec<rampart_domain::sre::rules::AlertRule>,
+}
+
 /// Per-integration request counts in fixed one-minute windows (per server process).
 #[derive(Default)]
 pub(crate) struct RateLimiter {
@@ -306,9 +317,8 @@ impl App {
             .service(integration.service_id)
             .await?
             .ok_or_else(not_found)?;
-        let outcomes = self
-            .apply_events(&service, &record, meta, &decoded.events)
-            .await?;
+        let delivery = self.prepare(service, &record, meta, decoded.events).await?;
+        let outcomes = self.inner.ingest_queue.submit(delivery).await?;
         Ok(IngestOutcome {
             alerts: outcomes,
             truncated: decoded.truncated,
@@ -335,26 +345,55 @@ impl App {
         Ok(())
     }
 
-    /// Dedup, lifecycle and incidents for a delivery's events, in one transaction.
-    async fn apply_events(
+    /// What a delivery needs inside the transaction, loaded before it: the project's
+    /// ring, the service's policy and alert rules.
+    async fn prepare(
         &self,
-        service: &Service,
+        service: Service,
         record: &IntegrationRecord,
         meta: &RequestMeta,
-        events: &[AlertEvent],
-    ) -> AppResult<Vec<AlertOutcome>> {
-        let integration = &record.integration;
+        events: Vec<AlertEvent>,
+    ) -> AppResult<Delivery> {
         let owner = service.project_id.to_string();
-        let sealer = self.sealer(&owner).await?;
-        let policy = self.store().service_policy(service.id).await?;
-        let rules = self.rules_of(service.id).await?;
+        Ok(Delivery {
+            sealer: self.sealer(&owner).await?,
+            policy: self.store().service_policy(service.id).await?,
+            rules: self.rules_of(service.id).await?,
+            integration: record.integration.clone(),
+            meta: meta.clone(),
+            events,
+            service,
+        })
+    }
+
+    /// Dedup, lifecycle and incidents for a delivery's events, inside `tx`; returns what
+    /// happened and the delivery's audit event (committed with the transaction).
+    pub(crate) async fn apply_delivery(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        delivery: &Delivery,
+    ) -> AppResult<(Vec<AlertOutcome>, rampart_store::AuditRecord)> {
+        let Delivery {
+            service,
+            integration,
+            meta,
+            events,
+            sealer,
+            policy,
+            rules,
+        } = delivery;
+        let owner = service.project_id.to_string();
         let now = self.now();
         let scope =
             rampart_domain::platform::tenancy::Scope::Project(service.org_id, service.project_id);
-        let mut tx = self.store().write().await?;
         let mut outcomes = Vec::with_capacity(events.len());
         let mut opened_incidents = 0u64;
-        for event in events {
+        // The open incident of each alert group seen in this delivery (most deliveries
+        // are one group: one lookup instead of one per alert).
+        let mut group_incidents: HashMap<String, IncidentRow> = HashMap::new();
+        // Alerts that joined an open incident, written to its timeline once at the end.
+        let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
+        for event in events.iter() {
             let group = event
                 .group_key
                 .clone()
@@ -378,24 +417,25 @@ impl App {
                         &alert_place(&owner, &alert_text),
                         payload_json(event).to_string().as_bytes(),
                     )?;
-                    let (decision, _) = rampart_domain::sre::rules::decide(&rules, event);
+                    let (decision, _) = rampart_domain::sre::rules::decide(rules, event);
                     let incident = if decision == rampart_domain::sre::rules::RuleAction::RecordOnly
                     {
                         None
                     } else {
-                        Some(
-                            match tx.open_incident_for_group(service.id, &group).await? {
+                        Some({
+                            let known = match group_incidents.get(&group) {
+                                Some(incident) => Some(incident.clone()),
+                                None => tx.open_incident_for_group(service.id, &group).await?,
+                            };
+                            match known {
                                 Some(incident) => {
-                                    add_timeline(
-                                &mut tx,
-                                &sealer,
-                                incident.id,
-                                now,
-                                "system",
-                                "alert.attached",
-                                json!({ "dedup_key": event.dedup_key, "summary": event.summary }),
-                            )
-                            .await?;
+                                    // One timeline entry per incident per delivery.
+                                    let entry = json!({ "dedup_key": event.dedup_key,
+                                                        "summary": event.summary });
+                                    match attached.iter_mut().find(|(id, _)| *id == incident.id) {
+                                        Some((_, alerts)) => alerts.push(entry),
+                                        None => attached.push((incident.id, vec![entry])),
+                                    }
                                     incident
                                 }
                                 None => {
@@ -422,7 +462,7 @@ impl App {
                                         resolved_at: None,
                                     };
                                     tx.insert_incident(&incident, &title).await?;
-                                    if let Some(policy) = &policy {
+                                    if let Some(policy) = policy {
                                         tx.start_escalation(
                                             incident.id,
                                             service.project_id,
@@ -432,8 +472,8 @@ impl App {
                                         .await?;
                                     }
                                     add_timeline(
-                                &mut tx,
-                                &sealer,
+                                tx,
+                                sealer,
                                 incident.id,
                                 now,
                                 "system",
@@ -445,9 +485,12 @@ impl App {
                                     opened_incidents += 1;
                                     incident
                                 }
-                            },
-                        )
+                            }
+                        })
                     };
+                    if let Some(incident) = &incident {
+                        group_incidents.insert(group.clone(), incident.clone());
+                    }
                     tx.insert_alert(
                         &AlertRow {
                             id: alert_id,
@@ -509,8 +552,8 @@ impl App {
                     {
                         number = Some(incident.number);
                         add_timeline(
-                            &mut tx,
-                            &sealer,
+                            tx,
+                            sealer,
                             incident.id,
                             now,
                             "system",
@@ -529,8 +572,8 @@ impl App {
                             tx.update_incident(&incident).await?;
                             tx.stop_escalation(incident.id, "resolved", now).await?;
                             add_timeline(
-                                &mut tx,
-                                &sealer,
+                                tx,
+                                sealer,
                                 incident.id,
                                 now,
                                 "system",
@@ -549,6 +592,18 @@ impl App {
                 }
             }
         }
+        for (incident, alerts) in attached {
+            add_timeline(
+                tx,
+                sealer,
+                incident,
+                now,
+                "system",
+                "alerts.attached",
+                json!({ "alerts": alerts }),
+            )
+            .await?;
+        }
         let count = |name: &str| outcomes.iter().filter(|o| o.outcome == name).count();
         let ctx = Ctx::new(crate::Actor::system(), meta.clone(), Default::default());
         let record = ctx
@@ -566,7 +621,6 @@ impl App {
                 "incidents_opened": opened_incidents,
             }))
             .build();
-        tx.commit(record).await?;
-        Ok(outcomes)
+        Ok((outcomes, record))
     }
 }

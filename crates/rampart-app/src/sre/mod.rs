@@ -3,6 +3,7 @@
 
 pub mod incidents;
 pub mod ingest;
+pub(crate) mod ingest_queue;
 pub mod oncall;
 pub mod services;
 

@@ -192,7 +192,11 @@ async fn alerts_dedup_open_incidents_and_resolve_them() {
     assert_eq!(elsewhere.body["alerts"][0]["incident"], 2);
     let joined = incident(&server, 2).await;
     assert_eq!(joined["alerts"].as_array().unwrap().len(), 2);
-    assert_eq!(joined["timeline"][1]["kind"], "alert.attached");
+    assert_eq!(joined["timeline"][1]["kind"], "alerts.attached");
+    assert_eq!(
+        joined["timeline"][1]["body"]["alerts"][0]["dedup_key"],
+        "db-down"
+    );
 
     let listed = server
         .get(&format!("{PROJECT}/incidents"), &server.admin_token)

@@ -1,0 +1,93 @@
+//! Group commit for webhook deliveries: deliveries arriving together are applied in one
+//! transaction with one fsync (each still gets its own outcome and audit event, and its
+//! request waits until the transaction is durable). While one batch commits, the next
+//! gathers. If a batch fails (a conflict between replicas, say), its deliveries are
+//! retried one transaction each, so one bad delivery never fails the others.
+
+use std::sync::Weak;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::ingest::{AlertOutcome, Delivery};
+use crate::{App, AppError, AppResult, Inner};
+
+/// Deliveries waiting; senders wait when it is full (back-pressure).
+const QUEUE_CAPACITY: usize = 4_096;
+/// Deliveries per transaction at most.
+const BATCH_MAX: usize = 64;
+
+type Reply = oneshot::Sender<AppResult<Vec<AlertOutcome>>>;
+
+pub(crate) struct IngestQueue {
+    sender: mpsc::Sender<(Delivery, Reply)>,
+}
+
+impl IngestQueue {
+    /// Starts the writer task; it holds the application weakly, so it ends with it.
+    pub(crate) fn start(app: Weak<Inner>) -> Self {
+        let (sender, mut receiver) = mpsc::channel::<(Delivery, Reply)>(QUEUE_CAPACITY);
+        tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH_MAX {
+                    match receiver.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let Some(inner) = app.upgrade() else {
+                    break;
+                };
+                App { inner }.commit_batch(batch).await;
+            }
+        });
+        Self { sender }
+    }
+
+    /// Applies `delivery` and waits until it is committed.
+    pub(crate) async fn submit(&self, delivery: Delivery) -> AppResult<Vec<AlertOutcome>> {
+        let stopped = || AppError::Unavailable("the webhook writer has stopped".into());
+        let (reply, done) = oneshot::channel();
+        self.sender
+            .send((delivery, reply))
+            .await
+            .map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
+}
+
+impl App {
+    async fn commit_batch(&self, batch: Vec<(Delivery, Reply)>) {
+        if batch.len() > 1 {
+            let deliveries: Vec<&Delivery> = batch.iter().map(|(delivery, _)| delivery).collect();
+            match self.try_batch(&deliveries).await {
+                Ok(results) => {
+                    for ((_, reply), outcomes) in batch.into_iter().zip(results) {
+                        let _ = reply.send(Ok(outcomes));
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, deliveries = batch.len(), "a webhook batch failed; retrying one by one");
+                }
+            }
+        }
+        for (delivery, reply) in batch {
+            let result = self.try_batch(&[&delivery]).await;
+            let _ = reply.send(result.map(|mut all| all.pop().unwrap_or_default()));
+        }
+    }
+
+    async fn try_batch(&self, deliveries: &[&Delivery]) -> AppResult<Vec<Vec<AlertOutcome>>> {
+        let mut tx = self.store().write().await?;
+        let mut results = Vec::with_capacity(deliveries.len());
+        let mut audits = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let (outcomes, audit) = self.apply_delivery(&mut tx, delivery).await?;
+            results.push(outcomes);
+            audits.push(audit);
+        }
+        tx.commit_all(&audits).await?;
+        Ok(results)
+    }
+}

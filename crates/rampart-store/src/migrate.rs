@@ -68,6 +68,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "alert_rules",
         sql: include_str!("../migrations/sqlite/0010_alert_rules.sql"),
     },
+    Migration {
+        version: 11,
+        name: "incident_fields",
+        sql: include_str!("../migrations/sqlite/0011_incident_fields.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -120,6 +125,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 10,
         name: "alert_rules",
         sql: include_str!("../migrations/postgres/0010_alert_rules.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "incident_fields",
+        sql: include_str!("../migrations/postgres/0011_incident_fields.sql"),
     },
 ];
 

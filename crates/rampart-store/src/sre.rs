@@ -799,3 +799,160 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 }
+
+/// The fields responders set on an incident.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentFields {
+    /// A user id.
+    pub commander: Option<String>,
+    /// User ids.
+    pub assignees: Vec<String>,
+    /// Service ids.
+    pub linked_services: Vec<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One action item of an incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionItemRow {
+    pub seq: u64,
+    pub text: String,
+    pub assignee: Option<String>,
+    pub done: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Store {
+    pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFields> {
+        let row = sqlx::query(
+            "SELECT commander, assignees, linked_services, custom_fields FROM incidents WHERE id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        let json = |column: &str| -> StoreResult<serde_json::Value> {
+            serde_json::from_str(&get::<String>(&row, column)?).map_err(|_| corrupt(column))
+        };
+        let strings = |value: serde_json::Value, column: &str| -> StoreResult<Vec<String>> {
+            serde_json::from_value(value).map_err(|_| corrupt(column))
+        };
+        Ok(IncidentFields {
+            commander: get(&row, "commander")?,
+            assignees: strings(json("assignees")?, "assignees")?,
+            linked_services: strings(json("linked_services")?, "linked_services")?,
+            custom_fields: match json("custom_fields")? {
+                serde_json::Value::Object(map) => map,
+                _ => return Err(corrupt("custom_fields")),
+            },
+        })
+    }
+
+    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItemRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, text, assignee, done, created_at, updated_at FROM incident_action_items \
+             WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(incident.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ActionItemRow {
+                    seq: number(get(row, "seq")?, "seq")?,
+                    text: get(row, "text")?,
+                    assignee: get(row, "assignee")?,
+                    done: get_flag(row, "done")?,
+                    created_at: get_timestamp(row, "created_at")?,
+                    updated_at: get_timestamp(row, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    pub async fn set_incident_fields(
+        &mut self,
+        incident: IncidentId,
+        fields: &IncidentFields,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET commander = $2, assignees = $3, linked_services = $4, \
+             custom_fields = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(incident.to_string())
+        .bind(fields.commander.clone())
+        .bind(serde_json::Value::from(fields.assignees.clone()).to_string())
+        .bind(serde_json::Value::from(fields.linked_services.clone()).to_string())
+        .bind(serde_json::Value::Object(fields.custom_fields.clone()).to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_incident_title(
+        &mut self,
+        incident: IncidentId,
+        title_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE incidents SET title_sealed = $2 WHERE id = $1")
+            .bind(incident.to_string())
+            .bind(title_sealed.to_vec())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an action item; returns its number within the incident.
+    pub async fn add_action_item(
+        &mut self,
+        incident: IncidentId,
+        text: &str,
+        assignee: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_action_items WHERE incident_id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        let seq = number(get(&row, "last")?, "seq")? + 1;
+        sqlx::query(
+            "INSERT INTO incident_action_items (incident_id, seq, text, assignee, done, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+        )
+        .bind(incident.to_string())
+        .bind(signed(seq)?)
+        .bind(text)
+        .bind(assignee.map(str::to_owned))
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(seq)
+    }
+
+    /// Marks an action item done or open again; false when there is no such item.
+    pub async fn set_action_item_done(
+        &mut self,
+        incident: IncidentId,
+        seq: u64,
+        done: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE incident_action_items SET done = $3, updated_at = $4 \
+             WHERE incident_id = $1 AND seq = $2",
+        )
+        .bind(incident.to_string())
+        .bind(signed(seq)?)
+        .bind(i64::from(done))
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

@@ -17,11 +17,39 @@ use crate::{App, AppError, AppResult, Ctx, mint};
 pub const INCIDENT_TITLE_CHARS_MAX: usize = 1024;
 pub const INCIDENT_NOTE_CHARS_MAX: usize = 16 * 1024;
 
+/// The most assignees, custom fields and characters of a custom field value.
+pub const INCIDENT_ASSIGNEES_MAX: usize = 20;
+pub const INCIDENT_CUSTOM_FIELDS_MAX: usize = 50;
+pub const CUSTOM_FIELD_CHARS_MAX: usize = 1024;
+
+/// Changes to an incident's fields; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentPatch {
+    pub title: Option<String>,
+    pub severity: Option<String>,
+    /// `Some(None)` clears the commander.
+    pub commander: Option<Option<String>>,
+    pub assignees: Option<Vec<String>>,
+    /// Service identifiers of the project.
+    pub linked_services: Option<Vec<String>>,
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// An incident with its title opened.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentView {
     pub incident: IncidentRow,
     pub title: String,
+}
+
+/// Everything about one incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentDetail {
+    pub view: IncidentView,
+    pub alerts: Vec<AlertRow>,
+    pub timeline: Vec<TimelineEntry>,
+    pub fields: rampart_store::sre::IncidentFields,
+    pub action_items: Vec<rampart_store::sre::ActionItemRow>,
 }
 
 /// One timeline entry, opened.
@@ -90,12 +118,8 @@ impl App {
         })
     }
 
-    /// An incident, its alerts and its timeline.
-    pub async fn get_incident(
-        &self,
-        scope: Scope,
-        number: u64,
-    ) -> AppResult<(IncidentView, Vec<AlertRow>, Vec<TimelineEntry>)> {
+    /// An incident with its alerts, timeline, fields and action items.
+    pub async fn get_incident(&self, scope: Scope, number: u64) -> AppResult<IncidentDetail> {
         let project = project_of(scope)?;
         let (incident, title) = self
             .store()
@@ -118,11 +142,15 @@ impl App {
                 body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
             });
         }
-        Ok((
-            self.incident_view(incident, &title).await?,
+        let fields = self.store().incident_fields(incident.id).await?;
+        let action_items = self.store().action_items(incident.id).await?;
+        Ok(IncidentDetail {
+            view: self.incident_view(incident, &title).await?,
             alerts,
             timeline,
-        ))
+            fields,
+            action_items,
+        })
     }
 
     /// Opens an incident by hand.
@@ -290,6 +318,235 @@ impl App {
         )
         .await?;
         Ok(incident)
+    }
+
+    async fn check_users(&self, users: &[String]) -> AppResult<()> {
+        for user in users {
+            let known = match user.parse::<rampart_domain::UserId>() {
+                Ok(id) => self.store().user_by_id(id).await?.is_some(),
+                Err(_) => false,
+            };
+            if !known {
+                return Err(AppError::bad_request(
+                    "unknown_user",
+                    format!("{user:?} is not a user id"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes an incident's title, severity, commander, assignees, linked services or
+    /// custom fields; the change goes to the timeline.
+    pub async fn update_incident(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        number: u64,
+        patch: IncidentPatch,
+    ) -> AppResult<()> {
+        let project = project_of(scope)?;
+        let (found, _) = self
+            .store()
+            .incident_by_number(project, number)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        let mut fields = self.store().incident_fields(found.id).await?;
+        let mut changed = serde_json::Map::new();
+        if let Some(title) = &patch.title {
+            check_text(title, INCIDENT_TITLE_CHARS_MAX, "title")?;
+            changed.insert("title".into(), json!(title));
+        }
+        let severity = match &patch.severity {
+            Some(text) => {
+                let severity = IncidentSeverity::parse(text)?;
+                changed.insert("severity".into(), json!(severity.as_string()));
+                Some(severity)
+            }
+            None => None,
+        };
+        if let Some(commander) = &patch.commander {
+            self.check_users(commander.as_slice()).await?;
+            fields.commander = commander.clone();
+            changed.insert("commander".into(), json!(commander));
+        }
+        if let Some(assignees) = &patch.assignees {
+            if assignees.len() > INCIDENT_ASSIGNEES_MAX {
+                return Err(AppError::bad_request(
+                    "too_many_assignees",
+                    format!("an incident has at most {INCIDENT_ASSIGNEES_MAX} assignees"),
+                ));
+            }
+            self.check_users(assignees).await?;
+            let mut assignees = assignees.clone();
+            assignees.sort();
+            assignees.dedup();
+            changed.insert("assignees".into(), json!(assignees));
+            fields.assignees = assignees;
+        }
+        if let Some(services) = &patch.linked_services {
+            let mut ids = Vec::with_capacity(services.len());
+            for service in services {
+                ids.push(
+                    self.service_at(scope, service)
+                        .await
+                        .map_err(|_| {
+                            AppError::bad_request(
+                                "unknown_service",
+                                format!("no service {service:?} in this project"),
+                            )
+                        })?
+                        .id
+                        .to_string(),
+                );
+            }
+            ids.sort();
+            ids.dedup();
+            changed.insert("linked_services".into(), json!(services));
+            fields.linked_services = ids;
+        }
+        if let Some(custom) = &patch.custom_fields {
+            if custom.len() > INCIDENT_CUSTOM_FIELDS_MAX {
+                return Err(AppError::bad_request(
+                    "invalid_custom_fields",
+                    format!("at most {INCIDENT_CUSTOM_FIELDS_MAX} custom fields"),
+                ));
+            }
+            for (name, value) in custom {
+                let short = |text: &str| text.chars().count() <= CUSTOM_FIELD_CHARS_MAX;
+                let valid = !name.is_empty()
+                    && name.chars().count() <= 64
+                    && match value {
+                        serde_json::Value::String(text) => short(text),
+                        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => true,
+                        _ => false,
+                    };
+                if !valid {
+                    return Err(AppError::bad_request(
+                        "invalid_custom_fields",
+                        "custom fields are names of 1 to 64 characters with a string \
+                         (at most 1024 characters), number or boolean",
+                    ));
+                }
+            }
+            fields.custom_fields = custom.clone();
+            changed.insert("custom_fields".into(), json!(custom));
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let owner = project.to_string();
+        let sealer = self.sealer(&owner).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut incident = tx
+            .incident_for_update(found.id)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        if let Some(title) = &patch.title {
+            let sealed = sealer.seal(
+                &incident_title_place(&owner, &incident.id.to_string()),
+                title.as_bytes(),
+            )?;
+            tx.set_incident_title(incident.id, &sealed).await?;
+        }
+        if let Some(severity) = severity {
+            incident.severity = severity.as_string();
+        }
+        incident.updated_at = now;
+        tx.update_incident(&incident).await?;
+        tx.set_incident_fields(incident.id, &fields, now).await?;
+        let actor = ctx.actor.actor_text();
+        add_timeline(
+            &mut tx,
+            &sealer,
+            incident.id,
+            now,
+            &actor,
+            "incident.updated",
+            serde_json::Value::Object(changed.clone()),
+        )
+        .await?;
+        let names: Vec<&String> = changed.keys().collect();
+        tx.commit(
+            ctx.audit(now, "incident.update", "incident")
+                .scope(scope)
+                .resource_id(incident.id)
+                .details(json!({ "number": number, "changed": names }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Adds an action item (a follow-up task) to an incident.
+    pub async fn add_action_item(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        number: u64,
+        text: &str,
+        assignee: Option<&str>,
+    ) -> AppResult<u64> {
+        let project = project_of(scope)?;
+        check_text(text, INCIDENT_TITLE_CHARS_MAX, "text")?;
+        if let Some(assignee) = assignee {
+            self.check_users(&[assignee.to_owned()]).await?;
+        }
+        let (incident, _) = self
+            .store()
+            .incident_by_number(project, number)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let seq = tx.add_action_item(incident.id, text, assignee, now).await?;
+        tx.commit(
+            ctx.audit(now, "incident.action_item", "incident")
+                .scope(scope)
+                .resource_id(incident.id)
+                .details(json!({ "number": number, "item": seq, "added": true }))
+                .build(),
+        )
+        .await?;
+        Ok(seq)
+    }
+
+    /// Marks an action item done (or open again).
+    pub async fn set_action_item_done(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        number: u64,
+        item: u64,
+        done: bool,
+    ) -> AppResult<()> {
+        let project = project_of(scope)?;
+        let (incident, _) = self
+            .store()
+            .incident_by_number(project, number)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        if !tx
+            .set_action_item_done(incident.id, item, done, now)
+            .await?
+        {
+            tx.rollback().await?;
+            return Err(AppError::NotFound {
+                what: "action item",
+            });
+        }
+        tx.commit(
+            ctx.audit(now, "incident.action_item", "incident")
+                .scope(scope)
+                .resource_id(incident.id)
+                .details(json!({ "number": number, "item": item, "done": done }))
+                .build(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Adds a note to an incident's timeline.

@@ -820,3 +820,88 @@ async fn alert_rules_decide_which_alerts_open_incidents() {
         (StatusCode::BAD_REQUEST, "invalid_conditions")
     );
 }
+
+#[tokio::test]
+async fn incidents_carry_commander_assignees_services_custom_fields_and_action_items() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    service(&server, "checkout").await;
+    let (ann, _) = crate::api::access::user_with_token(&server, "ann@example.com").await;
+    let (bob, _) = crate::api::access::user_with_token(&server, "bob@example.com").await;
+    server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Checkout slow", "severity": "SEV3"}),
+        )
+        .await;
+    let patch = |body: Value| {
+        let server = &server;
+        let admin = admin.clone();
+        async move {
+            server
+                .patch(&format!("{PROJECT}/incidents/1"), &admin, body)
+                .await
+        }
+    };
+    let changed = patch(json!({"title": "Checkout down", "severity": "SEV1", "commander": ann,
+        "assignees": [bob, ann, bob], "linked_services": ["checkout"],
+        "custom_fields": {"customer_impact": "all EU customers", "revenue_at_risk": 12000}}))
+    .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    let shown = incident(&server, 1).await;
+    assert_eq!(shown["title"], "Checkout down");
+    assert_eq!(shown["severity"], "SEV1");
+    assert_eq!(shown["commander"], ann.as_str());
+    assert_eq!(shown["assignees"].as_array().unwrap().len(), 2, "deduplicated");
+    assert_eq!(shown["linked_services"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["custom_fields"]["revenue_at_risk"], 12000);
+    let last = shown["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "incident.updated");
+    assert_eq!(last["body"]["severity"], "SEV1");
+    // null clears the commander; absent fields stay.
+    assert_eq!(patch(json!({"commander": null})).await.status, StatusCode::NO_CONTENT);
+    let cleared = incident(&server, 1).await;
+    assert!(cleared.get("commander").is_none());
+    assert_eq!(cleared["assignees"].as_array().unwrap().len(), 2);
+    for (body, code) in [
+        (json!({"commander": "01a20000-0000-7000-8000-000000000000"}), "unknown_user"),
+        (json!({"linked_services": ["nope"]}), "unknown_service"),
+        (json!({"custom_fields": {"nested": {"no": 1}}}), "invalid_custom_fields"),
+        (json!({"severity": "SEV7"}), "invalid_severity"),
+        (json!({"priority": "P1"}), "invalid_body"),
+    ] {
+        let reply = patch(body.clone()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text);
+        assert_eq!(reply.code(), code, "{body}");
+    }
+
+    // Action items.
+    let added = server
+        .post(
+            &format!("{PROJECT}/incidents/1/action-items"),
+            &admin,
+            json!({"text": "add a load test for checkout", "assignee": bob}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let done = server
+        .patch(
+            &format!("{PROJECT}/incidents/1/action-items/1"),
+            &admin,
+            json!({"done": true}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT);
+    let missing = server
+        .patch(
+            &format!("{PROJECT}/incidents/1/action-items/9"),
+            &admin,
+            json!({"done": true}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let items = incident(&server, 1).await["action_items"].clone();
+    assert_eq!(items[0]["done"], true);
+    assert_eq!(items[0]["assignee"], bob.as_str());
+}

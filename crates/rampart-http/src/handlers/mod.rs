@@ -1014,6 +1014,36 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         );
         table.add(
             r(
+                M::PATCH,
+                path("/incidents/{number}"),
+                perm(P::IncidentEdit),
+                "Change title, severity, commander, assignees, linked services, custom fields",
+            )
+            .body::<sre_wire::IncidentUpdate>(),
+            sre::update_incident,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/incidents/{number}/action-items"),
+                perm(P::IncidentEdit),
+                "Add an action item",
+            )
+            .body::<sre_wire::ActionItemCreate>(),
+            sre::add_action_item,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/incidents/{number}/action-items/{item}"),
+                perm(P::IncidentEdit),
+                "Mark an action item done or open",
+            )
+            .body::<sre_wire::ActionItemUpdate>(),
+            sre::update_action_item,
+        );
+        table.add(
+            r(
                 M::POST,
                 path("/incidents/{number}/notes"),
                 perm(P::IncidentEdit),

@@ -62,6 +62,11 @@ fn wire_incident(view: &IncidentView) -> wire::Incident {
         resolved_at: incident.resolved_at.map(|t| t.to_string()),
         alerts: None,
         timeline: None,
+        commander: None,
+        assignees: None,
+        linked_services: None,
+        custom_fields: None,
+        action_items: None,
     }
 }
 
@@ -241,13 +246,34 @@ pub async fn get_incident(
     Extension(scope): Scope,
     Path(params): Path<Vec<(String, String)>>,
 ) -> ApiResult<Json<wire::Incident>> {
-    let (view, alerts, timeline) = state
+    let detail = state
         .app
         .get_incident(scope.scope(), number_param(&params)?)
         .await?;
-    let mut incident = wire_incident(&view);
+    let mut incident = wire_incident(&detail.view);
+    incident.commander = detail.fields.commander.clone();
+    incident.assignees = Some(detail.fields.assignees.clone());
+    incident.linked_services = Some(detail.fields.linked_services.clone());
+    incident.custom_fields = Some(serde_json::Value::Object(
+        detail.fields.custom_fields.clone(),
+    ));
+    incident.action_items = Some(
+        detail
+            .action_items
+            .iter()
+            .map(|item| wire::ActionItem {
+                item: item.seq,
+                text: item.text.clone(),
+                assignee: item.assignee.clone(),
+                done: item.done,
+                created_at: item.created_at.to_string(),
+                updated_at: item.updated_at.to_string(),
+            })
+            .collect(),
+    );
     incident.alerts = Some(
-        alerts
+        detail
+            .alerts
             .iter()
             .map(|alert| wire::Alert {
                 id: alert.id.to_string(),
@@ -261,7 +287,8 @@ pub async fn get_incident(
             .collect(),
     );
     incident.timeline = Some(
-        timeline
+        detail
+            .timeline
             .into_iter()
             .map(|entry: TimelineEntry| wire::TimelineEntry {
                 seq: entry.seq,
@@ -291,6 +318,71 @@ pub async fn change_incident_status(
             &body.status,
             body.message.as_deref(),
         )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn update_incident(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::IncidentUpdate>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .update_incident(
+            &ctx,
+            scope.scope(),
+            number_param(&params)?,
+            rampart_app::sre::incidents::IncidentPatch {
+                title: body.title,
+                severity: body.severity,
+                commander: body.commander,
+                assignees: body.assignees,
+                linked_services: body.linked_services,
+                custom_fields: body.custom_fields,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn add_action_item(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ActionItemCreate>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .add_action_item(
+            &ctx,
+            scope.scope(),
+            number_param(&params)?,
+            &body.text,
+            body.assignee.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+pub async fn update_action_item(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ActionItemUpdate>,
+) -> ApiResult<StatusCode> {
+    let item = id_param(&params, "item")
+        .parse()
+        .map_err(|_| AppError::NotFound {
+            what: "action item",
+        })?;
+    state
+        .app
+        .set_action_item_done(&ctx, scope.scope(), number_param(&params)?, item, body.done)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

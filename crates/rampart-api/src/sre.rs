@@ -23,6 +23,29 @@ pub struct Service {
     pub description: String,
     pub auto_resolve: bool,
     pub created_at: String,
+    /// Present when reading one service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<ServiceOwnership>,
+}
+
+/// A service's owner team (a user group id), subscribers (`user:<id>` or `group:<id>`,
+/// told in-app when an incident opens) and tags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceOwnership {
+    #[serde(default)]
+    pub owner_group: Option<String>,
+    #[serde(default)]
+    pub subscribers: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// An organisation's names for SEV0…SEV4 (missing levels show their code).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityLabels {
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -107,6 +130,8 @@ pub struct Incident {
     pub number: u64,
     pub title: String,
     pub severity: String,
+    /// The organisation's name for the severity (its code when not renamed).
+    pub severity_label: String,
     pub status: String,
     pub created_at: String,
     pub updated_at: String,

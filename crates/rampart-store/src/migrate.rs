@@ -73,6 +73,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "incident_fields",
         sql: include_str!("../migrations/sqlite/0011_incident_fields.sql"),
     },
+    Migration {
+        version: 12,
+        name: "service_ownership",
+        sql: include_str!("../migrations/sqlite/0012_service_ownership.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -130,6 +135,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 11,
         name: "incident_fields",
         sql: include_str!("../migrations/postgres/0011_incident_fields.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "service_ownership",
+        sql: include_str!("../migrations/postgres/0012_service_ownership.sql"),
     },
 ];
 

@@ -956,3 +956,74 @@ impl WriteTx {
         Ok(result.rows_affected() == 1)
     }
 }
+
+/// Who owns a service and who hears about its incidents.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceOwnership {
+    /// A user group id.
+    pub owner_group: Option<String>,
+    /// `user:<id>` or `group:<id>`.
+    pub subscribers: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl Store {
+    pub async fn service_ownership(&self, service: ServiceId) -> StoreResult<ServiceOwnership> {
+        let row = sqlx::query("SELECT owner_group, subscribers, tags FROM services WHERE id = $1")
+            .bind(service.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        let list = |column: &str| -> StoreResult<Vec<String>> {
+            serde_json::from_str(&get::<String>(&row, column)?).map_err(|_| corrupt(column))
+        };
+        Ok(ServiceOwnership {
+            owner_group: get(&row, "owner_group")?,
+            subscribers: list("subscribers")?,
+            tags: list("tags")?,
+        })
+    }
+
+    /// An organisation's names for the SEV levels (JSON object, SEV0…SEV4 → label).
+    pub async fn severity_labels(&self, org: rampart_domain::OrgId) -> StoreResult<String> {
+        let row = sqlx::query("SELECT severity_labels FROM organizations WHERE id = $1")
+            .bind(org.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        get(&row, "severity_labels")
+    }
+}
+
+impl WriteTx {
+    pub async fn set_service_ownership(
+        &mut self,
+        service: ServiceId,
+        ownership: &ServiceOwnership,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE services SET owner_group = $2, subscribers = $3, tags = $4, updated_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(service.to_string())
+        .bind(ownership.owner_group.clone())
+        .bind(serde_json::Value::from(ownership.subscribers.clone()).to_string())
+        .bind(serde_json::Value::from(ownership.tags.clone()).to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_severity_labels(
+        &mut self,
+        org: rampart_domain::OrgId,
+        labels: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE organizations SET severity_labels = $2 WHERE id = $1")
+            .bind(org.to_string())
+            .bind(labels)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}

@@ -67,6 +67,8 @@ pub(crate) struct Delivery {
     sealer: Sealer,
     policy: Option<String>,
     rules: Vec<rampart_domain::sre::rules::AlertRule>,
+    /// Told (in-app) when an incident opens.
+    subscribers: Vec<rampart_domain::UserId>,
 }
 
 /// Per-integration request counts in fixed one-minute windows (per server process).
@@ -359,6 +361,7 @@ impl App {
             sealer: self.sealer(&owner).await?,
             policy: self.store().service_policy(service.id).await?,
             rules: self.rules_of(service.id).await?,
+            subscribers: self.subscribed_users(service.id).await?,
             integration: record.integration.clone(),
             meta: meta.clone(),
             events,
@@ -381,6 +384,7 @@ impl App {
             sealer,
             policy,
             rules,
+            subscribers,
         } = delivery;
         let owner = service.project_id.to_string();
         let now = self.now();
@@ -462,6 +466,28 @@ impl App {
                                         resolved_at: None,
                                     };
                                     tx.insert_incident(&incident, &title).await?;
+                                    for user in subscribers {
+                                        tx.insert_notification(
+                                            &rampart_store::oncall::NotificationRow {
+                                                id: mint(
+                                                    now,
+                                                    rampart_domain::NotificationId::mint,
+                                                )?,
+                                                user_id: *user,
+                                                project_id: service.project_id,
+                                                incident_id: incident.id,
+                                                incident_number: incident.number,
+                                                kind: "subscribed".into(),
+                                                level: 0,
+                                                round: 0,
+                                                created_at: now,
+                                                read_at: None,
+                                            },
+                                            &mint(now, rampart_domain::NotificationId::mint)?
+                                                .to_string(),
+                                        )
+                                        .await?;
+                                    }
                                     if let Some(policy) = policy {
                                         tx.start_escalation(
                                             incident.id,

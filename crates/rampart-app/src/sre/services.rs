@@ -13,6 +13,7 @@ use rampart_domain::sre::payload::Format;
 use rampart_domain::{Description, IntegrationId, Name, ServiceId, Slug};
 use rampart_store::Page;
 use rampart_store::sre::IntegrationRecord;
+pub use rampart_store::sre::ServiceOwnership;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -192,6 +193,151 @@ impl App {
         )
         .await?;
         Ok((record.integration, credential))
+    }
+
+    /// Sets a service's owner team, subscribers (`user:<id>` or `group:<id>`) and tags.
+    pub async fn set_service_ownership(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        ownership: ServiceOwnership,
+    ) -> AppResult<ServiceOwnership> {
+        let service = self.service_at(scope, service).await?;
+        let group_exists = |id: &str| {
+            let id = id.to_owned();
+            async move {
+                match id.parse::<uuid::Uuid>() {
+                    Ok(uuid) => self
+                        .store()
+                        .user_group_by_id(uuid)
+                        .await
+                        .map(|group| group.is_some()),
+                    Err(_) => Ok(false),
+                }
+            }
+        };
+        if let Some(group) = &ownership.owner_group
+            && !group_exists(group).await?
+        {
+            return Err(AppError::bad_request(
+                "unknown_group",
+                format!("{group:?} is not a user group id"),
+            ));
+        }
+        if ownership.subscribers.len() > 100 {
+            return Err(AppError::bad_request(
+                "too_many_subscribers",
+                "a service has at most 100 subscribers",
+            ));
+        }
+        for subscriber in &ownership.subscribers {
+            let known = match subscriber.split_once(':') {
+                Some(("user", id)) => match id.parse::<rampart_domain::UserId>() {
+                    Ok(user) => self.store().user_by_id(user).await?.is_some(),
+                    Err(_) => false,
+                },
+                Some(("group", id)) => group_exists(id).await?,
+                _ => false,
+            };
+            if !known {
+                return Err(AppError::bad_request(
+                    "unknown_subscriber",
+                    format!("{subscriber:?} is not user:<id> or group:<id> of an existing one"),
+                ));
+            }
+        }
+        let ownership = ServiceOwnership {
+            tags: rampart_domain::iacm::workspace::parse_tags(&ownership.tags)?,
+            ..ownership
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.set_service_ownership(service.id, &ownership, now)
+            .await?;
+        tx.commit(
+            ctx.audit(now, "service.update", "service")
+                .scope(scope)
+                .resource_id(service.id)
+                .details(json!({
+                    "owner_group": ownership.owner_group,
+                    "subscribers": ownership.subscribers.len(),
+                    "tags": ownership.tags,
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(ownership)
+    }
+
+    /// A service's owner team, subscribers and tags.
+    pub async fn service_ownership(&self, service: ServiceId) -> AppResult<ServiceOwnership> {
+        Ok(self.store().service_ownership(service).await?)
+    }
+
+    /// The users a service's subscribers are now (groups expanded).
+    pub(crate) async fn subscribed_users(
+        &self,
+        service: ServiceId,
+    ) -> AppResult<Vec<rampart_domain::UserId>> {
+        let mut users = Vec::new();
+        for subscriber in self.store().service_ownership(service).await?.subscribers {
+            match subscriber.split_once(':') {
+                Some(("user", id)) => users.extend(id.parse::<rampart_domain::UserId>().ok()),
+                Some(("group", id)) => users.extend(self.store().group_member_ids(id).await?),
+                _ => {}
+            }
+        }
+        users.sort();
+        users.dedup();
+        Ok(users)
+    }
+
+    /// An organisation's names for SEV0…SEV4 (missing levels keep their code).
+    pub async fn severity_labels(
+        &self,
+        org: rampart_domain::OrgId,
+    ) -> AppResult<std::collections::BTreeMap<String, String>> {
+        serde_json::from_str(&self.store().severity_labels(org).await?)
+            .map_err(|_| AppError::Integrity("stored severity labels do not parse".into()))
+    }
+
+    /// Renames SEV levels for an organisation.
+    pub async fn set_severity_labels(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        labels: std::collections::BTreeMap<String, String>,
+    ) -> AppResult<std::collections::BTreeMap<String, String>> {
+        let Scope::Org(org) = scope else {
+            return Err(AppError::bad_request(
+                "invalid_scope",
+                "severity labels belong to organisations",
+            ));
+        };
+        for (level, label) in &labels {
+            rampart_domain::sre::incident::IncidentSeverity::parse(level)?;
+            if label.trim().is_empty() || label.chars().count() > 40 {
+                return Err(AppError::bad_request(
+                    "invalid_label",
+                    "a severity label is 1 to 40 characters",
+                ));
+            }
+        }
+        let stored = serde_json::to_string(&labels)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.set_severity_labels(org, &stored).await?;
+        tx.commit(
+            ctx.audit(now, "org.severity_labels", "organization")
+                .scope(scope)
+                .resource_id(org)
+                .details(json!({ "labels": labels }))
+                .build(),
+        )
+        .await?;
+        Ok(labels)
     }
 
     /// A service's alert rules.

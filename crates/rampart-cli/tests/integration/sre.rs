@@ -844,35 +844,60 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
                 .await
         }
     };
-    let changed = patch(json!({"title": "Checkout down", "severity": "SEV1", "commander": ann,
+    let changed = patch(
+        json!({"title": "Checkout down", "severity": "SEV1", "commander": ann,
         "assignees": [bob, ann, bob], "linked_services": ["checkout"],
-        "custom_fields": {"customer_impact": "all EU customers", "revenue_at_risk": 12000}}))
+        "custom_fields": {"customer_impact": "all EU customers", "revenue_at_risk": 12000}}),
+    )
     .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
     let shown = incident(&server, 1).await;
     assert_eq!(shown["title"], "Checkout down");
     assert_eq!(shown["severity"], "SEV1");
     assert_eq!(shown["commander"], ann.as_str());
-    assert_eq!(shown["assignees"].as_array().unwrap().len(), 2, "deduplicated");
+    assert_eq!(
+        shown["assignees"].as_array().unwrap().len(),
+        2,
+        "deduplicated"
+    );
     assert_eq!(shown["linked_services"].as_array().unwrap().len(), 1);
     assert_eq!(shown["custom_fields"]["revenue_at_risk"], 12000);
-    let last = shown["timeline"].as_array().unwrap().last().unwrap().clone();
+    let last = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["kind"], "incident.updated");
     assert_eq!(last["body"]["severity"], "SEV1");
     // null clears the commander; absent fields stay.
-    assert_eq!(patch(json!({"commander": null})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        patch(json!({"commander": null})).await.status,
+        StatusCode::NO_CONTENT
+    );
     let cleared = incident(&server, 1).await;
     assert!(cleared.get("commander").is_none());
     assert_eq!(cleared["assignees"].as_array().unwrap().len(), 2);
     for (body, code) in [
-        (json!({"commander": "01a20000-0000-7000-8000-000000000000"}), "unknown_user"),
+        (
+            json!({"commander": "01a20000-0000-7000-8000-000000000000"}),
+            "unknown_user",
+        ),
         (json!({"linked_services": ["nope"]}), "unknown_service"),
-        (json!({"custom_fields": {"nested": {"no": 1}}}), "invalid_custom_fields"),
+        (
+            json!({"custom_fields": {"nested": {"no": 1}}}),
+            "invalid_custom_fields",
+        ),
         (json!({"severity": "SEV7"}), "invalid_severity"),
         (json!({"priority": "P1"}), "invalid_body"),
     ] {
         let reply = patch(body.clone()).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text
+        );
         assert_eq!(reply.code(), code, "{body}");
     }
 
@@ -904,4 +929,78 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
     let items = incident(&server, 1).await["action_items"].clone();
     assert_eq!(items[0]["done"], true);
     assert_eq!(items[0]["assignee"], bob.as_str());
+}
+
+#[tokio::test]
+async fn service_owners_subscribers_and_renamed_severities() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    service(&server, "checkout").await;
+    let (sue, sue_token) = crate::api::access::user_with_token(&server, "sue@example.com").await;
+    let group = server
+        .post(
+            "/api/v1/orgs/default/projects/default/groups",
+            &admin,
+            json!({"identifier": "payments", "name": "Payments"}),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let set = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/services/checkout/ownership"),
+            Some(&admin),
+            Some(&json!({"owner_group": group_id, "subscribers": [format!("user:{sue}")],
+                         "tags": ["tier:1"]})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let shown = server
+        .get(&format!("{PROJECT}/services/checkout"), &admin)
+        .await;
+    assert_eq!(shown.body["ownership"]["owner_group"], group_id.as_str());
+    assert_eq!(shown.body["ownership"]["tags"], json!(["tier:1"]));
+    let bad = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/services/checkout/ownership"),
+            Some(&admin),
+            Some(&json!({"subscribers": ["team:nope"]})),
+        )
+        .await;
+    assert_eq!(bad.code(), "unknown_subscriber");
+
+    let labels = server
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/orgs/default/incident-severities",
+            Some(&admin),
+            Some(&json!({"labels": {"SEV1": "Major outage", "SEV4": "Cosmetic"}})),
+        )
+        .await;
+    assert_eq!(labels.status, StatusCode::OK, "{}", labels.text);
+    let hook = integration(
+        &server,
+        "checkout",
+        json!({"name": "G", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    send(&server, &hook, &generic("pay", "trigger", "Payments failing"), &[]).await;
+    let opened = incident(&server, 1).await;
+    assert_eq!(opened["severity"], "SEV1");
+    assert_eq!(opened["severity_label"], "Major outage");
+    // The subscriber heard about it.
+    let inbox = server.get("/api/v1/me/notifications", &sue_token).await;
+    assert_eq!(inbox.body["items"][0]["kind"], "subscribed", "{}", inbox.text);
+    assert_eq!(inbox.body["items"][0]["incident_number"], 1);
+    let bad_label = server
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/orgs/default/incident-severities",
+            Some(&admin),
+            Some(&json!({"labels": {"SEV9": "x"}})),
+        )
+        .await;
+    assert_eq!(bad_label.code(), "invalid_severity");
 }

@@ -773,6 +773,29 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         sre::read_notification,
     );
 
+    // An organisation's names for the SEV levels.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/incident-severities",
+            perm(P::IncidentView),
+            "The organisation's names for SEV0…SEV4",
+        )
+        .reply::<sre_wire::SeverityLabels>(200),
+        sre::get_severity_labels,
+    );
+    table.add(
+        r(
+            M::PUT,
+            "/api/v1/orgs/{org}/incident-severities",
+            perm(P::IncidentConfigure),
+            "Rename SEV levels for the organisation",
+        )
+        .body::<sre_wire::SeverityLabels>()
+        .reply::<sre_wire::SeverityLabels>(200),
+        sre::set_severity_labels,
+    );
+
     // Incident response: services, integrations, incidents.
     {
         const BASE: &str = "/api/v1/orgs/{org}/projects/{project}";
@@ -841,6 +864,17 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             )
             .reply::<sre_wire::IntegrationCreated>(200),
             sre::rotate_integration,
+        );
+        table.add(
+            r(
+                M::PUT,
+                path("/services/{service}/ownership"),
+                perm(P::ServiceEdit),
+                "Set a service's owner team, subscribers and tags",
+            )
+            .body::<sre_wire::ServiceOwnership>()
+            .reply::<sre_wire::ServiceOwnership>(200),
+            sre::set_service_ownership,
         );
         table.add(
             r(

@@ -31,6 +31,17 @@ fn wire_service(service: &Service) -> wire::Service {
         description: service.description.to_string(),
         auto_resolve: service.auto_resolve,
         created_at: service.created_at.to_string(),
+        ownership: None,
+    }
+}
+
+fn wire_ownership(
+    ownership: rampart_app::sre::services::ServiceOwnership,
+) -> wire::ServiceOwnership {
+    wire::ServiceOwnership {
+        owner_group: ownership.owner_group,
+        subscribers: ownership.subscribers,
+        tags: ownership.tags,
     }
 }
 
@@ -48,13 +59,20 @@ fn wire_integration(integration: &Integration, service: &str) -> wire::Integrati
     }
 }
 
-fn wire_incident(view: &IncidentView) -> wire::Incident {
+fn wire_incident(
+    view: &IncidentView,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> wire::Incident {
     let incident = &view.incident;
     wire::Incident {
         id: incident.id.to_string(),
         number: incident.number,
         title: view.title.clone(),
         severity: incident.severity.clone(),
+        severity_label: labels
+            .get(&incident.severity)
+            .cloned()
+            .unwrap_or_else(|| incident.severity.clone()),
         status: incident.status.as_str().to_owned(),
         created_at: incident.created_at.to_string(),
         updated_at: incident.updated_at.to_string(),
@@ -116,7 +134,66 @@ pub async fn get_service(
         .app
         .service_at(scope.scope(), id_param(&params, "service"))
         .await?;
-    Ok(Json(wire_service(&service)))
+    let mut wired = wire_service(&service);
+    wired.ownership = Some(wire_ownership(
+        state.app.service_ownership(service.id).await?,
+    ));
+    Ok(Json(wired))
+}
+
+pub async fn set_service_ownership(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ServiceOwnership>,
+) -> ApiResult<Json<wire::ServiceOwnership>> {
+    let ownership = state
+        .app
+        .set_service_ownership(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "service"),
+            rampart_app::sre::services::ServiceOwnership {
+                owner_group: body.owner_group,
+                subscribers: body.subscribers,
+                tags: body.tags,
+            },
+        )
+        .await?;
+    Ok(Json(wire_ownership(ownership)))
+}
+
+async fn labels_of(
+    state: &AppState,
+    scope: &rampart_app::platform::tenancy::ResolvedScope,
+) -> ApiResult<std::collections::BTreeMap<String, String>> {
+    match scope.scope().org_id() {
+        Some(org) => Ok(state.app.severity_labels(org).await?),
+        None => Ok(Default::default()),
+    }
+}
+
+pub async fn get_severity_labels(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+) -> ApiResult<Json<wire::SeverityLabels>> {
+    Ok(Json(wire::SeverityLabels {
+        labels: labels_of(&state, &scope).await?,
+    }))
+}
+
+pub async fn set_severity_labels(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::SeverityLabels>,
+) -> ApiResult<Json<wire::SeverityLabels>> {
+    let labels = state
+        .app
+        .set_severity_labels(&ctx, scope.scope(), body.labels)
+        .await?;
+    Ok(Json(wire::SeverityLabels { labels }))
 }
 
 pub async fn list_integrations(
@@ -216,8 +293,13 @@ pub async fn list_incidents(
         .app
         .list_incidents(scope.scope(), params.limit, params.cursor.as_deref())
         .await?;
+    let labels = labels_of(&state, &scope).await?;
     Ok(Json(ListResponse {
-        items: page.items.iter().map(wire_incident).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|view| wire_incident(view, &labels))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -232,7 +314,8 @@ pub async fn create_incident(
         .app
         .create_incident(&ctx, scope.scope(), &body.title, &body.severity)
         .await?;
-    Ok((StatusCode::CREATED, Json(wire_incident(&view))))
+    let labels = labels_of(&state, &scope).await?;
+    Ok((StatusCode::CREATED, Json(wire_incident(&view, &labels))))
 }
 
 fn number_param(params: &[(String, String)]) -> ApiResult<u64> {
@@ -250,7 +333,8 @@ pub async fn get_incident(
         .app
         .get_incident(scope.scope(), number_param(&params)?)
         .await?;
-    let mut incident = wire_incident(&detail.view);
+    let labels = labels_of(&state, &scope).await?;
+    let mut incident = wire_incident(&detail.view, &labels);
     incident.commander = detail.fields.commander.clone();
     incident.assignees = Some(detail.fields.assignees.clone());
     incident.linked_services = Some(detail.fields.linked_services.clone());

@@ -15,6 +15,17 @@ pub struct ServiceCreate {
     pub auto_resolve: Option<bool>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub auto_resolve: Option<bool>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Service {
     pub id: String,
@@ -144,6 +155,9 @@ pub struct Incident {
     pub alerts: Option<Vec<Alert>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Vec<TimelineEntry>>,
+    /// Present when reading one incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commander: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,6 +188,8 @@ pub struct ActionItem {
 pub struct IncidentUpdate {
     #[serde(default)]
     pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
     /// SEV0 to SEV4.
     #[serde(default)]
     pub severity: Option<String>,

@@ -78,6 +78,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "service_ownership",
         sql: include_str!("../migrations/sqlite/0012_service_ownership.sql"),
     },
+    Migration {
+        version: 13,
+        name: "incident_description",
+        sql: include_str!("../migrations/sqlite/0013_incident_description.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -140,6 +145,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 12,
         name: "service_ownership",
         sql: include_str!("../migrations/postgres/0012_service_ownership.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "incident_description",
+        sql: include_str!("../migrations/postgres/0013_incident_description.sql"),
     },
 ];
 

@@ -273,6 +273,21 @@ impl WriteTx {
         Ok(())
     }
 
+    pub async fn delete_definition(&mut self, kind: DefinitionKind, id: &str) -> StoreResult<()> {
+        let sql = format!("DELETE FROM {} WHERE id = $1", kind.table());
+        sqlx::query(&sql).bind(id).execute(self.conn()).await?;
+        Ok(())
+    }
+
+    /// How many services page with a policy.
+    pub async fn services_using_policy(&mut self, policy: &str) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM services WHERE escalation_policy_id = $1")
+            .bind(policy)
+            .fetch_one(self.conn())
+            .await?;
+        number(get(&row, "n")?, "count")
+    }
+
     pub async fn update_definition(
         &mut self,
         kind: DefinitionKind,

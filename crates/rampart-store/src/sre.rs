@@ -690,14 +690,16 @@ impl WriteTx {
 pub enum SealedColumn {
     AlertPayload,
     IncidentTitle,
+    IncidentDescription,
     TimelineBody,
     IntegrationCredentials,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 4] = [
+    pub const ALL: [SealedColumn; 5] = [
         Self::AlertPayload,
         Self::IncidentTitle,
+        Self::IncidentDescription,
         Self::TimelineBody,
         Self::IntegrationCredentials,
     ];
@@ -719,6 +721,13 @@ impl SealedColumn {
                  ORDER BY id LIMIT $4",
                 "UPDATE incidents SET title_sealed = $3 \
                  WHERE id = $1 AND 0 = $2 AND title_sealed = $4",
+            ),
+            Self::IncidentDescription => (
+                "SELECT id, CAST(0 AS BIGINT) AS version, description_sealed AS sealed \
+                 FROM incidents WHERE project_id = $1 AND description_sealed IS NOT NULL \
+                 AND (id > $2 OR (id = $2 AND 0 > $3)) ORDER BY id LIMIT $4",
+                "UPDATE incidents SET description_sealed = $3 \
+                 WHERE id = $1 AND 0 = $2 AND description_sealed = $4",
             ),
             Self::TimelineBody => (
                 "SELECT e.incident_id AS id, e.seq AS version, e.body_sealed AS sealed \
@@ -848,6 +857,14 @@ impl Store {
         })
     }
 
+    pub async fn incident_description(&self, incident: IncidentId) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT description_sealed FROM incidents WHERE id = $1")
+            .bind(incident.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        get(&row, "description_sealed")
+    }
+
     pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItemRow>> {
         let rows = sqlx::query(
             "SELECT seq, text, assignee, done, created_at, updated_at FROM incident_action_items \
@@ -890,6 +907,19 @@ impl WriteTx {
         .bind(micros(at))
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    pub async fn set_incident_description(
+        &mut self,
+        incident: IncidentId,
+        description_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE incidents SET description_sealed = $2 WHERE id = $1")
+            .bind(incident.to_string())
+            .bind(description_sealed.to_vec())
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -1025,5 +1055,56 @@ impl WriteTx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+}
+
+impl WriteTx {
+    /// Name, description and auto-resolve of a service.
+    pub async fn update_service(&mut self, service: &Service) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE services SET name = $2, description = $3, auto_resolve = $4, updated_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(service.id.to_string())
+        .bind(service.name.as_str())
+        .bind(service.description.as_str())
+        .bind(i64::from(service.auto_resolve))
+        .bind(micros(service.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a service with its integrations and alerts; its incidents stay (their
+    /// service link is cleared).
+    pub async fn delete_service(&mut self, service: ServiceId) -> StoreResult<()> {
+        for sql in [
+            "UPDATE incidents SET service_id = NULL, open_group = NULL WHERE service_id = $1",
+            "DELETE FROM alerts WHERE service_id = $1",
+            "DELETE FROM integrations WHERE service_id = $1",
+            "DELETE FROM services WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(service.to_string())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes an integration; its alerts stay (history), no longer receiving events.
+    pub async fn delete_integration(&mut self, integration: IntegrationId) -> StoreResult<bool> {
+        sqlx::query("UPDATE alerts SET open_key = NULL WHERE integration_id = $1")
+            .bind(integration.to_string())
+            .execute(self.conn())
+            .await?;
+        let result = sqlx::query("DELETE FROM integrations WHERE id = $1")
+            .bind(integration.to_string())
+            .execute(self.conn())
+            .await;
+        match result {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            Err(error) => Err(error.into()),
+        }
     }
 }

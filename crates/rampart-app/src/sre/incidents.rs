@@ -10,7 +10,9 @@ use rampart_store::Page;
 use rampart_store::sre::{AlertRow, IncidentRow};
 use serde_json::json;
 
-use super::ingest::{add_timeline, incident_title_place, timeline_place};
+use super::ingest::{
+    add_timeline, incident_description_place, incident_title_place, timeline_place,
+};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// The most characters of an incident title and of a note.
@@ -26,6 +28,7 @@ pub const CUSTOM_FIELD_CHARS_MAX: usize = 1024;
 #[derive(Clone, Debug, Default)]
 pub struct IncidentPatch {
     pub title: Option<String>,
+    pub description: Option<String>,
     pub severity: Option<String>,
     /// `Some(None)` clears the commander.
     pub commander: Option<Option<String>>,
@@ -46,6 +49,7 @@ pub struct IncidentView {
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentDetail {
     pub view: IncidentView,
+    pub description: String,
     pub alerts: Vec<AlertRow>,
     pub timeline: Vec<TimelineEntry>,
     pub fields: rampart_store::sre::IncidentFields,
@@ -144,7 +148,17 @@ impl App {
         }
         let fields = self.store().incident_fields(incident.id).await?;
         let action_items = self.store().action_items(incident.id).await?;
+        let description = match self.store().incident_description(incident.id).await? {
+            Some(sealed) => String::from_utf8_lossy(
+                &self
+                    .open_sealed(&incident_description_place(&owner, &id), &sealed)
+                    .await?,
+            )
+            .into_owned(),
+            None => String::new(),
+        };
         Ok(IncidentDetail {
+            description,
             view: self.incident_view(incident, &title).await?,
             alerts,
             timeline,
@@ -357,6 +371,15 @@ impl App {
             check_text(title, INCIDENT_TITLE_CHARS_MAX, "title")?;
             changed.insert("title".into(), json!(title));
         }
+        if let Some(description) = &patch.description {
+            if description.chars().count() > INCIDENT_NOTE_CHARS_MAX {
+                return Err(AppError::bad_request(
+                    "invalid_description",
+                    format!("a description holds at most {INCIDENT_NOTE_CHARS_MAX} characters"),
+                ));
+            }
+            changed.insert("description".into(), json!(description));
+        }
         let severity = match &patch.severity {
             Some(text) => {
                 let severity = IncidentSeverity::parse(text)?;
@@ -449,6 +472,13 @@ impl App {
                 title.as_bytes(),
             )?;
             tx.set_incident_title(incident.id, &sealed).await?;
+        }
+        if let Some(description) = &patch.description {
+            let sealed = sealer.seal(
+                &incident_description_place(&owner, &incident.id.to_string()),
+                description.as_bytes(),
+            )?;
+            tx.set_incident_description(incident.id, &sealed).await?;
         }
         if let Some(severity) = severity {
             incident.severity = severity.as_string();

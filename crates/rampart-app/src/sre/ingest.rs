@@ -123,6 +123,16 @@ pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealPlace
     }
 }
 
+pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
+    SealPlace {
+        owner,
+        entity_type: "incident",
+        entity_id: id,
+        field: "description",
+        version: 0,
+    }
+}
+
 pub(crate) fn timeline_place<'a>(owner: &'a str, incident: &'a str, seq: u64) -> SealPlace<'a> {
     SealPlace {
         owner,

@@ -16,6 +16,7 @@ pub(crate) fn sealed_place<'a>(owner: &'a str, cell: &'a SealedCell) -> SealPlac
     match cell.column {
         SealedColumn::AlertPayload => ingest::alert_place(owner, &cell.id),
         SealedColumn::IncidentTitle => ingest::incident_title_place(owner, &cell.id),
+        SealedColumn::IncidentDescription => ingest::incident_description_place(owner, &cell.id),
         SealedColumn::TimelineBody => ingest::timeline_place(owner, &cell.id, cell.version),
         SealedColumn::IntegrationCredentials => services::credentials_place(owner, &cell.id),
     }

@@ -234,6 +234,70 @@ impl App {
         Ok(record)
     }
 
+    /// Deletes a schedule (refused while a policy of the project targets it) or a
+    /// policy (refused while a service pages with it).
+    pub async fn delete_definition(
+        &self,
+        ctx: &Ctx,
+        kind: DefinitionKind,
+        scope: Scope,
+        identifier: &str,
+    ) -> AppResult<()> {
+        let record = self.definition_at(kind, scope, identifier).await?;
+        if kind == DefinitionKind::Schedule {
+            let policies = self
+                .store()
+                .list_definitions(
+                    DefinitionKind::EscalationPolicy,
+                    scope,
+                    &rampart_store::PageRequest {
+                        after: None,
+                        limit: 10_000,
+                    },
+                )
+                .await?;
+            for policy in policies.items {
+                let doc: PolicyDoc =
+                    serde_json::from_str(&policy.definition).map_err(|_| corrupt("policy"))?;
+                let targets = doc.levels.iter().flat_map(|level| &level.targets);
+                if targets
+                    .into_iter()
+                    .any(|t| t.kind == "schedule" && t.id == identifier)
+                {
+                    return Err(AppError::conflict(
+                        "schedule_in_use",
+                        format!(
+                            "escalation policy {} pages this schedule; change it first",
+                            policy.identifier
+                        ),
+                    ));
+                }
+            }
+        }
+        let now = self.now();
+        let (_, _, resource) = audit_names(kind);
+        let mut tx = self.store().write().await?;
+        if kind == DefinitionKind::EscalationPolicy
+            && tx.services_using_policy(&record.id).await? > 0
+        {
+            tx.rollback().await?;
+            return Err(AppError::conflict(
+                "policy_in_use",
+                "services page with this escalation policy; change them first",
+            ));
+        }
+        tx.delete_definition(kind, &record.id).await?;
+        tx.commit(
+            ctx.audit(now, &format!("{resource}.delete"), resource)
+                .scope(scope)
+                .resource_id(&record.id)
+                .details(json!({ "identifier": identifier }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn get_definition(
         &self,
         kind: DefinitionKind,

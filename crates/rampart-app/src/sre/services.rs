@@ -270,6 +270,90 @@ impl App {
         Ok(ownership)
     }
 
+    /// Renames a service, changes its description or auto-resolve.
+    pub async fn update_service(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        auto_resolve: Option<bool>,
+    ) -> AppResult<Service> {
+        let mut service = self.service_at(scope, identifier).await?;
+        if let Some(name) = name {
+            service.name = Name::parse(name)?;
+        }
+        if let Some(description) = description {
+            service.description = Description::parse(description)?;
+        }
+        if let Some(auto_resolve) = auto_resolve {
+            service.auto_resolve = auto_resolve;
+        }
+        let now = self.now();
+        service.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_service(&service).await?;
+        tx.commit(
+            ctx.audit(now, "service.update", "service")
+                .scope(scope)
+                .resource_id(service.id)
+                .details(json!({ "identifier": identifier, "name": name,
+                                 "auto_resolve": auto_resolve }))
+                .build(),
+        )
+        .await?;
+        Ok(service)
+    }
+
+    /// Deletes a service with its integrations and alerts; its incidents stay.
+    pub async fn delete_service(&self, ctx: &Ctx, scope: Scope, identifier: &str) -> AppResult<()> {
+        let service = self.service_at(scope, identifier).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_service(service.id).await?;
+        tx.commit(
+            ctx.audit(now, "service.delete", "service")
+                .scope(scope)
+                .resource_id(service.id)
+                .details(json!({ "identifier": identifier }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes an integration: its URL stops accepting webhooks at once.
+    pub async fn delete_integration(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        integration: &str,
+    ) -> AppResult<()> {
+        let service = self.service_at(scope, service).await?;
+        let missing = || AppError::NotFound {
+            what: "integration",
+        };
+        let id: IntegrationId = integration.parse().map_err(|_| missing())?;
+        self.store()
+            .integration(id)
+            .await?
+            .filter(|record| record.integration.service_id == service.id)
+            .ok_or_else(missing)?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_integration(id).await?;
+        tx.commit(
+            ctx.audit(now, "integration.delete", "integration")
+                .scope(scope)
+                .resource_id(id)
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A service's owner team, subscribers and tags.
     pub async fn service_ownership(&self, service: ServiceId) -> AppResult<ServiceOwnership> {
         Ok(self.store().service_ownership(service).await?)

@@ -846,6 +846,7 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
     };
     let changed = patch(
         json!({"title": "Checkout down", "severity": "SEV1", "commander": ann,
+        "description": "Card payments time out after the 14:00 deploy",
         "assignees": [bob, ann, bob], "linked_services": ["checkout"],
         "custom_fields": {"customer_impact": "all EU customers", "revenue_at_risk": 12000}}),
     )
@@ -853,6 +854,10 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
     let shown = incident(&server, 1).await;
     assert_eq!(shown["title"], "Checkout down");
+    assert_eq!(
+        shown["description"], "Card payments time out after the 14:00 deploy",
+        "{shown}"
+    );
     assert_eq!(shown["severity"], "SEV1");
     assert_eq!(shown["commander"], ann.as_str());
     assert_eq!(
@@ -951,8 +956,10 @@ async fn service_owners_subscribers_and_renamed_severities() {
             reqwest::Method::PUT,
             &format!("{PROJECT}/services/checkout/ownership"),
             Some(&admin),
-            Some(&json!({"owner_group": group_id, "subscribers": [format!("user:{sue}")],
-                         "tags": ["tier:1"]})),
+            Some(
+                &json!({"owner_group": group_id, "subscribers": [format!("user:{sue}")],
+                         "tags": ["tier:1"]}),
+            ),
         )
         .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.text);
@@ -986,13 +993,23 @@ async fn service_owners_subscribers_and_renamed_severities() {
         json!({"name": "G", "format": "generic", "auth_mode": "bearer"}),
     )
     .await;
-    send(&server, &hook, &generic("pay", "trigger", "Payments failing"), &[]).await;
+    send(
+        &server,
+        &hook,
+        &generic("pay", "trigger", "Payments failing"),
+        &[],
+    )
+    .await;
     let opened = incident(&server, 1).await;
     assert_eq!(opened["severity"], "SEV1");
     assert_eq!(opened["severity_label"], "Major outage");
     // The subscriber heard about it.
     let inbox = server.get("/api/v1/me/notifications", &sue_token).await;
-    assert_eq!(inbox.body["items"][0]["kind"], "subscribed", "{}", inbox.text);
+    assert_eq!(
+        inbox.body["items"][0]["kind"], "subscribed",
+        "{}",
+        inbox.text
+    );
     assert_eq!(inbox.body["items"][0]["incident_number"], 1);
     let bad_label = server
         .request(

@@ -867,6 +867,53 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
         );
         table.add(
             r(
+                M::PATCH,
+                path("/services/{service}"),
+                perm(P::ServiceEdit),
+                "Rename a service, change its description or auto-resolve",
+            )
+            .body::<sre_wire::ServiceUpdate>()
+            .reply::<sre_wire::Service>(200),
+            sre::update_service,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/services/{service}"),
+                perm(P::ServiceDelete),
+                "Delete a service with its integrations and alerts (incidents stay)",
+            ),
+            sre::delete_service,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/services/{service}/integrations/{integration}"),
+                perm(P::ServiceEdit),
+                "Delete an integration (its URL stops accepting webhooks)",
+            ),
+            sre::delete_integration,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/schedules/{schedule}"),
+                perm(P::ScheduleDelete),
+                "Delete a schedule (not while a policy pages it)",
+            ),
+            sre::delete_schedule,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/escalation-policies/{policy}"),
+                perm(P::EscalationPolicyDelete),
+                "Delete an escalation policy (not while a service pages with it)",
+            ),
+            sre::delete_policy,
+        );
+        table.add(
+            r(
                 M::PUT,
                 path("/services/{service}/ownership"),
                 perm(P::ServiceEdit),

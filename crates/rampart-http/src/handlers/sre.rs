@@ -80,6 +80,7 @@ fn wire_incident(
         resolved_at: incident.resolved_at.map(|t| t.to_string()),
         alerts: None,
         timeline: None,
+        description: None,
         commander: None,
         assignees: None,
         linked_services: None,
@@ -335,6 +336,7 @@ pub async fn get_incident(
         .await?;
     let labels = labels_of(&state, &scope).await?;
     let mut incident = wire_incident(&detail.view, &labels);
+    incident.description = Some(detail.description.clone());
     incident.commander = detail.fields.commander.clone();
     incident.assignees = Some(detail.fields.assignees.clone());
     incident.linked_services = Some(detail.fields.linked_services.clone());
@@ -421,6 +423,7 @@ pub async fn update_incident(
             number_param(&params)?,
             rampart_app::sre::incidents::IncidentPatch {
                 title: body.title,
+                description: body.description,
                 severity: body.severity,
                 commander: body.commander,
                 assignees: body.assignees,
@@ -831,4 +834,92 @@ pub async fn set_alert_rules(
         )
         .await?;
     Ok(Json(wire_rules(&rules)))
+}
+
+pub async fn update_service(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+    ApiJson(body): ApiJson<wire::ServiceUpdate>,
+) -> ApiResult<Json<wire::Service>> {
+    let service = state
+        .app
+        .update_service(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "service"),
+            body.name.as_deref(),
+            body.description.as_deref(),
+            body.auto_resolve,
+        )
+        .await?;
+    Ok(Json(wire_service(&service)))
+}
+
+pub async fn delete_service(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_service(&ctx, scope.scope(), id_param(&params, "service"))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_integration(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_integration(
+            &ctx,
+            scope.scope(),
+            id_param(&params, "service"),
+            id_param(&params, "integration"),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_definition(
+            &ctx,
+            DefinitionKind::Schedule,
+            scope.scope(),
+            id_param(&params, "schedule"),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_policy(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    Path(params): Path<Vec<(String, String)>>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_definition(
+            &ctx,
+            DefinitionKind::EscalationPolicy,
+            scope.scope(),
+            id_param(&params, "policy"),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,2 @@
+-- An incident's description, sealed like its title.
+ALTER TABLE incidents ADD COLUMN description_sealed BYTEA;

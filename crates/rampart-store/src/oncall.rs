@@ -320,7 +320,8 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Queues an incident's escalation: the engine pages its first level.
+    /// Queues an incident's escalation: the engine pages its first level. A reopened
+    /// incident starts over from the first level.
     pub async fn start_escalation(
         &mut self,
         incident: IncidentId,
@@ -330,7 +331,9 @@ impl WriteTx {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO escalations (incident_id, project_id, policy_id, started, level, round, \
-             next_at, status, updated_at) VALUES ($1, $2, $3, 0, 0, 0, $4, 'waiting', $4)",
+             next_at, status, updated_at) VALUES ($1, $2, $3, 0, 0, 0, $4, 'waiting', $4) \
+             ON CONFLICT (incident_id) DO UPDATE SET policy_id = $3, started = 0, level = 0, \
+             round = 0, next_at = $4, status = 'waiting', updated_at = $4",
         )
         .bind(incident.to_string())
         .bind(project.to_string())

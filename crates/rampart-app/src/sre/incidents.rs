@@ -257,6 +257,10 @@ impl App {
             .ok_or_else(incident_not_found)?;
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
+        let reopen_policy = match found.service_id {
+            Some(service) => self.store().service_policy(service).await?,
+            None => None,
+        };
         let now = self.now();
         let mut tx = self.store().write().await?;
         let mut incident = tx
@@ -291,6 +295,14 @@ impl App {
             _ => {}
         }
         tx.update_incident(&incident).await?;
+        // Reopened: page again from the first level, with the service's policy.
+        if to == IncidentStatus::Triggered
+            && !from.is_open()
+            && let Some(policy) = &reopen_policy
+        {
+            tx.start_escalation(incident.id, project, policy, now)
+                .await?;
+        }
         // Anyone moving it past triggered has it in hand: paging stops.
         if to != IncidentStatus::Triggered {
             let stopped = if to.is_open() {
@@ -528,9 +540,20 @@ impl App {
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        let sealer = self.sealer(&project.to_string()).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         let seq = tx.add_action_item(incident.id, text, assignee, now).await?;
+        add_timeline(
+            &mut tx,
+            &sealer,
+            incident.id,
+            now,
+            &ctx.actor.actor_text(),
+            "action_item.added",
+            json!({ "item": seq, "text": text, "assignee": assignee }),
+        )
+        .await?;
         tx.commit(
             ctx.audit(now, "incident.action_item", "incident")
                 .scope(scope)
@@ -557,6 +580,7 @@ impl App {
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        let sealer = self.sealer(&project.to_string()).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         if !tx
@@ -568,6 +592,20 @@ impl App {
                 what: "action item",
             });
         }
+        add_timeline(
+            &mut tx,
+            &sealer,
+            incident.id,
+            now,
+            &ctx.actor.actor_text(),
+            if done {
+                "action_item.done"
+            } else {
+                "action_item.reopened"
+            },
+            json!({ "item": item }),
+        )
+        .await?;
         tx.commit(
             ctx.audit(now, "incident.action_item", "incident")
                 .scope(scope)

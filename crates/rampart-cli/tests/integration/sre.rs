@@ -931,9 +931,20 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let items = incident(&server, 1).await["action_items"].clone();
+    let shown = incident(&server, 1).await;
+    let items = shown["action_items"].clone();
     assert_eq!(items[0]["done"], true);
     assert_eq!(items[0]["assignee"], bob.as_str());
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.ends_with(&["action_item.added", "action_item.done"]),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]

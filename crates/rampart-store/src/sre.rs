@@ -1101,10 +1101,7 @@ impl WriteTx {
         let result = sqlx::query("DELETE FROM integrations WHERE id = $1")
             .bind(integration.to_string())
             .execute(self.conn())
-            .await;
-        match result {
-            Ok(done) => Ok(done.rows_affected() == 1),
-            Err(error) => Err(error.into()),
-        }
+            .await?;
+        Ok(result.rows_affected() == 1)
     }
 }

@@ -379,6 +379,68 @@ impl App {
         })
     }
 
+    /// Opens an incident for a new alert group: numbered, titled (sealed) from the alert,
+    /// its subscribers told, its escalation queued, its timeline started.
+    async fn open_incident_for(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        delivery: &Delivery,
+        event: &AlertEvent,
+        group: &str,
+        now: jiff::Timestamp,
+    ) -> AppResult<IncidentRow> {
+        let service = &delivery.service;
+        let id = mint(now, IncidentId::mint)?;
+        let number = tx.next_incident_number(service.project_id).await?;
+        let title = delivery.sealer.seal(
+            &incident_title_place(delivery.sealer.owner(), &id.to_string()),
+            event.summary.as_bytes(),
+        )?;
+        let incident = IncidentRow {
+            id,
+            org_id: service.org_id,
+            project_id: service.project_id,
+            number,
+            service_id: Some(service.id),
+            open_group: Some(group.to_owned()),
+            severity: IncidentSeverity::for_alert(event.severity).as_string(),
+            status: IncidentStatus::Triggered,
+            created_at: now,
+            updated_at: now,
+            acknowledged_at: None,
+            resolved_at: None,
+        };
+        tx.insert_incident(&incident, &title).await?;
+        for user in &delivery.subscribers {
+            super::oncall::notify(
+                tx,
+                *user,
+                incident.id,
+                incident.project_id,
+                "subscribed",
+                (0, 0),
+                now,
+            )
+            .await?;
+        }
+        if let Some(policy) = &delivery.policy {
+            tx.start_escalation(incident.id, service.project_id, policy, now)
+                .await?;
+        }
+        add_timeline(
+            tx,
+            &delivery.sealer,
+            incident.id,
+            now,
+            "system",
+            "incident.opened",
+            json!({ "dedup_key": event.dedup_key, "summary": event.summary,
+                    "service": service.identifier.as_str() }),
+        )
+        .await?;
+        Ok(incident)
+    }
+
     /// Dedup, lifecycle and incidents for a delivery's events, inside `tx`; returns what
     /// happened and the delivery's audit event (committed with the transaction).
     pub(crate) async fn apply_delivery(
@@ -392,9 +454,8 @@ impl App {
             meta,
             events,
             sealer,
-            policy,
             rules,
-            subscribers,
+            ..
         } = delivery;
         let owner = service.project_id.to_string();
         let now = self.now();
@@ -436,91 +497,25 @@ impl App {
                     {
                         None
                     } else {
-                        Some({
-                            let known = match group_incidents.get(&group) {
-                                Some(incident) => Some(incident.clone()),
-                                None => tx.open_incident_for_group(service.id, &group).await?,
-                            };
-                            match known {
-                                Some(incident) => {
-                                    // One timeline entry per incident per delivery.
-                                    let entry = json!({ "dedup_key": event.dedup_key,
-                                                        "summary": event.summary });
-                                    match attached.iter_mut().find(|(id, _)| *id == incident.id) {
-                                        Some((_, alerts)) => alerts.push(entry),
-                                        None => attached.push((incident.id, vec![entry])),
-                                    }
-                                    incident
+                        let known = match group_incidents.get(&group) {
+                            Some(incident) => Some(incident.clone()),
+                            None => tx.open_incident_for_group(service.id, &group).await?,
+                        };
+                        Some(match known {
+                            Some(incident) => {
+                                // One timeline entry per incident per delivery.
+                                let entry = json!({ "dedup_key": event.dedup_key,
+                                                    "summary": event.summary });
+                                match attached.iter_mut().find(|(id, _)| *id == incident.id) {
+                                    Some((_, alerts)) => alerts.push(entry),
+                                    None => attached.push((incident.id, vec![entry])),
                                 }
-                                None => {
-                                    let incident_id = mint(now, IncidentId::mint)?;
-                                    let number =
-                                        tx.next_incident_number(service.project_id).await?;
-                                    let title = sealer.seal(
-                                        &incident_title_place(&owner, &incident_id.to_string()),
-                                        event.summary.as_bytes(),
-                                    )?;
-                                    let incident = IncidentRow {
-                                        id: incident_id,
-                                        org_id: service.org_id,
-                                        project_id: service.project_id,
-                                        number,
-                                        service_id: Some(service.id),
-                                        open_group: Some(group.clone()),
-                                        severity: IncidentSeverity::for_alert(event.severity)
-                                            .as_string(),
-                                        status: IncidentStatus::Triggered,
-                                        created_at: now,
-                                        updated_at: now,
-                                        acknowledged_at: None,
-                                        resolved_at: None,
-                                    };
-                                    tx.insert_incident(&incident, &title).await?;
-                                    for user in subscribers {
-                                        tx.insert_notification(
-                                            &rampart_store::oncall::NotificationRow {
-                                                id: mint(
-                                                    now,
-                                                    rampart_domain::NotificationId::mint,
-                                                )?,
-                                                user_id: *user,
-                                                project_id: service.project_id,
-                                                incident_id: incident.id,
-                                                incident_number: incident.number,
-                                                kind: "subscribed".into(),
-                                                level: 0,
-                                                round: 0,
-                                                created_at: now,
-                                                read_at: None,
-                                            },
-                                            &mint(now, rampart_domain::NotificationId::mint)?
-                                                .to_string(),
-                                        )
-                                        .await?;
-                                    }
-                                    if let Some(policy) = policy {
-                                        tx.start_escalation(
-                                            incident.id,
-                                            service.project_id,
-                                            policy,
-                                            now,
-                                        )
-                                        .await?;
-                                    }
-                                    add_timeline(
-                                tx,
-                                sealer,
-                                incident.id,
-                                now,
-                                "system",
-                                "incident.opened",
-                                json!({ "dedup_key": event.dedup_key, "summary": event.summary,
-                                        "service": service.identifier.as_str() }),
-                            )
-                            .await?;
-                                    opened_incidents += 1;
-                                    incident
-                                }
+                                incident
+                            }
+                            None => {
+                                opened_incidents += 1;
+                                self.open_incident_for(tx, delivery, event, &group, now)
+                                    .await?
                             }
                         })
                     };

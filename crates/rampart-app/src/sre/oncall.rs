@@ -469,20 +469,16 @@ impl App {
                     let Ok(user_id) = user.parse::<UserId>() else {
                         continue;
                     };
-                    let notification = NotificationRow {
-                        id: mint(now, NotificationId::mint)?,
+                    notify(
+                        &mut tx,
                         user_id,
-                        project_id: row.project_id,
-                        incident_id: row.incident_id,
-                        incident_number: 0,
-                        kind: "page".into(),
-                        level: page.level as u64,
-                        round: u64::from(page.round),
-                        created_at: page.at,
-                        read_at: None,
-                    };
-                    let task = mint(now, NotificationId::mint)?.to_string();
-                    tx.insert_notification(&notification, &task).await?;
+                        row.incident_id,
+                        row.project_id,
+                        "page",
+                        (page.level as u64, u64::from(page.round)),
+                        page.at,
+                    )
+                    .await?;
                     created += 1;
                 }
                 paged.push(json!({
@@ -560,4 +556,33 @@ impl App {
             )),
         }
     }
+}
+
+/// Writes an in-app notification for `user` about an incident, with its outbound task
+/// queued for delegates. `(level, round)` say which escalation step paged (0, 0 for a
+/// subscription notice).
+pub(crate) async fn notify(
+    tx: &mut rampart_store::WriteTx,
+    user: UserId,
+    incident: rampart_domain::IncidentId,
+    project: rampart_domain::ProjectId,
+    kind: &str,
+    (level, round): (u64, u64),
+    at: Timestamp,
+) -> AppResult<()> {
+    let notification = NotificationRow {
+        id: mint(at, NotificationId::mint)?,
+        user_id: user,
+        project_id: project,
+        incident_id: incident,
+        incident_number: 0,
+        kind: kind.to_owned(),
+        level,
+        round,
+        created_at: at,
+        read_at: None,
+    };
+    let task = mint(at, NotificationId::mint)?.to_string();
+    tx.insert_notification(&notification, &task).await?;
+    Ok(())
 }

@@ -954,71 +954,74 @@ pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
             .body::<sre_wire::ServiceEscalationPolicy>(),
             sre::set_service_policy,
         );
-        for (collection, item, view, create, edit) in [
-            (
-                "/schedules",
-                "/schedules/{schedule}",
-                P::ScheduleView,
-                P::ScheduleCreate,
-                P::ScheduleEdit,
-            ),
-            (
-                "/escalation-policies",
-                "/escalation-policies/{policy}",
-                P::EscalationPolicyView,
-                P::EscalationPolicyCreate,
-                P::EscalationPolicyEdit,
-            ),
-        ] {
-            let schedules = collection == "/schedules";
-            let (list, create_handler) = if schedules {
-                (
-                    r(M::GET, path(collection), perm(view), "List schedules"),
-                    r(M::POST, path(collection), perm(create), "Create a schedule"),
-                )
-            } else {
-                (
+        // Schedules and escalation policies have the same four routes.
+        macro_rules! definition_routes {
+            ($collection:literal, $item:literal, $noun:literal,
+             $view:ident, $create:ident, $edit:ident,
+             $list_h:path, $create_h:path, $get_h:path, $put_h:path) => {
+                table.add(
                     r(
                         M::GET,
-                        path(collection),
-                        perm(view),
-                        "List escalation policies",
-                    ),
+                        path($collection),
+                        perm(P::$view),
+                        concat!("List ", $noun, "s"),
+                    )
+                    .page::<sre_wire::Definition>(),
+                    $list_h,
+                );
+                table.add(
                     r(
                         M::POST,
-                        path(collection),
-                        perm(create),
-                        "Create an escalation policy",
-                    ),
-                )
+                        path($collection),
+                        perm(P::$create),
+                        concat!("Create a ", $noun),
+                    )
+                    .body::<sre_wire::DefinitionCreate>()
+                    .reply::<sre_wire::Definition>(201),
+                    $create_h,
+                );
+                table.add(
+                    r(M::GET, path($item), perm(P::$view), concat!("A ", $noun))
+                        .reply::<sre_wire::Definition>(200),
+                    $get_h,
+                );
+                table.add(
+                    r(
+                        M::PUT,
+                        path($item),
+                        perm(P::$edit),
+                        concat!("Replace a ", $noun, "'s name and definition"),
+                    )
+                    .body::<sre_wire::DefinitionUpdate>()
+                    .reply::<sre_wire::Definition>(200),
+                    $put_h,
+                );
             };
-            let get = r(M::GET, path(item), perm(view), "Read one");
-            let put = r(
-                M::PUT,
-                path(item),
-                perm(edit),
-                "Replace the name and definition",
-            );
-            let list = list.page::<sre_wire::Definition>();
-            let create_handler = create_handler
-                .body::<sre_wire::DefinitionCreate>()
-                .reply::<sre_wire::Definition>(201);
-            let get = get.reply::<sre_wire::Definition>(200);
-            let put = put
-                .body::<sre_wire::DefinitionUpdate>()
-                .reply::<sre_wire::Definition>(200);
-            if schedules {
-                table.add(list, sre::list_schedules);
-                table.add(create_handler, sre::create_schedule);
-                table.add(get, sre::get_schedule);
-                table.add(put, sre::replace_schedule);
-            } else {
-                table.add(list, sre::list_policies);
-                table.add(create_handler, sre::create_policy);
-                table.add(get, sre::get_policy);
-                table.add(put, sre::replace_policy);
-            }
         }
+        definition_routes!(
+            "/schedules",
+            "/schedules/{schedule}",
+            "schedule",
+            ScheduleView,
+            ScheduleCreate,
+            ScheduleEdit,
+            sre::list_schedules,
+            sre::create_schedule,
+            sre::get_schedule,
+            sre::replace_schedule
+        );
+        definition_routes!(
+            "/escalation-policies",
+            "/escalation-policies/{policy}",
+            "escalation policy",
+            EscalationPolicyView,
+            EscalationPolicyCreate,
+            EscalationPolicyEdit,
+            sre::list_policies,
+            sre::create_policy,
+            sre::get_policy,
+            sre::replace_policy
+        );
         table.add(
             r(
                 M::GET,

@@ -8,6 +8,7 @@
 //! Values are parsed at the edge into these types ("parse, don't validate"); the inside
 //! of the system never re-checks a string.
 
+pub mod error_code;
 pub mod iacm;
 pub mod ids;
 pub mod limits;
@@ -16,6 +17,7 @@ pub mod platform;
 pub mod sre;
 pub mod validation;
 
+pub use error_code::{ErrorCode, Refusal};
 pub use ids::*;
 pub use permission::Permission;
 pub use validation::{Description, DisplayName, Email, Name, Slug, ValidationError};

@@ -1,13 +1,13 @@
 //! Schedules and escalation policies as users write them (JSON), parsed strictly into
-//! the rule types of [`super::schedule`] and [`super::escalation`].
+//! the rule types of [`super::schedules`] and [`super::escalation_policies`].
 
 use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::escalation::{Level, Policy, Target};
-use super::schedule::{Layer, Override, Restriction, Rotation, RotationUnit, Schedule};
+use super::escalation_policies::{Level, Policy, Target};
+use super::schedules::{Layer, Override, Restriction, Rotation, RotationUnit, Schedule};
 use crate::ValidationError;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -151,7 +151,7 @@ impl ScheduleDoc {
                 .collect::<Result<Vec<_>, ValidationError>>()?;
             let starts_at = match &layer.starts_at {
                 Some(text) => instant(text, "starts_at")?,
-                None => super::schedule::instant_of(&tz, first_handoff),
+                None => super::schedules::instant_of(&tz, first_handoff),
             };
             layers.push(Layer {
                 name: layer.name.clone(),

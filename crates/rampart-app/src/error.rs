@@ -92,6 +92,24 @@ impl AppError {
     }
 }
 
+impl From<rampart_domain::Refusal> for AppError {
+    /// A domain rule's refusal, answered with the status its code is catalogued with.
+    fn from(refusal: rampart_domain::Refusal) -> Self {
+        let code = refusal.code.as_str();
+        let message = refusal.message;
+        match refusal.code.status() {
+            401 => AppError::Unauthenticated { code, message },
+            403 => AppError::Forbidden { code, message },
+            409 => AppError::Conflict { code, message },
+            410 => AppError::Gone { code, message },
+            413 => AppError::TooLarge { code, message },
+            422 => AppError::Unprocessable { code, message },
+            423 => AppError::Locked { code, message },
+            _ => AppError::BadRequest { code, message },
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {

@@ -90,22 +90,7 @@ fn integration_from(row: &AnyRow) -> StoreResult<IntegrationRecord> {
 }
 
 /// An alert as stored (its payload is read separately, sealed).
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlertRow {
-    pub id: AlertId,
-    pub project_id: ProjectId,
-    pub service_id: ServiceId,
-    pub integration_id: IntegrationId,
-    pub dedup_key: String,
-    pub status: AlertStatus,
-    pub severity: String,
-    pub group_key: String,
-    pub incident_id: Option<IncidentId>,
-    pub event_count: u64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub resolved_at: Option<Timestamp>,
-}
+pub type AlertRow = rampart_domain::sre::alerts::Alert;
 
 fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
     Ok(AlertRow {
@@ -127,21 +112,7 @@ fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
 }
 
 /// An incident as stored (its title is read separately, sealed).
-#[derive(Clone, Debug, PartialEq)]
-pub struct IncidentRow {
-    pub id: IncidentId,
-    pub org_id: rampart_domain::OrgId,
-    pub project_id: ProjectId,
-    pub number: u64,
-    pub service_id: Option<ServiceId>,
-    pub open_group: Option<String>,
-    pub severity: String,
-    pub status: IncidentStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub acknowledged_at: Option<Timestamp>,
-    pub resolved_at: Option<Timestamp>,
-}
+pub type IncidentRow = rampart_domain::sre::incidents::Incident;
 
 fn incident_from(row: &AnyRow) -> StoreResult<IncidentRow> {
     Ok(IncidentRow {

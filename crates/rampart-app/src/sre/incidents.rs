@@ -4,25 +4,80 @@
 //! and written to the timeline in the same transaction.
 
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::{AlertStatus, IncidentSeverity, IncidentStatus};
+use rampart_domain::sre::alerts::Alert;
+use rampart_domain::sre::incidents::{
+    INCIDENT_NOTE_CHARS_MAX, INCIDENT_TITLE_CHARS_MAX, Incident, IncidentSeverity, IncidentStatus,
+    Paging, alert_status_after, check_custom_fields, check_description, check_text, check_title,
+    normalise_assignees,
+};
 use rampart_domain::{IncidentId, ProjectId};
 use rampart_store::Page;
-use rampart_store::sre::{AlertRow, IncidentRow};
 use serde_json::json;
 
-use super::ingest::{
-    add_timeline, incident_description_place, incident_title_place, timeline_place,
-};
+use rampart_store::sre::IncidentEventRow;
+
+use crate::sealing::{SealPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
-/// The most characters of an incident title and of a note.
-pub const INCIDENT_TITLE_CHARS_MAX: usize = 1024;
-pub const INCIDENT_NOTE_CHARS_MAX: usize = 16 * 1024;
+pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
+    SealPlace {
+        owner,
+        entity_type: "incident",
+        entity_id: id,
+        field: "title",
+        version: 0,
+    }
+}
 
-/// The most assignees, custom fields and characters of a custom field value.
-pub const INCIDENT_ASSIGNEES_MAX: usize = 20;
-pub const INCIDENT_CUSTOM_FIELDS_MAX: usize = 50;
-pub const CUSTOM_FIELD_CHARS_MAX: usize = 1024;
+pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
+    SealPlace {
+        owner,
+        entity_type: "incident",
+        entity_id: id,
+        field: "description",
+        version: 0,
+    }
+}
+
+pub(crate) fn timeline_place<'a>(owner: &'a str, incident: &'a str, seq: u64) -> SealPlace<'a> {
+    SealPlace {
+        owner,
+        entity_type: "incident_event",
+        entity_id: incident,
+        field: "body",
+        version: seq,
+    }
+}
+
+/// Appends a sealed timeline entry inside the transaction.
+pub(crate) async fn add_timeline(
+    tx: &mut rampart_store::WriteTx,
+    sealer: &Sealer,
+    incident: IncidentId,
+    at: jiff::Timestamp,
+    actor: &str,
+    kind: &str,
+    body: serde_json::Value,
+) -> AppResult<()> {
+    let seq = tx.next_incident_event_seq(incident).await?;
+    let id = incident.to_string();
+    let body_sealed = sealer.seal(
+        &timeline_place(sealer.owner(), &id, seq),
+        body.to_string().as_bytes(),
+    )?;
+    tx.insert_incident_event(
+        incident,
+        &IncidentEventRow {
+            seq,
+            at,
+            actor: actor.to_owned(),
+            kind: kind.to_owned(),
+            body_sealed,
+        },
+    )
+    .await?;
+    Ok(())
+}
 
 /// Changes to an incident's fields; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +96,7 @@ pub struct IncidentPatch {
 /// An incident with its title opened.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentView {
-    pub incident: IncidentRow,
+    pub incident: Incident,
     pub title: String,
 }
 
@@ -50,7 +105,7 @@ pub struct IncidentView {
 pub struct IncidentDetail {
     pub view: IncidentView,
     pub description: String,
-    pub alerts: Vec<AlertRow>,
+    pub alerts: Vec<Alert>,
     pub timeline: Vec<TimelineEntry>,
     pub fields: rampart_store::sre::IncidentFields,
     pub action_items: Vec<rampart_store::sre::ActionItemRow>,
@@ -76,22 +131,8 @@ fn incident_not_found() -> AppError {
     AppError::NotFound { what: "incident" }
 }
 
-fn check_text(text: &str, max: usize, field: &'static str) -> AppResult<()> {
-    if text.trim().is_empty() || text.chars().count() > max {
-        return Err(AppError::bad_request(
-            if field == "title" {
-                "invalid_title"
-            } else {
-                "invalid_text"
-            },
-            format!("the {field} is 1 to {max} characters"),
-        ));
-    }
-    Ok(())
-}
-
 impl App {
-    async fn incident_view(&self, incident: IncidentRow, title: &[u8]) -> AppResult<IncidentView> {
+    async fn incident_view(&self, incident: Incident, title: &[u8]) -> AppResult<IncidentView> {
         let owner = incident.project_id.to_string();
         let id = incident.id.to_string();
         let opened = self
@@ -181,7 +222,7 @@ impl App {
                 "incidents belong to projects",
             ));
         };
-        check_text(title, INCIDENT_TITLE_CHARS_MAX, "title")?;
+        check_title(title)?;
         let severity = IncidentSeverity::parse(severity)?;
         let owner = project_id.to_string();
         let sealer = self.sealer(&owner).await?;
@@ -193,20 +234,7 @@ impl App {
         )?;
         let mut tx = self.store().write().await?;
         let number = tx.next_incident_number(project_id).await?;
-        let incident = IncidentRow {
-            id,
-            org_id,
-            project_id,
-            number,
-            service_id: None,
-            open_group: None,
-            severity: severity.as_string(),
-            status: IncidentStatus::Triggered,
-            created_at: now,
-            updated_at: now,
-            acknowledged_at: None,
-            resolved_at: None,
-        };
+        let incident = Incident::open(id, org_id, project_id, number, None, None, severity, now);
         tx.insert_incident(&incident, &sealed_title).await?;
         let actor = ctx.actor.actor_text();
         add_timeline(
@@ -244,7 +272,7 @@ impl App {
         number: u64,
         status: &str,
         message: Option<&str>,
-    ) -> AppResult<IncidentRow> {
+    ) -> AppResult<Incident> {
         let project = project_of(scope)?;
         let to = IncidentStatus::parse(status)?;
         if let Some(message) = message {
@@ -267,60 +295,29 @@ impl App {
             .incident_for_update(found.id)
             .await?
             .ok_or_else(incident_not_found)?;
-        if !incident.status.may_move_to(to) {
-            tx.rollback().await?;
-            return Err(AppError::conflict(
-                "invalid_transition",
-                format!(
-                    "an incident cannot move from {} to {}",
-                    incident.status.as_str(),
-                    to.as_str()
-                ),
-            ));
-        }
-        let from = incident.status;
-        incident.status = to;
-        incident.updated_at = now;
-        match to {
-            IncidentStatus::Acknowledged => {
-                incident.acknowledged_at.get_or_insert(now);
+        let moved = match incident.move_to(to, now) {
+            Ok(moved) => moved,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Err(refusal.into());
             }
-            IncidentStatus::Resolved | IncidentStatus::Closed => {
-                incident.resolved_at.get_or_insert(now);
-                incident.open_group = None;
-            }
-            IncidentStatus::Triggered | IncidentStatus::Investigating if !from.is_open() => {
-                incident.resolved_at = None;
-            }
-            _ => {}
-        }
+        };
+        let from = moved.from;
         tx.update_incident(&incident).await?;
-        // Reopened: page again from the first level, with the service's policy.
-        if to == IncidentStatus::Triggered
-            && !from.is_open()
-            && let Some(policy) = &reopen_policy
-        {
-            tx.start_escalation(incident.id, project, policy, now)
-                .await?;
-        }
-        // Anyone moving it past triggered has it in hand: paging stops.
-        if to != IncidentStatus::Triggered {
-            let stopped = if to.is_open() {
-                "acknowledged"
-            } else {
-                "resolved"
-            };
-            tx.stop_escalation(incident.id, stopped, now).await?;
+        match moved.paging {
+            // Reopened: page again from the first level, with the service's policy.
+            Paging::Restart => {
+                if let Some(policy) = &reopen_policy {
+                    tx.start_escalation(incident.id, project, policy, now)
+                        .await?;
+                }
+            }
+            // Anyone moving it past triggered has it in hand: paging stops.
+            Paging::Stop(reason) => tx.stop_escalation(incident.id, reason, now).await?,
+            Paging::Unchanged => {}
         }
         for alert in self.store().alerts_of_incident(incident.id).await? {
-            let next = match to {
-                IncidentStatus::Resolved | IncidentStatus::Closed => AlertStatus::Resolved,
-                _ if alert.status == AlertStatus::Triggered && to != IncidentStatus::Triggered => {
-                    AlertStatus::Acknowledged
-                }
-                _ => continue,
-            };
-            if alert.status != AlertStatus::Resolved && alert.status != next {
+            if let Some(next) = alert_status_after(to, alert.status) {
                 tx.set_alert_status(alert.id, next, now).await?;
             }
         }
@@ -380,16 +377,11 @@ impl App {
         let mut fields = self.store().incident_fields(found.id).await?;
         let mut changed = serde_json::Map::new();
         if let Some(title) = &patch.title {
-            check_text(title, INCIDENT_TITLE_CHARS_MAX, "title")?;
+            check_title(title)?;
             changed.insert("title".into(), json!(title));
         }
         if let Some(description) = &patch.description {
-            if description.chars().count() > INCIDENT_NOTE_CHARS_MAX {
-                return Err(AppError::bad_request(
-                    "invalid_description",
-                    format!("a description holds at most {INCIDENT_NOTE_CHARS_MAX} characters"),
-                ));
-            }
+            check_description(description)?;
             changed.insert("description".into(), json!(description));
         }
         let severity = match &patch.severity {
@@ -406,16 +398,8 @@ impl App {
             changed.insert("commander".into(), json!(commander));
         }
         if let Some(assignees) = &patch.assignees {
-            if assignees.len() > INCIDENT_ASSIGNEES_MAX {
-                return Err(AppError::bad_request(
-                    "too_many_assignees",
-                    format!("an incident has at most {INCIDENT_ASSIGNEES_MAX} assignees"),
-                ));
-            }
-            self.check_users(assignees).await?;
-            let mut assignees = assignees.clone();
-            assignees.sort();
-            assignees.dedup();
+            let assignees = normalise_assignees(assignees)?;
+            self.check_users(&assignees).await?;
             changed.insert("assignees".into(), json!(assignees));
             fields.assignees = assignees;
         }
@@ -441,29 +425,7 @@ impl App {
             fields.linked_services = ids;
         }
         if let Some(custom) = &patch.custom_fields {
-            if custom.len() > INCIDENT_CUSTOM_FIELDS_MAX {
-                return Err(AppError::bad_request(
-                    "invalid_custom_fields",
-                    format!("at most {INCIDENT_CUSTOM_FIELDS_MAX} custom fields"),
-                ));
-            }
-            for (name, value) in custom {
-                let short = |text: &str| text.chars().count() <= CUSTOM_FIELD_CHARS_MAX;
-                let valid = !name.is_empty()
-                    && name.chars().count() <= 64
-                    && match value {
-                        serde_json::Value::String(text) => short(text),
-                        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => true,
-                        _ => false,
-                    };
-                if !valid {
-                    return Err(AppError::bad_request(
-                        "invalid_custom_fields",
-                        "custom fields are names of 1 to 64 characters with a string \
-                         (at most 1024 characters), number or boolean",
-                    ));
-                }
-            }
+            check_custom_fields(custom)?;
             fields.custom_fields = custom.clone();
             changed.insert("custom_fields".into(), json!(custom));
         }

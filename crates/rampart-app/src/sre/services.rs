@@ -1,24 +1,15 @@
-//! The service directory and the webhook integrations of each service. An
-//! integration's credential (a `rmp_whk_` bearer token, a Basic password, or HMAC
-//! signing secrets) is shown once at creation: the bearer token is kept only as a blind
-//! index, Basic and HMAC secrets sealed with the project's key.
+//! The service directory: create, list, change and delete services, their owner team,
+//! subscribers and tags, and an organisation's names for the severity levels. A
+//! service's webhooks are [`super::integrations`], its alert rules
+//! [`super::alert_rules`].
 
-use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::{
-    AuthMode, INTEGRATION_CIDRS_MAX, INTEGRATION_RATE_LIMIT_DEFAULT, INTEGRATION_RATE_LIMIT_MAX,
-    Integration, Service,
-};
-use rampart_domain::sre::payload::Format;
-use rampart_domain::{Description, IntegrationId, Name, ServiceId, Slug};
+use rampart_domain::sre::incident::Service;
+use rampart_domain::{Description, Name, ServiceId, Slug};
 use rampart_store::Page;
-use rampart_store::sre::IntegrationRecord;
 pub use rampart_store::sre::ServiceOwnership;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use zeroize::Zeroizing;
 
-use crate::sealing::SealPlace;
 use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// A new service.
@@ -30,171 +21,10 @@ pub struct ServiceInput {
     pub auto_resolve: Option<bool>,
 }
 
-/// A new integration.
-#[derive(Clone, Debug, Default)]
-pub struct IntegrationInput {
-    pub name: String,
-    pub format: String,
-    pub auth_mode: String,
-    pub source_cidrs: Vec<String>,
-    pub rate_limit_per_minute: Option<u32>,
-}
-
-/// The credential of a new integration, shown once.
-#[derive(Clone, Debug, PartialEq)]
-pub enum IntegrationCredential {
-    Bearer { token: String },
-    Basic { username: String, password: String },
-    Hmac { secret: String },
-}
-
-/// Sealed Basic and HMAC secrets.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct StoredSecrets {
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-    /// HMAC secrets; two while one is rotated.
-    #[serde(default)]
-    pub hmac: Vec<String>,
-}
-
-/// Where an integration's secrets are sealed.
-pub(crate) fn credentials_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
-        owner,
-        entity_type: "integration",
-        entity_id: id,
-        field: "credentials",
-        version: 0,
-    }
-}
-
-/// The blind index of a webhook bearer token.
-pub(crate) const WEBHOOK_TOKEN_DOMAIN: &str = "webhook-token";
-
-fn random_secret() -> AppResult<String> {
-    Ok(rampart_crypto::digest::hex(
-        &rampart_crypto::random::bytes::<32>()?,
-    ))
-}
-
 fn service_not_found() -> AppError {
     AppError::NotFound { what: "service" }
 }
-
 impl App {
-    /// A new credential for `integration`: a bearer token (kept as a blind index), a Basic
-    /// password, or an HMAC secret — added in front of `previous` secrets, of which the
-    /// newest stays valid so senders can switch over.
-    async fn mint_credential(
-        &self,
-        integration: &Integration,
-        previous: Option<StoredSecrets>,
-    ) -> AppResult<(IntegrationCredential, Option<[u8; 32]>, Option<Vec<u8>>)> {
-        let owner = integration.project_id.to_string();
-        let id = integration.id.to_string();
-        let (credential, token_hmac, secrets) = match integration.auth_mode {
-            AuthMode::Bearer => {
-                let token = rampart_crypto::token::mint(TokenKind::Webhook)?;
-                let hmac = self
-                    .pepper()
-                    .blind_index(WEBHOOK_TOKEN_DOMAIN, token.expose().as_bytes());
-                (
-                    IntegrationCredential::Bearer {
-                        token: token.expose().to_owned(),
-                    },
-                    Some(hmac),
-                    None,
-                )
-            }
-            AuthMode::Basic => {
-                let password = random_secret()?;
-                let stored = StoredSecrets {
-                    username: Some("rampart".into()),
-                    password: Some(password.clone()),
-                    hmac: Vec::new(),
-                };
-                (
-                    IntegrationCredential::Basic {
-                        username: "rampart".into(),
-                        password,
-                    },
-                    None,
-                    Some(stored),
-                )
-            }
-            AuthMode::Hmac => {
-                let secret = random_secret()?;
-                let mut hmac = vec![secret.clone()];
-                hmac.extend(previous.into_iter().flat_map(|p| p.hmac).take(1));
-                let stored = StoredSecrets {
-                    username: None,
-                    password: None,
-                    hmac,
-                };
-                (IntegrationCredential::Hmac { secret }, None, Some(stored))
-            }
-        };
-        let credentials_sealed = match secrets {
-            None => None,
-            Some(stored) => {
-                let json = Zeroizing::new(
-                    serde_json::to_vec(&stored)
-                        .map_err(|error| AppError::Internal(error.to_string()))?,
-                );
-                Some(
-                    self.seal_value(&credentials_place(&owner, &id), &json)
-                        .await?,
-                )
-            }
-        };
-        Ok((credential, token_hmac, credentials_sealed))
-    }
-
-    /// Rotates an integration's credential. Bearer tokens and Basic passwords are
-    /// replaced at once; an HMAC integration gets a new secret while the previous one
-    /// stays valid (two at most) until the next rotation.
-    pub async fn rotate_integration_credential(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        service: &str,
-        integration: &str,
-    ) -> AppResult<(Integration, IntegrationCredential)> {
-        let service = self.service_at(scope, service).await?;
-        let missing = || AppError::NotFound {
-            what: "integration",
-        };
-        let id: IntegrationId = integration.parse().map_err(|_| missing())?;
-        let record = self
-            .store()
-            .integration(id)
-            .await?
-            .filter(|record| record.integration.service_id == service.id)
-            .ok_or_else(missing)?;
-        let previous = match record.integration.auth_mode {
-            AuthMode::Hmac => Some(self.integration_secrets(&record).await?),
-            _ => None,
-        };
-        let (credential, token_hmac, sealed) =
-            self.mint_credential(&record.integration, previous).await?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.update_integration_credentials(id, token_hmac, sealed.as_deref())
-            .await?;
-        tx.commit(
-            ctx.audit(now, "integration.rotate", "integration")
-                .scope(scope)
-                .resource_id(id)
-                .details(json!({ "auth_mode": record.integration.auth_mode.as_str() }))
-                .build(),
-        )
-        .await?;
-        Ok((record.integration, credential))
-    }
-
     /// Sets a service's owner team, subscribers (`user:<id>` or `group:<id>`) and tags.
     pub async fn set_service_ownership(
         &self,
@@ -323,37 +153,6 @@ impl App {
         Ok(())
     }
 
-    /// Deletes an integration: its URL stops accepting webhooks at once.
-    pub async fn delete_integration(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        service: &str,
-        integration: &str,
-    ) -> AppResult<()> {
-        let service = self.service_at(scope, service).await?;
-        let missing = || AppError::NotFound {
-            what: "integration",
-        };
-        let id: IntegrationId = integration.parse().map_err(|_| missing())?;
-        self.store()
-            .integration(id)
-            .await?
-            .filter(|record| record.integration.service_id == service.id)
-            .ok_or_else(missing)?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.delete_integration(id).await?;
-        tx.commit(
-            ctx.audit(now, "integration.delete", "integration")
-                .scope(scope)
-                .resource_id(id)
-                .build(),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// A service's owner team, subscribers and tags.
     pub async fn service_ownership(&self, service: ServiceId) -> AppResult<ServiceOwnership> {
         Ok(self.store().service_ownership(service).await?)
@@ -424,55 +223,6 @@ impl App {
         Ok(labels)
     }
 
-    /// A service's alert rules.
-    pub async fn alert_rules(
-        &self,
-        scope: Scope,
-        service: &str,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
-        let service = self.service_at(scope, service).await?;
-        self.rules_of(service.id).await
-    }
-
-    pub(crate) async fn rules_of(
-        &self,
-        service: ServiceId,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
-        let stored = self.store().service_alert_rules(service).await?;
-        serde_json::from_str(&stored)
-            .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
-    }
-
-    /// Replaces a service's alert rules (an ordered list; the first match decides).
-    pub async fn set_alert_rules(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        service: &str,
-        rules: &serde_json::Value,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
-        let service = self.service_at(scope, service).await?;
-        let parsed: Vec<rampart_domain::sre::rules::AlertRule> =
-            serde_json::from_value(rules.clone()).map_err(|error| {
-                AppError::bad_request("invalid_rules", format!("the alert rules: {error}"))
-            })?;
-        rampart_domain::sre::rules::validate_rules(&parsed)?;
-        let stored = serde_json::to_string(&parsed)
-            .map_err(|error| AppError::Internal(error.to_string()))?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        tx.set_service_alert_rules(service.id, &stored).await?;
-        tx.commit(
-            ctx.audit(now, "service.alert_rules", "service")
-                .scope(scope)
-                .resource_id(service.id)
-                .details(json!({ "rules": parsed.len() }))
-                .build(),
-        )
-        .await?;
-        Ok(parsed)
-    }
-
     pub async fn create_service(
         &self,
         ctx: &Ctx,
@@ -534,78 +284,5 @@ impl App {
             .service_by_identifier(scope, &slug)
             .await?
             .ok_or_else(service_not_found)
-    }
-
-    pub async fn list_integrations(
-        &self,
-        scope: Scope,
-        service: &str,
-    ) -> AppResult<Vec<Integration>> {
-        let service = self.service_at(scope, service).await?;
-        Ok(self
-            .store()
-            .integrations_of_service(service.id)
-            .await?
-            .into_iter()
-            .map(|record| record.integration)
-            .collect())
-    }
-
-    /// Adds a webhook integration to a service; the credential is returned once.
-    pub async fn create_integration(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        service: &str,
-        input: IntegrationInput,
-    ) -> AppResult<(Integration, IntegrationCredential)> {
-        let service = self.service_at(scope, service).await?;
-        let now = self.now();
-        let rate_limit = input
-            .rate_limit_per_minute
-            .unwrap_or(INTEGRATION_RATE_LIMIT_DEFAULT);
-        if rate_limit == 0 || rate_limit > INTEGRATION_RATE_LIMIT_MAX {
-            return Err(AppError::bad_request(
-                "invalid_rate_limit_per_minute",
-                format!("rate_limit_per_minute is 1 to {INTEGRATION_RATE_LIMIT_MAX}"),
-            ));
-        }
-        let integration = Integration {
-            id: mint(now, IntegrationId::mint)?,
-            service_id: service.id,
-            project_id: service.project_id,
-            name: Name::parse(&input.name)?,
-            format: Format::parse(&input.format)?,
-            auth_mode: AuthMode::parse(&input.auth_mode)?,
-            source_cidrs: crate::platform::network::parse_cidrs(
-                &input.source_cidrs,
-                INTEGRATION_CIDRS_MAX,
-                "an integration",
-            )?,
-            rate_limit_per_minute: rate_limit,
-            created_at: now,
-        };
-        let (credential, token_hmac, credentials_sealed) =
-            self.mint_credential(&integration, None).await?;
-        let mut tx = self.store().write().await?;
-        tx.insert_integration(&IntegrationRecord {
-            integration: integration.clone(),
-            token_hmac,
-            credentials_sealed,
-        })
-        .await?;
-        tx.commit(
-            ctx.audit(now, "integration.create", "integration")
-                .scope(scope)
-                .resource_id(integration.id)
-                .details(json!({
-                    "service": service.identifier.as_str(),
-                    "format": integration.format.as_str(),
-                    "auth_mode": integration.auth_mode.as_str(),
-                }))
-                .build(),
-        )
-        .await?;
-        Ok((integration, credential))
     }
 }

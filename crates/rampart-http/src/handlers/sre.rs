@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::sre::alerts::WebhookRequest;
 use rampart_app::sre::incidents::{IncidentView, TimelineEntry};
-use rampart_app::sre::ingest::WebhookRequest;
-use rampart_app::sre::services::{IntegrationCredential, IntegrationInput, ServiceInput};
+use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
+use rampart_app::sre::services::ServiceInput;
 use rampart_app::{AppError, Ctx, RequestMeta};
 use rampart_domain::sre::incident::{Integration, Service};
 use rampart_domain::sre::payload::WEBHOOK_BODY_BYTES_MAX;
@@ -512,7 +513,7 @@ pub async fn webhook(
         integration_id: &integration_id,
         meta: request_meta.map(|m| m.0).unwrap_or_default(),
         authorization: header_text(header::AUTHORIZATION.as_str()),
-        signature: header_text(rampart_app::sre::ingest::SIGNATURE_HEADER),
+        signature: header_text(rampart_app::sre::alerts::SIGNATURE_HEADER),
         body: &body,
     };
     match state.app.ingest_webhook(request).await {

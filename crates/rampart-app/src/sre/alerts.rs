@@ -1,28 +1,29 @@
-//! Incoming webhooks (`POST /hooks/v1/{integration_id}`): source address, rate limit,
-//! authentication, decoding, then — in one transaction with its audit event — dedup,
-//! alert lifecycle and incidents.
-//!
-//! Rules: a trigger whose dedup key has an open alert on the integration is the same
-//! alert (a redelivery changes nothing but a counter); otherwise it opens a new alert
-//! and — unless the service's alert rules say to record it only — a new incident for
-//! its alert group, or joins the group's open incident. Acknowledge and resolve act on the open alert; with none they are dropped.
-//! A resolved alert frees its key: the next trigger opens a new alert. When every alert
-//! of an incident has resolved and the service auto-resolves, the incident resolves.
-//! Decisions about one alert group are serialised (PostgreSQL advisory lock; SQLite has
-//! one writer), so concurrent identical triggers make exactly one alert.
+//! Incoming webhooks (`POST /hooks/v1/{integration_id}`) and the alerts they make:
+//! source address, rate limit, authentication, decoding, then — in one transaction with
+//! its audit event — each event's decision (the domain's
+//! [`decide_alert`]: dedup, record only, open or join the group's incident, acknowledge,
+//! resolve, drop) written to the store, with auto-resolution of incidents whose alerts
+//! have all resolved. Decisions about one alert group are serialised (PostgreSQL
+//! advisory lock; SQLite has one writer), so concurrent identical triggers make exactly
+//! one alert. Deliveries arriving together share a transaction
+//! ([`super::ingest_queue`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use rampart_domain::sre::incident::{
-    AlertStatus, AuthMode, IncidentSeverity, IncidentStatus, Service,
+use rampart_domain::sre::alerts::{
+    Alert, AlertDecision, AlertOutcomeKind, AlertStatus, decide_alert, group_of,
 };
-use rampart_domain::sre::payload::{Action, AlertEvent, decode};
+use rampart_domain::sre::incidents::{Incident, IncidentSeverity};
+use rampart_domain::sre::integrations::AuthMode;
+use rampart_domain::sre::payload::{AlertEvent, decode};
+use rampart_domain::sre::services::Service;
 use rampart_domain::{AlertId, IncidentId, IntegrationId};
-use rampart_store::sre::{AlertRow, IncidentEventRow, IncidentRow, IntegrationRecord};
+use rampart_store::sre::IntegrationRecord;
 use serde_json::json;
 
-use super::services::{StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place};
+use super::incidents::{add_timeline, incident_title_place};
+use super::integrations::{StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place};
 use crate::audit::Outcome;
 use crate::sealing::{SealPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, RequestMeta, mint};
@@ -111,66 +112,6 @@ pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
         field: "payload",
         version: 0,
     }
-}
-
-pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
-        owner,
-        entity_type: "incident",
-        entity_id: id,
-        field: "title",
-        version: 0,
-    }
-}
-
-pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
-        owner,
-        entity_type: "incident",
-        entity_id: id,
-        field: "description",
-        version: 0,
-    }
-}
-
-pub(crate) fn timeline_place<'a>(owner: &'a str, incident: &'a str, seq: u64) -> SealPlace<'a> {
-    SealPlace {
-        owner,
-        entity_type: "incident_event",
-        entity_id: incident,
-        field: "body",
-        version: seq,
-    }
-}
-
-/// Appends a sealed timeline entry inside the transaction.
-pub(crate) async fn add_timeline(
-    tx: &mut rampart_store::WriteTx,
-    sealer: &Sealer,
-    incident: IncidentId,
-    at: jiff::Timestamp,
-    actor: &str,
-    kind: &str,
-    body: serde_json::Value,
-) -> AppResult<()> {
-    let seq = tx.next_incident_event_seq(incident).await?;
-    let id = incident.to_string();
-    let body_sealed = sealer.seal(
-        &timeline_place(sealer.owner(), &id, seq),
-        body.to_string().as_bytes(),
-    )?;
-    tx.insert_incident_event(
-        incident,
-        &IncidentEventRow {
-            seq,
-            at,
-            actor: actor.to_owned(),
-            kind: kind.to_owned(),
-            body_sealed,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 fn unauthorized(code: &'static str) -> AppError {
@@ -388,7 +329,7 @@ impl App {
         event: &AlertEvent,
         group: &str,
         now: jiff::Timestamp,
-    ) -> AppResult<IncidentRow> {
+    ) -> AppResult<Incident> {
         let service = &delivery.service;
         let id = mint(now, IncidentId::mint)?;
         let number = tx.next_incident_number(service.project_id).await?;
@@ -396,23 +337,19 @@ impl App {
             &incident_title_place(delivery.sealer.owner(), &id.to_string()),
             event.summary.as_bytes(),
         )?;
-        let incident = IncidentRow {
+        let incident = Incident::open(
             id,
-            org_id: service.org_id,
-            project_id: service.project_id,
+            service.org_id,
+            service.project_id,
             number,
-            service_id: Some(service.id),
-            open_group: Some(group.to_owned()),
-            severity: IncidentSeverity::for_alert(event.severity).as_string(),
-            status: IncidentStatus::Triggered,
-            created_at: now,
-            updated_at: now,
-            acknowledged_at: None,
-            resolved_at: None,
-        };
+            Some(service.id),
+            Some(group.to_owned()),
+            IncidentSeverity::for_alert(event.severity),
+            now,
+        );
         tx.insert_incident(&incident, &title).await?;
         for user in &delivery.subscribers {
-            super::oncall::notify(
+            super::notifications::notify(
                 tx,
                 *user,
                 incident.id,
@@ -465,43 +402,37 @@ impl App {
         let mut opened_incidents = 0u64;
         // The open incident of each alert group seen in this delivery (most deliveries
         // are one group: one lookup instead of one per alert).
-        let mut group_incidents: HashMap<String, IncidentRow> = HashMap::new();
+        let mut group_incidents: HashMap<String, Incident> = HashMap::new();
         // Alerts that joined an open incident, written to its timeline once at the end.
         let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
         for event in events.iter() {
-            let group = event
-                .group_key
-                .clone()
-                .unwrap_or_else(|| event.dedup_key.clone());
-            tx.lock_alert_group(service.id, &group).await?;
+            let group = group_of(event);
+            tx.lock_alert_group(service.id, group).await?;
             let open = tx.open_alert(integration.id, &event.dedup_key).await?;
-            match (event.action, open) {
-                (Action::Trigger, Some(open)) => {
-                    tx.bump_alert(open.id, now).await?;
-                    outcomes.push(AlertOutcome {
-                        dedup_key: event.dedup_key.clone(),
-                        alert_id: Some(open.id),
-                        outcome: "deduplicated",
-                        incident_number: None,
-                    });
+            let decision = decide_alert(open.as_ref(), event, rules);
+            let mut outcome = AlertOutcome {
+                dedup_key: event.dedup_key.clone(),
+                alert_id: None,
+                outcome: decision.outcome().as_str(),
+                incident_number: None,
+            };
+            match decision {
+                AlertDecision::Deduplicate { alert } => {
+                    tx.bump_alert(alert, now).await?;
+                    outcome.alert_id = Some(alert);
                 }
-                (Action::Trigger, None) => {
+                AlertDecision::Open { to_incident, .. } => {
                     let alert_id = mint(now, AlertId::mint)?;
-                    let alert_text = alert_id.to_string();
                     let payload = sealer.seal(
-                        &alert_place(&owner, &alert_text),
+                        &alert_place(&owner, &alert_id.to_string()),
                         payload_json(event).to_string().as_bytes(),
                     )?;
-                    let (decision, _) = rampart_domain::sre::rules::decide(rules, event);
-                    let incident = if decision == rampart_domain::sre::rules::RuleAction::RecordOnly
-                    {
-                        None
-                    } else {
-                        let known = match group_incidents.get(&group) {
+                    let incident = if to_incident {
+                        let known = match group_incidents.get(group) {
                             Some(incident) => Some(incident.clone()),
-                            None => tx.open_incident_for_group(service.id, &group).await?,
+                            None => tx.open_incident_for_group(service.id, group).await?,
                         };
-                        Some(match known {
+                        let incident = match known {
                             Some(incident) => {
                                 // One timeline entry per incident per delivery.
                                 let entry = json!({ "dedup_key": event.dedup_key,
@@ -514,74 +445,46 @@ impl App {
                             }
                             None => {
                                 opened_incidents += 1;
-                                self.open_incident_for(tx, delivery, event, &group, now)
+                                self.open_incident_for(tx, delivery, event, group, now)
                                     .await?
                             }
-                        })
+                        };
+                        group_incidents.insert(group.to_owned(), incident.clone());
+                        Some(incident)
+                    } else {
+                        None
                     };
-                    if let Some(incident) = &incident {
-                        group_incidents.insert(group.clone(), incident.clone());
-                    }
-                    tx.insert_alert(
-                        &AlertRow {
-                            id: alert_id,
-                            project_id: service.project_id,
-                            service_id: service.id,
-                            integration_id: integration.id,
-                            dedup_key: event.dedup_key.clone(),
-                            status: AlertStatus::Triggered,
-                            severity: event.severity.as_str().to_owned(),
-                            group_key: group.clone(),
-                            incident_id: incident.as_ref().map(|i| i.id),
-                            event_count: 1,
-                            created_at: now,
-                            updated_at: now,
-                            resolved_at: None,
-                        },
-                        &payload,
-                    )
-                    .await?;
-                    outcomes.push(AlertOutcome {
-                        dedup_key: event.dedup_key.clone(),
-                        alert_id: Some(alert_id),
-                        outcome: if incident.is_some() {
-                            "created"
-                        } else {
-                            "recorded"
-                        },
-                        incident_number: incident.as_ref().map(|i| i.number),
-                    });
+                    let alert = Alert::open(
+                        alert_id,
+                        (service.project_id, service.id, integration.id),
+                        event,
+                        incident.as_ref().map(|i| i.id),
+                        now,
+                    );
+                    tx.insert_alert(&alert, &payload).await?;
+                    outcome.alert_id = Some(alert_id);
+                    outcome.incident_number = incident.as_ref().map(|i| i.number);
                 }
-                (Action::Acknowledge | Action::Resolve, None) => {
-                    outcomes.push(AlertOutcome {
-                        dedup_key: event.dedup_key.clone(),
-                        alert_id: None,
-                        outcome: "dropped",
-                        incident_number: None,
-                    });
-                }
-                (Action::Acknowledge, Some(open)) => {
-                    if open.status == AlertStatus::Triggered {
-                        tx.set_alert_status(open.id, AlertStatus::Acknowledged, now)
+                AlertDecision::Drop => {}
+                AlertDecision::Acknowledge {
+                    alert,
+                    changes_status,
+                } => {
+                    if changes_status {
+                        tx.set_alert_status(alert, AlertStatus::Acknowledged, now)
                             .await?;
                     } else {
-                        tx.bump_alert(open.id, now).await?;
+                        tx.bump_alert(alert, now).await?;
                     }
-                    outcomes.push(AlertOutcome {
-                        dedup_key: event.dedup_key.clone(),
-                        alert_id: Some(open.id),
-                        outcome: "acknowledged",
-                        incident_number: None,
-                    });
+                    outcome.alert_id = Some(alert);
                 }
-                (Action::Resolve, Some(open)) => {
-                    tx.set_alert_status(open.id, AlertStatus::Resolved, now)
+                AlertDecision::Resolve { alert, incident } => {
+                    tx.set_alert_status(alert, AlertStatus::Resolved, now)
                         .await?;
-                    let mut number = None;
-                    if let Some(incident_id) = open.incident_id
+                    if let Some(incident_id) = incident
                         && let Some(mut incident) = tx.incident_for_update(incident_id).await?
                     {
-                        number = Some(incident.number);
+                        outcome.incident_number = Some(incident.number);
                         add_timeline(
                             tx,
                             sealer,
@@ -592,14 +495,15 @@ impl App {
                             json!({ "dedup_key": event.dedup_key }),
                         )
                         .await?;
+                        // The cheap checks first: the count is a query.
                         if service.auto_resolve
                             && incident.status.is_open()
-                            && tx.unresolved_alerts_of_incident(incident.id).await? == 0
+                            && incident.auto_resolves(
+                                service.auto_resolve,
+                                tx.unresolved_alerts_of_incident(incident.id).await?,
+                            )
                         {
-                            incident.status = IncidentStatus::Resolved;
-                            incident.resolved_at = Some(now);
-                            incident.updated_at = now;
-                            incident.open_group = None;
+                            incident.resolve_automatically(now);
                             tx.update_incident(&incident).await?;
                             tx.stop_escalation(incident.id, "resolved", now).await?;
                             add_timeline(
@@ -614,14 +518,10 @@ impl App {
                             .await?;
                         }
                     }
-                    outcomes.push(AlertOutcome {
-                        dedup_key: event.dedup_key.clone(),
-                        alert_id: Some(open.id),
-                        outcome: "resolved",
-                        incident_number: number,
-                    });
+                    outcome.alert_id = Some(alert);
                 }
             }
+            outcomes.push(outcome);
         }
         for (incident, alerts) in attached {
             add_timeline(
@@ -635,7 +535,12 @@ impl App {
             )
             .await?;
         }
-        let count = |name: &str| outcomes.iter().filter(|o| o.outcome == name).count();
+        let count = |kind: AlertOutcomeKind| {
+            outcomes
+                .iter()
+                .filter(|o| o.outcome == kind.as_str())
+                .count()
+        };
         let ctx = Ctx::new(crate::Actor::system(), meta.clone(), Default::default());
         let record = ctx
             .audit(now, "alert.ingest", "integration")
@@ -644,11 +549,11 @@ impl App {
             .details(json!({
                 "format": integration.format.as_str(),
                 "events": events.len(),
-                "created": count("created"),
-                "deduplicated": count("deduplicated"),
-                "acknowledged": count("acknowledged"),
-                "resolved": count("resolved"),
-                "dropped": count("dropped"),
+                "created": count(AlertOutcomeKind::Created),
+                "deduplicated": count(AlertOutcomeKind::Deduplicated),
+                "acknowledged": count(AlertOutcomeKind::Acknowledged),
+                "resolved": count(AlertOutcomeKind::Resolved),
+                "dropped": count(AlertOutcomeKind::Dropped),
                 "incidents_opened": opened_incidents,
             }))
             .build();

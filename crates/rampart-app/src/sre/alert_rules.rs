@@ -1,0 +1,60 @@
+//! A service's alert rules: an ordered list of conditions (the domain's
+//! `alert_rules`) deciding whether a new alert opens an incident or is recorded only.
+
+use rampart_domain::ServiceId;
+use rampart_domain::platform::tenancy::Scope;
+pub use rampart_store::sre::ServiceOwnership;
+use serde_json::json;
+
+use crate::{App, AppError, AppResult, Ctx};
+
+impl App {
+    /// A service's alert rules.
+    pub async fn alert_rules(
+        &self,
+        scope: Scope,
+        service: &str,
+    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+        let service = self.service_at(scope, service).await?;
+        self.rules_of(service.id).await
+    }
+
+    pub(crate) async fn rules_of(
+        &self,
+        service: ServiceId,
+    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+        let stored = self.store().service_alert_rules(service).await?;
+        serde_json::from_str(&stored)
+            .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
+    }
+
+    /// Replaces a service's alert rules (an ordered list; the first match decides).
+    pub async fn set_alert_rules(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        rules: &serde_json::Value,
+    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+        let service = self.service_at(scope, service).await?;
+        let parsed: Vec<rampart_domain::sre::rules::AlertRule> =
+            serde_json::from_value(rules.clone()).map_err(|error| {
+                AppError::bad_request("invalid_rules", format!("the alert rules: {error}"))
+            })?;
+        rampart_domain::sre::rules::validate_rules(&parsed)?;
+        let stored = serde_json::to_string(&parsed)
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.set_service_alert_rules(service.id, &stored).await?;
+        tx.commit(
+            ctx.audit(now, "service.alert_rules", "service")
+                .scope(scope)
+                .resource_id(service.id)
+                .details(json!({ "rules": parsed.len() }))
+                .build(),
+        )
+        .await?;
+        Ok(parsed)
+    }
+}

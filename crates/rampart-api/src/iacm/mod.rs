@@ -1,0 +1,10 @@
+//! IaCM wire types, one module per resource; every type is also re-exported here, so a
+//! wire type is `rampart_api::iacm::Name` whatever file holds it.
+
+mod locks;
+mod state_versions;
+mod workspaces;
+
+pub use locks::*;
+pub use state_versions::*;
+pub use workspaces::*;

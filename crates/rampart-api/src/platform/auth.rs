@@ -1,0 +1,44 @@
+//! Wire types of login, the current principal and password changes.
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ServiceAccount, User};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// Required when the user already has a password.
+    #[serde(default)]
+    pub current_password: Option<String>,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A new session. The session id itself is only in the `__Host-rampart_session`
+/// cookie; state-changing requests must echo `csrf_token` in `X-CSRF-Token`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    pub csrf_token: String,
+    pub expires_at: String,
+    pub idle_timeout_secs: u64,
+}
+
+/// The authenticated principal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// `user` or `service_account`.
+    pub kind: String,
+    pub user: Option<User>,
+    pub service_account: Option<ServiceAccount>,
+    /// How this request was authenticated: `token` or `session`.
+    pub auth_method: String,
+    pub token_id: Option<String>,
+    /// `org/project` when the token is narrowed.
+    pub narrowed_to_project: Option<String>,
+}

@@ -1,0 +1,22 @@
+//! Wire types of incident response, one module per resource; every type is also
+//! re-exported here, so a wire type is `rampart_api::sre::Name` whatever file holds it.
+
+mod alert_rules;
+mod alerts;
+mod definitions;
+mod escalation_policies;
+mod incidents;
+mod integrations;
+mod notifications;
+mod schedules;
+mod services;
+
+pub use alert_rules::*;
+pub use alerts::*;
+pub use definitions::*;
+pub use escalation_policies::*;
+pub use incidents::*;
+pub use integrations::*;
+pub use notifications::*;
+pub use schedules::*;
+pub use services::*;

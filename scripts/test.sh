@@ -9,6 +9,9 @@ rm -rf target/test-logs
 if [ -z "${RAMPART_TEST_DATABASE_URL:-}" ]; then
   echo "note: RAMPART_TEST_DATABASE_URL is not set; PostgreSQL halves of the store suite are skipped" >&2
 fi
+# The code's shape first: formatting and the lints in Cargo.toml are only real if they run.
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace
 scripts/check-test-logs.sh

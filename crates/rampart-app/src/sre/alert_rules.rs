@@ -3,7 +3,6 @@
 
 use rampart_domain::ServiceId;
 use rampart_domain::platform::tenancy::Scope;
-pub use rampart_store::sre::ServiceOwnership;
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx};

@@ -12,7 +12,6 @@ use rampart_domain::sre::incident::{
 use rampart_domain::sre::payload::Format;
 use rampart_domain::{IntegrationId, Name};
 use rampart_store::sre::IntegrationRecord;
-pub use rampart_store::sre::ServiceOwnership;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;

@@ -18,5 +18,6 @@ mod edge;
 mod oncall;
 mod sre;
 mod terraform;
+mod tidy;
 mod tf_backend;
 mod tls;

@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use jiff::Timestamp;
-use rampart_app::audit_log::{EXPORT_FORMAT, ExportLine, ExportedEvent, verify_export};
+use rampart_app::platform::audit_log::{EXPORT_FORMAT, ExportLine, ExportedEvent, verify_export};
 use rampart_crypto::checkpoint::{Checkpoint, CheckpointSigner};
 use rampart_crypto::digest::hex;
 use rampart_crypto::merkle::{Frontier, consistency_proof};

@@ -10,7 +10,6 @@
 
 pub mod access;
 pub mod audit;
-pub mod audit_log;
 mod audit_queue;
 pub mod bootstrap;
 pub mod clock;
@@ -106,7 +105,8 @@ impl App {
         settings: AppSettings,
     ) -> AppResult<Self> {
         let pepper = bootstrap::load_pepper(&store, root_key).await?;
-        let signer = audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
+        let signer =
+            platform::audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
         let root_keys = sealing::RootKeys::new(root_key.clone(), settings.root_key_file.clone());

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::ListResponse;
 use rampart_api::platform as wire;
-use rampart_app::audit_log::{AuditEventView, AuditQuery, ExportFormat};
+use rampart_app::platform::audit_log::{AuditEventView, AuditQuery, ExportFormat};
 use rampart_app::{AppError, Ctx};
 
 use crate::AppState;
@@ -80,7 +80,7 @@ pub async fn list_audit_events(
 
 pub async fn audit_public_key(State(state): State<AppState>) -> Json<wire::AuditPublicKey> {
     Json(wire::AuditPublicKey {
-        public_key: rampart_app::audit_log::hex(&state.app.audit_public_key()),
+        public_key: rampart_app::platform::audit_log::hex(&state.app.audit_public_key()),
         algorithm: "ed25519".into(),
     })
 }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod context;
 pub mod credentials;
 pub mod error;
+mod group_commit;
 pub mod iacm;
 pub mod platform;
 pub mod sealing;

@@ -358,6 +358,63 @@ fn entry_line(event: &AuditEvent, inclusion: Option<Vec<String>>) -> ExportLine 
 mod tests {
     use super::*;
 
+    fn record() -> AuditRecord {
+        AuditRecord {
+            id: "01a20719-0dcc-7000-a71e-000000000007".into(),
+            occurred_at: jiff::Timestamp::from_microsecond(1_795_000_000_123_456).unwrap(),
+            actor: Some("user:01a20719-0dcc-738b-a71e-fc7f7b705d26".into()),
+            auth_method: Some("token".into()),
+            token_id: None,
+            client_ip: Some("10.1.2.3".into()),
+            org_id: None,
+            project_id: None,
+            action: "org.create".into(),
+            resource_type: "org".into(),
+            resource_id: Some("=1+1".into()),
+            outcome: "success".into(),
+            request_id: None,
+            details: "{\"name\":\"a \\\"b\\\",\\n\u{e9}\"}".into(),
+        }
+    }
+
+    /// The NDJSON and CSV bytes of one event: the offline verifier and every export
+    /// already written depend on them.
+    #[test]
+    fn an_event_exports_to_these_exact_bytes() {
+        let event = AuditEvent {
+            index: 7,
+            leaf_hash: [0xab; 32],
+            record: Some(record()),
+        };
+        let ndjson = String::from_utf8(json_line(&entry_line(&event, None)).unwrap()).unwrap();
+        assert_eq!(
+            ndjson,
+            concat!(
+                r#"{"type":"entry","index":7,"leaf_hash":"abababababababababababababababababababababababababababababababab","event":{"id":"01a20719-0dcc-7000-a71e-000000000007","occurred_at":"2026-11-18T11:06:40.123456Z","actor":"user:01a20719-0dcc-738b-a71e-fc7f7b705d26","auth_method":"token","token_id":null,"client_ip":"10.1.2.3","org_id":null,"project_id":null,"action":"org.create","resource_type":"org","resource_id":"=1+1","outcome":"success","request_id":null,"details":"{\"name\":\"a \\\"b\\\",\\né\"}"}}"#,
+                "\n"
+            )
+        );
+        let pruned = AuditEvent {
+            record: None,
+            ..event.clone()
+        };
+        let ndjson = String::from_utf8(json_line(&entry_line(&pruned, None)).unwrap()).unwrap();
+        assert_eq!(
+            ndjson,
+            concat!(
+                r#"{"type":"pruned","index":7,"leaf_hash":"abababababababababababababababababababababababababababababababab"}"#,
+                "\n"
+            )
+        );
+        assert_eq!(
+            csv_line(7, &record()),
+            concat!(
+                r#"7,01a20719-0dcc-7000-a71e-000000000007,2026-11-18T11:06:40.123456Z,user:01a20719-0dcc-738b-a71e-fc7f7b705d26,token,,10.1.2.3,,,org.create,org,"'=1+1",success,,"{""name"":""a \""b\"",\né""}""#,
+                "\n"
+            )
+        );
+    }
+
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
         let mut out = String::new();

@@ -55,53 +55,13 @@ pub enum ExportLine {
     Entry {
         index: u64,
         leaf_hash: String,
-        event: Box<ExportedEvent>,
+        /// The event's body: exactly the fields the leaf hash covers.
+        event: Box<AuditRecord>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         inclusion: Option<Vec<String>>,
     },
     /// An event whose body retention removed: only its hash remains.
     Pruned { index: u64, leaf_hash: String },
-}
-
-/// An event's body in an export: exactly the fields the leaf hash covers.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ExportedEvent {
-    pub id: String,
-    pub occurred_at: String,
-    pub actor: Option<String>,
-    pub auth_method: Option<String>,
-    pub token_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub org_id: Option<String>,
-    pub project_id: Option<String>,
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub outcome: String,
-    pub request_id: Option<String>,
-    pub details: String,
-}
-
-impl ExportedEvent {
-    pub fn from_record(record: &AuditRecord) -> Self {
-        Self {
-            id: record.id.clone(),
-            occurred_at: record.occurred_at.to_string(),
-            actor: record.actor.clone(),
-            auth_method: record.auth_method.clone(),
-            token_id: record.token_id.clone(),
-            client_ip: record.client_ip.clone(),
-            org_id: record.org_id.clone(),
-            project_id: record.project_id.clone(),
-            action: record.action.clone(),
-            resource_type: record.resource_type.clone(),
-            resource_id: record.resource_id.clone(),
-            outcome: record.outcome.clone(),
-            request_id: record.request_id.clone(),
-            details: record.details.clone(),
-        }
-    }
 }
 
 /// Quotes a CSV field (RFC 4180) and defuses spreadsheet formulas: a field starting with
@@ -344,7 +304,7 @@ fn entry_line(event: &AuditEvent, inclusion: Option<Vec<String>>) -> ExportLine 
         Some(record) => ExportLine::Entry {
             index: event.index,
             leaf_hash: hex(&event.leaf_hash),
-            event: Box::new(ExportedEvent::from_record(record)),
+            event: Box::new(record.clone()),
             inclusion,
         },
         None => ExportLine::Pruned {

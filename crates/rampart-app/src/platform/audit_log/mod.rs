@@ -20,8 +20,8 @@ use rampart_crypto::checkpoint::CheckpointSigner;
 pub use rampart_crypto::digest::hex;
 use rampart_store::Store;
 
-pub use export::{EXPORT_FORMAT, ExportFormat, ExportLine, ExportedEvent};
-pub use query::{AuditEventView, AuditQuery};
+pub use export::{EXPORT_FORMAT, ExportFormat, ExportLine};
+pub use query::AuditQuery;
 pub use verify::{VerifyError, VerifyReport, verify_export};
 
 use crate::{App, AppError, AppResult, Ctx};

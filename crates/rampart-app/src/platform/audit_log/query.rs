@@ -4,16 +4,9 @@
 use jiff::Timestamp;
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_store::{AuditFilter, AuditRecord, Page, PageRequest};
+use rampart_store::{AuditEvent, AuditFilter, Page, PageRequest};
 
 use crate::{Access, App, AppError, AppResult, Ctx, authorize};
-
-/// What the query API returns for one event.
-#[derive(Clone, Debug)]
-pub struct AuditEventView {
-    pub index: u64,
-    pub record: AuditRecord,
-}
 
 /// Filters accepted by the query and export APIs, as text from the caller.
 #[derive(Clone, Debug, Default)]
@@ -90,7 +83,8 @@ fn audit_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<Pag
 
 impl App {
     /// Audit events at `scope` (account: all; organisation or project: its own),
-    /// newest first.
+    /// newest first. Events whose body retention pruned are left out: every item has
+    /// its record.
     pub async fn list_audit_events(
         &self,
         ctx: &Ctx,
@@ -98,7 +92,7 @@ impl App {
         query: &AuditQuery,
         limit: Option<u32>,
         cursor: Option<&str>,
-    ) -> AppResult<Page<AuditEventView>> {
+    ) -> AppResult<Page<AuditEvent>> {
         authorize(
             &ctx.actor,
             &ctx.access,
@@ -112,12 +106,7 @@ impl App {
             items: events
                 .items
                 .into_iter()
-                .filter_map(|event| {
-                    event.record.map(|record| AuditEventView {
-                        index: event.index,
-                        record,
-                    })
-                })
+                .filter(|event| event.record.is_some())
                 .collect(),
             next_cursor: events.next_cursor,
         })

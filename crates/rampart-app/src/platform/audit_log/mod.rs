@@ -7,6 +7,11 @@
 //! Checkpoints are computed from the previous checkpoint's stored frontier plus the
 //! leaves appended since, never by re-reading older rows: rewriting old rows in the
 //! database cannot change what a later checkpoint signs, so the verifier catches it.
+//!
+//! An event has one shape throughout: the store's `AuditEvent` (leaf position and hash)
+//! around its `AuditRecord` (the body the hash covers). The query returns it, an export
+//! writes the record as is, and the verifier reads it back (`verify::EventRef` is the
+//! same record, borrowed); HTTP converts it to the wire type.
 
 mod checkpoints;
 mod export;

@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use jiff::Timestamp;
-use rampart_app::audit_log::{EXPORT_FORMAT, ExportLine, ExportedEvent, verify_export};
+use rampart_app::platform::audit_log::{EXPORT_FORMAT, ExportLine, verify_export};
 use rampart_crypto::checkpoint::{Checkpoint, CheckpointSigner};
 use rampart_crypto::digest::hex;
 use rampart_crypto::merkle::{Frontier, consistency_proof};
@@ -76,7 +76,7 @@ fn main() {
             &ExportLine::Entry {
                 index: n,
                 leaf_hash: hex(&hash),
-                event: Box::new(ExportedEvent::from_record(&record)),
+                event: Box::new(record),
                 inclusion: None,
             },
         );

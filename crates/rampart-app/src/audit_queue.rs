@@ -5,9 +5,11 @@
 //! gathers. Without this, auditing every successful authentication would double the
 //! writes of every request.
 
-use rampart_store::{AuditRecord, Store};
-use tokio::sync::{mpsc, oneshot};
+use std::ops::ControlFlow;
 
+use rampart_store::{AuditRecord, Store};
+
+use crate::group_commit::{Batch, GroupCommit};
 use crate::{AppError, AppResult};
 
 /// Events waiting to be written; senders wait when it is full (back-pressure).
@@ -15,48 +17,41 @@ const QUEUE_CAPACITY: usize = 16_384;
 /// Events per transaction at most.
 const BATCH_MAX: usize = 1_024;
 
-type Ack = oneshot::Sender<Result<(), String>>;
-
 #[derive(Clone, Debug)]
 pub(crate) struct AuditQueue {
-    sender: mpsc::Sender<(AuditRecord, Ack)>,
+    queue: GroupCommit<AuditRecord, Result<(), String>>,
 }
 
 impl AuditQueue {
     /// Starts the writer task on the current runtime.
     pub(crate) fn start(store: Store) -> Self {
-        let (sender, mut receiver) = mpsc::channel::<(AuditRecord, Ack)>(QUEUE_CAPACITY);
-        tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH_MAX {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
+        let queue = GroupCommit::start(
+            "audit",
+            QUEUE_CAPACITY,
+            BATCH_MAX,
+            move |batch: Batch<AuditRecord, Result<(), String>>| {
+                let store = store.clone();
+                async move {
+                    let (records, acks): (Vec<AuditRecord>, Vec<_>) = batch.into_iter().unzip();
+                    let result = store
+                        .append_audit_batch(&records)
+                        .await
+                        .map_err(|error| error.to_string());
+                    for ack in acks {
+                        let _ = ack.send(result.clone());
                     }
+                    ControlFlow::Continue(())
                 }
-                let (records, acks): (Vec<AuditRecord>, Vec<Ack>) = batch.into_iter().unzip();
-                let result = store
-                    .append_audit_batch(&records)
-                    .await
-                    .map_err(|error| error.to_string());
-                for ack in acks {
-                    let _ = ack.send(result.clone());
-                }
-            }
-        });
-        Self { sender }
+            },
+        );
+        Self { queue }
     }
 
     /// Appends `record` and waits until it is committed.
     pub(crate) async fn append(&self, record: AuditRecord) -> AppResult<()> {
-        let (ack, done) = oneshot::channel();
-        self.sender
-            .send((record, ack))
-            .await
-            .map_err(|_| AppError::Unavailable("the audit writer has stopped".into()))?;
-        done.await
-            .map_err(|_| AppError::Unavailable("the audit writer has stopped".into()))?
+        self.queue
+            .submit(record)
+            .await?
             .map_err(|error| AppError::Unavailable(format!("audit write failed: {error}")))
     }
 }

@@ -17,6 +17,7 @@ use rampart_store::platform::access::{RoleAssignmentRecord, RoleRef};
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::mint;
+use crate::platform::audit_log::{SIGNING_KEY_PURPOSE, SIGNING_KEY_SECRET};
 
 const PEPPER_SECRET_NAME: &str = "token_pepper";
 const DEFAULT_SLUG: &str = "default";
@@ -30,7 +31,7 @@ pub async fn is_initialized(store: &Store) -> AppResult<bool> {
 pub(crate) fn server_secret_purpose(name: &str) -> Option<&'static str> {
     match name {
         PEPPER_SECRET_NAME => Some(Pepper::WRAP_PURPOSE),
-        crate::audit_log::SIGNING_KEY_SECRET => Some(crate::audit_log::SIGNING_KEY_PURPOSE),
+        SIGNING_KEY_SECRET => Some(SIGNING_KEY_PURPOSE),
         _ => None,
     }
 }

@@ -10,13 +10,13 @@
 
 pub mod access;
 pub mod audit;
-pub mod audit_log;
 mod audit_queue;
 pub mod bootstrap;
 pub mod clock;
 pub mod context;
 pub mod credentials;
 pub mod error;
+mod group_commit;
 pub mod iacm;
 pub mod platform;
 pub mod sealing;
@@ -106,7 +106,8 @@ impl App {
         settings: AppSettings,
     ) -> AppResult<Self> {
         let pepper = bootstrap::load_pepper(&store, root_key).await?;
-        let signer = audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
+        let signer =
+            platform::audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
         let root_keys = sealing::RootKeys::new(root_key.clone(), settings.root_key_file.clone());

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use rampart_app::audit_log::{AuditQuery, ExportFormat, VerifyReport, verify_export};
+use rampart_app::platform::audit_log::{AuditQuery, ExportFormat, VerifyReport, verify_export};
 use rampart_app::{App, Clock, SystemClock, bootstrap};
 use rampart_domain::platform::tenancy::Scope;
 

@@ -208,10 +208,10 @@ async fn audit(command: AuditCommand) -> anyhow::Result<()> {
             until,
         } => {
             let format = match format {
-                ExportFormatArg::Ndjson => rampart_app::audit_log::ExportFormat::Ndjson,
-                ExportFormatArg::Csv => rampart_app::audit_log::ExportFormat::Csv,
+                ExportFormatArg::Ndjson => rampart_app::platform::audit_log::ExportFormat::Ndjson,
+                ExportFormatArg::Csv => rampart_app::platform::audit_log::ExportFormat::Csv,
             };
-            let query = rampart_app::audit_log::AuditQuery {
+            let query = rampart_app::platform::audit_log::AuditQuery {
                 since,
                 until,
                 ..Default::default()

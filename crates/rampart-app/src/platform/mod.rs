@@ -1,6 +1,8 @@
-//! Platform use cases: authentication, tenancy, users, service accounts and tokens.
+//! Platform use cases: authentication, tenancy, users, service accounts and tokens, and
+//! the audit log.
 
 pub mod access;
+pub mod audit_log;
 pub mod auth;
 pub mod identity;
 pub mod network;

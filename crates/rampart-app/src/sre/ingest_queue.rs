@@ -4,60 +4,53 @@
 //! gathers. If a batch fails (a conflict between replicas, say), its deliveries are
 //! retried one transaction each, so one bad delivery never fails the others.
 
+use std::ops::ControlFlow;
 use std::sync::Weak;
 
-use tokio::sync::{mpsc, oneshot};
-
 use super::ingest::{AlertOutcome, Delivery};
-use crate::{App, AppError, AppResult, Inner};
+use crate::group_commit::{Batch, GroupCommit};
+use crate::{App, AppResult, Inner};
 
 /// Deliveries waiting; senders wait when it is full (back-pressure).
 const QUEUE_CAPACITY: usize = 4_096;
 /// Deliveries per transaction at most.
 const BATCH_MAX: usize = 64;
 
-type Reply = oneshot::Sender<AppResult<Vec<AlertOutcome>>>;
+type Reply = AppResult<Vec<AlertOutcome>>;
 
 pub(crate) struct IngestQueue {
-    sender: mpsc::Sender<(Delivery, Reply)>,
+    queue: GroupCommit<Delivery, Reply>,
 }
 
 impl IngestQueue {
     /// Starts the writer task; it holds the application weakly, so it ends with it.
     pub(crate) fn start(app: Weak<Inner>) -> Self {
-        let (sender, mut receiver) = mpsc::channel::<(Delivery, Reply)>(QUEUE_CAPACITY);
-        tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH_MAX {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
+        let queue = GroupCommit::start(
+            "webhook",
+            QUEUE_CAPACITY,
+            BATCH_MAX,
+            move |batch: Batch<Delivery, Reply>| {
+                let app = app.upgrade();
+                async move {
+                    let Some(inner) = app else {
+                        return ControlFlow::Break(());
+                    };
+                    App { inner }.commit_batch(batch).await;
+                    ControlFlow::Continue(())
                 }
-                let Some(inner) = app.upgrade() else {
-                    break;
-                };
-                App { inner }.commit_batch(batch).await;
-            }
-        });
-        Self { sender }
+            },
+        );
+        Self { queue }
     }
 
     /// Applies `delivery` and waits until it is committed.
     pub(crate) async fn submit(&self, delivery: Delivery) -> AppResult<Vec<AlertOutcome>> {
-        let stopped = || AppError::Unavailable("the webhook writer has stopped".into());
-        let (reply, done) = oneshot::channel();
-        self.sender
-            .send((delivery, reply))
-            .await
-            .map_err(|_| stopped())?;
-        done.await.map_err(|_| stopped())?
+        self.queue.submit(delivery).await?
     }
 }
 
 impl App {
-    async fn commit_batch(&self, batch: Vec<(Delivery, Reply)>) {
+    async fn commit_batch(&self, batch: Batch<Delivery, Reply>) {
         if batch.len() > 1 {
             let deliveries: Vec<&Delivery> = batch.iter().map(|(delivery, _)| delivery).collect();
             match self.try_batch(&deliveries).await {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::ListResponse;
 use rampart_api::platform as wire;
-use rampart_app::audit_log::{AuditEventView, AuditQuery, ExportFormat};
+use rampart_app::platform::audit_log::{AuditQuery, ExportFormat};
 use rampart_app::{AppError, Ctx};
 
 use crate::AppState;
@@ -25,27 +25,6 @@ fn query_of(params: &wire::AuditParams) -> AuditQuery {
         resource_type: params.resource_type.clone(),
         resource_id: params.resource_id.clone(),
         outcome: params.outcome.clone(),
-    }
-}
-
-fn wire_event(view: AuditEventView) -> wire::AuditEvent {
-    let record = view.record;
-    wire::AuditEvent {
-        index: view.index,
-        id: record.id,
-        occurred_at: record.occurred_at.to_string(),
-        actor: record.actor,
-        auth_method: record.auth_method,
-        token_id: record.token_id,
-        client_ip: record.client_ip,
-        org_id: record.org_id,
-        project_id: record.project_id,
-        action: record.action,
-        resource_type: record.resource_type,
-        resource_id: record.resource_id,
-        outcome: record.outcome,
-        request_id: record.request_id,
-        details: serde_json::from_str(&record.details).unwrap_or_default(),
     }
 }
 
@@ -73,14 +52,39 @@ pub async fn list_audit_events(
         )
         .await?;
     Ok(Json(ListResponse {
-        items: page.items.into_iter().map(wire_event).collect(),
+        // The one audit-event shape (`rampart_store::AuditEvent`) to its wire type. The
+        // app lists only events that still have their body, so `?` drops nothing.
+        items: page
+            .items
+            .into_iter()
+            .filter_map(|event| {
+                let record = event.record?;
+                Some(wire::AuditEvent {
+                    index: event.index,
+                    id: record.id,
+                    occurred_at: record.occurred_at.to_string(),
+                    actor: record.actor,
+                    auth_method: record.auth_method,
+                    token_id: record.token_id,
+                    client_ip: record.client_ip,
+                    org_id: record.org_id,
+                    project_id: record.project_id,
+                    action: record.action,
+                    resource_type: record.resource_type,
+                    resource_id: record.resource_id,
+                    outcome: record.outcome,
+                    request_id: record.request_id,
+                    details: serde_json::from_str(&record.details).unwrap_or_default(),
+                })
+            })
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
 pub async fn audit_public_key(State(state): State<AppState>) -> Json<wire::AuditPublicKey> {
     Json(wire::AuditPublicKey {
-        public_key: rampart_app::audit_log::hex(&state.app.audit_public_key()),
+        public_key: rampart_app::platform::audit_log::hex(&state.app.audit_public_key()),
         algorithm: "ed25519".into(),
     })
 }

@@ -58,7 +58,7 @@ fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
         version: row.version,
         serial: row.serial,
         lineage: row.lineage.clone(),
-        sha256: rampart_app::audit_log::hex(&row.sha256),
+        sha256: rampart_app::platform::audit_log::hex(&row.sha256),
         size_bytes: row.size_bytes,
         resource_count: row.resource_count,
         lock_id: row.lock_id.clone(),

@@ -13,6 +13,7 @@
 
 use jiff::Timestamp;
 use rampart_crypto::merkle::{Hash, leaf_hash};
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};
@@ -21,9 +22,15 @@ use crate::{Store, StoreError, StoreResult, WriteTx};
 
 /// One audit record as stored. The app layer builds it; the details are a small JSON
 /// object that never contains secret values.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// This is the one shape of an event's body: the query API returns it, an export writes
+/// it (serde, fields in this order, `occurred_at` as RFC 3339 text) and the offline
+/// verifier reads it back — exactly the fields the leaf hash covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditRecord {
     pub id: String,
+    #[serde(with = "rfc3339")]
     pub occurred_at: Timestamp,
     /// `user:<id>`, `service_account:<id>`, or `None` when nobody was authenticated.
     pub actor: Option<String>,
@@ -42,6 +49,22 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// A JSON object.
     pub details: String,
+}
+
+/// `occurred_at` in an export: the timestamp's RFC 3339 text (`Timestamp`'s `Display`).
+mod rfc3339 {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub(super) fn serialize<S: Serializer>(time: &Timestamp, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_str(time)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Timestamp, D::Error> {
+        String::deserialize(input)?
+            .parse()
+            .map_err(de::Error::custom)
+    }
 }
 
 const LEAF_FORMAT: &[u8] = b"rampart-audit-leaf/v1\n";

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rampart_app::ManualClock;
-use rampart_app::audit_log::{VerifyReport, verify_export};
+use rampart_app::platform::audit_log::{VerifyReport, verify_export};
 use rampart_testkit::{Options, StatusCode, TestServer};
 use serde_json::json;
 

@@ -1,174 +1,20 @@
-//! The tamper-evident audit log above the store: the signing key, signed checkpoints,
-//! the query API, export (NDJSON with checkpoints and proofs, or CSV), retention, and the
-//! offline verifier that `rampart admin audit verify` runs with no server.
-//!
-//! Checkpoints are computed from the previous checkpoint's stored frontier plus the
-//! leaves appended since, never by re-reading older rows: rewriting old rows in the
-//! database cannot change what a later checkpoint signs, so the verifier catches it.
+//! The offline verifier (`rampart admin audit verify`): reads an NDJSON export with the
+//! trusted public key and no server, and names what it finds.
 
 use std::borrow::Cow;
 use std::io::BufRead;
 
 use jiff::Timestamp;
-use rampart_crypto::checkpoint::{Checkpoint, CheckpointSigner, verify_checkpoint};
+use rampart_crypto::checkpoint::{Checkpoint, verify_checkpoint};
 use rampart_crypto::digest::from_hex;
-pub use rampart_crypto::digest::hex;
-use rampart_crypto::merkle::{Frontier, Hash, Levels, verify_consistency, verify_inclusion};
-use rampart_crypto::{RootKey, merkle};
-use rampart_domain::Permission;
-use rampart_domain::platform::tenancy::Scope;
-use rampart_store::{
-    AuditEvent, AuditFilter, AuditRecord, Page, PageRequest, Store, StoredCheckpoint,
-};
-use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use rampart_crypto::merkle::{self, Frontier, Hash, verify_consistency, verify_inclusion};
+use rampart_store::AuditRecord;
+use serde::Deserialize;
 
-use crate::{Access, App, AppError, AppResult, Ctx, authorize};
+use super::export::{EXPORT_FORMAT, ExportLine};
 
-pub(crate) const SIGNING_KEY_SECRET: &str = "audit_signing_key";
-pub(crate) const SIGNING_KEY_PURPOSE: &str = "rampart/audit-signing-key/v1";
-/// The first line of every NDJSON export names its format.
-pub const EXPORT_FORMAT: &str = "rampart-audit-export/v1";
-/// Rows per store read while exporting.
-const EXPORT_BATCH: u64 = 2_000;
 /// Problems listed by the verifier before it only counts.
 const PROBLEMS_LISTED_MAX: usize = 100;
-/// Events pruned per statement by the retention sweep.
-const PRUNE_BATCH: u32 = 5_000;
-
-/// Loads the log's Ed25519 key (wrapped by the root key), creating it on first start.
-pub(crate) async fn load_or_create_signer(
-    store: &Store,
-    root_key: &RootKey,
-    now: Timestamp,
-) -> AppResult<CheckpointSigner> {
-    for _attempt in 0..2 {
-        if let Some(wrapped) = store.server_secret(SIGNING_KEY_SECRET).await? {
-            let pkcs8 = root_key.unwrap_key(SIGNING_KEY_PURPOSE, &wrapped)?;
-            return Ok(CheckpointSigner::from_pkcs8(&pkcs8)?);
-        }
-        let (signer, pkcs8) = CheckpointSigner::generate()?;
-        let wrapped = root_key.wrap(SIGNING_KEY_PURPOSE, &pkcs8)?;
-        let mut tx = store.write().await?;
-        tx.insert_server_secret(SIGNING_KEY_SECRET, &wrapped, now)
-            .await?;
-        let event = Ctx::system()
-            .audit(now, "audit.signing_key.create", "audit_signing_key")
-            .details(serde_json::json!({ "public_key": hex(&signer.public_key()) }))
-            .build();
-        match tx.commit(event).await {
-            Ok(()) => return Ok(signer),
-            // Another replica created it first: read theirs.
-            Err(error) if error.is_unique_violation() => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(AppError::Internal(
-        "the audit signing key could not be loaded".into(),
-    ))
-}
-
-fn checkpoint_of(stored: &StoredCheckpoint) -> Checkpoint {
-    Checkpoint {
-        tree_size: stored.tree_size,
-        root: stored.root,
-        time_micros: stored.signed_at.as_microsecond(),
-        previous: stored.previous,
-    }
-}
-
-/// What the query API returns for one event.
-#[derive(Clone, Debug)]
-pub struct AuditEventView {
-    pub index: u64,
-    pub record: AuditRecord,
-}
-
-/// The two export formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportFormat {
-    Ndjson,
-    Csv,
-}
-
-/// One NDJSON line of an export.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ExportLine {
-    Header {
-        format: String,
-        /// The log's Ed25519 public key (hex). Informational: the verifier trusts the
-        /// key it is given, not this one.
-        public_key: String,
-        tree_size: u64,
-        exported_at: String,
-        /// Every leaf from 0 to `tree_size` follows (else only the matching entries,
-        /// each with an inclusion proof).
-        complete: bool,
-    },
-    Checkpoint {
-        tree_size: u64,
-        root: String,
-        time_micros: i64,
-        previous: String,
-        signature: String,
-    },
-    Consistency {
-        from: u64,
-        to: u64,
-        proof: Vec<String>,
-    },
-    Entry {
-        index: u64,
-        leaf_hash: String,
-        event: Box<ExportedEvent>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        inclusion: Option<Vec<String>>,
-    },
-    /// An event whose body retention removed: only its hash remains.
-    Pruned { index: u64, leaf_hash: String },
-}
-
-/// An event's body in an export: exactly the fields the leaf hash covers.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ExportedEvent {
-    pub id: String,
-    pub occurred_at: String,
-    pub actor: Option<String>,
-    pub auth_method: Option<String>,
-    pub token_id: Option<String>,
-    pub client_ip: Option<String>,
-    pub org_id: Option<String>,
-    pub project_id: Option<String>,
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub outcome: String,
-    pub request_id: Option<String>,
-    pub details: String,
-}
-
-impl ExportedEvent {
-    pub fn from_record(record: &AuditRecord) -> Self {
-        Self {
-            id: record.id.clone(),
-            occurred_at: record.occurred_at.to_string(),
-            actor: record.actor.clone(),
-            auth_method: record.auth_method.clone(),
-            token_id: record.token_id.clone(),
-            client_ip: record.client_ip.clone(),
-            org_id: record.org_id.clone(),
-            project_id: record.project_id.clone(),
-            action: record.action.clone(),
-            resource_type: record.resource_type.clone(),
-            resource_id: record.resource_id.clone(),
-            outcome: record.outcome.clone(),
-            request_id: record.request_id.clone(),
-            details: record.details.clone(),
-        }
-    }
-}
 
 /// An entry line read directly (no detour through serde's buffering of internally
 /// tagged enums), borrowing its strings from the line where it can: the verifier hashes
@@ -187,7 +33,8 @@ struct EntryLine<'a> {
     inclusion: Option<Vec<String>>,
 }
 
-/// [`ExportedEvent`], borrowed.
+/// [`AuditRecord`] as an export writes it, borrowed: the same fields in the same order
+/// (a test below keeps the two in step), read without an allocation per field.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventRef<'a> {
@@ -266,489 +113,6 @@ impl EventRef<'_> {
 }
 
 const ENTRY_PREFIX: &str = "{\"type\":\"entry\",";
-
-/// Filters accepted by the query and export APIs, as text from the caller.
-#[derive(Clone, Debug, Default)]
-pub struct AuditQuery {
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub outcome: Option<String>,
-}
-
-impl AuditQuery {
-    fn is_empty(&self) -> bool {
-        self.since.is_none()
-            && self.until.is_none()
-            && self.actor.is_none()
-            && self.action.is_none()
-            && self.resource_type.is_none()
-            && self.resource_id.is_none()
-            && self.outcome.is_none()
-    }
-}
-
-fn parse_time(text: Option<&str>, field: &'static str) -> AppResult<Option<Timestamp>> {
-    text.map(|text| {
-        text.parse::<Timestamp>().map_err(|_| {
-            AppError::bad_request(
-                "invalid_time",
-                format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"),
-            )
-        })
-    })
-    .transpose()
-}
-
-fn store_filter(query: &AuditQuery, scope: Scope) -> AppResult<AuditFilter> {
-    if let Some(outcome) = &query.outcome
-        && !matches!(outcome.as_str(), "success" | "failure" | "denied")
-    {
-        return Err(AppError::bad_request(
-            "invalid_outcome",
-            "outcome must be success, failure or denied",
-        ));
-    }
-    Ok(AuditFilter {
-        since: parse_time(query.since.as_deref(), "since")?,
-        until: parse_time(query.until.as_deref(), "until")?,
-        actor: query.actor.clone(),
-        action: query.action.clone(),
-        resource_type: query.resource_type.clone(),
-        resource_id: query.resource_id.clone(),
-        outcome: query.outcome.clone(),
-        org_ids: scope.org_id().map(|org| vec![org.to_string()]),
-        project_id: scope.project_id().map(|project| project.to_string()),
-    })
-}
-
-fn audit_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
-    let limit = crate::platform::page_limit(limit)?;
-    let after = match cursor {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse::<u64>()
-                .map_err(|_| {
-                    AppError::bad_request("invalid_cursor", "cursor is not one this server issued")
-                })?
-                .to_string(),
-        ),
-    };
-    Ok(PageRequest { after, limit })
-}
-
-/// Quotes a CSV field (RFC 4180) and defuses spreadsheet formulas: a field starting with
-/// `=`, `+`, `-`, `@`, tab or CR gets a leading apostrophe.
-fn csv_field(out: &mut String, value: &str) {
-    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let needs_quotes = formula || value.contains([',', '"', '\n', '\r']);
-    if needs_quotes {
-        out.push('"');
-        if formula {
-            out.push('\'');
-        }
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-}
-
-const CSV_HEADER: &str = "index,id,occurred_at,actor,auth_method,token_id,client_ip,org_id,\
-project_id,action,resource_type,resource_id,outcome,request_id,details\n";
-
-fn csv_line(index: u64, record: &AuditRecord) -> String {
-    let mut out = index.to_string();
-    let occurred_at = record.occurred_at.to_string();
-    for value in [
-        Some(record.id.as_str()),
-        Some(occurred_at.as_str()),
-        record.actor.as_deref(),
-        record.auth_method.as_deref(),
-        record.token_id.as_deref(),
-        record.client_ip.as_deref(),
-        record.org_id.as_deref(),
-        record.project_id.as_deref(),
-        Some(record.action.as_str()),
-        Some(record.resource_type.as_str()),
-        record.resource_id.as_deref(),
-        Some(record.outcome.as_str()),
-        record.request_id.as_deref(),
-        Some(record.details.as_str()),
-    ] {
-        out.push(',');
-        csv_field(&mut out, value.unwrap_or(""));
-    }
-    out.push('\n');
-    out
-}
-
-fn json_line(line: &ExportLine) -> AppResult<Vec<u8>> {
-    let mut bytes =
-        serde_json::to_vec(line).map_err(|error| AppError::Internal(error.to_string()))?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-fn hexes(hashes: &[Hash]) -> Vec<String> {
-    hashes.iter().map(|hash| hex(hash)).collect()
-}
-
-impl App {
-    /// The log's public key, for verifiers.
-    pub fn audit_public_key(&self) -> Vec<u8> {
-        self.inner.signer.public_key()
-    }
-
-    /// Signs a checkpoint over every event committed so far, unless the newest one
-    /// already covers them. Safe to run from several replicas at once.
-    pub async fn sign_audit_checkpoint(&self) -> AppResult<Option<StoredCheckpoint>> {
-        let mut tx = self.store().write().await?;
-        tx.lock_audit_checkpoints().await?;
-        let latest = tx.latest_audit_checkpoint().await?;
-        let size = tx.audit_tree_size().await?;
-        let from = latest.as_ref().map_or(0, |checkpoint| checkpoint.tree_size);
-        if size == from {
-            tx.rollback().await?;
-            return Ok(latest);
-        }
-        let mut frontier = match &latest {
-            None => Frontier::default(),
-            Some(checkpoint) => Frontier::from_bytes(&checkpoint.frontier).ok_or_else(|| {
-                AppError::Integrity("the stored audit checkpoint frontier does not decode".into())
-            })?,
-        };
-        for (expected, (index, hash)) in (from..).zip(tx.audit_leaf_hashes(from, size).await?) {
-            if index != expected {
-                return Err(AppError::Integrity(format!(
-                    "audit leaf {expected} is missing from the log"
-                )));
-            }
-            frontier.push(hash);
-        }
-        if frontier.size() != size {
-            return Err(AppError::Integrity(format!(
-                "the audit log holds {} leaves, the head says {size}",
-                frontier.size()
-            )));
-        }
-        let checkpoint = Checkpoint {
-            tree_size: size,
-            root: frontier.root(),
-            time_micros: self.now().as_microsecond(),
-            previous: latest
-                .as_ref()
-                .map_or([0; 32], |stored| checkpoint_of(stored).hash()),
-        };
-        let stored = StoredCheckpoint {
-            tree_size: size,
-            root: checkpoint.root,
-            signed_at: self.now(),
-            previous: checkpoint.previous,
-            signature: self.inner.signer.sign(&checkpoint),
-            frontier: frontier.to_bytes(),
-        };
-        // `signed_at` must be exactly the signed time.
-        let stored = StoredCheckpoint {
-            signed_at: Timestamp::from_microsecond(checkpoint.time_micros)
-                .map_err(|error| AppError::Internal(error.to_string()))?,
-            ..stored
-        };
-        tx.insert_audit_checkpoint(&stored).await?;
-        tx.commit_audit_machinery().await?;
-        Ok(Some(stored))
-    }
-
-    /// Audit events at `scope` (account: all; organisation or project: its own),
-    /// newest first.
-    pub async fn list_audit_events(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        query: &AuditQuery,
-        limit: Option<u32>,
-        cursor: Option<&str>,
-    ) -> AppResult<Page<AuditEventView>> {
-        authorize(
-            &ctx.actor,
-            &ctx.access,
-            Access::Permission(Permission::AuditView),
-            scope,
-        )?;
-        let filter = store_filter(query, scope)?;
-        let page = audit_page_request(limit, cursor)?;
-        let events = self.store().audit_events(&filter, &page).await?;
-        Ok(Page {
-            items: events
-                .items
-                .into_iter()
-                .filter_map(|event| {
-                    event.record.map(|record| AuditEventView {
-                        index: event.index,
-                        record,
-                    })
-                })
-                .collect(),
-            next_cursor: events.next_cursor,
-        })
-    }
-
-    /// Checks the caller may export at `scope`; the export itself then runs with
-    /// [`App::write_audit_export`], possibly in another task.
-    pub fn authorize_audit_export(&self, ctx: &Ctx, scope: Scope) -> AppResult<()> {
-        authorize(
-            &ctx.actor,
-            &ctx.access,
-            Access::Permission(Permission::AuditExport),
-            scope,
-        )
-    }
-
-    /// Streams an export into `sink`, one line per message. An account-scope export
-    /// without filters is complete (every leaf, consistency proofs between checkpoints);
-    /// any other carries the matching entries, each with an inclusion proof against the
-    /// checkpoint signed for the export. The caller must have passed
-    /// [`App::authorize_audit_export`].
-    pub async fn write_audit_export(
-        &self,
-        ctx: &Ctx,
-        scope: Scope,
-        query: &AuditQuery,
-        format: ExportFormat,
-        sink: mpsc::Sender<Vec<u8>>,
-    ) -> AppResult<()> {
-        let filter = store_filter(query, scope)?;
-        let complete = scope == Scope::Account && query.is_empty();
-        // The export is itself an audited read, recorded before the checkpoint it signs.
-        self.store()
-            .append_audit(
-                &ctx.audit(self.now(), "audit.export", "audit_log")
-                    .scope(scope)
-                    .details(serde_json::json!({
-                        "format": match format {
-                            ExportFormat::Ndjson => "ndjson",
-                            ExportFormat::Csv => "csv",
-                        },
-                        "complete": complete,
-                        "since": query.since,
-                        "until": query.until,
-                        "actor": query.actor,
-                        "action": query.action,
-                        "resource_type": query.resource_type,
-                        "resource_id": query.resource_id,
-                        "outcome": query.outcome,
-                    }))
-                    .build(),
-            )
-            .await?;
-        let send = |bytes: Vec<u8>| {
-            let sink = sink.clone();
-            async move {
-                sink.send(bytes)
-                    .await
-                    .map_err(|_| AppError::Internal("the export reader went away".into()))
-            }
-        };
-        if format == ExportFormat::Csv {
-            send(CSV_HEADER.as_bytes().to_vec()).await?;
-            let mut page = PageRequest {
-                after: None,
-                limit: EXPORT_BATCH as u32,
-            };
-            loop {
-                let events = self.store().audit_events(&filter, &page).await?;
-                let mut chunk = String::new();
-                for event in &events.items {
-                    if let Some(record) = &event.record {
-                        chunk.push_str(&csv_line(event.index, record));
-                    }
-                }
-                send(chunk.into_bytes()).await?;
-                match events.next_cursor {
-                    Some(cursor) => page.after = Some(cursor),
-                    None => return Ok(()),
-                }
-            }
-        }
-
-        let head = self
-            .sign_audit_checkpoint()
-            .await?
-            .ok_or_else(|| AppError::Conflict {
-                code: "audit_log_empty",
-                message: "the audit log has no events yet".into(),
-            })?;
-        let size = head.tree_size;
-        send(json_line(&ExportLine::Header {
-            format: EXPORT_FORMAT.into(),
-            public_key: hex(&self.audit_public_key()),
-            tree_size: size,
-            exported_at: self.now().to_string(),
-            complete,
-        })?)
-        .await?;
-        let checkpoints: Vec<StoredCheckpoint> = self
-            .store()
-            .audit_checkpoints()
-            .await?
-            .into_iter()
-            .filter(|checkpoint| checkpoint.tree_size <= size)
-            .collect();
-        for checkpoint in &checkpoints {
-            send(json_line(&ExportLine::Checkpoint {
-                tree_size: checkpoint.tree_size,
-                root: hex(&checkpoint.root),
-                time_micros: checkpoint.signed_at.as_microsecond(),
-                previous: hex(&checkpoint.previous),
-                signature: hex(&checkpoint.signature),
-            })?)
-            .await?;
-        }
-        // Proofs come from the leaf hashes as stored now: if those were rewritten, the
-        // proofs fail against the signed heads, which is the point.
-        let leaves: Vec<Hash> = self
-            .store()
-            .audit_leaf_hashes(0, size)
-            .await?
-            .into_iter()
-            .map(|(_, hash)| hash)
-            .collect();
-        for pair in checkpoints.windows(2) {
-            if let [older, newer] = pair {
-                let (from, to) = (older.tree_size, newer.tree_size);
-                let (Ok(from_len), Ok(to_len)) = (usize::try_from(from), usize::try_from(to))
-                else {
-                    continue;
-                };
-                let proof = leaves
-                    .get(..to_len)
-                    .map(|prefix| merkle::consistency_proof(prefix, from_len))
-                    .unwrap_or_default();
-                send(json_line(&ExportLine::Consistency {
-                    from,
-                    to,
-                    proof: hexes(&proof),
-                })?)
-                .await?;
-            }
-        }
-
-        if complete {
-            let mut from = 0;
-            while from < size {
-                let to = (from + EXPORT_BATCH).min(size);
-                let mut chunk = Vec::new();
-                for event in self.store().audit_events_in(from, to).await? {
-                    chunk.extend(json_line(&entry_line(&event, None))?);
-                }
-                send(chunk).await?;
-                from = to;
-            }
-            return Ok(());
-        }
-
-        let levels = Levels::new(leaves);
-        let mut page = PageRequest {
-            after: None,
-            limit: EXPORT_BATCH as u32,
-        };
-        loop {
-            let events = self.store().audit_events(&filter, &page).await?;
-            let mut chunk = Vec::new();
-            for event in events.items.iter().filter(|event| event.index < size) {
-                let proof = usize::try_from(event.index)
-                    .map(|index| levels.inclusion_proof(index))
-                    .unwrap_or_default();
-                chunk.extend(json_line(&entry_line(event, Some(hexes(&proof))))?);
-            }
-            send(chunk).await?;
-            match events.next_cursor {
-                Some(cursor) => page.after = Some(cursor),
-                None => return Ok(()),
-            }
-        }
-    }
-
-    pub async fn audit_retention(&self, org: &rampart_domain::OrgId) -> AppResult<Option<u32>> {
-        Ok(self.store().org_audit_retention(*org).await?)
-    }
-
-    /// Sets how many days an organisation's audit events keep their bodies (`None`:
-    /// for ever). Pruned events keep their hashes, so exports still verify.
-    pub async fn set_audit_retention(
-        &self,
-        ctx: &Ctx,
-        org: rampart_domain::OrgId,
-        days: Option<u32>,
-    ) -> AppResult<Option<u32>> {
-        use rampart_domain::limits::{AUDIT_RETENTION_DAYS_MAX, AUDIT_RETENTION_DAYS_MIN};
-        if let Some(days) = days
-            && !(AUDIT_RETENTION_DAYS_MIN..=AUDIT_RETENTION_DAYS_MAX).contains(&days)
-        {
-            return Err(AppError::bad_request(
-                "invalid_days",
-                format!(
-                    "days must be between {AUDIT_RETENTION_DAYS_MIN} and \
-                     {AUDIT_RETENTION_DAYS_MAX}, or null to keep events for ever"
-                ),
-            ));
-        }
-        let now = self.now();
-        let previous = self.store().org_audit_retention(org).await?;
-        let mut tx = self.store().write().await?;
-        tx.set_org_audit_retention(org, days).await?;
-        tx.commit(
-            ctx.audit(now, "org.audit_retention.update", "org")
-                .scope(Scope::Org(org))
-                .resource_id(org)
-                .details(serde_json::json!({ "days": days, "previous": previous }))
-                .build(),
-        )
-        .await?;
-        Ok(days)
-    }
-
-    /// Drops the bodies of events older than each organisation's retention setting,
-    /// keeping their hashes. Returns how many were pruned.
-    pub async fn prune_audit_log(&self) -> AppResult<u64> {
-        let now = self.now();
-        let mut pruned = 0;
-        for (org_id, days) in self.store().audit_retention_settings().await? {
-            let before = now
-                .checked_sub(jiff::SignedDuration::from_hours(i64::from(days) * 24))
-                .map_err(|error| AppError::Internal(error.to_string()))?;
-            loop {
-                let count = self
-                    .store()
-                    .prune_audit_bodies(&org_id, before, PRUNE_BATCH)
-                    .await?;
-                pruned += count;
-                if count < u64::from(PRUNE_BATCH) {
-                    break;
-                }
-            }
-        }
-        Ok(pruned)
-    }
-}
-
-fn entry_line(event: &AuditEvent, inclusion: Option<Vec<String>>) -> ExportLine {
-    match &event.record {
-        Some(record) => ExportLine::Entry {
-            index: event.index,
-            leaf_hash: hex(&event.leaf_hash),
-            event: Box::new(ExportedEvent::from_record(record)),
-            inclusion,
-        },
-        None => ExportLine::Pruned {
-            index: event.index,
-            leaf_hash: hex(&event.leaf_hash),
-        },
-    }
-}
 
 /// What `verify` found.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1277,18 +641,43 @@ fn explain_mismatches(report: &mut VerifyReport, mismatched: Vec<Seen>) {
 
 #[cfg(test)]
 mod tests {
+    use rampart_crypto::digest::hex;
+
     use super::*;
 
+    /// `EventRef` must read exactly what an export writes for an [`AuditRecord`]: a field
+    /// added to one and not the other fails here (both deny unknown fields).
     #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        let mut out = String::new();
-        csv_field(&mut out, "=HYPERLINK(\"x\")");
-        assert_eq!(out, "\"'=HYPERLINK(\"\"x\"\")\"");
-        let mut out = String::new();
-        csv_field(&mut out, "a,b");
-        assert_eq!(out, "\"a,b\"");
-        let mut out = String::new();
-        csv_field(&mut out, "plain");
-        assert_eq!(out, "plain");
+    fn an_entry_line_reads_back_as_the_record_it_was_written_from() {
+        let record = AuditRecord {
+            id: "01a20719-0dcc-7000-a71e-000000000003".into(),
+            occurred_at: Timestamp::from_microsecond(1_795_000_000_000_000).unwrap(),
+            actor: None,
+            auth_method: Some("password".into()),
+            token_id: None,
+            client_ip: Some("::1".into()),
+            org_id: Some("01a2078b-8dea-7952-b60e-e0af5598e22b".into()),
+            project_id: None,
+            action: "auth.login".into(),
+            resource_type: "session".into(),
+            resource_id: None,
+            outcome: "failure".into(),
+            request_id: Some("req-1".into()),
+            details: "{\"reason\":\"bad \\\"password\\\"\"}".into(),
+        };
+        let written = ExportLine::Entry {
+            index: 3,
+            leaf_hash: hex(&record.leaf_hash(3)),
+            event: Box::new(record.clone()),
+            inclusion: None,
+        };
+        let line = serde_json::to_string(&written).unwrap();
+        assert!(line.starts_with(ENTRY_PREFIX), "{line}");
+
+        let entry: EntryLine = serde_json::from_str(&line).unwrap();
+        let occurred_at: Timestamp = entry.event.occurred_at.parse().unwrap();
+        assert_eq!(entry.event.to_record(occurred_at), record);
+        assert_eq!(entry.event.leaf_hash(3, occurred_at), record.leaf_hash(3));
+        assert_eq!(serde_json::from_str::<ExportLine>(&line).unwrap(), written);
     }
 }

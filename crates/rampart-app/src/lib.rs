@@ -78,7 +78,7 @@ struct Inner {
     /// Wraps and unwraps key rings (see `sealing`).
     root_keys: sealing::RootKeys,
     /// Webhook request counts per integration.
-    webhook_limits: sre::ingest::RateLimiter,
+    webhook_limits: sre::alerts::RateLimiter,
     /// Group commit for webhook deliveries.
     ingest_queue: sre::ingest_queue::IngestQueue,
     /// Group commit for authentication events.
@@ -115,7 +115,7 @@ impl App {
             inner: Arc::new_cyclic(|weak| Inner {
                 ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
-                webhook_limits: sre::ingest::RateLimiter::default(),
+                webhook_limits: sre::alerts::RateLimiter::default(),
                 store,
                 clock,
                 pepper,

@@ -7,7 +7,7 @@
 use std::ops::ControlFlow;
 use std::sync::Weak;
 
-use super::ingest::{AlertOutcome, Delivery};
+use super::alerts::{AlertOutcome, Delivery};
 use crate::group_commit::{Batch, GroupCommit};
 use crate::{App, AppResult, Inner};
 

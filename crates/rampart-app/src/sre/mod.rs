@@ -12,8 +12,6 @@ pub mod escalation_policies;
 pub mod escalations;
 pub mod incidents;
 pub mod integrations;
-// The old name of `alerts`, for the queue until it moves over.
-pub(crate) use alerts as ingest;
 pub(crate) mod ingest_queue;
 pub mod notifications;
 pub mod schedules;

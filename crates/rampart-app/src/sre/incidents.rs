@@ -7,7 +7,8 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incident::{AlertStatus, IncidentSeverity, IncidentStatus};
 use rampart_domain::{IncidentId, ProjectId};
 use rampart_store::Page;
-use rampart_store::sre::{AlertRow, IncidentRow};
+use rampart_store::sre::alerts::AlertRow;
+use rampart_store::sre::incidents::IncidentRow;
 use serde_json::json;
 
 use super::ingest::{
@@ -52,8 +53,8 @@ pub struct IncidentDetail {
     pub description: String,
     pub alerts: Vec<AlertRow>,
     pub timeline: Vec<TimelineEntry>,
-    pub fields: rampart_store::sre::IncidentFields,
-    pub action_items: Vec<rampart_store::sre::ActionItemRow>,
+    pub fields: rampart_store::sre::incidents::IncidentFields,
+    pub action_items: Vec<rampart_store::sre::incidents::ActionItemRow>,
 }
 
 /// One timeline entry, opened.

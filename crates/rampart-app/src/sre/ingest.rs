@@ -19,7 +19,9 @@ use rampart_domain::sre::incident::{
 };
 use rampart_domain::sre::payload::{Action, AlertEvent, decode};
 use rampart_domain::{AlertId, IncidentId, IntegrationId};
-use rampart_store::sre::{AlertRow, IncidentEventRow, IncidentRow, IntegrationRecord};
+use rampart_store::sre::alerts::AlertRow;
+use rampart_store::sre::incidents::{IncidentEventRow, IncidentRow};
+use rampart_store::sre::integrations::IntegrationRecord;
 use serde_json::json;
 
 use super::services::{StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place};

@@ -12,8 +12,8 @@ use rampart_domain::sre::incident::{
 use rampart_domain::sre::payload::Format;
 use rampart_domain::{Description, IntegrationId, Name, ServiceId, Slug};
 use rampart_store::Page;
-use rampart_store::sre::IntegrationRecord;
-pub use rampart_store::sre::ServiceOwnership;
+use rampart_store::sre::integrations::IntegrationRecord;
+pub use rampart_store::sre::services::ServiceOwnership;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;

@@ -16,7 +16,6 @@
 mod error;
 pub mod iacm;
 mod migrate;
-pub mod oncall;
 pub mod platform;
 mod rows;
 pub mod sre;

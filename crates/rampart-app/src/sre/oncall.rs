@@ -16,8 +16,9 @@ use rampart_domain::sre::escalation::{Escalation, Policy, Resolve, Status, Targe
 use rampart_domain::sre::schedule::{Schedule, Timeline, to_ical};
 use rampart_domain::{EscalationPolicyId, Name, NotificationId, ScheduleId, Slug, UserId};
 use rampart_store::Page;
-pub use rampart_store::oncall::{DefinitionKind, DefinitionRecord};
-use rampart_store::oncall::{EscalationRow, NotificationRow};
+pub use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
+use rampart_store::sre::escalations::EscalationRow;
+use rampart_store::sre::notifications::NotificationRow;
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};

@@ -14,7 +14,8 @@ use rampart_domain::iacm::state::{
 use rampart_domain::iacm::workspace::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
-use rampart_store::iacm::{StateVersionRow, WorkspaceLockRow};
+use rampart_store::iacm::locks::WorkspaceLockRow;
+use rampart_store::iacm::state_versions::StateVersionRow;
 use serde_json::json;
 
 use crate::audit::Outcome;

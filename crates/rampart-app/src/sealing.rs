@@ -21,7 +21,10 @@ use rampart_crypto::RootKey;
 use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError, SealContext};
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
+use rampart_store::iacm::state_versions::STATE_BODY;
 use rampart_store::platform::keys::KeyVersionRow;
+use rampart_store::platform::secrets::SECRET_VALUE;
+use rampart_store::sealed::{SealedCell, SealedColumn};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -451,78 +454,34 @@ impl App {
             };
             let mut owner_moved = 0u64;
             // Secrets of this owner.
-            let mut after = None;
-            loop {
-                let batch = self
-                    .store()
-                    .sealed_secret_values_of_owner(&owner, after, REWRAP_BATCH)
-                    .await?;
-                let Some(last) = batch.last() else {
-                    break;
-                };
-                after = Some((last.secret_id, last.version));
-                for value in &batch {
-                    let id = value.secret_id.to_string();
-                    let place = crate::platform::secrets::secret_place(&owner, &id, value.version);
-                    if let Some(resealed) = reseal(&ring, primary, &place, &value.sealed)?
-                        && self
-                            .store()
-                            .replace_sealed_secret_value(value, &resealed)
-                            .await?
-                    {
-                        owner_moved += 1;
-                    }
-                }
-            }
+            owner_moved += rewrap_cells(self.store(), &owner, &SECRET_VALUE, |cell| {
+                let version = u32::try_from(cell.version)
+                    .map_err(|_| AppError::Integrity(format!("secret {} version", cell.id)))?;
+                let place = crate::platform::secrets::secret_place(&owner, &cell.id, version);
+                reseal(&ring, primary, &place, &cell.sealed)
+            })
+            .await?;
             // Terraform state bodies, when the owner is a project.
-            let mut after = None;
-            loop {
-                let batch = self
-                    .store()
-                    .sealed_state_bodies_of_project(&owner, after, REWRAP_BATCH)
-                    .await?;
-                let Some(last) = batch.last() else {
-                    break;
-                };
-                after = Some((last.workspace_id, last.version));
-                for body in &batch {
-                    let entity = crate::iacm::state::seal_entity(
-                        body.workspace_id,
-                        body.serial,
-                        &body.lineage,
-                    );
-                    let place = crate::iacm::state::state_place(&owner, &entity, body.version);
-                    if let Some(resealed) = reseal(&ring, primary, &place, &body.sealed)?
-                        && self
-                            .store()
-                            .replace_sealed_state_body(body, &resealed)
-                            .await?
-                    {
-                        owner_moved += 1;
-                    }
-                }
-            }
+            owner_moved += rewrap_cells(self.store(), &owner, &STATE_BODY, |cell| {
+                let integrity = || AppError::Integrity(format!("state body of {}", cell.id));
+                let workspace = cell.id.parse().map_err(|_| integrity())?;
+                let serial = cell
+                    .extra("serial")
+                    .and_then(|serial| serial.parse().ok())
+                    .ok_or_else(integrity)?;
+                let lineage = cell.extra("lineage").ok_or_else(integrity)?;
+                let entity = crate::iacm::state::seal_entity(workspace, serial, lineage);
+                let place = crate::iacm::state::state_place(&owner, &entity, cell.version);
+                reseal(&ring, primary, &place, &cell.sealed)
+            })
+            .await?;
             // Incident-response values, when the owner is a project.
-            for column in rampart_store::sre::SealedColumn::ALL {
-                let mut after = None;
-                loop {
-                    let batch = self
-                        .store()
-                        .sealed_cells(column, &owner, after, REWRAP_BATCH)
-                        .await?;
-                    let Some(last) = batch.last() else {
-                        break;
-                    };
-                    after = Some((last.id.clone(), last.version));
-                    for cell in &batch {
-                        let place = crate::sre::sealed_place(&owner, cell);
-                        if let Some(resealed) = reseal(&ring, primary, &place, &cell.sealed)?
-                            && self.store().replace_sealed_cell(cell, &resealed).await?
-                        {
-                            owner_moved += 1;
-                        }
-                    }
-                }
+            for column in &crate::sre::SEALED_COLUMNS {
+                owner_moved += rewrap_cells(self.store(), &owner, column, |cell| {
+                    let place = crate::sre::sealed_place(&owner, cell)?;
+                    reseal(&ring, primary, &place, &cell.sealed)
+                })
+                .await?;
             }
             let mut tx = self.store().write().await?;
             tx.lock_key_ring(&owner).await?;
@@ -539,6 +498,35 @@ impl App {
         }
         Ok(moved)
     }
+}
+
+/// Walks `owner`'s values of `column` a batch at a time and stores what `reseal_cell`
+/// returns for each, if the value is still the one read. Returns how many moved.
+async fn rewrap_cells(
+    store: &rampart_store::Store,
+    owner: &str,
+    column: &SealedColumn,
+    reseal_cell: impl Fn(&SealedCell) -> AppResult<Option<Vec<u8>>>,
+) -> AppResult<u64> {
+    let mut moved = 0;
+    let mut after = None;
+    loop {
+        let batch = store
+            .sealed_cells(column, owner, after, REWRAP_BATCH)
+            .await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = Some((last.id.clone(), last.version));
+        for cell in &batch {
+            if let Some(resealed) = reseal_cell(cell)?
+                && store.replace_sealed_cell(cell, &resealed).await?
+            {
+                moved += 1;
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// `sealed` resealed under the primary version, or `None` when it already is or does

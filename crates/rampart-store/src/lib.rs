@@ -18,6 +18,7 @@ pub mod iacm;
 mod migrate;
 pub mod platform;
 mod rows;
+pub mod sealed;
 pub mod sre;
 #[doc(hidden)]
 pub mod testing;

@@ -8,10 +8,27 @@ use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};
 use crate::rows::{get, get_id, get_timestamp, micros, number, signed};
+use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const VERSION_COLUMNS: &str = "workspace_id, version, serial, lineage, sha256, size_bytes, \
      resource_count, lock_id, created_by, created_at, reason, chain_hash";
+
+/// State bodies, keyed by (workspace, version), sealed with the key of the workspace's
+/// project; the seal also names the state's serial and lineage.
+pub const STATE_BODY: SealedColumn = SealedColumn {
+    table: "state_versions",
+    id_column: "workspace_id",
+    version_column: Some("version"),
+    sealed_column: "body_sealed",
+    optional: false,
+    owner: SealedOwner::Parent {
+        table: "workspaces",
+        foreign_key: "workspace_id",
+        column: "project_id",
+    },
+    extra_columns: &["serial", "lineage"],
+};
 
 fn hash(bytes: Vec<u8>, column: &str) -> StoreResult<[u8; 32]> {
     bytes
@@ -52,16 +69,6 @@ fn version_from(row: &AnyRow) -> StoreResult<StateVersionRow> {
         reason: get(row, "reason")?,
         chain_hash: hash(get(row, "chain_hash")?, "chain_hash")?,
     })
-}
-
-/// One sealed state body, for the rewrap job.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SealedStateBody {
-    pub workspace_id: WorkspaceId,
-    pub version: u64,
-    pub serial: u64,
-    pub lineage: String,
-    pub sealed: Vec<u8>,
 }
 
 impl Store {
@@ -164,65 +171,6 @@ impl Store {
         rows.iter()
             .map(|row| Ok((version_from(row)?, get(row, "body_sealed")?)))
             .collect()
-    }
-
-    /// Sealed state bodies of a project's workspaces, a page at a time in (workspace,
-    /// version) order, for the rewrap job.
-    pub async fn sealed_state_bodies_of_project(
-        &self,
-        project_id: &str,
-        after: Option<(WorkspaceId, u64)>,
-        limit: u32,
-    ) -> StoreResult<Vec<SealedStateBody>> {
-        let (after_id, after_version) = match after {
-            Some((id, version)) => (id.to_string(), signed(version)?),
-            None => (String::new(), 0),
-        };
-        let rows = sqlx::query(
-            "SELECT v.workspace_id, v.version, v.serial, v.lineage, v.body_sealed \
-             FROM state_versions v JOIN workspaces w ON w.id = v.workspace_id \
-             WHERE w.project_id = $1 AND (v.workspace_id > $2 OR \
-             (v.workspace_id = $2 AND v.version > $3)) \
-             ORDER BY v.workspace_id, v.version LIMIT $4",
-        )
-        .bind(project_id)
-        .bind(after_id)
-        .bind(after_version)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SealedStateBody {
-                    workspace_id: get_id(row, "workspace_id")?,
-                    version: number(get(row, "version")?, "version")?,
-                    serial: number(get(row, "serial")?, "serial")?,
-                    lineage: get(row, "lineage")?,
-                    sealed: get(row, "body_sealed")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Replaces a sealed body only if it is still the one read (versions are
-    /// immutable; a delete may have come first).
-    pub async fn replace_sealed_state_body(
-        &self,
-        body: &SealedStateBody,
-        resealed: &[u8],
-    ) -> StoreResult<bool> {
-        let _writer = self.writer_guard().await;
-        let result = sqlx::query(
-            "UPDATE state_versions SET body_sealed = $3 \
-             WHERE workspace_id = $1 AND version = $2 AND body_sealed = $4",
-        )
-        .bind(body.workspace_id.to_string())
-        .bind(signed(body.version)?)
-        .bind(resealed.to_vec())
-        .bind(body.sealed.clone())
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected() == 1)
     }
 }
 

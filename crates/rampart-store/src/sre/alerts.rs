@@ -12,6 +12,7 @@ use super::corrupt;
 use crate::rows::{
     get, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number, signed,
 };
+use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreResult, WriteTx};
 
 const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_key, status, \
@@ -19,6 +20,17 @@ const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_k
 
 /// Advisory lock space serialising alert-group decisions on PostgreSQL.
 const POSTGRES_ALERT_GROUP_LOCK_SPACE: i32 = 0x4147; // "AG"
+
+/// Alert payloads, sealed with the project's key.
+pub const ALERT_PAYLOAD: SealedColumn = SealedColumn {
+    table: "alerts",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "payload_sealed",
+    optional: false,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
 
 /// An alert as stored (its payload is read separately, sealed).
 #[derive(Clone, Debug, PartialEq)]

@@ -13,10 +13,49 @@ use crate::rows::{
     get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number,
     parsed, signed,
 };
+use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const INCIDENT_COLUMNS: &str = "id, org_id, project_id, number, service_id, open_group, \
      severity, status, created_at, updated_at, acknowledged_at, resolved_at";
+
+/// Incident titles, sealed with the project's key.
+pub const INCIDENT_TITLE: SealedColumn = SealedColumn {
+    table: "incidents",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "title_sealed",
+    optional: false,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// Incident descriptions (absent until set), sealed with the project's key.
+pub const INCIDENT_DESCRIPTION: SealedColumn = SealedColumn {
+    table: "incidents",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "description_sealed",
+    optional: true,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// Timeline entry bodies, keyed by (incident, sequence number), sealed with the key of
+/// the incident's project.
+pub const TIMELINE_BODY: SealedColumn = SealedColumn {
+    table: "incident_events",
+    id_column: "incident_id",
+    version_column: Some("seq"),
+    sealed_column: "body_sealed",
+    optional: false,
+    owner: SealedOwner::Parent {
+        table: "incidents",
+        foreign_key: "incident_id",
+        column: "project_id",
+    },
+    extra_columns: &[],
+};
 
 /// An incident as stored (its title is read separately, sealed).
 #[derive(Clone, Debug, PartialEq)]

@@ -8,10 +8,23 @@ use sqlx::any::AnyRow;
 
 use super::corrupt;
 use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreResult, WriteTx};
 
 const INTEGRATION_COLUMNS: &str = "id, service_id, project_id, name, format, auth_mode, \
      token_hmac, credentials_sealed, source_cidrs, rate_limit_per_minute, created_at";
+
+/// Basic and HMAC integration secrets (bearer integrations have none), sealed with the
+/// project's key.
+pub const INTEGRATION_CREDENTIALS: SealedColumn = SealedColumn {
+    table: "integrations",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "credentials_sealed",
+    optional: true,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
 
 /// An integration with its stored credentials.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,4 +1,4 @@
-//! Platform tables: organisations and projects, users and tokens, the
+//! Platform tables: organisations and projects, users and tokens, group members, the
 //! all-or-nothing write transaction with its audit event.
 
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, TokenKind, User};
@@ -189,5 +189,55 @@ async fn tokens_and_users_round_trip() {
             .map(|r| r.action)
             .collect();
         assert_eq!(actions, ["token.revoke", "user.create"]);
+    }
+}
+
+#[tokio::test]
+async fn group_member_ids_are_a_groups_users_in_id_order() {
+    for Fixture { store, .. } in stores().await {
+        let t = crate::tenant(&store, "acme").await;
+        let group = rampart_store::platform::access::UserGroup {
+            id: uuid::Uuid::new_v4(),
+            scope: t.scope(),
+            identifier: Slug::parse("ops").unwrap(),
+            name: Name::parse("Ops").unwrap(),
+            description: Description::parse("").unwrap(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        let users: Vec<_> = (0..3u8)
+            .map(|i| User {
+                id: crate::fresh(UserId::mint),
+                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
+                display_name: DisplayName::parse("User").unwrap(),
+                is_account_owner: false,
+                has_password: false,
+                disabled: false,
+                created_at: now(),
+                updated_at: now(),
+            })
+            .collect();
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user_group(&group).await.unwrap();
+        for user in &users {
+            tx.insert_user(user, None).await.unwrap();
+        }
+        // Added out of order, and one twice.
+        for user in [&users[2], &users[0], &users[2]] {
+            tx.add_group_member(group.id, user.id, now()).await.unwrap();
+        }
+        tx.commit(audit("group.members")).await.unwrap();
+        let group_id = group.id.to_string();
+        assert_eq!(
+            store.group_member_ids(&group_id).await.unwrap(),
+            [users[0].id, users[2].id]
+        );
+        assert_eq!(
+            store
+                .group_member_ids(&uuid::Uuid::new_v4().to_string())
+                .await
+                .unwrap(),
+            []
+        );
     }
 }

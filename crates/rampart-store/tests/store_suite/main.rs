@@ -10,6 +10,7 @@
 //! checks (both engines' migrations end at the same logical schema). This file holds the
 //! shared fixtures.
 
+mod iacm;
 mod platform;
 mod schema;
 mod sre;

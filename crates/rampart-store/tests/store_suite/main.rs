@@ -13,6 +13,7 @@
 mod iacm;
 mod platform;
 mod schema;
+mod sealed;
 mod sre;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,6 +115,11 @@ pub(crate) struct Tenant {
 impl Tenant {
     pub(crate) fn scope(&self) -> Scope {
         Scope::Project(self.org.id, self.project.id)
+    }
+
+    /// The id the project's values are sealed under (the rewrap job's key owner).
+    pub(crate) fn owner(&self) -> String {
+        self.project.id.to_string()
     }
 }
 

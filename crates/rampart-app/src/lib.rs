@@ -83,6 +83,20 @@ struct Inner {
     ingest_queue: sre::ingest_queue::IngestQueue,
     /// Group commit for authentication events.
     audit_queue: audit_queue::AuditQueue,
+    /// Every kind of sealed value the features store, for the rewrap job.
+    sealed_places: Vec<sealing::SealedPlace>,
+}
+
+/// Every kind of sealed value that a feature stores: the registry the rewrap job walks
+/// (see `sealing`). A feature with a new sealed column declares its `SEALED_PLACES`
+/// and is listed here.
+fn sealed_places() -> Vec<sealing::SealedPlace> {
+    platform::secrets::SEALED_PLACES
+        .iter()
+        .chain(iacm::state::SEALED_PLACES)
+        .copied()
+        .chain(sre::sealed_places())
+        .collect()
 }
 
 /// The application: every use case is a method. Cheap to clone.
@@ -116,6 +130,7 @@ impl App {
                 ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
                 webhook_limits: sre::alerts::RateLimiter::default(),
+                sealed_places: sealed_places(),
                 store,
                 clock,
                 pepper,

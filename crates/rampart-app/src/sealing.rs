@@ -1,6 +1,7 @@
 //! Encryption at rest for the rest of the code: [`App::seal_value`] and [`App::open_sealed`] are the
 //! one API every feature uses for a field or blob, naming where the value lives
-//! ([`SealPlace`]) so that a value moved elsewhere does not open.
+//! ([`SealContext`]) so that a value moved elsewhere does not open. Features declare
+//! the sealed values they store as [`SealedPlace`]s; the rewrap job walks them.
 //!
 //! Key hierarchy: the root key wraps each owner's (organisation's or project's) key ring
 //! versions, stored in `key_versions`; `rampart_crypto::envelope` derives a fresh data
@@ -18,36 +19,55 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rampart_crypto::RootKey;
-use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError, SealContext};
+use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError};
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_store::platform::keys::KeyVersionRow;
+use rampart_store::sealed::{SealedCell, SealedColumn};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::{Access, App, AppError, AppResult, Ctx, authorize};
 
 /// Where a sealed value belongs: the key owner (an organisation or project id) and the
-/// value's place. Every part is bound into the ciphertext.
-#[derive(Clone, Copy, Debug)]
-pub struct SealPlace<'a> {
-    pub owner: &'a str,
-    pub entity_type: &'a str,
-    pub entity_id: &'a str,
-    pub field: &'a str,
-    /// The entity's version or serial (0 when it has none).
-    pub version: u64,
+/// value's place (entity type, id, field, version). Every part is bound into the
+/// ciphertext, so a value moved elsewhere does not open.
+pub use rampart_crypto::envelope::SealContext;
+
+/// One kind of sealed value that a feature stores: the store column it lives in and how
+/// to reseal one stored value where it belongs. Each feature declares its own (next to
+/// its seal contexts); the application is built with all of them, and the rewrap job
+/// walks that list — so this module names no feature.
+#[derive(Clone, Copy)]
+pub struct SealedPlace {
+    pub column: SealedColumn,
+    /// Reseals one stored value of `column` owned by `owner` (see [`Resealer`]).
+    pub reseal: fn(&Resealer<'_>, &str, &SealedCell) -> AppResult<Option<Vec<u8>>>,
 }
 
-impl SealPlace<'_> {
-    fn context(&self) -> SealContext<'_> {
-        SealContext {
-            project: self.owner,
-            entity_type: self.entity_type,
-            entity_id: self.entity_id,
-            field: self.field,
-            version: self.version,
+impl std::fmt::Debug for SealedPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.column.table, self.column.sealed_column)
+    }
+}
+
+/// A ring and its primary version, resealing values for the rewrap job.
+pub struct Resealer<'r> {
+    ring: &'r KeyRing,
+    primary: u32,
+}
+
+impl Resealer<'_> {
+    /// `sealed` resealed under the primary version, or `None` when it already is or
+    /// does not open (shredded or unreadable: nothing to move; reads report it).
+    pub fn reseal(&self, context: &SealContext<'_>, sealed: &[u8]) -> AppResult<Option<Vec<u8>>> {
+        if KeyRing::sealed_key_version(sealed) == Some(self.primary) {
+            return Ok(None);
         }
+        let Ok(plaintext) = self.ring.open(context, sealed) else {
+            return Ok(None);
+        };
+        Ok(Some(self.ring.seal(context, &plaintext)?))
     }
 }
 
@@ -105,13 +125,13 @@ impl Sealer {
         &self.owner
     }
 
-    pub(crate) fn seal(&self, place: &SealPlace<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
+    pub(crate) fn seal(&self, place: &SealContext<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
         if place.owner != self.owner {
             return Err(AppError::Internal(
                 "a sealer used for another owner's value".into(),
             ));
         }
-        Ok(self.ring.seal(&place.context(), plaintext)?)
+        Ok(self.ring.seal(place, plaintext)?)
     }
 }
 
@@ -323,7 +343,11 @@ impl App {
     }
 
     /// Seals `plaintext` for `place` with the owner's primary key version.
-    pub async fn seal_value(&self, place: &SealPlace<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
+    pub async fn seal_value(
+        &self,
+        place: &SealContext<'_>,
+        plaintext: &[u8],
+    ) -> AppResult<Vec<u8>> {
         self.sealer(place.owner).await?.seal(place, plaintext)
     }
 
@@ -341,23 +365,22 @@ impl App {
     /// a value that does not open (moved, edited) is an integrity failure, never garbage.
     pub async fn open_sealed(
         &self,
-        place: &SealPlace<'_>,
+        place: &SealContext<'_>,
         sealed: &[u8],
     ) -> AppResult<Zeroizing<Vec<u8>>> {
         let ring = self.load_ring(place.owner).await?;
-        ring.open(&place.context(), sealed)
-            .map_err(|error| match error {
-                OpenError::Shredded => AppError::Gone {
-                    code: "data_shredded",
-                    message: "this data was crypto-shredded: its keys were destroyed and it can \
+        ring.open(place, sealed).map_err(|error| match error {
+            OpenError::Shredded => AppError::Gone {
+                code: "data_shredded",
+                message: "this data was crypto-shredded: its keys were destroyed and it can \
                           never be read again"
-                        .into(),
-                },
-                OpenError::Invalid => AppError::Integrity(format!(
-                    "a sealed {} {} of {} does not open",
-                    place.entity_type, place.field, place.entity_id
-                )),
-            })
+                    .into(),
+            },
+            OpenError::Invalid => AppError::Integrity(format!(
+                "a sealed {} {} of {} does not open",
+                place.entity_type, place.field, place.entity_id
+            )),
+        })
     }
 
     fn require_key_admin(&self, ctx: &Ctx) -> AppResult<()> {
@@ -449,80 +472,16 @@ impl App {
             let Some(primary) = ring.primary() else {
                 continue;
             };
+            let resealer = Resealer {
+                ring: &ring,
+                primary,
+            };
             let mut owner_moved = 0u64;
-            // Secrets of this owner.
-            let mut after = None;
-            loop {
-                let batch = self
-                    .store()
-                    .sealed_secret_values_of_owner(&owner, after, REWRAP_BATCH)
-                    .await?;
-                let Some(last) = batch.last() else {
-                    break;
-                };
-                after = Some((last.secret_id, last.version));
-                for value in &batch {
-                    let id = value.secret_id.to_string();
-                    let place = crate::platform::secrets::secret_place(&owner, &id, value.version);
-                    if let Some(resealed) = reseal(&ring, primary, &place, &value.sealed)?
-                        && self
-                            .store()
-                            .replace_sealed_secret_value(value, &resealed)
-                            .await?
-                    {
-                        owner_moved += 1;
-                    }
-                }
-            }
-            // Terraform state bodies, when the owner is a project.
-            let mut after = None;
-            loop {
-                let batch = self
-                    .store()
-                    .sealed_state_bodies_of_project(&owner, after, REWRAP_BATCH)
-                    .await?;
-                let Some(last) = batch.last() else {
-                    break;
-                };
-                after = Some((last.workspace_id, last.version));
-                for body in &batch {
-                    let entity = crate::iacm::state::seal_entity(
-                        body.workspace_id,
-                        body.serial,
-                        &body.lineage,
-                    );
-                    let place = crate::iacm::state::state_place(&owner, &entity, body.version);
-                    if let Some(resealed) = reseal(&ring, primary, &place, &body.sealed)?
-                        && self
-                            .store()
-                            .replace_sealed_state_body(body, &resealed)
-                            .await?
-                    {
-                        owner_moved += 1;
-                    }
-                }
-            }
-            // Incident-response values, when the owner is a project.
-            for column in rampart_store::sre::SealedColumn::ALL {
-                let mut after = None;
-                loop {
-                    let batch = self
-                        .store()
-                        .sealed_cells(column, &owner, after, REWRAP_BATCH)
-                        .await?;
-                    let Some(last) = batch.last() else {
-                        break;
-                    };
-                    after = Some((last.id.clone(), last.version));
-                    for cell in &batch {
-                        let place = crate::sre::sealed_place(&owner, cell);
-                        if let Some(resealed) = reseal(&ring, primary, &place, &cell.sealed)?
-                            && self.store().replace_sealed_cell(cell, &resealed).await?
-                        {
-                            owner_moved += 1;
-                        }
-                    }
-                }
+            for place in &self.inner.sealed_places {
+                owner_moved += rewrap_cells(self.store(), &owner, &place.column, |cell| {
+                    (place.reseal)(&resealer, &owner, cell)
+                })
+                .await?;
             }
             let mut tx = self.store().write().await?;
             tx.lock_key_ring(&owner).await?;
@@ -541,21 +500,33 @@ impl App {
     }
 }
 
-/// `sealed` resealed under the primary version, or `None` when it already is or does
-/// not open (shredded or unreadable: nothing to move; reads report it).
-fn reseal(
-    ring: &KeyRing,
-    primary: u32,
-    place: &SealPlace<'_>,
-    sealed: &[u8],
-) -> AppResult<Option<Vec<u8>>> {
-    if KeyRing::sealed_key_version(sealed) == Some(primary) {
-        return Ok(None);
+/// Walks `owner`'s values of `column` a batch at a time and stores what `reseal_cell`
+/// returns for each, if the value is still the one read. Returns how many moved.
+async fn rewrap_cells(
+    store: &rampart_store::Store,
+    owner: &str,
+    column: &SealedColumn,
+    reseal_cell: impl Fn(&SealedCell) -> AppResult<Option<Vec<u8>>>,
+) -> AppResult<u64> {
+    let mut moved = 0;
+    let mut after = None;
+    loop {
+        let batch = store
+            .sealed_cells(column, owner, after, REWRAP_BATCH)
+            .await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = Some((last.id.clone(), last.version));
+        for cell in &batch {
+            if let Some(resealed) = reseal_cell(cell)?
+                && store.replace_sealed_cell(cell, &resealed).await?
+            {
+                moved += 1;
+            }
+        }
     }
-    let Ok(plaintext) = ring.open(&place.context(), sealed) else {
-        return Ok(None);
-    };
-    Ok(Some(ring.seal(&place.context(), &plaintext)?))
+    Ok(moved)
 }
 
 /// Root-key rotation (offline from `rampart admin keys rotate`, online from

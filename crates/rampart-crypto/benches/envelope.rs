@@ -26,7 +26,7 @@ fn main() {
     let mut ring = KeyRing::default();
     ring.rotate().unwrap();
     let context = SealContext {
-        project: "01a20719-0dcc-738b-a71e-fc7f7b705d26",
+        owner: "01a20719-0dcc-738b-a71e-fc7f7b705d26",
         entity_type: "state_version",
         entity_id: "01a20719-0dcc-738b-a71e-fc7f7b705d27",
         field: "body",

@@ -27,7 +27,8 @@ const DATA_KEY_INFO: &[u8] = b"rampart/data-key/v1";
 /// Where a sealed value belongs. Every part goes into the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealContext<'a> {
-    pub project: &'a str,
+    /// The key ring's owner: a project id, or an organisation id for its own values.
+    pub owner: &'a str,
     pub entity_type: &'a str,
     pub entity_id: &'a str,
     pub field: &'a str,
@@ -39,7 +40,7 @@ impl SealContext<'_> {
     /// Length-prefixed parts, so that no two contexts encode alike.
     fn encode(&self, header: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + header.len());
-        for part in [self.project, self.entity_type, self.entity_id, self.field] {
+        for part in [self.owner, self.entity_type, self.entity_id, self.field] {
             out.extend_from_slice(&(part.len() as u64).to_be_bytes());
             out.extend_from_slice(part.as_bytes());
         }
@@ -214,9 +215,9 @@ impl KeyRing {
 mod tests {
     use super::*;
 
-    fn context<'a>(project: &'a str, id: &'a str, field: &'a str, version: u64) -> SealContext<'a> {
+    fn context<'a>(owner: &'a str, id: &'a str, field: &'a str, version: u64) -> SealContext<'a> {
         SealContext {
-            project,
+            owner,
             entity_type: "incident",
             entity_id: id,
             field,

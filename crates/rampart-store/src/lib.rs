@@ -12,13 +12,18 @@
 //!
 //! Portable column types: ids and text are `TEXT`, timestamps are `BIGINT` microseconds
 //! since the epoch, flags are `BIGINT` 0/1, bytes are `BLOB`/`BYTEA`.
+//!
+//! One module per resource, in slice folders: [`platform`], [`sre`], [`iacm`]. Each holds
+//! its rows, its `impl Store` (reads) and `impl WriteTx` (writes), and declares its sealed
+//! columns as [`sealed::SealedColumn`] constants, which [`sealed`] lists and replaces for
+//! the rewrap job without naming any feature.
 
 mod error;
 pub mod iacm;
 mod migrate;
-pub mod oncall;
 pub mod platform;
 mod rows;
+pub mod sealed;
 pub mod sre;
 #[doc(hidden)]
 pub mod testing;

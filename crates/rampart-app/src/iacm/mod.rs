@@ -4,5 +4,6 @@
 pub mod state;
 pub mod workspaces;
 
-pub use rampart_store::iacm::{StateVersionRow, WorkspaceLockRow};
+pub use rampart_store::iacm::locks::WorkspaceLockRow;
+pub use rampart_store::iacm::state_versions::StateVersionRow;
 pub use state::{LockOutcome, WriteOutcome, chain_hash};

@@ -14,11 +14,15 @@ use rampart_domain::iacm::state::{
 use rampart_domain::iacm::workspace::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
-use rampart_store::iacm::{StateVersionRow, WorkspaceLockRow};
+use rampart_store::iacm::locks::WorkspaceLockRow;
+use rampart_store::iacm::state_versions::StateVersionRow;
 use serde_json::json;
 
 use crate::audit::Outcome;
-use crate::sealing::SealPlace;
+use rampart_store::iacm::state_versions::STATE_BODY;
+use rampart_store::sealed::SealedCell;
+
+use crate::sealing::{Resealer, SealContext, SealedPlace};
 use crate::{App, AppError, AppResult, Ctx, authorize_resource, mint};
 
 /// Attempts at an optimistic state write before giving up (another write to the same
@@ -59,11 +63,33 @@ fn integrity_violation(workspace: &Workspace, version: u64, what: &str) -> AppEr
     }
 }
 
+/// The sealed Terraform state bodies, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
+    column: STATE_BODY,
+    reseal: reseal_state_body,
+}];
+
+fn reseal_state_body(
+    resealer: &Resealer<'_>,
+    owner: &str,
+    cell: &SealedCell,
+) -> AppResult<Option<Vec<u8>>> {
+    let integrity = || AppError::Integrity(format!("state body of {}", cell.id));
+    let workspace = cell.id.parse().map_err(|_| integrity())?;
+    let serial = cell
+        .extra("serial")
+        .and_then(|serial| serial.parse().ok())
+        .ok_or_else(integrity)?;
+    let lineage = cell.extra("lineage").ok_or_else(integrity)?;
+    let entity = seal_entity(workspace, serial, lineage);
+    resealer.reseal(&state_place(owner, &entity, cell.version), &cell.sealed)
+}
+
 /// Where version `version` of a workspace's state is sealed. The serial and lineage
 /// are bound through the entity id, so a body moved to another version, serial or
 /// lineage does not open.
-pub(crate) fn state_place<'a>(owner: &'a str, entity: &'a str, version: u64) -> SealPlace<'a> {
-    SealPlace {
+pub(crate) fn state_place<'a>(owner: &'a str, entity: &'a str, version: u64) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "state_version",
         entity_id: entity,

@@ -10,7 +10,8 @@ use rampart_domain::iacm::workspace::{
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
 use rampart_store::Page;
-use rampart_store::iacm::{StateVersionRow, WorkspaceLockRow};
+use rampart_store::iacm::locks::WorkspaceLockRow;
+use rampart_store::iacm::state_versions::StateVersionRow;
 use serde_json::json;
 
 use super::state::workspace_not_found;

@@ -13,12 +13,31 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::audit::Outcome;
-use crate::sealing::{SealPlace, key_owner};
+use rampart_store::platform::secrets::SECRET_VALUE;
+use rampart_store::sealed::SealedCell;
+
+use crate::sealing::{Resealer, SealContext, SealedPlace, key_owner};
 use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
 
+/// The sealed values of secrets, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
+    column: SECRET_VALUE,
+    reseal: reseal_secret_value,
+}];
+
+fn reseal_secret_value(
+    resealer: &Resealer<'_>,
+    owner: &str,
+    cell: &SealedCell,
+) -> AppResult<Option<Vec<u8>>> {
+    let version = u32::try_from(cell.version)
+        .map_err(|_| AppError::Integrity(format!("secret {} version", cell.id)))?;
+    resealer.reseal(&secret_place(owner, &cell.id, version), &cell.sealed)
+}
+
 /// Where version `version` of secret `id` is sealed.
-pub(crate) fn secret_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealPlace<'a> {
-    SealPlace {
+pub(crate) fn secret_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "secret",
         entity_id: id,

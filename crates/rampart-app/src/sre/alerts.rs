@@ -19,13 +19,15 @@ use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode};
 use rampart_domain::sre::services::Service;
 use rampart_domain::{AlertId, IncidentId, IntegrationId};
-use rampart_store::sre::IntegrationRecord;
+use rampart_store::sre::integrations::IntegrationRecord;
 use serde_json::json;
 
 use super::incidents::{add_timeline, incident_title_place};
 use super::integrations::{StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place};
 use crate::audit::Outcome;
-use crate::sealing::{SealPlace, Sealer};
+use rampart_store::sre::alerts::ALERT_PAYLOAD;
+
+use crate::sealing::{SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, RequestMeta, mint};
 
 /// The header carrying a webhook's HMAC signature.
@@ -104,8 +106,14 @@ impl RateLimiter {
     }
 }
 
-pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
+/// The sealed alert payloads, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
+    column: ALERT_PAYLOAD,
+    reseal: |resealer, owner, cell| resealer.reseal(&alert_place(owner, &cell.id), &cell.sealed),
+}];
+
+pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "alert",
         entity_id: id,

@@ -7,7 +7,7 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::documents::{PolicyDoc, ScheduleDoc};
 use rampart_domain::{EscalationPolicyId, Name, ScheduleId, Slug, UserId};
 use rampart_store::Page;
-use rampart_store::oncall::{DefinitionKind, DefinitionRecord};
+use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};

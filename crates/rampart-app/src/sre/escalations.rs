@@ -11,8 +11,8 @@ use rampart_domain::UserId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::escalation::{Escalation, Policy, Resolve, Status, Target};
 use rampart_domain::sre::schedule::Schedule;
-use rampart_store::oncall::DefinitionKind;
-use rampart_store::oncall::EscalationRow;
+use rampart_store::sre::definitions::DefinitionKind;
+use rampart_store::sre::escalations::EscalationRow;
 use serde_json::json;
 
 use super::escalation_policies::parse_policy;

@@ -14,13 +14,37 @@ use rampart_domain::{IncidentId, ProjectId};
 use rampart_store::Page;
 use serde_json::json;
 
-use rampart_store::sre::IncidentEventRow;
+use rampart_store::sre::incidents::IncidentEventRow;
 
-use crate::sealing::{SealPlace, Sealer};
+use rampart_store::sre::incidents::{INCIDENT_DESCRIPTION, INCIDENT_TITLE, TIMELINE_BODY};
+
+use crate::sealing::{SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
-pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
+/// The sealed incident titles, descriptions and timeline entries, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[
+    SealedPlace {
+        column: INCIDENT_TITLE,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&incident_title_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+    SealedPlace {
+        column: INCIDENT_DESCRIPTION,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&incident_description_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+    SealedPlace {
+        column: TIMELINE_BODY,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&timeline_place(owner, &cell.id, cell.version), &cell.sealed)
+        },
+    },
+];
+
+pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "incident",
         entity_id: id,
@@ -29,8 +53,8 @@ pub(crate) fn incident_title_place<'a>(owner: &'a str, id: &'a str) -> SealPlace
     }
 }
 
-pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
+pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "incident",
         entity_id: id,
@@ -39,8 +63,8 @@ pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> Sea
     }
 }
 
-pub(crate) fn timeline_place<'a>(owner: &'a str, incident: &'a str, seq: u64) -> SealPlace<'a> {
-    SealPlace {
+pub(crate) fn timeline_place<'a>(owner: &'a str, incident: &'a str, seq: u64) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "incident_event",
         entity_id: incident,
@@ -107,8 +131,8 @@ pub struct IncidentDetail {
     pub description: String,
     pub alerts: Vec<Alert>,
     pub timeline: Vec<TimelineEntry>,
-    pub fields: rampart_store::sre::IncidentFields,
-    pub action_items: Vec<rampart_store::sre::ActionItemRow>,
+    pub fields: rampart_store::sre::incidents::IncidentFields,
+    pub action_items: Vec<rampart_store::sre::incidents::ActionItemRow>,
 }
 
 /// One timeline entry, opened.

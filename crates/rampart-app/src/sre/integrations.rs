@@ -11,12 +11,14 @@ use rampart_domain::sre::incident::{
 };
 use rampart_domain::sre::payload::Format;
 use rampart_domain::{IntegrationId, Name};
-use rampart_store::sre::IntegrationRecord;
+use rampart_store::sre::integrations::IntegrationRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::sealing::SealPlace;
+use rampart_store::sre::integrations::INTEGRATION_CREDENTIALS;
+
+use crate::sealing::{SealContext, SealedPlace};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// A new integration.
@@ -49,9 +51,17 @@ pub(crate) struct StoredSecrets {
     pub hmac: Vec<String>,
 }
 
+/// The sealed integration credentials, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
+    column: INTEGRATION_CREDENTIALS,
+    reseal: |resealer, owner, cell| {
+        resealer.reseal(&credentials_place(owner, &cell.id), &cell.sealed)
+    },
+}];
+
 /// Where an integration's secrets are sealed.
-pub(crate) fn credentials_place<'a>(owner: &'a str, id: &'a str) -> SealPlace<'a> {
-    SealPlace {
+pub(crate) fn credentials_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
         owner,
         entity_type: "integration",
         entity_id: id,

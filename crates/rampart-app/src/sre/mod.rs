@@ -11,29 +11,28 @@ pub mod definitions;
 pub mod escalation_policies;
 pub mod escalations;
 pub mod incidents;
-pub mod integrations;
 pub(crate) mod ingest_queue;
+pub mod integrations;
 pub mod notifications;
 pub mod schedules;
 pub mod services;
 
-use rampart_store::sre::{SealedCell, SealedColumn};
+use crate::sealing::SealedPlace;
 
-use crate::sealing::SealPlace;
-
-/// Where a stored incident-response value is sealed (the rewrap job reseals it there).
-pub(crate) fn sealed_place<'a>(owner: &'a str, cell: &'a SealedCell) -> SealPlace<'a> {
-    match cell.column {
-        SealedColumn::AlertPayload => alerts::alert_place(owner, &cell.id),
-        SealedColumn::IncidentTitle => incidents::incident_title_place(owner, &cell.id),
-        SealedColumn::IncidentDescription => incidents::incident_description_place(owner, &cell.id),
-        SealedColumn::TimelineBody => incidents::timeline_place(owner, &cell.id, cell.version),
-        SealedColumn::IntegrationCredentials => integrations::credentials_place(owner, &cell.id),
-    }
+/// The sealed values of the incident-response tables, for the rewrap job.
+pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
+    [
+        alerts::SEALED_PLACES,
+        incidents::SEALED_PLACES,
+        integrations::SEALED_PLACES,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 /// The paths these names had before the slices were reshaped, kept only while the HTTP
 /// crate moves over (removed in the same change set).
 pub mod oncall {
-    pub use rampart_store::oncall::{DefinitionKind, DefinitionRecord};
+    pub use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
 }

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use rampart_domain::{NotificationId, UserId};
 use rampart_store::Page;
-use rampart_store::oncall::NotificationRow;
+use rampart_store::sre::notifications::NotificationRow;
 
 use crate::{App, AppError, AppResult, Ctx, mint};
 

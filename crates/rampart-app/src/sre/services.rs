@@ -7,7 +7,7 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incident::Service;
 use rampart_domain::{Description, Name, ServiceId, Slug};
 use rampart_store::Page;
-pub use rampart_store::sre::ServiceOwnership;
+pub use rampart_store::sre::services::ServiceOwnership;
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};

@@ -18,6 +18,6 @@ mod edge;
 mod oncall;
 mod sre;
 mod terraform;
-mod tidy;
 mod tf_backend;
+mod tidy;
 mod tls;

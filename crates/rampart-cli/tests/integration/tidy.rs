@@ -74,7 +74,10 @@ fn every_module_starts_with_a_doc_comment() {
 fn the_app_hands_no_store_type_to_the_layers_above() {
     let mut offenders = Vec::new();
     let mut app_files = Vec::new();
-    rust_files(&workspace_root().join("crates/rampart-app/src"), &mut app_files);
+    rust_files(
+        &workspace_root().join("crates/rampart-app/src"),
+        &mut app_files,
+    );
     for file in app_files {
         let text = std::fs::read_to_string(&file).unwrap();
         for (number, line) in text.lines().enumerate() {
@@ -105,7 +108,12 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ),
     (
         "rampart-http",
-        &["rampart-domain", "rampart-crypto", "rampart-app", "rampart-api"],
+        &[
+            "rampart-domain",
+            "rampart-crypto",
+            "rampart-app",
+            "rampart-api",
+        ],
     ),
     (
         "rampart-cli",
@@ -120,17 +128,32 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ),
     (
         "rampart-testkit",
-        &["rampart-cli", "rampart-store", "rampart-app", "rampart-domain"],
+        &[
+            "rampart-cli",
+            "rampart-store",
+            "rampart-app",
+            "rampart-domain",
+        ],
     ),
 ];
 
 fn workspace_metadata() -> serde_json::Value {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(workspace_root())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -142,7 +165,9 @@ fn no_crate_depends_upwards() {
     for package in metadata["packages"].as_array().unwrap() {
         let name = package["name"].as_str().unwrap();
         let Some(allowed) = allowed.get(name) else {
-            problems.push(format!("{name} is not in ALLOWED_DEPENDENCIES: place it in a layer"));
+            problems.push(format!(
+                "{name} is not in ALLOWED_DEPENDENCIES: place it in a layer"
+            ));
             continue;
         };
         for dependency in package["dependencies"].as_array().unwrap() {
@@ -156,7 +181,10 @@ fn no_crate_depends_upwards() {
             }
         }
     }
-    assert!(problems.is_empty(), "dependencies against the layers: {problems:#?}");
+    assert!(
+        problems.is_empty(),
+        "dependencies against the layers: {problems:#?}"
+    );
 }
 
 /// The top-level commands of `rampart --help`.
@@ -203,7 +231,9 @@ fn readme_and_architecture_name_every_crate_and_top_level_command() {
                 || text.contains(&format!("`{command}`"))
                 || text.contains(&format!("`{command} "));
             if !named {
-                missing.push(format!("{document} does not name the command `rampart {command}`"));
+                missing.push(format!(
+                    "{document} does not name the command `rampart {command}`"
+                ));
             }
         }
     }
@@ -213,7 +243,10 @@ fn readme_and_architecture_name_every_crate_and_top_level_command() {
 /// Error codes the suite expects: `code(), "…"` and `["code"], "…"` in the test sources.
 fn expected_codes() -> BTreeSet<String> {
     let mut files = Vec::new();
-    rust_files(&workspace_root().join("crates/rampart-cli/tests"), &mut files);
+    rust_files(
+        &workspace_root().join("crates/rampart-cli/tests"),
+        &mut files,
+    );
     let mut codes = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

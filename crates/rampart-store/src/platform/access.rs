@@ -12,7 +12,7 @@ use rampart_domain::{OrgId, Permission, ProjectId, ServiceAccountId, UserId};
 use sqlx::any::AnyRow;
 
 use super::{Page, PageRequest};
-use crate::rows::{get, get_optional_id, get_timestamp, micros};
+use crate::rows::{get, get_id, get_optional_id, get_timestamp, micros};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 /// The role an assignment grants.
@@ -530,6 +530,16 @@ impl Store {
             .map(|row| crate::rows::get_id::<UserId>(row, "user_id"))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, page.limit, |id| id.to_string()))
+    }
+
+    /// The members of a user group.
+    pub async fn group_member_ids(&self, group_id: &str) -> StoreResult<Vec<UserId>> {
+        let rows =
+            sqlx::query("SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id")
+                .bind(group_id)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(|row| get_id(row, "user_id")).collect()
     }
 }
 

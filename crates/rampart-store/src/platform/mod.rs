@@ -1,5 +1,7 @@
-//! Platform tables: account, organisations, projects, users, service accounts, tokens,
-//! sessions, server secrets and the audit log.
+//! Platform tables, one module per resource: tenancy (account, organisations,
+//! projects), identity (users, service accounts, tokens, sessions, installation
+//! secrets), access (roles, user groups, resource groups, assignments), keys (key
+//! rings), secrets, and the audit log. Also the keyset [`Page`] every list returns.
 
 pub mod access;
 pub mod audit;

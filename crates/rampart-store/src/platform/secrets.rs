@@ -9,10 +9,27 @@ use sqlx::any::AnyRow;
 use super::access::{scope_columns, scope_from};
 use super::{Page, PageRequest};
 use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, current_version, \
      created_at, updated_at";
+
+/// Secret values, keyed by (secret, version), sealed with the key of the secret's owner
+/// (its project, or its organisation for an organisation's own secrets).
+pub const SECRET_VALUE: SealedColumn = SealedColumn {
+    table: "secret_versions",
+    id_column: "secret_id",
+    version_column: Some("version"),
+    sealed_column: "value_sealed",
+    optional: false,
+    owner: SealedOwner::Parent {
+        table: "secrets",
+        foreign_key: "secret_id",
+        column: "scope_key",
+    },
+    extra_columns: &[],
+};
 
 fn version_of(value: i64) -> StoreResult<u32> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt("secret version out of range".into()))
@@ -38,14 +55,6 @@ fn secret_from(row: &AnyRow) -> StoreResult<Secret> {
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
     })
-}
-
-/// One sealed value, for the rewrap job.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SealedSecretValue {
-    pub secret_id: SecretId,
-    pub version: u32,
-    pub sealed: Vec<u8>,
 }
 
 impl Store {
@@ -109,61 +118,6 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(|row| get(row, "value_sealed")).transpose()
-    }
-
-    /// Sealed values of the secrets whose key owner is `owner_id` (a project, or an
-    /// organisation for its own secrets), a page at a time in (secret, version) order.
-    pub async fn sealed_secret_values_of_owner(
-        &self,
-        owner_id: &str,
-        after: Option<(SecretId, u32)>,
-        limit: u32,
-    ) -> StoreResult<Vec<SealedSecretValue>> {
-        let (after_id, after_version) = after
-            .map(|(id, version)| (id.to_string(), i64::from(version)))
-            .unwrap_or_default();
-        let rows = sqlx::query(
-            "SELECT v.secret_id, v.version, v.value_sealed FROM secret_versions v \
-             JOIN secrets s ON s.id = v.secret_id \
-             WHERE s.scope_key = $1 AND (v.secret_id > $2 OR (v.secret_id = $2 AND v.version > $3)) \
-             ORDER BY v.secret_id, v.version LIMIT $4",
-        )
-        .bind(owner_id)
-        .bind(after_id)
-        .bind(after_version)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SealedSecretValue {
-                    secret_id: get_id(row, "secret_id")?,
-                    version: version_of(get(row, "version")?)?,
-                    sealed: get(row, "value_sealed")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Replaces a sealed value only if it is still `expected` (the rewrap job races
-    /// nothing: versions are immutable, but a shred or delete may have come first).
-    pub async fn replace_sealed_secret_value(
-        &self,
-        value: &SealedSecretValue,
-        resealed: &[u8],
-    ) -> StoreResult<bool> {
-        let _writer = self.writer_guard().await;
-        let result = sqlx::query(
-            "UPDATE secret_versions SET value_sealed = $3 \
-             WHERE secret_id = $1 AND version = $2 AND value_sealed = $4",
-        )
-        .bind(value.secret_id.to_string())
-        .bind(i64::from(value.version))
-        .bind(resealed.to_vec())
-        .bind(value.sealed.clone())
-        .execute(self.pool())
-        .await?;
-        Ok(result.rows_affected() == 1)
     }
 }
 

@@ -344,7 +344,12 @@ async fn rotation_under_concurrent_writes_loses_nothing_and_leaves_nothing_unrea
     let sealed = server
         .app()
         .store()
-        .sealed_secret_values_of_owner(&owner, None, 1000)
+        .sealed_cells(
+            &rampart_store::platform::secrets::SECRET_VALUE,
+            &owner,
+            None,
+            1000,
+        )
         .await
         .unwrap();
     assert_eq!(sealed.len(), 41);

@@ -1,87 +1,13 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-//! The store suite: the same tests against every engine (SQLite always, PostgreSQL when
-//! `RAMPART_TEST_DATABASE_URL` is set), plus the check that both engines' migrations end
-//! at the same logical schema.
+//! Platform tables: organisations and projects, users and tokens, group members, the
+//! all-or-nothing write transaction with its audit event.
 
-use jiff::Timestamp;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, TokenKind, User};
-use rampart_domain::platform::tenancy::{Organization, Project};
+use rampart_domain::platform::tenancy::Project;
 use rampart_domain::*;
+use rampart_store::StoreError;
 use rampart_store::platform::PageRequest;
-use rampart_store::testing::{TEST_DATABASE_URL_VAR, fresh_postgres_schema_url};
-use rampart_store::{AuditRecord, Engine, Store, StoreError, StoreOptions};
 
-struct Fixture {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn stores() -> Vec<Fixture> {
-    let mut out = Vec::new();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let store = Store::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate(0).await.unwrap();
-    out.push(Fixture {
-        store,
-        _dir: Some(dir),
-    });
-    #[allow(clippy::disallowed_methods)] // tests read their own configuration
-    if let Ok(server) = std::env::var(TEST_DATABASE_URL_VAR) {
-        let url = fresh_postgres_schema_url(&server).await.unwrap();
-        let store = Store::connect(&url, &StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate(0).await.unwrap();
-        out.push(Fixture { store, _dir: None });
-    }
-    out
-}
-
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123456Z".parse().unwrap()
-}
-
-fn n(i: u8) -> [u8; 10] {
-    [i; 10]
-}
-
-fn audit(action: &str) -> AuditRecord {
-    AuditRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        occurred_at: now(),
-        actor: Some("user:x".into()),
-        auth_method: Some("token".into()),
-        token_id: None,
-        client_ip: Some("127.0.0.1".into()),
-        org_id: None,
-        project_id: None,
-        action: action.into(),
-        resource_type: "test".into(),
-        resource_id: None,
-        outcome: "success".into(),
-        request_id: None,
-        details: "{}".into(),
-    }
-}
-
-fn org(slug: &str, i: u8) -> Organization {
-    Organization {
-        id: OrgId::mint(1_700_000_000_000 + u64::from(i), n(i)),
-        identifier: Slug::parse(slug).unwrap(),
-        name: Name::parse(slug).unwrap(),
-        description: Description::parse("").unwrap(),
-        created_at: now(),
-        updated_at: now(),
-    }
-}
+use crate::{Fixture, audit, n, now, org, stores};
 
 #[tokio::test]
 async fn orgs_and_projects_round_trip_and_paginate() {
@@ -267,56 +193,51 @@ async fn tokens_and_users_round_trip() {
 }
 
 #[tokio::test]
-async fn migrations_are_idempotent_and_refuse_an_unknown_newer_schema() {
+async fn group_member_ids_are_a_groups_users_in_id_order() {
     for Fixture { store, .. } in stores().await {
-        store.migrate(1).await.unwrap();
+        let t = crate::tenant(&store, "acme").await;
+        let group = rampart_store::platform::access::UserGroup {
+            id: uuid::Uuid::new_v4(),
+            scope: t.scope(),
+            identifier: Slug::parse("ops").unwrap(),
+            name: Name::parse("Ops").unwrap(),
+            description: Description::parse("").unwrap(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        let users: Vec<_> = (0..3u8)
+            .map(|i| User {
+                id: crate::fresh(UserId::mint),
+                email: Email::parse(&format!("user{i}@example.com")).unwrap(),
+                display_name: DisplayName::parse("User").unwrap(),
+                is_account_owner: false,
+                has_password: false,
+                disabled: false,
+                created_at: now(),
+                updated_at: now(),
+            })
+            .collect();
         let mut tx = store.write().await.unwrap();
-        sqlx_insert_future_migration(&mut tx).await;
-        tx.commit(audit("test")).await.unwrap();
-        let error = store.migrate(2).await.unwrap_err();
-        assert!(error.to_string().contains("newer Rampart"), "{error}");
-    }
-}
-
-async fn sqlx_insert_future_migration(tx: &mut rampart_store::WriteTx) {
-    tx.execute_for_tests(
-        "INSERT INTO rampart_migrations (version, name, checksum, applied_at) \
-         VALUES (9999, 'future', 'x', 0)",
-    )
-    .await
-    .unwrap();
-}
-
-/// Both engines' migrations end at the same logical schema: the same tables, the same
-/// columns with the same normalised types and nullability.
-#[tokio::test]
-async fn both_engines_end_at_the_same_logical_schema() {
-    let fixtures = stores().await;
-    let schemas: Vec<(Engine, rampart_store::testing::LogicalSchema)> = {
-        let mut out = Vec::new();
-        for fixture in &fixtures {
-            out.push((
-                fixture.store.engine(),
-                fixture.store.logical_schema().await.unwrap(),
-            ));
+        tx.insert_user_group(&group).await.unwrap();
+        for user in &users {
+            tx.insert_user(user, None).await.unwrap();
         }
-        out
-    };
-    let (_, sqlite) = &schemas[0];
-    assert!(sqlite.contains_key("organizations"));
-    assert!(sqlite["users"].contains(&("email_normalized".into(), "text".into(), false)));
-    if let Some((_, postgres)) = schemas.get(1) {
-        assert_eq!(sqlite, postgres);
-    } else {
-        eprintln!("{TEST_DATABASE_URL_VAR} not set: PostgreSQL half of the comparison skipped");
+        // Added out of order, and one twice.
+        for user in [&users[2], &users[0], &users[2]] {
+            tx.add_group_member(group.id, user.id, now()).await.unwrap();
+        }
+        tx.commit(audit("group.members")).await.unwrap();
+        let group_id = group.id.to_string();
+        assert_eq!(
+            store.group_member_ids(&group_id).await.unwrap(),
+            [users[0].id, users[2].id]
+        );
+        assert_eq!(
+            store
+                .group_member_ids(&uuid::Uuid::new_v4().to_string())
+                .await
+                .unwrap(),
+            []
+        );
     }
-}
-
-/// Anything acknowledged survives a crash: WAL with `synchronous = FULL` (2).
-#[tokio::test]
-async fn sqlite_commits_are_durable() {
-    let fixture = stores().await.into_iter().next().unwrap();
-    assert_eq!(fixture.store.engine(), Engine::Sqlite);
-    let (journal, synchronous) = fixture.store.sqlite_durability_for_tests().await.unwrap();
-    assert_eq!((journal.as_str(), synchronous), ("wal", 2));
 }

@@ -1,0 +1,212 @@
+//! Alerts made from webhook deliveries: the open-alert lookup by dedup key (a unique
+//! index on the open key makes concurrent identical triggers one alert; resolving frees
+//! the key), event counts, status, the link to an incident, and the per-group lock that
+//! serialises which incident a group opens or joins. Payloads arrive sealed.
+
+use jiff::Timestamp;
+use rampart_domain::sre::incident::AlertStatus;
+use rampart_domain::{AlertId, IncidentId, IntegrationId, ServiceId};
+use sqlx::any::AnyRow;
+
+use super::corrupt;
+use crate::rows::{
+    get, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number, signed,
+};
+use crate::sealed::{SealedColumn, SealedOwner};
+use crate::{Store, StoreResult, WriteTx};
+
+const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_key, status, \
+     severity, group_key, incident_id, event_count, created_at, updated_at, resolved_at";
+
+/// Advisory lock space serialising alert-group decisions on PostgreSQL.
+const POSTGRES_ALERT_GROUP_LOCK_SPACE: i32 = 0x4147; // "AG"
+
+/// Alert payloads, sealed with the project's key.
+pub const ALERT_PAYLOAD: SealedColumn = SealedColumn {
+    table: "alerts",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "payload_sealed",
+    optional: false,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// An alert as stored (its payload is read separately, sealed).
+pub type AlertRow = rampart_domain::sre::alerts::Alert;
+
+fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
+    Ok(AlertRow {
+        id: get_id(row, "id")?,
+        project_id: get_id(row, "project_id")?,
+        service_id: get_id(row, "service_id")?,
+        integration_id: get_id(row, "integration_id")?,
+        dedup_key: get(row, "dedup_key")?,
+        status: AlertStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| corrupt("status"))?,
+        severity: get(row, "severity")?,
+        group_key: get(row, "group_key")?,
+        incident_id: get_optional_id(row, "incident_id")?,
+        event_count: number(get(row, "event_count")?, "event_count")?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+        resolved_at: get_optional_timestamp(row, "resolved_at")?,
+    })
+}
+
+impl Store {
+    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(incident.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    /// Alerts of an integration (newest first), for tests and views.
+    pub async fn alerts_of_integration(
+        &self,
+        integration: IntegrationId,
+    ) -> StoreResult<Vec<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(integration.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(alert_from).collect()
+    }
+
+    pub async fn alert_payload(&self, alert: AlertId) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT payload_sealed FROM alerts WHERE id = $1")
+            .bind(alert.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref()
+            .map(|row| get(row, "payload_sealed"))
+            .transpose()
+    }
+}
+
+impl WriteTx {
+    /// Serialises decisions about one alert group (which incident it opens or joins).
+    pub async fn lock_alert_group(&mut self, service: ServiceId, group: &str) -> StoreResult<()> {
+        if self.engine() == crate::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(POSTGRES_ALERT_GROUP_LOCK_SPACE)
+                .bind(format!("{service}/{group}"))
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn open_alert(
+        &mut self,
+        integration: IntegrationId,
+        dedup_key: &str,
+    ) -> StoreResult<Option<AlertRow>> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 AND open_key = $2"
+        );
+        sqlx::query(&sql)
+            .bind(integration.to_string())
+            .bind(dedup_key)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(alert_from)
+            .transpose()
+    }
+
+    /// Inserts an open alert; a concurrent identical trigger makes this a `Conflict`.
+    pub async fn insert_alert(
+        &mut self,
+        alert: &AlertRow,
+        payload_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_key, open_key, \
+             status, severity, group_key, payload_sealed, incident_id, event_count, created_at, \
+             updated_at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
+        )
+        .bind(alert.id.to_string())
+        .bind(alert.project_id.to_string())
+        .bind(alert.service_id.to_string())
+        .bind(alert.integration_id.to_string())
+        .bind(alert.dedup_key.clone())
+        .bind(alert.status.as_str())
+        .bind(alert.severity.clone())
+        .bind(alert.group_key.clone())
+        .bind(payload_sealed.to_vec())
+        .bind(alert.incident_id.map(|id| id.to_string()))
+        .bind(signed(alert.event_count)?)
+        .bind(micros(alert.created_at))
+        .bind(micros(alert.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A repeated event for an open alert.
+    pub async fn bump_alert(&mut self, alert: AlertId, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE alerts SET event_count = event_count + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(alert.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Moves an alert; resolving it frees its dedup key for a new alert.
+    pub async fn set_alert_status(
+        &mut self,
+        alert: AlertId,
+        status: AlertStatus,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let resolved = status == AlertStatus::Resolved;
+        sqlx::query(
+            "UPDATE alerts SET status = $2, updated_at = $3, \
+             open_key = CASE WHEN $4 = 1 THEN NULL ELSE open_key END, \
+             resolved_at = CASE WHEN $4 = 1 THEN $3 ELSE resolved_at END, \
+             event_count = event_count + 1 WHERE id = $1",
+        )
+        .bind(alert.to_string())
+        .bind(status.as_str())
+        .bind(micros(at))
+        .bind(i64::from(resolved))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn link_alert(&mut self, alert: AlertId, incident: IncidentId) -> StoreResult<()> {
+        sqlx::query("UPDATE alerts SET incident_id = $2 WHERE id = $1")
+            .bind(alert.to_string())
+            .bind(incident.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn unresolved_alerts_of_incident(
+        &mut self,
+        incident: IncidentId,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM alerts WHERE incident_id = $1 AND status <> 'resolved'",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        number(get(&row, "n")?, "count")
+    }
+}

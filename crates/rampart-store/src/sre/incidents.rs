@@ -1,0 +1,467 @@
+//! Incidents: per-project numbers, the open group (one open incident per alert group),
+//! status and severity, the timeline (bodies sealed), the fields responders set, the
+//! sealed title and description, and action items. This module never sees plaintext.
+
+use jiff::Timestamp;
+use rampart_domain::sre::incident::IncidentStatus;
+use rampart_domain::{IncidentId, ProjectId, ServiceId};
+use sqlx::any::AnyRow;
+
+use super::corrupt;
+use crate::platform::{Page, PageRequest};
+use crate::rows::{
+    get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number,
+    parsed, signed,
+};
+use crate::sealed::{SealedColumn, SealedOwner};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+const INCIDENT_COLUMNS: &str = "id, org_id, project_id, number, service_id, open_group, \
+     severity, status, created_at, updated_at, acknowledged_at, resolved_at";
+
+/// Incident titles, sealed with the project's key.
+pub const INCIDENT_TITLE: SealedColumn = SealedColumn {
+    table: "incidents",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "title_sealed",
+    optional: false,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// Incident descriptions (absent until set), sealed with the project's key.
+pub const INCIDENT_DESCRIPTION: SealedColumn = SealedColumn {
+    table: "incidents",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "description_sealed",
+    optional: true,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// Timeline entry bodies, keyed by (incident, sequence number), sealed with the key of
+/// the incident's project.
+pub const TIMELINE_BODY: SealedColumn = SealedColumn {
+    table: "incident_events",
+    id_column: "incident_id",
+    version_column: Some("seq"),
+    sealed_column: "body_sealed",
+    optional: false,
+    owner: SealedOwner::Parent {
+        table: "incidents",
+        foreign_key: "incident_id",
+        column: "project_id",
+    },
+    extra_columns: &[],
+};
+
+/// An incident as stored (its title is read separately, sealed).
+pub type IncidentRow = rampart_domain::sre::incidents::Incident;
+
+fn incident_from(row: &AnyRow) -> StoreResult<IncidentRow> {
+    Ok(IncidentRow {
+        id: get_id(row, "id")?,
+        org_id: get_id(row, "org_id")?,
+        project_id: get_id(row, "project_id")?,
+        number: number(get(row, "number")?, "number")?,
+        service_id: get_optional_id(row, "service_id")?,
+        open_group: get(row, "open_group")?,
+        severity: get(row, "severity")?,
+        status: parsed(
+            IncidentStatus::parse(&get::<String>(row, "status")?),
+            "status",
+        )?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+        acknowledged_at: get_optional_timestamp(row, "acknowledged_at")?,
+        resolved_at: get_optional_timestamp(row, "resolved_at")?,
+    })
+}
+
+/// One timeline entry (body sealed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentEventRow {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub kind: String,
+    pub body_sealed: Vec<u8>,
+}
+
+/// The fields responders set on an incident.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentFields {
+    /// A user id.
+    pub commander: Option<String>,
+    /// User ids.
+    pub assignees: Vec<String>,
+    /// Service ids.
+    pub linked_services: Vec<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One action item of an incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionItemRow {
+    pub seq: u64,
+    pub text: String,
+    pub assignee: Option<String>,
+    pub done: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Store {
+    pub async fn incident_by_number(
+        &self,
+        project: ProjectId,
+        number: u64,
+    ) -> StoreResult<Option<(IncidentRow, Vec<u8>)>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
+             WHERE project_id = $1 AND number = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(project.to_string())
+            .bind(signed(number)?)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((incident_from(&row)?, get(&row, "title_sealed")?)))
+    }
+
+    /// Incidents of a project, newest first (the cursor is an incident number).
+    pub async fn list_incidents(
+        &self,
+        project: ProjectId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<(IncidentRow, Vec<u8>)>> {
+        let before = match page.after.as_deref() {
+            None => i64::MAX,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .map_err(|_| StoreError::Internal("incident cursor".into()))?,
+        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
+             WHERE project_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(project.to_string())
+            .bind(before)
+            .bind(page.overfetch())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| Ok((incident_from(row)?, get(row, "title_sealed")?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |(incident, _)| {
+            incident.number.to_string()
+        }))
+    }
+
+    pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFields> {
+        let row = sqlx::query(
+            "SELECT commander, assignees, linked_services, custom_fields FROM incidents WHERE id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        let json = |column: &str| -> StoreResult<serde_json::Value> {
+            serde_json::from_str(&get::<String>(&row, column)?).map_err(|_| corrupt(column))
+        };
+        let strings = |value: serde_json::Value, column: &str| -> StoreResult<Vec<String>> {
+            serde_json::from_value(value).map_err(|_| corrupt(column))
+        };
+        Ok(IncidentFields {
+            commander: get(&row, "commander")?,
+            assignees: strings(json("assignees")?, "assignees")?,
+            linked_services: strings(json("linked_services")?, "linked_services")?,
+            custom_fields: match json("custom_fields")? {
+                serde_json::Value::Object(map) => map,
+                _ => return Err(corrupt("custom_fields")),
+            },
+        })
+    }
+
+    pub async fn incident_description(&self, incident: IncidentId) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT description_sealed FROM incidents WHERE id = $1")
+            .bind(incident.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        get(&row, "description_sealed")
+    }
+
+    pub async fn incident_events(
+        &self,
+        incident: IncidentId,
+    ) -> StoreResult<Vec<IncidentEventRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, kind, body_sealed FROM incident_events \
+             WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(incident.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IncidentEventRow {
+                    seq: number(get(row, "seq")?, "seq")?,
+                    at: get_timestamp(row, "at")?,
+                    actor: get(row, "actor")?,
+                    kind: get(row, "kind")?,
+                    body_sealed: get(row, "body_sealed")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItemRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, text, assignee, done, created_at, updated_at FROM incident_action_items \
+             WHERE incident_id = $1 ORDER BY seq",
+        )
+        .bind(incident.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ActionItemRow {
+                    seq: number(get(row, "seq")?, "seq")?,
+                    text: get(row, "text")?,
+                    assignee: get(row, "assignee")?,
+                    done: get_flag(row, "done")?,
+                    created_at: get_timestamp(row, "created_at")?,
+                    updated_at: get_timestamp(row, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    /// The next incident number of a project (1, 2, …), reserved in this transaction.
+    pub async fn next_incident_number(&mut self, project: ProjectId) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "INSERT INTO incident_counters (project_id, last_number) VALUES ($1, 1) \
+             ON CONFLICT (project_id) DO UPDATE \
+             SET last_number = incident_counters.last_number + 1 RETURNING last_number",
+        )
+        .bind(project.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        number(get(&row, "last_number")?, "last_number")
+    }
+
+    pub async fn insert_incident(
+        &mut self,
+        incident: &IncidentRow,
+        title_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO incidents (id, org_id, project_id, number, service_id, open_group, \
+             title_sealed, severity, status, created_at, updated_at, acknowledged_at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(incident.id.to_string())
+        .bind(incident.org_id.to_string())
+        .bind(incident.project_id.to_string())
+        .bind(signed(incident.number)?)
+        .bind(incident.service_id.map(|id| id.to_string()))
+        .bind(incident.open_group.clone())
+        .bind(title_sealed.to_vec())
+        .bind(incident.severity.clone())
+        .bind(incident.status.as_str())
+        .bind(micros(incident.created_at))
+        .bind(micros(incident.updated_at))
+        .bind(incident.acknowledged_at.map(micros))
+        .bind(incident.resolved_at.map(micros))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn incident_for_update(
+        &mut self,
+        id: IncidentId,
+    ) -> StoreResult<Option<IncidentRow>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(incident_from)
+            .transpose()
+    }
+
+    pub async fn open_incident_for_group(
+        &mut self,
+        service: ServiceId,
+        group: &str,
+    ) -> StoreResult<Option<IncidentRow>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE service_id = $1 AND open_group = $2"
+        );
+        sqlx::query(&sql)
+            .bind(service.to_string())
+            .bind(group)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(incident_from)
+            .transpose()
+    }
+
+    /// Writes status, severity, timestamps and the open group of an incident.
+    pub async fn update_incident(&mut self, incident: &IncidentRow) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET status = $2, severity = $3, open_group = $4, updated_at = $5, \
+             acknowledged_at = $6, resolved_at = $7 WHERE id = $1",
+        )
+        .bind(incident.id.to_string())
+        .bind(incident.status.as_str())
+        .bind(incident.severity.clone())
+        .bind(incident.open_group.clone())
+        .bind(micros(incident.updated_at))
+        .bind(incident.acknowledged_at.map(micros))
+        .bind(incident.resolved_at.map(micros))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_incident_title(
+        &mut self,
+        incident: IncidentId,
+        title_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE incidents SET title_sealed = $2 WHERE id = $1")
+            .bind(incident.to_string())
+            .bind(title_sealed.to_vec())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_incident_description(
+        &mut self,
+        incident: IncidentId,
+        description_sealed: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE incidents SET description_sealed = $2 WHERE id = $1")
+            .bind(incident.to_string())
+            .bind(description_sealed.to_vec())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_incident_fields(
+        &mut self,
+        incident: IncidentId,
+        fields: &IncidentFields,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE incidents SET commander = $2, assignees = $3, linked_services = $4, \
+             custom_fields = $5, updated_at = $6 WHERE id = $1",
+        )
+        .bind(incident.to_string())
+        .bind(fields.commander.clone())
+        .bind(serde_json::Value::from(fields.assignees.clone()).to_string())
+        .bind(serde_json::Value::from(fields.linked_services.clone()).to_string())
+        .bind(serde_json::Value::Object(fields.custom_fields.clone()).to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The sequence number the next timeline entry of `incident` takes (its sealed body
+    /// is bound to it).
+    pub async fn next_incident_event_seq(&mut self, incident: IncidentId) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_events WHERE incident_id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        Ok(number(get(&row, "last")?, "seq")? + 1)
+    }
+
+    pub async fn insert_incident_event(
+        &mut self,
+        incident: IncidentId,
+        event: &IncidentEventRow,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO incident_events (incident_id, seq, at, actor, kind, body_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(incident.to_string())
+        .bind(signed(event.seq)?)
+        .bind(micros(event.at))
+        .bind(event.actor.clone())
+        .bind(event.kind.clone())
+        .bind(event.body_sealed.clone())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Adds an action item; returns its number within the incident.
+    pub async fn add_action_item(
+        &mut self,
+        incident: IncidentId,
+        text: &str,
+        assignee: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_action_items WHERE incident_id = $1",
+        )
+        .bind(incident.to_string())
+        .fetch_one(self.conn())
+        .await?;
+        let seq = number(get(&row, "last")?, "seq")? + 1;
+        sqlx::query(
+            "INSERT INTO incident_action_items (incident_id, seq, text, assignee, done, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+        )
+        .bind(incident.to_string())
+        .bind(signed(seq)?)
+        .bind(text)
+        .bind(assignee.map(str::to_owned))
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(seq)
+    }
+
+    /// Marks an action item done or open again; false when there is no such item.
+    pub async fn set_action_item_done(
+        &mut self,
+        incident: IncidentId,
+        seq: u64,
+        done: bool,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE incident_action_items SET done = $3, updated_at = $4 \
+             WHERE incident_id = $1 AND seq = $2",
+        )
+        .bind(incident.to_string())
+        .bind(signed(seq)?)
+        .bind(i64::from(done))
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

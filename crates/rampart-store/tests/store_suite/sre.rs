@@ -1,0 +1,1009 @@
+//! Incident-response and on-call tables: services, integrations, alert rules, alerts
+//! (open-key dedup), incidents (numbers, open groups, timeline, fields, action items),
+//! schedule and policy definitions, escalations and notifications.
+
+use rampart_domain::platform::identity::User;
+use rampart_domain::sre::incident::{AlertStatus, AuthMode, IncidentStatus, Integration, Service};
+use rampart_domain::sre::payload::Format;
+use rampart_domain::*;
+use rampart_store::sre::alerts::AlertRow;
+use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
+use rampart_store::sre::escalations::EscalationRow;
+use rampart_store::sre::incidents::{IncidentEventRow, IncidentFields, IncidentRow};
+use rampart_store::sre::integrations::IntegrationRecord;
+use rampart_store::sre::notifications::NotificationRow;
+use rampart_store::sre::services::ServiceOwnership;
+use rampart_store::{Store, StoreError};
+
+use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
+
+pub(crate) fn service(tenant: &Tenant, identifier: &str) -> Service {
+    Service {
+        id: fresh(ServiceId::mint),
+        org_id: tenant.org.id,
+        project_id: tenant.project.id,
+        identifier: Slug::parse(identifier).unwrap(),
+        name: Name::parse(identifier).unwrap(),
+        description: Description::parse("A service").unwrap(),
+        auto_resolve: true,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+pub(crate) fn integration(service: &Service, auth_mode: AuthMode) -> IntegrationRecord {
+    let bearer = auth_mode == AuthMode::Bearer;
+    IntegrationRecord {
+        integration: Integration {
+            id: fresh(IntegrationId::mint),
+            service_id: service.id,
+            project_id: service.project_id,
+            name: Name::parse("Alertmanager").unwrap(),
+            format: Format::Alertmanager,
+            auth_mode,
+            source_cidrs: vec!["10.0.0.0/8".into()],
+            rate_limit_per_minute: 120,
+            created_at: now(),
+        },
+        token_hmac: bearer.then_some([9u8; 32]),
+        credentials_sealed: (!bearer).then(|| b"sealed credentials".to_vec()),
+    }
+}
+
+pub(crate) fn alert(record: &IntegrationRecord, dedup_key: &str) -> AlertRow {
+    let integration = &record.integration;
+    AlertRow {
+        id: fresh(AlertId::mint),
+        project_id: integration.project_id,
+        service_id: integration.service_id,
+        integration_id: integration.id,
+        dedup_key: dedup_key.into(),
+        status: AlertStatus::Triggered,
+        severity: "SEV2".into(),
+        group_key: "group".into(),
+        incident_id: None,
+        event_count: 1,
+        created_at: now(),
+        updated_at: now(),
+        resolved_at: None,
+    }
+}
+
+pub(crate) fn incident(
+    tenant: &Tenant,
+    number: u64,
+    service: Option<&Service>,
+    group: Option<&str>,
+) -> IncidentRow {
+    IncidentRow {
+        id: fresh(IncidentId::mint),
+        org_id: tenant.org.id,
+        project_id: tenant.project.id,
+        number,
+        service_id: service.map(|s| s.id),
+        open_group: group.map(str::to_owned),
+        severity: "SEV2".into(),
+        status: IncidentStatus::Triggered,
+        created_at: now(),
+        updated_at: now(),
+        acknowledged_at: None,
+        resolved_at: None,
+    }
+}
+
+/// A committed service with one integration.
+pub(crate) async fn service_with_integration(
+    store: &Store,
+    tenant: &Tenant,
+    identifier: &str,
+    auth_mode: AuthMode,
+) -> (Service, IntegrationRecord) {
+    let service = service(tenant, identifier);
+    let record = integration(&service, auth_mode);
+    let mut tx = store.write().await.unwrap();
+    tx.insert_service(&service).await.unwrap();
+    tx.insert_integration(&record).await.unwrap();
+    tx.commit(audit("service.create")).await.unwrap();
+    (service, record)
+}
+
+/// A committed incident with its next number in the project, sealed title `title`.
+pub(crate) async fn open_incident(
+    store: &Store,
+    tenant: &Tenant,
+    service: Option<&Service>,
+    group: Option<&str>,
+    title: &[u8],
+) -> IncidentRow {
+    let mut tx = store.write().await.unwrap();
+    let number = tx.next_incident_number(tenant.project.id).await.unwrap();
+    let row = incident(tenant, number, service, group);
+    tx.insert_incident(&row, title).await.unwrap();
+    tx.commit(audit("incident.open")).await.unwrap();
+    row
+}
+
+fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Conflict { .. }))
+}
+
+#[tokio::test]
+async fn services_round_trip_paginate_update_and_delete() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let other = tenant(&store, "other").await;
+        let services: Vec<_> = ["api", "db", "web"]
+            .into_iter()
+            .map(|id| service(&t, id))
+            .collect();
+        let mut tx = store.write().await.unwrap();
+        for s in &services {
+            tx.insert_service(s).await.unwrap();
+        }
+        // The same identifier in another project is another service.
+        tx.insert_service(&service(&other, "api")).await.unwrap();
+        tx.commit(audit("service.create")).await.unwrap();
+
+        let api = Slug::parse("api").unwrap();
+        let found = store.service_by_identifier(t.scope(), &api).await.unwrap();
+        assert_eq!(found.as_ref(), Some(&services[0]));
+        assert_eq!(
+            store.service(services[1].id).await.unwrap().as_ref(),
+            Some(&services[1])
+        );
+        let first = store
+            .list_services(t.scope(), &page(None, 2))
+            .await
+            .unwrap();
+        assert_eq!(first.items, services[..2]);
+        let rest = store
+            .list_services(t.scope(), &page(first.next_cursor, 2))
+            .await
+            .unwrap();
+        assert_eq!(rest.items, services[2..]);
+        assert_eq!(rest.next_cursor, None);
+
+        // One identifier per project.
+        let mut tx = store.write().await.unwrap();
+        assert!(is_conflict(tx.insert_service(&service(&t, "api")).await));
+        drop(tx);
+
+        // Name, description and auto-resolve change; ownership and labels start empty.
+        let mut renamed = services[0].clone();
+        renamed.name = Name::parse("Public API").unwrap();
+        renamed.auto_resolve = false;
+        renamed.updated_at = at(60);
+        assert_eq!(
+            store.service_ownership(renamed.id).await.unwrap(),
+            ServiceOwnership::default()
+        );
+        assert_eq!(store.severity_labels(t.org.id).await.unwrap(), "{}");
+        let ownership = ServiceOwnership {
+            owner_group: Some("group-1".into()),
+            subscribers: vec!["user:u1".into(), "group:g2".into()],
+            tags: vec!["tier-1".into()],
+        };
+        let mut tx = store.write().await.unwrap();
+        tx.update_service(&renamed).await.unwrap();
+        tx.set_service_ownership(renamed.id, &ownership, at(60))
+            .await
+            .unwrap();
+        tx.set_severity_labels(t.org.id, r#"{"SEV0":"Critical"}"#)
+            .await
+            .unwrap();
+        tx.commit(audit("service.update")).await.unwrap();
+        assert_eq!(
+            store.service(renamed.id).await.unwrap().as_ref(),
+            Some(&renamed)
+        );
+        assert_eq!(
+            store.service_ownership(renamed.id).await.unwrap(),
+            ownership
+        );
+        assert_eq!(
+            store.severity_labels(t.org.id).await.unwrap(),
+            r#"{"SEV0":"Critical"}"#
+        );
+
+        // Deleting a service takes its integrations and alerts; its incidents stay,
+        // unlinked.
+        let (doomed, record) =
+            service_with_integration(&store, &t, "doomed", AuthMode::Bearer).await;
+        let doomed_alert = alert(&record, "k");
+        let mut tx = store.write().await.unwrap();
+        tx.insert_alert(&doomed_alert, b"payload").await.unwrap();
+        tx.commit(audit("alert")).await.unwrap();
+        let kept = open_incident(&store, &t, Some(&doomed), Some("group"), b"title").await;
+        let mut tx = store.write().await.unwrap();
+        tx.delete_service(doomed.id).await.unwrap();
+        tx.commit(audit("service.delete")).await.unwrap();
+        assert_eq!(store.service(doomed.id).await.unwrap(), None);
+        assert_eq!(
+            store.integration(record.integration.id).await.unwrap(),
+            None
+        );
+        assert_eq!(store.alert_payload(doomed_alert.id).await.unwrap(), None);
+        let (incident, _) = store
+            .incident_by_number(t.project.id, kept.number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((incident.service_id, incident.open_group), (None, None));
+    }
+}
+
+#[tokio::test]
+async fn integrations_round_trip_rotate_and_delete() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let (service, bearer) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        let hmac = integration(&service, AuthMode::Hmac);
+        let mut tx = store.write().await.unwrap();
+        tx.insert_integration(&hmac).await.unwrap();
+        tx.commit(audit("integration.create")).await.unwrap();
+
+        assert_eq!(
+            store
+                .integration(bearer.integration.id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&bearer)
+        );
+        assert_eq!(
+            store.integrations_of_service(service.id).await.unwrap(),
+            [bearer.clone(), hmac.clone()]
+        );
+
+        // A rotation replaces both credential columns.
+        let mut tx = store.write().await.unwrap();
+        tx.update_integration_credentials(bearer.integration.id, Some([7u8; 32]), None)
+            .await
+            .unwrap();
+        tx.update_integration_credentials(hmac.integration.id, None, Some(b"rotated"))
+            .await
+            .unwrap();
+        tx.commit(audit("integration.rotate")).await.unwrap();
+        let rotated = store
+            .integration(bearer.integration.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (rotated.token_hmac, rotated.credentials_sealed),
+            (Some([7u8; 32]), None)
+        );
+        let rotated = store
+            .integration(hmac.integration.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (rotated.token_hmac, rotated.credentials_sealed.as_deref()),
+            (None, Some(&b"rotated"[..]))
+        );
+
+        let mut tx = store.write().await.unwrap();
+        assert!(tx.delete_integration(hmac.integration.id).await.unwrap());
+        assert!(!tx.delete_integration(hmac.integration.id).await.unwrap());
+        tx.commit(audit("integration.delete")).await.unwrap();
+        assert_eq!(store.integration(hmac.integration.id).await.unwrap(), None);
+        assert_eq!(
+            store.integrations_of_service(service.id).await.unwrap(),
+            [IntegrationRecord {
+                token_hmac: Some([7u8; 32]),
+                ..bearer
+            }]
+        );
+    }
+}
+
+#[tokio::test]
+async fn alert_rules_are_stored_on_the_service() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let (service, _) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        assert_eq!(store.service_alert_rules(service.id).await.unwrap(), "[]");
+        let rules = r#"[{"when":"severity == 'critical'","then":"SEV1"}]"#;
+        let mut tx = store.write().await.unwrap();
+        tx.set_service_alert_rules(service.id, rules).await.unwrap();
+        tx.commit(audit("rules.update")).await.unwrap();
+        assert_eq!(store.service_alert_rules(service.id).await.unwrap(), rules);
+    }
+}
+
+#[tokio::test]
+async fn an_open_dedup_key_is_one_alert_until_resolved() {
+    for Fixture { store, .. } in stores().await {
+        let engine = store.engine();
+        let t = tenant(&store, "acme").await;
+        let (service, record) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        let integration = record.integration.id;
+        let first = alert(&record, "disk-full");
+        let mut tx = store.write().await.unwrap();
+        tx.lock_alert_group(service.id, "group").await.unwrap();
+        assert_eq!(tx.open_alert(integration, "disk-full").await.unwrap(), None);
+        tx.insert_alert(&first, b"payload one").await.unwrap();
+        tx.commit(audit("alert.open")).await.unwrap();
+
+        // A second open alert with the same key is refused, and the transaction's other
+        // writes with it.
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.open_alert(integration, "disk-full")
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&first)
+        );
+        assert!(
+            is_conflict(tx.insert_alert(&alert(&record, "disk-full"), b"two").await),
+            "{engine:?}"
+        );
+        drop(tx);
+        // Another key, or the same key on another integration, is another alert.
+        let other = integration_of(&store, &service).await;
+        let mut tx = store.write().await.unwrap();
+        tx.insert_alert(&alert(&record, "cpu"), b"cpu")
+            .await
+            .unwrap();
+        tx.insert_alert(&alert(&other, "disk-full"), b"other")
+            .await
+            .unwrap();
+        // A repeat counts; acknowledging keeps the key.
+        tx.bump_alert(first.id, at(10)).await.unwrap();
+        tx.set_alert_status(first.id, AlertStatus::Acknowledged, at(20))
+            .await
+            .unwrap();
+        let acknowledged = tx
+            .open_alert(integration, "disk-full")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(acknowledged.status, AlertStatus::Acknowledged);
+        assert_eq!(acknowledged.event_count, 3);
+        assert_eq!(acknowledged.updated_at, at(20));
+        // Resolving frees the key.
+        tx.set_alert_status(first.id, AlertStatus::Resolved, at(30))
+            .await
+            .unwrap();
+        assert_eq!(tx.open_alert(integration, "disk-full").await.unwrap(), None);
+        let mut again = alert(&record, "disk-full");
+        again.created_at = at(40);
+        again.updated_at = at(40);
+        tx.insert_alert(&again, b"payload two").await.unwrap();
+        tx.commit(audit("alert.events")).await.unwrap();
+
+        let alerts = store.alerts_of_integration(integration).await.unwrap();
+        let keys: Vec<_> = alerts
+            .iter()
+            .map(|a| (a.dedup_key.as_str(), a.status))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("disk-full", AlertStatus::Triggered),
+                ("cpu", AlertStatus::Triggered),
+                ("disk-full", AlertStatus::Resolved),
+            ],
+            "newest first"
+        );
+        let resolved = &alerts[2];
+        assert_eq!(
+            (resolved.resolved_at, resolved.event_count),
+            (Some(at(30)), 4)
+        );
+        assert_eq!(
+            store.alert_payload(first.id).await.unwrap().as_deref(),
+            Some(&b"payload one"[..])
+        );
+        assert_eq!(
+            store.alert_payload(fresh(AlertId::mint)).await.unwrap(),
+            None
+        );
+
+        // Alerts link to an incident; the unresolved ones are counted.
+        let incident = open_incident(&store, &t, Some(&service), Some("group"), b"t").await;
+        let mut tx = store.write().await.unwrap();
+        tx.link_alert(first.id, incident.id).await.unwrap();
+        tx.link_alert(again.id, incident.id).await.unwrap();
+        assert_eq!(
+            tx.unresolved_alerts_of_incident(incident.id).await.unwrap(),
+            1
+        );
+        tx.commit(audit("alert.link")).await.unwrap();
+        let linked: Vec<_> = store
+            .alerts_of_incident(incident.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.id, a.incident_id))
+            .collect();
+        assert_eq!(
+            linked,
+            [(first.id, Some(incident.id)), (again.id, Some(incident.id))],
+            "oldest first"
+        );
+    }
+}
+
+async fn integration_of(store: &Store, service: &Service) -> IntegrationRecord {
+    let record = integration(service, AuthMode::Basic);
+    let mut tx = store.write().await.unwrap();
+    tx.insert_integration(&record).await.unwrap();
+    tx.commit(audit("integration.create")).await.unwrap();
+    record
+}
+
+#[tokio::test]
+async fn incident_numbers_increase_per_project_and_one_group_opens_one_incident() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let other = tenant(&store, "other").await;
+        let (service, _) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+
+        let first = open_incident(&store, &t, Some(&service), Some("db"), b"first").await;
+        let second = open_incident(&store, &t, None, None, b"second").await;
+        let elsewhere = open_incident(&store, &other, None, None, b"elsewhere").await;
+        assert_eq!((first.number, second.number, elsewhere.number), (1, 2, 1));
+
+        let (found, title) = store
+            .incident_by_number(t.project.id, 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found, title), (first.clone(), b"first".to_vec()));
+        assert_eq!(
+            store.incident_by_number(t.project.id, 9).await.unwrap(),
+            None
+        );
+
+        // One open incident per (service, group): a second is a conflict.
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.open_incident_for_group(service.id, "db")
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&first)
+        );
+        assert_eq!(
+            tx.open_incident_for_group(service.id, "web").await.unwrap(),
+            None
+        );
+        let number = tx.next_incident_number(t.project.id).await.unwrap();
+        assert_eq!(number, 3);
+        let clash = incident(&t, number, Some(&service), Some("db"));
+        assert!(is_conflict(tx.insert_incident(&clash, b"clash").await));
+        drop(tx);
+
+        // Resolving clears the open group, so the group may open a new incident; the
+        // number rolled back with the refused transaction is given again.
+        let mut resolved = first.clone();
+        resolved.status = IncidentStatus::Resolved;
+        resolved.open_group = None;
+        resolved.acknowledged_at = Some(at(5));
+        resolved.resolved_at = Some(at(10));
+        resolved.updated_at = at(10);
+        let mut tx = store.write().await.unwrap();
+        tx.update_incident(&resolved).await.unwrap();
+        assert_eq!(
+            tx.incident_for_update(first.id).await.unwrap().as_ref(),
+            Some(&resolved)
+        );
+        assert_eq!(
+            tx.open_incident_for_group(service.id, "db").await.unwrap(),
+            None
+        );
+        tx.commit(audit("incident.resolve")).await.unwrap();
+        let third = open_incident(&store, &t, Some(&service), Some("db"), b"third").await;
+        assert_eq!(third.number, 3);
+
+        // Newest first, a page at a time (the cursor is a number).
+        let first_page = store
+            .list_incidents(t.project.id, &page(None, 2))
+            .await
+            .unwrap();
+        let numbers: Vec<_> = first_page.items.iter().map(|(i, _)| i.number).collect();
+        assert_eq!(numbers, [3, 2]);
+        assert_eq!(first_page.next_cursor.as_deref(), Some("2"));
+        let rest = store
+            .list_incidents(t.project.id, &page(first_page.next_cursor, 2))
+            .await
+            .unwrap();
+        assert_eq!(rest.items, [(resolved, b"first".to_vec())]);
+        assert_eq!(rest.next_cursor, None);
+    }
+}
+
+#[tokio::test]
+async fn the_timeline_keeps_sealed_bodies_byte_for_byte_in_order() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let incident = open_incident(&store, &t, None, None, b"title").await;
+        let every_byte: Vec<u8> = (0..=255u8).rev().collect();
+        let mut tx = store.write().await.unwrap();
+        let mut written = Vec::new();
+        for (kind, body) in [("opened", every_byte.clone()), ("note", vec![0u8; 3])] {
+            let seq = tx.next_incident_event_seq(incident.id).await.unwrap();
+            let event = IncidentEventRow {
+                seq,
+                at: at(i64::try_from(seq).unwrap()),
+                actor: "user:x".into(),
+                kind: kind.into(),
+                body_sealed: body,
+            };
+            tx.insert_incident_event(incident.id, &event).await.unwrap();
+            written.push(event);
+        }
+        assert_eq!(tx.next_incident_event_seq(incident.id).await.unwrap(), 3);
+        // A sequence number is taken once.
+        assert!(is_conflict(
+            tx.insert_incident_event(incident.id, &written[0]).await
+        ));
+        drop(tx);
+        assert_eq!(store.incident_events(incident.id).await.unwrap(), []);
+
+        let mut tx = store.write().await.unwrap();
+        for event in &written {
+            tx.insert_incident_event(incident.id, event).await.unwrap();
+        }
+        tx.commit(audit("incident.timeline")).await.unwrap();
+        let read = store.incident_events(incident.id).await.unwrap();
+        assert_eq!(read, written);
+        assert_eq!(read[0].body_sealed, every_byte);
+        assert_eq!(read.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    }
+}
+
+#[tokio::test]
+async fn incident_fields_title_description_and_action_items() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let incident = open_incident(&store, &t, None, None, b"old title").await;
+        assert_eq!(
+            store.incident_fields(incident.id).await.unwrap(),
+            IncidentFields::default()
+        );
+        assert_eq!(store.incident_description(incident.id).await.unwrap(), None);
+        assert_eq!(store.action_items(incident.id).await.unwrap(), []);
+
+        let mut custom = serde_json::Map::new();
+        custom.insert("region".into(), "eu-west-1".into());
+        let fields = IncidentFields {
+            commander: Some("user-1".into()),
+            assignees: vec!["user-2".into(), "user-3".into()],
+            linked_services: vec!["service-1".into()],
+            custom_fields: custom,
+        };
+        let mut tx = store.write().await.unwrap();
+        tx.set_incident_fields(incident.id, &fields, at(60))
+            .await
+            .unwrap();
+        tx.set_incident_title(incident.id, b"new title")
+            .await
+            .unwrap();
+        tx.set_incident_description(incident.id, b"sealed description")
+            .await
+            .unwrap();
+        let first = tx
+            .add_action_item(incident.id, "Add an alert", Some("user-2"), at(61))
+            .await
+            .unwrap();
+        let second = tx
+            .add_action_item(incident.id, "Write the review", None, at(62))
+            .await
+            .unwrap();
+        assert_eq!((first, second), (1, 2));
+        assert!(
+            tx.set_action_item_done(incident.id, 1, true, at(63))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.set_action_item_done(incident.id, 9, true, at(63))
+                .await
+                .unwrap()
+        );
+        tx.commit(audit("incident.update")).await.unwrap();
+
+        assert_eq!(store.incident_fields(incident.id).await.unwrap(), fields);
+        let (row, title) = store
+            .incident_by_number(t.project.id, incident.number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((row.updated_at, title), (at(60), b"new title".to_vec()));
+        assert_eq!(
+            store
+                .incident_description(incident.id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(&b"sealed description"[..])
+        );
+        let items: Vec<_> = store
+            .action_items(incident.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| {
+                (
+                    i.seq,
+                    i.text,
+                    i.assignee,
+                    i.done,
+                    i.created_at,
+                    i.updated_at,
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (
+                    1,
+                    "Add an alert".into(),
+                    Some("user-2".into()),
+                    true,
+                    at(61),
+                    at(63)
+                ),
+                (2, "Write the review".into(), None, false, at(62), at(62)),
+            ]
+        );
+    }
+}
+
+fn definition(tenant: &Tenant, identifier: &str, json: &str) -> DefinitionRecord {
+    DefinitionRecord {
+        id: fresh(ScheduleId::mint).to_string(),
+        org_id: tenant.org.id,
+        project_id: tenant.project.id,
+        identifier: Slug::parse(identifier).unwrap(),
+        name: Name::parse(identifier).unwrap(),
+        definition: json.into(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn schedules_and_policies_are_definitions_of_their_own_kind() {
+    use DefinitionKind::{EscalationPolicy, Schedule};
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let schedules: Vec<_> = ["day", "night", "weekend"]
+            .into_iter()
+            .map(|id| definition(&t, id, r#"{"layers":[]}"#))
+            .collect();
+        // A policy may share a schedule's identifier: they are different tables.
+        let policy = definition(&t, "day", r#"{"levels":[]}"#);
+        let mut tx = store.write().await.unwrap();
+        for s in &schedules {
+            tx.insert_definition(Schedule, s).await.unwrap();
+        }
+        tx.insert_definition(EscalationPolicy, &policy)
+            .await
+            .unwrap();
+        tx.commit(audit("definition.create")).await.unwrap();
+
+        let day = Slug::parse("day").unwrap();
+        assert_eq!(
+            store
+                .definition_by_identifier(Schedule, t.scope(), &day)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&schedules[0])
+        );
+        assert_eq!(
+            store
+                .definition_by_identifier(EscalationPolicy, t.scope(), &day)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&policy)
+        );
+        assert_eq!(
+            store
+                .definition_by_id(EscalationPolicy, &schedules[1].id)
+                .await
+                .unwrap(),
+            None
+        );
+        let first = store
+            .list_definitions(Schedule, t.scope(), &page(None, 2))
+            .await
+            .unwrap();
+        assert_eq!(first.items, schedules[..2]);
+        let rest = store
+            .list_definitions(Schedule, t.scope(), &page(first.next_cursor, 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            (rest.items.as_slice(), rest.next_cursor),
+            (&schedules[2..], None)
+        );
+        let policies = store
+            .list_definitions(EscalationPolicy, t.scope(), &page(None, 10))
+            .await
+            .unwrap();
+        assert_eq!(policies.items, std::slice::from_ref(&policy));
+
+        // One identifier per kind and project.
+        let mut tx = store.write().await.unwrap();
+        assert!(is_conflict(
+            tx.insert_definition(Schedule, &definition(&t, "day", "{}"))
+                .await
+        ));
+        drop(tx);
+
+        // Updates, a service's policy, and deletion.
+        let mut edited = schedules[1].clone();
+        edited.name = Name::parse("Night shift").unwrap();
+        edited.definition = r#"{"layers":[1]}"#.into();
+        edited.updated_at = at(60);
+        let (service, _) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        assert_eq!(store.service_policy(service.id).await.unwrap(), None);
+        let mut tx = store.write().await.unwrap();
+        tx.update_definition(Schedule, &edited).await.unwrap();
+        tx.set_service_policy(service.id, Some(&policy.id))
+            .await
+            .unwrap();
+        assert_eq!(tx.services_using_policy(&policy.id).await.unwrap(), 1);
+        tx.delete_definition(Schedule, &schedules[2].id)
+            .await
+            .unwrap();
+        tx.commit(audit("definition.update")).await.unwrap();
+        assert_eq!(
+            store.definition_by_id(Schedule, &edited.id).await.unwrap(),
+            Some(edited)
+        );
+        assert_eq!(
+            store
+                .definition_by_id(Schedule, &schedules[2].id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.service_policy(service.id).await.unwrap(),
+            Some(policy.id.clone())
+        );
+        assert_eq!(
+            store.service_policy(fresh(ServiceId::mint)).await.unwrap(),
+            None
+        );
+
+        let mut tx = store.write().await.unwrap();
+        tx.set_service_policy(service.id, None).await.unwrap();
+        assert_eq!(tx.services_using_policy(&policy.id).await.unwrap(), 0);
+        tx.commit(audit("service.policy")).await.unwrap();
+        assert_eq!(store.service_policy(service.id).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn escalations_are_due_in_time_order_and_restart_from_the_first_level() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let policy = definition(&t, "page-ops", r#"{"levels":[]}"#);
+        let mut tx = store.write().await.unwrap();
+        tx.insert_definition(DefinitionKind::EscalationPolicy, &policy)
+            .await
+            .unwrap();
+        tx.commit(audit("policy.create")).await.unwrap();
+        let incidents = [
+            open_incident(&store, &t, None, None, b"a").await,
+            open_incident(&store, &t, None, None, b"b").await,
+            open_incident(&store, &t, None, None, b"c").await,
+        ];
+        assert_eq!(store.escalation(incidents[0].id).await.unwrap(), None);
+
+        // Queued at different times: the engine takes what is due, oldest first.
+        let mut tx = store.write().await.unwrap();
+        for (incident, seconds) in incidents.iter().zip([30, 10, 500]) {
+            tx.start_escalation(incident.id, t.project.id, &policy.id, at(seconds))
+                .await
+                .unwrap();
+        }
+        tx.commit(audit("escalation.start")).await.unwrap();
+        let waiting = EscalationRow {
+            incident_id: incidents[0].id,
+            project_id: t.project.id,
+            policy_id: policy.id.clone(),
+            started: false,
+            level: 0,
+            round: 0,
+            next_at: at(30),
+            status: "waiting".into(),
+            updated_at: at(30),
+        };
+        assert_eq!(
+            store.escalation(incidents[0].id).await.unwrap().as_ref(),
+            Some(&waiting)
+        );
+
+        let mut tx = store.write().await.unwrap();
+        let due: Vec<_> = tx
+            .due_escalations(at(100), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.incident_id)
+            .collect();
+        assert_eq!(due, [incidents[1].id, incidents[0].id]);
+        assert_eq!(tx.due_escalations(at(100), 1).await.unwrap().len(), 1);
+        // The engine pages level 0 and schedules the next step.
+        let paged = EscalationRow {
+            started: true,
+            level: 1,
+            round: 0,
+            next_at: at(300),
+            updated_at: at(100),
+            ..waiting.clone()
+        };
+        tx.update_escalation(&paged).await.unwrap();
+        // Acknowledging stops one; a stopped escalation is not stopped again.
+        tx.stop_escalation(incidents[1].id, "acknowledged", at(100))
+            .await
+            .unwrap();
+        tx.stop_escalation(incidents[1].id, "exhausted", at(200))
+            .await
+            .unwrap();
+        tx.commit(audit("escalation.step")).await.unwrap();
+        assert_eq!(
+            store.escalation(incidents[0].id).await.unwrap().as_ref(),
+            Some(&paged)
+        );
+        let stopped = store.escalation(incidents[1].id).await.unwrap().unwrap();
+        assert_eq!(
+            (stopped.status.as_str(), stopped.updated_at),
+            ("acknowledged", at(100))
+        );
+
+        let mut tx = store.write().await.unwrap();
+        let due: Vec<_> = tx
+            .due_escalations(at(1000), 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.incident_id)
+            .collect();
+        assert_eq!(
+            due,
+            [incidents[0].id, incidents[2].id],
+            "stopped ones are never due"
+        );
+        // A reopened incident starts over from the first level.
+        tx.start_escalation(incidents[1].id, t.project.id, &policy.id, at(2000))
+            .await
+            .unwrap();
+        tx.commit(audit("escalation.restart")).await.unwrap();
+        let restarted = store.escalation(incidents[1].id).await.unwrap().unwrap();
+        assert_eq!(
+            restarted,
+            EscalationRow {
+                incident_id: incidents[1].id,
+                next_at: at(2000),
+                updated_at: at(2000),
+                ..waiting
+            }
+        );
+    }
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: fresh(UserId::mint),
+        email: Email::parse(&format!("{name}@example.com")).unwrap(),
+        display_name: DisplayName::parse(name).unwrap(),
+        is_account_owner: false,
+        has_password: false,
+        disabled: false,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn notifications_are_a_users_inbox_newest_first_with_queued_tasks() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let (alice, bob) = (user("alice"), user("bob"));
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user(&alice, None).await.unwrap();
+        tx.insert_user(&bob, None).await.unwrap();
+        tx.commit(audit("user.create")).await.unwrap();
+        let first = open_incident(&store, &t, None, None, b"a").await;
+        let second = open_incident(&store, &t, None, None, b"b").await;
+
+        let notification = |incident: &IncidentRow, kind: &str, level: u64| NotificationRow {
+            id: fresh(NotificationId::mint),
+            user_id: alice.id,
+            project_id: t.project.id,
+            incident_id: incident.id,
+            incident_number: 0,
+            kind: kind.into(),
+            level,
+            round: 0,
+            created_at: at(i64::try_from(level).unwrap()),
+            read_at: None,
+        };
+        let written = [
+            notification(&first, "page", 0),
+            notification(&first, "page", 1),
+            notification(&second, "subscribed", 2),
+        ];
+        assert_eq!(store.queued_notification_tasks().await.unwrap(), 0);
+        let mut tx = store.write().await.unwrap();
+        for (i, row) in written.iter().enumerate() {
+            tx.insert_notification(row, &format!("task-{i}"))
+                .await
+                .unwrap();
+        }
+        tx.commit(audit("notify")).await.unwrap();
+        assert_eq!(store.queued_notification_tasks().await.unwrap(), 3);
+
+        // Newest first, with the incident's number filled in.
+        let first_page = store
+            .notifications_of_user(alice.id, &page(None, 2))
+            .await
+            .unwrap();
+        let seen: Vec<_> = first_page
+            .items
+            .iter()
+            .map(|n| (n.id, n.incident_number, n.kind.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [(written[2].id, 2, "subscribed"), (written[1].id, 1, "page")]
+        );
+        let rest = store
+            .notifications_of_user(alice.id, &page(first_page.next_cursor, 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.items,
+            [NotificationRow {
+                incident_number: 1,
+                ..written[0].clone()
+            }]
+        );
+        assert_eq!(rest.next_cursor, None);
+        assert!(
+            store
+                .notifications_of_user(bob.id, &page(None, 10))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        // Only its user marks a notification read; the first reading time stays.
+        let mut tx = store.write().await.unwrap();
+        assert!(
+            !tx.mark_notification_read(written[0].id, bob.id, at(50))
+                .await
+                .unwrap()
+        );
+        assert!(
+            tx.mark_notification_read(written[0].id, alice.id, at(60))
+                .await
+                .unwrap()
+        );
+        assert!(
+            tx.mark_notification_read(written[0].id, alice.id, at(70))
+                .await
+                .unwrap()
+        );
+        tx.commit(audit("notification.read")).await.unwrap();
+        let inbox = store
+            .notifications_of_user(alice.id, &page(None, 10))
+            .await
+            .unwrap();
+        let read: Vec<_> = inbox.items.iter().map(|n| n.read_at).collect();
+        assert_eq!(read, [None, None, Some(at(60))]);
+    }
+}

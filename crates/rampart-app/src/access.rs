@@ -7,6 +7,7 @@
 //! on a resource group containing the target; deny by default. A token narrowed to a
 //! project never reaches beyond it.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::platform::access::{AccessIndex, ResourceRef};
 use rampart_domain::platform::tenancy::Scope;
@@ -99,7 +100,7 @@ fn authorize_on(
             }
             Scope::Org(_) | Scope::Account => {
                 return Err(AppError::forbidden(
-                    "token_narrowed",
+                    ErrorCode::TokenNarrowed,
                     "this token is narrowed to one project and cannot be used here",
                 ));
             }
@@ -124,7 +125,7 @@ fn authorize_on(
                 Err(not_visible(scope))
             } else {
                 Err(AppError::forbidden(
-                    "permission_denied",
+                    ErrorCode::PermissionDenied,
                     format!("missing permission {permission}"),
                 ))
             }

@@ -4,6 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_crypto::{Pepper, RootKey, SecretToken};
+use rampart_domain::ErrorCode;
 use rampart_domain::limits::BOOTSTRAP_TOKEN_LIFETIME_DAYS;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, TokenKind, User};
 use rampart_domain::platform::tenancy::{Account, Organization, Project, Scope};
@@ -12,7 +13,7 @@ use rampart_store::Store;
 use serde_json::json;
 
 use rampart_domain::platform::access::{BuiltinRole, Grantee};
-use rampart_store::platform::access::{RoleAssignmentRecord, RoleRef};
+use rampart_domain::platform::access::{RoleAssignmentRecord, RoleRef};
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
@@ -96,9 +97,9 @@ pub(crate) fn personal_token(
         last_four: secret.last_four(),
         project_id,
         created_at: now,
-        expires_at: now
-            .checked_add(lifetime)
-            .map_err(|_| AppError::bad_request("invalid_expiry", "the expiry is out of range"))?,
+        expires_at: now.checked_add(lifetime).map_err(|_| {
+            AppError::bad_request(ErrorCode::InvalidExpiry, "the expiry is out of range")
+        })?,
         revoked_at: None,
         last_used_at: None,
         last_used_ip: None,
@@ -144,7 +145,7 @@ pub async fn initialize(
     let email = Email::parse(admin_email)?;
     if is_initialized(store).await? {
         return Err(AppError::conflict(
-            "already_initialized",
+            ErrorCode::AlreadyInitialized,
             "this installation is already initialised",
         ));
     }
@@ -189,7 +190,7 @@ pub async fn initialize(
         .await
         .map_err(|error| match error {
             rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                "already_initialized",
+                ErrorCode::AlreadyInitialized,
                 "this installation is already initialised",
             ),
             other => other.into(),

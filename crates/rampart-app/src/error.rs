@@ -1,7 +1,9 @@
-//! Use-case errors. Each variant maps to one HTTP status at the edge; `code` strings are
-//! stable API (clients match on them). Messages are safe to show: they never contain
+//! Use-case errors. Each variant maps to one HTTP status at the edge; every `code` is an
+//! [`ErrorCode`] of the catalogue (`rampart_domain::error_code`), stable API that
+//! clients match on. Messages are safe to show: they never contain
 //! secrets, SQL or internal paths. `Internal` and `Unavailable` details go to the log only.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::ValidationError;
 use rampart_store::StoreError;
 
@@ -12,43 +14,43 @@ pub enum AppError {
     Invalid(#[from] ValidationError),
     /// Input that is well formed but not acceptable (400 with a specific code).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     /// No credentials, or credentials that do not work (401).
     #[error("{message}")]
-    Unauthenticated { code: &'static str, message: String },
+    Unauthenticated { code: ErrorCode, message: String },
     /// Authenticated but not allowed (403).
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     /// Missing, or not visible to the caller (404).
     #[error("{what} not found")]
     NotFound { what: &'static str },
     /// A uniqueness or state rule refused the change (409).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Semantically invalid (422).
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: ErrorCode, message: String },
     /// The data existed but can never be read again: its keys were destroyed (410,
     /// `data_shredded`).
     #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Gone { code: ErrorCode, message: String },
     /// Over a named size limit (413).
     #[error("{message}")]
-    TooLarge { code: &'static str, message: String },
+    TooLarge { code: ErrorCode, message: String },
     /// Too many requests (429 with `Retry-After`).
     #[error("{message}")]
     RateLimited {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after_secs: u64,
     },
     /// Held by someone else (423).
     #[error("{message}")]
-    Locked { code: &'static str, message: String },
+    Locked { code: ErrorCode, message: String },
     /// Stored data failed an integrity check that the caller must hear about by name
     /// (500 with this code, e.g. `state_integrity_violation`); the data is not served.
     #[error("{message}")]
-    Corrupt { code: &'static str, message: String },
+    Corrupt { code: ErrorCode, message: String },
     /// The store cannot be reached (503).
     #[error("the database is unavailable")]
     Unavailable(String),
@@ -63,28 +65,28 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::Conflict {
             code,
             message: message.into(),
         }
     }
 
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::Forbidden {
             code,
             message: message.into(),
         }
     }
 
-    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthenticated(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::Unauthenticated {
             code,
             message: message.into(),
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         AppError::BadRequest {
             code,
             message: message.into(),
@@ -95,7 +97,7 @@ impl AppError {
 impl From<rampart_domain::Refusal> for AppError {
     /// A domain rule's refusal, answered with the status its code is catalogued with.
     fn from(refusal: rampart_domain::Refusal) -> Self {
-        let code = refusal.code.as_str();
+        let code = refusal.code;
         let message = refusal.message;
         match refusal.code.status() {
             401 => AppError::Unauthenticated { code, message },
@@ -119,7 +121,10 @@ impl From<StoreError> for AppError {
             // use cases translate the expected ones into specific codes.
             StoreError::Conflict { constraint } => {
                 tracing::info!(?constraint, "unanticipated store conflict");
-                AppError::conflict("conflict", "the change conflicts with existing data")
+                AppError::conflict(
+                    ErrorCode::Conflict,
+                    "the change conflicts with existing data",
+                )
             }
             other => AppError::Internal(other.to_string()),
         }

@@ -15,6 +15,7 @@
 //! version, microseconds): no cache, so a shred or rotation on one replica holds on
 //! every replica at once.
 
+use rampart_domain::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -84,7 +85,7 @@ pub fn key_owner(scope: Scope) -> Option<String> {
 fn ring_owner(scope: Scope) -> AppResult<String> {
     key_owner(scope).ok_or_else(|| {
         AppError::bad_request(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "key rings belong to organisations and projects",
         )
     })
@@ -218,7 +219,7 @@ impl App {
         let root_keys = &self.inner.root_keys;
         let Some(key_file) = root_keys.file.clone() else {
             return Err(AppError::conflict(
-                "root_key_from_environment",
+                ErrorCode::RootKeyFromEnvironment,
                 "the root key comes from RAMPART_ROOT_KEY, which the server cannot replace: \
                  stop the server and run `rampart admin keys rotate --new-key-file FILE`",
             ));
@@ -232,7 +233,7 @@ impl App {
                 if io.kind() == std::io::ErrorKind::AlreadyExists =>
             {
                 AppError::conflict(
-                    "root_key_rotation_pending",
+                    ErrorCode::RootKeyRotationPending,
                     "a staged root key file from an unfinished rotation exists beside the \
                      key file: an operator must check which key the database uses",
                 )
@@ -371,7 +372,7 @@ impl App {
         let ring = self.load_ring(place.owner).await?;
         ring.open(place, sealed).map_err(|error| match error {
             OpenError::Shredded => AppError::Gone {
-                code: "data_shredded",
+                code: ErrorCode::DataShredded,
                 message: "this data was crypto-shredded: its keys were destroyed and it can \
                           never be read again"
                     .into(),
@@ -443,7 +444,7 @@ impl App {
         let owner = ring_owner(scope)?;
         if confirm != scope_text {
             return Err(AppError::bad_request(
-                "confirmation_mismatch",
+                ErrorCode::ConfirmationMismatch,
                 format!("to destroy these keys, confirm must be exactly \"{scope_text}\""),
             ));
         }

@@ -180,6 +180,10 @@ catalogue! {
     NoState = ("no_state", 404, "The workspace has no state yet."),
 
     // Limits.
+    StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),
+    StateNotJson = ("state_not_json", 400, "The Terraform state body is not JSON."),
+    StateVersionUnsupported = ("state_version_unsupported", 400, "The Terraform state is not format version 4."),
+    StateInvalid = ("state_invalid", 400, "The Terraform state lacks its lineage."),
     StateTooLarge = ("state_too_large", 413, "The Terraform state is larger than `iacm.state_size_bytes_max`."),
     LockInfoTooLarge = ("lock_info_too_large", 413, "The Terraform lock information is larger than the limit."),
     RateLimited = ("rate_limited", 429, "Too many requests; `Retry-After` says when to retry."),

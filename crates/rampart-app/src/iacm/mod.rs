@@ -4,6 +4,4 @@
 pub mod state;
 pub mod workspaces;
 
-pub use rampart_store::iacm::locks::WorkspaceLockRow;
-pub use rampart_store::iacm::state_versions::StateVersionRow;
 pub use state::{LockOutcome, WriteOutcome, chain_hash};

@@ -8,14 +8,15 @@
 //! (`workspace:access_state`, `write_state`, `force_unlock`, `create`), and every write,
 //! lock, unlock, read and refusal is audited.
 
+use rampart_domain::ErrorCode;
+use rampart_domain::iacm::state::StateVersion;
+use rampart_domain::iacm::state::WorkspaceLock;
 use rampart_domain::iacm::state::{
     CurrentState, StateError, WriteDecision, decide_write, parse_lock_info, parse_state,
 };
 use rampart_domain::iacm::workspace::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
-use rampart_store::iacm::locks::WorkspaceLockRow;
-use rampart_store::iacm::state_versions::StateVersionRow;
 use serde_json::json;
 
 use crate::audit::Outcome;
@@ -54,7 +55,7 @@ pub(crate) fn workspace_not_found() -> AppError {
 
 fn integrity_violation(workspace: &Workspace, version: u64, what: &str) -> AppError {
     AppError::Corrupt {
-        code: "state_integrity_violation",
+        code: ErrorCode::StateIntegrityViolation,
         message: format!(
             "state version {version} of workspace {} failed its integrity check ({what}); \
              it is not served — an operator must restore it",
@@ -104,7 +105,7 @@ pub(crate) fn seal_entity(workspace: WorkspaceId, serial: u64, lineage: &str) ->
 
 /// The chain link of a version: SHA-256 over a domain tag, the previous link and this
 /// version's identifying fields and body hash.
-pub fn chain_hash(previous: &[u8; 32], row: &StateVersionRow) -> [u8; 32] {
+pub fn chain_hash(previous: &[u8; 32], row: &StateVersion) -> [u8; 32] {
     let mut bytes = Vec::with_capacity(256);
     bytes.extend_from_slice(b"rampart/state-chain/v1\0");
     bytes.extend_from_slice(previous);
@@ -246,7 +247,7 @@ impl App {
         ctx: &Ctx,
         workspace: &Workspace,
         version: Option<u64>,
-    ) -> AppResult<Option<(StateVersionRow, Vec<u8>)>> {
+    ) -> AppResult<Option<(StateVersion, Vec<u8>)>> {
         let scope = scope_of(workspace);
         self.authorize_workspace(
             ctx,
@@ -294,7 +295,7 @@ impl App {
     pub(crate) async fn verify_state_version(
         &self,
         workspace: &Workspace,
-        row: &StateVersionRow,
+        row: &StateVersion,
         sealed: &[u8],
         previous: Option<[u8; 32]>,
     ) -> AppResult<Vec<u8>> {
@@ -346,7 +347,7 @@ impl App {
         let limit = self.settings().state_size_bytes_max;
         if body.len() > limit {
             return Err(AppError::TooLarge {
-                code: "state_too_large",
+                code: ErrorCode::StateTooLarge,
                 message: format!("a state body holds at most {limit} bytes"),
             });
         }
@@ -354,7 +355,7 @@ impl App {
             && !rampart_crypto::digest::content_md5_matches(body, md5)
         {
             return Err(AppError::bad_request(
-                "content_md5_mismatch",
+                ErrorCode::ContentMd5Mismatch,
                 "the Content-MD5 header does not match the body",
             ));
         }
@@ -393,7 +394,7 @@ impl App {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 1024 {
             return Err(AppError::bad_request(
-                "invalid_reason",
+                ErrorCode::InvalidReason,
                 "a rollback needs a reason of 1 to 1024 characters",
             ));
         }
@@ -476,7 +477,7 @@ impl App {
                     }
                     WriteDecision::Conflict(message) => {
                         tx.rollback().await?;
-                        return Err(AppError::conflict("state_conflict", message));
+                        return Err(AppError::conflict(ErrorCode::StateConflict, message));
                     }
                     WriteDecision::NewVersion => {}
                 }
@@ -494,7 +495,7 @@ impl App {
                     "state.rollback",
                 ),
             };
-            let mut row = StateVersionRow {
+            let mut row = StateVersion {
                 workspace_id: workspace.id,
                 version,
                 serial: header.serial,
@@ -534,12 +535,12 @@ impl App {
             return Ok(WriteOutcome::Stored(version));
         }
         Err(AppError::conflict(
-            "concurrent_update",
+            ErrorCode::ConcurrentUpdate,
             "other writes to this workspace kept winning; retry",
         ))
     }
 
-    async fn latest_state(&self, workspace: WorkspaceId) -> AppResult<Option<StateVersionRow>> {
+    async fn latest_state(&self, workspace: WorkspaceId) -> AppResult<Option<StateVersion>> {
         let page = rampart_store::PageRequest {
             after: None,
             limit: 1,
@@ -570,8 +571,9 @@ impl App {
         )
         .await?;
         let request = parse_lock(info)?;
-        let info = String::from_utf8(info.to_vec())
-            .map_err(|_| AppError::bad_request("invalid_lock", "the lock info is not UTF-8"))?;
+        let info = String::from_utf8(info.to_vec()).map_err(|_| {
+            AppError::bad_request(ErrorCode::InvalidLock, "the lock info is not UTF-8")
+        })?;
         let mut tx = self.store().write().await?;
         tx.lock_workspace(workspace.id).await?;
         if let Some(held) = tx.held_workspace_lock(workspace.id).await? {
@@ -585,7 +587,7 @@ impl App {
         let now = self.now();
         tx.insert_workspace_lock(
             workspace.id,
-            &WorkspaceLockRow {
+            &WorkspaceLock {
                 lock_id: request.id.clone(),
                 info,
                 operation: request.operation.clone(),
@@ -685,20 +687,20 @@ enum Append<'a> {
 
 /// Whether the held lock refuses this append: a client must hold it (or nobody does);
 /// a rollback waits until nobody does.
-fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLockRow>) -> Option<AppError> {
+fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLock>) -> Option<AppError> {
     let held = held?;
     match append {
         Append::Client { lock_id, .. } => match lock_id {
             Some(id) if *id == held.lock_id => None,
             Some(_) => Some(AppError::Locked {
-                code: "state_locked",
+                code: ErrorCode::StateLocked,
                 message: format!(
                     "the workspace is locked by another lock ({}, held by {})",
                     held.lock_id, held.locked_by
                 ),
             }),
             None => Some(AppError::conflict(
-                "state_locked",
+                ErrorCode::StateLocked,
                 format!(
                     "the workspace is locked ({}, held by {}); write with its lock ID",
                     held.lock_id, held.locked_by
@@ -706,7 +708,7 @@ fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLockRow>) -> Option<
             )),
         },
         Append::Rollback { .. } => Some(AppError::Locked {
-            code: "workspace_locked",
+            code: ErrorCode::WorkspaceLocked,
             message: format!(
                 "the workspace is locked ({}, held by {}); roll back when it is free",
                 held.lock_id, held.locked_by
@@ -717,10 +719,10 @@ fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLockRow>) -> Option<
 
 fn state_error(error: StateError) -> AppError {
     let code = match error {
-        StateError::Empty => "state_empty",
-        StateError::NotJson(_) => "state_not_json",
-        StateError::UnsupportedVersion(_) => "state_version_unsupported",
-        StateError::NoLineage => "state_invalid",
+        StateError::Empty => ErrorCode::StateEmpty,
+        StateError::NotJson(_) => ErrorCode::StateNotJson,
+        StateError::UnsupportedVersion(_) => ErrorCode::StateVersionUnsupported,
+        StateError::NoLineage => ErrorCode::StateInvalid,
     };
     AppError::bad_request(code, error.to_string())
 }
@@ -742,12 +744,12 @@ fn with_serial(body: &[u8], serial: u64) -> AppResult<Vec<u8>> {
 fn parse_lock(info: &[u8]) -> AppResult<rampart_domain::iacm::state::LockRequest> {
     if info.len() > rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX {
         return Err(AppError::TooLarge {
-            code: "lock_info_too_large",
+            code: ErrorCode::LockInfoTooLarge,
             message: format!(
                 "lock info holds at most {} bytes",
                 rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX
             ),
         });
     }
-    parse_lock_info(info).map_err(|message| AppError::bad_request("invalid_lock", message))
+    parse_lock_info(info).map_err(|message| AppError::bad_request(ErrorCode::InvalidLock, message))
 }

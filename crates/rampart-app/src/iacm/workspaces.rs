@@ -3,6 +3,9 @@
 //! version. Permissions are decided per workspace (so a resource group naming single
 //! workspaces works); every change is audited.
 
+use rampart_domain::ErrorCode;
+use rampart_domain::iacm::state::StateVersion;
+use rampart_domain::iacm::state::WorkspaceLock;
 use rampart_domain::iacm::state::{StateDiff, StateView, diff_states, state_view};
 use rampart_domain::iacm::workspace::{
     Provisioner, Workspace, parse_provisioner_version, parse_tags,
@@ -10,8 +13,6 @@ use rampart_domain::iacm::workspace::{
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
 use rampart_store::Page;
-use rampart_store::iacm::locks::WorkspaceLockRow;
-use rampart_store::iacm::state_versions::StateVersionRow;
 use serde_json::json;
 
 use super::state::workspace_not_found;
@@ -86,7 +87,7 @@ impl App {
     ) -> AppResult<Workspace> {
         let Scope::Project(org_id, project_id) = scope else {
             return Err(AppError::bad_request(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "workspaces belong to projects",
             ));
         };
@@ -114,7 +115,7 @@ impl App {
             .await
             .map_err(|error| match error {
                 rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                    "identifier_taken",
+                    ErrorCode::IdentifierTaken,
                     "a workspace with this identifier already exists in the project",
                 ),
                 other => other.into(),
@@ -227,7 +228,7 @@ impl App {
         if let Some(held) = tx.held_workspace_lock(workspace.id).await? {
             tx.rollback().await?;
             return Err(AppError::Locked {
-                code: "workspace_locked",
+                code: ErrorCode::WorkspaceLocked,
                 message: format!(
                     "the workspace is locked ({}, held by {}); delete it when it is free",
                     held.lock_id, held.locked_by
@@ -250,7 +251,7 @@ impl App {
     pub async fn workspace_lock_view(
         &self,
         workspace: &Workspace,
-    ) -> AppResult<Option<WorkspaceLockRow>> {
+    ) -> AppResult<Option<WorkspaceLock>> {
         Ok(self.store().workspace_lock(workspace.id).await?)
     }
 
@@ -260,7 +261,7 @@ impl App {
         workspace: &Workspace,
         limit: Option<u32>,
         cursor: Option<&str>,
-    ) -> AppResult<Page<StateVersionRow>> {
+    ) -> AppResult<Page<StateVersion>> {
         let page = crate::platform::page_request(limit, cursor)?;
         Ok(self.store().state_versions(workspace.id, &page).await?)
     }
@@ -271,7 +272,7 @@ impl App {
         &self,
         ctx: &Ctx,
         workspace: &Workspace,
-    ) -> AppResult<Option<(StateVersionRow, StateView)>> {
+    ) -> AppResult<Option<(StateVersion, StateView)>> {
         let Some((row, body)) = self.read_state(ctx, workspace, None).await? else {
             return Ok(None);
         };
@@ -313,7 +314,7 @@ impl App {
                 continue;
             }
             report.workspaces += 1;
-            let mut previous: Option<StateVersionRow> = None;
+            let mut previous: Option<StateVersion> = None;
             loop {
                 let rows = self
                     .store()

@@ -2,12 +2,13 @@
 //! hold, admin roles are assignable only at their own level, and the last Account Admin
 //! cannot be removed.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::access::{BuiltinRole, Grantee, PermissionSet, ResourceRef};
+use rampart_domain::platform::access::{RoleAssignmentRecord, RoleRef};
 use rampart_domain::platform::identity::PrincipalId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Permission, ServiceAccountId, UserId};
 use rampart_store::Page;
-pub use rampart_store::platform::access::{RoleAssignmentRecord, RoleRef};
 use serde_json::json;
 
 use crate::context::Ctx;
@@ -18,7 +19,7 @@ use crate::{App, mint};
 pub fn parse_grantee(text: &str) -> AppResult<Grantee> {
     let invalid = || {
         AppError::bad_request(
-            "invalid_principal",
+            ErrorCode::InvalidPrincipal,
             "principal must be user:<id>, service_account:<id> or group:<id>",
         )
     };
@@ -51,7 +52,7 @@ pub(crate) async fn ensure_an_account_admin_remains(
 ) -> AppResult<()> {
     if tx.account_admin_assignment_count().await? < 1 {
         return Err(AppError::conflict(
-            "last_account_admin",
+            ErrorCode::LastAccountAdmin,
             "this would leave no Account Admin",
         ));
     }
@@ -91,7 +92,7 @@ impl App {
             Ok(RoleView::Builtin(builtin)) => {
                 if !builtin.assignable_at(scope) {
                     return Err(AppError::bad_request(
-                        "role_not_assignable_here",
+                        ErrorCode::RoleNotAssignableHere,
                         format!(
                             "{} can only be assigned at its own level",
                             builtin.identifier()
@@ -103,7 +104,7 @@ impl App {
             Ok(RoleView::Custom(custom)) => (RoleRef::Custom(custom.id), custom.permissions),
             Err(AppError::NotFound { .. }) => {
                 return Err(AppError::bad_request(
-                    "unknown_role",
+                    ErrorCode::UnknownRole,
                     "role must be a built-in role (_account_admin, _org_admin, _project_admin, \
                      _user, _viewer) or the id of a custom role defined here or above",
                 ));
@@ -117,7 +118,7 @@ impl App {
                     .await
                     .map_err(|_| {
                         AppError::bad_request(
-                            "unknown_resource_group",
+                            ErrorCode::UnknownResourceGroup,
                             "the resource group does not exist here or above",
                         )
                     })?
@@ -136,7 +137,7 @@ impl App {
                 });
             if !usable {
                 return Err(AppError::bad_request(
-                    "unknown_principal",
+                    ErrorCode::UnknownPrincipal,
                     "the group does not exist here",
                 ));
             }
@@ -150,7 +151,7 @@ impl App {
                 };
                 if !rampart_domain::platform::access::scope_covers(home, scope) {
                     return Err(AppError::bad_request(
-                        "outside_service_account_scope",
+                        ErrorCode::OutsideServiceAccountScope,
                         "a service account can only be given roles inside the organisation or project it belongs to",
                     ));
                 }
@@ -158,7 +159,7 @@ impl App {
         }
         if !self.grantee_exists(grantee).await? {
             return Err(AppError::bad_request(
-                "unknown_principal",
+                ErrorCode::UnknownPrincipal,
                 "the principal does not exist",
             ));
         }
@@ -246,13 +247,13 @@ impl App {
     ) -> AppResult<Explanation> {
         let Grantee::Principal(principal) = parse_grantee(principal)? else {
             return Err(AppError::bad_request(
-                "invalid_principal",
+                ErrorCode::InvalidPrincipal,
                 "explain answers for a user or a service account",
             ));
         };
         let permission: Permission = permission.parse().map_err(|_| {
             AppError::bad_request(
-                "invalid_permission",
+                ErrorCode::InvalidPermission,
                 "permission must be resource:action from the catalogue",
             )
         })?;
@@ -260,7 +261,7 @@ impl App {
         if let Some(resource) = resource {
             let invalid = || {
                 AppError::bad_request(
-                    "invalid_resource",
+                    ErrorCode::InvalidResource,
                     "resource must be type/id, with the permission's type",
                 )
             };
@@ -303,7 +304,7 @@ pub enum RoleView {
     Custom(CustomRole),
 }
 
-pub use rampart_store::platform::access::{CustomRole, UserGroup};
+use rampart_domain::platform::access::{CustomRole, UserGroup};
 
 fn parse_permissions(items: &[String]) -> AppResult<PermissionSet> {
     items
@@ -311,7 +312,7 @@ fn parse_permissions(items: &[String]) -> AppResult<PermissionSet> {
         .map(|item| {
             item.parse::<Permission>().map_err(|_| {
                 AppError::bad_request(
-                    "invalid_permission",
+                    ErrorCode::InvalidPermission,
                     format!("'{item}' is not a permission of the catalogue (resource:action)"),
                 )
             })
@@ -328,7 +329,7 @@ fn mint_uuid(now: jiff::Timestamp) -> AppResult<uuid::Uuid> {
 fn taken(what: &'static str) -> impl FnOnce(rampart_store::StoreError) -> AppError {
     move |error| match error {
         rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-            "identifier_taken",
+            ErrorCode::IdentifierTaken,
             format!("a {what} with this identifier already exists here"),
         ),
         other => other.into(),
@@ -344,7 +345,7 @@ impl Ctx {
             Ok(())
         } else {
             Err(AppError::forbidden(
-                "grant_exceeds_own_rights",
+                ErrorCode::GrantExceedsOwnRights,
                 "you cannot grant permissions you do not hold here",
             ))
         }
@@ -427,7 +428,7 @@ impl App {
     async fn own_custom_role(&self, scope: Scope, id: &str) -> AppResult<CustomRole> {
         match self.role_at(scope, id).await? {
             RoleView::Builtin(_) => Err(AppError::conflict(
-                "built_in_role_immutable",
+                ErrorCode::BuiltInRoleImmutable,
                 "built-in roles cannot be changed or deleted",
             )),
             RoleView::Custom(role) if role.scope == scope => Ok(role),
@@ -583,12 +584,12 @@ impl App {
         // Joining a group gives its rights: never more than the actor holds.
         self.check_can_act_for(ctx, Grantee::Group(group.id))
             .await?;
-        let user: UserId = user
-            .parse()
-            .map_err(|_| AppError::bad_request("unknown_principal", "the user does not exist"))?;
+        let user: UserId = user.parse().map_err(|_| {
+            AppError::bad_request(ErrorCode::UnknownPrincipal, "the user does not exist")
+        })?;
         if self.store().user_by_id(user).await?.is_none() {
             return Err(AppError::bad_request(
-                "unknown_principal",
+                ErrorCode::UnknownPrincipal,
                 "the user does not exist",
             ));
         }
@@ -633,7 +634,7 @@ impl App {
     }
 }
 
-pub use rampart_store::platform::access::ResourceGroupRecord;
+use rampart_domain::platform::access::ResourceGroupRecord;
 
 /// Input for a resource group: `kind` is `all`, `types` or `specific`.
 #[derive(Debug, Clone)]
@@ -657,7 +658,7 @@ fn known_kind(kind: &str) -> AppResult<String> {
         Ok(kind.to_owned())
     } else {
         Err(AppError::bad_request(
-            "invalid_resource_type",
+            ErrorCode::InvalidResourceType,
             format!("'{kind}' is not a resource type of the permission catalogue"),
         ))
     }
@@ -685,7 +686,10 @@ fn selector(
                 .iter()
                 .map(|item| {
                     let (kind, id) = item.split_once('/').ok_or_else(|| {
-                        AppError::bad_request("invalid_resource", "resources are written type/id")
+                        AppError::bad_request(
+                            ErrorCode::InvalidResource,
+                            "resources are written type/id",
+                        )
                     })?;
                     let id_ok = !id.is_empty()
                         && id.len() <= 255
@@ -694,7 +698,7 @@ fn selector(
                             .any(|c| c.is_whitespace() || c.is_control() || c == '=');
                     if !id_ok {
                         return Err(AppError::bad_request(
-                            "invalid_resource",
+                            ErrorCode::InvalidResource,
                             "a resource id must be 1 to 255 characters without spaces or '='",
                         ));
                     }
@@ -703,11 +707,11 @@ fn selector(
                 .collect::<AppResult<_>>()?,
         )),
         "types" | "specific" => Err(AppError::bad_request(
-            "invalid_resource_group",
+            ErrorCode::InvalidResourceGroup,
             "a types group needs types; a specific group needs resources",
         )),
         _ => Err(AppError::bad_request(
-            "invalid_resource_group",
+            ErrorCode::InvalidResourceGroup,
             "kind must be all, types or specific",
         )),
     }

@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use rampart_crypto::PasswordVerdict;
 use rampart_crypto::session::{mint_session_id, session_id_hash};
 use rampart_crypto::token::TokenFormatError;
+use rampart_domain::ErrorCode;
 use rampart_domain::limits::TOKEN_LAST_USED_WRITE_INTERVAL_SECS;
 use rampart_domain::platform::identity::{PrincipalId, Session, TokenKind, TokenUnusable};
 use rampart_domain::platform::tenancy::Scope;
@@ -30,10 +31,10 @@ pub struct LoginOutcome {
 }
 
 impl App {
-    async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, code: &str) {
+    async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)
-            .details(json!({ "reason": code }))
+            .details(json!({ "reason": reason }))
             .build();
         if let Err(error) = self.inner.audit_queue.append(record).await {
             tracing::error!(%error, "could not record an authentication failure");
@@ -59,7 +60,7 @@ impl App {
         let outcome = self.check_token(presented, meta).await;
         match &outcome {
             Err(AppError::Unauthenticated { code, .. }) => {
-                self.record_auth_failure(meta, "token", code).await;
+                self.record_auth_failure(meta, "token", code.as_str()).await;
             }
             Ok(actor) => self.record_auth_success(meta, actor).await?,
             Err(_) => {}
@@ -70,17 +71,17 @@ impl App {
     async fn check_token(&self, presented: &str, meta: &RequestMeta) -> AppResult<Actor> {
         let parsed = rampart_crypto::token::parse(presented).map_err(|error| match error {
             TokenFormatError::Checksum => AppError::unauthenticated(
-                "token_checksum_mismatch",
+                ErrorCode::TokenChecksumMismatch,
                 "the token's checksum does not match; it was mistyped or truncated",
             ),
             TokenFormatError::Shape | TokenFormatError::Kind => AppError::unauthenticated(
-                "token_malformed",
+                ErrorCode::TokenMalformed,
                 "the credential is not a Rampart API token",
             ),
         })?;
         if !matches!(parsed.kind, TokenKind::Personal | TokenKind::ServiceAccount) {
             return Err(AppError::unauthenticated(
-                "token_kind_not_accepted",
+                ErrorCode::TokenKindNotAccepted,
                 "this kind of token cannot be used on the API",
             ));
         }
@@ -89,14 +90,16 @@ impl App {
             .store()
             .token_by_secret_hmac(&hmac)
             .await?
-            .ok_or_else(|| AppError::unauthenticated("token_invalid", "the token is not valid"))?;
+            .ok_or_else(|| {
+                AppError::unauthenticated(ErrorCode::TokenInvalid, "the token is not valid")
+            })?;
         let now = self.now();
         token.usable_at(now).map_err(|why| match why {
             TokenUnusable::Expired => {
-                AppError::unauthenticated("token_expired", "the token has expired")
+                AppError::unauthenticated(ErrorCode::TokenExpired, "the token has expired")
             }
             TokenUnusable::Revoked => {
-                AppError::unauthenticated("token_revoked", "the token has been revoked")
+                AppError::unauthenticated(ErrorCode::TokenRevoked, "the token has been revoked")
             }
         })?;
         if !token.allowed_cidrs.is_empty() {
@@ -105,7 +108,7 @@ impl App {
                 self.record_auth_failure(meta, "token", "ip_not_allowed")
                     .await;
                 return Err(AppError::forbidden(
-                    "ip_not_allowed",
+                    ErrorCode::IpNotAllowed,
                     "this token may not be used from this address",
                 ));
             }
@@ -113,11 +116,11 @@ impl App {
         let is_account_owner = match token.owner {
             PrincipalId::User(user_id) => {
                 let user = self.store().user_by_id(user_id).await?.ok_or_else(|| {
-                    AppError::unauthenticated("token_invalid", "the token is not valid")
+                    AppError::unauthenticated(ErrorCode::TokenInvalid, "the token is not valid")
                 })?;
                 if user.disabled {
                     return Err(AppError::unauthenticated(
-                        "principal_disabled",
+                        ErrorCode::PrincipalDisabled,
                         "the token's owner is disabled",
                     ));
                 }
@@ -128,7 +131,7 @@ impl App {
                     .service_account_by_id(id)
                     .await?
                     .ok_or_else(|| {
-                        AppError::unauthenticated("token_invalid", "the token is not valid")
+                        AppError::unauthenticated(ErrorCode::TokenInvalid, "the token is not valid")
                     })?;
                 false
             }
@@ -151,7 +154,7 @@ impl App {
                     .project_by_id(project_id)
                     .await?
                     .ok_or_else(|| {
-                        AppError::unauthenticated("token_invalid", "the token is not valid")
+                        AppError::unauthenticated(ErrorCode::TokenInvalid, "the token is not valid")
                     })?;
                 Some((project.org_id, project.id))
             }
@@ -170,7 +173,7 @@ impl App {
     ) -> AppResult<LoginOutcome> {
         let invalid = || {
             AppError::unauthenticated(
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "the email or password is not correct",
             )
         };
@@ -271,7 +274,10 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<Actor> {
         let expired = || {
-            AppError::unauthenticated("session_invalid", "the session is not valid or has expired")
+            AppError::unauthenticated(
+                ErrorCode::SessionInvalid,
+                "the session is not valid or has expired",
+            )
         };
         let record = self
             .store()
@@ -294,7 +300,7 @@ impl App {
                 self.record_auth_failure(meta, "session", "csrf_mismatch")
                     .await;
                 return Err(AppError::forbidden(
-                    "csrf_token_invalid",
+                    ErrorCode::CsrfTokenInvalid,
                     "a state-changing request with a session needs the X-CSRF-Token header",
                 ));
             }
@@ -330,7 +336,7 @@ impl App {
     pub async fn logout(&self, ctx: &Ctx) -> AppResult<()> {
         let Some(session_id) = ctx.actor.session_id else {
             return Err(AppError::bad_request(
-                "not_a_session",
+                ErrorCode::NotASession,
                 "logout ends a session; API tokens are revoked instead",
             ));
         };

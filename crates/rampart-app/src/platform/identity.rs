@@ -2,6 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_crypto::{PasswordVerdict, SecretToken};
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, ServiceAccount, User};
 use rampart_domain::platform::tenancy::{Organization, Project, Scope};
 use rampart_domain::{Description, DisplayName, Email, Name, ServiceAccountId, TokenId, UserId};
@@ -111,9 +112,10 @@ impl App {
         tx.insert_user(&user, password_hash.as_deref())
             .await
             .map_err(|error| match error {
-                StoreError::Conflict { .. } => {
-                    AppError::conflict("email_taken", "a user with this email already exists")
-                }
+                StoreError::Conflict { .. } => AppError::conflict(
+                    ErrorCode::EmailTaken,
+                    "a user with this email already exists",
+                ),
                 other => other.into(),
             })?;
         tx.commit(
@@ -150,7 +152,7 @@ impl App {
         if let Some(disabled) = patch.disabled {
             if disabled && user.is_account_owner {
                 return Err(AppError::conflict(
-                    "cannot_disable_owner",
+                    ErrorCode::CannotDisableOwner,
                     "the account owner cannot be disabled; use `rampart admin reset-admin` to recover access instead",
                 ));
             }
@@ -181,7 +183,7 @@ impl App {
         let user = self.user(id).await?;
         if user.is_account_owner {
             return Err(AppError::conflict(
-                "cannot_delete_owner",
+                ErrorCode::CannotDeleteOwner,
                 "the account owner cannot be deleted",
             ));
         }
@@ -214,7 +216,7 @@ impl App {
     ) -> AppResult<()> {
         let PrincipalId::User(id) = ctx.actor.principal else {
             return Err(AppError::bad_request(
-                "not_a_user",
+                ErrorCode::NotAUser,
                 "service accounts have no password",
             ));
         };
@@ -233,7 +235,7 @@ impl App {
                 .await?;
             if verdict == PasswordVerdict::Mismatch {
                 return Err(AppError::forbidden(
-                    "current_password_wrong",
+                    ErrorCode::CurrentPasswordWrong,
                     "the current password is not correct",
                 ));
             }
@@ -360,13 +362,13 @@ impl App {
         };
         if lifetime <= SignedDuration::ZERO {
             return Err(AppError::bad_request(
-                "invalid_expiry",
+                ErrorCode::InvalidExpiry,
                 "the token must expire in the future",
             ));
         }
         if lifetime > max {
             return Err(AppError::bad_request(
-                "token_lifetime_too_long",
+                ErrorCode::TokenLifetimeTooLong,
                 format!("tokens may live at most {max_days} days"),
             ));
         }
@@ -388,7 +390,7 @@ impl App {
                 // Otherwise a leaked service account token could mint its own successor
                 // that survives the leaked one's revocation.
                 return Err(AppError::forbidden(
-                    "service_account_cannot_self_issue",
+                    ErrorCode::ServiceAccountCannotSelfIssue,
                     "a service account's tokens are issued by an administrator",
                 ));
             }
@@ -398,7 +400,7 @@ impl App {
                     .is_ok_and(|expiry| expiry > caller_expires_at)
             {
                 return Err(AppError::bad_request(
-                    "token_outlives_creator",
+                    ErrorCode::TokenOutlivesCreator,
                     format!(
                         "a token cannot outlive the token that creates it (which expires at {caller_expires_at})"
                     ),
@@ -418,7 +420,7 @@ impl App {
                 || account.project_id.is_some_and(|own| own != project.id);
             if outside {
                 return Err(AppError::bad_request(
-                    "invalid_project",
+                    ErrorCode::InvalidProject,
                     "a service account's token can only be narrowed to a project it belongs to",
                 ));
             }

@@ -9,6 +9,7 @@ pub mod network;
 pub mod secrets;
 pub mod tenancy;
 
+use rampart_domain::ErrorCode;
 use rampart_domain::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};
 use std::future::Future;
 
@@ -22,7 +23,7 @@ pub(crate) fn page_limit(limit: Option<u32>) -> AppResult<u32> {
     let limit = limit.unwrap_or(PAGE_SIZE_DEFAULT);
     if limit == 0 || limit > PAGE_SIZE_MAX {
         return Err(AppError::bad_request(
-            "invalid_limit",
+            ErrorCode::InvalidLimit,
             format!("limit must be between 1 and {PAGE_SIZE_MAX}"),
         ));
     }
@@ -37,7 +38,10 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
         None | Some("") => None,
         Some(text) => {
             let parsed = uuid::Uuid::parse_str(text).map_err(|_| {
-                AppError::bad_request("invalid_cursor", "cursor is not one this server issued")
+                AppError::bad_request(
+                    ErrorCode::InvalidCursor,
+                    "cursor is not one this server issued",
+                )
             })?;
             Some(parsed.as_hyphenated().to_string())
         }

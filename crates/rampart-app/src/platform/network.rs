@@ -2,6 +2,7 @@
 //! organisations, enforced on login and on every authenticated request (per-token lists
 //! are checked where tokens are authenticated). A request refused here is audited.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 use serde_json::json;
 
@@ -16,7 +17,7 @@ pub const ALLOWLIST_CIDRS_MAX: usize = 200;
 pub(crate) fn parse_cidrs(items: &[String], max: usize, owner: &str) -> AppResult<Vec<String>> {
     if items.len() > max {
         return Err(AppError::bad_request(
-            "too_many_cidrs",
+            ErrorCode::TooManyCidrs,
             format!("{owner} may list at most {max} networks"),
         ));
     }
@@ -28,7 +29,7 @@ pub(crate) fn parse_cidrs(items: &[String], max: usize, owner: &str) -> AppResul
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| {
                     AppError::bad_request(
-                        "invalid_cidr",
+                        ErrorCode::InvalidCidr,
                         format!("'{item}' is not a CIDR or an IP address"),
                     )
                 })?;
@@ -70,7 +71,7 @@ impl App {
                     tracing::error!(%error, "could not record an address refusal");
                 }
                 return Err(AppError::forbidden(
-                    "ip_not_allowed",
+                    ErrorCode::IpNotAllowed,
                     "requests from this address are not allowed here",
                 ));
             }
@@ -96,7 +97,7 @@ impl App {
         let cidrs = parse_cidrs(cidrs, ALLOWLIST_CIDRS_MAX, "an allowlist")?;
         if !cidrs.is_empty() && !address_allowed(&cidrs, &ctx.meta.client_ip) {
             return Err(AppError::conflict(
-                "allowlist_excludes_you",
+                ErrorCode::AllowlistExcludesYou,
                 format!(
                     "this list does not include your own address {}; add it, or set the \
                      list from an address it allows",

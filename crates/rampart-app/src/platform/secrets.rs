@@ -4,6 +4,7 @@
 //! [`App::read_secret`], which checks `secret:access` for the acting principal and
 //! records every read (and every refused read) in the audit log.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::limits::SECRET_VALUE_BYTES_MAX;
 use rampart_domain::platform::secrets::{Secret, SecretVersion};
 use rampart_domain::platform::tenancy::Scope;
@@ -66,13 +67,13 @@ pub struct SecretPatch {
 fn check_value(value: &str) -> AppResult<()> {
     if value.is_empty() {
         return Err(AppError::bad_request(
-            "invalid_value",
+            ErrorCode::InvalidValue,
             "the secret value must not be empty",
         ));
     }
     if value.len() > SECRET_VALUE_BYTES_MAX {
         return Err(AppError::bad_request(
-            "secret_too_large",
+            ErrorCode::SecretTooLarge,
             format!("a secret value holds at most {SECRET_VALUE_BYTES_MAX} bytes"),
         ));
     }
@@ -82,7 +83,7 @@ fn check_value(value: &str) -> AppResult<()> {
 fn owner_of(scope: Scope) -> AppResult<String> {
     key_owner(scope).ok_or_else(|| {
         AppError::bad_request(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "secrets belong to organisations and projects",
         )
     })
@@ -134,7 +135,7 @@ impl App {
             .await
             .map_err(|error| match error {
                 rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                    "identifier_taken",
+                    ErrorCode::IdentifierTaken,
                     "a secret with this identifier already exists here",
                 ),
                 other => other.into(),
@@ -221,7 +222,7 @@ impl App {
                 .await
                 .map_err(|error| match error {
                     rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                        "concurrent_update",
+                        ErrorCode::ConcurrentUpdate,
                         "the secret changed while this version was written; retry",
                     ),
                     other => other.into(),

@@ -1,6 +1,7 @@
 //! Organisations and projects: create, list, read, update, delete (refused when not
 //! empty unless forced by an account owner).
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::{Organization, Project, Scope};
 use rampart_domain::{Description, Name, OrgId, Permission, ProjectId, Slug};
 use rampart_store::{Page, StoreError};
@@ -50,7 +51,7 @@ impl ScopePatch {
 fn check_force(ctx: &Ctx, what: &str) -> AppResult<()> {
     if !ctx.is_account_admin() {
         return Err(AppError::forbidden(
-            "force_requires_account_admin",
+            ErrorCode::ForceRequiresAccountAdmin,
             format!("only an account admin may force-delete a non-empty {what}"),
         ));
     }
@@ -83,7 +84,7 @@ fn duplicate(what: &'static str, identifier: &Slug) -> impl FnOnce(StoreError) -
     let identifier = identifier.to_string();
     move |error| match error {
         StoreError::Conflict { .. } => AppError::conflict(
-            "identifier_taken",
+            ErrorCode::IdentifierTaken,
             format!("{what} identifier '{identifier}' is already in use"),
         ),
         other => other.into(),
@@ -209,7 +210,7 @@ impl App {
         }
         if contents > 0 && !force {
             return Err(AppError::conflict(
-                "org_not_empty",
+                ErrorCode::OrgNotEmpty,
                 format!(
                     "organization '{}' still holds {contents} projects or service accounts; \
                      delete them first or pass ?force=true",
@@ -321,7 +322,7 @@ impl App {
         }
         if contents > 0 && !force {
             return Err(AppError::conflict(
-                "project_not_empty",
+                ErrorCode::ProjectNotEmpty,
                 format!(
                     "project '{}' still holds {contents} service accounts or narrowed tokens; \
                      delete them first or pass ?force=true",

@@ -1,6 +1,7 @@
 //! A service's alert rules: an ordered list of conditions (the domain's
 //! `alert_rules`) deciding whether a new alert opens an incident or is recorded only.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::ServiceId;
 use rampart_domain::platform::tenancy::Scope;
 use serde_json::json;
@@ -38,7 +39,7 @@ impl App {
         let service = self.service_at(scope, service).await?;
         let parsed: Vec<rampart_domain::sre::rules::AlertRule> =
             serde_json::from_value(rules.clone()).map_err(|error| {
-                AppError::bad_request("invalid_rules", format!("the alert rules: {error}"))
+                AppError::bad_request(ErrorCode::InvalidRules, format!("the alert rules: {error}"))
             })?;
         rampart_domain::sre::rules::validate_rules(&parsed)?;
         let stored = serde_json::to_string(&parsed)

@@ -8,6 +8,7 @@
 //! one alert. Deliveries arriving together share a transaction
 //! ([`super::ingest_queue`]).
 
+use rampart_domain::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -96,7 +97,7 @@ impl RateLimiter {
         }
         if entry.1 >= limit {
             return Err(AppError::RateLimited {
-                code: "rate_limited",
+                code: ErrorCode::RateLimited,
                 message: format!("this integration accepts {limit} requests a minute"),
                 retry_after_secs: u64::try_from(60 - now_secs.rem_euclid(60)).unwrap_or(60),
             });
@@ -122,7 +123,7 @@ pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
     }
 }
 
-fn unauthorized(code: &'static str) -> AppError {
+fn unauthorized(code: ErrorCode) -> AppError {
     AppError::unauthenticated(code, "the webhook's credentials are missing or wrong")
 }
 
@@ -151,17 +152,17 @@ impl App {
                 let token = request
                     .authorization
                     .and_then(crate::credentials::bearer)
-                    .ok_or_else(|| unauthorized("authentication_required"))?;
+                    .ok_or_else(|| unauthorized(ErrorCode::AuthenticationRequired))?;
                 let parsed = rampart_crypto::token::parse(token)
-                    .map_err(|_| unauthorized("token_malformed"))?;
+                    .map_err(|_| unauthorized(ErrorCode::TokenMalformed))?;
                 let presented = self
                     .pepper()
                     .blind_index(WEBHOOK_TOKEN_DOMAIN, parsed.secret.expose().as_bytes());
                 let stored = record
                     .token_hmac
-                    .ok_or_else(|| unauthorized("token_invalid"))?;
+                    .ok_or_else(|| unauthorized(ErrorCode::TokenInvalid))?;
                 if !rampart_crypto::digest::constant_time_eq(&presented, &stored) {
-                    return Err(unauthorized("token_invalid"));
+                    return Err(unauthorized(ErrorCode::TokenInvalid));
                 }
                 Ok(())
             }
@@ -171,7 +172,7 @@ impl App {
                     let (user, password) = request
                         .authorization
                         .and_then(crate::credentials::basic)
-                        .ok_or_else(|| unauthorized("authentication_required"))?;
+                        .ok_or_else(|| unauthorized(ErrorCode::AuthenticationRequired))?;
                     let user_ok = rampart_crypto::digest::constant_time_eq(
                         user.as_bytes(),
                         secrets.username.as_deref().unwrap_or("").as_bytes(),
@@ -181,13 +182,13 @@ impl App {
                         secrets.password.as_deref().unwrap_or("").as_bytes(),
                     );
                     if !(user_ok & password_ok) {
-                        return Err(unauthorized("credentials_invalid"));
+                        return Err(unauthorized(ErrorCode::CredentialsInvalid));
                     }
                     return Ok(());
                 }
                 let header = request
                     .signature
-                    .ok_or_else(|| unauthorized("signature_required"))?;
+                    .ok_or_else(|| unauthorized(ErrorCode::SignatureRequired))?;
                 let keys: Vec<&[u8]> = secrets.hmac.iter().map(|s| s.as_bytes()).collect();
                 rampart_crypto::webhook_signature::verify(
                     &keys,
@@ -198,13 +199,13 @@ impl App {
                 )
                 .map_err(|error| match error {
                     rampart_crypto::webhook_signature::SignatureError::Malformed => {
-                        unauthorized("signature_malformed")
+                        unauthorized(ErrorCode::SignatureMalformed)
                     }
                     rampart_crypto::webhook_signature::SignatureError::Stale => {
-                        unauthorized("signature_expired")
+                        unauthorized(ErrorCode::SignatureExpired)
                     }
                     rampart_crypto::webhook_signature::SignatureError::Mismatch => {
-                        unauthorized("signature_invalid")
+                        unauthorized(ErrorCode::SignatureInvalid)
                     }
                 })
             }
@@ -246,7 +247,7 @@ impl App {
             self.record_webhook_refusal(meta, id, "source_not_allowed")
                 .await?;
             return Err(AppError::forbidden(
-                "source_not_allowed",
+                ErrorCode::SourceNotAllowed,
                 "this integration does not accept webhooks from this address",
             ));
         }
@@ -257,7 +258,7 @@ impl App {
         )?;
         if let Err(error) = self.authenticate_webhook(&record, &request).await {
             if let AppError::Unauthenticated { code, .. } = &error {
-                self.record_webhook_refusal(meta, id, code).await?;
+                self.record_webhook_refusal(meta, id, code.as_str()).await?;
             }
             return Err(error);
         }
@@ -266,13 +267,8 @@ impl App {
                 .map(|bytes| rampart_crypto::digest::hex(&bytes))
                 .unwrap_or_default()
         })
-        .map_err(|error| match error.code {
-            "payload_too_large" => AppError::TooLarge {
-                code: error.code,
-                message: error.message,
-            },
-            code => AppError::bad_request(code, error.message),
-        })?;
+        // The catalogue gives the status: 413 for payload_too_large, else 400.
+        .map_err(AppError::from)?;
         let service = self
             .store()
             .service(integration.service_id)
@@ -291,7 +287,7 @@ impl App {
         &self,
         meta: &RequestMeta,
         integration: IntegrationId,
-        code: &str,
+        reason: &str,
     ) -> AppResult<()> {
         let ctx = Ctx::new(crate::Actor::system(), meta.clone(), Default::default());
         self.store()
@@ -299,7 +295,7 @@ impl App {
                 &ctx.audit(self.now(), "webhook.refused", "integration")
                     .resource_id(integration)
                     .outcome(Outcome::Denied)
-                    .details(json!({ "reason": code }))
+                    .details(json!({ "reason": reason }))
                     .build(),
             )
             .await?;

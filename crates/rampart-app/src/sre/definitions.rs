@@ -3,11 +3,12 @@
 //! each audited. What a definition means lives in [`super::schedules`] and
 //! [`super::escalation_policies`].
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
 use rampart_domain::sre::documents::{PolicyDoc, ScheduleDoc};
 use rampart_domain::{EscalationPolicyId, Name, ScheduleId, Slug, UserId};
 use rampart_store::Page;
-use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};
@@ -59,7 +60,10 @@ impl App {
         definition: &serde_json::Value,
     ) -> AppResult<String> {
         let invalid = |error: serde_json::Error| {
-            AppError::bad_request("invalid_definition", format!("the definition: {error}"))
+            AppError::bad_request(
+                ErrorCode::InvalidDefinition,
+                format!("the definition: {error}"),
+            )
         };
         let users = match kind {
             DefinitionKind::Schedule => {
@@ -80,7 +84,7 @@ impl App {
                                 .await
                                 .map_err(|_| {
                                     AppError::bad_request(
-                                        "unknown_schedule",
+                                        ErrorCode::UnknownSchedule,
                                         format!("no schedule {:?} in this project", target.id),
                                     )
                                 })?;
@@ -98,7 +102,7 @@ impl App {
             };
             if !known {
                 return Err(AppError::bad_request(
-                    "unknown_user",
+                    ErrorCode::UnknownUser,
                     format!("{user:?} is not a user id"),
                 ));
             }
@@ -118,7 +122,7 @@ impl App {
     ) -> AppResult<DefinitionRecord> {
         let Scope::Project(org_id, project_id) = scope else {
             return Err(AppError::bad_request(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "schedules and escalation policies belong to projects",
             ));
         };
@@ -144,7 +148,7 @@ impl App {
             .await
             .map_err(|error| match error {
                 rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                    "identifier_taken",
+                    ErrorCode::IdentifierTaken,
                     "the identifier is already used in this project",
                 ),
                 other => other.into(),
@@ -220,7 +224,7 @@ impl App {
                     .any(|t| t.kind == "schedule" && t.id == identifier)
                 {
                     return Err(AppError::conflict(
-                        "schedule_in_use",
+                        ErrorCode::ScheduleInUse,
                         format!(
                             "escalation policy {} pages this schedule; change it first",
                             policy.identifier
@@ -237,7 +241,7 @@ impl App {
         {
             tx.rollback().await?;
             return Err(AppError::conflict(
-                "policy_in_use",
+                ErrorCode::PolicyInUse,
                 "services page with this escalation policy; change them first",
             ));
         }

@@ -3,9 +3,9 @@
 //! [`super::escalations`].
 
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::documents::DefinitionKind;
 use rampart_domain::sre::documents::PolicyDoc;
 use rampart_domain::sre::escalation::Policy;
-use rampart_store::sre::definitions::DefinitionKind;
 use serde_json::json;
 
 use super::definitions::corrupt;

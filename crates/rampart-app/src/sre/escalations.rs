@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rampart_domain::UserId;
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::documents::DefinitionKind;
 use rampart_domain::sre::escalation::{Escalation, Policy, Resolve, Status, Target};
 use rampart_domain::sre::schedule::Schedule;
-use rampart_store::sre::definitions::DefinitionKind;
 use rampart_store::sre::escalations::EscalationRow;
 use serde_json::json;
 

@@ -3,6 +3,7 @@
 //! alerts), and notes. Titles and timeline entries are sealed; every change is audited
 //! and written to the timeline in the same transaction.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::alerts::Alert;
 use rampart_domain::sre::incidents::{
@@ -131,8 +132,8 @@ pub struct IncidentDetail {
     pub description: String,
     pub alerts: Vec<Alert>,
     pub timeline: Vec<TimelineEntry>,
-    pub fields: rampart_store::sre::incidents::IncidentFields,
-    pub action_items: Vec<rampart_store::sre::incidents::ActionItemRow>,
+    pub fields: rampart_domain::sre::incidents::IncidentFields,
+    pub action_items: Vec<rampart_domain::sre::incidents::ActionItem>,
 }
 
 /// One timeline entry, opened.
@@ -146,9 +147,9 @@ pub struct TimelineEntry {
 }
 
 fn project_of(scope: Scope) -> AppResult<ProjectId> {
-    scope
-        .project_id()
-        .ok_or_else(|| AppError::bad_request("invalid_scope", "incidents belong to projects"))
+    scope.project_id().ok_or_else(|| {
+        AppError::bad_request(ErrorCode::InvalidScope, "incidents belong to projects")
+    })
 }
 
 fn incident_not_found() -> AppError {
@@ -242,7 +243,7 @@ impl App {
     ) -> AppResult<IncidentView> {
         let Scope::Project(org_id, project_id) = scope else {
             return Err(AppError::bad_request(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "incidents belong to projects",
             ));
         };
@@ -375,7 +376,7 @@ impl App {
             };
             if !known {
                 return Err(AppError::bad_request(
-                    "unknown_user",
+                    ErrorCode::UnknownUser,
                     format!("{user:?} is not a user id"),
                 ));
             }
@@ -435,7 +436,7 @@ impl App {
                         .await
                         .map_err(|_| {
                             AppError::bad_request(
-                                "unknown_service",
+                                ErrorCode::UnknownService,
                                 format!("no service {service:?} in this project"),
                             )
                         })?

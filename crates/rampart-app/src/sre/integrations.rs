@@ -3,6 +3,7 @@
 //! password, or HMAC signing secrets) is shown once at creation: the bearer token is kept
 //! only as a blind index, Basic and HMAC secrets sealed with the project's key.
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incident::{
@@ -251,7 +252,7 @@ impl App {
             .unwrap_or(INTEGRATION_RATE_LIMIT_DEFAULT);
         if rate_limit == 0 || rate_limit > INTEGRATION_RATE_LIMIT_MAX {
             return Err(AppError::bad_request(
-                "invalid_rate_limit_per_minute",
+                ErrorCode::InvalidRateLimitPerMinute,
                 format!("rate_limit_per_minute is 1 to {INTEGRATION_RATE_LIMIT_MAX}"),
             ));
         }

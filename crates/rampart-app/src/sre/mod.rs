@@ -34,5 +34,5 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
 /// The paths these names had before the slices were reshaped, kept only while the HTTP
 /// crate moves over (removed in the same change set).
 pub mod oncall {
-    pub use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
+    pub use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
 }

@@ -3,6 +3,7 @@
 //! escalation engine and for service subscribers.
 
 use jiff::Timestamp;
+use rampart_domain::ErrorCode;
 use rampart_domain::{NotificationId, UserId};
 use rampart_store::Page;
 use rampart_store::sre::notifications::NotificationRow;
@@ -47,7 +48,7 @@ impl App {
         match ctx.actor.principal {
             rampart_domain::platform::identity::PrincipalId::User(user) => Ok(user),
             _ => Err(AppError::bad_request(
-                "not_a_user",
+                ErrorCode::NotAUser,
                 "notifications belong to users, not service accounts",
             )),
         }

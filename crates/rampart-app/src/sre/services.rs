@@ -3,11 +3,12 @@
 //! service's webhooks are [`super::integrations`], its alert rules
 //! [`super::alert_rules`].
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incident::Service;
+use rampart_domain::sre::services::ServiceOwnership;
 use rampart_domain::{Description, Name, ServiceId, Slug};
 use rampart_store::Page;
-pub use rampart_store::sre::services::ServiceOwnership;
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};
@@ -51,13 +52,13 @@ impl App {
             && !group_exists(group).await?
         {
             return Err(AppError::bad_request(
-                "unknown_group",
+                ErrorCode::UnknownGroup,
                 format!("{group:?} is not a user group id"),
             ));
         }
         if ownership.subscribers.len() > 100 {
             return Err(AppError::bad_request(
-                "too_many_subscribers",
+                ErrorCode::TooManySubscribers,
                 "a service has at most 100 subscribers",
             ));
         }
@@ -72,7 +73,7 @@ impl App {
             };
             if !known {
                 return Err(AppError::bad_request(
-                    "unknown_subscriber",
+                    ErrorCode::UnknownSubscriber,
                     format!("{subscriber:?} is not user:<id> or group:<id> of an existing one"),
                 ));
             }
@@ -194,7 +195,7 @@ impl App {
     ) -> AppResult<std::collections::BTreeMap<String, String>> {
         let Scope::Org(org) = scope else {
             return Err(AppError::bad_request(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "severity labels belong to organisations",
             ));
         };
@@ -202,7 +203,7 @@ impl App {
             rampart_domain::sre::incident::IncidentSeverity::parse(level)?;
             if label.trim().is_empty() || label.chars().count() > 40 {
                 return Err(AppError::bad_request(
-                    "invalid_label",
+                    ErrorCode::InvalidLabel,
                     "a severity label is 1 to 40 characters",
                 ));
             }
@@ -231,7 +232,7 @@ impl App {
     ) -> AppResult<Service> {
         let Scope::Project(org_id, project_id) = scope else {
             return Err(AppError::bad_request(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 "services belong to projects",
             ));
         };
@@ -252,7 +253,7 @@ impl App {
             .await
             .map_err(|error| match error {
                 rampart_store::StoreError::Conflict { .. } => AppError::conflict(
-                    "identifier_taken",
+                    ErrorCode::IdentifierTaken,
                     "a service with this identifier already exists in the project",
                 ),
                 other => other.into(),

@@ -2,6 +2,9 @@
 //! accepts (the serial/lineage rules the stock `http` backend client relies on), and
 //! the lock info a client sends.
 
+use crate::WorkspaceId;
+use jiff::Timestamp;
+
 use serde::Deserialize;
 
 /// What the backend needs to know of a state body. The body itself is stored exactly as
@@ -366,6 +369,35 @@ pub fn diff_states(old: &[u8], new: &[u8]) -> Result<StateDiff, StateError> {
         outputs_removed,
         outputs_changed,
     })
+}
+
+/// A state version's row, without its body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateVersion {
+    pub workspace_id: WorkspaceId,
+    pub version: u64,
+    pub serial: u64,
+    pub lineage: String,
+    pub sha256: [u8; 32],
+    pub size_bytes: u64,
+    pub resource_count: u64,
+    pub lock_id: Option<String>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    /// Why it was written when not by a client's write (a rollback).
+    pub reason: Option<String>,
+    pub chain_hash: [u8; 32],
+}
+
+/// A held lock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkspaceLock {
+    pub lock_id: String,
+    /// The client's lock info, verbatim.
+    pub info: String,
+    pub operation: String,
+    pub locked_by: String,
+    pub locked_at: Timestamp,
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //!
 //! Everything here is pure and in memory; the store loads it, the app keeps it fresh.
 
+use jiff::Timestamp;
+
 use std::collections::HashMap;
 
 use crate::Permission;
@@ -459,6 +461,63 @@ impl AccessIndex {
                 set.union(&granted)
             })
     }
+}
+
+/// A stored role assignment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleAssignmentRecord {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub grantee: Grantee,
+    pub role: RoleRef,
+    /// `None`: the built-in "all resources in scope" group.
+    pub resource_group_id: Option<uuid::Uuid>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// The role an assignment grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleRef {
+    Builtin(BuiltinRole),
+    Custom(uuid::Uuid),
+}
+
+/// A custom role.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomRole {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub identifier: crate::Slug,
+    pub name: crate::Name,
+    pub description: crate::Description,
+    pub permissions: PermissionSet,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserGroup {
+    pub id: uuid::Uuid,
+    pub scope: Scope,
+    pub identifier: crate::Slug,
+    pub name: crate::Name,
+    pub description: crate::Description,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A custom resource group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceGroupRecord {
+    pub id: uuid::Uuid,
+    pub identifier: crate::Slug,
+    pub name: crate::Name,
+    pub description: crate::Description,
+    pub spec: ResourceGroupSpec,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[cfg(test)]

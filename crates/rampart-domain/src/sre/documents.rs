@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::escalation_policies::{Level, Policy, Target};
 use super::schedules::{Layer, Override, Restriction, Rotation, RotationUnit, Schedule};
-use crate::ValidationError;
+use crate::{Name, ProjectId, Slug, ValidationError};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +258,27 @@ impl PolicyDoc {
         policy.validate()?;
         Ok(policy)
     }
+}
+
+/// Which kind of definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefinitionKind {
+    Schedule,
+    EscalationPolicy,
+}
+
+/// A schedule or an escalation policy as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DefinitionRecord {
+    pub id: String,
+    pub org_id: crate::OrgId,
+    pub project_id: ProjectId,
+    pub identifier: Slug,
+    pub name: Name,
+    /// The validated definition, JSON.
+    pub definition: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[cfg(test)]

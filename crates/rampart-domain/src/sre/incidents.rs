@@ -350,6 +350,29 @@ pub fn check_custom_fields(
     ))
 }
 
+/// The fields responders set on an incident.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentFields {
+    /// A user id.
+    pub commander: Option<String>,
+    /// User ids.
+    pub assignees: Vec<String>,
+    /// Service ids.
+    pub linked_services: Vec<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One action item of an incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionItem {
+    pub seq: u64,
+    pub text: String,
+    pub assignee: Option<String>,
+    pub done: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

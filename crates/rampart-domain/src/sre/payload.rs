@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::{ErrorCode, Refusal};
+
 /// The most characters of an alert summary.
 pub const SUMMARY_CHARS_MAX: usize = 1024;
 /// The most characters of a dedup key.
@@ -130,19 +132,11 @@ pub struct Decoded {
     pub generated_dedup_key: Option<String>,
 }
 
-/// Why a body was refused (400 with the code).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct PayloadError {
-    pub code: &'static str,
-    pub message: String,
-}
+/// Why a body was refused: a catalogued code (400, or 413 `payload_too_large`).
+pub type PayloadError = Refusal;
 
-fn invalid(code: &'static str, message: impl Into<String>) -> PayloadError {
-    PayloadError {
-        code,
-        message: message.into(),
-    }
+fn invalid(code: ErrorCode, message: impl Into<String>) -> PayloadError {
+    Refusal::new(code, message)
 }
 
 /// Cuts `text` to the summary limit, ending with an ellipsis when it was longer.
@@ -157,11 +151,14 @@ fn cut_summary(text: &str) -> String {
 
 fn check_summary(summary: &str) -> Result<(), PayloadError> {
     if summary.trim().is_empty() {
-        return Err(invalid("summary_missing", "an alert needs a summary"));
+        return Err(invalid(
+            ErrorCode::SummaryMissing,
+            "an alert needs a summary",
+        ));
     }
     if summary.chars().count() > SUMMARY_CHARS_MAX {
         return Err(invalid(
-            "summary_too_long",
+            ErrorCode::SummaryTooLong,
             format!("a summary holds at most {SUMMARY_CHARS_MAX} characters"),
         ));
     }
@@ -170,11 +167,14 @@ fn check_summary(summary: &str) -> Result<(), PayloadError> {
 
 fn check_dedup_key(key: &str) -> Result<(), PayloadError> {
     if key.is_empty() {
-        return Err(invalid("dedup_key_missing", "the dedup key is empty"));
+        return Err(invalid(
+            ErrorCode::DedupKeyMissing,
+            "the dedup key is empty",
+        ));
     }
     if key.chars().count() > DEDUP_KEY_CHARS_MAX {
         return Err(invalid(
-            "dedup_key_too_long",
+            ErrorCode::DedupKeyTooLong,
             format!("a dedup key holds at most {DEDUP_KEY_CHARS_MAX} characters"),
         ));
     }
@@ -190,7 +190,7 @@ pub fn decode(
 ) -> Result<Decoded, PayloadError> {
     if body.len() > WEBHOOK_BODY_BYTES_MAX {
         return Err(invalid(
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
         ));
     }
@@ -254,7 +254,7 @@ fn labels_key(labels: &BTreeMap<String, String>) -> String {
 fn decode_prometheus_style(format: Format, body: &[u8]) -> Result<Decoded, PayloadError> {
     let parsed: PrometheusBody = serde_json::from_slice(body).map_err(|error| {
         invalid(
-            "invalid_payload",
+            ErrorCode::InvalidPayload,
             format!("not a {} webhook body: {error}", format.as_str()),
         )
     })?;
@@ -265,7 +265,7 @@ fn decode_prometheus_style(format: Format, body: &[u8]) -> Result<Decoded, Paylo
             "resolved" | "ok" | "normal" => Action::Resolve,
             other => {
                 return Err(invalid(
-                    "invalid_payload",
+                    ErrorCode::InvalidPayload,
                     format!("alert status {other:?} is neither firing nor resolved"),
                 ));
             }
@@ -375,7 +375,7 @@ fn decode_pagerduty(
 ) -> Result<Decoded, PayloadError> {
     let parsed: PagerDutyBody = serde_json::from_slice(body).map_err(|error| {
         invalid(
-            "invalid_payload",
+            ErrorCode::InvalidPayload,
             format!("not a PagerDuty Events v2 body: {error}"),
         )
     })?;
@@ -385,7 +385,7 @@ fn decode_pagerduty(
         "resolve" => Action::Resolve,
         other => {
             return Err(invalid(
-                "invalid_event_action",
+                ErrorCode::InvalidEventAction,
                 format!("event_action {other:?} is not trigger, acknowledge or resolve"),
             ));
         }
@@ -400,7 +400,7 @@ fn decode_pagerduty(
         }
         (None, _) => {
             return Err(invalid(
-                "dedup_key_missing",
+                ErrorCode::DedupKeyMissing,
                 "acknowledge and resolve events name the alert by dedup_key",
             ));
         }
@@ -411,7 +411,7 @@ fn decode_pagerduty(
             check_summary(&payload.summary)?;
             let severity = Severity::from_label(&payload.severity).ok_or_else(|| {
                 invalid(
-                    "invalid_severity",
+                    ErrorCode::InvalidSeverity,
                     "severity is critical, error, warning or info",
                 )
             })?;
@@ -435,7 +435,7 @@ fn decode_pagerduty(
         }
         (None, Action::Trigger) => {
             return Err(invalid(
-                "payload_missing",
+                ErrorCode::PayloadMissing,
                 "a trigger carries payload.summary, payload.source and payload.severity",
             ));
         }
@@ -499,8 +499,12 @@ fn default_action() -> String {
 }
 
 fn decode_generic(body: &[u8]) -> Result<Decoded, PayloadError> {
-    let parsed: GenericBody = serde_json::from_slice(body)
-        .map_err(|error| invalid("invalid_payload", format!("not a generic alert: {error}")))?;
+    let parsed: GenericBody = serde_json::from_slice(body).map_err(|error| {
+        invalid(
+            ErrorCode::InvalidPayload,
+            format!("not a generic alert: {error}"),
+        )
+    })?;
     check_dedup_key(&parsed.dedup_key)?;
     let action = match parsed.action.as_str() {
         "trigger" => Action::Trigger,
@@ -508,7 +512,7 @@ fn decode_generic(body: &[u8]) -> Result<Decoded, PayloadError> {
         "resolve" => Action::Resolve,
         other => {
             return Err(invalid(
-                "invalid_action",
+                ErrorCode::InvalidAction,
                 format!("action {other:?} is not trigger, acknowledge or resolve"),
             ));
         }
@@ -521,7 +525,7 @@ fn decode_generic(body: &[u8]) -> Result<Decoded, PayloadError> {
         None => Severity::Warning,
         Some(text) => Severity::from_label(text).ok_or_else(|| {
             invalid(
-                "invalid_severity",
+                ErrorCode::InvalidSeverity,
                 "severity is critical, error, warning or info",
             )
         })?,
@@ -621,7 +625,10 @@ mod tests {
             alertmanager(json!([{"status": "pending", "fingerprint": "f"}]), 0),
         ] {
             assert_eq!(
-                decode(Format::Alertmanager, &bad, key).unwrap_err().code,
+                decode(Format::Alertmanager, &bad, key)
+                    .unwrap_err()
+                    .code
+                    .as_str(),
                 "invalid_payload"
             );
         }
@@ -689,7 +696,7 @@ mod tests {
         ] {
             let error =
                 decode(Format::PagerDuty, &serde_json::to_vec(&body).unwrap(), key).unwrap_err();
-            assert_eq!(error.code, code, "{body}");
+            assert_eq!(error.code.as_str(), code, "{body}");
         }
     }
 
@@ -717,7 +724,13 @@ mod tests {
             ),
             (vec![b' '; WEBHOOK_BODY_BYTES_MAX + 1], "payload_too_large"),
         ] {
-            assert_eq!(decode(Format::Generic, &body, key).unwrap_err().code, code);
+            assert_eq!(
+                decode(Format::Generic, &body, key)
+                    .unwrap_err()
+                    .code
+                    .as_str(),
+                code
+            );
         }
     }
 }

@@ -19,3 +19,13 @@ pub struct Service {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// Who owns a service and who hears about its incidents.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServiceOwnership {
+    /// A user group id.
+    pub owner_group: Option<String>,
+    /// `user:<id>` or `group:<id>`.
+    pub subscribers: Vec<String>,
+    pub tags: Vec<String>,
+}

@@ -1,8 +1,8 @@
 //! Terraform locks: at most one held lock per workspace, with the client's lock info
 //! kept verbatim.
 
-use jiff::Timestamp;
 use rampart_domain::WorkspaceId;
+use rampart_domain::iacm::state::WorkspaceLock;
 use sqlx::any::AnyRow;
 
 use crate::rows::{get, get_timestamp, micros};
@@ -11,19 +11,8 @@ use crate::{Store, StoreResult, WriteTx};
 const LOCK_SELECT: &str = "SELECT lock_id, info, operation, locked_by, locked_at \
      FROM workspace_locks WHERE workspace_id = $1";
 
-/// A held lock.
-#[derive(Clone, Debug, PartialEq)]
-pub struct WorkspaceLockRow {
-    pub lock_id: String,
-    /// The client's lock info, verbatim.
-    pub info: String,
-    pub operation: String,
-    pub locked_by: String,
-    pub locked_at: Timestamp,
-}
-
-fn lock_from(row: &AnyRow) -> StoreResult<WorkspaceLockRow> {
-    Ok(WorkspaceLockRow {
+fn lock_from(row: &AnyRow) -> StoreResult<WorkspaceLock> {
+    Ok(WorkspaceLock {
         lock_id: get(row, "lock_id")?,
         info: get(row, "info")?,
         operation: get(row, "operation")?,
@@ -36,7 +25,7 @@ impl Store {
     pub async fn workspace_lock(
         &self,
         workspace: WorkspaceId,
-    ) -> StoreResult<Option<WorkspaceLockRow>> {
+    ) -> StoreResult<Option<WorkspaceLock>> {
         sqlx::query(LOCK_SELECT)
             .bind(workspace.to_string())
             .fetch_optional(self.pool())
@@ -51,7 +40,7 @@ impl WriteTx {
     pub async fn held_workspace_lock(
         &mut self,
         workspace: WorkspaceId,
-    ) -> StoreResult<Option<WorkspaceLockRow>> {
+    ) -> StoreResult<Option<WorkspaceLock>> {
         sqlx::query(LOCK_SELECT)
             .bind(workspace.to_string())
             .fetch_optional(self.conn())
@@ -64,7 +53,7 @@ impl WriteTx {
     pub async fn insert_workspace_lock(
         &mut self,
         workspace: WorkspaceId,
-        lock: &WorkspaceLockRow,
+        lock: &WorkspaceLock,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO workspace_locks (workspace_id, lock_id, info, operation, locked_by, \

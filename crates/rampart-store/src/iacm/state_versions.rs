@@ -2,8 +2,8 @@
 //! first, one at a time with the previous link, or ascending for verification. Bodies
 //! arrive sealed; this module never sees plaintext.
 
-use jiff::Timestamp;
 use rampart_domain::WorkspaceId;
+use rampart_domain::iacm::state::StateVersion;
 use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};
@@ -36,26 +36,8 @@ fn hash(bytes: Vec<u8>, column: &str) -> StoreResult<[u8; 32]> {
         .map_err(|_| StoreError::Corrupt(format!("{column} is not 32 bytes")))
 }
 
-/// A state version's row, without its body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StateVersionRow {
-    pub workspace_id: WorkspaceId,
-    pub version: u64,
-    pub serial: u64,
-    pub lineage: String,
-    pub sha256: [u8; 32],
-    pub size_bytes: u64,
-    pub resource_count: u64,
-    pub lock_id: Option<String>,
-    pub created_by: String,
-    pub created_at: Timestamp,
-    /// Why it was written when not by a client's write (a rollback).
-    pub reason: Option<String>,
-    pub chain_hash: [u8; 32],
-}
-
-fn version_from(row: &AnyRow) -> StoreResult<StateVersionRow> {
-    Ok(StateVersionRow {
+fn version_from(row: &AnyRow) -> StoreResult<StateVersion> {
+    Ok(StateVersion {
         workspace_id: get_id(row, "workspace_id")?,
         version: number(get(row, "version")?, "version")?,
         serial: number(get(row, "serial")?, "serial")?,
@@ -77,7 +59,7 @@ impl Store {
         &self,
         workspace: WorkspaceId,
         page: &PageRequest,
-    ) -> StoreResult<Page<StateVersionRow>> {
+    ) -> StoreResult<Page<StateVersion>> {
         let before = match page.after.as_deref() {
             None => i64::MAX,
             Some(cursor) => cursor
@@ -109,7 +91,7 @@ impl Store {
         &self,
         workspace: WorkspaceId,
         version: Option<u64>,
-    ) -> StoreResult<Option<(StateVersionRow, Vec<u8>, Option<[u8; 32]>)>> {
+    ) -> StoreResult<Option<(StateVersion, Vec<u8>, Option<[u8; 32]>)>> {
         let sql = match version {
             Some(_) => format!(
                 "SELECT {VERSION_COLUMNS}, body_sealed FROM state_versions \
@@ -157,7 +139,7 @@ impl Store {
         workspace: WorkspaceId,
         after: Option<u64>,
         limit: u32,
-    ) -> StoreResult<Vec<(StateVersionRow, Vec<u8>)>> {
+    ) -> StoreResult<Vec<(StateVersion, Vec<u8>)>> {
         let sql = format!(
             "SELECT {VERSION_COLUMNS}, body_sealed FROM state_versions \
              WHERE workspace_id = $1 AND version > $2 ORDER BY version LIMIT $3"
@@ -179,7 +161,7 @@ impl WriteTx {
     pub async fn latest_state_version(
         &mut self,
         workspace: WorkspaceId,
-    ) -> StoreResult<Option<StateVersionRow>> {
+    ) -> StoreResult<Option<StateVersion>> {
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM state_versions WHERE workspace_id = $1 \
              ORDER BY version DESC LIMIT 1"
@@ -195,7 +177,7 @@ impl WriteTx {
 
     pub async fn insert_state_version(
         &mut self,
-        row: &StateVersionRow,
+        row: &StateVersion,
         body_sealed: &[u8],
     ) -> StoreResult<()> {
         sqlx::query(

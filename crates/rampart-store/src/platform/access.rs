@@ -6,6 +6,9 @@ use rampart_domain::platform::access::{
     AccessIndex, BuiltinRole, EffectiveAssignment, Grantee, PermissionSet, ResourceGroupSpec,
     ResourceSelector,
 };
+use rampart_domain::platform::access::{
+    CustomRole, ResourceGroupRecord, RoleAssignmentRecord, RoleRef, UserGroup,
+};
 use rampart_domain::platform::identity::PrincipalId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{OrgId, Permission, ProjectId, ServiceAccountId, UserId};
@@ -14,44 +17,6 @@ use sqlx::any::AnyRow;
 use super::{Page, PageRequest};
 use crate::rows::{get, get_id, get_optional_id, get_timestamp, micros};
 use crate::{Store, StoreError, StoreResult, WriteTx};
-
-/// The role an assignment grants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RoleRef {
-    Builtin(BuiltinRole),
-    Custom(uuid::Uuid),
-}
-
-impl RoleRef {
-    fn to_column(self) -> String {
-        match self {
-            RoleRef::Builtin(role) => role.identifier().to_owned(),
-            RoleRef::Custom(id) => id.to_string(),
-        }
-    }
-
-    fn from_column(text: &str) -> StoreResult<Self> {
-        if let Some(role) = BuiltinRole::from_identifier(text) {
-            return Ok(RoleRef::Builtin(role));
-        }
-        uuid::Uuid::parse_str(text)
-            .map(RoleRef::Custom)
-            .map_err(|_| StoreError::Corrupt("role_assignments.role".into()))
-    }
-}
-
-/// A stored role assignment.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RoleAssignmentRecord {
-    pub id: uuid::Uuid,
-    pub scope: Scope,
-    pub grantee: Grantee,
-    pub role: RoleRef,
-    /// `None`: the built-in "all resources in scope" group.
-    pub resource_group_id: Option<uuid::Uuid>,
-    pub created_at: Timestamp,
-    pub created_by: String,
-}
 
 pub(crate) fn scope_columns(scope: Scope) -> (Option<String>, Option<String>, String) {
     match scope {
@@ -120,7 +85,7 @@ fn assignment_from(row: &AnyRow) -> StoreResult<RoleAssignmentRecord> {
             &get::<String>(row, "principal_kind")?,
             &get::<String>(row, "principal_id")?,
         )?,
-        role: RoleRef::from_column(&get::<String>(row, "role")?)?,
+        role: role_from_column(&get::<String>(row, "role")?)?,
         resource_group_id: group
             .map(|text| uuid::Uuid::parse_str(&text))
             .transpose()
@@ -304,7 +269,7 @@ impl WriteTx {
         .bind(scope_key)
         .bind(kind)
         .bind(principal)
-        .bind(record.role.to_column())
+        .bind(role_column(record.role))
         .bind(record.resource_group_id.map(|id| id.to_string()))
         .bind(micros(record.created_at))
         .bind(&record.created_by)
@@ -363,31 +328,6 @@ impl WriteTx {
         .await?;
         get::<i64>(&row, "n")
     }
-}
-
-/// A custom role.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CustomRole {
-    pub id: uuid::Uuid,
-    pub scope: Scope,
-    pub identifier: rampart_domain::Slug,
-    pub name: rampart_domain::Name,
-    pub description: rampart_domain::Description,
-    pub permissions: PermissionSet,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// A user group.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UserGroup {
-    pub id: uuid::Uuid,
-    pub scope: Scope,
-    pub identifier: rampart_domain::Slug,
-    pub name: rampart_domain::Name,
-    pub description: rampart_domain::Description,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
 }
 
 fn uuid_column(row: &AnyRow, column: &str) -> StoreResult<uuid::Uuid> {
@@ -668,18 +608,6 @@ impl WriteTx {
     }
 }
 
-/// A custom resource group.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResourceGroupRecord {
-    pub id: uuid::Uuid,
-    pub identifier: rampart_domain::Slug,
-    pub name: rampart_domain::Name,
-    pub description: rampart_domain::Description,
-    pub spec: ResourceGroupSpec,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 fn selector_columns(selector: &ResourceSelector) -> (&'static str, bool, String) {
     match selector {
         ResourceSelector::All { include_children } => ("all", *include_children, String::new()),
@@ -857,4 +785,20 @@ impl WriteTx {
         )
         .await
     }
+}
+
+fn role_column(role: RoleRef) -> String {
+    match role {
+        RoleRef::Builtin(role) => role.identifier().to_owned(),
+        RoleRef::Custom(id) => id.to_string(),
+    }
+}
+
+fn role_from_column(text: &str) -> StoreResult<RoleRef> {
+    if let Some(role) = BuiltinRole::from_identifier(text) {
+        return Ok(RoleRef::Builtin(role));
+    }
+    uuid::Uuid::parse_str(text)
+        .map(RoleRef::Custom)
+        .map_err(|_| StoreError::Corrupt("role_assignments.role".into()))
 }

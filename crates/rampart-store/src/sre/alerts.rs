@@ -4,6 +4,7 @@
 //! serialises which incident a group opens or joins. Payloads arrive sealed.
 
 use jiff::Timestamp;
+use rampart_domain::sre::alerts::Alert;
 use rampart_domain::sre::incident::AlertStatus;
 use rampart_domain::{AlertId, IncidentId, IntegrationId, ServiceId};
 use sqlx::any::AnyRow;
@@ -32,11 +33,8 @@ pub const ALERT_PAYLOAD: SealedColumn = SealedColumn {
     extra_columns: &[],
 };
 
-/// An alert as stored (its payload is read separately, sealed).
-pub type AlertRow = rampart_domain::sre::alerts::Alert;
-
-fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
-    Ok(AlertRow {
+fn alert_from(row: &AnyRow) -> StoreResult<Alert> {
+    Ok(Alert {
         id: get_id(row, "id")?,
         project_id: get_id(row, "project_id")?,
         service_id: get_id(row, "service_id")?,
@@ -55,7 +53,7 @@ fn alert_from(row: &AnyRow) -> StoreResult<AlertRow> {
 }
 
 impl Store {
-    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<AlertRow>> {
+    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<Alert>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY created_at, id"
         );
@@ -70,7 +68,7 @@ impl Store {
     pub async fn alerts_of_integration(
         &self,
         integration: IntegrationId,
-    ) -> StoreResult<Vec<AlertRow>> {
+    ) -> StoreResult<Vec<Alert>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 ORDER BY created_at DESC, id DESC"
         );
@@ -109,7 +107,7 @@ impl WriteTx {
         &mut self,
         integration: IntegrationId,
         dedup_key: &str,
-    ) -> StoreResult<Option<AlertRow>> {
+    ) -> StoreResult<Option<Alert>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 AND open_key = $2"
         );
@@ -124,11 +122,7 @@ impl WriteTx {
     }
 
     /// Inserts an open alert; a concurrent identical trigger makes this a `Conflict`.
-    pub async fn insert_alert(
-        &mut self,
-        alert: &AlertRow,
-        payload_sealed: &[u8],
-    ) -> StoreResult<()> {
+    pub async fn insert_alert(&mut self, alert: &Alert, payload_sealed: &[u8]) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_key, open_key, \
              status, severity, group_key, payload_sealed, incident_id, event_count, created_at, \

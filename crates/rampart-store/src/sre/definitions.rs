@@ -4,9 +4,9 @@
 //! writes here serve both. What only one of them has lives in [`super::schedules`] or
 //! [`super::escalation_policies`].
 
-use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::{Name, ProjectId, Slug};
+use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
+use rampart_domain::{Name, Slug};
 use sqlx::any::AnyRow;
 
 use crate::platform::access::scope_columns;
@@ -14,38 +14,8 @@ use crate::platform::{Page, PageRequest};
 use crate::rows::{get, get_id, get_timestamp, micros, parsed};
 use crate::{Store, StoreResult, WriteTx};
 
-/// Which kind of definition.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefinitionKind {
-    Schedule,
-    EscalationPolicy,
-}
-
-impl DefinitionKind {
-    fn table(self) -> &'static str {
-        match self {
-            Self::Schedule => "schedules",
-            Self::EscalationPolicy => "escalation_policies",
-        }
-    }
-}
-
 const COLUMNS: &str =
     "id, org_id, project_id, identifier, name, definition, created_at, updated_at";
-
-/// A schedule or an escalation policy as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DefinitionRecord {
-    pub id: String,
-    pub org_id: rampart_domain::OrgId,
-    pub project_id: ProjectId,
-    pub identifier: Slug,
-    pub name: Name,
-    /// The validated definition, JSON.
-    pub definition: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
 
 fn definition_from(row: &AnyRow) -> StoreResult<DefinitionRecord> {
     Ok(DefinitionRecord {
@@ -73,7 +43,7 @@ impl Store {
         let (_, _, scope_key) = scope_columns(scope);
         let sql = format!(
             "SELECT {COLUMNS} FROM {} WHERE scope_key = $1 AND identifier = $2",
-            kind.table()
+            definition_table(kind)
         );
         sqlx::query(&sql)
             .bind(scope_key)
@@ -90,7 +60,10 @@ impl Store {
         kind: DefinitionKind,
         id: &str,
     ) -> StoreResult<Option<DefinitionRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE id = $1", kind.table());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE id = $1",
+            definition_table(kind)
+        );
         sqlx::query(&sql)
             .bind(id)
             .fetch_optional(self.pool())
@@ -106,9 +79,14 @@ impl Store {
         scope: Scope,
         page: &PageRequest,
     ) -> StoreResult<Page<DefinitionRecord>> {
-        self.list_defined_at(kind.table(), COLUMNS, scope, page, definition_from, |d| {
-            d.id.clone()
-        })
+        self.list_defined_at(
+            definition_table(kind),
+            COLUMNS,
+            scope,
+            page,
+            definition_from,
+            |d| d.id.clone(),
+        )
         .await
     }
 }
@@ -124,7 +102,7 @@ impl WriteTx {
         let sql = format!(
             "INSERT INTO {} (id, org_id, project_id, scope_key, identifier, name, definition, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            kind.table()
+            definition_table(kind)
         );
         sqlx::query(&sql)
             .bind(record.id.clone())
@@ -148,7 +126,7 @@ impl WriteTx {
     ) -> StoreResult<()> {
         let sql = format!(
             "UPDATE {} SET name = $2, definition = $3, updated_at = $4 WHERE id = $1",
-            kind.table()
+            definition_table(kind)
         );
         sqlx::query(&sql)
             .bind(record.id.clone())
@@ -161,8 +139,16 @@ impl WriteTx {
     }
 
     pub async fn delete_definition(&mut self, kind: DefinitionKind, id: &str) -> StoreResult<()> {
-        let sql = format!("DELETE FROM {} WHERE id = $1", kind.table());
+        let sql = format!("DELETE FROM {} WHERE id = $1", definition_table(kind));
         sqlx::query(&sql).bind(id).execute(self.conn()).await?;
         Ok(())
+    }
+}
+
+/// The table of a kind of definition (both have the same columns).
+fn definition_table(kind: DefinitionKind) -> &'static str {
+    match kind {
+        DefinitionKind::Schedule => "schedules",
+        DefinitionKind::EscalationPolicy => "escalation_policies",
     }
 }

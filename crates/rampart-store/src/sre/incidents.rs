@@ -4,6 +4,8 @@
 
 use jiff::Timestamp;
 use rampart_domain::sre::incident::IncidentStatus;
+use rampart_domain::sre::incidents::Incident;
+use rampart_domain::sre::incidents::{ActionItem, IncidentFields};
 use rampart_domain::{IncidentId, ProjectId, ServiceId};
 use sqlx::any::AnyRow;
 
@@ -57,11 +59,8 @@ pub const TIMELINE_BODY: SealedColumn = SealedColumn {
     extra_columns: &[],
 };
 
-/// An incident as stored (its title is read separately, sealed).
-pub type IncidentRow = rampart_domain::sre::incidents::Incident;
-
-fn incident_from(row: &AnyRow) -> StoreResult<IncidentRow> {
-    Ok(IncidentRow {
+fn incident_from(row: &AnyRow) -> StoreResult<Incident> {
+    Ok(Incident {
         id: get_id(row, "id")?,
         org_id: get_id(row, "org_id")?,
         project_id: get_id(row, "project_id")?,
@@ -90,35 +89,12 @@ pub struct IncidentEventRow {
     pub body_sealed: Vec<u8>,
 }
 
-/// The fields responders set on an incident.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct IncidentFields {
-    /// A user id.
-    pub commander: Option<String>,
-    /// User ids.
-    pub assignees: Vec<String>,
-    /// Service ids.
-    pub linked_services: Vec<String>,
-    pub custom_fields: serde_json::Map<String, serde_json::Value>,
-}
-
-/// One action item of an incident.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActionItemRow {
-    pub seq: u64,
-    pub text: String,
-    pub assignee: Option<String>,
-    pub done: bool,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 impl Store {
     pub async fn incident_by_number(
         &self,
         project: ProjectId,
         number: u64,
-    ) -> StoreResult<Option<(IncidentRow, Vec<u8>)>> {
+    ) -> StoreResult<Option<(Incident, Vec<u8>)>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
              WHERE project_id = $1 AND number = $2"
@@ -139,7 +115,7 @@ impl Store {
         &self,
         project: ProjectId,
         page: &PageRequest,
-    ) -> StoreResult<Page<(IncidentRow, Vec<u8>)>> {
+    ) -> StoreResult<Page<(Incident, Vec<u8>)>> {
         let before = match page.after.as_deref() {
             None => i64::MAX,
             Some(cursor) => cursor
@@ -221,7 +197,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItemRow>> {
+    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItem>> {
         let rows = sqlx::query(
             "SELECT seq, text, assignee, done, created_at, updated_at FROM incident_action_items \
              WHERE incident_id = $1 ORDER BY seq",
@@ -231,7 +207,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(ActionItemRow {
+                Ok(ActionItem {
                     seq: number(get(row, "seq")?, "seq")?,
                     text: get(row, "text")?,
                     assignee: get(row, "assignee")?,
@@ -260,7 +236,7 @@ impl WriteTx {
 
     pub async fn insert_incident(
         &mut self,
-        incident: &IncidentRow,
+        incident: &Incident,
         title_sealed: &[u8],
     ) -> StoreResult<()> {
         sqlx::query(
@@ -286,10 +262,7 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn incident_for_update(
-        &mut self,
-        id: IncidentId,
-    ) -> StoreResult<Option<IncidentRow>> {
+    pub async fn incident_for_update(&mut self, id: IncidentId) -> StoreResult<Option<Incident>> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
         sqlx::query(&sql)
             .bind(id.to_string())
@@ -304,7 +277,7 @@ impl WriteTx {
         &mut self,
         service: ServiceId,
         group: &str,
-    ) -> StoreResult<Option<IncidentRow>> {
+    ) -> StoreResult<Option<Incident>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE service_id = $1 AND open_group = $2"
         );
@@ -319,7 +292,7 @@ impl WriteTx {
     }
 
     /// Writes status, severity, timestamps and the open group of an incident.
-    pub async fn update_incident(&mut self, incident: &IncidentRow) -> StoreResult<()> {
+    pub async fn update_incident(&mut self, incident: &Incident) -> StoreResult<()> {
         sqlx::query(
             "UPDATE incidents SET status = $2, severity = $3, open_group = $4, updated_at = $5, \
              acknowledged_at = $6, resolved_at = $7 WHERE id = $1",

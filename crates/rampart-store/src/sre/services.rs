@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incident::Service;
+use rampart_domain::sre::services::ServiceOwnership;
 use rampart_domain::{Name, ServiceId, Slug};
 use sqlx::any::AnyRow;
 
@@ -35,16 +36,6 @@ fn service_from(row: &AnyRow) -> StoreResult<Service> {
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
     })
-}
-
-/// Who owns a service and who hears about its incidents.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ServiceOwnership {
-    /// A user group id.
-    pub owner_group: Option<String>,
-    /// `user:<id>` or `group:<id>`.
-    pub subscribers: Vec<String>,
-    pub tags: Vec<String>,
 }
 
 impl Store {

@@ -1,10 +1,9 @@
 //! IaCM tables: workspaces, state versions (append, latest, the previous link, newest
 //! first and ascending) and Terraform locks.
 
+use rampart_domain::iacm::state::{StateVersion, WorkspaceLock};
 use rampart_domain::iacm::workspace::{Provisioner, Workspace};
 use rampart_domain::*;
-use rampart_store::iacm::locks::WorkspaceLockRow;
-use rampart_store::iacm::state_versions::StateVersionRow;
 use rampart_store::{Store, StoreError};
 
 use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
@@ -25,9 +24,9 @@ pub(crate) fn workspace(tenant: &Tenant, identifier: &str) -> Workspace {
     }
 }
 
-pub(crate) fn state_version(workspace: &Workspace, version: u64) -> StateVersionRow {
+pub(crate) fn state_version(workspace: &Workspace, version: u64) -> StateVersion {
     let byte = u8::try_from(version).unwrap();
-    StateVersionRow {
+    StateVersion {
         workspace_id: workspace.id,
         version,
         serial: version * 10,
@@ -53,7 +52,7 @@ pub(crate) async fn workspace_with_versions(
     tenant: &Tenant,
     identifier: &str,
     versions: u64,
-) -> (Workspace, Vec<StateVersionRow>) {
+) -> (Workspace, Vec<StateVersion>) {
     let workspace = workspace(tenant, identifier);
     let rows: Vec<_> = (1..=versions)
         .map(|v| state_version(&workspace, v))
@@ -254,8 +253,8 @@ async fn state_versions_append_and_read_latest_by_number_and_in_both_orders() {
     }
 }
 
-fn lock(id: &str) -> WorkspaceLockRow {
-    WorkspaceLockRow {
+fn lock(id: &str) -> WorkspaceLock {
+    WorkspaceLock {
         lock_id: id.into(),
         info: format!(r#"{{"ID":"{id}","Operation":"OperationTypeApply"}}"#),
         operation: "OperationTypeApply".into(),

@@ -196,7 +196,7 @@ async fn tokens_and_users_round_trip() {
 async fn group_member_ids_are_a_groups_users_in_id_order() {
     for Fixture { store, .. } in stores().await {
         let t = crate::tenant(&store, "acme").await;
-        let group = rampart_store::platform::access::UserGroup {
+        let group = rampart_domain::platform::access::UserGroup {
             id: uuid::Uuid::new_v4(),
             scope: t.scope(),
             identifier: Slug::parse("ops").unwrap(),

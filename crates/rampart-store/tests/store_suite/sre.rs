@@ -3,16 +3,17 @@
 //! schedule and policy definitions, escalations and notifications.
 
 use rampart_domain::platform::identity::User;
-use rampart_domain::sre::incident::{AlertStatus, AuthMode, IncidentStatus, Integration, Service};
+use rampart_domain::sre::alerts::{Alert, AlertStatus};
+use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
+use rampart_domain::sre::incidents::{Incident, IncidentFields, IncidentStatus};
+use rampart_domain::sre::integrations::{AuthMode, Integration};
 use rampart_domain::sre::payload::Format;
+use rampart_domain::sre::services::{Service, ServiceOwnership};
 use rampart_domain::*;
-use rampart_store::sre::alerts::AlertRow;
-use rampart_store::sre::definitions::{DefinitionKind, DefinitionRecord};
 use rampart_store::sre::escalations::EscalationRow;
-use rampart_store::sre::incidents::{IncidentEventRow, IncidentFields, IncidentRow};
+use rampart_store::sre::incidents::IncidentEventRow;
 use rampart_store::sre::integrations::IntegrationRecord;
 use rampart_store::sre::notifications::NotificationRow;
-use rampart_store::sre::services::ServiceOwnership;
 use rampart_store::{Store, StoreError};
 
 use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
@@ -50,9 +51,9 @@ pub(crate) fn integration(service: &Service, auth_mode: AuthMode) -> Integration
     }
 }
 
-pub(crate) fn alert(record: &IntegrationRecord, dedup_key: &str) -> AlertRow {
+pub(crate) fn alert(record: &IntegrationRecord, dedup_key: &str) -> Alert {
     let integration = &record.integration;
-    AlertRow {
+    Alert {
         id: fresh(AlertId::mint),
         project_id: integration.project_id,
         service_id: integration.service_id,
@@ -74,8 +75,8 @@ pub(crate) fn incident(
     number: u64,
     service: Option<&Service>,
     group: Option<&str>,
-) -> IncidentRow {
-    IncidentRow {
+) -> Incident {
+    Incident {
         id: fresh(IncidentId::mint),
         org_id: tenant.org.id,
         project_id: tenant.project.id,
@@ -114,7 +115,7 @@ pub(crate) async fn open_incident(
     service: Option<&Service>,
     group: Option<&str>,
     title: &[u8],
-) -> IncidentRow {
+) -> Incident {
     let mut tx = store.write().await.unwrap();
     let number = tx.next_incident_number(tenant.project.id).await.unwrap();
     let row = incident(tenant, number, service, group);
@@ -919,7 +920,7 @@ async fn notifications_are_a_users_inbox_newest_first_with_queued_tasks() {
         let first = open_incident(&store, &t, None, None, b"a").await;
         let second = open_incident(&store, &t, None, None, b"b").await;
 
-        let notification = |incident: &IncidentRow, kind: &str, level: u64| NotificationRow {
+        let notification = |incident: &Incident, kind: &str, level: u64| NotificationRow {
             id: fresh(NotificationId::mint),
             user_id: alice.id,
             project_id: t.project.id,

@@ -3,6 +3,7 @@
 //! NDJSON, or the matching events as CSV.
 
 use rampart_crypto::merkle::{self, Hash, Levels};
+use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_store::{AuditEvent, AuditRecord, PageRequest, StoredCheckpoint};
@@ -204,7 +205,7 @@ impl App {
             .sign_audit_checkpoint()
             .await?
             .ok_or_else(|| AppError::Conflict {
-                code: "audit_log_empty",
+                code: ErrorCode::AuditLogEmpty,
                 message: "the audit log has no events yet".into(),
             })?;
         let size = head.tree_size;

@@ -2,6 +2,7 @@
 //! filters (as text from the caller) that the export takes too.
 
 use jiff::Timestamp;
+use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_store::{AuditEvent, AuditFilter, Page, PageRequest};
@@ -36,7 +37,7 @@ fn parse_time(text: Option<&str>, field: &'static str) -> AppResult<Option<Times
     text.map(|text| {
         text.parse::<Timestamp>().map_err(|_| {
             AppError::bad_request(
-                "invalid_time",
+                ErrorCode::InvalidTime,
                 format!("{field} must be an RFC 3339 time such as 2026-01-31T12:00:00Z"),
             )
         })
@@ -49,7 +50,7 @@ pub(super) fn store_filter(query: &AuditQuery, scope: Scope) -> AppResult<AuditF
         && !matches!(outcome.as_str(), "success" | "failure" | "denied")
     {
         return Err(AppError::bad_request(
-            "invalid_outcome",
+            ErrorCode::InvalidOutcome,
             "outcome must be success, failure or denied",
         ));
     }
@@ -73,7 +74,10 @@ fn audit_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<Pag
         Some(text) => Some(
             text.parse::<u64>()
                 .map_err(|_| {
-                    AppError::bad_request("invalid_cursor", "cursor is not one this server issued")
+                    AppError::bad_request(
+                        ErrorCode::InvalidCursor,
+                        "cursor is not one this server issued",
+                    )
                 })?
                 .to_string(),
         ),

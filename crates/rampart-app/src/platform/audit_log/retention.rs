@@ -1,6 +1,7 @@
 //! Retention: how many days an organisation's audit events keep their bodies, and the
 //! sweep that drops older bodies while keeping their hashes (so exports still verify).
 
+use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 
 use crate::{App, AppError, AppResult, Ctx};
@@ -26,7 +27,7 @@ impl App {
             && !(AUDIT_RETENTION_DAYS_MIN..=AUDIT_RETENTION_DAYS_MAX).contains(&days)
         {
             return Err(AppError::bad_request(
-                "invalid_days",
+                ErrorCode::InvalidDays,
                 format!(
                     "days must be between {AUDIT_RETENTION_DAYS_MIN} and \
                      {AUDIT_RETENTION_DAYS_MAX}, or null to keep events for ever"

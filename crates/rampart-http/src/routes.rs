@@ -133,20 +133,21 @@ fn method_filter(method: &Method) -> MethodFilter {
     }
 }
 
-/// The router under construction and the specs registered so far.
+/// A registered handler waiting for the application state: it is wrapped in the
+/// enforcement middleware and mounted when the router is built.
+type Mount = Box<dyn FnOnce(Router<AppState>, &AppState) -> Router<AppState>>;
+
+/// The routes registered so far: their specs, and their handlers to mount. Building the
+/// table needs no application, so tests can walk it.
+#[derive(Default)]
 pub struct RouteTable {
-    state: AppState,
-    router: Router<AppState>,
     specs: Vec<RouteSpec>,
+    mounts: Vec<Mount>,
 }
 
 impl RouteTable {
-    pub fn new(state: AppState) -> Self {
-        Self {
-            state,
-            router: Router::new(),
-            specs: Vec::new(),
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Registers `handler` for `spec`, behind the enforcement middleware for
@@ -156,17 +157,19 @@ impl RouteTable {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let body_limit = spec
-            .body_bytes_max
-            .unwrap_or(self.state.settings.body_bytes_max);
-        let guarded = handler
-            .layer(from_fn_with_state(
-                (self.state.clone(), spec.access),
-                enforce,
-            ))
-            .layer(DefaultBodyLimit::max(body_limit));
-        let router = std::mem::take(&mut self.router);
-        self.router = router.route(spec.path, on(method_filter(&spec.method), guarded));
+        let (method, path, access, body_bytes_max) = (
+            spec.method.clone(),
+            spec.path,
+            spec.access,
+            spec.body_bytes_max,
+        );
+        self.mounts.push(Box::new(move |router, state| {
+            let body_limit = body_bytes_max.unwrap_or(state.settings.body_bytes_max);
+            let guarded = handler
+                .layer(from_fn_with_state((state.clone(), access), enforce))
+                .layer(DefaultBodyLimit::max(body_limit));
+            router.route(path, on(method_filter(&method), guarded))
+        }));
         self.specs.push(spec);
     }
 
@@ -174,7 +177,12 @@ impl RouteTable {
         &self.specs
     }
 
-    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteSpec>, AppState) {
-        (self.router, self.specs, self.state)
+    /// Mounts every handler with `state`, in registration order.
+    pub fn into_parts(self, state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
+        let router = self
+            .mounts
+            .into_iter()
+            .fold(Router::new(), |router, mount| mount(router, state));
+        (router, self.specs)
     }
 }

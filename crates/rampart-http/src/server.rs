@@ -57,9 +57,9 @@ pub enum ServeError {
 /// Builds the whole router: every route behind its enforcement, fallbacks that answer
 /// in the API's error format, and the edge middleware around everything.
 pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
-    let mut table = RouteTable::new(state.clone());
+    let mut table = RouteTable::new();
     crate::handlers::register_all(&mut table, state.settings.metrics_public);
-    let (router, specs, state) = table.into_parts();
+    let (router, specs) = table.into_parts(&state);
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
     // The Terraform state backend: its own methods, auth and body limit (see
     // `handlers::tf_backend`).

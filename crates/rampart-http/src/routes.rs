@@ -1,6 +1,7 @@
-//! The route table. Every route is registered here with its method, path, [`Access`]
-//! (a permission from the catalogue, or explicitly public/self-service), body limit and
-//! OpenAPI description; registration wires the one enforcement middleware in front of
+//! The route table. Every route is registered in it, by the handler module that owns
+//! the route (see [`crate::handlers`]), with its method, path, [`Access`] (a permission
+//! from the catalogue, or explicitly public/self-service), body limit and OpenAPI
+//! description; building the router wires the one enforcement middleware in front of
 //! the handler with that access. The table is kept, so tests can walk every route and
 //! the OpenAPI document is generated from exactly what is served.
 
@@ -11,6 +12,7 @@ use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, on};
 use rampart_app::Access;
+use rampart_domain::Permission;
 
 use crate::AppState;
 use crate::enforce::enforce;
@@ -119,6 +121,20 @@ pub const LIST_QUERY: &[(&str, &str)] = &[
 ];
 pub const FORCE_QUERY: &[(&str, &str)] =
     &[("force", "delete even when not empty (account admins only)")];
+
+/// The base of a project's routes.
+pub const PROJECT: &str = "/api/v1/orgs/{org}/projects/{project}";
+
+/// The access of a route that needs `permission` at its scope.
+pub fn perm(permission: Permission) -> Access {
+    Access::Permission(permission)
+}
+
+/// `base` followed by `suffix`, for routes registered under several bases. Paths are
+/// registered once when the router is built, so leaking them is fine.
+pub fn join_path(base: &str, suffix: &str) -> &'static str {
+    Box::leak(format!("{base}{suffix}").into_boxed_str())
+}
 
 fn method_filter(method: &Method) -> MethodFilter {
     match *method {

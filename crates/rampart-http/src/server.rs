@@ -32,7 +32,7 @@ use tower::ServiceExt;
 use crate::AppState;
 use crate::edge::edge;
 use crate::error::ApiError;
-use crate::handlers::health::OpenApiJson;
+use crate::handlers::platform::health::OpenApiJson;
 use crate::routes::{RouteSpec, RouteTable};
 
 /// Time a client gets to send its first bytes and finish the TLS handshake.
@@ -61,25 +61,9 @@ pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
     crate::handlers::register_all(&mut table, state.settings.metrics_public);
     let (router, specs) = table.into_parts(&state);
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
-    // The Terraform state backend: its own methods, auth and body limit (see
-    // `handlers::tf_backend`).
-    let router = router
-        .route(
-            "/tf/v1/{org}/{project}/{workspace}",
-            axum::routing::any(crate::handlers::tf_backend::state_route)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/tf/v1/{org}/{project}/{workspace}/lock",
-            axum::routing::any(crate::handlers::tf_backend::lock_route)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        // Incoming webhooks: the integration authenticates, not an API token.
-        .route(
-            "/hooks/v1/{integration_id}",
-            axum::routing::post(crate::handlers::sre::webhook)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
+    // The Terraform state backend and incoming webhooks: their own methods, auth and
+    // body limits.
+    let router = crate::handlers::mount_outside_table(router)
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
         })

@@ -1,25 +1,121 @@
-//! Workspaces of a project and their state history. Routes are `Access::PerResource`:
-//! the use cases decide per workspace (so resource groups naming single workspaces
-//! hold), and every state read is audited there.
+//! Workspaces of a project: create, read, change, delete, and views of their state
+//! history (the versions, a diff, the current state's resources). Routes are
+//! `Access::PerResource`: the use cases decide per workspace (so resource groups naming
+//! single workspaces hold), and every state read is audited there.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::iacm as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
+use rampart_app::iacm::WorkspaceLockRow;
 use rampart_app::iacm::workspaces::{WorkspaceInput, WorkspacePatch};
-use rampart_app::iacm::{StateVersionRow, WorkspaceLockRow};
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission;
+use rampart_domain::Permission as P;
 use rampart_domain::iacm::workspace::Workspace;
 
-use super::access::{id_param, scope_text};
+use super::state_versions::wire_version;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::handlers::platform::access::{id_param, scope_text};
+use crate::routes::{RouteSpec, RouteTable, join_path};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Workspaces and their state history: the use cases decide per workspace.
+    const BASE: &str = "/api/v1/orgs/{org}/projects/{project}/workspaces";
+    let path = |suffix| join_path(BASE, suffix);
+    table.add(
+        r(
+            M::GET,
+            path(""),
+            Access::PerResource(P::WorkspaceView),
+            "List the workspaces you may view",
+        )
+        .page::<wire::Workspace>(),
+        list_workspaces,
+    );
+    table.add(
+        r(
+            M::POST,
+            path(""),
+            Access::PerResource(P::WorkspaceCreate),
+            "Create a workspace",
+        )
+        .body::<wire::WorkspaceCreate>()
+        .reply::<wire::Workspace>(201),
+        create_workspace,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceView),
+            "A workspace with its lock",
+        )
+        .reply::<wire::Workspace>(200),
+        get_workspace,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceEdit),
+            "Change a workspace",
+        )
+        .body::<wire::WorkspaceUpdate>()
+        .reply::<wire::Workspace>(200),
+        update_workspace,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceDelete),
+            "Delete a workspace and its state history (not while locked)",
+        ),
+        delete_workspace,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/state-versions"),
+            Access::PerResource(P::WorkspaceView),
+            "State versions, newest first",
+        )
+        .page::<wire::StateVersion>(),
+        list_state_versions,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/state-diff"),
+            Access::PerResource(P::WorkspaceAccessState),
+            "Resources and outputs changed between two versions",
+        )
+        .query(&[("from", "older version"), ("to", "newer version")])
+        .reply::<wire::StateDiff>(200),
+        diff_state,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/resources"),
+            Access::PerResource(P::WorkspaceAccessState),
+            "Resources, outputs (sensitive masked) and modules of the current state",
+        )
+        .reply::<wire::StateResources>(200),
+        state_resources,
+    );
+}
 
 fn wire_lock(lock: WorkspaceLockRow) -> wire::StateLock {
     wire::StateLock {
@@ -53,22 +149,7 @@ fn wire_workspace(
     }
 }
 
-fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
-    wire::StateVersion {
-        version: row.version,
-        serial: row.serial,
-        lineage: row.lineage.clone(),
-        sha256: rampart_app::audit_log::hex(&row.sha256),
-        size_bytes: row.size_bytes,
-        resource_count: row.resource_count,
-        lock_id: row.lock_id.clone(),
-        created_by: row.created_by.clone(),
-        created_at: row.created_at.to_string(),
-        reason: row.reason.clone(),
-    }
-}
-
-async fn workspace(
+pub(super) async fn workspace(
     state: &AppState,
     ctx: &Ctx,
     scope: &ResolvedScope,
@@ -201,44 +282,6 @@ pub async fn list_state_versions(
     }))
 }
 
-fn version_param(params: &[(String, String)]) -> ApiResult<Option<u64>> {
-    let text = id_param(params, "version");
-    if text.is_empty() || text == "current" {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| {
-        AppError::NotFound {
-            what: "state version",
-        }
-        .into()
-    })
-}
-
-/// The state body of one version (`current` for the newest), as stored.
-pub async fn download_state(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
-) -> ApiResult<Response> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
-    let (_, body) = state
-        .app
-        .read_state(&ctx, &workspace, version_param(&params)?)
-        .await?
-        .ok_or(AppError::NotFound {
-            what: "state version",
-        })?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
-}
-
 pub async fn diff_state(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -261,29 +304,6 @@ pub async fn diff_state(
         outputs_removed: diff.outputs_removed,
         outputs_changed: diff.outputs_changed,
     }))
-}
-
-pub async fn rollback_state(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
-    ApiJson(body): ApiJson<wire::StateRollback>,
-) -> ApiResult<(StatusCode, Json<wire::StateVersion>)> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
-    let version = state
-        .app
-        .rollback_state(&ctx, &workspace, body.version, &body.reason)
-        .await?;
-    let history = state.app.state_history(&workspace, Some(1), None).await?;
-    let newest = history
-        .items
-        .iter()
-        .find(|row| row.version == version)
-        .ok_or(AppError::NotFound {
-            what: "state version",
-        })?;
-    Ok((StatusCode::CREATED, Json(wire_version(newest))))
 }
 
 pub async fn state_resources(

@@ -1,13 +1,14 @@
 //! Secrets at organisation and project scope. Values go in, never come out.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
 use rampart_app::Ctx;
 use rampart_app::platform::secrets::{SecretInput, SecretPatch};
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::secrets::{Secret, SecretVersion};
 use zeroize::Zeroizing;
 
@@ -16,6 +17,72 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{RouteSpec, RouteTable, join_path, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Secrets of organisations and projects (values are write-only).
+    for base in [
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix| join_path(base, suffix);
+        table.add(
+            r(
+                M::GET,
+                path("/secrets"),
+                perm(P::SecretView),
+                "List secrets (metadata only)",
+            )
+            .page::<wire::Secret>(),
+            list_secrets,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/secrets"),
+                perm(P::SecretCreate),
+                "Create a secret (the value is never returned)",
+            )
+            .body::<wire::SecretCreate>()
+            .reply::<wire::Secret>(201),
+            create_secret,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/secrets/{secret}"),
+                perm(P::SecretView),
+                "A secret's metadata and versions",
+            )
+            .reply::<wire::Secret>(200),
+            get_secret,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/secrets/{secret}"),
+                perm(P::SecretEdit),
+                "Rename a secret or add a version",
+            )
+            .body::<wire::SecretUpdate>()
+            .reply::<wire::Secret>(200),
+            update_secret,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/secrets/{secret}"),
+                perm(P::SecretDelete),
+                "Delete a secret and all its versions",
+            ),
+            delete_secret,
+        );
+    }
+}
 
 fn wire_secret(
     secret: &Secret,

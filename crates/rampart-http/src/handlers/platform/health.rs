@@ -2,12 +2,57 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_api::HealthResponse;
+use rampart_app::Access;
+use rampart_domain::Permission as P;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::{RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable, metrics_public: bool) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Health, metrics, the API description.
+    table.add(
+        r(M::GET, "/healthz", Access::Public, "Liveness").reply::<HealthResponse>(200),
+        healthz,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/readyz",
+            Access::SelfServiceNarrowedOk,
+            "Readiness: the store answers",
+        )
+        .reply::<HealthResponse>(200),
+        readyz,
+    );
+    let metrics_access = if metrics_public {
+        Access::Public
+    } else {
+        perm(P::SettingsView)
+    };
+    table.add(
+        r(M::GET, "/metrics", metrics_access, "Prometheus metrics")
+            .text("text/plain; version=0.0.4"),
+        metrics,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/openapi.json",
+            Access::SelfServiceNarrowedOk,
+            "This API's OpenAPI 3.1 document",
+        )
+        .text("application/json"),
+        openapi,
+    );
+}
 
 pub async fn healthz() -> Json<HealthResponse> {
     Json(HealthResponse {

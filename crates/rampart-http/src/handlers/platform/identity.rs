@@ -1,15 +1,17 @@
 //! Users, personal tokens, service accounts and their tokens.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::platform::identity::{
     NewServiceAccountInput, NewTokenInput, NewUserInput, TokenExpiry, UserPatch,
 };
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{AppError, Ctx};
+use rampart_domain::Permission as P;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, ServiceAccount};
 use rampart_domain::{ServiceAccountId, TokenId, UserId};
 
@@ -20,6 +22,181 @@ use crate::convert;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // My own tokens.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "List my API tokens",
+        )
+        .page::<wire::Token>(),
+        list_my_tokens,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "Create a personal API token (secret shown once)",
+        )
+        .body::<wire::TokenCreate>()
+        .reply::<wire::TokenCreated>(201),
+        create_my_token,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/tokens/{token_id}",
+            Access::SelfService,
+            "Revoke one of my tokens",
+        )
+        .reply::<wire::Token>(200),
+        revoke_my_token,
+    );
+
+    // Users.
+    table.add(
+        r(M::GET, "/api/v1/users", perm(P::UserView), "List users").page::<wire::User>(),
+        list_users,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/users",
+            perm(P::UserInvite),
+            "Create a user",
+        )
+        .body::<wire::UserCreate>()
+        .reply::<wire::User>(201),
+        create_user,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/users/{user_id}",
+            perm(P::UserView),
+            "Read a user",
+        )
+        .reply::<wire::User>(200),
+        get_user,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/users/{user_id}",
+            perm(P::UserEdit),
+            "Update a user",
+        )
+        .body::<wire::UserUpdate>()
+        .reply::<wire::User>(200),
+        update_user,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/users/{user_id}",
+            perm(P::UserDelete),
+            "Delete a user",
+        ),
+        delete_user,
+    );
+
+    // Service accounts and their tokens, at organisation and at project scope.
+    for (base, item, tokens, token) in [
+        (
+            "/api/v1/orgs/{org}/service-accounts",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                base,
+                perm(P::ServiceAccountView),
+                "List service accounts",
+            )
+            .page::<wire::ServiceAccount>(),
+            list_service_accounts,
+        );
+        table.add(
+            r(
+                M::POST,
+                base,
+                perm(P::ServiceAccountCreate),
+                "Create a service account",
+            )
+            .body::<wire::ServiceAccountCreate>()
+            .reply::<wire::ServiceAccount>(201),
+            create_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                item,
+                perm(P::ServiceAccountView),
+                "Read a service account",
+            )
+            .reply::<wire::ServiceAccount>(200),
+            get_service_account,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                item,
+                perm(P::ServiceAccountDelete),
+                "Delete a service account and its tokens",
+            ),
+            delete_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                tokens,
+                perm(P::TokenView),
+                "List a service account's tokens",
+            )
+            .page::<wire::Token>(),
+            list_service_account_tokens,
+        );
+        table.add(
+            r(
+                M::POST,
+                tokens,
+                perm(P::TokenCreate),
+                "Create a service account token (secret shown once)",
+            )
+            .body::<wire::TokenCreate>()
+            .reply::<wire::TokenCreated>(201),
+            create_service_account_token,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                token,
+                perm(P::TokenRevoke),
+                "Revoke a service account token",
+            )
+            .reply::<wire::Token>(200),
+            revoke_service_account_token,
+        );
+    }
+}
 
 /// An id in a path that does not parse cannot name anything: 404.
 fn parse_id<T: std::str::FromStr>(text: &str, what: &'static str) -> Result<T, AppError> {

@@ -1,17 +1,19 @@
-//! Role assignments, explain and "my permissions", at account, organisation and project
-//! scope.
+//! Access control at account, organisation and project scope: role assignments, explain,
+//! "my permissions", custom roles, user groups and their members, resource groups.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::Ctx;
 use rampart_app::platform::access::{
     ResourceGroupInput, ResourceGroupRecord, RoleAssignmentRecord, RoleInput, RolePatch, RoleRef,
     RoleView, UserGroup, grantee_text,
 };
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::access::BuiltinRole;
 use rampart_domain::platform::access::ResourceSelector;
 
@@ -19,6 +21,283 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{RouteSpec, RouteTable, join_path, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Access control at each scope.
+    for (assignments, assignment, explain_path, mine) in [
+        (
+            "/api/v1/role-assignments",
+            "/api/v1/role-assignments/{assignment_id}",
+            "/api/v1/access/explain",
+            "/api/v1/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/role-assignments",
+            "/api/v1/orgs/{org}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/access/explain",
+            "/api/v1/orgs/{org}/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments",
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/projects/{project}/access/explain",
+            "/api/v1/orgs/{org}/projects/{project}/access/my-permissions",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                assignments,
+                perm(P::RoleAssignmentView),
+                "List role assignments made at this scope",
+            )
+            .page::<wire::RoleAssignment>(),
+            list_role_assignments,
+        );
+        table.add(
+            r(
+                M::POST,
+                assignments,
+                perm(P::RoleAssignmentCreate),
+                "Assign a role (never beyond your own rights)",
+            )
+            .body::<wire::RoleAssignmentCreate>()
+            .reply::<wire::RoleAssignment>(201),
+            create_role_assignment,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                assignment,
+                perm(P::RoleAssignmentDelete),
+                "Remove a role assignment (not the last Account Admin)",
+            ),
+            delete_role_assignment,
+        );
+        table.add(
+            r(
+                M::GET,
+                explain_path,
+                perm(P::RoleAssignmentView),
+                "Does a principal hold a permission here, and which assignment decided",
+            )
+            .query(&[
+                ("principal", "user:<id> or service_account:<id>"),
+                ("permission", "resource:action"),
+                ("resource", "optional: one resource as type/id"),
+            ])
+            .reply::<wire::Explanation>(200),
+            explain,
+        );
+        table.add(
+            r(
+                M::GET,
+                mine,
+                Access::SeeScope,
+                "My permissions at this scope",
+            )
+            .reply::<wire::MyPermissions>(200),
+            my_permissions,
+        );
+    }
+
+    // Custom roles, user groups and their members, at each scope.
+    for base in [
+        "/api/v1",
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix| join_path(base, suffix);
+        table.add(
+            r(
+                M::GET,
+                path("/roles"),
+                perm(P::RoleView),
+                "List roles: the built-in ones first, then custom roles defined here",
+            )
+            .page::<wire::Role>(),
+            list_roles,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/roles"),
+                perm(P::RoleCreate),
+                "Create a custom role (never beyond your own permissions)",
+            )
+            .body::<wire::RoleCreate>()
+            .reply::<wire::Role>(201),
+            create_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/roles/{role_id}"),
+                perm(P::RoleView),
+                "Read a role (built-in identifier or custom id)",
+            )
+            .reply::<wire::Role>(200),
+            get_role,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/roles/{role_id}"),
+                perm(P::RoleEdit),
+                "Update a custom role (built-in roles are immutable)",
+            )
+            .body::<wire::RoleUpdate>()
+            .reply::<wire::Role>(200),
+            update_role,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/roles/{role_id}"),
+                perm(P::RoleDelete),
+                "Delete a custom role and its assignments",
+            ),
+            delete_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups"),
+                perm(P::GroupView),
+                "List user groups defined here",
+            )
+            .page::<wire::Group>(),
+            list_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups"),
+                perm(P::GroupCreate),
+                "Create a user group",
+            )
+            .body::<wire::GroupCreate>()
+            .reply::<wire::Group>(201),
+            create_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}"),
+                perm(P::GroupView),
+                "Read a user group",
+            )
+            .reply::<wire::Group>(200),
+            get_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}"),
+                perm(P::GroupDelete),
+                "Delete a user group, its memberships and assignments",
+            ),
+            delete_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupView),
+                "List a group's members",
+            )
+            .page::<wire::GroupMember>(),
+            list_group_members,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupEdit),
+                "Add a user to a group",
+            )
+            .body::<wire::GroupMember>()
+            .reply::<wire::GroupMember>(201),
+            add_group_member,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}/members/{user_id}"),
+                perm(P::GroupEdit),
+                "Remove a user from a group",
+            ),
+            remove_group_member,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups"),
+                perm(P::ResourceGroupView),
+                "List resource groups defined here",
+            )
+            .page::<wire::ResourceGroup>(),
+            list_resource_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/resource-groups"),
+                perm(P::ResourceGroupCreate),
+                "Create a resource group (all, some types, or named resources)",
+            )
+            .body::<wire::ResourceGroupCreate>()
+            .reply::<wire::ResourceGroup>(201),
+            create_resource_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupView),
+                "Read a resource group",
+            )
+            .reply::<wire::ResourceGroup>(200),
+            get_resource_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupDelete),
+                "Delete a resource group and the assignments over it",
+            ),
+            delete_resource_group,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/groups/{group_id}"),
+                perm(P::GroupEdit),
+                "Rename or re-describe a user group",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::Group>(200),
+            update_group,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupEdit),
+                "Rename or re-describe a resource group (what it selects is fixed)",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::ResourceGroup>(200),
+            update_resource_group,
+        );
+    }
+}
 
 /// `account`, `<org>` or `<org>/<project>`.
 pub fn scope_text(scope: &ResolvedScope) -> String {

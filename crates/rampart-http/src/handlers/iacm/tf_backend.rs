@@ -6,6 +6,7 @@
 //! because the client's methods and auth are its own; the same checks run here as at
 //! the API's enforcement point (token, IP allowlists, scope, per-workspace permission).
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -25,6 +26,20 @@ pub struct LockQuery {
 }
 
 type StatePath = Path<(String, String, String)>;
+
+/// Mounts `/tf/v1/{org}/{project}/{workspace}` and `…/lock` (their own methods, auth and
+/// body limit).
+pub fn mount(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}",
+            axum::routing::any(state_route).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}/lock",
+            axum::routing::any(lock_route).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
 
 fn error(error: impl Into<ApiError>) -> Response {
     let mut response = error.into().into_response();

@@ -2,7 +2,7 @@
 //! audited) and rollback. Terraform itself reads and writes state through
 //! [`super::tf_backend`].
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -12,12 +12,11 @@ use rampart_app::{Access, AppError, Ctx};
 use rampart_domain::Permission;
 use rampart_domain::Permission as P;
 
-use super::workspaces::workspace;
+use super::workspaces::{WorkspacePath, workspace};
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath, path_params};
 use crate::routes::{RouteSpec, RouteTable, join_path};
 
 /// Registers this module's routes.
@@ -51,6 +50,11 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/workspaces/{workspace}/state-versions/{version}`
+    pub struct StateVersionPath { workspace, version }
+}
+
 pub(super) fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
     wire::StateVersion {
         version: row.version,
@@ -66,8 +70,7 @@ pub(super) fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
     }
 }
 
-fn version_param(params: &[(String, String)]) -> ApiResult<Option<u64>> {
-    let text = id_param(params, "version");
+fn version_param(text: &str) -> ApiResult<Option<u64>> {
     if text.is_empty() || text == "current" {
         return Ok(None);
     }
@@ -84,12 +87,19 @@ pub async fn download_state(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<StateVersionPath>,
 ) -> ApiResult<Response> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let (_, body) = state
         .app
-        .read_state(&ctx, &workspace, version_param(&params)?)
+        .read_state(&ctx, &workspace, version_param(&path.version)?)
         .await?
         .ok_or(AppError::NotFound {
             what: "state version",
@@ -108,10 +118,17 @@ pub async fn rollback_state(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiJson(body): ApiJson<wire::StateRollback>,
 ) -> ApiResult<(StatusCode, Json<wire::StateVersion>)> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let version = state
         .app
         .rollback_state(&ctx, &workspace, body.version, &body.reason)

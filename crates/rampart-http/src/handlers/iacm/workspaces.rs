@@ -3,7 +3,7 @@
 //! `Access::PerResource`: the use cases decide per workspace (so resource groups naming
 //! single workspaces hold), and every state read is audited there.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::iacm as wire;
@@ -21,8 +21,8 @@ use super::state_versions::wire_version;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
-use crate::handlers::platform::access::{id_param, scope_text};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::handlers::platform::access::scope_text;
 use crate::routes::{RouteSpec, RouteTable, join_path};
 
 /// Registers this module's routes.
@@ -117,6 +117,11 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/workspaces/{workspace}` and its views
+    pub struct WorkspacePath { workspace }
+}
+
 fn wire_lock(lock: WorkspaceLockRow) -> wire::StateLock {
     wire::StateLock {
         id: lock.lock_id,
@@ -153,17 +158,12 @@ pub(super) async fn workspace(
     state: &AppState,
     ctx: &Ctx,
     scope: &ResolvedScope,
-    params: &[(String, String)],
+    workspace: &str,
     permission: Permission,
 ) -> ApiResult<Workspace> {
     Ok(state
         .app
-        .workspace_for(
-            ctx,
-            scope.scope(),
-            id_param(params, "workspace"),
-            permission,
-        )
+        .workspace_for(ctx, scope.scope(), workspace, permission)
         .await?)
 }
 
@@ -218,9 +218,16 @@ pub async fn get_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<Json<wire::Workspace>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let lock = state.app.workspace_lock_view(&workspace).await?;
     Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
 }
@@ -229,7 +236,7 @@ pub async fn update_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiJson(body): ApiJson<wire::WorkspaceUpdate>,
 ) -> ApiResult<Json<wire::Workspace>> {
     let workspace = state
@@ -237,7 +244,7 @@ pub async fn update_workspace(
         .update_workspace(
             &ctx,
             scope.scope(),
-            id_param(&params, "workspace"),
+            &path.workspace,
             WorkspacePatch {
                 name: body.name,
                 description: body.description,
@@ -255,11 +262,11 @@ pub async fn delete_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_workspace(&ctx, scope.scope(), id_param(&params, "workspace"))
+        .delete_workspace(&ctx, scope.scope(), &path.workspace)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -268,10 +275,17 @@ pub async fn list_state_versions(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::StateVersion>>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let page = state
         .app
         .state_history(&workspace, list.limit, list.cursor.as_deref())
@@ -286,10 +300,17 @@ pub async fn diff_state(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiQuery(query): ApiQuery<wire::StateDiffQuery>,
 ) -> ApiResult<Json<wire::StateDiff>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let diff = state
         .app
         .diff_state_versions(&ctx, &workspace, query.from, query.to)
@@ -310,9 +331,16 @@ pub async fn state_resources(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<Json<wire::StateResources>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let (row, view) = state
         .app
         .state_resources(&ctx, &workspace)

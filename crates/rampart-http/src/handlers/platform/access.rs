@@ -1,7 +1,7 @@
 //! Access control at account, organisation and project scope: role assignments, explain,
 //! "my permissions", custom roles, user groups and their members, resource groups.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
@@ -20,7 +20,7 @@ use rampart_domain::platform::access::ResourceSelector;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -299,6 +299,31 @@ pub fn routes(table: &mut RouteTable) {
     }
 }
 
+path_params! {
+    /// `…/role-assignments/{assignment_id}`
+    pub struct AssignmentPath { assignment_id }
+}
+
+path_params! {
+    /// `…/roles/{role_id}`
+    pub struct RolePath { role_id }
+}
+
+path_params! {
+    /// `…/groups/{group_id}` and its members
+    pub struct GroupPath { group_id }
+}
+
+path_params! {
+    /// `…/groups/{group_id}/members/{user_id}`
+    pub struct GroupMemberPath { group_id, user_id }
+}
+
+path_params! {
+    /// `…/resource-groups/{resource_group_id}`
+    pub struct ResourceGroupPath { resource_group_id }
+}
+
 /// `account`, `<org>` or `<org>/<project>`.
 pub fn scope_text(scope: &ResolvedScope) -> String {
     match scope {
@@ -367,16 +392,11 @@ pub async fn delete_role_assignment(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<AssignmentPath>,
 ) -> ApiResult<StatusCode> {
-    let id = params
-        .iter()
-        .find(|(key, _)| key == "assignment_id")
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default();
     state
         .app
-        .delete_role_assignment(&ctx, scope.scope(), id)
+        .delete_role_assignment(&ctx, scope.scope(), &path.assignment_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -417,14 +437,6 @@ pub async fn my_permissions(
             .map(|permission| permission.as_str().to_owned())
             .collect(),
     })
-}
-
-pub(crate) fn id_param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default()
 }
 
 fn wire_role(role: &RoleView, scope: &ResolvedScope) -> wire::Role {
@@ -531,12 +543,9 @@ pub async fn create_role(
 pub async fn get_role(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
 ) -> ApiResult<Json<wire::Role>> {
-    let role = state
-        .app
-        .role_at(scope.scope(), id_param(&params, "role_id"))
-        .await?;
+    let role = state.app.role_at(scope.scope(), &path.role_id).await?;
     Ok(Json(wire_role(&role, &scope)))
 }
 
@@ -544,7 +553,7 @@ pub async fn update_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
     ApiJson(body): ApiJson<wire::RoleUpdate>,
 ) -> ApiResult<Json<wire::Role>> {
     let role = state
@@ -552,7 +561,7 @@ pub async fn update_role(
         .update_custom_role(
             &ctx,
             scope.scope(),
-            id_param(&params, "role_id"),
+            &path.role_id,
             RolePatch {
                 name: body.name,
                 description: body.description,
@@ -567,11 +576,11 @@ pub async fn delete_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_custom_role(&ctx, scope.scope(), id_param(&params, "role_id"))
+        .delete_custom_role(&ctx, scope.scope(), &path.role_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -617,11 +626,11 @@ pub async fn create_group(
 pub async fn get_group(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
 ) -> ApiResult<Json<wire::Group>> {
     let group = state
         .app
-        .user_group_at(scope.scope(), id_param(&params, "group_id"))
+        .user_group_at(scope.scope(), &path.group_id)
         .await?;
     Ok(Json(wire_group(&group, &scope)))
 }
@@ -630,11 +639,11 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_user_group(&ctx, scope.scope(), id_param(&params, "group_id"))
+        .delete_user_group(&ctx, scope.scope(), &path.group_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -642,14 +651,14 @@ pub async fn delete_group(
 pub async fn list_group_members(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::GroupMember>>> {
     let page = state
         .app
         .list_group_members(
             scope.scope(),
-            id_param(&params, "group_id"),
+            &path.group_id,
             list.limit,
             list.cursor.as_deref(),
         )
@@ -670,17 +679,12 @@ pub async fn add_group_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiJson(body): ApiJson<wire::GroupMember>,
 ) -> ApiResult<(StatusCode, Json<wire::GroupMember>)> {
     state
         .app
-        .add_group_member(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            &body.user,
-        )
+        .add_group_member(&ctx, scope.scope(), &path.group_id, &body.user)
         .await?;
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -689,16 +693,11 @@ pub async fn remove_group_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupMemberPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .remove_group_member(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            id_param(&params, "user_id"),
-        )
+        .remove_group_member(&ctx, scope.scope(), &path.group_id, &path.user_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -786,11 +785,11 @@ pub async fn create_resource_group(
 pub async fn get_resource_group(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<Json<wire::ResourceGroup>> {
     let group = state
         .app
-        .resource_group_at(scope.scope(), id_param(&params, "resource_group_id"), true)
+        .resource_group_at(scope.scope(), &path.resource_group_id, true)
         .await?;
     Ok(Json(wire_resource_group(&group, &scope)))
 }
@@ -799,11 +798,11 @@ pub async fn delete_resource_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_resource_group(&ctx, scope.scope(), id_param(&params, "resource_group_id"))
+        .delete_resource_group(&ctx, scope.scope(), &path.resource_group_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -819,17 +818,12 @@ pub async fn update_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiJson(body): ApiJson<wire::ScopeUpdate>,
 ) -> ApiResult<Json<wire::Group>> {
     let group = state
         .app
-        .update_user_group(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            scope_patch(body),
-        )
+        .update_user_group(&ctx, scope.scope(), &path.group_id, scope_patch(body))
         .await?;
     Ok(Json(wire_group(&group, &scope)))
 }
@@ -838,7 +832,7 @@ pub async fn update_resource_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
     ApiJson(body): ApiJson<wire::ScopeUpdate>,
 ) -> ApiResult<Json<wire::ResourceGroup>> {
     let group = state
@@ -846,7 +840,7 @@ pub async fn update_resource_group(
         .update_resource_group(
             &ctx,
             scope.scope(),
-            id_param(&params, "resource_group_id"),
+            &path.resource_group_id,
             scope_patch(body),
         )
         .await?;

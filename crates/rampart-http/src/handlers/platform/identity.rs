@@ -1,6 +1,6 @@
 //! Users, personal tokens, service accounts and their tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::convert;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{RouteSpec, RouteTable, perm};
 
 /// Registers this module's routes.
@@ -198,16 +198,29 @@ pub fn routes(table: &mut RouteTable) {
     }
 }
 
+path_params! {
+    /// `/users/{user_id}`
+    pub struct UserPath { user_id }
+}
+
+path_params! {
+    /// `/tokens/{token_id}` (my own tokens)
+    pub struct TokenPath { token_id }
+}
+
+path_params! {
+    /// `…/service-accounts/{service_account_id}` and its tokens
+    pub struct ServiceAccountPath { service_account_id }
+}
+
+path_params! {
+    /// `…/service-accounts/{service_account_id}/tokens/{token_id}`
+    pub struct ServiceAccountTokenPath { service_account_id, token_id }
+}
+
 /// An id in a path that does not parse cannot name anything: 404.
 fn parse_id<T: std::str::FromStr>(text: &str, what: &'static str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound { what })
-}
-
-fn params_map(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
 }
 
 pub async fn list_users(
@@ -245,11 +258,11 @@ pub async fn create_user(
 
 pub async fn get_user(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> ApiResult<Json<wire::User>> {
     let user = state
         .app
-        .user(parse_id::<UserId>(&user_id, "user")?)
+        .user(parse_id::<UserId>(&path.user_id, "user")?)
         .await?;
     Ok(Json(convert::user(&user)))
 }
@@ -257,14 +270,14 @@ pub async fn get_user(
 pub async fn update_user(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
     ApiJson(body): ApiJson<wire::UserUpdate>,
 ) -> ApiResult<Json<wire::User>> {
     let user = state
         .app
         .update_user(
             &ctx,
-            parse_id::<UserId>(&user_id, "user")?,
+            parse_id::<UserId>(&path.user_id, "user")?,
             UserPatch {
                 display_name: body.display_name,
                 disabled: body.disabled,
@@ -277,11 +290,11 @@ pub async fn update_user(
 pub async fn delete_user(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_user(&ctx, parse_id::<UserId>(&user_id, "user")?)
+        .delete_user(&ctx, parse_id::<UserId>(&path.user_id, "user")?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -406,14 +419,14 @@ pub async fn create_my_token(
 pub async fn revoke_my_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(token_id): Path<String>,
+    ApiPath(path): ApiPath<TokenPath>,
 ) -> ApiResult<Json<wire::Token>> {
     let token = state
         .app
         .revoke_token(
             &ctx,
             ctx.actor.principal,
-            parse_id::<TokenId>(&token_id, "token")?,
+            parse_id::<TokenId>(&path.token_id, "token")?,
         )
         .await?;
     Ok(Json(wire_token(&state, &token).await?))
@@ -497,9 +510,9 @@ pub async fn create_service_account(
 pub async fn get_service_account(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
 ) -> ApiResult<Json<wire::ServiceAccount>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     let (org, project) = scope_parts(&scope)?;
     Ok(Json(convert::service_account(&account, org, project)))
@@ -509,9 +522,9 @@ pub async fn delete_service_account(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
 ) -> ApiResult<StatusCode> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     state.app.delete_service_account(&ctx, &account).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -520,10 +533,10 @@ pub async fn delete_service_account(
 pub async fn list_service_account_tokens(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Token>>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     token_page(&state, PrincipalId::ServiceAccount(account.id), &list).await
 }
@@ -532,10 +545,10 @@ pub async fn create_service_account_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
     ApiJson(body): ApiJson<wire::TokenCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::TokenCreated>)> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     // A project service account's tokens are narrowed to its project by default.
     let default_project = match &scope {
@@ -556,11 +569,11 @@ pub async fn revoke_service_account_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountTokenPath>,
 ) -> ApiResult<Json<wire::Token>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
-    let token_id = params_map(&params, "token_id").unwrap_or_default();
+    let token_id = path.token_id;
     let token = state
         .app
         .revoke_token(

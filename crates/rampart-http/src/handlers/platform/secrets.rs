@@ -1,6 +1,6 @@
 //! Secrets at organisation and project scope. Values go in, never come out.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
@@ -12,11 +12,11 @@ use rampart_domain::Permission as P;
 use rampart_domain::platform::secrets::{Secret, SecretVersion};
 use zeroize::Zeroizing;
 
-use super::access::{id_param, scope_text};
+use super::access::scope_text;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -82,6 +82,11 @@ pub fn routes(table: &mut RouteTable) {
             delete_secret,
         );
     }
+}
+
+path_params! {
+    /// `…/secrets/{secret}`
+    pub struct SecretPath { secret }
 }
 
 fn wire_secret(
@@ -158,12 +163,9 @@ pub async fn create_secret(
 pub async fn get_secret(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
 ) -> ApiResult<Json<wire::Secret>> {
-    let (secret, versions) = state
-        .app
-        .get_secret(scope.scope(), id_param(&params, "secret"))
-        .await?;
+    let (secret, versions) = state.app.get_secret(scope.scope(), &path.secret).await?;
     Ok(Json(wire_secret(&secret, &scope, Some(&versions))))
 }
 
@@ -171,7 +173,7 @@ pub async fn update_secret(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
     ApiJson(body): ApiJson<wire::SecretUpdate>,
 ) -> ApiResult<Json<wire::Secret>> {
     let secret = state
@@ -179,7 +181,7 @@ pub async fn update_secret(
         .update_secret(
             &ctx,
             scope.scope(),
-            id_param(&params, "secret"),
+            &path.secret,
             SecretPatch {
                 name: body.name,
                 description: body.description,
@@ -194,11 +196,11 @@ pub async fn delete_secret(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_secret(&ctx, scope.scope(), id_param(&params, "secret"))
+        .delete_secret(&ctx, scope.scope(), &path.secret)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,17 +1,17 @@
 //! A service's alert rules: which new alerts open incidents.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
 use rampart_app::Ctx;
 use rampart_domain::Permission as P;
 
+use super::services::ServicePath;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -53,12 +53,9 @@ fn wire_rules(rules: &[rampart_domain::sre::rules::AlertRule]) -> wire::AlertRul
 pub async fn get_alert_rules(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
 ) -> ApiResult<Json<wire::AlertRules>> {
-    let rules = state
-        .app
-        .alert_rules(scope.scope(), id_param(&params, "service"))
-        .await?;
+    let rules = state.app.alert_rules(scope.scope(), &path.service).await?;
     Ok(Json(wire_rules(&rules)))
 }
 
@@ -66,17 +63,12 @@ pub async fn set_alert_rules(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::AlertRules>,
 ) -> ApiResult<Json<wire::AlertRules>> {
     let rules = state
         .app
-        .set_alert_rules(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "service"),
-            &body.rules,
-        )
+        .set_alert_rules(&ctx, scope.scope(), &path.service, &body.rules)
         .await?;
     Ok(Json(wire_rules(&rules)))
 }

@@ -2,18 +2,18 @@
 //! with.
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use rampart_api::sre as wire;
 use rampart_app::Ctx;
 use rampart_app::sre::oncall::DefinitionKind;
 use rampart_domain::Permission as P;
 
+use super::services::ServicePath;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -58,9 +58,15 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/escalation-policies/{policy}`
+    pub struct PolicyPath { policy }
+}
+
 definition_handlers!(
     DefinitionKind::EscalationPolicy,
-    "policy",
+    PolicyPath,
+    policy,
     list_policies,
     create_policy,
     get_policy,
@@ -71,7 +77,7 @@ pub async fn set_service_policy(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::ServiceEscalationPolicy>,
 ) -> ApiResult<StatusCode> {
     state
@@ -79,7 +85,7 @@ pub async fn set_service_policy(
         .set_service_escalation_policy(
             &ctx,
             scope.scope(),
-            id_param(&params, "service"),
+            &path.service,
             body.escalation_policy.as_deref(),
         )
         .await?;
@@ -90,7 +96,7 @@ pub async fn delete_policy(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<PolicyPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -98,7 +104,7 @@ pub async fn delete_policy(
             &ctx,
             DefinitionKind::EscalationPolicy,
             scope.scope(),
-            id_param(&params, "policy"),
+            &path.policy,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! A project's incidents: list, open by hand, read with alerts and timeline, status
 //! changes, fields, action items and notes.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
@@ -14,8 +14,7 @@ use super::services::labels_of;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -108,6 +107,16 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/incidents/{number}` and what hangs off an incident
+    pub struct IncidentPath { number }
+}
+
+path_params! {
+    /// `…/incidents/{number}/action-items/{item}`
+    pub struct ActionItemPath { number, item }
+}
+
 fn wire_incident(
     view: &IncidentView,
     labels: &std::collections::BTreeMap<String, String>,
@@ -172,20 +181,20 @@ pub async fn create_incident(
     Ok((StatusCode::CREATED, Json(wire_incident(&view, &labels))))
 }
 
-fn number_param(params: &[(String, String)]) -> ApiResult<u64> {
-    id_param(params, "number")
-        .parse()
+/// An incident number in a path; one that does not parse names no incident.
+fn number_param(text: &str) -> ApiResult<u64> {
+    text.parse()
         .map_err(|_| AppError::NotFound { what: "incident" }.into())
 }
 
 pub async fn get_incident(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IncidentPath>,
 ) -> ApiResult<Json<wire::Incident>> {
     let detail = state
         .app
-        .get_incident(scope.scope(), number_param(&params)?)
+        .get_incident(scope.scope(), number_param(&path.number)?)
         .await?;
     let labels = labels_of(&state, &scope).await?;
     let mut incident = wire_incident(&detail.view, &labels);
@@ -245,7 +254,7 @@ pub async fn change_incident_status(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IncidentPath>,
     ApiJson(body): ApiJson<wire::IncidentStatusChange>,
 ) -> ApiResult<StatusCode> {
     state
@@ -253,7 +262,7 @@ pub async fn change_incident_status(
         .set_incident_status(
             &ctx,
             scope.scope(),
-            number_param(&params)?,
+            number_param(&path.number)?,
             &body.status,
             body.message.as_deref(),
         )
@@ -265,7 +274,7 @@ pub async fn update_incident(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IncidentPath>,
     ApiJson(body): ApiJson<wire::IncidentUpdate>,
 ) -> ApiResult<StatusCode> {
     state
@@ -273,7 +282,7 @@ pub async fn update_incident(
         .update_incident(
             &ctx,
             scope.scope(),
-            number_param(&params)?,
+            number_param(&path.number)?,
             rampart_app::sre::incidents::IncidentPatch {
                 title: body.title,
                 description: body.description,
@@ -292,7 +301,7 @@ pub async fn add_action_item(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IncidentPath>,
     ApiJson(body): ApiJson<wire::ActionItemCreate>,
 ) -> ApiResult<StatusCode> {
     state
@@ -300,7 +309,7 @@ pub async fn add_action_item(
         .add_action_item(
             &ctx,
             scope.scope(),
-            number_param(&params)?,
+            number_param(&path.number)?,
             &body.text,
             body.assignee.as_deref(),
         )
@@ -312,17 +321,21 @@ pub async fn update_action_item(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ActionItemPath>,
     ApiJson(body): ApiJson<wire::ActionItemUpdate>,
 ) -> ApiResult<StatusCode> {
-    let item = id_param(&params, "item")
-        .parse()
-        .map_err(|_| AppError::NotFound {
-            what: "action item",
-        })?;
+    let item = path.item.parse().map_err(|_| AppError::NotFound {
+        what: "action item",
+    })?;
     state
         .app
-        .set_action_item_done(&ctx, scope.scope(), number_param(&params)?, item, body.done)
+        .set_action_item_done(
+            &ctx,
+            scope.scope(),
+            number_param(&path.number)?,
+            item,
+            body.done,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -331,12 +344,12 @@ pub async fn add_incident_note(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IncidentPath>,
     ApiJson(body): ApiJson<wire::IncidentNote>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .add_incident_note(&ctx, scope.scope(), number_param(&params)?, &body.text)
+        .add_incident_note(&ctx, scope.scope(), number_param(&path.number)?, &body.text)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

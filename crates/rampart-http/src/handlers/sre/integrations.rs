@@ -1,7 +1,7 @@
 //! A service's webhook integrations: create, list, rotate the credential (shown once),
 //! delete. Deliveries to them arrive at [`super::alerts`].
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::ListResponse;
@@ -11,11 +11,11 @@ use rampart_app::sre::services::{IntegrationCredential, IntegrationInput};
 use rampart_domain::Permission as P;
 use rampart_domain::sre::incident::Integration;
 
+use super::services::ServicePath;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -68,6 +68,11 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/services/{service}/integrations/{integration}`
+    pub struct IntegrationPath { service, integration }
+}
+
 fn wire_integration(integration: &Integration, service: &str) -> wire::Integration {
     wire::Integration {
         id: integration.id.to_string(),
@@ -85,9 +90,9 @@ fn wire_integration(integration: &Integration, service: &str) -> wire::Integrati
 pub async fn list_integrations(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
 ) -> ApiResult<Json<ListResponse<wire::Integration>>> {
-    let service = id_param(&params, "service");
+    let service = &path.service;
     let integrations = state.app.list_integrations(scope.scope(), service).await?;
     Ok(Json(ListResponse {
         items: integrations
@@ -102,10 +107,10 @@ pub async fn create_integration(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::IntegrationCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::IntegrationCreated>)> {
-    let service = id_param(&params, "service");
+    let service = &path.service;
     let (integration, credential) = state
         .app
         .create_integration(
@@ -155,17 +160,12 @@ pub async fn rotate_integration(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IntegrationPath>,
 ) -> ApiResult<Json<wire::IntegrationCreated>> {
-    let service = id_param(&params, "service");
+    let service = &path.service;
     let (integration, credential) = state
         .app
-        .rotate_integration_credential(
-            &ctx,
-            scope.scope(),
-            service,
-            id_param(&params, "integration"),
-        )
+        .rotate_integration_credential(&ctx, scope.scope(), service, &path.integration)
         .await?;
     Ok(Json(wire_created(&integration, service, credential)))
 }
@@ -174,16 +174,11 @@ pub async fn delete_integration(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<IntegrationPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_integration(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "service"),
-            id_param(&params, "integration"),
-        )
+        .delete_integration(&ctx, scope.scope(), &path.service, &path.integration)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,9 +18,10 @@ pub(crate) fn wire_definition(record: &DefinitionRecord) -> wire::Definition {
     }
 }
 
-/// The list, create, read and replace handlers of a stored definition of `$kind`.
+/// The list, create, read and replace handlers of a stored definition of `$kind`, whose
+/// item path is `$path` with the identifier in `$field`.
 macro_rules! definition_handlers {
-    ($kind:expr, $param:literal, $list:ident, $create:ident, $get:ident, $replace:ident) => {
+    ($kind:expr, $path:ty, $field:ident, $list:ident, $create:ident, $get:ident, $replace:ident) => {
         pub async fn $list(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             ::axum::Extension(scope): $crate::enforce::Scope,
@@ -73,15 +74,11 @@ macro_rules! definition_handlers {
         pub async fn $get(
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             ::axum::Extension(scope): $crate::enforce::Scope,
-            ::axum::extract::Path(params): ::axum::extract::Path<Vec<(String, String)>>,
+            $crate::extract::ApiPath(path): $crate::extract::ApiPath<$path>,
         ) -> $crate::error::ApiResult<::axum::Json<::rampart_api::sre::Definition>> {
             let record = state
                 .app
-                .get_definition(
-                    $kind,
-                    scope.scope(),
-                    $crate::handlers::platform::access::id_param(&params, $param),
-                )
+                .get_definition($kind, scope.scope(), &path.$field)
                 .await?;
             Ok(::axum::Json($crate::handlers::sre::wire_definition(
                 &record,
@@ -92,7 +89,7 @@ macro_rules! definition_handlers {
             ::axum::extract::State(state): ::axum::extract::State<$crate::AppState>,
             ::axum::Extension(ctx): ::axum::Extension<::rampart_app::Ctx>,
             ::axum::Extension(scope): $crate::enforce::Scope,
-            ::axum::extract::Path(params): ::axum::extract::Path<Vec<(String, String)>>,
+            $crate::extract::ApiPath(path): $crate::extract::ApiPath<$path>,
             $crate::extract::ApiJson(body): $crate::extract::ApiJson<
                 ::rampart_api::sre::DefinitionUpdate,
             >,
@@ -103,7 +100,7 @@ macro_rules! definition_handlers {
                     &ctx,
                     $kind,
                     scope.scope(),
-                    $crate::handlers::platform::access::id_param(&params, $param),
+                    &path.$field,
                     &body.name,
                     &body.definition,
                 )

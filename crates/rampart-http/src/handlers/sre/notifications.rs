@@ -1,6 +1,6 @@
 //! The caller's in-app notifications (pages and subscription notices).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
@@ -9,8 +9,7 @@ use rampart_app::{Access, Ctx};
 
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::ApiQuery;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiPath, ApiQuery, path_params};
 use crate::routes::{RouteSpec, RouteTable};
 
 /// Registers this module's routes.
@@ -38,6 +37,11 @@ pub fn routes(table: &mut RouteTable) {
         ),
         read_notification,
     );
+}
+
+path_params! {
+    /// `/me/notifications/{notification}/read`
+    pub struct NotificationPath { notification }
 }
 
 pub async fn my_notifications(
@@ -72,11 +76,11 @@ pub async fn my_notifications(
 pub async fn read_notification(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<NotificationPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .mark_notification_read(&ctx, id_param(&params, "notification"))
+        .mark_notification_read(&ctx, &path.notification)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

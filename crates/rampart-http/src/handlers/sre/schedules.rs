@@ -1,7 +1,7 @@
 //! On-call schedules of a project: the definition (CRUD), who is on call at an instant,
 //! the final timeline of a range with its gaps, and the same as iCalendar.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -13,8 +13,7 @@ use rampart_domain::Permission as P;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::ApiQuery;
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -82,9 +81,15 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/schedules/{schedule}` and its views
+    pub struct SchedulePath { schedule }
+}
+
 definition_handlers!(
     DefinitionKind::Schedule,
-    "schedule",
+    SchedulePath,
+    schedule,
     list_schedules,
     create_schedule,
     get_schedule,
@@ -108,14 +113,14 @@ fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
 pub async fn on_call(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SchedulePath>,
     ApiQuery(query): ApiQuery<wire::OnCallQuery>,
 ) -> ApiResult<Json<wire::OnCall>> {
     let at = match &query.at {
         Some(text) => time_param(text, "at")?,
         None => state.app.now(),
     };
-    let schedule = id_param(&params, "schedule");
+    let schedule = &path.schedule;
     let user = state.app.on_call(scope.scope(), schedule, at).await?;
     Ok(Json(wire::OnCall {
         schedule: schedule.to_owned(),
@@ -127,10 +132,10 @@ pub async fn on_call(
 pub async fn schedule_timeline(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SchedulePath>,
     ApiQuery(query): ApiQuery<wire::RangeQuery>,
 ) -> ApiResult<Json<wire::OnCallTimeline>> {
-    let schedule = id_param(&params, "schedule");
+    let schedule = &path.schedule;
     let record = state
         .app
         .get_definition(DefinitionKind::Schedule, scope.scope(), schedule)
@@ -170,14 +175,14 @@ pub async fn schedule_timeline(
 pub async fn schedule_ical(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SchedulePath>,
     ApiQuery(query): ApiQuery<wire::RangeQuery>,
 ) -> ApiResult<Response> {
     let ical = state
         .app
         .schedule_ical(
             scope.scope(),
-            id_param(&params, "schedule"),
+            &path.schedule,
             time_param(&query.from, "from")?,
             time_param(&query.to, "to")?,
         )
@@ -193,7 +198,7 @@ pub async fn delete_schedule(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SchedulePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
@@ -201,7 +206,7 @@ pub async fn delete_schedule(
             &ctx,
             DefinitionKind::Schedule,
             scope.scope(),
-            id_param(&params, "schedule"),
+            &path.schedule,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! A project's service directory: services, their ownership (owner team, subscribers,
 //! tags), and the organisation's names for the SEV levels.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
@@ -14,8 +14,7 @@ use rampart_domain::sre::incident::Service;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
-use crate::handlers::platform::access::id_param;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -112,6 +111,11 @@ pub fn routes(table: &mut RouteTable) {
     );
 }
 
+path_params! {
+    /// `…/services/{service}` and what hangs off a service
+    pub struct ServicePath { service }
+}
+
 fn wire_service(service: &Service) -> wire::Service {
     wire::Service {
         id: service.id.to_string(),
@@ -174,12 +178,9 @@ pub async fn create_service(
 pub async fn get_service(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
 ) -> ApiResult<Json<wire::Service>> {
-    let service = state
-        .app
-        .service_at(scope.scope(), id_param(&params, "service"))
-        .await?;
+    let service = state.app.service_at(scope.scope(), &path.service).await?;
     let mut wired = wire_service(&service);
     wired.ownership = Some(wire_ownership(
         state.app.service_ownership(service.id).await?,
@@ -191,7 +192,7 @@ pub async fn update_service(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::ServiceUpdate>,
 ) -> ApiResult<Json<wire::Service>> {
     let service = state
@@ -199,7 +200,7 @@ pub async fn update_service(
         .update_service(
             &ctx,
             scope.scope(),
-            id_param(&params, "service"),
+            &path.service,
             body.name.as_deref(),
             body.description.as_deref(),
             body.auto_resolve,
@@ -212,11 +213,11 @@ pub async fn delete_service(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_service(&ctx, scope.scope(), id_param(&params, "service"))
+        .delete_service(&ctx, scope.scope(), &path.service)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -225,7 +226,7 @@ pub async fn set_service_ownership(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::ServiceOwnership>,
 ) -> ApiResult<Json<wire::ServiceOwnership>> {
     let ownership = state
@@ -233,7 +234,7 @@ pub async fn set_service_ownership(
         .set_service_ownership(
             &ctx,
             scope.scope(),
-            id_param(&params, "service"),
+            &path.service,
             rampart_app::sre::services::ServiceOwnership {
                 owner_group: body.owner_group,
                 subscribers: body.subscribers,

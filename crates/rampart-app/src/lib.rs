@@ -93,7 +93,7 @@ struct Inner {
 fn sealed_places() -> Vec<sealing::SealedPlace> {
     platform::secrets::SEALED_PLACES
         .iter()
-        .chain(iacm::state::SEALED_PLACES)
+        .chain(iacm::state_versions::SEALED_PLACES)
         .copied()
         .chain(sre::sealed_places())
         .collect()

@@ -43,8 +43,12 @@ pub use rampart_crypto::envelope::SealContext;
 pub struct SealedPlace {
     pub column: SealedColumn,
     /// Reseals one stored value of `column` owned by `owner` (see [`Resealer`]).
-    pub reseal: fn(&Resealer<'_>, &str, &SealedCell) -> AppResult<Option<Vec<u8>>>,
+    pub reseal: ResealFn,
 }
+
+/// How a feature reseals one stored value: given the resealer, the ring's owner and the
+/// cell read, the new ciphertext (`None`: nothing to move).
+pub type ResealFn = fn(&Resealer<'_>, &str, &SealedCell) -> AppResult<Option<Vec<u8>>>;
 
 impl std::fmt::Debug for SealedPlace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -98,6 +98,8 @@ catalogue! {
     InvalidProject = ("invalid_project", 400, "The project named does not exist or is not visible."),
     InvalidCursor = ("invalid_cursor", 400, "The page cursor is not one this list gave."),
     InvalidLimit = ("invalid_limit", 400, "The page size is outside 1 to 500."),
+    InvalidAt = ("invalid_at", 400, "`at` is not an RFC 3339 time."),
+    InvalidRange = ("invalid_range", 400, "`from` or `to` is not an RFC 3339 time."),
     InvalidTime = ("invalid_time", 400, "A time is not RFC 3339 or is out of range."),
     InvalidDays = ("invalid_days", 400, "A number of days is out of range."),
     InvalidExpiry = ("invalid_expiry", 400, "The expiry is in the past or out of range."),

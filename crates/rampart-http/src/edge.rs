@@ -1,6 +1,7 @@
 //! The outermost middleware, run for every request (matched or not): request id, client
 //! IP, timeout, security headers, the access log line and metrics.
 
+use rampart_domain::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -93,8 +94,7 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
             Ok(response) => response,
             Err(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 "the server did not finish the request in time",
             )
             .into_response(),

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use rampart_app::audit::Outcome;
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{Access, AppError, Ctx, RequestMeta, authorize};
+use rampart_domain::ErrorCode;
 use serde_json::json;
 
 use crate::AppState;
@@ -68,14 +69,14 @@ async fn authenticate(
     }
     if headers.contains_key(header::AUTHORIZATION) {
         return Err(AppError::unauthenticated(
-            "unsupported_authorization",
+            ErrorCode::UnsupportedAuthorization,
             "use `Authorization: Bearer <token>`",
         ));
     }
     if let Some(session) = session_cookie(headers) {
         if state_changing(method) && !origin_matches(headers, authority) {
             return Err(AppError::forbidden(
-                "origin_mismatch",
+                ErrorCode::OriginMismatch,
                 "a state-changing request with a session must come from this server's origin",
             ));
         }
@@ -86,7 +87,7 @@ async fn authenticate(
             .await;
     }
     Err(AppError::unauthenticated(
-        "authentication_required",
+        ErrorCode::AuthenticationRequired,
         "this route needs an API token (Authorization: Bearer …) or a session",
     ))
 }

@@ -7,8 +7,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_api::{ErrorBody, ErrorDetail};
 use rampart_app::AppError;
+use rampart_domain::ErrorCode;
+use rampart_domain::error_code::INVALID_FIELD_PREFIX;
 
-/// An error on its way to the client.
+/// An error on its way to the client. Its code is always an [`ErrorCode`] of the
+/// catalogue or an `invalid_<field>` validation code: no other string can be built.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -21,10 +24,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    /// An error answered with the status its code is catalogued with.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_status(
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message,
+        )
+    }
+
+    /// An error answered with `status` (a code such as `state_locked` is answered 423 to
+    /// LOCK and 409 to a write; see the catalogue).
+    pub fn with_status(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             message: message.into(),
             field: None,
             permission: None,
@@ -49,72 +63,71 @@ impl From<AppError> for ApiError {
         match error {
             AppError::Invalid(validation) => Self {
                 status: StatusCode::BAD_REQUEST,
-                code: format!("invalid_{}", validation.field),
+                code: format!("{INVALID_FIELD_PREFIX}{}", validation.field),
                 message: validation.to_string(),
                 field: Some(validation.field.to_owned()),
                 permission: None,
                 retry_after_secs: None,
             },
             AppError::BadRequest { code, message } => {
-                Self::new(StatusCode::BAD_REQUEST, code, message)
+                Self::with_status(StatusCode::BAD_REQUEST, code, message)
             }
             AppError::Unauthenticated { code, message } => {
-                Self::new(StatusCode::UNAUTHORIZED, code, message)
+                Self::with_status(StatusCode::UNAUTHORIZED, code, message)
             }
             AppError::Forbidden { code, message } => {
-                let mut error = Self::new(StatusCode::FORBIDDEN, code, message.clone());
+                let mut error = Self::with_status(StatusCode::FORBIDDEN, code, message.clone());
                 error.permission = message
                     .strip_prefix("missing permission ")
                     .map(str::to_owned);
                 error
             }
-            AppError::NotFound { what } => Self::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            ),
-            AppError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
-            AppError::Unprocessable { code, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            AppError::NotFound { what } => {
+                Self::new(ErrorCode::NotFound, format!("{what} not found"))
             }
-            AppError::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
+            AppError::Conflict { code, message } => {
+                Self::with_status(StatusCode::CONFLICT, code, message)
+            }
+            AppError::Unprocessable { code, message } => {
+                Self::with_status(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            AppError::Gone { code, message } => Self::with_status(StatusCode::GONE, code, message),
             AppError::RateLimited {
                 code,
                 message,
                 retry_after_secs,
             } => Self {
                 retry_after_secs: Some(retry_after_secs),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+                ..Self::with_status(StatusCode::TOO_MANY_REQUESTS, code, message)
             },
             AppError::TooLarge { code, message } => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message)
+                Self::with_status(StatusCode::PAYLOAD_TOO_LARGE, code, message)
             }
-            AppError::Locked { code, message } => Self::new(StatusCode::LOCKED, code, message),
+            AppError::Locked { code, message } => {
+                Self::with_status(StatusCode::LOCKED, code, message)
+            }
             AppError::Corrupt { code, message } => {
                 tracing::error!(%code, %message, "stored data failed an integrity check");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, code, message)
+                Self::with_status(StatusCode::INTERNAL_SERVER_ERROR, code, message)
             }
             AppError::Unavailable(detail) => {
                 tracing::error!(%detail, "store unavailable");
                 Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
+                    ErrorCode::StoreUnavailable,
                     "the database is unavailable; retry later",
                 )
             }
             AppError::Integrity(detail) => {
                 tracing::error!(%detail, "integrity check failed");
                 Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "integrity_violation",
+                    ErrorCode::IntegrityViolation,
                     "stored data failed an integrity check; an operator has been alerted in the log",
                 )
             }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                    ErrorCode::InternalError,
                     "internal error; the request id identifies it in the server log",
                 )
             }

@@ -1,13 +1,18 @@
 //! Extractors whose rejections speak the API's error format instead of axum's plain
 //! text: malformed JSON, unknown fields, wrong types, wrong content type, oversized
-//! bodies and bad query strings each get a stable code.
+//! bodies and bad query strings each get a stable code; path parameters are read by
+//! name into a typed shape ([`ApiPath`], [`PathParams`], `path_params!`), and a path
+//! that does not fit its shape names nothing (404).
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
+use rampart_domain::ErrorCode;
 use serde::de::DeserializeOwned;
+
+use rampart_app::AppError;
 
 use crate::error::ApiError;
 
@@ -33,15 +38,13 @@ where
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "the request body is larger than this route accepts",
         );
     }
     match rejection {
         JsonRejection::JsonDataError(error) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             // serde's message names the field and the problem (unknown field, wrong
             // type); it never echoes a value.
             format!(
@@ -52,18 +55,15 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             ),
         ),
         JsonRejection::JsonSyntaxError(_) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
             "the request body is not valid JSON",
         ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with Content-Type: application/json",
         ),
         _ => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
+            ErrorCode::UnreadableBody,
             "the request body could not be read",
         ),
     }
@@ -90,8 +90,7 @@ where
 
 fn query_rejection(rejection: &QueryRejection) -> ApiError {
     ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_query",
+        ErrorCode::InvalidQuery,
         format!(
             "the query string is not valid: {}",
             rejection
@@ -99,4 +98,110 @@ fn query_rejection(rejection: &QueryRejection) -> ApiError {
                 .trim_start_matches("Failed to deserialize query string: ")
         ),
     )
+}
+
+/// The parameters a handler reads from its route's path: a struct whose fields are named
+/// like the path's `{parameters}`, declared with `path_params!` so that [`Self::NAMES`]
+/// and the fields cannot differ. `{org}` and `{project}` are never among them: the
+/// enforcement point resolves them into the [`Scope`](crate::enforce::Scope). The route
+/// table checks every route's parameters against its handler's shape (see
+/// [`crate::routes::RouteTable::path_problems`]).
+pub trait PathParams: DeserializeOwned + Send {
+    /// The field names, in declaration order.
+    const NAMES: &'static [&'static str];
+}
+
+/// Declares a [`PathParams`] shape: a struct of `String` fields named after path
+/// parameters.
+macro_rules! path_params {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($field:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, ::serde::Deserialize)]
+        $vis struct $name {
+            $(pub $field: String,)+
+        }
+
+        impl $crate::extract::PathParams for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),+];
+        }
+    };
+}
+pub(crate) use path_params;
+
+/// Path parameters, by name, in the shape `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: PathParams,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_rejection(&rejection)),
+        }
+    }
+}
+
+/// A path whose parameters do not fit the handler's shape names nothing: 404, as at the
+/// enforcement point for parameters that do not decode.
+fn path_rejection(rejection: &PathRejection) -> ApiError {
+    tracing::debug!(%rejection, "path parameters do not fit the handler");
+    ApiError::from(AppError::NotFound { what: "resource" })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    path_params! {
+        struct ThingPath { thing }
+    }
+    path_params! {
+        struct MisspeltPath { thnig }
+    }
+
+    async fn thing(ApiPath(path): ApiPath<ThingPath>) -> String {
+        path.thing
+    }
+
+    async fn misspelt(ApiPath(path): ApiPath<MisspeltPath>) -> String {
+        path.thnig
+    }
+
+    async fn call(router: Router, uri: &str) -> (StatusCode, String) {
+        let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_shape_reads_its_parameters_by_name_and_leaves_the_scope_alone() {
+        let router = Router::new().route("/orgs/{org}/things/{thing}", get(thing));
+        assert_eq!(
+            call(router, "/orgs/acme/things/a%20b").await,
+            (StatusCode::OK, "a b".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shape_that_does_not_fit_the_path_names_nothing() {
+        let router = Router::new().route("/things/{thing}", get(misspelt));
+        let (status, body) = call(router, "/things/x").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
 }

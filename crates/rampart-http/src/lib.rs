@@ -1,11 +1,14 @@
 //! The HTTP edge. Only this crate knows axum and HTTP.
 //!
 //! It owns: the route table ([`routes`]) in which every route declares its permission
-//! where it is registered; the one enforcement point ([`enforce`]) that authenticates,
-//! resolves the scope and authorises before any handler runs; the edge middleware
-//! ([`edge`]: request ids, client IP, security headers, timeouts, logs, metrics); error
-//! rendering ([`error`]); the OpenAPI document generated from the route table
-//! ([`openapi`]); and the TLS 1.3 listener with certificate hot reload ([`server`]).
+//! where it is registered; the handlers ([`handlers`]), one module per resource in
+//! `platform/`, `sre/` and `iacm/`, each registering its own routes; the extractors
+//! ([`extract`]: JSON, query and typed path parameters in the API's error format); the
+//! one enforcement point ([`enforce`]) that authenticates, resolves the scope and
+//! authorises before any handler runs; the edge middleware ([`edge`]: request ids,
+//! client IP, security headers, timeouts, logs, metrics); error rendering ([`error`]);
+//! the OpenAPI document generated from the route table ([`openapi`]); and the TLS 1.3
+//! listener with certificate hot reload ([`server`]).
 
 pub mod convert;
 pub mod edge;

@@ -1,19 +1,26 @@
-//! The route table. Every route is registered here with its method, path, [`Access`]
-//! (a permission from the catalogue, or explicitly public/self-service), body limit and
-//! OpenAPI description; registration wires the one enforcement middleware in front of
-//! the handler with that access. The table is kept, so tests can walk every route and
-//! the OpenAPI document is generated from exactly what is served.
+//! The route table. Every route is registered in it, by the handler module that owns
+//! the route (see [`crate::handlers`]), with its method, path, [`Access`] (a permission
+//! from the catalogue, or explicitly public/self-service), body limit and OpenAPI
+//! description; building the router wires the one enforcement middleware in front of
+//! the handler with that access. A handler reads its path only through a typed shape
+//! ([`crate::extract::ApiPath`]), and the table notes any route whose path parameters
+//! differ from its handler's shape ([`RouteTable::path_problems`], kept empty by a
+//! test). The table is kept, so tests can walk every route and the OpenAPI document is
+//! generated from exactly what is served.
 
+use axum::Extension;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, on};
 use rampart_app::Access;
+use rampart_domain::Permission;
 
 use crate::AppState;
 use crate::enforce::enforce;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, PathParams};
 
 /// A schema named in the OpenAPI document, with the function that registers it.
 #[derive(Clone, Copy)]
@@ -120,6 +127,20 @@ pub const LIST_QUERY: &[(&str, &str)] = &[
 pub const FORCE_QUERY: &[(&str, &str)] =
     &[("force", "delete even when not empty (account admins only)")];
 
+/// The base of a project's routes.
+pub const PROJECT: &str = "/api/v1/orgs/{org}/projects/{project}";
+
+/// The access of a route that needs `permission` at its scope.
+pub fn perm(permission: Permission) -> Access {
+    Access::Permission(permission)
+}
+
+/// `base` followed by `suffix`, for routes registered under several bases. Paths are
+/// registered once when the router is built, so leaking them is fine.
+pub fn join_path(base: &str, suffix: &str) -> &'static str {
+    Box::leak(format!("{base}{suffix}").into_boxed_str())
+}
+
 fn method_filter(method: &Method) -> MethodFilter {
     match *method {
         Method::GET => MethodFilter::GET,
@@ -133,40 +154,116 @@ fn method_filter(method: &Method) -> MethodFilter {
     }
 }
 
-/// The router under construction and the specs registered so far.
+/// What a handler reads from its route's path, known from the types of its arguments:
+/// the names of its [`ApiPath`] shape, or nothing. Implemented for the extractors that
+/// handlers in the table take; axum's `Path` and `RawPathParams` deliberately are not,
+/// so a handler in the table can read its path only through a [`PathParams`] shape,
+/// which [`RouteTable::add`] checks against the route's path.
+pub trait ReadsPath {
+    fn path_names() -> Option<&'static [&'static str]> {
+        None
+    }
+}
+
+impl<T> ReadsPath for State<T> {}
+impl<T> ReadsPath for Extension<T> {}
+impl<T> ReadsPath for ApiJson<T> {}
+impl<T> ReadsPath for ApiQuery<T> {}
+
+impl<T: PathParams> ReadsPath for ApiPath<T> {
+    fn path_names() -> Option<&'static [&'static str]> {
+        Some(T::NAMES)
+    }
+}
+
+/// A handler without arguments.
+impl ReadsPath for ((),) {}
+
+/// A handler's arguments, as axum's `Handler` sees them: a marker, then each extractor.
+macro_rules! reads_path_tuple {
+    ($($ty:ident),+) => {
+        impl<M, $($ty: ReadsPath),+> ReadsPath for (M, $($ty,)+) {
+            fn path_names() -> Option<&'static [&'static str]> {
+                None$(.or_else($ty::path_names))+
+            }
+        }
+    };
+}
+reads_path_tuple!(T1);
+reads_path_tuple!(T1, T2);
+reads_path_tuple!(T1, T2, T3);
+reads_path_tuple!(T1, T2, T3, T4);
+reads_path_tuple!(T1, T2, T3, T4, T5);
+reads_path_tuple!(T1, T2, T3, T4, T5, T6);
+reads_path_tuple!(T1, T2, T3, T4, T5, T6, T7);
+reads_path_tuple!(T1, T2, T3, T4, T5, T6, T7, T8);
+
+/// Path parameters that name the scope; the enforcement point resolves them, handlers
+/// never read them.
+const SCOPE_PARAMS: &[&str] = &["org", "project"];
+
+/// The parameters of a path template other than the scope's, e.g. `["service"]` for
+/// `/api/v1/orgs/{org}/projects/{project}/services/{service}`.
+pub fn own_path_params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .filter(|name| !SCOPE_PARAMS.contains(name))
+        .collect()
+}
+
+/// Why a handler that reads `names` does not fit the route `method path`, if it does not.
+fn path_problem(method: &Method, path: &str, names: &[&str]) -> Option<String> {
+    let mut expected = own_path_params(path);
+    expected.sort_unstable();
+    let mut read = names.to_vec();
+    read.sort_unstable();
+    (expected != read)
+        .then(|| format!("{method} {path}: the path has {expected:?}, the handler reads {read:?}"))
+}
+
+/// A registered handler waiting for the application state: it is wrapped in the
+/// enforcement middleware and mounted when the router is built.
+type Mount = Box<dyn FnOnce(Router<AppState>, &AppState) -> Router<AppState>>;
+
+/// The routes registered so far: their specs, and their handlers to mount. Building the
+/// table needs no application, so tests can walk it.
+#[derive(Default)]
 pub struct RouteTable {
-    state: AppState,
-    router: Router<AppState>,
     specs: Vec<RouteSpec>,
+    mounts: Vec<Mount>,
+    path_problems: Vec<String>,
 }
 
 impl RouteTable {
-    pub fn new(state: AppState) -> Self {
-        Self {
-            state,
-            router: Router::new(),
-            specs: Vec::new(),
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Registers `handler` for `spec`, behind the enforcement middleware for
-    /// `spec.access` and the route's body limit.
+    /// `spec.access` and the route's body limit. A handler whose path shape does not
+    /// name exactly the route's own parameters is noted in [`Self::path_problems`].
     pub fn add<H, T>(&mut self, spec: RouteSpec, handler: H)
     where
         H: Handler<T, AppState>,
-        T: 'static,
+        T: ReadsPath + 'static,
     {
-        let body_limit = spec
-            .body_bytes_max
-            .unwrap_or(self.state.settings.body_bytes_max);
-        let guarded = handler
-            .layer(from_fn_with_state(
-                (self.state.clone(), spec.access),
-                enforce,
-            ))
-            .layer(DefaultBodyLimit::max(body_limit));
-        let router = std::mem::take(&mut self.router);
-        self.router = router.route(spec.path, on(method_filter(&spec.method), guarded));
+        let names = T::path_names().unwrap_or_default();
+        if let Some(problem) = path_problem(&spec.method, spec.path, names) {
+            self.path_problems.push(problem);
+        }
+        let (method, path, access, body_bytes_max) = (
+            spec.method.clone(),
+            spec.path,
+            spec.access,
+            spec.body_bytes_max,
+        );
+        self.mounts.push(Box::new(move |router, state| {
+            let body_limit = body_bytes_max.unwrap_or(state.settings.body_bytes_max);
+            let guarded = handler
+                .layer(from_fn_with_state((state.clone(), access), enforce))
+                .layer(DefaultBodyLimit::max(body_limit));
+            router.route(path, on(method_filter(&method), guarded))
+        }));
         self.specs.push(spec);
     }
 
@@ -174,7 +271,69 @@ impl RouteTable {
         &self.specs
     }
 
-    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteSpec>, AppState) {
-        (self.router, self.specs, self.state)
+    /// Routes whose handler reads other path parameters than the route's path has
+    /// (a test keeps this empty).
+    pub fn path_problems(&self) -> &[String] {
+        &self.path_problems
+    }
+
+    /// Mounts every handler with `state`, in registration order.
+    pub fn into_parts(self, state: &AppState) -> (Router<AppState>, Vec<RouteSpec>) {
+        let router = self
+            .mounts
+            .into_iter()
+            .fold(Router::new(), |router, mount| mount(router, state));
+        (router, self.specs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::path_params;
+
+    path_params! {
+        struct ThingPath { thing }
+    }
+    path_params! {
+        struct MisspeltPath { thnig }
+    }
+
+    async fn reads_thing(ApiPath(path): ApiPath<ThingPath>) -> String {
+        path.thing
+    }
+    async fn reads_misspelt(ApiPath(path): ApiPath<MisspeltPath>) -> String {
+        path.thnig
+    }
+    async fn reads_nothing(State(_): State<AppState>) {}
+
+    #[test]
+    fn scope_parameters_are_not_the_handlers() {
+        assert_eq!(
+            own_path_params("/api/v1/orgs/{org}/projects/{project}/things/{thing}"),
+            ["thing"]
+        );
+        assert!(own_path_params("/api/v1/orgs/{org}").is_empty());
+    }
+
+    #[test]
+    fn a_handler_whose_shape_does_not_fit_its_path_is_a_problem() {
+        let route = |path| RouteSpec::new(Method::GET, path, Access::Public, "test");
+        let mut table = RouteTable::new();
+        table.add(route("/api/v1/orgs/{org}/things/{thing}"), reads_thing);
+        table.add(route("/api/v1/orgs/{org}"), reads_nothing);
+        assert_eq!(table.path_problems(), &[] as &[String]);
+
+        table.add(route("/api/v1/things/{thing}"), reads_misspelt);
+        table.add(route("/api/v1/more/{thing}"), reads_nothing);
+        table.add(route("/api/v1/things"), reads_thing);
+        assert_eq!(
+            table.path_problems(),
+            [
+                "GET /api/v1/things/{thing}: the path has [\"thing\"], the handler reads [\"thnig\"]",
+                "GET /api/v1/more/{thing}: the path has [\"thing\"], the handler reads []",
+                "GET /api/v1/things: the path has [], the handler reads [\"thing\"]",
+            ]
+        );
     }
 }

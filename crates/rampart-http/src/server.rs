@@ -5,6 +5,7 @@
 //! A client that speaks plain HTTP to the TLS port gets a one-off `400` JSON answer
 //! (`https_required`) instead of a failed handshake, so the mistake is obvious.
 
+use rampart_domain::ErrorCode;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -12,7 +13,6 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -32,7 +32,7 @@ use tower::ServiceExt;
 use crate::AppState;
 use crate::edge::edge;
 use crate::error::ApiError;
-use crate::handlers::health::OpenApiJson;
+use crate::handlers::platform::health::OpenApiJson;
 use crate::routes::{RouteSpec, RouteTable};
 
 /// Time a client gets to send its first bytes and finish the TLS handshake.
@@ -57,36 +57,17 @@ pub enum ServeError {
 /// Builds the whole router: every route behind its enforcement, fallbacks that answer
 /// in the API's error format, and the edge middleware around everything.
 pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
-    let mut table = RouteTable::new(state.clone());
+    let mut table = RouteTable::new();
     crate::handlers::register_all(&mut table, state.settings.metrics_public);
-    let (router, specs, state) = table.into_parts();
+    let (router, specs) = table.into_parts(&state);
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
-    // The Terraform state backend: its own methods, auth and body limit (see
-    // `handlers::tf_backend`).
-    let router = router
-        .route(
-            "/tf/v1/{org}/{project}/{workspace}",
-            axum::routing::any(crate::handlers::tf_backend::state_route)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route(
-            "/tf/v1/{org}/{project}/{workspace}/lock",
-            axum::routing::any(crate::handlers::tf_backend::lock_route)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        // Incoming webhooks: the integration authenticates, not an API token.
-        .route(
-            "/hooks/v1/{integration_id}",
-            axum::routing::post(crate::handlers::sre::webhook)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
-        })
+    // The Terraform state backend and incoming webhooks: their own methods, auth and
+    // body limits.
+    let router = crate::handlers::mount_outside_table(router)
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route").into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this route does not accept that method",
             )
             .into_response()
@@ -223,8 +204,7 @@ pub fn spawn_cert_reloader(
 async fn refuse_plain_http(mut stream: TcpStream) {
     let body = serde_json::to_string(
         &ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "https_required",
+            ErrorCode::HttpsRequired,
             "this port speaks HTTPS (TLS 1.3) only",
         )
         .body(),

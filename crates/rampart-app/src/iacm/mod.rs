@@ -1,7 +1,7 @@
 //! IaCM use cases: workspaces ([`workspaces`]) and their Terraform/OpenTofu state
-//! ([`state`]: the `http` backend's reads, writes and locks, history, rollback, views).
+//! ([`state_versions`]: the `http` backend's reads, writes and locks, history, rollback, views).
 
-pub mod state;
+pub mod state_versions;
 pub mod workspaces;
 
-pub use state::{LockOutcome, WriteOutcome, chain_hash};
+pub use state_versions::{LockOutcome, WriteOutcome, chain_hash};

@@ -4,10 +4,10 @@
 //! workspaces works); every change is audited.
 
 use rampart_domain::ErrorCode;
-use rampart_domain::iacm::state::StateVersion;
-use rampart_domain::iacm::state::WorkspaceLock;
-use rampart_domain::iacm::state::{StateDiff, StateView, diff_states, state_view};
-use rampart_domain::iacm::workspace::{
+use rampart_domain::iacm::state_versions::StateVersion;
+use rampart_domain::iacm::state_versions::WorkspaceLock;
+use rampart_domain::iacm::state_versions::{StateDiff, StateView, diff_states, state_view};
+use rampart_domain::iacm::workspaces::{
     Provisioner, Workspace, parse_provisioner_version, parse_tags,
 };
 use rampart_domain::platform::tenancy::Scope;
@@ -15,7 +15,7 @@ use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
 use rampart_store::Page;
 use serde_json::json;
 
-use super::state::workspace_not_found;
+use super::state_versions::workspace_not_found;
 use crate::{App, AppError, AppResult, Ctx, authorize_resource, mint};
 
 /// A new workspace.
@@ -55,7 +55,7 @@ pub struct StateVerification {
     pub problems: Vec<StateProblem>,
 }
 
-fn state_error(error: rampart_domain::iacm::state::StateError) -> AppError {
+fn state_error(error: rampart_domain::iacm::state_versions::StateError) -> AppError {
     AppError::Integrity(format!("a stored state does not parse: {error}"))
 }
 

@@ -14,7 +14,7 @@ impl App {
         &self,
         scope: Scope,
         service: &str,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
         let service = self.service_at(scope, service).await?;
         self.rules_of(service.id).await
     }
@@ -22,7 +22,7 @@ impl App {
     pub(crate) async fn rules_of(
         &self,
         service: ServiceId,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
         let stored = self.store().service_alert_rules(service).await?;
         serde_json::from_str(&stored)
             .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
@@ -35,13 +35,13 @@ impl App {
         scope: Scope,
         service: &str,
         rules: &serde_json::Value,
-    ) -> AppResult<Vec<rampart_domain::sre::rules::AlertRule>> {
+    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
         let service = self.service_at(scope, service).await?;
-        let parsed: Vec<rampart_domain::sre::rules::AlertRule> =
+        let parsed: Vec<rampart_domain::sre::alert_rules::AlertRule> =
             serde_json::from_value(rules.clone()).map_err(|error| {
                 AppError::bad_request(ErrorCode::InvalidRules, format!("the alert rules: {error}"))
             })?;
-        rampart_domain::sre::rules::validate_rules(&parsed)?;
+        rampart_domain::sre::alert_rules::validate_rules(&parsed)?;
         let stored = serde_json::to_string(&parsed)
             .map_err(|error| AppError::Internal(error.to_string()))?;
         let now = self.now();

@@ -65,12 +65,12 @@ pub struct IngestOutcome {
 /// A decoded delivery, ready for its transaction.
 pub(crate) struct Delivery {
     service: Service,
-    integration: rampart_domain::sre::incident::Integration,
+    integration: rampart_domain::sre::integrations::Integration,
     meta: RequestMeta,
     events: Vec<AlertEvent>,
     sealer: Sealer,
     policy: Option<String>,
-    rules: Vec<rampart_domain::sre::rules::AlertRule>,
+    rules: Vec<rampart_domain::sre::alert_rules::AlertRule>,
     /// Told (in-app) when an incident opens.
     subscribers: Vec<rampart_domain::UserId>,
 }

@@ -5,7 +5,7 @@
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::documents::DefinitionKind;
 use rampart_domain::sre::documents::PolicyDoc;
-use rampart_domain::sre::escalation::Policy;
+use rampart_domain::sre::escalation_policies::Policy;
 use serde_json::json;
 
 use super::definitions::corrupt;

@@ -10,8 +10,8 @@ use jiff::Timestamp;
 use rampart_domain::UserId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::documents::DefinitionKind;
-use rampart_domain::sre::escalation::{Escalation, Policy, Resolve, Status, Target};
-use rampart_domain::sre::schedule::Schedule;
+use rampart_domain::sre::escalation_policies::{Escalation, Policy, Resolve, Status, Target};
+use rampart_domain::sre::schedules::Schedule;
 use rampart_store::sre::escalations::EscalationRow;
 use serde_json::json;
 

@@ -6,7 +6,7 @@
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::{
+use rampart_domain::sre::integrations::{
     AuthMode, INTEGRATION_CIDRS_MAX, INTEGRATION_RATE_LIMIT_DEFAULT, INTEGRATION_RATE_LIMIT_MAX,
     Integration,
 };

@@ -30,9 +30,3 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
     .flatten()
     .copied()
 }
-
-/// The paths these names had before the slices were reshaped, kept only while the HTTP
-/// crate moves over (removed in the same change set).
-pub mod oncall {
-    pub use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
-}

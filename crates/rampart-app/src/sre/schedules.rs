@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::documents::DefinitionKind;
 use rampart_domain::sre::documents::ScheduleDoc;
-use rampart_domain::sre::schedule::{Schedule, Timeline, to_ical};
+use rampart_domain::sre::schedules::{Schedule, Timeline, to_ical};
 
 use super::definitions::corrupt;
 use crate::{App, AppResult};

@@ -5,7 +5,7 @@
 
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::Service;
+use rampart_domain::sre::services::Service;
 use rampart_domain::sre::services::ServiceOwnership;
 use rampart_domain::{Description, Name, ServiceId, Slug};
 use rampart_store::Page;
@@ -79,7 +79,7 @@ impl App {
             }
         }
         let ownership = ServiceOwnership {
-            tags: rampart_domain::iacm::workspace::parse_tags(&ownership.tags)?,
+            tags: rampart_domain::iacm::workspaces::parse_tags(&ownership.tags)?,
             ..ownership
         };
         let now = self.now();
@@ -200,7 +200,7 @@ impl App {
             ));
         };
         for (level, label) in &labels {
-            rampart_domain::sre::incident::IncidentSeverity::parse(level)?;
+            rampart_domain::sre::incidents::IncidentSeverity::parse(level)?;
             if label.trim().is_empty() || label.chars().count() > 40 {
                 return Err(AppError::bad_request(
                     ErrorCode::InvalidLabel,

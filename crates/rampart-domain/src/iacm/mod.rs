@@ -2,5 +2,5 @@
 //! (what a state body must look like, which writes a workspace accepts, how versions
 //! chain).
 
-pub mod state;
-pub mod workspace;
+pub mod state_versions;
+pub mod workspaces;

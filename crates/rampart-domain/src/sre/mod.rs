@@ -12,18 +12,3 @@ pub mod integrations;
 pub mod payload;
 pub mod schedules;
 pub mod services;
-
-/// The names these rules had before the slices were reshaped, kept only while the
-/// other crates move over (removed in the same change set).
-pub mod incident {
-    pub use super::alerts::AlertStatus;
-    pub use super::incidents::{IncidentSeverity, IncidentStatus};
-    pub use super::integrations::{
-        AuthMode, INTEGRATION_CIDRS_MAX, INTEGRATION_RATE_LIMIT_DEFAULT,
-        INTEGRATION_RATE_LIMIT_MAX, Integration,
-    };
-    pub use super::services::Service;
-}
-pub use alert_rules as rules;
-pub use escalation_policies as escalation;
-pub use schedules as schedule;

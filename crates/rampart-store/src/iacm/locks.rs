@@ -2,7 +2,7 @@
 //! kept verbatim.
 
 use rampart_domain::WorkspaceId;
-use rampart_domain::iacm::state::WorkspaceLock;
+use rampart_domain::iacm::state_versions::WorkspaceLock;
 use sqlx::any::AnyRow;
 
 use crate::rows::{get, get_timestamp, micros};

@@ -3,7 +3,7 @@
 //! arrive sealed; this module never sees plaintext.
 
 use rampart_domain::WorkspaceId;
-use rampart_domain::iacm::state::StateVersion;
+use rampart_domain::iacm::state_versions::StateVersion;
 use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};

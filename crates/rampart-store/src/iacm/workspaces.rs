@@ -2,7 +2,7 @@
 //! operator's list of every workspace with its address, and the per-workspace write lock
 //! that serialises state and lock writes.
 
-use rampart_domain::iacm::workspace::{Provisioner, Workspace};
+use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Slug, WorkspaceId};
 use sqlx::any::AnyRow;

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use rampart_domain::sre::alerts::Alert;
-use rampart_domain::sre::incident::AlertStatus;
+use rampart_domain::sre::alerts::AlertStatus;
 use rampart_domain::{AlertId, IncidentId, IntegrationId, ServiceId};
 use sqlx::any::AnyRow;
 

@@ -3,8 +3,8 @@
 //! sealed title and description, and action items. This module never sees plaintext.
 
 use jiff::Timestamp;
-use rampart_domain::sre::incident::IncidentStatus;
 use rampart_domain::sre::incidents::Incident;
+use rampart_domain::sre::incidents::IncidentStatus;
 use rampart_domain::sre::incidents::{ActionItem, IncidentFields};
 use rampart_domain::{IncidentId, ProjectId, ServiceId};
 use sqlx::any::AnyRow;

@@ -1,7 +1,7 @@
 //! Webhook integrations of a service and their credentials (a bearer token's blind
 //! index, or basic/HMAC secrets that arrive sealed: this module never sees plaintext).
 
-use rampart_domain::sre::incident::{AuthMode, Integration};
+use rampart_domain::sre::integrations::{AuthMode, Integration};
 use rampart_domain::sre::payload::Format;
 use rampart_domain::{IntegrationId, Name, ServiceId};
 use sqlx::any::AnyRow;

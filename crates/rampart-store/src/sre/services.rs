@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::Service;
+use rampart_domain::sre::services::Service;
 use rampart_domain::sre::services::ServiceOwnership;
 use rampart_domain::{Name, ServiceId, Slug};
 use sqlx::any::AnyRow;

@@ -1,8 +1,8 @@
 //! IaCM tables: workspaces, state versions (append, latest, the previous link, newest
 //! first and ascending) and Terraform locks.
 
-use rampart_domain::iacm::state::{StateVersion, WorkspaceLock};
-use rampart_domain::iacm::workspace::{Provisioner, Workspace};
+use rampart_domain::iacm::state_versions::{StateVersion, WorkspaceLock};
+use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::*;
 use rampart_store::{Store, StoreError};
 

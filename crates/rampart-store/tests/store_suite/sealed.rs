@@ -4,7 +4,7 @@
 
 use rampart_domain::platform::secrets::{Secret, SecretVersion};
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::incident::AuthMode;
+use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::*;
 use rampart_store::Store;
 use rampart_store::iacm::state_versions::STATE_BODY;

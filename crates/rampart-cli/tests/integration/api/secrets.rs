@@ -245,7 +245,7 @@ async fn shredding_a_project_makes_its_data_unreadable_and_leaves_others_alone()
         matches!(
             &shredded,
             Err(AppError::Gone {
-                code: "data_shredded",
+                code: rampart_domain::ErrorCode::DataShredded,
                 ..
             })
         ),

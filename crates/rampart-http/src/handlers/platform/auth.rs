@@ -1,18 +1,69 @@
 //! Login, logout, the current principal and password change.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
+use rampart_app::Access;
 use rampart_app::platform::identity::Me;
 use rampart_app::{Ctx, RequestMeta};
+use rampart_domain::ErrorCode;
 
 use crate::AppState;
 use crate::convert;
 use crate::enforce::SESSION_COOKIE;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::routes::{RouteSpec, RouteTable};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Sessions and the current principal.
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/auth/login",
+            Access::Public,
+            "Password login; sets the session cookie",
+        )
+        .body::<wire::LoginRequest>()
+        .reply::<wire::LoginResponse>(200),
+        login,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/auth/logout",
+            Access::SelfService,
+            "End the current session",
+        ),
+        logout,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/me",
+            Access::SelfServiceNarrowedOk,
+            "Who am I",
+        )
+        .reply::<wire::Me>(200),
+        me,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/me/password",
+            Access::SelfService,
+            "Change my password (ends my sessions)",
+        )
+        .body::<wire::PasswordChange>(),
+        change_password,
+    );
+}
 
 pub async fn login(
     State(state): State<AppState>,
@@ -31,13 +82,8 @@ pub async fn login(
         idle_timeout_secs: outcome.idle_timeout_secs,
     })
     .into_response();
-    let cookie = HeaderValue::from_str(&cookie).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error",
-        )
-    })?;
+    let cookie = HeaderValue::from_str(&cookie)
+        .map_err(|_| ApiError::new(ErrorCode::InternalError, "internal error"))?;
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }

@@ -6,13 +6,15 @@
 //! because the client's methods and auth are its own; the same checks run here as at
 //! the API's enforcement point (token, IP allowlists, scope, per-workspace permission).
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rampart_app::iacm::{LockOutcome, WriteOutcome};
 use rampart_app::{AppError, Ctx, RequestMeta};
-use rampart_domain::iacm::workspace::Workspace;
+use rampart_domain::ErrorCode;
+use rampart_domain::iacm::workspaces::Workspace;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -25,6 +27,20 @@ pub struct LockQuery {
 }
 
 type StatePath = Path<(String, String, String)>;
+
+/// Mounts `/tf/v1/{org}/{project}/{workspace}` and `…/lock` (their own methods, auth and
+/// body limit).
+pub fn mount(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}",
+            axum::routing::any(state_route).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/tf/v1/{org}/{project}/{workspace}/lock",
+            axum::routing::any(lock_route).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
 
 fn error(error: impl Into<ApiError>) -> Response {
     let mut response = error.into().into_response();
@@ -42,7 +58,7 @@ fn error(error: impl Into<ApiError>) -> Response {
 fn token(headers: &HeaderMap) -> Result<String, AppError> {
     let missing = || {
         AppError::unauthenticated(
-            "authentication_required",
+            ErrorCode::AuthenticationRequired,
             "the state backend needs an API token as the HTTP Basic password \
              (password = \"rmp_…\" or TF_HTTP_PASSWORD)",
         )
@@ -93,7 +109,7 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, AppError> {
     axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| AppError::TooLarge {
-            code: "state_too_large",
+            code: ErrorCode::StateTooLarge,
             message: format!("a state body holds at most {limit} bytes"),
         })
 }
@@ -132,12 +148,9 @@ pub async fn state_route(
     match method {
         Method::GET => match state.app.read_state(&ctx, &workspace, None).await {
             Ok(Some((_, body))) => json_body(StatusCode::OK, body),
-            Ok(None) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_state",
-                "this workspace has no state yet",
-            )
-            .into_response(),
+            Ok(None) => {
+                ApiError::new(ErrorCode::NoState, "this workspace has no state yet").into_response()
+            }
             Err(failure) => error(failure),
         },
         Method::POST | Method::PUT => {
@@ -162,8 +175,7 @@ pub async fn state_route(
             }
         }
         _ => ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "the state address takes GET, POST or PUT; locks live at …/lock",
         )
         .into_response(),
@@ -188,7 +200,7 @@ pub async fn lock_route(
         Ok(body) => body,
         Err(_) => {
             return error(AppError::TooLarge {
-                code: "lock_info_too_large",
+                code: ErrorCode::LockInfoTooLarge,
                 message: format!("lock info holds at most {limit} bytes"),
             });
         }
@@ -204,8 +216,7 @@ pub async fn lock_route(
         ),
         _ => {
             return ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "the lock address takes LOCK or POST to lock, UNLOCK or DELETE to unlock",
             )
             .into_response();

@@ -1,12 +1,15 @@
 //! Organisations and projects.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{DeleteParams, ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::Ctx;
 use rampart_app::platform::tenancy::{NewScopeInput, ResolvedScope, ScopePatch};
+use rampart_domain::ErrorCode;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::tenancy::{Organization, Project};
 
 use crate::AppState;
@@ -14,13 +17,125 @@ use crate::convert;
 use crate::enforce::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{FORCE_QUERY, RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Organisations and projects.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs",
+            Access::List(P::OrgView),
+            "List the organisations you can see",
+        )
+        .page::<wire::Org>(),
+        list_orgs,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/orgs",
+            perm(P::OrgCreate),
+            "Create an organisation",
+        )
+        .body::<wire::OrgCreate>()
+        .reply::<wire::Org>(201),
+        create_org,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgView),
+            "Read an organisation",
+        )
+        .reply::<wire::Org>(200),
+        get_org,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgEdit),
+            "Update an organisation",
+        )
+        .body::<wire::ScopeUpdate>()
+        .reply::<wire::Org>(200),
+        update_org,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/orgs/{org}",
+            perm(P::OrgDelete),
+            "Delete an organisation (409 when not empty unless ?force=true)",
+        )
+        .query(FORCE_QUERY),
+        delete_org,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/projects",
+            Access::List(P::ProjectView),
+            "List the projects you can view",
+        )
+        .page::<wire::Project>(),
+        list_projects,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/orgs/{org}/projects",
+            perm(P::ProjectCreate),
+            "Create a project",
+        )
+        .body::<wire::ProjectCreate>()
+        .reply::<wire::Project>(201),
+        create_project,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectView),
+            "Read a project",
+        )
+        .reply::<wire::Project>(200),
+        get_project,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectEdit),
+            "Update a project",
+        )
+        .body::<wire::ScopeUpdate>()
+        .reply::<wire::Project>(200),
+        update_project,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/orgs/{org}/projects/{project}",
+            perm(P::ProjectDelete),
+            "Delete a project (409 when not empty unless ?force=true)",
+        )
+        .query(FORCE_QUERY),
+        delete_project,
+    );
+}
 
 pub(crate) fn org_of(scope: &ResolvedScope) -> ApiResult<&Organization> {
     match scope {
         ResolvedScope::Org(org) | ResolvedScope::Project(org, _) => Ok(org),
         ResolvedScope::Account => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "route registered without an organisation",
         )),
     }
@@ -30,8 +145,7 @@ pub(crate) fn project_of(scope: &ResolvedScope) -> ApiResult<(&Organization, &Pr
     match scope {
         ResolvedScope::Project(org, project) => Ok((org, project)),
         _ => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "route registered without a project",
         )),
     }
@@ -189,25 +303,4 @@ pub async fn delete_project(
         .delete_project(&ctx, project, params.force)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn get_ip_allowlist(
-    State(state): State<AppState>,
-    Extension(scope): crate::enforce::Scope,
-) -> ApiResult<Json<wire::IpAllowlist>> {
-    let cidrs = state.app.ip_allowlist(scope.scope()).await?;
-    Ok(Json(wire::IpAllowlist { cidrs }))
-}
-
-pub async fn set_ip_allowlist(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(scope): crate::enforce::Scope,
-    crate::extract::ApiJson(body): crate::extract::ApiJson<wire::IpAllowlist>,
-) -> ApiResult<Json<wire::IpAllowlist>> {
-    let cidrs = state
-        .app
-        .set_ip_allowlist(&ctx, scope.scope(), &body.cidrs)
-        .await?;
-    Ok(Json(wire::IpAllowlist { cidrs }))
 }

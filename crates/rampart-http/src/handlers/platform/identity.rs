@@ -1,15 +1,18 @@
 //! Users, personal tokens, service accounts and their tokens.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::platform::identity::{
     NewServiceAccountInput, NewTokenInput, NewUserInput, TokenExpiry, UserPatch,
 };
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{AppError, Ctx};
+use rampart_domain::ErrorCode;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId, ServiceAccount};
 use rampart_domain::{ServiceAccountId, TokenId, UserId};
 
@@ -19,18 +22,206 @@ use crate::AppState;
 use crate::convert;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::routes::{RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // My own tokens.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "List my API tokens",
+        )
+        .page::<wire::Token>(),
+        list_my_tokens,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/tokens",
+            Access::SelfService,
+            "Create a personal API token (secret shown once)",
+        )
+        .body::<wire::TokenCreate>()
+        .reply::<wire::TokenCreated>(201),
+        create_my_token,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/tokens/{token_id}",
+            Access::SelfService,
+            "Revoke one of my tokens",
+        )
+        .reply::<wire::Token>(200),
+        revoke_my_token,
+    );
+
+    // Users.
+    table.add(
+        r(M::GET, "/api/v1/users", perm(P::UserView), "List users").page::<wire::User>(),
+        list_users,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/users",
+            perm(P::UserInvite),
+            "Create a user",
+        )
+        .body::<wire::UserCreate>()
+        .reply::<wire::User>(201),
+        create_user,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/users/{user_id}",
+            perm(P::UserView),
+            "Read a user",
+        )
+        .reply::<wire::User>(200),
+        get_user,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/users/{user_id}",
+            perm(P::UserEdit),
+            "Update a user",
+        )
+        .body::<wire::UserUpdate>()
+        .reply::<wire::User>(200),
+        update_user,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/users/{user_id}",
+            perm(P::UserDelete),
+            "Delete a user",
+        ),
+        delete_user,
+    );
+
+    // Service accounts and their tokens, at organisation and at project scope.
+    for (base, item, tokens, token) in [
+        (
+            "/api/v1/orgs/{org}/service-accounts",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens",
+            "/api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens/{token_id}",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                base,
+                perm(P::ServiceAccountView),
+                "List service accounts",
+            )
+            .page::<wire::ServiceAccount>(),
+            list_service_accounts,
+        );
+        table.add(
+            r(
+                M::POST,
+                base,
+                perm(P::ServiceAccountCreate),
+                "Create a service account",
+            )
+            .body::<wire::ServiceAccountCreate>()
+            .reply::<wire::ServiceAccount>(201),
+            create_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                item,
+                perm(P::ServiceAccountView),
+                "Read a service account",
+            )
+            .reply::<wire::ServiceAccount>(200),
+            get_service_account,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                item,
+                perm(P::ServiceAccountDelete),
+                "Delete a service account and its tokens",
+            ),
+            delete_service_account,
+        );
+        table.add(
+            r(
+                M::GET,
+                tokens,
+                perm(P::TokenView),
+                "List a service account's tokens",
+            )
+            .page::<wire::Token>(),
+            list_service_account_tokens,
+        );
+        table.add(
+            r(
+                M::POST,
+                tokens,
+                perm(P::TokenCreate),
+                "Create a service account token (secret shown once)",
+            )
+            .body::<wire::TokenCreate>()
+            .reply::<wire::TokenCreated>(201),
+            create_service_account_token,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                token,
+                perm(P::TokenRevoke),
+                "Revoke a service account token",
+            )
+            .reply::<wire::Token>(200),
+            revoke_service_account_token,
+        );
+    }
+}
+
+path_params! {
+    /// `/users/{user_id}`
+    pub struct UserPath { user_id }
+}
+
+path_params! {
+    /// `/tokens/{token_id}` (my own tokens)
+    pub struct TokenPath { token_id }
+}
+
+path_params! {
+    /// `…/service-accounts/{service_account_id}` and its tokens
+    pub struct ServiceAccountPath { service_account_id }
+}
+
+path_params! {
+    /// `…/service-accounts/{service_account_id}/tokens/{token_id}`
+    pub struct ServiceAccountTokenPath { service_account_id, token_id }
+}
 
 /// An id in a path that does not parse cannot name anything: 404.
 fn parse_id<T: std::str::FromStr>(text: &str, what: &'static str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound { what })
-}
-
-fn params_map(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
 }
 
 pub async fn list_users(
@@ -68,11 +259,11 @@ pub async fn create_user(
 
 pub async fn get_user(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> ApiResult<Json<wire::User>> {
     let user = state
         .app
-        .user(parse_id::<UserId>(&user_id, "user")?)
+        .user(parse_id::<UserId>(&path.user_id, "user")?)
         .await?;
     Ok(Json(convert::user(&user)))
 }
@@ -80,14 +271,14 @@ pub async fn get_user(
 pub async fn update_user(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
     ApiJson(body): ApiJson<wire::UserUpdate>,
 ) -> ApiResult<Json<wire::User>> {
     let user = state
         .app
         .update_user(
             &ctx,
-            parse_id::<UserId>(&user_id, "user")?,
+            parse_id::<UserId>(&path.user_id, "user")?,
             UserPatch {
                 display_name: body.display_name,
                 disabled: body.disabled,
@@ -100,11 +291,11 @@ pub async fn update_user(
 pub async fn delete_user(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(user_id): Path<String>,
+    ApiPath(path): ApiPath<UserPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_user(&ctx, parse_id::<UserId>(&user_id, "user")?)
+        .delete_user(&ctx, parse_id::<UserId>(&path.user_id, "user")?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -147,19 +338,19 @@ async fn token_input(
         (Some(days), None) => TokenExpiry::InDays(days),
         (None, Some(at)) => TokenExpiry::At(at.parse().map_err(|_| {
             AppError::bad_request(
-                "invalid_expires_at",
+                ErrorCode::InvalidExpiresAt,
                 "expires_at must be an RFC 3339 instant",
             )
         })?),
         (None, None) => {
             return Err(AppError::bad_request(
-                "expiry_required",
+                ErrorCode::ExpiryRequired,
                 "every token must expire: give expires_in_days or expires_at",
             ));
         }
         (Some(_), Some(_)) => {
             return Err(AppError::bad_request(
-                "conflicting_expiry",
+                ErrorCode::ConflictingExpiry,
                 "give expires_in_days or expires_at, not both",
             ));
         }
@@ -171,7 +362,7 @@ async fn token_input(
             Ok(ResolvedScope::Project(_, project)) => Some(project),
             Ok(_) | Err(AppError::NotFound { .. }) => {
                 return Err(AppError::bad_request(
-                    "invalid_project",
+                    ErrorCode::InvalidProject,
                     "the project to narrow the token to does not exist",
                 ));
             }
@@ -179,7 +370,7 @@ async fn token_input(
         },
         _ => {
             return Err(AppError::bad_request(
-                "invalid_project",
+                ErrorCode::InvalidProject,
                 "narrowing a token needs both org and project",
             ));
         }
@@ -229,14 +420,14 @@ pub async fn create_my_token(
 pub async fn revoke_my_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
-    Path(token_id): Path<String>,
+    ApiPath(path): ApiPath<TokenPath>,
 ) -> ApiResult<Json<wire::Token>> {
     let token = state
         .app
         .revoke_token(
             &ctx,
             ctx.actor.principal,
-            parse_id::<TokenId>(&token_id, "token")?,
+            parse_id::<TokenId>(&path.token_id, "token")?,
         )
         .await?;
     Ok(Json(wire_token(&state, &token).await?))
@@ -320,9 +511,9 @@ pub async fn create_service_account(
 pub async fn get_service_account(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
 ) -> ApiResult<Json<wire::ServiceAccount>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     let (org, project) = scope_parts(&scope)?;
     Ok(Json(convert::service_account(&account, org, project)))
@@ -332,9 +523,9 @@ pub async fn delete_service_account(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
 ) -> ApiResult<StatusCode> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     state.app.delete_service_account(&ctx, &account).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -343,10 +534,10 @@ pub async fn delete_service_account(
 pub async fn list_service_account_tokens(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Token>>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     token_page(&state, PrincipalId::ServiceAccount(account.id), &list).await
 }
@@ -355,10 +546,10 @@ pub async fn create_service_account_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountPath>,
     ApiJson(body): ApiJson<wire::TokenCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::TokenCreated>)> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
     // A project service account's tokens are narrowed to its project by default.
     let default_project = match &scope {
@@ -379,11 +570,11 @@ pub async fn revoke_service_account_token(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ServiceAccountTokenPath>,
 ) -> ApiResult<Json<wire::Token>> {
-    let id = params_map(&params, "service_account_id").unwrap_or_default();
+    let id = path.service_account_id;
     let account = service_account_in_scope(&state, &scope, &id).await?;
-    let token_id = params_map(&params, "token_id").unwrap_or_default();
+    let token_id = path.token_id;
     let token = state
         .app
         .revoke_token(

@@ -3,15 +3,69 @@
 //! `org/project`; the root key has its own rotation route.
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_app::Ctx;
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::Permission as P;
 
 use super::access::scope_text;
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Key rings (encryption at rest): account administration.
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/keys",
+            perm(P::AccountManage),
+            "The key versions of an organisation's or project's ring",
+        )
+        .query(&[("scope", "org or org/project")])
+        .reply::<wire::KeyRing>(200),
+        get_keys,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/keys/rotate",
+            perm(P::AccountManage),
+            "Make a new key version primary; older data is resealed in the background",
+        )
+        .body::<wire::KeyScope>()
+        .reply::<wire::KeyRing>(200),
+        rotate_keys,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/keys/rotate-root",
+            perm(P::AccountManage),
+            "Replace the root key online: every key ring and server secret is rewrapped",
+        )
+        .reply::<wire::RootKeyRotated>(200),
+        rotate_root_key,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/keys/destroy",
+            perm(P::AccountManage),
+            "Crypto-shred: destroy every key version (confirm must repeat the scope)",
+        )
+        .body::<wire::KeyDestroy>()
+        .reply::<wire::KeysDestroyed>(200),
+        destroy_keys,
+    );
+}
 
 async fn resolve(state: &AppState, text: &str) -> ApiResult<ResolvedScope> {
     let (org, project) = match text.split_once('/') {

@@ -3,18 +3,119 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::ListResponse;
 use rampart_api::platform as wire;
 use rampart_app::platform::audit_log::{AuditQuery, ExportFormat};
 use rampart_app::{AppError, Ctx};
+use rampart_domain::ErrorCode;
+use rampart_domain::Permission as P;
 
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
+use crate::routes::{RouteSpec, RouteTable, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // The audit log at each scope: an organisation or project sees its own events.
+    const AUDIT_LIST_QUERY: &[(&str, &str)] = &[
+        ("since", "RFC 3339 time: events at or after"),
+        ("until", "RFC 3339 time: events before"),
+        ("actor", "user:<id> or service_account:<id>"),
+        ("action", "e.g. org.create"),
+        ("resource_type", "e.g. organization"),
+        ("resource_id", "one resource's id"),
+        ("outcome", "success, failure or denied"),
+        ("limit", "page size, 1 to 500 (default 50)"),
+        ("cursor", "next_cursor from the previous page"),
+    ];
+    const AUDIT_EXPORT_QUERY: &[(&str, &str)] = &[
+        (
+            "format",
+            "ndjson (default: entries, checkpoints, proofs) or csv",
+        ),
+        ("since", "RFC 3339 time: events at or after"),
+        ("until", "RFC 3339 time: events before"),
+        ("actor", "user:<id> or service_account:<id>"),
+        ("action", "e.g. org.create"),
+        ("resource_type", "e.g. organization"),
+        ("resource_id", "one resource's id"),
+        ("outcome", "success, failure or denied"),
+    ];
+    for (events, export) in [
+        ("/api/v1/audit-events", "/api/v1/audit-events/export"),
+        (
+            "/api/v1/orgs/{org}/audit-events",
+            "/api/v1/orgs/{org}/audit-events/export",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/audit-events",
+            "/api/v1/orgs/{org}/projects/{project}/audit-events/export",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                events,
+                perm(P::AuditView),
+                "Query audit events here, newest first",
+            )
+            .page::<wire::AuditEvent>()
+            .query(AUDIT_LIST_QUERY),
+            list_audit_events,
+        );
+        table.add(
+            r(
+                M::GET,
+                export,
+                perm(P::AuditExport),
+                "Export audit events (signs a checkpoint; NDJSON with proofs, or CSV)",
+            )
+            .text("application/x-ndjson")
+            .query(AUDIT_EXPORT_QUERY),
+            export_audit_events,
+        );
+    }
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/audit-events/public-key",
+            perm(P::AuditView),
+            "The audit log's Ed25519 public key",
+        )
+        .reply::<wire::AuditPublicKey>(200),
+        audit_public_key,
+    );
+
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/orgs/{org}/audit-retention",
+            perm(P::AuditView),
+            "How long this organisation's audit events keep their bodies",
+        )
+        .reply::<wire::AuditRetention>(200),
+        get_audit_retention,
+    );
+    table.add(
+        r(
+            M::PUT,
+            "/api/v1/orgs/{org}/audit-retention",
+            perm(P::OrgEdit),
+            "Set audit retention (pruned events keep their hashes)",
+        )
+        .body::<wire::AuditRetention>()
+        .reply::<wire::AuditRetention>(200),
+        set_audit_retention,
+    );
+}
 
 fn query_of(params: &wire::AuditParams) -> AuditQuery {
     AuditQuery {
@@ -36,7 +137,7 @@ pub async fn list_audit_events(
 ) -> ApiResult<Json<ListResponse<wire::AuditEvent>>> {
     if params.format.is_some() {
         return Err(AppError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "format applies to the export route only",
         )
         .into());
@@ -102,14 +203,16 @@ pub async fn export_audit_events(
         None | Some("ndjson") => ExportFormat::Ndjson,
         Some("csv") => ExportFormat::Csv,
         Some(_) => {
-            return Err(
-                AppError::bad_request("invalid_format", "format must be ndjson or csv").into(),
-            );
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidFormat,
+                "format must be ndjson or csv",
+            )
+            .into());
         }
     };
     if params.limit.is_some() || params.cursor.is_some() {
         return Err(AppError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "an export is not paginated: limit and cursor do not apply",
         )
         .into());

@@ -1,24 +1,330 @@
-//! Role assignments, explain and "my permissions", at account, organisation and project
-//! scope.
+//! Access control at account, organisation and project scope: role assignments, explain,
+//! "my permissions", custom roles, user groups and their members, resource groups.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::Ctx;
 use rampart_app::platform::access::{
-    ResourceGroupInput, ResourceGroupRecord, RoleAssignmentRecord, RoleInput, RolePatch, RoleRef,
-    RoleView, UserGroup, grantee_text,
+    ResourceGroupInput, RoleInput, RolePatch, RoleView, grantee_text,
 };
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::access::BuiltinRole;
 use rampart_domain::platform::access::ResourceSelector;
+use rampart_domain::platform::access::{
+    ResourceGroupRecord, RoleAssignmentRecord, RoleRef, UserGroup,
+};
 
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::routes::{RouteSpec, RouteTable, join_path, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Access control at each scope.
+    for (assignments, assignment, explain_path, mine) in [
+        (
+            "/api/v1/role-assignments",
+            "/api/v1/role-assignments/{assignment_id}",
+            "/api/v1/access/explain",
+            "/api/v1/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/role-assignments",
+            "/api/v1/orgs/{org}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/access/explain",
+            "/api/v1/orgs/{org}/access/my-permissions",
+        ),
+        (
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments",
+            "/api/v1/orgs/{org}/projects/{project}/role-assignments/{assignment_id}",
+            "/api/v1/orgs/{org}/projects/{project}/access/explain",
+            "/api/v1/orgs/{org}/projects/{project}/access/my-permissions",
+        ),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                assignments,
+                perm(P::RoleAssignmentView),
+                "List role assignments made at this scope",
+            )
+            .page::<wire::RoleAssignment>(),
+            list_role_assignments,
+        );
+        table.add(
+            r(
+                M::POST,
+                assignments,
+                perm(P::RoleAssignmentCreate),
+                "Assign a role (never beyond your own rights)",
+            )
+            .body::<wire::RoleAssignmentCreate>()
+            .reply::<wire::RoleAssignment>(201),
+            create_role_assignment,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                assignment,
+                perm(P::RoleAssignmentDelete),
+                "Remove a role assignment (not the last Account Admin)",
+            ),
+            delete_role_assignment,
+        );
+        table.add(
+            r(
+                M::GET,
+                explain_path,
+                perm(P::RoleAssignmentView),
+                "Does a principal hold a permission here, and which assignment decided",
+            )
+            .query(&[
+                ("principal", "user:<id> or service_account:<id>"),
+                ("permission", "resource:action"),
+                ("resource", "optional: one resource as type/id"),
+            ])
+            .reply::<wire::Explanation>(200),
+            explain,
+        );
+        table.add(
+            r(
+                M::GET,
+                mine,
+                Access::SeeScope,
+                "My permissions at this scope",
+            )
+            .reply::<wire::MyPermissions>(200),
+            my_permissions,
+        );
+    }
+
+    // Custom roles, user groups and their members, at each scope.
+    for base in [
+        "/api/v1",
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix| join_path(base, suffix);
+        table.add(
+            r(
+                M::GET,
+                path("/roles"),
+                perm(P::RoleView),
+                "List roles: the built-in ones first, then custom roles defined here",
+            )
+            .page::<wire::Role>(),
+            list_roles,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/roles"),
+                perm(P::RoleCreate),
+                "Create a custom role (never beyond your own permissions)",
+            )
+            .body::<wire::RoleCreate>()
+            .reply::<wire::Role>(201),
+            create_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/roles/{role_id}"),
+                perm(P::RoleView),
+                "Read a role (built-in identifier or custom id)",
+            )
+            .reply::<wire::Role>(200),
+            get_role,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/roles/{role_id}"),
+                perm(P::RoleEdit),
+                "Update a custom role (built-in roles are immutable)",
+            )
+            .body::<wire::RoleUpdate>()
+            .reply::<wire::Role>(200),
+            update_role,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/roles/{role_id}"),
+                perm(P::RoleDelete),
+                "Delete a custom role and its assignments",
+            ),
+            delete_role,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups"),
+                perm(P::GroupView),
+                "List user groups defined here",
+            )
+            .page::<wire::Group>(),
+            list_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups"),
+                perm(P::GroupCreate),
+                "Create a user group",
+            )
+            .body::<wire::GroupCreate>()
+            .reply::<wire::Group>(201),
+            create_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}"),
+                perm(P::GroupView),
+                "Read a user group",
+            )
+            .reply::<wire::Group>(200),
+            get_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}"),
+                perm(P::GroupDelete),
+                "Delete a user group, its memberships and assignments",
+            ),
+            delete_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupView),
+                "List a group's members",
+            )
+            .page::<wire::GroupMember>(),
+            list_group_members,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/groups/{group_id}/members"),
+                perm(P::GroupEdit),
+                "Add a user to a group",
+            )
+            .body::<wire::GroupMember>()
+            .reply::<wire::GroupMember>(201),
+            add_group_member,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/groups/{group_id}/members/{user_id}"),
+                perm(P::GroupEdit),
+                "Remove a user from a group",
+            ),
+            remove_group_member,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups"),
+                perm(P::ResourceGroupView),
+                "List resource groups defined here",
+            )
+            .page::<wire::ResourceGroup>(),
+            list_resource_groups,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/resource-groups"),
+                perm(P::ResourceGroupCreate),
+                "Create a resource group (all, some types, or named resources)",
+            )
+            .body::<wire::ResourceGroupCreate>()
+            .reply::<wire::ResourceGroup>(201),
+            create_resource_group,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupView),
+                "Read a resource group",
+            )
+            .reply::<wire::ResourceGroup>(200),
+            get_resource_group,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupDelete),
+                "Delete a resource group and the assignments over it",
+            ),
+            delete_resource_group,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/groups/{group_id}"),
+                perm(P::GroupEdit),
+                "Rename or re-describe a user group",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::Group>(200),
+            update_group,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/resource-groups/{resource_group_id}"),
+                perm(P::ResourceGroupEdit),
+                "Rename or re-describe a resource group (what it selects is fixed)",
+            )
+            .body::<wire::ScopeUpdate>()
+            .reply::<wire::ResourceGroup>(200),
+            update_resource_group,
+        );
+    }
+}
+
+path_params! {
+    /// `…/role-assignments/{assignment_id}`
+    pub struct AssignmentPath { assignment_id }
+}
+
+path_params! {
+    /// `…/roles/{role_id}`
+    pub struct RolePath { role_id }
+}
+
+path_params! {
+    /// `…/groups/{group_id}` and its members
+    pub struct GroupPath { group_id }
+}
+
+path_params! {
+    /// `…/groups/{group_id}/members/{user_id}`
+    pub struct GroupMemberPath { group_id, user_id }
+}
+
+path_params! {
+    /// `…/resource-groups/{resource_group_id}`
+    pub struct ResourceGroupPath { resource_group_id }
+}
 
 /// `account`, `<org>` or `<org>/<project>`.
 pub fn scope_text(scope: &ResolvedScope) -> String {
@@ -88,16 +394,11 @@ pub async fn delete_role_assignment(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<AssignmentPath>,
 ) -> ApiResult<StatusCode> {
-    let id = params
-        .iter()
-        .find(|(key, _)| key == "assignment_id")
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default();
     state
         .app
-        .delete_role_assignment(&ctx, scope.scope(), id)
+        .delete_role_assignment(&ctx, scope.scope(), &path.assignment_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -138,14 +439,6 @@ pub async fn my_permissions(
             .map(|permission| permission.as_str().to_owned())
             .collect(),
     })
-}
-
-pub(crate) fn id_param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
-        .unwrap_or_default()
 }
 
 fn wire_role(role: &RoleView, scope: &ResolvedScope) -> wire::Role {
@@ -252,12 +545,9 @@ pub async fn create_role(
 pub async fn get_role(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
 ) -> ApiResult<Json<wire::Role>> {
-    let role = state
-        .app
-        .role_at(scope.scope(), id_param(&params, "role_id"))
-        .await?;
+    let role = state.app.role_at(scope.scope(), &path.role_id).await?;
     Ok(Json(wire_role(&role, &scope)))
 }
 
@@ -265,7 +555,7 @@ pub async fn update_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
     ApiJson(body): ApiJson<wire::RoleUpdate>,
 ) -> ApiResult<Json<wire::Role>> {
     let role = state
@@ -273,7 +563,7 @@ pub async fn update_role(
         .update_custom_role(
             &ctx,
             scope.scope(),
-            id_param(&params, "role_id"),
+            &path.role_id,
             RolePatch {
                 name: body.name,
                 description: body.description,
@@ -288,11 +578,11 @@ pub async fn delete_role(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<RolePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_custom_role(&ctx, scope.scope(), id_param(&params, "role_id"))
+        .delete_custom_role(&ctx, scope.scope(), &path.role_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -338,11 +628,11 @@ pub async fn create_group(
 pub async fn get_group(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
 ) -> ApiResult<Json<wire::Group>> {
     let group = state
         .app
-        .user_group_at(scope.scope(), id_param(&params, "group_id"))
+        .user_group_at(scope.scope(), &path.group_id)
         .await?;
     Ok(Json(wire_group(&group, &scope)))
 }
@@ -351,11 +641,11 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_user_group(&ctx, scope.scope(), id_param(&params, "group_id"))
+        .delete_user_group(&ctx, scope.scope(), &path.group_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -363,14 +653,14 @@ pub async fn delete_group(
 pub async fn list_group_members(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::GroupMember>>> {
     let page = state
         .app
         .list_group_members(
             scope.scope(),
-            id_param(&params, "group_id"),
+            &path.group_id,
             list.limit,
             list.cursor.as_deref(),
         )
@@ -391,17 +681,12 @@ pub async fn add_group_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiJson(body): ApiJson<wire::GroupMember>,
 ) -> ApiResult<(StatusCode, Json<wire::GroupMember>)> {
     state
         .app
-        .add_group_member(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            &body.user,
-        )
+        .add_group_member(&ctx, scope.scope(), &path.group_id, &body.user)
         .await?;
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -410,16 +695,11 @@ pub async fn remove_group_member(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupMemberPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .remove_group_member(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            id_param(&params, "user_id"),
-        )
+        .remove_group_member(&ctx, scope.scope(), &path.group_id, &path.user_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -507,11 +787,11 @@ pub async fn create_resource_group(
 pub async fn get_resource_group(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<Json<wire::ResourceGroup>> {
     let group = state
         .app
-        .resource_group_at(scope.scope(), id_param(&params, "resource_group_id"), true)
+        .resource_group_at(scope.scope(), &path.resource_group_id, true)
         .await?;
     Ok(Json(wire_resource_group(&group, &scope)))
 }
@@ -520,11 +800,11 @@ pub async fn delete_resource_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_resource_group(&ctx, scope.scope(), id_param(&params, "resource_group_id"))
+        .delete_resource_group(&ctx, scope.scope(), &path.resource_group_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -540,17 +820,12 @@ pub async fn update_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<GroupPath>,
     ApiJson(body): ApiJson<wire::ScopeUpdate>,
 ) -> ApiResult<Json<wire::Group>> {
     let group = state
         .app
-        .update_user_group(
-            &ctx,
-            scope.scope(),
-            id_param(&params, "group_id"),
-            scope_patch(body),
-        )
+        .update_user_group(&ctx, scope.scope(), &path.group_id, scope_patch(body))
         .await?;
     Ok(Json(wire_group(&group, &scope)))
 }
@@ -559,7 +834,7 @@ pub async fn update_resource_group(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<ResourceGroupPath>,
     ApiJson(body): ApiJson<wire::ScopeUpdate>,
 ) -> ApiResult<Json<wire::ResourceGroup>> {
     let group = state
@@ -567,7 +842,7 @@ pub async fn update_resource_group(
         .update_resource_group(
             &ctx,
             scope.scope(),
-            id_param(&params, "resource_group_id"),
+            &path.resource_group_id,
             scope_patch(body),
         )
         .await?;

@@ -9,12 +9,12 @@
 //! lock, unlock, read and refusal is audited.
 
 use rampart_domain::ErrorCode;
-use rampart_domain::iacm::state::StateVersion;
-use rampart_domain::iacm::state::WorkspaceLock;
-use rampart_domain::iacm::state::{
+use rampart_domain::iacm::state_versions::StateVersion;
+use rampart_domain::iacm::state_versions::WorkspaceLock;
+use rampart_domain::iacm::state_versions::{
     CurrentState, StateError, WriteDecision, decide_write, parse_lock_info, parse_state,
 };
-use rampart_domain::iacm::workspace::{Provisioner, Workspace};
+use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
 use serde_json::json;
@@ -675,7 +675,7 @@ enum Append<'a> {
     Client {
         lock_id: Option<&'a str>,
         body: &'a [u8],
-        header: rampart_domain::iacm::state::StateHeader,
+        header: rampart_domain::iacm::state_versions::StateHeader,
     },
     /// A rollback: an old version's content rolled forward.
     Rollback {
@@ -741,7 +741,7 @@ fn with_serial(body: &[u8], serial: u64) -> AppResult<Vec<u8>> {
     Ok(out)
 }
 
-fn parse_lock(info: &[u8]) -> AppResult<rampart_domain::iacm::state::LockRequest> {
+fn parse_lock(info: &[u8]) -> AppResult<rampart_domain::iacm::state_versions::LockRequest> {
     if info.len() > rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX {
         return Err(AppError::TooLarge {
             code: ErrorCode::LockInfoTooLarge,

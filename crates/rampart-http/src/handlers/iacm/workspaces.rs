@@ -1,27 +1,128 @@
-//! Workspaces of a project and their state history. Routes are `Access::PerResource`:
-//! the use cases decide per workspace (so resource groups naming single workspaces
-//! hold), and every state read is audited there.
+//! Workspaces of a project: create, read, change, delete, and views of their state
+//! history (the versions, a diff, the current state's resources). Routes are
+//! `Access::PerResource`: the use cases decide per workspace (so resource groups naming
+//! single workspaces hold), and every state read is audited there.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::iacm as wire;
 use rampart_api::{ListParams, ListResponse};
+use rampart_app::Access;
 use rampart_app::iacm::workspaces::{WorkspaceInput, WorkspacePatch};
-use rampart_app::iacm::{StateVersionRow, WorkspaceLockRow};
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission;
-use rampart_domain::iacm::workspace::Workspace;
+use rampart_domain::Permission as P;
+use rampart_domain::iacm::state_versions::WorkspaceLock;
+use rampart_domain::iacm::workspaces::Workspace;
 
-use super::access::{id_param, scope_text};
+use super::state_versions::wire_version;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::handlers::platform::access::scope_text;
+use crate::routes::{RouteSpec, RouteTable, join_path};
 
-fn wire_lock(lock: WorkspaceLockRow) -> wire::StateLock {
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Workspaces and their state history: the use cases decide per workspace.
+    const BASE: &str = "/api/v1/orgs/{org}/projects/{project}/workspaces";
+    let path = |suffix| join_path(BASE, suffix);
+    table.add(
+        r(
+            M::GET,
+            path(""),
+            Access::PerResource(P::WorkspaceView),
+            "List the workspaces you may view",
+        )
+        .page::<wire::Workspace>(),
+        list_workspaces,
+    );
+    table.add(
+        r(
+            M::POST,
+            path(""),
+            Access::PerResource(P::WorkspaceCreate),
+            "Create a workspace",
+        )
+        .body::<wire::WorkspaceCreate>()
+        .reply::<wire::Workspace>(201),
+        create_workspace,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceView),
+            "A workspace with its lock",
+        )
+        .reply::<wire::Workspace>(200),
+        get_workspace,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceEdit),
+            "Change a workspace",
+        )
+        .body::<wire::WorkspaceUpdate>()
+        .reply::<wire::Workspace>(200),
+        update_workspace,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            path("/{workspace}"),
+            Access::PerResource(P::WorkspaceDelete),
+            "Delete a workspace and its state history (not while locked)",
+        ),
+        delete_workspace,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/state-versions"),
+            Access::PerResource(P::WorkspaceView),
+            "State versions, newest first",
+        )
+        .page::<wire::StateVersion>(),
+        list_state_versions,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/state-diff"),
+            Access::PerResource(P::WorkspaceAccessState),
+            "Resources and outputs changed between two versions",
+        )
+        .query(&[("from", "older version"), ("to", "newer version")])
+        .reply::<wire::StateDiff>(200),
+        diff_state,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/{workspace}/resources"),
+            Access::PerResource(P::WorkspaceAccessState),
+            "Resources, outputs (sensitive masked) and modules of the current state",
+        )
+        .reply::<wire::StateResources>(200),
+        state_resources,
+    );
+}
+
+path_params! {
+    /// `…/workspaces/{workspace}` and its views
+    pub struct WorkspacePath { workspace }
+}
+
+fn wire_lock(lock: WorkspaceLock) -> wire::StateLock {
     wire::StateLock {
         id: lock.lock_id,
         operation: lock.operation,
@@ -34,7 +135,7 @@ fn wire_lock(lock: WorkspaceLockRow) -> wire::StateLock {
 fn wire_workspace(
     workspace: &Workspace,
     scope: &ResolvedScope,
-    lock: Option<Option<WorkspaceLockRow>>,
+    lock: Option<Option<WorkspaceLock>>,
 ) -> wire::Workspace {
     let locked = matches!(lock, Some(Some(_)));
     wire::Workspace {
@@ -53,36 +154,16 @@ fn wire_workspace(
     }
 }
 
-fn wire_version(row: &StateVersionRow) -> wire::StateVersion {
-    wire::StateVersion {
-        version: row.version,
-        serial: row.serial,
-        lineage: row.lineage.clone(),
-        sha256: rampart_app::platform::audit_log::hex(&row.sha256),
-        size_bytes: row.size_bytes,
-        resource_count: row.resource_count,
-        lock_id: row.lock_id.clone(),
-        created_by: row.created_by.clone(),
-        created_at: row.created_at.to_string(),
-        reason: row.reason.clone(),
-    }
-}
-
-async fn workspace(
+pub(super) async fn workspace(
     state: &AppState,
     ctx: &Ctx,
     scope: &ResolvedScope,
-    params: &[(String, String)],
+    workspace: &str,
     permission: Permission,
 ) -> ApiResult<Workspace> {
     Ok(state
         .app
-        .workspace_for(
-            ctx,
-            scope.scope(),
-            id_param(params, "workspace"),
-            permission,
-        )
+        .workspace_for(ctx, scope.scope(), workspace, permission)
         .await?)
 }
 
@@ -137,9 +218,16 @@ pub async fn get_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<Json<wire::Workspace>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let lock = state.app.workspace_lock_view(&workspace).await?;
     Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
 }
@@ -148,7 +236,7 @@ pub async fn update_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiJson(body): ApiJson<wire::WorkspaceUpdate>,
 ) -> ApiResult<Json<wire::Workspace>> {
     let workspace = state
@@ -156,7 +244,7 @@ pub async fn update_workspace(
         .update_workspace(
             &ctx,
             scope.scope(),
-            id_param(&params, "workspace"),
+            &path.workspace,
             WorkspacePatch {
                 name: body.name,
                 description: body.description,
@@ -174,11 +262,11 @@ pub async fn delete_workspace(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_workspace(&ctx, scope.scope(), id_param(&params, "workspace"))
+        .delete_workspace(&ctx, scope.scope(), &path.workspace)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -187,10 +275,17 @@ pub async fn list_state_versions(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::StateVersion>>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let page = state
         .app
         .state_history(&workspace, list.limit, list.cursor.as_deref())
@@ -201,52 +296,21 @@ pub async fn list_state_versions(
     }))
 }
 
-fn version_param(params: &[(String, String)]) -> ApiResult<Option<u64>> {
-    let text = id_param(params, "version");
-    if text.is_empty() || text == "current" {
-        return Ok(None);
-    }
-    text.parse().map(Some).map_err(|_| {
-        AppError::NotFound {
-            what: "state version",
-        }
-        .into()
-    })
-}
-
-/// The state body of one version (`current` for the newest), as stored.
-pub async fn download_state(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
-) -> ApiResult<Response> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
-    let (_, body) = state
-        .app
-        .read_state(&ctx, &workspace, version_param(&params)?)
-        .await?
-        .ok_or(AppError::NotFound {
-            what: "state version",
-        })?;
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
-}
-
 pub async fn diff_state(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
     ApiQuery(query): ApiQuery<wire::StateDiffQuery>,
 ) -> ApiResult<Json<wire::StateDiff>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let diff = state
         .app
         .diff_state_versions(&ctx, &workspace, query.from, query.to)
@@ -263,36 +327,20 @@ pub async fn diff_state(
     }))
 }
 
-pub async fn rollback_state(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Ctx>,
-    Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
-    ApiJson(body): ApiJson<wire::StateRollback>,
-) -> ApiResult<(StatusCode, Json<wire::StateVersion>)> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
-    let version = state
-        .app
-        .rollback_state(&ctx, &workspace, body.version, &body.reason)
-        .await?;
-    let history = state.app.state_history(&workspace, Some(1), None).await?;
-    let newest = history
-        .items
-        .iter()
-        .find(|row| row.version == version)
-        .ok_or(AppError::NotFound {
-            what: "state version",
-        })?;
-    Ok((StatusCode::CREATED, Json(wire_version(newest))))
-}
-
 pub async fn state_resources(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<WorkspacePath>,
 ) -> ApiResult<Json<wire::StateResources>> {
-    let workspace = workspace(&state, &ctx, &scope, &params, Permission::WorkspaceView).await?;
+    let workspace = workspace(
+        &state,
+        &ctx,
+        &scope,
+        &path.workspace,
+        Permission::WorkspaceView,
+    )
+    .await?;
     let (row, view) = state
         .app
         .state_resources(&ctx, &workspace)

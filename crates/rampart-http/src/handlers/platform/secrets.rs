@@ -1,21 +1,93 @@
 //! Secrets at organisation and project scope. Values go in, never come out.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_api::{ListParams, ListResponse};
 use rampart_app::Ctx;
 use rampart_app::platform::secrets::{SecretInput, SecretPatch};
 use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_domain::Permission as P;
 use rampart_domain::platform::secrets::{Secret, SecretVersion};
 use zeroize::Zeroizing;
 
-use super::access::{id_param, scope_text};
+use super::access::scope_text;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::routes::{RouteSpec, RouteTable, join_path, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+
+    // Secrets of organisations and projects (values are write-only).
+    for base in [
+        "/api/v1/orgs/{org}",
+        "/api/v1/orgs/{org}/projects/{project}",
+    ] {
+        let path = |suffix| join_path(base, suffix);
+        table.add(
+            r(
+                M::GET,
+                path("/secrets"),
+                perm(P::SecretView),
+                "List secrets (metadata only)",
+            )
+            .page::<wire::Secret>(),
+            list_secrets,
+        );
+        table.add(
+            r(
+                M::POST,
+                path("/secrets"),
+                perm(P::SecretCreate),
+                "Create a secret (the value is never returned)",
+            )
+            .body::<wire::SecretCreate>()
+            .reply::<wire::Secret>(201),
+            create_secret,
+        );
+        table.add(
+            r(
+                M::GET,
+                path("/secrets/{secret}"),
+                perm(P::SecretView),
+                "A secret's metadata and versions",
+            )
+            .reply::<wire::Secret>(200),
+            get_secret,
+        );
+        table.add(
+            r(
+                M::PATCH,
+                path("/secrets/{secret}"),
+                perm(P::SecretEdit),
+                "Rename a secret or add a version",
+            )
+            .body::<wire::SecretUpdate>()
+            .reply::<wire::Secret>(200),
+            update_secret,
+        );
+        table.add(
+            r(
+                M::DELETE,
+                path("/secrets/{secret}"),
+                perm(P::SecretDelete),
+                "Delete a secret and all its versions",
+            ),
+            delete_secret,
+        );
+    }
+}
+
+path_params! {
+    /// `…/secrets/{secret}`
+    pub struct SecretPath { secret }
+}
 
 fn wire_secret(
     secret: &Secret,
@@ -91,12 +163,9 @@ pub async fn create_secret(
 pub async fn get_secret(
     State(state): State<AppState>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
 ) -> ApiResult<Json<wire::Secret>> {
-    let (secret, versions) = state
-        .app
-        .get_secret(scope.scope(), id_param(&params, "secret"))
-        .await?;
+    let (secret, versions) = state.app.get_secret(scope.scope(), &path.secret).await?;
     Ok(Json(wire_secret(&secret, &scope, Some(&versions))))
 }
 
@@ -104,7 +173,7 @@ pub async fn update_secret(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
     ApiJson(body): ApiJson<wire::SecretUpdate>,
 ) -> ApiResult<Json<wire::Secret>> {
     let secret = state
@@ -112,7 +181,7 @@ pub async fn update_secret(
         .update_secret(
             &ctx,
             scope.scope(),
-            id_param(&params, "secret"),
+            &path.secret,
             SecretPatch {
                 name: body.name,
                 description: body.description,
@@ -127,11 +196,11 @@ pub async fn delete_secret(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    Path(params): Path<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<SecretPath>,
 ) -> ApiResult<StatusCode> {
     state
         .app
-        .delete_secret(&ctx, scope.scope(), id_param(&params, "secret"))
+        .delete_secret(&ctx, scope.scope(), &path.secret)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

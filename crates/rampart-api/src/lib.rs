@@ -20,7 +20,8 @@ pub struct ErrorBody {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ErrorDetail {
-    /// Stable, snake_case; clients match on it.
+    /// Stable, snake_case; clients match on it: one of the `ErrorCode` catalogue, or
+    /// `invalid_<field>` for a value that failed validation.
     pub code: String,
     /// Human-readable; may change between versions.
     pub message: String,

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use rampart_api::ErrorBody;
 use rampart_app::Access;
+use rampart_domain::ErrorCode;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -183,6 +184,7 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    schemas.push(("ErrorCode".to_owned(), error_code_schema().into()));
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
     schemas.dedup_by(|a, b| a.0 == b.0);
     for (name, schema) in schemas {
@@ -202,6 +204,28 @@ pub fn document(specs: &[RouteSpec]) -> OpenApi {
         .paths(paths)
         .components(Some(components.build()))
         .build()
+}
+
+/// The catalogue of error codes (`rampart_domain::error_code`) as a schema: every code
+/// an error body's `code` can be, each with its status and meaning.
+fn error_code_schema() -> utoipa::openapi::schema::Schema {
+    let mut description = String::from(
+        "The stable `code` of an error body. Besides these, a value that failed validation \
+         answers 400 `invalid_<field>` (the field is also in `field`).\n",
+    );
+    for code in ErrorCode::ALL {
+        description.push_str(&format!(
+            "\n- `{}` ({}): {}",
+            code.as_str(),
+            code.status(),
+            code.meaning()
+        ));
+    }
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+        .description(Some(description))
+        .into()
 }
 
 /// The document as pretty JSON (the form served and checked in).

@@ -114,9 +114,15 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The stable error code of an error response.
+    /// The stable error code of an error response. Every code a test reads must be in
+    /// the catalogue (`rampart_domain::error_code`): an answer with another is a bug.
     pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
+        let code = self.body["error"]["code"].as_str().unwrap_or("");
+        assert!(
+            code.is_empty() || rampart_domain::ErrorCode::is_known(code),
+            "the server answered the uncatalogued error code {code:?}"
+        );
+        code
     }
 }
 

@@ -12,6 +12,9 @@ fi
 # The code's shape first: formatting and the lints in Cargo.toml are only real if they run.
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# Docs that name code link to it; a link to something renamed or gone fails here.
+RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -A rustdoc::private_intra_doc_links" \
+  cargo doc --locked --quiet --no-deps --workspace --document-private-items
 cargo build --locked --workspace --all-targets
 cargo test --locked --workspace
 scripts/check-test-logs.sh

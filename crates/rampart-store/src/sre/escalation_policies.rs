@@ -1,6 +1,6 @@
 //! Escalation policies beyond their definition (a definition stored like schedules' in
 //! [`super::definitions`], kind
-//! [`DefinitionKind::EscalationPolicy`](super::definitions::DefinitionKind::EscalationPolicy)):
+//! [`DefinitionKind::EscalationPolicy`](rampart_domain::sre::documents::DefinitionKind::EscalationPolicy)):
 //! which policy a service pages with, and how many services use one (a policy in use is
 //! not deleted).
 

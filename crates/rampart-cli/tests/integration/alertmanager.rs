@@ -76,7 +76,8 @@ async fn an_alert_from_real_alertmanager_opens_and_resolves_an_incident() {
     })
     .await;
     let admin = server.admin_token.clone();
-    let (ann, ann_token) = crate::api::access::user_with_token(&server, "ann@example.com").await;
+    let (ann, ann_token) =
+        crate::platform::access::user_with_token(&server, "ann@example.com").await;
     let schedule = server
         .post(
             &format!("{PROJECT}/schedules"),

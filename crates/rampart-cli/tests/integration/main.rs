@@ -11,11 +11,11 @@
 )]
 
 mod alertmanager;
-mod api;
-pub use api::auth as api_auth;
 mod cli;
 mod edge;
 mod oncall;
+mod platform;
+mod routes;
 mod sre;
 mod terraform;
 mod tf_backend;

@@ -12,7 +12,7 @@ use serde_json::json;
 const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 
 async fn user(server: &TestServer, email: &str) -> (String, String) {
-    crate::api::access::user_with_token(server, email).await
+    crate::platform::access::user_with_token(server, email).await
 }
 
 #[tokio::test]

@@ -826,8 +826,8 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
     let server = TestServer::start().await;
     let admin = server.admin_token.clone();
     service(&server, "checkout").await;
-    let (ann, _) = crate::api::access::user_with_token(&server, "ann@example.com").await;
-    let (bob, _) = crate::api::access::user_with_token(&server, "bob@example.com").await;
+    let (ann, _) = crate::platform::access::user_with_token(&server, "ann@example.com").await;
+    let (bob, _) = crate::platform::access::user_with_token(&server, "bob@example.com").await;
     server
         .post(
             &format!("{PROJECT}/incidents"),
@@ -952,7 +952,8 @@ async fn service_owners_subscribers_and_renamed_severities() {
     let server = TestServer::start().await;
     let admin = server.admin_token.clone();
     service(&server, "checkout").await;
-    let (sue, sue_token) = crate::api::access::user_with_token(&server, "sue@example.com").await;
+    let (sue, sue_token) =
+        crate::platform::access::user_with_token(&server, "sue@example.com").await;
     let group = server
         .post(
             "/api/v1/orgs/default/projects/default/groups",

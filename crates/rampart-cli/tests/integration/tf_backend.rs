@@ -324,7 +324,7 @@ async fn credentials_permissions_and_scopes_are_enforced() {
     // A viewer sees the project but may not read state: 403 (audited); nor create a
     // workspace by first use: 404.
     let (viewer_id, viewer) =
-        crate::api::access::user_with_token(&server, "viewer@example.com").await;
+        crate::platform::access::user_with_token(&server, "viewer@example.com").await;
     let assigned = server
         .post(
             "/api/v1/orgs/default/projects/default/role-assignments",
@@ -736,7 +736,7 @@ async fn history_diff_resources_and_rollback() {
 
     // A viewer may list versions but not download, diff, or roll back.
     let (viewer_id, viewer) =
-        crate::api::access::user_with_token(&server, "viewer@example.com").await;
+        crate::platform::access::user_with_token(&server, "viewer@example.com").await;
     server
         .post(
             "/api/v1/orgs/default/projects/default/role-assignments",
@@ -839,7 +839,7 @@ async fn a_resource_group_naming_one_workspace_limits_state_access_to_it() {
         )
         .await;
     assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
-    let (ops_id, ops) = crate::api::access::user_with_token(&server, "ops@example.com").await;
+    let (ops_id, ops) = crate::platform::access::user_with_token(&server, "ops@example.com").await;
     let assigned = server
         .post(
             "/api/v1/orgs/default/projects/default/role-assignments",

@@ -184,7 +184,7 @@ async fn the_route_by_role_matrix_follows_the_catalogue() {
                 )
                 .await;
             assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
-            let session = super::auth::login(&server, &email, &password).await;
+            let session = crate::platform::auth::login(&server, &email, &password).await;
             let token = session
                 .post(
                     &server,

@@ -1,0 +1,310 @@
+//! Keys (encryption at rest): a project's key ring rotated under concurrent writes,
+//! crypto-shredding a project, and online root-key rotation on both engines (refused when
+//! the root key comes from the environment).
+
+use rampart_app::AppError;
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+use super::{BASE, create_secret, project_scope};
+
+#[tokio::test]
+async fn shredding_a_project_makes_its_data_unreadable_and_leaves_others_alone() {
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    let other = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    create_secret(&server, BASE, "doomed", "doomed-value").await;
+    create_secret(
+        &server,
+        "/api/v1/orgs/default/projects/other",
+        "kept",
+        "kept-value",
+    )
+    .await;
+
+    let wrong = server
+        .post(
+            "/api/v1/keys/destroy",
+            admin,
+            json!({"scope": "default/default", "confirm": "default"}),
+        )
+        .await;
+    assert_eq!(wrong.code(), "confirmation_mismatch", "{}", wrong.text);
+    let destroyed = server
+        .post(
+            "/api/v1/keys/destroy",
+            admin,
+            json!({"scope": "default/default", "confirm": "default/default"}),
+        )
+        .await;
+    assert_eq!(destroyed.status, StatusCode::OK, "{}", destroyed.text);
+    assert_eq!(destroyed.body["versions_destroyed"], 1);
+    let ring = server
+        .get("/api/v1/keys?scope=default/default", admin)
+        .await;
+    assert_eq!(ring.body["versions"][0]["status"], "destroyed");
+
+    let ctx = server.ctx_for(admin).await;
+    let shredded_scope = project_scope(&server, "default", "default").await;
+    let shredded = server
+        .app()
+        .read_secret(&ctx, shredded_scope, "doomed", None)
+        .await;
+    assert!(
+        matches!(
+            &shredded,
+            Err(AppError::Gone {
+                code: rampart_domain::ErrorCode::DataShredded,
+                ..
+            })
+        ),
+        "{shredded:?}"
+    );
+    let kept_scope = project_scope(&server, "default", "other").await;
+    let kept = server
+        .app()
+        .read_secret(&ctx, kept_scope, "kept", None)
+        .await
+        .unwrap();
+    assert_eq!(kept.as_str(), "kept-value");
+
+    // The project carries on with a fresh key version.
+    create_secret(&server, BASE, "after", "after-value").await;
+    let after = server
+        .app()
+        .read_secret(&ctx, shredded_scope, "after", None)
+        .await
+        .unwrap();
+    assert_eq!(after.as_str(), "after-value");
+    let ring = server
+        .get("/api/v1/keys?scope=default/default", admin)
+        .await;
+    assert_eq!(ring.body["versions"][1]["primary"], true);
+
+    let audit = server
+        .get("/api/v1/audit-events?action=keys.destroy", admin)
+        .await;
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn rotation_under_concurrent_writes_loses_nothing_and_leaves_nothing_unreadable() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    create_secret(&server, BASE, "seed", "seed-value").await;
+
+    let writers = (0..4).map(|writer| {
+        let server = &server;
+        async move {
+            for n in 0..10 {
+                create_secret(
+                    server,
+                    BASE,
+                    &format!("w{writer}-{n}"),
+                    &format!("value-{writer}-{n}"),
+                )
+                .await;
+            }
+        }
+    });
+    let rotations = async {
+        for _ in 0..5 {
+            let rotated = server
+                .post(
+                    "/api/v1/keys/rotate",
+                    &admin,
+                    json!({"scope": "default/default"}),
+                )
+                .await;
+            assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+            server.app().rewrap_rotated_data().await.unwrap();
+        }
+    };
+    futures_util::future::join(futures_util::future::join_all(writers), rotations).await;
+    // A last pass moves whatever was written under a version while it was rotated out.
+    server.app().rewrap_rotated_data().await.unwrap();
+
+    let ctx = server.ctx_for(&admin).await;
+    let scope = project_scope(&server, "default", "default").await;
+    for writer in 0..4 {
+        for n in 0..10 {
+            let value = server
+                .app()
+                .read_secret(&ctx, scope, &format!("w{writer}-{n}"), None)
+                .await
+                .unwrap();
+            assert_eq!(value.as_str(), format!("value-{writer}-{n}"));
+        }
+    }
+    let ring = server
+        .get("/api/v1/keys?scope=default/default", &admin)
+        .await;
+    let versions = ring.body["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 6, "{}", ring.text);
+    assert!(
+        versions[..5].iter().all(|v| v["status"] == "retired"),
+        "{}",
+        ring.text
+    );
+    assert_eq!(versions[5]["status"], "enabled");
+    // Every value now sits under the primary version.
+    let primary = versions[5]["version"].as_u64().unwrap() as u32;
+    let owner = scope.project_id().unwrap().to_string();
+    let sealed = server
+        .app()
+        .store()
+        .sealed_cells(
+            &rampart_store::platform::secrets::SECRET_VALUE,
+            &owner,
+            None,
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sealed.len(), 41);
+    assert!(sealed.iter().all(|value| {
+        rampart_crypto::envelope::KeyRing::sealed_key_version(&value.sealed) == Some(primary)
+    }));
+}
+
+/// Online root-key rotation through the API while other requests write secrets (some in
+/// projects created meanwhile, so new key rings are wrapped during the rotations) and
+/// read them: nothing is lost, every value opens before and after a restart with the
+/// key file the server left behind, and each rotation is audited with its actor.
+async fn root_key_rotates_online(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(mut server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    create_secret(&server, BASE, "seed", "seed-value").await;
+    let key_file = server.config.server.data_dir.join("root.key");
+    let before = std::fs::read(&key_file).unwrap();
+
+    let writers = (0..3).map(|writer| {
+        let server = &server;
+        async move {
+            let project = format!("p{writer}");
+            let created = server
+                .post(
+                    "/api/v1/orgs/default/projects",
+                    &server.admin_token,
+                    json!({"identifier": project, "name": project}),
+                )
+                .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+            for n in 0..6 {
+                let base = if n % 2 == 0 {
+                    BASE.to_owned()
+                } else {
+                    format!("/api/v1/orgs/default/projects/{project}")
+                };
+                create_secret(
+                    server,
+                    &base,
+                    &format!("w{writer}-{n}"),
+                    &format!("v{writer}-{n}"),
+                )
+                .await;
+            }
+        }
+    });
+    let reads = async {
+        let ctx = server.ctx_for(&admin).await;
+        let scope = project_scope(&server, "default", "default").await;
+        for _ in 0..20 {
+            let value = server
+                .app()
+                .read_secret(&ctx, scope, "seed", None)
+                .await
+                .unwrap();
+            assert_eq!(value.as_str(), "seed-value");
+        }
+    };
+    let rotations = async {
+        let mut wrapped = Vec::new();
+        for _ in 0..3 {
+            let rotated = server
+                .post("/api/v1/keys/rotate-root", &admin, json!(null))
+                .await;
+            assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+            wrapped.push(rotated.body["wrapped_keys"].as_u64().unwrap());
+        }
+        wrapped
+    };
+    let (_, _, wrapped) =
+        futures_util::future::join3(futures_util::future::join_all(writers), reads, rotations)
+            .await;
+    // Server secrets (pepper, audit key, …) and at least the default project's ring.
+    assert!(wrapped.iter().all(|count| *count >= 2), "{wrapped:?}");
+    assert_ne!(std::fs::read(&key_file).unwrap(), before);
+    assert!(!server.config.server.data_dir.join("root.key.new").exists());
+
+    async fn every_value_opens(server: &TestServer) {
+        let ctx = server.ctx_for(&server.admin_token).await;
+        for writer in 0..3 {
+            for n in 0..6 {
+                let project = if n % 2 == 0 {
+                    "default".to_owned()
+                } else {
+                    format!("p{writer}")
+                };
+                let scope = project_scope(server, "default", &project).await;
+                let value = server
+                    .app()
+                    .read_secret(&ctx, scope, &format!("w{writer}-{n}"), None)
+                    .await
+                    .unwrap();
+                assert_eq!(value.as_str(), format!("v{writer}-{n}"));
+            }
+        }
+    }
+    every_value_opens(&server).await;
+    server.restart().await;
+    every_value_opens(&server).await;
+
+    let audited = server
+        .get("/api/v1/audit-events?action=keys.rotate_root", &admin)
+        .await;
+    let items = audited.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{}", audited.text);
+    assert!(
+        items
+            .iter()
+            .all(|item| item["actor"].as_str().unwrap().starts_with("user:")),
+        "{}",
+        audited.text
+    );
+}
+
+#[tokio::test]
+async fn the_root_key_rotates_online_on_sqlite() {
+    root_key_rotates_online(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn the_root_key_rotates_online_on_postgres() {
+    root_key_rotates_online(TestServer::start_postgres).await;
+}
+
+#[tokio::test]
+async fn online_root_rotation_is_refused_when_the_key_comes_from_the_environment() {
+    let server = TestServer::start_with(rampart_testkit::Options {
+        env_root_key: Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into()),
+        ..Default::default()
+    })
+    .await;
+    let refused = server
+        .post("/api/v1/keys/rotate-root", &server.admin_token, json!(null))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(refused.code(), "root_key_from_environment");
+    assert!(refused.text.contains("rampart admin keys rotate"));
+    assert!(!server.config.server.data_dir.join("root.key").exists());
+}

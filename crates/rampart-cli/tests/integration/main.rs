@@ -10,10 +10,8 @@
     clippy::disallowed_methods
 )]
 
-mod alertmanager;
 mod cli;
 mod edge;
-mod oncall;
 mod platform;
 mod routes;
 mod sre;

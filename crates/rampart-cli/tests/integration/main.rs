@@ -12,10 +12,9 @@
 
 mod cli;
 mod edge;
+mod iacm;
 mod platform;
 mod routes;
 mod sre;
-mod terraform;
-mod tf_backend;
 mod tidy;
 mod tls;

@@ -1,6 +1,9 @@
 //! The integration suite: the real server on port 0 over HTTPS, driven through HTTP and
-//! through the `rampart` binary. One test binary (link time); modules mirror the route
-//! tree.
+//! through the `rampart` binary. One test binary (link time). Modules mirror the slices:
+//! `platform/`, `sre/` and `iacm/`, one file per resource named as in every crate
+//! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
+//! crosses slices is at the top: the edge, TLS, the route table (anonymous refusals, no
+//! 500s, the OpenAPI document, the role matrix), the CLI and the tidy checks.
 
 #![allow(
     clippy::unwrap_used,

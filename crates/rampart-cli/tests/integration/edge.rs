@@ -142,7 +142,7 @@ async fn logs_never_contain_the_secrets_a_session_used() {
     server
         .create_user("gil@example.com", "distinctive purple walrus anthem")
         .await;
-    let session = crate::api_auth::login(
+    let session = crate::platform::auth::login(
         &server,
         "gil@example.com",
         "distinctive purple walrus anthem",
@@ -156,7 +156,7 @@ async fn logs_never_contain_the_secrets_a_session_used() {
         )
         .await;
     session.get(&server, "/api/v1/me").await;
-    crate::api_auth::try_login(&server, "gil@example.com", "a wrong but secret guess").await;
+    crate::platform::auth::try_login(&server, "gil@example.com", "a wrong but secret guess").await;
     // Let the writer flush, then search the whole log of this test process.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = std::fs::read_to_string(rampart_testkit::log_file_path()).unwrap();

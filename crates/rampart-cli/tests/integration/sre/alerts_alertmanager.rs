@@ -4,6 +4,11 @@
 //! (Alertmanager trusts the server's certificate via `tls_config.ca_file`), opens an
 //! incident, pages the on-call user's in-app inbox per the service's escalation policy
 //! (through the server's own engine loop), and resolves when the alert resolves.
+//!
+//! It sits beside `alerts.rs` rather than at the top: like `iacm/terraform.rs` for the
+//! state backend, it is the alerts slice's real client — the webhook protocol spoken by the
+//! stock sender — and what it asserts first is the alert path; incidents and escalations
+//! are what that alert sets off.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -76,7 +81,8 @@ async fn an_alert_from_real_alertmanager_opens_and_resolves_an_incident() {
     })
     .await;
     let admin = server.admin_token.clone();
-    let (ann, ann_token) = crate::api::access::user_with_token(&server, "ann@example.com").await;
+    let (ann, ann_token) =
+        crate::platform::access::user_with_token(&server, "ann@example.com").await;
     let schedule = server
         .post(
             &format!("{PROJECT}/schedules"),

@@ -154,7 +154,7 @@ async fn terraform_init_plan_apply_and_locking_work_against_the_backend() {
         StatusCode::OK
     );
     let (viewer_id, viewer) =
-        crate::api::access::user_with_token(&server, "viewer@example.com").await;
+        crate::platform::access::user_with_token(&server, "viewer@example.com").await;
     server
         .post(
             "/api/v1/orgs/default/projects/default/role-assignments",

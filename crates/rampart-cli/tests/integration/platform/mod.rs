@@ -1,0 +1,38 @@
+//! `/api/v1/…` of the platform: one module per slice, named as in every crate (tenancy,
+//! identity, auth, access, network, secrets, keys, audit log). What the secrets and keys
+//! tests share (a project's scope, creating a secret) is here.
+
+pub mod access;
+mod audit_log;
+pub mod auth;
+mod identity;
+mod keys;
+mod network;
+mod secrets;
+mod tenancy;
+
+use rampart_domain::platform::tenancy::Scope;
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+const BASE: &str = "/api/v1/orgs/default/projects/default";
+
+async fn project_scope(server: &TestServer, org: &str, project: &str) -> Scope {
+    server
+        .app()
+        .resolve_scope(Some(org), Some(project))
+        .await
+        .unwrap()
+        .scope()
+}
+
+async fn create_secret(server: &TestServer, base: &str, identifier: &str, value: &str) {
+    let reply = server
+        .post(
+            &format!("{base}/secrets"),
+            &server.admin_token,
+            json!({"identifier": identifier, "name": identifier, "value": value}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}

@@ -1,0 +1,411 @@
+//! Alerts: `POST /hooks/v1/{id}` in every format and auth mode (bearer, Basic, HMAC with
+//! its freshness window, source networks) and its limits with their codes and the rate
+//! limit; dedup and the alert lifecycle (created, deduplicated, resolved, dropped), alerts
+//! opening, joining and auto-resolving incidents, Alertmanager groups deduplicated per
+//! fingerprint, and concurrent identical triggers making one alert on both engines.
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::{Value, json};
+
+use super::{Hook, PROJECT, generic, incident, integration, send, service};
+
+#[tokio::test]
+async fn alerts_dedup_open_incidents_and_resolve_them() {
+    let server = TestServer::start().await;
+    service(&server, "checkout").await;
+    let hook = integration(
+        &server,
+        "checkout",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    assert!(hook.token.as_deref().unwrap().starts_with("rmp_whk_"));
+
+    let first = send(
+        &server,
+        &hook,
+        &generic("db-down", "trigger", "Database down"),
+        &[],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    assert_eq!(first.body["alerts"][0]["outcome"], "created");
+    assert_eq!(first.body["alerts"][0]["incident"], 1);
+    // Redelivery changes nothing.
+    let again = send(
+        &server,
+        &hook,
+        &generic("db-down", "trigger", "Database down"),
+        &[],
+    )
+    .await;
+    assert_eq!(again.body["alerts"][0]["outcome"], "deduplicated");
+    let opened = incident(&server, 1).await;
+    assert_eq!(opened["title"], "Database down");
+    assert_eq!(opened["severity"], "SEV1");
+    assert_eq!(opened["status"], "triggered");
+    assert_eq!(opened["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(opened["alerts"][0]["event_count"], 2);
+    assert_eq!(opened["timeline"][0]["kind"], "incident.opened");
+
+    // Resolve: the alert resolves, and with it (auto-resolve) the incident.
+    let resolved = send(&server, &hook, &generic("db-down", "resolve", ""), &[]).await;
+    assert_eq!(resolved.body["alerts"][0]["outcome"], "resolved");
+    let closed = incident(&server, 1).await;
+    assert_eq!(closed["status"], "resolved");
+    assert_eq!(closed["alerts"][0]["status"], "resolved");
+    // A resolve with no open alert is dropped.
+    let dropped = send(&server, &hook, &generic("db-down", "resolve", ""), &[]).await;
+    assert_eq!(dropped.status, StatusCode::ACCEPTED);
+    assert_eq!(dropped.body["alerts"][0]["outcome"], "dropped");
+    // A trigger after the resolve is a new alert and a new incident.
+    let retrigger = send(
+        &server,
+        &hook,
+        &generic("db-down", "trigger", "Database down again"),
+        &[],
+    )
+    .await;
+    assert_eq!(retrigger.body["alerts"][0]["outcome"], "created");
+    assert_eq!(retrigger.body["alerts"][0]["incident"], 2);
+    // The same key on another integration is another alert.
+    let other = integration(
+        &server,
+        "checkout",
+        json!({"name": "Other", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let elsewhere = send(
+        &server,
+        &other,
+        &generic("db-down", "trigger", "Database down"),
+        &[],
+    )
+    .await;
+    assert_eq!(elsewhere.body["alerts"][0]["outcome"], "created");
+    // Same service, same group: it joins the group's open incident.
+    assert_eq!(elsewhere.body["alerts"][0]["incident"], 2);
+    let joined = incident(&server, 2).await;
+    assert_eq!(joined["alerts"].as_array().unwrap().len(), 2);
+    assert_eq!(joined["timeline"][1]["kind"], "alerts.attached");
+    assert_eq!(
+        joined["timeline"][1]["body"]["alerts"][0]["dedup_key"],
+        "db-down"
+    );
+
+    let listed = server
+        .get(&format!("{PROJECT}/incidents"), &server.admin_token)
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.body["items"][0]["number"], 2);
+    let audited = server
+        .get(
+            "/api/v1/audit-events?action=alert.ingest",
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(audited.body["items"].as_array().unwrap().len(), 6);
+    // Payloads and titles are sealed: the database file never holds them in clear.
+    let db = std::fs::read(server.config.server.data_dir.join("rampart.db")).unwrap();
+    let wal =
+        std::fs::read(server.config.server.data_dir.join("rampart.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(
+            !bytes
+                .windows(b"Database down".len())
+                .any(|w| w == b"Database down"),
+            "a summary reached the database in clear"
+        );
+    }
+}
+
+fn alertmanager(status: &str, alerts: Value, truncated: u64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "version": "4", "groupKey": "{}:{alertname=\"HighLatency\"}", "truncatedAlerts": truncated,
+        "status": status, "receiver": "rampart", "groupLabels": {"alertname": "HighLatency"},
+        "commonLabels": {"alertname": "HighLatency"}, "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093", "alerts": alerts
+    }))
+    .unwrap()
+}
+
+fn am_alert(status: &str, instance: &str, fingerprint: &str) -> Value {
+    json!({"status": status, "labels": {"alertname": "HighLatency", "instance": instance, "severity": "warning"},
+           "annotations": {"summary": "p99 latency above 2s"}, "startsAt": "2026-11-23T10:00:00Z",
+           "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph",
+           "fingerprint": fingerprint})
+}
+
+#[tokio::test]
+async fn alertmanager_groups_are_deduplicated_per_fingerprint() {
+    let server = TestServer::start().await;
+    service(&server, "web").await;
+    let hook = integration(
+        &server,
+        "web",
+        json!({"name": "AM", "format": "alertmanager", "auth_mode": "bearer"}),
+    )
+    .await;
+    // Two alerts with the same summary: two alerts (fingerprints), one incident (group).
+    let body = alertmanager(
+        "firing",
+        json!([
+            am_alert("firing", "web-1", "aaaa1111"),
+            am_alert("firing", "web-2", "bbbb2222")
+        ]),
+        2,
+    );
+    let reply = send(&server, &hook, &body, &[]).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    assert_eq!(reply.body["truncated_alerts"], 2);
+    let outcomes: Vec<&str> = reply.body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["created", "created"]);
+    // Repeated sends (Alertmanager's repeat_interval) change nothing.
+    let repeated = send(&server, &hook, &body, &[]).await;
+    assert!(
+        repeated.body["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["outcome"] == "deduplicated")
+    );
+    let opened = incident(&server, 1).await;
+    assert_eq!(opened["alerts"].as_array().unwrap().len(), 2);
+    // Mixed: one resolves, one still fires; the incident stays open.
+    let mixed = alertmanager(
+        "firing",
+        json!([
+            am_alert("resolved", "web-1", "aaaa1111"),
+            am_alert("firing", "web-2", "bbbb2222")
+        ]),
+        0,
+    );
+    let reply = send(&server, &hook, &mixed, &[]).await;
+    assert_eq!(reply.body["alerts"][0]["outcome"], "resolved");
+    assert_eq!(reply.body["alerts"][1]["outcome"], "deduplicated");
+    assert_eq!(incident(&server, 1).await["status"], "triggered");
+    let done = alertmanager(
+        "resolved",
+        json!([am_alert("resolved", "web-2", "bbbb2222")]),
+        0,
+    );
+    send(&server, &hook, &done, &[]).await;
+    assert_eq!(incident(&server, 1).await["status"], "resolved");
+    // Only bodies that cannot be read get a 4xx.
+    let garbage = send(&server, &hook, b"{\"alerts\": 7}", &[]).await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+    assert_eq!(garbage.code(), "invalid_payload");
+}
+
+async fn concurrent_triggers(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    service(&server, "api").await;
+    let hook = integration(
+        &server,
+        "api",
+        json!({"name": "PD", "format": "pagerduty", "auth_mode": "bearer"}),
+    )
+    .await;
+    let body = serde_json::to_vec(&json!({"routing_key": "x", "event_action": "trigger",
+        "dedup_key": "same", "payload": {"summary": "CPU hot", "source": "api-1", "severity": "error"}}))
+    .unwrap();
+    let replies =
+        futures_util::future::join_all((0..8).map(|_| send(&server, &hook, &body, &[]))).await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::ACCEPTED));
+    let created = replies
+        .iter()
+        .filter(|r| r.body["alerts"][0]["outcome"] == "created")
+        .count();
+    assert_eq!(created, 1, "exactly one alert");
+    let incidents = server
+        .get(&format!("{PROJECT}/incidents"), &server.admin_token)
+        .await;
+    assert_eq!(incidents.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(incident(&server, 1).await["alerts"][0]["event_count"], 8);
+}
+
+#[tokio::test]
+async fn concurrent_identical_triggers_make_one_alert_on_sqlite() {
+    concurrent_triggers(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn concurrent_identical_triggers_make_one_alert_on_postgres() {
+    concurrent_triggers(TestServer::start_postgres).await;
+}
+
+#[tokio::test]
+async fn webhooks_authenticate_and_respect_their_limits() {
+    let server = TestServer::start().await;
+    service(&server, "svc").await;
+    let bearer = integration(
+        &server,
+        "svc",
+        json!({"name": "B", "format": "generic", "auth_mode": "bearer", "rate_limit_per_minute": 5}),
+    )
+    .await;
+    let ok = generic("k", "trigger", "s");
+    // No credentials, a wrong token, an unknown integration.
+    let anonymous = Hook {
+        path: bearer.path.clone(),
+        token: None,
+        basic: None,
+        secret: None,
+    };
+    assert_eq!(
+        send(&server, &anonymous, &ok, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let forged = Hook {
+        path: bearer.path.clone(),
+        token: Some("rmp_whk_0000000000000000000000000000000_000000".into()),
+        basic: None,
+        secret: None,
+    };
+    assert_eq!(
+        send(&server, &forged, &ok, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let unknown = Hook {
+        path: "/hooks/v1/01a20000-0000-7000-8000-000000000000".into(),
+        token: bearer.token.clone(),
+        basic: None,
+        secret: None,
+    };
+    assert_eq!(
+        send(&server, &unknown, &ok, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Limits, each with its code.
+    let long_summary = generic("k2", "trigger", &"x".repeat(1025));
+    let long_key = generic(&"k".repeat(256), "trigger", "s");
+    for (body, status, code) in [
+        (long_summary, StatusCode::BAD_REQUEST, "summary_too_long"),
+        (long_key, StatusCode::BAD_REQUEST, "dedup_key_too_long"),
+        (
+            vec![b' '; 600 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ] {
+        let reply = send(&server, &bearer, &body, &[]).await;
+        assert_eq!((reply.status, reply.code()), (status, code));
+    }
+    // The fifth request of the minute is the last accepted one (the 401s and 404 above
+    // did not count; three 4xx did).
+    let accepted = send(&server, &bearer, &ok, &[]).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    let mut limited = None;
+    for _ in 0..3 {
+        let reply = send(&server, &bearer, &ok, &[]).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(reply);
+            break;
+        }
+    }
+    let limited = limited.expect("a 429 within the minute");
+    assert_eq!(limited.code(), "rate_limited");
+    let retry: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+
+    // Basic auth.
+    let basic = integration(
+        &server,
+        "svc",
+        json!({"name": "Basic", "format": "generic", "auth_mode": "basic"}),
+    )
+    .await;
+    assert_eq!(
+        send(&server, &basic, &ok, &[]).await.status,
+        StatusCode::ACCEPTED
+    );
+    let wrong = Hook {
+        path: basic.path.clone(),
+        token: None,
+        basic: Some(("rampart".into(), "nope".into())),
+        secret: None,
+    };
+    assert_eq!(
+        send(&server, &wrong, &ok, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // HMAC signatures: valid, stale, wrong.
+    let hmac = integration(
+        &server,
+        "svc",
+        json!({"name": "Signed", "format": "generic", "auth_mode": "hmac"}),
+    )
+    .await;
+    let secret = hmac.secret.clone().unwrap();
+    let now = server.app().now().as_second();
+    let signed =
+        |at: i64, key: &str| rampart_crypto::webhook_signature::sign(key.as_bytes(), at, &ok);
+    let good = send(
+        &server,
+        &hmac,
+        &ok,
+        &[("x-rampart-signature", signed(now, &secret))],
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::ACCEPTED, "{}", good.body);
+    let stale = send(
+        &server,
+        &hmac,
+        &ok,
+        &[("x-rampart-signature", signed(now - 600, &secret))],
+    )
+    .await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (StatusCode::UNAUTHORIZED, "signature_expired")
+    );
+    let bad = send(
+        &server,
+        &hmac,
+        &ok,
+        &[("x-rampart-signature", signed(now, "not-it"))],
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::UNAUTHORIZED, "signature_invalid")
+    );
+    let unsigned = send(&server, &hmac, &ok, &[]).await;
+    assert_eq!(unsigned.code(), "signature_required");
+
+    // A source network that leaves the sender out.
+    let fenced = integration(
+        &server,
+        "svc",
+        json!({"name": "Fenced", "format": "generic", "auth_mode": "bearer", "source_cidrs": ["10.0.0.0/8"]}),
+    )
+    .await;
+    let refused = send(&server, &fenced, &ok, &[]).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "source_not_allowed")
+    );
+    let refusals = server
+        .get(
+            "/api/v1/audit-events?action=webhook.refused",
+            &server.admin_token,
+        )
+        .await;
+    assert!(
+        refusals.body["items"].as_array().unwrap().len() >= 5,
+        "{}",
+        refusals.text
+    );
+}

@@ -1,0 +1,132 @@
+//! Incident response over HTTPS, one module per slice, named as in every crate: services,
+//! integrations, alerts (and the real Alertmanager), alert rules, incidents, schedules,
+//! escalation policies, escalations, notifications. Here: what they share — a service, an
+//! integration with its credential, sending a webhook, a generic event, reading an
+//! incident, a user with a token.
+
+mod alert_rules;
+mod alerts;
+mod alerts_alertmanager;
+mod escalation_policies;
+mod escalations;
+mod incidents;
+mod integrations;
+mod notifications;
+mod schedules;
+mod services;
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::{Value, json};
+
+const PROJECT: &str = "/api/v1/orgs/default/projects/default";
+
+struct Hook {
+    path: String,
+    token: Option<String>,
+    basic: Option<(String, String)>,
+    secret: Option<String>,
+}
+
+struct HookReply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl HookReply {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn service(server: &TestServer, identifier: &str) {
+    let created = server
+        .post(
+            &format!("{PROJECT}/services"),
+            &server.admin_token,
+            json!({"identifier": identifier, "name": identifier}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+}
+
+async fn integration(server: &TestServer, service: &str, body: Value) -> Hook {
+    let created = server
+        .post(
+            &format!("{PROJECT}/services/{service}/integrations"),
+            &server.admin_token,
+            body,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let text = |key: &str| created.body[key].as_str().map(str::to_owned);
+    for secret in [text("token"), text("password"), text("secret")]
+        .into_iter()
+        .flatten()
+    {
+        rampart_testkit::remember_secret(&secret);
+    }
+    Hook {
+        path: created.body["integration"]["url_path"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        token: text("token"),
+        basic: text("username").zip(text("password")),
+        secret: text("secret"),
+    }
+}
+
+async fn send(
+    server: &TestServer,
+    hook: &Hook,
+    body: &[u8],
+    extra: &[(&str, String)],
+) -> HookReply {
+    let mut request = server
+        .client
+        .post(format!("{}{}", server.url, hook.path))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(token) = &hook.token {
+        request = request.bearer_auth(token);
+    }
+    if let Some((user, password)) = &hook.basic {
+        request = request.basic_auth(user, Some(password));
+    }
+    for (name, value) in extra {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap();
+    HookReply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+fn generic(key: &str, action: &str, summary: &str) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"dedup_key": key, "action": action, "summary": summary,
+                               "severity": "critical", "labels": {"team": "web"}}),
+    )
+    .unwrap()
+}
+
+async fn incident(server: &TestServer, number: u64) -> Value {
+    let reply = server
+        .get(
+            &format!("{PROJECT}/incidents/{number}"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body
+}
+
+async fn user(server: &TestServer, email: &str) -> (String, String) {
+    crate::platform::access::user_with_token(server, email).await
+}

@@ -1,0 +1,113 @@
+//! Schedules: who is on call at an instant (layers, restrictions), the timeline with its
+//! gaps, the iCal export, and bad definitions refused with the field at fault.
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+use super::{PROJECT, user};
+
+#[tokio::test]
+async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let (bob, _) = user(&server, "bob@example.com").await;
+    let schedule = json!({
+        "identifier": "primary", "name": "Primary",
+        "definition": {
+            "time_zone": "Europe/Berlin",
+            "layers": [{"name": "business", "unit": "day", "first_handoff": "2026-11-02T09:00",
+                        "participants": [ann, bob],
+                        "restrictions": [{"type": "daily", "start": "09:00", "end": "17:00"}]}]
+        }
+    });
+    let created = server
+        .post(&format!("{PROJECT}/schedules"), &admin, schedule)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    // 2026-11-03 is the second turn: bob; 10:00 Berlin = 09:00Z.
+    let on_call = server
+        .get(
+            &format!("{PROJECT}/schedules/primary/on-call?at=2026-11-03T09:00:00Z"),
+            &admin,
+        )
+        .await;
+    assert_eq!(on_call.status, StatusCode::OK, "{}", on_call.text);
+    assert_eq!(on_call.body["user"], bob.as_str());
+    let night = server
+        .get(
+            &format!("{PROJECT}/schedules/primary/on-call?at=2026-11-03T20:00:00Z"),
+            &admin,
+        )
+        .await;
+    assert!(
+        night.body["user"].is_null(),
+        "outside the restriction: nobody"
+    );
+    let timeline = server
+        .get(
+            &format!(
+                "{PROJECT}/schedules/primary/timeline?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z"
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.text);
+    let gaps = timeline.body["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{}", timeline.text);
+    assert_eq!(timeline.body["segments"][1]["source"], "layer:business");
+    let ical = server
+        .client
+        .get(format!(
+            "{}{PROJECT}/schedules/primary/ical?from=2026-11-03T00:00:00Z&to=2026-11-05T00:00:00Z",
+            server.url
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        ical.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let text = ical.text().await.unwrap();
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+
+    // Bad definitions are refused with the field at fault; unknown users too.
+    for (definition, code) in [
+        (
+            json!({"time_zone": "Mars/Base", "layers": []}),
+            "invalid_time_zone",
+        ),
+        (
+            json!({"time_zone": "UTC", "layers": [{"name": "x", "unit": "fortnight",
+                   "first_handoff": "2026-11-02T09:00", "participants": [ann]}]}),
+            "invalid_unit",
+        ),
+        (
+            json!({"time_zone": "UTC", "layers": [{"name": "x", "unit": "day",
+                   "first_handoff": "2026-11-02T09:00", "participants": ["01a20000-0000-7000-8000-000000000000"]}]}),
+            "unknown_user",
+        ),
+        (
+            json!({"time_zone": "UTC", "layers": [], "extra": 1}),
+            "invalid_definition",
+        ),
+    ] {
+        let reply = server
+            .post(
+                &format!("{PROJECT}/schedules"),
+                &admin,
+                json!({"identifier": "bad", "name": "Bad", "definition": definition}),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{}",
+            reply.text
+        );
+    }
+}

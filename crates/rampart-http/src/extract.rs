@@ -5,6 +5,7 @@
 //! that does not fit its shape names nothing (404).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
@@ -28,19 +29,70 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with Content-Type: application/json",
+            ));
         }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    body_too_large()
+                } else {
+                    ApiError::new(
+                        ErrorCode::UnreadableBody,
+                        "the request body could not be read",
+                    )
+                }
+            })?;
+        let value = match Json::<T>::from_bytes(&bytes) {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(&rejection)),
+        };
+        // serde reads a struct from an array of its fields too (`["id", "Name"]`): every
+        // body of this API is an object, so anything else is refused.
+        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(
+                ErrorCode::InvalidBody,
+                "the body must be a JSON object",
+            ));
+        }
+        Ok(Self(value))
     }
+}
+
+/// `application/json` or `application/<something>+json`, as axum's `Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::BodyTooLarge,
+        "the request body is larger than this route accepts",
+    )
 }
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            ErrorCode::BodyTooLarge,
-            "the request body is larger than this route accepts",
-        );
+        return body_too_large();
     }
     match rejection {
         JsonRejection::JsonDataError(error) => ApiError::new(

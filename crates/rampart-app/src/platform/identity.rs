@@ -143,10 +143,15 @@ impl App {
         self.check_can_act_for(ctx, Grantee::Principal(PrincipalId::User(user.id)))
             .await?;
         let now = self.now();
+        // Only what really changes is written and audited; a patch that changes nothing
+        // writes nothing.
         let mut changed = Vec::new();
         if let Some(name) = &patch.display_name {
-            user.display_name = DisplayName::parse(name)?;
-            changed.push("display_name");
+            let name = DisplayName::parse(name)?;
+            if name != user.display_name {
+                user.display_name = name;
+                changed.push("display_name");
+            }
         }
         let mut disabling = false;
         if let Some(disabled) = patch.disabled {
@@ -156,9 +161,14 @@ impl App {
                     "the account owner cannot be disabled; use `rampart admin reset-admin` to recover access instead",
                 ));
             }
-            disabling = disabled && !user.disabled;
-            user.disabled = disabled;
-            changed.push("disabled");
+            if disabled != user.disabled {
+                disabling = disabled;
+                user.disabled = disabled;
+                changed.push("disabled");
+            }
+        }
+        if changed.is_empty() {
+            return Ok(user);
         }
         user.updated_at = now;
         let mut tx = self.store().write().await?;

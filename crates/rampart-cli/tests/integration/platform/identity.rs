@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use rampart_app::ManualClock;
 use rampart_testkit::{Options, StatusCode, TestServer};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_token_works_until_revoked_and_revocation_is_immediate() {
@@ -596,6 +596,64 @@ async fn users_are_unique_by_email_case_insensitively_and_passwords_follow_the_p
         )
         .await;
     assert_eq!(disabled.body["disabled"], true);
+    // An update audits only what changed; one that changes nothing writes nothing.
+    let renamed = server
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            admin,
+            json!({"display_name": "Alice A.", "disabled": true}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    let unchanged = server
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            admin,
+            json!({"display_name": "Alice A.", "disabled": true}),
+        )
+        .await;
+    assert_eq!(unchanged.body["display_name"], "Alice A.");
+    let updates = server
+        .get(
+            &format!("/api/v1/audit-events?action=user.update&resource_id={id}"),
+            admin,
+        )
+        .await;
+    let changed: Vec<&Value> = updates.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| &event["details"]["changed"])
+        .collect();
+    assert_eq!(
+        changed,
+        [&json!(["display_name"]), &json!(["disabled"])],
+        "newest first: the rename, then the disable; the no-op left nothing"
+    );
+    // Bodies are objects: serde would read a struct from an array of its fields.
+    let array = server
+        .patch(&format!("/api/v1/users/{id}"), admin, json!([null, true]))
+        .await;
+    assert_eq!(
+        (array.status, array.code()),
+        (StatusCode::BAD_REQUEST, "invalid_body")
+    );
+    let array_org = server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!(["arrayorg", "Array Org", null]),
+        )
+        .await;
+    assert_eq!(
+        (array_org.status, array_org.code()),
+        (StatusCode::BAD_REQUEST, "invalid_body")
+    );
+    assert_eq!(
+        server.get("/api/v1/orgs/arrayorg", admin).await.status,
+        StatusCode::NOT_FOUND,
+        "nothing was created"
+    );
     let owner_id = server.get("/api/v1/me", admin).await.body["user"]["id"]
         .as_str()
         .unwrap()

@@ -115,6 +115,8 @@ pub struct ServerSection {
     pub request_timeout_secs: u64,
     pub body_bytes_max: usize,
     pub metrics_public: bool,
+    /// Serve `/readyz` without a token, for load balancers.
+    pub readyz_public: bool,
     /// CIDRs of proxies whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<String>,
     /// Email of the owner created when `serve` initialises a new data directory.
@@ -130,6 +132,7 @@ impl Default for ServerSection {
             request_timeout_secs: 30,
             body_bytes_max: rampart_domain::limits::API_BODY_BYTES_MAX,
             metrics_public: false,
+            readyz_public: false,
             trusted_proxies: Vec::new(),
             admin_email: "admin@localhost".into(),
         }
@@ -506,6 +509,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies()?,
             request_timeout: Duration::from_secs(self.server.request_timeout_secs),
             metrics_public: self.server.metrics_public,
+            readyz_public: self.server.readyz_public,
             body_bytes_max: self.server.body_bytes_max,
         })
     }

@@ -35,6 +35,8 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Serve `/metrics` without a token.
     pub metrics_public: bool,
+    /// Serve `/readyz` without a token (for load balancers' health checks).
+    pub readyz_public: bool,
     /// Default body limit of API routes.
     pub body_bytes_max: usize,
 }
@@ -45,6 +47,7 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             metrics_public: false,
+            readyz_public: false,
             body_bytes_max: rampart_domain::limits::API_BODY_BYTES_MAX,
         }
     }

@@ -58,7 +58,7 @@ pub enum ServeError {
 /// in the API's error format, and the edge middleware around everything.
 pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
     let mut table = RouteTable::new();
-    crate::handlers::register_all(&mut table, state.settings.metrics_public);
+    crate::handlers::register_all(&mut table, &state.settings);
     let (router, specs) = table.into_parts(&state);
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
     // The Terraform state backend and incoming webhooks: their own methods, auth and

@@ -131,6 +131,41 @@ async fn readiness_and_metrics() {
 }
 
 #[tokio::test]
+async fn readiness_needs_a_token_unless_made_public_for_load_balancers() {
+    let server = TestServer::start().await;
+    let anonymous = server
+        .request(reqwest::Method::GET, "/readyz", None, None)
+        .await;
+    assert_eq!(
+        (anonymous.status, anonymous.code()),
+        (StatusCode::UNAUTHORIZED, "authentication_required")
+    );
+    let with_token = server.get("/readyz", &server.admin_token).await;
+    assert_eq!(with_token.status, StatusCode::OK);
+
+    let public = TestServer::start_with(Options {
+        configure: Some(Box::new(|config| config.server.readyz_public = true)),
+        ..Options::default()
+    })
+    .await;
+    let anonymous = public
+        .request(reqwest::Method::GET, "/readyz", None, None)
+        .await;
+    assert_eq!(
+        (anonymous.status, anonymous.body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    assert_eq!(
+        public
+            .request(reqwest::Method::GET, "/api/v1/orgs", None, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "only readiness became public"
+    );
+}
+
+#[tokio::test]
 async fn logs_never_contain_the_secrets_a_session_used() {
     let server = TestServer::start().await;
     let token = server

@@ -12,12 +12,12 @@ pub mod sre;
 
 use axum::Router;
 
-use crate::AppState;
 use crate::routes::RouteTable;
+use crate::{AppState, HttpSettings};
 
 /// Registers every route of the API in `table`.
-pub fn register_all(table: &mut RouteTable, metrics_public: bool) {
-    platform::health::routes(table, metrics_public);
+pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
+    platform::health::routes(table, settings);
     platform::auth::routes(table);
     platform::identity::routes(table);
     platform::tenancy::routes(table);
@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn every_handler_reads_exactly_the_parameters_of_its_path() {
         let mut table = RouteTable::new();
-        register_all(&mut table, false);
+        register_all(&mut table, &HttpSettings::default());
         assert!(table.specs().len() > 150, "the whole API is registered");
         assert_eq!(table.path_problems(), &[] as &[String]);
     }

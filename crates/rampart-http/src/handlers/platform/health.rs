@@ -9,12 +9,12 @@ use rampart_app::Access;
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{RouteSpec, RouteTable, perm};
+use crate::{AppState, HttpSettings};
 
 /// Registers this module's routes.
-pub fn routes(table: &mut RouteTable, metrics_public: bool) {
+pub fn routes(table: &mut RouteTable, settings: &HttpSettings) {
     use Method as M;
     let r = RouteSpec::new;
 
@@ -27,13 +27,17 @@ pub fn routes(table: &mut RouteTable, metrics_public: bool) {
         r(
             M::GET,
             "/readyz",
-            Access::SelfServiceNarrowedOk,
+            if settings.readyz_public {
+                Access::Public
+            } else {
+                Access::SelfServiceNarrowedOk
+            },
             "Readiness: the store answers",
         )
         .reply::<HealthResponse>(200),
         readyz,
     );
-    let metrics_access = if metrics_public {
+    let metrics_access = if settings.metrics_public {
         Access::Public
     } else {
         perm(P::SettingsView)

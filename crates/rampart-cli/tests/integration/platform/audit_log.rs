@@ -388,3 +388,30 @@ async fn retention_drops_bodies_keeps_hashes_and_the_log_still_verifies() {
     assert!(report.is_intact(), "{:?}", report.problems);
     assert_eq!(report.pruned as usize, before);
 }
+
+#[tokio::test]
+async fn an_export_with_a_bad_filter_is_always_a_400_never_a_cut_off_stream() {
+    let server = TestServer::start().await;
+    make_events(&server, 2).await;
+    // The refusal races the stream's start: every try must see the 400, whole.
+    for attempt in 0..40 {
+        for (query, code) in [
+            ("?since=yesterday", "invalid_time"),
+            ("?until=2026-13-01T00:00:00Z", "invalid_time"),
+            ("?outcome=maybe", "invalid_outcome"),
+        ] {
+            let reply = server
+                .get(
+                    &format!("/api/v1/audit-events/export{query}"),
+                    &server.admin_token,
+                )
+                .await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (StatusCode::BAD_REQUEST, code),
+                "attempt {attempt}, {query}: {}",
+                reply.text
+            );
+        }
+    }
+}

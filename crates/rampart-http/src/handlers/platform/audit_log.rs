@@ -236,7 +236,15 @@ pub async fn export_audit_events(
         finished = &mut exporter => Start::Ended(finished),
     };
     let (first, exporter) = match start {
-        Start::Line(line) => (line, Some(exporter)),
+        Start::Line(Some(line)) => (Some(line), Some(exporter)),
+        // The sink closed before a line: the export has ended (a refused filter drops
+        // the sink first and may win this race); its result decides the answer, so a bad
+        // request is a 400, never a cut-off 200.
+        Start::Line(None) => match exporter.await {
+            Ok(Ok(())) => (None, None),
+            Ok(Err(error)) => return Err(error.into()),
+            Err(error) => return Err(AppError::Internal(error.to_string()).into()),
+        },
         Start::Ended(Ok(Ok(()))) => (lines.recv().await, None),
         Start::Ended(Ok(Err(error))) => return Err(error.into()),
         Start::Ended(Err(error)) => return Err(AppError::Internal(error.to_string()).into()),

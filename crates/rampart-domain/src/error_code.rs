@@ -146,6 +146,8 @@ catalogue! {
     InvalidLock = ("invalid_lock", 400, "Terraform lock information is not valid JSON with an `ID`."),
     ContentMd5Mismatch = ("content_md5_mismatch", 400, "The body does not match its `Content-MD5`."),
 
+    NulCharacter = ("nul_character", 400, "Text holds a NUL character (`\\u0000`), which no field accepts."),
+
     // Webhook payloads.
     InvalidPayload = ("invalid_payload", 400, "The webhook body is not the integration's format."),
     PayloadMissing = ("payload_missing", 400, "The webhook body is empty."),

@@ -20,4 +20,6 @@ pub mod validation;
 pub use error_code::{ErrorCode, Refusal};
 pub use ids::*;
 pub use permission::Permission;
-pub use validation::{Description, DisplayName, Email, Name, Slug, ValidationError};
+pub use validation::{
+    Description, DisplayName, Email, Name, Slug, ValidationError, has_nul, json_has_nul,
+};

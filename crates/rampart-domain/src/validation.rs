@@ -227,6 +227,39 @@ impl fmt::Display for Email {
     }
 }
 
+/// Whether a JSON text carries a NUL character in a string (`\u0000`). Text with NUL
+/// cannot be stored alike on both engines (PostgreSQL refuses it in `TEXT`), so every
+/// JSON input is refused with it, the same way on both. The text is assumed to be valid
+/// JSON (parse it first): outside strings there is no backslash, so escapes are read in
+/// order and an escaped backslash followed by `u0000` is not mistaken for a NUL.
+pub fn json_has_nul(text: &[u8]) -> bool {
+    let mut bytes = text.iter();
+    while let Some(byte) = bytes.next() {
+        if *byte == 0 {
+            return true;
+        }
+        if *byte != b'\\' {
+            continue;
+        }
+        match bytes.next() {
+            Some(b'u') => {
+                let digits: Vec<u8> = bytes.by_ref().take(4).copied().collect();
+                if digits == b"0000" {
+                    return true;
+                }
+            }
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Whether a text holds a NUL character (see [`json_has_nul`]).
+pub fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +305,38 @@ mod tests {
         assert!(Name::parse(&"x".repeat(101)).is_err());
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("line one\nline two").is_ok());
+    }
+
+    /// The oracle: a parser's reading of every key and string.
+    fn holds_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => text.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(holds_nul),
+            serde_json::Value::Object(map) => map
+                .iter()
+                .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_nul_is_found_in_json_strings_and_nowhere_else() {
+        for (json, nul) in [
+            (r#"{"a": "x\u0000y"}"#, true),
+            (r#"{"a\u0000": 1}"#, true),
+            (r#"["\u0000"]"#, true),
+            (r#"{"a": "\\u0000"}"#, false),
+            (r#"{"a": "\\\u0000"}"#, true),
+            (r#"{"a": "\u00000"}"#, true),
+            (r#"{"a": "\u0001"}"#, false),
+            (r#"{"a": "\n\""}"#, false),
+            (r#"{"a": "u0000"}"#, false),
+        ] {
+            assert_eq!(json_has_nul(json.as_bytes()), nul, "{json}");
+            let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(holds_nul(&parsed), nul, "{json}: agrees with a parser");
+        }
+        assert!(json_has_nul(b"\0"));
+        assert!(has_nul("a\0") && !has_nul("a0"));
     }
 }

@@ -59,8 +59,19 @@ where
                 "the body must be a JSON object",
             ));
         }
+        if rampart_domain::json_has_nul(&bytes) {
+            return Err(nul_character());
+        }
         Ok(Self(value))
     }
+}
+
+/// Text with NUL cannot be stored alike on both engines: refused everywhere, the same way.
+fn nul_character() -> ApiError {
+    ApiError::new(
+        ErrorCode::NulCharacter,
+        "text must not contain a NUL character (\\u0000)",
+    )
 }
 
 /// `application/json` or `application/<something>+json`, as axum's `Json` accepts.
@@ -133,10 +144,20 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(value)) => Ok(Self(value)),
-            Err(rejection) => Err(query_rejection(&rejection)),
+        let value = match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => value,
+            Err(rejection) => return Err(query_rejection(&rejection)),
+        };
+        // `%00` decodes to NUL: refused like a NUL in a body.
+        let query = parts.uri.query().unwrap_or("");
+        if query
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+        {
+            return Err(nul_character());
         }
+        Ok(Self(value))
     }
 }
 

@@ -1,6 +1,8 @@
-//! The HTTP edge: health, headers, request ids, fallbacks, metrics, logs.
+//! The HTTP edge: health, headers, request ids, fallbacks, metrics, logs, and hostile
+//! bytes (a NUL character) refused alike on both engines.
 
 use rampart_testkit::{Options, StatusCode, TestServer};
+use serde_json::json;
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers_and_a_request_id() {
@@ -314,4 +316,181 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
         .unwrap()
         .clone();
     assert_eq!(used["last_used_ip"], "203.0.113.77");
+}
+
+/// The hostile inputs of the NUL test and what each must get: (what, status, code).
+async fn nul_answers(server: &TestServer) -> Vec<(&'static str, u16, String)> {
+    const PROJECT: &str = "/api/v1/orgs/default/projects/default";
+    let admin = &server.admin_token;
+    let nul = "x\u{0}y";
+    let created = server
+        .post(
+            &format!("{PROJECT}/services"),
+            admin,
+            json!({"identifier": "hostile", "name": "Hostile"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let integration = server
+        .post(
+            &format!("{PROJECT}/services/hostile/integrations"),
+            admin,
+            json!({"name": "generic", "format": "generic", "auth_mode": "bearer"}),
+        )
+        .await;
+    assert_eq!(
+        integration.status,
+        StatusCode::CREATED,
+        "{}",
+        integration.text
+    );
+    let hook_token = integration.body["token"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&hook_token);
+    let hook_path = integration.body["integration"]["url_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            admin,
+            json!({"title": "fine", "severity": "SEV2"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["number"].as_u64().unwrap();
+
+    let mut answers = Vec::new();
+    let mut note = |what, reply: rampart_testkit::Reply| {
+        answers.push((what, reply.status.as_u16(), reply.code().to_owned()));
+    };
+    note(
+        "org name",
+        server
+            .post(
+                "/api/v1/orgs",
+                admin,
+                json!({"identifier": "nul", "name": nul}),
+            )
+            .await,
+    );
+    note(
+        "incident title",
+        server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                admin,
+                json!({"title": nul, "severity": "SEV2"}),
+            )
+            .await,
+    );
+    note(
+        "action item",
+        server
+            .post(
+                &format!("{PROJECT}/incidents/{number}/action-items"),
+                admin,
+                json!({"text": nul}),
+            )
+            .await,
+    );
+    note(
+        "custom field name",
+        server
+            .patch(
+                &format!("{PROJECT}/incidents/{number}"),
+                admin,
+                json!({"custom_fields": {nul: "v"}}),
+            )
+            .await,
+    );
+    note(
+        "audit filter",
+        server
+            .get("/api/v1/audit-events?action=org.create%00", admin)
+            .await,
+    );
+    let mut raw = Vec::new();
+    for (what, method, path, auth, body) in [
+        (
+            "webhook dedup key",
+            "POST",
+            hook_path.clone(),
+            Auth::Bearer(hook_token.clone()),
+            json!({"dedup_key": nul, "summary": "disk full"}),
+        ),
+        (
+            "webhook label",
+            "POST",
+            hook_path.clone(),
+            Auth::Bearer(hook_token.clone()),
+            json!({"dedup_key": "k", "summary": "disk full", "labels": {"host": nul}}),
+        ),
+        (
+            "terraform lock id",
+            "LOCK",
+            "/tf/v1/default/default/hostile/lock".to_owned(),
+            Auth::Basic(admin.clone()),
+            json!({"ID": nul, "Operation": "OperationTypeApply", "Who": "ci"}),
+        ),
+        (
+            "terraform lineage",
+            "POST",
+            "/tf/v1/default/default/hostile".to_owned(),
+            Auth::Basic(admin.clone()),
+            json!({"version": 4, "serial": 1, "lineage": nul, "resources": []}),
+        ),
+    ] {
+        let request = server.client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", server.url),
+        );
+        let request = match auth {
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Basic(token) => request.basic_auth("terraform", Some(token)),
+        };
+        let reply = request
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = reply.status().as_u16();
+        let body: serde_json::Value = reply.json().await.unwrap_or_default();
+        let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+        raw.push((what, status, code));
+    }
+    answers.extend(raw);
+    answers
+}
+
+/// How a raw request of the NUL test authenticates.
+enum Auth {
+    Bearer(String),
+    /// The Terraform backend's Basic auth (token as password).
+    Basic(String),
+}
+
+#[tokio::test]
+async fn a_nul_character_is_refused_alike_on_both_engines() {
+    let expected: Vec<(&str, u16, String)> = [
+        ("org name", "nul_character"),
+        ("incident title", "nul_character"),
+        ("action item", "nul_character"),
+        ("custom field name", "nul_character"),
+        ("audit filter", "nul_character"),
+        ("webhook dedup key", "nul_character"),
+        ("webhook label", "nul_character"),
+        ("terraform lock id", "invalid_lock"),
+        ("terraform lineage", "state_invalid"),
+    ]
+    .into_iter()
+    .map(|(what, code)| (what, 400, code.to_owned()))
+    .collect();
+    let sqlite = TestServer::start().await;
+    assert_eq!(nul_answers(&sqlite).await, expected, "SQLite");
+    match TestServer::start_postgres().await {
+        Some(postgres) => assert_eq!(nul_answers(&postgres).await, expected, "PostgreSQL"),
+        None => eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
+    }
 }

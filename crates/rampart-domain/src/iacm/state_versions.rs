@@ -53,7 +53,7 @@ pub fn parse_state(body: &[u8]) -> Result<StateHeader, StateError> {
     }
     let lineage = raw
         .lineage
-        .filter(|lineage| !lineage.is_empty() && lineage.len() <= 128)
+        .filter(|lineage| !lineage.is_empty() && lineage.len() <= 128 && !crate::has_nul(lineage))
         .ok_or(StateError::NoLineage)?;
     Ok(StateHeader {
         serial: raw.serial.unwrap_or(0),
@@ -146,6 +146,10 @@ struct RawLock {
 pub fn parse_lock_info(body: &[u8]) -> Result<LockRequest, String> {
     let raw: RawLock = serde_json::from_slice(body)
         .map_err(|error| format!("the lock info is not valid JSON: {error}"))?;
+    // The lock info is kept as text: a NUL cannot be stored alike on both engines.
+    if crate::json_has_nul(body) {
+        return Err("the lock info must not contain a NUL character".to_owned());
+    }
     let id = raw
         .id
         .filter(|id| !id.is_empty() && id.len() <= 128)

@@ -194,11 +194,21 @@ pub fn decode(
             format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
         ));
     }
-    match format {
-        Format::Alertmanager | Format::Grafana => decode_prometheus_style(format, body),
-        Format::PagerDuty => decode_pagerduty(body, generate_key),
-        Format::Generic => decode_generic(body),
+    let decoded = match format {
+        Format::Alertmanager | Format::Grafana => decode_prometheus_style(format, body)?,
+        Format::PagerDuty => decode_pagerduty(body, generate_key)?,
+        Format::Generic => decode_generic(body)?,
+    };
+    // Keys, labels and summaries are stored as text (or their digests looked up): a NUL
+    // would be kept by one engine and refused by the other. Refused alike, with a 400,
+    // so the sender does not retry forever.
+    if crate::json_has_nul(body) {
+        return Err(invalid(
+            ErrorCode::NulCharacter,
+            "the payload holds a NUL character (\\u0000), which no alert field accepts",
+        ));
     }
+    Ok(decoded)
 }
 
 #[derive(Deserialize)]

@@ -15,7 +15,9 @@ use std::sync::Mutex;
 use rampart_domain::sre::alerts::{
     Alert, AlertDecision, AlertOutcomeKind, AlertStatus, decide_alert, group_of,
 };
-use rampart_domain::sre::incidents::{Incident, IncidentSeverity};
+use rampart_domain::sre::incidents::{
+    Incident, IncidentSeverity, OPEN_GROUP_DIGEST_PREFIX, open_group_kept_verbatim,
+};
 use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode};
 use rampart_domain::sre::services::Service;
@@ -105,6 +107,18 @@ impl RateLimiter {
         entry.1 += 1;
         Ok(())
     }
+}
+
+/// How an incident keeps the alert group it collects: the key itself, or the digest of a
+/// long one (see the domain's `open_group_kept_verbatim`).
+fn open_group(group: &str) -> String {
+    if open_group_kept_verbatim(group) {
+        return group.to_owned();
+    }
+    format!(
+        "{OPEN_GROUP_DIGEST_PREFIX}{}",
+        rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(group.as_bytes()))
+    )
 }
 
 /// The sealed alert payloads, for the rewrap job.
@@ -347,7 +361,7 @@ impl App {
             service.project_id,
             number,
             Some(service.id),
-            Some(group.to_owned()),
+            Some(open_group(group)),
             IncidentSeverity::for_alert(event.severity),
             now,
         );
@@ -434,7 +448,10 @@ impl App {
                     let incident = if to_incident {
                         let known = match group_incidents.get(group) {
                             Some(incident) => Some(incident.clone()),
-                            None => tx.open_incident_for_group(service.id, group).await?,
+                            None => {
+                                tx.open_incident_for_group(service.id, &open_group(group))
+                                    .await?
+                            }
                         };
                         let incident = match known {
                             Some(incident) => {

@@ -148,6 +148,20 @@ pub struct Incident {
     pub resolved_at: Option<Timestamp>,
 }
 
+/// The longest alert group key an incident keeps as it is; a longer one (Alertmanager's
+/// `groupKey` holds every group label) is kept as its digest, so that the unique index
+/// over open groups holds on both engines (PostgreSQL's B-tree refuses rows over ~2.7 kB).
+pub const OPEN_GROUP_CHARS_MAX: usize = 255;
+
+/// The prefix of an open group kept as a digest (`sha256:` and 64 hex digits).
+pub const OPEN_GROUP_DIGEST_PREFIX: &str = "sha256:";
+
+/// Whether a group key is kept as it is (else as `sha256:<hex of its SHA-256>`, which the
+/// caller computes: the domain does no cryptography).
+pub fn open_group_kept_verbatim(group: &str) -> bool {
+    group.len() <= OPEN_GROUP_CHARS_MAX && !group.starts_with(OPEN_GROUP_DIGEST_PREFIX)
+}
+
 /// What a move does to the incident's paging.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
@@ -534,6 +548,25 @@ mod tests {
             (subject.resolved_at, subject.open_group),
             (Some(at(9)), None)
         );
+    }
+
+    #[test]
+    fn long_or_digest_like_group_keys_are_kept_as_digests() {
+        for (group, verbatim) in [
+            ("{}:{alertname=\"HighLatency\"}".to_owned(), true),
+            ("k".repeat(OPEN_GROUP_CHARS_MAX), true),
+            ("k".repeat(OPEN_GROUP_CHARS_MAX + 1), false),
+            ("k".repeat(3000), false),
+            // A key that looks like a digest could collide with one: digested too.
+            (format!("{OPEN_GROUP_DIGEST_PREFIX}abc"), false),
+        ] {
+            assert_eq!(
+                open_group_kept_verbatim(&group),
+                verbatim,
+                "{}",
+                group.len()
+            );
+        }
     }
 
     #[test]

@@ -409,3 +409,50 @@ async fn webhooks_authenticate_and_respect_their_limits() {
         refusals.text
     );
 }
+
+/// Two deliveries of one Alertmanager group whose `groupKey` is longer than an index row
+/// may hold (its group labels carry long values): one incident, on `server`'s engine.
+async fn a_long_group_key_opens_one_incident(server: &TestServer) {
+    service(server, "web").await;
+    let hook = integration(
+        server,
+        "web",
+        json!({"name": "AM", "format": "alertmanager", "auth_mode": "bearer"}),
+    )
+    .await;
+    let group_key = format!(
+        "{{}}:{{alertname=\"HighLatency\", pods=\"{}\"}}",
+        "p".repeat(3000)
+    );
+    for fingerprint in ["aaaa1111", "bbbb2222"] {
+        let mut body: Value = serde_json::from_slice(&alertmanager(
+            "firing",
+            json!([am_alert("firing", fingerprint, fingerprint)]),
+            0,
+        ))
+        .unwrap();
+        body["groupKey"] = json!(group_key);
+        let reply = send(server, &hook, &serde_json::to_vec(&body).unwrap(), &[]).await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        assert_eq!(reply.body["alerts"][0]["outcome"], "created");
+    }
+    let opened = incident(server, 1).await;
+    assert_eq!(
+        opened["alerts"].as_array().unwrap().len(),
+        2,
+        "one incident"
+    );
+    let second = server
+        .get(&format!("{PROJECT}/incidents/2"), &server.admin_token)
+        .await;
+    assert_eq!(second.status, StatusCode::NOT_FOUND, "no second incident");
+}
+
+#[tokio::test]
+async fn a_group_key_longer_than_an_index_row_opens_one_incident_on_both_engines() {
+    a_long_group_key_opens_one_incident(&TestServer::start().await).await;
+    match TestServer::start_postgres().await {
+        Some(server) => a_long_group_key_opens_one_incident(&server).await,
+        None => eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
+    }
+}

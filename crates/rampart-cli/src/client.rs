@@ -875,10 +875,10 @@ pub async fn oncall(
     let schedules = match schedule {
         Some(schedule) => vec![schedule],
         None => client
-            .list_all::<sre_wire::Definition>(&format!("{}/schedules", project.base()))
+            .list_all::<sre_wire::Schedule>(&format!("{}/schedules", project.base()))
             .await?
             .into_iter()
-            .map(|definition| definition.identifier)
+            .map(|schedule| schedule.identifier)
             .collect(),
     };
     let mut rows = Vec::new();

@@ -3,7 +3,6 @@
 
 mod alert_rules;
 mod alerts;
-mod definitions;
 mod escalation_policies;
 mod incidents;
 mod integrations;
@@ -13,7 +12,6 @@ mod services;
 
 pub use alert_rules::*;
 pub use alerts::*;
-pub use definitions::*;
 pub use escalation_policies::*;
 pub use incidents::*;
 pub use integrations::*;

@@ -1,28 +1,21 @@
 //! A service's alert rules: an ordered list of conditions (the domain's
 //! `alert_rules`) deciding whether a new alert opens an incident or is recorded only.
 
-use rampart_domain::ErrorCode;
 use rampart_domain::ServiceId;
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::alert_rules::{AlertRule, validate_rules};
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx};
 
 impl App {
     /// A service's alert rules.
-    pub async fn alert_rules(
-        &self,
-        scope: Scope,
-        service: &str,
-    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
+    pub async fn alert_rules(&self, scope: Scope, service: &str) -> AppResult<Vec<AlertRule>> {
         let service = self.service_at(scope, service).await?;
         self.rules_of(service.id).await
     }
 
-    pub(crate) async fn rules_of(
-        &self,
-        service: ServiceId,
-    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
+    pub(crate) async fn rules_of(&self, service: ServiceId) -> AppResult<Vec<AlertRule>> {
         let stored = self.store().service_alert_rules(service).await?;
         serde_json::from_str(&stored)
             .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
@@ -34,16 +27,12 @@ impl App {
         ctx: &Ctx,
         scope: Scope,
         service: &str,
-        rules: &serde_json::Value,
-    ) -> AppResult<Vec<rampart_domain::sre::alert_rules::AlertRule>> {
+        rules: Vec<AlertRule>,
+    ) -> AppResult<Vec<AlertRule>> {
         let service = self.service_at(scope, service).await?;
-        let parsed: Vec<rampart_domain::sre::alert_rules::AlertRule> =
-            serde_json::from_value(rules.clone()).map_err(|error| {
-                AppError::bad_request(ErrorCode::InvalidRules, format!("the alert rules: {error}"))
-            })?;
-        rampart_domain::sre::alert_rules::validate_rules(&parsed)?;
-        let stored = serde_json::to_string(&parsed)
-            .map_err(|error| AppError::Internal(error.to_string()))?;
+        validate_rules(&rules)?;
+        let stored =
+            serde_json::to_string(&rules).map_err(|error| AppError::Internal(error.to_string()))?;
         let now = self.now();
         let mut tx = self.store().write().await?;
         tx.set_service_alert_rules(service.id, &stored).await?;
@@ -51,10 +40,10 @@ impl App {
             ctx.audit(now, "service.alert_rules", "service")
                 .scope(scope)
                 .resource_id(service.id)
-                .details(json!({ "rules": parsed.len() }))
+                .details(json!({ "rules": rules.len() }))
                 .build(),
         )
         .await?;
-        Ok(parsed)
+        Ok(rules)
     }
 }

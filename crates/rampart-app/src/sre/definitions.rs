@@ -1,7 +1,7 @@
-//! The stored definitions of schedules and escalation policies (validated JSON, one
-//! table for both kinds): create, replace, delete (refused while in use), read and list,
-//! each audited. What a definition means lives in [`super::schedules`] and
-//! [`super::escalation_policies`].
+//! The stored definitions of schedules and escalation policies (validated documents
+//! stored as JSON, one table for both kinds): create, replace, delete (refused while in
+//! use), read and list, each audited. The typed use cases of each kind, and what a
+//! definition means, live in [`super::schedules`] and [`super::escalation_policies`].
 
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
@@ -9,6 +9,7 @@ use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
 use rampart_domain::sre::documents::{PolicyDoc, ScheduleDoc};
 use rampart_domain::{EscalationPolicyId, Name, ScheduleId, Slug, UserId};
 use rampart_store::Page;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx, mint};
@@ -38,6 +39,51 @@ pub(crate) fn corrupt(what: &str) -> AppError {
     AppError::Integrity(format!("a stored {what} definition does not parse"))
 }
 
+/// A stored schedule or escalation policy with its document read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredDefinition<D> {
+    pub record: DefinitionRecord,
+    pub document: D,
+}
+
+impl<D: DeserializeOwned> StoredDefinition<D> {
+    /// Reads the document of a stored definition of `kind` back.
+    pub(crate) fn read(record: DefinitionRecord, kind: DefinitionKind) -> AppResult<Self> {
+        let document = serde_json::from_str(&record.definition).map_err(|_| {
+            corrupt(match kind {
+                DefinitionKind::Schedule => "schedule",
+                DefinitionKind::EscalationPolicy => "policy",
+            })
+        })?;
+        Ok(Self { record, document })
+    }
+}
+
+/// The document of a new or replaced definition, typed by its kind.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Document<'a> {
+    Schedule(&'a ScheduleDoc),
+    EscalationPolicy(&'a PolicyDoc),
+}
+
+impl Document<'_> {
+    fn kind(self) -> DefinitionKind {
+        match self {
+            Self::Schedule(_) => DefinitionKind::Schedule,
+            Self::EscalationPolicy(_) => DefinitionKind::EscalationPolicy,
+        }
+    }
+
+    /// The stored form.
+    fn to_json(self) -> AppResult<String> {
+        match self {
+            Self::Schedule(doc) => serde_json::to_string(doc),
+            Self::EscalationPolicy(doc) => serde_json::to_string(doc),
+        }
+        .map_err(|error| AppError::Internal(error.to_string()))
+    }
+}
+
 impl App {
     pub(crate) async fn definition_at(
         &self,
@@ -52,28 +98,18 @@ impl App {
             .ok_or_else(|| not_found(kind))
     }
 
-    /// Checks a definition and that the users it names exist.
+    /// Checks a definition and that the users it names exist; answers its stored form.
     pub(crate) async fn check_definition(
         &self,
-        kind: DefinitionKind,
         scope: Scope,
-        definition: &serde_json::Value,
+        definition: Document<'_>,
     ) -> AppResult<String> {
-        let invalid = |error: serde_json::Error| {
-            AppError::bad_request(
-                ErrorCode::InvalidDefinition,
-                format!("the definition: {error}"),
-            )
-        };
-        let users = match kind {
-            DefinitionKind::Schedule => {
-                let doc: ScheduleDoc =
-                    serde_json::from_value(definition.clone()).map_err(invalid)?;
+        let users = match definition {
+            Document::Schedule(doc) => {
                 doc.to_schedule()?;
                 doc.users()
             }
-            DefinitionKind::EscalationPolicy => {
-                let doc: PolicyDoc = serde_json::from_value(definition.clone()).map_err(invalid)?;
+            Document::EscalationPolicy(doc) => {
                 doc.to_policy()?;
                 let mut users = Vec::new();
                 for target in doc.levels.iter().flat_map(|level| &level.targets) {
@@ -107,26 +143,26 @@ impl App {
                 ));
             }
         }
-        Ok(definition.to_string())
+        definition.to_json()
     }
 
     /// Creates a schedule or an escalation policy.
-    pub async fn create_definition(
+    pub(crate) async fn create_definition(
         &self,
         ctx: &Ctx,
-        kind: DefinitionKind,
         scope: Scope,
         identifier: &str,
         name: &str,
-        definition: &serde_json::Value,
+        definition: Document<'_>,
     ) -> AppResult<DefinitionRecord> {
+        let kind = definition.kind();
         let Scope::Project(org_id, project_id) = scope else {
             return Err(AppError::bad_request(
                 ErrorCode::InvalidScope,
                 "schedules and escalation policies belong to projects",
             ));
         };
-        let definition = self.check_definition(kind, scope, definition).await?;
+        let definition = self.check_definition(scope, definition).await?;
         let now = self.now();
         let id = match kind {
             DefinitionKind::Schedule => mint(now, ScheduleId::mint)?.to_string(),
@@ -165,17 +201,17 @@ impl App {
     }
 
     /// Replaces a schedule's or policy's definition (and name).
-    pub async fn replace_definition(
+    pub(crate) async fn replace_definition(
         &self,
         ctx: &Ctx,
-        kind: DefinitionKind,
         scope: Scope,
         identifier: &str,
         name: &str,
-        definition: &serde_json::Value,
+        definition: Document<'_>,
     ) -> AppResult<DefinitionRecord> {
+        let kind = definition.kind();
         let mut record = self.definition_at(kind, scope, identifier).await?;
-        record.definition = self.check_definition(kind, scope, definition).await?;
+        record.definition = self.check_definition(scope, definition).await?;
         record.name = Name::parse(name)?;
         let now = self.now();
         record.updated_at = now;
@@ -257,23 +293,23 @@ impl App {
         Ok(())
     }
 
-    pub async fn get_definition(
-        &self,
-        kind: DefinitionKind,
-        scope: Scope,
-        identifier: &str,
-    ) -> AppResult<DefinitionRecord> {
-        self.definition_at(kind, scope, identifier).await
-    }
-
-    pub async fn list_definitions(
+    /// One page of a kind's definitions, each with its document read back.
+    pub(crate) async fn list_documents<D: DeserializeOwned>(
         &self,
         kind: DefinitionKind,
         scope: Scope,
         limit: Option<u32>,
         cursor: Option<&str>,
-    ) -> AppResult<Page<DefinitionRecord>> {
-        let page = crate::platform::page_request(limit, cursor)?;
-        Ok(self.store().list_definitions(kind, scope, &page).await?)
+    ) -> AppResult<Page<StoredDefinition<D>>> {
+        let request = crate::platform::page_request(limit, cursor)?;
+        let page = self.store().list_definitions(kind, scope, &request).await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|record| StoredDefinition::read(record, kind))
+                .collect::<AppResult<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 }

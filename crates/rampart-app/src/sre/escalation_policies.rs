@@ -1,14 +1,15 @@
-//! Escalation policies: the policy a service pages with. The policies themselves are
-//! stored as definitions ([`super::definitions`]); the engine that follows them is
-//! [`super::escalations`].
+//! Escalation policies: create, replace, read and list them (typed documents, stored as
+//! definitions by [`super::definitions`]) and the policy a service pages with; the
+//! engine that follows them is [`super::escalations`].
 
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::documents::DefinitionKind;
 use rampart_domain::sre::documents::PolicyDoc;
 use rampart_domain::sre::escalation_policies::Policy;
+use rampart_store::Page;
 use serde_json::json;
 
-use super::definitions::corrupt;
+use super::definitions::{Document, StoredDefinition, corrupt};
 use crate::{App, AppResult, Ctx};
 
 pub(crate) fn parse_policy(definition: &str) -> AppResult<Policy> {
@@ -17,6 +18,77 @@ pub(crate) fn parse_policy(definition: &str) -> AppResult<Policy> {
 }
 
 impl App {
+    /// Creates an escalation policy.
+    pub async fn create_escalation_policy(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        name: &str,
+        policy: PolicyDoc,
+    ) -> AppResult<StoredDefinition<PolicyDoc>> {
+        let record = self
+            .create_definition(
+                ctx,
+                scope,
+                identifier,
+                name,
+                Document::EscalationPolicy(&policy),
+            )
+            .await?;
+        Ok(StoredDefinition {
+            record,
+            document: policy,
+        })
+    }
+
+    /// Replaces an escalation policy's definition and name.
+    pub async fn replace_escalation_policy(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        name: &str,
+        policy: PolicyDoc,
+    ) -> AppResult<StoredDefinition<PolicyDoc>> {
+        let record = self
+            .replace_definition(
+                ctx,
+                scope,
+                identifier,
+                name,
+                Document::EscalationPolicy(&policy),
+            )
+            .await?;
+        Ok(StoredDefinition {
+            record,
+            document: policy,
+        })
+    }
+
+    /// An escalation policy.
+    pub async fn escalation_policy(
+        &self,
+        scope: Scope,
+        identifier: &str,
+    ) -> AppResult<StoredDefinition<PolicyDoc>> {
+        let record = self
+            .definition_at(DefinitionKind::EscalationPolicy, scope, identifier)
+            .await?;
+        StoredDefinition::read(record, DefinitionKind::EscalationPolicy)
+    }
+
+    /// One page of a project's escalation policies.
+    pub async fn list_escalation_policies(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<StoredDefinition<PolicyDoc>>> {
+        self.list_documents(DefinitionKind::EscalationPolicy, scope, limit, cursor)
+            .await
+    }
+
     /// Sets (or clears) the escalation policy a service pages with.
     pub async fn set_service_escalation_policy(
         &self,

@@ -1,5 +1,7 @@
-//! Schedules and escalation policies as users write them (JSON), parsed strictly into
-//! the rule types of [`super::schedules`] and [`super::escalation_policies`].
+//! Schedules and escalation policies as stored (JSON, the shape users write through the
+//! API's wire types), parsed strictly into the rule types of [`super::schedules`] and
+//! [`super::escalation_policies`]. A value at its default is not written, so a stored
+//! document holds what its author wrote.
 
 use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
@@ -16,7 +18,7 @@ pub struct ScheduleDoc {
     /// An IANA zone such as `Europe/Berlin`.
     pub time_zone: String,
     pub layers: Vec<LayerDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<OverrideDoc>,
 }
 
@@ -24,26 +26,34 @@ fn one() -> u32 {
     1
 }
 
+fn is_one(number: &u32) -> bool {
+    *number == 1
+}
+
+fn is_zero(number: &i32) -> bool {
+    *number == 0
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LayerDoc {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub priority: i32,
     /// `hour`, `day`, `week` or `month`.
     pub unit: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub every: u32,
     /// Local wall time of the first hand-off, `2026-11-23T09:00`.
     pub first_handoff: String,
     /// User ids, in rotation order.
     pub participants: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restrictions: Vec<RestrictionDoc>,
     /// RFC 3339; default: the first hand-off.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<String>,
 }
 
@@ -209,7 +219,7 @@ impl ScheduleDoc {
 #[serde(deny_unknown_fields)]
 pub struct PolicyDoc {
     pub levels: Vec<LevelDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "u32_is_zero")]
     pub repeats: u32,
 }
 
@@ -228,6 +238,10 @@ pub struct TargetDoc {
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,
+}
+
+fn u32_is_zero(number: &u32) -> bool {
+    *number == 0
 }
 
 impl PolicyDoc {
@@ -327,5 +341,34 @@ mod tests {
         let mut bad = policy;
         bad.levels[0].targets[0].kind = "team".into();
         assert!(bad.to_policy().is_err());
+    }
+
+    #[test]
+    fn the_stored_form_omits_defaults_and_reads_what_earlier_versions_stored() {
+        // Earlier versions stored the JSON the user sent, keys sorted, defaults spelt out
+        // or not: both still read, and the same document is written back without them.
+        let explicit: ScheduleDoc = serde_json::from_str(
+            r#"{"layers":[{"every":1,"ends_at":null,"first_handoff":"2026-11-23T09:00","name":"day","participants":["u1"],"priority":0,"restrictions":[],"starts_at":null,"unit":"week"}],"overrides":[],"time_zone":"UTC"}"#,
+        )
+        .unwrap();
+        let implicit: ScheduleDoc = serde_json::from_str(
+            r#"{"layers":[{"first_handoff":"2026-11-23T09:00","name":"day","participants":["u1"],"unit":"week"}],"time_zone":"UTC"}"#,
+        )
+        .unwrap();
+        assert_eq!(explicit, implicit);
+        assert_eq!(
+            serde_json::to_value(&implicit).unwrap(),
+            serde_json::json!({"time_zone": "UTC", "layers": [{"name": "day", "unit": "week",
+                "first_handoff": "2026-11-23T09:00", "participants": ["u1"]}]})
+        );
+        let policy: PolicyDoc = serde_json::from_str(
+            r#"{"levels":[{"delay_minutes":5,"targets":[{"id":"primary","type":"schedule"}]}],"repeats":0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&policy).unwrap(),
+            serde_json::json!({"levels": [{"targets": [{"type": "schedule", "id": "primary"}],
+                "delay_minutes": 5}]})
+        );
     }
 }

@@ -111,3 +111,119 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         );
     }
 }
+
+#[tokio::test]
+async fn definitions_and_alert_rules_answer_what_was_written() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let put = async |path: &str, body: serde_json::Value| {
+        server
+            .request(
+                reqwest::Method::PUT,
+                &format!("{PROJECT}/{path}"),
+                Some(&admin),
+                Some(&body),
+            )
+            .await
+    };
+    // A schedule and a policy answer their definition as written, defaults left out.
+    let schedule = json!({"time_zone": "Europe/Berlin",
+        "layers": [{"name": "day", "unit": "day", "first_handoff": "2026-11-02T09:00",
+                    "participants": [ann], "priority": 1, "every": 2,
+                    "restrictions": [{"type": "weekly", "start_day": "monday", "start": "09:00",
+                                      "end_day": "friday", "end": "17:00"}],
+                    "ends_at": "2027-01-01T00:00:00Z"}],
+        "overrides": [{"user": ann, "starts_at": "2026-12-24T00:00:00Z",
+                       "ends_at": "2026-12-27T00:00:00Z"}]});
+    let created = server
+        .post(
+            &format!("{PROJECT}/schedules"),
+            &admin,
+            json!({"identifier": "primary", "name": "Primary", "definition": schedule}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["definition"], schedule);
+    let read = server
+        .get(&format!("{PROJECT}/schedules/primary"), &admin)
+        .await;
+    assert_eq!(read.body["definition"], schedule);
+    let listed = server.get(&format!("{PROJECT}/schedules"), &admin).await;
+    assert_eq!(listed.body["items"][0]["definition"], schedule);
+    let policy = json!({"levels": [{"targets": [{"type": "schedule", "id": "primary"}],
+                                    "delay_minutes": 5}]});
+    let created = server
+        .post(
+            &format!("{PROJECT}/escalation-policies"),
+            &admin,
+            json!({"identifier": "default", "name": "Default", "definition": policy}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let replaced_policy = json!({"levels": [{"targets": [{"type": "user", "id": ann}],
+                                             "delay_minutes": 10}], "repeats": 2});
+    let replaced = put(
+        "escalation-policies/default",
+        json!({"name": "Default", "definition": replaced_policy}),
+    )
+    .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    assert_eq!(replaced.body["definition"], replaced_policy);
+    assert_eq!(
+        server
+            .get(&format!("{PROJECT}/escalation-policies/default"), &admin)
+            .await
+            .body["definition"],
+        replaced_policy
+    );
+    // A malformed definition: 400, unless what it would replace does not exist.
+    let malformed = json!({"name": "X", "definition": {"levels": [], "extra": 1}});
+    let reply = put("escalation-policies/default", malformed.clone()).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::BAD_REQUEST, "invalid_definition")
+    );
+    let reply = put("escalation-policies/nothing", malformed).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+    let reply = put(
+        "schedules/nothing",
+        json!({"name": "X", "definition": {"time_zone": 1}}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+
+    // Alert rules answer with their conditions in full; a malformed rule is
+    // invalid_rules, unless the service does not exist.
+    server
+        .post(
+            &format!("{PROJECT}/services"),
+            &admin,
+            json!({"identifier": "api", "name": "API"}),
+        )
+        .await;
+    let set = put(
+        "services/api/alert-rules",
+        json!({"rules": [{"name": "quiet", "action": "record_only"}]}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let full = json!({"rules": [{"name": "quiet", "action": "record_only", "conditions":
+        {"min_severity": null, "max_severity": null, "labels": {}, "source": null}}]});
+    assert_eq!(set.body, full);
+    assert_eq!(
+        server
+            .get(&format!("{PROJECT}/services/api/alert-rules"), &admin)
+            .await
+            .body,
+        full
+    );
+    let malformed = json!({"rules": [{"name": "x", "action": "delete_everything"}]});
+    let reply = put("services/api/alert-rules", malformed.clone()).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::BAD_REQUEST, "invalid_rules")
+    );
+    let reply = put("services/nothing/alert-rules", malformed).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
+}

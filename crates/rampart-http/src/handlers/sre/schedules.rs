@@ -1,20 +1,25 @@
-//! On-call schedules of a project: the definition (CRUD), who is on call at an instant,
-//! the final timeline of a range with its gaps, and the same as iCalendar.
+//! On-call schedules of a project: the schedule and its definition (CRUD), who is on
+//! call at an instant, the final timeline of a range with its gaps, and the same as
+//! iCalendar; and the conversions between the wire schedule and the domain's document.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use rampart_api::sre as wire;
+use rampart_api::{ListParams, ListResponse, sre as wire};
+use rampart_app::sre::definitions::StoredDefinition;
 use rampart_app::{AppError, Ctx};
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
-use rampart_domain::sre::documents::DefinitionKind;
+use rampart_domain::sre::documents::{
+    DefinitionKind, LayerDoc, OverrideDoc, RestrictionDoc, ScheduleDoc,
+};
 
+use super::definition;
 use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
-use crate::extract::{ApiPath, ApiQuery, path_params};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -24,19 +29,47 @@ pub fn routes(table: &mut RouteTable) {
 
     // A project's on-call schedules.
     let path = |suffix| join_path(PROJECT, suffix);
-    definition_routes!(
-        table,
-        PROJECT,
-        "/schedules",
-        "/schedules/{schedule}",
-        "schedule",
-        ScheduleView,
-        ScheduleCreate,
-        ScheduleEdit,
+    table.add(
+        r(
+            M::GET,
+            path("/schedules"),
+            perm(P::ScheduleView),
+            "List schedules",
+        )
+        .page::<wire::Schedule>(),
         list_schedules,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/schedules"),
+            perm(P::ScheduleCreate),
+            "Create a schedule",
+        )
+        .body::<wire::ScheduleCreate>()
+        .reply::<wire::Schedule>(201),
         create_schedule,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/schedules/{schedule}"),
+            perm(P::ScheduleView),
+            "A schedule",
+        )
+        .reply::<wire::Schedule>(200),
         get_schedule,
-        replace_schedule
+    );
+    table.add(
+        r(
+            M::PUT,
+            path("/schedules/{schedule}"),
+            perm(P::ScheduleEdit),
+            "Replace a schedule's name and definition",
+        )
+        .body::<wire::ScheduleUpdate>()
+        .reply::<wire::Schedule>(200),
+        replace_schedule,
     );
     table.add(
         r(
@@ -87,15 +120,65 @@ path_params! {
     pub struct SchedulePath { schedule }
 }
 
-definition_handlers!(
-    DefinitionKind::Schedule,
-    SchedulePath,
-    schedule,
-    list_schedules,
-    create_schedule,
-    get_schedule,
-    replace_schedule
-);
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::Schedule>>> {
+    let page = state
+        .app
+        .list_schedules(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.into_iter().map(wire_schedule).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::ScheduleCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Schedule>)> {
+    let schedule = schedule_doc(definition(body.definition)?);
+    let stored = state
+        .app
+        .create_schedule(&ctx, scope.scope(), &body.identifier, &body.name, schedule)
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_schedule(stored))))
+}
+
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SchedulePath>,
+) -> ApiResult<Json<wire::Schedule>> {
+    let stored = state.app.schedule(scope.scope(), &path.schedule).await?;
+    Ok(Json(wire_schedule(stored)))
+}
+
+pub async fn replace_schedule(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SchedulePath>,
+    ApiJson(body): ApiJson<wire::ScheduleUpdate>,
+) -> ApiResult<Json<wire::Schedule>> {
+    let schedule = match definition(body.definition) {
+        Ok(definition) => schedule_doc(definition),
+        Err(error) => {
+            // A schedule that does not exist is not found, whatever its new definition.
+            state.app.schedule(scope.scope(), &path.schedule).await?;
+            return Err(error.into());
+        }
+    };
+    let stored = state
+        .app
+        .replace_schedule(&ctx, scope.scope(), &path.schedule, &body.name, schedule)
+        .await?;
+    Ok(Json(wire_schedule(stored)))
+}
 
 fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
     text.parse::<jiff::Timestamp>().map_err(|_| {
@@ -137,14 +220,15 @@ pub async fn schedule_timeline(
     ApiQuery(query): ApiQuery<wire::RangeQuery>,
 ) -> ApiResult<Json<wire::OnCallTimeline>> {
     let schedule = &path.schedule;
-    let record = state
+    let layer_names: Vec<String> = state
         .app
-        .get_definition(DefinitionKind::Schedule, scope.scope(), schedule)
-        .await?;
-    let layer_names: Vec<String> =
-        serde_json::from_str::<rampart_domain::sre::documents::ScheduleDoc>(&record.definition)
-            .map(|doc| doc.layers.into_iter().map(|layer| layer.name).collect())
-            .unwrap_or_default();
+        .schedule(scope.scope(), schedule)
+        .await?
+        .document
+        .layers
+        .into_iter()
+        .map(|layer| layer.name)
+        .collect();
     let timeline = state
         .app
         .schedule_timeline(
@@ -211,4 +295,165 @@ pub async fn delete_schedule(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// Conversions between the wire schedule and the domain's document, field by field.
+
+fn schedule_doc(definition: wire::ScheduleDefinition) -> ScheduleDoc {
+    ScheduleDoc {
+        time_zone: definition.time_zone,
+        layers: definition.layers.into_iter().map(layer_doc).collect(),
+        overrides: definition
+            .overrides
+            .into_iter()
+            .map(|o| OverrideDoc {
+                user: o.user,
+                starts_at: o.starts_at,
+                ends_at: o.ends_at,
+            })
+            .collect(),
+    }
+}
+
+fn layer_doc(layer: wire::ScheduleLayer) -> LayerDoc {
+    LayerDoc {
+        name: layer.name,
+        priority: layer.priority,
+        unit: layer.unit,
+        every: layer.every,
+        first_handoff: layer.first_handoff,
+        participants: layer.participants,
+        restrictions: layer
+            .restrictions
+            .into_iter()
+            .map(|restriction| match restriction {
+                wire::LayerRestriction::Daily { start, end } => {
+                    RestrictionDoc::Daily { start, end }
+                }
+                wire::LayerRestriction::Weekly {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                } => RestrictionDoc::Weekly {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                },
+            })
+            .collect(),
+        starts_at: layer.starts_at,
+        ends_at: layer.ends_at,
+    }
+}
+
+fn wire_schedule(stored: StoredDefinition<ScheduleDoc>) -> wire::Schedule {
+    let StoredDefinition { record, document } = stored;
+    wire::Schedule {
+        id: record.id,
+        identifier: record.identifier.to_string(),
+        name: record.name.to_string(),
+        definition: wire_definition(document),
+        created_at: record.created_at.to_string(),
+        updated_at: record.updated_at.to_string(),
+    }
+}
+
+fn wire_definition(document: ScheduleDoc) -> wire::ScheduleDefinition {
+    wire::ScheduleDefinition {
+        time_zone: document.time_zone,
+        layers: document.layers.into_iter().map(wire_layer).collect(),
+        overrides: document
+            .overrides
+            .into_iter()
+            .map(|o| wire::ScheduleOverride {
+                user: o.user,
+                starts_at: o.starts_at,
+                ends_at: o.ends_at,
+            })
+            .collect(),
+    }
+}
+
+fn wire_layer(layer: LayerDoc) -> wire::ScheduleLayer {
+    wire::ScheduleLayer {
+        name: layer.name,
+        priority: layer.priority,
+        unit: layer.unit,
+        every: layer.every,
+        first_handoff: layer.first_handoff,
+        participants: layer.participants,
+        restrictions: layer
+            .restrictions
+            .into_iter()
+            .map(|restriction| match restriction {
+                RestrictionDoc::Daily { start, end } => {
+                    wire::LayerRestriction::Daily { start, end }
+                }
+                RestrictionDoc::Weekly {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                } => wire::LayerRestriction::Weekly {
+                    start_day,
+                    start,
+                    end_day,
+                    end,
+                },
+            })
+            .collect(),
+        starts_at: layer.starts_at,
+        ends_at: layer.ends_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire definition and the stored document are the same JSON, and converting one
+    /// way and back loses nothing.
+    #[test]
+    fn a_definition_converts_both_ways_unchanged() {
+        for json in [
+            serde_json::json!({"time_zone": "Europe/Berlin", "layers": [{"name": "day",
+                "unit": "week", "first_handoff": "2026-11-23T09:00", "participants": ["u1"]}]}),
+            serde_json::json!({
+                "time_zone": "Europe/Berlin",
+                "layers": [{"name": "day", "priority": 2, "unit": "day", "every": 3,
+                            "first_handoff": "2026-11-23T09:00", "participants": ["u1", "u2"],
+                            "restrictions": [
+                                {"type": "daily", "start": "09:00", "end": "17:00"},
+                                {"type": "weekly", "start_day": "friday", "start": "18:00",
+                                 "end_day": "monday", "end": "08:00"}],
+                            "starts_at": "2026-11-23T08:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}],
+                "overrides": [{"user": "u3", "starts_at": "2026-12-24T00:00:00Z",
+                               "ends_at": "2026-12-27T00:00:00Z"}]
+            }),
+        ] {
+            let wire: wire::ScheduleDefinition = definition(json.clone()).unwrap();
+            let doc = schedule_doc(wire.clone());
+            assert_eq!(
+                doc,
+                serde_json::from_value::<ScheduleDoc>(json.clone()).unwrap()
+            );
+            assert_eq!(serde_json::to_value(&doc).unwrap(), json);
+            assert_eq!(wire_definition(doc), wire);
+            assert_eq!(serde_json::to_value(&wire).unwrap(), json);
+        }
+        let error = definition::<wire::ScheduleDefinition>(
+            serde_json::json!({"time_zone": "UTC", "layers": [], "extra": 1}),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                AppError::BadRequest { code: ErrorCode::InvalidDefinition, message }
+                    if message.starts_with("the definition: unknown field `extra`")
+            ),
+            "{error:?}"
+        );
+    }
 }

@@ -108,10 +108,15 @@ fn authorize_on(
     }
     let visible = scope == Scope::Account || index.can_see(actor.principal, scope);
     match access {
-        Access::Public
-        | Access::SelfService
-        | Access::SelfServiceNarrowedOk
-        | Access::PerResource(_) => Ok(()),
+        Access::Public | Access::SelfService | Access::SelfServiceNarrowedOk => Ok(()),
+        // The use case decides on the one resource named; a caller who holds the
+        // permission on nothing here learns nothing more than about a missing scope.
+        Access::PerResource(permission)
+            if visible || index.reaches(actor.principal, permission, scope) =>
+        {
+            Ok(())
+        }
+        Access::PerResource(_) => Err(not_visible(scope)),
         Access::List(_) | Access::SeeScope if visible => Ok(()),
         Access::List(_) | Access::SeeScope => Err(not_visible(scope)),
         Access::Permission(permission) => {

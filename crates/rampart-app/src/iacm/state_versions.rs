@@ -185,6 +185,22 @@ impl App {
         identifier: &str,
     ) -> AppResult<Workspace> {
         if let Some(workspace) = self.find_workspace(scope, identifier).await? {
+            // A workspace the caller may neither see nor use through the backend is
+            // answered like a missing one, before anything else about the request is
+            // looked at (one it sees but may not use gets 403 from the operation).
+            let usable = [
+                Permission::WorkspaceView,
+                Permission::WorkspaceAccessState,
+                Permission::WorkspaceWriteState,
+                Permission::WorkspaceForceUnlock,
+            ]
+            .into_iter()
+            .any(|permission| {
+                authorize_resource(&ctx.actor, &ctx.access, permission, scope, identifier).is_ok()
+            });
+            if !usable {
+                return Err(workspace_not_found());
+            }
             return Ok(workspace);
         }
         let Scope::Project(org_id, project_id) = scope else {

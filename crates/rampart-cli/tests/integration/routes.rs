@@ -269,3 +269,115 @@ async fn the_route_by_role_matrix_follows_the_catalogue() {
     }
     assert!(checked > 200, "{checked} route × role checks");
 }
+
+/// Fills path parameters for the hidden-versus-missing test: `project` is given; a
+/// workspace and a service that exist in the hidden project are named by identifier.
+fn in_project(path: &str, project: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{org}" => "default",
+            "{project}" => project,
+            "{workspace}" => "ws",
+            "{service}" => "svc",
+            s if s.starts_with('{') => "01a20000-0000-7000-8000-000000000001",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn a_hidden_project_answers_every_route_exactly_as_a_missing_one() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    // A project with a workspace and a service, which the caller cannot see; the caller
+    // views another project, so the organisation itself is visible to it.
+    let created = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "hidden", "name": "Hidden"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    for (path, body) in [
+        (
+            "/api/v1/orgs/default/projects/hidden/workspaces",
+            json!({"identifier": "ws", "name": "WS"}),
+        ),
+        (
+            "/api/v1/orgs/default/projects/hidden/services",
+            json!({"identifier": "svc", "name": "Svc"}),
+        ),
+    ] {
+        let reply = server.post(path, &admin, body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{path}: {}", reply.text);
+    }
+    let (viewer, token) =
+        crate::platform::access::user_with_token(&server, "eve@example.com").await;
+    let granted = server
+        .post(
+            "/api/v1/orgs/default/projects/default/role-assignments",
+            &admin,
+            json!({"principal": format!("user:{viewer}"), "role": "_project_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+
+    let mut compared = 0;
+    for spec in specs(&server) {
+        if !spec.path.contains("{project}") {
+            continue;
+        }
+        let mut answers = Vec::new();
+        for project in ["hidden", "missing"] {
+            for query in ["", "?from=x"] {
+                let reply = server
+                    .request(
+                        spec.method.clone(),
+                        &format!("{}{query}", in_project(spec.path, project)),
+                        Some(&token),
+                        Some(&json!({})),
+                    )
+                    .await;
+                answers.push((query, reply.status, reply.text));
+            }
+        }
+        let (hidden, missing) = answers.split_at(2);
+        assert_eq!(hidden, missing, "{} {}", spec.method, spec.path);
+        assert!(
+            hidden
+                .iter()
+                .all(|(_, status, _)| *status == StatusCode::NOT_FOUND),
+            "{} {}: {hidden:?}",
+            spec.method,
+            spec.path
+        );
+        compared += 1;
+    }
+    assert!(compared > 40, "only {compared} project routes walked");
+
+    // The Terraform backend (beside the table): the same for every method.
+    for method in ["GET", "POST", "LOCK", "UNLOCK", "DELETE"] {
+        let mut answers = Vec::new();
+        for project in ["hidden", "missing"] {
+            for suffix in ["", "/lock"] {
+                let reply = server
+                    .client
+                    .request(
+                        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                        format!("{}/tf/v1/default/{project}/ws{suffix}", server.url),
+                    )
+                    .basic_auth("terraform", Some(&token))
+                    .body(r#"{"ID": "x", "version": 4, "serial": 1, "lineage": "l"}"#)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = reply.status();
+                answers.push((suffix, status, reply.text().await.unwrap()));
+            }
+        }
+        let (hidden, missing) = answers.split_at(2);
+        assert_eq!(hidden, missing, "{method} /tf/v1");
+    }
+}

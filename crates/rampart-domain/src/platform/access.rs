@@ -294,6 +294,30 @@ impl ResourceGroupSpec {
     }
 }
 
+impl ResourceGroupSpec {
+    /// Whether the group may hold some resource of `kind` that lives at `scope` (one not
+    /// named yet): what a route deciding per resource needs before it reads anything.
+    pub fn may_hold_some(&self, kind: &str, scope: Scope) -> bool {
+        let same_scope = self.scope == scope;
+        let within = scope_covers(self.scope, scope);
+        match &self.selector {
+            ResourceSelector::All { include_children } => {
+                same_scope || (*include_children && within)
+            }
+            ResourceSelector::Types {
+                kinds,
+                include_children,
+            } => {
+                (same_scope || (*include_children && within))
+                    && kinds.iter().any(|candidate| candidate == kind)
+            }
+            ResourceSelector::Specific(items) => {
+                within && items.iter().any(|(candidate, _)| candidate == kind)
+            }
+        }
+    }
+}
+
 /// Who an assignment is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Grantee {
@@ -390,6 +414,20 @@ impl AccessIndex {
             allowed: by.is_some(),
             by,
         }
+    }
+
+    /// Whether `principal` holds `permission` on some resource at `scope` (a resource
+    /// group naming one workspace of a project it cannot otherwise see counts): the
+    /// condition for a route that decides per resource to go on reading the request. A
+    /// principal without it gets 404, like a scope that does not exist.
+    pub fn reaches(&self, principal: PrincipalId, permission: Permission, scope: Scope) -> bool {
+        self.assignments_of(principal).any(|assignment| {
+            assignment.permissions.contains(permission)
+                && scope_covers(assignment.scope, scope)
+                && assignment
+                    .resources
+                    .may_hold_some(permission.resource(), scope)
+        })
     }
 
     /// Whether `principal` can see `scope` at all: a project it may view
@@ -715,5 +753,45 @@ mod tests {
             [Permission::OrgView, Permission::VariableSetDelete]
         );
         assert!(Permission::ALL.len() <= 64 * PERMISSION_WORDS);
+    }
+
+    #[test]
+    fn a_group_may_hold_some_resource_of_a_kind_where_it_reaches() {
+        let here = Scope::Project(org(1), project(1));
+        let elsewhere = Scope::Project(org(1), project(2));
+        let in_org = |selector| ResourceGroupSpec {
+            scope: Scope::Org(org(1)),
+            selector,
+        };
+        let one_workspace = in_org(ResourceSelector::Specific(vec![(
+            "workspace".into(),
+            "prod".into(),
+        )]));
+        let workspaces_here_only = ResourceGroupSpec {
+            scope: here,
+            selector: ResourceSelector::Types {
+                kinds: vec!["workspace".into()],
+                include_children: false,
+            },
+        };
+        let org_itself = in_org(ResourceSelector::All {
+            include_children: false,
+        });
+        // (group, kind, scope, may hold some)
+        for (group, kind, scope, expected) in [
+            (&one_workspace, "workspace", here, true),
+            (&one_workspace, "incident", here, false),
+            (&workspaces_here_only, "workspace", here, true),
+            (&workspaces_here_only, "workspace", elsewhere, false),
+            (&workspaces_here_only, "incident", here, false),
+            (&org_itself, "workspace", here, false),
+            (&org_itself, "workspace", Scope::Org(org(1)), true),
+        ] {
+            assert_eq!(
+                group.may_hold_some(kind, scope),
+                expected,
+                "{group:?} {kind} {scope:?}"
+            );
+        }
     }
 }

@@ -43,7 +43,13 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
 }
 
 fn error(error: impl Into<ApiError>) -> Response {
-    let mut response = error.into().into_response();
+    let mut error: ApiError = error.into();
+    // Every "not found" of the backend reads alike (organisation, project or
+    // workspace, missing or hidden): the path enumerates nothing.
+    if error.status == StatusCode::NOT_FOUND {
+        error = ApiError::from(AppError::NotFound { what: "workspace" });
+    }
+    let mut response = error.into_response();
     if response.status() == StatusCode::UNAUTHORIZED {
         // The client sends Basic credentials; say so.
         response.headers_mut().insert(
@@ -89,17 +95,28 @@ async fn open(
     let actor = state.app.authenticate_token(&token, &meta).await?;
     let access = state.app.access_of(&actor).await?;
     let ctx = Ctx::new(actor, meta, access);
-    let resolved = state.app.resolve_scope(Some(&org), Some(&project)).await?;
+    // Hidden looks exactly like missing: a missing organisation, project or workspace
+    // and one the caller may neither see nor use all answer the same 404, so the path
+    // enumerates nothing.
+    let hidden = |error: AppError| match error {
+        AppError::NotFound { .. } => AppError::NotFound { what: "workspace" },
+        other => other,
+    };
+    let resolved = state
+        .app
+        .resolve_scope(Some(&org), Some(&project))
+        .await
+        .map_err(hidden)?;
     state
         .app
         .check_ip_allowlists(&ctx.meta, resolved.scope())
         .await?;
-    // Per-workspace permissions decide from here on; what the caller may neither see
-    // nor use answers 404.
+    // Per-workspace permissions decide from here on.
     let workspace = state
         .app
         .backend_workspace(&ctx, resolved.scope(), &workspace)
-        .await?;
+        .await
+        .map_err(hidden)?;
     Ok((ctx, workspace))
 }
 

@@ -367,13 +367,21 @@ async fn a_tampered_incident_is_unreadable(start: impl AsyncFnOnce() -> Option<T
     );
     refused(
         server
-            .patch(&two, &admin, json!({"severity": "SEV1", "title": "Renamed"}))
+            .patch(
+                &two,
+                &admin,
+                json!({"severity": "SEV1", "title": "Renamed"}),
+            )
             .await,
         "update",
     );
     refused(
         server
-            .post(&format!("{two}/notes"), &admin, json!({"text": "still there"}))
+            .post(
+                &format!("{two}/notes"),
+                &admin,
+                json!({"text": "still there"}),
+            )
             .await,
         "note",
     );
@@ -389,7 +397,11 @@ async fn a_tampered_incident_is_unreadable(start: impl AsyncFnOnce() -> Option<T
     );
     refused(
         server
-            .patch(&format!("{two}/action-items/1"), &admin, json!({"done": true}))
+            .patch(
+                &format!("{two}/action-items/1"),
+                &admin,
+                json!({"done": true}),
+            )
             .await,
         "action item done",
     );

@@ -810,9 +810,15 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
     };
     match command {
         IncidentCommand::List { project } => {
-            let incidents: Vec<sre_wire::Incident> = client
+            let mut incidents: Vec<sre_wire::Incident> = client
                 .list_all(&format!("{}/incidents", project.base()))
                 .await?;
+            if args.output != OutputFormat::Json {
+                // A table has no `unreadable` column: say it where the title would be.
+                for incident in incidents.iter_mut().filter(|incident| incident.unreadable) {
+                    incident.title = "(unreadable: integrity_violation)".into();
+                }
+            }
             print(args.output, &incidents, &columns)
         }
         IncidentCommand::Show { number, project } => {

@@ -83,6 +83,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "incident_description",
         sql: include_str!("../migrations/sqlite/0013_incident_description.sql"),
     },
+    Migration {
+        version: 14,
+        name: "incident_integrity",
+        sql: include_str!("../migrations/sqlite/0014_incident_integrity.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -150,6 +155,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 13,
         name: "incident_description",
         sql: include_str!("../migrations/postgres/0013_incident_description.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "incident_integrity",
+        sql: include_str!("../migrations/postgres/0014_incident_integrity.sql"),
     },
 ];
 

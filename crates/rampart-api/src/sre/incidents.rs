@@ -25,7 +25,16 @@ pub struct TimelineEntry {
 pub struct Incident {
     pub id: String,
     pub number: u64,
+    /// Empty when `unreadable`.
     pub title: String,
+    /// `true` when this incident's stored data failed its integrity check (tampered with
+    /// or damaged in the database): only a list shows it, with an empty title; reading
+    /// its detail and every change to it answer 500 `integrity_violation`. The first
+    /// request to meet it wrote an `incident.integrity_violation` audit event. A client
+    /// shows it as unreadable and tells an operator; restoring the data from a backup
+    /// makes it readable again.
+    #[serde(default)]
+    pub unreadable: bool,
     pub severity: String,
     /// The organisation's name for the severity (its code when not renamed).
     pub severity_label: String,

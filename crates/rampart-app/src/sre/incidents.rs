@@ -2,6 +2,12 @@
 //! through the statuses (acknowledging or resolving an incident does the same to its
 //! alerts), and notes. Titles and timeline entries are sealed; every change is audited
 //! and written to the timeline in the same transaction.
+//!
+//! An incident whose sealed data does not open (tampered with or damaged in the
+//! database) is *unreadable*: a list shows it without its title and marked, its detail
+//! and every change to it are refused with `integrity_violation` before anything is
+//! written, and the first request to meet it marks it in the store and writes one
+//! `incident.integrity_violation` audit event (see [`App::incident_integrity_violation`]).
 
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
@@ -19,6 +25,7 @@ use rampart_store::sre::incidents::IncidentEventRow;
 
 use rampart_store::sre::incidents::{INCIDENT_DESCRIPTION, INCIDENT_TITLE, TIMELINE_BODY};
 
+use crate::audit::Outcome;
 use crate::sealing::{SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
@@ -122,7 +129,9 @@ pub struct IncidentPatch {
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentView {
     pub incident: Incident,
-    pub title: String,
+    /// `None` when the stored title does not open: the incident is unreadable (its
+    /// detail and changes are refused with `integrity_violation`).
+    pub title: Option<String>,
 }
 
 /// Everything about one incident.
@@ -157,20 +166,103 @@ fn incident_not_found() -> AppError {
 }
 
 impl App {
-    async fn incident_view(&self, incident: Incident, title: &[u8]) -> AppResult<IncidentView> {
-        let owner = incident.project_id.to_string();
-        let id = incident.id.to_string();
-        let opened = self
-            .open_sealed(&incident_title_place(&owner, &id), title)
-            .await?;
-        Ok(IncidentView {
-            incident,
-            title: String::from_utf8_lossy(&opened).into_owned(),
-        })
+    /// Records that a sealed `field` of `incident` does not open, and answers the
+    /// refusal (`integrity_violation`, 500). "Once": the first request that meets the
+    /// damage — on any replica, since the mark is a conditional update of the incident's
+    /// row — sets `integrity_violation_at` and, in the same transaction, writes the one
+    /// `incident.integrity_violation` audit event (outcome failure) and logs an error;
+    /// every later meeting finds the mark and writes nothing. Failing to record (the
+    /// store unavailable) answers that failure instead.
+    pub(crate) async fn incident_integrity_violation(
+        &self,
+        ctx: &Ctx,
+        incident: &Incident,
+        field: &str,
+        detail: String,
+    ) -> AppError {
+        let recorded: AppResult<()> = async {
+            let now = self.now();
+            let mut tx = self.store().write().await?;
+            if tx
+                .mark_incident_integrity_violation(incident.id, now)
+                .await?
+            {
+                tx.commit(
+                    ctx.audit(now, "incident.integrity_violation", "incident")
+                        .scope(Scope::Project(incident.org_id, incident.project_id))
+                        .resource_id(incident.id)
+                        .outcome(Outcome::Failure)
+                        .details(json!({ "number": incident.number, "field": field }))
+                        .build(),
+                )
+                .await?;
+                tracing::error!(
+                    incident = %incident.id,
+                    number = incident.number,
+                    field,
+                    %detail,
+                    "an incident failed its integrity check; it is unreadable"
+                );
+            } else {
+                tx.rollback().await?;
+            }
+            Ok(())
+        }
+        .await;
+        match recorded {
+            Ok(()) => AppError::Integrity(detail),
+            Err(error) => error,
+        }
     }
 
+    /// Opens a sealed value of `incident`; one that does not open is recorded as the
+    /// incident's integrity violation.
+    async fn open_incident_value(
+        &self,
+        ctx: &Ctx,
+        incident: &Incident,
+        place: &SealContext<'_>,
+        sealed: &[u8],
+    ) -> AppResult<String> {
+        match self.open_sealed(place, sealed).await {
+            Ok(opened) => Ok(String::from_utf8_lossy(&opened).into_owned()),
+            Err(AppError::Integrity(detail)) => Err(self
+                .incident_integrity_violation(ctx, incident, place.field, detail)
+                .await),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Refuses to change an incident whose title or description does not open, before
+    /// anything is written.
+    async fn check_incident_intact(
+        &self,
+        ctx: &Ctx,
+        incident: &Incident,
+        title: &[u8],
+    ) -> AppResult<()> {
+        let owner = incident.project_id.to_string();
+        let id = incident.id.to_string();
+        self.open_incident_value(ctx, incident, &incident_title_place(&owner, &id), title)
+            .await?;
+        if let Some(sealed) = self.store().incident_description(incident.id).await? {
+            self.open_incident_value(
+                ctx,
+                incident,
+                &incident_description_place(&owner, &id),
+                &sealed,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A project's incidents, newest first. One whose title does not open is listed
+    /// unreadable (`title: None`) and recorded as an integrity violation; the others are
+    /// listed as usual.
     pub async fn list_incidents(
         &self,
+        ctx: &Ctx,
         scope: Scope,
         limit: Option<u32>,
         cursor: Option<&str>,
@@ -179,8 +271,18 @@ impl App {
         let page = crate::platform::page_request(limit, cursor)?;
         let listed = self.store().list_incidents(project, &page).await?;
         let mut items = Vec::with_capacity(listed.items.len());
-        for (incident, title) in listed.items {
-            items.push(self.incident_view(incident, &title).await?);
+        for (incident, sealed) in listed.items {
+            let owner = incident.project_id.to_string();
+            let id = incident.id.to_string();
+            let title = match self
+                .open_incident_value(ctx, &incident, &incident_title_place(&owner, &id), &sealed)
+                .await
+            {
+                Ok(title) => Some(title),
+                Err(AppError::Integrity(_)) => None,
+                Err(other) => return Err(other),
+            };
+            items.push(IncidentView { incident, title });
         }
         Ok(Page {
             items,
@@ -188,44 +290,64 @@ impl App {
         })
     }
 
-    /// An incident with its alerts, timeline, fields and action items.
-    pub async fn get_incident(&self, scope: Scope, number: u64) -> AppResult<IncidentDetail> {
+    /// An incident with its alerts, timeline, fields and action items; refused with
+    /// `integrity_violation` (and recorded) when any of its sealed values does not open.
+    pub async fn get_incident(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        number: u64,
+    ) -> AppResult<IncidentDetail> {
         let project = project_of(scope)?;
         let (incident, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
-        let alerts = self.store().alerts_of_incident(incident.id).await?;
         let owner = project.to_string();
         let id = incident.id.to_string();
+        let title = self
+            .open_incident_value(ctx, &incident, &incident_title_place(&owner, &id), &title)
+            .await?;
+        let alerts = self.store().alerts_of_incident(incident.id).await?;
         let mut timeline = Vec::new();
         for event in self.store().incident_events(incident.id).await? {
             let body = self
-                .open_sealed(&timeline_place(&owner, &id, event.seq), &event.body_sealed)
+                .open_incident_value(
+                    ctx,
+                    &incident,
+                    &timeline_place(&owner, &id, event.seq),
+                    &event.body_sealed,
+                )
                 .await?;
             timeline.push(TimelineEntry {
                 seq: event.seq,
                 at: event.at,
                 actor: event.actor,
                 kind: event.kind,
-                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
             });
         }
         let fields = self.store().incident_fields(incident.id).await?;
         let action_items = self.store().action_items(incident.id).await?;
         let description = match self.store().incident_description(incident.id).await? {
-            Some(sealed) => String::from_utf8_lossy(
-                &self
-                    .open_sealed(&incident_description_place(&owner, &id), &sealed)
-                    .await?,
-            )
-            .into_owned(),
+            Some(sealed) => {
+                self.open_incident_value(
+                    ctx,
+                    &incident,
+                    &incident_description_place(&owner, &id),
+                    &sealed,
+                )
+                .await?
+            }
             None => String::new(),
         };
         Ok(IncidentDetail {
             description,
-            view: self.incident_view(incident, &title).await?,
+            view: IncidentView {
+                incident,
+                title: Some(title),
+            },
             alerts,
             timeline,
             fields,
@@ -282,7 +404,7 @@ impl App {
         .await?;
         Ok(IncidentView {
             incident,
-            title: title.to_owned(),
+            title: Some(title.to_owned()),
         })
     }
 
@@ -303,11 +425,12 @@ impl App {
         if let Some(message) = message {
             check_text(message, INCIDENT_NOTE_CHARS_MAX, "message")?;
         }
-        let (found, _) = self
+        let (found, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        self.check_incident_intact(ctx, &found, &title).await?;
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
         let reopen_policy = match found.service_id {
@@ -394,11 +517,12 @@ impl App {
         patch: IncidentPatch,
     ) -> AppResult<()> {
         let project = project_of(scope)?;
-        let (found, _) = self
+        let (found, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        self.check_incident_intact(ctx, &found, &title).await?;
         let mut fields = self.store().incident_fields(found.id).await?;
         let mut changed = serde_json::Map::new();
         if let Some(title) = &patch.title {
@@ -522,11 +646,12 @@ impl App {
         if let Some(assignee) = assignee {
             self.check_users(&[assignee.to_owned()]).await?;
         }
-        let (incident, _) = self
+        let (incident, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        self.check_incident_intact(ctx, &incident, &title).await?;
         let sealer = self.sealer(&project.to_string()).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
@@ -562,11 +687,12 @@ impl App {
         done: bool,
     ) -> AppResult<()> {
         let project = project_of(scope)?;
-        let (incident, _) = self
+        let (incident, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        self.check_incident_intact(ctx, &incident, &title).await?;
         let sealer = self.sealer(&project.to_string()).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
@@ -614,11 +740,12 @@ impl App {
     ) -> AppResult<()> {
         let project = project_of(scope)?;
         check_text(text, INCIDENT_NOTE_CHARS_MAX, "text")?;
-        let (incident, _) = self
+        let (incident, title) = self
             .store()
             .incident_by_number(project, number)
             .await?
             .ok_or_else(incident_not_found)?;
+        self.check_incident_intact(ctx, &incident, &title).await?;
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
         let now = self.now();

@@ -309,6 +309,27 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Marks an incident whose sealed data does not open, once: `true` for the write that
+    /// set the mark, `false` when an earlier one (any request, any replica) already had.
+    /// The conditional update is atomic on both engines, so exactly one writer sees
+    /// `true`.
+    pub async fn mark_incident_integrity_violation(
+        &mut self,
+        incident: IncidentId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let marked = sqlx::query(
+            "UPDATE incidents SET integrity_violation_at = $2 \
+             WHERE id = $1 AND integrity_violation_at IS NULL",
+        )
+        .bind(incident.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(marked == 1)
+    }
+
     pub async fn set_incident_title(
         &mut self,
         incident: IncidentId,

@@ -1,7 +1,7 @@
 //! Incidents: by hand through their statuses with a timeline and notes; the commander,
-//! assignees, linked services, custom fields and action items; and incident data (alert
+//! assignees, linked services, custom fields and action items; incident data (alert
 //! payload, title, timeline, integration credentials) resealed after key rotation on both
-//! engines.
+//! engines; and a tampered incident listed unreadable, refused and audited once.
 
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
@@ -275,4 +275,224 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
         kinds.ends_with(&["action_item.added", "action_item.done"]),
         "{kinds:?}"
     );
+}
+
+/// Three incidents, the second one's title ciphertext replaced by the first one's (sealed
+/// for another incident, it does not open): the list still answers with all three, the
+/// damaged one marked; its detail and every change to it are refused with
+/// `integrity_violation` and change nothing; the others work as before; the violation is
+/// audited once, also across a restart.
+async fn a_tampered_incident_is_unreadable(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(mut server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    let mut ids = Vec::new();
+    for title in ["Checkout errors", "Disk full", "Slow search"] {
+        let created = server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                &admin,
+                json!({"title": title, "severity": "SEV2"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let (first, damaged) = (&ids[0], &ids[1]);
+    let store = server.app().store();
+    assert_eq!(
+        store
+            .execute_raw_for_tests(&format!(
+                "UPDATE incidents SET title_sealed = \
+                 (SELECT title_sealed FROM incidents WHERE id = '{first}') WHERE id = '{damaged}'"
+            ))
+            .await
+            .unwrap(),
+        1
+    );
+
+    let list = async |server: &TestServer| {
+        let reply = server
+            .get(&format!("{PROJECT}/incidents"), &server.admin_token)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let items = reply.body["items"].as_array().unwrap().clone();
+        let shown: Vec<(u64, &str, bool)> = items
+            .iter()
+            .map(|item| {
+                (
+                    item["number"].as_u64().unwrap(),
+                    item["title"].as_str().unwrap(),
+                    item["unreadable"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (3, "Slow search", false),
+                (2, "", true),
+                (1, "Checkout errors", false)
+            ],
+            "{}",
+            reply.text
+        );
+        assert_eq!(items[1]["status"], "triggered");
+    };
+    list(&server).await;
+    list(&server).await;
+
+    // Its detail and every change are refused; the other incidents work.
+    let refused = |reply: rampart_testkit::Reply, what: &str| {
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "integrity_violation"),
+            "{what}: {}",
+            reply.text
+        );
+        assert!(!reply.text.contains("Checkout"), "{what}: {}", reply.text);
+    };
+    let two = format!("{PROJECT}/incidents/2");
+    refused(server.get(&two, &admin).await, "detail");
+    refused(
+        server
+            .post(
+                &format!("{two}/status"),
+                &admin,
+                json!({"status": "acknowledged"}),
+            )
+            .await,
+        "acknowledge",
+    );
+    refused(
+        server
+            .patch(
+                &two,
+                &admin,
+                json!({"severity": "SEV1", "title": "Renamed"}),
+            )
+            .await,
+        "update",
+    );
+    refused(
+        server
+            .post(
+                &format!("{two}/notes"),
+                &admin,
+                json!({"text": "still there"}),
+            )
+            .await,
+        "note",
+    );
+    refused(
+        server
+            .post(
+                &format!("{two}/action-items"),
+                &admin,
+                json!({"text": "restore from backup"}),
+            )
+            .await,
+        "action item",
+    );
+    refused(
+        server
+            .patch(
+                &format!("{two}/action-items/1"),
+                &admin,
+                json!({"done": true}),
+            )
+            .await,
+        "action item done",
+    );
+    assert_eq!(
+        server
+            .post(
+                &format!("{PROJECT}/incidents/1/status"),
+                &admin,
+                json!({"status": "acknowledged"}),
+            )
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let kinds = |shown: &Value| -> Vec<String> {
+        shown["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let one = incident(&server, 1).await;
+    assert_eq!(one["status"], "acknowledged");
+    assert_eq!(kinds(&one), ["incident.opened", "status.acknowledged"]);
+    let three = incident(&server, 3).await;
+    assert_eq!(three["status"], "triggered");
+    assert_eq!(kinds(&three), ["incident.opened"]);
+
+    // Nothing was written to the damaged incident (counted with no-op updates: the
+    // number of rows that match).
+    let matching = async |sql: String| store.execute_raw_for_tests(&sql).await.unwrap();
+    assert_eq!(
+        matching(format!(
+            "UPDATE incidents SET status = status WHERE id = '{damaged}' \
+             AND status = 'triggered' AND severity = 'SEV2' AND acknowledged_at IS NULL"
+        ))
+        .await,
+        1,
+        "status and severity unchanged"
+    );
+    assert_eq!(
+        matching(format!(
+            "UPDATE incident_events SET kind = kind WHERE incident_id = '{damaged}'"
+        ))
+        .await,
+        1,
+        "only the opening entry on its timeline"
+    );
+    assert_eq!(
+        matching(format!(
+            "UPDATE incident_action_items SET done = done WHERE incident_id = '{damaged}'"
+        ))
+        .await,
+        0,
+        "no action item"
+    );
+
+    // Audited once: two lists, a detail and six refused changes, then a restart and
+    // another list, wrote one event.
+    server.restart().await;
+    list(&server).await;
+    let admin = server.admin_token.clone();
+    let events = server
+        .get(
+            "/api/v1/audit-events?action=incident.integrity_violation",
+            &admin,
+        )
+        .await;
+    let items = events.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", events.text);
+    assert_eq!(items[0]["resource_id"], damaged.as_str());
+    assert_eq!(items[0]["outcome"], "failure");
+    assert_eq!(items[0]["details"]["field"], "title");
+    let changes = server
+        .get("/api/v1/audit-events?action=incident.status", &admin)
+        .await;
+    assert_eq!(
+        changes.body["items"].as_array().unwrap().len(),
+        1,
+        "only the good incident's acknowledgement: {}",
+        changes.text
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_incident_is_unreadable_on_sqlite() {
+    a_tampered_incident_is_unreadable(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn a_tampered_incident_is_unreadable_on_postgres() {
+    a_tampered_incident_is_unreadable(TestServer::start_postgres).await;
 }

@@ -125,7 +125,8 @@ fn wire_incident(
     wire::Incident {
         id: incident.id.to_string(),
         number: incident.number,
-        title: view.title.clone(),
+        title: view.title.clone().unwrap_or_default(),
+        unreadable: view.title.is_none(),
         severity: incident.severity.clone(),
         severity_label: labels
             .get(&incident.severity)
@@ -149,12 +150,13 @@ fn wire_incident(
 
 pub async fn list_incidents(
     State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Incident>>> {
     let page = state
         .app
-        .list_incidents(scope.scope(), params.limit, params.cursor.as_deref())
+        .list_incidents(&ctx, scope.scope(), params.limit, params.cursor.as_deref())
         .await?;
     let labels = labels_of(&state, &scope).await?;
     Ok(Json(ListResponse {
@@ -189,12 +191,13 @@ fn number_param(text: &str) -> ApiResult<u64> {
 
 pub async fn get_incident(
     State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
     ApiPath(path): ApiPath<IncidentPath>,
 ) -> ApiResult<Json<wire::Incident>> {
     let detail = state
         .app
-        .get_incident(scope.scope(), number_param(&path.number)?)
+        .get_incident(&ctx, scope.scope(), number_param(&path.number)?)
         .await?;
     let labels = labels_of(&state, &scope).await?;
     let mut incident = wire_incident(&detail.view, &labels);

@@ -399,6 +399,32 @@ async fn offline_rotation_refuses_while_a_server_runs(
             String::from_utf8_lossy(&refused.stderr)
         );
         assert!(!elsewhere.path().join("root.key.new").exists());
+
+        // The connection holding the server's lock is terminated (a failover, an
+        // operator's pg_terminate_backend): the server takes the lock again on a new one.
+        let terminated = server
+            .app()
+            .store()
+            .execute_raw_for_tests(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND classid = 18766 AND objsubid = 2 \
+                 AND int4(objid) = hashtext(current_schema())",
+            )
+            .await
+            .unwrap();
+        assert_eq!(terminated, 1);
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        let refused = rampart(
+            &[
+                "admin",
+                "keys",
+                "rotate",
+                "--data-dir",
+                elsewhere.path().to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert_refused(&refused);
     }
     assert_eq!(std::fs::read(&key_file).unwrap(), key_before);
     assert!(!data_dir.join("root.key.new").exists());

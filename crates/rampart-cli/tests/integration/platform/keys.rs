@@ -344,7 +344,8 @@ async fn secret_reads(server: &TestServer, identifier: &str, value: &str) {
 /// online, a restart and a new secret. The offline command refuses (from the server's
 /// data directory, and on PostgreSQL from another host's directory too, through the
 /// database lock) and changes nothing, so the sequence ends readable; with the server
-/// stopped the same command rotates, and everything reads after the next start.
+/// stopped the same command rotates, and everything reads after the next start. A failed
+/// offline rotation leaves no staged key behind (issue #20 item 1).
 async fn offline_rotation_refuses_while_a_server_runs(
     start: impl AsyncFnOnce() -> Option<TestServer>,
 ) {
@@ -476,7 +477,45 @@ async fn offline_rotation_refuses_while_a_server_runs(
     secret_reads(&server, "after", "after-value").await;
     create_secret(&server, BASE, "last", "last-value").await;
     secret_reads(&server, "last", "last-value").await;
-    server.stop().await;
+
+    // An offline rotation that fails (a key version that does not unwrap: each takes
+    // another owner's wrapped key) leaves the key file as it was and no staged key.
+    let other = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &server.admin_token,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    create_secret(
+        &server,
+        "/api/v1/orgs/default/projects/other",
+        "o",
+        "o-value",
+    )
+    .await;
+    server
+        .app()
+        .store()
+        .execute_raw_for_tests(
+            "UPDATE key_versions SET wrapped = (SELECT k2.wrapped FROM key_versions k2 \
+             WHERE k2.owner_id <> key_versions.owner_id AND k2.wrapped IS NOT NULL LIMIT 1) \
+             WHERE wrapped IS NOT NULL",
+        )
+        .await
+        .unwrap();
+    server.stop_in_place().await;
+    let key_now = std::fs::read(&key_file).unwrap();
+    let failed = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &env);
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("integrity check"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_now);
+    assert!(!data_dir.join("root.key.new").exists());
 }
 
 #[tokio::test]

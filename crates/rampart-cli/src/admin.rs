@@ -1,5 +1,6 @@
 //! `rampart admin …`: operator commands that run on the server's host with the root key
-//! and talk to the store directly (no server needed).
+//! and talk to the store directly (no server needed). Those that change key material
+//! (`keys rotate`) take the installation lock and refuse while a server runs.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use rampart_app::{App, Clock, SystemClock, bootstrap};
 use rampart_domain::platform::tenancy::Scope;
 
 use crate::config::{Config, ENV_ROOT_KEY, process_env};
+use crate::instance_lock::{Holder, InstallationLock};
 use crate::setup;
 
 fn load(
@@ -185,13 +187,50 @@ pub fn audit_verify(file: &std::path::Path, public_key: &str) -> Result<VerifyRe
     verify_export(reader, &key).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
 }
 
-/// `admin keys rotate --org/--project`: a new primary version of one ring.
+/// Opens an initialised installation for an offline command that writes key material,
+/// under the installation lock: refused while a server runs on the data directory or
+/// the database.
+async fn open_store_for_keys(
+    config: &Config,
+    clock: &SystemClock,
+) -> Result<(rampart_store::Store, InstallationLock)> {
+    let (store, lock) = setup::open_store_locked(config, clock, Holder::OfflineKeys).await?;
+    match bootstrap::is_initialized(&store).await {
+        Ok(true) => Ok((store, lock)),
+        outcome => {
+            store.close().await;
+            lock.release().await;
+            match outcome {
+                Err(error) => Err(anyhow::anyhow!("{error}")),
+                Ok(_) => bail!("not initialised: run `rampart admin init` first"),
+            }
+        }
+    }
+}
+
+/// `admin keys rotate --org/--project`: a new primary version of one ring. Refused while
+/// a server runs (`POST /api/v1/keys/rotate` does it online).
 pub async fn rotate_ring(
     config_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     scope_text: &str,
 ) -> Result<u32> {
-    let app = open_installation(config_file, data_dir).await?;
+    let (config, env_root_key) = load(config_file, data_dir)?;
+    let clock = SystemClock;
+    let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
+    let (store, lock) = open_store_for_keys(&config, &clock).await?;
+    let outcome = rotate_ring_in(&config, store, &root_key, scope_text).await;
+    lock.release().await;
+    outcome
+}
+
+async fn rotate_ring_in(
+    config: &Config,
+    store: rampart_store::Store,
+    root_key: &rampart_crypto::RootKey,
+    scope_text: &str,
+) -> Result<u32> {
+    let app = setup::open_app(config, store, root_key, Arc::new(SystemClock), None).await?;
     let (org, project) = match scope_text.split_once('/') {
         Some((org, project)) => (org, Some(project)),
         None => (scope_text, None),
@@ -208,9 +247,11 @@ pub async fn rotate_ring(
     Ok(version)
 }
 
-/// `admin keys rotate` without a ring: a new root key. The new key is written beside the
+/// `admin keys rotate` without a ring: a new root key. Refused while a server runs
+/// (`POST /api/v1/keys/rotate-root` does it online). The new key is written beside the
 /// old one first, the database is rewrapped in one transaction, then the new file
-/// replaces the old. Returns a line for the operator.
+/// replaces the old; when the rewrap fails the new file is removed. Returns a line for
+/// the operator.
 pub async fn rotate_root_key(
     config_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -219,7 +260,6 @@ pub async fn rotate_root_key(
     let (config, env_root_key) = load(config_file, data_dir)?;
     let clock = SystemClock;
     let old = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), false)?;
-    let store = open_initialized_store(&config, &clock).await?;
     let key_file = setup::root_key_path(&config.server.data_dir);
     let staged = match (&env_root_key, new_key_file) {
         (Some(_), None) => bail!(
@@ -228,9 +268,21 @@ pub async fn rotate_root_key(
         (_, Some(path)) => path,
         (None, None) => rampart_app::sealing::staged_root_key_path(&key_file),
     };
-    let new = rampart_crypto::RootKey::generate()?;
-    new.write_new_file(&staged)
-        .with_context(|| format!("writing {} (remove a stale one first)", staged.display()))?;
+    let (store, lock) = open_store_for_keys(&config, &clock).await?;
+    let new = match rampart_crypto::RootKey::generate() {
+        Ok(new) => new,
+        Err(error) => {
+            store.close().await;
+            lock.release().await;
+            return Err(error.into());
+        }
+    };
+    if let Err(error) = new.write_new_file(&staged) {
+        store.close().await;
+        lock.release().await;
+        return Err(error)
+            .with_context(|| format!("writing {} (remove a stale one first)", staged.display()));
+    }
     let rewrapped = rampart_app::sealing::rewrap_under_new_root_key(
         &store,
         &rampart_app::Ctx::system(),
@@ -238,26 +290,41 @@ pub async fn rotate_root_key(
         &new,
         clock.now(),
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .await;
     store.close().await;
-    if env_root_key.is_some() {
-        return Ok(format!(
+    let rewrapped = match rewrapped {
+        Ok(count) => count,
+        Err(error) => {
+            // Nothing committed: the database still uses the old key, so the new one is
+            // of no use and must not be mistaken for the current one.
+            let _ = std::fs::remove_file(&staged);
+            lock.release().await;
+            bail!("{error}");
+        }
+    };
+    let outcome = if env_root_key.is_some() {
+        Ok(format!(
             "rewrapped {rewrapped} keys; the new root key is in {}: set RAMPART_ROOT_KEY to it before starting the server",
             staged.display()
-        ));
-    }
-    rampart_app::sealing::install_staged_root_key(&staged, &key_file).with_context(|| {
-        format!(
-            "the database now uses the key in {}; move it to {} by hand",
-            staged.display(),
-            key_file.display()
-        )
-    })?;
-    Ok(format!(
-        "rewrapped {rewrapped} keys under a new root key in {}",
-        key_file.display()
-    ))
+        ))
+    } else {
+        rampart_app::sealing::install_staged_root_key(&staged, &key_file)
+            .with_context(|| {
+                format!(
+                    "the database now uses the key in {}; move it to {} by hand",
+                    staged.display(),
+                    key_file.display()
+                )
+            })
+            .map(|()| {
+                format!(
+                    "rewrapped {rewrapped} keys under a new root key in {}",
+                    key_file.display()
+                )
+            })
+    };
+    lock.release().await;
+    outcome
 }
 
 /// `admin verify-state`: every stored state version checked with the root key, no

@@ -499,9 +499,11 @@ pub enum AdminCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// With --org or --project: make a new key version of that ring primary (works while
-    /// the server runs; its background job reseals older data). Without: rotate the root
-    /// key, rewrapping every ring and server secret (stop the server first).
+    /// With --org or --project: make a new key version of that ring primary (the
+    /// server's background job reseals older data). Without: rotate the root key,
+    /// rewrapping every ring and server secret. Offline only: refused while a server
+    /// runs on the data directory or the database (`POST /api/v1/keys/rotate` and
+    /// `/api/v1/keys/rotate-root` do it online).
     Rotate {
         #[arg(long)]
         config: Option<PathBuf>,

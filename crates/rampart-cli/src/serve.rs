@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::instance_lock::{self, InstallationLock};
 use crate::setup;
 
 /// A running server.
@@ -30,6 +31,8 @@ pub struct RunningServer {
     pub app: rampart_app::App,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The installation lock (data directory and database), released at stop.
+    lock: InstallationLock,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -48,6 +51,7 @@ impl RunningServer {
             let _ = task.await;
         }
         self.app.store().close().await;
+        self.lock.release().await;
     }
 }
 
@@ -61,8 +65,10 @@ pub async fn start(
     let plain_addr = config.plain_http_addr()?;
     let data_dir = config.server.data_dir.clone();
     setup::ensure_data_dir(&data_dir)?;
+    // Held for the server's life, so that offline key commands refuse to run beside it.
+    let (store, lock) =
+        setup::open_store_locked(config, clock.as_ref(), instance_lock::Holder::Server).await?;
     let root_key = setup::root_key(&data_dir, env_root_key, true)?;
-    let store = setup::open_store(config, clock.as_ref()).await?;
     let initial_admin_token = if bootstrap::is_initialized(&store)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -165,6 +171,7 @@ pub async fn start(
         app,
         shutdown,
         tasks,
+        lock,
     })
 }
 

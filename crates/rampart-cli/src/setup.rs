@@ -11,6 +11,7 @@ use rampart_crypto::RootKey;
 use rampart_store::{Store, StoreOptions};
 
 use crate::config::{Config, ENV_ROOT_KEY};
+use crate::instance_lock::{self, Holder, InstallationLock};
 
 pub fn root_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("root.key")
@@ -72,8 +73,39 @@ fn create_private_sqlite_file(config: &Config) -> Result<()> {
 
 /// Connects to the configured store and applies migrations.
 pub async fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
+    let store = connect_store(config).await?;
+    migrate_store(&store, clock).await?;
+    Ok(store)
+}
+
+/// Like [`open_store`], under the installation lock taken for `holder` before anything
+/// is written: the data directory's lock file first, then the database's lock; refused
+/// with a message naming the holder when either is taken.
+pub async fn open_store_locked(
+    config: &Config,
+    clock: &dyn Clock,
+    holder: Holder,
+) -> Result<(Store, InstallationLock)> {
+    let file = instance_lock::lock_data_dir(&config.server.data_dir, holder)?;
+    let store = connect_store(config).await?;
+    let lock = match instance_lock::lock_store(&store, file, holder).await {
+        Ok(lock) => lock,
+        Err(error) => {
+            store.close().await;
+            return Err(error);
+        }
+    };
+    if let Err(error) = migrate_store(&store, clock).await {
+        store.close().await;
+        lock.release().await;
+        return Err(error);
+    }
+    Ok((store, lock))
+}
+
+async fn connect_store(config: &Config) -> Result<Store> {
     create_private_sqlite_file(config)?;
-    let store = Store::connect(
+    Store::connect(
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
@@ -81,10 +113,12 @@ pub async fn open_store(config: &Config, clock: &dyn Clock) -> Result<Store> {
         },
     )
     .await
-    .context("connecting to the database")?;
+    .context("connecting to the database")
+}
+
+async fn migrate_store(store: &Store, clock: &dyn Clock) -> Result<()> {
     let now = clock.now().as_microsecond();
-    store.migrate(now).await.context("migrating the database")?;
-    Ok(store)
+    store.migrate(now).await.context("migrating the database")
 }
 
 /// Opens an initialised installation as an [`App`].

@@ -20,6 +20,7 @@
 
 mod error;
 pub mod iacm;
+mod instance_lock;
 mod migrate;
 pub mod platform;
 mod rows;
@@ -36,6 +37,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use error::StoreError;
+pub use instance_lock::{InstanceLock, InstanceLockMode};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use platform::Page;
 pub use platform::PageRequest;

@@ -1,6 +1,7 @@
 //! Keys (encryption at rest): a project's key ring rotated under concurrent writes,
-//! crypto-shredding a project, and online root-key rotation on both engines (refused when
-//! the root key comes from the environment).
+//! crypto-shredding a project, online root-key rotation on both engines (refused when
+//! the root key comes from the environment), and offline rotation refused while a server
+//! holds the data directory or the database.
 
 use rampart_app::AppError;
 use rampart_testkit::{StatusCode, TestServer};
@@ -307,4 +308,222 @@ async fn online_root_rotation_is_refused_when_the_key_comes_from_the_environment
     assert_eq!(refused.code(), "root_key_from_environment");
     assert!(refused.text.contains("rampart admin keys rotate"));
     assert!(!server.config.server.data_dir.join("root.key").exists());
+}
+
+/// Runs the real `rampart` binary with only `env` in its environment.
+fn rampart(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
+    command.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn assert_refused(output: &std::process::Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("refused: a ") && stderr.contains("rotate-root"),
+        "{stderr}"
+    );
+}
+
+async fn secret_reads(server: &TestServer, identifier: &str, value: &str) {
+    let ctx = server.ctx_for(&server.admin_token).await;
+    let scope = project_scope(server, "default", "default").await;
+    let read = server
+        .app()
+        .read_secret(&ctx, scope, identifier, None)
+        .await
+        .unwrap();
+    assert_eq!(read.as_str(), value);
+}
+
+/// Issue #21 item 6: `rampart admin keys rotate` with the server up, then a ring rotated
+/// online, a restart and a new secret. The offline command refuses (from the server's
+/// data directory, and on PostgreSQL from another host's directory too, through the
+/// database lock) and changes nothing, so the sequence ends readable; with the server
+/// stopped the same command rotates, and everything reads after the next start. A failed
+/// offline rotation leaves no staged key behind (issue #20 item 1).
+async fn offline_rotation_refuses_while_a_server_runs(
+    start: impl AsyncFnOnce() -> Option<TestServer>,
+) {
+    let Some(mut server) = start().await else {
+        return;
+    };
+    create_secret(&server, BASE, "before", "before-value").await;
+    let data_dir = server.config.server.data_dir.clone();
+    let data_arg = data_dir.to_str().unwrap().to_owned();
+    let database_url = server.config.database.url.clone();
+    let env: Vec<(&str, &str)> = database_url
+        .iter()
+        .map(|url| ("RAMPART_DATABASE_URL", url.as_str()))
+        .collect();
+    let key_file = data_dir.join("root.key");
+    let key_before = std::fs::read(&key_file).unwrap();
+    let rings_before = server.app().store().all_key_versions().await.unwrap();
+
+    let root = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &env);
+    assert_refused(&root);
+    let ring = rampart(
+        &[
+            "admin",
+            "keys",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            "--project",
+            "default/default",
+        ],
+        &env,
+    );
+    assert_refused(&ring);
+    if database_url.is_some() {
+        // Another host's data directory with the same root key: the database refuses.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::copy(&key_file, elsewhere.path().join("root.key")).unwrap();
+        let refused = rampart(
+            &[
+                "admin",
+                "keys",
+                "rotate",
+                "--data-dir",
+                elsewhere.path().to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert_refused(&refused);
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("connected to this database"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(!elsewhere.path().join("root.key.new").exists());
+
+        // The connection holding the server's lock is terminated (a failover, an
+        // operator's pg_terminate_backend): the server takes the lock again on a new one.
+        let terminated = server
+            .app()
+            .store()
+            .execute_raw_for_tests(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+                 AND classid = 18766 AND objsubid = 2 \
+                 AND int4(objid) = hashtext(current_schema())",
+            )
+            .await
+            .unwrap();
+        assert_eq!(terminated, 1);
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        let refused = rampart(
+            &[
+                "admin",
+                "keys",
+                "rotate",
+                "--data-dir",
+                elsewhere.path().to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert_refused(&refused);
+    }
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_before);
+    assert!(!data_dir.join("root.key.new").exists());
+    assert_eq!(
+        server.app().store().all_key_versions().await.unwrap(),
+        rings_before
+    );
+
+    // A second server on the same data directory is refused too.
+    let second = rampart_cli::serve::start(
+        &server.config,
+        None,
+        std::sync::Arc::new(rampart_app::SystemClock),
+    )
+    .await;
+    assert!(
+        second
+            .as_ref()
+            .is_err_and(|error| error.to_string().contains("another rampart process")),
+        "{second:?}"
+    );
+
+    // The rest of the reported sequence: a ring rotated online, a restart, a new secret.
+    let rotated = server
+        .post(
+            "/api/v1/keys/rotate",
+            &server.admin_token,
+            json!({"scope": "default/default"}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    server.restart().await;
+    create_secret(&server, BASE, "after", "after-value").await;
+    secret_reads(&server, "before", "before-value").await;
+    secret_reads(&server, "after", "after-value").await;
+
+    // Server stopped: the offline rotation runs, and everything reads after a start.
+    server.stop_in_place().await;
+    let offline = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &env);
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    assert_ne!(std::fs::read(&key_file).unwrap(), key_before);
+    assert!(!data_dir.join("root.key.new").exists());
+    server.start_again().await;
+    secret_reads(&server, "before", "before-value").await;
+    secret_reads(&server, "after", "after-value").await;
+    create_secret(&server, BASE, "last", "last-value").await;
+    secret_reads(&server, "last", "last-value").await;
+
+    // An offline rotation that fails (a key version that does not unwrap: each takes
+    // another owner's wrapped key) leaves the key file as it was and no staged key.
+    let other = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &server.admin_token,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    create_secret(
+        &server,
+        "/api/v1/orgs/default/projects/other",
+        "o",
+        "o-value",
+    )
+    .await;
+    server
+        .app()
+        .store()
+        .execute_raw_for_tests(
+            "UPDATE key_versions SET wrapped = (SELECT k2.wrapped FROM key_versions k2 \
+             WHERE k2.owner_id <> key_versions.owner_id AND k2.wrapped IS NOT NULL LIMIT 1) \
+             WHERE wrapped IS NOT NULL",
+        )
+        .await
+        .unwrap();
+    server.stop_in_place().await;
+    let key_now = std::fs::read(&key_file).unwrap();
+    let failed = rampart(&["admin", "keys", "rotate", "--data-dir", &data_arg], &env);
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("integrity check"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert_eq!(std::fs::read(&key_file).unwrap(), key_now);
+    assert!(!data_dir.join("root.key.new").exists());
+}
+
+#[tokio::test]
+async fn offline_rotation_refuses_while_a_server_runs_on_sqlite() {
+    offline_rotation_refuses_while_a_server_runs(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn offline_rotation_refuses_while_a_server_runs_on_postgres() {
+    offline_rotation_refuses_while_a_server_runs(TestServer::start_postgres).await;
 }

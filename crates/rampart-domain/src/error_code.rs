@@ -128,6 +128,8 @@ catalogue! {
     RoleNotAssignableHere = ("role_not_assignable_here", 400, "The role cannot be assigned at this scope."),
     OutsideServiceAccountScope = ("outside_service_account_scope", 400, "A service account's role must be inside its own scope."),
     NotAUser = ("not_a_user", 400, "The operation needs a user (not a service account)."),
+    InvalidOverrideRange = ("invalid_override_range", 400, "A schedule override's `starts_at`/`ends_at` are not RFC 3339 times, or it does not end after it starts, or it lasts longer than the limit (90 days)."),
+    TooManyOverrides = ("too_many_overrides", 400, "The schedule already holds the most overrides it may (200)."),
     NotASession = ("not_a_session", 400, "Logout ends a session; API tokens are revoked instead."),
     ConfirmationMismatch = ("confirmation_mismatch", 400, "The confirmation does not repeat what is to be destroyed."),
     SecretTooLarge = ("secret_too_large", 400, "A secret value is larger than the limit."),

@@ -134,12 +134,61 @@ pub enum LayerRestriction {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleOverride {
+    /// The override's id, used by `DELETE …/overrides/{override_id}`. The overrides API
+    /// always answers it: a UUIDv7 for an override it created, or, for one stored
+    /// without an id (written in a full definition), `legacy-` and 16 hex digits derived
+    /// from its content. A full definition keeps the ids it is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The user id on call.
     pub user: String,
     /// When the override starts (RFC 3339).
     pub starts_at: String,
     /// When it ends (RFC 3339).
     pub ends_at: String,
+}
+
+/// A new override of a schedule: `user` on call instead of the layers from `starts_at`
+/// to `ends_at` (at most 90 days).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleOverrideCreate {
+    /// The user id on call.
+    pub user: String,
+    /// When the override starts (RFC 3339).
+    pub starts_at: String,
+    /// When it ends (RFC 3339).
+    pub ends_at: String,
+}
+
+/// "Take my shift": the calling user on call from `starts_at` to `ends_at`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftTake {
+    /// When the override starts (RFC 3339).
+    pub starts_at: String,
+    /// When it ends (RFC 3339).
+    pub ends_at: String,
+}
+
+/// A schedule's overrides.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ScheduleOverrides {
+    /// The schedule's identifier.
+    pub schedule: String,
+    /// Its overrides (each with its id), in the order the schedule holds them.
+    pub overrides: Vec<ScheduleOverride>,
+}
+
+/// An optional range: only overrides overlapping `[from, to)`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OptionalRangeQuery {
+    /// RFC 3339; default: no lower bound.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// RFC 3339; default: no upper bound.
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -75,9 +75,35 @@ pub enum RestrictionDoc {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideDoc {
+    /// The override's id (a UUIDv7, minted when it is created through the overrides
+    /// API). Overrides written before ids existed, or given without one in a full
+    /// definition, have none stored: [`OverrideDoc::id_or_derived`] answers one derived
+    /// from their content instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub user: String,
     pub starts_at: String,
     pub ends_at: String,
+}
+
+impl OverrideDoc {
+    /// The override's id: the stored one, or for an override stored without one, an id
+    /// derived deterministically from its content (`legacy-` and 16 hex digits of the
+    /// FNV-1a hash of user, start and end), which stays the same as long as the override
+    /// does and never changes the stored document.
+    pub fn id_or_derived(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in [&self.user, &self.starts_at, &self.ends_at] {
+            for byte in part.bytes().chain(std::iter::once(0)) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("legacy-{hash:016x}")
+    }
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ValidationError {

@@ -26,6 +26,36 @@ use crate::ValidationError;
 pub const TIMELINE_RANGE_DAYS_MAX: i64 = 366;
 /// The most participants of one layer.
 pub const LAYER_PARTICIPANTS_MAX: usize = 100;
+/// The longest an override added through the overrides API may last, in days.
+pub const OVERRIDE_DAYS_MAX: i64 = 90;
+/// The most overrides a schedule may hold when one is added through the overrides API.
+pub const OVERRIDES_MAX: usize = 200;
+
+/// Checks an override about to be added to a schedule that holds `existing` overrides:
+/// it ends after it starts, lasts at most [`OVERRIDE_DAYS_MAX`] days, and the schedule
+/// has room for it ([`OVERRIDES_MAX`]).
+pub fn check_new_override(
+    existing: usize,
+    starts_at: Timestamp,
+    ends_at: Timestamp,
+) -> Result<(), crate::Refusal> {
+    use crate::ErrorCode;
+    if ends_at <= starts_at
+        || ends_at.duration_since(starts_at) > SignedDuration::from_hours(OVERRIDE_DAYS_MAX * 24)
+    {
+        return Err(crate::Refusal::new(
+            ErrorCode::InvalidOverrideRange,
+            format!("an override ends after it starts and lasts at most {OVERRIDE_DAYS_MAX} days"),
+        ));
+    }
+    if existing >= OVERRIDES_MAX {
+        return Err(crate::Refusal::new(
+            ErrorCode::TooManyOverrides,
+            format!("a schedule holds at most {OVERRIDES_MAX} overrides; delete old ones first"),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RotationUnit {

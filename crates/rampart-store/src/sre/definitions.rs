@@ -92,6 +92,35 @@ impl Store {
 }
 
 impl WriteTx {
+    /// A definition read inside this transaction, its row locked until the transaction
+    /// ends (PostgreSQL `FOR UPDATE`; SQLite writers are already serialised), so a change
+    /// to part of it (a schedule's overrides) cannot lose a concurrent one.
+    pub async fn definition_for_update(
+        &mut self,
+        kind: DefinitionKind,
+        scope: Scope,
+        identifier: &Slug,
+    ) -> StoreResult<Option<DefinitionRecord>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let lock = if self.engine() == crate::Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE scope_key = $1 AND identifier = $2{lock}",
+            definition_table(kind)
+        );
+        sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(identifier.as_str())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(definition_from)
+            .transpose()
+    }
+
     pub async fn insert_definition(
         &mut self,
         kind: DefinitionKind,

@@ -1,6 +1,7 @@
 //! On-call schedules of a project: the schedule and its definition (CRUD), who is on
 //! call at an instant, the final timeline of a range with its gaps, and the same as
-//! iCalendar; and the conversions between the wire schedule and the domain's document.
+//! iCalendar; a schedule's overrides on their own (list, add, "take my shift", delete);
+//! and the conversions between the wire schedule and the domain's document.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
@@ -113,11 +114,150 @@ pub fn routes(table: &mut RouteTable) {
         .text("text/calendar"),
         schedule_ical,
     );
+    table.add(
+        r(
+            M::GET,
+            path("/schedules/{schedule}/overrides"),
+            perm(P::ScheduleOverrideView),
+            "A schedule's overrides, optionally only those overlapping a range",
+        )
+        .query(&[
+            ("from", "RFC 3339 time (optional)"),
+            ("to", "RFC 3339 time (optional)"),
+        ])
+        .reply::<wire::ScheduleOverrides>(200),
+        list_overrides,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/schedules/{schedule}/overrides"),
+            perm(P::ScheduleOverrideCreate),
+            "Add an override to a schedule (the rest of its definition unchanged)",
+        )
+        .body::<wire::ScheduleOverrideCreate>()
+        .reply::<wire::ScheduleOverride>(201),
+        create_override,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/schedules/{schedule}/overrides/take"),
+            perm(P::ScheduleOverrideCreate),
+            "Take my shift: an override putting the calling user on call",
+        )
+        .body::<wire::ShiftTake>()
+        .reply::<wire::ScheduleOverride>(201),
+        take_shift,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            path("/schedules/{schedule}/overrides/{override_id}"),
+            perm(P::ScheduleOverrideDelete),
+            "Delete one override of a schedule",
+        ),
+        delete_override,
+    );
 }
 
 path_params! {
     /// `…/schedules/{schedule}` and its views
     pub struct SchedulePath { schedule }
+}
+
+path_params! {
+    /// `…/schedules/{schedule}/overrides/{override_id}`
+    pub struct OverridePath { schedule, override_id }
+}
+
+fn wire_override(o: OverrideDoc) -> wire::ScheduleOverride {
+    wire::ScheduleOverride {
+        id: o.id,
+        user: o.user,
+        starts_at: o.starts_at,
+        ends_at: o.ends_at,
+    }
+}
+
+pub async fn list_overrides(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SchedulePath>,
+    ApiQuery(query): ApiQuery<wire::OptionalRangeQuery>,
+) -> ApiResult<Json<wire::ScheduleOverrides>> {
+    let from = query
+        .from
+        .as_deref()
+        .map(|text| time_param(text, "from"))
+        .transpose()?;
+    let to = query
+        .to
+        .as_deref()
+        .map(|text| time_param(text, "to"))
+        .transpose()?;
+    let overrides = state
+        .app
+        .schedule_overrides(scope.scope(), &path.schedule, from, to)
+        .await?;
+    Ok(Json(wire::ScheduleOverrides {
+        schedule: path.schedule,
+        overrides: overrides.into_iter().map(wire_override).collect(),
+    }))
+}
+
+pub async fn create_override(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SchedulePath>,
+    ApiJson(body): ApiJson<wire::ScheduleOverrideCreate>,
+) -> ApiResult<(StatusCode, Json<wire::ScheduleOverride>)> {
+    let created = state
+        .app
+        .create_schedule_override(
+            &ctx,
+            scope.scope(),
+            &path.schedule,
+            &body.user,
+            &body.starts_at,
+            &body.ends_at,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_override(created))))
+}
+
+pub async fn take_shift(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SchedulePath>,
+    ApiJson(body): ApiJson<wire::ShiftTake>,
+) -> ApiResult<(StatusCode, Json<wire::ScheduleOverride>)> {
+    let created = state
+        .app
+        .take_schedule_shift(
+            &ctx,
+            scope.scope(),
+            &path.schedule,
+            &body.starts_at,
+            &body.ends_at,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_override(created))))
+}
+
+pub async fn delete_override(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<OverridePath>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .delete_schedule_override(&ctx, scope.scope(), &path.schedule, &path.override_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_schedules(
@@ -307,6 +447,7 @@ fn schedule_doc(definition: wire::ScheduleDefinition) -> ScheduleDoc {
             .overrides
             .into_iter()
             .map(|o| OverrideDoc {
+                id: o.id,
                 user: o.user,
                 starts_at: o.starts_at,
                 ends_at: o.ends_at,
@@ -368,6 +509,7 @@ fn wire_definition(document: ScheduleDoc) -> wire::ScheduleDefinition {
             .overrides
             .into_iter()
             .map(|o| wire::ScheduleOverride {
+                id: o.id,
                 user: o.user,
                 starts_at: o.starts_at,
                 ends_at: o.ends_at,

@@ -227,3 +227,291 @@ async fn definitions_and_alert_rules_answer_what_was_written() {
     let reply = put("services/nothing/alert-rules", malformed).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
 }
+
+/// The overrides API: add, list and delete one override without replacing the schedule,
+/// who is on call follows; "take my shift" by a user; refusals; audit events.
+#[tokio::test]
+async fn overrides_are_added_listed_taken_and_deleted_on_their_own() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let (bob, bob_token) = user(&server, "bob@example.com").await;
+    let (carol, carol_token) = user(&server, "carol@example.com").await;
+    let legacy = json!({"user": ann, "starts_at": "2026-12-24T00:00:00Z",
+                        "ends_at": "2026-12-25T00:00:00Z"});
+    let created = server
+        .post(
+            &format!("{PROJECT}/schedules"),
+            &admin,
+            json!({"identifier": "primary", "name": "Primary", "definition": {
+                "time_zone": "UTC",
+                "layers": [{"name": "all", "unit": "week", "first_handoff": "2026-11-02T00:00",
+                            "participants": [ann]}],
+                "overrides": [legacy]}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let base = format!("{PROJECT}/schedules/primary/overrides");
+    let on_call_at = async |at: &str| {
+        let reply = server
+            .get(
+                &format!("{PROJECT}/schedules/primary/on-call?at={at}"),
+                &admin,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body["user"].as_str().map(str::to_owned)
+    };
+    assert_eq!(
+        on_call_at("2026-11-10T12:00:00Z").await.as_deref(),
+        Some(ann.as_str())
+    );
+
+    // An override stored without an id is listed with a derived, stable one.
+    let listed = server.get(&base, &admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let legacy_id = listed.body["overrides"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(legacy_id.starts_with("legacy-"), "{}", listed.text);
+    assert_eq!(server.get(&base, &admin).await.body, listed.body);
+
+    // Add one: bob on call on 10 November; the layers and the old override stay.
+    let added = server
+        .post(
+            &base,
+            &admin,
+            json!({"user": bob, "starts_at": "2026-11-10T00:00:00Z",
+                   "ends_at": "2026-11-11T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let bob_override = added.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(added.body["user"], bob.as_str());
+    assert_eq!(
+        on_call_at("2026-11-10T12:00:00Z").await.as_deref(),
+        Some(bob.as_str())
+    );
+    let schedule = server
+        .get(&format!("{PROJECT}/schedules/primary"), &admin)
+        .await;
+    assert_eq!(schedule.body["definition"]["layers"][0]["name"], "all");
+    assert_eq!(schedule.body["definition"]["overrides"][0], legacy);
+    assert_eq!(
+        schedule.body["definition"]["overrides"][1]["id"],
+        bob_override.as_str()
+    );
+
+    // The range filter keeps what overlaps it.
+    let ranged = server
+        .get(
+            &format!("{base}?from=2026-11-10T06:00:00Z&to=2026-11-12T00:00:00Z"),
+            &admin,
+        )
+        .await;
+    assert_eq!(ranged.status, StatusCode::OK, "{}", ranged.text);
+    let ids: Vec<&str> = ranged.body["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [bob_override.as_str()]);
+
+    // Carol (a plain user) takes her shift on 12 November; a viewer cannot.
+    let project_users = format!("{PROJECT}/role-assignments");
+    for (who, role) in [(&carol, "_user"), (&bob, "_viewer")] {
+        let assigned = server
+            .post(
+                &project_users,
+                &admin,
+                json!({"principal": format!("user:{who}"), "role": role}),
+            )
+            .await;
+        assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+    }
+    let shift = json!({"starts_at": "2026-11-12T00:00:00Z", "ends_at": "2026-11-13T00:00:00Z"});
+    let taken = server
+        .post(&format!("{base}/take"), &carol_token, shift.clone())
+        .await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.text);
+    assert_eq!(taken.body["user"], carol.as_str());
+    assert_eq!(
+        on_call_at("2026-11-12T12:00:00Z").await.as_deref(),
+        Some(carol.as_str())
+    );
+    let viewer = server
+        .post(&format!("{base}/take"), &bob_token, shift.clone())
+        .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN, "{}", viewer.text);
+    assert_eq!(server.get(&base, &bob_token).await.status, StatusCode::OK);
+    // Carol may add but not delete.
+    let denied = server
+        .delete(&format!("{base}/{bob_override}"), &carol_token)
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.text);
+
+    // A service account cannot take a shift.
+    let sa = server
+        .post(
+            &format!("{PROJECT}/service-accounts"),
+            &admin,
+            json!({"name": "bot"}),
+        )
+        .await;
+    let sa_id = sa.body["id"].as_str().unwrap().to_owned();
+    let assigned = server
+        .post(
+            &project_users,
+            &admin,
+            json!({"principal": format!("service_account:{sa_id}"), "role": "_project_admin"}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+    let sa_token = server
+        .post(
+            &format!("{PROJECT}/service-accounts/{sa_id}/tokens"),
+            &admin,
+            json!({"name": "ci", "expires_in_days": 1}),
+        )
+        .await;
+    let sa_token = sa_token.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&sa_token);
+    let bot = server
+        .post(&format!("{base}/take"), &sa_token, shift.clone())
+        .await;
+    assert_eq!(
+        (bot.status, bot.code()),
+        (StatusCode::BAD_REQUEST, "not_a_user"),
+        "{}",
+        bot.text
+    );
+
+    // Refusals: bad ranges, an unknown user, a missing schedule or override.
+    for (body, code) in [
+        (
+            json!({"user": ann, "starts_at": "2026-11-10T00:00:00Z", "ends_at": "2026-11-10T00:00:00Z"}),
+            "invalid_override_range",
+        ),
+        (
+            json!({"user": ann, "starts_at": "2026-11-10T00:00:00Z", "ends_at": "2027-03-10T00:00:00Z"}),
+            "invalid_override_range",
+        ),
+        (
+            json!({"user": ann, "starts_at": "yesterday", "ends_at": "2026-11-10T00:00:00Z"}),
+            "invalid_override_range",
+        ),
+        (
+            json!({"user": "01a20000-0000-7000-8000-000000000000",
+                   "starts_at": "2026-11-10T00:00:00Z", "ends_at": "2026-11-11T00:00:00Z"}),
+            "unknown_user",
+        ),
+    ] {
+        let reply = server.post(&base, &admin, body).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{}",
+            reply.text
+        );
+    }
+    let missing = server
+        .post(
+            &format!("{PROJECT}/schedules/nothing/overrides"),
+            &admin,
+            json!({"user": ann, "starts_at": "2026-11-10T00:00:00Z",
+                   "ends_at": "2026-11-11T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    let gone = server
+        .delete(&format!("{base}/no-such-override"), &admin)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
+    // Another project's schedule is not found there.
+    server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "web", "name": "Web"}),
+        )
+        .await;
+    let elsewhere = server
+        .get(
+            "/api/v1/orgs/default/projects/web/schedules/primary/overrides",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.text
+    );
+    let elsewhere = server
+        .delete(
+            &format!(
+                "/api/v1/orgs/default/projects/web/schedules/primary/overrides/{bob_override}"
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.text
+    );
+
+    // Delete bob's override and the legacy one: the layer is back.
+    for id in [&bob_override, &legacy_id] {
+        let deleted = server.delete(&format!("{base}/{id}"), &admin).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    }
+    assert_eq!(
+        on_call_at("2026-11-10T12:00:00Z").await.as_deref(),
+        Some(ann.as_str())
+    );
+    let listed = server.get(&base, &admin).await;
+    assert_eq!(listed.body["overrides"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.body["overrides"][0]["user"], carol.as_str());
+
+    // A full replacement keeps the overrides it is given, ids included.
+    let mut definition = server
+        .get(&format!("{PROJECT}/schedules/primary"), &admin)
+        .await
+        .body["definition"]
+        .clone();
+    let carol_override = definition["overrides"][0]["id"].clone();
+    definition["time_zone"] = json!("Europe/Berlin");
+    let replaced = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/schedules/primary"),
+            Some(&admin),
+            Some(&json!({"name": "Primary", "definition": definition})),
+        )
+        .await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text);
+    assert_eq!(
+        server.get(&base, &admin).await.body["overrides"][0]["id"],
+        carol_override
+    );
+
+    // Every change is audited.
+    for (action, count) in [
+        ("schedule_override.create", 2),
+        ("schedule_override.delete", 2),
+    ] {
+        let audited = server
+            .get(&format!("/api/v1/audit-events?action={action}"), &admin)
+            .await;
+        assert_eq!(
+            audited.body["items"].as_array().unwrap().len(),
+            count,
+            "{action}: {}",
+            audited.text
+        );
+    }
+}

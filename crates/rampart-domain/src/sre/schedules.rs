@@ -901,4 +901,52 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn a_new_override_is_bounded_and_a_schedule_holds_a_limited_number() {
+        let at = |text: &str| text.parse::<Timestamp>().unwrap();
+        let start = at("2026-11-10T00:00:00Z");
+        assert!(check_new_override(0, start, at("2026-11-11T00:00:00Z")).is_ok());
+        let longest = start + SignedDuration::from_hours(OVERRIDE_DAYS_MAX * 24);
+        assert!(check_new_override(OVERRIDES_MAX - 1, start, longest).is_ok());
+        for (existing, end, code) in [
+            (0, start, crate::ErrorCode::InvalidOverrideRange),
+            (
+                0,
+                at("2026-11-09T00:00:00Z"),
+                crate::ErrorCode::InvalidOverrideRange,
+            ),
+            (
+                0,
+                longest + SignedDuration::from_secs(1),
+                crate::ErrorCode::InvalidOverrideRange,
+            ),
+            (OVERRIDES_MAX, longest, crate::ErrorCode::TooManyOverrides),
+        ] {
+            assert_eq!(
+                check_new_override(existing, start, end).map_err(|r| r.code),
+                Err(code)
+            );
+        }
+    }
+
+    #[test]
+    fn an_override_without_an_id_gets_one_derived_from_its_content() {
+        use crate::sre::documents::OverrideDoc;
+        let doc = |user: &str| OverrideDoc {
+            id: None,
+            user: user.to_owned(),
+            starts_at: "2026-11-10T00:00:00Z".to_owned(),
+            ends_at: "2026-11-11T00:00:00Z".to_owned(),
+        };
+        let id = doc("ann").id_or_derived();
+        assert!(id.starts_with("legacy-") && id.len() == "legacy-".len() + 16);
+        assert_eq!(doc("ann").id_or_derived(), id);
+        assert_ne!(doc("bob").id_or_derived(), id);
+        let stored = OverrideDoc {
+            id: Some("0190".to_owned()),
+            ..doc("ann")
+        };
+        assert_eq!(stored.id_or_derived(), "0190");
+    }
 }

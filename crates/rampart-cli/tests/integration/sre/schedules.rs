@@ -228,11 +228,22 @@ async fn definitions_and_alert_rules_answer_what_was_written() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
 }
 
+#[tokio::test]
+async fn overrides_are_added_listed_taken_and_deleted_on_their_own_on_sqlite() {
+    overrides_on_their_own(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn overrides_are_added_listed_taken_and_deleted_on_their_own_on_postgres() {
+    overrides_on_their_own(TestServer::start_postgres).await;
+}
+
 /// The overrides API: add, list and delete one override without replacing the schedule,
 /// who is on call follows; "take my shift" by a user; refusals; audit events.
-#[tokio::test]
-async fn overrides_are_added_listed_taken_and_deleted_on_their_own() {
-    let server = TestServer::start().await;
+async fn overrides_on_their_own(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
     let admin = server.admin_token.clone();
     let (ann, _) = user(&server, "ann@example.com").await;
     let (bob, bob_token) = user(&server, "bob@example.com").await;

@@ -94,6 +94,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Alerts: list (filters), show with payload, acknowledge, resolve.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Who is on call: every schedule of the project, or one.
     Oncall {
         /// A schedule identifier (default: all of the project's schedules).
@@ -152,6 +159,42 @@ pub enum IncidentCommand {
     Note {
         number: u64,
         text: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertCommand {
+    /// A project's alerts, newest first.
+    List {
+        /// triggered, acknowledged or resolved.
+        #[arg(long)]
+        status: Option<String>,
+        /// A service identifier.
+        #[arg(long)]
+        service: Option<String>,
+        /// RFC 3339 time: alerts created at or after.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An alert with its payload.
+    Show {
+        alert: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Acknowledge a triggered alert.
+    Ack {
+        alert: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Resolve an alert (its incident resolves when it was the last open alert).
+    Resolve {
+        alert: String,
         #[command(flatten)]
         project: ProjectArgs,
     },

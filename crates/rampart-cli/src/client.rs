@@ -15,9 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{
-    AccessCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand, OrgCommand,
-    OutputFormat, ProjectArgs, ProjectCommand, RoleCommand, ServiceCommand, StateCommand,
-    TokenCommand, UserCommand, WorkspaceCommand,
+    AccessCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand,
+    OrgCommand, OutputFormat, ProjectArgs, ProjectCommand, RoleCommand, ServiceCommand,
+    StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
 };
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -159,10 +159,12 @@ impl Client {
     pub async fn list_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
+        // A path may carry its own filters already.
+        let join = if path.contains('?') { '&' } else { '?' };
         loop {
             let url = match &cursor {
-                Some(cursor) => format!("{path}?limit=500&cursor={cursor}"),
-                None => format!("{path}?limit=500"),
+                Some(cursor) => format!("{path}{join}limit=500&cursor={cursor}"),
+                None => format!("{path}{join}limit=500"),
             };
             let page: ListResponse<T> = self.get(&url).await?;
             items.extend(page.items);
@@ -866,6 +868,77 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             )
             .await
         }
+    }
+}
+
+/// A query value percent-encoded (everything but unreserved characters).
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// `rampart alert`: a project's alerts, one with its payload, acknowledge, resolve.
+pub async fn alert(command: AlertCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let columns = [
+        "id",
+        "service",
+        "dedup_key",
+        "status",
+        "severity",
+        "incident",
+        "created_at",
+    ];
+    let act = async |project: &ProjectArgs, alert: &str, action: &str| -> Result<()> {
+        let moved: sre_wire::Alert = client
+            .post(
+                &format!("{}/alerts/{alert}/{action}", project.base()),
+                &serde_json::json!({}),
+            )
+            .await?;
+        print(args.output, std::slice::from_ref(&moved), &columns)
+    };
+    match command {
+        AlertCommand::List {
+            status,
+            service,
+            since,
+            project,
+        } => {
+            let filters: Vec<String> = [("status", status), ("service", service), ("since", since)]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| format!("{name}={}", query_value(&v))))
+                .collect();
+            let mut path = format!("{}/alerts", project.base());
+            if !filters.is_empty() {
+                path = format!("{path}?{}", filters.join("&"));
+            }
+            let alerts: Vec<sre_wire::Alert> = client.list_all(&path).await?;
+            print(args.output, &alerts, &columns)
+        }
+        AlertCommand::Show { alert, project } => {
+            let shown: sre_wire::Alert = client
+                .get(&format!("{}/alerts/{alert}", project.base()))
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+                return Ok(());
+            }
+            print(args.output, std::slice::from_ref(&shown), &columns)?;
+            if let Some(payload) = &shown.payload {
+                println!("{}", serde_json::to_string_pretty(payload)?);
+            }
+            Ok(())
+        }
+        AlertCommand::Ack { alert, project } => act(&project, &alert, "acknowledge").await,
+        AlertCommand::Resolve { alert, project } => act(&project, &alert, "resolve").await,
     }
 }
 

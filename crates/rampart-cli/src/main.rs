@@ -156,6 +156,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::incident(command, &args).await,
+        Command::Alert {
+            command,
+            client: args,
+        } => client::alert(command, &args).await,
         Command::Oncall {
             schedule,
             at,

@@ -1,17 +1,52 @@
-//! Wire types of alerts and of the answer to a webhook delivery.
+//! Wire types of alerts (in an incident and in the alerts API), the alert list's
+//! filters, and the answer to a webhook delivery.
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An alert. In an incident's detail it carries the first fields only; the alerts API
+/// adds its service, incident and last change, and (one alert) its payload.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Alert {
     pub id: String,
     pub dedup_key: String,
+    /// `triggered`, `acknowledged` or `resolved`.
     pub status: String,
     pub severity: String,
     pub event_count: u64,
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_at: Option<String>,
+    /// The service's identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The number of the incident it went to (none when recorded only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Everything the sender said (summary, source, labels, annotations, links,
+    /// details); one alert's detail only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+}
+
+/// `?status=&service=&since=&limit=&cursor=` on the alert list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertListParams {
+    /// `triggered`, `acknowledged` or `resolved`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A service's identifier.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Alerts created at or after this RFC 3339 time.
+    #[serde(default)]
+    pub since: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// What one webhook event did.

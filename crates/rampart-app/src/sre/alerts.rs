@@ -7,13 +7,20 @@
 //! advisory lock; SQLite has one writer), so concurrent identical triggers make exactly
 //! one alert. Deliveries arriving together share a transaction
 //! ([`super::ingest_queue`]).
+//!
+//! The alerts API: a project's alerts listed (status, service and time filters), one
+//! alert with its payload opened, and acknowledging or resolving one by hand — the
+//! domain's [`decide_by_hand`], written like the sender's own event (a resolve goes
+//! through the same [`resolve_alert`] as a delivery's) and audited in its transaction.
 
 use rampart_domain::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::alerts::{
-    Alert, AlertDecision, AlertOutcomeKind, AlertStatus, decide_alert, group_of,
+    Alert, AlertDecision, AlertOutcomeKind, AlertStatus, HandAction, decide_alert, decide_by_hand,
+    group_of,
 };
 use rampart_domain::sre::incidents::{
     Incident, IncidentSeverity, OPEN_GROUP_DIGEST_PREFIX, open_group_kept_verbatim,
@@ -21,7 +28,9 @@ use rampart_domain::sre::incidents::{
 use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode};
 use rampart_domain::sre::services::Service;
-use rampart_domain::{AlertId, IncidentId, IntegrationId};
+use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId};
+use rampart_store::Page;
+use rampart_store::sre::alerts::{AlertFilter, ListedAlert};
 use rampart_store::sre::integrations::IntegrationRecord;
 use serde_json::json;
 
@@ -62,6 +71,118 @@ pub struct IngestOutcome {
     pub alerts: Vec<AlertOutcome>,
     pub truncated: u64,
     pub generated_dedup_key: Option<String>,
+}
+
+/// An alert as the alerts API shows it: with its service's identifier and its
+/// incident's number (none when recorded only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertView {
+    pub alert: Alert,
+    pub service: String,
+    pub incident_number: Option<u64>,
+}
+
+/// One alert with its payload (everything the sender said) opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertDetail {
+    pub view: AlertView,
+    pub payload: serde_json::Value,
+}
+
+/// The filters of a project's alert list, as the request gave them.
+#[derive(Clone, Debug, Default)]
+pub struct AlertQuery {
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: Option<String>,
+    /// A service's identifier.
+    pub service: Option<String>,
+    /// RFC 3339: alerts created at or after.
+    pub since: Option<String>,
+}
+
+fn view_of(listed: ListedAlert) -> AlertView {
+    AlertView {
+        alert: listed.alert,
+        service: listed.service,
+        incident_number: listed.incident_number,
+    }
+}
+
+fn alert_not_found() -> AppError {
+    AppError::NotFound { what: "alert" }
+}
+
+fn project_of(scope: Scope) -> AppResult<ProjectId> {
+    scope
+        .project_id()
+        .ok_or_else(|| AppError::bad_request(ErrorCode::InvalidScope, "alerts belong to projects"))
+}
+
+/// Who resolves an alert: its sender (a delivery, counted as one more event of the
+/// alert) or a person by hand (named on the timeline).
+pub(crate) enum ResolvedBy<'a> {
+    Sender,
+    Hand { actor: &'a str },
+}
+
+/// A resolve decision, written: the alert resolves (its key is free for a new alert),
+/// its incident's timeline says so, and the incident resolves automatically when the
+/// service auto-resolves and no alert of it is left open. The one path for a sender's
+/// resolve event and a resolve by hand; answers the incident's number.
+pub(crate) async fn resolve_alert(
+    tx: &mut rampart_store::WriteTx,
+    sealer: &Sealer,
+    service: &Service,
+    (alert, incident): (AlertId, Option<IncidentId>),
+    dedup_key: &str,
+    by: ResolvedBy<'_>,
+    now: jiff::Timestamp,
+) -> AppResult<Option<u64>> {
+    let (actor, counts_event) = match by {
+        ResolvedBy::Sender => ("system", true),
+        ResolvedBy::Hand { actor } => (actor, false),
+    };
+    tx.move_alert(alert, AlertStatus::Resolved, now, counts_event)
+        .await?;
+    let Some(incident_id) = incident else {
+        return Ok(None);
+    };
+    let Some(mut incident) = tx.incident_for_update(incident_id).await? else {
+        return Ok(None);
+    };
+    add_timeline(
+        tx,
+        sealer,
+        incident.id,
+        now,
+        actor,
+        "alert.resolved",
+        json!({ "dedup_key": dedup_key }),
+    )
+    .await?;
+    // The cheap checks first: the count is a query.
+    if service.auto_resolve
+        && incident.status.is_open()
+        && incident.auto_resolves(
+            service.auto_resolve,
+            tx.unresolved_alerts_of_incident(incident.id).await?,
+        )
+    {
+        incident.resolve_automatically(now);
+        tx.update_incident(&incident).await?;
+        tx.stop_escalation(incident.id, "resolved", now).await?;
+        add_timeline(
+            tx,
+            sealer,
+            incident.id,
+            now,
+            "system",
+            "status.resolved",
+            json!({ "text": "every linked alert resolved", "auto": true }),
+        )
+        .await?;
+    }
+    Ok(Some(incident.number))
 }
 
 /// A decoded delivery, ready for its transaction.
@@ -500,45 +621,16 @@ impl App {
                     outcome.alert_id = Some(alert);
                 }
                 AlertDecision::Resolve { alert, incident } => {
-                    tx.set_alert_status(alert, AlertStatus::Resolved, now)
-                        .await?;
-                    if let Some(incident_id) = incident
-                        && let Some(mut incident) = tx.incident_for_update(incident_id).await?
-                    {
-                        outcome.incident_number = Some(incident.number);
-                        add_timeline(
-                            tx,
-                            sealer,
-                            incident.id,
-                            now,
-                            "system",
-                            "alert.resolved",
-                            json!({ "dedup_key": event.dedup_key }),
-                        )
-                        .await?;
-                        // The cheap checks first: the count is a query.
-                        if service.auto_resolve
-                            && incident.status.is_open()
-                            && incident.auto_resolves(
-                                service.auto_resolve,
-                                tx.unresolved_alerts_of_incident(incident.id).await?,
-                            )
-                        {
-                            incident.resolve_automatically(now);
-                            tx.update_incident(&incident).await?;
-                            tx.stop_escalation(incident.id, "resolved", now).await?;
-                            add_timeline(
-                                tx,
-                                sealer,
-                                incident.id,
-                                now,
-                                "system",
-                                "status.resolved",
-                                json!({ "text": "every linked alert resolved", "auto": true }),
-                            )
-                            .await?;
-                        }
-                    }
+                    outcome.incident_number = resolve_alert(
+                        tx,
+                        sealer,
+                        service,
+                        (alert, incident),
+                        &event.dedup_key,
+                        ResolvedBy::Sender,
+                        now,
+                    )
+                    .await?;
                     outcome.alert_id = Some(alert);
                 }
             }
@@ -579,5 +671,194 @@ impl App {
             }))
             .build();
         Ok((outcomes, record))
+    }
+}
+
+impl App {
+    /// A project's alerts, newest first, kept by `query` (a bad status is
+    /// `invalid_status`, an unknown service `unknown_service`, a bad time `invalid_time`).
+    pub async fn list_alerts(
+        &self,
+        scope: Scope,
+        query: &AlertQuery,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<AlertView>> {
+        let project = project_of(scope)?;
+        let page = crate::platform::page_request(limit, cursor)?;
+        let status = match query.status.as_deref() {
+            None => None,
+            Some(text) => Some(AlertStatus::parse(text).ok_or_else(|| {
+                rampart_domain::ValidationError::new(
+                    "status",
+                    "must be triggered, acknowledged or resolved",
+                )
+            })?),
+        };
+        let service = match query.service.as_deref() {
+            None => None,
+            Some(identifier) => Some(
+                self.service_at(scope, identifier)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::NotFound { .. } => AppError::bad_request(
+                            ErrorCode::UnknownService,
+                            format!("no service {identifier:?} in this project"),
+                        ),
+                        other => other,
+                    })?
+                    .id,
+            ),
+        };
+        let since = match query.since.as_deref() {
+            None => None,
+            Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|_| {
+                AppError::bad_request(
+                    ErrorCode::InvalidTime,
+                    "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z",
+                )
+            })?),
+        };
+        let filter = AlertFilter {
+            status,
+            service,
+            since,
+        };
+        Ok(self
+            .store()
+            .list_alerts(project, &filter, &page)
+            .await?
+            .map(view_of))
+    }
+
+    async fn project_alert(&self, project: ProjectId, id: &str) -> AppResult<AlertView> {
+        let id: AlertId = id.parse().map_err(|_| alert_not_found())?;
+        self.store()
+            .project_alert(project, id)
+            .await?
+            .map(view_of)
+            .ok_or_else(alert_not_found)
+    }
+
+    /// One alert of the project with its payload opened; another project's alert is
+    /// not found, like a missing one.
+    pub async fn get_alert(&self, scope: Scope, id: &str) -> AppResult<AlertDetail> {
+        let project = project_of(scope)?;
+        let view = self.project_alert(project, id).await?;
+        let sealed = self
+            .store()
+            .alert_payload(view.alert.id)
+            .await?
+            .ok_or_else(alert_not_found)?;
+        let owner = project.to_string();
+        let opened = self
+            .open_sealed(&alert_place(&owner, &view.alert.id.to_string()), &sealed)
+            .await?;
+        let payload = serde_json::from_slice(&opened)
+            .map_err(|_| AppError::Integrity("an alert payload does not parse".into()))?;
+        Ok(AlertDetail { view, payload })
+    }
+
+    /// Acknowledges a triggered alert by hand (`alert.acknowledge`, audited).
+    pub async fn acknowledge_alert(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+    ) -> AppResult<AlertView> {
+        self.alert_by_hand(ctx, scope, id, HandAction::Acknowledge)
+            .await
+    }
+
+    /// Resolves an open alert by hand (`alert.resolve`, audited), exactly as the
+    /// sender's resolve event would: its incident's timeline, and auto-resolution.
+    pub async fn resolve_alert(&self, ctx: &Ctx, scope: Scope, id: &str) -> AppResult<AlertView> {
+        self.alert_by_hand(ctx, scope, id, HandAction::Resolve)
+            .await
+    }
+
+    async fn alert_by_hand(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        id: &str,
+        action: HandAction,
+    ) -> AppResult<AlertView> {
+        let project = project_of(scope)?;
+        let found = self.project_alert(project, id).await?;
+        let service = self
+            .store()
+            .service(found.alert.service_id)
+            .await?
+            .ok_or_else(alert_not_found)?;
+        let sealer = self.sealer(&project.to_string()).await?;
+        let actor = ctx.actor.actor_text();
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        // The same lock as a delivery of its group: a concurrent event sees the result.
+        tx.lock_alert_group(service.id, &found.alert.group_key)
+            .await?;
+        let Some(alert) = tx.alert_by_id(found.alert.id).await? else {
+            tx.rollback().await?;
+            return Err(alert_not_found());
+        };
+        let decision = match decide_by_hand(&alert, action) {
+            Ok(decision) => decision,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Err(refusal.into());
+            }
+        };
+        let mut incident_number = found.incident_number;
+        match decision {
+            AlertDecision::Acknowledge { alert, .. } => {
+                tx.move_alert(alert, AlertStatus::Acknowledged, now, false)
+                    .await?;
+            }
+            AlertDecision::Resolve { alert, incident } => {
+                incident_number = resolve_alert(
+                    &mut tx,
+                    &sealer,
+                    &service,
+                    (alert, incident),
+                    &found.alert.dedup_key,
+                    ResolvedBy::Hand { actor: &actor },
+                    now,
+                )
+                .await?
+                .or(incident_number);
+            }
+            AlertDecision::Deduplicate { .. }
+            | AlertDecision::Open { .. }
+            | AlertDecision::Drop => {}
+        }
+        let (action_name, status) = match action {
+            HandAction::Acknowledge => ("alert.acknowledge", AlertStatus::Acknowledged),
+            HandAction::Resolve => ("alert.resolve", AlertStatus::Resolved),
+        };
+        tx.commit(
+            ctx.audit(now, action_name, "alert")
+                .scope(scope)
+                .resource_id(alert.id)
+                .details(json!({
+                    "service": found.service,
+                    "dedup_key": alert.dedup_key,
+                    "from": alert.status.as_str(),
+                    "incident": incident_number,
+                }))
+                .build(),
+        )
+        .await?;
+        let mut moved = alert;
+        moved.status = status;
+        moved.updated_at = now;
+        if status == AlertStatus::Resolved {
+            moved.resolved_at = Some(now);
+        }
+        Ok(AlertView {
+            alert: moved,
+            service: found.service,
+            incident_number,
+        })
     }
 }

@@ -900,6 +900,39 @@ async fn incident_oncall_service_and_integration_commands() {
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("invalid_transition"));
 
+    // The alerts: listed with filters (the `+` of a time zone survives the query), shown
+    // with their payload, and refused a second resolve.
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "alert",
+        "list",
+        "--status",
+        "resolved",
+        "--since",
+        "2020-01-01T00:00:00+01:00",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        (
+            alerts[0]["dedup_key"].as_str(),
+            alerts[0]["incident"].as_u64()
+        ),
+        (Some("f1"), Some(1))
+    );
+    let alert_id = alerts[0]["id"].as_str().unwrap().to_owned();
+    let table = run(&["alert", "list", "--service", "web"]);
+    assert!(
+        table.contains("f1") && table.contains("resolved"),
+        "{table}"
+    );
+    let shown = run(&["alert", "show", &alert_id]);
+    assert!(shown.contains("disk 95% on db-1"), "{shown}");
+    let refused = rampart(&["alert", "resolve", &alert_id], &env);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("alert_resolved"));
+
     let me = server.get("/api/v1/me", &token).await;
     let admin_id = me.body["user"]["id"].as_str().unwrap().to_owned();
     let schedule = server

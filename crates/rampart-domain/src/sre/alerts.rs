@@ -6,13 +6,15 @@
 //! and — unless the service's alert rules say to record it only — goes to an incident
 //! for its alert group (the group's open incident, or a new one). Acknowledge and
 //! resolve act on the open alert; with none they are dropped. A resolved alert frees its
-//! key: the next trigger opens a new alert.
+//! key: the next trigger opens a new alert. A person acknowledges or resolves an alert
+//! by hand with the same decisions ([`decide_by_hand`]), refused when the alert is not
+//! open for it.
 
 use jiff::Timestamp;
 
 use super::alert_rules::{AlertRule, RuleAction, decide};
 use super::payload::{Action, AlertEvent};
-use crate::{AlertId, IncidentId, IntegrationId, ProjectId, ServiceId};
+use crate::{AlertId, ErrorCode, IncidentId, IntegrationId, ProjectId, Refusal, ServiceId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AlertStatus {
@@ -162,6 +164,38 @@ pub fn decide_alert(
             alert: open.id,
             incident: open.incident_id,
         },
+    }
+}
+
+/// What a person does to an alert by hand (the API's acknowledge and resolve).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandAction {
+    Acknowledge,
+    Resolve,
+}
+
+/// Decides an acknowledgement or resolution by hand: the decision the sender's own
+/// acknowledge or resolve event makes on the open alert ([`decide_alert`]). A resolved
+/// alert is closed to both (`alert_resolved`); an acknowledged one cannot be
+/// acknowledged again (`alert_acknowledged`), only resolved.
+pub fn decide_by_hand(alert: &Alert, action: HandAction) -> Result<AlertDecision, Refusal> {
+    match (alert.status, action) {
+        (AlertStatus::Resolved, _) => Err(Refusal::new(
+            ErrorCode::AlertResolved,
+            "the alert is resolved; a new trigger opens a new alert",
+        )),
+        (AlertStatus::Acknowledged, HandAction::Acknowledge) => Err(Refusal::new(
+            ErrorCode::AlertAcknowledged,
+            "the alert is already acknowledged",
+        )),
+        (AlertStatus::Triggered, HandAction::Acknowledge) => Ok(AlertDecision::Acknowledge {
+            alert: alert.id,
+            changes_status: true,
+        }),
+        (_, HandAction::Resolve) => Ok(AlertDecision::Resolve {
+            alert: alert.id,
+            incident: alert.incident_id,
+        }),
     }
 }
 
@@ -355,6 +389,51 @@ mod tests {
             assert_eq!(decision, expected, "{action:?} {severity:?} {open:?}");
             assert_eq!(decision.outcome(), outcome);
         }
+    }
+
+    #[test]
+    fn by_hand_is_the_senders_decision_on_an_open_alert_and_refused_otherwise() {
+        let incident = Some(IncidentId::from_uuid(uuid::Uuid::from_u128(9)));
+        let triggered = open_alert(AlertStatus::Triggered, Some(9));
+        let acknowledged = open_alert(AlertStatus::Acknowledged, Some(9));
+        let resolved = open_alert(AlertStatus::Resolved, Some(9));
+        let rules = record_info_only();
+        for (open, action, event_action) in [
+            (&triggered, HandAction::Acknowledge, Action::Acknowledge),
+            (&triggered, HandAction::Resolve, Action::Resolve),
+            (&acknowledged, HandAction::Resolve, Action::Resolve),
+        ] {
+            assert_eq!(
+                decide_by_hand(open, action),
+                Ok(decide_alert(
+                    Some(open),
+                    &event(event_action, Severity::Error, None),
+                    &rules
+                )),
+                "{action:?} on {:?}",
+                open.status
+            );
+        }
+        assert_eq!(
+            decide_by_hand(&triggered, HandAction::Resolve),
+            Ok(AlertDecision::Resolve {
+                alert: id(1),
+                incident
+            })
+        );
+        let code = |alert: &Alert, action| decide_by_hand(alert, action).map_err(|r| r.code);
+        assert_eq!(
+            code(&acknowledged, HandAction::Acknowledge),
+            Err(ErrorCode::AlertAcknowledged)
+        );
+        assert_eq!(
+            code(&resolved, HandAction::Acknowledge),
+            Err(ErrorCode::AlertResolved)
+        );
+        assert_eq!(
+            code(&resolved, HandAction::Resolve),
+            Err(ErrorCode::AlertResolved)
+        );
     }
 
     #[test]

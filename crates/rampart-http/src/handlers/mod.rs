@@ -31,6 +31,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     sre::notifications::routes(table);
     sre::services::routes(table);
     sre::integrations::routes(table);
+    sre::alerts::routes(table);
     sre::alert_rules::routes(table);
     sre::escalation_policies::routes(table);
     sre::schedules::routes(table);

@@ -1,12 +1,14 @@
 //! Alerts made from webhook deliveries: the open-alert lookup by dedup key (a unique
 //! index on the open key makes concurrent identical triggers one alert; resolving frees
 //! the key), event counts, status, the link to an incident, and the per-group lock that
-//! serialises which incident a group opens or joins. Payloads arrive sealed.
+//! serialises which incident a group opens or joins; a project's alert list (newest
+//! first, filtered by status, service and time) and one alert with its service's
+//! identifier and incident number. Payloads arrive sealed.
 
 use jiff::Timestamp;
 use rampart_domain::sre::alerts::Alert;
 use rampart_domain::sre::alerts::AlertStatus;
-use rampart_domain::{AlertId, IncidentId, IntegrationId, ServiceId};
+use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId, ServiceId};
 use sqlx::any::AnyRow;
 
 use super::corrupt;
@@ -14,7 +16,7 @@ use crate::rows::{
     get, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number, signed,
 };
 use crate::sealed::{SealedColumn, SealedOwner};
-use crate::{Store, StoreResult, WriteTx};
+use crate::{Page, PageRequest, Store, StoreResult, WriteTx};
 
 const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_key, status, \
      severity, group_key, incident_id, event_count, created_at, updated_at, resolved_at";
@@ -32,6 +34,42 @@ pub const ALERT_PAYLOAD: SealedColumn = SealedColumn {
     owner: SealedOwner::Column("project_id"),
     extra_columns: &[],
 };
+
+/// The alert columns read from `alerts a`, with its service's identifier and its
+/// incident's number (`services s`, `incidents i`).
+const LISTED_COLUMNS: &str = "a.id, a.project_id, a.service_id, a.integration_id, a.dedup_key, \
+     a.status, a.severity, a.group_key, a.incident_id, a.event_count, a.created_at, \
+     a.updated_at, a.resolved_at, s.identifier AS service_identifier, \
+     i.number AS incident_number";
+const LISTED_FROM: &str = "alerts a JOIN services s ON s.id = a.service_id \
+     LEFT JOIN incidents i ON i.id = a.incident_id";
+
+/// What a project's alert list keeps: all optional.
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    pub status: Option<AlertStatus>,
+    pub service: Option<ServiceId>,
+    /// Alerts created at or after.
+    pub since: Option<Timestamp>,
+}
+
+/// An alert as listed: with its service's identifier and its incident's number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListedAlert {
+    pub alert: Alert,
+    pub service: String,
+    pub incident_number: Option<u64>,
+}
+
+fn listed_from(row: &AnyRow) -> StoreResult<ListedAlert> {
+    Ok(ListedAlert {
+        alert: alert_from(row)?,
+        service: get(row, "service_identifier")?,
+        incident_number: get::<Option<i64>>(row, "incident_number")?
+            .map(|n| number(n, "incident_number"))
+            .transpose()?,
+    })
+}
 
 fn alert_from(row: &AnyRow) -> StoreResult<Alert> {
     Ok(Alert {
@@ -79,6 +117,76 @@ impl Store {
         rows.iter().map(alert_from).collect()
     }
 
+    /// A project's alerts, newest first (ids are time-ordered UUIDv7; the cursor is the
+    /// last id of the previous page), kept by `filter`.
+    pub async fn list_alerts(
+        &self,
+        project: ProjectId,
+        filter: &AlertFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ListedAlert>> {
+        let mut sql = format!("SELECT {LISTED_COLUMNS} FROM {LISTED_FROM} WHERE a.project_id = $1");
+        let mut n = 1;
+        let mut next = |column: &str| {
+            n += 1;
+            format!(" AND {column} ${n}")
+        };
+        if page.after.is_some() {
+            sql.push_str(&next("a.id <"));
+        }
+        if filter.status.is_some() {
+            sql.push_str(&next("a.status ="));
+        }
+        if filter.service.is_some() {
+            sql.push_str(&next("a.service_id ="));
+        }
+        if filter.since.is_some() {
+            sql.push_str(&next("a.created_at >="));
+        }
+        n += 1;
+        sql.push_str(&format!(" ORDER BY a.id DESC LIMIT ${n}"));
+        let mut query = sqlx::query(&sql).bind(project.to_string());
+        if let Some(after) = &page.after {
+            query = query.bind(after.clone());
+        }
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(service) = filter.service {
+            query = query.bind(service.to_string());
+        }
+        if let Some(since) = filter.since {
+            query = query.bind(micros(since));
+        }
+        let rows = query.bind(page.overfetch()).fetch_all(self.pool()).await?;
+        let items = rows
+            .iter()
+            .map(listed_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |listed| {
+            listed.alert.id.to_string()
+        }))
+    }
+
+    /// One alert of `project` (another project's is `None`, like a missing one).
+    pub async fn project_alert(
+        &self,
+        project: ProjectId,
+        alert: AlertId,
+    ) -> StoreResult<Option<ListedAlert>> {
+        let sql = format!(
+            "SELECT {LISTED_COLUMNS} FROM {LISTED_FROM} WHERE a.project_id = $1 AND a.id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(project.to_string())
+            .bind(alert.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(listed_from)
+            .transpose()
+    }
+
     pub async fn alert_payload(&self, alert: AlertId) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT payload_sealed FROM alerts WHERE id = $1")
             .bind(alert.to_string())
@@ -114,6 +222,18 @@ impl WriteTx {
         sqlx::query(&sql)
             .bind(integration.to_string())
             .bind(dedup_key)
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(alert_from)
+            .transpose()
+    }
+
+    /// One alert, read inside the transaction (after its group's lock).
+    pub async fn alert_by_id(&mut self, alert: AlertId) -> StoreResult<Option<Alert>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(alert.to_string())
             .fetch_optional(self.conn())
             .await?
             .as_ref()
@@ -166,17 +286,30 @@ impl WriteTx {
         status: AlertStatus,
         at: Timestamp,
     ) -> StoreResult<()> {
+        self.move_alert(alert, status, at, true).await
+    }
+
+    /// Moves an alert, counting one more event of it when `counts_event` (a sender's
+    /// delivery, not a person's hand); resolving it frees its dedup key for a new alert.
+    pub async fn move_alert(
+        &mut self,
+        alert: AlertId,
+        status: AlertStatus,
+        at: Timestamp,
+        counts_event: bool,
+    ) -> StoreResult<()> {
         let resolved = status == AlertStatus::Resolved;
         sqlx::query(
             "UPDATE alerts SET status = $2, updated_at = $3, \
              open_key = CASE WHEN $4 = 1 THEN NULL ELSE open_key END, \
              resolved_at = CASE WHEN $4 = 1 THEN $3 ELSE resolved_at END, \
-             event_count = event_count + 1 WHERE id = $1",
+             event_count = event_count + $5 WHERE id = $1",
         )
         .bind(alert.to_string())
         .bind(status.as_str())
         .bind(micros(at))
         .bind(i64::from(resolved))
+        .bind(i64::from(counts_event))
         .execute(self.conn())
         .await?;
         Ok(())

@@ -428,6 +428,138 @@ async fn an_open_dedup_key_is_one_alert_until_resolved() {
     }
 }
 
+#[tokio::test]
+async fn a_projects_alerts_list_newest_first_filtered_and_paged() {
+    use rampart_store::sre::alerts::AlertFilter;
+    for Fixture { store, .. } in stores().await {
+        let engine = store.engine();
+        let t = tenant(&store, "acme").await;
+        let other = tenant(&store, "globex").await;
+        let (api, api_hook) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        let (web, web_hook) = service_with_integration(&store, &t, "web", AuthMode::Bearer).await;
+        let (_, elsewhere_hook) =
+            service_with_integration(&store, &other, "api", AuthMode::Bearer).await;
+        let incident = open_incident(&store, &t, Some(&api), Some("group"), b"t").await;
+        let mut oldest = alert(&api_hook, "one");
+        oldest.created_at = at(0);
+        let mut middle = alert(&web_hook, "two");
+        middle.created_at = at(10);
+        let mut newest = alert(&api_hook, "three");
+        newest.created_at = at(20);
+        newest.incident_id = Some(incident.id);
+        let hidden = alert(&elsewhere_hook, "four");
+        let mut tx = store.write().await.unwrap();
+        for row in [&oldest, &middle, &newest, &hidden] {
+            tx.insert_alert(row, b"payload").await.unwrap();
+        }
+        // By hand: moved without counting an event; read back inside the transaction.
+        tx.move_alert(middle.id, AlertStatus::Acknowledged, at(15), false)
+            .await
+            .unwrap();
+        let moved = tx.alert_by_id(middle.id).await.unwrap().unwrap();
+        assert_eq!(
+            (moved.status, moved.event_count),
+            (AlertStatus::Acknowledged, 1)
+        );
+        assert_eq!(tx.alert_by_id(fresh(AlertId::mint)).await.unwrap(), None);
+        tx.commit(audit("alert.acknowledge")).await.unwrap();
+
+        let project = t.project.id;
+        let list = async |filter: AlertFilter, after: Option<String>, limit: u32| {
+            store
+                .list_alerts(project, &filter, &page(after, limit))
+                .await
+                .unwrap()
+        };
+        let keys = |listed: &rampart_store::Page<rampart_store::sre::alerts::ListedAlert>| {
+            listed
+                .items
+                .iter()
+                .map(|l| l.alert.dedup_key.clone())
+                .collect::<Vec<_>>()
+        };
+        let all = list(AlertFilter::default(), None, 10).await;
+        assert_eq!(keys(&all), ["three", "two", "one"], "{engine:?}");
+        assert_eq!(all.next_cursor, None);
+        let first = &all.items[0];
+        assert_eq!(
+            (first.service.as_str(), first.incident_number),
+            ("api", Some(incident.number))
+        );
+        assert_eq!(
+            (all.items[1].service.as_str(), all.items[1].incident_number),
+            ("web", None)
+        );
+        // Pages.
+        let page_one = list(AlertFilter::default(), None, 2).await;
+        assert_eq!(keys(&page_one), ["three", "two"]);
+        let page_two = list(AlertFilter::default(), page_one.next_cursor.clone(), 2).await;
+        assert_eq!(keys(&page_two), ["one"]);
+        assert_eq!(page_two.next_cursor, None);
+        // Filters, alone and together.
+        let status = |status| AlertFilter {
+            status: Some(status),
+            ..AlertFilter::default()
+        };
+        assert_eq!(
+            keys(&list(status(AlertStatus::Acknowledged), None, 10).await),
+            ["two"]
+        );
+        assert_eq!(
+            keys(&list(status(AlertStatus::Triggered), None, 10).await),
+            ["three", "one"]
+        );
+        assert!(
+            list(status(AlertStatus::Resolved), None, 10)
+                .await
+                .items
+                .is_empty()
+        );
+        let of_api = AlertFilter {
+            service: Some(api.id),
+            ..AlertFilter::default()
+        };
+        assert_eq!(keys(&list(of_api, None, 10).await), ["three", "one"]);
+        let since = AlertFilter {
+            since: Some(at(10)),
+            ..AlertFilter::default()
+        };
+        assert_eq!(keys(&list(since, None, 10).await), ["three", "two"]);
+        let together = AlertFilter {
+            status: Some(AlertStatus::Triggered),
+            service: Some(api.id),
+            since: Some(at(5)),
+        };
+        let together = list(together, None, 1).await;
+        assert_eq!(keys(&together), ["three"]);
+        assert_eq!(together.next_cursor, None);
+        let of_web_triggered = AlertFilter {
+            status: Some(AlertStatus::Triggered),
+            service: Some(web.id),
+            since: None,
+        };
+        assert!(list(of_web_triggered, None, 10).await.items.is_empty());
+        // One alert, in its project only.
+        let shown = store
+            .project_alert(project, newest.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (shown.alert.id, shown.incident_number),
+            (newest.id, Some(incident.number))
+        );
+        assert_eq!(store.project_alert(project, hidden.id).await.unwrap(), None);
+        assert!(
+            store
+                .project_alert(other.project.id, hidden.id)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
 async fn integration_of(store: &Store, service: &Service) -> IntegrationRecord {
     let record = integration(service, AuthMode::Basic);
     let mut tx = store.write().await.unwrap();

@@ -2,7 +2,10 @@
 //! its freshness window, source networks) and its limits with their codes and the rate
 //! limit; dedup and the alert lifecycle (created, deduplicated, resolved, dropped), alerts
 //! opening, joining and auto-resolving incidents, Alertmanager groups deduplicated per
-//! fingerprint, and concurrent identical triggers making one alert on both engines.
+//! fingerprint, and concurrent identical triggers making one alert on both engines. The
+//! alerts API on both engines: the list with each filter and pages, one alert with its
+//! payload, acknowledging and resolving by hand (audited, auto-resolving the incident like
+//! a sender's resolve), refusals, and another project's alert answering 404.
 
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
@@ -455,4 +458,263 @@ async fn a_group_key_longer_than_an_index_row_opens_one_incident_on_both_engines
         Some(server) => a_long_group_key_opens_one_incident(&server).await,
         None => eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
     }
+}
+
+async fn alerts_api(server: &TestServer) {
+    service(server, "checkout").await;
+    service(server, "search").await;
+    let generic_hook = json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"});
+    let checkout = integration(server, "checkout", generic_hook.clone()).await;
+    let search = integration(server, "search", generic_hook).await;
+    let before = server
+        .get(&format!("{PROJECT}/alerts"), &server.admin_token)
+        .await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    assert_eq!(before.body["items"], json!([]));
+    let since = "2020-01-01T00:00:00Z";
+    let down = send(
+        server,
+        &checkout,
+        &generic("db-down", "trigger", "Database down"),
+        &[],
+    )
+    .await;
+    assert_eq!(down.body["alerts"][0]["incident"], 1, "{}", down.body);
+    let down_id = down.body["alerts"][0]["alert_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let slow = send(
+        server,
+        &search,
+        &generic("slow", "trigger", "Search slow"),
+        &[],
+    )
+    .await;
+    assert_eq!(slow.body["alerts"][0]["incident"], 2, "{}", slow.body);
+    let slow_id = slow.body["alerts"][0]["alert_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = &server.admin_token;
+    let keys = |reply: &rampart_testkit::Reply| -> Vec<String> {
+        reply.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", reply.text))
+            .iter()
+            .map(|a| a["dedup_key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = async |query: &str| server.get(&format!("{PROJECT}/alerts{query}"), admin).await;
+
+    // The list, newest first, with its service and incident.
+    let all = list("").await;
+    assert_eq!(keys(&all), ["slow", "db-down"]);
+    assert_eq!(all.body["items"][0]["service"], "search");
+    assert_eq!(all.body["items"][0]["incident"], 2);
+    assert_eq!(all.body["items"][1]["status"], "triggered");
+    assert!(
+        all.body["items"][1].get("payload").is_none(),
+        "payloads in the detail only"
+    );
+    // Pages.
+    let first = list("?limit=1").await;
+    assert_eq!(keys(&first), ["slow"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = list(&format!("?limit=1&cursor={cursor}")).await;
+    assert_eq!(keys(&second), ["db-down"]);
+    assert!(second.body["next_cursor"].is_null());
+    // Filters.
+    assert_eq!(keys(&list("?service=search").await), ["slow"]);
+    assert_eq!(keys(&list("?status=triggered").await), ["slow", "db-down"]);
+    assert_eq!(keys(&list("?status=resolved").await), Vec::<String>::new());
+    assert_eq!(
+        keys(&list(&format!("?since={since}")).await),
+        ["slow", "db-down"]
+    );
+    assert_eq!(
+        keys(&list("?since=2999-01-01T00:00:00Z").await),
+        Vec::<String>::new()
+    );
+    for (query, code) in [
+        ("?since=yesterday", "invalid_time"),
+        ("?status=open", "invalid_status"),
+        ("?service=nope", "unknown_service"),
+        ("?colour=red", "invalid_query"),
+    ] {
+        let refused = list(query).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{query}"
+        );
+    }
+
+    // One alert, its payload opened.
+    let shown = server
+        .get(&format!("{PROJECT}/alerts/{down_id}"), admin)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.body["payload"]["summary"], "Database down");
+    assert_eq!(shown.body["payload"]["labels"]["team"], "web");
+    assert_eq!(shown.body["incident"], 1);
+    assert_eq!(shown.body["service"], "checkout");
+    for missing in ["not-an-id", "0190b5c4-0000-7000-8000-000000000000"] {
+        let reply = server
+            .get(&format!("{PROJECT}/alerts/{missing}"), admin)
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    }
+    // Another project's alert looks missing.
+    let created = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            admin,
+            json!({"identifier": "web", "name": "Web"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let elsewhere = "/api/v1/orgs/default/projects/web/alerts";
+    let hidden = server.get(&format!("{elsewhere}/{down_id}"), admin).await;
+    let missing = server
+        .get(
+            &format!("{elsewhere}/0190b5c4-0000-7000-8000-000000000000"),
+            admin,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(hidden.body["error"]["code"], missing.body["error"]["code"]);
+    assert_eq!(
+        hidden.body["error"]["message"],
+        missing.body["error"]["message"]
+    );
+    let ack_elsewhere = server
+        .post(
+            &format!("{elsewhere}/{down_id}/acknowledge"),
+            admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(ack_elsewhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(server.get(elsewhere, admin).await.body["items"], json!([]));
+
+    // A viewer reads and changes nothing.
+    let (viewer, viewer_token) = super::user(server, "vera@example.com").await;
+    let assigned = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            admin,
+            json!({"principal": format!("user:{viewer}"), "role": "_viewer"}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+    let seen = server
+        .get(&format!("{PROJECT}/alerts"), &viewer_token)
+        .await;
+    assert_eq!(keys(&seen), ["slow", "db-down"]);
+    for action in ["acknowledge", "resolve"] {
+        let refused = server
+            .post(
+                &format!("{PROJECT}/alerts/{down_id}/{action}"),
+                &viewer_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::FORBIDDEN, "permission_denied"),
+            "{action}"
+        );
+        assert_eq!(refused.body["error"]["permission"], "alert:edit");
+    }
+
+    // Acknowledge: once.
+    let act = async |id: &str, action: &str| {
+        server
+            .post(&format!("{PROJECT}/alerts/{id}/{action}"), admin, json!({}))
+            .await
+    };
+    let acked = act(&down_id, "acknowledge").await;
+    assert_eq!(acked.status, StatusCode::OK, "{}", acked.text);
+    assert_eq!(acked.body["status"], "acknowledged");
+    let again = act(&down_id, "acknowledge").await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "alert_acknowledged")
+    );
+    assert_eq!(keys(&list("?status=acknowledged").await), ["db-down"]);
+    assert_eq!(
+        incident(server, 1).await["status"],
+        "triggered",
+        "the incident is the incident's"
+    );
+
+    // Resolve: the incident's last alert, so the incident auto-resolves.
+    let resolved = act(&down_id, "resolve").await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.text);
+    assert_eq!(resolved.body["status"], "resolved");
+    assert_eq!(resolved.body["incident"], 1);
+    assert!(resolved.body["resolved_at"].is_string());
+    let closed = incident(server, 1).await;
+    assert_eq!(closed["status"], "resolved");
+    assert_eq!(closed["alerts"][0]["status"], "resolved");
+    assert_eq!(
+        closed["alerts"][0]["event_count"], 1,
+        "a hand is not a delivery"
+    );
+    let kinds: Vec<&str> = closed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["incident.opened", "alert.resolved", "status.resolved"]
+    );
+    assert_eq!(closed["timeline"][1]["body"]["dedup_key"], "db-down");
+    assert_eq!(closed["timeline"][2]["body"]["auto"], true);
+    for action in ["resolve", "acknowledge"] {
+        let refused = act(&down_id, action).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::CONFLICT, "alert_resolved"),
+            "{action}"
+        );
+    }
+    // Its key is free: the sender's resolve finds nothing open, a trigger is a new alert.
+    let late = send(server, &checkout, &generic("db-down", "resolve", ""), &[]).await;
+    assert_eq!(late.body["alerts"][0]["outcome"], "dropped");
+    // A triggered alert resolves directly; the other incident resolves too.
+    let slow_resolved = act(&slow_id, "resolve").await;
+    assert_eq!(
+        slow_resolved.body["status"], "resolved",
+        "{}",
+        slow_resolved.text
+    );
+    assert_eq!(incident(server, 2).await["status"], "resolved");
+    assert_eq!(keys(&list("?status=resolved").await), ["slow", "db-down"]);
+
+    // Audited, with the actor.
+    for (action, count) in [("alert.acknowledge", 1), ("alert.resolve", 2)] {
+        let audited = server
+            .get(&format!("/api/v1/audit-events?action={action}"), admin)
+            .await;
+        let items = audited.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), count, "{action}: {}", audited.text);
+        assert!(items.iter().all(|e| e["outcome"] == "success"));
+    }
+}
+
+#[tokio::test]
+async fn the_alerts_api_lists_shows_acknowledges_and_resolves_on_sqlite() {
+    alerts_api(&TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn the_alerts_api_lists_shows_acknowledges_and_resolves_on_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    alerts_api(&server).await;
 }

@@ -2,21 +2,168 @@
 //! beside the route table because its authentication is the integration's own (bearer
 //! `rmp_whk_` token, Basic, or an HMAC signature), not an API token. What a delivery
 //! does (dedup, open or join an incident) is the application's.
+//!
+//! And the alerts API of a project, in the table: the list (filters `status`, `service`,
+//! `since`), one alert with its payload, and acknowledging or resolving one by hand.
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use rampart_api::ListResponse;
 use rampart_api::sre as wire;
-use rampart_app::RequestMeta;
-use rampart_app::sre::alerts::WebhookRequest;
+use rampart_app::sre::alerts::{AlertQuery, AlertView, WebhookRequest};
+use rampart_app::{Ctx, RequestMeta};
 use rampart_domain::ErrorCode;
+use rampart_domain::Permission as P;
 use rampart_domain::sre::payload::WEBHOOK_BODY_BYTES_MAX;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::enforce::Scope;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, path_params};
+use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+
+/// Registers the alerts API of a project.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+    const ALERT_LIST_QUERY: &[(&str, &str)] = &[
+        ("status", "triggered, acknowledged or resolved"),
+        ("service", "a service's identifier"),
+        ("since", "RFC 3339 time: alerts created at or after"),
+        ("limit", "page size, 1 to 500 (default 50)"),
+        ("cursor", "next_cursor of the previous page"),
+    ];
+    let path = |suffix| join_path(PROJECT, suffix);
+    table.add(
+        r(
+            M::GET,
+            path("/alerts"),
+            perm(P::AlertView),
+            "Alerts, newest first (filters: status, service, since)",
+        )
+        .page::<wire::Alert>()
+        .query(ALERT_LIST_QUERY),
+        list_alerts,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/alerts/{alert}"),
+            perm(P::AlertView),
+            "An alert with its payload and its incident's number",
+        )
+        .reply::<wire::Alert>(200),
+        get_alert,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/alerts/{alert}/acknowledge"),
+            perm(P::AlertEdit),
+            "Acknowledge a triggered alert",
+        )
+        .reply::<wire::Alert>(200),
+        acknowledge_alert,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/alerts/{alert}/resolve"),
+            perm(P::AlertEdit),
+            "Resolve an alert, as its sender's resolve event would (its incident may auto-resolve)",
+        )
+        .reply::<wire::Alert>(200),
+        resolve_alert,
+    );
+}
+
+path_params! {
+    /// `…/alerts/{alert}` and its actions
+    pub struct AlertPath { alert }
+}
+
+fn wire_alert(view: AlertView) -> wire::Alert {
+    let alert = view.alert;
+    wire::Alert {
+        id: alert.id.to_string(),
+        dedup_key: alert.dedup_key,
+        status: alert.status.as_str().to_owned(),
+        severity: alert.severity,
+        event_count: alert.event_count,
+        created_at: alert.created_at.to_string(),
+        resolved_at: alert.resolved_at.map(|t| t.to_string()),
+        service: Some(view.service),
+        incident: view.incident_number,
+        updated_at: Some(alert.updated_at.to_string()),
+        payload: None,
+    }
+}
+
+pub async fn list_alerts(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<wire::AlertListParams>,
+) -> ApiResult<Json<ListResponse<wire::Alert>>> {
+    let query = AlertQuery {
+        status: params.status,
+        service: params.service,
+        since: params.since,
+    };
+    let page = state
+        .app
+        .list_alerts(
+            scope.scope(),
+            &query,
+            params.limit,
+            params.cursor.as_deref(),
+        )
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.into_iter().map(wire_alert).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn get_alert(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<AlertPath>,
+) -> ApiResult<Json<wire::Alert>> {
+    let detail = state.app.get_alert(scope.scope(), &path.alert).await?;
+    let mut alert = wire_alert(detail.view);
+    alert.payload = Some(detail.payload);
+    Ok(Json(alert))
+}
+
+pub async fn acknowledge_alert(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<AlertPath>,
+) -> ApiResult<Json<wire::Alert>> {
+    let view = state
+        .app
+        .acknowledge_alert(&ctx, scope.scope(), &path.alert)
+        .await?;
+    Ok(Json(wire_alert(view)))
+}
+
+pub async fn resolve_alert(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<AlertPath>,
+) -> ApiResult<Json<wire::Alert>> {
+    let view = state
+        .app
+        .resolve_alert(&ctx, scope.scope(), &path.alert)
+        .await?;
+    Ok(Json(wire_alert(view)))
+}
 
 /// Mounts `POST /hooks/v1/{integration_id}` (its own authentication and body limit).
 pub fn mount(router: Router<AppState>) -> Router<AppState> {

@@ -234,6 +234,10 @@ pub async fn get_incident(
                 event_count: alert.event_count,
                 created_at: alert.created_at.to_string(),
                 resolved_at: alert.resolved_at.map(|t| t.to_string()),
+                service: None,
+                incident: None,
+                updated_at: None,
+                payload: None,
             })
             .collect(),
     );

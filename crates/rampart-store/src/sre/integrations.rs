@@ -131,7 +131,8 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Deletes an integration; its alerts stay (history), no longer receiving events.
+    /// Deletes an integration with its alerts (`alerts.integration_id` cascades on both
+    /// engines); the incidents they opened stay, with their timelines.
     pub async fn delete_integration(&mut self, integration: IntegrationId) -> StoreResult<bool> {
         sqlx::query("UPDATE alerts SET open_key = NULL WHERE integration_id = $1")
             .bind(integration.to_string())

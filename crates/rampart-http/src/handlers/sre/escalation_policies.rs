@@ -31,7 +31,7 @@ pub fn routes(table: &mut RouteTable) {
             M::GET,
             path("/escalation-policies"),
             perm(P::EscalationPolicyView),
-            "List escalation policys",
+            "List escalation policies",
         )
         .page::<wire::EscalationPolicy>(),
         list_policies,
@@ -41,7 +41,7 @@ pub fn routes(table: &mut RouteTable) {
             M::POST,
             path("/escalation-policies"),
             perm(P::EscalationPolicyCreate),
-            "Create a escalation policy",
+            "Create an escalation policy",
         )
         .body::<wire::EscalationPolicyCreate>()
         .reply::<wire::EscalationPolicy>(201),
@@ -52,7 +52,7 @@ pub fn routes(table: &mut RouteTable) {
             M::GET,
             path("/escalation-policies/{policy}"),
             perm(P::EscalationPolicyView),
-            "A escalation policy",
+            "An escalation policy",
         )
         .reply::<wire::EscalationPolicy>(200),
         get_policy,
@@ -62,7 +62,7 @@ pub fn routes(table: &mut RouteTable) {
             M::PUT,
             path("/escalation-policies/{policy}"),
             perm(P::EscalationPolicyEdit),
-            "Replace a escalation policy's name and definition",
+            "Replace an escalation policy's name and definition",
         )
         .body::<wire::EscalationPolicyUpdate>()
         .reply::<wire::EscalationPolicy>(200),

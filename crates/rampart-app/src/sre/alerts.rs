@@ -160,13 +160,9 @@ pub(crate) async fn resolve_alert(
         json!({ "dedup_key": dedup_key }),
     )
     .await?;
-    // The cheap checks first: the count is a query.
-    if service.auto_resolve
-        && incident.status.is_open()
-        && incident.auto_resolves(
-            service.auto_resolve,
-            tx.unresolved_alerts_of_incident(incident.id).await?,
-        )
+    // The rule first: the count of alerts left is a query.
+    if incident.may_auto_resolve(service.auto_resolve)
+        && tx.unresolved_alerts_of_incident(incident.id).await? == 0
     {
         incident.resolve_automatically(now);
         tx.update_incident(&incident).await?;

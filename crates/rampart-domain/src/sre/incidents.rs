@@ -254,11 +254,11 @@ impl Incident {
         Ok(Move { from, to, paging })
     }
 
-    /// Whether the incident resolves by itself now that `unresolved_alerts` of its
-    /// alerts are still unresolved: only when its service auto-resolves, it is open and
-    /// none is left.
-    pub fn auto_resolves(&self, service_auto_resolves: bool, unresolved_alerts: u64) -> bool {
-        service_auto_resolves && self.status.is_open() && unresolved_alerts == 0
+    /// Whether the incident resolves by itself once none of its alerts is left
+    /// unresolved: only when its service auto-resolves and it is still open. (Counting
+    /// the alerts left is a query; the caller asks only when this holds.)
+    pub fn may_auto_resolve(&self, service_auto_resolves: bool) -> bool {
+        service_auto_resolves && self.status.is_open()
     }
 
     /// Resolves because every linked alert has resolved.
@@ -535,12 +535,11 @@ mod tests {
     }
 
     #[test]
-    fn auto_resolution_needs_the_service_an_open_incident_and_no_alert_left() {
+    fn auto_resolution_needs_a_service_that_auto_resolves_and_an_open_incident() {
         let open = incident(IncidentStatus::Acknowledged);
-        assert!(open.auto_resolves(true, 0));
-        assert!(!open.auto_resolves(false, 0));
-        assert!(!open.auto_resolves(true, 1));
-        assert!(!incident(IncidentStatus::Resolved).auto_resolves(true, 0));
+        assert!(open.may_auto_resolve(true));
+        assert!(!open.may_auto_resolve(false));
+        assert!(!incident(IncidentStatus::Resolved).may_auto_resolve(true));
         let mut subject = open;
         subject.resolve_automatically(at(9));
         assert_eq!(subject.status, IncidentStatus::Resolved);

@@ -114,6 +114,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A schedule's overrides: list, add, take a shift yourself, delete.
+    Override {
+        #[command(subcommand)]
+        command: OverrideCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// The service directory.
     Service {
         #[command(subcommand)]
@@ -195,6 +202,58 @@ pub enum AlertCommand {
     /// Resolve an alert (its incident resolves when it was the last open alert).
     Resolve {
         alert: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OverrideCommand {
+    /// A schedule's overrides (only those overlapping --from/--to when given).
+    List {
+        /// The schedule's identifier.
+        schedule: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 time.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Put a user on call over a range.
+    Add {
+        schedule: String,
+        /// The user id.
+        #[arg(long)]
+        user: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        starts_at: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        ends_at: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Take the shift yourself over a range (a user's token).
+    Take {
+        schedule: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        starts_at: String,
+        /// RFC 3339 time.
+        #[arg(long)]
+        ends_at: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete an override by its id.
+    Delete {
+        schedule: String,
+        /// The override's id (from `list`).
+        id: String,
         #[command(flatten)]
         project: ProjectArgs,
     },

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 use crate::cli::{
     AccessCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand,
-    OrgCommand, OutputFormat, ProjectArgs, ProjectCommand, RoleCommand, ServiceCommand,
-    StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
+    OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand, RoleCommand,
+    ServiceCommand, StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
 };
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -975,6 +975,79 @@ pub async fn oncall(
         rows.push(on_call);
     }
     print(args.output, &rows, &["schedule", "user", "at"])
+}
+
+/// `rampart override`: a schedule's overrides — list, add, take a shift, delete.
+pub async fn schedule_override(command: OverrideCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let client = Client::new(args)?;
+    let columns = ["id", "user", "starts_at", "ends_at"];
+    let base = |project: &ProjectArgs, schedule: &str| {
+        format!("{}/schedules/{schedule}/overrides", project.base())
+    };
+    match command {
+        OverrideCommand::List {
+            schedule,
+            from,
+            to,
+            project,
+        } => {
+            let range: Vec<String> = [("from", from), ("to", to)]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|v| format!("{name}={}", query_value(&v))))
+                .collect();
+            let mut path = base(&project, &schedule);
+            if !range.is_empty() {
+                path = format!("{path}?{}", range.join("&"));
+            }
+            let listed: sre_wire::ScheduleOverrides = client.get(&path).await?;
+            print(args.output, &listed.overrides, &columns)
+        }
+        OverrideCommand::Add {
+            schedule,
+            user,
+            starts_at,
+            ends_at,
+            project,
+        } => {
+            let added: sre_wire::ScheduleOverride = client
+                .post(
+                    &base(&project, &schedule),
+                    &sre_wire::ScheduleOverrideCreate {
+                        user,
+                        starts_at,
+                        ends_at,
+                    },
+                )
+                .await?;
+            print(args.output, std::slice::from_ref(&added), &columns)
+        }
+        OverrideCommand::Take {
+            schedule,
+            starts_at,
+            ends_at,
+            project,
+        } => {
+            let taken: sre_wire::ScheduleOverride = client
+                .post(
+                    &format!("{}/take", base(&project, &schedule)),
+                    &sre_wire::ShiftTake { starts_at, ends_at },
+                )
+                .await?;
+            print(args.output, std::slice::from_ref(&taken), &columns)
+        }
+        OverrideCommand::Delete {
+            schedule,
+            id,
+            project,
+        } => {
+            client
+                .delete(&format!("{}/{id}", base(&project, &schedule)))
+                .await?;
+            eprintln!("deleted override {id}");
+            Ok(())
+        }
+    }
 }
 
 pub async fn service(command: ServiceCommand, args: &ClientArgs) -> Result<()> {

@@ -166,6 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             project,
             client: args,
         } => client::oncall(schedule, at, project, &args).await,
+        Command::Override {
+            command,
+            client: args,
+        } => client::schedule_override(command, &args).await,
         Command::Service {
             command,
             client: args,

@@ -958,4 +958,72 @@ async fn incident_oncall_service_and_integration_commands() {
     );
     let one = run(&["oncall", "--schedule", "primary", "--output", "json"]);
     assert!(one.contains(&admin_id), "{one}");
+
+    // Overrides: taken by the caller, listed, deleted; who is on call follows.
+    let (other, _) = crate::platform::access::user_with_token(&server, "otto@example.com").await;
+    let added: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "override",
+        "add",
+        "primary",
+        "--user",
+        &other,
+        "--starts-at",
+        "2026-11-23T00:00:00Z",
+        "--ends-at",
+        "2026-11-24T00:00:00Z",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    let override_id = added[0]["id"].as_str().unwrap().to_owned();
+    let during = run(&[
+        "oncall",
+        "--schedule",
+        "primary",
+        "--at",
+        "2026-11-23T12:00:00Z",
+    ]);
+    assert!(during.contains(&other), "{during}");
+    let taken = run(&[
+        "override",
+        "take",
+        "primary",
+        "--starts-at",
+        "2026-12-01T00:00:00Z",
+        "--ends-at",
+        "2026-12-02T00:00:00Z",
+    ]);
+    assert!(taken.contains(&admin_id), "{taken}");
+    let listed = run(&[
+        "override",
+        "list",
+        "primary",
+        "--from",
+        "2026-11-22T00:00:00+01:00",
+        "--to",
+        "2026-11-25T00:00:00Z",
+    ]);
+    assert!(
+        listed.contains(&override_id) && !listed.contains("2026-12-01"),
+        "{listed}"
+    );
+    run(&["override", "delete", "primary", &override_id]);
+    let after = run(&[
+        "oncall",
+        "--schedule",
+        "primary",
+        "--at",
+        "2026-11-23T12:00:00Z",
+    ]);
+    assert!(
+        !after.contains(&other) && after.contains(&admin_id),
+        "{after}"
+    );
+    let refused = rampart(&["override", "delete", "primary", &override_id], &env);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("not_found"),
+        "{}",
+        text(&refused.stderr)
+    );
 }

@@ -165,6 +165,9 @@ pub struct DatabaseSection {
     /// `sqlite://…` or `postgres://…`; default SQLite in the data dir.
     pub url: Option<String>,
     pub max_connections: u32,
+    /// How long a request waits for a database connection (including connecting) before
+    /// it is answered 503 `store_unavailable`: an outage answers quickly, not after a hang.
+    pub acquire_timeout_secs: u64,
 }
 
 impl Default for DatabaseSection {
@@ -172,6 +175,7 @@ impl Default for DatabaseSection {
         Self {
             url: None,
             max_connections: 16,
+            acquire_timeout_secs: 3,
         }
     }
 }
@@ -424,6 +428,12 @@ impl Config {
             u64::from(self.database.max_connections),
             1,
             1000,
+        )?;
+        range(
+            "database.acquire_timeout_secs",
+            self.database.acquire_timeout_secs,
+            1,
+            300,
         )?;
         range(
             "auth.token_lifetime_days_max",

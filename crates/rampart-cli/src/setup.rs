@@ -109,7 +109,7 @@ async fn connect_store(config: &Config) -> Result<Store> {
         &config.database_url(),
         &StoreOptions {
             max_connections: config.database.max_connections,
-            ..StoreOptions::default()
+            acquire_timeout: std::time::Duration::from_secs(config.database.acquire_timeout_secs),
         },
     )
     .await

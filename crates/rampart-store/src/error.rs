@@ -36,6 +36,25 @@ impl StoreError {
     }
 }
 
+/// Whether a PostgreSQL SQLSTATE says the database, not the request, is the problem: the
+/// server is shutting down or restarting, the connection was terminated
+/// (`pg_terminate_backend`, failover), no connection could be made (too many clients, the
+/// database not accepting connections), or it is out of resources. A retry later can
+/// succeed, so these are answered 503 rather than 500.
+fn is_unavailable_sqlstate(code: &str, message: &str) -> bool {
+    // Class 08: connection exception. Class 53: insufficient resources (too many
+    // connections, out of memory, disk full). Class 57P: operator intervention —
+    // 57P01 admin_shutdown (`pg_terminate_backend`), 57P02 crash_shutdown, 57P03
+    // cannot_connect_now (starting up), 57P05 idle_session_timeout. Class 58: system
+    // error (I/O) below PostgreSQL. 55000 is a generic "not in prerequisite state";
+    // only the connect-time refusal of a database with connections disallowed counts.
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code.starts_with("58")
+        || (code == "55000" && message.contains("not currently accepting connections"))
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
@@ -44,6 +63,12 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Conflict {
                         constraint: database.constraint().map(str::to_owned),
                     }
+                }
+                _ if database
+                    .code()
+                    .is_some_and(|code| is_unavailable_sqlstate(&code, database.message())) =>
+                {
+                    StoreError::Unavailable(database.message().to_owned())
                 }
                 _ => {
                     let message = database.message();

@@ -14,6 +14,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod fault_proxy;
 pub mod terraform;
 
 use std::io::Write;

@@ -46,6 +46,8 @@ pub struct AppSettings {
     pub root_key_file: Option<std::path::PathBuf>,
     /// The largest Terraform state body the backend accepts.
     pub state_size_bytes_max: usize,
+    /// Request-rate and authentication-failure limits.
+    pub throttle_rules: rampart_domain::platform::throttle::ThrottleRules,
 }
 
 impl Default for AppSettings {
@@ -63,6 +65,7 @@ impl Default for AppSettings {
             password_params: PasswordParams::default(),
             root_key_file: None,
             state_size_bytes_max: STATE_SIZE_BYTES_MAX_DEFAULT,
+            throttle_rules: rampart_domain::platform::throttle::ThrottleRules::default(),
         }
     }
 }
@@ -79,6 +82,8 @@ struct Inner {
     root_keys: sealing::RootKeys,
     /// Webhook request counts per integration.
     webhook_limits: sre::alerts::RateLimiter,
+    /// Request rates and authentication failures per client, principal and account.
+    throttle: platform::throttle::Throttle,
     /// Group commit for webhook deliveries.
     ingest_queue: sre::ingest_queue::IngestQueue,
     /// Group commit for authentication events.
@@ -130,6 +135,7 @@ impl App {
                 ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
                 webhook_limits: sre::alerts::RateLimiter::default(),
+                throttle: platform::throttle::Throttle::new(settings.throttle_rules),
                 sealed_places: sealed_places(),
                 store,
                 clock,

@@ -35,6 +35,53 @@ pub struct Config {
     pub keys: KeysSection,
     pub iacm: IacmSection,
     pub oncall: OncallSection,
+    pub rate_limits: RateLimitsSection,
+}
+
+/// Request rates and authentication failures, per server process (0 switches one off).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitsSection {
+    /// Requests a second per client address (IPv6: per /64); bursts of two seconds' worth.
+    pub requests_per_second_per_ip: u32,
+    /// Requests a second per authenticated user or service account; bursts of five
+    /// seconds' worth.
+    pub requests_per_second_per_principal: u32,
+    /// Failed authentications a minute per client address before it is refused unchecked.
+    pub auth_failures_per_minute_per_ip: u32,
+    /// Failed logins an hour for one account from one address.
+    pub login_failures_per_hour_per_account_and_ip: u32,
+    /// Failed logins an hour for one account from addresses it has not signed in from.
+    pub login_failures_per_hour_per_account: u32,
+    /// How often refusals are written to the audit log as counted `auth.throttled` events.
+    pub audit_summary_interval_secs: u64,
+}
+
+impl Default for RateLimitsSection {
+    fn default() -> Self {
+        use rampart_domain::limits::*;
+        Self {
+            requests_per_second_per_ip: REQUESTS_PER_SECOND_PER_IP_DEFAULT,
+            requests_per_second_per_principal: REQUESTS_PER_SECOND_PER_PRINCIPAL_DEFAULT,
+            auth_failures_per_minute_per_ip: AUTH_FAILURES_PER_IP_PER_MINUTE_DEFAULT,
+            login_failures_per_hour_per_account_and_ip:
+                LOGIN_FAILURES_PER_ACCOUNT_AND_IP_PER_HOUR_DEFAULT,
+            login_failures_per_hour_per_account: LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR_DEFAULT,
+            audit_summary_interval_secs: THROTTLE_AUDIT_SUMMARY_SECS_DEFAULT,
+        }
+    }
+}
+
+impl RateLimitsSection {
+    pub fn rules(&self) -> rampart_domain::platform::throttle::ThrottleRules {
+        rampart_domain::platform::throttle::ThrottleRules::new(
+            self.requests_per_second_per_ip,
+            self.requests_per_second_per_principal,
+            self.auth_failures_per_minute_per_ip,
+            self.login_failures_per_hour_per_account_and_ip,
+            self.login_failures_per_hour_per_account,
+        )
+    }
 }
 
 /// Incident response: the escalation engine.
@@ -430,6 +477,12 @@ impl Config {
             1000,
         )?;
         range(
+            "rate_limits.audit_summary_interval_secs",
+            self.rate_limits.audit_summary_interval_secs,
+            1,
+            86_400,
+        )?;
+        range(
             "database.acquire_timeout_secs",
             self.database.acquire_timeout_secs,
             1,
@@ -511,6 +564,7 @@ impl Config {
             },
             root_key_file: None,
             state_size_bytes_max: self.iacm.state_size_bytes_max,
+            throttle_rules: self.rate_limits.rules(),
         }
     }
 

@@ -130,6 +130,9 @@ pub async fn start(
             retention_every: Duration::from_secs(config.audit.retention_sweep_interval_secs),
             rewrap_every: Duration::from_secs(config.keys.rewrap_interval_secs),
             escalate_every: Duration::from_secs(config.oncall.engine_interval_secs),
+            throttle_audit_every: Duration::from_secs(
+                config.rate_limits.audit_summary_interval_secs,
+            ),
         },
         shutdown_rx.clone(),
     );
@@ -181,11 +184,13 @@ struct Maintenance {
     retention_every: Duration,
     rewrap_every: Duration,
     escalate_every: Duration,
+    throttle_audit_every: Duration,
 }
 
 /// The background jobs, until shutdown: signing audit checkpoints, applying audit
-/// retention, resealing data after key rotations, and advancing escalations (paging). Failures are logged and retried at
-/// the next tick; each job is safe to run on several replicas at once.
+/// retention, resealing data after key rotations, advancing escalations (paging), and
+/// writing counted `auth.throttled` audit events. Failures are logged and retried at the
+/// next tick; each job is safe to run on several replicas at once.
 fn spawn_maintenance(
     app: rampart_app::App,
     every: Maintenance,
@@ -196,7 +201,9 @@ fn spawn_maintenance(
         let mut retention_tick = tokio::time::interval(every.retention_every);
         let mut rewrap_tick = tokio::time::interval(every.rewrap_every);
         let mut escalate_tick = tokio::time::interval(every.escalate_every);
+        let mut throttle_audit_tick = tokio::time::interval(every.throttle_audit_every);
         for tick in [
+            &mut throttle_audit_tick,
             &mut checkpoint_tick,
             &mut retention_tick,
             &mut rewrap_tick,
@@ -224,6 +231,11 @@ fn spawn_maintenance(
                         Ok(0) => {}
                         Ok(pages) => tracing::info!(pages, "escalation pages sent"),
                         Err(error) => tracing::error!(?error, "advancing escalations failed"),
+                    }
+                }
+                _ = throttle_audit_tick.tick() => {
+                    if let Err(error) = app.flush_throttle_audit().await {
+                        tracing::error!(?error, "writing throttle audit events failed");
                     }
                 }
                 _ = rewrap_tick.tick() => {

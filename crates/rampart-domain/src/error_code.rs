@@ -195,6 +195,7 @@ catalogue! {
     StateTooLarge = ("state_too_large", 413, "The Terraform state is larger than `iacm.state_size_bytes_max`."),
     LockInfoTooLarge = ("lock_info_too_large", 413, "The Terraform lock information is larger than the limit."),
     RateLimited = ("rate_limited", 429, "Too many requests; `Retry-After` says when to retry."),
+    TooManyAuthFailures = ("too_many_auth_failures", 429, "Too many failed sign-ins or bad credentials from this address or for this account; the credential was not checked. `Retry-After` says when to try again."),
 
     // Data that cannot be served.
     DataShredded = ("data_shredded", 410, "The data's keys were destroyed (crypto-shredding); it can never be read again."),

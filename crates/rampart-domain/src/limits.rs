@@ -58,3 +58,24 @@ pub const STATE_LOCK_INFO_BYTES_MAX: usize = 16 * 1024;
 /// A workspace's tags: how many, and how long each.
 pub const WORKSPACE_TAGS_MAX: usize = 32;
 pub const WORKSPACE_TAG_CHARS_MAX: usize = 64;
+
+/// Request rates per client address (IPv6: per /64) and per authenticated principal, a
+/// second, per server process (`[rate_limits]`; 0 switches a limit off). Bursts: two
+/// seconds' worth per address, five per principal.
+pub const REQUESTS_PER_SECOND_PER_IP_DEFAULT: u32 = 500;
+pub const REQUESTS_PER_SECOND_PER_PRINCIPAL_DEFAULT: u32 = 200;
+/// Failed authentications (bad token, bad password, bad session) a client address may
+/// make a minute before it is refused with 429 without the credential being checked.
+pub const AUTH_FAILURES_PER_IP_PER_MINUTE_DEFAULT: u32 = 20;
+/// Failed logins an hour for one account from one address.
+pub const LOGIN_FAILURES_PER_ACCOUNT_AND_IP_PER_HOUR_DEFAULT: u32 = 10;
+/// Failed logins an hour for one account from all addresses together; addresses the
+/// account signed in from within [`LOGIN_KNOWN_ADDRESS_DAYS`] are not refused by it.
+pub const LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR_DEFAULT: u32 = 100;
+/// How long an address the account signed in from stays "known" to the account limit.
+pub const LOGIN_KNOWN_ADDRESS_DAYS: i64 = 30;
+/// Refusals by the throttles are written to the audit log as one counted
+/// `auth.throttled` event per client or account this often, not one row each.
+pub const THROTTLE_AUDIT_SUMMARY_SECS_DEFAULT: u64 = 60;
+/// Throttle buckets kept per kind before full (forgettable) ones are dropped.
+pub const THROTTLE_BUCKETS_MAX: usize = 100_000;

@@ -80,25 +80,37 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
     let client = client_ip(peer, request.headers(), &state.settings.trusted_proxies);
-    request.extensions_mut().insert(RequestMeta {
+    let meta = RequestMeta {
         client_ip: client.to_string(),
         request_id: request_id.clone(),
-    });
+    };
     let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    // Health checks stay cheap and always answer; webhooks are limited per integration.
+    let client_limited = !(route == "/healthz" || route.starts_with("/hooks/"));
+    let admitted = if client_limited {
+        state.app.admit_client(&meta)
+    } else {
+        Ok(())
+    };
+    request.extensions_mut().insert(meta);
 
-    let mut response =
-        match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::new(
-                ErrorCode::RequestTimeout,
-                "the server did not finish the request in time",
-            )
-            .into_response(),
-        };
+    let mut response = match admitted {
+        Err(refused) => ApiError::from(refused).into_response(),
+        Ok(()) => {
+            match tokio::time::timeout(state.settings.request_timeout, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    "the server did not finish the request in time",
+                )
+                .into_response(),
+            }
+        }
+    };
 
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {

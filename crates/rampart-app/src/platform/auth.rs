@@ -31,7 +31,10 @@ pub struct LoginOutcome {
 }
 
 impl App {
+    /// Records a failed authentication and counts it against the client address (see
+    /// `throttle`).
     async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
+        self.charge_auth_failure(meta);
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)
             .details(json!({ "reason": reason }))
@@ -57,12 +60,16 @@ impl App {
         presented: &str,
         meta: &RequestMeta,
     ) -> AppResult<Actor> {
+        self.check_auth_failures(meta)?;
         let outcome = self.check_token(presented, meta).await;
         match &outcome {
             Err(AppError::Unauthenticated { code, .. }) => {
                 self.record_auth_failure(meta, "token", code.as_str()).await;
             }
-            Ok(actor) => self.record_auth_success(meta, actor).await?,
+            Ok(actor) => {
+                self.admit_principal(actor, meta)?;
+                self.record_auth_success(meta, actor).await?;
+            }
             Err(_) => {}
         }
         outcome
@@ -178,12 +185,14 @@ impl App {
             )
         };
         self.check_ip_allowlists(meta, Scope::Account).await?;
+        self.check_login_failures(email, meta).await?;
         let found = match Email::parse(email) {
             Ok(email) => self.store().user_credentials_by_email(&email).await?,
             Err(_) => None,
         };
         let Some(credentials) = found else {
             self.verify_password(password, None).await?;
+            self.charge_login_failure(email, meta);
             self.record_auth_failure(meta, "password", "unknown_user")
                 .await;
             return Err(invalid());
@@ -200,6 +209,8 @@ impl App {
                     .outcome(Outcome::Failure)
                     .details(json!({ "reason": if user.disabled { "disabled" } else { "wrong_password" } }))
                     .build();
+                self.charge_auth_failure(meta);
+                self.charge_login_failure(email, meta);
                 self.store().append_audit(&record).await?;
                 return Err(invalid());
             }
@@ -273,6 +284,7 @@ impl App {
         state_changing: bool,
         meta: &RequestMeta,
     ) -> AppResult<Actor> {
+        self.check_auth_failures(meta)?;
         let expired = || {
             AppError::unauthenticated(
                 ErrorCode::SessionInvalid,
@@ -328,6 +340,7 @@ impl App {
             is_account_owner: user.is_account_owner,
             session_id: Some(record.session.id),
         };
+        self.admit_principal(&actor, meta)?;
         self.record_auth_success(meta, &actor).await?;
         Ok(actor)
     }

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod network;
 pub mod secrets;
 pub mod tenancy;
+pub mod throttle;
 
 use rampart_domain::ErrorCode;
 use rampart_domain::limits::{PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX};

@@ -6,3 +6,4 @@ pub mod identity;
 pub mod password;
 pub mod secrets;
 pub mod tenancy;
+pub mod throttle;

@@ -154,6 +154,26 @@ impl Store {
             .transpose()
     }
 
+    /// Whether `user` started a session from `client_ip` at or after `since` (the login
+    /// throttle's "known address").
+    pub async fn user_signed_in_from(
+        &self,
+        user: UserId,
+        client_ip: &str,
+        since: Timestamp,
+    ) -> StoreResult<bool> {
+        let found = sqlx::query(
+            "SELECT 1 FROM sessions WHERE user_id = $1 AND client_ip = $2 AND created_at >= $3 \
+             LIMIT 1",
+        )
+        .bind(user.to_string())
+        .bind(client_ip)
+        .bind(micros(since))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn account_owner(&self) -> StoreResult<Option<User>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE is_account_owner = 1 ORDER BY id LIMIT 1"

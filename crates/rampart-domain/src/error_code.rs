@@ -139,6 +139,7 @@ catalogue! {
     InvalidFormat = ("invalid_format", 400, "The export format is not ndjson or csv."),
     InvalidReason = ("invalid_reason", 400, "A rollback reason is empty or too long."),
     InvalidRateLimitPerMinute = ("invalid_rate_limit_per_minute", 400, "The integration's rate limit is out of range."),
+    AuthModeNotForFormat = ("auth_mode_not_for_format", 400, "The auth mode does not fit the integration's format (`routing_key` is PagerDuty's: format `pagerduty` only)."),
     InvalidDefinition = ("invalid_definition", 400, "A schedule or escalation policy definition is not valid."),
     InvalidRules = ("invalid_rules", 400, "A service's alert rules are not valid."),
     InvalidTitle = ("invalid_title", 400, "An incident title is empty or too long."),
@@ -161,6 +162,8 @@ catalogue! {
     InvalidEventAction = ("invalid_event_action", 400, "An event action is not trigger, acknowledge or resolve."),
     InvalidAction = ("invalid_action", 400, "An event action is not one the format knows."),
     InvalidSeverity = ("invalid_severity", 400, "An alert severity is not one the format knows."),
+    RoutingKeyMissing = ("routing_key_missing", 400, "A PagerDuty event has no `routing_key` (answered 400 with PagerDuty's `invalid event` body, as PagerDuty does)."),
+    RoutingKeyInvalid = ("routing_key_invalid", 400, "The `routing_key` is no integration's key (answered 400 with PagerDuty's `invalid event` body, as PagerDuty does)."),
 
     // Conflicts with the stored state.
     Conflict = ("conflict", 409, "The change conflicts with existing data."),

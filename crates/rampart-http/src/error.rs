@@ -135,10 +135,13 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// This error's status and headers (`Retry-After`, `WWW-Authenticate`) with another
+    /// body: for a route that answers errors in its clients' own shape (PagerDuty's)
+    /// and still carries the catalogued code in it.
+    pub fn into_response_with(self, body: impl serde::Serialize) -> Response {
         let status = self.status;
-        let mut response = (status, Json(self.body())).into_response();
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -156,6 +159,13 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        self.into_response_with(body)
     }
 }
 

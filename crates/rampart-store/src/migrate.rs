@@ -88,6 +88,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "incident_integrity",
         sql: include_str!("../migrations/sqlite/0014_incident_integrity.sql"),
     },
+    Migration {
+        version: 16,
+        name: "integration_routing_keys",
+        sql: include_str!("../migrations/sqlite/0016_integration_routing_keys.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -160,6 +165,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 14,
         name: "incident_integrity",
         sql: include_str!("../migrations/postgres/0014_incident_integrity.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "integration_routing_keys",
+        sql: include_str!("../migrations/postgres/0016_integration_routing_keys.sql"),
     },
 ];
 

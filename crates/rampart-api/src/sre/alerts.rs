@@ -1,5 +1,6 @@
 //! Wire types of alerts (in an incident and in the alerts API), the alert list's
-//! filters, and the answer to a webhook delivery.
+//! filters, and the answers to a webhook delivery (at the PagerDuty-compatible route,
+//! PagerDuty's own shapes).
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -71,4 +72,34 @@ pub struct WebhookAccepted {
     /// PagerDuty: the dedup key generated for a trigger that had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_key: Option<String>,
+}
+
+/// The 202 answer of the PagerDuty-compatible route (`POST /hooks/pagerduty/v2/enqueue`),
+/// PagerDuty's own: `{"status": "success", "message": "Event processed", "dedup_key": …}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PagerDutyEventAccepted {
+    /// `success`.
+    pub status: String,
+    /// `Event processed`.
+    pub message: String,
+    /// The event's dedup key: the one it gave, or the one generated for a trigger that
+    /// had none (acknowledge and resolve it with this).
+    pub dedup_key: String,
+}
+
+/// An error of the PagerDuty-compatible route: PagerDuty's fields for PagerDuty's
+/// clients (Alertmanager reads `message` and `errors`), and Rampart's `error` with its
+/// catalogued code for everything else — one body, both readings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PagerDutyEventError {
+    /// PagerDuty's word for it: `invalid event` (400, 413), `throttle event` (429),
+    /// `forbidden` (403), `error` (5xx), `rejected` (any other).
+    pub status: String,
+    /// `Event object is invalid` for an invalid event, as PagerDuty says it; otherwise
+    /// what went wrong.
+    pub message: String,
+    /// What is wrong, one sentence each.
+    pub errors: Vec<String>,
+    /// The error as every Rampart answer carries it (`code` from the catalogue).
+    pub error: crate::ErrorDetail,
 }

@@ -8,7 +8,8 @@ pub struct IntegrationCreate {
     pub name: String,
     /// `alertmanager`, `grafana`, `pagerduty` or `generic`.
     pub format: String,
-    /// `bearer`, `basic` or `hmac`.
+    /// `bearer`, `basic`, `hmac` or `routing_key` (PagerDuty's integration key in the
+    /// event body; format `pagerduty` only).
     pub auth_mode: String,
     /// Source networks allowed to send; empty: any.
     #[serde(default)]
@@ -27,7 +28,9 @@ pub struct Integration {
     pub auth_mode: String,
     pub source_cidrs: Vec<String>,
     pub rate_limit_per_minute: u32,
-    /// `/hooks/v1/{id}`.
+    /// Where senders post: `/hooks/v1/{id}`; for a `routing_key` integration
+    /// `/hooks/pagerduty/v2/enqueue`, the same for every one (a PagerDuty sender's base
+    /// URL is `https://HOST:PORT/hooks/pagerduty`).
     pub url_path: String,
     pub created_at: String,
 }
@@ -39,6 +42,10 @@ pub struct IntegrationCreated {
     /// Bearer: the `rmp_whk_` token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// Routing key: the integration key (32 lowercase hex characters, like
+    /// PagerDuty's), which senders put in the body as `routing_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
     /// Basic: the username and password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,

@@ -31,9 +31,10 @@ pub struct LoginOutcome {
 }
 
 impl App {
-    /// Records a failed authentication and counts it against the client address (see
-    /// `throttle`).
-    async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
+    /// Records a failed authentication (`auth.failure`, anonymous: nobody was
+    /// recognised) and counts it against the client address (see `throttle`); a failure
+    /// to record it is logged, and the request is refused anyway.
+    pub(crate) async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
         self.charge_auth_failure(meta);
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)

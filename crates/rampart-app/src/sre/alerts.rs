@@ -1,4 +1,6 @@
-//! Incoming webhooks (`POST /hooks/v1/{integration_id}`) and the alerts they make:
+//! Incoming webhooks (`POST /hooks/v1/{integration_id}`, and PagerDuty Events API v2
+//! events at `POST /hooks/pagerduty/v2/enqueue`, whose integration is the one whose
+//! routing key the body carries) and the alerts they make:
 //! source address, rate limit, authentication, decoding, then — in one transaction with
 //! its audit event — each event's decision (the domain's
 //! [`decide_alert`]: dedup, record only, open or join the group's incident, acknowledge,
@@ -26,7 +28,7 @@ use rampart_domain::sre::incidents::{
     Incident, IncidentSeverity, OPEN_GROUP_DIGEST_PREFIX, open_group_kept_verbatim,
 };
 use rampart_domain::sre::integrations::AuthMode;
-use rampart_domain::sre::payload::{AlertEvent, decode};
+use rampart_domain::sre::payload::{AlertEvent, decode, pagerduty_routing_key};
 use rampart_domain::sre::services::Service;
 use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId};
 use rampart_store::Page;
@@ -35,7 +37,9 @@ use rampart_store::sre::integrations::IntegrationRecord;
 use serde_json::json;
 
 use super::incidents::{add_timeline, incident_title_place};
-use super::integrations::{StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place};
+use super::integrations::{
+    ROUTING_KEY_DOMAIN, StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place,
+};
 use crate::audit::Outcome;
 use rampart_store::sre::alerts::ALERT_PAYLOAD;
 
@@ -53,6 +57,14 @@ pub struct WebhookRequest<'a> {
     pub meta: RequestMeta,
     pub authorization: Option<&'a str>,
     pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// A PagerDuty Events API v2 event as it arrived at the PagerDuty-compatible route: no
+/// integration in the path and no header, the integration key as `routing_key` in the
+/// body.
+pub struct PagerDutyEventRequest<'a> {
+    pub meta: RequestMeta,
     pub body: &'a [u8],
 }
 
@@ -258,6 +270,32 @@ fn unauthorized(code: ErrorCode) -> AppError {
     AppError::unauthenticated(code, "the webhook's credentials are missing or wrong")
 }
 
+/// A routing key that is no integration's. A 400, as PagerDuty answers it: the key is a
+/// field of the event, and senders do not retry a 400.
+fn routing_key_invalid() -> AppError {
+    AppError::bad_request(
+        ErrorCode::RoutingKeyInvalid,
+        "the routing_key is not the integration key of any integration",
+    )
+}
+
+/// The code of a refusal that is about the sender's credentials (audited as
+/// `webhook.refused`), if `error` is one.
+fn credentials_refused(error: &AppError) -> Option<ErrorCode> {
+    match error {
+        AppError::Unauthenticated { code, .. } => Some(*code),
+        AppError::BadRequest { code, .. }
+            if matches!(
+                code,
+                ErrorCode::RoutingKeyMissing | ErrorCode::RoutingKeyInvalid
+            ) =>
+        {
+            Some(*code)
+        }
+        _ => None,
+    }
+}
+
 /// The alert payload as sealed: everything the sender said about the alert.
 fn payload_json(event: &AlertEvent) -> serde_json::Value {
     json!({
@@ -279,6 +317,18 @@ impl App {
     ) -> AppResult<()> {
         let integration = &record.integration;
         match integration.auth_mode {
+            AuthMode::RoutingKey => {
+                // PagerDuty's way: the key is a field of the event, and no header is sent.
+                let key = pagerduty_routing_key(request.body)?;
+                let presented = self
+                    .pepper()
+                    .blind_index(ROUTING_KEY_DOMAIN, key.as_bytes());
+                let stored = record.token_hmac.ok_or_else(routing_key_invalid)?;
+                if !rampart_crypto::digest::constant_time_eq(&presented, &stored) {
+                    return Err(routing_key_invalid());
+                }
+                Ok(())
+            }
             AuthMode::Bearer => {
                 let token = request
                     .authorization
@@ -367,7 +417,66 @@ impl App {
         };
         let id: IntegrationId = request.integration_id.parse().map_err(|_| not_found())?;
         let record = self.store().integration(id).await?.ok_or_else(not_found)?;
+        self.ingest_into(&record, &request).await
+    }
+
+    /// Handles one PagerDuty Events API v2 event: its integration is the `routing_key`
+    /// integration whose key the body carries, found by the key's blind index (one
+    /// index probe: no scan, and no key is ever compared in the clear); then it goes
+    /// exactly as a delivery to `/hooks/v1/{id}` of that integration does (source
+    /// networks, rate limit, the key checked again in constant time, decoding, dedup,
+    /// audit). A missing or unknown key is refused with a 400, as PagerDuty refuses
+    /// it, audited as an `auth.failure` (there is no integration to name) and counted
+    /// against the client address like any failed authentication (`throttle`).
+    pub async fn ingest_pagerduty_event(
+        &self,
+        request: PagerDutyEventRequest<'_>,
+    ) -> AppResult<IngestOutcome> {
+        self.check_auth_failures(&request.meta)?;
+        let key = match pagerduty_routing_key(request.body) {
+            Ok(key) => key,
+            Err(refusal) => {
+                if refusal.code == ErrorCode::RoutingKeyMissing {
+                    self.record_auth_failure(&request.meta, "routing_key", refusal.code.as_str())
+                        .await;
+                }
+                return Err(refusal.into());
+            }
+        };
+        let index = self
+            .pepper()
+            .blind_index(ROUTING_KEY_DOMAIN, key.as_bytes());
+        let Some(record) = self.store().integration_by_routing_key(&index).await? else {
+            self.record_auth_failure(
+                &request.meta,
+                "routing_key",
+                ErrorCode::RoutingKeyInvalid.as_str(),
+            )
+            .await;
+            return Err(routing_key_invalid());
+        };
+        let integration_id = record.integration.id.to_string();
+        let webhook = WebhookRequest {
+            integration_id: &integration_id,
+            meta: request.meta,
+            authorization: None,
+            signature: None,
+            body: request.body,
+        };
+        self.ingest_into(&record, &webhook).await
+    }
+
+    /// A delivery to the integration `record`, from its source check on.
+    async fn ingest_into(
+        &self,
+        record: &IntegrationRecord,
+        request: &WebhookRequest<'_>,
+    ) -> AppResult<IngestOutcome> {
+        let not_found = || AppError::NotFound {
+            what: "integration",
+        };
         let integration = &record.integration;
+        let id = integration.id;
         let meta = &request.meta;
         if !integration.source_cidrs.is_empty()
             && !crate::platform::network::address_allowed(
@@ -387,8 +496,8 @@ impl App {
             self.now().as_second(),
             integration.rate_limit_per_minute,
         )?;
-        if let Err(error) = self.authenticate_webhook(&record, &request).await {
-            if let AppError::Unauthenticated { code, .. } = &error {
+        if let Err(error) = self.authenticate_webhook(record, request).await {
+            if let Some(code) = credentials_refused(&error) {
                 self.record_webhook_refusal(meta, id, code.as_str()).await?;
             }
             return Err(error);
@@ -405,7 +514,7 @@ impl App {
             .service(integration.service_id)
             .await?
             .ok_or_else(not_found)?;
-        let delivery = self.prepare(service, &record, meta, decoded.events).await?;
+        let delivery = self.prepare(service, record, meta, decoded.events).await?;
         let outcomes = self.inner.ingest_queue.submit(delivery).await?;
         Ok(IngestOutcome {
             alerts: outcomes,

@@ -1,14 +1,15 @@
 //! The webhook integrations of a service: create, list, delete and rotate the
-//! credential. An integration's credential (a `rmp_whk_` bearer token, a Basic
-//! password, or HMAC signing secrets) is shown once at creation: the bearer token is kept
-//! only as a blind index, Basic and HMAC secrets sealed with the project's key.
+//! credential. An integration's credential (a `rmp_whk_` bearer token, a PagerDuty
+//! routing key, a Basic password, or HMAC signing secrets) is shown once at creation:
+//! the bearer token and the routing key are kept only as blind indexes, Basic and HMAC
+//! secrets sealed with the project's key.
 
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::integrations::{
     AuthMode, INTEGRATION_CIDRS_MAX, INTEGRATION_RATE_LIMIT_DEFAULT, INTEGRATION_RATE_LIMIT_MAX,
-    Integration,
+    Integration, ROUTING_KEY_CHARS,
 };
 use rampart_domain::sre::payload::Format;
 use rampart_domain::{IntegrationId, Name};
@@ -35,9 +36,20 @@ pub struct IntegrationInput {
 /// The credential of a new integration, shown once.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IntegrationCredential {
-    Bearer { token: String },
-    Basic { username: String, password: String },
-    Hmac { secret: String },
+    Bearer {
+        token: String,
+    },
+    /// PagerDuty's integration key, which senders put in the body as `routing_key`.
+    RoutingKey {
+        routing_key: String,
+    },
+    Basic {
+        username: String,
+        password: String,
+    },
+    Hmac {
+        secret: String,
+    },
 }
 
 /// Sealed Basic and HMAC secrets.
@@ -73,6 +85,20 @@ pub(crate) fn credentials_place<'a>(owner: &'a str, id: &'a str) -> SealContext<
 
 /// The blind index of a webhook bearer token.
 pub(crate) const WEBHOOK_TOKEN_DOMAIN: &str = "webhook-token";
+/// The blind index of a PagerDuty routing key (its own domain: a routing key and a
+/// bearer token never index alike).
+pub(crate) const ROUTING_KEY_DOMAIN: &str = "webhook-routing-key";
+
+/// A new routing key: 16 random bytes as 32 lowercase hex characters, the shape of a
+/// PagerDuty integration key, so that every sender that accepts PagerDuty's accepts it
+/// (Alertmanager, Grafana and PagerDuty's Python client check no more than that it is
+/// not empty; a stricter sender would expect exactly this shape). It carries no `rmp_`
+/// prefix for that reason.
+fn mint_routing_key() -> AppResult<String> {
+    // Two hex characters a byte.
+    let bytes = rampart_crypto::random::bytes::<{ ROUTING_KEY_CHARS / 2 }>()?;
+    Ok(rampart_crypto::digest::hex(&bytes))
+}
 
 fn random_secret() -> AppResult<String> {
     Ok(rampart_crypto::digest::hex(
@@ -101,6 +127,17 @@ impl App {
                     IntegrationCredential::Bearer {
                         token: token.expose().to_owned(),
                     },
+                    Some(hmac),
+                    None,
+                )
+            }
+            AuthMode::RoutingKey => {
+                let routing_key = mint_routing_key()?;
+                let hmac = self
+                    .pepper()
+                    .blind_index(ROUTING_KEY_DOMAIN, routing_key.as_bytes());
+                (
+                    IntegrationCredential::RoutingKey { routing_key },
                     Some(hmac),
                     None,
                 )
@@ -149,9 +186,9 @@ impl App {
         Ok((credential, token_hmac, credentials_sealed))
     }
 
-    /// Rotates an integration's credential. Bearer tokens and Basic passwords are
-    /// replaced at once; an HMAC integration gets a new secret while the previous one
-    /// stays valid (two at most) until the next rotation.
+    /// Rotates an integration's credential. Bearer tokens, routing keys and Basic
+    /// passwords are replaced at once; an HMAC integration gets a new secret while the
+    /// previous one stays valid (two at most) until the next rotation.
     pub async fn rotate_integration_credential(
         &self,
         ctx: &Ctx,
@@ -256,13 +293,16 @@ impl App {
                 format!("rate_limit_per_minute is 1 to {INTEGRATION_RATE_LIMIT_MAX}"),
             ));
         }
+        let format = Format::parse(&input.format)?;
+        let auth_mode = AuthMode::parse(&input.auth_mode)?;
+        auth_mode.check_format(format)?;
         let integration = Integration {
             id: mint(now, IntegrationId::mint)?,
             service_id: service.id,
             project_id: service.project_id,
             name: Name::parse(&input.name)?,
-            format: Format::parse(&input.format)?,
-            auth_mode: AuthMode::parse(&input.auth_mode)?,
+            format,
+            auth_mode,
             source_cidrs: crate::platform::network::parse_cidrs(
                 &input.source_cidrs,
                 INTEGRATION_CIDRS_MAX,

@@ -865,8 +865,33 @@ async fn incident_oncall_service_and_integration_commands() {
         .unwrap()
         .to_owned();
     assert!(path.starts_with("/hooks/v1/"), "{integration}");
+    // A PagerDuty sender's integration: its routing key, printed once, and the one URL
+    // every PagerDuty sender posts to.
+    let pagerduty = run(&[
+        "integration",
+        "create",
+        "web",
+        "--name",
+        "Grafana",
+        "--format",
+        "pagerduty",
+        "--auth-mode",
+        "routing_key",
+    ]);
+    let routing_key = pagerduty
+        .lines()
+        .find_map(|line| line.strip_prefix("routing key (shown once): "))
+        .expect("the routing key is printed once")
+        .to_owned();
+    rampart_testkit::remember_secret(&routing_key);
+    assert_eq!(routing_key.len(), 32, "{pagerduty}");
+    assert!(
+        pagerduty.contains("/hooks/pagerduty/v2/enqueue"),
+        "{pagerduty}"
+    );
     let listed = run(&["integration", "list", "web"]);
     assert!(listed.contains("Prometheus") && !listed.contains(&hook_token));
+    assert!(listed.contains("Grafana") && !listed.contains(&routing_key));
 
     let alert = serde_json::json!({"version": "4", "groupKey": "g", "status": "firing",
         "alerts": [{"status": "firing", "labels": {"alertname": "DiskFull", "severity": "critical"},

@@ -351,10 +351,40 @@ struct PagerDutyBody {
     event_action: String,
     #[serde(default)]
     dedup_key: Option<String>,
+    /// Read only for a trigger: PagerDuty ignores it on acknowledge and resolve, and
+    /// senders such as Alertmanager and Grafana send one with every event.
     #[serde(default)]
-    payload: Option<PagerDutyPayload>,
+    payload: Option<Value>,
     #[serde(default)]
     links: Vec<PagerDutyLink>,
+}
+
+/// The `routing_key` of a PagerDuty Events API v2 body, the integration key that
+/// PagerDuty senders put in the body instead of a header: how the PagerDuty-compatible
+/// route finds its integration, and how a `routing_key` integration checks its sender.
+/// Only that field is read; [`decode`] reads the event.
+pub fn pagerduty_routing_key(body: &[u8]) -> Result<String, PayloadError> {
+    if body.len() > WEBHOOK_BODY_BYTES_MAX {
+        return Err(invalid(
+            ErrorCode::PayloadTooLarge,
+            format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
+        ));
+    }
+    // A map, not a struct: serde would read a struct from a JSON array too.
+    let mut event: serde_json::Map<String, Value> =
+        serde_json::from_slice(body).map_err(|error| {
+            invalid(
+                ErrorCode::InvalidPayload,
+                format!("not a PagerDuty Events v2 body: {error}"),
+            )
+        })?;
+    match event.remove("routing_key") {
+        Some(Value::String(key)) if !key.is_empty() => Ok(key),
+        _ => Err(invalid(
+            ErrorCode::RoutingKeyMissing,
+            "the event carries its integration key as routing_key, a non-empty string",
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -417,7 +447,13 @@ fn decode_pagerduty(
     };
     check_dedup_key(&dedup_key)?;
     let (summary, severity, source, details, labels) = match (parsed.payload, action) {
-        (Some(payload), _) => {
+        (Some(payload), Action::Trigger) => {
+            let payload: PagerDutyPayload = serde_json::from_value(payload).map_err(|error| {
+                invalid(
+                    ErrorCode::InvalidPayload,
+                    format!("not a PagerDuty trigger payload: {error}"),
+                )
+            })?;
             check_summary(&payload.summary)?;
             let severity = Severity::from_label(&payload.severity).ok_or_else(|| {
                 invalid(
@@ -449,7 +485,9 @@ fn decode_pagerduty(
                 "a trigger carries payload.summary, payload.source and payload.severity",
             ));
         }
-        (None, _) => (
+        // Acknowledge and resolve name the alert by its dedup key; what else they say
+        // is not used (their payload, if any, is not checked).
+        (_, Action::Acknowledge | Action::Resolve) => (
             String::new(),
             Severity::Warning,
             String::new(),
@@ -684,6 +722,12 @@ mod tests {
         let decoded = decode(Format::PagerDuty, resolve, key).unwrap();
         assert_eq!(decoded.events[0].action, Action::Resolve);
         assert_eq!(decoded.generated_dedup_key, None);
+        // Alertmanager and Grafana send a payload with their resolves too; only a
+        // trigger's is read, so one PagerDuty would accept is not refused here.
+        let resolve_with_payload = br#"{"event_action":"resolve","dedup_key":"k1",
+            "payload":{"summary":"","source":"am","severity":"custom"}}"#;
+        let decoded = decode(Format::PagerDuty, resolve_with_payload, key).unwrap();
+        assert_eq!(decoded.events[0].action, Action::Resolve);
 
         let long_summary = json!({"event_action": "trigger", "dedup_key": "k",
             "payload": {"summary": "x".repeat(1025), "source": "s", "severity": "info"}});
@@ -694,6 +738,10 @@ mod tests {
             (long_key, "dedup_key_too_long"),
             (json!({"event_action": "resolve"}), "dedup_key_missing"),
             (json!({"event_action": "trigger"}), "payload_missing"),
+            (
+                json!({"event_action": "trigger", "payload": {"summary": "s"}}),
+                "invalid_payload",
+            ),
             (
                 json!({"event_action": "explode", "dedup_key": "k"}),
                 "invalid_event_action",
@@ -707,6 +755,32 @@ mod tests {
             let error =
                 decode(Format::PagerDuty, &serde_json::to_vec(&body).unwrap(), key).unwrap_err();
             assert_eq!(error.code.as_str(), code, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_routing_key_is_read_from_a_pagerduty_body() {
+        let body =
+            br#"{"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger"}"#;
+        assert_eq!(
+            pagerduty_routing_key(body).unwrap(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        for (body, code) in [
+            (b"{".to_vec(), "invalid_payload"),
+            (b"[1]".to_vec(), "invalid_payload"),
+            (
+                br#"{"event_action":"trigger"}"#.to_vec(),
+                "routing_key_missing",
+            ),
+            (br#"{"routing_key":""}"#.to_vec(), "routing_key_missing"),
+            (br#"{"routing_key":7}"#.to_vec(), "routing_key_missing"),
+            (vec![b' '; WEBHOOK_BODY_BYTES_MAX + 1], "payload_too_large"),
+        ] {
+            assert_eq!(
+                pagerduty_routing_key(&body).unwrap_err().code.as_str(),
+                code
+            );
         }
     }
 

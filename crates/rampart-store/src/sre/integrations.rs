@@ -1,5 +1,6 @@
-//! Webhook integrations of a service and their credentials (a bearer token's blind
-//! index, or basic/HMAC secrets that arrive sealed: this module never sees plaintext).
+//! Webhook integrations of a service and their credentials (a bearer token's or a
+//! PagerDuty routing key's blind index, or basic/HMAC secrets that arrive sealed: this
+//! module never sees plaintext), and the lookup of a routing-key integration by its key.
 
 use rampart_domain::sre::integrations::{AuthMode, Integration};
 use rampart_domain::sre::payload::Format;
@@ -30,7 +31,8 @@ pub const INTEGRATION_CREDENTIALS: SealedColumn = SealedColumn {
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntegrationRecord {
     pub integration: Integration,
-    /// Bearer: the token's blind index.
+    /// Bearer: the token's blind index; routing key: the key's (unique among
+    /// routing-key integrations, migration 0016).
     pub token_hmac: Option<[u8; 32]>,
     /// Basic and HMAC: the sealed secrets.
     pub credentials_sealed: Option<Vec<u8>>,
@@ -67,6 +69,26 @@ impl Store {
         let sql = format!("SELECT {INTEGRATION_COLUMNS} FROM integrations WHERE id = $1");
         sqlx::query(&sql)
             .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(integration_from)
+            .transpose()
+    }
+
+    /// The `routing_key` integration whose key has this blind index: one probe of the
+    /// partial unique index `integrations_routing_key` (the predicate repeats the
+    /// index's, so both engines use it).
+    pub async fn integration_by_routing_key(
+        &self,
+        key_hmac: &[u8; 32],
+    ) -> StoreResult<Option<IntegrationRecord>> {
+        let sql = format!(
+            "SELECT {INTEGRATION_COLUMNS} FROM integrations \
+             WHERE auth_mode = 'routing_key' AND token_hmac = $1"
+        );
+        sqlx::query(&sql)
+            .bind(key_hmac.to_vec())
             .fetch_optional(self.pool())
             .await?
             .as_ref()

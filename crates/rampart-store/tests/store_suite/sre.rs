@@ -1,4 +1,5 @@
-//! Incident-response and on-call tables: services, integrations, alert rules, alerts
+//! Incident-response and on-call tables: services, integrations (and the lookup of a
+//! PagerDuty routing key), alert rules, alerts
 //! (open-key dedup), incidents (numbers, open groups, timeline, fields, action items),
 //! schedule and policy definitions, escalations and notifications.
 
@@ -230,6 +231,72 @@ async fn services_round_trip_paginate_update_and_delete() {
             .unwrap()
             .unwrap();
         assert_eq!((incident.service_id, incident.open_group), (None, None));
+    }
+}
+
+#[tokio::test]
+async fn a_routing_key_integration_is_found_by_its_key_which_no_other_shares() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let service = service(&t, "api");
+        let routed = |hmac: [u8; 32]| {
+            let mut record = integration(&service, AuthMode::RoutingKey);
+            record.integration.format = Format::PagerDuty;
+            record.token_hmac = Some(hmac);
+            record.credentials_sealed = None;
+            record
+        };
+        let pagerduty = routed([5u8; 32]);
+        // A bearer token whose blind index happens to be the same bytes is not a
+        // routing key: the lookup reads routing-key integrations only.
+        let mut bearer = integration(&service, AuthMode::Bearer);
+        bearer.token_hmac = Some([6u8; 32]);
+        let mut tx = store.write().await.unwrap();
+        tx.insert_service(&service).await.unwrap();
+        tx.insert_integration(&pagerduty).await.unwrap();
+        tx.insert_integration(&bearer).await.unwrap();
+        tx.commit(audit("integration.create")).await.unwrap();
+
+        assert_eq!(
+            store.integration_by_routing_key(&[5u8; 32]).await.unwrap(),
+            Some(pagerduty.clone())
+        );
+        assert_eq!(
+            store.integration_by_routing_key(&[6u8; 32]).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store.integration_by_routing_key(&[1u8; 32]).await.unwrap(),
+            None
+        );
+
+        // Two integrations never share a key (the partial unique index).
+        let mut tx = store.write().await.unwrap();
+        let clash = tx.insert_integration(&routed([5u8; 32])).await;
+        assert!(
+            matches!(clash, Err(StoreError::Conflict { .. })),
+            "{clash:?}"
+        );
+        drop(tx);
+
+        // A rotation moves the lookup to the new key at once.
+        let mut tx = store.write().await.unwrap();
+        tx.update_integration_credentials(pagerduty.integration.id, Some([8u8; 32]), None)
+            .await
+            .unwrap();
+        tx.commit(audit("integration.rotate")).await.unwrap();
+        assert_eq!(
+            store.integration_by_routing_key(&[5u8; 32]).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .integration_by_routing_key(&[8u8; 32])
+                .await
+                .unwrap()
+                .map(|record| record.integration.id),
+            Some(pagerduty.integration.id)
+        );
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,7 +28,10 @@ fn free_port() -> u16 {
 
 /// Polls `check` until it yields, for at most `patience` (a wait for an external
 /// process, not a timing assertion).
-async fn eventually<T>(patience: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+pub(super) async fn eventually<T>(
+    patience: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
@@ -42,7 +45,7 @@ async fn eventually<T>(patience: Duration, mut check: impl AsyncFnMut() -> Optio
 }
 
 /// Alertmanager's readiness endpoint answers 200 (plain HTTP on loopback).
-async fn ready(port: u16) -> bool {
+pub(super) async fn ready(port: u16) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
         return false;
@@ -59,7 +62,7 @@ async fn ready(port: u16) -> bool {
     answer.starts_with(b"HTTP/1.0 200") || answer.starts_with(b"HTTP/1.1 200")
 }
 
-async fn amtool(port: u16, args: &[&str]) {
+pub(super) async fn amtool(port: u16, args: &[&str]) {
     let output = tokio::process::Command::new("amtool")
         .arg(format!("--alertmanager.url=http://127.0.0.1:{port}"))
         .args(args)

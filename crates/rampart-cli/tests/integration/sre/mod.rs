@@ -1,6 +1,7 @@
 //! Incident response over HTTPS, one module per slice, named as in every crate: services,
-//! integrations, alerts (and the real Alertmanager), alert rules, incidents, schedules
-//! (and `schedules_oracle`: on-call times at daylight-saving changes against an
+//! integrations, alerts (and the real Alertmanager; the PagerDuty-compatible route with
+//! PagerDuty's client and Alertmanager's `pagerduty_configs`), alert rules, incidents,
+//! schedules (and `schedules_oracle`: on-call times at daylight-saving changes against an
 //! independent oracle), escalation policies, escalations, notifications. Here: what they
 //! share — a service, an integration with its credential, sending a webhook, a generic
 //! event, reading an incident, a user with a token.
@@ -8,6 +9,7 @@
 mod alert_rules;
 mod alerts;
 mod alerts_alertmanager;
+mod alerts_pagerduty;
 mod escalation_policies;
 mod escalations;
 mod incidents;

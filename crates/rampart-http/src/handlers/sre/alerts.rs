@@ -1,7 +1,10 @@
 //! Alerts arrive here: the webhook endpoint `POST /hooks/v1/{integration_id}`, mounted
 //! beside the route table because its authentication is the integration's own (bearer
-//! `rmp_whk_` token, Basic, or an HMAC signature), not an API token. What a delivery
-//! does (dedup, open or join an incident) is the application's.
+//! `rmp_whk_` token, Basic, an HMAC signature, or a PagerDuty routing key), not an API
+//! token; and the PagerDuty-compatible `POST /hooks/pagerduty/v2/enqueue`, where any
+//! PagerDuty Events API v2 sender posts unchanged (the integration key as `routing_key`
+//! in the body, no header) and is answered in PagerDuty's shapes. What a delivery does
+//! (dedup, open or join an incident) is the application's.
 //!
 //! And the alerts API of a project, in the table: the list (filters `status`, `service`,
 //! `since`), one alert with its payload, and acknowledging or resolving one by hand.
@@ -14,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::ListResponse;
 use rampart_api::sre as wire;
-use rampart_app::sre::alerts::{AlertQuery, AlertView, WebhookRequest};
+use rampart_app::sre::alerts::{AlertQuery, AlertView, PagerDutyEventRequest, WebhookRequest};
 use rampart_app::{Ctx, RequestMeta};
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
@@ -165,12 +168,34 @@ pub async fn resolve_alert(
     Ok(Json(wire_alert(view)))
 }
 
-/// Mounts `POST /hooks/v1/{integration_id}` (its own authentication and body limit).
+/// Where PagerDuty Events API v2 senders post: their base URL is
+/// `https://HOST:PORT/hooks/pagerduty`, to which they add PagerDuty's `/v2/enqueue`.
+pub const PAGERDUTY_ENQUEUE_PATH: &str = "/hooks/pagerduty/v2/enqueue";
+
+/// Mounts `POST /hooks/v1/{integration_id}` and `POST /hooks/pagerduty/v2/enqueue`
+/// (their own authentication and body limit).
 pub fn mount(router: Router<AppState>) -> Router<AppState> {
-    router.route(
-        "/hooks/v1/{integration_id}",
-        axum::routing::post(webhook).layer(axum::extract::DefaultBodyLimit::disable()),
-    )
+    router
+        .route(
+            "/hooks/v1/{integration_id}",
+            axum::routing::post(webhook).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            PAGERDUTY_ENQUEUE_PATH,
+            axum::routing::post(pagerduty_event).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+/// A webhook body, read up to the limit (`payload_too_large` past it).
+async fn webhook_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
+            )
+        })
 }
 
 /// `POST /hooks/v1/{integration_id}`: 202 with what each event did.
@@ -181,15 +206,9 @@ pub async fn webhook(
     request_meta: Option<Extension<RequestMeta>>,
     body: Body,
 ) -> Response {
-    let body = match axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX).await {
+    let body = match webhook_body(body).await {
         Ok(body) => body,
-        Err(_) => {
-            return ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
-            )
-            .into_response();
-        }
+        Err(error) => return error.into_response(),
     };
     let header_text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let request = WebhookRequest {
@@ -221,4 +240,61 @@ pub async fn webhook(
             .into_response(),
         Err(error) => ApiError::from(error).into_response(),
     }
+}
+
+/// `POST /hooks/pagerduty/v2/enqueue`: one PagerDuty Events API v2 event, answered as
+/// PagerDuty answers — 202 `{"status": "success", "message": "Event processed",
+/// "dedup_key": …}` — or with [`pagerduty_error`].
+pub async fn pagerduty_event(
+    State(state): State<AppState>,
+    request_meta: Option<Extension<RequestMeta>>,
+    body: Body,
+) -> Response {
+    let body = match webhook_body(body).await {
+        Ok(body) => body,
+        Err(error) => return pagerduty_error(error),
+    };
+    let request = PagerDutyEventRequest {
+        meta: request_meta.map(|m| m.0).unwrap_or_default(),
+        body: &body,
+    };
+    match state.app.ingest_pagerduty_event(request).await {
+        // One event per body: its key is the one it gave or the one generated for it.
+        Ok(outcome) => match outcome.alerts.into_iter().next() {
+            Some(alert) => (
+                StatusCode::ACCEPTED,
+                Json(wire::PagerDutyEventAccepted {
+                    status: "success".into(),
+                    message: "Event processed".into(),
+                    dedup_key: alert.dedup_key,
+                }),
+            )
+                .into_response(),
+            None => pagerduty_error(ApiError::from(rampart_app::AppError::Internal(
+                "a PagerDuty event decoded to no event".into(),
+            ))),
+        },
+        Err(error) => pagerduty_error(ApiError::from(error)),
+    }
+}
+
+/// An error in PagerDuty's shape — `{"status": "invalid event", "message": "Event object
+/// is invalid", "errors": […]}` for a 400, which is what PagerDuty's clients parse —
+/// with Rampart's `error` (the catalogued code) in the same body, and the status and
+/// headers (`Retry-After` on a 429) of the error itself.
+pub fn pagerduty_error(error: ApiError) -> Response {
+    let (status, message) = match error.status.as_u16() {
+        400 | 413 => ("invalid event", "Event object is invalid".to_owned()),
+        429 => ("throttle event", error.message.clone()),
+        403 => ("forbidden", error.message.clone()),
+        _ if error.status.is_server_error() => ("error", error.message.clone()),
+        _ => ("rejected", error.message.clone()),
+    };
+    let body = wire::PagerDutyEventError {
+        status: status.to_owned(),
+        message,
+        errors: vec![error.message.clone()],
+        error: error.body().error,
+    };
+    error.into_response_with(body)
 }

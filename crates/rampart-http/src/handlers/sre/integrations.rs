@@ -9,7 +9,7 @@ use rampart_api::sre as wire;
 use rampart_app::Ctx;
 use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
 use rampart_domain::Permission as P;
-use rampart_domain::sre::integrations::Integration;
+use rampart_domain::sre::integrations::{AuthMode, Integration};
 
 use super::services::ServicePath;
 use crate::AppState;
@@ -82,7 +82,10 @@ fn wire_integration(integration: &Integration, service: &str) -> wire::Integrati
         auth_mode: integration.auth_mode.as_str().to_owned(),
         source_cidrs: integration.source_cidrs.clone(),
         rate_limit_per_minute: integration.rate_limit_per_minute,
-        url_path: format!("/hooks/v1/{}", integration.id),
+        url_path: match integration.auth_mode {
+            AuthMode::RoutingKey => super::alerts::PAGERDUTY_ENQUEUE_PATH.to_owned(),
+            _ => format!("/hooks/v1/{}", integration.id),
+        },
         created_at: integration.created_at.to_string(),
     }
 }
@@ -141,12 +144,16 @@ fn wire_created(
     let mut created = wire::IntegrationCreated {
         integration: wire_integration(integration, service),
         token: None,
+        routing_key: None,
         username: None,
         password: None,
         secret: None,
     };
     match credential {
         IntegrationCredential::Bearer { token } => created.token = Some(token),
+        IntegrationCredential::RoutingKey { routing_key } => {
+            created.routing_key = Some(routing_key);
+        }
         IntegrationCredential::Basic { username, password } => {
             created.username = Some(username);
             created.password = Some(password);

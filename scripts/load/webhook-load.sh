@@ -8,6 +8,9 @@
 # records the results; run on an otherwise idle machine.
 #
 #   scripts/load/webhook-load.sh [sqlite|postgres] [seconds per phase, default 20]
+#
+# RAMPART_BIN=target/debug/rampart skips the release build (to check the harness itself;
+# figures come from the release binary only).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 engine="${1:-sqlite}"
@@ -18,7 +21,8 @@ command -v wrk >/dev/null 2>&1 || {
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk
 }
-cargo build --release --locked -p rampart-cli --bin rampart
+bin="${RAMPART_BIN:-target/release/rampart}"
+[ -n "${RAMPART_BIN:-}" ] || cargo build --release --locked -p rampart-cli --bin rampart
 
 work="$(mktemp -d)"
 server_pid=""
@@ -38,7 +42,7 @@ if [ "$engine" = postgres ]; then
   sep='?'; case "$RAMPART_TEST_DATABASE_URL" in *\?*) sep='&';; esac
   env_args+=("RAMPART_DATABASE_URL=${RAMPART_TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}")
 fi
-env -i PATH="$PATH" "${env_args[@]}" target/release/rampart serve \
+env -i PATH="$PATH" "${env_args[@]}" "$bin" serve \
   --data-dir "$work/data" --listen "127.0.0.1:$port" 2>"$work/serve.log" >/dev/null &
 server_pid=$!
 for _ in $(seq 100); do

@@ -20,17 +20,17 @@ use serde_json::{Value, json};
 
 const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 
-struct Hook {
-    path: String,
-    token: Option<String>,
+pub(crate) struct Hook {
+    pub(crate) path: String,
+    pub(crate) token: Option<String>,
     basic: Option<(String, String)>,
     secret: Option<String>,
 }
 
-struct HookReply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(crate) struct HookReply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl HookReply {
@@ -39,7 +39,7 @@ impl HookReply {
     }
 }
 
-async fn service(server: &TestServer, identifier: &str) {
+pub(crate) async fn service(server: &TestServer, identifier: &str) {
     let created = server
         .post(
             &format!("{PROJECT}/services"),
@@ -50,7 +50,7 @@ async fn service(server: &TestServer, identifier: &str) {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
 }
 
-async fn integration(server: &TestServer, service: &str, body: Value) -> Hook {
+pub(crate) async fn integration(server: &TestServer, service: &str, body: Value) -> Hook {
     let created = server
         .post(
             &format!("{PROJECT}/services/{service}/integrations"),
@@ -77,7 +77,7 @@ async fn integration(server: &TestServer, service: &str, body: Value) -> Hook {
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     server: &TestServer,
     hook: &Hook,
     body: &[u8],
@@ -108,7 +108,7 @@ async fn send(
     }
 }
 
-fn generic(key: &str, action: &str, summary: &str) -> Vec<u8> {
+pub(crate) fn generic(key: &str, action: &str, summary: &str) -> Vec<u8> {
     serde_json::to_vec(
         &json!({"dedup_key": key, "action": action, "summary": summary,
                                "severity": "critical", "labels": {"team": "web"}}),

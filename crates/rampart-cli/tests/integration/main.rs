@@ -3,7 +3,8 @@
 //! `platform/`, `sre/` and `iacm/`, one file per resource named as in every crate
 //! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
 //! crosses slices is at the top: the edge, TLS, the route table (anonymous refusals, no
-//! 500s, the OpenAPI document, the role matrix), the CLI and the tidy checks.
+//! 500s, the OpenAPI document, the role matrix), oversized bodies answered to every
+//! client (`unread_body`), the CLI and the tidy checks.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,3 +22,4 @@ mod routes;
 mod sre;
 mod tidy;
 mod tls;
+mod unread_body;

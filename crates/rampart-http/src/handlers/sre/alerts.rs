@@ -25,6 +25,7 @@ use crate::enforce::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::unread_body::{BodyWatch, declared_over};
 
 /// Registers the alerts API of a project.
 pub fn routes(table: &mut RouteTable) {
@@ -179,17 +180,22 @@ pub async fn webhook(
     Path(integration_id): Path<String>,
     headers: HeaderMap,
     request_meta: Option<Extension<RequestMeta>>,
+    watch: Option<Extension<BodyWatch>>,
     body: Body,
 ) -> Response {
-    let body = match axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX).await {
-        Ok(body) => body,
-        Err(_) => {
-            return ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
-            )
-            .into_response();
-        }
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
+        )
+        .into_response()
+    };
+    // Declared too large: refused before a byte is read or the integration looked up.
+    if declared_over(watch.as_deref(), &headers, WEBHOOK_BODY_BYTES_MAX) {
+        return too_large();
+    }
+    let Ok(body) = axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX).await else {
+        return too_large();
     };
     let header_text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let request = WebhookRequest {

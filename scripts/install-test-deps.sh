@@ -8,7 +8,9 @@
 # Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
 # prometheus-alertmanager) for the webhook end-to-end test; Python 3 with the system's time
 # zone database (Debian tzdata) for the on-call oracle; and PagerDuty's own Python client
-# (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test. New real
+# (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test; curl (Debian,
+# built with HTTP/2) and Python requests (PyPI, in the same venv) as the clients that must
+# read a 413 for an oversized body. New real
 # clients add their installs here, so that a fresh machine and CI get them from the same
 # place.
 set -euo pipefail
@@ -34,6 +36,7 @@ apt_install() {
 }
 
 command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+command -v curl >/dev/null 2>&1 || apt_install curl
 # Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
 # test on loopback; the package's own service is not used).
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||
@@ -60,6 +63,10 @@ python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Australia/Lord_Howe")' >/dev/nul
 pagerduty_version="7.2.0"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pagerduty') != '$pagerduty_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "pagerduty==$pagerduty_version"
+# Python requests, a client that writes the whole body before reading the answer.
+requests_version="2.34.2"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "requests==$requests_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -19,7 +19,7 @@ pub mod validation;
 
 pub use error_code::{ErrorCode, Refusal};
 pub use ids::*;
-pub use permission::Permission;
+pub use permission::{Permission, PermissionClass, ScopeLevel};
 pub use validation::{
     Description, DisplayName, Email, Name, Slug, ValidationError, has_nul, json_has_nul,
 };

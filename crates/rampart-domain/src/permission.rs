@@ -2,14 +2,51 @@
 //! resources whose routes come later, so that later work only uses it. The enum is
 //! exhaustive on purpose: a route declares one of these where it is registered, and the
 //! router test fails for a route without one.
+//!
+//! Each entry also declares its [`PermissionClass`] (what kind of act it is: reading,
+//! the day's work, destroying, or administering) and its [`ScopeLevel`] (the innermost
+//! scope where it means something). The built-in roles are derived from these two
+//! (`platform::access::BuiltinRole`), so a permission cannot join the catalogue without
+//! someone deciding who holds it.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::ValidationError;
 
+/// What kind of act a permission allows; the built-in roles are cut along these lines.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum PermissionClass {
+    /// Looking without changing anything, and without seeing secret material: what a
+    /// Viewer holds (an auditor, a stakeholder).
+    Read,
+    /// The day's work of an operations team: creating and changing the things it works
+    /// with and acting on them — acknowledging and resolving, reading and writing
+    /// Terraform state, using a secret, subscribing, running a runbook. What a User holds
+    /// (like PagerDuty's Responder or HCP Terraform's "write" access).
+    Operational,
+    /// Removing something, or discarding someone else's work: deleting, rolling state
+    /// back past the serial check, breaking another holder's lock. Admins only.
+    Destructive,
+    /// Deciding who may do what, what may be done, and how the installation runs: roles,
+    /// assignments, groups, principals and their credentials, policies and approvals,
+    /// settings, keys, the tenancy itself. Admins only.
+    Administrative,
+}
+
+/// The innermost scope at which a permission means something. Account-level resources
+/// (the account, users, creating organisations) do not exist inside an organisation;
+/// organisation-level ones (an organisation itself, creating projects, its severity
+/// names) do not exist inside a project. Everything else can live in a project.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ScopeLevel {
+    Account,
+    Org,
+    Project,
+}
+
 macro_rules! permissions {
-    ($($variant:ident => $text:literal,)*) => {
+    ($($variant:ident => $text:literal ($class:ident, $level:ident),)*) => {
         /// One `resource:action` permission.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
         pub enum Permission {
@@ -23,6 +60,20 @@ macro_rules! permissions {
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $(Permission::$variant => $text,)*
+                }
+            }
+
+            /// What kind of act the permission allows.
+            pub const fn class(self) -> PermissionClass {
+                match self {
+                    $(Permission::$variant => PermissionClass::$class,)*
+                }
+            }
+
+            /// The innermost scope where the permission means something.
+            pub const fn level(self) -> ScopeLevel {
+                match self {
+                    $(Permission::$variant => ScopeLevel::$level,)*
                 }
             }
 
@@ -44,118 +95,121 @@ macro_rules! permissions {
     };
 }
 
+// `Variant => "resource:action" (class, level)`. The class is a decision about who should
+// hold the permission; README "Access control" gives the reasons for the ones that are
+// not obvious from the action's name.
 permissions! {
     // Platform.
-    AccountManage => "account:manage",
-    OrgView => "org:view",
-    OrgCreate => "org:create",
-    OrgEdit => "org:edit",
-    OrgDelete => "org:delete",
-    ProjectView => "project:view",
-    ProjectCreate => "project:create",
-    ProjectEdit => "project:edit",
-    ProjectDelete => "project:delete",
-    UserView => "user:view",
-    UserInvite => "user:invite",
-    UserEdit => "user:edit",
-    UserDelete => "user:delete",
-    GroupView => "group:view",
-    GroupCreate => "group:create",
-    GroupEdit => "group:edit",
-    GroupDelete => "group:delete",
-    ServiceAccountView => "service_account:view",
-    ServiceAccountCreate => "service_account:create",
-    ServiceAccountEdit => "service_account:edit",
-    ServiceAccountDelete => "service_account:delete",
-    TokenView => "token:view",
-    TokenCreate => "token:create",
-    TokenRevoke => "token:revoke",
-    RoleView => "role:view",
-    RoleCreate => "role:create",
-    RoleEdit => "role:edit",
-    RoleDelete => "role:delete",
-    ResourceGroupView => "resource_group:view",
-    ResourceGroupCreate => "resource_group:create",
-    ResourceGroupEdit => "resource_group:edit",
-    ResourceGroupDelete => "resource_group:delete",
-    RoleAssignmentView => "role_assignment:view",
-    RoleAssignmentCreate => "role_assignment:create",
-    RoleAssignmentDelete => "role_assignment:delete",
-    SecretView => "secret:view",
-    SecretCreate => "secret:create",
-    SecretEdit => "secret:edit",
-    SecretDelete => "secret:delete",
-    SecretAccess => "secret:access",
-    AuditView => "audit:view",
-    AuditExport => "audit:export",
-    SettingsView => "settings:view",
-    SettingsEdit => "settings:edit",
-    DelegateView => "delegate:view",
-    DelegateCreate => "delegate:create",
-    DelegateEdit => "delegate:edit",
-    DelegateDelete => "delegate:delete",
+    AccountManage => "account:manage" (Administrative, Account),
+    OrgView => "org:view" (Read, Org),
+    OrgCreate => "org:create" (Administrative, Account),
+    OrgEdit => "org:edit" (Administrative, Org),
+    OrgDelete => "org:delete" (Destructive, Org),
+    ProjectView => "project:view" (Read, Project),
+    ProjectCreate => "project:create" (Administrative, Org),
+    ProjectEdit => "project:edit" (Administrative, Project),
+    ProjectDelete => "project:delete" (Destructive, Project),
+    UserView => "user:view" (Read, Account),
+    UserInvite => "user:invite" (Administrative, Account),
+    UserEdit => "user:edit" (Administrative, Account),
+    UserDelete => "user:delete" (Administrative, Account),
+    GroupView => "group:view" (Read, Project),
+    GroupCreate => "group:create" (Administrative, Project),
+    GroupEdit => "group:edit" (Administrative, Project),
+    GroupDelete => "group:delete" (Administrative, Project),
+    ServiceAccountView => "service_account:view" (Read, Project),
+    ServiceAccountCreate => "service_account:create" (Administrative, Project),
+    ServiceAccountEdit => "service_account:edit" (Administrative, Project),
+    ServiceAccountDelete => "service_account:delete" (Administrative, Project),
+    TokenView => "token:view" (Read, Project),
+    TokenCreate => "token:create" (Administrative, Project),
+    TokenRevoke => "token:revoke" (Administrative, Project),
+    RoleView => "role:view" (Read, Project),
+    RoleCreate => "role:create" (Administrative, Project),
+    RoleEdit => "role:edit" (Administrative, Project),
+    RoleDelete => "role:delete" (Administrative, Project),
+    ResourceGroupView => "resource_group:view" (Read, Project),
+    ResourceGroupCreate => "resource_group:create" (Administrative, Project),
+    ResourceGroupEdit => "resource_group:edit" (Administrative, Project),
+    ResourceGroupDelete => "resource_group:delete" (Administrative, Project),
+    RoleAssignmentView => "role_assignment:view" (Read, Project),
+    RoleAssignmentCreate => "role_assignment:create" (Administrative, Project),
+    RoleAssignmentDelete => "role_assignment:delete" (Administrative, Project),
+    SecretView => "secret:view" (Read, Project),
+    SecretCreate => "secret:create" (Operational, Project),
+    SecretEdit => "secret:edit" (Operational, Project),
+    SecretDelete => "secret:delete" (Destructive, Project),
+    SecretAccess => "secret:access" (Operational, Project),
+    AuditView => "audit:view" (Read, Project),
+    AuditExport => "audit:export" (Read, Project),
+    SettingsView => "settings:view" (Administrative, Project),
+    SettingsEdit => "settings:edit" (Administrative, Project),
+    DelegateView => "delegate:view" (Read, Project),
+    DelegateCreate => "delegate:create" (Administrative, Project),
+    DelegateEdit => "delegate:edit" (Administrative, Project),
+    DelegateDelete => "delegate:delete" (Administrative, Project),
     // SRE.
-    IncidentView => "incident:view",
-    IncidentCreate => "incident:create",
-    IncidentEdit => "incident:edit",
-    IncidentConfigure => "incident:configure",
-    IncidentStatusUpdate => "incident:status_update",
-    AlertView => "alert:view",
-    AlertCreate => "alert:create",
-    AlertEdit => "alert:edit",
-    AlertRuleView => "alert_rule:view",
-    AlertRuleCreate => "alert_rule:create",
-    AlertRuleEdit => "alert_rule:edit",
-    AlertRuleDelete => "alert_rule:delete",
-    EscalationPolicyView => "escalation_policy:view",
-    EscalationPolicyCreate => "escalation_policy:create",
-    EscalationPolicyEdit => "escalation_policy:edit",
-    EscalationPolicyDelete => "escalation_policy:delete",
-    ScheduleView => "schedule:view",
-    ScheduleCreate => "schedule:create",
-    ScheduleEdit => "schedule:edit",
-    ScheduleDelete => "schedule:delete",
-    ScheduleOverrideView => "schedule_override:view",
-    ScheduleOverrideCreate => "schedule_override:create",
-    ScheduleOverrideEdit => "schedule_override:edit",
-    ScheduleOverrideDelete => "schedule_override:delete",
-    SloView => "slo:view",
-    SloCreate => "slo:create",
-    SloEdit => "slo:edit",
-    SloDelete => "slo:delete",
-    RunbookView => "runbook:view",
-    RunbookCreate => "runbook:create",
-    RunbookEdit => "runbook:edit",
-    RunbookDelete => "runbook:delete",
-    RunbookExecute => "runbook:execute",
-    ServiceView => "service:view",
-    ServiceCreate => "service:create",
-    ServiceEdit => "service:edit",
-    ServiceDelete => "service:delete",
-    ServiceSubscribe => "service:subscribe",
-    IntegrationView => "integration:view",
-    IntegrationCreate => "integration:create",
-    IntegrationEdit => "integration:edit",
-    IntegrationDelete => "integration:delete",
+    IncidentView => "incident:view" (Read, Project),
+    IncidentCreate => "incident:create" (Operational, Project),
+    IncidentEdit => "incident:edit" (Operational, Project),
+    IncidentConfigure => "incident:configure" (Administrative, Org),
+    IncidentStatusUpdate => "incident:status_update" (Operational, Project),
+    AlertView => "alert:view" (Read, Project),
+    AlertCreate => "alert:create" (Operational, Project),
+    AlertEdit => "alert:edit" (Operational, Project),
+    AlertRuleView => "alert_rule:view" (Read, Project),
+    AlertRuleCreate => "alert_rule:create" (Operational, Project),
+    AlertRuleEdit => "alert_rule:edit" (Operational, Project),
+    AlertRuleDelete => "alert_rule:delete" (Destructive, Project),
+    EscalationPolicyView => "escalation_policy:view" (Read, Project),
+    EscalationPolicyCreate => "escalation_policy:create" (Operational, Project),
+    EscalationPolicyEdit => "escalation_policy:edit" (Operational, Project),
+    EscalationPolicyDelete => "escalation_policy:delete" (Destructive, Project),
+    ScheduleView => "schedule:view" (Read, Project),
+    ScheduleCreate => "schedule:create" (Operational, Project),
+    ScheduleEdit => "schedule:edit" (Operational, Project),
+    ScheduleDelete => "schedule:delete" (Destructive, Project),
+    ScheduleOverrideView => "schedule_override:view" (Read, Project),
+    ScheduleOverrideCreate => "schedule_override:create" (Operational, Project),
+    ScheduleOverrideEdit => "schedule_override:edit" (Operational, Project),
+    ScheduleOverrideDelete => "schedule_override:delete" (Destructive, Project),
+    SloView => "slo:view" (Read, Project),
+    SloCreate => "slo:create" (Operational, Project),
+    SloEdit => "slo:edit" (Operational, Project),
+    SloDelete => "slo:delete" (Destructive, Project),
+    RunbookView => "runbook:view" (Read, Project),
+    RunbookCreate => "runbook:create" (Operational, Project),
+    RunbookEdit => "runbook:edit" (Operational, Project),
+    RunbookDelete => "runbook:delete" (Destructive, Project),
+    RunbookExecute => "runbook:execute" (Operational, Project),
+    ServiceView => "service:view" (Read, Project),
+    ServiceCreate => "service:create" (Operational, Project),
+    ServiceEdit => "service:edit" (Operational, Project),
+    ServiceDelete => "service:delete" (Destructive, Project),
+    ServiceSubscribe => "service:subscribe" (Operational, Project),
+    IntegrationView => "integration:view" (Read, Project),
+    IntegrationCreate => "integration:create" (Operational, Project),
+    IntegrationEdit => "integration:edit" (Operational, Project),
+    IntegrationDelete => "integration:delete" (Destructive, Project),
     // IaCM.
-    WorkspaceView => "workspace:view",
-    WorkspaceCreate => "workspace:create",
-    WorkspaceEdit => "workspace:edit",
-    WorkspaceDelete => "workspace:delete",
-    WorkspaceEditVariables => "workspace:edit_variables",
-    WorkspaceApprove => "workspace:approve",
-    WorkspaceAccessState => "workspace:access_state",
-    WorkspaceWriteState => "workspace:write_state",
-    WorkspaceRollbackState => "workspace:rollback_state",
-    WorkspaceForceUnlock => "workspace:force_unlock",
-    PolicySetView => "policy_set:view",
-    PolicySetCreate => "policy_set:create",
-    PolicySetEdit => "policy_set:edit",
-    PolicySetDelete => "policy_set:delete",
-    VariableSetView => "variable_set:view",
-    VariableSetCreate => "variable_set:create",
-    VariableSetEdit => "variable_set:edit",
-    VariableSetDelete => "variable_set:delete",
+    WorkspaceView => "workspace:view" (Read, Project),
+    WorkspaceCreate => "workspace:create" (Operational, Project),
+    WorkspaceEdit => "workspace:edit" (Operational, Project),
+    WorkspaceDelete => "workspace:delete" (Destructive, Project),
+    WorkspaceEditVariables => "workspace:edit_variables" (Operational, Project),
+    WorkspaceApprove => "workspace:approve" (Administrative, Project),
+    WorkspaceAccessState => "workspace:access_state" (Operational, Project),
+    WorkspaceWriteState => "workspace:write_state" (Operational, Project),
+    WorkspaceRollbackState => "workspace:rollback_state" (Destructive, Project),
+    WorkspaceForceUnlock => "workspace:force_unlock" (Destructive, Project),
+    PolicySetView => "policy_set:view" (Read, Project),
+    PolicySetCreate => "policy_set:create" (Administrative, Project),
+    PolicySetEdit => "policy_set:edit" (Administrative, Project),
+    PolicySetDelete => "policy_set:delete" (Administrative, Project),
+    VariableSetView => "variable_set:view" (Read, Project),
+    VariableSetCreate => "variable_set:create" (Operational, Project),
+    VariableSetEdit => "variable_set:edit" (Operational, Project),
+    VariableSetDelete => "variable_set:delete" (Destructive, Project),
 }
 
 impl Permission {
@@ -193,5 +247,40 @@ mod tests {
             assert!(!permission.resource().is_empty() && !permission.action().is_empty());
         }
         assert!("incident:fly".parse::<Permission>().is_err());
+    }
+
+    #[test]
+    fn classes_follow_a_few_rules_that_need_no_judgement() {
+        for permission in Permission::ALL {
+            // Removing something is never the day's work.
+            if permission.action() == "delete" {
+                assert!(
+                    matches!(
+                        permission.class(),
+                        PermissionClass::Destructive | PermissionClass::Administrative
+                    ),
+                    "{permission}"
+                );
+            }
+            // Reading is `view` or `export`, and never of secret material.
+            if permission.class() == PermissionClass::Read {
+                assert!(
+                    matches!(permission.action(), "view" | "export"),
+                    "{permission}"
+                );
+            }
+            // Who may do what is administration, whatever the action.
+            if matches!(
+                permission.resource(),
+                "role" | "role_assignment" | "resource_group" | "group" | "user" | "token"
+            ) && permission.action() != "view"
+            {
+                assert_eq!(
+                    permission.class(),
+                    PermissionClass::Administrative,
+                    "{permission}"
+                );
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The outermost middleware, run for every request (matched or not): request id, client
-//! IP, timeout, security headers, the access log line and metrics.
+//! IP, timeout, draining a body the route left unread (`unread_body`), security headers,
+//! the access log line and metrics.
 
 use rampart_domain::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
@@ -84,6 +85,7 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
         client_ip: client.to_string(),
         request_id: request_id.clone(),
     };
+    let watched = crate::unread_body::watch(&mut request, state.settings.body_bytes_max);
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -111,6 +113,9 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
             }
         }
     };
+    // What the route left unread of the body is drained before the answer goes out, so
+    // that a client still writing it gets to read the answer.
+    crate::unread_body::settle(watched, &mut response, state.settings.request_timeout).await;
 
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {

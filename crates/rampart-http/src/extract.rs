@@ -94,7 +94,8 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
             .is_some_and(|subtype| subtype.ends_with("+json"))
 }
 
-fn body_too_large() -> ApiError {
+/// 413 `body_too_large`: the body is over the route's limit.
+pub(crate) fn body_too_large() -> ApiError {
     ApiError::new(
         ErrorCode::BodyTooLarge,
         "the request body is larger than this route accepts",

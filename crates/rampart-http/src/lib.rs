@@ -7,8 +7,9 @@
 //! one enforcement point ([`enforce`]) that authenticates, resolves the scope and
 //! authorises before any handler runs; the edge middleware ([`edge`]: request ids,
 //! client IP, security headers, timeouts, logs, metrics); error rendering ([`error`]);
-//! the OpenAPI document generated from the route table ([`openapi`]); and the TLS 1.3
-//! listener with certificate hot reload ([`server`]).
+//! the OpenAPI document generated from the route table ([`openapi`]); the TLS 1.3
+//! listener with certificate hot reload ([`server`]); and the draining of request bodies
+//! a route left unread, so that every client reads its answer ([`unread_body`]).
 
 pub mod convert;
 pub mod edge;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod server;
+pub mod unread_body;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -227,6 +227,20 @@ type Mount = Box<dyn FnOnce(Router<AppState>, &AppState) -> Router<AppState>>;
 
 /// The routes registered so far: their specs, and their handlers to mount. Building the
 /// table needs no application, so tests can walk it.
+/// Refuses a body whose declared length is over the route's limit before anything else
+/// (authentication included) looks at the request, and tells the edge the limit.
+async fn refuse_declared_oversize(
+    State(limit_bytes): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let watch = request.extensions().get::<crate::unread_body::BodyWatch>();
+    if crate::unread_body::declared_over(watch, request.headers(), limit_bytes) {
+        return axum::response::IntoResponse::into_response(crate::extract::body_too_large());
+    }
+    next.run(request).await
+}
+
 #[derive(Default)]
 pub struct RouteTable {
     specs: Vec<RouteSpec>,
@@ -261,6 +275,7 @@ impl RouteTable {
             let body_limit = body_bytes_max.unwrap_or(state.settings.body_bytes_max);
             let guarded = handler
                 .layer(from_fn_with_state((state.clone(), access), enforce))
+                .layer(from_fn_with_state(body_limit, refuse_declared_oversize))
                 .layer(DefaultBodyLimit::max(body_limit));
             router.route(path, on(method_filter(&method), guarded))
         }));

@@ -6,7 +6,7 @@
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::services::Service;
-use rampart_domain::sre::services::ServiceOwnership;
+use rampart_domain::sre::services::{SERVICE_SUBSCRIBERS_MAX, ServiceOwnership};
 use rampart_domain::{Description, Name, ServiceId, Slug};
 use rampart_store::Page;
 use serde_json::json;
@@ -56,10 +56,10 @@ impl App {
                 format!("{group:?} is not a user group id"),
             ));
         }
-        if ownership.subscribers.len() > 100 {
+        if ownership.subscribers.len() > SERVICE_SUBSCRIBERS_MAX {
             return Err(AppError::bad_request(
                 ErrorCode::TooManySubscribers,
-                "a service has at most 100 subscribers",
+                format!("a service has at most {SERVICE_SUBSCRIBERS_MAX} subscribers"),
             ));
         }
         for subscriber in &ownership.subscribers {
@@ -96,6 +96,70 @@ impl App {
                     "tags": ownership.tags,
                 }))
                 .build(),
+        )
+        .await?;
+        Ok(ownership)
+    }
+
+    /// Subscribes the calling user to a service's incidents (`subscribe`), or ends
+    /// their own subscription. Only users subscribe (`not_a_user` for a service
+    /// account); subscribing twice, or leaving when not subscribed, changes nothing.
+    /// The list is changed under the service's row lock, so concurrent subscriptions
+    /// all land.
+    pub async fn set_own_subscription(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        service: &str,
+        subscribe: bool,
+    ) -> AppResult<ServiceOwnership> {
+        let service = self.service_at(scope, service).await?;
+        let rampart_domain::platform::identity::PrincipalId::User(user) = ctx.actor.principal
+        else {
+            return Err(AppError::bad_request(
+                ErrorCode::NotAUser,
+                "only a user can subscribe to a service, not a service account",
+            ));
+        };
+        let me = format!("user:{user}");
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut ownership = tx
+            .service_ownership_for_update(service.id)
+            .await?
+            .ok_or_else(service_not_found)?;
+        let subscribed = ownership.subscribers.contains(&me);
+        if subscribed == subscribe {
+            tx.rollback().await?;
+            return Ok(ownership);
+        }
+        if subscribe {
+            if ownership.subscribers.len() >= SERVICE_SUBSCRIBERS_MAX {
+                return Err(AppError::bad_request(
+                    ErrorCode::TooManySubscribers,
+                    format!("a service has at most {SERVICE_SUBSCRIBERS_MAX} subscribers"),
+                ));
+            }
+            ownership.subscribers.push(me);
+        } else {
+            ownership.subscribers.retain(|subscriber| *subscriber != me);
+        }
+        tx.set_service_ownership(service.id, &ownership, now)
+            .await?;
+        tx.commit(
+            ctx.audit(
+                now,
+                if subscribe {
+                    "service.subscribe"
+                } else {
+                    "service.unsubscribe"
+                },
+                "service",
+            )
+            .scope(scope)
+            .resource_id(service.id)
+            .details(json!({ "identifier": service.identifier.as_str() }))
+            .build(),
         )
         .await?;
         Ok(ownership)

@@ -2,8 +2,9 @@
 //! through the `rampart` binary. One test binary (link time). Modules mirror the slices:
 //! `platform/`, `sre/` and `iacm/`, one file per resource named as in every crate
 //! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
-//! crosses slices is at the top: the edge, TLS, database outages, the kill -9 harness, the route table (anonymous refusals, no
-//! 500s, the OpenAPI document, the role matrix), the CLI and the tidy checks.
+//! crosses slices is at the top: the edge, TLS, database outages, the kill -9 harness, the
+//! route table (anonymous refusals, no 500s, the OpenAPI document, the role matrix),
+//! oversized bodies answered to every client (`unread_body`), the CLI and the tidy checks.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,3 +24,4 @@ mod routes;
 mod sre;
 mod tidy;
 mod tls;
+mod unread_body;

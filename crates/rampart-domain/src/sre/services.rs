@@ -20,6 +20,9 @@ pub struct Service {
     pub updated_at: Timestamp,
 }
 
+/// Subscribers of one service (users and groups together).
+pub const SERVICE_SUBSCRIBERS_MAX: usize = 100;
+
 /// Who owns a service and who hears about its incidents.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceOwnership {

@@ -38,6 +38,17 @@ fn service_from(row: &AnyRow) -> StoreResult<Service> {
     })
 }
 
+fn ownership_from(row: &AnyRow) -> StoreResult<ServiceOwnership> {
+    let list = |column: &str| -> StoreResult<Vec<String>> {
+        serde_json::from_str(&get::<String>(row, column)?).map_err(|_| corrupt(column))
+    };
+    Ok(ServiceOwnership {
+        owner_group: get(row, "owner_group")?,
+        subscribers: list("subscribers")?,
+        tags: list("tags")?,
+    })
+}
+
 impl Store {
     pub async fn service_by_identifier(
         &self,
@@ -90,14 +101,7 @@ impl Store {
             .bind(service.to_string())
             .fetch_one(self.pool())
             .await?;
-        let list = |column: &str| -> StoreResult<Vec<String>> {
-            serde_json::from_str(&get::<String>(&row, column)?).map_err(|_| corrupt(column))
-        };
-        Ok(ServiceOwnership {
-            owner_group: get(&row, "owner_group")?,
-            subscribers: list("subscribers")?,
-            tags: list("tags")?,
-        })
+        ownership_from(&row)
     }
 
     /// An organisation's names for the SEV levels (JSON object, SEV0…SEV4 → label).
@@ -148,6 +152,30 @@ impl WriteTx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// A service's ownership read inside this transaction, its row locked until the
+    /// transaction ends (PostgreSQL `FOR UPDATE`; SQLite writers are already
+    /// serialised), so that adding or removing one subscriber cannot lose a concurrent
+    /// change. `None` when the service is gone.
+    pub async fn service_ownership_for_update(
+        &mut self,
+        service: ServiceId,
+    ) -> StoreResult<Option<ServiceOwnership>> {
+        let lock = if self.engine() == crate::Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql =
+            format!("SELECT owner_group, subscribers, tags FROM services WHERE id = $1{lock}");
+        sqlx::query(&sql)
+            .bind(service.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(ownership_from)
+            .transpose()
     }
 
     pub async fn set_service_ownership(

@@ -11,36 +11,36 @@ mod workspaces;
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
 
-const WS: &str = "/tf/v1/default/default/prod";
+pub(crate) const WS: &str = "/tf/v1/default/default/prod";
 
 /// One raw backend request with Basic auth (username ignored, password = token).
-struct Tf<'a> {
-    server: &'a TestServer,
+pub(crate) struct Tf<'a> {
+    pub(crate) server: &'a TestServer,
 }
 
-struct TfReply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct TfReply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl TfReply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
-    fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         self.json()["error"]["code"]
             .as_str()
             .unwrap_or("")
             .to_owned()
     }
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
 impl Tf<'_> {
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         path: &str,
@@ -69,7 +69,7 @@ impl Tf<'_> {
     }
 }
 
-fn state(serial: u64, lineage: &str, resources: usize) -> Vec<u8> {
+pub(crate) fn state(serial: u64, lineage: &str, resources: usize) -> Vec<u8> {
     let resources: Vec<Value> = (0..resources)
         .map(|n| {
             json!({"mode": "managed", "type": "terraform_data", "name": format!("r{n}"),
@@ -84,7 +84,7 @@ fn state(serial: u64, lineage: &str, resources: usize) -> Vec<u8> {
     .unwrap()
 }
 
-fn lock(id: &str) -> Vec<u8> {
+pub(crate) fn lock(id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "ID": id, "Operation": "OperationTypeApply", "Info": "", "Who": "ci@runner",
         "Version": "1.15.5", "Created": "2026-11-23T10:00:00Z", "Path": ""

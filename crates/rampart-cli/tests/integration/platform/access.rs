@@ -1,7 +1,221 @@
-//! Role assignments at account, organisation and project scope, enforced on every route.
+//! Role assignments at account, organisation and project scope, enforced on every route;
+//! the built-in roles against a table written from the seed; what a User can and cannot
+//! do, end to end.
 
+use rampart_domain::platform::access::BuiltinRole;
 use rampart_testkit::{Reply, StatusCode, TestServer};
 use serde_json::json;
+
+/// Which built-in role holds each permission, written by hand from the seed (SECURITY.md
+/// "RBAC": Account Admin, Org Admin, Project Admin, User — no delete —, Viewer; PRODUCT.md:
+/// the reviewer is read-only and verifies the audit log offline) and README "Access
+/// control", one decision per line — never computed from the rule the server uses, so
+/// that a change to that rule shows up here as a difference to argue about.
+///
+/// Columns: Account Admin, Org Admin, Project Admin, User, Viewer; `x` holds, `.` not.
+/// Admins hold what means something where they are assigned (an Org Admin nothing of the
+/// account, a Project Admin nothing of its organisation); the User reads and does the
+/// day's work but deletes nothing and administers nothing; the Viewer only reads, and no
+/// secret material (state bodies, secret values, metrics).
+const SEED_ROLE_TABLE: &str = "
+    account:manage             x . . . .
+    org:view                   x x . x x
+    org:create                 x . . . .
+    org:edit                   x x . . .
+    org:delete                 x x . . .
+    project:view               x x x x x
+    project:create             x x . . .
+    project:edit               x x x . .
+    project:delete             x x x . .
+    user:view                  x . . x x
+    user:invite                x . . . .
+    user:edit                  x . . . .
+    user:delete                x . . . .
+    group:view                 x x x x x
+    group:create               x x x . .
+    group:edit                 x x x . .
+    group:delete               x x x . .
+    service_account:view       x x x x x
+    service_account:create     x x x . .
+    service_account:edit       x x x . .
+    service_account:delete     x x x . .
+    token:view                 x x x x x
+    token:create               x x x . .
+    token:revoke               x x x . .
+    role:view                  x x x x x
+    role:create                x x x . .
+    role:edit                  x x x . .
+    role:delete                x x x . .
+    resource_group:view        x x x x x
+    resource_group:create      x x x . .
+    resource_group:edit        x x x . .
+    resource_group:delete      x x x . .
+    role_assignment:view       x x x x x
+    role_assignment:create     x x x . .
+    role_assignment:delete     x x x . .
+    secret:view                x x x x x
+    secret:create              x x x x .
+    secret:edit                x x x x .
+    secret:delete              x x x . .
+    secret:access              x x x x .
+    audit:view                 x x x x x
+    audit:export               x x x x x
+    settings:view              x x x . .
+    settings:edit              x x x . .
+    delegate:view              x x x x x
+    delegate:create            x x x . .
+    delegate:edit              x x x . .
+    delegate:delete            x x x . .
+    incident:view              x x x x x
+    incident:create            x x x x .
+    incident:edit              x x x x .
+    incident:configure         x x . . .
+    incident:status_update     x x x x .
+    alert:view                 x x x x x
+    alert:create               x x x x .
+    alert:edit                 x x x x .
+    alert_rule:view            x x x x x
+    alert_rule:create          x x x x .
+    alert_rule:edit            x x x x .
+    alert_rule:delete          x x x . .
+    escalation_policy:view     x x x x x
+    escalation_policy:create   x x x x .
+    escalation_policy:edit     x x x x .
+    escalation_policy:delete   x x x . .
+    schedule:view              x x x x x
+    schedule:create            x x x x .
+    schedule:edit              x x x x .
+    schedule:delete            x x x . .
+    schedule_override:view     x x x x x
+    schedule_override:create   x x x x .
+    schedule_override:edit     x x x x .
+    schedule_override:delete   x x x . .
+    slo:view                   x x x x x
+    slo:create                 x x x x .
+    slo:edit                   x x x x .
+    slo:delete                 x x x . .
+    runbook:view               x x x x x
+    runbook:create             x x x x .
+    runbook:edit               x x x x .
+    runbook:delete             x x x . .
+    runbook:execute            x x x x .
+    service:view               x x x x x
+    service:create             x x x x .
+    service:edit               x x x x .
+    service:delete             x x x . .
+    service:subscribe          x x x x .
+    integration:view           x x x x x
+    integration:create         x x x x .
+    integration:edit           x x x x .
+    integration:delete         x x x . .
+    workspace:view             x x x x x
+    workspace:create           x x x x .
+    workspace:edit             x x x x .
+    workspace:delete           x x x . .
+    workspace:edit_variables   x x x x .
+    workspace:approve          x x x . .
+    workspace:access_state     x x x x .
+    workspace:write_state      x x x x .
+    workspace:rollback_state   x x x . .
+    workspace:force_unlock     x x x . .
+    policy_set:view            x x x x x
+    policy_set:create          x x x . .
+    policy_set:edit            x x x . .
+    policy_set:delete          x x x . .
+    variable_set:view          x x x x x
+    variable_set:create        x x x x .
+    variable_set:edit          x x x x .
+    variable_set:delete        x x x . .
+";
+
+/// The table's columns, in order.
+const SEED_COLUMNS: [BuiltinRole; 5] = [
+    BuiltinRole::AccountAdmin,
+    BuiltinRole::OrgAdmin,
+    BuiltinRole::ProjectAdmin,
+    BuiltinRole::User,
+    BuiltinRole::Viewer,
+];
+
+/// The table's rows: permission, then who holds it in column order.
+fn seed_rows() -> Vec<(&'static str, [bool; 5])> {
+    SEED_ROLE_TABLE
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let permission = words.next().unwrap();
+            let marks: Vec<bool> = words
+                .map(|mark| match mark {
+                    "x" => true,
+                    "." => false,
+                    other => panic!("{permission}: mark {other:?} is neither x nor ."),
+                })
+                .collect();
+            (permission, marks.try_into().expect("five columns"))
+        })
+        .collect()
+}
+
+/// Whether the seed's table gives `role` the permission `permission`.
+pub(crate) fn seed_holds(role: BuiltinRole, permission: &str) -> bool {
+    let column = SEED_COLUMNS.iter().position(|c| *c == role).unwrap();
+    let rows = seed_rows();
+    let (_, marks) = rows
+        .iter()
+        .find(|(name, _)| *name == permission)
+        .unwrap_or_else(|| panic!("{permission} is not in the seed's role table"));
+    marks[column]
+}
+
+#[tokio::test]
+async fn the_served_built_in_roles_are_the_seeds_table() {
+    // Every permission of the catalogue has exactly one row: a new permission cannot
+    // be added without deciding, here too, who holds it.
+    let rows = seed_rows();
+    let mut in_table: Vec<&str> = rows.iter().map(|(name, _)| *name).collect();
+    let mut catalogue: Vec<&str> = rampart_domain::Permission::ALL
+        .iter()
+        .map(|permission| permission.as_str())
+        .collect();
+    in_table.sort_unstable();
+    catalogue.sort_unstable();
+    assert_eq!(in_table, catalogue);
+
+    // What the server says each built-in role holds (GET …/roles) is the table.
+    let server = TestServer::start().await;
+    let listed = server.get("/api/v1/roles", &server.admin_token).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let mut seen = 0;
+    for role in listed.body["items"].as_array().unwrap() {
+        let Some(builtin) = BuiltinRole::from_identifier(role["identifier"].as_str().unwrap())
+        else {
+            continue;
+        };
+        seen += 1;
+        let mut served: Vec<&str> = role["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        served.sort_unstable();
+        let mut expected: Vec<&str> = rows
+            .iter()
+            .filter(|(name, _)| seed_holds(builtin, name))
+            .map(|(name, _)| *name)
+            .collect();
+        expected.sort_unstable();
+        let missing: Vec<_> = expected.iter().filter(|p| !served.contains(p)).collect();
+        let extra: Vec<_> = served.iter().filter(|p| !expected.contains(p)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{}: the server lacks {missing:?} and has {extra:?} beyond the seed's table",
+            builtin.identifier()
+        );
+    }
+    assert_eq!(seen, SEED_COLUMNS.len());
+}
 
 /// Creates a user and a personal token for them (through a session, as a person would).
 pub(crate) async fn user_with_token(server: &TestServer, email: &str) -> (String, String) {
@@ -125,8 +339,11 @@ async fn a_viewer_sees_its_project_only_and_changes_nothing() {
         .map(|p| p.as_str().unwrap())
         .collect();
     assert!(permissions.contains(&"project:view") && permissions.contains(&"incident:view"));
+    // Reading only: views, and the audit export a reviewer verifies offline.
     assert!(
-        permissions.iter().all(|p| p.ends_with(":view")),
+        permissions
+            .iter()
+            .all(|p| p.ends_with(":view") || *p == "audit:export"),
         "{permissions:?}"
     );
 
@@ -348,10 +565,26 @@ async fn explain_names_the_deciding_assignment_and_service_accounts_take_roles()
     );
     let created = assign(&server, admin, PROJECT, &principal, "_user").await;
     assert_eq!(server.get(PROJECT, &sa_token).await.status, StatusCode::OK);
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &sa_token,
+            json!({"title": "deploy failed", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(
+        opened.status,
+        StatusCode::CREATED,
+        "a User does the day's work: {}",
+        opened.text
+    );
     let renamed = server
         .patch(PROJECT, &sa_token, json!({"description": "by CI"}))
         .await;
-    assert_eq!(renamed.status, StatusCode::OK, "User may edit");
+    assert_eq!(
+        renamed.body["error"]["permission"], "project:edit",
+        "changing the project is administration"
+    );
     let deleted = server
         .delete(&format!("{PROJECT}/service-accounts/{sa_id}"), &sa_token)
         .await;
@@ -499,7 +732,7 @@ async fn custom_roles_and_groups_grant_exactly_their_permissions() {
         .post(
             &format!("{PROJECT}/roles"),
             &erin_token,
-            json!({"identifier": "more", "name": "More", "permissions": ["incident:configure"]}),
+            json!({"identifier": "more", "name": "More", "permissions": ["incident:status_update"]}),
         )
         .await;
     assert_eq!(
@@ -977,4 +1210,238 @@ async fn rights_cannot_be_borrowed_through_tokens_groups_users_or_revocations() 
         (last.status, last.code()),
         (StatusCode::CONFLICT, "last_account_admin")
     );
+}
+
+/// The User role end to end: the day's work of an on-call and an infrastructure
+/// engineer goes through — subscribing to a service, hearing about its incident,
+/// acknowledging and resolving it, reading and writing Terraform state through `/tf/v1`,
+/// using a secret — while every delete and every administrative act is refused with the
+/// permission named.
+#[tokio::test]
+async fn a_user_does_the_days_work_but_deletes_nothing_and_administers_nothing() {
+    use crate::iacm::{Tf, WS, lock, state};
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let (ursula, token) = user_with_token(&server, "ursula@example.com").await;
+    let me = format!("user:{ursula}");
+    let granted = assign(&server, &admin, PROJECT, &me, "_user").await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+
+    // Subscribe, hear about the incident, acknowledge it, resolve it.
+    crate::sre::service(&server, "checkout").await;
+    let subscribed = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/services/checkout/subscription"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(subscribed.status, StatusCode::OK, "{}", subscribed.text);
+    assert_eq!(subscribed.body["subscribers"], json!([me]));
+    let hook = crate::sre::integration(
+        &server,
+        "checkout",
+        json!({"name": "G", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let delivered = crate::sre::send(
+        &server,
+        &hook,
+        &crate::sre::generic("pay", "trigger", "Payments failing"),
+        &[],
+    )
+    .await;
+    assert_eq!(delivered.status, StatusCode::ACCEPTED, "{}", delivered.body);
+    let inbox = server.get("/api/v1/me/notifications", &token).await;
+    assert_eq!(
+        inbox.body["items"][0]["kind"], "subscribed",
+        "{}",
+        inbox.text
+    );
+    assert_eq!(inbox.body["items"][0]["incident_number"], 1);
+    for status in ["acknowledged", "resolved"] {
+        let moved = server
+            .post(
+                &format!("{PROJECT}/incidents/1/status"),
+                &token,
+                json!({"status": status}),
+            )
+            .await;
+        assert_eq!(
+            moved.status,
+            StatusCode::NO_CONTENT,
+            "{status}: {}",
+            moved.text
+        );
+        let read = server.get(&format!("{PROJECT}/incidents/1"), &token).await;
+        assert_eq!(read.body["status"], status, "{}", read.text);
+    }
+
+    // Terraform state through the backend, as the stock client does it: the workspace
+    // is made on first use, locked, written, read back and unlocked.
+    let tf = Tf { server: &server };
+    let as_ursula = Some(token.as_str());
+    let lock_path = format!("{WS}/lock");
+    let locked = tf
+        .send("LOCK", &lock_path, as_ursula, &lock("u-1"), &[])
+        .await;
+    assert_eq!(locked.status, StatusCode::OK, "{}", locked.text());
+    let body = state(1, "lineage-u", 2);
+    let wrote = tf
+        .send("POST", &format!("{WS}?ID=u-1"), as_ursula, &body, &[])
+        .await;
+    assert_eq!(wrote.status, StatusCode::OK, "{}", wrote.text());
+    let read = tf.send("GET", WS, as_ursula, b"", &[]).await;
+    assert_eq!((read.status, read.body), (StatusCode::OK, body));
+    let unlocked = tf
+        .send("UNLOCK", &lock_path, as_ursula, &lock("u-1"), &[])
+        .await;
+    assert_eq!(unlocked.status, StatusCode::OK, "{}", unlocked.text());
+    let current = server
+        .get(
+            &format!("{PROJECT}/workspaces/prod/state-versions/current"),
+            &token,
+        )
+        .await;
+    assert_eq!(current.status, StatusCode::OK, "{}", current.text);
+    // Breaking someone else's lock is not the day's work.
+    let admins = tf
+        .send("LOCK", &lock_path, Some(&admin), &lock("admin-1"), &[])
+        .await;
+    assert_eq!(admins.status, StatusCode::OK);
+    let forced = tf.send("UNLOCK", &lock_path, as_ursula, b"", &[]).await;
+    assert_eq!(
+        (forced.status, forced.code().as_str()),
+        (StatusCode::FORBIDDEN, "permission_denied"),
+        "{}",
+        forced.text()
+    );
+    let still = tf
+        .send("LOCK", &lock_path, as_ursula, &lock("u-2"), &[])
+        .await;
+    assert_eq!(still.status, StatusCode::LOCKED, "the admin's lock holds");
+    let released = tf
+        .send("UNLOCK", &lock_path, Some(&admin), &lock("admin-1"), &[])
+        .await;
+    assert_eq!(released.status, StatusCode::OK);
+
+    // A secret: she creates one and a consumer acting as her reads its value.
+    let created = server
+        .post(
+            &format!("{PROJECT}/secrets"),
+            &token,
+            json!({"identifier": "deploy-key", "name": "Deploy key", "value": "s3cr3t-u"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    rampart_testkit::remember_secret("s3cr3t-u");
+    super::create_secret(&server, PROJECT, "db-password", "db-value-u").await;
+    rampart_testkit::remember_secret("db-value-u");
+    let scope = super::project_scope(&server, "default", "default").await;
+    let ctx = server.ctx_for(&token).await;
+    let value = server
+        .app()
+        .read_secret(&ctx, scope, "db-password", None)
+        .await
+        .unwrap();
+    assert_eq!(value.as_str(), "db-value-u");
+
+    // Nothing deleted, nothing administered: each refusal names its permission.
+    let refused = [
+        (
+            "DELETE",
+            format!("{PROJECT}/services/checkout"),
+            "service:delete",
+        ),
+        (
+            "DELETE",
+            format!("{PROJECT}/secrets/db-password"),
+            "secret:delete",
+        ),
+        (
+            "DELETE",
+            format!("{PROJECT}/workspaces/prod"),
+            "workspace:delete",
+        ),
+        (
+            "POST",
+            format!("{PROJECT}/workspaces/prod/state-rollback"),
+            "workspace:rollback_state",
+        ),
+        (
+            "DELETE",
+            format!("{PROJECT}/escalation-policies/any"),
+            "escalation_policy:delete",
+        ),
+        ("DELETE", PROJECT.to_owned(), "project:delete"),
+        ("PATCH", PROJECT.to_owned(), "project:edit"),
+        ("POST", format!("{PROJECT}/roles"), "role:create"),
+        (
+            "POST",
+            format!("{PROJECT}/role-assignments"),
+            "role_assignment:create",
+        ),
+        ("POST", format!("{PROJECT}/groups"), "group:create"),
+        (
+            "POST",
+            format!("{PROJECT}/service-accounts"),
+            "service_account:create",
+        ),
+        ("POST", "/api/v1/users".to_owned(), "user:invite"),
+        ("PATCH", format!("/api/v1/users/{ursula}"), "user:edit"),
+        ("GET", "/metrics".to_owned(), "settings:view"),
+        (
+            "PUT",
+            "/api/v1/orgs/default/ip-allowlist".to_owned(),
+            "org:edit",
+        ),
+        (
+            "PUT",
+            "/api/v1/orgs/default/audit-retention".to_owned(),
+            "org:edit",
+        ),
+        (
+            "PUT",
+            "/api/v1/orgs/default/incident-severities".to_owned(),
+            "incident:configure",
+        ),
+        ("POST", "/api/v1/keys/rotate".to_owned(), "account:manage"),
+    ];
+    for (method, path, permission) in refused {
+        // Routes that decide per resource read their body first; the others refuse
+        // before reading it.
+        let body = if path.ends_with("/state-rollback") {
+            json!({"version": 1, "reason": "undo"})
+        } else {
+            json!({})
+        };
+        let reply = server
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &path,
+                Some(&token),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "permission_denied"),
+            "{method} {path}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["error"]["permission"], permission,
+            "{method} {path}"
+        );
+    }
+    // And what was refused is all still there.
+    for path in [
+        "services/checkout",
+        "secrets/db-password",
+        "workspaces/prod",
+    ] {
+        let kept = server.get(&format!("{PROJECT}/{path}"), &admin).await;
+        assert_eq!(kept.status, StatusCode::OK, "{path}");
+    }
 }

@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 pub(crate) const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 
 pub(crate) struct Hook {
-    path: String,
-    token: Option<String>,
+    pub(crate) path: String,
+    pub(crate) token: Option<String>,
     basic: Option<(String, String)>,
     secret: Option<String>,
 }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::unread_body::{BodyWatch, declared_over};
 
 #[derive(Deserialize)]
 pub struct LockQuery {
@@ -125,10 +126,21 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, AppError> {
     let limit = state.app.settings().state_size_bytes_max;
     axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| AppError::TooLarge {
-            code: ErrorCode::StateTooLarge,
-            message: format!("a state body holds at most {limit} bytes"),
-        })
+        .map_err(|_| state_too_large(limit))
+}
+
+fn state_too_large(limit: usize) -> AppError {
+    AppError::TooLarge {
+        code: ErrorCode::StateTooLarge,
+        message: format!("a state body holds at most {limit} bytes"),
+    }
+}
+
+fn lock_info_too_large(limit: usize) -> AppError {
+    AppError::TooLarge {
+        code: ErrorCode::LockInfoTooLarge,
+        message: format!("lock info holds at most {limit} bytes"),
+    }
 }
 
 fn meta_of(request_meta: Option<axum::Extension<RequestMeta>>) -> RequestMeta {
@@ -149,6 +161,7 @@ fn json_body(status: StatusCode, body: impl Into<Body>) -> Response {
 }
 
 /// `/tf/v1/{org}/{project}/{workspace}`.
+#[allow(clippy::too_many_arguments)] // axum extractors: each part of the request it reads
 pub async fn state_route(
     State(state): State<AppState>,
     path: StatePath,
@@ -156,8 +169,14 @@ pub async fn state_route(
     method: Method,
     headers: HeaderMap,
     request_meta: Option<axum::Extension<RequestMeta>>,
+    watch: Option<axum::Extension<BodyWatch>>,
     body: Body,
 ) -> Response {
+    // A state declared too large is refused before anything is read or looked up.
+    let limit = state.app.settings().state_size_bytes_max;
+    if declared_over(watch.as_deref(), &headers, limit) {
+        return error(state_too_large(limit));
+    }
     let (ctx, workspace) = match open(&state, &headers, meta_of(request_meta), path.0).await {
         Ok(opened) => opened,
         Err(failure) => return error(failure),
@@ -206,21 +225,20 @@ pub async fn lock_route(
     method: Method,
     headers: HeaderMap,
     request_meta: Option<axum::Extension<RequestMeta>>,
+    watch: Option<axum::Extension<BodyWatch>>,
     body: Body,
 ) -> Response {
+    let limit = rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX;
+    if declared_over(watch.as_deref(), &headers, limit) {
+        return error(lock_info_too_large(limit));
+    }
     let (ctx, workspace) = match open(&state, &headers, meta_of(request_meta), path.0).await {
         Ok(opened) => opened,
         Err(failure) => return error(failure),
     };
-    let limit = rampart_domain::limits::STATE_LOCK_INFO_BYTES_MAX;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(_) => {
-            return error(AppError::TooLarge {
-                code: ErrorCode::LockInfoTooLarge,
-                message: format!("lock info holds at most {limit} bytes"),
-            });
-        }
+        Err(_) => return error(lock_info_too_large(limit)),
     };
     let (outcome, held_status) = match method.as_str() {
         "LOCK" | "POST" | "PUT" => (

@@ -28,6 +28,7 @@ use crate::enforce::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, path_params};
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::unread_body::{BodyWatch, declared_over};
 
 /// Registers the alerts API of a project.
 pub fn routes(table: &mut RouteTable) {
@@ -187,15 +188,24 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
 }
 
 /// A webhook body, read up to the limit (`payload_too_large` past it).
-async fn webhook_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+async fn webhook_body(
+    watch: Option<&BodyWatch>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
+        )
+    };
+    // Declared too large: refused before a byte is read or the integration looked up.
+    if declared_over(watch, headers, WEBHOOK_BODY_BYTES_MAX) {
+        return Err(too_large());
+    }
     axum::body::to_bytes(body, WEBHOOK_BODY_BYTES_MAX)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("a webhook body holds at most {WEBHOOK_BODY_BYTES_MAX} bytes"),
-            )
-        })
+        .map_err(|_| too_large())
 }
 
 /// `POST /hooks/v1/{integration_id}`: 202 with what each event did.
@@ -204,9 +214,10 @@ pub async fn webhook(
     Path(integration_id): Path<String>,
     headers: HeaderMap,
     request_meta: Option<Extension<RequestMeta>>,
+    watch: Option<Extension<BodyWatch>>,
     body: Body,
 ) -> Response {
-    let body = match webhook_body(body).await {
+    let body = match webhook_body(watch.as_deref(), &headers, body).await {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
@@ -247,10 +258,12 @@ pub async fn webhook(
 /// "dedup_key": …}` — or with [`pagerduty_error`].
 pub async fn pagerduty_event(
     State(state): State<AppState>,
+    headers: HeaderMap,
     request_meta: Option<Extension<RequestMeta>>,
+    watch: Option<Extension<BodyWatch>>,
     body: Body,
 ) -> Response {
-    let body = match webhook_body(body).await {
+    let body = match webhook_body(watch.as_deref(), &headers, body).await {
         Ok(body) => body,
         Err(error) => return pagerduty_error(error),
     };

@@ -1,5 +1,5 @@
 //! A project's service directory: services, their ownership (owner team, subscribers,
-//! tags), and the organisation's names for the SEV levels.
+//! tags), a user's own subscription, and the organisation's names for the SEV levels.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -108,6 +108,25 @@ pub fn routes(table: &mut RouteTable) {
         .body::<wire::ServiceOwnership>()
         .reply::<wire::ServiceOwnership>(200),
         set_service_ownership,
+    );
+    table.add(
+        r(
+            M::PUT,
+            path("/services/{service}/subscription"),
+            perm(P::ServiceSubscribe),
+            "Subscribe yourself to a service's incidents (a user, not a service account)",
+        )
+        .reply::<wire::ServiceOwnership>(200),
+        subscribe_to_service,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            path("/services/{service}/subscription"),
+            perm(P::ServiceSubscribe),
+            "End your own subscription to a service",
+        ),
+        unsubscribe_from_service,
     );
 }
 
@@ -243,6 +262,32 @@ pub async fn set_service_ownership(
         )
         .await?;
     Ok(Json(wire_ownership(ownership)))
+}
+
+pub async fn subscribe_to_service(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<ServicePath>,
+) -> ApiResult<Json<wire::ServiceOwnership>> {
+    let ownership = state
+        .app
+        .set_own_subscription(&ctx, scope.scope(), &path.service, true)
+        .await?;
+    Ok(Json(wire_ownership(ownership)))
+}
+
+pub async fn unsubscribe_from_service(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<ServicePath>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .set_own_subscription(&ctx, scope.scope(), &path.service, false)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn labels_of(

@@ -93,15 +93,22 @@ struct Inner {
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
-/// (see `sealing`). A feature with a new sealed column declares its `SEALED_PLACES`
-/// and is listed here.
-fn sealed_places() -> Vec<sealing::SealedPlace> {
+/// (see `sealing`), and which the "no plaintext at rest" test covers place by place. A
+/// feature with a new sealed column declares its `SEALED_PLACES` and is listed here.
+pub fn sealed_places() -> Vec<sealing::SealedPlace> {
     platform::secrets::SEALED_PLACES
         .iter()
         .chain(iacm::state_versions::SEALED_PLACES)
         .copied()
         .chain(sre::sealed_places())
         .collect()
+}
+
+/// Every kind of blind index that a feature stores (see `sealing`), which the "no
+/// plaintext at rest" test covers column by column. A feature with a new one declares
+/// its `BLIND_INDEXES` and is listed here.
+pub fn blind_indexes() -> Vec<sealing::BlindIndex> {
+    sre::blind_indexes().collect()
 }
 
 /// The application: every use case is a method. Cheap to clone.

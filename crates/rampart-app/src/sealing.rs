@@ -3,6 +3,13 @@
 //! ([`SealContext`]) so that a value moved elsewhere does not open. Features declare
 //! the sealed values they store as [`SealedPlace`]s; the rewrap job walks them.
 //!
+//! A value that must be found by equality but not held in clear (an alert's dedup or
+//! group key) is kept as a blind index: HMAC-SHA256 under the ring's blind-index key
+//! (`KeyRing::blind_index_key`, derived from the ring's oldest live version), with
+//! the [`BlindIndex`]'s domain. Rotation keeps that key, so indexes need no rewrap;
+//! crypto-shredding destroys it with the ring. Features declare their [`BlindIndex`]es
+//! like their sealed places.
+//!
 //! Key hierarchy: the root key wraps each owner's (organisation's or project's) key ring
 //! versions, stored in `key_versions`; `rampart_crypto::envelope` derives a fresh data
 //! key per value. This module also owns the key operations: rotation (a new primary
@@ -19,12 +26,13 @@ use rampart_domain::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use rampart_crypto::BlindIndexKey;
 use rampart_crypto::RootKey;
 use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError};
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_store::platform::keys::KeyVersionRow;
-use rampart_store::sealed::{SealedCell, SealedColumn};
+use rampart_store::sealed::{BlindIndexColumn, SealedCell, SealedColumn};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -44,6 +52,15 @@ pub struct SealedPlace {
     pub column: SealedColumn,
     /// Reseals one stored value of `column` owned by `owner` (see [`Resealer`]).
     pub reseal: ResealFn,
+}
+
+/// One kind of blind index that a feature stores: the HMAC domain that keeps it apart
+/// from other kinds, and the columns holding it. Each feature declares its own and
+/// computes them only through [`Sealer::blind_index`].
+#[derive(Clone, Copy, Debug)]
+pub struct BlindIndex {
+    pub domain: &'static str,
+    pub columns: &'static [BlindIndexColumn],
 }
 
 /// How a feature reseals one stored value: given the resealer, the ring's owner and the
@@ -118,16 +135,22 @@ pub struct KeyVersionView {
     pub destroyed_at: Option<Timestamp>,
 }
 
-/// A loaded ring that seals synchronously (see [`App::sealer`]).
+/// A loaded ring that seals and blind-indexes synchronously (see [`App::sealer`]).
 pub(crate) struct Sealer {
     owner: String,
     ring: KeyRing,
+    index_key: BlindIndexKey,
 }
 
 impl Sealer {
     /// The ring's owner (an organisation or project id).
     pub(crate) fn owner(&self) -> &str {
         &self.owner
+    }
+
+    /// The blind index of `value` (hex), as `index`'s columns keep it.
+    pub(crate) fn blind_index(&self, index: &BlindIndex, value: &str) -> String {
+        rampart_crypto::digest::hex(&self.index_key.blind_index(index.domain, value.as_bytes()))
     }
 
     pub(crate) fn seal(&self, place: &SealContext<'_>, plaintext: &[u8]) -> AppResult<Vec<u8>> {
@@ -137,6 +160,52 @@ impl Sealer {
             ));
         }
         Ok(self.ring.seal(place, plaintext)?)
+    }
+}
+
+/// A loaded ring that opens synchronously: several values of one request, one ring read
+/// (see [`App::opener`]).
+pub(crate) struct Opener {
+    ring: KeyRing,
+}
+
+impl Opener {
+    /// Opens a value sealed for `place`. A destroyed key answers `data_shredded` (410);
+    /// a value that does not open (moved, edited) is an integrity failure, never garbage.
+    pub(crate) fn open(
+        &self,
+        place: &SealContext<'_>,
+        sealed: &[u8],
+    ) -> AppResult<Zeroizing<Vec<u8>>> {
+        self.ring.open(place, sealed).map_err(|error| match error {
+            OpenError::Shredded => AppError::Gone {
+                code: ErrorCode::DataShredded,
+                message: "this data was crypto-shredded: its keys were destroyed and it can \
+                          never be read again"
+                    .into(),
+            },
+            OpenError::Invalid => AppError::Integrity(format!(
+                "a sealed {} {} of {} does not open",
+                place.entity_type, place.field, place.entity_id
+            )),
+        })
+    }
+
+    /// A stand-in for a value sealed under the ring's newest destroyed version: it
+    /// opens as shredded (see `KeyRing::shredded_stand_in`). `None` when the ring was
+    /// never shredded.
+    pub(crate) fn shredded_stand_in(&self) -> Option<Vec<u8>> {
+        self.ring.shredded_stand_in()
+    }
+
+    /// Opens a sealed text (see [`Opener::open`]).
+    pub(crate) fn open_text(&self, place: &SealContext<'_>, sealed: &[u8]) -> AppResult<String> {
+        String::from_utf8(self.open(place, sealed)?.to_vec()).map_err(|_| {
+            AppError::Integrity(format!(
+                "a sealed {} {} of {} is not text",
+                place.entity_type, place.field, place.entity_id
+            ))
+        })
     }
 }
 
@@ -360,9 +429,21 @@ impl App {
     /// a write transaction, where loading (which may have to create the ring in a write
     /// of its own) must not run.
     pub(crate) async fn sealer(&self, owner: &str) -> AppResult<Sealer> {
+        let ring = self.ring_for_sealing(owner).await?;
+        let index_key = ring.blind_index_key().ok_or_else(|| {
+            AppError::Internal(format!("the key ring of {owner} has no live version"))
+        })?;
         Ok(Sealer {
             owner: owner.to_owned(),
-            ring: self.ring_for_sealing(owner).await?,
+            ring,
+            index_key,
+        })
+    }
+
+    /// `owner`'s ring loaded once, to open several values of one request.
+    pub(crate) async fn opener(&self, owner: &str) -> AppResult<Opener> {
+        Ok(Opener {
+            ring: self.load_ring(owner).await?,
         })
     }
 
@@ -373,19 +454,7 @@ impl App {
         place: &SealContext<'_>,
         sealed: &[u8],
     ) -> AppResult<Zeroizing<Vec<u8>>> {
-        let ring = self.load_ring(place.owner).await?;
-        ring.open(place, sealed).map_err(|error| match error {
-            OpenError::Shredded => AppError::Gone {
-                code: ErrorCode::DataShredded,
-                message: "this data was crypto-shredded: its keys were destroyed and it can \
-                          never be read again"
-                    .into(),
-            },
-            OpenError::Invalid => AppError::Integrity(format!(
-                "a sealed {} {} of {} does not open",
-                place.entity_type, place.field, place.entity_id
-            )),
-        })
+        self.opener(place.owner).await?.open(place, sealed)
     }
 
     fn require_key_admin(&self, ctx: &Ctx) -> AppResult<()> {

@@ -92,6 +92,11 @@ pub async fn start(
         .then(|| setup::root_key_path(&data_dir));
     let app = setup::open_app(config, store, &root_key, clock, root_key_file).await?;
     drop(root_key);
+    // Before the first request: rows from before migration 15 get their clear values
+    // sealed and blind-indexed (nothing to do on later starts).
+    app.seal_legacy_plaintext()
+        .await
+        .map_err(|e| anyhow::anyhow!("sealing values stored before migration 15: {e}"))?;
 
     let tls_files = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(cert), Some(key)) => TlsFiles {

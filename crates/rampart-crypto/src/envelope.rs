@@ -17,12 +17,14 @@ use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
 use zeroize::Zeroizing;
 
 use crate::CryptoError;
+use crate::blind_index::BlindIndexKey;
 
 const MAGIC: &[u8; 2] = b"RM";
 const FORMAT_VERSION: u8 = 1;
 const SALT_LEN: usize = 32;
 const HEADER_LEN: usize = 2 + 1 + 4 + SALT_LEN + NONCE_LEN;
 const DATA_KEY_INFO: &[u8] = b"rampart/data-key/v1";
+const BLIND_INDEX_KEY_INFO: &[u8] = b"rampart/blind-index-key/v1";
 
 /// Where a sealed value belongs. Every part goes into the associated data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +172,44 @@ impl KeyRing {
             .map_err(|_| CryptoError::Seal)?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
+    }
+
+    /// The ring's blind-index key (see [`crate::blind_index`]): derived with HKDF-SHA256
+    /// from its oldest version that still has material. Rotation keeps it (rotated-out
+    /// versions keep their material until the ring is shredded), so blind indexes stay
+    /// valid across rotations; crypto-shredding destroys it with the ring, and the first
+    /// version made after a shred derives a new one, matching none of the old indexes.
+    /// `None` when the ring has no live version. (Destroying single old versions would
+    /// change it: whoever adds that must move the blind indexes first.)
+    pub fn blind_index_key(&self) -> Option<BlindIndexKey> {
+        let material = self.keys.values().find_map(|key| key.material.as_ref())?;
+        let prk = Salt::new(HKDF_SHA256, &[]).extract(material.as_slice());
+        let okm = prk
+            .expand(&[BLIND_INDEX_KEY_INFO], aws_lc_rs::hmac::HMAC_SHA256)
+            .ok()?;
+        Some(BlindIndexKey::from_hmac_key(aws_lc_rs::hmac::Key::from(
+            okm,
+        )))
+    }
+
+    /// A stand-in for a value sealed under a destroyed version of the ring (the newest
+    /// destroyed one): it opens as [`OpenError::Shredded`], never as data. For a value
+    /// that must count as crypto-shredded but was never sealed — kept in clear, before
+    /// sealing covered it, under a ring destroyed since. `None` when no version is
+    /// destroyed.
+    pub fn shredded_stand_in(&self) -> Option<Vec<u8>> {
+        let version = self
+            .keys
+            .iter()
+            .rev()
+            .find(|(_, key)| key.status == KeyStatus::Destroyed)
+            .map(|(version, _)| *version)?;
+        let mut out = Vec::with_capacity(HEADER_LEN + 16);
+        out.extend_from_slice(MAGIC);
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&version.to_be_bytes());
+        out.resize(HEADER_LEN + 16, 0);
+        Some(out)
     }
 
     /// The key version that sealed `sealed` (for rewrap jobs), if the header is valid.
@@ -329,6 +369,52 @@ mod tests {
         assert!(
             ring.seal(&here, b"x").is_err(),
             "nothing seals after shredding"
+        );
+    }
+
+    #[test]
+    fn the_blind_index_key_survives_rotation_and_dies_with_a_shred() {
+        let mut ring = ring();
+        let before = ring
+            .blind_index_key()
+            .unwrap()
+            .blind_index("alert-dedup-key", b"db-1");
+        ring.rotate().unwrap();
+        ring.rotate().unwrap();
+        let after = ring
+            .blind_index_key()
+            .unwrap()
+            .blind_index("alert-dedup-key", b"db-1");
+        assert_eq!(before, after);
+        ring.destroy_all();
+        assert!(ring.blind_index_key().is_none());
+        // A ring made again after the shred: another key, matching no old index.
+        ring.rotate().unwrap();
+        let reborn = ring
+            .blind_index_key()
+            .unwrap()
+            .blind_index("alert-dedup-key", b"db-1");
+        assert_ne!(reborn, before);
+        // Another project's ring indexes the same value differently.
+        let other = super::tests::ring()
+            .blind_index_key()
+            .unwrap()
+            .blind_index("alert-dedup-key", b"db-1");
+        assert_ne!(other, before);
+    }
+
+    #[test]
+    fn a_shredded_stand_in_opens_as_shredded() {
+        let mut ring = ring();
+        assert!(ring.shredded_stand_in().is_none());
+        ring.destroy_all();
+        ring.rotate().unwrap();
+        let stand_in = ring.shredded_stand_in().unwrap();
+        assert_eq!(KeyRing::sealed_key_version(&stand_in), Some(1));
+        assert_eq!(
+            ring.open(&context("p1", "i1", "title", 0), &stand_in)
+                .unwrap_err(),
+            OpenError::Shredded
         );
     }
 }

@@ -6,6 +6,7 @@
 //! key that wraps every other key. Secret material lives in zeroizing types and is never
 //! formatted by `Debug`.
 
+pub mod blind_index;
 pub mod checkpoint;
 pub mod digest;
 pub mod envelope;
@@ -17,6 +18,7 @@ pub mod session;
 pub mod token;
 pub mod webhook_signature;
 
+pub use blind_index::BlindIndexKey;
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict};
 pub use root_key::{Pepper, RootKey};
 pub use token::{ParsedToken, SecretToken, TokenFormatError};

@@ -12,12 +12,12 @@ use std::io::Write;
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::CryptoError;
+use crate::blind_index::BlindIndexKey;
 
 const WRAP_FORMAT_VERSION: u8 = 1;
 pub const KEY_BYTES: usize = 32;
@@ -138,7 +138,7 @@ impl RootKey {
 /// The server pepper: the HMAC key under which tokens (and other secrets that need an
 /// equality lookup) are stored. Generated once, stored wrapped by the root key in the
 /// database so that every replica shares it.
-pub struct Pepper(hmac::Key);
+pub struct Pepper(BlindIndexKey);
 
 impl fmt::Debug for Pepper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,19 +153,12 @@ impl Pepper {
         if bytes.len() != KEY_BYTES {
             return Err(CryptoError::KeyMaterial("the pepper must be 32 bytes"));
         }
-        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, bytes)))
+        Ok(Self(BlindIndexKey::from_bytes(bytes)?))
     }
 
-    /// HMAC-SHA256(pepper, domain ‖ 0x00 ‖ value). The domain keeps blind indexes of
-    /// different kinds of value apart.
+    /// The blind index of `value` under the pepper (see [`BlindIndexKey::blind_index`]).
     pub fn blind_index(&self, domain: &str, value: &[u8]) -> [u8; 32] {
-        let mut context = hmac::Context::with_key(&self.0);
-        context.update(domain.as_bytes());
-        context.update(&[0]);
-        context.update(value);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(context.sign().as_ref());
-        out
+        self.0.blind_index(domain, value)
     }
 }
 

@@ -89,6 +89,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0014_incident_integrity.sql"),
     },
     Migration {
+        version: 15,
+        name: "sealed_incident_fields",
+        sql: include_str!("../migrations/sqlite/0015_sealed_incident_fields.sql"),
+    },
+    Migration {
         version: 16,
         name: "integration_routing_keys",
         sql: include_str!("../migrations/sqlite/0016_integration_routing_keys.sql"),
@@ -167,6 +172,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0014_incident_integrity.sql"),
     },
     Migration {
+        version: 15,
+        name: "sealed_incident_fields",
+        sql: include_str!("../migrations/postgres/0015_sealed_incident_fields.sql"),
+    },
+    Migration {
         version: 16,
         name: "integration_routing_keys",
         sql: include_str!("../migrations/postgres/0016_integration_routing_keys.sql"),
@@ -186,10 +196,18 @@ fn checksum(sql: &str) -> String {
 }
 
 pub(crate) async fn run(store: &Store, now_micros: i64) -> StoreResult<()> {
-    let migrations = match store.engine() {
+    run_up_to(store, now_micros, i64::MAX).await
+}
+
+/// Applies the migrations up to `last` (tests build a database as an older binary left
+/// it, then upgrade it).
+pub(crate) async fn run_up_to(store: &Store, now_micros: i64, last: i64) -> StoreResult<()> {
+    let all = match store.engine() {
         Engine::Sqlite => MIGRATIONS_SQLITE,
         Engine::Postgres => MIGRATIONS_POSTGRES,
     };
+    let count = all.iter().take_while(|m| m.version <= last).count();
+    let migrations = all.get(..count).unwrap_or(all);
     let mut connection = store.pool().acquire().await?;
     if store.engine() == Engine::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)")

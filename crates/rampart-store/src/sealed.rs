@@ -6,6 +6,10 @@
 //! next to its table (e.g. `sre::alerts::ALERT_PAYLOAD`,
 //! `platform::secrets::SECRET_VALUE`, `iacm::state_versions::STATE_BODY`); this module
 //! names no feature. Values arrive and leave sealed: it never sees plaintext.
+//!
+//! Beside them, a [`BlindIndexColumn`] says where a feature keeps blind indexes (keyed
+//! HMACs, computed by the app) of a value it must look up by equality but never hold in
+//! clear, such as an alert's dedup key.
 
 use crate::rows::{get, number, signed};
 use crate::{Store, StoreResult};
@@ -96,6 +100,15 @@ impl SealedColumn {
              WHERE {id} = $1 AND {version} = $2 AND {sealed} = $4"
         )
     }
+}
+
+/// A column holding blind indexes (hex of a keyed HMAC, never the value): declared by
+/// its slice next to its table, like a [`SealedColumn`], so that every such column is
+/// known (the "no plaintext at rest" test writes a marker through each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlindIndexColumn {
+    pub table: &'static str,
+    pub column: &'static str,
 }
 
 /// One sealed value, with what its seal's associated data names.

@@ -48,6 +48,12 @@ fn normalise_type(declared: &str) -> String {
 }
 
 impl crate::Store {
+    /// Applies this binary's migrations up to `version` only: the database as an older
+    /// Rampart left it, for upgrade tests (then [`crate::Store::migrate`] upgrades it).
+    pub async fn migrate_up_to_for_tests(&self, version: i64) -> crate::StoreResult<()> {
+        crate::migrate::run_up_to(self, 0, version).await
+    }
+
     /// Runs raw SQL outside any use case, as an attacker with database access would.
     /// Tests only (tampering, fault injection).
     pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64, StoreError> {

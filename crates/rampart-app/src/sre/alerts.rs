@@ -10,6 +10,11 @@
 //! one alert. Deliveries arriving together share a transaction
 //! ([`super::ingest_queue`]).
 //!
+//! What the sender wrote stays out of the database in clear: the payload and the dedup
+//! key are sealed with the project's key; the dedup key (the open-alert lookup) and the
+//! group key (which incident a group goes to) are kept as blind indexes
+//! ([`DEDUP_KEY_INDEX`], [`GROUP_KEY_INDEX`]), one HMAC each per event.
+//!
 //! The alerts API: a project's alerts listed (status, service and time filters), one
 //! alert with its payload opened, and acknowledging or resolving one by hand — the
 //! domain's [`decide_by_hand`], written like the sender's own event (a resolve goes
@@ -24,15 +29,17 @@ use rampart_domain::sre::alerts::{
     Alert, AlertDecision, AlertOutcomeKind, AlertStatus, HandAction, decide_alert, decide_by_hand,
     group_of,
 };
-use rampart_domain::sre::incidents::{
-    Incident, IncidentSeverity, OPEN_GROUP_DIGEST_PREFIX, open_group_kept_verbatim,
-};
+use rampart_domain::sre::incidents::{Incident, IncidentSeverity};
 use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode, pagerduty_routing_key};
 use rampart_domain::sre::services::Service;
 use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId};
 use rampart_store::Page;
-use rampart_store::sre::alerts::{AlertFilter, ListedAlert};
+use rampart_store::sre::alerts::{
+    ALERT_DEDUP_INDEX, ALERT_DEDUP_KEY, ALERT_GROUP_INDEX, ALERT_OPEN_KEY, AlertFilter,
+    ListedAlert, NewAlertSeals,
+};
+use rampart_store::sre::incidents::INCIDENT_OPEN_GROUP;
 use rampart_store::sre::integrations::IntegrationRecord;
 use serde_json::json;
 
@@ -43,7 +50,7 @@ use super::integrations::{
 use crate::audit::Outcome;
 use rampart_store::sre::alerts::ALERT_PAYLOAD;
 
-use crate::sealing::{SealContext, SealedPlace, Sealer};
+use crate::sealing::{BlindIndex, Opener, SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, RequestMeta, mint};
 
 /// The header carrying a webhook's HMAC signature.
@@ -85,11 +92,12 @@ pub struct IngestOutcome {
     pub generated_dedup_key: Option<String>,
 }
 
-/// An alert as the alerts API shows it: with its service's identifier and its
-/// incident's number (none when recorded only).
+/// An alert as the alerts API shows it: with its dedup key opened, its service's
+/// identifier and its incident's number (none when recorded only).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertView {
     pub alert: Alert,
+    pub dedup_key: String,
     pub service: String,
     pub incident_number: Option<u64>,
 }
@@ -112,12 +120,19 @@ pub struct AlertQuery {
     pub since: Option<String>,
 }
 
-fn view_of(listed: ListedAlert) -> AlertView {
-    AlertView {
+fn view_of(opener: &Opener, listed: ListedAlert) -> AppResult<AlertView> {
+    let owner = listed.alert.project_id.to_string();
+    let id = listed.alert.id.to_string();
+    let dedup_key = opener.open_text(
+        &alert_dedup_key_place(&owner, &id),
+        &listed.dedup_key_sealed,
+    )?;
+    Ok(AlertView {
         alert: listed.alert,
+        dedup_key,
         service: listed.service,
         incident_number: listed.incident_number,
-    }
+    })
 }
 
 fn alert_not_found() -> AppError {
@@ -238,23 +253,39 @@ impl RateLimiter {
     }
 }
 
-/// How an incident keeps the alert group it collects: the key itself, or the digest of a
-/// long one (see the domain's `open_group_kept_verbatim`).
-fn open_group(group: &str) -> String {
-    if open_group_kept_verbatim(group) {
-        return group.to_owned();
-    }
-    format!(
-        "{OPEN_GROUP_DIGEST_PREFIX}{}",
-        rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(group.as_bytes()))
-    )
-}
+/// The sealed alert payloads and dedup keys, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[
+    SealedPlace {
+        column: ALERT_PAYLOAD,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&alert_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+    SealedPlace {
+        column: ALERT_DEDUP_KEY,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&alert_dedup_key_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+];
 
-/// The sealed alert payloads, for the rewrap job.
-pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
-    column: ALERT_PAYLOAD,
-    reseal: |resealer, owner, cell| resealer.reseal(&alert_place(owner, &cell.id), &cell.sealed),
-}];
+/// An alert's dedup key, blind-indexed: the open-alert lookup of each event (its open
+/// key) and the alert's permanent index.
+pub(crate) const DEDUP_KEY_INDEX: BlindIndex = BlindIndex {
+    domain: "alert-dedup-key",
+    columns: &[ALERT_DEDUP_INDEX, ALERT_OPEN_KEY],
+};
+
+/// An alert's group key (Alertmanager's `groupKey`, else its dedup key), blind-indexed:
+/// the alerts of a group and the open incident collecting them carry the same index,
+/// whatever the key's length.
+pub(crate) const GROUP_KEY_INDEX: BlindIndex = BlindIndex {
+    domain: "alert-group-key",
+    columns: &[ALERT_GROUP_INDEX, INCIDENT_OPEN_GROUP],
+};
+
+/// The blind indexes of alerts (and of the incidents their groups open).
+pub(crate) const BLIND_INDEXES: &[BlindIndex] = &[DEDUP_KEY_INDEX, GROUP_KEY_INDEX];
 
 pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
     SealContext {
@@ -262,6 +293,16 @@ pub(crate) fn alert_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
         entity_type: "alert",
         entity_id: id,
         field: "payload",
+        version: 0,
+    }
+}
+
+pub(crate) fn alert_dedup_key_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
+        owner,
+        entity_type: "alert",
+        entity_id: id,
+        field: "dedup_key",
         version: 0,
     }
 }
@@ -564,14 +605,15 @@ impl App {
         })
     }
 
-    /// Opens an incident for a new alert group: numbered, titled (sealed) from the alert,
-    /// its subscribers told, its escalation queued, its timeline started.
+    /// Opens an incident for a new alert group (`group_index`, its key's blind index):
+    /// numbered, titled (sealed) from the alert, its subscribers told, its escalation
+    /// queued, its timeline started.
     async fn open_incident_for(
         &self,
         tx: &mut rampart_store::WriteTx,
         delivery: &Delivery,
         event: &AlertEvent,
-        group: &str,
+        group_index: &str,
         now: jiff::Timestamp,
     ) -> AppResult<Incident> {
         let service = &delivery.service;
@@ -587,7 +629,7 @@ impl App {
             service.project_id,
             number,
             Some(service.id),
-            Some(open_group(group)),
+            Some(group_index.to_owned()),
             IncidentSeverity::for_alert(event.severity),
             now,
         );
@@ -650,9 +692,10 @@ impl App {
         // Alerts that joined an open incident, written to its timeline once at the end.
         let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
         for event in events.iter() {
-            let group = group_of(event);
-            tx.lock_alert_group(service.id, group).await?;
-            let open = tx.open_alert(integration.id, &event.dedup_key).await?;
+            let group_index = sealer.blind_index(&GROUP_KEY_INDEX, group_of(event));
+            let dedup_index = sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key);
+            tx.lock_alert_group(service.id, &group_index).await?;
+            let open = tx.open_alert(integration.id, &dedup_index).await?;
             let decision = decide_alert(open.as_ref(), event, rules);
             let mut outcome = AlertOutcome {
                 dedup_key: event.dedup_key.clone(),
@@ -667,17 +710,19 @@ impl App {
                 }
                 AlertDecision::Open { to_incident, .. } => {
                     let alert_id = mint(now, AlertId::mint)?;
+                    let id_text = alert_id.to_string();
                     let payload = sealer.seal(
-                        &alert_place(&owner, &alert_id.to_string()),
+                        &alert_place(&owner, &id_text),
                         payload_json(event).to_string().as_bytes(),
                     )?;
+                    let dedup_key_sealed = sealer.seal(
+                        &alert_dedup_key_place(&owner, &id_text),
+                        event.dedup_key.as_bytes(),
+                    )?;
                     let incident = if to_incident {
-                        let known = match group_incidents.get(group) {
+                        let known = match group_incidents.get(&group_index) {
                             Some(incident) => Some(incident.clone()),
-                            None => {
-                                tx.open_incident_for_group(service.id, &open_group(group))
-                                    .await?
-                            }
+                            None => tx.open_incident_for_group(service.id, &group_index).await?,
                         };
                         let incident = match known {
                             Some(incident) => {
@@ -692,11 +737,11 @@ impl App {
                             }
                             None => {
                                 opened_incidents += 1;
-                                self.open_incident_for(tx, delivery, event, group, now)
+                                self.open_incident_for(tx, delivery, event, &group_index, now)
                                     .await?
                             }
                         };
-                        group_incidents.insert(group.to_owned(), incident.clone());
+                        group_incidents.insert(group_index.clone(), incident.clone());
                         Some(incident)
                     } else {
                         None
@@ -705,10 +750,19 @@ impl App {
                         alert_id,
                         (service.project_id, service.id, integration.id),
                         event,
+                        group_index,
                         incident.as_ref().map(|i| i.id),
                         now,
                     );
-                    tx.insert_alert(&alert, &payload).await?;
+                    tx.insert_alert(
+                        &alert,
+                        NewAlertSeals {
+                            dedup_index: &dedup_index,
+                            dedup_key_sealed: &dedup_key_sealed,
+                            payload_sealed: &payload,
+                        },
+                    )
+                    .await?;
                     outcome.alert_id = Some(alert_id);
                     outcome.incident_number = incident.as_ref().map(|i| i.number);
                 }
@@ -829,36 +883,44 @@ impl App {
             service,
             since,
         };
-        Ok(self
-            .store()
-            .list_alerts(project, &filter, &page)
-            .await?
-            .map(view_of))
+        let listed = self.store().list_alerts(project, &filter, &page).await?;
+        let opener = self.opener(&project.to_string()).await?;
+        let items = listed
+            .items
+            .into_iter()
+            .map(|listed| view_of(&opener, listed))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            next_cursor: listed.next_cursor,
+        })
     }
 
-    async fn project_alert(&self, project: ProjectId, id: &str) -> AppResult<AlertView> {
+    /// One alert of the project (another project's is not found, like a missing one),
+    /// with the ring that opened its dedup key.
+    async fn project_alert(&self, project: ProjectId, id: &str) -> AppResult<(AlertView, Opener)> {
         let id: AlertId = id.parse().map_err(|_| alert_not_found())?;
-        self.store()
+        let listed = self
+            .store()
             .project_alert(project, id)
             .await?
-            .map(view_of)
-            .ok_or_else(alert_not_found)
+            .ok_or_else(alert_not_found)?;
+        let opener = self.opener(&project.to_string()).await?;
+        Ok((view_of(&opener, listed)?, opener))
     }
 
     /// One alert of the project with its payload opened; another project's alert is
     /// not found, like a missing one.
     pub async fn get_alert(&self, scope: Scope, id: &str) -> AppResult<AlertDetail> {
         let project = project_of(scope)?;
-        let view = self.project_alert(project, id).await?;
+        let (view, opener) = self.project_alert(project, id).await?;
         let sealed = self
             .store()
             .alert_payload(view.alert.id)
             .await?
             .ok_or_else(alert_not_found)?;
         let owner = project.to_string();
-        let opened = self
-            .open_sealed(&alert_place(&owner, &view.alert.id.to_string()), &sealed)
-            .await?;
+        let opened = opener.open(&alert_place(&owner, &view.alert.id.to_string()), &sealed)?;
         let payload = serde_json::from_slice(&opened)
             .map_err(|_| AppError::Integrity("an alert payload does not parse".into()))?;
         Ok(AlertDetail { view, payload })
@@ -890,7 +952,7 @@ impl App {
         action: HandAction,
     ) -> AppResult<AlertView> {
         let project = project_of(scope)?;
-        let found = self.project_alert(project, id).await?;
+        let (found, _) = self.project_alert(project, id).await?;
         let service = self
             .store()
             .service(found.alert.service_id)
@@ -901,7 +963,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         // The same lock as a delivery of its group: a concurrent event sees the result.
-        tx.lock_alert_group(service.id, &found.alert.group_key)
+        tx.lock_alert_group(service.id, &found.alert.group_index)
             .await?;
         let Some(alert) = tx.alert_by_id(found.alert.id).await? else {
             tx.rollback().await?;
@@ -926,7 +988,7 @@ impl App {
                     &sealer,
                     &service,
                     (alert, incident),
-                    &found.alert.dedup_key,
+                    &found.dedup_key,
                     ResolvedBy::Hand { actor: &actor },
                     now,
                 )
@@ -947,7 +1009,6 @@ impl App {
                 .resource_id(alert.id)
                 .details(json!({
                     "service": found.service,
-                    "dedup_key": alert.dedup_key,
                     "from": alert.status.as_str(),
                     "incident": incident_number,
                 }))
@@ -962,6 +1023,7 @@ impl App {
         }
         Ok(AlertView {
             alert: moved,
+            dedup_key: found.dedup_key,
             service: found.service,
             incident_number,
         })

@@ -1,7 +1,8 @@
 //! Incidents: list, show (with linked alerts and the timeline), open by hand, move
 //! through the statuses (acknowledging or resolving an incident does the same to its
-//! alerts), and notes. Titles and timeline entries are sealed; every change is audited
-//! and written to the timeline in the same transaction.
+//! alerts), and notes. What people and senders wrote — titles, descriptions, custom
+//! fields, action items and timeline entries — is sealed; every change is audited and
+//! written to the timeline in the same transaction.
 //!
 //! An incident whose sealed data does not open (tampered with or damaged in the
 //! database) is *unreadable*: a list shows it without its title and marked, its detail
@@ -13,23 +14,26 @@ use rampart_domain::ErrorCode;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::alerts::Alert;
 use rampart_domain::sre::incidents::{
-    INCIDENT_NOTE_CHARS_MAX, INCIDENT_TITLE_CHARS_MAX, Incident, IncidentSeverity, IncidentStatus,
-    Paging, alert_status_after, check_custom_fields, check_description, check_text, check_title,
-    normalise_assignees,
+    ActionItem, INCIDENT_NOTE_CHARS_MAX, INCIDENT_TITLE_CHARS_MAX, Incident, IncidentFields,
+    IncidentSeverity, IncidentStatus, Paging, alert_status_after, check_custom_fields,
+    check_description, check_text, check_title, normalise_assignees,
 };
 use rampart_domain::{IncidentId, ProjectId};
 use rampart_store::Page;
 use serde_json::json;
 
-use rampart_store::sre::incidents::IncidentEventRow;
+use rampart_store::sre::incidents::{
+    ACTION_ITEM_TEXT, INCIDENT_CUSTOM_FIELDS, INCIDENT_DESCRIPTION, INCIDENT_TITLE,
+    IncidentEventRow, IncidentFieldsRow, TIMELINE_BODY,
+};
 
-use rampart_store::sre::incidents::{INCIDENT_DESCRIPTION, INCIDENT_TITLE, TIMELINE_BODY};
-
+use super::alerts::alert_dedup_key_place;
 use crate::audit::Outcome;
-use crate::sealing::{SealContext, SealedPlace, Sealer};
+use crate::sealing::{Opener, SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
-/// The sealed incident titles, descriptions and timeline entries, for the rewrap job.
+/// The sealed incident titles, descriptions, custom fields, action items and timeline
+/// entries, for the rewrap job.
 pub(crate) const SEALED_PLACES: &[SealedPlace] = &[
     SealedPlace {
         column: INCIDENT_TITLE,
@@ -41,6 +45,21 @@ pub(crate) const SEALED_PLACES: &[SealedPlace] = &[
         column: INCIDENT_DESCRIPTION,
         reseal: |resealer, owner, cell| {
             resealer.reseal(&incident_description_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+    SealedPlace {
+        column: INCIDENT_CUSTOM_FIELDS,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(&custom_fields_place(owner, &cell.id), &cell.sealed)
+        },
+    },
+    SealedPlace {
+        column: ACTION_ITEM_TEXT,
+        reseal: |resealer, owner, cell| {
+            resealer.reseal(
+                &action_item_place(owner, &cell.id, cell.version),
+                &cell.sealed,
+            )
         },
     },
     SealedPlace {
@@ -68,6 +87,32 @@ pub(crate) fn incident_description_place<'a>(owner: &'a str, id: &'a str) -> Sea
         entity_id: id,
         field: "description",
         version: 0,
+    }
+}
+
+/// An incident's custom fields (a JSON object).
+pub(crate) fn custom_fields_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    SealContext {
+        owner,
+        entity_type: "incident",
+        entity_id: id,
+        field: "custom_fields",
+        version: 0,
+    }
+}
+
+/// The text of action item `seq` of an incident.
+pub(crate) fn action_item_place<'a>(
+    owner: &'a str,
+    incident: &'a str,
+    seq: u64,
+) -> SealContext<'a> {
+    SealContext {
+        owner,
+        entity_type: "incident_action_item",
+        entity_id: incident,
+        field: "text",
+        version: seq,
     }
 }
 
@@ -134,15 +179,22 @@ pub struct IncidentView {
     pub title: Option<String>,
 }
 
+/// An alert of an incident, with its dedup key opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentAlert {
+    pub alert: Alert,
+    pub dedup_key: String,
+}
+
 /// Everything about one incident.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentDetail {
     pub view: IncidentView,
     pub description: String,
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<IncidentAlert>,
     pub timeline: Vec<TimelineEntry>,
-    pub fields: rampart_domain::sre::incidents::IncidentFields,
-    pub action_items: Vec<rampart_domain::sre::incidents::ActionItem>,
+    pub fields: IncidentFields,
+    pub action_items: Vec<ActionItem>,
 }
 
 /// One timeline entry, opened.
@@ -215,16 +267,17 @@ impl App {
         }
     }
 
-    /// Opens a sealed value of `incident`; one that does not open is recorded as the
-    /// incident's integrity violation.
+    /// Opens a sealed value of `incident` with its project's ring; one that does not
+    /// open is recorded as the incident's integrity violation.
     async fn open_incident_value(
         &self,
         ctx: &Ctx,
         incident: &Incident,
+        opener: &Opener,
         place: &SealContext<'_>,
         sealed: &[u8],
     ) -> AppResult<String> {
-        match self.open_sealed(place, sealed).await {
+        match opener.open(place, sealed) {
             Ok(opened) => Ok(String::from_utf8_lossy(&opened).into_owned()),
             Err(AppError::Integrity(detail)) => Err(self
                 .incident_integrity_violation(ctx, incident, place.field, detail)
@@ -233,8 +286,8 @@ impl App {
         }
     }
 
-    /// Refuses to change an incident whose title or description does not open, before
-    /// anything is written.
+    /// Refuses to change an incident whose title, description or custom fields do not
+    /// open, before anything is written.
     async fn check_incident_intact(
         &self,
         ctx: &Ctx,
@@ -243,18 +296,71 @@ impl App {
     ) -> AppResult<()> {
         let owner = incident.project_id.to_string();
         let id = incident.id.to_string();
-        self.open_incident_value(ctx, incident, &incident_title_place(&owner, &id), title)
-            .await?;
+        let opener = self.opener(&owner).await?;
+        self.open_incident_value(
+            ctx,
+            incident,
+            &opener,
+            &incident_title_place(&owner, &id),
+            title,
+        )
+        .await?;
         if let Some(sealed) = self.store().incident_description(incident.id).await? {
             self.open_incident_value(
                 ctx,
                 incident,
+                &opener,
                 &incident_description_place(&owner, &id),
                 &sealed,
             )
             .await?;
         }
+        if let Some(sealed) = self
+            .store()
+            .incident_fields(incident.id)
+            .await?
+            .custom_fields_sealed
+        {
+            self.open_incident_value(
+                ctx,
+                incident,
+                &opener,
+                &custom_fields_place(&owner, &id),
+                &sealed,
+            )
+            .await?;
+        }
         Ok(())
+    }
+
+    /// The custom fields sealed in `sealed` (none: never set).
+    async fn open_custom_fields(
+        &self,
+        ctx: &Ctx,
+        incident: &Incident,
+        opener: &Opener,
+        sealed: Option<&[u8]>,
+    ) -> AppResult<serde_json::Map<String, serde_json::Value>> {
+        let Some(sealed) = sealed else {
+            return Ok(serde_json::Map::new());
+        };
+        let owner = incident.project_id.to_string();
+        let id = incident.id.to_string();
+        let text = self
+            .open_incident_value(
+                ctx,
+                incident,
+                opener,
+                &custom_fields_place(&owner, &id),
+                sealed,
+            )
+            .await?;
+        match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(AppError::Integrity(format!(
+                "the custom fields of incident {id} are not a JSON object"
+            ))),
+        }
     }
 
     /// A project's incidents, newest first. One whose title does not open is listed
@@ -270,12 +376,19 @@ impl App {
         let project = project_of(scope)?;
         let page = crate::platform::page_request(limit, cursor)?;
         let listed = self.store().list_incidents(project, &page).await?;
+        let opener = self.opener(&project.to_string()).await?;
         let mut items = Vec::with_capacity(listed.items.len());
         for (incident, sealed) in listed.items {
             let owner = incident.project_id.to_string();
             let id = incident.id.to_string();
             let title = match self
-                .open_incident_value(ctx, &incident, &incident_title_place(&owner, &id), &sealed)
+                .open_incident_value(
+                    ctx,
+                    &incident,
+                    &opener,
+                    &incident_title_place(&owner, &id),
+                    &sealed,
+                )
                 .await
             {
                 Ok(title) => Some(title),
@@ -306,16 +419,34 @@ impl App {
             .ok_or_else(incident_not_found)?;
         let owner = project.to_string();
         let id = incident.id.to_string();
+        let opener = self.opener(&owner).await?;
         let title = self
-            .open_incident_value(ctx, &incident, &incident_title_place(&owner, &id), &title)
+            .open_incident_value(
+                ctx,
+                &incident,
+                &opener,
+                &incident_title_place(&owner, &id),
+                &title,
+            )
             .await?;
-        let alerts = self.store().alerts_of_incident(incident.id).await?;
+        let mut alerts = Vec::new();
+        for row in self.store().alerts_of_incident(incident.id).await? {
+            let dedup_key = opener.open_text(
+                &alert_dedup_key_place(&owner, &row.alert.id.to_string()),
+                &row.dedup_key_sealed,
+            )?;
+            alerts.push(IncidentAlert {
+                alert: row.alert,
+                dedup_key,
+            });
+        }
         let mut timeline = Vec::new();
         for event in self.store().incident_events(incident.id).await? {
             let body = self
                 .open_incident_value(
                     ctx,
                     &incident,
+                    &opener,
                     &timeline_place(&owner, &id, event.seq),
                     &event.body_sealed,
                 )
@@ -328,13 +459,46 @@ impl App {
                 body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
             });
         }
-        let fields = self.store().incident_fields(incident.id).await?;
-        let action_items = self.store().action_items(incident.id).await?;
+        let stored = self.store().incident_fields(incident.id).await?;
+        let fields = IncidentFields {
+            custom_fields: self
+                .open_custom_fields(
+                    ctx,
+                    &incident,
+                    &opener,
+                    stored.custom_fields_sealed.as_deref(),
+                )
+                .await?,
+            commander: stored.commander,
+            assignees: stored.assignees,
+            linked_services: stored.linked_services,
+        };
+        let mut action_items = Vec::new();
+        for item in self.store().action_items(incident.id).await? {
+            let text = self
+                .open_incident_value(
+                    ctx,
+                    &incident,
+                    &opener,
+                    &action_item_place(&owner, &id, item.seq),
+                    &item.text_sealed,
+                )
+                .await?;
+            action_items.push(ActionItem {
+                seq: item.seq,
+                text,
+                assignee: item.assignee,
+                done: item.done,
+                created_at: item.created_at,
+                updated_at: item.updated_at,
+            });
+        }
         let description = match self.store().incident_description(incident.id).await? {
             Some(sealed) => {
                 self.open_incident_value(
                     ctx,
                     &incident,
+                    &opener,
                     &incident_description_place(&owner, &id),
                     &sealed,
                 )
@@ -464,9 +628,9 @@ impl App {
             Paging::Stop(reason) => tx.stop_escalation(incident.id, reason, now).await?,
             Paging::Unchanged => {}
         }
-        for alert in self.store().alerts_of_incident(incident.id).await? {
-            if let Some(next) = alert_status_after(to, alert.status) {
-                tx.set_alert_status(alert.id, next, now).await?;
+        for row in self.store().alerts_of_incident(incident.id).await? {
+            if let Some(next) = alert_status_after(to, row.alert.status) {
+                tx.set_alert_status(row.alert.id, next, now).await?;
             }
         }
         let actor = ctx.actor.actor_text();
@@ -523,7 +687,7 @@ impl App {
             .await?
             .ok_or_else(incident_not_found)?;
         self.check_incident_intact(ctx, &found, &title).await?;
-        let mut fields = self.store().incident_fields(found.id).await?;
+        let mut fields: IncidentFieldsRow = self.store().incident_fields(found.id).await?;
         let mut changed = serde_json::Map::new();
         if let Some(title) = &patch.title {
             check_title(title)?;
@@ -575,7 +739,6 @@ impl App {
         }
         if let Some(custom) = &patch.custom_fields {
             check_custom_fields(custom)?;
-            fields.custom_fields = custom.clone();
             changed.insert("custom_fields".into(), json!(custom));
         }
         if changed.is_empty() {
@@ -583,6 +746,16 @@ impl App {
         }
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
+        if let Some(custom) = &patch.custom_fields {
+            fields.custom_fields_sealed = Some(
+                sealer.seal(
+                    &custom_fields_place(&owner, &found.id.to_string()),
+                    serde_json::Value::Object(custom.clone())
+                        .to_string()
+                        .as_bytes(),
+                )?,
+            );
+        }
         let now = self.now();
         let mut tx = self.store().write().await?;
         let mut incident = tx
@@ -652,10 +825,17 @@ impl App {
             .await?
             .ok_or_else(incident_not_found)?;
         self.check_incident_intact(ctx, &incident, &title).await?;
-        let sealer = self.sealer(&project.to_string()).await?;
+        let owner = project.to_string();
+        let sealer = self.sealer(&owner).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let seq = tx.add_action_item(incident.id, text, assignee, now).await?;
+        let seq = tx.next_action_item_seq(incident.id).await?;
+        let text_sealed = sealer.seal(
+            &action_item_place(&owner, &incident.id.to_string(), seq),
+            text.as_bytes(),
+        )?;
+        tx.insert_action_item(incident.id, seq, &text_sealed, assignee, now)
+            .await?;
         add_timeline(
             &mut tx,
             &sealer,

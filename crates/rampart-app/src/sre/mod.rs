@@ -3,7 +3,8 @@
 //! webhooks and the alerts they make ([`alerts`], group-committed by
 //! [`ingest_queue`]), [`incidents`], on-call [`schedules`] and [`escalation_policies`]
 //! (both stored as [`definitions`]), the [`escalations`] engine and in-app
-//! [`notifications`].
+//! [`notifications`]. [`legacy`] seals what rows from before migration 15 kept in
+//! clear.
 
 pub mod alert_rules;
 pub mod alerts;
@@ -13,11 +14,12 @@ pub mod escalations;
 pub mod incidents;
 pub(crate) mod ingest_queue;
 pub mod integrations;
+pub mod legacy;
 pub mod notifications;
 pub mod schedules;
 pub mod services;
 
-use crate::sealing::SealedPlace;
+use crate::sealing::{BlindIndex, SealedPlace};
 
 /// The sealed values of the incident-response tables, for the rewrap job.
 pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
@@ -29,4 +31,9 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
     .into_iter()
     .flatten()
     .copied()
+}
+
+/// The blind indexes of the incident-response tables.
+pub(crate) fn blind_indexes() -> impl Iterator<Item = BlindIndex> {
+    alerts::BLIND_INDEXES.iter().copied()
 }

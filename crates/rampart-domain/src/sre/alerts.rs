@@ -42,19 +42,21 @@ impl AlertStatus {
     }
 }
 
-/// An alert (its payload is sealed and kept beside it).
+/// An alert. What its sender wrote — the payload and the dedup key — is sealed and kept
+/// beside it; its dedup and group keys are also kept as blind indexes (keyed HMACs that
+/// the app computes) for lookups.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
     pub id: AlertId,
     pub project_id: ProjectId,
     pub service_id: ServiceId,
     pub integration_id: IntegrationId,
-    pub dedup_key: String,
     pub status: AlertStatus,
     /// `info`, `warning`, `error` or `critical`.
     pub severity: String,
-    /// The group whose incident it goes to (Alertmanager's `groupKey`, else its key).
-    pub group_key: String,
+    /// The blind index of its group key ([`group_of`]): alerts of a group go to one
+    /// incident, whose `open_group` is the same index.
+    pub group_index: String,
     pub incident_id: Option<IncidentId>,
     /// Deliveries of it, the first included.
     pub event_count: u64,
@@ -64,11 +66,13 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// The new alert `event` opens, in `incident` (none when recorded only).
+    /// The new alert `event` opens, in `incident` (none when recorded only), with
+    /// `group_index` the blind index of its group key.
     pub fn open(
         id: AlertId,
         integration: (ProjectId, ServiceId, IntegrationId),
         event: &AlertEvent,
+        group_index: String,
         incident: Option<IncidentId>,
         now: Timestamp,
     ) -> Self {
@@ -78,10 +82,9 @@ impl Alert {
             project_id,
             service_id,
             integration_id,
-            dedup_key: event.dedup_key.clone(),
             status: AlertStatus::Triggered,
             severity: event.severity.as_str().to_owned(),
-            group_key: group_of(event).to_owned(),
+            group_index,
             incident_id: incident,
             event_count: 1,
             created_at: now,
@@ -268,6 +271,7 @@ mod tests {
                 IntegrationId::from_uuid(uuid::Uuid::from_u128(4)),
             ),
             &event(Action::Trigger, Severity::Error, None),
+            "index of key".into(),
             incident.map(|n| IncidentId::from_uuid(uuid::Uuid::from_u128(n))),
             Timestamp::UNIX_EPOCH,
         );
@@ -447,7 +451,10 @@ mod tests {
             "key"
         );
         let alert = open_alert(AlertStatus::Triggered, None);
-        assert_eq!((alert.group_key.as_str(), alert.event_count), ("key", 1));
+        assert_eq!(
+            (alert.group_index.as_str(), alert.event_count),
+            ("index of key", 1)
+        );
         assert_eq!(alert.severity, "error");
     }
 

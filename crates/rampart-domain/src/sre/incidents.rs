@@ -137,7 +137,8 @@ pub struct Incident {
     pub number: u64,
     /// The service whose alert opened it (none when opened by hand).
     pub service_id: Option<ServiceId>,
-    /// The alert group it collects alerts of while open.
+    /// The alert group it collects alerts of while open: the blind index of the group
+    /// key (the alerts' `group_index`), never the key.
     pub open_group: Option<String>,
     /// `SEV0` to `SEV4`.
     pub severity: String,
@@ -146,20 +147,6 @@ pub struct Incident {
     pub updated_at: Timestamp,
     pub acknowledged_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
-}
-
-/// The longest alert group key an incident keeps as it is; a longer one (Alertmanager's
-/// `groupKey` holds every group label) is kept as its digest, so that the unique index
-/// over open groups holds on both engines (PostgreSQL's B-tree refuses rows over ~2.7 kB).
-pub const OPEN_GROUP_CHARS_MAX: usize = 255;
-
-/// The prefix of an open group kept as a digest (`sha256:` and 64 hex digits).
-pub const OPEN_GROUP_DIGEST_PREFIX: &str = "sha256:";
-
-/// Whether a group key is kept as it is (else as `sha256:<hex of its SHA-256>`, which the
-/// caller computes: the domain does no cryptography).
-pub fn open_group_kept_verbatim(group: &str) -> bool {
-    group.len() <= OPEN_GROUP_CHARS_MAX && !group.starts_with(OPEN_GROUP_DIGEST_PREFIX)
 }
 
 /// What a move does to the incident's paging.
@@ -547,25 +534,6 @@ mod tests {
             (subject.resolved_at, subject.open_group),
             (Some(at(9)), None)
         );
-    }
-
-    #[test]
-    fn long_or_digest_like_group_keys_are_kept_as_digests() {
-        for (group, verbatim) in [
-            ("{}:{alertname=\"HighLatency\"}".to_owned(), true),
-            ("k".repeat(OPEN_GROUP_CHARS_MAX), true),
-            ("k".repeat(OPEN_GROUP_CHARS_MAX + 1), false),
-            ("k".repeat(3000), false),
-            // A key that looks like a digest could collide with one: digested too.
-            (format!("{OPEN_GROUP_DIGEST_PREFIX}abc"), false),
-        ] {
-            assert_eq!(
-                open_group_kept_verbatim(&group),
-                verbatim,
-                "{}",
-                group.len()
-            );
-        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Alerts made from webhook deliveries: the open-alert lookup by dedup key (a unique
-//! index on the open key makes concurrent identical triggers one alert; resolving frees
-//! the key), event counts, status, the link to an incident, and the per-group lock that
-//! serialises which incident a group opens or joins; a project's alert list (newest
-//! first, filtered by status, service and time) and one alert with its service's
-//! identifier and incident number. Payloads arrive sealed.
+//! Alerts made from webhook deliveries: the open-alert lookup by the dedup key's blind
+//! index (a unique index on the open key makes concurrent identical triggers one alert;
+//! resolving frees the key), event counts, status, the link to an incident, and the
+//! per-group lock that serialises which incident a group opens or joins; a project's
+//! alert list (newest first, filtered by status, service and time) and one alert with
+//! its service's identifier and incident number. Payloads and dedup keys arrive sealed,
+//! dedup and group keys also as blind indexes: this module never sees them in clear.
 
 use jiff::Timestamp;
 use rampart_domain::sre::alerts::Alert;
@@ -15,11 +16,11 @@ use super::corrupt;
 use crate::rows::{
     get, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number, signed,
 };
-use crate::sealed::{SealedColumn, SealedOwner};
+use crate::sealed::{BlindIndexColumn, SealedColumn, SealedOwner};
 use crate::{Page, PageRequest, Store, StoreResult, WriteTx};
 
-const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, dedup_key, status, \
-     severity, group_key, incident_id, event_count, created_at, updated_at, resolved_at";
+const ALERT_COLUMNS: &str = "id, project_id, service_id, integration_id, status, severity, \
+     group_index, incident_id, event_count, created_at, updated_at, resolved_at";
 
 /// Advisory lock space serialising alert-group decisions on PostgreSQL.
 const POSTGRES_ALERT_GROUP_LOCK_SPACE: i32 = 0x4147; // "AG"
@@ -35,11 +36,41 @@ pub const ALERT_PAYLOAD: SealedColumn = SealedColumn {
     extra_columns: &[],
 };
 
+/// Alert dedup keys, sealed with the project's key (shown by the alerts API). NULL
+/// only on rows from before migration 15 until the server's start converts them.
+pub const ALERT_DEDUP_KEY: SealedColumn = SealedColumn {
+    table: "alerts",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "dedup_key_sealed",
+    optional: true,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// The blind index of an alert's dedup key.
+pub const ALERT_DEDUP_INDEX: BlindIndexColumn = BlindIndexColumn {
+    table: "alerts",
+    column: "dedup_index",
+};
+
+/// The same while the alert is open (NULL once resolved): unique per integration.
+pub const ALERT_OPEN_KEY: BlindIndexColumn = BlindIndexColumn {
+    table: "alerts",
+    column: "open_key",
+};
+
+/// The blind index of an alert's group key.
+pub const ALERT_GROUP_INDEX: BlindIndexColumn = BlindIndexColumn {
+    table: "alerts",
+    column: "group_index",
+};
+
 /// The alert columns read from `alerts a`, with its service's identifier and its
 /// incident's number (`services s`, `incidents i`).
-const LISTED_COLUMNS: &str = "a.id, a.project_id, a.service_id, a.integration_id, a.dedup_key, \
-     a.status, a.severity, a.group_key, a.incident_id, a.event_count, a.created_at, \
-     a.updated_at, a.resolved_at, s.identifier AS service_identifier, \
+const LISTED_COLUMNS: &str = "a.id, a.project_id, a.service_id, a.integration_id, \
+     a.status, a.severity, a.group_index, a.incident_id, a.event_count, a.created_at, \
+     a.updated_at, a.resolved_at, a.dedup_key_sealed, s.identifier AS service_identifier, \
      i.number AS incident_number";
 const LISTED_FROM: &str = "alerts a JOIN services s ON s.id = a.service_id \
      LEFT JOIN incidents i ON i.id = a.incident_id";
@@ -53,17 +84,42 @@ pub struct AlertFilter {
     pub since: Option<Timestamp>,
 }
 
+/// An alert with its sealed dedup key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
+    pub alert: Alert,
+    pub dedup_key_sealed: Vec<u8>,
+}
+
 /// An alert as listed: with its service's identifier and its incident's number.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ListedAlert {
     pub alert: Alert,
+    pub dedup_key_sealed: Vec<u8>,
     pub service: String,
     pub incident_number: Option<u64>,
+}
+
+/// What a new alert keeps beside its entity: the blind index of its dedup key, and its
+/// dedup key and payload sealed.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAlertSeals<'a> {
+    pub dedup_index: &'a str,
+    pub dedup_key_sealed: &'a [u8],
+    pub payload_sealed: &'a [u8],
+}
+
+fn alert_row_from(row: &AnyRow) -> StoreResult<AlertRow> {
+    Ok(AlertRow {
+        alert: alert_from(row)?,
+        dedup_key_sealed: get(row, "dedup_key_sealed")?,
+    })
 }
 
 fn listed_from(row: &AnyRow) -> StoreResult<ListedAlert> {
     Ok(ListedAlert {
         alert: alert_from(row)?,
+        dedup_key_sealed: get(row, "dedup_key_sealed")?,
         service: get(row, "service_identifier")?,
         incident_number: get::<Option<i64>>(row, "incident_number")?
             .map(|n| number(n, "incident_number"))
@@ -77,11 +133,10 @@ fn alert_from(row: &AnyRow) -> StoreResult<Alert> {
         project_id: get_id(row, "project_id")?,
         service_id: get_id(row, "service_id")?,
         integration_id: get_id(row, "integration_id")?,
-        dedup_key: get(row, "dedup_key")?,
         status: AlertStatus::parse(&get::<String>(row, "status")?)
             .ok_or_else(|| corrupt("status"))?,
         severity: get(row, "severity")?,
-        group_key: get(row, "group_key")?,
+        group_index: get(row, "group_index")?,
         incident_id: get_optional_id(row, "incident_id")?,
         event_count: number(get(row, "event_count")?, "event_count")?,
         created_at: get_timestamp(row, "created_at")?,
@@ -91,30 +146,32 @@ fn alert_from(row: &AnyRow) -> StoreResult<Alert> {
 }
 
 impl Store {
-    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<Alert>> {
+    pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<AlertRow>> {
         let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY created_at, id"
+            "SELECT {ALERT_COLUMNS}, dedup_key_sealed FROM alerts WHERE incident_id = $1 \
+             ORDER BY created_at, id"
         );
         let rows = sqlx::query(&sql)
             .bind(incident.to_string())
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(alert_from).collect()
+        rows.iter().map(alert_row_from).collect()
     }
 
     /// Alerts of an integration (newest first), for tests and views.
     pub async fn alerts_of_integration(
         &self,
         integration: IntegrationId,
-    ) -> StoreResult<Vec<Alert>> {
+    ) -> StoreResult<Vec<AlertRow>> {
         let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 ORDER BY created_at DESC, id DESC"
+            "SELECT {ALERT_COLUMNS}, dedup_key_sealed FROM alerts WHERE integration_id = $1 \
+             ORDER BY created_at DESC, id DESC"
         );
         let rows = sqlx::query(&sql)
             .bind(integration.to_string())
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(alert_from).collect()
+        rows.iter().map(alert_row_from).collect()
     }
 
     /// A project's alerts, newest first (ids are time-ordered UUIDv7; the cursor is the
@@ -199,29 +256,35 @@ impl Store {
 }
 
 impl WriteTx {
-    /// Serialises decisions about one alert group (which incident it opens or joins).
-    pub async fn lock_alert_group(&mut self, service: ServiceId, group: &str) -> StoreResult<()> {
+    /// Serialises decisions about one alert group (which incident it opens or joins),
+    /// named by the blind index of its group key.
+    pub async fn lock_alert_group(
+        &mut self,
+        service: ServiceId,
+        group_index: &str,
+    ) -> StoreResult<()> {
         if self.engine() == crate::Engine::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                 .bind(POSTGRES_ALERT_GROUP_LOCK_SPACE)
-                .bind(format!("{service}/{group}"))
+                .bind(format!("{service}/{group_index}"))
                 .execute(self.conn())
                 .await?;
         }
         Ok(())
     }
 
+    /// The open alert of `integration` whose dedup key has the blind index `dedup_index`.
     pub async fn open_alert(
         &mut self,
         integration: IntegrationId,
-        dedup_key: &str,
+        dedup_index: &str,
     ) -> StoreResult<Option<Alert>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE integration_id = $1 AND open_key = $2"
         );
         sqlx::query(&sql)
             .bind(integration.to_string())
-            .bind(dedup_key)
+            .bind(dedup_index)
             .fetch_optional(self.conn())
             .await?
             .as_ref()
@@ -242,26 +305,31 @@ impl WriteTx {
     }
 
     /// Inserts an open alert; a concurrent identical trigger makes this a `Conflict`.
-    pub async fn insert_alert(&mut self, alert: &Alert, payload_sealed: &[u8]) -> StoreResult<()> {
+    pub async fn insert_alert(
+        &mut self,
+        alert: &Alert,
+        seals: NewAlertSeals<'_>,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_key, open_key, \
-             status, severity, group_key, payload_sealed, incident_id, event_count, created_at, \
-             updated_at, resolved_at) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL)",
+            "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_index, \
+             open_key, status, severity, group_index, payload_sealed, incident_id, event_count, \
+             created_at, updated_at, resolved_at, dedup_key_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14)",
         )
         .bind(alert.id.to_string())
         .bind(alert.project_id.to_string())
         .bind(alert.service_id.to_string())
         .bind(alert.integration_id.to_string())
-        .bind(alert.dedup_key.clone())
+        .bind(seals.dedup_index.to_owned())
         .bind(alert.status.as_str())
         .bind(alert.severity.clone())
-        .bind(alert.group_key.clone())
-        .bind(payload_sealed.to_vec())
+        .bind(alert.group_index.clone())
+        .bind(seals.payload_sealed.to_vec())
         .bind(alert.incident_id.map(|id| id.to_string()))
         .bind(signed(alert.event_count)?)
         .bind(micros(alert.created_at))
         .bind(micros(alert.updated_at))
+        .bind(seals.dedup_key_sealed.to_vec())
         .execute(self.conn())
         .await?;
         Ok(())

@@ -1,11 +1,11 @@
-//! Incidents: per-project numbers, the open group (one open incident per alert group),
-//! status and severity, the timeline (bodies sealed), the fields responders set, the
-//! sealed title and description, and action items. This module never sees plaintext.
+//! Incidents: per-project numbers, the open group (one open incident per alert group,
+//! named by its blind index), status and severity, the timeline (bodies sealed), the
+//! fields responders set (custom fields sealed), the sealed title and description, and
+//! action items (text sealed). This module never sees plaintext.
 
 use jiff::Timestamp;
 use rampart_domain::sre::incidents::Incident;
 use rampart_domain::sre::incidents::IncidentStatus;
-use rampart_domain::sre::incidents::{ActionItem, IncidentFields};
 use rampart_domain::{IncidentId, ProjectId, ServiceId};
 use sqlx::any::AnyRow;
 
@@ -15,7 +15,7 @@ use crate::rows::{
     get, get_flag, get_id, get_optional_id, get_optional_timestamp, get_timestamp, micros, number,
     parsed, signed,
 };
-use crate::sealed::{SealedColumn, SealedOwner};
+use crate::sealed::{BlindIndexColumn, SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const INCIDENT_COLUMNS: &str = "id, org_id, project_id, number, service_id, open_group, \
@@ -41,6 +41,41 @@ pub const INCIDENT_DESCRIPTION: SealedColumn = SealedColumn {
     optional: true,
     owner: SealedOwner::Column("project_id"),
     extra_columns: &[],
+};
+
+/// Custom fields (a JSON object; absent until set), sealed with the project's key.
+pub const INCIDENT_CUSTOM_FIELDS: SealedColumn = SealedColumn {
+    table: "incidents",
+    id_column: "id",
+    version_column: None,
+    sealed_column: "custom_fields_sealed",
+    optional: true,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// Action item texts, keyed by (incident, item number), sealed with the key of the
+/// incident's project. NULL only on rows from before migration 15 until the server's
+/// start converts them.
+pub const ACTION_ITEM_TEXT: SealedColumn = SealedColumn {
+    table: "incident_action_items",
+    id_column: "incident_id",
+    version_column: Some("seq"),
+    sealed_column: "text_sealed",
+    optional: true,
+    owner: SealedOwner::Parent {
+        table: "incidents",
+        foreign_key: "incident_id",
+        column: "project_id",
+    },
+    extra_columns: &[],
+};
+
+/// The blind index of the alert group an open incident collects (the group key's, as on
+/// its alerts).
+pub const INCIDENT_OPEN_GROUP: BlindIndexColumn = BlindIndexColumn {
+    table: "incidents",
+    column: "open_group",
 };
 
 /// Timeline entry bodies, keyed by (incident, sequence number), sealed with the key of
@@ -77,6 +112,30 @@ fn incident_from(row: &AnyRow) -> StoreResult<Incident> {
         acknowledged_at: get_optional_timestamp(row, "acknowledged_at")?,
         resolved_at: get_optional_timestamp(row, "resolved_at")?,
     })
+}
+
+/// The fields responders set on an incident: ids in clear, custom fields sealed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentFieldsRow {
+    /// A user id.
+    pub commander: Option<String>,
+    /// User ids.
+    pub assignees: Vec<String>,
+    /// Service ids.
+    pub linked_services: Vec<String>,
+    /// The custom fields' JSON object, sealed; `None` when never set.
+    pub custom_fields_sealed: Option<Vec<u8>>,
+}
+
+/// One action item, its text sealed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionItemRow {
+    pub seq: u64,
+    pub text_sealed: Vec<u8>,
+    pub assignee: Option<String>,
+    pub done: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// One timeline entry (body sealed).
@@ -141,9 +200,10 @@ impl Store {
         }))
     }
 
-    pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFields> {
+    pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFieldsRow> {
         let row = sqlx::query(
-            "SELECT commander, assignees, linked_services, custom_fields FROM incidents WHERE id = $1",
+            "SELECT commander, assignees, linked_services, custom_fields_sealed FROM incidents \
+             WHERE id = $1",
         )
         .bind(incident.to_string())
         .fetch_one(self.pool())
@@ -154,14 +214,11 @@ impl Store {
         let strings = |value: serde_json::Value, column: &str| -> StoreResult<Vec<String>> {
             serde_json::from_value(value).map_err(|_| corrupt(column))
         };
-        Ok(IncidentFields {
+        Ok(IncidentFieldsRow {
             commander: get(&row, "commander")?,
             assignees: strings(json("assignees")?, "assignees")?,
             linked_services: strings(json("linked_services")?, "linked_services")?,
-            custom_fields: match json("custom_fields")? {
-                serde_json::Value::Object(map) => map,
-                _ => return Err(corrupt("custom_fields")),
-            },
+            custom_fields_sealed: get(&row, "custom_fields_sealed")?,
         })
     }
 
@@ -197,19 +254,19 @@ impl Store {
             .collect()
     }
 
-    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItem>> {
+    pub async fn action_items(&self, incident: IncidentId) -> StoreResult<Vec<ActionItemRow>> {
         let rows = sqlx::query(
-            "SELECT seq, text, assignee, done, created_at, updated_at FROM incident_action_items \
-             WHERE incident_id = $1 ORDER BY seq",
+            "SELECT seq, text_sealed, assignee, done, created_at, updated_at \
+             FROM incident_action_items WHERE incident_id = $1 ORDER BY seq",
         )
         .bind(incident.to_string())
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(ActionItem {
+                Ok(ActionItemRow {
                     seq: number(get(row, "seq")?, "seq")?,
-                    text: get(row, "text")?,
+                    text_sealed: get(row, "text_sealed")?,
                     assignee: get(row, "assignee")?,
                     done: get_flag(row, "done")?,
                     created_at: get_timestamp(row, "created_at")?,
@@ -273,17 +330,19 @@ impl WriteTx {
             .transpose()
     }
 
+    /// The open incident of `service` collecting the group whose blind index is
+    /// `group_index`.
     pub async fn open_incident_for_group(
         &mut self,
         service: ServiceId,
-        group: &str,
+        group_index: &str,
     ) -> StoreResult<Option<Incident>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE service_id = $1 AND open_group = $2"
         );
         sqlx::query(&sql)
             .bind(service.to_string())
-            .bind(group)
+            .bind(group_index)
             .fetch_optional(self.conn())
             .await?
             .as_ref()
@@ -359,18 +418,18 @@ impl WriteTx {
     pub async fn set_incident_fields(
         &mut self,
         incident: IncidentId,
-        fields: &IncidentFields,
+        fields: &IncidentFieldsRow,
         at: Timestamp,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE incidents SET commander = $2, assignees = $3, linked_services = $4, \
-             custom_fields = $5, updated_at = $6 WHERE id = $1",
+             custom_fields_sealed = $5, updated_at = $6 WHERE id = $1",
         )
         .bind(incident.to_string())
         .bind(fields.commander.clone())
         .bind(serde_json::Value::from(fields.assignees.clone()).to_string())
         .bind(serde_json::Value::from(fields.linked_services.clone()).to_string())
-        .bind(serde_json::Value::Object(fields.custom_fields.clone()).to_string())
+        .bind(fields.custom_fields_sealed.clone())
         .bind(micros(at))
         .execute(self.conn())
         .await?;
@@ -409,33 +468,41 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Adds an action item; returns its number within the incident.
-    pub async fn add_action_item(
-        &mut self,
-        incident: IncidentId,
-        text: &str,
-        assignee: Option<&str>,
-        at: Timestamp,
-    ) -> StoreResult<u64> {
+    /// The number the next action item of `incident` takes (its sealed text is bound
+    /// to it).
+    pub async fn next_action_item_seq(&mut self, incident: IncidentId) -> StoreResult<u64> {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(seq), 0) AS last FROM incident_action_items WHERE incident_id = $1",
         )
         .bind(incident.to_string())
         .fetch_one(self.conn())
         .await?;
-        let seq = number(get(&row, "last")?, "seq")? + 1;
+        Ok(number(get(&row, "last")?, "seq")? + 1)
+    }
+
+    /// Adds action item `seq` (from [`WriteTx::next_action_item_seq`]), open, with its
+    /// sealed text. (`legacy_text` only ever held the text of items from before
+    /// migration 15.)
+    pub async fn insert_action_item(
+        &mut self,
+        incident: IncidentId,
+        seq: u64,
+        text_sealed: &[u8],
+        assignee: Option<&str>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO incident_action_items (incident_id, seq, text, assignee, done, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+            "INSERT INTO incident_action_items (incident_id, seq, legacy_text, text_sealed, \
+             assignee, done, created_at, updated_at) VALUES ($1, $2, '', $3, $4, 0, $5, $5)",
         )
         .bind(incident.to_string())
         .bind(signed(seq)?)
-        .bind(text)
+        .bind(text_sealed.to_vec())
         .bind(assignee.map(str::to_owned))
         .bind(micros(at))
         .execute(self.conn())
         .await?;
-        Ok(seq)
+        Ok(())
     }
 
     /// Marks an action item done or open again; false when there is no such item.

@@ -1,6 +1,8 @@
-//! Incident-response and on-call tables, one module per resource. Payloads, titles,
-//! timeline bodies and integration secrets arrive sealed; these modules never see
-//! plaintext.
+//! Incident-response and on-call tables, one module per resource. Payloads, dedup keys,
+//! titles, descriptions, custom fields, action items, timeline bodies and integration
+//! secrets arrive sealed, dedup and group keys also as blind indexes; these modules never
+//! see plaintext ([`legacy`] reads the rows from before they were sealed, to convert
+//! them).
 
 pub mod alert_rules;
 pub mod alerts;
@@ -9,6 +11,7 @@ pub mod escalation_policies;
 pub mod escalations;
 pub mod incidents;
 pub mod integrations;
+pub mod legacy;
 pub mod notifications;
 pub mod schedules;
 pub mod services;

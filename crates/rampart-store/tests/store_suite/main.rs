@@ -30,13 +30,21 @@ pub(crate) struct Fixture {
 }
 
 pub(crate) async fn stores() -> Vec<Fixture> {
+    let fixtures = empty_stores().await;
+    for fixture in &fixtures {
+        fixture.store.migrate(0).await.unwrap();
+    }
+    fixtures
+}
+
+/// Fresh stores with no migration applied (upgrade tests apply them step by step).
+pub(crate) async fn empty_stores() -> Vec<Fixture> {
     let mut out = Vec::new();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = Store::connect(&url, &StoreOptions::default())
         .await
         .unwrap();
-    store.migrate(0).await.unwrap();
     out.push(Fixture {
         store,
         _dir: Some(dir),
@@ -47,7 +55,6 @@ pub(crate) async fn stores() -> Vec<Fixture> {
         let store = Store::connect(&url, &StoreOptions::default())
             .await
             .unwrap();
-        store.migrate(0).await.unwrap();
         out.push(Fixture { store, _dir: None });
     }
     out

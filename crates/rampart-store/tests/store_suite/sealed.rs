@@ -10,14 +10,15 @@ use rampart_store::Store;
 use rampart_store::iacm::state_versions::STATE_BODY;
 use rampart_store::platform::secrets::SECRET_VALUE;
 use rampart_store::sealed::{SealedCell, SealedColumn};
-use rampart_store::sre::alerts::ALERT_PAYLOAD;
+use rampart_store::sre::alerts::{ALERT_DEDUP_KEY, ALERT_PAYLOAD};
 use rampart_store::sre::incidents::{
-    INCIDENT_DESCRIPTION, INCIDENT_TITLE, IncidentEventRow, TIMELINE_BODY,
+    ACTION_ITEM_TEXT, INCIDENT_CUSTOM_FIELDS, INCIDENT_DESCRIPTION, INCIDENT_TITLE,
+    IncidentEventRow, IncidentFieldsRow, TIMELINE_BODY,
 };
 use rampart_store::sre::integrations::INTEGRATION_CREDENTIALS;
 
 use crate::iacm::{body, workspace_with_versions};
-use crate::sre::{alert, integration, open_incident, service_with_integration};
+use crate::sre::{alert, insert_alert, integration, open_incident, service_with_integration};
 use crate::{Fixture, at, audit, fresh, now, stores, tenant};
 
 /// Every cell of `owner` in `column`, read `limit` at a time, as (id, version, sealed).
@@ -84,15 +85,20 @@ async fn incident_response_columns_list_by_project_and_replace_compare_and_swap(
         let (service, bearer) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
         let (_, elsewhere) = service_with_integration(&store, &other, "api", AuthMode::Hmac).await;
         let hmac = integration(&service, AuthMode::Hmac);
-        let alerts: Vec<_> = (0..3).map(|i| alert(&bearer, &format!("k{i}"))).collect();
+        let alerts: Vec<_> = (0..3).map(|_| alert(&bearer)).collect();
         let mut tx = store.write().await.unwrap();
         tx.insert_integration(&hmac).await.unwrap();
         for (i, a) in alerts.iter().enumerate() {
-            tx.insert_alert(a, format!("payload {i}").as_bytes())
-                .await
-                .unwrap();
+            insert_alert(
+                &mut tx,
+                a,
+                &format!("k{i}"),
+                format!("payload {i}").as_bytes(),
+            )
+            .await
+            .unwrap();
         }
-        tx.insert_alert(&alert(&elsewhere, "k0"), b"other project")
+        insert_alert(&mut tx, &alert(&elsewhere), "k0", b"other project")
             .await
             .unwrap();
         tx.commit(audit("alerts")).await.unwrap();
@@ -113,6 +119,26 @@ async fn incident_response_columns_list_by_project_and_replace_compare_and_swap(
             store.alert_payload(alerts[0].id).await.unwrap(),
             Some(cell.sealed)
         );
+        // Their dedup keys, alike.
+        let expected: Vec<_> = alerts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.to_string(), 0, format!("sealed k{i}").into_bytes()))
+            .collect();
+        assert_eq!(
+            walk(&store, &ALERT_DEDUP_KEY, &owner, 2).await,
+            sorted(expected)
+        );
+        let cell = compare_and_swap(&store, &ALERT_DEDUP_KEY, &owner).await;
+        let stored = store
+            .alerts_of_integration(bearer.integration.id)
+            .await
+            .unwrap();
+        let swapped = stored
+            .iter()
+            .find(|row| row.alert.id.to_string() == cell.id)
+            .unwrap();
+        assert_eq!(swapped.dedup_key_sealed, cell.sealed);
 
         // Integration credentials: the bearer integration has none and is skipped.
         assert_eq!(
@@ -196,12 +222,56 @@ async fn incident_response_columns_list_by_project_and_replace_compare_and_swap(
             Some(cell.sealed)
         );
 
+        // Custom fields only where set; action item texts by (incident, item number).
+        let mut tx = store.write().await.unwrap();
+        let fields = IncidentFieldsRow {
+            custom_fields_sealed: Some(b"custom fields a".to_vec()),
+            ..IncidentFieldsRow::default()
+        };
+        tx.set_incident_fields(a.id, &fields, now()).await.unwrap();
+        for (incident, items) in [(&a, 1u64), (&b, 2)] {
+            for seq in 1..=items {
+                let text = format!("{} item {seq}", incident.number);
+                tx.insert_action_item(incident.id, seq, text.as_bytes(), None, now())
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit(audit("incidents")).await.unwrap();
+        assert_eq!(
+            walk(&store, &INCIDENT_CUSTOM_FIELDS, &owner, 1).await,
+            [(a.id.to_string(), 0, b"custom fields a".to_vec())]
+        );
+        let cell = compare_and_swap(&store, &INCIDENT_CUSTOM_FIELDS, &owner).await;
+        assert_eq!(
+            store
+                .incident_fields(a.id)
+                .await
+                .unwrap()
+                .custom_fields_sealed,
+            Some(cell.sealed)
+        );
+        let mut expected = vec![
+            (a.id.to_string(), 1, b"1 item 1".to_vec()),
+            (b.id.to_string(), 1, b"2 item 1".to_vec()),
+            (b.id.to_string(), 2, b"2 item 2".to_vec()),
+        ];
+        expected.sort();
+        assert_eq!(walk(&store, &ACTION_ITEM_TEXT, &owner, 2).await, expected);
+        let cell = compare_and_swap(&store, &ACTION_ITEM_TEXT, &owner).await;
+        let incident: IncidentId = cell.id.parse().unwrap();
+        let items = store.action_items(incident).await.unwrap();
+        assert_eq!(items[0].text_sealed, cell.sealed);
+
         // Another project sees only its own values.
         let theirs = other.owner();
         assert_eq!(walk(&store, &ALERT_PAYLOAD, &theirs, 10).await.len(), 1);
         assert_eq!(walk(&store, &INCIDENT_TITLE, &theirs, 10).await.len(), 1);
         assert_eq!(walk(&store, &TIMELINE_BODY, &theirs, 10).await, []);
         assert_eq!(walk(&store, &INCIDENT_DESCRIPTION, &theirs, 10).await, []);
+        assert_eq!(walk(&store, &ALERT_DEDUP_KEY, &theirs, 10).await.len(), 1);
+        assert_eq!(walk(&store, &INCIDENT_CUSTOM_FIELDS, &theirs, 10).await, []);
+        assert_eq!(walk(&store, &ACTION_ITEM_TEXT, &theirs, 10).await, []);
         assert_eq!(
             walk(&store, &INTEGRATION_CREDENTIALS, &theirs, 10)
                 .await

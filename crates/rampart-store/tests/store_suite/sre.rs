@@ -6,16 +6,17 @@
 use rampart_domain::platform::identity::User;
 use rampart_domain::sre::alerts::{Alert, AlertStatus};
 use rampart_domain::sre::documents::{DefinitionKind, DefinitionRecord};
-use rampart_domain::sre::incidents::{Incident, IncidentFields, IncidentStatus};
+use rampart_domain::sre::incidents::{Incident, IncidentStatus};
 use rampart_domain::sre::integrations::{AuthMode, Integration};
 use rampart_domain::sre::payload::Format;
 use rampart_domain::sre::services::{Service, ServiceOwnership};
 use rampart_domain::*;
+use rampart_store::sre::alerts::NewAlertSeals;
 use rampart_store::sre::escalations::EscalationRow;
-use rampart_store::sre::incidents::IncidentEventRow;
+use rampart_store::sre::incidents::{IncidentEventRow, IncidentFieldsRow};
 use rampart_store::sre::integrations::IntegrationRecord;
 use rampart_store::sre::notifications::NotificationRow;
-use rampart_store::{Store, StoreError};
+use rampart_store::{Store, StoreError, WriteTx};
 
 use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
 
@@ -52,23 +53,42 @@ pub(crate) fn integration(service: &Service, auth_mode: AuthMode) -> Integration
     }
 }
 
-pub(crate) fn alert(record: &IntegrationRecord, dedup_key: &str) -> Alert {
+pub(crate) fn alert(record: &IntegrationRecord) -> Alert {
     let integration = &record.integration;
     Alert {
         id: fresh(AlertId::mint),
         project_id: integration.project_id,
         service_id: integration.service_id,
         integration_id: integration.id,
-        dedup_key: dedup_key.into(),
         status: AlertStatus::Triggered,
         severity: "SEV2".into(),
-        group_key: "group".into(),
+        group_index: "group".into(),
         incident_id: None,
         event_count: 1,
         created_at: now(),
         updated_at: now(),
         resolved_at: None,
     }
+}
+
+/// Inserts `alert` whose dedup key's blind index is `dedup_index` (the store sees only
+/// indexes and sealed bytes: the sealed key stands in as `sealed <index>`).
+pub(crate) async fn insert_alert(
+    tx: &mut WriteTx,
+    alert: &Alert,
+    dedup_index: &str,
+    payload: &[u8],
+) -> Result<(), StoreError> {
+    let sealed = format!("sealed {dedup_index}");
+    tx.insert_alert(
+        alert,
+        NewAlertSeals {
+            dedup_index,
+            dedup_key_sealed: sealed.as_bytes(),
+            payload_sealed: payload,
+        },
+    )
+    .await
 }
 
 pub(crate) fn incident(
@@ -211,9 +231,11 @@ async fn services_round_trip_paginate_update_and_delete() {
         // unlinked.
         let (doomed, record) =
             service_with_integration(&store, &t, "doomed", AuthMode::Bearer).await;
-        let doomed_alert = alert(&record, "k");
+        let doomed_alert = alert(&record);
         let mut tx = store.write().await.unwrap();
-        tx.insert_alert(&doomed_alert, b"payload").await.unwrap();
+        insert_alert(&mut tx, &doomed_alert, "k", b"payload")
+            .await
+            .unwrap();
         tx.commit(audit("alert")).await.unwrap();
         let kept = open_incident(&store, &t, Some(&doomed), Some("group"), b"title").await;
         let mut tx = store.write().await.unwrap();
@@ -387,11 +409,13 @@ async fn an_open_dedup_key_is_one_alert_until_resolved() {
         let t = tenant(&store, "acme").await;
         let (service, record) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
         let integration = record.integration.id;
-        let first = alert(&record, "disk-full");
+        let first = alert(&record);
         let mut tx = store.write().await.unwrap();
         tx.lock_alert_group(service.id, "group").await.unwrap();
         assert_eq!(tx.open_alert(integration, "disk-full").await.unwrap(), None);
-        tx.insert_alert(&first, b"payload one").await.unwrap();
+        insert_alert(&mut tx, &first, "disk-full", b"payload one")
+            .await
+            .unwrap();
         tx.commit(audit("alert.open")).await.unwrap();
 
         // A second open alert with the same key is refused, and the transaction's other
@@ -405,17 +429,17 @@ async fn an_open_dedup_key_is_one_alert_until_resolved() {
             Some(&first)
         );
         assert!(
-            is_conflict(tx.insert_alert(&alert(&record, "disk-full"), b"two").await),
+            is_conflict(insert_alert(&mut tx, &alert(&record), "disk-full", b"two").await),
             "{engine:?}"
         );
         drop(tx);
         // Another key, or the same key on another integration, is another alert.
         let other = integration_of(&store, &service).await;
         let mut tx = store.write().await.unwrap();
-        tx.insert_alert(&alert(&record, "cpu"), b"cpu")
+        insert_alert(&mut tx, &alert(&record), "cpu", b"cpu")
             .await
             .unwrap();
-        tx.insert_alert(&alert(&other, "disk-full"), b"other")
+        insert_alert(&mut tx, &alert(&other), "disk-full", b"other")
             .await
             .unwrap();
         // A repeat counts; acknowledging keeps the key.
@@ -436,27 +460,29 @@ async fn an_open_dedup_key_is_one_alert_until_resolved() {
             .await
             .unwrap();
         assert_eq!(tx.open_alert(integration, "disk-full").await.unwrap(), None);
-        let mut again = alert(&record, "disk-full");
+        let mut again = alert(&record);
         again.created_at = at(40);
         again.updated_at = at(40);
-        tx.insert_alert(&again, b"payload two").await.unwrap();
+        insert_alert(&mut tx, &again, "disk-full", b"payload two")
+            .await
+            .unwrap();
         tx.commit(audit("alert.events")).await.unwrap();
 
         let alerts = store.alerts_of_integration(integration).await.unwrap();
         let keys: Vec<_> = alerts
             .iter()
-            .map(|a| (a.dedup_key.as_str(), a.status))
+            .map(|a| (a.dedup_key_sealed.as_slice(), a.alert.status))
             .collect();
         assert_eq!(
             keys,
             [
-                ("disk-full", AlertStatus::Triggered),
-                ("cpu", AlertStatus::Triggered),
-                ("disk-full", AlertStatus::Resolved),
+                (&b"sealed disk-full"[..], AlertStatus::Triggered),
+                (&b"sealed cpu"[..], AlertStatus::Triggered),
+                (&b"sealed disk-full"[..], AlertStatus::Resolved),
             ],
             "newest first"
         );
-        let resolved = &alerts[2];
+        let resolved = &alerts[2].alert;
         assert_eq!(
             (resolved.resolved_at, resolved.event_count),
             (Some(at(30)), 4)
@@ -485,7 +511,7 @@ async fn an_open_dedup_key_is_one_alert_until_resolved() {
             .await
             .unwrap()
             .into_iter()
-            .map(|a| (a.id, a.incident_id))
+            .map(|row| (row.alert.id, row.alert.incident_id))
             .collect();
         assert_eq!(
             linked,
@@ -507,17 +533,22 @@ async fn a_projects_alerts_list_newest_first_filtered_and_paged() {
         let (_, elsewhere_hook) =
             service_with_integration(&store, &other, "api", AuthMode::Bearer).await;
         let incident = open_incident(&store, &t, Some(&api), Some("group"), b"t").await;
-        let mut oldest = alert(&api_hook, "one");
+        let mut oldest = alert(&api_hook);
         oldest.created_at = at(0);
-        let mut middle = alert(&web_hook, "two");
+        let mut middle = alert(&web_hook);
         middle.created_at = at(10);
-        let mut newest = alert(&api_hook, "three");
+        let mut newest = alert(&api_hook);
         newest.created_at = at(20);
         newest.incident_id = Some(incident.id);
-        let hidden = alert(&elsewhere_hook, "four");
+        let hidden = alert(&elsewhere_hook);
         let mut tx = store.write().await.unwrap();
-        for row in [&oldest, &middle, &newest, &hidden] {
-            tx.insert_alert(row, b"payload").await.unwrap();
+        for (row, key) in [
+            (&oldest, "one"),
+            (&middle, "two"),
+            (&newest, "three"),
+            (&hidden, "four"),
+        ] {
+            insert_alert(&mut tx, row, key, b"payload").await.unwrap();
         }
         // By hand: moved without counting an event; read back inside the transaction.
         tx.move_alert(middle.id, AlertStatus::Acknowledged, at(15), false)
@@ -542,7 +573,10 @@ async fn a_projects_alerts_list_newest_first_filtered_and_paged() {
             listed
                 .items
                 .iter()
-                .map(|l| l.alert.dedup_key.clone())
+                .map(|l| {
+                    let sealed = String::from_utf8(l.dedup_key_sealed.clone()).unwrap();
+                    sealed.trim_start_matches("sealed ").to_owned()
+                })
                 .collect::<Vec<_>>()
         };
         let all = list(AlertFilter::default(), None, 10).await;
@@ -763,18 +797,16 @@ async fn incident_fields_title_description_and_action_items() {
         let incident = open_incident(&store, &t, None, None, b"old title").await;
         assert_eq!(
             store.incident_fields(incident.id).await.unwrap(),
-            IncidentFields::default()
+            IncidentFieldsRow::default()
         );
         assert_eq!(store.incident_description(incident.id).await.unwrap(), None);
         assert_eq!(store.action_items(incident.id).await.unwrap(), []);
 
-        let mut custom = serde_json::Map::new();
-        custom.insert("region".into(), "eu-west-1".into());
-        let fields = IncidentFields {
+        let fields = IncidentFieldsRow {
             commander: Some("user-1".into()),
             assignees: vec!["user-2".into(), "user-3".into()],
             linked_services: vec!["service-1".into()],
-            custom_fields: custom,
+            custom_fields_sealed: Some(b"sealed custom fields".to_vec()),
         };
         let mut tx = store.write().await.unwrap();
         tx.set_incident_fields(incident.id, &fields, at(60))
@@ -786,12 +818,12 @@ async fn incident_fields_title_description_and_action_items() {
         tx.set_incident_description(incident.id, b"sealed description")
             .await
             .unwrap();
-        let first = tx
-            .add_action_item(incident.id, "Add an alert", Some("user-2"), at(61))
+        let first = tx.next_action_item_seq(incident.id).await.unwrap();
+        tx.insert_action_item(incident.id, first, b"sealed one", Some("user-2"), at(61))
             .await
             .unwrap();
-        let second = tx
-            .add_action_item(incident.id, "Write the review", None, at(62))
+        let second = tx.next_action_item_seq(incident.id).await.unwrap();
+        tx.insert_action_item(incident.id, second, b"sealed two", None, at(62))
             .await
             .unwrap();
         assert_eq!((first, second), (1, 2));
@@ -830,7 +862,7 @@ async fn incident_fields_title_description_and_action_items() {
             .map(|i| {
                 (
                     i.seq,
-                    i.text,
+                    i.text_sealed,
                     i.assignee,
                     i.done,
                     i.created_at,
@@ -843,13 +875,13 @@ async fn incident_fields_title_description_and_action_items() {
             [
                 (
                     1,
-                    "Add an alert".into(),
+                    b"sealed one".to_vec(),
                     Some("user-2".into()),
                     true,
                     at(61),
                     at(63)
                 ),
-                (2, "Write the review".into(), None, false, at(62), at(62)),
+                (2, b"sealed two".to_vec(), None, false, at(62), at(62)),
             ]
         );
     }

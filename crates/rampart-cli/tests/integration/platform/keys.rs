@@ -527,3 +527,70 @@ async fn offline_rotation_refuses_while_a_server_runs_on_sqlite() {
 async fn offline_rotation_refuses_while_a_server_runs_on_postgres() {
     offline_rotation_refuses_while_a_server_runs(TestServer::start_postgres).await;
 }
+
+/// Alert dedup and group keys are kept as blind indexes under the project's ring:
+/// rotation keeps them (see `sre::incidents`), crypto-shredding makes them match
+/// nothing. The shredded alert's key, sent again, opens a new alert in a new incident,
+/// both readable, while the old ones answer `data_shredded`.
+#[tokio::test]
+async fn shredding_a_project_leaves_its_old_alert_keys_matching_nothing() {
+    use crate::sre::{PROJECT, generic, integration_in, send, service_in};
+
+    let server = TestServer::start().await;
+    let admin = &server.admin_token;
+    service_in(&server, PROJECT, "pay").await;
+    let hook = integration_in(
+        &server,
+        PROJECT,
+        "pay",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let first = send(
+        &server,
+        &hook,
+        &generic("k", "trigger", "Payments slow"),
+        &[],
+    )
+    .await;
+    assert_eq!(first.body["alerts"][0]["incident"], 1, "{}", first.body);
+    let old_alert = first.body["alerts"][0]["alert_id"].as_str().unwrap();
+    let destroyed = server
+        .post(
+            "/api/v1/keys/destroy",
+            admin,
+            json!({"scope": "default/default", "confirm": "default/default"}),
+        )
+        .await;
+    assert_eq!(destroyed.status, StatusCode::OK, "{}", destroyed.text);
+
+    let again = send(
+        &server,
+        &hook,
+        &generic("k", "trigger", "Payments down"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        again.body["alerts"][0]["outcome"], "created",
+        "{}",
+        again.body
+    );
+    assert_eq!(again.body["alerts"][0]["incident"], 2);
+    let new_alert = again.body["alerts"][0]["alert_id"].as_str().unwrap();
+    let shown = server
+        .get(&format!("{PROJECT}/alerts/{new_alert}"), admin)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.body["dedup_key"], "k");
+    let opened = server.get(&format!("{PROJECT}/incidents/2"), admin).await;
+    assert_eq!(opened.body["title"], "Payments down", "{}", opened.text);
+    for path in [
+        format!("{PROJECT}/alerts/{old_alert}"),
+        format!("{PROJECT}/incidents/1"),
+    ] {
+        let gone = server.get(&path, admin).await;
+        assert_eq!(gone.status, StatusCode::GONE, "{path}: {}", gone.text);
+        assert_eq!(gone.code(), "data_shredded");
+    }
+}

@@ -124,20 +124,53 @@ async fn sre_data_follows_rotation(start: impl AsyncFnOnce() -> Option<TestServe
     )
     .await;
     assert_eq!(first.status, StatusCode::ACCEPTED);
+    let admin = server.admin_token.clone();
+    let patched = server
+        .patch(
+            &format!("{PROJECT}/incidents/1"),
+            &admin,
+            json!({"custom_fields": {"customer": "Acme"}}),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::NO_CONTENT, "{}", patched.text);
+    let added = server
+        .post(
+            &format!("{PROJECT}/incidents/1/action-items"),
+            &admin,
+            json!({"text": "add a payments canary"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     let rotated = server
         .post(
             "/api/v1/keys/rotate",
-            &server.admin_token,
+            &admin,
             json!({"scope": "default/default"}),
         )
         .await;
     assert_eq!(rotated.status, StatusCode::OK);
-    // Alert payload, incident title, timeline entry, integration credentials.
+    // Alert payload and dedup key; incident title, custom fields, action item and three
+    // timeline entries (opened, updated, action item added); integration credentials.
     let moved = server.app().rewrap_rotated_data().await.unwrap();
-    assert_eq!(moved, 4);
-    assert_eq!(incident(&server, 1).await["title"], "Payments slow");
+    assert_eq!(moved, 9);
+    let shown = incident(&server, 1).await;
+    assert_eq!(shown["title"], "Payments slow");
+    assert_eq!(shown["custom_fields"]["customer"], "Acme");
+    assert_eq!(shown["action_items"][0]["text"], "add a payments canary");
+    assert_eq!(shown["alerts"][0]["dedup_key"], "k");
+    // The blind index of the dedup key outlives the rotation: a repeat is the same
+    // alert, a resolve resolves it.
+    let repeat = send(
+        &server,
+        &hook,
+        &generic("k", "trigger", "Payments slow"),
+        &[],
+    )
+    .await;
+    assert_eq!(repeat.body["alerts"][0]["outcome"], "deduplicated");
     let again = send(&server, &hook, &generic("k", "resolve", ""), &[]).await;
     assert_eq!(again.status, StatusCode::ACCEPTED, "credentials still open");
+    assert_eq!(again.body["alerts"][0]["outcome"], "resolved");
     assert_eq!(incident(&server, 1).await["status"], "resolved");
 }
 

@@ -27,8 +27,8 @@ pub(crate) const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 pub(crate) struct Hook {
     pub(crate) path: String,
     pub(crate) token: Option<String>,
-    basic: Option<(String, String)>,
-    secret: Option<String>,
+    pub(crate) basic: Option<(String, String)>,
+    pub(crate) secret: Option<String>,
 }
 
 pub(crate) struct HookReply {
@@ -44,9 +44,14 @@ impl HookReply {
 }
 
 pub(crate) async fn service(server: &TestServer, identifier: &str) {
+    service_in(server, PROJECT, identifier).await;
+}
+
+/// A service in the project at `project` (an API path).
+pub(crate) async fn service_in(server: &TestServer, project: &str, identifier: &str) {
     let created = server
         .post(
-            &format!("{PROJECT}/services"),
+            &format!("{project}/services"),
             &server.admin_token,
             json!({"identifier": identifier, "name": identifier}),
         )
@@ -55,9 +60,19 @@ pub(crate) async fn service(server: &TestServer, identifier: &str) {
 }
 
 pub(crate) async fn integration(server: &TestServer, service: &str, body: Value) -> Hook {
+    integration_in(server, PROJECT, service, body).await
+}
+
+/// An integration of a service of the project at `project` (an API path).
+pub(crate) async fn integration_in(
+    server: &TestServer,
+    project: &str,
+    service: &str,
+    body: Value,
+) -> Hook {
     let created = server
         .post(
-            &format!("{PROJECT}/services/{service}/integrations"),
+            &format!("{project}/services/{service}/integrations"),
             &server.admin_token,
             body,
         )
@@ -120,7 +135,7 @@ pub(crate) fn generic(key: &str, action: &str, summary: &str) -> Vec<u8> {
     .unwrap()
 }
 
-async fn incident(server: &TestServer, number: u64) -> Value {
+pub(crate) async fn incident(server: &TestServer, number: u64) -> Value {
     let reply = server
         .get(
             &format!("{PROJECT}/incidents/{number}"),

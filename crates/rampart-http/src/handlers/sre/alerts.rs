@@ -94,7 +94,7 @@ fn wire_alert(view: AlertView) -> wire::Alert {
     let alert = view.alert;
     wire::Alert {
         id: alert.id.to_string(),
-        dedup_key: alert.dedup_key,
+        dedup_key: view.dedup_key,
         status: alert.status.as_str().to_owned(),
         severity: alert.severity,
         event_count: alert.event_count,

@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use rampart_api::sre as wire;
 use rampart_api::{ListParams, ListResponse};
-use rampart_app::sre::incidents::{IncidentView, TimelineEntry};
+use rampart_app::sre::incidents::{IncidentAlert, IncidentView, TimelineEntry};
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission as P;
 
@@ -226,9 +226,9 @@ pub async fn get_incident(
         detail
             .alerts
             .iter()
-            .map(|alert| wire::Alert {
+            .map(|IncidentAlert { alert, dedup_key }| wire::Alert {
                 id: alert.id.to_string(),
-                dedup_key: alert.dedup_key.clone(),
+                dedup_key: dedup_key.clone(),
                 status: alert.status.as_str().to_owned(),
                 severity: alert.severity.clone(),
                 event_count: alert.event_count,

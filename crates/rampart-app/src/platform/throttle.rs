@@ -176,6 +176,18 @@ impl Throttle {
         entry.1.clone_from(&meta.client_ip);
     }
 
+    /// Puts counts back that could not be written, so the next summary carries them.
+    fn restore_refusals(&self, unwritten: Vec<((Kind, String), (u64, String))>) {
+        let mut refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (key, (count, client_ip)) in unwritten {
+            let entry = refused.entry(key).or_insert((0, client_ip));
+            entry.0 += count;
+        }
+    }
+
     fn drain_refusals(&self) -> Vec<((Kind, String), (u64, String))> {
         let mut refused = self
             .refused
@@ -327,12 +339,13 @@ impl App {
 
     /// Writes one counted `auth.throttled` audit event per throttled key since the last
     /// call (run by the maintenance loop). Returns how many events it wrote.
+    /// Counts that cannot be written now are kept for the next call.
     pub async fn flush_throttle_audit(&self) -> AppResult<usize> {
-        let refusals = self.inner.throttle.drain_refusals();
-        let count = refusals.len();
-        for ((kind, key), (refused, client_ip)) in refusals {
+        let mut refusals = self.inner.throttle.drain_refusals();
+        let mut written = 0;
+        while let Some(((kind, key), (refused, client_ip))) = refusals.pop() {
             let meta = RequestMeta {
-                client_ip,
+                client_ip: client_ip.clone(),
                 request_id: String::new(),
             };
             // Account keys are email addresses someone typed: named by digest only.
@@ -341,14 +354,53 @@ impl App {
                     "sha256:{}",
                     rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(key.as_bytes()))
                 ),
-                _ => key,
+                _ => key.clone(),
             };
             let record = anonymous(self.now(), &meta, "auth.throttled", "client", "none")
                 .outcome(Outcome::Denied)
                 .details(json!({"throttle": kind.as_str(), "key": subject, "refused": refused}))
                 .build();
-            self.inner.audit_queue.append(record).await?;
+            if let Err(error) = self.inner.audit_queue.append(record).await {
+                refusals.push(((kind, key), (refused, client_ip)));
+                self.inner.throttle.restore_refusals(refusals);
+                return Err(error);
+            }
+            written += 1;
         }
-        Ok(count)
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(ip: &str) -> RequestMeta {
+        RequestMeta {
+            client_ip: ip.into(),
+            request_id: String::new(),
+        }
+    }
+
+    /// A summary that could not be written is not lost: its counts come back and add up
+    /// with the refusals counted meanwhile.
+    #[test]
+    fn unwritten_refusal_counts_are_kept_for_the_next_summary() {
+        let throttle = Throttle::new(ThrottleRules::default());
+        for _ in 0..3 {
+            throttle.note_refusal(Kind::AuthFailuresPerIp, "192.0.2.7", &meta("192.0.2.7"));
+        }
+        let unwritten = throttle.drain_refusals();
+        assert!(throttle.drain_refusals().is_empty());
+        throttle.note_refusal(Kind::AuthFailuresPerIp, "192.0.2.7", &meta("192.0.2.7"));
+        throttle.restore_refusals(unwritten);
+        let summary = throttle.drain_refusals();
+        assert_eq!(
+            summary,
+            vec![(
+                (Kind::AuthFailuresPerIp, "192.0.2.7".to_owned()),
+                (4, "192.0.2.7".to_owned())
+            )]
+        );
     }
 }

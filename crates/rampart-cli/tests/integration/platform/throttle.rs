@@ -10,7 +10,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use rampart_app::ManualClock;
 use rampart_cli::config::Config;
-use rampart_testkit::{Options, Reply, StatusCode, TestServer, read};
+use rampart_testkit::{Engine, Options, Reply, StatusCode, TestServer, read};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery throttle";
@@ -21,7 +21,17 @@ async fn server_with(
     clock: Arc<ManualClock>,
     configure: impl FnOnce(&mut Config) + Send + 'static,
 ) -> TestServer {
+    server_on(Engine::Sqlite, clock, configure).await
+}
+
+/// [`server_with`] on the given engine.
+async fn server_on(
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    configure: impl FnOnce(&mut Config) + Send + 'static,
+) -> TestServer {
     TestServer::start_with(Options {
+        engine: Some(engine),
         clock: Some(clock),
         configure: Some(Box::new(move |config| {
             config.server.trusted_proxies = vec!["127.0.0.1/32".into()];
@@ -177,10 +187,20 @@ async fn password_guessing_is_refused_unchecked_and_the_owner_still_signs_in() {
     );
 }
 
+/// On both engines: "an address the owner signed in from" is read from the store.
 #[tokio::test]
 async fn guesses_from_many_addresses_hit_the_account_limit_but_not_the_owners_addresses() {
+    account_limit_spares_the_owners_addresses(Engine::Sqlite).await;
+    if rampart_testkit::postgres_server_url().is_some() {
+        account_limit_spares_the_owners_addresses(Engine::Postgres).await;
+    } else {
+        eprintln!("RAMPART_TEST_DATABASE_URL is not set: PostgreSQL half skipped");
+    }
+}
+
+async fn account_limit_spares_the_owners_addresses(engine: Engine) {
     let clock = clock();
-    let server = server_with(clock, |config| {
+    let server = server_on(engine, clock, |config| {
         config.rate_limits.login_failures_per_hour_per_account = 20;
     })
     .await;

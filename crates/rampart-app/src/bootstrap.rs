@@ -37,7 +37,8 @@ pub(crate) fn server_secret_purpose(name: &str) -> Option<&'static str> {
     }
 }
 
-pub(crate) async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<Pepper> {
+/// The installation's pepper, unwrapped with `root_key` (which it also proves right).
+pub async fn load_pepper(store: &Store, root_key: &RootKey) -> AppResult<Pepper> {
     let wrapped = store
         .server_secret(PEPPER_SECRET_NAME)
         .await?

@@ -51,6 +51,10 @@ pub enum AppError {
     /// (500 with this code, e.g. `state_integrity_violation`); the data is not served.
     #[error("{message}")]
     Corrupt { code: ErrorCode, message: String },
+    /// This server is set up wrongly for the data it serves (503 with this code, e.g.
+    /// `root_key_mismatch`): another replica can answer; an operator must fix this one.
+    #[error("{message}")]
+    Misconfigured { code: ErrorCode, message: String },
     /// The store cannot be reached (503).
     #[error("the database is unavailable")]
     Unavailable(String),

@@ -48,6 +48,11 @@ pub struct AppSettings {
     pub state_size_bytes_max: usize,
     /// Request-rate and authentication-failure limits.
     pub throttle_rules: rampart_domain::platform::throttle::ThrottleRules,
+    /// How this replica names itself in `server_replicas` (host and listen address).
+    pub replica_name: String,
+    /// How often the replica heartbeat runs; other replicas count this one as gone
+    /// after six missed beats.
+    pub replica_heartbeat_secs: u64,
 }
 
 impl Default for AppSettings {
@@ -66,6 +71,8 @@ impl Default for AppSettings {
             root_key_file: None,
             state_size_bytes_max: STATE_SIZE_BYTES_MAX_DEFAULT,
             throttle_rules: rampart_domain::platform::throttle::ThrottleRules::default(),
+            replica_name: "rampart".into(),
+            replica_heartbeat_secs: REPLICA_HEARTBEAT_SECS_DEFAULT,
         }
     }
 }
@@ -90,6 +97,8 @@ struct Inner {
     audit_queue: audit_queue::AuditQueue,
     /// Every kind of sealed value the features store, for the rewrap job.
     sealed_places: Vec<sealing::SealedPlace>,
+    /// This server among the replicas on the database.
+    replica: platform::replicas::ReplicaIdentity,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -136,7 +145,11 @@ impl App {
             platform::audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
+        // The pepper opened, so the root key is the database's: record its id if this
+        // installation has none yet (created before migration 17).
+        sealing::record_root_key_id(&store, root_key, clock.now()).await?;
         let root_keys = sealing::RootKeys::new(root_key.clone(), settings.root_key_file.clone());
+        let replica = platform::replicas::ReplicaIdentity::new(clock.now())?;
         Ok(Self {
             inner: Arc::new_cyclic(|weak| Inner {
                 ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
@@ -151,6 +164,7 @@ impl App {
                 settings,
                 signer,
                 root_keys,
+                replica,
             }),
         })
     }
@@ -217,11 +231,6 @@ impl App {
         Ok(std::sync::Arc::new(
             self.store().access_of(actor.principal).await?,
         ))
-    }
-
-    /// Readiness: the store answers.
-    pub async fn ready(&self) -> AppResult<()> {
-        self.store().ping().await.map_err(AppError::from)
     }
 }
 

@@ -31,7 +31,7 @@ use rampart_crypto::RootKey;
 use rampart_crypto::envelope::{KeyRing, KeyStatus, OpenError};
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_store::platform::keys::KeyVersionRow;
+use rampart_store::platform::keys::{KeyVersionRow, RootKeyIdLock};
 use rampart_store::sealed::{BlindIndexColumn, SealedCell, SealedColumn};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -212,42 +212,187 @@ impl Opener {
 /// Rows the rewrap job reseals per store read.
 const REWRAP_BATCH: u32 = 500;
 
-/// The root key a running server wraps with and, once an online rotation has begun, the
-/// other one of the pair: unwrapping tries both, so a ring read just before the rotation
-/// committed (or just after) still opens.
+/// The root keys a running server holds: the one it serves with, one staged for a
+/// coming rotation, and the one it served with before the last rotation. Unwrapping
+/// tries all three, so a ring read just before or after a rotation committed (here or
+/// on another replica) still opens. Wrapping uses the one whose id the database records
+/// (read in the wrapping transaction), so no replica ever wraps under a key that the
+/// database has moved away from.
 pub(crate) struct RootKeys {
-    /// (wraps, also unwraps).
-    keys: std::sync::RwLock<(RootKey, Option<RootKey>)>,
+    keys: std::sync::RwLock<RootKeySet>,
     /// Held shared by every transaction that wraps with the root key, exclusively by an
-    /// online rotation, so no key is wrapped with the old root key behind its back.
-    wrapping: tokio::sync::RwLock<()>,
+    /// online rotation, so that this replica starts no wrap behind a rotation's back.
+    pub(crate) wrapping: tokio::sync::RwLock<()>,
     /// Where the root key lives, when it is a file the server may replace (`None` when
     /// it came from `RAMPART_ROOT_KEY`: online rotation is then refused).
     file: Option<PathBuf>,
 }
 
+/// See [`RootKeys`].
+#[derive(Clone)]
+pub(crate) struct RootKeySet {
+    pub(crate) current: RootKey,
+    pub(crate) staged: Option<RootKey>,
+    pub(crate) previous: Option<RootKey>,
+}
+
+impl RootKeySet {
+    /// The key whose id is `database_key_id` (`None`: an installation that has not
+    /// recorded one yet wraps with the current key).
+    fn for_wrapping(&self, database_key_id: Option<&str>) -> Option<&RootKey> {
+        let Some(wanted) = database_key_id else {
+            return Some(&self.current);
+        };
+        [Some(&self.current), self.staged.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|key| key.key_id() == wanted)
+    }
+
+    fn holds(&self, key_id: &str) -> bool {
+        [
+            Some(&self.current),
+            self.staged.as_ref(),
+            self.previous.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|key| key.key_id() == key_id)
+    }
+
+    fn unwrap_key(&self, purpose: &str, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        [
+            Some(&self.current),
+            self.staged.as_ref(),
+            self.previous.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|key| key.unwrap_key(purpose, wrapped).ok())
+    }
+}
+
 impl RootKeys {
     pub(crate) fn new(root_key: RootKey, file: Option<PathBuf>) -> Self {
         Self {
-            keys: std::sync::RwLock::new((root_key, None)),
+            keys: std::sync::RwLock::new(RootKeySet {
+                current: root_key,
+                staged: None,
+                previous: None,
+            }),
             wrapping: tokio::sync::RwLock::new(()),
             file,
         }
     }
 
-    fn get(&self) -> (RootKey, Option<RootKey>) {
-        // A poisoned lock still holds a consistent pair: it is only ever replaced whole.
+    pub(crate) fn get(&self) -> RootKeySet {
+        // A poisoned lock still holds a consistent set: it is only ever replaced whole.
         self.keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    fn set(&self, wraps: RootKey, also: Option<RootKey>) {
+    pub(crate) fn set(&self, keys: RootKeySet) {
         *self
             .keys
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = (wraps, also);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+    }
+
+    /// The key file, when the server may replace it.
+    pub(crate) fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+}
+
+/// The refusal of a replica whose root key is not the database's: a configuration
+/// problem on this replica (503, so a load balancer sends the request elsewhere),
+/// never reported as tampering.
+pub(crate) fn root_key_mismatch(database_key_id: &str) -> AppError {
+    AppError::Misconfigured {
+        code: ErrorCode::RootKeyMismatch,
+        message: format!(
+            "this server's root key is not the one the database is wrapped under (key id \
+             {database_key_id}); an operator must install the current root key on this \
+             replica (see `rampart admin join`)"
+        ),
+    }
+}
+
+/// The key staged at `staged` (an operator's copy, or one left by a refused rotation),
+/// else a fresh one written there (0600); and whether it was written here (a failed
+/// rotation removes only a key it wrote).
+pub fn stage_new_root_key(staged: &Path) -> AppResult<(RootKey, bool)> {
+    let unusable = |error: rampart_crypto::CryptoError| {
+        AppError::conflict(
+            ErrorCode::RootKeyRotationPending,
+            format!(
+                "{} exists but does not hold a usable root key ({error}): remove it, or \
+                 replace it with the new key",
+                staged.display()
+            ),
+        )
+    };
+    if staged.exists() {
+        return Ok((RootKey::read_file(staged).map_err(unusable)?, false));
+    }
+    let new = RootKey::generate()?;
+    new.write_new_file(staged).map_err(unusable)?;
+    Ok((new, true))
+}
+
+/// Records `root_key`'s id as the database's when it has none (an installation from
+/// before migration 17, or a new one). The caller has checked that the key opens the
+/// installation's secrets.
+pub async fn record_root_key_id(
+    store: &rampart_store::Store,
+    root_key: &RootKey,
+    now: Timestamp,
+) -> AppResult<()> {
+    if store.root_key_id().await?.is_some() {
+        return Ok(());
+    }
+    let mut tx = store.write().await?;
+    if tx.root_key_id(RootKeyIdLock::Exclusive).await?.is_some() {
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let key_id = root_key.key_id();
+    tx.set_root_key_id(&key_id, now).await?;
+    tx.commit(
+        Ctx::system()
+            .audit(now, "keys.record_root_id", "root_key")
+            .details(json!({ "key_id": key_id }))
+            .build(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How a starting server's root key relates to the database's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootKeyCheck {
+    /// The key is the database's (or the database records none yet: opening its
+    /// secrets decides).
+    Matches,
+    /// The staged key (`root.key.new`) is the database's: a rotation committed and its
+    /// file was not moved into place; the caller installs it.
+    StagedMatches,
+}
+
+/// Checks a starting server's root key (and staged key) against the id the database
+/// records, so that a wrong key is a clear configuration error before anything is read.
+pub async fn check_root_key(
+    store: &rampart_store::Store,
+    root_key: &RootKey,
+    staged: Option<&RootKey>,
+) -> AppResult<RootKeyCheck> {
+    match store.root_key_id().await? {
+        None => Ok(RootKeyCheck::Matches),
+        Some(id) if id == root_key.key_id() => Ok(RootKeyCheck::Matches),
+        Some(id) if staged.is_some_and(|key| key.key_id() == id) => Ok(RootKeyCheck::StagedMatches),
+        Some(id) => Err(root_key_mismatch(&id)),
     }
 }
 
@@ -267,26 +412,46 @@ pub fn install_staged_root_key(staged: &Path, key_file: &Path) -> std::io::Resul
 }
 
 impl App {
-    fn wrap_with_root_key(&self, purpose: &str, material: &[u8]) -> AppResult<Vec<u8>> {
-        Ok(self.inner.root_keys.get().0.wrap(purpose, material)?)
+    /// Wraps `material` inside `tx` with the root key the database records, read under
+    /// a shared lock so that a rotation (which locks it exclusively) either sees this
+    /// wrap or is seen by it. A replica without that key refuses (`root_key_mismatch`).
+    async fn wrap_with_root_key(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        purpose: &str,
+        material: &[u8],
+    ) -> AppResult<Vec<u8>> {
+        let database_key_id = tx.root_key_id(RootKeyIdLock::Shared).await?;
+        let keys = self.inner.root_keys.get();
+        let key = keys
+            .for_wrapping(database_key_id.as_deref())
+            .ok_or_else(|| root_key_mismatch(database_key_id.as_deref().unwrap_or("")))?;
+        Ok(key.wrap(purpose, material)?)
     }
 
-    /// Unwraps with the current root key, then with the other one of a rotation.
-    fn unwrap_with_root_key(&self, purpose: &str, wrapped: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        let (current, other) = self.inner.root_keys.get();
-        current
-            .unwrap_key(purpose, wrapped)
-            .ok()
-            .or_else(|| other.and_then(|key| key.unwrap_key(purpose, wrapped).ok()))
+    /// Why a wrapped key did not open: this replica lacks the database's root key (a
+    /// configuration problem, 503), or the stored key was altered (an integrity failure).
+    async fn unwrap_failure(&self, detail: String) -> AppError {
+        match self.store().root_key_id().await {
+            Ok(Some(database_key_id)) if !self.inner.root_keys.get().holds(&database_key_id) => {
+                root_key_mismatch(&database_key_id)
+            }
+            Err(error) => error.into(),
+            Ok(_) => AppError::Integrity(detail),
+        }
     }
 
-    /// Online root-key rotation (account administration): a new root key is staged
-    /// beside the key file, every ring version and server secret is rewrapped under it
-    /// in one audited transaction, then the staged file replaces the old one. Requests
-    /// are served throughout. Refused when the root key comes from the environment
-    /// (the server cannot replace it there) — use `rampart admin keys rotate
-    /// --new-key-file` with the server stopped. With several replicas, the others keep
-    /// the old key in memory: rotate offline, or restart them with the new key file.
+    /// Online root-key rotation (account administration). The new key is the one an
+    /// operator staged beside the key file (`root.key.new`), else a fresh one staged
+    /// there. Every other live replica must report that key staged (they pick the file
+    /// up on their heartbeat); otherwise the rotation is refused naming them, and the
+    /// staged file stays for the operator to copy. Then every ring version and server
+    /// secret is rewrapped under it in one audited transaction that also records its id,
+    /// and the staged file replaces the key file; the other replicas switch on their
+    /// next heartbeat, and wrap with the new key at once (they read its id in each
+    /// wrapping transaction). Requests are served throughout. Refused when the root key
+    /// comes from the environment (the server cannot replace it there): use `rampart
+    /// admin keys rotate --new-key-file` with the servers stopped.
     pub async fn rotate_root_key(&self, ctx: &Ctx) -> AppResult<u64> {
         self.require_key_admin(ctx)?;
         let root_keys = &self.inner.root_keys;
@@ -294,41 +459,60 @@ impl App {
             return Err(AppError::conflict(
                 ErrorCode::RootKeyFromEnvironment,
                 "the root key comes from RAMPART_ROOT_KEY, which the server cannot replace: \
-                 stop the server and run `rampart admin keys rotate --new-key-file FILE`",
+                 stop the servers and run `rampart admin keys rotate --new-key-file FILE`",
             ));
         };
         let _exclusive = root_keys.wrapping.write().await;
-        let (old, _) = root_keys.get();
-        let new = RootKey::generate()?;
+        let old = root_keys.get();
         let staged = staged_root_key_path(&key_file);
-        new.write_new_file(&staged).map_err(|error| match error {
-            rampart_crypto::CryptoError::Io(io)
-                if io.kind() == std::io::ErrorKind::AlreadyExists =>
-            {
-                AppError::conflict(
-                    ErrorCode::RootKeyRotationPending,
-                    "a staged root key file from an unfinished rotation exists beside the \
-                     key file: an operator must check which key the database uses",
-                )
-            }
-            other => AppError::Internal(format!("writing the staged root key: {other}")),
-        })?;
-        root_keys.set(old.clone(), Some(new.clone()));
-        let rewrapped =
-            match rewrap_under_new_root_key(self.store(), ctx, &old, &new, self.now()).await {
-                Ok(count) => count,
-                Err(error) => {
-                    // Nothing committed: the database still uses the old key.
-                    root_keys.set(old, None);
+        let (new, staged_here) = stage_new_root_key(&staged)?;
+        let unready = self.replicas_without_staged_key(&new.key_id()).await?;
+        if !unready.is_empty() {
+            return Err(AppError::conflict(
+                ErrorCode::ReplicasNotReady,
+                format!(
+                    "{} other running replica(s) do not hold the new root key yet: {}. Copy {} \
+                     to each one's data directory as root.key.new (mode 0600); each picks it up \
+                     within {} s. Then rotate again",
+                    unready.len(),
+                    unready.join(", "),
+                    staged.display(),
+                    self.settings().replica_heartbeat_secs
+                ),
+            ));
+        }
+        root_keys.set(RootKeySet {
+            staged: Some(new.clone()),
+            ..old.clone()
+        });
+        let rewrapped = match rewrap_under_new_root_key(
+            self.store(),
+            ctx,
+            &old.current,
+            &new,
+            self.now(),
+        )
+        .await
+        {
+            Ok(count) => count,
+            Err(error) => {
+                // Nothing committed: the database still uses the old key.
+                root_keys.set(old);
+                if staged_here {
                     let _ = std::fs::remove_file(&staged);
-                    return Err(error);
                 }
-            };
-        root_keys.set(new, Some(old));
+                return Err(error);
+            }
+        };
+        root_keys.set(RootKeySet {
+            current: new,
+            staged: None,
+            previous: Some(old.current),
+        });
         install_staged_root_key(&staged, &key_file).map_err(|error| {
             AppError::Internal(format!(
                 "the database is rewrapped under the root key in {}, which could not replace \
-                 {}: move it by hand before the next start ({error})",
+                 {}: the next start installs it ({error})",
                 staged.display(),
                 key_file.display()
             ))
@@ -337,13 +521,14 @@ impl App {
     }
 
     fn ring_from(&self, owner: &str, rows: &[KeyVersionRow]) -> AppResult<KeyRing> {
+        let root_keys = self.inner.root_keys.get();
         let mut ring = KeyRing::default();
         for row in rows {
             let status = status_of(row);
             let material = match (&row.wrapped, status) {
                 (Some(wrapped), KeyStatus::Enabled | KeyStatus::Disabled) => {
-                    let bytes = self
-                        .unwrap_with_root_key(&wrap_purpose(owner, row.version), wrapped)
+                    let bytes = root_keys
+                        .unwrap_key(&wrap_purpose(owner, row.version), wrapped)
                         .ok_or_else(|| {
                             AppError::Integrity(format!(
                                 "key version {} of {owner} does not unwrap with the root key",
@@ -367,7 +552,10 @@ impl App {
 
     async fn load_ring(&self, owner: &str) -> AppResult<KeyRing> {
         let rows = self.store().key_versions(owner).await?;
-        self.ring_from(owner, &rows)
+        match self.ring_from(owner, &rows) {
+            Err(AppError::Integrity(detail)) => Err(self.unwrap_failure(detail).await),
+            other => other,
+        }
     }
 
     /// Adds a new primary version to `owner`'s ring inside a locked transaction and
@@ -378,8 +566,9 @@ impl App {
         let rows = tx.key_versions(owner).await?;
         let version = rows.last().map_or(1, |row| row.version + 1);
         let material = Zeroizing::new(rampart_crypto::random::bytes::<32>()?);
-        let wrapped =
-            self.wrap_with_root_key(&wrap_purpose(owner, version), material.as_slice())?;
+        let wrapped = self
+            .wrap_with_root_key(tx, &wrap_purpose(owner, version), material.as_slice())
+            .await?;
         tx.add_primary_key_version(owner, version, &wrapped, self.now())
             .await?;
         Ok(version)
@@ -615,6 +804,14 @@ pub async fn rewrap_under_new_root_key(
     now: Timestamp,
 ) -> AppResult<u64> {
     let mut tx = store.write().await?;
+    // Waits for wrapping transactions in flight, and makes later ones wait for this one
+    // (then they read the new id).
+    if let Some(database_key_id) = tx.root_key_id(RootKeyIdLock::Exclusive).await?
+        && database_key_id != old.key_id()
+    {
+        tx.rollback().await?;
+        return Err(root_key_mismatch(&database_key_id));
+    }
     let mut count = 0u64;
     for (name, wrapped) in tx.server_secrets().await? {
         let purpose = crate::bootstrap::server_secret_purpose(&name).ok_or_else(|| {
@@ -644,6 +841,7 @@ pub async fn rewrap_under_new_root_key(
             .await?;
         count += 1;
     }
+    tx.set_root_key_id(&new.key_id(), now).await?;
     tx.commit(
         ctx.audit(now, "keys.rotate_root", "root_key")
             .details(json!({ "wrapped_keys": count }))

@@ -43,9 +43,19 @@ pub async fn init(
         .map_err(|e| anyhow::anyhow!("{e}"))?
     {
         store.close().await;
+        let database = if config.database.url.is_some() {
+            "the configured PostgreSQL database".to_owned()
+        } else {
+            config
+                .server
+                .data_dir
+                .join("rampart.db")
+                .display()
+                .to_string()
+        };
         bail!(
-            "already initialised: {} holds an installation; use `rampart admin reset-admin` to recover access",
-            config.server.data_dir.display()
+            "already initialised: {database} holds an installation; use `rampart admin \
+             reset-admin` to recover access, or `rampart admin join` to add a replica to it"
         );
     }
     let root_key = setup::root_key(&config.server.data_dir, env_root_key.as_deref(), true)?;
@@ -60,6 +70,96 @@ pub async fn init(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await;
     Ok(token.expose().to_owned())
+}
+
+/// `admin join`: makes this data directory a replica's of the installation in the
+/// configured PostgreSQL database, by installing that installation's root key (read
+/// from `root_key_file`, a copy of a running replica's `root.key`). The key is checked
+/// against the database before anything is written. Returns a line for the operator.
+pub async fn join(
+    config_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    root_key_file: &std::path::Path,
+) -> Result<String> {
+    let (config, env_root_key) = load(config_file, data_dir)?;
+    if env_root_key.is_some() {
+        bail!(
+            "{} is set: the replica takes its root key from there, nothing to join",
+            crate::config::ENV_ROOT_KEY
+        );
+    }
+    join_installation(&config, root_key_file).await
+}
+
+/// [`join`] with a loaded configuration.
+pub async fn join_installation(config: &Config, root_key_file: &std::path::Path) -> Result<String> {
+    if config.database.url.is_none() {
+        bail!(
+            "replicas share one PostgreSQL database: set database.url (or RAMPART_DATABASE_URL) \
+             to the first replica's; this configuration uses SQLite in {}",
+            config.server.data_dir.display()
+        );
+    }
+    let key = rampart_crypto::RootKey::read_file(root_key_file)
+        .with_context(|| format!("reading {}", root_key_file.display()))?;
+    let key_file = setup::root_key_path(&config.server.data_dir);
+    let clock = SystemClock;
+    let store = open_initialized_store(config, &clock)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "{error}: start the first replica (`rampart serve`) before joining others"
+            )
+        })?;
+    let checked = check_joining_key(&store, &key).await;
+    store.close().await;
+    checked?;
+    if key_file.exists() {
+        let existing = rampart_crypto::RootKey::read_file(&key_file)
+            .with_context(|| format!("reading {}", key_file.display()))?;
+        if existing.key_id() == key.key_id() {
+            return Ok(format!(
+                "already joined: {} holds this installation's root key (key id {})",
+                key_file.display(),
+                key.key_id()
+            ));
+        }
+        bail!(
+            "{} already holds another root key (key id {}): this data directory belongs to \
+             another installation; use an empty one",
+            key_file.display(),
+            existing.key_id()
+        );
+    }
+    setup::ensure_data_dir(&config.server.data_dir)?;
+    key.write_new_file(&key_file)
+        .with_context(|| format!("writing {}", key_file.display()))?;
+    Ok(format!(
+        "joined: the installation's root key (key id {}) is in {}; start this replica with \
+         `rampart serve` and the same database.url",
+        key.key_id(),
+        key_file.display()
+    ))
+}
+
+/// Whether `key` is the root key of the installation in `store`: by the id the database
+/// records, or (an installation that has not recorded one) by opening its secrets.
+async fn check_joining_key(
+    store: &rampart_store::Store,
+    key: &rampart_crypto::RootKey,
+) -> Result<()> {
+    match store.root_key_id().await? {
+        Some(id) if id == key.key_id() => Ok(()),
+        Some(id) => bail!(
+            "this is not the installation's root key: the file's key id is {}, the database's \
+             is {id}; copy root.key from a running replica (nothing was written)",
+            key.key_id()
+        ),
+        None => bootstrap::load_pepper(store, key)
+            .await
+            .map(|_| ())
+            .map_err(|error| anyhow::anyhow!("{error} (nothing was written)")),
+    }
 }
 
 /// Opens the store of an initialised installation, or says to run `admin init`.
@@ -248,10 +348,11 @@ async fn rotate_ring_in(
 }
 
 /// `admin keys rotate` without a ring: a new root key. Refused while a server runs
-/// (`POST /api/v1/keys/rotate-root` does it online). The new key is written beside the
-/// old one first, the database is rewrapped in one transaction, then the new file
-/// replaces the old; when the rewrap fails the new file is removed. Returns a line for
-/// the operator.
+/// (`POST /api/v1/keys/rotate-root` does it online). The new key is the one staged
+/// beside the old (`root.key.new`, or `--new-key-file`) if there is one, else a fresh
+/// one written there; the database is rewrapped in one transaction, then the new file
+/// replaces the old; when the rewrap fails, a file written here is removed. Returns a
+/// line for the operator.
 pub async fn rotate_root_key(
     config_file: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -269,20 +370,14 @@ pub async fn rotate_root_key(
         (None, None) => rampart_app::sealing::staged_root_key_path(&key_file),
     };
     let (store, lock) = open_store_for_keys(&config, &clock).await?;
-    let new = match rampart_crypto::RootKey::generate() {
-        Ok(new) => new,
+    let (new, staged_here) = match rampart_app::sealing::stage_new_root_key(&staged) {
+        Ok(staged) => staged,
         Err(error) => {
             store.close().await;
             lock.release().await;
-            return Err(error.into());
+            bail!("{error}");
         }
     };
-    if let Err(error) = new.write_new_file(&staged) {
-        store.close().await;
-        lock.release().await;
-        return Err(error)
-            .with_context(|| format!("writing {} (remove a stale one first)", staged.display()));
-    }
     let rewrapped = rampart_app::sealing::rewrap_under_new_root_key(
         &store,
         &rampart_app::Ctx::system(),
@@ -295,9 +390,11 @@ pub async fn rotate_root_key(
     let rewrapped = match rewrapped {
         Ok(count) => count,
         Err(error) => {
-            // Nothing committed: the database still uses the old key, so the new one is
-            // of no use and must not be mistaken for the current one.
-            let _ = std::fs::remove_file(&staged);
+            // Nothing committed: the database still uses the old key, so a new one
+            // written here is of no use and must not be mistaken for the current one.
+            if staged_here {
+                let _ = std::fs::remove_file(&staged);
+            }
             lock.release().await;
             bail!("{error}");
         }

@@ -567,6 +567,17 @@ pub enum AdminCommand {
         #[arg(long, default_value = "admin@localhost")]
         admin_email: String,
     },
+    /// Add a replica: install a running installation's root key in this data directory,
+    /// after checking it against the database (PostgreSQL only).
+    Join {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A copy of a running replica's `root.key` (mode 0600).
+        #[arg(long)]
+        root_key_file: PathBuf,
+    },
     /// Recover a locked-out owner: re-enable, end sessions, print a new token. With
     /// --email, that user (created if missing) becomes an account owner.
     ResetAdmin {

@@ -168,6 +168,8 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<String>,
     /// Email of the owner created when `serve` initialises a new data directory.
     pub admin_email: String,
+    /// How often this replica records its heartbeat and follows a root-key rotation.
+    pub replica_heartbeat_secs: u64,
 }
 
 impl Default for ServerSection {
@@ -182,6 +184,7 @@ impl Default for ServerSection {
             readyz_public: false,
             trusted_proxies: Vec::new(),
             admin_email: "admin@localhost".into(),
+            replica_heartbeat_secs: rampart_domain::limits::REPLICA_HEARTBEAT_SECS_DEFAULT,
         }
     }
 }
@@ -410,6 +413,12 @@ impl Config {
             1024,
             64 * 1024 * 1024,
         )?;
+        range(
+            "server.replica_heartbeat_secs",
+            self.server.replica_heartbeat_secs,
+            1,
+            300,
+        )?;
         rampart_domain::Email::parse(&self.server.admin_email)
             .map_err(|e| problem("server.admin_email", e.reason))?;
         if self.server.data_dir.as_os_str().is_empty() {
@@ -547,6 +556,7 @@ impl Config {
         })
     }
 
+    /// The settings of the application layer (the root key file is the caller's).
     pub fn app_settings(&self) -> AppSettings {
         AppSettings {
             token_lifetime_days_max: self.auth.token_lifetime_days_max,
@@ -565,6 +575,8 @@ impl Config {
             root_key_file: None,
             state_size_bytes_max: self.iacm.state_size_bytes_max,
             throttle_rules: self.rate_limits.rules(),
+            replica_name: replica_name(&self.server.listen),
+            replica_heartbeat_secs: self.server.replica_heartbeat_secs,
         }
     }
 
@@ -576,6 +588,19 @@ impl Config {
             readyz_public: self.server.readyz_public,
             body_bytes_max: self.server.body_bytes_max,
         })
+    }
+}
+
+/// How a replica names itself to the others: the machine's host name and its listen
+/// address (what an operator needs to find it).
+fn replica_name(listen: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default();
+    if host.is_empty() {
+        listen.to_owned()
+    } else {
+        format!("{host} {listen}")
     }
 }
 

@@ -56,6 +56,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 } => {
                     println!("{}", admin::init(config, data_dir, &admin_email).await?);
                 }
+                AdminCommand::Join {
+                    config,
+                    data_dir,
+                    root_key_file,
+                } => {
+                    println!("{}", admin::join(config, data_dir, &root_key_file).await?);
+                }
                 AdminCommand::ResetAdmin {
                     config,
                     data_dir,

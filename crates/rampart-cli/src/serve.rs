@@ -50,6 +50,9 @@ impl RunningServer {
         for task in self.tasks {
             let _ = task.await;
         }
+        if let Err(error) = self.app.leave_replicas().await {
+            tracing::warn!(?error, "removing this replica's heartbeat row failed");
+        }
         self.app.store().close().await;
         self.lock.release().await;
     }
@@ -68,11 +71,28 @@ pub async fn start(
     // Held for the server's life, so that offline key commands refuse to run beside it.
     let (store, lock) =
         setup::open_store_locked(config, clock.as_ref(), instance_lock::Holder::Server).await?;
-    let root_key = setup::root_key(&data_dir, env_root_key, true)?;
-    let initial_admin_token = if bootstrap::is_initialized(&store)
+    let initialized = bootstrap::is_initialized(&store)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A new installation gets a new root key; an existing one must be given its own
+    // (a second replica's empty data directory must not get a random key).
+    let root_key = match setup::root_key(&data_dir, env_root_key, !initialized) {
+        Ok(key) => key,
+        Err(error) => {
+            store.close().await;
+            lock.release().await;
+            return Err(error);
+        }
+    };
+    let root_key = match setup::check_root_key(&store, &data_dir, env_root_key, root_key).await {
+        Ok(key) => key,
+        Err(error) => {
+            store.close().await;
+            lock.release().await;
+            return Err(error);
+        }
+    };
+    let initial_admin_token = if initialized {
         None
     } else {
         Some(
@@ -97,6 +117,11 @@ pub async fn start(
     app.seal_legacy_plaintext()
         .await
         .map_err(|e| anyhow::anyhow!("sealing values stored before migration 15: {e}"))?;
+    // Registered before the first request, so that a rotation on another replica
+    // waits for this one.
+    app.replica_heartbeat()
+        .await
+        .map_err(|e| anyhow::anyhow!("recording this replica: {e}"))?;
 
     let tls_files = match (&config.tls.cert_file, &config.tls.key_file) {
         (Some(cert), Some(key)) => TlsFiles {
@@ -138,6 +163,7 @@ pub async fn start(
             throttle_audit_every: Duration::from_secs(
                 config.rate_limits.audit_summary_interval_secs,
             ),
+            heartbeat_every: Duration::from_secs(config.server.replica_heartbeat_secs),
         },
         shutdown_rx.clone(),
     );
@@ -190,11 +216,12 @@ struct Maintenance {
     rewrap_every: Duration,
     escalate_every: Duration,
     throttle_audit_every: Duration,
+    heartbeat_every: Duration,
 }
 
 /// The background jobs, until shutdown: signing audit checkpoints, applying audit
-/// retention, resealing data after key rotations, advancing escalations (paging), and
-/// writing counted `auth.throttled` audit events. Failures are logged and retried at the
+/// retention, resealing data after key rotations, advancing escalations (paging),
+/// writing counted `auth.throttled` audit events, and the replica heartbeat. Failures are logged and retried at the
 /// next tick; each job is safe to run on several replicas at once.
 fn spawn_maintenance(
     app: rampart_app::App,
@@ -207,7 +234,9 @@ fn spawn_maintenance(
         let mut rewrap_tick = tokio::time::interval(every.rewrap_every);
         let mut escalate_tick = tokio::time::interval(every.escalate_every);
         let mut throttle_audit_tick = tokio::time::interval(every.throttle_audit_every);
+        let mut heartbeat_tick = tokio::time::interval(every.heartbeat_every);
         for tick in [
+            &mut heartbeat_tick,
             &mut throttle_audit_tick,
             &mut checkpoint_tick,
             &mut retention_tick,
@@ -236,6 +265,12 @@ fn spawn_maintenance(
                         Ok(0) => {}
                         Ok(pages) => tracing::info!(pages, "escalation pages sent"),
                         Err(error) => tracing::error!(?error, "advancing escalations failed"),
+                    }
+                }
+                _ = heartbeat_tick.tick() => {
+                    // Failures are logged inside (a mismatch) or here (the store).
+                    if let Err(error) = app.replica_heartbeat().await {
+                        tracing::error!(?error, "recording the replica heartbeat failed");
                     }
                 }
                 _ = throttle_audit_tick.tick() => {

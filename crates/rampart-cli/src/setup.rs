@@ -42,7 +42,9 @@ pub fn root_key(data_dir: &Path, env_root_key: Option<&str>, create: bool) -> Re
     }
     if !create {
         bail!(
-            "no root key: {} does not exist and {ENV_ROOT_KEY} is not set",
+            "no root key: {} does not exist and {ENV_ROOT_KEY} is not set. The database \
+             already holds an installation: to add a replica, copy a running replica's \
+             root key here with `rampart admin join --root-key-file FILE` (nothing was written)",
             path.display()
         );
     }
@@ -50,6 +52,56 @@ pub fn root_key(data_dir: &Path, env_root_key: Option<&str>, create: bool) -> Re
     key.write_new_file(&path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(key)
+}
+
+/// Checks the root key against the one the database records (see
+/// [`rampart_app::sealing::check_root_key`]) and returns the key to serve with: the
+/// staged key (`root.key.new`) when a rotation committed and its file was not moved into
+/// place — it is moved now. A wrong key stops the start with both key ids.
+pub async fn check_root_key(
+    store: &Store,
+    data_dir: &Path,
+    env_root_key: Option<&str>,
+    root_key: RootKey,
+) -> Result<RootKey> {
+    use rampart_app::sealing::{RootKeyCheck, install_staged_root_key, staged_root_key_path};
+    let key_file = root_key_path(data_dir);
+    let staged_file = staged_root_key_path(&key_file);
+    let staged = if env_root_key.is_none() && staged_file.exists() {
+        RootKey::read_file(&staged_file).ok()
+    } else {
+        None
+    };
+    let check = rampart_app::sealing::check_root_key(store, &root_key, staged.as_ref()).await;
+    match (check, staged) {
+        (Ok(RootKeyCheck::Matches), _) => Ok(root_key),
+        (Ok(RootKeyCheck::StagedMatches), Some(staged)) => {
+            install_staged_root_key(&staged_file, &key_file).with_context(|| {
+                format!(
+                    "the database is wrapped under the key in {}; moving it to {}",
+                    staged_file.display(),
+                    key_file.display()
+                )
+            })?;
+            tracing::info!(
+                key_id = %staged.key_id(),
+                "installed the root key of a rotation that committed before its file was moved"
+            );
+            Ok(staged)
+        }
+        (Ok(RootKeyCheck::StagedMatches), None) => Ok(root_key),
+        (Err(error), _) => {
+            let source = if env_root_key.is_some() {
+                ENV_ROOT_KEY.to_owned()
+            } else {
+                key_file.display().to_string()
+            };
+            bail!(
+                "the root key in {source} (key id {}) does not match the database: {error}",
+                root_key.key_id()
+            )
+        }
+    }
 }
 
 /// Creates the embedded SQLite file readable by the owner only (0600) before SQLite

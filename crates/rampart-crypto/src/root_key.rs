@@ -85,6 +85,16 @@ impl RootKey {
         Self::from_base64(&text)
     }
 
+    /// A public name for this key: the first 16 bytes (hex) of HMAC-SHA256 under the
+    /// key of a fixed label. The database records the name of the key it is wrapped
+    /// under, so that a replica holding another key says so plainly instead of failing
+    /// integrity checks; the name reveals nothing of the key.
+    pub fn key_id(&self) -> String {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.0.as_slice());
+        let tag = aws_lc_rs::hmac::sign(&key, b"rampart/root-key-id/v1");
+        crate::digest::hex(tag.as_ref().get(..16).unwrap_or(tag.as_ref()))
+    }
+
     fn aead_key(&self) -> Result<LessSafeKey, CryptoError> {
         UnboundKey::new(&AES_256_GCM, self.0.as_slice())
             .map(LessSafeKey::new)
@@ -209,6 +219,14 @@ mod tests {
             "refuses a readable key file"
         );
         assert!(RootKey::from_base64("AAAA").is_err());
+    }
+
+    /// The id is HMAC-SHA256(key, label) cut to 16 bytes, as Python's `hmac` computes it.
+    #[test]
+    fn the_key_id_is_the_published_hmac_and_differs_per_key() {
+        let key = RootKey::from_base64("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=").unwrap();
+        assert_eq!(key.key_id(), "9a1dd61ab3cf26421787a65a6d6e46cd");
+        assert_ne!(RootKey::generate().unwrap().key_id(), key.key_id());
     }
 
     #[test]

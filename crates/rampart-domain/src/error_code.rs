@@ -184,7 +184,8 @@ catalogue! {
     PolicyInUse = ("policy_in_use", 409, "The escalation policy is used by a service."),
     ScheduleInUse = ("schedule_in_use", 409, "The schedule is used by an escalation policy."),
     RootKeyFromEnvironment = ("root_key_from_environment", 409, "The root key comes from `RAMPART_ROOT_KEY`; rotate it offline."),
-    RootKeyRotationPending = ("root_key_rotation_pending", 409, "A staged root key from an unfinished rotation exists."),
+    RootKeyRotationPending = ("root_key_rotation_pending", 409, "The staged root key file (`root.key.new`) does not hold a usable key."),
+    ReplicasNotReady = ("replicas_not_ready", 409, "Other running replicas do not hold the staged root key yet; the message names them."),
     StateConflict = ("state_conflict", 409, "The Terraform state write breaks the serial or lineage rules."),
     StateLocked = ("state_locked", 423, "The workspace is locked by someone else (423 to LOCK, 409 to a write)."),
     WorkspaceLocked = ("workspace_locked", 423, "The workspace is locked by a Terraform run; try again when it is free."),
@@ -206,6 +207,7 @@ catalogue! {
     StateIntegrityViolation = ("state_integrity_violation", 500, "A stored Terraform state failed its integrity check; it is not served."),
     IntegrityViolation = ("integrity_violation", 500, "Stored data failed an integrity check; an operator is alerted in the log."),
     StoreUnavailable = ("store_unavailable", 503, "The database is unavailable; retry later."),
+    RootKeyMismatch = ("root_key_mismatch", 503, "This replica's root key is not the one the database is wrapped under; another replica can answer, and an operator must install the current key on this one."),
     InternalError = ("internal_error", 500, "A bug or an unexpected failure; the request id identifies it in the server log."),
 }
 

@@ -79,3 +79,6 @@ pub const LOGIN_KNOWN_ADDRESS_DAYS: i64 = 30;
 pub const THROTTLE_AUDIT_SUMMARY_SECS_DEFAULT: u64 = 60;
 /// Throttle buckets kept per kind before full (forgettable) ones are dropped.
 pub const THROTTLE_BUCKETS_MAX: usize = 100_000;
+
+/// How often a server replica records its heartbeat and follows a root-key rotation.
+pub const REPLICA_HEARTBEAT_SECS_DEFAULT: u64 = 5;

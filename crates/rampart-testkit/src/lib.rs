@@ -200,6 +200,45 @@ impl TestServer {
         }
     }
 
+    /// Another replica of this PostgreSQL installation: its own data directory (and
+    /// self-signed certificate), joined with `rampart admin join` from a copy of this
+    /// one's root key, serving the same database. `configure` adjusts its configuration.
+    pub async fn start_replica(&self, configure: impl FnOnce(&mut Config)) -> TestServer {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = self.config.clone();
+        config.server.data_dir = data_dir.path().join("data");
+        config.server.listen = "127.0.0.1:0".into();
+        config.tls.cert_file = None;
+        config.tls.key_file = None;
+        configure(&mut config);
+        let key_copy = data_dir.path().join("copied-root.key");
+        copy_private(&self.config.server.data_dir.join("root.key"), &key_copy);
+        rampart_cli::admin::join_installation(&config, &key_copy)
+            .await
+            .unwrap();
+        let clock: Arc<dyn Clock> = match &self.clock {
+            Some(clock) => clock.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let server = start(&config, None, clock).await.unwrap();
+        assert!(
+            server.initial_admin_token.is_none(),
+            "a replica initialises nothing"
+        );
+        let ca_cert = server.cert_file.clone();
+        TestServer {
+            url: format!("https://{}", server.https_addr),
+            admin_token: self.admin_token.clone(),
+            client: https_client(&ca_cert),
+            ca_cert,
+            config,
+            clock: self.clock.clone(),
+            env_root_key: None,
+            server: Some(server),
+            _data_dir: data_dir,
+        }
+    }
+
     pub fn server(&self) -> &RunningServer {
         self.server.as_ref().unwrap()
     }
@@ -313,6 +352,13 @@ impl TestServer {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         reply.body["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// Copies a key file keeping it private (0600), as an operator copying it would.
+pub fn copy_private(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(from, to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Reads a response into a [`Reply`].

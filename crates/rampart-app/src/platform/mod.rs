@@ -1,11 +1,12 @@
 //! Platform use cases: authentication, tenancy, users, service accounts and tokens, and
-//! the audit log.
+//! the audit log, and this server as one replica among several.
 
 pub mod access;
 pub mod audit_log;
 pub mod auth;
 pub mod identity;
 pub mod network;
+pub mod replicas;
 pub mod secrets;
 pub mod tenancy;
 pub mod throttle;

@@ -204,3 +204,53 @@ impl WriteTx {
         rows.iter().map(row_from).collect()
     }
 }
+
+/// How a write transaction reads the root key's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootKeyIdLock {
+    /// About to wrap a key: a rotation waits until this transaction ends, and this one
+    /// waits for a rotation in progress (PostgreSQL `FOR SHARE`).
+    Shared,
+    /// About to rewrap everything under a new root key (PostgreSQL `FOR UPDATE`).
+    Exclusive,
+}
+
+impl Store {
+    /// The id of the root key the database is wrapped under (`None` on an installation
+    /// from before migration 17 that has not started since).
+    pub async fn root_key_id(&self) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT key_id FROM root_key_state WHERE singleton = 1")
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| get(&row, "key_id")).transpose()
+    }
+}
+
+impl WriteTx {
+    /// The root key's id, locked as `lock` says until the transaction ends. SQLite
+    /// writers are already serialised.
+    pub async fn root_key_id(&mut self, lock: RootKeyIdLock) -> StoreResult<Option<String>> {
+        let suffix = match (self.engine(), lock) {
+            (crate::Engine::Sqlite, _) => "",
+            (crate::Engine::Postgres, RootKeyIdLock::Shared) => " FOR SHARE",
+            (crate::Engine::Postgres, RootKeyIdLock::Exclusive) => " FOR UPDATE",
+        };
+        let sql = format!("SELECT key_id FROM root_key_state WHERE singleton = 1{suffix}");
+        let row = sqlx::query(&sql).fetch_optional(self.conn()).await?;
+        row.map(|row| get(&row, "key_id")).transpose()
+    }
+
+    /// Records the id of the root key the database is now wrapped under.
+    pub async fn set_root_key_id(&mut self, key_id: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO root_key_state (singleton, key_id, changed_at) VALUES (1, $1, $2) \
+             ON CONFLICT (singleton) DO UPDATE SET key_id = excluded.key_id, \
+             changed_at = excluded.changed_at",
+        )
+        .bind(key_id)
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}

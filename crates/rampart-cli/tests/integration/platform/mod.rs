@@ -8,6 +8,7 @@ pub mod auth;
 mod identity;
 mod keys;
 mod network;
+mod replicas;
 mod secrets;
 mod tenancy;
 mod throttle;

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use rampart_api::HealthResponse;
 use rampart_app::Access;
+use rampart_app::AppError;
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
 
@@ -66,11 +67,10 @@ pub async fn healthz() -> Json<HealthResponse> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<HealthResponse>> {
-    state
-        .app
-        .ready()
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::StoreUnavailable, "the database is not reachable"))?;
+    state.app.ready().await.map_err(|error| match error {
+        misconfigured @ AppError::Misconfigured { .. } => ApiError::from(misconfigured),
+        _ => ApiError::new(ErrorCode::StoreUnavailable, "the database is not reachable"),
+    })?;
     Ok(Json(HealthResponse {
         status: "ready".into(),
     }))

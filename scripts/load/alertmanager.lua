@@ -3,11 +3,14 @@
 -- incident), half repeat a recent group of the same connection (10 deduplicated alerts).
 -- Environment: HOOK_PATH (the integration's url_path), HOOK_TOKEN (its bearer token),
 -- PACE_MS (optional: each connection waits this long between deliveries, for a fixed
--- rate; 0 or unset: full speed).
+-- rate; 0 or unset: full speed), GROUP_SEED (optional: the same seed in two wrk
+-- processes makes them send the same alert groups, as an Alertmanager HA pair's traffic
+-- split between two replicas would).
 
 local path = os.getenv("HOOK_PATH")
 local token = os.getenv("HOOK_TOKEN")
 local pace = tonumber(os.getenv("PACE_MS") or "0")
+local seed = tonumber(os.getenv("GROUP_SEED") or "0")
 local threads = 0
 
 function setup(thread)
@@ -25,7 +28,11 @@ function init(args)
   math.randomseed(os.time() * 100 + id)
   -- Groups are unique per thread and per run: thread, a random salt, the delivery count
   -- (kept below 2^53 so that the double stays exact).
-  salt = (id * 1000000 + math.random(1, 999999)) * 1000000
+  local random = math.random(1, 999999)
+  if seed > 0 then
+    random = seed
+  end
+  salt = (id * 1000000 + random) * 1000000
 end
 
 local function delivery(group)

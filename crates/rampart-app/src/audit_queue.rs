@@ -29,6 +29,7 @@ impl AuditQueue {
             "audit",
             QUEUE_CAPACITY,
             BATCH_MAX,
+            1,
             move |batch: Batch<AuditRecord, Result<(), String>>| {
                 let store = store.clone();
                 async move {

@@ -55,6 +55,10 @@ pub enum AppError {
     /// `root_key_mismatch`): another replica can answer; an operator must fix this one.
     #[error("{message}")]
     Misconfigured { code: ErrorCode, message: String },
+    /// The database rolled the transaction back in a conflict with a concurrent one
+    /// (503 if it reaches a client; use cases that can, run the transaction again).
+    #[error("the database was busy")]
+    Contention(String),
     /// The store cannot be reached (503).
     #[error("the database is unavailable")]
     Unavailable(String),
@@ -120,6 +124,7 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(detail) => AppError::Unavailable(detail),
+            StoreError::Contention(detail) => AppError::Contention(detail),
             StoreError::Corrupt(detail) => AppError::Integrity(detail),
             // A conflict that reaches here was not anticipated by the use case; the
             // use cases translate the expected ones into specific codes.

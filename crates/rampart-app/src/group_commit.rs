@@ -1,7 +1,8 @@
 //! Group commit, once for every queue that needs it: callers submit items and wait for
 //! their reply, while one writer task gathers whatever arrived together (up to a batch
 //! maximum) and hands the batch to a handler that commits it in one transaction and
-//! replies to each caller. While one batch commits, the next gathers. The queue is
+//! replies to each caller. While one batch commits, the next gathers (with several
+//! writer tasks, several batches commit at once). The queue is
 //! bounded, so callers wait when it is full (back-pressure); if the writer has stopped,
 //! callers get [`AppError::Unavailable`] naming it.
 //!
@@ -10,6 +11,7 @@
 
 use std::future::Future;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,36 +52,56 @@ where
     Item: Send + 'static,
     Reply: Send + 'static,
 {
-    /// Starts the writer task on the current runtime. `capacity` items may wait;
-    /// `batch_max` at most go to one call of `handle`, which must reply through every
-    /// [`Ack`] it is given. The task ends when every sender is gone, or when `handle`
-    /// answers [`ControlFlow::Break`] (its batch's callers, and later ones, are then told
-    /// the writer has stopped).
+    /// Starts `writers` writer tasks on the current runtime (one for SQLite, whose
+    /// writes are serialised anyway; several where the database takes concurrent
+    /// transactions). `capacity` items may wait; `batch_max` at most go to one call of
+    /// `handle`, which must reply through every [`Ack`] it is given. The tasks end when
+    /// every sender is gone, or when `handle` answers [`ControlFlow::Break`] (its
+    /// batch's callers, those still queued and later ones are then told the writer has
+    /// stopped).
     pub(crate) fn start<Handle, Fut>(
         writer: &'static str,
         capacity: usize,
         batch_max: usize,
-        mut handle: Handle,
+        writers: usize,
+        handle: Handle,
     ) -> Self
     where
-        Handle: FnMut(Batch<Item, Reply>) -> Fut + Send + 'static,
+        Handle: Fn(Batch<Item, Reply>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = ControlFlow<()>> + Send,
     {
-        let (sender, mut receiver) = mpsc::channel::<(Item, Ack<Reply>)>(capacity);
-        tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < batch_max {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
+        let (sender, receiver) = mpsc::channel::<(Item, Ack<Reply>)>(capacity);
+        // Writers take turns gathering: one gathers while the others commit.
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            let receiver = receiver.clone();
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    let batch = {
+                        let mut receiver = receiver.lock().await;
+                        let Some(first) = receiver.recv().await else {
+                            break;
+                        };
+                        let mut batch = vec![first];
+                        while batch.len() < batch_max {
+                            match receiver.try_recv() {
+                                Ok(next) => batch.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    if handle(batch).await.is_break() {
+                        let mut receiver = receiver.lock().await;
+                        receiver.close();
+                        // Dropping their acks tells queued callers the writer stopped.
+                        while receiver.try_recv().is_ok() {}
+                        break;
                     }
                 }
-                if handle(batch).await.is_break() {
-                    break;
-                }
-            }
-        });
+            });
+        }
         Self { sender, writer }
     }
 
@@ -94,7 +116,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -103,7 +124,7 @@ mod tests {
     async fn every_item_gets_its_own_reply_in_batches_of_at_most_batch_max() {
         let largest = Arc::new(AtomicUsize::new(0));
         let seen = largest.clone();
-        let queue = GroupCommit::start("test", 64, 4, move |batch: Batch<u32, u32>| {
+        let queue = GroupCommit::start("test", 64, 4, 1, move |batch: Batch<u32, u32>| {
             seen.fetch_max(batch.len(), Ordering::SeqCst);
             async move {
                 for (item, ack) in batch {
@@ -128,7 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stopped_writer_is_named_in_the_error() {
-        let queue = GroupCommit::start("test", 4, 4, |_batch: Batch<u32, u32>| async {
+        let queue = GroupCommit::start("test", 4, 4, 2, |_batch: Batch<u32, u32>| async {
             ControlFlow::Break(())
         });
         for item in [1, 2] {

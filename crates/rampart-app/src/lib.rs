@@ -152,7 +152,7 @@ impl App {
         let replica = platform::replicas::ReplicaIdentity::new(clock.now())?;
         Ok(Self {
             inner: Arc::new_cyclic(|weak| Inner {
-                ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone()),
+                ingest_queue: sre::ingest_queue::IngestQueue::start(weak.clone(), store.engine()),
                 audit_queue: audit_queue::AuditQueue::start(store.clone()),
                 webhook_limits: sre::alerts::RateLimiter::default(),
                 throttle: platform::throttle::Throttle::new(settings.throttle_rules),

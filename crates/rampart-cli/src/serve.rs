@@ -210,6 +210,10 @@ pub async fn start(
 }
 
 /// How often each background job runs.
+/// How often replicas share integration rate-limit counts: the installation's limit is
+/// exceeded at most by what the other replicas accept in this time.
+const RATE_LIMIT_SYNC_EVERY: Duration = Duration::from_secs(1);
+
 struct Maintenance {
     checkpoint_every: Duration,
     retention_every: Duration,
@@ -221,7 +225,8 @@ struct Maintenance {
 
 /// The background jobs, until shutdown: signing audit checkpoints, applying audit
 /// retention, resealing data after key rotations, advancing escalations (paging),
-/// writing counted `auth.throttled` audit events, and the replica heartbeat. Failures are logged and retried at the
+/// writing counted `auth.throttled` audit events, the replica heartbeat, and sharing
+/// integration rate-limit counts. Failures are logged and retried at the
 /// next tick; each job is safe to run on several replicas at once.
 fn spawn_maintenance(
     app: rampart_app::App,
@@ -235,7 +240,9 @@ fn spawn_maintenance(
         let mut escalate_tick = tokio::time::interval(every.escalate_every);
         let mut throttle_audit_tick = tokio::time::interval(every.throttle_audit_every);
         let mut heartbeat_tick = tokio::time::interval(every.heartbeat_every);
+        let mut rate_sync_tick = tokio::time::interval(RATE_LIMIT_SYNC_EVERY);
         for tick in [
+            &mut rate_sync_tick,
             &mut heartbeat_tick,
             &mut throttle_audit_tick,
             &mut checkpoint_tick,
@@ -265,6 +272,11 @@ fn spawn_maintenance(
                         Ok(0) => {}
                         Ok(pages) => tracing::info!(pages, "escalation pages sent"),
                         Err(error) => tracing::error!(?error, "advancing escalations failed"),
+                    }
+                }
+                _ = rate_sync_tick.tick() => {
+                    if let Err(error) = app.sync_webhook_rate_limits().await {
+                        tracing::warn!(?error, "sharing integration rate-limit counts failed");
                     }
                 }
                 _ = heartbeat_tick.tick() => {

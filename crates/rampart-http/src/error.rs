@@ -114,6 +114,13 @@ impl From<AppError> for ApiError {
                 tracing::error!(%code, %message, "this replica is misconfigured");
                 Self::with_status(StatusCode::SERVICE_UNAVAILABLE, code, message)
             }
+            AppError::Contention(detail) => {
+                tracing::warn!(%detail, "a transaction lost a conflict with a concurrent one");
+                Self::new(
+                    ErrorCode::StoreUnavailable,
+                    "the database was busy with a conflicting change; retry",
+                )
+            }
             AppError::Unavailable(detail) => {
                 tracing::error!(%detail, "store unavailable");
                 Self::new(

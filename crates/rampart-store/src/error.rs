@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The database cannot be reached or is overloaded.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database rolled the transaction back to break a deadlock or a serialization
+    /// conflict with a concurrent one (SQLSTATE class 40): running it again can succeed.
+    #[error("the transaction lost a conflict with a concurrent one: {0}")]
+    Contention(String),
     /// Stored data does not decode (changed behind the server's back, or a bug).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -63,6 +67,13 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Conflict {
                         constraint: database.constraint().map(str::to_owned),
                     }
+                }
+                // 40001 serialization_failure, 40P01 deadlock_detected.
+                _ if database
+                    .code()
+                    .is_some_and(|code| code == "40001" || code == "40P01") =>
+                {
+                    StoreError::Contention(database.message().to_owned())
                 }
                 _ if database
                     .code()

@@ -103,6 +103,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "root_key_and_replicas",
         sql: include_str!("../migrations/sqlite/0017_root_key_and_replicas.sql"),
     },
+    Migration {
+        version: 18,
+        name: "webhook_rate_counts",
+        sql: include_str!("../migrations/sqlite/0018_webhook_rate_counts.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -190,6 +195,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 17,
         name: "root_key_and_replicas",
         sql: include_str!("../migrations/postgres/0017_root_key_and_replicas.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "webhook_rate_counts",
+        sql: include_str!("../migrations/postgres/0018_webhook_rate_counts.sql"),
     },
 ];
 

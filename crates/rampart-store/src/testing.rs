@@ -64,6 +64,26 @@ impl crate::Store {
             .rows_affected())
     }
 
+    /// How many deadlocks PostgreSQL has broken in this database since its statistics
+    /// were reset (`pg_stat_database`; `None` on SQLite). The counter is shared by every
+    /// schema of the database and updated within about a second.
+    pub async fn postgres_deadlocks_for_tests(&self) -> crate::StoreResult<Option<i64>> {
+        if self.engine() != crate::Engine::Postgres {
+            return Ok(None);
+        }
+        let mut connection = self.pool().acquire().await?;
+        sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut *connection)
+            .await?;
+        let deadlocks: i64 = sqlx::query(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(&mut *connection)
+        .await?
+        .try_get(0)?;
+        Ok(Some(deadlocks))
+    }
+
     /// Reads the schema as the engine reports it, normalised so that SQLite and
     /// PostgreSQL can be compared.
     pub async fn logical_schema(&self) -> crate::StoreResult<LogicalSchema> {

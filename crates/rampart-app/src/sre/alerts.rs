@@ -33,7 +33,7 @@ use rampart_domain::sre::incidents::{Incident, IncidentSeverity};
 use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode, pagerduty_routing_key};
 use rampart_domain::sre::services::Service;
-use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId};
+use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId, ServiceId};
 use rampart_store::Page;
 use rampart_store::sre::alerts::{
     ALERT_DEDUP_INDEX, ALERT_DEDUP_KEY, ALERT_GROUP_INDEX, ALERT_OPEN_KEY, AlertFilter,
@@ -221,34 +221,138 @@ pub(crate) struct Delivery {
     subscribers: Vec<rampart_domain::UserId>,
 }
 
-/// Per-integration request counts in fixed one-minute windows (per server process).
-#[derive(Default)]
-pub(crate) struct RateLimiter {
-    windows: Mutex<HashMap<IntegrationId, (i64, u32)>>,
+impl Delivery {
+    /// The alert groups this delivery's events decide about, as their locks name them.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = (ServiceId, String)> + '_ {
+        self.events.iter().map(|event| {
+            (
+                self.service.id,
+                self.sealer.blind_index(&GROUP_KEY_INDEX, group_of(event)),
+            )
+        })
+    }
 }
 
+/// Per-integration counts of accepted deliveries in fixed one-minute windows, shared by
+/// the replicas: each counts its own and adds the others' counts as the store last
+/// reported them ([`App::sync_webhook_rate_limits`], about once a second), so that the
+/// limit holds for the installation, exceeded at most by what the other replicas accept
+/// between two syncs.
+#[derive(Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<HashMap<IntegrationId, Window>>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Window {
+    minute: i64,
+    /// Accepted here.
+    local: u32,
+    /// `local` as last published to the store.
+    published: u32,
+    /// Accepted by the other replicas, as last read.
+    others: u32,
+}
+
+/// Integrations tracked before windows of past minutes are dropped.
+const RATE_WINDOWS_MAX: usize = 100_000;
+
 impl RateLimiter {
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<IntegrationId, Window>> {
+        self.windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn check(&self, id: IntegrationId, now_secs: i64, limit: u32) -> AppResult<()> {
         let minute = now_secs.div_euclid(60);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() > 100_000 {
-            windows.retain(|_, (window, _)| *window == minute);
+        let mut windows = self.windows();
+        if windows.len() > RATE_WINDOWS_MAX {
+            windows.retain(|_, window| window.minute == minute);
         }
-        let entry = windows.entry(id).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let window = windows.entry(id).or_default();
+        if window.minute != minute {
+            *window = Window {
+                minute,
+                ..Window::default()
+            };
         }
-        if entry.1 >= limit {
+        if window.local.saturating_add(window.others) >= limit {
             return Err(AppError::RateLimited {
                 code: ErrorCode::RateLimited,
                 message: format!("this integration accepts {limit} requests a minute"),
                 retry_after_secs: u64::try_from(60 - now_secs.rem_euclid(60)).unwrap_or(60),
             });
         }
-        entry.1 += 1;
+        window.local += 1;
+        Ok(())
+    }
+
+    /// This replica's counts of `minute` not yet published.
+    fn unpublished(&self, minute: i64) -> Vec<(IntegrationId, u32)> {
+        self.windows()
+            .iter()
+            .filter(|(_, window)| window.minute == minute && window.local != window.published)
+            .map(|(id, window)| (*id, window.local))
+            .collect()
+    }
+
+    fn mark_published(&self, minute: i64, counts: &[(IntegrationId, u32)]) {
+        let mut windows = self.windows();
+        for (id, published) in counts {
+            if let Some(window) = windows.get_mut(id)
+                && window.minute == minute
+            {
+                window.published = *published;
+            }
+        }
+    }
+
+    /// Takes the other replicas' counts of `minute` (an integration absent from
+    /// `others` has none).
+    fn set_others(&self, minute: i64, others: &[(IntegrationId, u32)]) {
+        let mut windows = self.windows();
+        for window in windows.values_mut() {
+            if window.minute == minute {
+                window.others = 0;
+            }
+        }
+        for (id, count) in others {
+            if windows.len() > RATE_WINDOWS_MAX && !windows.contains_key(id) {
+                continue;
+            }
+            let window = windows.entry(*id).or_default();
+            if window.minute != minute {
+                *window = Window {
+                    minute,
+                    ..Window::default()
+                };
+            }
+            window.others = *count;
+        }
+    }
+}
+
+impl App {
+    /// Shares integration rate-limit counts with the other replicas (run about once a
+    /// second by the maintenance loop): publishes this replica's counts of the current
+    /// minute, reads the others', and deletes counts of past minutes.
+    pub async fn sync_webhook_rate_limits(&self) -> AppResult<()> {
+        let limiter = &self.inner.webhook_limits;
+        let minute = self.now().as_second().div_euclid(60);
+        let counts = limiter.unpublished(minute);
+        if !counts.is_empty() {
+            self.store()
+                .publish_webhook_counts(self.replica_id(), minute, &counts)
+                .await?;
+            limiter.mark_published(minute, &counts);
+        }
+        let others = self
+            .store()
+            .webhook_counts_of_others(self.replica_id(), minute)
+            .await?;
+        limiter.set_others(minute, &others);
+        self.store().forget_webhook_counts(minute - 1).await?;
         Ok(())
     }
 }
@@ -456,6 +560,9 @@ impl App {
         let not_found = || AppError::NotFound {
             what: "integration",
         };
+        // An address that keeps presenting bad credentials is refused unchecked, like
+        // any failed authentication (`throttle`).
+        self.check_auth_failures(&request.meta)?;
         let id: IntegrationId = request.integration_id.parse().map_err(|_| not_found())?;
         let record = self.store().integration(id).await?.ok_or_else(not_found)?;
         self.ingest_into(&record, &request).await
@@ -532,17 +639,21 @@ impl App {
                 "this integration does not accept webhooks from this address",
             ));
         }
+        if let Err(error) = self.authenticate_webhook(record, request).await {
+            if let Some(code) = credentials_refused(&error) {
+                self.charge_auth_failure(meta);
+                self.record_webhook_refusal(meta, id, code.as_str()).await?;
+            }
+            return Err(error);
+        }
+        // Only authenticated deliveries count against the integration's budget, so that
+        // nobody without its credentials can use it up; unauthenticated traffic meets
+        // the per-address limits (`throttle`).
         self.inner.webhook_limits.check(
             id,
             self.now().as_second(),
             integration.rate_limit_per_minute,
         )?;
-        if let Err(error) = self.authenticate_webhook(record, request).await {
-            if let Some(code) = credentials_refused(&error) {
-                self.record_webhook_refusal(meta, id, code.as_str()).await?;
-            }
-            return Err(error);
-        }
         let decoded = decode(integration.format, request.body, || {
             rampart_crypto::random::bytes::<16>()
                 .map(|bytes| rampart_crypto::digest::hex(&bytes))
@@ -664,8 +775,9 @@ impl App {
         Ok(incident)
     }
 
-    /// Dedup, lifecycle and incidents for a delivery's events, inside `tx`; returns what
-    /// happened and the delivery's audit event (committed with the transaction).
+    /// Dedup, lifecycle and incidents for a delivery's events, inside `tx`, which holds
+    /// the locks of the delivery's [`Delivery::groups`]; returns what happened and the
+    /// delivery's audit event (committed with the transaction).
     pub(crate) async fn apply_delivery(
         &self,
         tx: &mut rampart_store::WriteTx,
@@ -694,7 +806,6 @@ impl App {
         for event in events.iter() {
             let group_index = sealer.blind_index(&GROUP_KEY_INDEX, group_of(event));
             let dedup_index = sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key);
-            tx.lock_alert_group(service.id, &group_index).await?;
             let open = tx.open_alert(integration.id, &dedup_index).await?;
             let decision = decide_alert(open.as_ref(), event, rules);
             let mut outcome = AlertOutcome {

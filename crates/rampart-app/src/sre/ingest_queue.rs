@@ -1,20 +1,29 @@
 //! Group commit for webhook deliveries: deliveries arriving together are applied in one
 //! transaction with one fsync (each still gets its own outcome and audit event, and its
 //! request waits until the transaction is durable). While one batch commits, the next
-//! gathers. If a batch fails (a conflict between replicas, say), its deliveries are
-//! retried one transaction each, so one bad delivery never fails the others.
+//! gathers. A transaction first locks every alert group its deliveries touch, in one
+//! global order, so batches on several replicas never deadlock on each other. If a batch
+//! fails, its deliveries are retried one transaction each, so one bad delivery never
+//! fails the others; a transaction that loses a conflict with a concurrent one (a
+//! deadlock the database broke) is run again, a few times.
 
 use std::ops::ControlFlow;
 use std::sync::Weak;
 
 use super::alerts::{AlertOutcome, Delivery};
 use crate::group_commit::{Batch, GroupCommit};
-use crate::{App, AppResult, Inner};
+use crate::{App, AppError, AppResult, Inner};
 
 /// Deliveries waiting; senders wait when it is full (back-pressure).
 const QUEUE_CAPACITY: usize = 4_096;
 /// Deliveries per transaction at most.
 const BATCH_MAX: usize = 64;
+/// Batches committing at once on PostgreSQL (SQLite serialises writers: one there).
+/// Their group locks are taken in one order, so they wait on each other only where
+/// they touch the same alert groups (or open incidents in the same project).
+const POSTGRES_WRITERS: usize = 4;
+/// Times one delivery's transaction runs when the database keeps breaking deadlocks.
+const CONTENTION_ATTEMPTS: usize = 3;
 
 type Reply = AppResult<Vec<AlertOutcome>>;
 
@@ -23,12 +32,17 @@ pub(crate) struct IngestQueue {
 }
 
 impl IngestQueue {
-    /// Starts the writer task; it holds the application weakly, so it ends with it.
-    pub(crate) fn start(app: Weak<Inner>) -> Self {
+    /// Starts the writer tasks; they hold the application weakly, so they end with it.
+    pub(crate) fn start(app: Weak<Inner>, engine: rampart_store::Engine) -> Self {
+        let writers = match engine {
+            rampart_store::Engine::Sqlite => 1,
+            rampart_store::Engine::Postgres => POSTGRES_WRITERS,
+        };
         let queue = GroupCommit::start(
             "webhook",
             QUEUE_CAPACITY,
             BATCH_MAX,
+            writers,
             move |batch: Batch<Delivery, Reply>| {
                 let app = app.upgrade();
                 async move {
@@ -66,13 +80,24 @@ impl App {
             }
         }
         for (delivery, reply) in batch {
-            let result = self.try_batch(&[&delivery]).await;
+            let mut result = self.try_batch(&[&delivery]).await;
+            for _ in 1..CONTENTION_ATTEMPTS {
+                if !matches!(result, Err(AppError::Contention(_))) {
+                    break;
+                }
+                result = self.try_batch(&[&delivery]).await;
+            }
             let _ = reply.send(result.map(|mut all| all.pop().unwrap_or_default()));
         }
     }
 
     async fn try_batch(&self, deliveries: &[&Delivery]) -> AppResult<Vec<Vec<AlertOutcome>>> {
         let mut tx = self.store().write().await?;
+        let groups: Vec<_> = deliveries
+            .iter()
+            .flat_map(|delivery| delivery.groups())
+            .collect();
+        tx.lock_alert_groups(&groups).await?;
         let mut results = Vec::with_capacity(deliveries.len());
         let mut audits = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {

@@ -21,6 +21,7 @@ mod iacm;
 mod outage;
 mod platform;
 mod routes;
+mod scale_out;
 mod sealed;
 mod sre;
 mod tidy;

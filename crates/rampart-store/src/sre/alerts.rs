@@ -263,13 +263,32 @@ impl WriteTx {
         service: ServiceId,
         group_index: &str,
     ) -> StoreResult<()> {
-        if self.engine() == crate::Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                .bind(POSTGRES_ALERT_GROUP_LOCK_SPACE)
-                .bind(format!("{service}/{group_index}"))
-                .execute(self.conn())
-                .await?;
+        self.lock_alert_groups(&[(service, group_index.to_owned())])
+            .await
+    }
+
+    /// Locks every group of `groups` (see [`WriteTx::lock_alert_group`]) in one
+    /// statement, in the order of their lock keys, so that transactions locking
+    /// overlapping sets (batches of deliveries on several replicas) never wait on each
+    /// other in a cycle. SQLite writers are already serialised.
+    pub async fn lock_alert_groups(&mut self, groups: &[(ServiceId, String)]) -> StoreResult<()> {
+        if self.engine() != crate::Engine::Postgres || groups.is_empty() {
+            return Ok(());
         }
+        let names: Vec<String> = groups
+            .iter()
+            .map(|(service, group_index)| format!("{service}/{group_index}"))
+            .collect();
+        // pg_advisory_xact_lock is volatile, so PostgreSQL calls it after sorting.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock($1, key) FROM \
+             (SELECT DISTINCT hashtext(name) AS key \
+              FROM regexp_split_to_table($2, E'\\n') AS name) AS keys ORDER BY key",
+        )
+        .bind(POSTGRES_ALERT_GROUP_LOCK_SPACE)
+        .bind(names.join("\n"))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Webhook integrations of a service and their credentials (a bearer token's or a
 //! PagerDuty routing key's blind index, or basic/HMAC secrets that arrive sealed: this
-//! module never sees plaintext), and the lookup of a routing-key integration by its key.
+//! module never sees plaintext), the lookup of a routing-key integration by its key, and
+//! the per-minute delivery counts through which replicas share integration rate limits.
 
 use rampart_domain::sre::integrations::{AuthMode, Integration};
 use rampart_domain::sre::payload::Format;
@@ -165,5 +166,68 @@ impl WriteTx {
             .execute(self.conn())
             .await?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Publishes this replica's accepted deliveries per integration in `minute`.
+    pub async fn publish_webhook_counts(
+        &self,
+        replica_id: &str,
+        minute: i64,
+        counts: &[(IntegrationId, u32)],
+    ) -> StoreResult<()> {
+        let _writer = self.writer_guard().await;
+        let mut tx = self.pool().begin().await?;
+        for (integration, deliveries) in counts {
+            sqlx::query(
+                "INSERT INTO webhook_rate_counts (minute, integration_id, replica_id, deliveries) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (minute, integration_id, replica_id) \
+                 DO UPDATE SET deliveries = excluded.deliveries",
+            )
+            .bind(minute)
+            .bind(integration.to_string())
+            .bind(replica_id)
+            .bind(i64::from(*deliveries))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The other replicas' accepted deliveries per integration in `minute`.
+    pub async fn webhook_counts_of_others(
+        &self,
+        replica_id: &str,
+        minute: i64,
+    ) -> StoreResult<Vec<(IntegrationId, u32)>> {
+        let rows = sqlx::query(
+            "SELECT integration_id, CAST(SUM(deliveries) AS BIGINT) AS deliveries \
+             FROM webhook_rate_counts WHERE minute = $1 AND replica_id <> $2 GROUP BY integration_id",
+        )
+        .bind(minute)
+        .bind(replica_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let deliveries: i64 = get(row, "deliveries")?;
+                Ok((
+                    get_id(row, "integration_id")?,
+                    u32::try_from(deliveries).unwrap_or(u32::MAX),
+                ))
+            })
+            .collect()
+    }
+
+    /// Deletes the counts of minutes before `minute`.
+    pub async fn forget_webhook_counts(&self, minute: i64) -> StoreResult<()> {
+        let _writer = self.writer_guard().await;
+        sqlx::query("DELETE FROM webhook_rate_counts WHERE minute < $1")
+            .bind(minute)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }

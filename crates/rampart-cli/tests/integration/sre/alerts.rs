@@ -718,3 +718,57 @@ async fn the_alerts_api_lists_shows_acknowledges_and_resolves_on_postgres() {
     };
     alerts_api(&server).await;
 }
+
+/// Deliveries with wrong credentials do not use up an integration's budget: they meet
+/// the per-address limit of failed authentications instead, and the genuine sender
+/// (from another address) is still accepted.
+#[tokio::test]
+async fn bad_credentials_do_not_spend_an_integrations_budget() {
+    let server = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| {
+            config.server.trusted_proxies = vec!["127.0.0.1/32".into()];
+        })),
+        ..Default::default()
+    })
+    .await;
+    service(&server, "svc").await;
+    let genuine = integration(
+        &server,
+        "svc",
+        json!({"name": "B", "format": "generic", "auth_mode": "bearer", "rate_limit_per_minute": 5}),
+    )
+    .await;
+    let forged = Hook {
+        path: genuine.path.clone(),
+        token: Some("rmp_whk_0000000000000000000000000000000_000000".into()),
+        basic: None,
+        secret: None,
+    };
+    let from = |ip: &str| [("x-forwarded-for", ip.to_owned())];
+    let body = generic("k", "trigger", "s");
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(
+            send(&server, &forged, &body, &from("198.51.100.66"))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        *statuses.last().unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address is throttled"
+    );
+    for n in 0..5 {
+        let reply = send(&server, &genuine, &body, &from("192.0.2.10")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::ACCEPTED,
+            "delivery {n}: {}",
+            reply.body
+        );
+    }
+    let over = send(&server, &genuine, &body, &from("192.0.2.10")).await;
+    assert_eq!(over.code(), "rate_limited");
+}

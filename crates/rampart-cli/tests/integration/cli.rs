@@ -93,8 +93,10 @@ fn configuration_errors_name_the_key_and_stop_the_server() {
     );
     assert!(!unknown.status.success());
     assert!(
-        text(&unknown.stderr).contains("listne"),
-        "{}",
+        text(&unknown.stderr).starts_with(
+            "error: configuration: [server]: unknown key \"listne\" (the section's keys: listen,"
+        ),
+        "the key is named with its section: {}",
         text(&unknown.stderr)
     );
 
@@ -179,6 +181,7 @@ async fn serve_initialises_once_and_reset_admin_recovers_the_owner() {
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = text(&output.stderr);
+    assert!(!stderr.contains('\u{1b}'), "no colours in a pipe: {stderr}");
     let token = stderr
         .split_whitespace()
         .find(|word| word.starts_with("rmp_pat_"))
@@ -205,6 +208,7 @@ async fn serve_initialises_once_and_reset_admin_recovers_the_owner() {
             &format!("127.0.0.1:{port}"),
         ])
         .env_clear()
+        .env("RAMPART_LOG__FORMAT", "text")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -231,10 +235,14 @@ async fn serve_initialises_once_and_reset_admin_recovers_the_owner() {
     );
     again.kill().unwrap();
     let second_run = again.wait_with_output().unwrap();
+    let stderr = text(&second_run.stderr);
     assert!(
-        !text(&second_run.stderr).contains("rmp_pat_"),
+        !stderr.contains("rmp_pat_"),
         "the token is printed only on first start"
     );
+    // Text logs into a pipe (a file, a journal) carry no ANSI colour codes.
+    assert!(stderr.contains(" INFO "), "text logs: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colours in a pipe: {stderr}");
 }
 
 // The CLI runs as a blocking child process while the server runs in this process, so
@@ -582,6 +590,64 @@ fn admin_audit_exports_and_verifies_offline_and_names_an_edited_entry() {
         "{}",
         text(&verified.stderr)
     );
+}
+
+/// Runs `rampart ARGS…` with its standard output closed before it writes (as `| head`
+/// leaves it once it has read enough); returns the exit success and stderr.
+fn with_closed_stdout(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (output.status.success(), text(&output.stderr))
+}
+
+/// `rampart … | head`: a closed pipe ends every command quietly — what is written
+/// through a file writer (the export, a state download) and what is printed line by
+/// line (tables, keys) — instead of "Broken pipe" or a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_commands_quietly() {
+    let server = TestServer::start().await;
+    let data_arg = server.config.server.data_dir.to_str().unwrap().to_owned();
+    for args in [
+        &["admin", "audit", "export", "--data-dir", &data_arg][..],
+        &[
+            "admin",
+            "audit",
+            "export",
+            "--data-dir",
+            &data_arg,
+            "--format",
+            "csv",
+        ],
+        &["admin", "audit", "public-key", "--data-dir", &data_arg],
+    ] {
+        let (success, stderr) = with_closed_stdout(args, &[]);
+        assert!(success && stderr.is_empty(), "{args:?}: {stderr}");
+    }
+    let ca = server.ca_cert.to_str().unwrap().to_owned();
+    let env = [
+        ("RAMPART_URL", server.url.as_str()),
+        ("RAMPART_TOKEN", server.admin_token.as_str()),
+        ("RAMPART_CA_CERT", ca.as_str()),
+    ];
+    for args in [
+        &["org", "list"][..],
+        &["org", "list", "--output", "json"],
+        &["user", "list"],
+    ] {
+        let (success, stderr) = tokio::task::block_in_place(|| with_closed_stdout(args, &env));
+        assert!(success && stderr.is_empty(), "{args:?}: {stderr}");
+    }
 }
 
 /// `admin audit verify` on an export whose log lost one row (deleted in the database):

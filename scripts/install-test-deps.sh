@@ -35,7 +35,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
-command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+command -v pg_dump >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 command -v curl >/dev/null 2>&1 || apt_install curl
 # Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
 # test on loopback; the package's own service is not used).

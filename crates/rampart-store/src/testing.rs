@@ -167,6 +167,11 @@ impl TestSchema {
         &self.name
     }
 
+    /// The PostgreSQL server's URL the schema was made on (without the schema's options).
+    pub fn server_url(&self) -> &str {
+        &self.server_url
+    }
+
     /// Drops the schema now (ending the connections that still use it).
     pub async fn drop_now(mut self) -> StoreResult<()> {
         self.dropped = true;

@@ -210,6 +210,11 @@ impl TestServer {
         self.server.as_ref().unwrap()
     }
 
+    /// The PostgreSQL schema of a server on PostgreSQL.
+    pub fn postgres_schema(&self) -> Option<&rampart_store::testing::TestSchema> {
+        self.schema.as_ref()
+    }
+
     pub fn app(&self) -> &rampart_app::App {
         &self.server().app
     }

@@ -208,8 +208,16 @@ async fn readme_runs(engine: Engine) {
     .await;
 
     // The session folder: the binary where `cargo build --release` puts it, Terraform on
-    // the PATH, a home of its own.
-    for dir in ["target/release", "bin", "home", "blocks", "out", "ctl"] {
+    // the PATH, a home and a temporary folder of its own.
+    for dir in [
+        "target/release",
+        "bin",
+        "home",
+        "tmp",
+        "blocks",
+        "out",
+        "ctl",
+    ] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
     }
     std::os::unix::fs::symlink(
@@ -271,6 +279,8 @@ async fn readme_runs(engine: Engine) {
             format!("{}:/usr/bin:/bin", root.join("bin").display()),
         )
         .env("HOME", root.join("home"))
+        // The examples' `mktemp -d` folders go with the session.
+        .env("TMPDIR", root.join("tmp"))
         .env("LANG", "C.UTF-8")
         // Terraform as in a CI job: no colours, no update check, no user configuration,
         // and `apply` approved as the reader would approve it by typing "yes".

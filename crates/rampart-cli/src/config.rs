@@ -291,6 +291,30 @@ fn problem(key: &str, text: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A value serde refused, at `path` (`section.key`, or `section` for an unknown section):
+/// an unknown key is named with its section, `[server] unknown key "x"`, and the keys
+/// the section has; a bad value with its key.
+fn deserialize_problem(path: &str, message: &str) -> ConfigError {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return problem(path, message);
+    };
+    let (name, expected) = rest.split_once('`').unwrap_or((rest, ""));
+    let known = expected
+        .trim_start_matches(", expected one of ")
+        .trim_start_matches(", expected ")
+        .replace('`', "");
+    match path.rsplit_once('.') {
+        Some((section, _)) => problem(
+            &format!("[{section}]"),
+            format!("unknown key \"{name}\" (the section's keys: {known})"),
+        ),
+        None => problem(
+            &format!("[{name}]"),
+            format!("unknown section (the sections: {known})"),
+        ),
+    }
+}
+
 /// Reads the process environment (the only place that does).
 #[allow(clippy::disallowed_methods)]
 pub fn process_env() -> BTreeMap<String, String> {
@@ -342,10 +366,8 @@ impl Config {
             };
             section_table.insert(key, value);
         }
-        let config: Config = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
-            // serde names the unknown or mistyped key; pass it on.
-            problem("config", e.message().to_owned())
-        })?;
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| deserialize_problem(&e.path().to_string(), e.inner().message()))?;
         config.validate()?;
         Ok(config)
     }
@@ -639,9 +661,27 @@ mod tests {
 
         std::fs::write(&file, "[server]\nlisten_port = 1\n").unwrap();
         let error = Config::load(Some(&file), &BTreeMap::new()).unwrap_err();
-        assert!(error.to_string().contains("listen_port"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("configuration: [server]: unknown key \"listen_port\" (the section's keys: listen, data_dir,"),
+            "{error}"
+        );
         let error = Config::load(None, &env(&[("RAMPART_SERVER__NOPE", "1")])).unwrap_err();
-        assert!(error.to_string().contains("nope"), "{error}");
+        assert_eq!(error.key, "[server]");
+        assert!(error.problem.starts_with("unknown key \"nope\""), "{error}");
+        let error = Config::load(None, &env(&[("RAMPART_NOPE__X", "1")])).unwrap_err();
+        assert_eq!(error.key, "[nope]");
+        assert!(
+            error
+                .problem
+                .starts_with("unknown section (the sections: server, tls,"),
+            "{error}"
+        );
+        // A value of the wrong type names its key.
+        let error =
+            Config::load(None, &env(&[("RAMPART_AUTH__ARGON2_ITERATIONS", "x")])).unwrap_err();
+        assert_eq!(error.key, "auth.argon2_iterations", "{error}");
     }
 
     #[test]

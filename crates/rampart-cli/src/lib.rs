@@ -1,6 +1,10 @@
 //! The `rampart` binary's library: command-line definitions, configuration (the only
 //! place that reads the environment), wiring of the server (`serve`), operator commands
-//! (`admin`) and the API client commands. `main.rs` only dispatches.
+//! (`admin`) and the API client commands. `main.rs` only dispatches. Everything printed
+//! goes through [`output`] (its `println!` is declared first, so every module uses it).
+
+#[macro_use]
+pub mod output;
 
 pub mod admin;
 pub mod cli;

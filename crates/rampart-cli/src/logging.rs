@@ -2,18 +2,20 @@
 //! (tokens, passwords, cookies and bodies are never logged; the edge logs only the route
 //! template, status, latency, request id and client IP).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Installs the global subscriber writing to stderr. Safe to call twice (the second
-/// call does nothing).
+/// call does nothing). Colours only when stderr is a terminal: logs sent to a file, a
+/// pipe or a journal carry no ANSI escape codes.
 pub fn init(level: &str, format: &str) {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if format == "text" {
         builder.try_init()

@@ -8,7 +8,7 @@ use clap::Parser;
 use rampart_app::SystemClock;
 use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, logging, serve};
+use rampart_cli::{admin, client, logging, output, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -202,6 +202,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`… | head`) and took what it wanted: end quietly (`output`).
+        Err(error) if output::is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -88,14 +88,15 @@ async fn main() {
     store.close().await;
 
     if let Ok(server) = std::env::var("RAMPART_TEST_DATABASE_URL") {
-        let url = rampart_store::testing::fresh_postgres_schema_url(&server)
+        let schema = rampart_store::testing::TestSchema::create(&server)
             .await
             .unwrap();
-        let store = Store::connect(&url, &StoreOptions::default())
+        let store = Store::connect(schema.url(), &StoreOptions::default())
             .await
             .unwrap();
         store.migrate(0).await.unwrap();
         run("postgres", &store).await;
         store.close().await;
+        schema.drop_now().await.unwrap();
     }
 }

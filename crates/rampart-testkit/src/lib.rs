@@ -6,6 +6,8 @@
 //! Every server's logs go to one JSON-lines file per test process under
 //! `target/test-logs/`, and every secret a test handles is listed next to it with
 //! [`remember_secret`]; `scripts/check-test-logs.sh` then proves no secret was logged.
+//! A PostgreSQL server's schema is dropped when the [`TestServer`] is stopped or
+//! dropped (`rampart_store::testing::TestSchema`); the same script proves none is left.
 
 #![allow(
     clippy::unwrap_used,
@@ -103,6 +105,8 @@ pub struct TestServer {
     env_root_key: Option<String>,
     server: Option<RunningServer>,
     _data_dir: tempfile::TempDir,
+    /// The PostgreSQL schema, dropped after the server (declared after it).
+    schema: Option<rampart_store::testing::TestSchema>,
 }
 
 /// A response as the tests look at it.
@@ -160,14 +164,15 @@ impl TestServer {
         config.server.data_dir = data_dir.path().join("data");
         config.server.listen = "127.0.0.1:0".into();
         config.tls.reload_interval_secs = 1;
+        let mut schema = None;
         if options.engine == Some(Engine::Postgres) {
             let server = postgres_server_url().expect("RAMPART_TEST_DATABASE_URL");
-            config.database.url = Some(
-                rampart_store::testing::fresh_postgres_schema_url(&server)
-                    .await
-                    .unwrap(),
-            );
+            let created = rampart_store::testing::TestSchema::create(&server)
+                .await
+                .unwrap();
+            config.database.url = Some(created.url().to_owned());
             config.database.max_connections = 8;
+            schema = Some(created);
         }
         if let Some(configure) = options.configure {
             configure(&mut config);
@@ -197,6 +202,7 @@ impl TestServer {
             env_root_key: options.env_root_key,
             server: Some(server),
             _data_dir: data_dir,
+            schema,
         }
     }
 
@@ -243,6 +249,11 @@ impl TestServer {
         self.server.as_ref().unwrap()
     }
 
+    /// The PostgreSQL schema of a server on PostgreSQL.
+    pub fn postgres_schema(&self) -> Option<&rampart_store::testing::TestSchema> {
+        self.schema.as_ref()
+    }
+
     pub fn app(&self) -> &rampart_app::App {
         &self.server().app
     }
@@ -285,9 +296,14 @@ impl TestServer {
         );
     }
 
+    /// Stops the server for good and drops its PostgreSQL schema (dropping a
+    /// `TestServer` does both too, less gracefully).
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
+        }
+        if let Some(schema) = self.schema.take() {
+            schema.drop_now().await.unwrap();
         }
     }
 

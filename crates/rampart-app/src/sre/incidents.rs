@@ -805,7 +805,7 @@ impl App {
         Ok(())
     }
 
-    /// Adds an action item (a follow-up task) to an incident.
+    /// Adds an action item (a follow-up task) to an incident and returns it, numbered.
     pub async fn add_action_item(
         &self,
         ctx: &Ctx,
@@ -813,7 +813,7 @@ impl App {
         number: u64,
         text: &str,
         assignee: Option<&str>,
-    ) -> AppResult<u64> {
+    ) -> AppResult<ActionItem> {
         let project = project_of(scope)?;
         check_text(text, INCIDENT_TITLE_CHARS_MAX, "text")?;
         if let Some(assignee) = assignee {
@@ -854,7 +854,14 @@ impl App {
                 .build(),
         )
         .await?;
-        Ok(seq)
+        Ok(ActionItem {
+            seq,
+            text: text.to_owned(),
+            assignee: assignee.map(str::to_owned),
+            done: false,
+            created_at: now,
+            updated_at: now,
+        })
     }
 
     /// Marks an action item done (or open again).

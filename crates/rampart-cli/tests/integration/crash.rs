@@ -317,10 +317,11 @@ async fn kill_9_under_webhook_and_state_load_loses_no_acknowledged_write() {
     run_engine("sqlite", None).await;
     match rampart_testkit::postgres_server_url() {
         Some(server) => {
-            let url = rampart_store::testing::fresh_postgres_schema_url(&server)
+            let schema = rampart_store::testing::TestSchema::create(&server)
                 .await
                 .unwrap();
-            run_engine("postgres", Some(url)).await;
+            run_engine("postgres", Some(schema.url().to_owned())).await;
+            schema.drop_now().await.unwrap();
         }
         None => eprintln!("postgres: skipped (RAMPART_TEST_DATABASE_URL is not set)"),
     }

@@ -4,7 +4,8 @@
 //! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
 //! crosses slices is at the top: the edge, TLS, database outages, the kill -9 harness, the
 //! route table (anonymous refusals, no 500s, the OpenAPI document, the role matrix),
-//! oversized bodies answered to every client (`unread_body`), the CLI and the tidy checks.
+//! oversized bodies answered to every client (`unread_body`), the CLI, every command block
+//! of the README run against a server (`readme`) and the tidy checks.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +21,7 @@ mod edge;
 mod iacm;
 mod outage;
 mod platform;
+mod readme;
 mod routes;
 mod scale_out;
 mod sealed;

@@ -22,7 +22,7 @@ use crate::sre::{PROJECT, generic, incident, integration_in, send, service_in};
 /// Every byte the database keeps of `server`'s data: SQLite's file, write-ahead log and
 /// shared memory, or the data of the server's PostgreSQL schema as `pg_dump` writes it.
 pub(crate) fn database_bytes(server: &TestServer) -> Vec<u8> {
-    let Some(url) = server.config.database.url.clone() else {
+    let Some(schema) = server.postgres_schema() else {
         let mut bytes = Vec::new();
         for name in ["rampart.db", "rampart.db-wal", "rampart.db-shm"] {
             if let Ok(content) = std::fs::read(server.config.server.data_dir.join(name)) {
@@ -31,10 +31,14 @@ pub(crate) fn database_bytes(server: &TestServer) -> Vec<u8> {
         }
         return bytes;
     };
-    let (base, schema) = url.split_once("options=-c%20search_path%3D").unwrap();
-    let base = base.trim_end_matches(['?', '&']);
     let dump = std::process::Command::new("pg_dump")
-        .args(["--dbname", base, "--schema", schema, "--data-only"])
+        .args([
+            "--dbname",
+            schema.server_url(),
+            "--schema",
+            schema.name(),
+            "--data-only",
+        ])
         .output()
         .unwrap();
     assert!(

@@ -7,26 +7,29 @@
 //! The store suite: the same tests against every engine (SQLite always, PostgreSQL when
 //! `RAMPART_TEST_DATABASE_URL` is set, each test in a fresh schema), one module per slice
 //! as in `src/` (platform, sre, iacm, and the generic sealed columns), plus the schema
-//! checks (both engines' migrations end at the same logical schema). This file holds the
-//! shared fixtures.
+//! checks (both engines' migrations end at the same logical schema) and the tests' own
+//! PostgreSQL schemas (`testing`). This file holds the shared fixtures.
 
 mod iacm;
 mod platform;
 mod schema;
 mod sealed;
 mod sre;
+mod testing;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::Timestamp;
 use rampart_domain::platform::tenancy::{Organization, Project, Scope};
 use rampart_domain::*;
-use rampart_store::testing::{TEST_DATABASE_URL_VAR, fresh_postgres_schema_url};
+use rampart_store::testing::{TEST_DATABASE_URL_VAR, TestSchema};
 use rampart_store::{AuditRecord, Store, StoreOptions};
 
 pub(crate) struct Fixture {
     pub(crate) store: Store,
     _dir: Option<tempfile::TempDir>,
+    /// Dropped after the store: the PostgreSQL schema goes when the test ends.
+    _schema: Option<TestSchema>,
 }
 
 pub(crate) async fn stores() -> Vec<Fixture> {
@@ -48,14 +51,19 @@ pub(crate) async fn empty_stores() -> Vec<Fixture> {
     out.push(Fixture {
         store,
         _dir: Some(dir),
+        _schema: None,
     });
     #[allow(clippy::disallowed_methods)] // tests read their own configuration
     if let Ok(server) = std::env::var(TEST_DATABASE_URL_VAR) {
-        let url = fresh_postgres_schema_url(&server).await.unwrap();
-        let store = Store::connect(&url, &StoreOptions::default())
+        let schema = TestSchema::create(&server).await.unwrap();
+        let store = Store::connect(schema.url(), &StoreOptions::default())
             .await
             .unwrap();
-        out.push(Fixture { store, _dir: None });
+        out.push(Fixture {
+            store,
+            _dir: None,
+            _schema: Some(schema),
+        });
     }
     out
 }

@@ -542,10 +542,18 @@ fn verify_batches(
         Some(_) => {}
     }
     if report.complete {
-        if expected_index != report.tree_size {
+        if expected_index < report.tree_size {
+            // The same words as a gap inside the log, with "at the end".
+            let last = report.tree_size - 1;
+            report.problem(if expected_index == last {
+                format!("entry {last} is missing at the end: deleted")
+            } else {
+                format!("entries {expected_index} to {last} are missing at the end: deleted")
+            });
+        } else if expected_index > report.tree_size {
             report.problem(format!(
-                "the export holds {expected_index} entries, the log had {}: entries are missing \
-                 at the end",
+                "the export holds entries up to {}, the log had {}: entries were added",
+                expected_index - 1,
                 report.tree_size
             ));
         }
@@ -568,15 +576,24 @@ fn verify_batches(
     Ok(report)
 }
 
-/// Checks that entries arrive at consecutive positions and names a gap or repeat.
+/// Checks that entries arrive at consecutive positions and names a gap or repeat. After
+/// a gap the count resumes at the entry that ends it, so a gap is named once and the
+/// entries after it are judged at the positions they were recorded at.
 fn check_position(report: &mut VerifyReport, index: u64, expected: &mut u64) {
     if index > *expected {
-        report.problem(format!(
-            "entries {} to {} are missing: deleted",
-            *expected,
-            index - 1
-        ));
-    } else if index < *expected {
+        let last_missing = index - 1;
+        if last_missing == *expected {
+            report.problem(format!("entry {last_missing} is missing: deleted"));
+        } else {
+            report.problem(format!(
+                "entries {} to {last_missing} are missing: deleted",
+                *expected
+            ));
+        }
+        *expected = index + 1;
+        return;
+    }
+    if index < *expected {
         report.problem(format!(
             "an entry claiming index {index} appears at position {}: inserted or reordered",
             *expected

@@ -230,7 +230,7 @@ const TAMPERING: &[(&str, &str, &str)] = &[
     (
         "delete",
         "DELETE FROM audit_events WHERE leaf_index = 3",
-        "entries 3 to 3 are missing: deleted",
+        "entry 3 is missing: deleted",
     ),
     (
         "insert",
@@ -278,6 +278,17 @@ async fn tampering_is_caught(start: impl AsyncFn() -> Option<TestServer>) {
                 .iter()
                 .any(|problem| problem.contains(expected)),
             "{name}: expected {expected:?} in {:#?}",
+            report.problems
+        );
+        let gaps = report
+            .problems
+            .iter()
+            .filter(|problem| problem.contains("missing"))
+            .count();
+        assert_eq!(
+            gaps,
+            usize::from(*name == "delete"),
+            "{name}: a deleted entry is named once, nothing else is a gap: {:#?}",
             report.problems
         );
         assert!(

@@ -278,6 +278,27 @@ async fn incidents_carry_commander_assignees_services_custom_fields_and_action_i
         )
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    // The created item comes back as JSON, with the number later calls use.
+    assert_eq!(
+        added.headers["content-type"], "application/json",
+        "{:?}",
+        added.headers
+    );
+    assert_eq!(added.body["item"], 1, "{}", added.text);
+    assert_eq!(added.body["text"], "add a load test for checkout");
+    assert_eq!(added.body["assignee"], bob.as_str());
+    assert_eq!(added.body["done"], false);
+    assert_eq!(added.body["created_at"], added.body["updated_at"]);
+    let second = server
+        .post(
+            &format!("{PROJECT}/incidents/1/action-items"),
+            &admin,
+            json!({"text": "write the postmortem"}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+    assert_eq!(second.body["item"], 2, "{}", second.text);
+    assert!(second.body.get("assignee").is_none(), "{}", second.text);
     let done = server
         .patch(
             &format!("{PROJECT}/incidents/1/action-items/1"),

@@ -9,6 +9,7 @@ use rampart_api::{ListParams, ListResponse};
 use rampart_app::sre::incidents::{IncidentAlert, IncidentView, TimelineEntry};
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission as P;
+use rampart_domain::sre::incidents::ActionItem;
 
 use super::services::labels_of;
 use crate::AppState;
@@ -80,9 +81,10 @@ pub fn routes(table: &mut RouteTable) {
             M::POST,
             path("/incidents/{number}/action-items"),
             perm(P::IncidentEdit),
-            "Add an action item",
+            "Add an action item; answers it with its number",
         )
-        .body::<wire::ActionItemCreate>(),
+        .body::<wire::ActionItemCreate>()
+        .reply::<wire::ActionItem>(201),
         add_action_item,
     );
     table.add(
@@ -148,6 +150,17 @@ fn wire_incident(
     }
 }
 
+fn wire_action_item(item: &ActionItem) -> wire::ActionItem {
+    wire::ActionItem {
+        item: item.seq,
+        text: item.text.clone(),
+        assignee: item.assignee.clone(),
+        done: item.done,
+        created_at: item.created_at.to_string(),
+        updated_at: item.updated_at.to_string(),
+    }
+}
+
 pub async fn list_incidents(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -208,20 +221,7 @@ pub async fn get_incident(
     incident.custom_fields = Some(serde_json::Value::Object(
         detail.fields.custom_fields.clone(),
     ));
-    incident.action_items = Some(
-        detail
-            .action_items
-            .iter()
-            .map(|item| wire::ActionItem {
-                item: item.seq,
-                text: item.text.clone(),
-                assignee: item.assignee.clone(),
-                done: item.done,
-                created_at: item.created_at.to_string(),
-                updated_at: item.updated_at.to_string(),
-            })
-            .collect(),
-    );
+    incident.action_items = Some(detail.action_items.iter().map(wire_action_item).collect());
     incident.alerts = Some(
         detail
             .alerts
@@ -310,8 +310,8 @@ pub async fn add_action_item(
     Extension(scope): Scope,
     ApiPath(path): ApiPath<IncidentPath>,
     ApiJson(body): ApiJson<wire::ActionItemCreate>,
-) -> ApiResult<StatusCode> {
-    state
+) -> ApiResult<(StatusCode, Json<wire::ActionItem>)> {
+    let item = state
         .app
         .add_action_item(
             &ctx,
@@ -321,7 +321,7 @@ pub async fn add_action_item(
             body.assignee.as_deref(),
         )
         .await?;
-    Ok(StatusCode::CREATED)
+    Ok((StatusCode::CREATED, Json(wire_action_item(&item))))
 }
 
 pub async fn update_action_item(

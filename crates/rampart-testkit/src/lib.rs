@@ -241,6 +241,8 @@ impl TestServer {
             clock: self.clock.clone(),
             env_root_key: None,
             server: Some(server),
+            // The schema is the first replica's: it drops it (stop this one first).
+            schema: None,
             _data_dir: data_dir,
         }
     }

@@ -135,6 +135,17 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Print a shell completion script: `source <(rampart completions bash)`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `rampart man | man -l -`), or write one per command.
+    Man {
+        /// Write a page for every command into this directory instead (a man1 directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

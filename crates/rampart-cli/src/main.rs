@@ -8,7 +8,7 @@ use clap::Parser;
 use rampart_app::SystemClock;
 use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, logging, serve};
+use rampart_cli::{admin, client, generate, logging, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -178,6 +178,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::integration(command, &args).await,
+        Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
+        Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
+        Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),
     }
 }
 

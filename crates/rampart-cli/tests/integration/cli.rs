@@ -1052,3 +1052,126 @@ async fn incident_oncall_service_and_integration_commands() {
         text(&refused.stderr)
     );
 }
+
+/// The names of the top-level commands, from the same definitions the binary parses.
+fn top_level_commands() -> Vec<String> {
+    use clap::CommandFactory;
+    rampart_cli::cli::Cli::command()
+        .get_subcommands()
+        .map(|command| command.get_name().to_owned())
+        .collect()
+}
+
+/// What bash completes for the words typed so far (the last one being completed), with
+/// the script `rampart completions bash` prints loaded in a real bash.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let array = words
+        .iter()
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = words.join(" ");
+    let current = words.last().unwrap();
+    let previous = words[words.len() - 2];
+    let program = format!(
+        "source '{}' || exit 3\n\
+         complete -p rampart >/dev/null || exit 4\n\
+         COMP_WORDS=({array}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}\n\
+         _rampart rampart '{current}' '{previous}'\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        words.len() - 1
+    );
+    let output = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn completions_load_in_bash_and_complete_commands_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("rampart.bash");
+    let output = rampart(&["completions", "bash"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    std::fs::write(&script, &output.stdout).unwrap();
+
+    assert_eq!(bash_completes(&script, &["rampart", "inci"]), ["incident"]);
+    let all = bash_completes(&script, &["rampart", ""]);
+    for command in top_level_commands() {
+        assert!(all.contains(&command), "{command} in {all:?}");
+    }
+    assert_eq!(
+        bash_completes(&script, &["rampart", "incident", "ac"]),
+        ["ack"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["rampart", "incident", "ack", "--pro"]),
+        ["--project"]
+    );
+
+    // The other shells get scripts in their own syntax (not run: no zsh or fish here).
+    let zsh = rampart(&["completions", "zsh"], &[]);
+    assert!(text(&zsh.stdout).starts_with("#compdef rampart"));
+    let fish = rampart(&["completions", "fish"], &[]);
+    assert!(text(&fish.stdout).contains("complete -c rampart"));
+    let unknown = rampart(&["completions", "cmd.exe"], &[]);
+    assert!(!unknown.status.success());
+}
+
+#[test]
+fn man_page_names_every_command_and_renders() {
+    let output = rampart(&["man"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let roff = text(&output.stdout);
+    assert!(roff.contains(".TH rampart 1"), "{roff}");
+    for command in top_level_commands() {
+        // roff escapes the dash of `rampart-incident(1)`.
+        assert!(
+            roff.contains(&format!("rampart\\-{}(1)", command.replace('-', "\\-"))),
+            "{command} is not in the manual page"
+        );
+    }
+
+    // Rendered by man itself, when the machine has it.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("rampart.1");
+    std::fs::write(&page, &output.stdout).unwrap();
+    if let Ok(rendered) = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "200")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+        let rendered = text(&rendered.stdout);
+        assert!(rendered.contains("SUBCOMMANDS"), "{rendered}");
+        for command in top_level_commands() {
+            assert!(
+                rendered.contains(&format!("rampart-{command}(1)")),
+                "{command}"
+            );
+        }
+    }
+
+    // One page per command: every command of the tree, each readable by man.
+    let pages = dir.path().join("man1");
+    let written = rampart(&["man", "--dir", pages.to_str().unwrap()], &[]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let ack = std::fs::read_to_string(pages.join("rampart-incident-ack.1")).unwrap();
+    assert!(ack.contains("Acknowledge an incident"), "{ack}");
+    assert!(
+        ack.contains("RAMPART_TOKEN"),
+        "the environment is documented: {ack}"
+    );
+    for command in top_level_commands() {
+        assert!(
+            pages.join(format!("rampart-{command}.1")).exists(),
+            "{command}"
+        );
+    }
+}

@@ -251,7 +251,7 @@ pub enum OverrideCommand {
     Add {
         /// The schedule's identifier.
         schedule: String,
-        /// The user to put on call (id).
+        /// The user to put on call: email or id.
         #[arg(long)]
         user: String,
         /// When the override starts, RFC 3339.
@@ -568,32 +568,32 @@ pub enum GroupCommand {
     },
     /// Delete a user group, its memberships and its role assignments.
     Delete {
-        /// The group's id.
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
     /// A group's members.
     Members {
-        /// The group's id.
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
     /// Add a user to a group (never giving more than you hold).
     AddMember {
-        /// The group's id.
-        id: String,
-        /// The user's id.
+        /// The group's identifier (as created) or id.
+        group: String,
+        /// The user's email or id.
         user: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
     /// Remove a user from a group.
     RemoveMember {
-        /// The group's id.
-        id: String,
-        /// The user's id.
+        /// The group's identifier (as created) or id.
+        group: String,
+        /// The user's email or id.
         user: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -898,8 +898,8 @@ pub enum UserCommand {
     List,
     /// One user.
     Show {
-        /// The user's id.
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
     /// Create a user; with --password-stdin the password is read from standard input.
     Create {
@@ -915,13 +915,13 @@ pub enum UserCommand {
     },
     /// Disable a user: their tokens and sessions stop working.
     Disable {
-        /// The user's id.
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
     /// Delete a user with their tokens and role assignments.
     Delete {
-        /// The user's id.
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
 }
 

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cli::{
     AccessCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand,
-    OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand, RoleCommand,
+    OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand, RoleCommand, ScopeArgs,
     ServiceCommand, StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
 };
 
@@ -369,7 +369,8 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
             let users: Vec<wire::User> = client.list_all("/api/v1/users").await?;
             print(args.output, &users, &columns)
         }
-        UserCommand::Show { id } => {
+        UserCommand::Show { user } => {
+            let id = user_id(&client, &user).await?;
             let user: wire::User = client.get(&format!("/api/v1/users/{id}")).await?;
             print(args.output, &[user], &columns)
         }
@@ -397,7 +398,8 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[user], &columns)
         }
-        UserCommand::Disable { id } => {
+        UserCommand::Disable { user } => {
+            let id = user_id(&client, &user).await?;
             let user: wire::User = client
                 .patch(
                     &format!("/api/v1/users/{id}"),
@@ -409,8 +411,38 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[user], &columns)
         }
-        UserCommand::Delete { id } => client.delete(&format!("/api/v1/users/{id}")).await,
+        UserCommand::Delete { user } => {
+            let id = user_id(&client, &user).await?;
+            client.delete(&format!("/api/v1/users/{id}")).await?;
+            eprintln!("deleted user {user}");
+            Ok(())
+        }
     }
+}
+
+/// The id of the user `user` names: an email (looked up among the account's users) or
+/// an id, passed as it is.
+pub(crate) async fn user_id(client: &Client, user: &str) -> Result<String> {
+    if !user.contains('@') {
+        return Ok(user.to_owned());
+    }
+    let users: Vec<wire::User> = client.list_all("/api/v1/users").await?;
+    users
+        .into_iter()
+        .find(|found| found.email.eq_ignore_ascii_case(user))
+        .map(|found| found.id)
+        .ok_or_else(|| anyhow!("no user has the email {user}"))
+}
+
+/// The id of the user group `group` names at the scope: its identifier (as `group
+/// create` took it) or its id.
+async fn group_id(client: &Client, scope: &ScopeArgs, group: &str) -> Result<String> {
+    let groups: Vec<wire::Group> = client.list_all(&format!("{}/groups", scope.base())).await?;
+    groups
+        .into_iter()
+        .find(|found| found.identifier == group || found.id == group)
+        .map(|found| found.id)
+        .ok_or_else(|| anyhow!("no group {group} here (groups are listed by `rampart group list`)"))
 }
 
 pub async fn role(command: RoleCommand, args: &ClientArgs) -> Result<()> {
@@ -482,18 +514,24 @@ pub async fn group(command: GroupCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[group], &columns)
         }
-        GroupCommand::Delete { id, scope } => {
+        GroupCommand::Delete { group, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
             client
                 .delete(&format!("{}/groups/{id}", scope.base()))
-                .await
+                .await?;
+            eprintln!("deleted group {group}");
+            Ok(())
         }
-        GroupCommand::Members { id, scope } => {
+        GroupCommand::Members { group, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
             let members: Vec<wire::GroupMember> = client
                 .list_all(&format!("{}/groups/{id}/members", scope.base()))
                 .await?;
             print(args.output, &members, &["user"])
         }
-        GroupCommand::AddMember { id, user, scope } => {
+        GroupCommand::AddMember { group, user, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
+            let user = user_id(&client, &user).await?;
             let member: wire::GroupMember = client
                 .post(
                     &format!("{}/groups/{id}/members", scope.base()),
@@ -502,10 +540,14 @@ pub async fn group(command: GroupCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[member], &["user"])
         }
-        GroupCommand::RemoveMember { id, user, scope } => {
+        GroupCommand::RemoveMember { group, user, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
+            let user = user_id(&client, &user).await?;
             client
                 .delete(&format!("{}/groups/{id}/members/{user}", scope.base()))
-                .await
+                .await?;
+            eprintln!("removed {user} from group {group}");
+            Ok(())
         }
     }
 }
@@ -974,7 +1016,25 @@ pub async fn oncall(
             .await?;
         rows.push(on_call);
     }
-    print(args.output, &rows, &["schedule", "user", "at"])
+    if args.output == OutputFormat::Json {
+        return print(args.output, &rows, &[]);
+    }
+    // People by name; the id only when the user no longer exists, `-` in a gap.
+    #[derive(Serialize)]
+    struct Row {
+        schedule: String,
+        on_call: Option<String>,
+        at: String,
+    }
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|row| Row {
+            schedule: row.schedule,
+            on_call: row.user_name.or(row.user),
+            at: row.at,
+        })
+        .collect();
+    print(args.output, &rows, &["schedule", "on_call", "at"])
 }
 
 /// `rampart override`: a schedule's overrides — list, add, take a shift, delete.
@@ -1010,6 +1070,7 @@ pub async fn schedule_override(command: OverrideCommand, args: &ClientArgs) -> R
             ends_at,
             project,
         } => {
+            let user = user_id(&client, &user).await?;
             let added: sre_wire::ScheduleOverride = client
                 .post(
                     &base(&project, &schedule),

@@ -98,6 +98,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "integration_routing_keys",
         sql: include_str!("../migrations/sqlite/0016_integration_routing_keys.sql"),
     },
+    Migration {
+        version: 17,
+        name: "role_assignments_once",
+        sql: include_str!("../migrations/sqlite/0017_role_assignments_once.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -180,6 +185,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 16,
         name: "integration_routing_keys",
         sql: include_str!("../migrations/postgres/0016_integration_routing_keys.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "role_assignments_once",
+        sql: include_str!("../migrations/postgres/0017_role_assignments_once.sql"),
     },
 ];
 

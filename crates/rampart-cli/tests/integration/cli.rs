@@ -393,19 +393,24 @@ async fn access_commands_grant_explain_and_revoke() {
         .concat(),
     );
     let group_id = group[0]["id"].as_str().unwrap().to_owned();
+    // The group by the name it was created with, the user by email.
     run(&[
-        &[
-            "group",
-            "add-member",
-            &group_id,
-            user[0]["id"].as_str().unwrap(),
-        ][..],
+        &["group", "add-member", "triagers", "ivy@example.com"][..],
         &scope[..],
     ]
     .concat());
     assert!(
-        run(&[&["group", "members", &group_id][..], &scope[..]].concat())
+        run(&[&["group", "members", "triagers"][..], &scope[..]].concat())
             .contains(user[0]["id"].as_str().unwrap())
+    );
+    let unknown = rampart(
+        &[&["group", "members", "nobody"][..], &scope[..]].concat(),
+        &env,
+    );
+    assert!(
+        !unknown.status.success() && text(&unknown.stderr).contains("no group nobody"),
+        "{}",
+        text(&unknown.stderr)
     );
 
     let granted = json(
@@ -423,6 +428,26 @@ async fn access_commands_grant_explain_and_revoke() {
         .concat(),
     );
     let assignment = granted[0]["id"].as_str().unwrap().to_owned();
+    let twice = rampart(
+        &[
+            &[
+                "access",
+                "grant",
+                "--principal",
+                &format!("group:{group_id}"),
+                "--role",
+                &role_id,
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+        &env,
+    );
+    assert!(
+        !twice.status.success() && text(&twice.stderr).contains("role_already_assigned (409)"),
+        "{}",
+        text(&twice.stderr)
+    );
     let explained = json(
         &[
             &[
@@ -976,13 +1001,26 @@ async fn incident_oncall_service_and_integration_commands() {
         "{}",
         schedule.text
     );
+    // People by name in the table; the id and the name in JSON.
     let oncall = run(&["oncall", "--at", "2026-11-23T12:00:00Z"]);
     assert!(
-        oncall.contains("primary") && oncall.contains(&admin_id),
+        oncall.contains("primary")
+            && oncall.contains("Administrator")
+            && !oncall.contains(&admin_id),
         "{oncall}"
     );
-    let one = run(&["oncall", "--schedule", "primary", "--output", "json"]);
-    assert!(one.contains(&admin_id), "{one}");
+    let one: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "oncall",
+        "--schedule",
+        "primary",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (one[0]["user"].as_str(), one[0]["user_name"].as_str()),
+        (Some(admin_id.as_str()), Some("Administrator"))
+    );
 
     // Overrides: taken by the caller, listed, deleted; who is on call follows.
     let (other, _) = crate::platform::access::user_with_token(&server, "otto@example.com").await;
@@ -991,7 +1029,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "add",
         "primary",
         "--user",
-        &other,
+        "otto@example.com",
         "--starts-at",
         "2026-11-23T00:00:00Z",
         "--ends-at",
@@ -1001,6 +1039,7 @@ async fn incident_oncall_service_and_integration_commands() {
     ]))
     .unwrap();
     let override_id = added[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(added[0]["user"], other.as_str(), "the email named otto");
     let during = run(&[
         "oncall",
         "--schedule",
@@ -1008,7 +1047,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "--at",
         "2026-11-23T12:00:00Z",
     ]);
-    assert!(during.contains(&other), "{during}");
+    assert!(during.contains("Test User"), "{during}");
     let taken = run(&[
         "override",
         "take",
@@ -1041,7 +1080,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "2026-11-23T12:00:00Z",
     ]);
     assert!(
-        !after.contains(&other) && after.contains(&admin_id),
+        !after.contains("Test User") && after.contains("Administrator"),
         "{after}"
     );
     let refused = rampart(&["override", "delete", "primary", &override_id], &env);

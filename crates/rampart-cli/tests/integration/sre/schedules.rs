@@ -12,6 +12,15 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     let admin = server.admin_token.clone();
     let (ann, _) = user(&server, "ann@example.com").await;
     let (bob, _) = user(&server, "bob@example.com").await;
+    // People are shown by their display name (on call, timelines, calendars).
+    let renamed = server
+        .patch(
+            &format!("/api/v1/users/{bob}"),
+            &admin,
+            json!({"display_name": "Bob Builder"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
     let schedule = json!({
         "identifier": "primary", "name": "Primary",
         "definition": {
@@ -34,6 +43,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         .await;
     assert_eq!(on_call.status, StatusCode::OK, "{}", on_call.text);
     assert_eq!(on_call.body["user"], bob.as_str());
+    assert_eq!(on_call.body["user_name"], "Bob Builder");
     let night = server
         .get(
             &format!("{PROJECT}/schedules/primary/on-call?at=2026-11-03T20:00:00Z"),
@@ -41,7 +51,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         )
         .await;
     assert!(
-        night.body["user"].is_null(),
+        night.body["user"].is_null() && night.body["user_name"].is_null(),
         "outside the restriction: nobody"
     );
     let timeline = server
@@ -56,6 +66,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     let gaps = timeline.body["gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 2, "{}", timeline.text);
     assert_eq!(timeline.body["segments"][1]["source"], "layer:business");
+    assert_eq!(timeline.body["segments"][1]["user_name"], "Bob Builder");
     let ical = server
         .client
         .get(format!(
@@ -74,6 +85,12 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     );
     let text = ical.text().await.unwrap();
     assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+    assert!(
+        text.contains("SUMMARY:On call: Bob Builder (Primary)\r\n")
+            && text.contains("SUMMARY:On call: Test User (Primary)\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains(&bob) && !text.contains(&ann), "{text}");
 
     // Bad definitions are refused with the field at fault; unknown users too.
     for (definition, code) in [

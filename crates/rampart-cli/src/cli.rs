@@ -87,7 +87,7 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Incidents: list, show, acknowledge, resolve, add notes.
+    /// Incidents: list, show, open by hand, acknowledge, resolve, add notes.
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
@@ -155,10 +155,21 @@ pub enum IncidentCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
-    /// An incident with its alerts and timeline.
+    /// An incident with its commander, assignees, alerts, action items and timeline.
     Show {
         /// The incident's number in the project.
         number: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Open an incident by hand (with no alert); prints it with its number.
+    Create {
+        /// What is happening, in one line.
+        #[arg(long)]
+        title: String,
+        /// SEV0 (worst) to SEV4.
+        #[arg(long)]
+        severity: String,
         #[command(flatten)]
         project: ProjectArgs,
     },

@@ -84,10 +84,14 @@ impl Client {
             .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         if status.is_success() {
-            if status == reqwest::StatusCode::NO_CONTENT {
+            let body = response.bytes().await.context("reading the response")?;
+            // 204, or another success with nothing in it.
+            if body.is_empty() {
                 return Ok(None);
             }
-            return Ok(Some(response.json().await.context("reading the response")?));
+            return Ok(Some(
+                serde_json::from_slice(&body).context("reading the response")?,
+            ));
         }
         let text = response.text().await.unwrap_or_default();
         match serde_json::from_str::<ErrorBody>(&text) {
@@ -836,10 +840,33 @@ async fn call_no_content<B: Serialize>(
         .map(|_| ())
 }
 
+/// The account's people by user id, as `Name <email>`, for showing who is who; empty
+/// when the caller may not list users (ids are shown then).
+pub(crate) async fn people(client: &Client) -> std::collections::BTreeMap<String, String> {
+    client
+        .list_all::<wire::User>("/api/v1/users")
+        .await
+        .map(|users| {
+            users
+                .into_iter()
+                .map(|user| (user.id, format!("{} <{}>", user.display_name, user.email)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `rampart incident`: list, show, open by hand, acknowledge, resolve, add notes. A
+/// change is answered without a body; the command reads the incident back to print
+/// what changed.
 pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()> {
     use rampart_api::sre as sre_wire;
     let client = Client::new(args)?;
     let columns = ["number", "severity", "status", "title", "created_at"];
+    let read = async |project: &ProjectArgs, number: u64| -> Result<sre_wire::Incident> {
+        client
+            .get(&format!("{}/incidents/{number}", project.base()))
+            .await
+    };
     let status = async |project: &ProjectArgs, number: u64, to: &str, message: Option<String>| {
         call_no_content(
             &client,
@@ -850,7 +877,9 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 message,
             },
         )
-        .await
+        .await?;
+        let moved = read(project, number).await?;
+        print(args.output, std::slice::from_ref(&moved), &columns)
     };
     match command {
         IncidentCommand::List { project } => {
@@ -866,18 +895,63 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             print(args.output, &incidents, &columns)
         }
         IncidentCommand::Show { number, project } => {
-            let incident: sre_wire::Incident = client
-                .get(&format!("{}/incidents/{number}", project.base()))
-                .await?;
+            let incident = read(&project, number).await?;
             if args.output == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&incident)?);
                 return Ok(());
             }
             print(args.output, std::slice::from_ref(&incident), &columns)?;
+            let people = people(&client).await;
+            let person = |id: &str| people.get(id).cloned().unwrap_or_else(|| id.to_owned());
+            if let Some(description) = incident.description.as_deref().filter(|d| !d.is_empty()) {
+                println!("description: {description}");
+            }
+            println!(
+                "commander: {}",
+                incident.commander.as_deref().map_or("-".to_owned(), person)
+            );
+            let assignees = incident.assignees.clone().unwrap_or_default();
+            println!(
+                "assignees: {}",
+                if assignees.is_empty() {
+                    "-".to_owned()
+                } else {
+                    assignees
+                        .iter()
+                        .map(|id| person(id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+            if let Some(services) = incident.linked_services.as_ref().filter(|s| !s.is_empty()) {
+                println!("linked services: {}", services.join(", "));
+            }
+            if let Some(fields) = incident
+                .custom_fields
+                .as_ref()
+                .and_then(|fields| fields.as_object())
+                .filter(|fields| !fields.is_empty())
+            {
+                for (name, value) in fields {
+                    println!("field {name}: {value}");
+                }
+            }
             for alert in incident.alerts.iter().flatten() {
                 println!(
                     "alert {} {} ({}, {} events)",
                     alert.dedup_key, alert.status, alert.severity, alert.event_count
+                );
+            }
+            for item in incident.action_items.iter().flatten() {
+                println!(
+                    "action item {} [{}] {}{}",
+                    item.item,
+                    if item.done { "x" } else { " " },
+                    item.text,
+                    item.assignee
+                        .as_deref()
+                        .map(|id| format!(" (assignee: {})", person(id)))
+                        .unwrap_or_default()
                 );
             }
             for entry in incident.timeline.iter().flatten() {
@@ -886,6 +960,19 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 println!("{}  {:<22} {}  {text}", entry.at, entry.kind, entry.actor);
             }
             Ok(())
+        }
+        IncidentCommand::Create {
+            title,
+            severity,
+            project,
+        } => {
+            let created: sre_wire::Incident = client
+                .post(
+                    &format!("{}/incidents", project.base()),
+                    &sre_wire::IncidentCreate { title, severity },
+                )
+                .await?;
+            print(args.output, &[created], &columns)
         }
         IncidentCommand::Ack {
             number,
@@ -906,9 +993,30 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 &client,
                 Method::POST,
                 &format!("{}/incidents/{number}/notes", project.base()),
-                &sre_wire::IncidentNote { text },
+                &sre_wire::IncidentNote { text: text.clone() },
             )
-            .await
+            .await?;
+            // The note as the timeline holds it: the newest note with this text.
+            let incident = read(&project, number).await?;
+            let note = incident
+                .timeline
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .find(|entry| {
+                    entry.kind == "note"
+                        && entry.body.get("text").and_then(|value| value.as_str())
+                            == Some(text.as_str())
+                })
+                .ok_or_else(|| anyhow!("the note is not in the incident's timeline"))?;
+            if args.output == OutputFormat::Json {
+                return print(args.output, &[note], &[]);
+            }
+            println!(
+                "incident {number}: note {} added at {} by {}",
+                note.seq, note.at, note.actor
+            );
+            Ok(())
         }
     }
 }

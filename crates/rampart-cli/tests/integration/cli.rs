@@ -936,9 +936,39 @@ async fn incident_oncall_service_and_integration_commands() {
         incidents.contains("disk 95% on db-1") && incidents.contains("triggered"),
         "{incidents}"
     );
-    run(&["incident", "ack", "1", "--message", "on it"]);
-    run(&["incident", "note", "1", "freed 20 GB"]);
-    run(&["incident", "resolve", "1"]);
+    // Each change says what it did: the incident as it now is, the note as added.
+    let acked = run(&["incident", "ack", "1", "--message", "on it"]);
+    assert!(
+        acked.starts_with("NUMBER") && acked.lines().nth(1).unwrap().contains("acknowledged"),
+        "{acked}"
+    );
+    let noted = run(&["incident", "note", "1", "freed 20 GB"]);
+    assert!(
+        noted.starts_with("incident 1: note ") && noted.contains(" added at "),
+        "{noted}"
+    );
+    let noted: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "incident",
+        "note",
+        "1",
+        "disk alarm tuned",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (noted[0]["kind"].as_str(), noted[0]["body"]["text"].as_str()),
+        (Some("note"), Some("disk alarm tuned"))
+    );
+    let resolved: Vec<serde_json::Value> =
+        serde_json::from_str(&run(&["incident", "resolve", "1", "--output", "json"])).unwrap();
+    assert_eq!(
+        (
+            resolved[0]["number"].as_u64(),
+            resolved[0]["status"].as_str()
+        ),
+        (Some(1), Some("resolved"))
+    );
     let shown = run(&["incident", "show", "1"]);
     assert!(shown.contains("resolved"), "{shown}");
     assert!(shown.contains("alert f1 resolved"), "{shown}");
@@ -949,6 +979,66 @@ async fn incident_oncall_service_and_integration_commands() {
     let refused = rampart(&["incident", "ack", "1"], &env);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("invalid_transition"));
+
+    // An incident opened by hand; show names its commander and assignees and lists its
+    // action items.
+    let opened: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "incident",
+        "create",
+        "--title",
+        "Checkout is slow",
+        "--severity",
+        "SEV2",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (opened[0]["number"].as_u64(), opened[0]["status"].as_str()),
+        (Some(2), Some("triggered"))
+    );
+    let me = server.get("/api/v1/me", &token).await;
+    let admin_id = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let base = "/api/v1/orgs/default/projects/default/incidents/2";
+    let patched = server
+        .patch(
+            base,
+            &token,
+            serde_json::json!({"commander": admin_id, "assignees": [admin_id]}),
+        )
+        .await;
+    assert_eq!(
+        patched.status,
+        rampart_testkit::StatusCode::NO_CONTENT,
+        "{}",
+        patched.text
+    );
+    let item = server
+        .post(
+            &format!("{base}/action-items"),
+            &token,
+            serde_json::json!({"text": "add a load test", "assignee": admin_id}),
+        )
+        .await;
+    assert!(item.status.is_success(), "{}", item.text);
+    let shown = run(&["incident", "show", "2"]);
+    assert!(
+        shown.contains("commander: Administrator <admin@localhost>")
+            && shown.contains("assignees: Administrator <admin@localhost>")
+            && shown.contains(
+                "action item 1 [ ] add a load test (assignee: Administrator <admin@localhost>)"
+            ),
+        "{shown}"
+    );
+    let refused = rampart(
+        &["incident", "create", "--title", "x", "--severity", "SEV9"],
+        &env,
+    );
+    assert!(
+        text(&refused.stderr).contains("invalid_severity"),
+        "{}",
+        text(&refused.stderr)
+    );
 
     // The alerts: listed with filters (the `+` of a time zone survives the query), shown
     // with their payload, and refused a second resolve.

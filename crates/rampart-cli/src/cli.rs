@@ -128,10 +128,52 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// A service's webhook integrations (where alerts come in): list, create.
+    /// A service's webhook integrations (where alerts come in): list, create, rotate, delete.
     Integration {
         #[command(subcommand)]
         command: IntegrationCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// On-call schedules: list, show, create and update from a file, delete.
+    Schedule {
+        #[command(subcommand)]
+        command: crate::client::sre::schedules::ScheduleCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Escalation policies (who is paged, in which order): list, show, create, update, delete.
+    EscalationPolicy {
+        #[command(subcommand)]
+        command: crate::client::sre::escalation_policies::EscalationPolicyCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Secrets of an organisation or project (values write-only): list, show, create, update, delete.
+    Secret {
+        #[command(subcommand)]
+        command: crate::client::platform::secrets::SecretCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Service accounts of an organisation or project, and their tokens.
+    ServiceAccount {
+        #[command(subcommand)]
+        command: crate::client::platform::identity::ServiceAccountCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Source-address allowlists of the account or an organisation: show, set, clear.
+    Allowlist {
+        #[command(subcommand)]
+        command: crate::client::platform::network::AllowlistCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Encryption keys, online: a ring's versions, rotation, crypto-shredding, the root key.
+    Key {
+        #[command(subcommand)]
+        command: crate::client::platform::keys::KeyCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -199,6 +241,45 @@ pub enum IncidentCommand {
         number: u64,
         /// The note's text.
         text: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An incident's action items (follow-up work): add, mark done, reopen.
+    ActionItem {
+        #[command(subcommand)]
+        command: ActionItemCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionItemCommand {
+    /// Add an action item to an incident; prints it with its number.
+    Add {
+        /// The incident's number in the project.
+        number: u64,
+        /// What is to be done.
+        text: String,
+        /// Who is to do it: email or id.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Mark an action item done.
+    Done {
+        /// The incident's number in the project.
+        number: u64,
+        /// The action item's number (from `incident show`).
+        item: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Mark a done action item open again.
+    Reopen {
+        /// The incident's number in the project.
+        number: u64,
+        /// The action item's number (from `incident show`).
+        item: u64,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -355,6 +436,25 @@ pub enum IntegrationCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Issue a new credential, printed once: the old one stops working at once (an HMAC
+    /// secret stays valid until the next rotation).
+    Rotate {
+        /// The service's identifier.
+        service: String,
+        /// The integration's name or id.
+        integration: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete an integration: its URL stops accepting webhooks.
+    Delete {
+        /// The service's identifier.
+        service: String,
+        /// The integration's name or id.
+        integration: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
 }
 
 // The project a project-level command works in (incidents, alerts, on call, services,
@@ -498,6 +598,37 @@ pub enum StateCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+}
+
+// The organisation or project a command works in (secrets, service accounts, key
+// rings): `--org`, and `--project` for one of its projects. Its help must be right for
+// every command that flattens it.
+#[derive(Debug, Args, Clone)]
+pub struct OrgScopeArgs {
+    /// The organisation (identifier) to work in.
+    #[arg(long)]
+    pub org: String,
+    /// Work in this project (identifier) of --org instead of the organisation itself.
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
+impl OrgScopeArgs {
+    /// The API path of the organisation or project.
+    pub fn base(&self) -> String {
+        match &self.project {
+            Some(project) => format!("/api/v1/orgs/{}/projects/{project}", self.org),
+            None => format!("/api/v1/orgs/{}", self.org),
+        }
+    }
+
+    /// The scope as the key-ring routes name it: `org` or `org/project`.
+    pub fn text(&self) -> String {
+        match &self.project {
+            Some(project) => format!("{}/{project}", self.org),
+            None => self.org.clone(),
+        }
+    }
 }
 
 // The scope an access-control command works at: the account (no flags), an
@@ -1000,6 +1131,42 @@ mod tests {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
+    /// A command's own argument named like a global flag of a command above it (a
+    /// positional `token` under the client flags' `--token`) would silently share the
+    /// flag's value: clap does not refuse it.
+    #[test]
+    fn no_argument_shadows_a_global_flag() {
+        fn check(
+            command: &clap::Command,
+            path: &str,
+            globals: &std::collections::BTreeSet<String>,
+            problems: &mut Vec<String>,
+        ) {
+            let mut inherited = globals.clone();
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str().to_owned();
+                if globals.contains(&id) {
+                    problems.push(format!("{path}: {id} shadows a global flag"));
+                }
+                if arg.is_global_set() {
+                    inherited.insert(id);
+                }
+            }
+            for sub in command.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                check(sub, &sub_path, &inherited, problems);
+            }
+        }
+        let mut problems = Vec::new();
+        check(
+            &Cli::command(),
+            "rampart",
+            &std::collections::BTreeSet::new(),
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     /// The flags flattened into many commands (`--org`/`--project`) are described so
     /// that the text is right wherever they appear: it names no particular command
     /// group (an incident command once said "the project a workspace command works in").
@@ -1013,6 +1180,7 @@ mod tests {
         let shared = [
             ProjectArgs::augment_args(clap::Command::new("project-args")),
             ScopeArgs::augment_args(clap::Command::new("scope-args")),
+            OrgScopeArgs::augment_args(clap::Command::new("org-scope-args")),
             ClientArgs::augment_args(clap::Command::new("client-args")),
         ];
         for command in shared {

@@ -15,10 +15,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{
-    AccessCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand,
-    OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand, RoleCommand, ScopeArgs,
-    ServiceCommand, StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
+    AccessCommand, ActionItemCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand,
+    IntegrationCommand, OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand,
+    RoleCommand, ScopeArgs, ServiceCommand, StateCommand, TokenCommand, UserCommand,
+    WorkspaceCommand,
 };
+
+pub mod platform;
+pub mod sre;
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -127,6 +131,26 @@ impl Client {
             .ok_or_else(|| anyhow!("empty response"))
     }
 
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::PUT, path, Some(body))
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    /// A POST without a body (an action such as a rotation).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call::<(), T>(Method::POST, path, None)
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    /// A DELETE answered with what was removed (a revoked token).
+    pub async fn delete_returning<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call::<(), T>(Method::DELETE, path, None)
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
     pub async fn delete(&self, path: &str) -> Result<()> {
         self.call::<(), serde_json::Value>(Method::DELETE, path, None)
             .await
@@ -181,7 +205,11 @@ impl Client {
 }
 
 /// Prints rows as an aligned table or the values as JSON.
-fn print<T: Serialize>(format: OutputFormat, values: &[T], columns: &[&str]) -> Result<()> {
+pub(crate) fn print<T: Serialize>(
+    format: OutputFormat,
+    values: &[T],
+    columns: &[&str],
+) -> Result<()> {
     if format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(values)?);
         return Ok(());
@@ -299,18 +327,39 @@ pub async fn project(command: ProjectCommand, args: &ClientArgs) -> Result<()> {
     }
 }
 
+/// The columns of a token table (personal and service-account tokens alike).
+pub(crate) const TOKEN_COLUMNS: [&str; 8] = [
+    "id",
+    "name",
+    "kind",
+    "last_four",
+    "project",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+];
+
+/// Prints a token just created: in a table, the secret alone on stdout, so
+/// `$(rampart token create …)` captures it, and the rest on stderr.
+pub(crate) fn print_created_token(
+    output: OutputFormat,
+    created: &wire::TokenCreated,
+) -> Result<()> {
+    if output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(created)?);
+    } else {
+        println!("{}", created.secret);
+        eprintln!(
+            "token {} expires {} — the secret above is shown only once",
+            created.token.id, created.token.expires_at
+        );
+    }
+    Ok(())
+}
+
 pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
     let client = Client::new(args)?;
-    let columns = [
-        "id",
-        "name",
-        "kind",
-        "last_four",
-        "project",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    ];
+    let columns = TOKEN_COLUMNS;
     match command {
         TokenCommand::List => {
             let tokens: Vec<wire::Token> = client.list_all("/api/v1/tokens").await?;
@@ -336,23 +385,12 @@ pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
                     },
                 )
                 .await?;
-            if args.output == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&created)?);
-            } else {
-                // The secret alone on stdout, so `$(rampart token create …)` captures it.
-                println!("{}", created.secret);
-                eprintln!(
-                    "token {} expires {} — the secret above is shown only once",
-                    created.token.id, created.token.expires_at
-                );
-            }
-            Ok(())
+            print_created_token(args.output, &created)
         }
         TokenCommand::Revoke { id } => {
             let token: wire::Token = client
-                .call::<(), wire::Token>(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
-                .await?
-                .ok_or_else(|| anyhow!("empty response"))?;
+                .delete_returning(&format!("/api/v1/tokens/{id}"))
+                .await?;
             print(args.output, &[token], &columns)
         }
     }
@@ -984,6 +1022,7 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             message,
             project,
         } => status(&project, number, "resolved", message).await,
+        IncidentCommand::ActionItem { command } => action_item(&client, command, args).await,
         IncidentCommand::Note {
             number,
             text,
@@ -1019,6 +1058,72 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             Ok(())
         }
     }
+}
+
+/// `rampart incident action-item`: add one, mark one done or open. Each prints the item
+/// as it now is (read back from the incident when the answer carries no body).
+async fn action_item(client: &Client, command: ActionItemCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let columns = ["item", "done", "text", "assignee", "updated_at"];
+    let items = async |project: &ProjectArgs, number: u64| -> Result<Vec<sre_wire::ActionItem>> {
+        let incident: sre_wire::Incident = client
+            .get(&format!("{}/incidents/{number}", project.base()))
+            .await?;
+        Ok(incident.action_items.unwrap_or_default())
+    };
+    let (number, item, done, project) = match command {
+        ActionItemCommand::Add {
+            number,
+            text,
+            assignee,
+            project,
+        } => {
+            let assignee = match assignee {
+                Some(assignee) => Some(user_id(client, &assignee).await?),
+                None => None,
+            };
+            let created: Option<sre_wire::ActionItem> = client
+                .call(
+                    Method::POST,
+                    &format!("{}/incidents/{number}/action-items", project.base()),
+                    Some(&sre_wire::ActionItemCreate { text, assignee }),
+                )
+                .await?;
+            let item = match created {
+                Some(item) => item,
+                // The newest item is the one just added.
+                None => items(&project, number)
+                    .await?
+                    .into_iter()
+                    .max_by_key(|item| item.item)
+                    .ok_or_else(|| anyhow!("the action item is not on the incident"))?,
+            };
+            return print(args.output, &[item], &columns);
+        }
+        ActionItemCommand::Done {
+            number,
+            item,
+            project,
+        } => (number, item, true, project),
+        ActionItemCommand::Reopen {
+            number,
+            item,
+            project,
+        } => (number, item, false, project),
+    };
+    call_no_content(
+        client,
+        Method::PATCH,
+        &format!("{}/incidents/{number}/action-items/{item}", project.base()),
+        &sre_wire::ActionItemUpdate { done },
+    )
+    .await?;
+    let changed = items(&project, number)
+        .await?
+        .into_iter()
+        .find(|found| found.item == item)
+        .ok_or_else(|| anyhow!("action item {item} is not on the incident"))?;
+    print(args.output, &[changed], &columns)
 }
 
 /// A query value percent-encoded (everything but unreserved characters).
@@ -1299,28 +1404,88 @@ pub async fn integration(command: IntegrationCommand, args: &ClientArgs) -> Resu
                     },
                 )
                 .await?;
-            if args.output == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&created)?);
-                return Ok(());
-            }
-            print(
-                args.output,
-                std::slice::from_ref(&created.integration),
-                &columns,
-            )?;
-            if let Some(token) = &created.token {
-                println!("token (shown once): {token}");
-            }
-            if let Some(routing_key) = &created.routing_key {
-                println!("routing key (shown once): {routing_key}");
-            }
-            if let (Some(user), Some(password)) = (&created.username, &created.password) {
-                println!("basic auth (shown once): {user}:{password}");
-            }
-            if let Some(secret) = &created.secret {
-                println!("signing secret (shown once): {secret}");
-            }
+            print_credential(args.output, &created, &columns)
+        }
+        IntegrationCommand::Rotate {
+            service,
+            integration,
+            project,
+        } => {
+            let id = integration_id(&client, &project, &service, &integration).await?;
+            let rotated: sre_wire::IntegrationCreated = client
+                .post_empty(&format!(
+                    "{}/services/{service}/integrations/{id}/rotate",
+                    project.base()
+                ))
+                .await?;
+            print_credential(args.output, &rotated, &columns)
+        }
+        IntegrationCommand::Delete {
+            service,
+            integration,
+            project,
+        } => {
+            let id = integration_id(&client, &project, &service, &integration).await?;
+            client
+                .delete(&format!(
+                    "{}/services/{service}/integrations/{id}",
+                    project.base()
+                ))
+                .await?;
+            eprintln!("deleted integration {integration}: its URL no longer accepts webhooks");
             Ok(())
         }
     }
+}
+
+/// The id of the integration of `service` that `integration` names: its id, or its name
+/// when exactly one of the service's integrations has it.
+async fn integration_id(
+    client: &Client,
+    project: &ProjectArgs,
+    service: &str,
+    integration: &str,
+) -> Result<String> {
+    use rampart_api::sre as sre_wire;
+    let all: Vec<sre_wire::Integration> = client
+        .list_all(&format!(
+            "{}/services/{service}/integrations",
+            project.base()
+        ))
+        .await?;
+    if all.iter().any(|found| found.id == integration) {
+        return Ok(integration.to_owned());
+    }
+    let mut named = all.into_iter().filter(|found| found.name == integration);
+    match (named.next(), named.next()) {
+        (Some(found), None) => Ok(found.id),
+        (Some(_), Some(_)) => bail!("several integrations are named {integration}: give the id"),
+        _ => bail!("service {service} has no integration {integration}"),
+    }
+}
+
+/// Prints an integration with its new credential, shown this once.
+fn print_credential(
+    output: OutputFormat,
+    created: &rampart_api::sre::IntegrationCreated,
+    columns: &[&str],
+) -> Result<()> {
+    if output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(created)?);
+        return Ok(());
+    }
+    print(output, std::slice::from_ref(&created.integration), columns)?;
+    if let Some(token) = &created.token {
+        println!("token (shown once): {token}");
+    }
+    if let Some(routing_key) = &created.routing_key {
+        println!("routing key (shown once): {routing_key}");
+    }
+    if let (Some(user), Some(password)) = (&created.username, &created.password) {
+        println!("basic auth (shown once): {user}:{password}");
+    }
+    if let Some(secret) = &created.secret {
+        println!("signing secret (shown once): {secret}");
+    }
+    Ok(())
 }

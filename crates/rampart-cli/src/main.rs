@@ -178,6 +178,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::integration(command, &args).await,
+        Command::Schedule {
+            command,
+            client: args,
+        } => client::sre::schedules::schedule(command, &args).await,
+        Command::EscalationPolicy {
+            command,
+            client: args,
+        } => client::sre::escalation_policies::escalation_policy(command, &args).await,
+        Command::Secret {
+            command,
+            client: args,
+        } => client::platform::secrets::secret(command, &args).await,
+        Command::ServiceAccount {
+            command,
+            client: args,
+        } => client::platform::identity::service_account(command, &args).await,
+        Command::Allowlist {
+            command,
+            client: args,
+        } => client::platform::network::allowlist(command, &args).await,
+        Command::Key {
+            command,
+            client: args,
+        } => client::platform::keys::key(command, &args).await,
         Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
         Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
         Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),

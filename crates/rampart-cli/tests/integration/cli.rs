@@ -22,6 +22,85 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `args` followed by `--org default --project default`.
+pub(crate) fn in_default_project<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [args, &["--org", "default", "--project", "default"][..]].concat()
+}
+
+/// The `rampart` binary pointed at a test server with a token: client commands as a user
+/// types them, for the tests of each slice's commands.
+pub(crate) struct Cli {
+    env: Vec<(&'static str, String)>,
+}
+
+impl Cli {
+    pub(crate) fn new(server: &TestServer, token: &str) -> Self {
+        Self {
+            env: vec![
+                ("RAMPART_URL", server.url.clone()),
+                ("RAMPART_TOKEN", token.to_owned()),
+                (
+                    "RAMPART_CA_CERT",
+                    server.ca_cert.to_str().unwrap().to_owned(),
+                ),
+            ],
+        }
+    }
+
+    /// Runs a command with `stdin` as its standard input.
+    pub(crate) fn output(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Stdout of a command that must succeed.
+    pub(crate) fn run(&self, args: &[&str]) -> String {
+        self.run_with_stdin(args, "")
+    }
+
+    pub(crate) fn run_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.output(args, Some(stdin));
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// The JSON a command prints with `--output json`.
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let stdout = self.run(&all);
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{args:?}: {error}: {stdout}"))
+    }
+
+    /// Stderr of a command that must fail.
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
+        let output = self.output(args, None);
+        assert!(
+            !output.status.success(),
+            "{args:?} succeeded: {}",
+            text(&output.stdout)
+        );
+        text(&output.stderr)
+    }
+}
+
 #[test]
 fn admin_init_prints_exactly_one_token_and_refuses_a_second_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -1233,8 +1312,8 @@ fn completions_load_in_bash_and_complete_commands_and_flags() {
         assert!(all.contains(&command), "{command} in {all:?}");
     }
     assert_eq!(
-        bash_completes(&script, &["rampart", "incident", "ac"]),
-        ["ack"]
+        bash_completes(&script, &["rampart", "incident", "res"]),
+        ["resolve"]
     );
     assert_eq!(
         bash_completes(&script, &["rampart", "incident", "ack", "--pro"]),

@@ -543,3 +543,106 @@ async fn overrides_on_their_own(start: impl AsyncFnOnce() -> Option<TestServer>)
         );
     }
 }
+
+/// `rampart schedule`: created from a definition file, listed, shown, updated (a name
+/// alone keeps the definition; a definition from stdin), refused with the field at fault,
+/// deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_commands_create_from_a_file_show_update_and_delete() {
+    let server = TestServer::start().await;
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("primary.json");
+    std::fs::write(
+        &file,
+        json!({"time_zone": "Europe/Berlin", "layers": [{"name": "weekly", "unit": "week",
+               "first_handoff": "2026-11-23T09:00", "participants": [ann]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let created = cli.run(&[
+        "schedule",
+        "create",
+        "primary",
+        "--name",
+        "Primary",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        created.starts_with("IDENTIFIER") && created.contains("primary"),
+        "{created}"
+    );
+    let listed = cli.json(&["schedule", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["definition"]["time_zone"], "Europe/Berlin");
+    let shown = cli.run(&["schedule", "show", "primary"]);
+    assert!(
+        shown.contains("\"time_zone\": \"Europe/Berlin\""),
+        "{shown}"
+    );
+
+    let renamed = cli.json(&["schedule", "update", "primary", "--name", "Primary EU"]);
+    assert_eq!(renamed[0]["name"], "Primary EU");
+    assert_eq!(renamed[0]["definition"]["time_zone"], "Europe/Berlin");
+    let utc = json!({"time_zone": "UTC", "layers": [{"name": "daily", "unit": "day",
+                     "first_handoff": "2026-11-23T09:00", "participants": [ann]}]});
+    let moved: serde_json::Value = serde_json::from_str(&cli.run_with_stdin(
+        &[
+            "schedule",
+            "update",
+            "primary",
+            "--definition",
+            "-",
+            "--output",
+            "json",
+        ],
+        &utc.to_string(),
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            moved[0]["name"].as_str(),
+            moved[0]["definition"]["time_zone"].as_str()
+        ),
+        (Some("Primary EU"), Some("UTC"))
+    );
+    assert!(
+        cli.fails(&["schedule", "update", "primary"])
+            .contains("nothing to change")
+    );
+
+    std::fs::write(
+        &file,
+        json!({"time_zone": "Mars/Base", "layers": []}).to_string(),
+    )
+    .unwrap();
+    let refused = cli.fails(&[
+        "schedule",
+        "create",
+        "bad",
+        "--name",
+        "Bad",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(refused.contains("invalid_time_zone (400)"), "{refused}");
+    std::fs::write(&file, "not json").unwrap();
+    let unreadable = cli.fails(&[
+        "schedule",
+        "create",
+        "bad",
+        "--name",
+        "Bad",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(unreadable.contains("is not JSON"), "{unreadable}");
+
+    cli.run(&["schedule", "delete", "primary"]);
+    assert!(
+        cli.fails(&["schedule", "show", "primary"])
+            .contains("not_found (404)")
+    );
+}

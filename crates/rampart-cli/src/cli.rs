@@ -844,15 +844,21 @@ pub enum AdminCommand {
         /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Only this workspace, as `org/project/workspace`.
+        /// Only this workspace (identifier) of --org/--project.
         #[arg(long)]
         workspace: Option<String>,
+        /// The organisation (identifier) of --workspace.
+        #[arg(long, requires = "workspace", default_value = "default")]
+        org: String,
+        /// The project (identifier) of --workspace.
+        #[arg(long, requires = "workspace", default_value = "default")]
+        project: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// With --org or --project: make a new key version of that ring primary (the
+    /// With --org (and --project): make a new key version of that ring primary (the
     /// server's background job reseals older data). Without: rotate the root key,
     /// rewrapping every ring and server secret. Offline only: refused while a server
     /// runs on the data directory or the database (`POST /api/v1/keys/rotate` and
@@ -864,11 +870,11 @@ pub enum KeysCommand {
         /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Rotate this organisation's key ring (identifier).
-        #[arg(long, conflicts_with = "project")]
+        /// Rotate this organisation's key ring (identifier) instead of the root key.
+        #[arg(long, conflicts_with = "new_key_file")]
         org: Option<String>,
-        /// Rotate this project's key ring, as `org/project`.
-        #[arg(long)]
+        /// Rotate the key ring of this project (identifier) of --org instead.
+        #[arg(long, requires = "org")]
         project: Option<String>,
         /// Root-key rotation when the key comes from RAMPART_ROOT_KEY: where to write
         /// the new key (0600); then put it in RAMPART_ROOT_KEY.

@@ -71,7 +71,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     config,
                     data_dir,
                     workspace,
+                    org,
+                    project,
                 } => {
+                    let workspace = workspace.map(|w| format!("{org}/{project}/{w}"));
                     let report =
                         admin::verify_state(config, data_dir, workspace.as_deref()).await?;
                     for problem in &report.problems {
@@ -101,7 +104,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             project,
                             new_key_file,
                         },
-                } => match org.or(project) {
+                } => match org.map(|org| match project {
+                    Some(project) => format!("{org}/{project}"),
+                    None => org,
+                }) {
                     Some(scope) => {
                         let version = admin::rotate_ring(config, data_dir, &scope).await?;
                         println!("{scope}: key version {version} is now primary");

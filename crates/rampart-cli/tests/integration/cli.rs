@@ -733,8 +733,10 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/default",
+            "default",
         ],
         &[],
     );
@@ -750,12 +752,33 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/nope",
+            "nope",
         ],
         &[],
     );
     assert!(!missing.status.success());
+    // One form everywhere: a project is `--org O --project P`, never `O/P`.
+    let slashed = rampart(
+        &[
+            "admin",
+            "keys",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            "--project",
+            "default/default",
+        ],
+        &[],
+    );
+    assert!(!slashed.status.success());
+    assert!(
+        text(&slashed.stderr).contains("--org"),
+        "{}",
+        text(&slashed.stderr)
+    );
 
     // Back up under the new root key: tokens (pepper), the audit key and sealed data all
     // still work.
@@ -898,7 +921,7 @@ async fn workspace_and_state_commands_and_offline_verification() {
             "--data-dir",
             &data_dir,
             "--workspace",
-            "default/default/app",
+            "app",
         ],
         &[],
     );
@@ -918,7 +941,11 @@ async fn workspace_and_state_commands_and_offline_verification() {
             "--data-dir",
             &data_dir,
             "--workspace",
-            "default/default/nope",
+            "nope",
+            "--org",
+            "default",
+            "--project",
+            "default",
         ],
         &[],
     );

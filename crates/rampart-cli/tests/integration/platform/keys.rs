@@ -373,8 +373,10 @@ async fn offline_rotation_refuses_while_a_server_runs(
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/default",
+            "default",
         ],
         &env,
     );

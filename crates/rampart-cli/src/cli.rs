@@ -87,7 +87,7 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Incidents: list, show, open by hand, acknowledge, resolve, add notes.
+    /// Incidents: list, show, open by hand, acknowledge, resolve, notes, action items.
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,

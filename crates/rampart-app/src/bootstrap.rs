@@ -256,8 +256,8 @@ pub async fn reset_admin(
         None,
     )?;
     let mut tx = store.write().await?;
-    // Account Admin again, whatever was changed since (an extra assignment when the
-    // user still holds one is harmless).
+    // Account Admin again, whatever was changed since (kept as it is when the user
+    // still holds it).
     if is_new {
         tx.insert_user(user, None).await?;
     } else {
@@ -265,7 +265,7 @@ pub async fn reset_admin(
         tx.make_account_owner(user.id).await?;
         tx.revoke_sessions_of(user.id, now).await?;
     }
-    tx.insert_role_assignment(&owner_assignment(now, user.id)?)
+    tx.insert_role_assignment_unless_held(&owner_assignment(now, user.id)?)
         .await?;
     tx.insert_token(&token, &secret_hmac).await?;
     tx.commit(

@@ -17,42 +17,42 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server.
+    /// Run the server (HTTPS with TLS 1.3; initialises an empty data directory first).
     Serve(ServeArgs),
-    /// Operator commands run on the server's host.
+    /// Operator commands run on the server's host against the store, with no server.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Organisations.
+    /// Organisations: list, create, delete.
     Org {
         #[command(subcommand)]
         command: OrgCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Projects.
+    /// Projects of an organisation: list, create.
     Project {
         #[command(subcommand)]
         command: ProjectCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Your API tokens.
+    /// Your personal API tokens: list, create, revoke.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Users.
+    /// The account's users: list, show, create, disable, delete.
     User {
         #[command(subcommand)]
         command: UserCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Roles (built-in and custom).
+    /// Roles, built-in and custom: list, show, create, delete.
     Role {
         #[command(subcommand)]
         command: RoleCommand,
@@ -87,7 +87,7 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Incidents: list, show, acknowledge, resolve, add notes.
+    /// Incidents: list, show, open by hand, acknowledge, resolve, notes, action items.
     Incident {
         #[command(subcommand)]
         command: IncidentCommand,
@@ -101,12 +101,12 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Who is on call: every schedule of the project, or one.
+    /// Who is on call: on every schedule of the project, or on one.
     Oncall {
-        /// A schedule identifier (default: all of the project's schedules).
+        /// Only this schedule (identifier); default: every schedule of the project.
         #[arg(long)]
         schedule: Option<String>,
-        /// RFC 3339 time (default: now).
+        /// The instant to ask about, RFC 3339 (default: now).
         #[arg(long)]
         at: Option<String>,
         #[command(flatten)]
@@ -121,51 +121,165 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// The service directory.
+    /// The project's services (what alerts and incidents belong to): list, create.
     Service {
         #[command(subcommand)]
         command: ServiceCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// A service's webhook integrations.
+    /// A service's webhook integrations (where alerts come in): list, create, rotate, delete.
     Integration {
         #[command(subcommand)]
         command: IntegrationCommand,
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// On-call schedules: list, show, create and update from a file, delete.
+    Schedule {
+        #[command(subcommand)]
+        command: crate::client::sre::schedules::ScheduleCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Escalation policies (who is paged, in which order): list, show, create, update, delete.
+    EscalationPolicy {
+        #[command(subcommand)]
+        command: crate::client::sre::escalation_policies::EscalationPolicyCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Secrets of an organisation or project (values write-only): list, show, create, update, delete.
+    Secret {
+        #[command(subcommand)]
+        command: crate::client::platform::secrets::SecretCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Service accounts of an organisation or project, and their tokens.
+    ServiceAccount {
+        #[command(subcommand)]
+        command: crate::client::platform::identity::ServiceAccountCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Source-address allowlists of the account or an organisation: show, set, clear.
+    Allowlist {
+        #[command(subcommand)]
+        command: crate::client::platform::network::AllowlistCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Encryption keys, online: a ring's versions, rotation, crypto-shredding, the root key.
+    Key {
+        #[command(subcommand)]
+        command: crate::client::platform::keys::KeyCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print a shell completion script: `source <(rampart completions bash)`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `rampart man | man -l -`), or write one per command.
+    Man {
+        /// Write a page for every command into this directory instead (a man1 directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
+    /// The project's incidents, newest first.
     List {
         #[command(flatten)]
         project: ProjectArgs,
     },
-    /// An incident with its alerts and timeline.
+    /// An incident with its commander, assignees, alerts, action items and timeline.
     Show {
+        /// The incident's number in the project.
         number: u64,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Open an incident by hand (with no alert); prints it with its number.
+    Create {
+        /// What is happening, in one line.
+        #[arg(long)]
+        title: String,
+        /// SEV0 (worst) to SEV4.
+        #[arg(long)]
+        severity: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Acknowledge an incident: someone is on it (stops its escalation).
     Ack {
+        /// The incident's number in the project.
         number: u64,
+        /// A status update recorded in the timeline with the change.
         #[arg(long)]
         message: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Resolve an incident.
     Resolve {
+        /// The incident's number in the project.
         number: u64,
+        /// A status update recorded in the timeline with the change.
         #[arg(long)]
         message: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Add a note to an incident's timeline.
     Note {
+        /// The incident's number in the project.
         number: u64,
+        /// The note's text.
         text: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An incident's action items (follow-up work): add, mark done, reopen.
+    ActionItem {
+        #[command(subcommand)]
+        command: ActionItemCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActionItemCommand {
+    /// Add an action item to an incident; prints it with its number.
+    Add {
+        /// The incident's number in the project.
+        number: u64,
+        /// What is to be done.
+        text: String,
+        /// Who is to do it: email or id.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Mark an action item done.
+    Done {
+        /// The incident's number in the project.
+        number: u64,
+        /// The action item's number (from `incident show`).
+        item: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Mark a done action item open again.
+    Reopen {
+        /// The incident's number in the project.
+        number: u64,
+        /// The action item's number (from `incident show`).
+        item: u64,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -173,15 +287,15 @@ pub enum IncidentCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertCommand {
-    /// A project's alerts, newest first.
+    /// The project's alerts, newest first.
     List {
-        /// triggered, acknowledged or resolved.
+        /// Only alerts in this status: triggered, acknowledged or resolved.
         #[arg(long)]
         status: Option<String>,
-        /// A service identifier.
+        /// Only alerts of this service (identifier).
         #[arg(long)]
         service: Option<String>,
-        /// RFC 3339 time: alerts created at or after.
+        /// Only alerts created at or after this RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
         #[command(flatten)]
@@ -189,18 +303,21 @@ pub enum AlertCommand {
     },
     /// An alert with its payload.
     Show {
+        /// The alert's id (from `alert list`).
         alert: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Acknowledge a triggered alert.
     Ack {
+        /// The alert's id (from `alert list`).
         alert: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Resolve an alert (its incident resolves when it was the last open alert).
     Resolve {
+        /// The alert's id (from `alert list`).
         alert: String,
         #[command(flatten)]
         project: ProjectArgs,
@@ -213,10 +330,10 @@ pub enum OverrideCommand {
     List {
         /// The schedule's identifier.
         schedule: String,
-        /// RFC 3339 time.
+        /// Only overrides ending after this RFC 3339 time.
         #[arg(long)]
         from: Option<String>,
-        /// RFC 3339 time.
+        /// Only overrides starting before this RFC 3339 time.
         #[arg(long)]
         to: Option<String>,
         #[command(flatten)]
@@ -224,14 +341,15 @@ pub enum OverrideCommand {
     },
     /// Put a user on call over a range.
     Add {
+        /// The schedule's identifier.
         schedule: String,
-        /// The user id.
+        /// The user to put on call: email or id.
         #[arg(long)]
         user: String,
-        /// RFC 3339 time.
+        /// When the override starts, RFC 3339.
         #[arg(long)]
         starts_at: String,
-        /// RFC 3339 time.
+        /// When the override ends, RFC 3339.
         #[arg(long)]
         ends_at: String,
         #[command(flatten)]
@@ -239,11 +357,12 @@ pub enum OverrideCommand {
     },
     /// Take the shift yourself over a range (a user's token).
     Take {
+        /// The schedule's identifier.
         schedule: String,
-        /// RFC 3339 time.
+        /// When your shift starts, RFC 3339.
         #[arg(long)]
         starts_at: String,
-        /// RFC 3339 time.
+        /// When your shift ends, RFC 3339.
         #[arg(long)]
         ends_at: String,
         #[command(flatten)]
@@ -251,8 +370,9 @@ pub enum OverrideCommand {
     },
     /// Delete an override by its id.
     Delete {
+        /// The schedule's identifier.
         schedule: String,
-        /// The override's id (from `list`).
+        /// The override's id (from `override list`).
         id: String,
         #[command(flatten)]
         project: ProjectArgs,
@@ -261,17 +381,22 @@ pub enum OverrideCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
+    /// The project's services.
     List {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Create a service.
     Create {
+        /// The service's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
+        /// What the service is.
         #[arg(long)]
         description: Option<String>,
-        /// An escalation policy identifier to page with.
+        /// The escalation policy (identifier) to page when an incident opens.
         #[arg(long)]
         escalation_policy: Option<String>,
         #[command(flatten)]
@@ -281,17 +406,21 @@ pub enum ServiceCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum IntegrationCommand {
+    /// A service's integrations (never their credentials).
     List {
+        /// The service's identifier.
         service: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Add an integration; its credential is printed once.
     Create {
+        /// The service's identifier.
         service: String,
+        /// The integration's display name.
         #[arg(long)]
         name: String,
-        /// alertmanager, grafana, pagerduty or generic.
+        /// What the sender posts: alertmanager, grafana, pagerduty or generic.
         #[arg(long)]
         format: String,
         /// bearer, basic, hmac or routing_key (PagerDuty's integration key in the
@@ -301,18 +430,42 @@ pub enum IntegrationCommand {
         /// Allowed source network (repeatable).
         #[arg(long = "source-cidr")]
         source_cidrs: Vec<String>,
+        /// Deliveries accepted per minute before 429 (default 600).
         #[arg(long)]
         rate_limit_per_minute: Option<u32>,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Issue a new credential, printed once: the old one stops working at once (an HMAC
+    /// secret stays valid until the next rotation).
+    Rotate {
+        /// The service's identifier.
+        service: String,
+        /// The integration's name or id.
+        integration: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete an integration: its URL stops accepting webhooks.
+    Delete {
+        /// The service's identifier.
+        service: String,
+        /// The integration's name or id.
+        integration: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
 }
 
-/// The project a workspace command works in.
+// The project a project-level command works in (incidents, alerts, on call, services,
+// integrations, workspaces, state). Its help must be right for every command that
+// flattens it.
 #[derive(Debug, Args, Clone)]
 pub struct ProjectArgs {
+    /// The organisation (identifier) of the project.
     #[arg(long, default_value = "default")]
     pub org: String,
+    /// The project (identifier) to work in.
     #[arg(long, default_value = "default")]
     pub project: String,
 }
@@ -331,41 +484,54 @@ impl ProjectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceCommand {
+    /// The project's workspaces you may view.
     List {
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// A workspace and who holds its lock.
     Show {
+        /// The workspace's identifier.
         identifier: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Create a workspace (the Terraform backend also creates one on first use).
     Create {
+        /// The workspace's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
+        /// What the workspace manages.
         #[arg(long)]
         description: Option<String>,
         /// terraform (default) or opentofu.
         #[arg(long)]
         provisioner: Option<String>,
+        /// The provisioner version, e.g. 1.15.5 (default: whatever the client runs).
         #[arg(long)]
         provisioner_version: Option<String>,
-        /// Repeatable.
+        /// A tag (repeatable).
         #[arg(long = "tag")]
         tags: Vec<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Change a workspace's name, description, provisioner or tags.
     Update {
+        /// The workspace's identifier.
         identifier: String,
+        /// A new display name.
         #[arg(long)]
         name: Option<String>,
+        /// A new description.
         #[arg(long)]
         description: Option<String>,
+        /// terraform or opentofu.
         #[arg(long)]
         provisioner: Option<String>,
+        /// The provisioner version, e.g. 1.15.5.
         #[arg(long)]
         provisioner_version: Option<String>,
         /// Replaces the tags (repeatable).
@@ -376,6 +542,7 @@ pub enum WorkspaceCommand {
     },
     /// Delete a workspace and its whole state history (not while locked).
     Delete {
+        /// The workspace's identifier.
         identifier: String,
         #[command(flatten)]
         project: ProjectArgs,
@@ -386,28 +553,36 @@ pub enum WorkspaceCommand {
 pub enum StateCommand {
     /// State versions, newest first.
     List {
+        /// The workspace's identifier.
         workspace: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Resources and outputs of the current state (sensitive values masked).
     Show {
+        /// The workspace's identifier.
         workspace: String,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Resources and outputs changed between two versions.
     Diff {
+        /// The workspace's identifier.
         workspace: String,
+        /// The older version's number.
         from: u64,
+        /// The newer version's number.
         to: u64,
         #[command(flatten)]
         project: ProjectArgs,
     },
     /// Roll forward to an old version's content (recorded with the reason).
     Rollback {
+        /// The workspace's identifier.
         workspace: String,
+        /// The version whose content becomes current again.
         version: u64,
+        /// Why, recorded with the new version and in the audit log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -415,7 +590,9 @@ pub enum StateCommand {
     },
     /// Print a state version (the current one by default) exactly as stored.
     Pull {
+        /// The workspace's identifier.
         workspace: String,
+        /// The version's number (default: the current version).
         #[arg(long)]
         version: Option<u64>,
         #[command(flatten)]
@@ -423,12 +600,46 @@ pub enum StateCommand {
     },
 }
 
-/// The scope a command works at: the account (no flags), an organisation (`--org`) or
-/// a project (`--org` and `--project`).
+// The organisation or project a command works in (secrets, service accounts, key
+// rings): `--org`, and `--project` for one of its projects. Its help must be right for
+// every command that flattens it.
+#[derive(Debug, Args, Clone)]
+pub struct OrgScopeArgs {
+    /// The organisation (identifier) to work in.
+    #[arg(long)]
+    pub org: String,
+    /// Work in this project (identifier) of --org instead of the organisation itself.
+    #[arg(long)]
+    pub project: Option<String>,
+}
+
+impl OrgScopeArgs {
+    /// The API path of the organisation or project.
+    pub fn base(&self) -> String {
+        match &self.project {
+            Some(project) => format!("/api/v1/orgs/{}/projects/{project}", self.org),
+            None => format!("/api/v1/orgs/{}", self.org),
+        }
+    }
+
+    /// The scope as the key-ring routes name it: `org` or `org/project`.
+    pub fn text(&self) -> String {
+        match &self.project {
+            Some(project) => format!("{}/{project}", self.org),
+            None => self.org.clone(),
+        }
+    }
+}
+
+// The scope an access-control command works at: the account (no flags), an
+// organisation (`--org`) or a project (`--org` and `--project`). Its help must be right
+// for every command that flattens it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ScopeArgs {
+    /// Work at this organisation (identifier); without it, at the account.
     #[arg(long)]
     pub org: Option<String>,
+    /// Work at this project (identifier) of --org.
     #[arg(long, requires = "org")]
     pub project: Option<String>,
 }
@@ -446,26 +657,34 @@ impl ScopeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
+    /// The built-in roles, then the custom roles defined at the scope.
     List {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// A role with its permissions.
     Show {
+        /// A built-in role's identifier (`_viewer`, …) or a custom role's id.
         id: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
     /// Create a custom role from catalogue permissions (`--permission incident:view`, repeatable).
     Create {
+        /// The role's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
+        /// A permission from the catalogue, e.g. incident:view (repeatable).
         #[arg(long = "permission", required = true)]
         permissions: Vec<String>,
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Delete a custom role and its assignments.
     Delete {
+        /// The custom role's id.
         id: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -474,35 +693,49 @@ pub enum RoleCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum GroupCommand {
+    /// The user groups defined at the scope.
     List {
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Create a user group.
     Create {
+        /// The group's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Delete a user group, its memberships and its role assignments.
     Delete {
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// A group's members.
     Members {
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Add a user to a group (never giving more than you hold).
     AddMember {
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
+        /// The user's email or id.
         user: String,
         #[command(flatten)]
         scope: ScopeArgs,
     },
+    /// Remove a user from a group.
     RemoveMember {
-        id: String,
+        /// The group's identifier (as created) or id.
+        group: String,
+        /// The user's email or id.
         user: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -513,8 +746,11 @@ pub enum GroupCommand {
 pub enum AccessCommand {
     /// Assign a role: `--principal user:<id>|service_account:<id>|group:<id> --role _viewer|<custom role id>`.
     Grant {
+        /// Who gets the role: user:<id>, service_account:<id> or group:<id>.
         #[arg(long)]
         principal: String,
+        /// A built-in role (_account_admin, _org_admin, _project_admin, _user, _viewer)
+        /// or a custom role's id.
         #[arg(long)]
         role: String,
         /// Limit the assignment to a resource group (id); default: all resources in scope.
@@ -525,6 +761,7 @@ pub enum AccessCommand {
     },
     /// Remove a role assignment by id.
     Revoke {
+        /// The assignment's id (from `access list`).
         id: String,
         #[command(flatten)]
         scope: ScopeArgs,
@@ -536,8 +773,10 @@ pub enum AccessCommand {
     },
     /// Whether a principal holds a permission at the scope, and which assignment decided.
     Explain {
+        /// The principal asked about: user:<id>, service_account:<id> or group:<id>.
         #[arg(long)]
         principal: String,
+        /// A permission from the catalogue, e.g. incident:view.
         #[arg(long)]
         permission: String,
         #[command(flatten)]
@@ -547,10 +786,13 @@ pub enum AccessCommand {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ServeArgs {
+    /// Configuration file (TOML); every key can also be set as RAMPART_<SECTION>__<KEY>.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Data directory: SQLite database, root key, certificate (default ./rampart-data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Address to listen on for HTTPS (default 127.0.0.1:8443).
     #[arg(long)]
     pub listen: Option<String>,
 }
@@ -560,10 +802,13 @@ pub enum AdminCommand {
     /// Create the database, root key, account, default org and project, and the owner;
     /// print the owner's API token (once) on stdout.
     Init {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Data directory to initialise (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// The owner's email address.
         #[arg(long, default_value = "admin@localhost")]
         admin_email: String,
     },
@@ -581,10 +826,13 @@ pub enum AdminCommand {
     /// Recover a locked-out owner: re-enable, end sessions, print a new token. With
     /// --email, that user (created if missing) becomes an account owner.
     ResetAdmin {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Make this user (created if missing) an account owner instead of the first owner.
         #[arg(long)]
         email: Option<String>,
     },
@@ -593,7 +841,7 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Encryption keys.
+    /// Encryption keys: rotate the root key or a key ring.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -601,33 +849,43 @@ pub enum AdminCommand {
     /// Check every stored Terraform state version (seal, hash, chain), with no server;
     /// exits non-zero naming each version that fails.
     VerifyState {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// Only this workspace, as `org/project/workspace`.
+        /// Only this workspace (identifier) of --org/--project.
         #[arg(long)]
         workspace: Option<String>,
+        /// The organisation (identifier) of --workspace.
+        #[arg(long, requires = "workspace", default_value = "default")]
+        org: String,
+        /// The project (identifier) of --workspace.
+        #[arg(long, requires = "workspace", default_value = "default")]
+        project: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// With --org or --project: make a new key version of that ring primary (the
+    /// With --org (and --project): make a new key version of that ring primary (the
     /// server's background job reseals older data). Without: rotate the root key,
     /// rewrapping every ring and server secret. Offline only: refused while a server
     /// runs on the data directory or the database (`POST /api/v1/keys/rotate` and
     /// `/api/v1/keys/rotate-root` do it online).
     Rotate {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
-        /// An organisation identifier.
-        #[arg(long, conflicts_with = "project")]
+        /// Rotate this organisation's key ring (identifier) instead of the root key.
+        #[arg(long, conflicts_with = "new_key_file")]
         org: Option<String>,
-        /// `org/project`.
-        #[arg(long)]
+        /// Rotate the key ring of this project (identifier) of --org instead.
+        #[arg(long, requires = "org")]
         project: Option<String>,
         /// Root-key rotation when the key comes from RAMPART_ROOT_KEY: where to write
         /// the new key (0600); then put it in RAMPART_ROOT_KEY.
@@ -641,10 +899,13 @@ pub enum AuditCommand {
     /// Sign a checkpoint and write the audit log (NDJSON with checkpoints and proofs, or
     /// CSV) from the store, with no server.
     Export {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// ndjson (verifiable: entries, checkpoints, proofs) or csv (for spreadsheets).
         #[arg(long, value_enum, default_value_t = ExportFormatArg::Ndjson)]
         format: ExportFormatArg,
         /// Write here instead of stdout.
@@ -660,6 +921,7 @@ pub enum AuditCommand {
     },
     /// Verify an NDJSON export offline against the log's public key.
     Verify {
+        /// The NDJSON export to verify.
         file: PathBuf,
         /// The public key (64 hex characters), or a file holding it.
         #[arg(long)]
@@ -667,8 +929,10 @@ pub enum AuditCommand {
     },
     /// Print the audit log's public key (hex), to keep beside exports.
     PublicKey {
+        /// Configuration file (TOML) naming the data directory or database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The server's data directory (default ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -687,7 +951,7 @@ pub enum OutputFormat {
     Json,
 }
 
-/// How client commands reach a server.
+// How client commands reach a server (flattened into every client command group).
 #[derive(Debug, Args, Clone)]
 pub struct ClientArgs {
     /// Server URL, e.g. https://127.0.0.1:8443
@@ -704,22 +968,31 @@ pub struct ClientArgs {
     /// PEM file of the CA (or self-signed certificate) to trust.
     #[arg(long, env = "RAMPART_CA_CERT", global = true)]
     pub ca_cert: Option<PathBuf>,
+    /// How to print results: a table, or JSON for scripts.
     #[arg(long, value_enum, global = true, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
+    /// The organisations you can see.
     List,
+    /// Create an organisation.
     Create {
+        /// The organisation's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
+        /// What the organisation is.
         #[arg(long)]
         description: Option<String>,
     },
+    /// Delete an organisation (refused while it holds projects, unless --force).
     Delete {
+        /// The organisation's identifier.
         identifier: String,
+        /// Delete it with everything in it (account admins only).
         #[arg(long)]
         force: bool,
     },
@@ -727,16 +1000,23 @@ pub enum OrgCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
+    /// The projects of an organisation you can view.
     List {
+        /// The organisation (identifier) whose projects to list.
         #[arg(long, default_value = "default")]
         org: String,
     },
+    /// Create a project in an organisation.
     Create {
+        /// The project's identifier (lowercase letters, digits, dashes).
         identifier: String,
+        /// The organisation (identifier) to create it in.
         #[arg(long, default_value = "default")]
         org: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
+        /// What the project is.
         #[arg(long)]
         description: Option<String>,
     },
@@ -744,46 +1024,200 @@ pub enum ProjectCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
+    /// Your tokens (never their secrets).
     List,
     /// Create a token; the secret is printed once.
     Create {
+        /// A name to recognise the token by.
         #[arg(long)]
         name: String,
+        /// Days until the token expires.
         #[arg(long, default_value_t = 30)]
         expires_in_days: u32,
-        /// Narrow the token to a project (with --project).
+        /// Narrow the token to a project: its organisation (with --project).
         #[arg(long, requires = "project")]
         org: Option<String>,
+        /// Narrow the token to this project (identifier) of --org.
         #[arg(long, requires = "org")]
         project: Option<String>,
         /// Only usable from this network (CIDR or address); repeatable.
         #[arg(long = "allowed-cidr")]
         allowed_cidrs: Vec<String>,
     },
+    /// Revoke one of your tokens at once.
     Revoke {
+        /// The token's id (from `token list`).
         id: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// The account's users.
     List,
+    /// One user.
     Show {
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
     /// Create a user; with --password-stdin the password is read from standard input.
     Create {
+        /// The user's email address (their login).
         #[arg(long)]
         email: String,
+        /// The name shown to others (on call, incidents).
         #[arg(long)]
         display_name: String,
+        /// Read a password for login from standard input (default: no password).
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable a user: their tokens and sessions stop working.
     Disable {
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
+    /// Delete a user with their tokens and role assignments.
     Delete {
-        id: String,
+        /// The user's email or id.
+        user: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use clap::{Args, CommandFactory};
+
+    use super::*;
+
+    /// Every command below `command`, with its path (`rampart incident ack`), built so
+    /// that global flags appear on every command that accepts them.
+    fn walk(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.to_owned(), command.clone()));
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    fn all_commands() -> Vec<(String, clap::Command)> {
+        let mut root = Cli::command();
+        root.build();
+        let mut out = Vec::new();
+        walk(&root, "rampart", &mut out);
+        out
+    }
+
+    fn text(styled: Option<&clap::builder::StyledStr>) -> String {
+        styled.map(ToString::to_string).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_and_argument_has_its_own_help() {
+        let mut problems = Vec::new();
+        for (path, command) in all_commands() {
+            if path != "rampart" && text(command.get_about()).trim().is_empty() {
+                problems.push(format!("{path}: no description"));
+            }
+            let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+            for sub in command.get_subcommands() {
+                let about = text(sub.get_about());
+                if let Some(other) = seen.insert(about.clone(), sub.get_name()) {
+                    problems.push(format!(
+                        "{path}: {} and {other} share the description {about:?}",
+                        sub.get_name()
+                    ));
+                }
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if text(arg.get_help()).trim().is_empty() {
+                    problems.push(format!("{path}: argument {id} has no help"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// A command's own argument named like a global flag of a command above it (a
+    /// positional `token` under the client flags' `--token`) would silently share the
+    /// flag's value: clap does not refuse it.
+    #[test]
+    fn no_argument_shadows_a_global_flag() {
+        fn check(
+            command: &clap::Command,
+            path: &str,
+            globals: &std::collections::BTreeSet<String>,
+            problems: &mut Vec<String>,
+        ) {
+            let mut inherited = globals.clone();
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str().to_owned();
+                if globals.contains(&id) {
+                    problems.push(format!("{path}: {id} shadows a global flag"));
+                }
+                if arg.is_global_set() {
+                    inherited.insert(id);
+                }
+            }
+            for sub in command.get_subcommands() {
+                let sub_path = format!("{path} {}", sub.get_name());
+                check(sub, &sub_path, &inherited, problems);
+            }
+        }
+        let mut problems = Vec::new();
+        check(
+            &Cli::command(),
+            "rampart",
+            &std::collections::BTreeSet::new(),
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// The flags flattened into many commands (`--org`/`--project`) are described so
+    /// that the text is right wherever they appear: it names no particular command
+    /// group (an incident command once said "the project a workspace command works in").
+    #[test]
+    fn shared_flags_name_no_particular_command() {
+        let groups: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|sub| sub.get_name().to_owned())
+            .filter(|name| !matches!(name.as_str(), "org" | "project"))
+            .collect();
+        let shared = [
+            ProjectArgs::augment_args(clap::Command::new("project-args")),
+            ScopeArgs::augment_args(clap::Command::new("scope-args")),
+            OrgScopeArgs::augment_args(clap::Command::new("org-scope-args")),
+            ClientArgs::augment_args(clap::Command::new("client-args")),
+        ];
+        for command in shared {
+            assert!(command.get_about().is_none(), "{}", command.get_name());
+            for arg in command.get_arguments() {
+                let help = text(arg.get_help()).to_lowercase();
+                let words: Vec<&str> = help
+                    .split(|c: char| !c.is_alphanumeric() && c != '-')
+                    .collect();
+                for group in &groups {
+                    // "API token" names the credential, not the `token` command.
+                    let credential = group == "token" && arg.get_id() == "token";
+                    assert!(
+                        credential || !words.contains(&group.as_str()),
+                        "--{} ({}) names `{group}`: {help}",
+                        arg.get_id(),
+                        command.get_name()
+                    );
+                }
+            }
+        }
+    }
 }

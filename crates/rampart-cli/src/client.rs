@@ -15,10 +15,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::{
-    AccessCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand, IntegrationCommand,
-    OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand, RoleCommand,
-    ServiceCommand, StateCommand, TokenCommand, UserCommand, WorkspaceCommand,
+    AccessCommand, ActionItemCommand, AlertCommand, ClientArgs, GroupCommand, IncidentCommand,
+    IntegrationCommand, OrgCommand, OutputFormat, OverrideCommand, ProjectArgs, ProjectCommand,
+    RoleCommand, ScopeArgs, ServiceCommand, StateCommand, TokenCommand, UserCommand,
+    WorkspaceCommand,
 };
+
+pub mod platform;
+pub mod sre;
 
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -84,10 +88,14 @@ impl Client {
             .with_context(|| format!("reaching {}", self.base))?;
         let status = response.status();
         if status.is_success() {
-            if status == reqwest::StatusCode::NO_CONTENT {
+            let body = response.bytes().await.context("reading the response")?;
+            // 204, or another success with nothing in it.
+            if body.is_empty() {
                 return Ok(None);
             }
-            return Ok(Some(response.json().await.context("reading the response")?));
+            return Ok(Some(
+                serde_json::from_slice(&body).context("reading the response")?,
+            ));
         }
         let text = response.text().await.unwrap_or_default();
         match serde_json::from_str::<ErrorBody>(&text) {
@@ -119,6 +127,26 @@ impl Client {
         body: &B,
     ) -> Result<T> {
         self.call(Method::PATCH, path, Some(body))
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.call(Method::PUT, path, Some(body))
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    /// A POST without a body (an action such as a rotation).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call::<(), T>(Method::POST, path, None)
+            .await?
+            .ok_or_else(|| anyhow!("empty response"))
+    }
+
+    /// A DELETE answered with what was removed (a revoked token).
+    pub async fn delete_returning<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call::<(), T>(Method::DELETE, path, None)
             .await?
             .ok_or_else(|| anyhow!("empty response"))
     }
@@ -177,7 +205,11 @@ impl Client {
 }
 
 /// Prints rows as an aligned table or the values as JSON.
-fn print<T: Serialize>(format: OutputFormat, values: &[T], columns: &[&str]) -> Result<()> {
+pub(crate) fn print<T: Serialize>(
+    format: OutputFormat,
+    values: &[T],
+    columns: &[&str],
+) -> Result<()> {
     if format == OutputFormat::Json {
         println!("{}", serde_json::to_string_pretty(values)?);
         return Ok(());
@@ -295,18 +327,39 @@ pub async fn project(command: ProjectCommand, args: &ClientArgs) -> Result<()> {
     }
 }
 
+/// The columns of a token table (personal and service-account tokens alike).
+pub(crate) const TOKEN_COLUMNS: [&str; 8] = [
+    "id",
+    "name",
+    "kind",
+    "last_four",
+    "project",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+];
+
+/// Prints a token just created: in a table, the secret alone on stdout, so
+/// `$(rampart token create …)` captures it, and the rest on stderr.
+pub(crate) fn print_created_token(
+    output: OutputFormat,
+    created: &wire::TokenCreated,
+) -> Result<()> {
+    if output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(created)?);
+    } else {
+        println!("{}", created.secret);
+        eprintln!(
+            "token {} expires {} — the secret above is shown only once",
+            created.token.id, created.token.expires_at
+        );
+    }
+    Ok(())
+}
+
 pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
     let client = Client::new(args)?;
-    let columns = [
-        "id",
-        "name",
-        "kind",
-        "last_four",
-        "project",
-        "expires_at",
-        "revoked_at",
-        "last_used_at",
-    ];
+    let columns = TOKEN_COLUMNS;
     match command {
         TokenCommand::List => {
             let tokens: Vec<wire::Token> = client.list_all("/api/v1/tokens").await?;
@@ -332,23 +385,12 @@ pub async fn token(command: TokenCommand, args: &ClientArgs) -> Result<()> {
                     },
                 )
                 .await?;
-            if args.output == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&created)?);
-            } else {
-                // The secret alone on stdout, so `$(rampart token create …)` captures it.
-                println!("{}", created.secret);
-                eprintln!(
-                    "token {} expires {} — the secret above is shown only once",
-                    created.token.id, created.token.expires_at
-                );
-            }
-            Ok(())
+            print_created_token(args.output, &created)
         }
         TokenCommand::Revoke { id } => {
             let token: wire::Token = client
-                .call::<(), wire::Token>(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
-                .await?
-                .ok_or_else(|| anyhow!("empty response"))?;
+                .delete_returning(&format!("/api/v1/tokens/{id}"))
+                .await?;
             print(args.output, &[token], &columns)
         }
     }
@@ -369,7 +411,8 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
             let users: Vec<wire::User> = client.list_all("/api/v1/users").await?;
             print(args.output, &users, &columns)
         }
-        UserCommand::Show { id } => {
+        UserCommand::Show { user } => {
+            let id = user_id(&client, &user).await?;
             let user: wire::User = client.get(&format!("/api/v1/users/{id}")).await?;
             print(args.output, &[user], &columns)
         }
@@ -397,7 +440,8 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[user], &columns)
         }
-        UserCommand::Disable { id } => {
+        UserCommand::Disable { user } => {
+            let id = user_id(&client, &user).await?;
             let user: wire::User = client
                 .patch(
                     &format!("/api/v1/users/{id}"),
@@ -409,8 +453,38 @@ pub async fn user(command: UserCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[user], &columns)
         }
-        UserCommand::Delete { id } => client.delete(&format!("/api/v1/users/{id}")).await,
+        UserCommand::Delete { user } => {
+            let id = user_id(&client, &user).await?;
+            client.delete(&format!("/api/v1/users/{id}")).await?;
+            eprintln!("deleted user {user}");
+            Ok(())
+        }
     }
+}
+
+/// The id of the user `user` names: an email (looked up among the account's users) or
+/// an id, passed as it is.
+pub(crate) async fn user_id(client: &Client, user: &str) -> Result<String> {
+    if !user.contains('@') {
+        return Ok(user.to_owned());
+    }
+    let users: Vec<wire::User> = client.list_all("/api/v1/users").await?;
+    users
+        .into_iter()
+        .find(|found| found.email.eq_ignore_ascii_case(user))
+        .map(|found| found.id)
+        .ok_or_else(|| anyhow!("no user has the email {user}"))
+}
+
+/// The id of the user group `group` names at the scope: its identifier (as `group
+/// create` took it) or its id.
+async fn group_id(client: &Client, scope: &ScopeArgs, group: &str) -> Result<String> {
+    let groups: Vec<wire::Group> = client.list_all(&format!("{}/groups", scope.base())).await?;
+    groups
+        .into_iter()
+        .find(|found| found.identifier == group || found.id == group)
+        .map(|found| found.id)
+        .ok_or_else(|| anyhow!("no group {group} here (groups are listed by `rampart group list`)"))
 }
 
 pub async fn role(command: RoleCommand, args: &ClientArgs) -> Result<()> {
@@ -482,18 +556,24 @@ pub async fn group(command: GroupCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[group], &columns)
         }
-        GroupCommand::Delete { id, scope } => {
+        GroupCommand::Delete { group, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
             client
                 .delete(&format!("{}/groups/{id}", scope.base()))
-                .await
+                .await?;
+            eprintln!("deleted group {group}");
+            Ok(())
         }
-        GroupCommand::Members { id, scope } => {
+        GroupCommand::Members { group, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
             let members: Vec<wire::GroupMember> = client
                 .list_all(&format!("{}/groups/{id}/members", scope.base()))
                 .await?;
             print(args.output, &members, &["user"])
         }
-        GroupCommand::AddMember { id, user, scope } => {
+        GroupCommand::AddMember { group, user, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
+            let user = user_id(&client, &user).await?;
             let member: wire::GroupMember = client
                 .post(
                     &format!("{}/groups/{id}/members", scope.base()),
@@ -502,10 +582,14 @@ pub async fn group(command: GroupCommand, args: &ClientArgs) -> Result<()> {
                 .await?;
             print(args.output, &[member], &["user"])
         }
-        GroupCommand::RemoveMember { id, user, scope } => {
+        GroupCommand::RemoveMember { group, user, scope } => {
+            let id = group_id(&client, &scope, &group).await?;
+            let user = user_id(&client, &user).await?;
             client
                 .delete(&format!("{}/groups/{id}/members/{user}", scope.base()))
-                .await
+                .await?;
+            eprintln!("removed {user} from group {group}");
+            Ok(())
         }
     }
 }
@@ -794,10 +878,33 @@ async fn call_no_content<B: Serialize>(
         .map(|_| ())
 }
 
+/// The account's people by user id, as `Name <email>`, for showing who is who; empty
+/// when the caller may not list users (ids are shown then).
+pub(crate) async fn people(client: &Client) -> std::collections::BTreeMap<String, String> {
+    client
+        .list_all::<wire::User>("/api/v1/users")
+        .await
+        .map(|users| {
+            users
+                .into_iter()
+                .map(|user| (user.id, format!("{} <{}>", user.display_name, user.email)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `rampart incident`: list, show, open by hand, acknowledge, resolve, add notes. A
+/// change is answered without a body; the command reads the incident back to print
+/// what changed.
 pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()> {
     use rampart_api::sre as sre_wire;
     let client = Client::new(args)?;
     let columns = ["number", "severity", "status", "title", "created_at"];
+    let read = async |project: &ProjectArgs, number: u64| -> Result<sre_wire::Incident> {
+        client
+            .get(&format!("{}/incidents/{number}", project.base()))
+            .await
+    };
     let status = async |project: &ProjectArgs, number: u64, to: &str, message: Option<String>| {
         call_no_content(
             &client,
@@ -808,7 +915,9 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 message,
             },
         )
-        .await
+        .await?;
+        let moved = read(project, number).await?;
+        print(args.output, std::slice::from_ref(&moved), &columns)
     };
     match command {
         IncidentCommand::List { project } => {
@@ -824,18 +933,63 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             print(args.output, &incidents, &columns)
         }
         IncidentCommand::Show { number, project } => {
-            let incident: sre_wire::Incident = client
-                .get(&format!("{}/incidents/{number}", project.base()))
-                .await?;
+            let incident = read(&project, number).await?;
             if args.output == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&incident)?);
                 return Ok(());
             }
             print(args.output, std::slice::from_ref(&incident), &columns)?;
+            let people = people(&client).await;
+            let person = |id: &str| people.get(id).cloned().unwrap_or_else(|| id.to_owned());
+            if let Some(description) = incident.description.as_deref().filter(|d| !d.is_empty()) {
+                println!("description: {description}");
+            }
+            println!(
+                "commander: {}",
+                incident.commander.as_deref().map_or("-".to_owned(), person)
+            );
+            let assignees = incident.assignees.clone().unwrap_or_default();
+            println!(
+                "assignees: {}",
+                if assignees.is_empty() {
+                    "-".to_owned()
+                } else {
+                    assignees
+                        .iter()
+                        .map(|id| person(id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            );
+            if let Some(services) = incident.linked_services.as_ref().filter(|s| !s.is_empty()) {
+                println!("linked services: {}", services.join(", "));
+            }
+            if let Some(fields) = incident
+                .custom_fields
+                .as_ref()
+                .and_then(|fields| fields.as_object())
+                .filter(|fields| !fields.is_empty())
+            {
+                for (name, value) in fields {
+                    println!("field {name}: {value}");
+                }
+            }
             for alert in incident.alerts.iter().flatten() {
                 println!(
                     "alert {} {} ({}, {} events)",
                     alert.dedup_key, alert.status, alert.severity, alert.event_count
+                );
+            }
+            for item in incident.action_items.iter().flatten() {
+                println!(
+                    "action item {} [{}] {}{}",
+                    item.item,
+                    if item.done { "x" } else { " " },
+                    item.text,
+                    item.assignee
+                        .as_deref()
+                        .map(|id| format!(" (assignee: {})", person(id)))
+                        .unwrap_or_default()
                 );
             }
             for entry in incident.timeline.iter().flatten() {
@@ -844,6 +998,19 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 println!("{}  {:<22} {}  {text}", entry.at, entry.kind, entry.actor);
             }
             Ok(())
+        }
+        IncidentCommand::Create {
+            title,
+            severity,
+            project,
+        } => {
+            let created: sre_wire::Incident = client
+                .post(
+                    &format!("{}/incidents", project.base()),
+                    &sre_wire::IncidentCreate { title, severity },
+                )
+                .await?;
+            print(args.output, &[created], &columns)
         }
         IncidentCommand::Ack {
             number,
@@ -855,6 +1022,7 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
             message,
             project,
         } => status(&project, number, "resolved", message).await,
+        IncidentCommand::ActionItem { command } => action_item(&client, command, args).await,
         IncidentCommand::Note {
             number,
             text,
@@ -864,11 +1032,98 @@ pub async fn incident(command: IncidentCommand, args: &ClientArgs) -> Result<()>
                 &client,
                 Method::POST,
                 &format!("{}/incidents/{number}/notes", project.base()),
-                &sre_wire::IncidentNote { text },
+                &sre_wire::IncidentNote { text: text.clone() },
             )
-            .await
+            .await?;
+            // The note as the timeline holds it: the newest note with this text.
+            let incident = read(&project, number).await?;
+            let note = incident
+                .timeline
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .find(|entry| {
+                    entry.kind == "note"
+                        && entry.body.get("text").and_then(|value| value.as_str())
+                            == Some(text.as_str())
+                })
+                .ok_or_else(|| anyhow!("the note is not in the incident's timeline"))?;
+            if args.output == OutputFormat::Json {
+                return print(args.output, &[note], &[]);
+            }
+            println!(
+                "incident {number}: note {} added at {} by {}",
+                note.seq, note.at, note.actor
+            );
+            Ok(())
         }
     }
+}
+
+/// `rampart incident action-item`: add one, mark one done or open. Each prints the item
+/// as it now is (read back from the incident when the answer carries no body).
+async fn action_item(client: &Client, command: ActionItemCommand, args: &ClientArgs) -> Result<()> {
+    use rampart_api::sre as sre_wire;
+    let columns = ["item", "done", "text", "assignee", "updated_at"];
+    let items = async |project: &ProjectArgs, number: u64| -> Result<Vec<sre_wire::ActionItem>> {
+        let incident: sre_wire::Incident = client
+            .get(&format!("{}/incidents/{number}", project.base()))
+            .await?;
+        Ok(incident.action_items.unwrap_or_default())
+    };
+    let (number, item, done, project) = match command {
+        ActionItemCommand::Add {
+            number,
+            text,
+            assignee,
+            project,
+        } => {
+            let assignee = match assignee {
+                Some(assignee) => Some(user_id(client, &assignee).await?),
+                None => None,
+            };
+            let created: Option<sre_wire::ActionItem> = client
+                .call(
+                    Method::POST,
+                    &format!("{}/incidents/{number}/action-items", project.base()),
+                    Some(&sre_wire::ActionItemCreate { text, assignee }),
+                )
+                .await?;
+            let item = match created {
+                Some(item) => item,
+                // The newest item is the one just added.
+                None => items(&project, number)
+                    .await?
+                    .into_iter()
+                    .max_by_key(|item| item.item)
+                    .ok_or_else(|| anyhow!("the action item is not on the incident"))?,
+            };
+            return print(args.output, &[item], &columns);
+        }
+        ActionItemCommand::Done {
+            number,
+            item,
+            project,
+        } => (number, item, true, project),
+        ActionItemCommand::Reopen {
+            number,
+            item,
+            project,
+        } => (number, item, false, project),
+    };
+    call_no_content(
+        client,
+        Method::PATCH,
+        &format!("{}/incidents/{number}/action-items/{item}", project.base()),
+        &sre_wire::ActionItemUpdate { done },
+    )
+    .await?;
+    let changed = items(&project, number)
+        .await?
+        .into_iter()
+        .find(|found| found.item == item)
+        .ok_or_else(|| anyhow!("action item {item} is not on the incident"))?;
+    print(args.output, &[changed], &columns)
 }
 
 /// A query value percent-encoded (everything but unreserved characters).
@@ -974,7 +1229,25 @@ pub async fn oncall(
             .await?;
         rows.push(on_call);
     }
-    print(args.output, &rows, &["schedule", "user", "at"])
+    if args.output == OutputFormat::Json {
+        return print(args.output, &rows, &[]);
+    }
+    // People by name; the id only when the user no longer exists, `-` in a gap.
+    #[derive(Serialize)]
+    struct Row {
+        schedule: String,
+        on_call: Option<String>,
+        at: String,
+    }
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|row| Row {
+            schedule: row.schedule,
+            on_call: row.user_name.or(row.user),
+            at: row.at,
+        })
+        .collect();
+    print(args.output, &rows, &["schedule", "on_call", "at"])
 }
 
 /// `rampart override`: a schedule's overrides — list, add, take a shift, delete.
@@ -1010,6 +1283,7 @@ pub async fn schedule_override(command: OverrideCommand, args: &ClientArgs) -> R
             ends_at,
             project,
         } => {
+            let user = user_id(&client, &user).await?;
             let added: sre_wire::ScheduleOverride = client
                 .post(
                     &base(&project, &schedule),
@@ -1130,28 +1404,88 @@ pub async fn integration(command: IntegrationCommand, args: &ClientArgs) -> Resu
                     },
                 )
                 .await?;
-            if args.output == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&created)?);
-                return Ok(());
-            }
-            print(
-                args.output,
-                std::slice::from_ref(&created.integration),
-                &columns,
-            )?;
-            if let Some(token) = &created.token {
-                println!("token (shown once): {token}");
-            }
-            if let Some(routing_key) = &created.routing_key {
-                println!("routing key (shown once): {routing_key}");
-            }
-            if let (Some(user), Some(password)) = (&created.username, &created.password) {
-                println!("basic auth (shown once): {user}:{password}");
-            }
-            if let Some(secret) = &created.secret {
-                println!("signing secret (shown once): {secret}");
-            }
+            print_credential(args.output, &created, &columns)
+        }
+        IntegrationCommand::Rotate {
+            service,
+            integration,
+            project,
+        } => {
+            let id = integration_id(&client, &project, &service, &integration).await?;
+            let rotated: sre_wire::IntegrationCreated = client
+                .post_empty(&format!(
+                    "{}/services/{service}/integrations/{id}/rotate",
+                    project.base()
+                ))
+                .await?;
+            print_credential(args.output, &rotated, &columns)
+        }
+        IntegrationCommand::Delete {
+            service,
+            integration,
+            project,
+        } => {
+            let id = integration_id(&client, &project, &service, &integration).await?;
+            client
+                .delete(&format!(
+                    "{}/services/{service}/integrations/{id}",
+                    project.base()
+                ))
+                .await?;
+            eprintln!("deleted integration {integration}: its URL no longer accepts webhooks");
             Ok(())
         }
     }
+}
+
+/// The id of the integration of `service` that `integration` names: its id, or its name
+/// when exactly one of the service's integrations has it.
+async fn integration_id(
+    client: &Client,
+    project: &ProjectArgs,
+    service: &str,
+    integration: &str,
+) -> Result<String> {
+    use rampart_api::sre as sre_wire;
+    let all: Vec<sre_wire::Integration> = client
+        .list_all(&format!(
+            "{}/services/{service}/integrations",
+            project.base()
+        ))
+        .await?;
+    if all.iter().any(|found| found.id == integration) {
+        return Ok(integration.to_owned());
+    }
+    let mut named = all.into_iter().filter(|found| found.name == integration);
+    match (named.next(), named.next()) {
+        (Some(found), None) => Ok(found.id),
+        (Some(_), Some(_)) => bail!("several integrations are named {integration}: give the id"),
+        _ => bail!("service {service} has no integration {integration}"),
+    }
+}
+
+/// Prints an integration with its new credential, shown this once.
+fn print_credential(
+    output: OutputFormat,
+    created: &rampart_api::sre::IntegrationCreated,
+    columns: &[&str],
+) -> Result<()> {
+    if output == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(created)?);
+        return Ok(());
+    }
+    print(output, std::slice::from_ref(&created.integration), columns)?;
+    if let Some(token) = &created.token {
+        println!("token (shown once): {token}");
+    }
+    if let Some(routing_key) = &created.routing_key {
+        println!("routing key (shown once): {routing_key}");
+    }
+    if let (Some(user), Some(password)) = (&created.username, &created.password) {
+        println!("basic auth (shown once): {user}:{password}");
+    }
+    if let Some(secret) = &created.secret {
+        println!("signing secret (shown once): {secret}");
+    }
+    Ok(())
 }

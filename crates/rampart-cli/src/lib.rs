@@ -10,6 +10,7 @@ pub mod admin;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod generate;
 pub mod instance_lock;
 pub mod logging;
 pub mod serve;

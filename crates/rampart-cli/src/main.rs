@@ -8,7 +8,7 @@ use clap::Parser;
 use rampart_app::SystemClock;
 use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, logging, output, println, serve};
+use rampart_cli::{admin, client, generate, logging, output, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -78,7 +78,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     config,
                     data_dir,
                     workspace,
+                    org,
+                    project,
                 } => {
+                    let workspace = workspace.map(|w| format!("{org}/{project}/{w}"));
                     let report =
                         admin::verify_state(config, data_dir, workspace.as_deref()).await?;
                     for problem in &report.problems {
@@ -108,7 +111,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             project,
                             new_key_file,
                         },
-                } => match org.or(project) {
+                } => match org.map(|org| match project {
+                    Some(project) => format!("{org}/{project}"),
+                    None => org,
+                }) {
                     Some(scope) => {
                         let version = admin::rotate_ring(config, data_dir, &scope).await?;
                         println!("{scope}: key version {version} is now primary");
@@ -185,6 +191,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::integration(command, &args).await,
+        Command::Schedule {
+            command,
+            client: args,
+        } => client::sre::schedules::schedule(command, &args).await,
+        Command::EscalationPolicy {
+            command,
+            client: args,
+        } => client::sre::escalation_policies::escalation_policy(command, &args).await,
+        Command::Secret {
+            command,
+            client: args,
+        } => client::platform::secrets::secret(command, &args).await,
+        Command::ServiceAccount {
+            command,
+            client: args,
+        } => client::platform::identity::service_account(command, &args).await,
+        Command::Allowlist {
+            command,
+            client: args,
+        } => client::platform::network::allowlist(command, &args).await,
+        Command::Key {
+            command,
+            client: args,
+        } => client::platform::keys::key(command, &args).await,
+        Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
+        Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
+        Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),
     }
 }
 

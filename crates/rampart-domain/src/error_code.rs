@@ -177,6 +177,7 @@ catalogue! {
     CannotDeleteOwner = ("cannot_delete_owner", 409, "The account owner cannot be deleted."),
     CannotDisableOwner = ("cannot_disable_owner", 409, "The account owner cannot be disabled."),
     LastAccountAdmin = ("last_account_admin", 409, "The change would leave no enabled account admin."),
+    RoleAlreadyAssigned = ("role_already_assigned", 409, "The principal already holds this role here (over the same resource group)."),
     AllowlistExcludesYou = ("allowlist_excludes_you", 409, "The allowlist would lock out the caller's own address."),
     InvalidTransition = ("invalid_transition", 409, "The incident cannot move to that status from its current one."),
     AlertAcknowledged = ("alert_acknowledged", 409, "The alert is already acknowledged."),

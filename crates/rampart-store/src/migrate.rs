@@ -108,6 +108,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "webhook_rate_counts",
         sql: include_str!("../migrations/sqlite/0018_webhook_rate_counts.sql"),
     },
+    Migration {
+        version: 19,
+        name: "role_assignments_once",
+        sql: include_str!("../migrations/sqlite/0019_role_assignments_once.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -200,6 +205,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 18,
         name: "webhook_rate_counts",
         sql: include_str!("../migrations/postgres/0018_webhook_rate_counts.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "role_assignments_once",
+        sql: include_str!("../migrations/postgres/0019_role_assignments_once.sql"),
     },
 ];
 

@@ -204,6 +204,10 @@ pub struct OnCall {
     pub at: String,
     /// The user id on call, or null (nobody: a gap).
     pub user: Option<String>,
+    /// How the person on call is named: their display name, else their email (null in
+    /// a gap, or when the user no longer exists).
+    #[serde(default)]
+    pub user_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -217,6 +221,9 @@ pub struct OnCallSegment {
     pub start: String,
     pub end: String,
     pub user: Option<String>,
+    /// The person's display name, else their email (null in a gap).
+    #[serde(default)]
+    pub user_name: Option<String>,
     /// `override` or `layer:<name>`; null for a gap.
     pub source: Option<String>,
 }

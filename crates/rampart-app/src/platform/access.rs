@@ -176,7 +176,23 @@ impl App {
             created_by: ctx.actor.actor_text(),
         };
         let mut tx = self.store().write().await?;
-        tx.insert_role_assignment(&record).await?;
+        // The store holds each (scope, principal, role, resource group) once. (SQLite
+        // names no constraint; PostgreSQL names the index or a foreign key.)
+        tx.insert_role_assignment(&record)
+            .await
+            .map_err(|error| match error {
+                rampart_store::StoreError::Conflict { constraint }
+                    if constraint
+                        .as_deref()
+                        .is_none_or(|name| name == "role_assignments_once") =>
+                {
+                    AppError::conflict(
+                        ErrorCode::RoleAlreadyAssigned,
+                        "the principal already holds this role here",
+                    )
+                }
+                other => other.into(),
+            })?;
         tx.commit(
             ctx.audit(now, "role_assignment.create", "role_assignment")
                 .scope(scope)

@@ -77,6 +77,36 @@ impl App {
             .ok_or(AppError::NotFound { what: "user" })
     }
 
+    /// How people are named to others (who is on call, calendars): each user id of
+    /// `ids` with the user's display name, else their email. An id that names nobody
+    /// (the user was deleted) is left out; callers show the id instead.
+    pub async fn person_names(
+        &self,
+        ids: &[&str],
+    ) -> AppResult<std::collections::BTreeMap<String, String>> {
+        let mut names = std::collections::BTreeMap::new();
+        for &id in ids {
+            if names.contains_key(id) {
+                continue;
+            }
+            let Ok(user_id) = id.parse::<UserId>() else {
+                continue;
+            };
+            if let Some(user) = self.store().user_by_id(user_id).await? {
+                // `DisplayName` refuses blank names; the email is the guard should a
+                // stored one ever be blank.
+                let display = user.display_name.as_str().trim();
+                let name = if display.is_empty() {
+                    user.email.as_str().to_owned()
+                } else {
+                    display.to_owned()
+                };
+                names.insert(id.to_owned(), name);
+            }
+        }
+        Ok(names)
+    }
+
     /// The current principal, for `/me`.
     pub async fn me(&self, ctx: &Ctx) -> AppResult<Me> {
         match ctx.actor.principal {

@@ -142,7 +142,13 @@ impl App {
             .definition_at(DefinitionKind::Schedule, scope, schedule)
             .await?;
         let timeline = self.schedule_timeline(scope, schedule, from, to).await?;
-        Ok(to_ical(record.name.as_str(), &record.id, &timeline))
+        let people: Vec<&str> = timeline
+            .segments
+            .iter()
+            .filter_map(|segment| segment.user.as_deref())
+            .collect();
+        let names = self.person_names(&people).await?;
+        Ok(to_ical(record.name.as_str(), &record.id, &timeline, &names))
     }
 
     /// A schedule's overrides (each with its id), in stored order; with `from`/`to`,

@@ -22,6 +22,85 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `args` followed by `--org default --project default`.
+pub(crate) fn in_default_project<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    [args, &["--org", "default", "--project", "default"][..]].concat()
+}
+
+/// The `rampart` binary pointed at a test server with a token: client commands as a user
+/// types them, for the tests of each slice's commands.
+pub(crate) struct Cli {
+    env: Vec<(&'static str, String)>,
+}
+
+impl Cli {
+    pub(crate) fn new(server: &TestServer, token: &str) -> Self {
+        Self {
+            env: vec![
+                ("RAMPART_URL", server.url.clone()),
+                ("RAMPART_TOKEN", token.to_owned()),
+                (
+                    "RAMPART_CA_CERT",
+                    server.ca_cert.to_str().unwrap().to_owned(),
+                ),
+            ],
+        }
+    }
+
+    /// Runs a command with `stdin` as its standard input.
+    pub(crate) fn output(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Stdout of a command that must succeed.
+    pub(crate) fn run(&self, args: &[&str]) -> String {
+        self.run_with_stdin(args, "")
+    }
+
+    pub(crate) fn run_with_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.output(args, Some(stdin));
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// The JSON a command prints with `--output json`.
+    pub(crate) fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let stdout = self.run(&all);
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{args:?}: {error}: {stdout}"))
+    }
+
+    /// Stderr of a command that must fail.
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
+        let output = self.output(args, None);
+        assert!(
+            !output.status.success(),
+            "{args:?} succeeded: {}",
+            text(&output.stdout)
+        );
+        text(&output.stderr)
+    }
+}
+
 #[test]
 fn admin_init_prints_exactly_one_token_and_refuses_a_second_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -401,19 +480,24 @@ async fn access_commands_grant_explain_and_revoke() {
         .concat(),
     );
     let group_id = group[0]["id"].as_str().unwrap().to_owned();
+    // The group by the name it was created with, the user by email.
     run(&[
-        &[
-            "group",
-            "add-member",
-            &group_id,
-            user[0]["id"].as_str().unwrap(),
-        ][..],
+        &["group", "add-member", "triagers", "ivy@example.com"][..],
         &scope[..],
     ]
     .concat());
     assert!(
-        run(&[&["group", "members", &group_id][..], &scope[..]].concat())
+        run(&[&["group", "members", "triagers"][..], &scope[..]].concat())
             .contains(user[0]["id"].as_str().unwrap())
+    );
+    let unknown = rampart(
+        &[&["group", "members", "nobody"][..], &scope[..]].concat(),
+        &env,
+    );
+    assert!(
+        !unknown.status.success() && text(&unknown.stderr).contains("no group nobody"),
+        "{}",
+        text(&unknown.stderr)
     );
 
     let granted = json(
@@ -431,6 +515,26 @@ async fn access_commands_grant_explain_and_revoke() {
         .concat(),
     );
     let assignment = granted[0]["id"].as_str().unwrap().to_owned();
+    let twice = rampart(
+        &[
+            &[
+                "access",
+                "grant",
+                "--principal",
+                &format!("group:{group_id}"),
+                "--role",
+                &role_id,
+            ][..],
+            &scope[..],
+        ]
+        .concat(),
+        &env,
+    );
+    assert!(
+        !twice.status.success() && text(&twice.stderr).contains("role_already_assigned (409)"),
+        "{}",
+        text(&twice.stderr)
+    );
     let explained = json(
         &[
             &[
@@ -784,8 +888,10 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/default",
+            "default",
         ],
         &[],
     );
@@ -801,12 +907,33 @@ async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_r
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/nope",
+            "nope",
         ],
         &[],
     );
     assert!(!missing.status.success());
+    // One form everywhere: a project is `--org O --project P`, never `O/P`.
+    let slashed = rampart(
+        &[
+            "admin",
+            "keys",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            "--project",
+            "default/default",
+        ],
+        &[],
+    );
+    assert!(!slashed.status.success());
+    assert!(
+        text(&slashed.stderr).contains("--org"),
+        "{}",
+        text(&slashed.stderr)
+    );
 
     // Back up under the new root key: tokens (pepper), the audit key and sealed data all
     // still work.
@@ -949,7 +1076,7 @@ async fn workspace_and_state_commands_and_offline_verification() {
             "--data-dir",
             &data_dir,
             "--workspace",
-            "default/default/app",
+            "app",
         ],
         &[],
     );
@@ -969,7 +1096,11 @@ async fn workspace_and_state_commands_and_offline_verification() {
             "--data-dir",
             &data_dir,
             "--workspace",
-            "default/default/nope",
+            "nope",
+            "--org",
+            "default",
+            "--project",
+            "default",
         ],
         &[],
     );
@@ -1066,9 +1197,39 @@ async fn incident_oncall_service_and_integration_commands() {
         incidents.contains("disk 95% on db-1") && incidents.contains("triggered"),
         "{incidents}"
     );
-    run(&["incident", "ack", "1", "--message", "on it"]);
-    run(&["incident", "note", "1", "freed 20 GB"]);
-    run(&["incident", "resolve", "1"]);
+    // Each change says what it did: the incident as it now is, the note as added.
+    let acked = run(&["incident", "ack", "1", "--message", "on it"]);
+    assert!(
+        acked.starts_with("NUMBER") && acked.lines().nth(1).unwrap().contains("acknowledged"),
+        "{acked}"
+    );
+    let noted = run(&["incident", "note", "1", "freed 20 GB"]);
+    assert!(
+        noted.starts_with("incident 1: note ") && noted.contains(" added at "),
+        "{noted}"
+    );
+    let noted: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "incident",
+        "note",
+        "1",
+        "disk alarm tuned",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (noted[0]["kind"].as_str(), noted[0]["body"]["text"].as_str()),
+        (Some("note"), Some("disk alarm tuned"))
+    );
+    let resolved: Vec<serde_json::Value> =
+        serde_json::from_str(&run(&["incident", "resolve", "1", "--output", "json"])).unwrap();
+    assert_eq!(
+        (
+            resolved[0]["number"].as_u64(),
+            resolved[0]["status"].as_str()
+        ),
+        (Some(1), Some("resolved"))
+    );
     let shown = run(&["incident", "show", "1"]);
     assert!(shown.contains("resolved"), "{shown}");
     assert!(shown.contains("alert f1 resolved"), "{shown}");
@@ -1079,6 +1240,66 @@ async fn incident_oncall_service_and_integration_commands() {
     let refused = rampart(&["incident", "ack", "1"], &env);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("invalid_transition"));
+
+    // An incident opened by hand; show names its commander and assignees and lists its
+    // action items.
+    let opened: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "incident",
+        "create",
+        "--title",
+        "Checkout is slow",
+        "--severity",
+        "SEV2",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (opened[0]["number"].as_u64(), opened[0]["status"].as_str()),
+        (Some(2), Some("triggered"))
+    );
+    let me = server.get("/api/v1/me", &token).await;
+    let admin_id = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let base = "/api/v1/orgs/default/projects/default/incidents/2";
+    let patched = server
+        .patch(
+            base,
+            &token,
+            serde_json::json!({"commander": admin_id, "assignees": [admin_id]}),
+        )
+        .await;
+    assert_eq!(
+        patched.status,
+        rampart_testkit::StatusCode::NO_CONTENT,
+        "{}",
+        patched.text
+    );
+    let item = server
+        .post(
+            &format!("{base}/action-items"),
+            &token,
+            serde_json::json!({"text": "add a load test", "assignee": admin_id}),
+        )
+        .await;
+    assert!(item.status.is_success(), "{}", item.text);
+    let shown = run(&["incident", "show", "2"]);
+    assert!(
+        shown.contains("commander: Administrator <admin@localhost>")
+            && shown.contains("assignees: Administrator <admin@localhost>")
+            && shown.contains(
+                "action item 1 [ ] add a load test (assignee: Administrator <admin@localhost>)"
+            ),
+        "{shown}"
+    );
+    let refused = rampart(
+        &["incident", "create", "--title", "x", "--severity", "SEV9"],
+        &env,
+    );
+    assert!(
+        text(&refused.stderr).contains("invalid_severity"),
+        "{}",
+        text(&refused.stderr)
+    );
 
     // The alerts: listed with filters (the `+` of a time zone survives the query), shown
     // with their payload, and refused a second resolve.
@@ -1131,13 +1352,26 @@ async fn incident_oncall_service_and_integration_commands() {
         "{}",
         schedule.text
     );
+    // People by name in the table; the id and the name in JSON.
     let oncall = run(&["oncall", "--at", "2026-11-23T12:00:00Z"]);
     assert!(
-        oncall.contains("primary") && oncall.contains(&admin_id),
+        oncall.contains("primary")
+            && oncall.contains("Administrator")
+            && !oncall.contains(&admin_id),
         "{oncall}"
     );
-    let one = run(&["oncall", "--schedule", "primary", "--output", "json"]);
-    assert!(one.contains(&admin_id), "{one}");
+    let one: Vec<serde_json::Value> = serde_json::from_str(&run(&[
+        "oncall",
+        "--schedule",
+        "primary",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (one[0]["user"].as_str(), one[0]["user_name"].as_str()),
+        (Some(admin_id.as_str()), Some("Administrator"))
+    );
 
     // Overrides: taken by the caller, listed, deleted; who is on call follows.
     let (other, _) = crate::platform::access::user_with_token(&server, "otto@example.com").await;
@@ -1146,7 +1380,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "add",
         "primary",
         "--user",
-        &other,
+        "otto@example.com",
         "--starts-at",
         "2026-11-23T00:00:00Z",
         "--ends-at",
@@ -1156,6 +1390,7 @@ async fn incident_oncall_service_and_integration_commands() {
     ]))
     .unwrap();
     let override_id = added[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(added[0]["user"], other.as_str(), "the email named otto");
     let during = run(&[
         "oncall",
         "--schedule",
@@ -1163,7 +1398,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "--at",
         "2026-11-23T12:00:00Z",
     ]);
-    assert!(during.contains(&other), "{during}");
+    assert!(during.contains("Test User"), "{during}");
     let taken = run(&[
         "override",
         "take",
@@ -1196,7 +1431,7 @@ async fn incident_oncall_service_and_integration_commands() {
         "2026-11-23T12:00:00Z",
     ]);
     assert!(
-        !after.contains(&other) && after.contains(&admin_id),
+        !after.contains("Test User") && after.contains("Administrator"),
         "{after}"
     );
     let refused = rampart(&["override", "delete", "primary", &override_id], &env);
@@ -1206,4 +1441,127 @@ async fn incident_oncall_service_and_integration_commands() {
         "{}",
         text(&refused.stderr)
     );
+}
+
+/// The names of the top-level commands, from the same definitions the binary parses.
+fn top_level_commands() -> Vec<String> {
+    use clap::CommandFactory;
+    rampart_cli::cli::Cli::command()
+        .get_subcommands()
+        .map(|command| command.get_name().to_owned())
+        .collect()
+}
+
+/// What bash completes for the words typed so far (the last one being completed), with
+/// the script `rampart completions bash` prints loaded in a real bash.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let array = words
+        .iter()
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let line = words.join(" ");
+    let current = words.last().unwrap();
+    let previous = words[words.len() - 2];
+    let program = format!(
+        "source '{}' || exit 3\n\
+         complete -p rampart >/dev/null || exit 4\n\
+         COMP_WORDS=({array}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}\n\
+         _rampart rampart '{current}' '{previous}'\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        words.len() - 1
+    );
+    let output = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn completions_load_in_bash_and_complete_commands_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("rampart.bash");
+    let output = rampart(&["completions", "bash"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    std::fs::write(&script, &output.stdout).unwrap();
+
+    assert_eq!(bash_completes(&script, &["rampart", "inci"]), ["incident"]);
+    let all = bash_completes(&script, &["rampart", ""]);
+    for command in top_level_commands() {
+        assert!(all.contains(&command), "{command} in {all:?}");
+    }
+    assert_eq!(
+        bash_completes(&script, &["rampart", "incident", "res"]),
+        ["resolve"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["rampart", "incident", "ack", "--pro"]),
+        ["--project"]
+    );
+
+    // The other shells get scripts in their own syntax (not run: no zsh or fish here).
+    let zsh = rampart(&["completions", "zsh"], &[]);
+    assert!(text(&zsh.stdout).starts_with("#compdef rampart"));
+    let fish = rampart(&["completions", "fish"], &[]);
+    assert!(text(&fish.stdout).contains("complete -c rampart"));
+    let unknown = rampart(&["completions", "cmd.exe"], &[]);
+    assert!(!unknown.status.success());
+}
+
+#[test]
+fn man_page_names_every_command_and_renders() {
+    let output = rampart(&["man"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let roff = text(&output.stdout);
+    assert!(roff.contains(".TH rampart 1"), "{roff}");
+    for command in top_level_commands() {
+        // roff escapes the dash of `rampart-incident(1)`.
+        assert!(
+            roff.contains(&format!("rampart\\-{}(1)", command.replace('-', "\\-"))),
+            "{command} is not in the manual page"
+        );
+    }
+
+    // Rendered by man itself, when the machine has it.
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("rampart.1");
+    std::fs::write(&page, &output.stdout).unwrap();
+    if let Ok(rendered) = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "200")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+        let rendered = text(&rendered.stdout);
+        assert!(rendered.contains("SUBCOMMANDS"), "{rendered}");
+        for command in top_level_commands() {
+            assert!(
+                rendered.contains(&format!("rampart-{command}(1)")),
+                "{command}"
+            );
+        }
+    }
+
+    // One page per command: every command of the tree, each readable by man.
+    let pages = dir.path().join("man1");
+    let written = rampart(&["man", "--dir", pages.to_str().unwrap()], &[]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    let ack = std::fs::read_to_string(pages.join("rampart-incident-ack.1")).unwrap();
+    assert!(ack.contains("Acknowledge an incident"), "{ack}");
+    assert!(
+        ack.contains("RAMPART_TOKEN"),
+        "the environment is documented: {ack}"
+    );
+    for command in top_level_commands() {
+        assert!(
+            pages.join(format!("rampart-{command}.1")).exists(),
+            "{command}"
+        );
+    }
 }

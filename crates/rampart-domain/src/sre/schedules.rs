@@ -505,8 +505,15 @@ impl Schedule {
     }
 }
 
-/// An iCalendar (RFC 5545) document of a timeline: one event per stretch on call.
-pub fn to_ical(schedule_name: &str, schedule_id: &str, timeline: &Timeline) -> String {
+/// An iCalendar (RFC 5545) document of a timeline: one event per stretch on call, each
+/// named after the person (`names` maps user ids to how people are named; an id it
+/// lacks is shown as it is).
+pub fn to_ical(
+    schedule_name: &str,
+    schedule_id: &str,
+    timeline: &Timeline,
+    names: &std::collections::BTreeMap<String, String>,
+) -> String {
     fn stamp(t: Timestamp) -> String {
         t.strftime("%Y%m%dT%H%M%SZ").to_string()
     }
@@ -533,7 +540,7 @@ pub fn to_ical(schedule_name: &str, schedule_id: &str, timeline: &Timeline) -> S
         out.push_str(&format!("DTEND:{}\r\n", stamp(segment.end)));
         out.push_str(&format!(
             "SUMMARY:On call: {} ({})\r\n",
-            escape(user),
+            escape(names.get(user).unwrap_or(user)),
             escape(schedule_name)
         ));
         out.push_str("END:VEVENT\r\n");
@@ -1062,14 +1069,17 @@ mod tests {
                 Timestamp::from_second(1_767_225_600 + 2 * 86_400).unwrap(),
             )
             .unwrap();
-        let ical = to_ical("Primary, EU", "sched-1", &timeline);
+        let names = [("bob".to_owned(), "Bob, the Builder".to_owned())].into();
+        let ical = to_ical("Primary, EU", "sched-1", &timeline, &names);
         assert!(ical.starts_with("BEGIN:VCALENDAR\r\n"));
         assert!(ical.ends_with("END:VCALENDAR\r\n"));
         assert_eq!(
             ical.matches("BEGIN:VEVENT").count(),
             timeline.segments.len()
         );
+        // Named people by their name, others by what the schedule holds.
         assert!(ical.contains("SUMMARY:On call: ann\\;x (Primary\\, EU)"));
+        assert!(ical.contains("SUMMARY:On call: Bob\\, the Builder (Primary\\, EU)"));
         assert!(ical.contains("DTSTART:20260101T090000Z"));
         s.layers[0].rotation.participants.clear();
         assert!(s.validate().is_err());

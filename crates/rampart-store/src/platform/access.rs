@@ -252,30 +252,51 @@ impl Store {
 }
 
 impl WriteTx {
+    /// Inserts an assignment; one the principal already holds (same scope, role and
+    /// resource group: the `role_assignments_once` index) is a conflict.
     pub async fn insert_role_assignment(
         &mut self,
         record: &RoleAssignmentRecord,
     ) -> StoreResult<()> {
+        self.write_role_assignment(record, "").await.map(|_| ())
+    }
+
+    /// Inserts an assignment unless the principal already holds it; whether it did.
+    pub async fn insert_role_assignment_unless_held(
+        &mut self,
+        record: &RoleAssignmentRecord,
+    ) -> StoreResult<bool> {
+        self.write_role_assignment(record, " ON CONFLICT DO NOTHING")
+            .await
+            .map(|rows| rows == 1)
+    }
+
+    async fn write_role_assignment(
+        &mut self,
+        record: &RoleAssignmentRecord,
+        on_conflict: &str,
+    ) -> StoreResult<u64> {
         let (org, project, scope_key) = scope_columns(record.scope);
         let (kind, principal) = grantee_columns(record.grantee);
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO role_assignments (id, org_id, project_id, scope_key, principal_kind, \
              principal_id, role, resource_group_id, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(record.id.to_string())
-        .bind(org)
-        .bind(project)
-        .bind(scope_key)
-        .bind(kind)
-        .bind(principal)
-        .bind(role_column(record.role))
-        .bind(record.resource_group_id.map(|id| id.to_string()))
-        .bind(micros(record.created_at))
-        .bind(&record.created_by)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10){on_conflict}"
+        );
+        let done = sqlx::query(&sql)
+            .bind(record.id.to_string())
+            .bind(org)
+            .bind(project)
+            .bind(scope_key)
+            .bind(kind)
+            .bind(principal)
+            .bind(role_column(record.role))
+            .bind(record.resource_group_id.map(|id| id.to_string()))
+            .bind(micros(record.created_at))
+            .bind(&record.created_by)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn delete_role_assignment(&mut self, id: uuid::Uuid) -> StoreResult<()> {

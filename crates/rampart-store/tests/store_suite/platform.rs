@@ -241,3 +241,69 @@ async fn group_member_ids_are_a_groups_users_in_id_order() {
         );
     }
 }
+
+/// A role is held once per scope, principal and resource group: a second insert is a
+/// conflict, and the "unless held" insert (reset-admin's) leaves the first alone.
+#[tokio::test]
+async fn a_role_assignment_is_held_once() {
+    use rampart_domain::platform::access::{BuiltinRole, Grantee, RoleAssignmentRecord, RoleRef};
+    use rampart_domain::platform::tenancy::Scope;
+
+    for Fixture { store, .. } in stores().await {
+        let user = crate::fresh(UserId::mint);
+        let record = |role: BuiltinRole| RoleAssignmentRecord {
+            id: crate::fresh(|millis, random| {
+                uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+            }),
+            scope: Scope::Account,
+            grantee: Grantee::Principal(PrincipalId::User(user)),
+            role: RoleRef::Builtin(role),
+            resource_group_id: None,
+            created_at: now(),
+            created_by: "test".into(),
+        };
+        let mut tx = store.write().await.unwrap();
+        tx.insert_role_assignment(&record(BuiltinRole::Viewer))
+            .await
+            .unwrap();
+        let again = tx
+            .insert_role_assignment(&record(BuiltinRole::Viewer))
+            .await
+            .unwrap_err();
+        assert!(again.is_unique_violation(), "{again}");
+        tx.rollback().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        tx.insert_role_assignment(&record(BuiltinRole::Viewer))
+            .await
+            .unwrap();
+        assert!(
+            !tx.insert_role_assignment_unless_held(&record(BuiltinRole::Viewer))
+                .await
+                .unwrap()
+        );
+        assert!(
+            tx.insert_role_assignment_unless_held(&record(BuiltinRole::User))
+                .await
+                .unwrap()
+        );
+        tx.commit(audit("role_assignment.create")).await.unwrap();
+        let page = store
+            .list_role_assignments(Scope::Account, &crate::page(None, 50))
+            .await
+            .unwrap();
+        let held: Vec<RoleRef> = page
+            .items
+            .iter()
+            .filter(|item| item.grantee == Grantee::Principal(PrincipalId::User(user)))
+            .map(|item| item.role)
+            .collect();
+        assert_eq!(
+            held,
+            [
+                RoleRef::Builtin(BuiltinRole::Viewer),
+                RoleRef::Builtin(BuiltinRole::User)
+            ]
+        );
+    }
+}

@@ -202,3 +202,56 @@ async fn migration_15_sets_clear_values_aside_until_they_are_sealed() {
         store.purge_overwritten_values().await.unwrap();
     }
 }
+
+/// Migration 17 holds a role assignment once per scope, principal, role and resource
+/// group: duplicates made before it fold into the oldest, and a new duplicate is refused
+/// as a conflict (the use case answers 409 `role_already_assigned`).
+#[tokio::test]
+async fn migration_17_folds_duplicate_role_assignments_and_refuses_new_ones() {
+    for Fixture { store, .. } in empty_stores().await {
+        store.migrate_up_to_for_tests(16).await.unwrap();
+        let row = |id: &str, role: &str, created_at: i64| {
+            format!(
+                "INSERT INTO role_assignments (id, org_id, project_id, scope_key, \
+                 principal_kind, principal_id, role, resource_group_id, created_at, created_by) \
+                 VALUES ('{id}', NULL, NULL, 'account', 'user', 'u1', '{role}', NULL, \
+                 {created_at}, 'test')"
+            )
+        };
+        for (id, role, created_at) in [
+            ("b-later", "_viewer", 20),
+            ("a-first", "_viewer", 10),
+            ("c-same-time", "_viewer", 10),
+            ("d-other-role", "_user", 30),
+        ] {
+            store
+                .execute_raw_for_tests(&row(id, role, created_at))
+                .await
+                .unwrap();
+        }
+        store.migrate(0).await.unwrap();
+        // A row exists when touching it touches one row.
+        let exists = async |id: &str| {
+            store
+                .execute_raw_for_tests(&format!(
+                    "UPDATE role_assignments SET created_by = created_by WHERE id = '{id}'"
+                ))
+                .await
+                .unwrap()
+                == 1
+        };
+        assert!(exists("a-first").await, "the oldest stays");
+        assert!(!exists("b-later").await);
+        assert!(!exists("c-same-time").await, "ties go to the smaller id");
+        assert!(
+            exists("d-other-role").await,
+            "another role is another assignment"
+        );
+
+        let again = store
+            .execute_raw_for_tests(&row("e-again", "_viewer", 40))
+            .await
+            .unwrap_err();
+        assert!(again.is_unique_violation(), "{again}");
+    }
+}

@@ -254,6 +254,55 @@ async fn assign(
 
 const PROJECT: &str = "/api/v1/orgs/default/projects/default";
 
+/// Granting a role a principal already holds at the scope is a conflict, not a second
+/// assignment (which revoking would only half undo), on both engines.
+#[tokio::test]
+async fn granting_the_same_role_twice_is_a_conflict() {
+    let mut servers = vec![TestServer::start().await];
+    servers.extend(TestServer::start_postgres().await);
+    for server in &servers {
+        let admin = &server.admin_token;
+        let (carol, _) = user_with_token(server, "carol@example.com").await;
+        let principal = format!("user:{carol}");
+        let first = assign(server, admin, PROJECT, &principal, "_viewer").await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+        let again = assign(server, admin, PROJECT, &principal, "_viewer").await;
+        assert_eq!(
+            (again.status, again.code()),
+            (StatusCode::CONFLICT, "role_already_assigned"),
+            "{}",
+            again.text
+        );
+        // Another role, or the same role at another scope, is another assignment.
+        let other_role = assign(server, admin, PROJECT, &principal, "_user").await;
+        assert_eq!(
+            other_role.status,
+            StatusCode::CREATED,
+            "{}",
+            other_role.text
+        );
+        let other_scope =
+            assign(server, admin, "/api/v1/orgs/default", &principal, "_viewer").await;
+        assert_eq!(
+            other_scope.status,
+            StatusCode::CREATED,
+            "{}",
+            other_scope.text
+        );
+        let listed = server
+            .get(&format!("{PROJECT}/role-assignments"), admin)
+            .await;
+        let held: Vec<&str> = listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["principal"] == principal.as_str())
+            .map(|item| item["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(held, ["_viewer", "_user"], "{}", listed.text);
+    }
+}
+
 #[tokio::test]
 async fn a_viewer_sees_its_project_only_and_changes_nothing() {
     let server = TestServer::start().await;
@@ -856,6 +905,18 @@ async fn resource_groups_limit_an_assignment_to_some_types_or_named_resources() 
         .await;
     assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
     assert_eq!(assigned.body["resource_group"], group_id.as_str());
+    // Once per resource group: again over the same group is a conflict.
+    let again = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            admin,
+            json!({"principal": principal, "role": "_user", "resource_group": group_id}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "role_already_assigned")
+    );
     let explain = |permission: &str| {
         format!("{PROJECT}/access/explain?principal={principal}&permission={permission}")
     };

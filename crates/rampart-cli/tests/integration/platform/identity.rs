@@ -759,3 +759,75 @@ async fn a_user_without_roles_sees_nothing_and_changes_nothing() {
         "no hint which organisations exist"
     );
 }
+
+/// `rampart service-account`: created in a project, found by name, given a token (the
+/// secret alone on stdout) that works until revoked, and deleted with its tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_account_commands_create_issue_tokens_revoke_and_delete() {
+    let server = TestServer::start().await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let with = crate::cli::in_default_project;
+
+    let created = cli.json(&with(&[
+        "service-account",
+        "create",
+        "--name",
+        "ci",
+        "--description",
+        "the pipeline",
+    ]));
+    let id = created[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created[0]["project"], "default");
+    assert!(cli.run(&with(&["service-account", "list"])).contains(&id));
+    assert_eq!(
+        cli.json(&with(&["service-account", "show", "ci"]))[0]["id"],
+        id.as_str()
+    );
+
+    let secret = cli
+        .run(&with(&[
+            "service-account",
+            "token",
+            "create",
+            "ci",
+            "--name",
+            "deploy",
+            "--expires-in-days",
+            "2",
+        ]))
+        .trim()
+        .to_owned();
+    rampart_testkit::remember_secret(&secret);
+    assert!(secret.starts_with("rmp_sat_"), "{secret}");
+    let me = server.get("/api/v1/me", &secret).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    let tokens = cli.json(&with(&["service-account", "token", "list", "ci"]));
+    let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(tokens[0]["name"], "deploy");
+    let revoked = cli.json(&with(&[
+        "service-account",
+        "token",
+        "revoke",
+        "ci",
+        &token_id,
+    ]));
+    assert!(revoked[0]["revoked_at"].is_string(), "{revoked}");
+    assert_eq!(
+        server.get("/api/v1/me", &secret).await.code(),
+        "token_revoked"
+    );
+
+    cli.run(&with(&["service-account", "create", "--name", "ci"]));
+    assert!(
+        cli.fails(&with(&["service-account", "show", "ci"]))
+            .contains("several service accounts are named ci")
+    );
+    cli.run(&with(&["service-account", "delete", &id]));
+    assert_eq!(
+        cli.json(&with(&["service-account", "list"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -373,8 +373,10 @@ async fn offline_rotation_refuses_while_a_server_runs(
             "rotate",
             "--data-dir",
             &data_arg,
+            "--org",
+            "default",
             "--project",
-            "default/default",
+            "default",
         ],
         &env,
     );
@@ -593,4 +595,60 @@ async fn shredding_a_project_leaves_its_old_alert_keys_matching_nothing() {
         assert_eq!(gone.status, StatusCode::GONE, "{path}: {}", gone.text);
         assert_eq!(gone.code(), "data_shredded");
     }
+}
+
+/// `rampart key`: a project's ring shown and rotated, crypto-shredding refused without
+/// the confirmation and done with it, and the root key replaced online.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_commands_show_rotate_destroy_and_rotate_the_root_key() {
+    let server = TestServer::start().await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let with = crate::cli::in_default_project;
+    create_secret(&server, BASE, "kept", "kept-value-3c1d").await;
+
+    let ring = cli.json(&with(&["key", "show"]));
+    assert_eq!(ring["scope"], "default/default");
+    let primary = |ring: &serde_json::Value| {
+        ring["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|version| version["primary"] == true)
+            .map(|version| version["version"].as_u64().unwrap())
+    };
+    let before = primary(&ring).unwrap();
+    let rotated = cli.run(&with(&["key", "rotate"]));
+    assert!(
+        rotated.starts_with("key ring of default/default\nVERSION"),
+        "{rotated}"
+    );
+    assert_eq!(
+        primary(&cli.json(&with(&["key", "show"]))),
+        Some(before + 1)
+    );
+
+    let root = cli.run(&["key", "rotate-root"]);
+    assert!(root.starts_with("root key replaced: "), "{root}");
+    // Data sealed before both rotations still reads.
+    let ctx = server.ctx_for(&server.admin_token).await;
+    let scope = project_scope(&server, "default", "default").await;
+    let read = server.app().read_secret(&ctx, scope, "kept", None).await;
+    assert_eq!(read.unwrap().as_str(), "kept-value-3c1d");
+
+    let wrong = cli.fails(&with(&["key", "destroy", "--confirm", "default"]));
+    assert!(wrong.contains("confirmation_mismatch (400)"), "{wrong}");
+    let destroyed = cli.json(&with(&["key", "destroy", "--confirm", "default/default"]));
+    assert_eq!(destroyed["scope"], "default/default");
+    assert!(destroyed["versions_destroyed"].as_u64().unwrap() >= 2);
+    let gone = server.app().read_secret(&ctx, scope, "kept", None).await;
+    assert!(
+        matches!(
+            &gone,
+            Err(AppError::Gone {
+                code: rampart_domain::ErrorCode::DataShredded,
+                ..
+            })
+        ),
+        "{gone:?}"
+    );
 }

@@ -176,3 +176,39 @@ async fn account_and_organisation_allowlists_hold_on_login_and_every_request() {
     .await;
     assert_eq!(cleared.status, StatusCode::OK);
 }
+
+/// `rampart allowlist`: the account's and an organisation's allowlists shown, set (not
+/// leaving out the caller's own address) and cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowlist_commands_show_set_and_clear() {
+    let server = TestServer::start().await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    assert!(
+        cli.run(&["allowlist", "show"])
+            .contains("every address is allowed")
+    );
+    let set = cli.run(&["allowlist", "set", "127.0.0.0/8", "10.0.0.0/8"]);
+    assert_eq!(set, "127.0.0.0/8\n10.0.0.0/8\n");
+    assert_eq!(
+        cli.json(&["allowlist", "show"]),
+        json!({"cidrs": ["127.0.0.0/8", "10.0.0.0/8"]})
+    );
+    let locked_out = cli.fails(&["allowlist", "set", "192.0.2.0/24"]);
+    assert!(
+        locked_out.contains("allowlist_excludes_you (409)"),
+        "{locked_out}"
+    );
+    assert!(cli.fails(&["allowlist", "set"]).contains("required"));
+    cli.run(&["allowlist", "set", "--org", "default", "127.0.0.1"]);
+    assert_eq!(
+        cli.json(&["allowlist", "show", "--org", "default"])["cidrs"],
+        json!(["127.0.0.1/32"])
+    );
+    cli.run(&["allowlist", "clear"]);
+    cli.run(&["allowlist", "clear", "--org", "default"]);
+    assert_eq!(cli.json(&["allowlist", "show"]), json!({"cidrs": []}));
+    assert_eq!(
+        cli.json(&["allowlist", "show", "--org", "default"]),
+        json!({"cidrs": []})
+    );
+}

@@ -206,3 +206,85 @@ async fn the_database_holds_no_plaintext_of_a_secret_on_sqlite_or_postgres() {
     );
     assert!(!contains(&dump, needle));
 }
+
+/// `rampart secret`: the value goes in on standard input and no command prints it; a
+/// new value is a new version; the secret is deleted with its versions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_commands_take_values_on_stdin_and_never_print_them() {
+    let server = TestServer::start().await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let with = crate::cli::in_default_project;
+    let value = "cli-secret-value-71f3";
+    let newer = "cli-secret-value-newer-9b2e";
+    rampart_testkit::remember_secret(value);
+    rampart_testkit::remember_secret(newer);
+
+    let created = cli.run_with_stdin(
+        &with(&["secret", "create", "db-password", "--name", "DB password"]),
+        &format!("{value}\n"),
+    );
+    assert!(
+        created.contains("db-password") && !created.contains(value),
+        "{created}"
+    );
+    let updated = cli.run_with_stdin(
+        &with(&[
+            "secret",
+            "update",
+            "db-password",
+            "--value-stdin",
+            "--output",
+            "json",
+        ]),
+        newer,
+    );
+    assert!(!updated.contains(newer));
+    let updated: serde_json::Value = serde_json::from_str(&updated).unwrap();
+    assert_eq!(updated[0]["current_version"], 2);
+    let shown = cli.run(&with(&["secret", "show", "db-password"]));
+    assert!(
+        shown.contains("VERSION") && !shown.contains(value) && !shown.contains(newer),
+        "{shown}"
+    );
+    let listed = cli.json(&with(&["secret", "list"]));
+    assert_eq!(listed[0]["identifier"], "db-password");
+    // The value went in without its trailing newline: version 1 is exactly `value`.
+    let admin_ctx = server.ctx_for(&server.admin_token).await;
+    let scope_id = project_scope(&server, "default", "default").await;
+    let first = server
+        .app()
+        .read_secret(&admin_ctx, scope_id, "db-password", Some(1))
+        .await
+        .unwrap();
+    assert_eq!(first.as_str(), value);
+    let current = server
+        .app()
+        .read_secret(&admin_ctx, scope_id, "db-password", None)
+        .await
+        .unwrap();
+    assert_eq!(current.as_str(), newer);
+
+    assert!(
+        cli.fails(&with(&["secret", "update", "db-password"]))
+            .contains("nothing to change")
+    );
+    let empty = cli.output(
+        &with(&["secret", "create", "empty", "--name", "E"]),
+        Some(""),
+    );
+    assert!(!empty.status.success());
+    // At the organisation.
+    cli.run_with_stdin(
+        &[
+            "secret", "create", "org-wide", "--name", "Org", "--org", "default",
+        ],
+        value,
+    );
+    assert_eq!(
+        cli.json(&["secret", "list", "--org", "default"])[0]["scope"],
+        "default"
+    );
+
+    cli.run(&with(&["secret", "delete", "db-password"]));
+    assert_eq!(cli.json(&with(&["secret", "list"])), json!([]));
+}

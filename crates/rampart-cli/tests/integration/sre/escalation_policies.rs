@@ -125,3 +125,82 @@ async fn services_integrations_schedules_and_policies_update_and_delete_safely()
         StatusCode::NOT_FOUND
     );
 }
+
+/// `rampart escalation-policy`: created from a file naming a schedule, which then cannot
+/// be deleted (`schedule_in_use`); updated, deleted, and the schedule with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_policy_commands_create_update_and_delete() {
+    let server = TestServer::start().await;
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let dir = tempfile::tempdir().unwrap();
+    let schedule = dir.path().join("schedule.json");
+    std::fs::write(
+        &schedule,
+        json!({"time_zone": "UTC", "layers": [{"name": "all", "unit": "week",
+               "first_handoff": "2026-11-23T09:00", "participants": [ann]}]})
+        .to_string(),
+    )
+    .unwrap();
+    cli.run(&[
+        "schedule",
+        "create",
+        "primary",
+        "--name",
+        "Primary",
+        "--definition",
+        schedule.to_str().unwrap(),
+    ]);
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        json!({"levels": [{"targets": [{"type": "schedule", "id": "primary"}], "delay_minutes": 5}],
+               "repeats": 1})
+        .to_string(),
+    )
+    .unwrap();
+    let created = cli.json(&[
+        "escalation-policy",
+        "create",
+        "default",
+        "--name",
+        "Default",
+        "--definition",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(created[0]["identifier"], "default");
+    assert_eq!(created[0]["definition"]["repeats"], 1);
+    let listed = cli.run(&["escalation-policy", "list"]);
+    assert!(
+        listed.contains("default") && listed.contains("Default"),
+        "{listed}"
+    );
+    let in_use = cli.fails(&["schedule", "delete", "primary"]);
+    assert!(in_use.contains("schedule_in_use (409)"), "{in_use}");
+
+    std::fs::write(
+        &policy,
+        json!({"levels": [{"targets": [{"type": "user", "id": ann}], "delay_minutes": 10}]})
+            .to_string(),
+    )
+    .unwrap();
+    let updated = cli.json(&[
+        "escalation-policy",
+        "update",
+        "default",
+        "--definition",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(updated[0]["name"], "Default");
+    assert_eq!(updated[0]["definition"]["levels"][0]["delay_minutes"], 10);
+    let shown = cli.run(&["escalation-policy", "show", "default"]);
+    assert!(shown.contains("\"delay_minutes\": 10"), "{shown}");
+
+    cli.run(&["escalation-policy", "delete", "default"]);
+    cli.run(&["schedule", "delete", "primary"]);
+    assert_eq!(
+        cli.json(&["escalation-policy", "list"]),
+        json!([]),
+        "nothing left"
+    );
+}

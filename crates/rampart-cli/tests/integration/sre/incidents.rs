@@ -550,3 +550,62 @@ async fn a_tampered_incident_is_unreadable_on_sqlite() {
 async fn a_tampered_incident_is_unreadable_on_postgres() {
     a_tampered_incident_is_unreadable(TestServer::start_postgres).await;
 }
+
+/// `rampart incident action-item`: added with an assignee named by email, marked done and
+/// reopened, each printing the item as it now is; `incident show` lists them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_item_commands_add_mark_done_and_reopen() {
+    let server = TestServer::start().await;
+    let (ann, _) = super::user(&server, "ann@example.com").await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    cli.run(&[
+        "incident",
+        "create",
+        "--title",
+        "Checkout is slow",
+        "--severity",
+        "SEV2",
+    ]);
+    let added = cli.json(&[
+        "incident",
+        "action-item",
+        "add",
+        "1",
+        "add a load test",
+        "--assignee",
+        "ann@example.com",
+    ]);
+    assert_eq!(
+        (
+            added[0]["item"].as_u64(),
+            added[0]["assignee"].as_str(),
+            added[0]["done"].as_bool()
+        ),
+        (Some(1), Some(ann.as_str()), Some(false))
+    );
+    let second = cli.run(&[
+        "incident",
+        "action-item",
+        "add",
+        "1",
+        "write the postmortem",
+    ]);
+    assert!(
+        second.starts_with("ITEM") && second.contains("write the postmortem"),
+        "{second}"
+    );
+    let done = cli.json(&["incident", "action-item", "done", "1", "1"]);
+    assert_eq!(done[0]["done"], true);
+    let shown = cli.run(&["incident", "show", "1"]);
+    assert!(
+        shown.contains("action item 1 [x] add a load test (assignee: Test User <ann@example.com>)")
+            && shown.contains("action item 2 [ ] write the postmortem"),
+        "{shown}"
+    );
+    let reopened = cli.json(&["incident", "action-item", "reopen", "1", "1"]);
+    assert_eq!(reopened[0]["done"], false);
+    assert!(
+        cli.fails(&["incident", "action-item", "done", "1", "9"])
+            .contains("not_found (404)")
+    );
+}

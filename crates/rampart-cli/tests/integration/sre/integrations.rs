@@ -103,3 +103,61 @@ async fn integration_credentials_rotate_with_two_hmac_secrets_valid_meanwhile() 
         .await;
     assert_eq!(audited.body["items"].as_array().unwrap().len(), 3);
 }
+
+/// `rampart integration rotate|delete`, the integration named by its name: the new
+/// token is printed once and replaces the old at once; a deleted integration's URL
+/// accepts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_commands_rotate_and_delete_by_name() {
+    let server = TestServer::start().await;
+    service(&server, "svc").await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let created = cli.json(&[
+        "integration",
+        "create",
+        "svc",
+        "--name",
+        "Prometheus",
+        "--format",
+        "generic",
+    ]);
+    let old_token = created["token"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&old_token);
+    let path = created["integration"]["url_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hook = |token: &str| Hook {
+        path: path.clone(),
+        token: Some(token.to_owned()),
+        basic: None,
+        secret: None,
+    };
+
+    let rotated = cli.run(&["integration", "rotate", "svc", "Prometheus"]);
+    let new_token = rotated
+        .lines()
+        .find_map(|line| line.strip_prefix("token (shown once): "))
+        .unwrap_or_else(|| panic!("{rotated}"))
+        .to_owned();
+    rampart_testkit::remember_secret(&new_token);
+    assert_ne!(new_token, old_token);
+    let event = generic("rotated", "trigger", "rotated");
+    assert_eq!(
+        send(&server, &hook(&old_token), &event, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&server, &hook(&new_token), &event, &[]).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert!(
+        cli.fails(&["integration", "rotate", "svc", "Grafana"])
+            .contains("has no integration Grafana")
+    );
+
+    cli.run(&["integration", "delete", "svc", "Prometheus"]);
+    assert_eq!(cli.json(&["integration", "list", "svc"]), json!([]));
+    let after = send(&server, &hook(&new_token), &event, &[]).await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND);
+}

@@ -12,6 +12,15 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     let admin = server.admin_token.clone();
     let (ann, _) = user(&server, "ann@example.com").await;
     let (bob, _) = user(&server, "bob@example.com").await;
+    // People are shown by their display name (on call, timelines, calendars).
+    let renamed = server
+        .patch(
+            &format!("/api/v1/users/{bob}"),
+            &admin,
+            json!({"display_name": "Bob Builder"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
     let schedule = json!({
         "identifier": "primary", "name": "Primary",
         "definition": {
@@ -34,6 +43,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         .await;
     assert_eq!(on_call.status, StatusCode::OK, "{}", on_call.text);
     assert_eq!(on_call.body["user"], bob.as_str());
+    assert_eq!(on_call.body["user_name"], "Bob Builder");
     let night = server
         .get(
             &format!("{PROJECT}/schedules/primary/on-call?at=2026-11-03T20:00:00Z"),
@@ -41,7 +51,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         )
         .await;
     assert!(
-        night.body["user"].is_null(),
+        night.body["user"].is_null() && night.body["user_name"].is_null(),
         "outside the restriction: nobody"
     );
     let timeline = server
@@ -56,6 +66,7 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     let gaps = timeline.body["gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 2, "{}", timeline.text);
     assert_eq!(timeline.body["segments"][1]["source"], "layer:business");
+    assert_eq!(timeline.body["segments"][1]["user_name"], "Bob Builder");
     let ical = server
         .client
         .get(format!(
@@ -74,6 +85,12 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     );
     let text = ical.text().await.unwrap();
     assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+    assert!(
+        text.contains("SUMMARY:On call: Bob Builder (Primary)\r\n")
+            && text.contains("SUMMARY:On call: Test User (Primary)\r\n"),
+        "{text}"
+    );
+    assert!(!text.contains(&bob) && !text.contains(&ann), "{text}");
 
     // Bad definitions are refused with the field at fault; unknown users too.
     for (definition, code) in [
@@ -525,4 +542,107 @@ async fn overrides_on_their_own(start: impl AsyncFnOnce() -> Option<TestServer>)
             audited.text
         );
     }
+}
+
+/// `rampart schedule`: created from a definition file, listed, shown, updated (a name
+/// alone keeps the definition; a definition from stdin), refused with the field at fault,
+/// deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_commands_create_from_a_file_show_update_and_delete() {
+    let server = TestServer::start().await;
+    let (ann, _) = user(&server, "ann@example.com").await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("primary.json");
+    std::fs::write(
+        &file,
+        json!({"time_zone": "Europe/Berlin", "layers": [{"name": "weekly", "unit": "week",
+               "first_handoff": "2026-11-23T09:00", "participants": [ann]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let created = cli.run(&[
+        "schedule",
+        "create",
+        "primary",
+        "--name",
+        "Primary",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        created.starts_with("IDENTIFIER") && created.contains("primary"),
+        "{created}"
+    );
+    let listed = cli.json(&["schedule", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["definition"]["time_zone"], "Europe/Berlin");
+    let shown = cli.run(&["schedule", "show", "primary"]);
+    assert!(
+        shown.contains("\"time_zone\": \"Europe/Berlin\""),
+        "{shown}"
+    );
+
+    let renamed = cli.json(&["schedule", "update", "primary", "--name", "Primary EU"]);
+    assert_eq!(renamed[0]["name"], "Primary EU");
+    assert_eq!(renamed[0]["definition"]["time_zone"], "Europe/Berlin");
+    let utc = json!({"time_zone": "UTC", "layers": [{"name": "daily", "unit": "day",
+                     "first_handoff": "2026-11-23T09:00", "participants": [ann]}]});
+    let moved: serde_json::Value = serde_json::from_str(&cli.run_with_stdin(
+        &[
+            "schedule",
+            "update",
+            "primary",
+            "--definition",
+            "-",
+            "--output",
+            "json",
+        ],
+        &utc.to_string(),
+    ))
+    .unwrap();
+    assert_eq!(
+        (
+            moved[0]["name"].as_str(),
+            moved[0]["definition"]["time_zone"].as_str()
+        ),
+        (Some("Primary EU"), Some("UTC"))
+    );
+    assert!(
+        cli.fails(&["schedule", "update", "primary"])
+            .contains("nothing to change")
+    );
+
+    std::fs::write(
+        &file,
+        json!({"time_zone": "Mars/Base", "layers": []}).to_string(),
+    )
+    .unwrap();
+    let refused = cli.fails(&[
+        "schedule",
+        "create",
+        "bad",
+        "--name",
+        "Bad",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(refused.contains("invalid_time_zone (400)"), "{refused}");
+    std::fs::write(&file, "not json").unwrap();
+    let unreadable = cli.fails(&[
+        "schedule",
+        "create",
+        "bad",
+        "--name",
+        "Bad",
+        "--definition",
+        file.to_str().unwrap(),
+    ]);
+    assert!(unreadable.contains("is not JSON"), "{unreadable}");
+
+    cli.run(&["schedule", "delete", "primary"]);
+    assert!(
+        cli.fails(&["schedule", "show", "primary"])
+            .contains("not_found (404)")
+    );
 }

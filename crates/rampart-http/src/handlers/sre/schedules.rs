@@ -346,9 +346,12 @@ pub async fn on_call(
     };
     let schedule = &path.schedule;
     let user = state.app.on_call(scope.scope(), schedule, at).await?;
+    let people: Vec<&str> = user.as_deref().into_iter().collect();
+    let mut names = state.app.person_names(&people).await?;
     Ok(Json(wire::OnCall {
         schedule: schedule.to_owned(),
         at: at.to_string(),
+        user_name: user.as_deref().and_then(|id| names.remove(id)),
         user,
     }))
 }
@@ -378,10 +381,17 @@ pub async fn schedule_timeline(
             time_param(&query.to, "to")?,
         )
         .await?;
+    let people: Vec<&str> = timeline
+        .segments
+        .iter()
+        .filter_map(|segment| segment.user.as_deref())
+        .collect();
+    let names = state.app.person_names(&people).await?;
     let segment = |s: &rampart_domain::sre::schedules::Segment| wire::OnCallSegment {
         start: s.start.to_string(),
         end: s.end.to_string(),
         user: s.user.clone(),
+        user_name: s.user.as_ref().and_then(|id| names.get(id).cloned()),
         source: s.source.map(|source| match source {
             rampart_domain::sre::schedules::Source::Override(_) => "override".to_owned(),
             rampart_domain::sre::schedules::Source::Layer(index) => format!(

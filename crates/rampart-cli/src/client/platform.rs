@@ -1,0 +1,6 @@
+//! Client commands of the platform slice that have a file of their own.
+
+pub mod identity;
+pub mod keys;
+pub mod network;
+pub mod secrets;

@@ -1,0 +1,5 @@
+//! Client commands of the incident-response slice that have a file of their own.
+
+pub mod definitions;
+pub mod escalation_policies;
+pub mod schedules;

@@ -38,7 +38,7 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
     let after = match cursor {
         None | Some("") => None,
         Some(text) => {
-            let parsed = uuid::Uuid::parse_str(text).map_err(|_| {
+            let parsed = rampart_domain::parse_uuid(text).ok_or_else(|| {
                 AppError::bad_request(
                     ErrorCode::InvalidCursor,
                     "cursor is not one this server issued",

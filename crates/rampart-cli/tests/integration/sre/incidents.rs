@@ -29,6 +29,30 @@ async fn incidents_by_hand_move_through_their_statuses_with_a_timeline() {
         )
         .await;
     assert_eq!(bad.code(), "invalid_severity");
+    // Exactly the five names: these would read as numbers.
+    for severity in ["SEV+2", "SEV02", "sev2"] {
+        let bad = server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                &admin,
+                json!({"title": "x", "severity": severity}),
+            )
+            .await;
+        assert_eq!(bad.code(), "invalid_severity", "{severity}");
+    }
+    // An incident has one address: `+1`, `01` or a number beyond the store's name
+    // nothing.
+    for number in ["+1", "01", "1.0", "9223372036854775808", "18446744073709551617"] {
+        let reply = server
+            .get(&format!("{PROJECT}/incidents/{number}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{number}: {}",
+            reply.text
+        );
+    }
     let status = |to: &str, message: Option<&str>| {
         let server = &server;
         let admin = admin.clone();

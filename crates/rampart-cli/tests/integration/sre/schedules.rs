@@ -95,6 +95,18 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
             json!({"time_zone": "UTC", "layers": [], "extra": 1}),
             "invalid_definition",
         ),
+        // Objects only, at every depth: a layer or a restriction as an array of its
+        // fields is refused (serde alone would read it).
+        (
+            json!({"time_zone": "UTC", "layers": [["x", 0, "day", 1, "2026-11-02T09:00", [ann]]]}),
+            "invalid_definition",
+        ),
+        (
+            json!({"time_zone": "UTC", "layers": [{"name": "x", "unit": "day",
+                   "first_handoff": "2026-11-02T09:00", "participants": [ann],
+                   "restrictions": [["daily", "09:00", "17:00"]]}]}),
+            "invalid_definition",
+        ),
     ] {
         let reply = server
             .post(

@@ -74,12 +74,14 @@ fn version_param(text: &str) -> ApiResult<Option<u64>> {
     if text.is_empty() || text == "current" {
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|_| {
-        AppError::NotFound {
-            what: "state version",
-        }
-        .into()
-    })
+    rampart_domain::parse_number(text)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::NotFound {
+                what: "state version",
+            }
+            .into()
+        })
 }
 
 /// The state body of one version (`current` for the newest), as stored.

@@ -185,8 +185,8 @@ pub async fn create_incident(
 
 /// An incident number in a path; one that does not parse names no incident.
 fn number_param(text: &str) -> ApiResult<u64> {
-    text.parse()
-        .map_err(|_| AppError::NotFound { what: "incident" }.into())
+    rampart_domain::parse_number(text)
+        .ok_or_else(|| AppError::NotFound { what: "incident" }.into())
 }
 
 pub async fn get_incident(
@@ -331,7 +331,7 @@ pub async fn update_action_item(
     ApiPath(path): ApiPath<ActionItemPath>,
     ApiJson(body): ApiJson<wire::ActionItemUpdate>,
 ) -> ApiResult<StatusCode> {
-    let item = path.item.parse().map_err(|_| AppError::NotFound {
+    let item = rampart_domain::parse_number(&path.item).ok_or(AppError::NotFound {
         what: "action item",
     })?;
     state

@@ -50,6 +50,27 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
     Ok(PageRequest { after, limit })
 }
 
+/// Validates list parameters of a list paged by number (incidents, state versions,
+/// audit events): `cursor` is the number the previous page ended on, in the one form
+/// `rampart_domain::parse_number` reads.
+pub fn numbered_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
+    let limit = page_limit(limit)?;
+    let after = match cursor {
+        None | Some("") => None,
+        Some(text) => Some(
+            rampart_domain::parse_number(text)
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        ErrorCode::InvalidCursor,
+                        "cursor is not one this server issued",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    Ok(PageRequest { after, limit })
+}
+
 /// Pages through a store list keeping only what `visible` accepts, until `request.limit`
 /// items are found or the list ends, so that a filtered list still pages correctly: the
 /// cursor is the last item returned.

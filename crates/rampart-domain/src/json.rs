@@ -155,8 +155,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0
-            .deserialize_enum(name, variants, Wrap::new(visitor))
+        self.0.deserialize_enum(name, variants, Wrap::new(visitor))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -400,9 +399,13 @@ mod tests {
         let error = strict::<Vec<External>>(r#"[{"shaped": [3]}]"#).unwrap_err();
         assert!(error.contains("invalid type: sequence"), "{error}");
         // A part kept as a value and read later, alike.
-        let layers = serde_json::json!([{"name": "l", "restrictions": [["daily", "09:00", "17:00"]]}]);
+        let layers =
+            serde_json::json!([{"name": "l", "restrictions": [["daily", "09:00", "17:00"]]}]);
         let error = from_value::<Vec<Layer>>(layers.clone()).unwrap_err();
-        assert!(error.to_string().contains("invalid type: sequence"), "{error}");
+        assert!(
+            error.to_string().contains("invalid type: sequence"),
+            "{error}"
+        );
         assert!(serde_json::from_value::<Vec<Layer>>(layers).is_ok());
         let fine = serde_json::json!([{"name": "l", "restrictions": [{"type": "daily", "start": "09:00", "end": "17:00"}]}]);
         assert_eq!(from_value::<Vec<Layer>>(fine).unwrap().len(), 1);
@@ -425,6 +428,9 @@ mod tests {
             serde_json::error::Category::Eof
         );
         let typed = from_slice::<Create>(br#"{"identifier": 1, "name": "A"}"#);
-        assert_eq!(typed.unwrap_err().classify(), serde_json::error::Category::Data);
+        assert_eq!(
+            typed.unwrap_err().classify(),
+            serde_json::error::Category::Data
+        );
     }
 }

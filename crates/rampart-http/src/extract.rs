@@ -109,12 +109,10 @@ fn json_error(error: &serde_json::Error) -> ApiError {
             // type, an array for an object); it never echoes a value.
             format!("the body does not match the expected shape: {error}"),
         ),
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            ApiError::new(
-                ErrorCode::MalformedJson,
-                "the request body is not valid JSON",
-            )
-        }
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ApiError::new(
+            ErrorCode::MalformedJson,
+            "the request body is not valid JSON",
+        ),
         serde_json::error::Category::Io => ApiError::new(
             ErrorCode::UnreadableBody,
             "the request body could not be read",

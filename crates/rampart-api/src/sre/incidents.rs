@@ -84,6 +84,7 @@ pub struct IncidentUpdate {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 16384)]
     pub description: Option<String>,
     /// SEV0 to SEV4.
     #[serde(default)]

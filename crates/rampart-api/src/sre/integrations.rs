@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `alertmanager`, `grafana`, `pagerduty` or `generic`.
     pub format: String,

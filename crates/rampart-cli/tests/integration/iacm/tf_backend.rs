@@ -473,17 +473,28 @@ async fn state_shapes_are_refused(start: impl AsyncFnOnce() -> Option<TestServer
         StatusCode::NOT_FOUND,
         "nothing was stored"
     );
-    let largest = format!(r#"{{"version": 4, "serial": {}, "lineage": "lineage-1"}}"#, i64::MAX);
+    let largest = format!(
+        r#"{{"version": 4, "serial": {}, "lineage": "lineage-1"}}"#,
+        i64::MAX
+    );
     let stored = tf.send("POST", WS, token, largest.as_bytes(), &[]).await;
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
-    assert_eq!(tf.send("GET", WS, token, b"", &[]).await.body, largest.as_bytes());
+    assert_eq!(
+        tf.send("GET", WS, token, b"", &[]).await.body,
+        largest.as_bytes()
+    );
     let versions = server
         .get(
             "/api/v1/orgs/default/projects/default/workspaces/prod/state-versions",
             &admin,
         )
         .await;
-    assert_eq!(versions.body["items"][0]["serial"], i64::MAX, "{}", versions.text);
+    assert_eq!(
+        versions.body["items"][0]["serial"],
+        i64::MAX,
+        "{}",
+        versions.text
+    );
     // Versions are numbered from 1; a number the store cannot hold names nothing.
     for version in ["9223372036854775808", "18446744073709551616", "-1", "0"] {
         let reply = server

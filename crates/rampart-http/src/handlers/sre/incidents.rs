@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
-use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{NUMBERED_LIST_QUERY, PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -31,7 +31,8 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::IncidentView),
             "Incidents, newest first",
         )
-        .page::<wire::Incident>(),
+        .page::<wire::Incident>()
+        .query(NUMBERED_LIST_QUERY),
         list_incidents,
     );
     table.add(
@@ -82,7 +83,8 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::IncidentEdit),
             "Add an action item",
         )
-        .body::<wire::ActionItemCreate>(),
+        .body::<wire::ActionItemCreate>()
+        .empty(201),
         add_action_item,
     );
     table.add(
@@ -185,8 +187,7 @@ pub async fn create_incident(
 
 /// An incident number in a path; one that does not parse names no incident.
 fn number_param(text: &str) -> ApiResult<u64> {
-    rampart_domain::parse_number(text)
-        .ok_or_else(|| AppError::NotFound { what: "incident" }.into())
+    rampart_domain::parse_number(text).ok_or_else(|| AppError::NotFound { what: "incident" }.into())
 }
 
 pub async fn get_incident(

@@ -10,7 +10,8 @@
 # zone database (Debian tzdata) for the on-call oracle; and PagerDuty's own Python client
 # (PyPI pagerduty, in the same venv) for the PagerDuty-compatible route's test; curl (Debian,
 # built with HTTP/2) and Python requests (PyPI, in the same venv) as the clients that must
-# read a 413 for an oversized body. New real
+# read a 413 for an oversized body; schemathesis (PyPI, in the same venv), which checks the
+# server against its OpenAPI document. New real
 # clients add their installs here, so that a fresh machine and CI get them from the same
 # place.
 set -euo pipefail
@@ -67,6 +68,10 @@ pagerduty_version="7.2.0"
 requests_version="2.34.2"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "requests==$requests_version"
+# schemathesis: property-based runs over the OpenAPI document (the openapi_conformance test).
+schemathesis_version="4.32.5"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$schemathesis_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "schemathesis==$schemathesis_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -14,6 +14,7 @@ pub struct SecretCreate {
     #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// At most 64 KiB.
+    #[schema(min_length = 1)]
     pub value: String,
 }
 

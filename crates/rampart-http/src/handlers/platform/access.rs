@@ -25,6 +25,9 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, join_path, perm};
 
+/// A principal as `explain` reads it: `user:` or `service_account:` and a UUID.
+const PRINCIPAL_PATTERN: &str = "^(user|service_account):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
     use Method as M;
@@ -94,9 +97,13 @@ pub fn routes(table: &mut RouteTable) {
                         QueryParam::required(
                             "principal",
                             "user:<id> or service_account:<id>",
-                            Shape::Text,
+                            Shape::Pattern(PRINCIPAL_PATTERN),
                         ),
-                        QueryParam::required("permission", "resource:action", Shape::Text),
+                        QueryParam::required(
+                            "permission",
+                            "resource:action",
+                            Shape::Pattern("^[a-z_]+:[a-z_]+$"),
+                        ),
                         QueryParam::optional("resource", "one resource as type/id", Shape::Text),
                     ]
                 },

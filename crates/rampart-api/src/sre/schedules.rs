@@ -185,6 +185,7 @@ pub struct ScheduleOverrides {
 
 /// An optional range: only overrides overlapping `[from, to)`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OptionalRangeQuery {
     /// RFC 3339; default: no lower bound.
     #[serde(default)]
@@ -195,6 +196,7 @@ pub struct OptionalRangeQuery {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OnCallQuery {
     /// RFC 3339; default now.
     #[serde(default)]
@@ -210,6 +212,7 @@ pub struct OnCall {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     pub from: String,
     pub to: String,

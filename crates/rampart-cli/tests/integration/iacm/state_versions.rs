@@ -56,6 +56,15 @@ async fn history_diff_resources_and_rollback() {
         .get(&format!("{ws}/state-diff?from=1&to=3"), &admin)
         .await;
     assert_eq!(diff.status, StatusCode::OK, "{}", diff.text);
+    let unknown = server
+        .get(&format!("{ws}/state-diff?from=1&to=3&form=2"), &admin)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::BAD_REQUEST, "invalid_query"),
+        "an unknown parameter is refused, as on every route: {}",
+        unknown.text
+    );
     assert_eq!(
         diff.body["added"],
         json!(["terraform_data.r1", "terraform_data.r2"])

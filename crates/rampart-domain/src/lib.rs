@@ -11,6 +11,7 @@
 pub mod error_code;
 pub mod iacm;
 pub mod ids;
+pub mod json;
 pub mod limits;
 pub mod permission;
 pub mod platform;

@@ -4,9 +4,8 @@
 //! name into a typed shape ([`ApiPath`], [`PathParams`], `path_params!`), and a path
 //! that does not fit its shape names nothing (404).
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -47,12 +46,10 @@ where
                     )
                 }
             })?;
-        let value = match Json::<T>::from_bytes(&bytes) {
-            Ok(Json(value)) => value,
-            Err(rejection) => return Err(json_rejection(&rejection)),
-        };
-        // serde reads a struct from an array of its fields too (`["id", "Name"]`): every
-        // body of this API is an object, so anything else is refused.
+        // Objects only, at every depth: serde would read a struct from an array of its
+        // fields too (`["id", "Name"]`), which no client means.
+        let value = rampart_domain::json::from_slice::<T>(&bytes).map_err(|e| json_error(&e))?;
+        // Every body of this API is an object.
         if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
             return Err(ApiError::new(
                 ErrorCode::InvalidBody,
@@ -102,31 +99,21 @@ pub(crate) fn body_too_large() -> ApiError {
     )
 }
 
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return body_too_large();
-    }
-    match rejection {
-        JsonRejection::JsonDataError(error) => ApiError::new(
+/// A body that did not read as `T`: not JSON at all (`malformed_json`), or JSON of
+/// another shape (`invalid_body`).
+fn json_error(error: &serde_json::Error) -> ApiError {
+    match error.classify() {
+        serde_json::error::Category::Data => ApiError::new(
             ErrorCode::InvalidBody,
             // serde's message names the field and the problem (unknown field, wrong
-            // type); it never echoes a value.
-            format!(
-                "the body does not match the expected shape: {}",
-                error.body_text().trim_start_matches(
-                    "Failed to deserialize the JSON body into the target type: "
-                )
-            ),
+            // type, an array for an object); it never echoes a value.
+            format!("the body does not match the expected shape: {error}"),
         ),
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ApiError::new(
             ErrorCode::MalformedJson,
             "the request body is not valid JSON",
         ),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the body as JSON with Content-Type: application/json",
-        ),
-        _ => ApiError::new(
+        serde_json::error::Category::Io => ApiError::new(
             ErrorCode::UnreadableBody,
             "the request body could not be read",
         ),

@@ -61,9 +61,65 @@ pub enum Reply {
     Page(SchemaRef),
     /// No body.
     Empty(u16),
-    /// Text (metrics) or a document (OpenAPI).
-    Text(u16, &'static str),
+    /// Text (metrics), a document (OpenAPI, a state) or an export, in one of these
+    /// content types.
+    Text(u16, &'static [&'static str]),
 }
+
+/// What values a query parameter takes, as the handler reads it: the OpenAPI document
+/// gives each parameter this schema.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// Any text.
+    Text,
+    /// A whole number from `min` to `max`.
+    Integer { min: u64, max: u64 },
+    /// `true` or `false`.
+    Boolean,
+    /// An RFC 3339 time.
+    Time,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Text matching this pattern (ECMA-262, anchored).
+    Pattern(&'static str),
+}
+
+/// One query parameter of a route.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+    pub shape: Shape,
+}
+
+impl QueryParam {
+    pub const fn optional(name: &'static str, description: &'static str, shape: Shape) -> Self {
+        Self {
+            name,
+            description,
+            required: false,
+            shape,
+        }
+    }
+
+    pub const fn required(name: &'static str, description: &'static str, shape: Shape) -> Self {
+        Self {
+            name,
+            description,
+            required: true,
+            shape,
+        }
+    }
+}
+
+/// A UUID as the API writes it (see `rampart_domain::parse_uuid`).
+pub const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// An identifier used in URLs (`rampart_domain::Slug`).
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+/// The largest number the store keeps (`rampart_domain::parse_number`).
+pub const NUMBER_MAX: u64 = i64::MAX as u64;
 
 /// One registered route.
 #[derive(Clone, Debug)]
@@ -74,8 +130,11 @@ pub struct RouteSpec {
     pub summary: &'static str,
     pub request: Option<SchemaRef>,
     pub reply: Reply,
-    /// Query parameters, documented as `(name, description)`.
-    pub query: &'static [(&'static str, &'static str)],
+    /// Query parameters.
+    pub query: &'static [QueryParam],
+    /// Error statuses this route answers besides those every route of its kind does
+    /// (see `openapi::error_statuses`): a conflict, a lock, shredded data.
+    pub errors: &'static [u16],
     pub body_bytes_max: Option<usize>,
 }
 
@@ -89,6 +148,7 @@ impl RouteSpec {
             request: None,
             reply: Reply::Empty(204),
             query: &[],
+            errors: &[],
             body_bytes_max: None,
         }
     }
@@ -103,29 +163,60 @@ impl RouteSpec {
         self
     }
 
+    /// A success without a body, answered with `status` (204 unless told).
+    pub fn empty(mut self, status: u16) -> Self {
+        self.reply = Reply::Empty(status);
+        self
+    }
+
     pub fn page<T: utoipa::ToSchema>(mut self) -> Self {
         self.reply = Reply::Page(SchemaRef::of::<T>());
         self.query = LIST_QUERY;
         self
     }
 
-    pub fn text(mut self, content_type: &'static str) -> Self {
-        self.reply = Reply::Text(200, content_type);
+    pub fn text(mut self, content_types: &'static [&'static str]) -> Self {
+        self.reply = Reply::Text(200, content_types);
         self
     }
 
-    pub fn query(mut self, query: &'static [(&'static str, &'static str)]) -> Self {
+    pub fn query(mut self, query: &'static [QueryParam]) -> Self {
         self.query = query;
+        self
+    }
+
+    /// Error statuses of this route beyond its kind's (see [`RouteSpec::errors`]).
+    pub fn errors(mut self, statuses: &'static [u16]) -> Self {
+        self.errors = statuses;
         self
     }
 }
 
-pub const LIST_QUERY: &[(&str, &str)] = &[
-    ("limit", "page size, 1 to 500 (default 50)"),
-    ("cursor", "next_cursor of the previous page"),
-];
-pub const FORCE_QUERY: &[(&str, &str)] =
-    &[("force", "delete even when not empty (account admins only)")];
+/// `limit`, as every list reads it.
+pub const LIMIT: QueryParam = QueryParam::optional(
+    "limit",
+    "page size, 1 to 500 (default 50)",
+    Shape::Integer { min: 1, max: 500 },
+);
+/// `cursor`, as every list reads it.
+pub const CURSOR: QueryParam = QueryParam::optional(
+    "cursor",
+    "next_cursor of the previous page",
+    Shape::Pattern(UUID_PATTERN),
+);
+pub const LIST_QUERY: &[QueryParam] = &[LIMIT, CURSOR];
+/// `cursor` of a list paged by number (incidents, state versions, audit events).
+pub const NUMBER_CURSOR: QueryParam = QueryParam::optional(
+    "cursor",
+    "next_cursor of the previous page",
+    Shape::Pattern("^(0|[1-9][0-9]{0,18})$"),
+);
+pub const NUMBERED_LIST_QUERY: &[QueryParam] = &[LIMIT, NUMBER_CURSOR];
+pub const FORCE_QUERY: &[QueryParam] = &[QueryParam::optional(
+    "force",
+    "delete even when not empty (account admins only)",
+    Shape::Boolean,
+)];
 
 /// The base of a project's routes.
 pub const PROJECT: &str = "/api/v1/orgs/{org}/projects/{project}";

@@ -78,6 +78,7 @@ pub struct StateDiff {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StateDiffQuery {
     pub from: u64,
     pub to: u64,

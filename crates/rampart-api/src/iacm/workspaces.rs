@@ -7,9 +7,12 @@ use super::StateLock;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `terraform` (default) or `opentofu`.
     #[serde(default)]
@@ -25,8 +28,10 @@ pub struct WorkspaceCreate {
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     pub provisioner: Option<String>,

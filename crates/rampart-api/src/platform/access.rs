@@ -76,9 +76,12 @@ pub struct Role {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `resource:action` permissions from the catalogue; never beyond your own.
     pub permissions: Vec<String>,
@@ -88,8 +91,10 @@ pub struct RoleCreate {
 #[serde(deny_unknown_fields)]
 pub struct RoleUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     pub permissions: Option<Vec<String>>,
@@ -110,9 +115,12 @@ pub struct Group {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -144,9 +152,12 @@ pub struct ResourceGroup {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceGroupCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// `all` (every resource of the scope), `types` or `specific`.
     pub kind: String,

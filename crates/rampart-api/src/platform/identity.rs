@@ -17,7 +17,9 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
+    #[schema(min_length = 3, max_length = 254, pattern = "^[^@\\s]+@[^@\\s]+$")]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     /// Optional; users may also sign in with SSO or use tokens only.
     #[serde(default)]
@@ -28,6 +30,7 @@ pub struct UserCreate {
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
@@ -47,8 +50,10 @@ pub struct ServiceAccount {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceAccountCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -77,6 +82,7 @@ pub struct Token {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
     pub expires_in_days: Option<u32>,

@@ -6,11 +6,15 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// At most 64 KiB.
+    #[schema(min_length = 1)]
     pub value: String,
 }
 
@@ -19,8 +23,10 @@ pub struct SecretCreate {
 #[serde(deny_unknown_fields)]
 pub struct SecretUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     pub value: Option<String>,

@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct EscalationPolicyCreate {
     /// The policy's identifier in its project (a slug), used in paths and by services.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
     /// Its display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Who is paged, in which order. Read by the server as an
     /// `EscalationPolicyDefinition`; a definition of the wrong shape is refused as
@@ -23,6 +25,7 @@ pub struct EscalationPolicyCreate {
 #[serde(deny_unknown_fields)]
 pub struct EscalationPolicyUpdate {
     /// Its display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Who is paged, in which order. Read by the server as an
     /// `EscalationPolicyDefinition`; a definition of the wrong shape is refused as

@@ -7,8 +7,10 @@ use super::Alert;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentCreate {
+    #[schema(min_length = 1, max_length = 1024)]
     pub title: String,
     /// SEV0 to SEV4.
+    #[schema(schema_with = crate::words::incident_severity)]
     pub severity: String,
 }
 
@@ -84,6 +86,7 @@ pub struct IncidentUpdate {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 16384)]
     pub description: Option<String>,
     /// SEV0 to SEV4.
     #[serde(default)]
@@ -102,6 +105,7 @@ pub struct IncidentUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionItemCreate {
+    #[schema(min_length = 1, max_length = 1024)]
     pub text: String,
     #[serde(default)]
     pub assignee: Option<String>,
@@ -116,6 +120,7 @@ pub struct ActionItemUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentStatusChange {
+    #[schema(schema_with = crate::words::incident_status)]
     pub status: String,
     /// A status update for the timeline.
     #[serde(default)]
@@ -125,6 +130,7 @@ pub struct IncidentStatusChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentNote {
+    #[schema(min_length = 1, max_length = 16384)]
     pub text: String,
 }
 

@@ -5,11 +5,14 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationCreate {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `alertmanager`, `grafana`, `pagerduty` or `generic`.
+    #[schema(schema_with = crate::words::integration_format)]
     pub format: String,
     /// `bearer`, `basic`, `hmac` or `routing_key` (PagerDuty's integration key in the
     /// event body; format `pagerduty` only).
+    #[schema(schema_with = crate::words::integration_auth_mode)]
     pub auth_mode: String,
     /// Source networks allowed to send; empty: any.
     #[serde(default)]

@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 pub struct ScheduleCreate {
     /// The schedule's identifier in its project (a slug), used in paths and by escalation
     /// policies.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
     /// Its display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Who is on call when. Read by the server as a `ScheduleDefinition`; a
     /// definition of the wrong shape is refused as `invalid_definition`.
@@ -23,6 +25,7 @@ pub struct ScheduleCreate {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleUpdate {
     /// Its display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Who is on call when. Read by the server as a `ScheduleDefinition`; a
     /// definition of the wrong shape is refused as `invalid_definition`.
@@ -182,6 +185,7 @@ pub struct ScheduleOverrides {
 
 /// An optional range: only overrides overlapping `[from, to)`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OptionalRangeQuery {
     /// RFC 3339; default: no lower bound.
     #[serde(default)]
@@ -192,6 +196,7 @@ pub struct OptionalRangeQuery {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OnCallQuery {
     /// RFC 3339; default now.
     #[serde(default)]
@@ -211,6 +216,7 @@ pub struct OnCall {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     pub from: String,
     pub to: String,

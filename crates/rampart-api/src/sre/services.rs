@@ -5,9 +5,12 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
     pub identifier: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Resolve an incident when all its alerts resolve (default true).
     #[serde(default)]
@@ -18,8 +21,10 @@ pub struct ServiceCreate {
 #[serde(deny_unknown_fields)]
 pub struct ServiceUpdate {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default)]
     pub auto_resolve: Option<bool>,

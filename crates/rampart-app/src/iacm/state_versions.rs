@@ -738,7 +738,7 @@ fn state_error(error: StateError) -> AppError {
         StateError::Empty => ErrorCode::StateEmpty,
         StateError::NotJson(_) => ErrorCode::StateNotJson,
         StateError::UnsupportedVersion(_) => ErrorCode::StateVersionUnsupported,
-        StateError::NoLineage => ErrorCode::StateInvalid,
+        StateError::NoLineage | StateError::Shape(_) => ErrorCode::StateInvalid,
     };
     AppError::bad_request(code, error.to_string())
 }

@@ -262,7 +262,8 @@ impl App {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<StateVersion>> {
-        let page = crate::platform::page_request(limit, cursor)?;
+        // Versions page by number, newest first.
+        let page = crate::platform::numbered_page_request(limit, cursor)?;
         Ok(self.store().state_versions(workspace.id, &page).await?)
     }
 

@@ -31,9 +31,9 @@ pub fn parse_grantee(text: &str) -> AppResult<Grantee> {
         "service_account" => Ok(Grantee::Principal(PrincipalId::ServiceAccount(
             id.parse::<ServiceAccountId>().map_err(|_| invalid())?,
         ))),
-        "group" => uuid::Uuid::parse_str(id)
+        "group" => rampart_domain::parse_uuid(id)
             .map(Grantee::Group)
-            .map_err(|_| invalid()),
+            .ok_or_else(invalid),
         _ => Err(invalid()),
     }
 }
@@ -218,7 +218,7 @@ impl App {
         let not_found = || AppError::NotFound {
             what: "role assignment",
         };
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let id = rampart_domain::parse_uuid(id).ok_or_else(not_found)?;
         let record = self
             .store()
             .role_assignment_by_id(id)
@@ -428,7 +428,7 @@ impl App {
             return Ok(RoleView::Builtin(builtin));
         }
         let not_found = || AppError::NotFound { what: "role" };
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let id = rampart_domain::parse_uuid(id).ok_or_else(not_found)?;
         let role = self
             .store()
             .custom_role_by_id(id)
@@ -544,7 +544,7 @@ impl App {
     /// A group defined exactly at `scope`.
     pub async fn user_group_at(&self, scope: Scope, id: &str) -> AppResult<UserGroup> {
         let not_found = || AppError::NotFound { what: "group" };
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let id = rampart_domain::parse_uuid(id).ok_or_else(not_found)?;
         self.store()
             .user_group_by_id(id)
             .await?
@@ -780,7 +780,7 @@ impl App {
         let not_found = || AppError::NotFound {
             what: "resource group",
         };
-        let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+        let id = rampart_domain::parse_uuid(id).ok_or_else(not_found)?;
         self.store()
             .resource_group_by_id(id)
             .await?

@@ -39,7 +39,7 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
     let after = match cursor {
         None | Some("") => None,
         Some(text) => {
-            let parsed = uuid::Uuid::parse_str(text).map_err(|_| {
+            let parsed = rampart_domain::parse_uuid(text).ok_or_else(|| {
                 AppError::bad_request(
                     ErrorCode::InvalidCursor,
                     "cursor is not one this server issued",
@@ -47,6 +47,27 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageR
             })?;
             Some(parsed.as_hyphenated().to_string())
         }
+    };
+    Ok(PageRequest { after, limit })
+}
+
+/// Validates list parameters of a list paged by number (incidents, state versions,
+/// audit events): `cursor` is the number the previous page ended on, in the one form
+/// `rampart_domain::parse_number` reads.
+pub fn numbered_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
+    let limit = page_limit(limit)?;
+    let after = match cursor {
+        None | Some("") => None,
+        Some(text) => Some(
+            rampart_domain::parse_number(text)
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        ErrorCode::InvalidCursor,
+                        "cursor is not one this server issued",
+                    )
+                })?
+                .to_string(),
+        ),
     };
     Ok(PageRequest { after, limit })
 }

@@ -374,7 +374,8 @@ impl App {
         cursor: Option<&str>,
     ) -> AppResult<Page<IncidentView>> {
         let project = project_of(scope)?;
-        let page = crate::platform::page_request(limit, cursor)?;
+        // Incidents page by number, newest first.
+        let page = crate::platform::numbered_page_request(limit, cursor)?;
         let listed = self.store().list_incidents(project, &page).await?;
         let opener = self.opener(&project.to_string()).await?;
         let mut items = Vec::with_capacity(listed.items.len());

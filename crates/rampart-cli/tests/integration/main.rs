@@ -3,7 +3,8 @@
 //! `platform/`, `sre/` and `iacm/`, one file per resource named as in every crate
 //! (`sre/incidents.rs` tests what `rampart-*/src/…/sre/incidents.rs` implement); what
 //! crosses slices is at the top: the edge, TLS, database outages, the kill -9 harness, the
-//! route table (anonymous refusals, no 500s, the OpenAPI document, the role matrix),
+//! route table (anonymous refusals, no 500s, the OpenAPI document, the role matrix), the
+//! server against its OpenAPI document under schemathesis (`openapi_conformance`),
 //! oversized bodies answered to every client (`unread_body`), the CLI, every command block
 //! of the README run against a server (`readme`) and the tidy checks.
 
@@ -19,6 +20,7 @@ mod cli;
 mod crash;
 mod edge;
 mod iacm;
+mod openapi_conformance;
 mod outage;
 mod platform;
 mod readme;

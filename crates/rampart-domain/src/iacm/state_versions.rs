@@ -28,25 +28,66 @@ pub enum StateError {
     UnsupportedVersion(u64),
     #[error("the state has no lineage")]
     NoLineage,
+    /// JSON, but not the shape of a state (a field of the wrong type, an array for an
+    /// object, a serial beyond [`SERIAL_MAX`]).
+    #[error("the state does not have the shape of a Terraform state: {0}")]
+    Shape(String),
 }
 
+/// The largest serial a state may carry: serials are stored as signed 64-bit numbers.
+pub const SERIAL_MAX: u64 = i64::MAX as u64;
+
+/// The parts of a state body the backend reads, with the types [`state_view`] reads
+/// them with, so that every stored state can be shown (the values themselves are
+/// skipped here).
 #[derive(Deserialize)]
 struct RawState {
     version: Option<u64>,
     serial: Option<u64>,
     lineage: Option<String>,
     #[serde(default)]
-    resources: Vec<serde::de::IgnoredAny>,
+    #[allow(dead_code)] // read for its type: `state_view` reads it
+    terraform_version: String,
+    #[serde(default)]
+    #[allow(dead_code)] // read for its type: `state_view` reads it
+    outputs: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+    #[serde(default)]
+    resources: Vec<RawResource>,
 }
 
-/// Parses and checks a state body: JSON, `"version": 4`, a serial and a non-empty
-/// lineage (at most 128 characters).
+/// A resource as [`ViewResource`] reads it, its instances' values skipped.
+#[derive(Deserialize)]
+#[allow(dead_code)] // fields read for their types: `state_view` reads them
+struct RawResource {
+    module: Option<String>,
+    #[serde(default)]
+    mode: String,
+    #[serde(rename = "type", default)]
+    resource_type: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    instances: Vec<serde::de::IgnoredAny>,
+}
+
+/// Reads a state body strictly (objects only, at every depth): syntax errors are
+/// `NotJson`, a wrong shape is `Shape`.
+fn read_state<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, StateError> {
+    crate::json::from_slice(body).map_err(|error| match error.classify() {
+        serde_json::error::Category::Data => StateError::Shape(error.to_string()),
+        _ => StateError::NotJson(error.to_string()),
+    })
+}
+
+/// Parses and checks a state body: JSON of a state's shape, `"version": 4`, a serial of
+/// at most [`SERIAL_MAX`] and a non-empty lineage (at most 128 characters).
 pub fn parse_state(body: &[u8]) -> Result<StateHeader, StateError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(StateError::Empty);
     }
-    let raw: RawState =
-        serde_json::from_slice(body).map_err(|error| StateError::NotJson(error.to_string()))?;
+    let raw: RawState = read_state(body)?;
     match raw.version {
         Some(4) => {}
         other => return Err(StateError::UnsupportedVersion(other.unwrap_or(0))),
@@ -55,8 +96,14 @@ pub fn parse_state(body: &[u8]) -> Result<StateHeader, StateError> {
         .lineage
         .filter(|lineage| !lineage.is_empty() && lineage.len() <= 128 && !crate::has_nul(lineage))
         .ok_or(StateError::NoLineage)?;
+    let serial = raw.serial.unwrap_or(0);
+    if serial > SERIAL_MAX {
+        return Err(StateError::Shape(format!(
+            "serial {serial} is beyond the largest serial, {SERIAL_MAX}"
+        )));
+    }
     Ok(StateHeader {
-        serial: raw.serial.unwrap_or(0),
+        serial,
         lineage,
         resource_count: raw.resources.len() as u64,
     })
@@ -144,7 +191,7 @@ struct RawLock {
 
 /// Parses a lock info body; it must carry a non-empty `ID` of at most 128 characters.
 pub fn parse_lock_info(body: &[u8]) -> Result<LockRequest, String> {
-    let raw: RawLock = serde_json::from_slice(body)
+    let raw: RawLock = crate::json::from_slice(body)
         .map_err(|error| format!("the lock info is not valid JSON: {error}"))?;
     // The lock info is kept as text: a NUL cannot be stored alike on both engines.
     if crate::json_has_nul(body) {
@@ -257,7 +304,7 @@ impl ViewResource {
 
 fn parse_view(body: &[u8]) -> Result<ViewState, StateError> {
     parse_state(body)?;
-    serde_json::from_slice(body).map_err(|error| StateError::NotJson(error.to_string()))
+    read_state(body)
 }
 
 /// The resources, outputs (sensitive values masked) and modules of a state.
@@ -437,7 +484,34 @@ mod tests {
         assert_eq!(parse_state(b"").unwrap_err(), StateError::Empty);
         assert_eq!(parse_state(b"  \n").unwrap_err(), StateError::Empty);
         assert!(matches!(parse_state(b"{nope"), Err(StateError::NotJson(_))));
-        assert!(matches!(parse_state(b"[1]"), Err(StateError::NotJson(_))));
+        // JSON of another shape: a wrong type anywhere the views read, an array for
+        // an object, a serial the store cannot hold.
+        for shape in [
+            r#"[1]"#,
+            r#"[4, 1, "x"]"#,
+            r#"{"version": 4, "serial": "1", "lineage": "x"}"#,
+            r#"{"version": 4, "serial": -1, "lineage": "x"}"#,
+            r#"{"version": 4, "serial": 9223372036854775808, "lineage": "x"}"#,
+            r#"{"version": 4, "serial": 1, "lineage": ["x"]}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "resources": {}}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "resources": [["managed"]]}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "resources": [{"instances": {}}]}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "resources": [{"module": 1}]}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "outputs": []}"#,
+            r#"{"version": 4, "serial": 1, "lineage": "x", "terraform_version": 1}"#,
+        ] {
+            assert!(
+                matches!(parse_state(shape.as_bytes()), Err(StateError::Shape(_))),
+                "{shape}"
+            );
+        }
+        let largest = format!(r#"{{"version": 4, "serial": {SERIAL_MAX}, "lineage": "x"}}"#);
+        assert_eq!(parse_state(largest.as_bytes()).unwrap().serial, SERIAL_MAX);
+        // What is accepted can be shown.
+        let odd = br#"{"version": 4, "serial": 1, "lineage": "x", "resources":
+            [{"module": null, "mode": "managed", "type": "t", "name": "n", "provider": "p",
+              "instances": [{"index_key": [1], "attributes": null}]}]}"#;
+        assert_eq!(state_view(odd).unwrap().resources.len(), 1);
         assert_eq!(
             parse_state(br#"{"version": 3, "serial": 1, "lineage": "x"}"#).unwrap_err(),
             StateError::UnsupportedVersion(3)

@@ -30,9 +30,16 @@ pub struct IncidentSeverity(u8);
 
 impl IncidentSeverity {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
-        text.strip_prefix("SEV")
-            .and_then(|digit| digit.parse::<u8>().ok())
-            .filter(|level| *level <= 4)
+        // Exactly the five names: `SEV+1` or `SEV01` would parse as numbers.
+        let level = match text {
+            "SEV0" => Some(0),
+            "SEV1" => Some(1),
+            "SEV2" => Some(2),
+            "SEV3" => Some(3),
+            "SEV4" => Some(4),
+            _ => None,
+        };
+        level
             .map(Self)
             .ok_or_else(|| ValidationError::new("severity", "must be SEV0 to SEV4"))
     }
@@ -402,6 +409,9 @@ mod tests {
         assert_eq!(IncidentSeverity::parse("SEV0").unwrap().as_string(), "SEV0");
         assert!(IncidentSeverity::parse("SEV5").is_err());
         assert!(IncidentSeverity::parse("sev1").is_err());
+        for other in ["SEV+1", "SEV01", "SEV", "SEV1 ", " SEV1", "SEV٣"] {
+            assert!(IncidentSeverity::parse(other).is_err(), "{other}");
+        }
         assert_eq!(
             IncidentSeverity::for_alert(Severity::Critical).as_string(),
             "SEV1"

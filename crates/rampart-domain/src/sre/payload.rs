@@ -262,7 +262,7 @@ fn labels_key(labels: &BTreeMap<String, String>) -> String {
 }
 
 fn decode_prometheus_style(format: Format, body: &[u8]) -> Result<Decoded, PayloadError> {
-    let parsed: PrometheusBody = serde_json::from_slice(body).map_err(|error| {
+    let parsed: PrometheusBody = crate::json::from_slice(body).map_err(|error| {
         invalid(
             ErrorCode::InvalidPayload,
             format!("not a {} webhook body: {error}", format.as_str()),
@@ -372,7 +372,7 @@ pub fn pagerduty_routing_key(body: &[u8]) -> Result<String, PayloadError> {
     }
     // A map, not a struct: serde would read a struct from a JSON array too.
     let mut event: serde_json::Map<String, Value> =
-        serde_json::from_slice(body).map_err(|error| {
+        crate::json::from_slice(body).map_err(|error| {
             invalid(
                 ErrorCode::InvalidPayload,
                 format!("not a PagerDuty Events v2 body: {error}"),
@@ -413,7 +413,7 @@ fn decode_pagerduty(
     body: &[u8],
     generate_key: impl FnOnce() -> String,
 ) -> Result<Decoded, PayloadError> {
-    let parsed: PagerDutyBody = serde_json::from_slice(body).map_err(|error| {
+    let parsed: PagerDutyBody = crate::json::from_slice(body).map_err(|error| {
         invalid(
             ErrorCode::InvalidPayload,
             format!("not a PagerDuty Events v2 body: {error}"),
@@ -448,7 +448,7 @@ fn decode_pagerduty(
     check_dedup_key(&dedup_key)?;
     let (summary, severity, source, details, labels) = match (parsed.payload, action) {
         (Some(payload), Action::Trigger) => {
-            let payload: PagerDutyPayload = serde_json::from_value(payload).map_err(|error| {
+            let payload: PagerDutyPayload = crate::json::from_value(payload).map_err(|error| {
                 invalid(
                     ErrorCode::InvalidPayload,
                     format!("not a PagerDuty trigger payload: {error}"),
@@ -547,7 +547,7 @@ fn default_action() -> String {
 }
 
 fn decode_generic(body: &[u8]) -> Result<Decoded, PayloadError> {
-    let parsed: GenericBody = serde_json::from_slice(body).map_err(|error| {
+    let parsed: GenericBody = crate::json::from_slice(body).map_err(|error| {
         invalid(
             ErrorCode::InvalidPayload,
             format!("not a generic alert: {error}"),

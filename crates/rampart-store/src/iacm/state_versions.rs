@@ -102,9 +102,13 @@ impl Store {
                  WHERE workspace_id = $1 AND version > $2 ORDER BY version DESC LIMIT 1"
             ),
         };
+        // A number beyond what the store keeps names no version.
+        let Ok(number) = signed(version.unwrap_or(0)) else {
+            return Ok(None);
+        };
         let Some(row) = sqlx::query(&sql)
             .bind(workspace.to_string())
-            .bind(signed(version.unwrap_or(0))?)
+            .bind(number)
             .fetch_optional(self.pool())
             .await?
         else {

@@ -158,9 +158,13 @@ impl Store {
             "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
              WHERE project_id = $1 AND number = $2"
         );
+        // A number beyond what the store keeps names no incident.
+        let Ok(number) = signed(number) else {
+            return Ok(None);
+        };
         let Some(row) = sqlx::query(&sql)
             .bind(project.to_string())
-            .bind(signed(number)?)
+            .bind(number)
             .fetch_optional(self.pool())
             .await?
         else {

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_store::{AuditEvent, AuditFilter, Page, PageRequest};
+use rampart_store::{AuditEvent, AuditFilter, Page};
 
 use crate::{Access, App, AppError, AppResult, Ctx, authorize};
 
@@ -67,24 +67,6 @@ pub(super) fn store_filter(query: &AuditQuery, scope: Scope) -> AppResult<AuditF
     })
 }
 
-fn audit_page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<PageRequest> {
-    let limit = crate::platform::page_limit(limit)?;
-    let after = match cursor {
-        None | Some("") => None,
-        Some(text) => Some(
-            text.parse::<u64>()
-                .map_err(|_| {
-                    AppError::bad_request(
-                        ErrorCode::InvalidCursor,
-                        "cursor is not one this server issued",
-                    )
-                })?
-                .to_string(),
-        ),
-    };
-    Ok(PageRequest { after, limit })
-}
-
 impl App {
     /// Audit events at `scope` (account: all; organisation or project: its own),
     /// newest first. Events whose body retention pruned are left out: every item has
@@ -104,7 +86,7 @@ impl App {
             scope,
         )?;
         let filter = store_filter(query, scope)?;
-        let page = audit_page_request(limit, cursor)?;
+        let page = crate::platform::numbered_page_request(limit, cursor)?;
         let events = self.store().audit_events(&filter, &page).await?;
         Ok(Page {
             items: events

@@ -56,6 +56,15 @@ async fn history_diff_resources_and_rollback() {
         .get(&format!("{ws}/state-diff?from=1&to=3"), &admin)
         .await;
     assert_eq!(diff.status, StatusCode::OK, "{}", diff.text);
+    let unknown = server
+        .get(&format!("{ws}/state-diff?from=1&to=3&form=2"), &admin)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::BAD_REQUEST, "invalid_query"),
+        "an unknown parameter is refused, as on every route: {}",
+        unknown.text
+    );
     assert_eq!(
         diff.body["added"],
         json!(["terraform_data.r1", "terraform_data.r2"])
@@ -154,6 +163,64 @@ async fn history_diff_resources_and_rollback() {
         .get("/api/v1/audit-events?action=state.rollback", &admin)
         .await;
     assert_eq!(events.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// The history pages by version number, newest first: following `next_cursor` reads
+/// every version once; a cursor it never gives is 400 `invalid_cursor`, never a 500.
+async fn history_pages_by_version(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    let tf = Tf { server: &server };
+    for serial in 1..=5 {
+        let written = tf
+            .send("POST", WS, Some(&admin), &state(serial, "paged", 1), &[])
+            .await;
+        assert_eq!(written.status, StatusCode::OK, "{}", written.text());
+    }
+    let history = format!("{API}/prod/state-versions");
+    let mut versions = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = server
+            .get(&format!("{history}?limit=2&cursor={cursor}"), &admin)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        for item in page.body["items"].as_array().unwrap() {
+            versions.push(item["version"].as_u64().unwrap());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(versions, [5, 4, 3, 2, 1]);
+    for cursor in [
+        "01a20000-0000-7000-8000-000000000001",
+        "%2B3",
+        "9223372036854775808",
+    ] {
+        let reply = server
+            .get(&format!("{history}?cursor={cursor}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            "{cursor}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn history_pages_by_version_on_sqlite() {
+    history_pages_by_version(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn history_pages_by_version_on_postgres() {
+    history_pages_by_version(TestServer::start_postgres).await;
 }
 
 #[tokio::test]

@@ -441,6 +441,89 @@ async fn tampering_is_refused(start: impl AsyncFnOnce() -> Option<TestServer>) {
     assert_eq!(events.body["items"][0]["outcome"], "failure");
 }
 
+/// A state body that is JSON but not a state's shape — a field of the wrong type, an
+/// array for an object, a serial the store cannot hold — is refused with 400
+/// `state_invalid` and nothing is stored; the largest serial the store holds is taken.
+async fn state_shapes_are_refused(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    let tf = Tf { server: &server };
+    let token = Some(admin.as_str());
+    for body in [
+        r#"[4, 1, "lineage-1"]"#,
+        r#"{"version": 4, "serial": "1", "lineage": "lineage-1"}"#,
+        r#"{"version": 4, "serial": 9223372036854775808, "lineage": "lineage-1"}"#,
+        r#"{"version": 4, "serial": 18446744073709551615, "lineage": "lineage-1"}"#,
+        r#"{"version": 4, "serial": 1, "lineage": "lineage-1", "resources": [["managed", "t", "n"]]}"#,
+        r#"{"version": 4, "serial": 1, "lineage": "lineage-1", "resources": [{"instances": 3}]}"#,
+        r#"{"version": 4, "serial": 1, "lineage": "lineage-1", "outputs": [1]}"#,
+    ] {
+        let reply = tf.send("POST", WS, token, body.as_bytes(), &[]).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::BAD_REQUEST, "state_invalid"),
+            "{body}: {}",
+            reply.text()
+        );
+    }
+    assert_eq!(
+        tf.send("GET", WS, token, b"", &[]).await.status,
+        StatusCode::NOT_FOUND,
+        "nothing was stored"
+    );
+    let largest = format!(
+        r#"{{"version": 4, "serial": {}, "lineage": "lineage-1"}}"#,
+        i64::MAX
+    );
+    let stored = tf.send("POST", WS, token, largest.as_bytes(), &[]).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+    assert_eq!(
+        tf.send("GET", WS, token, b"", &[]).await.body,
+        largest.as_bytes()
+    );
+    let versions = server
+        .get(
+            "/api/v1/orgs/default/projects/default/workspaces/prod/state-versions",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        versions.body["items"][0]["serial"],
+        i64::MAX,
+        "{}",
+        versions.text
+    );
+    // Versions are numbered from 1; a number the store cannot hold names nothing.
+    for version in ["9223372036854775808", "18446744073709551616", "-1", "0"] {
+        let reply = server
+            .get(
+                &format!(
+                    "/api/v1/orgs/default/projects/default/workspaces/prod/state-versions/{version}"
+                ),
+                &admin,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{version}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn state_shapes_are_refused_on_sqlite() {
+    state_shapes_are_refused(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn state_shapes_are_refused_on_postgres() {
+    state_shapes_are_refused(TestServer::start_postgres).await;
+}
+
 #[tokio::test]
 async fn tampered_state_is_refused_on_sqlite() {
     tampering_is_refused(async || Some(TestServer::start().await)).await;

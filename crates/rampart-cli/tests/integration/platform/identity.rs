@@ -630,6 +630,28 @@ async fn users_are_unique_by_email_case_insensitively_and_passwords_follow_the_p
         [&json!(["display_name"]), &json!(["disabled"])],
         "newest first: the rename, then the disable; the no-op left nothing"
     );
+    // A user has one address: the hyphenated id (either case); the other forms a UUID
+    // parser takes name nothing.
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/users/{}", id.to_uppercase()), admin)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for other in [
+        id.replace('-', ""),
+        format!("%7B{id}%7D"),
+        format!("urn:uuid:{id}"),
+    ] {
+        let reply = server.get(&format!("/api/v1/users/{other}"), admin).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{other}: {}",
+            reply.text
+        );
+    }
     // Bodies are objects: serde would read a struct from an array of its fields.
     let array = server
         .patch(&format!("/api/v1/users/{id}"), admin, json!([null, true]))

@@ -29,6 +29,36 @@ async fn incidents_by_hand_move_through_their_statuses_with_a_timeline() {
         )
         .await;
     assert_eq!(bad.code(), "invalid_severity");
+    // Exactly the five names: these would read as numbers.
+    for severity in ["SEV+2", "SEV02", "sev2"] {
+        let bad = server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                &admin,
+                json!({"title": "x", "severity": severity}),
+            )
+            .await;
+        assert_eq!(bad.code(), "invalid_severity", "{severity}");
+    }
+    // An incident has one address: `+1`, `01` or a number beyond the store's name
+    // nothing.
+    for number in [
+        "+1",
+        "01",
+        "1.0",
+        "9223372036854775808",
+        "18446744073709551617",
+    ] {
+        let reply = server
+            .get(&format!("{PROJECT}/incidents/{number}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{number}: {}",
+            reply.text
+        );
+    }
     let status = |to: &str, message: Option<&str>| {
         let server = &server;
         let admin = admin.clone();
@@ -172,6 +202,71 @@ async fn sre_data_follows_rotation(start: impl AsyncFnOnce() -> Option<TestServe
     assert_eq!(again.status, StatusCode::ACCEPTED, "credentials still open");
     assert_eq!(again.body["alerts"][0]["outcome"], "resolved");
     assert_eq!(incident(&server, 1).await["status"], "resolved");
+}
+
+/// Incidents page by number, newest first: `next_cursor` is a number and following it
+/// reads every incident once; a cursor this list never gives (a UUID, `+1`, a number
+/// beyond the store's) is 400 `invalid_cursor`, never a 500.
+async fn incidents_page_by_number(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    for n in 1..=5 {
+        let created = server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                &admin,
+                json!({"title": format!("Incident {n}"), "severity": "SEV3"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let mut numbers = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = server
+            .get(
+                &format!("{PROJECT}/incidents?limit=2&cursor={cursor}"),
+                &admin,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        for item in page.body["items"].as_array().unwrap() {
+            numbers.push(item["number"].as_u64().unwrap());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(numbers, [5, 4, 3, 2, 1]);
+    for cursor in [
+        "00000000-0000-0000-0000-000000000000",
+        "%2B1",
+        "01",
+        "9223372036854775808",
+    ] {
+        let reply = server
+            .get(&format!("{PROJECT}/incidents?cursor={cursor}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            "{cursor}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn incidents_page_by_number_on_sqlite() {
+    incidents_page_by_number(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn incidents_page_by_number_on_postgres() {
+    incidents_page_by_number(TestServer::start_postgres).await;
 }
 
 #[tokio::test]

@@ -67,6 +67,23 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
     assert_eq!(gaps.len(), 2, "{}", timeline.text);
     assert_eq!(timeline.body["segments"][1]["source"], "layer:business");
     assert_eq!(timeline.body["segments"][1]["user_name"], "Bob Builder");
+    // Query strings are strict here as on every route: an unknown parameter is refused.
+    for query in [
+        "timeline?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z&form=x",
+        "ical?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z&form=x",
+        "on-call?at=2026-11-03T10:00:00Z&tz=UTC",
+        "overrides?since=2026-11-03T00:00:00Z",
+    ] {
+        let reply = server
+            .get(&format!("{PROJECT}/schedules/primary/{query}"), &admin)
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{query}: {}",
+            reply.text
+        );
+    }
     let ical = server
         .client
         .get(format!(
@@ -110,6 +127,18 @@ async fn schedules_answer_who_is_on_call_with_gaps_and_ical() {
         ),
         (
             json!({"time_zone": "UTC", "layers": [], "extra": 1}),
+            "invalid_definition",
+        ),
+        // Objects only, at every depth: a layer or a restriction as an array of its
+        // fields is refused (serde alone would read it).
+        (
+            json!({"time_zone": "UTC", "layers": [["x", 0, "day", 1, "2026-11-02T09:00", [ann]]]}),
+            "invalid_definition",
+        ),
+        (
+            json!({"time_zone": "UTC", "layers": [{"name": "x", "unit": "day",
+                   "first_handoff": "2026-11-02T09:00", "participants": [ann],
+                   "restrictions": [["daily", "09:00", "17:00"]]}]}),
             "invalid_definition",
         ),
     ] {

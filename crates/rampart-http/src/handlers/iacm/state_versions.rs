@@ -34,7 +34,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceAccessState),
             "Download a state version, or `current` (audited)",
         )
-        .text("application/json"),
+        .text(&["application/json"]),
         download_state,
     );
     table.add(
@@ -74,7 +74,7 @@ fn version_param(text: &str) -> ApiResult<Option<u64>> {
     if text.is_empty() || text == "current" {
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|_| {
+    rampart_domain::parse_number(text).map(Some).ok_or_else(|| {
         AppError::NotFound {
             what: "state version",
         }

@@ -23,7 +23,9 @@ use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::handlers::platform::access::scope_text;
-use crate::routes::{RouteSpec, RouteTable, join_path};
+use crate::routes::{
+    NUMBER_MAX, NUMBERED_LIST_QUERY, QueryParam, RouteSpec, RouteTable, Shape, join_path,
+};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -91,7 +93,8 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceView),
             "State versions, newest first",
         )
-        .page::<wire::StateVersion>(),
+        .page::<wire::StateVersion>()
+        .query(NUMBERED_LIST_QUERY),
         list_state_versions,
     );
     table.add(
@@ -101,7 +104,28 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceAccessState),
             "Resources and outputs changed between two versions",
         )
-        .query(&[("from", "older version"), ("to", "newer version")])
+        .query(
+            const {
+                &[
+                    QueryParam::required(
+                        "from",
+                        "older version",
+                        Shape::Integer {
+                            min: 1,
+                            max: NUMBER_MAX,
+                        },
+                    ),
+                    QueryParam::required(
+                        "to",
+                        "newer version",
+                        Shape::Integer {
+                            min: 1,
+                            max: NUMBER_MAX,
+                        },
+                    ),
+                ]
+            },
+        )
         .reply::<wire::StateDiff>(200),
         diff_state,
     );

@@ -23,7 +23,10 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
-use crate::routes::{RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, join_path, perm};
+
+/// A principal as `explain` reads it: `user:` or `service_account:` and a UUID.
+const PRINCIPAL_PATTERN: &str = "^(user|service_account):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -88,11 +91,23 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::RoleAssignmentView),
                 "Does a principal hold a permission here, and which assignment decided",
             )
-            .query(&[
-                ("principal", "user:<id> or service_account:<id>"),
-                ("permission", "resource:action"),
-                ("resource", "optional: one resource as type/id"),
-            ])
+            .query(
+                const {
+                    &[
+                        QueryParam::required(
+                            "principal",
+                            "user:<id> or service_account:<id>",
+                            Shape::Pattern(PRINCIPAL_PATTERN),
+                        ),
+                        QueryParam::required(
+                            "permission",
+                            "resource:action",
+                            Shape::Pattern("^[a-z_]+:[a-z_]+$"),
+                        ),
+                        QueryParam::optional("resource", "one resource as type/id", Shape::Text),
+                    ]
+                },
+            )
             .reply::<wire::Explanation>(200),
             explain,
         );

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::ApiQuery;
-use crate::routes::{RouteSpec, RouteTable, perm};
+use crate::routes::{LIMIT, NUMBER_CURSOR, QueryParam as Q, RouteSpec, RouteTable, Shape, perm};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -25,29 +25,41 @@ pub fn routes(table: &mut RouteTable) {
     let r = RouteSpec::new;
 
     // The audit log at each scope: an organisation or project sees its own events.
-    const AUDIT_LIST_QUERY: &[(&str, &str)] = &[
-        ("since", "RFC 3339 time: events at or after"),
-        ("until", "RFC 3339 time: events before"),
-        ("actor", "user:<id> or service_account:<id>"),
-        ("action", "e.g. org.create"),
-        ("resource_type", "e.g. organization"),
-        ("resource_id", "one resource's id"),
-        ("outcome", "success, failure or denied"),
-        ("limit", "page size, 1 to 500 (default 50)"),
-        ("cursor", "next_cursor from the previous page"),
+    const SINCE: Q = Q::optional("since", "RFC 3339 time: events at or after", Shape::Time);
+    const UNTIL: Q = Q::optional("until", "RFC 3339 time: events before", Shape::Time);
+    const ACTOR: Q = Q::optional("actor", "user:<id> or service_account:<id>", Shape::Text);
+    const ACTION: Q = Q::optional("action", "e.g. org.create", Shape::Text);
+    const RESOURCE_TYPE: Q = Q::optional("resource_type", "e.g. organization", Shape::Text);
+    const RESOURCE_ID: Q = Q::optional("resource_id", "one resource's id", Shape::Text);
+    const OUTCOME: Q = Q::optional(
+        "outcome",
+        "success, failure or denied",
+        Shape::OneOf(&["success", "failure", "denied"]),
+    );
+    const AUDIT_LIST_QUERY: &[Q] = &[
+        SINCE,
+        UNTIL,
+        ACTOR,
+        ACTION,
+        RESOURCE_TYPE,
+        RESOURCE_ID,
+        OUTCOME,
+        LIMIT,
+        NUMBER_CURSOR,
     ];
-    const AUDIT_EXPORT_QUERY: &[(&str, &str)] = &[
-        (
+    const AUDIT_EXPORT_QUERY: &[Q] = &[
+        Q::optional(
             "format",
             "ndjson (default: entries, checkpoints, proofs) or csv",
+            Shape::OneOf(&["ndjson", "csv"]),
         ),
-        ("since", "RFC 3339 time: events at or after"),
-        ("until", "RFC 3339 time: events before"),
-        ("actor", "user:<id> or service_account:<id>"),
-        ("action", "e.g. org.create"),
-        ("resource_type", "e.g. organization"),
-        ("resource_id", "one resource's id"),
-        ("outcome", "success, failure or denied"),
+        SINCE,
+        UNTIL,
+        ACTOR,
+        ACTION,
+        RESOURCE_TYPE,
+        RESOURCE_ID,
+        OUTCOME,
     ];
     for (events, export) in [
         ("/api/v1/audit-events", "/api/v1/audit-events/export"),
@@ -78,7 +90,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::AuditExport),
                 "Export audit events (signs a checkpoint; NDJSON with proofs, or CSV)",
             )
-            .text("application/x-ndjson")
+            .text(&["application/x-ndjson", "text/csv"])
             .query(AUDIT_EXPORT_QUERY),
             export_audit_events,
         );

@@ -31,7 +31,9 @@ pub fn routes(table: &mut RouteTable) {
             "Password login; sets the session cookie",
         )
         .body::<wire::LoginRequest>()
-        .reply::<wire::LoginResponse>(200),
+        .reply::<wire::LoginResponse>(200)
+        // Wrong credentials; a source outside the account's allowlist.
+        .errors(&[401, 403]),
         login,
     );
     table.add(
@@ -40,7 +42,9 @@ pub fn routes(table: &mut RouteTable) {
             "/api/v1/auth/logout",
             Access::SelfService,
             "End the current session",
-        ),
+        )
+        // `not_a_session`: an API token is revoked, not logged out.
+        .errors(&[400]),
         logout,
     );
     table.add(

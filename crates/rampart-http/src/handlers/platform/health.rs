@@ -45,7 +45,7 @@ pub fn routes(table: &mut RouteTable, settings: &HttpSettings) {
     };
     table.add(
         r(M::GET, "/metrics", metrics_access, "Prometheus metrics")
-            .text("text/plain; version=0.0.4"),
+            .text(&["text/plain; version=0.0.4"]),
         metrics,
     );
     table.add(
@@ -55,7 +55,7 @@ pub fn routes(table: &mut RouteTable, settings: &HttpSettings) {
             Access::SelfServiceNarrowedOk,
             "This API's OpenAPI 3.1 document",
         )
-        .text("application/json"),
+        .text(&["application/json"]),
         openapi,
     );
 }

@@ -14,7 +14,7 @@ use super::access::scope_text;
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::{RouteSpec, RouteTable, perm};
+use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, perm};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -29,8 +29,17 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "The key versions of an organisation's or project's ring",
         )
-        .query(&[("scope", "org or org/project")])
-        .reply::<wire::KeyRing>(200),
+        .query(
+            const {
+                &[QueryParam::required(
+                    "scope",
+                    "org or org/project",
+                    Shape::Pattern("^[a-z0-9][a-z0-9-]{0,62}(/[a-z0-9][a-z0-9-]{0,62})?$"),
+                )]
+            },
+        )
+        .reply::<wire::KeyRing>(200)
+        .errors(&[404]),
         get_keys,
     );
     table.add(
@@ -41,7 +50,8 @@ pub fn routes(table: &mut RouteTable) {
             "Make a new key version primary; older data is resealed in the background",
         )
         .body::<wire::KeyScope>()
-        .reply::<wire::KeyRing>(200),
+        .reply::<wire::KeyRing>(200)
+        .errors(&[404]),
         rotate_keys,
     );
     table.add(
@@ -62,7 +72,8 @@ pub fn routes(table: &mut RouteTable) {
             "Crypto-shred: destroy every key version (confirm must repeat the scope)",
         )
         .body::<wire::KeyDestroy>()
-        .reply::<wire::KeysDestroyed>(200),
+        .reply::<wire::KeysDestroyed>(200)
+        .errors(&[404]),
         destroy_keys,
     );
 }

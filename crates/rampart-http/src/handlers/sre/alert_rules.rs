@@ -62,7 +62,7 @@ pub async fn set_alert_rules(
     ApiPath(path): ApiPath<ServicePath>,
     ApiJson(body): ApiJson<wire::AlertRulesUpdate>,
 ) -> ApiResult<Json<wire::AlertRules>> {
-    let rules = match serde_json::from_value::<Vec<wire::AlertRule>>(body.rules) {
+    let rules = match rampart_domain::json::from_value::<Vec<wire::AlertRule>>(body.rules) {
         Ok(rules) => rules.into_iter().map(rule).collect(),
         Err(error) => {
             // A service that does not exist is not found, whatever its new rules.

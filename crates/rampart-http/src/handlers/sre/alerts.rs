@@ -27,19 +27,33 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, path_params};
-use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{
+    CURSOR, LIMIT, PROJECT, QueryParam, RouteSpec, RouteTable, SLUG_PATTERN, Shape, join_path, perm,
+};
 use crate::unread_body::{BodyWatch, declared_over};
 
 /// Registers the alerts API of a project.
 pub fn routes(table: &mut RouteTable) {
     use Method as M;
     let r = RouteSpec::new;
-    const ALERT_LIST_QUERY: &[(&str, &str)] = &[
-        ("status", "triggered, acknowledged or resolved"),
-        ("service", "a service's identifier"),
-        ("since", "RFC 3339 time: alerts created at or after"),
-        ("limit", "page size, 1 to 500 (default 50)"),
-        ("cursor", "next_cursor of the previous page"),
+    const ALERT_LIST_QUERY: &[QueryParam] = &[
+        QueryParam::optional(
+            "status",
+            "triggered, acknowledged or resolved",
+            Shape::OneOf(&["triggered", "acknowledged", "resolved"]),
+        ),
+        QueryParam::optional(
+            "service",
+            "a service's identifier",
+            Shape::Pattern(SLUG_PATTERN),
+        ),
+        QueryParam::optional(
+            "since",
+            "RFC 3339 time: alerts created at or after",
+            Shape::Time,
+        ),
+        LIMIT,
+        CURSOR,
     ];
     let path = |suffix| join_path(PROJECT, suffix);
     table.add(

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
-use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{NUMBERED_LIST_QUERY, PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -32,7 +32,8 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::IncidentView),
             "Incidents, newest first",
         )
-        .page::<wire::Incident>(),
+        .page::<wire::Incident>()
+        .query(NUMBERED_LIST_QUERY),
         list_incidents,
     );
     table.add(
@@ -198,8 +199,7 @@ pub async fn create_incident(
 
 /// An incident number in a path; one that does not parse names no incident.
 fn number_param(text: &str) -> ApiResult<u64> {
-    text.parse()
-        .map_err(|_| AppError::NotFound { what: "incident" }.into())
+    rampart_domain::parse_number(text).ok_or_else(|| AppError::NotFound { what: "incident" }.into())
 }
 
 pub async fn get_incident(
@@ -331,7 +331,7 @@ pub async fn update_action_item(
     ApiPath(path): ApiPath<ActionItemPath>,
     ApiJson(body): ApiJson<wire::ActionItemUpdate>,
 ) -> ApiResult<StatusCode> {
-    let item = path.item.parse().map_err(|_| AppError::NotFound {
+    let item = rampart_domain::parse_number(&path.item).ok_or(AppError::NotFound {
         what: "action item",
     })?;
     state

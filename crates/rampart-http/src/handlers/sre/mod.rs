@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 pub(crate) fn definition<T: DeserializeOwned>(
     definition: serde_json::Value,
 ) -> Result<T, AppError> {
-    serde_json::from_value(definition).map_err(|error| {
+    rampart_domain::json::from_value(definition).map_err(|error| {
         AppError::bad_request(
             ErrorCode::InvalidDefinition,
             format!("the definition: {error}"),

@@ -21,7 +21,13 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
-use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{PROJECT, QueryParam, RouteSpec, RouteTable, Shape, join_path, perm};
+
+/// `from` and `to` of a timeline or its iCalendar form.
+const RANGE_QUERY: &[QueryParam] = &[
+    QueryParam::required("from", "RFC 3339 time", Shape::Time),
+    QueryParam::required("to", "RFC 3339 time", Shape::Time),
+];
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -88,7 +94,15 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::ScheduleView),
             "Who is on call at an instant (default now)",
         )
-        .query(&[("at", "RFC 3339 time")])
+        .query(
+            const {
+                &[QueryParam::optional(
+                    "at",
+                    "RFC 3339 time (default now)",
+                    Shape::Time,
+                )]
+            },
+        )
         .reply::<wire::OnCall>(200),
         on_call,
     );
@@ -99,7 +113,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::ScheduleView),
             "The final on-call timeline of a range, with its gaps",
         )
-        .query(&[("from", "RFC 3339 time"), ("to", "RFC 3339 time")])
+        .query(RANGE_QUERY)
         .reply::<wire::OnCallTimeline>(200),
         schedule_timeline,
     );
@@ -110,8 +124,8 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::ScheduleView),
             "The on-call timeline of a range as iCalendar",
         )
-        .query(&[("from", "RFC 3339 time"), ("to", "RFC 3339 time")])
-        .text("text/calendar"),
+        .query(RANGE_QUERY)
+        .text(&["text/calendar"]),
         schedule_ical,
     );
     table.add(
@@ -121,10 +135,14 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::ScheduleOverrideView),
             "A schedule's overrides, optionally only those overlapping a range",
         )
-        .query(&[
-            ("from", "RFC 3339 time (optional)"),
-            ("to", "RFC 3339 time (optional)"),
-        ])
+        .query(
+            const {
+                &[
+                    QueryParam::optional("from", "RFC 3339 time", Shape::Time),
+                    QueryParam::optional("to", "RFC 3339 time", Shape::Time),
+                ]
+            },
+        )
         .reply::<wire::ScheduleOverrides>(200),
         list_overrides,
     );

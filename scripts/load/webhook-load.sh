@@ -100,11 +100,13 @@ else
   deadlocks() { psql "$RAMPART_TEST_DATABASE_URL" -tAc "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"; }
   before="$(deadlocks)"
   echo "== $engine: webhooks to two replicas at once, full speed, same groups"
+  wrk_pids=()
   for n in 0 1; do
     GROUP_SEED=4242 PACE_MS=0 wrk -t1 -c$((connections / 2)) -d"${seconds}s" \
       -s scripts/load/alertmanager.lua "${urls[$n]}" >"$work/wrk$n.txt" &
+    wrk_pids+=($!)
   done
-  wait %1 %2 2>/dev/null || true
+  wait "${wrk_pids[@]}"
   sleep 1
   for n in 0 1; do echo "-- replica $((n + 1))"; cat "$work/wrk$n.txt" | grep -E "events/s|latency"; done
   echo "PostgreSQL deadlocks during the run: $(( $(deadlocks) - before ))"

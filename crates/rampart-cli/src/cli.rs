@@ -815,8 +815,11 @@ pub enum AdminCommand {
     /// Add a replica: install a running installation's root key in this data directory,
     /// after checking it against the database (PostgreSQL only).
     Join {
+        /// Configuration file (TOML) naming the shared PostgreSQL database.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The new replica's data directory, where the root key is written (default
+        /// ./rampart-data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// A copy of a running replica's `root.key` (mode 0600).

@@ -9,7 +9,9 @@ use rampart_testkit::TestServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rampart");
 
-fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// Runs the real `rampart` binary with only `env` in its environment (shared by the
+/// tests of offline commands elsewhere).
+pub(crate) fn rampart(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
     command.args(args).env_clear().env("PATH", "/usr/bin:/bin");
     for (key, value) in env {

@@ -8,6 +8,7 @@ use rampart_testkit::{StatusCode, TestServer};
 use serde_json::json;
 
 use super::{BASE, create_secret, project_scope};
+use crate::cli::rampart;
 
 #[tokio::test]
 async fn shredding_a_project_makes_its_data_unreadable_and_leaves_others_alone() {
@@ -308,16 +309,6 @@ async fn online_root_rotation_is_refused_when_the_key_comes_from_the_environment
     assert_eq!(refused.code(), "root_key_from_environment");
     assert!(refused.text.contains("rampart admin keys rotate"));
     assert!(!server.config.server.data_dir.join("root.key").exists());
-}
-
-/// Runs the real `rampart` binary with only `env` in its environment.
-fn rampart(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
-    command.args(args).env_clear().env("PATH", "/usr/bin:/bin");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
 }
 
 fn assert_refused(output: &std::process::Output) {

@@ -12,6 +12,7 @@ use rampart_testkit::{StatusCode, TestServer, copy_private};
 use serde_json::json;
 
 use super::{BASE, create_secret, project_scope};
+use crate::cli::rampart;
 
 fn key_bytes(server: &TestServer, name: &str) -> Option<Vec<u8>> {
     std::fs::read(server.config.server.data_dir.join(name)).ok()
@@ -213,16 +214,6 @@ async fn a_replica_that_missed_the_rotation_answers_503_and_recovers_with_the_ke
     no_integrity_events(&a).await;
     b.stop().await;
     a.stop().await;
-}
-
-/// Runs the real `rampart` binary with only `env` in its environment.
-fn rampart(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
-    command.args(args).env_clear().env("PATH", "/usr/bin:/bin");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
 }
 
 fn stderr(output: &std::process::Output) -> String {

@@ -29,7 +29,9 @@ use rampart_domain::sre::alerts::{
     Alert, AlertDecision, AlertOutcomeKind, AlertStatus, HandAction, decide_alert, decide_by_hand,
     group_of,
 };
-use rampart_domain::sre::incidents::{Incident, IncidentSeverity};
+use rampart_domain::sre::incidents::{
+    Incident, IncidentSeverity, is_provisional_incident_number, provisional_incident_number,
+};
 use rampart_domain::sre::integrations::AuthMode;
 use rampart_domain::sre::payload::{AlertEvent, decode, pagerduty_routing_key};
 use rampart_domain::sre::services::Service;
@@ -37,7 +39,7 @@ use rampart_domain::{AlertId, IncidentId, IntegrationId, ProjectId, ServiceId};
 use rampart_store::Page;
 use rampart_store::sre::alerts::{
     ALERT_DEDUP_INDEX, ALERT_DEDUP_KEY, ALERT_GROUP_INDEX, ALERT_OPEN_KEY, AlertFilter,
-    ListedAlert, NewAlertSeals,
+    ListedAlert, NewAlertRow,
 };
 use rampart_store::sre::incidents::INCIDENT_OPEN_GROUP;
 use rampart_store::sre::integrations::IntegrationRecord;
@@ -222,6 +224,11 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
+    /// The blind index of `event`'s dedup key (the open-alert lookup).
+    fn dedup_index(&self, event: &AlertEvent) -> String {
+        self.sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key)
+    }
+
     /// The alert groups this delivery's events decide about, as their locks name them.
     pub(crate) fn groups(&self) -> impl Iterator<Item = (ServiceId, String)> + '_ {
         self.events.iter().map(|event| {
@@ -230,6 +237,159 @@ impl Delivery {
                 self.sealer.blind_index(&GROUP_KEY_INDEX, group_of(event)),
             )
         })
+    }
+}
+
+/// What a batch of deliveries knows about open alerts and has yet to write, so that a
+/// batch costs a few statements rather than two per event: the open alerts of its dedup
+/// keys, read at once before the first event ([`IngestLedger::prefetch`]) and kept
+/// current as events decide; the new alerts and the repeated events, written together
+/// ([`IngestLedger::flush`]) before the transaction commits, or before anything that
+/// reads alerts back from the database (acknowledging, resolving); and the incidents
+/// the batch opened, numbered last ([`IngestLedger::number_incidents`]).
+#[derive(Default)]
+pub(crate) struct IngestLedger {
+    /// Keyed by integration and dedup-key blind index; `None`: known to have no open
+    /// alert.
+    known: HashMap<(IntegrationId, String), Option<Alert>>,
+    inserts: Vec<NewAlertRow>,
+    /// Repeated events per alert, in first-seen order.
+    bumps: Vec<(AlertId, u64)>,
+    /// Incidents opened with a provisional number, in opening order.
+    unnumbered: Vec<(ProjectId, IncidentId, u64)>,
+}
+
+impl IngestLedger {
+    /// Reads the open alerts of every dedup key of `deliveries` not known yet: one
+    /// statement per integration (per few hundred keys).
+    pub(crate) async fn prefetch(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        deliveries: &[&Delivery],
+    ) -> AppResult<()> {
+        let mut wanted: HashMap<IntegrationId, Vec<String>> = Default::default();
+        for delivery in deliveries {
+            let integration = delivery.integration.id;
+            for event in &delivery.events {
+                let index = delivery.dedup_index(event);
+                if !self.known.contains_key(&(integration, index.clone())) {
+                    wanted.entry(integration).or_default().push(index);
+                }
+            }
+        }
+        for (integration, mut indexes) in wanted {
+            indexes.sort_unstable();
+            indexes.dedup();
+            let borrowed: Vec<&str> = indexes.iter().map(String::as_str).collect();
+            let found = tx.open_alerts(integration, &borrowed).await?;
+            for index in indexes {
+                self.known.insert((integration, index), None);
+            }
+            for (index, alert) in found {
+                self.known.insert((integration, index), Some(alert));
+            }
+        }
+        Ok(())
+    }
+
+    /// The open alert of `integration` with the dedup-key index `dedup_index`, as this
+    /// batch has left it.
+    async fn open_alert(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        integration: IntegrationId,
+        dedup_index: &str,
+    ) -> AppResult<Option<Alert>> {
+        let key = (integration, dedup_index.to_owned());
+        if let Some(known) = self.known.get(&key) {
+            return Ok(known.clone());
+        }
+        let open = tx.open_alert(integration, dedup_index).await?;
+        self.known.insert(key, open.clone());
+        Ok(open)
+    }
+
+    fn insert(&mut self, row: NewAlertRow) {
+        self.known.insert(
+            (row.alert.integration_id, row.dedup_index.clone()),
+            Some(row.alert.clone()),
+        );
+        self.inserts.push(row);
+    }
+
+    fn bump(&mut self, integration: IntegrationId, dedup_index: &str, alert: AlertId) {
+        if let Some(Some(open)) = self.known.get_mut(&(integration, dedup_index.to_owned())) {
+            open.event_count += 1;
+        }
+        match self.bumps.iter_mut().find(|(id, _)| *id == alert) {
+            Some((_, events)) => *events += 1,
+            None => self.bumps.push((alert, 1)),
+        }
+    }
+
+    /// Drops what the ledger knows of one alert after it was written directly (its
+    /// next event reads it again).
+    fn forget(&mut self, integration: IntegrationId, dedup_index: &str) {
+        self.known.remove(&(integration, dedup_index.to_owned()));
+    }
+
+    fn opened(&mut self, incident: &Incident) {
+        self.unnumbered
+            .push((incident.project_id, incident.id, incident.number));
+    }
+
+    /// Numbers the incidents the batch opened (per project, in opening order) and puts
+    /// their numbers in `outcomes` in place of the provisional ones. The last writes
+    /// before the audit events: see [`provisional_incident_number`].
+    pub(crate) async fn number_incidents(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        outcomes: &mut [Vec<AlertOutcome>],
+    ) -> AppResult<()> {
+        let mut projects: Vec<ProjectId> = self.unnumbered.iter().map(|(p, _, _)| *p).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        let mut real: HashMap<u64, u64> = HashMap::new();
+        for project in projects {
+            let of_project: Vec<&(ProjectId, IncidentId, u64)> = self
+                .unnumbered
+                .iter()
+                .filter(|(p, _, _)| *p == project)
+                .collect();
+            let ids: Vec<IncidentId> = of_project.iter().map(|(_, id, _)| *id).collect();
+            let numbers = tx.number_incidents(project, &ids).await?;
+            for ((_, _, provisional), number) in of_project.into_iter().zip(numbers) {
+                real.insert(*provisional, number);
+            }
+        }
+        self.unnumbered.clear();
+        for outcome in outcomes.iter_mut().flatten() {
+            if let Some(number) = outcome.incident_number.as_mut()
+                && is_provisional_incident_number(*number)
+            {
+                *number = real.get(number).copied().ok_or_else(|| {
+                    AppError::Internal("an incident of the batch was not numbered".into())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the new alerts, then the repeated events (which may be of new alerts).
+    pub(crate) async fn flush(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        now: jiff::Timestamp,
+    ) -> AppResult<()> {
+        if !self.inserts.is_empty() {
+            tx.insert_alerts(&self.inserts).await?;
+            self.inserts.clear();
+        }
+        if !self.bumps.is_empty() {
+            tx.bump_alerts(&self.bumps, now).await?;
+            self.bumps.clear();
+        }
+        Ok(())
     }
 }
 
@@ -729,7 +889,8 @@ impl App {
     ) -> AppResult<Incident> {
         let service = &delivery.service;
         let id = mint(now, IncidentId::mint)?;
-        let number = tx.next_incident_number(service.project_id).await?;
+        // Numbered last, with the rest of the batch (`IngestLedger::number_incidents`).
+        let number = provisional_incident_number(id);
         let title = delivery.sealer.seal(
             &incident_title_place(delivery.sealer.owner(), &id.to_string()),
             event.summary.as_bytes(),
@@ -781,7 +942,9 @@ impl App {
     pub(crate) async fn apply_delivery(
         &self,
         tx: &mut rampart_store::WriteTx,
+        ledger: &mut IngestLedger,
         delivery: &Delivery,
+        now: jiff::Timestamp,
     ) -> AppResult<(Vec<AlertOutcome>, rampart_store::AuditRecord)> {
         let Delivery {
             service,
@@ -793,7 +956,6 @@ impl App {
             ..
         } = delivery;
         let owner = service.project_id.to_string();
-        let now = self.now();
         let scope =
             rampart_domain::platform::tenancy::Scope::Project(service.org_id, service.project_id);
         let mut outcomes = Vec::with_capacity(events.len());
@@ -805,8 +967,8 @@ impl App {
         let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
         for event in events.iter() {
             let group_index = sealer.blind_index(&GROUP_KEY_INDEX, group_of(event));
-            let dedup_index = sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key);
-            let open = tx.open_alert(integration.id, &dedup_index).await?;
+            let dedup_index = delivery.dedup_index(event);
+            let open = ledger.open_alert(tx, integration.id, &dedup_index).await?;
             let decision = decide_alert(open.as_ref(), event, rules);
             let mut outcome = AlertOutcome {
                 dedup_key: event.dedup_key.clone(),
@@ -816,7 +978,7 @@ impl App {
             };
             match decision {
                 AlertDecision::Deduplicate { alert } => {
-                    tx.bump_alert(alert, now).await?;
+                    ledger.bump(integration.id, &dedup_index, alert);
                     outcome.alert_id = Some(alert);
                 }
                 AlertDecision::Open { to_incident, .. } => {
@@ -848,8 +1010,11 @@ impl App {
                             }
                             None => {
                                 opened_incidents += 1;
-                                self.open_incident_for(tx, delivery, event, &group_index, now)
-                                    .await?
+                                let incident = self
+                                    .open_incident_for(tx, delivery, event, &group_index, now)
+                                    .await?;
+                                ledger.opened(&incident);
+                                incident
                             }
                         };
                         group_incidents.insert(group_index.clone(), incident.clone());
@@ -865,15 +1030,12 @@ impl App {
                         incident.as_ref().map(|i| i.id),
                         now,
                     );
-                    tx.insert_alert(
-                        &alert,
-                        NewAlertSeals {
-                            dedup_index: &dedup_index,
-                            dedup_key_sealed: &dedup_key_sealed,
-                            payload_sealed: &payload,
-                        },
-                    )
-                    .await?;
+                    ledger.insert(NewAlertRow {
+                        alert,
+                        dedup_index,
+                        dedup_key_sealed,
+                        payload_sealed: payload,
+                    });
                     outcome.alert_id = Some(alert_id);
                     outcome.incident_number = incident.as_ref().map(|i| i.number);
                 }
@@ -883,14 +1045,18 @@ impl App {
                     changes_status,
                 } => {
                     if changes_status {
+                        ledger.flush(tx, now).await?;
                         tx.set_alert_status(alert, AlertStatus::Acknowledged, now)
                             .await?;
+                        ledger.forget(integration.id, &dedup_index);
                     } else {
-                        tx.bump_alert(alert, now).await?;
+                        ledger.bump(integration.id, &dedup_index, alert);
                     }
                     outcome.alert_id = Some(alert);
                 }
                 AlertDecision::Resolve { alert, incident } => {
+                    // Resolving reads the incident's alerts back: they must be written.
+                    ledger.flush(tx, now).await?;
                     outcome.incident_number = resolve_alert(
                         tx,
                         sealer,
@@ -901,6 +1067,7 @@ impl App {
                         now,
                     )
                     .await?;
+                    ledger.forget(integration.id, &dedup_index);
                     outcome.alert_id = Some(alert);
                 }
             }

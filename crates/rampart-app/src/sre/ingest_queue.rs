@@ -10,7 +10,7 @@
 use std::ops::ControlFlow;
 use std::sync::Weak;
 
-use super::alerts::{AlertOutcome, Delivery};
+use super::alerts::{AlertOutcome, Delivery, IngestLedger};
 use crate::group_commit::{Batch, GroupCommit};
 use crate::{App, AppError, AppResult, Inner};
 
@@ -98,13 +98,21 @@ impl App {
             .flat_map(|delivery| delivery.groups())
             .collect();
         tx.lock_alert_groups(&groups).await?;
+        // One time for the batch: its deliveries commit together.
+        let now = self.now();
+        let mut ledger = IngestLedger::default();
+        ledger.prefetch(&mut tx, deliveries).await?;
         let mut results = Vec::with_capacity(deliveries.len());
         let mut audits = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            let (outcomes, audit) = self.apply_delivery(&mut tx, delivery).await?;
+            let (outcomes, audit) = self
+                .apply_delivery(&mut tx, &mut ledger, delivery, now)
+                .await?;
             results.push(outcomes);
             audits.push(audit);
         }
+        ledger.flush(&mut tx, now).await?;
+        ledger.number_incidents(&mut tx, &mut results).await?;
         tx.commit_all(&audits).await?;
         Ok(results)
     }

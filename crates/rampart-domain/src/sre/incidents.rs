@@ -175,6 +175,25 @@ pub struct Move {
     pub paging: Paging,
 }
 
+/// The number an incident opened by a webhook delivery carries inside its transaction
+/// until the transaction numbers it, last ([`Incident::number`] is then the project's
+/// next). Numbering last keeps the project's counter locked only from there to the
+/// commit, so concurrent deliveries in one project do not queue behind each other for
+/// a whole transaction. Derived from the id's random bits, it is unique among
+/// transactions in practice (a collision is a conflict, and the batch is retried), and
+/// it lies above 2^62, where no real number goes.
+pub fn provisional_incident_number(id: IncidentId) -> u64 {
+    const ABOVE: u64 = 1 << 62;
+    // The low 62 bits of the UUIDv7: random.
+    let random = (id.as_uuid().as_u128() as u64) & (ABOVE - 1);
+    ABOVE | random
+}
+
+/// Whether `number` is a [`provisional_incident_number`].
+pub const fn is_provisional_incident_number(number: u64) -> bool {
+    number >= 1 << 62
+}
+
 impl Incident {
     /// A new incident opened by hand or by the first alert of `group`.
     #[allow(clippy::too_many_arguments)] // every field of a new incident is given

@@ -100,6 +100,29 @@ pub struct ListedAlert {
     pub incident_number: Option<u64>,
 }
 
+/// Dedup-key indexes read, or alerts bumped, per statement: well under both engines'
+/// limits on bound parameters.
+const OPEN_ALERTS_PER_STATEMENT: usize = 500;
+/// Alerts inserted per statement (14 parameters each).
+const INSERTED_ALERTS_PER_STATEMENT: usize = 200;
+
+/// `$first, $first+1, …` (`count` placeholders) for an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A new alert with what it keeps beside its entity, owned (for batched inserts).
+#[derive(Clone, Debug)]
+pub struct NewAlertRow {
+    pub alert: Alert,
+    pub dedup_index: String,
+    pub dedup_key_sealed: Vec<u8>,
+    pub payload_sealed: Vec<u8>,
+}
+
 /// What a new alert keeps beside its entity: the blind index of its dedup key, and its
 /// dedup key and payload sealed.
 #[derive(Clone, Copy, Debug)]
@@ -311,6 +334,32 @@ impl WriteTx {
             .transpose()
     }
 
+    /// The open alerts of `integration` among the dedup-key blind indexes
+    /// `dedup_indexes`, each with its index: one statement per few hundred events, so
+    /// that a batch of deliveries reads what it deduplicates against at once.
+    pub async fn open_alerts(
+        &mut self,
+        integration: IntegrationId,
+        dedup_indexes: &[&str],
+    ) -> StoreResult<Vec<(String, Alert)>> {
+        let mut found = Vec::new();
+        for chunk in dedup_indexes.chunks(OPEN_ALERTS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT open_key, {ALERT_COLUMNS} FROM alerts \
+                 WHERE integration_id = $1 AND open_key IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(integration.to_string());
+            for index in chunk {
+                query = query.bind(index.to_string());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                found.push((get(&row, "open_key")?, alert_from(&row)?));
+            }
+        }
+        Ok(found)
+    }
+
     /// One alert, read inside the transaction (after its group's lock).
     pub async fn alert_by_id(&mut self, alert: AlertId) -> StoreResult<Option<Alert>> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
@@ -351,6 +400,77 @@ impl WriteTx {
         .bind(seals.dedup_key_sealed.to_vec())
         .execute(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Inserts many open alerts in a few statements (see [`WriteTx::insert_alert`]).
+    pub async fn insert_alerts(&mut self, alerts: &[NewAlertRow]) -> StoreResult<()> {
+        for chunk in alerts.chunks(INSERTED_ALERTS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| {
+                    let p = 1 + n * 14;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, NULL, ${})",
+                        p, p + 1, p + 2, p + 3, p + 4, p + 4, p + 5, p + 6, p + 7, p + 8,
+                        p + 9, p + 10, p + 11, p + 12, p + 13
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_index, \
+                 open_key, status, severity, group_index, payload_sealed, incident_id, \
+                 event_count, created_at, updated_at, resolved_at, dedup_key_sealed) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                let alert = &row.alert;
+                query = query
+                    .bind(alert.id.to_string())
+                    .bind(alert.project_id.to_string())
+                    .bind(alert.service_id.to_string())
+                    .bind(alert.integration_id.to_string())
+                    .bind(row.dedup_index.clone())
+                    .bind(alert.status.as_str())
+                    .bind(alert.severity.clone())
+                    .bind(alert.group_index.clone())
+                    .bind(row.payload_sealed.clone())
+                    .bind(alert.incident_id.map(|id| id.to_string()))
+                    .bind(signed(alert.event_count)?)
+                    .bind(micros(alert.created_at))
+                    .bind(micros(alert.updated_at))
+                    .bind(row.dedup_key_sealed.clone());
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts `events` more deliveries of each alert of `alerts`, in one statement per
+    /// distinct count (see [`WriteTx::bump_alert`]).
+    pub async fn bump_alerts(
+        &mut self,
+        alerts: &[(AlertId, u64)],
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut by_count: std::collections::BTreeMap<u64, Vec<AlertId>> = Default::default();
+        for (alert, events) in alerts {
+            by_count.entry(*events).or_default().push(*alert);
+        }
+        for (events, ids) in by_count {
+            for chunk in ids.chunks(OPEN_ALERTS_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE alerts SET event_count = event_count + $1, updated_at = $2 \
+                     WHERE id IN ({})",
+                    placeholders(3, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(signed(events)?).bind(micros(at));
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                query.execute(self.conn()).await?;
+            }
+        }
         Ok(())
     }
 

@@ -281,6 +281,10 @@ impl Store {
     }
 }
 
+/// Incidents numbered per statement by [`WriteTx::number_incidents`] (two parameters
+/// each).
+const NUMBERED_PER_STATEMENT: usize = 500;
+
 impl WriteTx {
     /// The next incident number of a project (1, 2, …), reserved in this transaction.
     pub async fn next_incident_number(&mut self, project: ProjectId) -> StoreResult<u64> {
@@ -293,6 +297,57 @@ impl WriteTx {
         .fetch_one(self.conn())
         .await?;
         number(get(&row, "last_number")?, "last_number")
+    }
+
+    /// Gives the incidents `incidents` of `project`, opened in this transaction with
+    /// provisional numbers, the project's next numbers in that order, and returns them:
+    /// one statement reserves them all, one more writes them. The counter row stays
+    /// locked until the commit, so this is the last thing a transaction does before its
+    /// audit events.
+    pub async fn number_incidents(
+        &mut self,
+        project: ProjectId,
+        incidents: &[IncidentId],
+    ) -> StoreResult<Vec<u64>> {
+        if incidents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = signed(incidents.len() as u64)?;
+        let row = sqlx::query(
+            "INSERT INTO incident_counters (project_id, last_number) VALUES ($1, $2) \
+             ON CONFLICT (project_id) DO UPDATE \
+             SET last_number = incident_counters.last_number + $2 RETURNING last_number",
+        )
+        .bind(project.to_string())
+        .bind(count)
+        .fetch_one(self.conn())
+        .await?;
+        let last = number(get(&row, "last_number")?, "last_number")?;
+        let first = last + 1 - incidents.len() as u64;
+        let numbers: Vec<u64> = (first..=last).collect();
+        for (chunk, chunk_numbers) in incidents
+            .chunks(NUMBERED_PER_STATEMENT)
+            .zip(numbers.chunks(NUMBERED_PER_STATEMENT))
+        {
+            let cases: Vec<String> = (0..chunk.len())
+                .map(|n| format!("WHEN ${} THEN ${}", 2 + 2 * n, 3 + 2 * n))
+                .collect();
+            let list: Vec<String> = (0..chunk.len())
+                .map(|n| format!("${}", 2 + 2 * n))
+                .collect();
+            let sql = format!(
+                "UPDATE incidents SET number = CASE id {} END \
+                 WHERE project_id = $1 AND id IN ({})",
+                cases.join(" "),
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(project.to_string());
+            for (incident, number) in chunk.iter().zip(chunk_numbers) {
+                query = query.bind(incident.to_string()).bind(signed(*number)?);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(numbers)
     }
 
     pub async fn insert_incident(

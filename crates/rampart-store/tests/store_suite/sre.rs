@@ -1239,3 +1239,81 @@ async fn notifications_are_a_users_inbox_newest_first_with_queued_tasks() {
         assert_eq!(read, [None, None, Some(at(60))]);
     }
 }
+
+/// The statements a batch of webhook deliveries uses: open alerts read for many dedup
+/// keys at once, new alerts inserted together, repeats counted together, and incidents
+/// opened with provisional numbers numbered last, in order, after any numbered before.
+#[tokio::test]
+async fn a_delivery_batch_reads_and_writes_alerts_and_numbers_incidents_together() {
+    use rampart_domain::sre::incidents::provisional_incident_number;
+    use rampart_store::sre::alerts::NewAlertRow;
+    for Fixture { store, .. } in stores().await {
+        let engine = store.engine();
+        let t = tenant(&store, "acme").await;
+        let (service, record) = service_with_integration(&store, &t, "api", AuthMode::Bearer).await;
+        let integration = record.integration.id;
+        let before = open_incident(&store, &t, Some(&service), Some("old"), b"t").await;
+
+        let mut tx = store.write().await.unwrap();
+        let mut opened = Vec::new();
+        for group in ["g1", "g2", "g3"] {
+            let mut row = incident(&t, 0, Some(&service), Some(group));
+            row.number = provisional_incident_number(row.id);
+            tx.insert_incident(&row, b"title").await.unwrap();
+            opened.push(row);
+        }
+        // 600 alerts: more than one statement's worth of each kind.
+        let rows: Vec<NewAlertRow> = (0..600)
+            .map(|n| NewAlertRow {
+                alert: Alert {
+                    incident_id: Some(opened[n % 3].id),
+                    ..alert(&record)
+                },
+                dedup_index: format!("key-{n}"),
+                dedup_key_sealed: format!("sealed key-{n}").into_bytes(),
+                payload_sealed: b"payload".to_vec(),
+            })
+            .collect();
+        tx.insert_alerts(&rows).await.unwrap();
+        let wanted: Vec<String> = (0..700).map(|n| format!("key-{n}")).collect();
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let mut found = tx.open_alerts(integration, &wanted).await.unwrap();
+        found.sort_by_key(|(index, _)| index[4..].parse::<usize>().unwrap());
+        assert_eq!(found.len(), 600, "{engine:?}");
+        assert_eq!(found[7], ("key-7".to_owned(), rows[7].alert.clone()));
+        let bumps: Vec<(AlertId, u64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(n, row)| (row.alert.id, if n < 550 { 1 } else { 3 }))
+            .collect();
+        tx.bump_alerts(&bumps, at(50)).await.unwrap();
+        let ids: Vec<IncidentId> = opened.iter().map(|i| i.id).collect();
+        let numbers = tx.number_incidents(t.project.id, &ids).await.unwrap();
+        let first = before.number + 1;
+        assert_eq!(numbers, vec![first, first + 1, first + 2], "{engine:?}");
+        tx.commit(audit("alert.ingest")).await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        let counted = tx
+            .open_alerts(integration, &["key-3", "key-599"])
+            .await
+            .unwrap();
+        let count_of = |key: &str| {
+            counted
+                .iter()
+                .find(|(index, _)| index == key)
+                .map(|(_, alert)| (alert.event_count, alert.updated_at))
+        };
+        assert_eq!(count_of("key-3"), Some((2, at(50))), "{engine:?}");
+        assert_eq!(count_of("key-599"), Some((4, at(50))), "{engine:?}");
+        for (incident, number) in opened.iter().zip(&numbers) {
+            let stored = tx.incident_for_update(incident.id).await.unwrap().unwrap();
+            assert_eq!(stored.number, *number, "{engine:?}");
+        }
+        // The next incident numbered one by one follows them.
+        assert_eq!(
+            tx.next_incident_number(t.project.id).await.unwrap(),
+            first + 3
+        );
+    }
+}

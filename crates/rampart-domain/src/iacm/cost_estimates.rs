@@ -373,10 +373,57 @@ pub enum CostEstimateError {
     Catalogue(#[from] CatalogueError),
 }
 
+/// The parts of a plan document pricing reads; everything else (`planned_values`,
+/// `prior_state`, the rest of `configuration`, usually most of the bytes) is skipped by
+/// the parser without being built.
+#[derive(serde::Deserialize)]
+struct PricedParts {
+    format_version: Option<Value>,
+    resource_changes: Option<Value>,
+    configuration: Option<ConfigurationParts>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigurationParts {
+    provider_config: Option<Value>,
+}
+
 /// Prices a plan given as JSON bytes with the built-in catalogue.
 pub fn estimate_plan_json(bytes: &[u8]) -> Result<CostEstimate, CostEstimateError> {
-    let plan: Value =
-        serde_json::from_slice(bytes).map_err(|error| PlanReadError::NotJson(error.to_string()))?;
+    let not_json = |error: serde_json::Error| PlanReadError::NotJson(error.to_string());
+    // Read strictly (an array is not an object); a well-formed JSON value of the wrong
+    // shape is told apart from a syntax error.
+    let parts: PricedParts = match crate::json::from_slice(bytes) {
+        Ok(parts) => parts,
+        Err(error) if error.is_data() => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(not_json)?;
+            let is_object = bytes.trim_ascii_start().starts_with(b"{");
+            return Err(if is_object {
+                PlanReadError::Shape(error.to_string())
+            } else {
+                PlanReadError::NotAnObject
+            }
+            .into());
+        }
+        Err(error) => return Err(not_json(error).into()),
+    };
+    let mut plan = serde_json::Map::new();
+    let fields = [
+        ("format_version", parts.format_version),
+        ("resource_changes", parts.resource_changes),
+        (
+            "configuration",
+            parts
+                .configuration
+                .map(|configuration| json!({"provider_config": configuration.provider_config})),
+        ),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            plan.insert(name.to_owned(), value);
+        }
+    }
+    let plan = Value::Object(plan);
     let view = PlanView::read(&plan)?;
     Ok(estimate(&view, PriceCatalogue::builtin()?))
 }

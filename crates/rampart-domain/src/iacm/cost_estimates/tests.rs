@@ -610,6 +610,20 @@ fn what_is_not_a_plan_is_an_error_not_an_empty_estimate() {
         estimate_plan_json(b"{"),
         Err(CostEstimateError::Plan(PlanReadError::NotJson(_)))
     ));
+    for not_an_object in [&b"[\"1.2\", [], {}]"[..], b"42", b"\"plan\""] {
+        assert!(
+            matches!(
+                estimate_plan_json(not_an_object),
+                Err(CostEstimateError::Plan(PlanReadError::NotAnObject))
+            ),
+            "{}",
+            String::from_utf8_lossy(not_an_object)
+        );
+    }
+    assert!(matches!(
+        estimate_plan_json(br#"{"format_version": "1.2", "format_version": "1.2"}"#),
+        Err(CostEstimateError::Plan(PlanReadError::Shape(_)))
+    ));
     assert!(matches!(
         estimate_plan_json(br#"{"version": 4, "serial": 1, "resources": []}"#),
         Err(CostEstimateError::Plan(PlanReadError::NoFormatVersion))

@@ -47,7 +47,7 @@
 //!   "prior_monthly": "40.561",        "prior_monthly_micros": 40561000,
 //!   "proposed_monthly": "76.322",     "proposed_monthly_micros": 76322000,
 //!   "delta_monthly": "35.761",        "delta_monthly_micros": 35761000,
-//!   "counts": {"priced": 9, "free": 12, "partially_priced": 6, "unpriced": 0, "usage_based": 0},
+//!   "counts": {"priced": 14, "free": 12, "partially_priced": 6, "unpriced": 0, "usage_based": 2},
 //!   "resources": [{
 //!     "address": "aws_instance.web", "type": "aws_instance", "action": "create",
 //!     "region": "us-east-1", "free": false,

@@ -428,6 +428,13 @@ def regenerate(catalogue: dict, date: str, only: set[str], strict: bool, max_cha
                         problems.append(f"{name} {region} {key}: {old} → {new} (check the filter)")
                     old_prices[key] = plain(new)
         table["date"] = date
+        # Prices now come from the API: a hand-made approximation note no longer applies.
+        if "APPROXIMATE" in table.get("note", ""):
+            kept = [part for part in table["note"].split("; ") if not part.startswith("APPROXIMATE")]
+            if kept:
+                table["note"] = "; ".join(kept)
+            else:
+                del table["note"]
     # Usage-based prices (`usage` of a resource) are reference prices kept by hand: their
     # `usage_date` moves only when someone has checked them.
     catalogue["date"] = date

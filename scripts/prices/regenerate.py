@@ -409,7 +409,10 @@ def regenerate(catalogue: dict, date: str, only: set[str], strict: bool, max_cha
         print(f"{name}", file=sys.stderr)
         if "tiers" in table:
             for region, old in table["tiers"].items():
-                table["tiers"][region] = azure_disk_tiers(region) if name.startswith("azure_") else gcp_redis_tiers(region, old)
+                fresh = azure_disk_tiers(region) if name.startswith("azure_") else gcp_redis_tiers(region, old)
+                for key in sorted(set(old) - set(fresh)):
+                    problems.append(f"{name} {region} {key}: not listed any more, old tiers kept")
+                table["tiers"][region] = {**old, **fresh}
         else:
             for region, old_prices in table["regions"].items():
                 keys = sorted(old_prices)

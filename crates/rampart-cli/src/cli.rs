@@ -177,6 +177,11 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Offline cost estimates of a Terraform/OpenTofu plan, from the price catalogue compiled into the binary.
+    Cost {
+        #[command(subcommand)]
+        command: CostCommand,
+    },
     /// Print a shell completion script: `source <(rampart completions bash)`.
     Completions {
         /// The shell to complete in.
@@ -187,6 +192,24 @@ pub enum Command {
         /// Write a page for every command into this directory instead (a man1 directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// Price a plan offline (no server, no network): monthly cost per resource, prior,
+    /// proposed and delta totals, the resources that could not be priced and why, and the
+    /// usage-based charges, which are listed but never counted.
+    ///
+    /// Make the plan JSON with `terraform plan -out=tfplan && terraform show -json tfplan > plan.json`.
+    /// Prices are on-demand list prices in USD from the catalogue's date; `--output json`
+    /// prints the shape policies see as `input.cost`.
+    Estimate {
+        /// The plan JSON (`terraform show -json PLANFILE`), or `-` for standard input.
+        plan: PathBuf,
+        /// `table` for people, `json` for scripts and policies.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
     },
 }
 

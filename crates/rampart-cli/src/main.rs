@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rampart_app::SystemClock;
-use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
+use rampart_cli::cli::{
+    AdminCommand, AuditCommand, Cli, Command, CostCommand, ExportFormatArg, KeysCommand,
+};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, generate, logging, output, println, serve};
+use rampart_cli::{admin, client, generate, iacm, logging, output, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -215,6 +217,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::platform::keys::key(command, &args).await,
+        Command::Cost {
+            command: CostCommand::Estimate { plan, output },
+        } => iacm::cost_estimates::estimate(&plan, output),
         Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
         Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
         Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),

@@ -1,0 +1,3 @@
+//! Offline infrastructure-as-code commands: they read local files and need no server.
+
+pub mod cost_estimates;

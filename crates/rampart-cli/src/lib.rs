@@ -1,6 +1,6 @@
 //! The `rampart` binary's library: command-line definitions, configuration (the only
 //! place that reads the environment), wiring of the server (`serve`), operator commands
-//! (`admin`) and the API client commands. `main.rs` only dispatches. Everything printed
+//! (`admin`), the offline policy check (`policy_eval`) and the API client commands. `main.rs` only dispatches. Everything printed
 //! goes through [`output`] (its `println!` is declared first, so every module uses it).
 
 #[macro_use]
@@ -13,6 +13,7 @@ pub mod config;
 pub mod generate;
 pub mod instance_lock;
 pub mod logging;
+pub mod policy_eval;
 pub mod serve;
 pub mod setup;
 pub mod tls_files;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rampart_app::SystemClock;
-use rampart_cli::cli::{AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand};
+use rampart_cli::cli::{
+    AdminCommand, AuditCommand, Cli, Command, ExportFormatArg, KeysCommand, PolicyCommand,
+};
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, generate, logging, output, println, serve};
+use rampart_cli::{admin, client, generate, logging, output, policy_eval, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -215,6 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::platform::keys::key(command, &args).await,
+        // Answered in `main`, before the runtime: its exit status has three values.
+        Command::Policy { .. } => Ok(()),
         Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
         Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
         Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),
@@ -223,6 +227,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Policy {
+        command: PolicyCommand::Eval(args),
+    } = &cli.command
+    {
+        // Offline and synchronous; 0 nothing denies, 1 something denies, 2 an error.
+        return match policy_eval::run(args) {
+            Ok(policy_eval::Verdict::Pass) => ExitCode::SUCCESS,
+            Ok(policy_eval::Verdict::Deny) => ExitCode::from(1),
+            Err(error) if output::is_closed_pipe(&error) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

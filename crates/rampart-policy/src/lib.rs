@@ -19,6 +19,7 @@ pub mod engine;
 pub mod input;
 
 pub use engine::{
-    ModuleOutcome, PolicyError, PolicyLimits, PolicyModule, PreparedPolicySet, RegoSyntax,
+    ModuleOutcome, PolicyError, PolicyInput, PolicyLimits, PolicyModule, PreparedPolicySet,
+    RegoSyntax,
 };
 pub use input::{InputContext, InputShape, build_input};

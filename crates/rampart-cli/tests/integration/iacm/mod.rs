@@ -1,8 +1,10 @@
 //! Infrastructure as code over HTTPS, one module per slice, named as in every crate:
 //! workspaces, state versions, the Terraform protocol adapter (`tf_backend`, raw HTTP) and
-//! the stock Terraform CLI against it (`terraform`). Here: what they share — a raw backend
+//! the stock Terraform CLI against it (`terraform`); the policy engine against the real OPA
+//! (`policy_engine`). Here: what they share — a raw backend
 //! request with Basic auth, a state body, a lock body, the workspace paths.
 
+mod policy_engine;
 mod state_versions;
 mod terraform;
 mod tf_backend;

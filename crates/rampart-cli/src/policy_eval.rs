@@ -33,8 +33,8 @@ pub fn run(args: &PolicyEvalArgs) -> anyhow::Result<Verdict> {
     }
     let mut modules = Vec::with_capacity(files.len());
     for file in &files {
-        let source = std::fs::read_to_string(file)
-            .with_context(|| format!("reading {}", file.display()))?;
+        let source =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         modules.push(PolicyModule {
             path: file.display().to_string(),
             source,

@@ -255,10 +255,7 @@ impl PreparedPolicySet {
             let package = engine
                 .add_policy(module.path.clone(), module.source.clone())
                 .map_err(|error| invalid(&module.path, &error))?;
-            let package = package
-                .strip_prefix("data.")
-                .unwrap_or(&package)
-                .to_owned();
+            let package = package.strip_prefix("data.").unwrap_or(&package).to_owned();
             let declares = |rule: &str| {
                 engine
                     .has_declared_rule_rooted_at(&module.path, rule)
@@ -285,8 +282,12 @@ impl PreparedPolicySet {
                 let same_package = prepared
                     .iter()
                     .filter(|other| other.package == module.package);
-                let deny = same_package.clone().find_map(|other| other.deny_rule.clone());
-                let warn = same_package.into_iter().find_map(|other| other.warn_rule.clone());
+                let deny = same_package
+                    .clone()
+                    .find_map(|other| other.deny_rule.clone());
+                let warn = same_package
+                    .into_iter()
+                    .find_map(|other| other.warn_rule.clone());
                 (module.path.clone(), deny, warn)
             })
             .collect();
@@ -614,8 +615,15 @@ warn := [{"msg": "object", "n": 2}]
 
     #[test]
     fn a_parse_error_names_its_line_and_column() {
-        let error = prepare("package t\n\ndeny contains msg if {\n  msg := \"x\" +\n}\n").unwrap_err();
-        let PolicyError::Invalid { path, line, column, message } = &error else {
+        let error =
+            prepare("package t\n\ndeny contains msg if {\n  msg := \"x\" +\n}\n").unwrap_err();
+        let PolicyError::Invalid {
+            path,
+            line,
+            column,
+            message,
+        } = &error
+        else {
             panic!("{error:?}");
         };
         assert_eq!(path, "p.rego");
@@ -659,6 +667,29 @@ warn := [{"msg": "object", "n": 2}]
     }
 
     #[test]
+    fn known_difference_from_opa_iterating_over_a_scalar_is_an_error() {
+        // OPA finds nothing in `some x in null`; regorus 0.14 stops the evaluation. The
+        // README tells policy authors to guard with is_object/is_array. When an upgrade
+        // changes this, this test says so: update the README's list of differences.
+        let error = evaluate(
+            "package t\ndeny contains k if { some k, _ in input.tags }\n",
+            json!({"tags": null}),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "policy_evaluation_failed");
+        assert!(
+            error.to_string().starts_with("p.rego: evaluation failed: "),
+            "{error}"
+        );
+        let guarded = evaluate(
+            "package t\ndeny contains k if { is_object(input.tags); some k, _ in input.tags }\n",
+            json!({"tags": null}),
+        )
+        .unwrap();
+        assert!(guarded.deny.is_empty());
+    }
+
+    #[test]
     fn v0_sets_are_read_as_v0() {
         let set = PreparedPolicySet::prepare(
             RegoSyntax::V0,
@@ -695,7 +726,10 @@ warn := [{"msg": "object", "n": 2}]
             })
             .collect();
         let results: Vec<Vec<String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        assert_eq!(results, vec![vec![], vec![], vec!["2".to_owned()], vec!["3".to_owned()]]);
+        assert_eq!(
+            results,
+            vec![vec![], vec![], vec!["2".to_owned()], vec!["3".to_owned()]]
+        );
     }
 
     #[test]
@@ -715,13 +749,21 @@ warn := [{"msg": "object", "n": 2}]
         )
         .unwrap();
         let started = std::time::Instant::now();
-        let error = set.evaluate(&PolicyInput::from_json(json!({}))).unwrap_err();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
         assert_eq!(error, PolicyError::Timeout { limit_ms: 200 });
         assert_eq!(error.code(), "policy_timeout");
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         // The process and the prepared set are unharmed: a good evaluation still works.
         let good = prepare("package t\ndeny contains \"d\" if input.x\n").unwrap();
-        let outcome = good.evaluate(&PolicyInput::from_json(json!({"x": true}))).unwrap();
+        let outcome = good
+            .evaluate(&PolicyInput::from_json(json!({"x": true})))
+            .unwrap();
         assert_eq!(outcome[0].deny, vec!["d"]);
     }
 
@@ -737,9 +779,12 @@ warn := [{"msg": "object", "n": 2}]
             source.push_str(&format!("s{n} := concat(\"\", [s{p}, s{p}])\n", p = n - 1));
         }
         source.push_str("deny contains \"long\" if count(s40) > 0\n");
-        let set = PreparedPolicySet::prepare(RegoSyntax::V1, &[module("blow.rego", &source)], limits)
-            .unwrap();
-        let error = set.evaluate(&PolicyInput::from_json(json!({}))).unwrap_err();
+        let set =
+            PreparedPolicySet::prepare(RegoSyntax::V1, &[module("blow.rego", &source)], limits)
+                .unwrap();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
         assert_eq!(
             error,
             PolicyError::MemoryExceeded {
@@ -756,7 +801,9 @@ warn := [{"msg": "object", "n": 2}]
             limits,
         )
         .unwrap();
-        let error = set.evaluate(&PolicyInput::from_json(json!({}))).unwrap_err();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
         assert_eq!(error.code(), "policy_memory_exceeded", "{error:?}");
     }
 }

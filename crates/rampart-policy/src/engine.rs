@@ -134,7 +134,8 @@ impl ModuleOutcome {
 /// Why a policy set could not be prepared or evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
-    /// A module does not parse or compile (line and column of the parser, 1-based).
+    /// A module does not parse or compile: line and column of the parser, 1-based (0 and
+    /// 0 when regorus names no place, e.g. a module over the size limit of its parser).
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,

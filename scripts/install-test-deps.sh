@@ -17,6 +17,9 @@
 #   README test; pagerduty, PagerDuty's own client, for the PagerDuty-compatible route;
 #   requests, another client that must read a 413; schemathesis, which checks the
 #   server against its OpenAPI document.
+# - OPA, the reference Rego engine, from PyPI's opa-golib-python-bindings (OPA's Go
+#   library behind ctypes), unpacked into target/test-deps/opa: the policy differential
+#   test and the policy benchmark compare Rampart's engine with it.
 # New real clients add their installs here, so that a fresh machine and CI get them from
 # the same place; the README's "Test it" lists them.
 set -euo pipefail
@@ -79,6 +82,18 @@ requests_version="2.34.2"
 schemathesis_version="4.32.5"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('schemathesis') != '$schemathesis_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "schemathesis==$schemathesis_version"
+# OPA (opa-golib-python-bindings): its wheel declares Python >= 3.14 but is ctypes over a
+# Go shared library and runs on older Pythons, so it is downloaded for 3.14 and unpacked
+# rather than installed; scripts/opa_eval.py puts the folder on its path.
+opa_version="0.4.4"
+if [ "$(cat "$deps/opa/VERSION" 2>/dev/null)" != "$opa_version" ]; then
+    rm -rf "$deps/opa" "$deps/opa-wheel"
+    "$deps/venv/bin/python" -m pip download -q --no-deps --only-binary=:all: \
+        --python-version 3.14 -d "$deps/opa-wheel" "opa-golib-python-bindings==$opa_version"
+    "$deps/venv/bin/python" -m zipfile -e "$deps"/opa-wheel/opa_golib_python_bindings-*.whl "$deps/opa"
+    rm -rf "$deps/opa-wheel"
+    echo "$opa_version" >"$deps/opa/VERSION"
+fi
 mkdir -p "$deps/bin"
 cmp -s "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py" ||
     cp "$root/scripts/terraform-shim.py" "$deps/bin/terraform-shim.py"

@@ -182,6 +182,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CostCommand,
     },
+    /// Rego policies, offline (no server): evaluate modules against a plan as the server does.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print a shell completion script: `source <(rampart completions bash)`.
     Completions {
         /// The shell to complete in.
@@ -211,6 +216,56 @@ pub enum CostCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         output: OutputFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate every `.rego` module under the paths against a plan (`terraform show -json`)
+    /// with the server's engine and limits. Exit 0: nothing denies; 1: something denies;
+    /// 2: an error (a module that does not parse, a timeout), message on stderr.
+    Eval(PolicyEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyEvalArgs {
+    /// The plan JSON (the output of `terraform show -json PLANFILE`).
+    #[arg(long, value_name = "PLAN.json")]
+    pub input: PathBuf,
+    /// `hcp`: HCP Terraform's OPA input (`input.plan`, `input.run`, …); `plan`: the plan
+    /// JSON itself is `input` (conftest style).
+    #[arg(long, value_enum, default_value_t = InputShapeArg::Hcp)]
+    pub input_shape: InputShapeArg,
+    /// The Rego syntax of the modules: `v1` (OPA 1.x) or `v0` (OPA before 1.0).
+    #[arg(long, value_enum, default_value_t = RegoSyntaxArg::V1)]
+    pub rego_syntax: RegoSyntaxArg,
+    /// `text` for people; `json` prints `{"modules": [{"path", "package", "deny", "warn"}]}`.
+    #[arg(long, value_enum, default_value_t = PolicyOutputArg::Text)]
+    pub output: PolicyOutputArg,
+    /// A cost estimate (JSON) to show the policies as `input.cost` (shape `hcp` only).
+    #[arg(long, value_name = "COST.json")]
+    pub cost: Option<PathBuf>,
+    /// `.rego` files, or directories searched for them (recursively; `_test.rego` files
+    /// are skipped).
+    #[arg(required = true, value_name = "POLICY_PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum InputShapeArg {
+    Hcp,
+    Plan,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RegoSyntaxArg {
+    V0,
+    V1,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PolicyOutputArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

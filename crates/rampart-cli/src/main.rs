@@ -8,9 +8,10 @@ use clap::Parser;
 use rampart_app::SystemClock;
 use rampart_cli::cli::{
     AdminCommand, AuditCommand, Cli, Command, CostCommand, ExportFormatArg, KeysCommand,
+    PolicyCommand,
 };
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, generate, iacm, logging, output, println, serve};
+use rampart_cli::{admin, client, generate, iacm, logging, output, policy_eval, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -220,6 +221,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cost {
             command: CostCommand::Estimate { plan, output },
         } => iacm::cost_estimates::estimate(&plan, output),
+        // Answered in `main`, before the runtime: its exit status has three values.
+        Command::Policy { .. } => Ok(()),
         Command::Completions { shell } => generate::completions(shell, &mut std::io::stdout()),
         Command::Man { dir: Some(dir) } => generate::man_pages(&dir),
         Command::Man { dir: None } => generate::man_page(&mut std::io::stdout()),
@@ -228,6 +231,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Policy {
+        command: PolicyCommand::Eval(args),
+    } = &cli.command
+    {
+        // Offline and synchronous; 0 nothing denies, 1 something denies, 2 an error.
+        return match policy_eval::run(args) {
+            Ok(policy_eval::Verdict::Pass) => ExitCode::SUCCESS,
+            Ok(policy_eval::Verdict::Deny) => ExitCode::from(1),
+            Err(error) if output::is_closed_pipe(&error) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -101,6 +101,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("rampart-domain", &[]),
     ("rampart-crypto", &["rampart-domain"]),
     ("rampart-api", &[]),
+    ("rampart-policy", &[]),
     ("rampart-store", &["rampart-domain", "rampart-crypto"]),
     (
         "rampart-app",
@@ -124,6 +125,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
             "rampart-app",
             "rampart-api",
             "rampart-http",
+            "rampart-policy",
         ],
     ),
     (

@@ -1,10 +1,12 @@
 //! Infrastructure as code over HTTPS, one module per slice, named as in every crate:
 //! workspaces, state versions, the Terraform protocol adapter (`tf_backend`, raw HTTP) and
 //! the stock Terraform CLI against it (`terraform`); the offline `rampart cost estimate`
-//! (`cost_estimates`). Here: what they share — a raw backend
-//! request with Basic auth, a state body, a lock body, the workspace paths.
+//! (`cost_estimates`) and the policy engine against the real OPA (`policy_engine`). Here:
+//! what they share — a raw backend request with Basic auth, a state body, a lock body,
+//! the workspace paths.
 
 mod cost_estimates;
+mod policy_engine;
 mod state_versions;
 mod terraform;
 mod tf_backend;

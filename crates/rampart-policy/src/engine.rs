@@ -1,0 +1,819 @@
+//! The policy engine: validate and prepare a set of Rego modules once, evaluate it many
+//! times, each evaluation bounded in time and memory.
+//!
+//! A *policy set* is a list of modules in one Rego syntax (v1 by default, v0 when the set
+//! declares it). [`PreparedPolicySet::prepare`] parses every module (errors carry the
+//! parser's line and column), requires each to declare a `deny` or a `warn` rule, and
+//! runs regorus' analysis once (rule dependencies, scheduling, loop hoisting). The
+//! prepared engine is then cloned for every evaluation — a clone shares the parsed and
+//! analysed modules — so nothing is parsed or analysed twice.
+//!
+//! What a module decides is read from its package's `deny` and `warn` documents, as
+//! conftest and HCP Terraform do: a set or an array of messages (strings; any other value
+//! is rendered as compact JSON), `true` (one message naming the rule) or `false`;
+//! an undefined or empty `deny` passes. Messages are sorted.
+//!
+//! Limits ([`PolicyLimits`]):
+//! - **Time**: regorus' cooperative execution timer, checked every few interpreter steps
+//!   (statements, loop iterations, rule evaluations); past the limit the evaluation
+//!   returns [`PolicyError::Timeout`] on the caller's thread — no thread is left running.
+//! - **Memory**: regorus counts live heap bytes through its vendored mimalloc (the
+//!   `allocator-memory-limits` feature makes it the process's allocator) and checks a
+//!   ceiling at the same kind of points and inside the builtins that build large values
+//!   (`numbers.range`, `net.cidr_expand`, `concat`, …). The ceiling is process-wide, so
+//!   evaluations take turns ([`MEMORY_GATE`]): each sets the ceiling to the live bytes at
+//!   its start plus its budget, and lifts it when done. Evaluations last milliseconds;
+//!   one that would not is stopped by its time limit.
+//!   Both checks are cooperative: a single builtin call can overshoot before the next
+//!   check. One case is not caught at all: `numbers.range`/`numbers.range_step` reserve
+//!   their whole result (24 bytes an element) before checking; up to about 5 × 10¹²
+//!   elements the reservation succeeds (address space only) and the check stops it, but a
+//!   larger span cannot be mapped at all, and a failed allocation aborts the process. The CLI is a
+//!   process of its own; the server is to evaluate untrusted sets where that is
+//!   acceptable (see ARCHITECTURE.md, "Policy evaluation limits").
+//! - No network: regorus is built without its `http` feature, so `http.send` is an
+//!   unknown function and a module calling it does not validate.
+
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{Engine, LimitError, Value as RegoValue};
+
+/// Default time limit of one evaluation of a policy set (every module).
+pub const EVALUATION_TIME_MAX_DEFAULT: Duration = Duration::from_secs(2);
+/// Default memory budget of one evaluation: live heap bytes beyond those at its start.
+pub const EVALUATION_MEMORY_BYTES_MAX_DEFAULT: u64 = 256 * 1024 * 1024;
+/// Interpreter steps between two reads of the clock. A step is microseconds at most,
+/// so the limit is overshot by far less than a millisecond.
+const TIMER_CHECK_INTERVAL_STEPS: u32 = 32;
+/// Largest module source accepted, in bytes.
+pub const MODULE_BYTES_MAX: usize = 512 * 1024;
+/// Most modules in one policy set.
+pub const MODULES_PER_SET_MAX: usize = 500;
+
+/// Evaluations take turns under the process-wide memory ceiling (see the module doc).
+static MEMORY_GATE: Mutex<()> = Mutex::new(());
+
+/// The Rego syntax a policy set is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegoSyntax {
+    /// Rego v0 (OPA before 1.0: `deny[msg] { … }`, no `if`/`contains` required).
+    V0,
+    /// Rego v1 (OPA 1.x's default: `deny contains msg if { … }`).
+    #[default]
+    V1,
+}
+
+impl RegoSyntax {
+    /// The name users write (`v0`, `v1`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegoSyntax::V0 => "v0",
+            RegoSyntax::V1 => "v1",
+        }
+    }
+
+    /// Parses the name users write; `None` for anything else.
+    pub fn parse(name: &str) -> Option<RegoSyntax> {
+        match name {
+            "v0" => Some(RegoSyntax::V0),
+            "v1" => Some(RegoSyntax::V1),
+            _ => None,
+        }
+    }
+}
+
+/// One Rego module: where it comes from (a file path, or the module's name in a policy
+/// set; unique within the set) and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyModule {
+    pub path: String,
+    pub source: String,
+}
+
+/// Bounds of one evaluation of a policy set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyLimits {
+    /// Wall-clock time for every module of the set together.
+    pub evaluation_time_max: Duration,
+    /// Heap bytes the evaluation may hold beyond those live when it starts.
+    pub evaluation_memory_bytes_max: u64,
+}
+
+impl Default for PolicyLimits {
+    fn default() -> Self {
+        PolicyLimits {
+            evaluation_time_max: EVALUATION_TIME_MAX_DEFAULT,
+            evaluation_memory_bytes_max: EVALUATION_MEMORY_BYTES_MAX_DEFAULT,
+        }
+    }
+}
+
+/// What one module decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleOutcome {
+    /// The module's path, as given.
+    pub path: String,
+    /// Its package, without `data.` (`terraform.policies.tags`).
+    pub package: String,
+    /// Messages of its package's `deny`, sorted; empty passes.
+    pub deny: Vec<String>,
+    /// Messages of its package's `warn`, sorted.
+    pub warn: Vec<String>,
+}
+
+impl ModuleOutcome {
+    /// Whether the module denies.
+    pub fn denies(&self) -> bool {
+        !self.deny.is_empty()
+    }
+}
+
+/// Why a policy set could not be prepared or evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A module does not parse or compile: line and column of the parser, 1-based (0 and
+    /// 0 when regorus names no place, e.g. a module over the size limit of its parser).
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
+    /// A module declares neither `deny` nor `warn`: it could never decide anything.
+    #[error(
+        "{path}: the module declares neither a `deny` nor a `warn` rule, so it can decide nothing"
+    )]
+    NoDecisionRule { path: String },
+    /// Two modules of one set have the same path, or a set has no or too many modules.
+    #[error("{0}")]
+    InvalidSet(String),
+    /// The evaluation ran past its time limit and was stopped.
+    #[error("policy_timeout: the evaluation ran longer than {limit_ms} ms and was stopped")]
+    Timeout { limit_ms: u64 },
+    /// The evaluation held more memory than its budget and was stopped.
+    #[error(
+        "policy_memory_exceeded: the evaluation used more than {limit_bytes} bytes of memory and was stopped"
+    )]
+    MemoryExceeded { limit_bytes: u64 },
+    /// Evaluating a module failed (a conflict between rule values, a builtin's error…).
+    #[error("{path}: evaluation failed: {message}")]
+    Evaluation { path: String, message: String },
+}
+
+impl PolicyError {
+    /// A stable snake_case code for this error, for the API's error body and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PolicyError::Invalid { .. } => "policy_invalid",
+            PolicyError::NoDecisionRule { .. } => "policy_without_decision",
+            PolicyError::InvalidSet(_) => "policy_set_invalid",
+            PolicyError::Timeout { .. } => "policy_timeout",
+            PolicyError::MemoryExceeded { .. } => "policy_memory_exceeded",
+            PolicyError::Evaluation { .. } => "policy_evaluation_failed",
+        }
+    }
+}
+
+/// The input document of evaluations, converted once to the engine's value type (a plan
+/// of megabytes is converted once and shared by every set evaluated against it).
+#[derive(Debug, Clone)]
+pub struct PolicyInput(RegoValue);
+
+impl PolicyInput {
+    /// Converts a JSON document (usually [`crate::build_input`]'s result).
+    pub fn from_json(document: serde_json::Value) -> PolicyInput {
+        let _turn = take_turn();
+        PolicyInput(RegoValue::from(document))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PreparedModule {
+    path: String,
+    package: String,
+    /// `data.<package>.deny` when some module of the package declares it.
+    deny_rule: Option<String>,
+    warn_rule: Option<String>,
+}
+
+/// A validated, analysed policy set, ready to evaluate. Cheap to share (`Send + Sync`):
+/// evaluations clone the prepared engine and never change it.
+#[derive(Debug, Clone)]
+pub struct PreparedPolicySet {
+    engine: Engine,
+    modules: Vec<PreparedModule>,
+    limits: PolicyLimits,
+}
+
+impl PreparedPolicySet {
+    /// Validates (parse + compile) and prepares `modules`, written in `syntax`.
+    /// The first problem found is returned; [`PreparedPolicySet::validate_module`] checks
+    /// one module alone.
+    pub fn prepare(
+        syntax: RegoSyntax,
+        modules: &[PolicyModule],
+        limits: PolicyLimits,
+    ) -> Result<PreparedPolicySet, PolicyError> {
+        if modules.is_empty() {
+            return Err(PolicyError::InvalidSet(
+                "a policy set needs at least one module".to_owned(),
+            ));
+        }
+        if modules.len() > MODULES_PER_SET_MAX {
+            return Err(PolicyError::InvalidSet(format!(
+                "a policy set holds at most {MODULES_PER_SET_MAX} modules"
+            )));
+        }
+        // regorus checks the process-wide memory ceiling in everything it does (parsing
+        // too), so preparing takes its turn like an evaluation.
+        let _turn = take_turn();
+        let mut engine = Engine::new();
+        engine.set_rego_v0(syntax == RegoSyntax::V0);
+        // Builtin errors make the expression undefined, as in OPA's default (non-strict).
+        engine.set_strict_builtin_errors(false);
+        let mut prepared = Vec::with_capacity(modules.len());
+        for module in modules {
+            if prepared
+                .iter()
+                .any(|seen: &PreparedModule| seen.path == module.path)
+            {
+                return Err(PolicyError::InvalidSet(format!(
+                    "two modules have the path {}",
+                    module.path
+                )));
+            }
+            if module.source.len() > MODULE_BYTES_MAX {
+                return Err(PolicyError::Invalid {
+                    path: module.path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("the module is larger than {MODULE_BYTES_MAX} bytes"),
+                });
+            }
+            let package = engine
+                .add_policy(module.path.clone(), module.source.clone())
+                .map_err(|error| invalid(&module.path, &error))?;
+            let package = package.strip_prefix("data.").unwrap_or(&package).to_owned();
+            let declares = |rule: &str| {
+                engine
+                    .has_declared_rule_rooted_at(&module.path, rule)
+                    .map_err(|error| invalid(&module.path, &error))
+            };
+            let (deny, warn) = (declares("deny")?, declares("warn")?);
+            if !deny && !warn {
+                return Err(PolicyError::NoDecisionRule {
+                    path: module.path.clone(),
+                });
+            }
+            prepared.push(PreparedModule {
+                path: module.path.clone(),
+                deny_rule: deny.then(|| format!("data.{package}.deny")),
+                warn_rule: warn.then(|| format!("data.{package}.warn")),
+                package,
+            });
+        }
+        // Modules of one package share its documents: a module reads the package's `deny`
+        // and `warn` when any module of the package declares them.
+        let declared: Vec<(String, Option<String>, Option<String>)> = prepared
+            .iter()
+            .map(|module| {
+                let same_package = prepared
+                    .iter()
+                    .filter(|other| other.package == module.package);
+                let deny = same_package
+                    .clone()
+                    .find_map(|other| other.deny_rule.clone());
+                let warn = same_package
+                    .into_iter()
+                    .find_map(|other| other.warn_rule.clone());
+                (module.path.clone(), deny, warn)
+            })
+            .collect();
+        for (module, (_, deny, warn)) in prepared.iter_mut().zip(declared) {
+            module.deny_rule = deny;
+            module.warn_rule = warn;
+        }
+        // Analysis (unsafe variables, unknown functions, rule conflicts, scheduling) runs
+        // here, once; clones of the engine share its result.
+        let entry: regorus::Rc<str> = prepared
+            .first()
+            .and_then(|module| module.deny_rule.as_ref().or(module.warn_rule.as_ref()))
+            .map(|rule| regorus::Rc::from(rule.as_str()))
+            .unwrap_or_else(|| regorus::Rc::from("data"));
+        if let Err(failure) = with_limits(&mut engine, limits, |engine| {
+            engine
+                .compile_with_entrypoint(&entry)
+                .map_err(|error| Failure::new("", error))
+        }) {
+            let path = module_named_in(&failure.error, modules)
+                .or_else(|| modules.first().map(|module| module.path.clone()))
+                .unwrap_or_default();
+            return Err(invalid(&path, &failure.error));
+        }
+        Ok(PreparedPolicySet {
+            engine,
+            modules: prepared,
+            limits,
+        })
+    }
+
+    /// Validates one module on its own (what saving a module checks): parse, compile and
+    /// the presence of a `deny` or `warn` rule. Returns its package.
+    pub fn validate_module(
+        syntax: RegoSyntax,
+        module: &PolicyModule,
+    ) -> Result<String, PolicyError> {
+        let set = PreparedPolicySet::prepare(
+            syntax,
+            std::slice::from_ref(module),
+            PolicyLimits::default(),
+        )?;
+        Ok(set
+            .modules
+            .first()
+            .map(|module| module.package.clone())
+            .unwrap_or_default())
+    }
+
+    /// The limits every evaluation of this set runs under.
+    pub fn limits(&self) -> PolicyLimits {
+        self.limits
+    }
+
+    /// The modules' paths and packages, in the order given.
+    pub fn modules(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.modules
+            .iter()
+            .map(|module| (module.path.as_str(), module.package.as_str()))
+    }
+
+    /// Evaluates every module against `input`, in the order given, on a clone of the
+    /// prepared engine, under the set's limits (for all modules together).
+    pub fn evaluate(&self, input: &PolicyInput) -> Result<Vec<ModuleOutcome>, PolicyError> {
+        let _turn = take_turn();
+        let mut engine = self.engine.clone();
+        engine.set_input(input.0.clone());
+        let limits = self.limits;
+        with_limits(&mut engine, limits, |engine| {
+            let mut outcomes = Vec::with_capacity(self.modules.len());
+            for module in &self.modules {
+                let mut read = |rule: &Option<String>| match rule {
+                    Some(rule) => engine
+                        .eval_rule(rule.clone())
+                        .map(|value| messages(&value, rule))
+                        .map_err(|error| Failure::new(&module.path, error)),
+                    None => Ok(Vec::new()),
+                };
+                let deny = read(&module.deny_rule)?;
+                let warn = read(&module.warn_rule)?;
+                outcomes.push(ModuleOutcome {
+                    path: module.path.clone(),
+                    package: module.package.clone(),
+                    deny,
+                    warn,
+                });
+            }
+            Ok(outcomes)
+        })
+        .map_err(|failure| failure.into_policy_error(limits))
+    }
+}
+
+/// An evaluation's error, with the module it happened in.
+struct Failure {
+    path: String,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn new(path: &str, error: anyhow::Error) -> Failure {
+        Failure {
+            path: path.to_owned(),
+            error,
+        }
+    }
+
+    fn into_policy_error(self, limits: PolicyLimits) -> PolicyError {
+        match limit_error(&self.error) {
+            Some(LimitError::TimeLimitExceeded { .. }) => PolicyError::Timeout {
+                limit_ms: u64::try_from(limits.evaluation_time_max.as_millis()).unwrap_or(u64::MAX),
+            },
+            Some(LimitError::MemoryLimitExceeded { .. }) => PolicyError::MemoryExceeded {
+                limit_bytes: limits.evaluation_memory_bytes_max,
+            },
+            _ => PolicyError::Evaluation {
+                path: self.path,
+                message: last_line(&self.error),
+            },
+        }
+    }
+}
+
+/// The limit regorus reports having hit, if that is what stopped it.
+fn limit_error(error: &anyhow::Error) -> Option<LimitError> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<LimitError>().copied())
+}
+
+/// Waits for this thread's turn under the process-wide memory ceiling (see the module
+/// doc); the ceiling is lifted while the turn is held and outside [`with_limits`].
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    // A poisoned gate only means another turn panicked; the ceiling is lifted by every
+    // `with_limits` before it returns, so the gate's state is still sound.
+    MEMORY_GATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs `work` on `engine` under `limits` (the caller holds the turn): the execution timer on the engine, and the
+/// process-wide memory ceiling set to the live bytes now plus the budget, for as long as
+/// `work` runs.
+fn with_limits<T>(
+    engine: &mut Engine,
+    limits: PolicyLimits,
+    work: impl FnOnce(&mut Engine) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    engine.set_execution_timer_config(ExecutionTimerConfig {
+        limit: limits.evaluation_time_max,
+        check_interval: NonZeroU32::new(TIMER_CHECK_INTERVAL_STEPS).unwrap_or(NonZeroU32::MIN),
+    });
+    let live_bytes = regorus_mimalloc::global_allocation_stats_snapshot().allocated;
+    regorus::set_global_memory_limit(Some(
+        live_bytes.saturating_add(limits.evaluation_memory_bytes_max),
+    ));
+    // A panic inside regorus (a bug there) must neither leave the ceiling set for the
+    // next turn nor take the caller's thread down: it becomes an evaluation error.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(engine)));
+    regorus::set_global_memory_limit(None);
+    result.unwrap_or_else(|_| {
+        Err(Failure::new(
+            "",
+            anyhow::anyhow!("the policy engine failed unexpectedly (a panic in regorus)"),
+        ))
+    })
+}
+
+/// A parse or compile error of `path`, with the line and column regorus names
+/// (`--> path:LINE:COLUMN` in its message; 0 and 0 when it names none).
+fn invalid(path: &str, error: &anyhow::Error) -> PolicyError {
+    let text = format!("{error:#}");
+    let (line, column) = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))
+        .and_then(|location| {
+            let mut parts = location.rsplitn(3, ':');
+            let column = parts.next()?.trim().parse().ok()?;
+            let line = parts.next()?.trim().parse().ok()?;
+            Some((line, column))
+        })
+        .unwrap_or((0, 0));
+    PolicyError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message: last_line(error),
+    }
+}
+
+/// The module an error message points at (`--> path:…`), among `modules`.
+fn module_named_in(error: &anyhow::Error, modules: &[PolicyModule]) -> Option<String> {
+    let text = format!("{error:#}");
+    let location = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))?;
+    modules
+        .iter()
+        .find(|module| {
+            location
+                .strip_prefix(module.path.as_str())
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .map(|module| module.path.clone())
+}
+
+/// The message of a regorus error without its source excerpt: its last line, without the
+/// `error: ` prefix.
+fn last_line(error: &anyhow::Error) -> String {
+    let text = format!("{error:#}");
+    let line = text
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_owned()
+}
+
+/// The messages of a `deny` or `warn` document, sorted: the elements of a set or an
+/// array (strings as they are, anything else as compact JSON with sorted keys), one
+/// message naming the rule for `true`, none for `false` or undefined.
+fn messages(value: &RegoValue, rule: &str) -> Vec<String> {
+    let mut messages: Vec<String> = match value {
+        RegoValue::Undefined | RegoValue::Null | RegoValue::Bool(false) => Vec::new(),
+        RegoValue::Bool(true) => vec![format!("{rule} is true")],
+        RegoValue::Set(items) => items.iter().map(message_text).collect(),
+        RegoValue::Array(items) => items.iter().map(message_text).collect(),
+        other => vec![message_text(other)],
+    };
+    messages.sort();
+    messages
+}
+
+fn message_text(value: &RegoValue) -> String {
+    match value {
+        RegoValue::String(text) => text.to_string(),
+        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn module(path: &str, source: &str) -> PolicyModule {
+        PolicyModule {
+            path: path.to_owned(),
+            source: source.to_owned(),
+        }
+    }
+
+    fn prepare(source: &str) -> Result<PreparedPolicySet, PolicyError> {
+        PreparedPolicySet::prepare(
+            RegoSyntax::V1,
+            &[module("p.rego", source)],
+            PolicyLimits::default(),
+        )
+    }
+
+    fn evaluate(source: &str, input: serde_json::Value) -> Result<ModuleOutcome, PolicyError> {
+        let outcomes = prepare(source)?.evaluate(&PolicyInput::from_json(input))?;
+        Ok(outcomes.into_iter().next().unwrap())
+    }
+
+    #[test]
+    fn deny_as_a_set_gives_sorted_messages_and_warn_is_read() {
+        let outcome = evaluate(
+            r#"package t
+deny contains msg if { some name in input.names; msg := sprintf("%s is not allowed", [name]) }
+warn contains "be careful" if input.careful
+"#,
+            json!({"names": ["zed", "abe"], "careful": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            outcome,
+            ModuleOutcome {
+                path: "p.rego".to_owned(),
+                package: "t".to_owned(),
+                deny: vec![
+                    "abe is not allowed".to_owned(),
+                    "zed is not allowed".to_owned()
+                ],
+                warn: vec!["be careful".to_owned()],
+            }
+        );
+        assert!(outcome.denies());
+    }
+
+    #[test]
+    fn deny_as_an_array_and_non_string_messages() {
+        let outcome = evaluate(
+            r#"package t.arr
+deny := [m | some x in input.xs; x > 1; m := sprintf("%d too big", [x])]
+warn := [{"msg": "object", "n": 2}]
+"#,
+            json!({"xs": [3, 1, 2]}),
+        )
+        .unwrap();
+        assert_eq!(outcome.package, "t.arr");
+        assert_eq!(outcome.deny, vec!["2 too big", "3 too big"]);
+        assert_eq!(outcome.warn, vec![r#"{"msg":"object","n":2}"#]);
+    }
+
+    #[test]
+    fn an_empty_or_undefined_deny_passes() {
+        let empty = evaluate(
+            "package t\ndeny contains m if { some m in input.none }\n",
+            json!({}),
+        )
+        .unwrap();
+        assert!(!empty.denies());
+        let undefined = evaluate("package t\ndeny := input.missing\n", json!({})).unwrap();
+        assert!(undefined.deny.is_empty() && undefined.warn.is_empty());
+        let only_warn = evaluate("package t\nwarn contains \"w\" if true\n", json!({})).unwrap();
+        assert_eq!((only_warn.deny.len(), only_warn.warn.len()), (0, 1));
+    }
+
+    #[test]
+    fn a_module_without_deny_or_warn_is_refused() {
+        let error = prepare("package t\nallow if true\n").unwrap_err();
+        assert_eq!(
+            error,
+            PolicyError::NoDecisionRule {
+                path: "p.rego".to_owned()
+            }
+        );
+        assert_eq!(error.code(), "policy_without_decision");
+    }
+
+    #[test]
+    fn a_parse_error_names_its_line_and_column() {
+        let error =
+            prepare("package t\n\ndeny contains msg if {\n  msg := \"x\" +\n}\n").unwrap_err();
+        let PolicyError::Invalid {
+            path,
+            line,
+            column,
+            message,
+        } = &error
+        else {
+            panic!("{error:?}");
+        };
+        assert_eq!(path, "p.rego");
+        assert_eq!((*line, *column), (4, 7), "{error}");
+        assert!(!message.is_empty() && !message.contains("-->"), "{message}");
+        assert_eq!(error.code(), "policy_invalid");
+        // v0 syntax is refused in a v1 set, with its place.
+        let v0 = prepare("package t\n\ndeny[msg] { msg := \"x\" }\n").unwrap_err();
+        assert!(matches!(v0, PolicyError::Invalid { line: 3, .. }), "{v0:?}");
+    }
+
+    #[test]
+    fn compile_errors_are_found_when_the_set_is_prepared() {
+        // An unsafe variable and an unknown function are compile errors, found before any
+        // evaluation, with the module they are in.
+        let unsafe_var = PreparedPolicySet::prepare(
+            RegoSyntax::V1,
+            &[
+                module("ok.rego", "package a\ndeny contains \"a\" if false\n"),
+                module("bad.rego", "package b\ndeny contains m if { x > 1 }\n"),
+            ],
+            PolicyLimits::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&unsafe_var, PolicyError::Invalid { path, line: 2, .. } if path == "bad.rego"),
+            "{unsafe_var:?}"
+        );
+        // No network: http.send does not exist. regorus resolves functions when it calls
+        // them, so this is an evaluation error, not a validation one.
+        let network = prepare(
+            "package t\ndeny contains \"x\" if { http.send({\"method\": \"get\", \"url\": \"http://x\"}).status_code == 200 }\n",
+        )
+        .unwrap()
+        .evaluate(&PolicyInput::from_json(json!({})))
+        .unwrap_err();
+        assert!(
+            matches!(&network, PolicyError::Evaluation { message, .. } if message.contains("http.send")),
+            "{network:?}"
+        );
+    }
+
+    #[test]
+    fn known_difference_from_opa_iterating_over_a_scalar_is_an_error() {
+        // OPA finds nothing in `some x in null`; regorus 0.14 stops the evaluation. The
+        // README tells policy authors to guard with is_object/is_array. When an upgrade
+        // changes this, this test says so: update the README's list of differences.
+        let error = evaluate(
+            "package t\ndeny contains k if { some k, _ in input.tags }\n",
+            json!({"tags": null}),
+        )
+        .unwrap_err();
+        assert_eq!(error.code(), "policy_evaluation_failed");
+        assert!(
+            error.to_string().starts_with("p.rego: evaluation failed: "),
+            "{error}"
+        );
+        let guarded = evaluate(
+            "package t\ndeny contains k if { is_object(input.tags); some k, _ in input.tags }\n",
+            json!({"tags": null}),
+        )
+        .unwrap();
+        assert!(guarded.deny.is_empty());
+    }
+
+    #[test]
+    fn v0_sets_are_read_as_v0() {
+        let set = PreparedPolicySet::prepare(
+            RegoSyntax::V0,
+            &[module(
+                "old.rego",
+                "package old\n\ndeny[msg] {\n  r := input.resources[_]\n  r.public\n  msg := sprintf(\"%v is public\", [r.name])\n}\n",
+            )],
+            PolicyLimits::default(),
+        )
+        .unwrap();
+        let outcomes = set
+            .evaluate(&PolicyInput::from_json(json!({"resources": [
+                {"name": "b", "public": true}, {"name": "a", "public": false}
+            ]})))
+            .unwrap();
+        assert_eq!(outcomes[0].deny, vec!["b is public"]);
+    }
+
+    #[test]
+    fn a_prepared_set_is_reused_across_evaluations_and_threads() {
+        let set = std::sync::Arc::new(
+            prepare("package t\ndeny contains sprintf(\"%d\", [input.n]) if input.n > 1\n")
+                .unwrap(),
+        );
+        let threads: Vec<_> = (0..4)
+            .map(|n| {
+                let set = set.clone();
+                std::thread::spawn(move || {
+                    set.evaluate(&PolicyInput::from_json(json!({"n": n})))
+                        .unwrap()
+                        .remove(0)
+                        .deny
+                })
+            })
+            .collect();
+        let results: Vec<Vec<String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(
+            results,
+            vec![vec![], vec![], vec!["2".to_owned()], vec!["3".to_owned()]]
+        );
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // how long the stop took, measured on purpose
+    fn an_endless_policy_is_stopped_with_policy_timeout() {
+        let limits = PolicyLimits {
+            evaluation_time_max: Duration::from_millis(200),
+            ..PolicyLimits::default()
+        };
+        // 10¹² iterations (exponential in spirit: nested loops over a big range).
+        let set = PreparedPolicySet::prepare(
+            RegoSyntax::V1,
+            &[module(
+                "loop.rego",
+                "package loop\ndeny contains \"never\" if {\n  some i in numbers.range(1, 1000000)\n  some j in numbers.range(1, 1000000)\n  i + j < 0\n}\n",
+            )],
+            limits,
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
+        assert_eq!(error, PolicyError::Timeout { limit_ms: 200 });
+        assert_eq!(error.code(), "policy_timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // The process and the prepared set are unharmed: a good evaluation still works.
+        let good = prepare("package t\ndeny contains \"d\" if input.x\n").unwrap();
+        let outcome = good
+            .evaluate(&PolicyInput::from_json(json!({"x": true})))
+            .unwrap();
+        assert_eq!(outcome[0].deny, vec!["d"]);
+    }
+
+    #[test]
+    fn a_memory_blow_up_is_stopped_with_policy_memory_exceeded() {
+        let limits = PolicyLimits {
+            evaluation_time_max: Duration::from_secs(30),
+            evaluation_memory_bytes_max: 64 * 1024 * 1024,
+        };
+        // A string doubled 40 times (16 TiB if nothing stopped it).
+        let mut source = String::from("package blow\n\ns0 := \"0123456789abcdef\"\n");
+        for n in 1..=40 {
+            source.push_str(&format!("s{n} := concat(\"\", [s{p}, s{p}])\n", p = n - 1));
+        }
+        source.push_str("deny contains \"long\" if count(s40) > 0\n");
+        let set =
+            PreparedPolicySet::prepare(RegoSyntax::V1, &[module("blow.rego", &source)], limits)
+                .unwrap();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
+        assert_eq!(
+            error,
+            PolicyError::MemoryExceeded {
+                limit_bytes: 64 * 1024 * 1024
+            }
+        );
+        // A comprehension that grows an array without bound is stopped too.
+        let set = PreparedPolicySet::prepare(
+            RegoSyntax::V1,
+            &[module(
+                "grow.rego",
+                "package grow\nbig := [sprintf(\"%d-%d\", [i, j]) | some i in numbers.range(1, 100000); some j in numbers.range(1, 100000)]\ndeny contains \"big\" if count(big) > 0\n",
+            )],
+            limits,
+        )
+        .unwrap();
+        let error = set
+            .evaluate(&PolicyInput::from_json(json!({})))
+            .unwrap_err();
+        assert_eq!(error.code(), "policy_memory_exceeded", "{error:?}");
+    }
+}

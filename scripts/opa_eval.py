@@ -6,7 +6,10 @@ ctypes; scripts/install-test-deps.sh unpacks it into target/test-deps/opa). Used
 policy differential test (crates/rampart-cli/tests/integration/iacm/policy_engine.rs) and
 the policy benchmark (crates/rampart-policy/benches/policy_eval.rs).
 
-    opa_eval.py [--input-shape hcp|plan] POLICY_DIR PLAN.json…
+    opa_eval.py [--input-shape hcp|plan] [--rampart BIN] POLICY_DIR PLAN.json…
+
+    --rampart BIN: give the hcp shape the plan's cost estimate as input.cost, from
+    `BIN cost estimate --output json PLAN` (what `rampart policy eval` adds itself)
         prints {"PLAN.json": {"modules": [{"path", "package", "deny", "warn"}]}, …}
         in the form of `rampart policy eval --output json` (messages sorted; a message
         that is not a string is compact JSON with sorted keys; `true` is one message
@@ -19,6 +22,7 @@ the policy benchmark (crates/rampart-policy/benches/policy_eval.rs).
 
 import json
 import os
+import subprocess
 import re
 import statistics
 import sys
@@ -47,9 +51,26 @@ def rego_files(root):
     return found
 
 
-def build_input(shape, plan):
-    # The same documents as rampart_policy::build_input with no context and no cost.
-    return {"plan": plan} if shape == "hcp" else plan
+def build_input(shape, plan, cost=None):
+    # The same documents as rampart_policy::build_input with no context: the hcp shape
+    # carries the plan's cost estimate as input.cost when one is given.
+    if shape != "hcp":
+        return plan
+    document = {"plan": plan}
+    if cost is not None:
+        document["cost"] = cost
+    return document
+
+
+def cost_of(rampart, plan_path):
+    # The estimate `rampart policy eval` adds by itself, from `rampart cost estimate`.
+    if rampart is None:
+        return None
+    output = subprocess.run(
+        [rampart, "cost", "estimate", "--output", "json", plan_path],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(output.stdout)
 
 
 def message_text(value):
@@ -113,6 +134,7 @@ def common_root(packages):
 def main(argv):
     shape = "hcp"
     bench = 0
+    rampart = None
     args = []
     iterator = iter(argv)
     for arg in iterator:
@@ -120,6 +142,8 @@ def main(argv):
             shape = next(iterator)
         elif arg == "--bench":
             bench = int(next(iterator))
+        elif arg == "--rampart":
+            rampart = next(iterator)
         else:
             args.append(arg)
     if len(args) < 2 or shape not in ("hcp", "plan"):
@@ -148,7 +172,9 @@ def main(argv):
     results = {}
     for plan_path in plans:
         with open(plan_path, encoding="utf-8") as handle:
-            results[plan_path] = decide(engine, modules, build_input(shape, json.load(handle)))
+            plan = json.load(handle)
+        cost = cost_of(rampart, plan_path) if shape == "hcp" else None
+        results[plan_path] = decide(engine, modules, build_input(shape, plan, cost))
     print(json.dumps(results, ensure_ascii=False))
     return 0
 

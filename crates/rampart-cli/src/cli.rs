@@ -241,7 +241,9 @@ pub struct PolicyEvalArgs {
     /// `text` for people; `json` prints `{"modules": [{"path", "package", "deny", "warn"}]}`.
     #[arg(long, value_enum, default_value_t = PolicyOutputArg::Text)]
     pub output: PolicyOutputArg,
-    /// A cost estimate (JSON) to show the policies as `input.cost` (shape `hcp` only).
+    /// A cost estimate (JSON) to show the policies as `input.cost` (shape `hcp` only),
+    /// instead of the catalogue's estimate of the plan (`rampart cost estimate`), which
+    /// they see by default.
     #[arg(long, value_name = "COST.json")]
     pub cost: Option<PathBuf>,
     /// `.rego` files, or directories searched for them (recursively; `_test.rego` files

@@ -1,6 +1,6 @@
 //! The `rampart` binary's library: command-line definitions, configuration (the only
 //! place that reads the environment), wiring of the server (`serve`), operator commands
-//! (`admin`), the offline IaCM commands (`iacm`, `policy_eval`) and the API client commands. `main.rs` only dispatches. Everything printed
+//! (`admin`), the offline IaCM commands (`iacm`: cost estimates, policy evaluation) and the API client commands. `main.rs` only dispatches. Everything printed
 //! goes through [`output`] (its `println!` is declared first, so every module uses it).
 
 #[macro_use]
@@ -14,7 +14,6 @@ pub mod generate;
 pub mod iacm;
 pub mod instance_lock;
 pub mod logging;
-pub mod policy_eval;
 pub mod serve;
 pub mod setup;
 pub mod tls_files;

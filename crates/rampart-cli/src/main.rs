@@ -11,7 +11,7 @@ use rampart_cli::cli::{
     PolicyCommand,
 };
 use rampart_cli::config::{Config, ENV_ROOT_KEY, process_env};
-use rampart_cli::{admin, client, generate, iacm, logging, output, policy_eval, println, serve};
+use rampart_cli::{admin, client, generate, iacm, logging, output, println, serve};
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -236,9 +236,9 @@ fn main() -> ExitCode {
     } = &cli.command
     {
         // Offline and synchronous; 0 nothing denies, 1 something denies, 2 an error.
-        return match policy_eval::run(args) {
-            Ok(policy_eval::Verdict::Pass) => ExitCode::SUCCESS,
-            Ok(policy_eval::Verdict::Deny) => ExitCode::from(1),
+        return match iacm::policy_eval::run(args) {
+            Ok(iacm::policy_eval::Verdict::Pass) => ExitCode::SUCCESS,
+            Ok(iacm::policy_eval::Verdict::Deny) => ExitCode::from(1),
             Err(error) if output::is_closed_pipe(&error) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("error: {error:#}");

@@ -44,17 +44,17 @@
 //! {
 //!   "currency": "USD",
 //!   "catalogue_date": "2026-11-01",
-//!   "prior_monthly": "40.561",        "prior_monthly_micros": 40561000,
-//!   "proposed_monthly": "76.322",     "proposed_monthly_micros": 76322000,
-//!   "delta_monthly": "35.761",        "delta_monthly_micros": 35761000,
+//!   "prior_monthly": 40.561,          "prior_monthly_micros": 40561000,
+//!   "proposed_monthly": 76.322,       "proposed_monthly_micros": 76322000,
+//!   "delta_monthly": 35.761,          "delta_monthly_micros": 35761000,
 //!   "counts": {"priced": 14, "free": 12, "partially_priced": 6, "unpriced": 0, "usage_based": 2},
 //!   "resources": [{
 //!     "address": "aws_instance.web", "type": "aws_instance", "action": "create",
 //!     "region": "us-east-1", "free": false,
-//!     "prior_monthly": null, "proposed_monthly": "3.796", "delta_monthly": "3.796",
+//!     "prior_monthly": null, "proposed_monthly": 3.796, "delta_monthly": 3.796,
 //!     "prior_monthly_micros": null, "proposed_monthly_micros": 3796000, "delta_monthly_micros": 3796000,
 //!     "components": [{"name": "compute", "unit": "hour", "unit_price": "0.0052",
-//!                     "quantity": "1", "monthly": "3.796", "monthly_micros": 3796000,
+//!                     "quantity": "1", "monthly": 3.796, "monthly_micros": 3796000,
 //!                     "price_table": "aws_ec2_linux_on_demand", "assumptions": []}],
 //!     "unpriced_parts": [{"component": "root volume", "reason": "unknown_until_apply",
 //!                         "detail": "root_block_device is known only after apply"}]
@@ -274,7 +274,7 @@ impl CostEstimate {
 
     /// The stable JSON shape of the module documentation (`input.cost`).
     pub fn to_json(&self) -> Value {
-        let money = |amount: Option<Micros>| amount.map(Micros::to_decimal_string);
+        let money = |amount: Option<Micros>| amount.map(Micros::to_json_number);
         let micros = |amount: Option<Micros>| amount.map(|amount| amount.0);
         fn problem(problem: &Unpriceable) -> (&'static str, &str) {
             (problem.reason.as_str(), problem.detail.as_str())
@@ -291,7 +291,7 @@ impl CostEstimate {
                     "free": resource.free,
                     "prior_monthly": money(resource.prior_monthly),
                     "proposed_monthly": money(resource.proposed_monthly),
-                    "delta_monthly": resource.delta_monthly().to_decimal_string(),
+                    "delta_monthly": resource.delta_monthly().to_json_number(),
                     "prior_monthly_micros": micros(resource.prior_monthly),
                     "proposed_monthly_micros": micros(resource.proposed_monthly),
                     "delta_monthly_micros": resource.delta_monthly().0,
@@ -300,7 +300,7 @@ impl CostEstimate {
                         "unit": component.unit.as_str(),
                         "unit_price": component.unit_price.to_string(),
                         "quantity": component.quantity.to_string(),
-                        "monthly": component.monthly.to_decimal_string(),
+                        "monthly": component.monthly.to_json_number(),
                         "monthly_micros": component.monthly.0,
                         "price_table": component.price_table,
                         "assumptions": component.assumptions,
@@ -344,9 +344,9 @@ impl CostEstimate {
         json!({
             "currency": self.currency,
             "catalogue_date": self.catalogue_date,
-            "prior_monthly": self.prior_monthly.to_decimal_string(),
-            "proposed_monthly": self.proposed_monthly.to_decimal_string(),
-            "delta_monthly": self.delta_monthly().to_decimal_string(),
+            "prior_monthly": self.prior_monthly.to_json_number(),
+            "proposed_monthly": self.proposed_monthly.to_json_number(),
+            "delta_monthly": self.delta_monthly().to_json_number(),
             "prior_monthly_micros": self.prior_monthly.0,
             "proposed_monthly_micros": self.proposed_monthly.0,
             "delta_monthly_micros": self.delta_monthly().0,

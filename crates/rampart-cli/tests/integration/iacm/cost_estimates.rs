@@ -27,9 +27,9 @@ fn cost_estimate_prices_a_plan_offline_as_json_and_as_a_table() {
     // their root volumes and an updated db.t3.micro before; plus 6 new t3.nano and a new
     // db.t3.micro after.
     assert_eq!(estimate["currency"], "USD");
-    assert_eq!(estimate["prior_monthly"], "40.561");
-    assert_eq!(estimate["proposed_monthly"], "76.322");
-    assert_eq!(estimate["delta_monthly"], "35.761");
+    assert_eq!(estimate["prior_monthly"], 40.561);
+    assert_eq!(estimate["proposed_monthly"], 76.322);
+    assert_eq!(estimate["delta_monthly"], 35.761);
     assert_eq!(estimate["delta_monthly_micros"], 35_761_000);
     assert_eq!(estimate["counts"]["priced"], 14);
     assert_eq!(estimate["counts"]["unpriced"], 0);

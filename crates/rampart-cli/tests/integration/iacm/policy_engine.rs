@@ -54,7 +54,7 @@ fn opa(shape: &str, policy_dir: &str, plans: &[String]) -> Value {
     );
     let output = Command::new("python3")
         .arg("scripts/opa_eval.py")
-        .args(["--input-shape", shape, policy_dir])
+        .args(["--input-shape", shape, "--rampart", BIN, policy_dir])
         .args(plans)
         .current_dir(&root)
         .output()

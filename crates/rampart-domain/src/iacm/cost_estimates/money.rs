@@ -193,6 +193,16 @@ impl Micros {
         format!("{sign}{whole}.{shown}")
     }
 
+    /// The amount as a JSON number (`742.64`, `3.796`, `0.0`): what a policy compares
+    /// (`input.cost.delta_monthly > 500`; a decimal string there would compare as a
+    /// string, greater than every number). Exact to the micro-dollar below 9 billion
+    /// dollars, where an `f64` still holds every micro-dollar; the `…_micros` fields
+    /// beside it are exact everywhere.
+    pub fn to_json_number(self) -> serde_json::Value {
+        serde_json::Number::from_f64(self.0 as f64 / 1_000_000.0)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+
     /// Rounded to cents, half away from zero, for people: `742.64`, `3.80`.
     pub fn to_cents_string(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };

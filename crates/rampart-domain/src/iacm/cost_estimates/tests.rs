@@ -382,7 +382,7 @@ fn each_action_counts_the_sides_it_has() {
     // prior: 6 sides × 7.592 = 45.552; proposed: 7.592 × 2 + 60.736 × 3 = 197.392.
     assert_eq!(estimate.prior_monthly, usd("45.552"));
     assert_eq!(estimate.proposed_monthly, usd("197.392"));
-    assert_eq!(estimate.to_json()["delta_monthly"], "151.84");
+    assert_eq!(estimate.to_json()["delta_monthly"], 151.84);
     assert_eq!(estimate.to_json()["delta_monthly_micros"], 151_840_000);
 }
 
@@ -595,9 +595,9 @@ fn a_module_resource_takes_the_region_of_its_nearest_configured_provider() {
 fn a_plan_with_no_changes_costs_nothing_and_says_so() {
     let estimate = estimate_plan_json(br#"{"format_version": "1.2", "terraform_version": "1.15.5", "planned_values": {"root_module": {}}}"#).unwrap();
     let json = estimate.to_json();
-    assert_eq!(json["prior_monthly"], "0.00");
-    assert_eq!(json["proposed_monthly"], "0.00");
-    assert_eq!(json["delta_monthly"], "0.00");
+    assert_eq!(json["prior_monthly"], 0.0);
+    assert_eq!(json["proposed_monthly"], 0.0);
+    assert_eq!(json["delta_monthly"], 0.0);
     assert_eq!(json["currency"], "USD");
     assert_eq!(json["resources"], json!([]));
     assert_eq!(json["unpriced"], json!([]));
@@ -767,10 +767,10 @@ fn the_json_shape_is_stable() {
         json["resources"][0],
         json!({
             "address": "aws_eip.ip", "type": "aws_eip", "action": "create", "region": "us-east-1", "free": false,
-            "prior_monthly": null, "proposed_monthly": "3.65", "delta_monthly": "3.65",
+            "prior_monthly": null, "proposed_monthly": 3.65, "delta_monthly": 3.65,
             "prior_monthly_micros": null, "proposed_monthly_micros": 3_650_000, "delta_monthly_micros": 3_650_000,
             "components": [{"name": "public IPv4 address", "unit": "hour", "unit_price": "0.005", "quantity": "1",
-                            "monthly": "3.65", "monthly_micros": 3_650_000, "price_table": "aws_public_ipv4_hour", "assumptions": []}],
+                            "monthly": 3.65, "monthly_micros": 3_650_000, "price_table": "aws_public_ipv4_hour", "assumptions": []}],
             "unpriced_parts": []
         })
     );

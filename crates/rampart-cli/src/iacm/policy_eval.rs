@@ -40,17 +40,28 @@ pub fn run(args: &PolicyEvalArgs) -> anyhow::Result<Verdict> {
             source,
         });
     }
-    let plan = read_json(&args.input, "the plan")?;
-    let context = InputContext {
-        cost: match &args.cost {
-            Some(path) => Some(read_json(path, "the cost estimate")?),
-            None => None,
-        },
-        ..InputContext::default()
-    };
+    let plan_bytes =
+        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    let plan: serde_json::Value = serde_json::from_slice(&plan_bytes)
+        .with_context(|| format!("the plan ({}) is not valid JSON", args.input.display()))?;
     let shape = match args.input_shape {
         InputShapeArg::Hcp => InputShape::Hcp,
         InputShapeArg::Plan => InputShape::Plan,
+    };
+    // The hcp shape sees the plan's cost estimate, as on the server: the one given, or
+    // the catalogue's estimate of this plan.
+    let cost = match (&args.cost, shape) {
+        (Some(path), _) => Some(read_json(path, "the cost estimate")?),
+        (None, InputShape::Hcp) => Some(
+            rampart_domain::iacm::cost_estimates::estimate_plan_json(&plan_bytes)
+                .map_err(|error| anyhow::anyhow!("pricing the plan: {error}"))?
+                .to_json(),
+        ),
+        (None, InputShape::Plan) => None,
+    };
+    let context = InputContext {
+        cost,
+        ..InputContext::default()
     };
     let syntax = match args.rego_syntax {
         RegoSyntaxArg::V0 => RegoSyntax::V0,

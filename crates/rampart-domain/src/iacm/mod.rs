@@ -1,6 +1,7 @@
 //! Infrastructure as code: workspaces and the rules of their Terraform/OpenTofu state
 //! (what a state body must look like, which writes a workspace accepts, how versions
-//! chain).
+//! chain), and plans (what a plan document must be, its summary, its masked view).
 
+pub mod plans;
 pub mod state_versions;
 pub mod workspaces;

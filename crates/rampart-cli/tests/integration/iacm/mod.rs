@@ -3,6 +3,7 @@
 //! the stock Terraform CLI against it (`terraform`). Here: what they share — a raw backend
 //! request with Basic auth, a state body, a lock body, the workspace paths.
 
+mod plans;
 mod state_versions;
 mod terraform;
 mod tf_backend;

@@ -103,6 +103,13 @@ fn plan_id(text: &str) -> AppResult<PlanId> {
         .ok_or_else(plan_not_found)
 }
 
+/// What the sealed `summary` column holds: the summary and the JSON's digest (hex).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSummary {
+    json_sha256: String,
+    summary: PlanSummary,
+}
+
 /// A plan's summary with what is kept sealed beside it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanDetails {
@@ -160,10 +167,10 @@ impl App {
         let id = mint(now, PlanId::mint)?;
         let owner = workspace.project_id.to_string();
         let entity = plan_entity_text(&workspace.id.to_string(), &id.to_string());
-        let stored_summary = serde_json::to_vec(&json!({
-            "json_sha256": rampart_crypto::digest::hex(&json_sha256),
-            "summary": summary,
-        }))
+        let stored_summary = serde_json::to_vec(&StoredSummary {
+            json_sha256: rampart_crypto::digest::hex(&json_sha256),
+            summary: summary.clone(),
+        })
         .map_err(|error| AppError::Internal(error.to_string()))?;
         // Sealing may create the project's key ring in a write of its own: before the
         // transaction.
@@ -365,10 +372,10 @@ impl App {
             .flatten()
             .ok_or_else(|| AppError::Integrity(format!("plan {id} has no summary")))?;
         let opened = opener.open(&plan_place(&owner, &entity, "summary"), &summary_sealed)?;
-        let mut document: Value = serde_json::from_slice(&opened)
-            .map_err(|_| AppError::Integrity(format!("plan {id}'s summary is not JSON")))?;
-        let json_sha256 = document["json_sha256"].as_str().unwrap_or("").to_owned();
-        let summary: PlanSummary = serde_json::from_value(document["summary"].take())
+        let StoredSummary {
+            json_sha256,
+            summary,
+        } = serde_json::from_slice(&opened)
             .map_err(|_| AppError::Integrity(format!("plan {id}'s summary does not read")))?;
         let file_sha256 = match parts.next().flatten() {
             None => None,

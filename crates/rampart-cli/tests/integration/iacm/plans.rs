@@ -60,7 +60,10 @@ async fn workspace(server: &TestServer, identifier: &str) {
 
 /// Counts made by hand from the fixture files (add, change, replace, destroy, read,
 /// no-op), with the reasons Terraform gave.
-fn expected() -> BTreeMap<&'static str, (Value, Vec<(&'static str, &'static str, &'static str)>)> {
+/// A resource change's address, action and reason.
+type Reason = (&'static str, &'static str, &'static str);
+
+fn expected() -> BTreeMap<&'static str, (Value, Vec<Reason>)> {
     let counts = |add: u64, change: u64, replace: u64, destroy: u64, read: u64, no_op: u64| {
         json!({"add": add, "change": change, "replace": replace, "destroy": destroy,
                "read": read, "no_op": no_op, "forget": 0})

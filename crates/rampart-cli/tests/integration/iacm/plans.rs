@@ -409,6 +409,25 @@ output "greeting" {
         .get("/api/v1/audit-events?action=plan.upload", &admin)
         .await;
     assert_eq!(uploads.body["items"].as_array().unwrap().len(), 1);
+
+    // The plan follows key rotation: its JSON, summary, file and file digest are
+    // resealed (with the state version) and read back unchanged.
+    let rotated = server
+        .post(
+            "/api/v1/keys/rotate",
+            &admin,
+            json!({"scope": "default/default"}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    assert_eq!(server.app().rewrap_rotated_data().await.unwrap(), 5);
+    assert_eq!(server.get(&plan, &admin).await.body, detail.body);
+    let (status, file) = raw_get(&server, &admin, &format!("{plan}/file")).await;
+    assert_eq!((status, file == plan_file), (StatusCode::OK, true));
+    assert_eq!(
+        server.get(&format!("{plan}/masked"), &admin).await.body,
+        masked.body
+    );
 }
 
 fn small_plan() -> Value {

@@ -46,6 +46,10 @@ pub struct AppSettings {
     pub root_key_file: Option<std::path::PathBuf>,
     /// The largest Terraform state body the backend accepts.
     pub state_size_bytes_max: usize,
+    /// The largest plan JSON (`terraform show -json`) a plan upload accepts.
+    pub plan_json_bytes_max: usize,
+    /// The largest binary plan file a plan accepts.
+    pub plan_file_bytes_max: usize,
     /// Request-rate and authentication-failure limits.
     pub throttle_rules: rampart_domain::platform::throttle::ThrottleRules,
     /// How this replica names itself in `server_replicas` (host and listen address).
@@ -70,6 +74,8 @@ impl Default for AppSettings {
             password_params: PasswordParams::default(),
             root_key_file: None,
             state_size_bytes_max: STATE_SIZE_BYTES_MAX_DEFAULT,
+            plan_json_bytes_max: PLAN_JSON_BYTES_MAX_DEFAULT,
+            plan_file_bytes_max: PLAN_FILE_BYTES_MAX_DEFAULT,
             throttle_rules: rampart_domain::platform::throttle::ThrottleRules::default(),
             replica_name: "rampart".into(),
             replica_heartbeat_secs: REPLICA_HEARTBEAT_SECS_DEFAULT,
@@ -108,6 +114,7 @@ pub fn sealed_places() -> Vec<sealing::SealedPlace> {
     platform::secrets::SEALED_PLACES
         .iter()
         .chain(iacm::state_versions::SEALED_PLACES)
+        .chain(iacm::plans::SEALED_PLACES)
         .copied()
         .chain(sre::sealed_places())
         .collect()

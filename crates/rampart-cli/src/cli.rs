@@ -87,6 +87,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A workspace's plans: upload `terraform show -json` output, list, show, download.
+    Plan {
+        #[command(subcommand)]
+        command: crate::client::iacm::plans::PlanCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Incidents: list, show, open by hand, acknowledge, resolve, notes, action items.
     Incident {
         #[command(subcommand)]

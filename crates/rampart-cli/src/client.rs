@@ -21,6 +21,7 @@ use crate::cli::{
     WorkspaceCommand,
 };
 
+pub mod iacm;
 pub mod platform;
 pub mod sre;
 
@@ -69,16 +70,22 @@ impl Client {
         })
     }
 
+    /// A request to `path` with the token, if any.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<Option<T>> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -97,16 +104,8 @@ impl Client {
                 serde_json::from_slice(&body).context("reading the response")?,
             ));
         }
-        let text = response.text().await.unwrap_or_default();
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(error) => bail!(
-                "{} ({}): {}",
-                error.error.code,
-                status.as_u16(),
-                error.error.message
-            ),
-            Err(_) => bail!("the server answered {status}"),
-        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(refusal(status, &body))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -159,11 +158,8 @@ impl Client {
 
     /// The raw body of a GET (a state download).
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+        let response = self
+            .request(Method::GET, path)
             .send()
             .await
             .with_context(|| format!("reaching {}", self.base))?;
@@ -172,15 +168,31 @@ impl Client {
         if status.is_success() {
             return Ok(bytes.to_vec());
         }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(error) => bail!(
-                "{} ({}): {}",
-                error.error.code,
-                status.as_u16(),
-                error.error.message
-            ),
-            Err(_) => bail!("the server answered {status}"),
+        Err(refusal(status, &bytes))
+    }
+
+    /// Sends `body` as it is (a plan's JSON or file) with `content_type`; the answer is
+    /// JSON.
+    pub async fn send_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<T> {
+        let response = self
+            .request(method, path)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("reading the response")?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).context("reading the response");
         }
+        Err(refusal(status, &bytes))
     }
 
     /// Follows `next_cursor` until the last page.
@@ -201,6 +213,19 @@ impl Client {
                 None => return Ok(items),
             }
         }
+    }
+}
+
+/// The error an answer that is not a success carries: its code, status and message.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> anyhow::Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(error) => anyhow!(
+            "{} ({}): {}",
+            error.error.code,
+            status.as_u16(),
+            error.error.message
+        ),
+        Err(_) => anyhow!("the server answered {status}"),
     }
 }
 

@@ -100,18 +100,24 @@ impl Default for OncallSection {
     }
 }
 
-/// Infrastructure as code: the Terraform/OpenTofu state backend.
+/// Infrastructure as code: the Terraform/OpenTofu state backend and plans.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct IacmSection {
     /// The largest state body the backend accepts (413 above it).
     pub state_size_bytes_max: usize,
+    /// The largest plan JSON a plan upload accepts (413 above it).
+    pub plan_json_bytes_max: usize,
+    /// The largest binary plan file a plan accepts (413 above it).
+    pub plan_file_bytes_max: usize,
 }
 
 impl Default for IacmSection {
     fn default() -> Self {
         Self {
             state_size_bytes_max: rampart_domain::limits::STATE_SIZE_BYTES_MAX_DEFAULT,
+            plan_json_bytes_max: rampart_domain::limits::PLAN_JSON_BYTES_MAX_DEFAULT,
+            plan_file_bytes_max: rampart_domain::limits::PLAN_FILE_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -480,6 +486,18 @@ impl Config {
             1024 * 1024 * 1024,
         )?;
         range(
+            "iacm.plan_json_bytes_max",
+            self.iacm.plan_json_bytes_max as u64,
+            1024,
+            1024 * 1024 * 1024,
+        )?;
+        range(
+            "iacm.plan_file_bytes_max",
+            self.iacm.plan_file_bytes_max as u64,
+            1024,
+            1024 * 1024 * 1024,
+        )?;
+        range(
             "keys.rewrap_interval_secs",
             self.keys.rewrap_interval_secs,
             1,
@@ -596,6 +614,8 @@ impl Config {
             },
             root_key_file: None,
             state_size_bytes_max: self.iacm.state_size_bytes_max,
+            plan_json_bytes_max: self.iacm.plan_json_bytes_max,
+            plan_file_bytes_max: self.iacm.plan_file_bytes_max,
             throttle_rules: self.rate_limits.rules(),
             replica_name: replica_name(&self.server.listen),
             replica_heartbeat_secs: self.server.replica_heartbeat_secs,

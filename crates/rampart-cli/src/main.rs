@@ -168,6 +168,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::state(command, &args).await,
+        Command::Plan {
+            command,
+            client: args,
+        } => client::iacm::plans::plan(command, &args).await,
         Command::Incident {
             command,
             client: args,

@@ -191,12 +191,16 @@ catalogue! {
     StateLocked = ("state_locked", 423, "The workspace is locked by someone else (423 to LOCK, 409 to a write)."),
     WorkspaceLocked = ("workspace_locked", 423, "The workspace is locked by a Terraform run; try again when it is free."),
     NoState = ("no_state", 404, "The workspace has no state yet."),
+    PlanStateMismatch = ("plan_state_mismatch", 409, "The state the plan says it was made against is not the workspace's current state."),
+    PlanFileExists = ("plan_file_exists", 409, "The plan already has a different binary plan file; a plan file is uploaded once."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),
     StateNotJson = ("state_not_json", 400, "The Terraform state body is not JSON."),
     StateVersionUnsupported = ("state_version_unsupported", 400, "The Terraform state is not format version 4."),
     StateInvalid = ("state_invalid", 400, "The Terraform state lacks its lineage."),
+    InvalidPlan = ("invalid_plan", 400, "The body is not the JSON of a Terraform/OpenTofu plan (`terraform show -json PLANFILE`); the message names what is wrong."),
+    PlanFormatUnsupported = ("plan_format_unsupported", 400, "The plan's `format_version` is not one this server reads (0.1 to 1.x)."),
     StateTooLarge = ("state_too_large", 413, "The Terraform state is larger than `iacm.state_size_bytes_max`."),
     LockInfoTooLarge = ("lock_info_too_large", 413, "The Terraform lock information is larger than the limit."),
     RateLimited = ("rate_limited", 429, "Too many requests; `Retry-After` says when to retry."),

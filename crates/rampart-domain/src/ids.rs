@@ -96,6 +96,7 @@ typed_id!(SessionId);
 typed_id!(AuditEventId);
 typed_id!(SecretId);
 typed_id!(WorkspaceId);
+typed_id!(PlanId);
 typed_id!(ServiceId);
 typed_id!(IntegrationId);
 typed_id!(AlertId);

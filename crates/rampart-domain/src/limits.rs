@@ -52,6 +52,14 @@ pub const SECRET_VALUE_BYTES_MAX: usize = 64 * 1024;
 /// `iacm.state_size_bytes_max`).
 pub const STATE_SIZE_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
 
+/// A plan's JSON (`terraform show -json PLANFILE`) accepted on upload, by default
+/// (configurable as `iacm.plan_json_bytes_max`).
+pub const PLAN_JSON_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
+
+/// A binary plan file (`terraform plan -out`) accepted on upload, by default
+/// (configurable as `iacm.plan_file_bytes_max`).
+pub const PLAN_FILE_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
+
 /// A state lock's info JSON, as the client sends it.
 pub const STATE_LOCK_INFO_BYTES_MAX: usize = 16 * 1024;
 

@@ -199,6 +199,7 @@ permissions! {
     WorkspaceEditVariables => "workspace:edit_variables" (Operational, Project),
     WorkspaceApprove => "workspace:approve" (Administrative, Project),
     WorkspaceAccessState => "workspace:access_state" (Operational, Project),
+    WorkspacePlan => "workspace:plan" (Operational, Project),
     WorkspaceWriteState => "workspace:write_state" (Operational, Project),
     WorkspaceRollbackState => "workspace:rollback_state" (Destructive, Project),
     WorkspaceForceUnlock => "workspace:force_unlock" (Destructive, Project),

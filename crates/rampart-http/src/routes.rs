@@ -135,7 +135,9 @@ pub struct RouteSpec {
     /// Error statuses this route answers besides those every route of its kind does
     /// (see `openapi::error_statuses`): a conflict, a lock, shredded data.
     pub errors: &'static [u16],
-    pub body_bytes_max: Option<usize>,
+    /// The route's body limit, read from the settings when the router is built; `None`
+    /// for the API's default (`server.body_bytes_max`).
+    pub body_bytes_max: Option<fn(&AppState) -> usize>,
 }
 
 impl RouteSpec {
@@ -182,6 +184,12 @@ impl RouteSpec {
 
     pub fn query(mut self, query: &'static [QueryParam]) -> Self {
         self.query = query;
+        self
+    }
+
+    /// A body limit of its own (a raw upload such as a plan), read from the settings.
+    pub fn body_limit(mut self, limit: fn(&AppState) -> usize) -> Self {
+        self.body_bytes_max = Some(limit);
         self
     }
 
@@ -260,6 +268,8 @@ impl<T> ReadsPath for State<T> {}
 impl<T> ReadsPath for Extension<T> {}
 impl<T> ReadsPath for ApiJson<T> {}
 impl<T> ReadsPath for ApiQuery<T> {}
+/// A raw body (an upload read as it is sent, such as a plan).
+impl ReadsPath for axum::body::Body {}
 
 impl<T: PathParams> ReadsPath for ApiPath<T> {
     fn path_names() -> Option<&'static [&'static str]> {
@@ -363,7 +373,8 @@ impl RouteTable {
             spec.body_bytes_max,
         );
         self.mounts.push(Box::new(move |router, state| {
-            let body_limit = body_bytes_max.unwrap_or(state.settings.body_bytes_max);
+            let body_limit =
+                body_bytes_max.map_or(state.settings.body_bytes_max, |limit| limit(state));
             let guarded = handler
                 .layer(from_fn_with_state((state.clone(), access), enforce))
                 .layer(from_fn_with_state(body_limit, refuse_declared_oversize))

@@ -113,6 +113,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "role_assignments_once",
         sql: include_str!("../migrations/sqlite/0019_role_assignments_once.sql"),
     },
+    Migration {
+        version: 20,
+        name: "plans",
+        sql: include_str!("../migrations/sqlite/0020_plans.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -210,6 +215,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 19,
         name: "role_assignments_once",
         sql: include_str!("../migrations/postgres/0019_role_assignments_once.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "plans",
+        sql: include_str!("../migrations/postgres/0020_plans.sql"),
     },
 ];
 

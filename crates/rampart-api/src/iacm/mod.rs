@@ -2,9 +2,11 @@
 //! wire type is `rampart_api::iacm::Name` whatever file holds it.
 
 mod locks;
+mod plans;
 mod state_versions;
 mod workspaces;
 
 pub use locks::*;
+pub use plans::*;
 pub use state_versions::*;
 pub use workspaces::*;

@@ -1,6 +1,8 @@
 //! IaCM use cases: workspaces ([`workspaces`]) and their Terraform/OpenTofu state
-//! ([`state_versions`]: the `http` backend's reads, writes and locks, history, rollback, views).
+//! ([`state_versions`]: the `http` backend's reads, writes and locks, history, rollback, views)
+//! and their plans ([`plans`]: upload, history, summary, masked view, raw downloads).
 
+pub mod plans;
 pub mod state_versions;
 pub mod workspaces;
 

@@ -166,6 +166,66 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     let read = tf(reqwest::Method::GET, Vec::new()).await.unwrap();
     assert_eq!(read.bytes().await.unwrap().as_ref(), state.as_slice());
 
+    // A plan of that workspace: a value in its JSON, a resource name in its summary
+    // (beside the JSON's digest), a binary plan file and the file's digest.
+    let in_json = markers.make("plans.json_sealed", &[]);
+    let name = markers.make("plans.summary_sealed", &["plans.json_sealed"]);
+    let plan = serde_json::to_vec(&json!({
+        "format_version": "1.2", "terraform_version": "1.15.5",
+        "planned_values": {"root_module": {}},
+        "resource_changes": [{"address": format!("terraform_data.{name}"), "mode": "managed",
+            "type": "terraform_data", "name": name, "provider_name": "terraform.io/builtin/terraform",
+            "change": {"actions": ["create"], "before": null, "after": {"input": in_json}}}],
+    }))
+    .unwrap();
+    markers.written(
+        &rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(&plan)),
+        "plans.summary_sealed",
+        &[],
+    );
+    let plans = format!("{PROJECT}/workspaces/sealed/plans");
+    let uploaded = server
+        .client
+        .post(format!("{}{plans}", server.url))
+        .bearer_auth(&admin)
+        .body(plan)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let plan_id = uploaded.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let in_file = markers.make("plans.file_sealed", &[]);
+    markers.written(
+        &rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(in_file.as_bytes())),
+        "plans.file_sha256_sealed",
+        &[],
+    );
+    let file = server
+        .client
+        .put(format!("{}{plans}/{plan_id}/file", server.url))
+        .bearer_auth(&admin)
+        .body(in_file.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let shown = server.get(&format!("{plans}/{plan_id}"), &admin).await;
+    assert!(shown.text.contains(&name), "{}", shown.text);
+    let downloaded = server
+        .client
+        .get(format!("{}{plans}/{plan_id}/file", server.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        downloaded.bytes().await.unwrap().as_ref(),
+        in_file.as_bytes()
+    );
+
     // Integration credentials: the Basic password (a delivery below proves it is
     // stored) and an HMAC signing secret.
     service_in(server, PROJECT, "sealed-svc").await;

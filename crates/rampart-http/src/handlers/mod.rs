@@ -28,6 +28,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     platform::secrets::routes(table);
     iacm::workspaces::routes(table);
     iacm::state_versions::routes(table);
+    iacm::plans::routes(table);
     sre::notifications::routes(table);
     sre::services::routes(table);
     sre::integrations::routes(table);

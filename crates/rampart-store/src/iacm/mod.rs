@@ -1,6 +1,8 @@
 //! IaCM tables, one module per resource: workspaces, their state versions (bodies
-//! arrive sealed; these modules never see plaintext) and their locks.
+//! arrive sealed; these modules never see plaintext), their locks and their plans
+//! (sealed alike).
 
 pub mod locks;
+pub mod plans;
 pub mod state_versions;
 pub mod workspaces;

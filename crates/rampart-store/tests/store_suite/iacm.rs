@@ -1,9 +1,11 @@
 //! IaCM tables: workspaces, state versions (append, latest, the previous link, newest
-//! first and ascending) and Terraform locks.
+//! first and ascending), Terraform locks and plans.
 
+use rampart_domain::iacm::plans::{ActionCounts, PlanStateRef, StoredPlan};
 use rampart_domain::iacm::state_versions::{StateVersion, WorkspaceLock};
 use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::*;
+use rampart_store::iacm::plans::{PlanPart, SealedPlan};
 use rampart_store::{Store, StoreError};
 
 use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
@@ -310,5 +312,129 @@ async fn a_workspace_holds_at_most_one_lock() {
         tx.delete_workspace_lock(workspace.id).await.unwrap();
         tx.commit(audit("unlock")).await.unwrap();
         assert_eq!(store.workspace_lock(workspace.id).await.unwrap(), None);
+    }
+}
+
+fn stored_plan(workspace: &Workspace, state: Option<&StateVersion>) -> StoredPlan {
+    StoredPlan {
+        id: fresh(PlanId::mint),
+        workspace_id: workspace.id,
+        format_version: "1.2".into(),
+        terraform_version: "1.15.5".into(),
+        json_size_bytes: 4321,
+        counts: ActionCounts {
+            add: 1,
+            change: 2,
+            replace: 3,
+            destroy: 4,
+            read: 5,
+            no_op: 6,
+            forget: 7,
+        },
+        state: state.map(|row| PlanStateRef {
+            version: row.version,
+            serial: row.serial,
+            lineage: row.lineage.clone(),
+            sha256: row.sha256,
+        }),
+        file_size_bytes: None,
+        file_uploaded_at: None,
+        created_by: "user:x".into(),
+        created_at: now(),
+    }
+}
+
+/// Plans: newest first a page at a time, one read with the sealed parts asked for
+/// (none of another workspace's), the binary file set once.
+#[tokio::test]
+async fn plans_list_newest_first_and_take_their_file_once() {
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        let (workspace, versions) = workspace_with_versions(&store, &t, "network", 2).await;
+        let (other, _) = workspace_with_versions(&store, &t, "dns", 0).await;
+        let plans: Vec<StoredPlan> = (0..3)
+            .map(|n| stored_plan(&workspace, (n > 0).then(|| &versions[1])))
+            .collect();
+        let mut tx = store.write().await.unwrap();
+        for plan in &plans {
+            let sealed = SealedPlan {
+                json: format!("sealed json {}", plan.id).into_bytes(),
+                summary: b"sealed summary".to_vec(),
+            };
+            tx.insert_plan(plan, &sealed).await.unwrap();
+        }
+        tx.commit(audit("plan.upload")).await.unwrap();
+
+        let first = store.plans(workspace.id, &page(None, 2)).await.unwrap();
+        assert_eq!(first.items, vec![plans[2].clone(), plans[1].clone()]);
+        let rest = store
+            .plans(workspace.id, &page(first.next_cursor, 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            (rest.items, rest.next_cursor),
+            (vec![plans[0].clone()], None)
+        );
+        assert!(
+            store
+                .plans(other.id, &page(None, 10))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        let (read, parts) = store
+            .plan(workspace.id, plans[1].id, &[PlanPart::Json, PlanPart::File])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read, plans[1]);
+        assert_eq!(
+            parts,
+            vec![
+                Some(format!("sealed json {}", plans[1].id).into_bytes()),
+                None
+            ]
+        );
+        assert!(
+            store
+                .plan(other.id, plans[1].id, &[])
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let mut tx = store.write().await.unwrap();
+        assert!(
+            tx.set_plan_file(workspace.id, plans[1].id, 9, b"file", b"sha", at(5))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.set_plan_file(workspace.id, plans[1].id, 9, b"again", b"sha", at(6))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.set_plan_file(other.id, plans[0].id, 9, b"file", b"sha", at(6))
+                .await
+                .unwrap()
+        );
+        tx.commit(audit("plan.upload_file")).await.unwrap();
+        let (read, parts) = store
+            .plan(
+                workspace.id,
+                plans[1].id,
+                &[PlanPart::File, PlanPart::FileSha256],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (read.file_size_bytes, read.file_uploaded_at),
+            (Some(9), Some(at(5)))
+        );
+        assert_eq!(parts, vec![Some(b"file".to_vec()), Some(b"sha".to_vec())]);
     }
 }

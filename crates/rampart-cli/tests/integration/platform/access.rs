@@ -115,6 +115,7 @@ const SEED_ROLE_TABLE: &str = "
     workspace:edit_variables   x x x x .
     workspace:approve          x x x . .
     workspace:access_state     x x x x .
+    workspace:plan             x x x x .
     workspace:write_state      x x x x .
     workspace:rollback_state   x x x . .
     workspace:force_unlock     x x x . .
@@ -234,6 +235,21 @@ pub(crate) async fn user_with_token(server: &TestServer, email: &str) -> (String
     let token = created.body["secret"].as_str().unwrap().to_owned();
     rampart_testkit::remember_secret(&token);
     (id, token)
+}
+
+/// A user with a token and `role` in the project `default/default`.
+pub(crate) async fn user_with_role(server: &TestServer, email: &str, role: &str) -> String {
+    let (id, token) = user_with_token(server, email).await;
+    let granted = assign(
+        server,
+        &server.admin_token,
+        PROJECT,
+        &format!("user:{id}"),
+        role,
+    )
+    .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    token
 }
 
 async fn assign(

@@ -1,0 +1,3 @@
+//! Client commands of the IaCM slice that have a file of their own.
+
+pub mod plans;

@@ -5,12 +5,9 @@
 //! what they share — a raw backend request with Basic auth, a state body, a lock body,
 //! the workspace paths.
 
-<<<<<<< HEAD
 mod cost_estimates;
-mod policy_engine;
-=======
 mod plans;
->>>>>>> plans
+mod policy_engine;
 mod state_versions;
 mod terraform;
 mod tf_backend;

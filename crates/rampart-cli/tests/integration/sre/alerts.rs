@@ -2,7 +2,8 @@
 //! its freshness window, source networks) and its limits with their codes and the rate
 //! limit; dedup and the alert lifecycle (created, deduplicated, resolved, dropped), alerts
 //! opening, joining and auto-resolving incidents, Alertmanager groups deduplicated per
-//! fingerprint, and concurrent identical triggers making one alert on both engines. The
+//! fingerprint, concurrent identical triggers making one alert and incidents opened
+//! together numbered without gaps, on both engines. The
 //! alerts API on both engines: the list with each filter and pages, one alert with its
 //! payload, acknowledging and resolving by hand (audited, auto-resolving the incident like
 //! a sender's resolve), refusals, and another project's alert answering 404.
@@ -242,6 +243,66 @@ async fn concurrent_identical_triggers_make_one_alert_on_sqlite() {
 #[tokio::test]
 async fn concurrent_identical_triggers_make_one_alert_on_postgres() {
     concurrent_triggers(TestServer::start_postgres).await;
+}
+
+/// Deliveries that arrive together commit in one batch, whose incidents are numbered at
+/// its end: each sender is told the number its incident finally got, the numbers run
+/// 1..=N without gaps or repeats, and a repeat (deduplicated) joins the same alert.
+async fn concurrent_new_incidents(start: impl AsyncFnOnce() -> Option<TestServer>) {
+    let Some(server) = start().await else {
+        return;
+    };
+    service(&server, "api").await;
+    let hook = integration(
+        &server,
+        "api",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let keys: Vec<String> = (0..12).map(|n| format!("key-{n}")).collect();
+    let bodies: Vec<(String, Vec<u8>)> = keys
+        .iter()
+        .chain(keys.iter())
+        .map(|key| (key.clone(), generic(key, "trigger", &format!("{key} down"))))
+        .collect();
+    let replies = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|(_, body)| send(&server, &hook, body, &[])),
+    )
+    .await;
+    let mut number_of: std::collections::HashMap<&str, u64> = Default::default();
+    for ((key, _), reply) in bodies.iter().zip(&replies) {
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        let alert = &reply.body["alerts"][0];
+        if alert["outcome"] == "created" {
+            let number = alert["incident"].as_u64().unwrap();
+            assert!(
+                number_of.insert(key.as_str(), number).is_none(),
+                "{key} created twice"
+            );
+        } else {
+            assert_eq!(alert["outcome"], "deduplicated", "{}", reply.body);
+        }
+    }
+    let mut numbers: Vec<u64> = number_of.values().copied().collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=12).collect::<Vec<u64>>());
+    for (key, number) in number_of {
+        let shown = incident(&server, number).await;
+        assert_eq!(shown["alerts"][0]["dedup_key"], key, "incident {number}");
+        assert_eq!(shown["alerts"][0]["event_count"], 2, "incident {number}");
+    }
+}
+
+#[tokio::test]
+async fn incidents_opened_together_are_numbered_without_gaps_on_sqlite() {
+    concurrent_new_incidents(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn incidents_opened_together_are_numbered_without_gaps_on_postgres() {
+    concurrent_new_incidents(TestServer::start_postgres).await;
 }
 
 #[tokio::test]

@@ -105,6 +105,8 @@ struct Inner {
     sealed_places: Vec<sealing::SealedPlace>,
     /// This server among the replicas on the database.
     replica: platform::replicas::ReplicaIdentity,
+    /// Prepared policy engines by (set, version).
+    policy_cache: iacm::policy_sets::PreparedCache,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -115,6 +117,7 @@ pub fn sealed_places() -> Vec<sealing::SealedPlace> {
         .iter()
         .chain(iacm::state_versions::SEALED_PLACES)
         .chain(iacm::plans::SEALED_PLACES)
+        .chain(iacm::policy_sets::SEALED_PLACES)
         .copied()
         .chain(sre::sealed_places())
         .collect()
@@ -172,6 +175,7 @@ impl App {
                 signer,
                 root_keys,
                 replica,
+                policy_cache: Default::default(),
             }),
         })
     }

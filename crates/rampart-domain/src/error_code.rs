@@ -137,7 +137,7 @@ catalogue! {
     InvalidLabel = ("invalid_label", 400, "A severity label is empty or too long."),
     InvalidOutcome = ("invalid_outcome", 400, "An audit outcome filter is not success, failure or denied."),
     InvalidFormat = ("invalid_format", 400, "The export format is not ndjson or csv."),
-    InvalidReason = ("invalid_reason", 400, "A rollback reason is empty or too long."),
+    InvalidReason = ("invalid_reason", 400, "A reason (of a rollback, of a policy override) is empty or too long."),
     InvalidRateLimitPerMinute = ("invalid_rate_limit_per_minute", 400, "The integration's rate limit is out of range."),
     AuthModeNotForFormat = ("auth_mode_not_for_format", 400, "The auth mode does not fit the integration's format (`routing_key` is PagerDuty's: format `pagerduty` only)."),
     InvalidDefinition = ("invalid_definition", 400, "A schedule or escalation policy definition is not valid."),
@@ -193,6 +193,11 @@ catalogue! {
     NoState = ("no_state", 404, "The workspace has no state yet."),
     PlanStateMismatch = ("plan_state_mismatch", 409, "The state the plan says it was made against is not the workspace's current state."),
     PlanFileExists = ("plan_file_exists", 409, "The plan already has a different binary plan file; a plan file is uploaded once."),
+    PolicyNotOverridable = ("policy_not_overridable", 409, "Only a failed soft-mandatory policy set's result that is not overridden yet can be overridden."),
+    PolicyInvalid = ("policy_invalid", 422, "A Rego module does not parse or compile; the message names the module, line and column."),
+    PolicyWithoutDecision = ("policy_without_decision", 422, "A Rego module declares neither a `deny` nor a `warn` rule, so it could decide nothing."),
+    PolicySetInvalid = ("policy_set_invalid", 422, "A policy set needs 1 to 500 modules with distinct names."),
+    PolicyDenied = ("policy_denied", 422, "A mandatory policy set denied the change; the message lists the sets and their messages."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),

@@ -67,6 +67,16 @@ pub const STATE_LOCK_INFO_BYTES_MAX: usize = 16 * 1024;
 pub const WORKSPACE_TAGS_MAX: usize = 32;
 pub const WORKSPACE_TAG_CHARS_MAX: usize = 64;
 
+/// A policy module's name (a file name ending in `.rego`).
+pub const POLICY_MODULE_NAME_CHARS_MAX: usize = 128;
+/// Workspace identifiers one policy set may be attached to.
+pub const POLICY_SET_WORKSPACES_MAX: usize = 500;
+/// The Rego sources of one policy set together (a module alone: `rampart-policy`'s
+/// `MODULE_BYTES_MAX`, 512 KiB).
+pub const POLICY_SET_SOURCE_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// A policy override's reason.
+pub const POLICY_OVERRIDE_REASON_CHARS_MAX: usize = 1000;
+
 /// Request rates per client address (IPv6: per /64) and per authenticated principal, a
 /// second, per server process (`[rate_limits]`; 0 switches a limit off). Bursts: two
 /// seconds' worth per address, five per principal.

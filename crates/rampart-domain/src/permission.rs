@@ -207,6 +207,7 @@ permissions! {
     PolicySetCreate => "policy_set:create" (Administrative, Project),
     PolicySetEdit => "policy_set:edit" (Administrative, Project),
     PolicySetDelete => "policy_set:delete" (Administrative, Project),
+    PolicySetOverride => "policy_set:override" (Administrative, Project),
     VariableSetView => "variable_set:view" (Read, Project),
     VariableSetCreate => "variable_set:create" (Operational, Project),
     VariableSetEdit => "variable_set:edit" (Operational, Project),

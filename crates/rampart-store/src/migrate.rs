@@ -118,6 +118,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "plans",
         sql: include_str!("../migrations/sqlite/0020_plans.sql"),
     },
+    Migration {
+        version: 21,
+        name: "policy_sets",
+        sql: include_str!("../migrations/sqlite/0021_policy_sets.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -220,6 +225,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 20,
         name: "plans",
         sql: include_str!("../migrations/postgres/0020_plans.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "policy_sets",
+        sql: include_str!("../migrations/postgres/0021_policy_sets.sql"),
     },
 ];
 

@@ -3,10 +3,12 @@
 
 mod locks;
 mod plans;
+mod policy_sets;
 mod state_versions;
 mod workspaces;
 
 pub use locks::*;
 pub use plans::*;
+pub use policy_sets::*;
 pub use state_versions::*;
 pub use workspaces::*;

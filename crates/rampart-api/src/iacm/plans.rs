@@ -57,6 +57,9 @@ pub struct Plan {
     pub has_file: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_size_bytes: Option<u64>,
+    /// What the policy sets that applied decided, together: `none`, `passed`,
+    /// `passed_with_warnings`, `needs_override` or `blocked` (see `…/policy-results`).
+    pub policy_status: String,
     pub created_by: String,
     pub created_at: String,
 }

@@ -1,8 +1,10 @@
 //! IaCM use cases: workspaces ([`workspaces`]) and their Terraform/OpenTofu state
 //! ([`state_versions`]: the `http` backend's reads, writes and locks, history, rollback, views)
-//! and their plans ([`plans`]: upload, history, summary, masked view, raw downloads).
+//! and their plans ([`plans`]: upload, history, summary, masked view, raw downloads),
+//! and the policy sets that check plans, states and workspaces ([`policy_sets`]).
 
 pub mod plans;
+pub mod policy_sets;
 pub mod state_versions;
 pub mod workspaces;
 

@@ -12,10 +12,15 @@
 //! Permissions, per workspace: `workspace:plan` uploads; `workspace:view` lists and
 //! reads summaries and the masked view; `workspace:access_state` downloads the raw JSON
 //! or file (plans hold the same secrets as states), and every download is audited.
+//!
+//! On upload, the policy sets checking plans that apply to the workspace are evaluated
+//! ([`App::evaluate_policies`]) and their results stored with the plan, in the same
+//! transaction; the plan's `policy_status` sums them up.
 
 use rampart_domain::iacm::plans::{
     Plan, PlanError, PlanStateRef, PlanSummary, StateAssertion, StoredPlan, mask_plan_document,
 };
+use rampart_domain::iacm::policy_sets::{PolicyEntity, PolicyStatus};
 use rampart_domain::iacm::workspaces::Workspace;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{ErrorCode, Permission, PlanId};
@@ -26,6 +31,7 @@ use rampart_store::iacm::plans::{
 use rampart_store::sealed::SealedCell;
 use serde_json::{Value, json};
 
+use super::policy_sets::Subject;
 use crate::sealing::{Resealer, SealContext, SealedPlace};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
@@ -156,12 +162,23 @@ impl App {
         let summary = plan.summary();
         let json_sha256 = rampart_crypto::digest::sha256(body);
 
-        // The seam for policy evaluation and cost estimation (issue 19: "Policies",
-        // "Cost estimation"): once those land, the parsed `plan` is priced here
-        // (`input.cost`) and evaluated against the policy sets attached to this
-        // workspace, and their results are stored with the plan in the transaction
-        // below (a hard-mandatory failure still stores the plan, marked blocked, so the
-        // history shows what was refused).
+        // The policy sets that apply decide now (a plan checked later could meet other
+        // sets); their results are stored with the plan, whatever they say: a blocked
+        // plan is kept, marked, so the history shows what was refused.
+        let evaluated = self
+            .evaluate_policies(
+                &workspace,
+                PolicyEntity::Plan,
+                Subject::PlanJson(std::sync::Arc::new(body.to_vec())),
+            )
+            .await?;
+        let policy_status = PolicyStatus::of(evaluated.iter().map(|evaluated| {
+            (
+                evaluated.result.enforcement,
+                evaluated.result.outcome,
+                false,
+            )
+        }));
 
         let now = self.now();
         let id = mint(now, PlanId::mint)?;
@@ -179,6 +196,7 @@ impl App {
             json: sealer.seal(&plan_place(&owner, &entity, "json"), body)?,
             summary: sealer.seal(&plan_place(&owner, &entity, "summary"), &stored_summary)?,
         };
+        let results = self.seal_plan_results(&workspace, id, &evaluated).await?;
 
         let mut tx = self.store().write().await?;
         tx.lock_workspace(workspace.id).await?;
@@ -205,10 +223,13 @@ impl App {
             state,
             file_size_bytes: None,
             file_uploaded_at: None,
+            policy_status,
             created_by: ctx.actor.actor_text(),
             created_at: now,
         };
         tx.insert_plan(&stored, &sealed).await?;
+        tx.insert_plan_policy_results(id, workspace.id, &results)
+            .await?;
         tx.commit(
             ctx.audit(now, "plan.upload", "plan")
                 .scope(scope)
@@ -220,6 +241,12 @@ impl App {
                     "size_bytes": stored.json_size_bytes,
                     "counts": summary.counts,
                     "state_serial": stored.state.as_ref().map(|state| state.serial),
+                    "policy_status": policy_status.as_str(),
+                    "policy_results": evaluated.iter().map(|evaluated| json!({
+                        "policy_set": evaluated.result.policy_set_identifier,
+                        "enforcement": evaluated.result.enforcement.as_str(),
+                        "outcome": evaluated.result.outcome.as_str(),
+                    })).collect::<Vec<_>>(),
                 }))
                 .build(),
         )
@@ -449,6 +476,20 @@ impl App {
         Ok(body)
     }
 
+    /// Plan `plan` of `workspace` with the sealed parts asked for; 404 when it has none.
+    pub(crate) async fn plan_in(
+        &self,
+        workspace: &Workspace,
+        plan: &str,
+        parts: &[PlanPart],
+    ) -> AppResult<(StoredPlan, Vec<Option<Vec<u8>>>)> {
+        let id = plan_id(plan)?;
+        self.store()
+            .plan(workspace.id, id, parts)
+            .await?
+            .ok_or_else(plan_not_found)
+    }
+
     async fn open_plan_part(
         &self,
         workspace: &Workspace,
@@ -456,11 +497,7 @@ impl App {
         part: PlanPart,
     ) -> AppResult<Vec<u8>> {
         let id = plan_id(plan)?;
-        let (_, parts) = self
-            .store()
-            .plan(workspace.id, id, &[part])
-            .await?
-            .ok_or_else(plan_not_found)?;
+        let (_, parts) = self.plan_in(workspace, plan, &[part]).await?;
         let (field, missing) = match part {
             PlanPart::File => ("file", AppError::NotFound { what: "plan file" }),
             _ => ("json", plan_not_found()),

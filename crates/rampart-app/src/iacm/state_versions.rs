@@ -9,6 +9,7 @@
 //! lock, unlock, read and refusal is audited.
 
 use rampart_domain::ErrorCode;
+use rampart_domain::iacm::policy_sets::PolicyEntity;
 use rampart_domain::iacm::state_versions::StateVersion;
 use rampart_domain::iacm::state_versions::WorkspaceLock;
 use rampart_domain::iacm::state_versions::{
@@ -23,6 +24,7 @@ use crate::audit::Outcome;
 use rampart_store::iacm::state_versions::STATE_BODY;
 use rampart_store::sealed::SealedCell;
 
+use super::policy_sets::Subject;
 use crate::sealing::{Resealer, SealContext, SealedPlace};
 use crate::{App, AppError, AppResult, Ctx, authorize_resource, mint};
 
@@ -232,6 +234,15 @@ impl App {
             created_at: now,
             updated_at: now,
         };
+        // Created on first use, it is checked like one created through the API.
+        self.enforce_policies(
+            ctx,
+            scope,
+            &workspace,
+            PolicyEntity::Workspace,
+            Subject::Document(super::policy_sets::workspace_document(&workspace)),
+        )
+        .await?;
         let mut tx = self.store().write().await?;
         match tx.insert_workspace(&workspace).await {
             Ok(()) => {}
@@ -376,6 +387,14 @@ impl App {
             ));
         }
         let header = parse_state(body).map_err(state_error)?;
+        self.enforce_policies(
+            ctx,
+            scope,
+            workspace,
+            PolicyEntity::State,
+            Subject::StateJson(std::sync::Arc::new(body.to_vec())),
+        )
+        .await?;
         self.append_state_version(
             ctx,
             workspace,

@@ -1,6 +1,7 @@
 //! Workspaces: create, list, show, change, delete; their state history, diffs,
 //! resource view and lock view; and the operator's full verification of every stored
-//! version. Permissions are decided per workspace (so a resource group naming single
+//! version. A new or changed workspace is checked by the policy sets checking
+//! workspaces that apply to it (a mandatory one that denies refuses the change). Permissions are decided per workspace (so a resource group naming single
 //! workspaces works); every change is audited.
 
 use rampart_domain::ErrorCode;
@@ -15,8 +16,10 @@ use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
 use rampart_store::Page;
 use serde_json::json;
 
+use super::policy_sets::{Subject, workspace_document};
 use super::state_versions::workspace_not_found;
 use crate::{App, AppError, AppResult, Ctx, authorize_resource, mint};
+use rampart_domain::iacm::policy_sets::PolicyEntity;
 
 /// A new workspace.
 #[derive(Clone, Debug, Default)]
@@ -110,6 +113,14 @@ impl App {
             created_at: now,
             updated_at: now,
         };
+        self.enforce_policies(
+            ctx,
+            scope,
+            &workspace,
+            PolicyEntity::Workspace,
+            Subject::Document(workspace_document(&workspace)),
+        )
+        .await?;
         let mut tx = self.store().write().await?;
         tx.insert_workspace(&workspace)
             .await
@@ -193,6 +204,14 @@ impl App {
             workspace.tags = parse_tags(tags)?;
             changed.push("tags");
         }
+        self.enforce_policies(
+            ctx,
+            scope,
+            &workspace,
+            PolicyEntity::Workspace,
+            Subject::Document(workspace_document(&workspace)),
+        )
+        .await?;
         let now = self.now();
         workspace.updated_at = now;
         let mut tx = self.store().write().await?;

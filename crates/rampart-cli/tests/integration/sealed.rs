@@ -166,6 +166,27 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     let read = tf(reqwest::Method::GET, Vec::new()).await.unwrap();
     assert_eq!(read.bytes().await.unwrap().as_ref(), state.as_slice());
 
+    // A soft-mandatory policy set of the project: its Rego (sealed with the set), and
+    // the message it gives about the plan below (sealed with the plan's result).
+    let in_rego = markers.make("policy_sets.modules_sealed", &[]);
+    let in_message = markers.make(
+        "plan_policy_results.modules_sealed",
+        &["policy_sets.modules_sealed"],
+    );
+    created(
+        server
+            .post(
+                &format!("{PROJECT}/policy-sets"),
+                &admin,
+                json!({"identifier": "sealed-set", "name": "Sealed set", "entity": "plan",
+                       "enforcement": "soft_mandatory",
+                       "modules": [{"name": "marker.rego", "source": format!(
+                           "package marker\n# {in_rego}\ndeny contains \"{in_message}\" if true\n")}]}),
+            )
+            .await,
+    )
+    .await;
+
     // A plan of that workspace: a value in its JSON, a resource name in its summary
     // (beside the JSON's digest), a binary plan file and the file's digest.
     let in_json = markers.make("plans.json_sealed", &[]);
@@ -214,6 +235,23 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     assert_eq!(file.status(), StatusCode::OK);
     let shown = server.get(&format!("{plans}/{plan_id}"), &admin).await;
     assert!(shown.text.contains(&name), "{}", shown.text);
+    let reason = markers.make("plan_policy_results.override_reason_sealed", &[]);
+    let overridden = created(
+        server
+            .post(
+                &format!("{plans}/{plan_id}/policy-overrides"),
+                &admin,
+                json!({"policy_set": "sealed-set", "reason": reason}),
+            )
+            .await,
+    )
+    .await;
+    assert!(overridden.to_string().contains(&in_message), "{overridden}");
+    assert!(overridden.to_string().contains(&reason), "{overridden}");
+    let set = server
+        .get(&format!("{PROJECT}/policy-sets/sealed-set"), &admin)
+        .await;
+    assert!(set.text.contains(&in_rego), "{}", set.text);
     let downloaded = server
         .client
         .get(format!("{}{plans}/{plan_id}/file", server.url))

@@ -858,6 +858,8 @@ pub struct StoredPlan {
     /// The binary plan file's size, once uploaded.
     pub file_size_bytes: Option<u64>,
     pub file_uploaded_at: Option<Timestamp>,
+    /// What the policy sets that applied decided, together.
+    pub policy_status: crate::iacm::policy_sets::PolicyStatus,
     pub created_by: String,
     pub created_at: Timestamp,
 }

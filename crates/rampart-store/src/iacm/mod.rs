@@ -4,5 +4,6 @@
 
 pub mod locks;
 pub mod plans;
+pub mod policy_sets;
 pub mod state_versions;
 pub mod workspaces;

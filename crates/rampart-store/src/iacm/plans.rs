@@ -4,18 +4,21 @@
 //! never sees plaintext.
 
 use rampart_domain::iacm::plans::{ActionCounts, PlanStateRef, StoredPlan};
+use rampart_domain::iacm::policy_sets::PolicyStatus;
 use rampart_domain::{PlanId, WorkspaceId};
 use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_optional_timestamp, get_timestamp, micros, number, signed};
+use crate::rows::{
+    get, get_id, get_optional_timestamp, get_timestamp, micros, number, parsed, signed,
+};
 use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const PLAN_COLUMNS: &str = "id, workspace_id, format_version, terraform_version, \
      json_size_bytes, add_count, change_count, replace_count, destroy_count, read_count, \
      no_op_count, forget_count, state_version, state_serial, state_lineage, state_sha256, \
-     file_size_bytes, file_uploaded_at, created_by, created_at";
+     file_size_bytes, file_uploaded_at, policy_status, created_by, created_at";
 
 /// A plan's sealed column: keyed by the plan id, the key owner is the workspace's
 /// project, and the seal also names the workspace.
@@ -87,6 +90,10 @@ fn plan_from(row: &AnyRow) -> StoreResult<StoredPlan> {
         state,
         file_size_bytes: optional_number(row, "file_size_bytes")?,
         file_uploaded_at: get_optional_timestamp(row, "file_uploaded_at")?,
+        policy_status: parsed(
+            PolicyStatus::parse(&get::<String>(row, "policy_status")?).ok_or(()),
+            "policy_status",
+        )?,
         created_by: get(row, "created_by")?,
         created_at: get_timestamp(row, "created_at")?,
     })
@@ -181,9 +188,10 @@ impl WriteTx {
             "INSERT INTO plans (id, workspace_id, format_version, terraform_version, \
              json_size_bytes, json_sealed, summary_sealed, add_count, change_count, \
              replace_count, destroy_count, read_count, no_op_count, forget_count, \
-             state_version, state_serial, state_lineage, state_sha256, created_by, created_at) \
+             state_version, state_serial, state_lineage, state_sha256, policy_status, \
+             created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20)",
+             $17, $18, $19, $20, $21)",
         )
         .bind(plan.id.to_string())
         .bind(plan.workspace_id.to_string())
@@ -203,6 +211,7 @@ impl WriteTx {
         .bind(state.map(|state| signed(state.serial)).transpose()?)
         .bind(state.map(|state| state.lineage.clone()))
         .bind(state.map(|state| state.sha256.to_vec()))
+        .bind(plan.policy_status.as_str())
         .bind(plan.created_by.clone())
         .bind(micros(plan.created_at))
         .execute(self.conn())

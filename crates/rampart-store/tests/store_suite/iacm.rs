@@ -339,6 +339,7 @@ fn stored_plan(workspace: &Workspace, state: Option<&StateVersion>) -> StoredPla
         }),
         file_size_bytes: None,
         file_uploaded_at: None,
+        policy_status: rampart_domain::iacm::policy_sets::PolicyStatus::None,
         created_by: "user:x".into(),
         created_at: now(),
     }

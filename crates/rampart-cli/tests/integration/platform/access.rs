@@ -123,6 +123,7 @@ const SEED_ROLE_TABLE: &str = "
     policy_set:create          x x x . .
     policy_set:edit            x x x . .
     policy_set:delete          x x x . .
+    policy_set:override        x x x . .
     variable_set:view          x x x x x
     variable_set:create        x x x x .
     variable_set:edit          x x x x .

@@ -163,6 +163,7 @@ fn wire_plan(plan: &StoredPlan, workspace: &str) -> wire::Plan {
         }),
         has_file: plan.file_size_bytes.is_some(),
         file_size_bytes: plan.file_size_bytes,
+        policy_status: plan.policy_status.as_str().to_owned(),
         created_by: plan.created_by.clone(),
         created_at: plan.created_at.to_string(),
     }
@@ -198,13 +199,13 @@ fn wire_detail(plan: &StoredPlan, workspace: &str, details: PlanDetails) -> wire
 }
 
 /// Reads a raw body up to `limit` bytes (413 `body_too_large` beyond it).
-async fn read_raw(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
+pub(crate) async fn read_raw(body: Body, limit: usize) -> ApiResult<axum::body::Bytes> {
     axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| body_too_large())
 }
 
-fn document(content_type: &'static str, body: impl Into<Body>) -> Response {
+pub(crate) fn document(content_type: &'static str, body: impl Into<Body>) -> Response {
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         body.into(),

@@ -50,9 +50,10 @@ pub fn routes(table: &mut RouteTable) {
             M::POST,
             path(""),
             Access::PerResource(P::WorkspaceCreate),
-            "Create a workspace",
+            "Create a workspace (checked by the workspace policy sets that apply: 422)",
         )
         .body::<wire::WorkspaceCreate>()
+        .errors(&[422])
         .reply::<wire::Workspace>(201),
         create_workspace,
     );
@@ -71,9 +72,10 @@ pub fn routes(table: &mut RouteTable) {
             M::PATCH,
             path("/{workspace}"),
             Access::PerResource(P::WorkspaceEdit),
-            "Change a workspace",
+            "Change a workspace (checked by the workspace policy sets that apply: 422)",
         )
         .body::<wire::WorkspaceUpdate>()
+        .errors(&[422])
         .reply::<wire::Workspace>(200),
         update_workspace,
     );

@@ -20,17 +20,20 @@
 //! - **Memory**: regorus counts live heap bytes through its vendored mimalloc (the
 //!   `allocator-memory-limits` feature makes it the process's allocator) and checks a
 //!   ceiling at the same kind of points and inside the builtins that build large values
-//!   (`numbers.range`, `net.cidr_expand`, `concat`, …). The ceiling is process-wide, so
+//!   (`net.cidr_expand`, `concat`, …). The ceiling is process-wide, so
 //!   evaluations take turns ([`MEMORY_GATE`]): each sets the ceiling to the live bytes at
 //!   its start plus its budget, and lifts it when done. Evaluations last milliseconds;
 //!   one that would not is stopped by its time limit.
 //!   Both checks are cooperative: a single builtin call can overshoot before the next
-//!   check. One case is not caught at all: `numbers.range`/`numbers.range_step` reserve
-//!   their whole result (24 bytes an element) before checking; up to about 5 × 10¹²
-//!   elements the reservation succeeds (address space only) and the check stops it, but a
-//!   larger span cannot be mapped at all, and a failed allocation aborts the process. The CLI is a
-//!   process of its own; the server is to evaluate untrusted sets where that is
-//!   acceptable (see ARCHITECTURE.md, "Policy evaluation limits").
+//!   check. regorus' own `numbers.range`/`numbers.range_step` reserve their whole result
+//!   before checking, and a span too large to map (about 5 × 10¹² elements) would abort
+//!   the process; they are replaced by checked versions ([`crate::range`], regorus
+//!   extensions, OPA's semantics) that refuse, before allocating, a range whose elements
+//!   (24 bytes each) do not fit in what is left of the budget — the evaluation then stops
+//!   with [`PolicyError::MemoryExceeded`]. Still open: `sprintf` pads to every width of
+//!   its format string (up to 4 × 10⁹ characters each) before the next check, so enough
+//!   widths exhaust memory and a failed allocation aborts (see ARCHITECTURE.md, "Policy
+//!   evaluation limits").
 //! - No network: regorus is built without its `http` feature, so `http.send` is an
 //!   unknown function and a module calling it does not validate.
 
@@ -154,9 +157,10 @@ pub enum PolicyError {
     /// The evaluation ran past its time limit and was stopped.
     #[error("policy_timeout: the evaluation ran longer than {limit_ms} ms and was stopped")]
     Timeout { limit_ms: u64 },
-    /// The evaluation held more memory than its budget and was stopped.
+    /// The evaluation held more memory than its budget, or called a builtin whose result
+    /// would not fit in what was left of it (a huge `numbers.range`), and was stopped.
     #[error(
-        "policy_memory_exceeded: the evaluation used more than {limit_bytes} bytes of memory and was stopped"
+        "policy_memory_exceeded: the evaluation needed more than {limit_bytes} bytes of memory and was stopped"
     )]
     MemoryExceeded { limit_bytes: u64 },
     /// Evaluating a module failed (a conflict between rule values, a builtin's error…).
@@ -235,6 +239,13 @@ impl PreparedPolicySet {
         engine.set_rego_v0(syntax == RegoSyntax::V0);
         // Builtin errors make the expression undefined, as in OPA's default (non-strict).
         engine.set_strict_builtin_errors(false);
+        // Before any module: a compiled policy keeps the extensions it was compiled with.
+        crate::range::install(&mut engine, limits.evaluation_memory_bytes_max).map_err(
+            |error| PolicyError::Evaluation {
+                path: String::new(),
+                message: format!("the policy engine could not be set up: {error:#}"),
+            },
+        )?;
         let mut prepared = Vec::with_capacity(modules.len());
         for module in modules {
             if prepared
@@ -407,7 +418,7 @@ impl Failure {
             },
             _ => PolicyError::Evaluation {
                 path: self.path,
-                message: last_line(&self.error),
+                message: evaluation_message(&self.error),
             },
         }
     }
@@ -443,13 +454,27 @@ fn with_limits<T>(
         check_interval: NonZeroU32::new(TIMER_CHECK_INTERVAL_STEPS).unwrap_or(NonZeroU32::MIN),
     });
     let live_bytes = regorus_mimalloc::global_allocation_stats_snapshot().allocated;
-    regorus::set_global_memory_limit(Some(
-        live_bytes.saturating_add(limits.evaluation_memory_bytes_max),
-    ));
+    let ceiling_bytes = live_bytes.saturating_add(limits.evaluation_memory_bytes_max);
+    regorus::set_global_memory_limit(Some(ceiling_bytes));
+    // Only a refusal made during this turn counts.
+    let _ = crate::range::take_refusal();
     // A panic inside regorus (a bug there) must neither leave the ceiling set for the
     // next turn nor take the caller's thread down: it becomes an evaluation error.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(engine)));
     regorus::set_global_memory_limit(None);
+    // A refused range stops the evaluation, whatever regorus made of the call's error
+    // (text, or nothing when another body of the same function answered): a result
+    // computed without that range is not the policy's.
+    if let Some(refusal) = crate::range::take_refusal() {
+        return Err(Failure::new(
+            "",
+            anyhow::Error::new(LimitError::MemoryLimitExceeded {
+                usage: live_bytes
+                    .saturating_add(u64::try_from(refusal.needed_bytes).unwrap_or(u64::MAX)),
+                limit: ceiling_bytes,
+            }),
+        ));
+    }
     result.unwrap_or_else(|_| {
         Err(Failure::new(
             "",
@@ -478,6 +503,27 @@ fn invalid(path: &str, error: &anyhow::Error) -> PolicyError {
         column,
         message: last_line(error),
     }
+}
+
+/// regorus' message for a call to an extension with another number of arguments than it
+/// was registered with. The only extensions are the checked ranges ([`crate::range`]).
+const EXTENSION_ARITY_MESSAGE: &str = "incorrect number of parameters supplied to extension";
+
+/// The message of an evaluation error: regorus' own, except for a range called with the
+/// wrong number of arguments, whose message would speak of an "extension" the policy
+/// author never wrote.
+fn evaluation_message(error: &anyhow::Error) -> String {
+    let message = last_line(error);
+    if message != EXTENSION_ARITY_MESSAGE {
+        return message;
+    }
+    let text = format!("{error:#}");
+    let location = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))
+        .map(|location| format!("{}: ", location.trim()))
+        .unwrap_or_default();
+    format!("{location}numbers.range takes 2 arguments and numbers.range_step 3")
 }
 
 /// The module an error message points at (`--> path:…`), among `modules`.
@@ -815,5 +861,133 @@ warn := [{"msg": "object", "n": 2}]
             .evaluate(&PolicyInput::from_json(json!({})))
             .unwrap_err();
         assert_eq!(error.code(), "policy_memory_exceeded", "{error:?}");
+    }
+
+    #[test]
+    fn ordinary_ranges_are_opas() {
+        // (expression, its value as JSON; None: undefined, as OPA's non-strict mode makes
+        // a builtin error). Each runs as the `deny` of a module of its own. The defined
+        // values were checked against the OPA of scripts/opa_eval.py.
+        let cases: &[(&str, Option<&str>)] = &[
+            ("numbers.range(1, 5)", Some("[1,2,3,4,5]")),
+            ("numbers.range(5, 1)", Some("[5,4,3,2,1]")),
+            ("numbers.range(-2, 1)", Some("[-2,-1,0,1]")),
+            ("numbers.range(3, 3)", Some("[3]")),
+            ("numbers.range(1e3, 1002)", Some("[1000,1001,1002]")),
+            ("numbers.range(input.from, input.to)", Some("[7,8,9]")),
+            ("[x | some x in numbers.range(1, 3)]", Some("[1,2,3]")),
+            ("{x | some x in numbers.range(1, 3); x != 2}", Some("[1,3]")),
+            ("[y | numbers.range(1, 2, y)]", Some("[[1,2]]")),
+            ("numbers.range(1.5, 3)", None),
+            ("numbers.range(1, \"3\")", None),
+            ("numbers.range(1, input.missing)", None),
+            ("numbers.range_step(0, 10, 3)", Some("[0,3,6,9]")),
+            ("numbers.range_step(10, 0, 3)", Some("[10,7,4,1]")),
+            ("numbers.range_step(1, 5, 1)", Some("[1,2,3,4,5]")),
+            ("numbers.range_step(2, 2, 7)", Some("[2]")),
+            ("numbers.range_step(0, 2, 5)", Some("[0]")),
+            ("numbers.range_step(-6, -1, 2)", Some("[-6,-4,-2]")),
+            ("numbers.range_step(0, 10, 0)", None),
+            ("numbers.range_step(0, 10, -2)", None),
+            ("numbers.range_step(0, 10, 2.5)", None),
+        ];
+        for (expression, expected) in cases {
+            let source =
+                format!("package t\ndeny contains json.marshal(r) if {{ r := {expression} }}\n");
+            let outcome = evaluate(&source, json!({"from": 7, "to": 9}))
+                .unwrap_or_else(|error| panic!("{expression}: {error}"));
+            let expected: Vec<String> = expected.iter().map(|json| (*json).to_owned()).collect();
+            assert_eq!(outcome.deny, expected, "{expression}");
+        }
+        // Another number of arguments is an error, as in OPA (there at compile time).
+        let error = evaluate(
+            "package t\ndeny contains \"x\" if count(numbers.range(1)) > 0\n",
+            json!({}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "p.rego: evaluation failed: p.rego:2:41: numbers.range takes 2 arguments and numbers.range_step 3"
+        );
+    }
+
+    #[test]
+    fn a_range_too_large_for_the_memory_budget_stops_the_evaluation() {
+        // regorus' own builtins reserve the whole result first: from about 5 × 10¹²
+        // elements that reservation fails and the process aborts. Here every one of these
+        // is refused before anything is allocated, and this test process lives on.
+        let refused: &[(&str, serde_json::Value)] = &[
+            ("count(numbers.range(0, 1e15)) > 0", json!({})),
+            ("count(numbers.range(0, 1e18)) > 0", json!({})),
+            ("count(numbers.range(1e18, -1e18)) > 0", json!({})),
+            ("count(numbers.range(0, input.n)) > 0", json!({"n": 1e15})),
+            (
+                "count(numbers.range(0, input.n)) > 0",
+                json!({"n": 1_000_000_000_000_000_000_u64}),
+            ),
+            (
+                "count(numbers.range(0 - input.n, 0)) > 0",
+                json!({"n": 1e15}),
+            ),
+            (
+                "some i in numbers.range(1, input.n * input.n); i < 0",
+                json!({"n": 1_000_000_000_u64}),
+            ),
+            ("count(numbers.range_step(0, 1e18, 1)) > 0", json!({})),
+            (
+                "count(numbers.range_step(input.n, 0, 3)) > 0",
+                json!({"n": 1e15}),
+            ),
+            // Within the address space, but more than the budget (10⁸ × 24 bytes > 256 MiB).
+            ("count(numbers.range(1, 100000000)) > 0", json!({})),
+            // A function whose other body answers: regorus swallows the first body's
+            // error, and the evaluation is stopped all the same.
+            ("f(input.n) == 1", json!({"n": 1e15})),
+        ];
+        for (condition, input) in refused {
+            let source = format!(
+                "package t\n\nf(n) := c if {{ c := count(numbers.range(0, n)) }}\nf(n) := 1 if {{ n > 0 }}\n\ndeny contains \"x\" if {{\n  {condition}\n}}\n"
+            );
+            let error = evaluate(&source, input.clone()).unwrap_err();
+            assert_eq!(
+                error,
+                PolicyError::MemoryExceeded {
+                    limit_bytes: EVALUATION_MEMORY_BYTES_MAX_DEFAULT
+                },
+                "{condition} with {input}"
+            );
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "policy_memory_exceeded: the evaluation needed more than {EVALUATION_MEMORY_BYTES_MAX_DEFAULT} bytes of memory and was stopped"
+                )
+            );
+        }
+        // The same set with an ordinary span evaluates normally afterwards.
+        let outcome = evaluate(
+            "package t\ndeny contains \"x\" if count(numbers.range(0, input.n)) == 1001\n",
+            json!({"n": 1000}),
+        )
+        .unwrap();
+        assert_eq!(outcome.deny, vec!["x"]);
+    }
+
+    #[test]
+    fn a_range_is_bounded_by_the_sets_own_memory_budget() {
+        // 10⁶ numbers take 24 MB: within the default budget, beyond a budget of 8 MiB.
+        let source = "package t\ndeny contains \"big\" if count(numbers.range(1, 1000000)) > 0\n";
+        assert_eq!(evaluate(source, json!({})).unwrap().deny, vec!["big"]);
+        let limits = PolicyLimits {
+            evaluation_memory_bytes_max: 8 * 1024 * 1024,
+            ..PolicyLimits::default()
+        };
+        let set = PreparedPolicySet::prepare(RegoSyntax::V1, &[module("p.rego", source)], limits)
+            .unwrap();
+        assert_eq!(
+            set.evaluate(&PolicyInput::from_json(json!({}))),
+            Err(PolicyError::MemoryExceeded {
+                limit_bytes: 8 * 1024 * 1024
+            })
+        );
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod engine;
 pub mod input;
+mod range;
 
 pub use engine::{
     ModuleOutcome, PolicyError, PolicyInput, PolicyLimits, PolicyModule, PreparedPolicySet,

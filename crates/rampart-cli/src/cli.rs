@@ -87,6 +87,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Policy sets of an organisation or project: create from .rego files, list, show, update, delete.
+    PolicySet {
+        #[command(subcommand)]
+        command: crate::client::iacm::policy_sets::PolicySetCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// A workspace's plans: upload `terraform show -json` output, list, show, download.
     Plan {
         #[command(subcommand)]
@@ -269,6 +276,24 @@ pub enum InputShapeArg {
 pub enum RegoSyntaxArg {
     V0,
     V1,
+}
+
+impl InputShapeArg {
+    pub fn shape(self) -> rampart_policy::InputShape {
+        match self {
+            Self::Hcp => rampart_policy::InputShape::Hcp,
+            Self::Plan => rampart_policy::InputShape::Plan,
+        }
+    }
+}
+
+impl RegoSyntaxArg {
+    pub fn syntax(self) -> rampart_policy::RegoSyntax {
+        match self {
+            Self::V0 => rampart_policy::RegoSyntax::V0,
+            Self::V1 => rampart_policy::RegoSyntax::V1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -172,6 +172,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::iacm::plans::plan(command, &args).await,
+        Command::PolicySet {
+            command,
+            client: args,
+        } => client::iacm::policy_sets::policy_set(command, &args).await,
         Command::Incident {
             command,
             client: args,

@@ -1,3 +1,4 @@
 //! Client commands of the IaCM slice that have a file of their own.
 
 pub mod plans;
+pub mod policy_sets;

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rampart_policy::{
     InputContext, InputShape, ModuleOutcome, PolicyInput, PolicyLimits, PolicyModule,
-    PreparedPolicySet, RegoSyntax, build_input,
+    PreparedPolicySet, build_input,
 };
 
-use crate::cli::{InputShapeArg, PolicyEvalArgs, PolicyOutputArg, RegoSyntaxArg};
+use crate::cli::{PolicyEvalArgs, PolicyOutputArg};
 
 /// Most `.rego` files one run reads (a directory of policies, not a disk).
 const POLICY_FILES_MAX: usize = 1_000;
@@ -44,10 +44,7 @@ pub fn run(args: &PolicyEvalArgs) -> anyhow::Result<Verdict> {
         std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let plan: serde_json::Value = serde_json::from_slice(&plan_bytes)
         .with_context(|| format!("the plan ({}) is not valid JSON", args.input.display()))?;
-    let shape = match args.input_shape {
-        InputShapeArg::Hcp => InputShape::Hcp,
-        InputShapeArg::Plan => InputShape::Plan,
-    };
+    let shape = args.input_shape.shape();
     // The hcp shape sees the plan's cost estimate, as on the server: the one given, or
     // the catalogue's estimate of this plan.
     let cost = match (&args.cost, shape) {
@@ -63,11 +60,7 @@ pub fn run(args: &PolicyEvalArgs) -> anyhow::Result<Verdict> {
         cost,
         ..InputContext::default()
     };
-    let syntax = match args.rego_syntax {
-        RegoSyntaxArg::V0 => RegoSyntax::V0,
-        RegoSyntaxArg::V1 => RegoSyntax::V1,
-    };
-    let set = PreparedPolicySet::prepare(syntax, &modules, PolicyLimits::default())?;
+    let set = PreparedPolicySet::prepare(args.rego_syntax.syntax(), &modules, PolicyLimits::default())?;
     let input = PolicyInput::from_json(build_input(shape, plan, &context));
     let outcomes = set.evaluate(&input)?;
     match args.output {
@@ -89,7 +82,7 @@ fn read_json(path: &Path, what: &str) -> anyhow::Result<serde_json::Value> {
 
 /// The `.rego` files named or found (recursively, sorted, `_test.rego` skipped) under
 /// `paths`.
-fn rego_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn rego_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for path in paths {
         let metadata =

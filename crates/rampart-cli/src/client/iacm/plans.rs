@@ -52,6 +52,31 @@ pub enum PlanCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// What the policy sets decided about a plan, module by module.
+    Results {
+        /// The workspace's identifier.
+        workspace: String,
+        /// The plan's id.
+        plan: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Override a plan's failed soft-mandatory policy set (needs policy_set:override).
+    Override {
+        /// The workspace's identifier.
+        workspace: String,
+        /// The plan's id.
+        plan: String,
+        /// The policy set (identifier, or id when an organisation's and a project's set
+        /// share the identifier).
+        #[arg(long)]
+        policy_set: String,
+        /// Why (kept sealed with the result).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
     /// Print a plan's JSON as uploaded, or its binary file (needs workspace:access_state).
     Download {
         /// The workspace's identifier.
@@ -66,13 +91,14 @@ pub enum PlanCommand {
     },
 }
 
-const COLUMNS: [&str; 8] = [
+const COLUMNS: [&str; 9] = [
     "id",
     "terraform_version",
     "add",
     "change",
     "replace",
     "destroy",
+    "policy_status",
     "created_by",
     "created_at",
 ];
@@ -86,6 +112,7 @@ fn row(plan: &wire::Plan) -> serde_json::Value {
         "change": plan.counts.change,
         "replace": plan.counts.replace,
         "destroy": plan.counts.destroy,
+        "policy_status": plan.policy_status,
         "created_by": plan.created_by,
         "created_at": plan.created_at,
     })
@@ -161,12 +188,13 @@ pub async fn plan(command: PlanCommand, args: &ClientArgs) -> Result<()> {
                 return print_json(&plan);
             }
             println!(
-                "plan {}: {} to add, {} to change, {} to replace, {} to destroy",
+                "plan {}: {} to add, {} to change, {} to replace, {} to destroy; policies: {}",
                 plan.id,
                 plan.counts.add,
                 plan.counts.change,
                 plan.counts.replace,
-                plan.counts.destroy
+                plan.counts.destroy,
+                plan.policy_status
             );
             Ok(())
         }
@@ -219,6 +247,7 @@ pub async fn plan(command: PlanCommand, args: &ClientArgs) -> Result<()> {
                 plan.counts.destroy,
                 plan.counts.read
             );
+            println!("policies: {}", plan.policy_status);
             print(
                 args.output,
                 &detail.resource_changes,
@@ -228,6 +257,37 @@ pub async fn plan(command: PlanCommand, args: &ClientArgs) -> Result<()> {
                 println!("output {}: {}", output.name, output.action);
             }
             Ok(())
+        }
+        PlanCommand::Results {
+            workspace,
+            plan,
+            project,
+        } => {
+            let results: wire::PolicyResults = client
+                .get(&format!(
+                    "{}/{workspace}/plans/{plan}/policy-results",
+                    project.workspaces()
+                ))
+                .await?;
+            print_results(args.output, &results)
+        }
+        PlanCommand::Override {
+            workspace,
+            plan,
+            policy_set,
+            reason,
+            project,
+        } => {
+            let results: wire::PolicyResults = client
+                .post(
+                    &format!(
+                        "{}/{workspace}/plans/{plan}/policy-overrides",
+                        project.workspaces()
+                    ),
+                    &wire::PolicyOverrideCreate { policy_set, reason },
+                )
+                .await?;
+            print_results(args.output, &results)
         }
         PlanCommand::Download {
             workspace,
@@ -246,4 +306,38 @@ pub async fn plan(command: PlanCommand, args: &ClientArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A plan's policy results: the status, then each set and what its modules said.
+fn print_results(output: OutputFormat, results: &wire::PolicyResults) -> Result<()> {
+    if output == OutputFormat::Json {
+        return print_json(results);
+    }
+    println!("policies: {}", results.policy_status);
+    for result in &results.results {
+        println!(
+            "{} ({} {}, v{}): {}{}",
+            result.policy_set,
+            result.policy_set_scope,
+            result.enforcement,
+            result.policy_set_version,
+            result.outcome,
+            match &result.r#override {
+                Some(done) => format!(", overridden by {} ({})", done.by, done.reason),
+                None => String::new(),
+            }
+        );
+        if let Some(error) = &result.error {
+            println!("  error: {error}");
+        }
+        for module in &result.modules {
+            for message in &module.deny {
+                println!("  deny  {}: {message}", module.name);
+            }
+            for message in &module.warn {
+                println!("  warn  {}: {message}", module.name);
+            }
+        }
+    }
+    Ok(())
 }

@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use rampart_domain::iacm::cost_estimates::estimate_plan_json;
 use rampart_domain::iacm::policy_sets::{
@@ -671,9 +670,9 @@ impl App {
             });
         }
         let context = self.input_context(workspace, &applicable).await?;
-        let now = self.now();
+        let clock = self.inner.clock.clone();
         let evaluated = tokio::task::spawn_blocking(move || {
-            evaluate_applicable(applicable, entity, subject, context, now)
+            evaluate_applicable(applicable, entity, subject, context, clock.as_ref())
         })
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?;
@@ -1007,7 +1006,7 @@ fn evaluate_applicable(
     entity: PolicyEntity,
     subject: Subject,
     mut context: InputContext,
-    now: jiff::Timestamp,
+    clock: &dyn crate::Clock,
 ) -> Vec<(EvaluatedSet, Option<Arc<PreparedPolicySet>>)> {
     let subject = match subject {
         Subject::Document(document) => document,
@@ -1027,7 +1026,9 @@ fn evaluate_applicable(
     let mut inputs: HashMap<&'static str, PolicyInput> = HashMap::new();
     let mut out = Vec::with_capacity(applicable.len());
     for (index, applicable) in applicable.into_iter().enumerate() {
-        let started = Instant::now();
+        // The injected clock times each set (wall time: it includes waiting for the
+        // engine's memory turn, which is what a slow set costs the server).
+        let started = clock.now();
         let (prepared, fresh) = match applicable.prepared {
             Ok(prepared) => (Ok(prepared), None),
             Err((syntax, modules)) => {
@@ -1046,7 +1047,9 @@ fn evaluate_applicable(
             });
             prepared.evaluate(input)
         });
-        let duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let finished = clock.now();
+        let duration_us =
+            u64::try_from(finished.as_microsecond() - started.as_microsecond()).unwrap_or(0);
         let (outcome, decisions) = match outcome {
             Ok(modules) => (
                 if modules.iter().any(ModuleOutcome::denies) {
@@ -1085,7 +1088,8 @@ fn evaluate_applicable(
             enforcement: set.enforcement,
             outcome,
             duration_us,
-            evaluated_at: now,
+            evaluated_at: jiff::Timestamp::from_microsecond(started.as_microsecond())
+                .unwrap_or(started),
             overridden_by: None,
             overridden_at: None,
         };

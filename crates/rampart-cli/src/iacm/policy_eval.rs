@@ -60,7 +60,8 @@ pub fn run(args: &PolicyEvalArgs) -> anyhow::Result<Verdict> {
         cost,
         ..InputContext::default()
     };
-    let set = PreparedPolicySet::prepare(args.rego_syntax.syntax(), &modules, PolicyLimits::default())?;
+    let set =
+        PreparedPolicySet::prepare(args.rego_syntax.syntax(), &modules, PolicyLimits::default())?;
     let input = PolicyInput::from_json(build_input(shape, plan, &context));
     let outcomes = set.evaluate(&input)?;
     match args.output {

@@ -181,10 +181,12 @@ fn modules(paths: &[PathBuf]) -> Result<Vec<wire::PolicyModule>> {
             .with_context(|| format!("{} has no usable file name", file.display()))?
             .to_owned();
         if modules.iter().any(|module| module.name == name) {
-            bail!("two modules are named {name}: in a policy set, modules are named by their file names");
+            bail!(
+                "two modules are named {name}: in a policy set, modules are named by their file names"
+            );
         }
-        let source =
-            std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let source = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
         modules.push(wire::PolicyModule { name, source });
     }
     Ok(modules)

@@ -3,8 +3,10 @@
 //!
 //! A *policy set* is a list of modules in one Rego syntax (v1 by default, v0 when the set
 //! declares it). [`PreparedPolicySet::prepare`] parses every module (errors carry the
-//! parser's line and column), requires each to declare a `deny` or a `warn` rule, and
-//! runs regorus' analysis once (rule dependencies, scheduling, loop hoisting). The
+//! parser's line and column), requires each to declare a `deny` or a `warn` rule, runs
+//! regorus' analysis once (rule dependencies, scheduling, loop hoisting), and refuses a
+//! call to a function that does not exist, with its line and column ([`crate::calls`]:
+//! regorus itself looks a function up only when it calls it). The
 //! prepared engine is then cloned for every evaluation — a clone shares the parsed and
 //! analysed modules — so nothing is parsed or analysed twice.
 //!
@@ -35,7 +37,7 @@
 //!   widths exhaust memory and a failed allocation aborts (see ARCHITECTURE.md, "Policy
 //!   evaluation limits").
 //! - No network: regorus is built without its `http` feature, so `http.send` is an
-//!   unknown function and a module calling it does not validate.
+//!   unknown function and a module calling it does not validate ([`crate::calls`]).
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -308,7 +310,7 @@ impl PreparedPolicySet {
             module.deny_rule = deny;
             module.warn_rule = warn;
         }
-        // Analysis (unsafe variables, unknown functions, rule conflicts, scheduling) runs
+        // Analysis (unsafe variables, rule conflicts, scheduling) runs
         // here, once; clones of the engine share its result.
         let entry: regorus::Rc<str> = prepared
             .first()
@@ -324,6 +326,24 @@ impl PreparedPolicySet {
                 .or_else(|| modules.first().map(|module| module.path.clone()))
                 .unwrap_or_default();
             return Err(invalid(&path, &failure.error));
+        }
+        // regorus looks a called function up only when it calls it; an unknown one is
+        // refused here, as OPA's compiler does, rather than at the first evaluation.
+        let paths: Vec<&str> = modules.iter().map(|module| module.path.as_str()).collect();
+        let unknown =
+            crate::calls::find_unknown_call(engine.get_modules(), &paths).map_err(|error| {
+                PolicyError::Evaluation {
+                    path: String::new(),
+                    message: format!("the policy engine could not check the calls: {error:#}"),
+                }
+            })?;
+        if let Some(call) = unknown {
+            return Err(PolicyError::Invalid {
+                message: call.message(),
+                path: call.path,
+                line: call.line,
+                column: call.column,
+            });
         }
         Ok(PreparedPolicySet {
             engine,
@@ -707,17 +727,15 @@ warn := [{"msg": "object", "n": 2}]
             matches!(&unsafe_var, PolicyError::Invalid { path, line: 2, .. } if path == "bad.rego"),
             "{unsafe_var:?}"
         );
-        // No network: http.send does not exist. regorus resolves functions when it calls
-        // them, so this is an evaluation error, not a validation one.
+        // No network: http.send does not exist, and a module calling it does not
+        // validate (crate::calls has the cases).
         let network = prepare(
             "package t\ndeny contains \"x\" if { http.send({\"method\": \"get\", \"url\": \"http://x\"}).status_code == 200 }\n",
         )
-        .unwrap()
-        .evaluate(&PolicyInput::from_json(json!({})))
         .unwrap_err();
-        assert!(
-            matches!(&network, PolicyError::Evaluation { message, .. } if message.contains("http.send")),
-            "{network:?}"
+        assert_eq!(
+            network.to_string(),
+            "p.rego:2:24: unknown function http.send (network builtins are not available)"
         );
     }
 

@@ -15,6 +15,7 @@
 //! crate, which every other crate (and every test binary) links. It does no IO of its
 //! own; callers read files and store results.
 
+mod calls;
 pub mod engine;
 pub mod input;
 mod range;

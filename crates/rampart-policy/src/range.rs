@@ -52,6 +52,11 @@ pub(crate) fn take_refusal() -> Option<RangeRefusal> {
     REFUSED.with(Cell::take)
 }
 
+/// The names [`install`] registers, which calls resolve to before regorus' builtins.
+pub(crate) const EXTENSION_NAMES: [&str; 2] = [RANGE, RANGE_STEP];
+const RANGE: &str = "numbers.range";
+const RANGE_STEP: &str = "numbers.range_step";
+
 /// Registers the checked `numbers.range` and `numbers.range_step` on `engine`, before any
 /// module is compiled (a compiled policy keeps the extensions it was compiled with).
 /// `budget_bytes`, the evaluation's memory budget, bounds a range on top of the ceiling
@@ -59,7 +64,7 @@ pub(crate) fn take_refusal() -> Option<RangeRefusal> {
 /// its own).
 pub(crate) fn install(engine: &mut Engine, budget_bytes: u64) -> anyhow::Result<()> {
     engine.add_extension(
-        "numbers.range".to_owned(),
+        RANGE.to_owned(),
         2,
         Box::new(
             move |arguments: Vec<RegoValue>| match arguments.as_slice() {
@@ -69,7 +74,7 @@ pub(crate) fn install(engine: &mut Engine, budget_bytes: u64) -> anyhow::Result<
         ),
     )?;
     engine.add_extension(
-        "numbers.range_step".to_owned(),
+        RANGE_STEP.to_owned(),
         3,
         Box::new(
             move |arguments: Vec<RegoValue>| match arguments.as_slice() {

@@ -688,7 +688,7 @@ async fn bad_sets_store_nothing(start: impl AsyncFnOnce() -> Option<TestServer>)
             )])),
             StatusCode::UNPROCESSABLE_ENTITY,
             "policy_invalid",
-            "net.rego",
+            "net.rego:3:22: unknown function http.send (network builtins are not available)",
         ),
         (
             "no modules",

@@ -105,7 +105,12 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("rampart-store", &["rampart-domain", "rampart-crypto"]),
     (
         "rampart-app",
-        &["rampart-domain", "rampart-crypto", "rampart-store"],
+        &[
+            "rampart-domain",
+            "rampart-crypto",
+            "rampart-store",
+            "rampart-policy",
+        ],
     ),
     (
         "rampart-http",

@@ -2,7 +2,11 @@
 //! resource changes with large before/after values, planned values, prior state) posted
 //! to `…/workspaces/{w}/plans` — read, checked and summarised, sealed twice (JSON and
 //! summary), stored and audited — next to a 20 MB state POST to the Terraform backend in
-//! the same run, median of 5 each (the state figure of `tf_backend`, measured alike).
+//! the same run, median of 5 each (the state figure of `tf_backend`, measured alike);
+//! then the same plan again with a policy set of the project checking it — the ten
+//! fixture policies of the OPA differential test (`tests/fixtures/policies/hcp`), so
+//! each upload also prices the plan, converts it for the engine and evaluates ten
+//! modules.
 //!
 //! Run: `cargo bench -p rampart-cli --bench plan_upload`.
 
@@ -120,12 +124,48 @@ async fn main() {
         assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
         plan_mb_s.push(plan.len() as f64 / 1e6 / started.elapsed().as_secs_f64());
     }
+    // The same uploads, now checked by a set of ten policies.
+    let policies =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies/hcp");
+    let mut modules: Vec<Value> = std::fs::read_dir(&policies)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| {
+            json!({"name": path.file_name().unwrap().to_str().unwrap(),
+                   "source": std::fs::read_to_string(&path).unwrap()})
+        })
+        .collect();
+    modules.sort_by_key(|module| module["name"].as_str().unwrap().to_owned());
+    let created = server
+        .post(
+            "/api/v1/orgs/default/projects/default/policy-sets",
+            &token,
+            json!({"identifier": "bench", "name": "Bench", "entity": "plan",
+                   "enforcement": "advisory", "modules": modules}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let mut checked_mb_s = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let reply = server
+            .client
+            .post(&plans_url)
+            .bearer_auth(&token)
+            .body(plan.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 201, "{}", reply.text().await.unwrap());
+        checked_mb_s.push(plan.len() as f64 / 1e6 / started.elapsed().as_secs_f64());
+    }
     println!(
         "{:.1} MB plan JSON over HTTPS: upload median {:.0} MB/s; {MB} MB state POST in the \
-         same run: median {:.0} MB/s",
+         same run: median {:.0} MB/s; the plan upload checked by ten policies: median {:.1} MB/s",
         plan.len() as f64 / 1e6,
         median(plan_mb_s),
         median(state_mb_s),
+        median(checked_mb_s),
     );
     server.stop().await;
 }

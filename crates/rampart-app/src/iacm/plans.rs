@@ -154,11 +154,12 @@ impl App {
             ));
         }
         // Parsing a large plan is CPU work: off the async workers.
-        let owned = body.to_vec();
-        let plan = tokio::task::spawn_blocking(move || Plan::parse(&owned))
+        // The copy comes back for the policy sets, which read it on the blocking pool too.
+        let owned = std::sync::Arc::new(body.to_vec());
+        let (plan, owned) = tokio::task::spawn_blocking(move || (Plan::parse(&owned), owned))
             .await
-            .map_err(|error| AppError::Internal(error.to_string()))?
-            .map_err(plan_error)?;
+            .map_err(|error| AppError::Internal(error.to_string()))?;
+        let plan = plan.map_err(plan_error)?;
         let summary = plan.summary();
         let json_sha256 = rampart_crypto::digest::sha256(body);
 
@@ -169,7 +170,7 @@ impl App {
             .evaluate_policies(
                 &workspace,
                 PolicyEntity::Plan,
-                Subject::PlanJson(std::sync::Arc::new(body.to_vec())),
+                Subject::PlanJson(owned),
             )
             .await?;
         let policy_status = PolicyStatus::of(evaluated.iter().map(|evaluated| {

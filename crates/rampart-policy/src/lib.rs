@@ -18,6 +18,7 @@
 pub mod engine;
 pub mod input;
 mod range;
+mod sprintf;
 
 pub use engine::{
     ModuleOutcome, PolicyError, PolicyInput, PolicyLimits, PolicyModule, PreparedPolicySet,

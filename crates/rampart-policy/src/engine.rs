@@ -32,10 +32,11 @@
 //!   the process; they are replaced by checked versions ([`crate::range`], regorus
 //!   extensions, OPA's semantics) that refuse, before allocating, a range whose elements
 //!   (24 bytes each) do not fit in what is left of the budget — the evaluation then stops
-//!   with [`PolicyError::MemoryExceeded`]. Still open: `sprintf` pads to every width of
-//!   its format string (up to 4 × 10⁹ characters each) before the next check, so enough
-//!   widths exhaust memory and a failed allocation aborts (see ARCHITECTURE.md, "Policy
-//!   evaluation limits").
+//!   with [`PolicyError::MemoryExceeded`]. regorus' `sprintf` pads to every width of its
+//!   format string (up to 4 × 10⁹ characters each) with no check inside the call, so a few
+//!   widths would exhaust memory; it is replaced too ([`crate::sprintf`], regorus'
+//!   formatting), and refuses, before writing it, any piece that would take its result
+//!   (counted twice: the buffer and the string kept) past what is left of the budget.
 //! - No network: regorus is built without its `http` feature, so `http.send` is an
 //!   unknown function and a module calling it does not validate ([`crate::calls`]).
 
@@ -160,7 +161,8 @@ pub enum PolicyError {
     #[error("policy_timeout: the evaluation ran longer than {limit_ms} ms and was stopped")]
     Timeout { limit_ms: u64 },
     /// The evaluation held more memory than its budget, or called a builtin whose result
-    /// would not fit in what was left of it (a huge `numbers.range`), and was stopped.
+    /// would not fit in what was left of it (a huge `numbers.range`, a `sprintf` with huge
+    /// widths), and was stopped.
     #[error(
         "policy_memory_exceeded: the evaluation needed more than {limit_bytes} bytes of memory and was stopped"
     )]
@@ -242,12 +244,12 @@ impl PreparedPolicySet {
         // Builtin errors make the expression undefined, as in OPA's default (non-strict).
         engine.set_strict_builtin_errors(false);
         // Before any module: a compiled policy keeps the extensions it was compiled with.
-        crate::range::install(&mut engine, limits.evaluation_memory_bytes_max).map_err(
-            |error| PolicyError::Evaluation {
+        crate::range::install(&mut engine, limits.evaluation_memory_bytes_max)
+            .and_then(|()| crate::sprintf::install(&mut engine, limits.evaluation_memory_bytes_max))
+            .map_err(|error| PolicyError::Evaluation {
                 path: String::new(),
                 message: format!("the policy engine could not be set up: {error:#}"),
-            },
-        )?;
+            })?;
         let mut prepared = Vec::with_capacity(modules.len());
         for module in modules {
             if prepared
@@ -453,7 +455,7 @@ fn limit_error(error: &anyhow::Error) -> Option<LimitError> {
 
 /// Waits for this thread's turn under the process-wide memory ceiling (see the module
 /// doc); the ceiling is lifted while the turn is held and outside [`with_limits`].
-fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     // A poisoned gate only means another turn panicked; the ceiling is lifted by every
     // `with_limits` before it returns, so the gate's state is still sound.
     MEMORY_GATE
@@ -526,11 +528,12 @@ fn invalid(path: &str, error: &anyhow::Error) -> PolicyError {
 }
 
 /// regorus' message for a call to an extension with another number of arguments than it
-/// was registered with. The only extensions are the checked ranges ([`crate::range`]).
+/// was registered with. The only extensions are the checked ranges ([`crate::range`]) and
+/// `sprintf` ([`crate::sprintf`]).
 const EXTENSION_ARITY_MESSAGE: &str = "incorrect number of parameters supplied to extension";
 
-/// The message of an evaluation error: regorus' own, except for a range called with the
-/// wrong number of arguments, whose message would speak of an "extension" the policy
+/// The message of an evaluation error: regorus' own, except for a range or `sprintf` called
+/// with the wrong number of arguments, whose message would speak of an "extension" the policy
 /// author never wrote.
 fn evaluation_message(error: &anyhow::Error) -> String {
     let message = last_line(error);
@@ -543,7 +546,7 @@ fn evaluation_message(error: &anyhow::Error) -> String {
         .find_map(|line| line.trim_start().strip_prefix("--> "))
         .map(|location| format!("{}: ", location.trim()))
         .unwrap_or_default();
-    format!("{location}numbers.range takes 2 arguments and numbers.range_step 3")
+    format!("{location}numbers.range and sprintf take 2 arguments, numbers.range_step 3")
 }
 
 /// The module an error message points at (`--> path:…`), among `modules`.
@@ -925,7 +928,7 @@ warn := [{"msg": "object", "n": 2}]
         .unwrap_err();
         assert_eq!(
             error.to_string(),
-            "p.rego: evaluation failed: p.rego:2:41: numbers.range takes 2 arguments and numbers.range_step 3"
+            "p.rego: evaluation failed: p.rego:2:41: numbers.range and sprintf take 2 arguments, numbers.range_step 3"
         );
     }
 

@@ -19,6 +19,7 @@ mod calls;
 pub mod engine;
 pub mod input;
 mod range;
+mod sprintf;
 
 pub use engine::{
     ModuleOutcome, PolicyError, PolicyInput, PolicyLimits, PolicyModule, PreparedPolicySet,

@@ -24,7 +24,8 @@
 //! the call fails, and the refusal is recorded on the evaluating thread for
 //! [`take_refusal`]. The engine reports the evaluation as `policy_memory_exceeded` from
 //! that record, because regorus turns an extension's error into plain text, and swallows
-//! it when it happens in one body of a function that another body answers.
+//! it when it happens in one body of a function that another body answers. The checked
+//! `sprintf` ([`crate::sprintf`]) records its refusals here too ([`record_refusal`]).
 
 use std::cell::Cell;
 
@@ -33,22 +34,22 @@ use regorus::{Engine, Value as RegoValue};
 /// What one element of a range costs: a regorus value, held inline in the array.
 const ELEMENT_BYTES: usize = std::mem::size_of::<RegoValue>();
 
-/// A refused range: the bytes its elements would have needed, and those the evaluation had
-/// left under its memory ceiling.
+/// A refused call (a range, a `sprintf`): the bytes its result would have needed, and those
+/// the evaluation had left under its memory ceiling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RangeRefusal {
+pub(crate) struct Refusal {
     pub(crate) needed_bytes: u128,
     pub(crate) available_bytes: u64,
 }
 
 thread_local! {
-    /// The last range refused on this thread since [`take_refusal`] was called. Extensions
+    /// The last call refused on this thread since [`take_refusal`] was called. Extensions
     /// run on the thread that evaluates, inside one evaluation's turn.
-    static REFUSED: Cell<Option<RangeRefusal>> = const { Cell::new(None) };
+    static REFUSED: Cell<Option<Refusal>> = const { Cell::new(None) };
 }
 
-/// Takes (and clears) the range refused on this thread since the last call, if any.
-pub(crate) fn take_refusal() -> Option<RangeRefusal> {
+/// Takes (and clears) the call refused on this thread since the last call, if any.
+pub(crate) fn take_refusal() -> Option<Refusal> {
     REFUSED.with(Cell::take)
 }
 
@@ -106,7 +107,7 @@ fn range(
     let count = (first.abs_diff(last) / step.unsigned_abs()).saturating_add(1);
     let needed_bytes = count.saturating_mul(ELEMENT_BYTES as u128);
     let available_bytes = bytes_available(budget_bytes);
-    let refusal = RangeRefusal {
+    let refusal = Refusal {
         needed_bytes,
         available_bytes,
     };
@@ -132,7 +133,7 @@ fn range(
 
 /// Bytes the evaluation may still allocate: what is left under the process-wide ceiling
 /// regorus enforces (set by the engine for the evaluation's turn), at most `budget_bytes`.
-fn bytes_available(budget_bytes: u64) -> u64 {
+pub(crate) fn bytes_available(budget_bytes: u64) -> u64 {
     match regorus::global_memory_limit() {
         Some(ceiling) => {
             // The snapshot publishes this thread's pending allocations first.
@@ -143,9 +144,15 @@ fn bytes_available(budget_bytes: u64) -> u64 {
     }
 }
 
-/// Records `refusal` for [`take_refusal`] and makes the call's error.
-fn refuse(refusal: RangeRefusal, count: u128) -> anyhow::Error {
+/// Records `refusal` for [`take_refusal`]: the evaluation will stop with
+/// `policy_memory_exceeded`, whatever regorus makes of the call's error.
+pub(crate) fn record_refusal(refusal: Refusal) {
     REFUSED.with(|refused| refused.set(Some(refusal)));
+}
+
+/// Records `refusal` for [`take_refusal`] and makes the call's error.
+fn refuse(refusal: Refusal, count: u128) -> anyhow::Error {
+    record_refusal(refusal);
     anyhow::anyhow!(
         "a range of {count} numbers needs {} bytes, more than the {} bytes the evaluation has left",
         refusal.needed_bytes,

@@ -387,6 +387,20 @@ impl PreparedPolicySet {
     /// Evaluates every module against `input`, in the order given, on a clone of the
     /// prepared engine, under the set's limits (for all modules together).
     pub fn evaluate(&self, input: &PolicyInput) -> Result<Vec<ModuleOutcome>, PolicyError> {
+        self.evaluate_timed(input, &|| 0)
+            .map(|timed| timed.into_iter().map(|(outcome, _)| outcome).collect())
+    }
+
+    /// [`PreparedPolicySet::evaluate`], with the time each module took by `clock`
+    /// (microseconds; the caller's clock, since this crate takes time from its caller
+    /// like the rest of Rampart). A module's time is that of reading its `deny` and
+    /// `warn`: rules it shares with modules read before it were already computed and
+    /// count for them.
+    pub fn evaluate_timed(
+        &self,
+        input: &PolicyInput,
+        clock: &dyn Fn() -> u64,
+    ) -> Result<Vec<(ModuleOutcome, u64)>, PolicyError> {
         let _turn = take_turn();
         let mut engine = self.engine.clone();
         engine.set_input(input.0.clone());
@@ -394,6 +408,7 @@ impl PreparedPolicySet {
         with_limits(&mut engine, limits, |engine| {
             let mut outcomes = Vec::with_capacity(self.modules.len());
             for module in &self.modules {
+                let started = clock();
                 let mut read = |rule: &Option<String>| match rule {
                     Some(rule) => engine
                         .eval_rule(rule.clone())
@@ -403,12 +418,15 @@ impl PreparedPolicySet {
                 };
                 let deny = read(&module.deny_rule)?;
                 let warn = read(&module.warn_rule)?;
-                outcomes.push(ModuleOutcome {
-                    path: module.path.clone(),
-                    package: module.package.clone(),
-                    deny,
-                    warn,
-                });
+                outcomes.push((
+                    ModuleOutcome {
+                        path: module.path.clone(),
+                        package: module.package.clone(),
+                        deny,
+                        warn,
+                    },
+                    clock().saturating_sub(started),
+                ));
             }
             Ok(outcomes)
         })

@@ -126,6 +126,9 @@ pub struct PolicyModuleResult {
     /// Its `deny` messages, sorted; none passes.
     pub deny: Vec<String>,
     pub warn: Vec<String>,
+    /// Time spent reading its decision, in microseconds (rules it shares with modules
+    /// read before it count for those).
+    pub duration_us: u64,
 }
 
 /// An override of a failed soft-mandatory result.

@@ -167,11 +167,7 @@ impl App {
         // sets); their results are stored with the plan, whatever they say: a blocked
         // plan is kept, marked, so the history shows what was refused.
         let evaluated = self
-            .evaluate_policies(
-                &workspace,
-                PolicyEntity::Plan,
-                Subject::PlanJson(owned),
-            )
+            .evaluate_policies(&workspace, PolicyEntity::Plan, Subject::PlanJson(owned))
             .await?;
         let policy_status = PolicyStatus::of(evaluated.iter().map(|evaluated| {
             (

@@ -29,7 +29,7 @@ use rampart_domain::limits::POLICY_SET_SOURCE_BYTES_MAX;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, ErrorCode, Name, Permission, PlanId, PolicySetId, Slug};
 use rampart_policy::{
-    InputContext, InputShape, ModuleOutcome, PolicyError, PolicyInput, PolicyLimits, PolicyModule,
+    InputContext, InputShape, PolicyError, PolicyInput, PolicyLimits, PolicyModule,
     PreparedPolicySet, RegoSyntax, build_input,
 };
 use rampart_store::Page;
@@ -153,6 +153,9 @@ pub struct ModuleDecision {
     pub package: String,
     pub deny: Vec<String>,
     pub warn: Vec<String>,
+    /// Time spent reading the module's decision (see `evaluate_timed`).
+    #[serde(default)]
+    pub duration_us: u64,
 }
 
 /// The sealed part of a result: each module's decision, or why the set could not decide.
@@ -1045,14 +1048,15 @@ fn evaluate_applicable(
             let input = inputs.entry(applicable.shape.as_str()).or_insert_with(|| {
                 PolicyInput::from_json(entity_input(applicable.shape, entity, &subject, context))
             });
-            prepared.evaluate(input)
+            let micros = || u64::try_from(clock.now().as_microsecond()).unwrap_or(0);
+            prepared.evaluate_timed(input, &micros)
         });
         let finished = clock.now();
         let duration_us =
             u64::try_from(finished.as_microsecond() - started.as_microsecond()).unwrap_or(0);
         let (outcome, decisions) = match outcome {
             Ok(modules) => (
-                if modules.iter().any(ModuleOutcome::denies) {
+                if modules.iter().any(|(module, _)| module.denies()) {
                     SetOutcome::Failed
                 } else {
                     SetOutcome::Passed
@@ -1060,11 +1064,12 @@ fn evaluate_applicable(
                 SetDecisions {
                     modules: modules
                         .into_iter()
-                        .map(|module| ModuleDecision {
+                        .map(|(module, duration_us)| ModuleDecision {
                             name: module.path,
                             package: module.package,
                             deny: module.deny,
                             warn: module.warn,
+                            duration_us,
                         })
                         .collect(),
                     error: None,

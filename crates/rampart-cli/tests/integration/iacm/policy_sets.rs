@@ -192,6 +192,15 @@ async fn policy_sets_decide(start: impl AsyncFnOnce() -> Option<TestServer>) {
     online.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(online, offline_decisions(&plan_body));
     assert_eq!(result["policy_set_version"], 1);
+    // Timed by the server's clock: the set, and each module within it.
+    let set_us = result["duration_us"].as_u64().unwrap();
+    let modules_us: u64 = result["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|module| module["duration_us"].as_u64().unwrap())
+        .sum();
+    assert!(set_us > 0 && modules_us > 0 && modules_us <= set_us, "{result}");
     assert_eq!(result["policy_set_scope"], "project");
     assert_eq!(result["enforcement"], "hard_mandatory");
     let denies = online.iter().any(|(_, deny, _)| deny != &json!([]));

@@ -265,6 +265,7 @@ pub fn wire_results(views: &[PolicyResultView]) -> wire::PolicyResults {
                             package: module.package.clone(),
                             deny: module.deny.clone(),
                             warn: module.warn.clone(),
+                            duration_us: module.duration_us,
                         })
                         .collect(),
                     error: view.decisions.error.clone(),

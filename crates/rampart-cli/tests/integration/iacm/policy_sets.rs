@@ -200,7 +200,10 @@ async fn policy_sets_decide(start: impl AsyncFnOnce() -> Option<TestServer>) {
         .iter()
         .map(|module| module["duration_us"].as_u64().unwrap())
         .sum();
-    assert!(set_us > 0 && modules_us > 0 && modules_us <= set_us, "{result}");
+    assert!(
+        set_us > 0 && modules_us > 0 && modules_us <= set_us,
+        "{result}"
+    );
     assert_eq!(result["policy_set_scope"], "project");
     assert_eq!(result["enforcement"], "hard_mandatory");
     let denies = online.iter().any(|(_, deny, _)| deny != &json!([]));
@@ -508,6 +511,43 @@ deny contains "unreachable" if {
             .status,
         StatusCode::NO_CONTENT
     );
+    // One that would allocate without bound (a range of 10^15 numbers, its end read from
+    // the plan; a 10^9-digit number) is stopped before it allocates; the server carries on.
+    created(
+        server
+            .post(
+                PROJECT_SETS,
+                &admin,
+                json!({"identifier": "greedy", "name": "Greedy", "entity": "plan",
+                       "enforcement": "advisory",
+                       "attach": {"kind": "workspaces", "values": ["dev"]},
+                       "modules": [module("greedy.rego", r#"package greedy
+deny contains "many" if count(numbers.range(0, count(input.plan.resource_changes) * 1e15)) > 0
+warn contains sprintf("%0999999999d", [1]) if true
+"#)]}),
+            )
+            .await,
+    )
+    .await;
+    let greedy_plan = created(upload_plan(&server, &admin, "dev", small.clone()).await).await;
+    let greedy = results(&server, "dev", &greedy_plan).await;
+    let greedy = result_of(&greedy, "greedy");
+    assert_eq!(greedy["outcome"], "errored");
+    assert!(
+        greedy["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("policy_memory_exceeded"),
+        "{greedy}"
+    );
+    assert_eq!(
+        greedy["blocking"], "no",
+        "an advisory set's error blocks nothing"
+    );
+    assert!(server.get(PROJECT_SETS, &admin).await.status.is_success());
+    server
+        .delete(&format!("{PROJECT_SETS}/greedy"), &admin)
+        .await;
     // What it decided stays with the plan.
     assert_eq!(
         set_names(&results(&server, "dev", &plan).await),

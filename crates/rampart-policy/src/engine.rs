@@ -34,8 +34,8 @@
 //!   (24 bytes each) do not fit in what is left of the budget — the evaluation then stops
 //!   with [`PolicyError::MemoryExceeded`]. regorus' `sprintf` pads to every width of its
 //!   format string (up to 4 × 10⁹ characters each) with no check inside the call, so a few
-//!   widths would exhaust memory; it is replaced too ([`crate::sprintf`], regorus'
-//!   formatting), and refuses, before writing it, any piece that would take its result
+//!   widths would exhaust memory; it is replaced too ([`crate::sprintf`], OPA's
+//!   formatting: Go's `fmt`), and refuses, before writing it, any piece that would take its result
 //!   (counted twice: the buffer and the string kept) past what is left of the budget.
 //! - No network: regorus is built without its `http` feature, so `http.send` is an
 //!   unknown function and a module calling it does not validate ([`crate::calls`]).

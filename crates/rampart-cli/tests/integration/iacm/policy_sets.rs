@@ -511,43 +511,57 @@ deny contains "unreachable" if {
             .status,
         StatusCode::NO_CONTENT
     );
-    // One that would allocate without bound (a range of 10^15 numbers, its end read from
-    // the plan; a 10^9-digit number) is stopped before it allocates; the server carries on.
-    created(
-        server
-            .post(
-                PROJECT_SETS,
-                &admin,
-                json!({"identifier": "greedy", "name": "Greedy", "entity": "plan",
-                       "enforcement": "advisory",
-                       "attach": {"kind": "workspaces", "values": ["dev"]},
-                       "modules": [module("greedy.rego", r#"package greedy
+    // Sets that would allocate without bound — a range of 10^15 numbers, its end read
+    // from the plan; thirty paddings of 10^7 characters — are stopped before they
+    // allocate; the server carries on.
+    for (identifier, source) in [
+        (
+            "greedy",
+            r#"package greedy
 deny contains "many" if count(numbers.range(0, count(input.plan.resource_changes) * 1e15)) > 0
-warn contains sprintf("%0999999999d", [1]) if true
-"#)]}),
-            )
-            .await,
-    )
-    .await;
-    let greedy_plan = created(upload_plan(&server, &admin, "dev", small.clone()).await).await;
-    let greedy = results(&server, "dev", &greedy_plan).await;
-    let greedy = result_of(&greedy, "greedy");
-    assert_eq!(greedy["outcome"], "errored");
-    assert!(
-        greedy["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("policy_memory_exceeded"),
-        "{greedy}"
-    );
-    assert_eq!(
-        greedy["blocking"], "no",
-        "an advisory set's error blocks nothing"
-    );
-    assert!(server.get(PROJECT_SETS, &admin).await.status.is_success());
-    server
-        .delete(&format!("{PROJECT_SETS}/greedy"), &admin)
+"#,
+        ),
+        (
+            "padded",
+            r#"package padded
+format := concat("", [f | some _ in numbers.range(1, 30); f := "%09999999d"])
+ones := [1 | some _ in numbers.range(1, 30)]
+warn contains sprintf(format, ones) if true
+"#,
+        ),
+    ] {
+        created(
+            server
+                .post(
+                    PROJECT_SETS,
+                    &admin,
+                    json!({"identifier": identifier, "name": identifier, "entity": "plan",
+                           "attach": {"kind": "workspaces", "values": ["dev"]},
+                           "modules": [module(&format!("{identifier}.rego"), source)]}),
+                )
+                .await,
+        )
         .await;
+        let plan = created(upload_plan(&server, &admin, "dev", small.clone()).await).await;
+        let decided = results(&server, "dev", &plan).await;
+        let result = result_of(&decided, identifier);
+        assert_eq!(result["outcome"], "errored", "{result}");
+        assert!(
+            result["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("policy_memory_exceeded"),
+            "{result}"
+        );
+        assert_eq!(
+            result["blocking"], "no",
+            "an advisory set's error blocks nothing"
+        );
+        assert!(server.get(PROJECT_SETS, &admin).await.status.is_success());
+        server
+            .delete(&format!("{PROJECT_SETS}/{identifier}"), &admin)
+            .await;
+    }
     // What it decided stays with the plan.
     assert_eq!(
         set_names(&results(&server, "dev", &plan).await),

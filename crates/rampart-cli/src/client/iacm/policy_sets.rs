@@ -102,11 +102,13 @@ pub enum PolicySetCommand {
         /// Its display name (default: the identifier).
         #[arg(long)]
         name: Option<String>,
+        /// What the set is for.
         #[arg(long)]
         description: Option<String>,
         /// What it checks: a plan on upload, a workspace on create/update, a state on write.
         #[arg(long, value_enum)]
         entity: EntityArg,
+        /// What a failure does: reported, blocks until overridden, or blocks.
         #[arg(long, value_enum, default_value_t = EnforcementArg::Advisory)]
         enforcement: EnforcementArg,
         /// The Rego syntax of the modules.
@@ -130,10 +132,13 @@ pub enum PolicySetCommand {
         policy_set: String,
         /// Files or directories of `.rego` modules that replace the set's modules.
         paths: Vec<PathBuf>,
+        /// A new display name.
         #[arg(long)]
         name: Option<String>,
+        /// A new description.
         #[arg(long)]
         description: Option<String>,
+        /// A new enforcement: reported, blocks until overridden, or blocks.
         #[arg(long, value_enum)]
         enforcement: Option<EnforcementArg>,
         #[command(flatten)]

@@ -240,6 +240,10 @@ fn spawn_maintenance(
         let mut escalate_tick = tokio::time::interval(every.escalate_every);
         let mut throttle_audit_tick = tokio::time::interval(every.throttle_audit_every);
         let mut heartbeat_tick = tokio::time::interval(every.heartbeat_every);
+        // Start-up beat already (before the first request): the next one is a period
+        // away, not at once — an immediate second beat, landing whenever this task first
+        // runs, would say "alive" at a moment the replica did not choose.
+        heartbeat_tick.reset();
         let mut rate_sync_tick = tokio::time::interval(RATE_LIMIT_SYNC_EVERY);
         for tick in [
             &mut rate_sync_tick,

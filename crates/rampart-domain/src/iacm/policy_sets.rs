@@ -290,8 +290,9 @@ pub enum Blocking {
     Yes,
 }
 
-/// What all the policy results of a plan add up to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What all the policy results of a plan add up to, ordered from least to most
+/// blocking (a plan's status is the most blocking of its results').
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PolicyStatus {
     /// No policy set applied to the plan.
     None,
@@ -319,24 +320,6 @@ impl PolicyStatus {
             status = status.max(this);
         }
         status
-    }
-
-    fn rank(self) -> u8 {
-        match self {
-            Self::None => 0,
-            Self::Passed => 1,
-            Self::PassedWithWarnings => 2,
-            Self::NeedsOverride => 3,
-            Self::Blocked => 4,
-        }
-    }
-
-    fn max(self, other: Self) -> Self {
-        if other.rank() > self.rank() {
-            other
-        } else {
-            self
-        }
     }
 
     pub fn parse(text: &str) -> Option<Self> {

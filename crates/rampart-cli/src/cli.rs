@@ -101,6 +101,13 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A workspace's runs (plan → checks → approval → apply): list, show, approve, override, discard, cancel.
+    Run {
+        #[command(subcommand)]
+        command: crate::client::iacm::runs::RunCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Incidents: list, show, open by hand, acknowledge, resolve, notes, action items.
     Incident {
         #[command(subcommand)]
@@ -628,6 +635,8 @@ pub enum WorkspaceCommand {
         #[arg(long = "tag")]
         tags: Vec<String>,
         #[command(flatten)]
+        runs: RunSettingsArgs,
+        #[command(flatten)]
         project: ProjectArgs,
     },
     /// Change a workspace's name, description, provisioner or tags.
@@ -650,6 +659,8 @@ pub enum WorkspaceCommand {
         #[arg(long = "tag")]
         tags: Option<Vec<String>>,
         #[command(flatten)]
+        runs: RunSettingsArgs,
+        #[command(flatten)]
         project: ProjectArgs,
     },
     /// Delete a workspace and its whole state history (not while locked).
@@ -659,6 +670,40 @@ pub enum WorkspaceCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+}
+
+/// How a workspace's runs are approved (changing them needs `workspace:approve`).
+#[derive(Debug, Clone, Args)]
+pub struct RunSettingsArgs {
+    /// Approve checked runs without a person (true|false; for low-risk workspaces).
+    #[arg(long)]
+    pub auto_apply: Option<bool>,
+    /// Whether a run's author may approve it (true|false).
+    #[arg(long)]
+    pub allow_self_approval: Option<bool>,
+    /// Valid approvals an apply needs (1 to 10).
+    #[arg(long)]
+    pub approvals_required: Option<u32>,
+    /// How long an approval stays valid, in seconds (60 to 2592000).
+    #[arg(long)]
+    pub approval_ttl: Option<u64>,
+}
+
+impl RunSettingsArgs {
+    /// The wire form: `None` when no flag was given.
+    pub fn wire(&self) -> Option<rampart_api::iacm::WorkspaceRunSettingsUpdate> {
+        let update = rampart_api::iacm::WorkspaceRunSettingsUpdate {
+            auto_apply: self.auto_apply,
+            allow_self_approval: self.allow_self_approval,
+            approvals_required: self.approvals_required,
+            approval_ttl_seconds: self.approval_ttl,
+        };
+        let empty = update.auto_apply.is_none()
+            && update.allow_self_approval.is_none()
+            && update.approvals_required.is_none()
+            && update.approval_ttl_seconds.is_none();
+        (!empty).then_some(update)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -723,6 +723,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
             provisioner,
             provisioner_version,
             tags,
+            runs,
             project,
         } => {
             let workspace: iacm_wire::Workspace = client
@@ -735,6 +736,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
                         provisioner,
                         provisioner_version,
                         tags,
+                        runs: runs.wire(),
                     },
                 )
                 .await?;
@@ -747,6 +749,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
             provisioner,
             provisioner_version,
             tags,
+            runs,
             project,
         } => {
             let workspace: iacm_wire::Workspace = client
@@ -758,6 +761,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
                         provisioner,
                         provisioner_version,
                         tags,
+                        runs: runs.wire(),
                     },
                 )
                 .await?;

@@ -176,6 +176,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::iacm::policy_sets::policy_set(command, &args).await,
+        Command::Run {
+            command,
+            client: args,
+        } => client::iacm::runs::run(command, &args).await,
         Command::Incident {
             command,
             client: args,

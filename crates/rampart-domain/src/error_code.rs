@@ -198,6 +198,14 @@ catalogue! {
     PolicyWithoutDecision = ("policy_without_decision", 422, "A Rego module declares neither a `deny` nor a `warn` rule, so it could decide nothing."),
     PolicySetInvalid = ("policy_set_invalid", 422, "A policy set needs 1 to 500 modules with distinct names."),
     PolicyDenied = ("policy_denied", 422, "A mandatory policy set denied the change; the message lists the sets and their messages."),
+    RunStateConflict = ("run_state_conflict", 409, "The run is not in a status where this can happen (an applied run cannot be approved, a discarded one cannot be applied); the message says where it is."),
+    RunStale = ("run_stale", 409, "The workspace's state changed since the run's plan was made; the plan can never apply as reviewed: plan again."),
+    RunPlanMismatch = ("run_plan_mismatch", 409, "The plan file is not the one that was approved (or the run's plan lacks its binary file)."),
+    ApprovalExpired = ("approval_expired", 409, "The run's approvals expired or no longer match its plan, policy results and cost; approve it again."),
+    SelfApprovalForbidden = ("self_approval_forbidden", 403, "The run's author may not approve it in this workspace; another holder of `workspace:approve` must."),
+    AlreadyApproved = ("already_approved", 409, "You have already approved this run's plan."),
+    WorkspaceBusy = ("workspace_busy", 409, "Another run of the workspace is applying; the message names it. Apply when it has finished."),
+    ApplyNotVerified = ("apply_not_verified", 409, "The state the apply wrote does not continue the plan's state (lineage, serial), or no state was written; the run is marked errored."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),

@@ -97,6 +97,7 @@ typed_id!(AuditEventId);
 typed_id!(SecretId);
 typed_id!(WorkspaceId);
 typed_id!(PlanId);
+typed_id!(RunId);
 typed_id!(PolicySetId);
 typed_id!(ServiceId);
 typed_id!(IntegrationId);

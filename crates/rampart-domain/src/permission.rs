@@ -200,6 +200,8 @@ permissions! {
     WorkspaceApprove => "workspace:approve" (Administrative, Project),
     WorkspaceAccessState => "workspace:access_state" (Operational, Project),
     WorkspacePlan => "workspace:plan" (Operational, Project),
+    WorkspaceApply => "workspace:apply" (Operational, Project),
+    WorkspaceDestroy => "workspace:destroy" (Destructive, Project),
     WorkspaceWriteState => "workspace:write_state" (Operational, Project),
     WorkspaceRollbackState => "workspace:rollback_state" (Destructive, Project),
     WorkspaceForceUnlock => "workspace:force_unlock" (Destructive, Project),

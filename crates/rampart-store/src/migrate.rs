@@ -123,6 +123,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "policy_sets",
         sql: include_str!("../migrations/sqlite/0021_policy_sets.sql"),
     },
+    Migration {
+        version: 22,
+        name: "runs",
+        sql: include_str!("../migrations/sqlite/0022_runs.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -230,6 +235,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 21,
         name: "policy_sets",
         sql: include_str!("../migrations/postgres/0021_policy_sets.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "runs",
+        sql: include_str!("../migrations/postgres/0022_runs.sql"),
     },
 ];
 

@@ -4,11 +4,13 @@
 mod locks;
 mod plans;
 mod policy_sets;
+mod runs;
 mod state_versions;
 mod workspaces;
 
 pub use locks::*;
 pub use plans::*;
 pub use policy_sets::*;
+pub use runs::*;
 pub use state_versions::*;
 pub use workspaces::*;

@@ -22,6 +22,9 @@ pub struct WorkspaceCreate {
     pub provisioner_version: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// How runs are approved (needs `workspace:approve` too); defaults as documented.
+    #[serde(default)]
+    pub runs: Option<WorkspaceRunSettingsUpdate>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -39,6 +42,38 @@ pub struct WorkspaceUpdate {
     pub provisioner_version: Option<String>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// How runs are approved (needs `workspace:approve` too); fields left out stay.
+    #[serde(default)]
+    pub runs: Option<WorkspaceRunSettingsUpdate>,
+}
+
+/// How a workspace's runs are approved and applied.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WorkspaceRunSettings {
+    /// Checked runs are approved without a person (default off).
+    pub auto_apply: bool,
+    /// The run's author may approve it (default off).
+    pub allow_self_approval: bool,
+    /// Valid approvals an apply needs, 1 to 10 (default 1).
+    pub approvals_required: u32,
+    /// How long an approval stays valid, 60 s to 30 days (default a day).
+    pub approval_ttl_seconds: u64,
+}
+
+/// Changes to how runs are approved; each field left out keeps its value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceRunSettingsUpdate {
+    #[serde(default)]
+    pub auto_apply: Option<bool>,
+    #[serde(default)]
+    pub allow_self_approval: Option<bool>,
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10)]
+    pub approvals_required: Option<u32>,
+    #[serde(default)]
+    #[schema(minimum = 60, maximum = 2592000)]
+    pub approval_ttl_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -52,6 +87,7 @@ pub struct Workspace {
     pub provisioner: String,
     pub provisioner_version: String,
     pub tags: Vec<String>,
+    pub runs: WorkspaceRunSettings,
     /// `active` or `locked`.
     pub status: String,
     pub created_at: String,

@@ -1,10 +1,12 @@
 //! IaCM use cases: workspaces ([`workspaces`]) and their Terraform/OpenTofu state
 //! ([`state_versions`]: the `http` backend's reads, writes and locks, history, rollback, views)
 //! and their plans ([`plans`]: upload, history, summary, masked view, raw downloads),
-//! and the policy sets that check plans, states and workspaces ([`policy_sets`]).
+//! the policy sets that check plans, states and workspaces ([`policy_sets`]), and runs
+//! ([`runs`]: plan → checks → approval → verified apply).
 
 pub mod plans;
 pub mod policy_sets;
+pub mod runs;
 pub mod state_versions;
 pub mod workspaces;
 

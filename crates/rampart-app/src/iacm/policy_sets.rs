@@ -824,7 +824,7 @@ impl App {
         self.opened_results(&workspace, stored.id).await
     }
 
-    async fn opened_results(
+    pub(crate) async fn opened_results(
         &self,
         workspace: &Workspace,
         plan: PlanId,

@@ -231,6 +231,7 @@ impl App {
             provisioner: Provisioner::Terraform,
             provisioner_version: String::new(),
             tags: Vec::new(),
+            runs: Default::default(),
             created_at: now,
             updated_at: now,
         };

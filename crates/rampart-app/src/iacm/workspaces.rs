@@ -5,6 +5,7 @@
 //! workspaces works); every change is audited.
 
 use rampart_domain::ErrorCode;
+use rampart_domain::iacm::runs::RunSettings;
 use rampart_domain::iacm::state_versions::StateVersion;
 use rampart_domain::iacm::state_versions::WorkspaceLock;
 use rampart_domain::iacm::state_versions::{StateDiff, StateView, diff_states, state_view};
@@ -30,6 +31,43 @@ pub struct WorkspaceInput {
     pub provisioner: Option<String>,
     pub provisioner_version: Option<String>,
     pub tags: Vec<String>,
+    pub runs: RunSettingsPatch,
+}
+
+/// Changes to how a workspace's runs are approved (each `None` keeps what is there).
+/// Changing them needs `workspace:approve` besides `workspace:edit`: whoever loosens
+/// approval must be someone who approves.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunSettingsPatch {
+    pub auto_apply: Option<bool>,
+    pub allow_self_approval: Option<bool>,
+    pub approvals_required: Option<u32>,
+    pub approval_ttl_seconds: Option<u64>,
+}
+
+impl RunSettingsPatch {
+    fn is_empty(self) -> bool {
+        self.auto_apply.is_none()
+            && self.allow_self_approval.is_none()
+            && self.approvals_required.is_none()
+            && self.approval_ttl_seconds.is_none()
+    }
+
+    fn applied_to(self, settings: RunSettings) -> AppResult<RunSettings> {
+        Ok(RunSettings {
+            auto_apply: self.auto_apply.unwrap_or(settings.auto_apply),
+            allow_self_approval: self
+                .allow_self_approval
+                .unwrap_or(settings.allow_self_approval),
+            approvals_required: self
+                .approvals_required
+                .unwrap_or(settings.approvals_required),
+            approval_ttl_seconds: self
+                .approval_ttl_seconds
+                .unwrap_or(settings.approval_ttl_seconds),
+        }
+        .validate()?)
+    }
 }
 
 /// Changes to a workspace.
@@ -40,6 +78,7 @@ pub struct WorkspacePatch {
     pub provisioner: Option<String>,
     pub provisioner_version: Option<String>,
     pub tags: Option<Vec<String>>,
+    pub runs: RunSettingsPatch,
 }
 
 /// One version that failed verification.
@@ -56,6 +95,16 @@ pub struct StateVerification {
     pub workspaces: u64,
     pub versions: u64,
     pub problems: Vec<StateProblem>,
+}
+
+/// A workspace's run settings as the audit log records them.
+fn run_settings_details(settings: &RunSettings) -> serde_json::Value {
+    json!({
+        "auto_apply": settings.auto_apply,
+        "allow_self_approval": settings.allow_self_approval,
+        "approvals_required": settings.approvals_required,
+        "approval_ttl_seconds": settings.approval_ttl_seconds,
+    })
 }
 
 fn state_error(error: rampart_domain::iacm::state_versions::StateError) -> AppError {
@@ -97,6 +146,15 @@ impl App {
         let identifier = Slug::parse(&input.identifier)?;
         self.authorize_workspace(ctx, scope, identifier.as_str(), Permission::WorkspaceCreate)
             .await?;
+        if !input.runs.is_empty() {
+            self.authorize_workspace(
+                ctx,
+                scope,
+                identifier.as_str(),
+                Permission::WorkspaceApprove,
+            )
+            .await?;
+        }
         let now = self.now();
         let workspace = Workspace {
             id: mint(now, WorkspaceId::mint)?,
@@ -110,6 +168,7 @@ impl App {
                 input.provisioner_version.as_deref().unwrap_or(""),
             )?,
             tags: parse_tags(&input.tags)?,
+            runs: input.runs.applied_to(RunSettings::default())?,
             created_at: now,
             updated_at: now,
         };
@@ -138,6 +197,7 @@ impl App {
                 .details(json!({
                     "identifier": workspace.identifier.as_str(),
                     "provisioner": workspace.provisioner.as_str(),
+                    "runs": run_settings_details(&workspace.runs),
                 }))
                 .build(),
         )
@@ -204,6 +264,12 @@ impl App {
             workspace.tags = parse_tags(tags)?;
             changed.push("tags");
         }
+        if !patch.runs.is_empty() {
+            self.authorize_workspace(ctx, scope, identifier, Permission::WorkspaceApprove)
+                .await?;
+            workspace.runs = patch.runs.applied_to(workspace.runs)?;
+            changed.push("runs");
+        }
         self.enforce_policies(
             ctx,
             scope,
@@ -223,6 +289,7 @@ impl App {
                 .details(json!({
                     "identifier": workspace.identifier.as_str(),
                     "changed": changed,
+                    "runs": run_settings_details(&workspace.runs),
                 }))
                 .build(),
         )

@@ -2,3 +2,4 @@
 
 pub mod plans;
 pub mod policy_sets;
+pub mod runs;

@@ -91,6 +91,8 @@ pub struct Workspace {
     pub provisioner: Provisioner,
     pub provisioner_version: String,
     pub tags: Vec<String>,
+    /// How its runs are approved and applied.
+    pub runs: crate::iacm::runs::RunSettings,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

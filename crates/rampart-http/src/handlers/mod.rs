@@ -30,6 +30,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     iacm::state_versions::routes(table);
     iacm::plans::routes(table);
     iacm::policy_sets::routes(table);
+    iacm::runs::routes(table);
     sre::notifications::routes(table);
     sre::services::routes(table);
     sre::integrations::routes(table);

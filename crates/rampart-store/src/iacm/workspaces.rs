@@ -2,6 +2,7 @@
 //! operator's list of every workspace with its address, and the per-workspace write lock
 //! that serialises state and lock writes.
 
+use rampart_domain::iacm::runs::RunSettings;
 use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Description, Name, Slug, WorkspaceId};
@@ -9,11 +10,12 @@ use sqlx::any::AnyRow;
 
 use crate::platform::access::scope_columns;
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::rows::{get, get_id, get_timestamp, micros, number, parsed, signed};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, provisioner, \
-     provisioner_version, tags, created_at, updated_at";
+     provisioner_version, tags, auto_apply, allow_self_approval, approvals_required, \
+     approval_ttl_seconds, created_at, updated_at";
 
 /// Advisory lock space for per-workspace write serialisation on PostgreSQL.
 const POSTGRES_WORKSPACE_LOCK_SPACE: i32 = 0x5753; // "WS"
@@ -40,6 +42,16 @@ fn workspace_from(row: &AnyRow) -> StoreResult<Workspace> {
         provisioner_version: get(row, "provisioner_version")?,
         tags: serde_json::from_str(&tags)
             .map_err(|_| StoreError::Corrupt("workspace tags".into()))?,
+        runs: RunSettings {
+            auto_apply: get::<i64>(row, "auto_apply")? != 0,
+            allow_self_approval: get::<i64>(row, "allow_self_approval")? != 0,
+            approvals_required: u32::try_from(get::<i64>(row, "approvals_required")?)
+                .map_err(|_| StoreError::Corrupt("approvals_required".into()))?,
+            approval_ttl_seconds: number(
+                get(row, "approval_ttl_seconds")?,
+                "approval_ttl_seconds",
+            )?,
+        },
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
     })
@@ -119,8 +131,9 @@ impl WriteTx {
             scope_columns(Scope::Project(workspace.org_id, workspace.project_id));
         sqlx::query(
             "INSERT INTO workspaces (id, org_id, project_id, scope_key, identifier, name, \
-             description, provisioner, provisioner_version, tags, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             description, provisioner, provisioner_version, tags, created_at, updated_at, \
+             auto_apply, allow_self_approval, approvals_required, approval_ttl_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(workspace.id.to_string())
         .bind(org)
@@ -134,16 +147,22 @@ impl WriteTx {
         .bind(serde_json::Value::from(workspace.tags.clone()).to_string())
         .bind(micros(workspace.created_at))
         .bind(micros(workspace.updated_at))
+        .bind(i64::from(workspace.runs.auto_apply))
+        .bind(i64::from(workspace.runs.allow_self_approval))
+        .bind(i64::from(workspace.runs.approvals_required))
+        .bind(signed(workspace.runs.approval_ttl_seconds)?)
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
-    /// Name, description, provisioner, version, tags and updated time.
+    /// Name, description, provisioner, version, tags, run settings and updated time.
     pub async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
         sqlx::query(
             "UPDATE workspaces SET name = $2, description = $3, provisioner = $4, \
-             provisioner_version = $5, tags = $6, updated_at = $7 WHERE id = $1",
+             provisioner_version = $5, tags = $6, updated_at = $7, auto_apply = $8, \
+             allow_self_approval = $9, approvals_required = $10, approval_ttl_seconds = $11 \
+             WHERE id = $1",
         )
         .bind(workspace.id.to_string())
         .bind(workspace.name.as_str())
@@ -152,6 +171,10 @@ impl WriteTx {
         .bind(workspace.provisioner_version.clone())
         .bind(serde_json::Value::from(workspace.tags.clone()).to_string())
         .bind(micros(workspace.updated_at))
+        .bind(i64::from(workspace.runs.auto_apply))
+        .bind(i64::from(workspace.runs.allow_self_approval))
+        .bind(i64::from(workspace.runs.approvals_required))
+        .bind(signed(workspace.runs.approval_ttl_seconds)?)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -160,6 +183,9 @@ impl WriteTx {
     pub async fn delete_workspace(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
         for sql in [
             "DELETE FROM workspace_locks WHERE workspace_id = $1",
+            "DELETE FROM run_approvals WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1)",
+            "DELETE FROM run_transitions WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1)",
+            "DELETE FROM runs WHERE workspace_id = $1",
             "DELETE FROM state_versions WHERE workspace_id = $1",
             "DELETE FROM workspaces WHERE id = $1",
         ] {

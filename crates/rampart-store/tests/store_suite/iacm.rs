@@ -21,6 +21,7 @@ pub(crate) fn workspace(tenant: &Tenant, identifier: &str) -> Workspace {
         provisioner: Provisioner::OpenTofu,
         provisioner_version: "1.8.0".into(),
         tags: vec!["prod".into()],
+        runs: Default::default(),
         created_at: now(),
         updated_at: now(),
     }

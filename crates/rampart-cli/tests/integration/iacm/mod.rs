@@ -9,6 +9,7 @@ mod cost_estimates;
 mod plans;
 mod policy_engine;
 mod policy_sets;
+mod runs;
 mod state_versions;
 mod terraform;
 mod tf_backend;

@@ -116,6 +116,8 @@ const SEED_ROLE_TABLE: &str = "
     workspace:approve          x x x . .
     workspace:access_state     x x x x .
     workspace:plan             x x x x .
+    workspace:apply            x x x x .
+    workspace:destroy          x x x . .
     workspace:write_state      x x x x .
     workspace:rollback_state   x x x . .
     workspace:force_unlock     x x x . .

@@ -1,8 +1,9 @@
 //! Infrastructure as code: workspaces, their state versions, their plans, the policy
-//! sets that check them, and the Terraform state backend.
+//! sets that check them, their runs (plan → checks → approval → apply), and the Terraform state backend.
 
 pub mod plans;
 pub mod policy_sets;
+pub mod runs;
 pub mod state_versions;
 pub mod tf_backend;
 pub mod workspaces;

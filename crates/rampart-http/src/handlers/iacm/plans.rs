@@ -147,7 +147,7 @@ fn wire_counts(counts: rampart_domain::iacm::plans::ActionCounts) -> wire::PlanC
     }
 }
 
-fn wire_plan(plan: &StoredPlan, workspace: &str) -> wire::Plan {
+pub(super) fn wire_plan(plan: &StoredPlan, workspace: &str) -> wire::Plan {
     wire::Plan {
         id: plan.id.to_string(),
         workspace: workspace.to_owned(),

@@ -158,6 +158,18 @@ fn wire_lock(lock: WorkspaceLock) -> wire::StateLock {
     }
 }
 
+fn run_settings_patch(
+    body: Option<wire::WorkspaceRunSettingsUpdate>,
+) -> rampart_app::iacm::workspaces::RunSettingsPatch {
+    let body = body.unwrap_or_default();
+    rampart_app::iacm::workspaces::RunSettingsPatch {
+        auto_apply: body.auto_apply,
+        allow_self_approval: body.allow_self_approval,
+        approvals_required: body.approvals_required,
+        approval_ttl_seconds: body.approval_ttl_seconds,
+    }
+}
+
 fn wire_workspace(
     workspace: &Workspace,
     scope: &ResolvedScope,
@@ -173,6 +185,12 @@ fn wire_workspace(
         provisioner: workspace.provisioner.as_str().to_owned(),
         provisioner_version: workspace.provisioner_version.clone(),
         tags: workspace.tags.clone(),
+        runs: wire::WorkspaceRunSettings {
+            auto_apply: workspace.runs.auto_apply,
+            allow_self_approval: workspace.runs.allow_self_approval,
+            approvals_required: workspace.runs.approvals_required,
+            approval_ttl_seconds: workspace.runs.approval_ttl_seconds,
+        },
         status: if locked { "locked" } else { "active" }.to_owned(),
         created_at: workspace.created_at.to_string(),
         updated_at: workspace.updated_at.to_string(),
@@ -231,6 +249,7 @@ pub async fn create_workspace(
                 provisioner: body.provisioner,
                 provisioner_version: body.provisioner_version,
                 tags: body.tags,
+                runs: run_settings_patch(body.runs),
             },
         )
         .await?;
@@ -277,6 +296,7 @@ pub async fn update_workspace(
                 provisioner: body.provisioner,
                 provisioner_version: body.provisioner_version,
                 tags: body.tags,
+                runs: run_settings_patch(body.runs),
             },
         )
         .await?;

@@ -1,0 +1,873 @@
+//! Runs: plan → policy checks → approval → verified apply. End to end with the stock
+//! Terraform CLI (the plan file Terraform wrote is the one applied; the author cannot
+//! approve; soft failures need an override, hard ones block; a state changed since the
+//! plan and a swapped plan file are refused before Terraform runs; destroy needs its
+//! permission), and through the API on both engines: approvals racing make one
+//! transition, approvals expire, wrong transitions and foreign runs get their 4xx and
+//! change nothing.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_app::ManualClock;
+use rampart_testkit::terraform::{Terraform, http_backend_block, state_url};
+use rampart_testkit::{Reply, StatusCode, TestServer};
+use serde_json::{Value, json};
+
+use super::API;
+use crate::platform::access::user_with_role;
+
+fn runs_of(workspace: &str) -> String {
+    format!("{API}/{workspace}/runs")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(bytes))
+}
+
+#[track_caller]
+fn expect(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    if !code.is_empty() {
+        assert_eq!(reply.code(), code, "{}", reply.text);
+    }
+}
+
+async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
+    let reply = server
+        .post(
+            API,
+            &server.admin_token,
+            json!({"identifier": identifier, "name": identifier, "runs": runs}),
+        )
+        .await;
+    expect(&reply, StatusCode::CREATED, "");
+}
+
+async fn raw(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let response = server
+        .client
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    rampart_testkit::read(response).await
+}
+
+/// Uploads a plan's JSON and binary file; returns the plan id.
+async fn upload_plan(
+    server: &TestServer,
+    token: &str,
+    workspace: &str,
+    json: Vec<u8>,
+    file: Vec<u8>,
+) -> String {
+    let plans = format!("{API}/{workspace}/plans");
+    let uploaded = raw(server, reqwest::Method::POST, &plans, token, json).await;
+    expect(&uploaded, StatusCode::CREATED, "");
+    let id = uploaded.body["id"].as_str().unwrap().to_owned();
+    let filed = raw(
+        server,
+        reqwest::Method::PUT,
+        &format!("{plans}/{id}/file"),
+        token,
+        file,
+    )
+    .await;
+    expect(&filed, StatusCode::OK, "");
+    id
+}
+
+async fn new_run(
+    server: &TestServer,
+    token: &str,
+    workspace: &str,
+    destroy: bool,
+) -> (String, String) {
+    let created = server
+        .post(&runs_of(workspace), token, json!({"is_destroy": destroy}))
+        .await;
+    expect(&created, StatusCode::CREATED, "");
+    assert_eq!(created.body["run"]["status"], "planning");
+    (
+        created.body["run"]["id"].as_str().unwrap().to_owned(),
+        created.body["run"]["lock_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn act(
+    server: &TestServer,
+    token: &str,
+    workspace: &str,
+    run: &str,
+    action: &str,
+    body: Value,
+) -> Reply {
+    server
+        .post(
+            &format!("{}/{run}/{action}", runs_of(workspace)),
+            token,
+            body,
+        )
+        .await
+}
+
+async fn run_detail(server: &TestServer, workspace: &str, run: &str) -> Value {
+    let reply = server
+        .get(
+            &format!("{}/{run}", runs_of(workspace)),
+            &server.admin_token,
+        )
+        .await;
+    expect(&reply, StatusCode::OK, "");
+    reply.body
+}
+
+fn plan_json(resources: usize) -> Vec<u8> {
+    let changes: Vec<Value> = (0..resources)
+        .map(|n| {
+            json!({"address": format!("terraform_data.r{n}"), "mode": "managed",
+                "type": "terraform_data", "name": format!("r{n}"),
+                "provider_name": "terraform.io/builtin/terraform",
+                "change": {"actions": ["create"], "before": null, "after": {"input": n}}})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "format_version": "1.2", "terraform_version": "1.15.5",
+        "planned_values": {"root_module": {}},
+        "resource_changes": changes,
+    }))
+    .unwrap()
+}
+
+/// Through the API: a planned run waiting for approval (workspace `ws`).
+async fn approvable_run(server: &TestServer, workspace: &str) -> String {
+    let admin = server.admin_token.clone();
+    let (run, _) = new_run(server, &admin, workspace, false).await;
+    let plan = upload_plan(
+        server,
+        &admin,
+        workspace,
+        plan_json(1),
+        b"binary plan".to_vec(),
+    )
+    .await;
+    let attached = act(
+        server,
+        &admin,
+        workspace,
+        &run,
+        "plan",
+        json!({"plan": plan}),
+    )
+    .await;
+    expect(&attached, StatusCode::OK, "");
+    assert_eq!(
+        attached.body["run"]["status"], "needs_approval",
+        "{}",
+        attached.text
+    );
+    run
+}
+
+async fn runs_refuse_what_does_not_apply(
+    start: impl AsyncFnOnce(Arc<ManualClock>) -> Option<TestServer>,
+) {
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let Some(server) = start(clock.clone()).await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    create_workspace(&server, "app", json!({"approval_ttl_seconds": 60})).await;
+    let first = user_with_role(&server, "first@example.com", "_project_admin").await;
+    let second = user_with_role(&server, "second@example.com", "_project_admin").await;
+    let user = user_with_role(&server, "user@example.com", "_user").await;
+
+    // Bad settings are refused naming the field; a user may not loosen approval.
+    let bad = server
+        .patch(
+            &format!("{API}/app"),
+            &admin,
+            json!({"runs": {"approvals_required": 0}}),
+        )
+        .await;
+    expect(&bad, StatusCode::BAD_REQUEST, "invalid_approvals_required");
+    assert!(bad.text.contains("approvals_required"), "{}", bad.text);
+    let loosen = server
+        .patch(
+            &format!("{API}/app"),
+            &user,
+            json!({"runs": {"auto_apply": true}}),
+        )
+        .await;
+    expect(&loosen, StatusCode::FORBIDDEN, "permission_denied");
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["runs"],
+        json!({"auto_apply": false, "allow_self_approval": false,
+               "approvals_required": 1, "approval_ttl_seconds": 60})
+    );
+
+    // Two approvers at once: exactly one transition, the other learns why.
+    let run = approvable_run(&server, "app").await;
+    let (a, b) = tokio::join!(
+        act(&server, &first, "app", &run, "approvals", json!({})),
+        act(&server, &second, "app", &run, "approvals", json!({}))
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} / {}",
+        a.text,
+        b.text
+    );
+    let loser = if a.status == StatusCode::CONFLICT {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(loser.code(), "run_state_conflict", "{}", loser.text);
+    let detail = run_detail(&server, "app", &run).await;
+    assert_eq!(detail["run"]["status"], "approved");
+    assert_eq!(detail["approvals"].as_array().unwrap().len(), 1);
+    let approvals_made = detail["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|transition| transition["to_status"] == "approved")
+        .count();
+    assert_eq!(approvals_made, 1, "{detail}");
+
+    // An approval expires: the apply is refused and the run needs approval again.
+    clock.advance(SignedDuration::from_secs(61));
+    let lapsed = act(
+        &server,
+        &admin,
+        "app",
+        &run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+    )
+    .await;
+    expect(&lapsed, StatusCode::CONFLICT, "approval_expired");
+    let detail = run_detail(&server, "app", &run).await;
+    assert_eq!(detail["run"]["status"], "needs_approval");
+    assert_eq!(detail["approvals"][0]["valid"], false);
+    assert_eq!(detail["valid_approvals"], 0);
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["status"],
+        "active"
+    );
+
+    // Wrong transitions and bad bodies: the specific 4xx, nothing changed.
+    let version_before = run_detail(&server, "app", &run).await;
+    let refusals: Vec<(Reply, StatusCode, &str)> = vec![
+        (
+            act(
+                &server,
+                &admin,
+                "app",
+                &run,
+                "apply",
+                json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "run_state_conflict",
+        ),
+        (
+            act(
+                &server,
+                &admin,
+                "app",
+                &run,
+                "apply-result",
+                json!({"outcome": "succeeded"}),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "run_state_conflict",
+        ),
+        (
+            act(
+                &server,
+                &admin,
+                "app",
+                &run,
+                "apply-result",
+                json!({"outcome": "maybe"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            act(&server, &admin, "app", &run, "cancel", json!({})).await,
+            StatusCode::CONFLICT,
+            "run_state_conflict",
+        ),
+        (
+            act(
+                &server,
+                &admin,
+                "app",
+                &run,
+                "plan",
+                json!({"plan": "not-a-plan"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            act(&server, &admin, "app", &run, "approvals", json!({})).await,
+            StatusCode::FORBIDDEN,
+            "self_approval_forbidden",
+        ),
+        (
+            act(&server, &user, "app", &run, "approvals", json!({})).await,
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+        ),
+        (
+            server
+                .post(&runs_of("app"), &admin, json!({"is_destroy": "yes"}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            server
+                .post(&runs_of("app"), &admin, json!({"unknown": 1}))
+                .await,
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            server
+                .post(&runs_of("app"), &user, json!({"is_destroy": true}))
+                .await,
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+        ),
+        (
+            server
+                .get(
+                    &format!("{}/0195f0c4-0000-7000-8000-000000000000", runs_of("app")),
+                    &admin,
+                )
+                .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            server
+                .get(&format!("{}/nonsense", runs_of("app")), &admin)
+                .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (reply, status, code) in &refusals {
+        expect(reply, *status, code);
+    }
+    assert_eq!(run_detail(&server, "app", &run).await, version_before);
+
+    // Approve again (valid now), then the user applies — with a file that is not the
+    // approved one: refused; the run stays approved.
+    let again = act(&server, &first, "app", &run, "approvals", json!({})).await;
+    expect(&again, StatusCode::CREATED, "");
+    assert_eq!(again.body["run"]["status"], "approved");
+    let swapped = act(
+        &server,
+        &user,
+        "app",
+        &run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"another plan")}),
+    )
+    .await;
+    expect(&swapped, StatusCode::CONFLICT, "run_plan_mismatch");
+    assert_eq!(
+        run_detail(&server, "app", &run).await["run"]["status"],
+        "approved"
+    );
+
+    // The apply starts, holds the lock; an apply that wrote nothing is not "applied".
+    let started = act(
+        &server,
+        &user,
+        "app",
+        &run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+    )
+    .await;
+    expect(&started, StatusCode::OK, "");
+    assert_eq!(started.body["run"]["run"]["status"], "applying");
+    let workspace = server.get(&format!("{API}/app"), &admin).await;
+    assert_eq!(
+        workspace.body["lock"]["id"], started.body["lock_id"],
+        "{}",
+        workspace.text
+    );
+    let second_run = approvable_run(&server, "app").await;
+    let approved = act(&server, &first, "app", &second_run, "approvals", json!({})).await;
+    expect(&approved, StatusCode::CREATED, "");
+    let busy = act(
+        &server,
+        &admin,
+        "app",
+        &second_run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+    )
+    .await;
+    expect(&busy, StatusCode::CONFLICT, "workspace_busy");
+    assert!(busy.text.contains(&run), "{}", busy.text);
+    let unverified = act(
+        &server,
+        &user,
+        "app",
+        &run,
+        "apply-result",
+        json!({"outcome": "succeeded"}),
+    )
+    .await;
+    expect(&unverified, StatusCode::CONFLICT, "apply_not_verified");
+    let detail = run_detail(&server, "app", &run).await;
+    assert_eq!(detail["run"]["status"], "errored");
+    assert!(
+        detail["transitions"].as_array().unwrap().last().unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("wrote no state"),
+        "{detail}"
+    );
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["status"],
+        "active",
+        "the lock is released"
+    );
+    // Finished runs accept nothing more.
+    expect(
+        &act(&server, &first, "app", &run, "approvals", json!({})).await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+    expect(
+        &act(&server, &admin, "app", &run, "discard", json!({})).await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+
+    // Discard, then nothing applies it.
+    let discarded = act(&server, &admin, "app", &second_run, "discard", json!({})).await;
+    expect(&discarded, StatusCode::OK, "");
+    assert_eq!(discarded.body["run"]["status"], "discarded");
+    expect(
+        &act(
+            &server,
+            &admin,
+            "app",
+            &second_run,
+            "apply",
+            json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+
+    // A run of another project's workspace is not there.
+    let project = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    expect(&project, StatusCode::CREATED, "");
+    let other_api = "/api/v1/orgs/default/projects/other/workspaces";
+    let created = server
+        .post(
+            other_api,
+            &admin,
+            json!({"identifier": "app", "name": "app"}),
+        )
+        .await;
+    expect(&created, StatusCode::CREATED, "");
+    expect(
+        &server
+            .get(&format!("{other_api}/app/runs/{run}"), &admin)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    expect(
+        &server
+            .post(
+                &format!("{other_api}/app/runs/{second_run}/approvals"),
+                &first,
+                json!({}),
+            )
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+
+    // Every transition is audited.
+    let audit = server
+        .get("/api/v1/audit-events?action=run.approve", &admin)
+        .await;
+    assert!(
+        audit.body["items"].as_array().unwrap().len() >= 3,
+        "{}",
+        audit.text
+    );
+}
+
+#[tokio::test]
+async fn runs_refuse_what_does_not_apply_on_sqlite() {
+    runs_refuse_what_does_not_apply(async |clock| {
+        Some(
+            TestServer::start_with(rampart_testkit::Options {
+                clock: Some(clock),
+                ..Default::default()
+            })
+            .await,
+        )
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn runs_refuse_what_does_not_apply_on_postgres() {
+    runs_refuse_what_does_not_apply(async |clock| {
+        rampart_testkit::postgres_server_url()?;
+        Some(
+            TestServer::start_with(rampart_testkit::Options {
+                engine: Some(rampart_testkit::Engine::Postgres),
+                clock: Some(clock),
+                ..Default::default()
+            })
+            .await,
+        )
+    })
+    .await;
+}
+
+fn resources(inputs: &[&str]) -> String {
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(n, input)| {
+            format!("resource \"terraform_data\" \"r{n}\" {{\n  input = \"{input}\"\n}}\n")
+        })
+        .collect()
+}
+
+/// What the wrapper does for a plan: start a run, point the backend at the workspace
+/// with the run's lock ID, `plan -out`, `show -json`, upload both, attach.
+async fn plan_run(
+    server: &TestServer,
+    tf: &Terraform,
+    token: &str,
+    destroy: bool,
+) -> (String, Vec<u8>, Value) {
+    let (run, lock_id) = new_run(server, token, "app", destroy).await;
+    let address = format!(
+        "{}?ID={lock_id}",
+        state_url(&server.url, "default", "default", "app")
+    );
+    tf.run(&[
+        "init",
+        "-reconfigure",
+        &format!("-backend-config=address={address}"),
+    ])
+    .await
+    .assert_ok();
+    let mut plan_args = vec!["plan", "-out=tfplan"];
+    if destroy {
+        plan_args.push("-destroy");
+    }
+    tf.run(&plan_args).await.assert_ok();
+    let shown = tf.run(&["show", "-json", "tfplan"]).await;
+    shown.assert_ok();
+    let file = std::fs::read(tf.dir().join("tfplan")).unwrap();
+    let plan = upload_plan(
+        server,
+        token,
+        "app",
+        shown.stdout.into_bytes(),
+        file.clone(),
+    )
+    .await;
+    let attached = act(server, token, "app", &run, "plan", json!({"plan": plan})).await;
+    expect(&attached, StatusCode::OK, "");
+    (run, file, attached.body)
+}
+
+/// What the wrapper does for an apply: start it with the digest of the file it holds,
+/// apply that file without taking a lock of its own (the run holds the workspace's),
+/// report how it ended.
+async fn apply_run(
+    server: &TestServer,
+    tf: &Terraform,
+    token: &str,
+    run: &str,
+    file: &[u8],
+) -> Value {
+    let started = act(
+        server,
+        token,
+        "app",
+        run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(file)}),
+    )
+    .await;
+    expect(&started, StatusCode::OK, "");
+    let applied = tf.run(&["apply", "-lock=false", "tfplan"]).await;
+    applied.assert_ok();
+    let finished = act(
+        server,
+        token,
+        "app",
+        run,
+        "apply-result",
+        json!({"outcome": "succeeded"}),
+    )
+    .await;
+    expect(&finished, StatusCode::OK, "");
+    finished.body
+}
+
+// Terraform runs as a child process while the server runs in this process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_approved_plan_is_applied_with_stock_terraform() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    create_workspace(&server, "app", json!({})).await;
+    let approver = user_with_role(&server, "approver@example.com", "_project_admin").await;
+    let user = user_with_role(&server, "dev@example.com", "_user").await;
+    let sets = "/api/v1/orgs/default/projects/default/policy-sets";
+    for (identifier, enforcement, source) in [
+        (
+            "size",
+            "soft_mandatory",
+            "package size\ndeny contains msg if {\n    n := count([c | some c in input.resource_changes; c.change.actions != [\"no-op\"]])\n    n > 2\n    msg := sprintf(\"%d resources change (at most 2)\", [n])\n}\n",
+        ),
+        (
+            "keep",
+            "hard_mandatory",
+            "package keep\ndeny contains msg if {\n    some c in input.resource_changes\n    c.change.actions == [\"delete\"]\n    msg := sprintf(\"%s would be deleted\", [c.address])\n}\n",
+        ),
+    ] {
+        let created = server
+            .post(
+                sets,
+                &admin,
+                json!({"identifier": identifier, "name": identifier, "entity": "plan",
+                "enforcement": enforcement, "input_shape": "plan",
+                "modules": [{"name": format!("{identifier}.rego"), "source": source}]}),
+            )
+            .await;
+        expect(&created, StatusCode::CREATED, "");
+    }
+    let backend = http_backend_block(&server.url, "default", "default", "app", &server.ca_cert);
+    let tf = Terraform::new(&format!("{backend}\n{}", resources(&["a", "b", "c"])))
+        .env("TF_HTTP_PASSWORD", admin.as_str());
+
+    // Three resources: the soft-mandatory set fails; approval waits for an override.
+    let (run, file, attached) = plan_run(&server, &tf, &admin, false).await;
+    assert_eq!(attached["run"]["status"], "policy_override", "{attached}");
+    assert_eq!(attached["plan"]["counts"]["add"], 3);
+    assert_eq!(attached["policy"]["policy_status"], "needs_override");
+    let early = act(&server, &approver, "app", &run, "approvals", json!({})).await;
+    expect(&early, StatusCode::CONFLICT, "run_state_conflict");
+    assert!(early.text.contains("override"), "{}", early.text);
+    let no_right = act(
+        &server,
+        &user,
+        "app",
+        &run,
+        "policy-overrides",
+        json!({"policy_set": "size", "reason": "launch"}),
+    )
+    .await;
+    expect(&no_right, StatusCode::FORBIDDEN, "permission_denied");
+    let overridden = act(
+        &server,
+        &admin,
+        "app",
+        &run,
+        "policy-overrides",
+        json!({"policy_set": "size", "reason": "launch day: three is fine"}),
+    )
+    .await;
+    expect(&overridden, StatusCode::OK, "");
+    assert_eq!(overridden.body["run"]["status"], "needs_approval");
+
+    // The author cannot approve; a second person can.
+    let own = act(&server, &admin, "app", &run, "approvals", json!({})).await;
+    expect(&own, StatusCode::FORBIDDEN, "self_approval_forbidden");
+    let approved = act(&server, &approver, "app", &run, "approvals", json!({})).await;
+    expect(&approved, StatusCode::CREATED, "");
+    assert_eq!(approved.body["run"]["status"], "approved");
+
+    // A swapped plan file is refused before Terraform runs: nothing is locked.
+    let swapped = act(
+        &server,
+        &admin,
+        "app",
+        &run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"a different plan")}),
+    )
+    .await;
+    expect(&swapped, StatusCode::CONFLICT, "run_plan_mismatch");
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["status"],
+        "active"
+    );
+
+    // The approved file applies; the state version it wrote is linked to the run.
+    let done = apply_run(&server, &tf, &admin, &run, &file).await;
+    assert_eq!(done["run"]["status"], "applied", "{done}");
+    assert_eq!(done["run"]["applied_state_version"], 1);
+    let versions = server
+        .get(&format!("{API}/app/state-versions"), &admin)
+        .await;
+    assert_eq!(
+        versions.body["items"][0]["lock_id"], done["run"]["lock_id"],
+        "{}",
+        versions.text
+    );
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["status"],
+        "active"
+    );
+    let events: Vec<&str> = done["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|transition| transition["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "created",
+            "plan_attached",
+            "policy_cleared",
+            "approved",
+            "apply_started",
+            "apply_finished"
+        ]
+    );
+
+    // The state changes between plan and apply: refused as stale before Terraform runs.
+    tf.write(
+        "main.tf",
+        &format!("{backend}\n{}", resources(&["a2", "b", "c"])),
+    );
+    let (stale_run, stale_file, attached) = plan_run(&server, &tf, &admin, false).await;
+    assert_eq!(attached["run"]["status"], "needs_approval", "{attached}");
+    expect(
+        &act(
+            &server,
+            &approver,
+            "app",
+            &stale_run,
+            "approvals",
+            json!({}),
+        )
+        .await,
+        StatusCode::CREATED,
+        "",
+    );
+    let behind_its_back = Terraform::new(&format!("{backend}\n{}", resources(&["x", "b", "c"])))
+        .env("TF_HTTP_PASSWORD", admin.as_str());
+    behind_its_back.run(&["init"]).await.assert_ok();
+    behind_its_back
+        .run(&["apply", "-auto-approve"])
+        .await
+        .assert_ok();
+    let stale = act(
+        &server,
+        &admin,
+        "app",
+        &stale_run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(&stale_file)}),
+    )
+    .await;
+    expect(&stale, StatusCode::CONFLICT, "run_stale");
+    assert_eq!(
+        run_detail(&server, "app", &stale_run).await["run"]["status"],
+        "errored"
+    );
+    assert_eq!(
+        server.get(&format!("{API}/app"), &admin).await.body["status"],
+        "active"
+    );
+
+    // Removing a resource: the hard-mandatory set blocks for good.
+    tf.write("main.tf", &format!("{backend}\n{}", resources(&["x", "b"])));
+    let (blocked_run, blocked_file, attached) = plan_run(&server, &tf, &admin, false).await;
+    assert_eq!(attached["run"]["status"], "policy_blocked", "{attached}");
+    expect(
+        &act(
+            &server,
+            &approver,
+            "app",
+            &blocked_run,
+            "approvals",
+            json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+    expect(
+        &act(
+            &server,
+            &admin,
+            "app",
+            &blocked_run,
+            "apply",
+            json!({"plan_file_sha256": sha256_hex(&blocked_file)}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+
+    // Destroy needs its own permission.
+    let refused = server
+        .post(&runs_of("app"), &user, json!({"is_destroy": true}))
+        .await;
+    expect(&refused, StatusCode::FORBIDDEN, "permission_denied");
+    let versions_before = server
+        .get(&format!("{API}/app/state-versions"), &admin)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        versions_before, 2,
+        "the apply behind the run's back wrote version 2"
+    );
+}

@@ -108,6 +108,15 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The Terraform/OpenTofu wrapper: plan, approve, apply exactly the approved plan.
+    /// Exit codes: 0 done or nothing to do, 2 needs approval, 3 blocked by policy,
+    /// 4 stale (the state changed since the plan), 1 any other error.
+    Tf {
+        #[command(subcommand)]
+        command: crate::client::iacm::tf::TfCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Incidents: list, show, open by hand, acknowledge, resolve, notes, action items.
     Incident {
         #[command(subcommand)]

@@ -217,14 +217,39 @@ impl Client {
 }
 
 /// The error an answer that is not a success carries: its code, status and message.
+/// An error answer of the API, kept whole so that a command can act on its code (the
+/// `tf` wrapper turns some into exit codes).
+#[derive(Debug, Clone)]
+pub struct ApiRefusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiRefusal {}
+
+impl ApiRefusal {
+    /// The refusal's code, when `error` is one.
+    pub fn code_of(error: &anyhow::Error) -> Option<&str> {
+        error
+            .downcast_ref::<ApiRefusal>()
+            .map(|refusal| refusal.code.as_str())
+    }
+}
+
 fn refusal(status: reqwest::StatusCode, body: &[u8]) -> anyhow::Error {
     match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(error) => anyhow!(
-            "{} ({}): {}",
-            error.error.code,
-            status.as_u16(),
-            error.error.message
-        ),
+        Ok(error) => anyhow::Error::new(ApiRefusal {
+            status: status.as_u16(),
+            code: error.error.code,
+            message: error.error.message,
+        }),
         Err(_) => anyhow!("the server answered {status}"),
     }
 }

@@ -180,6 +180,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::iacm::runs::run(command, &args).await,
+        Command::Tf {
+            command,
+            client: args,
+        } => client::iacm::tf::tf(command, &args).await,
         Command::Incident {
             command,
             client: args,
@@ -272,6 +276,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`… | head`) and took what it wanted: end quietly (`output`).
         Err(error) if output::is_closed_pipe(&error) => ExitCode::SUCCESS,
+        // `rampart tf`'s exit codes (CONTRACTS.md).
+        Err(error) if error.downcast_ref::<client::iacm::tf::TfExit>().is_some() => {
+            let code = error
+                .downcast_ref::<client::iacm::tf::TfExit>()
+                .map_or(1, |exit| exit.code);
+            eprintln!("{error:#}");
+            ExitCode::from(code)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_app::ManualClock;
-use rampart_testkit::terraform::{Terraform, http_backend_block, state_url};
+use rampart_testkit::terraform::{Terraform, http_backend_block};
 use rampart_testkit::{Reply, StatusCode, TestServer};
 use serde_json::{Value, json};
 
@@ -578,85 +578,81 @@ fn resources(inputs: &[&str]) -> String {
         .collect()
 }
 
-/// What the wrapper does for a plan: start a run, point the backend at the workspace
-/// with the run's lock ID, `plan -out`, `show -json`, upload both, attach.
-async fn plan_run(
-    server: &TestServer,
-    tf: &Terraform,
-    token: &str,
-    destroy: bool,
-) -> (String, Vec<u8>, Value) {
-    let (run, lock_id) = new_run(server, token, "app", destroy).await;
-    let address = format!(
-        "{}?ID={lock_id}",
-        state_url(&server.url, "default", "default", "app")
-    );
-    tf.run(&[
-        "init",
-        "-reconfigure",
-        &format!("-backend-config=address={address}"),
-    ])
-    .await
-    .assert_ok();
-    let mut plan_args = vec!["plan", "-out=tfplan"];
-    if destroy {
-        plan_args.push("-destroy");
-    }
-    tf.run(&plan_args).await.assert_ok();
-    let shown = tf.run(&["show", "-json", "tfplan"]).await;
-    shown.assert_ok();
-    let file = std::fs::read(tf.dir().join("tfplan")).unwrap();
-    let plan = upload_plan(
-        server,
-        token,
-        "app",
-        shown.stdout.into_bytes(),
-        file.clone(),
-    )
-    .await;
-    let attached = act(server, token, "app", &run, "plan", json!({"plan": plan})).await;
-    expect(&attached, StatusCode::OK, "");
-    (run, file, attached.body)
+/// What `rampart tf` did.
+struct Wrapped {
+    code: i32,
+    stdout: String,
+    stderr: String,
 }
 
-/// What the wrapper does for an apply: start it with the digest of the file it holds,
-/// apply that file without taking a lock of its own (the run holds the workspace's),
-/// report how it ended.
-async fn apply_run(
+impl Wrapped {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|_| panic!("not JSON: {self}"))
+    }
+}
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `rampart tf ARGS… --output json` in the module's folder, as a CI job runs it.
+fn wrapper(
     server: &TestServer,
     tf: &Terraform,
     token: &str,
-    run: &str,
-    file: &[u8],
-) -> Value {
-    let started = act(
-        server,
-        token,
-        "app",
-        run,
-        "apply",
-        json!({"plan_file_sha256": sha256_hex(file)}),
-    )
-    .await;
-    expect(&started, StatusCode::OK, "");
-    let applied = tf.run(&["apply", "-lock=false", "tfplan"]).await;
-    applied.assert_ok();
-    let finished = act(
-        server,
-        token,
-        "app",
-        run,
-        "apply-result",
-        json!({"outcome": "succeeded"}),
-    )
-    .await;
-    expect(&finished, StatusCode::OK, "");
-    finished.body
+    args: &[&str],
+) -> tokio::process::Command {
+    let cli_config = tf.dir().join(".terraformrc");
+    std::fs::write(&cli_config, "").unwrap();
+    #[allow(clippy::disallowed_methods)] // tests start real clients
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
+    command
+        .arg("tf")
+        .args(args)
+        .args(["--output", "json", "--workspace", "app"])
+        .arg("--terraform-bin")
+        .arg(rampart_testkit::terraform::terraform_path())
+        .current_dir(tf.dir())
+        .env("RAMPART_URL", &server.url)
+        .env("RAMPART_TOKEN", token)
+        .env("RAMPART_CA_CERT", &server.ca_cert)
+        .env("TF_CLI_CONFIG_FILE", &cli_config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_CLI_ARGS", "-no-color")
+        .env_remove("TF_HTTP_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+async fn wrap(server: &TestServer, tf: &Terraform, token: &str, args: &[&str]) -> Wrapped {
+    let output = wrapper(server, tf, token, args).output().await.unwrap();
+    Wrapped {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[track_caller]
+fn exited(wrapped: &Wrapped, code: i32) -> Value {
+    assert_eq!(wrapped.code, code, "{wrapped}");
+    wrapped.json()
+}
+
+fn id_of(detail: &Value) -> String {
+    detail["run"]["id"].as_str().unwrap().to_owned()
 }
 
 // Terraform runs as a child process while the server runs in this process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_approved_plan_is_applied_with_stock_terraform() {
+async fn rampart_tf_applies_only_the_approved_plan_with_stock_terraform() {
     let server = TestServer::start().await;
     let admin = server.admin_token.clone();
     create_workspace(&server, "app", json!({})).await;
@@ -686,15 +682,19 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
             .await;
         expect(&created, StatusCode::CREATED, "");
     }
-    let backend = http_backend_block(&server.url, "default", "default", "app", &server.ca_cert);
-    let tf = Terraform::new(&format!("{backend}\n{}", resources(&["a", "b", "c"])))
-        .env("TF_HTTP_PASSWORD", admin.as_str());
+    // The module has no backend block: the wrapper brings the workspace's.
+    let tf = Terraform::new(&resources(&["a", "b", "c"]));
 
-    // Three resources: the soft-mandatory set fails; approval waits for an override.
-    let (run, file, attached) = plan_run(&server, &tf, &admin, false).await;
-    assert_eq!(attached["run"]["status"], "policy_override", "{attached}");
-    assert_eq!(attached["plan"]["counts"]["add"], 3);
-    assert_eq!(attached["policy"]["policy_status"], "needs_override");
+    // Three resources: the soft-mandatory set fails; exit 2, waiting for an override.
+    let planned = exited(&wrap(&server, &tf, &admin, &["plan"]).await, 2);
+    let run = id_of(&planned);
+    assert_eq!(planned["run"]["status"], "policy_override", "{planned}");
+    assert_eq!(planned["plan"]["counts"]["add"], 3);
+    assert_eq!(planned["policy"]["policy_status"], "needs_override");
+    assert!(
+        !tf.dir().join("rampart_backend_override.tf").exists(),
+        "the override file is removed"
+    );
     let early = act(&server, &approver, "app", &run, "approvals", json!({})).await;
     expect(&early, StatusCode::CONFLICT, "run_state_conflict");
     assert!(early.text.contains("override"), "{}", early.text);
@@ -720,6 +720,13 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
     expect(&overridden, StatusCode::OK, "");
     assert_eq!(overridden.body["run"]["status"], "needs_approval");
 
+    // Not approved yet: apply exits 2 and changes nothing.
+    let unapproved = exited(
+        &wrap(&server, &tf, &admin, &["apply", "--run", &run]).await,
+        2,
+    );
+    assert_eq!(unapproved["run"]["status"], "needs_approval");
+
     // The author cannot approve; a second person can.
     let own = act(&server, &admin, "app", &run, "approvals", json!({})).await;
     expect(&own, StatusCode::FORBIDDEN, "self_approval_forbidden");
@@ -727,24 +734,24 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
     expect(&approved, StatusCode::CREATED, "");
     assert_eq!(approved.body["run"]["status"], "approved");
 
-    // A swapped plan file is refused before Terraform runs: nothing is locked.
-    let swapped = act(
-        &server,
-        &admin,
-        "app",
-        &run,
-        "apply",
-        json!({"plan_file_sha256": sha256_hex(b"a different plan")}),
-    )
-    .await;
-    expect(&swapped, StatusCode::CONFLICT, "run_plan_mismatch");
+    // A swapped plan file is refused before Terraform runs: nothing locked, nothing written.
+    let plan_file = tf.dir().join(".rampart").join(format!("{run}.tfplan"));
+    let approved_file = std::fs::read(&plan_file).unwrap();
+    std::fs::write(&plan_file, b"a different plan").unwrap();
+    let swapped = wrap(&server, &tf, &admin, &["apply", "--run", &run]).await;
+    assert_eq!(swapped.code, 1, "{swapped}");
+    assert!(swapped.stderr.contains("run_plan_mismatch"), "{swapped}");
     assert_eq!(
         server.get(&format!("{API}/app"), &admin).await.body["status"],
         "active"
     );
 
     // The approved file applies; the state version it wrote is linked to the run.
-    let done = apply_run(&server, &tf, &admin, &run, &file).await;
+    std::fs::write(&plan_file, &approved_file).unwrap();
+    let done = exited(
+        &wrap(&server, &tf, &admin, &["apply", "--run", &run]).await,
+        0,
+    );
     assert_eq!(done["run"]["status"], "applied", "{done}");
     assert_eq!(done["run"]["applied_state_version"], 1);
     let versions = server
@@ -777,13 +784,11 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         ]
     );
 
-    // The state changes between plan and apply: refused as stale before Terraform runs.
-    tf.write(
-        "main.tf",
-        &format!("{backend}\n{}", resources(&["a2", "b", "c"])),
-    );
-    let (stale_run, stale_file, attached) = plan_run(&server, &tf, &admin, false).await;
-    assert_eq!(attached["run"]["status"], "needs_approval", "{attached}");
+    // The state changes between plan and apply: exit 4, refused before Terraform runs.
+    tf.write("main.tf", &resources(&["a2", "b", "c"]));
+    let planned = exited(&wrap(&server, &tf, &admin, &["plan"]).await, 2);
+    let stale_run = id_of(&planned);
+    assert_eq!(planned["run"]["status"], "needs_approval", "{planned}");
     expect(
         &act(
             &server,
@@ -797,6 +802,7 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         StatusCode::CREATED,
         "",
     );
+    let backend = http_backend_block(&server.url, "default", "default", "app", &server.ca_cert);
     let behind_its_back = Terraform::new(&format!("{backend}\n{}", resources(&["x", "b", "c"])))
         .env("TF_HTTP_PASSWORD", admin.as_str());
     behind_its_back.run(&["init"]).await.assert_ok();
@@ -804,16 +810,9 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         .run(&["apply", "-auto-approve"])
         .await
         .assert_ok();
-    let stale = act(
-        &server,
-        &admin,
-        "app",
-        &stale_run,
-        "apply",
-        json!({"plan_file_sha256": sha256_hex(&stale_file)}),
-    )
-    .await;
-    expect(&stale, StatusCode::CONFLICT, "run_stale");
+    let stale = wrap(&server, &tf, &admin, &["apply", "--run", &stale_run]).await;
+    assert_eq!(stale.code, 4, "{stale}");
+    assert!(stale.stderr.contains("run_stale"), "{stale}");
     assert_eq!(
         run_detail(&server, "app", &stale_run).await["run"]["status"],
         "errored"
@@ -823,10 +822,11 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         "active"
     );
 
-    // Removing a resource: the hard-mandatory set blocks for good.
-    tf.write("main.tf", &format!("{backend}\n{}", resources(&["x", "b"])));
-    let (blocked_run, blocked_file, attached) = plan_run(&server, &tf, &admin, false).await;
-    assert_eq!(attached["run"]["status"], "policy_blocked", "{attached}");
+    // Removing a resource: the hard-mandatory set blocks for good (exit 3).
+    tf.write("main.tf", &resources(&["x", "b"]));
+    let blocked = exited(&wrap(&server, &tf, &admin, &["plan"]).await, 3);
+    assert_eq!(blocked["run"]["status"], "policy_blocked", "{blocked}");
+    let blocked_run = id_of(&blocked);
     expect(
         &act(
             &server,
@@ -840,26 +840,52 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         StatusCode::CONFLICT,
         "run_state_conflict",
     );
-    expect(
-        &act(
-            &server,
-            &admin,
-            "app",
-            &blocked_run,
-            "apply",
-            json!({"plan_file_sha256": sha256_hex(&blocked_file)}),
-        )
-        .await,
-        StatusCode::CONFLICT,
-        "run_state_conflict",
+    let refused = exited(
+        &wrap(&server, &tf, &admin, &["apply", "--run", &blocked_run]).await,
+        3,
     );
+    assert_eq!(refused["run"]["status"], "policy_blocked");
+
+    // `apply` without a run plans, waits for the approval, and applies.
+    tf.write("main.tf", &resources(&["x", "b", "c2"]));
+    let waiting = wrapper(
+        &server,
+        &tf,
+        &admin,
+        &["apply", "--wait-for-approval", "--timeout", "120"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let run = loop {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let listed = server.get(&runs_of("app"), &admin).await;
+        let newest = &listed.body["items"][0];
+        if newest["status"] == "needs_approval" && newest["id"] != json!(blocked_run) {
+            break newest["id"].as_str().unwrap().to_owned();
+        }
+    };
+    expect(
+        &act(&server, &approver, "app", &run, "approvals", json!({})).await,
+        StatusCode::CREATED,
+        "",
+    );
+    let output = waiting.wait_with_output().await.unwrap();
+    let waited = Wrapped {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let applied = exited(&waited, 0);
+    assert_eq!(applied["run"]["status"], "applied", "{applied}");
+    assert!(waited.stderr.contains("waiting"), "{waited}");
 
     // Destroy needs its own permission.
-    let refused = server
-        .post(&runs_of("app"), &user, json!({"is_destroy": true}))
-        .await;
-    expect(&refused, StatusCode::FORBIDDEN, "permission_denied");
-    let versions_before = server
+    let denied = wrap(&server, &tf, &user, &["destroy"]).await;
+    assert_eq!(denied.code, 1, "{denied}");
+    assert!(denied.stderr.contains("permission_denied"), "{denied}");
+    let versions = server
         .get(&format!("{API}/app/state-versions"), &admin)
         .await
         .body["items"]
@@ -867,7 +893,7 @@ async fn only_the_approved_plan_is_applied_with_stock_terraform() {
         .unwrap()
         .len();
     assert_eq!(
-        versions_before, 2,
-        "the apply behind the run's back wrote version 2"
+        versions, 3,
+        "the run's apply, the one behind its back, the waited one"
     );
 }

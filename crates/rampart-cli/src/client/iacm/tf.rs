@@ -1,0 +1,564 @@
+//! `rampart tf`: the Terraform/OpenTofu wrapper for CI pipelines and people. In a root
+//! module's folder it drives a run on the server end to end with the stock CLI:
+//!
+//! - `plan`: starts a run, points the module's `http` backend at the workspace (an
+//!   override file, so the module needs no backend block of its own) with the run's lock
+//!   ID, runs `init`, `plan -out`, `show -json`, uploads the plan and its file, attaches
+//!   them and prints what the plan changes, what the policy sets said and the cost change;
+//! - `apply` / `destroy`: with `--run ID`, applies that run; without, plans first (like
+//!   `terraform apply`). An approved run is applied — after `--wait-for-approval` if it
+//!   needs one — with exactly the approved plan file: the server checks its digest, the
+//!   state it was made on and the approvals before Terraform starts, and the run holds
+//!   the workspace lock (`terraform apply -lock=false` writes under the run's lock ID);
+//!   the result is reported, and the server links the state version written.
+//!
+//! Terraform's own output goes to standard error (progress); standard output carries
+//! the run's summary (or its JSON with `--output json`). Exit codes (CONTRACTS.md, never
+//! changing meaning): 0 done or nothing to do, 2 needs approval, 3 blocked by policy,
+//! 4 stale (the state changed since the plan), 1 any other error.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use rampart_api::iacm as wire;
+use reqwest::Method;
+
+use super::runs::print_detail;
+use crate::cli::{ClientArgs, ProjectArgs};
+use crate::client::{ApiRefusal, Client};
+
+/// The exit codes of `rampart tf` (CONTRACTS.md).
+pub mod exit {
+    pub const NEEDS_APPROVAL: u8 = 2;
+    pub const POLICY_BLOCKED: u8 = 3;
+    pub const STALE: u8 = 4;
+}
+
+/// Ends `rampart tf` with a particular exit code (after printing the message).
+#[derive(Debug)]
+pub struct TfExit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for TfExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TfExit {}
+
+fn exit_with(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(TfExit {
+        code,
+        message: message.into(),
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TfCommand {
+    /// Plan a run: its policy results and cost change are printed. Exit 0: nothing to
+    /// change or already approved; 2: needs approval (or an override); 3: blocked by
+    /// policy; 1: another error.
+    Plan {
+        #[command(flatten)]
+        target: TfTarget,
+        /// Plan the destruction of everything the workspace manages (needs workspace:destroy).
+        #[arg(long)]
+        destroy: bool,
+    },
+    /// Apply a run (`--run`), or plan one and apply it once approved. Exit 0: applied
+    /// or nothing to do; 2: needs approval; 3: blocked by policy; 4: the state changed
+    /// since the plan; 1: another error.
+    Apply {
+        #[command(flatten)]
+        target: TfTarget,
+        #[command(flatten)]
+        apply: ApplyArgs,
+    },
+    /// Plan and apply the destruction of everything the workspace manages (needs
+    /// workspace:destroy); exit codes as for apply.
+    Destroy {
+        #[command(flatten)]
+        target: TfTarget,
+        #[command(flatten)]
+        apply: ApplyArgs,
+    },
+}
+
+/// Where the run happens: the workspace on the server and the module on disk.
+#[derive(Debug, Clone, Args)]
+pub struct TfTarget {
+    /// The workspace's identifier.
+    #[arg(long, env = "RAMPART_WORKSPACE")]
+    pub workspace: String,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The root module's folder (default: the current one).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// The terraform (or tofu) command to run (default: `terraform`, or `tofu` for an
+    /// OpenTofu workspace, found on the PATH).
+    #[arg(long)]
+    pub terraform_bin: Option<PathBuf>,
+    /// More arguments for `terraform plan`, after `--` (such as `-var name=value` or
+    /// `-var-file=prod.tfvars`).
+    #[arg(last = true)]
+    pub plan_args: Vec<String>,
+}
+
+/// How an apply goes on.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// The run to apply (default: plan a new one first).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Wait until the run is approved instead of exiting with 2.
+    #[arg(long)]
+    pub wait_for_approval: bool,
+    /// How long to wait for approval, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+}
+
+/// The name of the backend override file the wrapper writes while it works.
+const OVERRIDE_FILE: &str = "rampart_backend_override.tf";
+/// How often a waiting apply asks whether the run is approved.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+pub async fn tf(command: TfCommand, args: &ClientArgs) -> Result<()> {
+    let client = Client::new(args)?;
+    let token = args
+        .token
+        .clone()
+        .ok_or_else(|| anyhow!("RAMPART_TOKEN (or --token) is needed"))?;
+    let (target, destroy, apply) = match command {
+        TfCommand::Plan { target, destroy } => (target, destroy, None),
+        TfCommand::Apply { target, apply } => (target, false, Some(apply)),
+        TfCommand::Destroy { target, apply } => (target, true, Some(apply)),
+    };
+    let wrapper = Wrapper::new(&client, args, &target, token).await?;
+    let detail = match apply.as_ref().and_then(|apply| apply.run.clone()) {
+        Some(run) => wrapper.run_detail(&run).await?,
+        None => wrapper.plan(destroy).await?,
+    };
+    let Some(apply) = apply else {
+        print_detail(args.output, &detail)?;
+        return planned_exit(&detail);
+    };
+    let waits = apply.wait_for_approval
+        && matches!(
+            detail.run.status.as_str(),
+            "needs_approval" | "policy_override"
+        );
+    if !waits
+        && !matches!(
+            detail.run.status.as_str(),
+            "approved" | "planned_and_finished"
+        )
+    {
+        // Nothing to apply now: show why, and exit as the status says.
+        print_detail(args.output, &detail)?;
+    }
+    let detail = wrapper.await_approval(detail, &apply).await?;
+    let detail = wrapper.apply(detail).await?;
+    print_detail(args.output, &detail)
+}
+
+/// The exit of `tf plan` for the run's status.
+fn planned_exit(detail: &wire::RunDetail) -> Result<()> {
+    let run = &detail.run;
+    match run.status.as_str() {
+        "planned_and_finished" | "approved" => Ok(()),
+        "policy_blocked" => Err(exit_with(
+            exit::POLICY_BLOCKED,
+            format!(
+                "run {}: a hard-mandatory policy set blocks the plan",
+                run.id
+            ),
+        )),
+        "needs_approval" | "policy_override" => Err(exit_with(
+            exit::NEEDS_APPROVAL,
+            format!(
+                "run {} needs {}; then `rampart tf apply --run {}`",
+                run.id,
+                if run.status == "policy_override" {
+                    "a policy override and approval"
+                } else {
+                    "approval"
+                },
+                run.id
+            ),
+        )),
+        other => bail!("run {} is {other}", run.id),
+    }
+}
+
+struct Wrapper<'a> {
+    client: &'a Client,
+    url: String,
+    ca_cert: Option<PathBuf>,
+    target: &'a TfTarget,
+    terraform: PathBuf,
+    token: String,
+}
+
+impl<'a> Wrapper<'a> {
+    /// Checks the workspace's provisioner and version against the binary found.
+    async fn new(
+        client: &'a Client,
+        args: &ClientArgs,
+        target: &'a TfTarget,
+        token: String,
+    ) -> Result<Self> {
+        let workspace: wire::Workspace = client
+            .get(&format!(
+                "{}/{}",
+                target.project.workspaces(),
+                target.workspace
+            ))
+            .await?;
+        let terraform = target.terraform_bin.clone().unwrap_or_else(|| {
+            PathBuf::from(if workspace.provisioner == "opentofu" {
+                "tofu"
+            } else {
+                "terraform"
+            })
+        });
+        let wrapper = Self {
+            client,
+            url: args.url.trim_end_matches('/').to_owned(),
+            ca_cert: args.ca_cert.clone(),
+            target,
+            terraform,
+            token,
+        };
+        let version = wrapper.capture(&["version", "-json"]).await?;
+        let version: serde_json::Value =
+            serde_json::from_slice(&version).context("reading `terraform version -json`")?;
+        let found = version["terraform_version"].as_str().unwrap_or_default();
+        if !workspace.provisioner_version.is_empty() && workspace.provisioner_version != found {
+            bail!(
+                "the workspace runs {} {}, but {} is {found}",
+                workspace.provisioner,
+                workspace.provisioner_version,
+                wrapper.terraform.display()
+            );
+        }
+        Ok(wrapper)
+    }
+
+    fn runs(&self) -> String {
+        format!(
+            "{}/{}/runs",
+            self.target.project.workspaces(),
+            self.target.workspace
+        )
+    }
+
+    fn plan_file(&self, run: &str) -> PathBuf {
+        self.target
+            .dir
+            .join(".rampart")
+            .join(format!("{run}.tfplan"))
+    }
+
+    async fn run_detail(&self, run: &str) -> Result<wire::RunDetail> {
+        self.client.get(&format!("{}/{run}", self.runs())).await
+    }
+
+    /// Starts a run, plans it with Terraform, uploads and attaches the plan.
+    async fn plan(&self, destroy: bool) -> Result<wire::RunDetail> {
+        let created: wire::RunDetail = self
+            .client
+            .post(
+                &self.runs(),
+                &wire::RunCreate {
+                    is_destroy: destroy,
+                },
+            )
+            .await?;
+        let run = created.run.id.clone();
+        eprintln!("run {run}: planning");
+        match self.plan_and_attach(&created.run, destroy).await {
+            Ok(detail) => Ok(detail),
+            Err(error) => {
+                // The run cannot go on without its plan: stop it, say why.
+                let _: Result<wire::RunDetail> = self
+                    .client
+                    .post_empty(&format!("{}/{run}/cancel", self.runs()))
+                    .await;
+                Err(error.context(format!("run {run} was canceled: planning failed")))
+            }
+        }
+    }
+
+    async fn plan_and_attach(&self, run: &wire::Run, destroy: bool) -> Result<wire::RunDetail> {
+        let plan_file = self.plan_file(&run.id);
+        std::fs::create_dir_all(plan_file.parent().unwrap_or(Path::new(".")))
+            .context("creating .rampart in the module's folder")?;
+        let backend = BackendOverride::write(self, &run.lock_id)?;
+        self.init().await?;
+        let out = format!("-out={}", plan_file.display());
+        let mut plan_args = vec!["plan", "-input=false", out.as_str()];
+        if destroy {
+            plan_args.push("-destroy");
+        }
+        plan_args.extend(self.target.plan_args.iter().map(String::as_str));
+        self.stream(&plan_args).await?;
+        let plan_path = plan_file.to_string_lossy().into_owned();
+        let json = self.capture(&["show", "-json", &plan_path]).await?;
+        drop(backend);
+        let file = std::fs::read(&plan_file)
+            .with_context(|| format!("reading {}", plan_file.display()))?;
+        eprintln!("run {}: uploading the plan", run.id);
+        let plans = format!(
+            "{}/{}/plans",
+            self.target.project.workspaces(),
+            self.target.workspace
+        );
+        let plan: wire::Plan = self
+            .client
+            .send_bytes(Method::POST, &plans, json, "application/json")
+            .await?;
+        let _: wire::Plan = self
+            .client
+            .send_bytes(
+                Method::PUT,
+                &format!("{plans}/{}/file", plan.id),
+                file,
+                "application/octet-stream",
+            )
+            .await?;
+        self.client
+            .post(
+                &format!("{}/{}/plan", self.runs(), run.id),
+                &wire::RunPlanAttach { plan: plan.id },
+            )
+            .await
+    }
+
+    /// Waits (when asked) until the run is approved; exits 2 or 3 otherwise.
+    async fn await_approval(
+        &self,
+        mut detail: wire::RunDetail,
+        apply: &ApplyArgs,
+    ) -> Result<wire::RunDetail> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match detail.run.status.as_str() {
+                "approved" => return Ok(detail),
+                "needs_approval" | "policy_override" if apply.wait_for_approval => {
+                    if waited.as_secs() >= apply.timeout {
+                        return Err(exit_with(
+                            exit::NEEDS_APPROVAL,
+                            format!(
+                                "run {} was not approved within {} s",
+                                detail.run.id, apply.timeout
+                            ),
+                        ));
+                    }
+                    eprintln!(
+                        "run {}: {} ({} of {} approvals), waiting…",
+                        detail.run.id,
+                        detail.run.status,
+                        detail.valid_approvals,
+                        detail.approvals_required
+                    );
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                    waited += POLL_INTERVAL;
+                    detail = self.run_detail(&detail.run.id).await?;
+                }
+                "planned_and_finished" => return Ok(detail),
+                _ => {
+                    planned_exit(&detail)?;
+                    bail!(
+                        "run {} is {}: there is nothing to apply",
+                        detail.run.id,
+                        detail.run.status
+                    );
+                }
+            }
+        }
+    }
+
+    /// The verified apply of an approved run, with exactly its approved plan file.
+    async fn apply(&self, detail: wire::RunDetail) -> Result<wire::RunDetail> {
+        if detail.run.status == "planned_and_finished" {
+            eprintln!("run {}: no changes; nothing to apply", detail.run.id);
+            return Ok(detail);
+        }
+        let run = detail.run.id.clone();
+        let plan_file = self.plan_file(&run);
+        if !plan_file.exists() {
+            // Planned elsewhere (another CI job): the server's copy, checked below.
+            let plan = detail
+                .run
+                .plan_id
+                .clone()
+                .ok_or_else(|| anyhow!("run {run} has no plan"))?;
+            let bytes = self
+                .client
+                .get_bytes(&format!(
+                    "{}/{}/plans/{plan}/file",
+                    self.target.project.workspaces(),
+                    self.target.workspace
+                ))
+                .await?;
+            std::fs::create_dir_all(plan_file.parent().unwrap_or(Path::new(".")))?;
+            std::fs::write(&plan_file, bytes)?;
+        }
+        let bytes = std::fs::read(&plan_file)
+            .with_context(|| format!("reading {}", plan_file.display()))?;
+        let sha256 = rampart_crypto::digest::hex(&rampart_crypto::digest::sha256(&bytes));
+        let started: Result<wire::RunApplyTicket> = self
+            .client
+            .post(
+                &format!("{}/{run}/apply", self.runs()),
+                &wire::RunApplyStart {
+                    plan_file_sha256: sha256,
+                },
+            )
+            .await;
+        let ticket = started.map_err(|error| match ApiRefusal::code_of(&error) {
+            Some("run_stale") => exit_with(exit::STALE, format!("{error:#}")),
+            Some("approval_expired") => exit_with(exit::NEEDS_APPROVAL, format!("{error:#}")),
+            _ => error,
+        })?;
+        eprintln!("run {run}: applying (the run holds the workspace lock)");
+        let backend = BackendOverride::write(self, &ticket.lock_id)?;
+        let plan_path = plan_file.to_string_lossy().into_owned();
+        let applied = match self.init().await {
+            Ok(()) => {
+                self.stream(&["apply", "-input=false", "-lock=false", &plan_path])
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        drop(backend);
+        let outcome = if applied.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let finished: wire::RunDetail = self
+            .client
+            .post(
+                &format!("{}/{run}/apply-result", self.runs()),
+                &wire::RunApplyResult {
+                    outcome: outcome.into(),
+                },
+            )
+            .await?;
+        applied?;
+        Ok(finished)
+    }
+
+    async fn init(&self) -> Result<()> {
+        self.stream(&["init", "-input=false", "-reconfigure"]).await
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.terraform);
+        command
+            .args(args)
+            .current_dir(&self.target.dir)
+            // The token reaches Terraform only in its environment, never on a command
+            // line or in a file.
+            .env("TF_HTTP_PASSWORD", &self.token)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs Terraform with its output on our standard error (progress for a person or
+    /// a CI log); fails unless it exits with 0.
+    async fn stream(&self, args: &[&str]) -> Result<()> {
+        use std::os::fd::AsFd;
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
+        let status = self
+            .command(args)
+            .stdout(Stdio::from(stderr))
+            .status()
+            .await
+            .with_context(|| format!("starting {}", self.terraform.display()))?;
+        if !status.success() {
+            bail!(
+                "`{} {}` failed ({status})",
+                self.terraform.display(),
+                args.join(" ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs Terraform and returns its standard output.
+    async fn capture(&self, args: &[&str]) -> Result<Vec<u8>> {
+        let output = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .with_context(|| format!("starting {}", self.terraform.display()))?;
+        if !output.status.success() {
+            bail!(
+                "`{} {}` failed ({}): {}",
+                self.terraform.display(),
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(output.stdout)
+    }
+}
+
+/// The backend override file, present while Terraform runs for the wrapper and removed
+/// when dropped: the workspace's `http` backend with the run's lock ID on the state
+/// address (the apply writes under the lock the run holds) and the CA to trust.
+struct BackendOverride {
+    path: PathBuf,
+}
+
+impl BackendOverride {
+    fn write(wrapper: &Wrapper<'_>, lock_id: &str) -> Result<Self> {
+        let project = &wrapper.target.project;
+        let address = format!(
+            "{}/tf/v1/{}/{}/{}",
+            wrapper.url, project.org, project.project, wrapper.target.workspace
+        );
+        let ca = match &wrapper.ca_cert {
+            Some(path) => {
+                let pem = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                format!(
+                    "    client_ca_certificate_pem = <<EOT\n{}\nEOT\n",
+                    pem.trim_end()
+                )
+            }
+            None => String::new(),
+        };
+        let text = format!(
+            "# Written by `rampart tf` while it runs; removed afterwards.\n\
+             terraform {{\n  backend \"http\" {{\n    address        = \"{address}?ID={lock_id}\"\n    \
+             lock_address   = \"{address}/lock\"\n    unlock_address = \"{address}/lock\"\n    \
+             username       = \"rampart\"\n{ca}  }}\n}}\n"
+        );
+        let path = wrapper.target.dir.join(OVERRIDE_FILE);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for BackendOverride {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

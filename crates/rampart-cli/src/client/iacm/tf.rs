@@ -240,7 +240,10 @@ impl<'a> Wrapper<'a> {
         let version = wrapper.capture(&["version", "-json"]).await?;
         let version: serde_json::Value =
             serde_json::from_slice(&version).context("reading `terraform version -json`")?;
-        let found = version["terraform_version"].as_str().unwrap_or_default();
+        let found = version
+            .get("terraform_version")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
         if !workspace.provisioner_version.is_empty() && workspace.provisioner_version != found {
             bail!(
                 "the workspace runs {} {}, but {} is {found}",

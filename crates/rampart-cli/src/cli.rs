@@ -696,6 +696,9 @@ pub struct RunSettingsArgs {
     /// How long an approval stays valid, in seconds (60 to 2592000).
     #[arg(long)]
     pub approval_ttl: Option<u64>,
+    /// Whether state changes only through runs (true|false; new workspaces: true).
+    #[arg(long)]
+    pub governed: Option<bool>,
 }
 
 impl RunSettingsArgs {
@@ -706,11 +709,13 @@ impl RunSettingsArgs {
             allow_self_approval: self.allow_self_approval,
             approvals_required: self.approvals_required,
             approval_ttl_seconds: self.approval_ttl,
+            governed: self.governed,
         };
         let empty = update.auto_apply.is_none()
             && update.allow_self_approval.is_none()
             && update.approvals_required.is_none()
-            && update.approval_ttl_seconds.is_none();
+            && update.approval_ttl_seconds.is_none()
+            && update.governed.is_none();
         (!empty).then_some(update)
     }
 }

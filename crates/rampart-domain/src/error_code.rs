@@ -202,6 +202,7 @@ catalogue! {
     RunStale = ("run_stale", 409, "The workspace's state changed since the run's plan was made; the plan can never apply as reviewed: plan again."),
     RunPlanMismatch = ("run_plan_mismatch", 409, "The plan file is not the one that was approved (or the run's plan lacks its binary file)."),
     ApprovalExpired = ("approval_expired", 409, "The run's approvals expired or no longer match its plan, policy results and cost; approve it again."),
+    WorkspaceGoverned = ("workspace_governed", 403, "The workspace is governed: its state changes only through reviewed runs (`rampart tf apply`), not by a direct `terraform apply`."),
     SelfApprovalForbidden = ("self_approval_forbidden", 403, "The run's author may not approve it in this workspace; another holder of `workspace:approve` must."),
     AlreadyApproved = ("already_approved", 409, "You have already approved this run's plan."),
     WorkspaceBusy = ("workspace_busy", 409, "Another run of the workspace is applying; the message names it. Apply when it has finished."),

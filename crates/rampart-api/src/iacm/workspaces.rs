@@ -58,6 +58,9 @@ pub struct WorkspaceRunSettings {
     pub approvals_required: u32,
     /// How long an approval stays valid, 60 s to 30 days (default a day).
     pub approval_ttl_seconds: u64,
+    /// State changes only through runs: a direct `terraform apply` is refused (403
+    /// `workspace_governed`). On by default for workspaces created through the API.
+    pub governed: bool,
 }
 
 /// Changes to how runs are approved; each field left out keeps its value.
@@ -74,6 +77,8 @@ pub struct WorkspaceRunSettingsUpdate {
     #[serde(default)]
     #[schema(minimum = 60, maximum = 2592000)]
     pub approval_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub governed: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

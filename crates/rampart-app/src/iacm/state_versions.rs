@@ -494,6 +494,25 @@ impl App {
                 tx.rollback().await?;
                 return Err(refusal);
             }
+            if workspace.runs.governed
+                && let Append::Client { lock_id, .. } = &append
+            {
+                // Only the apply of a run, by whoever started it, under the run's lock.
+                let applying = tx
+                    .applying_run(workspace.id)
+                    .await?
+                    .map(|run| run.to_string());
+                let by_the_run = applying.as_deref().is_some_and(|run| {
+                    *lock_id == Some(run)
+                        && held.as_ref().is_some_and(|held| {
+                            held.lock_id == run && held.locked_by == ctx.actor.actor_text()
+                        })
+                });
+                if !by_the_run {
+                    tx.rollback().await?;
+                    return Err(self.governed_refusal(ctx, workspace, "state.write").await?);
+                }
+            }
             let current = tx.latest_state_version(workspace.id).await?;
             if current.as_ref().map(|row| row.version) != latest.as_ref().map(|row| row.version) {
                 tx.rollback().await?;
@@ -590,6 +609,37 @@ impl App {
             .next())
     }
 
+    /// The refusal of a direct change to a governed workspace, audited as denied.
+    async fn governed_refusal(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        action: &str,
+    ) -> AppResult<AppError> {
+        self.store()
+            .append_audit(
+                &ctx.audit(self.now(), action, "workspace")
+                    .scope(scope_of(workspace))
+                    .resource_id(workspace.id)
+                    .outcome(crate::audit::Outcome::Denied)
+                    .details(json!({
+                        "workspace": workspace.identifier.as_str(),
+                        "reason": "governed",
+                    }))
+                    .build(),
+            )
+            .await?;
+        Ok(AppError::forbidden(
+            ErrorCode::WorkspaceGoverned,
+            format!(
+                "the workspace {} is governed: its state changes only through reviewed \
+                 runs. Plan and apply with `rampart tf apply` (or turn `governed` off in \
+                 the workspace's run settings)",
+                workspace.identifier
+            ),
+        ))
+    }
+
     /// Takes the lock with the client's lock info (stored verbatim). Needs
     /// `workspace:write_state`.
     pub async fn lock_state(
@@ -607,6 +657,11 @@ impl App {
         )
         .await?;
         let request = parse_lock(info)?;
+        // A governed workspace's state changes only through runs, whose applies hold
+        // the lock already: a lock for anything but a plan is a direct change on its way.
+        if workspace.runs.governed && request.operation != "OperationTypePlan" {
+            return Err(self.governed_refusal(ctx, workspace, "state.lock").await?);
+        }
         let info = String::from_utf8(info.to_vec()).map_err(|_| {
             AppError::bad_request(ErrorCode::InvalidLock, "the lock info is not UTF-8")
         })?;

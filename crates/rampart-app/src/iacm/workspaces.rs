@@ -43,6 +43,7 @@ pub struct RunSettingsPatch {
     pub allow_self_approval: Option<bool>,
     pub approvals_required: Option<u32>,
     pub approval_ttl_seconds: Option<u64>,
+    pub governed: Option<bool>,
 }
 
 impl RunSettingsPatch {
@@ -51,6 +52,7 @@ impl RunSettingsPatch {
             && self.allow_self_approval.is_none()
             && self.approvals_required.is_none()
             && self.approval_ttl_seconds.is_none()
+            && self.governed.is_none()
     }
 
     fn applied_to(self, settings: RunSettings) -> AppResult<RunSettings> {
@@ -65,6 +67,7 @@ impl RunSettingsPatch {
             approval_ttl_seconds: self
                 .approval_ttl_seconds
                 .unwrap_or(settings.approval_ttl_seconds),
+            governed: self.governed.unwrap_or(settings.governed),
         }
         .validate()?)
     }
@@ -104,6 +107,7 @@ fn run_settings_details(settings: &RunSettings) -> serde_json::Value {
         "allow_self_approval": settings.allow_self_approval,
         "approvals_required": settings.approvals_required,
         "approval_ttl_seconds": settings.approval_ttl_seconds,
+        "governed": settings.governed,
     })
 }
 
@@ -168,7 +172,12 @@ impl App {
                 input.provisioner_version.as_deref().unwrap_or(""),
             )?,
             tags: parse_tags(&input.tags)?,
-            runs: input.runs.applied_to(RunSettings::default())?,
+            // New workspaces are governed unless their creator says otherwise: their
+            // state changes through reviewed runs.
+            runs: input.runs.applied_to(RunSettings {
+                governed: true,
+                ..RunSettings::default()
+            })?,
             created_at: now,
             updated_at: now,
         };

@@ -1009,6 +1009,9 @@ async fn workspace_and_state_commands_and_offline_verification() {
         "App",
         "--tag",
         "team:web",
+        // The state is pushed directly below: not through runs.
+        "--governed",
+        "false",
     ]);
     assert!(
         created.contains("app") && created.contains("team:web"),

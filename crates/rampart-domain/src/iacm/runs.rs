@@ -256,6 +256,10 @@ pub struct RunSettings {
     pub approvals_required: u32,
     /// How long an approval stays valid.
     pub approval_ttl_seconds: u64,
+    /// The workspace's state changes only through runs: the backend accepts a write
+    /// only from the principal applying a run, under the run's lock, and a lock only
+    /// for a plan.
+    pub governed: bool,
 }
 
 impl Default for RunSettings {
@@ -265,6 +269,7 @@ impl Default for RunSettings {
             allow_self_approval: false,
             approvals_required: 1,
             approval_ttl_seconds: APPROVAL_TTL_SECONDS_DEFAULT,
+            governed: false,
         }
     }
 }

@@ -44,8 +44,11 @@ CREATE TABLE run_approvals (
 );
 
 -- How a workspace's runs are approved: auto-apply (off), whether the author may
--- approve (no), how many approvals (1) and how long one lasts (a day).
+-- approve (no), how many approvals (1) and how long one lasts (a day); and whether it
+-- is governed (its state changes only through runs; off for workspaces that existed
+-- before runs, on by default for new ones made through the API).
 ALTER TABLE workspaces ADD COLUMN auto_apply BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE workspaces ADD COLUMN allow_self_approval BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE workspaces ADD COLUMN approvals_required BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE workspaces ADD COLUMN approval_ttl_seconds BIGINT NOT NULL DEFAULT 86400;
+ALTER TABLE workspaces ADD COLUMN governed BIGINT NOT NULL DEFAULT 0;

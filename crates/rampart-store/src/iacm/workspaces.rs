@@ -15,7 +15,7 @@ use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, provisioner, \
      provisioner_version, tags, auto_apply, allow_self_approval, approvals_required, \
-     approval_ttl_seconds, created_at, updated_at";
+     approval_ttl_seconds, governed, created_at, updated_at";
 
 /// Advisory lock space for per-workspace write serialisation on PostgreSQL.
 const POSTGRES_WORKSPACE_LOCK_SPACE: i32 = 0x5753; // "WS"
@@ -51,6 +51,7 @@ fn workspace_from(row: &AnyRow) -> StoreResult<Workspace> {
                 get(row, "approval_ttl_seconds")?,
                 "approval_ttl_seconds",
             )?,
+            governed: get::<i64>(row, "governed")? != 0,
         },
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
@@ -132,8 +133,9 @@ impl WriteTx {
         sqlx::query(
             "INSERT INTO workspaces (id, org_id, project_id, scope_key, identifier, name, \
              description, provisioner, provisioner_version, tags, created_at, updated_at, \
-             auto_apply, allow_self_approval, approvals_required, approval_ttl_seconds) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             auto_apply, allow_self_approval, approvals_required, approval_ttl_seconds, \
+             governed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(workspace.id.to_string())
         .bind(org)
@@ -151,6 +153,7 @@ impl WriteTx {
         .bind(i64::from(workspace.runs.allow_self_approval))
         .bind(i64::from(workspace.runs.approvals_required))
         .bind(signed(workspace.runs.approval_ttl_seconds)?)
+        .bind(i64::from(workspace.runs.governed))
         .execute(self.conn())
         .await?;
         Ok(())
@@ -161,8 +164,8 @@ impl WriteTx {
         sqlx::query(
             "UPDATE workspaces SET name = $2, description = $3, provisioner = $4, \
              provisioner_version = $5, tags = $6, updated_at = $7, auto_apply = $8, \
-             allow_self_approval = $9, approvals_required = $10, approval_ttl_seconds = $11 \
-             WHERE id = $1",
+             allow_self_approval = $9, approvals_required = $10, approval_ttl_seconds = $11, \
+             governed = $12 WHERE id = $1",
         )
         .bind(workspace.id.to_string())
         .bind(workspace.name.as_str())
@@ -175,6 +178,7 @@ impl WriteTx {
         .bind(i64::from(workspace.runs.allow_self_approval))
         .bind(i64::from(workspace.runs.approvals_required))
         .bind(signed(workspace.runs.approval_ttl_seconds)?)
+        .bind(i64::from(workspace.runs.governed))
         .execute(self.conn())
         .await?;
         Ok(())

@@ -103,7 +103,9 @@ async fn workspace(server: &TestServer, identifier: &str, tags: &[&str]) {
             .post(
                 API,
                 &server.admin_token,
-                json!({"identifier": identifier, "name": identifier, "tags": tags}),
+                // Ungoverned: these tests write state through the backend directly.
+                json!({"identifier": identifier, "name": identifier, "tags": tags,
+                       "runs": {"governed": false}}),
             )
             .await,
     )

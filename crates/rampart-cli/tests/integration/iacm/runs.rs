@@ -214,7 +214,7 @@ async fn runs_refuse_what_does_not_apply(
     assert_eq!(
         server.get(&format!("{API}/app"), &admin).await.body["runs"],
         json!({"auto_apply": false, "allow_self_approval": false,
-               "approvals_required": 1, "approval_ttl_seconds": 60})
+               "approvals_required": 1, "approval_ttl_seconds": 60, "governed": true})
     );
 
     // Two approvers at once: exactly one transition, the other learns why.
@@ -802,14 +802,51 @@ async fn rampart_tf_applies_only_the_approved_plan_with_stock_terraform() {
         StatusCode::CREATED,
         "",
     );
+    // The workspace is governed: a direct `terraform apply` with a personal token is
+    // refused before it changes anything, with a message naming the way that works.
     let backend = http_backend_block(&server.url, "default", "default", "app", &server.ca_cert);
     let behind_its_back = Terraform::new(&format!("{backend}\n{}", resources(&["x", "b", "c"])))
         .env("TF_HTTP_PASSWORD", admin.as_str());
     behind_its_back.run(&["init"]).await.assert_ok();
-    behind_its_back
-        .run(&["apply", "-auto-approve"])
+    let direct = behind_its_back.run(&["apply", "-auto-approve"]).await;
+    assert!(!direct.ok(), "{direct}");
+    // Terraform shows only "invalid auth" for a 403; the answer itself says why.
+    assert!(direct.stderr.contains("state lock"), "{direct}");
+    let locked = server
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"LOCK").unwrap(),
+            format!("{}/tf/v1/default/default/app/lock", server.url),
+        )
+        .basic_auth("rampart", Some(&admin))
+        .body(
+            json!({"ID": "direct", "Operation": "OperationTypeApply", "Who": "me@laptop"})
+                .to_string(),
+        )
+        .send()
         .await
-        .assert_ok();
+        .unwrap();
+    let locked = rampart_testkit::read(locked).await;
+    expect(&locked, StatusCode::FORBIDDEN, "workspace_governed");
+    assert!(locked.text.contains("rampart tf apply"), "{}", locked.text);
+    let pushed = raw(
+        &server,
+        reqwest::Method::POST,
+        "/tf/v1/default/default/app",
+        &admin,
+        super::state(9, "other", 1),
+    )
+    .await;
+    expect(&pushed, StatusCode::FORBIDDEN, "workspace_governed");
+    // An admin's rollback is the one other way its state moves: the run goes stale.
+    let rolled = server
+        .post(
+            &format!("{API}/app/state-rollback"),
+            &admin,
+            json!({"version": 1, "reason": "test"}),
+        )
+        .await;
+    assert!(rolled.status.is_success(), "{}", rolled.text);
     let stale = wrap(&server, &tf, &admin, &["apply", "--run", &stale_run]).await;
     assert_eq!(stale.code, 4, "{stale}");
     assert!(stale.stderr.contains("run_stale"), "{stale}");
@@ -894,6 +931,6 @@ async fn rampart_tf_applies_only_the_approved_plan_with_stock_terraform() {
         .len();
     assert_eq!(
         versions, 3,
-        "the run's apply, the one behind its back, the waited one"
+        "the run's apply, the rollback, the waited run's apply"
     );
 }

@@ -279,7 +279,8 @@ async fn a_resource_group_naming_one_workspace_limits_state_access_to_it() {
             .post(
                 API,
                 &admin,
-                json!({"identifier": workspace, "name": workspace}),
+                // Ungoverned: this test writes state through the backend directly.
+                json!({"identifier": workspace, "name": workspace, "runs": {"governed": false}}),
             )
             .await;
         assert_eq!(created.status, StatusCode::CREATED);

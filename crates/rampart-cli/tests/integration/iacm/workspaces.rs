@@ -57,6 +57,21 @@ async fn workspaces_are_managed_through_the_api() {
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     assert_eq!(patched.body["description"], "VPCs and subnets");
     assert_eq!(patched.body["tags"], json!([]));
+    // New workspaces are governed (state only through runs); this test uses the backend
+    // directly, so it turns that off, as an approver may.
+    assert_eq!(patched.body["runs"]["governed"], true);
+    let ungoverned = server
+        .patch(
+            &format!("{API}/network"),
+            &admin,
+            json!({"runs": {"governed": false}}),
+        )
+        .await;
+    assert_eq!(
+        ungoverned.body["runs"]["governed"], false,
+        "{}",
+        ungoverned.text
+    );
 
     // The lock view, and no deleting while locked.
     let tf = Tf { server: &server };

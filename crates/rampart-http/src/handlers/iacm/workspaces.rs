@@ -167,6 +167,7 @@ fn run_settings_patch(
         allow_self_approval: body.allow_self_approval,
         approvals_required: body.approvals_required,
         approval_ttl_seconds: body.approval_ttl_seconds,
+        governed: body.governed,
     }
 }
 
@@ -190,6 +191,7 @@ fn wire_workspace(
             allow_self_approval: workspace.runs.allow_self_approval,
             approvals_required: workspace.runs.approvals_required,
             approval_ttl_seconds: workspace.runs.approval_ttl_seconds,
+            governed: workspace.runs.governed,
         },
         status: if locked { "locked" } else { "active" }.to_owned(),
         created_at: workspace.created_at.to_string(),

@@ -501,6 +501,37 @@ impl App {
             .await
     }
 
+    /// Marks a planning run errored: its plan could not be made (Terraform failed, the
+    /// upload was refused). Needs `workspace:plan`.
+    pub async fn fail_run_plan(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        run: &str,
+    ) -> AppResult<RunView> {
+        let workspace = self
+            .workspace_for(ctx, scope, identifier, Permission::WorkspacePlan)
+            .await?;
+        let id = run_id(run)?;
+        let view = self.run_view(&workspace, id).await?;
+        if view.run.status != RunStatus::Planning {
+            return Err(state_conflict(format!(
+                "the run is {}: only a planning run's plan can fail",
+                view.run.status.as_str()
+            )));
+        }
+        self.simple_transition(
+            ctx,
+            scope,
+            &workspace,
+            id,
+            RunEvent::Failed,
+            "run.plan_failed",
+        )
+        .await
+    }
+
     /// Starts the verified apply: the run must be approved with enough valid approvals
     /// (unless the workspace auto-applies), the workspace's state must be the one the
     /// plan was made on (else the run is marked errored: 409 `run_stale`), the file the

@@ -290,12 +290,12 @@ impl<'a> Wrapper<'a> {
         match self.plan_and_attach(&created.run, destroy).await {
             Ok(detail) => Ok(detail),
             Err(error) => {
-                // The run cannot go on without its plan: stop it, say why.
+                // The run cannot go on without its plan: it is errored.
                 let _: Result<wire::RunDetail> = self
                     .client
-                    .post_empty(&format!("{}/{run}/cancel", self.runs()))
+                    .post_empty(&format!("{}/{run}/plan-failed", self.runs()))
                     .await;
-                Err(error.context(format!("run {run} was canceled: planning failed")))
+                Err(error.context(format!("run {run} errored: planning failed")))
             }
         }
     }

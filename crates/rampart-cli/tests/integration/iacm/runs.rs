@@ -918,6 +918,34 @@ async fn rampart_tf_applies_only_the_approved_plan_with_stock_terraform() {
     assert_eq!(applied["run"]["status"], "applied", "{applied}");
     assert!(waited.stderr.contains("waiting"), "{waited}");
 
+    // A module Terraform cannot plan: exit 1, and the run is errored, not left planning.
+    tf.write(
+        "broken.tf",
+        "resource \"terraform_data\" \"bad\" {\n  input = undefined_thing\n}\n",
+    );
+    let broken = wrap(&server, &tf, &admin, &["plan"]).await;
+    assert_eq!(broken.code, 1, "{broken}");
+    assert!(
+        broken.stderr.contains("errored: planning failed"),
+        "{broken}"
+    );
+    let newest = &server.get(&runs_of("app"), &admin).await.body["items"][0];
+    assert_eq!(newest["status"], "errored", "{newest}");
+    expect(
+        &act(
+            &server,
+            &admin,
+            "app",
+            newest["id"].as_str().unwrap(),
+            "plan-failed",
+            json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "run_state_conflict",
+    );
+    std::fs::remove_file(tf.dir().join("broken.tf")).unwrap();
+
     // Destroy needs its own permission.
     let denied = wrap(&server, &tf, &user, &["destroy"]).await;
     assert_eq!(denied.code, 1, "{denied}");

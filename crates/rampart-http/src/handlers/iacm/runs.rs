@@ -115,6 +115,16 @@ pub fn routes(table: &mut RouteTable) {
     table.add(
         r(
             M::POST,
+            path("/{run}/plan-failed"),
+            Access::PerResource(P::WorkspacePlan),
+            "Mark a planning run errored: its plan could not be made",
+        )
+        .reply::<wire::RunDetail>(200),
+        plan_failed,
+    );
+    table.add(
+        r(
+            M::POST,
             path("/{run}/apply"),
             Access::PerResource(P::WorkspaceApply),
             "Start the verified apply of an approved run: the run takes the workspace lock",
@@ -321,6 +331,19 @@ pub async fn cancel(
     let view = state
         .app
         .cancel_run(&ctx, scope.scope(), &path.workspace, &path.run)
+        .await?;
+    Ok(Json(wire_detail(&view)))
+}
+
+pub async fn plan_failed(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<RunPath>,
+) -> ApiResult<Json<wire::RunDetail>> {
+    let view = state
+        .app
+        .fail_run_plan(&ctx, scope.scope(), &path.workspace, &path.run)
         .await?;
     Ok(Json(wire_detail(&view)))
 }

@@ -451,7 +451,8 @@ impl App {
                 .details(json!({
                     "workspace": workspace.identifier.as_str(),
                     "plan": current.plan_id.map(|plan| plan.to_string()),
-                    "plan_file_sha256": binding.plan_file_sha256,
+                    // No plan digest in clear (see the plans module): the binding is
+                    // keyed, and the plan id says which plan.
                     "valid_approvals": valid,
                     "approvals_required": required,
                     "expires_at": approval.expires_at.to_string(),

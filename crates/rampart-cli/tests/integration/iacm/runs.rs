@@ -249,6 +249,52 @@ async fn runs_refuse_what_does_not_apply(
         .count();
     assert_eq!(approvals_made, 1, "{detail}");
 
+    // Two approvals required: the same person twice counts once; two people at once
+    // both count, and exactly one of them makes the transition.
+    create_workspace(&server, "pair", json!({"approvals_required": 2})).await;
+    let sequential = approvable_run(&server, "pair").await;
+    let once = act(&server, &first, "pair", &sequential, "approvals", json!({})).await;
+    expect(&once, StatusCode::CREATED, "");
+    assert_eq!(once.body["run"]["status"], "needs_approval");
+    assert_eq!(once.body["valid_approvals"], 1);
+    let twice = act(&server, &first, "pair", &sequential, "approvals", json!({})).await;
+    expect(&twice, StatusCode::CONFLICT, "already_approved");
+    let both = act(
+        &server,
+        &second,
+        "pair",
+        &sequential,
+        "approvals",
+        json!({}),
+    )
+    .await;
+    expect(&both, StatusCode::CREATED, "");
+    assert_eq!(both.body["run"]["status"], "approved");
+    let concurrent = approvable_run(&server, "pair").await;
+    let (a, b) = tokio::join!(
+        act(&server, &first, "pair", &concurrent, "approvals", json!({})),
+        act(
+            &server,
+            &second,
+            "pair",
+            &concurrent,
+            "approvals",
+            json!({})
+        )
+    );
+    expect(&a, StatusCode::CREATED, "");
+    expect(&b, StatusCode::CREATED, "");
+    let detail = run_detail(&server, "pair", &concurrent).await;
+    assert_eq!(detail["run"]["status"], "approved", "{detail}");
+    assert_eq!(detail["valid_approvals"], 2);
+    let approved_transitions = detail["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|transition| transition["to_status"] == "approved")
+        .count();
+    assert_eq!(approved_transitions, 1, "{detail}");
+
     // An approval expires: the apply is refused and the run needs approval again.
     clock.advance(SignedDuration::from_secs(61));
     let lapsed = act(

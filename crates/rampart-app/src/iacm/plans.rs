@@ -68,12 +68,16 @@ fn reseal_plan_part(
     resealer.reseal(&plan_place(owner, &entity, field), &cell.sealed)
 }
 
-fn plan_entity_text(workspace: &str, plan: &str) -> String {
+pub(crate) fn plan_entity_text(workspace: &str, plan: &str) -> String {
     format!("{workspace}/{plan}")
 }
 
 /// Where a part (`json`, `summary`, `file`, `file_sha256`) of a plan is sealed.
-fn plan_place<'a>(owner: &'a str, entity: &'a str, field: &'static str) -> SealContext<'a> {
+pub(crate) fn plan_place<'a>(
+    owner: &'a str,
+    entity: &'a str,
+    field: &'static str,
+) -> SealContext<'a> {
     SealContext {
         owner,
         entity_type: "plan",

@@ -17,7 +17,7 @@
 //! run); cancelling an applying run breaks its lock, so needs `workspace:force_unlock`.
 
 use rampart_domain::iacm::cost_estimates::estimate_plan_json;
-use rampart_domain::iacm::plans::{PlanStateRef, StoredPlan};
+use rampart_domain::iacm::plans::{PlanStateRef, PlannedAction, StoredPlan};
 use rampart_domain::iacm::policy_sets::PolicyStatus;
 use rampart_domain::iacm::runs::{
     Run, RunApproval, RunEvent, RunStatus, RunTransition, approval_binding, check_applied_state,
@@ -31,8 +31,9 @@ use rampart_store::iacm::plans::PlanPart;
 use rampart_store::{Page, WriteTx};
 use serde_json::json;
 
+use super::plans::{plan_entity_text, plan_place};
 use super::policy_sets::PolicyResultView;
-use crate::sealing::{BlindIndex, SealContext};
+use crate::sealing::BlindIndex;
 use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// The keyed digest an approval is bound to (not a registered blind index: it indexes
@@ -82,6 +83,9 @@ pub struct RunView {
     /// What the policy sets decided about the plan (with overrides).
     pub policy: Vec<PolicyResultView>,
     pub cost: Option<RunCost>,
+    /// What an approval is bound to now (once the run has a plan): computed once per
+    /// view, for the view and for the approval or apply that read it.
+    pub(crate) binding: Option<Binding>,
 }
 
 /// An approval and whether it still counts (for the plan as it is, not expired).
@@ -108,7 +112,8 @@ pub enum ApplyOutcome {
 }
 
 /// What a plan binds an approval to, computed from the stored plan.
-struct Binding {
+#[derive(Clone, Debug)]
+pub(crate) struct Binding {
     digest: String,
     plan_file_sha256: String,
     cost: Option<RunCost>,
@@ -235,7 +240,7 @@ impl App {
                 .summary
                 .outputs
                 .iter()
-                .any(|output| output.action.as_str() != "no-op");
+                .any(|output| output.action != PlannedAction::NoOp);
         if has_changes && details.file_sha256.is_none() {
             return Err(AppError::conflict(
                 ErrorCode::RunPlanMismatch,
@@ -400,7 +405,10 @@ impl App {
             .status
             .after(RunEvent::Approved { enough: false })
             .map_err(state_conflict)?;
-        let binding = self.approval_binding(&workspace, &view).await?;
+        let binding = view
+            .binding
+            .clone()
+            .ok_or_else(|| state_conflict("the run has no plan yet".into()))?;
         let now = self.now();
         let ttl = jiff::SignedDuration::from_secs(
             i64::try_from(workspace.runs.approval_ttl_seconds).unwrap_or(i64::MAX),
@@ -554,7 +562,10 @@ impl App {
             .status
             .after(RunEvent::ApplyStarted)
             .map_err(state_conflict)?;
-        let binding = self.approval_binding(&workspace, &view).await?;
+        let binding = view
+            .binding
+            .clone()
+            .ok_or_else(|| state_conflict("the run has no plan yet".into()))?;
         if !rampart_crypto::digest::constant_time_eq(
             plan_file_sha256.trim().to_ascii_lowercase().as_bytes(),
             binding.plan_file_sha256.as_bytes(),
@@ -874,12 +885,13 @@ impl App {
             plan: None,
             policy: Vec::new(),
             cost: None,
+            binding: None,
         };
         if let Some(plan) = view.run.plan_id {
             let (stored, _) = self.plan_in(workspace, &plan.to_string(), &[]).await?;
             view.policy = self.opened_results(workspace, stored.id).await?;
             view.plan = Some(stored);
-            let binding = self.approval_binding(workspace, &view).await?;
+            let binding = self.approval_binding(workspace, &view.run).await?;
             let now = self.now();
             for approval in &mut view.approvals {
                 approval.valid = approval.approval.binding == binding.digest
@@ -890,7 +902,8 @@ impl App {
                 .iter()
                 .filter(|approval| approval.valid)
                 .count() as u32;
-            view.cost = binding.cost;
+            view.cost = binding.cost.clone();
+            view.binding = Some(binding);
         }
         Ok(view)
     }
@@ -898,9 +911,8 @@ impl App {
     /// What an approval of the run's plan is bound to now: the plan JSON's and file's
     /// digests, each policy result (with its override) and the cost estimate, digested
     /// with the project's index key (a bare digest would confirm a guessed plan).
-    async fn approval_binding(&self, workspace: &Workspace, view: &RunView) -> AppResult<Binding> {
-        let plan = view
-            .run
+    async fn approval_binding(&self, workspace: &Workspace, run: &Run) -> AppResult<Binding> {
+        let plan = run
             .plan_id
             .ok_or_else(|| state_conflict("the run has no plan yet".into()))?;
         let plan_text = plan.to_string();
@@ -913,14 +925,8 @@ impl App {
             .await?;
         let owner = workspace.project_id.to_string();
         let opener = self.opener(&owner).await?;
-        let entity = format!("{}/{plan}", workspace.id);
-        let place = |field| SealContext {
-            owner: &owner,
-            entity_type: "plan",
-            entity_id: &entity,
-            field,
-            version: 0,
-        };
+        let entity = plan_entity_text(&workspace.id.to_string(), &plan_text);
+        let place = |field| plan_place(&owner, &entity, field);
         let mut parts = parts.into_iter();
         let json = parts
             .next()
@@ -970,13 +976,7 @@ impl App {
                 )
             })
             .collect();
-        let text = approval_binding(
-            view.run.id,
-            &json_sha256,
-            &plan_file_sha256,
-            &policy,
-            &cost_text,
-        );
+        let text = approval_binding(run.id, &json_sha256, &plan_file_sha256, &policy, &cost_text);
         let sealer = self.sealer(&owner).await?;
         Ok(Binding {
             digest: sealer.blind_index(&APPROVAL_BINDING, &text),

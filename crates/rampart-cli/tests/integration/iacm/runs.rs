@@ -536,6 +536,59 @@ async fn runs_refuse_what_does_not_apply(
         "run_state_conflict",
     );
 
+    // Auto-apply: a checked run is approved without anyone, and applies with no approval.
+    create_workspace(&server, "auto", json!({"auto_apply": true})).await;
+    let (auto_run, _) = new_run(&server, &admin, "auto", false).await;
+    let plan = upload_plan(
+        &server,
+        &admin,
+        "auto",
+        plan_json(1),
+        b"binary plan".to_vec(),
+    )
+    .await;
+    let attached = act(
+        &server,
+        &admin,
+        "auto",
+        &auto_run,
+        "plan",
+        json!({"plan": plan}),
+    )
+    .await;
+    expect(&attached, StatusCode::OK, "");
+    assert_eq!(
+        attached.body["run"]["status"], "approved",
+        "{}",
+        attached.text
+    );
+    assert_eq!(attached.body["valid_approvals"], 0);
+    let started = act(
+        &server,
+        &user,
+        "auto",
+        &auto_run,
+        "apply",
+        json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+    )
+    .await;
+    expect(&started, StatusCode::OK, "");
+    // An applying run whose client is gone: cancelling it breaks its lock, so only
+    // someone who may force-unlock can; the lock goes with it.
+    let not_allowed = act(&server, &user, "auto", &auto_run, "cancel", json!({})).await;
+    expect(&not_allowed, StatusCode::FORBIDDEN, "permission_denied");
+    assert_eq!(
+        server.get(&format!("{API}/auto"), &admin).await.body["status"],
+        "locked"
+    );
+    let canceled = act(&server, &admin, "auto", &auto_run, "cancel", json!({})).await;
+    expect(&canceled, StatusCode::OK, "");
+    assert_eq!(canceled.body["run"]["status"], "canceled");
+    assert_eq!(
+        server.get(&format!("{API}/auto"), &admin).await.body["status"],
+        "active"
+    );
+
     // A run of another project's workspace is not there.
     let project = server
         .post(

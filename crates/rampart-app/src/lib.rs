@@ -118,6 +118,7 @@ pub fn sealed_places() -> Vec<sealing::SealedPlace> {
         .chain(iacm::state_versions::SEALED_PLACES)
         .chain(iacm::plans::SEALED_PLACES)
         .chain(iacm::policy_sets::SEALED_PLACES)
+        .chain(iacm::variables::SEALED_PLACES)
         .copied()
         .chain(sre::sealed_places())
         .collect()

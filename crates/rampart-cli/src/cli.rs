@@ -101,6 +101,20 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Variables of a workspace or a variable set (Terraform and environment; sensitive ones write-only): list, set, delete.
+    Variable {
+        #[command(subcommand)]
+        command: crate::client::iacm::variables::VariableCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Variable sets of an organisation or project, applying to all, tagged or named workspaces.
+    VariableSet {
+        #[command(subcommand)]
+        command: crate::client::iacm::variables::VariableSetCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// A workspace's runs (plan → checks → approval → apply): list, show, approve, override, discard, cancel.
     Run {
         #[command(subcommand)]

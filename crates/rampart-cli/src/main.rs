@@ -176,6 +176,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::iacm::policy_sets::policy_set(command, &args).await,
+        Command::Variable {
+            command,
+            client: args,
+        } => client::iacm::variables::variable(command, &args).await,
+        Command::VariableSet {
+            command,
+            client: args,
+        } => client::iacm::variables::variable_set(command, &args).await,
         Command::Run {
             command,
             client: args,

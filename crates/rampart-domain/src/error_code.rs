@@ -207,6 +207,9 @@ catalogue! {
     AlreadyApproved = ("already_approved", 409, "You have already approved this run's plan."),
     WorkspaceBusy = ("workspace_busy", 409, "Another run of the workspace is applying; the message names it. Apply when it has finished."),
     ApplyNotVerified = ("apply_not_verified", 409, "The state the apply wrote does not continue the plan's state (lineage, serial), or no state was written; the run is marked errored."),
+    NotRunExecutor = ("not_run_executor", 403, "A run's variables and logs go only to its executor: while it plans, who started it; while it applies, who holds its lock."),
+    RunLogExists = ("run_log_exists", 409, "That phase of the run has its log already; a log is uploaded once."),
+    RunLogTooLarge = ("run_log_too_large", 413, "The run log is larger than 8 MiB; upload its end."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),

@@ -99,6 +99,7 @@ typed_id!(WorkspaceId);
 typed_id!(PlanId);
 typed_id!(RunId);
 typed_id!(PolicySetId);
+typed_id!(VariableSetId);
 typed_id!(ServiceId);
 typed_id!(IntegrationId);
 typed_id!(AlertId);

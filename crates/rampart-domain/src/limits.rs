@@ -100,3 +100,15 @@ pub const THROTTLE_BUCKETS_MAX: usize = 100_000;
 
 /// How often a server replica records its heartbeat and follows a root-key rotation.
 pub const REPLICA_HEARTBEAT_SECS_DEFAULT: u64 = 5;
+
+/// A variable's key (a Terraform variable name or an environment variable name).
+pub const VARIABLE_KEY_CHARS_MAX: usize = 128;
+/// A variable's value.
+pub const VARIABLE_VALUE_BYTES_MAX: usize = 64 * 1024;
+/// A variable's description.
+pub const VARIABLE_DESCRIPTION_CHARS_MAX: usize = 500;
+/// Variables one workspace or one variable set holds.
+pub const VARIABLES_PER_HOLDER_MAX: usize = 200;
+/// A run's log of one phase (plan or apply), as uploaded; the wrapper keeps the end of
+/// a longer one.
+pub const RUN_LOG_BYTES_MAX: usize = 8 * 1024 * 1024;

@@ -128,6 +128,16 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "runs",
         sql: include_str!("../migrations/sqlite/0022_runs.sql"),
     },
+    Migration {
+        version: 23,
+        name: "variables",
+        sql: include_str!("../migrations/sqlite/0023_variables.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "drift_checks",
+        sql: include_str!("../migrations/sqlite/0024_drift_checks.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -240,6 +250,16 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 22,
         name: "runs",
         sql: include_str!("../migrations/postgres/0022_runs.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "variables",
+        sql: include_str!("../migrations/postgres/0023_variables.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "drift_checks",
+        sql: include_str!("../migrations/postgres/0024_drift_checks.sql"),
     },
 ];
 

@@ -434,13 +434,26 @@ impl App {
         let workspace = self
             .workspace_for(ctx, scope, identifier, Permission::WorkspaceView)
             .await?;
-        let body = self
-            .open_plan_part(&workspace, plan, PlanPart::Json)
-            .await?;
+        self.masked_plan_document(&workspace, plan).await
+    }
+
+    /// A plan of `workspace` with every value the plan marks sensitive masked, and
+    /// every sensitive variable value of the workspace too.
+    pub(crate) async fn masked_plan_document(
+        &self,
+        workspace: &Workspace,
+        plan: &str,
+    ) -> AppResult<Value> {
+        let body = self.open_plan_part(workspace, plan, PlanPart::Json).await?;
+        // Terraform masks the variables the configuration declares sensitive; the
+        // workspace's sensitive variables are masked too, declared or not.
+        let secrets = self.sensitive_values(workspace).await?;
         tokio::task::spawn_blocking(move || {
             let mut document: Value = serde_json::from_slice(&body)
                 .map_err(|_| AppError::Integrity("a stored plan is not JSON".into()))?;
             mask_plan_document(&mut document);
+            let secrets: Vec<&str> = secrets.iter().map(|secret| secret.as_str()).collect();
+            rampart_domain::iacm::variables::mask_json(&mut document, &secrets);
             Ok::<Value, AppError>(document)
         })
         .await
@@ -491,7 +504,7 @@ impl App {
             .ok_or_else(plan_not_found)
     }
 
-    async fn open_plan_part(
+    pub(crate) async fn open_plan_part(
         &self,
         workspace: &Workspace,
         plan: &str,

@@ -43,12 +43,12 @@ const APPROVAL_BINDING: BlindIndex = BlindIndex {
     columns: &[],
 };
 
-fn run_not_found() -> AppError {
+pub(crate) fn run_not_found() -> AppError {
     AppError::NotFound { what: "run" }
 }
 
 /// A run id from a path: the one UUID form, or nothing (404).
-fn run_id(text: &str) -> AppResult<RunId> {
+pub(crate) fn run_id(text: &str) -> AppResult<RunId> {
     rampart_domain::parse_uuid(text)
         .map(RunId::from_uuid)
         .ok_or_else(run_not_found)

@@ -4,3 +4,4 @@ pub mod plans;
 pub mod policy_sets;
 pub mod runs;
 pub mod tf;
+pub mod variables;

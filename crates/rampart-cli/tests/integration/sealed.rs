@@ -166,6 +166,64 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     let read = tf(reqwest::Method::GET, Vec::new()).await.unwrap();
     assert_eq!(read.bytes().await.unwrap().as_ref(), state.as_slice());
 
+    // Variables: a workspace's (sealed with its key; the key is named in the audit
+    // log, like an identifier), a project set's, and a run's log (sealed with the
+    // workspace's project key).
+    let put = async |path: String, body: Value| {
+        created(
+            server
+                .request(reqwest::Method::PUT, &path, Some(&admin), Some(&body))
+                .await,
+        )
+        .await
+    };
+    let in_variable = markers.make("workspace_variables.variables_sealed", &[]);
+    put(
+        format!("{PROJECT}/workspaces/sealed/variables/terraform/db_password"),
+        json!({"value": in_variable, "sensitive": true}),
+    )
+    .await;
+    created(
+        server
+            .post(
+                &format!("{PROJECT}/variable-sets"),
+                &admin,
+                json!({"identifier": "sealed-vars", "name": "Sealed variables"}),
+            )
+            .await,
+    )
+    .await;
+    let in_set = markers.make("variable_sets.variables_sealed", &[]);
+    put(
+        format!("{PROJECT}/variable-sets/sealed-vars/variables/env/APP_SETTING"),
+        json!({"value": in_set}),
+    )
+    .await;
+    let run = created(
+        server
+            .post(
+                &format!("{PROJECT}/workspaces/sealed/runs"),
+                &admin,
+                json!({}),
+            )
+            .await,
+    )
+    .await;
+    let run = run["run"]["id"].as_str().unwrap().to_owned();
+    let in_log = markers.make("run_logs.log_sealed", &[]);
+    let logged = server
+        .client
+        .put(format!(
+            "{}{PROJECT}/workspaces/sealed/runs/{run}/logs/plan",
+            server.url
+        ))
+        .bearer_auth(&admin)
+        .body(in_log.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged.status(), StatusCode::CREATED);
+
     // A soft-mandatory policy set of the project: its Rego (sealed with the set), and
     // the message it gives about the plan below (sealed with the plan's result).
     let in_rego = markers.make("policy_sets.modules_sealed", &[]);

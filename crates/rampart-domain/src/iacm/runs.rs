@@ -399,6 +399,17 @@ pub fn check_applied_state(
     Ok(())
 }
 
+/// What Terraform printed in one phase of a run (`plan` or `apply`), as stored: its
+/// text is kept sealed beside this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLog {
+    pub id: String,
+    pub phase: String,
+    pub bytes: u64,
+    pub uploaded_by: String,
+    pub uploaded_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

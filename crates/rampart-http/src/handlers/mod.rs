@@ -31,6 +31,8 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     iacm::plans::routes(table);
     iacm::policy_sets::routes(table);
     iacm::runs::routes(table);
+    iacm::variables::routes(table);
+    iacm::drift_checks::routes(table);
     sre::notifications::routes(table);
     sre::services::routes(table);
     sre::integrations::routes(table);

@@ -160,6 +160,23 @@ impl Store {
     }
 }
 
+impl Store {
+    /// When the workspace's newest state version was written (none: no state yet).
+    pub async fn last_state_written_at(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Option<jiff::Timestamp>> {
+        let row = sqlx::query(
+            "SELECT created_at FROM state_versions WHERE workspace_id = $1 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(workspace.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| get_timestamp(&row, "created_at")).transpose()
+    }
+}
+
 impl WriteTx {
     /// The newest version's row (inside the transaction, after `lock_workspace`).
     pub async fn latest_state_version(

@@ -187,10 +187,13 @@ impl WriteTx {
     pub async fn delete_workspace(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
         for sql in [
             "DELETE FROM workspace_locks WHERE workspace_id = $1",
+            "DELETE FROM run_logs WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1)",
             "DELETE FROM run_approvals WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1)",
             "DELETE FROM run_transitions WHERE run_id IN (SELECT id FROM runs WHERE workspace_id = $1)",
             "DELETE FROM runs WHERE workspace_id = $1",
             "DELETE FROM state_versions WHERE workspace_id = $1",
+            "DELETE FROM workspace_variables WHERE workspace_id = $1",
+            "DELETE FROM drift_checks WHERE workspace_id = $1",
             "DELETE FROM workspaces WHERE id = $1",
         ] {
             sqlx::query(sql)

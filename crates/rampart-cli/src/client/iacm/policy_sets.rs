@@ -61,7 +61,7 @@ pub struct AttachArgs {
 }
 
 impl AttachArgs {
-    fn attach(&self) -> Option<wire::PolicySetAttach> {
+    pub(crate) fn attach(&self) -> Option<wire::PolicySetAttach> {
         let (kind, values) = if !self.attach_tag.is_empty() {
             ("tags", self.attach_tag.clone())
         } else if !self.attach_workspace.is_empty() {

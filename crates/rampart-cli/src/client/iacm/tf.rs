@@ -12,19 +12,28 @@
 //!   the workspace lock (`terraform apply -lock=false` writes under the run's lock ID);
 //!   the result is reported, and the server links the state version written.
 //!
-//! Terraform's own output goes to standard error (progress); standard output carries
-//! the run's summary (or its JSON with `--output json`). Exit codes (CONTRACTS.md, never
+//! The run's variables (the workspace's and its variable sets') reach Terraform only in
+//! its environment (`TF_VAR_<key>`, or the environment variable itself), fetched from
+//! the server for the run while it plans or applies. Terraform's own output goes to
+//! standard error (progress) with every sensitive value masked, and is uploaded as the
+//! run's `plan` or `apply` log (the server masks it again and seals it); standard output
+//! carries the run's summary (or its JSON with `--output json`). Exit codes (CONTRACTS.md, never
 //! changing meaning): 0 done or nothing to do, 2 needs approval, 3 blocked by policy,
 //! 4 stale (the state changed since the plan), 1 any other error.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use rampart_api::iacm as wire;
+use rampart_domain::iacm::variables::mask;
+use rampart_domain::limits::RUN_LOG_BYTES_MAX;
 use reqwest::Method;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use zeroize::Zeroizing;
 
 use super::runs::print_detail;
 use crate::cli::{ClientArgs, ProjectArgs};
@@ -88,6 +97,17 @@ pub enum TfCommand {
         #[command(flatten)]
         apply: ApplyArgs,
     },
+    /// Check for drift: plan (changing nothing) and record what differs from the
+    /// infrastructure. Exit 0: in sync; 2: drifted (as `terraform plan
+    /// -detailed-exitcode`); 1: another error.
+    Drift {
+        #[command(flatten)]
+        target: TfTarget,
+        /// Only what changed outside Terraform (`-refresh-only`), not what the plan
+        /// would change back to the configuration.
+        #[arg(long)]
+        refresh_only: bool,
+    },
 }
 
 /// Where the run happens: the workspace on the server and the module on disk.
@@ -137,6 +157,21 @@ pub async fn tf(command: TfCommand, args: &ClientArgs) -> Result<()> {
         .clone()
         .ok_or_else(|| anyhow!("RAMPART_TOKEN (or --token) is needed"))?;
     let (target, destroy, apply) = match command {
+        TfCommand::Drift {
+            target,
+            refresh_only,
+        } => {
+            let wrapper = Wrapper::new(&client, args, &target, token).await?;
+            let check = wrapper.drift(refresh_only).await?;
+            print_drift(args.output, &check)?;
+            if check.drifted > 0 {
+                return Err(exit_with(
+                    exit::NEEDS_APPROVAL,
+                    format!("{} resources drifted (check {})", check.drifted, check.id),
+                ));
+            }
+            return Ok(());
+        }
         TfCommand::Plan { target, destroy } => (target, destroy, None),
         TfCommand::Apply { target, apply } => (target, false, Some(apply)),
         TfCommand::Destroy { target, apply } => (target, true, Some(apply)),
@@ -167,6 +202,28 @@ pub async fn tf(command: TfCommand, args: &ClientArgs) -> Result<()> {
     let detail = wrapper.await_approval(detail, &apply).await?;
     let detail = wrapper.apply(detail).await?;
     print_detail(args.output, &detail)
+}
+
+/// A drift check for a person (a table of drifted resources) or a script (JSON).
+fn print_drift(output: crate::cli::OutputFormat, check: &wire::DriftCheck) -> Result<()> {
+    if output == crate::cli::OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(check)?);
+        return Ok(());
+    }
+    if check.drifted == 0 {
+        println!("in sync: nothing drifted (check {})", check.id);
+        return Ok(());
+    }
+    println!("{} resources drifted (check {}):", check.drifted, check.id);
+    for resource in check.resources.iter().flatten() {
+        println!(
+            "  {:<16} {:<40} {}",
+            resource.kind,
+            resource.address,
+            resource.actions.join(",")
+        );
+    }
+    Ok(())
 }
 
 /// The exit of `tf plan` for the run's status.
@@ -205,6 +262,20 @@ struct Wrapper<'a> {
     target: &'a TfTarget,
     terraform: PathBuf,
     token: String,
+    /// The run's variables as Terraform's environment (name, value), once fetched.
+    environment: Mutex<Vec<(String, Zeroizing<String>)>>,
+    /// The run's sensitive values, masked in everything Terraform prints.
+    secrets: Mutex<Vec<Zeroizing<String>>>,
+    /// What Terraform printed in this phase (masked), uploaded as the run's log.
+    log: Mutex<Vec<u8>>,
+}
+
+/// Locks one of the wrapper's buffers (a poisoned one is still usable: a panic while
+/// holding it left whole lines).
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl<'a> Wrapper<'a> {
@@ -236,6 +307,9 @@ impl<'a> Wrapper<'a> {
             target,
             terraform,
             token,
+            environment: Mutex::new(Vec::new()),
+            secrets: Mutex::new(Vec::new()),
+            log: Mutex::new(Vec::new()),
         };
         let version = wrapper.capture(&["version", "-json"]).await?;
         let version: serde_json::Value =
@@ -290,6 +364,8 @@ impl<'a> Wrapper<'a> {
         match self.plan_and_attach(&created.run, destroy).await {
             Ok(detail) => Ok(detail),
             Err(error) => {
+                // What Terraform said is the first thing a reader of the run wants.
+                self.upload_log(&run, "plan").await;
                 // The run cannot go on without its plan: it is errored.
                 let _: Result<wire::RunDetail> = self
                     .client
@@ -304,6 +380,7 @@ impl<'a> Wrapper<'a> {
         let plan_file = self.plan_file(&run.id);
         std::fs::create_dir_all(plan_file.parent().unwrap_or(Path::new(".")))
             .context("creating .rampart in the module's folder")?;
+        self.load_variables(&run.id).await?;
         let backend = BackendOverride::write(self, &run.lock_id)?;
         self.init().await?;
         let out = format!("-out={}", plan_file.display());
@@ -337,10 +414,65 @@ impl<'a> Wrapper<'a> {
                 "application/octet-stream",
             )
             .await?;
+        self.upload_log(&run.id, "plan").await;
         self.client
             .post(
                 &format!("{}/{}/plan", self.runs(), run.id),
                 &wire::RunPlanAttach { plan: plan.id },
+            )
+            .await
+    }
+
+    /// A drift check: `terraform plan -detailed-exitcode` (or `-refresh-only`) with the
+    /// workspace's variables, changing nothing; the plan is uploaded and recorded as
+    /// the check.
+    async fn drift(&self, refresh_only: bool) -> Result<wire::DriftCheck> {
+        let plan_file = self.target.dir.join(".rampart").join("drift.tfplan");
+        std::fs::create_dir_all(plan_file.parent().unwrap_or(Path::new(".")))
+            .context("creating .rampart in the module's folder")?;
+        self.load_variables_from(&format!(
+            "{}/{}/drift-checks/variables",
+            self.target.project.workspaces(),
+            self.target.workspace
+        ))
+        .await?;
+        let backend = BackendOverride::write(self, "")?;
+        self.init().await?;
+        let out = format!("-out={}", plan_file.display());
+        let mut plan_args = vec!["plan", "-input=false", "-detailed-exitcode", out.as_str()];
+        if refresh_only {
+            plan_args.push("-refresh-only");
+        }
+        plan_args.extend(self.target.plan_args.iter().map(String::as_str));
+        let status = self.stream_status(&plan_args).await?;
+        // 0: no changes, 2: changes; anything else is Terraform's failure.
+        if !matches!(status.code(), Some(0 | 2)) {
+            bail!("`terraform plan` failed ({status})");
+        }
+        let plan_path = plan_file.to_string_lossy().into_owned();
+        let json = self.capture(&["show", "-json", &plan_path]).await?;
+        drop(backend);
+        let _ = std::fs::remove_file(&plan_file);
+        let plans = format!(
+            "{}/{}/plans",
+            self.target.project.workspaces(),
+            self.target.workspace
+        );
+        let plan: wire::Plan = self
+            .client
+            .send_bytes(Method::POST, &plans, json, "application/json")
+            .await?;
+        self.client
+            .post(
+                &format!(
+                    "{}/{}/drift-checks",
+                    self.target.project.workspaces(),
+                    self.target.workspace
+                ),
+                &wire::DriftCheckCreate {
+                    plan: plan.id,
+                    mode: Some(if refresh_only { "refresh_only" } else { "plan" }.into()),
+                },
             )
             .await
     }
@@ -435,14 +567,19 @@ impl<'a> Wrapper<'a> {
         eprintln!("run {run}: applying (the run holds the workspace lock)");
         let backend = BackendOverride::write(self, &ticket.lock_id)?;
         let plan_path = plan_file.to_string_lossy().into_owned();
-        let applied = match self.init().await {
-            Ok(()) => {
-                self.stream(&["apply", "-input=false", "-lock=false", &plan_path])
-                    .await
-            }
+        locked(&self.log).clear();
+        let applied = match self.load_variables(&run).await {
+            Ok(()) => match self.init().await {
+                Ok(()) => {
+                    self.stream(&["apply", "-input=false", "-lock=false", &plan_path])
+                        .await
+                }
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         drop(backend);
+        self.upload_log(&run, "apply").await;
         let outcome = if applied.is_ok() {
             "succeeded"
         } else {
@@ -477,20 +614,98 @@ impl<'a> Wrapper<'a> {
             .env("TF_INPUT", "0")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        // The run's variables, in this child's environment only (over any of ours).
+        for (name, value) in locked(&self.environment).iter() {
+            command.env(name, value.as_str());
+        }
         command
     }
 
-    /// Runs Terraform with its output on our standard error (progress for a person or
-    /// a CI log); fails unless it exits with 0.
-    async fn stream(&self, args: &[&str]) -> Result<()> {
-        use std::os::fd::AsFd;
-        let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
-        let status = self
-            .command(args)
-            .stdout(Stdio::from(stderr))
-            .status()
+    /// Fetches the run's variables (the server hands them only to the run's executor:
+    /// who started it while it plans, who holds its lock while it applies).
+    async fn load_variables(&self, run: &str) -> Result<()> {
+        self.load_variables_from(&format!("{}/{run}/variables", self.runs()))
             .await
-            .with_context(|| format!("starting {}", self.terraform.display()))?;
+    }
+
+    /// Fetches variables from `path` into Terraform's environment and the masks.
+    async fn load_variables_from(&self, path: &str) -> Result<()> {
+        let variables: wire::RunVariables = self
+            .client
+            .get(path)
+            .await
+            .context("fetching the variables for Terraform")?;
+        let mut environment = Vec::with_capacity(variables.items.len());
+        let mut secrets = Vec::new();
+        for variable in variables.items {
+            let value = Zeroizing::new(variable.value);
+            if variable.sensitive {
+                secrets.push(value.clone());
+            }
+            environment.push((variable.environment_name, value));
+        }
+        if !environment.is_empty() {
+            eprintln!("{} variables for Terraform", environment.len());
+        }
+        *locked(&self.environment) = environment;
+        *locked(&self.secrets) = secrets;
+        Ok(())
+    }
+
+    /// `text` with the run's sensitive values masked.
+    fn masked(&self, text: &str) -> String {
+        let secrets = locked(&self.secrets);
+        mask(text, secrets.iter().map(|secret| secret.as_str()))
+    }
+
+    /// Uploads what Terraform printed in this phase as the run's log (its end, when
+    /// longer than the server keeps); the next phase's log starts afresh. A failed
+    /// upload is reported and does not fail the run.
+    async fn upload_log(&self, run: &str, phase: &str) {
+        let mut log = std::mem::take(&mut *locked(&self.log));
+        if log.is_empty() {
+            // Uploaded already (a later step failed), or Terraform never ran.
+            return;
+        }
+        if log.len() > RUN_LOG_BYTES_MAX {
+            const NOTE: &[u8] = b"[rampart: the start of this log was cut to fit]\n";
+            let keep = RUN_LOG_BYTES_MAX - NOTE.len();
+            log = [NOTE, log.get(log.len() - keep..).unwrap_or_default()].concat();
+        }
+        let uploaded: Result<wire::RunLog> = self
+            .client
+            .send_bytes(
+                Method::PUT,
+                &format!("{}/{run}/logs/{phase}", self.runs()),
+                log,
+                "text/plain; charset=utf-8",
+            )
+            .await;
+        if let Err(error) = uploaded {
+            eprintln!("run {run}: the {phase} log was not uploaded: {error:#}");
+        }
+    }
+
+    /// Copies one of Terraform's output streams, line by line and masked, to our
+    /// standard error and to the phase's log.
+    async fn relay(&self, stream: impl AsyncRead + Unpin) -> Result<()> {
+        let mut lines = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if lines.read_until(b'\n', &mut line).await? == 0 {
+                return Ok(());
+            }
+            let text = self.masked(&String::from_utf8_lossy(&line));
+            eprint!("{text}");
+            locked(&self.log).extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// Runs Terraform with its output (masked) on our standard error — progress for a
+    /// person or a CI log — and in the phase's log; fails unless it exits with 0.
+    async fn stream(&self, args: &[&str]) -> Result<()> {
+        let status = self.stream_status(args).await?;
         if !status.success() {
             bail!(
                 "`{} {}` failed ({status})",
@@ -499,6 +714,22 @@ impl<'a> Wrapper<'a> {
             );
         }
         Ok(())
+    }
+
+    /// Runs Terraform like [`Self::stream`] and returns how it exited.
+    async fn stream_status(&self, args: &[&str]) -> Result<std::process::ExitStatus> {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", self.terraform.display()))?;
+        let stdout = child.stdout.take().context("Terraform's standard output")?;
+        let stderr = child.stderr.take().context("Terraform's standard error")?;
+        let (out, err, status) = tokio::join!(self.relay(stdout), self.relay(stderr), child.wait());
+        out?;
+        err?;
+        Ok(status?)
     }
 
     /// Runs Terraform and returns its standard output.
@@ -516,7 +747,7 @@ impl<'a> Wrapper<'a> {
                 self.terraform.display(),
                 args.join(" "),
                 output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
+                self.masked(String::from_utf8_lossy(&output.stderr).trim())
             );
         }
         Ok(output.stdout)
@@ -548,9 +779,15 @@ impl BackendOverride {
             }
             None => String::new(),
         };
+        // A drift check writes nothing: no lock ID to write under.
+        let state_address = if lock_id.is_empty() {
+            address.clone()
+        } else {
+            format!("{address}?ID={lock_id}")
+        };
         let text = format!(
             "# Written by `rampart tf` while it runs; removed afterwards.\n\
-             terraform {{\n  backend \"http\" {{\n    address        = \"{address}?ID={lock_id}\"\n    \
+             terraform {{\n  backend \"http\" {{\n    address        = \"{state_address}\"\n    \
              lock_address   = \"{address}/lock\"\n    unlock_address = \"{address}/lock\"\n    \
              username       = \"rampart\"\n{ca}  }}\n}}\n"
         );

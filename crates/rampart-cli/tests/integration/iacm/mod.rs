@@ -6,6 +6,7 @@
 //! the workspace paths.
 
 mod cost_estimates;
+mod drift_checks;
 mod plans;
 mod policy_engine;
 mod policy_sets;
@@ -13,6 +14,7 @@ mod runs;
 mod state_versions;
 mod terraform;
 mod tf_backend;
+mod variables;
 mod workspaces;
 
 use rampart_testkit::{StatusCode, TestServer};

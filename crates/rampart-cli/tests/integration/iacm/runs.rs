@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::API;
 use crate::platform::access::user_with_role;
 
-fn runs_of(workspace: &str) -> String {
+pub(super) fn runs_of(workspace: &str) -> String {
     format!("{API}/{workspace}/runs")
 }
 
@@ -26,14 +26,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 #[track_caller]
-fn expect(reply: &Reply, status: StatusCode, code: &str) {
+pub(super) fn expect(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.text);
     if !code.is_empty() {
         assert_eq!(reply.code(), code, "{}", reply.text);
     }
 }
 
-async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
+pub(super) async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
     let reply = server
         .post(
             API,
@@ -44,7 +44,7 @@ async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
     expect(&reply, StatusCode::CREATED, "");
 }
 
-async fn raw(
+pub(super) async fn raw(
     server: &TestServer,
     method: reqwest::Method,
     path: &str,
@@ -86,7 +86,7 @@ async fn upload_plan(
     id
 }
 
-async fn new_run(
+pub(super) async fn new_run(
     server: &TestServer,
     token: &str,
     workspace: &str,
@@ -103,7 +103,7 @@ async fn new_run(
     )
 }
 
-async fn act(
+pub(super) async fn act(
     server: &TestServer,
     token: &str,
     workspace: &str,
@@ -667,7 +667,7 @@ async fn runs_refuse_what_does_not_apply_on_postgres() {
     .await;
 }
 
-fn resources(inputs: &[&str]) -> String {
+pub(super) fn resources(inputs: &[&str]) -> String {
     inputs
         .iter()
         .enumerate()
@@ -678,10 +678,10 @@ fn resources(inputs: &[&str]) -> String {
 }
 
 /// What `rampart tf` did.
-struct Wrapped {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(super) struct Wrapped {
+    pub(super) code: i32,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 impl Wrapped {
@@ -730,7 +730,12 @@ fn wrapper(
     command
 }
 
-async fn wrap(server: &TestServer, tf: &Terraform, token: &str, args: &[&str]) -> Wrapped {
+pub(super) async fn wrap(
+    server: &TestServer,
+    tf: &Terraform,
+    token: &str,
+    args: &[&str],
+) -> Wrapped {
     let output = wrapper(server, tf, token, args).output().await.unwrap();
     Wrapped {
         code: output.status.code().unwrap_or(-1),
@@ -740,12 +745,12 @@ async fn wrap(server: &TestServer, tf: &Terraform, token: &str, args: &[&str]) -
 }
 
 #[track_caller]
-fn exited(wrapped: &Wrapped, code: i32) -> Value {
+pub(super) fn exited(wrapped: &Wrapped, code: i32) -> Value {
     assert_eq!(wrapped.code, code, "{wrapped}");
     wrapped.json()
 }
 
-fn id_of(detail: &Value) -> String {
+pub(super) fn id_of(detail: &Value) -> String {
     detail["run"]["id"].as_str().unwrap().to_owned()
 }
 

@@ -14,6 +14,7 @@ use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission;
 use rampart_domain::Permission as P;
+use rampart_domain::iacm::drift_checks::{DriftCheck, DriftStatus};
 use rampart_domain::iacm::state_versions::WorkspaceLock;
 use rampart_domain::iacm::workspaces::Workspace;
 
@@ -171,12 +172,17 @@ fn run_settings_patch(
     }
 }
 
+/// A workspace's drift status and latest check, when reading one workspace.
+type Drift = (DriftStatus, Option<DriftCheck>);
+
 fn wire_workspace(
     workspace: &Workspace,
     scope: &ResolvedScope,
     lock: Option<Option<WorkspaceLock>>,
+    drift: Option<Drift>,
 ) -> wire::Workspace {
     let locked = matches!(lock, Some(Some(_)));
+    let drifted = matches!(drift, Some((DriftStatus::Drifted, _)));
     wire::Workspace {
         id: workspace.id.to_string(),
         identifier: workspace.identifier.to_string(),
@@ -193,10 +199,22 @@ fn wire_workspace(
             approval_ttl_seconds: workspace.runs.approval_ttl_seconds,
             governed: workspace.runs.governed,
         },
-        status: if locked { "locked" } else { "active" }.to_owned(),
+        status: if locked {
+            "locked"
+        } else if drifted {
+            "drifted"
+        } else {
+            "active"
+        }
+        .to_owned(),
         created_at: workspace.created_at.to_string(),
         updated_at: workspace.updated_at.to_string(),
         lock: lock.flatten().map(wire_lock),
+        drift: drift.map(|(status, latest)| wire::WorkspaceDrift {
+            status: status.as_str().to_owned(),
+            latest_check: latest.as_ref().map(|check| check.id.clone()),
+            checked_at: latest.map(|check| check.checked_at.to_string()),
+        }),
     }
 }
 
@@ -227,7 +245,7 @@ pub async fn list_workspaces(
         items: page
             .items
             .iter()
-            .map(|workspace| wire_workspace(workspace, &scope, None))
+            .map(|workspace| wire_workspace(workspace, &scope, None, None))
             .collect(),
         next_cursor: page.next_cursor,
     }))
@@ -257,7 +275,7 @@ pub async fn create_workspace(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(wire_workspace(&workspace, &scope, Some(None))),
+        Json(wire_workspace(&workspace, &scope, Some(None), None)),
     ))
 }
 
@@ -276,7 +294,13 @@ pub async fn get_workspace(
     )
     .await?;
     let lock = state.app.workspace_lock_view(&workspace).await?;
-    Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
+    let drift = state.app.workspace_drift(&workspace).await?;
+    Ok(Json(wire_workspace(
+        &workspace,
+        &scope,
+        Some(lock),
+        Some(drift),
+    )))
 }
 
 pub async fn update_workspace(
@@ -303,7 +327,13 @@ pub async fn update_workspace(
         )
         .await?;
     let lock = state.app.workspace_lock_view(&workspace).await?;
-    Ok(Json(wire_workspace(&workspace, &scope, Some(lock))))
+    let drift = state.app.workspace_drift(&workspace).await?;
+    Ok(Json(wire_workspace(
+        &workspace,
+        &scope,
+        Some(lock),
+        Some(drift),
+    )))
 }
 
 pub async fn delete_workspace(

@@ -1,0 +1,141 @@
+//! Drift checks end to end with the stock Terraform CLI through `rampart tf drift`: a
+//! state edited behind Terraform's back is found (exit 2, the resource with its values
+//! before and after), the workspace reads `drifted` until a run's apply writes a new
+//! state, every check is kept as history, and bad requests get specific errors.
+
+use rampart_testkit::terraform::Terraform;
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+use super::runs::{create_workspace, exited, expect, resources, wrap};
+use super::{API, Tf};
+use crate::platform::access::user_with_role;
+
+// Terraform runs as a child process while the server runs in this process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    create_workspace(
+        &server,
+        "app",
+        json!({"auto_apply": true, "governed": false}),
+    )
+    .await;
+    let tf = Terraform::new(&resources(&["a", "b"]));
+    let applied = exited(&wrap(&server, &tf, &admin, &["apply"]).await, 0);
+    assert_eq!(applied["run"]["status"], "applied", "{applied}");
+
+    // Nothing drifted yet.
+    let clean = exited(&wrap(&server, &tf, &admin, &["drift"]).await, 0);
+    assert_eq!(clean["drifted"], 0, "{clean}");
+    let workspace = server.get(&format!("{API}/app"), &admin).await;
+    assert_eq!(
+        workspace.body["drift"]["status"], "in_sync",
+        "{}",
+        workspace.text
+    );
+
+    // Someone edits the state behind Terraform's back.
+    let current = server
+        .get(&format!("{API}/app/state-versions/current"), &admin)
+        .await;
+    expect(&current, StatusCode::OK, "");
+    let mut state = current.body.clone();
+    state["serial"] = json!(state["serial"].as_u64().unwrap() + 1);
+    state["resources"][0]["instances"][0]["attributes"]["input"]["value"] = json!("tampered");
+    let pushed = Tf { server: &server }
+        .send(
+            "POST",
+            "/tf/v1/default/default/app",
+            Some(&admin),
+            &serde_json::to_vec(&state).unwrap(),
+            &[],
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text());
+
+    // The check finds it: exit 2, the resource with the state's value and the
+    // configuration's, and the workspace reads drifted.
+    let drifted = exited(&wrap(&server, &tf, &admin, &["drift"]).await, 2);
+    assert_eq!(drifted["drifted"], 1, "{drifted}");
+    let resource = &drifted["resources"][0];
+    assert_eq!(resource["address"], "terraform_data.r0");
+    assert_eq!(resource["kind"], "would_change");
+    assert_eq!(resource["actions"], json!(["update"]));
+    assert_eq!(resource["before"]["input"], "tampered", "{resource}");
+    assert_eq!(resource["after"]["input"], "a", "{resource}");
+    let workspace = server.get(&format!("{API}/app"), &admin).await;
+    assert_eq!(workspace.body["status"], "drifted", "{}", workspace.text);
+    assert_eq!(workspace.body["drift"]["latest_check"], drifted["id"]);
+    let shown = server
+        .get(
+            &format!("{API}/app/drift-checks/{}", drifted["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    expect(&shown, StatusCode::OK, "");
+    assert_eq!(shown.body["resources"], drifted["resources"]);
+
+    // A run's apply puts it right and writes a new state: no longer drifted.
+    exited(&wrap(&server, &tf, &admin, &["apply"]).await, 0);
+    let workspace = server.get(&format!("{API}/app"), &admin).await;
+    assert_eq!(workspace.body["status"], "active", "{}", workspace.text);
+    assert_eq!(workspace.body["drift"]["status"], "unchecked");
+    let again = exited(
+        &wrap(&server, &tf, &admin, &["drift", "--refresh-only"]).await,
+        0,
+    );
+    assert_eq!(again["mode"], "refresh_only");
+
+    // The history, newest first.
+    let history = server.get(&format!("{API}/app/drift-checks"), &admin).await;
+    expect(&history, StatusCode::OK, "");
+    let drifts: Vec<u64> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["drifted"].as_u64().unwrap())
+        .collect();
+    assert_eq!(drifts, [0, 1, 0], "{}", history.text);
+
+    // Bad requests: specific answers, nothing recorded.
+    let viewer = user_with_role(&server, "viewer@example.com", "_viewer").await;
+    let plan = drifted["plan_id"].as_str().unwrap();
+    let checks = format!("{API}/app/drift-checks");
+    expect(
+        &server.post(&checks, &viewer, json!({"plan": plan})).await,
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+    );
+    expect(
+        &server
+            .post(&checks, &admin, json!({"plan": plan, "mode": "guess"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_mode",
+    );
+    expect(
+        &server
+            .post(
+                &checks,
+                &admin,
+                json!({"plan": "01890000-0000-7000-8000-000000000000"}),
+            )
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    expect(
+        &server.get(&format!("{checks}/nope"), &viewer).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    expect(
+        &server.get(&format!("{checks}/variables"), &viewer).await,
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+    );
+    let history = server.get(&checks, &viewer).await;
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 3);
+}

@@ -93,15 +93,15 @@ pub struct Workspace {
     pub provisioner_version: String,
     pub tags: Vec<String>,
     pub runs: WorkspaceRunSettings,
-    /// `active`, `locked`, or — when reading one workspace — `drifted` (its latest
-    /// drift check found drift and no state was written since).
+    /// `active`, `locked`, or `drifted` (its latest drift check found drift and no
+    /// state was written since).
     pub status: String,
     pub created_at: String,
     pub updated_at: String,
     /// Present when reading one workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<StateLock>,
-    /// Present when reading one workspace.
+    /// Present when reading or listing workspaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::WorkspaceDrift>,
 }

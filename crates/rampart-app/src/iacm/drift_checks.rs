@@ -152,6 +152,32 @@ impl App {
         Ok((check, drifted))
     }
 
+    /// For a page of workspaces (authorised by the caller), in its order: whether each
+    /// is locked, its drift status and its latest check.
+    pub async fn workspaces_overview(
+        &self,
+        workspaces: &[Workspace],
+    ) -> AppResult<Vec<(bool, DriftStatus, Option<DriftCheck>)>> {
+        let ids: Vec<_> = workspaces.iter().map(|workspace| workspace.id).collect();
+        let mut overviews = self.store().workspace_overviews(&ids).await?;
+        Ok(workspaces
+            .iter()
+            .map(|workspace| {
+                match overviews
+                    .iter_mut()
+                    .find(|overview| overview.workspace_id == workspace.id)
+                {
+                    Some(overview) => (
+                        overview.locked,
+                        DriftStatus::of(overview.latest_check.as_ref(), overview.state_written_at),
+                        overview.latest_check.take(),
+                    ),
+                    None => (false, DriftStatus::Unchecked, None),
+                }
+            })
+            .collect())
+    }
+
     /// The workspace's drift status and its latest check (the caller authorised the
     /// workspace).
     pub async fn workspace_drift(

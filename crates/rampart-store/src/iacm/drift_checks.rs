@@ -6,7 +6,9 @@ use rampart_domain::iacm::drift_checks::{DriftCheck, DriftMode};
 use sqlx::any::AnyRow;
 
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, number, parsed, signed};
+use crate::rows::{
+    get, get_id, get_optional_timestamp, get_timestamp, micros, number, parsed, signed,
+};
 use crate::{Store, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, workspace_id, plan_id, mode, drifted, checked_by, checked_at";
@@ -81,6 +83,84 @@ impl Store {
             .as_ref()
             .map(drift_check_from)
             .transpose()
+    }
+}
+
+/// What a list of workspaces shows of each: whether it is locked, its latest drift
+/// check, and when its newest state was written.
+#[derive(Clone, Debug)]
+pub struct WorkspaceOverview {
+    pub workspace_id: WorkspaceId,
+    pub locked: bool,
+    pub latest_check: Option<DriftCheck>,
+    pub state_written_at: Option<jiff::Timestamp>,
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// The overview of each of `workspaces` (a page of a list: two statements).
+    pub async fn workspace_overviews(
+        &self,
+        workspaces: &[WorkspaceId],
+    ) -> StoreResult<Vec<WorkspaceOverview>> {
+        if workspaces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT w.id, \
+             (SELECT COUNT(*) FROM workspace_locks l WHERE l.workspace_id = w.id) AS locks, \
+             (SELECT MAX(s.created_at) FROM state_versions s WHERE s.workspace_id = w.id) \
+             AS state_at, \
+             (SELECT MAX(d.id) FROM drift_checks d WHERE d.workspace_id = w.id) AS check_id \
+             FROM workspaces w WHERE w.id IN ({})",
+            placeholders(1, workspaces.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for workspace in workspaces {
+            query = query.bind(workspace.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut overviews = Vec::with_capacity(rows.len());
+        let mut check_ids = Vec::new();
+        for row in &rows {
+            let locks: i64 = get(row, "locks")?;
+            if let Some(check) = get::<Option<String>>(row, "check_id")? {
+                check_ids.push(check);
+            }
+            overviews.push(WorkspaceOverview {
+                workspace_id: get_id(row, "id")?,
+                locked: locks > 0,
+                latest_check: None,
+                state_written_at: get_optional_timestamp(row, "state_at")?,
+            });
+        }
+        if !check_ids.is_empty() {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM drift_checks WHERE id IN ({})",
+                placeholders(1, check_ids.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in &check_ids {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                let check = drift_check_from(&row)?;
+                if let Some(overview) = overviews
+                    .iter_mut()
+                    .find(|overview| overview.workspace_id == check.workspace_id)
+                {
+                    overview.latest_check = Some(check);
+                }
+            }
+        }
+        Ok(overviews)
     }
 }
 

@@ -68,6 +68,16 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
     let workspace = server.get(&format!("{API}/app"), &admin).await;
     assert_eq!(workspace.body["status"], "drifted", "{}", workspace.text);
     assert_eq!(workspace.body["drift"]["latest_check"], drifted["id"]);
+    let listed = server.get(API, &admin).await;
+    let app = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["identifier"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["status"], "drifted", "{}", listed.text);
+    assert_eq!(app["drift"]["latest_check"], drifted["id"]);
     let shown = server
         .get(
             &format!("{API}/app/drift-checks/{}", drifted["id"].as_str().unwrap()),

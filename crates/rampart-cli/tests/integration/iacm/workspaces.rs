@@ -87,6 +87,17 @@ async fn workspaces_are_managed_through_the_api() {
     assert_eq!(shown.body["lock"]["id"], "op-1");
     assert_eq!(shown.body["lock"]["operation"], "OperationTypeApply");
     assert_eq!(shown.body["lock"]["info"]["Who"], "ci@runner");
+    // A list says it is locked too (the lock itself is in a single read).
+    let listed = server.get(API, &admin).await;
+    let network = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["identifier"] == "network")
+        .unwrap()
+        .clone();
+    assert_eq!(network["status"], "locked", "{}", listed.text);
+    assert!(network.get("lock").is_none());
     let refused = server.delete(&format!("{API}/network"), &admin).await;
     assert_eq!(refused.status, StatusCode::LOCKED);
     tf.send("UNLOCK", lock_path, Some(&admin), &lock("op-1"), &[])

@@ -241,11 +241,20 @@ pub async fn list_workspaces(
         .app
         .list_workspaces(&ctx, scope.scope(), params.limit, params.cursor.as_deref())
         .await?;
+    let overviews = state.app.workspaces_overview(&page.items).await?;
     Ok(Json(ListResponse {
         items: page
             .items
             .iter()
-            .map(|workspace| wire_workspace(workspace, &scope, None, None))
+            .zip(overviews)
+            .map(|(workspace, (locked, status, latest))| {
+                let mut listed = wire_workspace(workspace, &scope, None, Some((status, latest)));
+                if locked {
+                    // Lists say that it is locked; the lock itself is in a single read.
+                    listed.status = "locked".to_owned();
+                }
+                listed
+            })
             .collect(),
         next_cursor: page.next_cursor,
     }))

@@ -44,6 +44,8 @@ pub mod exit {
     pub const NEEDS_APPROVAL: u8 = 2;
     pub const POLICY_BLOCKED: u8 = 3;
     pub const STALE: u8 = 4;
+    /// `rampart tf drift` found drift (Terraform's `-detailed-exitcode` 2: changes).
+    pub const DRIFTED: u8 = 2;
 }
 
 /// Ends `rampart tf` with a particular exit code (after printing the message).
@@ -166,7 +168,7 @@ pub async fn tf(command: TfCommand, args: &ClientArgs) -> Result<()> {
             print_drift(args.output, &check)?;
             if check.drifted > 0 {
                 return Err(exit_with(
-                    exit::NEEDS_APPROVAL,
+                    exit::DRIFTED,
                     format!("{} resources drifted (check {})", check.drifted, check.id),
                 ));
             }

@@ -143,9 +143,12 @@ impl App {
         let workspace = self
             .workspace_for(ctx, scope, identifier, Permission::WorkspaceView)
             .await?;
+        // Only the one UUID form reaches the store: anything else (a NUL byte, a long
+        // string PostgreSQL would refuse) is simply not a check.
+        let check = rampart_domain::parse_uuid(check).ok_or_else(check_not_found)?;
         let check = self
             .store()
-            .drift_check(workspace.id, check)
+            .drift_check(workspace.id, &check.to_string())
             .await?
             .ok_or_else(check_not_found)?;
         let drifted = self.drifted_of(&workspace, &check).await?;

@@ -136,11 +136,13 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         StatusCode::NOT_FOUND,
         "not_found",
     );
-    expect(
-        &server.get(&format!("{checks}/nope"), &viewer).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    for hostile in ["nope", "%00", &"x".repeat(3000)] {
+        expect(
+            &server.get(&format!("{checks}/{hostile}"), &viewer).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+    }
     expect(
         &server.get(&format!("{checks}/variables"), &viewer).await,
         StatusCode::FORBIDDEN,

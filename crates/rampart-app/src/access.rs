@@ -6,13 +6,14 @@
 //! of the principal (or of one of its groups) at the scope or above grants the permission
 //! on a resource group containing the target; deny by default. A token narrowed to a
 //! project never reaches beyond it.
+//! A run credential reads and writes one workspace's state and does nothing else.
 
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::platform::access::{AccessIndex, ResourceRef};
 use rampart_domain::platform::tenancy::Scope;
 
-use crate::context::Actor;
+use crate::context::{Actor, RunCredential};
 use crate::error::AppError;
 
 /// What a route requires.
@@ -36,6 +37,33 @@ pub enum Access {
     /// on the one resource the request names (so a resource group naming single
     /// resources decides) and answers 404 for what the caller may neither see nor use.
     PerResource(Permission),
+}
+
+/// A run credential reads and writes its one workspace's state and does nothing else:
+/// another workspace looks missing; anything else is refused naming the run.
+fn run_credential_may(
+    credential: &RunCredential,
+    access: Access,
+    resource_id: Option<&str>,
+) -> Result<(), AppError> {
+    let permission = match access {
+        Access::Permission(permission) | Access::PerResource(permission) => Some(permission),
+        _ => None,
+    };
+    if permission.is_none_or(|permission| !RunCredential::PERMISSIONS.contains(&permission)) {
+        return Err(AppError::forbidden(
+            ErrorCode::TokenNarrowed,
+            format!(
+                "this is the credential of run {}: it reads and writes the state of workspace \
+                 {} while the run applies, and can be used for nothing else",
+                credential.run_id, credential.workspace
+            ),
+        ));
+    }
+    if resource_id.is_some_and(|id| id != credential.workspace) {
+        return Err(AppError::NotFound { what: "workspace" });
+    }
+    Ok(())
 }
 
 fn not_visible(scope: Scope) -> AppError {
@@ -86,7 +114,13 @@ fn authorize_on(
     scope: Scope,
     resource_id: Option<&str>,
 ) -> Result<(), AppError> {
-    if matches!(access, Access::Public | Access::SelfServiceNarrowedOk) || actor.is_system() {
+    if access == Access::Public || actor.is_system() {
+        return Ok(());
+    }
+    if let Some(credential) = &actor.run_credential {
+        run_credential_may(credential, access, resource_id)?;
+    }
+    if access == Access::SelfServiceNarrowedOk {
         return Ok(());
     }
     if let Some((narrowed_org, narrowed_project)) = actor.narrowed_to {

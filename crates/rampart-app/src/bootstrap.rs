@@ -105,6 +105,7 @@ pub(crate) fn personal_token(
         last_used_at: None,
         last_used_ip: None,
         allowed_cidrs: Vec::new(),
+        run: None,
     };
     let secret_hmac = token_hmac(pepper, &secret);
     Ok((secret, token, secret_hmac))

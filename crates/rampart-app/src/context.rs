@@ -8,7 +8,7 @@ use rampart_domain::Permission;
 use rampart_domain::platform::access::AccessIndex;
 use rampart_domain::platform::identity::{ApiToken, PrincipalId};
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::{OrgId, ProjectId, TokenId};
+use rampart_domain::{OrgId, ProjectId, RunId, TokenId, WorkspaceId};
 
 /// How the actor proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +44,26 @@ pub struct Actor {
     pub is_account_owner: bool,
     /// Set for session authentication: the session row id, for logout.
     pub session_id: Option<rampart_domain::SessionId>,
+    /// Set when the token is a run credential: all it may do is read and write this
+    /// workspace's state for this run's apply.
+    pub run_credential: Option<RunCredential>,
+}
+
+/// What a run credential is bound to (see [`Actor::run_credential`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunCredential {
+    pub run_id: RunId,
+    pub workspace_id: WorkspaceId,
+    /// The workspace's identifier, which the access decision compares.
+    pub workspace: String,
+}
+
+impl RunCredential {
+    /// The only permissions a run credential ever uses.
+    pub const PERMISSIONS: [Permission; 2] = [
+        Permission::WorkspaceAccessState,
+        Permission::WorkspaceWriteState,
+    ];
 }
 
 impl Actor {
@@ -51,6 +71,7 @@ impl Actor {
         token: &ApiToken,
         narrowed_to: Option<(OrgId, ProjectId)>,
         is_account_owner: bool,
+        run_credential: Option<RunCredential>,
     ) -> Self {
         Self {
             principal: token.owner,
@@ -60,6 +81,7 @@ impl Actor {
             token_expires_at: Some(token.expires_at),
             is_account_owner,
             session_id: None,
+            run_credential,
         }
     }
 
@@ -73,6 +95,7 @@ impl Actor {
             token_expires_at: None,
             is_account_owner: true,
             session_id: None,
+            run_credential: None,
         }
     }
 
@@ -134,7 +157,11 @@ impl Ctx {
         {
             return rampart_domain::platform::access::PermissionSet::EMPTY;
         }
-        self.access.permissions_at(self.actor.principal, scope)
+        let held = self.access.permissions_at(self.actor.principal, scope);
+        match self.actor.run_credential {
+            Some(_) => held.intersection(&RunCredential::PERMISSIONS.into_iter().collect()),
+            None => held,
+        }
     }
 
     /// An account admin (not through a token narrowed to a project).

@@ -70,5 +70,6 @@ pub fn token(token: &ApiToken, project_path: Option<String>) -> wire::Token {
         last_used_at: token.last_used_at.map(|t| t.to_string()),
         last_used_ip: token.last_used_ip.clone(),
         allowed_cidrs: token.allowed_cidrs.clone(),
+        run: token.run.map(|run| run.run_id.to_string()),
     }
 }

@@ -138,6 +138,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "drift_checks",
         sql: include_str!("../migrations/sqlite/0024_drift_checks.sql"),
     },
+    Migration {
+        version: 25,
+        name: "run_credentials",
+        sql: include_str!("../migrations/sqlite/0025_run_credentials.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -260,6 +265,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 24,
         name: "drift_checks",
         sql: include_str!("../migrations/postgres/0024_drift_checks.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "run_credentials",
+        sql: include_str!("../migrations/postgres/0025_run_credentials.sql"),
     },
 ];
 

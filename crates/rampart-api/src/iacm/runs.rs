@@ -107,10 +107,14 @@ pub struct RunDetail {
 }
 
 /// What the client applying a run needs: the lock the run holds (Terraform writes the
-/// state with it, `?ID=`), and the approved plan file's digest.
+/// state with it, `?ID=`), the approved plan file's digest, and the run credential —
+/// the token Terraform authenticates the state write with (shown once; it can read and
+/// write only this workspace's state, and is revoked when the run stops applying).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct RunApplyTicket {
     pub run: RunDetail,
     pub lock_id: String,
     pub plan_file_sha256: String,
+    pub credential: String,
+    pub credential_expires_at: String,
 }

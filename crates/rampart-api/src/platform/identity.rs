@@ -74,6 +74,10 @@ pub struct Token {
     pub last_used_ip: Option<String>,
     /// Source networks the token may be used from; empty: anywhere.
     pub allowed_cidrs: Vec<String>,
+    /// For a run credential (minted when a run's apply starts, revoked when it ends):
+    /// the run; it reads and writes only that run's workspace's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 /// A new token. Expiry is mandatory: `expires_in_days` or `expires_at` (not both); the

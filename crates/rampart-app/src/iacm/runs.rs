@@ -2,8 +2,10 @@
 //! decide where the run goes), override a failed soft-mandatory set, approve, discard,
 //! cancel, and the verified apply — start (the state is still the one the plan was made
 //! on, the plan file is the approved one, the approvals are valid; the run takes the
-//! workspace's lock) and finish (the state written continues the plan's; the version is
-//! linked to the run; the lock is released).
+//! workspace's lock and hands out a run credential, the only token a governed
+//! workspace's state accepts writes from) and finish (the state written continues the
+//! plan's; the version is linked to the run; the lock is released and the credential
+//! revoked).
 //!
 //! Every transition goes through [`RunStatus::after`], inside a write transaction that
 //! first takes the workspace's write lock and re-reads the run, so two people acting at
@@ -16,15 +18,18 @@
 //! overrides; `workspace:apply` applies and discards (`workspace:destroy` for a destroy
 //! run); cancelling an applying run breaks its lock, so needs `workspace:force_unlock`.
 
+use jiff::{SignedDuration, Timestamp};
+use rampart_crypto::SecretToken;
 use rampart_domain::iacm::cost_estimates::estimate_plan_json;
 use rampart_domain::iacm::plans::{PlanStateRef, PlannedAction, StoredPlan};
 use rampart_domain::iacm::policy_sets::PolicyStatus;
 use rampart_domain::iacm::runs::{
-    Run, RunApproval, RunEvent, RunStatus, RunTransition, approval_binding, check_applied_state,
-    valid_approvals,
+    RUN_CREDENTIAL_SECONDS, Run, RunApproval, RunEvent, RunStatus, RunTransition, approval_binding,
+    check_applied_state, valid_approvals,
 };
 use rampart_domain::iacm::state_versions::WorkspaceLock;
 use rampart_domain::iacm::workspaces::Workspace;
+use rampart_domain::platform::identity::{ApiToken, RunBinding};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{ErrorCode, Permission, RunId, WorkspaceId};
 use rampart_store::iacm::plans::PlanPart;
@@ -100,6 +105,10 @@ pub struct ApprovalView {
 #[derive(Clone, Debug)]
 pub struct ApplyTicket {
     pub view: RunView,
+    /// The run credential Terraform writes the state with (shown once; revoked when the
+    /// run stops applying).
+    pub credential: SecretToken,
+    pub credential_expires_at: Timestamp,
     pub lock_id: String,
     pub plan_file_sha256: String,
 }
@@ -582,6 +591,8 @@ impl App {
             .ok_or_else(|| AppError::Integrity(format!("approved run {id} has no plan")))?;
         let now = self.now();
         let actor = ctx.actor.actor_text();
+        let (credential, credential_token, credential_hmac) =
+            self.run_credential(ctx, &workspace, id, now)?;
         let mut tx = self.store().write().await?;
         let mut current = locked_run(&mut tx, workspace.id, id).await?;
         current
@@ -687,6 +698,7 @@ impl App {
             },
         )
         .await?;
+        tx.insert_token(&credential_token, &credential_hmac).await?;
         transition(
             &mut tx,
             &mut current,
@@ -699,6 +711,8 @@ impl App {
         tx.commit(self.run_audit(ctx, scope, &workspace, &current, now, "run.apply_start"))
             .await?;
         Ok(ApplyTicket {
+            credential,
+            credential_expires_at: credential_token.expires_at,
             lock_id: current.lock_id.clone(),
             plan_file_sha256: binding.plan_file_sha256,
             view: self.run_view(&workspace, id).await?,
@@ -743,7 +757,7 @@ impl App {
                 _ => Err("the apply wrote no state under the run's lock".to_owned()),
             },
         };
-        release_run_lock(&mut tx, &workspace, &current).await?;
+        release_run_lock(&mut tx, &workspace, &current, now).await?;
         let result = match verdict {
             Ok(version) => {
                 current.applied_state_version = Some(version);
@@ -827,7 +841,7 @@ impl App {
         let mut tx = self.store().write().await?;
         let mut current = locked_run(&mut tx, workspace.id, id).await?;
         if current.status == RunStatus::Applying {
-            release_run_lock(&mut tx, workspace, &current).await?;
+            release_run_lock(&mut tx, workspace, &current, now).await?;
         }
         transition(
             &mut tx,
@@ -841,6 +855,35 @@ impl App {
         tx.commit(self.run_audit(ctx, scope, workspace, &current, now, action))
             .await?;
         self.run_view(workspace, id).await
+    }
+
+    /// A run credential for the apply of run `id`: a token of the caller narrowed to the
+    /// workspace's project and bound to the run and workspace, living
+    /// [`RUN_CREDENTIAL_SECONDS`] at most and never longer than the caller's own token.
+    fn run_credential(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        id: RunId,
+        now: Timestamp,
+    ) -> AppResult<(SecretToken, ApiToken, [u8; 32])> {
+        let mut lifetime = SignedDuration::from_secs(RUN_CREDENTIAL_SECONDS);
+        if let Some(expires_at) = ctx.actor.token_expires_at {
+            lifetime = lifetime.min(expires_at.duration_since(now));
+        }
+        let (secret, mut token, hmac) = crate::bootstrap::personal_token(
+            self.pepper(),
+            ctx.actor.principal,
+            &format!("run {id}"),
+            now,
+            lifetime,
+            Some(workspace.project_id),
+        )?;
+        token.run = Some(RunBinding {
+            run_id: id,
+            workspace_id: workspace.id,
+        });
+        Ok((secret, token, hmac))
     }
 
     fn run_audit(
@@ -1039,12 +1082,19 @@ async fn locked_run(tx: &mut WriteTx, workspace: WorkspaceId, id: RunId) -> AppR
     tx.run(workspace, id).await?.ok_or_else(run_not_found)
 }
 
-/// Releases the workspace's lock when the run holds it.
-async fn release_run_lock(tx: &mut WriteTx, workspace: &Workspace, run: &Run) -> AppResult<()> {
+/// Ends what an applying run holds: the workspace's lock (when the run still holds it)
+/// and its credential, which stops working on its next use.
+async fn release_run_lock(
+    tx: &mut WriteTx,
+    workspace: &Workspace,
+    run: &Run,
+    now: Timestamp,
+) -> AppResult<()> {
     if let Some(held) = tx.held_workspace_lock(workspace.id).await?
         && held.lock_id == run.lock_id
     {
         tx.delete_workspace_lock(workspace.id).await?;
     }
+    tx.revoke_run_credentials(run.id, now).await?;
     Ok(())
 }

@@ -497,15 +497,16 @@ impl App {
             if workspace.runs.governed
                 && let Append::Client { lock_id, .. } = &append
             {
-                // Only the apply of a run, by whoever started it, under the run's lock.
-                let applying = tx
-                    .applying_run(workspace.id)
-                    .await?
-                    .map(|run| run.to_string());
-                let by_the_run = applying.as_deref().is_some_and(|run| {
-                    *lock_id == Some(run)
+                // Only the apply of a run, with the credential the run's start handed
+                // out (bound to this run and workspace), under the run's lock.
+                let applying = tx.applying_run(workspace.id).await?;
+                let by_the_run = applying.is_some_and(|run| {
+                    let run_text = run.to_string();
+                    ctx.actor.run_credential.as_ref().is_some_and(|credential| {
+                        credential.run_id == run && credential.workspace_id == workspace.id
+                    }) && *lock_id == Some(run_text.as_str())
                         && held.as_ref().is_some_and(|held| {
-                            held.lock_id == run && held.locked_by == ctx.actor.actor_text()
+                            held.lock_id == run_text && held.locked_by == ctx.actor.actor_text()
                         })
                 });
                 if !by_the_run {

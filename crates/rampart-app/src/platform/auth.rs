@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{Outcome, anonymous};
 use crate::bootstrap::token_hmac;
-use crate::context::{Actor, AuthMethod, Ctx, RequestMeta};
+use crate::context::{Actor, AuthMethod, Ctx, RequestMeta, RunCredential};
 use crate::error::{AppError, AppResult};
 use crate::{App, mint};
 
@@ -168,7 +168,30 @@ impl App {
             }
             None => None,
         };
-        Ok(Actor::from_token(&token, narrowed_to, is_account_owner))
+        let run_credential = match token.run {
+            Some(binding) => {
+                // Bound to a workspace that is gone: the credential is of no use.
+                let workspace = self
+                    .store()
+                    .workspace_by_id(binding.workspace_id)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::unauthenticated(ErrorCode::TokenInvalid, "the token is not valid")
+                    })?;
+                Some(RunCredential {
+                    run_id: binding.run_id,
+                    workspace_id: binding.workspace_id,
+                    workspace: workspace.identifier.as_str().to_owned(),
+                })
+            }
+            None => None,
+        };
+        Ok(Actor::from_token(
+            &token,
+            narrowed_to,
+            is_account_owner,
+            run_credential,
+        ))
     }
 
     /// Password login. Every failure answers the same `invalid_credentials` (no hint
@@ -257,6 +280,7 @@ impl App {
                 token_expires_at: None,
                 is_account_owner: user.is_account_owner,
                 session_id: Some(session.id),
+                run_credential: None,
             },
             meta.clone(),
             std::sync::Arc::default(),
@@ -340,6 +364,7 @@ impl App {
             token_expires_at: None,
             is_account_owner: user.is_account_owner,
             session_id: Some(record.session.id),
+            run_credential: None,
         };
         self.admit_principal(&actor, meta)?;
         self.record_auth_success(meta, &actor).await?;

@@ -245,6 +245,11 @@ pub const APPROVAL_TTL_SECONDS_MAX: u64 = 30 * 24 * 3600;
 /// How long an approval is valid unless the workspace says otherwise.
 pub const APPROVAL_TTL_SECONDS_DEFAULT: u64 = 24 * 3600;
 
+/// How long a run credential (the token an apply hands to Terraform) lives at most; it
+/// is revoked as soon as the run stops applying, and never outlives the token that
+/// started the apply.
+pub const RUN_CREDENTIAL_SECONDS: i64 = 2 * 3600;
+
 /// How a workspace's runs are approved and applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunSettings {

@@ -6,8 +6,8 @@ use std::str::FromStr;
 use jiff::Timestamp;
 
 use crate::{
-    DisplayName, Email, Name, OrgId, ProjectId, ServiceAccountId, SessionId, TokenId, UserId,
-    ValidationError,
+    DisplayName, Email, Name, OrgId, ProjectId, RunId, ServiceAccountId, SessionId, TokenId,
+    UserId, ValidationError, WorkspaceId,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +120,16 @@ pub struct ApiToken {
     /// Source networks (CIDR text, validated at the edge) the token may be used from;
     /// empty: anywhere.
     pub allowed_cidrs: Vec<String>,
+    /// Set for a run credential: the token reads and writes this one workspace's state
+    /// for this one run's apply, and nothing else.
+    pub run: Option<RunBinding>,
+}
+
+/// The run a run credential belongs to (see [`ApiToken::run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunBinding {
+    pub run_id: RunId,
+    pub workspace_id: WorkspaceId,
 }
 
 /// Why a token cannot be used now.

@@ -77,6 +77,17 @@ impl Store {
             .transpose()
     }
 
+    pub async fn workspace_by_id(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        let sql = format!("SELECT {COLUMNS} FROM workspaces WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(workspace_from)
+            .transpose()
+    }
+
     pub async fn list_workspaces(
         &self,
         scope: Scope,

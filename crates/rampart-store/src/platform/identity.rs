@@ -2,10 +2,11 @@
 
 use jiff::Timestamp;
 use rampart_domain::platform::identity::{
-    ApiToken, PrincipalId, ServiceAccount, Session, TokenKind, User,
+    ApiToken, PrincipalId, RunBinding, ServiceAccount, Session, TokenKind, User,
 };
 use rampart_domain::{
-    Description, DisplayName, Email, Name, OrgId, ProjectId, ServiceAccountId, TokenId, UserId,
+    Description, DisplayName, Email, Name, OrgId, ProjectId, RunId, ServiceAccountId, TokenId,
+    UserId,
 };
 use sqlx::any::AnyRow;
 
@@ -65,7 +66,7 @@ fn service_account_from(row: &AnyRow) -> StoreResult<ServiceAccount> {
 
 const TOKEN_COLUMNS: &str = "id, kind, owner_user_id, owner_service_account_id, name, last_four, \
                              project_id, created_at, expires_at, revoked_at, last_used_at, \
-                             last_used_ip, allowed_cidrs";
+                             last_used_ip, allowed_cidrs, run_id, run_workspace_id";
 
 fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
     let owner = match (
@@ -96,6 +97,21 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
+        run: match (
+            get_optional_id(row, "run_id")?,
+            get_optional_id(row, "run_workspace_id")?,
+        ) {
+            (Some(run_id), Some(workspace_id)) => Some(RunBinding {
+                run_id,
+                workspace_id,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a run credential names both its run and its workspace".into(),
+                ));
+            }
+        },
     })
 }
 
@@ -464,8 +480,8 @@ impl WriteTx {
         let (user, service_account) = owner_columns(token.owner);
         sqlx::query(
             "INSERT INTO api_tokens (id, kind, owner_user_id, owner_service_account_id, name, \
-             secret_hmac, last_four, project_id, created_at, expires_at, allowed_cidrs) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             secret_hmac, last_four, project_id, created_at, expires_at, allowed_cidrs, run_id, \
+             run_workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(token.id.to_string())
         .bind(token.kind.prefix_code())
@@ -478,6 +494,8 @@ impl WriteTx {
         .bind(micros(token.created_at))
         .bind(micros(token.expires_at))
         .bind(token.allowed_cidrs.join(" "))
+        .bind(token.run.map(|run| run.run_id.to_string()))
+        .bind(token.run.map(|run| run.workspace_id.to_string()))
         .execute(self.conn())
         .await?;
         Ok(())
@@ -505,6 +523,18 @@ impl WriteTx {
         )
         .bind(user)
         .bind(service_account)
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Revokes the live credentials of a run (its apply ended, one way or another).
+    pub async fn revoke_run_credentials(&mut self, run: RunId, at: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE run_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(run.to_string())
         .bind(micros(at))
         .execute(self.conn())
         .await?;

@@ -157,6 +157,7 @@ async fn tokens_and_users_round_trip() {
             last_used_at: None,
             last_used_ip: None,
             allowed_cidrs: vec!["10.0.0.0/8".into()],
+            run: None,
         };
         let mut tx = store.write().await.unwrap();
         tx.insert_user(&user, Some("$argon2id$stub")).await.unwrap();

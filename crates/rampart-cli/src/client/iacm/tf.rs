@@ -264,6 +264,9 @@ struct Wrapper<'a> {
     target: &'a TfTarget,
     terraform: PathBuf,
     token: String,
+    /// While an apply runs: the run credential, which Terraform uses for the state
+    /// instead of `token` (a governed workspace accepts the write from nothing else).
+    run_credential: Mutex<Option<Zeroizing<String>>>,
     /// The run's variables as Terraform's environment (name, value), once fetched.
     environment: Mutex<Vec<(String, Zeroizing<String>)>>,
     /// The run's sensitive values, masked in everything Terraform prints.
@@ -309,6 +312,7 @@ impl<'a> Wrapper<'a> {
             target,
             terraform,
             token,
+            run_credential: Mutex::new(None),
             environment: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
@@ -567,6 +571,7 @@ impl<'a> Wrapper<'a> {
             _ => error,
         })?;
         eprintln!("run {run}: applying (the run holds the workspace lock)");
+        *locked(&self.run_credential) = Some(Zeroizing::new(ticket.credential));
         let backend = BackendOverride::write(self, &ticket.lock_id)?;
         let plan_path = plan_file.to_string_lossy().into_owned();
         locked(&self.log).clear();
@@ -581,6 +586,8 @@ impl<'a> Wrapper<'a> {
             Err(error) => Err(error),
         };
         drop(backend);
+        // Revoked by the server when the run finishes; forgotten here now.
+        *locked(&self.run_credential) = None;
         self.upload_log(&run, "apply").await;
         let outcome = if applied.is_ok() {
             "succeeded"
@@ -606,12 +613,18 @@ impl<'a> Wrapper<'a> {
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(&self.terraform);
+        let credential = locked(&self.run_credential);
         command
             .args(args)
             .current_dir(&self.target.dir)
             // The token reaches Terraform only in its environment, never on a command
             // line or in a file.
-            .env("TF_HTTP_PASSWORD", &self.token)
+            .env(
+                "TF_HTTP_PASSWORD",
+                credential
+                    .as_deref()
+                    .map_or(self.token.as_str(), String::as_str),
+            )
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .stdin(Stdio::null())

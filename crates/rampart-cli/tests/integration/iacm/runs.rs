@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use rampart_app::ManualClock;
+use rampart_app::{Clock as _, ManualClock};
 use rampart_testkit::terraform::{Terraform, http_backend_block};
 use rampart_testkit::{Reply, StatusCode, TestServer};
 use serde_json::{Value, json};
@@ -468,6 +468,57 @@ async fn runs_refuse_what_does_not_apply(
         "{}",
         workspace.text
     );
+    // The apply's run credential: a token of the user, living two hours at most, that
+    // reads and writes this workspace's state and does nothing else.
+    let credential = started.body["credential"].as_str().unwrap().to_owned();
+    assert!(credential.starts_with("rmp_pat_"), "{}", started.text);
+    rampart_testkit::remember_secret(&credential);
+    let expires_at: Timestamp = started.body["credential_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        expires_at.duration_since(clock.now()),
+        SignedDuration::from_hours(2)
+    );
+    let state_path = "/tf/v1/default/default/app";
+    let read_state =
+        async |path: &str| raw(&server, reqwest::Method::GET, path, &credential, vec![]).await;
+    // (Past authentication and access: the workspace has no state yet.)
+    expect(
+        &read_state(state_path).await,
+        StatusCode::NOT_FOUND,
+        "no_state",
+    );
+    create_workspace(&server, "other", json!({})).await;
+    expect(
+        &read_state("/tf/v1/default/default/other").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    for (method, path) in [
+        (reqwest::Method::GET, format!("{API}/app")),
+        (reqwest::Method::GET, runs_of("app")),
+        (reqwest::Method::GET, "/api/v1/me".to_owned()),
+        (reqwest::Method::POST, "/api/v1/tokens".to_owned()),
+    ] {
+        let refused = raw(&server, method, &path, &credential, b"{}".to_vec()).await;
+        expect(&refused, StatusCode::FORBIDDEN, "token_narrowed");
+        assert!(refused.text.contains(&run), "{path}: {}", refused.text);
+    }
+    // The user's own token cannot write the state even under the run's lock ID: only
+    // the run credential can.
+    let lock_id = started.body["lock_id"].as_str().unwrap();
+    let personal = raw(
+        &server,
+        reqwest::Method::POST,
+        &format!("{state_path}?ID={lock_id}"),
+        &user,
+        super::state(9, "other", 1),
+    )
+    .await;
+    expect(&personal, StatusCode::FORBIDDEN, "workspace_governed");
     let second_run = approvable_run(&server, "app").await;
     let approved = act(&server, &first, "app", &second_run, "approvals", json!({})).await;
     expect(&approved, StatusCode::CREATED, "");
@@ -506,6 +557,21 @@ async fn runs_refuse_what_does_not_apply(
         "active",
         "the lock is released"
     );
+    expect(
+        &read_state(state_path).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    // Its owner sees it among their tokens, named for the run, revoked.
+    let tokens = server.get("/api/v1/tokens", &user).await;
+    let listed = tokens.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|token| token["run"] == run.as_str())
+        .unwrap_or_else(|| panic!("{}", tokens.text));
+    assert_eq!(listed["name"], format!("run {run}"));
+    assert!(listed["revoked_at"].is_string(), "{listed}");
     // Finished runs accept nothing more.
     expect(
         &act(&server, &first, "app", &run, "approvals", json!({})).await,

@@ -369,6 +369,8 @@ pub async fn start_apply(
         run: wire_detail(&ticket.view),
         lock_id: ticket.lock_id,
         plan_file_sha256: ticket.plan_file_sha256,
+        credential: ticket.credential.expose().to_owned(),
+        credential_expires_at: ticket.credential_expires_at.to_string(),
     }))
 }
 

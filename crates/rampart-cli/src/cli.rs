@@ -683,6 +683,10 @@ pub enum WorkspaceCommand {
         tags: Option<Vec<String>>,
         #[command(flatten)]
         runs: RunSettingsArgs,
+        /// The SRE service that drift raises an alert on ("" stops); needs
+        /// integration:create (an integration of the service is made for the workspace).
+        #[arg(long, value_name = "SERVICE")]
+        drift_alert_service: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },

@@ -775,6 +775,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
             provisioner_version,
             tags,
             runs,
+            drift_alert_service,
             project,
         } => {
             let workspace: iacm_wire::Workspace = client
@@ -787,6 +788,7 @@ pub async fn workspace(command: WorkspaceCommand, args: &ClientArgs) -> Result<(
                         provisioner_version,
                         tags,
                         runs: runs.wire(),
+                        drift_alert_service,
                     },
                 )
                 .await?;

@@ -143,6 +143,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "run_credentials",
         sql: include_str!("../migrations/sqlite/0025_run_credentials.sql"),
     },
+    Migration {
+        version: 26,
+        name: "workspace_drift_alerts",
+        sql: include_str!("../migrations/sqlite/0026_workspace_drift_alerts.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -270,6 +275,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 25,
         name: "run_credentials",
         sql: include_str!("../migrations/postgres/0025_run_credentials.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "workspace_drift_alerts",
+        sql: include_str!("../migrations/postgres/0026_workspace_drift_alerts.sql"),
     },
 ];
 

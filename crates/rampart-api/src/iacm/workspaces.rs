@@ -45,6 +45,13 @@ pub struct WorkspaceUpdate {
     /// How runs are approved (needs `workspace:approve` too); fields left out stay.
     #[serde(default)]
     pub runs: Option<WorkspaceRunSettingsUpdate>,
+    /// The SRE service (identifier, same project) that drift checks finding drift
+    /// raise an alert on — deduplicated per workspace, resolved by the next clean
+    /// check; `""` stops. Needs `integration:create`: the server makes an integration
+    /// of that service for the workspace (`drift_alert_integration`).
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub drift_alert_service: Option<String>,
 }
 
 /// How a workspace's runs are approved and applied.
@@ -104,4 +111,8 @@ pub struct Workspace {
     /// Present when reading or listing workspaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::WorkspaceDrift>,
+    /// The integration (of the SRE service named by `drift_alert_service`) that its
+    /// drift arrives through as an alert; absent: drift raises no alert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_alert_integration: Option<String>,
 }

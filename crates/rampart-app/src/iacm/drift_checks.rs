@@ -14,12 +14,66 @@ use rampart_domain::iacm::drift_checks::{
 use rampart_domain::iacm::variables::ResolvedVariable;
 use rampart_domain::iacm::workspaces::Workspace;
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
 use rampart_domain::{Permission, RunId};
 use rampart_store::Page;
 use serde_json::json;
 
 use super::variables::handed_keys;
 use crate::{App, AppError, AppResult, Ctx, mint};
+
+/// A workspace's drift event: one dedup key per workspace, so however many checks find
+/// drift there is one open alert.
+fn drift_event(workspace: &Workspace, action: Action) -> AlertEvent {
+    let identifier = workspace.identifier.as_str();
+    AlertEvent {
+        dedup_key: format!("rampart-workspace-drift:{}", workspace.id),
+        action,
+        summary: format!("Workspace {identifier} is in sync"),
+        severity: Severity::Warning,
+        source: format!("rampart workspace {identifier}"),
+        group_key: None,
+        labels: [("workspace".to_owned(), identifier.to_owned())].into(),
+        annotations: Default::default(),
+        links: Vec::new(),
+        details: json!({ "workspace": identifier }),
+    }
+}
+
+/// The event of a drift check: a trigger naming the drifted resources, or (none
+/// drifted) a resolve.
+fn drift_check_event(
+    workspace: &Workspace,
+    check: &DriftCheck,
+    drifted: &[DriftedResource],
+) -> AlertEvent {
+    if drifted.is_empty() {
+        return drift_event(workspace, Action::Resolve);
+    }
+    let mut event = drift_event(workspace, Action::Trigger);
+    event.summary = format!(
+        "Workspace {} drifted: {} resource{} changed outside Terraform",
+        workspace.identifier,
+        drifted.len(),
+        if drifted.len() == 1 { "" } else { "s" }
+    );
+    event
+        .labels
+        .insert("drift_check".to_owned(), check.id.clone());
+    // The first hundred addresses (the check itself lists them all).
+    let addresses: Vec<&str> = drifted
+        .iter()
+        .take(100)
+        .map(|resource| resource.address.as_str())
+        .collect();
+    event.details = json!({
+        "workspace": workspace.identifier.as_str(),
+        "check": check.id,
+        "mode": check.mode.as_str(),
+        "drifted": addresses,
+    });
+    event
+}
 
 fn check_not_found() -> AppError {
     AppError::NotFound {
@@ -85,7 +139,61 @@ impl App {
                 .build(),
         )
         .await?;
+        self.send_drift_alert(
+            ctx,
+            &workspace,
+            drift_check_event(&workspace, &check, &drifted),
+        )
+        .await;
         Ok((check, drifted))
+    }
+
+    /// Resolves the workspace's drift alert after run `run` applied (its new state is
+    /// the configuration's).
+    pub(crate) async fn drift_alert_resolved_by_run(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        run: RunId,
+    ) {
+        let mut event = drift_event(workspace, Action::Resolve);
+        event.summary = format!(
+            "Workspace {}: run {run} applied the configuration",
+            workspace.identifier
+        );
+        self.send_drift_alert(ctx, workspace, event).await;
+    }
+
+    /// Delivers a drift event to the workspace's SRE service (when it names one):
+    /// through the workspace's drift integration like any sender's event, so the
+    /// service's alert rules, dedup, incidents, escalation and paging apply. A failure
+    /// is logged: what caused the event stands, and the alert is the service's to miss.
+    async fn send_drift_alert(&self, ctx: &Ctx, workspace: &Workspace, event: AlertEvent) {
+        if let Err(error) = self.deliver_drift_event(ctx, workspace, event).await {
+            tracing::warn!(%error, workspace = %workspace.id, "could not deliver the drift alert");
+        }
+    }
+
+    async fn deliver_drift_event(
+        &self,
+        ctx: &Ctx,
+        workspace: &Workspace,
+        event: AlertEvent,
+    ) -> AppResult<()> {
+        let Some(integration) = workspace.drift_integration else {
+            return Ok(());
+        };
+        let Some(record) = self.store().integration(integration).await? else {
+            return Ok(());
+        };
+        let Some(service) = self.store().service(record.integration.service_id).await? else {
+            return Ok(());
+        };
+        let delivery = self
+            .prepare(service, &record, &ctx.meta, vec![event])
+            .await?;
+        self.inner.ingest_queue.submit(delivery).await?;
+        Ok(())
     }
 
     /// The variables a drift check's plan needs, with values, for who makes the check

@@ -772,6 +772,8 @@ impl App {
                 .await?;
                 tx.commit(self.run_audit(ctx, scope, &workspace, &current, now, "run.applied"))
                     .await?;
+                // A new state from a reviewed run ends any drift the workspace had.
+                self.drift_alert_resolved_by_run(ctx, &workspace, id).await;
                 Ok(())
             }
             Err(detail) => {

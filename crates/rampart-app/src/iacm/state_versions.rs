@@ -232,6 +232,7 @@ impl App {
             provisioner_version: String::new(),
             tags: Vec::new(),
             runs: Default::default(),
+            drift_integration: None,
             created_at: now,
             updated_at: now,
         };

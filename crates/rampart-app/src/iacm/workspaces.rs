@@ -13,7 +13,7 @@ use rampart_domain::iacm::workspaces::{
     Provisioner, Workspace, parse_provisioner_version, parse_tags,
 };
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
+use rampart_domain::{Description, IntegrationId, Name, Permission, Slug, WorkspaceId};
 use rampart_store::Page;
 use serde_json::json;
 
@@ -82,6 +82,9 @@ pub struct WorkspacePatch {
     pub provisioner_version: Option<String>,
     pub tags: Option<Vec<String>>,
     pub runs: RunSettingsPatch,
+    /// The SRE service (identifier, same project) the workspace's drift arrives at as
+    /// an alert; empty: none.
+    pub drift_alert_service: Option<String>,
 }
 
 /// One version that failed verification.
@@ -178,6 +181,7 @@ impl App {
                 governed: true,
                 ..RunSettings::default()
             })?,
+            drift_integration: None,
             created_at: now,
             updated_at: now,
         };
@@ -287,6 +291,12 @@ impl App {
             Subject::Document(workspace_document(&workspace)),
         )
         .await?;
+        if let Some(service) = &patch.drift_alert_service {
+            workspace.drift_integration = self
+                .drift_integration(ctx, scope, &workspace, service)
+                .await?;
+            changed.push("drift_alert_service");
+        }
         let now = self.now();
         workspace.updated_at = now;
         let mut tx = self.store().write().await?;
@@ -299,11 +309,63 @@ impl App {
                     "identifier": workspace.identifier.as_str(),
                     "changed": changed,
                     "runs": run_settings_details(&workspace.runs),
+                    "drift_integration": workspace.drift_integration.map(|id| id.to_string()),
                 }))
                 .build(),
         )
         .await?;
         Ok(workspace)
+    }
+
+    /// The integration a workspace's drift alerts arrive through, for `service` (empty:
+    /// none). The service's integration made for the workspace is kept when it still
+    /// exists; otherwise a new one is made (generic format, a bearer credential nobody
+    /// is shown: the server delivers its events itself, and `rotate` makes it usable by
+    /// others). Making one needs `integration:create`, like making it by hand: raising
+    /// alerts on a service is that service's owners' decision.
+    async fn drift_integration(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        workspace: &Workspace,
+        service: &str,
+    ) -> AppResult<Option<IntegrationId>> {
+        if service.is_empty() {
+            return Ok(None);
+        }
+        crate::authorize(
+            &ctx.actor,
+            &ctx.access,
+            crate::Access::Permission(Permission::IntegrationCreate),
+            scope,
+        )?;
+        let found = self.service_at(scope, service).await.map_err(|_| {
+            AppError::bad_request(
+                ErrorCode::UnknownService,
+                "drift_alert_service names no service of this project",
+            )
+        })?;
+        if let Some(id) = workspace.drift_integration
+            && let Some(record) = self.store().integration(id).await?
+            && record.integration.service_id == found.id
+        {
+            return Ok(Some(id));
+        }
+        let (integration, _credential) = self
+            .create_integration(
+                ctx,
+                scope,
+                service,
+                crate::sre::integrations::IntegrationInput {
+                    name: format!("Drift of workspace {}", workspace.identifier),
+                    format: "generic".into(),
+                    auth_mode: "bearer".into(),
+                    source_cidrs: Vec::new(),
+                    rate_limit_per_minute: None,
+                },
+            )
+            .await?;
+        Ok(Some(integration.id))
     }
 
     /// Deletes a workspace with its state history; refused while it is locked (an

@@ -856,7 +856,7 @@ impl App {
 
     /// What a delivery needs inside the transaction, loaded before it: the project's
     /// ring, the service's policy and alert rules.
-    async fn prepare(
+    pub(crate) async fn prepare(
         &self,
         service: Service,
         record: &IntegrationRecord,

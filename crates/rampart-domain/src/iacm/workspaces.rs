@@ -93,6 +93,8 @@ pub struct Workspace {
     pub tags: Vec<String>,
     /// How its runs are approved and applied.
     pub runs: crate::iacm::runs::RunSettings,
+    /// The integration (of an SRE service) its drift arrives through as an alert.
+    pub drift_integration: Option<crate::IntegrationId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

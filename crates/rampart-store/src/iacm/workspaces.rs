@@ -10,12 +10,12 @@ use sqlx::any::AnyRow;
 
 use crate::platform::access::scope_columns;
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, number, parsed, signed};
+use crate::rows::{get, get_id, get_optional_id, get_timestamp, micros, number, parsed, signed};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, org_id, project_id, identifier, name, description, provisioner, \
      provisioner_version, tags, auto_apply, allow_self_approval, approvals_required, \
-     approval_ttl_seconds, governed, created_at, updated_at";
+     approval_ttl_seconds, governed, drift_integration_id, created_at, updated_at";
 
 /// Advisory lock space for per-workspace write serialisation on PostgreSQL.
 const POSTGRES_WORKSPACE_LOCK_SPACE: i32 = 0x5753; // "WS"
@@ -53,6 +53,7 @@ fn workspace_from(row: &AnyRow) -> StoreResult<Workspace> {
             )?,
             governed: get::<i64>(row, "governed")? != 0,
         },
+        drift_integration: get_optional_id(row, "drift_integration_id")?,
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
     })
@@ -145,8 +146,9 @@ impl WriteTx {
             "INSERT INTO workspaces (id, org_id, project_id, scope_key, identifier, name, \
              description, provisioner, provisioner_version, tags, created_at, updated_at, \
              auto_apply, allow_self_approval, approvals_required, approval_ttl_seconds, \
-             governed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             governed, drift_integration_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)",
         )
         .bind(workspace.id.to_string())
         .bind(org)
@@ -165,18 +167,20 @@ impl WriteTx {
         .bind(i64::from(workspace.runs.approvals_required))
         .bind(signed(workspace.runs.approval_ttl_seconds)?)
         .bind(i64::from(workspace.runs.governed))
+        .bind(workspace.drift_integration.map(|id| id.to_string()))
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
-    /// Name, description, provisioner, version, tags, run settings and updated time.
+    /// Name, description, provisioner, version, tags, run settings, drift integration
+    /// and updated time.
     pub async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
         sqlx::query(
             "UPDATE workspaces SET name = $2, description = $3, provisioner = $4, \
              provisioner_version = $5, tags = $6, updated_at = $7, auto_apply = $8, \
              allow_self_approval = $9, approvals_required = $10, approval_ttl_seconds = $11, \
-             governed = $12 WHERE id = $1",
+             governed = $12, drift_integration_id = $13 WHERE id = $1",
         )
         .bind(workspace.id.to_string())
         .bind(workspace.name.as_str())
@@ -190,6 +194,7 @@ impl WriteTx {
         .bind(i64::from(workspace.runs.approvals_required))
         .bind(signed(workspace.runs.approval_ttl_seconds)?)
         .bind(i64::from(workspace.runs.governed))
+        .bind(workspace.drift_integration.map(|id| id.to_string()))
         .execute(self.conn())
         .await?;
         Ok(())

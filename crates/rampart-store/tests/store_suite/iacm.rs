@@ -22,6 +22,7 @@ pub(crate) fn workspace(tenant: &Tenant, identifier: &str) -> Workspace {
         provisioner_version: "1.8.0".into(),
         tags: vec!["prod".into()],
         runs: Default::default(),
+        drift_integration: None,
         created_at: now(),
         updated_at: now(),
     }

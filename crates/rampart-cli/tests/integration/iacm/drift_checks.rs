@@ -1,7 +1,8 @@
 //! Drift checks end to end with the stock Terraform CLI through `rampart tf drift`: a
 //! state edited behind Terraform's back is found (exit 2, the resource with its values
 //! before and after), the workspace reads `drifted` until a run's apply writes a new
-//! state, every check is kept as history, and bad requests get specific errors.
+//! state, drift raises one alert on the workspace's SRE service that a clean check
+//! resolves, every check is kept as history, and bad requests get specific errors.
 
 use rampart_testkit::terraform::Terraform;
 use rampart_testkit::{StatusCode, TestServer};
@@ -22,6 +23,49 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         json!({"auto_apply": true, "governed": false}),
     )
     .await;
+    // Drift arrives at the SRE service `web` as an alert.
+    let project = "/api/v1/orgs/default/projects/default";
+    let created = server
+        .post(
+            &format!("{project}/services"),
+            &admin,
+            json!({"identifier": "web", "name": "Web"}),
+        )
+        .await;
+    expect(&created, StatusCode::CREATED, "");
+    let unknown = server
+        .patch(
+            &format!("{API}/app"),
+            &admin,
+            json!({"drift_alert_service": "nope"}),
+        )
+        .await;
+    expect(&unknown, StatusCode::BAD_REQUEST, "unknown_service");
+    let linked = server
+        .patch(
+            &format!("{API}/app"),
+            &admin,
+            json!({"drift_alert_service": "web"}),
+        )
+        .await;
+    expect(&linked, StatusCode::OK, "");
+    let integration = linked.body["drift_alert_integration"].as_str().unwrap();
+    let integrations = server
+        .get(&format!("{project}/services/web/integrations"), &admin)
+        .await;
+    assert!(
+        integrations.text.contains(integration) && integrations.text.contains("Drift of"),
+        "{}",
+        integrations.text
+    );
+    let alerts = async || {
+        let listed = server
+            .get(&format!("{project}/alerts?service=web"), &admin)
+            .await;
+        expect(&listed, StatusCode::OK, "");
+        listed.body["items"].as_array().unwrap().clone()
+    };
+
     let tf = Terraform::new(&resources(&["a", "b"]));
     let applied = exited(&wrap(&server, &tf, &admin, &["apply"]).await, 0);
     assert_eq!(applied["run"]["status"], "applied", "{applied}");
@@ -35,6 +79,7 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         "{}",
         workspace.text
     );
+    assert!(alerts().await.is_empty(), "a clean check raises nothing");
 
     // Someone edits the state behind Terraform's back.
     let current = server
@@ -86,17 +131,46 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         .await;
     expect(&shown, StatusCode::OK, "");
     assert_eq!(shown.body["resources"], drifted["resources"]);
+    // One alert on the service, naming the workspace and the drifted resource; a
+    // second check that finds the same drift joins it.
+    let raised = alerts().await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["status"], "triggered");
+    assert_eq!(raised[0]["severity"], "warning");
+    let alert = server
+        .get(
+            &format!("{project}/alerts/{}", raised[0]["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    expect(&alert, StatusCode::OK, "");
+    let payload = &alert.body["payload"];
+    assert_eq!(
+        payload["summary"], "Workspace app drifted: 1 resource changed outside Terraform",
+        "{payload}"
+    );
+    assert_eq!(payload["details"]["drifted"], json!(["terraform_data.r0"]));
+    exited(&wrap(&server, &tf, &admin, &["drift"]).await, 2);
+    let raised = alerts().await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["event_count"], 2, "{raised:?}");
 
     // A run's apply puts it right and writes a new state: no longer drifted.
     exited(&wrap(&server, &tf, &admin, &["apply"]).await, 0);
     let workspace = server.get(&format!("{API}/app"), &admin).await;
     assert_eq!(workspace.body["status"], "active", "{}", workspace.text);
     assert_eq!(workspace.body["drift"]["status"], "unchecked");
+    // And resolves the drift alert.
+    let raised = alerts().await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0]["status"], "resolved", "{raised:?}");
     let again = exited(
         &wrap(&server, &tf, &admin, &["drift", "--refresh-only"]).await,
         0,
     );
     assert_eq!(again["mode"], "refresh_only");
+    // A clean check raises nothing more.
+    assert_eq!(alerts().await.len(), 1);
 
     // The history, newest first.
     let history = server.get(&format!("{API}/app/drift-checks"), &admin).await;
@@ -107,7 +181,7 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         .iter()
         .map(|check| check["drifted"].as_u64().unwrap())
         .collect();
-    assert_eq!(drifts, [0, 1, 0], "{}", history.text);
+    assert_eq!(drifts, [0, 1, 1, 0], "{}", history.text);
 
     // Bad requests: specific answers, nothing recorded.
     let viewer = user_with_role(&server, "viewer@example.com", "_viewer").await;
@@ -149,5 +223,5 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         "permission_denied",
     );
     let history = server.get(&checks, &viewer).await;
-    assert_eq!(history.body["items"].as_array().unwrap().len(), 3);
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 4);
 }

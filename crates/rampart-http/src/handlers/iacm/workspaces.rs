@@ -76,7 +76,8 @@ pub fn routes(table: &mut RouteTable) {
             "Change a workspace (checked by the workspace policy sets that apply: 422)",
         )
         .body::<wire::WorkspaceUpdate>()
-        .errors(&[422])
+        // `unknown_service`: `drift_alert_service` names no service here.
+        .errors(&[400, 422])
         .reply::<wire::Workspace>(200),
         update_workspace,
     );
@@ -215,6 +216,7 @@ fn wire_workspace(
             latest_check: latest.as_ref().map(|check| check.id.clone()),
             checked_at: latest.map(|check| check.checked_at.to_string()),
         }),
+        drift_alert_integration: workspace.drift_integration.map(|id| id.to_string()),
     }
 }
 
@@ -332,6 +334,7 @@ pub async fn update_workspace(
                 provisioner_version: body.provisioner_version,
                 tags: body.tags,
                 runs: run_settings_patch(body.runs),
+                drift_alert_service: body.drift_alert_service,
             },
         )
         .await?;

@@ -5,7 +5,9 @@
 //!
 //! Each holder's variables are one sealed document (keys, values, flags, descriptions)
 //! with a version: a change reads it, applies the domain's rules, and writes the next
-//! version only if nobody wrote it first (409 `concurrent_update`). A sensitive value is
+//! version only if nobody wrote it first — else it is made again on the newer version,
+//! so parallel writers of different keys all succeed (409 `concurrent_update` only after
+//! [`VARIABLE_WRITE_ATTEMPTS`] lost races). A sensitive value is
 //! write-only: no response shows it again ([`VariableView`] has no value for it); it
 //! leaves the server only to a run's **executor** — while the run plans, the principal
 //! that started it; while it applies, the principal holding its lock — audited by key.
@@ -220,6 +222,11 @@ fn set_owner(scope: Scope) -> AppResult<String> {
     }
 }
 
+/// How many times a change to a holder's variables is made again on the version someone
+/// else stored first (clients such as Terraform's `tfe` provider write many variables of
+/// one workspace at once) before it gives up with 409 `concurrent_update`.
+const VARIABLE_WRITE_ATTEMPTS: usize = 16;
+
 fn lost_race(what: &str) -> AppError {
     AppError::conflict(
         ErrorCode::ConcurrentUpdate,
@@ -330,7 +337,7 @@ impl App {
         let mut put = Put::Created;
         let variables = self
             .change_workspace_variables(ctx, scope, &workspace, "variable.put", |variables| {
-                put = put_variable(variables, category, key, change)?;
+                put = put_variable(variables, category, key, change.clone())?;
                 Ok(variable_details(
                     json!({ "workspace": workspace.identifier.as_str() }),
                     category,
@@ -377,37 +384,41 @@ impl App {
         scope: Scope,
         workspace: &Workspace,
         action: &'static str,
-        change: impl FnOnce(&mut Vec<Variable>) -> AppResult<serde_json::Value>,
+        mut change: impl FnMut(&mut Vec<Variable>) -> AppResult<serde_json::Value>,
     ) -> AppResult<Vec<Variable>> {
-        let (version, mut variables) = self.own_variables(workspace).await?;
-        let details = change(&mut variables)?;
-        let next = version + 1;
-        let owner = workspace.project_id.to_string();
-        let id = workspace.id.to_string();
-        let sealed = self
-            .seal_variables(
-                &variables_place(&owner, HolderKind::Workspace, &id, next),
-                &variables,
+        for _ in 0..VARIABLE_WRITE_ATTEMPTS {
+            let (version, mut variables) = self.own_variables(workspace).await?;
+            let details = change(&mut variables)?;
+            let next = version + 1;
+            let owner = workspace.project_id.to_string();
+            let id = workspace.id.to_string();
+            let sealed = self
+                .seal_variables(
+                    &variables_place(&owner, HolderKind::Workspace, &id, next),
+                    &variables,
+                )
+                .await?;
+            let now = self.now();
+            let mut tx = self.store().write().await?;
+            if !tx
+                .put_workspace_variables(workspace.id, next, variables.len() as u64, &sealed, now)
+                .await?
+            {
+                // Someone stored another version first: apply the change to theirs.
+                tx.rollback().await?;
+                continue;
+            }
+            tx.commit(
+                ctx.audit(now, action, "workspace")
+                    .scope(scope)
+                    .resource_id(workspace.id)
+                    .details(details)
+                    .build(),
             )
             .await?;
-        let now = self.now();
-        let mut tx = self.store().write().await?;
-        if !tx
-            .put_workspace_variables(workspace.id, next, variables.len() as u64, &sealed, now)
-            .await?
-        {
-            tx.rollback().await?;
-            return Err(lost_race("workspace's variables"));
+            return Ok(variables);
         }
-        tx.commit(
-            ctx.audit(now, action, "workspace")
-                .scope(scope)
-                .resource_id(workspace.id)
-                .details(details)
-                .build(),
-        )
-        .await?;
-        Ok(variables)
+        Err(lost_race("workspace's variables"))
     }
 
     async fn variable_set_at(
@@ -538,7 +549,7 @@ impl App {
         let mut put = Put::Created;
         let (_, variables) = self
             .change_variable_set(ctx, scope, identifier, "variable.put", |set, variables| {
-                put = put_variable(variables, category, key, change)?;
+                put = put_variable(variables, category, key, change.clone())?;
                 Ok(variable_details(
                     json!({ "variable_set": set.identifier.as_str() }),
                     category,
@@ -582,43 +593,47 @@ impl App {
     }
 
     /// Loads a set, applies `change` (which returns the audit details), and stores the
-    /// next version only if nobody stored another meanwhile (409 `concurrent_update`).
+    /// next version only if nobody stored another meanwhile (else again, on theirs).
     async fn change_variable_set(
         &self,
         ctx: &Ctx,
         scope: Scope,
         identifier: &str,
         action: &'static str,
-        change: impl FnOnce(&mut VariableSet, &mut Vec<Variable>) -> AppResult<serde_json::Value>,
+        mut change: impl FnMut(&mut VariableSet, &mut Vec<Variable>) -> AppResult<serde_json::Value>,
     ) -> AppResult<(VariableSet, Vec<VariableView>)> {
         let owner = set_owner(scope)?;
-        let (mut set, mut variables) = self.variable_set_at(scope, identifier).await?;
-        let details = change(&mut set, &mut variables)?;
-        let now = self.now();
-        set.version += 1;
-        set.variable_count = variables.len() as u64;
-        set.updated_at = now;
-        let id = set.id.to_string();
-        let sealed = self
-            .seal_variables(
-                &variables_place(&owner, HolderKind::Set, &id, set.version),
-                &variables,
+        for _ in 0..VARIABLE_WRITE_ATTEMPTS {
+            let (mut set, mut variables) = self.variable_set_at(scope, identifier).await?;
+            let details = change(&mut set, &mut variables)?;
+            let now = self.now();
+            set.version += 1;
+            set.variable_count = variables.len() as u64;
+            set.updated_at = now;
+            let id = set.id.to_string();
+            let sealed = self
+                .seal_variables(
+                    &variables_place(&owner, HolderKind::Set, &id, set.version),
+                    &variables,
+                )
+                .await?;
+            let mut tx = self.store().write().await?;
+            if !tx.update_variable_set(&set, &sealed).await? {
+                // Someone stored another version first: apply the change to theirs.
+                tx.rollback().await?;
+                continue;
+            }
+            tx.commit(
+                ctx.audit(now, action, "variable_set")
+                    .scope(scope)
+                    .resource_id(set.id)
+                    .details(details)
+                    .build(),
             )
             .await?;
-        let mut tx = self.store().write().await?;
-        if !tx.update_variable_set(&set, &sealed).await? {
-            tx.rollback().await?;
-            return Err(lost_race("variable set"));
+            return Ok((set, views(&variables)));
         }
-        tx.commit(
-            ctx.audit(now, action, "variable_set")
-                .scope(scope)
-                .resource_id(set.id)
-                .details(details)
-                .build(),
-        )
-        .await?;
-        Ok((set, views(&variables)))
+        Err(lost_race("variable set"))
     }
 
     pub async fn delete_variable_set(

@@ -1,6 +1,6 @@
 //! `rampart run`: a workspace's runs — history, one run with its plan, policy results,
-//! cost, approvals and transitions, and the reviewer's actions (approve, override,
-//! discard, cancel).
+//! cost, approvals and transitions, its logs, and the reviewer's actions (approve,
+//! override, discard, cancel).
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -24,6 +24,19 @@ pub enum RunCommand {
         workspace: String,
         /// The run's id.
         run: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// A run's logs as Terraform printed them, sensitive values masked: every phase the
+    /// run has (plan, apply), or one.
+    Logs {
+        /// The workspace's identifier.
+        workspace: String,
+        /// The run's id.
+        run: String,
+        /// Only this phase: plan or apply.
+        #[arg(long)]
+        phase: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -110,6 +123,38 @@ pub async fn run(command: RunCommand, args: &ClientArgs) -> Result<()> {
             client
                 .get(&format!("{}/{run}", runs(&project, &workspace)))
                 .await?
+        }
+        RunCommand::Logs {
+            workspace,
+            run,
+            phase,
+            project,
+        } => {
+            let logs = format!("{}/{run}/logs", runs(&project, &workspace));
+            let phases = match phase {
+                Some(phase) => vec![phase],
+                None => {
+                    let listed: wire::RunLogList = client.get(&logs).await?;
+                    listed.items.into_iter().map(|log| log.phase).collect()
+                }
+            };
+            let mut texts = serde_json::Map::new();
+            for phase in phases {
+                let bytes = client.get_bytes(&format!("{logs}/{phase}")).await?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                if args.output != OutputFormat::Json {
+                    println!("=== {phase} ===");
+                    print!("{text}");
+                    if !text.ends_with('\n') {
+                        println!();
+                    }
+                }
+                texts.insert(phase, text.into());
+            }
+            if args.output == OutputFormat::Json {
+                return print_json(&texts);
+            }
+            return Ok(());
         }
         RunCommand::Approve {
             workspace,

@@ -751,6 +751,14 @@ pub(super) struct Wrapped {
 }
 
 impl Wrapped {
+    fn of(output: std::process::Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|_| panic!("not JSON: {self}"))
     }
@@ -796,18 +804,28 @@ fn wrapper(
     command
 }
 
+/// `rampart ARGS…` as a person runs it against the server.
+pub(super) async fn rampart(server: &TestServer, token: &str, args: &[&str]) -> Wrapped {
+    #[allow(clippy::disallowed_methods)] // tests start real clients
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .env("RAMPART_URL", &server.url)
+        .env("RAMPART_TOKEN", token)
+        .env("RAMPART_CA_CERT", &server.ca_cert)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    Wrapped::of(output)
+}
+
 pub(super) async fn wrap(
     server: &TestServer,
     tf: &Terraform,
     token: &str,
     args: &[&str],
 ) -> Wrapped {
-    let output = wrapper(server, tf, token, args).output().await.unwrap();
-    Wrapped {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Wrapped::of(wrapper(server, tf, token, args).output().await.unwrap())
 }
 
 #[track_caller]

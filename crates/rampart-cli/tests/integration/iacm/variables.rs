@@ -10,7 +10,9 @@ use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
 
 use super::API;
-use super::runs::{act, create_workspace, exited, expect, id_of, new_run, raw, runs_of, wrap};
+use super::runs::{
+    act, create_workspace, exited, expect, id_of, new_run, rampart, raw, runs_of, wrap,
+};
 use crate::platform::access::user_with_role;
 
 const PROJECT: &str = "/api/v1/orgs/default/projects/default";
@@ -408,6 +410,29 @@ async fn variables_hold_their_rules(server: TestServer) {
         "run_state_conflict",
     );
 
+    // Parallel writers of one workspace's variables (as Terraform's `tfe` provider
+    // writes them) all succeed, and nothing is lost.
+    let created = server
+        .post(API, &admin, json!({"identifier": "busy", "name": "busy"}))
+        .await;
+    expect(&created, StatusCode::CREATED, "");
+    let keys: Vec<String> = (0..12).map(|n| format!("key_{n}")).collect();
+    let writers = keys.iter().map(|key| {
+        let path = variable_path("busy", "terraform", key);
+        let server = &server;
+        let admin = &admin;
+        async move { put(server, admin, &path, json!({"value": key})).await }
+    });
+    for reply in futures_util::future::join_all(writers).await {
+        expect(&reply, StatusCode::CREATED, "");
+    }
+    let stored = server.get(&format!("{API}/busy/variables"), &admin).await;
+    let mut stored_keys: Vec<String> = items(&stored).into_iter().map(|(_, key, ..)| key).collect();
+    stored_keys.sort();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(stored_keys, expected, "{}", stored.text);
+
     // Deleting: a variable once (then 404), a set with its variables.
     expect(
         &server.delete(&region, &admin).await,
@@ -535,6 +560,30 @@ async fn variables_reach_terraform_and_sensitive_values_reach_nothing_else() {
         assert!(log.text.contains(printed), "{phase}: {}", log.text);
         assert!(!log.text.contains(&password), "{phase}: {}", log.text);
     }
+    // `rampart run logs` shows both phases (and one with --phase), masked.
+    let shown = rampart(&server, &approver, &["run", "logs", "app", &run]).await;
+    assert_eq!(shown.code, 0, "{shown}");
+    assert!(
+        shown.stdout.contains("=== plan ===") && shown.stdout.contains("=== apply ==="),
+        "{shown}"
+    );
+    assert!(shown.stdout.contains("hello:***"), "{shown}");
+    assert!(!shown.stdout.contains(&password), "{shown}");
+    let one = rampart(
+        &server,
+        &approver,
+        &[
+            "run", "logs", "app", &run, "--phase", "apply", "--output", "json",
+        ],
+    )
+    .await;
+    assert_eq!(one.code, 0, "{one}");
+    let one: Value = serde_json::from_str(&one.stdout).unwrap();
+    assert!(
+        one["apply"].as_str().unwrap().contains("Apply complete!"),
+        "{one}"
+    );
+    assert!(one.get("plan").is_none(), "{one}");
     let plan = done["run"]["plan_id"].as_str().unwrap();
     for path in [
         format!("{}/{run}", runs_of("app")),

@@ -267,6 +267,9 @@ struct Wrapper<'a> {
     /// While an apply runs: the run credential, which Terraform uses for the state
     /// instead of `token` (a governed workspace accepts the write from nothing else).
     run_credential: Mutex<Option<Zeroizing<String>>>,
+    /// The backend override `terraform init` last ran with in this process: an apply
+    /// right after its plan, with the same override, needs no second init.
+    initialized: Mutex<Option<String>>,
     /// The run's variables as Terraform's environment (name, value), once fetched.
     environment: Mutex<Vec<(String, Zeroizing<String>)>>,
     /// The run's sensitive values, masked in everything Terraform prints.
@@ -284,7 +287,8 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<'a> Wrapper<'a> {
-    /// Checks the workspace's provisioner and version against the binary found.
+    /// Checks the workspace's provisioner version (when it pins one) against the
+    /// binary found.
     async fn new(
         client: &'a Client,
         args: &ClientArgs,
@@ -313,10 +317,15 @@ impl<'a> Wrapper<'a> {
             terraform,
             token,
             run_credential: Mutex::new(None),
+            initialized: Mutex::new(None),
             environment: Mutex::new(Vec::new()),
             secrets: Mutex::new(Vec::new()),
             log: Mutex::new(Vec::new()),
         };
+        if workspace.provisioner_version.is_empty() {
+            // Nothing pinned: no version to compare (and a Terraform process saved).
+            return Ok(wrapper);
+        }
         let version = wrapper.capture(&["version", "-json"]).await?;
         let version: serde_json::Value =
             serde_json::from_slice(&version).context("reading `terraform version -json`")?;
@@ -324,7 +333,7 @@ impl<'a> Wrapper<'a> {
             .get("terraform_version")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        if !workspace.provisioner_version.is_empty() && workspace.provisioner_version != found {
+        if workspace.provisioner_version != found {
             bail!(
                 "the workspace runs {} {}, but {} is {found}",
                 workspace.provisioner,
@@ -388,7 +397,7 @@ impl<'a> Wrapper<'a> {
             .context("creating .rampart in the module's folder")?;
         self.load_variables(&run.id).await?;
         let backend = BackendOverride::write(self, &run.lock_id)?;
-        self.init().await?;
+        self.init(&backend).await?;
         let out = format!("-out={}", plan_file.display());
         let mut plan_args = vec!["plan", "-input=false", out.as_str()];
         if destroy {
@@ -443,7 +452,7 @@ impl<'a> Wrapper<'a> {
         ))
         .await?;
         let backend = BackendOverride::write(self, "")?;
-        self.init().await?;
+        self.init(&backend).await?;
         let out = format!("-out={}", plan_file.display());
         let mut plan_args = vec!["plan", "-input=false", "-detailed-exitcode", out.as_str()];
         if refresh_only {
@@ -576,7 +585,7 @@ impl<'a> Wrapper<'a> {
         let plan_path = plan_file.to_string_lossy().into_owned();
         locked(&self.log).clear();
         let applied = match self.load_variables(&run).await {
-            Ok(()) => match self.init().await {
+            Ok(()) => match self.init(&backend).await {
                 Ok(()) => {
                     self.stream(&["apply", "-input=false", "-lock=false", &plan_path])
                         .await
@@ -607,8 +616,18 @@ impl<'a> Wrapper<'a> {
         Ok(finished)
     }
 
-    async fn init(&self) -> Result<()> {
-        self.stream(&["init", "-input=false", "-reconfigure"]).await
+    /// `terraform init` for `backend` (the override written), unless this process ran
+    /// it for the same override already (nothing else in the folder changes between a
+    /// plan and its apply in one `rampart tf apply`).
+    async fn init(&self, backend: &BackendOverride) -> Result<()> {
+        if locked(&self.initialized).as_deref() == Some(backend.text.as_str()) {
+            return Ok(());
+        }
+        *locked(&self.initialized) = None;
+        self.stream(&["init", "-input=false", "-reconfigure"])
+            .await?;
+        *locked(&self.initialized) = Some(backend.text.clone());
+        Ok(())
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
@@ -774,6 +793,7 @@ impl<'a> Wrapper<'a> {
 /// address (the apply writes under the lock the run holds) and the CA to trust.
 struct BackendOverride {
     path: PathBuf,
+    text: String,
 }
 
 impl BackendOverride {
@@ -807,8 +827,8 @@ impl BackendOverride {
              username       = \"rampart\"\n{ca}  }}\n}}\n"
         );
         let path = wrapper.target.dir.join(OVERRIDE_FILE);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        Ok(Self { path })
+        std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(Self { path, text })
     }
 }
 

@@ -61,6 +61,29 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
     )
     .await;
     let admin = server.admin_token.clone();
+    // A workspace with a run and a variable, whose routes are read during the outage.
+    let workspaces = format!("{PROJECT}/workspaces");
+    let created = server
+        .post(
+            &workspaces,
+            &admin,
+            json!({"identifier": "app", "name": "app"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let run = server
+        .post(&format!("{workspaces}/app/runs"), &admin, json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{}", run.text);
+    let variable = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{workspaces}/app/variables/terraform/region"),
+            Some(&admin),
+            Some(&json!({"value": "eu"})),
+        )
+        .await;
+    assert_eq!(variable.status, StatusCode::CREATED, "{}", variable.text);
 
     let load = Load::default();
     let chaos = async {
@@ -241,11 +264,21 @@ impl Load {
         }
     }
 
-    /// Reads readiness, the incident list and the caller until stopped.
+    /// Reads readiness, the incident list, the caller, and a workspace's runs,
+    /// variables and drift checks until stopped.
     async fn read(&self, server: &TestServer) {
         let incidents = format!("{PROJECT}/incidents");
+        let workspace = format!("{PROJECT}/workspaces/app");
+        let paths = [
+            "/readyz".to_owned(),
+            incidents,
+            "/api/v1/me".to_owned(),
+            format!("{workspace}/runs"),
+            format!("{workspace}/variables/effective"),
+            format!("{workspace}/drift-checks"),
+        ];
         while !self.stop.load(Ordering::SeqCst) {
-            for path in ["/readyz", incidents.as_str(), "/api/v1/me"] {
+            for path in &paths {
                 let reply = server.get(path, &server.admin_token).await;
                 self.record(reply.status, reply.code(), &reply.headers);
             }

@@ -6,7 +6,7 @@
 //! The signed message is a fixed text form, so that any tool can rebuild it:
 //! `rampart-audit-checkpoint/v1\n<size>\n<root hex>\n<time micros>\n<previous hex>\n`.
 
-use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use crate::ed25519::SigningKey;
 use zeroize::Zeroizing;
 
 use crate::CryptoError;
@@ -47,38 +47,29 @@ impl Checkpoint {
 }
 
 /// The log's signing key (Ed25519). Stored as PKCS#8, wrapped by the root key.
+#[derive(Debug)]
 pub struct CheckpointSigner {
-    key: Ed25519KeyPair,
-}
-
-impl std::fmt::Debug for CheckpointSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CheckpointSigner(<redacted>)")
-    }
+    key: SigningKey,
 }
 
 impl CheckpointSigner {
     /// A new key, returned with its PKCS#8 document (to be stored wrapped).
     pub fn generate() -> Result<(Self, Zeroizing<Vec<u8>>), CryptoError> {
-        let document = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
-            .map_err(|_| CryptoError::KeyMaterial("Ed25519 key generation"))?;
-        let pkcs8 = Zeroizing::new(document.as_ref().to_vec());
-        Ok((Self::from_pkcs8(&pkcs8)?, pkcs8))
+        let (key, pkcs8) = SigningKey::generate()?;
+        Ok((Self { key }, pkcs8))
     }
 
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, CryptoError> {
-        Ed25519KeyPair::from_pkcs8(pkcs8)
-            .map(|key| Self { key })
-            .map_err(|_| CryptoError::KeyMaterial("Ed25519 PKCS#8"))
+        SigningKey::from_pkcs8(pkcs8).map(|key| Self { key })
     }
 
     /// The raw 32-byte public key, for verifiers.
     pub fn public_key(&self) -> Vec<u8> {
-        self.key.public_key().as_ref().to_vec()
+        self.key.public_key().to_vec()
     }
 
     pub fn sign(&self, checkpoint: &Checkpoint) -> Vec<u8> {
-        self.key.sign(&checkpoint.message()).as_ref().to_vec()
+        self.key.sign(&checkpoint.message()).to_vec()
     }
 }
 
@@ -88,9 +79,7 @@ pub fn verify_checkpoint(
     checkpoint: &Checkpoint,
     signature_bytes: &[u8],
 ) -> bool {
-    UnparsedPublicKey::new(&signature::ED25519, public_key)
-        .verify(&checkpoint.message(), signature_bytes)
-        .is_ok()
+    crate::ed25519::verify(public_key, &checkpoint.message(), signature_bytes)
 }
 
 #[cfg(test)]

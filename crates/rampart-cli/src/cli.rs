@@ -683,8 +683,8 @@ pub enum WorkspaceCommand {
         tags: Option<Vec<String>>,
         #[command(flatten)]
         runs: RunSettingsArgs,
-        /// The SRE service that drift raises an alert on ("" stops); needs
-        /// integration:create (an integration of the service is made for the workspace).
+        /// The SRE service that drift raises an alert on ("" stops); needs service:edit
+        /// (an integration of the service is made for the workspace).
         #[arg(long, value_name = "SERVICE")]
         drift_alert_service: Option<String>,
         #[command(flatten)]

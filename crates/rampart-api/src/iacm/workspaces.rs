@@ -47,8 +47,8 @@ pub struct WorkspaceUpdate {
     pub runs: Option<WorkspaceRunSettingsUpdate>,
     /// The SRE service (identifier, same project) that drift checks finding drift
     /// raise an alert on — deduplicated per workspace, resolved by the next clean
-    /// check; `""` stops. Needs `integration:create`: the server makes an integration
-    /// of that service for the workspace (`drift_alert_integration`).
+    /// check; `""` stops. Needs `service:edit`: the server makes an integration of that
+    /// service for the workspace (`drift_alert_integration`).
     #[serde(default)]
     #[schema(max_length = 100)]
     pub drift_alert_service: Option<String>,

@@ -15,7 +15,7 @@ use rampart_domain::iacm::variables::ResolvedVariable;
 use rampart_domain::iacm::workspaces::Workspace;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
-use rampart_domain::{Permission, RunId};
+use rampart_domain::{IntegrationId, Permission, RunId};
 use rampart_store::Page;
 use serde_json::json;
 
@@ -169,23 +169,49 @@ impl App {
     /// service's alert rules, dedup, incidents, escalation and paging apply. A failure
     /// is logged: what caused the event stands, and the alert is the service's to miss.
     async fn send_drift_alert(&self, ctx: &Ctx, workspace: &Workspace, event: AlertEvent) {
-        if let Err(error) = self.deliver_drift_event(ctx, workspace, event).await {
+        let Some(integration) = workspace.drift_integration else {
+            return;
+        };
+        if let Err(error) = self.deliver_drift_event(ctx, integration, event).await {
             tracing::warn!(%error, workspace = %workspace.id, "could not deliver the drift alert");
         }
     }
 
-    async fn deliver_drift_event(
+    /// Resolves the drift alert a workspace raised through `integration`, which it no
+    /// longer uses (it names another service, or none): nothing is left open there.
+    pub(crate) async fn drift_alert_left(
         &self,
         ctx: &Ctx,
         workspace: &Workspace,
+        integration: IntegrationId,
+    ) {
+        let mut event = drift_event(workspace, Action::Resolve);
+        event.summary = format!(
+            "Workspace {}: drift alerts go elsewhere now",
+            workspace.identifier
+        );
+        if let Err(error) = self.deliver_drift_event(ctx, integration, event).await {
+            tracing::warn!(%error, workspace = %workspace.id, "could not resolve the drift alert");
+        }
+    }
+
+    /// Delivers `event` through `integration` as the server's own sender: the
+    /// integration's rate limit applies (a drift check cannot page faster than its
+    /// senders may); its authentication and source networks are for outside senders.
+    async fn deliver_drift_event(
+        &self,
+        ctx: &Ctx,
+        integration: IntegrationId,
         event: AlertEvent,
     ) -> AppResult<()> {
-        let Some(integration) = workspace.drift_integration else {
-            return Ok(());
-        };
         let Some(record) = self.store().integration(integration).await? else {
             return Ok(());
         };
+        self.inner.webhook_limits.check(
+            integration,
+            self.now().as_second(),
+            record.integration.rate_limit_per_minute,
+        )?;
         let Some(service) = self.store().service(record.integration.service_id).await? else {
             return Ok(());
         };

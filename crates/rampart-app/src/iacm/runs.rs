@@ -592,7 +592,7 @@ impl App {
         let now = self.now();
         let actor = ctx.actor.actor_text();
         let (credential, credential_token, credential_hmac) =
-            self.run_credential(ctx, &workspace, id, now)?;
+            self.run_credential(ctx, &workspace, id, now).await?;
         let mut tx = self.store().write().await?;
         let mut current = locked_run(&mut tx, workspace.id, id).await?;
         current
@@ -708,8 +708,18 @@ impl App {
             None,
         )
         .await?;
-        tx.commit(self.run_audit(ctx, scope, &workspace, &current, now, "run.apply_start"))
-            .await?;
+        // Which token is the run credential, and until when (its secret is never kept).
+        tx.commit(self.run_audit_with(
+            ctx,
+            (scope, &workspace, &current),
+            now,
+            "run.apply_start",
+            json!({
+                "credential": credential_token.id.to_string(),
+                "credential_expires_at": credential_token.expires_at.to_string(),
+            }),
+        ))
+        .await?;
         Ok(ApplyTicket {
             credential,
             credential_expires_at: credential_token.expires_at,
@@ -861,8 +871,9 @@ impl App {
 
     /// A run credential for the apply of run `id`: a token of the caller narrowed to the
     /// workspace's project and bound to the run and workspace, living
-    /// [`RUN_CREDENTIAL_SECONDS`] at most and never longer than the caller's own token.
-    fn run_credential(
+    /// [`RUN_CREDENTIAL_SECONDS`] at most, never longer than the caller's own token,
+    /// usable only from the networks that token is, and revoked with it.
+    async fn run_credential(
         &self,
         ctx: &Ctx,
         workspace: &Workspace,
@@ -873,6 +884,15 @@ impl App {
         if let Some(expires_at) = ctx.actor.token_expires_at {
             lifetime = lifetime.min(expires_at.duration_since(now));
         }
+        let allowed_cidrs = match ctx.actor.token_id {
+            Some(parent) => self
+                .store()
+                .token_by_id(parent)
+                .await?
+                .map(|token| token.allowed_cidrs)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         let (secret, mut token, hmac) = crate::bootstrap::personal_token(
             self.pepper(),
             ctx.actor.principal,
@@ -881,9 +901,11 @@ impl App {
             lifetime,
             Some(workspace.project_id),
         )?;
+        token.allowed_cidrs = allowed_cidrs;
         token.run = Some(RunBinding {
             run_id: id,
             workspace_id: workspace.id,
+            parent_token_id: ctx.actor.token_id,
         });
         Ok((secret, token, hmac))
     }
@@ -897,15 +919,32 @@ impl App {
         now: jiff::Timestamp,
         action: &'static str,
     ) -> rampart_store::AuditRecord {
+        self.run_audit_with(ctx, (scope, workspace, run), now, action, json!({}))
+    }
+
+    /// [`Self::run_audit`] with `extra` details.
+    fn run_audit_with(
+        &self,
+        ctx: &Ctx,
+        (scope, workspace, run): (Scope, &Workspace, &Run),
+        now: jiff::Timestamp,
+        action: &'static str,
+        extra: serde_json::Value,
+    ) -> rampart_store::AuditRecord {
+        let mut details = json!({
+            "workspace": workspace.identifier.as_str(),
+            "plan": run.plan_id.map(|plan| plan.to_string()),
+            "status": run.status.as_str(),
+            "applied_state_version": run.applied_state_version,
+        });
+        if let (Some(details), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra)
+        {
+            details.extend(extra);
+        }
         ctx.audit(now, action, "run")
             .scope(scope)
             .resource_id(run.id)
-            .details(json!({
-                "workspace": workspace.identifier.as_str(),
-                "plan": run.plan_id.map(|plan| plan.to_string()),
-                "status": run.status.as_str(),
-                "applied_state_version": run.applied_state_version,
-            }))
+            .details(details)
             .build()
     }
 

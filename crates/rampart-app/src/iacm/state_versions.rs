@@ -17,7 +17,7 @@ use rampart_domain::iacm::state_versions::{
 };
 use rampart_domain::iacm::workspaces::{Provisioner, Workspace};
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::{Description, Name, Permission, Slug, WorkspaceId};
+use rampart_domain::{Description, Name, Permission, RunId, Slug, WorkspaceId};
 use serde_json::json;
 
 use crate::audit::Outcome;
@@ -658,6 +658,7 @@ impl App {
             Permission::WorkspaceWriteState,
         )
         .await?;
+        refuse_run_credential(ctx)?;
         let request = parse_lock(info)?;
         // A governed workspace's state changes only through runs, whose applies hold
         // the lock already: a lock for anything but a plan is a direct change on its way.
@@ -723,6 +724,7 @@ impl App {
         };
         self.authorize_workspace(ctx, scope, workspace.identifier.as_str(), permission)
             .await?;
+        refuse_run_credential(ctx)?;
         let request = if force { None } else { Some(parse_lock(info)?) };
         let mut tx = self.store().write().await?;
         tx.lock_workspace(workspace.id).await?;
@@ -738,6 +740,11 @@ impl App {
         }
         tx.delete_workspace_lock(workspace.id).await?;
         let now = self.now();
+        // The lock of a run's apply (its ID is the run's): the apply is over for the
+        // backend, and so is its credential.
+        if let Some(run) = rampart_domain::parse_uuid(&held.lock_id).map(RunId::from_uuid) {
+            tx.revoke_run_credentials(run, now).await?;
+        }
         tx.commit(
             ctx.audit(
                 now,
@@ -780,6 +787,22 @@ enum Append<'a> {
 
 /// Whether the held lock refuses this append: a client must hold it (or nobody does);
 /// a rollback waits until nobody does.
+/// A run credential neither takes nor releases locks: its run holds the workspace's
+/// lock from the apply's start and gives it back when the run finishes.
+fn refuse_run_credential(ctx: &Ctx) -> AppResult<()> {
+    match &ctx.actor.run_credential {
+        Some(credential) => Err(AppError::forbidden(
+            ErrorCode::TokenNarrowed,
+            format!(
+                "this is the credential of run {}: its run holds the workspace's lock and \
+                 releases it when the run finishes; the credential takes and releases none",
+                credential.run_id
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn lock_refusal(append: &Append<'_>, held: Option<&WorkspaceLock>) -> Option<AppError> {
     let held = held?;
     match append {

@@ -291,6 +291,7 @@ impl App {
             Subject::Document(workspace_document(&workspace)),
         )
         .await?;
+        let previous_drift_integration = workspace.drift_integration;
         if let Some(service) = &patch.drift_alert_service {
             workspace.drift_integration = self
                 .drift_integration(ctx, scope, &workspace, service)
@@ -314,6 +315,11 @@ impl App {
                 .build(),
         )
         .await?;
+        if let Some(previous) = previous_drift_integration
+            && workspace.drift_integration != Some(previous)
+        {
+            self.drift_alert_left(ctx, &workspace, previous).await;
+        }
         Ok(workspace)
     }
 
@@ -321,8 +327,9 @@ impl App {
     /// none). The service's integration made for the workspace is kept when it still
     /// exists; otherwise a new one is made (generic format, a bearer credential nobody
     /// is shown: the server delivers its events itself, and `rotate` makes it usable by
-    /// others). Making one needs `integration:create`, like making it by hand: raising
-    /// alerts on a service is that service's owners' decision.
+    /// others). Making one needs `service:edit`, like making it by hand: raising alerts
+    /// on a service is that service's owners' decision. An integration it no longer
+    /// uses stays (its alerts are history), with the drift alert resolved.
     async fn drift_integration(
         &self,
         ctx: &Ctx,
@@ -336,15 +343,19 @@ impl App {
         crate::authorize(
             &ctx.actor,
             &ctx.access,
-            crate::Access::Permission(Permission::IntegrationCreate),
+            crate::Access::Permission(Permission::ServiceEdit),
             scope,
         )?;
-        let found = self.service_at(scope, service).await.map_err(|_| {
-            AppError::bad_request(
-                ErrorCode::UnknownService,
-                "drift_alert_service names no service of this project",
-            )
-        })?;
+        let found = self
+            .service_at(scope, service)
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound { .. } => AppError::bad_request(
+                    ErrorCode::UnknownService,
+                    "drift_alert_service names no service of this project",
+                ),
+                other => other,
+            })?;
         if let Some(id) = workspace.drift_integration
             && let Some(record) = self.store().integration(id).await?
             && record.integration.service_id == found.id

@@ -424,7 +424,7 @@ impl RateLimiter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn check(&self, id: IntegrationId, now_secs: i64, limit: u32) -> AppResult<()> {
+    pub(crate) fn check(&self, id: IntegrationId, now_secs: i64, limit: u32) -> AppResult<()> {
         let minute = now_secs.div_euclid(60);
         let mut windows = self.windows();
         if windows.len() > RATE_WINDOWS_MAX {

@@ -130,6 +130,8 @@ pub struct ApiToken {
 pub struct RunBinding {
     pub run_id: RunId,
     pub workspace_id: WorkspaceId,
+    /// The token that started the apply (none for a session): revoking it revokes this.
+    pub parent_token_id: Option<TokenId>,
 }
 
 /// Why a token cannot be used now.

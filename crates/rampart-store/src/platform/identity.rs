@@ -66,7 +66,8 @@ fn service_account_from(row: &AnyRow) -> StoreResult<ServiceAccount> {
 
 const TOKEN_COLUMNS: &str = "id, kind, owner_user_id, owner_service_account_id, name, last_four, \
                              project_id, created_at, expires_at, revoked_at, last_used_at, \
-                             last_used_ip, allowed_cidrs, run_id, run_workspace_id";
+                             last_used_ip, allowed_cidrs, run_id, run_workspace_id, \
+                             run_parent_token_id";
 
 fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
     let owner = match (
@@ -104,6 +105,7 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
             (Some(run_id), Some(workspace_id)) => Some(RunBinding {
                 run_id,
                 workspace_id,
+                parent_token_id: get_optional_id(row, "run_parent_token_id")?,
             }),
             (None, None) => None,
             _ => {
@@ -481,7 +483,8 @@ impl WriteTx {
         sqlx::query(
             "INSERT INTO api_tokens (id, kind, owner_user_id, owner_service_account_id, name, \
              secret_hmac, last_four, project_id, created_at, expires_at, allowed_cidrs, run_id, \
-             run_workspace_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             run_workspace_id, run_parent_token_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(token.id.to_string())
         .bind(token.kind.prefix_code())
@@ -496,17 +499,27 @@ impl WriteTx {
         .bind(token.allowed_cidrs.join(" "))
         .bind(token.run.map(|run| run.run_id.to_string()))
         .bind(token.run.map(|run| run.workspace_id.to_string()))
+        .bind(
+            token
+                .run
+                .and_then(|run| run.parent_token_id)
+                .map(|id| id.to_string()),
+        )
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
+    /// Revokes a token, and the run credentials it started.
     pub async fn revoke_token(&mut self, id: TokenId, at: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id.to_string())
-            .bind(micros(at))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 \
+             WHERE (id = $1 OR run_parent_token_id = $1) AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -171,6 +171,21 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
     assert_eq!(again["mode"], "refresh_only");
     // A clean check raises nothing more.
     assert_eq!(alerts().await.len(), 1);
+    // Drift stops paging; the integration stays with its history.
+    let unlinked = server
+        .patch(
+            &format!("{API}/app"),
+            &admin,
+            json!({"drift_alert_service": ""}),
+        )
+        .await;
+    expect(&unlinked, StatusCode::OK, "");
+    assert!(
+        unlinked.body.get("drift_alert_integration").is_none(),
+        "{}",
+        unlinked.text
+    );
+    assert_eq!(alerts().await.len(), 1);
 
     // The history, newest first.
     let history = server.get(&format!("{API}/app/drift-checks"), &admin).await;

@@ -639,6 +639,23 @@ async fn runs_refuse_what_does_not_apply(
     )
     .await;
     expect(&started, StatusCode::OK, "");
+    // The run credential takes and releases no lock: the run holds it.
+    let credential = started.body["credential"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&credential);
+    let lock_path = "/tf/v1/default/default/auto/lock";
+    for method in ["LOCK", "UNLOCK"] {
+        let refused = raw(
+            &server,
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            lock_path,
+            &credential,
+            json!({"ID": auto_run, "Operation": "OperationTypePlan"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+        expect(&refused, StatusCode::FORBIDDEN, "token_narrowed");
+    }
     // An applying run whose client is gone: cancelling it breaks its lock, so only
     // someone who may force-unlock can; the lock goes with it.
     let not_allowed = act(&server, &user, "auto", &auto_run, "cancel", json!({})).await;
@@ -653,6 +670,89 @@ async fn runs_refuse_what_does_not_apply(
     assert_eq!(
         server.get(&format!("{API}/auto"), &admin).await.body["status"],
         "active"
+    );
+    let auto_state = "/tf/v1/default/default/auto";
+    let after_cancel = raw(
+        &server,
+        reqwest::Method::GET,
+        auto_state,
+        &credential,
+        vec![],
+    )
+    .await;
+    expect(&after_cancel, StatusCode::UNAUTHORIZED, "token_revoked");
+
+    // Revoking the token that started an apply revokes its run credential too; so
+    // does breaking the run's lock through the backend.
+    let fresh = server
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "ci", "expires_in_days": 1}),
+        )
+        .await;
+    expect(&fresh, StatusCode::CREATED, "");
+    let fresh_secret = fresh.body["secret"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&fresh_secret);
+    let applied_by = async |token: &str| {
+        let (run, _) = new_run(&server, &admin, "auto", false).await;
+        let plan = upload_plan(
+            &server,
+            &admin,
+            "auto",
+            plan_json(1),
+            b"binary plan".to_vec(),
+        )
+        .await;
+        let attached = act(&server, &admin, "auto", &run, "plan", json!({"plan": plan})).await;
+        expect(&attached, StatusCode::OK, "");
+        let started = act(
+            &server,
+            token,
+            "auto",
+            &run,
+            "apply",
+            json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+        )
+        .await;
+        expect(&started, StatusCode::OK, "");
+        let credential = started.body["credential"].as_str().unwrap().to_owned();
+        rampart_testkit::remember_secret(&credential);
+        (run, credential)
+    };
+    let (parent_run, child) = applied_by(&fresh_secret).await;
+    expect(
+        &raw(&server, reqwest::Method::GET, auto_state, &child, vec![]).await,
+        StatusCode::NOT_FOUND,
+        "no_state",
+    );
+    let revoked = server
+        .delete(
+            &format!(
+                "/api/v1/tokens/{}",
+                fresh.body["token"]["id"].as_str().unwrap()
+            ),
+            &admin,
+        )
+        .await;
+    assert!(revoked.status.is_success(), "{}", revoked.text);
+    expect(
+        &raw(&server, reqwest::Method::GET, auto_state, &child, vec![]).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    expect(
+        &act(&server, &admin, "auto", &parent_run, "cancel", json!({})).await,
+        StatusCode::OK,
+        "",
+    );
+    let (_, unlocked) = applied_by(&admin).await;
+    let forced = raw(&server, reqwest::Method::DELETE, lock_path, &admin, vec![]).await;
+    assert!(forced.status.is_success(), "{}", forced.text);
+    expect(
+        &raw(&server, reqwest::Method::GET, auto_state, &unlocked, vec![]).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
     );
 
     // A run of another project's workspace is not there.

@@ -604,44 +604,42 @@ async fn runs_refuse_what_does_not_apply(
 
     // Auto-apply: a checked run is approved without anyone, and applies with no approval.
     create_workspace(&server, "auto", json!({"auto_apply": true})).await;
-    let (auto_run, _) = new_run(&server, &admin, "auto", false).await;
-    let plan = upload_plan(
-        &server,
-        &admin,
-        "auto",
-        plan_json(1),
-        b"binary plan".to_vec(),
-    )
-    .await;
-    let attached = act(
-        &server,
-        &admin,
-        "auto",
-        &auto_run,
-        "plan",
-        json!({"plan": plan}),
-    )
-    .await;
-    expect(&attached, StatusCode::OK, "");
-    assert_eq!(
-        attached.body["run"]["status"], "approved",
-        "{}",
-        attached.text
-    );
-    assert_eq!(attached.body["valid_approvals"], 0);
-    let started = act(
-        &server,
-        &user,
-        "auto",
-        &auto_run,
-        "apply",
-        json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
-    )
-    .await;
-    expect(&started, StatusCode::OK, "");
+    // A run of `auto` planned by the admin and started applying with `token`: the run
+    // and its run credential.
+    let applied_by = async |token: &str| {
+        let (run, _) = new_run(&server, &admin, "auto", false).await;
+        let plan = upload_plan(
+            &server,
+            &admin,
+            "auto",
+            plan_json(1),
+            b"binary plan".to_vec(),
+        )
+        .await;
+        let attached = act(&server, &admin, "auto", &run, "plan", json!({"plan": plan})).await;
+        expect(&attached, StatusCode::OK, "");
+        assert_eq!(
+            attached.body["run"]["status"], "approved",
+            "{}",
+            attached.text
+        );
+        assert_eq!(attached.body["valid_approvals"], 0);
+        let started = act(
+            &server,
+            token,
+            "auto",
+            &run,
+            "apply",
+            json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+        )
+        .await;
+        expect(&started, StatusCode::OK, "");
+        let credential = started.body["credential"].as_str().unwrap().to_owned();
+        rampart_testkit::remember_secret(&credential);
+        (run, credential)
+    };
+    let (auto_run, credential) = applied_by(&user).await;
     // The run credential takes and releases no lock: the run holds it.
-    let credential = started.body["credential"].as_str().unwrap().to_owned();
-    rampart_testkit::remember_secret(&credential);
     let lock_path = "/tf/v1/default/default/auto/lock";
     for method in ["LOCK", "UNLOCK"] {
         let refused = raw(
@@ -694,32 +692,6 @@ async fn runs_refuse_what_does_not_apply(
     expect(&fresh, StatusCode::CREATED, "");
     let fresh_secret = fresh.body["secret"].as_str().unwrap().to_owned();
     rampart_testkit::remember_secret(&fresh_secret);
-    let applied_by = async |token: &str| {
-        let (run, _) = new_run(&server, &admin, "auto", false).await;
-        let plan = upload_plan(
-            &server,
-            &admin,
-            "auto",
-            plan_json(1),
-            b"binary plan".to_vec(),
-        )
-        .await;
-        let attached = act(&server, &admin, "auto", &run, "plan", json!({"plan": plan})).await;
-        expect(&attached, StatusCode::OK, "");
-        let started = act(
-            &server,
-            token,
-            "auto",
-            &run,
-            "apply",
-            json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
-        )
-        .await;
-        expect(&started, StatusCode::OK, "");
-        let credential = started.body["credential"].as_str().unwrap().to_owned();
-        rampart_testkit::remember_secret(&credential);
-        (run, credential)
-    };
     let (parent_run, child) = applied_by(&fresh_secret).await;
     expect(
         &raw(&server, reqwest::Method::GET, auto_state, &child, vec![]).await,

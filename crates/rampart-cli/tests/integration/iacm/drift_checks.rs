@@ -171,7 +171,71 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
     assert_eq!(again["mode"], "refresh_only");
     // A clean check raises nothing more.
     assert_eq!(alerts().await.len(), 1);
-    // Drift stops paging; the integration stays with its history.
+    // Choosing where drift pages is a service owner's decision: workspace:edit alone is
+    // not enough.
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &admin,
+            json!({"identifier": "infra", "name": "Infra", "permissions":
+                   ["project:view", "workspace:view", "workspace:edit", "service:view"]}),
+        )
+        .await;
+    expect(&role, StatusCode::CREATED, "");
+    let infra = user_with_role(
+        &server,
+        "infra@example.com",
+        role.body["id"].as_str().unwrap(),
+    )
+    .await;
+    let refused = server
+        .patch(
+            &format!("{API}/app"),
+            &infra,
+            json!({"drift_alert_service": "web"}),
+        )
+        .await;
+    expect(&refused, StatusCode::FORBIDDEN, "permission_denied");
+
+    // Drift found again (a check recorded with the drifted plan) opens a new alert;
+    // naming another service resolves it on the old one.
+    let recorded = server
+        .post(
+            &format!("{API}/app/drift-checks"),
+            &admin,
+            json!({"plan": drifted["plan_id"]}),
+        )
+        .await;
+    expect(&recorded, StatusCode::CREATED, "");
+    let raised = alerts().await;
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert_eq!(raised[0]["status"], "triggered", "{raised:?}");
+    let ops = server
+        .post(
+            &format!("{project}/services"),
+            &admin,
+            json!({"identifier": "ops", "name": "Ops"}),
+        )
+        .await;
+    expect(&ops, StatusCode::CREATED, "");
+    let moved = server
+        .patch(
+            &format!("{API}/app"),
+            &admin,
+            json!({"drift_alert_service": "ops"}),
+        )
+        .await;
+    expect(&moved, StatusCode::OK, "");
+    assert_ne!(moved.body["drift_alert_integration"], integration);
+    assert!(
+        alerts()
+            .await
+            .iter()
+            .all(|alert| alert["status"] == "resolved"),
+        "{:?}",
+        alerts().await
+    );
+    // Drift stops paging; the integrations stay with their history.
     let unlinked = server
         .patch(
             &format!("{API}/app"),
@@ -185,7 +249,7 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         "{}",
         unlinked.text
     );
-    assert_eq!(alerts().await.len(), 1);
+    assert_eq!(alerts().await.len(), 2);
 
     // The history, newest first.
     let history = server.get(&format!("{API}/app/drift-checks"), &admin).await;
@@ -196,7 +260,7 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         .iter()
         .map(|check| check["drifted"].as_u64().unwrap())
         .collect();
-    assert_eq!(drifts, [0, 1, 1, 0], "{}", history.text);
+    assert_eq!(drifts, [1, 0, 1, 1, 0], "{}", history.text);
 
     // Bad requests: specific answers, nothing recorded.
     let viewer = user_with_role(&server, "viewer@example.com", "_viewer").await;
@@ -238,5 +302,5 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         "permission_denied",
     );
     let history = server.get(&checks, &viewer).await;
-    assert_eq!(history.body["items"].as_array().unwrap().len(), 4);
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 5);
 }

@@ -355,8 +355,9 @@ impl App {
     }
 
     /// Stores a state body as a new version, by the serial/lineage rules, when the
-    /// caller holds the lock (or nobody does). Needs `workspace:write_state`. A
-    /// `Content-MD5` the client sent must match the body.
+    /// caller holds the lock (or nobody does; a run credential writes under its run's
+    /// lock without naming it). Needs `workspace:write_state`. A `Content-MD5` the
+    /// client sent must match the body.
     pub async fn write_state(
         &self,
         ctx: &Ctx,
@@ -397,11 +398,18 @@ impl App {
             Subject::StateJson(std::sync::Arc::new(body.to_vec())),
         )
         .await?;
+        // A run credential writes under its run's lock (whose ID is the run's): the
+        // client need not repeat it on the address.
+        let run_lock = ctx
+            .actor
+            .run_credential
+            .as_ref()
+            .map(|credential| credential.run_id.to_string());
         self.append_state_version(
             ctx,
             workspace,
             Append::Client {
-                lock_id,
+                lock_id: lock_id.or(run_lock.as_deref()),
                 body,
                 header,
             },

@@ -396,7 +396,7 @@ impl<'a> Wrapper<'a> {
         std::fs::create_dir_all(plan_file.parent().unwrap_or(Path::new(".")))
             .context("creating .rampart in the module's folder")?;
         self.load_variables(&run.id).await?;
-        let backend = BackendOverride::write(self, &run.lock_id)?;
+        let backend = BackendOverride::write(self)?;
         self.init(&backend).await?;
         let out = format!("-out={}", plan_file.display());
         let mut plan_args = vec!["plan", "-input=false", out.as_str()];
@@ -451,7 +451,7 @@ impl<'a> Wrapper<'a> {
             self.target.workspace
         ))
         .await?;
-        let backend = BackendOverride::write(self, "")?;
+        let backend = BackendOverride::write(self)?;
         self.init(&backend).await?;
         let out = format!("-out={}", plan_file.display());
         let mut plan_args = vec!["plan", "-input=false", "-detailed-exitcode", out.as_str()];
@@ -581,7 +581,7 @@ impl<'a> Wrapper<'a> {
         })?;
         eprintln!("run {run}: applying (the run holds the workspace lock)");
         *locked(&self.run_credential) = Some(Zeroizing::new(ticket.credential));
-        let backend = BackendOverride::write(self, &ticket.lock_id)?;
+        let backend = BackendOverride::write(self)?;
         let plan_path = plan_file.to_string_lossy().into_owned();
         locked(&self.log).clear();
         let applied = match self.load_variables(&run).await {
@@ -618,14 +618,20 @@ impl<'a> Wrapper<'a> {
 
     /// `terraform init` for `backend` (the override written), unless this process ran
     /// it for the same override already (nothing else in the folder changes between a
-    /// plan and its apply in one `rampart tf apply`).
+    /// plan and its apply in one `rampart tf apply`), or an earlier invocation did and
+    /// nothing Terraform reads at init changed since ([`InitStamp`]).
     async fn init(&self, backend: &BackendOverride) -> Result<()> {
         if locked(&self.initialized).as_deref() == Some(backend.text.as_str()) {
             return Ok(());
         }
-        *locked(&self.initialized) = None;
-        self.stream(&["init", "-input=false", "-reconfigure"])
-            .await?;
+        let stamp = InitStamp::new(self, backend);
+        if !stamp.fresh() {
+            *locked(&self.initialized) = None;
+            stamp.forget();
+            self.stream(&["init", "-input=false", "-reconfigure"])
+                .await?;
+            stamp.record();
+        }
         *locked(&self.initialized) = Some(backend.text.clone());
         Ok(())
     }
@@ -750,7 +756,8 @@ impl<'a> Wrapper<'a> {
         Ok(())
     }
 
-    /// Runs Terraform like [`Self::stream`] and returns how it exited.
+    /// Runs Terraform like [`Self::stream`] and returns how it exited. A failure makes
+    /// the next invocation run `init` again (whatever was stale, it re-checks).
     async fn stream_status(&self, args: &[&str]) -> Result<std::process::ExitStatus> {
         let mut child = self
             .command(args)
@@ -763,7 +770,12 @@ impl<'a> Wrapper<'a> {
         let (out, err, status) = tokio::join!(self.relay(stdout), self.relay(stderr), child.wait());
         out?;
         err?;
-        Ok(status?)
+        let status = status?;
+        // `plan -detailed-exitcode` says "changes" with 2: not a failure.
+        if !matches!(status.code(), Some(0 | 2)) {
+            InitStamp::forget_in(&self.target.dir);
+        }
+        Ok(status)
     }
 
     /// Runs Terraform and returns its standard output.
@@ -788,16 +800,113 @@ impl<'a> Wrapper<'a> {
     }
 }
 
+/// What the last `terraform init` in a folder ran with (`.rampart/init-stamp`): the
+/// backend override and the Terraform binary. Init is skipped when the stamp matches,
+/// `.terraform` holds an initialised backend, and no Terraform file of the folder (its
+/// modules included; the override excepted, its text is in the stamp) or the lock file
+/// changed after the stamp was written. A failed Terraform command removes the stamp,
+/// so what was stale is re-checked by the next init.
+struct InitStamp {
+    path: PathBuf,
+    dir: PathBuf,
+    text: String,
+}
+
+impl InitStamp {
+    /// Files scanned at most; a bigger folder is always initialised.
+    const SCAN_MAX: usize = 10_000;
+
+    fn new(wrapper: &Wrapper<'_>, backend: &BackendOverride) -> Self {
+        Self {
+            path: Self::path_in(&wrapper.target.dir),
+            dir: wrapper.target.dir.clone(),
+            text: format!("{}\n{}", wrapper.terraform.display(), backend.text),
+        }
+    }
+
+    fn path_in(dir: &Path) -> PathBuf {
+        dir.join(".rampart").join("init-stamp")
+    }
+
+    fn fresh(&self) -> bool {
+        let Ok(stamped) = std::fs::metadata(&self.path).and_then(|meta| meta.modified()) else {
+            return false;
+        };
+        if !self
+            .dir
+            .join(".terraform")
+            .join("terraform.tfstate")
+            .is_file()
+            || std::fs::read_to_string(&self.path).ok().as_deref() != Some(self.text.as_str())
+        {
+            return false;
+        }
+        let mut pending = vec![self.dir.clone()];
+        let mut scanned = 0usize;
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return false;
+            };
+            for entry in entries {
+                scanned += 1;
+                let Ok(entry) = entry else { return false };
+                if scanned > Self::SCAN_MAX {
+                    return false;
+                }
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                let Ok(kind) = entry.file_type() else {
+                    return false;
+                };
+                if kind.is_dir() {
+                    if !matches!(name.as_ref(), ".terraform" | ".rampart" | ".git") {
+                        pending.push(entry.path());
+                    }
+                    continue;
+                }
+                let read_at_init = (name.ends_with(".tf") || name.ends_with(".tf.json"))
+                    && name != OVERRIDE_FILE
+                    || name == ".terraform.lock.hcl";
+                if read_at_init
+                    && entry
+                        .metadata()
+                        .and_then(|meta| meta.modified())
+                        .is_ok_and(|modified| modified >= stamped)
+                {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn record(&self) {
+        if let Some(parent) = self.path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&self.path, &self.text);
+    }
+
+    fn forget(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    fn forget_in(dir: &Path) {
+        let _ = std::fs::remove_file(Self::path_in(dir));
+    }
+}
+
 /// The backend override file, present while Terraform runs for the wrapper and removed
-/// when dropped: the workspace's `http` backend with the run's lock ID on the state
-/// address (the apply writes under the lock the run holds) and the CA to trust.
+/// when dropped: the workspace's `http` backend and the CA to trust. The same for every
+/// run (so one `init` serves them all): the apply's run credential writes under the
+/// lock its run holds without the lock ID on the address.
 struct BackendOverride {
     path: PathBuf,
     text: String,
 }
 
 impl BackendOverride {
-    fn write(wrapper: &Wrapper<'_>, lock_id: &str) -> Result<Self> {
+    fn write(wrapper: &Wrapper<'_>) -> Result<Self> {
         let project = &wrapper.target.project;
         let address = format!(
             "{}/tf/v1/{}/{}/{}",
@@ -814,15 +923,9 @@ impl BackendOverride {
             }
             None => String::new(),
         };
-        // A drift check writes nothing: no lock ID to write under.
-        let state_address = if lock_id.is_empty() {
-            address.clone()
-        } else {
-            format!("{address}?ID={lock_id}")
-        };
         let text = format!(
             "# Written by `rampart tf` while it runs; removed afterwards.\n\
-             terraform {{\n  backend \"http\" {{\n    address        = \"{state_address}\"\n    \
+             terraform {{\n  backend \"http\" {{\n    address        = \"{address}\"\n    \
              lock_address   = \"{address}/lock\"\n    unlock_address = \"{address}/lock\"\n    \
              username       = \"rampart\"\n{ca}  }}\n}}\n"
         );

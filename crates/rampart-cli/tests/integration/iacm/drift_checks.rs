@@ -150,7 +150,13 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
         "{payload}"
     );
     assert_eq!(payload["details"]["drifted"], json!(["terraform_data.r0"]));
-    exited(&wrap(&server, &tf, &admin, &["drift"]).await, 2);
+    // (Nothing in the folder changed since the last init: the wrapper skips it.)
+    let second = wrap(&server, &tf, &admin, &["drift"]).await;
+    exited(&second, 2);
+    assert!(
+        !second.stderr.contains("Initializing the backend"),
+        "{second}"
+    );
     let raised = alerts().await;
     assert_eq!(raised.len(), 1, "{raised:?}");
     assert_eq!(raised[0]["event_count"], 2, "{raised:?}");
@@ -164,10 +170,12 @@ async fn rampart_tf_drift_finds_a_state_edited_behind_terraforms_back() {
     let raised = alerts().await;
     assert_eq!(raised.len(), 1, "{raised:?}");
     assert_eq!(raised[0]["status"], "resolved", "{raised:?}");
-    let again = exited(
-        &wrap(&server, &tf, &admin, &["drift", "--refresh-only"]).await,
-        0,
-    );
+    // A configuration file written since the last init: the wrapper inits again.
+    let main_tf = tf.dir().join("main.tf");
+    std::fs::write(&main_tf, std::fs::read(&main_tf).unwrap()).unwrap();
+    let again = wrap(&server, &tf, &admin, &["drift", "--refresh-only"]).await;
+    assert!(again.stderr.contains("Initializing the backend"), "{again}");
+    let again = exited(&again, 0);
     assert_eq!(again["mode"], "refresh_only");
     // A clean check raises nothing more.
     assert_eq!(alerts().await.len(), 1);

@@ -40,6 +40,12 @@ impl AuditBuilder {
         self
     }
 
+    /// The actor, when it is not a principal of the context (a delegate: `delegate:<id>`).
+    pub fn actor(mut self, actor: String) -> Self {
+        self.record.actor = Some(actor);
+        self
+    }
+
     pub fn resource_id(mut self, id: impl ToString) -> Self {
         self.record.resource_id = Some(id.to_string());
         self

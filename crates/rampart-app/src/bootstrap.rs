@@ -19,6 +19,7 @@ use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::mint;
 use crate::platform::audit_log::{SIGNING_KEY_PURPOSE, SIGNING_KEY_SECRET};
+use crate::platform::delegates::{TASK_KEY_PURPOSE, TASK_KEY_SECRET};
 
 const PEPPER_SECRET_NAME: &str = "token_pepper";
 const DEFAULT_SLUG: &str = "default";
@@ -33,8 +34,54 @@ pub(crate) fn server_secret_purpose(name: &str) -> Option<&'static str> {
     match name {
         PEPPER_SECRET_NAME => Some(Pepper::WRAP_PURPOSE),
         SIGNING_KEY_SECRET => Some(SIGNING_KEY_PURPOSE),
+        TASK_KEY_SECRET => Some(TASK_KEY_PURPOSE),
         _ => None,
     }
+}
+
+/// One of the installation's Ed25519 keys kept as a server secret (the audit log's
+/// checkpoint key, the delegates' task-signing key): its secret's name, its wrap
+/// purpose and how its creation is audited.
+pub(crate) struct ServerKey {
+    pub secret: &'static str,
+    pub purpose: &'static str,
+    pub audit_action: &'static str,
+    pub resource_type: &'static str,
+}
+
+/// The PKCS#8 document of `key` (wrapped by the root key), created on first start; a
+/// replica that loses the race to create it reads the winner's.
+pub(crate) async fn load_or_create_server_key(
+    store: &Store,
+    root_key: &RootKey,
+    now: Timestamp,
+    key: ServerKey,
+) -> AppResult<zeroize::Zeroizing<Vec<u8>>> {
+    for _attempt in 0..2 {
+        if let Some(wrapped) = store.server_secret(key.secret).await? {
+            return Ok(root_key.unwrap_key(key.purpose, &wrapped)?);
+        }
+        let (signing_key, pkcs8) = rampart_crypto::ed25519::SigningKey::generate()?;
+        let wrapped = root_key.wrap(key.purpose, &pkcs8)?;
+        let mut tx = store.write().await?;
+        tx.insert_server_secret(key.secret, &wrapped, now).await?;
+        let event = Ctx::system()
+            .audit(now, key.audit_action, key.resource_type)
+            .details(json!({
+                "public_key": rampart_crypto::digest::hex(&signing_key.public_key())
+            }))
+            .build();
+        match tx.commit(event).await {
+            Ok(()) => return Ok(pkcs8),
+            // Another replica created it first: read theirs.
+            Err(error) if error.is_unique_violation() => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(AppError::Internal(format!(
+        "the installation's {} could not be loaded",
+        key.resource_type
+    )))
 }
 
 /// The installation's pepper, unwrapped with `root_key` (which it also proves right).

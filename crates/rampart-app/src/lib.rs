@@ -91,6 +91,10 @@ struct Inner {
     settings: AppSettings,
     /// The audit log's checkpoint key.
     signer: rampart_crypto::checkpoint::CheckpointSigner,
+    /// Signs every task handed to a delegate.
+    task_key: rampart_crypto::task_signature::TaskSigningKey,
+    /// Wakes delegates' polls waiting on this replica when tasks are queued.
+    delegate_wakeup: tokio::sync::Notify,
     /// Wraps and unwraps key rings (see `sealing`).
     root_keys: sealing::RootKeys,
     /// Webhook request counts per integration.
@@ -115,6 +119,7 @@ struct Inner {
 pub fn sealed_places() -> Vec<sealing::SealedPlace> {
     platform::secrets::SEALED_PLACES
         .iter()
+        .chain(platform::delegates::SEALED_PLACES)
         .chain(iacm::state_versions::SEALED_PLACES)
         .chain(iacm::plans::SEALED_PLACES)
         .chain(iacm::policy_sets::SEALED_PLACES)
@@ -154,6 +159,8 @@ impl App {
         let pepper = bootstrap::load_pepper(&store, root_key).await?;
         let signer =
             platform::audit_log::load_or_create_signer(&store, root_key, clock.now()).await?;
+        let task_key =
+            platform::delegates::load_or_create_task_key(&store, root_key, clock.now()).await?;
         let passwords = PasswordHasher::new(settings.password_params)
             .map_err(|error| AppError::Internal(error.to_string()))?;
         // The pepper opened, so the root key is the database's: record its id if this
@@ -174,6 +181,8 @@ impl App {
                 passwords,
                 settings,
                 signer,
+                task_key,
+                delegate_wakeup: tokio::sync::Notify::new(),
                 root_keys,
                 replica,
                 policy_cache: Default::default(),

@@ -200,6 +200,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Delegates, the agents that do outbound work: manage a project's (create, list,
+    /// revoke, ping, tasks), or be one (register, run).
+    Delegate {
+        #[command(subcommand)]
+        command: crate::client::platform::delegates::DelegateCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Service accounts of an organisation or project, and their tokens.
     ServiceAccount {
         #[command(subcommand)]

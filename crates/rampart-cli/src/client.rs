@@ -114,6 +114,11 @@ impl Client {
             .ok_or_else(|| anyhow!("empty response"))
     }
 
+    /// A GET that may answer 204 with nothing (a long poll that timed out).
+    pub async fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        self.call::<(), T>(Method::GET, path, None).await
+    }
+
     pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         self.call(Method::POST, path, Some(body))
             .await?

@@ -230,6 +230,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::platform::secrets::secret(command, &args).await,
+        Command::Delegate {
+            command,
+            client: args,
+        } => client::platform::delegates::delegate(command, &args).await,
         Command::ServiceAccount {
             command,
             client: args,

@@ -80,6 +80,8 @@ catalogue! {
     SignatureMalformed = ("signature_malformed", 401, "The webhook signature header cannot be parsed."),
     SignatureExpired = ("signature_expired", 401, "The webhook signature's timestamp is outside the replay window."),
     SignatureInvalid = ("signature_invalid", 401, "No webhook signature matches the body."),
+    RegistrationInvalid = ("registration_invalid", 401, "The delegate registration token is not known, was used already or has expired."),
+    DelegateRevoked = ("delegate_revoked", 401, "The delegate was revoked; its credential is refused."),
 
     // Authorisation and source addresses.
     PermissionDenied = ("permission_denied", 403, "The caller lacks the permission the route needs (named in `permission`)."),
@@ -146,6 +148,10 @@ catalogue! {
     InvalidText = ("invalid_text", 400, "A note or message is empty or too long."),
     InvalidDescription = ("invalid_description", 400, "A description is too long."),
     InvalidCustomFields = ("invalid_custom_fields", 400, "Custom fields have bad names or values, or there are too many."),
+    InvalidVersion = ("invalid_version", 400, "A delegate's version is empty, too long or holds characters other than letters, digits, '.', '-', '+' and '_'."),
+    InvalidEcho = ("invalid_echo", 400, "A delegate ping's echo is longer than 1 024 characters."),
+    InvalidOutput = ("invalid_output", 400, "A task's reported output is larger than 64 KiB."),
+    InvalidErrorCode = ("invalid_error_code", 400, "A task's reported error code is not 1 to 64 lowercase letters, digits or '_'."),
     InvalidLock = ("invalid_lock", 400, "Terraform lock information is not valid JSON with an `ID`."),
     ContentMd5Mismatch = ("content_md5_mismatch", 400, "The body does not match its `Content-MD5`."),
 
@@ -210,6 +216,8 @@ catalogue! {
     NotRunExecutor = ("not_run_executor", 403, "A run's variables and logs go only to its executor: while it plans, who started it; while it applies, who holds its lock."),
     RunLogExists = ("run_log_exists", 409, "That phase of the run has its log already; a log is uploaded once."),
     RunLogTooLarge = ("run_log_too_large", 413, "The run log is larger than 8 MiB; upload its end."),
+    DelegateNotActive = ("delegate_not_active", 409, "The delegate is pending registration or revoked, so it cannot be sent a task."),
+    TaskNotClaimed = ("task_not_claimed", 409, "The task's attempt is not running on the reporting delegate (its lease ran out, or it ended); the result is not recorded."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),

@@ -107,6 +107,8 @@ typed_id!(IncidentId);
 typed_id!(ScheduleId);
 typed_id!(EscalationPolicyId);
 typed_id!(NotificationId);
+typed_id!(DelegateId);
+typed_id!(DelegateTaskId);
 
 #[cfg(test)]
 mod tests {

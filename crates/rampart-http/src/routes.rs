@@ -268,6 +268,8 @@ impl<T> ReadsPath for State<T> {}
 impl<T> ReadsPath for Extension<T> {}
 impl<T> ReadsPath for ApiJson<T> {}
 impl<T> ReadsPath for ApiQuery<T> {}
+/// Request headers (a credential read by the handler on a route the edge leaves open).
+impl ReadsPath for axum::http::HeaderMap {}
 /// A raw body (an upload read as it is sent, such as a plan).
 impl ReadsPath for axum::body::Body {}
 

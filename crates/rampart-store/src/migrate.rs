@@ -148,6 +148,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "workspace_drift_alerts",
         sql: include_str!("../migrations/sqlite/0026_workspace_drift_alerts.sql"),
     },
+    Migration {
+        version: 27,
+        name: "delegates",
+        sql: include_str!("../migrations/sqlite/0027_delegates.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -280,6 +285,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 26,
         name: "workspace_drift_alerts",
         sql: include_str!("../migrations/postgres/0026_workspace_drift_alerts.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "delegates",
+        sql: include_str!("../migrations/postgres/0027_delegates.sql"),
     },
 ];
 

@@ -4,6 +4,7 @@
 mod access;
 mod audit_log;
 mod auth;
+mod delegates;
 mod identity;
 mod keys;
 mod network;
@@ -13,6 +14,7 @@ mod tenancy;
 pub use access::*;
 pub use audit_log::*;
 pub use auth::*;
+pub use delegates::*;
 pub use identity::*;
 pub use keys::*;
 pub use network::*;

@@ -1,9 +1,11 @@
 //! Platform use cases: authentication, tenancy, users, service accounts and tokens, and
-//! the audit log, and this server as one replica among several.
+//! the audit log, delegates and their tasks, and this server as one replica among
+//! several.
 
 pub mod access;
 pub mod audit_log;
 pub mod auth;
+pub mod delegates;
 pub mod identity;
 pub mod network;
 pub mod replicas;

@@ -43,6 +43,16 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             .await;
         if spec.access == Access::Public {
             public.push(format!("{} {}", spec.method, spec.path));
+            // A delegate's routes check its credential in the handler.
+            if spec.path.starts_with("/api/v1/delegate/tasks") {
+                assert_eq!(
+                    (reply.status, reply.code()),
+                    (StatusCode::UNAUTHORIZED, "authentication_required"),
+                    "{} {}",
+                    spec.method,
+                    spec.path
+                );
+            }
             continue;
         }
         assert_eq!(
@@ -53,8 +63,18 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             spec.path
         );
     }
-    // Public routes are few and deliberate.
-    assert_eq!(public, ["GET /healthz", "POST /api/v1/auth/login"]);
+    // Public routes are few and deliberate: health, login, and a delegate's own routes
+    // (registration with its one-time token; the rest with its credential).
+    assert_eq!(
+        public,
+        [
+            "GET /healthz",
+            "POST /api/v1/auth/login",
+            "POST /api/v1/delegate/register",
+            "GET /api/v1/delegate/tasks/next",
+            "POST /api/v1/delegate/tasks/{task}/result"
+        ]
+    );
 }
 
 #[tokio::test]

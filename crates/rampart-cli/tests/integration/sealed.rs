@@ -456,7 +456,77 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
         .unwrap()
         .clone();
     assert_eq!(last["body"]["text"], note.as_str());
+    write_delegate_task(server, &mut markers).await;
     markers
+}
+
+/// A delegate task's arguments (a ping's echo) and its result (the answer echoing it).
+async fn write_delegate_task(server: &TestServer, markers: &mut Markers) {
+    let admin = &server.admin_token;
+    let delegate = created(
+        server
+            .post(
+                &format!("{PROJECT}/delegates"),
+                admin,
+                json!({"name": "sealer"}),
+            )
+            .await,
+    )
+    .await;
+    let registered = created(
+        server
+            .post(
+                "/api/v1/delegate/register",
+                "",
+                json!({"registration_token": delegate["registration_token"], "version": "1"}),
+            )
+            .await,
+    )
+    .await;
+    let credential = registered["credential"].as_str().unwrap();
+    let echo = markers.make(
+        "delegate_tasks.arguments_sealed",
+        &["delegate_tasks.result_sealed"],
+    );
+    let ping = created(
+        server
+            .post(
+                &format!("{PROJECT}/delegates/sealer/ping"),
+                admin,
+                json!({"echo": echo}),
+            )
+            .await,
+    )
+    .await;
+    let work = server
+        .get("/api/v1/delegate/tasks/next?wait=5", credential)
+        .await;
+    assert_eq!(
+        work.body["envelope"]["task_id"], ping["id"],
+        "{}",
+        work.text
+    );
+    assert!(work.body["arguments"].as_str().unwrap().contains(&echo));
+    created(
+        server
+            .post(
+                &format!(
+                    "/api/v1/delegate/tasks/{}/result",
+                    ping["id"].as_str().unwrap()
+                ),
+                credential,
+                json!({"attempt": 1, "outcome": "succeeded", "output": echo}),
+            )
+            .await,
+    )
+    .await;
+    let shown = server
+        .get(
+            &format!("{PROJECT}/delegate-tasks/{}", ping["id"].as_str().unwrap()),
+            admin,
+        )
+        .await;
+    assert_eq!(shown.body["result"], echo.as_str(), "{}", shown.text);
 }
 
 async fn no_plaintext_at_rest(server: &TestServer) {

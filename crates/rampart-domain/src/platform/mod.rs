@@ -1,7 +1,9 @@
 //! Platform entities shared by SRE and IaCM: tenancy (account, organisations, projects)
-//! and identity (users, service accounts, tokens, sessions, passwords).
+//! identity (users, service accounts, tokens, sessions, passwords), and delegates (the
+//! agents that do the outbound work) with their tasks.
 
 pub mod access;
+pub mod delegates;
 pub mod identity;
 pub mod password;
 pub mod secrets;

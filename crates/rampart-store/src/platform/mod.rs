@@ -1,11 +1,12 @@
 //! Platform tables, one module per resource: tenancy (account, organisations,
 //! projects), identity (users, service accounts, tokens, sessions, installation
 //! secrets), access (roles, user groups, resource groups, assignments), keys (key
-//! rings and the root key's id), replicas (running servers), secrets, and the audit
-//! log. Also the keyset [`Page`] every list returns.
+//! rings and the root key's id), replicas (running servers), secrets, delegates and
+//! their tasks, and the audit log. Also the keyset [`Page`] every list returns.
 
 pub mod access;
 pub mod audit;
+pub mod delegates;
 pub mod identity;
 pub mod keys;
 pub mod replicas;

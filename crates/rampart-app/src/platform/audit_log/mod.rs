@@ -29,7 +29,7 @@ pub use export::{EXPORT_FORMAT, ExportFormat, ExportLine};
 pub use query::AuditQuery;
 pub use verify::{VerifyError, VerifyReport, verify_export};
 
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{App, AppResult};
 
 pub(crate) const SIGNING_KEY_SECRET: &str = "audit_signing_key";
 pub(crate) const SIGNING_KEY_PURPOSE: &str = "rampart/audit-signing-key/v1";
@@ -40,30 +40,19 @@ pub(crate) async fn load_or_create_signer(
     root_key: &RootKey,
     now: Timestamp,
 ) -> AppResult<CheckpointSigner> {
-    for _attempt in 0..2 {
-        if let Some(wrapped) = store.server_secret(SIGNING_KEY_SECRET).await? {
-            let pkcs8 = root_key.unwrap_key(SIGNING_KEY_PURPOSE, &wrapped)?;
-            return Ok(CheckpointSigner::from_pkcs8(&pkcs8)?);
-        }
-        let (signer, pkcs8) = CheckpointSigner::generate()?;
-        let wrapped = root_key.wrap(SIGNING_KEY_PURPOSE, &pkcs8)?;
-        let mut tx = store.write().await?;
-        tx.insert_server_secret(SIGNING_KEY_SECRET, &wrapped, now)
-            .await?;
-        let event = Ctx::system()
-            .audit(now, "audit.signing_key.create", "audit_signing_key")
-            .details(serde_json::json!({ "public_key": hex(&signer.public_key()) }))
-            .build();
-        match tx.commit(event).await {
-            Ok(()) => return Ok(signer),
-            // Another replica created it first: read theirs.
-            Err(error) if error.is_unique_violation() => continue,
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Err(AppError::Internal(
-        "the audit signing key could not be loaded".into(),
-    ))
+    let pkcs8 = crate::bootstrap::load_or_create_server_key(
+        store,
+        root_key,
+        now,
+        crate::bootstrap::ServerKey {
+            secret: SIGNING_KEY_SECRET,
+            purpose: SIGNING_KEY_PURPOSE,
+            audit_action: "audit.signing_key.create",
+            resource_type: "audit_signing_key",
+        },
+    )
+    .await?;
+    Ok(CheckpointSigner::from_pkcs8(&pkcs8)?)
 }
 
 impl App {

@@ -1,9 +1,10 @@
 //! The platform: health, sessions, identities, tenancy, access control, secrets, key
-//! rings, network allowlists and the audit log.
+//! rings, network allowlists, delegates and the audit log.
 
 pub mod access;
 pub mod audit_log;
 pub mod auth;
+pub mod delegates;
 pub mod health;
 pub mod identity;
 pub mod keys;

@@ -1,0 +1,178 @@
+//! Wire types of delegates (the agents that do outbound work) and their tasks, for the
+//! project's members and for the agent itself.
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A new delegate of a project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,62}$")]
+    pub name: String,
+    /// `key=value` labels that tasks select delegates by (at most 32).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A delegate as its project's members see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Delegate {
+    pub id: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// `pending` (not registered yet), `active` or `revoked`.
+    pub status: String,
+    #[serde(default)]
+    pub registration_expires_at: Option<String>,
+    /// The version the agent reported.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The agent's last request (it polls for tasks continuously).
+    #[serde(default)]
+    pub last_heartbeat_at: Option<String>,
+    #[serde(default)]
+    pub last_ip: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub registered_at: Option<String>,
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+}
+
+/// A new delegate with its one-time registration token (shown once; give it to
+/// `rampart delegate register`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DelegateCreated {
+    pub delegate: Delegate,
+    pub registration_token: String,
+}
+
+/// A connectivity check of a delegate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegatePing {
+    /// Text the delegate sends back in its answer (at most 1 024 characters).
+    #[serde(default)]
+    #[schema(max_length = 1024)]
+    pub echo: Option<String>,
+}
+
+/// A task of a project's delegates.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DelegateTask {
+    pub id: String,
+    /// `ping` or `webhook`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `failed` or `refused`.
+    pub status: String,
+    /// Tags a delegate must have to run it.
+    pub selector: Vec<String>,
+    /// The delegate it is for, when only one may run it.
+    #[serde(default)]
+    pub target_delegate_id: Option<String>,
+    /// The delegate running it, or that ran its last attempt.
+    #[serde(default)]
+    pub delegate_id: Option<String>,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub not_before: String,
+    pub expires_at: String,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// What the delegate reported (reading one task only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The agent's registration: the one-time token and what it runs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateRegister {
+    pub registration_token: String,
+    /// The agent's version (letters, digits, `.`, `-`, `+`, `_`).
+    pub version: String,
+}
+
+/// What registering gives the agent: its credential (shown once) and the public key
+/// every task must be signed with (pinned by the agent).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DelegateRegistered {
+    pub delegate: Delegate,
+    /// `org/project`.
+    pub project: String,
+    /// The delegate's credential, `rmp_dlg_…`.
+    pub credential: String,
+    /// Hex Ed25519 public key.
+    pub task_signing_public_key: String,
+}
+
+/// The signed envelope of a task (see `rampart_crypto::task_signature`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TaskEnvelope {
+    pub task_id: String,
+    pub kind: String,
+    /// Hex SHA-256 of `arguments` exactly as sent.
+    pub arguments_sha256: String,
+    pub delegate_id: String,
+    /// Unix seconds after which the task must not run.
+    pub expires_at: i64,
+    /// Hex; a delegate runs each nonce once.
+    pub nonce: String,
+}
+
+/// A task handed to the polling delegate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DelegateWork {
+    pub envelope: TaskEnvelope,
+    /// Hex Ed25519 signature over the envelope.
+    pub signature: String,
+    /// The attempt this is (report it back).
+    pub attempt: u32,
+    /// The task's arguments: JSON text, exactly the bytes the envelope's digest covers.
+    pub arguments: String,
+}
+
+/// How the delegate's attempt at a task ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateTaskResult {
+    pub attempt: u32,
+    /// `succeeded`, `failed` or `refused` (the envelope did not pass its checks).
+    pub outcome: String,
+    /// What to keep (sealed), at most 64 KiB.
+    #[serde(default)]
+    pub output: Option<String>,
+    /// Why it failed or was refused (`task_bad_signature`, `http_status_500`, …).
+    #[serde(default)]
+    pub error_code: Option<String>,
+}
+
+/// The task's status after the report (`queued` again when it will be retried).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DelegateTaskReported {
+    pub status: String,
+}
+
+/// `?status=&limit=&cursor=` on a project's task list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateTaskListParams {
+    /// `queued`, `running`, `succeeded`, `failed` or `refused`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `?wait=` on the agent's poll: seconds to wait for a task (0 to 30, default 25).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegatePollParams {
+    #[serde(default)]
+    pub wait: Option<u64>,
+}

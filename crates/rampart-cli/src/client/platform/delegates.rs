@@ -1,0 +1,527 @@
+//! `rampart delegate`: a project's delegates (create, list, show, revoke, delete, ping,
+//! tasks) and the agent itself — `register` exchanges the one-time registration token
+//! for the delegate's credential and pins the server's task-signing key in a state file
+//! (mode 0600), and `run` polls for tasks over HTTPS, checks each task's signed envelope
+//! (signature by the pinned key, meant for this delegate, not expired, arguments as
+//! signed, never seen before) before running it, and reports how it ended. A refused
+//! task is reported as refused, with the reason.
+//!
+//! Task kinds run here: `ping` (answers with the agent's version and host) and
+//! `webhook` (a JSON POST signed with HMAC-SHA256, `X-Rampart-Signature`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use rampart_api::platform as wire;
+use rampart_crypto::task_signature::{SeenNonces, SignedTask, TaskEnvelope, check_task};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::cli::{ClientArgs, OutputFormat, ProjectArgs};
+use crate::client::{ApiRefusal, Client, print};
+
+#[derive(Debug, Subcommand)]
+pub enum DelegateCommand {
+    /// The project's delegates, with their status, last heartbeat, version and tags.
+    List {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// One delegate.
+    Show {
+        /// The delegate's name.
+        name: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Create a delegate; prints its one-time registration token (valid 24 hours).
+    Create {
+        /// The delegate's name (lowercase letters, digits, dashes).
+        name: String,
+        /// A `key=value` tag tasks select it by (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Revoke a delegate: its next request is refused.
+    Revoke {
+        /// The delegate's name.
+        name: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete a delegate (revoking it).
+    Delete {
+        /// The delegate's name.
+        name: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Check that a delegate runs tasks: queue a ping and wait for its answer.
+    Ping {
+        /// The delegate's name.
+        name: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// The project's delegate tasks, newest first.
+    Tasks {
+        /// Only tasks in this status (queued, running, succeeded, failed, refused).
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Register this machine as a delegate with a registration token (read from
+    /// RAMPART_DELEGATE_REGISTRATION_TOKEN or standard input); writes the state file.
+    Register {
+        /// Where the delegate keeps its credential and the pinned key.
+        #[arg(
+            long,
+            env = "RAMPART_DELEGATE_STATE",
+            default_value = "rampart-delegate.json"
+        )]
+        state: PathBuf,
+    },
+    /// Run the agent: poll for tasks and run them, until interrupted or revoked.
+    Run {
+        /// The state file `register` wrote.
+        #[arg(
+            long,
+            env = "RAMPART_DELEGATE_STATE",
+            default_value = "rampart-delegate.json"
+        )]
+        state: PathBuf,
+        /// Stop after this many tasks (for checks and tests; default: never).
+        #[arg(long)]
+        max_tasks: Option<u64>,
+    },
+}
+
+const COLUMNS: [&str; 6] = [
+    "name",
+    "status",
+    "tags",
+    "version",
+    "last_heartbeat_at",
+    "last_ip",
+];
+const TASK_COLUMNS: [&str; 7] = [
+    "id",
+    "kind",
+    "status",
+    "attempts",
+    "delegate_id",
+    "error_code",
+    "updated_at",
+];
+
+/// What `register` keeps for `run` (mode 0600: it holds the credential).
+#[derive(Serialize, Deserialize)]
+struct DelegateState {
+    url: String,
+    ca_cert: Option<PathBuf>,
+    delegate_id: String,
+    name: String,
+    project: String,
+    credential: String,
+    task_signing_public_key: String,
+}
+
+pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()> {
+    match command {
+        DelegateCommand::Register { state } => return register(args, &state).await,
+        DelegateCommand::Run { state, max_tasks } => return run(&state, max_tasks).await,
+        _ => {}
+    }
+    let client = Client::new(args)?;
+    match command {
+        DelegateCommand::List { project } => {
+            let delegates: Vec<wire::Delegate> = client
+                .list_all(&format!("{}/delegates", project.base()))
+                .await?;
+            print(args.output, &delegates, &COLUMNS)
+        }
+        DelegateCommand::Show { name, project } => {
+            let shown: wire::Delegate = client
+                .get(&format!("{}/delegates/{name}", project.base()))
+                .await?;
+            print(args.output, &[shown], &COLUMNS)
+        }
+        DelegateCommand::Create {
+            name,
+            tags,
+            project,
+        } => {
+            let created: wire::DelegateCreated = client
+                .post(
+                    &format!("{}/delegates", project.base()),
+                    &wire::DelegateCreate { name, tags },
+                )
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&created)?);
+                return Ok(());
+            }
+            // The token alone on standard output, so it can be piped or saved.
+            eprintln!(
+                "created delegate {} (pending); its registration token, shown once and valid \
+                 until {}, is for `rampart delegate register` on the delegate's machine:",
+                created.delegate.name,
+                created
+                    .delegate
+                    .registration_expires_at
+                    .as_deref()
+                    .unwrap_or("-")
+            );
+            println!("{}", created.registration_token);
+            Ok(())
+        }
+        DelegateCommand::Revoke { name, project } => {
+            let revoked: wire::Delegate = client
+                .post_empty(&format!("{}/delegates/{name}/revoke", project.base()))
+                .await?;
+            print(args.output, &[revoked], &COLUMNS)
+        }
+        DelegateCommand::Delete { name, project } => {
+            client
+                .delete(&format!("{}/delegates/{name}", project.base()))
+                .await?;
+            eprintln!("deleted delegate {name}");
+            Ok(())
+        }
+        DelegateCommand::Ping {
+            name,
+            wait,
+            project,
+        } => {
+            let queued: wire::DelegateTask = client
+                .post(
+                    &format!("{}/delegates/{name}/ping", project.base()),
+                    &wire::DelegatePing::default(),
+                )
+                .await?;
+            eprintln!("ping {} queued; waiting for delegate {name}", queued.id);
+            let path = format!("{}/delegate-tasks/{}", project.base(), queued.id);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+            loop {
+                let task: wire::DelegateTask = client.get(&path).await?;
+                let done = matches!(task.status.as_str(), "succeeded" | "failed" | "refused");
+                if done || tokio::time::Instant::now() >= deadline {
+                    if args.output == OutputFormat::Json {
+                        println!("{}", serde_json::to_string_pretty(&task)?);
+                    } else {
+                        print(args.output, std::slice::from_ref(&task), &TASK_COLUMNS)?;
+                        if let Some(result) = &task.result {
+                            println!("{result}");
+                        }
+                    }
+                    if task.status != "succeeded" {
+                        bail!(
+                            "delegate {name} did not answer the ping (task {}: {})",
+                            task.id,
+                            task.status
+                        );
+                    }
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        DelegateCommand::Tasks { status, project } => {
+            let query = status.map(|s| format!("?status={s}")).unwrap_or_default();
+            let tasks: Vec<wire::DelegateTask> = client
+                .list_all(&format!("{}/delegate-tasks{query}", project.base()))
+                .await?;
+            print(args.output, &tasks, &TASK_COLUMNS)
+        }
+        DelegateCommand::Register { .. } | DelegateCommand::Run { .. } => Ok(()),
+    }
+}
+
+async fn register(args: &ClientArgs, state_path: &Path) -> Result<()> {
+    #[allow(clippy::disallowed_methods)] // the agent's one-time input, read once here
+    let from_env = std::env::var("RAMPART_DELEGATE_REGISTRATION_TOKEN").ok();
+    let token = Zeroizing::new(match from_env {
+        Some(token) => token,
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the registration token from standard input")?;
+            line.trim().to_owned()
+        }
+    });
+    if token.is_empty() {
+        bail!("no registration token: set RAMPART_DELEGATE_REGISTRATION_TOKEN or pipe it in");
+    }
+    let client = Client::new(&ClientArgs {
+        token: None,
+        ..args.clone()
+    })?;
+    let registered: wire::DelegateRegistered = client
+        .post(
+            "/api/v1/delegate/register",
+            &wire::DelegateRegister {
+                registration_token: token.to_string(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+        )
+        .await?;
+    let state = DelegateState {
+        url: args.url.clone(),
+        ca_cert: args
+            .ca_cert
+            .as_ref()
+            .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+        delegate_id: registered.delegate.id.clone(),
+        name: registered.delegate.name.clone(),
+        project: registered.project.clone(),
+        credential: registered.credential.clone(),
+        task_signing_public_key: registered.task_signing_public_key.clone(),
+    };
+    write_private(state_path, &serde_json::to_vec_pretty(&state)?)?;
+    eprintln!(
+        "registered delegate {} of {} (state in {}, readable by this user only)",
+        state.name,
+        state.project,
+        state_path.display()
+    );
+    Ok(())
+}
+
+/// Writes `bytes` to `path` readable and writable by the owner only, replacing it.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let temporary = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn read_state(path: &Path) -> Result<DelegateState> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!(
+            "reading {} (run `rampart delegate register`)",
+            path.display()
+        )
+    })?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "{} is readable by other users; it holds the delegate's credential (chmod 600 it)",
+            path.display()
+        );
+    }
+    serde_json::from_slice(&std::fs::read(path)?)
+        .with_context(|| format!("reading {}", path.display()))
+}
+
+/// The poll's wait, seconds (the server answers 204 when nothing came).
+const POLL_WAIT_SECS: u64 = 25;
+
+async fn run(state_path: &Path, max_tasks: Option<u64>) -> Result<()> {
+    let state = read_state(state_path)?;
+    let public_key = rampart_crypto::digest::from_hex(&state.task_signing_public_key)
+        .context("the state file's task-signing key is not hex")?;
+    let client = Client::new(&ClientArgs {
+        url: state.url.clone(),
+        token: Some(state.credential.clone()),
+        ca_cert: state.ca_cert.clone(),
+        output: OutputFormat::Json,
+    })?;
+    let mut seen = SeenNonces::default();
+    let mut done = 0u64;
+    eprintln!(
+        "delegate {} of {} polling {}",
+        state.name, state.project, state.url
+    );
+    let mut failures = 0u32;
+    while max_tasks.is_none_or(|max| done < max) {
+        let polled: Result<Option<wire::DelegateWork>> = client
+            .get_optional(&format!(
+                "/api/v1/delegate/tasks/next?wait={POLL_WAIT_SECS}"
+            ))
+            .await;
+        let work = match polled {
+            Ok(Some(work)) => work,
+            Ok(None) => continue,
+            Err(error) => {
+                if let Some(refusal) = error.downcast_ref::<ApiRefusal>()
+                    && refusal.status == 401
+                {
+                    bail!("the server refused this delegate: {refusal}");
+                }
+                failures += 1;
+                let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
+                eprintln!(
+                    "polling failed ({error:#}); again in {}s",
+                    backoff.as_secs()
+                );
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+        };
+        failures = 0;
+        let report = handle(&state, &public_key, &mut seen, &work).await;
+        eprintln!(
+            "task {} ({}): {}{}",
+            work.envelope.task_id,
+            work.envelope.kind,
+            report.outcome,
+            report
+                .error_code
+                .as_deref()
+                .map(|code| format!(" ({code})"))
+                .unwrap_or_default()
+        );
+        let reported: Result<wire::DelegateTaskReported> = client
+            .post(
+                &format!("/api/v1/delegate/tasks/{}/result", work.envelope.task_id),
+                &report,
+            )
+            .await;
+        if let Err(error) = reported {
+            eprintln!("reporting task {} failed: {error:#}", work.envelope.task_id);
+        }
+        done += 1;
+    }
+    Ok(())
+}
+
+/// Checks a task's envelope and runs it; what to report.
+async fn handle(
+    state: &DelegateState,
+    public_key: &[u8],
+    seen: &mut SeenNonces,
+    work: &wire::DelegateWork,
+) -> wire::DelegateTaskResult {
+    let envelope = &work.envelope;
+    let signed = SignedTask {
+        envelope: TaskEnvelope {
+            task_id: envelope.task_id.clone(),
+            kind: envelope.kind.clone(),
+            arguments_sha256: envelope.arguments_sha256.clone(),
+            delegate_id: envelope.delegate_id.clone(),
+            expires_at: envelope.expires_at,
+            nonce: envelope.nonce.clone(),
+        },
+        signature: work.signature.clone(),
+    };
+    let result = |outcome: &str, output: Option<String>, error_code: Option<String>| {
+        wire::DelegateTaskResult {
+            attempt: work.attempt,
+            outcome: outcome.to_owned(),
+            output,
+            error_code,
+        }
+    };
+    #[allow(clippy::disallowed_methods)] // the agent's own clock decides expiry
+    let now = jiff::Timestamp::now().as_second();
+    if let Err(refusal) = check_task(
+        &signed,
+        work.arguments.as_bytes(),
+        public_key,
+        &state.delegate_id,
+        now,
+        seen,
+    ) {
+        return result(
+            "refused",
+            Some(refusal.to_string()),
+            Some(refusal.code().to_owned()),
+        );
+    }
+    match envelope.kind.as_str() {
+        "ping" => result(
+            "succeeded",
+            Some(
+                serde_json::json!({
+                    "echo": serde_json::from_str::<serde_json::Value>(&work.arguments)
+                        .ok()
+                        .and_then(|arguments| arguments.get("echo").cloned()),
+                    "delegate": state.name,
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "os": std::env::consts::OS,
+                    "arch": std::env::consts::ARCH,
+                    "scripts": "not supported by this version",
+                })
+                .to_string(),
+            ),
+            None,
+        ),
+        "webhook" => match webhook(&work.arguments).await {
+            Ok(output) => result("succeeded", Some(output), None),
+            Err((code, output)) => result("failed", Some(output), Some(code)),
+        },
+        other => result(
+            "failed",
+            Some(format!("this delegate cannot run tasks of kind {other}")),
+            Some("task_kind_unsupported".into()),
+        ),
+    }
+}
+
+/// A `webhook` task's arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookArguments {
+    url: String,
+    /// The JSON text to POST.
+    body: String,
+    /// The HMAC-SHA256 key of `X-Rampart-Signature` (none: unsigned).
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// Posts a webhook; `Err((error_code, output))` when it did not get a 2xx.
+async fn webhook(arguments: &str) -> Result<String, (String, String)> {
+    let arguments: WebhookArguments = serde_json::from_str(arguments)
+        .map_err(|error| ("task_arguments_invalid".to_owned(), error.to_string()))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|error| ("http_client".to_owned(), error.to_string()))?;
+    let mut request = http
+        .post(&arguments.url)
+        .header("content-type", "application/json")
+        .body(arguments.body.clone());
+    if let Some(secret) = &arguments.secret {
+        #[allow(clippy::disallowed_methods)] // the signature's timestamp is the send time
+        let sent_at = jiff::Timestamp::now().as_second();
+        let header = rampart_crypto::webhook_signature::sign(
+            secret.as_bytes(),
+            sent_at,
+            arguments.body.as_bytes(),
+        );
+        request = request.header("x-rampart-signature", header);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ("http_unreachable".to_owned(), format!("{error:#}")))?;
+    let status = response.status();
+    let mut body = response.text().await.unwrap_or_default();
+    body.truncate(body.floor_char_boundary(4096));
+    let output = serde_json::json!({ "status": status.as_u16(), "body": body }).to_string();
+    if status.is_success() {
+        Ok(output)
+    } else {
+        Err((format!("http_status_{}", status.as_u16()), output))
+    }
+}

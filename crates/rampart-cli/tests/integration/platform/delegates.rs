@@ -380,3 +380,33 @@ async fn delegates_register_poll_and_answer_on_postgres() {
     };
     delegates_register_poll_and_answer(server).await;
 }
+
+#[tokio::test]
+async fn a_poll_ends_before_the_request_timeout_would_cut_it() {
+    let server = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| {
+            config.server.request_timeout_secs = 3;
+        })),
+        ..Default::default()
+    })
+    .await;
+    let admin = server.admin_token.clone();
+    let created = server
+        .post(
+            &format!("{BASE}/delegates"),
+            &admin,
+            json!({"name": "short"}),
+        )
+        .await;
+    let registered = server
+        .post(
+            "/api/v1/delegate/register",
+            "",
+            json!({"registration_token": created.body["registration_token"], "version": "1"}),
+        )
+        .await;
+    let credential = registered.body["credential"].as_str().unwrap();
+    // Asked to wait 30 s, the server answers "nothing yet" within its 3 s timeout.
+    let (status, body) = next(&server, credential, 30).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}

@@ -394,6 +394,8 @@ pub async fn register(
 
 /// The default wait of a poll when `wait` is not given.
 const POLL_WAIT_DEFAULT: u64 = 25;
+/// How long before the request timeout a poll gives up waiting.
+const POLL_TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
 
 pub async fn next_task(
     State(state): State<AppState>,
@@ -402,7 +404,13 @@ pub async fn next_task(
     ApiQuery(params): ApiQuery<wire::DelegatePollParams>,
 ) -> ApiResult<Response> {
     let caller = caller(&state, &meta, &headers).await?;
-    let wait = Duration::from_secs(params.wait.unwrap_or(POLL_WAIT_DEFAULT));
+    // The poll ends before the server's request timeout would answer it 503.
+    let wait = Duration::from_secs(params.wait.unwrap_or(POLL_WAIT_DEFAULT)).min(
+        state
+            .settings
+            .request_timeout
+            .saturating_sub(POLL_TIMEOUT_MARGIN),
+    );
     let Some(claimed) = state.app.next_delegate_task(&caller, wait).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };

@@ -183,6 +183,28 @@ impl SeenNonces {
         true
     }
 
+    /// The nonces remembered with their expiries, to keep across restarts (a delegate
+    /// that forgot them could be made to run a replayed task again before it expires).
+    pub fn entries(&self) -> Vec<(String, i64)> {
+        let mut entries: Vec<(String, i64)> = self
+            .expiry_by_nonce
+            .iter()
+            .map(|(nonce, expiry)| (nonce.clone(), *expiry))
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    /// The nonces kept by [`Self::entries`], dropping those expired at `now`.
+    pub fn from_entries(entries: Vec<(String, i64)>, now: i64) -> Self {
+        Self {
+            expiry_by_nonce: entries
+                .into_iter()
+                .filter(|(_, expiry)| *expiry >= now)
+                .collect(),
+        }
+    }
+
     /// How many nonces are remembered.
     pub fn len(&self) -> usize {
         self.expiry_by_nonce.len()
@@ -239,6 +261,21 @@ mod tests {
     fn signed(key: &TaskSigningKey, arguments: &[u8]) -> SignedTask {
         key.sign(TaskEnvelope::new("task-1", "webhook", arguments, "dlg-a", NOW + 60).unwrap())
             .unwrap()
+    }
+
+    #[test]
+    fn remembered_nonces_survive_a_restart_until_they_expire() {
+        let key = TaskSigningKey::generate().unwrap().0;
+        let task = signed(&key, b"{}");
+        let mut seen = SeenNonces::default();
+        let check = |seen: &mut SeenNonces, now| {
+            check_task(&task, b"{}", &key.public_key(), "dlg-a", now, seen)
+        };
+        assert_eq!(check(&mut seen, NOW), Ok(()));
+        let mut restarted = SeenNonces::from_entries(seen.entries(), NOW);
+        assert_eq!(check(&mut restarted, NOW + 1), Err(TaskRefusal::Replayed));
+        // Expired entries are dropped when loaded: the expiry check refuses those tasks.
+        assert!(SeenNonces::from_entries(seen.entries(), NOW + 61).is_empty());
     }
 
     #[test]

@@ -332,6 +332,25 @@ fn read_state(path: &Path) -> Result<DelegateState> {
         .with_context(|| format!("reading {}", path.display()))
 }
 
+/// The nonces of tasks this delegate ran (`<state>.nonces`), kept until they expire.
+fn read_nonces(path: &Path) -> Result<SeenNonces> {
+    #[allow(clippy::disallowed_methods)] // the agent's own clock decides expiry
+    let now = jiff::Timestamp::now().as_second();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(SeenNonces::from_entries(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+            now,
+        )),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(SeenNonces::default()),
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_nonces(path: &Path, seen: &SeenNonces) -> Result<()> {
+    write_private(path, &serde_json::to_vec(&seen.entries())?)
+}
+
 /// The poll's wait, seconds (the server answers 204 when nothing came).
 const POLL_WAIT_SECS: u64 = 25;
 
@@ -345,7 +364,8 @@ async fn run(state_path: &Path, max_tasks: Option<u64>) -> Result<()> {
         ca_cert: state.ca_cert.clone(),
         output: OutputFormat::Json,
     })?;
-    let mut seen = SeenNonces::default();
+    let nonces_path = state_path.with_extension("nonces");
+    let mut seen = read_nonces(&nonces_path)?;
     let mut done = 0u64;
     eprintln!(
         "delegate {} of {} polling {}",
@@ -378,7 +398,7 @@ async fn run(state_path: &Path, max_tasks: Option<u64>) -> Result<()> {
             }
         };
         failures = 0;
-        let report = handle(&state, &public_key, &mut seen, &work).await;
+        let report = handle(&state, &public_key, &mut seen, &nonces_path, &work).await;
         eprintln!(
             "task {} ({}): {}{}",
             work.envelope.task_id,
@@ -409,6 +429,7 @@ async fn handle(
     state: &DelegateState,
     public_key: &[u8],
     seen: &mut SeenNonces,
+    nonces_path: &Path,
     work: &wire::DelegateWork,
 ) -> wire::DelegateTaskResult {
     let envelope = &work.envelope;
@@ -445,6 +466,15 @@ async fn handle(
             "refused",
             Some(refusal.to_string()),
             Some(refusal.code().to_owned()),
+        );
+    }
+    // The nonce is kept on disk before the task runs: a restarted agent refuses the
+    // same envelope replayed while it is still valid.
+    if let Err(error) = write_nonces(nonces_path, seen) {
+        return result(
+            "failed",
+            Some(format!("{error:#}")),
+            Some("nonce_store_unwritable".into()),
         );
     }
     match envelope.kind.as_str() {

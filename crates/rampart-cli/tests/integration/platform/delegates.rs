@@ -225,6 +225,15 @@ async fn delegates_register_poll_and_answer(server: TestServer) {
         .unwrap()
         .unwrap();
     assert!(exit.success());
+    // The nonce it ran is kept (0600) so a restarted agent refuses the envelope replayed.
+    let nonces = state.with_extension("nonces");
+    assert_eq!(
+        std::fs::metadata(&nonces).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let kept: Vec<(String, i64)> =
+        serde_json::from_slice(&std::fs::read(&nonces).unwrap()).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
 
     // Many polls race for the tasks: each is handed out once.
     let mut queued = Vec::new();

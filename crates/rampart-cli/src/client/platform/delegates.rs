@@ -78,9 +78,18 @@ pub enum DelegateCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
-    /// Register this machine as a delegate with a registration token (read from
-    /// RAMPART_DELEGATE_REGISTRATION_TOKEN or standard input); writes the state file.
+    /// Register this machine as a delegate with a registration token; writes the
+    /// state file.
     Register {
+        /// The one-time registration token `create` printed (from the environment
+        /// rather than the command line, which other users can see; standard input
+        /// when neither is given).
+        #[arg(
+            long,
+            env = "RAMPART_DELEGATE_REGISTRATION_TOKEN",
+            hide_env_values = true
+        )]
+        registration_token: Option<String>,
         /// Where the delegate keeps its credential and the pinned key.
         #[arg(
             long,
@@ -136,7 +145,10 @@ struct DelegateState {
 
 pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()> {
     match command {
-        DelegateCommand::Register { state } => return register(args, &state).await,
+        DelegateCommand::Register {
+            registration_token,
+            state,
+        } => return register(args, registration_token, &state).await,
         DelegateCommand::Run { state, max_tasks } => return run(&state, max_tasks).await,
         _ => {}
     }
@@ -245,10 +257,12 @@ pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()>
     }
 }
 
-async fn register(args: &ClientArgs, state_path: &Path) -> Result<()> {
-    #[allow(clippy::disallowed_methods)] // the agent's one-time input, read once here
-    let from_env = std::env::var("RAMPART_DELEGATE_REGISTRATION_TOKEN").ok();
-    let token = Zeroizing::new(match from_env {
+async fn register(
+    args: &ClientArgs,
+    registration_token: Option<String>,
+    state_path: &Path,
+) -> Result<()> {
+    let token = Zeroizing::new(match registration_token {
         Some(token) => token,
         None => {
             let mut line = String::new();

@@ -84,6 +84,29 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
         )
         .await;
     assert_eq!(variable.status, StatusCode::CREATED, "{}", variable.text);
+    // A registered delegate, which polls during the outage.
+    let delegate = server
+        .post(
+            &format!("{PROJECT}/delegates"),
+            &admin,
+            json!({"name": "edge"}),
+        )
+        .await;
+    assert_eq!(delegate.status, StatusCode::CREATED, "{}", delegate.text);
+    let registered = server
+        .post(
+            "/api/v1/delegate/register",
+            "",
+            json!({"registration_token": delegate.body["registration_token"], "version": "1"}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let delegate_credential = registered.body["credential"].as_str().unwrap().to_owned();
 
     let load = Load::default();
     let chaos = async {
@@ -148,7 +171,7 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
         load.create_projects(&server, "b"),
         load.send_alerts(&server, &hook, "a"),
         load.send_alerts(&server, &hook, "b"),
-        load.read(&server),
+        load.read(&server, &delegate_credential),
     );
     let after = server
         .post(
@@ -264,9 +287,10 @@ impl Load {
         }
     }
 
-    /// Reads readiness, the incident list, the caller, and a workspace's runs,
-    /// variables and drift checks until stopped.
-    async fn read(&self, server: &TestServer) {
+    /// Reads readiness, the incident list, the caller, a workspace's runs, variables
+    /// and drift checks, and the project's delegates and their tasks, and polls as the
+    /// delegate, until stopped.
+    async fn read(&self, server: &TestServer, delegate_credential: &str) {
         let incidents = format!("{PROJECT}/incidents");
         let workspace = format!("{PROJECT}/workspaces/app");
         let paths = [
@@ -276,12 +300,18 @@ impl Load {
             format!("{workspace}/runs"),
             format!("{workspace}/variables/effective"),
             format!("{workspace}/drift-checks"),
+            format!("{PROJECT}/delegates"),
+            format!("{PROJECT}/delegate-tasks"),
         ];
         while !self.stop.load(Ordering::SeqCst) {
             for path in &paths {
                 let reply = server.get(path, &server.admin_token).await;
                 self.record(reply.status, reply.code(), &reply.headers);
             }
+            let poll = server
+                .get("/api/v1/delegate/tasks/next?wait=0", delegate_credential)
+                .await;
+            self.record(poll.status, poll.code(), &poll.headers);
         }
     }
 }

@@ -313,6 +313,48 @@ async fn delegates_register_poll_and_answer(server: TestServer) {
     assert_eq!(shown["status"], "refused");
     assert_eq!(shown["error_code"], "task_replayed");
 
+    // A failed attempt of a kind with no attempts left fails the task for good, with
+    // the delegate's reason kept.
+    let other = handed
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .map(|(_, work)| work["envelope"]["task_id"].as_str().unwrap().to_owned())
+        .find(|id| *id != task_id)
+        .unwrap();
+    let failed = server
+        .post(
+            &format!("/api/v1/delegate/tasks/{other}/result"),
+            &credential,
+            json!({"attempt": 1, "outcome": "failed", "output": "no route", "error_code": "http_unreachable"}),
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::OK, "{}", failed.text);
+    assert_eq!(failed.body["status"], "failed");
+    let shown = task(&server, &other).await;
+    assert_eq!(shown["error_code"], "http_unreachable");
+    assert_eq!(shown["result"], "no route");
+    for (body, code) in [
+        (json!({"attempt": 1, "outcome": "maybe"}), "invalid_outcome"),
+        (
+            json!({"attempt": 1, "outcome": "failed", "error_code": "Bad Code"}),
+            "invalid_error_code",
+        ),
+        (
+            json!({"attempt": 1, "outcome": "failed", "output": "x".repeat(64 * 1024 + 1)}),
+            "invalid_output",
+        ),
+    ] {
+        let refused = server
+            .post(
+                &format!("/api/v1/delegate/tasks/{other}/result"),
+                &credential,
+                body,
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(refused.code(), code);
+    }
+
     // Revoking refuses the agent's next request; the agent stops and says why, and
     // the tasks it held go back in the queue.
     let revoked = server
@@ -342,7 +384,7 @@ async fn delegates_register_poll_and_answer(server: TestServer) {
         .await;
     assert_eq!(
         requeued.body["items"].as_array().unwrap().len(),
-        queued.len() - 1,
+        queued.len() - 2,
         "{}",
         requeued.text
     );

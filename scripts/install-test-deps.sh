@@ -16,7 +16,8 @@
 #   as the command target/test-deps/bin/terraform by the state backend tests and the
 #   README test; pagerduty, PagerDuty's own client, for the PagerDuty-compatible route;
 #   requests, another client that must read a 413; schemathesis, which checks the
-#   server against its OpenAPI document.
+#   server against its OpenAPI document; aiosmtpd, the SMTP server that receives the
+#   delegate's notification emails (scripts/notification_sinks.py).
 # - OPA, the reference Rego engine, from PyPI's opa-golib-python-bindings (OPA's Go
 #   library behind ctypes), unpacked into target/test-deps/opa: the policy differential
 #   test and the policy benchmark compare Rampart's engine with it.
@@ -74,6 +75,10 @@ python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Australia/Lord_Howe")' >/dev/nul
 pagerduty_version="7.2.0"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pagerduty') != '$pagerduty_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "pagerduty==$pagerduty_version"
+# aiosmtpd: the SMTP sink of the notification delivery test (scripts/notification_sinks.py).
+aiosmtpd_version="1.4.6"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$aiosmtpd_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "aiosmtpd==$aiosmtpd_version"
 # Python requests, a client that writes the whole body before reading the answer.
 requests_version="2.34.2"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||

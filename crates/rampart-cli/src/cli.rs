@@ -193,6 +193,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Your contact methods in an organisation (email, Slack, signed webhook), where
+    /// delegates deliver your pages: list, add, delete.
+    ContactMethod {
+        #[command(subcommand)]
+        command: crate::client::sre::contact_methods::ContactMethodCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Secrets of an organisation or project (values write-only): list, show, create, update, delete.
     Secret {
         #[command(subcommand)]

@@ -37,6 +37,19 @@ pub struct Client {
 /// A rustls client configuration: TLS 1.3, aws-lc-rs, trusting the PEM certificates in
 /// `ca_file` (or the system bundle).
 pub fn tls_client_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig> {
+    client_config(ca_file, &[&rustls::version::TLS13])
+}
+
+/// The TLS configuration of a delegate's outbound requests to third parties (webhooks,
+/// Slack): the system's roots, TLS 1.2 or 1.3 (what those receivers speak).
+pub fn outbound_tls_config() -> Result<rustls::ClientConfig> {
+    client_config(None, rustls::DEFAULT_VERSIONS)
+}
+
+fn client_config(
+    ca_file: Option<&std::path::Path>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let path = ca_file.map_or_else(
         || std::path::PathBuf::from(SYSTEM_ROOTS),
@@ -51,7 +64,7 @@ pub fn tls_client_config(ca_file: Option<&std::path::Path>) -> Result<rustls::Cl
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_protocol_versions(versions)?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }

@@ -88,7 +88,8 @@ impl RateLimitsSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct OncallSection {
-    /// How often due escalations are advanced (pages sent).
+    /// How often due escalations are advanced (pages sent) and new notifications
+    /// handed to delegates for delivery.
     pub engine_interval_secs: u64,
 }
 

@@ -277,6 +277,12 @@ fn spawn_maintenance(
                         Ok(pages) => tracing::info!(pages, "escalation pages sent"),
                         Err(error) => tracing::error!(?error, "advancing escalations failed"),
                     }
+                    // Pages just made go out on the same tick.
+                    match app.dispatch_notifications().await {
+                        Ok(0) => {}
+                        Ok(deliveries) => tracing::info!(deliveries, "notification deliveries queued for delegates"),
+                        Err(error) => tracing::error!(?error, "dispatching notifications failed"),
+                    }
                 }
                 _ = rate_sync_tick.tick() => {
                     if let Err(error) = app.sync_webhook_rate_limits().await {

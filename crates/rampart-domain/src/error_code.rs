@@ -218,6 +218,7 @@ catalogue! {
     RunLogTooLarge = ("run_log_too_large", 413, "The run log is larger than 8 MiB; upload its end."),
     DelegateNotActive = ("delegate_not_active", 409, "The delegate is pending registration or revoked, so it cannot be sent a task."),
     TaskNotClaimed = ("task_not_claimed", 409, "The task's attempt is not running on the reporting delegate (its lease ran out, or it ended); the result is not recorded."),
+    TooManyContactMethods = ("too_many_contact_methods", 400, "You already have the most contact methods allowed in this organisation (16)."),
 
     // Limits.
     StateEmpty = ("state_empty", 400, "The Terraform state body is empty."),

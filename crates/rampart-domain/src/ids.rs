@@ -109,6 +109,7 @@ typed_id!(EscalationPolicyId);
 typed_id!(NotificationId);
 typed_id!(DelegateId);
 typed_id!(DelegateTaskId);
+typed_id!(ContactMethodId);
 
 #[cfg(test)]
 mod tests {

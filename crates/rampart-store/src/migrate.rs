@@ -153,6 +153,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "delegates",
         sql: include_str!("../migrations/sqlite/0027_delegates.sql"),
     },
+    Migration {
+        version: 28,
+        name: "contact_methods",
+        sql: include_str!("../migrations/sqlite/0028_contact_methods.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -290,6 +295,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 27,
         name: "delegates",
         sql: include_str!("../migrations/postgres/0027_delegates.sql"),
+    },
+    Migration {
+        version: 28,
+        name: "contact_methods",
+        sql: include_str!("../migrations/postgres/0028_contact_methods.sql"),
     },
 ];
 

@@ -148,6 +148,11 @@ pub struct DelegateTaskResult {
     /// Why it failed or was refused (`task_bad_signature`, `http_status_500`, …).
     #[serde(default)]
     pub error_code: Option<String>,
+    /// With `failed`: trying again cannot help (a destination the delegate may not
+    /// reach, a receiver that refused the request with a 4xx), so the task fails now
+    /// instead of being retried.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub permanent: bool,
 }
 
 /// The task's status after the report (`queued` again when it will be retried).

@@ -3,6 +3,7 @@
 
 mod alert_rules;
 mod alerts;
+mod contact_methods;
 mod escalation_policies;
 mod incidents;
 mod integrations;
@@ -12,6 +13,7 @@ mod services;
 
 pub use alert_rules::*;
 pub use alerts::*;
+pub use contact_methods::*;
 pub use escalation_policies::*;
 pub use incidents::*;
 pub use integrations::*;

@@ -120,7 +120,11 @@ pub struct TaskView {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskOutcome {
     Succeeded,
+    /// Failed; retried after the kind's backoff while attempts and lifetime remain.
     Failed,
+    /// Failed in a way another attempt cannot mend (the delegate may not reach the
+    /// destination, the receiver refused the request): not retried.
+    FailedPermanently,
     /// The envelope did not pass the delegate's checks (`error_code` says which).
     Refused,
 }
@@ -541,7 +545,8 @@ impl App {
                 continue;
             }
             if candidate.expires_at < now || candidate.attempts >= candidate.max_attempts {
-                self.give_up(&candidate, now).await?;
+                self.fail_overdue_tasks(delegate.project_id, Some(&candidate), now)
+                    .await?;
                 continue;
             }
             let lease_until = now + candidate.kind.lease();
@@ -571,25 +576,46 @@ impl App {
         Ok(None)
     }
 
-    /// Fails a task whose time or attempts ran out (no delegate finished it).
-    async fn give_up(&self, task: &DelegateTask, now: Timestamp) -> AppResult<()> {
-        let scope = self.project_scope(task.project_id).await?;
+    /// Fails the tasks of `project` whose time ran out, and `exhausted` if its
+    /// attempts did (no delegate finished them); the deliveries they carried are marked
+    /// failed on their incidents' timelines.
+    pub(crate) async fn fail_overdue_tasks(
+        &self,
+        project: ProjectId,
+        exhausted: Option<&DelegateTask>,
+        now: Timestamp,
+    ) -> AppResult<()> {
+        let scope = self.project_scope(project).await?;
+        let sealer = self.sealer(&project.to_string()).await?;
         let mut tx = self.store().write().await?;
-        let expired = tx.expire_delegate_tasks(task.project_id, now).await?;
-        let exhausted = if task.attempts >= task.max_attempts && task.expires_at >= now {
-            tx.exhaust_delegate_task(task, now).await?
-        } else {
-            false
-        };
-        if expired.is_empty() && !exhausted {
+        let mut failed = tx.expire_delegate_tasks(Some(project), now).await?;
+        if let Some(task) = exhausted
+            && task.attempts >= task.max_attempts
+            && task.expires_at >= now
+            && tx.exhaust_delegate_task(task, now).await?
+        {
+            failed.push(DelegateTask {
+                error_code: Some("task_attempts_exhausted".into()),
+                ..task.clone()
+            });
+        }
+        if failed.is_empty() {
             tx.rollback().await?;
             return Ok(());
         }
-        let ids: Vec<String> = expired
-            .iter()
-            .map(|task| task.id.to_string())
-            .chain(exhausted.then(|| task.id.to_string()))
-            .collect();
+        for task in &failed {
+            crate::sre::notifications::delivery_ended(
+                &mut tx,
+                &sealer,
+                task,
+                TaskStatus::Failed,
+                task.error_code.as_deref(),
+                "system",
+                now,
+            )
+            .await?;
+        }
+        let ids: Vec<String> = failed.iter().map(|task| task.id.to_string()).collect();
         tx.commit(
             Ctx::system()
                 .audit(now, "delegate_task.give_up", "delegate_task")
@@ -700,9 +726,12 @@ impl App {
                 result_sealed,
                 error_code: error_code.or_else(|| Some("task_refused".into())),
             },
-            TaskOutcome::Failed => {
+            TaskOutcome::Failed | TaskOutcome::FailedPermanently => {
                 let not_before = now + task.kind.backoff(attempt);
-                if attempt < task.max_attempts && not_before < task.expires_at {
+                if outcome == TaskOutcome::Failed
+                    && attempt < task.max_attempts
+                    && not_before < task.expires_at
+                {
                     TaskEnd::Retry {
                         not_before,
                         result_sealed,
@@ -722,6 +751,10 @@ impl App {
             TaskEnd::Retry { .. } => TaskStatus::Queued,
         };
         let scope = self.project_scope(task.project_id).await?;
+        let sealer = match task.kind {
+            TaskKind::Notification => Some(self.sealer(&owner).await?),
+            TaskKind::Ping | TaskKind::Webhook => None,
+        };
         let mut tx = self.store().write().await?;
         if !tx
             .end_delegate_task(task.id, delegate.id, attempt, &end, now)
@@ -735,6 +768,23 @@ impl App {
                      ran out and it was queued again, or it ended): its result is not recorded"
                 ),
             ));
+        }
+        if let Some(sealer) = &sealer {
+            let error_code = match &end {
+                TaskEnd::Final { error_code, .. } | TaskEnd::Retry { error_code, .. } => {
+                    error_code.as_deref()
+                }
+            };
+            crate::sre::notifications::delivery_ended(
+                &mut tx,
+                sealer,
+                &task,
+                status,
+                error_code,
+                &format!("delegate:{}", delegate.id),
+                now,
+            )
+            .await?;
         }
         tx.commit(
             self.delegate_audit(caller, now, "delegate_task.finish")
@@ -755,7 +805,7 @@ impl App {
     }
 
     /// The scope of a project known by id (for audit records of delegates' requests).
-    async fn project_scope(&self, project: ProjectId) -> AppResult<Scope> {
+    pub(crate) async fn project_scope(&self, project: ProjectId) -> AppResult<Scope> {
         let project = self
             .store()
             .project_by_id(project)
@@ -765,7 +815,7 @@ impl App {
     }
 
     /// The scope of a project known by id and its name, `org/project`.
-    async fn project_named(&self, project: ProjectId) -> AppResult<(Scope, String)> {
+    pub(crate) async fn project_named(&self, project: ProjectId) -> AppResult<(Scope, String)> {
         let missing = || AppError::NotFound { what: "project" };
         let project = self
             .store()

@@ -2,12 +2,13 @@
 //! ([`services`]) and its webhook [`integrations`] and [`alert_rules`], incoming
 //! webhooks and the alerts they make ([`alerts`], group-committed by
 //! [`ingest_queue`]), [`incidents`], on-call [`schedules`] and [`escalation_policies`]
-//! (both stored as [`definitions`]), the [`escalations`] engine and in-app
-//! [`notifications`]. [`legacy`] seals what rows from before migration 15 kept in
+//! (both stored as [`definitions`]), the [`escalations`] engine, in-app
+//! [`notifications`] and their delivery by delegates to users' [`contact_methods`]. [`legacy`] seals what rows from before migration 15 kept in
 //! clear.
 
 pub mod alert_rules;
 pub mod alerts;
+pub mod contact_methods;
 pub mod definitions;
 pub mod escalation_policies;
 pub mod escalations;
@@ -25,6 +26,7 @@ use crate::sealing::{BlindIndex, SealedPlace};
 pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
     [
         alerts::SEALED_PLACES,
+        contact_methods::SEALED_PLACES,
         incidents::SEALED_PLACES,
         integrations::SEALED_PLACES,
     ]

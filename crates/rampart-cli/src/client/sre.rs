@@ -1,5 +1,6 @@
 //! Client commands of the incident-response slice that have a file of their own.
 
+pub mod contact_methods;
 pub mod definitions;
 pub mod escalation_policies;
 pub mod schedules;

@@ -457,7 +457,30 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
         .clone();
     assert_eq!(last["body"]["text"], note.as_str());
     write_delegate_task(server, &mut markers).await;
+    write_contact_method(server, &mut markers).await;
     markers
+}
+
+/// A contact method's address and its signing secret (made by the server).
+async fn write_contact_method(server: &TestServer, markers: &mut Markers) {
+    let address = markers.make("contact_methods.address_sealed", &[]);
+    let added = created(
+        server
+            .post(
+                "/api/v1/orgs/default/contact-methods",
+                &server.admin_token,
+                json!({"kind": "webhook", "label": "sealed hook",
+                       "address": format!("https://hooks.example.com/{address}")}),
+            )
+            .await,
+    )
+    .await;
+    let secret = added["signing_secret"].as_str().unwrap();
+    markers.written(secret, "contact_methods.secret_sealed", &[]);
+    let listed = server
+        .get("/api/v1/orgs/default/contact-methods", &server.admin_token)
+        .await;
+    assert!(listed.text.contains(&address), "{}", listed.text);
 }
 
 /// A delegate task's arguments (a ping's echo) and its result (the answer echoing it).

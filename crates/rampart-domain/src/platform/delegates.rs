@@ -198,17 +198,21 @@ impl TaskStatus {
 pub enum TaskKind {
     /// A connectivity check of one delegate: it answers with what it is and runs.
     Ping,
-    /// A JSON POST signed with HMAC-SHA256 (a notification to a generic webhook).
+    /// A JSON POST, signed with HMAC-SHA256 when the task carries a secret.
     Webhook,
+    /// A page or notice delivered to one of a user's contact methods (email, Slack,
+    /// generic signed webhook).
+    Notification,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 2] = [TaskKind::Ping, TaskKind::Webhook];
+    pub const ALL: [TaskKind; 3] = [TaskKind::Ping, TaskKind::Webhook, TaskKind::Notification];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             TaskKind::Ping => "ping",
             TaskKind::Webhook => "webhook",
+            TaskKind::Notification => "notification",
         }
     }
 
@@ -223,7 +227,7 @@ impl TaskKind {
     pub const fn max_attempts(self) -> u32 {
         match self {
             TaskKind::Ping => 1,
-            TaskKind::Webhook => 5,
+            TaskKind::Webhook | TaskKind::Notification => 5,
         }
     }
 
@@ -231,7 +235,7 @@ impl TaskKind {
     pub const fn lease(self) -> SignedDuration {
         match self {
             TaskKind::Ping => SignedDuration::from_secs(30),
-            TaskKind::Webhook => SignedDuration::from_secs(60),
+            TaskKind::Webhook | TaskKind::Notification => SignedDuration::from_secs(60),
         }
     }
 
@@ -239,7 +243,7 @@ impl TaskKind {
     pub const fn lifetime(self) -> SignedDuration {
         match self {
             TaskKind::Ping => SignedDuration::from_secs(300),
-            TaskKind::Webhook => SignedDuration::from_secs(3600),
+            TaskKind::Webhook | TaskKind::Notification => SignedDuration::from_secs(3600),
         }
     }
 
@@ -247,7 +251,7 @@ impl TaskKind {
     /// exponential from 5 s, at most 5 min.
     pub fn backoff(self, attempt: u32) -> SignedDuration {
         let base: i64 = match self {
-            TaskKind::Ping | TaskKind::Webhook => 5,
+            TaskKind::Ping | TaskKind::Webhook | TaskKind::Notification => 5,
         };
         let exponent = attempt.saturating_sub(1).min(16);
         SignedDuration::from_secs((base << exponent).min(300))

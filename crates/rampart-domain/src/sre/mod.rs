@@ -5,6 +5,7 @@
 
 pub mod alert_rules;
 pub mod alerts;
+pub mod contact_methods;
 pub mod documents;
 pub mod escalation_policies;
 pub mod incidents;

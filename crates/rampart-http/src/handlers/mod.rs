@@ -35,6 +35,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     iacm::variables::routes(table);
     iacm::drift_checks::routes(table);
     sre::notifications::routes(table);
+    sre::contact_methods::routes(table);
     sre::services::routes(table);
     sre::integrations::routes(table);
     sre::alerts::routes(table);

@@ -284,6 +284,20 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Projects with tasks whose time ran out while queued or running.
+    pub async fn projects_with_overdue_tasks(&self, at: Timestamp) -> StoreResult<Vec<ProjectId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT project_id FROM delegate_tasks \
+             WHERE status IN ('queued', 'running') AND expires_at < $1",
+        )
+        .bind(micros(at))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| get_id(row, "project_id")).collect()
+    }
+}
+
 impl WriteTx {
     /// A new delegate, pending, with the blind index of its registration token.
     pub async fn insert_delegate(
@@ -493,24 +507,29 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Fails every task of `project` whose time ran out before it succeeded (queued
-    /// or running past `expires_at`), returning them.
+    /// Fails every task (of `project`, or of every project) whose time ran out before
+    /// it succeeded (queued or running past `expires_at`), returning them.
     pub async fn expire_delegate_tasks(
         &mut self,
-        project: ProjectId,
+        project: Option<ProjectId>,
         at: Timestamp,
     ) -> StoreResult<Vec<DelegateTask>> {
+        let of_project = if project.is_some() {
+            "project_id = $2 AND "
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE delegate_tasks SET status = 'failed', error_code = 'task_timed_out', \
-             lease_until = NULL, updated_at = $2 \
-             WHERE project_id = $1 AND status IN ('queued', 'running') AND expires_at < $2 \
+             lease_until = NULL, updated_at = $1 \
+             WHERE {of_project}status IN ('queued', 'running') AND expires_at < $1 \
              RETURNING {TASK_COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
-            .bind(project.to_string())
-            .bind(micros(at))
-            .fetch_all(self.conn())
-            .await?;
+        let mut query = sqlx::query(&sql).bind(micros(at));
+        if let Some(project) = project {
+            query = query.bind(project.to_string());
+        }
+        let rows = query.fetch_all(self.conn()).await?;
         rows.iter().map(task_from).collect()
     }
 }

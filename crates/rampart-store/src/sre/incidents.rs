@@ -149,6 +149,17 @@ pub struct IncidentEventRow {
 }
 
 impl Store {
+    /// An incident and its sealed title, by id.
+    pub async fn incident_by_id(&self, id: IncidentId) -> StoreResult<Option<(Incident, Vec<u8>)>> {
+        let sql = format!("SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| Ok((incident_from(&row)?, get(&row, "title_sealed")?)))
+            .transpose()
+    }
+
     pub async fn incident_by_number(
         &self,
         project: ProjectId,

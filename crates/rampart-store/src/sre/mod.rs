@@ -6,6 +6,7 @@
 
 pub mod alert_rules;
 pub mod alerts;
+pub mod contact_methods;
 pub mod definitions;
 pub mod escalation_policies;
 pub mod escalations;

@@ -6,8 +6,9 @@
 //! signed, never seen before) before running it, and reports how it ended. A refused
 //! task is reported as refused, with the reason.
 //!
-//! Task kinds run here: `ping` (answers with the agent's version and host) and
-//! `webhook` (a JSON POST signed with HMAC-SHA256, `X-Rampart-Signature`).
+//! Task kinds run here: `ping` (answers with the agent's version and host); `webhook`
+//! and `notification` go out through [`Outbound`] (`delegate_work`), to the places
+//! the delegate's operator allows.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use rampart_crypto::task_signature::{SeenNonces, SignedTask, TaskEnvelope, check
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::delegate_work::Outbound;
 use crate::cli::{ClientArgs, OutputFormat, ProjectArgs};
 use crate::client::{ApiRefusal, Client, print};
 
@@ -110,6 +112,24 @@ pub enum DelegateCommand {
         /// Stop after this many tasks (for checks and tests; default: never).
         #[arg(long)]
         max_tasks: Option<u64>,
+        /// A URL prefix webhooks and notifications may be sent to (repeatable, or
+        /// comma-separated in the environment); anything else is refused. Giving any
+        /// replaces the default, Slack's incoming-webhook address.
+        #[arg(
+            long = "allow-url",
+            env = "RAMPART_DELEGATE_ALLOW_URLS",
+            value_delimiter = ',',
+            default_value = "https://hooks.slack.com/services/"
+        )]
+        allow_urls: Vec<String>,
+        /// The SMTP relay emails go through: smtp://host:port (STARTTLS when offered),
+        /// smtp://host:port?tls=required, or smtps://host; credentials as
+        /// smtp://user:password@host. Without it, email notifications fail.
+        #[arg(long, env = "RAMPART_DELEGATE_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of emails (with --smtp-url), e.g. "Rampart <oncall@example.com>".
+        #[arg(long, env = "RAMPART_DELEGATE_SMTP_FROM")]
+        smtp_from: Option<String>,
     },
 }
 
@@ -149,7 +169,16 @@ pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()>
             registration_token,
             state,
         } => return register(args, registration_token, &state).await,
-        DelegateCommand::Run { state, max_tasks } => return run(&state, max_tasks).await,
+        DelegateCommand::Run {
+            state,
+            max_tasks,
+            allow_urls,
+            smtp_url,
+            smtp_from,
+        } => {
+            let outbound = Outbound::new(&allow_urls, smtp_url.as_deref(), smtp_from.as_deref())?;
+            return run(&state, max_tasks, &outbound).await;
+        }
         _ => {}
     }
     let client = Client::new(args)?;
@@ -368,7 +397,7 @@ fn write_nonces(path: &Path, seen: &SeenNonces) -> Result<()> {
 /// The poll's wait, seconds (the server answers 204 when nothing came).
 const POLL_WAIT_SECS: u64 = 25;
 
-async fn run(state_path: &Path, max_tasks: Option<u64>) -> Result<()> {
+async fn run(state_path: &Path, max_tasks: Option<u64>, outbound: &Outbound) -> Result<()> {
     let state = read_state(state_path)?;
     let public_key = rampart_crypto::digest::from_hex(&state.task_signing_public_key)
         .context("the state file's task-signing key is not hex")?;
@@ -412,7 +441,15 @@ async fn run(state_path: &Path, max_tasks: Option<u64>) -> Result<()> {
             }
         };
         failures = 0;
-        let report = handle(&state, &public_key, &mut seen, &nonces_path, &work).await;
+        let report = handle(
+            &state,
+            &public_key,
+            &mut seen,
+            &nonces_path,
+            &work,
+            outbound,
+        )
+        .await;
         eprintln!(
             "task {} ({}): {}{}",
             work.envelope.task_id,
@@ -445,6 +482,7 @@ async fn handle(
     seen: &mut SeenNonces,
     nonces_path: &Path,
     work: &wire::DelegateWork,
+    outbound: &Outbound,
 ) -> wire::DelegateTaskResult {
     let envelope = &work.envelope;
     let signed = SignedTask {
@@ -464,6 +502,7 @@ async fn handle(
             outcome: outcome.to_owned(),
             output,
             error_code,
+            permanent: false,
         }
     };
     #[allow(clippy::disallowed_methods)] // the agent's own clock decides expiry
@@ -509,63 +548,24 @@ async fn handle(
             ),
             None,
         ),
-        "webhook" => match webhook(&work.arguments).await {
-            Ok(output) => result("succeeded", Some(output), None),
-            Err((code, output)) => result("failed", Some(output), Some(code)),
-        },
+        "webhook" | "notification" => {
+            let done = if envelope.kind == "webhook" {
+                outbound.webhook(&work.arguments).await
+            } else {
+                outbound.notification(&work.arguments).await
+            };
+            match done {
+                Ok(output) => result("succeeded", Some(output), None),
+                Err(failure) => wire::DelegateTaskResult {
+                    permanent: failure.permanent,
+                    ..result("failed", Some(failure.explanation), Some(failure.code))
+                },
+            }
+        }
         other => result(
             "failed",
             Some(format!("this delegate cannot run tasks of kind {other}")),
             Some("task_kind_unsupported".into()),
         ),
-    }
-}
-
-/// A `webhook` task's arguments.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WebhookArguments {
-    url: String,
-    /// The JSON text to POST.
-    body: String,
-    /// The HMAC-SHA256 key of `X-Rampart-Signature` (none: unsigned).
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-/// Posts a webhook; `Err((error_code, output))` when it did not get a 2xx.
-async fn webhook(arguments: &str) -> Result<String, (String, String)> {
-    let arguments: WebhookArguments = serde_json::from_str(arguments)
-        .map_err(|error| ("task_arguments_invalid".to_owned(), error.to_string()))?;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|error| ("http_client".to_owned(), error.to_string()))?;
-    let mut request = http
-        .post(&arguments.url)
-        .header("content-type", "application/json")
-        .body(arguments.body.clone());
-    if let Some(secret) = &arguments.secret {
-        #[allow(clippy::disallowed_methods)] // the signature's timestamp is the send time
-        let sent_at = jiff::Timestamp::now().as_second();
-        let header = rampart_crypto::webhook_signature::sign(
-            secret.as_bytes(),
-            sent_at,
-            arguments.body.as_bytes(),
-        );
-        request = request.header("x-rampart-signature", header);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| ("http_unreachable".to_owned(), format!("{error:#}")))?;
-    let status = response.status();
-    let mut body = response.text().await.unwrap_or_default();
-    body.truncate(body.floor_char_boundary(4096));
-    let output = serde_json::json!({ "status": status.as_u16(), "body": body }).to_string();
-    if status.is_success() {
-        Ok(output)
-    } else {
-        Err((format!("http_status_{}", status.as_u16()), output))
     }
 }

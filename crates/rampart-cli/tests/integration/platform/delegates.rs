@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use super::BASE;
 
-/// The agent's registration and run commands, as a user starts them.
+/// The agent's registration and run commands, as a user starts them (with nothing of
+/// this machine's `RAMPART_*` environment).
 #[allow(clippy::disallowed_methods)] // tests start real clients
-fn agent(server: &TestServer, args: &[&str]) -> tokio::process::Command {
+pub(crate) fn agent(server: &TestServer, args: &[&str]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
     command
         .arg("delegate")
@@ -26,6 +27,9 @@ fn agent(server: &TestServer, args: &[&str]) -> tokio::process::Command {
         .env("RAMPART_URL", &server.url)
         .env("RAMPART_CA_CERT", &server.ca_cert)
         .env_remove("RAMPART_TOKEN")
+        .env_remove("RAMPART_DELEGATE_ALLOW_URLS")
+        .env_remove("RAMPART_DELEGATE_SMTP_URL")
+        .env_remove("RAMPART_DELEGATE_SMTP_FROM")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     command

@@ -5,7 +5,7 @@
 pub mod access;
 mod audit_log;
 pub mod auth;
-mod delegates;
+pub(crate) mod delegates;
 mod identity;
 mod keys;
 mod network;

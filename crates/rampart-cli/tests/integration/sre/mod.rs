@@ -2,7 +2,8 @@
 //! integrations, alerts (and the real Alertmanager; the PagerDuty-compatible route with
 //! PagerDuty's client and Alertmanager's `pagerduty_configs`), alert rules, incidents,
 //! schedules (and `schedules_oracle`: on-call times at daylight-saving changes against an
-//! independent oracle), escalation policies, escalations, notifications. Here: what they
+//! independent oracle), escalation policies, escalations, notifications and the contact methods delegates
+//! deliver them to. Here: what they
 //! share — a service, an integration with its credential, sending a webhook, a generic
 //! event, reading an incident, a user with a token.
 
@@ -10,6 +11,7 @@ mod alert_rules;
 mod alerts;
 mod alerts_alertmanager;
 mod alerts_pagerduty;
+mod contact_methods;
 mod escalation_policies;
 mod escalations;
 mod incidents;

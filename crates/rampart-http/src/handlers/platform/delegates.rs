@@ -450,6 +450,7 @@ pub async fn report_task(
         .await?;
     let outcome = match body.outcome.as_str() {
         "succeeded" => TaskOutcome::Succeeded,
+        "failed" if body.permanent => TaskOutcome::FailedPermanently,
         "failed" => TaskOutcome::Failed,
         "refused" => TaskOutcome::Refused,
         _ => {

@@ -1,6 +1,6 @@
 //! Incident response, one module per resource: the service directory, webhook
 //! integrations, incoming alerts, alert rules, incidents, on-call schedules, escalation
-//! policies and notifications. Schedules and escalation policies are both stored
+//! policies, notifications and users' contact methods. Schedules and escalation policies are both stored
 //! definitions; [`definition`] reads the definition of a request to create or replace
 //! either.
 
@@ -24,6 +24,7 @@ pub(crate) fn definition<T: DeserializeOwned>(
 
 pub mod alert_rules;
 pub mod alerts;
+pub mod contact_methods;
 pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;

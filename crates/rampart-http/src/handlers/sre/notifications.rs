@@ -57,7 +57,8 @@ pub async fn my_notifications(
         items: page
             .items
             .iter()
-            .map(|n| wire::Notification {
+            .map(|view| (&view.notification, &view.deliveries))
+            .map(|(n, deliveries)| wire::Notification {
                 id: n.id.to_string(),
                 kind: n.kind.clone(),
                 project_id: n.project_id.to_string(),
@@ -67,6 +68,17 @@ pub async fn my_notifications(
                 round: n.round,
                 created_at: n.created_at.to_string(),
                 read_at: n.read_at.map(|t| t.to_string()),
+                deliveries: deliveries
+                    .iter()
+                    .map(|d| wire::NotificationDelivery {
+                        task_id: d.task_id.to_string(),
+                        channel: d.channel.clone(),
+                        label: d.label.clone(),
+                        status: d.status.clone(),
+                        error_code: d.error_code.clone(),
+                        updated_at: d.updated_at.to_string(),
+                    })
+                    .collect(),
             })
             .collect(),
         next_cursor: page.next_cursor,

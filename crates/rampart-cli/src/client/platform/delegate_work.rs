@@ -1,0 +1,307 @@
+//! What a delegate's outbound tasks do once their envelope passed the checks:
+//! `webhook` (a JSON POST, signed with HMAC-SHA256 when the task carries a secret) and
+//! `notification` (a page delivered to one contact method: an email through the
+//! delegate's SMTP relay, a Slack-compatible incoming webhook, or a generic webhook
+//! signed with the contact method's secret).
+//!
+//! The delegate's operator decides where it may connect: HTTP requests go only to URLs
+//! under an allowed prefix (`--allow-url`; Slack's incoming-webhook address by
+//! default), redirects are not followed (a redirect could leave the allowed places),
+//! and email goes only through the relay named by `--smtp-url`. A user who can add a
+//! contact method therefore cannot make the delegate reach into its network.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use reqwest::Url;
+use serde::Deserialize;
+
+/// How long one outbound request or email may take.
+const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most of a receiver's answer kept in the task's result.
+const ANSWER_BYTES_KEPT: usize = 4096;
+
+/// What the agent was allowed and given for outbound work (`rampart delegate run`).
+pub struct Outbound {
+    http: reqwest::Client,
+    allowed: Vec<Url>,
+    smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
+}
+
+/// Why an outbound task failed: a stable code for the server, a human explanation for
+/// the task's result, and whether another attempt could go differently.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: String,
+    pub explanation: String,
+    /// Trying again cannot help (the task's arguments, the delegate's configuration
+    /// or the receiver's 4xx answer say so).
+    pub permanent: bool,
+}
+
+/// A failure that will happen again however often the task is tried.
+fn failure(code: &str, explanation: impl Into<String>) -> Failure {
+    Failure {
+        code: code.to_owned(),
+        explanation: explanation.into(),
+        permanent: true,
+    }
+}
+
+/// A failure another attempt may not meet (the receiver unreachable or failing).
+fn transient(code: &str, explanation: impl Into<String>) -> Failure {
+    Failure {
+        permanent: false,
+        ..failure(code, explanation)
+    }
+}
+
+impl Outbound {
+    /// `allow_urls`: URL prefixes requests may go to; `smtp_url` (`smtp://host:port`,
+    /// `smtps://…`, `?tls=required`, credentials in the user part) and `smtp_from`:
+    /// the relay and sender of emails (both or neither).
+    pub fn new(
+        allow_urls: &[String],
+        smtp_url: Option<&str>,
+        smtp_from: Option<&str>,
+    ) -> Result<Self> {
+        let allowed = allow_urls
+            .iter()
+            .map(|prefix| {
+                let url = Url::parse(prefix)
+                    .with_context(|| format!("--allow-url {prefix} is not a URL"))?;
+                if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+                    bail!("--allow-url {prefix} must be an https:// or http:// URL with a host");
+                }
+                Ok(url)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let smtp = match (smtp_url, smtp_from) {
+            (Some(url), Some(from)) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .context("--smtp-url is not an SMTP URL (smtp://host:port, smtps://host)")?
+                    .timeout(Some(OUTBOUND_TIMEOUT))
+                    .build();
+                let from: Mailbox = from
+                    .parse()
+                    .with_context(|| format!("--smtp-from {from} is not an email address"))?;
+                Some((transport, from))
+            }
+            (None, None) => None,
+            _ => bail!("--smtp-url and --smtp-from go together"),
+        };
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(crate::client::outbound_tls_config()?)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(OUTBOUND_TIMEOUT)
+            .build()
+            .context("building the outbound HTTP client")?;
+        Ok(Self {
+            http,
+            allowed,
+            smtp,
+        })
+    }
+
+    /// Whether requests may go to `url`: same scheme, host and port as an allowed
+    /// prefix, and a path at or under its path (whole segments only).
+    fn allows(&self, url: &Url) -> bool {
+        self.allowed.iter().any(|prefix| {
+            let path = prefix.path();
+            let under = url.path() == path
+                || url
+                    .path()
+                    .strip_prefix(path)
+                    .is_some_and(|rest| path.ends_with('/') || rest.starts_with('/'));
+            prefix.scheme() == url.scheme()
+                && prefix.host_str() == url.host_str()
+                && prefix.port_or_known_default() == url.port_or_known_default()
+                && under
+        })
+    }
+
+    /// Runs a `webhook` task; the result's output on success.
+    pub async fn webhook(&self, arguments: &str) -> Result<String, Failure> {
+        let arguments: WebhookArguments = serde_json::from_str(arguments)
+            .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        self.post(&arguments.url, arguments.body, arguments.secret.as_deref())
+            .await
+    }
+
+    /// Runs a `notification` task: delivers it on its channel.
+    pub async fn notification(&self, arguments: &str) -> Result<String, Failure> {
+        let arguments: NotificationArguments = serde_json::from_str(arguments)
+            .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        match arguments.channel.as_str() {
+            "webhook" => {
+                self.post(
+                    &arguments.to,
+                    arguments.event.to_string(),
+                    arguments.secret.as_deref(),
+                )
+                .await
+            }
+            "slack" => {
+                let body = serde_json::json!({ "text": arguments.text }).to_string();
+                self.post(&arguments.to, body, None).await
+            }
+            "email" => self.email(&arguments).await,
+            other => Err(failure(
+                "channel_unsupported",
+                format!("this delegate cannot deliver on channel {other}"),
+            )),
+        }
+    }
+
+    async fn email(&self, arguments: &NotificationArguments) -> Result<String, Failure> {
+        let Some((transport, from)) = &self.smtp else {
+            return Err(failure(
+                "email_not_configured",
+                "this delegate has no SMTP relay: run it with --smtp-url and --smtp-from",
+            ));
+        };
+        let to: Mailbox = arguments
+            .to
+            .parse()
+            .map_err(|error| failure("address_invalid", format!("{}: {error}", arguments.to)))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(arguments.subject.clone())
+            .body(arguments.text.clone())
+            .map_err(|error| failure("email_invalid", error.to_string()))?;
+        let response = transport.send(message).await.map_err(|error| {
+            // A 5xx answer is the relay's refusal; anything else (no connection, a
+            // 4xx "try later") may pass next time.
+            if error.is_permanent() {
+                failure("smtp_refused", format!("{error:#}"))
+            } else {
+                transient("smtp_failed", format!("{error:#}"))
+            }
+        })?;
+        Ok(serde_json::json!({
+            "smtp_code": response.code().to_string(),
+            "smtp_message": response.message().collect::<Vec<_>>().join(" "),
+        })
+        .to_string())
+    }
+
+    /// POSTs JSON `body` to `url` (signed with `secret` when given); a 2xx is success.
+    async fn post(&self, url: &str, body: String, secret: Option<&str>) -> Result<String, Failure> {
+        let parsed =
+            Url::parse(url).map_err(|error| failure("url_invalid", format!("{url}: {error}")))?;
+        if !self.allows(&parsed) {
+            return Err(failure(
+                "destination_not_allowed",
+                format!(
+                    "{}://{}{} is not under a URL this delegate may reach (its operator \
+                     allows more with --allow-url)",
+                    parsed.scheme(),
+                    parsed.host_str().unwrap_or_default(),
+                    parsed.path()
+                ),
+            ));
+        }
+        let mut request = self
+            .http
+            .post(parsed)
+            .header("content-type", "application/json");
+        if let Some(secret) = secret {
+            #[allow(clippy::disallowed_methods)] // the signature's timestamp is the send time
+            let sent_at = jiff::Timestamp::now().as_second();
+            let header = rampart_crypto::webhook_signature::sign(
+                secret.as_bytes(),
+                sent_at,
+                body.as_bytes(),
+            );
+            request = request.header(rampart_crypto::webhook_signature::SIGNATURE_HEADER, header);
+        }
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| transient("http_unreachable", format!("{error:#}")))?;
+        let status = response.status();
+        let mut answer = response.text().await.unwrap_or_default();
+        answer.truncate(answer.floor_char_boundary(ANSWER_BYTES_KEPT));
+        let output = serde_json::json!({ "status": status.as_u16(), "body": answer }).to_string();
+        let code = format!("http_status_{}", status.as_u16());
+        if status.is_success() {
+            Ok(output)
+        } else if status.is_client_error() && !matches!(status.as_u16(), 408 | 425 | 429) {
+            // The receiver refused this request: sent again, it is refused again.
+            Err(failure(&code, output))
+        } else {
+            Err(transient(&code, output))
+        }
+    }
+}
+
+/// A `webhook` task's arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookArguments {
+    url: String,
+    /// The JSON text to POST.
+    body: String,
+    /// The HMAC-SHA256 key of `X-Rampart-Signature` (none: unsigned).
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+/// A `notification` task's arguments (see the server's dispatcher).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationArguments {
+    /// email, slack or webhook.
+    channel: String,
+    /// The email address or URL.
+    to: String,
+    subject: String,
+    text: String,
+    /// What a generic webhook receives.
+    event: serde_json::Value,
+    /// A generic webhook's signing key.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allowed_destinations() {
+        let outbound = Outbound::new(
+            &[
+                "https://hooks.slack.com/services/".into(),
+                "http://127.0.0.1:8080/hooks".into(),
+            ],
+            None,
+            None,
+        )
+        .unwrap();
+        let allows = |url: &str| outbound.allows(&Url::parse(url).unwrap());
+        assert!(allows("https://hooks.slack.com/services/T0/B0/x"));
+        assert!(allows("https://HOOKS.slack.com:443/services/T0"));
+        assert!(allows("http://127.0.0.1:8080/hooks"));
+        assert!(allows("http://127.0.0.1:8080/hooks/a?b=c"));
+        for refused in [
+            "http://hooks.slack.com/services/T0",
+            "https://hooks.slack.com.evil.example/services/T0",
+            "https://hooks.slack.com/servicesX",
+            "https://hooks.slack.com/services/../admin",
+            "https://hooks.slack.com/services/%2e%2e/admin",
+            "http://127.0.0.1:8081/hooks",
+            "http://127.0.0.1:8080/hooksevil",
+            "http://localhost:8080/hooks",
+            "https://user@hooks.slack.com.evil.example/services/",
+        ] {
+            assert!(!allows(refused), "{refused}");
+        }
+        assert!(Outbound::new(&["ftp://x/".into()], None, None).is_err());
+        assert!(Outbound::new(&[], Some("smtp://127.0.0.1:25"), None).is_err());
+    }
+}

@@ -19,7 +19,7 @@ use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DelegateId, DelegateTaskId, ErrorCode, ProjectId, Slug};
 use rampart_store::Page;
-use rampart_store::platform::delegates::{TASK_ARGUMENTS, TASK_RESULT, TaskEnd};
+use rampart_store::platform::delegates::{CLAIM_CANDIDATES, TASK_ARGUMENTS, TASK_RESULT, TaskEnd};
 use rampart_store::sealed::SealedCell;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -40,6 +40,8 @@ pub const POLL_WAIT_MAX: Duration = Duration::from_secs(30);
 const POLL_RECHECK: Duration = Duration::from_millis(500);
 /// Output a delegate may report for one attempt.
 pub const RESULT_BYTES_MAX: usize = 64 * 1024;
+/// Pages of claim candidates one poll looks through before it waits again.
+const CLAIM_PAGES: usize = 8;
 /// Characters a ping's echo may have.
 const PING_ECHO_CHARS_MAX: usize = 1024;
 
@@ -533,15 +535,35 @@ impl App {
     async fn claim_next(&self, caller: &DelegateCaller) -> AppResult<Option<ClaimedTask>> {
         let delegate = &caller.delegate;
         let now = self.now();
-        for candidate in self
-            .store()
-            .claimable_tasks(delegate.project_id, now)
-            .await?
-        {
-            let for_this_one = candidate
-                .target_delegate_id
-                .is_none_or(|target| target == delegate.id);
-            if !for_this_one || !delegate.tags.satisfy(&candidate.selector) {
+        let mut after = None;
+        for _ in 0..CLAIM_PAGES {
+            let page = self
+                .store()
+                .claimable_tasks(delegate.project_id, delegate.id, now, after)
+                .await?;
+            let last_page = (page.len() as i64) < CLAIM_CANDIDATES;
+            after = page.last().map(|task| (task.not_before, task.id));
+            if let Some(claimed) = self.claim_first_of(caller, page, now).await? {
+                return Ok(Some(claimed));
+            }
+            if last_page {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Claims the first task of `candidates` that `caller` may run and that nobody
+    /// took meanwhile (failing on the way those whose time or attempts ran out).
+    async fn claim_first_of(
+        &self,
+        caller: &DelegateCaller,
+        candidates: Vec<DelegateTask>,
+        now: Timestamp,
+    ) -> AppResult<Option<ClaimedTask>> {
+        let delegate = &caller.delegate;
+        for candidate in candidates {
+            if !delegate.tags.satisfy(&candidate.selector) {
                 continue;
             }
             if candidate.expires_at < now || candidate.attempts >= candidate.max_attempts {

@@ -46,9 +46,9 @@ pub const TASK_RESULT: SealedColumn = SealedColumn {
     extra_columns: &[],
 };
 
-/// How many tasks a claim looks at for one delegate (those its tags do not satisfy
-/// are skipped, so a delegate with narrow tags still finds its own).
-const CLAIM_CANDIDATES: i64 = 32;
+/// How many tasks one page of claim candidates holds (a delegate whose tags satisfy
+/// none of a page looks at the next).
+pub const CLAIM_CANDIDATES: i64 = 32;
 
 fn tags_from(row: &AnyRow, column: &str) -> StoreResult<Tags> {
     let text: String = get(row, column)?;
@@ -262,24 +262,39 @@ impl Store {
         }))
     }
 
-    /// Tasks of `project` a delegate could claim at `now`, oldest due first: queued and
-    /// due, or running with a lease that ran out (its delegate went away).
+    /// Tasks of `project` that `delegate` could claim at `now`, oldest due first, one
+    /// page of at most [`CLAIM_CANDIDATES`] after `after` (the last page's last
+    /// `(not_before, id)`): queued and due, or running with a lease that ran out (its
+    /// delegate went away), and meant for any delegate or for this one. Tasks for
+    /// another delegate are left out here, so a silent delegate's backlog never hides
+    /// the rest; tag selectors are checked by the caller, page by page.
     pub async fn claimable_tasks(
         &self,
         project: ProjectId,
+        delegate: DelegateId,
         now: Timestamp,
+        after: Option<(Timestamp, DelegateTaskId)>,
     ) -> StoreResult<Vec<DelegateTask>> {
+        let after_clause = if after.is_some() {
+            "AND (not_before > $5 OR (not_before = $5 AND id > $6)) "
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {TASK_COLUMNS} FROM delegate_tasks WHERE project_id = $1 AND \
              ((status = 'queued' AND not_before <= $2) OR (status = 'running' AND lease_until < $2)) \
+             AND (target_delegate_id IS NULL OR target_delegate_id = $4) {after_clause}\
              ORDER BY not_before, id LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(project.to_string())
             .bind(micros(now))
             .bind(CLAIM_CANDIDATES)
-            .fetch_all(self.pool())
-            .await?;
+            .bind(delegate.to_string());
+        if let Some((not_before, id)) = after {
+            query = query.bind(micros(not_before)).bind(id.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(task_from).collect()
     }
 }

@@ -465,3 +465,63 @@ async fn a_poll_ends_before_the_request_timeout_would_cut_it() {
     let (status, body) = next(&server, credential, 30).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
+
+/// A delegate registered through the API (no agent process): its credential.
+async fn registered(server: &TestServer, name: &str) -> String {
+    let created = server
+        .post(
+            &format!("{BASE}/delegates"),
+            &server.admin_token,
+            json!({"name": name}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let registered = server
+        .post(
+            "/api/v1/delegate/register",
+            "",
+            json!({"registration_token": created.body["registration_token"], "version": "1"}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    let credential = registered.body["credential"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&credential);
+    credential
+}
+
+/// A silent delegate's backlog — more tasks meant for it than one page of claim
+/// candidates — does not hide a task meant for another delegate, nor one for anyone.
+#[tokio::test]
+async fn a_silent_delegates_backlog_hides_nothing_from_the_others() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    registered(&server, "silent").await;
+    let busy = registered(&server, "busy").await;
+    for _ in 0..40 {
+        let queued = server
+            .post(&format!("{BASE}/delegates/silent/ping"), &admin, json!({}))
+            .await;
+        assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    }
+    let mine = server
+        .post(&format!("{BASE}/delegates/busy/ping"), &admin, json!({}))
+        .await;
+    let (status, work) = next(&server, &busy, 1).await;
+    assert_eq!(status, StatusCode::OK, "{work}");
+    assert_eq!(work["envelope"]["task_id"], mine.body["id"]);
+    // Nothing else is for it: the silent delegate's pings stay queued for that one.
+    let (status, _) = next(&server, &busy, 0).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let queued = server
+        .get(
+            &format!("{BASE}/delegate-tasks?status=queued&limit=100"),
+            &admin,
+        )
+        .await;
+    assert_eq!(queued.body["items"].as_array().unwrap().len(), 40);
+}

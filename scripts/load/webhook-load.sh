@@ -13,8 +13,7 @@
 # each loaded by its own wrk with half the connections, both sending the same alert
 # groups; prints each replica's rate (add them) and the deadlocks PostgreSQL broke.
 #
-# RAMPART_BIN=target/debug/rampart skips the release build (to check the harness itself;
-# figures come from the release binary only).
+# RAMPART_BIN=target/debug/rampart skips the release build (scripts/load/server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 engine="${1:-sqlite}"
@@ -25,59 +24,11 @@ command -v wrk >/dev/null 2>&1 || {
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk
 }
-bin="${RAMPART_BIN:-target/release/rampart}"
-[ -n "${RAMPART_BIN:-}" ] || cargo build --release --locked -p rampart-cli --bin rampart
-
-work="$(mktemp -d)"
-server_pids=()
-cleanup() {
-  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-env_args=(RAMPART_LOG__LEVEL=warn)
+source scripts/load/server.sh
+load_server_setup "$engine"
 replicas=1
-case "$engine" in
-  sqlite) ;;
-  postgres|postgres2)
-    : "${RAMPART_TEST_DATABASE_URL:?set RAMPART_TEST_DATABASE_URL to a PostgreSQL server}"
-    [ "$engine" = postgres2 ] && replicas=2
-    schema="load_$(date +%s)_$$"
-    psql "$RAMPART_TEST_DATABASE_URL" -qc "CREATE SCHEMA $schema"
-    sep='?'; case "$RAMPART_TEST_DATABASE_URL" in *\?*) sep='&';; esac
-    env_args+=("RAMPART_DATABASE_URL=${RAMPART_TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}")
-    ;;
-  *) echo "usage: $0 [sqlite|postgres|postgres2] [seconds]" >&2; exit 2 ;;
-esac
-
-# start_replica N: `rampart serve` on data dir N (the second one joined with `admin join`).
-urls=()
-start_replica() {
-  local n="$1" port
-  port="$(free_port)"
-  if [ "$n" -gt 1 ]; then
-    env -i PATH="$PATH" "${env_args[@]}" "$bin" admin join --data-dir "$work/data$n" \
-      --root-key-file "$work/data1/root.key" >/dev/null
-  fi
-  env -i PATH="$PATH" "${env_args[@]}" "$bin" serve \
-    --data-dir "$work/data$n" --listen "127.0.0.1:$port" 2>"$work/serve$n.log" >/dev/null &
-  server_pids+=($!)
-  for _ in $(seq 100); do
-    curl -sf --cacert "$work/data$n/tls/server.crt" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  urls+=("https://127.0.0.1:$port")
-}
+[ "$engine" = postgres2 ] && replicas=2
 start_replica 1
-url="${urls[0]}"
-token="$(grep -o 'rmp_pat_[A-Za-z0-9_]*' "$work/serve1.log" | head -1)"
-api() {
-  curl -sf --cacert "$work/data1/tls/server.crt" -H "Authorization: Bearer $token" \
-    -H 'content-type: application/json' "$@"
-}
-project="$url/api/v1/orgs/default/projects/default"
 api -d '{"identifier": "load", "name": "Load"}' "$project/services" >/dev/null
 created="$(api -d '{"name": "Alertmanager", "format": "alertmanager", "auth_mode": "bearer",
   "rate_limit_per_minute": 6000000}' "$project/services/load/integrations")"

@@ -287,3 +287,108 @@ fn every_error_code_the_suite_expects_is_catalogued() {
         "codes the tests expect but the catalogue (rampart-domain error_code.rs) lacks: {unknown:?}"
     );
 }
+
+/// The server connects out to nothing but its database: outbound work (notifications,
+/// webhooks, runbook steps) is a task that a delegate pulls. So no crate the server is
+/// built from — every crate but the CLI, which also holds the delegate agent — may
+/// depend, directly or through others, on an HTTP or mail client. Single sign-on will
+/// be the one exception (the identity provider's endpoints), named here when it lands.
+#[test]
+fn no_server_crate_depends_on_an_outbound_client() {
+    const SERVER_CRATES: &[&str] = &[
+        "rampart-domain",
+        "rampart-crypto",
+        "rampart-policy",
+        "rampart-store",
+        "rampart-app",
+        "rampart-api",
+        "rampart-http",
+    ];
+    const CLIENTS: &[&str] = &[
+        "reqwest",
+        "ureq",
+        "isahc",
+        "surf",
+        "attohttpc",
+        "curl",
+        "hyper-rustls",
+        "hyper-tls",
+        "lettre",
+        "openidconnect",
+        "oauth2",
+    ];
+    // This machine's platform only: the other platforms' crates are not downloaded.
+    let rustc = Command::new("rustc").arg("-vV").output().unwrap();
+    let host = String::from_utf8(rustc.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
+        .unwrap();
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            (
+                package["id"].as_str().unwrap(),
+                package["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Each package's normal (not dev, not build) dependencies.
+    let edges: BTreeMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let normal = node["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dep| {
+                    dep["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|kind| kind["kind"].is_null())
+                })
+                .map(|dep| dep["pkg"].as_str().unwrap())
+                .collect();
+            (node["id"].as_str().unwrap(), normal)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for server_crate in SERVER_CRATES {
+        let (root, _) = names
+            .iter()
+            .find(|(_, name)| *name == server_crate)
+            .unwrap_or_else(|| panic!("{server_crate} is not in the workspace"));
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack = vec![*root];
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            if CLIENTS.contains(&names[id]) {
+                problems.push(format!("{server_crate} depends on {}", names[id]));
+            }
+            stack.extend(edges.get(id).into_iter().flatten().copied());
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a server crate can connect out: {problems:#?}"
+    );
+}

@@ -467,7 +467,7 @@ async fn a_poll_ends_before_the_request_timeout_would_cut_it() {
 }
 
 /// A delegate registered through the API (no agent process): its credential.
-async fn registered(server: &TestServer, name: &str) -> String {
+pub(crate) async fn registered(server: &TestServer, name: &str) -> String {
     let created = server
         .post(
             &format!("{BASE}/delegates"),

@@ -584,3 +584,92 @@ async fn undelivered_pages_fail_when_their_time_runs_out() {
         inbox.text
     );
 }
+
+/// One notification task through a delegate's failures, on a manual clock: a failed
+/// attempt waits out its backoff, a claim whose lease ran out passes to the next poll
+/// (and the late report is refused), and the last attempt's failure is final and
+/// written on the timeline. The delegate here is driven through its HTTP API.
+#[tokio::test]
+async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
+    let clock = Arc::new(ManualClock::new(
+        "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
+    ));
+    let server = TestServer::start_with(rampart_testkit::Options {
+        clock: Some(clock.clone()),
+        configure: Some(Box::new(|config| {
+            config.oncall.engine_interval_secs = 3600;
+        })),
+        ..Default::default()
+    })
+    .await;
+    let (ann, ann_token) = user(&server, "ann@example.com").await;
+    member(&server, &ann, "_viewer").await;
+    add(&server, &ann_token, "email", "Work", "ann@example.com").await;
+    page(&server, &[&ann]).await;
+    assert_eq!(server.app().dispatch_notifications().await.unwrap(), 1);
+    let credential = crate::platform::delegates::registered(&server, "flaky").await;
+    let poll = async || {
+        let reply = server
+            .get("/api/v1/delegate/tasks/next?wait=0", &credential)
+            .await;
+        (reply.status, reply.body)
+    };
+    let report = async |work: &Value, body: Value| {
+        let id = work["envelope"]["task_id"].as_str().unwrap();
+        let mut body = body;
+        body["attempt"] = work["attempt"].clone();
+        server
+            .post(
+                &format!("/api/v1/delegate/tasks/{id}/result"),
+                &credential,
+                body,
+            )
+            .await
+    };
+    let (status, first) = poll().await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["attempt"], 1);
+    let retried = report(
+        &first,
+        json!({"outcome": "failed", "error_code": "smtp_failed"}),
+    )
+    .await;
+    assert_eq!(retried.body["status"], "queued", "{}", retried.text);
+    // Not before its backoff (5 s after the first attempt).
+    assert_eq!(poll().await.0, StatusCode::NO_CONTENT);
+    clock.advance(SignedDuration::from_secs(6));
+    let (status, second) = poll().await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["attempt"], 2);
+    // The delegate goes quiet: once the lease (60 s) runs out, the next poll takes it.
+    assert_eq!(poll().await.0, StatusCode::NO_CONTENT);
+    clock.advance(SignedDuration::from_secs(61));
+    let (status, third) = poll().await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(third["attempt"], 3);
+    let late = report(&second, json!({"outcome": "succeeded"})).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    assert_eq!(late.code(), "task_not_claimed");
+    // Attempts 3 to 5 fail; the fifth is the last.
+    let mut work = third;
+    for attempt in 3..=5 {
+        assert_eq!(work["attempt"], attempt);
+        let ended = report(
+            &work,
+            json!({"outcome": "failed", "error_code": "smtp_failed"}),
+        )
+        .await;
+        let expected = if attempt == 5 { "failed" } else { "queued" };
+        assert_eq!(ended.body["status"], expected, "{}", ended.text);
+        if attempt < 5 {
+            clock.advance(SignedDuration::from_secs(400));
+            let (status, next) = poll().await;
+            assert_eq!(status, StatusCode::OK, "{next}");
+            work = next;
+        }
+    }
+    let failed = timeline(&server, "notification.failed").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["body"]["error_code"], "smtp_failed");
+    assert!(timeline(&server, "notification.delivered").await.is_empty());
+}

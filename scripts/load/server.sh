@@ -1,7 +1,7 @@
 # Shared by the load scripts (sourced): the release `rampart serve` on fresh data
 # directories — SQLite, or PostgreSQL in a schema of its own when the engine is
-# `postgres*` (RAMPART_TEST_DATABASE_URL names the server) — stopped and removed on
-# exit. RAMPART_BIN=target/debug/rampart skips the release build (to check a harness
+# `postgres*` (RAMPART_TEST_DATABASE_URL names the server) — stopped and removed (the
+# schema dropped) on exit. RAMPART_BIN=target/debug/rampart skips the release build (to check a harness
 # itself; figures come from the release binary only).
 #
 #   load_server_setup ENGINE     # ENGINE: sqlite, postgres or postgres2
@@ -28,6 +28,7 @@ load_server_setup() {
     postgres|postgres2)
       : "${RAMPART_TEST_DATABASE_URL:?set RAMPART_TEST_DATABASE_URL to a PostgreSQL server}"
       schema="load_$(date +%s)_$$"
+      load_schema="$schema"
       psql "$RAMPART_TEST_DATABASE_URL" -qc "CREATE SCHEMA $schema"
       sep='?'; case "$RAMPART_TEST_DATABASE_URL" in *\?*) sep='&';; esac
       env_args+=("RAMPART_DATABASE_URL=${RAMPART_TEST_DATABASE_URL}${sep}options=-c%20search_path%3D${schema}")
@@ -41,6 +42,9 @@ load_server_cleanup() {
   for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
+  if [ -n "${load_schema:-}" ]; then
+    psql "$RAMPART_TEST_DATABASE_URL" -qc "DROP SCHEMA $load_schema CASCADE" >/dev/null 2>&1 || true
+  fi
 }
 
 start_replica() {

@@ -567,10 +567,33 @@ impl App {
                 continue;
             }
             if candidate.expires_at < now || candidate.attempts >= candidate.max_attempts {
-                self.fail_overdue_tasks(delegate.project_id, Some(&candidate), now)
+                let exhausted = (candidate.expires_at >= now)
+                    .then_some((&candidate, "task_attempts_exhausted"));
+                self.fail_overdue_tasks(delegate.project_id, exhausted, now)
                     .await?;
                 continue;
             }
+            // Opened before the claim: a task whose arguments cannot be (its project's
+            // keys were shredded) fails now, instead of failing every poll of every
+            // delegate until its attempts run out.
+            let arguments = match self.task_arguments(&candidate).await {
+                Ok(arguments) => arguments,
+                Err(
+                    error @ (AppError::Gone { .. }
+                    | AppError::Integrity(_)
+                    | AppError::Corrupt { .. }),
+                ) => {
+                    tracing::warn!(?error, task = %candidate.id, "a task's arguments cannot be opened; it fails");
+                    self.fail_overdue_tasks(
+                        delegate.project_id,
+                        Some((&candidate, "task_unreadable")),
+                        now,
+                    )
+                    .await?;
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             let lease_until = now + candidate.kind.lease();
             let scope = self.project_scope(delegate.project_id).await?;
             let mut tx = self.store().write().await?;
@@ -593,31 +616,29 @@ impl App {
                     .build(),
             )
             .await?;
-            return self.hand_out(caller, candidate, now).await.map(Some);
+            return self.hand_out(caller, candidate, arguments, now).map(Some);
         }
         Ok(None)
     }
 
-    /// Fails the tasks of `project` whose time ran out, and `exhausted` if its
-    /// attempts did (no delegate finished them); the deliveries they carried are marked
-    /// failed on their incidents' timelines.
+    /// Fails the tasks of `project` whose time ran out, and `give_up` — a task as it
+    /// was read, with the reason — if it is still as read (no delegate finished them);
+    /// the deliveries they carried are marked failed on their incidents' timelines.
     pub(crate) async fn fail_overdue_tasks(
         &self,
         project: ProjectId,
-        exhausted: Option<&DelegateTask>,
+        give_up: Option<(&DelegateTask, &str)>,
         now: Timestamp,
     ) -> AppResult<()> {
         let scope = self.project_scope(project).await?;
         let sealer = self.sealer(&project.to_string()).await?;
         let mut tx = self.store().write().await?;
         let mut failed = tx.expire_delegate_tasks(Some(project), now).await?;
-        if let Some(task) = exhausted
-            && task.attempts >= task.max_attempts
-            && task.expires_at >= now
-            && tx.exhaust_delegate_task(task, now).await?
+        if let Some((task, reason)) = give_up
+            && tx.fail_delegate_task(task, reason, now).await?
         {
             failed.push(DelegateTask {
-                error_code: Some("task_attempts_exhausted".into()),
+                error_code: Some(reason.to_owned()),
                 ..task.clone()
             });
         }
@@ -649,18 +670,25 @@ impl App {
         Ok(())
     }
 
-    async fn hand_out(
+    /// A task's arguments, opened.
+    async fn task_arguments(&self, task: &DelegateTask) -> AppResult<Zeroizing<String>> {
+        let owner = task.project_id.to_string();
+        let id = task.id.to_string();
+        Ok(Zeroizing::new(self.opener(&owner).await?.open_text(
+            &task_place(&owner, &id, "arguments"),
+            &task.arguments_sealed,
+        )?))
+    }
+
+    /// The claimed `task` in an envelope signed for `caller`, with its `arguments`.
+    fn hand_out(
         &self,
         caller: &DelegateCaller,
         task: DelegateTask,
+        arguments: Zeroizing<String>,
         now: Timestamp,
     ) -> AppResult<ClaimedTask> {
-        let owner = task.project_id.to_string();
         let id = task.id.to_string();
-        let arguments = Zeroizing::new(self.opener(&owner).await?.open_text(
-            &task_place(&owner, &id, "arguments"),
-            &task.arguments_sealed,
-        )?);
         // The envelope lasts as long as the claim: a delegate that sits on a task
         // past its lease refuses it as expired (another may have it by then).
         let expires_at = (now + task.kind.lease()).min(task.expires_at).as_second();

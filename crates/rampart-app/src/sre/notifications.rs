@@ -84,7 +84,16 @@ impl App {
     pub async fn dispatch_notifications(&self) -> AppResult<u64> {
         let now = self.now();
         for project in self.store().projects_with_overdue_tasks(now).await? {
-            self.fail_overdue_tasks(project, None, now).await?;
+            // One project's trouble must not stop the others' notifications.
+            match self.fail_overdue_tasks(project, None, now).await {
+                Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                    return Err(error);
+                }
+                Err(error) => {
+                    tracing::error!(?error, %project, "failing a project's overdue tasks failed");
+                }
+                Ok(()) => {}
+            }
         }
         let queued = self.store().queued_notifications(DISPATCH_BATCH).await?;
         if queued.is_empty() {

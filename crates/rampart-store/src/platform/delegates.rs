@@ -502,21 +502,24 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Fails `seen` when it is still as read: its last attempt's lease ran out
-    /// without a report (its delegate went away). False when something else changed it.
-    pub async fn exhaust_delegate_task(
+    /// Fails `seen` with `error_code` when it is still as read (status and attempts):
+    /// its attempts ran out without a report, or its arguments cannot be opened. False
+    /// when something else changed it first.
+    pub async fn fail_delegate_task(
         &mut self,
         seen: &DelegateTask,
+        error_code: &str,
         at: Timestamp,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE delegate_tasks SET status = 'failed', error_code = 'task_attempts_exhausted', \
+            "UPDATE delegate_tasks SET status = 'failed', error_code = $5, \
              lease_until = NULL, updated_at = $3 WHERE id = $1 AND status = $2 AND attempts = $4",
         )
         .bind(seen.id.to_string())
         .bind(seen.status.as_str())
         .bind(micros(at))
         .bind(i64::from(seen.attempts))
+        .bind(error_code)
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)

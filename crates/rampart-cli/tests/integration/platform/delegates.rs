@@ -525,3 +525,37 @@ async fn a_silent_delegates_backlog_hides_nothing_from_the_others() {
         .await;
     assert_eq!(queued.body["items"].as_array().unwrap().len(), 40);
 }
+
+/// A task whose project's keys were shredded cannot be opened: it fails at once
+/// (`task_unreadable`) instead of failing every poll, and the poll goes on to the rest.
+#[tokio::test]
+async fn a_task_that_cannot_be_opened_fails_at_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token.clone();
+    let credential = registered(&server, "edge").await;
+    let queued = server
+        .post(&format!("{BASE}/delegates/edge/ping"), &admin, json!({}))
+        .await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let id = queued.body["id"].as_str().unwrap().to_owned();
+    let shredded = server
+        .post(
+            "/api/v1/keys/destroy",
+            &admin,
+            json!({"scope": "default/default", "confirm": "default/default"}),
+        )
+        .await;
+    assert_eq!(shredded.status, StatusCode::OK, "{}", shredded.text);
+    let (status, body) = next(&server, &credential, 0).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let failed = task(&server, &id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["error_code"], "task_unreadable");
+    // New work of the project (under the key made after the shred) flows again.
+    let again = server
+        .post(&format!("{BASE}/delegates/edge/ping"), &admin, json!({}))
+        .await;
+    let (status, work) = next(&server, &credential, 0).await;
+    assert_eq!(status, StatusCode::OK, "{work}");
+    assert_eq!(work["envelope"]["task_id"], again.body["id"]);
+}

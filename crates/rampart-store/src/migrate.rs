@@ -158,6 +158,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "contact_methods",
         sql: include_str!("../migrations/sqlite/0028_contact_methods.sql"),
     },
+    Migration {
+        version: 29,
+        name: "run_credential_sessions",
+        sql: include_str!("../migrations/sqlite/0029_run_credential_sessions.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -300,6 +305,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 28,
         name: "contact_methods",
         sql: include_str!("../migrations/postgres/0028_contact_methods.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "run_credential_sessions",
+        sql: include_str!("../migrations/postgres/0029_run_credential_sessions.sql"),
     },
 ];
 

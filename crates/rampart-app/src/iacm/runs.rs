@@ -872,7 +872,8 @@ impl App {
     /// A run credential for the apply of run `id`: a token of the caller narrowed to the
     /// workspace's project and bound to the run and workspace, living
     /// [`RUN_CREDENTIAL_SECONDS`] at most, never longer than the caller's own token,
-    /// usable only from the networks that token is, and revoked with it.
+    /// usable only from the networks that token is, and revoked with it — or, started
+    /// from a session, revoked at its logout (and with every session of its user).
     async fn run_credential(
         &self,
         ctx: &Ctx,
@@ -906,6 +907,7 @@ impl App {
             run_id: id,
             workspace_id: workspace.id,
             parent_token_id: ctx.actor.token_id,
+            parent_session_id: ctx.actor.session_id,
         });
         Ok((secret, token, hmac))
     }

@@ -132,6 +132,8 @@ pub struct RunBinding {
     pub workspace_id: WorkspaceId,
     /// The token that started the apply (none for a session): revoking it revokes this.
     pub parent_token_id: Option<TokenId>,
+    /// The session that started the apply (none for a token): logging out revokes this.
+    pub parent_session_id: Option<SessionId>,
 }
 
 /// Why a token cannot be used now.

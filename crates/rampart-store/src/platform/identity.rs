@@ -67,7 +67,7 @@ fn service_account_from(row: &AnyRow) -> StoreResult<ServiceAccount> {
 const TOKEN_COLUMNS: &str = "id, kind, owner_user_id, owner_service_account_id, name, last_four, \
                              project_id, created_at, expires_at, revoked_at, last_used_at, \
                              last_used_ip, allowed_cidrs, run_id, run_workspace_id, \
-                             run_parent_token_id";
+                             run_parent_token_id, run_parent_session_id";
 
 fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
     let owner = match (
@@ -106,6 +106,7 @@ fn token_from(row: &AnyRow) -> StoreResult<ApiToken> {
                 run_id,
                 workspace_id,
                 parent_token_id: get_optional_id(row, "run_parent_token_id")?,
+                parent_session_id: get_optional_id(row, "run_parent_session_id")?,
             }),
             (None, None) => None,
             _ => {
@@ -483,8 +484,8 @@ impl WriteTx {
         sqlx::query(
             "INSERT INTO api_tokens (id, kind, owner_user_id, owner_service_account_id, name, \
              secret_hmac, last_four, project_id, created_at, expires_at, allowed_cidrs, run_id, \
-             run_workspace_id, run_parent_token_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             run_workspace_id, run_parent_token_id, run_parent_session_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(token.id.to_string())
         .bind(token.kind.prefix_code())
@@ -503,6 +504,12 @@ impl WriteTx {
             token
                 .run
                 .and_then(|run| run.parent_token_id)
+                .map(|id| id.to_string()),
+        )
+        .bind(
+            token
+                .run
+                .and_then(|run| run.parent_session_id)
                 .map(|id| id.to_string()),
         )
         .execute(self.conn())
@@ -583,6 +590,15 @@ impl WriteTx {
         id: rampart_domain::SessionId,
         at: Timestamp,
     ) -> StoreResult<()> {
+        // The run credentials it started go with it.
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 \
+             WHERE run_parent_session_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id.to_string())
             .bind(micros(at))
@@ -592,6 +608,15 @@ impl WriteTx {
     }
 
     pub async fn revoke_sessions_of(&mut self, user: UserId, at: Timestamp) -> StoreResult<u64> {
+        // The run credentials they started go with them.
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND \
+             run_parent_session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+        )
+        .bind(user.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
         let done = sqlx::query(
             "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
         )

@@ -718,6 +718,74 @@ async fn runs_refuse_what_does_not_apply(
         StatusCode::OK,
         "",
     );
+    // A session (the web UI) that started an apply: logging out revokes its credential.
+    let email = "session@example.com";
+    user_with_role(&server, email, "_project_admin").await;
+    // The password `user_with_role` gives (see `access::user_with_token`).
+    let password = format!("amber violet {} harbour", email.len() * 7919);
+    let session = crate::platform::auth::login(&server, email, &password).await;
+    let (session_run, _) = new_run(&server, &admin, "auto", false).await;
+    let plan = upload_plan(
+        &server,
+        &admin,
+        "auto",
+        plan_json(1),
+        b"binary plan".to_vec(),
+    )
+    .await;
+    let attached = act(
+        &server,
+        &admin,
+        "auto",
+        &session_run,
+        "plan",
+        json!({"plan": plan}),
+    )
+    .await;
+    expect(&attached, StatusCode::OK, "");
+    let started = session
+        .post(
+            &server,
+            &format!("{}/{session_run}/apply", runs_of("auto")),
+            json!({"plan_file_sha256": sha256_hex(b"binary plan")}),
+        )
+        .await;
+    expect(&started, StatusCode::OK, "");
+    let from_session = started.body["credential"].as_str().unwrap().to_owned();
+    rampart_testkit::remember_secret(&from_session);
+    expect(
+        &raw(
+            &server,
+            reqwest::Method::GET,
+            auto_state,
+            &from_session,
+            vec![],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "no_state",
+    );
+    let logged_out = session
+        .post(&server, "/api/v1/auth/logout", json!({}))
+        .await;
+    assert!(logged_out.status.is_success(), "{}", logged_out.text);
+    expect(
+        &raw(
+            &server,
+            reqwest::Method::GET,
+            auto_state,
+            &from_session,
+            vec![],
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    );
+    expect(
+        &act(&server, &admin, "auto", &session_run, "cancel", json!({})).await,
+        StatusCode::OK,
+        "",
+    );
     let (_, unlocked) = applied_by(&admin).await;
     let forced = raw(&server, reqwest::Method::DELETE, lock_path, &admin, vec![]).await;
     assert!(forced.status.is_success(), "{}", forced.text);

@@ -193,6 +193,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Your notifications (pages, subscription notices) and how each reached your
+    /// contact methods: list, read.
+    Notification {
+        #[command(subcommand)]
+        command: crate::client::sre::notifications::NotificationCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Your contact methods in an organisation (email, Slack, signed webhook), where
     /// delegates deliver your pages: list, add, delete.
     ContactMethod {

@@ -161,6 +161,13 @@ impl Client {
             .ok_or_else(|| anyhow!("empty response"))
     }
 
+    /// A POST without a body answered with nothing (204).
+    pub async fn post_no_content(&self, path: &str) -> Result<()> {
+        self.call::<(), serde_json::Value>(Method::POST, path, None)
+            .await
+            .map(|_| ())
+    }
+
     /// A DELETE answered with what was removed (a revoked token).
     pub async fn delete_returning<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.call::<(), T>(Method::DELETE, path, None)

@@ -226,6 +226,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::sre::escalation_policies::escalation_policy(command, &args).await,
+        Command::Notification {
+            command,
+            client: args,
+        } => client::sre::notifications::notification(command, &args).await,
         Command::ContactMethod {
             command,
             client: args,

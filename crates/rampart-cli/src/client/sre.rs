@@ -3,4 +3,5 @@
 pub mod contact_methods;
 pub mod definitions;
 pub mod escalation_policies;
+pub mod notifications;
 pub mod schedules;

@@ -520,14 +520,31 @@ async fn pages_reach_contact_methods_through_a_delegate(server: TestServer) {
         .filter(|d| d["status"] == "succeeded")
         .count();
     assert_eq!(succeeded, 3, "{}", inbox.text);
+
+    // The same from the command line: Ann's contact methods and her page's deliveries.
+    let cli = crate::cli::Cli::new(&server, &ann_token);
+    let methods = cli.run(&["contact-method", "list", "--org", "default"]);
+    assert!(methods.contains("Team Slack"), "{methods}");
+    let table = cli.run(&["notification", "list"]);
+    assert!(
+        table.contains("Work email: succeeded")
+            && table.contains("Wrong secret: failed (http_status_401)"),
+        "{table}"
+    );
+    let id = inbox.body["items"][0]["id"].as_str().unwrap();
+    cli.run(&["notification", "read", id]);
+    let unread = cli.json(&["notification", "list", "--unread"]);
+    assert_eq!(unread, json!([]), "read: {unread}");
 }
 
-#[tokio::test]
+// Multi-threaded: the test runs the `rampart` binary and waits for it while the server
+// answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_reach_contact_methods_through_a_delegate_on_sqlite() {
     pages_reach_contact_methods_through_a_delegate(quiet_engine(None).await).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_reach_contact_methods_through_a_delegate_on_postgres() {
     if rampart_testkit::postgres_server_url().is_none() {
         return;

@@ -25,6 +25,8 @@ use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// Outbox entries dispatched per engine transaction.
 const DISPATCH_BATCH: u32 = 100;
+/// Batches dispatched per engine tick at most (the rest waits for the next tick).
+const DISPATCH_BATCHES_PER_TICK: usize = 20;
 
 /// A notification with its deliveries (one per contact method it was sent to).
 pub struct NotificationView {
@@ -95,10 +97,26 @@ impl App {
                 Ok(()) => {}
             }
         }
+        // A storm of pages is drained batch by batch, a bounded number per tick.
+        let mut created = 0;
+        for _ in 0..DISPATCH_BATCHES_PER_TICK {
+            let (deliveries, full) = self.dispatch_batch(now).await?;
+            created += deliveries;
+            if !full {
+                break;
+            }
+        }
+        Ok(created)
+    }
+
+    /// Dispatches one batch of the outbox: how many deliveries were queued, and
+    /// whether the batch was full (more may wait).
+    async fn dispatch_batch(&self, now: Timestamp) -> AppResult<(u64, bool)> {
         let queued = self.store().queued_notifications(DISPATCH_BATCH).await?;
         if queued.is_empty() {
-            return Ok(0);
+            return Ok((0, false));
         }
+        let full = queued.len() == DISPATCH_BATCH as usize;
         let mut sealers: HashMap<ProjectId, Arc<Sealer>> = HashMap::new();
         let mut prepared = Vec::with_capacity(queued.len());
         for entry in queued {
@@ -174,7 +192,7 @@ impl App {
         }
         if dispatched.is_empty() {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok((0, full));
         }
         tx.commit(
             Ctx::system()
@@ -184,7 +202,7 @@ impl App {
         )
         .await?;
         self.wake_delegates();
-        Ok(created)
+        Ok((created, full))
     }
 
     /// The deliveries of one notification: its message, addressed to each contact

@@ -690,3 +690,37 @@ async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
     assert_eq!(failed[0]["body"]["error_code"], "smtp_failed");
     assert!(timeline(&server, "notification.delivered").await.is_empty());
 }
+
+/// A storm of pages (more than one dispatch batch of 100) is dispatched in one tick.
+#[tokio::test]
+async fn a_storm_of_pages_is_dispatched_in_one_tick() {
+    let server = quiet_engine(None).await;
+    let (ann, ann_token) = user(&server, "ann@example.com").await;
+    member(&server, &ann, "_viewer").await;
+    add(&server, &ann_token, "email", "Work", "ann@example.com").await;
+    page(&server, &[&ann]).await;
+    let hook = super::integration(
+        &server,
+        "checkout",
+        json!({"name": "More", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    for n in 0..149 {
+        let sent = super::send(
+            &server,
+            &hook,
+            &super::generic(&format!("storm-{n}"), "trigger", "Storm"),
+            &[],
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    }
+    let mut paged = 0;
+    while paged < 149 {
+        let now = server.app().run_escalations().await.unwrap();
+        assert!(now > 0, "paged {paged} of 149");
+        paged += now;
+    }
+    assert_eq!(server.app().dispatch_notifications().await.unwrap(), 150);
+    assert_eq!(server.app().dispatch_notifications().await.unwrap(), 0);
+}

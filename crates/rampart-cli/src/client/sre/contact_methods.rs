@@ -72,14 +72,18 @@ pub async fn contact_method(command: ContactMethodCommand, args: &ClientArgs) ->
                 println!("{}", serde_json::to_string_pretty(&created)?);
                 return Ok(());
             }
-            print(args.output, &[&created.contact_method], &COLUMNS)?;
-            if let Some(secret) = &created.signing_secret {
-                eprintln!(
-                    "its signing secret, shown once: requests carry X-Rampart-Signature: \
-                     t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"
-                );
-                println!("{secret}");
-            }
+            let method = &created.contact_method;
+            let Some(secret) = &created.signing_secret else {
+                return print(args.output, &[method], &COLUMNS);
+            };
+            // The secret alone on standard output, so it can be piped or saved.
+            eprintln!(
+                "added contact method {} ({}, {}); its signing secret, shown once, signs \
+                 every delivery: X-Rampart-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 \
+                 of \"<t>.<body>\">",
+                method.label, method.kind, method.id
+            );
+            println!("{secret}");
             Ok(())
         }
         ContactMethodCommand::Delete { id, org } => {

@@ -535,6 +535,24 @@ async fn pages_reach_contact_methods_through_a_delegate(server: TestServer) {
     cli.run(&["notification", "read", id]);
     let unread = cli.json(&["notification", "list", "--unread"]);
     assert_eq!(unread, json!([]), "read: {unread}");
+    // Adding a signed webhook prints its secret alone, for a pipe or a file.
+    let secret = cli.run(&[
+        "contact-method",
+        "add",
+        "--kind",
+        "webhook",
+        "--label",
+        "From the CLI",
+        "--address",
+        "https://hooks.example.com/in",
+        "--org",
+        "default",
+    ]);
+    rampart_testkit::remember_secret(secret.trim());
+    assert!(
+        secret.trim().len() == 64 && secret.trim().bytes().all(|b| b.is_ascii_hexdigit()),
+        "{secret}"
+    );
 }
 
 // Multi-threaded: the test runs the `rampart` binary and waits for it while the server

@@ -288,8 +288,8 @@ impl Load {
     }
 
     /// Reads readiness, the incident list, the caller, a workspace's runs, variables
-    /// and drift checks, and the project's delegates and their tasks, and polls as the
-    /// delegate, until stopped.
+    /// and drift checks, the project's delegates and their tasks, the caller's contact
+    /// methods and notifications, and polls as the delegate, until stopped.
     async fn read(&self, server: &TestServer, delegate_credential: &str) {
         let incidents = format!("{PROJECT}/incidents");
         let workspace = format!("{PROJECT}/workspaces/app");
@@ -302,6 +302,8 @@ impl Load {
             format!("{workspace}/drift-checks"),
             format!("{PROJECT}/delegates"),
             format!("{PROJECT}/delegate-tasks"),
+            "/api/v1/orgs/default/contact-methods".to_owned(),
+            "/api/v1/me/notifications".to_owned(),
         ];
         while !self.stop.load(Ordering::SeqCst) {
             for path in &paths {

@@ -559,7 +559,7 @@ async fn pages_reach_contact_methods_through_a_delegate(server: TestServer) {
 // answers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_reach_contact_methods_through_a_delegate_on_sqlite() {
-    pages_reach_contact_methods_through_a_delegate(quiet_engine(None).await).await;
+    pages_reach_contact_methods_through_a_delegate(quiet_engine(None, None).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -567,14 +567,19 @@ async fn pages_reach_contact_methods_through_a_delegate_on_postgres() {
     if rampart_testkit::postgres_server_url().is_none() {
         return;
     }
-    let server = quiet_engine(Some(rampart_testkit::Engine::Postgres)).await;
+    let server = quiet_engine(Some(rampart_testkit::Engine::Postgres), None).await;
     pages_reach_contact_methods_through_a_delegate(server).await;
 }
 
-/// A server whose background engine stays out of the way: the test runs it.
-async fn quiet_engine(engine: Option<rampart_testkit::Engine>) -> TestServer {
+/// A server whose background engine stays out of the way: the test runs it (on
+/// `clock` when given).
+async fn quiet_engine(
+    engine: Option<rampart_testkit::Engine>,
+    clock: Option<Arc<ManualClock>>,
+) -> TestServer {
     TestServer::start_with(rampart_testkit::Options {
         engine,
+        clock,
         configure: Some(Box::new(|config| {
             config.oncall.engine_interval_secs = 3600;
         })),
@@ -583,21 +588,19 @@ async fn quiet_engine(engine: Option<rampart_testkit::Engine>) -> TestServer {
     .await
 }
 
+/// A manual clock at a fixed instant.
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
+    ))
+}
+
 /// With no delegate to take them, deliveries fail when their time runs out, and the
 /// timeline says so.
 #[tokio::test]
 async fn undelivered_pages_fail_when_their_time_runs_out() {
-    let clock = Arc::new(ManualClock::new(
-        "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
-    ));
-    let server = TestServer::start_with(rampart_testkit::Options {
-        clock: Some(clock.clone()),
-        configure: Some(Box::new(|config| {
-            config.oncall.engine_interval_secs = 3600;
-        })),
-        ..Default::default()
-    })
-    .await;
+    let clock = manual_clock();
+    let server = quiet_engine(None, Some(clock.clone())).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
     member(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;
@@ -626,17 +629,8 @@ async fn undelivered_pages_fail_when_their_time_runs_out() {
 /// written on the timeline. The delegate here is driven through its HTTP API.
 #[tokio::test]
 async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
-    let clock = Arc::new(ManualClock::new(
-        "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
-    ));
-    let server = TestServer::start_with(rampart_testkit::Options {
-        clock: Some(clock.clone()),
-        configure: Some(Box::new(|config| {
-            config.oncall.engine_interval_secs = 3600;
-        })),
-        ..Default::default()
-    })
-    .await;
+    let clock = manual_clock();
+    let server = quiet_engine(None, Some(clock.clone())).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
     member(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;
@@ -712,7 +706,7 @@ async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
 /// A storm of pages (more than one dispatch batch of 100) is dispatched in one tick.
 #[tokio::test]
 async fn a_storm_of_pages_is_dispatched_in_one_tick() {
-    let server = quiet_engine(None).await;
+    let server = quiet_engine(None, None).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
     member(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;

@@ -1208,7 +1208,7 @@ async fn action_item(client: &Client, command: ActionItemCommand, args: &ClientA
 }
 
 /// A query value percent-encoded (everything but unreserved characters).
-fn query_value(text: &str) -> String {
+pub(crate) fn query_value(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -282,6 +282,16 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Delegate {
+        command: client::platform::delegates::DelegateCommand::SandboxExec { confinement },
+        ..
+    } = &cli.command
+    {
+        // The script sandbox's helper confines itself single-threaded, before any
+        // runtime exists, and becomes the script; it returns only when it could not.
+        let status = client::platform::delegates::sandbox_exec(confinement);
+        return ExitCode::from(u8::try_from(status).unwrap_or(1));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -163,6 +163,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "run_credential_sessions",
         sql: include_str!("../migrations/sqlite/0029_run_credential_sessions.sql"),
     },
+    Migration {
+        version: 30,
+        name: "delegate_sandbox",
+        sql: include_str!("../migrations/sqlite/0030_delegate_sandbox.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -310,6 +315,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 29,
         name: "run_credential_sessions",
         sql: include_str!("../migrations/postgres/0029_run_credential_sessions.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "delegate_sandbox",
+        sql: include_str!("../migrations/postgres/0030_delegate_sandbox.sql"),
     },
 ];
 

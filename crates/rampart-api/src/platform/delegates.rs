@@ -38,6 +38,10 @@ pub struct Delegate {
     pub registered_at: Option<String>,
     #[serde(default)]
     pub revoked_at: Option<String>,
+    /// The sandbox the agent runs script steps in, as it reported:
+    /// `full (landlock…, seccomp, rlimits)`, `weak (…)` or `none (…)` (scripts refused).
+    #[serde(default)]
+    pub sandbox: Option<String>,
 }
 
 /// A new delegate with its one-time registration token (shown once; give it to
@@ -174,10 +178,90 @@ pub struct DelegateTaskListParams {
     pub cursor: Option<String>,
 }
 
-/// `?wait=` on the agent's poll: seconds to wait for a task (0 to 30, default 25).
+/// `?wait=&sandbox=` on the agent's poll: seconds to wait for a task (0 to 30,
+/// default 25), and the agent's sandbox.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DelegatePollParams {
     #[serde(default)]
     pub wait: Option<u64>,
+    /// The agent's script sandbox, as it describes it (kept on the delegate).
+    #[serde(default)]
+    pub sandbox: Option<String>,
+}
+
+/// The arguments of a `script` task (a runbook's script step), as the delegate gets
+/// them: `/bin/sh` runs `script` in the delegate's sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptTask {
+    pub script: String,
+    /// Declared inputs: environment variables of the script.
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<String, String>,
+    /// Secrets: environment variables too, and every value masked in the output.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, String>,
+    /// TCP ports the script may connect to; absent: no network at all.
+    #[serde(default)]
+    pub tcp_connect_ports: Option<Vec<u16>>,
+    pub limits: ScriptTaskLimits,
+}
+
+/// A script step's limits (see `rampart_domain::platform::delegates::ScriptLimits`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptTaskLimits {
+    pub wall_seconds: u64,
+    pub cpu_seconds: u64,
+    pub memory_bytes: u64,
+    pub processes: u64,
+    pub file_bytes: u64,
+    pub output_bytes: u64,
+}
+
+/// What a delegate reports of a script it ran (the task result's `output`, as JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ScriptTaskOutput {
+    /// `exited`, `signalled`, `timed_out`, `output_limit` or `sandbox_failed`.
+    pub ended: String,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub signal: Option<i32>,
+    /// Standard output and error interleaved, every secret value masked.
+    pub output: String,
+    pub output_truncated: bool,
+    /// The sandbox the script ran in, as the delegate describes it.
+    pub sandbox: String,
+    pub duration_ms: u64,
+}
+
+/// The arguments of an `http_request` task (a runbook's HTTP step). The delegate sends
+/// it only to a URL under one of its allowed prefixes and follows no redirect.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRequestTask {
+    /// `GET`, `HEAD`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: String,
+    pub url: String,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// 1 to 60.
+    pub timeout_seconds: u64,
+    /// Values (resolved secrets in the headers or body) masked in what is reported.
+    #[serde(default)]
+    pub mask: Vec<String>,
+}
+
+/// What a delegate reports of an HTTP request step (the task result's `output`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct HttpRequestTaskOutput {
+    pub status: u16,
+    /// At most 16 KiB of the answer, masked.
+    pub body: String,
+    pub body_truncated: bool,
+    pub duration_ms: u64,
 }

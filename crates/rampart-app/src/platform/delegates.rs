@@ -13,11 +13,11 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use rampart_crypto::task_signature::{SignedTask, TaskEnvelope, TaskSigningKey};
 use rampart_domain::platform::delegates::{
-    Delegate, DelegateStatus, DelegateTask, Tags, TaskKind, TaskStatus,
+    Delegate, DelegateStatus, DelegateTask, SANDBOX_DESCRIPTION_MAX, Tags, TaskKind, TaskStatus,
 };
 use rampart_domain::platform::identity::TokenKind;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::{DelegateId, DelegateTaskId, ErrorCode, ProjectId, Slug};
+use rampart_domain::{DelegateId, DelegateTaskId, ErrorCode, ProjectId, Slug, ValidationError};
 use rampart_store::Page;
 use rampart_store::platform::delegates::{CLAIM_CANDIDATES, TASK_ARGUMENTS, TASK_RESULT, TaskEnd};
 use rampart_store::sealed::SealedCell;
@@ -183,6 +183,7 @@ impl App {
             created_at: now,
             registered_at: None,
             revoked_at: None,
+            sandbox: None,
         };
         let mut tx = self.store().write().await?;
         if let Err(error) = tx.insert_delegate(&delegate, &hmac).await {
@@ -455,6 +456,7 @@ impl App {
         meta: &RequestMeta,
         authorization: Option<&str>,
         version: Option<&str>,
+        sandbox: Option<&str>,
     ) -> AppResult<DelegateCaller> {
         let token = authorization
             .and_then(crate::credentials::bearer)
@@ -475,6 +477,9 @@ impl App {
         }
         if let Some(version) = version {
             check_version(version)?;
+        }
+        if let Some(sandbox) = sandbox {
+            check_sandbox(sandbox)?;
         }
         let hmac = self
             .pepper()
@@ -497,7 +502,7 @@ impl App {
         }
         let now = self.now();
         self.store()
-            .touch_delegate(delegate.id, version, &meta.client_ip, now)
+            .touch_delegate(delegate.id, version, sandbox, &meta.client_ip, now)
             .await?;
         Ok(DelegateCaller {
             delegate,
@@ -803,7 +808,7 @@ impl App {
         let scope = self.project_scope(task.project_id).await?;
         let sealer = match task.kind {
             TaskKind::Notification => Some(self.sealer(&owner).await?),
-            TaskKind::Ping | TaskKind::Webhook => None,
+            TaskKind::Ping | TaskKind::Webhook | TaskKind::Script | TaskKind::HttpRequest => None,
         };
         let mut tx = self.store().write().await?;
         if !tx
@@ -917,6 +922,23 @@ fn check_version(version: &str) -> AppResult<()> {
             ErrorCode::InvalidVersion,
             "version must be 1 to 64 letters, digits, '.', '-', '+' or '_'",
         ))
+    }
+}
+
+/// A sandbox description is printable text of at most [`SANDBOX_DESCRIPTION_MAX`]
+/// characters (it is shown as it came).
+fn check_sandbox(sandbox: &str) -> AppResult<()> {
+    let shaped = !sandbox.is_empty()
+        && sandbox.chars().count() <= SANDBOX_DESCRIPTION_MAX
+        && !sandbox.chars().any(char::is_control);
+    if shaped {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "sandbox",
+            format!("must be 1 to {SANDBOX_DESCRIPTION_MAX} printable characters"),
+        )
+        .into())
     }
 }
 

@@ -1,6 +1,5 @@
 //! Client commands of the platform slice that have a file of their own.
 
-pub mod delegate_work;
 pub mod delegates;
 pub mod identity;
 pub mod keys;

@@ -102,6 +102,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("rampart-crypto", &["rampart-domain"]),
     ("rampart-api", &[]),
     ("rampart-policy", &[]),
+    ("rampart-delegate", &["rampart-api", "rampart-crypto"]),
     ("rampart-store", &["rampart-domain", "rampart-crypto"]),
     (
         "rampart-app",
@@ -131,6 +132,7 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
             "rampart-api",
             "rampart-http",
             "rampart-policy",
+            "rampart-delegate",
         ],
     ),
     (

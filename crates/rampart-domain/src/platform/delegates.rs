@@ -145,7 +145,12 @@ pub struct Delegate {
     pub created_at: Timestamp,
     pub registered_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// The sandbox the delegate runs script steps in, as it reported.
+    pub sandbox: Option<String>,
 }
+
+/// The longest sandbox description a delegate may report.
+pub const SANDBOX_DESCRIPTION_MAX: usize = 200;
 
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,16 +208,28 @@ pub enum TaskKind {
     /// A page or notice delivered to one of a user's contact methods (email, Slack,
     /// generic signed webhook).
     Notification,
+    /// A runbook's script step, run in the delegate's sandbox.
+    Script,
+    /// A runbook's HTTP request step (to a URL the delegate allows).
+    HttpRequest,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 3] = [TaskKind::Ping, TaskKind::Webhook, TaskKind::Notification];
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Ping,
+        TaskKind::Webhook,
+        TaskKind::Notification,
+        TaskKind::Script,
+        TaskKind::HttpRequest,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             TaskKind::Ping => "ping",
             TaskKind::Webhook => "webhook",
             TaskKind::Notification => "notification",
+            TaskKind::Script => "script",
+            TaskKind::HttpRequest => "http_request",
         }
     }
 
@@ -223,19 +240,27 @@ impl TaskKind {
             .ok_or_else(|| ValidationError::new("kind", "is not a task kind"))
     }
 
-    /// Attempts before the task fails for good.
+    /// Attempts before the task fails for good. Runbook steps are tried once: a script
+    /// or a request that changed something must not run twice because its answer was
+    /// lost.
     pub const fn max_attempts(self) -> u32 {
         match self {
-            TaskKind::Ping => 1,
+            TaskKind::Ping | TaskKind::Script | TaskKind::HttpRequest => 1,
             TaskKind::Webhook | TaskKind::Notification => 5,
         }
     }
 
-    /// How long a delegate holds a claimed task before another may take it over.
+    /// How long a delegate holds a claimed task before another may take it over (a
+    /// script's longest wall-clock time and a margin: a lease that ran out ends a task
+    /// that has no attempt left).
     pub const fn lease(self) -> SignedDuration {
         match self {
             TaskKind::Ping => SignedDuration::from_secs(30),
             TaskKind::Webhook | TaskKind::Notification => SignedDuration::from_secs(60),
+            TaskKind::HttpRequest => SignedDuration::from_secs(120),
+            TaskKind::Script => {
+                SignedDuration::from_secs(SCRIPT_LIMITS_MAX.wall_seconds as i64 + 300)
+            }
         }
     }
 
@@ -243,7 +268,10 @@ impl TaskKind {
     pub const fn lifetime(self) -> SignedDuration {
         match self {
             TaskKind::Ping => SignedDuration::from_secs(300),
-            TaskKind::Webhook | TaskKind::Notification => SignedDuration::from_secs(3600),
+            TaskKind::Webhook
+            | TaskKind::Notification
+            | TaskKind::Script
+            | TaskKind::HttpRequest => SignedDuration::from_secs(3600),
         }
     }
 
@@ -251,10 +279,86 @@ impl TaskKind {
     /// exponential from 5 s, at most 5 min.
     pub fn backoff(self, attempt: u32) -> SignedDuration {
         let base: i64 = match self {
-            TaskKind::Ping | TaskKind::Webhook | TaskKind::Notification => 5,
+            TaskKind::Ping
+            | TaskKind::Webhook
+            | TaskKind::Notification
+            | TaskKind::Script
+            | TaskKind::HttpRequest => 5,
         };
         let exponent = attempt.saturating_sub(1).min(16);
         SignedDuration::from_secs((base << exponent).min(300))
+    }
+}
+
+/// What a script step may use: wall-clock and CPU time, memory (address space),
+/// processes, the size of a file it writes, and the output kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptLimits {
+    pub wall_seconds: u64,
+    pub cpu_seconds: u64,
+    pub memory_bytes: u64,
+    pub processes: u64,
+    pub file_bytes: u64,
+    pub output_bytes: u64,
+}
+
+/// A script step's limits when its runbook names none.
+pub const SCRIPT_LIMITS_DEFAULT: ScriptLimits = ScriptLimits {
+    wall_seconds: 300,
+    cpu_seconds: 60,
+    memory_bytes: 512 * 1024 * 1024,
+    processes: 64,
+    file_bytes: 64 * 1024 * 1024,
+    output_bytes: 32 * 1024,
+};
+
+/// The most a script step may ask for (its output fits the 64 KiB task result).
+pub const SCRIPT_LIMITS_MAX: ScriptLimits = ScriptLimits {
+    wall_seconds: 3600,
+    cpu_seconds: 3600,
+    memory_bytes: 8 * 1024 * 1024 * 1024,
+    processes: 1024,
+    file_bytes: 1024 * 1024 * 1024,
+    output_bytes: 48 * 1024,
+};
+
+impl ScriptLimits {
+    /// Every limit at least 1 and at most [`SCRIPT_LIMITS_MAX`]; names the first that
+    /// is not.
+    pub fn check(self) -> Result<Self, ValidationError> {
+        let pairs = [
+            (
+                "wall_seconds",
+                self.wall_seconds,
+                SCRIPT_LIMITS_MAX.wall_seconds,
+            ),
+            (
+                "cpu_seconds",
+                self.cpu_seconds,
+                SCRIPT_LIMITS_MAX.cpu_seconds,
+            ),
+            (
+                "memory_bytes",
+                self.memory_bytes,
+                SCRIPT_LIMITS_MAX.memory_bytes,
+            ),
+            ("processes", self.processes, SCRIPT_LIMITS_MAX.processes),
+            ("file_bytes", self.file_bytes, SCRIPT_LIMITS_MAX.file_bytes),
+            (
+                "output_bytes",
+                self.output_bytes,
+                SCRIPT_LIMITS_MAX.output_bytes,
+            ),
+        ];
+        for (name, value, max) in pairs {
+            if value == 0 || value > max {
+                return Err(ValidationError::new(
+                    name,
+                    format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -303,6 +407,24 @@ mod tests {
         }
         let too_many: Vec<String> = (0..=TAGS_MAX).map(|i| format!("k{i}=v")).collect();
         assert!(Tags::parse(&too_many).is_err());
+    }
+
+    #[test]
+    fn script_limits_are_bounded() {
+        assert_eq!(SCRIPT_LIMITS_DEFAULT.check(), Ok(SCRIPT_LIMITS_DEFAULT));
+        assert_eq!(SCRIPT_LIMITS_MAX.check(), Ok(SCRIPT_LIMITS_MAX));
+        let zero = ScriptLimits {
+            processes: 0,
+            ..SCRIPT_LIMITS_DEFAULT
+        };
+        assert_eq!(zero.check().unwrap_err().field, "processes");
+        let long = ScriptLimits {
+            wall_seconds: SCRIPT_LIMITS_MAX.wall_seconds + 1,
+            ..SCRIPT_LIMITS_DEFAULT
+        };
+        assert_eq!(long.check().unwrap_err().field, "wall_seconds");
+        // A script's lease outlasts its longest run: a lease that ran out fails it.
+        assert!(TaskKind::Script.lease().as_secs() > SCRIPT_LIMITS_MAX.wall_seconds as i64);
     }
 
     #[test]

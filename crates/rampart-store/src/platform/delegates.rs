@@ -18,7 +18,7 @@ use crate::sealed::{SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, project_id, name, tags, status, registration_expires_at, version, \
-     last_heartbeat_at, last_ip, created_by, created_at, registered_at, revoked_at";
+     last_heartbeat_at, last_ip, created_by, created_at, registered_at, revoked_at, sandbox";
 
 const TASK_COLUMNS: &str = "id, project_id, kind, selector, target_delegate_id, \
      arguments_sealed, status, delegate_id, attempts, max_attempts, not_before, lease_until, expires_at, result_sealed, \
@@ -79,6 +79,7 @@ fn delegate_from(row: &AnyRow) -> StoreResult<Delegate> {
         created_at: get_timestamp(row, "created_at")?,
         registered_at: get_optional_timestamp(row, "registered_at")?,
         revoked_at: get_optional_timestamp(row, "revoked_at")?,
+        sandbox: get(row, "sandbox")?,
     })
 }
 
@@ -200,18 +201,20 @@ impl Store {
         &self,
         id: DelegateId,
         version: Option<&str>,
+        sandbox: Option<&str>,
         ip: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
         let _writer = self.writer_guard().await;
         sqlx::query(
             "UPDATE delegates SET last_heartbeat_at = $2, last_ip = $3, \
-             version = COALESCE($4, version) WHERE id = $1",
+             version = COALESCE($4, version), sandbox = COALESCE($5, sandbox) WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(micros(at))
         .bind(ip)
         .bind(version)
+        .bind(sandbox)
         .execute(self.pool())
         .await?;
         Ok(())

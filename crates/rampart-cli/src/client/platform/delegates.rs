@@ -6,9 +6,11 @@
 //! signed, never seen before) before running it, and reports how it ended. A refused
 //! task is reported as refused, with the reason.
 //!
-//! Task kinds run here: `ping` (answers with the agent's version and host); `webhook`
-//! and `notification` go out through [`Outbound`] (`delegate_work`), to the places
-//! the delegate's operator allows.
+//! Task kinds run here: `ping` (answers with the agent's version, host and sandbox);
+//! `webhook`, `notification` and `http_request` go out through
+//! [`rampart_delegate::outbound::Outbound`], to the places the delegate's operator
+//! allows; `script` runs in [`rampart_delegate::sandbox`] — whose helper is this same
+//! binary, `rampart delegate sandbox-exec` (hidden), started for each script.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,9 +22,11 @@ use rampart_crypto::task_signature::{SeenNonces, SignedTask, TaskEnvelope, check
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::delegate_work::Outbound;
 use crate::cli::{ClientArgs, OutputFormat, ProjectArgs};
 use crate::client::{ApiRefusal, Client, print};
+use rampart_delegate::outbound::Outbound;
+use rampart_delegate::sandbox::{self, Sandbox};
+use rampart_delegate::scripts::{self, Scripts};
 
 #[derive(Debug, Subcommand)]
 pub enum DelegateCommand {
@@ -130,16 +134,94 @@ pub enum DelegateCommand {
         /// The sender of emails (with --smtp-url), e.g. "Rampart <oncall@example.com>".
         #[arg(long, env = "RAMPART_DELEGATE_SMTP_FROM")]
         smtp_from: Option<String>,
+        /// Where each script step gets its fresh work directory (default: a
+        /// `.scripts` directory beside the state file).
+        #[arg(long, env = "RAMPART_DELEGATE_WORK_DIR")]
+        work_dir: Option<PathBuf>,
+        /// Run script steps even where the kernel lacks Landlock (ABI 4) or seccomp,
+        /// confined by resource limits, the timeout and an own user only. Without it
+        /// such a delegate refuses script steps.
+        #[arg(long, env = "RAMPART_DELEGATE_ALLOW_WEAK_SANDBOX")]
+        allow_weak_sandbox: bool,
+        /// The user and group (numeric `uid:gid`) scripts run as when the delegate
+        /// runs as root.
+        #[arg(
+            long,
+            env = "RAMPART_DELEGATE_SCRIPT_USER",
+            default_value = "65534:65534"
+        )]
+        script_user: String,
+        /// A directory scripts may read and execute besides the system ones (/usr,
+        /// /bin, /lib, parts of /etc); repeatable.
+        #[arg(
+            long = "script-read-path",
+            env = "RAMPART_DELEGATE_SCRIPT_READ_PATHS",
+            value_delimiter = ','
+        )]
+        script_read_paths: Vec<PathBuf>,
+    },
+    /// (Internal) the sandbox helper the agent starts for each script: confines
+    /// itself as told, then becomes `/bin/sh script`.
+    #[command(hide = true)]
+    SandboxExec {
+        /// The confinement, as JSON (no secrets: those are in the environment).
+        #[arg(long)]
+        confinement: String,
     },
 }
 
-const COLUMNS: [&str; 6] = [
+/// `rampart delegate sandbox-exec`: runs before any runtime starts (the helper must be
+/// one thread when it confines itself); returns only on failure, with the exit status.
+pub fn sandbox_exec(confinement: &str) -> i32 {
+    let error = match serde_json::from_str::<sandbox::Confinement>(confinement) {
+        Ok(confinement) => sandbox::confine::enter(&confinement),
+        Err(error) => anyhow::Error::new(error).context("reading the confinement"),
+    };
+    eprintln!("{}{error:#}", sandbox::SETUP_FAILED_PREFIX);
+    sandbox::SETUP_FAILED_EXIT
+}
+
+/// How this agent runs script steps: probes the kernel, says so on standard error.
+fn scripts(
+    state_path: &Path,
+    work_dir: Option<PathBuf>,
+    allow_weak: bool,
+    script_user: &str,
+    read_paths: Vec<PathBuf>,
+) -> Result<Scripts> {
+    let support = sandbox::probe();
+    let description = support.describe(allow_weak);
+    eprintln!("script sandbox: {description}");
+    let Some(strength) = support.strength(allow_weak) else {
+        return Ok(Scripts::new(None, description));
+    };
+    let (uid, gid) = script_user
+        .split_once(':')
+        .and_then(|(uid, gid)| Some((uid.parse().ok()?, gid.parse().ok()?)))
+        .with_context(|| format!("--script-user {script_user} is not uid:gid"))?;
+    let work_root = work_dir.unwrap_or_else(|| state_path.with_extension("scripts"));
+    scripts::prepare_work_root(&work_root)?;
+    let helper = std::env::current_exe().context("finding this binary for the sandbox helper")?;
+    Ok(Scripts::new(
+        Some(Sandbox {
+            helper,
+            work_root,
+            strength,
+            extra_read_paths: read_paths,
+            root_runs_scripts_as: (uid, gid),
+        }),
+        description,
+    ))
+}
+
+const COLUMNS: [&str; 7] = [
     "name",
     "status",
     "tags",
     "version",
     "last_heartbeat_at",
     "last_ip",
+    "sandbox",
 ];
 const TASK_COLUMNS: [&str; 7] = [
     "id",
@@ -175,9 +257,29 @@ pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()>
             allow_urls,
             smtp_url,
             smtp_from,
+            work_dir,
+            allow_weak_sandbox,
+            script_user,
+            script_read_paths,
         } => {
-            let outbound = Outbound::new(&allow_urls, smtp_url.as_deref(), smtp_from.as_deref())?;
-            return run(&state, max_tasks, &outbound).await;
+            let outbound = Outbound::new(
+                crate::client::outbound_tls_config()?,
+                &allow_urls,
+                smtp_url.as_deref(),
+                smtp_from.as_deref(),
+            )?;
+            let scripts = scripts(
+                &state,
+                work_dir,
+                allow_weak_sandbox,
+                &script_user,
+                script_read_paths,
+            )?;
+            return run(&state, max_tasks, &outbound, &scripts).await;
+        }
+        DelegateCommand::SandboxExec { confinement } => {
+            // main() runs the helper before any runtime; here only if called oddly.
+            std::process::exit(sandbox_exec(&confinement));
         }
         _ => {}
     }
@@ -282,7 +384,9 @@ pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()>
                 .await?;
             print(args.output, &tasks, &TASK_COLUMNS)
         }
-        DelegateCommand::Register { .. } | DelegateCommand::Run { .. } => Ok(()),
+        DelegateCommand::Register { .. }
+        | DelegateCommand::Run { .. }
+        | DelegateCommand::SandboxExec { .. } => Ok(()),
     }
 }
 
@@ -397,7 +501,12 @@ fn write_nonces(path: &Path, seen: &SeenNonces) -> Result<()> {
 /// The poll's wait, seconds (the server answers 204 when nothing came).
 const POLL_WAIT_SECS: u64 = 25;
 
-async fn run(state_path: &Path, max_tasks: Option<u64>, outbound: &Outbound) -> Result<()> {
+async fn run(
+    state_path: &Path,
+    max_tasks: Option<u64>,
+    outbound: &Outbound,
+    scripts: &Scripts,
+) -> Result<()> {
     let state = read_state(state_path)?;
     let public_key = rampart_crypto::digest::from_hex(&state.task_signing_public_key)
         .context("the state file's task-signing key is not hex")?;
@@ -418,7 +527,8 @@ async fn run(state_path: &Path, max_tasks: Option<u64>, outbound: &Outbound) -> 
     while max_tasks.is_none_or(|max| done < max) {
         let polled: Result<Option<wire::DelegateWork>> = client
             .get_optional(&format!(
-                "/api/v1/delegate/tasks/next?wait={POLL_WAIT_SECS}"
+                "/api/v1/delegate/tasks/next?wait={POLL_WAIT_SECS}&sandbox={}",
+                crate::client::query_value(scripts.description())
             ))
             .await;
         let work = match polled {
@@ -448,6 +558,7 @@ async fn run(state_path: &Path, max_tasks: Option<u64>, outbound: &Outbound) -> 
             &nonces_path,
             &work,
             outbound,
+            scripts,
         )
         .await;
         eprintln!(
@@ -483,6 +594,7 @@ async fn handle(
     nonces_path: &Path,
     work: &wire::DelegateWork,
     outbound: &Outbound,
+    scripts: &Scripts,
 ) -> wire::DelegateTaskResult {
     let envelope = &work.envelope;
     let signed = SignedTask {
@@ -542,17 +654,18 @@ async fn handle(
                     "version": env!("CARGO_PKG_VERSION"),
                     "os": std::env::consts::OS,
                     "arch": std::env::consts::ARCH,
-                    "scripts": "not supported by this version",
+                    "sandbox": scripts.description(),
                 })
                 .to_string(),
             ),
             None,
         ),
-        "webhook" | "notification" => {
-            let done = if envelope.kind == "webhook" {
-                outbound.webhook(&work.arguments).await
-            } else {
-                outbound.notification(&work.arguments).await
+        kind @ ("webhook" | "notification" | "http_request" | "script") => {
+            let done = match kind {
+                "webhook" => outbound.webhook(&work.arguments).await,
+                "notification" => outbound.notification(&work.arguments).await,
+                "http_request" => outbound.http_request(&work.arguments).await,
+                _ => scripts.run(&work.arguments).await,
             };
             match done {
                 Ok(output) => result("succeeded", Some(output), None),

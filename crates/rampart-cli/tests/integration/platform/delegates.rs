@@ -224,6 +224,18 @@ async fn delegates_register_poll_and_answer(server: TestServer) {
     let result: Value = serde_json::from_str(answered["result"].as_str().unwrap()).unwrap();
     assert_eq!(result["echo"], "mk7q-hello-from-the-test");
     assert_eq!(result["version"], env!("CARGO_PKG_VERSION"));
+    // The agent reports its script sandbox: this machine's kernel confines fully.
+    assert!(
+        result["sandbox"]
+            .as_str()
+            .unwrap()
+            .starts_with("full (landlock"),
+        "{result}"
+    );
+    let shown = server
+        .get(&format!("{BASE}/delegates/edge-1"), &admin)
+        .await;
+    assert_eq!(shown.body["sandbox"], result["sandbox"], "{}", shown.text);
     let exit = tokio::time::timeout(Duration::from_secs(30), running.wait())
         .await
         .unwrap()

@@ -1,10 +1,11 @@
 //! `/api/v1/…` of the platform: one module per slice, named as in every crate (tenancy,
-//! identity, auth, throttle, access, network, secrets, keys, delegates, audit log). What the secrets and keys
+//! identity, auth, throttle, access, network, secrets, keys, delegates and their script sandbox, audit log). What the secrets and keys
 //! tests share (a project's scope, creating a secret) is here.
 
 pub mod access;
 mod audit_log;
 pub mod auth;
+mod delegate_sandbox;
 pub(crate) mod delegates;
 mod identity;
 mod keys;

@@ -199,6 +199,7 @@ fn wire_delegate(delegate: &Delegate) -> wire::Delegate {
         created_at: delegate.created_at.to_string(),
         registered_at: text(delegate.registered_at),
         revoked_at: text(delegate.revoked_at),
+        sandbox: delegate.sandbox.clone(),
     }
 }
 
@@ -360,6 +361,7 @@ async fn caller(
     state: &AppState,
     meta: &RequestMeta,
     headers: &HeaderMap,
+    sandbox: Option<&str>,
 ) -> Result<DelegateCaller, AppError> {
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     state
@@ -368,6 +370,7 @@ async fn caller(
             meta,
             text(header::AUTHORIZATION.as_str()),
             text(VERSION_HEADER),
+            sandbox,
         )
         .await
 }
@@ -403,7 +406,7 @@ pub async fn next_task(
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<wire::DelegatePollParams>,
 ) -> ApiResult<Response> {
-    let caller = caller(&state, &meta, &headers).await?;
+    let caller = caller(&state, &meta, &headers, params.sandbox.as_deref()).await?;
     // The poll ends before the server's request timeout would answer it 503.
     let wait = Duration::from_secs(params.wait.unwrap_or(POLL_WAIT_DEFAULT)).min(
         state
@@ -439,7 +442,7 @@ pub async fn report_task(
     body: axum::body::Body,
 ) -> ApiResult<Json<wire::DelegateTaskReported>> {
     // The credential first: nothing about the body is answered to a stranger.
-    let caller = caller(&state, &meta, &headers).await?;
+    let caller = caller(&state, &meta, &headers, None).await?;
     let mut request = axum::extract::Request::new(body);
     *request.headers_mut() = headers;
     let ApiJson(body) =

@@ -1,8 +1,9 @@
 //! What a delegate's outbound tasks do once their envelope passed the checks:
-//! `webhook` (a JSON POST, signed with HMAC-SHA256 when the task carries a secret) and
+//! `webhook` (a JSON POST, signed with HMAC-SHA256 when the task carries a secret),
 //! `notification` (a page delivered to one contact method: an email through the
 //! delegate's SMTP relay, a Slack-compatible incoming webhook, or a generic webhook
-//! signed with the contact method's secret).
+//! signed with the contact method's secret) and `http_request` (a runbook's HTTP step:
+//! any method, headers and body, its answer reported with secrets masked).
 //!
 //! The delegate's operator decides where it may connect: HTTP requests go only to URLs
 //! under an allowed prefix (`--allow-url`; Slack's incoming-webhook address by
@@ -12,9 +13,11 @@
 
 use std::time::Duration;
 
+use crate::{Failure, failure, transient};
 use anyhow::{Context, Result, bail};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rampart_api::platform::{HttpRequestTask, HttpRequestTaskOutput};
 use reqwest::Url;
 use serde::Deserialize;
 
@@ -22,6 +25,10 @@ use serde::Deserialize;
 const OUTBOUND_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most of a receiver's answer kept in the task's result.
 const ANSWER_BYTES_KEPT: usize = 4096;
+/// The most of an HTTP step's answer kept in the task's result.
+const HTTP_STEP_BODY_KEPT: usize = 16 * 1024;
+/// The longest an HTTP step may wait for its answer.
+const HTTP_STEP_TIMEOUT_MAX: Duration = Duration::from_secs(60);
 
 /// What the agent was allowed and given for outbound work (`rampart delegate run`).
 pub struct Outbound {
@@ -30,39 +37,13 @@ pub struct Outbound {
     smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
 }
 
-/// Why an outbound task failed: a stable code for the server, a human explanation for
-/// the task's result, and whether another attempt could go differently.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: String,
-    pub explanation: String,
-    /// Trying again cannot help (the task's arguments, the delegate's configuration
-    /// or the receiver's 4xx answer say so).
-    pub permanent: bool,
-}
-
-/// A failure that will happen again however often the task is tried.
-fn failure(code: &str, explanation: impl Into<String>) -> Failure {
-    Failure {
-        code: code.to_owned(),
-        explanation: explanation.into(),
-        permanent: true,
-    }
-}
-
-/// A failure another attempt may not meet (the receiver unreachable or failing).
-fn transient(code: &str, explanation: impl Into<String>) -> Failure {
-    Failure {
-        permanent: false,
-        ..failure(code, explanation)
-    }
-}
-
 impl Outbound {
-    /// `allow_urls`: URL prefixes requests may go to; `smtp_url` (`smtp://host:port`,
-    /// `smtps://…`, `?tls=required`, credentials in the user part) and `smtp_from`:
-    /// the relay and sender of emails (both or neither).
+    /// `tls`: how to trust the receivers (the system's roots); `allow_urls`: URL
+    /// prefixes requests may go to; `smtp_url` (`smtp://host:port`, `smtps://…`,
+    /// `?tls=required`, credentials in the user part) and `smtp_from`: the relay and
+    /// sender of emails (both or neither).
     pub fn new(
+        tls: rustls::ClientConfig,
         allow_urls: &[String],
         smtp_url: Option<&str>,
         smtp_from: Option<&str>,
@@ -93,7 +74,7 @@ impl Outbound {
             _ => bail!("--smtp-url and --smtp-from go together"),
         };
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(crate::client::outbound_tls_config()?)
+            .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(OUTBOUND_TIMEOUT)
             .build()
@@ -188,8 +169,76 @@ impl Outbound {
         .to_string())
     }
 
-    /// POSTs JSON `body` to `url` (signed with `secret` when given); a 2xx is success.
-    async fn post(&self, url: &str, body: String, secret: Option<&str>) -> Result<String, Failure> {
+    /// Runs an `http_request` task (a runbook's HTTP step): a 2xx answer is success;
+    /// the answer's status and the start of its body are reported, secrets masked.
+    pub async fn http_request(&self, arguments: &str) -> Result<String, Failure> {
+        let arguments: HttpRequestTask = serde_json::from_str(arguments)
+            .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        let masked = |text: &str| crate::masking::mask(text, arguments.mask.iter(), false);
+        let method = match arguments.method.as_str() {
+            "GET" => reqwest::Method::GET,
+            "HEAD" => reqwest::Method::HEAD,
+            "POST" => reqwest::Method::POST,
+            "PUT" => reqwest::Method::PUT,
+            "PATCH" => reqwest::Method::PATCH,
+            "DELETE" => reqwest::Method::DELETE,
+            other => {
+                return Err(failure(
+                    "task_arguments_invalid",
+                    format!("method {other} is not one of GET, HEAD, POST, PUT, PATCH, DELETE"),
+                ));
+            }
+        };
+        if !(1..=HTTP_STEP_TIMEOUT_MAX.as_secs()).contains(&arguments.timeout_seconds) {
+            return Err(failure(
+                "task_arguments_invalid",
+                "timeout_seconds must be between 1 and 60",
+            ));
+        }
+        let url = self.allowed_url(&arguments.url).map_err(|mut refused| {
+            refused.explanation = masked(&refused.explanation);
+            refused
+        })?;
+        let mut request = self
+            .http
+            .request(method, url)
+            .timeout(Duration::from_secs(arguments.timeout_seconds));
+        for (name, value) in &arguments.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = arguments.body {
+            request = request.body(body);
+        }
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the step's duration is measured by the delegate in real time"
+        )]
+        let started = std::time::Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|error| failure("http_unreachable", masked(&format!("{error:#}"))))?;
+        let status = response.status();
+        let bytes = response.bytes().await.unwrap_or_default();
+        let body_truncated = bytes.len() > HTTP_STEP_BODY_KEPT;
+        let text = String::from_utf8_lossy(bytes.get(..HTTP_STEP_BODY_KEPT).unwrap_or(&bytes));
+        let output = serde_json::to_string(&HttpRequestTaskOutput {
+            status: status.as_u16(),
+            body: crate::masking::mask(&text, arguments.mask.iter(), body_truncated),
+            body_truncated,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+        .map_err(|error| failure("result_unencodable", error.to_string()))?;
+        if status.is_success() {
+            Ok(output)
+        } else {
+            // A step is tried once whatever the answer: its error is final.
+            Err(failure(&format!("http_status_{}", status.as_u16()), output))
+        }
+    }
+
+    /// `url` parsed, when it is under an allowed prefix.
+    fn allowed_url(&self, url: &str) -> Result<Url, Failure> {
         let parsed =
             Url::parse(url).map_err(|error| failure("url_invalid", format!("{url}: {error}")))?;
         if !self.allows(&parsed) {
@@ -204,6 +253,12 @@ impl Outbound {
                 ),
             ));
         }
+        Ok(parsed)
+    }
+
+    /// POSTs JSON `body` to `url` (signed with `secret` when given); a 2xx is success.
+    async fn post(&self, url: &str, body: String, secret: Option<&str>) -> Result<String, Failure> {
+        let parsed = self.allowed_url(url)?;
         let mut request = self
             .http
             .post(parsed)
@@ -274,7 +329,17 @@ mod tests {
 
     #[test]
     fn only_allowed_destinations() {
+        let tls = || {
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+        };
         let outbound = Outbound::new(
+            tls(),
             &[
                 "https://hooks.slack.com/services/".into(),
                 "http://127.0.0.1:8080/hooks".into(),
@@ -301,7 +366,7 @@ mod tests {
         ] {
             assert!(!allows(refused), "{refused}");
         }
-        assert!(Outbound::new(&["ftp://x/".into()], None, None).is_err());
-        assert!(Outbound::new(&[], Some("smtp://127.0.0.1:25"), None).is_err());
+        assert!(Outbound::new(tls(), &["ftp://x/".into()], None, None).is_err());
+        assert!(Outbound::new(tls(), &[], Some("smtp://127.0.0.1:25"), None).is_err());
     }
 }

@@ -1,0 +1,189 @@
+//! `script` tasks: a runbook's script step, checked and handed to the [`Sandbox`] on a
+//! blocking thread; what the delegate reports is [`ScriptTaskOutput`] (how it ended,
+//! the masked output, the sandbox it ran in). A delegate whose kernel cannot confine
+//! scripts, and whose operator did not allow the weak sandbox, refuses them with
+//! `sandbox_unavailable` — the runbook's author sees why on the step.
+
+use std::path::Path;
+
+use rampart_api::platform::{ScriptTask, ScriptTaskOutput};
+
+use crate::sandbox::{Ending, Sandbox, Script};
+use crate::{Failure, failure};
+
+/// The most bytes of script text a task may carry.
+pub const SCRIPT_BYTES_MAX: usize = 64 * 1024;
+
+/// How this delegate runs script steps.
+pub struct Scripts {
+    sandbox: Option<Sandbox>,
+    /// What the delegate reports of its sandbox (`full (landlock …)`, `weak (…)`,
+    /// `none (…)`).
+    description: String,
+}
+
+impl Scripts {
+    /// `sandbox`: `None` when scripts are refused on this machine; `description`: the
+    /// mode as [`crate::sandbox::KernelSupport::describe`] words it.
+    pub fn new(sandbox: Option<Sandbox>, description: String) -> Self {
+        Self {
+            sandbox,
+            description,
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Runs a `script` task; the result's output (JSON) on success.
+    pub async fn run(&self, arguments: &str) -> Result<String, Failure> {
+        let Some(sandbox) = self.sandbox.clone() else {
+            return Err(failure(
+                "sandbox_unavailable",
+                format!(
+                    "this delegate does not run scripts: its sandbox is {} (its operator may \
+                     allow a weaker one with --allow-weak-sandbox)",
+                    self.description
+                ),
+            ));
+        };
+        let task: ScriptTask = serde_json::from_str(arguments)
+            .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        let script = checked(task)?;
+        let description = self.description.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "a script's duration is measured by the delegate in real time"
+            )]
+            let started = std::time::Instant::now();
+            sandbox
+                .run(&script)
+                .map(|outcome| (outcome, started.elapsed()))
+        })
+        .await
+        .map_err(|error| failure("sandbox_failed", error.to_string()))?
+        .map_err(|error| failure("sandbox_failed", format!("{error:#}")))?;
+        let (outcome, took) = outcome;
+        let (exit_code, signal) = match outcome.ending {
+            Ending::Exited { code } => (Some(code), None),
+            Ending::Signalled { signal } => (None, Some(signal)),
+            _ => (None, None),
+        };
+        let report = ScriptTaskOutput {
+            ended: ending_name(outcome.ending).to_owned(),
+            exit_code,
+            signal,
+            output: outcome.output,
+            output_truncated: outcome.output_truncated,
+            sandbox: description,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+        };
+        let text = serde_json::to_string(&report)
+            .map_err(|error| failure("result_unencodable", error.to_string()))?;
+        match outcome.ending.failure_code() {
+            None => Ok(text),
+            // A script step is tried once: how it ended is final.
+            Some(code) => Err(failure(code, text)),
+        }
+    }
+}
+
+fn ending_name(ending: Ending) -> &'static str {
+    match ending {
+        Ending::Exited { .. } => "exited",
+        Ending::Signalled { .. } => "signalled",
+        Ending::TimedOut => "timed_out",
+        Ending::OutputLimit => "output_limit",
+        Ending::SandboxFailed => "sandbox_failed",
+    }
+}
+
+/// The task's script, when its text, names and limits are ones the sandbox can take.
+/// (The server checks the same when it queues the step; a delegate checks again.)
+fn checked(task: ScriptTask) -> Result<Script, Failure> {
+    let invalid = |reason: String| failure("task_arguments_invalid", reason);
+    if task.script.len() > SCRIPT_BYTES_MAX || task.script.contains('\0') {
+        return Err(invalid(format!(
+            "the script must be at most {SCRIPT_BYTES_MAX} bytes, without NUL"
+        )));
+    }
+    for (name, value) in task.inputs.iter().chain(&task.secrets) {
+        if !is_variable_name(name) || value.contains('\0') {
+            return Err(invalid(format!(
+                "{name} is not an environment variable name (A-Z, 0-9, _) or its value holds NUL"
+            )));
+        }
+    }
+    let limits = task.limits;
+    if [
+        limits.wall_seconds,
+        limits.cpu_seconds,
+        limits.memory_bytes,
+        limits.processes,
+        limits.file_bytes,
+        limits.output_bytes,
+    ]
+    .contains(&0)
+    {
+        return Err(invalid("every limit must be at least 1".to_owned()));
+    }
+    Ok(Script {
+        source: task.script,
+        inputs: task.inputs,
+        secrets: task.secrets,
+        tcp_connect_ports: task.tcp_connect_ports,
+        limits,
+    })
+}
+
+/// Upper-case letters, digits and `_`, not starting with a digit, and not one the
+/// sandbox sets itself.
+fn is_variable_name(name: &str) -> bool {
+    const RESERVED: [&str; 5] = ["PATH", "HOME", "TMPDIR", "LANG", "LD_PRELOAD"];
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && !RESERVED.contains(&name)
+        && !name.starts_with("LD_")
+}
+
+/// Make `root` ready for per-execution directories: it exists, and — when scripts run
+/// as another user (a root delegate) — that user may pass through it but not list it.
+pub fn prepare_work_root(root: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("making the script work directory {}", root.display()))?;
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))
+        .with_context(|| format!("setting the mode of {}", root.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_names() {
+        for good in ["ENV", "TARGET_HOST", "X1", "_X"] {
+            assert!(is_variable_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "env",
+            "1X",
+            "A-B",
+            "PATH",
+            "LD_PRELOAD",
+            "LD_AUDIT",
+            "A B",
+        ] {
+            assert!(!is_variable_name(bad), "{bad}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use rampart_api::platform::{ScriptTask, ScriptTaskOutput};
+use rampart_domain::sre::runbooks::is_variable_name;
 
 use crate::sandbox::{Ending, Sandbox, Script};
 use crate::{Failure, failure};
@@ -138,20 +139,6 @@ fn checked(task: ScriptTask) -> Result<Script, Failure> {
     })
 }
 
-/// Upper-case letters, digits and `_`, not starting with a digit, and not one the
-/// sandbox sets itself.
-fn is_variable_name(name: &str) -> bool {
-    const RESERVED: [&str; 5] = ["PATH", "HOME", "TMPDIR", "LANG", "LD_PRELOAD"];
-    !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-        && !RESERVED.contains(&name)
-        && !name.starts_with("LD_")
-}
-
 /// Make `root` ready for per-execution directories: it exists, and — when scripts run
 /// as another user (a root delegate) — that user may pass through it but not list it.
 pub fn prepare_work_root(root: &Path) -> anyhow::Result<()> {
@@ -162,28 +149,4 @@ pub fn prepare_work_root(root: &Path) -> anyhow::Result<()> {
     std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))
         .with_context(|| format!("setting the mode of {}", root.display()))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variable_names() {
-        for good in ["ENV", "TARGET_HOST", "X1", "_X"] {
-            assert!(is_variable_name(good), "{good}");
-        }
-        for bad in [
-            "",
-            "env",
-            "1X",
-            "A-B",
-            "PATH",
-            "LD_PRELOAD",
-            "LD_AUDIT",
-            "A B",
-        ] {
-            assert!(!is_variable_name(bad), "{bad}");
-        }
-    }
 }

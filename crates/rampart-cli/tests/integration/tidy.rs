@@ -102,7 +102,10 @@ const ALLOWED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("rampart-crypto", &["rampart-domain"]),
     ("rampart-api", &[]),
     ("rampart-policy", &[]),
-    ("rampart-delegate", &["rampart-api", "rampart-crypto"]),
+    (
+        "rampart-delegate",
+        &["rampart-domain", "rampart-crypto", "rampart-api"],
+    ),
     ("rampart-store", &["rampart-domain", "rampart-crypto"]),
     (
         "rampart-app",

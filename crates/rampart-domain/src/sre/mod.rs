@@ -1,7 +1,8 @@
 //! Incident response: services and their webhook integrations, incoming alert payloads
 //! decoded from each monitoring tool into one shape, alerts and their dedup decision,
 //! alert rules, incidents, on-call schedules (who is on call, when, and the gaps) and
-//! escalation policies (who is paged when, until someone acknowledges).
+//! escalation policies (who is paged when, until someone acknowledges), and runbook
+//! definitions (typed inputs, steps, triggers).
 
 pub mod alert_rules;
 pub mod alerts;
@@ -11,5 +12,6 @@ pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;
 pub mod payload;
+pub mod runbooks;
 pub mod schedules;
 pub mod services;

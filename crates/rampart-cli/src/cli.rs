@@ -216,6 +216,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Runbooks of a project: list, show (any version), create, update (a new version),
+    /// versions, delete.
+    Runbook {
+        #[command(subcommand)]
+        command: crate::client::sre::runbooks::RunbookCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Delegates, the agents that do outbound work: manage a project's (create, list,
     /// revoke, ping, tasks), or be one (register, run).
     Delegate {

@@ -242,6 +242,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::platform::delegates::delegate(command, &args).await,
+        Command::Runbook {
+            command,
+            client: args,
+        } => client::sre::runbooks::runbook(command, &args).await,
         Command::ServiceAccount {
             command,
             client: args,

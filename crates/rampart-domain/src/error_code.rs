@@ -190,6 +190,7 @@ catalogue! {
     AlertResolved = ("alert_resolved", 409, "The alert is resolved: it can be neither acknowledged nor resolved again."),
     PolicyInUse = ("policy_in_use", 409, "The escalation policy is used by a service."),
     ScheduleInUse = ("schedule_in_use", 409, "The schedule is used by an escalation policy."),
+    RunbookVersionStale = ("runbook_version_stale", 409, "The runbook has a newer version than the one the change was made to; read it again."),
     RootKeyFromEnvironment = ("root_key_from_environment", 409, "The root key comes from `RAMPART_ROOT_KEY`; rotate it offline."),
     RootKeyRotationPending = ("root_key_rotation_pending", 409, "The staged root key file (`root.key.new`) does not hold a usable key."),
     ReplicasNotReady = ("replicas_not_ready", 409, "Other running replicas do not hold the staged root key yet; the message names them."),

@@ -110,6 +110,7 @@ typed_id!(NotificationId);
 typed_id!(DelegateId);
 typed_id!(DelegateTaskId);
 typed_id!(ContactMethodId);
+typed_id!(RunbookId);
 
 #[cfg(test)]
 mod tests {

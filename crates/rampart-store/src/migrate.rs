@@ -168,6 +168,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "delegate_sandbox",
         sql: include_str!("../migrations/sqlite/0030_delegate_sandbox.sql"),
     },
+    Migration {
+        version: 31,
+        name: "runbooks",
+        sql: include_str!("../migrations/sqlite/0031_runbooks.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -320,6 +325,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 30,
         name: "delegate_sandbox",
         sql: include_str!("../migrations/postgres/0030_delegate_sandbox.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "runbooks",
+        sql: include_str!("../migrations/postgres/0031_runbooks.sql"),
     },
 ];
 

@@ -8,6 +8,7 @@ mod escalation_policies;
 mod incidents;
 mod integrations;
 mod notifications;
+mod runbooks;
 mod schedules;
 mod services;
 
@@ -18,5 +19,6 @@ pub use escalation_policies::*;
 pub use incidents::*;
 pub use integrations::*;
 pub use notifications::*;
+pub use runbooks::*;
 pub use schedules::*;
 pub use services::*;

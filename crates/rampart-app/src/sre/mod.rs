@@ -3,7 +3,8 @@
 //! webhooks and the alerts they make ([`alerts`], group-committed by
 //! [`ingest_queue`]), [`incidents`], on-call [`schedules`] and [`escalation_policies`]
 //! (both stored as [`definitions`]), the [`escalations`] engine, in-app
-//! [`notifications`] and their delivery by delegates to users' [`contact_methods`]. [`legacy`] seals what rows from before migration 15 kept in
+//! [`notifications`] and their delivery by delegates to users' [`contact_methods`],
+//! and [`runbooks`]. [`legacy`] seals what rows from before migration 15 kept in
 //! clear.
 
 pub mod alert_rules;
@@ -17,6 +18,7 @@ pub(crate) mod ingest_queue;
 pub mod integrations;
 pub mod legacy;
 pub mod notifications;
+pub mod runbooks;
 pub mod schedules;
 pub mod services;
 
@@ -29,6 +31,7 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
         contact_methods::SEALED_PLACES,
         incidents::SEALED_PLACES,
         integrations::SEALED_PLACES,
+        runbooks::SEALED_PLACES,
     ]
     .into_iter()
     .flatten()

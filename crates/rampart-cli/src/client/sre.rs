@@ -4,4 +4,5 @@ pub mod contact_methods;
 pub mod definitions;
 pub mod escalation_policies;
 pub mod notifications;
+pub mod runbooks;
 pub mod schedules;

@@ -458,7 +458,40 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     assert_eq!(last["body"]["text"], note.as_str());
     write_delegate_task(server, &mut markers).await;
     write_contact_method(server, &mut markers).await;
+    write_runbook(server, &mut markers).await;
     markers
+}
+
+/// A runbook's definition: a script an author wrote (two versions).
+async fn write_runbook(server: &TestServer, markers: &mut Markers) {
+    let script = markers.make("runbook_versions.definition_sealed", &[]);
+    let definition = |version: u32| json!({"steps": [{"kind": "script", "name": "run", "script": format!("echo {script} {version}")}]});
+    created(
+        server
+            .post(
+                &format!("{PROJECT}/runbooks"),
+                &server.admin_token,
+                json!({"identifier": "sealed", "name": "Sealed", "definition": definition(1)}),
+            )
+            .await,
+    )
+    .await;
+    let updated = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/runbooks/sealed"),
+            Some(&server.admin_token),
+            Some(&json!({"definition": definition(2)})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    let shown = server
+        .get(
+            &format!("{PROJECT}/runbooks/sealed?version=1"),
+            &server.admin_token,
+        )
+        .await;
+    assert!(shown.text.contains(&script), "{}", shown.text);
 }
 
 /// A contact method's address and its signing secret (made by the server).

@@ -15,9 +15,37 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use jiff::Timestamp;
+
 use super::incidents::{IncidentSeverity, IncidentStatus};
 use crate::platform::delegates::{SCRIPT_LIMITS_DEFAULT, ScriptLimits, Tags};
-use crate::{Slug, ValidationError};
+use crate::platform::tenancy::Scope;
+use crate::{Name, RunbookId, Slug, ValidationError};
+
+/// A runbook of a project (its definitions are its versions, sealed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Runbook {
+    pub id: RunbookId,
+    /// Always a project.
+    pub scope: Scope,
+    pub identifier: Slug,
+    pub name: Name,
+    pub current_version: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One version of a runbook's definition (who wrote it, when).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunbookVersion {
+    pub version: u32,
+    pub created_at: Timestamp,
+    /// The actor text of who wrote it.
+    pub created_by: String,
+}
+
+/// The most bytes of a definition as written (JSON).
+pub const DEFINITION_BYTES_MAX: usize = 256 * 1024;
 
 pub const INPUTS_MAX: usize = 32;
 pub const SECRETS_MAX: usize = 16;

@@ -41,6 +41,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     sre::alerts::routes(table);
     sre::alert_rules::routes(table);
     sre::escalation_policies::routes(table);
+    sre::runbooks::routes(table);
     sre::schedules::routes(table);
     sre::incidents::routes(table);
 }

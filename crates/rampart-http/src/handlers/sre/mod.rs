@@ -29,5 +29,6 @@ pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;
 pub mod notifications;
+pub mod runbooks;
 pub mod schedules;
 pub mod services;

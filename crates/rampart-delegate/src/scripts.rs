@@ -21,6 +21,8 @@ pub struct Scripts {
     /// What the delegate reports of its sandbox (`full (landlock …)`, `weak (…)`,
     /// `none (…)`).
     description: String,
+    /// A work root made for this run of the agent, removed when it ends.
+    _temporary_root: Option<tempfile::TempDir>,
 }
 
 impl Scripts {
@@ -30,6 +32,16 @@ impl Scripts {
         Self {
             sandbox,
             description,
+            _temporary_root: None,
+        }
+    }
+
+    /// Keeps `root` (the sandbox's work root, made by [`temporary_work_root`]) until
+    /// the agent ends.
+    pub fn keeping(self, root: Option<tempfile::TempDir>) -> Self {
+        Self {
+            _temporary_root: root,
+            ..self
         }
     }
 
@@ -139,14 +151,46 @@ fn checked(task: ScriptTask) -> Result<Script, Failure> {
     })
 }
 
-/// Make `root` ready for per-execution directories: it exists, and — when scripts run
-/// as another user (a root delegate) — that user may pass through it but not list it.
-pub fn prepare_work_root(root: &Path) -> anyhow::Result<()> {
+/// A fresh work root under the system's temporary directory, with a random name (a
+/// predictable one in a shared directory could be planted by another user).
+pub fn temporary_work_root() -> anyhow::Result<tempfile::TempDir> {
     use anyhow::Context;
+    tempfile::Builder::new()
+        .prefix("rampart-scripts-")
+        .tempdir()
+        .context("making a work directory for scripts")
+}
+
+/// Make `root` ready for per-execution directories: it exists, and — when scripts run
+/// as another user (a root delegate) — that user may pass through it but not list it,
+/// and may pass through every directory above it (or the scripts could not reach their
+/// own work directory: refused now, not at the first script).
+pub fn prepare_work_root(root: &Path) -> anyhow::Result<()> {
+    use anyhow::{Context, bail};
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(root)
         .with_context(|| format!("making the script work directory {}", root.display()))?;
     std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))
         .with_context(|| format!("setting the mode of {}", root.display()))?;
+    if nix::unistd::geteuid().is_root() {
+        let absolute = root
+            .canonicalize()
+            .with_context(|| format!("resolving {}", root.display()))?;
+        for above in absolute.ancestors().skip(1) {
+            let mode = std::fs::metadata(above)
+                .with_context(|| format!("reading {}", above.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o001 == 0 {
+                bail!(
+                    "scripts run as an unprivileged user could not reach {}: {} does not let \
+                     others pass (mode {:o}); give --work-dir a directory they can reach",
+                    root.display(),
+                    above.display(),
+                    mode & 0o7777
+                );
+            }
+        }
+    }
     Ok(())
 }

@@ -134,8 +134,10 @@ pub enum DelegateCommand {
         /// The sender of emails (with --smtp-url), e.g. "Rampart <oncall@example.com>".
         #[arg(long, env = "RAMPART_DELEGATE_SMTP_FROM")]
         smtp_from: Option<String>,
-        /// Where each script step gets its fresh work directory (default: a
-        /// `.scripts` directory beside the state file).
+        /// Where each script step gets its fresh work directory (default: a new
+        /// directory under the system's temporary one, removed when the agent ends).
+        /// Scripts of a root delegate run as --script-user, who must be able to pass
+        /// through every directory above it.
         #[arg(long, env = "RAMPART_DELEGATE_WORK_DIR")]
         work_dir: Option<PathBuf>,
         /// Run script steps even where the kernel lacks Landlock (ABI 4) or seccomp,
@@ -183,7 +185,6 @@ pub fn sandbox_exec(confinement: &str) -> i32 {
 
 /// How this agent runs script steps: probes the kernel, says so on standard error.
 fn scripts(
-    state_path: &Path,
     work_dir: Option<PathBuf>,
     allow_weak: bool,
     script_user: &str,
@@ -199,7 +200,13 @@ fn scripts(
         .split_once(':')
         .and_then(|(uid, gid)| Some((uid.parse().ok()?, gid.parse().ok()?)))
         .with_context(|| format!("--script-user {script_user} is not uid:gid"))?;
-    let work_root = work_dir.unwrap_or_else(|| state_path.with_extension("scripts"));
+    let (work_root, temporary) = match work_dir {
+        Some(dir) => (dir, None),
+        None => {
+            let temporary = scripts::temporary_work_root()?;
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
+    };
     scripts::prepare_work_root(&work_root)?;
     let helper = std::env::current_exe().context("finding this binary for the sandbox helper")?;
     Ok(Scripts::new(
@@ -211,7 +218,8 @@ fn scripts(
             root_runs_scripts_as: (uid, gid),
         }),
         description,
-    ))
+    )
+    .keeping(temporary))
 }
 
 const COLUMNS: [&str; 7] = [
@@ -269,7 +277,6 @@ pub async fn delegate(command: DelegateCommand, args: &ClientArgs) -> Result<()>
                 smtp_from.as_deref(),
             )?;
             let scripts = scripts(
-                &state,
                 work_dir,
                 allow_weak_sandbox,
                 &script_user,

@@ -318,3 +318,24 @@ fn live_processes_running(dir: &std::path::Path) -> usize {
         })
         .count()
 }
+
+#[test]
+fn a_work_directory_the_script_user_cannot_reach_is_refused_at_start() {
+    if !nix_is_root() {
+        return;
+    }
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let error = prepare_work_root(&private.path().join("scripts")).unwrap_err();
+    assert!(
+        error.to_string().contains("does not let others pass"),
+        "{error:#}"
+    );
+}
+
+/// The tests run as root on CI; a root delegate's scripts run as another user.
+fn nix_is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|metadata| std::os::unix::fs::MetadataExt::uid(&metadata) == 0)
+        .unwrap_or(false)
+}

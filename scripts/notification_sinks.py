@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Loopback receivers for the notification delivery test: an SMTP server (aiosmtpd,
+"""Loopback receivers for the notification delivery and runbook tests: an SMTP server (aiosmtpd,
 PyPI) and an HTTP server, both recording what they receive as JSON lines in --log.
 
 HTTP paths:
@@ -8,6 +8,7 @@ HTTP paths:
   /signed   checks X-Rampart-Signature (t=<unix seconds>,v1=<hex>) with Python's own
             hmac -- an implementation independent of Rampart's -- against the secret
             in --secret-file, within 300 s of now -> 200, else 401.
+  /hooks/*  a runbook's HTTP step -> 200 "done: <body>" (its Authorization recorded).
   other     404.
 
 Prints "smtp=<port> http=<port>" on one line once both listen; runs until killed.
@@ -63,10 +64,14 @@ def http_handler(log, secret_file):
                 header = self.headers.get("x-rampart-signature", "")
                 valid = signature_valid(header, body, secret)
                 status, answer = (200, b"ok") if valid else (401, b"bad signature")
+            elif self.path.startswith("/hooks/"):
+                # A runbook's HTTP step: answered with what it asked for.
+                status, answer = 200, b"done: " + body
             record(log, {
                 "kind": "http",
                 "path": self.path,
                 "content_type": self.headers.get("content-type"),
+                "authorization": self.headers.get("authorization"),
                 "body": body.decode("utf-8", "replace"),
                 "signature_valid": valid,
                 "status": status,

@@ -217,7 +217,7 @@ pub enum Command {
         client: ClientArgs,
     },
     /// Runbooks of a project: list, show (any version), create, update (a new version),
-    /// versions, delete.
+    /// versions, delete; run one and follow, approve or cancel its executions.
     Runbook {
         #[command(subcommand)]
         command: crate::client::sre::runbooks::RunbookCommand,

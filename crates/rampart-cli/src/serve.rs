@@ -283,6 +283,12 @@ fn spawn_maintenance(
                         Ok(deliveries) => tracing::info!(deliveries, "notification deliveries queued for delegates"),
                         Err(error) => tracing::error!(?error, "dispatching notifications failed"),
                     }
+                    // Incident changes start the runbooks they trigger.
+                    match app.run_runbook_triggers().await {
+                        Ok(0) => {}
+                        Ok(started) => tracing::info!(started, "runbook executions triggered by incidents"),
+                        Err(error) => tracing::error!(?error, "starting triggered runbooks failed"),
+                    }
                 }
                 _ = rate_sync_tick.tick() => {
                     if let Err(error) = app.sync_webhook_rate_limits().await {

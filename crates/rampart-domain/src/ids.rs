@@ -111,6 +111,8 @@ typed_id!(DelegateId);
 typed_id!(DelegateTaskId);
 typed_id!(ContactMethodId);
 typed_id!(RunbookId);
+typed_id!(RunbookExecutionId);
+typed_id!(RunbookTriggerEventId);
 
 #[cfg(test)]
 mod tests {

@@ -173,6 +173,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "runbooks",
         sql: include_str!("../migrations/sqlite/0031_runbooks.sql"),
     },
+    Migration {
+        version: 32,
+        name: "runbook_executions",
+        sql: include_str!("../migrations/sqlite/0032_runbook_executions.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -330,6 +335,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 31,
         name: "runbooks",
         sql: include_str!("../migrations/postgres/0031_runbooks.sql"),
+    },
+    Migration {
+        version: 32,
+        name: "runbook_executions",
+        sql: include_str!("../migrations/postgres/0032_runbook_executions.sql"),
     },
 ];
 

@@ -76,6 +76,11 @@ fn reseal_result(
     resealer.reseal(&task_place(owner, &cell.id, "result"), &cell.sealed)
 }
 
+/// Where a task's result is sealed.
+pub(crate) fn task_result_place<'a>(owner: &'a str, id: &'a str) -> SealContext<'a> {
+    task_place(owner, id, "result")
+}
+
 fn task_place<'a>(owner: &'a str, id: &'a str, field: &'static str) -> SealContext<'a> {
     SealContext {
         owner,
@@ -651,6 +656,7 @@ impl App {
             tx.rollback().await?;
             return Ok(());
         }
+        let mut audits = Vec::new();
         for task in &failed {
             crate::sre::notifications::delivery_ended(
                 &mut tx,
@@ -662,16 +668,34 @@ impl App {
                 now,
             )
             .await?;
+            // A runbook step that ran out of time fails its execution.
+            if let Some(step_end) = self
+                .prepare_step_end(
+                    task,
+                    TaskStatus::Failed,
+                    task.error_code.as_deref(),
+                    None,
+                    &sealer,
+                )
+                .await?
+            {
+                audits.extend(
+                    self.finish_step(&mut tx, &sealer, step_end, now)
+                        .await?
+                        .audits,
+                );
+            }
         }
         let ids: Vec<String> = failed.iter().map(|task| task.id.to_string()).collect();
-        tx.commit(
+        audits.insert(
+            0,
             Ctx::system()
                 .audit(now, "delegate_task.give_up", "delegate_task")
                 .scope(scope)
                 .details(json!({ "tasks": ids }))
                 .build(),
-        )
-        .await?;
+        );
+        tx.commit_all(&audits).await?;
         Ok(())
     }
 
@@ -807,8 +831,22 @@ impl App {
         };
         let scope = self.project_scope(task.project_id).await?;
         let sealer = match task.kind {
-            TaskKind::Notification => Some(self.sealer(&owner).await?),
-            TaskKind::Ping | TaskKind::Webhook | TaskKind::Script | TaskKind::HttpRequest => None,
+            TaskKind::Notification | TaskKind::Script | TaskKind::HttpRequest => {
+                Some(self.sealer(&owner).await?)
+            }
+            TaskKind::Ping | TaskKind::Webhook => None,
+        };
+        let step_end = match &sealer {
+            Some(sealer) => {
+                let error_code = match &end {
+                    TaskEnd::Final { error_code, .. } | TaskEnd::Retry { error_code, .. } => {
+                        error_code.as_deref()
+                    }
+                };
+                self.prepare_step_end(&task, status, error_code, output, sealer)
+                    .await?
+            }
+            None => None,
         };
         let mut tx = self.store().write().await?;
         if !tx
@@ -841,7 +879,11 @@ impl App {
             )
             .await?;
         }
-        tx.commit(
+        let mut step_moved = crate::sre::runbook_executions::Moved::default();
+        if let (Some(sealer), Some(step_end)) = (&sealer, step_end) {
+            step_moved = self.finish_step(&mut tx, sealer, step_end, now).await?;
+        }
+        let mut audits = vec![
             self.delegate_audit(caller, now, "delegate_task.finish")
                 .scope(scope)
                 .resource_id(task.id)
@@ -854,8 +896,12 @@ impl App {
                     },
                 }))
                 .build(),
-        )
-        .await?;
+        ];
+        audits.extend(step_moved.audits);
+        tx.commit_all(&audits).await?;
+        if step_moved.queued {
+            self.wake_delegates();
+        }
         Ok(status)
     }
 

@@ -195,6 +195,14 @@ pub(crate) async fn resolve_alert(
     {
         incident.resolve_automatically(now);
         tx.update_incident(&incident).await?;
+        crate::sre::runbook_executions::queue_triggers(
+            tx,
+            &incident,
+            rampart_domain::sre::runbooks::TriggerEvent::IncidentChanged,
+            "system",
+            now,
+        )
+        .await?;
         tx.stop_escalation(incident.id, "resolved", now).await?;
         add_timeline(
             tx,
@@ -906,6 +914,14 @@ impl App {
             now,
         );
         tx.insert_incident(&incident, &title).await?;
+        crate::sre::runbook_executions::queue_triggers(
+            tx,
+            &incident,
+            rampart_domain::sre::runbooks::TriggerEvent::IncidentOpened,
+            "system",
+            now,
+        )
+        .await?;
         for user in &delivery.subscribers {
             super::notifications::notify(
                 tx,

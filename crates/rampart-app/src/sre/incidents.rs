@@ -31,6 +31,7 @@ use super::alerts::alert_dedup_key_place;
 use crate::audit::Outcome;
 use crate::sealing::{Opener, SealContext, SealedPlace, Sealer};
 use crate::{App, AppError, AppResult, Ctx, mint};
+use rampart_domain::sre::runbooks::TriggerEvent;
 
 /// The sealed incident titles, descriptions, custom fields, action items and timeline
 /// entries, for the rewrap job.
@@ -549,6 +550,14 @@ impl App {
         let incident = Incident::open(id, org_id, project_id, number, None, None, severity, now);
         tx.insert_incident(&incident, &sealed_title).await?;
         let actor = ctx.actor.actor_text();
+        crate::sre::runbook_executions::queue_triggers(
+            &mut tx,
+            &incident,
+            TriggerEvent::IncidentOpened,
+            &actor,
+            now,
+        )
+        .await?;
         add_timeline(
             &mut tx,
             &sealer,
@@ -598,30 +607,78 @@ impl App {
         self.check_incident_intact(ctx, &found, &title).await?;
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
-        let reopen_policy = match found.service_id {
-            Some(service) => self.store().service_policy(service).await?,
-            None => None,
-        };
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let mut incident = tx
-            .incident_for_update(found.id)
+        let (incident, from) = match self
+            .move_incident(
+                &mut tx,
+                &sealer,
+                found.id,
+                to,
+                message,
+                &ctx.actor.actor_text(),
+                now,
+            )
             .await?
-            .ok_or_else(incident_not_found)?;
-        let moved = match incident.move_to(to, now) {
+        {
             Ok(moved) => moved,
             Err(refusal) => {
                 tx.rollback().await?;
                 return Err(refusal.into());
             }
         };
+        tx.commit(
+            ctx.audit(now, "incident.status", "incident")
+                .scope(scope)
+                .resource_id(incident.id)
+                .details(json!({ "number": number, "from": from.as_str(), "to": to.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok(incident)
+    }
+
+    /// Moves incident `id` to `to` inside `tx`: paging restarts or stops as the move
+    /// says, its alerts follow, and the move goes to the timeline as `actor`'s with
+    /// `message`. A move the incident's status does not allow is the `Err` inside.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn move_incident(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        sealer: &Sealer,
+        id: IncidentId,
+        to: IncidentStatus,
+        message: Option<&str>,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> AppResult<Result<(Incident, IncidentStatus), rampart_domain::Refusal>> {
+        let mut incident = tx
+            .incident_for_update(id)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        let moved = match incident.move_to(to, now) {
+            Ok(moved) => moved,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         let from = moved.from;
         tx.update_incident(&incident).await?;
+        crate::sre::runbook_executions::queue_triggers(
+            tx,
+            &incident,
+            TriggerEvent::IncidentChanged,
+            actor,
+            now,
+        )
+        .await?;
         match moved.paging {
             // Reopened: page again from the first level, with the service's policy.
             Paging::Restart => {
-                if let Some(policy) = &reopen_policy {
-                    tx.start_escalation(incident.id, project, policy, now)
+                let policy = match incident.service_id {
+                    Some(service) => self.store().service_policy(service).await?,
+                    None => None,
+                };
+                if let Some(policy) = &policy {
+                    tx.start_escalation(incident.id, incident.project_id, policy, now)
                         .await?;
                 }
             }
@@ -634,26 +691,17 @@ impl App {
                 tx.set_alert_status(row.alert.id, next, now).await?;
             }
         }
-        let actor = ctx.actor.actor_text();
         add_timeline(
-            &mut tx,
-            &sealer,
+            tx,
+            sealer,
             incident.id,
             now,
-            &actor,
+            actor,
             &format!("status.{}", to.as_str()),
             json!({ "from": from.as_str(), "to": to.as_str(), "text": message }),
         )
         .await?;
-        tx.commit(
-            ctx.audit(now, "incident.status", "incident")
-                .scope(scope)
-                .resource_id(incident.id)
-                .details(json!({ "number": number, "from": from.as_str(), "to": to.as_str() }))
-                .build(),
-        )
-        .await?;
-        Ok(incident)
+        Ok(Ok((incident, from)))
     }
 
     async fn check_users(&self, users: &[String]) -> AppResult<()> {
@@ -784,6 +832,14 @@ impl App {
         tx.update_incident(&incident).await?;
         tx.set_incident_fields(incident.id, &fields, now).await?;
         let actor = ctx.actor.actor_text();
+        crate::sre::runbook_executions::queue_triggers(
+            &mut tx,
+            &incident,
+            TriggerEvent::IncidentChanged,
+            &actor,
+            now,
+        )
+        .await?;
         add_timeline(
             &mut tx,
             &sealer,

@@ -18,6 +18,7 @@ pub(crate) mod ingest_queue;
 pub mod integrations;
 pub mod legacy;
 pub mod notifications;
+pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;
@@ -31,6 +32,7 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
         contact_methods::SEALED_PLACES,
         incidents::SEALED_PLACES,
         integrations::SEALED_PLACES,
+        runbook_executions::SEALED_PLACES,
         runbooks::SEALED_PLACES,
     ]
     .into_iter()

@@ -34,7 +34,7 @@ fn reseal_definition(
 }
 
 /// Where version `version` of runbook `id`'s definition is sealed.
-fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealContext<'a> {
+pub(crate) fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealContext<'a> {
     SealContext {
         owner,
         entity_type: "runbook",

@@ -462,10 +462,16 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     markers
 }
 
-/// A runbook's definition: a script an author wrote (two versions).
+/// A runbook's definition: a script an author wrote (two versions); an execution's
+/// inputs, chosen by who starts it.
 async fn write_runbook(server: &TestServer, markers: &mut Markers) {
     let script = markers.make("runbook_versions.definition_sealed", &[]);
-    let definition = |version: u32| json!({"steps": [{"kind": "script", "name": "run", "script": format!("echo {script} {version}")}]});
+    let definition = |version: u32| {
+        json!({
+            "inputs": [{"name": "NOTE", "default": "none"}],
+            "steps": [{"kind": "script", "name": "run", "script": format!("echo {script} {version}")}]
+        })
+    };
     created(
         server
             .post(
@@ -492,6 +498,18 @@ async fn write_runbook(server: &TestServer, markers: &mut Markers) {
         )
         .await;
     assert!(shown.text.contains(&script), "{}", shown.text);
+    let note = markers.make("runbook_executions.inputs_sealed", &[]);
+    let started = created(
+        server
+            .post(
+                &format!("{PROJECT}/runbooks/sealed/executions"),
+                &server.admin_token,
+                json!({"inputs": {"NOTE": note}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(started["inputs"]["NOTE"], note.as_str());
 }
 
 /// A contact method's address and its signing secret (made by the server).

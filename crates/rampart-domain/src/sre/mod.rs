@@ -12,6 +12,7 @@ pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;
 pub mod payload;
+pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;

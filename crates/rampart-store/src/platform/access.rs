@@ -47,7 +47,7 @@ pub(crate) fn scope_from(
     }
 }
 
-fn grantee_columns(grantee: Grantee) -> (&'static str, String) {
+pub(crate) fn grantee_columns(grantee: Grantee) -> (&'static str, String) {
     match grantee {
         Grantee::Principal(PrincipalId::User(id)) => ("user", id.to_string()),
         Grantee::Principal(PrincipalId::ServiceAccount(id)) => ("service_account", id.to_string()),

@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod integrations;
 pub mod legacy;
 pub mod notifications;
+pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;

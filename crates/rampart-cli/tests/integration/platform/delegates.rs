@@ -35,6 +35,31 @@ pub(crate) fn agent(server: &TestServer, args: &[&str]) -> tokio::process::Comma
     command
 }
 
+/// A delegate `name` of the default project, registered by the real agent, which keeps
+/// its state in `state` (for a test that then starts `agent(…, &["run", …])`).
+pub(crate) async fn agent_registered(server: &TestServer, name: &str, state: &std::path::Path) {
+    let created = server
+        .post(
+            &format!("{BASE}/delegates"),
+            &server.admin_token,
+            json!({"name": name}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let registration = created.body["registration_token"].as_str().unwrap();
+    rampart_testkit::remember_secret(registration);
+    let registered = agent(server, &["register", "--state", state.to_str().unwrap()])
+        .env("RAMPART_DELEGATE_REGISTRATION_TOKEN", registration)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+}
+
 async fn task(server: &TestServer, id: &str) -> Value {
     let reply = server
         .get(&format!("{BASE}/delegate-tasks/{id}"), &server.admin_token)

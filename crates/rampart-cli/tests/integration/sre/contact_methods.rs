@@ -283,7 +283,7 @@ async fn timeline(server: &TestServer, kind: &str) -> Vec<Value> {
 
 /// The loopback receivers (scripts/notification_sinks.py): (SMTP port, HTTP port).
 #[allow(clippy::disallowed_methods)] // tests start real receivers
-async fn sinks(dir: &std::path::Path) -> (tokio::process::Child, u16, u16) {
+pub(crate) async fn sinks(dir: &std::path::Path) -> (tokio::process::Child, u16, u16) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut child = tokio::process::Command::new(root.join("target/test-deps/venv/bin/python"))
         .arg(root.join("scripts/notification_sinks.py"))
@@ -312,7 +312,7 @@ async fn sinks(dir: &std::path::Path) -> (tokio::process::Child, u16, u16) {
     (child, ports.0, ports.1)
 }
 
-fn received(dir: &std::path::Path) -> Vec<Value> {
+pub(crate) fn received(dir: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("sink.log"))
         .unwrap_or_default()
         .lines()
@@ -385,26 +385,8 @@ async fn pages_reach_contact_methods_through_a_delegate(server: TestServer) {
     assert_eq!(undeliverable[0]["body"]["user"], lead.as_str());
 
     // A delegate, run by its operator with the receivers allowed and an SMTP relay.
-    let created = server
-        .post(
-            &format!("{PROJECT}/delegates"),
-            &server.admin_token,
-            json!({"name": "notifier"}),
-        )
-        .await;
-    let registration = created.body["registration_token"].as_str().unwrap();
-    rampart_testkit::remember_secret(registration);
     let state = dir.path().join("delegate.json");
-    let registered = agent(&server, &["register", "--state", state.to_str().unwrap()])
-        .env("RAMPART_DELEGATE_REGISTRATION_TOKEN", registration)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        registered.status.success(),
-        "{}",
-        String::from_utf8_lossy(&registered.stderr)
-    );
+    crate::platform::delegates::agent_registered(&server, "notifier", &state).await;
     let ran = tokio::time::timeout(
         Duration::from_secs(90),
         agent(

@@ -17,6 +17,7 @@ mod escalations;
 mod incidents;
 mod integrations;
 mod notifications;
+mod runbook_executions;
 mod runbooks;
 mod schedules;
 mod schedules_oracle;

@@ -29,6 +29,7 @@ pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;
 pub mod notifications;
+pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;

@@ -1,0 +1,644 @@
+//! Runbook executions with the real delegate agent (the `rampart` binary): a runbook
+//! run on an incident runs a script in the sandbox and an HTTP step against a loopback
+//! receiver, then notes and moves the incident — each step's output on the timeline,
+//! secrets only where the steps use them and masked in what comes back. Who may start
+//! one (`runbook:execute`, and the roles an input's value is restricted to), a
+//! sensitive runbook waiting for a second person, a failing step ending the execution,
+//! and bad requests refused with nothing started. Both engines.
+
+use std::time::Duration;
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::{Value, json};
+
+use super::contact_methods::{received, sinks};
+use super::{PROJECT, incident, user};
+use crate::platform::delegates::{agent, agent_registered};
+
+const SECRET_VALUE: &str = "zq9-s3cr3t-deploy-token";
+
+async fn member(server: &TestServer, id: &str, role: &str) {
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &server.admin_token,
+            json!({"principal": format!("user:{id}"), "role": role}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+}
+
+fn restart(http: u16) -> Value {
+    json!({
+        "description": "Restart the web tier",
+        "inputs": [
+            {"name": "ENV", "allowed": ["staging", "prod"], "default": "staging",
+             "restricted": {"prod": ["production-operator"]}},
+            {"name": "REPLICAS", "type": "integer", "default": 2}
+        ],
+        "secrets": [{"name": "DEPLOY_TOKEN", "secret": "deploy-token"}],
+        "steps": [
+            {"kind": "script", "name": "drain",
+             "script": "echo \"draining $ENV to $REPLICAS with $DEPLOY_TOKEN\"; echo \"home=$HOME\"",
+             "secrets": ["DEPLOY_TOKEN"], "limits": {"wall_seconds": 30}},
+            {"kind": "http_request", "name": "restart", "method": "POST",
+             "url": format!("http://127.0.0.1:{http}/hooks/{{{{inputs.ENV}}}}"),
+             "headers": {"Authorization": "Bearer {{secrets.DEPLOY_TOKEN}}"},
+             "body": "restart {{inputs.ENV}} with {{secrets.DEPLOY_TOKEN}}"},
+            {"kind": "add_note", "name": "tell", "text": "web restarted in {{inputs.ENV}}"},
+            {"kind": "set_status", "name": "watch", "status": "acknowledged"}
+        ]
+    })
+}
+
+async fn execution(server: &TestServer, id: &str) -> Value {
+    let shown = server
+        .get(
+            &format!("{PROJECT}/runbook-executions/{id}"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    shown.body
+}
+
+async fn ended(server: &TestServer, id: &str) -> Value {
+    for _ in 0..300 {
+        let shown = execution(server, id).await;
+        if !matches!(
+            shown["status"].as_str(),
+            Some("running" | "awaiting_approval")
+        ) {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "execution {id} never ended: {}",
+        execution(server, id).await
+    );
+}
+
+fn timeline_of(incident: &Value, kind: &str) -> Vec<Value> {
+    incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+async fn runbooks_run_on_a_delegate(server: TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sinks, _, http) = sinks(dir.path()).await;
+    let admin = server.admin_token.clone();
+    let (operator_id, operator) = user(&server, "operator@example.com").await;
+    member(&server, &operator_id, "_user").await;
+    let (lead_id, lead) = user(&server, "lead@example.com").await;
+    member(&server, &lead_id, "_user").await;
+    // The production operators: a custom role of the organisation.
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &admin,
+            json!({"identifier": "production-operator", "name": "Production operator",
+                   "permissions": ["project:view", "runbook:view", "runbook:execute"]}),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    member(&server, &lead_id, role.body["id"].as_str().unwrap()).await;
+
+    let secret = server
+        .post(
+            &format!("{PROJECT}/secrets"),
+            &admin,
+            json!({"identifier": "deploy-token", "name": "Deploy token", "value": SECRET_VALUE}),
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.text);
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Checkout errors", "severity": "SEV2"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "restart-web", "name": "Restart web", "definition": restart(http)}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let executions = format!("{PROJECT}/runbooks/restart-web/executions");
+
+    // Refused, and nothing started: no runbook:execute, bad inputs, a restricted
+    // value, a runbook that acts on an incident run without one.
+    let (viewer_only, viewer_only_token) = user(&server, "reader@example.com").await;
+    member(&server, &viewer_only, "_viewer").await;
+    let refused = server
+        .post(&executions, &viewer_only_token, json!({"incident": 1}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    for (body, status, code) in [
+        (
+            json!({"incident": 1, "inputs": {"COLOR": "red"}}),
+            400,
+            "invalid_inputs",
+        ),
+        (
+            json!({"incident": 1, "inputs": {"ENV": "qa"}}),
+            400,
+            "invalid_inputs",
+        ),
+        (
+            json!({"incident": 1, "inputs": {"REPLICAS": "3"}}),
+            400,
+            "invalid_inputs",
+        ),
+        (
+            json!({"inputs": {"ENV": "staging"}}),
+            400,
+            "incident_required",
+        ),
+        (json!({"incident": 99}), 404, "not_found"),
+        (
+            json!({"incident": 1, "inputs": {"ENV": "prod"}}),
+            403,
+            "input_value_restricted",
+        ),
+        (
+            json!({"incident": 1, "inputs": {"ENV": "st\u{0}aging"}}),
+            400,
+            "nul_character",
+        ),
+        (json!({"incident": 1, "extra": true}), 400, "invalid_body"),
+    ] {
+        let refused = server.post(&executions, &operator, body.clone()).await;
+        assert_eq!(refused.status.as_u16(), status, "{body}: {}", refused.text);
+        assert_eq!(refused.code(), code, "{body}: {}", refused.text);
+    }
+    let listed = server
+        .get(&format!("{PROJECT}/runbook-executions"), &admin)
+        .await;
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    // A production operator may choose prod (the sink answers any environment).
+    let prod = server
+        .post(
+            &executions,
+            &lead,
+            json!({"incident": 1, "inputs": {"ENV": "prod"}}),
+        )
+        .await;
+    assert_eq!(prod.status, StatusCode::CREATED, "{}", prod.text);
+    let canceled = server
+        .post(
+            &format!(
+                "{PROJECT}/runbook-executions/{}/cancel",
+                prod.body["id"].as_str().unwrap()
+            ),
+            &lead,
+            json!({}),
+        )
+        .await;
+    assert_eq!(canceled.status, StatusCode::OK, "{}", canceled.text);
+    assert_eq!(canceled.body["status"], "canceled");
+    assert_eq!(canceled.body["steps"][1]["status"], "skipped");
+
+    // The operator runs it on the incident; a delegate picks its steps up.
+    let started = server
+        .post(
+            &executions,
+            &operator,
+            json!({"incident": 1, "inputs": {"REPLICAS": 3}}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    assert_eq!(started.body["status"], "running");
+    assert_eq!(
+        started.body["inputs"],
+        json!({"ENV": "staging", "REPLICAS": "3"})
+    );
+    assert_eq!(started.body["steps"][0]["status"], "running");
+    assert_eq!(started.body["steps"][1]["status"], "pending");
+    let id = started.body["id"].as_str().unwrap().to_owned();
+
+    let state = dir.path().join("delegate.json");
+    agent_registered(&server, "runner", &state).await;
+    let mut running = agent(
+        &server,
+        &[
+            "run",
+            "--state",
+            state.to_str().unwrap(),
+            "--allow-url",
+            &format!("http://127.0.0.1:{http}/hooks/"),
+        ],
+    )
+    .spawn()
+    .unwrap();
+
+    let done = ended(&server, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let steps = done["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().all(|step| step["status"] == "succeeded"),
+        "{done}"
+    );
+    // The script ran in the sandbox with its inputs and secret, masked in its output.
+    let script = &steps[0]["output"];
+    assert_eq!(script["ended"], "exited", "{script}");
+    assert_eq!(script["exit_code"], 0);
+    let output = script["output"].as_str().unwrap();
+    assert!(
+        output.contains("draining staging to 3 with ***"),
+        "{output}"
+    );
+    assert!(!done.to_string().contains(SECRET_VALUE), "{done}");
+    assert!(script["sandbox"].as_str().unwrap().starts_with("full"));
+    // The HTTP step reached the receiver with the secret, which the answer masks.
+    let answer = &steps[1]["output"];
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(answer["body"], "done: restart staging with ***");
+    let got = received(dir.path());
+    let hook = got
+        .iter()
+        .find(|entry| entry["path"] == "/hooks/staging")
+        .unwrap_or_else(|| panic!("no hook: {got:?}"));
+    assert_eq!(hook["authorization"], format!("Bearer {SECRET_VALUE}"));
+    assert_eq!(hook["body"], format!("restart staging with {SECRET_VALUE}"));
+
+    // The incident tells the story: started, each step with its output, the note, the
+    // status change, the end — by the execution.
+    let shown = incident(&server, 1).await;
+    assert_eq!(shown["status"], "acknowledged", "{shown}");
+    assert_eq!(timeline_of(&shown, "runbook.started").len(), 2);
+    let step_entries = timeline_of(&shown, "runbook.step");
+    let ours: Vec<&Value> = step_entries
+        .iter()
+        .filter(|entry| entry["body"]["execution"] == id.as_str())
+        .collect();
+    assert_eq!(ours.len(), 4, "{step_entries:?}");
+    assert!(
+        ours[0]["body"]["output"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("draining staging")
+    );
+    assert_eq!(ours[1]["body"]["output"]["status"], 200);
+    let note = timeline_of(&shown, "note");
+    assert_eq!(note[0]["body"]["text"], "web restarted in staging");
+    assert_eq!(note[0]["actor"], format!("runbook_execution:{id}"));
+    let finished = timeline_of(&shown, "runbook.finished");
+    assert!(
+        finished
+            .iter()
+            .any(|entry| entry["body"]["execution"] == id.as_str()
+                && entry["body"]["status"] == "succeeded")
+    );
+    assert!(!shown.to_string().contains(SECRET_VALUE));
+
+    // A failing step ends the execution; the steps after it never run.
+    let mut failing = restart(http);
+    failing["steps"][0]["script"] = json!("echo about to fail; exit 3");
+    let updated = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{PROJECT}/runbooks/restart-web"),
+            Some(&admin),
+            Some(&json!({"definition": failing})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    let started = server
+        .post(&executions, &operator, json!({"incident": 1}))
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let failed = ended(&server, started.body["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["runbook_version"], 2);
+    assert_eq!(failed["steps"][0]["status"], "failed");
+    assert_eq!(failed["steps"][0]["output"]["exit_code"], 3);
+    assert!(failed["error_code"].is_string(), "{failed}");
+    for step in &failed["steps"].as_array().unwrap()[1..] {
+        assert_eq!(step["status"], "skipped", "{failed}");
+    }
+    running.kill().await.unwrap();
+
+    // Every execution is audited with each of its steps.
+    let audit = server
+        .get(
+            "/api/v1/audit-events?action=runbook_execution.step&limit=100",
+            &admin,
+        )
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    let steps_audited = audit.body["items"].as_array().unwrap().len();
+    assert!(steps_audited >= 5, "{}", audit.text);
+    let listed = server.get(&executions, &viewer_only_token).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        3,
+        "{}",
+        listed.text
+    );
+    assert_eq!(listed.body["items"][0]["status"], "failed");
+}
+
+#[tokio::test]
+async fn runbooks_run_on_a_delegate_on_sqlite() {
+    runbooks_run_on_a_delegate(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn runbooks_run_on_a_delegate_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        runbooks_run_on_a_delegate(server).await;
+    }
+}
+
+/// A sensitive runbook's execution waits until someone other than its starter
+/// approves; it can be canceled while it waits, and a finished one cannot be.
+async fn sensitive_runbooks_wait_for_a_second_person(server: TestServer) {
+    let admin = server.admin_token.clone();
+    let (ann_id, ann) = user(&server, "ann@example.com").await;
+    member(&server, &ann_id, "_user").await;
+    let (bob_id, bob) = user(&server, "bob@example.com").await;
+    member(&server, &bob_id, "_user").await;
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Disk full", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "purge", "name": "Purge", "definition": {
+                "sensitive": true,
+                "steps": [{"kind": "add_note", "name": "tell", "text": "purged"}]
+            }}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let executions = format!("{PROJECT}/runbooks/purge/executions");
+    let started = server.post(&executions, &ann, json!({"incident": 1})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    assert_eq!(started.body["status"], "awaiting_approval");
+    assert_eq!(started.body["steps"][0]["status"], "pending");
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let path = format!("{PROJECT}/runbook-executions/{id}");
+    // Not by who started it; nothing ran.
+    let own = server
+        .post(&format!("{path}/approve"), &ann, json!({}))
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text);
+    assert_eq!(own.code(), "second_person_required");
+    let shown = incident(&server, 1).await;
+    assert!(timeline_of(&shown, "note").is_empty());
+    assert_eq!(timeline_of(&shown, "runbook.awaiting_approval").len(), 1);
+
+    let approved = server
+        .post(&format!("{path}/approve"), &bob, json!({}))
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    assert_eq!(approved.body["status"], "succeeded", "{}", approved.text);
+    assert_eq!(approved.body["approved_by"], format!("user:{bob_id}"));
+    let shown = incident(&server, 1).await;
+    assert_eq!(timeline_of(&shown, "note")[0]["body"]["text"], "purged");
+    assert_eq!(timeline_of(&shown, "runbook.approved").len(), 1);
+    // Once is enough; a finished execution cannot be canceled.
+    let again = server
+        .post(&format!("{path}/approve"), &bob, json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert_eq!(again.code(), "execution_state_conflict");
+    let cancel = server
+        .post(&format!("{path}/cancel"), &bob, json!({}))
+        .await;
+    assert_eq!(cancel.code(), "execution_state_conflict");
+
+    // One waiting is canceled instead: it never runs.
+    let started = server.post(&executions, &ann, json!({"incident": 1})).await;
+    let other = format!(
+        "{PROJECT}/runbook-executions/{}",
+        started.body["id"].as_str().unwrap()
+    );
+    let canceled = server
+        .post(&format!("{other}/cancel"), &ann, json!({}))
+        .await;
+    assert_eq!(canceled.body["status"], "canceled", "{}", canceled.text);
+    assert_eq!(canceled.body["canceled_by"], format!("user:{ann_id}"));
+    let late = server
+        .post(&format!("{other}/approve"), &bob, json!({}))
+        .await;
+    assert_eq!(late.code(), "execution_state_conflict");
+    assert_eq!(timeline_of(&incident(&server, 1).await, "note").len(), 1);
+
+    // From the command line: `run --wait` follows the steps and prints the result;
+    // `--input` values are typed as the runbook's inputs are.
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "tell", "name": "Tell", "definition": {
+                "inputs": [{"name": "TIMES", "type": "integer", "default": 1}],
+                "steps": [{"kind": "add_note", "name": "tell", "text": "told {{inputs.TIMES}} times"}]
+            }}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let cli = crate::cli::Cli::new(&server, &bob);
+    let ran = cli.output(
+        &crate::cli::in_default_project(&[
+            "runbook",
+            "run",
+            "tell",
+            "--incident",
+            "1",
+            "--input",
+            "TIMES=3",
+            "--wait",
+            "--output",
+            "json",
+        ]),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(ran.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("step 1/1 tell (add_note): succeeded"),
+        "{stderr}"
+    );
+    let shown: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(shown["status"], "succeeded");
+    assert_eq!(shown["inputs"]["TIMES"], "3");
+    let refused = cli.fails(&crate::cli::in_default_project(&[
+        "runbook",
+        "run",
+        "tell",
+        "--incident",
+        "1",
+        "--input",
+        "TIMES=many",
+    ]));
+    assert!(
+        refused.contains("invalid_inputs") || refused.contains("integer"),
+        "{refused}"
+    );
+    let listed = cli.json(&crate::cli::in_default_project(&[
+        "runbook",
+        "executions",
+        "tell",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // An execution of another project, or none, looks missing.
+    for missing in ["not-an-id", "0192f0c0-0000-7000-8000-000000000000"] {
+        let shown = server
+            .get(&format!("{PROJECT}/runbook-executions/{missing}"), &admin)
+            .await;
+        assert_eq!(shown.status, StatusCode::NOT_FOUND, "{}", shown.text);
+    }
+}
+
+// Multi-threaded: the command-line client blocks this thread while the server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_runbooks_wait_for_a_second_person_on_sqlite() {
+    sensitive_runbooks_wait_for_a_second_person(TestServer::start().await).await;
+}
+
+// Multi-threaded: the command-line client blocks this thread while the server answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_runbooks_wait_for_a_second_person_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        sensitive_runbooks_wait_for_a_second_person(server).await;
+    }
+}
+
+/// Triggers: an incident opened from a webhook starts the runbooks whose triggers
+/// match its service and severity (as `runbook:<identifier>`, with the trigger's
+/// inputs), once however often the triggers are looked at; a person's change starts
+/// the `incident.changed` ones; a runbook's own change starts nothing.
+async fn incidents_trigger_runbooks(server: TestServer) {
+    let admin = server.admin_token.clone();
+    super::service(&server, "web").await;
+    super::service(&server, "db").await;
+    let definition = |on: &str, services: Value, severities: Value, step: Value| {
+        json!({
+            "inputs": [{"name": "WHO", "default": "nobody"}],
+            "steps": [step],
+            "triggers": [{"on": [on], "services": services, "severities": severities,
+                          "inputs": {"WHO": "the trigger"}}]
+        })
+    };
+    for (identifier, body) in [
+        (
+            "triage",
+            definition(
+                "incident.opened",
+                json!(["web"]),
+                json!(["SEV1"]),
+                json!({"kind": "add_note", "name": "note", "text": "triaged by {{inputs.WHO}}"}),
+            ),
+        ),
+        (
+            "minor",
+            definition(
+                "incident.opened",
+                json!([]),
+                json!(["SEV4"]),
+                json!({"kind": "add_note", "name": "note", "text": "minor"}),
+            ),
+        ),
+        (
+            "watch",
+            definition(
+                "incident.changed",
+                json!([]),
+                json!([]),
+                json!({"kind": "set_status", "name": "watch", "status": "monitoring"}),
+            ),
+        ),
+    ] {
+        let created = server
+            .post(
+                &format!("{PROJECT}/runbooks"),
+                &admin,
+                json!({"identifier": identifier, "name": identifier, "definition": body}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let hook = super::integration(
+        &server,
+        "web",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let sent = super::send(&server, &hook, &super::generic("k1", "trigger", "5xx"), &[]).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
+    // A critical alert of web: SEV1, which only triage matches.
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 1);
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
+    let listed = server
+        .get(&format!("{PROJECT}/runbook-executions"), &admin)
+        .await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", listed.text);
+    assert_eq!(items[0]["runbook"], "triage");
+    assert_eq!(items[0]["trigger"], "incident.opened");
+    assert_eq!(items[0]["started_by"], "runbook:triage");
+    assert_eq!(items[0]["status"], "succeeded");
+    let shown = incident(&server, 1).await;
+    assert_eq!(
+        timeline_of(&shown, "note")[0]["body"]["text"],
+        "triaged by the trigger"
+    );
+    assert_eq!(shown["status"], "triggered");
+
+    // A person acknowledges: watch starts and moves it to monitoring; that move of its
+    // own starts nothing more.
+    let acked = server
+        .post(
+            &format!("{PROJECT}/incidents/1/status"),
+            &admin,
+            json!({"status": "acknowledged"}),
+        )
+        .await;
+    assert_eq!(acked.status, StatusCode::NO_CONTENT, "{}", acked.text);
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 1);
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
+    let shown = incident(&server, 1).await;
+    assert_eq!(shown["status"], "monitoring", "{shown}");
+    let moved = timeline_of(&shown, "status.monitoring");
+    assert_eq!(moved.len(), 1);
+    assert!(
+        moved[0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("runbook_execution:")
+    );
+    let listed = server
+        .get(&format!("{PROJECT}/runbooks/watch/executions"), &admin)
+        .await;
+    assert_eq!(listed.body["items"][0]["trigger"], "incident.changed");
+}
+
+#[tokio::test]
+async fn incidents_trigger_runbooks_on_sqlite() {
+    incidents_trigger_runbooks(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn incidents_trigger_runbooks_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        incidents_trigger_runbooks(server).await;
+    }
+}

@@ -49,6 +49,8 @@ command -v pg_dump >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || apt_ins
 command -v curl >/dev/null 2>&1 || apt_install curl
 command -v jq >/dev/null 2>&1 || apt_install jq
 command -v openssl >/dev/null 2>&1 || apt_install openssl
+# strace: the zero-egress test traces every connect(2) of the end-to-end delegate tests.
+command -v strace >/dev/null 2>&1 || apt_install strace
 # Prometheus Alertmanager and amtool, for the end-to-end webhook test (started by the
 # test on loopback; the package's own service is not used).
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||

@@ -25,7 +25,9 @@ use rampart_domain::sre::runbook_executions::{
     ExecutionStatus, ExecutionStep, ExecutionTrigger, RunbookExecution, StepStatus,
 };
 use rampart_domain::sre::runbooks::{Definition, Part, Step, TriggerEvent};
-use rampart_domain::{ErrorCode, IncidentId, RunbookExecutionId, RunbookTriggerEventId};
+use rampart_domain::{
+    ErrorCode, IncidentId, Permission, RunbookExecutionId, RunbookTriggerEventId,
+};
 use rampart_store::sealed::SealedCell;
 use rampart_store::sre::runbook_executions::{EXECUTION_INPUTS, TriggerEventRow};
 use rampart_store::{AuditRecord, Page, WriteTx};
@@ -36,7 +38,7 @@ use crate::platform::delegates::{NewTask, queue_task};
 use crate::sealing::{Resealer, SealContext, SealedPlace, Sealer, key_owner};
 use crate::sre::incidents::add_timeline;
 use crate::sre::runbooks::RunbookView;
-use crate::{App, AppError, AppResult, Ctx, mint};
+use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
 
 /// The sealed inputs of executions, for the rewrap job.
 pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
@@ -263,6 +265,25 @@ impl App {
             .map_err(|error| AppError::bad_request(ErrorCode::InvalidInputs, error.reason))?;
         self.check_restricted_inputs(ctx, scope, &view.definition, &inputs)
             .await?;
+        if input.incident.is_some() {
+            // Its steps act on the incident: the caller must be allowed to do the same.
+            let mut needed = vec![Permission::IncidentView];
+            for step in &view.definition.steps {
+                match step {
+                    Step::AddNote { .. } => needed.push(Permission::IncidentEdit),
+                    Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
+                    Step::Script { .. } | Step::HttpRequest { .. } => {}
+                }
+            }
+            for permission in needed {
+                authorize(
+                    &ctx.actor,
+                    &ctx.access,
+                    Access::Permission(permission),
+                    scope,
+                )?;
+            }
+        }
         let incident = match input.incident {
             Some(number) => Some(
                 self.store()
@@ -450,25 +471,45 @@ impl App {
     /// executions started.
     pub async fn run_runbook_triggers(&self) -> AppResult<u64> {
         let mut started = 0;
+        let mut unmatched = Vec::new();
         for event in self.store().runbook_trigger_events(TRIGGER_BATCH).await? {
-            match self.fire_trigger(&event).await {
-                Ok(count) => started += count,
-                Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
-                    return Err(error);
+            match self.fire_trigger(&event).await? {
+                Some(count) => started += count,
+                None => unmatched.push(event),
+            }
+        }
+        if !unmatched.is_empty() {
+            // Changes that start nothing are taken together, with one record of them.
+            let now = self.now();
+            let mut tx = self.store().write().await?;
+            let mut taken = Vec::new();
+            for event in &unmatched {
+                if tx.take_runbook_trigger(event.id).await? {
+                    taken.push(json!({
+                        "incident": event.incident_id.to_string(),
+                        "event": event.event,
+                    }));
                 }
-                // One runbook's trouble must not hold the others back.
-                Err(error) => {
-                    tracing::error!(?error, event = %event.id, "starting triggered runbooks failed");
-                    let mut tx = self.store().write().await?;
-                    tx.take_runbook_trigger(event.id).await?;
-                    tx.commit_all(&[]).await?;
-                }
+            }
+            if taken.is_empty() {
+                tx.rollback().await?;
+            } else {
+                tx.commit(
+                    Ctx::system()
+                        .audit(now, "runbook_trigger.unmatched", "incident")
+                        .details(json!({ "changes": taken }))
+                        .build(),
+                )
+                .await?;
             }
         }
         Ok(started)
     }
 
-    async fn fire_trigger(&self, event: &TriggerEventRow) -> AppResult<u64> {
+    /// Starts the runbooks one incident change triggers: how many started, or `None`
+    /// when it triggers none (the caller takes it with the others that start nothing).
+    /// One runbook that cannot start (logged) does not keep the others from starting.
+    async fn fire_trigger(&self, event: &TriggerEventRow) -> AppResult<Option<u64>> {
         let kind = match event.event.as_str() {
             "incident.opened" => (
                 TriggerEvent::IncidentOpened,
@@ -479,69 +520,61 @@ impl App {
                 ExecutionTrigger::IncidentChanged,
             ),
         };
+        let Some((incident, _)) = self.store().incident_by_id(event.incident_id).await? else {
+            return Ok(None);
+        };
         let scope = self.project_scope(event.project_id).await?;
-        let owner = event.project_id.to_string();
-        let incident = self
-            .store()
-            .incident_by_id(event.incident_id)
-            .await?
-            .map(|(incident, _)| incident);
-        let mut prepared = Vec::new();
-        let sealer = self.sealer(&owner).await?;
+        let service = match incident.service_id {
+            Some(service) => self
+                .store()
+                .service(service)
+                .await?
+                .map(|service| service.identifier),
+            None => None,
+        };
+        let severity = IncidentSeverity::parse(&incident.severity)?;
+        let sealer = self.sealer(&event.project_id.to_string()).await?;
         let now = self.now();
-        if let Some(incident) = &incident {
-            let service = match incident.service_id {
-                Some(service) => self.store().service(service).await?.map(|s| s.identifier),
-                None => None,
-            };
-            let severity = IncidentSeverity::parse(&incident.severity)?;
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = self
-                    .list_runbooks(scope, Some(500), cursor.as_deref())
-                    .await?;
-                for runbook in &page.items {
-                    let view = self
-                        .runbook(scope, runbook.identifier.as_str(), None)
-                        .await?;
-                    let Some(trigger) = view
-                        .definition
-                        .triggers
-                        .iter()
-                        .find(|trigger| trigger.matches(kind.0, service.as_ref(), severity))
-                    else {
-                        continue;
-                    };
-                    let inputs = match view.definition.bind_inputs(&trigger.inputs, "inputs") {
-                        Ok(inputs) => inputs,
-                        Err(error) => {
-                            tracing::warn!(runbook = %runbook.identifier, reason = error.reason, "a trigger's inputs do not bind");
-                            continue;
-                        }
-                    };
-                    prepared.push(
-                        self.prepare_execution(
-                            &view,
-                            inputs,
-                            Some(incident.id),
-                            kind.1,
-                            format!("runbook:{}", runbook.identifier),
-                            &sealer,
-                            now,
-                        )
-                        .await?,
-                    );
-                }
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
+        let mut prepared = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_runbooks(scope, Some(500), cursor.as_deref())
+                .await?;
+            for runbook in &page.items {
+                let started = self
+                    .prepare_triggered(
+                        scope,
+                        runbook,
+                        kind,
+                        (&incident, service.as_ref(), severity),
+                        &sealer,
+                        now,
+                    )
+                    .await;
+                match started {
+                    Ok(Some(new)) => prepared.push(new),
+                    Ok(None) => {}
+                    Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                        return Err(error);
+                    }
+                    Err(error) => {
+                        tracing::error!(?error, runbook = %runbook.identifier, "a triggered runbook cannot start");
+                    }
                 }
             }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        if prepared.is_empty() {
+            return Ok(None);
         }
         let mut tx = self.store().write().await?;
         if !tx.take_runbook_trigger(event.id).await? {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok(Some(0));
         }
         let count = prepared.len() as u64;
         let mut audits = Vec::new();
@@ -566,12 +599,56 @@ impl App {
         if queued {
             self.wake_delegates();
         }
-        Ok(count)
+        Ok(Some(count))
+    }
+
+    /// The execution `runbook` starts for an incident change, if one of its triggers
+    /// matches.
+    async fn prepare_triggered(
+        &self,
+        scope: Scope,
+        runbook: &rampart_domain::sre::runbooks::Runbook,
+        (event, trigger_kind): (TriggerEvent, ExecutionTrigger),
+        (incident, service, severity): (
+            &rampart_domain::sre::incidents::Incident,
+            Option<&rampart_domain::Slug>,
+            IncidentSeverity,
+        ),
+        sealer: &Sealer,
+        now: Timestamp,
+    ) -> AppResult<Option<NewExecution>> {
+        let view = self
+            .runbook(scope, runbook.identifier.as_str(), None)
+            .await?;
+        let Some(trigger) = view
+            .definition
+            .triggers
+            .iter()
+            .find(|trigger| trigger.matches(event, service, severity))
+        else {
+            return Ok(None);
+        };
+        let inputs = view
+            .definition
+            .bind_inputs(&trigger.inputs, "inputs")
+            .map_err(AppError::from)?;
+        Ok(Some(
+            self.prepare_execution(
+                &view,
+                inputs,
+                Some(incident.id),
+                trigger_kind,
+                format!("runbook:{}", runbook.identifier),
+                sealer,
+                now,
+            )
+            .await?,
+        ))
     }
 
     /// Refuses values of inputs restricted to roles the caller does not hold at the
     /// project (directly, through a group, or from the organisation or account).
-    async fn check_restricted_inputs(
+    pub(crate) async fn check_restricted_inputs(
         &self,
         ctx: &Ctx,
         scope: Scope,
@@ -697,8 +774,9 @@ impl App {
         self.runbook_execution(scope, id).await
     }
 
-    /// Cancels an execution waiting for approval or running: no further step starts
-    /// (a step already on a delegate finishes there, and its result is kept).
+    /// Cancels an execution waiting for approval or running: no further step starts,
+    /// and a step whose task no delegate has taken yet never runs (a step already on a
+    /// delegate finishes there, and its result is kept).
     pub async fn cancel_runbook_execution(
         &self,
         ctx: &Ctx,
@@ -708,6 +786,17 @@ impl App {
         let (execution, _, owner) = self.execution_read(scope, id).await?;
         if execution.status.is_final() {
             return Err(state_conflict(&execution, "canceled"));
+        }
+        let project = execution_project(&execution)?;
+        // The step on its way to a delegate, with its task as read now.
+        let mut waiting = None;
+        for step in self.store().runbook_execution_steps(execution.id).await? {
+            if let (StepStatus::Running, Some(task)) = (step.status, step.task_id)
+                && let Some(task) = self.store().delegate_task(project, task).await?
+                && task.status == TaskStatus::Queued
+            {
+                waiting = Some((step, task));
+            }
         }
         let now = self.now();
         let sealer = self.sealer(&owner).await?;
@@ -720,12 +809,32 @@ impl App {
             ..execution.clone()
         };
         let mut tx = self.store().write().await?;
-        if !tx
-            .update_runbook_execution(&canceled, (execution.status, execution.current_step))
-            .await?
-        {
+        if !tx.cancel_runbook_execution(&canceled).await? {
             tx.rollback().await?;
-            return Err(state_conflict(&execution, "canceled"));
+            let now_is = self
+                .execution_read(scope, id)
+                .await
+                .map(|(execution, _, _)| execution)
+                .unwrap_or(execution);
+            return Err(state_conflict(&now_is, "canceled"));
+        }
+        let mut withdrawn = None;
+        if let Some((step, task)) = waiting
+            && tx
+                .fail_delegate_task(&task, "execution_canceled", now)
+                .await?
+        {
+            withdrawn = Some(task.id.to_string());
+            tx.update_runbook_execution_step(
+                execution.id,
+                &ExecutionStep {
+                    status: StepStatus::Skipped,
+                    error_code: Some("execution_canceled".into()),
+                    finished_at: Some(now),
+                    ..step
+                },
+            )
+            .await?;
         }
         tx.skip_pending_runbook_steps(execution.id).await?;
         if let Some(incident) = execution.incident_id {
@@ -750,6 +859,7 @@ impl App {
                 .details(json!({
                     "runbook": execution.runbook_identifier,
                     "from": execution.status.as_str(),
+                    "task_withdrawn": withdrawn,
                 }))
                 .build(),
         )
@@ -1340,8 +1450,8 @@ impl App {
                     .await?,
             )
             .map_err(|_| AppError::Integrity(format!("execution {id}'s inputs do not parse")))?;
-            actions = match self.definition_of(&execution, &owner).await? {
-                Ok(definition) => {
+            let next = match self.definition_of(&execution, &owner).await {
+                Ok(Ok(definition)) => {
                     self.actions_from(
                         &execution,
                         &definition,
@@ -1350,12 +1460,31 @@ impl App {
                         sealer,
                         self.now(),
                     )
-                    .await?
+                    .await
                 }
-                Err(Gone) => match definition_steps(&rows, index + 1) {
+                Ok(Err(Gone)) => Ok(match definition_steps(&rows, index + 1) {
                     Some(step) => vec![Gone::action(step)],
                     None => vec![Action::Done],
-                },
+                }),
+                Err(error) => Err(error),
+            };
+            actions = match next {
+                Ok(actions) => actions,
+                Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                    return Err(error);
+                }
+                // The step that ended is recorded whatever happens to the next one.
+                Err(error) => {
+                    tracing::error!(?error, execution = %id, "the next runbook step cannot start");
+                    match definition_steps(&rows, index + 1) {
+                        Some(step) => vec![Action::Fail {
+                            step,
+                            error_code: "step_unavailable",
+                            message: "the step could not be prepared".into(),
+                        }],
+                        None => vec![Action::Done],
+                    }
+                }
             };
         }
         Ok(Some(PreparedStepEnd {

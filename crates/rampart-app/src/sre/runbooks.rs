@@ -8,14 +8,14 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::runbooks::{
     DEFINITION_BYTES_MAX, Definition, Runbook, RunbookDoc, RunbookVersion,
 };
-use rampart_domain::{ErrorCode, Name, RunbookId, Slug, ValidationError};
+use rampart_domain::{ErrorCode, Name, Permission, RunbookId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
 use rampart_store::sre::runbooks::RUNBOOK_DEFINITION;
 use rampart_store::{Page, WriteTx};
 use serde_json::json;
 
 use crate::sealing::{Resealer, SealContext, SealedPlace, key_owner};
-use crate::{App, AppError, AppResult, Ctx, mint};
+use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
 
 /// The sealed definitions of runbooks, for the rewrap job.
 pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
@@ -143,6 +143,33 @@ async fn commit_version(
 }
 
 impl App {
+    /// What only some authors may write: steps using the project's secrets need
+    /// `secret:access` (a script could print one), and a trigger's inputs may choose a
+    /// role-restricted value only when its author holds the role (a trigger runs with
+    /// the values its author chose).
+    async fn check_authoring(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        definition: &Definition,
+    ) -> AppResult<()> {
+        if !definition.secrets.is_empty() {
+            authorize(
+                &ctx.actor,
+                &ctx.access,
+                Access::Permission(Permission::SecretAccess),
+                scope,
+            )?;
+        }
+        for (trigger, index) in definition.triggers.iter().zip(0..) {
+            let inputs =
+                definition.bind_inputs(&trigger.inputs, &format!("triggers[{index}].inputs"))?;
+            self.check_restricted_inputs(ctx, scope, definition, &inputs)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn create_runbook(
         &self,
         ctx: &Ctx,
@@ -153,6 +180,7 @@ impl App {
         let identifier = Slug::parse(&input.identifier)?;
         let name = Name::parse(&input.name)?;
         let (document, definition, stored) = parse_definition(input.definition)?;
+        self.check_authoring(ctx, scope, &definition).await?;
         let now = self.now();
         let runbook = Runbook {
             id: mint(now, RunbookId::mint)?,
@@ -284,6 +312,7 @@ impl App {
             .transpose()?
             .unwrap_or_else(|| current.name.clone());
         let (document, definition, stored) = parse_definition(update.definition)?;
+        self.check_authoring(ctx, scope, &definition).await?;
         let stale = |current: u32| {
             AppError::conflict(
                 ErrorCode::RunbookVersionStale,

@@ -6,7 +6,8 @@
 //! route table (anonymous refusals, no 500s, the OpenAPI document, the role matrix), the
 //! server against its OpenAPI document under schemathesis (`openapi_conformance`),
 //! oversized bodies answered to every client (`unread_body`), the CLI, every command block
-//! of the README run against a server (`readme`) and the tidy checks.
+//! of the README run against a server (`readme`), the tidy checks and zero egress at run
+//! time (`egress`: the end-to-end delegate tests under strace).
 
 #![allow(
     clippy::unwrap_used,
@@ -19,6 +20,7 @@
 mod cli;
 mod crash;
 mod edge;
+mod egress;
 mod iacm;
 mod openapi_conformance;
 mod outage;

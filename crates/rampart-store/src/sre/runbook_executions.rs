@@ -204,7 +204,9 @@ impl Store {
     }
 
     /// The identifiers of the roles `principal` holds — itself or through its groups —
-    /// at scopes covering `at` (built-in roles by their `_name`).
+    /// at scopes covering `at` (built-in roles by their `_name`). Only roles defined for
+    /// the whole account or an organisation count (a project's admin cannot make one of
+    /// the same name), and only assignments over all of a scope's resources.
     pub async fn role_identifiers_held(
         &self,
         principal: rampart_domain::platform::identity::PrincipalId,
@@ -216,9 +218,10 @@ impl Store {
         let rows = sqlx::query(
             "SELECT a.org_id, a.project_id, COALESCE(r.identifier, a.role) AS identifier \
              FROM role_assignments a LEFT JOIN roles r ON r.id = a.role \
-             WHERE (a.principal_kind = $1 AND a.principal_id = $2) \
+             WHERE ((a.principal_kind = $1 AND a.principal_id = $2) \
                 OR (a.principal_kind = 'group' AND a.principal_id IN \
-                    (SELECT group_id FROM group_members WHERE user_id = $2))",
+                    (SELECT group_id FROM group_members WHERE user_id = $2))) \
+               AND a.resource_group_id IS NULL AND (r.id IS NULL OR r.project_id IS NULL)",
         )
         .bind(kind)
         .bind(id)
@@ -348,6 +351,25 @@ impl WriteTx {
         .bind(execution.finished_at.map(micros))
         .bind(from.0.as_str())
         .bind(i64::from(from.1))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Cancels an execution that is waiting for approval or running, whatever step it
+    /// is at; false when it had ended.
+    pub async fn cancel_runbook_execution(
+        &mut self,
+        execution: &RunbookExecution,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE runbook_executions SET status = 'canceled', canceled_by = $2, \
+             updated_at = $3, finished_at = $3 \
+             WHERE id = $1 AND status IN ('awaiting_approval', 'running')",
+        )
+        .bind(execution.id.to_string())
+        .bind(execution.canceled_by.clone())
+        .bind(micros(execution.updated_at))
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)

@@ -181,10 +181,57 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         assert_eq!(refused.status.as_u16(), status, "{body}: {}", refused.text);
         assert_eq!(refused.code(), code, "{body}: {}", refused.text);
     }
+    // Holding only runbook:execute is not enough to act on an incident's timeline.
+    let (runner_id, runner) = user(&server, "runner@example.com").await;
+    member(&server, &runner_id, role.body["id"].as_str().unwrap()).await;
+    let refused = server
+        .post(&executions, &runner, json!({"incident": 1}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     let listed = server
         .get(&format!("{PROJECT}/runbook-executions"), &admin)
         .await;
     assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+
+    // Authors: using the project's secrets needs secret:access; a trigger may choose a
+    // restricted value only when its author holds the role.
+    let author_role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &admin,
+            json!({"identifier": "runbook-author", "name": "Runbook author",
+                   "permissions": ["project:view", "runbook:view", "runbook:create"]}),
+        )
+        .await;
+    let (author_id, author) = user(&server, "author@example.com").await;
+    member(
+        &server,
+        &author_id,
+        author_role.body["id"].as_str().unwrap(),
+    )
+    .await;
+    let refused = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &author,
+            json!({"identifier": "leaky", "name": "Leaky", "definition": restart(http)}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let refused = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &operator,
+            json!({"identifier": "sneaky", "name": "Sneaky", "definition": {
+                "inputs": [{"name": "ENV", "default": "staging",
+                            "restricted": {"prod": ["production-operator"]}}],
+                "steps": [{"kind": "add_note", "name": "n", "text": "{{inputs.ENV}}"}],
+                "triggers": [{"on": ["incident.opened"], "inputs": {"ENV": "prod"}}]
+            }}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(refused.code(), "input_value_restricted");
     // A production operator may choose prod (the sink answers any environment).
     let prod = server
         .post(
@@ -206,6 +253,16 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         .await;
     assert_eq!(canceled.status, StatusCode::OK, "{}", canceled.text);
     assert_eq!(canceled.body["status"], "canceled");
+    // Its first step's task was waiting for a delegate: withdrawn, it never runs.
+    assert_eq!(
+        canceled.body["steps"][0]["status"], "skipped",
+        "{}",
+        canceled.text
+    );
+    assert_eq!(
+        canceled.body["steps"][0]["error_code"],
+        "execution_canceled"
+    );
     assert_eq!(canceled.body["steps"][1]["status"], "skipped");
 
     // The operator runs it on the incident; a delegate picks its steps up.
@@ -269,6 +326,10 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         .find(|entry| entry["path"] == "/hooks/staging")
         .unwrap_or_else(|| panic!("no hook: {got:?}"));
     assert_eq!(hook["authorization"], format!("Bearer {SECRET_VALUE}"));
+    assert!(
+        got.iter().all(|entry| entry["path"] != "/hooks/prod"),
+        "the canceled execution ran: {got:?}"
+    );
     assert_eq!(hook["body"], format!("restart staging with {SECRET_VALUE}"));
 
     // The incident tells the story: started, each step with its output, the note, the
@@ -576,6 +637,28 @@ async fn incidents_trigger_runbooks(server: TestServer) {
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     }
+    // An incident no trigger matches starts nothing, and is looked at once.
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Slow pages", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
+    let unmatched = server
+        .get(
+            "/api/v1/audit-events?action=runbook_trigger.unmatched",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        unmatched.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        unmatched.text
+    );
     let hook = super::integration(
         &server,
         "web",
@@ -596,7 +679,7 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     assert_eq!(items[0]["trigger"], "incident.opened");
     assert_eq!(items[0]["started_by"], "runbook:triage");
     assert_eq!(items[0]["status"], "succeeded");
-    let shown = incident(&server, 1).await;
+    let shown = incident(&server, 2).await;
     assert_eq!(
         timeline_of(&shown, "note")[0]["body"]["text"],
         "triaged by the trigger"
@@ -607,7 +690,7 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     // own starts nothing more.
     let acked = server
         .post(
-            &format!("{PROJECT}/incidents/1/status"),
+            &format!("{PROJECT}/incidents/2/status"),
             &admin,
             json!({"status": "acknowledged"}),
         )
@@ -615,7 +698,7 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     assert_eq!(acked.status, StatusCode::NO_CONTENT, "{}", acked.text);
     assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 1);
     assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
-    let shown = incident(&server, 1).await;
+    let shown = incident(&server, 2).await;
     assert_eq!(shown["status"], "monitoring", "{shown}");
     let moved = timeline_of(&shown, "status.monitoring");
     assert_eq!(moved.len(), 1);

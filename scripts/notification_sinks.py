@@ -109,7 +109,11 @@ async def main():
     http = ThreadingHTTPServer(("127.0.0.1", 0), http_handler(args.log, args.secret_file))
     threading.Thread(target=http.serve_forever, daemon=True).start()
     loop = asyncio.get_running_loop()
-    smtp = await loop.create_server(lambda: SMTP(Sink(args.log)), "127.0.0.1", 0)
+    # A hostname of its own: otherwise every connection asks the resolver for this
+    # machine's name (the zero-egress test would see the lookup).
+    smtp = await loop.create_server(
+        lambda: SMTP(Sink(args.log), hostname="localhost"), "127.0.0.1", 0
+    )
     print(f"smtp={smtp.sockets[0].getsockname()[1]} http={http.server_address[1]}", flush=True)
     await asyncio.Event().wait()
 

@@ -197,8 +197,44 @@ struct NewExecution {
     actions: Vec<Action>,
 }
 
+/// What one incident change did.
+enum Fired {
+    /// Started this many executions (those of its runbooks that failed to start logged).
+    Started(u64),
+    /// Matched no runbook's trigger (or its incident is gone).
+    Unmatched,
+    /// Matched, but none of its runbooks could start.
+    Failed,
+}
+
 /// Incident changes one call of [`App::run_runbook_triggers`] takes.
 const TRIGGER_BATCH: u32 = 100;
+
+/// Refuses `ctx` unless it may read an incident and do what `definition`'s steps do to
+/// one (a note: `incident:edit`; a status change: `incident:status_update`).
+pub(crate) fn check_incident_rights(
+    ctx: &Ctx,
+    scope: Scope,
+    definition: &Definition,
+) -> AppResult<()> {
+    let mut needed = vec![Permission::IncidentView];
+    for step in &definition.steps {
+        match step {
+            Step::AddNote { .. } => needed.push(Permission::IncidentEdit),
+            Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
+            Step::Script { .. } | Step::HttpRequest { .. } => {}
+        }
+    }
+    for permission in needed {
+        authorize(
+            &ctx.actor,
+            &ctx.access,
+            Access::Permission(permission),
+            scope,
+        )?;
+    }
+    Ok(())
+}
 
 /// The first step that acts on an incident, if any.
 fn incident_step(definition: &Definition) -> Option<&Step> {
@@ -267,22 +303,7 @@ impl App {
             .await?;
         if input.incident.is_some() {
             // Its steps act on the incident: the caller must be allowed to do the same.
-            let mut needed = vec![Permission::IncidentView];
-            for step in &view.definition.steps {
-                match step {
-                    Step::AddNote { .. } => needed.push(Permission::IncidentEdit),
-                    Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
-                    Step::Script { .. } | Step::HttpRequest { .. } => {}
-                }
-            }
-            for permission in needed {
-                authorize(
-                    &ctx.actor,
-                    &ctx.access,
-                    Access::Permission(permission),
-                    scope,
-                )?;
-            }
+            check_incident_rights(ctx, scope, &view.definition)?;
         }
         let incident = match input.incident {
             Some(number) => Some(
@@ -472,44 +493,81 @@ impl App {
     pub async fn run_runbook_triggers(&self) -> AppResult<u64> {
         let mut started = 0;
         let mut unmatched = Vec::new();
+        let mut failed = Vec::new();
+        let mut outage = None;
         for event in self.store().runbook_trigger_events(TRIGGER_BATCH).await? {
-            match self.fire_trigger(&event).await? {
-                Some(count) => started += count,
-                None => unmatched.push(event),
+            match self.fire_trigger(&event).await {
+                Ok(Fired::Started(count)) => started += count,
+                Ok(Fired::Unmatched) => unmatched.push(event),
+                Ok(Fired::Failed) => failed.push(event),
+                // The database is away: try again next tick.
+                Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                    outage = Some(error);
+                    break;
+                }
+                // A change that cannot start what it triggers must not hold back the
+                // ones behind it: it is taken, and the failure recorded.
+                Err(error) => {
+                    tracing::error!(?error, event = %event.id, "starting triggered runbooks failed");
+                    failed.push(event);
+                }
             }
         }
-        if !unmatched.is_empty() {
-            // Changes that start nothing are taken together, with one record of them.
-            let now = self.now();
-            let mut tx = self.store().write().await?;
+        self.take_trigger_events(&unmatched, &failed).await?;
+        match outage {
+            Some(error) => Err(error),
+            None => Ok(started),
+        }
+    }
+
+    /// Takes incident changes that started nothing, in one transaction with a record of
+    /// those that matched nothing and of those whose runbooks could not start.
+    async fn take_trigger_events(
+        &self,
+        unmatched: &[TriggerEventRow],
+        failed: &[TriggerEventRow],
+    ) -> AppResult<()> {
+        if unmatched.is_empty() && failed.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let mut audits = Vec::new();
+        for (events, action) in [
+            (unmatched, "runbook_trigger.unmatched"),
+            (failed, "runbook_trigger.failed"),
+        ] {
             let mut taken = Vec::new();
-            for event in &unmatched {
+            for event in events {
                 if tx.take_runbook_trigger(event.id).await? {
                     taken.push(json!({
+                        "project": event.project_id.to_string(),
                         "incident": event.incident_id.to_string(),
                         "event": event.event,
                     }));
                 }
             }
-            if taken.is_empty() {
-                tx.rollback().await?;
-            } else {
-                tx.commit(
+            if !taken.is_empty() {
+                audits.push(
                     Ctx::system()
-                        .audit(now, "runbook_trigger.unmatched", "incident")
+                        .audit(now, action, "incident")
                         .details(json!({ "changes": taken }))
                         .build(),
-                )
-                .await?;
+                );
             }
         }
-        Ok(started)
+        if audits.is_empty() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        tx.commit_all(&audits).await?;
+        Ok(())
     }
 
     /// Starts the runbooks one incident change triggers: how many started, or `None`
     /// when it triggers none (the caller takes it with the others that start nothing).
     /// One runbook that cannot start (logged) does not keep the others from starting.
-    async fn fire_trigger(&self, event: &TriggerEventRow) -> AppResult<Option<u64>> {
+    async fn fire_trigger(&self, event: &TriggerEventRow) -> AppResult<Fired> {
         let kind = match event.event.as_str() {
             "incident.opened" => (
                 TriggerEvent::IncidentOpened,
@@ -521,7 +579,7 @@ impl App {
             ),
         };
         let Some((incident, _)) = self.store().incident_by_id(event.incident_id).await? else {
-            return Ok(None);
+            return Ok(Fired::Unmatched);
         };
         let scope = self.project_scope(event.project_id).await?;
         let service = match incident.service_id {
@@ -536,6 +594,7 @@ impl App {
         let sealer = self.sealer(&event.project_id.to_string()).await?;
         let now = self.now();
         let mut prepared = Vec::new();
+        let mut unprepared = 0;
         let mut cursor: Option<String> = None;
         loop {
             let page = self
@@ -559,6 +618,7 @@ impl App {
                         return Err(error);
                     }
                     Err(error) => {
+                        unprepared += 1;
                         tracing::error!(?error, runbook = %runbook.identifier, "a triggered runbook cannot start");
                     }
                 }
@@ -569,12 +629,16 @@ impl App {
             }
         }
         if prepared.is_empty() {
-            return Ok(None);
+            return Ok(if unprepared > 0 {
+                Fired::Failed
+            } else {
+                Fired::Unmatched
+            });
         }
         let mut tx = self.store().write().await?;
         if !tx.take_runbook_trigger(event.id).await? {
             tx.rollback().await?;
-            return Ok(Some(0));
+            return Ok(Fired::Started(0));
         }
         let count = prepared.len() as u64;
         let mut audits = Vec::new();
@@ -599,7 +663,7 @@ impl App {
         if queued {
             self.wake_delegates();
         }
-        Ok(Some(count))
+        Ok(Fired::Started(count))
     }
 
     /// The execution `runbook` starts for an incident change, if one of its triggers
@@ -787,17 +851,6 @@ impl App {
         if execution.status.is_final() {
             return Err(state_conflict(&execution, "canceled"));
         }
-        let project = execution_project(&execution)?;
-        // The step on its way to a delegate, with its task as read now.
-        let mut waiting = None;
-        for step in self.store().runbook_execution_steps(execution.id).await? {
-            if let (StepStatus::Running, Some(task)) = (step.status, step.task_id)
-                && let Some(task) = self.store().delegate_task(project, task).await?
-                && task.status == TaskStatus::Queued
-            {
-                waiting = Some((step, task));
-            }
-        }
         let now = self.now();
         let sealer = self.sealer(&owner).await?;
         let actor = ctx.actor.actor_text();
@@ -818,24 +871,8 @@ impl App {
                 .unwrap_or(execution);
             return Err(state_conflict(&now_is, "canceled"));
         }
-        let mut withdrawn = None;
-        if let Some((step, task)) = waiting
-            && tx
-                .fail_delegate_task(&task, "execution_canceled", now)
-                .await?
-        {
-            withdrawn = Some(task.id.to_string());
-            tx.update_runbook_execution_step(
-                execution.id,
-                &ExecutionStep {
-                    status: StepStatus::Skipped,
-                    error_code: Some("execution_canceled".into()),
-                    finished_at: Some(now),
-                    ..step
-                },
-            )
-            .await?;
-        }
+        // Whatever step it is at now (it may have moved on since it was read).
+        let withdrawn = tx.withdraw_queued_runbook_steps(execution.id, now).await?;
         tx.skip_pending_runbook_steps(execution.id).await?;
         if let Some(incident) = execution.incident_id {
             add_timeline(
@@ -859,7 +896,7 @@ impl App {
                 .details(json!({
                     "runbook": execution.runbook_identifier,
                     "from": execution.status.as_str(),
-                    "task_withdrawn": withdrawn,
+                    "steps_withdrawn": withdrawn,
                 }))
                 .build(),
         )
@@ -942,12 +979,22 @@ impl App {
             .runbook_execution(project, id)
             .await?
             .ok_or_else(not_found)?;
-        let opened = self
-            .open_sealed(&inputs_place(&owner, &id.to_string()), &sealed)
-            .await?;
-        let inputs = serde_json::from_slice(&opened)
-            .map_err(|_| AppError::Integrity(format!("execution {id}'s inputs do not parse")))?;
+        let inputs = self.execution_inputs(&owner, id, &sealed).await?;
         Ok((execution, inputs, owner))
+    }
+
+    /// An execution's bound inputs, opened.
+    async fn execution_inputs(
+        &self,
+        owner: &str,
+        id: RunbookExecutionId,
+        sealed: &[u8],
+    ) -> AppResult<BTreeMap<String, String>> {
+        let opened = self
+            .open_sealed(&inputs_place(owner, &id.to_string()), sealed)
+            .await?;
+        serde_json::from_slice(&opened)
+            .map_err(|_| AppError::Integrity(format!("execution {id}'s inputs do not parse")))
     }
 
     /// The definition an execution runs, or why it is gone (its runbook was deleted).
@@ -1009,16 +1056,25 @@ impl App {
                 Step::Script { .. } | Step::HttpRequest { .. } => {
                     let action = match self
                         .step_task(execution, definition, step, inputs, sealer, now)
-                        .await?
+                        .await
                     {
-                        Ok(task) => Action::Task {
+                        Ok(Ok(task)) => Action::Task {
                             step: row,
                             task: Box::new(task),
                         },
-                        Err(message) => Action::Fail {
+                        Ok(Err(message)) => Action::Fail {
                             step: row,
                             error_code: "secret_unavailable",
                             message,
+                        },
+                        Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                            return Err(error);
+                        }
+                        // This step cannot start; the ones before it still run.
+                        Err(error) => Action::Fail {
+                            step: row,
+                            error_code: "step_unavailable",
+                            message: format!("{error}"),
                         },
                     };
                     actions.push(action);
@@ -1444,28 +1500,25 @@ impl App {
             execution.status == ExecutionStatus::Running && execution.current_step == index;
         let mut actions = Vec::new();
         if running_here && step_status == StepStatus::Succeeded {
-            let inputs: BTreeMap<String, String> = serde_json::from_slice(
-                &self
-                    .open_sealed(&inputs_place(&owner, &id.to_string()), &sealed)
-                    .await?,
-            )
-            .map_err(|_| AppError::Integrity(format!("execution {id}'s inputs do not parse")))?;
-            let next = match self.definition_of(&execution, &owner).await {
-                Ok(Ok(definition)) => {
-                    self.actions_from(
-                        &execution,
-                        &definition,
-                        &inputs,
-                        index + 1,
-                        sealer,
-                        self.now(),
-                    )
-                    .await
-                }
-                Ok(Err(Gone)) => Ok(match definition_steps(&rows, index + 1) {
-                    Some(step) => vec![Gone::action(step)],
-                    None => vec![Action::Done],
-                }),
+            let next = match self.execution_inputs(&owner, id, &sealed).await {
+                Ok(inputs) => match self.definition_of(&execution, &owner).await {
+                    Ok(Ok(definition)) => {
+                        self.actions_from(
+                            &execution,
+                            &definition,
+                            &inputs,
+                            index + 1,
+                            sealer,
+                            self.now(),
+                        )
+                        .await
+                    }
+                    Ok(Err(Gone)) => Ok(match definition_steps(&rows, index + 1) {
+                        Some(step) => vec![Gone::action(step)],
+                        None => vec![Action::Done],
+                    }),
+                    Err(error) => Err(error),
+                },
                 Err(error) => Err(error),
             };
             actions = match next {

@@ -144,9 +144,9 @@ async fn commit_version(
 
 impl App {
     /// What only some authors may write: steps using the project's secrets need
-    /// `secret:access` (a script could print one), and a trigger's inputs may choose a
-    /// role-restricted value only when its author holds the role (a trigger runs with
-    /// the values its author chose).
+    /// `secret:access` (a script could print one); triggers need the incident rights
+    /// their steps use, and may choose a role-restricted value only when their author
+    /// holds the role (a trigger runs with the values its author chose).
     async fn check_authoring(
         &self,
         ctx: &Ctx,
@@ -160,6 +160,11 @@ impl App {
                 Access::Permission(Permission::SecretAccess),
                 scope,
             )?;
+        }
+        if !definition.triggers.is_empty() {
+            // A trigger runs the steps on incidents with no one asking: its author must
+            // be allowed to do to an incident what they do.
+            crate::sre::runbook_executions::check_incident_rights(ctx, scope, definition)?;
         }
         for (trigger, index) in definition.triggers.iter().zip(0..) {
             let inputs =

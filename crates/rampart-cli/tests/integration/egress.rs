@@ -3,9 +3,11 @@
 //! outbound path — a page delivered by a delegate to an SMTP and a webhook receiver, a
 //! runbook whose script and HTTP steps a delegate runs — run again under `strace`,
 //! following every process they start (the server's tasks, the agent, its sandboxed
-//! scripts, the receivers), and every `connect(2)` any of them makes must stay on this
-//! machine: loopback or a Unix socket. A server that phoned home, resolved a name
-//! through an outside resolver or reached a receiver itself would fail here.
+//! scripts, the receivers), and every `connect(2)`, and every datagram sent to an
+//! address (`sendto`/`sendmsg`/`sendmmsg`), must stay on this machine: loopback, a Unix
+//! socket or the kernel (netlink) — and no name lookup (port 53), not even through a
+//! resolver on loopback, which would forward it. A server that phoned home, resolved a
+//! name or reached a receiver itself would fail here.
 
 use std::process::Command;
 
@@ -15,9 +17,13 @@ const TRACED: [&str; 2] = [
     "sre::runbook_executions::runbooks_run_on_a_delegate_on_sqlite",
 ];
 
-/// Where a traced `connect` went, when it left the machine.
+/// Where a traced `connect` or send went, when it left the machine (or asked a name
+/// server).
 fn outside(line: &str) -> Option<String> {
     let family = line.split("sa_family=").nth(1)?;
+    if family.contains("htons(53)") {
+        return Some(format!("a name server: {family}"));
+    }
     let address = |marker: &str| {
         family
             .split(marker)
@@ -32,7 +38,10 @@ fn outside(line: &str) -> Option<String> {
     } else if family.starts_with("AF_INET") {
         let ip = address("inet_addr(\"")?;
         (!ip.starts_with("127.")).then_some(ip)
-    } else if family.starts_with("AF_UNIX") || family.starts_with("AF_UNSPEC") {
+    } else if ["AF_UNIX", "AF_UNSPEC", "AF_NETLINK"]
+        .iter()
+        .any(|local| family.starts_with(local))
+    {
         None
     } else {
         Some(family.split(',').next().unwrap_or(family).to_owned())
@@ -45,13 +54,13 @@ fn the_outbound_path_connects_to_nothing_off_this_machine() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("connects.log");
     let test_binary = std::env::current_exe().unwrap();
-    let traced = Command::new("strace")
+    // Bounded: strace waits for every process it follows, and one left behind must
+    // fail the test, not hang the suite.
+    let traced = Command::new("timeout")
+        .args(["600", "strace", "-f", "-qq", "--seccomp-bpf"])
         .args([
-            "-f",
-            "-qq",
-            "--seccomp-bpf",
             "-e",
-            "trace=connect",
+            "trace=connect,sendto,sendmsg,sendmmsg",
             "-e",
             "signal=none",
         ])
@@ -75,7 +84,7 @@ fn the_outbound_path_connects_to_nothing_off_this_machine() {
     let connects: Vec<String> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
-        .filter(|line| line.contains("connect("))
+        .filter(|line| line.contains("sa_family="))
         .map(str::to_owned)
         .collect();
     // The clients, the agent and the receivers' traffic all showed up.
@@ -118,5 +127,15 @@ fn connects_off_the_machine_are_recognised() {
         outside("1 connect(3, {sa_family=AF_UNIX, sun_path=\"/run/x\"}, 110) = 0"),
         None
     );
-    assert!(outside("1 connect(3, {sa_family=AF_NETLINK, nl_pid=0}, 12) = 0").is_some());
+    assert_eq!(
+        outside("1 sendto(3, \"\", 0, 0, {sa_family=AF_NETLINK, nl_pid=0}, 12) = 0"),
+        None
+    );
+    assert!(
+        outside("1 connect(3, {sa_family=AF_PACKET, sll_protocol=htons(0)}, 20) = 0").is_some()
+    );
+    // A name lookup, even through a resolver on loopback.
+    let dns = "1 sendto(5, \"q\", 30, 0, {sa_family=AF_INET, sin_port=htons(53), \
+               sin_addr=inet_addr(\"127.0.0.53\")}, 16) = 30";
+    assert!(outside(dns).is_some());
 }

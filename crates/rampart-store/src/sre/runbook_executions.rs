@@ -375,6 +375,55 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// In the transaction that cancels an execution: withdraws the tasks of its running
+    /// steps that no delegate holds (still queued, perhaps again after a failed attempt)
+    /// so they never run, and ends those steps — skipped when never tried, failed when
+    /// an attempt had run. Returns the indexes of the steps withdrawn.
+    pub async fn withdraw_queued_runbook_steps(
+        &mut self,
+        id: RunbookExecutionId,
+        at: jiff::Timestamp,
+    ) -> StoreResult<Vec<u32>> {
+        let rows = sqlx::query(
+            "SELECT s.step_index, s.task_id, t.attempts FROM runbook_execution_steps s \
+             JOIN delegate_tasks t ON t.id = s.task_id \
+             WHERE s.execution_id = $1 AND s.status = 'running' AND t.status = 'queued'",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.conn())
+        .await?;
+        let mut withdrawn = Vec::new();
+        for row in &rows {
+            let index = index_of(get(row, "step_index")?, "step_index")?;
+            let task: String = get(row, "task_id")?;
+            let tried = get::<i64>(row, "attempts")? > 0;
+            let done = sqlx::query(
+                "UPDATE delegate_tasks SET status = 'failed', error_code = 'execution_canceled', \
+                 lease_until = NULL, updated_at = $2 WHERE id = $1 AND status = 'queued'",
+            )
+            .bind(&task)
+            .bind(micros(at))
+            .execute(self.conn())
+            .await?;
+            if done.rows_affected() != 1 {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE runbook_execution_steps SET status = $3, \
+                 error_code = 'execution_canceled', finished_at = $4 \
+                 WHERE execution_id = $1 AND step_index = $2",
+            )
+            .bind(id.to_string())
+            .bind(i64::from(index))
+            .bind(if tried { "failed" } else { "skipped" })
+            .bind(micros(at))
+            .execute(self.conn())
+            .await?;
+            withdrawn.push(index);
+        }
+        Ok(withdrawn)
+    }
+
     /// Writes one step's state.
     pub async fn update_runbook_execution_step(
         &mut self,

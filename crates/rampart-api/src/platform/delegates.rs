@@ -256,6 +256,61 @@ pub struct HttpRequestTask {
     pub mask: Vec<String>,
 }
 
+/// The arguments of a `prometheus_query` task: a PromQL query against the Prometheus
+/// HTTP API at `url` (its base address; the delegate sends it only under an allowed
+/// prefix). An instant query at `time`, or a range query when `range` is given.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusQueryTask {
+    pub url: String,
+    pub query: String,
+    /// An instant query's evaluation time (Unix seconds); absent: when the delegate
+    /// runs it.
+    #[serde(default)]
+    pub time: Option<i64>,
+    #[serde(default)]
+    pub range: Option<PrometheusQueryRange>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// 1 to 60.
+    pub timeout_seconds: u64,
+    /// Values (resolved secrets in the headers) masked in what is reported.
+    #[serde(default)]
+    pub mask: Vec<String>,
+}
+
+/// A range query: `seconds` back from `end`, one point every `step_seconds`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusQueryRange {
+    /// Unix seconds; absent: when the delegate runs it.
+    #[serde(default)]
+    pub end: Option<i64>,
+    pub seconds: u64,
+    pub step_seconds: u64,
+}
+
+/// What a delegate reports of a Prometheus query (the task result's `output`): the
+/// API's `data` — `resultType` and `result` exactly as Prometheus gave them — cut to
+/// whole series when it would not fit in a task result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PrometheusQueryTaskOutput {
+    /// `vector`, `matrix`, `scalar` or `string`.
+    pub result_type: String,
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    /// Series Prometheus returned (`result` holds fewer when `truncated`).
+    pub series: usize,
+    pub truncated: bool,
+    /// Prometheus's warnings, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The evaluation time of an instant query, or the range's start and end.
+    pub start: i64,
+    pub end: i64,
+    pub duration_ms: u64,
+}
+
 /// What a delegate reports of an HTTP request step (the task result's `output`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct HttpRequestTaskOutput {

@@ -830,11 +830,10 @@ impl App {
             TaskEnd::Retry { .. } => TaskStatus::Queued,
         };
         let scope = self.project_scope(task.project_id).await?;
-        let sealer = match task.kind {
-            TaskKind::Notification | TaskKind::Script | TaskKind::HttpRequest => {
-                Some(self.sealer(&owner).await?)
-            }
-            TaskKind::Ping | TaskKind::Webhook => None,
+        let sealer = if task.kind == TaskKind::Notification || task.kind.runs_a_runbook_step() {
+            Some(self.sealer(&owner).await?)
+        } else {
+            None
         };
         let step_end = match &sealer {
             Some(sealer) => {

@@ -122,6 +122,7 @@ fn kind_of(step: &Step) -> &'static str {
     match step {
         Step::Script { .. } => "script",
         Step::HttpRequest { .. } => "http_request",
+        Step::PrometheusQuery { .. } => "prometheus_query",
         Step::AddNote { .. } => "add_note",
         Step::SetStatus { .. } => "set_status",
     }
@@ -222,7 +223,7 @@ pub(crate) fn check_incident_rights(
         match step {
             Step::AddNote { .. } => needed.push(Permission::IncidentEdit),
             Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
-            Step::Script { .. } | Step::HttpRequest { .. } => {}
+            Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {}
         }
     }
     for permission in needed {
@@ -1053,7 +1054,7 @@ impl App {
                     step: row,
                     to: *status,
                 }),
-                Step::Script { .. } | Step::HttpRequest { .. } => {
+                Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {
                     let action = match self
                         .step_task(execution, definition, step, inputs, sealer, now)
                         .await
@@ -1107,6 +1108,14 @@ impl App {
                     _ => None,
                 })
                 .collect(),
+            Step::PrometheusQuery { headers, .. } => headers
+                .values()
+                .flat_map(|template| template.parts())
+                .filter_map(|part| match part {
+                    Part::Secret(name) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect(),
             Step::AddNote { .. } | Step::SetStatus { .. } => Vec::new(),
         };
         let mut secrets = BTreeMap::new();
@@ -1133,7 +1142,8 @@ impl App {
             .iter()
             .map(|(name, value)| (name.clone(), value.as_str().to_owned()))
             .collect();
-        // The shapes of `rampart_api::platform::{ScriptTask, HttpRequestTask}`, which
+        // The shapes of `rampart_api::platform::{ScriptTask, HttpRequestTask,
+        // PrometheusQueryTask}`, which
         // the delegate reads strictly (the runbook execution tests run a real one).
         let (kind, arguments) = match step {
             Step::Script {
@@ -1179,6 +1189,33 @@ impl App {
                     "body": body
                         .as_ref()
                         .map(|body| body.render(inputs, &plain, str::to_owned)),
+                    "timeout_seconds": timeout_seconds,
+                    "mask": plain.values().collect::<Vec<_>>(),
+                }),
+            ),
+            Step::PrometheusQuery {
+                url,
+                query,
+                range,
+                headers,
+                timeout_seconds,
+                ..
+            } => (
+                TaskKind::PrometheusQuery,
+                json!({
+                    "url": url.render(inputs, &BTreeMap::new(), percent_encode),
+                    "query": query.render(inputs, &BTreeMap::new(), str::to_owned),
+                    // Evaluated when the delegate runs it: "now" is then.
+                    "range": range.map(|range| json!({
+                        "seconds": range.seconds,
+                        "step_seconds": range.step_seconds,
+                    })),
+                    "headers": headers
+                        .iter()
+                        .map(|(name, value)| {
+                            (name.clone(), value.render(inputs, &plain, str::to_owned))
+                        })
+                        .collect::<BTreeMap<_, _>>(),
                     "timeout_seconds": timeout_seconds,
                     "mask": plain.values().collect::<Vec<_>>(),
                 }),
@@ -1474,7 +1511,7 @@ impl App {
         output: Option<&str>,
         sealer: &Sealer,
     ) -> AppResult<Option<PreparedStepEnd>> {
-        if !status.is_final() || !matches!(task.kind, TaskKind::Script | TaskKind::HttpRequest) {
+        if !status.is_final() || !task.kind.runs_a_runbook_step() {
             return Ok(None);
         }
         let Some((id, index)) = self.store().runbook_step_of_task(task.id).await? else {

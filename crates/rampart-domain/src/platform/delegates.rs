@@ -212,15 +212,19 @@ pub enum TaskKind {
     Script,
     /// A runbook's HTTP request step (to a URL the delegate allows).
     HttpRequest,
+    /// A PromQL query (instant or range) against a Prometheus the delegate may reach:
+    /// a runbook's query step, and the way SLI data comes from inside a network.
+    PrometheusQuery,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 5] = [
+    pub const ALL: [TaskKind; 6] = [
         TaskKind::Ping,
         TaskKind::Webhook,
         TaskKind::Notification,
         TaskKind::Script,
         TaskKind::HttpRequest,
+        TaskKind::PrometheusQuery,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -230,6 +234,7 @@ impl TaskKind {
             TaskKind::Notification => "notification",
             TaskKind::Script => "script",
             TaskKind::HttpRequest => "http_request",
+            TaskKind::PrometheusQuery => "prometheus_query",
         }
     }
 
@@ -240,12 +245,21 @@ impl TaskKind {
             .ok_or_else(|| ValidationError::new("kind", "is not a task kind"))
     }
 
-    /// Attempts before the task fails for good. Runbook steps are tried once: a script
-    /// or a request that changed something must not run twice because its answer was
-    /// lost.
+    /// Whether a task of this kind runs a runbook step (its end moves an execution on).
+    pub const fn runs_a_runbook_step(self) -> bool {
+        matches!(
+            self,
+            TaskKind::Script | TaskKind::HttpRequest | TaskKind::PrometheusQuery
+        )
+    }
+
+    /// Attempts before the task fails for good. Runbook steps that may change
+    /// something are tried once: a script or a request must not run twice because its
+    /// answer was lost. A query only reads, so it is tried again.
     pub const fn max_attempts(self) -> u32 {
         match self {
             TaskKind::Ping | TaskKind::Script | TaskKind::HttpRequest => 1,
+            TaskKind::PrometheusQuery => 3,
             TaskKind::Webhook | TaskKind::Notification => 5,
         }
     }
@@ -257,7 +271,7 @@ impl TaskKind {
         match self {
             TaskKind::Ping => SignedDuration::from_secs(30),
             TaskKind::Webhook | TaskKind::Notification => SignedDuration::from_secs(60),
-            TaskKind::HttpRequest => SignedDuration::from_secs(120),
+            TaskKind::HttpRequest | TaskKind::PrometheusQuery => SignedDuration::from_secs(120),
             TaskKind::Script => {
                 SignedDuration::from_secs(SCRIPT_LIMITS_MAX.wall_seconds as i64 + 300)
             }
@@ -271,7 +285,8 @@ impl TaskKind {
             TaskKind::Webhook
             | TaskKind::Notification
             | TaskKind::Script
-            | TaskKind::HttpRequest => SignedDuration::from_secs(3600),
+            | TaskKind::HttpRequest
+            | TaskKind::PrometheusQuery => SignedDuration::from_secs(3600),
         }
     }
 
@@ -283,7 +298,8 @@ impl TaskKind {
             | TaskKind::Webhook
             | TaskKind::Notification
             | TaskKind::Script
-            | TaskKind::HttpRequest => 5,
+            | TaskKind::HttpRequest
+            | TaskKind::PrometheusQuery => 5,
         };
         let exponent = attempt.saturating_sub(1).min(16);
         SignedDuration::from_secs((base << exponent).min(300))

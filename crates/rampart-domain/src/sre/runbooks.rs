@@ -1,7 +1,7 @@
 //! Runbook definitions: what a runbook's author writes (JSON, the shape of
 //! [`RunbookDoc`]), parsed strictly into a [`Definition`] — typed inputs, the project
-//! secrets its steps may use, the steps (a script or an HTTP request run by a delegate;
-//! a note or a status change on the incident, done by the server), the delegates it
+//! secrets its steps may use, the steps (a script, an HTTP request or a Prometheus query
+//! run by a delegate; a note or a status change on the incident, done by the server), the delegates it
 //! runs on, and the incident changes that start it on their own. Every error names where
 //! in the document it is (`steps[1].limits.wall_seconds …`).
 //!
@@ -9,7 +9,9 @@
 //! and an HTTP step's URL, headers and body through `{{inputs.NAME}}` placeholders —
 //! percent-encoded in the URL. Secrets go only where a step names them: a script's
 //! environment, or `{{secrets.NAME}}` in an HTTP step's headers and body (never its URL,
-//! which delegates and receivers log).
+//! which delegates and receivers log). A Prometheus query step's PromQL takes input
+//! values verbatim (they are PromQL, not escaped): an author who lets people choose a
+//! value that goes into a query lists the `allowed` ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,6 +60,10 @@ pub const INPUT_VALUE_CHARS_MAX: usize = 1024;
 /// An HTTP step's timeout when its author names none, and the longest allowed.
 pub const HTTP_TIMEOUT_SECONDS_DEFAULT: u64 = 30;
 pub const HTTP_TIMEOUT_SECONDS_MAX: u64 = 60;
+/// The longest range a Prometheus query step may ask for (31 days).
+pub const QUERY_RANGE_SECONDS_MAX: u64 = 31 * 24 * 3600;
+/// The most points per series a range query may ask for (Prometheus refuses more).
+pub const QUERY_RANGE_POINTS_MAX: u64 = 11_000;
 
 /// A runbook definition as written.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -134,6 +140,24 @@ pub enum StepDoc {
         headers: BTreeMap<String, String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_seconds: Option<u64>,
+    },
+    /// A PromQL query against the Prometheus at `url` (its base address, under a URL
+    /// the delegate allows): an instant query, or a range query over the last
+    /// `range_seconds` when the delegate runs it.
+    PrometheusQuery {
+        name: String,
+        url: String,
+        query: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range_seconds: Option<u64>,
+        /// The resolution of a range query (default: about 240 points).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step_seconds: Option<u64>,
+        /// E.g. `Authorization: Bearer {{secrets.PROM_TOKEN}}`.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        headers: BTreeMap<String, String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_seconds: Option<u64>,
     },
@@ -230,6 +254,14 @@ pub enum Step {
         body: Option<Template>,
         timeout_seconds: u64,
     },
+    PrometheusQuery {
+        name: String,
+        url: Template,
+        query: Template,
+        range: Option<QueryRange>,
+        headers: BTreeMap<String, Template>,
+        timeout_seconds: u64,
+    },
     AddNote {
         name: String,
         text: Template,
@@ -240,11 +272,19 @@ pub enum Step {
     },
 }
 
+/// A range query's length and resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryRange {
+    pub seconds: u64,
+    pub step_seconds: u64,
+}
+
 impl Step {
     pub fn name(&self) -> &str {
         match self {
             Step::Script { name, .. }
             | Step::HttpRequest { name, .. }
+            | Step::PrometheusQuery { name, .. }
             | Step::AddNote { name, .. }
             | Step::SetStatus { name, .. } => name,
         }
@@ -252,7 +292,10 @@ impl Step {
 
     /// Whether a delegate runs it (the others the server does).
     pub fn runs_on_a_delegate(&self) -> bool {
-        matches!(self, Step::Script { .. } | Step::HttpRequest { .. })
+        matches!(
+            self,
+            Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. }
+        )
     }
 }
 
@@ -589,6 +632,7 @@ impl StepDoc {
         let name = match self {
             StepDoc::Script { name, .. }
             | StepDoc::HttpRequest { name, .. }
+            | StepDoc::PrometheusQuery { name, .. }
             | StepDoc::AddNote { name, .. }
             | StepDoc::SetStatus { name, .. } => name,
         };
@@ -604,7 +648,7 @@ impl StepDoc {
                     }
                     Part::Secret(_) if !secrets_allowed => {
                         return Err(invalid(format!(
-                            "{place}: secrets may not appear here (only in an HTTP step's headers and body)"
+                            "{place}: secrets may not appear here (only in the headers and body of an HTTP or query step)"
                         )));
                     }
                     Part::Secret(secret) if !secrets.contains_key(secret) => {
@@ -614,6 +658,50 @@ impl StepDoc {
                 }
             }
             Ok(template)
+        };
+        let url_template = |url: &str| {
+            let url = template(url, "url", false)?;
+            if !matches!(url.parts().first(), Some(Part::Text(text)) if text.starts_with("https://") || text.starts_with("http://"))
+            {
+                return Err(invalid(format!(
+                    "{where_}.url: must start with https:// or http:// (before any placeholder)"
+                )));
+            }
+            Ok(url)
+        };
+        let header_templates = |headers: &BTreeMap<String, String>| {
+            headers
+                .iter()
+                .map(|(header, value)| {
+                    let valid_name = !header.is_empty()
+                        && header
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                    if !valid_name {
+                        return Err(invalid(format!(
+                            "{where_}.headers: {header} is not a header name"
+                        )));
+                    }
+                    if value.contains(['\r', '\n']) {
+                        return Err(invalid(format!(
+                            "{where_}.headers.{header}: a header value is one line"
+                        )));
+                    }
+                    Ok((
+                        header.clone(),
+                        template(value, &format!("headers.{header}"), true)?,
+                    ))
+                })
+                .collect::<Result<BTreeMap<_, _>, _>>()
+        };
+        let timeout = |timeout_seconds: Option<u64>| {
+            let timeout_seconds = timeout_seconds.unwrap_or(HTTP_TIMEOUT_SECONDS_DEFAULT);
+            if !(1..=HTTP_TIMEOUT_SECONDS_MAX).contains(&timeout_seconds) {
+                return Err(invalid(format!(
+                    "{where_}.timeout_seconds: must be between 1 and {HTTP_TIMEOUT_SECONDS_MAX}"
+                )));
+            }
+            Ok(timeout_seconds)
         };
         Ok(match self {
             StepDoc::Script {
@@ -660,42 +748,9 @@ impl StepDoc {
                         "{where_}.method: {method} is not GET, HEAD, POST, PUT, PATCH or DELETE"
                     )));
                 }
-                let url = template(url, "url", false)?;
-                if !matches!(url.parts().first(), Some(Part::Text(text)) if text.starts_with("https://") || text.starts_with("http://"))
-                {
-                    return Err(invalid(format!(
-                        "{where_}.url: must start with https:// or http:// (before any placeholder)"
-                    )));
-                }
-                let headers = headers
-                    .iter()
-                    .map(|(header, value)| {
-                        let valid_name = !header.is_empty()
-                            && header
-                                .bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                        if !valid_name {
-                            return Err(invalid(format!(
-                                "{where_}.headers: {header} is not a header name"
-                            )));
-                        }
-                        if value.contains(['\r', '\n']) {
-                            return Err(invalid(format!(
-                                "{where_}.headers.{header}: a header value is one line"
-                            )));
-                        }
-                        Ok((
-                            header.clone(),
-                            template(value, &format!("headers.{header}"), true)?,
-                        ))
-                    })
-                    .collect::<Result<BTreeMap<_, _>, _>>()?;
-                let timeout_seconds = timeout_seconds.unwrap_or(HTTP_TIMEOUT_SECONDS_DEFAULT);
-                if !(1..=HTTP_TIMEOUT_SECONDS_MAX).contains(&timeout_seconds) {
-                    return Err(invalid(format!(
-                        "{where_}.timeout_seconds: must be between 1 and {HTTP_TIMEOUT_SECONDS_MAX}"
-                    )));
-                }
+                let url = url_template(url)?;
+                let headers = header_templates(headers)?;
+                let timeout_seconds = timeout(*timeout_seconds)?;
                 Step::HttpRequest {
                     name: name.clone(),
                     method: method.clone(),
@@ -706,6 +761,58 @@ impl StepDoc {
                         .map(|body| template(body, "body", true))
                         .transpose()?,
                     timeout_seconds,
+                }
+            }
+            StepDoc::PrometheusQuery {
+                name,
+                url,
+                query,
+                range_seconds,
+                step_seconds,
+                headers,
+                timeout_seconds,
+            } => {
+                let query = template(query, "query", false)?;
+                if query.parts().is_empty() {
+                    return Err(invalid(format!("{where_}.query: must not be empty")));
+                }
+                let range = match (range_seconds, step_seconds) {
+                    (None, None) => None,
+                    (None, Some(_)) => {
+                        return Err(invalid(format!(
+                            "{where_}.step_seconds: only with range_seconds (a range query)"
+                        )));
+                    }
+                    (Some(seconds), step) => {
+                        let seconds = *seconds;
+                        if !(1..=QUERY_RANGE_SECONDS_MAX).contains(&seconds) {
+                            return Err(invalid(format!(
+                                "{where_}.range_seconds: must be between 1 and {QUERY_RANGE_SECONDS_MAX}"
+                            )));
+                        }
+                        let step_seconds = step.unwrap_or_else(|| (seconds / 240).max(1));
+                        if step_seconds == 0
+                            || step_seconds > seconds
+                            || seconds / step_seconds > QUERY_RANGE_POINTS_MAX
+                        {
+                            return Err(invalid(format!(
+                                "{where_}.step_seconds: between 1 and range_seconds, and at most \
+                                 {QUERY_RANGE_POINTS_MAX} points (range_seconds / step_seconds)"
+                            )));
+                        }
+                        Some(QueryRange {
+                            seconds,
+                            step_seconds,
+                        })
+                    }
+                };
+                Step::PrometheusQuery {
+                    name: name.clone(),
+                    url: url_template(url)?,
+                    query,
+                    range,
+                    headers: header_templates(headers)?,
+                    timeout_seconds: timeout(*timeout_seconds)?,
                 }
             }
             StepDoc::AddNote { name, text } => Step::AddNote {
@@ -1080,6 +1187,34 @@ mod tests {
                 json!({"steps": [{"kind": "script", "name": "a", "script": "x\u{0}"}]}),
                 "NUL",
             ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "prom:9090", "query": "up"}]}),
+                "steps[0].url",
+            ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": ""}]}),
+                "steps[0].query: must not be empty",
+            ),
+            (
+                json!({"secrets": [{"name": "T", "secret": "t"}], "steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": "up{token=\"{{secrets.T}}\"}"}]}),
+                "steps[0].query: secrets may not appear here",
+            ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": "up", "step_seconds": 5}]}),
+                "only with range_seconds",
+            ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": "up", "range_seconds": 86400, "step_seconds": 1}]}),
+                "steps[0].step_seconds",
+            ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": "up", "range_seconds": 60, "step_seconds": 61}]}),
+                "steps[0].step_seconds",
+            ),
+            (
+                json!({"steps": [{"kind": "prometheus_query", "name": "a", "url": "http://p", "query": "up", "range_seconds": 99999999}]}),
+                "steps[0].range_seconds",
+            ),
         ];
         for (document, expected) in cases {
             let error = parse(document.clone()).unwrap_err();
@@ -1096,6 +1231,38 @@ mod tests {
                 .unwrap_err()
                 .contains("at most 20 steps")
         );
+    }
+
+    #[test]
+    fn a_query_step_is_instant_or_a_range_with_a_sensible_resolution() {
+        let step = |extra: serde_json::Value| {
+            let mut step = json!({"kind": "prometheus_query", "name": "errors",
+                                  "url": "https://prom.internal:9090/",
+                                  "query": "sum(rate(http_requests_total{code=~\"5..\"}[5m]))"});
+            step.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            parse(json!({"steps": [step]})).unwrap().steps[0].clone()
+        };
+        let Step::PrometheusQuery { range, .. } = step(json!({})) else {
+            panic!("not a query step");
+        };
+        assert_eq!(range, None);
+        let Step::PrometheusQuery { range, .. } = step(json!({"range_seconds": 3600})) else {
+            panic!("not a query step");
+        };
+        assert_eq!(
+            range,
+            Some(QueryRange {
+                seconds: 3600,
+                step_seconds: 15
+            })
+        );
+        let Step::PrometheusQuery { range, .. } = step(json!({"range_seconds": 30})) else {
+            panic!("not a query step");
+        };
+        assert_eq!(range.unwrap().step_seconds, 1);
+        assert!(step(json!({})).runs_on_a_delegate());
     }
 
     #[test]

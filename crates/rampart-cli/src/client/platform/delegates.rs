@@ -7,7 +7,7 @@
 //! task is reported as refused, with the reason.
 //!
 //! Task kinds run here: `ping` (answers with the agent's version, host and sandbox);
-//! `webhook`, `notification` and `http_request` go out through
+//! `webhook`, `notification`, `http_request` and `prometheus_query` go out through
 //! [`rampart_delegate::outbound::Outbound`], to the places the delegate's operator
 //! allows; `script` runs in [`rampart_delegate::sandbox`] — whose helper is this same
 //! binary, `rampart delegate sandbox-exec` (hidden), started for each script.
@@ -667,11 +667,12 @@ async fn handle(
             ),
             None,
         ),
-        kind @ ("webhook" | "notification" | "http_request" | "script") => {
+        kind @ ("webhook" | "notification" | "http_request" | "prometheus_query" | "script") => {
             let done = match kind {
                 "webhook" => outbound.webhook(&work.arguments).await,
                 "notification" => outbound.notification(&work.arguments).await,
                 "http_request" => outbound.http_request(&work.arguments).await,
+                "prometheus_query" => outbound.prometheus_query(&work.arguments).await,
                 _ => scripts.run(&work.arguments).await,
             };
             match done {

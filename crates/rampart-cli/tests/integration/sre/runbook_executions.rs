@@ -725,3 +725,206 @@ async fn incidents_trigger_runbooks_on_postgres() {
         incidents_trigger_runbooks(server).await;
     }
 }
+
+/// A real Prometheus (Debian's `prometheus`) on loopback, scraping itself every second,
+/// ready once its own `up` series has a few samples. Returns its port.
+async fn prometheus(dir: &std::path::Path) -> (tokio::process::Child, u16) {
+    use super::alerts_alertmanager::{eventually, free_port};
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      \
+             - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let child = tokio::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("prometheus (scripts/install-test-deps.sh installs it)");
+    let scraped = eventually(Duration::from_secs(60), async || {
+        let answer = direct_query(port, "count_over_time(up[1m]) > 2").await?;
+        (!answer["data"]["result"].as_array()?.is_empty()).then_some(())
+    })
+    .await;
+    assert!(scraped.is_some(), "Prometheus never scraped itself");
+    (child, port)
+}
+
+/// An instant query straight to Prometheus (the oracle the delegate's answer is
+/// compared with).
+async fn direct_query(port: u16, query: &str) -> Option<Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let encoded: String = query
+        .bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    stream
+        .write_all(
+            format!("GET /api/v1/query?query={encoded} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let answer = String::from_utf8(answer).ok()?;
+    serde_json::from_str(answer.split_once("\r\n\r\n")?.1).ok()
+}
+
+/// Query steps: a runbook asks the customer's Prometheus through a delegate — an
+/// instant query with an input in its PromQL and a bearer token from a secret, a range
+/// query — and gets Prometheus's own answer; PromQL Prometheus refuses fails the step at
+/// once with Prometheus's reason, and a Prometheus the delegate may not reach is never
+/// asked.
+async fn runbooks_query_prometheus_through_a_delegate(server: TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_prometheus, port) = prometheus(dir.path()).await;
+    let admin = server.admin_token.clone();
+    let secret = server
+        .post(
+            &format!("{PROJECT}/secrets"),
+            &admin,
+            json!({"identifier": "prom-token", "name": "Prometheus token", "value": SECRET_VALUE}),
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.text);
+    let base = format!("http://127.0.0.1:{port}");
+    let definition = |query: &str, url: &str| {
+        json!({
+            "inputs": [{"name": "JOB", "allowed": ["prometheus", "node"], "default": "prometheus"}],
+            "secrets": [{"name": "PROM_TOKEN", "secret": "prom-token"}],
+            "steps": [
+                {"kind": "prometheus_query", "name": "up", "url": url, "query": query,
+                 "headers": {"Authorization": "Bearer {{secrets.PROM_TOKEN}}"}},
+                {"kind": "prometheus_query", "name": "samples", "url": url,
+                 "query": "prometheus_build_info{job=\"{{inputs.JOB}}\"}",
+                 "range_seconds": 120, "step_seconds": 1}
+            ]
+        })
+    };
+    for (identifier, query, url) in [
+        ("health", "up{job=\"{{inputs.JOB}}\"}", base.clone()),
+        ("broken", "sum(rate(up[5m]", base.clone()),
+        ("elsewhere", "up", format!("http://127.0.0.1:{}/", port + 1)),
+    ] {
+        let created = server
+            .post(
+                &format!("{PROJECT}/runbooks"),
+                &admin,
+                json!({"identifier": identifier, "name": identifier,
+                       "definition": definition(query, &url)}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let state = dir.path().join("delegate.json");
+    agent_registered(&server, "observer", &state).await;
+    let _running = agent(
+        &server,
+        &[
+            "run",
+            "--state",
+            state.to_str().unwrap(),
+            "--allow-url",
+            &format!("{base}/"),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let start = async |runbook: &str| {
+        let started = server
+            .post(
+                &format!("{PROJECT}/runbooks/{runbook}/executions"),
+                &admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+        ended(&server, started.body["id"].as_str().unwrap()).await
+    };
+
+    let done = start("health").await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let instant = &done["steps"][0]["output"];
+    assert_eq!(instant["result_type"], "vector", "{instant}");
+    assert_eq!(instant["series"], 1);
+    assert_eq!(instant["truncated"], false);
+    // The same series Prometheus gives when asked directly, with the same value.
+    let oracle = direct_query(port, "up{job=\"prometheus\"}").await.unwrap();
+    assert_eq!(
+        instant["result"][0]["metric"], oracle["data"]["result"][0]["metric"],
+        "{instant} vs {oracle}"
+    );
+    assert_eq!(instant["result"][0]["value"][1], "1");
+    let range = &done["steps"][1]["output"];
+    assert_eq!(range["result_type"], "matrix", "{range}");
+    assert_eq!(
+        range["end"].as_i64().unwrap() - range["start"].as_i64().unwrap(),
+        120
+    );
+    let points = range["result"][0]["values"].as_array().unwrap();
+    assert!(!points.is_empty(), "{range}");
+    assert_eq!(range["result"][0]["metric"]["job"], "prometheus");
+    assert!(!done.to_string().contains(SECRET_VALUE));
+
+    // Bad PromQL: Prometheus's own reason, once (not retried).
+    let broken = start("broken").await;
+    assert_eq!(broken["status"], "failed", "{broken}");
+    assert_eq!(
+        broken["steps"][0]["error_code"], "prometheus_bad_data",
+        "{broken}"
+    );
+    assert!(
+        broken["steps"][0]["output"]
+            .to_string()
+            .contains("parse error"),
+        "{broken}"
+    );
+    assert_eq!(broken["steps"][1]["status"], "skipped");
+    let task = broken["steps"][0]["task_id"].as_str().unwrap();
+    let shown = server
+        .get(&format!("{PROJECT}/delegate-tasks/{task}"), &admin)
+        .await;
+    assert_eq!(shown.body["attempts"], 1, "{}", shown.text);
+
+    // A Prometheus outside what the delegate's operator allows is not asked.
+    let elsewhere = start("elsewhere").await;
+    assert_eq!(elsewhere["status"], "failed", "{elsewhere}");
+    assert_eq!(
+        elsewhere["steps"][0]["error_code"], "destination_not_allowed",
+        "{elsewhere}"
+    );
+}
+
+#[tokio::test]
+async fn runbooks_query_prometheus_through_a_delegate_on_sqlite() {
+    runbooks_query_prometheus_through_a_delegate(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn runbooks_query_prometheus_through_a_delegate_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        runbooks_query_prometheus_through_a_delegate(server).await;
+    }
+}

@@ -46,6 +46,12 @@ impl AuditBuilder {
         self
     }
 
+    /// How the actor named with [`AuditBuilder::actor`] acted.
+    pub fn auth_method(mut self, method: crate::AuthMethod) -> Self {
+        self.record.auth_method = Some(method.as_str().into());
+        self
+    }
+
     pub fn resource_id(mut self, id: impl ToString) -> Self {
         self.record.resource_id = Some(id.to_string());
         self

@@ -17,6 +17,9 @@ pub enum AuthMethod {
     Session,
     /// The server itself (bootstrap, operator commands run on the host).
     System,
+    /// The server acting for a principal that configured it to (a runbook's trigger
+    /// acting as the runbook's service account), with that principal's rights only.
+    Automation,
 }
 
 impl AuthMethod {
@@ -25,6 +28,7 @@ impl AuthMethod {
             AuthMethod::Token => "token",
             AuthMethod::Session => "session",
             AuthMethod::System => "system",
+            AuthMethod::Automation => "automation",
         }
     }
 }
@@ -82,6 +86,20 @@ impl Actor {
             is_account_owner,
             session_id: None,
             run_credential,
+        }
+    }
+
+    /// The server acting for `principal` (see [`AuthMethod::Automation`]).
+    pub fn automation(principal: PrincipalId) -> Self {
+        Self {
+            principal,
+            auth_method: AuthMethod::Automation,
+            token_id: None,
+            narrowed_to: None,
+            token_expires_at: None,
+            is_account_owner: false,
+            session_id: None,
+            run_credential: None,
         }
     }
 

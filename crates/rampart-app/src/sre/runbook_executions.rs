@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rampart_domain::platform::delegates::{DelegateTask, TaskKind, TaskStatus};
+use rampart_domain::platform::identity::PrincipalId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::incidents::{IncidentSeverity, IncidentStatus};
 use rampart_domain::sre::runbook_executions::{
@@ -38,7 +39,7 @@ use crate::platform::delegates::{NewTask, queue_task};
 use crate::sealing::{Resealer, SealContext, SealedPlace, Sealer, key_owner};
 use crate::sre::incidents::add_timeline;
 use crate::sre::runbooks::RunbookView;
-use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
+use crate::{Access, App, AppError, AppResult, Ctx, authorize, authorize_resource, mint};
 
 /// The sealed inputs of executions, for the rewrap job.
 pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
@@ -255,7 +256,7 @@ pub(crate) async fn queue_triggers(
     actor: &str,
     now: Timestamp,
 ) -> AppResult<()> {
-    if actor.starts_with("runbook_execution:") || actor.starts_with("runbook:") {
+    if actor.starts_with("runbook_execution:") {
         return Ok(());
     }
     tx.queue_runbook_trigger(&TriggerEventRow {
@@ -488,8 +489,8 @@ impl App {
 
     /// Starts the executions that waiting incident changes trigger, a bounded batch
     /// per call (the server's paging tick calls it). Each change is taken once, in the
-    /// transaction that writes the executions it starts; they act as
-    /// `runbook:<identifier>` with the inputs the trigger names. Returns how many
+    /// transaction that writes the executions it starts; they act as the runbook's
+    /// service account (`run_as`) with the inputs the trigger names. Returns how many
     /// executions started.
     pub async fn run_runbook_triggers(&self) -> AppResult<u64> {
         let mut started = 0;
@@ -652,6 +653,7 @@ impl App {
                 Ctx::system()
                     .audit(now, "runbook_execution.start", "runbook_execution")
                     .actor(actor)
+                    .auth_method(crate::AuthMethod::Automation)
                     .scope(scope)
                     .resource_id(id)
                     .details(details)
@@ -697,18 +699,76 @@ impl App {
             .definition
             .bind_inputs(&trigger.inputs, "inputs")
             .map_err(AppError::from)?;
+        let run_as = self
+            .check_run_as(
+                scope,
+                runbook.identifier.as_str(),
+                &view.definition,
+                &inputs,
+            )
+            .await?;
         Ok(Some(
             self.prepare_execution(
                 &view,
                 inputs,
                 Some(incident.id),
                 trigger_kind,
-                format!("runbook:{}", runbook.identifier),
+                run_as.to_text(),
                 sealer,
                 now,
             )
             .await?,
         ))
+    }
+
+    /// The service account a triggered execution of `definition` acts as, when it may
+    /// now do what a person starting it would need: `runbook:execute` on the runbook,
+    /// the incident rights of its steps, `secret:access` for its secrets, and the roles
+    /// its inputs' restricted values ask for. Checked at every trigger, so a right taken
+    /// from the account since the runbook was written stops it.
+    async fn check_run_as(
+        &self,
+        scope: Scope,
+        runbook: &str,
+        definition: &Definition,
+        inputs: &BTreeMap<String, String>,
+    ) -> AppResult<PrincipalId> {
+        let Some(id) = definition.run_as else {
+            return Err(AppError::Internal(
+                "a runbook with triggers has no service account".into(),
+            ));
+        };
+        let principal = PrincipalId::ServiceAccount(id);
+        if self.store().service_account_by_id(id).await?.is_none() {
+            return Err(AppError::NotFound {
+                what: "service account",
+            });
+        }
+        let access = self.store().access_of(principal).await?;
+        let ctx = Ctx::new(
+            crate::Actor::automation(principal),
+            crate::RequestMeta::default(),
+            std::sync::Arc::new(access),
+        );
+        authorize_resource(
+            &ctx.actor,
+            &ctx.access,
+            Permission::RunbookExecute,
+            scope,
+            runbook,
+        )?;
+        if !definition.secrets.is_empty() {
+            authorize(
+                &ctx.actor,
+                &ctx.access,
+                Access::Permission(Permission::SecretAccess),
+                scope,
+            )?;
+        }
+        check_incident_rights(&ctx, scope, definition)?;
+        self.check_restricted_inputs(&ctx, scope, definition, inputs)
+            .await?;
+        Ok(principal)
     }
 
     /// Refuses values of inputs restricted to roles the caller does not hold at the

@@ -4,6 +4,8 @@
 //! naming its place, and stored sealed with the project's key: scripts, URLs and bodies
 //! are what an author wrote and may say more than they should.
 
+use rampart_domain::platform::access::Grantee;
+use rampart_domain::platform::identity::PrincipalId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::runbooks::{
     DEFINITION_BYTES_MAX, Definition, Runbook, RunbookDoc, RunbookVersion,
@@ -146,7 +148,8 @@ impl App {
     /// What only some authors may write: steps using the project's secrets need
     /// `secret:access` (a script could print one); triggers need the incident rights
     /// their steps use, and may choose a role-restricted value only when their author
-    /// holds the role (a trigger runs with the values its author chose).
+    /// holds the role (a trigger runs with the values its author chose); the service
+    /// account triggers run as must be one its author could grant all it holds.
     async fn check_authoring(
         &self,
         ctx: &Ctx,
@@ -170,6 +173,32 @@ impl App {
             let inputs =
                 definition.bind_inputs(&trigger.inputs, &format!("triggers[{index}].inputs"))?;
             self.check_restricted_inputs(ctx, scope, definition, &inputs)
+                .await?;
+        }
+        if let Some(id) = definition.run_as {
+            // The service account must be the project's or its organisation's, and its
+            // author one who could give it everything it holds: naming it must not
+            // lend its author rights they could not grant.
+            let (org, project) = match scope {
+                Scope::Project(org, project) => (org, project),
+                _ => return Err(AppError::Internal("runbooks belong to projects".into())),
+            };
+            let found = self
+                .store()
+                .service_account_by_id(id)
+                .await?
+                .filter(|account| {
+                    account.org_id == org && account.project_id.is_none_or(|p| p == project)
+                });
+            if found.is_none() {
+                return Err(AppError::bad_request(
+                    ErrorCode::InvalidDefinition,
+                    format!(
+                        "run_as: there is no service account {id} in this project or its organization"
+                    ),
+                ));
+            }
+            self.check_can_act_for(ctx, Grantee::Principal(PrincipalId::ServiceAccount(id)))
                 .await?;
         }
         Ok(())

@@ -130,7 +130,7 @@ pub struct RunbookExecution {
     pub incident_id: Option<IncidentId>,
     pub trigger: ExecutionTrigger,
     pub status: ExecutionStatus,
-    /// The actor text of who started it (`runbook:<id>` for a trigger).
+    /// The actor text of who started it (the runbook's service account, `service_account:<id>`, for a trigger).
     pub started_by: String,
     pub approved_by: Option<String>,
     pub canceled_by: Option<String>,

@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use super::incidents::{IncidentSeverity, IncidentStatus};
 use crate::platform::delegates::{SCRIPT_LIMITS_DEFAULT, ScriptLimits, Tags};
 use crate::platform::tenancy::Scope;
-use crate::{Name, RunbookId, Slug, ValidationError};
+use crate::{Name, RunbookId, ServiceAccountId, Slug, ValidationError};
 
 /// A runbook of a project (its definitions are its versions, sealed).
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +84,11 @@ pub struct RunbookDoc {
     pub steps: Vec<StepDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<TriggerDoc>,
+    /// The service account (its id) the executions its triggers start act as: they
+    /// need its `runbook:execute` and the rights their steps use. Required with
+    /// triggers, only with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -217,6 +222,8 @@ pub struct Definition {
     pub secrets: BTreeMap<String, Slug>,
     pub steps: Vec<Step>,
     pub triggers: Vec<Trigger>,
+    /// Who triggered executions act as (set exactly when there are triggers).
+    pub run_as: Option<ServiceAccountId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -506,6 +513,7 @@ impl RunbookDoc {
             secrets,
             steps,
             triggers: Vec::new(),
+            run_as: None,
         };
         let triggers = self
             .triggers
@@ -513,8 +521,27 @@ impl RunbookDoc {
             .enumerate()
             .map(|(index, trigger)| trigger.parse(&format!("triggers[{index}]"), &definition))
             .collect::<Result<Vec<_>, _>>()?;
+        let run_as = match (&self.run_as, triggers.is_empty()) {
+            (None, true) => None,
+            (Some(id), false) => Some(
+                id.parse::<ServiceAccountId>()
+                    .map_err(|_| invalid(format!("run_as: {id} is not a service account's id")))?,
+            ),
+            (None, false) => {
+                return Err(invalid(
+                    "run_as: a runbook with triggers names the service account its \
+                     automatic executions act as",
+                ));
+            }
+            (Some(_), true) => {
+                return Err(invalid(
+                    "run_as: only with triggers (a person's execution acts as that person)",
+                ));
+            }
+        };
         Ok(Definition {
             triggers,
+            run_as,
             ..definition
         })
     }
@@ -965,7 +992,8 @@ mod tests {
                 {"kind": "set_status", "name": "monitor", "status": "monitoring"}
             ],
             "triggers": [{"on": ["incident.opened"], "services": ["web"], "severities": ["SEV1"],
-                          "inputs": {"DRY_RUN": true}}]
+                          "inputs": {"DRY_RUN": true}}],
+            "run_as": "0190c2a4-7a00-7000-8000-000000000001"
         })
     }
 
@@ -1178,6 +1206,18 @@ mod tests {
             (
                 json!({"triggers": [{"on": ["incident.opened"], "severities": ["P1"]}], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
                 "triggers[0].severities",
+            ),
+            (
+                json!({"triggers": [{"on": ["incident.opened"]}], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
+                "run_as: a runbook with triggers",
+            ),
+            (
+                json!({"run_as": "0190c2a4-7a00-7000-8000-000000000001", "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
+                "run_as: only with triggers",
+            ),
+            (
+                json!({"run_as": "admin", "triggers": [{"on": ["incident.opened"]}], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
+                "run_as: admin is not",
             ),
             (
                 json!({"delegate_selector": ["env"], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),

@@ -218,6 +218,15 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         )
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let account = server
+        .post(
+            &format!("{PROJECT}/service-accounts"),
+            &admin,
+            json!({"name": "responder", "description": "runs triggered runbooks"}),
+        )
+        .await;
+    assert_eq!(account.status, StatusCode::CREATED, "{}", account.text);
+    let account = account.body["id"].as_str().unwrap();
     let refused = server
         .post(
             &format!("{PROJECT}/runbooks"),
@@ -226,7 +235,8 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
                 "inputs": [{"name": "ENV", "default": "staging",
                             "restricted": {"prod": ["production-operator"]}}],
                 "steps": [{"kind": "add_note", "name": "n", "text": "{{inputs.ENV}}"}],
-                "triggers": [{"on": ["incident.opened"], "inputs": {"ENV": "prod"}}]
+                "triggers": [{"on": ["incident.opened"], "inputs": {"ENV": "prod"}}],
+                "run_as": account
             }}),
         )
         .await;
@@ -584,21 +594,92 @@ async fn sensitive_runbooks_wait_for_a_second_person_on_postgres() {
 }
 
 /// Triggers: an incident opened from a webhook starts the runbooks whose triggers
-/// match its service and severity (as `runbook:<identifier>`, with the trigger's
-/// inputs), once however often the triggers are looked at; a person's change starts
-/// the `incident.changed` ones; a runbook's own change starts nothing.
+/// match its service and severity (as the runbook's service account, with the
+/// trigger's inputs), once however often the triggers are looked at; a person's change
+/// starts the `incident.changed` ones; a runbook's own change starts nothing. The
+/// service account must be one its author could grant all it holds, and it needs the
+/// rights a person would: taken away, the trigger starts nothing.
 async fn incidents_trigger_runbooks(server: TestServer) {
     let admin = server.admin_token.clone();
     super::service(&server, "web").await;
     super::service(&server, "db").await;
+    let account = server
+        .post(
+            &format!("{PROJECT}/service-accounts"),
+            &admin,
+            json!({"name": "responder", "description": "runs triggered runbooks"}),
+        )
+        .await;
+    assert_eq!(account.status, StatusCode::CREATED, "{}", account.text);
+    let account = account.body["id"].as_str().unwrap().to_owned();
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &admin,
+            json!({"identifier": "responder", "name": "Responder",
+                   "permissions": ["project:view", "runbook:view", "runbook:execute",
+                                   "runbook:delete", "incident:view", "incident:edit",
+                                   "incident:status_update"]}),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &admin,
+            json!({"principal": format!("service_account:{account}"),
+                   "role": role.body["id"].as_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let grant = granted.body["id"].as_str().unwrap().to_owned();
     let definition = |on: &str, services: Value, severities: Value, step: Value| {
         json!({
             "inputs": [{"name": "WHO", "default": "nobody"}],
             "steps": [step],
             "triggers": [{"on": [on], "services": services, "severities": severities,
-                          "inputs": {"WHO": "the trigger"}}]
+                          "inputs": {"WHO": "the trigger"}}],
+            "run_as": account
         })
     };
+    // Naming a service account: one of this project's, and only by an author who
+    // could grant it everything it holds (an operator, who may not delete runbooks,
+    // cannot borrow the account's right to).
+    let (operator_id, operator) = user(&server, "operator@example.com").await;
+    member(&server, &operator_id, "_user").await;
+    let note = json!({"kind": "add_note", "name": "note", "text": "x"});
+    let borrowed = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &operator,
+            json!({"identifier": "borrowed", "name": "Borrowed",
+                   "definition": definition("incident.opened", json!([]), json!([]), note.clone())}),
+        )
+        .await;
+    assert_eq!(borrowed.status, StatusCode::FORBIDDEN, "{}", borrowed.text);
+    let mut nobody = definition("incident.opened", json!([]), json!([]), note.clone());
+    nobody["run_as"] = json!("0190c2a4-7a00-7000-8000-000000000001");
+    let missing = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "nobody", "name": "Nobody", "definition": nobody}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.text);
+    assert_eq!(missing.code(), "invalid_definition");
+    assert!(missing.text.contains("run_as"), "{}", missing.text);
+    let mut unnamed = definition("incident.opened", json!([]), json!([]), note);
+    unnamed.as_object_mut().unwrap().remove("run_as");
+    let unnamed = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "unnamed", "name": "Unnamed", "definition": unnamed}),
+        )
+        .await;
+    assert_eq!(unnamed.status, StatusCode::BAD_REQUEST, "{}", unnamed.text);
+
     for (identifier, body) in [
         (
             "triage",
@@ -677,7 +758,7 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     assert_eq!(items.len(), 1, "{}", listed.text);
     assert_eq!(items[0]["runbook"], "triage");
     assert_eq!(items[0]["trigger"], "incident.opened");
-    assert_eq!(items[0]["started_by"], "runbook:triage");
+    assert_eq!(items[0]["started_by"], format!("service_account:{account}"));
     assert_eq!(items[0]["status"], "succeeded");
     let shown = incident(&server, 2).await;
     assert_eq!(
@@ -712,6 +793,35 @@ async fn incidents_trigger_runbooks(server: TestServer) {
         .get(&format!("{PROJECT}/runbooks/watch/executions"), &admin)
         .await;
     assert_eq!(listed.body["items"][0]["trigger"], "incident.changed");
+
+    // The account loses its role: a change that would start watch starts nothing, and
+    // says so in the audit log.
+    let revoked = server
+        .delete(&format!("{PROJECT}/role-assignments/{grant}"), &admin)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text);
+    let changed = server
+        .post(
+            &format!("{PROJECT}/incidents/2/status"),
+            &admin,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
+    let failed = server
+        .get("/api/v1/audit-events?action=runbook_trigger.failed", &admin)
+        .await;
+    assert_eq!(
+        failed.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        failed.text
+    );
+    let listed = server
+        .get(&format!("{PROJECT}/runbooks/watch/executions"), &admin)
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -609,6 +609,9 @@ fn credentials_refused(error: &AppError) -> Option<ErrorCode> {
     }
 }
 
+/// How many of an incident's alerts (the newest) runbook trigger conditions look at.
+const TRIGGER_ALERTS_READ: usize = 100;
+
 /// The alert payload as sealed: everything the sender said about the alert.
 fn payload_json(event: &AlertEvent) -> serde_json::Value {
     json!({
@@ -1201,6 +1204,46 @@ impl App {
             .ok_or_else(alert_not_found)?;
         let opener = self.opener(&project.to_string()).await?;
         Ok((view_of(&opener, listed)?, opener))
+    }
+
+    /// The labels of an incident's alerts (the newest [`TRIGGER_ALERTS_READ`]), opened
+    /// from their sealed payloads: what runbook triggers with label conditions match.
+    pub(crate) async fn incident_alert_labels(
+        &self,
+        project: ProjectId,
+        incident: rampart_domain::IncidentId,
+    ) -> AppResult<Vec<std::collections::BTreeMap<String, String>>> {
+        let rows = self.store().alerts_of_incident(incident).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let owner = project.to_string();
+        let opener = self.opener(&owner).await?;
+        let mut labels = Vec::new();
+        for row in rows.iter().rev().take(TRIGGER_ALERTS_READ) {
+            let id = row.alert.id;
+            let Some(sealed) = self.store().alert_payload(id).await? else {
+                continue;
+            };
+            let opened = opener.open(&alert_place(&owner, &id.to_string()), &sealed)?;
+            let payload: serde_json::Value = serde_json::from_slice(&opened)
+                .map_err(|_| AppError::Integrity("an alert payload does not parse".into()))?;
+            labels.push(
+                payload
+                    .get("labels")
+                    .and_then(serde_json::Value::as_object)
+                    .map(|found| {
+                        found
+                            .iter()
+                            .filter_map(|(name, value)| {
+                                Some((name.clone(), value.as_str()?.to_owned()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(labels)
     }
 
     /// One alert of the project with its payload opened; another project's alert is

@@ -597,6 +597,9 @@ impl App {
         let now = self.now();
         let mut prepared = Vec::new();
         let mut unprepared = 0;
+        // The incident's alerts' labels, read once the first trigger that asks about
+        // labels matches on everything else.
+        let mut labels = None;
         let mut cursor: Option<String> = None;
         loop {
             let page = self
@@ -609,6 +612,7 @@ impl App {
                         runbook,
                         kind,
                         (&incident, service.as_ref(), severity),
+                        &mut labels,
                         &sealer,
                         now,
                     )
@@ -671,6 +675,7 @@ impl App {
 
     /// The execution `runbook` starts for an incident change, if one of its triggers
     /// matches.
+    #[allow(clippy::too_many_arguments)]
     async fn prepare_triggered(
         &self,
         scope: Scope,
@@ -681,18 +686,30 @@ impl App {
             Option<&rampart_domain::Slug>,
             IncidentSeverity,
         ),
+        labels: &mut Option<Vec<BTreeMap<String, String>>>,
         sealer: &Sealer,
         now: Timestamp,
     ) -> AppResult<Option<NewExecution>> {
         let view = self
             .runbook(scope, runbook.identifier.as_str(), None)
             .await?;
-        let Some(trigger) = view
-            .definition
-            .triggers
-            .iter()
-            .find(|trigger| trigger.matches(event, service, severity))
-        else {
+        let mut found = None;
+        for trigger in &view.definition.triggers {
+            if !trigger.matches(event, service, severity) {
+                continue;
+            }
+            if !trigger.labels.is_empty() && labels.is_none() {
+                *labels = Some(
+                    self.incident_alert_labels(incident.project_id, incident.id)
+                        .await?,
+                );
+            }
+            if trigger.labels_match(labels.as_deref().unwrap_or_default()) {
+                found = Some(trigger);
+                break;
+            }
+        }
+        let Some(trigger) = found else {
             return Ok(None);
         };
         let inputs = view

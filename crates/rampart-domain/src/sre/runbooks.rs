@@ -53,6 +53,7 @@ pub const INPUTS_MAX: usize = 32;
 pub const SECRETS_MAX: usize = 16;
 pub const STEPS_MAX: usize = 20;
 pub const TRIGGERS_MAX: usize = 8;
+pub const TRIGGER_LABELS_MAX: usize = 16;
 /// The most bytes of a step's text (a script, a URL, a header, a body, a note).
 pub const STEP_TEXT_BYTES_MAX: usize = 64 * 1024;
 /// The most characters of an input's value.
@@ -206,6 +207,10 @@ pub struct TriggerDoc {
     /// Only incidents of these severities (`SEV0`…`SEV4`); empty: any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severities: Vec<String>,
+    /// Only incidents with an alert carrying every one of these labels with exactly
+    /// this value (`{"team": "payments"}`); empty: any.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// The inputs of the runs it starts (the others take their defaults).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, serde_json::Value>,
@@ -317,6 +322,7 @@ pub struct Trigger {
     pub on: BTreeSet<TriggerEvent>,
     pub services: Vec<Slug>,
     pub severities: Vec<IncidentSeverity>,
+    pub labels: BTreeMap<String, String>,
     pub inputs: BTreeMap<String, serde_json::Value>,
 }
 
@@ -331,6 +337,17 @@ impl Trigger {
         self.on.contains(&event)
             && (self.services.is_empty() || service.is_some_and(|s| self.services.contains(s)))
             && (self.severities.is_empty() || self.severities.contains(&severity))
+    }
+
+    /// Whether one of the incident's alerts (their labels) carries all the labels the
+    /// trigger asks for.
+    pub fn labels_match(&self, alerts: &[BTreeMap<String, String>]) -> bool {
+        self.labels.is_empty()
+            || alerts.iter().any(|labels| {
+                self.labels
+                    .iter()
+                    .all(|(name, value)| labels.get(name) == Some(value))
+            })
     }
 }
 
@@ -902,12 +919,27 @@ impl TriggerDoc {
                     .map_err(|error| invalid(format!("{where_}.severities: {}", error.reason)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        check_count(
+            self.labels.len(),
+            TRIGGER_LABELS_MAX,
+            &format!("labels in {where_}"),
+        )?;
+        for (name, value) in &self.labels {
+            if name.is_empty() || name.len() > 128 {
+                return Err(invalid(format!(
+                    "{where_}.labels: a label name is 1 to 128 bytes"
+                )));
+            }
+            check_text(name, &format!("{where_}.labels"))?;
+            check_text(value, &format!("{where_}.labels.{name}"))?;
+        }
         // The inputs a trigger gives must bind now: an automatic run cannot ask anyone.
         definition.bind_inputs(&self.inputs, &format!("{where_}.inputs"))?;
         Ok(Trigger {
             on,
             services,
             severities,
+            labels: self.labels.clone(),
             inputs: self.inputs.clone(),
         })
     }
@@ -1303,6 +1335,48 @@ mod tests {
         };
         assert_eq!(range.unwrap().step_seconds, 1);
         assert!(step(json!({})).runs_on_a_delegate());
+    }
+
+    #[test]
+    fn a_trigger_with_labels_needs_one_alert_carrying_them_all() {
+        let definition = parse(json!({
+            "steps": [{"kind": "add_note", "name": "a", "text": "x"}],
+            "triggers": [{"on": ["incident.opened"], "labels": {"team": "payments", "env": "prod"}}],
+            "run_as": "0190c2a4-7a00-7000-8000-000000000001"
+        }))
+        .unwrap();
+        let trigger = &definition.triggers[0];
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(trigger.labels_match(&[labels(&[
+            ("team", "payments"),
+            ("env", "prod"),
+            ("host", "a")
+        ])]));
+        // Split over two alerts is not one alert carrying both.
+        assert!(
+            !trigger.labels_match(&[labels(&[("team", "payments")]), labels(&[("env", "prod")])])
+        );
+        assert!(!trigger.labels_match(&[labels(&[("team", "Payments"), ("env", "prod")])]));
+        assert!(!trigger.labels_match(&[]));
+        let any = parse(json!({
+            "steps": [{"kind": "add_note", "name": "a", "text": "x"}],
+            "triggers": [{"on": ["incident.opened"]}],
+            "run_as": "0190c2a4-7a00-7000-8000-000000000001"
+        }))
+        .unwrap();
+        assert!(any.triggers[0].labels_match(&[]));
+        let error = parse(json!({
+            "steps": [{"kind": "add_note", "name": "a", "text": "x"}],
+            "triggers": [{"on": ["incident.opened"], "labels": {"": "x"}}],
+            "run_as": "0190c2a4-7a00-7000-8000-000000000001"
+        }))
+        .unwrap_err();
+        assert!(error.contains("triggers[0].labels"), "{error}");
     }
 
     #[test]

@@ -718,6 +718,25 @@ async fn incidents_trigger_runbooks(server: TestServer) {
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     }
+    // Label conditions: an alert of the incident must carry them (the webhook's alerts
+    // are labelled team=web).
+    for (identifier, team) in [("web-team", "web"), ("db-team", "db")] {
+        let mut body = definition(
+            "incident.opened",
+            json!([]),
+            json!([]),
+            json!({"kind": "add_note", "name": "note", "text": format!("{team} team paged")}),
+        );
+        body["triggers"][0]["labels"] = json!({"team": team});
+        let created = server
+            .post(
+                &format!("{PROJECT}/runbooks"),
+                &admin,
+                json!({"identifier": identifier, "name": identifier, "definition": body}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
     // An incident no trigger matches starts nothing, and is looked at once.
     let opened = server
         .post(
@@ -748,23 +767,35 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     .await;
     let sent = super::send(&server, &hook, &super::generic("k1", "trigger", "5xx"), &[]).await;
     assert_eq!(sent.status, StatusCode::ACCEPTED, "{:?}", sent.body);
-    // A critical alert of web: SEV1, which only triage matches.
-    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 1);
+    // A critical alert of web labelled team=web: SEV1, which triage and web-team match.
+    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 2);
     assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
     let listed = server
         .get(&format!("{PROJECT}/runbook-executions"), &admin)
         .await;
+    let mut started: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["runbook"].as_str().unwrap())
+        .collect();
+    started.sort_unstable();
+    assert_eq!(started, ["triage", "web-team"], "{}", listed.text);
+    let listed = server
+        .get(&format!("{PROJECT}/runbooks/triage/executions"), &admin)
+        .await;
     let items = listed.body["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{}", listed.text);
-    assert_eq!(items[0]["runbook"], "triage");
     assert_eq!(items[0]["trigger"], "incident.opened");
     assert_eq!(items[0]["started_by"], format!("service_account:{account}"));
     assert_eq!(items[0]["status"], "succeeded");
     let shown = incident(&server, 2).await;
-    assert_eq!(
-        timeline_of(&shown, "note")[0]["body"]["text"],
-        "triaged by the trigger"
-    );
+    let notes = timeline_of(&shown, "note");
+    let mut notes: Vec<&str> = notes
+        .iter()
+        .map(|note| note["body"]["text"].as_str().unwrap())
+        .collect();
+    notes.sort_unstable();
+    assert_eq!(notes, ["triaged by the trigger", "web team paged"]);
     assert_eq!(shown["status"], "triggered");
 
     // A person acknowledges: watch starts and moves it to monitoring; that move of its

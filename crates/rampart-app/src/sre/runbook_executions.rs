@@ -27,7 +27,7 @@ use rampart_domain::sre::runbook_executions::{
 };
 use rampart_domain::sre::runbooks::{Definition, Part, Step, TriggerEvent};
 use rampart_domain::{
-    ErrorCode, IncidentId, Permission, RunbookExecutionId, RunbookTriggerEventId,
+    ErrorCode, IncidentId, Permission, RunbookExecutionId, RunbookTriggerEventId, UserId,
 };
 use rampart_store::sealed::SealedCell;
 use rampart_store::sre::runbook_executions::{EXECUTION_INPUTS, TriggerEventRow};
@@ -126,6 +126,7 @@ fn kind_of(step: &Step) -> &'static str {
         Step::PrometheusQuery { .. } => "prometheus_query",
         Step::AddNote { .. } => "add_note",
         Step::SetStatus { .. } => "set_status",
+        Step::Page { .. } => "page",
     }
 }
 
@@ -153,6 +154,11 @@ enum Action {
     Status {
         step: ExecutionStep,
         to: IncidentStatus,
+    },
+    /// People to page about the incident (each may see it), with their emails.
+    Page {
+        step: ExecutionStep,
+        users: Vec<(UserId, String)>,
     },
     /// A delegate step: its task is queued and the execution waits for it.
     Task {
@@ -224,6 +230,8 @@ pub(crate) fn check_incident_rights(
         match step {
             Step::AddNote { .. } => needed.push(Permission::IncidentEdit),
             Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
+            // Paging people about an incident is escalating it by hand.
+            Step::Page { .. } => needed.push(Permission::IncidentEdit),
             Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {}
         }
     }
@@ -1131,6 +1139,17 @@ impl App {
                     step: row,
                     to: *status,
                 }),
+                Step::Page { users, .. } => match self.page_recipients(execution, users).await? {
+                    Ok(users) => actions.push(Action::Page { step: row, users }),
+                    Err(message) => {
+                        actions.push(Action::Fail {
+                            step: row,
+                            error_code: "page_recipient_unknown",
+                            message,
+                        });
+                        return Ok(actions);
+                    }
+                },
                 Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {
                     let action = match self
                         .step_task(execution, definition, step, inputs, sealer, now)
@@ -1164,6 +1183,41 @@ impl App {
         Ok(actions)
     }
 
+    /// The users a page step names, each an enabled user who may see the project's
+    /// incidents, or why not (an unknown address and one who may not see the incident
+    /// read the same: a runbook must not tell who has an account).
+    async fn page_recipients(
+        &self,
+        execution: &RunbookExecution,
+        emails: &[rampart_domain::Email],
+    ) -> AppResult<Result<Vec<(UserId, String)>, String>> {
+        let mut users = Vec::new();
+        for email in emails {
+            let found = self.store().user_credentials_by_email(email).await?;
+            let user = match found {
+                Some(credentials) if !credentials.user.disabled => {
+                    let principal = PrincipalId::User(credentials.user.id);
+                    let access = self.store().access_of(principal).await?;
+                    access
+                        .permissions_at(principal, execution.scope)
+                        .contains(Permission::IncidentView)
+                        .then_some(credentials.user.id)
+                }
+                _ => None,
+            };
+            match user {
+                Some(id) => users.push((id, email.normalized().to_owned())),
+                None => {
+                    return Ok(Err(format!(
+                        "{} is not a user who can see this project's incidents",
+                        email.normalized()
+                    )));
+                }
+            }
+        }
+        Ok(Ok(users))
+    }
+
     /// The task of a delegate step, or why it cannot start.
     async fn step_task(
         &self,
@@ -1193,7 +1247,7 @@ impl App {
                     _ => None,
                 })
                 .collect(),
-            Step::AddNote { .. } | Step::SetStatus { .. } => Vec::new(),
+            Step::AddNote { .. } | Step::SetStatus { .. } | Step::Page { .. } => Vec::new(),
         };
         let mut secrets = BTreeMap::new();
         for name in wanted {
@@ -1297,7 +1351,7 @@ impl App {
                     "mask": plain.values().collect::<Vec<_>>(),
                 }),
             ),
-            Step::AddNote { .. } | Step::SetStatus { .. } => {
+            Step::AddNote { .. } | Step::SetStatus { .. } | Step::Page { .. } => {
                 return Err(AppError::Internal("a server step has no task".into()));
             }
         };
@@ -1402,6 +1456,34 @@ impl App {
                             .await?;
                         return Ok(Claimed(Some(moved)));
                     }
+                }
+                Action::Page { step, users } => {
+                    let incident = execution.incident_id.ok_or_else(no_incident)?;
+                    let project = execution_project(&execution)?;
+                    for (user, _) in &users {
+                        crate::sre::notifications::notify(
+                            tx,
+                            *user,
+                            incident,
+                            project,
+                            "page",
+                            (0, 0),
+                            now,
+                        )
+                        .await?;
+                    }
+                    let output = json!({
+                        "paged": users.iter().map(|(_, email)| email).collect::<Vec<_>>(),
+                    })
+                    .to_string();
+                    let step = ExecutionStep {
+                        status: StepStatus::Succeeded,
+                        started_at: Some(now),
+                        finished_at: Some(now),
+                        ..step
+                    };
+                    self.record_step(tx, sealer, &execution, step, Some(&output), now, &mut moved)
+                        .await?;
                 }
                 Action::Fail {
                     step,

@@ -1,7 +1,8 @@
 //! Runbook definitions: what a runbook's author writes (JSON, the shape of
 //! [`RunbookDoc`]), parsed strictly into a [`Definition`] — typed inputs, the project
 //! secrets its steps may use, the steps (a script, an HTTP request or a Prometheus query
-//! run by a delegate; a note or a status change on the incident, done by the server), the delegates it
+//! run by a delegate; a note, a status change or a page on the incident, done by the
+//! server), the delegates it
 //! runs on, and the incident changes that start it on their own. Every error names where
 //! in the document it is (`steps[1].limits.wall_seconds …`).
 //!
@@ -22,7 +23,7 @@ use jiff::Timestamp;
 use super::incidents::{IncidentSeverity, IncidentStatus};
 use crate::platform::delegates::{SCRIPT_LIMITS_DEFAULT, ScriptLimits, Tags};
 use crate::platform::tenancy::Scope;
-use crate::{Name, RunbookId, ServiceAccountId, Slug, ValidationError};
+use crate::{Email, Name, RunbookId, ServiceAccountId, Slug, ValidationError};
 
 /// A runbook of a project (its definitions are its versions, sealed).
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +55,8 @@ pub const SECRETS_MAX: usize = 16;
 pub const STEPS_MAX: usize = 20;
 pub const TRIGGERS_MAX: usize = 8;
 pub const TRIGGER_LABELS_MAX: usize = 16;
+/// The most people one page step pages.
+pub const PAGE_USERS_MAX: usize = 10;
 /// The most bytes of a step's text (a script, a URL, a header, a body, a note).
 pub const STEP_TEXT_BYTES_MAX: usize = 64 * 1024;
 /// The most characters of an input's value.
@@ -175,6 +178,12 @@ pub enum StepDoc {
         name: String,
         status: String,
     },
+    /// Pages people (by email; each must be able to see the project's incidents)
+    /// about the incident, through their contact methods like an escalation's page.
+    Page {
+        name: String,
+        users: Vec<String>,
+    },
 }
 
 /// Limits a script step asks for; each missing one is the default.
@@ -282,6 +291,10 @@ pub enum Step {
         name: String,
         status: IncidentStatus,
     },
+    Page {
+        name: String,
+        users: Vec<Email>,
+    },
 }
 
 /// A range query's length and resolution.
@@ -298,7 +311,8 @@ impl Step {
             | Step::HttpRequest { name, .. }
             | Step::PrometheusQuery { name, .. }
             | Step::AddNote { name, .. }
-            | Step::SetStatus { name, .. } => name,
+            | Step::SetStatus { name, .. }
+            | Step::Page { name, .. } => name,
         }
     }
 
@@ -678,7 +692,8 @@ impl StepDoc {
             | StepDoc::HttpRequest { name, .. }
             | StepDoc::PrometheusQuery { name, .. }
             | StepDoc::AddNote { name, .. }
-            | StepDoc::SetStatus { name, .. } => name,
+            | StepDoc::SetStatus { name, .. }
+            | StepDoc::Page { name, .. } => name,
         };
         Slug::parse(name).map_err(|error| invalid(format!("{where_}.name: {}", error.reason)))?;
         let template = |text: &str, place: &str, secrets_allowed: bool| {
@@ -868,6 +883,25 @@ impl StepDoc {
                 status: IncidentStatus::parse(status)
                     .map_err(|error| invalid(format!("{where_}.status: {}", error.reason)))?,
             },
+            StepDoc::Page { name, users } => {
+                if users.is_empty() || users.len() > PAGE_USERS_MAX {
+                    return Err(invalid(format!(
+                        "{where_}.users: 1 to {PAGE_USERS_MAX} people to page"
+                    )));
+                }
+                let users = users
+                    .iter()
+                    .map(|email| {
+                        Email::parse(email).map_err(|error| {
+                            invalid(format!("{where_}.users: {email}: {}", error.reason))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Step::Page {
+                    name: name.clone(),
+                    users,
+                }
+            }
         })
     }
 }
@@ -1250,6 +1284,14 @@ mod tests {
             (
                 json!({"run_as": "admin", "triggers": [{"on": ["incident.opened"]}], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
                 "run_as: admin is not",
+            ),
+            (
+                json!({"steps": [{"kind": "page", "name": "a", "users": []}]}),
+                "steps[0].users: 1 to 10",
+            ),
+            (
+                json!({"steps": [{"kind": "page", "name": "a", "users": ["not-an-email"]}]}),
+                "steps[0].users: not-an-email",
             ),
             (
                 json!({"delegate_selector": ["env"], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),

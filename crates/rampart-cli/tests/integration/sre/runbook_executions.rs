@@ -867,6 +867,96 @@ async fn incidents_trigger_runbooks_on_postgres() {
     }
 }
 
+/// Page steps: people named by email are paged about the incident (an in-app page
+/// with its outbound deliveries, like an escalation's); someone who cannot see the
+/// project's incidents, and an address with no account, fail the step alike.
+async fn runbooks_page_people_about_their_incident(server: TestServer) {
+    let admin = server.admin_token.clone();
+    let (responder_id, responder) = user(&server, "dba@example.com").await;
+    member(&server, &responder_id, "_user").await;
+    let (_, outsider) = user(&server, "outsider@example.com").await;
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Replication lag", "severity": "SEV2"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    for (identifier, email) in [
+        ("wake-dba", "DBA@example.com"),
+        ("wake-outsider", "outsider@example.com"),
+        ("wake-nobody", "nobody@example.com"),
+    ] {
+        let created = server
+            .post(
+                &format!("{PROJECT}/runbooks"),
+                &admin,
+                json!({"identifier": identifier, "name": identifier, "definition": {
+                    "steps": [{"kind": "page", "name": "wake", "users": [email]},
+                              {"kind": "add_note", "name": "tell", "text": "paged"}]
+                }}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let start = async |runbook: &str, body: Value| {
+        server
+            .post(
+                &format!("{PROJECT}/runbooks/{runbook}/executions"),
+                &admin,
+                body,
+            )
+            .await
+    };
+    let refused = start("wake-dba", json!({})).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(refused.code(), "incident_required");
+
+    let started = start("wake-dba", json!({"incident": 1})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let done = ended(&server, started.body["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["steps"][0]["kind"], "page");
+    let shown = incident(&server, 1).await;
+    let paged = timeline_of(&shown, "runbook.step");
+    assert_eq!(paged[0]["body"]["kind"], "page", "{shown}");
+    assert_eq!(
+        paged[0]["body"]["output"]["paged"],
+        json!(["dba@example.com"])
+    );
+    let inbox = server.get("/api/v1/me/notifications", &responder).await;
+    let items = inbox.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", inbox.text);
+    assert_eq!(items[0]["kind"], "page", "{}", inbox.text);
+    assert_eq!(items[0]["incident_number"], 1, "{}", inbox.text);
+    let nothing = server.get("/api/v1/me/notifications", &outsider).await;
+    assert_eq!(nothing.body["items"], json!([]), "{}", nothing.text);
+
+    for runbook in ["wake-outsider", "wake-nobody"] {
+        let started = start(runbook, json!({"incident": 1})).await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+        let failed = ended(&server, started.body["id"].as_str().unwrap()).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert_eq!(failed["steps"][0]["error_code"], "page_recipient_unknown");
+        assert_eq!(failed["steps"][1]["status"], "skipped");
+    }
+    let nothing = server.get("/api/v1/me/notifications", &outsider).await;
+    assert_eq!(nothing.body["items"], json!([]), "{}", nothing.text);
+}
+
+#[tokio::test]
+async fn runbooks_page_people_about_their_incident_on_sqlite() {
+    runbooks_page_people_about_their_incident(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn runbooks_page_people_about_their_incident_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        runbooks_page_people_about_their_incident(server).await;
+    }
+}
+
 /// A real Prometheus (Debian's `prometheus`) on loopback, scraping itself every second,
 /// ready once its own `up` series has a few samples. Returns its port.
 async fn prometheus(dir: &std::path::Path) -> (tokio::process::Child, u16) {

@@ -947,7 +947,7 @@ pub async fn state(command: StateCommand, args: &ClientArgs) -> Result<()> {
 }
 
 /// Sends a request whose success answer has no body (204).
-async fn call_no_content<B: Serialize>(
+pub(crate) async fn call_no_content<B: Serialize>(
     client: &Client,
     method: Method,
     path: &str,

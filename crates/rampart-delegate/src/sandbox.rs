@@ -259,6 +259,12 @@ const DEVICE_PATHS: [&str; 5] = [
 impl Sandbox {
     /// Run one script to its end; an error means it could not be started at all.
     pub fn run(&self, script: &Script) -> Result<Outcome> {
+        self.run_watched(script, &Seen::default())
+    }
+
+    /// [`Sandbox::run`], keeping in `seen` the output read so far (unmasked: whoever
+    /// shows it masks it), for a delegate that streams it while the script runs.
+    pub fn run_watched(&self, script: &Script, seen: &Seen) -> Result<Outcome> {
         let execution = tempfile::Builder::new()
             .prefix("rampart-script-")
             .tempdir_in(&self.work_root)
@@ -299,7 +305,7 @@ impl Sandbox {
             file_bytes: script.limits.file_bytes,
             run_as,
         };
-        let outcome = self.supervise(script, &confinement, &work_dir)?;
+        let outcome = self.supervise(script, &confinement, &work_dir, seen)?;
         // Files the script left are its own; the directory goes with them.
         drop(execution);
         Ok(outcome)
@@ -310,6 +316,7 @@ impl Sandbox {
         script: &Script,
         confinement: &Confinement,
         work_dir: &Path,
+        seen: &Seen,
     ) -> Result<Outcome> {
         let (mut reader, writer) = std::io::pipe().context("making the output pipe")?;
         let environment = script
@@ -351,8 +358,9 @@ impl Sandbox {
         let group = Pid::from_raw(i32::try_from(child.id()).context("process id")?);
         let limit = usize::try_from(script.limits.output_bytes).unwrap_or(usize::MAX);
         let (done, output) = mpsc::channel();
+        let seen = seen.clone();
         std::thread::spawn(move || {
-            let _ = done.send(read_limited(&mut reader, limit));
+            let _ = done.send(read_limited(&mut reader, limit, &seen));
         });
         let deadline = Duration::from_secs(script.limits.wall_seconds);
         let ending = loop {
@@ -472,8 +480,26 @@ fn finish(ending: Ending, (bytes, over_limit): (Vec<u8>, bool), script: &Script)
     }
 }
 
-/// Read to the end or to `limit` bytes; `true` when there was more.
-fn read_limited(reader: &mut impl Read, limit: usize) -> (Vec<u8>, bool) {
+/// The output of a running script read so far, shared with whoever streams it.
+#[derive(Clone, Debug, Default)]
+pub struct Seen(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Seen {
+    /// A copy of the output so far.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.0.lock().map(|kept| kept.clone()).unwrap_or_default()
+    }
+
+    fn extend(&self, bytes: &[u8]) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// Read to the end or to `limit` bytes (each piece also added to `seen` as it comes);
+/// `true` when there was more.
+fn read_limited(reader: &mut impl Read, limit: usize, seen: &Seen) -> (Vec<u8>, bool) {
     let mut kept = Vec::new();
     let mut buffer = [0_u8; 8192];
     loop {
@@ -481,7 +507,9 @@ fn read_limited(reader: &mut impl Read, limit: usize) -> (Vec<u8>, bool) {
             Ok(0) | Err(_) => return (kept, false),
             Ok(read) => {
                 let room = limit.saturating_sub(kept.len());
-                kept.extend(buffer.iter().take(read.min(room)));
+                let piece = buffer.get(..read.min(room)).unwrap_or_default();
+                kept.extend_from_slice(piece);
+                seen.extend(piece);
                 if read > room {
                     return (kept, true);
                 }

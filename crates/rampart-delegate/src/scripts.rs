@@ -9,11 +9,13 @@ use std::path::Path;
 use rampart_api::platform::{ScriptTask, ScriptTaskOutput};
 use rampart_domain::sre::runbooks::is_variable_name;
 
-use crate::sandbox::{Ending, Sandbox, Script};
+use crate::sandbox::{Ending, Sandbox, Script, Seen};
 use crate::{Failure, failure};
 
 /// The most bytes of script text a task may carry.
 pub const SCRIPT_BYTES_MAX: usize = 64 * 1024;
+/// How often a running script's new output is passed on (see [`Scripts::run`]).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How this delegate runs script steps.
 pub struct Scripts {
@@ -49,8 +51,14 @@ impl Scripts {
         &self.description
     }
 
-    /// Runs a `script` task; the result's output (JSON) on success.
-    pub async fn run(&self, arguments: &str) -> Result<String, Failure> {
+    /// Runs a `script` task; the result's output (JSON) on success. While it runs,
+    /// its output so far — masked, shaped like the final report with `ended`
+    /// `running` — goes to `progress` every couple of seconds when it grew.
+    pub async fn run(
+        &self,
+        arguments: &str,
+        progress: &tokio::sync::watch::Sender<String>,
+    ) -> Result<String, Failure> {
         let Some(sandbox) = self.sandbox.clone() else {
             return Err(failure(
                 "sandbox_unavailable",
@@ -65,17 +73,50 @@ impl Scripts {
             .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
         let script = checked(task)?;
         let description = self.description.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            #[allow(
-                clippy::disallowed_methods,
-                reason = "a script's duration is measured by the delegate in real time"
-            )]
-            let started = std::time::Instant::now();
+        let secrets: Vec<String> = script.secrets.values().cloned().collect();
+        let seen = Seen::default();
+        let watched = seen.clone();
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a script's duration is measured by the delegate in real time"
+        )]
+        let started = std::time::Instant::now();
+        let mut running = tokio::task::spawn_blocking(move || {
             sandbox
-                .run(&script)
+                .run_watched(&script, &watched)
                 .map(|outcome| (outcome, started.elapsed()))
-        })
-        .await
+        });
+        let mut passed_on = 0;
+        let outcome = loop {
+            tokio::select! {
+                ended = &mut running => break ended,
+                () = tokio::time::sleep(PROGRESS_EVERY) => {
+                    let so_far = seen.snapshot();
+                    if so_far.len() == passed_on {
+                        continue;
+                    }
+                    passed_on = so_far.len();
+                    let report = ScriptTaskOutput {
+                        ended: "running".to_owned(),
+                        exit_code: None,
+                        signal: None,
+                        // The tail may be the start of a secret: masked as if cut there.
+                        output: crate::masking::mask(
+                            &String::from_utf8_lossy(&so_far),
+                            secrets.iter(),
+                            true,
+                        ),
+                        output_truncated: false,
+                        sandbox: description.clone(),
+                        duration_ms: u64::try_from(started.elapsed().as_millis())
+                            .unwrap_or(u64::MAX),
+                    };
+                    if let Ok(text) = serde_json::to_string(&report) {
+                        progress.send_replace(text);
+                    }
+                }
+            }
+        }
         .map_err(|error| failure("sandbox_failed", error.to_string()))?
         .map_err(|error| failure("sandbox_failed", format!("{error:#}")))?;
         let (outcome, took) = outcome;

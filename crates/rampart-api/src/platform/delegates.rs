@@ -159,6 +159,16 @@ pub struct DelegateTaskResult {
     pub permanent: bool,
 }
 
+/// What a running task has to show so far (a script's output, shaped like its final
+/// report with `ended` = `running`); it also extends the attempt's lease.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateTaskProgress {
+    pub attempt: u32,
+    /// At most 64 KiB, kept sealed in place of the result until the task ends.
+    pub output: String,
+}
+
 /// The task's status after the report (`queued` again when it will be retried).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DelegateTaskReported {

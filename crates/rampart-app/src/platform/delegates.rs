@@ -747,6 +747,57 @@ impl App {
 
     /// Records how `caller`'s attempt at a task ended. A failure is retried after the
     /// kind's backoff while attempts and lifetime remain.
+    /// Keeps what a running task's delegate has to show so far (a script's output, as
+    /// its final report is shaped) in place of its result until it ends, and extends
+    /// its lease: a delegate that still reports is still working. 409
+    /// `task_not_claimed` when the attempt is no longer this delegate's.
+    pub async fn record_task_progress(
+        &self,
+        caller: &DelegateCaller,
+        id: &str,
+        attempt: u32,
+        output: &str,
+    ) -> AppResult<()> {
+        let missing = || AppError::NotFound { what: "task" };
+        let id: DelegateTaskId = id.parse().map_err(|_| missing())?;
+        if output.len() > RESULT_BYTES_MAX {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidOutput,
+                format!("output must be at most {RESULT_BYTES_MAX} bytes"),
+            ));
+        }
+        let delegate = &caller.delegate;
+        let task = self
+            .store()
+            .delegate_task(delegate.project_id, id)
+            .await?
+            .ok_or_else(missing)?;
+        let now = self.now();
+        let owner = task.project_id.to_string();
+        let task_id = task.id.to_string();
+        let sealed = self
+            .seal_value(&task_place(&owner, &task_id, "result"), output.as_bytes())
+            .await?;
+        let kept = self
+            .store()
+            .progress_delegate_task(
+                task.id,
+                delegate.id,
+                attempt,
+                &sealed,
+                now + task.kind.lease(),
+                now,
+            )
+            .await?;
+        if !kept {
+            return Err(AppError::conflict(
+                ErrorCode::TaskNotClaimed,
+                format!("task {task_id} attempt {attempt} is not running on this delegate"),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn report_delegate_task(
         &self,
         caller: &DelegateCaller,

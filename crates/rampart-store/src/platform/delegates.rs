@@ -220,6 +220,35 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the output so far of the running attempt of `task` by `delegate` (sealed,
+    /// where its result will go) and extends its lease to `lease_until`. Bookkeeping
+    /// outside an audited transaction, like a heartbeat (the task's end is audited).
+    /// False when the task is not running for that delegate any more.
+    pub async fn progress_delegate_task(
+        &self,
+        task: DelegateTaskId,
+        delegate: DelegateId,
+        attempt: u32,
+        output_sealed: &[u8],
+        lease_until: Timestamp,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer_guard().await;
+        let done = sqlx::query(
+            "UPDATE delegate_tasks SET result_sealed = $4, lease_until = $5, updated_at = $6 \
+             WHERE id = $1 AND delegate_id = $2 AND attempts = $3 AND status = 'running'",
+        )
+        .bind(task.to_string())
+        .bind(delegate.to_string())
+        .bind(i64::from(attempt))
+        .bind(output_sealed.to_vec())
+        .bind(micros(lease_until))
+        .bind(micros(at))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// A task of a project.
     pub async fn delegate_task(
         &self,

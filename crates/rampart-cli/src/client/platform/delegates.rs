@@ -558,16 +558,45 @@ async fn run(
             }
         };
         failures = 0;
-        let report = handle(
-            &state,
-            &public_key,
-            &mut seen,
-            &nonces_path,
-            &work,
-            outbound,
-            scripts,
-        )
-        .await;
+        // What a running script has printed so far goes to the server as it comes
+        // (each report also extends the task's lease); the last report wins.
+        let (progress, mut updates) = tokio::sync::watch::channel(String::new());
+        let progress_path = format!("/api/v1/delegate/tasks/{}/progress", work.envelope.task_id);
+        let forward = async {
+            while updates.changed().await.is_ok() {
+                let output = updates.borrow_and_update().clone();
+                let body = wire::DelegateTaskProgress {
+                    attempt: work.attempt,
+                    output,
+                };
+                if let Err(error) = crate::client::call_no_content(
+                    &client,
+                    reqwest::Method::POST,
+                    &progress_path,
+                    &body,
+                )
+                .await
+                {
+                    eprintln!(
+                        "reporting progress of {} failed: {error:#}",
+                        work.envelope.task_id
+                    );
+                }
+            }
+            std::future::pending::<()>().await;
+        };
+        let report = tokio::select! {
+            biased;
+            report = handle(
+                &state,
+                &public_key,
+                &mut seen,
+                &nonces_path,
+                &work,
+                (outbound, scripts, &progress),
+            ) => report,
+            () = forward => unreachable!("forwarding progress never ends on its own"),
+        };
         eprintln!(
             "task {} ({}): {}{}",
             work.envelope.task_id,
@@ -600,8 +629,7 @@ async fn handle(
     seen: &mut SeenNonces,
     nonces_path: &Path,
     work: &wire::DelegateWork,
-    outbound: &Outbound,
-    scripts: &Scripts,
+    (outbound, scripts, progress): (&Outbound, &Scripts, &tokio::sync::watch::Sender<String>),
 ) -> wire::DelegateTaskResult {
     let envelope = &work.envelope;
     let signed = SignedTask {
@@ -673,7 +701,7 @@ async fn handle(
                 "notification" => outbound.notification(&work.arguments).await,
                 "http_request" => outbound.http_request(&work.arguments).await,
                 "prometheus_query" => outbound.prometheus_query(&work.arguments).await,
-                _ => scripts.run(&work.arguments).await,
+                _ => scripts.run(&work.arguments, progress).await,
             };
             match done {
                 Ok(output) => result("succeeded", Some(output), None),

@@ -1,6 +1,7 @@
 //! `rampart runbook`: a project's runbooks — created from a JSON definition file, a new
 //! version with each update (the old ones stay readable: `show --version`, `versions`)
-//! — and their executions: `run` (with `--wait`, following the steps as they end),
+//! — and their executions: `run` (with `--wait`, following the steps as they end and
+//! a script's output as it comes),
 //! `executions`, `execution`, `approve`, `cancel`.
 
 use std::path::PathBuf;
@@ -334,8 +335,28 @@ async fn follow(
     mut execution: wire::RunbookExecution,
 ) -> Result<wire::RunbookExecution> {
     let mut told = std::collections::BTreeSet::new();
+    // What each script step has printed so far, as shown (its output streams while it
+    // runs).
+    let mut shown_output: std::collections::BTreeMap<u32, String> = Default::default();
     loop {
         for step in &execution.steps {
+            let text = step
+                .output
+                .as_ref()
+                .filter(|_| step.kind == "script")
+                .and_then(|output| output.get("output"))
+                .and_then(serde_json::Value::as_str);
+            if let Some(text) = text {
+                let before = shown_output.entry(step.index).or_default();
+                // A masked tail may read differently once more came: only what
+                // extends what was shown is printed.
+                if let Some(new) = text.strip_prefix(before.as_str())
+                    && !new.is_empty()
+                {
+                    eprint!("{new}");
+                    *before = text.to_owned();
+                }
+            }
             if matches!(step.status.as_str(), "succeeded" | "failed") && told.insert(step.index) {
                 eprintln!(
                     "step {}/{} {} ({}): {}",

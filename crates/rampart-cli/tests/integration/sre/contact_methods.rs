@@ -661,6 +661,30 @@ async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
     let late = report(&second, json!({"outcome": "succeeded"})).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
     assert_eq!(late.code(), "task_not_claimed");
+    // Progress from a delegate still working extends its lease; from one whose lease
+    // passed on, it is refused like its report.
+    let progress = async |work: &Value| {
+        let id = work["envelope"]["task_id"].as_str().unwrap();
+        server
+            .post(
+                &format!("/api/v1/delegate/tasks/{id}/progress"),
+                &credential,
+                json!({"attempt": work["attempt"], "output": "still sending"}),
+            )
+            .await
+    };
+    let late = progress(&second).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{}", late.text);
+    assert_eq!(late.code(), "task_not_claimed");
+    clock.advance(SignedDuration::from_secs(50));
+    let kept = progress(&third).await;
+    assert_eq!(kept.status, StatusCode::NO_CONTENT, "{}", kept.text);
+    clock.advance(SignedDuration::from_secs(50));
+    assert_eq!(
+        poll().await.0,
+        StatusCode::NO_CONTENT,
+        "the lease was extended"
+    );
     // Attempts 3 to 5 fail; the fifth is the last.
     let mut work = third;
     for attempt in 3..=5 {

@@ -867,6 +867,83 @@ async fn incidents_trigger_runbooks_on_postgres() {
     }
 }
 
+/// A long script's output shows on its step while it runs (the delegate passes it on
+/// every couple of seconds, secrets masked), and its final report replaces it.
+async fn script_output_shows_while_it_runs(server: TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = server.admin_token.clone();
+    let secret = server
+        .post(
+            &format!("{PROJECT}/secrets"),
+            &admin,
+            json!({"identifier": "deploy-token", "name": "Deploy token", "value": SECRET_VALUE}),
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "slow", "name": "Slow", "definition": {
+                "secrets": [{"name": "TOKEN", "secret": "deploy-token"}],
+                "steps": [{"kind": "script", "name": "migrate", "secrets": ["TOKEN"],
+                           "script": "echo \"phase one with $TOKEN\"; sleep 6; echo phase two",
+                           "limits": {"wall_seconds": 60}}]
+            }}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let state = dir.path().join("delegate.json");
+    agent_registered(&server, "runner", &state).await;
+    let _running = agent(&server, &["run", "--state", state.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let started = server
+        .post(
+            &format!("{PROJECT}/runbooks/slow/executions"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let mut seen_running = None;
+    for _ in 0..100 {
+        let shown = execution(&server, &id).await;
+        if shown["steps"][0]["status"] == "running"
+            && shown["steps"][0]["output"]["ended"] == "running"
+        {
+            seen_running = Some(shown["steps"][0]["output"].clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let so_far = seen_running.expect("no output while the script ran");
+    let text = so_far["output"].as_str().unwrap();
+    assert!(text.starts_with("phase one with ***"), "{so_far}");
+    assert!(!text.contains("phase two"), "{so_far}");
+    let done = ended(&server, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["steps"][0]["output"]["ended"], "exited");
+    assert_eq!(
+        done["steps"][0]["output"]["output"],
+        "phase one with ***\nphase two\n"
+    );
+    assert!(!done.to_string().contains(SECRET_VALUE));
+}
+
+#[tokio::test]
+async fn script_output_shows_while_it_runs_on_sqlite() {
+    script_output_shows_while_it_runs(TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn script_output_shows_while_it_runs_on_postgres() {
+    if let Some(server) = TestServer::start_postgres().await {
+        script_output_shows_while_it_runs(server).await;
+    }
+}
+
 /// Page steps: people named by email are paged about the incident (an in-app page
 /// with its outbound deliveries, like an escalation's); someone who cannot see the
 /// project's incidents, and an address with no account, fail the step alike.

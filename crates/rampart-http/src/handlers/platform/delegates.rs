@@ -172,6 +172,18 @@ pub fn routes(table: &mut RouteTable) {
         .errors(&[401, 409]),
         report_task,
     );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/delegate/tasks/{task}/progress",
+            Access::Public,
+            "Show what a running task has done so far (a script's output); extends its lease",
+        )
+        .body::<wire::DelegateTaskProgress>()
+        .empty(204)
+        .errors(&[401, 409]),
+        report_progress,
+    );
 }
 
 path_params! {
@@ -432,6 +444,30 @@ pub async fn next_task(
         arguments: claimed.arguments.to_string(),
     })
     .into_response())
+}
+
+pub async fn report_progress(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<TaskPath>,
+    body: axum::body::Body,
+) -> ApiResult<StatusCode> {
+    // The credential first: nothing about the body is answered to a stranger.
+    let caller = caller(&state, &meta, &headers, None).await?;
+    let mut request = axum::extract::Request::new(body);
+    *request.headers_mut() = headers;
+    let ApiJson(body) =
+        <ApiJson<wire::DelegateTaskProgress> as axum::extract::FromRequest<()>>::from_request(
+            request,
+            &(),
+        )
+        .await?;
+    state
+        .app
+        .record_task_progress(&caller, &path.task, body.attempt, &body.output)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn report_task(

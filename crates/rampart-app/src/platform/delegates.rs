@@ -747,6 +747,28 @@ impl App {
 
     /// Records how `caller`'s attempt at a task ended. A failure is retried after the
     /// kind's backoff while attempts and lifetime remain.
+    /// The task of the caller's project a delegate reports on, when what it reports
+    /// fits.
+    async fn reported_task(
+        &self,
+        caller: &DelegateCaller,
+        id: &str,
+        output: Option<&str>,
+    ) -> AppResult<DelegateTask> {
+        let missing = || AppError::NotFound { what: "task" };
+        let id: DelegateTaskId = id.parse().map_err(|_| missing())?;
+        if output.is_some_and(|output| output.len() > RESULT_BYTES_MAX) {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidOutput,
+                format!("output must be at most {RESULT_BYTES_MAX} bytes"),
+            ));
+        }
+        self.store()
+            .delegate_task(caller.delegate.project_id, id)
+            .await?
+            .ok_or_else(missing)
+    }
+
     /// Keeps what a running task's delegate has to show so far (a script's output, as
     /// its final report is shaped) in place of its result until it ends, and extends
     /// its lease: a delegate that still reports is still working. 409
@@ -758,20 +780,8 @@ impl App {
         attempt: u32,
         output: &str,
     ) -> AppResult<()> {
-        let missing = || AppError::NotFound { what: "task" };
-        let id: DelegateTaskId = id.parse().map_err(|_| missing())?;
-        if output.len() > RESULT_BYTES_MAX {
-            return Err(AppError::bad_request(
-                ErrorCode::InvalidOutput,
-                format!("output must be at most {RESULT_BYTES_MAX} bytes"),
-            ));
-        }
         let delegate = &caller.delegate;
-        let task = self
-            .store()
-            .delegate_task(delegate.project_id, id)
-            .await?
-            .ok_or_else(missing)?;
+        let task = self.reported_task(caller, id, Some(output)).await?;
         let now = self.now();
         let owner = task.project_id.to_string();
         let task_id = task.id.to_string();
@@ -807,14 +817,6 @@ impl App {
         output: Option<&str>,
         error_code: Option<&str>,
     ) -> AppResult<TaskStatus> {
-        let missing = || AppError::NotFound { what: "task" };
-        let id: DelegateTaskId = id.parse().map_err(|_| missing())?;
-        if output.is_some_and(|output| output.len() > RESULT_BYTES_MAX) {
-            return Err(AppError::bad_request(
-                ErrorCode::InvalidOutput,
-                format!("output must be at most {RESULT_BYTES_MAX} bytes"),
-            ));
-        }
         if let Some(code) = error_code {
             let shaped = !code.is_empty()
                 && code.len() <= 64
@@ -829,11 +831,7 @@ impl App {
             }
         }
         let delegate = &caller.delegate;
-        let task = self
-            .store()
-            .delegate_task(delegate.project_id, id)
-            .await?
-            .ok_or_else(missing)?;
+        let task = self.reported_task(caller, id, output).await?;
         let now = self.now();
         let owner = task.project_id.to_string();
         let task_id = task.id.to_string();

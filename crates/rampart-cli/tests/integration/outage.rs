@@ -84,6 +84,27 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
         )
         .await;
     assert_eq!(variable.status, StatusCode::CREATED, "{}", variable.text);
+    // A runbook with an execution, read and started again during the outage.
+    let runbook = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "rb", "name": "rb", "definition": {
+                "steps": [{"kind": "http_request", "name": "ping", "method": "GET",
+                           "url": "https://status.example/ping"}]
+            }}),
+        )
+        .await;
+    assert_eq!(runbook.status, StatusCode::CREATED, "{}", runbook.text);
+    let execution = server
+        .post(
+            &format!("{PROJECT}/runbooks/rb/executions"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(execution.status, StatusCode::CREATED, "{}", execution.text);
+    let execution = execution.body["id"].as_str().unwrap().to_owned();
     // A registered delegate, which polls during the outage.
     let delegate = server
         .post(
@@ -171,7 +192,7 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
         load.create_projects(&server, "b"),
         load.send_alerts(&server, &hook, "a"),
         load.send_alerts(&server, &hook, "b"),
-        load.read(&server, &delegate_credential),
+        load.read(&server, &delegate_credential, &execution),
     );
     let after = server
         .post(
@@ -290,7 +311,7 @@ impl Load {
     /// Reads readiness, the incident list, the caller, a workspace's runs, variables
     /// and drift checks, the project's delegates and their tasks, the caller's contact
     /// methods and notifications, and polls as the delegate, until stopped.
-    async fn read(&self, server: &TestServer, delegate_credential: &str) {
+    async fn read(&self, server: &TestServer, delegate_credential: &str, execution: &str) {
         let incidents = format!("{PROJECT}/incidents");
         let workspace = format!("{PROJECT}/workspaces/app");
         let paths = [
@@ -304,6 +325,10 @@ impl Load {
             format!("{PROJECT}/delegate-tasks"),
             "/api/v1/orgs/default/contact-methods".to_owned(),
             "/api/v1/me/notifications".to_owned(),
+            format!("{PROJECT}/runbooks"),
+            format!("{PROJECT}/runbooks/rb"),
+            format!("{PROJECT}/runbook-executions"),
+            format!("{PROJECT}/runbook-executions/{execution}"),
         ];
         while !self.stop.load(Ordering::SeqCst) {
             for path in &paths {
@@ -314,6 +339,14 @@ impl Load {
                 .get("/api/v1/delegate/tasks/next?wait=0", delegate_credential)
                 .await;
             self.record(poll.status, poll.code(), &poll.headers);
+            let started = server
+                .post(
+                    &format!("{PROJECT}/runbooks/rb/executions"),
+                    &server.admin_token,
+                    json!({}),
+                )
+                .await;
+            self.record(started.status, started.code(), &started.headers);
         }
     }
 }

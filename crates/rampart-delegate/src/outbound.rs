@@ -124,6 +124,17 @@ impl Outbound {
     pub async fn notification(&self, arguments: &str) -> Result<String, Failure> {
         let arguments: NotificationArguments = serde_json::from_str(arguments)
             .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
+        let masked = |text: &str| crate::masking::mask(text, arguments.mask.iter(), false);
+        self.deliver(&arguments)
+            .await
+            .map(|output| masked(&output))
+            .map_err(|mut failed| {
+                failed.explanation = masked(&failed.explanation);
+                failed
+            })
+    }
+
+    async fn deliver(&self, arguments: &NotificationArguments) -> Result<String, Failure> {
         match arguments.channel.as_str() {
             "webhook" => {
                 self.post(
@@ -137,7 +148,7 @@ impl Outbound {
                 let body = serde_json::json!({ "text": arguments.text }).to_string();
                 self.post(&arguments.to, body, None).await
             }
-            "email" => self.email(&arguments).await,
+            "email" => self.email(arguments).await,
             other => Err(failure(
                 "channel_unsupported",
                 format!("this delegate cannot deliver on channel {other}"),
@@ -568,6 +579,9 @@ struct NotificationArguments {
     /// A generic webhook's signing key.
     #[serde(default)]
     secret: Option<String>,
+    /// Values masked in what is reported (a runbook's Slack URL from a secret).
+    #[serde(default)]
+    mask: Vec<String>,
 }
 
 #[cfg(test)]

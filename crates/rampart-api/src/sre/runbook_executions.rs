@@ -26,7 +26,7 @@ pub struct RunbookExecutionCreate {
 pub struct RunbookExecutionStep {
     pub index: u32,
     pub name: String,
-    /// `script`, `http_request`, `prometheus_query`, `add_note`, `set_status` or `page`.
+    /// `script`, `http_request`, `prometheus_query`, `notification`, `add_note`, `set_status` or `page`.
     pub kind: String,
     pub status: String,
     /// The delegate task that ran it (a delegate's steps).

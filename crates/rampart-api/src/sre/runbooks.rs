@@ -1,7 +1,7 @@
 //! Wire types of runbooks: a runbook (identifier, name, its current or a chosen version
 //! of its definition) and its versions. The definition travels as the author wrote it —
 //! `description`, `sensitive`, `delegate_selector`, `inputs`, `secrets`, `steps`
-//! (`script`, `http_request`, `prometheus_query`, `add_note`, `set_status`, `page`), `triggers` — and is checked by
+//! (`script`, `http_request`, `prometheus_query`, `notification`, `add_note`, `set_status`, `page`), `triggers` — and is checked by
 //! the server, which names the place of an error (`steps[1].url: …`).
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -127,6 +127,7 @@ fn kind_of(step: &Step) -> &'static str {
         Step::AddNote { .. } => "add_note",
         Step::SetStatus { .. } => "set_status",
         Step::Page { .. } => "page",
+        Step::Notification { .. } => "notification",
     }
 }
 
@@ -232,7 +233,10 @@ pub(crate) fn check_incident_rights(
             Step::SetStatus { .. } => needed.push(Permission::IncidentStatusUpdate),
             // Paging people about an incident is escalating it by hand.
             Step::Page { .. } => needed.push(Permission::IncidentEdit),
-            Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {}
+            Step::Script { .. }
+            | Step::HttpRequest { .. }
+            | Step::PrometheusQuery { .. }
+            | Step::Notification { .. } => {}
         }
     }
     for permission in needed {
@@ -1150,7 +1154,10 @@ impl App {
                         return Ok(actions);
                     }
                 },
-                Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. } => {
+                Step::Script { .. }
+                | Step::HttpRequest { .. }
+                | Step::PrometheusQuery { .. }
+                | Step::Notification { .. } => {
                     let action = match self
                         .step_task(execution, definition, step, inputs, sealer, now)
                         .await
@@ -1234,6 +1241,14 @@ impl App {
                 .values()
                 .chain(body.iter())
                 .flat_map(|template| template.parts())
+                .filter_map(|part| match part {
+                    Part::Secret(name) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            Step::Notification { to, .. } => to
+                .parts()
+                .iter()
                 .filter_map(|part| match part {
                     Part::Secret(name) => Some(name.as_str()),
                     _ => None,
@@ -1351,6 +1366,33 @@ impl App {
                     "mask": plain.values().collect::<Vec<_>>(),
                 }),
             ),
+            Step::Notification {
+                channel,
+                to,
+                subject,
+                text,
+                ..
+            } => {
+                let subject = subject.render(inputs, &BTreeMap::new(), str::to_owned);
+                let text = text.render(inputs, &BTreeMap::new(), str::to_owned);
+                (
+                    TaskKind::Notification,
+                    json!({
+                        "channel": channel,
+                        "to": to.render(inputs, &plain, str::to_owned),
+                        "subject": subject,
+                        "text": text,
+                        "event": {
+                            "event": "runbook.notification",
+                            "runbook": execution.runbook_identifier,
+                            "execution": execution.id.to_string(),
+                            "subject": subject,
+                            "text": text,
+                        },
+                        "mask": plain.values().collect::<Vec<_>>(),
+                    }),
+                )
+            }
             Step::AddNote { .. } | Step::SetStatus { .. } | Step::Page { .. } => {
                 return Err(AppError::Internal("a server step has no task".into()));
             }

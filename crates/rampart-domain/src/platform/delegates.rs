@@ -245,11 +245,15 @@ impl TaskKind {
             .ok_or_else(|| ValidationError::new("kind", "is not a task kind"))
     }
 
-    /// Whether a task of this kind runs a runbook step (its end moves an execution on).
+    /// Whether a task of this kind may run a runbook step (its end then moves an
+    /// execution on; a notification may also be a page's delivery).
     pub const fn runs_a_runbook_step(self) -> bool {
         matches!(
             self,
-            TaskKind::Script | TaskKind::HttpRequest | TaskKind::PrometheusQuery
+            TaskKind::Script
+                | TaskKind::HttpRequest
+                | TaskKind::PrometheusQuery
+                | TaskKind::Notification
         )
     }
 

@@ -184,6 +184,17 @@ pub enum StepDoc {
         name: String,
         users: Vec<String>,
     },
+    /// A message a delegate delivers: to a Slack-compatible incoming webhook, a generic
+    /// webhook (JSON) or an email address. `to` may come from a secret (a Slack URL
+    /// is one).
+    Notification {
+        name: String,
+        channel: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<String>,
+        text: String,
+    },
 }
 
 /// Limits a script step asks for; each missing one is the default.
@@ -295,6 +306,14 @@ pub enum Step {
         name: String,
         users: Vec<Email>,
     },
+    Notification {
+        name: String,
+        /// `slack`, `webhook` or `email`.
+        channel: String,
+        to: Template,
+        subject: Template,
+        text: Template,
+    },
 }
 
 /// A range query's length and resolution.
@@ -312,7 +331,8 @@ impl Step {
             | Step::PrometheusQuery { name, .. }
             | Step::AddNote { name, .. }
             | Step::SetStatus { name, .. }
-            | Step::Page { name, .. } => name,
+            | Step::Page { name, .. }
+            | Step::Notification { name, .. } => name,
         }
     }
 
@@ -320,7 +340,10 @@ impl Step {
     pub fn runs_on_a_delegate(&self) -> bool {
         matches!(
             self,
-            Step::Script { .. } | Step::HttpRequest { .. } | Step::PrometheusQuery { .. }
+            Step::Script { .. }
+                | Step::HttpRequest { .. }
+                | Step::PrometheusQuery { .. }
+                | Step::Notification { .. }
         )
     }
 }
@@ -693,7 +716,8 @@ impl StepDoc {
             | StepDoc::PrometheusQuery { name, .. }
             | StepDoc::AddNote { name, .. }
             | StepDoc::SetStatus { name, .. }
-            | StepDoc::Page { name, .. } => name,
+            | StepDoc::Page { name, .. }
+            | StepDoc::Notification { name, .. } => name,
         };
         Slug::parse(name).map_err(|error| invalid(format!("{where_}.name: {}", error.reason)))?;
         let template = |text: &str, place: &str, secrets_allowed: bool| {
@@ -707,7 +731,7 @@ impl StepDoc {
                     }
                     Part::Secret(_) if !secrets_allowed => {
                         return Err(invalid(format!(
-                            "{place}: secrets may not appear here (only in the headers and body of an HTTP or query step)"
+                            "{place}: secrets may not appear here (only in the headers and body of an HTTP or query step, and a notification's to)"
                         )));
                     }
                     Part::Secret(secret) if !secrets.contains_key(secret) => {
@@ -900,6 +924,47 @@ impl StepDoc {
                 Step::Page {
                     name: name.clone(),
                     users,
+                }
+            }
+            StepDoc::Notification {
+                name,
+                channel,
+                to,
+                subject,
+                text,
+            } => {
+                if !["slack", "webhook", "email"].contains(&channel.as_str()) {
+                    return Err(invalid(format!(
+                        "{where_}.channel: {channel} is not slack, webhook or email"
+                    )));
+                }
+                let to = template(to, "to", true)?;
+                if let [Part::Text(plain)] = to.parts() {
+                    let fits = match channel.as_str() {
+                        "email" => Email::parse(plain).is_ok(),
+                        _ => plain.starts_with("https://") || plain.starts_with("http://"),
+                    };
+                    if !fits {
+                        return Err(invalid(format!(
+                            "{where_}.to: {plain} is not {}",
+                            if channel == "email" {
+                                "an email address"
+                            } else {
+                                "an https:// or http:// URL"
+                            }
+                        )));
+                    }
+                }
+                Step::Notification {
+                    name: name.clone(),
+                    channel: channel.clone(),
+                    to,
+                    subject: template(
+                        subject.as_deref().unwrap_or("Runbook notification"),
+                        "subject",
+                        false,
+                    )?,
+                    text: template(text, "text", false)?,
                 }
             }
         })
@@ -1284,6 +1349,22 @@ mod tests {
             (
                 json!({"run_as": "admin", "triggers": [{"on": ["incident.opened"]}], "steps": [{"kind": "add_note", "name": "a", "text": "x"}]}),
                 "run_as: admin is not",
+            ),
+            (
+                json!({"steps": [{"kind": "notification", "name": "a", "channel": "sms", "to": "x", "text": "t"}]}),
+                "steps[0].channel",
+            ),
+            (
+                json!({"steps": [{"kind": "notification", "name": "a", "channel": "email", "to": "https://x", "text": "t"}]}),
+                "steps[0].to",
+            ),
+            (
+                json!({"steps": [{"kind": "notification", "name": "a", "channel": "slack", "to": "hooks.slack.com", "text": "t"}]}),
+                "steps[0].to",
+            ),
+            (
+                json!({"secrets": [{"name": "T", "secret": "t"}], "steps": [{"kind": "notification", "name": "a", "channel": "slack", "to": "{{secrets.T}}", "text": "{{secrets.T}}"}]}),
+                "steps[0].text: secrets may not appear here",
             ),
             (
                 json!({"steps": [{"kind": "page", "name": "a", "users": []}]}),

@@ -397,6 +397,55 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
     for step in &failed["steps"].as_array().unwrap()[1..] {
         assert_eq!(step["status"], "skipped", "{failed}");
     }
+
+    // A notification step: the delegate delivers to a Slack-compatible webhook whose
+    // address is a secret (never shown back).
+    let slack_url = format!("http://127.0.0.1:{http}/hooks/slack-T0-B0-{SECRET_VALUE}");
+    let secret = server
+        .post(
+            &format!("{PROJECT}/secrets"),
+            &admin,
+            json!({"identifier": "slack-url", "name": "Slack URL", "value": slack_url}),
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "announce", "name": "Announce", "definition": {
+                "inputs": [{"name": "ENV", "allowed": ["staging", "prod"], "default": "staging"}],
+                "secrets": [{"name": "SLACK", "secret": "slack-url"}],
+                "steps": [{"kind": "notification", "name": "tell-slack", "channel": "slack",
+                           "to": "{{secrets.SLACK}}", "text": "web restarted in {{inputs.ENV}}"}]
+            }}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let started = server
+        .post(
+            &format!("{PROJECT}/runbooks/announce/executions"),
+            &operator,
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let told = ended(&server, started.body["id"].as_str().unwrap()).await;
+    assert_eq!(told["status"], "succeeded", "{told}");
+    assert_eq!(told["steps"][0]["kind"], "notification");
+    assert!(!told.to_string().contains(SECRET_VALUE), "{told}");
+    let got = received(dir.path());
+    let slack = got
+        .iter()
+        .find(|entry| {
+            entry["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/hooks/slack-T0")
+        })
+        .unwrap_or_else(|| panic!("nothing reached Slack: {got:?}"));
+    let body: Value = serde_json::from_str(slack["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"text": "web restarted in staging"}));
     running.kill().await.unwrap();
 
     // Every execution is audited with each of its steps.

@@ -72,7 +72,8 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             "POST /api/v1/auth/login",
             "POST /api/v1/delegate/register",
             "GET /api/v1/delegate/tasks/next",
-            "POST /api/v1/delegate/tasks/{task}/result"
+            "POST /api/v1/delegate/tasks/{task}/result",
+            "POST /api/v1/delegate/tasks/{task}/progress"
         ]
     );
 }

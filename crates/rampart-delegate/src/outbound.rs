@@ -209,12 +209,7 @@ impl Outbound {
                 ));
             }
         };
-        if !(1..=HTTP_STEP_TIMEOUT_MAX.as_secs()).contains(&arguments.timeout_seconds) {
-            return Err(failure(
-                "task_arguments_invalid",
-                "timeout_seconds must be between 1 and 60",
-            ));
-        }
+        check_step_timeout(arguments.timeout_seconds)?;
         let url = self.allowed_url(&arguments.url).map_err(|mut refused| {
             refused.explanation = masked(&refused.explanation);
             refused
@@ -265,12 +260,7 @@ impl Outbound {
         let arguments: PrometheusQueryTask = serde_json::from_str(arguments)
             .map_err(|error| failure("task_arguments_invalid", error.to_string()))?;
         let masked = |text: &str| crate::masking::mask(text, arguments.mask.iter(), false);
-        if !(1..=HTTP_STEP_TIMEOUT_MAX.as_secs()).contains(&arguments.timeout_seconds) {
-            return Err(failure(
-                "task_arguments_invalid",
-                "timeout_seconds must be between 1 and 60",
-            ));
-        }
+        check_step_timeout(arguments.timeout_seconds)?;
         #[allow(
             clippy::disallowed_methods,
             reason = "a query without a time is evaluated when the delegate runs it"
@@ -481,6 +471,18 @@ impl Outbound {
         } else {
             Err(transient(&code, output))
         }
+    }
+}
+
+/// Refuses a step's timeout outside 1 to [`HTTP_STEP_TIMEOUT_MAX`] seconds.
+fn check_step_timeout(seconds: u64) -> Result<(), Failure> {
+    if (1..=HTTP_STEP_TIMEOUT_MAX.as_secs()).contains(&seconds) {
+        Ok(())
+    } else {
+        Err(failure(
+            "task_arguments_invalid",
+            "timeout_seconds must be between 1 and 60",
+        ))
     }
 }
 

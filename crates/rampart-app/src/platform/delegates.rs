@@ -879,7 +879,9 @@ impl App {
             TaskEnd::Retry { .. } => TaskStatus::Queued,
         };
         let scope = self.project_scope(task.project_id).await?;
-        let sealer = if task.kind == TaskKind::Notification || task.kind.runs_a_runbook_step() {
+        // A notification (a page's delivery or a runbook's step) and every other
+        // runbook step's end write sealed records.
+        let sealer = if task.kind.runs_a_runbook_step() {
             Some(self.sealer(&owner).await?)
         } else {
             None

@@ -25,7 +25,7 @@ use rampart_domain::sre::incidents::{IncidentSeverity, IncidentStatus};
 use rampart_domain::sre::runbook_executions::{
     ExecutionStatus, ExecutionStep, ExecutionTrigger, RunbookExecution, StepStatus,
 };
-use rampart_domain::sre::runbooks::{Definition, Part, Step, TriggerEvent};
+use rampart_domain::sre::runbooks::{Definition, Step, TriggerEvent};
 use rampart_domain::{
     ErrorCode, IncidentId, Permission, RunbookExecutionId, RunbookTriggerEventId, UserId,
 };
@@ -1235,35 +1235,7 @@ impl App {
         sealer: &Sealer,
         now: Timestamp,
     ) -> AppResult<Result<DelegateTask, String>> {
-        let wanted: Vec<&str> = match step {
-            Step::Script { secrets, .. } => secrets.iter().map(String::as_str).collect(),
-            Step::HttpRequest { headers, body, .. } => headers
-                .values()
-                .chain(body.iter())
-                .flat_map(|template| template.parts())
-                .filter_map(|part| match part {
-                    Part::Secret(name) => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            Step::Notification { to, .. } => to
-                .parts()
-                .iter()
-                .filter_map(|part| match part {
-                    Part::Secret(name) => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            Step::PrometheusQuery { headers, .. } => headers
-                .values()
-                .flat_map(|template| template.parts())
-                .filter_map(|part| match part {
-                    Part::Secret(name) => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            Step::AddNote { .. } | Step::SetStatus { .. } | Step::Page { .. } => Vec::new(),
-        };
+        let wanted = step.secrets_used();
         let mut secrets = BTreeMap::new();
         for name in wanted {
             let Some(identifier) = definition.secrets.get(name) else {

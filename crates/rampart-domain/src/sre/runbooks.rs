@@ -336,6 +336,30 @@ impl Step {
         }
     }
 
+    /// The names of the runbook's secrets this step uses (a script's list, the
+    /// `{{secrets.NAME}}` of its templates), each once per use.
+    pub fn secrets_used(&self) -> Vec<&str> {
+        fn in_templates(templates: Vec<&Template>) -> Vec<&str> {
+            templates
+                .into_iter()
+                .flat_map(Template::parts)
+                .filter_map(|part| match part {
+                    Part::Secret(name) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect()
+        }
+        match self {
+            Step::Script { secrets, .. } => secrets.iter().map(String::as_str).collect(),
+            Step::HttpRequest { headers, body, .. } => {
+                in_templates(headers.values().chain(body.iter()).collect())
+            }
+            Step::PrometheusQuery { headers, .. } => in_templates(headers.values().collect()),
+            Step::Notification { to, .. } => in_templates(vec![to]),
+            Step::AddNote { .. } | Step::SetStatus { .. } | Step::Page { .. } => Vec::new(),
+        }
+    }
+
     /// Whether a delegate runs it (the others the server does).
     pub fn runs_on_a_delegate(&self) -> bool {
         matches!(

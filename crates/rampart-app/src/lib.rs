@@ -111,6 +111,8 @@ struct Inner {
     replica: platform::replicas::ReplicaIdentity,
     /// Prepared policy engines by (set, version).
     policy_cache: iacm::policy_sets::PreparedCache,
+    /// Runbook triggers by (runbook, version).
+    runbook_triggers: sre::runbooks::TriggerCache,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -186,6 +188,7 @@ impl App {
                 root_keys,
                 replica,
                 policy_cache: Default::default(),
+                runbook_triggers: Default::default(),
             }),
         })
     }

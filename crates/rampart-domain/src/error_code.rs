@@ -142,7 +142,7 @@ catalogue! {
     InvalidReason = ("invalid_reason", 400, "A reason (of a rollback, of a policy override) is empty or too long."),
     InvalidRateLimitPerMinute = ("invalid_rate_limit_per_minute", 400, "The integration's rate limit is out of range."),
     AuthModeNotForFormat = ("auth_mode_not_for_format", 400, "The auth mode does not fit the integration's format (`routing_key` is PagerDuty's: format `pagerduty` only)."),
-    InvalidDefinition = ("invalid_definition", 400, "A schedule or escalation policy definition is not valid."),
+    InvalidDefinition = ("invalid_definition", 400, "A definition (schedule, escalation policy, runbook) is not valid; the message names the place."),
     InvalidRules = ("invalid_rules", 400, "A service's alert rules are not valid."),
     InvalidTitle = ("invalid_title", 400, "An incident title is empty or too long."),
     InvalidText = ("invalid_text", 400, "A note or message is empty or too long."),

@@ -182,6 +182,7 @@ permissions! {
     RunbookEdit => "runbook:edit" (Operational, Project),
     RunbookDelete => "runbook:delete" (Destructive, Project),
     RunbookExecute => "runbook:execute" (Operational, Project),
+    RunbookAuthorScripts => "runbook:author_scripts" (Administrative, Project),
     ServiceView => "service:view" (Read, Project),
     ServiceCreate => "service:create" (Operational, Project),
     ServiceEdit => "service:edit" (Operational, Project),

@@ -702,6 +702,15 @@ impl App {
         sealer: &Sealer,
         now: Timestamp,
     ) -> AppResult<Option<NewExecution>> {
+        // Most runbooks of a project have no trigger for most changes: their cached
+        // triggers say so without opening the definition.
+        let triggers = self.runbook_triggers(scope, runbook).await?;
+        if !triggers
+            .iter()
+            .any(|trigger| trigger.matches(event, service, severity))
+        {
+            return Ok(None);
+        }
         let view = self
             .runbook(scope, runbook.identifier.as_str(), None)
             .await?;

@@ -4,11 +4,14 @@
 //! naming its place, and stored sealed with the project's key: scripts, URLs and bodies
 //! are what an author wrote and may say more than they should.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use rampart_domain::platform::access::Grantee;
 use rampart_domain::platform::identity::PrincipalId;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::runbooks::{
-    DEFINITION_BYTES_MAX, Definition, Runbook, RunbookDoc, RunbookVersion,
+    DEFINITION_BYTES_MAX, Definition, Runbook, RunbookDoc, RunbookVersion, Step, Trigger,
 };
 use rampart_domain::{ErrorCode, Name, Permission, RunbookId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
@@ -43,6 +46,42 @@ pub(crate) fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) ->
         entity_id: id,
         field: "definition",
         version: u64::from(version),
+    }
+}
+
+/// The triggers of runbook versions, by (runbook, version). A version's definition
+/// never changes, so an entry never goes stale; every incident change asks each runbook
+/// of its project whether a trigger matches, which without this would open and parse
+/// every definition each time. Bounded like the policy cache: past the bound it starts
+/// again empty (a miss costs one opening).
+#[derive(Default)]
+pub(crate) struct TriggerCache {
+    versions: Mutex<HashMap<RunbookVersionKey, Arc<[Trigger]>>>,
+}
+
+/// A runbook and one of its version numbers.
+type RunbookVersionKey = (RunbookId, u32);
+
+const TRIGGER_CACHE_VERSIONS_MAX: usize = 4096;
+
+impl TriggerCache {
+    fn get(&self, runbook: &Runbook) -> Option<Arc<[Trigger]>> {
+        self.versions
+            .lock()
+            .ok()?
+            .get(&(runbook.id, runbook.current_version))
+            .cloned()
+    }
+
+    fn put(&self, runbook: &Runbook, triggers: Arc<[Trigger]>) {
+        if let Ok(mut versions) = self.versions.lock() {
+            if versions.len() >= TRIGGER_CACHE_VERSIONS_MAX {
+                versions.clear();
+            }
+            // Older versions of the runbook are of no use any more.
+            versions.retain(|(id, _), _| *id != runbook.id);
+            versions.insert((runbook.id, runbook.current_version), triggers);
+        }
     }
 }
 
@@ -145,8 +184,11 @@ async fn commit_version(
 }
 
 impl App {
-    /// What only some authors may write: steps using the project's secrets need
-    /// `secret:access` (a script could print one); triggers need the incident rights
+    /// What only some authors may write: a script step needs `runbook:author_scripts`
+    /// (it is code a delegate runs inside the customer's network, bounded only by the
+    /// sandbox and what the script declares, so writing one is an administrator's call,
+    /// as Rundeck keeps ad-hoc commands apart from running jobs); steps using the
+    /// project's secrets need `secret:access` (a script could print one); triggers need the incident rights
     /// their steps use, and may choose a role-restricted value only when their author
     /// holds the role (a trigger runs with the values its author chose); the service
     /// account triggers run as must be one its author could grant all it holds.
@@ -156,6 +198,14 @@ impl App {
         scope: Scope,
         definition: &Definition,
     ) -> AppResult<()> {
+        if definition.steps.iter().any(Step::is_script) {
+            authorize(
+                &ctx.actor,
+                &ctx.access,
+                Access::Permission(Permission::RunbookAuthorScripts),
+                scope,
+            )?;
+        }
         if !definition.secrets.is_empty() {
             authorize(
                 &ctx.actor,
@@ -315,6 +365,30 @@ impl App {
             document,
             definition,
         })
+    }
+
+    /// The triggers of `runbook`'s version `current_version` (as listed), from the
+    /// cache when it holds them.
+    pub(crate) async fn runbook_triggers(
+        &self,
+        scope: Scope,
+        runbook: &Runbook,
+    ) -> AppResult<Arc<[Trigger]>> {
+        if let Some(triggers) = self.inner.runbook_triggers.get(runbook) {
+            return Ok(triggers);
+        }
+        let view = self
+            .runbook(
+                scope,
+                runbook.identifier.as_str(),
+                Some(runbook.current_version),
+            )
+            .await?;
+        let triggers: Arc<[Trigger]> = view.definition.triggers.into();
+        self.inner
+            .runbook_triggers
+            .put(runbook, Arc::clone(&triggers));
+        Ok(triggers)
     }
 
     /// A runbook and its versions, newest first.

@@ -360,6 +360,12 @@ impl Step {
         }
     }
 
+    /// Whether it is a script: code its author wrote, run by a delegate (writing one
+    /// takes `runbook:author_scripts`).
+    pub fn is_script(&self) -> bool {
+        matches!(self, Step::Script { .. })
+    }
+
     /// Whether a delegate runs it (the others the server does).
     pub fn runs_on_a_delegate(&self) -> bool {
         matches!(

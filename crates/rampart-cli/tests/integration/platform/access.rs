@@ -99,6 +99,7 @@ const SEED_ROLE_TABLE: &str = "
     runbook:edit               x x x x .
     runbook:delete             x x x . .
     runbook:execute            x x x x .
+    runbook:author_scripts     x x x . .
     service:view               x x x x x
     service:create             x x x x .
     service:edit               x x x x .

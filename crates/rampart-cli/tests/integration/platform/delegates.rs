@@ -505,9 +505,15 @@ async fn a_poll_ends_before_the_request_timeout_would_cut_it() {
 
 /// A delegate registered through the API (no agent process): its credential.
 pub(crate) async fn registered(server: &TestServer, name: &str) -> String {
+    registered_in(server, BASE, name).await
+}
+
+/// A delegate of the project at `project` (its API path) registered through the API,
+/// and its credential.
+pub(crate) async fn registered_in(server: &TestServer, project: &str, name: &str) -> String {
     let created = server
         .post(
-            &format!("{BASE}/delegates"),
+            &format!("{project}/delegates"),
             &server.admin_token,
             json!({"name": name}),
         )

@@ -555,7 +555,7 @@ async fn pages_reach_contact_methods_through_a_delegate_on_postgres() {
 
 /// A server whose background engine stays out of the way: the test runs it (on
 /// `clock` when given).
-async fn quiet_engine(
+pub(crate) async fn quiet_engine(
     engine: Option<rampart_testkit::Engine>,
     clock: Option<Arc<ManualClock>>,
 ) -> TestServer {
@@ -571,7 +571,7 @@ async fn quiet_engine(
 }
 
 /// A manual clock at a fixed instant.
-fn manual_clock() -> Arc<ManualClock> {
+pub(crate) fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
         "2026-11-03T10:00:00Z".parse::<Timestamp>().unwrap(),
     ))

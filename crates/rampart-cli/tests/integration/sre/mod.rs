@@ -22,6 +22,7 @@ mod runbooks;
 mod schedules;
 mod schedules_oracle;
 mod services;
+mod slo_windows_oracle;
 
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};

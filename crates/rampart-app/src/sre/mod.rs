@@ -22,8 +22,28 @@ pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;
+pub mod slos;
 
 use crate::sealing::{BlindIndex, SealedPlace};
+
+/// A definition an author sent (a runbook's, an SLO's) as its document type `T`, which
+/// must deserialize exactly: an unknown field or a wrong type is 400
+/// `invalid_definition`, naming its path (`steps[1].url: …`).
+pub(crate) fn author_document<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, rampart_domain::ValidationError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        rampart_domain::ValidationError::new(
+            "definition",
+            if path == "." {
+                error.inner().to_string()
+            } else {
+                format!("{path}: {}", error.inner())
+            },
+        )
+    })
+}
 
 /// The sealed values of the incident-response tables, for the rewrap job.
 pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
@@ -34,6 +54,7 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
         integrations::SEALED_PLACES,
         runbook_executions::SEALED_PLACES,
         runbooks::SEALED_PLACES,
+        slos::SEALED_PLACES,
     ]
     .into_iter()
     .flatten()

@@ -130,17 +130,7 @@ fn owner_of(scope: Scope) -> AppResult<String> {
 /// `value` as a definition: its document (which must deserialize exactly, the path
 /// of an error named) and what it means.
 fn parse_definition(value: serde_json::Value) -> AppResult<(RunbookDoc, Definition, Vec<u8>)> {
-    let document: RunbookDoc = serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        ValidationError::new(
-            "definition",
-            if path == "." {
-                error.inner().to_string()
-            } else {
-                format!("{path}: {}", error.inner())
-            },
-        )
-    })?;
+    let document: RunbookDoc = super::author_document(value)?;
     let definition = document.parse()?;
     let stored = serde_json::to_vec(&document)
         .map_err(|error| AppError::Integrity(format!("encoding a definition: {error}")))?;

@@ -105,6 +105,18 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
         .await;
     assert_eq!(execution.status, StatusCode::CREATED, "{}", execution.text);
     let execution = execution.body["id"].as_str().unwrap().to_owned();
+    // An SLO, read and pushed to during the outage.
+    crate::sre::service(&server, "slo-service").await;
+    let slo = server
+        .post(
+            &format!("{PROJECT}/slos"),
+            &admin,
+            json!({"identifier": "slo", "name": "SLO", "definition": {
+                "service": "slo-service", "target": 0.99,
+                "time_window": {"duration": "7d"}, "budgeting_method": "occurrences"}}),
+        )
+        .await;
+    assert_eq!(slo.status, StatusCode::CREATED, "{}", slo.text);
     // A registered delegate, which polls during the outage.
     let delegate = server
         .post(
@@ -310,7 +322,8 @@ impl Load {
 
     /// Reads readiness, the incident list, the caller, a workspace's runs, variables
     /// and drift checks, the project's delegates and their tasks, the caller's contact
-    /// methods and notifications, and polls as the delegate, until stopped.
+    /// methods and notifications, runbooks, executions and SLOs, polls as the delegate,
+    /// starts executions and pushes SLO minutes, until stopped.
     async fn read(&self, server: &TestServer, delegate_credential: &str, execution: &str) {
         let incidents = format!("{PROJECT}/incidents");
         let workspace = format!("{PROJECT}/workspaces/app");
@@ -329,6 +342,8 @@ impl Load {
             format!("{PROJECT}/runbooks/rb"),
             format!("{PROJECT}/runbook-executions"),
             format!("{PROJECT}/runbook-executions/{execution}"),
+            format!("{PROJECT}/slos"),
+            format!("{PROJECT}/slos/slo"),
         ];
         while !self.stop.load(Ordering::SeqCst) {
             for path in &paths {
@@ -347,6 +362,16 @@ impl Load {
                 )
                 .await;
             self.record(started.status, started.code(), &started.headers);
+            let minute = server.app().now().as_second().div_euclid(60) * 60 - 60;
+            let minute = jiff::Timestamp::from_second(minute).unwrap();
+            let pushed = server
+                .post(
+                    &format!("{PROJECT}/slos/slo/minutes"),
+                    &server.admin_token,
+                    json!({"minutes": [{"minute": minute.to_string(), "good": 9, "total": 10}]}),
+                )
+                .await;
+            self.record(pushed.status, pushed.code(), &pushed.headers);
         }
     }
 }

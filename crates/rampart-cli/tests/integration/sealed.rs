@@ -459,7 +459,27 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     write_delegate_task(server, &mut markers).await;
     write_contact_method(server, &mut markers).await;
     write_runbook(server, &mut markers).await;
+    write_slo(server, &mut markers).await;
     markers
+}
+
+/// An SLO's definition: its description is what its author wrote.
+async fn write_slo(server: &TestServer, markers: &mut Markers) {
+    service_in(server, PROJECT, "slo-service").await;
+    let description = markers.make("slos.definition_sealed", &[]);
+    let created = created(
+        server
+            .post(
+                &format!("{PROJECT}/slos"),
+                &server.admin_token,
+                json!({"identifier": "sealed", "name": "Sealed", "definition": {
+                    "description": description, "service": "slo-service", "target": 0.99,
+                    "time_window": {"duration": "7d"}, "budgeting_method": "occurrences"}}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(created["definition"]["description"], description.as_str());
 }
 
 /// A runbook's definition: a script an author wrote (two versions); an execution's

@@ -34,8 +34,193 @@
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
 
-use crate::ValidationError;
+use crate::platform::tenancy::Scope;
+use crate::{Description, Name, ServiceId, SloId, Slug, ValidationError};
+
+/// An SLO of a project: its identifier and name (how people find it, plaintext), the
+/// service its alerts are raised on, and the version of its definition (which is sealed:
+/// see [`SloDoc`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slo {
+    pub id: SloId,
+    /// Always a project.
+    pub scope: Scope,
+    pub identifier: Slug,
+    pub name: Name,
+    pub service_id: ServiceId,
+    /// From 1, one more at each change of the definition.
+    pub version: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An SLO's definition as its author writes it (JSON), named after OpenSLO v1's fields
+/// (`budgetingMethod` → `budgeting_method`, …) so that OpenSLO maps onto it field by
+/// field. Unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloDoc {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The identifier of the project's service the SLO is about.
+    pub service: String,
+    /// The share of good, above 0 and below 1 (99.9 % is 0.999).
+    pub target: f64,
+    pub time_window: TimeWindowDoc,
+    /// `occurrences` or `timeslices`.
+    pub budgeting_method: String,
+    /// With `timeslices`: the good share that makes a slice good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_slice_target: Option<f64>,
+    /// With `timeslices`: a slice's length, `1m` to `60m` (default `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_slice_window: Option<String>,
+}
+
+/// OpenSLO's `timeWindow`: `duration` as `<n><unit>`; rolling windows in minutes (`m`),
+/// hours (`h`), days (`d`) or weeks (`w`); calendar windows `1w`, `1M`, `1Q` or `1Y` in
+/// `time_zone` (an IANA name, default UTC).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeWindowDoc {
+    pub duration: String,
+    #[serde(default = "rolling_by_default")]
+    pub is_rolling: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+
+fn rolling_by_default() -> bool {
+    true
+}
+
+/// What a valid [`SloDoc`] means.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloDefinition {
+    pub description: Description,
+    pub service: Slug,
+    pub objective: Objective,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
+    ValidationError::new(field, message)
+}
+
+/// `<n><unit>` with a unit of `units`, as a count and its unit letter.
+fn duration_parts(text: &str) -> Option<(i64, char)> {
+    let unit = text.chars().last()?;
+    let count: i64 = text.get(..text.len() - unit.len_utf8())?.parse().ok()?;
+    (count > 0 && text.starts_with(|c: char| c.is_ascii_digit())).then_some((count, unit))
+}
+
+impl TimeWindowDoc {
+    fn parse(&self) -> Result<Window, ValidationError> {
+        let parts = duration_parts(&self.duration);
+        if self.is_rolling {
+            if self.time_zone.is_some() {
+                return Err(invalid(
+                    "time_window",
+                    "time_zone: only a calendar window (is_rolling: false) has a time zone",
+                ));
+            }
+            let minutes = match parts {
+                Some((count, 'm')) => Some(count),
+                Some((count, 'h')) => count.checked_mul(60),
+                Some((count, 'd')) => count.checked_mul(1440),
+                Some((count, 'w')) => count.checked_mul(7 * 1440),
+                _ => None,
+            }
+            .filter(|minutes| *minutes <= ROLLING_MAX.as_mins())
+            .ok_or_else(|| {
+                invalid(
+                    "time_window",
+                    "duration: a rolling window is a whole number of m, h, d or w (30d)",
+                )
+            })?;
+            return Window::rolling(SignedDuration::from_mins(minutes)).map_err(|_| {
+                invalid(
+                    "time_window",
+                    "duration: a rolling window is 1 hour to 400 days",
+                )
+            });
+        }
+        let unit = match parts {
+            Some((1, 'w')) => CalendarUnit::Week,
+            Some((1, 'M')) => CalendarUnit::Month,
+            Some((1, 'Q')) => CalendarUnit::Quarter,
+            Some((1, 'Y')) => CalendarUnit::Year,
+            _ => {
+                return Err(invalid(
+                    "time_window",
+                    "duration: a calendar window is 1w, 1M, 1Q or 1Y",
+                ));
+            }
+        };
+        let time_zone = match &self.time_zone {
+            None => TimeZone::UTC,
+            Some(name) => TimeZone::get(name).map_err(|_| {
+                invalid(
+                    "time_window",
+                    format!("time_zone: {name:?} is not an IANA time zone"),
+                )
+            })?,
+        };
+        Ok(Window::Calendar { unit, time_zone })
+    }
+}
+
+impl SloDoc {
+    /// What the document means, or the first thing wrong with it (its field named).
+    pub fn parse(&self) -> Result<SloDefinition, ValidationError> {
+        let description = Description::parse(&self.description)?;
+        let service = Slug::parse(&self.service)
+            .map_err(|error| invalid("service", format!("service: {}", error.reason)))?;
+        let window = self.time_window.parse()?;
+        let budgeting = match self.budgeting_method.as_str() {
+            "occurrences" => {
+                if self.time_slice_target.is_some() || self.time_slice_window.is_some() {
+                    return Err(invalid(
+                        "budgeting_method",
+                        "time_slice_target and time_slice_window go with timeslices",
+                    ));
+                }
+                Budgeting::Occurrences
+            }
+            "timeslices" => {
+                let slice = match self.time_slice_window.as_deref() {
+                    None => MINUTE,
+                    Some(text) => match duration_parts(text) {
+                        Some((count, 'm')) if count <= 60 => SignedDuration::from_mins(count),
+                        Some((1, 'h')) => SLICE_MAX,
+                        _ => {
+                            return Err(invalid("time_slice_window", "a time slice is 1m to 60m"));
+                        }
+                    },
+                };
+                let target = self.time_slice_target.ok_or_else(|| {
+                    invalid(
+                        "time_slice_target",
+                        "timeslices need a time_slice_target (the good share of a good slice)",
+                    )
+                })?;
+                Budgeting::timeslices(slice, target)?
+            }
+            other => {
+                return Err(invalid(
+                    "budgeting_method",
+                    format!("{other:?} is not occurrences or timeslices"),
+                ));
+            }
+        };
+        Ok(SloDefinition {
+            description,
+            service,
+            objective: Objective::new(self.target, window, budgeting)?,
+        })
+    }
+}
 
 const MINUTE: SignedDuration = SignedDuration::from_secs(60);
 

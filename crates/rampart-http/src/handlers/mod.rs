@@ -42,6 +42,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     sre::alert_rules::routes(table);
     sre::escalation_policies::routes(table);
     sre::runbooks::routes(table);
+    sre::slos::routes(table);
     sre::runbook_executions::routes(table);
     sre::schedules::routes(table);
     sre::incidents::routes(table);

@@ -18,6 +18,7 @@ pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;
+pub mod slos;
 
 use crate::StoreError;
 

@@ -23,6 +23,7 @@ mod schedules;
 mod schedules_oracle;
 mod services;
 mod slo_windows_oracle;
+mod slos;
 
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};

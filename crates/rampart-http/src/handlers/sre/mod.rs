@@ -33,3 +33,4 @@ pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;
+pub mod slos;

@@ -338,7 +338,7 @@ pub async fn replace_schedule(
     Ok(Json(wire_schedule(stored)))
 }
 
-fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
+pub(crate) fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
     text.parse::<jiff::Timestamp>().map_err(|_| {
         AppError::bad_request(
             if field == "at" {

@@ -1,0 +1,416 @@
+//! SLOs of a project: create, read, list, replace the definition, delete — each audited
+//! — per-minute good/total counts pushed by a monitoring system (idempotent per minute,
+//! audited per push), and the status computed from them by the domain's rules
+//! ([`rampart_domain::sre::slos`]): the error budget, the burn rates of the alert
+//! windows, projected exhaustion. The definition is sealed with the project's key.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::slos::{
+    Budget, Burn, Rollup, Slo, SloDefinition, SloDoc, default_burn_windows,
+};
+use rampart_domain::{ErrorCode, Name, SloId, Slug, ValidationError};
+use rampart_store::sealed::SealedCell;
+use rampart_store::sre::slos::SLO_DEFINITION;
+use rampart_store::{Page, StoreError};
+use serde_json::json;
+
+use crate::sealing::{Resealer, SealContext, SealedPlace, key_owner};
+use crate::{App, AppError, AppResult, Ctx, mint};
+
+/// The sealed definitions of SLOs, for the rewrap job.
+pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
+    column: SLO_DEFINITION,
+    reseal: reseal_definition,
+}];
+
+fn reseal_definition(
+    resealer: &Resealer<'_>,
+    owner: &str,
+    cell: &SealedCell,
+) -> AppResult<Option<Vec<u8>>> {
+    let version = u32::try_from(cell.version)
+        .map_err(|_| AppError::Integrity(format!("SLO {} version", cell.id)))?;
+    resealer.reseal(&definition_place(owner, &cell.id, version), &cell.sealed)
+}
+
+/// Where version `version` of SLO `id`'s definition is sealed.
+fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealContext<'a> {
+    SealContext {
+        owner,
+        entity_type: "slo",
+        entity_id: id,
+        field: "definition",
+        version: u64::from(version),
+    }
+}
+
+/// The most minutes one push carries (a day).
+pub const MINUTES_PER_PUSH_MAX: usize = 1440;
+
+/// How far back a pushed minute may be (the longest window), and ahead (clock skew).
+const PUSH_PAST_MAX: SignedDuration = SignedDuration::from_hours(400 * 24);
+const PUSH_FUTURE_MAX: SignedDuration = SignedDuration::from_mins(5);
+
+/// A new SLO.
+#[derive(Clone, Debug)]
+pub struct SloInput {
+    pub identifier: String,
+    pub name: String,
+    pub definition: serde_json::Value,
+}
+
+/// A new definition for an SLO (and perhaps a new name).
+#[derive(Clone, Debug)]
+pub struct SloUpdate {
+    pub name: Option<String>,
+    pub definition: serde_json::Value,
+    /// The version the author edited: a newer one answers a conflict.
+    pub expected_version: Option<u32>,
+}
+
+/// One minute's counts as sent.
+#[derive(Clone, Debug)]
+pub struct MinuteInput {
+    pub minute: String,
+    pub good: f64,
+    pub total: f64,
+}
+
+/// An SLO with its definition, opened and parsed.
+#[derive(Clone, Debug)]
+pub struct SloView {
+    pub slo: Slo,
+    /// As its author wrote it (defaults left out).
+    pub document: SloDoc,
+    pub definition: SloDefinition,
+}
+
+/// An SLO's state at an instant.
+#[derive(Clone, Debug)]
+pub struct SloStatus {
+    pub view: SloView,
+    pub at: Timestamp,
+    pub budget: Budget,
+    /// Each alert window, with its burn rates.
+    pub burns: Vec<Burn>,
+    /// When the budget runs out at the burn rate of the last hour (scaled like the
+    /// fastest page window's long lookback); `None` when it does not burn.
+    pub exhaustion_at: Option<Timestamp>,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound { what: "SLO" }
+}
+
+fn owner_of(scope: Scope) -> AppResult<String> {
+    match scope {
+        Scope::Project(..) => key_owner(scope).ok_or_else(not_found),
+        _ => Err(AppError::bad_request(
+            ErrorCode::InvalidScope,
+            "SLOs belong to projects",
+        )),
+    }
+}
+
+/// `value` as a definition: its document (which must deserialize exactly, the path of
+/// an error named), what it means, and its stored form.
+fn parse_definition(value: serde_json::Value) -> AppResult<(SloDoc, SloDefinition, Vec<u8>)> {
+    let document: SloDoc = super::author_document(value)?;
+    let definition = document.parse().map_err(|error| {
+        ValidationError::new("definition", format!("{}: {}", error.field, error.reason))
+    })?;
+    let stored = serde_json::to_vec(&document)
+        .map_err(|error| AppError::Integrity(format!("encoding an SLO definition: {error}")))?;
+    Ok((document, definition, stored))
+}
+
+impl App {
+    /// The id of the project's service `definition` names.
+    async fn slo_service(
+        &self,
+        scope: Scope,
+        definition: &SloDefinition,
+    ) -> AppResult<rampart_domain::ServiceId> {
+        self.service_at(scope, definition.service.as_str())
+            .await
+            .map(|service| service.id)
+            .map_err(|_| {
+                AppError::bad_request(
+                    ErrorCode::UnknownService,
+                    format!(
+                        "no service {:?} in this project",
+                        definition.service.as_str()
+                    ),
+                )
+            })
+    }
+
+    pub async fn create_slo(&self, ctx: &Ctx, scope: Scope, input: SloInput) -> AppResult<SloView> {
+        let owner = owner_of(scope)?;
+        let identifier = Slug::parse(&input.identifier)?;
+        let name = Name::parse(&input.name)?;
+        let (document, definition, stored) = parse_definition(input.definition)?;
+        let service_id = self.slo_service(scope, &definition).await?;
+        let now = self.now();
+        let slo = Slo {
+            id: mint(now, SloId::mint)?,
+            scope,
+            identifier,
+            name,
+            service_id,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let sealed = self
+            .seal_value(&definition_place(&owner, &slo.id.to_string(), 1), &stored)
+            .await?;
+        let mut tx = self.store().write().await?;
+        tx.insert_slo(&slo, &sealed)
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict { .. } => AppError::conflict(
+                    ErrorCode::IdentifierTaken,
+                    "an SLO with this identifier already exists in the project",
+                ),
+                other => other.into(),
+            })?;
+        let view = SloView {
+            slo,
+            document,
+            definition,
+        };
+        tx.commit(self.slo_audit(ctx, "slo.create", &view, now))
+            .await?;
+        Ok(view)
+    }
+
+    fn slo_audit(
+        &self,
+        ctx: &Ctx,
+        action: &str,
+        view: &SloView,
+        now: Timestamp,
+    ) -> rampart_store::AuditRecord {
+        ctx.audit(now, action, "slo")
+            .scope(view.slo.scope)
+            .resource_id(view.slo.id)
+            .details(json!({
+                "identifier": view.slo.identifier.as_str(),
+                "version": view.slo.version,
+                "target": view.definition.objective.target,
+            }))
+            .build()
+    }
+
+    pub async fn list_slos(
+        &self,
+        scope: Scope,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> AppResult<Page<Slo>> {
+        owner_of(scope)?;
+        let page = crate::platform::page_request(limit, cursor)?;
+        Ok(self.store().list_slos(scope, &page).await?)
+    }
+
+    /// An SLO with its definition.
+    pub async fn slo(&self, scope: Scope, identifier: &str) -> AppResult<SloView> {
+        let owner = owner_of(scope)?;
+        let identifier = Slug::parse(identifier).map_err(|_| not_found())?;
+        let (slo, sealed) = self
+            .store()
+            .slo_by_identifier(scope, &identifier)
+            .await?
+            .ok_or_else(not_found)?;
+        let opened = self
+            .open_sealed(
+                &definition_place(&owner, &slo.id.to_string(), slo.version),
+                &sealed,
+            )
+            .await?;
+        let corrupt = || {
+            AppError::Integrity(format!(
+                "SLO {} version {} is not valid",
+                slo.id, slo.version
+            ))
+        };
+        let document: SloDoc = serde_json::from_slice(&opened).map_err(|_| corrupt())?;
+        let definition = document.parse().map_err(|_| corrupt())?;
+        Ok(SloView {
+            slo,
+            document,
+            definition,
+        })
+    }
+
+    /// A new definition (and perhaps name) for an SLO.
+    pub async fn update_slo(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        update: SloUpdate,
+    ) -> AppResult<SloView> {
+        let owner = owner_of(scope)?;
+        let current = self.slo(scope, identifier).await?.slo;
+        let name = update
+            .name
+            .as_deref()
+            .map(Name::parse)
+            .transpose()?
+            .unwrap_or_else(|| current.name.clone());
+        let (document, definition, stored) = parse_definition(update.definition)?;
+        let service_id = self.slo_service(scope, &definition).await?;
+        let stale = |version: u32| {
+            AppError::conflict(
+                ErrorCode::SloVersionStale,
+                format!(
+                    "SLO {identifier} is at version {version} now: read it again and apply your \
+                     change to that version"
+                ),
+            )
+        };
+        if update
+            .expected_version
+            .is_some_and(|expected| expected != current.version)
+        {
+            return Err(stale(current.version));
+        }
+        let now = self.now();
+        let slo = Slo {
+            name,
+            service_id,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let sealed = self
+            .seal_value(
+                &definition_place(&owner, &slo.id.to_string(), slo.version),
+                &stored,
+            )
+            .await?;
+        let mut tx = self.store().write().await?;
+        if !tx.update_slo(&slo, &sealed, current.version).await? {
+            tx.rollback().await?;
+            return Err(stale(slo.version));
+        }
+        let view = SloView {
+            slo,
+            document,
+            definition,
+        };
+        tx.commit(self.slo_audit(ctx, "slo.update", &view, now))
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn delete_slo(&self, ctx: &Ctx, scope: Scope, identifier: &str) -> AppResult<()> {
+        let view = self.slo(scope, identifier).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_slo(view.slo.id).await?;
+        tx.commit(self.slo_audit(ctx, "slo.delete", &view, now))
+            .await?;
+        Ok(())
+    }
+
+    /// Stores pushed minutes of an SLO, each replacing an earlier push of the same
+    /// minute. All or nothing: the first bad minute refuses the push, naming it.
+    pub async fn push_slo_minutes(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        identifier: &str,
+        minutes: &[MinuteInput],
+    ) -> AppResult<usize> {
+        let view = self.slo(scope, identifier).await?;
+        if minutes.is_empty() || minutes.len() > MINUTES_PER_PUSH_MAX {
+            return Err(ValidationError::new(
+                "minutes",
+                format!("a push carries 1 to {MINUTES_PER_PUSH_MAX} minutes"),
+            )
+            .into());
+        }
+        let now = self.now();
+        let mut rollups = Vec::with_capacity(minutes.len());
+        for (index, input) in minutes.iter().enumerate() {
+            let bad = |reason: String| {
+                ValidationError::new("minutes", format!("minutes[{index}]: {reason}"))
+            };
+            let minute: Timestamp = input
+                .minute
+                .parse()
+                .map_err(|_| bad("minute is not an RFC 3339 time".into()))?;
+            if minute < now - PUSH_PAST_MAX || minute > now + PUSH_FUTURE_MAX {
+                return Err(bad(format!(
+                    "{minute} is more than 400 days ago or more than 5 minutes ahead"
+                ))
+                .into());
+            }
+            let rollup =
+                Rollup::new(minute, input.good, input.total).map_err(|error| bad(error.reason))?;
+            rollups.push(rollup);
+        }
+        // One row per minute: the last sent wins, as if pushed one after the other.
+        rollups.sort_by_key(|rollup| rollup.minute);
+        rollups.reverse();
+        rollups.dedup_by_key(|rollup| rollup.minute);
+        let mut tx = self.store().write().await?;
+        tx.put_slo_minutes(view.slo.id, &rollups).await?;
+        let first = rollups.last().map(|rollup| rollup.minute.to_string());
+        let last = rollups.first().map(|rollup| rollup.minute.to_string());
+        tx.commit(
+            ctx.audit(now, "slo.data", "slo")
+                .scope(scope)
+                .resource_id(view.slo.id)
+                .details(json!({
+                    "identifier": view.slo.identifier.as_str(),
+                    "minutes": rollups.len(),
+                    "first": first,
+                    "last": last,
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(rollups.len())
+    }
+
+    /// An SLO's budget and burn rates at `at` (default now).
+    pub async fn slo_status(
+        &self,
+        scope: Scope,
+        identifier: &str,
+        at: Option<Timestamp>,
+    ) -> AppResult<SloStatus> {
+        let view = self.slo(scope, identifier).await?;
+        let at = at.unwrap_or_else(|| self.now());
+        let objective = &view.definition.objective;
+        let windows = default_burn_windows(objective.window.nominal());
+        let (start, _) = objective.window.period_at(at);
+        let longest = windows
+            .iter()
+            .map(|window| window.long)
+            .max()
+            .unwrap_or_default();
+        let from = start.min(at - longest);
+        let rollups = self.store().slo_minutes(view.slo.id, from, at).await?;
+        let budget = objective.budget(&rollups, at);
+        let burns = objective.evaluate(&windows, &rollups, at);
+        let hour = windows
+            .first()
+            .map_or(SignedDuration::from_hours(1), |w| w.long);
+        let exhaustion_at = objective
+            .burn_rate(&rollups, hour, at)
+            .and_then(|rate| objective.exhaustion_at(&budget, rate, at));
+        Ok(SloStatus {
+            view,
+            at,
+            budget,
+            burns,
+            exhaustion_at,
+        })
+    }
+}

@@ -1,0 +1,346 @@
+//! SLOs through the API, on a manual clock: who may read and write them, definitions
+//! checked with the field named, minutes pushed (all or nothing, each minute replacing
+//! an earlier push of it), and the budget and burn rates the status shows — numbers
+//! worked out by hand from README "How SLO budgets are computed". Both engines.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_testkit::StatusCode;
+use serde_json::{Value, json};
+
+use super::contact_methods::{manual_clock, quiet_engine};
+use super::{PROJECT, user};
+
+fn definition() -> Value {
+    json!({
+        "description": "Checkout answers",
+        "service": "checkout",
+        "target": 0.999,
+        "time_window": {"duration": "30d", "is_rolling": true},
+        "budgeting_method": "occurrences"
+    })
+}
+
+/// `count` minutes ending at `end`, each with 1 000 events of which `bad(index)` bad.
+fn minutes(end: Timestamp, count: i64, bad: impl Fn(i64) -> f64) -> Value {
+    let minutes: Vec<Value> = (0..count)
+        .map(|index| {
+            let minute = end - SignedDuration::from_mins(count - index);
+            json!({"minute": minute.to_string(), "good": 1000.0 - bad(index), "total": 1000.0})
+        })
+        .collect();
+    json!({ "minutes": minutes })
+}
+
+fn close(left: &Value, right: f64) -> bool {
+    left.as_f64()
+        .is_some_and(|left| (left - right).abs() < 1e-6)
+}
+
+async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
+    let clock = manual_clock();
+    let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+    let server = quiet_engine(engine, Some(clock)).await;
+    let admin = server.admin_token.clone();
+    super::service(&server, "checkout").await;
+    let slos = format!("{PROJECT}/slos");
+    let (viewer_id, viewer) = user(&server, "viewer@example.com").await;
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &admin,
+            json!({"principal": format!("user:{viewer_id}"), "role": "_viewer"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+
+    // Created by a writer, not by a reader.
+    let body = json!({"identifier": "checkout-availability", "name": "Checkout availability",
+                      "definition": definition()});
+    let refused = server.post(&slos, &viewer, body.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let created = server.post(&slos, &admin, body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["version"], 1);
+    assert_eq!(created.body["definition"], definition());
+    let status = &created.body["status"];
+    assert_eq!(status["window_start"], "2026-10-04T10:00:00Z", "{status}");
+    assert_eq!(status["window_end"], "2026-11-03T10:00:00Z", "{status}");
+    assert!(close(&status["consumed"], 0.0), "{status}");
+    assert!(status["exhaustion_at"].is_null(), "{status}");
+    let windows: Vec<(i64, i64, f64)> = status["burn_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|burn| {
+            assert!(
+                burn["long_burn_rate"].is_null(),
+                "no data, no burn rate: {burn}"
+            );
+            (
+                burn["long_window_minutes"].as_i64().unwrap(),
+                burn["short_window_minutes"].as_i64().unwrap(),
+                burn["factor"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            (60, 5, 14.4),
+            (360, 30, 6.0),
+            (1440, 120, 3.0),
+            (4320, 360, 1.0)
+        ]
+    );
+    let taken = server.post(&slos, &admin, body).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+    assert_eq!(taken.code(), "identifier_taken");
+
+    // Bad definitions are refused with the field named; nothing is created.
+    for (change, code, names) in [
+        (json!({"targett": 0.9}), "invalid_definition", "targett"),
+        (json!({"target": 1.5}), "invalid_definition", "target"),
+        (
+            json!({"time_window": {"duration": "2M", "is_rolling": false}}),
+            "invalid_definition",
+            "calendar window",
+        ),
+        (
+            json!({"time_window": {"duration": "1M", "is_rolling": false, "time_zone": "Mars/Base"}}),
+            "invalid_definition",
+            "Mars/Base",
+        ),
+        (
+            json!({"time_window": {"duration": "401d"}}),
+            "invalid_definition",
+            "rolling window",
+        ),
+        (
+            json!({"budgeting_method": "timeslices"}),
+            "invalid_definition",
+            "time_slice_target",
+        ),
+        (json!({"service": "nowhere"}), "unknown_service", "nowhere"),
+    ] {
+        let mut bad = definition();
+        for (key, value) in change.as_object().unwrap() {
+            bad[key] = value.clone();
+        }
+        let refused = server
+            .post(
+                &slos,
+                &admin,
+                json!({"identifier": "bad", "name": "Bad", "definition": bad}),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(refused.code(), code, "{}", refused.text);
+        assert!(refused.text.contains(names), "{names}: {}", refused.text);
+    }
+    let listed = server.get(&slos, &viewer).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+    // 100 minutes at 0.05 % errors: half the budget's rate, nothing fires.
+    let path = format!("{slos}/checkout-availability");
+    let push = format!("{path}/minutes");
+    let refused = server
+        .post(&push, &viewer, minutes(now, 100, |_| 0.5))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let pushed = server.post(&push, &admin, minutes(now, 100, |_| 0.5)).await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
+    assert_eq!(pushed.body["stored"], 100);
+    let shown = server.get(&path, &viewer).await;
+    let status = &shown.body["status"];
+    assert!(close(&status["good"], 99_950.0), "{status}");
+    assert!(close(&status["bad"], 50.0), "{status}");
+    assert!(close(&status["allowed"], 100.0), "{status}");
+    assert!(close(&status["consumed"], 0.5), "{status}");
+    assert!(close(&status["remaining"], 0.5), "{status}");
+    assert_eq!(status["exhausted"], false);
+    // At 0.5× the half left lasts 30 days.
+    assert_eq!(status["exhaustion_at"], "2026-12-03T10:00:00Z", "{status}");
+    assert!(
+        close(&status["burn_rates"][0]["long_burn_rate"], 0.5),
+        "{status}"
+    );
+    assert!(
+        status["burn_rates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|burn| burn["firing"] == false),
+        "{status}"
+    );
+
+    // The same push again changes nothing.
+    let again = server.post(&push, &admin, minutes(now, 100, |_| 0.5)).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(server.get(&path, &viewer).await.body["status"], *status);
+
+    // A bad minute refuses the whole push, naming it; nothing of it is kept.
+    let bad_pushes = [
+        (
+            json!({"minute": "2026-11-03T09:58:30Z", "good": 1, "total": 1}),
+            "whole minute",
+        ),
+        (
+            json!({"minute": "2026-11-03T09:58:00Z", "good": 2, "total": 1}),
+            "more good",
+        ),
+        (
+            json!({"minute": "2026-11-03T09:58:00Z", "good": -1, "total": 1}),
+            "negative",
+        ),
+        (
+            json!({"minute": "2025-09-01T00:00:00Z", "good": 1, "total": 1}),
+            "400 days",
+        ),
+        (
+            json!({"minute": "2026-11-03T10:10:00Z", "good": 1, "total": 1}),
+            "5 minutes",
+        ),
+        (
+            json!({"minute": "yesterday", "good": 1, "total": 1}),
+            "RFC 3339",
+        ),
+    ];
+    for (bad, says) in bad_pushes {
+        let body = json!({"minutes": [
+            {"minute": "2026-11-03T09:59:00Z", "good": 0, "total": 1000},
+            bad
+        ]});
+        let refused = server.post(&push, &admin, body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(refused.code(), "invalid_minutes", "{}", refused.text);
+        assert!(refused.text.contains("minutes[1]"), "{}", refused.text);
+        assert!(refused.text.contains(says), "{says}: {}", refused.text);
+    }
+    for body in [
+        json!({"minutes": []}),
+        minutes(now, 1441, |_| 0.0),
+        json!({"minutes": [{"minute": "2026-11-03T09:59:00Z", "good": null, "total": 1}]}),
+        json!({"minutes": [{"minute": "2026-11-03T09:59:00Z", "good": "1", "total": 1}]}),
+    ] {
+        let refused = server.post(&push, &admin, body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    }
+    assert_eq!(server.get(&path, &viewer).await.body["status"], *status);
+
+    // A burst: the last 10 minutes at 20 % errors, sent again over what was there.
+    let burst = server
+        .post(&push, &admin, minutes(now, 10, |_| 200.0))
+        .await;
+    assert_eq!(burst.status, StatusCode::OK, "{}", burst.text);
+    let status = server.get(&path, &viewer).await.body["status"].clone();
+    // 90 × 0.5 + 10 × 200 bad of 100 000.
+    assert!(close(&status["bad"], 2045.0), "{status}");
+    assert!(close(&status["consumed"], 20.45), "{status}");
+    assert_eq!(status["exhausted"], true);
+    assert_eq!(status["exhaustion_at"], "2026-11-03T10:00:00Z", "{status}");
+    let page = &status["burn_rates"][0];
+    // Last hour: (50 × 0.5 + 2 000) / 60 000 over 0.1 %; last 5 minutes: 20 %.
+    assert!(close(&page["long_burn_rate"], 2025.0 / 60.0), "{page}");
+    assert!(close(&page["short_burn_rate"], 200.0), "{page}");
+    assert_eq!(page["firing"], true, "{page}");
+    // Before the burst the same SLO was quiet (?at= a past instant).
+    let earlier = server
+        .get(&format!("{path}?at=2026-11-03T09:45:00Z"), &viewer)
+        .await;
+    assert_eq!(earlier.status, StatusCode::OK, "{}", earlier.text);
+    assert_eq!(earlier.body["status"]["burn_rates"][0]["firing"], false);
+    let bad_at = server.get(&format!("{path}?at=soon"), &viewer).await;
+    assert_eq!(bad_at.status, StatusCode::BAD_REQUEST, "{}", bad_at.text);
+    assert_eq!(bad_at.code(), "invalid_at");
+
+    // Timeslices instead: 10 bad minutes of 30 days' 43 200 at 0.1 %.
+    let mut slices = definition();
+    slices["budgeting_method"] = json!("timeslices");
+    slices["time_slice_target"] = json!(0.95);
+    let updated = server
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&admin),
+            Some(&json!({"definition": slices, "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(updated.body["version"], 2);
+    let status = &updated.body["status"];
+    assert!(close(&status["good"], 90.0), "{status}");
+    assert!(close(&status["bad"], 10.0), "{status}");
+    assert!(close(&status["allowed"], 43.2), "{status}");
+    let stale = server
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&admin),
+            Some(&json!({"definition": definition(), "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert_eq!(stale.code(), "slo_version_stale");
+
+    // Another project's SLO looks missing; deleted, it is missing.
+    let other = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    let elsewhere = server
+        .get(
+            "/api/v1/orgs/default/projects/other/slos/checkout-availability",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        elsewhere.text
+    );
+    let refused = server.delete(&path, &viewer).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let deleted = server.delete(&path, &admin).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    assert_eq!(
+        server.get(&path, &admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let gone = server.post(&push, &admin, minutes(now, 1, |_| 0.0)).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
+
+    // Every change is in the audit log; refused pushes are not.
+    for (action, count) in [
+        ("slo.create", 1),
+        ("slo.update", 1),
+        ("slo.delete", 1),
+        ("slo.data", 3),
+    ] {
+        let audit = server
+            .get(&format!("/api/v1/audit-events?action={action}"), &admin)
+            .await;
+        assert_eq!(
+            audit.body["items"].as_array().unwrap().len(),
+            count,
+            "{action}: {}",
+            audit.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn slos_keep_budgets_on_sqlite() {
+    slos_keep_budgets(None).await;
+}
+
+#[tokio::test]
+async fn slos_keep_budgets_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        slos_keep_budgets(Some(rampart_testkit::Engine::Postgres)).await;
+    }
+}

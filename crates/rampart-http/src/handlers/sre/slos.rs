@@ -1,0 +1,262 @@
+//! SLOs of a project (`…/slos`): create, list, read with the status at an instant,
+//! replace the definition, delete, and push minutes of events.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::{Extension, Json};
+use rampart_api::{ListParams, ListResponse, sre as wire};
+use rampart_app::Ctx;
+use rampart_app::sre::slos::{MinuteInput, SloInput, SloStatus, SloUpdate, SloView};
+use rampart_domain::Permission as P;
+use rampart_domain::sre::slos::{BurnSeverity, Slo};
+
+use super::schedules::time_param;
+use crate::AppState;
+use crate::enforce::Scope;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+    let path = |suffix| join_path(PROJECT, suffix);
+    table.add(
+        r(M::GET, path("/slos"), perm(P::SloView), "List SLOs").page::<wire::SloSummary>(),
+        list_slos,
+    );
+    table.add(
+        r(M::POST, path("/slos"), perm(P::SloCreate), "Create an SLO")
+            .body::<wire::SloCreate>()
+            .reply::<wire::Slo>(201)
+            .errors(&[409]),
+        create_slo,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/slos/{slo}"),
+            perm(P::SloView),
+            "An SLO with its error budget and burn rates now (or ?at=)",
+        )
+        .reply::<wire::Slo>(200),
+        get_slo,
+    );
+    table.add(
+        r(
+            M::PUT,
+            path("/slos/{slo}"),
+            perm(P::SloEdit),
+            "Replace an SLO's definition (and perhaps its name)",
+        )
+        .body::<wire::SloUpdate>()
+        .reply::<wire::Slo>(200)
+        .errors(&[409]),
+        update_slo,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            path("/slos/{slo}"),
+            perm(P::SloDelete),
+            "Delete an SLO and its data",
+        ),
+        delete_slo,
+    );
+    table.add(
+        r(
+            M::POST,
+            path("/slos/{slo}/minutes"),
+            perm(P::SloEdit),
+            "Push minutes of good and total events (each replaces an earlier push of its minute)",
+        )
+        .body::<wire::SloMinutesPush>()
+        .reply::<wire::SloMinutesStored>(200),
+        push_minutes,
+    );
+}
+
+path_params! {
+    /// `…/slos/{slo}`
+    pub struct SloPath { slo }
+}
+
+fn wire_summary(slo: Slo) -> wire::SloSummary {
+    wire::SloSummary {
+        id: slo.id.to_string(),
+        identifier: slo.identifier.to_string(),
+        name: slo.name.to_string(),
+        version: slo.version,
+        created_at: slo.created_at.to_string(),
+        updated_at: slo.updated_at.to_string(),
+    }
+}
+
+fn wire_status(status: &SloStatus) -> wire::SloStatus {
+    let budget = &status.budget;
+    wire::SloStatus {
+        at: status.at.to_string(),
+        window_start: budget.start.to_string(),
+        window_end: budget.end.to_string(),
+        good: budget.tally.good,
+        bad: budget.tally.bad,
+        allowed: budget.allowed,
+        consumed: budget.consumed,
+        remaining: budget.remaining(),
+        exhausted: budget.exhausted(),
+        exhaustion_at: status.exhaustion_at.map(|at| at.to_string()),
+        burn_rates: status
+            .burns
+            .iter()
+            .map(|burn| wire::SloBurnRate {
+                severity: match burn.window.severity {
+                    BurnSeverity::Page => "page",
+                    BurnSeverity::Ticket => "ticket",
+                }
+                .into(),
+                long_window_minutes: burn.window.long.as_mins(),
+                short_window_minutes: burn.window.short.as_mins(),
+                factor: burn.window.factor,
+                long_burn_rate: burn.long,
+                short_burn_rate: burn.short,
+                firing: burn.firing,
+            })
+            .collect(),
+    }
+}
+
+fn wire_slo(status: SloStatus) -> ApiResult<wire::Slo> {
+    let definition = serde_json::to_value(&status.view.document).map_err(|error| {
+        rampart_app::AppError::Integrity(format!("encoding an SLO definition: {error}"))
+    })?;
+    let slo = &status.view.slo;
+    Ok(wire::Slo {
+        id: slo.id.to_string(),
+        identifier: slo.identifier.to_string(),
+        name: slo.name.to_string(),
+        version: slo.version,
+        definition,
+        status: wire_status(&status),
+        created_at: slo.created_at.to_string(),
+        updated_at: slo.updated_at.to_string(),
+    })
+}
+
+/// `view` with its status now.
+async fn with_status(state: &AppState, view: SloView) -> ApiResult<wire::Slo> {
+    let status = state
+        .app
+        .slo_status(view.slo.scope, view.slo.identifier.as_str(), None)
+        .await?;
+    wire_slo(status)
+}
+
+pub async fn list_slos(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListResponse<wire::SloSummary>>> {
+    let page = state
+        .app
+        .list_slos(scope.scope(), params.limit, params.cursor.as_deref())
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.items.into_iter().map(wire_summary).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn create_slo(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiJson(body): ApiJson<wire::SloCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Slo>)> {
+    let view = state
+        .app
+        .create_slo(
+            &ctx,
+            scope.scope(),
+            SloInput {
+                identifier: body.identifier,
+                name: body.name,
+                definition: body.definition,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(with_status(&state, view).await?)))
+}
+
+pub async fn get_slo(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SloPath>,
+    ApiQuery(params): ApiQuery<wire::SloParams>,
+) -> ApiResult<Json<wire::Slo>> {
+    let at = params
+        .at
+        .as_deref()
+        .map(|text| time_param(text, "at"))
+        .transpose()?;
+    let status = state.app.slo_status(scope.scope(), &path.slo, at).await?;
+    Ok(Json(wire_slo(status)?))
+}
+
+pub async fn update_slo(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SloPath>,
+    ApiJson(body): ApiJson<wire::SloUpdate>,
+) -> ApiResult<Json<wire::Slo>> {
+    let view = state
+        .app
+        .update_slo(
+            &ctx,
+            scope.scope(),
+            &path.slo,
+            SloUpdate {
+                name: body.name,
+                definition: body.definition,
+                expected_version: body.expected_version,
+            },
+        )
+        .await?;
+    Ok(Json(with_status(&state, view).await?))
+}
+
+pub async fn delete_slo(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SloPath>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_slo(&ctx, scope.scope(), &path.slo).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn push_minutes(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SloPath>,
+    ApiJson(body): ApiJson<wire::SloMinutesPush>,
+) -> ApiResult<Json<wire::SloMinutesStored>> {
+    let minutes: Vec<MinuteInput> = body
+        .minutes
+        .into_iter()
+        .map(|minute| MinuteInput {
+            minute: minute.minute,
+            good: minute.good,
+            total: minute.total,
+        })
+        .collect();
+    let stored = state
+        .app
+        .push_slo_minutes(&ctx, scope.scope(), &path.slo, &minutes)
+        .await?;
+    Ok(Json(wire::SloMinutesStored {
+        stored: u32::try_from(stored).unwrap_or(u32::MAX),
+    }))
+}

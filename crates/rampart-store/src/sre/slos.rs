@@ -1,0 +1,199 @@
+//! SLOs of a project and their per-minute data. Definitions arrive here sealed with the
+//! project's key; this module never sees them in clear.
+
+use jiff::Timestamp;
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::slos::{Rollup, Slo};
+use rampart_domain::{Name, SloId, Slug};
+use sqlx::any::AnyRow;
+
+use crate::platform::access::{scope_columns, scope_from};
+use crate::platform::{Page, PageRequest};
+use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::sealed::{SealedColumn, SealedOwner};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+const COLUMNS: &str =
+    "id, org_id, project_id, identifier, name, service_id, version, created_at, updated_at";
+
+/// SLO definitions, keyed by (SLO, version), sealed with the project's key.
+pub const SLO_DEFINITION: SealedColumn = SealedColumn {
+    table: "slos",
+    id_column: "id",
+    version_column: Some("version"),
+    sealed_column: "definition_sealed",
+    optional: false,
+    owner: SealedOwner::Column("project_id"),
+    extra_columns: &[],
+};
+
+/// The most minutes one statement writes (bound values stay well under both engines'
+/// limits: 4 per minute).
+const MINUTES_PER_STATEMENT: usize = 200;
+
+fn slo_from(row: &AnyRow) -> StoreResult<Slo> {
+    Ok(Slo {
+        id: get_id(row, "id")?,
+        scope: scope_from(row, "org_id", "project_id")?,
+        identifier: parsed(
+            Slug::parse(&get::<String>(row, "identifier")?),
+            "identifier",
+        )?,
+        name: parsed(Name::parse(&get::<String>(row, "name")?), "name")?,
+        service_id: get_id(row, "service_id")?,
+        version: u32::try_from(get::<i64>(row, "version")?)
+            .map_err(|_| StoreError::Corrupt("SLO version out of range".into()))?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+impl Store {
+    /// An SLO and its sealed definition.
+    pub async fn slo_by_identifier(
+        &self,
+        scope: Scope,
+        identifier: &Slug,
+    ) -> StoreResult<Option<(Slo, Vec<u8>)>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let sql = format!(
+            "SELECT {COLUMNS}, definition_sealed FROM slos \
+             WHERE scope_key = $1 AND identifier = $2"
+        );
+        sqlx::query(&sql)
+            .bind(scope_key)
+            .bind(identifier.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(|row| Ok((slo_from(row)?, get(row, "definition_sealed")?)))
+            .transpose()
+    }
+
+    pub async fn list_slos(&self, scope: Scope, page: &PageRequest) -> StoreResult<Page<Slo>> {
+        self.list_defined_at("slos", COLUMNS, scope, page, slo_from, |slo| {
+            slo.id.to_string()
+        })
+        .await
+    }
+
+    /// The minutes of `slo` in `[from, to)`, oldest first.
+    pub async fn slo_minutes(
+        &self,
+        slo: SloId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<Rollup>> {
+        let rows = sqlx::query(
+            "SELECT minute, good, total FROM slo_minutes \
+             WHERE slo_id = $1 AND minute >= $2 AND minute < $3 ORDER BY minute",
+        )
+        .bind(slo.to_string())
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rollup {
+                    minute: get_timestamp(row, "minute")?,
+                    good: get(row, "good")?,
+                    total: get(row, "total")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl WriteTx {
+    /// Adds an SLO; an identifier taken in the project is a conflict.
+    pub async fn insert_slo(&mut self, slo: &Slo, sealed: &[u8]) -> StoreResult<()> {
+        let (org, project, scope_key) = scope_columns(slo.scope);
+        sqlx::query(
+            "INSERT INTO slos (id, org_id, project_id, scope_key, identifier, name, service_id, \
+             version, definition_sealed, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(slo.id.to_string())
+        .bind(org)
+        .bind(project)
+        .bind(scope_key)
+        .bind(slo.identifier.as_str())
+        .bind(slo.name.as_str())
+        .bind(slo.service_id.to_string())
+        .bind(i64::from(slo.version))
+        .bind(sealed.to_vec())
+        .bind(micros(slo.created_at))
+        .bind(micros(slo.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces an SLO's name, service and definition if it is still at version `from`;
+    /// false when another writer changed it first.
+    pub async fn update_slo(&mut self, slo: &Slo, sealed: &[u8], from: u32) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE slos SET name = $2, service_id = $3, version = $4, definition_sealed = $5, \
+             updated_at = $6 WHERE id = $1 AND version = $7",
+        )
+        .bind(slo.id.to_string())
+        .bind(slo.name.as_str())
+        .bind(slo.service_id.to_string())
+        .bind(i64::from(slo.version))
+        .bind(sealed.to_vec())
+        .bind(micros(slo.updated_at))
+        .bind(i64::from(from))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_slo(&mut self, id: SloId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM slo_minutes WHERE slo_id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        sqlx::query("DELETE FROM slos WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Writes minutes of `slo`, each replacing what was sent for the same minute before
+    /// (so sending a minute again is harmless).
+    pub async fn put_slo_minutes(&mut self, slo: SloId, minutes: &[Rollup]) -> StoreResult<()> {
+        let id = slo.to_string();
+        for chunk in minutes.chunks(MINUTES_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|index| {
+                    let base = index * 4;
+                    format!(
+                        "(${}, ${}, ${}, ${})",
+                        base + 1,
+                        base + 2,
+                        base + 3,
+                        base + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO slo_minutes (slo_id, minute, good, total) VALUES {} \
+                 ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, \
+                 total = excluded.total",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for minute in chunk {
+                query = query
+                    .bind(id.clone())
+                    .bind(micros(minute.minute))
+                    .bind(minute.good)
+                    .bind(minute.total);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+}

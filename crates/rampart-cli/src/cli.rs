@@ -224,6 +224,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// SLOs of a project: list, show (error budget and burn rates, now or --at), create,
+    /// update, delete, and push minutes of events.
+    Slo {
+        #[command(subcommand)]
+        command: crate::client::sre::slos::SloCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Delegates, the agents that do outbound work: manage a project's (create, list,
     /// revoke, ping, tasks), or be one (register, run).
     Delegate {

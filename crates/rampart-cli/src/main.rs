@@ -246,6 +246,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::sre::runbooks::runbook(command, &args).await,
+        Command::Slo {
+            command,
+            client: args,
+        } => client::sre::slos::slo(command, &args).await,
         Command::ServiceAccount {
             command,
             client: args,

@@ -6,3 +6,4 @@ pub mod escalation_policies;
 pub mod notifications;
 pub mod runbooks;
 pub mod schedules;
+pub mod slos;

@@ -289,6 +289,12 @@ fn spawn_maintenance(
                         Ok(started) => tracing::info!(started, "runbook executions triggered by incidents"),
                         Err(error) => tracing::error!(?error, "starting triggered runbooks failed"),
                     }
+                    // SLOs raise and resolve their burn-rate alerts.
+                    match app.evaluate_slos().await {
+                        Ok(0) => {}
+                        Ok(changed) => tracing::info!(changed, "SLO alerts raised or resolved"),
+                        Err(error) => tracing::error!(?error, "evaluating SLOs failed"),
+                    }
                 }
                 _ = rate_sync_tick.tick() => {
                     if let Err(error) = app.sync_webhook_rate_limits().await {

@@ -229,6 +229,7 @@ fn normalise_type(declared: &str) -> String {
     match declared.to_ascii_lowercase().as_str() {
         "integer" | "bigint" | "int8" => "bigint".into(),
         "blob" | "bytea" => "bytes".into(),
+        "real" | "double precision" | "float8" => "double".into(),
         "text" => "text".into(),
         other => other.into(),
     }

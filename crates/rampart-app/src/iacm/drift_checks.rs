@@ -172,7 +172,7 @@ impl App {
         let Some(integration) = workspace.drift_integration else {
             return;
         };
-        if let Err(error) = self.deliver_drift_event(ctx, integration, event).await {
+        if let Err(error) = self.deliver_own_events(ctx, integration, vec![event]).await {
             tracing::warn!(%error, workspace = %workspace.id, "could not deliver the drift alert");
         }
     }
@@ -190,36 +190,9 @@ impl App {
             "Workspace {}: drift alerts go elsewhere now",
             workspace.identifier
         );
-        if let Err(error) = self.deliver_drift_event(ctx, integration, event).await {
+        if let Err(error) = self.deliver_own_events(ctx, integration, vec![event]).await {
             tracing::warn!(%error, workspace = %workspace.id, "could not resolve the drift alert");
         }
-    }
-
-    /// Delivers `event` through `integration` as the server's own sender: the
-    /// integration's rate limit applies (a drift check cannot page faster than its
-    /// senders may); its authentication and source networks are for outside senders.
-    async fn deliver_drift_event(
-        &self,
-        ctx: &Ctx,
-        integration: IntegrationId,
-        event: AlertEvent,
-    ) -> AppResult<()> {
-        let Some(record) = self.store().integration(integration).await? else {
-            return Ok(());
-        };
-        self.inner.webhook_limits.check(
-            integration,
-            self.now().as_second(),
-            record.integration.rate_limit_per_minute,
-        )?;
-        let Some(service) = self.store().service(record.integration.service_id).await? else {
-            return Ok(());
-        };
-        let delivery = self
-            .prepare(service, &record, &ctx.meta, vec![event])
-            .await?;
-        self.inner.ingest_queue.submit(delivery).await?;
-        Ok(())
     }
 
     /// The variables a drift check's plan needs, with values, for who makes the check

@@ -275,6 +275,33 @@ impl App {
     }
 
     /// Adds a webhook integration to a service; the credential is returned once.
+    /// Delivers `events` through `integration` as the server's own sender (a drift
+    /// check's, an SLO's burn-rate alerts), like any sender's, so the service's alert
+    /// rules, dedup, incidents, escalation and paging apply: the integration's rate limit
+    /// applies too (the server cannot page faster than its senders may); its
+    /// authentication and source networks are for outside senders.
+    pub(crate) async fn deliver_own_events(
+        &self,
+        ctx: &Ctx,
+        integration: rampart_domain::IntegrationId,
+        events: Vec<rampart_domain::sre::payload::AlertEvent>,
+    ) -> AppResult<()> {
+        let Some(record) = self.store().integration(integration).await? else {
+            return Ok(());
+        };
+        self.inner.webhook_limits.check(
+            integration,
+            self.now().as_second(),
+            record.integration.rate_limit_per_minute,
+        )?;
+        let Some(service) = self.store().service(record.integration.service_id).await? else {
+            return Ok(());
+        };
+        let delivery = self.prepare(service, &record, &ctx.meta, events).await?;
+        self.inner.ingest_queue.submit(delivery).await?;
+        Ok(())
+    }
+
     pub async fn create_integration(
         &self,
         ctx: &Ctx,

@@ -6,12 +6,13 @@
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
 use rampart_domain::sre::slos::{
-    Budget, Burn, Rollup, Slo, SloDefinition, SloDoc, default_burn_windows,
+    Budget, Burn, BurnSeverity, Rollup, Slo, SloDefinition, SloDoc, default_burn_windows,
 };
 use rampart_domain::{ErrorCode, Name, SloId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
-use rampart_store::sre::slos::SLO_DEFINITION;
+use rampart_store::sre::slos::{SLO_DEFINITION, SloAlerting};
 use rampart_store::{Page, StoreError};
 use serde_json::json;
 
@@ -101,6 +102,103 @@ pub struct SloStatus {
 
 fn not_found() -> AppError {
     AppError::NotFound { what: "SLO" }
+}
+
+/// How many SLOs the engine reads at a time.
+const ALERTING_PAGE: u32 = 200;
+
+/// The alerts an SLO's status calls for: `page` or `ticket` when a window of that
+/// severity fires, `budget_exhausted` when the budget is spent — sorted.
+fn wanted_alerts(status: &SloStatus) -> Vec<&'static str> {
+    let mut wanted = Vec::new();
+    if status.budget.exhausted() {
+        wanted.push("budget_exhausted");
+    }
+    for (severity, name) in [
+        (BurnSeverity::Page, "page"),
+        (BurnSeverity::Ticket, "ticket"),
+    ] {
+        if status
+            .burns
+            .iter()
+            .any(|burn| burn.firing && burn.window.severity == severity)
+        {
+            wanted.push(name);
+        }
+    }
+    wanted
+}
+
+/// The event of one of an SLO's alerts (`kind` as in [`wanted_alerts`]).
+fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
+    let slo = &status.view.slo;
+    let identifier = slo.identifier.as_str();
+    let fastest = status
+        .burns
+        .iter()
+        .filter(|burn| burn.firing && kind == severity_name(burn.window.severity))
+        .max_by(|a, b| a.window.factor.total_cmp(&b.window.factor));
+    let (summary, severity) = match (kind, fastest) {
+        ("budget_exhausted", _) => (
+            format!(
+                "SLO {}: error budget exhausted ({:.0} % spent)",
+                slo.name,
+                status.budget.consumed * 100.0
+            ),
+            Severity::Error,
+        ),
+        (_, Some(burn)) => (
+            format!(
+                "SLO {}: burning its error budget at {:.1}× over {} min ({kind})",
+                slo.name,
+                burn.long.unwrap_or_default(),
+                burn.window.long.as_mins()
+            ),
+            if kind == "page" {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+        ),
+        _ => (
+            format!("SLO {}: {kind} burn stopped", slo.name),
+            Severity::Warning,
+        ),
+    };
+    AlertEvent {
+        dedup_key: format!("rampart-slo:{}:{kind}", slo.id),
+        action,
+        summary,
+        severity,
+        source: format!("rampart slo {identifier}"),
+        group_key: None,
+        labels: [
+            ("slo".to_owned(), identifier.to_owned()),
+            ("alert".to_owned(), kind.to_owned()),
+        ]
+        .into(),
+        annotations: Default::default(),
+        links: Vec::new(),
+        details: json!({
+            "slo": identifier,
+            "consumed": status.budget.consumed,
+            "burn_rates": status.burns.iter().map(|burn| json!({
+                "severity": severity_name(burn.window.severity),
+                "long_window_minutes": burn.window.long.as_mins(),
+                "short_window_minutes": burn.window.short.as_mins(),
+                "factor": burn.window.factor,
+                "long_burn_rate": burn.long,
+                "short_burn_rate": burn.short,
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn severity_name(severity: BurnSeverity) -> &'static str {
+    match severity {
+        BurnSeverity::Page => "page",
+        BurnSeverity::Ticket => "ticket",
+    }
 }
 
 fn owner_of(scope: Scope) -> AppResult<String> {
@@ -376,6 +474,91 @@ impl App {
         )
         .await?;
         Ok(rollups.len())
+    }
+
+    /// Raises and resolves every SLO's alerts (the engine's tick): each SLO whose wanted
+    /// alerts (see [`wanted_alerts`]) differ from those it has open sends a trigger for
+    /// each new one and a resolve for each gone, through an integration of its service
+    /// (made at its first alert), then records the new set if no other replica did
+    /// first — sending before recording, so a failed delivery is tried again next tick
+    /// and two replicas sending the same change only repeat an event the alert's dedup
+    /// key absorbs. Returns how many SLOs changed.
+    pub async fn evaluate_slos(&self) -> AppResult<u64> {
+        let mut after = None;
+        let mut changed = 0;
+        loop {
+            let page = self.store().slos_for_alerting(after, ALERTING_PAGE).await?;
+            for row in &page {
+                match self.evaluate_slo(row).await {
+                    Ok(true) => changed += 1,
+                    Ok(false) => {}
+                    Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                        return Err(error);
+                    }
+                    // One SLO's trouble (a deleted service, shredded keys) must not
+                    // stop the others' alerts.
+                    Err(error) => {
+                        tracing::error!(?error, slo = %row.slo.id, "evaluating an SLO failed");
+                    }
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == ALERTING_PAGE as usize => after = Some(last.slo.id),
+                _ => break,
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn evaluate_slo(&self, row: &SloAlerting) -> AppResult<bool> {
+        let status = self
+            .slo_status(row.slo.scope, row.slo.identifier.as_str(), None)
+            .await?;
+        let wanted = wanted_alerts(&status);
+        let open: Vec<&str> = row
+            .alerts_open
+            .split(',')
+            .filter(|name| !name.is_empty())
+            .collect();
+        if wanted == open {
+            return Ok(false);
+        }
+        let integration = match row.integration_id {
+            Some(id) => id,
+            None => {
+                let (integration, _credential) = self
+                    .create_integration(
+                        &Ctx::system(),
+                        row.slo.scope,
+                        status.view.definition.service.as_str(),
+                        crate::sre::integrations::IntegrationInput {
+                            name: format!("SLO {}", row.slo.identifier),
+                            format: "generic".into(),
+                            auth_mode: "bearer".into(),
+                            source_cidrs: Vec::new(),
+                            rate_limit_per_minute: None,
+                        },
+                    )
+                    .await?;
+                integration.id
+            }
+        };
+        let mut events: Vec<AlertEvent> = wanted
+            .iter()
+            .filter(|name| !open.contains(name))
+            .map(|name| slo_event(&status, name, Action::Trigger))
+            .collect();
+        events.extend(
+            open.iter()
+                .filter(|name| !wanted.contains(name))
+                .map(|name| slo_event(&status, name, Action::Resolve)),
+        );
+        self.deliver_own_events(&Ctx::system(), integration, events)
+            .await?;
+        Ok(self
+            .store()
+            .set_slo_alerts(row.slo.id, integration, &row.alerts_open, &wanted.join(","))
+            .await?)
     }
 
     /// An SLO's budget and burn rates at `at` (default now).

@@ -2,7 +2,10 @@
 -- (description, service, target, window, budgeting) is sealed with the project's key;
 -- the identifier and name stay plaintext (they are how people find an SLO), and the
 -- service it is about is a reference, like an incident's. A minute's counts are numbers
--- a monitoring system sent, not words a person wrote.
+-- a monitoring system sent, not words a person wrote. The engine raises the SLO's
+-- burn-rate alerts through an integration of its service (made at the first alert) and
+-- keeps which are open (`page,ticket,budget_exhausted`, changed by compare-and-swap so
+-- one replica sends each change).
 CREATE TABLE slos (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -12,6 +15,8 @@ CREATE TABLE slos (
     name TEXT NOT NULL,
     service_id TEXT NOT NULL,
     version BIGINT NOT NULL,
+    integration_id TEXT,
+    alerts_open TEXT NOT NULL DEFAULT '',
     definition_sealed BLOB NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::slos::{Rollup, Slo};
-use rampart_domain::{Name, SloId, Slug};
+use rampart_domain::{IntegrationId, Name, SloId, Slug};
 use sqlx::any::AnyRow;
 
 use crate::platform::access::{scope_columns, scope_from};
@@ -48,7 +48,73 @@ fn slo_from(row: &AnyRow) -> StoreResult<Slo> {
     })
 }
 
+/// An SLO as the alert engine sees it: the integration its alerts go through (made at
+/// the first one) and the alerts it has open.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SloAlerting {
+    pub slo: Slo,
+    pub integration_id: Option<IntegrationId>,
+    /// Sorted names joined by commas (`budget_exhausted,page`); empty when none.
+    pub alerts_open: String,
+}
+
 impl Store {
+    /// Every SLO of every project after `after`, in id order, at most `limit`.
+    pub async fn slos_for_alerting(
+        &self,
+        after: Option<SloId>,
+        limit: u32,
+    ) -> StoreResult<Vec<SloAlerting>> {
+        let sql = format!(
+            "SELECT {COLUMNS}, integration_id, alerts_open FROM slos WHERE id > $1 \
+             ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.map(|id| id.to_string()).unwrap_or_default())
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let integration: Option<String> = get(row, "integration_id")?;
+                Ok(SloAlerting {
+                    slo: slo_from(row)?,
+                    integration_id: integration
+                        .map(|text| {
+                            rampart_domain::parse_uuid(&text)
+                                .map(IntegrationId::from_uuid)
+                                .ok_or_else(|| StoreError::Corrupt("SLO integration id".into()))
+                        })
+                        .transpose()?,
+                    alerts_open: get(row, "alerts_open")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves an SLO's open alerts from `from` to `to` (and records the integration they
+    /// go through); false when another replica moved them first.
+    pub async fn set_slo_alerts(
+        &self,
+        id: SloId,
+        integration: IntegrationId,
+        from: &str,
+        to: &str,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer_guard().await;
+        let done = sqlx::query(
+            "UPDATE slos SET alerts_open = $3, integration_id = $2 \
+             WHERE id = $1 AND alerts_open = $4",
+        )
+        .bind(id.to_string())
+        .bind(integration.to_string())
+        .bind(to)
+        .bind(from)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// An SLO and its sealed definition.
     pub async fn slo_by_identifier(
         &self,

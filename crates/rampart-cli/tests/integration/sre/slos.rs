@@ -39,7 +39,7 @@ fn close(left: &Value, right: f64) -> bool {
 async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     let clock = manual_clock();
     let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
-    let server = quiet_engine(engine, Some(clock)).await;
+    let server = quiet_engine(engine, Some(clock.clone())).await;
     let admin = server.admin_token.clone();
     super::service(&server, "checkout").await;
     let slos = format!("{PROJECT}/slos");
@@ -147,6 +147,8 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
         .post(&push, &viewer, minutes(now, 100, |_| 0.5))
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let refused = server.delete(&path, &viewer).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     let pushed = server.post(&push, &admin, minutes(now, 100, |_| 0.5)).await;
     assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
     assert_eq!(pushed.body["stored"], 100);
@@ -253,6 +255,63 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     assert_eq!(bad_at.status, StatusCode::BAD_REQUEST, "{}", bad_at.text);
     assert_eq!(bad_at.code(), "invalid_at");
 
+    // The engine raises the alerts the status calls for, once, on the SLO's service
+    // like any sender's (so they open an incident): the page and the ticket burns and
+    // the exhausted budget.
+    let alerts = async || {
+        let listed = server
+            .get(&format!("{PROJECT}/alerts?service=checkout"), &admin)
+            .await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        let mut alerts: Vec<(String, String)> = listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|alert| {
+                (
+                    alert["severity"].as_str().unwrap().to_owned(),
+                    alert["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        alerts.sort();
+        alerts
+    };
+    assert!(alerts().await.is_empty());
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(
+        server.app().evaluate_slos().await.unwrap(),
+        0,
+        "raised once"
+    );
+    let pair = |severity: &str, status: &str| (severity.to_owned(), status.to_owned());
+    assert_eq!(
+        alerts().await,
+        [
+            pair("critical", "triggered"),
+            pair("error", "triggered"),
+            pair("warning", "triggered")
+        ]
+    );
+    let incidents = server.get(&format!("{PROJECT}/incidents"), &admin).await;
+    assert!(
+        !incidents.body["items"].as_array().unwrap().is_empty(),
+        "{}",
+        incidents.text
+    );
+    // Four days on, nothing burns in any lookback: the burn alerts resolve; the budget
+    // of the 30 days is still spent.
+    clock.advance(SignedDuration::from_hours(96));
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(
+        alerts().await,
+        [
+            pair("critical", "resolved"),
+            pair("error", "triggered"),
+            pair("warning", "resolved")
+        ]
+    );
+
     // Timeslices instead: 10 bad minutes of 30 days' 43 200 at 0.1 %.
     let mut slices = definition();
     slices["budgeting_method"] = json!("timeslices");
@@ -303,8 +362,6 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
         "{}",
         elsewhere.text
     );
-    let refused = server.delete(&path, &viewer).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
     let deleted = server.delete(&path, &admin).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     assert_eq!(

@@ -424,7 +424,14 @@ impl App {
         identifier: &str,
         minutes: &[MinuteInput],
     ) -> AppResult<usize> {
-        let view = self.slo(scope, identifier).await?;
+        // The row only: a push (every minute, from every sender) needs no definition.
+        owner_of(scope)?;
+        let slug = Slug::parse(identifier).map_err(|_| not_found())?;
+        let (slo, _) = self
+            .store()
+            .slo_by_identifier(scope, &slug)
+            .await?
+            .ok_or_else(not_found)?;
         if minutes.is_empty() || minutes.len() > MINUTES_PER_PUSH_MAX {
             return Err(ValidationError::new(
                 "minutes",
@@ -457,15 +464,15 @@ impl App {
         rollups.reverse();
         rollups.dedup_by_key(|rollup| rollup.minute);
         let mut tx = self.store().write().await?;
-        tx.put_slo_minutes(view.slo.id, &rollups).await?;
+        tx.put_slo_minutes(slo.id, &rollups).await?;
         let first = rollups.last().map(|rollup| rollup.minute.to_string());
         let last = rollups.first().map(|rollup| rollup.minute.to_string());
         tx.commit(
             ctx.audit(now, "slo.data", "slo")
                 .scope(scope)
-                .resource_id(view.slo.id)
+                .resource_id(slo.id)
                 .details(json!({
-                    "identifier": view.slo.identifier.as_str(),
+                    "identifier": slo.identifier.as_str(),
                     "minutes": rollups.len(),
                     "first": first,
                     "last": last,
@@ -569,6 +576,11 @@ impl App {
         at: Option<Timestamp>,
     ) -> AppResult<SloStatus> {
         let view = self.slo(scope, identifier).await?;
+        self.status_of(view, at).await
+    }
+
+    /// The status of an SLO already read (after a create or update, which hold it).
+    pub async fn status_of(&self, view: SloView, at: Option<Timestamp>) -> AppResult<SloStatus> {
         let at = at.unwrap_or_else(|| self.now());
         let objective = &view.definition.objective;
         let windows = default_burn_windows(objective.window.nominal());

@@ -143,13 +143,9 @@ fn wire_slo(status: SloStatus) -> ApiResult<wire::Slo> {
     })
 }
 
-/// `view` with its status now.
+/// `view` (just written) with its status now.
 async fn with_status(state: &AppState, view: SloView) -> ApiResult<wire::Slo> {
-    let status = state
-        .app
-        .slo_status(view.slo.scope, view.slo.identifier.as_str(), None)
-        .await?;
-    wire_slo(status)
+    wire_slo(state.app.status_of(view, None).await?)
 }
 
 pub async fn list_slos(

@@ -113,6 +113,8 @@ struct Inner {
     policy_cache: iacm::policy_sets::PreparedCache,
     /// Runbook triggers by (runbook, version).
     runbook_triggers: sre::runbooks::TriggerCache,
+    /// SLO indicators by (SLO, version), for the remote-write receiver.
+    slo_indicators: sre::slos::IndicatorCache,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -189,6 +191,7 @@ impl App {
                 replica,
                 policy_cache: Default::default(),
                 runbook_triggers: Default::default(),
+                slo_indicators: Default::default(),
             }),
         })
     }

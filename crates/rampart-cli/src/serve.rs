@@ -270,6 +270,11 @@ fn spawn_maintenance(
                         Ok(pruned) => tracing::info!(pruned, "audit retention applied"),
                         Err(error) => tracing::error!(?error, "audit retention failed"),
                     }
+                    match app.prune_slo_data().await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::info!(pruned, "SLO data retention applied"),
+                        Err(error) => tracing::error!(?error, "SLO data retention failed"),
+                    }
                 }
                 _ = escalate_tick.tick() => {
                     match app.run_escalations().await {

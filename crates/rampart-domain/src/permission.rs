@@ -177,6 +177,7 @@ permissions! {
     SloCreate => "slo:create" (Operational, Project),
     SloEdit => "slo:edit" (Operational, Project),
     SloDelete => "slo:delete" (Destructive, Project),
+    SloWriteData => "slo:write_data" (Operational, Project),
     RunbookView => "runbook:view" (Read, Project),
     RunbookCreate => "runbook:create" (Operational, Project),
     RunbookEdit => "runbook:edit" (Operational, Project),

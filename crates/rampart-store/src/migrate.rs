@@ -183,6 +183,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "slos",
         sql: include_str!("../migrations/sqlite/0033_slos.sql"),
     },
+    Migration {
+        version: 34,
+        name: "slo_series",
+        sql: include_str!("../migrations/sqlite/0034_slo_series.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -350,6 +355,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 33,
         name: "slos",
         sql: include_str!("../migrations/postgres/0033_slos.sql"),
+    },
+    Migration {
+        version: 34,
+        name: "slo_series",
+        sql: include_str!("../migrations/postgres/0034_slo_series.sql"),
     },
 ];
 

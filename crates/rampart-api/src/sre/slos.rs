@@ -137,3 +137,26 @@ pub struct SloMinutesPush {
 pub struct SloMinutesStored {
     pub stored: u32,
 }
+
+/// What a Prometheus remote write did with its samples. Prometheus reads only the
+/// status; the counts are for whoever wires it up: each sample is taken, dropped for a
+/// reason, or in a series no SLO of the project selects.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SloRemoteWriteOutcome {
+    pub series: u64,
+    pub samples: u64,
+    /// Series no SLO's indicator selects.
+    pub unmatched_series: u64,
+    /// Samples counted into SLOs' minutes (once for each SLO selecting their series).
+    pub taken: u64,
+    /// NaN (Prometheus' staleness marker among them) and infinite values.
+    pub dropped_not_finite: u64,
+    /// Samples over 400 days old or over 5 minutes ahead of the server's clock.
+    pub dropped_out_of_range: u64,
+    /// Samples at or before the last one taken of their series (a retried write).
+    pub dropped_stale: u64,
+    /// Negative counts, and series whose labels are not UTF-8.
+    pub dropped_invalid: u64,
+    /// How many SLOs' minutes changed.
+    pub slos: u64,
+}

@@ -18,6 +18,7 @@ pub(crate) mod ingest_queue;
 pub mod integrations;
 pub mod legacy;
 pub mod notifications;
+pub mod remote_write;
 pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
@@ -45,6 +46,41 @@ pub(crate) fn author_document<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Something derived from one version of a sealed definition (a runbook's triggers, an
+/// SLO's indicator), by (id, version). A version's definition never changes, so an
+/// entry never goes stale; a hit saves opening and parsing the definition. Bounded like
+/// the policy cache: past the bound it starts again empty (a miss costs one opening).
+pub(crate) struct VersionCache<Id, T> {
+    versions: std::sync::Mutex<std::collections::HashMap<(Id, u32), T>>,
+}
+
+impl<Id, T> Default for VersionCache<Id, T> {
+    fn default() -> Self {
+        Self {
+            versions: Default::default(),
+        }
+    }
+}
+
+const VERSION_CACHE_ENTRIES_MAX: usize = 4096;
+
+impl<Id: Copy + Eq + std::hash::Hash, T: Clone> VersionCache<Id, T> {
+    pub(crate) fn get(&self, id: Id, version: u32) -> Option<T> {
+        self.versions.lock().ok()?.get(&(id, version)).cloned()
+    }
+
+    pub(crate) fn put(&self, id: Id, version: u32, value: T) {
+        if let Ok(mut versions) = self.versions.lock() {
+            if versions.len() >= VERSION_CACHE_ENTRIES_MAX {
+                versions.clear();
+            }
+            // Older versions are of no use any more.
+            versions.retain(|(held, _), _| *held != id);
+            versions.insert((id, version), value);
+        }
+    }
+}
+
 /// The sealed values of the incident-response tables, for the rewrap job.
 pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
     [
@@ -63,5 +99,8 @@ pub(crate) fn sealed_places() -> impl Iterator<Item = SealedPlace> {
 
 /// The blind indexes of the incident-response tables.
 pub(crate) fn blind_indexes() -> impl Iterator<Item = BlindIndex> {
-    alerts::BLIND_INDEXES.iter().copied()
+    alerts::BLIND_INDEXES
+        .iter()
+        .chain(slos::BLIND_INDEXES)
+        .copied()
 }

@@ -4,8 +4,7 @@
 //! naming its place, and stored sealed with the project's key: scripts, URLs and bodies
 //! are what an author wrote and may say more than they should.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rampart_domain::platform::access::Grantee;
 use rampart_domain::platform::identity::PrincipalId;
@@ -49,41 +48,10 @@ pub(crate) fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) ->
     }
 }
 
-/// The triggers of runbook versions, by (runbook, version). A version's definition
-/// never changes, so an entry never goes stale; every incident change asks each runbook
-/// of its project whether a trigger matches, which without this would open and parse
-/// every definition each time. Bounded like the policy cache: past the bound it starts
-/// again empty (a miss costs one opening).
-#[derive(Default)]
-pub(crate) struct TriggerCache {
-    versions: Mutex<HashMap<RunbookVersionKey, Arc<[Trigger]>>>,
-}
-
-/// A runbook and one of its version numbers.
-type RunbookVersionKey = (RunbookId, u32);
-
-const TRIGGER_CACHE_VERSIONS_MAX: usize = 4096;
-
-impl TriggerCache {
-    fn get(&self, runbook: &Runbook) -> Option<Arc<[Trigger]>> {
-        self.versions
-            .lock()
-            .ok()?
-            .get(&(runbook.id, runbook.current_version))
-            .cloned()
-    }
-
-    fn put(&self, runbook: &Runbook, triggers: Arc<[Trigger]>) {
-        if let Ok(mut versions) = self.versions.lock() {
-            if versions.len() >= TRIGGER_CACHE_VERSIONS_MAX {
-                versions.clear();
-            }
-            // Older versions of the runbook are of no use any more.
-            versions.retain(|(id, _), _| *id != runbook.id);
-            versions.insert((runbook.id, runbook.current_version), triggers);
-        }
-    }
-}
+/// The triggers of runbook versions, by (runbook, version): every incident change asks
+/// each runbook of its project whether a trigger matches, which without this would open
+/// and parse every definition each time.
+pub(crate) type TriggerCache = super::VersionCache<RunbookId, Arc<[Trigger]>>;
 
 /// A new runbook.
 #[derive(Clone, Debug)]
@@ -364,7 +332,11 @@ impl App {
         scope: Scope,
         runbook: &Runbook,
     ) -> AppResult<Arc<[Trigger]>> {
-        if let Some(triggers) = self.inner.runbook_triggers.get(runbook) {
+        if let Some(triggers) = self
+            .inner
+            .runbook_triggers
+            .get(runbook.id, runbook.current_version)
+        {
             return Ok(triggers);
         }
         let view = self
@@ -377,7 +349,7 @@ impl App {
         let triggers: Arc<[Trigger]> = view.definition.triggers.into();
         self.inner
             .runbook_triggers
-            .put(runbook, Arc::clone(&triggers));
+            .put(runbook.id, runbook.current_version, Arc::clone(&triggers));
         Ok(triggers)
     }
 

@@ -4,19 +4,25 @@
 //! ([`rampart_domain::sre::slos`]): the error budget, the burn rates of the alert
 //! windows, projected exhaustion. The definition is sealed with the project's key.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
 use jiff::{SignedDuration, Timestamp};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
+use rampart_domain::sre::series::METRIC_NAME_LABEL;
 use rampart_domain::sre::slos::{
-    Budget, Burn, BurnSeverity, Rollup, Slo, SloDefinition, SloDoc, default_burn_windows,
+    Budget, Burn, BurnSeverity, Indicator, MinuteDelta, Rollup, SeriesRole, SeriesSample, Slo,
+    SloDefinition, SloDoc, default_burn_windows, series_deltas,
 };
 use rampart_domain::{ErrorCode, Name, SloId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
-use rampart_store::sre::slos::{SLO_DEFINITION, SloAlerting};
+use rampart_store::sre::slos::{SLO_DEFINITION, SLO_SERIES_INDEX, SeriesKey, SloAlerting};
 use rampart_store::{Page, StoreError};
 use serde_json::json;
 
-use crate::sealing::{Resealer, SealContext, SealedPlace, key_owner};
+use super::remote_write;
+use crate::sealing::{BlindIndex, Resealer, SealContext, SealedPlace, key_owner};
 use crate::{App, AppError, AppResult, Ctx, mint};
 
 /// The sealed definitions of SLOs, for the rewrap job.
@@ -44,6 +50,57 @@ fn definition_place<'a>(owner: &'a str, id: &'a str, version: u32) -> SealContex
         field: "definition",
         version: u64::from(version),
     }
+}
+
+/// A series of an SLO's indicator, blind-indexed from its role and labels.
+pub(crate) const SERIES_INDEX: BlindIndex = BlindIndex {
+    domain: "slo-series",
+    columns: &[SLO_SERIES_INDEX],
+};
+
+/// The blind indexes of SLOs.
+pub(crate) const BLIND_INDEXES: &[BlindIndex] = &[SERIES_INDEX];
+
+/// SLOs' indicators by (SLO, version), for the remote-write receiver: each write would
+/// otherwise open and parse every definition of the project.
+pub(crate) type IndicatorCache = super::VersionCache<SloId, Arc<Option<Indicator>>>;
+
+/// How long the last sample of a series no longer sent is kept (its next sample after
+/// that is a counter's new baseline), and how long minutes are kept past the longest
+/// window.
+const SERIES_RETENTION: SignedDuration = SignedDuration::from_hours(7 * 24);
+const MINUTES_RETENTION: SignedDuration = SignedDuration::from_hours(401 * 24);
+
+/// What one remote write did with what it carried. Prometheus reads only the status;
+/// the counts are for the person wiring it up (and the tests): a sample is taken,
+/// dropped for a reason, or in a series no SLO selects.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteWriteOutcome {
+    pub series: u64,
+    pub samples: u64,
+    /// Series no SLO of the project selects (dropped at one look at their name).
+    pub unmatched_series: u64,
+    /// Samples counted into an SLO's minutes (a series several SLOs select counts for
+    /// each).
+    pub taken: u64,
+    /// NaN (including Prometheus' staleness marker) and infinities.
+    pub dropped_not_finite: u64,
+    /// More than 400 days old or more than 5 minutes ahead of the server's clock.
+    pub dropped_out_of_range: u64,
+    /// At or before the last sample taken of their series: a retried or reordered write.
+    pub dropped_stale: u64,
+    /// A count below zero, or a label that is not UTF-8.
+    pub dropped_invalid: u64,
+    /// The SLOs whose minutes changed.
+    pub slos: u64,
+}
+
+/// The matched series of one write: which SLO and role, its key, its samples.
+struct MatchedSeries {
+    slo: usize,
+    role: SeriesRole,
+    key: SeriesKey,
+    samples: Arc<[SeriesSample]>,
 }
 
 /// The most minutes one push carries (a day).
@@ -192,6 +249,27 @@ fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
             })).collect::<Vec<_>>(),
         }),
     }
+}
+
+/// A series' labels in one canonical text (sorted by name, each name and value prefixed
+/// by its length, so no two label sets share a text), or `None` when a label is not
+/// UTF-8.
+fn canonical_labels(labels: &[(&[u8], &[u8])]) -> Option<String> {
+    let mut pairs = labels
+        .iter()
+        .map(|(name, value)| {
+            Some((
+                std::str::from_utf8(name).ok()?,
+                std::str::from_utf8(value).ok()?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    pairs.sort_unstable();
+    let mut text = String::new();
+    for (name, value) in pairs {
+        text.push_str(&format!("{}:{name}{}:{value}", name.len(), value.len()));
+    }
+    Some(text)
 }
 
 fn severity_name(severity: BurnSeverity) -> &'static str {
@@ -481,6 +559,228 @@ impl App {
         )
         .await?;
         Ok(rollups.len())
+    }
+
+    /// The project's SLOs that have an indicator, each with it (from the cache when it
+    /// holds that version).
+    async fn indicators(&self, scope: Scope) -> AppResult<Vec<(Slo, Arc<Option<Indicator>>)>> {
+        let owner = owner_of(scope)?;
+        let mut indicators = Vec::new();
+        for (id, version) in self.store().slo_versions(scope).await? {
+            let cached = self.inner.slo_indicators.get(id, version);
+            let Some((slo, sealed)) = self.store().slo_by_id(id).await? else {
+                continue;
+            };
+            let indicator = match cached {
+                Some(indicator) if slo.version == version => indicator,
+                _ => {
+                    let opened = self
+                        .open_sealed(
+                            &definition_place(&owner, &slo.id.to_string(), slo.version),
+                            &sealed,
+                        )
+                        .await?;
+                    let definition = serde_json::from_slice::<SloDoc>(&opened)
+                        .ok()
+                        .and_then(|document| document.parse().ok())
+                        .ok_or_else(|| {
+                            AppError::Integrity(format!(
+                                "SLO {} version {} is not valid",
+                                slo.id, slo.version
+                            ))
+                        })?;
+                    let indicator = Arc::new(definition.indicator);
+                    self.inner
+                        .slo_indicators
+                        .put(slo.id, slo.version, Arc::clone(&indicator));
+                    indicator
+                }
+            };
+            if indicator.is_some() {
+                indicators.push((slo, indicator));
+            }
+        }
+        Ok(indicators)
+    }
+
+    /// Takes a Prometheus remote write (v1, snappy-compressed protobuf) for the
+    /// project's SLOs: each series is matched to the SLO indicators' selectors by its
+    /// labels, its samples become minute counts ([`series_deltas`]) — a counter's from
+    /// the sample kept since its previous write, read and replaced under a row lock so
+    /// replicas taking writes of the same series count each increase once — and the
+    /// whole write is kept or refused together, audited once. Samples that cannot count
+    /// are dropped and counted in the outcome; a body that is not a write request is
+    /// 400, and nothing of it is kept.
+    pub async fn remote_write(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        body: &[u8],
+    ) -> AppResult<RemoteWriteOutcome> {
+        let owner = owner_of(scope)?;
+        let request = remote_write::decode(body)?;
+        let slos = self.indicators(scope).await?;
+        let mut by_metric: HashMap<&[u8], Vec<(usize, SloId, SeriesRole, &_)>> = HashMap::new();
+        for (index, (slo, indicator)) in slos.iter().enumerate() {
+            for (role, selector) in indicator.iter().flat_map(Indicator::selectors) {
+                by_metric
+                    .entry(selector.metric().as_bytes())
+                    .or_default()
+                    .push((index, slo.id, role, selector));
+            }
+        }
+        let now = self.now();
+        let (earliest, latest) = (
+            (now - PUSH_PAST_MAX).as_millisecond(),
+            (now + PUSH_FUTURE_MAX).as_millisecond(),
+        );
+        let mut outcome = RemoteWriteOutcome::default();
+        let mut matched = Vec::new();
+        let mut sealer = None;
+        for series in &request.timeseries {
+            outcome.series += 1;
+            outcome.samples += series.samples.len() as u64;
+            let name = series
+                .labels
+                .iter()
+                .find(|label| label.name == METRIC_NAME_LABEL.as_bytes())
+                .map(|label| &label.value[..]);
+            let Some(candidates) = name.and_then(|name| by_metric.get(name)) else {
+                outcome.unmatched_series += 1;
+                continue;
+            };
+            let labels: Vec<(&[u8], &[u8])> = series
+                .labels
+                .iter()
+                .map(|label| (&label.name[..], &label.value[..]))
+                .collect();
+            let selected: Vec<_> = candidates
+                .iter()
+                .filter(|(_, _, _, selector)| selector.matches(&labels))
+                .collect();
+            if selected.is_empty() {
+                outcome.unmatched_series += 1;
+                continue;
+            }
+            let Some(canonical) = canonical_labels(&labels) else {
+                outcome.dropped_invalid += series.samples.len() as u64;
+                continue;
+            };
+            let mut samples = Vec::with_capacity(series.samples.len());
+            for sample in &series.samples {
+                if !sample.value.is_finite() {
+                    outcome.dropped_not_finite += 1;
+                } else if sample.timestamp < earliest || sample.timestamp > latest {
+                    outcome.dropped_out_of_range += 1;
+                } else {
+                    samples.push(SeriesSample {
+                        at_ms: sample.timestamp,
+                        value: sample.value,
+                    });
+                }
+            }
+            samples.sort_by_key(|sample| sample.at_ms);
+            let samples: Arc<[SeriesSample]> = samples.into();
+            if sealer.is_none() {
+                sealer = Some(self.sealer(&owner).await?);
+            }
+            let Some(sealer) = &sealer else { continue };
+            for (slo, id, role, _) in selected {
+                let index =
+                    sealer.blind_index(&SERIES_INDEX, &format!("{}\n{canonical}", role.as_str()));
+                matched.push(MatchedSeries {
+                    slo: *slo,
+                    role: *role,
+                    key: (*id, index),
+                    samples: Arc::clone(&samples),
+                });
+            }
+        }
+        if matched.is_empty() {
+            return Ok(outcome);
+        }
+        let keys: Vec<SeriesKey> = matched.iter().map(|series| series.key.clone()).collect();
+        let mut tx = self.store().write().await?;
+        let kept = tx.slo_series_for_update(&keys).await?;
+        let mut minutes: BTreeMap<usize, BTreeMap<Timestamp, (f64, f64)>> = BTreeMap::new();
+        let mut last_samples: HashMap<SeriesKey, SeriesSample> = HashMap::new();
+        for series in &matched {
+            let Some((_, Some(indicator))) = slos.get(series.slo).map(|(s, i)| (s, i.as_ref()))
+            else {
+                continue;
+            };
+            // A series sent twice in one write continues from its first part.
+            let before = last_samples
+                .get(&series.key)
+                .or_else(|| kept.get(&series.key))
+                .copied();
+            let fold = series_deltas(indicator, series.role, before, &series.samples);
+            outcome.dropped_stale += fold.stale;
+            outcome.dropped_invalid += fold.invalid;
+            outcome.taken += series.samples.len() as u64 - fold.stale - fold.invalid;
+            let slo_minutes = minutes.entry(series.slo).or_default();
+            for delta in fold.deltas {
+                let sums = slo_minutes.entry(delta.minute).or_default();
+                sums.0 += delta.good;
+                sums.1 += delta.total;
+            }
+            if let Some(last) = fold.last.filter(|last| Some(*last) != before) {
+                last_samples.insert(series.key.clone(), last);
+            }
+        }
+        if last_samples.is_empty() {
+            // Nothing new (a retried write, or only samples that cannot count).
+            tx.rollback().await?;
+            return Ok(outcome);
+        }
+        let series_rows: Vec<(SeriesKey, SeriesSample)> = last_samples.into_iter().collect();
+        tx.put_slo_series(&series_rows).await?;
+        let mut changed = Vec::new();
+        for (slo, slo_minutes) in &minutes {
+            let Some((slo, _)) = slos.get(*slo) else {
+                continue;
+            };
+            let deltas: Vec<MinuteDelta> = slo_minutes
+                .iter()
+                .map(|(minute, (good, total))| MinuteDelta {
+                    minute: *minute,
+                    good: *good,
+                    total: *total,
+                })
+                .collect();
+            if deltas.is_empty() {
+                continue;
+            }
+            tx.add_slo_minutes(slo.id, &deltas).await?;
+            changed.push(json!({
+                "identifier": slo.identifier.as_str(),
+                "minutes": deltas.len(),
+            }));
+        }
+        outcome.slos = changed.len() as u64;
+        tx.commit(
+            ctx.audit(now, "slo.remote_write", "project")
+                .scope(scope)
+                .details(json!({
+                    "series": outcome.series,
+                    "samples": outcome.samples,
+                    "taken": outcome.taken,
+                    "slos": changed,
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    /// Retention (the engine's tick): minutes older than the longest window and the
+    /// kept samples of series not sent for a week.
+    pub async fn prune_slo_data(&self) -> AppResult<u64> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .prune_slo_data(now - MINUTES_RETENTION, now - SERIES_RETENTION)
+            .await?)
     }
 
     /// Raises and resolves every SLO's alerts (the engine's tick): each SLO whose wanted

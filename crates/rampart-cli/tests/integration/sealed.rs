@@ -463,10 +463,17 @@ async fn write_every_sealed_field(server: &TestServer) -> Markers {
     markers
 }
 
-/// An SLO's definition: its description is what its author wrote.
+/// An SLO's definition: its description is what its author wrote. Its indicator's
+/// series, sent by remote write: their label values (a host name here) name the series
+/// only through a blind index.
 async fn write_slo(server: &TestServer, markers: &mut Markers) {
+    use rampart_app::sre::remote_write::{Label, Sample, TimeSeries, WriteRequest, encode};
     service_in(server, PROJECT, "slo-service").await;
     let description = markers.make("slos.definition_sealed", &[]);
+    let query = |code: &str| {
+        json!({"metric_source": {"type": "Prometheus",
+                                    "spec": {"query": format!("sealed_requests_total{code}")}}})
+    };
     let created = created(
         server
             .post(
@@ -474,12 +481,46 @@ async fn write_slo(server: &TestServer, markers: &mut Markers) {
                 &server.admin_token,
                 json!({"identifier": "sealed", "name": "Sealed", "definition": {
                     "description": description, "service": "slo-service", "target": 0.99,
-                    "time_window": {"duration": "7d"}, "budgeting_method": "occurrences"}}),
+                    "time_window": {"duration": "7d"}, "budgeting_method": "occurrences",
+                    "indicator": {"ratio_metric": {"counter": true,
+                        "good": query("{code=\"200\"}"), "total": query("")}}}}),
             )
             .await,
     )
     .await;
     assert_eq!(created["definition"]["description"], description.as_str());
+    let host = markers.make("slo_series.series_index", &[]);
+    let label = |name: &str, value: &str| Label {
+        name: name.as_bytes().to_vec().into(),
+        value: value.as_bytes().to_vec().into(),
+    };
+    let body = encode(&WriteRequest {
+        timeseries: vec![TimeSeries {
+            labels: vec![
+                label("__name__", "sealed_requests_total"),
+                label("code", "200"),
+                label("host", &host),
+            ],
+            samples: vec![Sample {
+                value: 1.0,
+                timestamp: server.app().now().as_millisecond(),
+            }],
+        }],
+    });
+    let written = server
+        .client
+        .post(format!(
+            "{}/api/v1/orgs/default/projects/default/prometheus/write",
+            server.url
+        ))
+        .bearer_auth(&server.admin_token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let written = rampart_testkit::read(written).await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.text);
+    assert_eq!(written.body["taken"], 2, "{}", written.text);
 }
 
 /// A runbook's definition: a script an author wrote (two versions); an execution's

@@ -15,5 +15,6 @@ pub mod payload;
 pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
+pub mod series;
 pub mod services;
 pub mod slos;

@@ -37,6 +37,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::tenancy::Scope;
+use crate::sre::series::Selector;
 use crate::{Description, Name, ServiceId, SloId, Slug, ValidationError};
 
 /// An SLO of a project: its identifier and name (how people find it, plaintext), the
@@ -77,6 +78,222 @@ pub struct SloDoc {
     /// With `timeslices`: a slice's length, `1m` to `60m` (default `1m`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_slice_window: Option<String>,
+    /// Where the SLI's events come from (OpenSLO's SLI spec): the series Prometheus'
+    /// remote write sends. Without one, the SLO is fed only by pushed minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<IndicatorDoc>,
+    /// With a `threshold_metric`: how a sample compares with `value` to be good (`lt`,
+    /// `lte`, `gt`, `gte`), as OpenSLO's objective `op`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    /// With a `threshold_metric`: the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+/// OpenSLO's SLI spec: exactly one of a ratio of two metrics or a threshold metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_metric: Option<RatioMetricDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_metric: Option<MetricDoc>,
+}
+
+/// OpenSLO's `ratioMetric`: good (or bad) events over total events; `counter` says
+/// whether the series are cumulative counters (each sample's increase counts) or carry
+/// a count per sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatioMetricDoc {
+    pub counter: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good: Option<MetricDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad: Option<MetricDoc>,
+    pub total: MetricDoc,
+}
+
+/// A metric of an SLI: OpenSLO's `{metricSource: {type, spec}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricDoc {
+    pub metric_source: MetricSourceDoc,
+}
+
+/// A metric source: `type: Prometheus` with `spec.query`, a series selector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSourceDoc {
+    #[serde(rename = "type")]
+    pub source_type: String,
+    pub spec: PrometheusSourceDoc,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSourceDoc {
+    pub query: String,
+}
+
+/// How a threshold metric's sample compares with the threshold to be good.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ThresholdOp {
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+}
+
+impl ThresholdOp {
+    pub fn good(self, sample: f64, threshold: f64) -> bool {
+        match self {
+            ThresholdOp::Lt => sample < threshold,
+            ThresholdOp::Lte => sample <= threshold,
+            ThresholdOp::Gt => sample > threshold,
+            ThresholdOp::Gte => sample >= threshold,
+        }
+    }
+}
+
+/// Which part of an SLI a series feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SeriesRole {
+    Good,
+    Bad,
+    Total,
+    /// A threshold metric: each sample is one event, good or bad by the threshold.
+    Threshold,
+}
+
+impl SeriesRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeriesRole::Good => "good",
+            SeriesRole::Bad => "bad",
+            SeriesRole::Total => "total",
+            SeriesRole::Threshold => "threshold",
+        }
+    }
+}
+
+/// What a valid [`IndicatorDoc`] means: the selectors of its series and their roles.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Indicator {
+    Ratio {
+        /// Whether the series are cumulative counters.
+        counter: bool,
+        /// `Good` or `Bad`, with its selector.
+        part: (SeriesRole, Selector),
+        total: Selector,
+    },
+    Threshold {
+        metric: Selector,
+        op: ThresholdOp,
+        value: f64,
+    },
+}
+
+impl Indicator {
+    /// Each selector with the role of the series it selects.
+    pub fn selectors(&self) -> Vec<(SeriesRole, &Selector)> {
+        match self {
+            Indicator::Ratio { part, total, .. } => {
+                vec![(part.0, &part.1), (SeriesRole::Total, total)]
+            }
+            Indicator::Threshold { metric, .. } => vec![(SeriesRole::Threshold, metric)],
+        }
+    }
+}
+
+impl MetricDoc {
+    fn parse(&self, field: &'static str) -> Result<Selector, ValidationError> {
+        let source = &self.metric_source;
+        if source.source_type != "Prometheus" {
+            return Err(invalid(
+                field,
+                format!(
+                    "{field}: metric_source type {:?} is not supported (Prometheus is)",
+                    source.source_type
+                ),
+            ));
+        }
+        Selector::parse(field, &source.spec.query)
+            .map_err(|error| invalid(field, format!("{field}: {}", error.reason)))
+    }
+}
+
+impl SloDoc {
+    fn indicator(&self) -> Result<Option<Indicator>, ValidationError> {
+        let threshold = match (&self.op, self.value) {
+            (None, None) => None,
+            (Some(op), Some(value)) if value.is_finite() => Some((
+                match op.as_str() {
+                    "lt" => ThresholdOp::Lt,
+                    "lte" => ThresholdOp::Lte,
+                    "gt" => ThresholdOp::Gt,
+                    "gte" => ThresholdOp::Gte,
+                    other => {
+                        return Err(invalid(
+                            "op",
+                            format!("op {other:?} is not lt, lte, gt or gte"),
+                        ));
+                    }
+                },
+                value,
+            )),
+            _ => {
+                return Err(invalid(
+                    "op",
+                    "op and value go together (a finite threshold), with a threshold_metric",
+                ));
+            }
+        };
+        let Some(indicator) = &self.indicator else {
+            return match threshold {
+                None => Ok(None),
+                Some(_) => Err(invalid("op", "op and value go with a threshold_metric")),
+            };
+        };
+        match (
+            &indicator.ratio_metric,
+            &indicator.threshold_metric,
+            threshold,
+        ) {
+            (Some(ratio), None, None) => {
+                let part = match (&ratio.good, &ratio.bad) {
+                    (Some(good), None) => (SeriesRole::Good, good.parse("indicator.good")?),
+                    (None, Some(bad)) => (SeriesRole::Bad, bad.parse("indicator.bad")?),
+                    _ => {
+                        return Err(invalid(
+                            "indicator",
+                            "a ratio_metric has good or bad (one of them) and total",
+                        ));
+                    }
+                };
+                Ok(Some(Indicator::Ratio {
+                    counter: ratio.counter,
+                    part,
+                    total: ratio.total.parse("indicator.total")?,
+                }))
+            }
+            (None, Some(metric), Some((op, value))) => Ok(Some(Indicator::Threshold {
+                metric: metric.parse("indicator.threshold_metric")?,
+                op,
+                value,
+            })),
+            (None, Some(_), None) => Err(invalid(
+                "op",
+                "a threshold_metric needs op and value (the threshold a good sample meets)",
+            )),
+            (Some(_), _, Some(_)) => Err(invalid("op", "op and value go with a threshold_metric")),
+            _ => Err(invalid(
+                "indicator",
+                "an indicator has a ratio_metric or a threshold_metric (one of them)",
+            )),
+        }
+    }
 }
 
 /// OpenSLO's `timeWindow`: `duration` as `<n><unit>`; rolling windows in minutes (`m`),
@@ -102,6 +319,7 @@ pub struct SloDefinition {
     pub description: Description,
     pub service: Slug,
     pub objective: Objective,
+    pub indicator: Option<Indicator>,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
@@ -218,6 +436,7 @@ impl SloDoc {
             description,
             service,
             objective: Objective::new(self.target, window, budgeting)?,
+            indicator: self.indicator()?,
         })
     }
 }
@@ -687,10 +906,126 @@ pub fn counter_increase(values: &[f64]) -> f64 {
     };
     let mut increase = 0.0;
     for value in finite {
-        increase += if value >= last { value - last } else { value };
+        increase += counter_step(last, value);
         last = value;
     }
     increase
+}
+
+/// A sample of a series: milliseconds since the Unix epoch (as Prometheus sends them)
+/// and the value. The last one taken of each series is kept between writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeriesSample {
+    pub at_ms: i64,
+    pub value: f64,
+}
+
+impl SeriesSample {
+    /// The first instant of the minute holding the sample.
+    pub fn minute(&self) -> Option<Timestamp> {
+        Timestamp::from_second(self.at_ms.div_euclid(60_000) * 60).ok()
+    }
+}
+
+/// What samples add to one minute of an SLO (`good` may be negative: a bad event of a
+/// bad/total SLO takes one good away from its minute's total).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MinuteDelta {
+    pub minute: Timestamp,
+    pub good: f64,
+    pub total: f64,
+}
+
+/// The result of [`series_deltas`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesFold {
+    pub deltas: Vec<MinuteDelta>,
+    /// The sample to keep for the next write (the last one taken).
+    pub last: Option<SeriesSample>,
+    /// Samples at or before the last one taken (a retried or reordered write): skipped,
+    /// so sending a write twice counts it once.
+    pub stale: u64,
+    /// Samples that cannot be counted: a count below zero (a ratio of non-counters).
+    pub invalid: u64,
+}
+
+/// What one series' samples (finite, in time order) add to its SLO's minutes, given the
+/// sample kept from earlier writes. A counter's sample adds its increase since the one
+/// before (a reset — a lower value — adds the new value, as Prometheus' `increase`
+/// does), to the minute of the later sample; a counter's first sample is only its
+/// baseline. A non-counter's sample adds its value. A threshold metric's sample is one
+/// event, good when it meets the threshold.
+pub fn series_deltas(
+    indicator: &Indicator,
+    role: SeriesRole,
+    kept: Option<SeriesSample>,
+    samples: &[SeriesSample],
+) -> SeriesFold {
+    let mut fold = SeriesFold {
+        last: kept,
+        ..SeriesFold::default()
+    };
+    for sample in samples {
+        if fold.last.is_some_and(|last| sample.at_ms <= last.at_ms) {
+            fold.stale += 1;
+            continue;
+        }
+        let previous = fold.last.replace(*sample);
+        let (good, total) = match indicator {
+            Indicator::Threshold { op, value, .. } => {
+                (f64::from(u8::from(op.good(sample.value, *value))), 1.0)
+            }
+            Indicator::Ratio { counter, part, .. } => {
+                let amount = if *counter {
+                    match previous {
+                        None => continue,
+                        Some(previous) => counter_step(previous.value, sample.value),
+                    }
+                } else {
+                    sample.value
+                };
+                if amount < 0.0 {
+                    fold.invalid += 1;
+                    continue;
+                }
+                match (role, part.0) {
+                    (SeriesRole::Good, _) => (amount, 0.0),
+                    (SeriesRole::Bad, _) => (-amount, 0.0),
+                    (_, SeriesRole::Bad) => (amount, amount),
+                    _ => (0.0, amount),
+                }
+            }
+        };
+        if (good, total) == (0.0, 0.0) {
+            continue;
+        }
+        let Some(minute) = sample.minute() else {
+            fold.invalid += 1;
+            continue;
+        };
+        match fold.deltas.last_mut() {
+            Some(delta) if delta.minute == minute => {
+                delta.good += good;
+                delta.total += total;
+            }
+            _ => fold.deltas.push(MinuteDelta {
+                minute,
+                good,
+                total,
+            }),
+        }
+    }
+    fold
+}
+
+/// A counter's growth from `before` to `after`: a reset (a lower value) is growth from
+/// zero.
+fn counter_step(before: f64, after: f64) -> f64 {
+    if after >= before {
+        after - before
+    } else {
+        after
+    }
 }
 
 #[cfg(test)]
@@ -1054,5 +1389,242 @@ mod tests {
         assert!(Rollup::new(minute, 2.0, 1.0).is_err());
         assert!(Rollup::new(minute + SignedDuration::from_secs(1), 1.0, 1.0).is_err());
         assert!(Rollup::new(minute, 1.0, 1.0).is_ok());
+    }
+
+    fn document(extra: serde_json::Value) -> SloDoc {
+        let mut value = serde_json::json!({
+            "service": "api", "target": 0.99,
+            "time_window": {"duration": "30d"}, "budgeting_method": "occurrences",
+        });
+        if let (Some(base), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn prometheus(query: &str) -> serde_json::Value {
+        serde_json::json!({"metric_source": {"type": "Prometheus", "spec": {"query": query}}})
+    }
+
+    #[test]
+    fn indicators_name_their_series() {
+        let ratio = document(serde_json::json!({"indicator": {"ratio_metric": {
+            "counter": true,
+            "bad": prometheus("http_requests_total{code=~\"5..\"}"),
+            "total": prometheus("http_requests_total"),
+        }}}));
+        let indicator = ratio.parse().unwrap().indicator.unwrap();
+        let roles: Vec<_> = indicator
+            .selectors()
+            .iter()
+            .map(|(role, selector)| (*role, selector.as_str().to_owned()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                (
+                    SeriesRole::Bad,
+                    "http_requests_total{code=~\"5..\"}".to_owned()
+                ),
+                (SeriesRole::Total, "http_requests_total".to_owned()),
+            ]
+        );
+        let threshold = document(serde_json::json!({
+            "indicator": {"threshold_metric": prometheus("probe_duration_seconds")},
+            "op": "lte", "value": 0.3,
+        }));
+        assert!(matches!(
+            threshold.parse().unwrap().indicator,
+            Some(Indicator::Threshold { op: ThresholdOp::Lte, value, .. }) if value == 0.3
+        ));
+        assert_eq!(
+            document(serde_json::json!({})).parse().unwrap().indicator,
+            None
+        );
+
+        let refused: &[(serde_json::Value, &str, &str)] = &[
+            (
+                serde_json::json!({"indicator": {}}),
+                "indicator",
+                "one of them",
+            ),
+            (
+                serde_json::json!({"indicator": {"ratio_metric": {"counter": true,
+                    "total": prometheus("a")}}}),
+                "indicator",
+                "good or bad",
+            ),
+            (
+                serde_json::json!({"indicator": {"ratio_metric": {"counter": true,
+                    "good": prometheus("sum(rate(a[5m]))"), "total": prometheus("a")}}}),
+                "indicator.good",
+                "not a PromQL expression",
+            ),
+            (
+                serde_json::json!({"indicator": {"ratio_metric": {"counter": true,
+                    "good": {"metric_source": {"type": "Datadog", "spec": {"query": "a"}}},
+                    "total": prometheus("a")}}}),
+                "indicator.good",
+                "Datadog",
+            ),
+            (
+                serde_json::json!({"indicator": {"threshold_metric": prometheus("a")}}),
+                "op",
+                "needs op and value",
+            ),
+            (
+                serde_json::json!({"indicator": {"threshold_metric": prometheus("a")},
+                    "op": "eq", "value": 1.0}),
+                "op",
+                "not lt, lte, gt or gte",
+            ),
+            (
+                serde_json::json!({"op": "lt", "value": 1.0}),
+                "op",
+                "threshold_metric",
+            ),
+        ];
+        for (extra, field, reason) in refused {
+            let error = document(extra.clone()).parse().unwrap_err();
+            assert_eq!(error.field, *field, "{extra}");
+            assert!(error.reason.contains(reason), "{extra}: {}", error.reason);
+        }
+    }
+
+    fn sample(second: i64, value: f64) -> SeriesSample {
+        SeriesSample {
+            at_ms: at("2026-11-10T12:00:00Z").as_millisecond() + second * 1000,
+            value,
+        }
+    }
+
+    fn indicator(extra: serde_json::Value) -> Indicator {
+        document(extra).parse().unwrap().indicator.unwrap()
+    }
+
+    #[test]
+    fn series_samples_become_minute_counts() {
+        let good_total = indicator(serde_json::json!({"indicator": {"ratio_metric": {
+            "counter": true, "good": prometheus("ok_total"), "total": prometheus("all_total")}}}));
+        let minute = at("2026-11-10T12:00:00Z");
+        let next = minute + mins(1);
+        // A counter's first sample is its baseline; a reset counts from zero; the
+        // increase goes to the later sample's minute.
+        let fold = series_deltas(
+            &good_total,
+            SeriesRole::Total,
+            None,
+            &[
+                sample(0, 10.0),
+                sample(30, 16.0),
+                sample(60, 2.0),
+                sample(90, 2.0),
+            ],
+        );
+        assert_eq!(
+            fold.deltas,
+            [
+                MinuteDelta {
+                    minute,
+                    good: 0.0,
+                    total: 6.0
+                },
+                MinuteDelta {
+                    minute: next,
+                    good: 0.0,
+                    total: 2.0
+                },
+            ]
+        );
+        assert_eq!(fold.last, Some(sample(90, 2.0)));
+        // Sent again (a retry), or older: skipped, so counted once.
+        let again = series_deltas(
+            &good_total,
+            SeriesRole::Total,
+            fold.last,
+            &[sample(60, 2.0), sample(90, 2.0), sample(120, 5.0)],
+        );
+        assert_eq!(again.stale, 2);
+        assert_eq!(
+            again.deltas,
+            [MinuteDelta {
+                minute: minute + mins(2),
+                good: 0.0,
+                total: 3.0
+            }]
+        );
+        let good = series_deltas(
+            &good_total,
+            SeriesRole::Good,
+            Some(sample(0, 1.0)),
+            &[sample(10, 4.0)],
+        );
+        assert_eq!(
+            good.deltas,
+            [MinuteDelta {
+                minute,
+                good: 3.0,
+                total: 0.0
+            }]
+        );
+
+        // bad/total: a total event is good until a bad one takes it away.
+        let bad_total = indicator(serde_json::json!({"indicator": {"ratio_metric": {
+            "counter": false, "bad": prometheus("errors"), "total": prometheus("requests")}}}));
+        let total = series_deltas(&bad_total, SeriesRole::Total, None, &[sample(1, 10.0)]);
+        assert_eq!(
+            total.deltas,
+            [MinuteDelta {
+                minute,
+                good: 10.0,
+                total: 10.0
+            }]
+        );
+        let bad = series_deltas(
+            &bad_total,
+            SeriesRole::Bad,
+            None,
+            &[sample(1, 4.0), sample(2, -1.0)],
+        );
+        assert_eq!(
+            bad.deltas,
+            [MinuteDelta {
+                minute,
+                good: -4.0,
+                total: 0.0
+            }]
+        );
+        assert_eq!(bad.invalid, 1);
+
+        // A threshold metric: each sample one event.
+        let threshold = indicator(serde_json::json!({
+            "indicator": {"threshold_metric": prometheus("latency_seconds")},
+            "op": "lt", "value": 0.3,
+        }));
+        let fold = series_deltas(
+            &threshold,
+            SeriesRole::Threshold,
+            None,
+            &[
+                sample(0, 0.1),
+                sample(15, 0.3),
+                sample(30, 0.29),
+                sample(59, 9.0),
+            ],
+        );
+        assert_eq!(
+            fold.deltas,
+            [MinuteDelta {
+                minute,
+                good: 2.0,
+                total: 4.0
+            }]
+        );
+        // Before the epoch, minutes still start on whole minutes.
+        let early = SeriesSample {
+            at_ms: -1,
+            value: 0.0,
+        };
+        assert_eq!(early.minute(), Timestamp::from_second(-60).ok());
     }
 }

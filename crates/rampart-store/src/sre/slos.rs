@@ -1,16 +1,18 @@
 //! SLOs of a project and their per-minute data. Definitions arrive here sealed with the
 //! project's key; this module never sees them in clear.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use rampart_domain::platform::tenancy::Scope;
-use rampart_domain::sre::slos::{Rollup, Slo};
+use rampart_domain::sre::slos::{MinuteDelta, Rollup, SeriesSample, Slo};
 use rampart_domain::{IntegrationId, Name, SloId, Slug};
 use sqlx::any::AnyRow;
 
 use crate::platform::access::{scope_columns, scope_from};
 use crate::platform::{Page, PageRequest};
 use crate::rows::{get, get_id, get_timestamp, micros, parsed};
-use crate::sealed::{SealedColumn, SealedOwner};
+use crate::sealed::{BlindIndexColumn, SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str =
@@ -26,6 +28,19 @@ pub const SLO_DEFINITION: SealedColumn = SealedColumn {
     owner: SealedOwner::Column("project_id"),
     extra_columns: &[],
 };
+
+/// The blind index naming a series of an SLO's indicator (its role and labels).
+pub const SLO_SERIES_INDEX: BlindIndexColumn = BlindIndexColumn {
+    table: "slo_series",
+    column: "series_index",
+};
+
+/// A series of an SLO, as [`SLO_SERIES_INDEX`] names it.
+pub type SeriesKey = (SloId, String);
+
+/// The most series one statement reads or writes (bound values stay well under both
+/// engines' limits).
+const SERIES_PER_STATEMENT: usize = 200;
 
 /// The most minutes one statement writes (bound values stay well under both engines'
 /// limits: 4 per minute).
@@ -161,17 +176,207 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
+                let total: f64 = get(row, "total")?;
+                let good: f64 = get(row, "good")?;
                 Ok(Rollup {
                     minute: get_timestamp(row, "minute")?,
-                    good: get(row, "good")?,
-                    total: get(row, "total")?,
+                    // Remote write adds a bad/total SLO's bad events as negative good
+                    // ones and good/total's series arrive in separate writes: a minute
+                    // read between two of them is held to 0 ≤ good ≤ total.
+                    good: good.clamp(0.0, total.max(0.0)),
+                    total: total.max(0.0),
                 })
             })
             .collect()
     }
 }
 
+impl Store {
+    /// Every SLO of a project with its version, in id order (how the remote-write
+    /// receiver checks that the definitions it holds are current).
+    pub async fn slo_versions(&self, scope: Scope) -> StoreResult<Vec<(SloId, u32)>> {
+        let (_, _, scope_key) = scope_columns(scope);
+        let rows = sqlx::query("SELECT id, version FROM slos WHERE scope_key = $1 ORDER BY id")
+            .bind(scope_key)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let version = u32::try_from(get::<i64>(row, "version")?)
+                    .map_err(|_| StoreError::Corrupt("SLO version out of range".into()))?;
+                Ok((get_id(row, "id")?, version))
+            })
+            .collect()
+    }
+
+    /// An SLO and its sealed definition, by id.
+    pub async fn slo_by_id(&self, id: SloId) -> StoreResult<Option<(Slo, Vec<u8>)>> {
+        let sql = format!("SELECT {COLUMNS}, definition_sealed FROM slos WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(|row| Ok((slo_from(row)?, get(row, "definition_sealed")?)))
+            .transpose()
+    }
+
+    /// Retention: removes the minutes before `minutes_before` and the series last sent
+    /// before `series_before`. Returns how many rows went.
+    pub async fn prune_slo_data(
+        &self,
+        minutes_before: Timestamp,
+        series_before: Timestamp,
+    ) -> StoreResult<u64> {
+        let _writer = self.writer_guard().await;
+        let minutes = sqlx::query("DELETE FROM slo_minutes WHERE minute < $1")
+            .bind(micros(minutes_before))
+            .execute(self.pool())
+            .await?;
+        let series = sqlx::query("DELETE FROM slo_series WHERE at_ms < $1")
+            .bind(series_before.as_millisecond())
+            .execute(self.pool())
+            .await?;
+        Ok(minutes.rows_affected() + series.rows_affected())
+    }
+}
+
 impl WriteTx {
+    /// The samples kept for these series, each row locked until the transaction ends
+    /// (PostgreSQL `FOR UPDATE`, taken in (SLO, index) order so that two writers of the
+    /// same series wait rather than deadlock; SQLite writers are already serialised).
+    pub async fn slo_series_for_update(
+        &mut self,
+        keys: &[SeriesKey],
+    ) -> StoreResult<HashMap<SeriesKey, SeriesSample>> {
+        let lock = if self.engine() == crate::Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let mut sorted: Vec<&SeriesKey> = keys.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut kept = HashMap::new();
+        for chunk in sorted.chunk_by(|a, b| a.0 == b.0) {
+            for part in chunk.chunks(SERIES_PER_STATEMENT) {
+                let Some(((slo, _), _)) = part.split_first() else {
+                    continue;
+                };
+                let placeholders: Vec<String> = (0..part.len())
+                    .map(|index| format!("${}", index + 2))
+                    .collect();
+                let sql = format!(
+                    "SELECT series_index, at_ms, value FROM slo_series WHERE slo_id = $1                      AND series_index IN ({}) ORDER BY series_index{lock}",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(slo.to_string());
+                for (_, index) in part {
+                    query = query.bind(index.clone());
+                }
+                for row in query.fetch_all(self.conn()).await? {
+                    kept.insert(
+                        (*slo, get::<String>(&row, "series_index")?),
+                        SeriesSample {
+                            at_ms: get(&row, "at_ms")?,
+                            value: get(&row, "value")?,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Keeps the last sample taken of each series (a later one only replaces an
+    /// earlier one).
+    pub async fn put_slo_series(&mut self, rows: &[(SeriesKey, SeriesSample)]) -> StoreResult<()> {
+        for chunk in rows.chunks(SERIES_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|index| {
+                    let base = index * 4;
+                    format!(
+                        "(${}, ${}, ${}, ${})",
+                        base + 1,
+                        base + 2,
+                        base + 3,
+                        base + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO slo_series (slo_id, series_index, at_ms, value) VALUES {} \
+                 ON CONFLICT (slo_id, series_index) DO UPDATE SET at_ms = excluded.at_ms, \
+                 value = excluded.value WHERE slo_series.at_ms < excluded.at_ms",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for ((slo, index), sample) in chunk {
+                query = query
+                    .bind(slo.to_string())
+                    .bind(index.clone())
+                    .bind(sample.at_ms)
+                    .bind(sample.value);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds to minutes of `slo` (what remote write's samples counted).
+    pub async fn add_slo_minutes(&mut self, slo: SloId, deltas: &[MinuteDelta]) -> StoreResult<()> {
+        let rows: Vec<(Timestamp, f64, f64)> = deltas
+            .iter()
+            .map(|delta| (delta.minute, delta.good, delta.total))
+            .collect();
+        self.upsert_minutes(
+            slo,
+            &rows,
+            "good = slo_minutes.good + excluded.good, total = slo_minutes.total + excluded.total",
+        )
+        .await
+    }
+
+    /// Writes (minute, good, total) rows of `slo`, a minute already there changed by
+    /// `on_conflict` (an SQL `SET` list over `slo_minutes` and `excluded`).
+    async fn upsert_minutes(
+        &mut self,
+        slo: SloId,
+        rows: &[(Timestamp, f64, f64)],
+        on_conflict: &str,
+    ) -> StoreResult<()> {
+        let id = slo.to_string();
+        for chunk in rows.chunks(MINUTES_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|index| {
+                    let base = index * 4;
+                    format!(
+                        "(${}, ${}, ${}, ${})",
+                        base + 1,
+                        base + 2,
+                        base + 3,
+                        base + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO slo_minutes (slo_id, minute, good, total) VALUES {} \
+                 ON CONFLICT (slo_id, minute) DO UPDATE SET {on_conflict}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (minute, good, total) in chunk {
+                query = query
+                    .bind(id.clone())
+                    .bind(micros(*minute))
+                    .bind(*good)
+                    .bind(*total);
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
     /// Adds an SLO; an identifier taken in the project is a conflict.
     pub async fn insert_slo(&mut self, slo: &Slo, sealed: &[u8]) -> StoreResult<()> {
         let (org, project, scope_key) = scope_columns(slo.scope);
@@ -220,6 +425,10 @@ impl WriteTx {
             .bind(id.to_string())
             .execute(self.conn())
             .await?;
+        sqlx::query("DELETE FROM slo_series WHERE slo_id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
         sqlx::query("DELETE FROM slos WHERE id = $1")
             .bind(id.to_string())
             .execute(self.conn())
@@ -230,36 +439,11 @@ impl WriteTx {
     /// Writes minutes of `slo`, each replacing what was sent for the same minute before
     /// (so sending a minute again is harmless).
     pub async fn put_slo_minutes(&mut self, slo: SloId, minutes: &[Rollup]) -> StoreResult<()> {
-        let id = slo.to_string();
-        for chunk in minutes.chunks(MINUTES_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|index| {
-                    let base = index * 4;
-                    format!(
-                        "(${}, ${}, ${}, ${})",
-                        base + 1,
-                        base + 2,
-                        base + 3,
-                        base + 4
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO slo_minutes (slo_id, minute, good, total) VALUES {} \
-                 ON CONFLICT (slo_id, minute) DO UPDATE SET good = excluded.good, \
-                 total = excluded.total",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for minute in chunk {
-                query = query
-                    .bind(id.clone())
-                    .bind(micros(minute.minute))
-                    .bind(minute.good)
-                    .bind(minute.total);
-            }
-            query.execute(self.conn()).await?;
-        }
-        Ok(())
+        let rows: Vec<(Timestamp, f64, f64)> = minutes
+            .iter()
+            .map(|minute| (minute.minute, minute.good, minute.total))
+            .collect();
+        self.upsert_minutes(slo, &rows, "good = excluded.good, total = excluded.total")
+            .await
     }
 }

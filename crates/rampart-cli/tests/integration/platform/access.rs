@@ -94,6 +94,7 @@ const SEED_ROLE_TABLE: &str = "
     slo:create                 x x x x .
     slo:edit                   x x x x .
     slo:delete                 x x x . .
+    slo:write_data             x x x x .
     runbook:view               x x x x x
     runbook:create             x x x x .
     runbook:edit               x x x x .

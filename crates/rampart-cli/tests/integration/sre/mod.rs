@@ -22,6 +22,7 @@ mod runbooks;
 mod schedules;
 mod schedules_oracle;
 mod services;
+mod slo_remote_write;
 mod slo_windows_oracle;
 mod slos;
 

@@ -1,6 +1,7 @@
 //! SLOs of a project (`…/slos`): create, list, read with the status at an instant,
 //! replace the definition, delete, and push minutes of events.
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
@@ -15,6 +16,7 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::handlers::iacm::plans::read_raw;
 use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
 
 /// Registers this module's routes.
@@ -68,14 +70,30 @@ pub fn routes(table: &mut RouteTable) {
         r(
             M::POST,
             path("/slos/{slo}/minutes"),
-            perm(P::SloEdit),
+            perm(P::SloWriteData),
             "Push minutes of good and total events (each replaces an earlier push of its minute)",
         )
         .body::<wire::SloMinutesPush>()
         .reply::<wire::SloMinutesStored>(200),
         push_minutes,
     );
+    table.add(
+        r(
+            M::POST,
+            path("/prometheus/write"),
+            perm(P::SloWriteData),
+            "Prometheus remote write (v1: snappy-compressed protobuf) feeding the project's SLOs",
+        )
+        .body_limit(|_| REMOTE_WRITE_BYTES_MAX)
+        .errors(&[400, 413])
+        .reply::<wire::SloRemoteWriteOutcome>(200),
+        remote_write,
+    );
 }
+
+/// The largest compressed remote write accepted (Prometheus' requests are far smaller;
+/// the decompressed size has its own limit).
+const REMOTE_WRITE_BYTES_MAX: usize = 8 * 1024 * 1024;
 
 path_params! {
     /// `…/slos/{slo}`
@@ -254,5 +272,26 @@ pub async fn push_minutes(
         .await?;
     Ok(Json(wire::SloMinutesStored {
         stored: u32::try_from(stored).unwrap_or(u32::MAX),
+    }))
+}
+
+pub async fn remote_write(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    body: Body,
+) -> ApiResult<Json<wire::SloRemoteWriteOutcome>> {
+    let body = read_raw(body, REMOTE_WRITE_BYTES_MAX).await?;
+    let outcome = state.app.remote_write(&ctx, scope.scope(), &body).await?;
+    Ok(Json(wire::SloRemoteWriteOutcome {
+        series: outcome.series,
+        samples: outcome.samples,
+        unmatched_series: outcome.unmatched_series,
+        taken: outcome.taken,
+        dropped_not_finite: outcome.dropped_not_finite,
+        dropped_out_of_range: outcome.dropped_out_of_range,
+        dropped_stale: outcome.dropped_stale,
+        dropped_invalid: outcome.dropped_invalid,
+        slos: outcome.slos,
     }))
 }

@@ -225,7 +225,7 @@ pub enum Command {
         client: ClientArgs,
     },
     /// SLOs of a project: list, show (error budget and burn rates, now or --at), create,
-    /// update, delete, and push minutes of events.
+    /// update, delete, push minutes of events, and import or export OpenSLO v1 YAML.
     Slo {
         #[command(subcommand)]
         command: crate::client::sre::slos::SloCommand,

@@ -208,6 +208,7 @@ catalogue! {
     PolicyNotOverridable = ("policy_not_overridable", 409, "Only a failed soft-mandatory policy set's result that is not overridden yet can be overridden."),
     PolicyInvalid = ("policy_invalid", 422, "A Rego module does not parse or compile; the message names the module, line and column."),
     PolicyWithoutDecision = ("policy_without_decision", 422, "A Rego module declares neither a `deny` nor a `warn` rule, so it could decide nothing."),
+    InvalidOpenslo = ("invalid_openslo", 422, "OpenSLO YAML does not parse, or holds a field or value Rampart does not import; the message names the document and the field."),
     PolicySetInvalid = ("policy_set_invalid", 422, "A policy set needs 1 to 500 modules with distinct names."),
     PolicyDenied = ("policy_denied", 422, "A mandatory policy set denied the change; the message lists the sets and their messages."),
     RunStateConflict = ("run_state_conflict", 409, "The run is not in a status where this can happen (an applied run cannot be approved, a discarded one cannot be applied); the message says where it is."),

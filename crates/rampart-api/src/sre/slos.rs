@@ -160,3 +160,27 @@ pub struct SloRemoteWriteOutcome {
     /// How many SLOs' minutes changed.
     pub slos: u64,
 }
+
+/// What an OpenSLO import did: each SLO of the YAML, in its order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SloImportOutcome {
+    pub slos: Vec<SloImported>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SloImported {
+    pub identifier: String,
+    /// `created`, `updated` or `unchanged` (the same name and definition were there).
+    #[schema(pattern = "^(created|updated|unchanged)$")]
+    pub outcome: String,
+    /// The SLO's version after the import.
+    pub version: u32,
+}
+
+/// `GET …/openslo`: the SLO to export (all of the project's without).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SloExportQuery {
+    #[serde(default)]
+    pub slo: Option<String>,
+}

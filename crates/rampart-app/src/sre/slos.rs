@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::sre::openslo::{self, ExportedSlo};
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
 use rampart_domain::sre::series::METRIC_NAME_LABEL;
 use rampart_domain::sre::slos::{
     Budget, Burn, BurnSeverity, Indicator, MinuteDelta, Rollup, SeriesRole, SeriesSample, Slo,
-    SloDefinition, SloDoc, default_burn_windows, series_deltas,
+    SloDefinition, SloDoc, scale_lookback, series_deltas,
 };
-use rampart_domain::{ErrorCode, Name, SloId, Slug, ValidationError};
+use rampart_domain::{ErrorCode, Name, Permission, SloId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
 use rampart_store::sre::slos::{SLO_DEFINITION, SLO_SERIES_INDEX, SeriesKey, SloAlerting};
 use rampart_store::{Page, StoreError};
@@ -23,7 +24,7 @@ use serde_json::json;
 
 use super::remote_write;
 use crate::sealing::{BlindIndex, Resealer, SealContext, SealedPlace, key_owner};
-use crate::{App, AppError, AppResult, Ctx, mint};
+use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
 
 /// The sealed definitions of SLOs, for the rewrap job.
 pub(crate) const SEALED_PLACES: &[SealedPlace] = &[SealedPlace {
@@ -291,14 +292,62 @@ fn owner_of(scope: Scope) -> AppResult<String> {
 
 /// `value` as a definition: its document (which must deserialize exactly, the path of
 /// an error named), what it means, and its stored form.
-fn parse_definition(value: serde_json::Value) -> AppResult<(SloDoc, SloDefinition, Vec<u8>)> {
+fn parse_definition(value: serde_json::Value) -> AppResult<(SloDoc, SloDefinition)> {
     let document: SloDoc = super::author_document(value)?;
     let definition = document.parse().map_err(|error| {
         ValidationError::new("definition", format!("{}: {}", error.field, error.reason))
     })?;
-    let stored = serde_json::to_vec(&document)
-        .map_err(|error| AppError::Integrity(format!("encoding an SLO definition: {error}")))?;
-    Ok((document, definition, stored))
+    Ok((document, definition))
+}
+
+fn identifier_taken(error: StoreError) -> AppError {
+    match error {
+        StoreError::Conflict { .. } => AppError::conflict(
+            ErrorCode::IdentifierTaken,
+            "an SLO with this identifier already exists in the project",
+        ),
+        other => other.into(),
+    }
+}
+
+fn version_stale(identifier: &str, version: u32) -> AppError {
+    AppError::conflict(
+        ErrorCode::SloVersionStale,
+        format!(
+            "SLO {identifier} is at version {version} now: read it again and apply your change \
+             to that version"
+        ),
+    )
+}
+
+/// The most SLOs one OpenSLO import holds.
+pub const IMPORT_SLOS_MAX: usize = 500;
+
+/// What an import did to one SLO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Created,
+    Updated,
+    /// The same name and definition were there already: no new version.
+    Unchanged,
+}
+
+impl ImportOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportOutcome::Created => "created",
+            ImportOutcome::Updated => "updated",
+            ImportOutcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A version of an SLO ready to be written: the row, its sealed definition, and the
+/// version it replaces (`None` for a new SLO).
+struct SloWrite {
+    view: SloView,
+    sealed: Vec<u8>,
+    replaces: Option<u32>,
 }
 
 impl App {
@@ -323,43 +372,93 @@ impl App {
     }
 
     pub async fn create_slo(&self, ctx: &Ctx, scope: Scope, input: SloInput) -> AppResult<SloView> {
-        let owner = owner_of(scope)?;
         let identifier = Slug::parse(&input.identifier)?;
         let name = Name::parse(&input.name)?;
-        let (document, definition, stored) = parse_definition(input.definition)?;
-        let service_id = self.slo_service(scope, &definition).await?;
-        let now = self.now();
-        let slo = Slo {
-            id: mint(now, SloId::mint)?,
-            scope,
-            identifier,
-            name,
-            service_id,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let sealed = self
-            .seal_value(&definition_place(&owner, &slo.id.to_string(), 1), &stored)
+        let (document, definition) = parse_definition(input.definition)?;
+        let write = self
+            .prepare_slo(scope, None, identifier, name, document, definition)
             .await?;
         let mut tx = self.store().write().await?;
-        tx.insert_slo(&slo, &sealed)
-            .await
-            .map_err(|error| match error {
-                StoreError::Conflict { .. } => AppError::conflict(
-                    ErrorCode::IdentifierTaken,
-                    "an SLO with this identifier already exists in the project",
-                ),
-                other => other.into(),
-            })?;
-        let view = SloView {
-            slo,
-            document,
-            definition,
+        let audit = self.write_slo(&mut tx, ctx, &write).await?;
+        tx.commit(audit).await?;
+        Ok(write.view)
+    }
+
+    /// Seals a definition as the next version of `current` (or version 1 of a new SLO).
+    async fn prepare_slo(
+        &self,
+        scope: Scope,
+        current: Option<&Slo>,
+        identifier: Slug,
+        name: Name,
+        document: SloDoc,
+        definition: SloDefinition,
+    ) -> AppResult<SloWrite> {
+        let owner = owner_of(scope)?;
+        let service_id = self.slo_service(scope, &definition).await?;
+        let now = self.now();
+        let slo = match current {
+            Some(current) => Slo {
+                name,
+                service_id,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            },
+            None => Slo {
+                id: mint(now, SloId::mint)?,
+                scope,
+                identifier,
+                name,
+                service_id,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
         };
-        tx.commit(self.slo_audit(ctx, "slo.create", &view, now))
+        let stored = serde_json::to_vec(&document)
+            .map_err(|error| AppError::Integrity(format!("encoding an SLO definition: {error}")))?;
+        let sealed = self
+            .seal_value(
+                &definition_place(&owner, &slo.id.to_string(), slo.version),
+                &stored,
+            )
             .await?;
-        Ok(view)
+        Ok(SloWrite {
+            view: SloView {
+                slo,
+                document,
+                definition,
+            },
+            sealed,
+            replaces: current.map(|current| current.version),
+        })
+    }
+
+    /// Writes a prepared version (refused when the identifier is taken, or the version
+    /// it replaces is no longer the current one), returning its audit record.
+    async fn write_slo(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        ctx: &Ctx,
+        write: &SloWrite,
+    ) -> AppResult<rampart_store::AuditRecord> {
+        let slo = &write.view.slo;
+        let action = match write.replaces {
+            None => {
+                tx.insert_slo(slo, &write.sealed)
+                    .await
+                    .map_err(identifier_taken)?;
+                "slo.create"
+            }
+            Some(from) => {
+                if !tx.update_slo(slo, &write.sealed, from).await? {
+                    return Err(version_stale(slo.identifier.as_str(), slo.version));
+                }
+                "slo.update"
+            }
+        };
+        Ok(self.slo_audit(ctx, action, &write.view, slo.updated_at))
     }
 
     fn slo_audit(
@@ -429,7 +528,6 @@ impl App {
         identifier: &str,
         update: SloUpdate,
     ) -> AppResult<SloView> {
-        let owner = owner_of(scope)?;
         let current = self.slo(scope, identifier).await?.slo;
         let name = update
             .name
@@ -437,50 +535,162 @@ impl App {
             .map(Name::parse)
             .transpose()?
             .unwrap_or_else(|| current.name.clone());
-        let (document, definition, stored) = parse_definition(update.definition)?;
-        let service_id = self.slo_service(scope, &definition).await?;
-        let stale = |version: u32| {
-            AppError::conflict(
-                ErrorCode::SloVersionStale,
-                format!(
-                    "SLO {identifier} is at version {version} now: read it again and apply your \
-                     change to that version"
-                ),
-            )
-        };
+        let (document, definition) = parse_definition(update.definition)?;
         if update
             .expected_version
             .is_some_and(|expected| expected != current.version)
         {
-            return Err(stale(current.version));
+            return Err(version_stale(identifier, current.version));
         }
-        let now = self.now();
-        let slo = Slo {
-            name,
-            service_id,
-            version: current.version + 1,
-            updated_at: now,
-            ..current.clone()
-        };
-        let sealed = self
-            .seal_value(
-                &definition_place(&owner, &slo.id.to_string(), slo.version),
-                &stored,
+        let write = self
+            .prepare_slo(
+                scope,
+                Some(&current),
+                current.identifier.clone(),
+                name,
+                document,
+                definition,
             )
             .await?;
         let mut tx = self.store().write().await?;
-        if !tx.update_slo(&slo, &sealed, current.version).await? {
-            tx.rollback().await?;
-            return Err(stale(slo.version));
-        }
-        let view = SloView {
-            slo,
-            document,
-            definition,
+        let audit = match self.write_slo(&mut tx, ctx, &write).await {
+            Ok(audit) => audit,
+            Err(error) => {
+                tx.rollback().await?;
+                return Err(error);
+            }
         };
-        tx.commit(self.slo_audit(ctx, "slo.update", &view, now))
-            .await?;
-        Ok(view)
+        tx.commit(audit).await?;
+        Ok(write.view)
+    }
+
+    /// Creates or replaces the SLOs of OpenSLO YAML, all in one transaction: each SLO
+    /// named like an existing one replaces its definition (`slo:edit` needed), an SLO
+    /// already holding the same name and definition is left as it is.
+    pub async fn import_openslo(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        text: &str,
+    ) -> AppResult<Vec<(SloView, ImportOutcome)>> {
+        owner_of(scope)?;
+        let unprocessable = |message: String| AppError::Unprocessable {
+            code: ErrorCode::InvalidOpenslo,
+            message,
+        };
+        let imported = openslo::import(text).map_err(|error| unprocessable(error.to_string()))?;
+        if imported.len() > IMPORT_SLOS_MAX {
+            return Err(unprocessable(format!(
+                "{} SLOs: an import holds at most {IMPORT_SLOS_MAX}",
+                imported.len()
+            )));
+        }
+        let mut results = Vec::with_capacity(imported.len());
+        let mut writes = Vec::new();
+        for slo in imported {
+            let definition = slo.document.parse().map_err(|error| {
+                unprocessable(format!("SLO {}: {}", slo.identifier, error.reason))
+            })?;
+            let current = match self.slo(scope, slo.identifier.as_str()).await {
+                Ok(current) => Some(current),
+                Err(AppError::NotFound { .. }) => None,
+                Err(error) => return Err(error),
+            };
+            if let Some(current) = &current {
+                if current.document == slo.document && current.slo.name == slo.name {
+                    results.push((current.clone(), ImportOutcome::Unchanged));
+                    continue;
+                }
+                authorize(
+                    &ctx.actor,
+                    &ctx.access,
+                    Access::Permission(Permission::SloEdit),
+                    scope,
+                )?;
+            }
+            let named = slo.identifier.to_string();
+            let write = self
+                .prepare_slo(
+                    scope,
+                    current.as_ref().map(|current| &current.slo),
+                    slo.identifier,
+                    slo.name,
+                    slo.document,
+                    definition,
+                )
+                .await
+                .map_err(|error| match error {
+                    // An unknown service: say which SLO names it.
+                    AppError::BadRequest { code, message } => AppError::BadRequest {
+                        code,
+                        message: format!("SLO {named}: {message}"),
+                    },
+                    other => other,
+                })?;
+            results.push((
+                write.view.clone(),
+                if write.replaces.is_some() {
+                    ImportOutcome::Updated
+                } else {
+                    ImportOutcome::Created
+                },
+            ));
+            writes.push(write);
+        }
+        if writes.is_empty() {
+            return Ok(results);
+        }
+        let mut tx = self.store().write().await?;
+        let mut audits = Vec::with_capacity(writes.len());
+        for write in &writes {
+            match self.write_slo(&mut tx, ctx, write).await {
+                Ok(audit) => audits.push(audit),
+                Err(error) => {
+                    tx.rollback().await?;
+                    return Err(error);
+                }
+            }
+        }
+        tx.commit_all(&audits).await?;
+        Ok(results)
+    }
+
+    /// The project's SLOs (or the one named) as OpenSLO v1 YAML.
+    pub async fn export_openslo(&self, scope: Scope, only: Option<&str>) -> AppResult<String> {
+        owner_of(scope)?;
+        let mut views = Vec::new();
+        match only {
+            Some(identifier) => views.push(self.slo(scope, identifier).await?),
+            None => {
+                let mut cursor = None;
+                loop {
+                    let page = self
+                        .list_slos(
+                            scope,
+                            Some(rampart_domain::limits::PAGE_SIZE_MAX),
+                            cursor.as_deref(),
+                        )
+                        .await?;
+                    for slo in &page.items {
+                        views.push(self.slo(scope, slo.identifier.as_str()).await?);
+                    }
+                    match page.next_cursor {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        }
+        let slos: Vec<ExportedSlo<'_>> = views
+            .iter()
+            .map(|view| ExportedSlo {
+                identifier: view.slo.identifier.as_str(),
+                name: view.slo.name.as_str(),
+                document: &view.document,
+            })
+            .collect();
+        openslo::export(&slos)
+            .map_err(|error| AppError::Integrity(format!("writing OpenSLO YAML: {error}")))
     }
 
     pub async fn delete_slo(&self, ctx: &Ctx, scope: Scope, identifier: &str) -> AppResult<()> {
@@ -883,7 +1093,7 @@ impl App {
     pub async fn status_of(&self, view: SloView, at: Option<Timestamp>) -> AppResult<SloStatus> {
         let at = at.unwrap_or_else(|| self.now());
         let objective = &view.definition.objective;
-        let windows = default_burn_windows(objective.window.nominal());
+        let windows = &view.definition.burn_windows;
         let (start, _) = objective.window.period_at(at);
         let longest = windows
             .iter()
@@ -893,10 +1103,9 @@ impl App {
         let from = start.min(at - longest);
         let rollups = self.store().slo_minutes(view.slo.id, from, at).await?;
         let budget = objective.budget(&rollups, at);
-        let burns = objective.evaluate(&windows, &rollups, at);
-        let hour = windows
-            .first()
-            .map_or(SignedDuration::from_hours(1), |w| w.long);
+        let burns = objective.evaluate(windows, &rollups, at);
+        // The fastest default page window's long lookback, whatever the alert windows.
+        let hour = scale_lookback(SignedDuration::from_hours(1), objective.window.nominal());
         let exhaustion_at = objective
             .burn_rate(&rollups, hour, at)
             .and_then(|rate| objective.exhaustion_at(&budget, rate, at));

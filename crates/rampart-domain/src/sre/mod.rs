@@ -11,6 +11,7 @@ pub mod documents;
 pub mod escalation_policies;
 pub mod incidents;
 pub mod integrations;
+pub mod openslo;
 pub mod payload;
 pub mod runbook_executions;
 pub mod runbooks;

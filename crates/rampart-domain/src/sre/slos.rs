@@ -89,12 +89,63 @@ pub struct SloDoc {
     /// With a `threshold_metric`: the threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+    /// OpenSLO's objective `displayName`, kept for export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective_display_name: Option<String>,
+    /// The alert windows, grouped as OpenSLO's alert policies. None: the workbook's four
+    /// windows scaled to the SLO's window (see the module's rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alert_policies: Vec<AlertPolicyDoc>,
+}
+
+/// OpenSLO's AlertPolicy: a named group of burn-rate conditions. Its alerts go where
+/// every alert of the SLO's service goes (its rules and escalation policy), so it has no
+/// notification targets of its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPolicyDoc {
+    /// An identifier (`fast-burn`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub conditions: Vec<AlertConditionDoc>,
+}
+
+/// OpenSLO's AlertCondition of kind `burnrate`, with the short lookback of the
+/// workbook's multi-window rule (which OpenSLO v1 cannot express) beside the long one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConditionDoc {
+    /// An identifier (`page-1h`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// `page` (wakes someone: a critical alert) or `ticket` (a warning).
+    pub severity: String,
+    /// The burn rate both lookbacks must reach (OpenSLO's `threshold`).
+    pub burn_rate: f64,
+    /// The long lookback, `<n>m|h|d|w` (OpenSLO's `lookbackWindow`).
+    pub lookback_window: String,
+    /// The short lookback; absent, the condition has one lookback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_window: Option<String>,
 }
 
 /// OpenSLO's SLI spec: exactly one of a ratio of two metrics or a threshold metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorDoc {
+    /// OpenSLO's SLI `metadata.name` (an identifier), kept for export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio_metric: Option<RatioMetricDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,6 +301,15 @@ impl SloDoc {
                 ));
             }
         };
+        if let Some(indicator) = &self.indicator {
+            if let Some(name) = &indicator.name {
+                Slug::parse(name).map_err(|error| {
+                    invalid("indicator", format!("indicator.name: {}", error.reason))
+                })?;
+            }
+            check_labels(&indicator.display_name, &indicator.description)
+                .map_err(|reason| invalid("indicator", format!("indicator.{reason}")))?;
+        }
         let Some(indicator) = &self.indicator else {
             return match threshold {
                 None => Ok(None),
@@ -320,6 +380,8 @@ pub struct SloDefinition {
     pub service: Slug,
     pub objective: Objective,
     pub indicator: Option<Indicator>,
+    /// The alert windows: the author's, or the workbook's scaled to the window.
+    pub burn_windows: Vec<BurnWindow>,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
@@ -335,7 +397,6 @@ fn duration_parts(text: &str) -> Option<(i64, char)> {
 
 impl TimeWindowDoc {
     fn parse(&self) -> Result<Window, ValidationError> {
-        let parts = duration_parts(&self.duration);
         if self.is_rolling {
             if self.time_zone.is_some() {
                 return Err(invalid(
@@ -343,28 +404,20 @@ impl TimeWindowDoc {
                     "time_zone: only a calendar window (is_rolling: false) has a time zone",
                 ));
             }
-            let minutes = match parts {
-                Some((count, 'm')) => Some(count),
-                Some((count, 'h')) => count.checked_mul(60),
-                Some((count, 'd')) => count.checked_mul(1440),
-                Some((count, 'w')) => count.checked_mul(7 * 1440),
-                _ => None,
-            }
-            .filter(|minutes| *minutes <= ROLLING_MAX.as_mins())
-            .ok_or_else(|| {
+            let length = lookback(&self.duration).ok_or_else(|| {
                 invalid(
                     "time_window",
                     "duration: a rolling window is a whole number of m, h, d or w (30d)",
                 )
             })?;
-            return Window::rolling(SignedDuration::from_mins(minutes)).map_err(|_| {
+            return Window::rolling(length).map_err(|_| {
                 invalid(
                     "time_window",
                     "duration: a rolling window is 1 hour to 400 days",
                 )
             });
         }
-        let unit = match parts {
+        let unit = match duration_parts(&self.duration) {
             Some((1, 'w')) => CalendarUnit::Week,
             Some((1, 'M')) => CalendarUnit::Month,
             Some((1, 'Q')) => CalendarUnit::Quarter,
@@ -432,11 +485,140 @@ impl SloDoc {
                 ));
             }
         };
+        let objective = Objective::new(self.target, window, budgeting)?;
+        if let Some(name) = &self.objective_display_name {
+            Name::parse(name).map_err(|error| {
+                invalid(
+                    "objective_display_name",
+                    format!("objective_display_name: {}", error.reason),
+                )
+            })?;
+        }
+        let burn_windows = self.burn_windows(objective.window.nominal())?;
         Ok(SloDefinition {
             description,
             service,
-            objective: Objective::new(self.target, window, budgeting)?,
             indicator: self.indicator()?,
+            objective,
+            burn_windows,
+        })
+    }
+
+    /// The alert windows the policies define (the defaults without any), each lookback
+    /// within the window's nominal length.
+    fn burn_windows(&self, nominal: SignedDuration) -> Result<Vec<BurnWindow>, ValidationError> {
+        if self.alert_policies.is_empty() {
+            return Ok(default_burn_windows(nominal));
+        }
+        let field = "alert_policies";
+        let conditions: usize = self
+            .alert_policies
+            .iter()
+            .map(|policy| policy.conditions.len())
+            .sum();
+        if conditions > ALERT_CONDITIONS_MAX {
+            return Err(invalid(
+                field,
+                format!("alert_policies: at most {ALERT_CONDITIONS_MAX} conditions in all"),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut windows = Vec::with_capacity(conditions);
+        for policy in &self.alert_policies {
+            let at = |what: &str, reason: String| {
+                invalid(
+                    field,
+                    format!("alert_policies {}: {what}{reason}", policy.name),
+                )
+            };
+            Slug::parse(&policy.name).map_err(|error| at("name: ", error.reason))?;
+            check_labels(&policy.display_name, &policy.description)
+                .map_err(|error| at("", error))?;
+            if !names.insert(("policy", policy.name.as_str())) {
+                return Err(at("", " is named twice".into()));
+            }
+            if policy.conditions.is_empty() {
+                return Err(at("conditions: ", "a policy has at least one".into()));
+            }
+            for condition in &policy.conditions {
+                let at = |reason: String| {
+                    invalid(
+                        field,
+                        format!(
+                            "alert_policies {} condition {}: {reason}",
+                            policy.name, condition.name
+                        ),
+                    )
+                };
+                Slug::parse(&condition.name)
+                    .map_err(|error| at(format!("name: {}", error.reason)))?;
+                if !names.insert(("condition", condition.name.as_str())) {
+                    return Err(at("is named twice".into()));
+                }
+                check_labels(&condition.display_name, &condition.description).map_err(at)?;
+                windows.push(condition.window(nominal).map_err(at)?);
+            }
+        }
+        Ok(windows)
+    }
+}
+
+/// The most alert conditions an SLO has (the workbook's rule uses four).
+pub const ALERT_CONDITIONS_MAX: usize = 16;
+
+/// A display name (a [`Name`]) and a description (a [`Description`]), both optional.
+fn check_labels(display_name: &Option<String>, description: &str) -> Result<(), String> {
+    if let Some(name) = display_name {
+        Name::parse(name).map_err(|error| format!("display_name: {}", error.reason))?;
+    }
+    Description::parse(description).map_err(|error| format!("description: {}", error.reason))?;
+    Ok(())
+}
+
+/// A lookback `<n>m|h|d|w` in minutes, or `None`.
+fn lookback(text: &str) -> Option<SignedDuration> {
+    let minutes = match duration_parts(text)? {
+        (count, 'm') => Some(count),
+        (count, 'h') => count.checked_mul(60),
+        (count, 'd') => count.checked_mul(1440),
+        (count, 'w') => count.checked_mul(7 * 1440),
+        _ => None,
+    }?;
+    (minutes <= ROLLING_MAX.as_mins()).then(|| SignedDuration::from_mins(minutes))
+}
+
+impl AlertConditionDoc {
+    fn window(&self, nominal: SignedDuration) -> Result<BurnWindow, String> {
+        let severity = match self.severity.as_str() {
+            "page" => BurnSeverity::Page,
+            "ticket" => BurnSeverity::Ticket,
+            other => return Err(format!("severity {other:?} is not page or ticket")),
+        };
+        if !(self.burn_rate.is_finite() && self.burn_rate > 0.0) {
+            return Err("burn_rate: a burn rate is a number above 0".into());
+        }
+        let within =
+            |what: &str, text: &str| {
+                lookback(text).filter(|span| *span <= nominal).ok_or_else(|| {
+                format!(
+                    "{what}: {text:?} is not <n>m, h, d or w within the SLO's window ({} min)",
+                    nominal.as_mins()
+                )
+            })
+            };
+        let long = within("lookback_window", &self.lookback_window)?;
+        let short = match &self.short_window {
+            None => long,
+            Some(text) => within("short_window", text)?,
+        };
+        if short > long {
+            return Err("short_window: the short lookback is at most the long one".into());
+        }
+        Ok(BurnWindow {
+            severity,
+            long,
+            short,
+            factor: self.burn_rate,
         })
     }
 }
@@ -1400,6 +1582,84 @@ mod tests {
             base.extend(extra.clone());
         }
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn authors_choose_their_alert_windows() {
+        let condition = |name: &str, long: &str, short: Option<&str>| {
+            let mut condition = serde_json::json!({"name": name, "severity": "page",
+                "burn_rate": 10.0, "lookback_window": long});
+            if let Some(short) = short {
+                condition["short_window"] = short.into();
+            }
+            condition
+        };
+        let with = |conditions: Vec<serde_json::Value>| {
+            document(serde_json::json!({"alert_policies": [
+                {"name": "fast", "conditions": conditions}]}))
+            .parse()
+        };
+        // Chosen windows are taken as written, not scaled; one lookback means both.
+        let definition = with(vec![
+            condition("a", "2h", Some("10m")),
+            condition("b", "30d", None),
+        ])
+        .unwrap();
+        assert_eq!(
+            definition
+                .burn_windows
+                .iter()
+                .map(|w| (w.severity, w.long.as_mins(), w.short.as_mins(), w.factor))
+                .collect::<Vec<_>>(),
+            [
+                (BurnSeverity::Page, 120, 10, 10.0),
+                (BurnSeverity::Page, 43_200, 43_200, 10.0)
+            ]
+        );
+        // Without policies: the workbook's, scaled (30 d: unchanged).
+        assert_eq!(
+            document(serde_json::json!({}))
+                .parse()
+                .unwrap()
+                .burn_windows,
+            default_burn_windows(hours(30 * 24))
+        );
+        for (conditions, names) in [
+            (vec![condition("a", "31d", None)], "within the SLO's window"),
+            (
+                vec![condition("a", "1h", Some("2h"))],
+                "at most the long one",
+            ),
+            (vec![condition("a", "1h", Some("0m"))], "short_window"),
+            (vec![condition("a", "90s", None)], "lookback_window"),
+            (
+                vec![condition("a", "1h", None), condition("a", "2h", None)],
+                "named twice",
+            ),
+            (vec![condition("A", "1h", None)], "name"),
+            (vec![], "at least one"),
+            (
+                (0..17)
+                    .map(|n| condition(&format!("c{n}"), "1h", None))
+                    .collect(),
+                "at most 16",
+            ),
+        ] {
+            let error = with(conditions).unwrap_err();
+            assert_eq!(error.field, "alert_policies");
+            assert!(error.reason.contains(names), "{names}: {error:?}");
+        }
+        let mut fast = condition("a", "1h", None);
+        fast["severity"] = "urgent".into();
+        assert!(
+            with(vec![fast.clone()])
+                .unwrap_err()
+                .reason
+                .contains("page or ticket")
+        );
+        fast["severity"] = "page".into();
+        fast["burn_rate"] = 0.0.into();
+        assert!(with(vec![fast]).unwrap_err().reason.contains("burn_rate"));
     }
 
     fn prometheus(query: &str) -> serde_json::Value {

@@ -44,16 +44,21 @@ const COLUMNS: [&str; 4] = ["identifier", "name", "created_at", "updated_at"];
 
 /// Reads a JSON document from `path` (`-`: standard input).
 pub fn read_document(path: &Path) -> Result<Value> {
-    let text = if path == Path::new("-") {
+    let text = read_text(path)?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// A text file, or standard input for `-`.
+pub fn read_text(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .context("reading standard input")?;
-        text
+        Ok(text)
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-    };
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
 }
 
 pub async fn run(

@@ -1,6 +1,7 @@
 //! `rampart slo`: a project's SLOs — created from a JSON definition file (OpenSLO v1's
 //! fields in snake case), shown with their error budget and burn rates now or `--at` an
-//! instant — and `push`, which sends minutes of good and total events from a JSON file.
+//! instant — `push`, which sends minutes of good and total events from a JSON file, and
+//! `import`/`export` of OpenSLO v1 YAML.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use rampart_api::sre as wire;
 
-use super::definitions::read_document;
+use super::definitions::{read_document, read_text};
 use crate::cli::{ClientArgs, OutputFormat, ProjectArgs};
 use crate::client::{Client, print};
 
@@ -74,6 +75,27 @@ pub enum SloCommand {
         /// The file of minutes.
         #[arg(long)]
         minutes: PathBuf,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Create or replace SLOs from OpenSLO v1 YAML (SLO, SLI, AlertPolicy and
+    /// AlertCondition documents), all or nothing; an SLO already as written is left
+    /// unchanged.
+    Import {
+        /// The YAML file (`-`: stdin).
+        file: PathBuf,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Write the project's SLOs (or one) as OpenSLO v1 YAML, each with its SLI and alert
+    /// policies inline.
+    Export {
+        /// Only this SLO.
+        #[arg(long)]
+        slo: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        file: Option<PathBuf>,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -172,6 +194,40 @@ pub async fn slo(command: SloCommand, args: &ClientArgs) -> Result<()> {
                 .post(&format!("{}/slos/{slo}/minutes", project.base()), &push)
                 .await?;
             print(args.output, &[stored], &["stored"])
+        }
+        SloCommand::Import { file, project } => {
+            let imported: wire::SloImportOutcome = client
+                .send_bytes(
+                    reqwest::Method::POST,
+                    &format!("{}/openslo", project.base()),
+                    read_text(&file)?.into_bytes(),
+                    "application/yaml",
+                )
+                .await?;
+            print(
+                args.output,
+                &imported.slos,
+                &["identifier", "outcome", "version"],
+            )
+        }
+        SloCommand::Export { slo, file, project } => {
+            let query = slo.map(|slo| format!("?slo={slo}")).unwrap_or_default();
+            let yaml = client
+                .get_bytes(&format!("{}/openslo{query}", project.base()))
+                .await?;
+            match file {
+                Some(file) => {
+                    std::fs::write(&file, &yaml)
+                        .map_err(|error| anyhow::anyhow!("writing {}: {error}", file.display()))?;
+                    eprintln!("wrote {}", file.display());
+                    Ok(())
+                }
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(&yaml)?;
+                    Ok(())
+                }
+            }
         }
     }
 }

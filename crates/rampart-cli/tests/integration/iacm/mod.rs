@@ -10,7 +10,7 @@ mod drift_checks;
 mod plans;
 mod policy_engine;
 mod policy_sets;
-mod runs;
+pub(crate) mod runs;
 mod state_versions;
 mod terraform;
 mod tf_backend;

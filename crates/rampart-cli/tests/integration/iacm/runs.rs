@@ -884,10 +884,10 @@ pub(super) fn resources(inputs: &[&str]) -> String {
 }
 
 /// What `rampart tf` did.
-pub(super) struct Wrapped {
-    pub(super) code: i32,
-    pub(super) stdout: String,
-    pub(super) stderr: String,
+pub(crate) struct Wrapped {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Wrapped {
@@ -945,7 +945,7 @@ fn wrapper(
 }
 
 /// `rampart ARGS…` as a person runs it against the server.
-pub(super) async fn rampart(server: &TestServer, token: &str, args: &[&str]) -> Wrapped {
+pub(crate) async fn rampart(server: &TestServer, token: &str, args: &[&str]) -> Wrapped {
     #[allow(clippy::disallowed_methods)] // tests start real clients
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(args)

@@ -22,6 +22,7 @@ mod runbooks;
 mod schedules;
 mod schedules_oracle;
 mod services;
+mod slo_openslo;
 mod slo_remote_write;
 mod slo_windows_oracle;
 mod slos;
@@ -155,4 +156,18 @@ pub(crate) async fn incident(server: &TestServer, number: u64) -> Value {
 
 async fn user(server: &TestServer, email: &str) -> (String, String) {
     crate::platform::access::user_with_token(server, email).await
+}
+
+/// A new user holding `role` on the project: (id, token).
+async fn user_with_role(server: &TestServer, email: &str, role: &str) -> (String, String) {
+    let (id, token) = user(server, email).await;
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &server.admin_token,
+            json!({"principal": format!("user:{id}"), "role": role}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    (id, token)
 }

@@ -8,7 +8,7 @@ use rampart_testkit::StatusCode;
 use serde_json::{Value, json};
 
 use super::contact_methods::{manual_clock, quiet_engine};
-use super::{PROJECT, user};
+use super::{PROJECT, user_with_role};
 
 fn definition() -> Value {
     json!({
@@ -43,15 +43,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     let admin = server.admin_token.clone();
     super::service(&server, "checkout").await;
     let slos = format!("{PROJECT}/slos");
-    let (viewer_id, viewer) = user(&server, "viewer@example.com").await;
-    let granted = server
-        .post(
-            &format!("{PROJECT}/role-assignments"),
-            &admin,
-            json!({"principal": format!("user:{viewer_id}"), "role": "_viewer"}),
-        )
-        .await;
-    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let (_, viewer) = user_with_role(&server, "viewer@example.com", "_viewer").await;
 
     // Created by a writer, not by a reader.
     let body = json!({"identifier": "checkout-availability", "name": "Checkout availability",

@@ -3,7 +3,9 @@
 
 use axum::body::Body;
 use axum::extract::State;
+use axum::http::header;
 use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::{ListParams, ListResponse, sre as wire};
 use rampart_app::Ctx;
@@ -17,7 +19,9 @@ use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::handlers::iacm::plans::read_raw;
-use crate::routes::{PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{
+    PROJECT, QueryParam, RouteSpec, RouteTable, SLUG_PATTERN, Shape, join_path, perm,
+};
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -89,7 +93,40 @@ pub fn routes(table: &mut RouteTable) {
         .reply::<wire::SloRemoteWriteOutcome>(200),
         remote_write,
     );
+    table.add(
+        r(
+            M::POST,
+            path("/openslo"),
+            perm(P::SloCreate),
+            "Import OpenSLO v1 YAML (SLO, SLI, AlertPolicy, AlertCondition): creates or \
+             replaces SLOs, all or nothing (replacing needs slo:edit too)",
+        )
+        .body_limit(|_| OPENSLO_BYTES_MAX)
+        .errors(&[409, 413, 422])
+        .reply::<wire::SloImportOutcome>(200),
+        import_openslo,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/openslo"),
+            perm(P::SloView),
+            "The project's SLOs (or ?slo=) as OpenSLO v1 YAML",
+        )
+        .query(EXPORT_QUERY)
+        .text(&["application/yaml"]),
+        export_openslo,
+    );
 }
+
+const EXPORT_QUERY: &[QueryParam] = &[QueryParam::optional(
+    "slo",
+    "an SLO's identifier: export only it",
+    Shape::Pattern(SLUG_PATTERN),
+)];
+
+/// The largest OpenSLO import accepted.
+const OPENSLO_BYTES_MAX: usize = 1024 * 1024;
 
 /// The largest compressed remote write accepted (Prometheus' requests are far smaller;
 /// the decompressed size has its own limit).
@@ -294,4 +331,40 @@ pub async fn remote_write(
         dropped_invalid: outcome.dropped_invalid,
         slos: outcome.slos,
     }))
+}
+
+pub async fn import_openslo(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): Scope,
+    body: Body,
+) -> ApiResult<Json<wire::SloImportOutcome>> {
+    let body = read_raw(body, OPENSLO_BYTES_MAX).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| rampart_app::AppError::Unprocessable {
+        code: rampart_domain::ErrorCode::InvalidOpenslo,
+        message: "the body is not UTF-8 text".into(),
+    })?;
+    let imported = state.app.import_openslo(&ctx, scope.scope(), text).await?;
+    Ok(Json(wire::SloImportOutcome {
+        slos: imported
+            .into_iter()
+            .map(|(view, outcome)| wire::SloImported {
+                identifier: view.slo.identifier.to_string(),
+                outcome: outcome.as_str().into(),
+                version: view.slo.version,
+            })
+            .collect(),
+    }))
+}
+
+pub async fn export_openslo(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiQuery(query): ApiQuery<wire::SloExportQuery>,
+) -> ApiResult<Response> {
+    let yaml = state
+        .app
+        .export_openslo(scope.scope(), query.slo.as_deref())
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response())
 }

@@ -114,7 +114,7 @@ struct Inner {
     /// Runbook triggers by (runbook, version).
     runbook_triggers: sre::runbooks::TriggerCache,
     /// SLO indicators by (SLO, version), for the remote-write receiver.
-    slo_indicators: sre::slos::IndicatorCache,
+    slo_definitions: sre::slos::DefinitionCache,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -191,7 +191,7 @@ impl App {
                 replica,
                 policy_cache: Default::default(),
                 runbook_triggers: Default::default(),
-                slo_indicators: Default::default(),
+                slo_definitions: Default::default(),
             }),
         })
     }

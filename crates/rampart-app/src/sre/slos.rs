@@ -62,9 +62,11 @@ pub(crate) const SERIES_INDEX: BlindIndex = BlindIndex {
 /// The blind indexes of SLOs.
 pub(crate) const BLIND_INDEXES: &[BlindIndex] = &[SERIES_INDEX];
 
-/// SLOs' indicators by (SLO, version), for the remote-write receiver: each write would
-/// otherwise open and parse every definition of the project.
-pub(crate) type IndicatorCache = super::VersionCache<SloId, Arc<Option<Indicator>>>;
+/// SLOs' opened definitions by (SLO, version), for the remote-write receiver and the
+/// engine: each write and each tick would otherwise read, open and parse every
+/// definition. (The API's reads always open the sealed definition, so a shredded key
+/// shows at once.)
+pub(crate) type DefinitionCache = super::VersionCache<SloId, Arc<(SloDoc, SloDefinition)>>;
 
 /// How long the last sample of a series no longer sent is kept (its next sample after
 /// that is a counter's new baseline), and how long minutes are kept past the longest
@@ -499,10 +501,24 @@ impl App {
             .slo_by_identifier(scope, &identifier)
             .await?
             .ok_or_else(not_found)?;
+        let (document, definition) = self.open_definition(&owner, &slo, &sealed).await?;
+        Ok(SloView {
+            slo,
+            document,
+            definition,
+        })
+    }
+
+    async fn open_definition(
+        &self,
+        owner: &str,
+        slo: &Slo,
+        sealed: &[u8],
+    ) -> AppResult<(SloDoc, SloDefinition)> {
         let opened = self
             .open_sealed(
-                &definition_place(&owner, &slo.id.to_string(), slo.version),
-                &sealed,
+                &definition_place(owner, &slo.id.to_string(), slo.version),
+                sealed,
             )
             .await?;
         let corrupt = || {
@@ -513,11 +529,27 @@ impl App {
         };
         let document: SloDoc = serde_json::from_slice(&opened).map_err(|_| corrupt())?;
         let definition = document.parse().map_err(|_| corrupt())?;
-        Ok(SloView {
-            slo,
-            document,
-            definition,
-        })
+        Ok((document, definition))
+    }
+
+    /// The definition of the version of `slo` (a row read without it), from the cache
+    /// when it holds that version; `None` when the SLO is gone.
+    async fn cached_definition(
+        &self,
+        slo: Slo,
+    ) -> AppResult<Option<(Slo, Arc<(SloDoc, SloDefinition)>)>> {
+        if let Some(opened) = self.inner.slo_definitions.get(slo.id, slo.version) {
+            return Ok(Some((slo, opened)));
+        }
+        let owner = owner_of(slo.scope)?;
+        let Some((slo, sealed)) = self.store().slo_by_id(slo.id).await? else {
+            return Ok(None);
+        };
+        let opened = Arc::new(self.open_definition(&owner, &slo, &sealed).await?);
+        self.inner
+            .slo_definitions
+            .put(slo.id, slo.version, Arc::clone(&opened));
+        Ok(Some((slo, opened)))
     }
 
     /// A new definition (and perhaps name) for an SLO.
@@ -773,41 +805,17 @@ impl App {
 
     /// The project's SLOs that have an indicator, each with it (from the cache when it
     /// holds that version).
-    async fn indicators(&self, scope: Scope) -> AppResult<Vec<(Slo, Arc<Option<Indicator>>)>> {
-        let owner = owner_of(scope)?;
+    async fn indicators(
+        &self,
+        scope: Scope,
+    ) -> AppResult<Vec<(Slo, Arc<(SloDoc, SloDefinition)>)>> {
+        owner_of(scope)?;
         let mut indicators = Vec::new();
-        for (id, version) in self.store().slo_versions(scope).await? {
-            let cached = self.inner.slo_indicators.get(id, version);
-            let Some((slo, sealed)) = self.store().slo_by_id(id).await? else {
-                continue;
-            };
-            let indicator = match cached {
-                Some(indicator) if slo.version == version => indicator,
-                _ => {
-                    let opened = self
-                        .open_sealed(
-                            &definition_place(&owner, &slo.id.to_string(), slo.version),
-                            &sealed,
-                        )
-                        .await?;
-                    let definition = serde_json::from_slice::<SloDoc>(&opened)
-                        .ok()
-                        .and_then(|document| document.parse().ok())
-                        .ok_or_else(|| {
-                            AppError::Integrity(format!(
-                                "SLO {} version {} is not valid",
-                                slo.id, slo.version
-                            ))
-                        })?;
-                    let indicator = Arc::new(definition.indicator);
-                    self.inner
-                        .slo_indicators
-                        .put(slo.id, slo.version, Arc::clone(&indicator));
-                    indicator
-                }
-            };
-            if indicator.is_some() {
-                indicators.push((slo, indicator));
+        for slo in self.store().slos_of(scope).await? {
+            if let Some((slo, opened)) = self.cached_definition(slo).await?
+                && opened.1.indicator.is_some()
+            {
+                indicators.push((slo, opened));
             }
         }
         Ok(indicators)
@@ -831,8 +839,8 @@ impl App {
         let request = remote_write::decode(body)?;
         let slos = self.indicators(scope).await?;
         let mut by_metric: HashMap<&[u8], Vec<(usize, SloId, SeriesRole, &_)>> = HashMap::new();
-        for (index, (slo, indicator)) in slos.iter().enumerate() {
-            for (role, selector) in indicator.iter().flat_map(Indicator::selectors) {
+        for (index, (slo, opened)) in slos.iter().enumerate() {
+            for (role, selector) in opened.1.indicator.iter().flat_map(Indicator::selectors) {
                 by_metric
                     .entry(selector.metric().as_bytes())
                     .or_default()
@@ -915,7 +923,9 @@ impl App {
         let mut minutes: BTreeMap<usize, BTreeMap<Timestamp, (f64, f64)>> = BTreeMap::new();
         let mut last_samples: HashMap<SeriesKey, SeriesSample> = HashMap::new();
         for series in &matched {
-            let Some((_, Some(indicator))) = slos.get(series.slo).map(|(s, i)| (s, i.as_ref()))
+            let Some((_, Some(indicator))) = slos
+                .get(series.slo)
+                .map(|(slo, opened)| (slo, opened.1.indicator.as_ref()))
             else {
                 continue;
             };
@@ -1028,8 +1038,19 @@ impl App {
     }
 
     async fn evaluate_slo(&self, row: &SloAlerting) -> AppResult<bool> {
+        let Some((slo, opened)) = self.cached_definition(row.slo.clone()).await? else {
+            return Ok(false);
+        };
+        let (document, definition) = opened.as_ref().clone();
         let status = self
-            .slo_status(row.slo.scope, row.slo.identifier.as_str(), None)
+            .status_of(
+                SloView {
+                    slo,
+                    document,
+                    definition,
+                },
+                None,
+            )
             .await?;
         let wanted = wanted_alerts(&status);
         let open: Vec<&str> = row

@@ -192,21 +192,16 @@ impl Store {
 }
 
 impl Store {
-    /// Every SLO of a project with its version, in id order (how the remote-write
-    /// receiver checks that the definitions it holds are current).
-    pub async fn slo_versions(&self, scope: Scope) -> StoreResult<Vec<(SloId, u32)>> {
+    /// Every SLO of a project (without its definition), in id order: how the
+    /// remote-write receiver checks that the definitions it holds are current.
+    pub async fn slos_of(&self, scope: Scope) -> StoreResult<Vec<Slo>> {
         let (_, _, scope_key) = scope_columns(scope);
-        let rows = sqlx::query("SELECT id, version FROM slos WHERE scope_key = $1 ORDER BY id")
+        let sql = format!("SELECT {COLUMNS} FROM slos WHERE scope_key = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
             .bind(scope_key)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                let version = u32::try_from(get::<i64>(row, "version")?)
-                    .map_err(|_| StoreError::Corrupt("SLO version out of range".into()))?;
-                Ok((get_id(row, "id")?, version))
-            })
-            .collect()
+        rows.iter().map(slo_from).collect()
     }
 
     /// An SLO and its sealed definition, by id.

@@ -121,7 +121,7 @@ struct SloSpec {
     time_window: Vec<TimeWindow>,
     budgeting_method: String,
     objectives: Vec<Objective>,
-    /// Inline policies or references, read one by one (see [`AlertPolicyItem`]).
+    /// Inline policies or references, read one by one (see `read_policy_item`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     alert_policies: Vec<Value>,
 }
@@ -645,12 +645,13 @@ fn read_policy_item(
     item: Value,
     library: &mut Library,
 ) -> Result<AlertPolicyDoc, OpenSloError> {
-    let (at, metadata, spec) = match item {
+    // Where the policy is (its document, or the SLO's list), its metadata and spec.
+    let (place, metadata, spec) = match item {
         // The first v1 drafts wrote a policy's name alone.
         Value::String(name) => {
             let named = referred(at, &mut library.policies, &name, "AlertPolicy")?;
             (
-                named.at.field("spec"),
+                named.at.clone(),
                 clone_metadata(&named.metadata),
                 named.spec.clone(),
             )
@@ -664,7 +665,7 @@ fn read_policy_item(
                 "AlertPolicy",
             )?;
             (
-                named.at.field("spec"),
+                named.at.clone(),
                 clone_metadata(&named.metadata),
                 named.spec.clone(),
             )
@@ -672,9 +673,11 @@ fn read_policy_item(
         other => {
             let inline: Inline<Value> = at.read(other)?;
             check_kind(at, inline.kind.as_deref(), "AlertPolicy")?;
-            (at.field("spec"), inline.metadata, inline.spec)
+            (at.clone(), inline.metadata, inline.spec)
         }
     };
+    plain_metadata(&place, &metadata)?;
+    let at = place.field("spec");
     let spec: AlertPolicySpec = at.read(spec)?;
     for (field, value, wanted) in [
         ("alertWhenNoData", spec.alert_when_no_data, false),
@@ -1321,6 +1324,14 @@ spec:
                 ),
                 "spec.alertPolicies[0].spec.conditions[0].metadata.annotations.team",
                 "rampart.dev/short-window",
+            ),
+            (
+                policy("", "").replace(
+                    "      name: p\n",
+                    "      name: p\n      annotations:\n        team: a\n",
+                ),
+                "spec.alertPolicies[0].metadata.annotations",
+                "only on alert conditions",
             ),
             (
                 format!(

@@ -620,9 +620,6 @@ impl App {
         let mut results = Vec::with_capacity(imported.len());
         let mut writes = Vec::new();
         for slo in imported {
-            let definition = slo.document.parse().map_err(|error| {
-                unprocessable(format!("SLO {}: {}", slo.identifier, error.reason))
-            })?;
             let current = match self.slo(scope, slo.identifier.as_str()).await {
                 Ok(current) => Some(current),
                 Err(AppError::NotFound { .. }) => None,
@@ -648,7 +645,7 @@ impl App {
                     slo.identifier,
                     slo.name,
                     slo.document,
-                    definition,
+                    slo.definition,
                 )
                 .await
                 .map_err(|error| match error {

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use super::slos::{
     AlertConditionDoc, AlertPolicyDoc, IndicatorDoc, MetricDoc, MetricSourceDoc,
-    PrometheusSourceDoc, RatioMetricDoc, SloDoc, TimeWindowDoc,
+    PrometheusSourceDoc, RatioMetricDoc, SloDefinition, SloDoc, TimeWindowDoc,
 };
 use crate::{Name, Slug};
 
@@ -68,6 +68,8 @@ pub struct ImportedSlo {
     pub identifier: Slug,
     pub name: Name,
     pub document: SloDoc,
+    /// What `document` means.
+    pub definition: SloDefinition,
 }
 
 /// One SLO to export.
@@ -251,18 +253,6 @@ struct BurnRateCondition {
     lookback_window: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     alert_after: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AlertPolicyRef {
-    alert_policy_ref: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConditionRef {
-    condition_ref: String,
 }
 
 /// Where in the input a value is: the document and the path inside it.
@@ -529,13 +519,14 @@ fn read_slo(
         objective_display_name: objective.display_name,
         alert_policies,
     };
-    document
+    let definition = document
         .parse()
         .map_err(|error| openslo_field(&at_spec, error.field).error(error.reason))?;
     Ok(ImportedSlo {
         identifier,
         name,
         document,
+        definition,
     })
 }
 
@@ -640,42 +631,59 @@ fn referred<'a>(
     Ok(named)
 }
 
+/// An item of a list holding objects inline or references to documents of `kind`
+/// (`{<ref_key>: name}`, or a bare name where `bare_names`): where the object is, its
+/// metadata and its spec. A referenced document is marked used.
+fn resolve_item(
+    at: &At,
+    item: Value,
+    shelf: &mut BTreeMap<String, Named>,
+    kind: &str,
+    ref_key: &str,
+    bare_names: bool,
+) -> Result<(At, Metadata, Value), OpenSloError> {
+    let reference = match &item {
+        Value::String(name) if bare_names => Some((at.clone(), name.clone())),
+        Value::Object(object) if object.contains_key(ref_key) => {
+            if let Some(extra) = object.keys().find(|key| *key != ref_key) {
+                return Err(at
+                    .field(extra)
+                    .error(format!("a reference holds {ref_key} alone")));
+            }
+            match object.get(ref_key) {
+                Some(Value::String(name)) => Some((at.field(ref_key), name.clone())),
+                _ => return Err(at.field(ref_key).error("a name (a string)")),
+            }
+        }
+        _ => None,
+    };
+    if let Some((reference_at, name)) = reference {
+        let named = referred(&reference_at, shelf, &name, kind)?;
+        return Ok((
+            named.at.clone(),
+            clone_metadata(&named.metadata),
+            named.spec.clone(),
+        ));
+    }
+    let inline: Inline<Value> = at.read(item)?;
+    check_kind(at, inline.kind.as_deref(), kind)?;
+    Ok((at.clone(), inline.metadata, inline.spec))
+}
+
 fn read_policy_item(
     at: &At,
     item: Value,
     library: &mut Library,
 ) -> Result<AlertPolicyDoc, OpenSloError> {
-    // Where the policy is (its document, or the SLO's list), its metadata and spec.
-    let (place, metadata, spec) = match item {
-        // The first v1 drafts wrote a policy's name alone.
-        Value::String(name) => {
-            let named = referred(at, &mut library.policies, &name, "AlertPolicy")?;
-            (
-                named.at.clone(),
-                clone_metadata(&named.metadata),
-                named.spec.clone(),
-            )
-        }
-        Value::Object(ref object) if object.contains_key("alertPolicyRef") => {
-            let reference: AlertPolicyRef = at.read(item)?;
-            let named = referred(
-                &at.field("alertPolicyRef"),
-                &mut library.policies,
-                &reference.alert_policy_ref,
-                "AlertPolicy",
-            )?;
-            (
-                named.at.clone(),
-                clone_metadata(&named.metadata),
-                named.spec.clone(),
-            )
-        }
-        other => {
-            let inline: Inline<Value> = at.read(other)?;
-            check_kind(at, inline.kind.as_deref(), "AlertPolicy")?;
-            (at.clone(), inline.metadata, inline.spec)
-        }
-    };
+    // The first v1 drafts wrote a policy's name alone.
+    let (place, metadata, spec) = resolve_item(
+        at,
+        item,
+        &mut library.policies,
+        "AlertPolicy",
+        "alertPolicyRef",
+        true,
+    )?;
     plain_metadata(&place, &metadata)?;
     let at = place.field("spec");
     let spec: AlertPolicySpec = at.read(spec)?;
@@ -736,27 +744,14 @@ fn read_condition_item(
     item: Value,
     library: &mut Library,
 ) -> Result<AlertConditionDoc, OpenSloError> {
-    let (at, metadata, spec) = match item {
-        Value::Object(ref object) if object.contains_key("conditionRef") => {
-            let reference: ConditionRef = at.read(item)?;
-            let named = referred(
-                &at.field("conditionRef"),
-                &mut library.conditions,
-                &reference.condition_ref,
-                "AlertCondition",
-            )?;
-            (
-                named.at.clone(),
-                clone_metadata(&named.metadata),
-                named.spec.clone(),
-            )
-        }
-        other => {
-            let inline: Inline<Value> = at.read(other)?;
-            check_kind(at, inline.kind.as_deref(), "AlertCondition")?;
-            (at.clone(), inline.metadata, inline.spec)
-        }
-    };
+    let (at, metadata, spec) = resolve_item(
+        at,
+        item,
+        &mut library.conditions,
+        "AlertCondition",
+        "conditionRef",
+        false,
+    )?;
     let mut short_window = None;
     for (key, value) in metadata.annotations {
         if key != SHORT_WINDOW_ANNOTATION {
@@ -1184,6 +1179,7 @@ spec:
         // 99.9 % is 0.999 give or take the last bit of a double.
         assert!((got.document.target - want.document.target).abs() < 1e-12);
         got.document.target = want.document.target;
+        got.definition = got.document.parse().unwrap();
         assert_eq!(got, want);
     }
 
@@ -1470,6 +1466,7 @@ spec:
             let slo = ImportedSlo {
                 identifier: Slug::parse("generated").unwrap(),
                 name: Name::parse("Generated SLO").unwrap(),
+                definition: document.parse().unwrap(),
                 document,
             };
             let written = exported_text(std::slice::from_ref(&slo));

@@ -20,19 +20,6 @@ use crate::platform::delegates::agent;
 
 const METHODS: &str = "/api/v1/orgs/default/contact-methods";
 
-/// Gives a user (an id) a role in the default project, so they see the organisation.
-async fn member(server: &TestServer, user: &str, role: &str) {
-    let principal = format!("user:{user}");
-    let granted = server
-        .post(
-            &format!("{PROJECT}/role-assignments"),
-            &server.admin_token,
-            json!({"principal": principal, "role": role}),
-        )
-        .await;
-    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-}
-
 async fn add(server: &TestServer, token: &str, kind: &str, label: &str, address: &str) -> Value {
     let added = server
         .post(
@@ -47,9 +34,9 @@ async fn add(server: &TestServer, token: &str, kind: &str, label: &str, address:
 
 async fn contact_methods_are_their_owners_alone(server: TestServer) {
     let (ann, ann_token) = user(&server, "ann@example.com").await;
-    member(&server, &ann, "_viewer").await;
+    super::grant_role(&server, &ann, "_viewer").await;
     let (bob, bob_token) = user(&server, "bob@example.com").await;
-    member(&server, &bob, "_viewer").await;
+    super::grant_role(&server, &bob, "_viewer").await;
     let (_, stranger) = user(&server, "stranger@example.com").await;
 
     let email = add(&server, &ann_token, "email", "Work", "Ann@Example.com").await;
@@ -324,9 +311,9 @@ async fn pages_reach_contact_methods_through_a_delegate(server: TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let (_sinks, smtp, http) = sinks(dir.path()).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
-    member(&server, &ann, "_viewer").await;
+    super::grant_role(&server, &ann, "_viewer").await;
     let (lead, _) = user(&server, "lead@example.com").await;
-    member(&server, &lead, "_viewer").await;
+    super::grant_role(&server, &lead, "_viewer").await;
 
     add(
         &server,
@@ -584,7 +571,7 @@ async fn undelivered_pages_fail_when_their_time_runs_out() {
     let clock = manual_clock();
     let server = quiet_engine(None, Some(clock.clone())).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
-    member(&server, &ann, "_viewer").await;
+    super::grant_role(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;
     page(&server, &[&ann]).await;
     assert_eq!(server.app().dispatch_notifications().await.unwrap(), 1);
@@ -614,7 +601,7 @@ async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
     let clock = manual_clock();
     let server = quiet_engine(None, Some(clock.clone())).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
-    member(&server, &ann, "_viewer").await;
+    super::grant_role(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;
     page(&server, &[&ann]).await;
     assert_eq!(server.app().dispatch_notifications().await.unwrap(), 1);
@@ -714,7 +701,7 @@ async fn a_delivery_is_retried_with_backoff_and_leases_pass_on() {
 async fn a_storm_of_pages_is_dispatched_in_one_tick() {
     let server = quiet_engine(None, None).await;
     let (ann, ann_token) = user(&server, "ann@example.com").await;
-    member(&server, &ann, "_viewer").await;
+    super::grant_role(&server, &ann, "_viewer").await;
     add(&server, &ann_token, "email", "Work", "ann@example.com").await;
     page(&server, &[&ann]).await;
     let hook = super::integration(

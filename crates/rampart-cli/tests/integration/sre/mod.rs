@@ -158,9 +158,8 @@ async fn user(server: &TestServer, email: &str) -> (String, String) {
     crate::platform::access::user_with_token(server, email).await
 }
 
-/// A new user holding `role` on the project: (id, token).
-async fn user_with_role(server: &TestServer, email: &str, role: &str) -> (String, String) {
-    let (id, token) = user(server, email).await;
+/// Grants the user `id` the role `role` on the project.
+async fn grant_role(server: &TestServer, id: &str, role: &str) {
     let granted = server
         .post(
             &format!("{PROJECT}/role-assignments"),
@@ -169,5 +168,11 @@ async fn user_with_role(server: &TestServer, email: &str, role: &str) -> (String
         )
         .await;
     assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+}
+
+/// A new user holding `role` on the project: (id, token).
+async fn user_with_role(server: &TestServer, email: &str, role: &str) -> (String, String) {
+    let (id, token) = user(server, email).await;
+    grant_role(server, &id, role).await;
     (id, token)
 }

@@ -17,17 +17,6 @@ use crate::platform::delegates::{agent, agent_registered};
 
 const SECRET_VALUE: &str = "zq9-s3cr3t-deploy-token";
 
-async fn member(server: &TestServer, id: &str, role: &str) {
-    let granted = server
-        .post(
-            &format!("{PROJECT}/role-assignments"),
-            &server.admin_token,
-            json!({"principal": format!("user:{id}"), "role": role}),
-        )
-        .await;
-    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-}
-
 fn restart(http: u16) -> Value {
     json!({
         "description": "Restart the web tier",
@@ -94,9 +83,9 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
     let (_sinks, _, http) = sinks(dir.path()).await;
     let admin = server.admin_token.clone();
     let (operator_id, operator) = user(&server, "operator@example.com").await;
-    member(&server, &operator_id, "_user").await;
+    super::grant_role(&server, &operator_id, "_user").await;
     let (lead_id, lead) = user(&server, "lead@example.com").await;
-    member(&server, &lead_id, "_user").await;
+    super::grant_role(&server, &lead_id, "_user").await;
     // The production operators: a custom role of the organisation.
     let role = server
         .post(
@@ -107,7 +96,7 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         )
         .await;
     assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
-    member(&server, &lead_id, role.body["id"].as_str().unwrap()).await;
+    super::grant_role(&server, &lead_id, role.body["id"].as_str().unwrap()).await;
 
     let secret = server
         .post(
@@ -138,7 +127,7 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
     // Refused, and nothing started: no runbook:execute, bad inputs, a restricted
     // value, a runbook that acts on an incident run without one.
     let (viewer_only, viewer_only_token) = user(&server, "reader@example.com").await;
-    member(&server, &viewer_only, "_viewer").await;
+    super::grant_role(&server, &viewer_only, "_viewer").await;
     let refused = server
         .post(&executions, &viewer_only_token, json!({"incident": 1}))
         .await;
@@ -183,7 +172,7 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
     }
     // Holding only runbook:execute is not enough to act on an incident's timeline.
     let (runner_id, runner) = user(&server, "runner@example.com").await;
-    member(&server, &runner_id, role.body["id"].as_str().unwrap()).await;
+    super::grant_role(&server, &runner_id, role.body["id"].as_str().unwrap()).await;
     let refused = server
         .post(&executions, &runner, json!({"incident": 1}))
         .await;
@@ -204,7 +193,7 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
         )
         .await;
     let (author_id, author) = user(&server, "author@example.com").await;
-    member(
+    super::grant_role(
         &server,
         &author_id,
         author_role.body["id"].as_str().unwrap(),
@@ -485,9 +474,9 @@ async fn runbooks_run_on_a_delegate_on_postgres() {
 async fn sensitive_runbooks_wait_for_a_second_person(server: TestServer) {
     let admin = server.admin_token.clone();
     let (ann_id, ann) = user(&server, "ann@example.com").await;
-    member(&server, &ann_id, "_user").await;
+    super::grant_role(&server, &ann_id, "_user").await;
     let (bob_id, bob) = user(&server, "bob@example.com").await;
-    member(&server, &bob_id, "_user").await;
+    super::grant_role(&server, &bob_id, "_user").await;
     let opened = server
         .post(
             &format!("{PROJECT}/incidents"),
@@ -695,7 +684,7 @@ async fn incidents_trigger_runbooks(server: TestServer) {
     // could grant it everything it holds (an operator, who may not delete runbooks,
     // cannot borrow the account's right to).
     let (operator_id, operator) = user(&server, "operator@example.com").await;
-    member(&server, &operator_id, "_user").await;
+    super::grant_role(&server, &operator_id, "_user").await;
     let note = json!({"kind": "add_note", "name": "note", "text": "x"});
     let borrowed = server
         .post(
@@ -1013,7 +1002,7 @@ async fn script_output_shows_while_it_runs_on_postgres() {
 async fn runbooks_page_people_about_their_incident(server: TestServer) {
     let admin = server.admin_token.clone();
     let (responder_id, responder) = user(&server, "dba@example.com").await;
-    member(&server, &responder_id, "_user").await;
+    super::grant_role(&server, &responder_id, "_user").await;
     let (_, outsider) = user(&server, "outsider@example.com").await;
     let opened = server
         .post(

@@ -5,7 +5,7 @@
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::{Value, json};
 
-use super::{PROJECT, user};
+use super::{PROJECT, user_with_role};
 
 fn restart() -> Value {
     json!({
@@ -34,23 +34,9 @@ async fn put(server: &TestServer, path: &str, token: &str, body: Value) -> rampa
         .await
 }
 
-/// A new user holding `role` in the project: (id, token).
-async fn member(server: &TestServer, email: &str, role: &str) -> (String, String) {
-    let (id, token) = user(server, email).await;
-    let granted = server
-        .post(
-            &format!("{PROJECT}/role-assignments"),
-            &server.admin_token,
-            json!({"principal": format!("user:{id}"), "role": role}),
-        )
-        .await;
-    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-    (id, token)
-}
-
 async fn runbooks_are_versioned_checked_and_guarded(server: TestServer) {
-    let (_, viewer) = member(&server, "viewer@example.com", "_viewer").await;
-    let (author_id, author) = member(&server, "author@example.com", "_user").await;
+    let (_, viewer) = user_with_role(&server, "viewer@example.com", "_viewer").await;
+    let (author_id, author) = user_with_role(&server, "author@example.com", "_user").await;
     let runbooks = format!("{PROJECT}/runbooks");
 
     let body = json!({"identifier": "restart-web", "name": "Restart web", "definition": restart()});

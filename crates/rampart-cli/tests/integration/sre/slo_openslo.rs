@@ -264,6 +264,49 @@ async fn openslo_round_trips(engine: Option<rampart_testkit::Engine>) {
             ("checkout-latency", "updated", 2)
         ])
     );
+    // Creating needs slo:create; replacing needs slo:edit too, and a refusal writes nothing.
+    let role = server
+        .post(
+            "/api/v1/orgs/default/roles",
+            &admin,
+            json!({"identifier": "slo-creator", "name": "SLO creator",
+                   "permissions": ["project:view", "slo:view", "slo:create"]}),
+        )
+        .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+    let (_, creator) = user_with_role(
+        &server,
+        "slo-creator@example.com",
+        role.body["id"].as_str().unwrap(),
+    )
+    .await;
+    // A new SLO beside a change to an existing one: the change needs slo:edit.
+    let third = TWO_SLOS
+        .replace("name: checkout-latency", "name: checkout-latency-eu")
+        .replace("targetPercent: 99.5", "targetPercent: 99.9");
+    let refused = send(&server, &creator, third.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(refused.text.contains("slo:edit"), "{}", refused.text);
+    assert_eq!(
+        slo_count(&server).await,
+        2,
+        "a refused import writes nothing"
+    );
+    let created_only = third
+        .split("\n---\n")
+        .filter(|document| document.contains("name: checkout-latency-eu"))
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    let created = send(&server, &creator, created_only).await;
+    assert_eq!(
+        outcomes(&created),
+        owned(&[("checkout-latency-eu", "created", 1)])
+    );
+    let deleted = server
+        .delete(&format!("{PROJECT}/slos/checkout-latency-eu"), &admin)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+
     let audit = server
         .get("/api/v1/audit-events?action=slo.update", &admin)
         .await;

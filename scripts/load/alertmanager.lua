@@ -2,14 +2,17 @@
 -- would send them. Half the deliveries open a new alert group (10 new alerts, a new
 -- incident), half repeat a recent group of the same connection (10 deduplicated alerts).
 -- Environment: HOOK_PATH (the integration's url_path), HOOK_TOKEN (its bearer token),
--- PACE_MS (optional: each connection waits this long between deliveries, for a fixed
--- rate; 0 or unset: full speed), GROUP_SEED (optional: the same seed in two wrk
+-- EVENTS_PER_SECOND (optional: the rate to send at, all threads together, on a fixed
+-- schedule — each thread sends its share at evenly spaced instants read from the
+-- monotonic clock, so a slow answer does not lower the rate as a pause after each
+-- answer would; 0 or unset: full speed; WRK_THREADS must then be wrk's -t), GROUP_SEED (optional: the same seed in two wrk
 -- processes makes them send the same alert groups, as an Alertmanager HA pair's traffic
 -- split between two replicas would).
 
 local path = os.getenv("HOOK_PATH")
 local token = os.getenv("HOOK_TOKEN")
-local pace = tonumber(os.getenv("PACE_MS") or "0")
+local rate = tonumber(os.getenv("EVENTS_PER_SECOND") or "0")
+local thread_count = tonumber(os.getenv("WRK_THREADS") or "1")
 local seed = tonumber(os.getenv("GROUP_SEED") or "0")
 local threads = 0
 
@@ -65,9 +68,33 @@ request = function()
   }, delivery(group))
 end
 
-if pace > 0 then
+if rate > 0 then
+  -- Debian's wrk runs LuaJIT: its FFI reads CLOCK_MONOTONIC (1) in milliseconds.
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } rampart_timespec;
+    int clock_gettime(int clock_id, rampart_timespec *now);
+  ]]
+  local clock = ffi.new("rampart_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, clock)
+    return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+  end
+  local next_at = nil
+  -- Called before each request of any of the thread's connections: the next slot of
+  -- the thread's schedule (deliveries of 10 events), late slots at once.
   function delay()
-    return pace
+    local interval = 1000 * 10 * thread_count / rate
+    local now = now_ms()
+    if next_at == nil then
+      next_at = now
+    end
+    next_at = next_at + interval
+    local wait = next_at - now
+    if wait < 0 then
+      return 0
+    end
+    return math.floor(wait)
   end
 end
 

@@ -8,6 +8,12 @@ use serde_json::json;
 
 use crate::{App, AppError, AppResult, Ctx};
 
+/// Alert rules as the service row stores them (JSON).
+pub(crate) fn parse_rules(stored: &str) -> AppResult<Vec<AlertRule>> {
+    serde_json::from_str(stored)
+        .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
+}
+
 impl App {
     /// A service's alert rules.
     pub async fn alert_rules(&self, scope: Scope, service: &str) -> AppResult<Vec<AlertRule>> {
@@ -15,10 +21,8 @@ impl App {
         self.rules_of(service.id).await
     }
 
-    pub(crate) async fn rules_of(&self, service: ServiceId) -> AppResult<Vec<AlertRule>> {
-        let stored = self.store().service_alert_rules(service).await?;
-        serde_json::from_str(&stored)
-            .map_err(|_| AppError::Integrity("stored alert rules do not parse".into()))
+    async fn rules_of(&self, service: ServiceId) -> AppResult<Vec<AlertRule>> {
+        parse_rules(&self.store().service_alert_rules(service).await?)
     }
 
     /// Replaces a service's alert rules (an ordered list; the first match decides).

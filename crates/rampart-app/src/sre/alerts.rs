@@ -43,6 +43,7 @@ use rampart_store::sre::alerts::{
 };
 use rampart_store::sre::incidents::INCIDENT_OPEN_GROUP;
 use rampart_store::sre::integrations::IntegrationRecord;
+use rampart_store::sre::services::ServiceForDelivery;
 use serde_json::json;
 
 use super::incidents::{add_timeline, incident_title_place};
@@ -834,7 +835,7 @@ impl App {
         .map_err(AppError::from)?;
         let service = self
             .store()
-            .service(integration.service_id)
+            .service_for_delivery(integration.service_id)
             .await?
             .ok_or_else(not_found)?;
         let delivery = self.prepare(service, record, meta, decoded.events).await?;
@@ -866,24 +867,25 @@ impl App {
     }
 
     /// What a delivery needs inside the transaction, loaded before it: the project's
-    /// ring, the service's policy and alert rules.
+    /// ring, the service's policy and alert rules (read with the service), and its
+    /// subscribers.
     pub(crate) async fn prepare(
         &self,
-        service: Service,
+        service: ServiceForDelivery,
         record: &IntegrationRecord,
         meta: &RequestMeta,
         events: Vec<AlertEvent>,
     ) -> AppResult<Delivery> {
-        let owner = service.project_id.to_string();
+        let owner = service.service.project_id.to_string();
         Ok(Delivery {
             sealer: self.sealer(&owner).await?,
-            policy: self.store().service_policy(service.id).await?,
-            rules: self.rules_of(service.id).await?,
-            subscribers: self.subscribed_users(service.id).await?,
+            policy: service.escalation_policy,
+            rules: super::alert_rules::parse_rules(&service.alert_rules)?,
+            subscribers: self.subscribed_users(&service.ownership).await?,
             integration: record.integration.clone(),
             meta: meta.clone(),
             events,
-            service,
+            service: service.service,
         })
     }
 

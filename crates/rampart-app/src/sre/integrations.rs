@@ -294,7 +294,11 @@ impl App {
             self.now().as_second(),
             record.integration.rate_limit_per_minute,
         )?;
-        let Some(service) = self.store().service(record.integration.service_id).await? else {
+        let Some(service) = self
+            .store()
+            .service_for_delivery(record.integration.service_id)
+            .await?
+        else {
             return Ok(());
         };
         let delivery = self.prepare(service, &record, &ctx.meta, events).await?;

@@ -223,13 +223,13 @@ impl App {
         Ok(self.store().service_ownership(service).await?)
     }
 
-    /// The users a service's subscribers are now (groups expanded).
+    /// The users a service's subscribers (its `ownership`) are now (groups expanded).
     pub(crate) async fn subscribed_users(
         &self,
-        service: ServiceId,
+        ownership: &ServiceOwnership,
     ) -> AppResult<Vec<rampart_domain::UserId>> {
         let mut users = Vec::new();
-        for subscriber in self.store().service_ownership(service).await?.subscribers {
+        for subscriber in &ownership.subscribers {
             match subscriber.split_once(':') {
                 Some(("user", id)) => users.extend(id.parse::<rampart_domain::UserId>().ok()),
                 Some(("group", id)) => users.extend(self.store().group_member_ids(id).await?),

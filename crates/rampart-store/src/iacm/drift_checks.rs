@@ -96,14 +96,6 @@ pub struct WorkspaceOverview {
     pub state_written_at: Option<jiff::Timestamp>,
 }
 
-/// `$first, $first+1, …` for an `IN (…)` list.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Store {
     /// The overview of each of `workspaces` (a page of a list: two statements).
     pub async fn workspace_overviews(
@@ -120,7 +112,7 @@ impl Store {
              AS state_at, \
              (SELECT MAX(d.id) FROM drift_checks d WHERE d.workspace_id = w.id) AS check_id \
              FROM workspaces w WHERE w.id IN ({})",
-            placeholders(1, workspaces.len())
+            self.engine().placeholders(1, workspaces.len())
         );
         let mut query = sqlx::query(&sql);
         for workspace in workspaces {
@@ -144,7 +136,7 @@ impl Store {
         if !check_ids.is_empty() {
             let sql = format!(
                 "SELECT {COLUMNS} FROM drift_checks WHERE id IN ({})",
-                placeholders(1, check_ids.len())
+                self.engine().placeholders(1, check_ids.len())
             );
             let mut query = sqlx::query(&sql);
             for id in &check_ids {

@@ -103,16 +103,8 @@ pub struct ListedAlert {
 /// Dedup-key indexes read, or alerts bumped, per statement: well under both engines'
 /// limits on bound parameters.
 const OPEN_ALERTS_PER_STATEMENT: usize = 500;
-/// Alerts inserted per statement (14 parameters each).
+/// Alerts inserted per statement (15 parameters each).
 const INSERTED_ALERTS_PER_STATEMENT: usize = 200;
-
-/// `$first, $first+1, …` (`count` placeholders) for an `IN (…)` list.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// A new alert with what it keeps beside its entity, owned (for batched inserts).
 #[derive(Clone, Debug)]
@@ -343,11 +335,13 @@ impl WriteTx {
         dedup_indexes: &[&str],
     ) -> StoreResult<Vec<(String, Alert)>> {
         let mut found = Vec::new();
+        let engine = self.engine();
         for chunk in dedup_indexes.chunks(OPEN_ALERTS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT open_key, {ALERT_COLUMNS} FROM alerts \
-                 WHERE integration_id = $1 AND open_key IN ({})",
-                placeholders(2, chunk.len())
+                 WHERE integration_id = {} AND open_key IN ({})",
+                engine.placeholders(1, 1),
+                engine.placeholders(2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(integration.to_string());
             for index in chunk {
@@ -405,21 +399,15 @@ impl WriteTx {
 
     /// Inserts many open alerts in a few statements (see [`WriteTx::insert_alert`]).
     pub async fn insert_alerts(&mut self, alerts: &[NewAlertRow]) -> StoreResult<()> {
+        let engine = self.engine();
         for chunk in alerts.chunks(INSERTED_ALERTS_PER_STATEMENT) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|n| {
-                    let p = 1 + n * 14;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, NULL, ${})",
-                        p, p + 1, p + 2, p + 3, p + 4, p + 4, p + 5, p + 6, p + 7, p + 8,
-                        p + 9, p + 10, p + 11, p + 12, p + 13
-                    )
-                })
+                .map(|n| format!("({})", engine.placeholders(1 + n * 15, 15)))
                 .collect();
             let sql = format!(
                 "INSERT INTO alerts (id, project_id, service_id, integration_id, dedup_index, \
                  open_key, status, severity, group_index, payload_sealed, incident_id, \
-                 event_count, created_at, updated_at, resolved_at, dedup_key_sealed) VALUES {}",
+                 event_count, created_at, updated_at, dedup_key_sealed) VALUES {}",
                 rows.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -430,6 +418,8 @@ impl WriteTx {
                     .bind(alert.project_id.to_string())
                     .bind(alert.service_id.to_string())
                     .bind(alert.integration_id.to_string())
+                    .bind(row.dedup_index.clone())
+                    // open_key: the dedup index while the alert is open.
                     .bind(row.dedup_index.clone())
                     .bind(alert.status.as_str())
                     .bind(alert.severity.clone())
@@ -457,12 +447,15 @@ impl WriteTx {
         for (alert, events) in alerts {
             by_count.entry(*events).or_default().push(*alert);
         }
+        let engine = self.engine();
         for (events, ids) in by_count {
             for chunk in ids.chunks(OPEN_ALERTS_PER_STATEMENT) {
                 let sql = format!(
-                    "UPDATE alerts SET event_count = event_count + $1, updated_at = $2 \
+                    "UPDATE alerts SET event_count = event_count + {}, updated_at = {} \
                      WHERE id IN ({})",
-                    placeholders(3, chunk.len())
+                    engine.placeholders(1, 1),
+                    engine.placeholders(2, 1),
+                    engine.placeholders(3, chunk.len())
                 );
                 let mut query = sqlx::query(&sql).bind(signed(events)?).bind(micros(at));
                 for id in chunk {

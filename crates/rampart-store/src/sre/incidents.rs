@@ -292,7 +292,7 @@ impl Store {
     }
 }
 
-/// Incidents numbered per statement by [`WriteTx::number_incidents`] (two parameters
+/// Incidents numbered per statement by [`WriteTx::number_incidents`] (three parameters
 /// each).
 const NUMBERED_PER_STATEMENT: usize = 500;
 
@@ -340,21 +340,31 @@ impl WriteTx {
             .chunks(NUMBERED_PER_STATEMENT)
             .zip(numbers.chunks(NUMBERED_PER_STATEMENT))
         {
+            // Bound in the order of the text: (id, number) pairs, the project, the ids.
+            let engine = self.engine();
             let cases: Vec<String> = (0..chunk.len())
-                .map(|n| format!("WHEN ${} THEN ${}", 2 + 2 * n, 3 + 2 * n))
-                .collect();
-            let list: Vec<String> = (0..chunk.len())
-                .map(|n| format!("${}", 2 + 2 * n))
+                .map(|n| {
+                    format!(
+                        "WHEN {} THEN {}",
+                        engine.placeholders(1 + 2 * n, 1),
+                        engine.placeholders(2 + 2 * n, 1)
+                    )
+                })
                 .collect();
             let sql = format!(
                 "UPDATE incidents SET number = CASE id {} END \
-                 WHERE project_id = $1 AND id IN ({})",
+                 WHERE project_id = {} AND id IN ({})",
                 cases.join(" "),
-                list.join(", ")
+                engine.placeholders(1 + 2 * chunk.len(), 1),
+                engine.placeholders(2 + 2 * chunk.len(), chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(project.to_string());
+            let mut query = sqlx::query(&sql);
             for (incident, number) in chunk.iter().zip(chunk_numbers) {
                 query = query.bind(incident.to_string()).bind(signed(*number)?);
+            }
+            query = query.bind(project.to_string());
+            for incident in chunk {
+                query = query.bind(incident.to_string());
             }
             query.execute(self.conn()).await?;
         }

@@ -258,12 +258,12 @@ impl WriteTx {
                 let Some(((slo, _), _)) = part.split_first() else {
                     continue;
                 };
-                let placeholders: Vec<String> = (0..part.len())
-                    .map(|index| format!("${}", index + 2))
-                    .collect();
+                let engine = self.engine();
                 let sql = format!(
-                    "SELECT series_index, at_ms, value FROM slo_series WHERE slo_id = $1                      AND series_index IN ({}) ORDER BY series_index{lock}",
-                    placeholders.join(", ")
+                    "SELECT series_index, at_ms, value FROM slo_series WHERE slo_id = {} \
+                     AND series_index IN ({}) ORDER BY series_index{lock}",
+                    engine.placeholders(1, 1),
+                    engine.placeholders(2, part.len())
                 );
                 let mut query = sqlx::query(&sql).bind(slo.to_string());
                 for (_, index) in part {
@@ -287,17 +287,9 @@ impl WriteTx {
     /// earlier one).
     pub async fn put_slo_series(&mut self, rows: &[(SeriesKey, SeriesSample)]) -> StoreResult<()> {
         for chunk in rows.chunks(SERIES_PER_STATEMENT) {
+            let engine = self.engine();
             let values: Vec<String> = (0..chunk.len())
-                .map(|index| {
-                    let base = index * 4;
-                    format!(
-                        "(${}, ${}, ${}, ${})",
-                        base + 1,
-                        base + 2,
-                        base + 3,
-                        base + 4
-                    )
-                })
+                .map(|index| format!("({})", engine.placeholders(1 + index * 4, 4)))
                 .collect();
             let sql = format!(
                 "INSERT INTO slo_series (slo_id, series_index, at_ms, value) VALUES {} \
@@ -342,17 +334,9 @@ impl WriteTx {
     ) -> StoreResult<()> {
         let id = slo.to_string();
         for chunk in rows.chunks(MINUTES_PER_STATEMENT) {
+            let engine = self.engine();
             let values: Vec<String> = (0..chunk.len())
-                .map(|index| {
-                    let base = index * 4;
-                    format!(
-                        "(${}, ${}, ${}, ${})",
-                        base + 1,
-                        base + 2,
-                        base + 3,
-                        base + 4
-                    )
-                })
+                .map(|index| format!("({})", engine.placeholders(1 + index * 4, 4)))
                 .collect();
             let sql = format!(
                 "INSERT INTO slo_minutes (slo_id, minute, good, total) VALUES {} \

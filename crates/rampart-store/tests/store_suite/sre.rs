@@ -399,6 +399,26 @@ async fn alert_rules_are_stored_on_the_service() {
         tx.set_service_alert_rules(service.id, rules).await.unwrap();
         tx.commit(audit("rules.update")).await.unwrap();
         assert_eq!(store.service_alert_rules(service.id).await.unwrap(), rules);
+        // A delivery reads the service with its rules, policy and ownership at once.
+        let read = store
+            .service_for_delivery(service.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.service, service);
+        assert_eq!(read.alert_rules, rules);
+        assert_eq!(read.escalation_policy, None);
+        assert_eq!(
+            read.ownership,
+            store.service_ownership(service.id).await.unwrap()
+        );
+        assert_eq!(
+            store
+                .service_for_delivery(fresh(ServiceId::mint))
+                .await
+                .unwrap(),
+            None
+        );
     }
 }
 
@@ -1001,6 +1021,15 @@ async fn schedules_and_policies_are_definitions_of_their_own_kind() {
         );
         assert_eq!(
             store.service_policy(service.id).await.unwrap(),
+            Some(policy.id.clone())
+        );
+        assert_eq!(
+            store
+                .service_for_delivery(service.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .escalation_policy,
             Some(policy.id.clone())
         );
         assert_eq!(

@@ -41,12 +41,13 @@ use rampart_store::sre::alerts::{
     ALERT_DEDUP_INDEX, ALERT_DEDUP_KEY, ALERT_GROUP_INDEX, ALERT_OPEN_KEY, AlertFilter,
     ListedAlert, NewAlertRow,
 };
-use rampart_store::sre::incidents::INCIDENT_OPEN_GROUP;
+use rampart_store::sre::incidents::{INCIDENT_OPEN_GROUP, IncidentEventRow};
 use rampart_store::sre::integrations::IntegrationRecord;
+use rampart_store::sre::runbook_executions::TriggerEventRow;
 use rampart_store::sre::services::ServiceForDelivery;
 use serde_json::json;
 
-use super::incidents::{add_timeline, incident_title_place};
+use super::incidents::{add_timeline, incident_title_place, timeline_row};
 use super::integrations::{
     ROUTING_KEY_DOMAIN, StoredSecrets, WEBHOOK_TOKEN_DOMAIN, credentials_place,
 };
@@ -249,6 +250,18 @@ impl Delivery {
     }
 }
 
+/// An incident a delivery opened and what opening it writes (see
+/// [`IngestLedger::opened`]).
+struct OpenedIncident {
+    incident: Incident,
+    title_sealed: Vec<u8>,
+    /// Its first timeline entry (`incident.opened`).
+    timeline: IncidentEventRow,
+    trigger: Option<TriggerEventRow>,
+    escalation_policy: Option<String>,
+    subscribers: Vec<rampart_domain::UserId>,
+}
+
 /// What a batch of deliveries knows about open alerts and has yet to write, so that a
 /// batch costs a few statements rather than two per event: the open alerts of its dedup
 /// keys, read at once before the first event ([`IngestLedger::prefetch`]) and kept
@@ -266,6 +279,20 @@ pub(crate) struct IngestLedger {
     bumps: Vec<(AlertId, u64)>,
     /// Incidents opened with a provisional number, in opening order.
     unnumbered: Vec<(ProjectId, IncidentId, u64)>,
+    /// The open incident of each alert group (service, group-key blind index) as this
+    /// batch has left it; `None`: known to have none.
+    group_incidents: HashMap<(ServiceId, String), Option<Incident>>,
+    /// What the incidents this batch opened write, until [`IngestLedger::flush`]: the
+    /// incidents with their sealed titles, timeline entries, runbook trigger changes,
+    /// escalations to start (incident, project, policy) and subscribers to tell.
+    new_incidents: Vec<(Incident, Vec<u8>)>,
+    new_timeline: Vec<(IncidentId, IncidentEventRow)>,
+    new_triggers: Vec<TriggerEventRow>,
+    new_escalations: Vec<(IncidentId, ProjectId, String)>,
+    new_notifications: Vec<(rampart_domain::UserId, IncidentId, ProjectId)>,
+    /// The next timeline sequence number of each incident in `new_incidents` (its
+    /// timeline is written with it, so nothing can be read back yet).
+    next_seq: HashMap<IncidentId, u64>,
 }
 
 impl IngestLedger {
@@ -298,7 +325,65 @@ impl IngestLedger {
                 self.known.insert((integration, index), Some(alert));
             }
         }
+        let mut groups: Vec<(ServiceId, String)> = deliveries
+            .iter()
+            .flat_map(|delivery| delivery.groups())
+            .filter(|group| !self.group_incidents.contains_key(group))
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let found = tx.open_incidents_for_groups(&groups).await?;
+        for group in groups {
+            self.group_incidents.insert(group, None);
+        }
+        for incident in found {
+            if let (Some(service), Some(group)) = (incident.service_id, incident.open_group.clone())
+            {
+                self.group_incidents
+                    .insert((service, group), Some(incident));
+            }
+        }
         Ok(())
+    }
+
+    /// The open incident of an alert group, as this batch has left it.
+    async fn open_incident(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        service: ServiceId,
+        group_index: &str,
+    ) -> AppResult<Option<Incident>> {
+        let key = (service, group_index.to_owned());
+        if let Some(known) = self.group_incidents.get(&key) {
+            return Ok(known.clone());
+        }
+        let open = tx.open_incident_for_group(service, group_index).await?;
+        self.group_incidents.insert(key, open.clone());
+        Ok(open)
+    }
+
+    /// Adds a timeline entry to an incident: kept with the batch's writes when the
+    /// batch opened the incident, written at once otherwise.
+    async fn add_timeline(
+        &mut self,
+        tx: &mut rampart_store::WriteTx,
+        sealer: &Sealer,
+        incident: IncidentId,
+        entry: (jiff::Timestamp, &str, &str),
+        body: serde_json::Value,
+    ) -> AppResult<()> {
+        match self.next_seq.get_mut(&incident) {
+            Some(next) => {
+                let row = timeline_row(sealer, incident, *next, entry, &body)?;
+                *next += 1;
+                self.new_timeline.push((incident, row));
+                Ok(())
+            }
+            None => {
+                let (at, actor, kind) = entry;
+                add_timeline(tx, sealer, incident, at, actor, kind, body).await
+            }
+        }
     }
 
     /// The open alert of `integration` with the dedup-key index `dedup_index`, as this
@@ -342,9 +427,40 @@ impl IngestLedger {
         self.known.remove(&(integration, dedup_index.to_owned()));
     }
 
-    fn opened(&mut self, incident: &Incident) {
+    /// Keeps a new incident (and what opening it writes) for [`IngestLedger::flush`].
+    fn opened(&mut self, opened: OpenedIncident) {
+        let OpenedIncident {
+            incident,
+            title_sealed,
+            timeline,
+            trigger,
+            escalation_policy,
+            subscribers,
+        } = opened;
         self.unnumbered
             .push((incident.project_id, incident.id, incident.number));
+        if let (Some(service), Some(group)) = (incident.service_id, incident.open_group.clone()) {
+            self.group_incidents
+                .insert((service, group), Some(incident.clone()));
+        }
+        self.next_seq.insert(incident.id, timeline.seq + 1);
+        self.new_timeline.push((incident.id, timeline));
+        self.new_triggers.extend(trigger);
+        if let Some(policy) = escalation_policy {
+            self.new_escalations
+                .push((incident.id, incident.project_id, policy));
+        }
+        for user in subscribers {
+            self.new_notifications
+                .push((user, incident.id, incident.project_id));
+        }
+        self.new_incidents.push((incident, title_sealed));
+    }
+
+    /// Forgets the open incidents of alert groups after an incident was resolved
+    /// directly (their next events read them again).
+    fn forget_group_incidents(&mut self) {
+        self.group_incidents.clear();
     }
 
     /// Numbers the incidents the batch opened (per project, in opening order) and puts
@@ -384,12 +500,35 @@ impl IngestLedger {
         Ok(())
     }
 
-    /// Writes the new alerts, then the repeated events (which may be of new alerts).
+    /// Writes the new incidents and what they bring (timeline entries, runbook trigger
+    /// changes, escalations, subscribers' notifications), then the new alerts, then the
+    /// repeated events (which may be of new alerts).
     pub(crate) async fn flush(
         &mut self,
         tx: &mut rampart_store::WriteTx,
         now: jiff::Timestamp,
     ) -> AppResult<()> {
+        if !self.new_incidents.is_empty() {
+            tx.insert_incidents(&self.new_incidents).await?;
+            self.new_incidents.clear();
+        }
+        if !self.new_timeline.is_empty() {
+            tx.insert_incident_events(&self.new_timeline).await?;
+            self.new_timeline.clear();
+        }
+        // Written now: a later entry reads its sequence number from the database.
+        self.next_seq.clear();
+        if !self.new_triggers.is_empty() {
+            tx.queue_runbook_triggers(&self.new_triggers).await?;
+            self.new_triggers.clear();
+        }
+        for (incident, project, policy) in std::mem::take(&mut self.new_escalations) {
+            tx.start_escalation(incident, project, &policy, now).await?;
+        }
+        for (user, incident, project) in std::mem::take(&mut self.new_notifications) {
+            super::notifications::notify(tx, user, incident, project, "subscribed", (0, 0), now)
+                .await?;
+        }
         if !self.inserts.is_empty() {
             tx.insert_alerts(&self.inserts).await?;
             self.inserts.clear();
@@ -890,21 +1029,21 @@ impl App {
     }
 
     /// Opens an incident for a new alert group (`group_index`, its key's blind index):
-    /// numbered, titled (sealed) from the alert, its subscribers told, its escalation
-    /// queued, its timeline started.
-    async fn open_incident_for(
+    /// numbered (provisionally, see [`IngestLedger::number_incidents`]), titled (sealed)
+    /// from the alert, its subscribers to be told, its escalation to be queued, its
+    /// timeline started — all written by [`IngestLedger::flush`] with the batch's
+    /// other new incidents.
+    fn open_incident_for(
         &self,
-        tx: &mut rampart_store::WriteTx,
         delivery: &Delivery,
         event: &AlertEvent,
         group_index: &str,
         now: jiff::Timestamp,
-    ) -> AppResult<Incident> {
+    ) -> AppResult<OpenedIncident> {
         let service = &delivery.service;
         let id = mint(now, IncidentId::mint)?;
-        // Numbered last, with the rest of the batch (`IngestLedger::number_incidents`).
         let number = provisional_incident_number(id);
-        let title = delivery.sealer.seal(
+        let title_sealed = delivery.sealer.seal(
             &incident_title_place(delivery.sealer.owner(), &id.to_string()),
             event.summary.as_bytes(),
         )?;
@@ -918,43 +1057,28 @@ impl App {
             IncidentSeverity::for_alert(event.severity),
             now,
         );
-        tx.insert_incident(&incident, &title).await?;
-        crate::sre::runbook_executions::queue_triggers(
-            tx,
+        let trigger = crate::sre::runbook_executions::trigger_row(
             &incident,
             rampart_domain::sre::runbooks::TriggerEvent::IncidentOpened,
             "system",
             now,
-        )
-        .await?;
-        for user in &delivery.subscribers {
-            super::notifications::notify(
-                tx,
-                *user,
-                incident.id,
-                incident.project_id,
-                "subscribed",
-                (0, 0),
-                now,
-            )
-            .await?;
-        }
-        if let Some(policy) = &delivery.policy {
-            tx.start_escalation(incident.id, service.project_id, policy, now)
-                .await?;
-        }
-        add_timeline(
-            tx,
+        )?;
+        let timeline = timeline_row(
             &delivery.sealer,
             incident.id,
-            now,
-            "system",
-            "incident.opened",
-            json!({ "dedup_key": event.dedup_key, "summary": event.summary,
-                    "service": service.identifier.as_str() }),
-        )
-        .await?;
-        Ok(incident)
+            1,
+            (now, "system", "incident.opened"),
+            &json!({ "dedup_key": event.dedup_key, "summary": event.summary,
+                     "service": service.identifier.as_str() }),
+        )?;
+        Ok(OpenedIncident {
+            incident,
+            title_sealed,
+            timeline,
+            trigger,
+            escalation_policy: delivery.policy.clone(),
+            subscribers: delivery.subscribers.clone(),
+        })
     }
 
     /// Dedup, lifecycle and incidents for a delivery's events, inside `tx`, which holds
@@ -981,9 +1105,6 @@ impl App {
             rampart_domain::platform::tenancy::Scope::Project(service.org_id, service.project_id);
         let mut outcomes = Vec::with_capacity(events.len());
         let mut opened_incidents = 0u64;
-        // The open incident of each alert group seen in this delivery (most deliveries
-        // are one group: one lookup instead of one per alert).
-        let mut group_incidents: HashMap<String, Incident> = HashMap::new();
         // Alerts that joined an open incident, written to its timeline once at the end.
         let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
         for event in events.iter() {
@@ -1014,10 +1135,7 @@ impl App {
                         event.dedup_key.as_bytes(),
                     )?;
                     let incident = if to_incident {
-                        let known = match group_incidents.get(&group_index) {
-                            Some(incident) => Some(incident.clone()),
-                            None => tx.open_incident_for_group(service.id, &group_index).await?,
-                        };
+                        let known = ledger.open_incident(tx, service.id, &group_index).await?;
                         let incident = match known {
                             Some(incident) => {
                                 // One timeline entry per incident per delivery.
@@ -1031,14 +1149,13 @@ impl App {
                             }
                             None => {
                                 opened_incidents += 1;
-                                let incident = self
-                                    .open_incident_for(tx, delivery, event, &group_index, now)
-                                    .await?;
-                                ledger.opened(&incident);
+                                let opened =
+                                    self.open_incident_for(delivery, event, &group_index, now)?;
+                                let incident = opened.incident.clone();
+                                ledger.opened(opened);
                                 incident
                             }
                         };
-                        group_incidents.insert(group_index.clone(), incident.clone());
                         Some(incident)
                     } else {
                         None
@@ -1089,22 +1206,23 @@ impl App {
                     )
                     .await?;
                     ledger.forget(integration.id, &dedup_index);
+                    // The alert's incident may have resolved with it.
+                    ledger.forget_group_incidents();
                     outcome.alert_id = Some(alert);
                 }
             }
             outcomes.push(outcome);
         }
         for (incident, alerts) in attached {
-            add_timeline(
-                tx,
-                sealer,
-                incident,
-                now,
-                "system",
-                "alerts.attached",
-                json!({ "alerts": alerts }),
-            )
-            .await?;
+            ledger
+                .add_timeline(
+                    tx,
+                    sealer,
+                    incident,
+                    (now, "system", "alerts.attached"),
+                    json!({ "alerts": alerts }),
+                )
+                .await?;
         }
         let count = |kind: AlertOutcomeKind| {
             outcomes

@@ -138,23 +138,30 @@ pub(crate) async fn add_timeline(
     body: serde_json::Value,
 ) -> AppResult<()> {
     let seq = tx.next_incident_event_seq(incident).await?;
-    let id = incident.to_string();
+    let row = timeline_row(sealer, incident, seq, (at, actor, kind), &body)?;
+    tx.insert_incident_event(incident, &row).await?;
+    Ok(())
+}
+
+/// Timeline entry `seq` of `incident` (at, actor, kind), its body sealed to its place.
+pub(crate) fn timeline_row(
+    sealer: &Sealer,
+    incident: IncidentId,
+    seq: u64,
+    (at, actor, kind): (jiff::Timestamp, &str, &str),
+    body: &serde_json::Value,
+) -> AppResult<IncidentEventRow> {
     let body_sealed = sealer.seal(
-        &timeline_place(sealer.owner(), &id, seq),
+        &timeline_place(sealer.owner(), &incident.to_string(), seq),
         body.to_string().as_bytes(),
     )?;
-    tx.insert_incident_event(
-        incident,
-        &IncidentEventRow {
-            seq,
-            at,
-            actor: actor.to_owned(),
-            kind: kind.to_owned(),
-            body_sealed,
-        },
-    )
-    .await?;
-    Ok(())
+    Ok(IncidentEventRow {
+        seq,
+        at,
+        actor: actor.to_owned(),
+        kind: kind.to_owned(),
+        body_sealed,
+    })
 }
 
 /// Changes to an incident's fields; `None` leaves a field as it is.

@@ -268,10 +268,24 @@ pub(crate) async fn queue_triggers(
     actor: &str,
     now: Timestamp,
 ) -> AppResult<()> {
-    if actor.starts_with("runbook_execution:") {
-        return Ok(());
+    if let Some(row) = trigger_row(incident, event, actor, now)? {
+        tx.queue_runbook_trigger(&row).await?;
     }
-    tx.queue_runbook_trigger(&TriggerEventRow {
+    Ok(())
+}
+
+/// The queued change [`queue_triggers`] writes, or `None` when a runbook's own step made
+/// it (a runbook never triggers runbooks).
+pub(crate) fn trigger_row(
+    incident: &rampart_domain::sre::incidents::Incident,
+    event: TriggerEvent,
+    actor: &str,
+    now: Timestamp,
+) -> AppResult<Option<TriggerEventRow>> {
+    if actor.starts_with("runbook_execution:") {
+        return Ok(None);
+    }
+    Ok(Some(TriggerEventRow {
         id: mint(now, RunbookTriggerEventId::mint)?,
         project_id: incident.project_id,
         incident_id: incident.id,
@@ -281,9 +295,7 @@ pub(crate) async fn queue_triggers(
         }
         .to_owned(),
         created_at: now,
-    })
-    .await?;
-    Ok(())
+    }))
 }
 
 /// What a move wrote: its audit records and whether it queued a task.

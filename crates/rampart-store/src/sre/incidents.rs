@@ -292,6 +292,10 @@ impl Store {
     }
 }
 
+/// Incidents (or timeline entries, or alert groups looked up) per multi-row statement:
+/// under 2 000 bound values, well within both engines' limits.
+const INSERTED_PER_STATEMENT: usize = 150;
+
 /// Incidents numbered per statement by [`WriteTx::number_incidents`] (three parameters
 /// each).
 const NUMBERED_PER_STATEMENT: usize = 500;
@@ -376,27 +380,71 @@ impl WriteTx {
         incident: &Incident,
         title_sealed: &[u8],
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO incidents (id, org_id, project_id, number, service_id, open_group, \
-             title_sealed, severity, status, created_at, updated_at, acknowledged_at, resolved_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(incident.id.to_string())
-        .bind(incident.org_id.to_string())
-        .bind(incident.project_id.to_string())
-        .bind(signed(incident.number)?)
-        .bind(incident.service_id.map(|id| id.to_string()))
-        .bind(incident.open_group.clone())
-        .bind(title_sealed.to_vec())
-        .bind(incident.severity.clone())
-        .bind(incident.status.as_str())
-        .bind(micros(incident.created_at))
-        .bind(micros(incident.updated_at))
-        .bind(incident.acknowledged_at.map(micros))
-        .bind(incident.resolved_at.map(micros))
-        .execute(self.conn())
-        .await?;
+        self.insert_incidents(&[(incident.clone(), title_sealed.to_vec())])
+            .await
+    }
+
+    /// Inserts new incidents (each with its sealed title) in a few statements, like
+    /// [`WriteTx::insert_incident`] one by one.
+    pub async fn insert_incidents(&mut self, incidents: &[(Incident, Vec<u8>)]) -> StoreResult<()> {
+        let engine = self.engine();
+        for chunk in incidents.chunks(INSERTED_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", engine.placeholders(1 + n * 13, 13)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO incidents (id, org_id, project_id, number, service_id, open_group, \
+                 title_sealed, severity, status, created_at, updated_at, acknowledged_at, \
+                 resolved_at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (incident, title_sealed) in chunk {
+                query = query
+                    .bind(incident.id.to_string())
+                    .bind(incident.org_id.to_string())
+                    .bind(incident.project_id.to_string())
+                    .bind(signed(incident.number)?)
+                    .bind(incident.service_id.map(|id| id.to_string()))
+                    .bind(incident.open_group.clone())
+                    .bind(title_sealed.clone())
+                    .bind(incident.severity.clone())
+                    .bind(incident.status.as_str())
+                    .bind(micros(incident.created_at))
+                    .bind(micros(incident.updated_at))
+                    .bind(incident.acknowledged_at.map(micros))
+                    .bind(incident.resolved_at.map(micros));
+            }
+            query.execute(self.conn()).await?;
+        }
         Ok(())
+    }
+
+    /// The open incidents collecting any of `groups` ((service, group blind index)
+    /// pairs), in a few statements: what a batch of deliveries attaches new alerts to.
+    pub async fn open_incidents_for_groups(
+        &mut self,
+        groups: &[(ServiceId, String)],
+    ) -> StoreResult<Vec<Incident>> {
+        let engine = self.engine();
+        let mut found = Vec::new();
+        for chunk in groups.chunks(INSERTED_PER_STATEMENT) {
+            let pairs: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", engine.placeholders(1 + n * 2, 2)))
+                .collect();
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE (service_id, open_group) IN ({})",
+                pairs.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (service, group_index) in chunk {
+                query = query.bind(service.to_string()).bind(group_index.clone());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                found.push(incident_from(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     pub async fn incident_for_update(&mut self, id: IncidentId) -> StoreResult<Option<Incident>> {
@@ -528,24 +576,43 @@ impl WriteTx {
         Ok(number(get(&row, "last")?, "seq")? + 1)
     }
 
+    /// Inserts timeline entries of several incidents in a few statements.
+    pub async fn insert_incident_events(
+        &mut self,
+        events: &[(IncidentId, IncidentEventRow)],
+    ) -> StoreResult<()> {
+        let engine = self.engine();
+        for chunk in events.chunks(INSERTED_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", engine.placeholders(1 + n * 6, 6)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO incident_events (incident_id, seq, at, actor, kind, body_sealed) \
+                 VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (incident, event) in chunk {
+                query = query
+                    .bind(incident.to_string())
+                    .bind(signed(event.seq)?)
+                    .bind(micros(event.at))
+                    .bind(event.actor.clone())
+                    .bind(event.kind.clone())
+                    .bind(event.body_sealed.clone());
+            }
+            query.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
     pub async fn insert_incident_event(
         &mut self,
         incident: IncidentId,
         event: &IncidentEventRow,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO incident_events (incident_id, seq, at, actor, kind, body_sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(incident.to_string())
-        .bind(signed(event.seq)?)
-        .bind(micros(event.at))
-        .bind(event.actor.clone())
-        .bind(event.kind.clone())
-        .bind(event.body_sealed.clone())
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        self.insert_incident_events(&[(incident, event.clone())])
+            .await
     }
 
     /// The number the next action item of `incident` takes (its sealed text is bound

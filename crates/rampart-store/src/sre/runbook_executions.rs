@@ -95,6 +95,9 @@ pub struct TriggerEventRow {
     pub created_at: jiff::Timestamp,
 }
 
+/// Incident changes queued per statement by [`WriteTx::queue_runbook_triggers`].
+const TRIGGERS_PER_STATEMENT: usize = 300;
+
 impl Store {
     /// The oldest `limit` incident changes waiting to start runbooks.
     pub async fn runbook_trigger_events(&self, limit: u32) -> StoreResult<Vec<TriggerEventRow>> {
@@ -241,17 +244,33 @@ impl Store {
 impl WriteTx {
     /// Records an incident change for the runbook triggers (see [`TriggerEventRow`]).
     pub async fn queue_runbook_trigger(&mut self, event: &TriggerEventRow) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO runbook_trigger_events (id, project_id, incident_id, event, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(event.id.to_string())
-        .bind(event.project_id.to_string())
-        .bind(event.incident_id.to_string())
-        .bind(event.event.clone())
-        .bind(micros(event.created_at))
-        .execute(self.conn())
-        .await?;
+        self.queue_runbook_triggers(std::slice::from_ref(event))
+            .await
+    }
+
+    /// Records several incident changes at once (one statement per few hundred).
+    pub async fn queue_runbook_triggers(&mut self, events: &[TriggerEventRow]) -> StoreResult<()> {
+        let engine = self.engine();
+        for chunk in events.chunks(TRIGGERS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", engine.placeholders(1 + n * 5, 5)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO runbook_trigger_events (id, project_id, incident_id, event, \
+                 created_at) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for event in chunk {
+                query = query
+                    .bind(event.id.to_string())
+                    .bind(event.project_id.to_string())
+                    .bind(event.incident_id.to_string())
+                    .bind(event.event.clone())
+                    .bind(micros(event.created_at));
+            }
+            query.execute(self.conn()).await?;
+        }
         Ok(())
     }
 

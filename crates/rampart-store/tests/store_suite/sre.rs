@@ -16,6 +16,7 @@ use rampart_store::sre::escalations::EscalationRow;
 use rampart_store::sre::incidents::{IncidentEventRow, IncidentFieldsRow};
 use rampart_store::sre::integrations::IntegrationRecord;
 use rampart_store::sre::notifications::NotificationRow;
+use rampart_store::sre::runbook_executions::TriggerEventRow;
 use rampart_store::{Store, StoreError, WriteTx};
 
 use crate::{Fixture, Tenant, at, audit, fresh, now, page, stores, tenant};
@@ -1284,18 +1285,64 @@ async fn a_delivery_batch_reads_and_writes_alerts_and_numbers_incidents_together
         let before = open_incident(&store, &t, Some(&service), Some("old"), b"t").await;
 
         let mut tx = store.write().await.unwrap();
-        let mut opened = Vec::new();
-        for group in ["g1", "g2", "g3"] {
-            let mut row = incident(&t, 0, Some(&service), Some(group));
-            row.number = provisional_incident_number(row.id);
-            tx.insert_incident(&row, b"title").await.unwrap();
-            opened.push(row);
-        }
+        // 200 incidents: more than one statement's worth of each multi-row write.
+        let opened: Vec<Incident> = (0..200)
+            .map(|n| {
+                let mut row = incident(&t, 0, Some(&service), Some(&format!("g{n}")));
+                row.number = provisional_incident_number(row.id);
+                row
+            })
+            .collect();
+        let titled: Vec<(Incident, Vec<u8>)> = opened
+            .iter()
+            .map(|row| (row.clone(), b"title".to_vec()))
+            .collect();
+        tx.insert_incidents(&titled).await.unwrap();
+        let mut groups: Vec<(ServiceId, String)> =
+            (0..200).map(|n| (service.id, format!("g{n}"))).collect();
+        groups.push((service.id, "old".into()));
+        groups.push((service.id, "no such group".into()));
+        let mut collecting = tx.open_incidents_for_groups(&groups).await.unwrap();
+        collecting.sort_by_key(|i| i.id);
+        let mut expected: Vec<Incident> = opened.clone();
+        expected.push(before.clone());
+        expected.sort_by_key(|i| i.id);
+        assert_eq!(collecting, expected, "{engine:?}");
+        let first_entries: Vec<(IncidentId, IncidentEventRow)> = opened
+            .iter()
+            .map(|row| {
+                let entry = IncidentEventRow {
+                    seq: 1,
+                    at: at(40),
+                    actor: "system".into(),
+                    kind: "incident.opened".into(),
+                    body_sealed: b"body".to_vec(),
+                };
+                (row.id, entry)
+            })
+            .collect();
+        tx.insert_incident_events(&first_entries).await.unwrap();
+        assert_eq!(
+            tx.next_incident_event_seq(opened[199].id).await.unwrap(),
+            2,
+            "{engine:?}"
+        );
+        let triggers: Vec<TriggerEventRow> = opened
+            .iter()
+            .map(|row| TriggerEventRow {
+                id: fresh(RunbookTriggerEventId::mint),
+                project_id: row.project_id,
+                incident_id: row.id,
+                event: "incident.opened".into(),
+                created_at: at(40),
+            })
+            .collect();
+        tx.queue_runbook_triggers(&triggers).await.unwrap();
         // 600 alerts: more than one statement's worth of each kind.
         let rows: Vec<NewAlertRow> = (0..600)
             .map(|n| NewAlertRow {
                 alert: Alert {
-                    incident_id: Some(opened[n % 3].id),
+                    incident_id: Some(opened[n % 200].id),
                     ..alert(&record)
                 },
                 dedup_index: format!("key-{n}"),
@@ -1319,8 +1366,17 @@ async fn a_delivery_batch_reads_and_writes_alerts_and_numbers_incidents_together
         let ids: Vec<IncidentId> = opened.iter().map(|i| i.id).collect();
         let numbers = tx.number_incidents(t.project.id, &ids).await.unwrap();
         let first = before.number + 1;
-        assert_eq!(numbers, vec![first, first + 1, first + 2], "{engine:?}");
+        assert_eq!(
+            numbers,
+            (first..first + 200).collect::<Vec<_>>(),
+            "{engine:?}"
+        );
         tx.commit(audit("alert.ingest")).await.unwrap();
+        let mut queued = store.runbook_trigger_events(1_000).await.unwrap();
+        queued.sort_by_key(|row| row.id);
+        let mut triggers = triggers;
+        triggers.sort_by_key(|row| row.id);
+        assert_eq!(queued, triggers, "{engine:?}");
 
         let mut tx = store.write().await.unwrap();
         let counted = tx
@@ -1342,7 +1398,7 @@ async fn a_delivery_batch_reads_and_writes_alerts_and_numbers_incidents_together
         // The next incident numbered one by one follows them.
         assert_eq!(
             tx.next_incident_number(t.project.id).await.unwrap(),
-            first + 3
+            first + 200
         );
     }
 }

@@ -190,6 +190,11 @@ fn wanted_alerts(status: &SloStatus) -> Vec<&'static str> {
 }
 
 /// The event of one of an SLO's alerts (`kind` as in [`wanted_alerts`]).
+/// The dedup key of an SLO's alert of `kind` (`page`, `ticket`, `budget_exhausted`).
+fn slo_dedup_key(slo: &Slo, kind: &str) -> String {
+    format!("rampart-slo:{}:{kind}", slo.id)
+}
+
 fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
     let slo = &status.view.slo;
     let identifier = slo.identifier.as_str();
@@ -226,7 +231,7 @@ fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
         ),
     };
     AlertEvent {
-        dedup_key: format!("rampart-slo:{}:{kind}", slo.id),
+        dedup_key: slo_dedup_key(slo, kind),
         action,
         summary,
         severity,
@@ -560,7 +565,9 @@ impl App {
         identifier: &str,
         update: SloUpdate,
     ) -> AppResult<SloView> {
-        let current = self.slo(scope, identifier).await?.slo;
+        let current = self.slo(scope, identifier).await?;
+        let previous_service = current.definition.service.clone();
+        let current = current.slo;
         let name = update
             .name
             .as_deref()
@@ -584,6 +591,9 @@ impl App {
                 definition,
             )
             .await?;
+        // Moved to another service: its open alerts end on the old one, and the engine
+        // raises what is still wanted on the new one.
+        let moved = write.view.definition.service != previous_service;
         let mut tx = self.store().write().await?;
         let audit = match self.write_slo(&mut tx, ctx, &write).await {
             Ok(audit) => audit,
@@ -592,7 +602,14 @@ impl App {
                 return Err(error);
             }
         };
+        let taken = if moved {
+            tx.take_slo_alerts(current.id).await?
+        } else {
+            None
+        };
         tx.commit(audit).await?;
+        self.resolve_taken_slo_alerts(&write.view.slo, taken, "moved to another service")
+            .await;
         Ok(write.view)
     }
 
@@ -726,10 +743,54 @@ impl App {
         let view = self.slo(scope, identifier).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
+        let open = tx.take_slo_alerts(view.slo.id).await?;
         tx.delete_slo(view.slo.id).await?;
         tx.commit(self.slo_audit(ctx, "slo.delete", &view, now))
             .await?;
+        self.resolve_taken_slo_alerts(&view.slo, open, "deleted")
+            .await;
         Ok(())
+    }
+
+    /// Resolves the alerts [`rampart_store::WriteTx::take_slo_alerts`] took off an SLO
+    /// (deleted, or moved to another service), through the integration that raised
+    /// them. The change is committed already, so a failed delivery is logged, not
+    /// answered: the alerts stay open on the old service for a person to resolve.
+    async fn resolve_taken_slo_alerts(
+        &self,
+        slo: &Slo,
+        taken: Option<(rampart_domain::IntegrationId, String)>,
+        why: &str,
+    ) {
+        let Some((integration, open)) = taken else {
+            return;
+        };
+        let events: Vec<AlertEvent> = open
+            .split(',')
+            .filter(|name| !name.is_empty())
+            .map(|kind| AlertEvent {
+                dedup_key: slo_dedup_key(slo, kind),
+                action: Action::Resolve,
+                summary: format!("SLO {}: {kind} alert ended, the SLO was {why}", slo.name),
+                severity: Severity::Info,
+                source: format!("rampart slo {}", slo.identifier),
+                group_key: None,
+                labels: [
+                    ("slo".to_owned(), slo.identifier.as_str().to_owned()),
+                    ("alert".to_owned(), kind.to_owned()),
+                ]
+                .into(),
+                annotations: Default::default(),
+                links: Vec::new(),
+                details: json!({ "slo": slo.identifier.as_str(), "reason": why }),
+            })
+            .collect();
+        if let Err(error) = self
+            .deliver_own_events(&Ctx::system(), integration, events)
+            .await
+        {
+            tracing::error!(?error, slo = %slo.id, "resolving the alerts of an SLO failed");
+        }
     }
 
     /// Stores pushed minutes of an SLO, each replacing an earlier push of the same

@@ -399,6 +399,45 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Takes an SLO's open alerts off it — the integration they were raised through and
+    /// their names (sorted, comma-joined) — leaving none open and no integration, so the
+    /// engine raises what is still wanted afresh (on the SLO's service as it is now).
+    /// `None` when none were open. The caller resolves them after committing.
+    pub async fn take_slo_alerts(
+        &mut self,
+        id: SloId,
+    ) -> StoreResult<Option<(IntegrationId, String)>> {
+        let lock = if self.engine() == crate::Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT integration_id, alerts_open FROM slos WHERE id = $1{lock}");
+        let Some(row) = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let integration: Option<String> = get(&row, "integration_id")?;
+        let open: String = get(&row, "alerts_open")?;
+        sqlx::query("UPDATE slos SET alerts_open = '', integration_id = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        let Some(integration) = integration else {
+            return Ok(None);
+        };
+        if open.is_empty() {
+            return Ok(None);
+        }
+        let integration = rampart_domain::parse_uuid(&integration)
+            .map(IntegrationId::from_uuid)
+            .ok_or_else(|| StoreError::Corrupt("SLO integration id".into()))?;
+        Ok(Some((integration, open)))
+    }
+
     pub async fn delete_slo(&mut self, id: SloId) -> StoreResult<()> {
         sqlx::query("DELETE FROM slo_minutes WHERE slo_id = $1")
             .bind(id.to_string())

@@ -250,9 +250,9 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     // The engine raises the alerts the status calls for, once, on the SLO's service
     // like any sender's (so they open an incident): the page and the ticket burns and
     // the exhausted budget.
-    let alerts = async || {
+    let alerts_of = async |service: &str| {
         let listed = server
-            .get(&format!("{PROJECT}/alerts?service=checkout"), &admin)
+            .get(&format!("{PROJECT}/alerts?service={service}"), &admin)
             .await;
         assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
         let mut alerts: Vec<(String, String)> = listed.body["items"]
@@ -269,6 +269,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
         alerts.sort();
         alerts
     };
+    let alerts = async || alerts_of("checkout").await;
     assert!(alerts().await.is_empty());
     assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
     assert_eq!(
@@ -333,6 +334,32 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
     assert_eq!(stale.code(), "slo_version_stale");
 
+    // Moved to another service (occurrences again: the budget is spent), its open alert
+    // ends on the old service and the engine raises it on the new one.
+    super::service(&server, "payments").await;
+    let mut moved = definition();
+    moved["service"] = json!("payments");
+    let updated = server
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&admin),
+            Some(&json!({"definition": moved, "expected_version": 2})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(
+        alerts().await,
+        [
+            pair("critical", "resolved"),
+            pair("error", "resolved"),
+            pair("warning", "resolved")
+        ]
+    );
+    assert!(alerts_of("payments").await.is_empty());
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(alerts_of("payments").await, [pair("error", "triggered")]);
+
     // Another project's SLO looks missing; deleted, it is missing.
     let other = server
         .post(
@@ -356,6 +383,9 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     );
     let deleted = server.delete(&path, &admin).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    // Deleted, its open alert ends too.
+    assert_eq!(alerts_of("payments").await, [pair("error", "resolved")]);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
     assert_eq!(
         server.get(&path, &admin).await.status,
         StatusCode::NOT_FOUND
@@ -366,7 +396,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     // Every change is in the audit log; refused pushes are not.
     for (action, count) in [
         ("slo.create", 1),
-        ("slo.update", 1),
+        ("slo.update", 2),
         ("slo.delete", 1),
         ("slo.data", 3),
     ] {

@@ -355,7 +355,14 @@ struct SloWrite {
     view: SloView,
     sealed: Vec<u8>,
     replaces: Option<u32>,
+    /// A replacement naming another service than the version it replaces: its open
+    /// alerts end on the old service (see [`App::write_slo`]).
+    moves_service: bool,
 }
+
+/// The alerts a write took off an SLO, to resolve after the commit (see
+/// [`rampart_store::WriteTx::take_slo_alerts`]).
+type TakenAlerts = Option<(rampart_domain::IntegrationId, String)>;
 
 impl App {
     /// The id of the project's service `definition` names.
@@ -386,7 +393,7 @@ impl App {
             .prepare_slo(scope, None, identifier, name, document, definition)
             .await?;
         let mut tx = self.store().write().await?;
-        let audit = self.write_slo(&mut tx, ctx, &write).await?;
+        let (audit, _) = self.write_slo(&mut tx, ctx, &write).await?;
         tx.commit(audit).await?;
         Ok(write.view)
     }
@@ -439,6 +446,7 @@ impl App {
             },
             sealed,
             replaces: current.map(|current| current.version),
+            moves_service: false,
         })
     }
 
@@ -449,7 +457,7 @@ impl App {
         tx: &mut rampart_store::WriteTx,
         ctx: &Ctx,
         write: &SloWrite,
-    ) -> AppResult<rampart_store::AuditRecord> {
+    ) -> AppResult<(rampart_store::AuditRecord, TakenAlerts)> {
         let slo = &write.view.slo;
         let action = match write.replaces {
             None => {
@@ -465,7 +473,17 @@ impl App {
                 "slo.update"
             }
         };
-        Ok(self.slo_audit(ctx, action, &write.view, slo.updated_at))
+        // Moved to another service: its open alerts end on the old one, and the engine
+        // raises what is still wanted on the new one.
+        let taken = if write.moves_service {
+            tx.take_slo_alerts(slo.id).await?
+        } else {
+            None
+        };
+        Ok((
+            self.slo_audit(ctx, action, &write.view, slo.updated_at),
+            taken,
+        ))
     }
 
     fn slo_audit(
@@ -581,7 +599,7 @@ impl App {
         {
             return Err(version_stale(identifier, current.version));
         }
-        let write = self
+        let mut write = self
             .prepare_slo(
                 scope,
                 Some(&current),
@@ -591,21 +609,14 @@ impl App {
                 definition,
             )
             .await?;
-        // Moved to another service: its open alerts end on the old one, and the engine
-        // raises what is still wanted on the new one.
-        let moved = write.view.definition.service != previous_service;
+        write.moves_service = write.view.definition.service != previous_service;
         let mut tx = self.store().write().await?;
-        let audit = match self.write_slo(&mut tx, ctx, &write).await {
-            Ok(audit) => audit,
+        let (audit, taken) = match self.write_slo(&mut tx, ctx, &write).await {
+            Ok(written) => written,
             Err(error) => {
                 tx.rollback().await?;
                 return Err(error);
             }
-        };
-        let taken = if moved {
-            tx.take_slo_alerts(current.id).await?
-        } else {
-            None
         };
         tx.commit(audit).await?;
         self.resolve_taken_slo_alerts(&write.view.slo, taken, "moved to another service")
@@ -655,7 +666,7 @@ impl App {
                 )?;
             }
             let named = slo.identifier.to_string();
-            let write = self
+            let mut write = self
                 .prepare_slo(
                     scope,
                     current.as_ref().map(|current| &current.slo),
@@ -673,6 +684,9 @@ impl App {
                     },
                     other => other,
                 })?;
+            write.moves_service = current
+                .as_ref()
+                .is_some_and(|current| current.definition.service != write.view.definition.service);
             results.push((
                 write.view.clone(),
                 if write.replaces.is_some() {
@@ -688,9 +702,13 @@ impl App {
         }
         let mut tx = self.store().write().await?;
         let mut audits = Vec::with_capacity(writes.len());
+        let mut taken = Vec::new();
         for write in &writes {
             match self.write_slo(&mut tx, ctx, write).await {
-                Ok(audit) => audits.push(audit),
+                Ok((audit, alerts)) => {
+                    audits.push(audit);
+                    taken.push((&write.view.slo, alerts));
+                }
                 Err(error) => {
                     tx.rollback().await?;
                     return Err(error);
@@ -698,10 +716,14 @@ impl App {
             }
         }
         tx.commit_all(&audits).await?;
+        for (slo, alerts) in taken {
+            self.resolve_taken_slo_alerts(slo, alerts, "moved to another service")
+                .await;
+        }
         Ok(results)
     }
 
-    /// The project's SLOs (or the one named) as OpenSLO v1 YAML.
+    /// The project's SLOs (or the one named) as OpenSLO v1 YAML, in identifier order.
     pub async fn export_openslo(&self, scope: Scope, only: Option<&str>) -> AppResult<String> {
         owner_of(scope)?;
         let mut views = Vec::new();
@@ -727,6 +749,9 @@ impl App {
                 }
             }
         }
+        // In identifier order, so that an export kept in version control changes only
+        // where an SLO did (SLOs made in one import share a creation instant).
+        views.sort_by(|a, b| a.slo.identifier.as_str().cmp(b.slo.identifier.as_str()));
         let slos: Vec<ExportedSlo<'_>> = views
             .iter()
             .map(|view| ExportedSlo {
@@ -756,12 +781,7 @@ impl App {
     /// (deleted, or moved to another service), through the integration that raised
     /// them. The change is committed already, so a failed delivery is logged, not
     /// answered: the alerts stay open on the old service for a person to resolve.
-    async fn resolve_taken_slo_alerts(
-        &self,
-        slo: &Slo,
-        taken: Option<(rampart_domain::IntegrationId, String)>,
-        why: &str,
-    ) {
+    async fn resolve_taken_slo_alerts(&self, slo: &Slo, taken: TakenAlerts, why: &str) {
         let Some((integration, open)) = taken else {
             return;
         };

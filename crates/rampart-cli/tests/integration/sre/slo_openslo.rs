@@ -83,7 +83,7 @@ spec:
     timeSliceTarget: 0.9
 "#;
 
-async fn send(
+pub(super) async fn send(
     server: &TestServer,
     token: &str,
     body: impl Into<reqwest::Body>,

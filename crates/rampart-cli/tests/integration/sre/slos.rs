@@ -359,6 +359,31 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     assert!(alerts_of("payments").await.is_empty());
     assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
     assert_eq!(alerts_of("payments").await, [pair("error", "triggered")]);
+    // The same through an OpenSLO import naming the first service again.
+    let exported = server
+        .get(
+            &format!("{PROJECT}/openslo?slo=checkout-availability"),
+            &admin,
+        )
+        .await;
+    assert_eq!(exported.status, StatusCode::OK, "{}", exported.text);
+    let back = exported
+        .text
+        .replace("service: payments", "service: checkout");
+    assert_ne!(back, exported.text);
+    let imported = super::slo_openslo::send(&server, &admin, back).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    assert_eq!(alerts_of("payments").await, [pair("error", "resolved")]);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(
+        alerts().await,
+        [
+            pair("critical", "resolved"),
+            pair("error", "resolved"),
+            pair("error", "triggered"),
+            pair("warning", "resolved")
+        ]
+    );
 
     // Another project's SLO looks missing; deleted, it is missing.
     let other = server
@@ -384,7 +409,15 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     let deleted = server.delete(&path, &admin).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     // Deleted, its open alert ends too.
-    assert_eq!(alerts_of("payments").await, [pair("error", "resolved")]);
+    assert_eq!(
+        alerts().await,
+        [
+            pair("critical", "resolved"),
+            pair("error", "resolved"),
+            pair("error", "resolved"),
+            pair("warning", "resolved")
+        ]
+    );
     assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
     assert_eq!(
         server.get(&path, &admin).await.status,
@@ -396,7 +429,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     // Every change is in the audit log; refused pushes are not.
     for (action, count) in [
         ("slo.create", 1),
-        ("slo.update", 2),
+        ("slo.update", 3),
         ("slo.delete", 1),
         ("slo.data", 3),
     ] {

@@ -189,12 +189,36 @@ fn wanted_alerts(status: &SloStatus) -> Vec<&'static str> {
     wanted
 }
 
-/// The event of one of an SLO's alerts (`kind` as in [`wanted_alerts`]).
-/// The dedup key of an SLO's alert of `kind` (`page`, `ticket`, `budget_exhausted`).
-fn slo_dedup_key(slo: &Slo, kind: &str) -> String {
-    format!("rampart-slo:{}:{kind}", slo.id)
+/// An event of an SLO's alert of `kind` (`page`, `ticket`, `budget_exhausted`): its
+/// dedup key, source and labels name the SLO and the kind, whoever sends it.
+fn slo_alert_event(
+    slo: &Slo,
+    kind: &str,
+    action: Action,
+    (summary, severity): (String, Severity),
+    details: serde_json::Value,
+) -> AlertEvent {
+    let identifier = slo.identifier.as_str();
+    AlertEvent {
+        dedup_key: format!("rampart-slo:{}:{kind}", slo.id),
+        action,
+        summary,
+        severity,
+        source: format!("rampart slo {identifier}"),
+        group_key: None,
+        labels: [
+            ("slo".to_owned(), identifier.to_owned()),
+            ("alert".to_owned(), kind.to_owned()),
+        ]
+        .into(),
+        annotations: Default::default(),
+        links: Vec::new(),
+        details,
+    }
 }
 
+/// The event of one of an SLO's alerts (`kind` as in [`wanted_alerts`]) as its status
+/// makes it.
 fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
     let slo = &status.view.slo;
     let identifier = slo.identifier.as_str();
@@ -230,21 +254,12 @@ fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
             Severity::Warning,
         ),
     };
-    AlertEvent {
-        dedup_key: slo_dedup_key(slo, kind),
+    slo_alert_event(
+        slo,
+        kind,
         action,
-        summary,
-        severity,
-        source: format!("rampart slo {identifier}"),
-        group_key: None,
-        labels: [
-            ("slo".to_owned(), identifier.to_owned()),
-            ("alert".to_owned(), kind.to_owned()),
-        ]
-        .into(),
-        annotations: Default::default(),
-        links: Vec::new(),
-        details: json!({
+        (summary, severity),
+        json!({
             "slo": identifier,
             "consumed": status.budget.consumed,
             "burn_rates": status.burns.iter().map(|burn| json!({
@@ -256,7 +271,7 @@ fn slo_event(status: &SloStatus, kind: &str, action: Action) -> AlertEvent {
                 "short_burn_rate": burn.short,
             })).collect::<Vec<_>>(),
         }),
-    }
+    )
 }
 
 /// A series' labels in one canonical text (sorted by name, each name and value prefixed
@@ -788,21 +803,17 @@ impl App {
         let events: Vec<AlertEvent> = open
             .split(',')
             .filter(|name| !name.is_empty())
-            .map(|kind| AlertEvent {
-                dedup_key: slo_dedup_key(slo, kind),
-                action: Action::Resolve,
-                summary: format!("SLO {}: {kind} alert ended, the SLO was {why}", slo.name),
-                severity: Severity::Info,
-                source: format!("rampart slo {}", slo.identifier),
-                group_key: None,
-                labels: [
-                    ("slo".to_owned(), slo.identifier.as_str().to_owned()),
-                    ("alert".to_owned(), kind.to_owned()),
-                ]
-                .into(),
-                annotations: Default::default(),
-                links: Vec::new(),
-                details: json!({ "slo": slo.identifier.as_str(), "reason": why }),
+            .map(|kind| {
+                slo_alert_event(
+                    slo,
+                    kind,
+                    Action::Resolve,
+                    (
+                        format!("SLO {}: {kind} alert ended, the SLO was {why}", slo.name),
+                        Severity::Info,
+                    ),
+                    json!({ "slo": slo.identifier.as_str(), "reason": why }),
+                )
             })
             .collect();
         if let Err(error) = self

@@ -115,6 +115,8 @@ struct Inner {
     runbook_triggers: sre::runbooks::TriggerCache,
     /// SLO indicators by (SLO, version), for the remote-write receiver.
     slo_definitions: sre::slos::DefinitionCache,
+    /// SLOs' minutes kept between the engine's ticks.
+    slo_minutes: sre::slos::MinuteCache,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -192,6 +194,7 @@ impl App {
                 policy_cache: Default::default(),
                 runbook_triggers: Default::default(),
                 slo_definitions: Default::default(),
+                slo_minutes: Default::default(),
             }),
         })
     }

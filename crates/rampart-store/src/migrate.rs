@@ -188,6 +188,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "slo_series",
         sql: include_str!("../migrations/sqlite/0034_slo_series.sql"),
     },
+    Migration {
+        version: 35,
+        name: "slo_data_versions",
+        sql: include_str!("../migrations/sqlite/0035_slo_data_versions.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -360,6 +365,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 34,
         name: "slo_series",
         sql: include_str!("../migrations/postgres/0034_slo_series.sql"),
+    },
+    Migration {
+        version: 35,
+        name: "slo_data_versions",
+        sql: include_str!("../migrations/postgres/0035_slo_data_versions.sql"),
     },
 ];
 

@@ -13,8 +13,8 @@ use rampart_domain::sre::openslo::{self, ExportedSlo};
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
 use rampart_domain::sre::series::METRIC_NAME_LABEL;
 use rampart_domain::sre::slos::{
-    Budget, Burn, BurnSeverity, Indicator, MinuteDelta, Rollup, SeriesRole, SeriesSample, Slo,
-    SloDefinition, SloDoc, scale_lookback, series_deltas,
+    Budget, Burn, BurnSeverity, Indicator, MinuteDelta, MinuteSeries, Rollup, SeriesRole,
+    SeriesSample, Slo, SloDefinition, SloDoc, scale_lookback, series_deltas,
 };
 use rampart_domain::{ErrorCode, Name, Permission, SloId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
@@ -67,6 +67,62 @@ pub(crate) const BLIND_INDEXES: &[BlindIndex] = &[SERIES_INDEX];
 /// definition. (The API's reads always open the sealed definition, so a shredded key
 /// shows at once.)
 pub(crate) type DefinitionCache = super::VersionCache<SloId, Arc<(SloDoc, SloDefinition)>>;
+
+/// SLOs' minutes kept between the engine's ticks, each with the data version it was
+/// read at ([`SloAlerting::data_version`]): a tick reads only the minutes written
+/// since, and an SLO's whole window only the first time (or when its window grew) —
+/// not every minute of every window on every tick. At most [`CACHED_MINUTES_MAX`]
+/// minutes are kept in all; an SLO that would pass it is read whole on each tick, as
+/// without the cache.
+#[derive(Default)]
+pub(crate) struct MinuteCache {
+    held: std::sync::Mutex<HashMap<SloId, CachedMinutes>>,
+}
+
+/// An SLO's minutes from `from` on, as its data stood at `version` (or later).
+struct CachedMinutes {
+    version: i64,
+    from: Timestamp,
+    minutes: MinuteSeries,
+}
+
+/// At most this many minutes are kept in [`MinuteCache`] (about 32 bytes each: 4
+/// million is 128 MiB — a thousand SLOs with three days of minutes each, or a hundred
+/// with a full 28-day window).
+const CACHED_MINUTES_MAX: usize = 4_000_000;
+
+impl MinuteCache {
+    /// Takes out what is held of `slos`, so a tick refreshes it without holding the
+    /// lock.
+    fn take(&self, slos: impl Iterator<Item = SloId>) -> HashMap<SloId, CachedMinutes> {
+        let Ok(mut held) = self.held.lock() else {
+            return HashMap::new();
+        };
+        slos.filter_map(|id| held.remove(&id).map(|cached| (id, cached)))
+            .collect()
+    }
+
+    /// Puts back what a tick took and refreshed, while it fits.
+    fn put_back(&self, refreshed: HashMap<SloId, CachedMinutes>) {
+        let Ok(mut held) = self.held.lock() else {
+            return;
+        };
+        let mut kept: usize = held.values().map(|cached| cached.minutes.len()).sum();
+        for (id, cached) in refreshed {
+            if kept + cached.minutes.len() <= CACHED_MINUTES_MAX {
+                kept += cached.minutes.len();
+                held.insert(id, cached);
+            }
+        }
+    }
+
+    /// Forgets the SLOs a whole tick did not see (deleted ones).
+    fn keep_only(&self, seen: &std::collections::HashSet<SloId>) {
+        if let Ok(mut held) = self.held.lock() {
+            held.retain(|id, _| seen.contains(id));
+        }
+    }
+}
 
 /// How long the last sample of a series no longer sent is kept (its next sample after
 /// that is a counter's new baseline), and how long minutes are kept past the longest
@@ -166,6 +222,52 @@ fn not_found() -> AppError {
 
 /// How many SLOs the engine reads at a time.
 const ALERTING_PAGE: u32 = 200;
+
+/// The first minute an SLO's status at `at` looks at: its window's start or its
+/// longest alert lookback, whichever reaches further back.
+fn minutes_needed_from(definition: &SloDefinition, at: Timestamp) -> Timestamp {
+    let (start, _) = definition.objective.window.period_at(at);
+    let longest = definition
+        .burn_windows
+        .iter()
+        .map(|window| window.long)
+        .max()
+        .unwrap_or_default();
+    start.min(at - longest)
+}
+
+/// An SLO's status at `at` from its minutes (at least those from
+/// [`minutes_needed_from`]; later ones than `at` do not count).
+fn status_from(view: SloView, at: Timestamp, minutes: &MinuteSeries) -> SloStatus {
+    let objective = &view.definition.objective;
+    let budget = objective.budget(minutes, at);
+    let burns = objective.evaluate(&view.definition.burn_windows, minutes, at);
+    // The fastest default page window's long lookback, whatever the alert windows.
+    let hour = scale_lookback(SignedDuration::from_hours(1), objective.window.nominal());
+    let exhaustion_at = objective
+        .burn_rate(minutes, hour, at)
+        .and_then(|rate| objective.exhaustion_at(&budget, rate, at));
+    SloStatus {
+        view,
+        at,
+        budget,
+        burns,
+        exhaustion_at,
+    }
+}
+
+/// One SLO's trouble in the engine's tick (a deleted service, shredded keys) is logged
+/// and must not stop the others' alerts; the store being unavailable or contended
+/// ends the tick.
+fn tolerate_one_slo(error: AppError, row: &SloAlerting) -> AppResult<()> {
+    match error {
+        AppError::Unavailable(_) | AppError::Contention(_) => Err(error),
+        error => {
+            tracing::error!(?error, slo = %row.slo.id, "evaluating an SLO failed");
+            Ok(())
+        }
+    }
+}
 
 /// The alerts an SLO's status calls for: `page` or `ticket` when a window of that
 /// severity fires, `budget_exhausted` when the budget is spent — sorted.
@@ -873,7 +975,13 @@ impl App {
         rollups.reverse();
         rollups.dedup_by_key(|rollup| rollup.minute);
         let mut tx = self.store().write().await?;
-        tx.put_slo_minutes(slo.id, &rollups).await?;
+        let version = tx
+            .next_slo_data_versions(&[slo.id])
+            .await?
+            .get(&slo.id)
+            .copied()
+            .ok_or_else(not_found)?;
+        tx.put_slo_minutes(slo.id, version, &rollups).await?;
         let first = rollups.last().map(|rollup| rollup.minute.to_string());
         let last = rollups.first().map(|rollup| rollup.minute.to_string());
         tx.commit(
@@ -1008,6 +1116,10 @@ impl App {
         }
         let keys: Vec<SeriesKey> = matched.iter().map(|series| series.key.clone()).collect();
         let mut tx = self.store().write().await?;
+        // The SLOs' rows before their series (see `next_slo_data_versions`); an SLO
+        // deleted since its definition was read has none, and gets nothing.
+        let slo_ids: Vec<SloId> = keys.iter().map(|(slo, _)| *slo).collect();
+        let versions = tx.next_slo_data_versions(&slo_ids).await?;
         let kept = tx.slo_series_for_update(&keys).await?;
         let mut minutes: BTreeMap<usize, BTreeMap<Timestamp, (f64, f64)>> = BTreeMap::new();
         let mut last_samples: HashMap<SeriesKey, SeriesSample> = HashMap::new();
@@ -1042,11 +1154,17 @@ impl App {
             tx.rollback().await?;
             return Ok(outcome);
         }
-        let series_rows: Vec<(SeriesKey, SeriesSample)> = last_samples.into_iter().collect();
+        let series_rows: Vec<(SeriesKey, SeriesSample)> = last_samples
+            .into_iter()
+            .filter(|((slo, _), _)| versions.contains_key(slo))
+            .collect();
         tx.put_slo_series(&series_rows).await?;
         let mut changed = Vec::new();
         for (slo, slo_minutes) in &minutes {
-            let Some((slo, _)) = slos.get(*slo) else {
+            let Some(((slo, _), version)) = slos
+                .get(*slo)
+                .and_then(|held| Some((held, versions.get(&held.0.id)?)))
+            else {
                 continue;
             };
             let deltas: Vec<MinuteDelta> = slo_minutes
@@ -1060,7 +1178,7 @@ impl App {
             if deltas.is_empty() {
                 continue;
             }
-            tx.add_slo_minutes(slo.id, &deltas).await?;
+            tx.add_slo_minutes(slo.id, *version, &deltas).await?;
             changed.push(json!({
                 "identifier": slo.identifier.as_str(),
                 "minutes": deltas.len(),
@@ -1102,45 +1220,106 @@ impl App {
     pub async fn evaluate_slos(&self) -> AppResult<u64> {
         let mut after = None;
         let mut changed = 0;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let page = self.store().slos_for_alerting(after, ALERTING_PAGE).await?;
+            let now = self.now();
+            let mut views = Vec::with_capacity(page.len());
             for row in &page {
-                match self.evaluate_slo(row).await {
-                    Ok(true) => changed += 1,
-                    Ok(false) => {}
-                    Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
-                        return Err(error);
+                seen.insert(row.slo.id);
+                match self.cached_definition(row.slo.clone()).await {
+                    Ok(Some((slo, opened))) => {
+                        let (document, definition) = opened.as_ref().clone();
+                        views.push((
+                            row,
+                            SloView {
+                                slo,
+                                document,
+                                definition,
+                            },
+                        ));
                     }
-                    // One SLO's trouble (a deleted service, shredded keys) must not
-                    // stop the others' alerts.
-                    Err(error) => {
-                        tracing::error!(?error, slo = %row.slo.id, "evaluating an SLO failed");
-                    }
+                    Ok(None) => {}
+                    Err(error) => tolerate_one_slo(error, row)?,
                 }
             }
+            let minutes = self.refreshed_minutes(&views, now).await?;
+            for (row, view) in views {
+                let held = minutes.get(&row.slo.id).map(|cached| &cached.minutes);
+                let status = status_from(view, now, held.unwrap_or(&MinuteSeries::default()));
+                match self.raise_slo_alerts(row, status).await {
+                    Ok(true) => changed += 1,
+                    Ok(false) => {}
+                    Err(error) => tolerate_one_slo(error, row)?,
+                }
+            }
+            self.inner.slo_minutes.put_back(minutes);
             match page.last() {
                 Some(last) if page.len() == ALERTING_PAGE as usize => after = Some(last.slo.id),
                 _ => break,
             }
         }
+        self.inner.slo_minutes.keep_only(&seen);
         Ok(changed)
     }
 
-    async fn evaluate_slo(&self, row: &SloAlerting) -> AppResult<bool> {
-        let Some((slo, opened)) = self.cached_definition(row.slo.clone()).await? else {
-            return Ok(false);
-        };
-        let (document, definition) = opened.as_ref().clone();
-        let status = self
-            .status_of(
-                SloView {
-                    slo,
-                    document,
-                    definition,
-                },
-                None,
-            )
-            .await?;
+    /// The minutes each of `slos` needs at `now`, from the cache brought up to the
+    /// data version its row was read at: the minutes written since then read for all
+    /// of them in a few statements, an SLO not held (or whose window grew) read whole.
+    async fn refreshed_minutes(
+        &self,
+        slos: &[(&SloAlerting, SloView)],
+        now: Timestamp,
+    ) -> AppResult<HashMap<SloId, CachedMinutes>> {
+        let mut held = self
+            .inner
+            .slo_minutes
+            .take(slos.iter().map(|(row, _)| row.slo.id));
+        let mut stale = Vec::new();
+        for (row, view) in slos {
+            let from = minutes_needed_from(&view.definition, now);
+            match held.get_mut(&row.slo.id) {
+                Some(cached) if cached.from <= from => {
+                    if cached.version != row.data_version {
+                        stale.push((row.slo.id, cached.version));
+                        cached.version = row.data_version;
+                    }
+                    cached.minutes.forget_before(from);
+                    cached.from = from;
+                }
+                _ => {
+                    // Minutes up to five minutes ahead may be pushed: all of them, so
+                    // none is missed when the clock reaches it.
+                    let rollups = self
+                        .store()
+                        .slo_minutes(row.slo.id, from, Timestamp::MAX)
+                        .await?;
+                    held.insert(
+                        row.slo.id,
+                        CachedMinutes {
+                            version: row.data_version,
+                            from,
+                            minutes: MinuteSeries::new(rollups),
+                        },
+                    );
+                }
+            }
+        }
+        if !stale.is_empty() {
+            for (slo, rollup) in self.store().slo_minutes_changed(&stale).await? {
+                if let Some(cached) = held.get_mut(&slo)
+                    && rollup.minute >= cached.from
+                {
+                    cached.minutes.put(rollup);
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    /// Sends the alerts `status` calls for that the SLO (`row`) does not have open and
+    /// resolves those it no longer calls for; true when the set changed.
+    async fn raise_slo_alerts(&self, row: &SloAlerting, status: SloStatus) -> AppResult<bool> {
         let wanted = wanted_alerts(&status);
         let open: Vec<&str> = row
             .alerts_open
@@ -1202,29 +1381,8 @@ impl App {
     /// The status of an SLO already read (after a create or update, which hold it).
     pub async fn status_of(&self, view: SloView, at: Option<Timestamp>) -> AppResult<SloStatus> {
         let at = at.unwrap_or_else(|| self.now());
-        let objective = &view.definition.objective;
-        let windows = &view.definition.burn_windows;
-        let (start, _) = objective.window.period_at(at);
-        let longest = windows
-            .iter()
-            .map(|window| window.long)
-            .max()
-            .unwrap_or_default();
-        let from = start.min(at - longest);
+        let from = minutes_needed_from(&view.definition, at);
         let rollups = self.store().slo_minutes(view.slo.id, from, at).await?;
-        let budget = objective.budget(&rollups, at);
-        let burns = objective.evaluate(windows, &rollups, at);
-        // The fastest default page window's long lookback, whatever the alert windows.
-        let hour = scale_lookback(SignedDuration::from_hours(1), objective.window.nominal());
-        let exhaustion_at = objective
-            .burn_rate(&rollups, hour, at)
-            .and_then(|rate| objective.exhaustion_at(&budget, rate, at));
-        Ok(SloStatus {
-            view,
-            at,
-            budget,
-            burns,
-            exhaustion_at,
-        })
+        Ok(status_from(view, at, &MinuteSeries::new(rollups)))
     }
 }

@@ -825,6 +825,68 @@ impl Rollup {
     }
 }
 
+/// Rollups in minute order, one per minute: what budgets and burn rates are computed
+/// from. A window's or a lookback's minutes are found by binary search, so evaluating
+/// an SLO costs what its lookbacks hold, not everything kept; the engine keeps one per
+/// SLO between ticks and writes changed minutes into it ([`MinuteSeries::put`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MinuteSeries {
+    rollups: Vec<Rollup>,
+}
+
+impl MinuteSeries {
+    /// From rollups in any order; of two for the same minute, the later in `rollups`.
+    pub fn new(mut rollups: Vec<Rollup>) -> Self {
+        // A stable sort of the reversed list puts each minute's last rollup first.
+        rollups.reverse();
+        rollups.sort_by_key(|rollup| rollup.minute);
+        rollups.dedup_by_key(|rollup| rollup.minute);
+        MinuteSeries { rollups }
+    }
+
+    pub fn rollups(&self) -> &[Rollup] {
+        &self.rollups
+    }
+
+    pub fn len(&self) -> usize {
+        self.rollups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rollups.is_empty()
+    }
+
+    /// The rollups of `[from, to)`.
+    pub fn between(&self, from: Timestamp, to: Timestamp) -> &[Rollup] {
+        let start = self.rollups.partition_point(|rollup| rollup.minute < from);
+        let end = self.rollups.partition_point(|rollup| rollup.minute < to);
+        self.rollups.get(start..end.max(start)).unwrap_or_default()
+    }
+
+    /// Puts `rollup` in, over what its minute held.
+    pub fn put(&mut self, rollup: Rollup) {
+        match self
+            .rollups
+            .binary_search_by_key(&rollup.minute, |held| held.minute)
+        {
+            Ok(index) => {
+                if let Some(held) = self.rollups.get_mut(index) {
+                    *held = rollup;
+                }
+            }
+            Err(index) => self.rollups.insert(index, rollup),
+        }
+    }
+
+    /// Forgets the minutes before `minute`.
+    pub fn forget_before(&mut self, minute: Timestamp) {
+        let old = self
+            .rollups
+            .partition_point(|rollup| rollup.minute < minute);
+        self.rollups.drain(..old);
+    }
+}
+
 /// An SLO's objective: a target ratio of good (0 < target < 1) over a window, counted
 /// one way.
 #[derive(Clone, Debug, PartialEq)]
@@ -893,54 +955,62 @@ impl Objective {
         1.0 - self.target
     }
 
-    /// Good and bad over `[from, to)` of `rollups` (in any order), slices counted
-    /// from `anchor`.
+    /// Good and bad over `[from, to)` of `minutes`, slices counted from `anchor`.
     fn tally(
         &self,
-        rollups: &[Rollup],
+        minutes: &MinuteSeries,
         from: Timestamp,
         to: Timestamp,
         anchor: Timestamp,
     ) -> Tally {
-        let within = rollups
-            .iter()
-            .filter(move |rollup| rollup.minute >= from && rollup.minute < to);
+        let within = minutes.between(from, to);
         match self.budgeting {
-            Budgeting::Occurrences => within.fold(Tally::default(), |tally, rollup| Tally {
+            Budgeting::Occurrences => within.iter().fold(Tally::default(), |tally, rollup| Tally {
                 good: tally.good + rollup.good,
                 bad: tally.bad + rollup.bad(),
             }),
             Budgeting::Timeslices { slice, threshold } => {
-                let mut slices: std::collections::BTreeMap<i64, (f64, f64)> =
-                    std::collections::BTreeMap::new();
                 let length = slice.as_secs().max(60);
-                for rollup in within {
-                    let index = (rollup.minute.as_second() - anchor.as_second()).div_euclid(length);
-                    let entry = slices.entry(index).or_default();
-                    entry.0 += rollup.good;
-                    entry.1 += rollup.total;
-                }
                 let mut tally = Tally::default();
-                for (good, total) in slices.into_values() {
+                let mut count = |good: f64, total: f64| {
                     if total <= 0.0 {
-                        continue;
+                        return;
                     }
                     if good / total >= threshold {
                         tally.good += 1.0;
                     } else {
                         tally.bad += 1.0;
                     }
+                };
+                // Minutes come in order, so each slice's minutes are one run.
+                let mut slice_sums: Option<(i64, f64, f64)> = None;
+                for rollup in within {
+                    let index = (rollup.minute.as_second() - anchor.as_second()).div_euclid(length);
+                    slice_sums = match slice_sums {
+                        Some((current, good, total)) if current == index => {
+                            Some((index, good + rollup.good, total + rollup.total))
+                        }
+                        ended => {
+                            if let Some((_, good, total)) = ended {
+                                count(good, total);
+                            }
+                            Some((index, rollup.good, rollup.total))
+                        }
+                    };
+                }
+                if let Some((_, good, total)) = slice_sums {
+                    count(good, total);
                 }
                 tally
             }
         }
     }
 
-    /// The error budget at `at` from the window's rollups.
-    pub fn budget(&self, rollups: &[Rollup], at: Timestamp) -> Budget {
+    /// The error budget at `at` from the window's minutes.
+    pub fn budget(&self, minutes: &MinuteSeries, at: Timestamp) -> Budget {
         let (start, end) = self.window.period_at(at);
         let anchor = self.window.slice_anchor(start);
-        let tally = self.tally(rollups, start, end.min(at.max(start)), anchor);
+        let tally = self.tally(minutes, start, end.min(at.max(start)), anchor);
         let allowed = match self.budgeting {
             Budgeting::Occurrences => self.error_allowance() * (tally.good + tally.bad),
             Budgeting::Timeslices { slice, .. } => {
@@ -968,14 +1038,14 @@ impl Objective {
     /// allowed one. `None` without data.
     pub fn burn_rate(
         &self,
-        rollups: &[Rollup],
+        minutes: &MinuteSeries,
         lookback: SignedDuration,
         at: Timestamp,
     ) -> Option<f64> {
         let from = at - lookback;
         let (start, _) = self.window.period_at(at);
         let anchor = self.window.slice_anchor(start);
-        self.tally(rollups, from, at, anchor)
+        self.tally(minutes, from, at, anchor)
             .error_ratio()
             .map(|ratio| ratio / self.error_allowance())
     }
@@ -1006,12 +1076,17 @@ impl Objective {
     }
 
     /// Which alert windows fire at `at`, with their burn rates.
-    pub fn evaluate(&self, windows: &[BurnWindow], rollups: &[Rollup], at: Timestamp) -> Vec<Burn> {
+    pub fn evaluate(
+        &self,
+        windows: &[BurnWindow],
+        minutes: &MinuteSeries,
+        at: Timestamp,
+    ) -> Vec<Burn> {
         windows
             .iter()
             .map(|window| {
-                let long = self.burn_rate(rollups, window.long, at);
-                let short = self.burn_rate(rollups, window.short, at);
+                let long = self.burn_rate(minutes, window.long, at);
+                let short = self.burn_rate(minutes, window.short, at);
                 let firing = long.is_some_and(|rate| rate >= window.factor)
                     && short.is_some_and(|rate| rate >= window.factor);
                 Burn {
@@ -1237,6 +1312,10 @@ mod tests {
             .collect()
     }
 
+    fn series(rollups: &[Rollup]) -> MinuteSeries {
+        MinuteSeries::new(rollups.to_vec())
+    }
+
     fn rolling_days(days: i64, target: f64, budgeting: Budgeting) -> Objective {
         Objective::new(
             target,
@@ -1277,7 +1356,7 @@ mod tests {
         let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
         // 100 minutes of 1 000 events; 50 bad in all (in the last 10 minutes).
         let rollups = minutes(now, 100, 1000.0, |i| if i >= 90 { 5.0 } else { 0.0 });
-        let budget = slo.budget(&rollups, now);
+        let budget = slo.budget(&series(&rollups), now);
         assert_eq!(
             budget.tally,
             Tally {
@@ -1290,16 +1369,16 @@ mod tests {
         assert!((budget.remaining() - 0.5).abs() < 1e-9);
         assert!(!budget.exhausted());
         // Burn over the last 10 minutes: 0.5 % errors over 0.1 % allowed.
-        let burn = slo.burn_rate(&rollups, mins(10), now).unwrap();
+        let burn = slo.burn_rate(&series(&rollups), mins(10), now).unwrap();
         assert!((burn - 5.0).abs() < 1e-9, "{burn}");
         // Over the last hour: 50 of 60 000.
-        let burn = slo.burn_rate(&rollups, hours(1), now).unwrap();
+        let burn = slo.burn_rate(&series(&rollups), hours(1), now).unwrap();
         assert!((burn - 50.0 / 60_000.0 / 0.001).abs() < 1e-9, "{burn}");
         // Rollups outside the window do not count.
         let old = Rollup::new(now - hours(31 * 24), 0.0, 1_000_000.0).unwrap();
         let mut with_old = rollups.clone();
         with_old.push(old);
-        assert_eq!(slo.budget(&with_old, now), budget);
+        assert_eq!(slo.budget(&series(&with_old), now), budget);
     }
 
     #[test]
@@ -1313,7 +1392,7 @@ mod tests {
             10..20 => 4.0,
             _ => 0.0,
         });
-        let budget = slo.budget(&rollups, now);
+        let budget = slo.budget(&series(&rollups), now);
         assert_eq!(
             budget.tally,
             Tally {
@@ -1326,7 +1405,7 @@ mod tests {
         assert!((budget.consumed - 10.0 / 43.2).abs() < 1e-9, "{budget:?}");
         // Five-minute slices, counted from the epoch: minutes 0..10 are two bad slices.
         let five = rolling_days(30, 0.999, Budgeting::timeslices(mins(5), 0.95).unwrap());
-        let budget = five.budget(&rollups, now);
+        let budget = five.budget(&series(&rollups), now);
         assert_eq!(
             budget.tally,
             Tally {
@@ -1338,27 +1417,144 @@ mod tests {
     }
 
     #[test]
+    fn a_series_keeps_one_rollup_per_minute_in_order() {
+        let now = at("2026-11-10T12:00:00Z");
+        let rollup = |back: i64, good: f64| Rollup::new(now - mins(back), good, 10.0).unwrap();
+        let mut kept = MinuteSeries::new(vec![rollup(1, 1.0), rollup(3, 3.0), rollup(1, 9.0)]);
+        // The later of two rollups for one minute wins.
+        assert_eq!(kept.rollups(), [rollup(3, 3.0), rollup(1, 9.0)]);
+        kept.put(rollup(2, 2.0));
+        kept.put(rollup(3, 4.0));
+        kept.put(rollup(0, 5.0));
+        assert_eq!(
+            kept.rollups(),
+            [
+                rollup(3, 4.0),
+                rollup(2, 2.0),
+                rollup(1, 9.0),
+                rollup(0, 5.0)
+            ]
+        );
+        assert_eq!(
+            kept.between(now - mins(2), now),
+            [rollup(2, 2.0), rollup(1, 9.0)]
+        );
+        assert!(kept.between(now, now - mins(2)).is_empty());
+        kept.forget_before(now - mins(1));
+        assert_eq!(kept.rollups(), [rollup(1, 9.0), rollup(0, 5.0)]);
+    }
+
+    /// The tally as first written — every rollup filtered, slices gathered in a map —
+    /// against which the ordered one is checked.
+    fn tally_by_map(
+        objective: &Objective,
+        rollups: &[Rollup],
+        from: Timestamp,
+        to: Timestamp,
+        anchor: Timestamp,
+    ) -> Tally {
+        let within = rollups
+            .iter()
+            .filter(|rollup| rollup.minute >= from && rollup.minute < to);
+        match objective.budgeting {
+            Budgeting::Occurrences => within.fold(Tally::default(), |tally, rollup| Tally {
+                good: tally.good + rollup.good,
+                bad: tally.bad + rollup.bad(),
+            }),
+            Budgeting::Timeslices { slice, threshold } => {
+                let mut slices = std::collections::BTreeMap::<i64, (f64, f64)>::new();
+                for rollup in within {
+                    let index = (rollup.minute.as_second() - anchor.as_second())
+                        .div_euclid(slice.as_secs());
+                    let entry = slices.entry(index).or_default();
+                    entry.0 += rollup.good;
+                    entry.1 += rollup.total;
+                }
+                let mut tally = Tally::default();
+                for (good, total) in slices.into_values().filter(|(_, total)| *total > 0.0) {
+                    if good / total >= threshold {
+                        tally.good += 1.0;
+                    } else {
+                        tally.bad += 1.0;
+                    }
+                }
+                tally
+            }
+        }
+    }
+
+    #[test]
+    fn ordered_tallies_match_the_filtered_ones() {
+        // A small linear congruential generator: many cases, the same every run.
+        let mut state: u64 = 0x5eed;
+        let mut next = move |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        let now = at("2026-11-10T12:07:00Z");
+        for case in 0..400 {
+            let budgeting = match next(4) {
+                0 => Budgeting::Occurrences,
+                _ => Budgeting::timeslices(mins(1 + next(60) as i64), 0.9).unwrap(),
+            };
+            let window = if next(3) == 0 {
+                Window::Calendar {
+                    unit: CalendarUnit::Week,
+                    time_zone: TimeZone::get("Asia/Kolkata").unwrap(),
+                }
+            } else {
+                Window::rolling(hours(1 + next(72) as i64)).unwrap()
+            };
+            let objective = Objective::new(0.99, window, budgeting).unwrap();
+            // Sparse minutes over four days and a bit past `now`, some empty, some all
+            // bad; ranges anywhere over them, some empty, some reaching past the data.
+            let rollups: Vec<Rollup> = (0..next(3000))
+                .map(|_| {
+                    let total = next(5) as f64 * 10.0;
+                    let good = (total - next(12) as f64).max(0.0);
+                    let minute = now - mins(next(4 * 1440) as i64) + mins(30);
+                    Rollup::new(minute, good, total).unwrap()
+                })
+                .collect();
+            let kept = MinuteSeries::new(rollups);
+            let (start, _) = objective.window.period_at(now);
+            let anchor = objective.window.slice_anchor(start);
+            for _ in 0..8 {
+                let from = now - mins(next(5 * 1440) as i64) + mins(next(3) as i64 * 20);
+                let to = from + mins(next(3 * 1440) as i64);
+                assert_eq!(
+                    objective.tally(&kept, from, to, anchor),
+                    tally_by_map(&objective, kept.rollups(), from, to, anchor),
+                    "case {case}, [{from}, {to})"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn missing_data_is_neither_good_nor_bad() {
         let now = at("2026-11-10T12:00:00Z");
         let slices = rolling_days(28, 0.99, Budgeting::timeslices(mins(1), 0.9).unwrap());
         let events = rolling_days(28, 0.99, Budgeting::Occurrences);
         for slo in [&slices, &events] {
-            assert_eq!(slo.burn_rate(&[], hours(1), now), None);
-            let budget = slo.budget(&[], now);
+            assert_eq!(slo.burn_rate(&series(&[]), hours(1), now), None);
+            let budget = slo.budget(&series(&[]), now);
             assert_eq!(budget.tally, Tally::default());
             assert_eq!(budget.consumed, 0.0);
             // Minutes with no events are no data either.
             let quiet = minutes(now, 60, 0.0, |_| 0.0);
-            assert_eq!(slo.burn_rate(&quiet, hours(1), now), None);
+            assert_eq!(slo.burn_rate(&series(&quiet), hours(1), now), None);
             assert!(
-                slo.evaluate(&default_burn_windows(hours(28 * 24)), &quiet, now)
+                slo.evaluate(&default_burn_windows(hours(28 * 24)), &series(&quiet), now)
                     .iter()
                     .all(|burn| !burn.firing)
             );
         }
         // With nothing allowed yet (no events) an error still spends the budget.
         let one_bad = [Rollup::new(now - mins(1), 0.0, 1.0).unwrap()];
-        let budget = events.budget(&one_bad, now);
+        let budget = events.budget(&series(&one_bad), now);
         assert!((budget.consumed - 100.0).abs() < 1e-9, "{budget:?}");
     }
 
@@ -1369,7 +1565,7 @@ mod tests {
         let windows = default_burn_windows(slo.window.nominal());
         // Two hours at 2 % errors: 20× the allowed rate.
         let burning = minutes(now, 120, 1000.0, |_| 20.0);
-        let burns = slo.evaluate(&windows, &burning, now);
+        let burns = slo.evaluate(&windows, &series(&burning), now);
         let firing: Vec<(BurnSeverity, f64)> = burns
             .iter()
             .filter(|burn| burn.firing)
@@ -1392,13 +1588,13 @@ mod tests {
         for rollup in recovered.iter_mut().rev().take(10) {
             rollup.good = rollup.total;
         }
-        let burns = slo.evaluate(&windows, &recovered, now);
+        let burns = slo.evaluate(&windows, &series(&recovered), now);
         assert!(!burns[0].firing, "{:?}", burns[0]);
         assert!(burns[0].long.unwrap() >= 14.4, "{:?}", burns[0]);
         assert_eq!(burns[0].short, Some(0.0));
         // A slow burn (2×) pages nobody but makes a ticket.
         let slow = minutes(now, 3 * 24 * 60, 1000.0, |_| 2.0);
-        let burns = slo.evaluate(&windows, &slow, now);
+        let burns = slo.evaluate(&windows, &series(&slow), now);
         let firing: Vec<f64> = burns
             .iter()
             .filter(|burn| burn.firing)
@@ -1412,7 +1608,7 @@ mod tests {
         let now = at("2026-11-10T12:00:00Z");
         let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
         let rollups = minutes(now, 100, 1000.0, |i| if i >= 90 { 5.0 } else { 0.0 });
-        let budget = slo.budget(&rollups, now);
+        let budget = slo.budget(&series(&rollups), now);
         // Half the budget left; at 1× a whole budget lasts 30 days, so half lasts 15.
         assert_eq!(
             slo.exhaustion_at(&budget, 1.0, now),
@@ -1494,7 +1690,7 @@ mod tests {
             Budgeting::timeslices(mins(1), 0.9).unwrap(),
         )
         .unwrap();
-        let budget = slo.budget(&[], at("2026-03-15T12:00:00Z"));
+        let budget = slo.budget(&series(&[]), at("2026-03-15T12:00:00Z"));
         assert!((budget.allowed - 0.001 * 743.0 * 60.0).abs() < 1e-9);
         // Weeks start on Monday; quarters and years on their first day.
         let week = Window::Calendar {

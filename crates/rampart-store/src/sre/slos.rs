@@ -43,7 +43,7 @@ pub type SeriesKey = (SloId, String);
 const SERIES_PER_STATEMENT: usize = 200;
 
 /// The most minutes one statement writes (bound values stay well under both engines'
-/// limits: 4 per minute).
+/// limits: 5 per minute).
 const MINUTES_PER_STATEMENT: usize = 200;
 
 fn slo_from(row: &AnyRow) -> StoreResult<Slo> {
@@ -71,6 +71,22 @@ pub struct SloAlerting {
     pub integration_id: Option<IntegrationId>,
     /// Sorted names joined by commas (`budget_exhausted,page`); empty when none.
     pub alerts_open: String,
+    /// The version of its minutes: the last write of them took it (see
+    /// [`WriteTx::next_slo_data_versions`]).
+    pub data_version: i64,
+}
+
+/// A minute row as the engine reads it. Remote write adds a bad/total SLO's bad events
+/// as negative good ones and good/total's series arrive in separate writes: a minute
+/// read between two of them is held to 0 ≤ good ≤ total.
+fn rollup_from(row: &AnyRow) -> StoreResult<Rollup> {
+    let total: f64 = get(row, "total")?;
+    let good: f64 = get(row, "good")?;
+    Ok(Rollup {
+        minute: get_timestamp(row, "minute")?,
+        good: good.clamp(0.0, total.max(0.0)),
+        total: total.max(0.0),
+    })
 }
 
 impl Store {
@@ -81,8 +97,8 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<SloAlerting>> {
         let sql = format!(
-            "SELECT {COLUMNS}, integration_id, alerts_open FROM slos WHERE id > $1 \
-             ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS}, integration_id, alerts_open, data_version FROM slos \
+             WHERE id > $1 ORDER BY id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
@@ -102,6 +118,7 @@ impl Store {
                         })
                         .transpose()?,
                     alerts_open: get(row, "alerts_open")?,
+                    data_version: get(row, "data_version")?,
                 })
             })
             .collect()
@@ -174,20 +191,37 @@ impl Store {
         .bind(micros(to))
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let total: f64 = get(row, "total")?;
-                let good: f64 = get(row, "good")?;
-                Ok(Rollup {
-                    minute: get_timestamp(row, "minute")?,
-                    // Remote write adds a bad/total SLO's bad events as negative good
-                    // ones and good/total's series arrive in separate writes: a minute
-                    // read between two of them is held to 0 ≤ good ≤ total.
-                    good: good.clamp(0.0, total.max(0.0)),
-                    total: total.max(0.0),
-                })
-            })
-            .collect()
+        rows.iter().map(rollup_from).collect()
+    }
+
+    /// The minutes of each `(SLO, version)` written after that version of its data, in
+    /// any order: what changed since the engine last read them.
+    pub async fn slo_minutes_changed(
+        &self,
+        since: &[(SloId, i64)],
+    ) -> StoreResult<Vec<(SloId, Rollup)>> {
+        let engine = self.engine();
+        let mut changed = Vec::new();
+        for part in since.chunks(SERIES_PER_STATEMENT) {
+            let seen: Vec<String> = (0..part.len())
+                .map(|index| format!("({})", engine.placeholders(1 + index * 2, 2)))
+                .collect();
+            // One probe of (slo_id, version) per SLO.
+            let sql = format!(
+                "WITH seen (slo_id, version) AS (VALUES {}) \
+                 SELECT m.slo_id, m.minute, m.good, m.total FROM seen \
+                 JOIN slo_minutes m ON m.slo_id = seen.slo_id AND m.version > seen.version",
+                seen.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (slo, version) in part {
+                query = query.bind(slo.to_string()).bind(*version);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                changed.push((get_id(&row, "slo_id")?, rollup_from(&row)?));
+            }
+        }
+        Ok(changed)
     }
 }
 
@@ -310,25 +344,74 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Adds to minutes of `slo` (what remote write's samples counted).
-    pub async fn add_slo_minutes(&mut self, slo: SloId, deltas: &[MinuteDelta]) -> StoreResult<()> {
+    /// The next data version of each of `slos` (see [`SloAlerting::data_version`]), their
+    /// rows locked until the transaction ends — in id order on PostgreSQL, so that two
+    /// writers wait rather than deadlock; a write of minutes takes its SLOs' versions
+    /// before any other lock of theirs, as deleting an SLO locks its row first. SLOs
+    /// that are gone have none.
+    pub async fn next_slo_data_versions(
+        &mut self,
+        slos: &[SloId],
+    ) -> StoreResult<HashMap<SloId, i64>> {
+        let mut sorted: Vec<String> = slos.iter().map(SloId::to_string).collect();
+        sorted.sort();
+        sorted.dedup();
+        let engine = self.engine();
+        let mut versions = HashMap::new();
+        for part in sorted.chunks(SERIES_PER_STATEMENT) {
+            let list = engine.placeholders(1, part.len());
+            if engine == crate::Engine::Postgres {
+                let sql =
+                    format!("SELECT id FROM slos WHERE id IN ({list}) ORDER BY id FOR UPDATE");
+                let mut query = sqlx::query(&sql);
+                for id in part {
+                    query = query.bind(id.clone());
+                }
+                query.fetch_all(self.conn()).await?;
+            }
+            let sql = format!(
+                "UPDATE slos SET data_version = data_version + 1 WHERE id IN ({list}) \
+                 RETURNING id, data_version"
+            );
+            let mut query = sqlx::query(&sql);
+            for id in part {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                versions.insert(get_id(&row, "id")?, get(&row, "data_version")?);
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Adds to minutes of `slo` (what remote write's samples counted), stamped with
+    /// the SLO's data `version` this write took.
+    pub async fn add_slo_minutes(
+        &mut self,
+        slo: SloId,
+        version: i64,
+        deltas: &[MinuteDelta],
+    ) -> StoreResult<()> {
         let rows: Vec<(Timestamp, f64, f64)> = deltas
             .iter()
             .map(|delta| (delta.minute, delta.good, delta.total))
             .collect();
         self.upsert_minutes(
             slo,
+            version,
             &rows,
             "good = slo_minutes.good + excluded.good, total = slo_minutes.total + excluded.total",
         )
         .await
     }
 
-    /// Writes (minute, good, total) rows of `slo`, a minute already there changed by
-    /// `on_conflict` (an SQL `SET` list over `slo_minutes` and `excluded`).
+    /// Writes (minute, good, total) rows of `slo` stamped `version`, a minute already
+    /// there changed by `on_conflict` (an SQL `SET` list over `slo_minutes` and
+    /// `excluded`) and stamped anew.
     async fn upsert_minutes(
         &mut self,
         slo: SloId,
+        version: i64,
         rows: &[(Timestamp, f64, f64)],
         on_conflict: &str,
     ) -> StoreResult<()> {
@@ -336,11 +419,12 @@ impl WriteTx {
         for chunk in rows.chunks(MINUTES_PER_STATEMENT) {
             let engine = self.engine();
             let values: Vec<String> = (0..chunk.len())
-                .map(|index| format!("({})", engine.placeholders(1 + index * 4, 4)))
+                .map(|index| format!("({})", engine.placeholders(1 + index * 5, 5)))
                 .collect();
             let sql = format!(
-                "INSERT INTO slo_minutes (slo_id, minute, good, total) VALUES {} \
-                 ON CONFLICT (slo_id, minute) DO UPDATE SET {on_conflict}",
+                "INSERT INTO slo_minutes (slo_id, minute, good, total, version) VALUES {} \
+                 ON CONFLICT (slo_id, minute) DO UPDATE SET {on_conflict}, \
+                 version = excluded.version",
                 values.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -349,7 +433,8 @@ impl WriteTx {
                     .bind(id.clone())
                     .bind(micros(*minute))
                     .bind(*good)
-                    .bind(*total);
+                    .bind(*total)
+                    .bind(version);
             }
             query.execute(self.conn()).await?;
         }
@@ -455,13 +540,24 @@ impl WriteTx {
     }
 
     /// Writes minutes of `slo`, each replacing what was sent for the same minute before
-    /// (so sending a minute again is harmless).
-    pub async fn put_slo_minutes(&mut self, slo: SloId, minutes: &[Rollup]) -> StoreResult<()> {
+    /// (so sending a minute again is harmless), stamped with the SLO's data `version`
+    /// this write took.
+    pub async fn put_slo_minutes(
+        &mut self,
+        slo: SloId,
+        version: i64,
+        minutes: &[Rollup],
+    ) -> StoreResult<()> {
         let rows: Vec<(Timestamp, f64, f64)> = minutes
             .iter()
             .map(|minute| (minute.minute, minute.good, minute.total))
             .collect();
-        self.upsert_minutes(slo, &rows, "good = excluded.good, total = excluded.total")
-            .await
+        self.upsert_minutes(
+            slo,
+            version,
+            &rows,
+            "good = excluded.good, total = excluded.total",
+        )
+        .await
     }
 }

@@ -1402,3 +1402,116 @@ async fn a_delivery_batch_reads_and_writes_alerts_and_numbers_incidents_together
         );
     }
 }
+
+fn slo_row(tenant: &Tenant, identifier: &str) -> rampart_domain::sre::slos::Slo {
+    rampart_domain::sre::slos::Slo {
+        id: fresh(SloId::mint),
+        scope: tenant.scope(),
+        identifier: Slug::parse(identifier).unwrap(),
+        name: Name::parse(identifier).unwrap(),
+        service_id: fresh(ServiceId::mint),
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn slo_minutes_carry_the_data_version_of_the_write_that_changed_them() {
+    use rampart_domain::sre::slos::{MinuteDelta, Rollup};
+    let minute = |n: i64| jiff::Timestamp::from_second(1_789_999_980 + n * 60).unwrap();
+    for Fixture { store, .. } in stores().await {
+        let t = tenant(&store, "acme").await;
+        // More SLOs than one statement reads, so the changed minutes come in parts.
+        let slos: Vec<_> = (0..230).map(|n| slo_row(&t, &format!("slo-{n}"))).collect();
+        let mut tx = store.write().await.unwrap();
+        for slo in &slos {
+            tx.insert_slo(slo, b"sealed definition").await.unwrap();
+        }
+        tx.commit(audit("slo.create")).await.unwrap();
+        let (first, last) = (slos.first().unwrap().id, slos.last().unwrap().id);
+
+        let mut tx = store.write().await.unwrap();
+        let gone = fresh(SloId::mint);
+        let versions = tx
+            .next_slo_data_versions(&[last, first, gone, first])
+            .await
+            .unwrap();
+        // An SLO that is not there has no version; each other one its next.
+        assert_eq!(versions.len(), 2);
+        assert_eq!((versions[&first], versions[&last]), (1, 1));
+        let pushed = [
+            Rollup::new(minute(0), 9.0, 10.0).unwrap(),
+            Rollup::new(minute(1), 10.0, 10.0).unwrap(),
+        ];
+        tx.put_slo_minutes(first, 1, &pushed).await.unwrap();
+        tx.put_slo_minutes(last, 1, &pushed[..1]).await.unwrap();
+        tx.commit(audit("slo.data")).await.unwrap();
+
+        let listed = store.slos_for_alerting(None, 1000).await.unwrap();
+        let version_of = |id| {
+            listed
+                .iter()
+                .find(|row| row.slo.id == id)
+                .unwrap()
+                .data_version
+        };
+        assert_eq!((version_of(first), version_of(last)), (1, 1));
+        assert_eq!(version_of(slos[1].id), 0);
+        let since_nothing: Vec<(SloId, i64)> = slos.iter().map(|slo| (slo.id, 0)).collect();
+        let mut changed = store.slo_minutes_changed(&since_nothing).await.unwrap();
+        changed.sort_by_key(|(slo, rollup)| (*slo, rollup.minute));
+        assert_eq!(
+            changed,
+            [(first, pushed[0]), (first, pushed[1]), (last, pushed[0])]
+        );
+
+        // A second write: one minute added to, one new; only those are read as
+        // changed since version 1, with the sums as they stand.
+        let mut tx = store.write().await.unwrap();
+        let versions = tx.next_slo_data_versions(&[first]).await.unwrap();
+        assert_eq!(versions[&first], 2);
+        let deltas = [
+            MinuteDelta {
+                minute: minute(1),
+                good: 5.0,
+                total: 6.0,
+            },
+            MinuteDelta {
+                minute: minute(2),
+                good: 1.0,
+                total: 1.0,
+            },
+        ];
+        tx.add_slo_minutes(first, 2, &deltas).await.unwrap();
+        tx.commit(audit("slo.remote_write")).await.unwrap();
+        let mut changed = store
+            .slo_minutes_changed(&[(first, 1), (last, 1)])
+            .await
+            .unwrap();
+        changed.sort_by_key(|(_, rollup)| rollup.minute);
+        assert_eq!(
+            changed,
+            [
+                (first, Rollup::new(minute(1), 15.0, 16.0).unwrap()),
+                (first, Rollup::new(minute(2), 1.0, 1.0).unwrap())
+            ]
+        );
+        assert!(
+            store
+                .slo_minutes_changed(&[(first, 2), (last, 1)])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // A write rolled back takes its version with it.
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.next_slo_data_versions(&[first]).await.unwrap()[&first],
+            3
+        );
+        tx.rollback().await.unwrap();
+        let listed = store.slos_for_alerting(None, 1).await.unwrap();
+        assert_eq!(listed[0].data_version, 2);
+    }
+}

@@ -445,6 +445,116 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     }
 }
 
+/// The engine keeps each SLO's minutes between ticks and reads only what changed: a
+/// minute written long after its time (a backfill, a correction) must still count, and
+/// a window that grows must be read again further back.
+async fn the_engine_sees_every_change_to_the_minutes_it_keeps(
+    engine: Option<rampart_testkit::Engine>,
+) {
+    let clock = manual_clock();
+    let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+    let server = quiet_engine(engine, Some(clock.clone())).await;
+    let admin = server.admin_token.clone();
+    super::service(&server, "checkout").await;
+    let slos = format!("{PROJECT}/slos");
+    let created = server
+        .post(
+            &slos,
+            &admin,
+            json!({"identifier": "kept", "name": "Kept", "definition": definition()}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let path = format!("{slos}/kept");
+    let push = format!("{path}/minutes");
+    let one_minute = |back: SignedDuration, good: f64, total: f64| json!({"minutes": [{"minute": (now - back).to_string(), "good": good, "total": total}]});
+    let exhausted = async || {
+        let listed = server
+            .get(&format!("{PROJECT}/alerts?service=checkout"), &admin)
+            .await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|alert| alert["status"] == "triggered")
+            .map(|alert| alert["severity"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // Two good hours: nothing to raise, and the engine now keeps the window.
+    let good = server.post(&push, &admin, minutes(now, 120, |_| 0.0)).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
+    // A minute of twenty hours ago sent now, all bad: the budget is spent (no lookback
+    // of a burn alert but the window holds it).
+    let twenty_hours = SignedDuration::from_hours(20);
+    let backfill = server
+        .post(&push, &admin, one_minute(twenty_hours, 0.0, 1e6))
+        .await;
+    assert_eq!(backfill.status, StatusCode::OK, "{}", backfill.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(exhausted().await, ["error"]);
+    // Corrected (sent again, all good): the budget is back.
+    let corrected = server
+        .post(&push, &admin, one_minute(twenty_hours, 1e6, 1e6))
+        .await;
+    assert_eq!(corrected.status, StatusCode::OK, "{}", corrected.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert!(exhausted().await.is_empty());
+    // A bad minute of forty days ago is outside the 30-day window…
+    let forty_days = SignedDuration::from_hours(40 * 24);
+    let old = server
+        .post(&push, &admin, one_minute(forty_days, 0.0, 1e6))
+        .await;
+    assert_eq!(old.status, StatusCode::OK, "{}", old.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
+    // …and inside a 90-day one: the grown window is read again from its start.
+    let mut longer = definition();
+    longer["time_window"] = json!({"duration": "90d", "is_rolling": true});
+    let updated = server
+        .request(
+            reqwest::Method::PUT,
+            &path,
+            Some(&admin),
+            Some(&json!({"definition": longer, "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
+    assert_eq!(exhausted().await, ["error"]);
+    // A minute on, the newest minute arrives and is read; the budget stays spent.
+    clock.advance(SignedDuration::from_mins(1));
+    let next = server
+        .post(
+            &push,
+            &admin,
+            one_minute(SignedDuration::ZERO, 1000.0, 1000.0),
+        )
+        .await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
+    // Deleted, the SLO's kept minutes are forgotten with it.
+    let deleted = server.delete(&path, &admin).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    assert_eq!(server.app().evaluate_slos().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_engine_sees_every_change_on_sqlite() {
+    the_engine_sees_every_change_to_the_minutes_it_keeps(None).await;
+}
+
+#[tokio::test]
+async fn the_engine_sees_every_change_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        the_engine_sees_every_change_to_the_minutes_it_keeps(Some(
+            rampart_testkit::Engine::Postgres,
+        ))
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn slos_keep_budgets_on_sqlite() {
     slos_keep_budgets(None).await;

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::openslo::{self, ExportedSlo};
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
-use rampart_domain::sre::series::METRIC_NAME_LABEL;
+use rampart_domain::sre::series::{METRIC_NAME_LABEL, SelectorIndex};
 use rampart_domain::sre::slos::{
     Budget, Burn, BurnSeverity, Indicator, MinuteDelta, MinuteSeries, Rollup, SeriesRole,
     SeriesSample, Slo, SloDefinition, SloDoc, scale_lookback, series_deltas,
@@ -1035,13 +1035,10 @@ impl App {
         let owner = owner_of(scope)?;
         let request = remote_write::decode(body)?;
         let slos = self.indicators(scope).await?;
-        let mut by_metric: HashMap<&[u8], Vec<(usize, SloId, SeriesRole, &_)>> = HashMap::new();
+        let mut selectors = SelectorIndex::default();
         for (index, (slo, opened)) in slos.iter().enumerate() {
             for (role, selector) in opened.1.indicator.iter().flat_map(Indicator::selectors) {
-                by_metric
-                    .entry(selector.metric().as_bytes())
-                    .or_default()
-                    .push((index, slo.id, role, selector));
+                selectors.add(selector, (index, slo.id, role));
             }
         }
         let now = self.now();
@@ -1060,19 +1057,16 @@ impl App {
                 .iter()
                 .find(|label| label.name == METRIC_NAME_LABEL.as_bytes())
                 .map(|label| &label.value[..]);
-            let Some(candidates) = name.and_then(|name| by_metric.get(name)) else {
+            if !name.is_some_and(|name| selectors.has_metric(name)) {
                 outcome.unmatched_series += 1;
                 continue;
-            };
+            }
             let labels: Vec<(&[u8], &[u8])> = series
                 .labels
                 .iter()
                 .map(|label| (&label.name[..], &label.value[..]))
                 .collect();
-            let selected: Vec<_> = candidates
-                .iter()
-                .filter(|(_, _, _, selector)| selector.matches(&labels))
-                .collect();
+            let selected = selectors.select(&labels);
             if selected.is_empty() {
                 outcome.unmatched_series += 1;
                 continue;
@@ -1100,7 +1094,7 @@ impl App {
                 sealer = Some(self.sealer(&owner).await?);
             }
             let Some(sealer) = &sealer else { continue };
-            for (slo, id, role, _) in selected {
+            for (slo, id, role) in selected {
                 let index =
                     sealer.blind_index(&SERIES_INDEX, &format!("{}\n{canonical}", role.as_str()));
                 matched.push(MatchedSeries {
@@ -1160,6 +1154,7 @@ impl App {
             .collect();
         tx.put_slo_series(&series_rows).await?;
         let mut changed = Vec::new();
+        let mut deltas = Vec::new();
         for (slo, slo_minutes) in &minutes {
             let Some(((slo, _), version)) = slos
                 .get(*slo)
@@ -1167,23 +1162,24 @@ impl App {
             else {
                 continue;
             };
-            let deltas: Vec<MinuteDelta> = slo_minutes
-                .iter()
-                .map(|(minute, (good, total))| MinuteDelta {
+            if slo_minutes.is_empty() {
+                continue;
+            }
+            deltas.extend(slo_minutes.iter().map(|(minute, (good, total))| {
+                let delta = MinuteDelta {
                     minute: *minute,
                     good: *good,
                     total: *total,
-                })
-                .collect();
-            if deltas.is_empty() {
-                continue;
-            }
-            tx.add_slo_minutes(slo.id, *version, &deltas).await?;
+                };
+                (slo.id, *version, delta)
+            }));
             changed.push(json!({
                 "identifier": slo.identifier.as_str(),
-                "minutes": deltas.len(),
+                "minutes": slo_minutes.len(),
             }));
         }
+        // Every SLO's minutes in a few statements, not one an SLO.
+        tx.add_slo_minutes(&deltas).await?;
         outcome.slos = changed.len() as u64;
         tx.commit(
             ctx.audit(now, "slo.remote_write", "project")

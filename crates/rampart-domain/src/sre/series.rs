@@ -15,6 +15,8 @@
 //! `__name__="…"`): the receiver finds candidate selectors by the metric name of each
 //! series, so a series no SLO asks for costs one hash lookup.
 
+use std::collections::HashMap;
+
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::ValidationError;
@@ -185,6 +187,100 @@ impl Selector {
     }
 }
 
+/// Selectors found by a series' metric name and, for a selector that tests a label for
+/// equality with a value, by that label's value too: a series is tested only against the
+/// selectors it could match — with a hundred SLOs on one metric, each naming its `job`,
+/// a series is tested against one or two, not two hundred. Each selector carries a
+/// value (`T`: whose selector it is), given back in the order selectors were added.
+#[derive(Debug)]
+pub struct SelectorIndex<T> {
+    entries: Vec<(Selector, T)>,
+    by_metric: HashMap<Vec<u8>, MetricSelectors>,
+}
+
+/// The selectors of one metric: by (label, value) of their first non-empty equality
+/// matcher, and those without one.
+#[derive(Debug, Default)]
+struct MetricSelectors {
+    keyed: HashMap<Vec<u8>, HashMap<Vec<u8>, Vec<usize>>>,
+    unkeyed: Vec<usize>,
+}
+
+impl<T> Default for SelectorIndex<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            by_metric: HashMap::new(),
+        }
+    }
+}
+
+impl<T> SelectorIndex<T> {
+    pub fn add(&mut self, selector: &Selector, value: T) {
+        let position = self.entries.len();
+        let selectors = self
+            .by_metric
+            .entry(selector.metric.as_bytes().to_vec())
+            .or_default();
+        // `label=""` also matches series without the label, which have no value to
+        // be found by: such a selector is tested against every series of its metric.
+        let key = selector
+            .matchers
+            .iter()
+            .find_map(|matcher| match &matcher.test {
+                Test::Equal(value) if !value.is_empty() => Some((&matcher.label, value)),
+                _ => None,
+            });
+        match key {
+            Some((label, value)) => selectors
+                .keyed
+                .entry(label.as_bytes().to_vec())
+                .or_default()
+                .entry(value.as_bytes().to_vec())
+                .or_default()
+                .push(position),
+            None => selectors.unkeyed.push(position),
+        }
+        self.entries.push((selector.clone(), value));
+    }
+
+    /// Whether any selector asks for the metric `name` (a series of another metric
+    /// costs this one lookup).
+    pub fn has_metric(&self, name: &[u8]) -> bool {
+        self.by_metric.contains_key(name)
+    }
+
+    /// The values of the selectors that select a series with these labels
+    /// (`__name__` among them), in the order they were added.
+    pub fn select(&self, labels: &[(&[u8], &[u8])]) -> Vec<&T> {
+        let name = labels
+            .iter()
+            .find(|(label, _)| *label == METRIC_NAME_LABEL.as_bytes())
+            .map_or(&b""[..], |(_, value)| *value);
+        let Some(selectors) = self.by_metric.get(name) else {
+            return Vec::new();
+        };
+        let mut candidates = selectors.unkeyed.clone();
+        for (label, value) in labels {
+            if let Some(positions) = selectors
+                .keyed
+                .get(*label)
+                .and_then(|values| values.get(*value))
+            {
+                candidates.extend_from_slice(positions);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|position| self.entries.get(position))
+            .filter(|(selector, _)| selector.matches(labels))
+            .map(|(_, value)| value)
+            .collect()
+    }
+}
+
 struct Lexer<'a> {
     rest: &'a str,
     field: &'static str,
@@ -289,6 +385,62 @@ mod tests {
             .iter()
             .map(|(name, value)| (name.as_bytes(), value.as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn the_index_selects_what_testing_every_selector_selects() {
+        let texts = [
+            r#"http_requests_total{job="api"}"#,
+            r#"http_requests_total{job="api",code=~"5.."}"#,
+            r#"http_requests_total{code="200",job="web"}"#,
+            r#"http_requests_total{job=~"api|web"}"#,
+            r#"http_requests_total{env=""}"#,
+            r#"http_requests_total{env="",job="api"}"#,
+            r#"http_requests_total{job!="api"}"#,
+            r#"http_requests_total"#,
+            r#"{__name__="http_requests_total",job="db"}"#,
+            r#"latency_seconds_bucket{le="0.5",job="api"}"#,
+            r#"latency_seconds_bucket{job="api"}"#,
+        ];
+        let mut index = SelectorIndex::default();
+        let selectors: Vec<Selector> = texts
+            .iter()
+            .map(|text| Selector::parse("selector", text).unwrap())
+            .collect();
+        for (position, selector) in selectors.iter().enumerate() {
+            index.add(selector, position);
+        }
+        let metrics = ["http_requests_total", "latency_seconds_bucket", "other"];
+        let values = ["", "api", "web", "db", "200", "503", "0.5"];
+        let mut cases = 0;
+        for metric in metrics {
+            for job in values {
+                for code in values {
+                    for env in ["", "prod"] {
+                        let mut pairs = vec![("__name__", metric)];
+                        for (label, value) in
+                            [("job", job), ("code", code), ("le", code), ("env", env)]
+                        {
+                            // A label with the empty value is a label the series lacks.
+                            if !value.is_empty() {
+                                pairs.push((label, value));
+                            }
+                        }
+                        let series = labels(&pairs);
+                        let expected: Vec<usize> = (0..selectors.len())
+                            .filter(|&position| selectors[position].matches(&series))
+                            .collect();
+                        let selected: Vec<usize> =
+                            index.select(&series).into_iter().copied().collect();
+                        assert_eq!(selected, expected, "{pairs:?}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 3 * 7 * 7 * 2);
+        assert!(index.has_metric(b"latency_seconds_bucket"));
+        assert!(!index.has_metric(b"other"));
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub const SLO_SERIES_INDEX: BlindIndexColumn = BlindIndexColumn {
     column: "series_index",
 };
 
+/// A minute of an SLO to write: (SLO, the write's data version, minute, good, total).
+type MinuteRow = (SloId, i64, Timestamp, f64, f64);
+
 /// A series of an SLO, as [`SLO_SERIES_INDEX`] names it.
 pub type SeriesKey = (SloId, String);
 
@@ -206,11 +209,20 @@ impl Store {
             let seen: Vec<String> = (0..part.len())
                 .map(|index| format!("({})", engine.placeholders(1 + index * 2, 2)))
                 .collect();
-            // One probe of (slo_id, version) per SLO.
+            // One probe of the (slo_id, version) index per SLO. SQLite plans the join
+            // that way; PostgreSQL, whose estimate of `version >` is a guess until the
+            // table is analysed, would hash-join a scan of every minute instead, so
+            // there the probe is a lateral subquery kept from being flattened
+            // (`OFFSET 0`).
+            let probe = if engine == crate::Engine::Postgres {
+                "CROSS JOIN LATERAL (SELECT slo_id, minute, good, total FROM slo_minutes \
+                 WHERE slo_id = seen.slo_id AND version > seen.version OFFSET 0) m"
+            } else {
+                "JOIN slo_minutes m ON m.slo_id = seen.slo_id AND m.version > seen.version"
+            };
             let sql = format!(
                 "WITH seen (slo_id, version) AS (VALUES {}) \
-                 SELECT m.slo_id, m.minute, m.good, m.total FROM seen \
-                 JOIN slo_minutes m ON m.slo_id = seen.slo_id AND m.version > seen.version",
+                 SELECT m.slo_id, m.minute, m.good, m.total FROM seen {probe}",
                 seen.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -272,8 +284,9 @@ impl Store {
 
 impl WriteTx {
     /// The samples kept for these series, each row locked until the transaction ends
-    /// (PostgreSQL `FOR UPDATE`, taken in (SLO, index) order so that two writers of the
-    /// same series wait rather than deadlock; SQLite writers are already serialised).
+    /// (PostgreSQL `FOR UPDATE`, in (SLO, index) order; a writer of minutes has taken
+    /// its SLOs' data versions before, whose row locks already keep two writers of one
+    /// SLO apart — SQLite writers are serialised anyway).
     pub async fn slo_series_for_update(
         &mut self,
         keys: &[SeriesKey],
@@ -287,31 +300,31 @@ impl WriteTx {
         sorted.sort();
         sorted.dedup();
         let mut kept = HashMap::new();
-        for chunk in sorted.chunk_by(|a, b| a.0 == b.0) {
-            for part in chunk.chunks(SERIES_PER_STATEMENT) {
-                let Some(((slo, _), _)) = part.split_first() else {
-                    continue;
-                };
-                let engine = self.engine();
-                let sql = format!(
-                    "SELECT series_index, at_ms, value FROM slo_series WHERE slo_id = {} \
-                     AND series_index IN ({}) ORDER BY series_index{lock}",
-                    engine.placeholders(1, 1),
-                    engine.placeholders(2, part.len())
+        for part in sorted.chunks(SERIES_PER_STATEMENT) {
+            let engine = self.engine();
+            let pairs: Vec<String> = (0..part.len())
+                .map(|index| format!("({})", engine.placeholders(1 + index * 2, 2)))
+                .collect();
+            let sql = format!(
+                "SELECT slo_id, series_index, at_ms, value FROM slo_series \
+                 WHERE (slo_id, series_index) IN ({}) ORDER BY slo_id, series_index{lock}",
+                pairs.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (slo, index) in part {
+                query = query.bind(slo.to_string()).bind(index.clone());
+            }
+            for row in query.fetch_all(self.conn()).await? {
+                kept.insert(
+                    (
+                        get_id(&row, "slo_id")?,
+                        get::<String>(&row, "series_index")?,
+                    ),
+                    SeriesSample {
+                        at_ms: get(&row, "at_ms")?,
+                        value: get(&row, "value")?,
+                    },
                 );
-                let mut query = sqlx::query(&sql).bind(slo.to_string());
-                for (_, index) in part {
-                    query = query.bind(index.clone());
-                }
-                for row in query.fetch_all(self.conn()).await? {
-                    kept.insert(
-                        (*slo, get::<String>(&row, "series_index")?),
-                        SeriesSample {
-                            at_ms: get(&row, "at_ms")?,
-                            value: get(&row, "value")?,
-                        },
-                    );
-                }
             }
         }
         Ok(kept)
@@ -384,38 +397,27 @@ impl WriteTx {
         Ok(versions)
     }
 
-    /// Adds to minutes of `slo` (what remote write's samples counted), stamped with
-    /// the SLO's data `version` this write took.
+    /// Adds to minutes of SLOs (what remote write's samples counted), each stamped with
+    /// its SLO's data version this write took: `(SLO, version, delta)`, at most one per
+    /// SLO and minute.
     pub async fn add_slo_minutes(
         &mut self,
-        slo: SloId,
-        version: i64,
-        deltas: &[MinuteDelta],
+        deltas: &[(SloId, i64, MinuteDelta)],
     ) -> StoreResult<()> {
-        let rows: Vec<(Timestamp, f64, f64)> = deltas
+        let rows: Vec<MinuteRow> = deltas
             .iter()
-            .map(|delta| (delta.minute, delta.good, delta.total))
+            .map(|(slo, version, delta)| (*slo, *version, delta.minute, delta.good, delta.total))
             .collect();
         self.upsert_minutes(
-            slo,
-            version,
             &rows,
             "good = slo_minutes.good + excluded.good, total = slo_minutes.total + excluded.total",
         )
         .await
     }
 
-    /// Writes (minute, good, total) rows of `slo` stamped `version`, a minute already
-    /// there changed by `on_conflict` (an SQL `SET` list over `slo_minutes` and
-    /// `excluded`) and stamped anew.
-    async fn upsert_minutes(
-        &mut self,
-        slo: SloId,
-        version: i64,
-        rows: &[(Timestamp, f64, f64)],
-        on_conflict: &str,
-    ) -> StoreResult<()> {
-        let id = slo.to_string();
+    /// Writes minute rows, a minute already there changed by `on_conflict` (an SQL
+    /// `SET` list over `slo_minutes` and `excluded`) and stamped anew.
+    async fn upsert_minutes(&mut self, rows: &[MinuteRow], on_conflict: &str) -> StoreResult<()> {
         for chunk in rows.chunks(MINUTES_PER_STATEMENT) {
             let engine = self.engine();
             let values: Vec<String> = (0..chunk.len())
@@ -428,13 +430,13 @@ impl WriteTx {
                 values.join(", ")
             );
             let mut query = sqlx::query(&sql);
-            for (minute, good, total) in chunk {
+            for (slo, version, minute, good, total) in chunk {
                 query = query
-                    .bind(id.clone())
+                    .bind(slo.to_string())
                     .bind(micros(*minute))
                     .bind(*good)
                     .bind(*total)
-                    .bind(version);
+                    .bind(*version);
             }
             query.execute(self.conn()).await?;
         }
@@ -548,16 +550,11 @@ impl WriteTx {
         version: i64,
         minutes: &[Rollup],
     ) -> StoreResult<()> {
-        let rows: Vec<(Timestamp, f64, f64)> = minutes
+        let rows: Vec<MinuteRow> = minutes
             .iter()
-            .map(|minute| (minute.minute, minute.good, minute.total))
+            .map(|minute| (slo, version, minute.minute, minute.good, minute.total))
             .collect();
-        self.upsert_minutes(
-            slo,
-            version,
-            &rows,
-            "good = excluded.good, total = excluded.total",
-        )
-        .await
+        self.upsert_minutes(&rows, "good = excluded.good, total = excluded.total")
+            .await
     }
 }

@@ -1483,7 +1483,20 @@ async fn slo_minutes_carry_the_data_version_of_the_write_that_changed_them() {
                 total: 1.0,
             },
         ];
-        tx.add_slo_minutes(first, 2, &deltas).await.unwrap();
+        let deltas: Vec<_> = deltas.into_iter().map(|delta| (first, 2, delta)).collect();
+        tx.add_slo_minutes(&deltas).await.unwrap();
+        // The series samples of several SLOs are read (and locked) together.
+        let sample = |at_ms: i64| rampart_domain::sre::slos::SeriesSample { at_ms, value: 7.0 };
+        let (one, other) = ((first, "a".to_owned()), (last, "b".to_owned()));
+        tx.put_slo_series(&[(one.clone(), sample(10)), (other.clone(), sample(20))])
+            .await
+            .unwrap();
+        let kept = tx
+            .slo_series_for_update(&[other.clone(), (first, "missing".into()), one.clone()])
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!((kept[&one], kept[&other]), (sample(10), sample(20)));
         tx.commit(audit("slo.remote_write")).await.unwrap();
         let mut changed = store
             .slo_minutes_changed(&[(first, 1), (last, 1)])

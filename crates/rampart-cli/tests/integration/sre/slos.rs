@@ -36,6 +36,49 @@ fn close(left: &Value, right: f64) -> bool {
         .is_some_and(|left| (left - right).abs() < 1e-6)
 }
 
+/// The service's alerts as (severity, status), sorted.
+async fn service_alerts(
+    server: &rampart_testkit::TestServer,
+    token: &str,
+    service: &str,
+) -> Vec<(String, String)> {
+    let listed = server
+        .get(&format!("{PROJECT}/alerts?service={service}"), token)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let mut alerts: Vec<(String, String)> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|alert| {
+            (
+                alert["severity"].as_str().unwrap().to_owned(),
+                alert["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    alerts.sort();
+    alerts
+}
+
+/// `PUT` of a new definition of the SLO at `path`, made to `expected_version`.
+async fn put_definition(
+    server: &rampart_testkit::TestServer,
+    token: &str,
+    path: &str,
+    definition: Value,
+    expected_version: u32,
+) -> rampart_testkit::Reply {
+    server
+        .request(
+            reqwest::Method::PUT,
+            path,
+            Some(token),
+            Some(&json!({"definition": definition, "expected_version": expected_version})),
+        )
+        .await
+}
+
 async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     let clock = manual_clock();
     let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
@@ -250,25 +293,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     // The engine raises the alerts the status calls for, once, on the SLO's service
     // like any sender's (so they open an incident): the page and the ticket burns and
     // the exhausted budget.
-    let alerts_of = async |service: &str| {
-        let listed = server
-            .get(&format!("{PROJECT}/alerts?service={service}"), &admin)
-            .await;
-        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
-        let mut alerts: Vec<(String, String)> = listed.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|alert| {
-                (
-                    alert["severity"].as_str().unwrap().to_owned(),
-                    alert["status"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect();
-        alerts.sort();
-        alerts
-    };
+    let alerts_of = async |service: &str| service_alerts(&server, &admin, service).await;
     let alerts = async || alerts_of("checkout").await;
     assert!(alerts().await.is_empty());
     assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
@@ -309,28 +334,14 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     let mut slices = definition();
     slices["budgeting_method"] = json!("timeslices");
     slices["time_slice_target"] = json!(0.95);
-    let updated = server
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&admin),
-            Some(&json!({"definition": slices, "expected_version": 1})),
-        )
-        .await;
+    let updated = put_definition(&server, &admin, &path, slices, 1).await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(updated.body["version"], 2);
     let status = &updated.body["status"];
     assert!(close(&status["good"], 90.0), "{status}");
     assert!(close(&status["bad"], 10.0), "{status}");
     assert!(close(&status["allowed"], 43.2), "{status}");
-    let stale = server
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&admin),
-            Some(&json!({"definition": definition(), "expected_version": 1})),
-        )
-        .await;
+    let stale = put_definition(&server, &admin, &path, definition(), 1).await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
     assert_eq!(stale.code(), "slo_version_stale");
 
@@ -339,14 +350,7 @@ async fn slos_keep_budgets(engine: Option<rampart_testkit::Engine>) {
     super::service(&server, "payments").await;
     let mut moved = definition();
     moved["service"] = json!("payments");
-    let updated = server
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&admin),
-            Some(&json!({"definition": moved, "expected_version": 2})),
-        )
-        .await;
+    let updated = put_definition(&server, &admin, &path, moved, 2).await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(
         alerts().await,
@@ -469,16 +473,11 @@ async fn the_engine_sees_every_change_to_the_minutes_it_keeps(
     let push = format!("{path}/minutes");
     let one_minute = |back: SignedDuration, good: f64, total: f64| json!({"minutes": [{"minute": (now - back).to_string(), "good": good, "total": total}]});
     let exhausted = async || {
-        let listed = server
-            .get(&format!("{PROJECT}/alerts?service=checkout"), &admin)
-            .await;
-        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
-        listed.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|alert| alert["status"] == "triggered")
-            .map(|alert| alert["severity"].as_str().unwrap().to_owned())
+        service_alerts(&server, &admin, "checkout")
+            .await
+            .into_iter()
+            .filter(|(_, status)| status == "triggered")
+            .map(|(severity, _)| severity)
             .collect::<Vec<_>>()
     };
 
@@ -512,14 +511,7 @@ async fn the_engine_sees_every_change_to_the_minutes_it_keeps(
     // …and inside a 90-day one: the grown window is read again from its start.
     let mut longer = definition();
     longer["time_window"] = json!({"duration": "90d", "is_rolling": true});
-    let updated = server
-        .request(
-            reqwest::Method::PUT,
-            &path,
-            Some(&admin),
-            Some(&json!({"definition": longer, "expected_version": 1})),
-        )
-        .await;
+    let updated = put_definition(&server, &admin, &path, longer, 1).await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(server.app().evaluate_slos().await.unwrap(), 1);
     assert_eq!(exhausted().await, ["error"]);

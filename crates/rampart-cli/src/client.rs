@@ -279,6 +279,24 @@ fn refusal(status: reqwest::StatusCode, body: &[u8]) -> anyhow::Error {
     }
 }
 
+/// `?name=value&…` of the pairs given a value, each percent-encoded (an RFC 3339 offset's
+/// `+` would otherwise arrive as a space); empty when none is.
+pub(crate) fn query_string(pairs: &[(&str, Option<&str>)]) -> String {
+    // Any absolute URL: only its query is kept.
+    let Ok(mut url) = reqwest::Url::parse("https://rampart.invalid/") else {
+        return String::new();
+    };
+    url.query_pairs_mut().extend_pairs(
+        pairs
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| (name, value))),
+    );
+    match url.query() {
+        Some(query) if !query.is_empty() => format!("?{query}"),
+        _ => String::new(),
+    }
+}
+
 /// Prints rows as an aligned table or the values as JSON.
 pub(crate) fn print<T: Serialize>(
     format: OutputFormat,

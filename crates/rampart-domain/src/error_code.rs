@@ -101,7 +101,7 @@ catalogue! {
     InvalidCursor = ("invalid_cursor", 400, "The page cursor is not one this list gave."),
     InvalidLimit = ("invalid_limit", 400, "The page size is outside 1 to 500."),
     InvalidAt = ("invalid_at", 400, "`at` is not an RFC 3339 time."),
-    InvalidRange = ("invalid_range", 400, "`from` or `to` is not an RFC 3339 time."),
+    InvalidRange = ("invalid_range", 400, "`from` or `to` is not an RFC 3339 time, or the range they make is empty or longer than the route allows."),
     InvalidTime = ("invalid_time", 400, "A time in a query (the audit log's or the alert list's `since`/`until`) is not RFC 3339."),
     InvalidDays = ("invalid_days", 400, "An audit retention in days is out of range."),
     InvalidExpiry = ("invalid_expiry", 400, "A token expiry is in the past or out of range."),

@@ -184,3 +184,54 @@ pub struct SloExportQuery {
     #[serde(default)]
     pub slo: Option<String>,
 }
+
+/// `GET …/slos/{slo}/history`: the range and step of a chart, each optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SloHistoryQuery {
+    /// RFC 3339; default: one window's nominal length before `to`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// RFC 3339; default: now.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `<n>m`, `h`, `d` or `w`; default: the shortest whole minutes giving at most 240
+    /// intervals.
+    #[serde(default)]
+    pub step: Option<String>,
+}
+
+/// One interval of an SLO's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SloHistoryPoint {
+    /// `[start, end)`.
+    pub start: String,
+    pub end: String,
+    /// Good and all events in the interval (whatever the budgeting method).
+    pub good: f64,
+    pub total: f64,
+    /// good / total; absent without events.
+    pub ratio: Option<f64>,
+    /// The burn rate over the interval, counted as an alert window counts it; absent
+    /// without data.
+    pub burn_rate: Option<f64>,
+    /// The share of the window's budget spent and left at `end`.
+    pub budget_consumed: f64,
+    pub budget_remaining: f64,
+}
+
+/// An SLO's history for a chart: intervals of `step_minutes`, the last ending at `to`,
+/// as many as fit after `from` (instants floored to the minute; at most 1 440 intervals
+/// and 400 days).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SloHistory {
+    /// The SLO's identifier and the version of the definition the history is computed by.
+    pub slo: String,
+    pub version: u32,
+    /// The objective, as a ratio (a chart's target line).
+    pub target: f64,
+    pub from: String,
+    pub to: String,
+    pub step_minutes: i64,
+    pub points: Vec<SloHistoryPoint>,
+}

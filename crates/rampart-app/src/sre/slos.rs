@@ -13,8 +13,8 @@ use rampart_domain::sre::openslo::{self, ExportedSlo};
 use rampart_domain::sre::payload::{Action, AlertEvent, Severity};
 use rampart_domain::sre::series::{METRIC_NAME_LABEL, SelectorIndex};
 use rampart_domain::sre::slos::{
-    Budget, Burn, BurnSeverity, Indicator, MinuteDelta, MinuteSeries, Rollup, SeriesRole,
-    SeriesSample, Slo, SloDefinition, SloDoc, scale_lookback, series_deltas,
+    Budget, Burn, BurnSeverity, HistoryPoint, HistoryRange, Indicator, MinuteDelta, MinuteSeries,
+    Rollup, SeriesRole, SeriesSample, Slo, SloDefinition, SloDoc, scale_lookback, series_deltas,
 };
 use rampart_domain::{ErrorCode, Name, Permission, SloId, Slug, ValidationError};
 use rampart_store::sealed::SealedCell;
@@ -214,6 +214,15 @@ pub struct SloStatus {
     /// When the budget runs out at the burn rate of the last hour (scaled like the
     /// fastest page window's long lookback); `None` when it does not burn.
     pub exhaustion_at: Option<Timestamp>,
+}
+
+/// An SLO's history over a range.
+#[derive(Clone, Debug)]
+pub struct SloHistory {
+    pub view: SloView,
+    pub range: HistoryRange,
+    /// One per interval, in time order.
+    pub points: Vec<HistoryPoint>,
 }
 
 fn not_found() -> AppError {
@@ -1372,6 +1381,32 @@ impl App {
     ) -> AppResult<SloStatus> {
         let view = self.slo(scope, identifier).await?;
         self.status_of(view, at).await
+    }
+
+    /// An SLO's history for a chart: the events, burn rate and budget of each interval
+    /// of the range asked for (each part defaulted as [`HistoryRange::new`] says), from
+    /// one read of the minutes it needs.
+    pub async fn slo_history(
+        &self,
+        scope: Scope,
+        identifier: &str,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        step: Option<&str>,
+    ) -> AppResult<SloHistory> {
+        let view = self.slo(scope, identifier).await?;
+        let objective = &view.definition.objective;
+        let range = HistoryRange::new(&objective.window, self.now(), from, to, step)?;
+        let rollups = self
+            .store()
+            .slo_minutes(view.slo.id, objective.history_needs_from(&range), range.to)
+            .await?;
+        let points = objective.history(&MinuteSeries::new(rollups), &range);
+        Ok(SloHistory {
+            view,
+            range,
+            points,
+        })
     }
 
     /// The status of an SLO already read (after a create or update, which hold it).

@@ -1100,6 +1100,145 @@ impl Objective {
     }
 }
 
+/// The most intervals one history holds (a day by the minute, a year by the 6 hours).
+pub const HISTORY_POINTS_MAX: i64 = 1440;
+
+/// How many intervals a history has when no step is asked for.
+const HISTORY_POINTS_DEFAULT: i64 = 240;
+
+/// The intervals of an SLO's history, as for a chart: `step` long, the last ending at
+/// `to`, as many as fit after `from`. Instants are whole minutes (rollups are).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistoryRange {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub step: SignedDuration,
+}
+
+/// `at` floored to its minute.
+fn floor_to_minute(at: Timestamp) -> Timestamp {
+    Timestamp::from_second(at.as_second().div_euclid(60) * 60).unwrap_or(at)
+}
+
+impl HistoryRange {
+    /// The range asked for, each part defaulted: `to` now, `from` one nominal window
+    /// before `to`, `step` (`<n>m|h|d|w`) the shortest whole minutes that cut the range
+    /// into at most 240 intervals. A range is at most 400 days (what is kept) and holds
+    /// 1 to [`HISTORY_POINTS_MAX`] intervals.
+    pub fn new(
+        window: &Window,
+        now: Timestamp,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        step: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        let to = floor_to_minute(to.unwrap_or(now));
+        let from = match from {
+            Some(from) => floor_to_minute(from),
+            None => to
+                .checked_sub(window.nominal())
+                .map_err(|_| invalid("range", "`to` is too early"))?,
+        };
+        if to <= from {
+            return Err(invalid("range", "`to` must be after `from`"));
+        }
+        let span = to.duration_since(from);
+        if span > ROLLING_MAX {
+            return Err(invalid(
+                "range",
+                "a history covers at most 400 days (what is kept)",
+            ));
+        }
+        let step = match step {
+            Some(text) => lookback(text).ok_or_else(|| {
+                invalid("step", "a step is a whole number of m, h, d or w (5m, 1h)")
+            })?,
+            None => {
+                let minutes = span.as_mins();
+                SignedDuration::from_mins(
+                    (minutes + HISTORY_POINTS_DEFAULT - 1) / HISTORY_POINTS_DEFAULT,
+                )
+            }
+        };
+        if step > span {
+            return Err(invalid(
+                "step",
+                "the step is longer than the range: no interval fits",
+            ));
+        }
+        let count = span.as_mins() / step.as_mins();
+        if count > HISTORY_POINTS_MAX {
+            return Err(invalid(
+                "step",
+                format!(
+                    "the step cuts the range into {count} intervals; at most \
+                     {HISTORY_POINTS_MAX}: take a longer step"
+                ),
+            ));
+        }
+        Ok(HistoryRange { from, to, step })
+    }
+
+    /// The intervals' ends, in time order.
+    pub fn ends(&self) -> impl Iterator<Item = Timestamp> + '_ {
+        let count = self.to.duration_since(self.from).as_mins() / self.step.as_mins();
+        (0..count)
+            .rev()
+            .filter_map(move |back| self.to.checked_sub(self.step * back as i32).ok())
+    }
+}
+
+/// One interval of an SLO's history: its events, its burn rate, and the error budget at
+/// its end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistoryPoint {
+    /// `[start, end)`.
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Good and all events in the interval, whatever the budgeting method.
+    pub good: f64,
+    pub total: f64,
+    /// The burn rate over the interval as an alert window would count it; `None`
+    /// without data.
+    pub burn_rate: Option<f64>,
+    /// The window's budget at `end`.
+    pub budget: Budget,
+}
+
+impl Objective {
+    /// The history of `range` from `minutes` (those from [`Objective::history_needs_from`]).
+    pub fn history(&self, minutes: &MinuteSeries, range: &HistoryRange) -> Vec<HistoryPoint> {
+        range
+            .ends()
+            .map(|end| {
+                let start = end - range.step;
+                let (good, total) = minutes
+                    .between(start, end)
+                    .iter()
+                    .fold((0.0, 0.0), |(good, total), rollup| {
+                        (good + rollup.good, total + rollup.total)
+                    });
+                HistoryPoint {
+                    start,
+                    end,
+                    good,
+                    total,
+                    burn_rate: self.burn_rate(minutes, range.step, end),
+                    budget: self.budget(minutes, end),
+                }
+            })
+            .collect()
+    }
+
+    /// The first minute [`Objective::history`] of `range` looks at: its first interval's
+    /// start or the window's start at its first end, whichever is earlier.
+    pub fn history_needs_from(&self, range: &HistoryRange) -> Timestamp {
+        let first_end = range.ends().next().unwrap_or(range.to);
+        let (window_start, _) = self.window.period_at(first_end);
+        window_start.min(first_end - range.step)
+    }
+}
+
 /// How urgent an alert window's alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BurnSeverity {
@@ -1622,6 +1761,155 @@ mod tests {
             ..budget
         };
         assert_eq!(slo.exhaustion_at(&spent, 0.0, now), Some(now));
+    }
+
+    #[test]
+    fn a_history_cuts_its_range_into_steps_ending_at_to() {
+        let now = at("2026-11-10T12:00:30Z");
+        let slo = rolling_days(30, 0.999, Budgeting::Occurrences);
+        // 06:00 to 12:00, 1 000 events a minute; 10 a minute bad from 09:00 to 10:00.
+        let rollups = minutes(at("2026-11-10T12:00:00Z"), 360, 1000.0, |i| {
+            if (180..240).contains(&i) { 10.0 } else { 0.0 }
+        });
+        let data = series(&rollups);
+        let range = HistoryRange::new(
+            &slo.window,
+            now,
+            Some(at("2026-11-10T05:00:00Z")),
+            None,
+            Some("1h"),
+        )
+        .unwrap();
+        assert_eq!(
+            range.to,
+            at("2026-11-10T12:00:00Z"),
+            "floored to the minute"
+        );
+        let points = slo.history(&data, &range);
+        let ends: Vec<String> = points.iter().map(|p| p.end.to_string()).collect();
+        assert_eq!(
+            ends,
+            [
+                "2026-11-10T06:00:00Z",
+                "2026-11-10T07:00:00Z",
+                "2026-11-10T08:00:00Z",
+                "2026-11-10T09:00:00Z",
+                "2026-11-10T10:00:00Z",
+                "2026-11-10T11:00:00Z",
+                "2026-11-10T12:00:00Z"
+            ]
+        );
+        // Before the data: nothing, no burn rate, nothing spent.
+        assert_eq!((points[0].good, points[0].total), (0.0, 0.0));
+        assert_eq!(points[0].burn_rate, None);
+        assert_eq!(points[0].budget.consumed, 0.0);
+        assert_eq!(points[0].start, at("2026-11-10T05:00:00Z"));
+        // A clean hour burns nothing.
+        assert_eq!((points[1].good, points[1].total), (60_000.0, 60_000.0));
+        assert_eq!(points[1].burn_rate, Some(0.0));
+        // The bad hour: 1 % errors against 0.1 % allowed; by its end 600 bad of the
+        // 240 allowed by 240 000 events.
+        assert_eq!((points[4].good, points[4].total), (59_400.0, 60_000.0));
+        assert!((points[4].burn_rate.unwrap() - 10.0).abs() < 1e-9);
+        assert!(
+            (points[4].budget.consumed - 2.5).abs() < 1e-9,
+            "{:?}",
+            points[4]
+        );
+        // Afterwards the budget grows with the events: 600 of 360 allowed.
+        assert!((points[6].budget.consumed - 600.0 / 360.0).abs() < 1e-9);
+        assert_eq!(points[6].burn_rate, Some(0.0));
+        // The history needs the window from the first interval's end back.
+        assert_eq!(
+            slo.history_needs_from(&range),
+            at("2026-11-10T06:00:00Z") - hours(30 * 24)
+        );
+
+        // A range that is not whole steps starts after `from`.
+        let range = HistoryRange::new(
+            &slo.window,
+            now,
+            Some(at("2026-11-10T06:30:00Z")),
+            Some(at("2026-11-10T12:00:00Z")),
+            Some("60m"),
+        )
+        .unwrap();
+        let points = slo.history(&data, &range);
+        assert_eq!(points.len(), 5);
+        assert_eq!(points[0].start, at("2026-11-10T07:00:00Z"));
+
+        // Defaults: the window's length before now, in 240 intervals.
+        let range = HistoryRange::new(&slo.window, now, None, None, None).unwrap();
+        assert_eq!(range.from, at("2026-10-11T12:00:00Z"));
+        assert_eq!(range.step, mins(180));
+        assert_eq!(range.ends().count(), 240);
+        // A short range gets one-minute steps.
+        let range = HistoryRange::new(&slo.window, now, Some(now - mins(90)), None, None).unwrap();
+        assert_eq!((range.step, range.ends().count()), (mins(1), 90));
+    }
+
+    #[test]
+    fn a_history_of_a_calendar_window_starts_each_period_afresh() {
+        let month = Objective::new(
+            0.99,
+            Window::Calendar {
+                unit: CalendarUnit::Month,
+                time_zone: TimeZone::UTC,
+            },
+            Budgeting::Occurrences,
+        )
+        .unwrap();
+        // 100 events a minute from 22:00 on 31 October to 02:00, all bad before midnight.
+        let midnight = at("2026-11-01T00:00:00Z");
+        let mut rollups = minutes(midnight, 120, 100.0, |_| 100.0);
+        rollups.extend(minutes(midnight + hours(2), 120, 100.0, |_| 0.0));
+        let range = HistoryRange::new(
+            &month.window,
+            midnight + hours(2),
+            Some(midnight - hours(2)),
+            None,
+            Some("1h"),
+        )
+        .unwrap();
+        let points = month.history(&series(&rollups), &range);
+        let consumed: Vec<i64> = points
+            .iter()
+            .map(|p| (p.budget.consumed * 1e6).round() as i64)
+            .collect();
+        // October's budget is overspent 100× by 23:00; November's, from its first
+        // instant on, is clean.
+        assert_eq!(consumed, [100_000_000, 0, 0, 0]);
+        assert_eq!(points[0].budget.start, at("2026-10-01T00:00:00Z"));
+        assert_eq!(points[1].budget.start, midnight);
+        assert!((points[1].burn_rate.unwrap() - 100.0).abs() < 1e-9);
+        assert_eq!(month.history_needs_from(&range), at("2026-10-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn history_ranges_outside_the_limits_are_refused() {
+        let now = at("2026-11-10T12:00:00Z");
+        let window = Window::rolling(hours(30 * 24)).unwrap();
+        let refused = |from: Option<Timestamp>, to: Option<Timestamp>, step: Option<&str>| {
+            HistoryRange::new(&window, now, from, to, step)
+                .unwrap_err()
+                .field
+        };
+        assert_eq!(refused(Some(now), None, None), "range");
+        assert_eq!(refused(Some(now + mins(1)), None, None), "range");
+        assert_eq!(
+            refused(Some(now - hours(401 * 24)), None, Some("1d")),
+            "range"
+        );
+        assert_eq!(refused(None, None, Some("5x")), "step");
+        assert_eq!(refused(None, None, Some("0m")), "step");
+        assert_eq!(refused(Some(now - hours(1)), None, Some("2h")), "step");
+        // 2 880 one-minute intervals are more than a history holds; 1 440 are not.
+        assert_eq!(refused(Some(now - hours(48)), None, Some("1m")), "step");
+        assert!(HistoryRange::new(&window, now, Some(now - hours(24)), None, Some("1m")).is_ok());
+        // 400 days is allowed, by the day.
+        assert!(
+            HistoryRange::new(&window, now, Some(now - hours(400 * 24)), None, Some("1d")).is_ok()
+        );
     }
 
     #[test]

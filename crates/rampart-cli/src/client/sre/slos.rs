@@ -1,7 +1,7 @@
 //! `rampart slo`: a project's SLOs — created from a JSON definition file (OpenSLO v1's
 //! fields in snake case), shown with their error budget and burn rates now or `--at` an
-//! instant — `push`, which sends minutes of good and total events from a JSON file, and
-//! `import`/`export` of OpenSLO v1 YAML.
+//! instant, their `history` over a range (a chart's data) — `push`, which sends minutes
+//! of good and total events from a JSON file, and `import`/`export` of OpenSLO v1 YAML.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use rampart_api::sre as wire;
 
 use super::definitions::{read_document, read_text};
 use crate::cli::{ClientArgs, OutputFormat, ProjectArgs};
-use crate::client::{Client, print};
+use crate::client::{Client, print, query_string};
 
 #[derive(Debug, Subcommand)]
 pub enum SloCommand {
@@ -27,6 +27,23 @@ pub enum SloCommand {
         /// The status at this instant (RFC 3339) instead of now.
         #[arg(long)]
         at: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// An SLO's history: the events, burn rate and error budget of each interval of a
+    /// range (by default one window up to now, in at most 240 intervals).
+    History {
+        /// The SLO's identifier.
+        slo: String,
+        /// The range's start (RFC 3339; default: one window before `--to`).
+        #[arg(long)]
+        from: Option<String>,
+        /// The range's end (RFC 3339; default: now).
+        #[arg(long)]
+        to: Option<String>,
+        /// Each interval's length: `<n>m`, `h`, `d` or `w` (at most 1 440 intervals).
+        #[arg(long)]
+        step: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -114,6 +131,15 @@ const STATUS_SHOWN: [&str; 9] = [
     "exhausted",
     "exhaustion_at",
 ];
+const HISTORY_COLUMNS: [&str; 7] = [
+    "start",
+    "end",
+    "total",
+    "ratio",
+    "burn_rate",
+    "budget_consumed",
+    "budget_remaining",
+];
 const BURN_COLUMNS: [&str; 7] = [
     "severity",
     "long_window_minutes",
@@ -133,11 +159,32 @@ pub async fn slo(command: SloCommand, args: &ClientArgs) -> Result<()> {
             print(args.output, &items, &COLUMNS)
         }
         SloCommand::Show { slo, at, project } => {
-            let query = at.map(|at| format!("?at={at}")).unwrap_or_default();
+            let query = query_string(&[("at", at.as_deref())]);
             let shown: wire::Slo = client
                 .get(&format!("{}/slos/{slo}{query}", project.base()))
                 .await?;
             show(args, &shown)
+        }
+        SloCommand::History {
+            slo,
+            from,
+            to,
+            step,
+            project,
+        } => {
+            let query = query_string(&[
+                ("from", from.as_deref()),
+                ("to", to.as_deref()),
+                ("step", step.as_deref()),
+            ]);
+            let history: wire::SloHistory = client
+                .get(&format!("{}/slos/{slo}/history{query}", project.base()))
+                .await?;
+            if args.output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&history)?);
+                return Ok(());
+            }
+            print(args.output, &history.points, &HISTORY_COLUMNS)
         }
         SloCommand::Create {
             slo,

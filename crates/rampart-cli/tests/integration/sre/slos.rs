@@ -558,3 +558,162 @@ async fn slos_keep_budgets_on_postgres() {
         slos_keep_budgets(Some(rampart_testkit::Engine::Postgres)).await;
     }
 }
+
+/// The history of an SLO, as a chart reads it: each interval's events, burn rate and
+/// the budget at its end — figures worked out by hand — through the API and
+/// `rampart slo history`, with the range's defaults and its limits.
+async fn an_slo_history_charts_its_minutes(engine: Option<rampart_testkit::Engine>) {
+    let clock = manual_clock();
+    let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+    let server = quiet_engine(engine, Some(clock.clone())).await;
+    let admin = server.admin_token.clone();
+    super::service(&server, "checkout").await;
+    let (_, viewer) = user_with_role(&server, "viewer@example.com", "_viewer").await;
+    let path = format!("{PROJECT}/slos/checkout-availability");
+    let created = server
+        .post(
+            &format!("{PROJECT}/slos"),
+            &admin,
+            json!({"identifier": "checkout-availability", "name": "Checkout availability",
+                   "definition": definition()}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    // 04:00 to 10:00, 1 000 events a minute; 1 % bad from 07:00 to 08:00.
+    let pushed = server
+        .post(
+            &format!("{path}/minutes"),
+            &admin,
+            minutes(now, 360, |index| {
+                if (180..240).contains(&index) {
+                    10.0
+                } else {
+                    0.0
+                }
+            }),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
+
+    let history = server
+        .get(
+            &format!("{path}/history?from=2026-11-03T03:00:00Z&step=1h"),
+            &viewer,
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    let body = &history.body;
+    assert_eq!(body["slo"], "checkout-availability");
+    assert_eq!(body["version"], 1);
+    assert!(close(&body["target"], 0.999), "{body}");
+    assert_eq!(body["from"], "2026-11-03T03:00:00Z");
+    assert_eq!(body["to"], "2026-11-03T10:00:00Z", "`to` is now by default");
+    assert_eq!(body["step_minutes"], 60);
+    let points = body["points"].as_array().unwrap();
+    let ends: Vec<&str> = points.iter().map(|p| p["end"].as_str().unwrap()).collect();
+    assert_eq!(ends.len(), 7, "{ends:?}");
+    assert_eq!(ends[0], "2026-11-03T04:00:00Z");
+    assert_eq!(ends[6], "2026-11-03T10:00:00Z");
+    // Before the data: no events, no ratio, no burn rate, nothing spent.
+    assert_eq!(points[0]["start"], "2026-11-03T03:00:00Z");
+    assert!(close(&points[0]["total"], 0.0), "{}", points[0]);
+    assert!(points[0]["ratio"].is_null() && points[0]["burn_rate"].is_null());
+    assert!(close(&points[0]["budget_remaining"], 1.0), "{}", points[0]);
+    // A clean hour.
+    assert!(close(&points[1]["ratio"], 1.0), "{}", points[1]);
+    assert!(close(&points[1]["burn_rate"], 0.0), "{}", points[1]);
+    // The bad hour: 1 % against 0.1 % is 10×; by 08:00, 600 bad of the 240 allowed
+    // by 240 000 events.
+    let bad = &points[4];
+    assert_eq!(bad["start"], "2026-11-03T07:00:00Z");
+    assert!(
+        close(&bad["good"], 59_400.0) && close(&bad["total"], 60_000.0),
+        "{bad}"
+    );
+    assert!(close(&bad["ratio"], 0.99), "{bad}");
+    assert!(close(&bad["burn_rate"], 10.0), "{bad}");
+    assert!(close(&bad["budget_consumed"], 2.5), "{bad}");
+    assert!(close(&bad["budget_remaining"], -1.5), "{bad}");
+    // At 10:00, the same 600 of 360 allowed: what the status says now.
+    let status = server.get(&path, &viewer).await;
+    assert!(
+        close(&points[6]["budget_consumed"], 600.0 / 360.0)
+            && points[6]["budget_consumed"] == status.body["status"]["consumed"],
+        "{} / {}",
+        points[6],
+        status.body["status"]
+    );
+
+    // The CLI: the same range written with an offset (its `+` must reach the server
+    // as a `+`), as JSON.
+    let output = crate::iacm::runs::rampart(
+        &server,
+        &viewer,
+        &[
+            "slo",
+            "history",
+            "checkout-availability",
+            "--from",
+            "2026-11-03T04:00:00+01:00",
+            "--to",
+            "2026-11-03T11:00:00+01:00",
+            "--step",
+            "60m",
+            "--output",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let printed: Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(&printed, body);
+
+    // Defaults: one window (30 days) up to now, in 240 intervals of 3 hours.
+    let whole = server.get(&format!("{path}/history"), &viewer).await;
+    assert_eq!(whole.status, StatusCode::OK, "{}", whole.text);
+    assert_eq!(whole.body["from"], "2026-10-04T10:00:00Z");
+    assert_eq!(whole.body["step_minutes"], 180);
+    assert_eq!(whole.body["points"].as_array().unwrap().len(), 240);
+
+    // Ranges and steps outside the limits, named; a missing SLO is missing.
+    for (query, code) in [
+        ("from=yesterday", "invalid_range"),
+        (
+            "to=2026-11-03T09:00:00Z&from=2026-11-03T09:00:00Z",
+            "invalid_range",
+        ),
+        ("from=2025-01-01T00:00:00Z&step=1d", "invalid_range"),
+        ("step=5x", "invalid_step"),
+        ("from=2026-11-03T09:00:00Z&step=2h", "invalid_step"),
+        ("from=2026-11-01T00:00:00Z&step=1m", "invalid_step"),
+        ("steps=1h", "invalid_query"),
+    ] {
+        let refused = server
+            .get(&format!("{path}/history?{query}"), &viewer)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            refused.text
+        );
+        assert_eq!(refused.code(), code, "{query}: {}", refused.text);
+    }
+    let missing = server
+        .get(&format!("{PROJECT}/slos/nope/history"), &viewer)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_slo_history_charts_its_minutes_on_sqlite() {
+    an_slo_history_charts_its_minutes(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_slo_history_charts_its_minutes_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        an_slo_history_charts_its_minutes(Some(rampart_testkit::Engine::Postgres)).await;
+    }
+}

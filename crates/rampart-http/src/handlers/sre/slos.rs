@@ -1,5 +1,6 @@
-//! SLOs of a project (`…/slos`): create, list, read with the status at an instant,
-//! replace the definition, delete, and push minutes of events.
+//! SLOs of a project (`…/slos`): create, list, read with the status at an instant or
+//! the history of a range, replace the definition, delete, push minutes of events,
+//! Prometheus remote write, and OpenSLO import and export.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -46,8 +47,21 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::SloView),
             "An SLO with its error budget and burn rates now (or ?at=)",
         )
+        .query(AT_QUERY)
         .reply::<wire::Slo>(200),
         get_slo,
+    );
+    table.add(
+        r(
+            M::GET,
+            path("/slos/{slo}/history"),
+            perm(P::SloView),
+            "An SLO's history for a chart: events, burn rate and error budget of each \
+             interval of a range",
+        )
+        .query(HISTORY_QUERY)
+        .reply::<wire::SloHistory>(200),
+        slo_history,
     );
     table.add(
         r(
@@ -118,6 +132,26 @@ pub fn routes(table: &mut RouteTable) {
         export_openslo,
     );
 }
+
+const AT_QUERY: &[QueryParam] = &[QueryParam::optional(
+    "at",
+    "the status at this instant instead of now",
+    Shape::Time,
+)];
+
+const HISTORY_QUERY: &[QueryParam] = &[
+    QueryParam::optional(
+        "from",
+        "the range's start (default: one window before `to`)",
+        Shape::Time,
+    ),
+    QueryParam::optional("to", "the range's end (default: now)", Shape::Time),
+    QueryParam::optional(
+        "step",
+        "each interval's length, `<n>m|h|d|w` (default: at most 240 intervals)",
+        Shape::Pattern("^[0-9]{1,6}[mhdw]$"),
+    ),
+];
 
 const EXPORT_QUERY: &[QueryParam] = &[QueryParam::optional(
     "slo",
@@ -252,6 +286,48 @@ pub async fn get_slo(
         .transpose()?;
     let status = state.app.slo_status(scope.scope(), &path.slo, at).await?;
     Ok(Json(wire_slo(status)?))
+}
+
+pub async fn slo_history(
+    State(state): State<AppState>,
+    Extension(scope): Scope,
+    ApiPath(path): ApiPath<SloPath>,
+    ApiQuery(query): ApiQuery<wire::SloHistoryQuery>,
+) -> ApiResult<Json<wire::SloHistory>> {
+    let time = |text: &Option<String>, field| text.as_deref().map(|text| time_param(text, field));
+    let history = state
+        .app
+        .slo_history(
+            scope.scope(),
+            &path.slo,
+            time(&query.from, "from").transpose()?,
+            time(&query.to, "to").transpose()?,
+            query.step.as_deref(),
+        )
+        .await?;
+    let slo = &history.view.slo;
+    Ok(Json(wire::SloHistory {
+        slo: slo.identifier.to_string(),
+        version: slo.version,
+        target: history.view.definition.objective.target,
+        from: history.range.from.to_string(),
+        to: history.range.to.to_string(),
+        step_minutes: history.range.step.as_mins(),
+        points: history
+            .points
+            .iter()
+            .map(|point| wire::SloHistoryPoint {
+                start: point.start.to_string(),
+                end: point.end.to_string(),
+                good: point.good,
+                total: point.total,
+                ratio: (point.total > 0.0).then(|| point.good / point.total),
+                burn_rate: point.burn_rate,
+                budget_consumed: point.budget.consumed,
+                budget_remaining: point.budget.remaining(),
+            })
+            .collect(),
+    }))
 }
 
 pub async fn update_slo(

@@ -3,7 +3,8 @@
 //! cut and refused for a few seconds (a [`FaultProxy`] between the server and
 //! PostgreSQL). Every answer is a success or 503 `store_unavailable` with `Retry-After`
 //! — never a 500 —, `/readyz` says not ready during the cut, the server recovers without
-//! a restart, and no write it acknowledged is lost.
+//! a restart, and no write it acknowledged is lost. The SLO engine's tick meets the same
+//! outage and ends with "unavailable", never another error.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,7 +114,12 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
             &admin,
             json!({"identifier": "slo", "name": "SLO", "definition": {
                 "service": "slo-service", "target": 0.99,
-                "time_window": {"duration": "7d"}, "budgeting_method": "occurrences"}}),
+                "time_window": {"duration": "7d"}, "budgeting_method": "occurrences",
+                "indicator": {"ratio_metric": {"counter": true,
+                    "good": {"metric_source": {"type": "Prometheus",
+                             "spec": {"query": "outage_requests_total{code=\"200\"}"}}},
+                    "total": {"metric_source": {"type": "Prometheus",
+                              "spec": {"query": "outage_requests_total"}}}}}}}),
         )
         .await;
     assert_eq!(slo.status, StatusCode::CREATED, "{}", slo.text);
@@ -344,7 +350,10 @@ impl Load {
             format!("{PROJECT}/runbook-executions/{execution}"),
             format!("{PROJECT}/slos"),
             format!("{PROJECT}/slos/slo"),
+            format!("{PROJECT}/slos/slo/history"),
+            format!("{PROJECT}/openslo"),
         ];
+        let mut counter = 0.0;
         while !self.stop.load(Ordering::SeqCst) {
             for path in &paths {
                 let reply = server.get(path, &server.admin_token).await;
@@ -372,6 +381,89 @@ impl Load {
                 )
                 .await;
             self.record(pushed.status, pushed.code(), &pushed.headers);
+            // Prometheus' remote write of the SLO's counter, and an OpenSLO import of an
+            // SLO (created once, then unchanged).
+            counter += 10.0;
+            let written = server
+                .client
+                .post(format!("{}{PROJECT}/prometheus/write", server.url))
+                .bearer_auth(&server.admin_token)
+                .header("content-type", "application/x-protobuf")
+                .header("content-encoding", "snappy")
+                .body(remote_write_body(server.app().now(), counter))
+                .send()
+                .await
+                .unwrap();
+            let written = rampart_testkit::read(written).await;
+            self.record(written.status, written.code(), &written.headers);
+            let imported = server
+                .client
+                .post(format!("{}{PROJECT}/openslo", server.url))
+                .bearer_auth(&server.admin_token)
+                .header("content-type", "application/yaml")
+                .body(OPENSLO)
+                .send()
+                .await
+                .unwrap();
+            let imported = rampart_testkit::read(imported).await;
+            self.record(imported.status, imported.code(), &imported.headers);
+            // The engine's SLO tick and retention: done, or the store is unavailable
+            // (the tick runs again); never another error.
+            for tick in [
+                server.app().evaluate_slos().await.map(|_| ()),
+                server.app().prune_slo_data().await.map(|_| ()),
+            ] {
+                let seen = match tick {
+                    Ok(()) => (StatusCode::OK, String::new(), false),
+                    Err(rampart_app::AppError::Unavailable(_)) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "store_unavailable".to_owned(),
+                        true,
+                    ),
+                    Err(other) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("SLO engine: {other}"),
+                        false,
+                    ),
+                };
+                self.seen.lock().unwrap().push(seen);
+            }
         }
     }
+}
+
+/// An OpenSLO v1 SLO of the outage test's service.
+const OPENSLO: &str = "apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: imported
+spec:
+  service: slo-service
+  budgetingMethod: Occurrences
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  objectives:
+    - target: 0.999
+";
+
+/// A remote write of the outage SLO's counter at `at`: `value` requests, all good.
+fn remote_write_body(at: jiff::Timestamp, value: f64) -> Vec<u8> {
+    use rampart_app::sre::remote_write::{Label, Sample, TimeSeries, WriteRequest, encode};
+    let label = |name: &str, value: &str| Label {
+        name: name.as_bytes().to_vec().into(),
+        value: value.as_bytes().to_vec().into(),
+    };
+    encode(&WriteRequest {
+        timeseries: vec![TimeSeries {
+            labels: vec![
+                label("__name__", "outage_requests_total"),
+                label("code", "200"),
+            ],
+            samples: vec![Sample {
+                value,
+                timestamp: at.as_millisecond(),
+            }],
+        }],
+    })
 }

@@ -607,26 +607,37 @@ impl App {
             None
         };
         Ok((
-            self.slo_audit(ctx, action, &write.view, slo.updated_at),
+            self.slo_audit(
+                ctx,
+                action,
+                &write.view.slo,
+                Some(write.view.definition.objective.target),
+                slo.updated_at,
+            ),
             taken,
         ))
     }
 
+    /// The audit record of a change to `slo`, with its target when its definition is
+    /// known (a delete does not open it).
     fn slo_audit(
         &self,
         ctx: &Ctx,
         action: &str,
-        view: &SloView,
+        slo: &Slo,
+        target: Option<f64>,
         now: Timestamp,
     ) -> rampart_store::AuditRecord {
+        let mut details = serde_json::Map::new();
+        details.insert("identifier".into(), json!(slo.identifier.as_str()));
+        details.insert("version".into(), json!(slo.version));
+        if let Some(target) = target {
+            details.insert("target".into(), json!(target));
+        }
         ctx.audit(now, action, "slo")
-            .scope(view.slo.scope)
-            .resource_id(view.slo.id)
-            .details(json!({
-                "identifier": view.slo.identifier.as_str(),
-                "version": view.slo.version,
-                "target": view.definition.objective.target,
-            }))
+            .scope(slo.scope)
+            .resource_id(slo.id)
+            .details(serde_json::Value::Object(details))
             .build()
     }
 
@@ -644,18 +655,23 @@ impl App {
     /// An SLO with its definition.
     pub async fn slo(&self, scope: Scope, identifier: &str) -> AppResult<SloView> {
         let owner = owner_of(scope)?;
-        let identifier = Slug::parse(identifier).map_err(|_| not_found())?;
-        let (slo, sealed) = self
-            .store()
-            .slo_by_identifier(scope, &identifier)
-            .await?
-            .ok_or_else(not_found)?;
+        let (slo, sealed) = self.slo_row(scope, identifier).await?;
         let (document, definition) = self.open_definition(&owner, &slo, &sealed).await?;
         Ok(SloView {
             slo,
             document,
             definition,
         })
+    }
+
+    /// An SLO's row and its sealed definition, unopened.
+    async fn slo_row(&self, scope: Scope, identifier: &str) -> AppResult<(Slo, Vec<u8>)> {
+        owner_of(scope)?;
+        let identifier = Slug::parse(identifier).map_err(|_| not_found())?;
+        self.store()
+            .slo_by_identifier(scope, &identifier)
+            .await?
+            .ok_or_else(not_found)
     }
 
     async fn open_definition(
@@ -891,15 +907,16 @@ impl App {
     }
 
     pub async fn delete_slo(&self, ctx: &Ctx, scope: Scope, identifier: &str) -> AppResult<()> {
-        let view = self.slo(scope, identifier).await?;
+        // Only the row: deleting needs no definition, so an SLO whose keys were
+        // shredded (its definition unreadable for good) can still be deleted.
+        let (slo, _) = self.slo_row(scope, identifier).await?;
         let now = self.now();
         let mut tx = self.store().write().await?;
-        let open = tx.take_slo_alerts(view.slo.id).await?;
-        tx.delete_slo(view.slo.id).await?;
-        tx.commit(self.slo_audit(ctx, "slo.delete", &view, now))
+        let open = tx.take_slo_alerts(slo.id).await?;
+        tx.delete_slo(slo.id).await?;
+        tx.commit(self.slo_audit(ctx, "slo.delete", &slo, None, now))
             .await?;
-        self.resolve_taken_slo_alerts(&view.slo, open, "deleted")
-            .await;
+        self.resolve_taken_slo_alerts(&slo, open, "deleted").await;
         Ok(())
     }
 

@@ -717,3 +717,130 @@ async fn an_slo_history_charts_its_minutes_on_postgres() {
         an_slo_history_charts_its_minutes(Some(rampart_testkit::Engine::Postgres)).await;
     }
 }
+
+/// Crypto-shredding a project's keys: its SLOs' definitions are gone for good (410
+/// `data_shredded` from every read and change of them, the OpenSLO export included,
+/// never a 500), they can still be listed and deleted, and the engine goes on raising
+/// other projects' alerts.
+#[tokio::test]
+async fn shredded_slos_answer_410_and_the_engine_carries_on() {
+    let clock = manual_clock();
+    let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+    let server = quiet_engine(None, Some(clock.clone())).await;
+    let admin = server.admin_token.clone();
+    let other = "/api/v1/orgs/default/projects/other";
+    let created = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &admin,
+            json!({"identifier": "other", "name": "Other"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    for project in [PROJECT, other] {
+        super::service_in(&server, project, "checkout").await;
+        let created = server
+            .post(
+                &format!("{project}/slos"),
+                &admin,
+                json!({"identifier": "avail", "name": "Availability",
+                       "definition": definition()}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        // An hour at 2 % errors: 20× the budget's rate, both page windows fire.
+        let pushed = server
+            .post(
+                &format!("{project}/slos/avail/minutes"),
+                &admin,
+                minutes(now, 60, |_| 20.0),
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
+    }
+    let destroyed = server
+        .post(
+            "/api/v1/keys/destroy",
+            &admin,
+            json!({"scope": "default/default", "confirm": "default/default"}),
+        )
+        .await;
+    assert_eq!(destroyed.status, StatusCode::OK, "{}", destroyed.text);
+
+    let slo = format!("{PROJECT}/slos/avail");
+    for path in [
+        slo.clone(),
+        format!("{slo}/history"),
+        format!("{PROJECT}/openslo"),
+        format!("{PROJECT}/openslo?slo=avail"),
+    ] {
+        let gone = server.get(&path, &admin).await;
+        assert_eq!(
+            (gone.status, gone.code()),
+            (StatusCode::GONE, "data_shredded"),
+            "{path}: {}",
+            gone.text
+        );
+    }
+    let listed = server.get(&format!("{PROJECT}/slos"), &admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body["items"][0]["identifier"], "avail");
+
+    // The engine: the shredded SLO is skipped, the other project's pages.
+    server.app().evaluate_slos().await.unwrap();
+    let paged = server
+        .get(&format!("{other}/alerts?service=checkout"), &admin)
+        .await;
+    let severities: Vec<&str> = paged.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|alert| alert["severity"].as_str().unwrap())
+        .collect();
+    assert!(severities.contains(&"critical"), "{}", paged.text);
+    assert!(
+        service_alerts(&server, &admin, "checkout").await.is_empty(),
+        "the shredded SLO raised nothing"
+    );
+
+    // Changing it needs what it was (its service's alerts are resolved on a move), so
+    // it is refused the same way; deleting it works, and the identifier is free again.
+    let replaced = put_definition(&server, &admin, &slo, definition(), 1).await;
+    assert_eq!(
+        (replaced.status, replaced.code()),
+        (StatusCode::GONE, "data_shredded"),
+        "{}",
+        replaced.text
+    );
+    let imported = server
+        .client
+        .post(format!("{}{PROJECT}/openslo", server.url))
+        .bearer_auth(&admin)
+        .header("content-type", "application/yaml")
+        .body(
+            "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  \
+             service: checkout\n  budgetingMethod: Occurrences\n  timeWindow:\n    \
+             - duration: 30d\n      isRolling: true\n  objectives:\n    - target: 0.99\n",
+        )
+        .send()
+        .await
+        .unwrap();
+    let imported = rampart_testkit::read(imported).await;
+    assert_eq!(
+        (imported.status, imported.code()),
+        (StatusCode::GONE, "data_shredded"),
+        "{}",
+        imported.text
+    );
+    let deleted = server.delete(&slo, &admin).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    let again = server
+        .post(
+            &format!("{PROJECT}/slos"),
+            &admin,
+            json!({"identifier": "avail", "name": "Availability", "definition": definition()}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    server.stop().await;
+}

@@ -300,6 +300,12 @@ fn spawn_maintenance(
                         Ok(changed) => tracing::info!(changed, "SLO alerts raised or resolved"),
                         Err(error) => tracing::error!(?error, "evaluating SLOs failed"),
                     }
+                    // SLOs with a pull get a delegate's query of their series.
+                    match app.pull_slis().await {
+                        Ok(0) => {}
+                        Ok(queued) => tracing::debug!(queued, "SLO pulls queued for delegates"),
+                        Err(error) => tracing::error!(?error, "queueing SLO pulls failed"),
+                    }
                 }
                 _ = rate_sync_tick.tick() => {
                     if let Err(error) = app.sync_webhook_rate_limits().await {

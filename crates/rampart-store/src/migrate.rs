@@ -193,6 +193,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "slo_data_versions",
         sql: include_str!("../migrations/sqlite/0035_slo_data_versions.sql"),
     },
+    Migration {
+        version: 36,
+        name: "slo_pulls",
+        sql: include_str!("../migrations/sqlite/0036_slo_pulls.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -370,6 +375,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 35,
         name: "slo_data_versions",
         sql: include_str!("../migrations/postgres/0035_slo_data_versions.sql"),
+    },
+    Migration {
+        version: 36,
+        name: "slo_pulls",
+        sql: include_str!("../migrations/postgres/0036_slo_pulls.sql"),
     },
 ];
 

@@ -952,6 +952,15 @@ impl App {
         if step_moved.queued {
             self.wake_delegates();
         }
+        if status == TaskStatus::Succeeded
+            && let Some(slo) = task
+                .subject
+                .as_deref()
+                .and_then(crate::sre::slo_pulls::pulled_slo)
+            && let Some(output) = output
+        {
+            self.take_pulled_series(caller, slo, output).await;
+        }
         Ok(status)
     }
 

@@ -4,7 +4,8 @@
 //! [`ingest_queue`]), [`incidents`], on-call [`schedules`] and [`escalation_policies`]
 //! (both stored as [`definitions`]), the [`escalations`] engine, in-app
 //! [`notifications`] and their delivery by delegates to users' [`contact_methods`],
-//! and [`runbooks`]. [`legacy`] seals what rows from before migration 15 kept in
+//! and [`runbooks`]; [`slos`], fed by pushes, [`remote_write`] and delegates'
+//! [`slo_pulls`]. [`legacy`] seals what rows from before migration 15 kept in
 //! clear.
 
 pub mod alert_rules;
@@ -23,6 +24,7 @@ pub mod runbook_executions;
 pub mod runbooks;
 pub mod schedules;
 pub mod services;
+pub mod slo_pulls;
 pub mod slos;
 
 use crate::sealing::{BlindIndex, SealedPlace};

@@ -230,7 +230,7 @@ fn not_found() -> AppError {
 }
 
 /// How many SLOs the engine reads at a time.
-const ALERTING_PAGE: u32 = 200;
+pub(super) const ALERTING_PAGE: u32 = 200;
 
 /// The first minute an SLO's status at `at` looks at: its window's start or its
 /// longest alert lookback, whichever reaches further back.
@@ -268,7 +268,7 @@ fn status_from(view: SloView, at: Timestamp, minutes: &MinuteSeries) -> SloStatu
 /// One SLO's trouble in the engine's tick (a deleted service, shredded keys) is logged
 /// and must not stop the others' alerts; the store being unavailable or contended
 /// ends the tick.
-fn tolerate_one_slo(error: AppError, row: &SloAlerting) -> AppResult<()> {
+pub(super) fn tolerate_one_slo(error: AppError, row: &SloAlerting) -> AppResult<()> {
     match error {
         AppError::Unavailable(_) | AppError::Contention(_) => Err(error),
         error => {
@@ -699,7 +699,7 @@ impl App {
 
     /// The definition of the version of `slo` (a row read without it), from the cache
     /// when it holds that version; `None` when the SLO is gone.
-    async fn cached_definition(
+    pub(super) async fn cached_definition(
         &self,
         slo: Slo,
     ) -> AppResult<Option<(Slo, Arc<(SloDoc, SloDefinition)>)>> {
@@ -1058,9 +1058,28 @@ impl App {
         scope: Scope,
         body: &[u8],
     ) -> AppResult<RemoteWriteOutcome> {
-        let owner = owner_of(scope)?;
         let request = remote_write::decode(body)?;
-        let slos = self.indicators(scope).await?;
+        self.take_series(scope, &request, None, |now| {
+            ctx.audit(now, "slo.remote_write", "project")
+        })
+        .await
+    }
+
+    /// What [`App::remote_write`] does with a decoded write (or with the series a
+    /// delegate pulled for the SLO `only`, which then feed it alone), audited by the
+    /// record `audit` starts.
+    pub(super) async fn take_series(
+        &self,
+        scope: Scope,
+        request: &remote_write::WriteRequest,
+        only: Option<SloId>,
+        audit: impl FnOnce(Timestamp) -> crate::audit::AuditBuilder,
+    ) -> AppResult<RemoteWriteOutcome> {
+        let owner = owner_of(scope)?;
+        let mut slos = self.indicators(scope).await?;
+        if let Some(only) = only {
+            slos.retain(|(slo, _)| slo.id == only);
+        }
         let mut selectors = SelectorIndex::default();
         for (index, (slo, opened)) in slos.iter().enumerate() {
             for (role, selector) in opened.1.indicator.iter().flat_map(Indicator::selectors) {
@@ -1208,7 +1227,7 @@ impl App {
         tx.add_slo_minutes(&deltas).await?;
         outcome.slos = changed.len() as u64;
         tx.commit(
-            ctx.audit(now, "slo.remote_write", "project")
+            audit(now)
                 .scope(scope)
                 .details(json!({
                     "series": outcome.series,

@@ -17,6 +17,10 @@
 //!   condition's annotation [`SHORT_WINDOW_ANNOTATION`]; without it a condition has one
 //!   lookback. Alerts go through the service's escalation policy, so a policy has no
 //!   notification targets; it alerts when breaching and on resolution, never on no data.
+//! - **Extension**: a delegate's pull of the SLI from a Prometheus inside the network
+//!   (the definition's `pull`) is the SLO's annotations [`PULL_URL_ANNOTATION`],
+//!   [`PULL_EVERY_ANNOTATION`] and [`PULL_DELEGATE_SELECTOR_ANNOTATION`] (tags
+//!   comma-separated); an SLI's and policies' annotations are refused.
 //! - Anything else (labels, `RatioTimeslices`, data source references, `alertAfter`
 //!   other than 0, other kinds) is refused, naming the field: nothing is silently
 //!   dropped.
@@ -34,7 +38,7 @@ use serde_json::Value;
 
 use super::slos::{
     AlertConditionDoc, AlertPolicyDoc, IndicatorDoc, MetricDoc, MetricSourceDoc,
-    PrometheusSourceDoc, RatioMetricDoc, SloDefinition, SloDoc, TimeWindowDoc,
+    PrometheusSourceDoc, PullDoc, RatioMetricDoc, SloDefinition, SloDoc, TimeWindowDoc,
 };
 use crate::{Name, Slug};
 
@@ -43,6 +47,13 @@ pub const API_VERSION: &str = "openslo/v1";
 
 /// The annotation of an `AlertCondition` holding the short lookback (`5m`).
 pub const SHORT_WINDOW_ANNOTATION: &str = "rampart.dev/short-window";
+
+/// The annotations of an `SLO` holding its pull (the definition's `pull`): the base URL
+/// of the Prometheus a delegate queries, how often, and the delegate's tags
+/// (comma-separated).
+pub const PULL_URL_ANNOTATION: &str = "rampart.dev/pull-url";
+pub const PULL_EVERY_ANNOTATION: &str = "rampart.dev/pull-every";
+pub const PULL_DELEGATE_SELECTOR_ANNOTATION: &str = "rampart.dev/pull-delegate-selector";
 
 /// The start an export writes for a calendar window: local midnight of a Monday that
 /// opens a year, so it starts a week, a month, a quarter and a year alike.
@@ -420,7 +431,49 @@ fn plain_metadata(at: &At, metadata: &Metadata) -> Result<(), OpenSloError> {
     } else {
         Err(at
             .field("metadata.annotations")
-            .error("annotations are kept only on alert conditions (the short-window extension)"))
+            .error("annotations are read only on SLOs (a delegate's pull) and alert conditions (the short window)"))
+    }
+}
+
+/// The pull an SLO's annotations describe (none without them); any other annotation is
+/// refused.
+fn read_pull(at: &At, metadata: &Metadata) -> Result<Option<PullDoc>, OpenSloError> {
+    let mut url = None;
+    let mut every = None;
+    let mut delegate_selector = Vec::new();
+    for (key, value) in &metadata.annotations {
+        match key.as_str() {
+            PULL_URL_ANNOTATION => url = Some(value.clone()),
+            PULL_EVERY_ANNOTATION => every = Some(value.clone()),
+            PULL_DELEGATE_SELECTOR_ANNOTATION => {
+                delegate_selector = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|tag| !tag.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            _ => {
+                return Err(at
+                    .field(&format!("metadata.annotations.{key}"))
+                    .error(format!(
+                        "an SLO's annotations read are {PULL_URL_ANNOTATION}, \
+                         {PULL_EVERY_ANNOTATION} and {PULL_DELEGATE_SELECTOR_ANNOTATION} \
+                         (a delegate's pull)"
+                    )));
+            }
+        }
+    }
+    match url {
+        Some(url) => Ok(Some(PullDoc {
+            url,
+            delegate_selector,
+            every,
+        })),
+        None if every.is_none() && delegate_selector.is_empty() => Ok(None),
+        None => Err(at
+            .field(&format!("metadata.annotations.{PULL_URL_ANNOTATION}"))
+            .error("a pull needs the URL of the Prometheus to query")),
     }
 }
 
@@ -430,7 +483,7 @@ fn read_slo(
     spec: Value,
     library: &mut Library,
 ) -> Result<ImportedSlo, OpenSloError> {
-    plain_metadata(at, &metadata)?;
+    let pull = read_pull(at, &metadata)?;
     let identifier = Slug::parse(&metadata.name)
         .map_err(|error| at.field("metadata.name").error(error.reason))?;
     let name = Name::parse(metadata.display_name.as_deref().unwrap_or(&metadata.name))
@@ -518,10 +571,15 @@ fn read_slo(
         value: objective.value,
         objective_display_name: objective.display_name,
         alert_policies,
+        pull,
     };
-    let definition = document
-        .parse()
-        .map_err(|error| openslo_field(&at_spec, error.field).error(error.reason))?;
+    let definition = document.parse().map_err(|error| {
+        if error.field == "pull" {
+            at.field("metadata.annotations").error(error.reason)
+        } else {
+            openslo_field(&at_spec, error.field).error(error.reason)
+        }
+    })?;
     Ok(ImportedSlo {
         identifier,
         name,
@@ -801,6 +859,24 @@ fn is_zero_duration(text: &str) -> bool {
         .is_some_and(|count| !count.is_empty() && count.bytes().all(|digit| digit == b'0'))
 }
 
+/// The annotations [`read_pull`] reads back.
+fn pull_annotations(pull: Option<&PullDoc>) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::new();
+    if let Some(pull) = pull {
+        annotations.insert(PULL_URL_ANNOTATION.to_owned(), pull.url.clone());
+        if let Some(every) = &pull.every {
+            annotations.insert(PULL_EVERY_ANNOTATION.to_owned(), every.clone());
+        }
+        if !pull.delegate_selector.is_empty() {
+            annotations.insert(
+                PULL_DELEGATE_SELECTOR_ANNOTATION.to_owned(),
+                pull.delegate_selector.join(","),
+            );
+        }
+    }
+    annotations
+}
+
 /// Writes SLOs as OpenSLO v1 YAML, one document each with its SLI and alert policies
 /// inline.
 pub fn export(slos: &[ExportedSlo<'_>]) -> Result<String, String> {
@@ -858,7 +934,7 @@ fn exported(slo: &ExportedSlo<'_>) -> Document<SloSpec> {
         metadata: Metadata {
             name: slo.identifier.to_owned(),
             display_name: (slo.name != slo.identifier).then(|| slo.name.to_owned()),
-            annotations: BTreeMap::new(),
+            annotations: pull_annotations(document.pull.as_ref()),
         },
         spec: SloSpec {
             description: document.description.clone(),
@@ -1026,6 +1102,10 @@ apiVersion: openslo/v1
 kind: SLO
 metadata:
   name: latency
+  annotations:
+    rampart.dev/pull-delegate-selector: zone=eu,env=prod
+    rampart.dev/pull-every: 2m
+    rampart.dev/pull-url: http://prometheus.internal:9090
 spec:
   service: checkout
   indicator:
@@ -1084,6 +1164,10 @@ spec:
             definition.burn_windows[1].short,
             definition.burn_windows[1].long
         );
+        let pull = slos[1].definition.pull.as_ref().unwrap();
+        assert_eq!(pull.url, "http://prometheus.internal:9090");
+        assert_eq!(pull.every, jiff::SignedDuration::from_mins(2));
+        assert_eq!(pull.delegate_selector.to_strings(), ["env=prod", "zone=eu"]);
         // The same documents come back, field for field.
         let written = exported_text(&slos);
         assert_eq!(yaml_values(&written), yaml_values(CANONICAL), "{written}");
@@ -1327,7 +1411,28 @@ spec:
                     "      name: p\n      annotations:\n        team: a\n",
                 ),
                 "spec.alertPolicies[0].metadata.annotations",
-                "only on alert conditions",
+                "read only on SLOs",
+            ),
+            (
+                slo(objective).replace("  name: s\n", "  name: s\n  annotations:\n    team: a\n"),
+                "document 1 (SLO s): metadata.annotations.team",
+                "a delegate's pull",
+            ),
+            (
+                slo(objective).replace(
+                    "  name: s\n",
+                    "  name: s\n  annotations:\n    rampart.dev/pull-every: 5m\n",
+                ),
+                "document 1 (SLO s): metadata.annotations.rampart.dev/pull-url",
+                "needs the URL",
+            ),
+            (
+                slo(objective).replace(
+                    "  name: s\n",
+                    "  name: s\n  annotations:\n    rampart.dev/pull-url: http://p:9090\n",
+                ),
+                "document 1 (SLO s): metadata.annotations",
+                "give the SLO an indicator",
             ),
             (
                 format!(
@@ -1394,6 +1499,7 @@ spec:
             policies in prop::collection::vec(
                 (any::<bool>(), 1..=24u32, 1..=60u32, 1..=20u32, any::<bool>()), 0..4),
             description in "[A-Za-z ]{0,20}",
+            pull in prop::option::of((1..=60u32, prop::collection::vec("[a-z]{1,8}=[a-z0-9]{1,8}", 0..3))),
         ) -> SloDoc {
             let target = 1.0 - 10f64.powi(-(nines as i32));
             let indicator = match indicator_kind {
@@ -1453,6 +1559,13 @@ spec:
                         }],
                     })
                     .collect(),
+                pull: pull
+                    .filter(|_| indicator_kind != 0)
+                    .map(|(every, delegate_selector)| PullDoc {
+                        url: "http://prometheus.internal:9090/prom".into(),
+                        delegate_selector,
+                        every: (every != 1).then(|| format!("{every}m")),
+                    }),
             }
         }
     }

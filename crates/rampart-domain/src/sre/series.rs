@@ -160,6 +160,11 @@ impl Selector {
         })
     }
 
+    /// The selector as written (a series selector and nothing more, so it is PromQL).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The metric this selector asks for.
     pub fn metric(&self) -> &str {
         &self.metric

@@ -36,6 +36,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
+use crate::platform::delegates::Tags;
 use crate::platform::tenancy::Scope;
 use crate::sre::series::Selector;
 use crate::{Description, Name, ServiceId, SloId, Slug, ValidationError};
@@ -96,6 +97,90 @@ pub struct SloDoc {
     /// windows scaled to the SLO's window (see the module's rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alert_policies: Vec<AlertPolicyDoc>,
+    /// A Prometheus inside the customer's network that a delegate queries for the
+    /// indicator's series, for SLOs whose data cannot be pushed or remote-written out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullDoc>,
+}
+
+/// Where and how often a delegate pulls an SLO's indicator series.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullDoc {
+    /// The base URL of Prometheus' HTTP API (`http://prometheus.internal:9090`), which
+    /// the delegate must allow.
+    pub url: String,
+    /// Tags a delegate must have to pull (`zone=eu`); none: any of the project's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delegate_selector: Vec<String>,
+    /// How often, `1m` to `60m` or `1h` (default `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+}
+
+/// A valid [`PullDoc`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pull {
+    pub url: String,
+    pub delegate_selector: Tags,
+    pub every: SignedDuration,
+}
+
+/// The longest base URL a pull names.
+const PULL_URL_MAX: usize = 2048;
+
+impl Pull {
+    /// The range a pull asks for: three of its intervals back, at least ten minutes —
+    /// so a missed pull or two lose nothing (what was taken already is skipped).
+    pub fn lookback(&self) -> SignedDuration {
+        (self.every * 3).max(SignedDuration::from_mins(10))
+    }
+
+    /// The PromQL query of a pull: the indicator's selectors joined by `or` (a series
+    /// both select comes once and feeds both).
+    pub fn query(indicator: &Indicator) -> String {
+        indicator
+            .selectors()
+            .iter()
+            .map(|(_, selector)| selector.text())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
+impl PullDoc {
+    fn parse(&self) -> Result<Pull, ValidationError> {
+        let url = self.url.trim();
+        let shaped = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= PULL_URL_MAX
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !url.contains(['?', '#']);
+        if !shaped {
+            return Err(invalid(
+                "pull",
+                format!(
+                    "pull.url: an http:// or https:// base URL of at most {PULL_URL_MAX} \
+                     characters, without a query or fragment"
+                ),
+            ));
+        }
+        let delegate_selector = Tags::parse(&self.delegate_selector).map_err(|error| {
+            invalid("pull", format!("pull.delegate_selector: {}", error.reason))
+        })?;
+        let every = match self.every.as_deref() {
+            None => MINUTE,
+            Some(text) => match duration_parts(text) {
+                Some((count, 'm')) if count <= 60 => SignedDuration::from_mins(count),
+                Some((1, 'h')) => SignedDuration::from_hours(1),
+                _ => return Err(invalid("pull", "pull.every: 1m to 60m")),
+            },
+        };
+        Ok(Pull {
+            url: url.to_owned(),
+            delegate_selector,
+            every,
+        })
+    }
 }
 
 /// OpenSLO's AlertPolicy: a named group of burn-rate conditions. Its alerts go where
@@ -382,6 +467,8 @@ pub struct SloDefinition {
     pub indicator: Option<Indicator>,
     /// The alert windows: the author's, or the workbook's scaled to the window.
     pub burn_windows: Vec<BurnWindow>,
+    /// Set only with an indicator.
+    pub pull: Option<Pull>,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ValidationError {
@@ -495,12 +582,21 @@ impl SloDoc {
             })?;
         }
         let burn_windows = self.burn_windows(objective.window.nominal())?;
+        let indicator = self.indicator()?;
+        let pull = self.pull.as_ref().map(PullDoc::parse).transpose()?;
+        if pull.is_some() && indicator.is_none() {
+            return Err(invalid(
+                "pull",
+                "pull: a pull queries the indicator's series: give the SLO an indicator",
+            ));
+        }
         Ok(SloDefinition {
             description,
             service,
-            indicator: self.indicator()?,
+            indicator,
             objective,
             burn_windows,
+            pull,
         })
     }
 
@@ -2148,6 +2244,58 @@ mod tests {
 
     fn prometheus(query: &str) -> serde_json::Value {
         serde_json::json!({"metric_source": {"type": "Prometheus", "spec": {"query": query}}})
+    }
+
+    #[test]
+    fn a_pull_queries_the_indicators_series_from_a_named_prometheus() {
+        let indicator = serde_json::json!({"ratio_metric": {"counter": true,
+            "good": prometheus("http_requests_total{code!~\"5..\"}"),
+            "total": prometheus("http_requests_total")}});
+        let with = |pull: serde_json::Value| {
+            document(serde_json::json!({"indicator": indicator, "pull": pull})).parse()
+        };
+        let definition = with(serde_json::json!({"url": "http://prometheus.internal:9090",
+            "delegate_selector": ["zone=eu"], "every": "5m"}))
+        .unwrap();
+        let pull = definition.pull.unwrap();
+        assert_eq!(pull.every, mins(5));
+        assert_eq!(pull.lookback(), mins(15));
+        assert_eq!(
+            Pull::query(definition.indicator.as_ref().unwrap()),
+            "http_requests_total{code!~\"5..\"} or http_requests_total"
+        );
+        let pull = with(serde_json::json!({"url": "https://p/prom/"}))
+            .unwrap()
+            .pull
+            .unwrap();
+        assert_eq!((pull.every, pull.lookback()), (mins(1), mins(10)));
+        assert!(pull.delegate_selector.to_strings().is_empty());
+        for (bad, says) in [
+            (serde_json::json!({"url": "ftp://p"}), "pull.url"),
+            (serde_json::json!({"url": "http://p/?q=1"}), "pull.url"),
+            (serde_json::json!({"url": "http://p /x"}), "pull.url"),
+            (
+                serde_json::json!({"url": "http://p", "every": "2h"}),
+                "pull.every",
+            ),
+            (
+                serde_json::json!({"url": "http://p", "every": "30s"}),
+                "pull.every",
+            ),
+            (
+                serde_json::json!({"url": "http://p", "delegate_selector": [""]}),
+                "pull.delegate_selector",
+            ),
+        ] {
+            let error = with(bad.clone()).unwrap_err();
+            assert_eq!(error.field, "pull", "{bad}");
+            assert!(error.reason.contains(says), "{bad}: {}", error.reason);
+        }
+        // Without an indicator there is nothing to query.
+        let error = document(serde_json::json!({"pull": {"url": "http://p"}}))
+            .parse()
+            .unwrap_err();
+        assert!(error.reason.contains("indicator"), "{}", error.reason);
     }
 
     #[test]

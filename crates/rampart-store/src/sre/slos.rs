@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::platform::access::{scope_columns, scope_from};
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, parsed};
+use crate::rows::{get, get_id, get_timestamp, micros, parsed, timestamp};
 use crate::sealed::{BlindIndexColumn, SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
@@ -77,6 +77,8 @@ pub struct SloAlerting {
     /// The version of its minutes: the last write of them took it (see
     /// [`WriteTx::next_slo_data_versions`]).
     pub data_version: i64,
+    /// When a delegate next pulls its series (`None`: now), for SLOs with a pull.
+    pub pull_due_at: Option<Timestamp>,
 }
 
 /// A minute row as the engine reads it. Remote write adds a bad/total SLO's bad events
@@ -100,8 +102,8 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<SloAlerting>> {
         let sql = format!(
-            "SELECT {COLUMNS}, integration_id, alerts_open, data_version FROM slos \
-             WHERE id > $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS}, integration_id, alerts_open, data_version, pull_due_at \
+             FROM slos WHERE id > $1 ORDER BY id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
@@ -122,6 +124,9 @@ impl Store {
                         .transpose()?,
                     alerts_open: get(row, "alerts_open")?,
                     data_version: get(row, "data_version")?,
+                    pull_due_at: get::<Option<i64>>(row, "pull_due_at")?
+                        .map(timestamp)
+                        .transpose()?,
                 })
             })
             .collect()
@@ -490,6 +495,26 @@ impl WriteTx {
     /// their names (sorted, comma-joined) — leaving none open and no integration, so the
     /// engine raises what is still wanted afresh (on the SLO's service as it is now).
     /// `None` when none were open. The caller resolves them after committing.
+    /// Takes the SLO's pull due at `now` (or never taken) and sets the next at `next`;
+    /// false when it is not due — another replica took it, or it is not time yet.
+    pub async fn take_slo_pull(
+        &mut self,
+        id: SloId,
+        now: Timestamp,
+        next: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE slos SET pull_due_at = $2 \
+             WHERE id = $1 AND (pull_due_at IS NULL OR pull_due_at <= $3)",
+        )
+        .bind(id.to_string())
+        .bind(micros(next))
+        .bind(micros(now))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn take_slo_alerts(
         &mut self,
         id: SloId,

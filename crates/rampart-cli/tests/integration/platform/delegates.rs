@@ -511,11 +511,22 @@ pub(crate) async fn registered(server: &TestServer, name: &str) -> String {
 /// A delegate of the project at `project` (its API path) registered through the API,
 /// and its credential.
 pub(crate) async fn registered_in(server: &TestServer, project: &str, name: &str) -> String {
+    registered_with_tags(server, project, name, &[]).await
+}
+
+/// A delegate with `tags` of the project at `project` registered through the API, and
+/// its credential.
+pub(crate) async fn registered_with_tags(
+    server: &TestServer,
+    project: &str,
+    name: &str,
+    tags: &[&str],
+) -> String {
     let created = server
         .post(
             &format!("{project}/delegates"),
             &server.admin_token,
-            json!({"name": name}),
+            json!({"name": name, "tags": tags}),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);

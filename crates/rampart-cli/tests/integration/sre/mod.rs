@@ -23,6 +23,7 @@ mod schedules;
 mod schedules_oracle;
 mod services;
 mod slo_openslo;
+mod slo_pulls;
 mod slo_remote_write;
 mod slo_windows_oracle;
 mod slos;

@@ -1,0 +1,306 @@
+//! SLI data pulled by a delegate from a Prometheus inside the network, on a manual clock
+//! (both engines): the engine queues one pull when one is due, whatever the replicas;
+//! the delegate receives the indicator's selectors as a range query; the matrix it
+//! reports becomes the SLO's minutes as a remote write of those series would — each
+//! counter increase once, however the pulls overlap — and a failed pull takes nothing.
+//! `slo_remote_write.rs` runs the same with real Prometheus and the real agent.
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::{Value, json};
+
+use super::PROJECT;
+use super::contact_methods::{manual_clock, quiet_engine};
+
+fn prometheus(query: &str) -> Value {
+    json!({"metric_source": {"type": "Prometheus", "spec": {"query": query}}})
+}
+
+/// Requests of job `app`, good unless 5xx, pulled every two minutes from `url`.
+fn pulled_definition(url: &str) -> Value {
+    json!({
+        "service": "checkout",
+        "target": 0.99,
+        "time_window": {"duration": "7d"},
+        "budgeting_method": "occurrences",
+        "indicator": {"ratio_metric": {
+            "counter": true,
+            "good": prometheus("http_requests_total{job=\"app\",code!~\"5..\"}"),
+            "total": prometheus("http_requests_total{job=\"app\"}"),
+        }},
+        "pull": {"url": url, "every": "2m", "delegate_selector": ["zone=eu"]}
+    })
+}
+
+/// The answer a delegate reports for a range query: the two series of job `app` at
+/// each whole minute from `first` to `last`, counting 990 good and 10 bad requests a
+/// minute since 09:00.
+fn matrix(first: Timestamp, last: Timestamp) -> String {
+    let start: Timestamp = "2026-11-03T09:00:00Z".parse().unwrap();
+    let points = |per_minute: f64| -> Vec<Value> {
+        let mut points = Vec::new();
+        let mut at = first;
+        while at <= last {
+            let minutes = at.duration_since(start).as_mins() as f64;
+            points.push(json!([at.as_second(), (minutes * per_minute).to_string()]));
+            at += SignedDuration::from_mins(1);
+        }
+        points
+    };
+    json!({
+        "result_type": "matrix",
+        "result": [
+            {"metric": {"__name__": "http_requests_total", "job": "app", "code": "200"},
+             "values": points(990.0)},
+            {"metric": {"__name__": "http_requests_total", "job": "app", "code": "500"},
+             "values": points(10.0)},
+        ],
+        "series": 2, "truncated": false,
+        "start": first.as_second(), "end": last.as_second(), "duration_ms": 4
+    })
+    .to_string()
+}
+
+/// The next task for the delegate, which must be a pull: its id and arguments.
+async fn claim_pull(server: &TestServer, credential: &str) -> (String, Value) {
+    let work = server
+        .get("/api/v1/delegate/tasks/next?wait=0", credential)
+        .await;
+    assert_eq!(work.status, StatusCode::OK, "{}", work.text);
+    assert_eq!(work.body["envelope"]["kind"], "prometheus_query");
+    let arguments: Value = serde_json::from_str(work.body["arguments"].as_str().unwrap()).unwrap();
+    (
+        work.body["envelope"]["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        arguments,
+    )
+}
+
+async fn report(server: &TestServer, credential: &str, task: &str, body: Value) {
+    let reported = server
+        .post(
+            &format!("/api/v1/delegate/tasks/{task}/result"),
+            credential,
+            body,
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
+}
+
+/// The SLO's good and bad events in its window at 10:05 — past every minute the test
+/// pulls (an increase counts in the minute of the point it ends at).
+async fn counted(server: &TestServer) -> (f64, f64) {
+    let shown = server
+        .get(
+            &format!("{PROJECT}/slos/pulled?at=2026-11-03T10:05:00Z"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    let status = &shown.body["status"];
+    (
+        status["good"].as_f64().unwrap(),
+        status["bad"].as_f64().unwrap(),
+    )
+}
+
+async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
+    let clock = manual_clock();
+    let now: Timestamp = "2026-11-03T10:00:00Z".parse().unwrap();
+    let server = quiet_engine(engine, Some(clock.clone())).await;
+    let admin = server.admin_token.clone();
+    super::service(&server, "checkout").await;
+    let slos = format!("{PROJECT}/slos");
+
+    // A pull that could never run is refused, naming what is wrong.
+    for (pull, says) in [
+        (
+            json!({"url": "http://127.0.0.1:9090", "every": "2h"}),
+            "pull.every",
+        ),
+        (json!({"url": "file:///etc/passwd"}), "pull.url"),
+    ] {
+        let mut definition = pulled_definition("http://127.0.0.1:9090");
+        definition["pull"] = pull;
+        let refused = server
+            .post(
+                &slos,
+                &admin,
+                json!({"identifier": "bad", "name": "Bad", "definition": definition}),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(refused.code(), "invalid_definition");
+        assert!(refused.text.contains(says), "{says}: {}", refused.text);
+    }
+    let created = server
+        .post(
+            &slos,
+            &admin,
+            json!({"identifier": "pulled", "name": "Pulled",
+                   "definition": pulled_definition("http://127.0.0.1:9090/prom")}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["definition"]["pull"]["every"], "2m");
+
+    // Due at once; queued once, however often (and by however many replicas) the
+    // engine looks before the next is due.
+    assert_eq!(server.app().pull_slis().await.unwrap(), 1);
+    assert_eq!(server.app().pull_slis().await.unwrap(), 0);
+    let tasks = server
+        .get(&format!("{PROJECT}/delegate-tasks"), &admin)
+        .await;
+    assert_eq!(
+        tasks.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        tasks.text
+    );
+    let task = &tasks.body["items"][0];
+    assert_eq!(task["kind"], "prometheus_query");
+    assert_eq!(task["selector"], json!(["zone=eu"]), "{task}");
+
+    // Only a delegate with the pull's tags gets it.
+    let elsewhere = crate::platform::delegates::registered(&server, "elsewhere").await;
+    let nothing = server
+        .get("/api/v1/delegate/tasks/next?wait=0", &elsewhere)
+        .await;
+    assert_eq!(nothing.status, StatusCode::NO_CONTENT, "{}", nothing.text);
+    let credential =
+        crate::platform::delegates::registered_with_tags(&server, PROJECT, "edge", &["zone=eu"])
+            .await;
+    let (task, arguments) = claim_pull(&server, &credential).await;
+    assert_eq!(
+        arguments,
+        json!({
+            "url": "http://127.0.0.1:9090/prom",
+            "query": "http_requests_total{job=\"app\",code!~\"5..\"} or http_requests_total{job=\"app\"}",
+            "range": {"seconds": 600, "step_seconds": 60},
+            "timeout_seconds": 30,
+        })
+    );
+
+    // Ten minutes of points: the first is each counter's baseline, nine minutes count.
+    report(
+        &server,
+        &credential,
+        &task,
+        json!({"attempt": 1, "outcome": "succeeded",
+               "output": matrix(now - SignedDuration::from_mins(9), now)}),
+    )
+    .await;
+    assert_eq!(counted(&server).await, (9.0 * 990.0, 9.0 * 10.0));
+
+    // Not due a minute later; due two minutes later. The next pull overlaps the first
+    // by eight minutes: only the two new minutes count.
+    clock.advance(SignedDuration::from_mins(1));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 0);
+    clock.advance(SignedDuration::from_mins(1));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 1);
+    let (task, _) = claim_pull(&server, &credential).await;
+    let later = now + SignedDuration::from_mins(2);
+    report(
+        &server,
+        &credential,
+        &task,
+        json!({"attempt": 1, "outcome": "succeeded",
+               "output": matrix(later - SignedDuration::from_mins(9), later)}),
+    )
+    .await;
+    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0));
+
+    // A pull Prometheus refused takes nothing (and is not tried again).
+    clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 1);
+    let (task, _) = claim_pull(&server, &credential).await;
+    report(
+        &server,
+        &credential,
+        &task,
+        json!({"attempt": 1, "outcome": "failed", "permanent": true,
+               "output": "parse error", "error_code": "prometheus_bad_data"}),
+    )
+    .await;
+    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0));
+
+    // Each pull queued and each one taken is audited.
+    for (action, count) in [("slo.pull", 3), ("slo.pull_data", 2)] {
+        let events = server
+            .get(&format!("/api/v1/audit-events?action={action}"), &admin)
+            .await;
+        assert_eq!(
+            events.body["items"].as_array().unwrap().len(),
+            count,
+            "{action}: {}",
+            events.text
+        );
+    }
+
+    // OpenSLO carries the pull as the SLO's annotations, and reads it back unchanged.
+    let exported = server
+        .get(&format!("{PROJECT}/openslo?slo=pulled"), &admin)
+        .await;
+    assert_eq!(exported.status, StatusCode::OK, "{}", exported.text);
+    assert!(
+        exported
+            .text
+            .contains("rampart.dev/pull-url: http://127.0.0.1:9090/prom"),
+        "{}",
+        exported.text
+    );
+    // (The first import names the SLI, as every export does; the second changes nothing.)
+    for outcome in ["updated", "unchanged"] {
+        let imported = server
+            .client
+            .post(format!("{}{PROJECT}/openslo", server.url))
+            .bearer_auth(&admin)
+            .header("content-type", "application/yaml")
+            .body(exported.text.clone())
+            .send()
+            .await
+            .unwrap();
+        let imported = rampart_testkit::read(imported).await;
+        assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+        assert_eq!(
+            imported.body["slos"][0]["outcome"], outcome,
+            "{}",
+            imported.text
+        );
+    }
+    let shown = server.get(&format!("{slos}/pulled"), &admin).await;
+    assert_eq!(
+        shown.body["definition"]["pull"],
+        pulled_definition("http://127.0.0.1:9090/prom")["pull"]
+    );
+
+    // Without its pull the SLO is pulled no more.
+    let mut definition = pulled_definition("http://127.0.0.1:9090/prom");
+    definition.as_object_mut().unwrap().remove("pull");
+    let changed = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{slos}/pulled"),
+            Some(&admin),
+            Some(&json!({"definition": definition})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    clock.advance(SignedDuration::from_mins(10));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn delegates_pull_slis_on_sqlite() {
+    delegates_pull_slis(None).await;
+}
+
+#[tokio::test]
+async fn delegates_pull_slis_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        delegates_pull_slis(Some(rampart_testkit::Engine::Postgres)).await;
+    }
+}

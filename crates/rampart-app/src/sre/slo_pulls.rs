@@ -1,24 +1,28 @@
 //! SLI data pulled by delegates: an SLO whose definition names a `pull` (a Prometheus
 //! inside the customer's network, how often, which delegates) gets a `prometheus_query`
-//! task at each due tick — a range query of its indicator's selectors over the pull's
-//! lookback, one point a minute — and the matrix a delegate reports is taken exactly as
-//! a remote write of those series would be, for that SLO alone ([`App::remote_write`]'s
-//! matching, counter folding and dedup of samples already taken, so overlapping pulls
-//! count each increase once). The server still opens no connection: the delegate does.
+//! task at each due tick — a range query ([`Pull::query`]) of the events of each minute
+//! of the pull's lookback, summed over every series its good (or bad) and total
+//! selectors pick, one point a minute at whole minutes — and the two series the
+//! delegate reports become the SLO's minutes ([`pulled_rollups`]), each replacing what
+//! its minute held, as a push does: pulls that overlap write the same counts again. The
+//! answer is two short series however many series the selectors pick, so it always fits
+//! a task's result. The server still opens no connection: the delegate does.
 //!
 //! Which replica queues a pull is settled by compare-and-swap on the SLO's
 //! `pull_due_at` in the transaction that inserts the task. A pull's task lives only as
 //! long as its lookback: with no delegate to run it, at most a few wait, and the first
 //! that runs brings everything they would have.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
-use prost::bytes::Bytes;
 use rampart_domain::SloId;
 use rampart_domain::platform::delegates::TaskKind;
-use rampart_domain::sre::slos::{Indicator, Pull, Slo};
+use rampart_domain::sre::slos::{
+    Indicator, PULL_PART_LABEL, Pull, Rollup, SeriesRole, Slo, pulled_rollups,
+};
 use serde_json::{Value, json};
 
-use super::remote_write::{Label, Sample, TimeSeries, WriteRequest};
 use crate::platform::delegates::{DelegateCaller, NewTask, queue_task};
 use crate::{App, AppError, AppResult, Ctx};
 
@@ -95,14 +99,20 @@ impl App {
             .scope
             .project_id()
             .ok_or(AppError::NotFound { what: "project" })?;
+        let Some(query) = Pull::query(indicator) else {
+            return Ok(false);
+        };
         let sealer = self.sealer(&project.to_string()).await?;
         let lookback = pull.lookback();
         // The shape of `rampart_api::platform::PrometheusQueryTask`, which the delegate
-        // reads strictly; the range ends when the delegate runs it.
+        // reads strictly. The range ends at the last whole minute, so each point counts
+        // one whole minute.
+        let end = now.as_second().div_euclid(60) * 60;
         let arguments = json!({
             "url": pull.url,
-            "query": Pull::query(indicator),
+            "query": query,
             "range": {
+                "end": end,
                 "seconds": lookback.as_secs(),
                 "step_seconds": PULL_STEP_SECONDS,
             },
@@ -145,48 +155,58 @@ impl App {
 
     /// Takes what a delegate's pull of `slo` brought (its task's `output`), after the
     /// task's end was recorded. A failure is logged, not answered: the delegate did its
-    /// work, and the next pull's lookback brings the same series again.
-    pub(crate) async fn take_pulled_series(
+    /// work, and the next pull's lookback brings the same minutes again.
+    pub(crate) async fn take_pulled_minutes(
         &self,
         caller: &DelegateCaller,
         slo: SloId,
         output: &str,
     ) {
         let taken = async {
-            let Some((slo_row, _)) = self.store().slo_by_id(slo).await? else {
-                return Ok(None);
+            let Some((row, _)) = self.store().slo_by_id(slo).await? else {
+                return Ok(0);
             };
-            let request = pulled_write_request(output)
+            let Some((row, opened)) = self.cached_definition(row).await? else {
+                return Ok(0);
+            };
+            let Some(indicator) = &opened.1.indicator else {
+                return Ok(0);
+            };
+            let (part, total) = pulled_series(output)
                 .map_err(|reason| AppError::Internal(format!("a pull's answer: {reason}")))?;
+            let latest = self.now() + super::slos::PUSH_FUTURE_MAX;
+            let rollups: Vec<Rollup> = pulled_rollups(indicator, &part, &total)
+                .into_iter()
+                .filter(|rollup| rollup.minute <= latest)
+                .collect();
+            if rollups.is_empty() {
+                return Ok(0);
+            }
             let meta = caller.meta.clone();
             let actor = format!("delegate:{}", caller.delegate.id);
-            let outcome = self
-                .take_series(slo_row.scope, &request, Some(slo), |now| {
-                    crate::audit::anonymous(now, &meta, "slo.pull_data", "slo", "delegate")
-                        .actor(actor)
-                        .resource_id(slo)
-                })
-                .await?;
-            AppResult::Ok(Some(outcome))
+            self.put_minutes(&row, rollups, |now| {
+                crate::audit::anonymous(now, &meta, "slo.pull_data", "slo", "delegate").actor(actor)
+            })
+            .await
         };
         match taken.await {
-            Ok(Some(outcome)) => {
-                tracing::debug!(%slo, taken = outcome.taken, "pulled series taken")
-            }
-            Ok(None) => {}
+            Ok(minutes) => tracing::debug!(%slo, minutes, "pulled minutes taken"),
             Err(error) => tracing::warn!(
                 ?error,
                 %slo,
-                "taking the series a delegate pulled failed; the next pull brings them again"
+                "taking the minutes a delegate pulled failed; the next pull brings them again"
             ),
         }
     }
 }
 
-/// The series of a Prometheus range query's answer as the delegate reports it
-/// (`result_type` `matrix`, `result` as Prometheus gives it: each series' `metric`
-/// labels and `values` as `[unix seconds, "value"]`), as a write request.
-pub(crate) fn pulled_write_request(output: &str) -> Result<WriteRequest, String> {
+/// The points of a pull's answer as the delegate reports it (`result_type` `matrix`,
+/// `result` as Prometheus gives it: each series' `metric` labels and `values` as
+/// `[unix seconds, "value"]`): the part's (`good` or `bad`) and the total's, by
+/// [`PULL_PART_LABEL`], each by second.
+pub(crate) type PulledPoints = BTreeMap<i64, f64>;
+
+pub(crate) fn pulled_series(output: &str) -> Result<(PulledPoints, PulledPoints), String> {
     let output: Value = serde_json::from_str(output).map_err(|error| error.to_string())?;
     if output.get("result_type").and_then(Value::as_str) != Some("matrix") {
         return Err("a pull's answer is a matrix".into());
@@ -195,49 +215,42 @@ pub(crate) fn pulled_write_request(output: &str) -> Result<WriteRequest, String>
         .get("result")
         .and_then(Value::as_array)
         .ok_or("a matrix without a result")?;
-    let mut timeseries = Vec::with_capacity(series.len());
+    let (mut part, mut total) = (BTreeMap::new(), BTreeMap::new());
     for one in series {
-        let labels = one
+        let role = one
             .get("metric")
-            .and_then(Value::as_object)
-            .ok_or("a series without labels")?
-            .iter()
-            .map(|(name, value)| {
-                Ok(Label {
-                    name: Bytes::from(name.clone()),
-                    value: Bytes::from(
-                        value
-                            .as_str()
-                            .ok_or("a label value that is not text")?
-                            .to_owned(),
-                    ),
-                })
-            })
-            .collect::<Result<Vec<_>, &str>>()?;
-        let samples = one
+            .and_then(|metric| metric.get(PULL_PART_LABEL))
+            .and_then(Value::as_str)
+            .ok_or("a series without its part label")?;
+        let points = if role == SeriesRole::Total.as_str() {
+            &mut total
+        } else if role == SeriesRole::Good.as_str() || role == SeriesRole::Bad.as_str() {
+            &mut part
+        } else {
+            return Err(format!("a series of part {role:?}"));
+        };
+        for point in one
             .get("values")
             .and_then(Value::as_array)
             .ok_or("a series without values")?
-            .iter()
-            .map(|point| {
-                let seconds = point
-                    .get(0)
-                    .and_then(Value::as_f64)
-                    .ok_or("a point without a time")?;
-                let value = point
-                    .get(1)
-                    .and_then(Value::as_str)
-                    .and_then(|text| text.parse::<f64>().ok())
-                    .ok_or("a point without a value")?;
-                Ok(Sample {
-                    value,
-                    timestamp: (seconds * 1000.0).round() as i64,
-                })
-            })
-            .collect::<Result<Vec<_>, &str>>()?;
-        timeseries.push(TimeSeries { labels, samples });
+        {
+            let seconds = point
+                .get(0)
+                .and_then(Value::as_f64)
+                .ok_or("a point without a time")?;
+            let value = point
+                .get(1)
+                .and_then(Value::as_str)
+                .and_then(|text| text.parse::<f64>().ok())
+                .ok_or("a point without a value")?;
+            // Points at whole seconds (the range's are at whole minutes); others are
+            // not a minute's and are left out by `pulled_rollups`.
+            if seconds.fract() == 0.0 {
+                points.insert(seconds as i64, value);
+            }
+        }
     }
-    Ok(WriteRequest { timeseries })
+    Ok((part, total))
 }
 
 #[cfg(test)]
@@ -245,48 +258,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_matrix_becomes_the_series_a_remote_write_would_carry() {
+    fn a_matrix_becomes_the_part_and_total_points() {
         let output = json!({
             "result_type": "matrix",
             "result": [
-                {"metric": {"__name__": "http_requests_total", "code": "200"},
-                 "values": [[1733000000.5, "10"], [1733000060, "+Inf"]]},
-                {"metric": {"__name__": "up"}, "values": []},
+                {"metric": {"rampart_part": "good"},
+                 "values": [[1733000040, "990"], [1733000100, "+Inf"], [1733000130.5, "1"]]},
+                {"metric": {"rampart_part": "total"}, "values": [[1733000040, "1000"]]},
             ],
             "series": 2, "truncated": false, "start": 0, "end": 0, "duration_ms": 3,
         });
-        let request = pulled_write_request(&output.to_string()).unwrap();
-        assert_eq!(request.timeseries.len(), 2);
-        let first = &request.timeseries[0];
-        let labels: Vec<(&[u8], &[u8])> = first
-            .labels
-            .iter()
-            .map(|label| (&label.name[..], &label.value[..]))
-            .collect();
-        assert_eq!(
-            labels,
-            [
-                (&b"__name__"[..], &b"http_requests_total"[..]),
-                (b"code", b"200")
-            ]
-        );
-        assert_eq!(first.samples[0].timestamp, 1_733_000_000_500);
-        assert_eq!(first.samples[0].value, 10.0);
+        let (part, total) = pulled_series(&output.to_string()).unwrap();
+        assert_eq!(part.len(), 2, "{part:?}");
+        assert_eq!(part.get(&1_733_000_040), Some(&990.0));
         assert!(
-            first.samples[1].value.is_infinite(),
-            "dropped later as not finite"
+            part.get(&1_733_000_100).unwrap().is_infinite(),
+            "left out later"
+        );
+        assert_eq!(
+            total.into_iter().collect::<Vec<_>>(),
+            [(1_733_000_040, 1000.0)]
         );
 
         for bad in [
             json!({"result_type": "vector", "result": []}),
             json!({"result_type": "matrix"}),
             json!({"result_type": "matrix", "result": [{"values": []}]}),
-            json!({"result_type": "matrix", "result": [{"metric": {"a": 1}, "values": []}]}),
-            json!({"result_type": "matrix", "result": [{"metric": {}, "values": [[1, "x"]]}]}),
+            json!({"result_type": "matrix", "result": [{"metric": {"rampart_part": "x"}, "values": []}]}),
+            json!({"result_type": "matrix", "result": [{"metric": {"rampart_part": "total"}, "values": [[1, "x"]]}]}),
         ] {
-            assert!(pulled_write_request(&bad.to_string()).is_err(), "{bad}");
+            assert!(pulled_series(&bad.to_string()).is_err(), "{bad}");
         }
-        assert!(pulled_write_request("not json").is_err());
+        assert!(pulled_series("not json").is_err());
         assert_eq!(pulled_slo("slo_pull:nope"), None);
         assert_eq!(pulled_slo("runbook_execution:x"), None);
     }

@@ -167,7 +167,7 @@ pub const MINUTES_PER_PUSH_MAX: usize = 1440;
 
 /// How far back a pushed minute may be (the longest window), and ahead (clock skew).
 const PUSH_PAST_MAX: SignedDuration = SignedDuration::from_hours(400 * 24);
-const PUSH_FUTURE_MAX: SignedDuration = SignedDuration::from_mins(5);
+pub(super) const PUSH_FUTURE_MAX: SignedDuration = SignedDuration::from_mins(5);
 
 /// A new SLO.
 #[derive(Clone, Debug)]
@@ -996,9 +996,22 @@ impl App {
                 Rollup::new(minute, input.good, input.total).map_err(|error| bad(error.reason))?;
             rollups.push(rollup);
         }
+        self.put_minutes(&slo, rollups, |now| ctx.audit(now, "slo.data", "slo"))
+            .await
+    }
+
+    /// Stores `rollups` of `slo`, each replacing what its minute held (of two for the
+    /// same minute, the later in the list), audited by the record `audit` starts.
+    pub(super) async fn put_minutes(
+        &self,
+        slo: &Slo,
+        mut rollups: Vec<Rollup>,
+        audit: impl FnOnce(Timestamp) -> crate::audit::AuditBuilder,
+    ) -> AppResult<usize> {
+        let now = self.now();
         // One row per minute: the last sent wins, as if pushed one after the other.
-        rollups.sort_by_key(|rollup| rollup.minute);
         rollups.reverse();
+        rollups.sort_by_key(|rollup| std::cmp::Reverse(rollup.minute));
         rollups.dedup_by_key(|rollup| rollup.minute);
         let mut tx = self.store().write().await?;
         let version = tx
@@ -1011,8 +1024,8 @@ impl App {
         let first = rollups.last().map(|rollup| rollup.minute.to_string());
         let last = rollups.first().map(|rollup| rollup.minute.to_string());
         tx.commit(
-            ctx.audit(now, "slo.data", "slo")
-                .scope(scope)
+            audit(now)
+                .scope(slo.scope)
                 .resource_id(slo.id)
                 .details(json!({
                     "identifier": slo.identifier.as_str(),
@@ -1058,28 +1071,9 @@ impl App {
         scope: Scope,
         body: &[u8],
     ) -> AppResult<RemoteWriteOutcome> {
-        let request = remote_write::decode(body)?;
-        self.take_series(scope, &request, None, |now| {
-            ctx.audit(now, "slo.remote_write", "project")
-        })
-        .await
-    }
-
-    /// What [`App::remote_write`] does with a decoded write (or with the series a
-    /// delegate pulled for the SLO `only`, which then feed it alone), audited by the
-    /// record `audit` starts.
-    pub(super) async fn take_series(
-        &self,
-        scope: Scope,
-        request: &remote_write::WriteRequest,
-        only: Option<SloId>,
-        audit: impl FnOnce(Timestamp) -> crate::audit::AuditBuilder,
-    ) -> AppResult<RemoteWriteOutcome> {
         let owner = owner_of(scope)?;
-        let mut slos = self.indicators(scope).await?;
-        if let Some(only) = only {
-            slos.retain(|(slo, _)| slo.id == only);
-        }
+        let request = remote_write::decode(body)?;
+        let slos = self.indicators(scope).await?;
         let mut selectors = SelectorIndex::default();
         for (index, (slo, opened)) in slos.iter().enumerate() {
             for (role, selector) in opened.1.indicator.iter().flat_map(Indicator::selectors) {
@@ -1227,7 +1221,7 @@ impl App {
         tx.add_slo_minutes(&deltas).await?;
         outcome.slos = changed.len() as u64;
         tx.commit(
-            audit(now)
+            ctx.audit(now, "slo.remote_write", "project")
                 .scope(scope)
                 .details(json!({
                     "series": outcome.series,

@@ -1028,6 +1028,10 @@ kind: SLO
 metadata:
   name: checkout-availability
   displayName: Checkout availability
+  annotations:
+    rampart.dev/pull-delegate-selector: zone=eu,env=prod
+    rampart.dev/pull-every: 2m
+    rampart.dev/pull-url: http://prometheus.internal:9090
 spec:
   description: Checkouts that succeed
   service: checkout
@@ -1102,10 +1106,6 @@ apiVersion: openslo/v1
 kind: SLO
 metadata:
   name: latency
-  annotations:
-    rampart.dev/pull-delegate-selector: zone=eu,env=prod
-    rampart.dev/pull-every: 2m
-    rampart.dev/pull-url: http://prometheus.internal:9090
 spec:
   service: checkout
   indicator:
@@ -1164,7 +1164,7 @@ spec:
             definition.burn_windows[1].short,
             definition.burn_windows[1].long
         );
-        let pull = slos[1].definition.pull.as_ref().unwrap();
+        let pull = slos[0].definition.pull.as_ref().unwrap();
         assert_eq!(pull.url, "http://prometheus.internal:9090");
         assert_eq!(pull.every, jiff::SignedDuration::from_mins(2));
         assert_eq!(pull.delegate_selector.to_strings(), ["env=prod", "zone=eu"]);
@@ -1238,6 +1238,10 @@ spec:
   metadata:
     name: checkout-availability
     displayName: Checkout availability
+    annotations:
+      rampart.dev/pull-url: http://prometheus.internal:9090
+      rampart.dev/pull-every: 2m
+      rampart.dev/pull-delegate-selector: zone=eu, env=prod
   spec:
     description: Checkouts that succeed
     service: checkout
@@ -1432,7 +1436,7 @@ spec:
                     "  name: s\n  annotations:\n    rampart.dev/pull-url: http://p:9090\n",
                 ),
                 "document 1 (SLO s): metadata.annotations",
-                "give the SLO an indicator",
+                "a ratio indicator",
             ),
             (
                 format!(
@@ -1560,7 +1564,7 @@ spec:
                     })
                     .collect(),
                 pull: pull
-                    .filter(|_| indicator_kind != 0)
+                    .filter(|_| indicator_kind == 1)
                     .map(|(every, delegate_selector)| PullDoc {
                         url: "http://prometheus.internal:9090/prom".into(),
                         delegate_selector,

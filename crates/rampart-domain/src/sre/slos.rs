@@ -129,23 +129,85 @@ pub struct Pull {
 /// The longest base URL a pull names.
 const PULL_URL_MAX: usize = 2048;
 
+/// The label a pull's query puts on each of its two series: the indicator's part
+/// (`good` or `bad`) or `total`.
+pub const PULL_PART_LABEL: &str = "rampart_part";
+
 impl Pull {
     /// The range a pull asks for: three of its intervals back, at least ten minutes —
-    /// so a missed pull or two lose nothing (what was taken already is skipped).
+    /// so a missed pull or two lose nothing (a minute pulled again is replaced by the
+    /// same counts).
     pub fn lookback(&self) -> SignedDuration {
         (self.every * 3).max(SignedDuration::from_mins(10))
     }
 
-    /// The PromQL query of a pull: the indicator's selectors joined by `or` (a series
-    /// both select comes once and feeds both).
-    pub fn query(indicator: &Indicator) -> String {
-        indicator
-            .selectors()
-            .iter()
-            .map(|(_, selector)| selector.text())
-            .collect::<Vec<_>>()
-            .join(" or ")
+    /// The PromQL of a pull, evaluated as a range query one point a minute at whole
+    /// minutes: for each of the ratio's part and total, the events of the minute before
+    /// each point summed over every series the selector picks — `increase` of counters
+    /// (Prometheus handles their resets), `sum_over_time` of per-sample counts — tagged
+    /// with [`PULL_PART_LABEL`]. Two short series whatever the number of series
+    /// selected. `None` for a threshold indicator (which a pull does not read).
+    pub fn query(indicator: &Indicator) -> Option<String> {
+        let Indicator::Ratio {
+            counter,
+            part,
+            total,
+        } = indicator
+        else {
+            return None;
+        };
+        let events = |selector: &Selector, role: SeriesRole| {
+            let summed = if *counter {
+                format!("sum(increase({}[1m]))", selector.text())
+            } else {
+                format!("sum(sum_over_time({}[1m]))", selector.text())
+            };
+            format!(
+                "label_replace({summed}, \"{PULL_PART_LABEL}\", \"{}\", \"\", \"\")",
+                role.as_str()
+            )
+        };
+        Some(format!(
+            "{} or {}",
+            events(&part.1, part.0),
+            events(total, SeriesRole::Total)
+        ))
     }
+}
+
+/// The minutes a pull's answer makes: each point of the `total` series at a whole
+/// minute (Unix seconds) counts the minute before it, with the part's point at the same
+/// instant (none: no good — or no bad — events); good is held to 0 ≤ good ≤ total, as
+/// `increase`'s extrapolation may step over by a fraction. Points off a whole minute,
+/// not finite or negative, and minutes without a total are left out.
+pub fn pulled_rollups(
+    indicator: &Indicator,
+    part: &std::collections::BTreeMap<i64, f64>,
+    total: &std::collections::BTreeMap<i64, f64>,
+) -> Vec<Rollup> {
+    let Indicator::Ratio {
+        part: (role, _), ..
+    } = indicator
+    else {
+        return Vec::new();
+    };
+    total
+        .iter()
+        .filter(|(end, total)| end.rem_euclid(60) == 0 && total.is_finite() && **total >= 0.0)
+        .filter_map(|(end, total)| {
+            let counted = part.get(end).copied().unwrap_or(0.0);
+            if !counted.is_finite() {
+                return None;
+            }
+            let counted = counted.clamp(0.0, *total);
+            let good = match role {
+                SeriesRole::Bad => total - counted,
+                _ => counted,
+            };
+            let minute = Timestamp::from_second(end - 60).ok()?;
+            Rollup::new(minute, good, *total).ok()
+        })
+        .collect()
 }
 
 impl PullDoc {
@@ -584,10 +646,11 @@ impl SloDoc {
         let burn_windows = self.burn_windows(objective.window.nominal())?;
         let indicator = self.indicator()?;
         let pull = self.pull.as_ref().map(PullDoc::parse).transpose()?;
-        if pull.is_some() && indicator.is_none() {
+        if pull.is_some() && !matches!(indicator, Some(Indicator::Ratio { .. })) {
             return Err(invalid(
                 "pull",
-                "pull: a pull queries the indicator's series: give the SLO an indicator",
+                "pull: a pull queries a ratio indicator's good (or bad) and total series: \
+                 give the SLO one",
             ));
         }
         Ok(SloDefinition {
@@ -2261,8 +2324,11 @@ mod tests {
         assert_eq!(pull.every, mins(5));
         assert_eq!(pull.lookback(), mins(15));
         assert_eq!(
-            Pull::query(definition.indicator.as_ref().unwrap()),
-            "http_requests_total{code!~\"5..\"} or http_requests_total"
+            Pull::query(definition.indicator.as_ref().unwrap()).unwrap(),
+            "label_replace(sum(increase(http_requests_total{code!~\"5..\"}[1m])), \
+             \"rampart_part\", \"good\", \"\", \"\") or \
+             label_replace(sum(increase(http_requests_total[1m])), \"rampart_part\", \
+             \"total\", \"\", \"\")"
         );
         let pull = with(serde_json::json!({"url": "https://p/prom/"}))
             .unwrap()
@@ -2291,11 +2357,71 @@ mod tests {
             assert_eq!(error.field, "pull", "{bad}");
             assert!(error.reason.contains(says), "{bad}: {}", error.reason);
         }
-        // Without an indicator there is nothing to query.
+        // Without a ratio indicator there is nothing to query.
         let error = document(serde_json::json!({"pull": {"url": "http://p"}}))
             .parse()
             .unwrap_err();
-        assert!(error.reason.contains("indicator"), "{}", error.reason);
+        assert!(error.reason.contains("ratio indicator"), "{}", error.reason);
+        let error = document(serde_json::json!({"pull": {"url": "http://p"},
+            "indicator": {"threshold_metric": prometheus("latency_seconds")},
+            "op": "lte", "value": 0.3}))
+        .parse()
+        .unwrap_err();
+        assert!(error.reason.contains("ratio indicator"), "{}", error.reason);
+    }
+
+    #[test]
+    fn a_pulls_answer_counts_the_minute_before_each_point() {
+        let ratio = |part: SeriesRole| Indicator::Ratio {
+            counter: true,
+            part: (part, Selector::parse("part", "errors_total").unwrap()),
+            total: Selector::parse("total", "requests_total").unwrap(),
+        };
+        let points = |pairs: &[(i64, f64)]| {
+            pairs
+                .iter()
+                .copied()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let noon = at("2026-11-10T12:00:00Z").as_second();
+        let end = |minute: i64| noon + minute * 60;
+        let total = points(&[
+            (end(1), 100.0),
+            (end(2), 50.0),
+            (end(3), 0.0),
+            (end(4), 10.0),
+            (end(5) + 30, 80.0),
+            (end(6), f64::NAN),
+            (end(7), -1.0),
+        ]);
+        let part = points(&[(end(1), 10.0), (end(2), 50.000_1), (end(4), f64::INFINITY)]);
+        let minutes = |role| -> Vec<(i64, f64, f64)> {
+            pulled_rollups(&ratio(role), &part, &total)
+                .iter()
+                .map(|rollup| {
+                    let minute = (rollup.minute.as_second() - end(0)) / 60;
+                    (minute, rollup.good, rollup.total)
+                })
+                .collect()
+        };
+        // Good over total: the part's events are good ones, at most the total; a
+        // minute without a part point has none; odd points are left out.
+        assert_eq!(
+            minutes(SeriesRole::Good),
+            [(0, 10.0, 100.0), (1, 50.0, 50.0), (2, 0.0, 0.0)]
+        );
+        // Bad over total: the rest are good.
+        assert_eq!(
+            minutes(SeriesRole::Bad),
+            [(0, 90.0, 100.0), (1, 0.0, 50.0), (2, 0.0, 0.0)]
+        );
+        let threshold = Indicator::Threshold {
+            metric: Selector::parse("metric", "latency").unwrap(),
+            op: ThresholdOp::Lte,
+            value: 0.3,
+        };
+        assert!(pulled_rollups(&threshold, &part, &total).is_empty());
+        assert_eq!(Pull::query(&threshold), None);
     }
 
     #[test]

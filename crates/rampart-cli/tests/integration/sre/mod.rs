@@ -177,3 +177,27 @@ async fn user_with_role(server: &TestServer, email: &str, role: &str) -> (String
     grant_role(server, &id, role).await;
     (id, token)
 }
+
+/// A real Prometheus (Debian's `prometheus`) on a free loopback port with the
+/// configuration `config` writes for that port, its data in `dir`; killed when dropped.
+pub(crate) fn spawn_prometheus(
+    dir: &std::path::Path,
+    config: impl FnOnce(u16) -> String,
+) -> (tokio::process::Child, u16) {
+    let port = alerts_alertmanager::free_port();
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config(port)).unwrap();
+    let child = tokio::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("prometheus (scripts/install-test-deps.sh installs it)");
+    (child, port)
+}

@@ -1089,30 +1089,14 @@ async fn runbooks_page_people_about_their_incident_on_postgres() {
 /// A real Prometheus (Debian's `prometheus`) on loopback, scraping itself every second,
 /// ready once its own `up` series has a few samples. Returns its port.
 async fn prometheus(dir: &std::path::Path) -> (tokio::process::Child, u16) {
-    use super::alerts_alertmanager::{eventually, free_port};
-    let port = free_port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
+    use super::alerts_alertmanager::eventually;
+    let (child, port) = super::spawn_prometheus(dir, |port| {
         format!(
             "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
              scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      \
              - targets: ['127.0.0.1:{port}']\n"
-        ),
-    )
-    .unwrap();
-    let child = tokio::process::Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("prometheus (scripts/install-test-deps.sh installs it)");
+        )
+    });
     let scraped = eventually(Duration::from_secs(60), async || {
         let answer = direct_query(port, "count_over_time(up[1m]) > 2").await?;
         (!answer["data"]["result"].as_array()?.is_empty()).then_some(())

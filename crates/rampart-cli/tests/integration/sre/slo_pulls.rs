@@ -1,9 +1,9 @@
 //! SLI data pulled by a delegate from a Prometheus inside the network, on a manual clock
 //! (both engines): the engine queues one pull when one is due, whatever the replicas;
-//! the delegate receives the indicator's selectors as a range query; the matrix it
-//! reports becomes the SLO's minutes as a remote write of those series would — each
-//! counter increase once, however the pulls overlap — and a failed pull takes nothing.
-//! `slo_remote_write.rs` runs the same with real Prometheus and the real agent.
+//! the delegate receives a range query of each minute's good and total events; the two
+//! series it reports become the SLO's minutes — a minute pulled again replaced by the
+//! same counts, however the pulls overlap — and a failed pull takes nothing. The last
+//! test runs the whole way with a real Prometheus and the real agent.
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_testkit::{StatusCode, TestServer};
@@ -32,17 +32,17 @@ fn pulled_definition(url: &str) -> Value {
     })
 }
 
-/// The answer a delegate reports for a range query: the two series of job `app` at
-/// each whole minute from `first` to `last`, counting 990 good and 10 bad requests a
-/// minute since 09:00.
-fn matrix(first: Timestamp, last: Timestamp) -> String {
-    let start: Timestamp = "2026-11-03T09:00:00Z".parse().unwrap();
-    let points = |per_minute: f64| -> Vec<Value> {
+/// The answer a delegate reports for a pull: the good and total series at each whole
+/// minute from `first` to `last`, each point the events of the minute before it — 990
+/// good of 1 000 — but no good point at `no_good` (a minute without good events).
+fn matrix(first: Timestamp, last: Timestamp, no_good: Option<Timestamp>) -> String {
+    let points = |value: f64, skip: Option<Timestamp>| -> Vec<Value> {
         let mut points = Vec::new();
         let mut at = first;
         while at <= last {
-            let minutes = at.duration_since(start).as_mins() as f64;
-            points.push(json!([at.as_second(), (minutes * per_minute).to_string()]));
+            if Some(at) != skip {
+                points.push(json!([at.as_second(), value.to_string()]));
+            }
             at += SignedDuration::from_mins(1);
         }
         points
@@ -50,10 +50,8 @@ fn matrix(first: Timestamp, last: Timestamp) -> String {
     json!({
         "result_type": "matrix",
         "result": [
-            {"metric": {"__name__": "http_requests_total", "job": "app", "code": "200"},
-             "values": points(990.0)},
-            {"metric": {"__name__": "http_requests_total", "job": "app", "code": "500"},
-             "values": points(10.0)},
+            {"metric": {"rampart_part": "good"}, "values": points(990.0, no_good)},
+            {"metric": {"rampart_part": "total"}, "values": points(1000.0, None)},
         ],
         "series": 2, "truncated": false,
         "start": first.as_second(), "end": last.as_second(), "duration_ms": 4
@@ -89,8 +87,8 @@ async fn report(server: &TestServer, credential: &str, task: &str, body: Value) 
     assert_eq!(reported.status, StatusCode::OK, "{}", reported.text);
 }
 
-/// The SLO's good and bad events in its window at 10:05 — past every minute the test
-/// pulls (an increase counts in the minute of the point it ends at).
+/// The SLO's good and bad events in its window at 10:05, past every minute the test
+/// pulls.
 async fn counted(server: &TestServer) -> (f64, f64) {
     let shown = server
         .get(
@@ -173,29 +171,36 @@ async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
         crate::platform::delegates::registered_with_tags(&server, PROJECT, "edge", &["zone=eu"])
             .await;
     let (task, arguments) = claim_pull(&server, &credential).await;
+    let events = |selector: &str| format!("sum(increase({selector}[1m]))");
     assert_eq!(
         arguments,
         json!({
             "url": "http://127.0.0.1:9090/prom",
-            "query": "http_requests_total{job=\"app\",code!~\"5..\"} or http_requests_total{job=\"app\"}",
-            "range": {"seconds": 600, "step_seconds": 60},
+            "query": format!(
+                "label_replace({}, \"rampart_part\", \"good\", \"\", \"\") or \
+                 label_replace({}, \"rampart_part\", \"total\", \"\", \"\")",
+                events("http_requests_total{job=\"app\",code!~\"5..\"}"),
+                events("http_requests_total{job=\"app\"}")
+            ),
+            "range": {"end": now.as_second(), "seconds": 600, "step_seconds": 60},
             "timeout_seconds": 30,
         })
     );
 
-    // Ten minutes of points: the first is each counter's baseline, nine minutes count.
+    // Ten points: the ten minutes before them.
     report(
         &server,
         &credential,
         &task,
         json!({"attempt": 1, "outcome": "succeeded",
-               "output": matrix(now - SignedDuration::from_mins(9), now)}),
+               "output": matrix(now - SignedDuration::from_mins(9), now, None)}),
     )
     .await;
-    assert_eq!(counted(&server).await, (9.0 * 990.0, 9.0 * 10.0));
+    assert_eq!(counted(&server).await, (10.0 * 990.0, 10.0 * 10.0));
 
     // Not due a minute later; due two minutes later. The next pull overlaps the first
-    // by eight minutes: only the two new minutes count.
+    // by eight minutes, which it writes again as they were; of its two new minutes, the
+    // last has no good events.
     clock.advance(SignedDuration::from_mins(1));
     assert_eq!(server.app().pull_slis().await.unwrap(), 0);
     clock.advance(SignedDuration::from_mins(1));
@@ -207,10 +212,10 @@ async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
         &credential,
         &task,
         json!({"attempt": 1, "outcome": "succeeded",
-               "output": matrix(later - SignedDuration::from_mins(9), later)}),
+               "output": matrix(later - SignedDuration::from_mins(9), later, Some(later))}),
     )
     .await;
-    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0));
+    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0 + 1000.0));
 
     // A pull Prometheus refused takes nothing (and is not tried again).
     clock.advance(SignedDuration::from_mins(2));
@@ -224,7 +229,7 @@ async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
                "output": "parse error", "error_code": "prometheus_bad_data"}),
     )
     .await;
-    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0));
+    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0 + 1000.0));
 
     // Each pull queued and each one taken is audited.
     for (action, count) in [("slo.pull", 3), ("slo.pull_data", 2)] {
@@ -303,4 +308,93 @@ async fn delegates_pull_slis_on_postgres() {
     if rampart_testkit::postgres_server_url().is_some() {
         delegates_pull_slis(Some(rampart_testkit::Engine::Postgres)).await;
     }
+}
+
+/// The whole way with real components: a real Prometheus scrapes a loopback exporter
+/// (one request in ten failing), the real agent (`rampart delegate run`, allowed only
+/// that Prometheus) runs the pulls the engine queues each minute, and the SLO counts
+/// the exporter's requests — the bad share exactly the exporter's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_delegate_pulls_from_a_real_prometheus() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use super::alerts_alertmanager::eventually;
+    use crate::platform::delegates::{agent, agent_registered};
+
+    let server = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| config.oncall.engine_interval_secs = 1)),
+        ..Default::default()
+    })
+    .await;
+    let admin = server.admin_token.clone();
+    super::service(&server, "app").await;
+    let exporter_port = super::slo_remote_write::exporter(Arc::new(AtomicU64::new(10))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_prometheus, port) = super::spawn_prometheus(dir.path(), |_| {
+        format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: app\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
+        )
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let state = dir.path().join("delegate.json");
+    agent_registered(&server, "inside", &state).await;
+    let _agent = agent(
+        &server,
+        &[
+            "run",
+            "--state",
+            state.to_str().unwrap(),
+            "--allow-url",
+            &format!("{base}/"),
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let created = server
+        .post(
+            &format!("{PROJECT}/slos"),
+            &admin,
+            json!({"identifier": "app-availability", "name": "App availability",
+                   "definition": {
+                       "service": "app", "target": 0.99, "time_window": {"duration": "1d"},
+                       "budgeting_method": "occurrences",
+                       "indicator": {"ratio_metric": {"counter": true,
+                           "good": prometheus("app_requests_total{job=\"app\",code!~\"5..\"}"),
+                           "total": prometheus("app_requests_total{job=\"app\"}")}},
+                       "pull": {"url": base, "every": "1m"}}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+
+    // A pull counts the whole minutes Prometheus has scraped: the one after the next
+    // whole minute does.
+    let slo = format!("{PROJECT}/slos/app-availability");
+    let counted = eventually(std::time::Duration::from_secs(180), async || {
+        let status = server.get(&slo, &admin).await.body["status"].clone();
+        (status["good"].as_f64()? > 0.0).then_some(status)
+    })
+    .await;
+    let counted = counted.expect("the delegate's pulls fed the SLO");
+    let (good, bad) = (
+        counted["good"].as_f64().unwrap(),
+        counted["bad"].as_f64().unwrap(),
+    );
+    // Both counters come from the same scrapes: exactly one request in ten is bad,
+    // and whole scrapes of 100 requests were counted (increase extrapolates a minute's
+    // first and last samples to its edges, so not a whole number of them).
+    assert!((bad / (good + bad) - 0.1).abs() < 1e-9, "{counted}");
+    assert!(good + bad >= 100.0, "{counted}");
+    let tasks = server
+        .get(&format!("{PROJECT}/delegate-tasks"), &admin)
+        .await;
+    let succeeded = tasks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|task| task["kind"] == "prometheus_query" && task["status"] == "succeeded")
+        .count();
+    assert!(succeeded >= 2, "{}", tasks.text);
+    server.stop().await;
 }

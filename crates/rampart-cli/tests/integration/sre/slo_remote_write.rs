@@ -400,7 +400,7 @@ async fn remote_write_feeds_slos_on_postgres() {
 
 /// The loopback exporter: each scrape adds 100 requests to `app_requests_total`, of
 /// which `error_percent` with code 500.
-async fn exporter(error_percent: Arc<AtomicU64>) -> u16 {
+pub(super) async fn exporter(error_percent: Arc<AtomicU64>) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -434,7 +434,7 @@ async fn exporter(error_percent: Arc<AtomicU64>) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_remote_write_pages_through_a_burn_rate_alert() {
-    use super::alerts_alertmanager::{eventually, free_port};
+    use super::alerts_alertmanager::eventually;
     let server = TestServer::start_with(rampart_testkit::Options {
         configure: Some(Box::new(|config| config.oncall.engine_interval_secs = 1)),
         ..Default::default()
@@ -488,9 +488,7 @@ async fn real_prometheus_remote_write_pages_through_a_burn_rate_alert() {
     let error_percent = Arc::new(AtomicU64::new(0));
     let exporter_port = exporter(Arc::clone(&error_percent)).await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
+    let (_prometheus, _) = super::spawn_prometheus(dir.path(), |_| {
         format!(
             r#"global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 scrape_configs:
@@ -511,22 +509,8 @@ remote_write:
 "#,
             url = server.url,
             ca = server.ca_cert.display()
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let _prometheus = tokio::process::Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("prometheus (scripts/install-test-deps.sh installs it)");
+        )
+    });
 
     // Healthy traffic arrives through remote write: events, no burn, no incident.
     let slo = format!("{PROJECT}/slos/app-availability");

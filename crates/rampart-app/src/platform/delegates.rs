@@ -959,7 +959,7 @@ impl App {
                 .and_then(crate::sre::slo_pulls::pulled_slo)
             && let Some(output) = output
         {
-            self.take_pulled_minutes(caller, slo, output).await;
+            self.take_pulled_minutes(caller, &task, slo, output).await;
         }
         Ok(status)
     }

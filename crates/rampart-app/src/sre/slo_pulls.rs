@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use rampart_domain::SloId;
-use rampart_domain::platform::delegates::TaskKind;
+use rampart_domain::platform::delegates::{DelegateTask, TaskKind};
 use rampart_domain::sre::slos::{
     Indicator, PULL_PART_LABEL, Pull, Rollup, SeriesRole, Slo, pulled_rollups,
 };
@@ -26,8 +26,14 @@ use serde_json::{Value, json};
 use crate::platform::delegates::{DelegateCaller, NewTask, queue_task};
 use crate::{App, AppError, AppResult, Ctx};
 
-/// The subject of a pull's task: this, then the SLO's id.
+/// The subject of a pull's task: this, then the SLO's id and the version of the
+/// definition the query was made from (an answer to an older one is not taken).
 const PULL_SUBJECT: &str = "slo_pull:";
+
+/// How far back a pulled minute may be (a pull runs within its lookback of at most
+/// three hours), and how many one answer may write.
+const PULLED_PAST_MAX: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+const PULLED_MINUTES_MAX: usize = 1440;
 
 /// One point a minute: the rollups' resolution.
 const PULL_STEP_SECONDS: u64 = 60;
@@ -35,9 +41,11 @@ const PULL_STEP_SECONDS: u64 = 60;
 /// How long Prometheus may take to answer a pull.
 const PULL_TIMEOUT_SECONDS: u64 = 30;
 
-/// The SLO a task's subject says it pulls for, if it is a pull's.
-pub(crate) fn pulled_slo(subject: &str) -> Option<SloId> {
-    subject.strip_prefix(PULL_SUBJECT)?.parse().ok()
+/// The SLO and the version of its definition a task's subject says it pulls for, if it
+/// is a pull's.
+pub(crate) fn pulled_slo(subject: &str) -> Option<(SloId, u32)> {
+    let (slo, version) = subject.strip_prefix(PULL_SUBJECT)?.split_once(':')?;
+    Some((slo.parse().ok()?, version.parse().ok()?))
 }
 
 impl App {
@@ -126,7 +134,7 @@ impl App {
                 selector: pull.delegate_selector.clone(),
                 target: None,
                 arguments: arguments.to_string(),
-                subject: Some(format!("{PULL_SUBJECT}{}", slo.id)),
+                subject: Some(format!("{PULL_SUBJECT}{}:{}", slo.id, slo.version)),
             },
             now,
         )?;
@@ -159,26 +167,55 @@ impl App {
     pub(crate) async fn take_pulled_minutes(
         &self,
         caller: &DelegateCaller,
-        slo: SloId,
+        task: &DelegateTask,
+        (slo, version): (SloId, u32),
         output: &str,
     ) {
         let taken = async {
-            let Some((row, _)) = self.store().slo_by_id(slo).await? else {
+            // Only an SLO of the task's own project (the subject is the server's, but a
+            // project's delegates never write another's minutes, whatever it says).
+            let Some((row, _)) = self
+                .store()
+                .slo_by_id(slo)
+                .await?
+                .filter(|(row, _)| row.scope.project_id() == Some(task.project_id))
+            else {
                 return Ok(0);
             };
+            // The answer to a query of another definition (changed since) may count other
+            // series, or swap good and bad: the next pull asks again.
+            if row.version != version {
+                return Ok(0);
+            }
             let Some((row, opened)) = self.cached_definition(row).await? else {
                 return Ok(0);
             };
-            let Some(indicator) = &opened.1.indicator else {
+            let Some(
+                indicator @ Indicator::Ratio {
+                    part: (role, _), ..
+                },
+            ) = &opened.1.indicator
+            else {
                 return Ok(0);
             };
-            let (part, total) = pulled_series(output)
+            let (part_role, part, total) = pulled_series(output)
                 .map_err(|reason| AppError::Internal(format!("a pull's answer: {reason}")))?;
-            let latest = self.now() + super::slos::PUSH_FUTURE_MAX;
-            let rollups: Vec<Rollup> = pulled_rollups(indicator, &part, &total)
+            if part_role.is_some_and(|part_role| part_role != *role) {
+                return Err(AppError::Internal(format!(
+                    "a pull's answer counts {:?} events, the SLO's indicator {:?}",
+                    part_role.map(SeriesRole::as_str),
+                    role.as_str()
+                )));
+            }
+            let now = self.now();
+            let (earliest, latest) = (now - PULLED_PAST_MAX, now + super::slos::PUSH_FUTURE_MAX);
+            let mut rollups: Vec<Rollup> = pulled_rollups(indicator, &part, &total)
                 .into_iter()
-                .filter(|rollup| rollup.minute <= latest)
+                .filter(|rollup| rollup.minute >= earliest && rollup.minute <= latest)
                 .collect();
+            // The newest, when a delegate reports more than a pull asks for.
+            let extra = rollups.len().saturating_sub(PULLED_MINUTES_MAX);
+            rollups.drain(..extra);
             if rollups.is_empty() {
                 return Ok(0);
             }
@@ -206,7 +243,9 @@ impl App {
 /// [`PULL_PART_LABEL`], each by second.
 pub(crate) type PulledPoints = BTreeMap<i64, f64>;
 
-pub(crate) fn pulled_series(output: &str) -> Result<(PulledPoints, PulledPoints), String> {
+pub(crate) fn pulled_series(
+    output: &str,
+) -> Result<(Option<SeriesRole>, PulledPoints, PulledPoints), String> {
     let output: Value = serde_json::from_str(output).map_err(|error| error.to_string())?;
     if output.get("result_type").and_then(Value::as_str) != Some("matrix") {
         return Err("a pull's answer is a matrix".into());
@@ -215,19 +254,27 @@ pub(crate) fn pulled_series(output: &str) -> Result<(PulledPoints, PulledPoints)
         .get("result")
         .and_then(Value::as_array)
         .ok_or("a matrix without a result")?;
-    let (mut part, mut total) = (BTreeMap::new(), BTreeMap::new());
+    let (mut part_role, mut part, mut total) = (None, BTreeMap::new(), BTreeMap::new());
     for one in series {
         let role = one
             .get("metric")
             .and_then(|metric| metric.get(PULL_PART_LABEL))
             .and_then(Value::as_str)
             .ok_or("a series without its part label")?;
-        let points = if role == SeriesRole::Total.as_str() {
-            &mut total
-        } else if role == SeriesRole::Good.as_str() || role == SeriesRole::Bad.as_str() {
-            &mut part
-        } else {
-            return Err(format!("a series of part {role:?}"));
+        let points = match role {
+            "total" => &mut total,
+            "good" | "bad" => {
+                let this = if role == "good" {
+                    SeriesRole::Good
+                } else {
+                    SeriesRole::Bad
+                };
+                if part_role.replace(this).is_some_and(|before| before != this) {
+                    return Err("a pull's answer has both good and bad series".into());
+                }
+                &mut part
+            }
+            _ => return Err(format!("a series of part {role:?}")),
         };
         for point in one
             .get("values")
@@ -250,7 +297,7 @@ pub(crate) fn pulled_series(output: &str) -> Result<(PulledPoints, PulledPoints)
             }
         }
     }
-    Ok((part, total))
+    Ok((part_role, part, total))
 }
 
 #[cfg(test)]
@@ -268,7 +315,8 @@ mod tests {
             ],
             "series": 2, "truncated": false, "start": 0, "end": 0, "duration_ms": 3,
         });
-        let (part, total) = pulled_series(&output.to_string()).unwrap();
+        let (role, part, total) = pulled_series(&output.to_string()).unwrap();
+        assert_eq!(role, Some(SeriesRole::Good));
         assert_eq!(part.len(), 2, "{part:?}");
         assert_eq!(part.get(&1_733_000_040), Some(&990.0));
         assert!(
@@ -286,11 +334,17 @@ mod tests {
             json!({"result_type": "matrix", "result": [{"values": []}]}),
             json!({"result_type": "matrix", "result": [{"metric": {"rampart_part": "x"}, "values": []}]}),
             json!({"result_type": "matrix", "result": [{"metric": {"rampart_part": "total"}, "values": [[1, "x"]]}]}),
+            json!({"result_type": "matrix", "result": [
+                {"metric": {"rampart_part": "good"}, "values": []},
+                {"metric": {"rampart_part": "bad"}, "values": []}]}),
         ] {
             assert!(pulled_series(&bad.to_string()).is_err(), "{bad}");
         }
         assert!(pulled_series("not json").is_err());
-        assert_eq!(pulled_slo("slo_pull:nope"), None);
+        assert_eq!(pulled_slo("slo_pull:nope:1"), None);
+        let slo = SloId::mint(1_733_000_000_000, [7; 10]);
+        assert_eq!(pulled_slo(&format!("slo_pull:{slo}:3")), Some((slo, 3)));
+        assert_eq!(pulled_slo(&format!("slo_pull:{slo}")), None);
         assert_eq!(pulled_slo("runbook_execution:x"), None);
     }
 }

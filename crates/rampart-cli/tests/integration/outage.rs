@@ -3,8 +3,8 @@
 //! cut and refused for a few seconds (a [`FaultProxy`] between the server and
 //! PostgreSQL). Every answer is a success or 503 `store_unavailable` with `Retry-After`
 //! — never a 500 —, `/readyz` says not ready during the cut, the server recovers without
-//! a restart, and no write it acknowledged is lost. The SLO engine's tick meets the same
-//! outage and ends with "unavailable", never another error.
+//! a restart, and no write it acknowledged is lost. The SLO engine's tick (alerts, pulls,
+//! retention) meets the same outage and ends with "unavailable", never another error.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -119,7 +119,8 @@ async fn a_postgres_outage_answers_503_never_500_and_loses_no_acknowledged_write
                     "good": {"metric_source": {"type": "Prometheus",
                              "spec": {"query": "outage_requests_total{code=\"200\"}"}}},
                     "total": {"metric_source": {"type": "Prometheus",
-                              "spec": {"query": "outage_requests_total"}}}}}}}),
+                              "spec": {"query": "outage_requests_total"}}}}},
+                "pull": {"url": "http://127.0.0.1:9/"}}}),
         )
         .await;
     assert_eq!(slo.status, StatusCode::CREATED, "{}", slo.text);
@@ -411,6 +412,7 @@ impl Load {
             // (the tick runs again); never another error.
             for tick in [
                 server.app().evaluate_slos().await.map(|_| ()),
+                server.app().pull_slis().await.map(|_| ()),
                 server.app().prune_slo_data().await.map(|_| ()),
             ] {
                 let seen = match tick {

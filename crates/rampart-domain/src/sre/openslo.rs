@@ -116,7 +116,8 @@ struct Metadata {
     name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     display_name: Option<String>,
-    /// Only an alert condition's, and only [`SHORT_WINDOW_ANNOTATION`].
+    /// Only an SLO's (the pull: [`PULL_URL_ANNOTATION`] and its two companions) and an
+    /// alert condition's ([`SHORT_WINDOW_ANNOTATION`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     annotations: BTreeMap<String, String>,
 }

@@ -204,7 +204,7 @@ pub fn pulled_rollups(
                 SeriesRole::Bad => total - counted,
                 _ => counted,
             };
-            let minute = Timestamp::from_second(end - 60).ok()?;
+            let minute = Timestamp::from_second(end.checked_sub(60)?).ok()?;
             Rollup::new(minute, good, *total).ok()
         })
         .collect()
@@ -883,7 +883,7 @@ impl Window {
     /// holding `at` (data past `at` does not exist yet).
     pub fn period_at(&self, at: Timestamp) -> (Timestamp, Timestamp) {
         match self {
-            Window::Rolling(length) => (at - *length, at),
+            Window::Rolling(length) => (at.checked_sub(*length).unwrap_or(Timestamp::MIN), at),
             Window::Calendar { unit, time_zone } => {
                 let today = at.to_zoned(time_zone.clone()).date();
                 let first = unit.first_day(today);
@@ -1167,9 +1167,18 @@ impl Objective {
 
     /// The error budget at `at` from the window's minutes.
     pub fn budget(&self, minutes: &MinuteSeries, at: Timestamp) -> Budget {
+        self.budget_by(at, |from, to, anchor| self.tally(minutes, from, to, anchor))
+    }
+
+    /// The error budget at `at`, `tally` counting `[from, to)` (slices from `anchor`).
+    fn budget_by(
+        &self,
+        at: Timestamp,
+        tally: impl Fn(Timestamp, Timestamp, Timestamp) -> Tally,
+    ) -> Budget {
         let (start, end) = self.window.period_at(at);
         let anchor = self.window.slice_anchor(start);
-        let tally = self.tally(minutes, start, end.min(at.max(start)), anchor);
+        let tally = tally(start, end.min(at.max(start)), anchor);
         let allowed = match self.budgeting {
             Budgeting::Occurrences => self.error_allowance() * (tally.good + tally.bad),
             Budgeting::Timeslices { slice, .. } => {
@@ -1274,9 +1283,10 @@ pub struct HistoryRange {
     pub step: SignedDuration,
 }
 
-/// `at` floored to its minute.
+/// `at` floored to its minute (before 1970 too, where its seconds count down).
 fn floor_to_minute(at: Timestamp) -> Timestamp {
-    Timestamp::from_second(at.as_second().div_euclid(60) * 60).unwrap_or(at)
+    let second = at.as_second() - i64::from(at.subsec_nanosecond() < 0);
+    Timestamp::from_second(second.div_euclid(60) * 60).unwrap_or(at)
 }
 
 impl HistoryRange {
@@ -1315,7 +1325,7 @@ impl HistoryRange {
             None => {
                 let minutes = span.as_mins();
                 SignedDuration::from_mins(
-                    (minutes + HISTORY_POINTS_DEFAULT - 1) / HISTORY_POINTS_DEFAULT,
+                    ((minutes + HISTORY_POINTS_DEFAULT - 1) / HISTORY_POINTS_DEFAULT).max(1),
                 )
             }
         };
@@ -1325,7 +1335,7 @@ impl HistoryRange {
                 "the step is longer than the range: no interval fits",
             ));
         }
-        let count = span.as_mins() / step.as_mins();
+        let count = span.as_mins() / step.as_mins().max(1);
         if count > HISTORY_POINTS_MAX {
             return Err(invalid(
                 "step",
@@ -1340,10 +1350,46 @@ impl HistoryRange {
 
     /// The intervals' ends, in time order.
     pub fn ends(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        let count = self.to.duration_since(self.from).as_mins() / self.step.as_mins();
+        let count = self.to.duration_since(self.from).as_mins() / self.step.as_mins().max(1);
         (0..count)
             .rev()
             .filter_map(move |back| self.to.checked_sub(self.step * back as i32).ok())
+    }
+}
+
+/// Good and bad events of a series' minutes summed from the first: the events of any
+/// range are two lookups.
+struct RunningSums {
+    /// `(good, bad)` of the rollups before each index (one more than the rollups).
+    before: Vec<(f64, f64)>,
+}
+
+impl RunningSums {
+    fn new(minutes: &MinuteSeries) -> Self {
+        let mut before = Vec::with_capacity(minutes.len() + 1);
+        let mut sums = (0.0, 0.0);
+        before.push(sums);
+        for rollup in minutes.rollups() {
+            sums = (sums.0 + rollup.good, sums.1 + rollup.bad());
+            before.push(sums);
+        }
+        RunningSums { before }
+    }
+
+    /// The events of `[from, to)` of `minutes` (the series these sums are of).
+    fn tally(&self, minutes: &MinuteSeries, from: Timestamp, to: Timestamp) -> Tally {
+        let rollups = minutes.rollups();
+        let first = rollups.partition_point(|rollup| rollup.minute < from);
+        let last = rollups
+            .partition_point(|rollup| rollup.minute < to)
+            .max(first);
+        match (self.before.get(first), self.before.get(last)) {
+            (Some(start), Some(end)) => Tally {
+                good: end.0 - start.0,
+                bad: end.1 - start.1,
+            },
+            _ => Tally::default(),
+        }
     }
 }
 
@@ -1366,24 +1412,27 @@ pub struct HistoryPoint {
 
 impl Objective {
     /// The history of `range` from `minutes` (those from [`Objective::history_needs_from`]).
+    /// Events are summed from running totals, so a point costs two binary searches
+    /// whatever the window; only timeslices budgets count their window's slices at each
+    /// point.
     pub fn history(&self, minutes: &MinuteSeries, range: &HistoryRange) -> Vec<HistoryPoint> {
+        let sums = RunningSums::new(minutes);
+        let tally = |from, to, anchor| match self.budgeting {
+            Budgeting::Occurrences => sums.tally(minutes, from, to),
+            Budgeting::Timeslices { .. } => self.tally(minutes, from, to, anchor),
+        };
         range
             .ends()
             .map(|end| {
                 let start = end - range.step;
-                let (good, total) = minutes
-                    .between(start, end)
-                    .iter()
-                    .fold((0.0, 0.0), |(good, total), rollup| {
-                        (good + rollup.good, total + rollup.total)
-                    });
+                let events = sums.tally(minutes, start, end);
                 HistoryPoint {
                     start,
                     end,
-                    good,
-                    total,
+                    good: events.good,
+                    total: events.good + events.bad,
                     burn_rate: self.burn_rate(minutes, range.step, end),
-                    budget: self.budget(minutes, end),
+                    budget: self.budget_by(end, tally),
                 }
             })
             .collect()
@@ -1826,6 +1875,75 @@ mod tests {
                     objective.tally(&kept, from, to, anchor),
                     tally_by_map(&objective, kept.rollups(), from, to, anchor),
                     "case {case}, [{from}, {to})"
+                );
+            }
+        }
+    }
+
+    /// A history's points, counted from running totals, against the budget and the
+    /// events tallied afresh at each point by the map-based tally (the independent one
+    /// above) over generated data and ranges.
+    #[test]
+    fn history_points_match_budgets_counted_afresh() {
+        let mut state: u64 = 0x415_7041;
+        let mut next = move |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        let now = at("2026-11-10T12:07:00Z");
+        for case in 0..150 {
+            let budgeting = match next(3) {
+                0 => Budgeting::timeslices(mins(1 + next(30) as i64), 0.9).unwrap(),
+                _ => Budgeting::Occurrences,
+            };
+            let window = if next(3) == 0 {
+                Window::Calendar {
+                    unit: CalendarUnit::Week,
+                    time_zone: TimeZone::get("America/St_Johns").unwrap(),
+                }
+            } else {
+                Window::rolling(hours(1 + next(48) as i64)).unwrap()
+            };
+            let objective = Objective::new(0.995, window, budgeting).unwrap();
+            let rollups: Vec<Rollup> = (0..next(2000))
+                .map(|_| {
+                    let total = next(6) as f64 * 7.0;
+                    let good = (total - next(9) as f64).max(0.0);
+                    Rollup::new(now - mins(next(10 * 1440) as i64), good, total).unwrap()
+                })
+                .collect();
+            let kept = MinuteSeries::new(rollups);
+            let from = now - mins(next(3 * 1440) as i64 + 1);
+            let step = format!("{}m", 1 + next(240));
+            let Ok(range) =
+                HistoryRange::new(&objective.window, now, Some(from), None, Some(&step))
+            else {
+                continue;
+            };
+            for point in objective.history(&kept, &range) {
+                let budget = objective.budget(&kept, point.end);
+                let (start, _) = objective.window.period_at(point.end);
+                let anchor = objective.window.slice_anchor(start);
+                let afresh = tally_by_map(
+                    &objective,
+                    kept.rollups(),
+                    start,
+                    budget.end.min(point.end.max(start)),
+                    anchor,
+                );
+                assert_eq!(point.budget, budget, "case {case} at {}", point.end);
+                assert_eq!(point.budget.tally, afresh, "case {case} at {}", point.end);
+                let events =
+                    Objective::new(0.995, objective.window.clone(), Budgeting::Occurrences)
+                        .unwrap()
+                        .tally(&kept, point.start, point.end, Timestamp::UNIX_EPOCH);
+                assert_eq!(
+                    (point.good, point.total),
+                    (events.good, events.good + events.bad),
+                    "case {case} at {}",
+                    point.end
                 );
             }
         }
@@ -2393,6 +2511,8 @@ mod tests {
             (end(5) + 30, 80.0),
             (end(6), f64::NAN),
             (end(7), -1.0),
+            // The earliest whole minute an i64 holds: its minute before is out of range.
+            (i64::MIN + (60 - i64::MIN.rem_euclid(60)) % 60, 1.0),
         ]);
         let part = points(&[(end(1), 10.0), (end(2), 50.000_1), (end(4), f64::INFINITY)]);
         let minutes = |role| -> Vec<(i64, f64, f64)> {

@@ -473,11 +473,12 @@ impl WriteTx {
     }
 
     /// Replaces an SLO's name, service and definition if it is still at version `from`;
-    /// false when another writer changed it first.
+    /// false when another writer changed it first. A pull the new definition names is
+    /// due at once (not on the old one's schedule).
     pub async fn update_slo(&mut self, slo: &Slo, sealed: &[u8], from: u32) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE slos SET name = $2, service_id = $3, version = $4, definition_sealed = $5, \
-             updated_at = $6 WHERE id = $1 AND version = $7",
+             updated_at = $6, pull_due_at = NULL WHERE id = $1 AND version = $7",
         )
         .bind(slo.id.to_string())
         .bind(slo.name.as_str())
@@ -491,10 +492,6 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Takes an SLO's open alerts off it — the integration they were raised through and
-    /// their names (sorted, comma-joined) — leaving none open and no integration, so the
-    /// engine raises what is still wanted afresh (on the SLO's service as it is now).
-    /// `None` when none were open. The caller resolves them after committing.
     /// Takes the SLO's pull due at `now` (or never taken) and sets the next at `next`;
     /// false when it is not due — another replica took it, or it is not time yet.
     pub async fn take_slo_pull(
@@ -515,6 +512,10 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Takes an SLO's open alerts off it — the integration they were raised through and
+    /// their names (sorted, comma-joined) — leaving none open and no integration, so the
+    /// engine raises what is still wanted afresh (on the SLO's service as it is now).
+    /// `None` when none were open. The caller resolves them after committing.
     pub async fn take_slo_alerts(
         &mut self,
         id: SloId,

@@ -231,8 +231,36 @@ async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
     .await;
     assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0 + 1000.0));
 
+    // An answer to the query of an older definition is not taken (it may count other
+    // series); the new definition's pull is due at once.
+    clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 1);
+    let (task, _) = claim_pull(&server, &credential).await;
+    let mut stricter = pulled_definition("http://127.0.0.1:9090/prom");
+    stricter["target"] = json!(0.995);
+    let changed = server
+        .request(
+            reqwest::Method::PUT,
+            &format!("{slos}/pulled"),
+            Some(&admin),
+            Some(&json!({"definition": stricter})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let stale = now + SignedDuration::from_mins(6);
+    report(
+        &server,
+        &credential,
+        &task,
+        json!({"attempt": 1, "outcome": "succeeded",
+               "output": matrix(stale - SignedDuration::from_mins(9), stale, None)}),
+    )
+    .await;
+    assert_eq!(counted(&server).await, (11.0 * 990.0, 11.0 * 10.0 + 1000.0));
+    assert_eq!(server.app().pull_slis().await.unwrap(), 1);
+
     // Each pull queued and each one taken is audited.
-    for (action, count) in [("slo.pull", 3), ("slo.pull_data", 2)] {
+    for (action, count) in [("slo.pull", 5), ("slo.pull_data", 2)] {
         let events = server
             .get(&format!("/api/v1/audit-events?action={action}"), &admin)
             .await;

@@ -687,6 +687,13 @@ async fn an_slo_history_charts_its_minutes(engine: Option<rampart_testkit::Engin
         ("from=2026-11-03T09:00:00Z&step=2h", "invalid_step"),
         ("from=2026-11-01T00:00:00Z&step=1m", "invalid_step"),
         ("steps=1h", "invalid_query"),
+        // Instants a timestamp holds but a window's arithmetic would overflow near.
+        (
+            "from=-009999-01-02T02:00:00Z&to=-009999-01-02T03:00:00Z",
+            "invalid_range",
+        ),
+        ("from=1969-12-31T23:00:00Z", "invalid_range"),
+        ("to=9999-12-31T23:59:59Z", "invalid_range"),
     ] {
         let refused = server
             .get(&format!("{path}/history?{query}"), &viewer)
@@ -699,6 +706,15 @@ async fn an_slo_history_charts_its_minutes(engine: Option<rampart_testkit::Engin
         );
         assert_eq!(refused.code(), code, "{query}: {}", refused.text);
     }
+    let far = server
+        .get(&format!("{path}?at=-009999-01-02T02:00:00Z"), &viewer)
+        .await;
+    assert_eq!(
+        (far.status, far.code()),
+        (StatusCode::BAD_REQUEST, "invalid_at"),
+        "{}",
+        far.text
+    );
     let missing = server
         .get(&format!("{PROJECT}/slos/nope/history"), &viewer)
         .await;

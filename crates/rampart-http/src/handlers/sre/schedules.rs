@@ -338,18 +338,27 @@ pub async fn replace_schedule(
     Ok(Json(wire_schedule(stored)))
 }
 
+/// The earliest and the latest instant a query may name (1970 to the year 9000): times
+/// far outside them mean nothing here, and the calendar arithmetic of a window or a
+/// rotation near the ends of what a timestamp holds would overflow.
+const QUERY_TIME_MIN_SECS: i64 = 0;
+const QUERY_TIME_MAX_SECS: i64 = 221_845_392_000; // 9000-01-01T00:00:00Z
+
 pub(crate) fn time_param(text: &str, field: &'static str) -> ApiResult<jiff::Timestamp> {
-    text.parse::<jiff::Timestamp>().map_err(|_| {
-        AppError::bad_request(
-            if field == "at" {
-                ErrorCode::InvalidAt
-            } else {
-                ErrorCode::InvalidRange
-            },
-            format!("{field} must be an RFC 3339 time"),
-        )
-        .into()
-    })
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .filter(|at| (QUERY_TIME_MIN_SECS..QUERY_TIME_MAX_SECS).contains(&at.as_second()))
+        .ok_or_else(|| {
+            AppError::bad_request(
+                if field == "at" {
+                    ErrorCode::InvalidAt
+                } else {
+                    ErrorCode::InvalidRange
+                },
+                format!("{field} must be an RFC 3339 time from 1970 to 9000"),
+            )
+            .into()
+        })
 }
 
 pub async fn on_call(

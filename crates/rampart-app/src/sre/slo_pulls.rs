@@ -63,20 +63,22 @@ impl App {
                 if row.pull_due_at.is_some_and(|due| due > now) {
                     continue;
                 }
-                let opened = match self.cached_definition(row.slo.clone()).await {
-                    Ok(Some((_, opened))) => opened,
+                let (slo, opened) = match self.cached_definition(row.slo.clone()).await {
+                    Ok(Some(held)) => held,
                     Ok(None) => continue,
-                    Err(error) => {
-                        super::slos::tolerate_one_slo(error, row)?;
-                        continue;
+                    Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
+                        return Err(error);
                     }
+                    // An SLO that cannot be opened (shredded keys): the same tick's
+                    // `evaluate_slos` logs it.
+                    Err(_) => continue,
                 };
                 let (_, definition) = opened.as_ref();
                 let (Some(pull), Some(indicator)) = (&definition.pull, &definition.indicator)
                 else {
                     continue;
                 };
-                match self.queue_pull(&row.slo, pull, indicator, now).await {
+                match self.queue_pull(&slo, pull, indicator, now).await {
                     Ok(true) => queued += 1,
                     Ok(false) => {}
                     Err(error) => super::slos::tolerate_one_slo(error, row)?,

@@ -975,7 +975,7 @@ pub enum GroupCommand {
 pub enum AccessCommand {
     /// Assign a role: `--principal user:<id>|service_account:<id>|group:<id> --role _viewer|<custom role id>`.
     Grant {
-        /// Who gets the role: user:<id>, service_account:<id> or group:<id>.
+        /// Who gets the role: `user:<id>`, `service_account:<id>` or `group:<id>`.
         #[arg(long)]
         principal: String,
         /// A built-in role (_account_admin, _org_admin, _project_admin, _user, _viewer)
@@ -1002,7 +1002,7 @@ pub enum AccessCommand {
     },
     /// Whether a principal holds a permission at the scope, and which assignment decided.
     Explain {
-        /// The principal asked about: user:<id>, service_account:<id> or group:<id>.
+        /// The principal asked about: `user:<id>`, `service_account:<id>` or `group:<id>`.
         #[arg(long)]
         principal: String,
         /// A permission from the catalogue, e.g. incident:view.
@@ -1015,7 +1015,7 @@ pub enum AccessCommand {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ServeArgs {
-    /// Configuration file (TOML); every key can also be set as RAMPART_<SECTION>__<KEY>.
+    /// Configuration file (TOML); every key can also be set as `RAMPART_<SECTION>__<KEY>`.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Data directory: SQLite database, root key, certificate (default ./rampart-data).

@@ -18,7 +18,7 @@ use crate::client::{Client, print};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CategoryArg {
-    /// An input variable of the root module (TF_VAR_<key>).
+    /// An input variable of the root module (`TF_VAR_<key>`).
     Terraform,
     /// An environment variable of the Terraform process.
     Env,

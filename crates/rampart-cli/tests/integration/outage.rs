@@ -385,28 +385,15 @@ impl Load {
             // Prometheus' remote write of the SLO's counter, and an OpenSLO import of an
             // SLO (created once, then unchanged).
             counter += 10.0;
-            let written = server
-                .client
-                .post(format!("{}{PROJECT}/prometheus/write", server.url))
-                .bearer_auth(&server.admin_token)
-                .header("content-type", "application/x-protobuf")
-                .header("content-encoding", "snappy")
-                .body(remote_write_body(server.app().now(), counter))
-                .send()
-                .await
-                .unwrap();
-            let written = rampart_testkit::read(written).await;
+            let written = crate::sre::slo_remote_write::send(
+                server,
+                &server.admin_token,
+                remote_write_body(server.app().now(), counter),
+            )
+            .await;
             self.record(written.status, written.code(), &written.headers);
-            let imported = server
-                .client
-                .post(format!("{}{PROJECT}/openslo", server.url))
-                .bearer_auth(&server.admin_token)
-                .header("content-type", "application/yaml")
-                .body(OPENSLO)
-                .send()
-                .await
-                .unwrap();
-            let imported = rampart_testkit::read(imported).await;
+            let imported =
+                crate::sre::slo_openslo::send(server, &server.admin_token, OPENSLO).await;
             self.record(imported.status, imported.code(), &imported.headers);
             // The engine's SLO tick and retention: done, or the store is unavailable
             // (the tick runs again); never another error.
@@ -451,21 +438,11 @@ spec:
 
 /// A remote write of the outage SLO's counter at `at`: `value` requests, all good.
 fn remote_write_body(at: jiff::Timestamp, value: f64) -> Vec<u8> {
-    use rampart_app::sre::remote_write::{Label, Sample, TimeSeries, WriteRequest, encode};
-    let label = |name: &str, value: &str| Label {
-        name: name.as_bytes().to_vec().into(),
-        value: value.as_bytes().to_vec().into(),
-    };
+    use rampart_app::sre::remote_write::{WriteRequest, encode};
     encode(&WriteRequest {
-        timeseries: vec![TimeSeries {
-            labels: vec![
-                label("__name__", "outage_requests_total"),
-                label("code", "200"),
-            ],
-            samples: vec![Sample {
-                value,
-                timestamp: at.as_millisecond(),
-            }],
-        }],
+        timeseries: vec![crate::sre::slo_remote_write::series(
+            &[("__name__", "outage_requests_total"), ("code", "200")],
+            &[(at, value)],
+        )],
     })
 }

@@ -60,6 +60,23 @@ pub(crate) async fn agent_registered(server: &TestServer, name: &str, state: &st
     );
 }
 
+/// The real agent `name`, registered with its state in `dir` and running (`rampart
+/// delegate run`) with `allow_urls` allowed; killed when dropped.
+pub(crate) async fn running_agent(
+    server: &TestServer,
+    name: &str,
+    dir: &std::path::Path,
+    allow_urls: &[&str],
+) -> tokio::process::Child {
+    let state = dir.join("delegate.json");
+    agent_registered(server, name, &state).await;
+    let mut args = vec!["run", "--state", state.to_str().unwrap()];
+    for url in allow_urls {
+        args.extend(["--allow-url", url]);
+    }
+    agent(server, &args).spawn().unwrap()
+}
+
 async fn task(server: &TestServer, id: &str) -> Value {
     let reply = server
         .get(&format!("{BASE}/delegate-tasks/{id}"), &server.admin_token)

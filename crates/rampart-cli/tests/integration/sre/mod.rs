@@ -22,9 +22,9 @@ mod runbooks;
 mod schedules;
 mod schedules_oracle;
 mod services;
-mod slo_openslo;
+pub(crate) mod slo_openslo;
 mod slo_pulls;
-mod slo_remote_write;
+pub(crate) mod slo_remote_write;
 mod slo_windows_oracle;
 mod slos;
 

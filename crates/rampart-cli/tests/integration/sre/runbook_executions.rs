@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::contact_methods::{manual_clock, quiet_engine, received, sinks};
 use super::{PROJECT, incident, user};
-use crate::platform::delegates::{agent, agent_registered};
+use crate::platform::delegates::running_agent;
 
 const SECRET_VALUE: &str = "zq9-s3cr3t-deploy-token";
 
@@ -282,20 +282,8 @@ async fn runbooks_run_on_a_delegate(server: TestServer) {
     assert_eq!(started.body["steps"][1]["status"], "pending");
     let id = started.body["id"].as_str().unwrap().to_owned();
 
-    let state = dir.path().join("delegate.json");
-    agent_registered(&server, "runner", &state).await;
-    let mut running = agent(
-        &server,
-        &[
-            "run",
-            "--state",
-            state.to_str().unwrap(),
-            "--allow-url",
-            &format!("http://127.0.0.1:{http}/hooks/"),
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let hooks = format!("http://127.0.0.1:{http}/hooks/");
+    let mut running = running_agent(&server, "runner", dir.path(), &[&hooks]).await;
 
     let done = ended(&server, &id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -945,11 +933,7 @@ async fn script_output_shows_while_it_runs(server: TestServer) {
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let state = dir.path().join("delegate.json");
-    agent_registered(&server, "runner", &state).await;
-    let _running = agent(&server, &["run", "--state", state.to_str().unwrap()])
-        .spawn()
-        .unwrap();
+    let _running = running_agent(&server, "runner", dir.path(), &[]).await;
     let started = server
         .post(
             &format!("{PROJECT}/runbooks/slow/executions"),
@@ -1182,20 +1166,7 @@ async fn runbooks_query_prometheus_through_a_delegate(server: TestServer) {
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     }
-    let state = dir.path().join("delegate.json");
-    agent_registered(&server, "observer", &state).await;
-    let _running = agent(
-        &server,
-        &[
-            "run",
-            "--state",
-            state.to_str().unwrap(),
-            "--allow-url",
-            &format!("{base}/"),
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let _running = running_agent(&server, "observer", dir.path(), &[&format!("{base}/")]).await;
     let start = async |runbook: &str| {
         let started = server
             .post(

@@ -83,7 +83,7 @@ spec:
     timeSliceTarget: 0.9
 "#;
 
-pub(super) async fn send(
+pub(crate) async fn send(
     server: &TestServer,
     token: &str,
     body: impl Into<reqwest::Body>,

@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 
 use super::PROJECT;
 use super::contact_methods::{manual_clock, quiet_engine};
-
-fn prometheus(query: &str) -> Value {
-    json!({"metric_source": {"type": "Prometheus", "spec": {"query": query}}})
-}
+use super::slo_remote_write::prometheus;
 
 /// Requests of job `app`, good unless 5xx, pulled every two minutes from `url`.
 fn pulled_definition(url: &str) -> Value {
@@ -286,16 +283,7 @@ async fn delegates_pull_slis(engine: Option<rampart_testkit::Engine>) {
     );
     // (The first import names the SLI, as every export does; the second changes nothing.)
     for outcome in ["updated", "unchanged"] {
-        let imported = server
-            .client
-            .post(format!("{}{PROJECT}/openslo", server.url))
-            .bearer_auth(&admin)
-            .header("content-type", "application/yaml")
-            .body(exported.text.clone())
-            .send()
-            .await
-            .unwrap();
-        let imported = rampart_testkit::read(imported).await;
+        let imported = super::slo_openslo::send(&server, &admin, exported.text.clone()).await;
         assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
         assert_eq!(
             imported.body["slos"][0]["outcome"], outcome,
@@ -348,7 +336,7 @@ async fn a_real_delegate_pulls_from_a_real_prometheus() {
     use std::sync::atomic::AtomicU64;
 
     use super::alerts_alertmanager::eventually;
-    use crate::platform::delegates::{agent, agent_registered};
+    use crate::platform::delegates::running_agent;
 
     let server = TestServer::start_with(rampart_testkit::Options {
         configure: Some(Box::new(|config| config.oncall.engine_interval_secs = 1)),
@@ -366,20 +354,7 @@ async fn a_real_delegate_pulls_from_a_real_prometheus() {
         )
     });
     let base = format!("http://127.0.0.1:{port}");
-    let state = dir.path().join("delegate.json");
-    agent_registered(&server, "inside", &state).await;
-    let _agent = agent(
-        &server,
-        &[
-            "run",
-            "--state",
-            state.to_str().unwrap(),
-            "--allow-url",
-            &format!("{base}/"),
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let _agent = running_agent(&server, "inside", dir.path(), &[&format!("{base}/")]).await;
     let created = server
         .post(
             &format!("{PROJECT}/slos"),

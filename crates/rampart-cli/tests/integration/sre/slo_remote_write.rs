@@ -21,7 +21,7 @@ use super::contact_methods::{manual_clock, quiet_engine};
 
 const WRITE: &str = "/api/v1/orgs/default/projects/default/prometheus/write";
 
-fn prometheus(query: &str) -> Value {
+pub(crate) fn prometheus(query: &str) -> Value {
     json!({"metric_source": {"type": "Prometheus", "spec": {"query": query}}})
 }
 
@@ -40,7 +40,7 @@ fn ratio_slo(service: &str, metric: &str, window: &str) -> Value {
     })
 }
 
-fn series(labels: &[(&str, &str)], samples: &[(Timestamp, f64)]) -> TimeSeries {
+pub(crate) fn series(labels: &[(&str, &str)], samples: &[(Timestamp, f64)]) -> TimeSeries {
     TimeSeries {
         labels: labels
             .iter()
@@ -71,7 +71,7 @@ fn requests(job: &str, code: &str, samples: &[(Timestamp, f64)]) -> TimeSeries {
     )
 }
 
-async fn send(server: &TestServer, token: &str, body: Vec<u8>) -> Reply {
+pub(crate) async fn send(server: &TestServer, token: &str, body: Vec<u8>) -> Reply {
     let response = server
         .client
         .post(format!("{}{WRITE}", server.url))

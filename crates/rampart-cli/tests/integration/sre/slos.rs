@@ -828,20 +828,14 @@ async fn shredded_slos_answer_410_and_the_engine_carries_on() {
         "{}",
         replaced.text
     );
-    let imported = server
-        .client
-        .post(format!("{}{PROJECT}/openslo", server.url))
-        .bearer_auth(&admin)
-        .header("content-type", "application/yaml")
-        .body(
-            "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  \
-             service: checkout\n  budgetingMethod: Occurrences\n  timeWindow:\n    \
-             - duration: 30d\n      isRolling: true\n  objectives:\n    - target: 0.99\n",
-        )
-        .send()
-        .await
-        .unwrap();
-    let imported = rampart_testkit::read(imported).await;
+    let imported = super::slo_openslo::send(
+        &server,
+        &admin,
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  \
+         service: checkout\n  budgetingMethod: Occurrences\n  timeWindow:\n    \
+         - duration: 30d\n      isRolling: true\n  objectives:\n    - target: 0.99\n",
+    )
+    .await;
     assert_eq!(
         (imported.status, imported.code()),
         (StatusCode::GONE, "data_shredded"),

@@ -8,8 +8,10 @@
 //! answer is two short series however many series the selectors pick, so it always fits
 //! a task's result. The server still opens no connection: the delegate does.
 //!
-//! Which replica queues a pull is settled by compare-and-swap on the SLO's
-//! `pull_due_at` in the transaction that inserts the task. A pull's task lives only as
+//! Writing a definition that names a pull makes it due at once (`pull_due_at`, NULL for
+//! SLOs without one, indexed: a tick reads only the SLOs due). Which replica queues a
+//! pull is settled by compare-and-swap on `pull_due_at` in the transaction that inserts
+//! the task. A pull's task lives only as
 //! long as its lookback: with no delegate to run it, at most a few wait, and the first
 //! that runs brings everything they would have.
 
@@ -19,7 +21,7 @@ use jiff::Timestamp;
 use rampart_domain::SloId;
 use rampart_domain::platform::delegates::{DelegateTask, TaskKind};
 use rampart_domain::sre::slos::{
-    Indicator, PULL_PART_LABEL, Pull, Rollup, SeriesRole, Slo, pulled_rollups,
+    Indicator, PULL_PART_LABEL, Pull, Rollup, SeriesRole, Slo, floor_to_minute, pulled_rollups,
 };
 use serde_json::{Value, json};
 
@@ -38,6 +40,9 @@ const PULLED_MINUTES_MAX: usize = 1440;
 /// One point a minute: the rollups' resolution.
 const PULL_STEP_SECONDS: u64 = 60;
 
+/// The most pulls one tick queues.
+const PULLS_PER_TICK: u32 = 1000;
+
 /// How long Prometheus may take to answer a pull.
 const PULL_TIMEOUT_SECONDS: u64 = 30;
 
@@ -49,46 +54,34 @@ pub(crate) fn pulled_slo(subject: &str) -> Option<(SloId, u32)> {
 }
 
 impl App {
-    /// Queues the pulls that are due (the engine's tick); returns how many.
+    /// Queues the pulls that are due (the engine's tick), at most
+    /// [`PULLS_PER_TICK`] (the longest due first; the rest on the next tick); returns how
+    /// many. Only SLOs naming a pull are read (the store indexes their due times).
     pub async fn pull_slis(&self) -> AppResult<u64> {
-        let mut after = None;
+        let now = self.now();
         let mut queued = 0;
-        loop {
-            let page = self
-                .store()
-                .slos_for_alerting(after, super::slos::ALERTING_PAGE)
-                .await?;
-            let now = self.now();
-            for row in &page {
-                if row.pull_due_at.is_some_and(|due| due > now) {
+        for slo in self
+            .store()
+            .slos_with_pulls_due(now, PULLS_PER_TICK)
+            .await?
+        {
+            let id = slo.id;
+            let (slo, opened) = match self.cached_definition(slo).await {
+                Ok(Some(held)) => held,
+                Ok(None) => continue,
+                Err(error) => {
+                    super::slos::tolerate_one_slo(error, id)?;
                     continue;
                 }
-                let (slo, opened) = match self.cached_definition(row.slo.clone()).await {
-                    Ok(Some(held)) => held,
-                    Ok(None) => continue,
-                    Err(error @ (AppError::Unavailable(_) | AppError::Contention(_))) => {
-                        return Err(error);
-                    }
-                    // An SLO that cannot be opened (shredded keys): the same tick's
-                    // `evaluate_slos` logs it.
-                    Err(_) => continue,
-                };
-                let (_, definition) = opened.as_ref();
-                let (Some(pull), Some(indicator)) = (&definition.pull, &definition.indicator)
-                else {
-                    continue;
-                };
-                match self.queue_pull(&slo, pull, indicator, now).await {
-                    Ok(true) => queued += 1,
-                    Ok(false) => {}
-                    Err(error) => super::slos::tolerate_one_slo(error, row)?,
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() >= super::slos::ALERTING_PAGE as usize => {
-                    after = Some(last.slo.id);
-                }
-                _ => break,
+            };
+            let (_, definition) = opened.as_ref();
+            let (Some(pull), Some(indicator)) = (&definition.pull, &definition.indicator) else {
+                continue;
+            };
+            match self.queue_pull(&slo, pull, indicator, now).await {
+                Ok(true) => queued += 1,
+                Ok(false) => {}
+                Err(error) => super::slos::tolerate_one_slo(error, id)?,
             }
         }
         if queued > 0 {
@@ -117,7 +110,7 @@ impl App {
         // The shape of `rampart_api::platform::PrometheusQueryTask`, which the delegate
         // reads strictly. The range ends at the last whole minute, so each point counts
         // one whole minute.
-        let end = now.as_second().div_euclid(60) * 60;
+        let end = floor_to_minute(now).as_second();
         let arguments = json!({
             "url": pull.url,
             "query": query,

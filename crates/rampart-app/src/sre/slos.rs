@@ -230,7 +230,7 @@ fn not_found() -> AppError {
 }
 
 /// How many SLOs the engine reads at a time.
-pub(super) const ALERTING_PAGE: u32 = 200;
+const ALERTING_PAGE: u32 = 200;
 
 /// The first minute an SLO's status at `at` looks at: its window's start or its
 /// longest alert lookback, whichever reaches further back.
@@ -268,11 +268,11 @@ fn status_from(view: SloView, at: Timestamp, minutes: &MinuteSeries) -> SloStatu
 /// One SLO's trouble in the engine's tick (a deleted service, shredded keys) is logged
 /// and must not stop the others' alerts; the store being unavailable or contended
 /// ends the tick.
-pub(super) fn tolerate_one_slo(error: AppError, row: &SloAlerting) -> AppResult<()> {
+pub(super) fn tolerate_one_slo(error: AppError, slo: SloId) -> AppResult<()> {
     match error {
         AppError::Unavailable(_) | AppError::Contention(_) => Err(error),
         error => {
-            tracing::error!(?error, slo = %row.slo.id, "evaluating an SLO failed");
+            tracing::error!(?error, %slo, "evaluating an SLO failed");
             Ok(())
         }
     }
@@ -599,6 +599,14 @@ impl App {
                 "slo.update"
             }
         };
+        // A pull the definition names is due at once (not on an older one's schedule).
+        let pull_due = write
+            .view
+            .definition
+            .pull
+            .is_some()
+            .then_some(slo.updated_at);
+        tx.set_slo_pull_due(slo.id, pull_due).await?;
         // Moved to another service: its open alerts end on the old one, and the engine
         // raises what is still wanted on the new one.
         let taken = if write.moves_service {
@@ -1275,7 +1283,7 @@ impl App {
                         ));
                     }
                     Ok(None) => {}
-                    Err(error) => tolerate_one_slo(error, row)?,
+                    Err(error) => tolerate_one_slo(error, row.slo.id)?,
                 }
             }
             let minutes = self.refreshed_minutes(&views, now).await?;
@@ -1285,7 +1293,7 @@ impl App {
                 match self.raise_slo_alerts(row, status).await {
                     Ok(true) => changed += 1,
                     Ok(false) => {}
-                    Err(error) => tolerate_one_slo(error, row)?,
+                    Err(error) => tolerate_one_slo(error, row.slo.id)?,
                 }
             }
             self.inner.slo_minutes.put_back(minutes);

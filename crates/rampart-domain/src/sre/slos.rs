@@ -1284,7 +1284,7 @@ pub struct HistoryRange {
 }
 
 /// `at` floored to its minute (before 1970 too, where its seconds count down).
-fn floor_to_minute(at: Timestamp) -> Timestamp {
+pub fn floor_to_minute(at: Timestamp) -> Timestamp {
     let second = at.as_second() - i64::from(at.subsec_nanosecond() < 0);
     Timestamp::from_second(second.div_euclid(60) * 60).unwrap_or(at)
 }
@@ -1793,6 +1793,18 @@ mod tests {
 
     /// The tally as first written — every rollup filtered, slices gathered in a map —
     /// against which the ordered one is checked.
+    /// A small linear congruential generator from `seed`: a number below its argument
+    /// at each call — many cases, the same every run.
+    fn generator(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut state = seed;
+        move |below| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        }
+    }
+
     fn tally_by_map(
         objective: &Objective,
         rollups: &[Rollup],
@@ -1832,14 +1844,7 @@ mod tests {
 
     #[test]
     fn ordered_tallies_match_the_filtered_ones() {
-        // A small linear congruential generator: many cases, the same every run.
-        let mut state: u64 = 0x5eed;
-        let mut next = move |below: u64| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % below
-        };
+        let mut next = generator(0x5eed);
         let now = at("2026-11-10T12:07:00Z");
         for case in 0..400 {
             let budgeting = match next(4) {
@@ -1885,13 +1890,7 @@ mod tests {
     /// above) over generated data and ranges.
     #[test]
     fn history_points_match_budgets_counted_afresh() {
-        let mut state: u64 = 0x415_7041;
-        let mut next = move |below: u64| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % below
-        };
+        let mut next = generator(0x415_7041);
         let now = at("2026-11-10T12:07:00Z");
         for case in 0..150 {
             let budgeting = match next(3) {

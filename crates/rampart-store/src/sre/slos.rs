@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::platform::access::{scope_columns, scope_from};
 use crate::platform::{Page, PageRequest};
-use crate::rows::{get, get_id, get_timestamp, micros, parsed, timestamp};
+use crate::rows::{get, get_id, get_timestamp, micros, parsed};
 use crate::sealed::{BlindIndexColumn, SealedColumn, SealedOwner};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
@@ -77,8 +77,6 @@ pub struct SloAlerting {
     /// The version of its minutes: the last write of them took it (see
     /// [`WriteTx::next_slo_data_versions`]).
     pub data_version: i64,
-    /// When a delegate next pulls its series (`None`: now), for SLOs with a pull.
-    pub pull_due_at: Option<Timestamp>,
 }
 
 /// A minute row as the engine reads it. Remote write adds a bad/total SLO's bad events
@@ -102,8 +100,8 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Vec<SloAlerting>> {
         let sql = format!(
-            "SELECT {COLUMNS}, integration_id, alerts_open, data_version, pull_due_at \
-             FROM slos WHERE id > $1 ORDER BY id LIMIT $2"
+            "SELECT {COLUMNS}, integration_id, alerts_open, data_version FROM slos \
+             WHERE id > $1 ORDER BY id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(after.map(|id| id.to_string()).unwrap_or_default())
@@ -124,9 +122,6 @@ impl Store {
                         .transpose()?,
                     alerts_open: get(row, "alerts_open")?,
                     data_version: get(row, "data_version")?,
-                    pull_due_at: get::<Option<i64>>(row, "pull_due_at")?
-                        .map(timestamp)
-                        .transpose()?,
                 })
             })
             .collect()
@@ -153,6 +148,19 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Up to `limit` SLOs whose pull is due at `now`, the longest due first.
+    pub async fn slos_with_pulls_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<Slo>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM slos WHERE pull_due_at <= $1 ORDER BY pull_due_at LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(slo_from).collect()
     }
 
     /// An SLO and its sealed definition.
@@ -473,12 +481,11 @@ impl WriteTx {
     }
 
     /// Replaces an SLO's name, service and definition if it is still at version `from`;
-    /// false when another writer changed it first. A pull the new definition names is
-    /// due at once (not on the old one's schedule).
+    /// false when another writer changed it first.
     pub async fn update_slo(&mut self, slo: &Slo, sealed: &[u8], from: u32) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE slos SET name = $2, service_id = $3, version = $4, definition_sealed = $5, \
-             updated_at = $6, pull_due_at = NULL WHERE id = $1 AND version = $7",
+             updated_at = $6 WHERE id = $1 AND version = $7",
         )
         .bind(slo.id.to_string())
         .bind(slo.name.as_str())
@@ -492,8 +499,19 @@ impl WriteTx {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Takes the SLO's pull due at `now` (or never taken) and sets the next at `next`;
-    /// false when it is not due — another replica took it, or it is not time yet.
+    /// When the SLO's next pull is due: `Some` (at once, as a definition naming a pull is
+    /// written) or `None` (its definition names none).
+    pub async fn set_slo_pull_due(&mut self, id: SloId, due: Option<Timestamp>) -> StoreResult<()> {
+        sqlx::query("UPDATE slos SET pull_due_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(due.map(micros))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the SLO's pull due at `now` and sets the next at `next`; false when it is
+    /// not due — another replica took it, it is not time yet, or it pulls no more.
     pub async fn take_slo_pull(
         &mut self,
         id: SloId,
@@ -502,7 +520,7 @@ impl WriteTx {
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE slos SET pull_due_at = $2 \
-             WHERE id = $1 AND (pull_due_at IS NULL OR pull_due_at <= $3)",
+             WHERE id = $1 AND pull_due_at <= $3",
         )
         .bind(id.to_string())
         .bind(micros(next))

@@ -21,6 +21,9 @@
 # - OPA, the reference Rego engine, from PyPI's opa-golib-python-bindings (OPA's Go
 #   library behind ctypes), unpacked into target/test-deps/opa: the policy differential
 #   test and the policy benchmark compare Rampart's engine with it.
+# - Node.js and npm (Debian nodejs, npm) when missing, and npm oidc-provider (pinned by
+#   scripts/oidc-provider/package-lock.json) in target/test-deps/oidc-provider: the real
+#   OpenID Provider of the single sign-on tests.
 # New real clients add their installs here, so that a fresh machine and CI get them from
 # the same place; the README's "Test it" lists them.
 set -euo pipefail
@@ -118,3 +121,17 @@ here="$(dirname "$0")"
 exec "$here/../venv/bin/python" -I "$here/terraform-shim.py" "$@"'
 [ "$(cat "$deps/bin/terraform" 2>/dev/null)" = "$wrapper" ] || printf '%s\n' "$wrapper" >"$deps/bin/terraform"
 [ -x "$deps/bin/terraform" ] || chmod +x "$deps/bin/terraform"
+
+# The OpenID Provider of the single sign-on tests: npm oidc-provider (OpenID Certified),
+# pinned by scripts/oidc-provider/package-lock.json, installed with `npm ci` into
+# target/test-deps/oidc-provider and run by Node.js (Debian nodejs and npm when missing;
+# 8.x runs on Debian 12's Node 18 and on Node 20+).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+oidc_dir="$deps/oidc-provider"
+if ! cmp -s "$root/scripts/oidc-provider/package-lock.json" "$oidc_dir/package-lock.json" ||
+    [ ! -f "$oidc_dir/node_modules/oidc-provider/package.json" ]; then
+    rm -rf "$oidc_dir"
+    mkdir -p "$oidc_dir"
+    cp "$root/scripts/oidc-provider/package.json" "$root/scripts/oidc-provider/package-lock.json" "$oidc_dir/"
+    (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -51,6 +51,9 @@ pub struct Actor {
     /// Set when the token is a run credential: all it may do is read and write this
     /// workspace's state for this run's apply.
     pub run_credential: Option<RunCredential>,
+    /// Set for session authentication: how the session was signed in (`password`, or
+    /// `oidc:<provider>` for single sign-on).
+    pub session_method: Option<String>,
 }
 
 /// What a run credential is bound to (see [`Actor::run_credential`]).
@@ -86,6 +89,7 @@ impl Actor {
             is_account_owner,
             session_id: None,
             run_credential,
+            session_method: None,
         }
     }
 
@@ -100,6 +104,7 @@ impl Actor {
             is_account_owner: false,
             session_id: None,
             run_credential: None,
+            session_method: None,
         }
     }
 
@@ -114,6 +119,7 @@ impl Actor {
             is_account_owner: true,
             session_id: None,
             run_credential: None,
+            session_method: None,
         }
     }
 

@@ -55,6 +55,10 @@ pub enum AppError {
     /// `root_key_mismatch`): another replica can answer; an operator must fix this one.
     #[error("{message}")]
     Misconfigured { code: ErrorCode, message: String },
+    /// A server this one had to ask (an identity provider) failed or answered something
+    /// unusable (502 with this code).
+    #[error("{message}")]
+    Upstream { code: ErrorCode, message: String },
     /// The database rolled the transaction back in a conflict with a concurrent one
     /// (503 if it reaches a client; use cases that can, run the transaction again).
     #[error("the database was busy")]

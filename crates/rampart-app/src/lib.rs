@@ -57,6 +57,9 @@ pub struct AppSettings {
     /// How often the replica heartbeat runs; other replicas count this one as gone
     /// after six missed beats.
     pub replica_heartbeat_secs: u64,
+    /// Where users reach the server (`https://rampart.example.com`), when it is not the
+    /// listen address (behind a proxy, a DNS name).
+    pub public_url: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -79,6 +82,7 @@ impl Default for AppSettings {
             throttle_rules: rampart_domain::platform::throttle::ThrottleRules::default(),
             replica_name: "rampart".into(),
             replica_heartbeat_secs: REPLICA_HEARTBEAT_SECS_DEFAULT,
+            public_url: None,
         }
     }
 }
@@ -117,6 +121,9 @@ struct Inner {
     slo_definitions: sre::slos::DefinitionCache,
     /// SLOs' minutes kept between the engine's ticks.
     slo_minutes: sre::slos::MinuteCache,
+    /// `https://<bound address>`: the public URL when none is configured (set once the
+    /// listener is bound; see [`App::public_url`]).
+    listen_url: std::sync::OnceLock<String>,
 }
 
 /// Every kind of sealed value that a feature stores: the registry the rewrap job walks
@@ -195,6 +202,7 @@ impl App {
                 runbook_triggers: Default::default(),
                 slo_definitions: Default::default(),
                 slo_minutes: Default::default(),
+                listen_url: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -212,6 +220,25 @@ impl App {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// Records the address the HTTPS listener bound (the public URL's fallback).
+    pub fn set_listen_address(&self, bound: std::net::SocketAddr) {
+        let _ = self.inner.listen_url.set(format!("https://{bound}"));
+    }
+
+    /// Where users reach this server (`server.public_url`, else the HTTPS listener's
+    /// address), without a trailing slash: SSO redirect URIs are built from it.
+    pub fn public_url(&self) -> String {
+        match &self.inner.settings.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self
+                .inner
+                .listen_url
+                .get()
+                .cloned()
+                .unwrap_or_else(|| "https://localhost".into()),
+        }
     }
 
     pub(crate) fn pepper(&self) -> &Pepper {

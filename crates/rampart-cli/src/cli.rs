@@ -216,6 +216,14 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Single sign-on providers of the account (OpenID Connect): list, show, create,
+    /// update, delete.
+    Sso {
+        #[command(subcommand)]
+        command: crate::client::platform::sso::SsoCommand,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Runbooks of a project: list, show (any version), create, update (a new version),
     /// versions, delete; run one and follow, approve or cancel its executions.
     Runbook {

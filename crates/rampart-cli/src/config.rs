@@ -177,6 +177,9 @@ pub struct ServerSection {
     pub admin_email: String,
     /// How often this replica records its heartbeat and follows a root-key rotation.
     pub replica_heartbeat_secs: u64,
+    /// Where users reach the server (`https://rampart.example.com`): single sign-on
+    /// redirect URIs are built from it. Default: `https://<listen address>`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -192,6 +195,7 @@ impl Default for ServerSection {
             trusted_proxies: Vec::new(),
             admin_email: "admin@localhost".into(),
             replica_heartbeat_secs: rampart_domain::limits::REPLICA_HEARTBEAT_SECS_DEFAULT,
+            public_url: None,
         }
     }
 }
@@ -420,6 +424,11 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.server.public_url {
+            // The same shape as an OpenID issuer: https, a host, no query or fragment.
+            rampart_domain::platform::sso::check_issuer(url)
+                .map_err(|error| problem("server.public_url", error.reason))?;
+        }
         self.listen_addr()?;
         self.plain_http_addr()?;
         self.trusted_proxies()?;
@@ -620,6 +629,7 @@ impl Config {
             throttle_rules: self.rate_limits.rules(),
             replica_name: replica_name(&self.server.listen),
             replica_heartbeat_secs: self.server.replica_heartbeat_secs,
+            public_url: self.server.public_url.clone(),
         }
     }
 

@@ -238,6 +238,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command,
             client: args,
         } => client::platform::secrets::secret(command, &args).await,
+        Command::Sso {
+            command,
+            client: args,
+        } => client::platform::sso::sso(command, &args).await,
         Command::Delegate {
             command,
             client: args,

@@ -172,6 +172,7 @@ pub async fn start(
         .await
         .with_context(|| format!("binding {https_addr}"))?;
     let bound = listener.local_addr()?;
+    app.set_listen_address(bound);
     let mut tasks = Vec::new();
     {
         let router = router.clone();

@@ -3,15 +3,16 @@
 //! This crate owns every primitive the server uses: randomness, API token minting and
 //! parsing (prefix + CRC32 checksum), the peppered HMAC under which tokens and other
 //! secrets are looked up, Argon2id password hashing, session ids, SHA-256, and the root
-//! key that wraps every other key, and the Ed25519 signatures on tasks handed to
-//! delegates. Secret material lives in zeroizing types and is never
-//! formatted by `Debug`.
+//! key that wraps every other key, the Ed25519 signatures on tasks handed to
+//! delegates, and the verification of identity providers' signed ID tokens (`jws`).
+//! Secret material lives in zeroizing types and is never formatted by `Debug`.
 
 pub mod blind_index;
 pub mod checkpoint;
 pub mod digest;
 pub mod ed25519;
 pub mod envelope;
+pub mod jws;
 pub mod merkle;
 pub mod password;
 pub mod random;

@@ -82,6 +82,10 @@ catalogue! {
     SignatureInvalid = ("signature_invalid", 401, "No webhook signature matches the body."),
     RegistrationInvalid = ("registration_invalid", 401, "The delegate registration token is not known, was used already or has expired."),
     DelegateRevoked = ("delegate_revoked", 401, "The delegate was revoked; its credential is refused."),
+    SsoStateInvalid = ("sso_state_invalid", 400, "The single sign-on callback's `state` is unknown, used already, expired, or from another browser than the one that started the login."),
+    SsoLoginFailed = ("sso_login_failed", 401, "The identity provider refused the sign-in, or its answer failed a check (the message names which: issuer, audience, nonce, signature, expiry…)."),
+    SsoUserUnknown = ("sso_user_unknown", 403, "No user has the identity provider's verified email, and the provider does not create users (or sent no verified email)."),
+    SsoProviderError = ("sso_provider_error", 502, "The identity provider could not be reached or answered something unusable (the message says what)."),
 
     // Authorisation and source addresses.
     PermissionDenied = ("permission_denied", 403, "The caller lacks the permission the route needs (named in `permission`)."),

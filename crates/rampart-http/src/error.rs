@@ -110,6 +110,10 @@ impl From<AppError> for ApiError {
                 tracing::error!(%code, %message, "stored data failed an integrity check");
                 Self::with_status(StatusCode::INTERNAL_SERVER_ERROR, code, message)
             }
+            AppError::Upstream { code, message } => {
+                tracing::warn!(%code, %message, "an upstream server failed");
+                Self::with_status(StatusCode::BAD_GATEWAY, code, message)
+            }
             AppError::Misconfigured { code, message } => {
                 tracing::error!(%code, %message, "this replica is misconfigured");
                 Self::with_status(StatusCode::SERVICE_UNAVAILABLE, code, message)

@@ -198,6 +198,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "slo_pulls",
         sql: include_str!("../migrations/sqlite/0036_slo_pulls.sql"),
     },
+    Migration {
+        version: 37,
+        name: "sso",
+        sql: include_str!("../migrations/sqlite/0037_sso.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -380,6 +385,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 36,
         name: "slo_pulls",
         sql: include_str!("../migrations/postgres/0036_slo_pulls.sql"),
+    },
+    Migration {
+        version: 37,
+        name: "sso",
+        sql: include_str!("../migrations/postgres/0037_sso.sql"),
     },
 ];
 

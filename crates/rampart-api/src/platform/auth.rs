@@ -39,6 +39,9 @@ pub struct Me {
     pub service_account: Option<ServiceAccount>,
     /// How this request was authenticated: `token` or `session`.
     pub auth_method: String,
+    /// For a session: how it was signed in, `password` or `oidc:<provider>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_method: Option<String>,
     pub token_id: Option<String>,
     /// `org/project` when the token is narrowed.
     pub narrowed_to_project: Option<String>,

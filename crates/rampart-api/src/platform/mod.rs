@@ -9,6 +9,7 @@ mod identity;
 mod keys;
 mod network;
 mod secrets;
+mod sso;
 mod tenancy;
 
 pub use access::*;
@@ -19,4 +20,5 @@ pub use identity::*;
 pub use keys::*;
 pub use network::*;
 pub use secrets::*;
+pub use sso::*;
 pub use tenancy::*;

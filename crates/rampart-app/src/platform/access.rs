@@ -336,7 +336,7 @@ fn parse_permissions(items: &[String]) -> AppResult<PermissionSet> {
         .collect()
 }
 
-fn mint_uuid(now: jiff::Timestamp) -> AppResult<uuid::Uuid> {
+pub(crate) fn mint_uuid(now: jiff::Timestamp) -> AppResult<uuid::Uuid> {
     mint(now, |millis, random| {
         uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
     })

@@ -8,7 +8,7 @@ use rampart_crypto::session::{mint_session_id, session_id_hash};
 use rampart_crypto::token::TokenFormatError;
 use rampart_domain::ErrorCode;
 use rampart_domain::limits::TOKEN_LAST_USED_WRITE_INTERVAL_SECS;
-use rampart_domain::platform::identity::{PrincipalId, Session, TokenKind, TokenUnusable};
+use rampart_domain::platform::identity::{PrincipalId, Session, TokenKind, TokenUnusable, User};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Email, SessionId};
 use serde_json::json;
@@ -20,10 +20,14 @@ use crate::context::{Actor, AuthMethod, Ctx, RequestMeta, RunCredential};
 use crate::error::{AppError, AppResult};
 use crate::{App, mint};
 
+/// The session method of a password login (SSO logins are `oidc:<provider>`).
+pub const SESSION_METHOD_PASSWORD: &str = "password";
+
 /// What a successful login hands back: the session cookie value and the CSRF token, both
 /// shown once, and when the session ends at the latest.
 #[derive(Debug)]
 pub struct LoginOutcome {
+    pub session_id: SessionId,
     pub session_secret: Zeroizing<String>,
     pub csrf_token: Zeroizing<String>,
     pub absolute_expires_at: Timestamp,
@@ -240,6 +244,40 @@ impl App {
             }
         };
 
+        let new_hash = if rehash {
+            Some(self.hash_password(password).await?)
+        } else {
+            None
+        };
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let (outcome, ctx) = self
+            .open_session(&mut tx, &user, SESSION_METHOD_PASSWORD, meta)
+            .await?;
+        if let Some(phc) = &new_hash {
+            tx.set_password_hash(user.id, Some(phc), now).await?;
+        }
+        tx.commit(
+            ctx.audit(now, "auth.login", "session")
+                .resource_id(outcome.session_id)
+                .details(json!({ "method": SESSION_METHOD_PASSWORD, "password_rehashed": rehash }))
+                .build(),
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    /// Opens a session for `user` in `tx` (signed in by `method`: `password` or
+    /// `oidc:<provider>`): mints its secret and CSRF token and returns them with the
+    /// session's own context, for the caller's `auth.login` record in the same
+    /// transaction.
+    pub(crate) async fn open_session(
+        &self,
+        tx: &mut rampart_store::WriteTx,
+        user: &User,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<(LoginOutcome, Ctx)> {
         let now = self.now();
         let timeouts = self.settings().session_timeouts;
         let session_secret = mint_session_id()?;
@@ -255,22 +293,14 @@ impl App {
                 .unwrap_or(Timestamp::MAX),
             revoked_at: None,
         };
-        let new_hash = if rehash {
-            Some(self.hash_password(password).await?)
-        } else {
-            None
-        };
-        let mut tx = self.store().write().await?;
         tx.insert_session(
             &session,
             &session_id_hash(&session_secret),
             &session_id_hash(&csrf_token),
             &meta.client_ip,
+            method,
         )
         .await?;
-        if let Some(phc) = &new_hash {
-            tx.set_password_hash(user.id, Some(phc), now).await?;
-        }
         let ctx = Ctx::new(
             Actor {
                 principal: PrincipalId::User(user.id),
@@ -281,23 +311,19 @@ impl App {
                 is_account_owner: user.is_account_owner,
                 session_id: Some(session.id),
                 run_credential: None,
+                session_method: Some(method.to_owned()),
             },
             meta.clone(),
             std::sync::Arc::default(),
         );
-        tx.commit(
-            ctx.audit(now, "auth.login", "session")
-                .resource_id(session.id)
-                .details(json!({ "password_rehashed": rehash }))
-                .build(),
-        )
-        .await?;
-        Ok(LoginOutcome {
+        let outcome = LoginOutcome {
+            session_id: session.id,
             session_secret,
             csrf_token,
             absolute_expires_at: session.absolute_expires_at,
             idle_timeout_secs: timeouts.idle_secs,
-        })
+        };
+        Ok((outcome, ctx))
     }
 
     /// Authenticates a session cookie. For a state-changing request, `csrf_token` must
@@ -365,6 +391,7 @@ impl App {
             is_account_owner: user.is_account_owner,
             session_id: Some(record.session.id),
             run_credential: None,
+            session_method: Some(record.auth_method),
         };
         self.admit_principal(&actor, meta)?;
         self.record_auth_success(meta, &actor).await?;

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod network;
 pub mod replicas;
 pub mod secrets;
+pub mod sso;
 pub mod tenancy;
 pub mod throttle;
 

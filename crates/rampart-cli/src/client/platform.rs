@@ -5,3 +5,4 @@ pub mod identity;
 pub mod keys;
 pub mod network;
 pub mod secrets;
+pub mod sso;

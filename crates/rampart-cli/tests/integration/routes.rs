@@ -63,13 +63,17 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             spec.path
         );
     }
-    // Public routes are few and deliberate: health, login, and a delegate's own routes
-    // (registration with its one-time token; the rest with its credential).
+    // Public routes are few and deliberate: health, login (password, and single sign-on's
+    // options, start and callback), and a delegate's own routes (registration with its
+    // one-time token; the rest with its credential).
     assert_eq!(
         public,
         [
             "GET /healthz",
             "POST /api/v1/auth/login",
+            "GET /api/v1/auth/sso",
+            "GET /api/v1/auth/sso/{provider}/start",
+            "GET /api/v1/auth/sso/{provider}/callback",
             "POST /api/v1/delegate/register",
             "GET /api/v1/delegate/tasks/next",
             "POST /api/v1/delegate/tasks/{task}/result",

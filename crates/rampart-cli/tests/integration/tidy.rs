@@ -296,8 +296,10 @@ fn every_error_code_the_suite_expects_is_catalogued() {
 /// The server connects out to nothing but its database: outbound work (notifications,
 /// webhooks, runbook steps) is a task that a delegate pulls. So no crate the server is
 /// built from — every crate but the CLI, which also holds the delegate agent — may
-/// depend, directly or through others, on an HTTP or mail client. Single sign-on will
-/// be the one exception (the identity provider's endpoints), named here when it lands.
+/// depend, directly or through others, on an HTTP or mail client. Single sign-on is the
+/// one exception (the identity provider's endpoints): `reqwest` reaches the application
+/// layer (and the HTTP layer above it) for `rampart-app`'s `platform/sso.rs` alone, and
+/// no other source file of a server crate names it.
 #[test]
 fn no_server_crate_depends_on_an_outbound_client() {
     const SERVER_CRATES: &[&str] = &[
@@ -386,10 +388,32 @@ fn no_server_crate_depends_on_an_outbound_client() {
             if !seen.insert(id) {
                 continue;
             }
+            let sso_exception =
+                names[id] == "reqwest" && matches!(*server_crate, "rampart-app" | "rampart-http");
+            if sso_exception {
+                // reqwest's own stack (hyper-rustls…) comes with it.
+                continue;
+            }
             if CLIENTS.contains(&names[id]) {
                 problems.push(format!("{server_crate} depends on {}", names[id]));
             }
             stack.extend(edges.get(id).into_iter().flatten().copied());
+        }
+    }
+    for server_crate in SERVER_CRATES {
+        let mut files = Vec::new();
+        rust_files(
+            &workspace_root()
+                .join("crates")
+                .join(server_crate)
+                .join("src"),
+            &mut files,
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            if text.contains("reqwest") && !file.ends_with("rampart-app/src/platform/sso.rs") {
+                problems.push(format!("{} names reqwest", file.display()));
+            }
         }
     }
     assert!(

@@ -7,5 +7,6 @@ pub mod delegates;
 pub mod identity;
 pub mod password;
 pub mod secrets;
+pub mod sso;
 pub mod tenancy;
 pub mod throttle;

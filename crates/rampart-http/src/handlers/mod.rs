@@ -26,6 +26,7 @@ pub fn register_all(table: &mut RouteTable, settings: &HttpSettings) {
     platform::network::routes(table);
     platform::keys::routes(table);
     platform::secrets::routes(table);
+    platform::sso::routes(table);
     platform::delegates::routes(table);
     iacm::workspaces::routes(table);
     iacm::state_versions::routes(table);

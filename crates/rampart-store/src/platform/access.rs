@@ -455,6 +455,25 @@ impl Store {
             .transpose()
     }
 
+    /// The user group defined at `scope` with this identifier.
+    pub async fn user_group_by_identifier(
+        &self,
+        scope: Scope,
+        identifier: &str,
+    ) -> StoreResult<Option<UserGroup>> {
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM user_groups WHERE scope_key = $1 AND identifier = $2"
+        );
+        sqlx::query(&sql)
+            .bind(scope_columns(scope).2)
+            .bind(identifier)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(group_from)
+            .transpose()
+    }
+
     pub async fn list_user_groups(
         &self,
         scope: Scope,
@@ -602,8 +621,8 @@ impl WriteTx {
         group: uuid::Uuid,
         user: UserId,
         at: Timestamp,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
             "INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (group_id, user_id) DO NOTHING",
         )
@@ -612,7 +631,8 @@ impl WriteTx {
         .bind(micros(at))
         .execute(self.conn())
         .await?;
-        Ok(())
+        // 1 when the user joined, 0 when already a member.
+        Ok(done.rows_affected())
     }
 
     pub async fn remove_group_member(

@@ -144,6 +144,8 @@ fn session_from(row: &AnyRow) -> StoreResult<Session> {
 pub struct SessionRecord {
     pub session: Session,
     pub csrf_hash: Vec<u8>,
+    /// How the session was authenticated: `password` or `oidc:<provider>`.
+    pub auth_method: String,
 }
 
 impl Store {
@@ -335,8 +337,9 @@ impl Store {
         &self,
         secret_hash: &[u8],
     ) -> StoreResult<Option<SessionRecord>> {
-        let sql =
-            format!("SELECT {SESSION_COLUMNS}, csrf_hash FROM sessions WHERE secret_hash = $1");
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, csrf_hash, auth_method FROM sessions WHERE secret_hash = $1"
+        );
         sqlx::query(&sql)
             .bind(secret_hash.to_vec())
             .fetch_optional(self.pool())
@@ -346,6 +349,7 @@ impl Store {
                 Ok(SessionRecord {
                     session: session_from(row)?,
                     csrf_hash: get(row, "csrf_hash")?,
+                    auth_method: get(row, "auth_method")?,
                 })
             })
             .transpose()
@@ -567,10 +571,12 @@ impl WriteTx {
         secret_hash: &[u8],
         csrf_hash: &[u8],
         client_ip: &str,
+        auth_method: &str,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, secret_hash, csrf_hash, client_ip, created_at, \
-             last_seen_at, absolute_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             last_seen_at, absolute_expires_at, auth_method) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -580,6 +586,7 @@ impl WriteTx {
         .bind(micros(session.created_at))
         .bind(micros(session.last_seen_at))
         .bind(micros(session.absolute_expires_at))
+        .bind(auth_method)
         .execute(self.conn())
         .await?;
         Ok(())

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keys;
 pub mod replicas;
 pub mod secrets;
+pub mod sso;
 pub mod tenancy;
 
 /// One page of a keyset-paginated list, ordered by id (ids are time-ordered UUIDv7).

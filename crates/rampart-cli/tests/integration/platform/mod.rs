@@ -12,6 +12,7 @@ mod keys;
 mod network;
 mod replicas;
 mod secrets;
+mod sso;
 mod tenancy;
 mod throttle;
 

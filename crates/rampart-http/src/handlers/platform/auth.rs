@@ -143,6 +143,7 @@ pub async fn me(
         user,
         service_account,
         auth_method: ctx.actor.auth_method.as_str().into(),
+        session_method: ctx.actor.session_method.clone(),
         token_id: ctx.actor.token_id.map(|id| id.to_string()),
         narrowed_to_project: narrowed,
     }))

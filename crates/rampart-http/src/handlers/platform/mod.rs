@@ -1,5 +1,5 @@
 //! The platform: health, sessions, identities, tenancy, access control, secrets, key
-//! rings, network allowlists, delegates and the audit log.
+//! rings, network allowlists, delegates, single sign-on and the audit log.
 
 pub mod access;
 pub mod audit_log;
@@ -10,4 +10,5 @@ pub mod identity;
 pub mod keys;
 pub mod network;
 pub mod secrets;
+pub mod sso;
 pub mod tenancy;

@@ -1,0 +1,1163 @@
+//! Single sign-on through OpenID Connect (authorization code flow with PKCE S256, `state`
+//! and `nonce`): the providers an account admin configures, starting a login (a redirect
+//! to the provider), and finishing it (the provider's redirect back: the code exchanged,
+//! the ID token checked, the user found, linked or created, group membership synced, a
+//! session opened).
+//!
+//! These are the server's only outbound connections (ARCHITECTURE.md): to the issuer's
+//! discovery document and the endpoints it names, all `https`, TLS verified against the
+//! system's roots or the provider's own CA, redirects never followed, answers size- and
+//! time-limited.
+//!
+//! What makes a forged or replayed callback fail:
+//! - `state` is 256 random bits; only its hash is stored, and the callback *takes* (deletes)
+//!   the row, so it finishes once. A cookie set when the login started (the "binder")
+//!   must come back with the callback: a login started in one browser cannot be finished
+//!   in another (login CSRF).
+//! - The PKCE verifier and the nonce are derived from the state under the server's pepper:
+//!   never stored, never seen by the browser before the provider has the challenge.
+//! - The ID token's signature is checked with the provider's published keys under an
+//!   allow-list of asymmetric algorithms (`rampart_crypto::jws`), then its claims
+//!   (`rampart_domain::platform::sso::check_id_token_claims`).
+//! - RFC 9207's `iss` response parameter, when sent (and required when the provider says
+//!   it sends it), must be the issuer: a mix-up between providers is refused.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use rampart_crypto::jws::{self, Algorithm, PublicKey};
+use rampart_crypto::session::session_id_hash;
+use rampart_domain::platform::access::Grantee;
+use rampart_domain::platform::identity::User;
+use rampart_domain::platform::sso::{
+    IdTokenExpectations, OidcConfig, SSO_LOGIN_TTL_SECS, ScopedName, SsoProvider, VerifiedClaims,
+    check_id_token_claims, read_identity,
+};
+use rampart_domain::platform::tenancy::Scope;
+use rampart_domain::{DisplayName, Email, ErrorCode, Permission, Slug, UserId};
+use rampart_store::StoreError;
+use rampart_store::platform::sso::SsoLogin;
+use reqwest::Url;
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use super::auth::LoginOutcome;
+use crate::audit::{Outcome, anonymous};
+use crate::context::RequestMeta;
+use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
+
+/// The system's trusted roots (Debian's bundle), for providers without their own CA.
+pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// How long one request to the provider may take.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of a provider's answer read (discovery, keys, token, userinfo).
+const PROVIDER_ANSWER_BYTES_MAX: usize = 1024 * 1024;
+/// The longest local path a login may return to.
+const REDIRECT_PATH_BYTES_MAX: usize = 2048;
+/// The most of a provider's error text repeated to the user.
+const PROVIDER_ERROR_CHARS_KEPT: usize = 200;
+
+/// A new provider.
+#[derive(Clone, Debug)]
+pub struct SsoProviderInput {
+    pub name: String,
+    pub display_name: String,
+    pub config: OidcConfig,
+    pub enabled: bool,
+}
+
+/// Changes to a provider.
+#[derive(Clone, Debug, Default)]
+pub struct SsoProviderPatch {
+    pub display_name: Option<String>,
+    pub config: Option<OidcConfig>,
+    pub enabled: Option<bool>,
+}
+
+/// A started login: where to send the browser, and the binder cookie's value.
+#[derive(Debug)]
+pub struct SsoStart {
+    pub authorization_url: String,
+    pub binder: Zeroizing<String>,
+}
+
+/// What the provider sent back on the redirect (query parameters).
+#[derive(Clone, Debug, Default)]
+pub struct SsoCallback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A finished login: the session, and the local path to go to.
+#[derive(Debug)]
+pub struct SsoFinished {
+    pub login: LoginOutcome,
+    pub redirect_to: String,
+}
+
+/// The session method of a login through `provider`.
+pub fn session_method(provider: &Slug) -> String {
+    format!("oidc:{provider}")
+}
+
+/// The parts of the provider's discovery document the flow uses.
+struct Discovery {
+    authorization_endpoint: Url,
+    token_endpoint: Url,
+    jwks_uri: Url,
+    userinfo_endpoint: Option<Url>,
+    /// RFC 9207: the provider sends `iss` with every authorization response.
+    sends_iss: bool,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound {
+        what: "SSO provider",
+    }
+}
+
+fn upstream(message: impl Into<String>) -> AppError {
+    AppError::Upstream {
+        code: ErrorCode::SsoProviderError,
+        message: message.into(),
+    }
+}
+
+fn login_failed(message: impl Into<String>) -> AppError {
+    AppError::unauthenticated(ErrorCode::SsoLoginFailed, message)
+}
+
+fn state_invalid() -> AppError {
+    AppError::bad_request(
+        ErrorCode::SsoStateInvalid,
+        "this sign-in is unknown, finished already, expired, or was started in another \
+         browser; start again",
+    )
+}
+
+/// A provider's text cut to a safe length, without control characters.
+fn provider_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(PROVIDER_ERROR_CHARS_KEPT)
+        .collect()
+}
+
+/// Checks a local path to return to after login: absolute, same origin (not `//host` or
+/// `/\host`, which browsers read as another host), no control characters.
+fn check_redirect(path: Option<&str>) -> AppResult<String> {
+    let Some(path) = path else {
+        return Ok("/".into());
+    };
+    let bad = || {
+        AppError::bad_request(
+            ErrorCode::InvalidValue,
+            "redirect_to must be a path on this server, like /incidents",
+        )
+    };
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.starts_with("/\\")
+        || path.len() > REDIRECT_PATH_BYTES_MAX
+        || path.chars().any(|c| c.is_control() || c == '\\')
+    {
+        return Err(bad());
+    }
+    Ok(path.to_owned())
+}
+
+/// An `https` endpoint named by the discovery document.
+fn endpoint(document: &Value, field: &str) -> AppResult<Option<Url>> {
+    let Some(text) = document.get(field) else {
+        return Ok(None);
+    };
+    let url = text
+        .as_str()
+        .and_then(|text| Url::parse(text).ok())
+        .filter(|url| url.scheme() == "https" && url.host_str().is_some())
+        .ok_or_else(|| upstream(format!("the provider's {field} is not an https URL")))?;
+    Ok(Some(url))
+}
+
+/// A JWK's binary member.
+fn jwk_bytes(key: &Value, member: &str) -> Option<Vec<u8>> {
+    key.get(member)
+        .and_then(Value::as_str)
+        .and_then(jws::base64url_decode)
+}
+
+/// The public key in a JWK, if it is one `alg` can use (type, curve, `use`, `alg`).
+fn jwk_for(key: &Value, alg: Algorithm) -> Option<PublicKey> {
+    let member = |name: &str| key.get(name).and_then(Value::as_str);
+    if member("kty") != Some(alg.key_type())
+        || member("use").is_some_and(|usage| usage != "sig")
+        || member("alg").is_some_and(|named| named != alg.name())
+    {
+        return None;
+    }
+    match alg.key_type() {
+        "RSA" => Some(PublicKey::Rsa {
+            n: jwk_bytes(key, "n")?,
+            e: jwk_bytes(key, "e")?,
+        }),
+        "EC" => Some(PublicKey::Ec {
+            curve: member("crv")?.to_owned(),
+            x: jwk_bytes(key, "x")?,
+            y: jwk_bytes(key, "y")?,
+        }),
+        _ if member("crv") == Some("Ed25519") => Some(PublicKey::Ed25519 {
+            x: jwk_bytes(key, "x")?,
+        }),
+        _ => None,
+    }
+}
+
+/// Verifies an ID token's signature with one of the provider's keys, under the
+/// provider's allowed algorithms; returns its claims (not yet checked).
+pub(crate) fn verify_id_token(
+    token: &str,
+    keys: &Value,
+    allowed: &[String],
+) -> AppResult<Map<String, Value>> {
+    let parts =
+        jws::split_compact(token).map_err(|_| login_failed("the ID token is not a signed JWT"))?;
+    let header: Map<String, Value> = serde_json::from_slice(&parts.header)
+        .map_err(|_| login_failed("the ID token's header is not a JSON object"))?;
+    let named = header.get("alg").and_then(Value::as_str).unwrap_or("none");
+    let alg = Algorithm::from_name(named)
+        .filter(|alg| allowed.iter().any(|allowed| allowed == alg.name()))
+        .ok_or_else(|| {
+            login_failed(format!(
+                "the ID token is signed with {:?}, which this provider is not allowed to use",
+                provider_text(named)
+            ))
+        })?;
+    if header.contains_key("crit") {
+        return Err(login_failed(
+            "the ID token has critical header parameters this server does not understand",
+        ));
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    let verified = keys
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|key| kid.is_none() || key.get("kid").and_then(Value::as_str) == kid)
+        .filter_map(|key| jwk_for(key, alg))
+        .any(|key| {
+            jws::verify(alg, &key, parts.signing_input.as_bytes(), &parts.signature).is_ok()
+        });
+    if !verified {
+        return Err(login_failed(
+            "the ID token's signature does not verify with the provider's keys",
+        ));
+    }
+    serde_json::from_slice(&parts.payload)
+        .map_err(|_| login_failed("the ID token's claims are not a JSON object"))
+}
+
+/// The HTTP client for one provider: its CA or the system's roots, TLS 1.2 or 1.3, no
+/// redirects, bounded time.
+fn provider_client(config: &OidcConfig) -> AppResult<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = match &config.ca_certificates_pem {
+        Some(pem) => pem.clone().into_bytes(),
+        None => std::fs::read(SYSTEM_ROOTS)
+            .map_err(|error| AppError::Internal(format!("reading {SYSTEM_ROOTS}: {error}")))?,
+    };
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|_| upstream("the provider's CA certificates do not parse"))?;
+        roots
+            .add(cert)
+            .map_err(|_| upstream("a CA certificate of the provider is not usable"))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .map_err(|error| AppError::Internal(error.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(PROVIDER_TIMEOUT)
+        .build()
+        .map_err(|error| AppError::Internal(format!("building the SSO client: {error}")))
+}
+
+/// Sends a request to the provider and reads its JSON answer (at most
+/// [`PROVIDER_ANSWER_BYTES_MAX`]). A transport failure or a 5xx is the provider's
+/// problem (502); a 4xx is returned for the caller to judge.
+async fn provider_json(
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> AppResult<(reqwest::StatusCode, Value)> {
+    let mut response = request
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|error| {
+            upstream(format!(
+                "the provider's {what} could not be reached: {}",
+                provider_text(&error.to_string())
+            ))
+        })?;
+    let status = response.status();
+    if status.is_server_error() || status.is_redirection() {
+        return Err(upstream(format!("the provider's {what} answered {status}")));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|_| upstream(format!("the provider's {what} answer broke off")))?
+    {
+        if body.len() + chunk.len() > PROVIDER_ANSWER_BYTES_MAX {
+            return Err(upstream(format!(
+                "the provider's {what} answer is larger than {PROVIDER_ANSWER_BYTES_MAX} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let value = serde_json::from_slice(&body)
+        .map_err(|_| upstream(format!("the provider's {what} answer is not JSON")))?;
+    Ok((status, value))
+}
+
+/// Reads the issuer's discovery document and checks it (OpenID Connect Discovery §4.3:
+/// its `issuer` is exactly the configured one; PKCE S256 offered).
+async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Discovery> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        config.issuer.trim_end_matches('/')
+    );
+    let (status, document) = provider_json(client.get(url), "discovery document").await?;
+    if !status.is_success() {
+        return Err(upstream(format!(
+            "the provider's discovery document answered {status}"
+        )));
+    }
+    if document.get("issuer").and_then(Value::as_str) != Some(config.issuer.as_str()) {
+        return Err(upstream(
+            "the discovery document names another issuer than the configured one",
+        ));
+    }
+    // PKCE downgrade: a provider that does not say it takes S256 would ignore the
+    // challenge, leaving a stolen code usable. Refuse rather than go without.
+    let offers_s256 = document
+        .get("code_challenge_methods_supported")
+        .and_then(Value::as_array)
+        .is_some_and(|methods| methods.iter().any(|method| method == "S256"));
+    if !offers_s256 {
+        return Err(upstream(
+            "the provider does not offer PKCE with S256 (code_challenge_methods_supported)",
+        ));
+    }
+    let required = |field: &str| -> AppResult<Url> {
+        endpoint(&document, field)?
+            .ok_or_else(|| upstream(format!("the discovery document lacks {field}")))
+    };
+    Ok(Discovery {
+        authorization_endpoint: required("authorization_endpoint")?,
+        token_endpoint: required("token_endpoint")?,
+        jwks_uri: required("jwks_uri")?,
+        userinfo_endpoint: endpoint(&document, "userinfo_endpoint")?,
+        sends_iss: document
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+impl App {
+    /// The URL the provider sends the browser back to (registered at the provider).
+    pub fn sso_redirect_uri(&self, provider: &Slug) -> String {
+        format!("{}/api/v1/auth/sso/{provider}/callback", self.public_url())
+    }
+
+    /// A derived per-login value (PKCE verifier, nonce): 256 bits under the pepper.
+    fn sso_derived(&self, purpose: &str, state: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.pepper().blind_index(purpose, state.as_bytes()))
+    }
+
+    /// Checks what a configuration refers to: the client secret exists where named and
+    /// the actor may use it; each mapped group exists, and the actor could grant its
+    /// rights (mapping a group hands them to whoever the provider says).
+    async fn check_sso_references(&self, ctx: &Ctx, config: &OidcConfig) -> AppResult<()> {
+        let secret = ScopedName::parse(&config.client_secret, "client_secret")?;
+        let scope = self
+            .resolve_scope(secret.org.as_deref(), secret.project.as_deref())
+            .await?
+            .scope();
+        authorize(
+            &ctx.actor,
+            &ctx.access,
+            Access::Permission(Permission::SecretAccess),
+            scope,
+        )?;
+        let slug = Slug::parse(&secret.name)?;
+        if self
+            .store()
+            .secret_by_identifier(scope, &slug)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidValue,
+                format!("client_secret: no secret {} exists", config.client_secret),
+            ));
+        }
+        for mapping in &config.group_mappings {
+            let group = self.mapped_group(&mapping.group).await?.ok_or_else(|| {
+                AppError::bad_request(
+                    ErrorCode::InvalidValue,
+                    format!("group_mappings: no group {} exists", mapping.group),
+                )
+            })?;
+            self.check_can_act_for(ctx, Grantee::Group(group.0)).await?;
+        }
+        Ok(())
+    }
+
+    /// The id and scope of the group a mapping names, if it exists.
+    async fn mapped_group(&self, reference: &str) -> AppResult<Option<(uuid::Uuid, Scope)>> {
+        let name = ScopedName::parse(reference, "group_mappings")?;
+        let scope = match self
+            .resolve_scope(name.org.as_deref(), name.project.as_deref())
+            .await
+        {
+            Ok(scope) => scope.scope(),
+            Err(AppError::NotFound { .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        Ok(self
+            .store()
+            .user_group_by_identifier(scope, &name.name)
+            .await?
+            .map(|group| (group.id, scope)))
+    }
+
+    fn provider_audit_details(provider: &SsoProvider) -> Value {
+        json!({
+            "name": provider.name.as_str(),
+            "enabled": provider.enabled,
+            "issuer": provider.config.issuer,
+            "client_id": provider.config.client_id,
+            "client_secret": provider.config.client_secret,
+            "create_users": provider.config.create_users,
+            "groups_claim": provider.config.groups_claim,
+            "group_mappings": provider.config.group_mappings.iter()
+                .map(|mapping| json!({"claim_value": mapping.claim_value, "group": mapping.group}))
+                .collect::<Vec<_>>(),
+        })
+    }
+
+    pub async fn create_sso_provider(
+        &self,
+        ctx: &Ctx,
+        input: SsoProviderInput,
+    ) -> AppResult<SsoProvider> {
+        let name = Slug::parse(&input.name)?;
+        let display_name = DisplayName::parse(&input.display_name)?;
+        input.config.validate()?;
+        self.check_sso_references(ctx, &input.config).await?;
+        let now = self.now();
+        let provider = SsoProvider {
+            id: super::access::mint_uuid(now)?,
+            name,
+            display_name,
+            config: input.config,
+            enabled: input.enabled,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_sso_provider(&provider)
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict { .. } => AppError::conflict(
+                    ErrorCode::IdentifierTaken,
+                    "an SSO provider with this name already exists",
+                ),
+                other => other.into(),
+            })?;
+        tx.commit(
+            ctx.audit(now, "sso_provider.create", "sso_provider")
+                .scope(Scope::Account)
+                .resource_id(provider.id)
+                .details(Self::provider_audit_details(&provider))
+                .build(),
+        )
+        .await?;
+        Ok(provider)
+    }
+
+    pub async fn list_sso_providers(&self) -> AppResult<Vec<SsoProvider>> {
+        Ok(self.store().list_sso_providers().await?)
+    }
+
+    pub async fn sso_provider(&self, name: &str) -> AppResult<SsoProvider> {
+        let slug = Slug::parse(name).map_err(|_| not_found())?;
+        self.store()
+            .sso_provider_by_name(&slug)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    pub async fn update_sso_provider(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        patch: SsoProviderPatch,
+    ) -> AppResult<SsoProvider> {
+        let before = self.sso_provider(name).await?;
+        let mut provider = before.clone();
+        if let Some(display_name) = &patch.display_name {
+            provider.display_name = DisplayName::parse(display_name)?;
+        }
+        if let Some(config) = patch.config {
+            config.validate()?;
+            self.check_sso_references(ctx, &config).await?;
+            provider.config = config;
+        }
+        if let Some(enabled) = patch.enabled {
+            provider.enabled = enabled;
+        }
+        let now = self.now();
+        provider.updated_at = now;
+        let mut tx = self.store().write().await?;
+        tx.update_sso_provider(&provider).await?;
+        tx.commit(
+            ctx.audit(now, "sso_provider.update", "sso_provider")
+                .scope(Scope::Account)
+                .resource_id(provider.id)
+                .details(json!({
+                    "before": Self::provider_audit_details(&before),
+                    "after": Self::provider_audit_details(&provider),
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(provider)
+    }
+
+    /// Deletes a provider, its logins in flight and its links to users (the users stay).
+    pub async fn delete_sso_provider(&self, ctx: &Ctx, name: &str) -> AppResult<()> {
+        let provider = self.sso_provider(name).await?;
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.delete_sso_provider(provider.id).await?;
+        tx.commit(
+            ctx.audit(now, "sso_provider.delete", "sso_provider")
+                .scope(Scope::Account)
+                .resource_id(provider.id)
+                .details(json!({ "name": provider.name.as_str() }))
+                .build(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The enabled providers, for a login page (anyone may ask).
+    pub async fn sso_login_options(&self) -> AppResult<Vec<SsoProvider>> {
+        let mut providers = self.store().list_sso_providers().await?;
+        providers.retain(|provider| provider.enabled);
+        Ok(providers)
+    }
+
+    async fn enabled_provider(&self, name: &str) -> AppResult<SsoProvider> {
+        let provider = self.sso_provider(name).await?;
+        if !provider.enabled {
+            return Err(not_found());
+        }
+        Ok(provider)
+    }
+
+    /// Starts a login through `name`: records it and answers where to send the browser
+    /// (the provider's authorization endpoint with the PKCE challenge, state and nonce)
+    /// and the binder cookie that must come back with the callback.
+    pub async fn start_sso_login(
+        &self,
+        name: &str,
+        redirect_to: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<SsoStart> {
+        self.check_auth_failures(meta)?;
+        self.check_ip_allowlists(meta, Scope::Account).await?;
+        let redirect_to = check_redirect(redirect_to)?;
+        let provider = self.enabled_provider(name).await?;
+        let client = provider_client(&provider.config)?;
+        let discovery = discover(&client, &provider.config).await?;
+
+        let state = rampart_crypto::session::mint_session_id()?;
+        let binder = rampart_crypto::session::mint_session_id()?;
+        let verifier = self.sso_derived("sso-pkce-verifier", &state);
+        let nonce = self.sso_derived("sso-nonce", &state);
+        let mut url = discovery.authorization_endpoint;
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &provider.config.client_id)
+            .append_pair("redirect_uri", &self.sso_redirect_uri(&provider.name))
+            .append_pair("scope", &provider.config.scopes.join(" "))
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &jws::pkce_s256_challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
+
+        let now = self.now();
+        let login = SsoLogin {
+            provider_id: provider.id,
+            binder_hash: session_id_hash(&binder).to_vec(),
+            redirect_to,
+            expires_at: now
+                .checked_add(SignedDuration::from_secs(SSO_LOGIN_TTL_SECS))
+                .unwrap_or(Timestamp::MAX),
+        };
+        let mut tx = self.store().write().await?;
+        tx.insert_sso_login(&session_id_hash(&state), &login, now)
+            .await?;
+        tx.commit(
+            anonymous(
+                now,
+                meta,
+                "auth.sso_start",
+                "sso_provider",
+                provider.name.as_str(),
+            )
+            .resource_id(provider.id)
+            .build(),
+        )
+        .await?;
+        Ok(SsoStart {
+            authorization_url: url.into(),
+            binder,
+        })
+    }
+
+    /// Finishes a login through `name` from the provider's redirect. Every refusal is
+    /// audited (`auth.failure`, method `oidc:<name>`) and counted against the client
+    /// address like a wrong password.
+    pub async fn finish_sso_login(
+        &self,
+        name: &str,
+        callback: SsoCallback,
+        binder: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<SsoFinished> {
+        self.check_auth_failures(meta)?;
+        let method = Slug::parse(name)
+            .map(|slug| session_method(&slug))
+            .unwrap_or_else(|_| "oidc".into());
+        match self.finish_sso(name, callback, binder, meta).await {
+            Ok(finished) => Ok(finished),
+            Err(error) => {
+                let reason = match &error {
+                    AppError::BadRequest { code, .. }
+                    | AppError::Unauthenticated { code, .. }
+                    | AppError::Forbidden { code, .. }
+                    | AppError::Upstream { code, .. } => code.as_str().to_owned(),
+                    AppError::NotFound { .. } => "unknown_provider".into(),
+                    _ => "error".into(),
+                };
+                if !matches!(error, AppError::Unavailable(_) | AppError::Contention(_)) {
+                    self.record_auth_failure(meta, &method, &reason).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn finish_sso(
+        &self,
+        name: &str,
+        callback: SsoCallback,
+        binder: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<SsoFinished> {
+        let provider = self.enabled_provider(name).await?;
+        let state = callback.state.as_deref().ok_or_else(state_invalid)?;
+        // Take the login first: whatever happens next, this state never works again.
+        let now = self.now();
+        let login = {
+            let mut tx = self.store().write().await?;
+            let login = tx.take_sso_login(&session_id_hash(state)).await?;
+            tx.commit(
+                anonymous(now, meta, "auth.sso_callback", "sso_provider", name)
+                    .resource_id(provider.id)
+                    .outcome(if login.is_some() {
+                        Outcome::Success
+                    } else {
+                        Outcome::Failure
+                    })
+                    .build(),
+            )
+            .await?;
+            login.ok_or_else(state_invalid)?
+        };
+        let binder_matches = binder.is_some_and(|binder| {
+            rampart_crypto::digest::constant_time_eq(&session_id_hash(binder), &login.binder_hash)
+        });
+        if login.provider_id != provider.id || login.expires_at < now || !binder_matches {
+            return Err(state_invalid());
+        }
+        if let Some(error) = &callback.error {
+            let description = callback
+                .error_description
+                .as_deref()
+                .map(|text| format!(": {}", provider_text(text)))
+                .unwrap_or_default();
+            return Err(login_failed(format!(
+                "the provider refused the sign-in ({}){description}",
+                provider_text(error)
+            )));
+        }
+        let config = &provider.config;
+        let client = provider_client(config)?;
+        let discovery = discover(&client, config).await?;
+        match &callback.iss {
+            Some(iss) if iss != &config.issuer => {
+                return Err(login_failed(
+                    "the authorization response comes from another issuer (iss): a mix-up",
+                ));
+            }
+            None if discovery.sends_iss => {
+                return Err(login_failed(
+                    "the authorization response lacks the iss parameter the provider sends",
+                ));
+            }
+            _ => {}
+        }
+        let code = callback
+            .code
+            .as_deref()
+            .filter(|code| !code.is_empty())
+            .ok_or_else(|| login_failed("the provider sent no authorization code"))?;
+
+        let client_secret = self.sso_client_secret(config).await?;
+        let verifier = self.sso_derived("sso-pkce-verifier", state);
+        let redirect_uri = self.sso_redirect_uri(&provider.name);
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ];
+        // client_secret_basic (RFC 6749 §2.3.1): both parts form-urlencoded first.
+        let encode = |text: &str| -> String {
+            url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+        };
+        let request = client
+            .post(discovery.token_endpoint.clone())
+            .basic_auth(encode(&config.client_id), Some(encode(&client_secret)))
+            .form(&form);
+        let (status, tokens) = provider_json(request, "token endpoint").await?;
+        if !status.is_success() {
+            let error = tokens
+                .get("error")
+                .and_then(Value::as_str)
+                .map(provider_text)
+                .unwrap_or_else(|| status.to_string());
+            return Err(login_failed(format!(
+                "the provider refused to exchange the code ({error})"
+            )));
+        }
+        let id_token = tokens
+            .get("id_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| login_failed("the provider's token answer has no ID token"))?;
+        let (status, keys) = provider_json(client.get(discovery.jwks_uri.clone()), "keys").await?;
+        if !status.is_success() {
+            return Err(upstream(format!("the provider's keys answered {status}")));
+        }
+        let mut claims = verify_id_token(id_token, &keys, &config.algorithms)?;
+        let nonce = self.sso_derived("sso-nonce", state);
+        let subject = check_id_token_claims(
+            &claims,
+            &IdTokenExpectations {
+                issuer: &config.issuer,
+                client_id: &config.client_id,
+                nonce: &nonce,
+                now: self.now(),
+            },
+        )
+        .map_err(|refusal| login_failed(refusal.reason))?;
+
+        // Claims a provider keeps for userinfo (OpenID Connect Core §5.4).
+        let lacks_groups = config
+            .groups_claim
+            .as_ref()
+            .is_some_and(|claim| !claims.contains_key(claim));
+        if (!claims.contains_key(&config.email_claim) || lacks_groups)
+            && let (Some(userinfo), Some(access_token)) = (
+                discovery.userinfo_endpoint.clone(),
+                tokens.get("access_token").and_then(Value::as_str),
+            )
+        {
+            let (status, info) =
+                provider_json(client.get(userinfo).bearer_auth(access_token), "userinfo").await?;
+            if !status.is_success() {
+                return Err(upstream(format!(
+                    "the provider's userinfo answered {status}"
+                )));
+            }
+            if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+                return Err(login_failed(
+                    "the provider's userinfo is about another subject than the ID token",
+                ));
+            }
+            if let Value::Object(info) = info {
+                for (key, value) in info {
+                    claims.entry(key).or_insert(value);
+                }
+            }
+        }
+        let identity = read_identity(subject, &claims, config);
+        let session = self.sign_in_sso(&provider, &identity, meta).await?;
+        Ok(SsoFinished {
+            login: session,
+            redirect_to: login.redirect_to,
+        })
+    }
+
+    /// The client secret, read from the Rampart secret the configuration names (audited
+    /// as a read by the system).
+    async fn sso_client_secret(&self, config: &OidcConfig) -> AppResult<Zeroizing<String>> {
+        let secret = ScopedName::parse(&config.client_secret, "client_secret")?;
+        let scope = self
+            .resolve_scope(secret.org.as_deref(), secret.project.as_deref())
+            .await
+            .map_err(|_| upstream("the SSO client secret's organisation or project is gone"))?
+            .scope();
+        match self
+            .read_secret(&Ctx::system(), scope, &secret.name, None)
+            .await
+        {
+            Err(AppError::NotFound { .. }) => Err(upstream(format!(
+                "the SSO client secret {} does not exist",
+                config.client_secret
+            ))),
+            other => other,
+        }
+    }
+
+    /// Finds the user `identity` is (linked subject; else the user with the verified
+    /// email, linked now; else a new user when the provider creates users), syncs the
+    /// mapped groups, and opens a session — one transaction, audited `auth.login`.
+    async fn sign_in_sso(
+        &self,
+        provider: &SsoProvider,
+        identity: &VerifiedClaims,
+        meta: &RequestMeta,
+    ) -> AppResult<LoginOutcome> {
+        let config = &provider.config;
+        let linked = self
+            .store()
+            .sso_identity_user(provider.id, &identity.subject)
+            .await?;
+        let now = self.now();
+        let verified_email = identity
+            .email
+            .as_deref()
+            .filter(|_| identity.email_verified)
+            .map(Email::parse)
+            .transpose()
+            .map_err(|_| login_failed("the provider's email claim is not an email address"))?;
+        let (user, how) = match linked {
+            Some(id) => (self.store().user_by_id(id).await?, "linked"),
+            None => {
+                let email = verified_email.clone().ok_or_else(|| {
+                    AppError::forbidden(
+                        ErrorCode::SsoUserUnknown,
+                        "the provider sent no verified email for this account, so it \
+                         cannot be matched to a user",
+                    )
+                })?;
+                match self.store().user_credentials_by_email(&email).await? {
+                    Some(found) => (Some(found.user), "linked_by_email"),
+                    None if config.create_users => (None, "created"),
+                    None => {
+                        return Err(AppError::forbidden(
+                            ErrorCode::SsoUserUnknown,
+                            "no user has this email, and this provider does not create users; \
+                             ask an admin to invite you",
+                        ));
+                    }
+                }
+            }
+        };
+        let user = match user {
+            Some(user) => user,
+            None if how == "linked" => {
+                return Err(AppError::unauthenticated(
+                    ErrorCode::PrincipalDisabled,
+                    "the user linked to this account no longer exists",
+                ));
+            }
+            None => {
+                let email = verified_email.clone().ok_or_else(|| {
+                    AppError::forbidden(ErrorCode::SsoUserUnknown, "no verified email")
+                })?;
+                let display_name = identity
+                    .name
+                    .as_deref()
+                    .and_then(|name| DisplayName::parse(name).ok())
+                    .map_or_else(|| DisplayName::parse(email.as_str()), Ok)?;
+                User {
+                    id: mint(now, UserId::mint)?,
+                    email,
+                    display_name,
+                    is_account_owner: false,
+                    has_password: false,
+                    disabled: false,
+                    created_at: now,
+                    updated_at: now,
+                }
+            }
+        };
+        if user.disabled {
+            return Err(AppError::unauthenticated(
+                ErrorCode::PrincipalDisabled,
+                "the user is disabled",
+            ));
+        }
+        let mut groups = Vec::new();
+        if let Some(claimed) = &identity.groups {
+            for mapping in &config.group_mappings {
+                match self.mapped_group(&mapping.group).await? {
+                    Some((id, _)) => groups.push((id, claimed.contains(&mapping.claim_value))),
+                    None => tracing::warn!(
+                        provider = %provider.name,
+                        group = %mapping.group,
+                        "an SSO group mapping names a group that no longer exists"
+                    ),
+                }
+            }
+        }
+
+        let method = session_method(&provider.name);
+        let mut tx = self.store().write().await?;
+        if how == "created" {
+            tx.insert_user(&user, None)
+                .await
+                .map_err(|error| match error {
+                    StoreError::Conflict { .. } => AppError::conflict(
+                        ErrorCode::EmailTaken,
+                        "a user with this email was created at the same moment; sign in again",
+                    ),
+                    other => other.into(),
+                })?;
+        }
+        tx.upsert_sso_identity(provider.id, &identity.subject, user.id, now)
+            .await?;
+        let (mut joined, mut left) = (Vec::new(), Vec::new());
+        for (group, member) in &groups {
+            if *member {
+                if tx.add_group_member(*group, user.id, now).await? > 0 {
+                    joined.push(group.to_string());
+                }
+            } else if tx.remove_group_member(*group, user.id).await? > 0 {
+                left.push(group.to_string());
+            }
+        }
+        let (outcome, ctx) = self.open_session(&mut tx, &user, &method, meta).await?;
+        let mut records = Vec::new();
+        if how == "created" {
+            records.push(
+                ctx.audit(now, "user.create", "user")
+                    .scope(Scope::Account)
+                    .resource_id(user.id)
+                    .details(json!({ "has_password": false, "created_by": method }))
+                    .build(),
+            );
+        }
+        records.push(
+            ctx.audit(now, "auth.login", "session")
+                .resource_id(outcome.session_id)
+                .details(json!({
+                    "method": method,
+                    "user": how,
+                    "groups_joined": joined,
+                    "groups_left": left,
+                }))
+                .build(),
+        );
+        tx.commit_all(&records).await?;
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    /// A provider's RSA key and its JWK set (kid `k1`).
+    fn provider_key() -> (RsaKeyPair, Value) {
+        let key = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let public: signature::RsaPublicKeyComponents<Vec<u8>> = key.public_key().into();
+        let jwks = json!({"keys": [{
+            "kty": "RSA", "kid": "k1", "use": "sig",
+            "n": B64.encode(&public.n), "e": B64.encode(&public.e),
+        }]});
+        (key, jwks)
+    }
+
+    fn compact(header: &Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature = sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(signature))
+    }
+
+    fn rs256(key: &RsaKeyPair) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
+        move |input| {
+            let mut out = vec![0; key.public_modulus_len()];
+            key.sign(
+                &signature::RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input,
+                &mut out,
+            )
+            .unwrap();
+            out
+        }
+    }
+
+    fn allowed() -> Vec<String> {
+        ["RS256", "ES256"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn genuine_id_tokens_verify() {
+        let (key, jwks) = provider_key();
+        let claims = json!({"sub": "a", "nonce": "n"});
+        let token = compact(&json!({"alg": "RS256", "kid": "k1"}), &claims, rs256(&key));
+        let verified = verify_id_token(&token, &jwks, &allowed()).unwrap();
+        assert_eq!(Value::Object(verified), claims);
+        // Without a kid, the keys of the algorithm's type are tried.
+        let token = compact(&json!({"alg": "RS256"}), &claims, rs256(&key));
+        assert!(verify_id_token(&token, &jwks, &allowed()).is_ok());
+    }
+
+    /// The forgeries of the OIDC attack literature, each refused.
+    #[test]
+    fn forged_id_tokens_are_refused() {
+        let (key, jwks) = provider_key();
+        let (other, _) = provider_key();
+        let claims = json!({"sub": "admin", "nonce": "n"});
+        let public_n = jwks["keys"][0]["n"].as_str().unwrap().to_owned();
+        let hmac_with_public_key = |input: &[u8]| {
+            let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, public_n.as_bytes());
+            aws_lc_rs::hmac::sign(&key, input).as_ref().to_vec()
+        };
+        let genuine = compact(&json!({"alg": "RS256", "kid": "k1"}), &claims, rs256(&key));
+        let (head, rest) = genuine.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let swapped_claims = format!(
+            "{head}.{}.{signature}",
+            B64.encode(json!({"sub": "root", "nonce": "n"}).to_string())
+        );
+        let cases: Vec<(&str, String)> = vec![
+            (
+                "alg none, no signature",
+                compact(&json!({"alg": "none"}), &claims, |_| Vec::new()),
+            ),
+            (
+                "alg None",
+                compact(&json!({"alg": "None"}), &claims, |_| Vec::new()),
+            ),
+            (
+                "no alg",
+                compact(&json!({"kid": "k1"}), &claims, rs256(&key)),
+            ),
+            (
+                "HS256 keyed with the provider's public key",
+                compact(
+                    &json!({"alg": "HS256", "kid": "k1"}),
+                    &claims,
+                    hmac_with_public_key,
+                ),
+            ),
+            (
+                "another key's signature",
+                compact(
+                    &json!({"alg": "RS256", "kid": "k1"}),
+                    &claims,
+                    rs256(&other),
+                ),
+            ),
+            ("claims swapped under a genuine signature", swapped_claims),
+            (
+                "unknown kid",
+                compact(&json!({"alg": "RS256", "kid": "k2"}), &claims, rs256(&key)),
+            ),
+            (
+                "an algorithm this provider may not use",
+                compact(&json!({"alg": "PS256", "kid": "k1"}), &claims, rs256(&key)),
+            ),
+            (
+                "a critical extension",
+                compact(
+                    &json!({"alg": "RS256", "kid": "k1", "crit": ["exp"]}),
+                    &claims,
+                    rs256(&key),
+                ),
+            ),
+            ("five parts (encrypted)", format!("{genuine}.e30.e30")),
+            ("not base64", "!!.!!.!!".to_owned()),
+            (
+                "claims not an object",
+                compact(&json!({"alg": "RS256"}), &json!(["a"]), rs256(&key)),
+            ),
+        ];
+        for (name, token) in cases {
+            match verify_id_token(&token, &jwks, &allowed()) {
+                Err(AppError::Unauthenticated { code, .. }) => {
+                    assert_eq!(code, ErrorCode::SsoLoginFailed, "{name}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        // A key published for encryption, or for another algorithm, is not used.
+        let mut for_encryption = jwks.clone();
+        for_encryption["keys"][0]["use"] = json!("enc");
+        assert!(verify_id_token(&genuine, &for_encryption, &allowed()).is_err());
+        let mut other_alg = jwks.clone();
+        other_alg["keys"][0]["alg"] = json!("RS512");
+        assert!(verify_id_token(&genuine, &other_alg, &allowed()).is_err());
+    }
+
+    #[test]
+    fn redirects_stay_on_this_server() {
+        assert_eq!(check_redirect(None).unwrap(), "/");
+        assert_eq!(
+            check_redirect(Some("/incidents?status=open")).unwrap(),
+            "/incidents?status=open"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/a\\b",
+            "incidents",
+            "/a\nb",
+            "",
+        ] {
+            assert!(check_redirect(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

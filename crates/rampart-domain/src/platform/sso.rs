@@ -1,0 +1,593 @@
+//! Single sign-on through OpenID Connect: what an identity provider's configuration may
+//! say, and the checks an ID token's claims must pass before anyone is signed in
+//! (OpenID Connect Core §3.1.3.7). The signature itself is checked in `rampart-crypto`;
+//! the exchange with the provider happens in the application layer.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ValidationError;
+
+/// How far the provider's clock may be from ours when checking `exp` and `iat`.
+pub const ID_TOKEN_CLOCK_SKEW_SECS: i64 = 120;
+/// The oldest an ID token may be when it arrives (its `iat`): the code was just issued.
+pub const ID_TOKEN_MAX_AGE_SECS: i64 = 600;
+/// How long a started login may wait for the provider to send the browser back.
+pub const SSO_LOGIN_TTL_SECS: i64 = 600;
+/// The most group mappings one provider may list.
+pub const GROUP_MAPPINGS_MAX: usize = 200;
+/// The longest text accepted in a configuration field (an issuer URL, a client id).
+const FIELD_BYTES_MAX: usize = 2048;
+/// The most bytes of trusted certificates one provider may carry.
+const CA_PEM_BYTES_MAX: usize = 64 * 1024;
+/// Algorithms allowed when a provider names none: the asymmetric ones providers use.
+pub const DEFAULT_ALGORITHMS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA"];
+/// Every algorithm a provider may be allowed (the asymmetric JWS algorithms; never
+/// `none` or HMAC).
+pub const KNOWN_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
+}
+fn default_algorithms() -> Vec<String> {
+    DEFAULT_ALGORITHMS
+        .iter()
+        .map(|&alg| alg.to_owned())
+        .collect()
+}
+fn default_email_claim() -> String {
+    "email".into()
+}
+fn default_name_claim() -> String {
+    "name".into()
+}
+
+/// An OpenID Connect provider's configuration, as an administrator writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The issuer identifier (`https://…`, no query or fragment); discovery reads
+    /// `<issuer>/.well-known/openid-configuration`, and ID tokens must name it exactly.
+    pub issuer: String,
+    pub client_id: String,
+    /// The Rampart secret that holds the client secret: `org/secret` or
+    /// `org/project/secret`. Read (and audited) at each login, never returned.
+    pub client_secret: String,
+    /// Scopes asked for; must include `openid`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// The JWS algorithms ID tokens may be signed with.
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    #[serde(default = "default_email_claim")]
+    pub email_claim: String,
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+    /// The claim listing the user's groups at the provider (`groups`), if mapped.
+    #[serde(default)]
+    pub groups_claim: Option<String>,
+    /// Provider group → Rampart user group. Membership of the mapped groups follows the
+    /// provider at every login (added and removed); other groups are not touched.
+    #[serde(default)]
+    pub group_mappings: Vec<GroupMapping>,
+    /// Create a user at first login when no user has the (verified) email.
+    #[serde(default)]
+    pub create_users: bool,
+    /// PEM certificates to trust for the provider's TLS instead of the system's roots
+    /// (a provider behind a private CA).
+    #[serde(default)]
+    pub ca_certificates_pem: Option<String>,
+}
+
+/// A configured identity provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SsoProvider {
+    pub id: uuid::Uuid,
+    /// The provider's identifier in URLs (`/api/v1/auth/sso/<name>/start`).
+    pub name: crate::Slug,
+    /// What the login page's button says ("Sign in with Okta").
+    pub display_name: crate::DisplayName,
+    pub config: OidcConfig,
+    /// A disabled provider starts no login and finishes none.
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One provider group mapped to a Rampart user group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMapping {
+    /// The value in the groups claim.
+    pub claim_value: String,
+    /// The user group: `group` (account), `org/group` or `org/project/group`.
+    pub group: String,
+}
+
+/// A reference to something by its place: the scope's slugs and the last segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopedName {
+    pub org: Option<String>,
+    pub project: Option<String>,
+    pub name: String,
+}
+
+impl ScopedName {
+    /// Parses `name`, `org/name` or `org/project/name`.
+    pub fn parse(text: &str, field: &'static str) -> Result<ScopedName, ValidationError> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let segment = |part: &str| -> Result<String, ValidationError> {
+            crate::Slug::parse(part)
+                .map(|slug| slug.as_str().to_owned())
+                .map_err(|_| {
+                    ValidationError::new(field, format!("{text:?} is not a path of identifiers"))
+                })
+        };
+        match parts.as_slice() {
+            [name] => Ok(ScopedName {
+                org: None,
+                project: None,
+                name: segment(name)?,
+            }),
+            [org, name] => Ok(ScopedName {
+                org: Some(segment(org)?),
+                project: None,
+                name: segment(name)?,
+            }),
+            [org, project, name] => Ok(ScopedName {
+                org: Some(segment(org)?),
+                project: Some(segment(project)?),
+                name: segment(name)?,
+            }),
+            _ => Err(ValidationError::new(
+                field,
+                "must be name, org/name or org/project/name",
+            )),
+        }
+    }
+}
+
+fn text_field(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if value.len() > FIELD_BYTES_MAX {
+        return Err(ValidationError::new(
+            field,
+            format!("holds at most {FIELD_BYTES_MAX} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an issuer identifier: an `https` URL with a host, without query, fragment or
+/// credentials (OpenID Connect Discovery §2). Returned without a trailing slash for
+/// joining discovery paths; the ID token's `iss` is compared with the text as written.
+pub fn check_issuer(issuer: &str) -> Result<(), ValidationError> {
+    text_field("issuer", issuer)?;
+    let invalid = |reason: &str| ValidationError::new("issuer", reason.to_owned());
+    let rest = issuer
+        .strip_prefix("https://")
+        .ok_or_else(|| invalid("must be an https:// URL"))?;
+    if rest.contains(['?', '#', '@', ' ', '\\']) {
+        return Err(invalid(
+            "must not contain a query, a fragment, credentials or spaces",
+        ));
+    }
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(invalid("must name a host"));
+    }
+    Ok(())
+}
+
+impl OidcConfig {
+    /// Checks every field; the error names the first one that is wrong.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_issuer(&self.issuer)?;
+        text_field("client_id", &self.client_id)?;
+        ScopedName::parse(&self.client_secret, "client_secret")?;
+        if self.client_secret.split('/').count() < 2 {
+            return Err(ValidationError::new(
+                "client_secret",
+                "names a secret of an organisation or project: org/secret or org/project/secret",
+            ));
+        }
+        if !self.scopes.iter().any(|scope| scope == "openid") {
+            return Err(ValidationError::new("scopes", "must include openid"));
+        }
+        for scope in &self.scopes {
+            text_field("scopes", scope)?;
+            if scope.contains(' ') {
+                return Err(ValidationError::new(
+                    "scopes",
+                    "a scope must not contain spaces",
+                ));
+            }
+        }
+        if self.algorithms.is_empty() {
+            return Err(ValidationError::new(
+                "algorithms",
+                "must allow at least one algorithm",
+            ));
+        }
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|alg| !KNOWN_ALGORITHMS.contains(&alg.as_str()))
+        {
+            return Err(ValidationError::new(
+                "algorithms",
+                format!(
+                    "{alg:?} is not allowed: only {} (never none or HMAC)",
+                    KNOWN_ALGORITHMS.join(", ")
+                ),
+            ));
+        }
+        text_field("email_claim", &self.email_claim)?;
+        text_field("name_claim", &self.name_claim)?;
+        if let Some(claim) = &self.groups_claim {
+            text_field("groups_claim", claim)?;
+        }
+        if !self.group_mappings.is_empty() && self.groups_claim.is_none() {
+            return Err(ValidationError::new(
+                "groups_claim",
+                "group_mappings need the claim that lists the groups",
+            ));
+        }
+        if self.group_mappings.len() > GROUP_MAPPINGS_MAX {
+            return Err(ValidationError::new(
+                "group_mappings",
+                format!("at most {GROUP_MAPPINGS_MAX} mappings"),
+            ));
+        }
+        for mapping in &self.group_mappings {
+            text_field("group_mappings", &mapping.claim_value)?;
+            ScopedName::parse(&mapping.group, "group_mappings")?;
+        }
+        if let Some(pem) = &self.ca_certificates_pem
+            && (pem.len() > CA_PEM_BYTES_MAX || !pem.contains("-----BEGIN CERTIFICATE-----"))
+        {
+            return Err(ValidationError::new(
+                "ca_certificates_pem",
+                format!("must be PEM certificates, at most {CA_PEM_BYTES_MAX} bytes"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a login expects of the ID token it receives.
+#[derive(Clone, Debug)]
+pub struct IdTokenExpectations<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    pub now: Timestamp,
+}
+
+/// The identity an ID token (and the userinfo answer, for missing claims) vouches for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedClaims {
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// `None` when the claim is absent (membership is then left as it is).
+    pub groups: Option<Vec<String>>,
+}
+
+fn refused(reason: impl Into<String>) -> ValidationError {
+    ValidationError::new("id_token", reason)
+}
+
+fn number(claims: &Map<String, Value>, name: &str) -> Result<i64, ValidationError> {
+    match claims.get(name) {
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .or_else(|| number.as_f64().map(|float| float as i64))
+            .ok_or_else(|| refused(format!("{name} is not a time"))),
+        _ => Err(refused(format!("{name} is missing"))),
+    }
+}
+
+/// Checks an ID token's claims (its signature already verified): `iss` exactly the
+/// issuer; `aud` the client (alone, or with `azp` naming the client when there are
+/// several audiences); `azp`, when present, the client; `exp` not passed and `iat` not
+/// in the future (both with [`ID_TOKEN_CLOCK_SKEW_SECS`]) nor older than
+/// [`ID_TOKEN_MAX_AGE_SECS`]; `nonce` exactly the login's; `sub` present.
+pub fn check_id_token_claims(
+    claims: &Map<String, Value>,
+    expected: &IdTokenExpectations<'_>,
+) -> Result<String, ValidationError> {
+    if claims.get("iss").and_then(Value::as_str) != Some(expected.issuer) {
+        return Err(refused("the issuer (iss) is not the configured provider's"));
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(one)) => vec![one.as_str()],
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !audiences.contains(&expected.client_id) {
+        return Err(refused("the audience (aud) is not this client"));
+    }
+    let azp = claims.get("azp").and_then(Value::as_str);
+    if (audiences.len() > 1 && azp.is_none()) || azp.is_some_and(|azp| azp != expected.client_id) {
+        return Err(refused("the authorized party (azp) is not this client"));
+    }
+    let now = expected.now.as_second();
+    if number(claims, "exp")? + ID_TOKEN_CLOCK_SKEW_SECS <= now {
+        return Err(refused("the token has expired (exp)"));
+    }
+    let issued = number(claims, "iat")?;
+    if issued - ID_TOKEN_CLOCK_SKEW_SECS > now {
+        return Err(refused("the token was issued in the future (iat)"));
+    }
+    if issued + ID_TOKEN_MAX_AGE_SECS + ID_TOKEN_CLOCK_SKEW_SECS < now {
+        return Err(refused("the token was issued too long ago (iat)"));
+    }
+    if claims.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
+        return Err(refused("the nonce is not this login's"));
+    }
+    match claims.get("sub").and_then(Value::as_str) {
+        Some(subject) if !subject.is_empty() && subject.len() <= 255 => Ok(subject.to_owned()),
+        _ => Err(refused("the subject (sub) is missing")),
+    }
+}
+
+/// Reads the person's attributes from the claims (the ID token's, with the userinfo
+/// answer's filling what it lacks), as the provider's configuration names them.
+pub fn read_identity(
+    subject: String,
+    claims: &Map<String, Value>,
+    config: &OidcConfig,
+) -> VerifiedClaims {
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    };
+    // `email_verified` is a boolean; some providers send the string "true".
+    let email_verified = match claims.get("email_verified") {
+        Some(Value::Bool(verified)) => *verified,
+        Some(Value::String(text)) => text == "true",
+        _ => false,
+    };
+    let groups = config
+        .groups_claim
+        .as_deref()
+        .and_then(|name| claims.get(name))
+        .map(|value| match value {
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Value::String(one) => vec![one.clone()],
+            _ => Vec::new(),
+        });
+    VerifiedClaims {
+        subject,
+        email: text(&config.email_claim),
+        email_verified,
+        name: text(&config.name_claim),
+        groups,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn expected() -> IdTokenExpectations<'static> {
+        IdTokenExpectations {
+            issuer: "https://idp.example.com",
+            client_id: "rampart",
+            nonce: "n-0S6_WzA2Mj",
+            now: Timestamp::from_second(NOW).unwrap(),
+        }
+    }
+
+    fn claims(changes: Value) -> Map<String, Value> {
+        let mut base = json!({
+            "iss": "https://idp.example.com",
+            "aud": "rampart",
+            "sub": "248289761001",
+            "exp": NOW + 300,
+            "iat": NOW - 5,
+            "nonce": "n-0S6_WzA2Mj",
+        });
+        let (Value::Object(base_map), Value::Object(changes)) = (&mut base, changes) else {
+            unreachable!()
+        };
+        for (key, value) in changes {
+            if value.is_null() {
+                base_map.remove(&key);
+            } else {
+                base_map.insert(key, value);
+            }
+        }
+        base_map.clone()
+    }
+
+    #[test]
+    fn id_token_claims_table() {
+        let skew = ID_TOKEN_CLOCK_SKEW_SECS;
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            ("valid", json!({}), None),
+            (
+                "audience array with azp",
+                json!({"aud": ["rampart", "other"], "azp": "rampart"}),
+                None,
+            ),
+            ("audience array of one", json!({"aud": ["rampart"]}), None),
+            (
+                "wrong issuer (mix-up)",
+                json!({"iss": "https://evil.example.com"}),
+                Some("iss"),
+            ),
+            (
+                "issuer with trailing slash",
+                json!({"iss": "https://idp.example.com/"}),
+                Some("iss"),
+            ),
+            ("issuer missing", json!({"iss": null}), Some("iss")),
+            (
+                "wrong audience",
+                json!({"aud": "other-client"}),
+                Some("aud"),
+            ),
+            ("audience missing", json!({"aud": null}), Some("aud")),
+            (
+                "several audiences, no azp",
+                json!({"aud": ["rampart", "other"]}),
+                Some("azp"),
+            ),
+            ("azp another client", json!({"azp": "other"}), Some("azp")),
+            (
+                "expired beyond skew",
+                json!({"exp": NOW - skew}),
+                Some("expired"),
+            ),
+            ("expired within skew", json!({"exp": NOW - skew + 1}), None),
+            ("exp missing", json!({"exp": null}), Some("exp")),
+            ("exp not a number", json!({"exp": "soon"}), Some("exp")),
+            (
+                "issued in the future",
+                json!({"iat": NOW + skew + 1}),
+                Some("future"),
+            ),
+            ("issued within skew ahead", json!({"iat": NOW + skew}), None),
+            (
+                "issued too long ago",
+                json!({"iat": NOW - ID_TOKEN_MAX_AGE_SECS - skew - 1}),
+                Some("too long"),
+            ),
+            (
+                "replayed nonce of another login",
+                json!({"nonce": "other"}),
+                Some("nonce"),
+            ),
+            ("nonce missing", json!({"nonce": null}), Some("nonce")),
+            ("sub missing", json!({"sub": null}), Some("sub")),
+            ("sub empty", json!({"sub": ""}), Some("sub")),
+        ];
+        for (name, changes, wanted) in cases {
+            let outcome = check_id_token_claims(&claims(changes), &expected());
+            match wanted {
+                None => assert_eq!(outcome, Ok("248289761001".to_owned()), "{name}"),
+                Some(fragment) => {
+                    let error = outcome.expect_err(name);
+                    assert_eq!(error.field, "id_token");
+                    assert!(error.reason.contains(fragment), "{name}: {}", error.reason);
+                }
+            }
+        }
+    }
+
+    fn config() -> OidcConfig {
+        serde_json::from_value(json!({
+            "issuer": "https://idp.example.com",
+            "client_id": "rampart",
+            "client_secret": "acme/oidc-client",
+            "groups_claim": "groups",
+            "group_mappings": [{"claim_value": "sre", "group": "acme/payments/oncall"}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn configuration_defaults_and_refusals() {
+        let config = config();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.scopes, ["openid", "email", "profile"]);
+        assert_eq!(config.algorithms, DEFAULT_ALGORITHMS);
+        assert!(!config.create_users);
+        let refusals: Vec<(&str, Value)> = vec![
+            ("issuer", json!({"issuer": "http://idp.example.com"})),
+            ("issuer", json!({"issuer": "https://idp.example.com?x=1"})),
+            ("issuer", json!({"issuer": "https://user@idp.example.com"})),
+            ("issuer", json!({"issuer": "https:///path"})),
+            ("issuer", json!({"issuer": "https://idp\u{0}.example.com"})),
+            ("client_id", json!({"client_id": ""})),
+            ("client_secret", json!({"client_secret": "just-a-name"})),
+            ("client_secret", json!({"client_secret": "a/b/c/d"})),
+            ("client_secret", json!({"client_secret": "Acme/x"})),
+            ("scopes", json!({"scopes": ["email"]})),
+            ("scopes", json!({"scopes": ["openid", "a b"]})),
+            ("algorithms", json!({"algorithms": ["none"]})),
+            ("algorithms", json!({"algorithms": ["HS256"]})),
+            ("algorithms", json!({"algorithms": []})),
+            ("groups_claim", json!({"groups_claim": null})),
+            (
+                "group_mappings",
+                json!({"group_mappings": [{"claim_value": "x", "group": "a/b/c/d"}]}),
+            ),
+            (
+                "ca_certificates_pem",
+                json!({"ca_certificates_pem": "not pem"}),
+            ),
+        ];
+        for (field, changes) in refusals {
+            let mut value = serde_json::to_value(config.clone()).unwrap();
+            for (key, change) in changes.as_object().unwrap() {
+                value[key] = change.clone();
+            }
+            let changed: OidcConfig = serde_json::from_value(value).unwrap();
+            assert_eq!(
+                changed.validate().map_err(|error| error.field),
+                Err(field),
+                "{changes}"
+            );
+        }
+        let unknown = serde_json::from_value::<OidcConfig>(json!({
+            "issuer": "https://idp.example.com", "client_id": "a", "client_secret": "o/s",
+            "skip_verification": true,
+        }));
+        assert!(unknown.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn identity_from_claims() {
+        let identity = read_identity(
+            "sub-1".into(),
+            &claims(json!({
+                "email": "ana@example.com", "email_verified": true, "name": "Ana",
+                "groups": ["sre", "dev"],
+            })),
+            &config(),
+        );
+        assert_eq!(identity.email.as_deref(), Some("ana@example.com"));
+        assert!(identity.email_verified);
+        assert_eq!(identity.groups, Some(vec!["sre".into(), "dev".into()]));
+        let unverified = read_identity(
+            "sub-1".into(),
+            &claims(json!({"email": "ana@example.com", "email_verified": "false"})),
+            &config(),
+        );
+        assert!(!unverified.email_verified);
+        assert_eq!(unverified.groups, None, "no claim: membership untouched");
+        assert_eq!(
+            ScopedName::parse("acme/payments/oncall", "group").unwrap(),
+            ScopedName {
+                org: Some("acme".into()),
+                project: Some("payments".into()),
+                name: "oncall".into()
+            }
+        );
+    }
+}

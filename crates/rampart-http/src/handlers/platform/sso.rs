@@ -1,0 +1,367 @@
+//! Single sign-on: the sign-in redirects (public: the browser is not signed in yet) and
+//! the identity providers' configuration (account admins).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use rampart_api::platform as wire;
+use rampart_app::platform::sso::{SsoCallback, SsoProviderInput, SsoProviderPatch};
+use rampart_app::{Access, Ctx, RequestMeta};
+use rampart_domain::ErrorCode;
+use rampart_domain::Permission as P;
+use rampart_domain::platform::sso::{OidcConfig, SSO_LOGIN_TTL_SECS, SsoProvider};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::enforce::{SESSION_COOKIE, cookie};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, perm};
+
+/// The cookie binding a started login to the browser that started it.
+pub const SSO_BINDER_COOKIE: &str = "__Host-rampart_sso";
+/// The cookie handing a browser signed in by redirect its CSRF token (readable by the
+/// page's script, which echoes it in `X-CSRF-Token`; the server checks it against the
+/// session's stored hash, so the cookie alone proves nothing).
+pub const CSRF_COOKIE: &str = "__Host-rampart_csrf";
+
+const START_QUERY: &[QueryParam] = &[QueryParam::optional(
+    "redirect_to",
+    "a path on this server to return to once signed in (default /)",
+    Shape::Text,
+)];
+const CALLBACK_QUERY: &[QueryParam] = &[
+    QueryParam::optional("code", "the authorization code", Shape::Text),
+    QueryParam::optional("state", "the login's state, as sent", Shape::Text),
+    QueryParam::optional(
+        "iss",
+        "the issuer (RFC 9207), checked when sent",
+        Shape::Text,
+    ),
+    QueryParam::optional("error", "the provider's refusal", Shape::Text),
+    QueryParam::optional("error_description", "its explanation", Shape::Text),
+];
+
+/// Registers this module's routes.
+pub fn routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/auth/sso",
+            Access::Public,
+            "The single sign-on providers one may sign in with (for a login page)",
+        )
+        .reply::<wire::SsoLoginOptions>(200),
+        login_options,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/auth/sso/{provider}/start",
+            Access::Public,
+            "Start signing in through a provider: redirects the browser there",
+        )
+        .query(START_QUERY)
+        .empty(303)
+        // A bad redirect_to; the provider's discovery failing or refusing PKCE.
+        .errors(&[400, 403, 502]),
+        start,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/auth/sso/{provider}/callback",
+            Access::Public,
+            "Where the provider sends the browser back: signs in (session cookie) and \
+             redirects to where the login started",
+        )
+        .query(CALLBACK_QUERY)
+        .empty(303)
+        // Unknown, replayed or foreign state; a refused or failed check; no user; the
+        // provider failing.
+        .errors(&[400, 401, 403, 409, 502]),
+        callback,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/sso/providers",
+            perm(P::AccountManage),
+            "List single sign-on providers",
+        )
+        .reply::<wire::SsoProviderList>(200),
+        list_providers,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/sso/providers",
+            perm(P::AccountManage),
+            "Add an OpenID Connect provider",
+        )
+        .body::<wire::SsoProviderCreate>()
+        .reply::<wire::SsoProvider>(201)
+        .errors(&[409]),
+        create_provider,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/sso/providers/{provider}",
+            perm(P::AccountManage),
+            "Read a single sign-on provider",
+        )
+        .reply::<wire::SsoProvider>(200),
+        get_provider,
+    );
+    table.add(
+        r(
+            M::PATCH,
+            "/api/v1/sso/providers/{provider}",
+            perm(P::AccountManage),
+            "Change a provider (its name stays)",
+        )
+        .body::<wire::SsoProviderUpdate>()
+        .reply::<wire::SsoProvider>(200),
+        update_provider,
+    );
+    table.add(
+        r(
+            M::DELETE,
+            "/api/v1/sso/providers/{provider}",
+            perm(P::AccountManage),
+            "Delete a provider and its links to users (the users stay)",
+        ),
+        delete_provider,
+    );
+}
+
+path_params! {
+    /// `…/sso/{provider}…`
+    pub struct ProviderPath { provider }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    #[serde(default)]
+    redirect_to: Option<String>,
+}
+
+/// The provider's redirect. Not `deny_unknown_fields`: providers add their own
+/// parameters (`session_state`), which are ignored.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// The configuration as the domain reads it: through the same serde shape, so absent
+/// fields take the domain's defaults (one place decides them).
+fn config_from_wire(config: wire::OidcConfig) -> ApiResult<OidcConfig> {
+    serde_json::to_value(config)
+        .and_then(serde_json::from_value)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidBody, error.to_string()))
+}
+
+fn wire_provider(state: &AppState, provider: &SsoProvider) -> wire::SsoProvider {
+    let config = &provider.config;
+    wire::SsoProvider {
+        id: provider.id.to_string(),
+        name: provider.name.to_string(),
+        display_name: provider.display_name.to_string(),
+        kind: "oidc".into(),
+        enabled: provider.enabled,
+        oidc: wire::OidcConfig {
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            scopes: Some(config.scopes.clone()),
+            algorithms: Some(config.algorithms.clone()),
+            email_claim: Some(config.email_claim.clone()),
+            name_claim: Some(config.name_claim.clone()),
+            groups_claim: config.groups_claim.clone(),
+            group_mappings: config
+                .group_mappings
+                .iter()
+                .map(|mapping| wire::SsoGroupMapping {
+                    claim_value: mapping.claim_value.clone(),
+                    group: mapping.group.clone(),
+                })
+                .collect(),
+            create_users: config.create_users,
+            ca_certificates_pem: config.ca_certificates_pem.clone(),
+        },
+        redirect_uri: state.app.sso_redirect_uri(&provider.name),
+        created_at: provider.created_at.to_string(),
+        updated_at: provider.updated_at.to_string(),
+    }
+}
+
+/// A 303 to `location` that sets `cookies` and is never cached.
+fn see_other(location: &str, cookies: &[String]) -> ApiResult<Response> {
+    let header_value = |text: &str| {
+        HeaderValue::from_str(text)
+            .map_err(|_| ApiError::new(ErrorCode::InternalError, "internal error"))
+    };
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, header_value(location)?);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for cookie in cookies {
+        headers.append(header::SET_COOKIE, header_value(cookie)?);
+    }
+    Ok(response)
+}
+
+pub async fn login_options(
+    State(state): State<AppState>,
+) -> ApiResult<Json<wire::SsoLoginOptions>> {
+    let providers = state.app.sso_login_options().await?;
+    Ok(Json(wire::SsoLoginOptions {
+        items: providers
+            .iter()
+            .map(|provider| wire::SsoLoginOption {
+                name: provider.name.to_string(),
+                display_name: provider.display_name.to_string(),
+                start_url: format!("/api/v1/auth/sso/{}/start", provider.name),
+            })
+            .collect(),
+    }))
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiPath(path): ApiPath<ProviderPath>,
+    ApiQuery(query): ApiQuery<StartQuery>,
+) -> ApiResult<Response> {
+    let started = state
+        .app
+        .start_sso_login(&path.provider, query.redirect_to.as_deref(), &meta)
+        .await?;
+    let binder = format!(
+        "{SSO_BINDER_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={SSO_LOGIN_TTL_SECS}",
+        started.binder.as_str()
+    );
+    see_other(&started.authorization_url, &[binder])
+}
+
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<ProviderPath>,
+    ApiQuery(query): ApiQuery<CallbackQuery>,
+) -> ApiResult<Response> {
+    let finished = state
+        .app
+        .finish_sso_login(
+            &path.provider,
+            SsoCallback {
+                code: query.code,
+                state: query.state,
+                iss: query.iss,
+                error: query.error,
+                error_description: query.error_description,
+            },
+            cookie(&headers, SSO_BINDER_COOKIE),
+            &meta,
+        )
+        .await?;
+    let max_age = state.app.settings().session_timeouts.absolute_secs;
+    see_other(
+        &finished.redirect_to,
+        &[
+            format!(
+                "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}",
+                finished.login.session_secret.as_str()
+            ),
+            format!(
+                "{CSRF_COOKIE}={}; Path=/; Secure; SameSite=Strict; Max-Age={max_age}",
+                finished.login.csrf_token.as_str()
+            ),
+            format!("{SSO_BINDER_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"),
+        ],
+    )
+}
+
+pub async fn list_providers(
+    State(state): State<AppState>,
+) -> ApiResult<Json<wire::SsoProviderList>> {
+    let providers = state.app.list_sso_providers().await?;
+    Ok(Json(wire::SsoProviderList {
+        items: providers
+            .iter()
+            .map(|provider| wire_provider(&state, provider))
+            .collect(),
+    }))
+}
+
+pub async fn create_provider(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiJson(body): ApiJson<wire::SsoProviderCreate>,
+) -> ApiResult<(StatusCode, Json<wire::SsoProvider>)> {
+    let provider = state
+        .app
+        .create_sso_provider(
+            &ctx,
+            SsoProviderInput {
+                name: body.name,
+                display_name: body.display_name,
+                config: config_from_wire(body.oidc)?,
+                enabled: body.enabled.unwrap_or(true),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire_provider(&state, &provider))))
+}
+
+pub async fn get_provider(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProviderPath>,
+) -> ApiResult<Json<wire::SsoProvider>> {
+    let provider = state.app.sso_provider(&path.provider).await?;
+    Ok(Json(wire_provider(&state, &provider)))
+}
+
+pub async fn update_provider(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiPath(path): ApiPath<ProviderPath>,
+    ApiJson(body): ApiJson<wire::SsoProviderUpdate>,
+) -> ApiResult<Json<wire::SsoProvider>> {
+    let provider = state
+        .app
+        .update_sso_provider(
+            &ctx,
+            &path.provider,
+            SsoProviderPatch {
+                display_name: body.display_name,
+                config: body.oidc.map(config_from_wire).transpose()?,
+                enabled: body.enabled,
+            },
+        )
+        .await?;
+    Ok(Json(wire_provider(&state, &provider)))
+}
+
+pub async fn delete_provider(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiPath(path): ApiPath<ProviderPath>,
+) -> ApiResult<StatusCode> {
+    state.app.delete_sso_provider(&ctx, &path.provider).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,206 @@
+//! Single sign-on: identity providers, logins in flight and the links from a provider's
+//! subject to a user.
+
+use jiff::Timestamp;
+use rampart_domain::platform::sso::{OidcConfig, SsoProvider};
+use rampart_domain::{DisplayName, Slug, UserId};
+use sqlx::any::AnyRow;
+
+use crate::rows::{get, get_flag, get_id, get_timestamp, micros, parsed};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+
+const COLUMNS: &str = "id, name, display_name, kind, config, enabled, created_at, updated_at";
+
+/// The only provider kind so far.
+const KIND_OIDC: &str = "oidc";
+
+fn provider_from(row: &AnyRow) -> StoreResult<SsoProvider> {
+    let kind: String = get(row, "kind")?;
+    if kind != KIND_OIDC {
+        return Err(StoreError::Corrupt(format!(
+            "unknown SSO provider kind {kind}"
+        )));
+    }
+    let config: String = get(row, "config")?;
+    Ok(SsoProvider {
+        id: get_id(row, "id")?,
+        name: parsed(Slug::parse(&get::<String>(row, "name")?), "name")?,
+        display_name: parsed(
+            DisplayName::parse(&get::<String>(row, "display_name")?),
+            "display_name",
+        )?,
+        config: parsed(serde_json::from_str::<OidcConfig>(&config), "config")?,
+        enabled: get_flag(row, "enabled")?,
+        created_at: get_timestamp(row, "created_at")?,
+        updated_at: get_timestamp(row, "updated_at")?,
+    })
+}
+
+fn config_text(provider: &SsoProvider) -> StoreResult<String> {
+    serde_json::to_string(&provider.config)
+        .map_err(|error| StoreError::Corrupt(format!("SSO configuration: {error}")))
+}
+
+/// A login in flight, as the callback finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoLogin {
+    pub provider_id: uuid::Uuid,
+    pub binder_hash: Vec<u8>,
+    pub redirect_to: String,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    pub async fn list_sso_providers(&self) -> StoreResult<Vec<SsoProvider>> {
+        let sql = format!("SELECT {COLUMNS} FROM sso_providers ORDER BY name");
+        sqlx::query(&sql)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(provider_from)
+            .collect()
+    }
+
+    pub async fn sso_provider_by_name(&self, name: &Slug) -> StoreResult<Option<SsoProvider>> {
+        let sql = format!("SELECT {COLUMNS} FROM sso_providers WHERE name = $1");
+        sqlx::query(&sql)
+            .bind(name.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(provider_from)
+            .transpose()
+    }
+
+    /// The user a provider's subject is linked to.
+    pub async fn sso_identity_user(
+        &self,
+        provider_id: uuid::Uuid,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        let row = sqlx::query(
+            "SELECT user_id FROM sso_identities WHERE provider_id = $1 AND subject = $2",
+        )
+        .bind(provider_id.to_string())
+        .bind(subject)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(|row| get_id(row, "user_id")).transpose()
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_sso_provider(&mut self, provider: &SsoProvider) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sso_providers (id, name, display_name, kind, config, enabled, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(provider.id.to_string())
+        .bind(provider.name.as_str())
+        .bind(provider.display_name.as_str())
+        .bind(KIND_OIDC)
+        .bind(config_text(provider)?)
+        .bind(i64::from(provider.enabled))
+        .bind(micros(provider.created_at))
+        .bind(micros(provider.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a provider's display name, configuration, enabled flag and updated_at.
+    pub async fn update_sso_provider(&mut self, provider: &SsoProvider) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sso_providers SET display_name = $2, config = $3, enabled = $4, \
+             updated_at = $5 WHERE id = $1",
+        )
+        .bind(provider.id.to_string())
+        .bind(provider.display_name.as_str())
+        .bind(config_text(provider)?)
+        .bind(i64::from(provider.enabled))
+        .bind(micros(provider.updated_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a provider with its logins in flight and its identity links.
+    pub async fn delete_sso_provider(&mut self, id: uuid::Uuid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_providers WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a started login; also forgets logins that expired before `now`, so the
+    /// table holds only what may still finish.
+    pub async fn insert_sso_login(
+        &mut self,
+        state_hash: &[u8],
+        login: &SsoLogin,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_logins WHERE expires_at < $1")
+            .bind(micros(now))
+            .execute(self.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO sso_logins (state_hash, provider_id, binder_hash, redirect_to, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(state_hash.to_vec())
+        .bind(login.provider_id.to_string())
+        .bind(login.binder_hash.clone())
+        .bind(login.redirect_to.as_str())
+        .bind(micros(now))
+        .bind(micros(login.expires_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the login `state_hash` names: deletes it and returns it, once. A second
+    /// callback with the same state (a replay, or a race of two) finds nothing.
+    pub async fn take_sso_login(&mut self, state_hash: &[u8]) -> StoreResult<Option<SsoLogin>> {
+        let row = sqlx::query(
+            "DELETE FROM sso_logins WHERE state_hash = $1 \
+             RETURNING provider_id, binder_hash, redirect_to, expires_at",
+        )
+        .bind(state_hash.to_vec())
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok(SsoLogin {
+                    provider_id: get_id(row, "provider_id")?,
+                    binder_hash: get(row, "binder_hash")?,
+                    redirect_to: get(row, "redirect_to")?,
+                    expires_at: get_timestamp(row, "expires_at")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Links a provider's subject to a user (first login), or notes another login.
+    pub async fn upsert_sso_identity(
+        &mut self,
+        provider_id: uuid::Uuid,
+        subject: &str,
+        user: UserId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sso_identities (provider_id, subject, user_id, created_at, \
+             last_login_at) VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (provider_id, subject) DO UPDATE SET last_login_at = $4",
+        )
+        .bind(provider_id.to_string())
+        .bind(subject)
+        .bind(user.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}

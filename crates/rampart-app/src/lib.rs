@@ -21,6 +21,7 @@ pub mod iacm;
 pub mod platform;
 pub mod sealing;
 pub mod sre;
+pub mod tls_roots;
 
 use std::sync::Arc;
 
@@ -121,6 +122,8 @@ struct Inner {
     slo_definitions: sre::slos::DefinitionCache,
     /// SLOs' minutes kept between the engine's ticks.
     slo_minutes: sre::slos::MinuteCache,
+    /// SSO providers' clients and discovery documents.
+    sso_discovery: platform::sso::DiscoveryCache,
     /// `https://<bound address>`: the public URL when none is configured (set once the
     /// listener is bound; see [`App::public_url`]).
     listen_url: std::sync::OnceLock<String>,
@@ -202,6 +205,7 @@ impl App {
                 runbook_triggers: Default::default(),
                 slo_definitions: Default::default(),
                 slo_minutes: Default::default(),
+                sso_discovery: Default::default(),
                 listen_url: std::sync::OnceLock::new(),
             }),
         })
@@ -222,22 +226,21 @@ impl App {
         &self.inner.settings
     }
 
-    /// Records the address the HTTPS listener bound (the public URL's fallback).
+    /// Records the address the HTTPS listener bound: the public URL's fallback, unless
+    /// it is every address (`0.0.0.0`, `::`), which names no place a browser can go.
     pub fn set_listen_address(&self, bound: std::net::SocketAddr) {
-        let _ = self.inner.listen_url.set(format!("https://{bound}"));
+        if !bound.ip().is_unspecified() {
+            let _ = self.inner.listen_url.set(format!("https://{bound}"));
+        }
     }
 
     /// Where users reach this server (`server.public_url`, else the HTTPS listener's
-    /// address), without a trailing slash: SSO redirect URIs are built from it.
-    pub fn public_url(&self) -> String {
+    /// address), without a trailing slash: SSO redirect URIs are built from it. `None`
+    /// when neither names a place (`public_url_unknown` for whoever needs it).
+    pub fn public_url(&self) -> Option<String> {
         match &self.inner.settings.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => self
-                .inner
-                .listen_url
-                .get()
-                .cloned()
-                .unwrap_or_else(|| "https://localhost".into()),
+            Some(url) => Some(url.trim_end_matches('/').to_owned()),
+            None => self.inner.listen_url.get().cloned(),
         }
     }
 

@@ -3,14 +3,11 @@
 //! `RAMPART_TOKEN`; prints tables or JSON.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use rampart_api::platform as wire;
 use rampart_api::{ErrorBody, ListResponse};
 use reqwest::Method;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,8 +21,6 @@ use crate::cli::{
 pub mod iacm;
 pub mod platform;
 pub mod sre;
-
-const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// An HTTPS client for the Rampart API.
 pub struct Client {
@@ -50,23 +45,13 @@ fn client_config(
     ca_file: Option<&std::path::Path>,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
     let path = ca_file.map_or_else(
-        || std::path::PathBuf::from(SYSTEM_ROOTS),
+        || std::path::PathBuf::from(rampart_app::tls_roots::SYSTEM_ROOTS),
         std::path::Path::to_path_buf,
     );
-    for cert in CertificateDer::pem_file_iter(&path)
-        .with_context(|| format!("reading {}", path.display()))?
-    {
-        roots
-            .add(cert.with_context(|| format!("reading {}", path.display()))?)
-            .context("adding a trusted certificate")?;
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    let pem = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    rampart_app::tls_roots::client_config(&pem, versions)
+        .map_err(|problem| anyhow::anyhow!("{}: {problem}", path.display()))
 }
 
 impl Client {

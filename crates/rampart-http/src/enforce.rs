@@ -162,6 +162,13 @@ pub async fn enforce(
     {
         return ApiError::from(error).into_response();
     }
+    if let Err(error) = state
+        .app
+        .check_sso_policies(&ctx.actor, &ctx.meta, resolved.scope())
+        .await
+    {
+        return ApiError::from(error).into_response();
+    }
     if let Err(error) = authorize(&ctx.actor, &ctx.access, access, resolved.scope()) {
         let permission = match access {
             Access::Permission(permission) | Access::List(permission) => Some(permission.as_str()),

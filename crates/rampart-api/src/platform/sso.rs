@@ -40,6 +40,10 @@ pub struct OidcConfig {
     /// PEM certificates to trust for the provider's TLS instead of the system's roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_certificates_pem: Option<String>,
+    /// Hosts (`host` or `host:port`) besides the issuer's where the provider's endpoints
+    /// may be; the server connects nowhere else.
+    #[serde(default)]
+    pub endpoint_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -61,8 +65,9 @@ pub struct SsoProvider {
     pub kind: String,
     pub enabled: bool,
     pub oidc: OidcConfig,
-    /// The redirect URI to register at the provider.
-    pub redirect_uri: String,
+    /// The redirect URI to register at the provider; absent while the server does not
+    /// know its public URL (set `server.public_url`).
+    pub redirect_uri: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -108,4 +113,17 @@ pub struct SsoLoginOption {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SsoLoginOptions {
     pub items: Vec<SsoLoginOption>,
+}
+
+/// Whether people must sign in through single sign-on here (the account, or an
+/// organisation), and who may still use a password.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoPolicy {
+    pub required: bool,
+    /// Users (ids or emails) who may still sign in with a password — for when the
+    /// identity provider is down; every such login is audited (`auth.break_glass`).
+    /// Answered as ids.
+    #[serde(default)]
+    pub break_glass_users: Vec<String>,
 }

@@ -40,6 +40,12 @@ impl App {
     /// to record it is logged, and the request is refused anyway.
     pub(crate) async fn record_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
         self.charge_auth_failure(meta);
+        self.audit_auth_failure(meta, method, reason).await;
+    }
+
+    /// Records a failed authentication without counting it against the address (a
+    /// failure that was not the client's doing, such as an identity provider's outage).
+    pub(crate) async fn audit_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)
             .details(json!({ "reason": reason }))
@@ -244,6 +250,20 @@ impl App {
             }
         };
 
+        // The account may require single sign-on: a correct password then opens a
+        // session only for a named break-glass user.
+        let break_glass = match self.password_login_allowed(user.id).await {
+            Ok(break_glass) => break_glass,
+            Err(refused) => {
+                let record = anonymous(self.now(), meta, "auth.login", "user", "password")
+                    .resource_id(user.id)
+                    .outcome(Outcome::Failure)
+                    .details(json!({ "reason": "sso_required" }))
+                    .build();
+                self.store().append_audit(&record).await?;
+                return Err(refused);
+            }
+        };
         let new_hash = if rehash {
             Some(self.hash_password(password).await?)
         } else {
@@ -257,13 +277,28 @@ impl App {
         if let Some(phc) = &new_hash {
             tx.set_password_hash(user.id, Some(phc), now).await?;
         }
-        tx.commit(
+        let mut records = vec![
             ctx.audit(now, "auth.login", "session")
                 .resource_id(outcome.session_id)
-                .details(json!({ "method": SESSION_METHOD_PASSWORD, "password_rehashed": rehash }))
+                .details(json!({
+                    "method": SESSION_METHOD_PASSWORD,
+                    "password_rehashed": rehash,
+                    "break_glass": break_glass,
+                }))
                 .build(),
-        )
-        .await?;
+        ];
+        if break_glass {
+            // Loud on purpose: a break-glass login bypasses the SSO requirement.
+            tracing::warn!(user = %user.id, "break-glass password login while SSO is required");
+            records.push(
+                ctx.audit(now, "auth.break_glass", "session")
+                    .resource_id(outcome.session_id)
+                    .outcome(Outcome::Success)
+                    .details(json!({ "user": user.id.to_string(), "email": user.email.as_str() }))
+                    .build(),
+            );
+        }
+        tx.commit_all(&records).await?;
         Ok(outcome)
     }
 

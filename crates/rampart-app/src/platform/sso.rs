@@ -30,8 +30,8 @@ use rampart_crypto::session::session_id_hash;
 use rampart_domain::platform::access::Grantee;
 use rampart_domain::platform::identity::User;
 use rampart_domain::platform::sso::{
-    IdTokenExpectations, OidcConfig, SSO_LOGIN_TTL_SECS, ScopedName, SsoProvider, VerifiedClaims,
-    check_id_token_claims, read_identity,
+    BREAK_GLASS_USERS_MAX, IdTokenExpectations, OidcConfig, PasswordVerdict, SSO_LOGIN_TTL_SECS,
+    ScopedName, SsoPolicy, SsoProvider, VerifiedClaims, check_id_token_claims, read_identity,
 };
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DisplayName, Email, ErrorCode, Permission, Slug, UserId};
@@ -41,13 +41,13 @@ use reqwest::Url;
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
-use super::auth::LoginOutcome;
+use super::auth::{LoginOutcome, SESSION_METHOD_PASSWORD};
 use crate::audit::{Outcome, anonymous};
 use crate::context::RequestMeta;
+use crate::context::{Actor, AuthMethod};
 use crate::{Access, App, AppError, AppResult, Ctx, authorize, mint};
 
-/// The system's trusted roots (Debian's bundle), for providers without their own CA.
-pub const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+use crate::tls_roots::SYSTEM_ROOTS;
 /// How long one request to the provider may take.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a provider's answer read (discovery, keys, token, userinfo).
@@ -75,14 +75,20 @@ pub struct SsoProviderPatch {
 }
 
 /// A started login: where to send the browser, and the binder cookie's value.
-#[derive(Debug)]
 pub struct SsoStart {
     pub authorization_url: String,
     pub binder: Zeroizing<String>,
 }
 
-/// What the provider sent back on the redirect (query parameters).
-#[derive(Clone, Debug, Default)]
+impl std::fmt::Debug for SsoStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoStart").finish_non_exhaustive()
+    }
+}
+
+/// What the provider sent back on the redirect (query parameters). Not `Debug`: the
+/// code and state are credentials until used.
+#[derive(Clone, Default)]
 pub struct SsoCallback {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -98,9 +104,37 @@ pub struct SsoFinished {
     pub redirect_to: String,
 }
 
+/// The scope whose policy `scope` sets: the account, or the organisation.
+fn policy_scope(scope: Scope) -> Scope {
+    match scope {
+        Scope::Project(org, _) => Scope::Org(org),
+        other => other,
+    }
+}
+
 /// The session method of a login through `provider`.
 pub fn session_method(provider: &Slug) -> String {
     format!("oidc:{provider}")
+}
+
+/// How long a provider's discovery document (and the HTTP client built for it) is kept:
+/// anonymous sign-in starts would otherwise each cost a TLS setup and a fetch.
+const DISCOVERY_TTL_SECS: i64 = 300;
+
+/// Providers' HTTP clients and discovery documents, by provider id, with the provider's
+/// `updated_at` (a changed configuration is fetched afresh) and when they were fetched.
+#[derive(Default)]
+pub(crate) struct DiscoveryCache {
+    entries: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, CachedConnection>>,
+}
+
+/// The provider's `updated_at` it was built for, when it was fetched, and what.
+type CachedConnection = (Timestamp, Timestamp, std::sync::Arc<Connected>);
+
+/// A provider's client and what its discovery document says.
+pub(crate) struct Connected {
+    client: reqwest::Client,
+    discovery: Discovery,
 }
 
 /// The parts of the provider's discovery document the flow uses.
@@ -170,7 +204,31 @@ fn check_redirect(path: Option<&str>) -> AppResult<String> {
 }
 
 /// An `https` endpoint named by the discovery document.
-fn endpoint(document: &Value, field: &str) -> AppResult<Option<Url>> {
+/// The (host, port) pairs the server may connect to for a provider: the issuer's, and
+/// the configured `endpoint_hosts` (`host` or `host:port`, port 443 by default).
+fn allowed_hosts(config: &OidcConfig) -> Vec<(String, u16)> {
+    let issuer = Url::parse(&config.issuer).ok();
+    issuer
+        .iter()
+        .filter_map(|url| {
+            Some((
+                url.host_str()?.to_ascii_lowercase(),
+                url.port_or_known_default()?,
+            ))
+        })
+        .chain(config.endpoint_hosts.iter().filter_map(|host| {
+            let url = Url::parse(&format!("https://{host}")).ok()?;
+            Some((
+                url.host_str()?.to_ascii_lowercase(),
+                url.port_or_known_default()?,
+            ))
+        }))
+        .collect()
+}
+
+/// An `https` endpoint named by the discovery document, on an allowed host (the
+/// discovery document alone cannot send the server, or the client secret, elsewhere).
+fn endpoint(document: &Value, field: &str, allowed: &[(String, u16)]) -> AppResult<Option<Url>> {
     let Some(text) = document.get(field) else {
         return Ok(None);
     };
@@ -179,6 +237,17 @@ fn endpoint(document: &Value, field: &str) -> AppResult<Option<Url>> {
         .and_then(|text| Url::parse(text).ok())
         .filter(|url| url.scheme() == "https" && url.host_str().is_some())
         .ok_or_else(|| upstream(format!("the provider's {field} is not an https URL")))?;
+    let place = (
+        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or_default(),
+    );
+    if !allowed.contains(&place) {
+        return Err(upstream(format!(
+            "the provider's {field} is on {}:{}, which is neither the issuer's host nor one \
+             of the provider's endpoint_hosts",
+            place.0, place.1
+        )));
+    }
     Ok(Some(url))
 }
 
@@ -261,31 +330,24 @@ pub(crate) fn verify_id_token(
 }
 
 /// The HTTP client for one provider: its CA or the system's roots, TLS 1.2 or 1.3, no
-/// redirects, bounded time.
+/// redirects, no proxy from the environment, bounded time.
 fn provider_client(config: &OidcConfig) -> AppResult<reqwest::Client> {
-    let mut roots = rustls::RootCertStore::empty();
     let pem = match &config.ca_certificates_pem {
         Some(pem) => pem.clone().into_bytes(),
-        None => std::fs::read(SYSTEM_ROOTS)
-            .map_err(|error| AppError::Internal(format!("reading {SYSTEM_ROOTS}: {error}")))?,
+        None => std::fs::read(SYSTEM_ROOTS).map_err(|error| {
+            tracing::error!(%error, file = SYSTEM_ROOTS, "no trusted roots for SSO");
+            upstream(format!(
+                "this server has no trusted roots at {SYSTEM_ROOTS}; give the provider's \
+                 ca_certificates_pem"
+            ))
+        })?,
     };
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|_| upstream("the provider's CA certificates do not parse"))?;
-        roots
-            .add(cert)
-            .map_err(|_| upstream("a CA certificate of the provider is not usable"))?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
-        .map_err(|error| AppError::Internal(error.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let tls = crate::tls_roots::client_config(&pem, rustls::DEFAULT_VERSIONS)
+        .map_err(|problem| upstream(format!("the provider's trusted certificates: {problem}")))?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(PROVIDER_TIMEOUT)
         .build()
         .map_err(|error| AppError::Internal(format!("building the SSO client: {error}")))
@@ -303,10 +365,10 @@ async fn provider_json(
         .send()
         .await
         .map_err(|error| {
-            upstream(format!(
-                "the provider's {what} could not be reached: {}",
-                provider_text(&error.to_string())
-            ))
+            // The detail (an address, a TLS alert) goes to the log, not to an anonymous
+            // caller: the start route is public.
+            tracing::warn!(%error, what, "an SSO provider could not be reached");
+            upstream(format!("the provider's {what} could not be reached"))
         })?;
     let status = response.status();
     if status.is_server_error() || status.is_redirection() {
@@ -359,15 +421,16 @@ async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Di
             "the provider does not offer PKCE with S256 (code_challenge_methods_supported)",
         ));
     }
+    let allowed = allowed_hosts(config);
     let required = |field: &str| -> AppResult<Url> {
-        endpoint(&document, field)?
+        endpoint(&document, field, &allowed)?
             .ok_or_else(|| upstream(format!("the discovery document lacks {field}")))
     };
     Ok(Discovery {
         authorization_endpoint: required("authorization_endpoint")?,
         token_endpoint: required("token_endpoint")?,
         jwks_uri: required("jwks_uri")?,
-        userinfo_endpoint: endpoint(&document, "userinfo_endpoint")?,
+        userinfo_endpoint: endpoint(&document, "userinfo_endpoint", &allowed)?,
         sends_iss: document
             .get("authorization_response_iss_parameter_supported")
             .and_then(Value::as_bool)
@@ -375,10 +438,191 @@ async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Di
     })
 }
 
+fn sso_required() -> AppError {
+    AppError::forbidden(
+        ErrorCode::SsoRequired,
+        "this account or organisation signs in through single sign-on: sign in with your \
+         identity provider (GET /api/v1/auth/sso lists the ways)",
+    )
+}
+
 impl App {
+    /// The provider's client and discovery document, from the cache when fresh.
+    async fn connect(&self, provider: &SsoProvider) -> AppResult<std::sync::Arc<Connected>> {
+        let now = self.now();
+        let cache = &self.inner.sso_discovery;
+        if let Ok(entries) = cache.entries.lock()
+            && let Some((version, fetched, connected)) = entries.get(&provider.id)
+            && *version == provider.updated_at
+            && now.as_second() - fetched.as_second() < DISCOVERY_TTL_SECS
+        {
+            return Ok(connected.clone());
+        }
+        let client = provider_client(&provider.config)?;
+        let discovery = discover(&client, &provider.config).await?;
+        let connected = std::sync::Arc::new(Connected { client, discovery });
+        if let Ok(mut entries) = cache.entries.lock() {
+            entries.insert(provider.id, (provider.updated_at, now, connected.clone()));
+        }
+        Ok(connected)
+    }
+
+    /// Refuses a password session where an SSO policy applies (the account's, or the
+    /// organisation `scope` is in), unless its user is a named break-glass user there.
+    /// Tokens and SSO sessions pass. Audits the refusal.
+    pub async fn check_sso_policies(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        scope: Scope,
+    ) -> AppResult<()> {
+        let password_session = actor.auth_method == AuthMethod::Session
+            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
+        let rampart_domain::platform::identity::PrincipalId::User(user) = actor.principal else {
+            return Ok(());
+        };
+        if !password_session {
+            return Ok(());
+        }
+        for (policy_scope, policy) in self.store().sso_policies_for(scope).await? {
+            if policy.password_verdict(user) == PasswordVerdict::Refused {
+                let record = anonymous(self.now(), meta, "access.denied", "sso_policy", "any")
+                    .scope(scope)
+                    .outcome(Outcome::Denied)
+                    .details(json!({
+                        "reason": "sso_required",
+                        "user": user.to_string(),
+                        "policy": if policy_scope == "account" { "account" } else { "organization" },
+                    }))
+                    .build();
+                if let Err(error) = self.store().append_audit(&record).await {
+                    tracing::error!(%error, "could not record an SSO policy refusal");
+                }
+                return Err(sso_required());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the account's SSO policy lets `user` sign in with a password: refused
+    /// (`sso_required`), or allowed — `true` when only as a break-glass user.
+    pub(crate) async fn password_login_allowed(&self, user: UserId) -> AppResult<bool> {
+        match self
+            .store()
+            .sso_policy(Scope::Account)
+            .await?
+            .password_verdict(user)
+        {
+            PasswordVerdict::Allowed => Ok(false),
+            PasswordVerdict::BreakGlass => Ok(true),
+            PasswordVerdict::Refused => Err(sso_required()),
+        }
+    }
+
+    /// The SSO policy `scope` sets itself (the account's, or an organisation's).
+    pub async fn sso_policy(&self, scope: Scope) -> AppResult<SsoPolicy> {
+        Ok(self.store().sso_policy(policy_scope(scope)).await?)
+    }
+
+    /// Replaces the SSO policy of the account or an organisation. `break_glass` names
+    /// users by id or email. Requiring SSO needs an enabled provider, and is refused when
+    /// it would end the caller's own password session (name yourself, or sign in through
+    /// SSO first).
+    pub async fn set_sso_policy(
+        &self,
+        ctx: &Ctx,
+        scope: Scope,
+        required: bool,
+        break_glass: &[String],
+    ) -> AppResult<SsoPolicy> {
+        let scope = policy_scope(scope);
+        if break_glass.len() > BREAK_GLASS_USERS_MAX {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidValue,
+                format!("at most {BREAK_GLASS_USERS_MAX} break-glass users"),
+            ));
+        }
+        let mut users = Vec::new();
+        for named in break_glass {
+            let unknown = || {
+                AppError::bad_request(
+                    ErrorCode::UnknownPrincipal,
+                    format!("break_glass_users: no user {named}"),
+                )
+            };
+            let user = match (named.parse::<UserId>(), Email::parse(named)) {
+                (Ok(id), _) => self.store().user_by_id(id).await?,
+                (_, Ok(email)) => self
+                    .store()
+                    .user_credentials_by_email(&email)
+                    .await?
+                    .map(|found| found.user),
+                _ => None,
+            }
+            .ok_or_else(unknown)?;
+            if !users.contains(&user.id) {
+                users.push(user.id);
+            }
+        }
+        let policy = SsoPolicy {
+            required,
+            break_glass: users,
+        };
+        if required {
+            if self.sso_login_options().await?.is_empty() {
+                return Err(AppError::conflict(
+                    ErrorCode::NoSsoProvider,
+                    "add and enable an SSO provider before requiring single sign-on",
+                ));
+            }
+            if let Err(AppError::Forbidden { .. }) = self.would_refuse(&ctx.actor, &policy) {
+                return Err(AppError::conflict(
+                    ErrorCode::SsoPolicyExcludesYou,
+                    "this policy would end your own password session: sign in through SSO \
+                     first, or name yourself a break-glass user",
+                ));
+            }
+        }
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        tx.set_sso_policy(scope, &policy, now).await?;
+        tx.commit(
+            ctx.audit(now, "sso_policy.update", "sso_policy")
+                .scope(scope)
+                .details(json!({
+                    "required": policy.required,
+                    "break_glass_users": policy.break_glass.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                }))
+                .build(),
+        )
+        .await?;
+        Ok(policy)
+    }
+
+    /// Whether `policy` would refuse the actor's own password session.
+    fn would_refuse(&self, actor: &Actor, policy: &SsoPolicy) -> AppResult<()> {
+        let password_session = actor.auth_method == AuthMethod::Session
+            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
+        match actor.principal {
+            rampart_domain::platform::identity::PrincipalId::User(user)
+                if password_session
+                    && policy.password_verdict(user) == PasswordVerdict::Refused =>
+            {
+                Err(sso_required())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The URL the provider sends the browser back to (registered at the provider).
-    pub fn sso_redirect_uri(&self, provider: &Slug) -> String {
-        format!("{}/api/v1/auth/sso/{provider}/callback", self.public_url())
+    pub fn sso_redirect_uri(&self, provider: &Slug) -> AppResult<String> {
+        let base = self.public_url().ok_or_else(|| AppError::Misconfigured {
+            code: ErrorCode::PublicUrlUnknown,
+            message: "this server listens on every address and does not know the URL users \
+                      reach it at: set server.public_url"
+                .into(),
+        })?;
+        Ok(format!("{base}/api/v1/auth/sso/{provider}/callback"))
     }
 
     /// A derived per-login value (PKCE verifier, nonce): 256 bits under the pepper.
@@ -594,18 +838,17 @@ impl App {
         self.check_ip_allowlists(meta, Scope::Account).await?;
         let redirect_to = check_redirect(redirect_to)?;
         let provider = self.enabled_provider(name).await?;
-        let client = provider_client(&provider.config)?;
-        let discovery = discover(&client, &provider.config).await?;
+        let connected = self.connect(&provider).await?;
 
         let state = rampart_crypto::session::mint_session_id()?;
         let binder = rampart_crypto::session::mint_session_id()?;
         let verifier = self.sso_derived("sso-pkce-verifier", &state);
         let nonce = self.sso_derived("sso-nonce", &state);
-        let mut url = discovery.authorization_endpoint;
+        let mut url = connected.discovery.authorization_endpoint.clone();
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &provider.config.client_id)
-            .append_pair("redirect_uri", &self.sso_redirect_uri(&provider.name))
+            .append_pair("redirect_uri", &self.sso_redirect_uri(&provider.name)?)
             .append_pair("scope", &provider.config.scopes.join(" "))
             .append_pair("state", &state)
             .append_pair("nonce", &nonce)
@@ -621,21 +864,9 @@ impl App {
                 .checked_add(SignedDuration::from_secs(SSO_LOGIN_TTL_SECS))
                 .unwrap_or(Timestamp::MAX),
         };
-        let mut tx = self.store().write().await?;
-        tx.insert_sso_login(&session_id_hash(&state), &login, now)
+        self.store()
+            .insert_sso_login(&session_id_hash(&state), &login, now)
             .await?;
-        tx.commit(
-            anonymous(
-                now,
-                meta,
-                "auth.sso_start",
-                "sso_provider",
-                provider.name.as_str(),
-            )
-            .resource_id(provider.id)
-            .build(),
-        )
-        .await?;
         Ok(SsoStart {
             authorization_url: url.into(),
             binder,
@@ -667,8 +898,20 @@ impl App {
                     AppError::NotFound { .. } => "unknown_provider".into(),
                     _ => "error".into(),
                 };
-                if !matches!(error, AppError::Unavailable(_) | AppError::Contention(_)) {
+                // Only what the person (or an attacker) got wrong counts against the
+                // address; a provider's outage or this server's own trouble does not,
+                // or an office behind one address would lock itself out.
+                let counted = matches!(
+                    &error,
+                    AppError::BadRequest { .. }
+                        | AppError::Unauthenticated { .. }
+                        | AppError::Forbidden { .. }
+                        | AppError::NotFound { .. }
+                );
+                if counted {
                     self.record_auth_failure(meta, &method, &reason).await;
+                } else if matches!(error, AppError::Upstream { .. }) {
+                    self.audit_auth_failure(meta, &method, &reason).await;
                 }
                 Err(error)
             }
@@ -682,6 +925,7 @@ impl App {
         binder: Option<&str>,
         meta: &RequestMeta,
     ) -> AppResult<SsoFinished> {
+        self.check_ip_allowlists(meta, Scope::Account).await?;
         let provider = self.enabled_provider(name).await?;
         let state = callback.state.as_deref().ok_or_else(state_invalid)?;
         // Take the login first: whatever happens next, this state never works again.
@@ -720,8 +964,8 @@ impl App {
             )));
         }
         let config = &provider.config;
-        let client = provider_client(config)?;
-        let discovery = discover(&client, config).await?;
+        let connected = self.connect(&provider).await?;
+        let (client, discovery) = (&connected.client, &connected.discovery);
         match &callback.iss {
             Some(iss) if iss != &config.issuer => {
                 return Err(login_failed(
@@ -743,7 +987,7 @@ impl App {
 
         let client_secret = self.sso_client_secret(config).await?;
         let verifier = self.sso_derived("sso-pkce-verifier", state);
-        let redirect_uri = self.sso_redirect_uri(&provider.name);
+        let redirect_uri = self.sso_redirect_uri(&provider.name)?;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -819,6 +1063,19 @@ impl App {
                 }
             }
         }
+        // Entra ID and others replace a long groups claim by a reference to fetch
+        // (`_claim_names`); reading that as "no groups" would be wrong either way.
+        if let Some(claim) = &config.groups_claim
+            && !claims.contains_key(claim)
+            && claims
+                .get("_claim_names")
+                .is_some_and(|names| names.get(claim).is_some())
+        {
+            return Err(login_failed(
+                "the provider sent the groups as a reference to fetch (too many groups); \
+                 have it send the groups in the token, or filter them to the mapped ones",
+            ));
+        }
         let identity = read_identity(subject, &claims, config);
         let session = self.sign_in_sso(&provider, &identity, meta).await?;
         Ok(SsoFinished {
@@ -881,7 +1138,24 @@ impl App {
                     )
                 })?;
                 match self.store().user_credentials_by_email(&email).await? {
-                    Some(found) => (Some(found.user), "linked_by_email"),
+                    Some(found) => {
+                        // A user already linked to another subject at this provider is
+                        // not taken over by a second one with the same email (an
+                        // address reused for a new person at the provider).
+                        if self
+                            .store()
+                            .sso_subject_of(provider.id, found.user.id)
+                            .await?
+                            .is_some()
+                        {
+                            return Err(AppError::forbidden(
+                                ErrorCode::SsoUserUnknown,
+                                "the user with this email is linked to another account at \
+                                 this provider; an admin must remove that link first",
+                            ));
+                        }
+                        (Some(found.user), "linked_by_email")
+                    }
                     None if config.create_users => (None, "created"),
                     None => {
                         return Err(AppError::forbidden(
@@ -932,7 +1206,9 @@ impl App {
         if let Some(claimed) = &identity.groups {
             for mapping in &config.group_mappings {
                 match self.mapped_group(&mapping.group).await? {
-                    Some((id, _)) => groups.push((id, claimed.contains(&mapping.claim_value))),
+                    Some((id, scope)) => {
+                        groups.push((id, scope, claimed.contains(&mapping.claim_value)))
+                    }
                     None => tracing::warn!(
                         provider = %provider.name,
                         group = %mapping.group,
@@ -958,17 +1234,41 @@ impl App {
         tx.upsert_sso_identity(provider.id, &identity.subject, user.id, now)
             .await?;
         let (mut joined, mut left) = (Vec::new(), Vec::new());
-        for (group, member) in &groups {
+        for (group, scope, member) in &groups {
             if *member {
                 if tx.add_group_member(*group, user.id, now).await? > 0 {
-                    joined.push(group.to_string());
+                    joined.push((*group, *scope));
                 }
             } else if tx.remove_group_member(*group, user.id).await? > 0 {
-                left.push(group.to_string());
+                left.push((*group, *scope));
             }
         }
         let (outcome, ctx) = self.open_session(&mut tx, &user, &method, meta).await?;
         let mut records = Vec::new();
+        // Membership changes are recorded as any other, in the group's own scope.
+        for (action, changes) in [
+            ("group.member_add", &joined),
+            ("group.member_remove", &left),
+        ] {
+            for (group, scope) in changes {
+                records.push(
+                    ctx.audit(now, action, "group")
+                        .scope(*scope)
+                        .resource_id(*group)
+                        .details(json!({ "user": user.id.to_string(), "by": method }))
+                        .build(),
+                );
+            }
+        }
+        if how != "linked" {
+            records.push(
+                ctx.audit(now, "sso.link", "user")
+                    .scope(Scope::Account)
+                    .resource_id(user.id)
+                    .details(json!({ "provider": provider.name.as_str(), "how": how }))
+                    .build(),
+            );
+        }
         if how == "created" {
             records.push(
                 ctx.audit(now, "user.create", "user")
@@ -984,8 +1284,8 @@ impl App {
                 .details(json!({
                     "method": method,
                     "user": how,
-                    "groups_joined": joined,
-                    "groups_left": left,
+                    "groups_joined": joined.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+                    "groups_left": left.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
                 }))
                 .build(),
         );
@@ -1139,6 +1439,35 @@ mod tests {
         let mut other_alg = jwks.clone();
         other_alg["keys"][0]["alg"] = json!("RS512");
         assert!(verify_id_token(&genuine, &other_alg, &allowed()).is_err());
+    }
+
+    #[test]
+    fn endpoints_stay_on_the_issuers_host_or_the_named_ones() {
+        let config: OidcConfig = serde_json::from_value(json!({
+            "issuer": "https://Login.Example.com/realms/ops",
+            "client_id": "rampart",
+            "client_secret": "acme/oidc",
+            "endpoint_hosts": ["keys.example.net", "token.example.net:8443"],
+        }))
+        .unwrap();
+        let allowed = allowed_hosts(&config);
+        let document = json!({
+            "same": "https://login.example.com/token",
+            "same_explicit_port": "https://login.example.com:443/token",
+            "named": "https://keys.example.net/jwks",
+            "named_port": "https://token.example.net:8443/token",
+            "other_port": "https://login.example.com:8443/token",
+            "named_wrong_port": "https://keys.example.net:8443/jwks",
+            "elsewhere": "https://169.254.169.254/latest/meta-data",
+            "plain": "http://login.example.com/token",
+        });
+        for field in ["same", "same_explicit_port", "named", "named_port"] {
+            assert!(endpoint(&document, field, &allowed).is_ok(), "{field}");
+        }
+        for field in ["other_port", "named_wrong_port", "elsewhere", "plain"] {
+            assert!(endpoint(&document, field, &allowed).is_err(), "{field}");
+        }
+        assert_eq!(endpoint(&document, "absent", &allowed).unwrap(), None);
     }
 
     #[test]

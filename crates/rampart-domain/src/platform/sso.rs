@@ -17,6 +17,8 @@ pub const ID_TOKEN_MAX_AGE_SECS: i64 = 600;
 pub const SSO_LOGIN_TTL_SECS: i64 = 600;
 /// The most group mappings one provider may list.
 pub const GROUP_MAPPINGS_MAX: usize = 200;
+/// The most extra endpoint hosts one provider may name.
+const ENDPOINT_HOSTS_MAX: usize = 10;
 /// The longest text accepted in a configuration field (an issuer URL, a client id).
 const FIELD_BYTES_MAX: usize = 2048;
 /// The most bytes of trusted certificates one provider may carry.
@@ -80,6 +82,11 @@ pub struct OidcConfig {
     /// (a provider behind a private CA).
     #[serde(default)]
     pub ca_certificates_pem: Option<String>,
+    /// Hosts (`host` or `host:port`) besides the issuer's where the discovery document
+    /// may place the provider's endpoints (Google's token endpoint is on another host
+    /// than its issuer). Nothing else is ever connected to.
+    #[serde(default)]
+    pub endpoint_hosts: Vec<String>,
 }
 
 /// A configured identity provider.
@@ -95,6 +102,41 @@ pub struct SsoProvider {
     pub enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Whether people must sign in through single sign-on: the account's policy (password
+/// login refused) or an organisation's (a password session refused inside it). The
+/// break-glass users may still use a password — each use audited loudly — so that an
+/// identity provider outage does not lock everyone out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SsoPolicy {
+    pub required: bool,
+    pub break_glass: Vec<crate::UserId>,
+}
+
+/// The most break-glass users one policy may name.
+pub const BREAK_GLASS_USERS_MAX: usize = 20;
+
+/// What a policy says of a password session of `user`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordVerdict {
+    /// No SSO requirement here.
+    Allowed,
+    /// SSO is required, but this user is a named break-glass user.
+    BreakGlass,
+    Refused,
+}
+
+impl SsoPolicy {
+    pub fn password_verdict(&self, user: crate::UserId) -> PasswordVerdict {
+        if !self.required {
+            PasswordVerdict::Allowed
+        } else if self.break_glass.contains(&user) {
+            PasswordVerdict::BreakGlass
+        } else {
+            PasswordVerdict::Refused
+        }
+    }
 }
 
 /// One provider group mapped to a Rampart user group.
@@ -254,6 +296,21 @@ impl OidcConfig {
             text_field("group_mappings", &mapping.claim_value)?;
             ScopedName::parse(&mapping.group, "group_mappings")?;
         }
+        if self.endpoint_hosts.len() > ENDPOINT_HOSTS_MAX {
+            return Err(ValidationError::new(
+                "endpoint_hosts",
+                format!("at most {ENDPOINT_HOSTS_MAX} hosts"),
+            ));
+        }
+        for host in &self.endpoint_hosts {
+            text_field("endpoint_hosts", host)?;
+            if host.contains(['/', '?', '#', '@', ' ', '\\']) {
+                return Err(ValidationError::new(
+                    "endpoint_hosts",
+                    format!("{host:?} is not a host or host:port"),
+                ));
+            }
+        }
         if let Some(pem) = &self.ca_certificates_pem
             && (pem.len() > CA_PEM_BYTES_MAX || !pem.contains("-----BEGIN CERTIFICATE-----"))
         {
@@ -282,7 +339,7 @@ pub struct VerifiedClaims {
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
-    /// `None` when the claim is absent (membership is then left as it is).
+    /// `None` when no groups claim is configured (membership is not managed).
     pub groups: Option<Vec<String>>,
 }
 
@@ -324,22 +381,29 @@ pub fn check_id_token_claims(
     if (audiences.len() > 1 && azp.is_none()) || azp.is_some_and(|azp| azp != expected.client_id) {
         return Err(refused("the authorized party (azp) is not this client"));
     }
+    // Saturating: a provider's (or a forger's) i64::MAX must not wrap around.
     let now = expected.now.as_second();
-    if number(claims, "exp")? + ID_TOKEN_CLOCK_SKEW_SECS <= now {
+    if number(claims, "exp")?.saturating_add(ID_TOKEN_CLOCK_SKEW_SECS) <= now {
         return Err(refused("the token has expired (exp)"));
     }
     let issued = number(claims, "iat")?;
-    if issued - ID_TOKEN_CLOCK_SKEW_SECS > now {
+    if issued.saturating_sub(ID_TOKEN_CLOCK_SKEW_SECS) > now {
         return Err(refused("the token was issued in the future (iat)"));
     }
-    if issued + ID_TOKEN_MAX_AGE_SECS + ID_TOKEN_CLOCK_SKEW_SECS < now {
+    if issued.saturating_add(ID_TOKEN_MAX_AGE_SECS + ID_TOKEN_CLOCK_SKEW_SECS) < now {
         return Err(refused("the token was issued too long ago (iat)"));
     }
     if claims.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
         return Err(refused("the nonce is not this login's"));
     }
     match claims.get("sub").and_then(Value::as_str) {
-        Some(subject) if !subject.is_empty() && subject.len() <= 255 => Ok(subject.to_owned()),
+        Some(subject)
+            if !subject.is_empty()
+                && subject.len() <= 255
+                && !subject.chars().any(char::is_control) =>
+        {
+            Ok(subject.to_owned())
+        }
         _ => Err(refused("the subject (sub) is missing")),
     }
 }
@@ -364,17 +428,19 @@ pub fn read_identity(
         Some(Value::String(text)) => text == "true",
         _ => false,
     };
+    // A configured groups claim that is absent means no groups: providers leave the
+    // claim out when it would be empty, and leaving membership as it was would keep
+    // someone in a group (and its roles) after the provider dropped them.
     let groups = config
         .groups_claim
         .as_deref()
-        .and_then(|name| claims.get(name))
-        .map(|value| match value {
-            Value::Array(items) => items
+        .map(|name| match claims.get(name) {
+            Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(Value::as_str)
                 .map(str::to_owned)
                 .collect(),
-            Value::String(one) => vec![one.clone()],
+            Some(Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         });
     VerifiedClaims {
@@ -485,6 +551,14 @@ mod tests {
             ("nonce missing", json!({"nonce": null}), Some("nonce")),
             ("sub missing", json!({"sub": null}), Some("sub")),
             ("sub empty", json!({"sub": ""}), Some("sub")),
+            ("sub with a NUL", json!({"sub": "a\u{0}b"}), Some("sub")),
+            ("exp at i64::MAX", json!({"exp": i64::MAX}), None),
+            (
+                "iat at i64::MIN",
+                json!({"iat": i64::MIN}),
+                Some("too long"),
+            ),
+            ("iat at i64::MAX", json!({"iat": i64::MAX}), Some("future")),
         ];
         for (name, changes, wanted) in cases {
             let outcome = check_id_token_claims(&claims(changes), &expected());
@@ -580,7 +654,24 @@ mod tests {
             &config(),
         );
         assert!(!unverified.email_verified);
-        assert_eq!(unverified.groups, None, "no claim: membership untouched");
+        assert_eq!(
+            unverified.groups,
+            Some(Vec::new()),
+            "an absent claim is no groups"
+        );
+        let unmanaged = read_identity(
+            "sub-1".into(),
+            &claims(json!({"groups": ["sre"]})),
+            &OidcConfig {
+                groups_claim: None,
+                group_mappings: Vec::new(),
+                ..config()
+            },
+        );
+        assert_eq!(
+            unmanaged.groups, None,
+            "no groups claim configured: not managed"
+        );
         assert_eq!(
             ScopedName::parse("acme/payments/oncall", "group").unwrap(),
             ScopedName {

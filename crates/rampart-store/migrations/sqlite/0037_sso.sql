@@ -40,3 +40,13 @@ CREATE INDEX sso_identities_user ON sso_identities (user_id);
 
 -- How a session was authenticated: `password` or `oidc:<provider name>`.
 ALTER TABLE sessions ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'password';
+
+-- "Sign in through SSO" policies: the account's (`account`) and organisations' (their
+-- id). A password session is refused where one applies, except for the named
+-- break-glass users (space-separated user ids), whose use is audited loudly.
+CREATE TABLE sso_policies (
+    scope_key TEXT PRIMARY KEY,
+    required BIGINT NOT NULL,
+    break_glass TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -2,7 +2,8 @@
 //! subject to a user.
 
 use jiff::Timestamp;
-use rampart_domain::platform::sso::{OidcConfig, SsoProvider};
+use rampart_domain::platform::sso::{OidcConfig, SsoPolicy, SsoProvider};
+use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DisplayName, Slug, UserId};
 use sqlx::any::AnyRow;
 
@@ -50,7 +51,59 @@ pub struct SsoLogin {
     pub expires_at: Timestamp,
 }
 
+/// The key of the policy that `scope` itself sets: the account's, or its organisation's.
+fn policy_key(scope: Scope) -> String {
+    match scope {
+        Scope::Account => "account".to_owned(),
+        Scope::Org(org) | Scope::Project(org, _) => org.to_string(),
+    }
+}
+
+fn policy_from(row: &AnyRow) -> StoreResult<SsoPolicy> {
+    let break_glass: String = get(row, "break_glass")?;
+    Ok(SsoPolicy {
+        required: get_flag(row, "required")?,
+        break_glass: break_glass
+            .split_whitespace()
+            .map(|id| parsed(id.parse::<UserId>(), "break_glass"))
+            .collect::<StoreResult<_>>()?,
+    })
+}
+
 impl Store {
+    /// The SSO policies that apply at `scope`: the account's, then its organisation's
+    /// (when inside one). Policies that require nothing are left out.
+    pub async fn sso_policies_for(&self, scope: Scope) -> StoreResult<Vec<(String, SsoPolicy)>> {
+        let org_key = scope
+            .org_id()
+            .map(|org| org.to_string())
+            .unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT scope_key, required, break_glass FROM sso_policies \
+             WHERE (scope_key = 'account' OR scope_key = $1) AND required <> 0 \
+             ORDER BY scope_key",
+        )
+        .bind(org_key)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((get(row, "scope_key")?, policy_from(row)?)))
+            .collect()
+    }
+
+    /// The policy `scope` itself sets (the account's, or the organisation's).
+    pub async fn sso_policy(&self, scope: Scope) -> StoreResult<SsoPolicy> {
+        let row =
+            sqlx::query("SELECT required, break_glass FROM sso_policies WHERE scope_key = $1")
+                .bind(policy_key(scope))
+                .fetch_optional(self.pool())
+                .await?;
+        row.as_ref()
+            .map(policy_from)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     pub async fn list_sso_providers(&self) -> StoreResult<Vec<SsoProvider>> {
         let sql = format!("SELECT {COLUMNS} FROM sso_providers ORDER BY name");
         sqlx::query(&sql)
@@ -89,7 +142,80 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The subject `user` is linked to at a provider, if any.
+    pub async fn sso_subject_of(
+        &self,
+        provider_id: uuid::Uuid,
+        user: UserId,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT subject FROM sso_identities WHERE provider_id = $1 AND user_id = $2",
+        )
+        .bind(provider_id.to_string())
+        .bind(user.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(|row| get(row, "subject")).transpose()
+    }
+
+    /// Records a started login (outside any transaction: nothing else changes, and a
+    /// start is not an audited act — its callback is); also forgets logins that expired
+    /// before `now`, so the table holds only what may still finish.
+    pub async fn insert_sso_login(
+        &self,
+        state_hash: &[u8],
+        login: &SsoLogin,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sso_logins WHERE expires_at < $1")
+            .bind(micros(now))
+            .execute(self.pool())
+            .await?;
+        sqlx::query(
+            "INSERT INTO sso_logins (state_hash, provider_id, binder_hash, redirect_to, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(state_hash.to_vec())
+        .bind(login.provider_id.to_string())
+        .bind(login.binder_hash.clone())
+        .bind(login.redirect_to.as_str())
+        .bind(micros(now))
+        .bind(micros(login.expires_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
 impl WriteTx {
+    /// Replaces the policy `scope` itself sets.
+    pub async fn set_sso_policy(
+        &mut self,
+        scope: Scope,
+        policy: &SsoPolicy,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let break_glass = policy
+            .break_glass
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
+        sqlx::query(
+            "INSERT INTO sso_policies (scope_key, required, break_glass, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (scope_key) DO UPDATE SET \
+             required = $2, break_glass = $3, updated_at = $4",
+        )
+        .bind(policy_key(scope))
+        .bind(i64::from(policy.required))
+        .bind(break_glass)
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     pub async fn insert_sso_provider(&mut self, provider: &SsoProvider) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sso_providers (id, name, display_name, kind, config, enabled, \
@@ -130,33 +256,6 @@ impl WriteTx {
             .bind(id.to_string())
             .execute(self.conn())
             .await?;
-        Ok(())
-    }
-
-    /// Records a started login; also forgets logins that expired before `now`, so the
-    /// table holds only what may still finish.
-    pub async fn insert_sso_login(
-        &mut self,
-        state_hash: &[u8],
-        login: &SsoLogin,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sso_logins WHERE expires_at < $1")
-            .bind(micros(now))
-            .execute(self.conn())
-            .await?;
-        sqlx::query(
-            "INSERT INTO sso_logins (state_hash, provider_id, binder_hash, redirect_to, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(state_hash.to_vec())
-        .bind(login.provider_id.to_string())
-        .bind(login.binder_hash.clone())
-        .bind(login.redirect_to.as_str())
-        .bind(micros(now))
-        .bind(micros(login.expires_at))
-        .execute(self.conn())
-        .await?;
         Ok(())
     }
 

@@ -428,6 +428,7 @@ async fn sso_signs_in_users(engine: Option<Engine>) {
             "ana": {"email": "ana@example.com", "email_verified": true, "name": "Ana Lima", "groups": ["sre", "other"]},
             "bob": {"email": "bob@example.com", "email_verified": true, "name": "Bob"},
             "eve": {"email": "eve@example.com", "email_verified": false, "name": "Eve"},
+            "bob-again": {"email": "bob@example.com", "email_verified": true, "name": "Not Bob"},
         }),
         json!({}),
     )
@@ -497,9 +498,10 @@ async fn sso_signs_in_users(engine: Option<Engine>) {
     assert_eq!(replayed.code(), "sso_state_invalid");
 
     // The second login is the same user; leaving the group at the provider leaves it here.
+    // (The provider leaves the claim out altogether, as many do for no groups.)
     provider.set_account(
         "ana",
-        json!({"email": "ana@example.com", "email_verified": true, "name": "Ana Lima", "groups": []}),
+        json!({"email": "ana@example.com", "email_verified": true, "name": "Ana Lima"}),
     );
     let mut again = Browser::new(&server, &provider);
     let (finished, _) = sign_in(&mut again, &server, "corp", "ana").await;
@@ -516,6 +518,12 @@ async fn sso_signs_in_users(engine: Option<Engine>) {
         me(&mut bob, &server).await.body["user"]["id"],
         existing.as_str()
     );
+
+    // A second subject with bob's email does not take over his linked user.
+    let mut impostor = Browser::new(&server, &provider);
+    let (refused, _) = sign_in(&mut impostor, &server, "corp", "bob-again").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(refused.code(), "sso_user_unknown");
 
     // An unverified email is never matched or used to create a user.
     let mut eve = Browser::new(&server, &provider);
@@ -656,12 +664,33 @@ async fn sso_refuses_forged_callbacks_and_weak_providers() {
     // spent: the real browser cannot finish with it either.
     let mut browser = Browser::new(&server, &provider);
     let callback = callback_url(&mut browser, &server, "ana").await;
+    // The stranger holds a binder of its own (it started a login too): not this one's.
     let mut stranger = Browser::new(&server, &provider);
+    let own = stranger
+        .get(&format!("{}/api/v1/auth/sso/corp/start", server.url))
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER);
     let refused = stranger.get(&callback).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
     assert_eq!(refused.code(), "sso_state_invalid");
     let spent = browser.get(&callback).await;
     assert_eq!(spent.code(), "sso_state_invalid", "{}", spent.text);
+
+    // Two callbacks at once with the same state: exactly one signs in.
+    let mut browser = Browser::new(&server, &provider);
+    let callback = callback_url(&mut browser, &server, "ana").await;
+    let cookies = browser.cookie_header(&server.url);
+    let send = || {
+        browser
+            .client
+            .get(&callback)
+            .header("cookie", &cookies)
+            .send()
+    };
+    let (first, second) = tokio::join!(send(), send());
+    let mut statuses = [first.unwrap().status(), second.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::BAD_REQUEST]);
 
     // A forged state, a missing one.
     for forged in [
@@ -698,6 +727,9 @@ async fn sso_refuses_forged_callbacks_and_weak_providers() {
     let refused = attacker.get(&injected).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.text);
     assert_eq!(refused.code(), "sso_login_failed");
+    // Refused at the code exchange (the verifier is the attacker's login's), before any
+    // ID token is looked at.
+    assert!(refused.text.contains("invalid_grant"), "{}", refused.text);
     assert!(session_of(&attacker).is_none());
 
     // The provider's refusal reaches the user with its error.
@@ -866,4 +898,162 @@ async fn sso_provider_configuration_is_checked() {
         .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     server.stop().await;
+}
+
+/// "Sign in through SSO" policies: the account's refuses password logins, an
+/// organisation's refuses password sessions inside it; break-glass users pass, loudly.
+async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
+    let server = TestServer::start_with(Options {
+        engine,
+        ..Options::default()
+    })
+    .await;
+    prepare_account(&server).await;
+    let password = "a long password 12345";
+    let carol = server.create_user("carol@example.com", password).await;
+    server.create_user("dave@example.com", password).await;
+    for user in [&carol] {
+        let granted = server
+            .post(
+                "/api/v1/orgs/acme/role-assignments",
+                &server.admin_token,
+                json!({"principal": format!("user:{user}"), "role": "_viewer"}),
+            )
+            .await;
+        assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    }
+    let admin = &server.admin_token;
+    // No provider yet: SSO cannot be required.
+    let refused = server
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/sso/policy",
+            Some(admin),
+            Some(&json!({"required": true})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(refused.code(), "no_sso_provider");
+    let provider = OidcProvider::start(
+        json!([client(&server, "rampart", "corp", json!({}))]),
+        json!({"carol": {"email": "carol@example.com", "email_verified": true}}),
+        json!({}),
+    )
+    .await;
+    let added = add_provider(&server, &provider, "corp", "rampart", json!({})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+
+    // The organisation requires SSO: carol's password session is refused inside it, her
+    // SSO session is not; outside the organisation the password session still works.
+    let carol_password = super::auth::login(&server, "carol@example.com", password).await;
+    let put = |path: &'static str, body: Value| {
+        let server = &server;
+        async move {
+            server
+                .request(reqwest::Method::PUT, path, Some(admin), Some(&body))
+                .await
+        }
+    };
+    let set = put("/api/v1/orgs/acme/sso/policy", json!({"required": true})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let inside = carol_password.get(&server, "/api/v1/orgs/acme").await;
+    assert_eq!(inside.status, StatusCode::FORBIDDEN, "{}", inside.text);
+    assert_eq!(inside.code(), "sso_required");
+    let outside = carol_password.get(&server, "/api/v1/me").await;
+    assert_eq!(outside.status, StatusCode::OK, "{}", outside.text);
+    let mut browser = Browser::new(&server, &provider);
+    let (finished, _) = sign_in(&mut browser, &server, "corp", "carol").await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    let sso_inside = browser
+        .get(&format!("{}/api/v1/orgs/acme", server.url))
+        .await;
+    assert_eq!(sso_inside.status, StatusCode::OK, "{}", sso_inside.text);
+    // Tokens are not sessions: the admin's token still works inside.
+    let token_inside = server.get("/api/v1/orgs/acme", admin).await;
+    assert_eq!(token_inside.status, StatusCode::OK);
+
+    // The account requires SSO, with carol as its break-glass user: dave's correct
+    // password is refused (and says why), carol's opens a session, audited loudly.
+    let set = put(
+        "/api/v1/sso/policy",
+        json!({"required": true, "break_glass_users": ["carol@example.com"]}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    assert_eq!(set.body["break_glass_users"], json!([carol]));
+    let dave = super::auth::try_login(&server, "dave@example.com", password).await;
+    assert_eq!(dave.status, StatusCode::FORBIDDEN, "{}", dave.text);
+    assert_eq!(dave.code(), "sso_required");
+    let wrong = super::auth::try_login(&server, "dave@example.com", "not the password").await;
+    assert_eq!(
+        wrong.code(),
+        "invalid_credentials",
+        "the policy is only told to whoever knows the password"
+    );
+    let glass = super::auth::login(&server, "carol@example.com", password).await;
+    assert_eq!(
+        glass.get(&server, "/api/v1/me").await.status,
+        StatusCode::OK
+    );
+    let loud = server
+        .get("/api/v1/audit-events?action=auth.break_glass", admin)
+        .await;
+    assert_eq!(
+        loud.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        loud.text
+    );
+    // …but inside the organisation, whose policy does not name her, it is refused.
+    let inside = glass.get(&server, "/api/v1/orgs/acme").await;
+    assert_eq!(inside.code(), "sso_required", "{}", inside.text);
+
+    // Nobody locks themselves out: an admin's own password session cannot require SSO
+    // without being named a break-glass user.
+    let admin_user = server.create_user("root@example.com", password).await;
+    let granted = server
+        .post(
+            "/api/v1/role-assignments",
+            admin,
+            json!({"principal": format!("user:{admin_user}"), "role": "_account_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let cleared = put("/api/v1/sso/policy", json!({"required": false})).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.text);
+    let root = super::auth::login(&server, "root@example.com", password).await;
+    let locked = root
+        .send(
+            &server,
+            reqwest::Method::PUT,
+            "/api/v1/sso/policy",
+            Some(json!({"required": true})),
+            true,
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::CONFLICT, "{}", locked.text);
+    assert_eq!(locked.code(), "sso_policy_excludes_you");
+    for (body, code) in [
+        (
+            json!({"required": true, "break_glass_users": ["nobody@example.com"]}),
+            "unknown_principal",
+        ),
+        (json!({"required": "yes"}), "invalid_body"),
+    ] {
+        let refused = put("/api/v1/sso/policy", body.clone()).await;
+        assert_eq!(refused.code(), code, "{body}: {}", refused.text);
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sso_policies_refuse_passwords_on_sqlite() {
+    sso_policies_refuse_passwords(None).await;
+}
+
+#[tokio::test]
+async fn sso_policies_refuse_passwords_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        sso_policies_refuse_passwords(Some(Engine::Postgres)).await;
+    }
 }

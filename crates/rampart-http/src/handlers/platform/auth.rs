@@ -75,11 +75,7 @@ pub async fn login(
     ApiJson(body): ApiJson<wire::LoginRequest>,
 ) -> ApiResult<Response> {
     let outcome = state.app.login(&body.email, &body.password, &meta).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
-        outcome.session_secret.as_str(),
-        state.app.settings().session_timeouts.absolute_secs
-    );
+    let cookie = session_set_cookie(&state, outcome.session_secret.as_str());
     let mut response = Json(wire::LoginResponse {
         csrf_token: outcome.csrf_token.to_string(),
         expires_at: outcome.absolute_expires_at.to_string(),
@@ -92,6 +88,14 @@ pub async fn login(
     Ok(response)
 }
 
+/// The `Set-Cookie` value of a new session (password or single sign-on login).
+pub fn session_set_cookie(state: &AppState, secret: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+        state.app.settings().session_timeouts.absolute_secs
+    )
+}
+
 pub async fn logout(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
@@ -102,6 +106,13 @@ pub async fn logout(
         header::SET_COOKIE,
         HeaderValue::from_static(
             "__Host-rampart_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+        ),
+    );
+    // The CSRF cookie a single sign-on login handed over goes with the session.
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "__Host-rampart_csrf=; Path=/; Secure; SameSite=Strict; Max-Age=0",
         ),
     );
     Ok(response)

@@ -14,7 +14,7 @@ use rampart_domain::platform::sso::{OidcConfig, SSO_LOGIN_TTL_SECS, SsoProvider}
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::enforce::{SESSION_COOKIE, cookie};
+use crate::enforce::cookie;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, perm};
@@ -137,6 +137,69 @@ pub fn routes(table: &mut RouteTable) {
         ),
         delete_provider,
     );
+    policy_routes(table);
+}
+
+// The SSO policies: the account's and each organisation's.
+pub fn policy_routes(table: &mut RouteTable) {
+    use Method as M;
+    let r = RouteSpec::new;
+    for (path, permission) in [
+        ("/api/v1/sso/policy", P::AccountManage),
+        ("/api/v1/orgs/{org}/sso/policy", P::OrgEdit),
+    ] {
+        table.add(
+            r(
+                M::GET,
+                path,
+                perm(permission),
+                "Whether single sign-on is required here, and the break-glass users",
+            )
+            .reply::<wire::SsoPolicy>(200),
+            get_policy,
+        );
+        table.add(
+            r(
+                M::PUT,
+                path,
+                perm(permission),
+                "Require single sign-on here (or not); name the break-glass users",
+            )
+            .body::<wire::SsoPolicy>()
+            .reply::<wire::SsoPolicy>(200)
+            // No enabled provider; a policy that would end the caller's own session.
+            .errors(&[409]),
+            set_policy,
+        );
+    }
+}
+
+fn wire_policy(policy: &rampart_domain::platform::sso::SsoPolicy) -> wire::SsoPolicy {
+    wire::SsoPolicy {
+        required: policy.required,
+        break_glass_users: policy.break_glass.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub async fn get_policy(
+    State(state): State<AppState>,
+    Extension(scope): crate::enforce::Scope,
+) -> ApiResult<Json<wire::SsoPolicy>> {
+    let policy = state.app.sso_policy(scope.scope()).await?;
+    Ok(Json(wire_policy(&policy)))
+}
+
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Extension(scope): crate::enforce::Scope,
+    ApiJson(body): ApiJson<wire::SsoPolicy>,
+) -> ApiResult<Json<wire::SsoPolicy>> {
+    let policy = state
+        .app
+        .set_sso_policy(&ctx, scope.scope(), body.required, &body.break_glass_users)
+        .await?;
+    Ok(Json(wire_policy(&policy)))
 }
 
 path_params! {
@@ -201,8 +264,9 @@ fn wire_provider(state: &AppState, provider: &SsoProvider) -> wire::SsoProvider 
                 .collect(),
             create_users: config.create_users,
             ca_certificates_pem: config.ca_certificates_pem.clone(),
+            endpoint_hosts: config.endpoint_hosts.clone(),
         },
-        redirect_uri: state.app.sso_redirect_uri(&provider.name),
+        redirect_uri: state.app.sso_redirect_uri(&provider.name).ok(),
         created_at: provider.created_at.to_string(),
         updated_at: provider.updated_at.to_string(),
     }
@@ -283,10 +347,7 @@ pub async fn callback(
     see_other(
         &finished.redirect_to,
         &[
-            format!(
-                "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}",
-                finished.login.session_secret.as_str()
-            ),
+            super::auth::session_set_cookie(&state, finished.login.session_secret.as_str()),
             format!(
                 "{CSRF_COOKIE}={}; Path=/; Secure; SameSite=Strict; Max-Age={max_age}",
                 finished.login.csrf_token.as_str()

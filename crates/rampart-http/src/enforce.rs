@@ -162,13 +162,6 @@ pub async fn enforce(
     {
         return ApiError::from(error).into_response();
     }
-    if let Err(error) = state
-        .app
-        .check_sso_policies(&ctx.actor, &ctx.meta, resolved.scope())
-        .await
-    {
-        return ApiError::from(error).into_response();
-    }
     if let Err(error) = authorize(&ctx.actor, &ctx.access, access, resolved.scope()) {
         let permission = match access {
             Access::Permission(permission) | Access::List(permission) => Some(permission.as_str()),
@@ -188,6 +181,15 @@ pub async fn enforce(
             // A denial that cannot be recorded is still a denial.
             tracing::error!(error = %store_error, "could not record an authorisation denial");
         }
+        return ApiError::from(error).into_response();
+    }
+    // After authorisation: a scope the caller cannot see answers 404 before any policy
+    // of it is told.
+    if let Err(error) = state
+        .app
+        .check_sso_policies(&ctx.actor, &ctx.meta, resolved.scope())
+        .await
+    {
         return ApiError::from(error).into_response();
     }
     parts.extensions.insert(ctx);

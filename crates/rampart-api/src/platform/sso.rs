@@ -113,6 +113,9 @@ pub struct SsoLoginOption {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SsoLoginOptions {
     pub items: Vec<SsoLoginOption>,
+    /// The account requires single sign-on: password sign-in works only for its
+    /// break-glass users (a login page can hide the password form).
+    pub sso_required: bool,
 }
 
 /// Whether people must sign in through single sign-on here (the account, or an

@@ -24,14 +24,22 @@ use crate::{App, mint};
 pub const SESSION_METHOD_PASSWORD: &str = "password";
 
 /// What a successful login hands back: the session cookie value and the CSRF token, both
-/// shown once, and when the session ends at the latest.
-#[derive(Debug)]
+/// shown once, and when the session ends at the latest. Not `Debug` with its secrets.
 pub struct LoginOutcome {
     pub session_id: SessionId,
     pub session_secret: Zeroizing<String>,
     pub csrf_token: Zeroizing<String>,
     pub absolute_expires_at: Timestamp,
     pub idle_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutcome")
+            .field("session_id", &self.session_id)
+            .field("absolute_expires_at", &self.absolute_expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -251,17 +259,21 @@ impl App {
         };
 
         // The account may require single sign-on: a correct password then opens a
-        // session only for a named break-glass user.
+        // session only for a named break-glass user. Anyone else gets the same answer
+        // as a wrong password (a login page learns of the requirement from
+        // `GET /api/v1/auth/sso`), so the refusal confirms no password.
         let break_glass = match self.password_login_allowed(user.id).await {
             Ok(break_glass) => break_glass,
-            Err(refused) => {
+            Err(_) => {
                 let record = anonymous(self.now(), meta, "auth.login", "user", "password")
                     .resource_id(user.id)
                     .outcome(Outcome::Failure)
                     .details(json!({ "reason": "sso_required" }))
                     .build();
+                self.charge_auth_failure(meta);
+                self.charge_login_failure(email, meta);
                 self.store().append_audit(&record).await?;
-                return Err(refused);
+                return Err(invalid());
             }
         };
         let new_hash = if rehash {

@@ -423,6 +423,7 @@ impl App {
         owner: PrincipalId,
         input: NewTokenInput,
     ) -> AppResult<CreatedToken> {
+        self.check_token_creation(&ctx.actor).await?;
         let now = self.now();
         let lifetime = self.token_lifetime(now, input.expiry)?;
         if owner == ctx.actor.principal {

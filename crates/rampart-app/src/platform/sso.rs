@@ -462,6 +462,10 @@ impl App {
         let discovery = discover(&client, &provider.config).await?;
         let connected = std::sync::Arc::new(Connected { client, discovery });
         if let Ok(mut entries) = cache.entries.lock() {
+            // Expired entries go as new ones come: the map holds one per live provider.
+            entries.retain(|_, (_, fetched, _)| {
+                now.as_second() - fetched.as_second() < DISCOVERY_TTL_SECS
+            });
             entries.insert(provider.id, (provider.updated_at, now, connected.clone()));
         }
         Ok(connected)
@@ -636,6 +640,16 @@ impl App {
     /// the actor may use it; each mapped group exists, and the actor could grant its
     /// rights (mapping a group hands them to whoever the provider says).
     async fn check_sso_references(&self, ctx: &Ctx, config: &OidcConfig) -> AppResult<()> {
+        if let Some(pem) = &config.ca_certificates_pem {
+            crate::tls_roots::client_config(pem.as_bytes(), rustls::DEFAULT_VERSIONS).map_err(
+                |problem| {
+                    AppError::Invalid(rampart_domain::ValidationError::new(
+                        "ca_certificates_pem",
+                        problem,
+                    ))
+                },
+            )?;
+        }
         let secret = ScopedName::parse(&config.client_secret, "client_secret")?;
         let scope = self
             .resolve_scope(secret.org.as_deref(), secret.project.as_deref())
@@ -775,6 +789,9 @@ impl App {
         if let Some(enabled) = patch.enabled {
             provider.enabled = enabled;
         }
+        if before.enabled && !provider.enabled {
+            self.check_not_last_provider(&before).await?;
+        }
         let now = self.now();
         provider.updated_at = now;
         let mut tx = self.store().write().await?;
@@ -796,6 +813,10 @@ impl App {
     /// Deletes a provider, its logins in flight and its links to users (the users stay).
     pub async fn delete_sso_provider(&self, ctx: &Ctx, name: &str) -> AppResult<()> {
         let provider = self.sso_provider(name).await?;
+        if provider.enabled {
+            self.check_not_last_provider(&provider).await?;
+        }
+        self.forget_connection(provider.id);
         let now = self.now();
         let mut tx = self.store().write().await?;
         tx.delete_sso_provider(provider.id).await?;
@@ -807,6 +828,55 @@ impl App {
                 .build(),
         )
         .await?;
+        Ok(())
+    }
+
+    /// Refuses to disable or delete the last enabled provider while a policy requires
+    /// single sign-on: nobody but break-glass users could sign in.
+    async fn check_not_last_provider(&self, provider: &SsoProvider) -> AppResult<()> {
+        let others = self
+            .sso_login_options()
+            .await?
+            .iter()
+            .any(|other| other.id != provider.id);
+        if !others && self.store().sso_policies_required().await? {
+            return Err(AppError::conflict(
+                ErrorCode::NoSsoProvider,
+                "single sign-on is required and this is the last enabled provider: turn \
+                 the requirement off first",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Drops a provider's cached client and discovery document.
+    fn forget_connection(&self, id: uuid::Uuid) {
+        if let Ok(mut entries) = self.inner.sso_discovery.entries.lock() {
+            entries.remove(&id);
+        }
+    }
+
+    /// Refuses an API token to a password session that an organisation's SSO policy
+    /// refuses: the token would carry that session's rights past the policy.
+    pub async fn check_token_creation(&self, actor: &Actor) -> AppResult<()> {
+        let password_session = actor.auth_method == AuthMethod::Session
+            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
+        let rampart_domain::platform::identity::PrincipalId::User(user) = actor.principal else {
+            return Ok(());
+        };
+        if password_session
+            && self
+                .store()
+                .all_required_sso_policies()
+                .await?
+                .iter()
+                .any(|policy| policy.password_verdict(user) == PasswordVerdict::Refused)
+        {
+            return Err(AppError::forbidden(
+                ErrorCode::SsoRequired,
+                "an organisation requires single sign-on: sign in through SSO to create tokens",
+            ));
+        }
         Ok(())
     }
 
@@ -1232,7 +1302,15 @@ impl App {
                 })?;
         }
         tx.upsert_sso_identity(provider.id, &identity.subject, user.id, now)
-            .await?;
+            .await
+            .map_err(|error| match error {
+                // Another subject linked this user at the same moment.
+                StoreError::Conflict { .. } => AppError::forbidden(
+                    ErrorCode::SsoUserUnknown,
+                    "the user with this email is linked to another account at this provider",
+                ),
+                other => other.into(),
+            })?;
         let (mut joined, mut left) = (Vec::new(), Vec::new());
         for (group, scope, member) in &groups {
             if *member {

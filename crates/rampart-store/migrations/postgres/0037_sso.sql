@@ -36,7 +36,9 @@ CREATE TABLE sso_identities (
     last_login_at BIGINT NOT NULL,
     PRIMARY KEY (provider_id, subject)
 );
-CREATE INDEX sso_identities_user ON sso_identities (user_id);
+-- One subject per user at a provider: a second subject with the same email cannot take
+-- over a linked user, even when both first sign in at the same moment.
+CREATE UNIQUE INDEX sso_identities_user ON sso_identities (provider_id, user_id);
 
 -- How a session was authenticated: `password` or `oidc:<provider name>`.
 ALTER TABLE sessions ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'password';

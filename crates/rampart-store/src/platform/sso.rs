@@ -91,6 +91,24 @@ impl Store {
             .collect()
     }
 
+    /// Whether any policy (the account's or an organisation's) requires SSO.
+    pub async fn sso_policies_required(&self) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sso_policies WHERE required <> 0")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(get::<i64>(&row, "n")? > 0)
+    }
+
+    /// Every policy that requires SSO (a handful of rows: one per organisation at most).
+    pub async fn all_required_sso_policies(&self) -> StoreResult<Vec<SsoPolicy>> {
+        sqlx::query("SELECT required, break_glass FROM sso_policies WHERE required <> 0")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(policy_from)
+            .collect()
+    }
+
     /// The policy `scope` itself sets (the account's, or the organisation's).
     pub async fn sso_policy(&self, scope: Scope) -> StoreResult<SsoPolicy> {
         let row =

@@ -40,19 +40,27 @@ pub enum SsoCommand {
     /// Change a provider: its display name, its whole configuration, or whether it is
     /// enabled.
     Update {
+        /// The provider's name.
         provider: String,
+        /// What the sign-in button says.
         #[arg(long)]
         display_name: Option<String>,
         /// JSON file of the whole new configuration (`-`: stdin).
         #[arg(long)]
         oidc: Option<PathBuf>,
+        /// Let people sign in through it again.
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
+        /// Stop sign-ins through it (refused while it is the last enabled provider and
+        /// single sign-on is required).
         #[arg(long)]
         disable: bool,
     },
     /// Delete a provider and its links to users (the users stay).
-    Delete { provider: String },
+    Delete {
+        /// The provider's name.
+        provider: String,
+    },
 }
 
 const COLUMNS: [&str; 5] = [

@@ -912,16 +912,14 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
     let password = "a long password 12345";
     let carol = server.create_user("carol@example.com", password).await;
     server.create_user("dave@example.com", password).await;
-    for user in [&carol] {
-        let granted = server
-            .post(
-                "/api/v1/orgs/acme/role-assignments",
-                &server.admin_token,
-                json!({"principal": format!("user:{user}"), "role": "_viewer"}),
-            )
-            .await;
-        assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-    }
+    let granted = server
+        .post(
+            "/api/v1/orgs/acme/role-assignments",
+            &server.admin_token,
+            json!({"principal": format!("user:{carol}"), "role": "_viewer"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
     let admin = &server.admin_token;
     // No provider yet: SSO cannot be required.
     let refused = server
@@ -968,9 +966,53 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
         .get(&format!("{}/api/v1/orgs/acme", server.url))
         .await;
     assert_eq!(sso_inside.status, StatusCode::OK, "{}", sso_inside.text);
-    // Tokens are not sessions: the admin's token still works inside.
+    // Tokens are not sessions: the admin's token still works inside…
     let token_inside = server.get("/api/v1/orgs/acme", admin).await;
     assert_eq!(token_inside.status, StatusCode::OK);
+    // …so a refused password session cannot mint one to carry its rights past the policy.
+    let minted = carol_password
+        .post(
+            &server,
+            "/api/v1/tokens",
+            json!({"name": "escape", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(minted.status, StatusCode::FORBIDDEN, "{}", minted.text);
+    assert_eq!(minted.code(), "sso_required");
+    // An organisation the password session cannot see answers 404, policy or not.
+    let hidden_org = server
+        .post(
+            "/api/v1/orgs",
+            admin,
+            json!({"identifier": "hidden", "name": "Hidden"}),
+        )
+        .await;
+    assert_eq!(
+        hidden_org.status,
+        StatusCode::CREATED,
+        "{}",
+        hidden_org.text
+    );
+    let set = put("/api/v1/orgs/hidden/sso/policy", json!({"required": true})).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let hidden = carol_password.get(&server, "/api/v1/orgs/hidden").await;
+    let missing = carol_password.get(&server, "/api/v1/orgs/nowhere").await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.text);
+    assert_eq!(hidden.body, missing.body);
+    // The last enabled provider cannot be disabled or deleted while SSO is required.
+    for refused in [
+        server
+            .patch(
+                "/api/v1/sso/providers/corp",
+                admin,
+                json!({"enabled": false}),
+            )
+            .await,
+        server.delete("/api/v1/sso/providers/corp", admin).await,
+    ] {
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+        assert_eq!(refused.code(), "no_sso_provider");
+    }
 
     // The account requires SSO, with carol as its break-glass user: dave's correct
     // password is refused (and says why), carol's opens a session, audited loudly.
@@ -981,14 +1023,27 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
     .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.text);
     assert_eq!(set.body["break_glass_users"], json!([carol]));
+    // A correct password answers exactly as a wrong one (it confirms nothing); the
+    // login page learns of the requirement from the login options.
     let dave = super::auth::try_login(&server, "dave@example.com", password).await;
-    assert_eq!(dave.status, StatusCode::FORBIDDEN, "{}", dave.text);
-    assert_eq!(dave.code(), "sso_required");
     let wrong = super::auth::try_login(&server, "dave@example.com", "not the password").await;
-    assert_eq!(
-        wrong.code(),
-        "invalid_credentials",
-        "the policy is only told to whoever knows the password"
+    assert_eq!(dave.status, StatusCode::UNAUTHORIZED, "{}", dave.text);
+    assert_eq!((dave.code(), &dave.body), (wrong.code(), &wrong.body));
+    let options = server
+        .request(reqwest::Method::GET, "/api/v1/auth/sso", None, None)
+        .await;
+    assert_eq!(options.body["sso_required"], true, "{}", options.text);
+    let refusals = server
+        .get("/api/v1/audit-events?action=auth.login", admin)
+        .await;
+    assert!(
+        refusals.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|event| event["details"]["reason"] == "sso_required"),
+        "the real reason is in the audit log: {}",
+        refusals.text
     );
     let glass = super::auth::login(&server, "carol@example.com", password).await;
     assert_eq!(

@@ -66,8 +66,9 @@ pub fn routes(table: &mut RouteTable) {
         )
         .query(START_QUERY)
         .empty(303)
-        // A bad redirect_to; the provider's discovery failing or refusing PKCE.
-        .errors(&[400, 403, 502]),
+        // A bad redirect_to; the provider's discovery failing or refusing PKCE; no
+        // known public URL.
+        .errors(&[400, 403, 502, 503]),
         start,
     );
     table.add(
@@ -82,7 +83,7 @@ pub fn routes(table: &mut RouteTable) {
         .empty(303)
         // Unknown, replayed or foreign state; a refused or failed check; no user; the
         // provider failing.
-        .errors(&[400, 401, 403, 409, 502]),
+        .errors(&[400, 401, 403, 409, 502, 503]),
         callback,
     );
     table.add(
@@ -214,8 +215,9 @@ pub struct StartQuery {
 }
 
 /// The provider's redirect. Not `deny_unknown_fields`: providers add their own
-/// parameters (`session_state`), which are ignored.
-#[derive(Debug, Deserialize)]
+/// parameters (`session_state`), which are ignored. Not `Debug`: code and state are
+/// credentials until used.
+#[derive(Deserialize)]
 pub struct CallbackQuery {
     #[serde(default)]
     code: Option<String>,
@@ -292,7 +294,12 @@ pub async fn login_options(
     State(state): State<AppState>,
 ) -> ApiResult<Json<wire::SsoLoginOptions>> {
     let providers = state.app.sso_login_options().await?;
+    let policy = state
+        .app
+        .sso_policy(rampart_domain::platform::tenancy::Scope::Account)
+        .await?;
     Ok(Json(wire::SsoLoginOptions {
+        sso_required: policy.required,
         items: providers
             .iter()
             .map(|provider| wire::SsoLoginOption {

@@ -511,12 +511,16 @@ async fn offline_rotation_refuses_while_a_server_runs(
     assert!(!data_dir.join("root.key.new").exists());
 }
 
-#[tokio::test]
+// Two worker threads: the offline command runs as a child process that the test waits for
+// with a blocking call, and the in-process server's tasks must go on meanwhile — on a
+// single-threaded runtime, one caught between an INSERT and its COMMIT would hold its row
+// locks until the child, blocked on them, gave up (it never does: the run hung once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_rotation_refuses_while_a_server_runs_on_sqlite() {
     offline_rotation_refuses_while_a_server_runs(async || Some(TestServer::start().await)).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_rotation_refuses_while_a_server_runs_on_postgres() {
     offline_rotation_refuses_while_a_server_runs(TestServer::start_postgres).await;
 }

@@ -104,6 +104,20 @@ pub struct SsoFinished {
     pub redirect_to: String,
 }
 
+/// The user of a password session; `None` for tokens, SSO sessions and the system (which
+/// SSO policies never refuse).
+fn password_session_user(actor: &Actor) -> Option<UserId> {
+    match actor.principal {
+        rampart_domain::platform::identity::PrincipalId::User(user)
+            if actor.auth_method == AuthMethod::Session
+                && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD) =>
+        {
+            Some(user)
+        }
+        _ => None,
+    }
+}
+
 /// The scope whose policy `scope` sets: the account, or the organisation.
 fn policy_scope(scope: Scope) -> Scope {
     match scope {
@@ -480,14 +494,9 @@ impl App {
         meta: &RequestMeta,
         scope: Scope,
     ) -> AppResult<()> {
-        let password_session = actor.auth_method == AuthMethod::Session
-            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
-        let rampart_domain::platform::identity::PrincipalId::User(user) = actor.principal else {
+        let Some(user) = password_session_user(actor) else {
             return Ok(());
         };
-        if !password_session {
-            return Ok(());
-        }
         for (policy_scope, policy) in self.store().sso_policies_for(scope).await? {
             if policy.password_verdict(user) == PasswordVerdict::Refused {
                 let record = anonymous(self.now(), meta, "access.denied", "sso_policy", "any")
@@ -579,7 +588,9 @@ impl App {
                     "add and enable an SSO provider before requiring single sign-on",
                 ));
             }
-            if let Err(AppError::Forbidden { .. }) = self.would_refuse(&ctx.actor, &policy) {
+            if password_session_user(&ctx.actor)
+                .is_some_and(|user| policy.password_verdict(user) == PasswordVerdict::Refused)
+            {
                 return Err(AppError::conflict(
                     ErrorCode::SsoPolicyExcludesYou,
                     "this policy would end your own password session: sign in through SSO \
@@ -601,21 +612,6 @@ impl App {
         )
         .await?;
         Ok(policy)
-    }
-
-    /// Whether `policy` would refuse the actor's own password session.
-    fn would_refuse(&self, actor: &Actor, policy: &SsoPolicy) -> AppResult<()> {
-        let password_session = actor.auth_method == AuthMethod::Session
-            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
-        match actor.principal {
-            rampart_domain::platform::identity::PrincipalId::User(user)
-                if password_session
-                    && policy.password_verdict(user) == PasswordVerdict::Refused =>
-            {
-                Err(sso_required())
-            }
-            _ => Ok(()),
-        }
     }
 
     /// The URL the provider sends the browser back to (registered at the provider).
@@ -859,18 +855,15 @@ impl App {
     /// Refuses an API token to a password session that an organisation's SSO policy
     /// refuses: the token would carry that session's rights past the policy.
     pub async fn check_token_creation(&self, actor: &Actor) -> AppResult<()> {
-        let password_session = actor.auth_method == AuthMethod::Session
-            && actor.session_method.as_deref() == Some(SESSION_METHOD_PASSWORD);
-        let rampart_domain::platform::identity::PrincipalId::User(user) = actor.principal else {
+        let Some(user) = password_session_user(actor) else {
             return Ok(());
         };
-        if password_session
-            && self
-                .store()
-                .all_required_sso_policies()
-                .await?
-                .iter()
-                .any(|policy| policy.password_verdict(user) == PasswordVerdict::Refused)
+        if self
+            .store()
+            .all_required_sso_policies()
+            .await?
+            .iter()
+            .any(|policy| policy.password_verdict(user) == PasswordVerdict::Refused)
         {
             return Err(AppError::forbidden(
                 ErrorCode::SsoRequired,

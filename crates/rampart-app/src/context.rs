@@ -54,6 +54,9 @@ pub struct Actor {
     /// Set for session authentication: how the session was signed in (`password`, or
     /// `oidc:<provider>` for single sign-on).
     pub session_method: Option<String>,
+    /// Set for session authentication: when the user last proved who they are (sign-in
+    /// or re-authentication), which step-up routes need to be recent.
+    pub authenticated_at: Option<Timestamp>,
 }
 
 /// What a run credential is bound to (see [`Actor::run_credential`]).
@@ -90,6 +93,7 @@ impl Actor {
             session_id: None,
             run_credential,
             session_method: None,
+            authenticated_at: None,
         }
     }
 
@@ -105,6 +109,7 @@ impl Actor {
             session_id: None,
             run_credential: None,
             session_method: None,
+            authenticated_at: None,
         }
     }
 
@@ -120,6 +125,7 @@ impl Actor {
             session_id: None,
             run_credential: None,
             session_method: None,
+            authenticated_at: None,
         }
     }
 

@@ -40,6 +40,8 @@ pub use error::{AppError, AppResult};
 pub struct AppSettings {
     pub token_lifetime_days_max: u32,
     pub session_timeouts: SessionTimeouts,
+    /// Step-up: how recent (seconds) a session's sign-in must be for a sensitive route.
+    pub reauthentication_window_secs: u64,
     pub password_policy: PasswordPolicy,
     pub password_params: PasswordParams,
     /// The root key's file, when the server may replace it (online root-key rotation);
@@ -72,6 +74,7 @@ impl Default for AppSettings {
                 idle_secs: SESSION_IDLE_TIMEOUT_SECS_DEFAULT,
                 absolute_secs: SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT,
             },
+            reauthentication_window_secs: REAUTHENTICATION_MINUTES_DEFAULT * 60,
             password_policy: PasswordPolicy {
                 chars_min: PASSWORD_CHARS_MIN_DEFAULT,
             },

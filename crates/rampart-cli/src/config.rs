@@ -247,6 +247,8 @@ pub struct AuthSection {
     pub token_lifetime_days_max: u32,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
+    /// Step-up: a session's sign-in must be this recent for a sensitive action.
+    pub reauthentication_minutes: u64,
     pub password_chars_min: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -261,6 +263,7 @@ impl Default for AuthSection {
             token_lifetime_days_max: TOKEN_LIFETIME_DAYS_MAX_DEFAULT,
             session_idle_timeout_secs: SESSION_IDLE_TIMEOUT_SECS_DEFAULT,
             session_absolute_timeout_secs: SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT,
+            reauthentication_minutes: REAUTHENTICATION_MINUTES_DEFAULT,
             password_chars_min: PASSWORD_CHARS_MIN_DEFAULT,
             argon2_memory_kib: params.memory_kib,
             argon2_iterations: params.iterations,
@@ -567,6 +570,12 @@ impl Config {
             self.auth.session_idle_timeout_secs,
             30 * 86_400,
         )?;
+        range(
+            "auth.reauthentication_minutes",
+            self.auth.reauthentication_minutes,
+            1,
+            24 * 60,
+        )?;
         PasswordPolicy::new(self.auth.password_chars_min)
             .map_err(|e| problem("auth.password_chars_min", e.reason))?;
         // OWASP's weakest acceptable Argon2id setting is 7 MiB with 5 passes.
@@ -614,6 +623,7 @@ impl Config {
                 idle_secs: self.auth.session_idle_timeout_secs,
                 absolute_secs: self.auth.session_absolute_timeout_secs,
             },
+            reauthentication_window_secs: self.auth.reauthentication_minutes * 60,
             password_policy: PasswordPolicy {
                 chars_min: self.auth.password_chars_min,
             },

@@ -40,6 +40,8 @@ pub const TOKEN_LAST_USED_WRITE_INTERVAL_SECS: i64 = 60;
 /// Session timeouts (OWASP ASVS V7.3): idle and absolute.
 pub const SESSION_IDLE_TIMEOUT_SECS_DEFAULT: u64 = 30 * 60;
 pub const SESSION_ABSOLUTE_TIMEOUT_SECS_DEFAULT: u64 = 12 * 60 * 60;
+/// Step-up: how recent a session's sign-in must be for a sensitive action.
+pub const REAUTHENTICATION_MINUTES_DEFAULT: u64 = 10;
 
 /// Audit retention per organisation, in days (unset keeps events for ever).
 pub const AUDIT_RETENTION_DAYS_MIN: u32 = 1;

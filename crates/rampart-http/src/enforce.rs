@@ -97,11 +97,20 @@ async fn authenticate(
     ))
 }
 
+/// What a route asks of the enforcement point: its access, and whether it is sensitive
+/// (step-up).
+#[derive(Clone, Copy, Debug)]
+pub struct Guard {
+    pub access: Access,
+    pub step_up: bool,
+}
+
 pub async fn enforce(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, guard)): State<(AppState, Guard)>,
     request: Request,
     next: Next,
 ) -> Response {
+    let access = guard.access;
     let (mut parts, body) = request.into_parts();
     let meta = parts
         .extensions
@@ -191,6 +200,19 @@ pub async fn enforce(
         .await
     {
         return ApiError::from(error).into_response();
+    }
+    if guard.step_up {
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map_or_else(String::new, |path| path.as_str().to_owned());
+        if let Err(error) = state
+            .app
+            .check_step_up(&ctx, resolved.scope(), &format!("{} {route}", parts.method))
+            .await
+        {
+            return ApiError::from(error).into_response();
+        }
     }
     parts.extensions.insert(ctx);
     parts.extensions.insert(resolved);

@@ -227,6 +227,11 @@ impl Schemas {
     }
 }
 
+/// The description of a sensitive operation (see `RouteSpec::step_up`).
+pub const STEP_UP_DESCRIPTION: &str = "Step-up: a session must have signed in or \
+    re-authenticated within `auth.reauthentication_minutes`, else 401 \
+    `reauthentication_required` (API tokens are not asked).";
+
 fn table_operation(spec: &RouteSpec, schemas: &mut Schemas) -> Operation {
     let mut operation = OperationBuilder::new()
         .summary(Some(spec.summary))
@@ -295,6 +300,11 @@ fn table_operation(spec: &RouteSpec, schemas: &mut Schemas) -> Operation {
     }
     if spec.access != Access::Public {
         operation = operation.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+    }
+    if spec.step_up {
+        // One extension per operation: utoipa keeps extensions in a hash map, and a
+        // second one would make the document's bytes change from build to build.
+        operation = operation.description(Some(STEP_UP_DESCRIPTION));
     }
     operation
         .extensions(Some(

@@ -138,6 +138,10 @@ pub struct RouteSpec {
     /// The route's body limit, read from the settings when the router is built; `None`
     /// for the API's default (`server.body_bytes_max`).
     pub body_bytes_max: Option<fn(&AppState) -> usize>,
+    /// A sensitive route (key operations, role changes, tokens, SSO settings, runbook
+    /// execution, approvals): a session must have signed in (or re-authenticated)
+    /// within `auth.reauthentication_minutes` (step-up; API tokens are not asked).
+    pub step_up: bool,
 }
 
 impl RouteSpec {
@@ -152,7 +156,14 @@ impl RouteSpec {
             query: &[],
             errors: &[],
             body_bytes_max: None,
+            step_up: false,
         }
+    }
+
+    /// Marks the route sensitive: see [`RouteSpec::step_up`].
+    pub fn step_up(mut self) -> Self {
+        self.step_up = true;
+        self
     }
 
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
@@ -368,17 +379,16 @@ impl RouteTable {
         if let Some(problem) = path_problem(&spec.method, spec.path, names) {
             self.path_problems.push(problem);
         }
-        let (method, path, access, body_bytes_max) = (
-            spec.method.clone(),
-            spec.path,
-            spec.access,
-            spec.body_bytes_max,
-        );
+        let (method, path, body_bytes_max) = (spec.method.clone(), spec.path, spec.body_bytes_max);
+        let guard = crate::enforce::Guard {
+            access: spec.access,
+            step_up: spec.step_up,
+        };
         self.mounts.push(Box::new(move |router, state| {
             let body_limit =
                 body_bytes_max.map_or(state.settings.body_bytes_max, |limit| limit(state));
             let guarded = handler
-                .layer(from_fn_with_state((state.clone(), access), enforce))
+                .layer(from_fn_with_state((state.clone(), guard), enforce))
                 .layer(from_fn_with_state(body_limit, refuse_declared_oversize))
                 .layer(DefaultBodyLimit::max(body_limit));
             router.route(path, on(method_filter(&method), guarded))

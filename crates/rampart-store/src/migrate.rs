@@ -203,6 +203,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "sso",
         sql: include_str!("../migrations/sqlite/0037_sso.sql"),
     },
+    Migration {
+        version: 38,
+        name: "reauthentication",
+        sql: include_str!("../migrations/sqlite/0038_reauthentication.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -390,6 +395,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 37,
         name: "sso",
         sql: include_str!("../migrations/postgres/0037_sso.sql"),
+    },
+    Migration {
+        version: 38,
+        name: "reauthentication",
+        sql: include_str!("../migrations/postgres/0038_reauthentication.sql"),
     },
 ];
 

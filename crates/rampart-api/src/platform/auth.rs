@@ -21,6 +21,21 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// What a logout answers: the local session has ended; for a session signed in
+/// through an OpenID Connect provider that supports RP-initiated logout, where to send
+/// the browser to end its session at the provider too.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LogoutResponse {
+    pub provider_logout_url: Option<String>,
+}
+
+/// Re-authenticating a password session (step-up). Not `Debug`: it holds the password.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateRequest {
+    pub password: String,
+}
+
 /// A new session. The session id itself is only in the `__Host-rampart_session`
 /// cookie; state-changing requests must echo `csrf_token` in `X-CSRF-Token`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -42,6 +57,11 @@ pub struct Me {
     /// For a session: how it was signed in, `password` or `oidc:<provider>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_method: Option<String>,
+    /// For a session: when its user last proved who they are (sign-in or
+    /// re-authentication). Sensitive routes need this within
+    /// `auth.reauthentication_minutes`, else 401 `reauthentication_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticated_at: Option<String>,
     pub token_id: Option<String>,
     /// `org/project` when the token is narrowed.
     pub narrowed_to_project: Option<String>,

@@ -1,6 +1,8 @@
 //! Authentication: API tokens (checksum before lookup, peppered HMAC lookup, expiry,
 //! revocation, owner still enabled), password login into a session, session checks with
-//! idle and absolute timeouts, logout. Failed attempts are audited.
+//! idle and absolute timeouts, logout, and step-up: sensitive routes need a session
+//! whose user proved who they are recently, which re-authentication renews. Failed
+//! attempts are audited.
 
 use jiff::{SignedDuration, Timestamp};
 use rampart_crypto::PasswordVerdict;
@@ -8,7 +10,9 @@ use rampart_crypto::session::{mint_session_id, session_id_hash};
 use rampart_crypto::token::TokenFormatError;
 use rampart_domain::ErrorCode;
 use rampart_domain::limits::TOKEN_LAST_USED_WRITE_INTERVAL_SECS;
-use rampart_domain::platform::identity::{PrincipalId, Session, TokenKind, TokenUnusable, User};
+use rampart_domain::platform::identity::{
+    PrincipalId, Session, TokenKind, TokenUnusable, User, authenticated_within,
+};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{Email, SessionId};
 use serde_json::json;
@@ -339,6 +343,7 @@ impl App {
                 .checked_add(SignedDuration::from_secs(absolute_secs))
                 .unwrap_or(Timestamp::MAX),
             revoked_at: None,
+            authenticated_at: now,
         };
         tx.insert_session(
             &session,
@@ -359,6 +364,7 @@ impl App {
                 session_id: Some(session.id),
                 run_credential: None,
                 session_method: Some(method.to_owned()),
+                authenticated_at: Some(now),
             },
             meta.clone(),
             std::sync::Arc::default(),
@@ -439,10 +445,141 @@ impl App {
             session_id: Some(record.session.id),
             run_credential: None,
             session_method: Some(record.auth_method),
+            authenticated_at: Some(record.session.authenticated_at),
         };
         self.admit_principal(&actor, meta)?;
         self.record_auth_success(meta, &actor).await?;
         Ok(actor)
+    }
+
+    /// Step-up: a session whose user has not proved who they are within
+    /// `auth.reauthentication_minutes` is refused a sensitive route (401
+    /// `reauthentication_required`, the message saying how to re-authenticate; audited).
+    /// API tokens pass: automation holds them, and creating one is itself a step-up
+    /// route, so a stolen session cannot mint its way around this.
+    pub async fn check_step_up(&self, ctx: &Ctx, scope: Scope, route: &str) -> AppResult<()> {
+        let actor = &ctx.actor;
+        let (AuthMethod::Session, Some(authenticated_at)) =
+            (actor.auth_method, actor.authenticated_at)
+        else {
+            return Ok(());
+        };
+        let now = self.now();
+        if authenticated_within(
+            authenticated_at,
+            now,
+            self.settings().reauthentication_window_secs,
+        ) {
+            return Ok(());
+        }
+        let record = ctx
+            .audit(now, "access.denied", "route")
+            .scope(scope)
+            .outcome(Outcome::Denied)
+            .details(json!({
+                "reason": "reauthentication_required",
+                "route": route,
+                "authenticated_at": authenticated_at.to_string(),
+            }))
+            .build();
+        if let Err(error) = self.store().append_audit(&record).await {
+            tracing::error!(%error, "could not record a step-up refusal");
+        }
+        let how = match actor.session_method.as_deref() {
+            Some(method) if method != SESSION_METHOD_PASSWORD => {
+                let provider = method.strip_prefix("oidc:").unwrap_or(method);
+                format!(
+                    "sign in again at your identity provider: GET \
+                     /api/v1/auth/sso/{provider}/start?reauthenticate=true&redirect_to=<this page>"
+                )
+            }
+            _ => "POST /api/v1/auth/reauthenticate with your password".to_owned(),
+        };
+        let minutes = self.settings().reauthentication_window_secs / 60;
+        Err(AppError::unauthenticated(
+            ErrorCode::ReauthenticationRequired,
+            format!(
+                "this action needs a sign-in from the last {minutes} minutes; re-authenticate \
+                 ({how}) and retry"
+            ),
+        ))
+    }
+
+    /// Re-authenticates the caller's password session with its password (step-up):
+    /// sensitive routes accept it for `auth.reauthentication_minutes` from now. A wrong
+    /// password answers 401 `invalid_credentials` and counts towards the same lockout as
+    /// a failed login; an SSO session re-authenticates at its provider instead.
+    pub async fn reauthenticate(&self, ctx: &Ctx, password: &str) -> AppResult<()> {
+        let (Some(session_id), PrincipalId::User(user_id)) =
+            (ctx.actor.session_id, ctx.actor.principal)
+        else {
+            return Err(AppError::bad_request(
+                ErrorCode::NotASession,
+                "re-authentication renews a session's sign-in; an API token needs none",
+            ));
+        };
+        if let Some(method) = ctx
+            .actor
+            .session_method
+            .as_deref()
+            .filter(|method| *method != SESSION_METHOD_PASSWORD)
+        {
+            let provider = method.strip_prefix("oidc:").unwrap_or(method);
+            return Err(AppError::bad_request(
+                ErrorCode::ReauthenticationMethodMismatch,
+                format!(
+                    "this session signed in through {provider}: re-authenticate there (GET \
+                     /api/v1/auth/sso/{provider}/start?reauthenticate=true)"
+                ),
+            ));
+        }
+        let meta = &ctx.meta;
+        let user = self.store().user_by_id(user_id).await?.ok_or_else(|| {
+            AppError::unauthenticated(ErrorCode::SessionInvalid, "the session's user is gone")
+        })?;
+        let email = user.email.as_str();
+        self.check_login_failures(email, meta).await?;
+        let stored = self
+            .store()
+            .user_credentials_by_email(&user.email)
+            .await?
+            .and_then(|credentials| credentials.password_hash);
+        let now = self.now();
+        if !matches!(
+            self.verify_password(password, stored).await?,
+            PasswordVerdict::Match { .. }
+        ) {
+            self.charge_auth_failure(meta);
+            self.charge_login_failure(email, meta);
+            self.store()
+                .append_audit(
+                    &ctx.audit(now, "auth.reauthenticate", "session")
+                        .resource_id(session_id)
+                        .outcome(Outcome::Failure)
+                        .details(json!({ "method": SESSION_METHOD_PASSWORD, "reason": "wrong_password" }))
+                        .build(),
+                )
+                .await?;
+            return Err(AppError::unauthenticated(
+                ErrorCode::InvalidCredentials,
+                "the password is not correct",
+            ));
+        }
+        let mut tx = self.store().write().await?;
+        if !tx.reauthenticate_session(session_id, now).await? {
+            return Err(AppError::unauthenticated(
+                ErrorCode::SessionInvalid,
+                "the session is not valid or has expired",
+            ));
+        }
+        tx.commit(
+            ctx.audit(now, "auth.reauthenticate", "session")
+                .resource_id(session_id)
+                .details(json!({ "method": SESSION_METHOD_PASSWORD }))
+                .build(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Ends the caller's session.

@@ -97,10 +97,11 @@ pub struct SsoCallback {
     pub error_description: Option<String>,
 }
 
-/// A finished login: the session, and the local path to go to.
+/// A finished login: the session (`None` when the round trip re-authenticated the
+/// browser's existing session), and the local path to go to.
 #[derive(Debug)]
 pub struct SsoFinished {
-    pub login: LoginOutcome,
+    pub login: Option<LoginOutcome>,
     pub redirect_to: String,
 }
 
@@ -140,7 +141,15 @@ const DISCOVERY_TTL_SECS: i64 = 300;
 #[derive(Default)]
 pub(crate) struct DiscoveryCache {
     entries: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, CachedConnection>>,
+    /// Providers whose discovery just failed: the provider's `updated_at`, when, and the
+    /// answer given. While fresh, a sign-in start gets that answer at once instead of
+    /// waiting out another timeout against a provider that is down.
+    failures:
+        std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (Timestamp, Timestamp, String)>>,
 }
+
+/// How long a failed discovery is answered from memory.
+const DISCOVERY_FAILURE_TTL_SECS: i64 = 30;
 
 /// The provider's `updated_at` it was built for, when it was fetched, and what.
 type CachedConnection = (Timestamp, Timestamp, std::sync::Arc<Connected>);
@@ -159,6 +168,9 @@ struct Discovery {
     userinfo_endpoint: Option<Url>,
     /// RFC 9207: the provider sends `iss` with every authorization response.
     sends_iss: bool,
+    /// OpenID Connect RP-Initiated Logout: where a browser ends its session at the
+    /// provider.
+    end_session_endpoint: Option<Url>,
 }
 
 fn not_found() -> AppError {
@@ -449,6 +461,7 @@ async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Di
             .get("authorization_response_iss_parameter_supported")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        end_session_endpoint: endpoint(&document, "end_session_endpoint", &allowed)?,
     })
 }
 
@@ -472,8 +485,28 @@ impl App {
         {
             return Ok(connected.clone());
         }
+        if let Ok(failures) = cache.failures.lock()
+            && let Some((version, failed, message)) = failures.get(&provider.id)
+            && *version == provider.updated_at
+            && (0..DISCOVERY_FAILURE_TTL_SECS).contains(&(now.as_second() - failed.as_second()))
+        {
+            return Err(upstream(message.clone()));
+        }
         let client = provider_client(&provider.config)?;
-        let discovery = discover(&client, &provider.config).await?;
+        let discovery = match discover(&client, &provider.config).await {
+            Ok(discovery) => discovery,
+            Err(error) => {
+                if let (AppError::Upstream { message, .. }, Ok(mut failures)) =
+                    (&error, cache.failures.lock())
+                {
+                    failures.retain(|_, (_, failed, _)| {
+                        now.as_second() - failed.as_second() < DISCOVERY_FAILURE_TTL_SECS
+                    });
+                    failures.insert(provider.id, (provider.updated_at, now, message.clone()));
+                }
+                return Err(error);
+            }
+        };
         let connected = std::sync::Arc::new(Connected { client, discovery });
         if let Ok(mut entries) = cache.entries.lock() {
             // Expired entries go as new ones come: the map holds one per live provider.
@@ -498,7 +531,20 @@ impl App {
             return Ok(());
         };
         for (policy_scope, policy) in self.store().sso_policies_for(scope).await? {
-            if policy.password_verdict(user) == PasswordVerdict::Refused {
+            let verdict = policy.password_verdict(user);
+            if verdict == PasswordVerdict::BreakGlass && policy_scope != "account" {
+                // Loud on purpose, at every use: a break-glass password session acting
+                // inside an organisation that requires single sign-on. (The account's
+                // break-glass is recorded once, at the login it let through.)
+                tracing::warn!(%user, "break-glass password session used inside an organisation that requires SSO");
+                let record = Ctx::new(actor.clone(), meta.clone(), std::sync::Arc::default())
+                    .audit(self.now(), "auth.break_glass", "sso_policy")
+                    .scope(scope)
+                    .details(json!({ "policy": "organization" }))
+                    .build();
+                self.store().append_audit(&record).await?;
+            }
+            if verdict == PasswordVerdict::Refused {
                 let record = anonymous(self.now(), meta, "access.denied", "sso_policy", "any")
                     .scope(scope)
                     .outcome(Outcome::Denied)
@@ -601,12 +647,22 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         tx.set_sso_policy(scope, &policy, now).await?;
+        // The account's policy refuses password sessions everywhere: those it now
+        // refuses end at once (an organisation's refuses them only inside it, so they
+        // stay usable elsewhere).
+        let sessions_ended = if required && scope == Scope::Account {
+            tx.revoke_password_sessions_except(&policy.break_glass, now)
+                .await?
+        } else {
+            0
+        };
         tx.commit(
             ctx.audit(now, "sso_policy.update", "sso_policy")
                 .scope(scope)
                 .details(json!({
                     "required": policy.required,
                     "break_glass_users": policy.break_glass.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "password_sessions_ended": sessions_ended,
                 }))
                 .build(),
         )
@@ -850,6 +906,30 @@ impl App {
         if let Ok(mut entries) = self.inner.sso_discovery.entries.lock() {
             entries.remove(&id);
         }
+        if let Ok(mut failures) = self.inner.sso_discovery.failures.lock() {
+            failures.remove(&id);
+        }
+    }
+
+    /// Where the browser of a session signed in through single sign-on ends its
+    /// session at the provider too (OpenID Connect RP-Initiated Logout 1.0: the
+    /// provider's `end_session_endpoint` with our `client_id`; the provider asks the
+    /// person to confirm). `None` for other sessions, providers without the endpoint,
+    /// and a provider that cannot be reached (the local logout stands regardless).
+    pub async fn provider_logout_url(&self, actor: &Actor) -> Option<String> {
+        let name = actor.session_method.as_deref()?.strip_prefix("oidc:")?;
+        let provider = self.enabled_provider(name).await.ok()?;
+        let connected = match self.connect(&provider).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                tracing::warn!(provider = %provider.name, %error, "could not reach the SSO provider for its logout URL");
+                return None;
+            }
+        };
+        let mut url = connected.discovery.end_session_endpoint.clone()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &provider.config.client_id);
+        Some(url.into())
     }
 
     /// Refuses an API token to a password session that an organisation's SSO policy
@@ -891,16 +971,53 @@ impl App {
     /// Starts a login through `name`: records it and answers where to send the browser
     /// (the provider's authorization endpoint with the PKCE challenge, state and nonce)
     /// and the binder cookie that must come back with the callback.
+    ///
+    /// With `reauthenticate` (the browser's own session, signed in through this
+    /// provider), the round trip renews that session's sign-in for step-up instead of
+    /// opening a session: the provider is asked to authenticate the person again
+    /// (`prompt=login`, `max_age=0`) and the callback checks that it did (`auth_time`).
     pub async fn start_sso_login(
         &self,
         name: &str,
         redirect_to: Option<&str>,
+        reauthenticate: Option<&Actor>,
         meta: &RequestMeta,
     ) -> AppResult<SsoStart> {
         self.check_auth_failures(meta)?;
         self.check_ip_allowlists(meta, Scope::Account).await?;
         let redirect_to = check_redirect(redirect_to)?;
         let provider = self.enabled_provider(name).await?;
+        let reauthenticates = match reauthenticate {
+            None => None,
+            Some(actor) => {
+                let method = session_method(&provider.name);
+                if actor.session_method.as_deref() != Some(method.as_str()) {
+                    let how = match actor.session_method.as_deref() {
+                        Some(SESSION_METHOD_PASSWORD) => {
+                            "with its password (POST /api/v1/auth/reauthenticate)".to_owned()
+                        }
+                        Some(other) => format!(
+                            "at the provider it signed in through ({})",
+                            other.strip_prefix("oidc:").unwrap_or(other)
+                        ),
+                        None => "(it is not a session)".to_owned(),
+                    };
+                    return Err(AppError::bad_request(
+                        ErrorCode::ReauthenticationMethodMismatch,
+                        format!(
+                            "this session did not sign in through {}: it re-authenticates {how}",
+                            provider.name
+                        ),
+                    ));
+                }
+                Some(actor.session_id.ok_or_else(|| {
+                    AppError::bad_request(
+                        ErrorCode::NotASession,
+                        "re-authentication renews a session's sign-in",
+                    )
+                })?)
+            }
+        };
         let connected = self.connect(&provider).await?;
 
         let state = rampart_crypto::session::mint_session_id()?;
@@ -917,15 +1034,23 @@ impl App {
             .append_pair("nonce", &nonce)
             .append_pair("code_challenge", &jws::pkce_s256_challenge(&verifier))
             .append_pair("code_challenge_method", "S256");
+        if reauthenticates.is_some() {
+            // OpenID Connect Core §3.1.2.1: authenticate again, and say when (auth_time).
+            url.query_pairs_mut()
+                .append_pair("prompt", "login")
+                .append_pair("max_age", "0");
+        }
 
         let now = self.now();
         let login = SsoLogin {
             provider_id: provider.id,
             binder_hash: session_id_hash(&binder).to_vec(),
             redirect_to,
+            created_at: now,
             expires_at: now
                 .checked_add(SignedDuration::from_secs(SSO_LOGIN_TTL_SECS))
                 .unwrap_or(Timestamp::MAX),
+            reauthenticates,
         };
         self.store()
             .insert_sso_login(&session_id_hash(&state), &login, now)
@@ -957,6 +1082,8 @@ impl App {
                     AppError::BadRequest { code, .. }
                     | AppError::Unauthenticated { code, .. }
                     | AppError::Forbidden { code, .. }
+                    | AppError::Conflict { code, .. }
+                    | AppError::Misconfigured { code, .. }
                     | AppError::Upstream { code, .. } => code.as_str().to_owned(),
                     AppError::NotFound { .. } => "unknown_provider".into(),
                     _ => "error".into(),
@@ -973,7 +1100,7 @@ impl App {
                 );
                 if counted {
                     self.record_auth_failure(meta, &method, &reason).await;
-                } else if matches!(error, AppError::Upstream { .. }) {
+                } else {
                     self.audit_auth_failure(meta, &method, &reason).await;
                 }
                 Err(error)
@@ -1093,6 +1220,7 @@ impl App {
                 client_id: &config.client_id,
                 nonce: &nonce,
                 now: self.now(),
+                authenticated_since: login.reauthenticates.map(|_| login.created_at),
             },
         )
         .map_err(|refusal| login_failed(refusal.reason))?;
@@ -1139,12 +1267,73 @@ impl App {
                  have it send the groups in the token, or filter them to the mapped ones",
             ));
         }
+        if let Some(session) = login.reauthenticates {
+            self.reauthenticate_sso(&provider, session, &subject, meta)
+                .await?;
+            return Ok(SsoFinished {
+                login: None,
+                redirect_to: login.redirect_to,
+            });
+        }
         let identity = read_identity(subject, &claims, config);
         let session = self.sign_in_sso(&provider, &identity, meta).await?;
         Ok(SsoFinished {
-            login: session,
+            login: Some(session),
             redirect_to: login.redirect_to,
         })
+    }
+
+    /// Renews `session`'s sign-in after the provider authenticated `subject` again: the
+    /// subject must be the one linked to the session's user (someone else signing in at
+    /// the provider proves nothing about this session), and the session must still be
+    /// open. Audited `auth.reauthenticate` as the session's user.
+    async fn reauthenticate_sso(
+        &self,
+        provider: &SsoProvider,
+        session: rampart_domain::SessionId,
+        subject: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<()> {
+        let method = session_method(&provider.name);
+        let user = self
+            .store()
+            .sso_identity_user(provider.id, subject)
+            .await?
+            .ok_or_else(|| {
+                login_failed("the provider signed in someone other than this session's user")
+            })?;
+        let now = self.now();
+        let ctx = Ctx::new(
+            Actor {
+                principal: rampart_domain::platform::identity::PrincipalId::User(user),
+                auth_method: AuthMethod::Session,
+                token_id: None,
+                narrowed_to: None,
+                token_expires_at: None,
+                is_account_owner: false,
+                session_id: Some(session),
+                run_credential: None,
+                session_method: Some(method.clone()),
+                authenticated_at: Some(now),
+            },
+            meta.clone(),
+            std::sync::Arc::default(),
+        );
+        let mut tx = self.store().write().await?;
+        if !tx.reauthenticate_session_of(session, user, now).await? {
+            return Err(login_failed(
+                "the provider signed in someone other than this session's user, or the \
+                 session has ended",
+            ));
+        }
+        tx.commit(
+            ctx.audit(now, "auth.reauthenticate", "session")
+                .resource_id(session)
+                .details(json!({ "method": method }))
+                .build(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The client secret, read from the Rampart secret the configuration names (audited

@@ -409,3 +409,125 @@ async fn a_hidden_project_answers_every_route_exactly_as_a_missing_one() {
         assert_eq!(hidden, missing, "{method} /tf/v1");
     }
 }
+
+/// Step-up, walked over the route table: the sensitive routes are a deliberate list, and
+/// each refuses a session whose sign-in is older than `auth.reauthentication_minutes`
+/// with 401 `reauthentication_required` — before its handler reads anything — while an
+/// API token is not asked.
+#[tokio::test]
+async fn sensitive_routes_need_a_recent_sign_in() {
+    use std::sync::Arc;
+
+    let clock = Arc::new(rampart_app::ManualClock::new(jiff::Timestamp::now()));
+    let server = TestServer::start_with(rampart_testkit::Options {
+        clock: Some(clock.clone()),
+        ..rampart_testkit::Options::default()
+    })
+    .await;
+    let password = "sable orchard pendulum";
+    let user = server.create_user("hal@example.com", password).await;
+    let granted = server
+        .post(
+            "/api/v1/role-assignments",
+            &server.admin_token,
+            json!({"principal": format!("user:{user}"), "role": "_account_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let session = crate::platform::auth::login(&server, "hal@example.com", password).await;
+    clock.advance(jiff::SignedDuration::from_mins(11));
+
+    let specs = specs(&server);
+    let sensitive: Vec<String> = specs
+        .iter()
+        .filter(|spec| spec.step_up)
+        .map(|spec| format!("{} {}", spec.method, spec.path))
+        .collect();
+    // Tokens (a token carries a session's rights on), role changes (assignments, custom
+    // roles, group membership), network allowlists, keys, single sign-on settings,
+    // policy overrides and approvals, runbook execution.
+    assert_eq!(
+        sensitive,
+        [
+            "POST /api/v1/tokens",
+            "POST /api/v1/orgs/{org}/service-accounts/{service_account_id}/tokens",
+            "POST /api/v1/orgs/{org}/projects/{project}/service-accounts/{service_account_id}/tokens",
+            "POST /api/v1/role-assignments",
+            "DELETE /api/v1/role-assignments/{assignment_id}",
+            "POST /api/v1/orgs/{org}/role-assignments",
+            "DELETE /api/v1/orgs/{org}/role-assignments/{assignment_id}",
+            "POST /api/v1/orgs/{org}/projects/{project}/role-assignments",
+            "DELETE /api/v1/orgs/{org}/projects/{project}/role-assignments/{assignment_id}",
+            "POST /api/v1/roles",
+            "PATCH /api/v1/roles/{role_id}",
+            "DELETE /api/v1/roles/{role_id}",
+            "POST /api/v1/groups/{group_id}/members",
+            "DELETE /api/v1/groups/{group_id}/members/{user_id}",
+            "POST /api/v1/orgs/{org}/roles",
+            "PATCH /api/v1/orgs/{org}/roles/{role_id}",
+            "DELETE /api/v1/orgs/{org}/roles/{role_id}",
+            "POST /api/v1/orgs/{org}/groups/{group_id}/members",
+            "DELETE /api/v1/orgs/{org}/groups/{group_id}/members/{user_id}",
+            "POST /api/v1/orgs/{org}/projects/{project}/roles",
+            "PATCH /api/v1/orgs/{org}/projects/{project}/roles/{role_id}",
+            "DELETE /api/v1/orgs/{org}/projects/{project}/roles/{role_id}",
+            "POST /api/v1/orgs/{org}/projects/{project}/groups/{group_id}/members",
+            "DELETE /api/v1/orgs/{org}/projects/{project}/groups/{group_id}/members/{user_id}",
+            "PUT /api/v1/ip-allowlist",
+            "PUT /api/v1/orgs/{org}/ip-allowlist",
+            "POST /api/v1/keys/rotate",
+            "POST /api/v1/keys/rotate-root",
+            "POST /api/v1/keys/destroy",
+            "POST /api/v1/sso/providers",
+            "PATCH /api/v1/sso/providers/{provider}",
+            "DELETE /api/v1/sso/providers/{provider}",
+            "PUT /api/v1/sso/policy",
+            "PUT /api/v1/orgs/{org}/sso/policy",
+            "POST /api/v1/orgs/{org}/projects/{project}/workspaces/{workspace}/plans/{plan}/policy-overrides",
+            "POST /api/v1/orgs/{org}/projects/{project}/workspaces/{workspace}/runs/{run}/policy-overrides",
+            "POST /api/v1/orgs/{org}/projects/{project}/workspaces/{workspace}/runs/{run}/approvals",
+            "POST /api/v1/orgs/{org}/projects/{project}/runbooks/{runbook}/executions",
+            "POST /api/v1/orgs/{org}/projects/{project}/runbook-executions/{execution}/approve",
+        ]
+    );
+    for spec in specs.iter().filter(|spec| spec.step_up) {
+        let reply = session
+            .send(
+                &server,
+                spec.method.clone(),
+                &concrete(spec.path),
+                Some(json!({})),
+                true,
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "reauthentication_required"),
+            "{} {}: {}",
+            spec.method,
+            spec.path,
+            reply.text
+        );
+    }
+    // Other routes do not ask.
+    let org = session
+        .send(
+            &server,
+            reqwest::Method::PATCH,
+            "/api/v1/orgs/default",
+            Some(json!({"name": "Default (renamed)"})),
+            true,
+        )
+        .await;
+    assert_eq!(org.status, StatusCode::OK, "{}", org.text);
+    // Nor does a token, on the same sensitive routes.
+    let token = server
+        .post(
+            "/api/v1/tokens",
+            &server.admin_token,
+            json!({"name": "automation", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::CREATED, "{}", token.text);
+    rampart_testkit::remember_secret(token.body["secret"].as_str().unwrap());
+}

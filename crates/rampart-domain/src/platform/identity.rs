@@ -165,6 +165,9 @@ pub struct Session {
     pub last_seen_at: Timestamp,
     pub absolute_expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// When the user last proved who they are in this session: at sign-in, or by
+    /// re-authenticating since (step-up).
+    pub authenticated_at: Timestamp,
 }
 
 /// Session timeouts in force.
@@ -186,6 +189,15 @@ impl Session {
             .saturating_sub(self.last_seen_at.as_second())
             < idle_secs
     }
+}
+
+/// Whether someone who proved who they are at `authenticated_at` did so less than
+/// `window_secs` before `now`: what a sensitive action (step-up) needs. An
+/// authentication stamped after `now` (a clock set back) does not count as recent.
+pub fn authenticated_within(authenticated_at: Timestamp, now: Timestamp, window_secs: u64) -> bool {
+    let window = i64::try_from(window_secs).unwrap_or(i64::MAX);
+    let age = now.as_second().saturating_sub(authenticated_at.as_second());
+    (0..window).contains(&age)
 }
 
 /// Validated input for a new user.
@@ -218,6 +230,7 @@ mod tests {
             last_seen_at: start,
             absolute_expires_at: start + 1.hour(),
             revoked_at: None,
+            authenticated_at: start,
         };
         assert!(session.alive_at(start + 599.seconds(), timeouts));
         assert!(!session.alive_at(start + 600.seconds(), timeouts));
@@ -228,6 +241,29 @@ mod tests {
         let mut revoked = session;
         revoked.revoked_at = Some(start);
         assert!(!revoked.alive_at(start, timeouts));
+    }
+
+    #[test]
+    fn step_up_needs_a_recent_authentication() {
+        let start = ts("2026-01-01T00:00:00Z");
+        let authenticated_at = start + 5.minutes();
+        let window = 600;
+        for (at, recent) in [
+            (start + 5.minutes(), true),
+            (start + 14.minutes() + 59.seconds(), true),
+            (start + 15.minutes(), false),
+            (start + 50.minutes(), false),
+            // Before the authentication: a clock set back proves nothing.
+            (start + 4.minutes(), false),
+        ] {
+            assert_eq!(
+                authenticated_within(authenticated_at, at, window),
+                recent,
+                "{at}"
+            );
+        }
+        assert!(!authenticated_within(start, start, 0));
+        assert!(authenticated_within(start, Timestamp::MAX, u64::MAX));
     }
 
     #[test]

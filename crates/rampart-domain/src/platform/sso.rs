@@ -330,6 +330,11 @@ pub struct IdTokenExpectations<'a> {
     pub client_id: &'a str,
     pub nonce: &'a str,
     pub now: Timestamp,
+    /// For a re-authentication (step-up): when it started. The provider must say when
+    /// the person authenticated (`auth_time`, which `max_age` makes required), and that
+    /// must be no earlier than this: a remembered sign-in at the provider proves nothing
+    /// new.
+    pub authenticated_since: Option<Timestamp>,
 }
 
 /// The identity an ID token (and the userinfo answer, for missing claims) vouches for.
@@ -395,6 +400,20 @@ pub fn check_id_token_claims(
     }
     if claims.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
         return Err(refused("the nonce is not this login's"));
+    }
+    if let Some(since) = expected.authenticated_since {
+        let authenticated = number(claims, "auth_time")?;
+        if authenticated.saturating_add(ID_TOKEN_CLOCK_SKEW_SECS) < since.as_second() {
+            return Err(refused(
+                "the provider did not authenticate the person again (auth_time is before \
+                 the re-authentication started)",
+            ));
+        }
+        if authenticated.saturating_sub(ID_TOKEN_CLOCK_SKEW_SECS) > now {
+            return Err(refused(
+                "the authentication time is in the future (auth_time)",
+            ));
+        }
     }
     match claims.get("sub").and_then(Value::as_str) {
         Some(subject)
@@ -465,6 +484,7 @@ mod tests {
             client_id: "rampart",
             nonce: "n-0S6_WzA2Mj",
             now: Timestamp::from_second(NOW).unwrap(),
+            authenticated_since: None,
         }
     }
 
@@ -571,6 +591,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_reauthentication_needs_a_fresh_auth_time() {
+        let skew = ID_TOKEN_CLOCK_SKEW_SECS;
+        let started = NOW - 30;
+        let reauthentication = IdTokenExpectations {
+            authenticated_since: Some(Timestamp::from_second(started).unwrap()),
+            ..expected()
+        };
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            (
+                "authenticated after the start",
+                json!({"auth_time": NOW - 5}),
+                None,
+            ),
+            (
+                "authenticated within skew before",
+                json!({"auth_time": started - skew}),
+                None,
+            ),
+            (
+                "a remembered sign-in",
+                json!({"auth_time": started - skew - 1}),
+                Some("again"),
+            ),
+            ("auth_time missing", json!({}), Some("auth_time is missing")),
+            (
+                "auth_time not a time",
+                json!({"auth_time": "now"}),
+                Some("auth_time"),
+            ),
+            (
+                "auth_time in the future",
+                json!({"auth_time": NOW + skew + 1}),
+                Some("future"),
+            ),
+            (
+                "auth_time at i64::MIN",
+                json!({"auth_time": i64::MIN}),
+                Some("again"),
+            ),
+            (
+                "auth_time at i64::MAX",
+                json!({"auth_time": i64::MAX}),
+                Some("future"),
+            ),
+        ];
+        for (name, changes, wanted) in cases {
+            let outcome = check_id_token_claims(&claims(changes), &reauthentication);
+            match wanted {
+                None => assert!(outcome.is_ok(), "{name}: {outcome:?}"),
+                Some(fragment) => {
+                    let error = outcome.expect_err(name);
+                    assert!(error.reason.contains(fragment), "{name}: {}", error.reason);
+                }
+            }
+        }
+        // An ordinary login does not ask for auth_time.
+        assert!(check_id_token_claims(&claims(json!({})), &expected()).is_ok());
     }
 
     fn config() -> OidcConfig {

@@ -126,7 +126,7 @@ fn owner_columns(owner: PrincipalId) -> (Option<String>, Option<String>) {
 }
 
 const SESSION_COLUMNS: &str =
-    "id, user_id, created_at, last_seen_at, absolute_expires_at, revoked_at";
+    "id, user_id, created_at, last_seen_at, absolute_expires_at, revoked_at, authenticated_at";
 
 fn session_from(row: &AnyRow) -> StoreResult<Session> {
     Ok(Session {
@@ -136,6 +136,7 @@ fn session_from(row: &AnyRow) -> StoreResult<Session> {
         last_seen_at: get_timestamp(row, "last_seen_at")?,
         absolute_expires_at: get_timestamp(row, "absolute_expires_at")?,
         revoked_at: get_optional_timestamp(row, "revoked_at")?,
+        authenticated_at: get_timestamp(row, "authenticated_at")?,
     })
 }
 
@@ -575,8 +576,8 @@ impl WriteTx {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, secret_hash, csrf_hash, client_ip, created_at, \
-             last_seen_at, absolute_expires_at, auth_method) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             last_seen_at, absolute_expires_at, auth_method, authenticated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(session.id.to_string())
         .bind(session.user_id.to_string())
@@ -587,9 +588,47 @@ impl WriteTx {
         .bind(micros(session.last_seen_at))
         .bind(micros(session.absolute_expires_at))
         .bind(auth_method)
+        .bind(micros(session.authenticated_at))
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+
+    /// Notes that the user of a live session proved who they are again at `at`
+    /// (step-up). `false` when the session has ended meanwhile.
+    pub async fn reauthenticate_session(
+        &mut self,
+        id: rampart_domain::SessionId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET authenticated_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(at))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// As [`Self::reauthenticate_session`], only when the session is `user`'s (the one
+    /// an identity provider authenticated again).
+    pub async fn reauthenticate_session_of(
+        &mut self,
+        id: rampart_domain::SessionId,
+        user: UserId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET authenticated_at = $2 \
+             WHERE id = $1 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(micros(at))
+        .bind(user.to_string())
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn revoke_session(
@@ -632,6 +671,42 @@ impl WriteTx {
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// Ends every open password session except those of `keep` (the account now
+    /// requires single sign-on; `keep` are its break-glass users), with the run
+    /// credentials they started. Returns how many sessions ended.
+    pub async fn revoke_password_sessions_except(
+        &mut self,
+        keep: &[UserId],
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        // `$2`, `$3`, … for the users kept (at most a policy's break-glass users).
+        let kept = if keep.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> =
+                (0..keep.len()).map(|n| format!("${}", n + 2)).collect();
+            format!(" AND user_id NOT IN ({})", placeholders.join(", "))
+        };
+        let refused = format!(
+            "SELECT id FROM sessions WHERE auth_method = 'password' AND revoked_at IS NULL{kept}"
+        );
+        let tokens = format!(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND \
+             run_parent_session_id IN ({refused})"
+        );
+        let mut query = sqlx::query(&tokens).bind(micros(at));
+        for user in keep {
+            query = query.bind(user.to_string());
+        }
+        query.execute(self.conn()).await?;
+        let sessions = format!("UPDATE sessions SET revoked_at = $1 WHERE id IN ({refused})");
+        let mut query = sqlx::query(&sessions).bind(micros(at));
+        for user in keep {
+            query = query.bind(user.to_string());
+        }
+        Ok(query.execute(self.conn()).await?.rows_affected())
     }
 
     pub async fn make_account_owner(&mut self, id: UserId) -> StoreResult<()> {

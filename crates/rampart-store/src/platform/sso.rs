@@ -7,7 +7,7 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DisplayName, Slug, UserId};
 use sqlx::any::AnyRow;
 
-use crate::rows::{get, get_flag, get_id, get_timestamp, micros, parsed};
+use crate::rows::{get, get_flag, get_id, get_optional_id, get_timestamp, micros, parsed};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, name, display_name, kind, config, enabled, created_at, updated_at";
@@ -48,7 +48,11 @@ pub struct SsoLogin {
     pub provider_id: uuid::Uuid,
     pub binder_hash: Vec<u8>,
     pub redirect_to: String,
+    /// When the login started (an `auth_time` before it is not this login's).
+    pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The session this round trip re-authenticates (step-up), instead of opening one.
+    pub reauthenticates: Option<rampart_domain::SessionId>,
 }
 
 /// The key of the policy that `scope` itself sets: the account's, or its organisation's.
@@ -192,14 +196,15 @@ impl Store {
             .await?;
         sqlx::query(
             "INSERT INTO sso_logins (state_hash, provider_id, binder_hash, redirect_to, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             created_at, expires_at, reauthenticates) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(state_hash.to_vec())
         .bind(login.provider_id.to_string())
         .bind(login.binder_hash.clone())
         .bind(login.redirect_to.as_str())
-        .bind(micros(now))
+        .bind(micros(login.created_at))
         .bind(micros(login.expires_at))
+        .bind(login.reauthenticates.map(|id| id.to_string()))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -282,7 +287,8 @@ impl WriteTx {
     pub async fn take_sso_login(&mut self, state_hash: &[u8]) -> StoreResult<Option<SsoLogin>> {
         let row = sqlx::query(
             "DELETE FROM sso_logins WHERE state_hash = $1 \
-             RETURNING provider_id, binder_hash, redirect_to, expires_at",
+             RETURNING provider_id, binder_hash, redirect_to, created_at, expires_at, \
+             reauthenticates",
         )
         .bind(state_hash.to_vec())
         .fetch_optional(self.conn())
@@ -293,7 +299,9 @@ impl WriteTx {
                     provider_id: get_id(row, "provider_id")?,
                     binder_hash: get(row, "binder_hash")?,
                     redirect_to: get(row, "redirect_to")?,
+                    created_at: get_timestamp(row, "created_at")?,
                     expires_at: get_timestamp(row, "expires_at")?,
+                    reauthenticates: get_optional_id(row, "reauthenticates")?,
                 })
             })
             .transpose()

@@ -147,7 +147,8 @@ async fn login_gives_a_host_only_secure_session_that_needs_csrf_to_change_things
     let logout = session
         .post(&server, "/api/v1/auth/logout", json!({}))
         .await;
-    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    assert_eq!(logout.status, StatusCode::OK, "{}", logout.text);
+    assert_eq!(logout.body, json!({"provider_logout_url": null}));
     let after = session.get(&server, "/api/v1/me").await;
     assert_eq!(
         (after.status, after.code()),
@@ -300,4 +301,184 @@ async fn a_password_is_rehashed_on_login_when_the_parameters_change() {
         after.password_hash
     );
     login(&server, "fay@example.com", "orchard lighthouse ember").await;
+}
+
+/// Step-up: sensitive routes need a session whose user signed in (or re-authenticated)
+/// within `auth.reauthentication_minutes`; a password session re-authenticates with its
+/// password; API tokens are not asked. Both engines.
+async fn step_up_asks_for_the_password_again(engine: Option<rampart_testkit::Engine>) {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let server = TestServer::start_with(Options {
+        engine,
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let password = "quartz harbour lantern";
+    let user = server.create_user("gus@example.com", password).await;
+    let session = login(&server, "gus@example.com", password).await;
+    let token = |name: &str| json!({"name": name, "expires_in_days": 7});
+
+    // Fresh from the sign-in: a token may be created.
+    let fresh = session
+        .post(&server, "/api/v1/tokens", token("fresh"))
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    rampart_testkit::remember_secret(fresh.body["secret"].as_str().unwrap());
+    let me = session.get(&server, "/api/v1/me").await;
+    let signed_in_at = me.body["authenticated_at"].as_str().unwrap().to_owned();
+
+    // Eleven minutes on (the default window is ten): refused, nothing created, and the
+    // message says how to re-authenticate. Reading and ordinary changes still work.
+    clock.advance(SignedDuration::from_mins(11));
+    let stale = session
+        .post(&server, "/api/v1/tokens", token("stale"))
+        .await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (StatusCode::UNAUTHORIZED, "reauthentication_required"),
+        "{}",
+        stale.text
+    );
+    assert!(
+        stale.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /api/v1/auth/reauthenticate"),
+        "{}",
+        stale.text
+    );
+    let tokens = session.get(&server, "/api/v1/tokens").await;
+    assert_eq!(
+        tokens.body["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+    assert_eq!(
+        session.get(&server, "/api/v1/me").await.status,
+        StatusCode::OK
+    );
+    // An API token is not asked (creating one is what needed the step-up).
+    let own_token = server
+        .create_token(
+            fresh.body["secret"].as_str().unwrap(),
+            json!({"name": "by-token", "expires_in_days": 1}),
+        )
+        .await;
+    rampart_testkit::remember_secret(&own_token);
+
+    // Re-authenticating: the CSRF token is needed, a wrong password is refused (and
+    // audited), a token has no session to renew.
+    let without_csrf = session
+        .send(
+            &server,
+            reqwest::Method::POST,
+            "/api/v1/auth/reauthenticate",
+            Some(json!({"password": password})),
+            false,
+        )
+        .await;
+    assert_eq!(without_csrf.code(), "csrf_token_invalid");
+    let wrong = session
+        .post(
+            &server,
+            "/api/v1/auth/reauthenticate",
+            json!({"password": "not it at all"}),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
+    let by_token = server
+        .post(
+            "/api/v1/auth/reauthenticate",
+            &own_token,
+            json!({"password": password}),
+        )
+        .await;
+    assert_eq!(
+        (by_token.status, by_token.code()),
+        (StatusCode::BAD_REQUEST, "not_a_session")
+    );
+    assert_eq!(
+        session
+            .post(&server, "/api/v1/tokens", token("still"))
+            .await
+            .code(),
+        "reauthentication_required",
+        "a failed re-authentication renews nothing"
+    );
+    let renewed = session
+        .post(
+            &server,
+            "/api/v1/auth/reauthenticate",
+            json!({"password": password}),
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::NO_CONTENT, "{}", renewed.text);
+    let after = session
+        .post(&server, "/api/v1/tokens", token("after"))
+        .await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.text);
+    rampart_testkit::remember_secret(after.body["secret"].as_str().unwrap());
+    let me = session.get(&server, "/api/v1/me").await;
+    assert_ne!(me.body["authenticated_at"].as_str().unwrap(), signed_in_at);
+    // Again for the whole window, then no longer.
+    clock.advance(SignedDuration::from_secs(9 * 60 + 59));
+    let within = session
+        .post(&server, "/api/v1/tokens", token("within"))
+        .await;
+    assert_eq!(within.status, StatusCode::CREATED, "{}", within.text);
+    rampart_testkit::remember_secret(within.body["secret"].as_str().unwrap());
+    clock.advance(SignedDuration::from_secs(1));
+    assert_eq!(
+        session
+            .post(&server, "/api/v1/tokens", token("past"))
+            .await
+            .code(),
+        "reauthentication_required"
+    );
+
+    // Audited: the refusals, the failed and the successful re-authentication.
+    let audit = server.app().store().recent_audit(200).await.unwrap();
+    let user_actor = format!("user:{user}");
+    let refusals = audit
+        .iter()
+        .filter(|r| r.action == "access.denied" && r.details.contains("reauthentication_required"))
+        .count();
+    assert_eq!(refusals, 3);
+    let reauthentications: Vec<&str> = audit
+        .iter()
+        .filter(|r| r.action == "auth.reauthenticate")
+        .inspect(|r| assert_eq!(r.actor.as_deref(), Some(user_actor.as_str())))
+        .map(|r| r.outcome.as_str())
+        .collect();
+    assert_eq!(reauthentications, ["success", "failure"], "newest first");
+
+    // Wrong passwords count towards the login lockout of the account.
+    let mut last = None;
+    for _ in 0..12 {
+        let reply = session
+            .post(
+                &server,
+                "/api/v1/auth/reauthenticate",
+                json!({"password": "guessing again"}),
+            )
+            .await;
+        last = Some(reply.code().to_owned());
+    }
+    assert_eq!(last.as_deref(), Some("too_many_auth_failures"));
+}
+
+#[tokio::test]
+async fn step_up_asks_for_the_password_again_on_sqlite() {
+    step_up_asks_for_the_password_again(None).await;
+}
+
+#[tokio::test]
+async fn step_up_asks_for_the_password_again_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        step_up_asks_for_the_password_again(Some(rampart_testkit::Engine::Postgres)).await;
+    }
 }

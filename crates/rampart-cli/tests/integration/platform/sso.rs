@@ -147,6 +147,25 @@ impl Browser {
         }
     }
 
+    /// A state-changing JSON request to the server, as the page's script sends it: the
+    /// CSRF token read from its cookie into `X-CSRF-Token`.
+    pub async fn post_json(&mut self, server: &TestServer, path: &str, body: Value) -> Reply {
+        let url = format!("{}{path}", server.url);
+        let csrf = self.cookie(&url, "__Host-rampart_csrf").unwrap_or_default();
+        let response = self
+            .client
+            .post(&url)
+            .header("cookie", self.cookie_header(&url))
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let reply = read(response).await;
+        self.keep_cookies(&url, &reply);
+        reply
+    }
+
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         self.cookies.get(&Self::host(url))?.get(name).cloned()
     }
@@ -210,6 +229,30 @@ impl Browser {
                 url = location(&posted, &url);
                 continue;
             }
+            // A page that submits itself (the provider ending its session for another
+            // account, when a different person signs in): do what its script does.
+            if reply.status == StatusCode::OK && reply.text.contains("document.forms[0].submit()") {
+                let action = between(&reply.text, "action=\"", "\"");
+                let fields: Vec<(String, String)> = reply
+                    .text
+                    .split("<input type=\"hidden\" ")
+                    .skip(1)
+                    .map(|input| {
+                        (
+                            between(input, "name=\"", "\""),
+                            between(input, "value=\"", "\""),
+                        )
+                    })
+                    .collect();
+                let form: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                let posted = self.post_form(&action, &form).await;
+                assert!(posted.status.is_redirection(), "{}", posted.text);
+                url = location(&posted, &action);
+                continue;
+            }
             assert!(
                 reply.status.is_redirection(),
                 "the provider answered {} at {url}: {}",
@@ -220,6 +263,12 @@ impl Browser {
         }
         panic!("the provider never sent the browser back");
     }
+}
+
+/// The text of `text` between the first `start` and the next `end`.
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text.split_once(start).unwrap().1;
+    from.split_once(end).unwrap().0.to_owned()
 }
 
 /// The redirect target of `reply`, made absolute against `base`.
@@ -477,15 +526,51 @@ async fn sso_signs_in_users(engine: Option<Engine>) {
         .await;
     assert_eq!(org.status, StatusCode::OK, "{}", org.text);
     // A state-changing request with the session needs the CSRF token from the cookie.
-    let logout = browser
-        .client
-        .post(format!("{}/api/v1/auth/logout", server.url))
-        .header("cookie", browser.cookie_header(&server.url))
-        .header("x-csrf-token", csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let logout = read(
+        browser
+            .client
+            .post(format!("{}/api/v1/auth/logout", server.url))
+            .header("cookie", browser.cookie_header(&server.url))
+            .header("x-csrf-token", csrf)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(logout.status, StatusCode::OK, "{}", logout.text);
+    browser.keep_cookies(&server.url, &logout);
+    assert!(me(&mut browser, &server).await.status == StatusCode::UNAUTHORIZED);
+    // The answer says where to end the session at the provider too (RP-initiated
+    // logout); the provider asks the person to confirm, then forgets them: the next
+    // sign-in asks for a login again.
+    let end = logout.body["provider_logout_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(end.starts_with(&provider.issuer), "{end}");
+    assert_eq!(param(&end, "client_id").as_deref(), Some("rampart"));
+    let confirm = browser.get(&end).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    let action = between(&confirm.text, "action=\"", "\"");
+    let xsrf = between(&confirm.text, "name=\"xsrf\" value=\"", "\"");
+    let ended = browser
+        .post_form(&action, &[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .await;
+    assert!(ended.status.is_redirection(), "{}", ended.text);
+    let start = browser
+        .get(&format!("{}/api/v1/auth/sso/corp/start", server.url))
+        .await;
+    let mut url = location(&start, &server.url);
+    let mut page = browser.get(&url).await;
+    while page.status.is_redirection() && !url.starts_with(&server.url) {
+        url = location(&page, &url);
+        page = browser.get(&url).await;
+    }
+    assert!(
+        page.text.contains("name=\"prompt\" value=\"login\""),
+        "the provider asks for a login again: {}",
+        page.text
+    );
 
     // Replaying the callback (the same code and state) is refused: the state was taken.
     let replayed = browser.get(&callback).await;
@@ -1014,8 +1099,10 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
         assert_eq!(refused.code(), "no_sso_provider");
     }
 
-    // The account requires SSO, with carol as its break-glass user: dave's correct
-    // password is refused (and says why), carol's opens a session, audited loudly.
+    // The account requires SSO, with carol as its break-glass user: dave's password
+    // session ends at once, his correct password is refused (and says why), carol's
+    // session lives on and her password opens new ones, audited loudly.
+    let dave_before = super::auth::login(&server, "dave@example.com", password).await;
     let set = put(
         "/api/v1/sso/policy",
         json!({"required": true, "break_glass_users": ["carol@example.com"]}),
@@ -1023,6 +1110,24 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
     .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.text);
     assert_eq!(set.body["break_glass_users"], json!([carol]));
+    assert_eq!(
+        dave_before.get(&server, "/api/v1/me").await.code(),
+        "session_invalid",
+        "a password session the account now refuses has ended"
+    );
+    assert_eq!(
+        carol_password.get(&server, "/api/v1/me").await.status,
+        StatusCode::OK,
+        "a break-glass user's session lives on"
+    );
+    let updates = server
+        .get("/api/v1/audit-events?action=sso_policy.update", admin)
+        .await;
+    assert_eq!(
+        updates.body["items"][0]["details"]["password_sessions_ended"], 1,
+        "{}",
+        updates.text
+    );
     // A correct password answers exactly as a wrong one (it confirms nothing); the
     // login page learns of the requirement from the login options.
     let dave = super::auth::try_login(&server, "dave@example.com", password).await;
@@ -1059,9 +1164,29 @@ async fn sso_policies_refuse_passwords(engine: Option<Engine>) {
         "{}",
         loud.text
     );
-    // …but inside the organisation, whose policy does not name her, it is refused.
+    // …but inside the organisation, whose policy does not name her, it is refused;
+    // once the organisation names her too, each use inside it is audited loudly.
     let inside = glass.get(&server, "/api/v1/orgs/acme").await;
     assert_eq!(inside.code(), "sso_required", "{}", inside.text);
+    let set = put(
+        "/api/v1/orgs/acme/sso/policy",
+        json!({"required": true, "break_glass_users": [carol]}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let inside = glass.get(&server, "/api/v1/orgs/acme").await;
+    assert_eq!(inside.status, StatusCode::OK, "{}", inside.text);
+    let loud = server
+        .get("/api/v1/audit-events?action=auth.break_glass", admin)
+        .await;
+    let uses = loud.body["items"].as_array().unwrap();
+    assert_eq!(uses.len(), 2, "{}", loud.text);
+    assert_eq!(
+        uses[0]["details"]["policy"], "organization",
+        "{}",
+        loud.text
+    );
+    assert_eq!(uses[0]["actor"], format!("user:{carol}"), "{}", loud.text);
 
     // Nobody locks themselves out: an admin's own password session cannot require SSO
     // without being named a break-glass user.
@@ -1110,5 +1235,190 @@ async fn sso_policies_refuse_passwords_on_sqlite() {
 async fn sso_policies_refuse_passwords_on_postgres() {
     if rampart_testkit::postgres_server_url().is_some() {
         sso_policies_refuse_passwords(Some(Engine::Postgres)).await;
+    }
+}
+
+/// Step-up for a single sign-on session: it re-authenticates at its provider, which is
+/// asked to authenticate the person again (`prompt=login`, `max_age=0`); the callback
+/// renews the same session (no new cookie) only for the person linked to it.
+async fn sso_sessions_reauthenticate_at_their_provider(engine: Option<Engine>) {
+    let server = TestServer::start_with(Options {
+        engine,
+        ..Options::default()
+    })
+    .await;
+    prepare_account(&server).await;
+    let provider = OidcProvider::start(
+        json!([client(&server, "rampart", "corp", json!({}))]),
+        json!({
+            "ana": {"email": "ana@example.com", "email_verified": true, "name": "Ana Lima"},
+            "mallory": {"email": "mallory@example.com", "email_verified": true, "name": "Mallory"},
+        }),
+        json!({}),
+    )
+    .await;
+    let added = add_provider(&server, &provider, "corp", "rampart", json!({})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    let mut browser = Browser::new(&server, &provider);
+    let (finished, _) = sign_in(&mut browser, &server, "corp", "ana").await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    let session_cookie = browser
+        .cookie(&server.url, "__Host-rampart_session")
+        .unwrap();
+    let token = json!({"name": "laptop", "expires_in_days": 7});
+    let fresh = browser
+        .post_json(&server, "/api/v1/tokens", token.clone())
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    rampart_testkit::remember_secret(fresh.body["secret"].as_str().unwrap());
+
+    // The sign-in grows old (eleven minutes; the window is ten).
+    let age = || async {
+        server
+            .app()
+            .store()
+            .execute_raw_for_tests(
+                "UPDATE sessions SET authenticated_at = authenticated_at - 660000000",
+            )
+            .await
+            .unwrap();
+    };
+    age().await;
+    let stale = browser
+        .post_json(&server, "/api/v1/tokens", token.clone())
+        .await;
+    assert_eq!(
+        (stale.status, stale.code()),
+        (StatusCode::UNAUTHORIZED, "reauthentication_required"),
+        "{}",
+        stale.text
+    );
+    assert!(
+        stale
+            .text
+            .contains("/api/v1/auth/sso/corp/start?reauthenticate=true"),
+        "{}",
+        stale.text
+    );
+    // Not with a password: the session signed in through the provider.
+    let by_password = browser
+        .post_json(
+            &server,
+            "/api/v1/auth/reauthenticate",
+            json!({"password": "anything at all"}),
+        )
+        .await;
+    assert_eq!(
+        (by_password.status, by_password.code()),
+        (StatusCode::BAD_REQUEST, "reauthentication_method_mismatch")
+    );
+    // Not without a session.
+    let mut stranger = Browser::new(&server, &provider);
+    let no_session = stranger
+        .get(&format!(
+            "{}/api/v1/auth/sso/corp/start?reauthenticate=true",
+            server.url
+        ))
+        .await;
+    assert_eq!(
+        (no_session.status, no_session.code()),
+        (StatusCode::UNAUTHORIZED, "authentication_required")
+    );
+
+    // Someone else signing in at the provider renews nothing.
+    let start = browser
+        .get(&format!(
+            "{}/api/v1/auth/sso/corp/start?reauthenticate=true&redirect_to=/settings",
+            server.url
+        ))
+        .await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.text);
+    let authorize = location(&start, &server.url);
+    assert_eq!(param(&authorize, "prompt").as_deref(), Some("login"));
+    assert_eq!(param(&authorize, "max_age").as_deref(), Some("0"));
+    let callback = browser
+        .through_provider(&authorize, "mallory", &server.url)
+        .await;
+    let refused = browser.get(&callback).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        browser
+            .post_json(&server, "/api/v1/tokens", token.clone())
+            .await
+            .code(),
+        "reauthentication_required"
+    );
+
+    // The person of the session signs in again: the same session is renewed.
+    let start = browser
+        .get(&format!(
+            "{}/api/v1/auth/sso/corp/start?reauthenticate=true&redirect_to=/settings",
+            server.url
+        ))
+        .await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.text);
+    let callback = browser
+        .through_provider(&location(&start, &server.url), "ana", &server.url)
+        .await;
+    let renewed = browser.get(&callback).await;
+    assert_eq!(renewed.status, StatusCode::SEE_OTHER, "{}", renewed.text);
+    assert_eq!(renewed.headers["location"], "/settings");
+    assert!(
+        renewed
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .all(|cookie| !cookie
+                .to_str()
+                .unwrap()
+                .starts_with("__Host-rampart_session=")),
+        "no new session"
+    );
+    assert_eq!(
+        browser
+            .cookie(&server.url, "__Host-rampart_session")
+            .unwrap(),
+        session_cookie
+    );
+    let after = browser
+        .post_json(&server, "/api/v1/tokens", token.clone())
+        .await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.text);
+    rampart_testkit::remember_secret(after.body["secret"].as_str().unwrap());
+
+    // Audited as the session's user, by the provider.
+    let audit = server.app().store().recent_audit(100).await.unwrap();
+    let renewals: Vec<_> = audit
+        .iter()
+        .filter(|r| r.action == "auth.reauthenticate")
+        .collect();
+    assert_eq!(renewals.len(), 1);
+    assert_eq!(renewals[0].outcome, "success");
+    assert!(
+        renewals[0].details.contains("oidc:corp"),
+        "{}",
+        renewals[0].details
+    );
+    let who = me(&mut browser, &server).await;
+    assert_eq!(
+        renewals[0].actor.as_deref(),
+        Some(format!("user:{}", who.body["user"]["id"].as_str().unwrap()).as_str())
+    );
+}
+
+#[tokio::test]
+async fn sso_sessions_reauthenticate_at_their_provider_on_sqlite() {
+    sso_sessions_reauthenticate_at_their_provider(None).await;
+}
+
+#[tokio::test]
+async fn sso_sessions_reauthenticate_at_their_provider_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        sso_sessions_reauthenticate_at_their_provider(Some(Engine::Postgres)).await;
     }
 }

@@ -146,6 +146,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::PolicySetOverride),
             "Override a failed soft-mandatory result, with a reason (audited)",
         )
+        .step_up()
         .body::<wire::PolicyOverrideCreate>()
         .reply::<wire::PolicyResults>(200),
         override_plan_policy,

@@ -78,6 +78,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::PolicySetOverride),
             "Override a failed soft-mandatory result of the run's plan, with a reason",
         )
+        .step_up()
         .body::<wire::PolicyOverrideCreate>()
         .reply::<wire::RunDetail>(200),
         override_policy,
@@ -89,6 +90,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceApprove),
             "Approve the run's plan as it is (not by its author unless the workspace allows it)",
         )
+        .step_up()
         .reply::<wire::RunDetail>(201),
         approve,
     );

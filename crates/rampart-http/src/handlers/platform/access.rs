@@ -71,6 +71,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::RoleAssignmentCreate),
                 "Assign a role (never beyond your own rights)",
             )
+            .step_up()
             .body::<wire::RoleAssignmentCreate>()
             .reply::<wire::RoleAssignment>(201),
             create_role_assignment,
@@ -81,7 +82,8 @@ pub fn routes(table: &mut RouteTable) {
                 assignment,
                 perm(P::RoleAssignmentDelete),
                 "Remove a role assignment (not the last Account Admin)",
-            ),
+            )
+            .step_up(),
             delete_role_assignment,
         );
         table.add(
@@ -147,6 +149,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::RoleCreate),
                 "Create a custom role (never beyond your own permissions)",
             )
+            .step_up()
             .body::<wire::RoleCreate>()
             .reply::<wire::Role>(201),
             create_role,
@@ -168,6 +171,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::RoleEdit),
                 "Update a custom role (built-in roles are immutable)",
             )
+            .step_up()
             .body::<wire::RoleUpdate>()
             .reply::<wire::Role>(200),
             update_role,
@@ -178,7 +182,8 @@ pub fn routes(table: &mut RouteTable) {
                 path("/roles/{role_id}"),
                 perm(P::RoleDelete),
                 "Delete a custom role and its assignments",
-            ),
+            )
+            .step_up(),
             delete_role,
         );
         table.add(
@@ -238,6 +243,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::GroupEdit),
                 "Add a user to a group",
             )
+            .step_up()
             .body::<wire::GroupMember>()
             .reply::<wire::GroupMember>(201),
             add_group_member,
@@ -248,7 +254,8 @@ pub fn routes(table: &mut RouteTable) {
                 path("/groups/{group_id}/members/{user_id}"),
                 perm(P::GroupEdit),
                 "Remove a user from a group",
-            ),
+            )
+            .step_up(),
             remove_group_member,
         );
         table.add(

@@ -41,11 +41,26 @@ pub fn routes(table: &mut RouteTable) {
             M::POST,
             "/api/v1/auth/logout",
             Access::SelfService,
-            "End the current session",
+            "End the current session; for a single sign-on session, also where to end \
+             it at the provider",
         )
+        .reply::<wire::LogoutResponse>(200)
         // `not_a_session`: an API token is revoked, not logged out.
         .errors(&[400]),
         logout,
+    );
+    table.add(
+        r(
+            M::POST,
+            "/api/v1/auth/reauthenticate",
+            Access::SelfService,
+            "Prove it is you again (step-up): a password session's password renews its \
+             sign-in for sensitive actions (an SSO session re-authenticates at its provider)",
+        )
+        .body::<wire::ReauthenticateRequest>()
+        // `not_a_session`, `reauthentication_method_mismatch`; a wrong password.
+        .errors(&[400]),
+        reauthenticate,
     );
     table.add(
         r(
@@ -100,8 +115,13 @@ pub async fn logout(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
 ) -> ApiResult<Response> {
+    // Asked before the session ends: the provider it signed in through.
+    let provider_logout_url = state.app.provider_logout_url(&ctx.actor).await;
     state.app.logout(&ctx).await?;
-    let mut response = StatusCode::NO_CONTENT.into_response();
+    let mut response = Json(wire::LogoutResponse {
+        provider_logout_url,
+    })
+    .into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static(
@@ -155,6 +175,7 @@ pub async fn me(
         service_account,
         auth_method: ctx.actor.auth_method.as_str().into(),
         session_method: ctx.actor.session_method.clone(),
+        authenticated_at: ctx.actor.authenticated_at.map(|at| at.to_string()),
         token_id: ctx.actor.token_id.map(|id| id.to_string()),
         narrowed_to_project: narrowed,
     }))
@@ -178,6 +199,15 @@ pub async fn project_path(
         .await
         .map_err(rampart_app::AppError::from)?;
     Ok(org.map(|org| format!("{}/{}", org.identifier, project.identifier)))
+}
+
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    ApiJson(body): ApiJson<wire::ReauthenticateRequest>,
+) -> ApiResult<StatusCode> {
+    state.app.reauthenticate(&ctx, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn change_password(

@@ -48,6 +48,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::SelfService,
             "Create a personal API token (secret shown once)",
         )
+        .step_up()
         .body::<wire::TokenCreate>()
         .reply::<wire::TokenCreated>(201),
         create_my_token,
@@ -182,6 +183,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::TokenCreate),
                 "Create a service account token (secret shown once)",
             )
+            .step_up()
             .body::<wire::TokenCreate>()
             .reply::<wire::TokenCreated>(201),
             create_service_account_token,

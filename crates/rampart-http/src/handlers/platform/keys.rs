@@ -49,6 +49,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Make a new key version primary; older data is resealed in the background",
         )
+        .step_up()
         .body::<wire::KeyScope>()
         .reply::<wire::KeyRing>(200)
         .errors(&[404]),
@@ -61,6 +62,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Replace the root key online: every key ring and server secret is rewrapped",
         )
+        .step_up()
         .reply::<wire::RootKeyRotated>(200),
         rotate_root_key,
     );
@@ -71,6 +73,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Crypto-shred: destroy every key version (confirm must repeat the scope)",
         )
+        .step_up()
         .body::<wire::KeyDestroy>()
         .reply::<wire::KeysDestroyed>(200)
         .errors(&[404]),

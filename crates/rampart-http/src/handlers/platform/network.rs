@@ -34,6 +34,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Replace the account's allowlist (must include your own address)",
         )
+        .step_up()
         .body::<wire::IpAllowlist>()
         .reply::<wire::IpAllowlist>(200),
         set_ip_allowlist,
@@ -55,6 +56,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::OrgEdit),
             "Replace the organisation's allowlist (must include your own address)",
         )
+        .step_up()
         .body::<wire::IpAllowlist>()
         .reply::<wire::IpAllowlist>(200),
         set_ip_allowlist,

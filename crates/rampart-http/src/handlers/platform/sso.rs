@@ -26,11 +26,19 @@ pub const SSO_BINDER_COOKIE: &str = "__Host-rampart_sso";
 /// session's stored hash, so the cookie alone proves nothing).
 pub const CSRF_COOKIE: &str = "__Host-rampart_csrf";
 
-const START_QUERY: &[QueryParam] = &[QueryParam::optional(
-    "redirect_to",
-    "a path on this server to return to once signed in (default /)",
-    Shape::Text,
-)];
+const START_QUERY: &[QueryParam] = &[
+    QueryParam::optional(
+        "redirect_to",
+        "a path on this server to return to once signed in (default /)",
+        Shape::Text,
+    ),
+    QueryParam::optional(
+        "reauthenticate",
+        "renew the sign-in of this browser's session (step-up) instead of opening one: \
+         the provider authenticates the person again",
+        Shape::Boolean,
+    ),
+];
 const CALLBACK_QUERY: &[QueryParam] = &[
     QueryParam::optional("code", "the authorization code", Shape::Text),
     QueryParam::optional("state", "the login's state, as sent", Shape::Text),
@@ -66,9 +74,10 @@ pub fn routes(table: &mut RouteTable) {
         )
         .query(START_QUERY)
         .empty(303)
-        // A bad redirect_to; the provider's discovery failing or refusing PKCE; no
+        // A bad redirect_to; a re-authentication without a session or of another
+        // provider's session; the provider's discovery failing or refusing PKCE; no
         // known public URL.
-        .errors(&[400, 403, 502, 503]),
+        .errors(&[400, 401, 403, 502, 503]),
         start,
     );
     table.add(
@@ -76,8 +85,9 @@ pub fn routes(table: &mut RouteTable) {
             M::GET,
             "/api/v1/auth/sso/{provider}/callback",
             Access::Public,
-            "Where the provider sends the browser back: signs in (session cookie) and \
-             redirects to where the login started",
+            "Where the provider sends the browser back: signs in (session cookie), or \
+             renews the session's sign-in for a re-authentication, and redirects to where \
+             the login started",
         )
         .query(CALLBACK_QUERY)
         .empty(303)
@@ -103,6 +113,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Add an OpenID Connect provider",
         )
+        .step_up()
         .body::<wire::SsoProviderCreate>()
         .reply::<wire::SsoProvider>(201)
         .errors(&[409]),
@@ -125,6 +136,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::AccountManage),
             "Change a provider (its name stays)",
         )
+        .step_up()
         .body::<wire::SsoProviderUpdate>()
         .reply::<wire::SsoProvider>(200),
         update_provider,
@@ -135,7 +147,8 @@ pub fn routes(table: &mut RouteTable) {
             "/api/v1/sso/providers/{provider}",
             perm(P::AccountManage),
             "Delete a provider and its links to users (the users stay)",
-        ),
+        )
+        .step_up(),
         delete_provider,
     );
     policy_routes(table);
@@ -166,6 +179,7 @@ pub fn policy_routes(table: &mut RouteTable) {
                 perm(permission),
                 "Require single sign-on here (or not); name the break-glass users",
             )
+            .step_up()
             .body::<wire::SsoPolicy>()
             .reply::<wire::SsoPolicy>(200)
             // No enabled provider; a policy that would end the caller's own session.
@@ -212,6 +226,8 @@ path_params! {
 pub struct StartQuery {
     #[serde(default)]
     redirect_to: Option<String>,
+    #[serde(default)]
+    reauthenticate: bool,
 }
 
 /// The provider's redirect. Not `deny_unknown_fields`: providers add their own
@@ -314,12 +330,37 @@ pub async fn login_options(
 pub async fn start(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
     ApiPath(path): ApiPath<ProviderPath>,
     ApiQuery(query): ApiQuery<StartQuery>,
 ) -> ApiResult<Response> {
+    // A re-authentication is of the session this browser holds (a top-level GET
+    // navigation: the cookie comes with it, and no CSRF token is needed because the
+    // round trip changes nothing unless the person signs in at the provider again).
+    let session = if query.reauthenticate {
+        let secret = crate::enforce::session_cookie(&headers).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::AuthenticationRequired,
+                "re-authentication renews a session: this browser has none",
+            )
+        })?;
+        Some(
+            state
+                .app
+                .authenticate_session(secret, None, false, &meta)
+                .await?,
+        )
+    } else {
+        None
+    };
     let started = state
         .app
-        .start_sso_login(&path.provider, query.redirect_to.as_deref(), &meta)
+        .start_sso_login(
+            &path.provider,
+            query.redirect_to.as_deref(),
+            session.as_ref(),
+            &meta,
+        )
         .await?;
     let binder = format!(
         "{SSO_BINDER_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={SSO_LOGIN_TTL_SECS}",
@@ -350,16 +391,22 @@ pub async fn callback(
             &meta,
         )
         .await?;
+    let clear_binder =
+        format!("{SSO_BINDER_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
+    let Some(login) = finished.login else {
+        // A re-authentication: the browser keeps its session.
+        return see_other(&finished.redirect_to, &[clear_binder]);
+    };
     let max_age = state.app.settings().session_timeouts.absolute_secs;
     see_other(
         &finished.redirect_to,
         &[
-            super::auth::session_set_cookie(&state, finished.login.session_secret.as_str()),
+            super::auth::session_set_cookie(&state, login.session_secret.as_str()),
             format!(
                 "{CSRF_COOKIE}={}; Path=/; Secure; SameSite=Strict; Max-Age={max_age}",
-                finished.login.csrf_token.as_str()
+                login.csrf_token.as_str()
             ),
-            format!("{SSO_BINDER_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"),
+            clear_binder,
         ],
     )
 }

@@ -30,6 +30,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::RunbookExecute),
             "Start an execution of a runbook (a sensitive one waits for approval)",
         )
+        .step_up()
         .body::<wire::RunbookExecutionCreate>()
         .reply::<wire::RunbookExecution>(201),
         start_execution,
@@ -71,6 +72,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::RunbookExecute),
             "Approve a sensitive runbook's execution (not by who started it); it starts",
         )
+        .step_up()
         .reply::<wire::RunbookExecution>(200)
         .errors(&[409]),
         approve_execution,

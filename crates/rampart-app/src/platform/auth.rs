@@ -288,7 +288,7 @@ impl App {
         let now = self.now();
         let mut tx = self.store().write().await?;
         let (outcome, ctx) = self
-            .open_session(&mut tx, &user, SESSION_METHOD_PASSWORD, meta)
+            .open_session(&mut tx, &user, SESSION_METHOD_PASSWORD, now, meta)
             .await?;
         if let Some(phc) = &new_hash {
             tx.set_password_hash(user.id, Some(phc), now).await?;
@@ -319,7 +319,8 @@ impl App {
     }
 
     /// Opens a session for `user` in `tx` (signed in by `method`: `password` or
-    /// `oidc:<provider>`): mints its secret and CSRF token and returns them with the
+    /// `oidc:<provider>`, at `authenticated_at` — for single sign-on, when the provider
+    /// says the person authenticated, which may be long before): mints its secret and CSRF token and returns them with the
     /// session's own context, for the caller's `auth.login` record in the same
     /// transaction.
     pub(crate) async fn open_session(
@@ -327,6 +328,7 @@ impl App {
         tx: &mut rampart_store::WriteTx,
         user: &User,
         method: &str,
+        authenticated_at: Timestamp,
         meta: &RequestMeta,
     ) -> AppResult<(LoginOutcome, Ctx)> {
         let now = self.now();
@@ -343,7 +345,7 @@ impl App {
                 .checked_add(SignedDuration::from_secs(absolute_secs))
                 .unwrap_or(Timestamp::MAX),
             revoked_at: None,
-            authenticated_at: now,
+            authenticated_at,
         };
         tx.insert_session(
             &session,
@@ -364,7 +366,7 @@ impl App {
                 session_id: Some(session.id),
                 run_credential: None,
                 session_method: Some(method.to_owned()),
-                authenticated_at: Some(now),
+                authenticated_at: Some(authenticated_at),
             },
             meta.clone(),
             std::sync::Arc::default(),
@@ -459,11 +461,11 @@ impl App {
     /// route, so a stolen session cannot mint its way around this.
     pub async fn check_step_up(&self, ctx: &Ctx, scope: Scope, route: &str) -> AppResult<()> {
         let actor = &ctx.actor;
-        let (AuthMethod::Session, Some(authenticated_at)) =
-            (actor.auth_method, actor.authenticated_at)
-        else {
+        if actor.auth_method != AuthMethod::Session {
             return Ok(());
-        };
+        }
+        // A session whose sign-in time is unknown is as good as an old one.
+        let authenticated_at = actor.authenticated_at.unwrap_or(Timestamp::UNIX_EPOCH);
         let now = self.now();
         if authenticated_within(
             authenticated_at,

@@ -279,6 +279,12 @@ impl App {
                     "the current password is not correct",
                 ));
             }
+        } else {
+            // A first password (a user who signs in through SSO) proves nothing by
+            // itself: a session needs a recent sign-in, as for any sensitive action,
+            // or an unattended session could give itself a password and a fresh login.
+            self.check_step_up(ctx, Scope::Account, "POST /api/v1/me/password")
+                .await?;
         }
         self.check_password(new_password, &user.email)?;
         let phc = self.hash_password(new_password).await?;

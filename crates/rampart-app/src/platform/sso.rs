@@ -148,6 +148,10 @@ pub(crate) struct DiscoveryCache {
         std::sync::Mutex<std::collections::HashMap<uuid::Uuid, (Timestamp, Timestamp, String)>>,
 }
 
+/// How long a logout waits for the provider's discovery document (when it is not
+/// cached) to learn where the browser ends its session there.
+const LOGOUT_DISCOVERY_WAIT: Duration = Duration::from_secs(3);
+
 /// How long a failed discovery is answered from memory.
 const DISCOVERY_FAILURE_TTL_SECS: i64 = 30;
 
@@ -461,7 +465,13 @@ async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Di
             .get("authorization_response_iss_parameter_supported")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        end_session_endpoint: endpoint(&document, "end_session_endpoint", &allowed)?,
+        // Only handed to the browser, never fetched: a value that fails the checks
+        // means no logout at the provider, not a provider nobody can sign in with.
+        end_session_endpoint: endpoint(&document, "end_session_endpoint", &allowed)
+            .unwrap_or_else(|error| {
+                tracing::warn!(issuer = %config.issuer, %error, "ignoring the provider's end_session_endpoint");
+                None
+            }),
     })
 }
 
@@ -530,20 +540,12 @@ impl App {
         let Some(user) = password_session_user(actor) else {
             return Ok(());
         };
-        for (policy_scope, policy) in self.store().sso_policies_for(scope).await? {
+        let policies = self.store().sso_policies_for(scope).await?;
+        let mut break_glass_in_org = false;
+        for (policy_scope, policy) in &policies {
             let verdict = policy.password_verdict(user);
-            if verdict == PasswordVerdict::BreakGlass && policy_scope != "account" {
-                // Loud on purpose, at every use: a break-glass password session acting
-                // inside an organisation that requires single sign-on. (The account's
-                // break-glass is recorded once, at the login it let through.)
-                tracing::warn!(%user, "break-glass password session used inside an organisation that requires SSO");
-                let record = Ctx::new(actor.clone(), meta.clone(), std::sync::Arc::default())
-                    .audit(self.now(), "auth.break_glass", "sso_policy")
-                    .scope(scope)
-                    .details(json!({ "policy": "organization" }))
-                    .build();
-                self.store().append_audit(&record).await?;
-            }
+            break_glass_in_org |=
+                verdict == PasswordVerdict::BreakGlass && policy_scope != "account";
             if verdict == PasswordVerdict::Refused {
                 let record = anonymous(self.now(), meta, "access.denied", "sso_policy", "any")
                     .scope(scope)
@@ -558,6 +560,20 @@ impl App {
                     tracing::error!(%error, "could not record an SSO policy refusal");
                 }
                 return Err(sso_required());
+            }
+        }
+        if break_glass_in_org {
+            // Loud on purpose, at every use: a break-glass password session acting
+            // inside an organisation that requires single sign-on. (The account's
+            // break-glass is recorded once, at the login it let through.)
+            tracing::warn!(%user, "break-glass password session used inside an organisation that requires SSO");
+            let record = Ctx::new(actor.clone(), meta.clone(), std::sync::Arc::default())
+                .audit(self.now(), "auth.break_glass", "sso_policy")
+                .scope(scope)
+                .details(json!({ "policy": "organization" }))
+                .build();
+            if let Err(error) = self.store().append_audit(&record).await {
+                tracing::error!(%error, "could not record a break-glass use");
             }
         }
         Ok(())
@@ -919,10 +935,17 @@ impl App {
     pub async fn provider_logout_url(&self, actor: &Actor) -> Option<String> {
         let name = actor.session_method.as_deref()?.strip_prefix("oidc:")?;
         let provider = self.enabled_provider(name).await.ok()?;
-        let connected = match self.connect(&provider).await {
-            Ok(connected) => connected,
-            Err(error) => {
+        // Bounded: a provider that is down must not hold up the local logout.
+        let connected = match tokio::time::timeout(LOGOUT_DISCOVERY_WAIT, self.connect(&provider))
+            .await
+        {
+            Ok(Ok(connected)) => connected,
+            Ok(Err(error)) => {
                 tracing::warn!(provider = %provider.name, %error, "could not reach the SSO provider for its logout URL");
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(provider = %provider.name, "the SSO provider was too slow to give its logout URL");
                 return None;
             }
         };
@@ -1503,7 +1526,16 @@ impl App {
                 left.push((*group, *scope));
             }
         }
-        let (outcome, ctx) = self.open_session(&mut tx, &user, &method, meta).await?;
+        // The session counts as recently authenticated (step-up) only as far as the
+        // provider says the person authenticated: a sign-in the provider remembered
+        // from long ago is not a fresh one. A provider that does not say (no
+        // `auth_time`) gives a session that re-authenticates before sensitive actions.
+        let authenticated_at = identity
+            .authenticated_at
+            .map_or(Timestamp::UNIX_EPOCH, |at| at.min(now));
+        let (outcome, ctx) = self
+            .open_session(&mut tx, &user, &method, authenticated_at, meta)
+            .await?;
         let mut records = Vec::new();
         // Membership changes are recorded as any other, in the group's own scope.
         for (action, changes) in [
@@ -1546,6 +1578,7 @@ impl App {
                     "user": how,
                     "groups_joined": joined.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
                     "groups_left": left.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(),
+                    "authenticated_at": identity.authenticated_at.map(|at| at.to_string()),
                 }))
                 .build(),
         );

@@ -845,7 +845,9 @@ async fn admin_audit_verify_names_one_deleted_entry_once_on_postgres() {
     admin_audit_verify_names_one_deleted_entry_once(TestServer::start_postgres().await).await;
 }
 
-#[tokio::test]
+// The blocking `rampart` child runs while this test's in-process server serves:
+// a second worker keeps the server answering (one thread would starve it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_keys_rotate_rewraps_everything_under_a_new_root_key_and_rotates_rings() {
     let mut server = TestServer::start().await;
     let created = server

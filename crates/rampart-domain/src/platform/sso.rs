@@ -346,6 +346,8 @@ pub struct VerifiedClaims {
     pub name: Option<String>,
     /// `None` when no groups claim is configured (membership is not managed).
     pub groups: Option<Vec<String>>,
+    /// When the person authenticated at the provider (`auth_time`), if it says.
+    pub authenticated_at: Option<Timestamp>,
 }
 
 fn refused(reason: impl Into<String>) -> ValidationError {
@@ -468,6 +470,10 @@ pub fn read_identity(
         email_verified,
         name: text(&config.name_claim),
         groups,
+        authenticated_at: claims
+            .get("auth_time")
+            .and_then(Value::as_i64)
+            .and_then(|second| Timestamp::from_second(second).ok()),
     }
 }
 

@@ -295,7 +295,9 @@ async fn the_root_key_rotates_online_on_postgres() {
     root_key_rotates_online(TestServer::start_postgres).await;
 }
 
-#[tokio::test]
+// The blocking `rampart` child runs while this test's in-process server serves:
+// a second worker keeps the server answering (one thread would starve it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_root_rotation_is_refused_when_the_key_comes_from_the_environment() {
     let server = TestServer::start_with(rampart_testkit::Options {
         env_root_key: Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into()),

@@ -220,7 +220,9 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-#[tokio::test]
+// The blocking `rampart` child runs while this test's in-process server serves:
+// a second worker keeps the server answering (one thread would starve it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_replica_is_joined_with_the_installations_key_and_nothing_else() {
     let Some(a) = TestServer::start_postgres().await else {
         eprintln!("RAMPART_TEST_DATABASE_URL is not set: skipped");
@@ -322,7 +324,9 @@ async fn a_new_replica_is_joined_with_the_installations_key_and_nothing_else() {
 /// The server moves a staged key into place when the database is already wrapped under
 /// it (a rotation that committed and crashed before its rename); an offline rotation
 /// that fails leaves no staged key behind.
-#[tokio::test]
+// The blocking `rampart` child runs while this test's in-process server serves:
+// a second worker keeps the server answering (one thread would starve it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_rotation_whose_file_move_was_lost_completes_at_the_next_start() {
     let mut server = TestServer::start().await;
     create_secret(&server, BASE, "survives", "yes").await;

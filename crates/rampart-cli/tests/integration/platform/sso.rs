@@ -516,6 +516,22 @@ async fn sso_signs_in_users(engine: Option<Engine>) {
     let who = me(&mut browser, &server).await;
     assert_eq!(who.status, StatusCode::OK, "{}", who.text);
     assert_eq!(who.body["user"]["email"], "ana@example.com");
+    // This provider does not say when the person authenticated (no auth_time): the
+    // sign-in may be one it remembered from long ago, so sensitive actions ask for a
+    // re-authentication first.
+    let sensitive = browser
+        .post_json(
+            &server,
+            "/api/v1/tokens",
+            json!({"name": "laptop", "expires_in_days": 1}),
+        )
+        .await;
+    assert_eq!(
+        sensitive.code(),
+        "reauthentication_required",
+        "{}",
+        sensitive.text
+    );
     assert_eq!(who.body["user"]["display_name"], "Ana Lima");
     assert_eq!(who.body["session_method"], "oidc:corp");
     let ana_id = who.body["user"]["id"].as_str().unwrap().to_owned();
@@ -1249,7 +1265,14 @@ async fn sso_sessions_reauthenticate_at_their_provider(engine: Option<Engine>) {
     .await;
     prepare_account(&server).await;
     let provider = OidcProvider::start(
-        json!([client(&server, "rampart", "corp", json!({}))]),
+        // The provider says when the person authenticated (auth_time) in every ID
+        // token, so a fresh sign-in counts as recent.
+        json!([client(
+            &server,
+            "rampart",
+            "corp",
+            json!({"require_auth_time": true})
+        )]),
         json!({
             "ana": {"email": "ana@example.com", "email_verified": true, "name": "Ana Lima"},
             "mallory": {"email": "mallory@example.com", "email_verified": true, "name": "Mallory"},
@@ -1312,6 +1335,20 @@ async fn sso_sessions_reauthenticate_at_their_provider(engine: Option<Engine>) {
         (by_password.status, by_password.code()),
         (StatusCode::BAD_REQUEST, "reauthentication_method_mismatch")
     );
+    // Nor by giving the session's user a first password (then signing in with it).
+    let first_password = browser
+        .post_json(
+            &server,
+            "/api/v1/me/password",
+            json!({"new_password": "a brand new password 42"}),
+        )
+        .await;
+    assert_eq!(
+        (first_password.status, first_password.code()),
+        (StatusCode::UNAUTHORIZED, "reauthentication_required"),
+        "{}",
+        first_password.text
+    );
     // Not without a session.
     let mut stranger = Browser::new(&server, &provider);
     let no_session = stranger
@@ -1325,7 +1362,29 @@ async fn sso_sessions_reauthenticate_at_their_provider(engine: Option<Engine>) {
         (StatusCode::UNAUTHORIZED, "authentication_required")
     );
 
-    // Someone else signing in at the provider renews nothing.
+    // A re-authentication starts from this server's pages, not another site's.
+    let cross_site = browser
+        .client
+        .get(format!(
+            "{}/api/v1/auth/sso/corp/start?reauthenticate=true",
+            server.url
+        ))
+        .header("cookie", browser.cookie_header(&server.url))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    let cross_site = read(cross_site).await;
+    assert_eq!(
+        (cross_site.status, cross_site.code()),
+        (StatusCode::FORBIDDEN, "origin_mismatch")
+    );
+
+    // Someone else signing in at the provider renews nothing, even a person with a
+    // Rampart account of their own (linked at the provider).
+    let mut elsewhere = Browser::new(&server, &provider);
+    let (mallory, _) = sign_in(&mut elsewhere, &server, "corp", "mallory").await;
+    assert_eq!(mallory.status, StatusCode::SEE_OTHER, "{}", mallory.text);
     let start = browser
         .get(&format!(
             "{}/api/v1/auth/sso/corp/start?reauthenticate=true&redirect_to=/settings",

@@ -55,6 +55,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::PolicySetCreate),
                 "Create a policy set; its modules are validated (422 with line and column)",
             )
+            .step_up()
             .body::<wire::PolicySetCreate>()
             .body_limit(|_| SET_BODY_BYTES_MAX)
             .errors(&[422])
@@ -78,6 +79,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::PolicySetEdit),
                 "Change a policy set (`modules` replaces them all); the version goes up",
             )
+            .step_up()
             .body::<wire::PolicySetUpdate>()
             .body_limit(|_| SET_BODY_BYTES_MAX)
             .errors(&[422])
@@ -90,7 +92,8 @@ pub fn routes(table: &mut RouteTable) {
                 path("/policy-sets/{policy_set}"),
                 perm(P::PolicySetDelete),
                 "Delete a policy set (what it decided stays with the plans)",
-            ),
+            )
+            .step_up(),
             delete_policy_set,
         );
         table.add(
@@ -110,6 +113,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::PolicySetEdit),
                 "Add a module or replace its source: the raw Rego text (validated: 422)",
             )
+            .step_up()
             .body_limit(|_| rampart_policy_module_bytes_max())
             .errors(&[400, 413, 422])
             .reply::<wire::PolicySet>(200),
@@ -122,6 +126,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::PolicySetEdit),
                 "Remove a module (a set keeps at least one: 422)",
             )
+            .step_up()
             .errors(&[422])
             .reply::<wire::PolicySet>(200),
             delete_policy_module,

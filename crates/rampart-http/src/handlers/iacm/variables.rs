@@ -67,6 +67,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceEditVariables),
             "Create (201) or change (200) a variable of the workspace",
         )
+        .step_up()
         .body::<wire::VariableWrite>()
         .body_limit(|_| VARIABLE_BODY_BYTES_MAX)
         .reply::<wire::Variable>(200),
@@ -89,6 +90,7 @@ pub fn routes(table: &mut RouteTable) {
             "The run's variables with their values, for its executor only (who started it \
              while it plans, who holds its lock while it applies); audited",
         )
+        .step_up()
         .errors(&[409])
         .reply::<wire::RunVariables>(200),
         run_variables,
@@ -190,6 +192,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::VariableSetEdit),
                 "Create (201) or change (200) a variable of the set",
             )
+            .step_up()
             .body::<wire::VariableWrite>()
             .body_limit(|_| VARIABLE_BODY_BYTES_MAX)
             .reply::<wire::Variable>(200),

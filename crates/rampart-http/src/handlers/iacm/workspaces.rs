@@ -75,6 +75,7 @@ pub fn routes(table: &mut RouteTable) {
             Access::PerResource(P::WorkspaceEdit),
             "Change a workspace (checked by the workspace policy sets that apply: 422)",
         )
+        .step_up()
         .body::<wire::WorkspaceUpdate>()
         // `unknown_service`: `drift_alert_service` names no service here.
         .errors(&[400, 422])

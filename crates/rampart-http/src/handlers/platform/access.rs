@@ -223,7 +223,8 @@ pub fn routes(table: &mut RouteTable) {
                 path("/groups/{group_id}"),
                 perm(P::GroupDelete),
                 "Delete a user group, its memberships and assignments",
-            ),
+            )
+            .step_up(),
             delete_group,
         );
         table.add(
@@ -295,7 +296,8 @@ pub fn routes(table: &mut RouteTable) {
                 path("/resource-groups/{resource_group_id}"),
                 perm(P::ResourceGroupDelete),
                 "Delete a resource group and the assignments over it",
-            ),
+            )
+            .step_up(),
             delete_resource_group,
         );
         table.add(

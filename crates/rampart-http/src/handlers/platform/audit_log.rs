@@ -123,6 +123,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::OrgEdit),
             "Set audit retention (pruned events keep their hashes)",
         )
+        .step_up()
         .body::<wire::AuditRetention>()
         .reply::<wire::AuditRetention>(200),
         set_audit_retention,

@@ -58,8 +58,8 @@ pub fn routes(table: &mut RouteTable) {
              sign-in for sensitive actions (an SSO session re-authenticates at its provider)",
         )
         .body::<wire::ReauthenticateRequest>()
-        // `not_a_session`, `reauthentication_method_mismatch`; a wrong password.
-        .errors(&[400]),
+        // `not_a_session`, `reauthentication_method_mismatch`; a wrong password (401).
+        .errors(&[400, 401]),
         reauthenticate,
     );
     table.add(

@@ -67,6 +67,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::DelegateCreate),
             "Create a delegate: its one-time registration token is returned once",
         )
+        .step_up()
         .body::<wire::DelegateCreate>()
         .reply::<wire::DelegateCreated>(201)
         .errors(&[409]),

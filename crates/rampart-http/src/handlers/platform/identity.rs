@@ -76,6 +76,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::UserInvite),
             "Create a user",
         )
+        .step_up()
         .body::<wire::UserCreate>()
         .reply::<wire::User>(201),
         create_user,
@@ -97,6 +98,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::UserEdit),
             "Update a user",
         )
+        .step_up()
         .body::<wire::UserUpdate>()
         .reply::<wire::User>(200),
         update_user,

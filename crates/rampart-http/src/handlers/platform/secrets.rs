@@ -47,6 +47,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::SecretCreate),
                 "Create a secret (the value is never returned)",
             )
+            .step_up()
             .body::<wire::SecretCreate>()
             .reply::<wire::Secret>(201),
             create_secret,
@@ -68,6 +69,7 @@ pub fn routes(table: &mut RouteTable) {
                 perm(P::SecretEdit),
                 "Rename a secret or add a version",
             )
+            .step_up()
             .body::<wire::SecretUpdate>()
             .reply::<wire::Secret>(200),
             update_secret,

@@ -338,6 +338,17 @@ pub async fn start(
     // navigation: the cookie comes with it, and no CSRF token is needed because the
     // round trip changes nothing unless the person signs in at the provider again).
     let session = if query.reauthenticate {
+        // Only this server's own pages start a re-authentication: a browser says where
+        // a navigation came from (Fetch Metadata), and another site's does not count.
+        let fetch_site = headers
+            .get("sec-fetch-site")
+            .and_then(|value| value.to_str().ok());
+        if fetch_site.is_some_and(|site| !matches!(site, "same-origin" | "none")) {
+            return Err(ApiError::new(
+                ErrorCode::OriginMismatch,
+                "a re-authentication starts from this server's own pages",
+            ));
+        }
         let secret = crate::enforce::session_cookie(&headers).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::AuthenticationRequired,

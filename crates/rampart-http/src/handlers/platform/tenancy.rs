@@ -74,6 +74,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::OrgDelete),
             "Delete an organisation (409 when not empty unless ?force=true)",
         )
+        .step_up()
         .query(FORCE_QUERY),
         delete_org,
     );

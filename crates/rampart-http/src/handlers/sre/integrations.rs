@@ -42,6 +42,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::ServiceEdit),
             "Add a webhook integration; its credential is shown once",
         )
+        .step_up()
         .body::<wire::IntegrationCreate>()
         .reply::<wire::IntegrationCreated>(201),
         create_integration,
@@ -54,6 +55,7 @@ pub fn routes(table: &mut RouteTable) {
             "Rotate an integration's credential (HMAC: the previous secret stays valid \
              until the next rotation); the new one is shown once",
         )
+        .step_up()
         .reply::<wire::IntegrationCreated>(200),
         rotate_integration,
     );

@@ -38,6 +38,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::RunbookCreate),
             "Create a runbook (version 1 of its definition)",
         )
+        .step_up()
         .body::<wire::RunbookCreate>()
         .reply::<wire::Runbook>(201)
         .errors(&[409]),
@@ -60,6 +61,7 @@ pub fn routes(table: &mut RouteTable) {
             perm(P::RunbookEdit),
             "A new version of a runbook's definition (and perhaps a new name)",
         )
+        .step_up()
         .body::<wire::RunbookUpdate>()
         .reply::<wire::Runbook>(200)
         .errors(&[409]),

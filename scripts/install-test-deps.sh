@@ -61,6 +61,10 @@ command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/nu
 # Prometheus itself, for the delegate's prometheus_query task (the test starts it on
 # loopback scraping only itself; the package's own service is not used).
 command -v prometheus >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
+# The independent XML implementations the SAML signature verifier is proven against:
+# libxml2's canonicaliser (xmllint) and xmlsec1 signing generated documents.
+command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
+command -v xmlsec1 >/dev/null 2>&1 || apt_install xmlsec1
 
 # Terraform: the real CLI as a shared library from PyPI, in a venv of its own, run by
 # scripts/terraform-shim.py, installed as the command target/test-deps/bin/terraform

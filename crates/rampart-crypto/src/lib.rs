@@ -4,7 +4,8 @@
 //! parsing (prefix + CRC32 checksum), the peppered HMAC under which tokens and other
 //! secrets are looked up, Argon2id password hashing, session ids, SHA-256, and the root
 //! key that wraps every other key, the Ed25519 signatures on tasks handed to
-//! delegates, and the verification of identity providers' signed ID tokens (`jws`).
+//! delegates, and the verification of identity providers' signed ID tokens (`jws`) and
+//! SAML XML signatures (`xmldsig`).
 //! Secret material lives in zeroizing types and is never formatted by `Debug`.
 
 pub mod blind_index;
@@ -21,6 +22,7 @@ pub mod session;
 pub mod task_signature;
 pub mod token;
 pub mod webhook_signature;
+pub mod xmldsig;
 
 pub use blind_index::BlindIndexKey;
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict};

@@ -15,6 +15,7 @@ mod secrets;
 mod sso;
 mod tenancy;
 mod throttle;
+mod xml_signatures;
 
 use rampart_domain::platform::tenancy::Scope;
 use rampart_testkit::{StatusCode, TestServer};

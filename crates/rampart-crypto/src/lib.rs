@@ -4,8 +4,8 @@
 //! parsing (prefix + CRC32 checksum), the peppered HMAC under which tokens and other
 //! secrets are looked up, Argon2id password hashing, session ids, SHA-256, and the root
 //! key that wraps every other key, the Ed25519 signatures on tasks handed to
-//! delegates, and the verification of identity providers' signed ID tokens (`jws`) and
-//! SAML XML signatures (`xmldsig`).
+//! delegates, and the verification of identity providers' signed ID tokens (`jws`), SAML
+//! XML signatures (`xmldsig`) and SAML responses (`saml`).
 //! Secret material lives in zeroizing types and is never formatted by `Debug`.
 
 pub mod blind_index;
@@ -18,6 +18,7 @@ pub mod merkle;
 pub mod password;
 pub mod random;
 pub mod root_key;
+pub mod saml;
 pub mod session;
 pub mod task_signature;
 pub mod token;

@@ -23,6 +23,46 @@ const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /// Clock skew allowed on every time in the response.
 pub const SAML_CLOCK_SKEW_SECS: i64 = 120;
+/// How old a response or assertion may be (its `IssueInstant`): a captured one is not
+/// usable for as long as the identity provider's `NotOnOrAfter` would allow.
+pub const SAML_ISSUE_AGE_MAX_SECS: i64 = 300;
+
+/// XML's whitespace (`S`), the only whitespace trimmed from values.
+const XML_WHITESPACE: [char; 4] = [' ', '\t', '\r', '\n'];
+
+/// The text of `node` without surrounding XML whitespace (pretty-printed documents).
+fn value(node: Node<'_, '_>) -> String {
+    element_text(node).trim_matches(XML_WHITESPACE).to_owned()
+}
+
+/// Characters refused in a NameID: controls, whitespace other than a space, and the
+/// invisible format characters (zero-width, bidirectional) that make two names look
+/// alike.
+fn unsafe_in_name(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// An element's `IssueInstant`: present, not in the future, not older than
+/// [`SAML_ISSUE_AGE_MAX_SECS`] (both with skew).
+fn check_issued(node: Node<'_, '_>, what: &str, now: Timestamp) -> Result<(), XmlDsigError> {
+    let issued = time(node, "IssueInstant")?
+        .ok_or_else(|| refused(format!("the {what} has no IssueInstant")))?
+        .as_second();
+    let now = now.as_second();
+    if issued.saturating_sub(SAML_CLOCK_SKEW_SECS) > now {
+        return Err(refused(format!(
+            "the {what} was issued in the future (IssueInstant)"
+        )));
+    }
+    if issued.saturating_add(SAML_ISSUE_AGE_MAX_SECS + SAML_CLOCK_SKEW_SECS) < now {
+        return Err(refused(format!(
+            "the {what} was issued too long ago (IssueInstant)"
+        )));
+    }
+    Ok(())
+}
 
 /// What this service provider expects of a response.
 #[derive(Clone, Debug)]
@@ -53,7 +93,8 @@ pub struct SamlAssertion {
     pub authn_instant: Option<Timestamp>,
     /// Attribute name → values.
     pub attributes: BTreeMap<String, Vec<String>>,
-    /// The earliest of the assertion's limits: after it, the assertion is worthless
+    /// The earliest of the assertion's limits plus the clock skew: after it, the
+    /// assertion is refused anyway
     /// (and need not be remembered any more).
     pub expires_at: Timestamp,
 }
@@ -217,8 +258,9 @@ pub fn verify_response(
         }
         _ => {}
     }
+    check_issued(response, "response", expected.now)?;
     if let Some(issuer) = optional(response, ASSERTION_NS, "Issuer")?
-        && element_text(issuer) != expected.idp_entity_id
+        && value(issuer) != expected.idp_entity_id
     {
         return Err(refused("the response comes from another issuer"));
     }
@@ -230,7 +272,11 @@ pub fn verify_response(
     }
 
     // The assertion: read from the verified element only.
-    if element_text(one(assertion, ASSERTION_NS, "Issuer")?) != expected.idp_entity_id {
+    if assertion.attribute("Version") != Some("2.0") {
+        return Err(refused("the assertion is not SAML 2.0"));
+    }
+    check_issued(assertion, "assertion", expected.now)?;
+    if value(one(assertion, ASSERTION_NS, "Issuer")?) != expected.idp_entity_id {
         return Err(refused("the assertion comes from another issuer"));
     }
     let id = assertion
@@ -240,10 +286,11 @@ pub fn verify_response(
         .to_owned();
     let subject = one(assertion, ASSERTION_NS, "Subject")?;
     let name_id_node = one(subject, ASSERTION_NS, "NameID")?;
-    let name_id = element_text(name_id_node).trim().to_owned();
-    if name_id.is_empty() || name_id.len() > 255 || name_id.chars().any(char::is_control) {
+    let name_id = value(name_id_node);
+    if name_id.is_empty() || name_id.len() > 255 || name_id.chars().any(unsafe_in_name) {
         return Err(refused(
-            "the assertion's NameID is empty, too long or holds control characters",
+            "the assertion's NameID is empty, too long, or holds control, invisible or \
+             unusual whitespace characters",
         ));
     }
     // A bearer confirmation for this service, for this request, still valid.
@@ -278,6 +325,23 @@ pub fn verify_response(
         conditions_until,
         expected.now,
     )?;
+    // A condition this reader does not know cannot be judged: refused (SAML core
+    // §2.5.1.1 makes the assertion Indeterminate). OneTimeUse is what the replay store
+    // does; ProxyRestriction limits re-issuing, which this service never does.
+    if let Some(unknown) = conditions
+        .children()
+        .filter(Node::is_element)
+        .find(|child| {
+            !(is(*child, ASSERTION_NS, "AudienceRestriction")
+                || is(*child, ASSERTION_NS, "OneTimeUse")
+                || is(*child, ASSERTION_NS, "ProxyRestriction"))
+        })
+    {
+        return Err(refused(format!(
+            "the assertion has a condition this service cannot judge ({})",
+            unknown.tag_name().name()
+        )));
+    }
     let restrictions: Vec<_> = children(conditions, ASSERTION_NS, "AudienceRestriction").collect();
     if restrictions.is_empty() {
         return Err(refused("the assertion names no audience"));
@@ -285,7 +349,7 @@ pub fn verify_response(
     // Each restriction must include this service (they are ANDed).
     for restriction in restrictions {
         if !children(restriction, ASSERTION_NS, "Audience")
-            .any(|audience| element_text(audience) == expected.sp_entity_id)
+            .any(|audience| value(audience) == expected.sp_entity_id)
         {
             return Err(refused("the assertion is for another audience"));
         }
@@ -309,13 +373,25 @@ pub fn verify_response(
             }
         }
     }
-    let expires_at = conditions_until.map_or(confirmed_until, |until| until.min(confirmed_until));
+    // Remembered for as long as it would be accepted: its limits plus the skew.
+    let expires_at = conditions_until
+        .map_or(confirmed_until, |until| until.min(confirmed_until))
+        .checked_add(jiff::SignedDuration::from_secs(SAML_CLOCK_SKEW_SECS))
+        .unwrap_or(Timestamp::MAX);
+    let authn_instant = time(authn, "AuthnInstant")?;
+    if authn_instant.is_some_and(|at| {
+        at.as_second().saturating_sub(SAML_CLOCK_SKEW_SECS) > expected.now.as_second()
+    }) {
+        return Err(refused(
+            "the authentication happened in the future (AuthnInstant)",
+        ));
+    }
     Ok(SamlAssertion {
         id,
         name_id,
         name_id_format: name_id_node.attribute("Format").map(str::to_owned),
         session_index: authn.attribute("SessionIndex").map(str::to_owned),
-        authn_instant: time(authn, "AuthnInstant")?,
+        authn_instant,
         attributes,
         expires_at,
     })
@@ -455,7 +531,11 @@ mod tests {
         assert_eq!(read.id, "_a1");
         assert_eq!(read.session_index.as_deref(), Some("_s1"));
         assert_eq!(read.attributes["groups"], ["sre", "dba"]);
-        assert_eq!(read.expires_at, "2026-12-05T10:05:00Z".parse().unwrap());
+        assert_eq!(
+            read.expires_at,
+            "2026-12-05T10:07:00Z".parse().unwrap(),
+            "limits + skew"
+        );
         let by_response = sign(
             &key,
             &response(&assertion("")).replace("SIG:_a1", ""),
@@ -674,6 +754,65 @@ mod tests {
                 ),
                 "subject confirmation",
             ),
+            (
+                "an old assertion",
+                build(
+                    a(
+                        &format!("IssueInstant=\"{NOW}\""),
+                        "IssueInstant=\"2026-12-05T09:50:00Z\"",
+                    ),
+                    &[],
+                ),
+                "too long ago",
+            ),
+            (
+                "an old response",
+                build(
+                    assertion(""),
+                    &[(
+                        &format!("IssueInstant=\"{NOW}\" Destination"),
+                        "IssueInstant=\"2026-12-05T09:50:00Z\" Destination",
+                    )],
+                ),
+                "too long ago",
+            ),
+            (
+                "from the future",
+                build(
+                    a(
+                        &format!("IssueInstant=\"{NOW}\""),
+                        "IssueInstant=\"2026-12-05T10:10:00Z\"",
+                    ),
+                    &[],
+                ),
+                "future",
+            ),
+            (
+                "an unknown condition",
+                build(
+                    a(
+                        "</saml:AudienceRestriction>",
+                        "</saml:AudienceRestriction><saml:Condition/>",
+                    ),
+                    &[],
+                ),
+                "cannot judge",
+            ),
+            (
+                "a NameID with a no-break space",
+                build(a("ana@example.com", "ana@example.com\u{00A0}"), &[]),
+                "NameID",
+            ),
+            (
+                "a NameID with a zero-width space",
+                build(a("ana@example.com", "ana\u{200B}@example.com"), &[]),
+                "NameID",
+            ),
+            (
+                "SAML 1.x assertion version",
+                build(a("Version=\"2.0\"", "Version=\"1.1\""), &[]),
+                "not SAML 2.0",
+            ),
         ];
         for (name, forged, reason) in cases {
             let error = check(&forged, &certificate).expect_err(name);
@@ -703,6 +842,22 @@ mod tests {
             },
         );
         assert_eq!(read.unwrap().name_id, "ana@example.com");
+        // Pretty-printed values are read without their XML whitespace.
+        let pretty = build(
+            a(
+                "ana@example.com</saml:NameID>",
+                "\n  ana@example.com\n</saml:NameID>",
+            )
+            .replace(
+                &format!("<saml:Audience>{SP}"),
+                &format!("<saml:Audience>\n {SP}"),
+            ),
+            &[],
+        );
+        assert_eq!(
+            check(&pretty, &certificate).unwrap().name_id,
+            "ana@example.com"
+        );
         // A comment inside the signed NameID does not cut it short.
         let signed = build(a("ana@example.com", "ana@example.com.evil.example"), &[]);
         let injected = signed.replacen(

@@ -24,10 +24,16 @@ use roxmltree::{Document, Node, NodeId, NodeType, ParsingOptions};
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-/// The largest document parsed (a SAML response is a few KiB; a megabyte is generous).
-pub const DOCUMENT_BYTES_MAX: usize = 1024 * 1024;
+/// The largest document parsed (a SAML response is a few KiB).
+pub const DOCUMENT_BYTES_MAX: usize = 256 * 1024;
 /// The most nodes a document may have.
 const NODES_MAX: u32 = 20_000;
+/// The deepest element nesting accepted (a SAML response is about eight deep): the
+/// canonicaliser recurses, and a deep document must not exhaust the stack.
+pub const DEPTH_MAX: usize = 64;
+/// The most namespace declarations a document may make: every element that declares
+/// one copies all those in scope while parsing, so many of them cost quadratic work.
+pub const NAMESPACE_DECLARATIONS_MAX: usize = 64;
 
 /// Why a document or its signature was refused. The text is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +57,11 @@ pub fn parse(text: &str) -> Result<Document<'_>, XmlDsigError> {
     if text.len() > DOCUMENT_BYTES_MAX {
         return Err(refused("the XML document is too large"));
     }
+    // Counted in the raw text, before the parser does the quadratic work (a mention of
+    // "xmlns" in text content counts too: no SAML document has many).
+    if text.matches("xmlns").count() > NAMESPACE_DECLARATIONS_MAX {
+        return Err(refused("the XML document declares too many namespaces"));
+    }
     let options = ParsingOptions {
         allow_dtd: false,
         nodes_limit: NODES_MAX,
@@ -59,7 +70,31 @@ pub fn parse(text: &str) -> Result<Document<'_>, XmlDsigError> {
     let document = Document::parse_with_options(text, options)
         .map_err(|error| refused(format!("the XML document does not parse: {error}")))?;
     let mut seen = std::collections::BTreeSet::new();
+    let mut depths: std::collections::HashMap<NodeId, usize> = std::collections::HashMap::new();
     for node in document.descendants().filter(Node::is_element) {
+        let depth = node
+            .parent_element()
+            .and_then(|parent| depths.get(&parent.id()))
+            .map_or(1, |depth| depth + 1);
+        if depth > DEPTH_MAX {
+            return Err(refused("the XML document nests too deep"));
+        }
+        depths.insert(node.id(), depth);
+        // The name as written must be the name the parser resolved: the canonical form
+        // is written from the former, the reader matches the latter, and they must not
+        // be able to differ.
+        let qname = element_qname(node);
+        let (prefix, local) = match qname.split_once(':') {
+            Some((prefix, local)) => (Some(prefix), local),
+            None => (None, qname),
+        };
+        if local != node.tag_name().name()
+            || node.lookup_namespace_uri(prefix) != node.tag_name().namespace()
+        {
+            return Err(refused(
+                "an element's name does not read the same way twice",
+            ));
+        }
         // Canonicalisers disagree on escaping these (libxml2 writes them raw); no
         // SAML namespace has them, so a document that does is refused.
         if node
@@ -90,8 +125,9 @@ fn element_qname<'a>(node: Node<'a, '_>) -> &'a str {
     let text = node.document().input_text();
     let start = node.range().start + 1;
     let rest = text.get(start..).unwrap_or_default();
+    // XML's whitespace only (`S`): Unicode's wider notion would end a name early.
     let end = rest
-        .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .find([' ', '\t', '\r', '\n', '/', '>'])
         .unwrap_or(rest.len());
     rest.get(..end).unwrap_or_default()
 }
@@ -337,9 +373,7 @@ fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn base64_text(node: Node<'_, '_>, what: &str) -> Result<Vec<u8>, XmlDsigError> {
-    let text: String = node
-        .text()
-        .unwrap_or_default()
+    let text: String = element_text(node)
         .chars()
         .filter(|c| !c.is_ascii_whitespace())
         .collect();
@@ -713,6 +747,44 @@ mod tests {
             "{}",
             error.0
         );
+    }
+
+    #[test]
+    fn oversized_deep_and_namespace_heavy_documents_are_refused() {
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(DEPTH_MAX + 1),
+            "</a>".repeat(DEPTH_MAX + 1)
+        );
+        assert!(parse(&deep).unwrap_err().0.contains("too deep"));
+        let shallow = format!("{}{}", "<a>".repeat(DEPTH_MAX), "</a>".repeat(DEPTH_MAX));
+        assert!(parse(&shallow).is_ok());
+        let declarations: String = (0..=NAMESPACE_DECLARATIONS_MAX)
+            .map(|n| format!(" xmlns:n{n}=\"urn:n{n}\""))
+            .collect();
+        assert!(
+            parse(&format!("<a{declarations}/>"))
+                .unwrap_err()
+                .0
+                .contains("namespaces")
+        );
+        let large = format!("<a>{}</a>", "x".repeat(DOCUMENT_BYTES_MAX));
+        assert!(parse(&large).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn a_name_is_written_as_the_parser_read_it() {
+        // U+1680 is a name character to XML and whitespace to Unicode: a canonical form
+        // written up to it would match a differently named element's.
+        let ogham = "<r><saml:AttributeStatement\u{1680}x xmlns:saml=\"urn:x\"/></r>";
+        let plain = "<r><saml:AttributeStatement xmlns:saml=\"urn:x\"/></r>";
+        let (ogham, plain) = (parse(ogham).unwrap(), parse(plain).unwrap());
+        assert_ne!(
+            canonicalize(ogham.root_element(), None, &[]),
+            canonicalize(plain.root_element(), None, &[]),
+            "a renamed element changes the canonical form (and so the digest)"
+        );
+        assert!(parse("<r>\n<a\tb=\"1\"\n/></r>").is_ok());
     }
 
     #[test]

@@ -320,9 +320,9 @@ impl App {
 
     /// Opens a session for `user` in `tx` (signed in by `method`: `password` or
     /// `oidc:<provider>`, at `authenticated_at` — for single sign-on, when the provider
-    /// says the person authenticated, which may be long before): mints its secret and CSRF token and returns them with the
-    /// session's own context, for the caller's `auth.login` record in the same
-    /// transaction.
+    /// says the person authenticated, which may be long before): mints its secret and
+    /// CSRF token and returns them with the session's own context, for the caller's
+    /// `auth.login` record in the same transaction.
     pub(crate) async fn open_session(
         &self,
         tx: &mut rampart_store::WriteTx,

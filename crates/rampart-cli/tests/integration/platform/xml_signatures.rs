@@ -384,3 +384,77 @@ async fn what_xmlsec1_signs_verifies_and_a_change_or_another_key_does_not() {
     }
     assert!(verified > 100, "only {verified} documents were verified");
 }
+
+/// The shape identity providers send most: a signed `Assertion` inside a `Response`
+/// that declares the assertion's prefixes (and a default namespace), with an
+/// `InclusiveNamespaces PrefixList` (`xs` for `xsi:type` values, `#default`) and tags
+/// spanning lines — signed by xmlsec1, verified here.
+#[tokio::test]
+async fn an_assertion_xmlsec1_signs_inside_a_response_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = self_signed(dir.path(), "rsa", &["-newkey", "rsa:2048"]).await;
+    let der = certificate_der(&cert).await;
+    let template = TEMPLATE
+        .replace("#_resp", "#_a")
+        .replace(
+            "SIGALG",
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        )
+        .replace("DIGALG", "http://www.w3.org/2001/04/xmlenc#sha256")
+        .replace(
+            "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+            "<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">\
+             <ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" \
+             PrefixList=\"xs #default\"/></ds:Transform>",
+        );
+    let mut verified = 0;
+    for seed in 1..60u64 {
+        let text = format!(
+            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+             xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+             xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xmlns=\"urn:example:default\" ID=\"_r\">\n<saml:Assertion\n  ID=\"_a\"\n  \
+             Version=\"2.0\">{template}<saml:AttributeValue xsi:type=\"xs:string\">v\
+             </saml:AttributeValue>{}</saml:Assertion></samlp:Response>",
+            document(seed)
+        );
+        let unsigned = dir.path().join(format!("{seed}.xml"));
+        let signed_path = dir.path().join(format!("{seed}.signed.xml"));
+        std::fs::write(&unsigned, &text).unwrap();
+        let keys = format!("{},{}", key.display(), cert.display());
+        let output = run(
+            "xmlsec1",
+            &[
+                "--sign",
+                "--privkey-pem",
+                &keys,
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+                "--output",
+                signed_path.to_str().unwrap(),
+                unsigned.to_str().unwrap(),
+            ],
+        )
+        .await;
+        if !output.status.success() {
+            assert!(
+                xmldsig::parse(&text).is_err(),
+                "{seed}: xmlsec1 refused what we accept: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            continue;
+        }
+        let signed = std::fs::read_to_string(&signed_path).unwrap();
+        let parsed = xmldsig::parse(&signed).unwrap();
+        let signature = parsed
+            .descendants()
+            .find(|node| node.tag_name().name() == "Signature")
+            .unwrap();
+        let element = xmldsig::verify_enveloped(signature, &der)
+            .unwrap_or_else(|error| panic!("{seed}: {error}\n{signed}"));
+        assert_eq!(element.attribute("ID"), Some("_a"));
+        verified += 1;
+    }
+    assert!(verified > 50, "only {verified} documents were verified");
+}

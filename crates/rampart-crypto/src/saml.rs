@@ -400,86 +400,22 @@ pub fn verify_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xmldsig::{EXC_C14N, canonicalize, parse};
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-    use base64::Engine;
+    use crate::xmldsig::test_idp::idp;
+    use aws_lc_rs::signature::EcdsaKeyPair;
 
     const ACS: &str = "https://rampart.example.com/api/v1/auth/saml/corp/acs";
     const SP: &str = "https://rampart.example.com/saml/corp";
     const IDP: &str = "https://idp.example.com/saml";
     const NOW: &str = "2026-12-05T10:00:00Z";
 
-    fn idp() -> (EcdsaKeyPair, Vec<u8>) {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
-        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref().to_vec());
-        let rc_key =
-            rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, &rcgen::PKCS_ECDSA_P256_SHA256)
-                .unwrap();
-        let certificate = rcgen::CertificateParams::new(vec!["idp.example.com".into()])
-            .unwrap()
-            .self_signed(&rc_key)
-            .unwrap();
-        (key, certificate.der().to_vec())
-    }
-
-    fn template(id: &str, digest: &str, value: &str) -> String {
-        format!(
-            "<ds:Signature xmlns:ds=\"{DSIG_NS}\"><ds:SignedInfo>\
-             <ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/>\
-             <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256\"/>\
-             <ds:Reference URI=\"#{id}\"><ds:Transforms>\
-             <ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
-             <ds:Transform Algorithm=\"{EXC_C14N}\"/></ds:Transforms>\
-             <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
-             <ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>\
-             <ds:SignatureValue>{value}</ds:SignatureValue></ds:Signature>"
-        )
-    }
-
     /// Fills the placeholder `SIG:<id>` in `text` with a signature over the element
     /// with that ID (placeholders of other elements stay for a later call).
     fn sign(key: &EcdsaKeyPair, text: &str, id: &str) -> String {
-        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-        let mark = format!("SIG:{id}");
-        let strip = |text: &str| text.replace("SIG:_r1", "").replace("SIG:_a1", "");
-        let unsigned = strip(&text.replace(&mark, &template(id, "", "")));
-        let parsed = parse(&unsigned).unwrap();
-        let element = parsed
-            .descendants()
-            .find(|n| n.attribute("ID") == Some(id))
-            .unwrap();
-        let signature = element
-            .children()
-            .find(|n| n.tag_name().name() == "Signature")
-            .unwrap();
-        let digest = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            canonicalize(element, Some(signature.id()), &[]).as_bytes(),
-        );
-        let with_digest = strip(&text.replace(&mark, &template(id, &b64(digest.as_ref()), "")));
-        let parsed = parse(&with_digest).unwrap();
-        let element = parsed
-            .descendants()
-            .find(|n| n.attribute("ID") == Some(id))
-            .unwrap();
-        let info = element
-            .descendants()
-            .find(|n| n.tag_name().name() == "SignedInfo")
-            .unwrap();
-        let value = key
-            .sign(
-                &SystemRandom::new(),
-                canonicalize(info, None, &[]).as_bytes(),
-            )
-            .unwrap();
-        text.replace(
-            &mark,
-            &template(id, &b64(digest.as_ref()), &b64(value.as_ref())),
-        )
+        let others: Vec<&str> = ["SIG:_r1", "SIG:_a1"]
+            .into_iter()
+            .filter(|mark| *mark != format!("SIG:{id}"))
+            .collect();
+        crate::xmldsig::test_idp::sign(key, text, &format!("SIG:{id}"), id, &others)
     }
 
     fn assertion(extra: &str) -> String {

@@ -520,17 +520,21 @@ pub fn verify_enveloped<'a, 'i>(
     Ok(signed)
 }
 
+/// A test identity provider: an ECDSA P-256 key with a self-signed certificate, and a
+/// signer that fills a placeholder with an enveloped signature (ECDSA-SHA256 over a
+/// SHA-256 digest) as an identity provider would. Shared by this module's and `saml`'s
+/// tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_idp {
     use super::*;
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 
-    const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-    const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+    pub(crate) const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
+    pub(crate) const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
     /// An identity provider's key and its self-signed certificate (DER).
-    fn idp() -> (EcdsaKeyPair, Vec<u8>) {
+    pub(crate) fn idp() -> (EcdsaKeyPair, Vec<u8>) {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         let key =
@@ -546,61 +550,65 @@ mod tests {
         (key, certificate.der().to_vec())
     }
 
-    fn signature_template(
-        reference: &str,
-        digest: &str,
-        digest_method: &str,
-        signature_method: &str,
-        value: &str,
-    ) -> String {
+    fn template(id: &str, digest: &str, value: &str) -> String {
         format!(
             "<ds:Signature xmlns:ds=\"{DSIG_NS}\"><ds:SignedInfo>\
              <ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/>\
-             <ds:SignatureMethod Algorithm=\"{signature_method}\"/>\
-             <ds:Reference URI=\"{reference}\"><ds:Transforms>\
+             <ds:SignatureMethod Algorithm=\"{ECDSA_SHA256}\"/>\
+             <ds:Reference URI=\"#{id}\"><ds:Transforms>\
              <ds:Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"/>\
              <ds:Transform Algorithm=\"{EXC_C14N}\"/></ds:Transforms>\
-             <ds:DigestMethod Algorithm=\"{digest_method}\"/>\
+             <ds:DigestMethod Algorithm=\"{SHA256}\"/>\
              <ds:DigestValue>{digest}</ds:DigestValue></ds:Reference></ds:SignedInfo>\
              <ds:SignatureValue>{value}</ds:SignatureValue></ds:Signature>"
         )
     }
 
-    const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
-    const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
-
-    /// Signs `document` (with `SIG` where the signature goes, inside the element with
-    /// ID `id`) as an identity provider would.
-    fn sign(key: &EcdsaKeyPair, document: &str, id: &str) -> String {
+    /// Replaces `placeholder` in `text` with a signature over the element with ID `id`
+    /// (the signature's parent). The `others` placeholders are left out while signing
+    /// and kept in the result, for a later signature.
+    pub(crate) fn sign(
+        key: &EcdsaKeyPair,
+        text: &str,
+        placeholder: &str,
+        id: &str,
+        others: &[&str],
+    ) -> String {
         let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
-        let unsigned = document.replace(
-            "SIG",
-            &signature_template(&format!("#{id}"), "", SHA256, ECDSA_SHA256, ""),
-        );
+        let filled = |signature: &str| {
+            others
+                .iter()
+                .fold(text.replace(placeholder, signature), |text, other| {
+                    text.replace(other, "")
+                })
+        };
+        let unsigned = filled(&template(id, "", ""));
         let parsed = parse(&unsigned).unwrap();
-        let signature = parsed
+        let element = parsed
             .descendants()
+            .find(|n| n.attribute("ID") == Some(id))
+            .unwrap();
+        let signature = element
+            .children()
             .find(|n| n.tag_name().name() == "Signature")
             .unwrap();
-        let signed = signature.parent_element().unwrap();
         let digest = aws_lc_rs::digest::digest(
             &aws_lc_rs::digest::SHA256,
-            canonicalize(signed, Some(signature.id()), &[]).as_bytes(),
+            canonicalize(element, Some(signature.id()), &[]).as_bytes(),
         );
-        let with_digest = document.replace(
-            "SIG",
-            &signature_template(
-                &format!("#{id}"),
-                &b64(digest.as_ref()),
-                SHA256,
-                ECDSA_SHA256,
-                "",
-            ),
-        );
+        let digest = b64(digest.as_ref());
+        let with_digest = filled(&template(id, &digest, ""));
         let parsed = parse(&with_digest).unwrap();
+        // This element's own SignedInfo (another element may be signed already).
         let info = parsed
             .descendants()
-            .find(|n| n.tag_name().name() == "SignedInfo")
+            .find(|n| n.attribute("ID") == Some(id))
+            .and_then(|element| {
+                element
+                    .children()
+                    .find(|n| n.tag_name().name() == "Signature")
+            })
+            .and_then(|signature| signature.first_element_child())
             .unwrap();
         let value = key
             .sign(
@@ -608,16 +616,23 @@ mod tests {
                 canonicalize(info, None, &[]).as_bytes(),
             )
             .unwrap();
-        document.replace(
-            "SIG",
-            &signature_template(
-                &format!("#{id}"),
-                &b64(digest.as_ref()),
-                SHA256,
-                ECDSA_SHA256,
-                &b64(value.as_ref()),
-            ),
-        )
+        text.replace(placeholder, &template(id, &digest, &b64(value.as_ref())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_idp::{ECDSA_SHA256, SHA256, idp};
+    use super::*;
+    use aws_lc_rs::signature::EcdsaKeyPair;
+
+    const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+    const SAML: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+
+    /// Signs `document` (with `SIG` where the signature goes, inside the element with
+    /// ID `id`) as an identity provider would.
+    fn sign(key: &EcdsaKeyPair, document: &str, id: &str) -> String {
+        super::test_idp::sign(key, document, "SIG", id, &[])
     }
 
     fn response(name_id: &str) -> String {

@@ -489,7 +489,7 @@ impl App {
         }
         let how = match actor.session_method.as_deref() {
             Some(method) if method != SESSION_METHOD_PASSWORD => {
-                let provider = method.strip_prefix("oidc:").unwrap_or(method);
+                let provider = super::sso::session_provider(method).unwrap_or(method);
                 format!(
                     "sign in again at your identity provider: GET \
                      /api/v1/auth/sso/{provider}/start?reauthenticate=true&redirect_to=<this page>"
@@ -526,7 +526,7 @@ impl App {
             .as_deref()
             .filter(|method| *method != SESSION_METHOD_PASSWORD)
         {
-            let provider = method.strip_prefix("oidc:").unwrap_or(method);
+            let provider = super::sso::session_provider(method).unwrap_or(method);
             return Err(AppError::bad_request(
                 ErrorCode::ReauthenticationMethodMismatch,
                 format!(

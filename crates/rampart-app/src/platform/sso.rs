@@ -132,6 +132,12 @@ pub fn session_method(provider: &Slug) -> String {
     format!("oidc:{provider}")
 }
 
+/// The provider a session signed in through, from its method (`None` for a password
+/// session): the inverse of [`session_method`].
+pub fn session_provider(method: &str) -> Option<&str> {
+    method.strip_prefix("oidc:")
+}
+
 /// How long a provider's discovery document (and the HTTP client built for it) is kept:
 /// anonymous sign-in starts would otherwise each cost a TLS setup and a fetch.
 const DISCOVERY_TTL_SECS: i64 = 300;
@@ -933,7 +939,7 @@ impl App {
     /// person to confirm). `None` for other sessions, providers without the endpoint,
     /// and a provider that cannot be reached (the local logout stands regardless).
     pub async fn provider_logout_url(&self, actor: &Actor) -> Option<String> {
-        let name = actor.session_method.as_deref()?.strip_prefix("oidc:")?;
+        let name = session_provider(actor.session_method.as_deref()?)?;
         let provider = self.enabled_provider(name).await.ok()?;
         // Bounded: a provider that is down must not hold up the local logout.
         let connected = match tokio::time::timeout(LOGOUT_DISCOVERY_WAIT, self.connect(&provider))
@@ -1021,7 +1027,7 @@ impl App {
                         }
                         Some(other) => format!(
                             "at the provider it signed in through ({})",
-                            other.strip_prefix("oidc:").unwrap_or(other)
+                            session_provider(other).unwrap_or(other)
                         ),
                         None => "(it is not a session)".to_owned(),
                     };

@@ -278,6 +278,45 @@ async fn self_signed(
     (key, cert)
 }
 
+/// Signs `text` with xmlsec1 (the element `id_node`'s `ID` names what the template's
+/// reference points at); `None` when xmlsec1 refuses the document — which must then be
+/// one the verifier refuses to parse too.
+async fn xmlsec1_sign(
+    dir: &std::path::Path,
+    seed: u64,
+    text: &str,
+    (key, cert): (&std::path::Path, &std::path::Path),
+    id_node: &str,
+) -> Option<String> {
+    let unsigned = dir.join(format!("{seed}.xml"));
+    let signed_path = dir.join(format!("{seed}.signed.xml"));
+    std::fs::write(&unsigned, text).unwrap();
+    let keys = format!("{},{}", key.display(), cert.display());
+    let output = run(
+        "xmlsec1",
+        &[
+            "--sign",
+            "--privkey-pem",
+            &keys,
+            "--id-attr:ID",
+            id_node,
+            "--output",
+            signed_path.to_str().unwrap(),
+            unsigned.to_str().unwrap(),
+        ],
+    )
+    .await;
+    if !output.status.success() {
+        assert!(
+            xmldsig::parse(text).is_err(),
+            "{seed}: xmlsec1 refused what we accept: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(std::fs::read_to_string(&signed_path).unwrap())
+}
+
 #[tokio::test]
 async fn what_xmlsec1_signs_verifies_and_a_change_or_another_key_does_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,33 +361,18 @@ async fn what_xmlsec1_signs_verifies_and_a_change_or_another_key_does_not() {
             "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_resp\" Version=\"2.0\">{template}{}</samlp:Response>",
             document(seed)
         );
-        let unsigned = dir.path().join(format!("{seed}.xml"));
-        let signed_path = dir.path().join(format!("{seed}.signed.xml"));
-        std::fs::write(&unsigned, &text).unwrap();
-        let keys = format!("{},{}", key.display(), cert.display());
-        let output = run(
-            "xmlsec1",
-            &[
-                "--sign",
-                "--privkey-pem",
-                &keys,
-                "--id-attr:ID",
-                "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-                "--output",
-                signed_path.to_str().unwrap(),
-                unsigned.to_str().unwrap(),
-            ],
+        let keys = (key.as_path(), cert.as_path());
+        let Some(signed) = xmlsec1_sign(
+            dir.path(),
+            seed,
+            &text,
+            keys,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
         )
-        .await;
-        if !output.status.success() {
-            assert!(
-                xmldsig::parse(&text).is_err(),
-                "{seed}: xmlsec1 refused what we accept: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+        .await
+        else {
             continue;
-        }
-        let signed = std::fs::read_to_string(&signed_path).unwrap();
+        };
         let parsed = xmldsig::parse(&signed).unwrap();
         let signature = parsed
             .descendants()
@@ -419,33 +443,18 @@ async fn an_assertion_xmlsec1_signs_inside_a_response_verifies() {
              </saml:AttributeValue>{}</saml:Assertion></samlp:Response>",
             document(seed)
         );
-        let unsigned = dir.path().join(format!("{seed}.xml"));
-        let signed_path = dir.path().join(format!("{seed}.signed.xml"));
-        std::fs::write(&unsigned, &text).unwrap();
-        let keys = format!("{},{}", key.display(), cert.display());
-        let output = run(
-            "xmlsec1",
-            &[
-                "--sign",
-                "--privkey-pem",
-                &keys,
-                "--id-attr:ID",
-                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-                "--output",
-                signed_path.to_str().unwrap(),
-                unsigned.to_str().unwrap(),
-            ],
+        let keys = (key.as_path(), cert.as_path());
+        let Some(signed) = xmlsec1_sign(
+            dir.path(),
+            seed,
+            &text,
+            keys,
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
         )
-        .await;
-        if !output.status.success() {
-            assert!(
-                xmldsig::parse(&text).is_err(),
-                "{seed}: xmlsec1 refused what we accept: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+        .await
+        else {
             continue;
-        }
-        let signed = std::fs::read_to_string(&signed_path).unwrap();
+        };
         let parsed = xmldsig::parse(&signed).unwrap();
         let signature = parsed
             .descendants()

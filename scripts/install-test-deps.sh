@@ -17,7 +17,8 @@
 #   requests, another client that must read a 413; schemathesis, which checks the
 #   server against its OpenAPI document; aiosmtpd, the SMTP server that receives the
 #   delegate's notification emails (scripts/notification_sinks.py); tzdata, the time
-#   zone database of the server's version, for the time zone oracles.
+#   zone database of the server's version, for the time zone oracles; pysaml2, the SAML
+#   identity provider of the single sign-on tests (scripts/saml_idp.py).
 # - OPA, the reference Rego engine, from PyPI's opa-golib-python-bindings (OPA's Go
 #   library behind ctypes), unpacked into target/test-deps/opa: the policy differential
 #   test and the policy benchmark compare Rampart's engine with it.
@@ -95,6 +96,11 @@ aiosmtpd_version="1.4.6"
 tzdata_version="2026.6"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('tzdata') != '$tzdata_version')" >/dev/null 2>&1 ||
     "$deps/venv/bin/python" -m pip install -q "tzdata==$tzdata_version"
+# pysaml2: the real SAML identity provider of the single sign-on tests
+# (scripts/saml_idp.py), signing with Debian's xmlsec1 (installed above).
+pysaml2_version="7.5.5"
+"$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('pysaml2') != '$pysaml2_version')" >/dev/null 2>&1 ||
+    "$deps/venv/bin/python" -m pip install -q "pysaml2==$pysaml2_version"
 # Python requests, a client that writes the whole body before reading the answer.
 requests_version="2.34.2"
 "$deps/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('requests') != '$requests_version')" >/dev/null 2>&1 ||

@@ -19,6 +19,7 @@ pub mod password;
 pub mod random;
 pub mod root_key;
 pub mod saml;
+pub mod saml_messages;
 pub mod session;
 pub mod task_signature;
 pub mod token;

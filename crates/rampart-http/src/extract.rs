@@ -34,18 +34,7 @@ where
                 "send the body as JSON with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    body_too_large()
-                } else {
-                    ApiError::new(
-                        ErrorCode::UnreadableBody,
-                        "the request body could not be read",
-                    )
-                }
-            })?;
+        let bytes = read_body(request, state).await?;
         // Objects only, at every depth: serde would read a struct from an array of its
         // fields too (`["id", "Name"]`), which no client means.
         let value = rampart_domain::json::from_slice::<T>(&bytes).map_err(|e| json_error(&e))?;
@@ -60,6 +49,78 @@ where
             return Err(nul_character());
         }
         Ok(Self(value))
+    }
+}
+
+/// The whole body, within the route's limit (413 `body_too_large` beyond it).
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                body_too_large()
+            } else {
+                ApiError::new(
+                    ErrorCode::UnreadableBody,
+                    "the request body could not be read",
+                )
+            }
+        })
+}
+
+/// A body posted as an HTML form (`application/x-www-form-urlencoded`), read into `T`
+/// through its fields as JSON strings: each field once, no NUL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|essence| {
+                essence
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "post the body as a form with Content-Type: application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = read_body(request, state).await?;
+        let mut fields = serde_json::Map::new();
+        for (name, value) in url::form_urlencoded::parse(&bytes) {
+            if name.contains('\0') || value.contains('\0') {
+                return Err(nul_character());
+            }
+            if fields
+                .insert(name.clone().into_owned(), value.into_owned().into())
+                .is_some()
+            {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidBody,
+                    format!("the form has the field {name} more than once"),
+                ));
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .map(Self)
+            .map_err(|error| {
+                ApiError::new(
+                    ErrorCode::InvalidBody,
+                    format!("the form does not match the expected fields: {error}"),
+                )
+            })
     }
 }
 

@@ -246,7 +246,7 @@ fn table_operation(spec: &RouteSpec, schemas: &mut Schemas) -> Operation {
         schemas.register(body);
         operation = operation.request_body(Some(
             RequestBodyBuilder::new()
-                .content("application/json", json_ref(&(body.name)()))
+                .content(spec.request_content_type, json_ref(&(body.name)()))
                 .required(Some(Required::True))
                 .build(),
         ));

@@ -129,6 +129,9 @@ pub struct RouteSpec {
     pub access: Access,
     pub summary: &'static str,
     pub request: Option<SchemaRef>,
+    /// The request body's media type: `application/json`, or a form for what browsers
+    /// post (SAML's assertion consumer service).
+    pub request_content_type: &'static str,
     pub reply: Reply,
     /// Query parameters.
     pub query: &'static [QueryParam],
@@ -152,6 +155,7 @@ impl RouteSpec {
             access,
             summary,
             request: None,
+            request_content_type: "application/json",
             reply: Reply::Empty(204),
             query: &[],
             errors: &[],
@@ -168,6 +172,14 @@ impl RouteSpec {
 
     pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
         self.request = Some(SchemaRef::of::<T>());
+        self
+    }
+
+    /// A body posted as an HTML form (`application/x-www-form-urlencoded`, read with
+    /// `extract::ApiForm`).
+    pub fn form<T: utoipa::ToSchema>(mut self) -> Self {
+        self.request = Some(SchemaRef::of::<T>());
+        self.request_content_type = "application/x-www-form-urlencoded";
         self
     }
 
@@ -278,6 +290,7 @@ pub trait ReadsPath {
 impl<T> ReadsPath for State<T> {}
 impl<T> ReadsPath for Extension<T> {}
 impl<T> ReadsPath for ApiJson<T> {}
+impl<T> ReadsPath for crate::extract::ApiForm<T> {}
 impl<T> ReadsPath for ApiQuery<T> {}
 /// Request headers (a credential read by the handler on a route the edge leaves open).
 impl ReadsPath for axum::http::HeaderMap {}

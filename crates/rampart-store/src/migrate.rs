@@ -208,6 +208,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "reauthentication",
         sql: include_str!("../migrations/sqlite/0038_reauthentication.sql"),
     },
+    Migration {
+        version: 39,
+        name: "saml",
+        sql: include_str!("../migrations/sqlite/0039_saml.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -400,6 +405,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 38,
         name: "reauthentication",
         sql: include_str!("../migrations/postgres/0038_reauthentication.sql"),
+    },
+    Migration {
+        version: 39,
+        name: "saml",
+        sql: include_str!("../migrations/postgres/0039_saml.sql"),
     },
 ];
 

@@ -11,6 +11,7 @@ pub mod network;
 pub mod replicas;
 pub mod secrets;
 pub mod sso;
+pub mod sso_saml;
 pub mod tenancy;
 pub mod throttle;
 

@@ -30,8 +30,9 @@ use rampart_crypto::session::session_id_hash;
 use rampart_domain::platform::access::Grantee;
 use rampart_domain::platform::identity::User;
 use rampart_domain::platform::sso::{
-    BREAK_GLASS_USERS_MAX, IdTokenExpectations, OidcConfig, PasswordVerdict, SSO_LOGIN_TTL_SECS,
-    ScopedName, SsoPolicy, SsoProvider, VerifiedClaims, check_id_token_claims, read_identity,
+    BREAK_GLASS_USERS_MAX, GroupMapping, IdTokenExpectations, OidcConfig, PROVIDER_KINDS,
+    PasswordVerdict, ProviderConfig, SSO_LOGIN_TTL_SECS, ScopedName, SsoPolicy, SsoProvider,
+    VerifiedClaims, check_id_token_claims, read_identity,
 };
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DisplayName, Email, ErrorCode, Permission, Slug, UserId};
@@ -62,7 +63,7 @@ const PROVIDER_ERROR_CHARS_KEPT: usize = 200;
 pub struct SsoProviderInput {
     pub name: String,
     pub display_name: String,
-    pub config: OidcConfig,
+    pub config: ProviderConfig,
     pub enabled: bool,
 }
 
@@ -70,7 +71,7 @@ pub struct SsoProviderInput {
 #[derive(Clone, Debug, Default)]
 pub struct SsoProviderPatch {
     pub display_name: Option<String>,
-    pub config: Option<OidcConfig>,
+    pub config: Option<ProviderConfig>,
     pub enabled: Option<bool>,
 }
 
@@ -78,6 +79,9 @@ pub struct SsoProviderPatch {
 pub struct SsoStart {
     pub authorization_url: String,
     pub binder: Zeroizing<String>,
+    /// The provider sends the browser back by a cross-site POST (SAML's HTTP-POST
+    /// binding), which a `SameSite=Lax` binder cookie would not come back with.
+    pub returns_by_post: bool,
 }
 
 impl std::fmt::Debug for SsoStart {
@@ -127,15 +131,25 @@ fn policy_scope(scope: Scope) -> Scope {
     }
 }
 
-/// The session method of a login through `provider`.
-pub fn session_method(provider: &Slug) -> String {
-    format!("oidc:{provider}")
+/// The session method of a login through `provider`: `oidc:<name>` or `saml:<name>`.
+pub fn session_method(provider: &SsoProvider) -> String {
+    format!("{}:{}", provider.config.kind(), provider.name)
 }
 
 /// The provider a session signed in through, from its method (`None` for a password
 /// session): the inverse of [`session_method`].
 pub fn session_provider(method: &str) -> Option<&str> {
-    method.strip_prefix("oidc:")
+    let (kind, name) = method.split_once(':')?;
+    PROVIDER_KINDS.contains(&kind).then_some(name)
+}
+
+/// A provider's OpenID Connect configuration; another kind of provider has no OpenID
+/// Connect endpoints (404, as for a provider that does not exist).
+pub(crate) fn oidc_config(provider: &SsoProvider) -> AppResult<&OidcConfig> {
+    match &provider.config {
+        ProviderConfig::Oidc(config) => Ok(config),
+        ProviderConfig::Saml(_) => Err(not_found()),
+    }
 }
 
 /// How long a provider's discovery document (and the HTTP client built for it) is kept:
@@ -196,11 +210,11 @@ fn upstream(message: impl Into<String>) -> AppError {
     }
 }
 
-fn login_failed(message: impl Into<String>) -> AppError {
+pub(crate) fn login_failed(message: impl Into<String>) -> AppError {
     AppError::unauthenticated(ErrorCode::SsoLoginFailed, message)
 }
 
-fn state_invalid() -> AppError {
+pub(crate) fn state_invalid() -> AppError {
     AppError::bad_request(
         ErrorCode::SsoStateInvalid,
         "this sign-in is unknown, finished already, expired, or was started in another \
@@ -218,7 +232,7 @@ fn provider_text(text: &str) -> String {
 
 /// Checks a local path to return to after login: absolute, same origin (not `//host` or
 /// `/\host`, which browsers read as another host), no control characters.
-fn check_redirect(path: Option<&str>) -> AppResult<String> {
+pub(crate) fn check_redirect(path: Option<&str>) -> AppResult<String> {
     let Some(path) = path else {
         return Ok("/".into());
     };
@@ -481,6 +495,52 @@ async fn discover(client: &reqwest::Client, config: &OidcConfig) -> AppResult<Di
     })
 }
 
+/// Refuses a login taken for another provider, expired, or finished in another browser
+/// than the one that started it (the binder cookie).
+pub(crate) fn check_login_binding(
+    login: &SsoLogin,
+    provider: &SsoProvider,
+    binder: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
+    let binder_matches = binder.is_some_and(|binder| {
+        rampart_crypto::digest::constant_time_eq(&session_id_hash(binder), &login.binder_hash)
+    });
+    if login.provider_id != provider.id || login.expires_at < now || !binder_matches {
+        return Err(state_invalid());
+    }
+    Ok(())
+}
+
+/// A verified SAML assertion about to be used: a digest of its ID, and until when it
+/// must be remembered.
+pub(crate) struct UsedAssertion {
+    pub id_hash: [u8; 32],
+    pub expires_at: Timestamp,
+}
+
+/// Records `assertion` as used in the sign-in's own transaction: a replay (or a race
+/// of two posts of one response) finds it there and is refused, on every replica.
+async fn remember_assertion(
+    tx: &mut rampart_store::WriteTx,
+    provider: &SsoProvider,
+    assertion: Option<&UsedAssertion>,
+    now: Timestamp,
+) -> AppResult<()> {
+    let Some(assertion) = assertion else {
+        return Ok(());
+    };
+    if !tx
+        .remember_saml_assertion(provider.id, &assertion.id_hash, assertion.expires_at, now)
+        .await?
+    {
+        return Err(login_failed(
+            "this assertion was used already: a SAML response signs in once",
+        ));
+    }
+    Ok(())
+}
+
 fn sso_required() -> AppError {
     AppError::forbidden(
         ErrorCode::SsoRequired,
@@ -508,8 +568,9 @@ impl App {
         {
             return Err(upstream(message.clone()));
         }
-        let client = provider_client(&provider.config)?;
-        let discovery = match discover(&client, &provider.config).await {
+        let config = oidc_config(provider)?;
+        let client = provider_client(config)?;
+        let discovery = match discover(&client, config).await {
             Ok(discovery) => discovery,
             Err(error) => {
                 if let (AppError::Upstream { message, .. }, Ok(mut failures)) =
@@ -694,26 +755,63 @@ impl App {
 
     /// The URL the provider sends the browser back to (registered at the provider).
     pub fn sso_redirect_uri(&self, provider: &Slug) -> AppResult<String> {
+        Ok(format!("{}/callback", self.sso_base_url(provider)?))
+    }
+
+    /// `<public URL>/api/v1/auth/sso/<provider>`, under which the provider's browser
+    /// endpoints are (the redirect URI, SAML's assertion consumer service and metadata).
+    pub(crate) fn sso_base_url(&self, provider: &Slug) -> AppResult<String> {
         let base = self.public_url().ok_or_else(|| AppError::Misconfigured {
             code: ErrorCode::PublicUrlUnknown,
             message: "this server listens on every address and does not know the URL users \
                       reach it at: set server.public_url"
                 .into(),
         })?;
-        Ok(format!("{base}/api/v1/auth/sso/{provider}/callback"))
+        Ok(format!("{base}/api/v1/auth/sso/{provider}"))
     }
 
-    /// A derived per-login value (PKCE verifier, nonce): 256 bits under the pepper.
-    fn sso_derived(&self, purpose: &str, state: &str) -> String {
+    /// A derived per-login value (PKCE verifier, nonce, SAML request ID): 256 bits
+    /// under the pepper.
+    pub(crate) fn sso_derived(&self, purpose: &str, state: &str) -> String {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(self.pepper().blind_index(purpose, state.as_bytes()))
     }
 
-    /// Checks what a configuration refers to: the client secret exists where named and
-    /// the actor may use it; each mapped group exists, and the actor could grant its
-    /// rights (mapping a group hands them to whoever the provider says).
-    async fn check_sso_references(&self, ctx: &Ctx, config: &OidcConfig) -> AppResult<()> {
+    /// Checks what a configuration refers to: an OpenID Connect client secret exists
+    /// where named and the actor may use it; SAML metadata reads (with a signing
+    /// certificate); each mapped group exists, and the actor could grant its rights
+    /// (mapping a group hands them to whoever the provider says).
+    async fn check_sso_references(&self, ctx: &Ctx, config: &ProviderConfig) -> AppResult<()> {
+        match config {
+            ProviderConfig::Oidc(config) => self.check_oidc_references(ctx, config).await?,
+            ProviderConfig::Saml(config) => {
+                super::sso_saml::idp_metadata(config).map_err(|problem| {
+                    AppError::Invalid(rampart_domain::ValidationError::new(
+                        "idp_metadata_xml",
+                        problem,
+                    ))
+                })?;
+            }
+        }
+        self.check_group_mappings(ctx, config.group_mappings())
+            .await
+    }
+
+    async fn check_group_mappings(&self, ctx: &Ctx, mappings: &[GroupMapping]) -> AppResult<()> {
+        for mapping in mappings {
+            let group = self.mapped_group(&mapping.group).await?.ok_or_else(|| {
+                AppError::bad_request(
+                    ErrorCode::InvalidValue,
+                    format!("group_mappings: no group {} exists", mapping.group),
+                )
+            })?;
+            self.check_can_act_for(ctx, Grantee::Group(group.0)).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_oidc_references(&self, ctx: &Ctx, config: &OidcConfig) -> AppResult<()> {
         if let Some(pem) = &config.ca_certificates_pem {
             crate::tls_roots::client_config(pem.as_bytes(), rustls::DEFAULT_VERSIONS).map_err(
                 |problem| {
@@ -747,15 +845,6 @@ impl App {
                 format!("client_secret: no secret {} exists", config.client_secret),
             ));
         }
-        for mapping in &config.group_mappings {
-            let group = self.mapped_group(&mapping.group).await?.ok_or_else(|| {
-                AppError::bad_request(
-                    ErrorCode::InvalidValue,
-                    format!("group_mappings: no group {} exists", mapping.group),
-                )
-            })?;
-            self.check_can_act_for(ctx, Grantee::Group(group.0)).await?;
-        }
         Ok(())
     }
 
@@ -778,18 +867,38 @@ impl App {
     }
 
     fn provider_audit_details(provider: &SsoProvider) -> Value {
-        json!({
+        let mut details = json!({
             "name": provider.name.as_str(),
+            "kind": provider.config.kind(),
             "enabled": provider.enabled,
-            "issuer": provider.config.issuer,
-            "client_id": provider.config.client_id,
-            "client_secret": provider.config.client_secret,
-            "create_users": provider.config.create_users,
-            "groups_claim": provider.config.groups_claim,
-            "group_mappings": provider.config.group_mappings.iter()
+            "create_users": provider.config.create_users(),
+            "group_mappings": provider.config.group_mappings().iter()
                 .map(|mapping| json!({"claim_value": mapping.claim_value, "group": mapping.group}))
                 .collect::<Vec<_>>(),
-        })
+        });
+        let specific = match &provider.config {
+            ProviderConfig::Oidc(config) => json!({
+                "issuer": config.issuer,
+                "client_id": config.client_id,
+                "client_secret": config.client_secret,
+                "groups_claim": config.groups_claim,
+            }),
+            ProviderConfig::Saml(config) => json!({
+                // What the metadata says (an audit reader compares these), not its text.
+                "idp": super::sso_saml::saml_identity_provider(config).map(|idp| json!({
+                    "entity_id": idp.entity_id,
+                    "sso_url": idp.sso_url,
+                    "signing_certificates_sha256": idp.certificates_sha256,
+                })),
+                "sp_entity_id": config.sp_entity_id,
+                "groups_attribute": config.groups_attribute,
+                "allow_idp_initiated": config.allow_idp_initiated,
+            }),
+        };
+        if let (Value::Object(details), Value::Object(specific)) = (&mut details, specific) {
+            details.extend(specific);
+        }
+        details
     }
 
     pub async fn create_sso_provider(
@@ -856,6 +965,17 @@ impl App {
             provider.display_name = DisplayName::parse(display_name)?;
         }
         if let Some(config) = patch.config {
+            if config.kind() != before.config.kind() {
+                return Err(AppError::bad_request(
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "this provider is of kind {}: its kind stays (add another provider \
+                         for {})",
+                        before.config.kind(),
+                        config.kind()
+                    ),
+                ));
+            }
             config.validate()?;
             self.check_sso_references(ctx, &config).await?;
             provider.config = config;
@@ -941,6 +1061,8 @@ impl App {
     pub async fn provider_logout_url(&self, actor: &Actor) -> Option<String> {
         let name = session_provider(actor.session_method.as_deref()?)?;
         let provider = self.enabled_provider(name).await.ok()?;
+        // SAML single logout is not offered yet: the local logout stands alone.
+        let config = oidc_config(&provider).ok()?;
         // Bounded: a provider that is down must not hold up the local logout.
         let connected = match tokio::time::timeout(LOGOUT_DISCOVERY_WAIT, self.connect(&provider))
             .await
@@ -957,7 +1079,7 @@ impl App {
         };
         let mut url = connected.discovery.end_session_endpoint.clone()?;
         url.query_pairs_mut()
-            .append_pair("client_id", &provider.config.client_id);
+            .append_pair("client_id", &config.client_id);
         Some(url.into())
     }
 
@@ -989,7 +1111,7 @@ impl App {
         Ok(providers)
     }
 
-    async fn enabled_provider(&self, name: &str) -> AppResult<SsoProvider> {
+    pub(crate) async fn enabled_provider(&self, name: &str) -> AppResult<SsoProvider> {
         let provider = self.sso_provider(name).await?;
         if !provider.enabled {
             return Err(not_found());
@@ -1019,7 +1141,7 @@ impl App {
         let reauthenticates = match reauthenticate {
             None => None,
             Some(actor) => {
-                let method = session_method(&provider.name);
+                let method = session_method(&provider);
                 if actor.session_method.as_deref() != Some(method.as_str()) {
                     let how = match actor.session_method.as_deref() {
                         Some(SESSION_METHOD_PASSWORD) => {
@@ -1047,30 +1169,22 @@ impl App {
                 })?)
             }
         };
-        let connected = self.connect(&provider).await?;
-
         let state = rampart_crypto::session::mint_session_id()?;
         let binder = rampart_crypto::session::mint_session_id()?;
-        let verifier = self.sso_derived("sso-pkce-verifier", &state);
-        let nonce = self.sso_derived("sso-nonce", &state);
-        let mut url = connected.discovery.authorization_endpoint.clone();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &provider.config.client_id)
-            .append_pair("redirect_uri", &self.sso_redirect_uri(&provider.name)?)
-            .append_pair("scope", &provider.config.scopes.join(" "))
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", &jws::pkce_s256_challenge(&verifier))
-            .append_pair("code_challenge_method", "S256");
-        if reauthenticates.is_some() {
-            // OpenID Connect Core §3.1.2.1: authenticate again, and say when (auth_time).
-            url.query_pairs_mut()
-                .append_pair("prompt", "login")
-                .append_pair("max_age", "0");
-        }
-
         let now = self.now();
+        let authorization_url = match &provider.config {
+            ProviderConfig::Oidc(config) => {
+                self.oidc_authorization_url(&provider, config, &state, reauthenticates.is_some())
+                    .await?
+            }
+            ProviderConfig::Saml(config) => self.saml_authorization_url(
+                &provider,
+                config,
+                &state,
+                reauthenticates.is_some(),
+                now,
+            )?,
+        };
         let login = SsoLogin {
             provider_id: provider.id,
             binder_hash: session_id_hash(&binder).to_vec(),
@@ -1085,9 +1199,40 @@ impl App {
             .insert_sso_login(&session_id_hash(&state), &login, now)
             .await?;
         Ok(SsoStart {
-            authorization_url: url.into(),
+            authorization_url,
             binder,
+            returns_by_post: matches!(provider.config, ProviderConfig::Saml(_)),
         })
+    }
+
+    /// The provider's authorization endpoint with the PKCE challenge, state and nonce.
+    async fn oidc_authorization_url(
+        &self,
+        provider: &SsoProvider,
+        config: &OidcConfig,
+        state: &str,
+        reauthenticate: bool,
+    ) -> AppResult<String> {
+        let connected = self.connect(provider).await?;
+        let verifier = self.sso_derived("sso-pkce-verifier", state);
+        let nonce = self.sso_derived("sso-nonce", state);
+        let mut url = connected.discovery.authorization_endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &config.client_id)
+            .append_pair("redirect_uri", &self.sso_redirect_uri(&provider.name)?)
+            .append_pair("scope", &config.scopes.join(" "))
+            .append_pair("state", state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &jws::pkce_s256_challenge(&verifier))
+            .append_pair("code_challenge_method", "S256");
+        if reauthenticate {
+            // OpenID Connect Core §3.1.2.1: authenticate again, and say when (auth_time).
+            url.query_pairs_mut()
+                .append_pair("prompt", "login")
+                .append_pair("max_age", "0");
+        }
+        Ok(url.into())
     }
 
     /// Finishes a login through `name` from the provider's redirect. Every refusal is
@@ -1101,10 +1246,25 @@ impl App {
         meta: &RequestMeta,
     ) -> AppResult<SsoFinished> {
         self.check_auth_failures(meta)?;
-        let method = Slug::parse(name)
-            .map(|slug| session_method(&slug))
-            .unwrap_or_else(|_| "oidc".into());
-        match self.finish_sso(name, callback, binder, meta).await {
+        let outcome = self.finish_sso(name, callback, binder, meta).await;
+        self.account_sso_outcome("oidc", name, outcome, meta).await
+    }
+
+    /// Audits a refused sign-in round trip (`auth.failure`, method `<kind>:<name>`) and
+    /// counts it against the client address like a wrong password when the person (or
+    /// an attacker) got something wrong.
+    pub(crate) async fn account_sso_outcome(
+        &self,
+        kind: &str,
+        name: &str,
+        outcome: AppResult<SsoFinished>,
+        meta: &RequestMeta,
+    ) -> AppResult<SsoFinished> {
+        let method = match Slug::parse(name) {
+            Ok(slug) => format!("{kind}:{slug}"),
+            Err(_) => kind.to_owned(),
+        };
+        match outcome {
             Ok(finished) => Ok(finished),
             Err(error) => {
                 let reason = match &error {
@@ -1147,30 +1307,11 @@ impl App {
         self.check_ip_allowlists(meta, Scope::Account).await?;
         let provider = self.enabled_provider(name).await?;
         let state = callback.state.as_deref().ok_or_else(state_invalid)?;
-        // Take the login first: whatever happens next, this state never works again.
-        let now = self.now();
-        let login = {
-            let mut tx = self.store().write().await?;
-            let login = tx.take_sso_login(&session_id_hash(state)).await?;
-            tx.commit(
-                anonymous(now, meta, "auth.sso_callback", "sso_provider", name)
-                    .resource_id(provider.id)
-                    .outcome(if login.is_some() {
-                        Outcome::Success
-                    } else {
-                        Outcome::Failure
-                    })
-                    .build(),
-            )
-            .await?;
-            login.ok_or_else(state_invalid)?
-        };
-        let binder_matches = binder.is_some_and(|binder| {
-            rampart_crypto::digest::constant_time_eq(&session_id_hash(binder), &login.binder_hash)
-        });
-        if login.provider_id != provider.id || login.expires_at < now || !binder_matches {
-            return Err(state_invalid());
-        }
+        let login = self
+            .take_sso_login(&provider, state, meta)
+            .await?
+            .ok_or_else(state_invalid)?;
+        check_login_binding(&login, &provider, binder, self.now())?;
         if let Some(error) = &callback.error {
             let description = callback
                 .error_description
@@ -1182,7 +1323,7 @@ impl App {
                 provider_text(error)
             )));
         }
-        let config = &provider.config;
+        let config = oidc_config(&provider)?;
         let connected = self.connect(&provider).await?;
         let (client, discovery) = (&connected.client, &connected.discovery);
         match &callback.iss {
@@ -1297,7 +1438,7 @@ impl App {
             ));
         }
         if let Some(session) = login.reauthenticates {
-            self.reauthenticate_sso(&provider, session, &subject, meta)
+            self.reauthenticate_sso(&provider, session, &subject, None, meta)
                 .await?;
             return Ok(SsoFinished {
                 login: None,
@@ -1305,25 +1446,57 @@ impl App {
             });
         }
         let identity = read_identity(subject, &claims, config);
-        let session = self.sign_in_sso(&provider, &identity, meta).await?;
+        let session = self.sign_in_sso(&provider, &identity, None, meta).await?;
         Ok(SsoFinished {
             login: Some(session),
             redirect_to: login.redirect_to,
         })
     }
 
+    /// Takes the login `state` names (deleting it, audited `auth.sso_callback`): whatever
+    /// happens next, this state never works again.
+    pub(crate) async fn take_sso_login(
+        &self,
+        provider: &SsoProvider,
+        state: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Option<SsoLogin>> {
+        let now = self.now();
+        let mut tx = self.store().write().await?;
+        let login = tx.take_sso_login(&session_id_hash(state)).await?;
+        tx.commit(
+            anonymous(
+                now,
+                meta,
+                "auth.sso_callback",
+                "sso_provider",
+                provider.name.as_str(),
+            )
+            .resource_id(provider.id)
+            .outcome(if login.is_some() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            })
+            .build(),
+        )
+        .await?;
+        Ok(login)
+    }
+
     /// Renews `session`'s sign-in after the provider authenticated `subject` again: the
     /// subject must be the one linked to the session's user (someone else signing in at
     /// the provider proves nothing about this session), and the session must still be
     /// open. Audited `auth.reauthenticate` as the session's user.
-    async fn reauthenticate_sso(
+    pub(crate) async fn reauthenticate_sso(
         &self,
         provider: &SsoProvider,
         session: rampart_domain::SessionId,
         subject: &str,
+        assertion: Option<&UsedAssertion>,
         meta: &RequestMeta,
     ) -> AppResult<()> {
-        let method = session_method(&provider.name);
+        let method = session_method(provider);
         let user = self
             .store()
             .sso_identity_user(provider.id, subject)
@@ -1349,6 +1522,7 @@ impl App {
             std::sync::Arc::default(),
         );
         let mut tx = self.store().write().await?;
+        remember_assertion(&mut tx, provider, assertion, now).await?;
         if !tx.reauthenticate_session_of(session, user, now).await? {
             return Err(login_failed(
                 "the provider signed in someone other than this session's user, or the \
@@ -1389,10 +1563,11 @@ impl App {
     /// Finds the user `identity` is (linked subject; else the user with the verified
     /// email, linked now; else a new user when the provider creates users), syncs the
     /// mapped groups, and opens a session — one transaction, audited `auth.login`.
-    async fn sign_in_sso(
+    pub(crate) async fn sign_in_sso(
         &self,
         provider: &SsoProvider,
         identity: &VerifiedClaims,
+        assertion: Option<&UsedAssertion>,
         meta: &RequestMeta,
     ) -> AppResult<LoginOutcome> {
         let config = &provider.config;
@@ -1437,7 +1612,7 @@ impl App {
                         }
                         (Some(found.user), "linked_by_email")
                     }
-                    None if config.create_users => (None, "created"),
+                    None if config.create_users() => (None, "created"),
                     None => {
                         return Err(AppError::forbidden(
                             ErrorCode::SsoUserUnknown,
@@ -1485,7 +1660,7 @@ impl App {
         }
         let mut groups = Vec::new();
         if let Some(claimed) = &identity.groups {
-            for mapping in &config.group_mappings {
+            for mapping in config.group_mappings() {
                 match self.mapped_group(&mapping.group).await? {
                     Some((id, scope)) => {
                         groups.push((id, scope, claimed.contains(&mapping.claim_value)))
@@ -1499,8 +1674,9 @@ impl App {
             }
         }
 
-        let method = session_method(&provider.name);
+        let method = session_method(provider);
         let mut tx = self.store().write().await?;
+        remember_assertion(&mut tx, provider, assertion, now).await?;
         if how == "created" {
             tx.insert_user(&user, None)
                 .await

@@ -64,7 +64,7 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
         );
     }
     // Public routes are few and deliberate: health, login (password, and single sign-on's
-    // options, start and callback), and a delegate's own routes (registration with its
+    // options, start, callback, and SAML's assertion consumer service and SP metadata), and a delegate's own routes (registration with its
     // one-time token; the rest with its credential).
     assert_eq!(
         public,
@@ -74,6 +74,8 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             "GET /api/v1/auth/sso",
             "GET /api/v1/auth/sso/{provider}/start",
             "GET /api/v1/auth/sso/{provider}/callback",
+            "POST /api/v1/auth/sso/{provider}/acs",
+            "GET /api/v1/auth/sso/{provider}/metadata",
             "POST /api/v1/delegate/register",
             "GET /api/v1/delegate/tasks/next",
             "POST /api/v1/delegate/tasks/{task}/result",

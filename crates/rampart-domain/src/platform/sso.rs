@@ -1,7 +1,8 @@
-//! Single sign-on through OpenID Connect: what an identity provider's configuration may
-//! say, and the checks an ID token's claims must pass before anyone is signed in
-//! (OpenID Connect Core §3.1.3.7). The signature itself is checked in `rampart-crypto`;
-//! the exchange with the provider happens in the application layer.
+//! Single sign-on through OpenID Connect and SAML 2.0: what an identity provider's
+//! configuration may say, and the checks an ID token's claims must pass before anyone is
+//! signed in (OpenID Connect Core §3.1.3.7). Signatures (JWS, XML) and the SAML response
+//! are checked in `rampart-crypto`; the exchanges with the provider happen in the
+//! application layer.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,170 @@ pub struct OidcConfig {
     pub endpoint_hosts: Vec<String>,
 }
 
+fn default_email_attribute() -> String {
+    "email".into()
+}
+fn default_name_attribute() -> String {
+    "displayName".into()
+}
+fn default_name_id_format() -> String {
+    NAME_ID_PERSISTENT.into()
+}
+/// The NameID formats a service provider may ask for (unspecified: the provider's
+/// choice, which must then be persistent or an email address to be linked).
+pub const NAME_ID_FORMATS: &[&str] = &[NAME_ID_PERSISTENT, NAME_ID_EMAIL, NAME_ID_UNSPECIFIED];
+/// The NameID format that leaves the choice to the provider (no `Format` is asked).
+pub const NAME_ID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+
+/// The most bytes of an identity provider's SAML metadata (the XML reader's own limit).
+pub const SAML_METADATA_BYTES_MAX: usize = 256 * 1024;
+
+/// A SAML 2.0 identity provider's configuration, as an administrator writes it. This
+/// server is the service provider: it sends unsigned `AuthnRequest`s by the HTTP-Redirect
+/// binding and receives signed responses by HTTP-POST at its assertion consumer service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlConfig {
+    /// The identity provider's metadata (an `EntityDescriptor` with an
+    /// `IDPSSODescriptor`), as the provider publishes it: its entity ID, where browsers
+    /// sign in (HTTP-Redirect binding) and its signing certificates. Metadata without a
+    /// signing certificate is refused: nothing could be verified.
+    pub idp_metadata_xml: String,
+    /// This service provider's entity ID, the audience the provider's assertions must
+    /// name; by default the URL of this provider's SP metadata.
+    #[serde(default)]
+    pub sp_entity_id: Option<String>,
+    /// The NameID format asked for: persistent (the default), emailAddress, or
+    /// unspecified (the provider chooses). A transient NameID is refused at sign-in.
+    #[serde(default = "default_name_id_format")]
+    pub name_id_format: String,
+    /// The attribute holding the email (default `email`). A NameID of the
+    /// `emailAddress` format serves when the attribute is absent. The provider vouches
+    /// for it: connect only a provider whose users cannot choose their own address.
+    #[serde(default = "default_email_attribute")]
+    pub email_attribute: String,
+    /// The attribute holding the display name (default `displayName`).
+    #[serde(default = "default_name_attribute")]
+    pub name_attribute: String,
+    /// The attribute listing the user's groups, if mapped.
+    #[serde(default)]
+    pub groups_attribute: Option<String>,
+    /// Provider group → Rampart user group, as for OpenID Connect.
+    #[serde(default)]
+    pub group_mappings: Vec<GroupMapping>,
+    /// Create a user at first sign-in when no user has the email.
+    #[serde(default)]
+    pub create_users: bool,
+    /// Accept responses the provider sends without a request from this server
+    /// (IdP-initiated sign-in). Off by default: such a response cannot be bound to the
+    /// browser that receives it, so a captured or planted one signs that browser in as
+    /// someone else (login CSRF); assertions are still used once.
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+}
+
+impl SamlConfig {
+    /// Checks every field but the metadata's content (the application layer reads it
+    /// with the XML reader); the error names the first one that is wrong.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.idp_metadata_xml.trim().is_empty() {
+            return Err(ValidationError::new(
+                "idp_metadata_xml",
+                "must not be empty",
+            ));
+        }
+        if self.idp_metadata_xml.len() > SAML_METADATA_BYTES_MAX {
+            return Err(ValidationError::new(
+                "idp_metadata_xml",
+                format!("holds at most {SAML_METADATA_BYTES_MAX} bytes"),
+            ));
+        }
+        if let Some(entity_id) = &self.sp_entity_id {
+            text_field("sp_entity_id", entity_id)?;
+            if entity_id.contains(char::is_whitespace) {
+                return Err(ValidationError::new(
+                    "sp_entity_id",
+                    "must be a URI, without spaces",
+                ));
+            }
+        }
+        if !NAME_ID_FORMATS.contains(&self.name_id_format.as_str()) {
+            return Err(ValidationError::new(
+                "name_id_format",
+                format!("must be one of {}", NAME_ID_FORMATS.join(", ")),
+            ));
+        }
+        text_field("email_attribute", &self.email_attribute)?;
+        text_field("name_attribute", &self.name_attribute)?;
+        if let Some(attribute) = &self.groups_attribute {
+            text_field("groups_attribute", attribute)?;
+        }
+        if !self.group_mappings.is_empty() && self.groups_attribute.is_none() {
+            return Err(ValidationError::new(
+                "groups_attribute",
+                "group_mappings need the attribute that lists the groups",
+            ));
+        }
+        check_group_mappings(&self.group_mappings)
+    }
+}
+
+fn check_group_mappings(mappings: &[GroupMapping]) -> Result<(), ValidationError> {
+    if mappings.len() > GROUP_MAPPINGS_MAX {
+        return Err(ValidationError::new(
+            "group_mappings",
+            format!("at most {GROUP_MAPPINGS_MAX} mappings"),
+        ));
+    }
+    for mapping in mappings {
+        text_field("group_mappings", &mapping.claim_value)?;
+        ScopedName::parse(&mapping.group, "group_mappings")?;
+    }
+    Ok(())
+}
+
+/// What a provider speaks, with its configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProviderConfig {
+    Oidc(OidcConfig),
+    Saml(SamlConfig),
+}
+
+impl ProviderConfig {
+    /// `oidc` or `saml`: the provider's kind in the API, and the prefix of its
+    /// sessions' method (`oidc:<provider>`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderConfig::Oidc(_) => "oidc",
+            ProviderConfig::Saml(_) => "saml",
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            ProviderConfig::Oidc(config) => config.validate(),
+            ProviderConfig::Saml(config) => config.validate(),
+        }
+    }
+
+    pub fn group_mappings(&self) -> &[GroupMapping] {
+        match self {
+            ProviderConfig::Oidc(config) => &config.group_mappings,
+            ProviderConfig::Saml(config) => &config.group_mappings,
+        }
+    }
+
+    pub fn create_users(&self) -> bool {
+        match self {
+            ProviderConfig::Oidc(config) => config.create_users,
+            ProviderConfig::Saml(config) => config.create_users,
+        }
+    }
+}
+
+/// The kinds of provider, as session methods name them (`<kind>:<provider>`).
+pub const PROVIDER_KINDS: &[&str] = &["oidc", "saml"];
+
 /// A configured identity provider.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SsoProvider {
@@ -97,7 +262,7 @@ pub struct SsoProvider {
     pub name: crate::Slug,
     /// What the login page's button says ("Sign in with Okta").
     pub display_name: crate::DisplayName,
-    pub config: OidcConfig,
+    pub config: ProviderConfig,
     /// A disabled provider starts no login and finishes none.
     pub enabled: bool,
     pub created_at: Timestamp,
@@ -286,16 +451,7 @@ impl OidcConfig {
                 "group_mappings need the claim that lists the groups",
             ));
         }
-        if self.group_mappings.len() > GROUP_MAPPINGS_MAX {
-            return Err(ValidationError::new(
-                "group_mappings",
-                format!("at most {GROUP_MAPPINGS_MAX} mappings"),
-            ));
-        }
-        for mapping in &self.group_mappings {
-            text_field("group_mappings", &mapping.claim_value)?;
-            ScopedName::parse(&mapping.group, "group_mappings")?;
-        }
+        check_group_mappings(&self.group_mappings)?;
         if self.endpoint_hosts.len() > ENDPOINT_HOSTS_MAX {
             return Err(ValidationError::new(
                 "endpoint_hosts",
@@ -475,6 +631,65 @@ pub fn read_identity(
             .and_then(Value::as_i64)
             .and_then(|second| Timestamp::from_second(second).ok()),
     }
+}
+
+/// The NameID format of an email address (SAML 1.1's, which SAML 2.0 uses).
+pub const NAME_ID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+/// The NameID format this service provider asks for: one opaque name per person that
+/// stays the same at every sign-in, so a link to a user can be kept.
+pub const NAME_ID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+/// A NameID that changes at every sign-in.
+pub const NAME_ID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+
+/// What a verified SAML assertion names, as the identity to sign in: the NameID is the
+/// subject linked to a user (a transient one, new at each sign-in, could never be
+/// linked, and is refused); the attributes the configuration names give the email (the
+/// NameID when it is an email address and the attribute is absent), the name and the
+/// groups.
+pub fn read_saml_identity(
+    name_id: &str,
+    name_id_format: Option<&str>,
+    attributes: &std::collections::BTreeMap<String, Vec<String>>,
+    authenticated_at: Option<Timestamp>,
+    config: &SamlConfig,
+) -> Result<VerifiedClaims, ValidationError> {
+    if name_id_format == Some(NAME_ID_TRANSIENT) {
+        return Err(ValidationError::new(
+            "name_id",
+            "the identity provider sent a transient NameID, which names nobody twice: \
+             have it send a persistent one (or an email address)",
+        ));
+    }
+    let first = |name: &str| {
+        attributes
+            .get(name)
+            .and_then(|values| values.iter().find(|value| !value.is_empty()))
+            .cloned()
+    };
+    let email = first(&config.email_attribute)
+        .or_else(|| (name_id_format == Some(NAME_ID_EMAIL)).then(|| name_id.to_owned()));
+    Ok(VerifiedClaims {
+        subject: name_id.to_owned(),
+        // SAML has no "verified" flag: the provider's signed word is the vouching (see
+        // `SamlConfig::email_attribute`).
+        email_verified: email.is_some(),
+        email,
+        name: first(&config.name_attribute),
+        // As for OpenID Connect: a configured attribute that is absent is no groups.
+        groups: config.groups_attribute.as_deref().map(|name| {
+            attributes
+                .get(name)
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter(|value| !value.is_empty())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        }),
+        authenticated_at,
+    })
 }
 
 #[cfg(test)]
@@ -766,5 +981,116 @@ mod tests {
                 name: "oncall".into()
             }
         );
+    }
+
+    fn saml_config() -> SamlConfig {
+        serde_json::from_value(json!({
+            "idp_metadata_xml": "<EntityDescriptor/>",
+            "groups_attribute": "groups",
+            "group_mappings": [{"claim_value": "sre", "group": "acme/oncall"}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn saml_configuration_defaults_and_refusals() {
+        let config = saml_config();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.email_attribute, "email");
+        assert_eq!(config.name_attribute, "displayName");
+        assert!(!config.allow_idp_initiated, "IdP-initiated is opt-in");
+        assert!(!config.create_users);
+        let refusals: Vec<(&str, Value)> = vec![
+            ("idp_metadata_xml", json!({"idp_metadata_xml": "  "})),
+            (
+                "idp_metadata_xml",
+                json!({"idp_metadata_xml": "x".repeat(SAML_METADATA_BYTES_MAX + 1)}),
+            ),
+            ("sp_entity_id", json!({"sp_entity_id": "urn:a b"})),
+            ("sp_entity_id", json!({"sp_entity_id": ""})),
+            (
+                "name_id_format",
+                json!({"name_id_format": NAME_ID_TRANSIENT}),
+            ),
+            ("email_attribute", json!({"email_attribute": "a\u{7}"})),
+            ("groups_attribute", json!({"groups_attribute": null})),
+            (
+                "group_mappings",
+                json!({"group_mappings": [{"claim_value": "x", "group": "A"}]}),
+            ),
+        ];
+        for (field, changes) in refusals {
+            let mut value = serde_json::to_value(config.clone()).unwrap();
+            for (key, change) in changes.as_object().unwrap() {
+                value[key] = change.clone();
+            }
+            let changed: SamlConfig = serde_json::from_value(value).unwrap();
+            assert_eq!(
+                changed.validate().map_err(|error| error.field),
+                Err(field),
+                "{changes}"
+            );
+        }
+        assert!(
+            serde_json::from_value::<SamlConfig>(
+                json!({"idp_metadata_xml": "<x/>", "want_signed": false})
+            )
+            .is_err(),
+            "unknown fields are refused"
+        );
+    }
+
+    #[test]
+    fn identity_from_a_saml_assertion() {
+        let attributes: std::collections::BTreeMap<String, Vec<String>> = [
+            ("email", vec!["", "ana@example.com"]),
+            ("displayName", vec!["Ana"]),
+            ("groups", vec!["sre", "", "dev"]),
+        ]
+        .into_iter()
+        .map(|(name, values)| {
+            (
+                name.to_owned(),
+                values.into_iter().map(String::from).collect(),
+            )
+        })
+        .collect();
+        let identity = read_saml_identity(
+            "p-1",
+            Some(NAME_ID_PERSISTENT),
+            &attributes,
+            None,
+            &saml_config(),
+        )
+        .unwrap();
+        assert_eq!(identity.subject, "p-1");
+        assert_eq!(identity.email.as_deref(), Some("ana@example.com"));
+        assert!(identity.email_verified);
+        assert_eq!(identity.name.as_deref(), Some("Ana"));
+        assert_eq!(identity.groups, Some(vec!["sre".into(), "dev".into()]));
+        // An email NameID serves when the attribute is absent; other formats do not.
+        let none = std::collections::BTreeMap::new();
+        let by_name_id = read_saml_identity(
+            "bo@example.com",
+            Some(NAME_ID_EMAIL),
+            &none,
+            None,
+            &saml_config(),
+        )
+        .unwrap();
+        assert_eq!(by_name_id.email.as_deref(), Some("bo@example.com"));
+        assert_eq!(by_name_id.groups, Some(Vec::new()), "absent is no groups");
+        let opaque =
+            read_saml_identity("bo@example.com", None, &none, None, &saml_config()).unwrap();
+        assert_eq!(opaque.email, None);
+        assert!(!opaque.email_verified);
+        let transient = read_saml_identity(
+            "t-9",
+            Some(NAME_ID_TRANSIENT),
+            &attributes,
+            None,
+            &saml_config(),
+        );
+        assert_eq!(transient.map_err(|error| error.field), Err("name_id"));
     }
 }

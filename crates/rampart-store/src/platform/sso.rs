@@ -1,8 +1,10 @@
-//! Single sign-on: identity providers, logins in flight and the links from a provider's
-//! subject to a user.
+//! Single sign-on: identity providers, logins in flight, the links from a provider's
+//! subject to a user, and the SAML assertions already used.
 
 use jiff::Timestamp;
-use rampart_domain::platform::sso::{OidcConfig, SsoPolicy, SsoProvider};
+use rampart_domain::platform::sso::{
+    OidcConfig, ProviderConfig, SamlConfig, SsoPolicy, SsoProvider,
+};
 use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::{DisplayName, Slug, UserId};
 use sqlx::any::AnyRow;
@@ -12,17 +14,24 @@ use crate::{Store, StoreError, StoreResult, WriteTx};
 
 const COLUMNS: &str = "id, name, display_name, kind, config, enabled, created_at, updated_at";
 
-/// The only provider kind so far.
-const KIND_OIDC: &str = "oidc";
-
 fn provider_from(row: &AnyRow) -> StoreResult<SsoProvider> {
     let kind: String = get(row, "kind")?;
-    if kind != KIND_OIDC {
-        return Err(StoreError::Corrupt(format!(
-            "unknown SSO provider kind {kind}"
-        )));
-    }
     let config: String = get(row, "config")?;
+    let config = match kind.as_str() {
+        "oidc" => ProviderConfig::Oidc(parsed(
+            serde_json::from_str::<OidcConfig>(&config),
+            "config",
+        )?),
+        "saml" => ProviderConfig::Saml(parsed(
+            serde_json::from_str::<SamlConfig>(&config),
+            "config",
+        )?),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown SSO provider kind {other}"
+            )));
+        }
+    };
     Ok(SsoProvider {
         id: get_id(row, "id")?,
         name: parsed(Slug::parse(&get::<String>(row, "name")?), "name")?,
@@ -30,7 +39,7 @@ fn provider_from(row: &AnyRow) -> StoreResult<SsoProvider> {
             DisplayName::parse(&get::<String>(row, "display_name")?),
             "display_name",
         )?,
-        config: parsed(serde_json::from_str::<OidcConfig>(&config), "config")?,
+        config,
         enabled: get_flag(row, "enabled")?,
         created_at: get_timestamp(row, "created_at")?,
         updated_at: get_timestamp(row, "updated_at")?,
@@ -38,8 +47,11 @@ fn provider_from(row: &AnyRow) -> StoreResult<SsoProvider> {
 }
 
 fn config_text(provider: &SsoProvider) -> StoreResult<String> {
-    serde_json::to_string(&provider.config)
-        .map_err(|error| StoreError::Corrupt(format!("SSO configuration: {error}")))
+    match &provider.config {
+        ProviderConfig::Oidc(config) => serde_json::to_string(config),
+        ProviderConfig::Saml(config) => serde_json::to_string(config),
+    }
+    .map_err(|error| StoreError::Corrupt(format!("SSO configuration: {error}")))
 }
 
 /// A login in flight, as the callback finds it.
@@ -247,7 +259,7 @@ impl WriteTx {
         .bind(provider.id.to_string())
         .bind(provider.name.as_str())
         .bind(provider.display_name.as_str())
-        .bind(KIND_OIDC)
+        .bind(provider.config.kind())
         .bind(config_text(provider)?)
         .bind(i64::from(provider.enabled))
         .bind(micros(provider.created_at))
@@ -327,5 +339,34 @@ impl WriteTx {
         .execute(self.conn())
         .await?;
         Ok(())
+    }
+}
+
+impl WriteTx {
+    /// Remembers that the assertion `assertion_hash` (a digest of its ID) of a provider
+    /// was used, until `expires_at`; `false` when it was used already (a replay, or the
+    /// same response posted twice at once: one of the two wins). Also forgets assertions
+    /// that expired before `now`.
+    pub async fn remember_saml_assertion(
+        &mut self,
+        provider_id: uuid::Uuid,
+        assertion_hash: &[u8],
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
+            .bind(micros(now))
+            .execute(self.conn())
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO saml_assertions (provider_id, assertion_hash, expires_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (provider_id, assertion_hash) DO NOTHING",
+        )
+        .bind(provider_id.to_string())
+        .bind(assertion_hash.to_vec())
+        .bind(micros(expires_at))
+        .execute(self.conn())
+        .await?;
+        Ok(inserted.rows_affected() == 1)
     }
 }

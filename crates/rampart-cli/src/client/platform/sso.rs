@@ -1,6 +1,8 @@
-//! `rampart sso`: the account's single sign-on providers (OpenID Connect). A provider's
-//! configuration is a JSON file (the API's `oidc` object); the client secret is not in
-//! it but in a Rampart secret it names (`rampart secret create`).
+//! `rampart sso`: the account's single sign-on providers (OpenID Connect and SAML). An
+//! OpenID Connect provider's configuration is a JSON file (the API's `oidc` object); the
+//! client secret is not in it but in a Rampart secret it names (`rampart secret
+//! create`). A SAML provider is its identity provider's metadata XML file, with the
+//! other settings (the API's `saml` object) in an optional JSON file.
 
 use std::path::PathBuf;
 
@@ -21,7 +23,7 @@ pub enum SsoCommand {
         /// The provider's name (as in its URLs).
         provider: String,
     },
-    /// Add an OpenID Connect provider.
+    /// Add an OpenID Connect provider (`--oidc`) or a SAML one (`--saml-metadata`).
     Create {
         /// The provider's name in URLs (lowercase letters, digits, dashes).
         provider: String,
@@ -31,8 +33,14 @@ pub enum SsoCommand {
         /// JSON file of the configuration (`-`: stdin): issuer, client_id, client_secret
         /// (`org/secret`), and optionally scopes, algorithms, email_claim, name_claim,
         /// groups_claim, group_mappings, create_users, ca_certificates_pem.
-        #[arg(long)]
-        oidc: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "saml_metadata",
+            conflicts_with = "saml_metadata"
+        )]
+        oidc: Option<PathBuf>,
+        #[command(flatten)]
+        saml: SamlArgs,
         /// Add it disabled (no sign-in until enabled).
         #[arg(long)]
         disabled: bool,
@@ -45,9 +53,12 @@ pub enum SsoCommand {
         /// What the sign-in button says.
         #[arg(long)]
         display_name: Option<String>,
-        /// JSON file of the whole new configuration (`-`: stdin).
-        #[arg(long)]
+        /// JSON file of the whole new OpenID Connect configuration (`-`: stdin).
+        #[arg(long, conflicts_with = "saml_metadata")]
         oidc: Option<PathBuf>,
+        /// A SAML provider's whole new configuration.
+        #[command(flatten)]
+        saml: SamlArgs,
         /// Let people sign in through it again.
         #[arg(long, conflicts_with = "disable")]
         enable: bool,
@@ -63,8 +74,48 @@ pub enum SsoCommand {
     },
 }
 
-const COLUMNS: [&str; 5] = [
+/// A SAML provider's configuration, from files.
+#[derive(Debug, clap::Args)]
+pub struct SamlArgs {
+    /// SAML: the identity provider's metadata XML file (`-`: stdin), with its signing
+    /// certificate.
+    #[arg(long)]
+    saml_metadata: Option<PathBuf>,
+    /// SAML: JSON file of the other settings (the API's `saml` object without
+    /// idp_metadata_xml): sp_entity_id, name_id_format, email_attribute,
+    /// name_attribute, groups_attribute, group_mappings, create_users,
+    /// allow_idp_initiated.
+    #[arg(long, requires = "saml_metadata")]
+    saml_settings: Option<PathBuf>,
+}
+
+impl SamlArgs {
+    /// The SAML configuration the files give, if any.
+    fn config(&self) -> Result<Option<wire::SamlConfig>> {
+        let Some(metadata) = &self.saml_metadata else {
+            return Ok(None);
+        };
+        let mut settings = match &self.saml_settings {
+            Some(path) => serde_json::from_str::<serde_json::Value>(&read_text(path)?)
+                .with_context(|| format!("{} is not JSON", path.display()))?,
+            None => serde_json::json!({}),
+        };
+        let Some(object) = settings.as_object_mut() else {
+            bail!("the SAML settings must be a JSON object");
+        };
+        object.insert(
+            "idp_metadata_xml".into(),
+            serde_json::Value::String(read_text(metadata)?),
+        );
+        serde_json::from_value(settings)
+            .map(Some)
+            .context("the SAML settings are not the API's saml object")
+    }
+}
+
+const COLUMNS: [&str; 6] = [
     "name",
+    "kind",
     "display_name",
     "enabled",
     "redirect_uri",
@@ -85,7 +136,20 @@ fn show(output: OutputFormat, provider: &wire::SsoProvider) -> Result<()> {
     }
     print(output, std::slice::from_ref(provider), &COLUMNS)?;
     println!();
-    println!("{}", serde_json::to_string_pretty(&provider.oidc)?);
+    if let Some(oidc) = &provider.oidc {
+        println!("{}", serde_json::to_string_pretty(oidc)?);
+    }
+    if let Some(saml) = &provider.saml {
+        // The metadata is long and the administrator has it: what it said instead.
+        let mut shown = serde_json::to_value(saml)?;
+        if let Some(object) = shown.as_object_mut() {
+            object.remove("idp_metadata_xml");
+        }
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+        if let Some(sp) = &provider.saml_service_provider {
+            println!("{}", serde_json::to_string_pretty(sp)?);
+        }
+    }
     Ok(())
 }
 
@@ -106,6 +170,7 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
             provider,
             display_name,
             oidc,
+            saml,
             disabled,
         } => {
             let created: wire::SsoProvider = client
@@ -115,7 +180,8 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
                         name: provider,
                         display_name,
                         enabled: Some(!disabled),
-                        oidc: read_config(&oidc)?,
+                        oidc: oidc.as_deref().map(read_config).transpose()?,
+                        saml: saml.config()?,
                     },
                 )
                 .await?;
@@ -125,6 +191,7 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
             provider,
             display_name,
             oidc,
+            saml,
             enable,
             disable,
         } => {
@@ -133,8 +200,12 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
                 (_, true) => Some(false),
                 _ => None,
             };
-            if display_name.is_none() && oidc.is_none() && enabled.is_none() {
-                bail!("nothing to change: give --display-name, --oidc, --enable or --disable");
+            let saml = saml.config()?;
+            if display_name.is_none() && oidc.is_none() && saml.is_none() && enabled.is_none() {
+                bail!(
+                    "nothing to change: give --display-name, --oidc, --saml-metadata, --enable \
+                     or --disable"
+                );
             }
             let updated: wire::SsoProvider = client
                 .patch(
@@ -143,6 +214,7 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
                         display_name,
                         enabled,
                         oidc: oidc.as_deref().map(read_config).transpose()?,
+                        saml,
                     },
                 )
                 .await?;

@@ -1,5 +1,5 @@
 //! `/api/v1/…` of the platform: one module per slice, named as in every crate (tenancy,
-//! identity, auth, throttle, access, network, secrets, keys, delegates and their script sandbox, audit log). What the secrets and keys
+//! identity, auth, throttle, access, network, secrets, keys, delegates and their script sandbox, audit log; single sign-on, OpenID Connect in `sso` and SAML in `saml`). What the secrets and keys
 //! tests share (a project's scope, creating a secret) is here.
 
 pub mod access;
@@ -11,6 +11,7 @@ mod identity;
 mod keys;
 mod network;
 mod replicas;
+mod saml;
 mod secrets;
 mod sso;
 mod tenancy;

@@ -50,28 +50,12 @@ impl OidcProvider {
             "{} is missing: run scripts/install-test-deps.sh",
             modules.display()
         );
-        let mut child = tokio::process::Command::new("node")
+        let mut command = tokio::process::Command::new("node");
+        command
             .arg(root.join("scripts/oidc-provider/provider.mjs"))
             .arg(&modules)
-            .arg(&settings_file)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node (scripts/install-test-deps.sh installs it)");
-        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let port = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(port) = line.strip_prefix("listening ") {
-                    return port.trim().to_owned();
-                }
-            }
-            panic!("the OIDC provider exited before listening");
-        })
-        .await
-        .expect("the OIDC provider did not start within 30 s");
-        // Keep reading: the provider logs notices to stdout, and a closed pipe kills it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .arg(&settings_file);
+        let (child, port) = spawn_listening(command, "listening ", "the OIDC provider").await;
         Self {
             issuer: format!("https://localhost:{port}"),
             ca_pem: generated.cert.pem(),
@@ -90,6 +74,37 @@ impl OidcProvider {
     }
 }
 
+/// Spawns an identity provider's process and waits (at most 60 s) for the stdout line
+/// `<ready_prefix><port>`; returns the child (killed on drop) and the port. Stdout is
+/// read on afterwards: a provider may log there, and a closed pipe would kill it.
+pub async fn spawn_listening(
+    mut command: tokio::process::Command,
+    ready_prefix: &str,
+    what: &str,
+) -> (tokio::process::Child, String) {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("{what} did not start ({error}): run scripts/install-test-deps.sh")
+        });
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(port) = line.strip_prefix(ready_prefix) {
+                return port.trim().to_owned();
+            }
+        }
+        panic!("{what} exited before it was ready");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} was not ready within 60 s"));
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
 /// A browser: trusts the server's and the provider's certificates, follows no redirect
 /// by itself, keeps cookies per host (all paths: the provider only reads them by name).
 pub struct Browser {
@@ -99,10 +114,15 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(server: &TestServer, provider: &OidcProvider) -> Self {
+        Self::trusting(server, &provider.ca_pem)
+    }
+
+    /// A browser that trusts the server's certificate and `provider_pem`.
+    pub fn trusting(server: &TestServer, provider_pem: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let bundle = dir.path().join("trust.pem");
         let server_pem = std::fs::read_to_string(&server.ca_cert).unwrap();
-        std::fs::write(&bundle, format!("{server_pem}\n{}", provider.ca_pem)).unwrap();
+        std::fs::write(&bundle, format!("{server_pem}\n{provider_pem}")).unwrap();
         let tls = rampart_cli::client::tls_client_config(Some(&bundle)).unwrap();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -183,12 +203,10 @@ impl Browser {
         reply
     }
 
-    async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Reply {
-        let body: String = form
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("&");
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> Reply {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
         let response = self
             .client
             .post(url)
@@ -266,7 +284,7 @@ impl Browser {
 }
 
 /// The text of `text` between the first `start` and the next `end`.
-fn between(text: &str, start: &str, end: &str) -> String {
+pub fn between(text: &str, start: &str, end: &str) -> String {
     let from = text.split_once(start).unwrap().1;
     from.split_once(end).unwrap().0.to_owned()
 }
@@ -282,7 +300,7 @@ pub fn location(reply: &Reply, base: &str) -> String {
 }
 
 /// The query parameter `name` of `url`.
-fn param(url: &str, name: &str) -> Option<String> {
+pub fn param(url: &str, name: &str) -> Option<String> {
     reqwest::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -330,7 +348,7 @@ fn client(server: &TestServer, client_id: &str, provider: &str, extra: Value) ->
 
 /// Creates organisation `acme` with the client secret and a group `sre` that holds the
 /// Viewer role in `acme`; returns nothing (names are fixed).
-async fn prepare_account(server: &TestServer) {
+pub async fn prepare_account(server: &TestServer) {
     let token = &server.admin_token;
     let created = server
         .post(
@@ -437,11 +455,11 @@ async fn callback_url(browser: &mut Browser, server: &TestServer, account: &str)
 }
 
 /// `/api/v1/me` with the session cookie the browser holds.
-async fn me(browser: &mut Browser, server: &TestServer) -> Reply {
+pub async fn me(browser: &mut Browser, server: &TestServer) -> Reply {
     browser.get(&format!("{}/api/v1/me", server.url)).await
 }
 
-async fn group_members(server: &TestServer) -> Vec<String> {
+pub async fn group_members(server: &TestServer) -> Vec<String> {
     let groups = server
         .get("/api/v1/orgs/acme/groups", &server.admin_token)
         .await;

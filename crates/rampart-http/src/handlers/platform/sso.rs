@@ -1,22 +1,26 @@
-//! Single sign-on: the sign-in redirects (public: the browser is not signed in yet) and
-//! the identity providers' configuration (account admins).
+//! Single sign-on: the sign-in redirects, SAML's assertion consumer service and SP
+//! metadata (public: the browser is not signed in yet), and the identity providers'
+//! configuration (account admins).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
-use rampart_app::platform::sso::{SsoCallback, SsoProviderInput, SsoProviderPatch};
+use rampart_app::platform::sso::{SsoCallback, SsoFinished, SsoProviderInput, SsoProviderPatch};
+use rampart_app::platform::sso_saml::{SamlPost, saml_identity_provider};
 use rampart_app::{Access, Ctx, RequestMeta};
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
-use rampart_domain::platform::sso::{OidcConfig, SSO_LOGIN_TTL_SECS, SsoProvider};
+use rampart_domain::platform::sso::{
+    OidcConfig, ProviderConfig, SSO_LOGIN_TTL_SECS, SamlConfig, SsoProvider,
+};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::enforce::cookie;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
+use crate::extract::{ApiForm, ApiJson, ApiPath, ApiQuery, path_params};
 use crate::routes::{QueryParam, RouteSpec, RouteTable, Shape, perm};
 
 /// The cookie binding a started login to the browser that started it.
@@ -98,6 +102,35 @@ pub fn routes(table: &mut RouteTable) {
     );
     table.add(
         r(
+            M::POST,
+            "/api/v1/auth/sso/{provider}/acs",
+            Access::Public,
+            "SAML's assertion consumer service: the identity provider's page posts its \
+             response here (HTTP-POST binding); signs in (session cookie), or renews the \
+             session's sign-in for a re-authentication, and redirects to where the login \
+             started",
+        )
+        .form::<wire::SamlPost>()
+        .empty(303)
+        // No or unknown login (IdP-initiated when not allowed); a refused response, a
+        // replayed assertion; no user; the provider's metadata unusable.
+        .errors(&[400, 401, 403, 409, 502, 503]),
+        saml_acs,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/auth/sso/{provider}/metadata",
+            Access::Public,
+            "A SAML provider's service provider metadata, for the identity provider to \
+             import",
+        )
+        .text(&["application/samlmetadata+xml"])
+        .errors(&[503]),
+        saml_metadata,
+    );
+    table.add(
+        r(
             M::GET,
             "/api/v1/sso/providers",
             perm(P::AccountManage),
@@ -111,7 +144,7 @@ pub fn routes(table: &mut RouteTable) {
             M::POST,
             "/api/v1/sso/providers",
             perm(P::AccountManage),
-            "Add an OpenID Connect provider",
+            "Add an OpenID Connect or SAML provider",
         )
         .step_up()
         .body::<wire::SsoProviderCreate>()
@@ -247,44 +280,113 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// The configuration as the domain reads it: through the same serde shape, so absent
+/// A configuration as the domain reads it: through the same serde shape, so absent
 /// fields take the domain's defaults (one place decides them).
-fn config_from_wire(config: wire::OidcConfig) -> ApiResult<OidcConfig> {
+fn domain_shape<W: serde::Serialize, D: serde::de::DeserializeOwned>(config: W) -> ApiResult<D> {
     serde_json::to_value(config)
         .and_then(serde_json::from_value)
         .map_err(|error| ApiError::new(ErrorCode::InvalidBody, error.to_string()))
 }
 
+/// The configuration a body gives: `oidc` or `saml`, not both; `None` when neither.
+fn config_from_wire(
+    oidc: Option<wire::OidcConfig>,
+    saml: Option<wire::SamlConfig>,
+) -> ApiResult<Option<ProviderConfig>> {
+    match (oidc, saml) {
+        (Some(_), Some(_)) => Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "give oidc or saml, not both: a provider speaks one protocol",
+        )),
+        (Some(oidc), None) => Ok(Some(ProviderConfig::Oidc(domain_shape::<_, OidcConfig>(
+            oidc,
+        )?))),
+        (None, Some(saml)) => Ok(Some(ProviderConfig::Saml(domain_shape::<_, SamlConfig>(
+            saml,
+        )?))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn wire_saml(config: &SamlConfig) -> wire::SamlConfig {
+    wire::SamlConfig {
+        idp_metadata_xml: config.idp_metadata_xml.clone(),
+        sp_entity_id: config.sp_entity_id.clone(),
+        name_id_format: Some(config.name_id_format.clone()),
+        email_attribute: Some(config.email_attribute.clone()),
+        name_attribute: Some(config.name_attribute.clone()),
+        groups_attribute: config.groups_attribute.clone(),
+        group_mappings: wire_mappings(&config.group_mappings),
+        create_users: config.create_users,
+        allow_idp_initiated: config.allow_idp_initiated,
+    }
+}
+
+fn wire_mappings(
+    mappings: &[rampart_domain::platform::sso::GroupMapping],
+) -> Vec<wire::SsoGroupMapping> {
+    mappings
+        .iter()
+        .map(|mapping| wire::SsoGroupMapping {
+            claim_value: mapping.claim_value.clone(),
+            group: mapping.group.clone(),
+        })
+        .collect()
+}
+
+fn wire_oidc(config: &OidcConfig) -> wire::OidcConfig {
+    wire::OidcConfig {
+        issuer: config.issuer.clone(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        scopes: Some(config.scopes.clone()),
+        algorithms: Some(config.algorithms.clone()),
+        email_claim: Some(config.email_claim.clone()),
+        name_claim: Some(config.name_claim.clone()),
+        groups_claim: config.groups_claim.clone(),
+        group_mappings: wire_mappings(&config.group_mappings),
+        create_users: config.create_users,
+        ca_certificates_pem: config.ca_certificates_pem.clone(),
+        endpoint_hosts: config.endpoint_hosts.clone(),
+    }
+}
+
 fn wire_provider(state: &AppState, provider: &SsoProvider) -> wire::SsoProvider {
-    let config = &provider.config;
+    let (oidc, saml, saml_service_provider, redirect_uri) = match &provider.config {
+        ProviderConfig::Oidc(config) => (
+            Some(wire_oidc(config)),
+            None,
+            None,
+            state.app.sso_redirect_uri(&provider.name).ok(),
+        ),
+        ProviderConfig::Saml(config) => {
+            let addresses = state
+                .app
+                .saml_service_provider(provider, config)
+                .ok()
+                .zip(saml_identity_provider(config))
+                .map(|(sp, idp)| wire::SamlServiceProvider {
+                    entity_id: sp.entity_id,
+                    acs_url: sp.acs_url,
+                    metadata_url: sp.metadata_url,
+                    idp_entity_id: idp.entity_id,
+                    idp_sso_url: idp.sso_url,
+                    idp_certificates_sha256: idp.certificates_sha256,
+                });
+            let acs = addresses.as_ref().map(|sp| sp.acs_url.clone());
+            (None, Some(wire_saml(config)), addresses, acs)
+        }
+    };
     wire::SsoProvider {
         id: provider.id.to_string(),
         name: provider.name.to_string(),
         display_name: provider.display_name.to_string(),
-        kind: "oidc".into(),
+        kind: provider.config.kind().into(),
         enabled: provider.enabled,
-        oidc: wire::OidcConfig {
-            issuer: config.issuer.clone(),
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-            scopes: Some(config.scopes.clone()),
-            algorithms: Some(config.algorithms.clone()),
-            email_claim: Some(config.email_claim.clone()),
-            name_claim: Some(config.name_claim.clone()),
-            groups_claim: config.groups_claim.clone(),
-            group_mappings: config
-                .group_mappings
-                .iter()
-                .map(|mapping| wire::SsoGroupMapping {
-                    claim_value: mapping.claim_value.clone(),
-                    group: mapping.group.clone(),
-                })
-                .collect(),
-            create_users: config.create_users,
-            ca_certificates_pem: config.ca_certificates_pem.clone(),
-            endpoint_hosts: config.endpoint_hosts.clone(),
-        },
-        redirect_uri: state.app.sso_redirect_uri(&provider.name).ok(),
+        oidc,
+        saml,
+        saml_service_provider,
+        redirect_uri,
         created_at: provider.created_at.to_string(),
         updated_at: provider.updated_at.to_string(),
     }
@@ -373,8 +475,16 @@ pub async fn start(
             &meta,
         )
         .await?;
+    // SAML's provider sends the browser back by a cross-site POST, which brings a
+    // cookie only when it is SameSite=None; the binder proves nothing by itself (the
+    // state must match it), so a cross-site sender gains nothing from it.
+    let same_site = if started.returns_by_post {
+        "None"
+    } else {
+        "Lax"
+    };
     let binder = format!(
-        "{SSO_BINDER_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={SSO_LOGIN_TTL_SECS}",
+        "{SSO_BINDER_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite={same_site}; Max-Age={SSO_LOGIN_TTL_SECS}",
         started.binder.as_str()
     );
     see_other(&started.authorization_url, &[binder])
@@ -402,6 +512,13 @@ pub async fn callback(
             &meta,
         )
         .await?;
+    signed_in(&state, finished)
+}
+
+/// The answer to a finished sign-in round trip: to where the login started, with the
+/// session's cookies (unless it re-authenticated the browser's session), the binder
+/// cookie cleared.
+fn signed_in(state: &AppState, finished: SsoFinished) -> ApiResult<Response> {
     let clear_binder =
         format!("{SSO_BINDER_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0");
     let Some(login) = finished.login else {
@@ -412,7 +529,7 @@ pub async fn callback(
     see_other(
         &finished.redirect_to,
         &[
-            super::auth::session_set_cookie(&state, login.session_secret.as_str()),
+            super::auth::session_set_cookie(state, login.session_secret.as_str()),
             format!(
                 "{CSRF_COOKIE}={}; Path=/; Secure; SameSite=Strict; Max-Age={max_age}",
                 login.csrf_token.as_str()
@@ -420,6 +537,51 @@ pub async fn callback(
             clear_binder,
         ],
     )
+}
+
+pub async fn saml_acs(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    ApiPath(path): ApiPath<ProviderPath>,
+    ApiForm(post): ApiForm<SamlForm>,
+) -> ApiResult<Response> {
+    let finished = state
+        .app
+        .finish_saml_login(
+            &path.provider,
+            SamlPost {
+                saml_response: post.saml_response,
+                relay_state: post.relay_state,
+            },
+            cookie(&headers, SSO_BINDER_COOKIE),
+            &meta,
+        )
+        .await?;
+    signed_in(&state, finished)
+}
+
+/// The posted form. Not `deny_unknown_fields` (providers may add their own fields), not
+/// `Debug` (the response is a credential until used).
+#[derive(Deserialize)]
+pub struct SamlForm {
+    #[serde(rename = "SAMLResponse", default)]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState", default)]
+    relay_state: Option<String>,
+}
+
+pub async fn saml_metadata(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ProviderPath>,
+) -> ApiResult<Response> {
+    let metadata = state.app.saml_sp_metadata(&path.provider).await?;
+    let mut response = metadata.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/samlmetadata+xml"),
+    );
+    Ok(response)
 }
 
 pub async fn list_providers(
@@ -446,7 +608,12 @@ pub async fn create_provider(
             SsoProviderInput {
                 name: body.name,
                 display_name: body.display_name,
-                config: config_from_wire(body.oidc)?,
+                config: config_from_wire(body.oidc, body.saml)?.ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidBody,
+                        "give the provider's configuration: oidc or saml",
+                    )
+                })?,
                 enabled: body.enabled.unwrap_or(true),
             },
         )
@@ -475,7 +642,7 @@ pub async fn update_provider(
             &path.provider,
             SsoProviderPatch {
                 display_name: body.display_name,
-                config: body.oidc.map(config_from_wire).transpose()?,
+                config: config_from_wire(body.oidc, body.saml)?,
                 enabled: body.enabled,
             },
         )

@@ -1,0 +1,636 @@
+//! SAML 2.0 sign-in against a real identity provider: PyPI `pysaml2` in IdP mode
+//! (`scripts/saml_idp.py`, signing with Debian's `xmlsec1`; installed by
+//! `scripts/install-test-deps.sh`), started on loopback over HTTPS. The administrator's
+//! steps are the real ones: the IdP's metadata is given to Rampart, and Rampart's SP
+//! metadata (from its public endpoint) to the IdP. The browser is played by hand, as in
+//! the OpenID Connect tests (`sso`): the IdP's login page filled in, and its
+//! auto-submitting form posted to the assertion consumer service.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rampart_testkit::{Engine, Options, Reply, StatusCode, TestServer};
+use serde_json::{Value, json};
+
+use super::sso::{
+    Browser, between, group_members, location, me, param, prepare_account, spawn_listening,
+};
+
+/// The identity provider's process, its metadata and the PEM of its TLS certificate.
+struct SamlIdp {
+    base: String,
+    metadata: String,
+    tls_pem: String,
+    sp_metadata: PathBuf,
+    _child: tokio::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl SamlIdp {
+    /// Starts the IdP with these users (username → attribute → values), signing the
+    /// assertion, the response or both (`sign`).
+    async fn start(users: Value, sign: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let tls = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let tls_cert = write("tls.crt", tls.cert.pem());
+        let tls_key = write("tls.key", tls.signing_key.serialize_pem());
+        // The signing key: RSA (what IdPs use most), made by openssl as an IdP admin would.
+        let (key, cert) = (dir.path().join("sign.key"), dir.path().join("sign.crt"));
+        let made = tokio::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=Test IdP signing"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await
+            .expect("openssl (scripts/install-test-deps.sh installs it)");
+        assert!(made.success());
+        let users_file = write("users.json", users.to_string());
+        let (sp_metadata, idp_metadata) = (dir.path().join("sp.xml"), dir.path().join("idp.xml"));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = root.join("target/test-deps/venv/bin/python");
+        let mut command = tokio::process::Command::new(&python);
+        command
+            .arg(root.join("scripts/saml_idp.py"))
+            .args(["--entity-id", "https://localhost/test-idp", "--sign", sign])
+            .arg("--key")
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--tls-cert")
+            .arg(&tls_cert)
+            .arg("--tls-key")
+            .arg(&tls_key)
+            .arg("--sp-metadata")
+            .arg(&sp_metadata)
+            .arg("--metadata-out")
+            .arg(&idp_metadata)
+            .arg("--users")
+            .arg(&users_file);
+        let (child, port) = spawn_listening(command, "READY ", "the SAML IdP (pysaml2)").await;
+        Self {
+            base: format!("https://localhost:{port}"),
+            metadata: std::fs::read_to_string(&idp_metadata).unwrap(),
+            tls_pem: tls.cert.pem(),
+            sp_metadata,
+            _child: child,
+            _dir: dir,
+        }
+    }
+
+    /// Gives the IdP Rampart's SP metadata, read from Rampart's public endpoint (before
+    /// the first sign-in: the IdP loads it then).
+    async fn import_sp_metadata(&self, server: &TestServer, provider: &str) {
+        let reply = server
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/v1/auth/sso/{provider}/metadata"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(
+            reply.headers["content-type"], "application/samlmetadata+xml",
+            "the metadata media type"
+        );
+        std::fs::write(&self.sp_metadata, &reply.text).unwrap();
+    }
+}
+
+/// The fields of the auto-submitting form on an IdP page: its action and hidden inputs.
+fn auto_post_form(page: &str) -> (String, Vec<(String, String)>) {
+    let unescape = |text: String| {
+        text.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let action = unescape(between(page, "<form method=\"post\" action=\"", "\""));
+    let fields = page
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|input| {
+            (
+                between(input, "name=\"", "\""),
+                unescape(between(input, "value=\"", "\"")),
+            )
+        })
+        .collect();
+    (action, fields)
+}
+
+/// Posts an IdP page's form to the assertion consumer service (as its script does).
+async fn post_to_acs(browser: &mut Browser, page: &str, changes: &[(&str, Option<&str>)]) -> Reply {
+    let (action, mut fields) = auto_post_form(page);
+    for (name, value) in changes {
+        fields.retain(|(field, _)| field != name);
+        if let Some(value) = value {
+            fields.push(((*name).to_owned(), (*value).to_owned()));
+        }
+    }
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    browser.post_form(&action, &form).await
+}
+
+/// Starts a sign-in at `start` (a path on the server), signs in at the IdP as `user`
+/// (`seconds_ago`: when the IdP says they authenticated), and returns the IdP's
+/// auto-submitting page, not yet posted.
+async fn through_idp(
+    browser: &mut Browser,
+    server: &TestServer,
+    idp: &SamlIdp,
+    start: &str,
+    user: &str,
+    seconds_ago: u32,
+) -> String {
+    let started = browser.get(&format!("{}{start}", server.url)).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let binder = started
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|cookie| cookie.starts_with("__Host-rampart_sso="))
+        .expect("the binder cookie");
+    assert!(
+        binder.contains("SameSite=None") && binder.contains("Secure"),
+        "the binder must come back with the IdP's cross-site POST: {binder}"
+    );
+    let to_idp = location(&started, &server.url);
+    assert!(
+        to_idp.starts_with(&format!("{}/sso/redirect?", idp.base)),
+        "{to_idp}"
+    );
+    assert!(param(&to_idp, "SAMLRequest").is_some() && param(&to_idp, "RelayState").is_some());
+    let page = browser.get(&to_idp).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    if !page.text.contains("action=\"/login\"") {
+        return page.text; // a remembered sign-in: the IdP answers at once
+    }
+    let key = between(&page.text, "name=\"key\" value=\"", "\"");
+    let age = seconds_ago.to_string();
+    let signed = browser
+        .post_form(
+            &format!("{}/login", idp.base),
+            &[
+                ("key", key.as_str()),
+                ("username", user),
+                ("authenticated_seconds_ago", age.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text);
+    signed.text
+}
+
+/// Configures the SAML provider `corp` from the IdP's metadata; `extra` adds settings.
+async fn add_provider(server: &TestServer, idp: &SamlIdp, extra: Value) -> Reply {
+    let mut saml = json!({
+        "idp_metadata_xml": idp.metadata,
+        "groups_attribute": "groups",
+        "group_mappings": [{"claim_value": "sre", "group": "acme/sre"}],
+        "create_users": true,
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        saml[key] = value.clone();
+    }
+    server
+        .post(
+            "/api/v1/sso/providers",
+            &server.admin_token,
+            json!({"name": "corp", "display_name": "Sign in with Corp", "saml": saml}),
+        )
+        .await
+}
+
+async fn audit(server: &TestServer, action: &str) -> Vec<Value> {
+    let reply = server
+        .get(
+            &format!("/api/v1/audit-events?action={action}&limit=500"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+fn users() -> Value {
+    json!({
+        "ana": {"email": ["ana@example.com"], "displayName": ["Ana Lima"], "groups": ["sre", "other"]},
+        "bob": {"email": ["bob@example.com"], "displayName": ["Bob"], "groups": []},
+        "carol": {"email": ["carol@example.com"]},
+    })
+}
+
+/// SP-initiated sign-in with just-in-time creation, group mapping and linking by email;
+/// the step-up round trip (ForceAuthn); replays refused; IdP-initiated only once
+/// allowed, each response used once.
+async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
+    let server = TestServer::start_with(Options {
+        engine,
+        ..Options::default()
+    })
+    .await;
+    prepare_account(&server).await;
+    let bob_id = server
+        .create_user("bob@example.com", "a long password 12345")
+        .await;
+    let idp = SamlIdp::start(users(), sign).await;
+    let added = add_provider(&server, &idp, json!({})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert_eq!(added.body["kind"], "saml");
+    let acs = format!("{}/api/v1/auth/sso/corp/acs", server.url);
+    assert_eq!(added.body["redirect_uri"], acs.as_str());
+    let sp = &added.body["saml_service_provider"];
+    assert_eq!(sp["acs_url"], acs.as_str());
+    assert_eq!(
+        sp["entity_id"],
+        format!("{}/api/v1/auth/sso/corp/metadata", server.url)
+    );
+    assert_eq!(sp["idp_entity_id"], "https://localhost/test-idp");
+    assert_eq!(sp["idp_sso_url"], format!("{}/sso/redirect", idp.base));
+    assert_eq!(sp["idp_certificates_sha256"].as_array().unwrap().len(), 1);
+    idp.import_sp_metadata(&server, "corp").await;
+
+    // Just-in-time creation, with the mapped group joined.
+    let mut browser = Browser::trusting(&server, &idp.tls_pem);
+    let start = "/api/v1/auth/sso/corp/start?redirect_to=/incidents%3Fstatus%3Dopen";
+    let page = through_idp(&mut browser, &server, &idp, start, "ana", 0).await;
+    let finished = post_to_acs(&mut browser, &page, &[]).await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    assert_eq!(finished.headers["location"], "/incidents?status=open");
+    assert!(browser.cookie(&server.url, "__Host-rampart_sso").is_none());
+    let who = me(&mut browser, &server).await;
+    assert_eq!(who.status, StatusCode::OK, "{}", who.text);
+    assert_eq!(who.body["user"]["email"], "ana@example.com");
+    assert_eq!(who.body["user"]["display_name"], "Ana Lima");
+    assert_eq!(who.body["session_method"], "saml:corp");
+    let ana_id = who.body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(group_members(&server).await, vec![ana_id.clone()]);
+    let org = browser
+        .get(&format!("{}/api/v1/orgs/acme", server.url))
+        .await;
+    assert_eq!(
+        org.status,
+        StatusCode::OK,
+        "Viewer through the group: {}",
+        org.text
+    );
+    // The IdP said when ana authenticated (AuthnInstant, just now): sensitive actions
+    // need no re-authentication yet.
+    let token = json!({"name": "laptop", "expires_in_days": 1});
+    let fresh = browser
+        .post_json(&server, "/api/v1/tokens", token.clone())
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text);
+    rampart_testkit::remember_secret(fresh.body["secret"].as_str().unwrap());
+
+    // The same post again: its login was taken, so it is refused, and the assertion
+    // would be too.
+    let replayed = post_to_acs(&mut browser, &page, &[]).await;
+    assert_eq!(
+        (replayed.status, replayed.code()),
+        (StatusCode::BAD_REQUEST, "sso_state_invalid"),
+        "{}",
+        replayed.text
+    );
+    // Without its RelayState it is an unsolicited response, which this provider does
+    // not take.
+    let unsolicited = post_to_acs(&mut browser, &page, &[("RelayState", None)]).await;
+    assert_eq!(
+        unsolicited.code(),
+        "sso_state_invalid",
+        "{}",
+        unsolicited.text
+    );
+
+    // Step-up: the sign-in grows old; the session renews it at the IdP, which must
+    // authenticate ana again (ForceAuthn), not answer from its remembered session.
+    server
+        .app()
+        .store()
+        .execute_raw_for_tests(
+            "UPDATE sessions SET authenticated_at = authenticated_at - 660000000",
+        )
+        .await
+        .unwrap();
+    let stale = browser
+        .post_json(&server, "/api/v1/tokens", token.clone())
+        .await;
+    assert_eq!(stale.code(), "reauthentication_required", "{}", stale.text);
+    let session = browser.cookie(&server.url, "__Host-rampart_session");
+    let reauthenticate = "/api/v1/auth/sso/corp/start?reauthenticate=true&redirect_to=/tokens";
+    // An IdP that answered from a sign-in of an hour ago proves nothing new.
+    let old = through_idp(&mut browser, &server, &idp, reauthenticate, "ana", 3600).await;
+    let refused = post_to_acs(&mut browser, &old, &[]).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("again"), "{}", refused.text);
+    let again = through_idp(&mut browser, &server, &idp, reauthenticate, "ana", 0).await;
+    let renewed = post_to_acs(&mut browser, &again, &[]).await;
+    assert_eq!(renewed.status, StatusCode::SEE_OTHER, "{}", renewed.text);
+    assert_eq!(renewed.headers["location"], "/tokens");
+    assert_eq!(
+        browser.cookie(&server.url, "__Host-rampart_session"),
+        session,
+        "the same session, renewed"
+    );
+    let renewed_token = browser.post_json(&server, "/api/v1/tokens", token).await;
+    assert_eq!(
+        renewed_token.status,
+        StatusCode::CREATED,
+        "{}",
+        renewed_token.text
+    );
+    rampart_testkit::remember_secret(renewed_token.body["secret"].as_str().unwrap());
+    // Someone else signing in at the IdP does not renew ana's session.
+    let bob_instead = through_idp(&mut browser, &server, &idp, reauthenticate, "bob", 0).await;
+    let mismatch = post_to_acs(&mut browser, &bob_instead, &[]).await;
+    assert_eq!(mismatch.code(), "sso_login_failed", "{}", mismatch.text);
+
+    // An existing user with the email is linked, not duplicated; leaving the group at
+    // the IdP leaves it here (bob has none, ana's second sign-in below keeps hers).
+    let mut bob = Browser::trusting(&server, &idp.tls_pem);
+    let page = through_idp(
+        &mut bob,
+        &server,
+        &idp,
+        "/api/v1/auth/sso/corp/start",
+        "bob",
+        0,
+    )
+    .await;
+    let finished = post_to_acs(&mut bob, &page, &[]).await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    assert_eq!(
+        me(&mut bob, &server).await.body["user"]["id"],
+        bob_id.as_str()
+    );
+
+    // A response for this browser's login but from another browser (no binder cookie)
+    // is refused: login CSRF.
+    let mut victim = Browser::trusting(&server, &idp.tls_pem);
+    let mut attacker = Browser::trusting(&server, &idp.tls_pem);
+    let page = through_idp(
+        &mut attacker,
+        &server,
+        &idp,
+        "/api/v1/auth/sso/corp/start",
+        "carol",
+        0,
+    )
+    .await;
+    let planted = post_to_acs(&mut victim, &page, &[]).await;
+    assert_eq!(planted.code(), "sso_state_invalid", "{}", planted.text);
+    assert!(
+        victim
+            .cookie(&server.url, "__Host-rampart_session")
+            .is_none()
+    );
+
+    // A tampered response (carol's email changed to ana's) is refused over HTTP: the
+    // signature no longer verifies.
+    let mut tamperer = Browser::trusting(&server, &idp.tls_pem);
+    let page = through_idp(
+        &mut tamperer,
+        &server,
+        &idp,
+        "/api/v1/auth/sso/corp/start",
+        "carol",
+        0,
+    )
+    .await;
+    let (_, fields) = auto_post_form(&page);
+    let original = &fields
+        .iter()
+        .find(|(name, _)| name == "SAMLResponse")
+        .unwrap()
+        .1;
+    let xml = String::from_utf8(BASE64.decode(original).unwrap()).unwrap();
+    assert!(xml.contains("carol@example.com"));
+    let forged = BASE64.encode(xml.replace("carol@example.com", "ana@example.com"));
+    let refused = post_to_acs(&mut tamperer, &page, &[("SAMLResponse", Some(&forged))]).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        refused.text
+    );
+    // Bad bodies get their 4xx: not a form, not base64.
+    let not_form = tamperer
+        .post_json(
+            &server,
+            "/api/v1/auth/sso/corp/acs",
+            json!({"SAMLResponse": "x"}),
+        )
+        .await;
+    assert_eq!(
+        not_form.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        not_form.text
+    );
+    let garbage = tamperer
+        .post_form(
+            &acs,
+            &[("SAMLResponse", "%%% not base64"), ("RelayState", "/x")],
+        )
+        .await;
+    assert_eq!(garbage.status.as_u16() / 100, 4, "{}", garbage.text);
+
+    // IdP-initiated: refused until allowed; then each response signs in once.
+    let idp_initiated = format!(
+        "{}/idp-initiated?username=ana&relay_state=/incidents",
+        idp.base
+    );
+    let mut elsewhere = Browser::trusting(&server, &idp.tls_pem);
+    let page = elsewhere.get(&idp_initiated).await;
+    let refused = post_to_acs(&mut elsewhere, &page.text, &[]).await;
+    assert_eq!(refused.code(), "sso_state_invalid", "{}", refused.text);
+    let mut saml = added.body["saml"].clone();
+    saml["allow_idp_initiated"] = json!(true);
+    let changed = server
+        .patch(
+            "/api/v1/sso/providers/corp",
+            &server.admin_token,
+            json!({"saml": saml}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let kind_change = server
+        .patch(
+            "/api/v1/sso/providers/corp",
+            &server.admin_token,
+            json!({"oidc": {"issuer": "https://x.example", "client_id": "a", "client_secret": "acme/oidc-client"}}),
+        )
+        .await;
+    assert_eq!(
+        kind_change.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        kind_change.text
+    );
+    let page = elsewhere.get(&idp_initiated).await;
+    let finished = post_to_acs(&mut elsewhere, &page.text, &[]).await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    assert_eq!(finished.headers["location"], "/incidents");
+    assert_eq!(
+        me(&mut elsewhere, &server).await.body["user"]["id"],
+        ana_id.as_str()
+    );
+    let mut replay = Browser::trusting(&server, &idp.tls_pem);
+    let replayed = post_to_acs(&mut replay, &page.text, &[]).await;
+    assert_eq!(
+        (replayed.status, replayed.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        replayed.text
+    );
+    assert!(replayed.text.contains("used already"), "{}", replayed.text);
+    // A RelayState that leads off this server is not followed.
+    let offsite = format!(
+        "{}/idp-initiated?username=ana&relay_state=https://evil.example/",
+        idp.base
+    );
+    let page = replay.get(&offsite).await;
+    let finished = post_to_acs(&mut replay, &page.text, &[]).await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
+    assert_eq!(finished.headers["location"], "/");
+
+    // Every sign-in and refusal is in the audit log, with the SAML method.
+    let logins = audit(&server, "auth.login")
+        .await
+        .iter()
+        .filter(|event| event["details"]["method"] == "saml:corp")
+        .count();
+    assert_eq!(logins, 4, "ana, bob, ana and ana again by the IdP");
+    let failures = audit(&server, "auth.failure").await;
+    assert!(
+        failures
+            .iter()
+            .filter(|event| event["auth_method"] == "saml:corp")
+            .count()
+            >= 6,
+        "{failures:?}"
+    );
+    let renewals = audit(&server, "auth.reauthenticate").await;
+    assert_eq!(renewals.len(), 1, "{renewals:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn saml_signs_in_users_on_sqlite() {
+    saml_signs_in_users(None, "assertion").await;
+}
+
+#[tokio::test]
+async fn saml_signs_in_users_on_postgres() {
+    if rampart_testkit::postgres_server_url().is_some() {
+        // The other place a signature may be: on the response only.
+        saml_signs_in_users(Some(Engine::Postgres), "response").await;
+    }
+}
+
+/// Metadata that could not verify anything is refused when configured, and the SP
+/// endpoints of a provider that is not SAML do not exist.
+#[tokio::test]
+async fn saml_provider_configuration_is_checked() {
+    let server = TestServer::start().await;
+    prepare_account(&server).await;
+    let idp = SamlIdp::start(users(), "assertion").await;
+    let without_key = idp
+        .metadata
+        .split("<md:KeyDescriptor")
+        .next()
+        .unwrap()
+        .to_owned()
+        + idp.metadata.split("</md:KeyDescriptor>").nth(1).unwrap();
+    assert!(!without_key.contains("X509Certificate"), "{without_key}");
+    let refused = add_provider(&server, &idp, json!({"idp_metadata_xml": without_key})).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.text.contains("signing certificate"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("idp_metadata_xml"),
+        "{}",
+        refused.text
+    );
+    for (settings, field) in [
+        (
+            json!({"idp_metadata_xml": "<!DOCTYPE x><x/>"}),
+            "idp_metadata_xml",
+        ),
+        (
+            json!({"name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"}),
+            "name_id_format",
+        ),
+        (
+            json!({"group_mappings": [{"claim_value": "sre", "group": "acme/nobody"}]}),
+            "group_mappings",
+        ),
+    ] {
+        let refused = add_provider(&server, &idp, settings.clone()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{settings}: {}",
+            refused.text
+        );
+        assert!(refused.text.contains(field), "{settings}: {}", refused.text);
+    }
+    let both = server
+        .post(
+            "/api/v1/sso/providers",
+            &server.admin_token,
+            json!({"name": "x", "display_name": "X", "saml": {"idp_metadata_xml": idp.metadata},
+                   "oidc": {"issuer": "https://x.example", "client_id": "a", "client_secret": "acme/oidc-client"}}),
+        )
+        .await;
+    assert_eq!(both.code(), "invalid_body", "{}", both.text);
+    // Nothing was added; no provider has SP metadata.
+    let listed = server
+        .get("/api/v1/sso/providers", &server.admin_token)
+        .await;
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    let missing = server
+        .request(
+            reqwest::Method::GET,
+            "/api/v1/auth/sso/corp/metadata",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    let added = add_provider(&server, &idp, json!({})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    // The audit record says what the metadata named (not its text).
+    let created = audit(&server, "sso_provider.create").await;
+    assert_eq!(
+        created[0]["details"]["idp"]["entity_id"], "https://localhost/test-idp",
+        "{created:?}"
+    );
+    server.stop().await;
+}

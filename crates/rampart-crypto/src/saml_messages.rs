@@ -1,0 +1,452 @@
+//! The SAML 2.0 messages a service provider writes and the identity provider metadata it
+//! reads (the response it receives is [`crate::saml`]'s): this service's metadata, an
+//! `AuthnRequest` encoded for the HTTP-Redirect binding (SAML bindings §3.4: raw DEFLATE,
+//! base64, then the URL's query), and an identity provider's `EntityDescriptor` read for
+//! its entity ID, its sign-in location and its signing certificates.
+//!
+//! Requests are not signed: they carry nothing secret, the response is bound to them by
+//! `InResponseTo` and to the browser by a cookie, and a provider that insists on signed
+//! requests is configured to accept these (noted in the README).
+
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use jiff::Timestamp;
+use roxmltree::Node;
+
+use rampart_domain::platform::sso::NAME_ID_UNSPECIFIED;
+
+use crate::saml::{ASSERTION_NS, PROTOCOL_NS};
+use crate::xmldsig::{self, DSIG_NS, XmlDsigError, element_text};
+
+pub const METADATA_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+pub const HTTP_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+pub const HTTP_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+/// The most signing certificates one provider's metadata may list (a rollover has two).
+const CERTIFICATES_MAX: usize = 10;
+
+fn refused(reason: impl Into<String>) -> XmlDsigError {
+    XmlDsigError(reason.into())
+}
+
+/// Escapes text for an XML attribute value or element content.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// This service provider, as its metadata and its requests describe it.
+#[derive(Clone, Debug)]
+pub struct ServiceProvider<'a> {
+    pub entity_id: &'a str,
+    /// The assertion consumer service (HTTP-POST binding).
+    pub acs_url: &'a str,
+    /// The NameID format asked for ([`NAME_ID_UNSPECIFIED`]: the provider's choice).
+    pub name_id_format: &'a str,
+}
+
+/// This service provider's metadata (`EntityDescriptor`), for the identity provider's
+/// administrator to import.
+pub fn sp_metadata(sp: &ServiceProvider<'_>) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <md:EntityDescriptor xmlns:md=\"{METADATA_NS}\" entityID=\"{entity}\">\n  \
+         <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
+         protocolSupportEnumeration=\"{PROTOCOL_NS}\">\n    \
+         <md:NameIDFormat>{format}</md:NameIDFormat>\n    \
+         <md:AssertionConsumerService Binding=\"{HTTP_POST}\" Location=\"{acs}\" index=\"0\" \
+         isDefault=\"true\"/>\n  \
+         </md:SPSSODescriptor>\n\
+         </md:EntityDescriptor>\n",
+        entity = escape(sp.entity_id),
+        format = escape(sp.name_id_format),
+        acs = escape(sp.acs_url),
+    )
+}
+
+/// What one sign-in asks of the identity provider.
+#[derive(Clone, Debug)]
+pub struct AuthnRequest<'a> {
+    /// The request's ID (an XML name: starts with a letter or `_`), which the response's
+    /// `InResponseTo` must repeat.
+    pub id: &'a str,
+    /// The provider's sign-in location (HTTP-Redirect binding).
+    pub destination: &'a str,
+    pub issued_at: Timestamp,
+    /// Ask the provider to authenticate the person again, not to rely on a remembered
+    /// sign-in (step-up).
+    pub force_authn: bool,
+}
+
+/// The request's XML.
+pub fn authn_request_xml(sp: &ServiceProvider<'_>, request: &AuthnRequest<'_>) -> String {
+    let force = if request.force_authn {
+        " ForceAuthn=\"true\""
+    } else {
+        ""
+    };
+    let format = if sp.name_id_format == NAME_ID_UNSPECIFIED {
+        String::new()
+    } else {
+        format!(" Format=\"{}\"", escape(sp.name_id_format))
+    };
+    format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:saml=\"{ASSERTION_NS}\" \
+         ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{instant}\" Destination=\"{destination}\" \
+         AssertionConsumerServiceURL=\"{acs}\" ProtocolBinding=\"{HTTP_POST}\"{force}>\
+         <saml:Issuer>{issuer}</saml:Issuer>\
+         <samlp:NameIDPolicy{format} AllowCreate=\"true\"/>\
+         </samlp:AuthnRequest>",
+        id = escape(request.id),
+        instant = request.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        destination = escape(request.destination),
+        acs = escape(sp.acs_url),
+        issuer = escape(sp.entity_id),
+    )
+}
+
+/// The request encoded for the HTTP-Redirect binding: the `SAMLRequest` query value
+/// (before URL encoding, which the caller's URL builder does).
+pub fn redirect_encode(xml: &str) -> Result<String, XmlDsigError> {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(xml.as_bytes())
+        .and_then(|()| encoder.finish())
+        .map(|deflated| BASE64.encode(deflated))
+        .map_err(|error| refused(format!("compressing the request: {error}")))
+}
+
+/// What an identity provider's metadata says that this service provider uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpMetadata {
+    pub entity_id: String,
+    /// Where browsers are sent to sign in (HTTP-Redirect binding); `https` only.
+    pub sso_url: String,
+    /// Where a browser ends its session at the provider (HTTP-Redirect), if offered.
+    pub slo_url: Option<String>,
+    /// The signing certificates (DER), each one that parses as X.509.
+    pub signing_certificates: Vec<Vec<u8>>,
+}
+
+fn idp_descriptor<'a, 'i>(entity: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
+    entity
+        .children()
+        .find(|child| is(*child, METADATA_NS, "IDPSSODescriptor"))
+}
+
+fn is(node: Node<'_, '_>, namespace: &str, name: &str) -> bool {
+    node.is_element()
+        && node.tag_name().namespace() == Some(namespace)
+        && node.tag_name().name() == name
+}
+
+/// The `https` location of the first service of `name` with the HTTP-Redirect binding.
+fn redirect_location(descriptor: Node<'_, '_>, name: &str) -> Result<Option<String>, XmlDsigError> {
+    let Some(service) = descriptor
+        .children()
+        .filter(|child| is(*child, METADATA_NS, name))
+        .find(|service| service.attribute("Binding") == Some(HTTP_REDIRECT))
+    else {
+        return Ok(None);
+    };
+    let location = service.attribute("Location").unwrap_or_default().trim();
+    let well_formed = location
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !location.contains(|c: char| c.is_whitespace() || c.is_control() || c == '#');
+    if !well_formed {
+        return Err(refused(format!(
+            "the {name} location must be an https:// URL"
+        )));
+    }
+    Ok(Some(location.to_owned()))
+}
+
+/// Reads an identity provider's metadata: one `EntityDescriptor` (alone, or the one
+/// with an `IDPSSODescriptor` in an `EntitiesDescriptor`) whose `IDPSSODescriptor`
+/// supports SAML 2.0, has an HTTP-Redirect `SingleSignOnService`, and lists at least one
+/// signing certificate (a `KeyDescriptor` for signing, or for any use).
+pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, XmlDsigError> {
+    let document = xmldsig::parse(xml)?;
+    let root = document.root_element();
+    let entity = if is(root, METADATA_NS, "EntityDescriptor") {
+        root
+    } else if is(root, METADATA_NS, "EntitiesDescriptor") {
+        let mut idps = root
+            .children()
+            .filter(|child| is(*child, METADATA_NS, "EntityDescriptor"))
+            .filter(|entity| idp_descriptor(*entity).is_some());
+        match (idps.next(), idps.next()) {
+            (Some(one), None) => one,
+            (None, _) => return Err(refused("the metadata describes no identity provider")),
+            (Some(_), Some(_)) => {
+                return Err(refused(
+                    "the metadata describes several identity providers: give the one to use",
+                ));
+            }
+        }
+    } else {
+        return Err(refused(
+            "the document is not SAML metadata (an EntityDescriptor)",
+        ));
+    };
+    let entity_id = entity
+        .attribute("entityID")
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= 1024 && !id.contains(char::is_control))
+        .ok_or_else(|| refused("the metadata names no entityID"))?
+        .to_owned();
+    let descriptor = idp_descriptor(entity)
+        .ok_or_else(|| refused("the metadata has no IDPSSODescriptor (identity provider)"))?;
+    if !descriptor
+        .attribute("protocolSupportEnumeration")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|protocol| protocol == PROTOCOL_NS)
+    {
+        return Err(refused("the identity provider does not support SAML 2.0"));
+    }
+    let sso_url = redirect_location(descriptor, "SingleSignOnService")?.ok_or_else(|| {
+        refused("the identity provider has no SingleSignOnService with the HTTP-Redirect binding")
+    })?;
+    let slo_url = redirect_location(descriptor, "SingleLogoutService")?;
+    let mut signing_certificates = Vec::new();
+    for key in descriptor
+        .children()
+        .filter(|child| is(*child, METADATA_NS, "KeyDescriptor"))
+        .filter(|key| key.attribute("use").is_none_or(|usage| usage == "signing"))
+    {
+        for certificate in key
+            .descendants()
+            .filter(|node| is(*node, DSIG_NS, "X509Certificate"))
+        {
+            let text: String = element_text(certificate)
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            let der = BASE64
+                .decode(text)
+                .map_err(|_| refused("a signing certificate is not base64"))?;
+            let parsed = rustls_pki_types::CertificateDer::from(der.as_slice());
+            webpki::EndEntityCert::try_from(&parsed)
+                .map_err(|_| refused("a signing certificate is not an X.509 certificate"))?;
+            if !signing_certificates.contains(&der) {
+                signing_certificates.push(der);
+            }
+        }
+    }
+    if signing_certificates.is_empty() {
+        return Err(refused(
+            "the identity provider's metadata has no signing certificate: nothing it sends \
+             could be verified",
+        ));
+    }
+    if signing_certificates.len() > CERTIFICATES_MAX {
+        return Err(refused(format!(
+            "the metadata lists more than {CERTIFICATES_MAX} signing certificates"
+        )));
+    }
+    Ok(IdpMetadata {
+        entity_id,
+        sso_url,
+        slo_url,
+        signing_certificates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn certificate_base64() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let certificate = rcgen::CertificateParams::new(vec!["idp.example.com".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        BASE64.encode(certificate.der())
+    }
+
+    fn metadata(key_descriptors: &str, services: &str) -> String {
+        format!(
+            r#"<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="{METADATA_NS}" xmlns:ds="{DSIG_NS}" entityID="https://idp.example.com/saml">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol {PROTOCOL_NS}">
+    {key_descriptors}
+    {services}
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>"#
+        )
+    }
+
+    fn key(usage: &str, certificate: &str) -> String {
+        format!(
+            "<md:KeyDescriptor{usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n{certificate}\n\
+             </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        )
+    }
+
+    const SERVICES: &str = r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/slo"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso?tenant=1"/>"#;
+
+    #[test]
+    fn identity_provider_metadata_is_read() {
+        let signing = certificate_base64();
+        let encryption = certificate_base64();
+        let xml = metadata(
+            &format!(
+                "{}{}{}",
+                key(" use=\"signing\"", &signing),
+                key(" use=\"encryption\"", &encryption),
+                key("", &signing)
+            ),
+            SERVICES,
+        );
+        let read = parse_idp_metadata(&xml).unwrap();
+        assert_eq!(read.entity_id, "https://idp.example.com/saml");
+        assert_eq!(read.sso_url, "https://idp.example.com/sso?tenant=1");
+        assert_eq!(read.slo_url.as_deref(), Some("https://idp.example.com/slo"));
+        assert_eq!(
+            read.signing_certificates,
+            vec![BASE64.decode(&signing).unwrap()],
+            "the encryption key is not a signing key; duplicates count once"
+        );
+        // Inside an EntitiesDescriptor, with a service provider beside it.
+        let wrapped = format!(
+            "<md:EntitiesDescriptor xmlns:md=\"{METADATA_NS}\"><md:EntityDescriptor \
+             entityID=\"https://sp.example.com\"><md:SPSSODescriptor/></md:EntityDescriptor>{}\
+             </md:EntitiesDescriptor>",
+            xml.trim_start_matches("<?xml version=\"1.0\"?>\n")
+        );
+        assert_eq!(parse_idp_metadata(&wrapped).unwrap(), read);
+    }
+
+    #[test]
+    fn unusable_metadata_is_refused() {
+        let signing = key(" use=\"signing\"", &certificate_base64());
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "no signing certificate",
+                metadata(&key(" use=\"encryption\"", &certificate_base64()), SERVICES),
+                "no signing certificate",
+            ),
+            (
+                "a certificate that is not one",
+                metadata(&key("", "bm90IGEgY2VydGlmaWNhdGU="), SERVICES),
+                "not an X.509",
+            ),
+            (
+                "no redirect binding",
+                metadata(
+                    &signing,
+                    r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/post"/>"#,
+                ),
+                "HTTP-Redirect",
+            ),
+            (
+                "plain http",
+                metadata(
+                    &signing,
+                    r#"<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="http://idp.example.com/sso"/>"#,
+                ),
+                "https",
+            ),
+            (
+                "a DOCTYPE",
+                format!(
+                    "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}",
+                    metadata(&signing, SERVICES).trim_start_matches("<?xml version=\"1.0\"?>\n")
+                ),
+                "",
+            ),
+            (
+                "a service provider's metadata",
+                format!(
+                    "<md:EntityDescriptor xmlns:md=\"{METADATA_NS}\" entityID=\"x\">\
+                     <md:SPSSODescriptor/></md:EntityDescriptor>"
+                ),
+                "IDPSSODescriptor",
+            ),
+            ("not metadata", "<html/>".to_owned(), "not SAML metadata"),
+            (
+                "SAML 1.1 only",
+                metadata(&signing, SERVICES).replace(&format!(" {PROTOCOL_NS}"), ""),
+                "SAML 2.0",
+            ),
+        ];
+        for (name, xml, fragment) in cases {
+            let error = parse_idp_metadata(&xml).expect_err(name);
+            assert!(error.0.contains(fragment), "{name}: {error}");
+        }
+    }
+
+    #[test]
+    fn requests_and_sp_metadata_are_well_formed() {
+        let sp = ServiceProvider {
+            entity_id: "https://rampart.example.com/api/v1/auth/sso/corp/metadata",
+            acs_url: "https://rampart.example.com/api/v1/auth/sso/corp/acs?a=1&b=\"2\"",
+            name_id_format: rampart_domain::platform::sso::NAME_ID_PERSISTENT,
+        };
+        let xml = authn_request_xml(
+            &sp,
+            &AuthnRequest {
+                id: "_abc",
+                destination: "https://idp.example.com/sso",
+                issued_at: "2026-12-05T10:00:00.123Z".parse().unwrap(),
+                force_authn: true,
+            },
+        );
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let root = document.root_element();
+        assert!(is(root, PROTOCOL_NS, "AuthnRequest"));
+        assert_eq!(root.attribute("ID"), Some("_abc"));
+        assert_eq!(root.attribute("IssueInstant"), Some("2026-12-05T10:00:00Z"));
+        assert_eq!(root.attribute("ForceAuthn"), Some("true"));
+        assert_eq!(
+            root.attribute("AssertionConsumerServiceURL"),
+            Some(sp.acs_url)
+        );
+        // The redirect encoding inflates back to the same text.
+        let encoded = redirect_encode(&xml).unwrap();
+        let mut inflated = String::new();
+        flate2::read::DeflateDecoder::new(BASE64.decode(encoded).unwrap().as_slice())
+            .read_to_string(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, xml);
+        let unspecified = authn_request_xml(
+            &ServiceProvider {
+                name_id_format: NAME_ID_UNSPECIFIED,
+                ..sp.clone()
+            },
+            &AuthnRequest {
+                id: "_abc",
+                destination: "https://idp.example.com/sso",
+                issued_at: Timestamp::UNIX_EPOCH,
+                force_authn: false,
+            },
+        );
+        assert!(!unspecified.contains("Format=") && !unspecified.contains("ForceAuthn"));
+        let metadata = sp_metadata(&sp);
+        let document = roxmltree::Document::parse(&metadata).unwrap();
+        let acs = document
+            .descendants()
+            .find(|node| is(*node, METADATA_NS, "AssertionConsumerService"))
+            .unwrap();
+        assert_eq!(acs.attribute("Location"), Some(sp.acs_url));
+        assert_eq!(acs.attribute("Binding"), Some(HTTP_POST));
+    }
+}

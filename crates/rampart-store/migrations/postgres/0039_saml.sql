@@ -1,0 +1,14 @@
+-- SAML 2.0 sign-in. Providers of kind `saml` keep their configuration (the identity
+-- provider's metadata, the attribute names) in sso_providers.config like OpenID Connect
+-- ones; their sessions' method is `saml:<provider name>`.
+
+-- Assertions already used to sign in, each until it would be refused anyway (its
+-- NotOnOrAfter plus the clock skew): a captured response posted again finds its
+-- assertion here and is refused, on every replica. Only a digest of the ID is kept.
+CREATE TABLE saml_assertions (
+    provider_id TEXT NOT NULL REFERENCES sso_providers (id) ON DELETE CASCADE,
+    assertion_hash BYTEA NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (provider_id, assertion_hash)
+);
+CREATE INDEX saml_assertions_expiry ON saml_assertions (expires_at);

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""The real SAML 2.0 identity provider (IdP) of Rampart's single sign-on tests.
+
+A tiny IdP built on PyPI pysaml2 (an implementation independent of Rampart's own SAML code),
+serving HTTPS (--tls-cert, --tls-key) on 127.0.0.1, at https://localhost:PORT (a free port,
+printed). Rampart is the service provider (SP); its metadata is read from --sp-metadata at the
+first request, so the test can start the IdP, give its metadata to Rampart, and then write
+Rampart's SP metadata there, as an administrator would. Responses are signed with RSA-SHA256 /
+SHA-256 digests, exclusive c14n, and never encrypted.
+
+  GET  /sso/redirect?SAMLRequest=..&RelayState=..  HTTP-Redirect binding AuthnRequest (unsigned
+        is fine). With a known `idp_session` cookie and no ForceAuthn="true": the auto-post form
+        at once (AuthnInstant = the earlier login, a "remembered sign-in"). Otherwise a login page:
+        <form method="post" action="/login"> with hidden `key` and text input `username`.
+  POST /login  (form: key, username, optionally authenticated_seconds_ago)  unknown user ->
+        403; else sets the `idp_session` cookie and answers the auto-post form.
+  GET  /idp-initiated?username=ana&relay_state=/x  an unsolicited response (no InResponseTo) for
+        the SP of the SP metadata, to its default ACS.
+
+The auto-post form: <form method="post" action="ACS"><input type="hidden" name="SAMLResponse"
+value=".."/><input type="hidden" name="RelayState" value=".."/></form> (RelayState only when one
+was sent). Attribute names are emitted literally as in --users (NameFormat basic); the NameID is
+persistent, "p-" + the first 16 hex digits of sha256(username).
+
+Writes the IdP metadata to --metadata-out, then prints `READY <port>` on stdout; logs go to
+stderr.
+"""
+
+import argparse
+import hashlib
+import html
+import json
+import secrets
+import ssl
+import sys
+import threading
+import time
+from base64 import b64encode
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, saml
+from saml2 import xmldsig as ds
+from saml2.attribute_converter import AttributeConverter
+from saml2.config import IdPConfig
+from saml2.metadata import entity_descriptor, metadata_tostring_fix
+from saml2.s_utils import do_ava, factory
+from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_PERSISTENT
+from saml2.server import Server
+
+SIGN_ALG = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+DIGEST_ALG = "http://www.w3.org/2001/04/xmlenc#sha256"
+PASSWORD_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+LOCK = threading.Lock()  # guards the dicts below and pysaml2 (not written for concurrency)
+PENDING = {}  # key -> {"id", "sp", "acs", "relay_state"}: AuthnRequests awaiting a login
+SESSIONS = {}  # idp_session cookie value -> (username, login time in epoch seconds)
+
+
+class LiteralNames(AttributeConverter):
+    """Emits attributes under their users.json names (pysaml2's stock converters would rename
+    e.g. displayName to urn:oid:2.16.840.1.113730.3.1.241, its NOOP one lowercases)."""
+
+    def to_(self, attrvals):
+        return [
+            factory(saml.Attribute, name=name, name_format=NAME_FORMAT_BASIC, attribute_value=do_ava(values))
+            for name, values in attrvals.items()
+        ]
+
+
+def idp_config(args, with_sp):
+    base = f"https://localhost:{args.port}"
+    config = {
+        "entityid": args.entity_id,
+        "service": {
+            "idp": {
+                "endpoints": {"single_sign_on_service": [(f"{base}/sso/redirect", BINDING_HTTP_REDIRECT)]},
+                "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                "want_authn_requests_signed": False,
+                "sign_assertion": args.sign in ("assertion", "both"),
+                "sign_response": args.sign in ("response", "both"),
+                "encrypt_assertion": False,
+                # name_form must match LiteralNames' name_format, else no attributes are emitted.
+                "policy": {"default": {"lifetime": {"minutes": 5}, "name_form": NAME_FORMAT_BASIC}},
+            }
+        },
+        "key_file": args.key,
+        "cert_file": args.cert,
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        "signing_algorithm": SIGN_ALG,
+        "digest_algorithm": DIGEST_ALG,
+    }
+    if with_sp:
+        config["metadata"] = {"local": [args.sp_metadata]}
+    conf = IdPConfig().load(config)
+    conf.attribute_converters = [LiteralNames(NAME_FORMAT_BASIC)]
+    return conf
+
+
+def write_metadata(args):
+    conf = idp_config(args, with_sp=False)
+    with open(args.metadata_out, "w", encoding="utf-8") as out:
+        desc = entity_descriptor(conf)
+        desc.extensions = None  # drop pysaml2's list of every algorithm xmlsec1 knows (MD5, SHA-1, ...)
+        nspair = {"md": md.NAMESPACE, "ds": ds.NAMESPACE, "xs": "http://www.w3.org/2001/XMLSchema"}
+        out.write(metadata_tostring_fix(desc, nspair, desc.to_string(nspair)).decode())
+
+
+SERVER = []  # the pysaml2 Server, built at the first request (once the SP metadata exists)
+
+
+def saml_server(args):
+    if not SERVER:
+        SERVER.append(Server(config=idp_config(args, with_sp=True)))
+    return SERVER[0]
+
+
+def default_acs(server, sp):
+    """The SP's HTTP-POST ACS locations, the default one (isDefault="true") first."""
+    services = server.metadata.assertion_consumer_service(sp, BINDING_HTTP_POST)
+    services = sorted(services, key=lambda s: s.get("is_default") != "true")
+    return [s["location"] for s in services]
+
+
+def saml_response(server, args, users, pending, username, login_time):
+    """The signed <samlp:Response> (XML text) for `pending` (InResponseTo None = unsolicited)."""
+    name_id = saml.NameID(
+        format=NAMEID_FORMAT_PERSISTENT,
+        name_qualifier=args.entity_id,
+        sp_name_qualifier=pending["sp"],
+        text="p-" + hashlib.sha256(username.encode()).hexdigest()[:16],
+    )
+    response = server.create_authn_response(
+        identity={name: list(values) for name, values in users[username].items()},
+        in_response_to=pending["id"],
+        destination=pending["acs"],
+        sp_entity_id=pending["sp"],
+        name_id=name_id,
+        authn={"class_ref": PASSWORD_CLASS, "authn_instant": login_time},
+        sign_assertion=args.sign in ("assertion", "both"),
+        sign_response=args.sign in ("response", "both"),
+        encrypt_assertion=False,
+        sign_alg=SIGN_ALG,
+        digest_alg=DIGEST_ALG,
+    )
+    return str(response)
+
+
+def auto_post(pending, xml):
+    esc = lambda s: html.escape(s, quote=True)  # noqa: E731
+    fields = f'<input type="hidden" name="SAMLResponse" value="{esc(b64encode(xml.encode()).decode())}"/>'
+    if pending["relay_state"] is not None:
+        fields += f'<input type="hidden" name="RelayState" value="{esc(pending["relay_state"])}"/>'
+    return (
+        "<!DOCTYPE html><html><body onload=\"document.forms[0].submit()\">"
+        f'<form method="post" action="{esc(pending["acs"])}">{fields}'
+        '<noscript><input type="submit" value="Continue"/></noscript></form></body></html>'
+    )
+
+
+def login_page(key):
+    return (
+        "<!DOCTYPE html><html><body><h1>Test IdP sign-in</h1>"
+        '<form method="post" action="/login">'
+        f'<input type="hidden" name="key" value="{html.escape(key, quote=True)}"/>'
+        '<input type="text" name="username"/><input type="submit" value="Sign in"/>'
+        "</form></body></html>"
+    )
+
+
+def make_handler(args, users):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt, *a):  # stderr only; stdout carries just READY
+            sys.stderr.write("saml_idp: " + (fmt % a) + "\n")
+
+        def reply(self, status, body, cookie=None):
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            if cookie:
+                self.send_header("Set-Cookie", f"idp_session={cookie}; Path=/; HttpOnly; SameSite=Lax")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def session(self):
+            jar = SimpleCookie(self.headers.get("Cookie", ""))
+            return SESSIONS.get(jar["idp_session"].value) if "idp_session" in jar else None
+
+        def answer(self, pending, username, login_time, cookie=None):
+            xml = saml_response(saml_server(args), args, users, pending, username, login_time)
+            self.reply(200, auto_post(pending, xml), cookie)
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            with LOCK:
+                if url.path == "/sso/redirect":
+                    self.sso(query)
+                elif url.path == "/idp-initiated":
+                    self.idp_initiated(query)
+                else:
+                    self.reply(404, "not found")
+
+        def sso(self, query):
+            server = saml_server(args)
+            if "SAMLRequest" not in query:
+                return self.reply(400, "missing SAMLRequest")
+            try:
+                req = server.parse_authn_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT).message
+            except Exception as err:  # noqa: BLE001 - any parse failure is the client's fault
+                return self.reply(400, f"bad AuthnRequest: {html.escape(repr(err))}")
+            sp = req.issuer.text if req.issuer is not None else None
+            if sp not in server.metadata.with_descriptor("spsso"):
+                return self.reply(400, f"unknown SP {html.escape(str(sp))}")
+            known = default_acs(server, sp)
+            acs = req.assertion_consumer_service_url or known[0]
+            if acs not in known:  # a real IdP only posts to ACS URLs of the SP's metadata
+                return self.reply(400, f"ACS {html.escape(acs)} not in the SP metadata")
+            pending = {"id": req.id, "sp": sp, "acs": acs, "relay_state": query.get("RelayState")}
+            remembered = self.session()
+            if remembered and str(req.force_authn).lower() not in ("true", "1"):
+                return self.answer(pending, *remembered)
+            key = secrets.token_urlsafe(16)
+            PENDING[key] = pending
+            self.reply(200, login_page(key))
+
+        def idp_initiated(self, query):
+            server = saml_server(args)
+            username = query.get("username", "")
+            if username not in users:
+                return self.reply(403, "unknown user")
+            sp = next(iter(server.metadata.with_descriptor("spsso")))
+            pending = {"id": None, "sp": sp, "acs": default_acs(server, sp)[0],
+                       "relay_state": query.get("relay_state")}
+            self.answer(pending, username, int(time.time()))
+
+        def do_POST(self):
+            if urlsplit(self.path).path != "/login":
+                return self.reply(404, "not found")
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+            with LOCK:
+                pending = PENDING.get(form.get("key", ""))
+                if pending is None:
+                    return self.reply(400, "unknown or used login key")
+                username = form.get("username", "")
+                if username not in users:
+                    return self.reply(403, "unknown user")
+                del PENDING[form["key"]]
+                # A test's knob: the person signed in this long ago (as an IdP that
+                # ignores ForceAuthn would say of a remembered sign-in).
+                age = int(form.get("authenticated_seconds_ago") or 0)
+                cookie, login_time = secrets.token_urlsafe(16), int(time.time()) - age
+                SESSIONS[cookie] = (username, login_time)
+                self.answer(pending, username, login_time, cookie)
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tls-cert", required=True, help="PEM certificate for localhost")
+    parser.add_argument("--tls-key", required=True, help="its PEM private key")
+    parser.add_argument("--entity-id", required=True)
+    parser.add_argument("--key", required=True, help="PEM private key (RSA)")
+    parser.add_argument("--cert", required=True, help="PEM certificate of that key")
+    parser.add_argument("--sp-metadata", required=True)
+    parser.add_argument("--metadata-out", required=True)
+    parser.add_argument("--users", required=True, help="JSON: username -> attribute -> [values]")
+    parser.add_argument("--sign", choices=("response", "assertion", "both"), default="assertion")
+    args = parser.parse_args()
+    with open(args.users, encoding="utf-8") as f:
+        users = json.load(f)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, users))
+    args.port = httpd.server_address[1]
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(args.tls_cert, args.tls_key)
+    httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    write_metadata(args)
+    print(f"READY {args.port}", flush=True)
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

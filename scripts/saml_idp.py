@@ -6,7 +6,8 @@ serving HTTPS (--tls-cert, --tls-key) on 127.0.0.1, at https://localhost:PORT (a
 printed). Rampart is the service provider (SP); its metadata is read from --sp-metadata at the
 first request, so the test can start the IdP, give its metadata to Rampart, and then write
 Rampart's SP metadata there, as an administrator would. Responses are signed with RSA-SHA256 /
-SHA-256 digests, exclusive c14n, and never encrypted.
+SHA-256 digests (RSA-SHA1 with --sha1, for the test that refuses it), exclusive c14n, and never
+encrypted.
 
   GET  /sso/redirect?SAMLRequest=..&RelayState=..  HTTP-Redirect binding AuthnRequest (unsigned
         is fine). With a known `idp_session` cookie and no ForceAuthn="true": the auto-post form
@@ -51,6 +52,9 @@ from saml2.server import Server
 
 SIGN_ALG = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 DIGEST_ALG = "http://www.w3.org/2001/04/xmlenc#sha256"
+# What an outdated IdP still signs with (--sha1): the service provider must refuse it.
+SHA1_SIGN_ALG = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+SHA1_DIGEST_ALG = "http://www.w3.org/2000/09/xmldsig#sha1"
 PASSWORD_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 
 LOCK = threading.Lock()  # guards the dicts below and pysaml2 (not written for concurrency)
@@ -88,8 +92,8 @@ def idp_config(args, with_sp):
         "key_file": args.key,
         "cert_file": args.cert,
         "xmlsec_binary": "/usr/bin/xmlsec1",
-        "signing_algorithm": SIGN_ALG,
-        "digest_algorithm": DIGEST_ALG,
+        "signing_algorithm": args.sign_alg,
+        "digest_algorithm": args.digest_alg,
     }
     if with_sp:
         config["metadata"] = {"local": [args.sp_metadata]}
@@ -141,8 +145,8 @@ def saml_response(server, args, users, pending, username, login_time):
         sign_assertion=args.sign in ("assertion", "both"),
         sign_response=args.sign in ("response", "both"),
         encrypt_assertion=False,
-        sign_alg=SIGN_ALG,
-        digest_alg=DIGEST_ALG,
+        sign_alg=args.sign_alg,
+        digest_alg=args.digest_alg,
     )
     return str(response)
 
@@ -271,7 +275,9 @@ def main():
     parser.add_argument("--metadata-out", required=True)
     parser.add_argument("--users", required=True, help="JSON: username -> attribute -> [values]")
     parser.add_argument("--sign", choices=("response", "assertion", "both"), default="assertion")
+    parser.add_argument("--sha1", action="store_true", help="sign with RSA-SHA1 and SHA-1 digests")
     args = parser.parse_args()
+    args.sign_alg, args.digest_alg = (SHA1_SIGN_ALG, SHA1_DIGEST_ALG) if args.sha1 else (SIGN_ALG, DIGEST_ALG)
     with open(args.users, encoding="utf-8") as f:
         users = json.load(f)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, users))

@@ -28,9 +28,9 @@ struct SamlIdp {
 }
 
 impl SamlIdp {
-    /// Starts the IdP with these users (username → attribute → values), signing the
-    /// assertion, the response or both (`sign`).
-    async fn start(users: Value, sign: &str) -> Self {
+    /// Starts the IdP with these users (username → attribute → values) and options of
+    /// `scripts/saml_idp.py` (`--sign assertion|response|both`, `--sha1`).
+    async fn start(users: Value, options: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let write = |name: &str, text: String| {
             let path = dir.path().join(name);
@@ -63,7 +63,8 @@ impl SamlIdp {
         let mut command = tokio::process::Command::new(&python);
         command
             .arg(root.join("scripts/saml_idp.py"))
-            .args(["--entity-id", "https://localhost/test-idp", "--sign", sign])
+            .args(["--entity-id", "https://localhost/test-idp"])
+            .args(options)
             .arg("--key")
             .arg(&key)
             .arg("--cert")
@@ -251,7 +252,7 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     let bob_id = server
         .create_user("bob@example.com", "a long password 12345")
         .await;
-    let idp = SamlIdp::start(users(), sign).await;
+    let idp = SamlIdp::start(users(), &["--sign", sign]).await;
     let added = add_provider(&server, &idp, json!({})).await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     assert_eq!(added.body["kind"], "saml");
@@ -553,11 +554,11 @@ async fn saml_signs_in_users_on_postgres() {
 
 /// Metadata that could not verify anything is refused when configured, and the SP
 /// endpoints of a provider that is not SAML do not exist.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn saml_provider_configuration_is_checked() {
     let server = TestServer::start().await;
     prepare_account(&server).await;
-    let idp = SamlIdp::start(users(), "assertion").await;
+    let idp = SamlIdp::start(users(), &[]).await;
     let without_key = idp
         .metadata
         .split("<md:KeyDescriptor")
@@ -624,13 +625,311 @@ async fn saml_provider_configuration_is_checked() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
-    let added = add_provider(&server, &idp, json!({})).await;
-    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    // Added with the CLI, as the README shows: the metadata file and a settings file.
+    let files = tempfile::tempdir().unwrap();
+    let metadata = files.path().join("idp-metadata.xml");
+    let settings = files.path().join("saml.json");
+    std::fs::write(&metadata, &idp.metadata).unwrap();
+    std::fs::write(&settings, json!({"create_users": true}).to_string()).unwrap();
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    let (metadata, settings) = (metadata.to_str().unwrap(), settings.to_str().unwrap());
+    let created = cli.json(&[
+        "sso",
+        "create",
+        "corp",
+        "--display-name",
+        "Sign in with Corp",
+        "--saml-metadata",
+        metadata,
+        "--saml-settings",
+        settings,
+    ]);
+    assert_eq!(created["kind"], "saml", "{created}");
+    assert_eq!(created["saml"]["create_users"], true, "{created}");
+    let shown = cli.run(&["sso", "show", "corp"]);
+    for expected in [
+        "/api/v1/auth/sso/corp/acs",
+        "https://localhost/test-idp",
+        "idp_certificates_sha256",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    assert!(
+        !shown.contains("X509Certificate"),
+        "the metadata text is not printed: {shown}"
+    );
+    let settings_only = cli.output(
+        &[
+            "sso",
+            "create",
+            "x",
+            "--display-name",
+            "X",
+            "--saml-settings",
+            settings,
+        ],
+        None,
+    );
+    assert!(
+        !settings_only.status.success(),
+        "settings need the metadata"
+    );
     // The audit record says what the metadata named (not its text).
     let created = audit(&server, "sso_provider.create").await;
     assert_eq!(
         created[0]["details"]["idp"]["entity_id"], "https://localhost/test-idp",
         "{created:?}"
+    );
+    server.stop().await;
+}
+
+/// The signed response's `SAMLResponse` on an IdP page, decoded.
+fn response_xml(page: &str) -> String {
+    let (_, fields) = auto_post_form(page);
+    let encoded = &fields
+        .iter()
+        .find(|(name, _)| name == "SAMLResponse")
+        .unwrap()
+        .1;
+    String::from_utf8(BASE64.decode(encoded).unwrap()).unwrap()
+}
+
+/// The text from the first `start` to the end of the last `end` in `text`.
+fn span<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap();
+    let to = text.rfind(end).unwrap() + end.len();
+    &text[from..to]
+}
+
+/// Signs in at the IdP as `user` in a fresh browser and posts `forge(response XML)` to
+/// the assertion consumer service in that browser (so the login is this browser's and
+/// only the response decides): the server's answer and the browser.
+async fn post_forged(
+    server: &TestServer,
+    idp: &SamlIdp,
+    user: &str,
+    forge: impl Fn(&str) -> String,
+) -> (Reply, Browser) {
+    let mut browser = Browser::trusting(server, &idp.tls_pem);
+    let start = "/api/v1/auth/sso/corp/start";
+    let page = through_idp(&mut browser, server, idp, start, user, 0).await;
+    let forged = BASE64.encode(forge(&response_xml(&page)));
+    let reply = post_to_acs(&mut browser, &page, &[("SAMLResponse", Some(&forged))]).await;
+    (reply, browser)
+}
+
+/// The attacks of the SAML literature, on responses a real IdP signed, over HTTP: each
+/// signature-wrapping variant (XSW1–8), duplicate IDs, a DOCTYPE with an external
+/// entity, an IdP signing with SHA-1, and a response made for another provider's
+/// service — each refused with `sso_login_failed` and no session; and a comment
+/// inserted into the signed email and NameID (the signature still verifies, as exclusive
+/// canonicalisation drops comments) reads as the whole text, not the part before it.
+#[tokio::test]
+async fn saml_refuses_forged_and_misdirected_responses() {
+    let server = TestServer::start().await;
+    prepare_account(&server).await;
+    let users = json!({
+        "mallory": {"email": ["mallory@example.com"]},
+        "eve": {"email": ["ana@example.com.evil.example"]},
+        "ana": {"email": ["ana@example.com"]},
+    });
+    let ana = server
+        .create_user("ana@example.com", "a long password 12345")
+        .await;
+    let idp = SamlIdp::start(users.clone(), &["--sign", "assertion"]).await;
+    let added = add_provider(&server, &idp, json!({})).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    idp.import_sp_metadata(&server, "corp").await;
+
+    // The evil assertion: mallory's, made ana's by email and given another ID, without
+    // the signature; the original signed assertion is kept somewhere the wrapping
+    // hopes a verifier looks.
+    let parts = |xml: &str| {
+        let assertion = span(xml, "<ns1:Assertion", "</ns1:Assertion>").to_owned();
+        let signature = span(&assertion, "<ds:Signature", "</ds:Signature>").to_owned();
+        let id = between(&assertion, "ID=\"", "\"");
+        let unsigned = assertion.replace(&signature, "");
+        let evil = unsigned
+            .replace("mallory@example.com", "ana@example.com")
+            .replace(&format!("ID=\"{id}\""), "ID=\"_evil\"");
+        (assertion, signature, unsigned, evil)
+    };
+    type Forge = Box<dyn Fn(&str) -> String>;
+    let wrappings: Vec<(&str, Forge)> = vec![
+        (
+            "XSW3: the evil assertion before the signed one",
+            Box::new(move |xml| {
+                let (assertion, _, _, evil) = parts(xml);
+                xml.replace(&assertion, &format!("{evil}{assertion}"))
+            }),
+        ),
+        (
+            "XSW4: the signed assertion inside the evil one",
+            Box::new(move |xml| {
+                let (assertion, _, _, evil) = parts(xml);
+                let wrapped =
+                    evil.replace("</ns1:Assertion>", &format!("{assertion}</ns1:Assertion>"));
+                xml.replace(&assertion, &wrapped)
+            }),
+        ),
+        (
+            "XSW5: the evil assertion carries the signature, the original follows unsigned",
+            Box::new(move |xml| {
+                let (assertion, signature, unsigned, evil) = parts(xml);
+                let signed_evil =
+                    evil.replacen("</ns1:Issuer>", &format!("</ns1:Issuer>{signature}"), 1);
+                xml.replace(&assertion, &signed_evil)
+                    .replace("</ns0:Response>", &format!("{unsigned}</ns0:Response>"))
+            }),
+        ),
+        (
+            "XSW6: the original inside the copied signature's Object",
+            Box::new(move |xml| {
+                let (assertion, signature, unsigned, evil) = parts(xml);
+                let carrying = signature.replace(
+                    "</ds:Signature>",
+                    &format!("<ds:Object>{unsigned}</ds:Object></ds:Signature>"),
+                );
+                let signed_evil =
+                    evil.replacen("</ns1:Issuer>", &format!("</ns1:Issuer>{carrying}"), 1);
+                xml.replace(&assertion, &signed_evil)
+            }),
+        ),
+        (
+            "XSW7: the signed assertion inside Extensions",
+            Box::new(move |xml| {
+                let (assertion, _, _, evil) = parts(xml);
+                xml.replace(
+                    &assertion,
+                    &format!("<ns0:Extensions>{assertion}</ns0:Extensions>{evil}"),
+                )
+            }),
+        ),
+        (
+            "XSW8: the signed original inside the evil assertion's signature Object",
+            Box::new(move |xml| {
+                let (assertion, signature, _, evil) = parts(xml);
+                let carrying = signature.replace(
+                    "</ds:Signature>",
+                    &format!("<ds:Object>{assertion}</ds:Object></ds:Signature>"),
+                );
+                let signed_evil =
+                    evil.replacen("</ns1:Issuer>", &format!("</ns1:Issuer>{carrying}"), 1);
+                xml.replace(&assertion, &signed_evil)
+            }),
+        ),
+        (
+            "duplicate IDs: another element with the assertion's ID",
+            Box::new(move |xml| {
+                let (assertion, _, _, _) = parts(xml);
+                let id = between(&assertion, "ID=\"", "\"");
+                xml.replace(
+                    &assertion,
+                    &format!("<ns0:Extensions><ns0:X ID=\"{id}\"/></ns0:Extensions>{assertion}"),
+                )
+            }),
+        ),
+        (
+            "a DOCTYPE with an external entity",
+            Box::new(|xml| {
+                let body = xml.split_once("?>").map_or(xml, |(_, body)| body);
+                format!("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{body}")
+            }),
+        ),
+    ];
+    for (name, forge) in &wrappings {
+        let (reply, browser) = post_forged(&server, &idp, "mallory", forge).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+            "{name}: {}",
+            reply.text
+        );
+        assert!(
+            browser
+                .cookie(&server.url, "__Host-rampart_session")
+                .is_none(),
+            "{name}"
+        );
+    }
+
+    // A comment inside the signed email and NameID: the signature holds (comments are
+    // not signed), and the whole text is read — eve gets her own address, not ana's.
+    let (reply, mut browser) = post_forged(&server, &idp, "eve", |xml| {
+        let name_id = between(xml, "nameid-format:persistent\">", "<");
+        xml.replace(
+            "ana@example.com.evil.example",
+            "ana@example.com<!---->.evil.example",
+        )
+        .replace(
+            &format!(">{name_id}<"),
+            &format!(">{}<!---->{}<", &name_id[..3], &name_id[3..]),
+        )
+    })
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text);
+    let who = me(&mut browser, &server).await;
+    assert_eq!(who.body["user"]["email"], "ana@example.com.evil.example");
+    assert_ne!(who.body["user"]["id"], ana.as_str());
+
+    // A response made for another service (a second provider with the same IdP, which
+    // takes IdP-initiated sign-ins): its Destination and Audience are corp's.
+    let mut second = added.body["saml"].clone();
+    second["allow_idp_initiated"] = json!(true);
+    let other = server
+        .post(
+            "/api/v1/sso/providers",
+            &server.admin_token,
+            json!({"name": "corp2", "display_name": "Corp again", "saml": second}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text);
+    let mut browser = Browser::trusting(&server, &idp.tls_pem);
+    let page = browser
+        .get(&format!("{}/idp-initiated?username=mallory", idp.base))
+        .await;
+    let (_, fields) = auto_post_form(&page.text);
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let misdirected = browser
+        .post_form(&format!("{}/api/v1/auth/sso/corp2/acs", server.url), &form)
+        .await;
+    assert_eq!(
+        (misdirected.status, misdirected.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        misdirected.text
+    );
+    assert!(
+        misdirected.text.contains("destination"),
+        "{}",
+        misdirected.text
+    );
+
+    // An IdP that still signs with SHA-1 is refused, however genuine its key.
+    let outdated = SamlIdp::start(users, &["--sha1"]).await;
+    let changed = server
+        .patch(
+            "/api/v1/sso/providers/corp",
+            &server.admin_token,
+            json!({"saml": {"idp_metadata_xml": outdated.metadata, "create_users": true}}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    outdated.import_sp_metadata(&server, "corp").await;
+    let (reply, _) = post_forged(&server, &outdated, "mallory", str::to_owned).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.to_ascii_lowercase().contains("sha"),
+        "{}",
+        reply.text
     );
     server.stop().await;
 }

@@ -28,7 +28,7 @@ use rampart_crypto::xmldsig::DOCUMENT_BYTES_MAX;
 use rampart_domain::ErrorCode;
 use rampart_domain::platform::sso::{ProviderConfig, SamlConfig, SsoProvider, read_saml_identity};
 use rampart_domain::platform::tenancy::Scope;
-use reqwest::Url;
+use url::Url;
 
 use super::sso::{
     SsoFinished, UsedAssertion, check_login_binding, check_redirect, login_failed, state_invalid,

@@ -17,14 +17,23 @@ encrypted.
         403; else sets the `idp_session` cookie and answers the auto-post form.
   GET  /idp-initiated?username=ana&relay_state=/x  an unsolicited response (no InResponseTo) for
         the SP of the SP metadata, to its default ACS.
+  GET  /slo/redirect?SAMLRequest=..&RelayState=..  single logout: an HTTP-Redirect LogoutRequest
+        (unsigned is fine; a Destination must be this URL) from the SP of the SP metadata, whose
+        NameID is one this IdP issues and whose SessionIndexes, if any, were issued in responses
+        for that user. Ends every `idp_session` of the user (the next sign-in shows the login
+        page), records the logout, and answers 303 to the SP's HTTP-Redirect SingleLogoutService
+        with an unsigned LogoutResponse (Success; SAMLResponse, and RelayState when a non-empty
+        one was sent). Bad request -> 400; an SP without that service -> 400.
+  GET  /logged-out  the usernames logged out so far, a JSON list (e.g. ["ana"]).
 
 The auto-post form: <form method="post" action="ACS"><input type="hidden" name="SAMLResponse"
 value=".."/><input type="hidden" name="RelayState" value=".."/></form> (RelayState only when one
 was sent). Attribute names are emitted literally as in --users (NameFormat basic); the NameID is
-persistent, "p-" + the first 16 hex digits of sha256(username).
+persistent, "p-" + the first 16 hex digits of sha256(username). The SessionIndex of the
+AuthnStatement is pysaml2's own (random; its API takes none), read back from each response made.
 
-Writes the IdP metadata to --metadata-out, then prints `READY <port>` on stdout; logs go to
-stderr.
+Writes the IdP metadata (SingleSignOnService and SingleLogoutService, both HTTP-Redirect) to
+--metadata-out, then prints `READY <port>` on stdout; logs go to stderr.
 """
 
 import argparse
@@ -41,12 +50,12 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, saml
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, saml, samlp
 from saml2 import xmldsig as ds
 from saml2.attribute_converter import AttributeConverter
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor, metadata_tostring_fix
-from saml2.s_utils import do_ava, factory
+from saml2.s_utils import UnsupportedBinding, do_ava, factory
 from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_PERSISTENT
 from saml2.server import Server
 
@@ -60,6 +69,12 @@ PASSWORD_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransp
 LOCK = threading.Lock()  # guards the dicts below and pysaml2 (not written for concurrency)
 PENDING = {}  # key -> {"id", "sp", "acs", "relay_state"}: AuthnRequests awaiting a login
 SESSIONS = {}  # idp_session cookie value -> (username, login time in epoch seconds)
+SESSION_INDEXES = {}  # SessionIndex of an AuthnStatement this IdP issued -> username
+LOGGED_OUT = []  # usernames whose IdP sessions single logout ended, in order
+
+
+def persistent_id(username):
+    return "p-" + hashlib.sha256(username.encode()).hexdigest()[:16]
 
 
 class LiteralNames(AttributeConverter):
@@ -79,7 +94,10 @@ def idp_config(args, with_sp):
         "entityid": args.entity_id,
         "service": {
             "idp": {
-                "endpoints": {"single_sign_on_service": [(f"{base}/sso/redirect", BINDING_HTTP_REDIRECT)]},
+                "endpoints": {
+                    "single_sign_on_service": [(f"{base}/sso/redirect", BINDING_HTTP_REDIRECT)],
+                    "single_logout_service": [(f"{base}/slo/redirect", BINDING_HTTP_REDIRECT)],
+                },
                 "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                 "want_authn_requests_signed": False,
                 "sign_assertion": args.sign in ("assertion", "both"),
@@ -133,7 +151,7 @@ def saml_response(server, args, users, pending, username, login_time):
         format=NAMEID_FORMAT_PERSISTENT,
         name_qualifier=args.entity_id,
         sp_name_qualifier=pending["sp"],
-        text="p-" + hashlib.sha256(username.encode()).hexdigest()[:16],
+        text=persistent_id(username),
     )
     response = server.create_authn_response(
         identity={name: list(values) for name, values in users[username].items()},
@@ -148,7 +166,11 @@ def saml_response(server, args, users, pending, username, login_time):
         sign_alg=args.sign_alg,
         digest_alg=args.digest_alg,
     )
-    return str(response)
+    xml = str(response)
+    for assertion in samlp.response_from_string(xml).assertion:
+        for statement in assertion.authn_statement:
+            SESSION_INDEXES[statement.session_index] = username
+    return xml
 
 
 def auto_post(pending, xml):
@@ -178,14 +200,16 @@ def make_handler(args, users):
         def log_message(self, fmt, *a):  # stderr only; stdout carries just READY
             sys.stderr.write("saml_idp: " + (fmt % a) + "\n")
 
-        def reply(self, status, body, cookie=None):
+        def reply(self, status, body, cookie=None, ctype="text/html; charset=utf-8", location=None):
             data = body.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             if cookie:
                 self.send_header("Set-Cookie", f"idp_session={cookie}; Path=/; HttpOnly; SameSite=Lax")
+            if location:
+                self.send_header("Location", location)
             self.end_headers()
             self.wfile.write(data)
 
@@ -205,6 +229,10 @@ def make_handler(args, users):
                     self.sso(query)
                 elif url.path == "/idp-initiated":
                     self.idp_initiated(query)
+                elif url.path == "/slo/redirect":
+                    self.slo(query)
+                elif url.path == "/logged-out":
+                    self.reply(200, json.dumps(LOGGED_OUT), ctype="application/json")
                 else:
                     self.reply(404, "not found")
 
@@ -240,6 +268,38 @@ def make_handler(args, users):
             pending = {"id": None, "sp": sp, "acs": default_acs(server, sp)[0],
                        "relay_state": query.get("relay_state")}
             self.answer(pending, username, int(time.time()))
+
+        def slo(self, query):
+            server = saml_server(args)
+            if "SAMLRequest" not in query:
+                return self.reply(400, "missing SAMLRequest")
+            try:  # unsigned is accepted: want_authn_requests_signed (False) rules every request
+                req = server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT).message
+            except Exception as err:  # noqa: BLE001 - any parse failure is the client's fault
+                return self.reply(400, f"bad LogoutRequest: {html.escape(repr(err))}")
+            sp = req.issuer.text if req.issuer is not None else None
+            if sp not in server.metadata.with_descriptor("spsso"):
+                return self.reply(400, f"unknown SP {html.escape(str(sp))}")
+            try:  # pysaml2 raises when the SP lists no endpoint of that binding
+                server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")
+            except UnsupportedBinding:
+                return self.reply(400, "the SP has no SingleLogoutService")
+            name_id = req.name_id.text if req.name_id is not None else None
+            username = next((u for u in users if persistent_id(u) == name_id), None)
+            if username is None:
+                return self.reply(400, f"unknown NameID {html.escape(str(name_id))}")
+            for index in req.session_index:
+                if SESSION_INDEXES.get(index.text) != username:
+                    return self.reply(400, f"SessionIndex {html.escape(str(index.text))} not of that user")
+            for cookie in [c for c, (who, _) in SESSIONS.items() if who == username]:
+                del SESSIONS[cookie]
+            LOGGED_OUT.append(username)
+            # sign=False: with --sign response|both pysaml2 would sign the XML *and* add
+            # SigAlg/Signature to the query (the binding wants only the latter).
+            response = server.create_logout_response(req, [BINDING_HTTP_REDIRECT], sign=False)
+            info = server.apply_binding(BINDING_HTTP_REDIRECT, str(response), response.destination,
+                                        query.get("RelayState"), response=True, sign=False)
+            self.reply(303, "", location=dict(info["headers"])["Location"])
 
         def do_POST(self):
             if urlsplit(self.path).path != "/login":

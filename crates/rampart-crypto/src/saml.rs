@@ -88,6 +88,10 @@ pub struct SamlAssertion {
     pub id: String,
     pub name_id: String,
     pub name_id_format: Option<String>,
+    /// The NameID's `NameQualifier` and `SPNameQualifier`, when given (the IdP's and
+    /// this service's entity IDs, when they mean anything).
+    pub name_qualifier: Option<String>,
+    pub sp_name_qualifier: Option<String>,
     pub session_index: Option<String>,
     /// When the person authenticated at the identity provider.
     pub authn_instant: Option<Timestamp>,
@@ -189,6 +193,47 @@ fn verify_signature_of<'a, 'i>(
     Err(last)
 }
 
+/// The most of the provider's status message repeated.
+const STATUS_MESSAGE_CHARS_KEPT: usize = 200;
+
+/// Refuses a response whose status is not Success, naming the provider's status codes
+/// (top level and second level) and its message, bounded and without control characters.
+fn check_status(response: Node<'_, '_>) -> Result<(), XmlDsigError> {
+    let status = one(response, PROTOCOL_NS, "Status")?;
+    let code = one(status, PROTOCOL_NS, "StatusCode")?;
+    if code.attribute("Value") == Some(SUCCESS) {
+        return Ok(());
+    }
+    let short = |value: Option<&str>| {
+        value
+            .map(|value| value.rsplit(':').next().unwrap_or(value))
+            .unwrap_or("no status")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(80)
+            .collect::<String>()
+    };
+    let second = children(code, PROTOCOL_NS, "StatusCode")
+        .next()
+        .map(|inner| format!(" / {}", short(inner.attribute("Value"))))
+        .unwrap_or_default();
+    let message = children(status, PROTOCOL_NS, "StatusMessage")
+        .next()
+        .map(|message| {
+            let text: String = value(message)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(STATUS_MESSAGE_CHARS_KEPT)
+                .collect();
+            format!(": {text}")
+        })
+        .unwrap_or_default();
+    Err(refused(format!(
+        "the identity provider refused the sign-in ({}{second}){message}",
+        short(code.attribute("Value"))
+    )))
+}
+
 /// Checks a SAML response (the XML text, base64-decoded from `SAMLResponse`) against
 /// `expected` and reads its one assertion.
 pub fn verify_response(
@@ -203,6 +248,10 @@ pub fn verify_response(
     if response.attribute("Version") != Some("2.0") {
         return Err(refused("the response is not SAML 2.0"));
     }
+    // The provider's refusal first ("not assigned to this application"): such a
+    // response has no assertion, and saying so would hide what the provider said. Read
+    // before any signature check, which is harmless: it only ever refuses.
+    check_status(response)?;
     // Exactly one assertion in the whole document, a direct child of the response:
     // there is no second one for a wrapped signature to vouch for.
     let everywhere = document
@@ -238,17 +287,6 @@ pub fn verify_response(
         return Err(refused("neither the response nor the assertion is signed"));
     }
 
-    let status = one(
-        one(response, PROTOCOL_NS, "Status")?,
-        PROTOCOL_NS,
-        "StatusCode",
-    )?;
-    if status.attribute("Value") != Some(SUCCESS) {
-        return Err(refused(format!(
-            "the identity provider answered {}",
-            status.attribute("Value").unwrap_or("without a status")
-        )));
-    }
     match response.attribute("Destination") {
         Some(destination) if destination != expected.acs_url => {
             return Err(refused("the response is for another destination"));
@@ -368,14 +406,25 @@ pub fn verify_response(
                 continue;
             };
             let values = attributes.entry(name.to_owned()).or_default();
-            for value in children(attribute, ASSERTION_NS, "AttributeValue") {
-                values.push(element_text(value));
+            for attribute_value in children(attribute, ASSERTION_NS, "AttributeValue") {
+                // Trimmed as the NameID is: a pretty-printed value must still match a
+                // group mapping or read as an email.
+                values.push(value(attribute_value));
             }
         }
     }
-    // Remembered for as long as it would be accepted: its limits plus the skew.
-    let expires_at = conditions_until
-        .map_or(confirmed_until, |until| until.min(confirmed_until))
+    // Remembered for as long as it would be accepted: its limits, and no longer than
+    // its IssueInstant is young enough (an AD FS assertion valid for an hour is refused
+    // after five minutes anyway), plus the skew.
+    let issued_limit = time(assertion, "IssueInstant")?.and_then(|issued| {
+        issued
+            .checked_add(jiff::SignedDuration::from_secs(SAML_ISSUE_AGE_MAX_SECS))
+            .ok()
+    });
+    let expires_at = [conditions_until, issued_limit]
+        .into_iter()
+        .flatten()
+        .fold(confirmed_until, Timestamp::min)
         .checked_add(jiff::SignedDuration::from_secs(SAML_CLOCK_SKEW_SECS))
         .unwrap_or(Timestamp::MAX);
     let authn_instant = time(authn, "AuthnInstant")?;
@@ -390,6 +439,8 @@ pub fn verify_response(
         id,
         name_id,
         name_id_format: name_id_node.attribute("Format").map(str::to_owned),
+        name_qualifier: name_id_node.attribute("NameQualifier").map(str::to_owned),
+        sp_name_qualifier: name_id_node.attribute("SPNameQualifier").map(str::to_owned),
         session_index: authn.attribute("SessionIndex").map(str::to_owned),
         authn_instant,
         attributes,

@@ -1,8 +1,9 @@
 //! The SAML 2.0 messages a service provider writes and the identity provider metadata it
 //! reads (the response it receives is [`crate::saml`]'s): this service's metadata, an
-//! `AuthnRequest` encoded for the HTTP-Redirect binding (SAML bindings §3.4: raw DEFLATE,
-//! base64, then the URL's query), and an identity provider's `EntityDescriptor` read for
-//! its entity ID, its sign-in location and its signing certificates.
+//! `AuthnRequest` and a `LogoutRequest` encoded for the HTTP-Redirect binding (SAML
+//! bindings §3.4: raw DEFLATE, base64, then the URL's query), the `LogoutResponse` that
+//! comes back that way, and an identity provider's `EntityDescriptor` read for its entity
+//! ID, its sign-in and logout locations and its signing certificates.
 //!
 //! Requests are not signed: they carry nothing secret, the response is bound to them by
 //! `InResponseTo` and to the browser by a cookie, and a provider that insists on signed
@@ -54,6 +55,8 @@ pub struct ServiceProvider<'a> {
     pub acs_url: &'a str,
     /// The NameID format asked for ([`NAME_ID_UNSPECIFIED`]: the provider's choice).
     pub name_id_format: &'a str,
+    /// Where the provider sends the browser back after single logout (HTTP-Redirect).
+    pub slo_url: &'a str,
 }
 
 /// This service provider's metadata (`EntityDescriptor`), for the identity provider's
@@ -64,6 +67,7 @@ pub fn sp_metadata(sp: &ServiceProvider<'_>) -> String {
          <md:EntityDescriptor xmlns:md=\"{METADATA_NS}\" entityID=\"{entity}\">\n  \
          <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
          protocolSupportEnumeration=\"{PROTOCOL_NS}\">\n    \
+         <md:SingleLogoutService Binding=\"{HTTP_REDIRECT}\" Location=\"{slo}\"/>\n    \
          <md:NameIDFormat>{format}</md:NameIDFormat>\n    \
          <md:AssertionConsumerService Binding=\"{HTTP_POST}\" Location=\"{acs}\" index=\"0\" \
          isDefault=\"true\"/>\n  \
@@ -72,6 +76,7 @@ pub fn sp_metadata(sp: &ServiceProvider<'_>) -> String {
         entity = escape(sp.entity_id),
         format = escape(sp.name_id_format),
         acs = escape(sp.acs_url),
+        slo = escape(sp.slo_url),
     )
 }
 
@@ -126,6 +131,125 @@ pub fn redirect_encode(xml: &str) -> Result<String, XmlDsigError> {
         .and_then(|()| encoder.finish())
         .map(|deflated| BASE64.encode(deflated))
         .map_err(|error| refused(format!("compressing the request: {error}")))
+}
+
+/// What single logout asks the provider to end: the session the assertion that signed
+/// the person in named.
+#[derive(Clone, Debug)]
+pub struct LogoutRequest<'a> {
+    /// A fresh ID, which the provider's `LogoutResponse` repeats.
+    pub id: &'a str,
+    /// The provider's single logout location (HTTP-Redirect binding).
+    pub destination: &'a str,
+    pub issued_at: Timestamp,
+    pub name_id: &'a str,
+    pub name_id_format: Option<&'a str>,
+    pub session_index: Option<&'a str>,
+}
+
+/// The logout request's XML.
+pub fn logout_request_xml(sp_entity_id: &str, request: &LogoutRequest<'_>) -> String {
+    let format = request
+        .name_id_format
+        .map(|format| format!(" Format=\"{}\"", escape(format)))
+        .unwrap_or_default();
+    let session_index = request
+        .session_index
+        .map(|index| format!("<samlp:SessionIndex>{}</samlp:SessionIndex>", escape(index)))
+        .unwrap_or_default();
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:saml=\"{ASSERTION_NS}\" \
+         ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{instant}\" Destination=\"{destination}\">\
+         <saml:Issuer>{issuer}</saml:Issuer>\
+         <saml:NameID{format}>{name_id}</saml:NameID>{session_index}\
+         </samlp:LogoutRequest>",
+        id = escape(request.id),
+        instant = request.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        destination = escape(request.destination),
+        issuer = escape(sp_entity_id),
+        name_id = escape(request.name_id),
+    )
+}
+
+/// The XML a message carries by the HTTP-Redirect binding (the query value, URL-decoded):
+/// base64, then raw DEFLATE, inflated to at most the XML reader's limit (a small message
+/// that inflates without end is refused, not read).
+pub fn redirect_decode(encoded: &str) -> Result<String, XmlDsigError> {
+    use std::io::Read;
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let deflated = BASE64
+        .decode(compact)
+        .map_err(|_| refused("the message is not base64"))?;
+    let mut xml = Vec::new();
+    let limit = u64::try_from(xmldsig::DOCUMENT_BYTES_MAX).unwrap_or(u64::MAX);
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .take(limit + 1)
+        .read_to_end(&mut xml)
+        .map_err(|_| refused("the message is not DEFLATE-compressed"))?;
+    if xml.len() > xmldsig::DOCUMENT_BYTES_MAX {
+        return Err(refused("the message is too large"));
+    }
+    String::from_utf8(xml).map_err(|_| refused("the message is not UTF-8"))
+}
+
+/// What the provider's `LogoutResponse` says, once read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutOutcome {
+    /// The request it answers (`InResponseTo`).
+    pub in_response_to: Option<String>,
+    /// The provider ended its session (status Success).
+    pub succeeded: bool,
+}
+
+/// Reads a `LogoutResponse` from `idp_entity_id` to `slo_url`. Its signature (by the
+/// redirect binding, over the query) is not checked: the local session ended before
+/// the browser went to the provider, so nothing here is trusted with anything — it only
+/// tells the person whether the provider ended its session too.
+pub fn read_logout_response(
+    xml: &str,
+    idp_entity_id: &str,
+    slo_url: &str,
+) -> Result<LogoutOutcome, XmlDsigError> {
+    let document = xmldsig::parse(xml)?;
+    let root = document.root_element();
+    if is(root, PROTOCOL_NS, "LogoutRequest") {
+        return Err(refused(
+            "the identity provider asks this service to end a session (IdP-initiated \
+             single logout), which it does not support: sessions end at logout or expiry",
+        ));
+    }
+    if !is(root, PROTOCOL_NS, "LogoutResponse") {
+        return Err(refused("the message is not a SAML LogoutResponse"));
+    }
+    let issuer = root
+        .children()
+        .find(|child| is(*child, ASSERTION_NS, "Issuer"))
+        .map(element_text);
+    if issuer.as_deref().map(str::trim) != Some(idp_entity_id) {
+        return Err(refused("the logout response comes from another issuer"));
+    }
+    if root
+        .attribute("Destination")
+        .is_some_and(|destination| destination != slo_url)
+    {
+        return Err(refused("the logout response is for another destination"));
+    }
+    let status = root
+        .children()
+        .find(|child| is(*child, PROTOCOL_NS, "Status"))
+        .and_then(|status| {
+            status
+                .children()
+                .find(|child| is(*child, PROTOCOL_NS, "StatusCode"))
+        })
+        .and_then(|code| code.attribute("Value"));
+    Ok(LogoutOutcome {
+        in_response_to: root.attribute("InResponseTo").map(str::to_owned),
+        succeeded: status == Some("urn:oasis:names:tc:SAML:2.0:status:Success"),
+    })
 }
 
 /// What an identity provider's metadata says that this service provider uses.
@@ -400,6 +524,7 @@ mod tests {
             entity_id: "https://rampart.example.com/api/v1/auth/sso/corp/metadata",
             acs_url: "https://rampart.example.com/api/v1/auth/sso/corp/acs?a=1&b=\"2\"",
             name_id_format: rampart_domain::platform::sso::NAME_ID_PERSISTENT,
+            slo_url: "https://rampart.example.com/api/v1/auth/sso/corp/slo",
         };
         let xml = authn_request_xml(
             &sp,
@@ -448,5 +573,78 @@ mod tests {
             .unwrap();
         assert_eq!(acs.attribute("Location"), Some(sp.acs_url));
         assert_eq!(acs.attribute("Binding"), Some(HTTP_POST));
+        let slo = document
+            .descendants()
+            .find(|node| is(*node, METADATA_NS, "SingleLogoutService"))
+            .unwrap();
+        assert_eq!(slo.attribute("Location"), Some(sp.slo_url));
+    }
+
+    #[test]
+    fn logout_messages() {
+        let xml = logout_request_xml(
+            "https://sp.example.com",
+            &LogoutRequest {
+                id: "_l1",
+                destination: "https://idp.example.com/slo",
+                issued_at: Timestamp::UNIX_EPOCH,
+                name_id: "p-<1>",
+                name_id_format: Some(rampart_domain::platform::sso::NAME_ID_PERSISTENT),
+                session_index: Some("s1"),
+            },
+        );
+        let decoded = redirect_decode(&redirect_encode(&xml).unwrap()).unwrap();
+        assert_eq!(decoded, xml);
+        let document = roxmltree::Document::parse(&xml).unwrap();
+        let name_id = document
+            .descendants()
+            .find(|node| is(*node, ASSERTION_NS, "NameID"))
+            .unwrap();
+        assert_eq!(name_id.text(), Some("p-<1>"));
+        // A bomb: a few bytes that inflate past the limit are refused.
+        let bomb = redirect_encode(&" ".repeat(xmldsig::DOCUMENT_BYTES_MAX + 1)).unwrap();
+        assert!(bomb.len() < 2048);
+        assert!(redirect_decode(&bomb).is_err());
+        let response = |issuer: &str, status: &str| {
+            format!(
+                "<samlp:LogoutResponse xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:saml=\"{ASSERTION_NS}\" \
+                 ID=\"_r\" InResponseTo=\"_l1\" Version=\"2.0\" Destination=\"https://sp/slo\">\
+                 <saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode \
+                 Value=\"urn:oasis:names:tc:SAML:2.0:status:{status}\"/></samlp:Status>\
+                 </samlp:LogoutResponse>"
+            )
+        };
+        let read = read_logout_response(
+            &response("https://idp", "Success"),
+            "https://idp",
+            "https://sp/slo",
+        )
+        .unwrap();
+        assert_eq!(
+            read,
+            LogoutOutcome {
+                in_response_to: Some("_l1".into()),
+                succeeded: true
+            }
+        );
+        assert!(
+            !read_logout_response(
+                &response("https://idp", "Responder"),
+                "https://idp",
+                "https://sp/slo"
+            )
+            .unwrap()
+            .succeeded
+        );
+        for (xml, slo) in [
+            (response("https://other", "Success"), "https://sp/slo"),
+            (response("https://idp", "Success"), "https://sp/other"),
+            (xml.clone(), "https://sp/slo"),
+        ] {
+            assert!(
+                read_logout_response(&xml, "https://idp", slo).is_err(),
+                "{xml}"
+            );
+        }
     }
 }

@@ -22,8 +22,8 @@ pub struct LoginRequest {
 }
 
 /// What a logout answers: the local session has ended; for a session signed in
-/// through an OpenID Connect provider that supports RP-initiated logout, where to send
-/// the browser to end its session at the provider too.
+/// through a provider that supports it (OpenID Connect RP-initiated logout, SAML single
+/// logout), where to send the browser to end its session at the provider too.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LogoutResponse {
     pub provider_logout_url: Option<String>,

@@ -517,6 +517,8 @@ pub(crate) fn check_login_binding(
 pub(crate) struct UsedAssertion {
     pub id_hash: [u8; 32],
     pub expires_at: Timestamp,
+    /// What the session's single logout will name at the provider.
+    pub session: rampart_store::platform::sso::SamlSession,
 }
 
 /// Records `assertion` as used in the sign-in's own transaction: a replay (or a race
@@ -525,13 +527,12 @@ async fn remember_assertion(
     tx: &mut rampart_store::WriteTx,
     provider: &SsoProvider,
     assertion: Option<&UsedAssertion>,
-    now: Timestamp,
 ) -> AppResult<()> {
     let Some(assertion) = assertion else {
         return Ok(());
     };
     if !tx
-        .remember_saml_assertion(provider.id, &assertion.id_hash, assertion.expires_at, now)
+        .remember_saml_assertion(provider.id, &assertion.id_hash, assertion.expires_at)
         .await?
     {
         return Err(login_failed(
@@ -1061,7 +1062,9 @@ impl App {
     pub async fn provider_logout_url(&self, actor: &Actor) -> Option<String> {
         let name = session_provider(actor.session_method.as_deref()?)?;
         let provider = self.enabled_provider(name).await.ok()?;
-        // SAML single logout is not offered yet: the local logout stands alone.
+        if matches!(provider.config, ProviderConfig::Saml(_)) {
+            return self.saml_logout_url(&provider, actor.session_id?).await;
+        }
         let config = oidc_config(&provider).ok()?;
         // Bounded: a provider that is down must not hold up the local logout.
         let connected = match tokio::time::timeout(LOGOUT_DISCOVERY_WAIT, self.connect(&provider))
@@ -1522,7 +1525,10 @@ impl App {
             std::sync::Arc::default(),
         );
         let mut tx = self.store().write().await?;
-        remember_assertion(&mut tx, provider, assertion, now).await?;
+        remember_assertion(&mut tx, provider, assertion).await?;
+        if let Some(assertion) = assertion {
+            tx.upsert_saml_session(session, &assertion.session).await?;
+        }
         if !tx.reauthenticate_session_of(session, user, now).await? {
             return Err(login_failed(
                 "the provider signed in someone other than this session's user, or the \
@@ -1676,7 +1682,7 @@ impl App {
 
         let method = session_method(provider);
         let mut tx = self.store().write().await?;
-        remember_assertion(&mut tx, provider, assertion, now).await?;
+        remember_assertion(&mut tx, provider, assertion).await?;
         if how == "created" {
             tx.insert_user(&user, None)
                 .await
@@ -1718,6 +1724,10 @@ impl App {
         let (outcome, ctx) = self
             .open_session(&mut tx, &user, &method, authenticated_at, meta)
             .await?;
+        if let Some(assertion) = assertion {
+            tx.upsert_saml_session(outcome.session_id, &assertion.session)
+                .await?;
+        }
         let mut records = Vec::new();
         // Membership changes are recorded as any other, in the group's own scope.
         for (action, changes) in [

@@ -21,8 +21,9 @@
 use base64::Engine;
 use rampart_crypto::saml::{SAML_CLOCK_SKEW_SECS, SamlExpectations, verify_response};
 use rampart_crypto::saml_messages::{
-    AuthnRequest, IdpMetadata, ServiceProvider, authn_request_xml, parse_idp_metadata,
-    redirect_encode, sp_metadata,
+    AuthnRequest, IdpMetadata, LogoutRequest, ServiceProvider, authn_request_xml,
+    logout_request_xml, parse_idp_metadata, read_logout_response, redirect_decode, redirect_encode,
+    sp_metadata,
 };
 use rampart_crypto::xmldsig::DOCUMENT_BYTES_MAX;
 use rampart_domain::ErrorCode;
@@ -35,6 +36,7 @@ use super::sso::{
 };
 use crate::context::RequestMeta;
 use crate::{App, AppError, AppResult};
+pub use rampart_store::platform::sso::SamlSession;
 
 /// The most of a posted `SAMLResponse`: the base64 of the largest document the XML
 /// reader takes, with room for line breaks.
@@ -59,6 +61,8 @@ pub struct SamlServiceProvider {
     pub acs_url: String,
     /// This service provider's metadata, for the provider to import.
     pub metadata_url: String,
+    /// Where the provider sends the browser back after single logout.
+    pub slo_url: String,
 }
 
 /// What the provider's metadata says (checked when configured; read again at each use,
@@ -124,6 +128,7 @@ impl App {
                 .clone()
                 .unwrap_or_else(|| metadata_url.clone()),
             acs_url: format!("{base}/acs"),
+            slo_url: format!("{base}/slo"),
             metadata_url,
         })
     }
@@ -138,7 +143,92 @@ impl App {
             entity_id: &sp.entity_id,
             acs_url: &sp.acs_url,
             name_id_format: &config.name_id_format,
+            slo_url: &sp.slo_url,
         }))
+    }
+
+    /// Where the browser of a SAML session ends its session at the identity provider
+    /// too (SP-initiated single logout, HTTP-Redirect binding): the provider's single
+    /// logout location with a `LogoutRequest` naming the NameID and SessionIndex of the
+    /// assertion that signed the session in. `None` when the provider offers no single
+    /// logout or the session's assertion is not known.
+    pub(crate) async fn saml_logout_url(
+        &self,
+        provider: &SsoProvider,
+        session: rampart_domain::SessionId,
+    ) -> Option<String> {
+        let config = saml_config(provider).ok()?;
+        let idp = idp_metadata(config).ok()?;
+        let slo_url = idp.slo_url?;
+        let sp = self.saml_service_provider(provider, config).ok()?;
+        let signed_in = match self.store().saml_session(session).await {
+            Ok(found) => found?,
+            Err(error) => {
+                tracing::warn!(%error, "could not read a SAML session for its logout");
+                return None;
+            }
+        };
+        let id = rampart_crypto::session::mint_session_id().ok()?;
+        let xml = logout_request_xml(
+            &sp.entity_id,
+            &LogoutRequest {
+                id: &format!("_{}", id.as_str()),
+                destination: &slo_url,
+                issued_at: self.now(),
+                name_id: &signed_in.name_id,
+                name_id_format: signed_in.name_id_format.as_deref(),
+                session_index: signed_in.session_index.as_deref(),
+            },
+        );
+        let mut url = Url::parse(&slo_url).ok()?;
+        url.query_pairs_mut()
+            .append_pair("SAMLRequest", &redirect_encode(&xml).ok()?);
+        Some(url.into())
+    }
+
+    /// Receives the provider's `LogoutResponse` at this service's single logout location
+    /// (the browser, sent back after the provider ended its session). The local session
+    /// ended before the browser left; this only says whether the provider's did too:
+    /// `true` when it did. Its outcome is audited (`auth.sso_logout`).
+    pub async fn finish_saml_logout(
+        &self,
+        name: &str,
+        saml_response: Option<&str>,
+        meta: &RequestMeta,
+    ) -> AppResult<bool> {
+        let provider = self.sso_provider(name).await?;
+        let config = saml_config(&provider)?;
+        let idp = idp_metadata(config).map_err(metadata_unusable)?;
+        let sp = self.saml_service_provider(&provider, config)?;
+        let encoded = saml_response
+            .filter(|text| !text.is_empty())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    ErrorCode::InvalidValue,
+                    "the request carries no SAMLResponse",
+                )
+            })?;
+        let outcome = redirect_decode(encoded)
+            .and_then(|xml| read_logout_response(&xml, &idp.entity_id, &sp.slo_url))
+            .map_err(|refusal| {
+                AppError::bad_request(
+                    ErrorCode::InvalidValue,
+                    format!("the logout response was refused: {refusal}"),
+                )
+            })?;
+        let now = self.now();
+        let record = crate::audit::anonymous(now, meta, "auth.sso_logout", "sso_provider", name)
+            .resource_id(provider.id)
+            .outcome(if outcome.succeeded {
+                crate::audit::Outcome::Success
+            } else {
+                crate::audit::Outcome::Failure
+            })
+            .build();
+        if let Err(error) = self.store().append_audit(&record).await {
+            tracing::error!(%error, "could not record a single logout");
+        }
+        Ok(outcome.succeeded)
     }
 
     /// The ID of the request a login sends: derived from its state under the pepper, so
@@ -167,6 +257,7 @@ impl App {
                 entity_id: &sp.entity_id,
                 acs_url: &sp.acs_url,
                 name_id_format: &config.name_id_format,
+                slo_url: &sp.slo_url,
             },
             &AuthnRequest {
                 id: &id,
@@ -279,6 +370,7 @@ impl App {
 
         let idp = idp_metadata(config).map_err(metadata_unusable)?;
         let sp = self.saml_service_provider(&provider, config)?;
+        self.store().forget_expired_saml_assertions(now).await?;
         let assertion = verify_response(
             &xml,
             &SamlExpectations {
@@ -294,7 +386,34 @@ impl App {
         let used = UsedAssertion {
             id_hash: rampart_crypto::digest::sha256(assertion.id.as_bytes()),
             expires_at: assertion.expires_at,
+            session: SamlSession {
+                name_id: assertion.name_id.clone(),
+                name_id_format: assertion.name_id_format.clone(),
+                session_index: assertion.session_index.clone(),
+            },
         };
+        // A NameID qualified for another provider or service names someone else there.
+        if assertion
+            .name_qualifier
+            .as_deref()
+            .is_some_and(|qualifier| qualifier != idp.entity_id)
+            || assertion
+                .sp_name_qualifier
+                .as_deref()
+                .is_some_and(|qualifier| qualifier != sp.entity_id)
+        {
+            return Err(login_failed(
+                "the NameID is qualified for another identity provider or service",
+            ));
+        }
+        let identity = read_saml_identity(
+            &assertion.name_id,
+            assertion.name_id_format.as_deref(),
+            &assertion.attributes,
+            assertion.authn_instant,
+            config,
+        )
+        .map_err(|refusal| login_failed(refusal.reason))?;
 
         if let Some((session, started)) = reauthenticates {
             // ForceAuthn was asked; the AuthnInstant shows whether the provider did
@@ -308,21 +427,13 @@ impl App {
                      (AuthnInstant is before the re-authentication started)",
                 ));
             }
-            self.reauthenticate_sso(&provider, session, &assertion.name_id, Some(&used), meta)
+            self.reauthenticate_sso(&provider, session, &identity.subject, Some(&used), meta)
                 .await?;
             return Ok(SsoFinished {
                 login: None,
                 redirect_to,
             });
         }
-        let identity = read_saml_identity(
-            &assertion.name_id,
-            assertion.name_id_format.as_deref(),
-            &assertion.attributes,
-            assertion.authn_instant,
-            config,
-        )
-        .map_err(|refusal| login_failed(refusal.reason))?;
         let session = self
             .sign_in_sso(&provider, &identity, Some(&used), meta)
             .await?;

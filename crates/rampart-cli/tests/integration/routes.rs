@@ -75,6 +75,7 @@ async fn every_route_that_is_not_public_refuses_a_request_without_credentials() 
             "GET /api/v1/auth/sso/{provider}/start",
             "GET /api/v1/auth/sso/{provider}/callback",
             "POST /api/v1/auth/sso/{provider}/acs",
+            "GET /api/v1/auth/sso/{provider}/slo",
             "GET /api/v1/auth/sso/{provider}/metadata",
             "POST /api/v1/delegate/register",
             "GET /api/v1/delegate/tasks/next",

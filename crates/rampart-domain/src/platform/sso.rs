@@ -641,11 +641,13 @@ pub const NAME_ID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:
 /// A NameID that changes at every sign-in.
 pub const NAME_ID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 
-/// What a verified SAML assertion names, as the identity to sign in: the NameID is the
-/// subject linked to a user (a transient one, new at each sign-in, could never be
-/// linked, and is refused); the attributes the configuration names give the email (the
-/// NameID when it is an email address and the attribute is absent), the name and the
-/// groups.
+/// What a verified SAML assertion names, as the identity to sign in. The subject linked
+/// to a user is the NameID with its format (`<format>|<value>`, an email address in
+/// lowercase): a NameID of another format than the configured one is refused (unless
+/// the configuration leaves the format to the provider), and so is a transient one, new
+/// at each sign-in, which could never be linked. The attributes the configuration names
+/// give the email (the NameID when it is an email address and the attribute is absent),
+/// the name and the groups.
 pub fn read_saml_identity(
     name_id: &str,
     name_id_format: Option<&str>,
@@ -653,13 +655,30 @@ pub fn read_saml_identity(
     authenticated_at: Option<Timestamp>,
     config: &SamlConfig,
 ) -> Result<VerifiedClaims, ValidationError> {
-    if name_id_format == Some(NAME_ID_TRANSIENT) {
+    let format = name_id_format.unwrap_or(NAME_ID_UNSPECIFIED);
+    if format == NAME_ID_TRANSIENT {
         return Err(ValidationError::new(
             "name_id",
             "the identity provider sent a transient NameID, which names nobody twice: \
              have it send a persistent one (or an email address)",
         ));
     }
+    if config.name_id_format != NAME_ID_UNSPECIFIED && format != config.name_id_format {
+        return Err(ValidationError::new(
+            "name_id",
+            format!(
+                "the identity provider sent a NameID of format {format}, and this provider \
+                 asks for {}",
+                config.name_id_format
+            ),
+        ));
+    }
+    // An email address is one person however it is written.
+    let name_id = if format == NAME_ID_EMAIL {
+        name_id.to_lowercase()
+    } else {
+        name_id.to_owned()
+    };
     let first = |name: &str| {
         attributes
             .get(name)
@@ -667,9 +686,9 @@ pub fn read_saml_identity(
             .cloned()
     };
     let email = first(&config.email_attribute)
-        .or_else(|| (name_id_format == Some(NAME_ID_EMAIL)).then(|| name_id.to_owned()));
+        .or_else(|| (format == NAME_ID_EMAIL).then(|| name_id.clone()));
     Ok(VerifiedClaims {
-        subject: name_id.to_owned(),
+        subject: format!("{format}|{name_id}"),
         // SAML has no "verified" flag: the provider's signed word is the vouching (see
         // `SamlConfig::email_attribute`).
         email_verified: email.is_some(),
@@ -1063,27 +1082,52 @@ mod tests {
             &saml_config(),
         )
         .unwrap();
-        assert_eq!(identity.subject, "p-1");
+        assert_eq!(identity.subject, format!("{NAME_ID_PERSISTENT}|p-1"));
         assert_eq!(identity.email.as_deref(), Some("ana@example.com"));
         assert!(identity.email_verified);
         assert_eq!(identity.name.as_deref(), Some("Ana"));
         assert_eq!(identity.groups, Some(vec!["sre".into(), "dev".into()]));
         // An email NameID serves when the attribute is absent; other formats do not.
         let none = std::collections::BTreeMap::new();
+        let email_config = SamlConfig {
+            name_id_format: NAME_ID_EMAIL.into(),
+            ..saml_config()
+        };
         let by_name_id = read_saml_identity(
-            "bo@example.com",
+            "Bo@Example.com",
             Some(NAME_ID_EMAIL),
             &none,
             None,
-            &saml_config(),
+            &email_config,
         )
         .unwrap();
         assert_eq!(by_name_id.email.as_deref(), Some("bo@example.com"));
+        assert_eq!(
+            by_name_id.subject,
+            format!("{NAME_ID_EMAIL}|bo@example.com")
+        );
         assert_eq!(by_name_id.groups, Some(Vec::new()), "absent is no groups");
-        let opaque =
-            read_saml_identity("bo@example.com", None, &none, None, &saml_config()).unwrap();
+        // Another format than the one asked for is refused; left to the provider, any
+        // format but transient is taken, and an unnamed one reads as unspecified.
+        let other = read_saml_identity(
+            "p-1",
+            Some(NAME_ID_EMAIL),
+            &attributes,
+            None,
+            &saml_config(),
+        );
+        assert_eq!(other.map_err(|error| error.field), Err("name_id"));
+        let any_config = SamlConfig {
+            name_id_format: NAME_ID_UNSPECIFIED.into(),
+            ..saml_config()
+        };
+        let opaque = read_saml_identity("bo@example.com", None, &none, None, &any_config).unwrap();
         assert_eq!(opaque.email, None);
         assert!(!opaque.email_verified);
+        assert_eq!(
+            opaque.subject,
+            format!("{NAME_ID_UNSPECIFIED}|bo@example.com")
+        );
         let transient = read_saml_identity(
             "t-9",
             Some(NAME_ID_TRANSIENT),

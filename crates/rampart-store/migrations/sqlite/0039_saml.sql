@@ -12,3 +12,13 @@ CREATE TABLE saml_assertions (
     PRIMARY KEY (provider_id, assertion_hash)
 );
 CREATE INDEX saml_assertions_expiry ON saml_assertions (expires_at);
+
+-- What a SAML session's single logout names at the identity provider: the NameID and
+-- SessionIndex of the assertion that signed it in (or last re-authenticated it).
+-- Identifiers the provider issued, not secrets; they go with the session.
+CREATE TABLE saml_sessions (
+    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    name_id TEXT NOT NULL,
+    name_id_format TEXT,
+    session_index TEXT
+);

@@ -67,6 +67,15 @@ pub struct SsoLogin {
     pub reauthenticates: Option<rampart_domain::SessionId>,
 }
 
+/// What a SAML session's single logout names at the identity provider: the NameID and
+/// SessionIndex of the assertion that signed it in (or last re-authenticated it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SamlSession {
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    pub session_index: Option<String>,
+}
+
 /// The key of the policy that `scope` itself sets: the account's, or its organisation's.
 fn policy_key(scope: Scope) -> String {
     match scope {
@@ -342,22 +351,73 @@ impl WriteTx {
     }
 }
 
+impl Store {
+    /// Forgets the used assertions that expired before `now` (they would be refused
+    /// anyway): outside any sign-in's transaction, so sign-ins do not wait on each
+    /// other's deletions.
+    pub async fn forget_expired_saml_assertions(&self, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
+            .bind(micros(now))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The NameID and SessionIndex a SAML session signed in with.
+    pub async fn saml_session(
+        &self,
+        session: rampart_domain::SessionId,
+    ) -> StoreResult<Option<SamlSession>> {
+        let row = sqlx::query(
+            "SELECT name_id, name_id_format, session_index FROM saml_sessions \
+             WHERE session_id = $1",
+        )
+        .bind(session.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok(SamlSession {
+                    name_id: get(row, "name_id")?,
+                    name_id_format: get(row, "name_id_format")?,
+                    session_index: get(row, "session_index")?,
+                })
+            })
+            .transpose()
+    }
+}
+
 impl WriteTx {
+    /// Records (or, after a re-authentication, replaces) what a SAML session's single
+    /// logout will name.
+    pub async fn upsert_saml_session(
+        &mut self,
+        session: rampart_domain::SessionId,
+        signed_in: &SamlSession,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO saml_sessions (session_id, name_id, name_id_format, session_index) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO UPDATE SET \
+             name_id = $2, name_id_format = $3, session_index = $4",
+        )
+        .bind(session.to_string())
+        .bind(signed_in.name_id.as_str())
+        .bind(signed_in.name_id_format.as_deref())
+        .bind(signed_in.session_index.as_deref())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Remembers that the assertion `assertion_hash` (a digest of its ID) of a provider
     /// was used, until `expires_at`; `false` when it was used already (a replay, or the
-    /// same response posted twice at once: one of the two wins). Also forgets assertions
-    /// that expired before `now`.
+    /// same response posted twice at once: one of the two wins).
     pub async fn remember_saml_assertion(
         &mut self,
         provider_id: uuid::Uuid,
         assertion_hash: &[u8],
         expires_at: Timestamp,
-        now: Timestamp,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
-            .bind(micros(now))
-            .execute(self.conn())
-            .await?;
         let inserted = sqlx::query(
             "INSERT INTO saml_assertions (provider_id, assertion_hash, expires_at) \
              VALUES ($1, $2, $3) ON CONFLICT (provider_id, assertion_hash) DO NOTHING",

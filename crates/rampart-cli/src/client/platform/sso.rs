@@ -84,21 +84,24 @@ pub struct SamlArgs {
     /// SAML: JSON file of the other settings (the API's `saml` object without
     /// idp_metadata_xml): sp_entity_id, name_id_format, email_attribute,
     /// name_attribute, groups_attribute, group_mappings, create_users,
-    /// allow_idp_initiated.
+    /// allow_idp_initiated. On update without it, the provider's current settings stay
+    /// (only the metadata changes: a certificate rollover).
     #[arg(long, requires = "saml_metadata")]
     saml_settings: Option<PathBuf>,
 }
 
 impl SamlArgs {
-    /// The SAML configuration the files give, if any.
-    fn config(&self) -> Result<Option<wire::SamlConfig>> {
+    /// The SAML configuration the files give, if any; without a settings file, those of
+    /// `current` (the provider's, on update) are kept.
+    fn config(&self, current: Option<&wire::SamlConfig>) -> Result<Option<wire::SamlConfig>> {
         let Some(metadata) = &self.saml_metadata else {
             return Ok(None);
         };
-        let mut settings = match &self.saml_settings {
-            Some(path) => serde_json::from_str::<serde_json::Value>(&read_text(path)?)
+        let mut settings = match (&self.saml_settings, current) {
+            (Some(path), _) => serde_json::from_str::<serde_json::Value>(&read_text(path)?)
                 .with_context(|| format!("{} is not JSON", path.display()))?,
-            None => serde_json::json!({}),
+            (None, Some(current)) => serde_json::to_value(current)?,
+            (None, None) => serde_json::json!({}),
         };
         let Some(object) = settings.as_object_mut() else {
             bail!("the SAML settings must be a JSON object");
@@ -181,7 +184,7 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
                         display_name,
                         enabled: Some(!disabled),
                         oidc: oidc.as_deref().map(read_config).transpose()?,
-                        saml: saml.config()?,
+                        saml: saml.config(None)?,
                     },
                 )
                 .await?;
@@ -200,7 +203,17 @@ pub async fn sso(command: SsoCommand, args: &ClientArgs) -> Result<()> {
                 (_, true) => Some(false),
                 _ => None,
             };
-            let saml = saml.config()?;
+            // A new metadata file alone keeps the other settings (group mappings, entity
+            // ID…): the API replaces the whole configuration.
+            let current = if saml.saml_metadata.is_some() && saml.saml_settings.is_none() {
+                let shown: wire::SsoProvider = client
+                    .get(&format!("/api/v1/sso/providers/{provider}"))
+                    .await?;
+                shown.saml
+            } else {
+                None
+            };
+            let saml = saml.config(current.as_ref())?;
             if display_name.is_none() && oidc.is_none() && saml.is_none() && enabled.is_none() {
                 bail!(
                     "nothing to change: give --display-name, --oidc, --saml-metadata, --enable \

@@ -17,6 +17,9 @@ use super::sso::{
     Browser, between, group_members, location, me, param, prepare_account, spawn_listening,
 };
 
+/// Where a sign-in through the provider `corp` starts.
+const START: &str = "/api/v1/auth/sso/corp/start";
+
 /// The identity provider's process, its metadata and the PEM of its TLS certificate.
 struct SamlIdp {
     base: String,
@@ -88,6 +91,20 @@ impl SamlIdp {
             _child: child,
             _dir: dir,
         }
+    }
+
+    /// Makes this IdP the one of the provider `corp` (its metadata there, `corp`'s SP
+    /// metadata here).
+    async fn become_corps_idp(&self, server: &TestServer) {
+        let changed = server
+            .patch(
+                "/api/v1/sso/providers/corp",
+                &server.admin_token,
+                json!({"saml": {"idp_metadata_xml": self.metadata, "create_users": true}}),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+        self.import_sp_metadata(server, "corp").await;
     }
 
     /// Gives the IdP Rampart's SP metadata, read from Rampart's public endpoint (before
@@ -372,15 +389,7 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     // An existing user with the email is linked, not duplicated; leaving the group at
     // the IdP leaves it here (bob has none, ana's second sign-in below keeps hers).
     let mut bob = Browser::trusting(&server, &idp.tls_pem);
-    let page = through_idp(
-        &mut bob,
-        &server,
-        &idp,
-        "/api/v1/auth/sso/corp/start",
-        "bob",
-        0,
-    )
-    .await;
+    let page = through_idp(&mut bob, &server, &idp, START, "bob", 0).await;
     let finished = post_to_acs(&mut bob, &page, &[]).await;
     assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
     assert_eq!(
@@ -392,15 +401,7 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     // is refused: login CSRF.
     let mut victim = Browser::trusting(&server, &idp.tls_pem);
     let mut attacker = Browser::trusting(&server, &idp.tls_pem);
-    let page = through_idp(
-        &mut attacker,
-        &server,
-        &idp,
-        "/api/v1/auth/sso/corp/start",
-        "carol",
-        0,
-    )
-    .await;
+    let page = through_idp(&mut attacker, &server, &idp, START, "carol", 0).await;
     let planted = post_to_acs(&mut victim, &page, &[]).await;
     assert_eq!(planted.code(), "sso_state_invalid", "{}", planted.text);
     assert!(
@@ -412,15 +413,7 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     // A tampered response (carol's email changed to ana's) is refused over HTTP: the
     // signature no longer verifies.
     let mut tamperer = Browser::trusting(&server, &idp.tls_pem);
-    let page = through_idp(
-        &mut tamperer,
-        &server,
-        &idp,
-        "/api/v1/auth/sso/corp/start",
-        "carol",
-        0,
-    )
-    .await;
+    let page = through_idp(&mut tamperer, &server, &idp, START, "carol", 0).await;
     let (_, fields) = auto_post_form(&page);
     let original = &fields
         .iter()
@@ -517,6 +510,73 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     let finished = post_to_acs(&mut replay, &page.text, &[]).await;
     assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.text);
     assert_eq!(finished.headers["location"], "/");
+
+    // A response for one login posted with another login's RelayState (same browser):
+    // the login is this browser's, but the response does not answer its request.
+    let mut juggler = Browser::trusting(&server, &idp.tls_pem);
+    let first = through_idp(&mut juggler, &server, &idp, START, "carol", 0).await;
+    let second = juggler
+        .get(&format!("{}/api/v1/auth/sso/corp/start", server.url))
+        .await;
+    let other_state = param(&location(&second, &server.url), "RelayState").unwrap();
+    let crossed = post_to_acs(&mut juggler, &first, &[("RelayState", Some(&other_state))]).await;
+    assert_eq!(crossed.code(), "sso_login_failed", "{}", crossed.text);
+    assert!(crossed.text.contains("InResponseTo"), "{}", crossed.text);
+    // …nor does a captured SP-initiated response count as an IdP-initiated one.
+    let captured = through_idp(&mut juggler, &server, &idp, START, "carol", 0).await;
+    let unsolicited = post_to_acs(&mut juggler, &captured, &[("RelayState", None)]).await;
+    assert_eq!(
+        unsolicited.code(),
+        "sso_login_failed",
+        "{}",
+        unsolicited.text
+    );
+    assert!(
+        unsolicited.text.contains("InResponseTo"),
+        "{}",
+        unsolicited.text
+    );
+
+    // Logout ends the session here, and single logout ends ana's at the IdP (the
+    // IdP checks the NameID and the SessionIndex the request names are hers).
+    let logout = browser
+        .post_json(&server, "/api/v1/auth/logout", json!({}))
+        .await;
+    assert_eq!(logout.status, StatusCode::OK, "{}", logout.text);
+    assert_eq!(
+        me(&mut browser, &server).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let single_logout = logout.body["provider_logout_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        single_logout.starts_with(&format!("{}/slo/redirect?SAMLRequest=", idp.base)),
+        "{single_logout}"
+    );
+    let at_idp = browser.get(&single_logout).await;
+    assert_eq!(at_idp.status, StatusCode::SEE_OTHER, "{}", at_idp.text);
+    let back = location(&at_idp, &single_logout);
+    assert!(
+        back.starts_with(&format!("{}/api/v1/auth/sso/corp/slo?", server.url)),
+        "{back}"
+    );
+    let landed = browser.get(&back).await;
+    assert_eq!(landed.status, StatusCode::SEE_OTHER, "{}", landed.text);
+    assert_eq!(landed.headers["location"], "/");
+    let logged_out = browser.get(&format!("{}/logged-out", idp.base)).await;
+    assert_eq!(logged_out.body, json!(["ana"]), "{}", logged_out.text);
+    let bogus = browser
+        .get(&format!(
+            "{}/api/v1/auth/sso/corp/slo?SAMLResponse=bm90",
+            server.url
+        ))
+        .await;
+    assert_eq!(bogus.status, StatusCode::BAD_REQUEST, "{}", bogus.text);
+    let confirmed = audit(&server, "auth.sso_logout").await;
+    assert_eq!(confirmed.len(), 1, "{confirmed:?}");
+    assert_eq!(confirmed[0]["outcome"], "success");
 
     // Every sign-in and refusal is in the audit log, with the SAML method.
     let logins = audit(&server, "auth.login")
@@ -658,6 +718,26 @@ async fn saml_provider_configuration_is_checked() {
         !shown.contains("X509Certificate"),
         "the metadata text is not printed: {shown}"
     );
+    // A new metadata file alone (a certificate rollover) keeps the other settings.
+    std::fs::write(
+        files.path().join("settings2.json"),
+        json!({"create_users": true, "groups_attribute": "groups", "allow_idp_initiated": true})
+            .to_string(),
+    )
+    .unwrap();
+    let settings2 = files.path().join("settings2.json");
+    cli.json(&[
+        "sso",
+        "update",
+        "corp",
+        "--saml-metadata",
+        metadata,
+        "--saml-settings",
+        settings2.to_str().unwrap(),
+    ]);
+    let rolled = cli.json(&["sso", "update", "corp", "--saml-metadata", metadata]);
+    assert_eq!(rolled["saml"]["groups_attribute"], "groups", "{rolled}");
+    assert_eq!(rolled["saml"]["allow_idp_initiated"], true, "{rolled}");
     let settings_only = cli.output(
         &[
             "sso",
@@ -682,6 +762,9 @@ async fn saml_provider_configuration_is_checked() {
     );
     server.stop().await;
 }
+
+/// A forgery: the response a real IdP signed in, the forged one out.
+type Forge = Box<dyn Fn(&str) -> String>;
 
 /// The signed response's `SAMLResponse` on an IdP page, decoded.
 fn response_xml(page: &str) -> String {
@@ -711,11 +794,31 @@ async fn post_forged(
     forge: impl Fn(&str) -> String,
 ) -> (Reply, Browser) {
     let mut browser = Browser::trusting(server, &idp.tls_pem);
-    let start = "/api/v1/auth/sso/corp/start";
+    let start = START;
     let page = through_idp(&mut browser, server, idp, start, user, 0).await;
     let forged = BASE64.encode(forge(&response_xml(&page)));
     let reply = post_to_acs(&mut browser, &page, &[("SAMLResponse", Some(&forged))]).await;
     (reply, browser)
+}
+
+/// Posts each forgery of a response `idp` made for mallory: each refused with
+/// `sso_login_failed`, and no session.
+async fn refuse_all(server: &TestServer, idp: &SamlIdp, forgeries: &[(&str, Forge)]) {
+    for (name, forge) in forgeries {
+        let (reply, browser) = post_forged(server, idp, "mallory", forge).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::UNAUTHORIZED, "sso_login_failed"),
+            "{name}: {}",
+            reply.text
+        );
+        assert!(
+            browser
+                .cookie(&server.url, "__Host-rampart_session")
+                .is_none(),
+            "{name}"
+        );
+    }
 }
 
 /// The attacks of the SAML literature, on responses a real IdP signed, over HTTP: each
@@ -754,7 +857,6 @@ async fn saml_refuses_forged_and_misdirected_responses() {
             .replace(&format!("ID=\"{id}\""), "ID=\"_evil\"");
         (assertion, signature, unsigned, evil)
     };
-    type Forge = Box<dyn Fn(&str) -> String>;
     let wrappings: Vec<(&str, Forge)> = vec![
         (
             "XSW3: the evil assertion before the signed one",
@@ -837,21 +939,7 @@ async fn saml_refuses_forged_and_misdirected_responses() {
             }),
         ),
     ];
-    for (name, forge) in &wrappings {
-        let (reply, browser) = post_forged(&server, &idp, "mallory", forge).await;
-        assert_eq!(
-            (reply.status, reply.code()),
-            (StatusCode::UNAUTHORIZED, "sso_login_failed"),
-            "{name}: {}",
-            reply.text
-        );
-        assert!(
-            browser
-                .cookie(&server.url, "__Host-rampart_session")
-                .is_none(),
-            "{name}"
-        );
-    }
+    refuse_all(&server, &idp, &wrappings).await;
 
     // A comment inside the signed email and NameID: the signature holds (comments are
     // not signed), and the whole text is read — eve gets her own address, not ana's.
@@ -910,15 +998,7 @@ async fn saml_refuses_forged_and_misdirected_responses() {
 
     // An IdP that still signs with SHA-1 is refused, however genuine its key.
     let outdated = SamlIdp::start(users, &["--sha1"]).await;
-    let changed = server
-        .patch(
-            "/api/v1/sso/providers/corp",
-            &server.admin_token,
-            json!({"saml": {"idp_metadata_xml": outdated.metadata, "create_users": true}}),
-        )
-        .await;
-    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
-    outdated.import_sp_metadata(&server, "corp").await;
+    outdated.become_corps_idp(&server).await;
     let (reply, _) = post_forged(&server, &outdated, "mallory", str::to_owned).await;
     assert_eq!(
         (reply.status, reply.code()),
@@ -931,5 +1011,59 @@ async fn saml_refuses_forged_and_misdirected_responses() {
         "{}",
         reply.text
     );
+
+    // XSW1 and XSW2: an IdP that signs the response; the evil response carries the
+    // signed original inside its copied signature, or beside it.
+    let response_signer = SamlIdp::start(users_for_xsw(), &["--sign", "response"]).await;
+    response_signer.become_corps_idp(&server).await;
+    let evil_response = |xml: &str| {
+        let original = xml
+            .split_once("?>")
+            .map_or(xml, |(_, body)| body)
+            .trim()
+            .to_owned();
+        let signature = span(&original, "<ds:Signature", "</ds:Signature>").to_owned();
+        let root_id = between(&original, "ID=\"", "\"");
+        let assertion = span(&original, "<ns1:Assertion", "</ns1:Assertion>");
+        let assertion_id = between(assertion, "ID=\"", "\"");
+        let evil = original
+            .replace(&signature, "")
+            .replace("mallory@example.com", "ana@example.com")
+            .replace(&format!("ID=\"{root_id}\""), "ID=\"_evil\"")
+            .replace(&format!("ID=\"{assertion_id}\""), "ID=\"_evil_a\"");
+        (original, signature, evil)
+    };
+    let response_wrappings: Vec<(&str, Forge)> = vec![
+        (
+            "XSW1: the signed original inside the evil response's copied signature",
+            Box::new(move |xml| {
+                let (original, signature, evil) = evil_response(xml);
+                let carrying = signature.replace(
+                    "</ds:Signature>",
+                    &format!("<ds:Object>{original}</ds:Object></ds:Signature>"),
+                );
+                evil.replacen("</ns1:Issuer>", &format!("</ns1:Issuer>{carrying}"), 1)
+            }),
+        ),
+        (
+            "XSW2: the signed original beside the evil response's copied signature",
+            Box::new(move |xml| {
+                let (original, signature, evil) = evil_response(xml);
+                evil.replacen(
+                    "</ns1:Issuer>",
+                    &format!("</ns1:Issuer>{original}{signature}"),
+                    1,
+                )
+            }),
+        ),
+    ];
+    refuse_all(&server, &response_signer, &response_wrappings).await;
+    // The unforged response of that IdP signs in: the refusals were the wrappings'.
+    let (genuine, _) = post_forged(&server, &response_signer, "mallory", str::to_owned).await;
+    assert_eq!(genuine.status, StatusCode::SEE_OTHER, "{}", genuine.text);
     server.stop().await;
+}
+
+fn users_for_xsw() -> Value {
+    json!({"mallory": {"email": ["mallory@example.com"]}})
 }

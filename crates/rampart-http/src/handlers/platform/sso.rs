@@ -55,6 +55,17 @@ const CALLBACK_QUERY: &[QueryParam] = &[
     QueryParam::optional("error_description", "its explanation", Shape::Text),
 ];
 
+const SLO_QUERY: &[QueryParam] = &[
+    QueryParam::optional(
+        "SAMLResponse",
+        "the LogoutResponse, DEFLATEd and base64ed",
+        Shape::Text,
+    ),
+    QueryParam::optional("RelayState", "not used", Shape::Text),
+    QueryParam::optional("SigAlg", "not checked", Shape::Text),
+    QueryParam::optional("Signature", "not checked", Shape::Text),
+];
+
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
     use Method as M;
@@ -116,6 +127,21 @@ pub fn routes(table: &mut RouteTable) {
         // replayed assertion; no user; the provider's metadata unusable.
         .errors(&[400, 401, 403, 409, 502, 503]),
         saml_acs,
+    );
+    table.add(
+        r(
+            M::GET,
+            "/api/v1/auth/sso/{provider}/slo",
+            Access::Public,
+            "SAML single logout: the identity provider sends the browser back here with its \
+             LogoutResponse (HTTP-Redirect binding) after ending its session; redirects \
+             to / (the local session ended at logout)",
+        )
+        .query(SLO_QUERY)
+        .empty(303)
+        // No or an unreadable LogoutResponse, or an IdP-initiated LogoutRequest.
+        .errors(&[400]),
+        saml_logout,
     );
     table.add(
         r(
@@ -569,6 +595,26 @@ pub struct SamlForm {
     saml_response: Option<String>,
     #[serde(rename = "RelayState", default)]
     relay_state: Option<String>,
+}
+
+/// The provider's redirect after single logout. Not `deny_unknown_fields`.
+#[derive(Deserialize)]
+pub struct SloQuery {
+    #[serde(rename = "SAMLResponse", default)]
+    saml_response: Option<String>,
+}
+
+pub async fn saml_logout(
+    State(state): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    ApiPath(path): ApiPath<ProviderPath>,
+    ApiQuery(query): ApiQuery<SloQuery>,
+) -> ApiResult<Response> {
+    state
+        .app
+        .finish_saml_logout(&path.provider, query.saml_response.as_deref(), &meta)
+        .await?;
+    see_other("/", &[])
 }
 
 pub async fn saml_metadata(

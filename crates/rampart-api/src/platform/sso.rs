@@ -88,6 +88,10 @@ pub struct SamlConfig {
     /// Create a user at first sign-in when none has the email (default false).
     #[serde(default)]
     pub create_users: bool,
+    /// Link an existing user with the email at their first sign-in (default false: the
+    /// provider must not let people choose their own address).
+    #[serde(default)]
+    pub link_by_email: bool,
     /// Accept sign-ins the provider starts (IdP-initiated, unsolicited responses;
     /// default false: they cannot be bound to the browser).
     #[serde(default)]

@@ -58,9 +58,20 @@ impl App {
     /// Records a failed authentication without counting it against the address (a
     /// failure that was not the client's doing, such as an identity provider's outage).
     pub(crate) async fn audit_auth_failure(&self, meta: &RequestMeta, method: &str, reason: &str) {
+        self.audit_auth_failure_details(meta, method, json!({ "reason": reason }))
+            .await;
+    }
+
+    /// [`Self::audit_auth_failure`] with details beyond the reason (never a secret).
+    pub(crate) async fn audit_auth_failure_details(
+        &self,
+        meta: &RequestMeta,
+        method: &str,
+        details: serde_json::Value,
+    ) {
         let record = anonymous(self.now(), meta, "auth.failure", "credential", method)
             .outcome(Outcome::Failure)
-            .details(json!({ "reason": reason }))
+            .details(details)
             .build();
         if let Err(error) = self.inner.audit_queue.append(record).await {
             tracing::error!(%error, "could not record an authentication failure");

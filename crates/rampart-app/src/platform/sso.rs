@@ -55,6 +55,8 @@ const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 const PROVIDER_ANSWER_BYTES_MAX: usize = 1024 * 1024;
 /// The longest local path a login may return to.
 const REDIRECT_PATH_BYTES_MAX: usize = 2048;
+/// The most of a refusal's message kept in its audit event.
+const AUDIT_DETAIL_CHARS_KEPT: usize = 300;
 /// The most of a provider's error text repeated to the user.
 const PROVIDER_ERROR_CHARS_KEPT: usize = 200;
 
@@ -893,6 +895,7 @@ impl App {
                 })),
                 "sp_entity_id": config.sp_entity_id,
                 "groups_attribute": config.groups_attribute,
+                "link_by_email": config.link_by_email,
                 "allow_idp_initiated": config.allow_idp_initiated,
             }),
         };
@@ -911,6 +914,7 @@ impl App {
         let display_name = DisplayName::parse(&input.display_name)?;
         input.config.validate()?;
         self.check_sso_references(ctx, &input.config).await?;
+        self.check_unique_sp_entity_id(&name, &input.config).await?;
         let now = self.now();
         let provider = SsoProvider {
             id: super::access::mint_uuid(now)?,
@@ -979,6 +983,8 @@ impl App {
             }
             config.validate()?;
             self.check_sso_references(ctx, &config).await?;
+            self.check_unique_sp_entity_id(&provider.name, &config)
+                .await?;
             provider.config = config;
         }
         if let Some(enabled) = patch.enabled {
@@ -1270,15 +1276,20 @@ impl App {
         match outcome {
             Ok(finished) => Ok(finished),
             Err(error) => {
-                let reason = match &error {
-                    AppError::BadRequest { code, .. }
-                    | AppError::Unauthenticated { code, .. }
-                    | AppError::Forbidden { code, .. }
-                    | AppError::Conflict { code, .. }
-                    | AppError::Misconfigured { code, .. }
-                    | AppError::Upstream { code, .. } => code.as_str().to_owned(),
-                    AppError::NotFound { .. } => "unknown_provider".into(),
-                    _ => "error".into(),
+                let details = match &error {
+                    // Which check refused, for the operator reading the log (the
+                    // messages are this server's, with a provider's text bounded).
+                    AppError::BadRequest { code, message }
+                    | AppError::Unauthenticated { code, message }
+                    | AppError::Forbidden { code, message }
+                    | AppError::Conflict { code, message }
+                    | AppError::Misconfigured { code, message }
+                    | AppError::Upstream { code, message } => json!({
+                        "reason": code.as_str(),
+                        "detail": message.chars().take(AUDIT_DETAIL_CHARS_KEPT).collect::<String>(),
+                    }),
+                    AppError::NotFound { .. } => json!({ "reason": "unknown_provider" }),
+                    _ => json!({ "reason": "error" }),
                 };
                 // Only what the person (or an attacker) got wrong counts against the
                 // address; a provider's outage or this server's own trouble does not,
@@ -1291,10 +1302,10 @@ impl App {
                         | AppError::NotFound { .. }
                 );
                 if counted {
-                    self.record_auth_failure(meta, &method, &reason).await;
-                } else {
-                    self.audit_auth_failure(meta, &method, &reason).await;
+                    self.charge_auth_failure(meta);
                 }
+                self.audit_auth_failure_details(meta, &method, details)
+                    .await;
                 Err(error)
             }
         }
@@ -1600,6 +1611,13 @@ impl App {
                     )
                 })?;
                 match self.store().user_credentials_by_email(&email).await? {
+                    Some(_) if !config.links_by_email() => {
+                        return Err(AppError::forbidden(
+                            ErrorCode::SsoUserUnknown,
+                            "a user with this email exists, and this provider does not link \
+                             existing users by email (an admin may allow it: link_by_email)",
+                        ));
+                    }
                     Some(found) => {
                         // A user already linked to another subject at this provider is
                         // not taken over by a second one with the same email (an

@@ -133,6 +133,46 @@ impl App {
         })
     }
 
+    /// Refuses a SAML configuration whose service provider entity ID another SAML
+    /// provider has: the identity provider would take the two for one service (one set
+    /// of access rules, one metadata). Only explicit `sp_entity_id`s can collide; the
+    /// default is each provider's own metadata URL.
+    pub(crate) async fn check_unique_sp_entity_id(
+        &self,
+        name: &rampart_domain::Slug,
+        config: &ProviderConfig,
+    ) -> AppResult<()> {
+        let ProviderConfig::Saml(config) = config else {
+            return Ok(());
+        };
+        let effective = |provider_name: &rampart_domain::Slug, config: &SamlConfig| {
+            config.sp_entity_id.clone().or_else(|| {
+                self.sso_base_url(provider_name)
+                    .ok()
+                    .map(|base| format!("{base}/metadata"))
+            })
+        };
+        let Some(mine) = effective(name, config) else {
+            return Ok(());
+        };
+        for other in self.store().list_sso_providers().await? {
+            if let ProviderConfig::Saml(theirs) = &other.config
+                && other.name != *name
+                && effective(&other.name, theirs).as_deref() == Some(mine.as_str())
+            {
+                return Err(AppError::conflict(
+                    ErrorCode::IdentifierTaken,
+                    format!(
+                        "the SAML provider {} has this service provider entity ID \
+                         (sp_entity_id): give each provider its own",
+                        other.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The SP metadata of the SAML provider `name` (public: an identity provider's
     /// administrator, or the provider itself, fetches it).
     pub async fn saml_sp_metadata(&self, name: &str) -> AppResult<String> {

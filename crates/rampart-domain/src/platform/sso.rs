@@ -144,6 +144,11 @@ pub struct SamlConfig {
     /// Create a user at first sign-in when no user has the email.
     #[serde(default)]
     pub create_users: bool,
+    /// Link a user who already exists with the email at their first sign-in. Off by
+    /// default: SAML has no "email verified" — where people can set their own address
+    /// at the provider, linking by it hands over whichever account has that address.
+    #[serde(default)]
+    pub link_by_email: bool,
     /// Accept responses the provider sends without a request from this server
     /// (IdP-initiated sign-in). Off by default: such a response cannot be bound to the
     /// browser that receives it, so a captured or planted one signs that browser in as
@@ -240,6 +245,15 @@ impl ProviderConfig {
         match self {
             ProviderConfig::Oidc(config) => &config.group_mappings,
             ProviderConfig::Saml(config) => &config.group_mappings,
+        }
+    }
+
+    /// Whether a first sign-in is linked to the user who has the email: OpenID
+    /// Connect's verified emails always; SAML's only when configured.
+    pub fn links_by_email(&self) -> bool {
+        match self {
+            ProviderConfig::Oidc(_) => true,
+            ProviderConfig::Saml(config) => config.link_by_email,
         }
     }
 

@@ -386,8 +386,28 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     let mismatch = post_to_acs(&mut browser, &bob_instead, &[]).await;
     assert_eq!(mismatch.code(), "sso_login_failed", "{}", mismatch.text);
 
-    // An existing user with the email is linked, not duplicated; leaving the group at
-    // the IdP leaves it here (bob has none, ana's second sign-in below keeps hers).
+    // An existing user with the email is not linked by it unless the provider is told
+    // to (SAML vouches for no email); then linked, not duplicated.
+    let mut bob = Browser::trusting(&server, &idp.tls_pem);
+    let page = through_idp(&mut bob, &server, &idp, START, "bob", 0).await;
+    let refused = post_to_acs(&mut bob, &page, &[]).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "sso_user_unknown"),
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("link_by_email"), "{}", refused.text);
+    let mut linking = added.body["saml"].clone();
+    linking["link_by_email"] = json!(true);
+    let changed = server
+        .patch(
+            "/api/v1/sso/providers/corp",
+            &server.admin_token,
+            json!({"saml": linking}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
     let mut bob = Browser::trusting(&server, &idp.tls_pem);
     let page = through_idp(&mut bob, &server, &idp, START, "bob", 0).await;
     let finished = post_to_acs(&mut bob, &page, &[]).await;
@@ -671,7 +691,29 @@ async fn saml_provider_configuration_is_checked() {
         )
         .await;
     assert_eq!(both.code(), "invalid_body", "{}", both.text);
-    // Nothing was added; no provider has SP metadata.
+    // Two providers cannot be one service to the IdP.
+    for name in ["one", "two"] {
+        let added = server
+            .post(
+                "/api/v1/sso/providers",
+                &server.admin_token,
+                json!({"name": name, "display_name": name, "saml": {
+                    "idp_metadata_xml": idp.metadata, "sp_entity_id": "urn:rampart:shared",
+                }}),
+            )
+            .await;
+        let expected = if name == "one" {
+            StatusCode::CREATED
+        } else {
+            StatusCode::CONFLICT
+        };
+        assert_eq!(added.status, expected, "{}", added.text);
+    }
+    let deleted = server
+        .delete("/api/v1/sso/providers/one", &server.admin_token)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    // Nothing else was added; no provider has SP metadata.
     let listed = server
         .get("/api/v1/sso/providers", &server.admin_token)
         .await;

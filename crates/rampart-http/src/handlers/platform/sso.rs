@@ -344,6 +344,7 @@ fn wire_saml(config: &SamlConfig) -> wire::SamlConfig {
         groups_attribute: config.groups_attribute.clone(),
         group_mappings: wire_mappings(&config.group_mappings),
         create_users: config.create_users,
+        link_by_email: config.link_by_email,
         allow_idp_initiated: config.allow_idp_initiated,
     }
 }

@@ -24,7 +24,18 @@ encrypted.
         page), records the logout, and answers 303 to the SP's HTTP-Redirect SingleLogoutService
         with an unsigned LogoutResponse (Success; SAMLResponse, and RelayState when a non-empty
         one was sent). Bad request -> 400; an SP without that service -> 400.
-  GET  /logged-out  the usernames logged out so far, a JSON list (e.g. ["ana"]).
+  GET  /logged-out  the usernames logged out so far at the SP's request, a JSON list (["ana"]).
+  GET  /idp-logout?username=ana&relay_state=xyz  IdP-initiated single logout: ends every
+        `idp_session` of the user and answers 303 to the SP's HTTP-Redirect SingleLogoutService
+        with a LogoutRequest (the user's persistent NameID, every SessionIndex ever issued to the
+        user, NotOnOrAfter in 5 minutes) signed by the query-string signature (SAMLRequest,
+        RelayState when a non-empty relay_state was given, SigAlg, Signature; no XML signature
+        inside). Unknown user -> 403; an SP without that service -> 400.
+  GET  /slo/redirect?SAMLResponse=..&RelayState=..  the SP's LogoutResponse (unsigned is fine;
+        a Destination must be this URL) to a request of /idp-logout, each answered once: records
+        it and answers 200 "logged out". Bad response -> 400.
+  GET  /sp-logout-responses  those responses so far, a JSON list of {"in_response_to", "status"}
+        (the top-level StatusCode, e.g. urn:oasis:names:tc:SAML:2.0:status:Success).
 
 The auto-post form: <form method="post" action="ACS"><input type="hidden" name="SAMLResponse"
 value=".."/><input type="hidden" name="RelayState" value=".."/></form> (RelayState only when one
@@ -55,9 +66,10 @@ from saml2 import xmldsig as ds
 from saml2.attribute_converter import AttributeConverter
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor, metadata_tostring_fix
-from saml2.s_utils import UnsupportedBinding, do_ava, factory
+from saml2.s_utils import UnsupportedBinding, decode_base64_and_inflate, do_ava, factory
 from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_PERSISTENT
 from saml2.server import Server
+from saml2.time_util import in_a_while
 
 SIGN_ALG = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 DIGEST_ALG = "http://www.w3.org/2001/04/xmlenc#sha256"
@@ -70,11 +82,19 @@ LOCK = threading.Lock()  # guards the dicts below and pysaml2 (not written for c
 PENDING = {}  # key -> {"id", "sp", "acs", "relay_state"}: AuthnRequests awaiting a login
 SESSIONS = {}  # idp_session cookie value -> (username, login time in epoch seconds)
 SESSION_INDEXES = {}  # SessionIndex of an AuthnStatement this IdP issued -> username
-LOGGED_OUT = []  # usernames whose IdP sessions single logout ended, in order
+LOGGED_OUT = []  # usernames whose IdP sessions an SP's LogoutRequest ended, in order
+LOGOUT_REQUESTS = {}  # ID of a LogoutRequest /idp-logout sent, not yet answered -> username
+SP_LOGOUT_RESPONSES = []  # {"in_response_to", "status"} of the SP's LogoutResponses, in order
 
 
 def persistent_id(username):
     return "p-" + hashlib.sha256(username.encode()).hexdigest()[:16]
+
+
+def end_sessions(username):
+    """Forgets every `idp_session` of `username` (its next sign-in shows the login page)."""
+    for cookie in [c for c, (who, _) in SESSIONS.items() if who == username]:
+        del SESSIONS[cookie]
 
 
 class LiteralNames(AttributeConverter):
@@ -229,10 +249,16 @@ def make_handler(args, users):
                     self.sso(query)
                 elif url.path == "/idp-initiated":
                     self.idp_initiated(query)
+                elif url.path == "/slo/redirect" and "SAMLResponse" in query:
+                    self.slo_response(query)
                 elif url.path == "/slo/redirect":
                     self.slo(query)
                 elif url.path == "/logged-out":
                     self.reply(200, json.dumps(LOGGED_OUT), ctype="application/json")
+                elif url.path == "/idp-logout":
+                    self.idp_logout(query)
+                elif url.path == "/sp-logout-responses":
+                    self.reply(200, json.dumps(SP_LOGOUT_RESPONSES), ctype="application/json")
                 else:
                     self.reply(404, "not found")
 
@@ -291,8 +317,7 @@ def make_handler(args, users):
             for index in req.session_index:
                 if SESSION_INDEXES.get(index.text) != username:
                     return self.reply(400, f"SessionIndex {html.escape(str(index.text))} not of that user")
-            for cookie in [c for c, (who, _) in SESSIONS.items() if who == username]:
-                del SESSIONS[cookie]
+            end_sessions(username)
             LOGGED_OUT.append(username)
             # sign=False: with --sign response|both pysaml2 would sign the XML *and* add
             # SigAlg/Signature to the query (the binding wants only the latter).
@@ -300,6 +325,48 @@ def make_handler(args, users):
             info = server.apply_binding(BINDING_HTTP_REDIRECT, str(response), response.destination,
                                         query.get("RelayState"), response=True, sign=False)
             self.reply(303, "", location=dict(info["headers"])["Location"])
+
+        def idp_logout(self, query):
+            server = saml_server(args)
+            username = query.get("username", "")
+            if username not in users:
+                return self.reply(403, "unknown user")
+            sp = next(iter(server.metadata.with_descriptor("spsso")))
+            try:  # pysaml2 raises when the SP lists no endpoint of that binding
+                slo = server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")
+            except UnsupportedBinding:
+                return self.reply(400, "the SP has no SingleLogoutService")
+            name_id = saml.NameID(format=NAMEID_FORMAT_PERSISTENT, name_qualifier=args.entity_id,
+                                  sp_name_qualifier=sp, text=persistent_id(username))
+            # sign=False: no enveloped XML signature; the binding's query signature (sign=True
+            # below: SigAlg and Signature over SAMLRequest, RelayState, SigAlg) is the one.
+            req_id, req = server.create_logout_request(
+                slo[0]["location"], sp, name_id=name_id, expire=in_a_while(minutes=5), sign=False,
+                session_indexes=[i for i, who in SESSION_INDEXES.items() if who == username])
+            info = server.apply_binding(BINDING_HTTP_REDIRECT, str(req), req.destination,
+                                        query.get("relay_state"), sign=True, sigalg=args.sign_alg)
+            LOGOUT_REQUESTS[req_id] = username
+            end_sessions(username)
+            self.reply(303, "", location=dict(info["headers"])["Location"])
+
+        def slo_response(self, query):
+            server = saml_server(args)
+            # By hand: pysaml2's parse_logout_request_response raises on a non-Success status.
+            try:
+                xml = decode_base64_and_inflate(query["SAMLResponse"])
+                resp = samlp.logout_response_from_string(xml)
+                status = resp.status.status_code.value
+            except Exception as err:  # noqa: BLE001 - any parse failure is the client's fault
+                return self.reply(400, f"bad LogoutResponse: {html.escape(repr(err))}")
+            sp = resp.issuer.text if resp.issuer is not None else None
+            if sp not in server.metadata.with_descriptor("spsso"):
+                return self.reply(400, f"unknown SP {html.escape(str(sp))}")
+            if resp.destination not in (None, f"https://localhost:{args.port}/slo/redirect"):
+                return self.reply(400, f"Destination {html.escape(resp.destination)} is not this URL")
+            if LOGOUT_REQUESTS.pop(resp.in_response_to, None) is None:
+                return self.reply(400, f"InResponseTo {html.escape(str(resp.in_response_to))} unknown")
+            SP_LOGOUT_RESPONSES.append({"in_response_to": resp.in_response_to, "status": status})
+            self.reply(200, "logged out", ctype="text/plain; charset=utf-8")
 
         def do_POST(self):
             if urlsplit(self.path).path != "/login":

@@ -46,7 +46,11 @@ fn unsafe_in_name(c: char) -> bool {
 
 /// An element's `IssueInstant`: present, not in the future, not older than
 /// [`SAML_ISSUE_AGE_MAX_SECS`] (both with skew).
-fn check_issued(node: Node<'_, '_>, what: &str, now: Timestamp) -> Result<(), XmlDsigError> {
+pub(crate) fn check_issued(
+    node: Node<'_, '_>,
+    what: &str,
+    now: Timestamp,
+) -> Result<(), XmlDsigError> {
     let issued = time(node, "IssueInstant")?
         .ok_or_else(|| refused(format!("the {what} has no IssueInstant")))?
         .as_second();
@@ -148,7 +152,7 @@ fn optional<'a, 'i>(
     }
 }
 
-fn time(node: Node<'_, '_>, attribute: &str) -> Result<Option<Timestamp>, XmlDsigError> {
+pub(crate) fn time(node: Node<'_, '_>, attribute: &str) -> Result<Option<Timestamp>, XmlDsigError> {
     node.attribute(attribute)
         .map(|text| {
             text.parse::<Timestamp>()
@@ -158,7 +162,7 @@ fn time(node: Node<'_, '_>, attribute: &str) -> Result<Option<Timestamp>, XmlDsi
 }
 
 /// `not_before` must not be after `now` (with skew); `not_on_or_after` must be after it.
-fn check_window(
+pub(crate) fn check_window(
     what: &str,
     not_before: Option<Timestamp>,
     not_on_or_after: Option<Timestamp>,
@@ -228,8 +232,10 @@ fn check_status(response: Node<'_, '_>) -> Result<(), XmlDsigError> {
             format!(": {text}")
         })
         .unwrap_or_default();
+    // Read before any signature is checked: it is what the response says, which may
+    // not be the provider (it only ever refuses).
     Err(refused(format!(
-        "the identity provider refused the sign-in ({}{second}){message}",
+        "the response says the identity provider refused the sign-in ({}{second}){message}",
         short(code.attribute("Value"))
     )))
 }
@@ -416,10 +422,15 @@ pub fn verify_response(
     // Remembered for as long as it would be accepted: its limits, and no longer than
     // its IssueInstant is young enough (an AD FS assertion valid for an hour is refused
     // after five minutes anyway), plus the skew.
+    // In whole seconds, rounded up, as `check_issued` compares: the row must outlive
+    // the last instant the assertion is accepted.
     let issued_limit = time(assertion, "IssueInstant")?.and_then(|issued| {
-        issued
-            .checked_add(jiff::SignedDuration::from_secs(SAML_ISSUE_AGE_MAX_SECS))
-            .ok()
+        Timestamp::from_second(
+            issued
+                .as_second()
+                .saturating_add(SAML_ISSUE_AGE_MAX_SECS + 1),
+        )
+        .ok()
     });
     let expires_at = [conditions_until, issued_limit]
         .into_iter()

@@ -195,6 +195,138 @@ pub fn redirect_decode(encoded: &str) -> Result<String, XmlDsigError> {
     String::from_utf8(xml).map_err(|_| refused("the message is not UTF-8"))
 }
 
+/// A logout the identity provider asks for (IdP-initiated single logout).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpLogoutRequest {
+    pub id: String,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    /// The sessions to end; none named means every session of the NameID.
+    pub session_indexes: Vec<String>,
+}
+
+/// The bytes an HTTP-Redirect message's signature covers (SAML bindings §3.4.4.1):
+/// `<message>=…&RelayState=…&SigAlg=…` with each value exactly as it came in the raw
+/// query (still URL-encoded: re-encoding may differ from the sender's), RelayState only
+/// when present. `None` when the message or SigAlg is missing or a parameter repeats.
+pub fn signed_redirect_octets(raw_query: &str, message: &str) -> Option<String> {
+    let raw_value = |name: &str| -> Option<Option<&str>> {
+        let mut found = raw_query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(key, _)| *key == name)
+            .map(|(_, value)| value);
+        match (found.next(), found.next()) {
+            (one, None) => Some(one),
+            (_, Some(_)) => None,
+        }
+    };
+    let message_value = raw_value(message)??;
+    let relay_state = raw_value("RelayState")?;
+    let sig_alg = raw_value("SigAlg")??;
+    let relay = relay_state
+        .map(|value| format!("&RelayState={value}"))
+        .unwrap_or_default();
+    Some(format!("{message}={message_value}{relay}&SigAlg={sig_alg}"))
+}
+
+/// Refuses a single logout message `what` not from `idp_entity_id` (its `Issuer`) or
+/// not for `slo_url` (its `Destination`, when it names one).
+fn check_sender(
+    root: Node<'_, '_>,
+    idp_entity_id: &str,
+    slo_url: &str,
+    what: &str,
+) -> Result<(), XmlDsigError> {
+    let issuer = root
+        .children()
+        .find(|child| is(*child, ASSERTION_NS, "Issuer"))
+        .map(element_text);
+    if issuer.as_deref().map(str::trim) != Some(idp_entity_id) {
+        return Err(refused(format!("the {what} comes from another issuer")));
+    }
+    if root
+        .attribute("Destination")
+        .is_some_and(|destination| destination != slo_url)
+    {
+        return Err(refused(format!("the {what} is for another destination")));
+    }
+    Ok(())
+}
+
+/// Reads a `LogoutRequest` from `idp_entity_id` to `slo_url` (its query signature is the
+/// caller's to check): issuer, destination, `IssueInstant` and `NotOnOrAfter` with skew,
+/// a NameID (an encrypted one is not supported), the SessionIndexes.
+pub fn read_logout_request(
+    xml: &str,
+    idp_entity_id: &str,
+    slo_url: &str,
+    now: Timestamp,
+) -> Result<IdpLogoutRequest, XmlDsigError> {
+    let document = xmldsig::parse(xml)?;
+    let root = document.root_element();
+    if !is(root, PROTOCOL_NS, "LogoutRequest") || root.attribute("Version") != Some("2.0") {
+        return Err(refused("the message is not a SAML 2.0 LogoutRequest"));
+    }
+    let id = root
+        .attribute("ID")
+        .filter(|id| !id.is_empty() && id.len() <= 256)
+        .ok_or_else(|| refused("the logout request has no ID"))?
+        .to_owned();
+    check_sender(root, idp_entity_id, slo_url, "logout request")?;
+    crate::saml::check_issued(root, "logout request", now)?;
+    crate::saml::check_window(
+        "logout request",
+        None,
+        crate::saml::time(root, "NotOnOrAfter")?,
+        now,
+    )?;
+    let mut name_ids = root
+        .children()
+        .filter(|child| is(*child, ASSERTION_NS, "NameID"));
+    let name_id = match (name_ids.next(), name_ids.next()) {
+        (Some(one), None) => one,
+        _ => return Err(refused("the logout request must name one NameID")),
+    };
+    let value = element_text(name_id).trim().to_owned();
+    if value.is_empty() || value.len() > 255 || value.contains(char::is_control) {
+        return Err(refused("the logout request's NameID is empty or too long"));
+    }
+    Ok(IdpLogoutRequest {
+        id,
+        name_id: value,
+        name_id_format: name_id.attribute("Format").map(str::to_owned),
+        session_indexes: root
+            .children()
+            .filter(|child| is(*child, PROTOCOL_NS, "SessionIndex"))
+            .map(|index| element_text(index).trim().to_owned())
+            .collect(),
+    })
+}
+
+/// This service's answer to the provider's logout request (HTTP-Redirect, unsigned).
+pub fn logout_response_xml(
+    sp_entity_id: &str,
+    id: &str,
+    in_response_to: &str,
+    destination: &str,
+    issued_at: Timestamp,
+) -> String {
+    format!(
+        "<samlp:LogoutResponse xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:saml=\"{ASSERTION_NS}\" \
+         ID=\"{id}\" InResponseTo=\"{in_response_to}\" Version=\"2.0\" \
+         IssueInstant=\"{instant}\" Destination=\"{destination}\">\
+         <saml:Issuer>{issuer}</saml:Issuer><samlp:Status><samlp:StatusCode \
+         Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+         </samlp:LogoutResponse>",
+        id = escape(id),
+        in_response_to = escape(in_response_to),
+        instant = issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        destination = escape(destination),
+        issuer = escape(sp_entity_id),
+    )
+}
+
 /// What the provider's `LogoutResponse` says, once read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogoutOutcome {
@@ -217,26 +349,13 @@ pub fn read_logout_response(
     let root = document.root_element();
     if is(root, PROTOCOL_NS, "LogoutRequest") {
         return Err(refused(
-            "the identity provider asks this service to end a session (IdP-initiated \
-             single logout), which it does not support: sessions end at logout or expiry",
+            "the message is a LogoutRequest sent as a response (SAMLResponse)",
         ));
     }
     if !is(root, PROTOCOL_NS, "LogoutResponse") {
         return Err(refused("the message is not a SAML LogoutResponse"));
     }
-    let issuer = root
-        .children()
-        .find(|child| is(*child, ASSERTION_NS, "Issuer"))
-        .map(element_text);
-    if issuer.as_deref().map(str::trim) != Some(idp_entity_id) {
-        return Err(refused("the logout response comes from another issuer"));
-    }
-    if root
-        .attribute("Destination")
-        .is_some_and(|destination| destination != slo_url)
-    {
-        return Err(refused("the logout response is for another destination"));
-    }
+    check_sender(root, idp_entity_id, slo_url, "logout response")?;
     let status = root
         .children()
         .find(|child| is(*child, PROTOCOL_NS, "Status"))
@@ -578,6 +697,81 @@ mod tests {
             .find(|node| is(*node, METADATA_NS, "SingleLogoutService"))
             .unwrap();
         assert_eq!(slo.attribute("Location"), Some(sp.slo_url));
+    }
+
+    #[test]
+    fn redirect_signatures_cover_the_raw_query() {
+        assert_eq!(
+            signed_redirect_octets(
+                "SAMLRequest=a%2Bb&RelayState=x+y&SigAlg=s%3A1&Signature=zz",
+                "SAMLRequest"
+            )
+            .as_deref(),
+            Some("SAMLRequest=a%2Bb&RelayState=x+y&SigAlg=s%3A1")
+        );
+        assert_eq!(
+            signed_redirect_octets("Signature=zz&SigAlg=s&SAMLRequest=a", "SAMLRequest").as_deref(),
+            Some("SAMLRequest=a&SigAlg=s"),
+            "in the binding's order, whatever the query's"
+        );
+        for refused in [
+            "SAMLRequest=a&Signature=zz",
+            "SigAlg=s&Signature=zz",
+            "SAMLRequest=a&SAMLRequest=b&SigAlg=s",
+            "SAMLRequest=a&RelayState=1&RelayState=2&SigAlg=s",
+        ] {
+            assert_eq!(
+                signed_redirect_octets(refused, "SAMLRequest"),
+                None,
+                "{refused}"
+            );
+        }
+        let now: Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
+        let request = |extra: &str, issuer: &str| {
+            format!(
+                "<samlp:LogoutRequest xmlns:samlp=\"{PROTOCOL_NS}\" xmlns:saml=\"{ASSERTION_NS}\" \
+                 ID=\"_q\" Version=\"2.0\" IssueInstant=\"2026-12-05T09:59:00Z\" {extra}>\
+                 <saml:Issuer>{issuer}</saml:Issuer><saml:NameID Format=\"f\"> p-1 </saml:NameID>\
+                 <samlp:SessionIndex>s1</samlp:SessionIndex></samlp:LogoutRequest>"
+            )
+        };
+        let read = read_logout_request(
+            &request("", "https://idp"),
+            "https://idp",
+            "https://sp/slo",
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            read,
+            IdpLogoutRequest {
+                id: "_q".into(),
+                name_id: "p-1".into(),
+                name_id_format: Some("f".into()),
+                session_indexes: vec!["s1".into()],
+            }
+        );
+        for (xml, why) in [
+            (request("", "https://other"), "issuer"),
+            (
+                request("Destination=\"https://sp/other\"", "https://idp"),
+                "destination",
+            ),
+            (
+                request("NotOnOrAfter=\"2026-12-05T09:50:00Z\"", "https://idp"),
+                "expired",
+            ),
+        ] {
+            let error =
+                read_logout_request(&xml, "https://idp", "https://sp/slo", now).unwrap_err();
+            assert!(error.0.contains(why), "{why}: {error}");
+        }
+        let answer = logout_response_xml("https://sp", "_a", "_q", "https://idp/slo", now);
+        assert!(
+            read_logout_response(&answer, "https://sp", "https://idp/slo")
+                .unwrap()
+                .succeeded
+        );
     }
 
     #[test]

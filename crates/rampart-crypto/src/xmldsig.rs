@@ -520,6 +520,48 @@ pub fn verify_enveloped<'a, 'i>(
     Ok(signed)
 }
 
+/// Verifies a detached signature (SAML's HTTP-Redirect binding signs the query string,
+/// not the XML): `signature` over `message` by one of `certificates`, with the algorithm
+/// `algorithm` names — SHA-256 or stronger only, as for enveloped signatures.
+pub fn verify_detached(
+    algorithm: &str,
+    certificates: &[Vec<u8>],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), XmlDsigError> {
+    let (verifiers, raw_ecdsa) = signature_algorithm(algorithm).ok_or_else(|| {
+        refused(format!(
+            "the signature algorithm {} is not allowed (SHA-256 or stronger)",
+            algorithm
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>()
+        ))
+    })?;
+    let value = if raw_ecdsa {
+        ecdsa_der(signature).ok_or_else(|| refused("the ECDSA signature value is malformed"))?
+    } else {
+        signature.to_vec()
+    };
+    for der in certificates {
+        let certificate = rustls_pki_types::CertificateDer::from(der.as_slice());
+        let Ok(certificate) = webpki::EndEntityCert::try_from(&certificate) else {
+            continue;
+        };
+        if verifiers.iter().any(|verifier| {
+            certificate
+                .verify_signature(*verifier, message, &value)
+                .is_ok()
+        }) {
+            return Ok(());
+        }
+    }
+    Err(refused(
+        "the signature does not verify with the identity provider's certificate",
+    ))
+}
+
 /// A test identity provider: an ECDSA P-256 key with a self-signed certificate, and a
 /// signer that fills a placeholder with an enveloped signature (ECDSA-SHA256 over a
 /// SHA-256 digest) as an identity provider would. Shared by this module's and `saml`'s

@@ -296,6 +296,8 @@ impl<T> ReadsPath for ApiQuery<T> {}
 impl ReadsPath for axum::http::HeaderMap {}
 /// A raw body (an upload read as it is sent, such as a plan).
 impl ReadsPath for axum::body::Body {}
+/// The raw query (a signature over its bytes as sent).
+impl ReadsPath for axum::extract::RawQuery {}
 
 impl<T: PathParams> ReadsPath for ApiPath<T> {
     fn path_names() -> Option<&'static [&'static str]> {

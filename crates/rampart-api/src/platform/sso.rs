@@ -109,6 +109,9 @@ pub struct SamlServiceProvider {
     pub acs_url: String,
     /// This service provider's metadata.
     pub metadata_url: String,
+    /// Single logout (HTTP-Redirect binding): where the identity provider answers this
+    /// service's logout, and sends its own signed logout requests.
+    pub slo_url: String,
     /// The identity provider's entity ID, from its metadata.
     pub idp_entity_id: String,
     /// Where browsers sign in at the identity provider (HTTP-Redirect binding).

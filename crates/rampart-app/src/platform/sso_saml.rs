@@ -22,27 +22,52 @@ use base64::Engine;
 use rampart_crypto::saml::{SAML_CLOCK_SKEW_SECS, SamlExpectations, verify_response};
 use rampart_crypto::saml_messages::{
     AuthnRequest, IdpMetadata, LogoutRequest, ServiceProvider, authn_request_xml,
-    logout_request_xml, parse_idp_metadata, read_logout_response, redirect_decode, redirect_encode,
-    sp_metadata,
+    logout_request_xml, logout_response_xml, parse_idp_metadata, read_logout_request,
+    read_logout_response, redirect_decode, redirect_encode, signed_redirect_octets, sp_metadata,
 };
 use rampart_crypto::xmldsig::DOCUMENT_BYTES_MAX;
+use rampart_crypto::xmldsig::verify_detached;
 use rampart_domain::ErrorCode;
-use rampart_domain::platform::sso::{ProviderConfig, SamlConfig, SsoProvider, read_saml_identity};
+use rampart_domain::platform::sso::{
+    ProviderConfig, SamlConfig, SsoProvider, read_saml_identity, saml_subject,
+};
 use rampart_domain::platform::tenancy::Scope;
+use serde_json::json;
 use url::Url;
 
 use super::sso::{
-    SsoFinished, UsedAssertion, check_login_binding, check_redirect, login_failed, state_invalid,
+    SsoFinished, UsedAssertion, check_login_binding, check_redirect, login_failed, session_method,
+    state_invalid,
 };
 use crate::context::RequestMeta;
 use crate::{App, AppError, AppResult};
-pub use rampart_store::platform::sso::SamlSession;
+use rampart_store::platform::sso::SamlSession;
 
 /// The most of a posted `SAMLResponse`: the base64 of the largest document the XML
 /// reader takes, with room for line breaks.
 pub const SAML_RESPONSE_BASE64_MAX: usize = DOCUMENT_BYTES_MAX / 3 * 4 + 16 * 1024;
 /// The longest `RelayState` the binding allows (SAML bindings §3.4.3, §3.5.3).
 const RELAY_STATE_BYTES_MAX: usize = 80;
+
+/// What the provider sent to this service's single logout location (HTTP-Redirect
+/// binding): a response to this service's logout, or its own request.
+#[derive(Clone, Debug, Default)]
+pub struct SamlLogoutMessage {
+    pub saml_response: Option<String>,
+    pub saml_request: Option<String>,
+    pub relay_state: Option<String>,
+    pub sig_alg: Option<String>,
+    pub signature: Option<String>,
+    /// The query as it came, for the bytes its signature covers.
+    pub raw_query: String,
+}
+
+fn logout_refused(why: &str) -> AppError {
+    AppError::bad_request(
+        ErrorCode::InvalidValue,
+        format!("the single logout message was refused: {why}"),
+    )
+}
 
 /// What the identity provider's page posted to the assertion consumer service. Not
 /// `Debug`: the response is a credential until used.
@@ -208,11 +233,23 @@ impl App {
                 return None;
             }
         };
-        let id = rampart_crypto::session::mint_session_id().ok()?;
+        let id = format!(
+            "_{}",
+            rampart_crypto::session::mint_session_id().ok()?.as_str()
+        );
+        // Noted, so the provider's answer must answer this request.
+        match self.store().mark_saml_logout(session, &id).await {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(error) => {
+                tracing::warn!(%error, "could not note a SAML logout request");
+                return None;
+            }
+        }
         let xml = logout_request_xml(
             &sp.entity_id,
             &LogoutRequest {
-                id: &format!("_{}", id.as_str()),
+                id: &id,
                 destination: &slo_url,
                 issued_at: self.now(),
                 name_id: &signed_in.name_id,
@@ -226,49 +263,181 @@ impl App {
         Some(url.into())
     }
 
-    /// Receives the provider's `LogoutResponse` at this service's single logout location
-    /// (the browser, sent back after the provider ended its session). The local session
-    /// ended before the browser left; this only says whether the provider's did too:
-    /// `true` when it did. Its outcome is audited (`auth.sso_logout`).
+    /// Receives what the provider sends to this service's single logout location
+    /// (HTTP-Redirect binding) and answers where the browser goes next:
+    /// - a `LogoutResponse`, after a logout here: it must answer the request this
+    ///   session's logout sent (which it takes, once); audited `auth.sso_logout`; to `/`;
+    /// - a `LogoutRequest` (IdP-initiated single logout, the person logged out at the
+    ///   provider): only when signed (the binding's query signature) by the provider's
+    ///   key, it ends the named person's sessions of this provider (those of the named
+    ///   SessionIndexes, or all), audited; back to the provider with a `LogoutResponse`.
+    ///
+    /// Anyone can send a browser here: a refusal is 400 and counts against the address
+    /// like a failed sign-in.
     pub async fn finish_saml_logout(
         &self,
         name: &str,
-        saml_response: Option<&str>,
+        message: SamlLogoutMessage,
         meta: &RequestMeta,
-    ) -> AppResult<bool> {
-        let provider = self.sso_provider(name).await?;
+    ) -> AppResult<String> {
+        self.check_auth_failures(meta)?;
+        let outcome = self.saml_logout(name, &message, meta).await;
+        if matches!(
+            outcome,
+            Err(AppError::BadRequest { .. } | AppError::NotFound { .. })
+        ) {
+            self.charge_auth_failure(meta);
+        }
+        outcome
+    }
+
+    async fn saml_logout(
+        &self,
+        name: &str,
+        message: &SamlLogoutMessage,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
+        let provider = self.enabled_provider(name).await?;
+        if let Some(request) = message.saml_request.as_deref() {
+            return self
+                .idp_initiated_logout(&provider, request, message, meta)
+                .await;
+        }
         let config = saml_config(&provider)?;
         let idp = idp_metadata(config).map_err(metadata_unusable)?;
         let sp = self.saml_service_provider(&provider, config)?;
-        let encoded = saml_response
+        let encoded = message
+            .saml_response
+            .as_deref()
             .filter(|text| !text.is_empty())
-            .ok_or_else(|| {
-                AppError::bad_request(
-                    ErrorCode::InvalidValue,
-                    "the request carries no SAMLResponse",
-                )
-            })?;
+            .ok_or_else(|| logout_refused("it carries neither SAMLResponse nor SAMLRequest"))?;
         let outcome = redirect_decode(encoded)
             .and_then(|xml| read_logout_response(&xml, &idp.entity_id, &sp.slo_url))
-            .map_err(|refusal| {
-                AppError::bad_request(
-                    ErrorCode::InvalidValue,
-                    format!("the logout response was refused: {refusal}"),
-                )
-            })?;
+            .map_err(|refusal| logout_refused(&refusal.0))?;
+        let unknown = || logout_refused("it answers no logout started here");
+        let in_response_to = outcome.in_response_to.ok_or_else(unknown)?;
         let now = self.now();
-        let record = crate::audit::anonymous(now, meta, "auth.sso_logout", "sso_provider", name)
-            .resource_id(provider.id)
+        let mut tx = self.store().write().await?;
+        let session = tx
+            .take_saml_logout(&in_response_to)
+            .await?
+            .ok_or_else(unknown)?;
+        tx.commit(
+            crate::audit::anonymous(
+                now,
+                meta,
+                "auth.sso_logout",
+                "session",
+                &session_method(&provider),
+            )
+            .resource_id(session)
             .outcome(if outcome.succeeded {
                 crate::audit::Outcome::Success
             } else {
                 crate::audit::Outcome::Failure
             })
-            .build();
-        if let Err(error) = self.store().append_audit(&record).await {
-            tracing::error!(%error, "could not record a single logout");
+            .details(json!({ "initiated_by": "service_provider" }))
+            .build(),
+        )
+        .await?;
+        Ok("/".into())
+    }
+
+    /// The provider asks this service to end a person's sessions (see
+    /// [`Self::finish_saml_logout`]).
+    async fn idp_initiated_logout(
+        &self,
+        provider: &SsoProvider,
+        encoded: &str,
+        message: &SamlLogoutMessage,
+        meta: &RequestMeta,
+    ) -> AppResult<String> {
+        let config = saml_config(provider)?;
+        let idp = idp_metadata(config).map_err(metadata_unusable)?;
+        let sp = self.saml_service_provider(provider, config)?;
+        // Only a request the provider signed ends anything: anyone can send a browser
+        // here, and an unsigned request would log anyone out.
+        let octets = signed_redirect_octets(&message.raw_query, "SAMLRequest")
+            .ok_or_else(|| logout_refused("a logout request must be signed (SigAlg, Signature)"))?;
+        let signature = message
+            .signature
+            .as_deref()
+            .map(|text| {
+                text.chars()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .collect::<String>()
+            })
+            .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+            .ok_or_else(|| logout_refused("a logout request must be signed (Signature)"))?;
+        verify_detached(
+            message.sig_alg.as_deref().unwrap_or_default(),
+            &idp.signing_certificates,
+            octets.as_bytes(),
+            &signature,
+        )
+        .map_err(|refusal| logout_refused(&refusal.0))?;
+        let now = self.now();
+        let request = redirect_decode(encoded)
+            .and_then(|xml| read_logout_request(&xml, &idp.entity_id, &sp.slo_url, now))
+            .map_err(|refusal| logout_refused(&refusal.0))?;
+        let subject = saml_subject(&request.name_id, request.name_id_format.as_deref(), config)
+            .map_err(|refusal| logout_refused(&refusal.reason))?;
+        let method = session_method(provider);
+        let user = self
+            .store()
+            .sso_identity_user(provider.id, &subject)
+            .await?;
+        let ending: Vec<rampart_domain::SessionId> = match user {
+            Some(user) => self
+                .store()
+                .saml_sessions_of(user, &method)
+                .await?
+                .into_iter()
+                .filter(|(_, index)| {
+                    request.session_indexes.is_empty()
+                        || index
+                            .as_ref()
+                            .is_some_and(|index| request.session_indexes.contains(index))
+                })
+                .map(|(session, _)| session)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut tx = self.store().write().await?;
+        for session in &ending {
+            tx.revoke_session(*session, now).await?;
         }
-        Ok(outcome.succeeded)
+        tx.commit(
+            crate::audit::anonymous(now, meta, "auth.sso_logout", "sso_provider", &method)
+                .resource_id(provider.id)
+                .details(json!({
+                    "initiated_by": "identity_provider",
+                    "user": user.map(|user| user.to_string()),
+                    "sessions_ended": ending.len(),
+                }))
+                .build(),
+        )
+        .await?;
+        // The binding's way back: the provider's single logout location, answered.
+        let Some(slo_url) = idp.slo_url else {
+            return Ok("/".into());
+        };
+        let id = format!("_{}", rampart_crypto::session::mint_session_id()?.as_str());
+        let xml = logout_response_xml(&sp.entity_id, &id, &request.id, &slo_url, now);
+        let mut url = Url::parse(&slo_url)
+            .map_err(|_| metadata_unusable("the single logout location is not a URL".into()))?;
+        url.query_pairs_mut().append_pair(
+            "SAMLResponse",
+            &redirect_encode(&xml).map_err(|error| AppError::Internal(error.0))?,
+        );
+        if let Some(relay_state) = message
+            .relay_state
+            .as_deref()
+            .filter(|text| !text.is_empty())
+        {
+            url.query_pairs_mut().append_pair("RelayState", relay_state);
+        }
+        Ok(url.into())
     }
 
     /// The ID of the request a login sends: derived from its state under the pepper, so
@@ -410,7 +579,10 @@ impl App {
 
         let idp = idp_metadata(config).map_err(metadata_unusable)?;
         let sp = self.saml_service_provider(&provider, config)?;
-        self.store().forget_expired_saml_assertions(now).await?;
+        // Housekeeping: a failure here must not fail the sign-in.
+        if let Err(error) = self.store().forget_expired_saml_assertions(now).await {
+            tracing::warn!(%error, "could not forget expired SAML assertions");
+        }
         let assertion = verify_response(
             &xml,
             &SamlExpectations {

@@ -669,24 +669,8 @@ pub fn read_saml_identity(
     authenticated_at: Option<Timestamp>,
     config: &SamlConfig,
 ) -> Result<VerifiedClaims, ValidationError> {
+    let subject = saml_subject(name_id, name_id_format, config)?;
     let format = name_id_format.unwrap_or(NAME_ID_UNSPECIFIED);
-    if format == NAME_ID_TRANSIENT {
-        return Err(ValidationError::new(
-            "name_id",
-            "the identity provider sent a transient NameID, which names nobody twice: \
-             have it send a persistent one (or an email address)",
-        ));
-    }
-    if config.name_id_format != NAME_ID_UNSPECIFIED && format != config.name_id_format {
-        return Err(ValidationError::new(
-            "name_id",
-            format!(
-                "the identity provider sent a NameID of format {format}, and this provider \
-                 asks for {}",
-                config.name_id_format
-            ),
-        ));
-    }
     // An email address is one person however it is written.
     let name_id = if format == NAME_ID_EMAIL {
         name_id.to_lowercase()
@@ -702,7 +686,7 @@ pub fn read_saml_identity(
     let email = first(&config.email_attribute)
         .or_else(|| (format == NAME_ID_EMAIL).then(|| name_id.clone()));
     Ok(VerifiedClaims {
-        subject: format!("{format}|{name_id}"),
+        subject,
         // SAML has no "verified" flag: the provider's signed word is the vouching (see
         // `SamlConfig::email_attribute`).
         email_verified: email.is_some(),
@@ -723,6 +707,41 @@ pub fn read_saml_identity(
         }),
         authenticated_at,
     })
+}
+
+/// The subject a NameID is linked by (`<format>|<value>`, an email address in
+/// lowercase), refusing a transient NameID and one of another format than the
+/// configured one (unless the configuration leaves the format to the provider). The
+/// same at sign-in, re-authentication and the provider's single logout.
+pub fn saml_subject(
+    name_id: &str,
+    name_id_format: Option<&str>,
+    config: &SamlConfig,
+) -> Result<String, ValidationError> {
+    let format = name_id_format.unwrap_or(NAME_ID_UNSPECIFIED);
+    if format == NAME_ID_TRANSIENT {
+        return Err(ValidationError::new(
+            "name_id",
+            "the identity provider sent a transient NameID, which names nobody twice: \
+             have it send a persistent one (or an email address)",
+        ));
+    }
+    if config.name_id_format != NAME_ID_UNSPECIFIED && format != config.name_id_format {
+        return Err(ValidationError::new(
+            "name_id",
+            format!(
+                "the identity provider sent a NameID of format {format}, and this provider \
+                 asks for {}",
+                config.name_id_format
+            ),
+        ));
+    }
+    let value = if format == NAME_ID_EMAIL {
+        name_id.to_lowercase()
+    } else {
+        name_id.to_owned()
+    };
+    Ok(format!("{format}|{value}"))
 }
 
 #[cfg(test)]

@@ -15,10 +15,15 @@ CREATE INDEX saml_assertions_expiry ON saml_assertions (expires_at);
 
 -- What a SAML session's single logout names at the identity provider: the NameID and
 -- SessionIndex of the assertion that signed it in (or last re-authenticated it).
--- Identifiers the provider issued, not secrets; they go with the session.
+-- Identifiers the provider issued, not secrets; removed when the session is logged out
+-- (after the IdP answers, for a single logout).
 CREATE TABLE saml_sessions (
     session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
     name_id TEXT NOT NULL,
     name_id_format TEXT,
-    session_index TEXT
+    session_index TEXT,
+    -- The LogoutRequest sent at this session's logout: the LogoutResponse that comes
+    -- back must answer it (and takes this row).
+    logout_request_id TEXT
 );
+CREATE INDEX saml_sessions_logout ON saml_sessions (logout_request_id);

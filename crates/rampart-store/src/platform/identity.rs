@@ -636,6 +636,14 @@ impl WriteTx {
         id: rampart_domain::SessionId,
         at: Timestamp,
     ) -> StoreResult<()> {
+        // What a SAML session's single logout would name goes too, unless a logout
+        // request awaits the provider's answer (which takes it).
+        sqlx::query(
+            "DELETE FROM saml_sessions WHERE session_id = $1 AND logout_request_id IS NULL",
+        )
+        .bind(id.to_string())
+        .execute(self.conn())
+        .await?;
         // The run credentials it started go with it.
         sqlx::query(
             "UPDATE api_tokens SET revoked_at = $2 \

@@ -356,11 +356,52 @@ impl Store {
     /// anyway): outside any sign-in's transaction, so sign-ins do not wait on each
     /// other's deletions.
     pub async fn forget_expired_saml_assertions(&self, now: Timestamp) -> StoreResult<()> {
+        // A clock-skew's margin: another replica's clock may be behind this one's.
+        let margin = jiff::SignedDuration::from_secs(
+            rampart_domain::platform::sso::ID_TOKEN_CLOCK_SKEW_SECS,
+        );
         sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
-            .bind(micros(now))
+            .bind(micros(now.checked_sub(margin).unwrap_or(now)))
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    /// Notes the LogoutRequest sent at a SAML session's logout; `false` when the session
+    /// has no SAML sign-in on record.
+    pub async fn mark_saml_logout(
+        &self,
+        session: rampart_domain::SessionId,
+        request_id: &str,
+    ) -> StoreResult<bool> {
+        let updated =
+            sqlx::query("UPDATE saml_sessions SET logout_request_id = $2 WHERE session_id = $1")
+                .bind(session.to_string())
+                .bind(request_id)
+                .execute(self.pool())
+                .await?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    /// The open sessions `user` signed in to with `method` (`saml:<provider>`), each with
+    /// the SessionIndex it signed in with, if known.
+    pub async fn saml_sessions_of(
+        &self,
+        user: UserId,
+        method: &str,
+    ) -> StoreResult<Vec<(rampart_domain::SessionId, Option<String>)>> {
+        sqlx::query(
+            "SELECT s.id AS id, ss.session_index AS session_index FROM sessions s \
+             LEFT JOIN saml_sessions ss ON ss.session_id = s.id \
+             WHERE s.user_id = $1 AND s.auth_method = $2 AND s.revoked_at IS NULL",
+        )
+        .bind(user.to_string())
+        .bind(method)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|row| Ok((get_id(row, "id")?, get(row, "session_index")?)))
+        .collect()
     }
 
     /// The NameID and SessionIndex a SAML session signed in with.
@@ -388,6 +429,23 @@ impl Store {
 }
 
 impl WriteTx {
+    /// Takes the SAML session whose logout request `request_id` was (deleting its row,
+    /// once): the session a LogoutResponse answers for.
+    pub async fn take_saml_logout(
+        &mut self,
+        request_id: &str,
+    ) -> StoreResult<Option<rampart_domain::SessionId>> {
+        let row = sqlx::query(
+            "DELETE FROM saml_sessions WHERE logout_request_id = $1 RETURNING session_id",
+        )
+        .bind(request_id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref()
+            .map(|row| get_id(row, "session_id"))
+            .transpose()
+    }
+
     /// Records (or, after a re-authentication, replaces) what a SAML session's single
     /// logout will name.
     pub async fn upsert_saml_session(

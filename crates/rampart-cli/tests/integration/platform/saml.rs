@@ -284,6 +284,10 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     assert_eq!(sp["idp_entity_id"], "https://localhost/test-idp");
     assert_eq!(sp["idp_sso_url"], format!("{}/sso/redirect", idp.base));
     assert_eq!(sp["idp_certificates_sha256"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        sp["slo_url"],
+        format!("{}/api/v1/auth/sso/corp/slo", server.url)
+    );
     idp.import_sp_metadata(&server, "corp").await;
 
     // Just-in-time creation, with the mapped group joined.
@@ -597,6 +601,97 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
     let confirmed = audit(&server, "auth.sso_logout").await;
     assert_eq!(confirmed.len(), 1, "{confirmed:?}");
     assert_eq!(confirmed[0]["outcome"], "success");
+    // A LogoutResponse that answers no logout started here (right issuer, unsigned, as
+    // anyone can make one) is refused and records nothing.
+    let forged = rampart_crypto::saml_messages::logout_response_xml(
+        "https://localhost/test-idp",
+        "_forged",
+        "_no_such_request",
+        &format!("{}/api/v1/auth/sso/corp/slo", server.url),
+        jiff::Timestamp::UNIX_EPOCH,
+    );
+    let forged: String = url::form_urlencoded::byte_serialize(
+        rampart_crypto::saml_messages::redirect_encode(&forged)
+            .unwrap()
+            .as_bytes(),
+    )
+    .collect();
+    let refused = browser
+        .get(&format!(
+            "{}/api/v1/auth/sso/corp/slo?SAMLResponse={forged}",
+            server.url
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(audit(&server, "auth.sso_logout").await.len(), 1);
+
+    // IdP-initiated single logout: ana signs in again, then logs out at the IdP, which
+    // asks this service (a signed redirect) to end her session here too.
+    let mut again = Browser::trusting(&server, &idp.tls_pem);
+    let page = through_idp(&mut again, &server, &idp, START, "ana", 0).await;
+    let signed_in = post_to_acs(&mut again, &page, &[]).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    assert_eq!(me(&mut again, &server).await.status, StatusCode::OK);
+    let asked = again
+        .get(&format!(
+            "{}/idp-logout?username=ana&relay_state=back",
+            idp.base
+        ))
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text);
+    let to_sp = location(&asked, &idp.base);
+    assert!(
+        to_sp.starts_with(&format!(
+            "{}/api/v1/auth/sso/corp/slo?SAMLRequest=",
+            server.url
+        )),
+        "{to_sp}"
+    );
+    // Unsigned, or with its RelayState changed, it ends nothing.
+    let unsigned = to_sp.split("&Signature=").next().unwrap().to_owned();
+    let tampered = to_sp.replace("RelayState=back", "RelayState=bacK");
+    for forged in [&unsigned, &tampered] {
+        let refused = again.get(forged).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert_eq!(me(&mut again, &server).await.status, StatusCode::OK);
+    }
+    let answered = again.get(&to_sp).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.text);
+    assert_eq!(
+        me(&mut again, &server).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let back_at_idp = location(&answered, &to_sp);
+    assert!(
+        back_at_idp.starts_with(&format!("{}/slo/redirect?SAMLResponse=", idp.base)),
+        "{back_at_idp}"
+    );
+    assert_eq!(param(&back_at_idp, "RelayState").as_deref(), Some("back"));
+    let acknowledged = again.get(&back_at_idp).await;
+    assert_eq!(acknowledged.status, StatusCode::OK, "{}", acknowledged.text);
+    let responses = again
+        .get(&format!("{}/sp-logout-responses", idp.base))
+        .await;
+    assert_eq!(
+        responses.body[0]["status"], "urn:oasis:names:tc:SAML:2.0:status:Success",
+        "{}",
+        responses.text
+    );
+    let ended = audit(&server, "auth.sso_logout").await;
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    assert_eq!(ended[0]["details"]["initiated_by"], "identity_provider");
+    // The IdP named every SessionIndex it gave ana: her other sessions (the two
+    // IdP-initiated ones) end too.
+    assert_eq!(ended[0]["details"]["sessions_ended"], 3, "{ended:?}");
+    assert_eq!(
+        me(&mut elsewhere, &server).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Every sign-in and refusal is in the audit log, with the SAML method.
     let logins = audit(&server, "auth.login")
@@ -604,7 +699,7 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
         .iter()
         .filter(|event| event["details"]["method"] == "saml:corp")
         .count();
-    assert_eq!(logins, 4, "ana, bob, ana and ana again by the IdP");
+    assert_eq!(logins, 5, "ana, bob, ana twice by the IdP, ana again");
     let failures = audit(&server, "auth.failure").await;
     assert!(
         failures

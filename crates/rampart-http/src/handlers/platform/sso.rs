@@ -2,13 +2,14 @@
 //! metadata (public: the browser is not signed in yet), and the identity providers'
 //! configuration (account admins).
 
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use rampart_api::platform as wire;
 use rampart_app::platform::sso::{SsoCallback, SsoFinished, SsoProviderInput, SsoProviderPatch};
-use rampart_app::platform::sso_saml::{SamlPost, saml_identity_provider};
+use rampart_app::platform::sso_saml::{SamlLogoutMessage, SamlPost, saml_identity_provider};
 use rampart_app::{Access, Ctx, RequestMeta};
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission as P;
@@ -58,12 +59,17 @@ const CALLBACK_QUERY: &[QueryParam] = &[
 const SLO_QUERY: &[QueryParam] = &[
     QueryParam::optional(
         "SAMLResponse",
-        "the LogoutResponse, DEFLATEd and base64ed",
+        "the provider's LogoutResponse to this service's logout, DEFLATEd and base64ed",
         Shape::Text,
     ),
-    QueryParam::optional("RelayState", "not used", Shape::Text),
-    QueryParam::optional("SigAlg", "not checked", Shape::Text),
-    QueryParam::optional("Signature", "not checked", Shape::Text),
+    QueryParam::optional(
+        "SAMLRequest",
+        "the provider's own LogoutRequest (IdP-initiated single logout; must be signed)",
+        Shape::Text,
+    ),
+    QueryParam::optional("RelayState", "returned to the provider", Shape::Text),
+    QueryParam::optional("SigAlg", "the query signature's algorithm", Shape::Text),
+    QueryParam::optional("Signature", "the query signature", Shape::Text),
 ];
 
 /// Registers this module's routes.
@@ -133,14 +139,15 @@ pub fn routes(table: &mut RouteTable) {
             M::GET,
             "/api/v1/auth/sso/{provider}/slo",
             Access::Public,
-            "SAML single logout: the identity provider sends the browser back here with its \
-             LogoutResponse (HTTP-Redirect binding) after ending its session; redirects \
-             to / (the local session ended at logout)",
+            "SAML single logout (HTTP-Redirect binding): the identity provider's \
+             LogoutResponse to this service's logout (redirects to /), or its signed \
+             LogoutRequest ending a person's sessions here (redirects back to the provider \
+             with the answer)",
         )
         .query(SLO_QUERY)
         .empty(303)
-        // No or an unreadable LogoutResponse, or an IdP-initiated LogoutRequest.
-        .errors(&[400]),
+        // No, an unreadable, unsigned or unknown message.
+        .errors(&[400, 502]),
         saml_logout,
     );
     table.add(
@@ -396,6 +403,7 @@ fn wire_provider(state: &AppState, provider: &SsoProvider) -> wire::SsoProvider 
                     entity_id: sp.entity_id,
                     acs_url: sp.acs_url,
                     metadata_url: sp.metadata_url,
+                    slo_url: sp.slo_url,
                     idp_entity_id: idp.entity_id,
                     idp_sso_url: idp.sso_url,
                     idp_certificates_sha256: idp.certificates_sha256,
@@ -598,24 +606,44 @@ pub struct SamlForm {
     relay_state: Option<String>,
 }
 
-/// The provider's redirect after single logout. Not `deny_unknown_fields`.
+/// What the provider sends to the single logout location. Not `deny_unknown_fields`.
 #[derive(Deserialize)]
 pub struct SloQuery {
     #[serde(rename = "SAMLResponse", default)]
     saml_response: Option<String>,
+    #[serde(rename = "SAMLRequest", default)]
+    saml_request: Option<String>,
+    #[serde(rename = "RelayState", default)]
+    relay_state: Option<String>,
+    #[serde(rename = "SigAlg", default)]
+    sig_alg: Option<String>,
+    #[serde(rename = "Signature", default)]
+    signature: Option<String>,
 }
 
 pub async fn saml_logout(
     State(state): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     ApiPath(path): ApiPath<ProviderPath>,
+    RawQuery(raw_query): RawQuery,
     ApiQuery(query): ApiQuery<SloQuery>,
 ) -> ApiResult<Response> {
-    state
+    let location = state
         .app
-        .finish_saml_logout(&path.provider, query.saml_response.as_deref(), &meta)
+        .finish_saml_logout(
+            &path.provider,
+            SamlLogoutMessage {
+                saml_response: query.saml_response,
+                saml_request: query.saml_request,
+                relay_state: query.relay_state,
+                sig_alg: query.sig_alg,
+                signature: query.signature,
+                raw_query: raw_query.unwrap_or_default(),
+            },
+            &meta,
+        )
         .await?;
-    see_other("/", &[])
+    see_other(&location, &[])
 }
 
 pub async fn saml_metadata(

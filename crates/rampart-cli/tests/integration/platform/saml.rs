@@ -1133,6 +1133,22 @@ async fn saml_refuses_forged_and_misdirected_responses() {
         misdirected.text
     );
 
+    // A NameID of another format than the provider asks for is refused, however
+    // genuine the response.
+    let mut email_only = added.body["saml"].clone();
+    email_only["name_id_format"] = json!("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress");
+    let changed = server
+        .patch(
+            "/api/v1/sso/providers/corp",
+            &server.admin_token,
+            json!({"saml": email_only}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let (reply, _) = post_forged(&server, &idp, "mallory", str::to_owned).await;
+    assert_eq!(reply.code(), "sso_login_failed", "{}", reply.text);
+    assert!(reply.text.contains("format"), "{}", reply.text);
+
     // An IdP that still signs with SHA-1 is refused, however genuine its key.
     let outdated = SamlIdp::start(users, &["--sha1"]).await;
     outdated.become_corps_idp(&server).await;

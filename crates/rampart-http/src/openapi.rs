@@ -184,7 +184,7 @@ fn error_description(status: u16) -> &'static str {
         409 => "the change conflicts with what is stored",
         410 => "the data's keys were destroyed (crypto-shredding)",
         413 => "the body is larger than the route accepts",
-        415 => "the body is not sent as JSON",
+        415 => "the body is not sent with the media type the request body names",
         422 => "the request cannot be carried out as asked",
         423 => "the resource is locked",
         429 => "too many requests; `Retry-After` says when to retry",

@@ -475,6 +475,50 @@ async fn saml_signs_in_users(engine: Option<Engine>, sign: &str) {
         )
         .await;
     assert_eq!(garbage.status.as_u16() / 100, 4, "{}", garbage.text);
+    // Hostile forms get the same 4xx on both engines (this test runs on each): a NUL,
+    // a field twice, a response larger than the reader takes, a RelayState longer than
+    // the binding allows — and no session.
+    let huge = "A".repeat(400_000);
+    let long_relay = "r".repeat(81);
+    type Hostile<'a> = (&'a [(&'a str, &'a str)], &'a [u16], &'a str);
+    let hostile: [Hostile; 4] = [
+        (
+            &[("SAMLResponse", "PD94\u{0}bWw=")],
+            &[400],
+            "nul_character",
+        ),
+        (
+            &[("SAMLResponse", "PD94"), ("SAMLResponse", "PD94")],
+            &[400],
+            "invalid_body",
+        ),
+        (&[("SAMLResponse", huge.as_str())], &[400, 413], ""),
+        (
+            &[
+                ("SAMLResponse", "PD94"),
+                ("RelayState", long_relay.as_str()),
+            ],
+            &[400],
+            "sso_state_invalid",
+        ),
+    ];
+    for (form, statuses, code) in hostile {
+        let reply = tamperer.post_form(&acs, form).await;
+        assert!(
+            statuses.contains(&reply.status.as_u16()),
+            "{code}: {} {}",
+            reply.status,
+            reply.text
+        );
+        if !code.is_empty() {
+            assert_eq!(reply.code(), code, "{}", reply.text);
+        }
+    }
+    assert!(
+        tamperer
+            .cookie(&server.url, "__Host-rampart_session")
+            .is_none()
+    );
 
     // IdP-initiated: refused until allowed; then each response signs in once.
     let idp_initiated = format!(

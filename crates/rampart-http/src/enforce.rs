@@ -48,7 +48,7 @@ fn state_changing(method: &Method) -> bool {
 
 /// For a state-changing request made with a session cookie, a browser's `Origin` (when
 /// sent) must be this server: a second line of defence behind the CSRF token.
-fn origin_matches(headers: &HeaderMap, authority: Option<&str>) -> bool {
+pub(crate) fn origin_matches(headers: &HeaderMap, authority: Option<&str>) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
@@ -151,26 +151,56 @@ pub async fn enforce(
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.to_owned())
     };
-    let access_index = match state.app.access_of(&actor).await {
-        Ok(index) => index,
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(String::new, |path| path.as_str().to_owned());
+    let target = Target {
+        org: param("org"),
+        project: param("project"),
+        method: &parts.method,
+        route: &route,
+    };
+    let (ctx, resolved) = match admit(&state, actor, meta, guard, &target).await {
+        Ok(admitted) => admitted,
         Err(error) => return ApiError::from(error).into_response(),
     };
+    parts.extensions.insert(ctx);
+    parts.extensions.insert(resolved);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// What an authenticated request asks for: the scope named in its path and the route
+/// (method and matched path, for the audit record of a denial and the step-up message).
+pub struct Target<'a> {
+    pub org: Option<String>,
+    pub project: Option<String>,
+    pub method: &'a Method,
+    pub route: &'a str,
+}
+
+/// Everything after authentication, shared by the API's middleware and the web UI (whose
+/// pages and forms name the API route they stand for, so both are held to one rule):
+/// scope resolution (404 for unknown org/project), allowlists, `authorize` with the
+/// denial audited, SSO policies, and step-up for a sensitive route.
+pub async fn admit(
+    state: &AppState,
+    actor: rampart_app::Actor,
+    meta: RequestMeta,
+    guard: Guard,
+    target: &Target<'_>,
+) -> Result<(Ctx, ResolvedScope), AppError> {
+    let access = guard.access;
+    let access_index = state.app.access_of(&actor).await?;
     let ctx = Ctx::new(actor, meta, access_index);
-    let resolved = match state
+    let resolved = state
         .app
-        .resolve_scope(param("org").as_deref(), param("project").as_deref())
-        .await
-    {
-        Ok(resolved) => resolved,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    if let Err(error) = state
+        .resolve_scope(target.org.as_deref(), target.project.as_deref())
+        .await?;
+    state
         .app
         .check_ip_allowlists(&ctx.meta, resolved.scope())
-        .await
-    {
-        return ApiError::from(error).into_response();
-    }
+        .await?;
     if let Err(error) = authorize(&ctx.actor, &ctx.access, access, resolved.scope()) {
         let permission = match access {
             Access::Permission(permission) | Access::List(permission) => Some(permission.as_str()),
@@ -181,8 +211,8 @@ pub async fn enforce(
             .scope(resolved.scope())
             .outcome(Outcome::Denied)
             .details(json!({
-                "method": parts.method.as_str(),
-                "route": parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()),
+                "method": target.method.as_str(),
+                "route": target.route,
                 "permission": permission,
             }))
             .build();
@@ -190,33 +220,25 @@ pub async fn enforce(
             // A denial that cannot be recorded is still a denial.
             tracing::error!(error = %store_error, "could not record an authorisation denial");
         }
-        return ApiError::from(error).into_response();
+        return Err(error);
     }
     // After authorisation: a scope the caller cannot see answers 404 before any policy
     // of it is told.
-    if let Err(error) = state
+    state
         .app
         .check_sso_policies(&ctx.actor, &ctx.meta, resolved.scope())
-        .await
-    {
-        return ApiError::from(error).into_response();
-    }
+        .await?;
     if guard.step_up {
-        let route = parts
-            .extensions
-            .get::<axum::extract::MatchedPath>()
-            .map_or_else(String::new, |path| path.as_str().to_owned());
-        if let Err(error) = state
+        state
             .app
-            .check_step_up(&ctx, resolved.scope(), &format!("{} {route}", parts.method))
-            .await
-        {
-            return ApiError::from(error).into_response();
-        }
+            .check_step_up(
+                &ctx,
+                resolved.scope(),
+                &format!("{} {}", target.method, target.route),
+            )
+            .await?;
     }
-    parts.extensions.insert(ctx);
-    parts.extensions.insert(resolved);
-    next.run(Request::from_parts(parts, body)).await
+    Ok((ctx, resolved))
 }
 
 /// Handlers of scoped routes take the resolved scope from here.

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod unread_body;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -63,6 +63,8 @@ pub fn build_router(state: AppState) -> (Router, Vec<RouteSpec>) {
     let document = OpenApiJson(Arc::new(crate::openapi::document_json_for(&specs)));
     // The Terraform state backend and incoming webhooks: their own methods, auth and
     // body limits.
+    // The web UI under `/`, each page held to the access of the API route it stands for.
+    let router = crate::web::mount(router, &specs);
     let router = crate::handlers::mount_outside_table(router)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route").into_response() })
         .method_not_allowed_fallback(|| async {

@@ -4,6 +4,20 @@ use utoipa::ToSchema;
 
 use super::Alert;
 
+/// `?limit=&cursor=&status=&severity=&service=` on a project's incident list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// `open`, or a comma-separated list of statuses.
+    pub status: Option<String>,
+    /// `SEV0` to `SEV4`.
+    pub severity: Option<String>,
+    /// The identifier of the service that opened them.
+    pub service: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentCreate {

@@ -345,7 +345,7 @@ impl App {
         let now = self.now();
         let timeouts = self.settings().session_timeouts;
         let session_secret = mint_session_id()?;
-        let csrf_token = mint_session_id()?;
+        let csrf_token = self.csrf_token_of_session(&session_secret);
         let absolute_secs = i64::try_from(timeouts.absolute_secs).unwrap_or(i64::MAX);
         let session = Session {
             id: mint(now, SessionId::mint)?,
@@ -392,8 +392,22 @@ impl App {
         Ok((outcome, ctx))
     }
 
+    /// The CSRF token of the session whose cookie holds `session_secret`: an HMAC of the
+    /// secret under the pepper, so that a page rendered for the session can put it in
+    /// its forms without storing it anywhere (OWASP's HMAC-based token pattern), while
+    /// only someone who can read this server's pages or the login answer learns it. The
+    /// session row keeps only its hash, checked by `authenticate_session`.
+    pub fn csrf_token_of_session(&self, session_secret: &str) -> Zeroizing<String> {
+        use base64::Engine;
+        let mac = Zeroizing::new(
+            self.pepper()
+                .blind_index("session-csrf", session_secret.as_bytes()),
+        );
+        Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.as_slice()))
+    }
+
     /// Authenticates a session cookie. For a state-changing request, `csrf_token` must
-    /// be the token handed out at login.
+    /// be the session's (handed out at login, and put in the forms of its pages).
     pub async fn authenticate_session(
         &self,
         session_secret: &str,

@@ -261,6 +261,36 @@ impl App {
         Ok(project)
     }
 
+    /// The projects the caller holds `project:view` on, across organisations, at most
+    /// `limit` (the web UI's home page: someone with a role on one project sees it there,
+    /// though not its organisation's settings).
+    pub async fn visible_projects(
+        &self,
+        ctx: &Ctx,
+        limit: u32,
+    ) -> AppResult<Vec<(Organization, Project)>> {
+        let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut visible = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let request = super::page_request(Some(100), cursor.as_deref())?;
+            let orgs = self.store().list_orgs(&request).await?;
+            for org in orgs.items {
+                let projects = self.list_projects(ctx, &org, Some(limit), None).await?;
+                for project in projects.items {
+                    visible.push((org.clone(), project));
+                    if visible.len() >= wanted {
+                        return Ok(visible);
+                    }
+                }
+            }
+            match orgs.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(visible),
+            }
+        }
+    }
+
     /// The projects of `org` on which the caller holds `project:view`.
     pub async fn list_projects(
         &self,

@@ -15,8 +15,8 @@ use rampart_domain::platform::tenancy::Scope;
 use rampart_domain::sre::alerts::Alert;
 use rampart_domain::sre::incidents::{
     ActionItem, INCIDENT_NOTE_CHARS_MAX, INCIDENT_TITLE_CHARS_MAX, Incident, IncidentFields,
-    IncidentSeverity, IncidentStatus, Paging, alert_status_after, check_custom_fields,
-    check_description, check_text, check_title, normalise_assignees,
+    IncidentFilter, IncidentSeverity, IncidentStatus, Paging, alert_status_after,
+    check_custom_fields, check_description, check_text, check_title, normalise_assignees,
 };
 use rampart_domain::{IncidentId, ProjectId};
 use rampart_store::Page;
@@ -215,6 +215,11 @@ pub struct TimelineEntry {
     pub body: serde_json::Value,
 }
 
+/// A filter's text, unless absent or blank.
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|text| !text.is_empty())
+}
+
 fn project_of(scope: Scope) -> AppResult<ProjectId> {
     scope.project_id().ok_or_else(|| {
         AppError::bad_request(ErrorCode::InvalidScope, "incidents belong to projects")
@@ -223,6 +228,16 @@ fn project_of(scope: Scope) -> AppResult<ProjectId> {
 
 fn incident_not_found() -> AppError {
     AppError::NotFound { what: "incident" }
+}
+
+/// The filters of an incident list as the edge received them (the API's query, the web
+/// UI's address): `status` (`open` or a comma-separated list), `severity` (`SEV0`…),
+/// `service` (its identifier). Empty or absent means any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IncidentListQuery<'a> {
+    pub status: Option<&'a str>,
+    pub severity: Option<&'a str>,
+    pub service: Option<&'a str>,
 }
 
 impl App {
@@ -371,20 +386,40 @@ impl App {
         }
     }
 
-    /// A project's incidents, newest first. One whose title does not open is listed
-    /// unreadable (`title: None`) and recorded as an integrity violation; the others are
-    /// listed as usual.
+    /// A project's incidents, newest first, those `query` asks for (an unknown service
+    /// has none). One whose title does not open is listed unreadable (`title: None`)
+    /// and recorded as an integrity violation; the others are listed as usual.
     pub async fn list_incidents(
         &self,
         ctx: &Ctx,
         scope: Scope,
+        query: IncidentListQuery<'_>,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> AppResult<Page<IncidentView>> {
         let project = project_of(scope)?;
         // Incidents page by number, newest first.
         let page = crate::platform::numbered_page_request(limit, cursor)?;
-        let listed = self.store().list_incidents(project, &page).await?;
+        let mut filter = IncidentFilter {
+            statuses: IncidentFilter::parse_statuses(query.status.unwrap_or_default())?,
+            severity: given(query.severity)
+                .map(|text| IncidentSeverity::parse(text).map(IncidentSeverity::as_string))
+                .transpose()?,
+            service: None,
+        };
+        if let Some(identifier) = given(query.service) {
+            match self.service_at(scope, identifier).await {
+                Ok(service) => filter.service = Some(service.id),
+                Err(AppError::NotFound { .. }) => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let listed = self.store().list_incidents(project, &filter, &page).await?;
         let opener = self.opener(&project.to_string()).await?;
         let mut items = Vec::with_capacity(listed.items.len());
         for (incident, sealed) in listed.items {
@@ -414,6 +449,23 @@ impl App {
 
     /// An incident with its alerts, timeline, fields and action items; refused with
     /// `integrity_violation` (and recorded) when any of its sealed values does not open.
+    /// A token that changes whenever the project's incident list would (the web UI's
+    /// live list compares successive ones; it tells nothing else).
+    pub async fn incidents_watermark(&self, scope: Scope) -> AppResult<String> {
+        let (how_many, latest) = self.store().incidents_watermark(project_of(scope)?).await?;
+        Ok(format!("{how_many}.{latest}"))
+    }
+
+    /// A token that changes whenever incident `number`'s page would.
+    pub async fn incident_watermark(&self, scope: Scope, number: u64) -> AppResult<String> {
+        let (updated, event, items) = self
+            .store()
+            .incident_watermark(project_of(scope)?, number)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        Ok(format!("{updated}.{event}.{items}"))
+    }
+
     pub async fn get_incident(
         &self,
         ctx: &Ctx,

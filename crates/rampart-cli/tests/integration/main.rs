@@ -33,3 +33,4 @@ mod sre;
 mod tidy;
 mod tls;
 mod unread_body;
+mod web;

@@ -134,6 +134,45 @@ impl IncidentStatus {
     }
 }
 
+/// Which incidents a list shows: every one when nothing is set; otherwise those with
+/// one of `statuses`, of `severity`, opened by `service` (all that are set).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    pub statuses: Vec<IncidentStatus>,
+    pub severity: Option<String>,
+    pub service: Option<crate::ServiceId>,
+}
+
+impl IncidentFilter {
+    /// Reads a `status` filter: a comma-separated list of statuses, where `open` stands
+    /// for every status before resolved.
+    pub fn parse_statuses(text: &str) -> Result<Vec<IncidentStatus>, ValidationError> {
+        let mut statuses = Vec::new();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let more: Vec<IncidentStatus> = if word == "open" {
+                IncidentStatus::ALL
+                    .into_iter()
+                    .filter(|status| status.is_open())
+                    .collect()
+            } else {
+                vec![IncidentStatus::parse(word).map_err(|_| {
+                    ValidationError::new(
+                        "status",
+                        "must be open or a comma-separated list of triggered, acknowledged, \
+                         investigating, identified, monitoring, resolved, closed",
+                    )
+                })?]
+            };
+            for status in more {
+                if !statuses.contains(&status) {
+                    statuses.push(status);
+                }
+            }
+        }
+        Ok(statuses)
+    }
+}
+
 /// An incident (its title, description and timeline are sealed and kept beside it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
@@ -421,6 +460,32 @@ mod tests {
         assert!(!Closed.may_move_to(Monitoring));
         assert!(!Acknowledged.may_move_to(Acknowledged));
         assert!(Triggered.is_open() && !Resolved.is_open());
+        assert_eq!(
+            IncidentFilter::parse_statuses("open").unwrap(),
+            [
+                Triggered,
+                Acknowledged,
+                Investigating,
+                Identified,
+                Monitoring
+            ]
+        );
+        assert_eq!(
+            IncidentFilter::parse_statuses("resolved, triggered,open,").unwrap(),
+            [
+                Resolved,
+                Triggered,
+                Acknowledged,
+                Investigating,
+                Identified,
+                Monitoring
+            ]
+        );
+        assert!(IncidentFilter::parse_statuses("").unwrap().is_empty());
+        assert_eq!(
+            IncidentFilter::parse_statuses("opened").unwrap_err().field,
+            "status"
+        );
     }
 
     #[test]

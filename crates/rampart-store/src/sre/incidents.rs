@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use rampart_domain::sre::incidents::Incident;
-use rampart_domain::sre::incidents::IncidentStatus;
+use rampart_domain::sre::incidents::{IncidentFilter, IncidentStatus};
 use rampart_domain::{IncidentId, ProjectId, ServiceId};
 use sqlx::any::AnyRow;
 
@@ -185,9 +185,11 @@ impl Store {
     }
 
     /// Incidents of a project, newest first (the cursor is an incident number).
+    /// A project's incidents matching `filter`, newest first.
     pub async fn list_incidents(
         &self,
         project: ProjectId,
+        filter: &IncidentFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<(Incident, Vec<u8>)>> {
         let before = match page.after.as_deref() {
@@ -196,16 +198,40 @@ impl Store {
                 .parse::<i64>()
                 .map_err(|_| StoreError::Internal("incident cursor".into()))?,
         };
+        // Statuses are the enum's own words, never the caller's text; severity and
+        // service are bound.
+        let mut conditions = String::new();
+        if !filter.statuses.is_empty() {
+            let listed: Vec<String> = filter
+                .statuses
+                .iter()
+                .map(|status| format!("'{}'", status.as_str()))
+                .collect();
+            conditions.push_str(&format!(" AND status IN ({})", listed.join(", ")));
+        }
+        let mut next = 4;
+        if filter.severity.is_some() {
+            conditions.push_str(&format!(" AND severity = ${next}"));
+            next += 1;
+        }
+        if filter.service.is_some() {
+            conditions.push_str(&format!(" AND service_id = ${next}"));
+        }
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS}, title_sealed FROM incidents \
-             WHERE project_id = $1 AND number < $2 ORDER BY number DESC LIMIT $3"
+             WHERE project_id = $1 AND number < $2{conditions} ORDER BY number DESC LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let mut query = sqlx::query(&sql)
             .bind(project.to_string())
             .bind(before)
-            .bind(page.overfetch())
-            .fetch_all(self.pool())
-            .await?;
+            .bind(page.overfetch());
+        if let Some(severity) = &filter.severity {
+            query = query.bind(severity.clone());
+        }
+        if let Some(service) = filter.service {
+            query = query.bind(service.to_string());
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         let items = rows
             .iter()
             .map(|row| Ok((incident_from(row)?, get(row, "title_sealed")?)))
@@ -213,6 +239,48 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |(incident, _)| {
             incident.number.to_string()
         }))
+    }
+
+    /// What changes whenever a project's incident list would: the number of incidents
+    /// and the latest change to any (the web UI's live list polls it; cheap, no
+    /// plaintext).
+    pub async fn incidents_watermark(&self, project: ProjectId) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS how_many, COALESCE(MAX(updated_at), 0) AS latest \
+             FROM incidents WHERE project_id = $1",
+        )
+        .bind(project.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok((get(&row, "how_many")?, get(&row, "latest")?))
+    }
+
+    /// What changes whenever an incident's page would: its last change, its latest
+    /// timeline entry and its action items; `None` when there is no such incident.
+    pub async fn incident_watermark(
+        &self,
+        project: ProjectId,
+        number: u64,
+    ) -> StoreResult<Option<(i64, i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT i.updated_at AS updated_at, \
+             COALESCE((SELECT MAX(e.seq) FROM incident_events e WHERE e.incident_id = i.id), 0) \
+             AS latest_event, \
+             (SELECT COUNT(*) FROM incident_action_items a WHERE a.incident_id = i.id) AS items \
+             FROM incidents i WHERE i.project_id = $1 AND i.number = $2",
+        )
+        .bind(project.to_string())
+        .bind(signed(number)?)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok((
+                get(&row, "updated_at")?,
+                get(&row, "latest_event")?,
+                get(&row, "items")?,
+            ))
+        })
+        .transpose()
     }
 
     pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFieldsRow> {

@@ -756,14 +756,18 @@ async fn incident_numbers_increase_per_project_and_one_group_opens_one_incident(
 
         // Newest first, a page at a time (the cursor is a number).
         let first_page = store
-            .list_incidents(t.project.id, &page(None, 2))
+            .list_incidents(t.project.id, &Default::default(), &page(None, 2))
             .await
             .unwrap();
         let numbers: Vec<_> = first_page.items.iter().map(|(i, _)| i.number).collect();
         assert_eq!(numbers, [3, 2]);
         assert_eq!(first_page.next_cursor.as_deref(), Some("2"));
         let rest = store
-            .list_incidents(t.project.id, &page(first_page.next_cursor, 2))
+            .list_incidents(
+                t.project.id,
+                &Default::default(),
+                &page(first_page.next_cursor, 2),
+            )
             .await
             .unwrap();
         assert_eq!(rest.items, [(resolved, b"first".to_vec())]);

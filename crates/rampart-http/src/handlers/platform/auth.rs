@@ -122,20 +122,25 @@ pub async fn logout(
         provider_logout_url,
     })
     .into_response();
-    response.headers_mut().insert(
+    clear_session_cookies(response.headers_mut());
+    Ok(response)
+}
+
+/// Tells the browser to forget its session (after a logout, API or web UI).
+pub fn clear_session_cookies(headers: &mut axum::http::HeaderMap) {
+    headers.append(
         header::SET_COOKIE,
         HeaderValue::from_static(
             "__Host-rampart_session=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
         ),
     );
     // The CSRF cookie a single sign-on login handed over goes with the session.
-    response.headers_mut().append(
+    headers.append(
         header::SET_COOKIE,
         HeaderValue::from_static(
             "__Host-rampart_csrf=; Path=/; Secure; SameSite=Strict; Max-Age=0",
         ),
     );
-    Ok(response)
 }
 
 pub async fn me(

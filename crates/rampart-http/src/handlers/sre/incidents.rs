@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
+use rampart_api::ListResponse;
 use rampart_api::sre as wire;
-use rampart_api::{ListParams, ListResponse};
-use rampart_app::sre::incidents::{IncidentAlert, IncidentView, TimelineEntry};
+use rampart_app::sre::incidents::{IncidentAlert, IncidentListQuery, IncidentView, TimelineEntry};
 use rampart_app::{AppError, Ctx};
 use rampart_domain::Permission as P;
 use rampart_domain::sre::incidents::ActionItem;
@@ -16,7 +16,27 @@ use crate::AppState;
 use crate::enforce::Scope;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, path_params};
-use crate::routes::{NUMBERED_LIST_QUERY, PROJECT, RouteSpec, RouteTable, join_path, perm};
+use crate::routes::{
+    LIMIT, NUMBER_CURSOR, PROJECT, QueryParam, RouteSpec, RouteTable, Shape, join_path, perm,
+};
+
+/// The incident list's page and filters (the web UI's list keeps the same ones in its
+/// address).
+const INCIDENT_LIST_QUERY: &[QueryParam] = &[
+    LIMIT,
+    NUMBER_CURSOR,
+    QueryParam::optional(
+        "status",
+        "`open` (every status before resolved) or a comma-separated list of statuses",
+        Shape::Text,
+    ),
+    QueryParam::optional("severity", "SEV0 to SEV4", Shape::Text),
+    QueryParam::optional(
+        "service",
+        "the identifier of the service whose alerts opened them",
+        Shape::Text,
+    ),
+];
 
 /// Registers this module's routes.
 pub fn routes(table: &mut RouteTable) {
@@ -33,7 +53,7 @@ pub fn routes(table: &mut RouteTable) {
             "Incidents, newest first",
         )
         .page::<wire::Incident>()
-        .query(NUMBERED_LIST_QUERY),
+        .query(INCIDENT_LIST_QUERY),
         list_incidents,
     );
     table.add(
@@ -166,11 +186,22 @@ pub async fn list_incidents(
     State(state): State<AppState>,
     Extension(ctx): Extension<Ctx>,
     Extension(scope): Scope,
-    ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(params): ApiQuery<wire::IncidentListParams>,
 ) -> ApiResult<Json<ListResponse<wire::Incident>>> {
+    let query = IncidentListQuery {
+        status: params.status.as_deref(),
+        severity: params.severity.as_deref(),
+        service: params.service.as_deref(),
+    };
     let page = state
         .app
-        .list_incidents(&ctx, scope.scope(), params.limit, params.cursor.as_deref())
+        .list_incidents(
+            &ctx,
+            scope.scope(),
+            query,
+            params.limit,
+            params.cursor.as_deref(),
+        )
         .await?;
     let labels = labels_of(&state, &scope).await?;
     Ok(Json(ListResponse {

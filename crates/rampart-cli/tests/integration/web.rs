@@ -1,0 +1,530 @@
+//! The web UI as a browser without JavaScript uses it (plain HTTP, forms, redirects,
+//! cookies) on both engines: sign in, the home page, the incident list with its filters
+//! in the address, an incident's page, acknowledging, noting and resolving, opening one by
+//! hand, signing out; and what it must refuse: forms without the session's CSRF token or
+//! from another origin (login included), a viewer's forged post, hidden projects told
+//! apart from missing ones, API tokens instead of a session, markup that alert senders
+//! wrote. The browser half (real Chromium: live updates, accessibility, keyboard,
+//! screenshots) is `web_browser.rs`.
+
+use rampart_testkit::{StatusCode, TestServer};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::sre::{PROJECT, generic, integration, send, service};
+
+const PASSWORD: &str = "harbour amber violet 7919";
+const INCIDENTS: &str = "/o/default/p/default/incidents";
+
+/// A browser without JavaScript: follows nothing by itself, keeps the session cookie.
+struct Page {
+    url: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.text.find(marker).expect("a form with a CSRF token") + marker.len();
+        let end = self.text[start..].find('"').unwrap() + start;
+        self.text[start..end].to_owned()
+    }
+}
+
+impl Page {
+    fn new(server: &TestServer) -> Self {
+        let tls = rampart_cli::client::tls_client_config(Some(&server.ca_cert)).unwrap();
+        Self {
+            url: server.url.clone(),
+            client: reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
+        let request = match &self.cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.answer(self.client.get(format!("{}{path}", self.url)))
+            .await
+    }
+
+    /// Posts a form as this server's own page would (same origin).
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        self.post_from(path, fields, &[("origin", self.url.clone())])
+            .await
+    }
+
+    async fn post_from(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, String)],
+    ) -> Answer {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        self.answer(request).await
+    }
+
+    /// Signs in through the login form; keeps the session cookie.
+    async fn sign_in(server: &TestServer, email: &str, password: &str) -> Self {
+        let mut page = Self::new(server);
+        let signed_in = page
+            .post(
+                "/login",
+                &[("email", email), ("password", password), ("next", "/")],
+            )
+            .await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.text
+        );
+        let cookie = signed_in.headers.get(SET_COOKIE).unwrap().to_str().unwrap();
+        assert!(
+            cookie.starts_with("__Host-rampart_session=")
+                && cookie.contains("Secure")
+                && cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        page.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        page
+    }
+}
+
+/// A user with a password and `role` on the project `default/default`.
+async fn person(server: &TestServer, email: &str, role: &str) -> String {
+    let id = server.create_user(email, PASSWORD).await;
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &server.admin_token,
+            json!({"principal": format!("user:{id}"), "role": role}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    id
+}
+
+async fn incident_status(server: &TestServer, number: u64) -> String {
+    let reply = server
+        .get(
+            &format!("{PROJECT}/incidents/{number}"),
+            &server.admin_token,
+        )
+        .await;
+    reply.body["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn the_web_ui_works_without_javascript_on_sqlite() {
+    let server = TestServer::start().await;
+    without_javascript(&server).await;
+}
+
+#[tokio::test]
+async fn the_web_ui_works_without_javascript_on_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    without_javascript(&server).await;
+    server.stop().await;
+}
+
+async fn without_javascript(server: &TestServer) {
+    person(server, "ops@example.com", "_project_admin").await;
+    service(server, "checkout").await;
+    let hook = integration(
+        server,
+        "checkout",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let sent = send(
+        server,
+        &hook,
+        &generic(
+            "db-down",
+            "trigger",
+            "<script>window.pwned=1</script> database down",
+        ),
+        &[],
+    )
+    .await;
+    assert!(sent.status.is_success(), "{:?}", sent.body);
+
+    // Nobody signed in: to the login page, and back here afterwards.
+    let anonymous = Page::new(server);
+    let home = anonymous.get(INCIDENTS).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        home.location(),
+        "/login?next=%2Fo%2Fdefault%2Fp%2Fdefault%2Fincidents"
+    );
+    let login = anonymous
+        .get("/login?next=/o/default/p/default/incidents")
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(
+        login.headers["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(login.text.contains("name=\"password\""), "{}", login.text);
+    let wrong = anonymous
+        .post(
+            "/login",
+            &[
+                ("email", "ops@example.com"),
+                ("password", "not it"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text);
+    assert!(wrong.headers.get(SET_COOKIE).is_none());
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
+    // Signed in, the login page goes straight on; a foreign `next` goes home instead.
+    let ops = Page::sign_in(server, "ops@example.com", PASSWORD).await;
+    let again = ops.get("/login?next=//evil.example/").await;
+    assert_eq!(
+        (again.status, again.location()),
+        (StatusCode::SEE_OTHER, "/")
+    );
+
+    // The list: open incidents by default, the sender's markup shown as text.
+    let list = ops.get(INCIDENTS).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(
+        list.text
+            .contains("&lt;script&gt;window.pwned=1&lt;/script&gt; database down")
+    );
+    assert!(!list.text.contains("<script>window"));
+    assert!(list.text.contains(&format!("href=\"{INCIDENTS}/1\"")));
+    for (filter, listed) in [
+        ("?status=open&severity=SEV1&service=checkout", true),
+        ("?status=resolved", false),
+        ("?status=&severity=SEV4", false),
+        ("?service=nothing-here", false),
+    ] {
+        let filtered = ops.get(&format!("{INCIDENTS}{filter}")).await;
+        assert_eq!(filtered.status, StatusCode::OK, "{filter}");
+        assert_eq!(
+            filtered.text.contains(&format!("href=\"{INCIDENTS}/1\"")),
+            listed,
+            "{filter}"
+        );
+    }
+    let bad = ops.get(&format!("{INCIDENTS}?status=sideways")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.text.contains("invalid_status"), "{}", bad.text);
+
+    // The incident: acknowledge, note, resolve, each a form with the CSRF token.
+    let page = ops.get(&format!("{INCIDENTS}/1")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(">Acknowledge</button>"), "{}", page.text);
+    let csrf = page.csrf();
+    let acked = ops
+        .post(
+            &format!("{INCIDENTS}/1/status"),
+            &[
+                ("csrf", &csrf),
+                ("status", "acknowledged"),
+                ("message", "on it"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (acked.status, acked.location()),
+        (StatusCode::SEE_OTHER, "/o/default/p/default/incidents/1"),
+        "{}",
+        acked.text
+    );
+    assert_eq!(incident_status(server, 1).await, "acknowledged");
+    let noted = ops
+        .post(
+            &format!("{INCIDENTS}/1/notes"),
+            &[
+                ("csrf", &csrf),
+                ("text", "failing over to the replica <b>now</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::SEE_OTHER, "{}", noted.text);
+    let page = ops.get(&format!("{INCIDENTS}/1")).await;
+    assert!(
+        page.text
+            .contains("failing over to the replica &lt;b&gt;now&lt;/b&gt;")
+    );
+    assert!(!page.text.contains(">Acknowledge</button>"));
+    assert!(page.text.contains(">Resolve</button>"));
+    let refused = ops
+        .post(
+            &format!("{INCIDENTS}/1/status"),
+            &[("csrf", &csrf), ("status", "closed")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    let resolved = ops
+        .post(
+            &format!("{INCIDENTS}/1/status"),
+            &[("csrf", &csrf), ("status", "resolved")],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.text);
+    assert_eq!(incident_status(server, 1).await, "resolved");
+
+    // Opened by hand, then on the home page with the project.
+    let opened = ops
+        .post(
+            INCIDENTS,
+            &[
+                ("csrf", &csrf),
+                ("title", "Checkout slow in EU"),
+                ("severity", "SEV2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (opened.status, opened.location()),
+        (StatusCode::SEE_OTHER, "/o/default/p/default/incidents/2"),
+        "{}",
+        opened.text
+    );
+    let home = ops.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text);
+    assert!(home.text.contains("Checkout slow in EU"));
+    assert!(home.text.contains("default/default"));
+    assert!(home.text.contains("ops@example.com"));
+
+    // Signing out ends the session: its cookie opens nothing any more.
+    let out = ops.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (out.status, out.location()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let cleared: Vec<&str> = out
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("__Host-rampart_session=;"))
+    );
+    let after = ops.get("/").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn web_forms_refuse_forgeries_and_hidden_looks_missing() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    let created = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": "Queue backlog", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let hidden = server
+        .post(
+            "/api/v1/orgs/default/projects",
+            &server.admin_token,
+            json!({"identifier": "payroll", "name": "Payroll"}),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::CREATED, "{}", hidden.text);
+
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let page = ops.get(&format!("{INCIDENTS}/1")).await;
+    let csrf = page.csrf();
+    let ack = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("status", "acknowledged".to_owned()),
+        ]
+    };
+    let fields =
+        |pairs: &[(&'static str, String)]| -> Vec<(&'static str, String)> { pairs.to_vec() };
+    let status_path = format!("{INCIDENTS}/1/status");
+    // No token, someone else's, another origin, a cross-site fetch: refused, unchanged.
+    for (what, form, headers, code) in [
+        (
+            "no token",
+            fields(&[("status", "acknowledged".to_owned())]),
+            vec![("origin", server.url.clone())],
+            "invalid_body",
+        ),
+        (
+            "a wrong token",
+            ack("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            vec![("origin", server.url.clone())],
+            "csrf_token_invalid",
+        ),
+        (
+            "another origin",
+            ack(&csrf),
+            vec![("origin", "https://evil.example".to_owned())],
+            "origin_mismatch",
+        ),
+        (
+            "a cross-site request",
+            ack(&csrf),
+            vec![("sec-fetch-site", "cross-site".to_owned())],
+            "origin_mismatch",
+        ),
+    ] {
+        let refused = ops.post_from(&status_path, &as_refs(&form), &headers).await;
+        assert!(
+            refused.status.is_client_error() && refused.text.contains(code),
+            "{what}: {} {}",
+            refused.status,
+            refused.text
+        );
+        assert_eq!(incident_status(&server, 1).await, "triggered", "{what}");
+    }
+    // A login posted from another site is refused (nobody signs a browser into their
+    // account), and sets no cookie.
+    let anonymous = Page::new(&server);
+    let forged_login = anonymous
+        .post_from(
+            "/login",
+            &[("email", "ops@example.com"), ("password", PASSWORD)],
+            &[("origin", "https://evil.example".to_owned())],
+        )
+        .await;
+    assert_eq!(forged_login.status, StatusCode::FORBIDDEN);
+    assert!(forged_login.headers.get(SET_COOKIE).is_none());
+
+    // A viewer sees no controls, and a post forged with the viewer's own valid token is
+    // refused as the API would refuse it (and audited).
+    let vera = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = vera.get(&format!("{INCIDENTS}/1")).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(seen.text.contains("Queue backlog"));
+    for control in ["/status\"", "/notes\"", ">Acknowledge<", "name=\"text\""] {
+        assert!(!seen.text.contains(control), "a viewer is shown {control}");
+    }
+    let list = vera.get(INCIDENTS).await;
+    assert!(!list.text.contains("Open incident"), "{}", list.text);
+    let forged = vera.post(&status_path, &as_refs(&ack(&seen.csrf()))).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    assert!(forged.text.contains("permission_denied"), "{}", forged.text);
+    assert_eq!(incident_status(&server, 1).await, "triggered");
+    let denials = server
+        .get(
+            "/api/v1/audit-events?action=access.denied",
+            &server.admin_token,
+        )
+        .await;
+    assert!(
+        denials.text.contains("/incidents/{number}/status"),
+        "{}",
+        denials.text
+    );
+
+    // A project the person cannot see answers exactly as one that does not exist.
+    let hidden = ops.get("/o/default/p/payroll/incidents").await;
+    let missing = ops.get("/o/default/p/nowhere/incidents").await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        (hidden.status, hidden.text.clone()),
+        (missing.status, missing.text.clone())
+    );
+    for path in [
+        "/o/default/p/default/incidents/99",
+        "/o/default/p/default/incidents/+1",
+        "/o/default/p/default/incidents/%zz",
+    ] {
+        let nothing = ops.get(path).await;
+        assert_eq!(
+            nothing.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            nothing.text
+        );
+    }
+
+    // The UI takes sessions, not API tokens.
+    let with_token = anonymous
+        .answer(
+            anonymous
+                .client
+                .get(format!("{}/", server.url))
+                .bearer_auth(&server.admin_token),
+        )
+        .await;
+    assert_eq!(with_token.status, StatusCode::SEE_OTHER);
+
+    // Pages need no inline script or style: the policy forbids both.
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    for html in [&page.text, &seen.text, &list.text] {
+        assert!(!html.contains("style="), "inline style");
+        assert!(
+            html.matches("<script").count()
+                == html.matches("<script src=\"/static/app.js\"").count(),
+            "inline script"
+        );
+    }
+    let script = anonymous.get("/static/app.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(
+        script.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+}
+
+/// Form fields as `post` takes them.
+fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}

@@ -1,0 +1,400 @@
+//! Who is asking, for the UI: the browser's session, the same-origin check of a form,
+//! and admission through [`crate::enforce::admit`] with the guard of the API route a page
+//! or form stands for. A refusal is a [`WebError`]: a redirect to the login page when
+//! nobody is signed in, otherwise a page with the API's status, code and message.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rampart_app::platform::identity::Me;
+use rampart_app::platform::tenancy::ResolvedScope;
+use rampart_app::{Actor, AppError, Ctx, RequestMeta};
+use rampart_domain::ErrorCode;
+use rampart_domain::platform::tenancy::Scope;
+use zeroize::Zeroizing;
+
+use super::ApiGuards;
+use crate::AppState;
+use crate::enforce::{Target, admit, session_cookie};
+use crate::error::ApiError;
+
+/// An API route as the UI names it: method and the route table's path.
+pub type ApiRoute = (Method, &'static str);
+
+/// Why a page is not shown.
+#[derive(Debug)]
+pub enum WebError {
+    /// Nobody is signed in, or the session ended: to the login page, then back to
+    /// `next`.
+    SignIn { next: String },
+    /// A refusal or a failure, shown as a page with the API's status, code and message.
+    Refused(ApiError),
+}
+
+impl From<AppError> for WebError {
+    fn from(error: AppError) -> Self {
+        Self::Refused(ApiError::from(error))
+    }
+}
+
+impl From<ApiError> for WebError {
+    fn from(error: ApiError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignIn { next } => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                see_other(&format!("/login?{query}"))
+            }
+            Self::Refused(error) => super::page::error_page(&error),
+        }
+    }
+}
+
+/// A `303 See Other` (after a form, to the login page, to a provider's logout).
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// Where to go after signing in: a path of this server, never another site (`//host`,
+/// `/\host` and anything not starting with `/` become `/`).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// A browser's request as the UI reads it before deciding anything.
+pub struct Browser {
+    secret: Option<Zeroizing<String>>,
+    meta: RequestMeta,
+    method: Method,
+    /// The path and query asked for: where to come back to after signing in.
+    here: String,
+    same_origin: bool,
+}
+
+/// A state-changing request from a browser must come from this server: `Origin` (when
+/// sent) is this origin, and `Sec-Fetch-Site` (when sent) is `same-origin` or `none` (typed
+/// by the person). Browsers send both on cross-site form posts; the CSRF token stays the
+/// first line of defence.
+fn from_this_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
+    let fetch_site_ok = headers
+        .get("sec-fetch-site")
+        .is_none_or(|value| matches!(value.to_str(), Ok("same-origin" | "none")));
+    fetch_site_ok && crate::enforce::origin_matches(headers, authority)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Browser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+        Ok(Self {
+            secret: session_cookie(&parts.headers).map(|s| Zeroizing::new(s.to_owned())),
+            meta: parts
+                .extensions
+                .get::<RequestMeta>()
+                .cloned()
+                .unwrap_or_default(),
+            method: parts.method.clone(),
+            here: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            same_origin: from_this_origin(&parts.headers, authority.as_deref()),
+        })
+    }
+}
+
+impl Browser {
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    fn state_changing(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD)
+    }
+
+    /// Refuses a state-changing request from another site (also before anyone is
+    /// signed in: the login form).
+    pub fn check_origin(&self) -> Result<(), WebError> {
+        if self.state_changing() && !self.same_origin {
+            return Err(AppError::forbidden(
+                ErrorCode::OriginMismatch,
+                "a form must be sent from this server's own pages",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The session's cookie value, if the browser sent one.
+    pub fn session_secret(&self) -> Option<&str> {
+        self.secret.as_deref().map(String::as_str)
+    }
+
+    /// The session's cookie value to keep (a live stream checks it on every poll);
+    /// empty when none was sent (such a request was not admitted).
+    pub fn owned_session_secret(&self) -> Zeroizing<String> {
+        self.secret.clone().unwrap_or_default()
+    }
+
+    /// The signed-in person. A form passes the CSRF token it carried, checked against
+    /// the session's; a page (GET) passes none. No session, or one that ended: to the
+    /// login page and back here (a form's answer goes back to the home page).
+    pub async fn signed_in(
+        &self,
+        state: &AppState,
+        form_csrf: Option<&str>,
+    ) -> Result<SignedIn, WebError> {
+        self.check_origin()?;
+        let next = if self.state_changing() {
+            "/".to_owned()
+        } else {
+            self.here.clone()
+        };
+        let Some(secret) = self.session_secret() else {
+            return Err(WebError::SignIn { next });
+        };
+        match state
+            .app
+            .authenticate_session(secret, form_csrf, self.state_changing(), &self.meta)
+            .await
+        {
+            Ok(actor) => Ok(SignedIn {
+                actor,
+                csrf: state.app.csrf_token_of_session(secret),
+                meta: self.meta.clone(),
+            }),
+            Err(AppError::Unauthenticated {
+                code: ErrorCode::SessionInvalid,
+                ..
+            }) => Err(WebError::SignIn { next }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Signs in and admits the request as `route` at the scope of `path` in one step:
+    /// what almost every page and form does.
+    pub async fn admit(
+        &self,
+        state: &AppState,
+        guards: &ApiGuards,
+        route: &ApiRoute,
+        path: &WebPath,
+        form_csrf: Option<&str>,
+    ) -> Result<Viewer, WebError> {
+        self.signed_in(state, form_csrf)
+            .await?
+            .admit(state, guards, route, path)
+            .await
+    }
+}
+
+/// A browser with a live session, not yet admitted to anything.
+pub struct SignedIn {
+    actor: Actor,
+    csrf: Zeroizing<String>,
+    meta: RequestMeta,
+}
+
+impl SignedIn {
+    /// Admits the request as the API route `route` at the scope named by `path`'s
+    /// `{org}` and `{project}`: the route's access, allowlists, SSO policies and step-up,
+    /// a denial audited — exactly as the API would.
+    pub async fn admit(
+        self,
+        state: &AppState,
+        guards: &ApiGuards,
+        route: &ApiRoute,
+        path: &WebPath,
+    ) -> Result<Viewer, WebError> {
+        let (method, api_path) = route;
+        let guard = guards.of(method, api_path).ok_or_else(|| {
+            tracing::error!(route = api_path, "a web page names no API route");
+            ApiError::new(ErrorCode::InternalError, "internal error")
+        })?;
+        let target = Target {
+            org: path.get("org").map(str::to_owned),
+            project: path.get("project").map(str::to_owned),
+            method,
+            route: api_path,
+        };
+        let (ctx, scope) = admit(state, self.actor, self.meta, guard, &target).await?;
+        let who = match state.app.me(&ctx).await? {
+            Me::User(user) => user.email.as_str().to_owned(),
+            Me::ServiceAccount(account) => account.name.to_string(),
+        };
+        Ok(Viewer {
+            ctx,
+            scope,
+            csrf: self.csrf,
+            who,
+            guards: guards.clone(),
+        })
+    }
+}
+
+/// A signed-in person admitted to a page, with what the page needs to draw itself.
+pub struct Viewer {
+    pub ctx: Ctx,
+    pub scope: ResolvedScope,
+    pub csrf: Zeroizing<String>,
+    /// How the header names the person (their email).
+    pub who: String,
+    guards: ApiGuards,
+}
+
+impl Viewer {
+    /// Whether the viewer may use the API route `route` at this page's scope: a control
+    /// for it is shown only then (its use is admitted again when it is sent).
+    pub fn may(&self, route: &ApiRoute) -> bool {
+        self.may_at(route, self.scope.scope())
+    }
+
+    /// Whether the viewer may use `route` at `scope` (a home page spanning projects).
+    pub fn may_at(&self, route: &ApiRoute, scope: Scope) -> bool {
+        self.guards.of(&route.0, route.1).is_some_and(|guard| {
+            rampart_app::authorize(&self.ctx.actor, &self.ctx.access, guard.access, scope).is_ok()
+        })
+    }
+
+    /// `(org, project)` identifiers of a project page.
+    pub fn project(&self) -> Option<(&str, &str)> {
+        match &self.scope {
+            ResolvedScope::Project(org, project) => {
+                Some((org.identifier.as_str(), project.identifier.as_str()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The parameters of a UI path (`{org}`, `{project}`, `{number}`…). One that does not
+/// decode names nothing: 404.
+pub struct WebPath(HashMap<String, String>);
+
+impl WebPath {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter the route's path always has.
+    pub fn param(&self, name: &str) -> &str {
+        self.get(name).unwrap_or_default()
+    }
+
+    /// A path with no parameters (the home page).
+    pub fn none() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WebPath {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| WebError::from(AppError::NotFound { what: "page" }))?;
+        Ok(Self(
+            raw.iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+        ))
+    }
+}
+
+/// The query of a page's address, each name's first value (filters kept in the URL).
+pub fn query_pairs(raw: Option<&str>) -> HashMap<String, String> {
+    let mut pairs = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        pairs
+            .entry(name.into_owned())
+            .or_insert_with(|| value.into_owned());
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert_eq!(
+            local_path(Some("/o/a/p/b/incidents?status=open")),
+            "/o/a/p/b/incidents?status=open"
+        );
+        for foreign in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_path(Some(foreign)), "/", "{foreign:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn forms_must_come_from_this_origin() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        let host = ("host", "rampart.example:8443");
+        assert!(from_this_origin(&headers(&[host]), None));
+        assert!(from_this_origin(
+            &headers(&[
+                host,
+                ("origin", "https://rampart.example:8443"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            None
+        ));
+        assert!(!from_this_origin(
+            &headers(&[host, ("origin", "https://evil.example")]),
+            None
+        ));
+        assert!(!from_this_origin(
+            &headers(&[host, ("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        assert!(!from_this_origin(
+            &headers(&[host, ("sec-fetch-site", "same-site")]),
+            None
+        ));
+        assert!(!from_this_origin(
+            &headers(&[host, ("origin", "null")]),
+            None
+        ));
+    }
+}

@@ -1,0 +1,134 @@
+//! The web UI: server-rendered HTML under `/`, on the same use cases as the API.
+//!
+//! Pages are `maud` templates compiled into the binary (every value escaped unless a
+//! template says otherwise, which none does with anything a person or sender wrote); the
+//! style sheet and the small script are the project's own, embedded and served from
+//! `/static/` ([`assets`]) so that the Content-Security-Policy allows no inline script or
+//! style. Every page and form works without JavaScript.
+//!
+//! Security ([`gate`]): a page is for a signed-in session only (the `__Host-` cookie of
+//! a password or single sign-on login; API tokens are not accepted here); every form
+//! carries the session's CSRF token and a state-changing request must come from this
+//! origin (`Origin`, `Sec-Fetch-Site`). Each page and each form names the API route it
+//! stands for ([`ApiGuards`]) and is admitted by [`crate::enforce::admit`] with that
+//! route's access and step-up, so the UI can never allow what the API refuses; a
+//! control whose route the viewer may not use is not shown.
+//!
+//! Layout: [`page`] (the shell every page shares), one module per resource as in the
+//! API's handlers (`platform/auth.rs`: sign-in and sign-out; `sre/incidents.rs`: the
+//! incident list and page), and [`home`].
+
+pub mod assets;
+pub mod gate;
+pub mod home;
+pub mod live;
+pub mod page;
+pub mod platform;
+pub mod sre;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::routing::{get, post};
+
+use crate::AppState;
+use crate::enforce::Guard;
+use crate::routes::RouteSpec;
+
+/// The largest form the UI accepts (a note, a title): notes are at most a few thousand
+/// characters.
+pub const FORM_BYTES_MAX: usize = 64 * 1024;
+
+/// The access of the API's routes by method and path. A page or form of the UI names
+/// the API route it stands for; a name that is not a route is a programming error that
+/// a test finds (`ui_names_only_api_routes`), and is refused meanwhile.
+#[derive(Clone)]
+pub struct ApiGuards(Arc<HashMap<(Method, &'static str), Guard>>);
+
+impl ApiGuards {
+    pub fn new(specs: &[RouteSpec]) -> Self {
+        Self(Arc::new(
+            specs
+                .iter()
+                .map(|spec| {
+                    let guard = Guard {
+                        access: spec.access,
+                        step_up: spec.step_up,
+                    };
+                    ((spec.method.clone(), spec.path), guard)
+                })
+                .collect(),
+        ))
+    }
+
+    /// The guard of the API route `method path`, if it is one.
+    pub fn of(&self, method: &Method, path: &str) -> Option<Guard> {
+        self.0.get(&(method.clone(), path)).copied()
+    }
+}
+
+/// Every API route a page or form of the UI names (checked by a test against the
+/// route table).
+pub fn named_api_routes() -> Vec<(Method, &'static str)> {
+    let mut routes = home::API_ROUTES.to_vec();
+    routes.extend(platform::auth::API_ROUTES.iter().cloned());
+    routes.extend(sre::incidents::API_ROUTES.iter().cloned());
+    routes
+}
+
+/// Adds the UI's pages to `router`.
+pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
+    use platform::auth;
+    use sre::incidents;
+    let pages = Router::new()
+        .route("/", get(home::home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/static/{file}", get(assets::asset))
+        .route(
+            "/o/{org}/p/{project}/incidents",
+            get(incidents::list).post(incidents::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/events",
+            get(incidents::list_events),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}",
+            get(incidents::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/events",
+            get(incidents::show_events),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/status",
+            post(incidents::change_status),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/notes",
+            post(incidents::add_note),
+        )
+        .layer(axum::Extension(ApiGuards::new(specs)))
+        .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));
+    router.merge(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::RouteTable;
+
+    #[test]
+    fn ui_names_only_api_routes() {
+        let mut table = RouteTable::new();
+        crate::handlers::register_all(&mut table, &crate::HttpSettings::default());
+        let guards = ApiGuards::new(table.specs());
+        for (method, path) in named_api_routes() {
+            assert!(guards.of(&method, path).is_some(), "{method} {path}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The shell every page shares (head, header with navigation and sign-out, the main
+//! landmark), the HTML response, and small pieces pages have in common: times, the CSRF
+//! field, the error page.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use maud::{DOCTYPE, Markup, html};
+
+use super::assets;
+use super::gate::Viewer;
+use crate::error::ApiError;
+
+/// What the shell shows around a page.
+pub struct Chrome<'a> {
+    pub title: &'a str,
+    /// The signed-in person (and the sign-out form), if any.
+    pub viewer: Option<&'a Viewer>,
+}
+
+/// A whole page: `main` inside the shared shell.
+pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
+    let project = chrome.viewer.and_then(Viewer::project);
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (chrome.title) " · Rampart" }
+                link rel="stylesheet" href=(assets::CSS_PATH);
+                script src=(assets::JS_PATH) defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    nav aria-label="Main" {
+                        a.brand href="/" { "Rampart" }
+                        @if let Some((org, project)) = project {
+                            a href=(format!("/o/{org}/p/{project}/incidents")) { "Incidents" }
+                        }
+                    }
+                    @if let Some(viewer) = chrome.viewer {
+                        form.signout method="post" action="/logout" {
+                            span.who { (viewer.who) }
+                            (csrf_field(viewer))
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main #main tabindex="-1" {
+                    (main)
+                }
+            }
+        }
+    }
+}
+
+/// The hidden field every form of a signed-in page carries.
+pub fn csrf_field(viewer: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(viewer.csrf.as_str()); }
+}
+
+/// An HTML answer.
+pub fn respond(status: StatusCode, markup: Markup) -> Response {
+    let mut response = (status, markup.into_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// An instant as people read it (UTC, to the minute), machine-readable in `datetime`.
+pub fn when(at: Timestamp) -> Markup {
+    html! {
+        time datetime=(at.to_string()) { (at.strftime("%Y-%m-%d %H:%M UTC").to_string()) }
+    }
+}
+
+/// A refusal or failure as a page: the API's status, message and code.
+pub fn error_page(error: &ApiError) -> Response {
+    let reauthenticate = error.code == rampart_domain::ErrorCode::ReauthenticationRequired.as_str();
+    let title = error
+        .status
+        .canonical_reason()
+        .unwrap_or("Something went wrong");
+    let main = html! {
+        h1 { (title) }
+        p.error role="alert" { (error.message) }
+        p.code { "Code: " code { (error.code) } }
+        @if reauthenticate {
+            p { "Sign in again to continue: " a href="/login" { "sign in" } "." }
+        }
+        p { a href="/" { "Back to the home page" } }
+    };
+    respond(
+        error.status,
+        render(
+            &Chrome {
+                title,
+                viewer: None,
+            },
+            main,
+        ),
+    )
+}

@@ -1,0 +1,3 @@
+//! The platform in the UI: signing in and out.
+
+pub mod auth;

@@ -1,0 +1,615 @@
+//! A project's incidents in the UI: the list (status, severity and service filters kept
+//! in the address, live without a reload), opening one by hand, and an incident's page
+//! (timeline, alerts, fields, action items) with its status moves and notes. Each page and
+//! form stands for the incident API route of the same purpose and is held to its access.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Extension;
+use axum::extract::{RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use maud::{Markup, html};
+use rampart_app::AppError;
+use rampart_app::sre::incidents::{IncidentDetail, IncidentListQuery, IncidentView};
+use rampart_domain::sre::incidents::IncidentStatus;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::extract::ApiForm;
+use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
+use crate::web::page::{Chrome, csrf_field, render, respond, when};
+use crate::web::{ApiGuards, live};
+
+const LIST: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/incidents",
+);
+const CREATE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/incidents",
+);
+const SHOW: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}",
+);
+const CHANGE_STATUS: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/status",
+);
+const ADD_NOTE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/notes",
+);
+/// Reading the project's services (the list's service filter and names).
+const SERVICES: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/services",
+);
+
+/// The API routes these pages stand for.
+pub const API_ROUTES: [ApiRoute; 6] = [LIST, CREATE, SHOW, CHANGE_STATUS, ADD_NOTE, SERVICES];
+
+/// How many incidents a list page shows.
+const PAGE_SIZE: u32 = 50;
+
+/// The status moves offered on an incident's page, as buttons: (target, label).
+const MOVES: [(IncidentStatus, &str); 5] = [
+    (IncidentStatus::Acknowledged, "Acknowledge"),
+    (IncidentStatus::Investigating, "Investigating"),
+    (IncidentStatus::Monitoring, "Monitoring"),
+    (IncidentStatus::Resolved, "Resolve"),
+    (IncidentStatus::Triggered, "Reopen"),
+];
+
+fn base(viewer: &Viewer) -> String {
+    let (org, project) = viewer.project().unwrap_or_default();
+    format!("/o/{org}/p/{project}/incidents")
+}
+
+/// The severity's label of the organisation (SEV1 → "Critical"), else the severity.
+async fn severity_labels(state: &AppState, viewer: &Viewer) -> BTreeMap<String, String> {
+    match viewer.scope.scope().org_id() {
+        Some(org) => state.app.severity_labels(org).await.unwrap_or_default(),
+        None => BTreeMap::new(),
+    }
+}
+
+/// Service identifiers by id, for a project's pages (empty without `service:view`).
+async fn service_names(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<HashMap<String, String>, WebError> {
+    if !viewer.may(&SERVICES) {
+        return Ok(HashMap::new());
+    }
+    let page = state
+        .app
+        .list_services(viewer.scope.scope(), Some(500), None)
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|service| (service.id.to_string(), service.identifier.to_string()))
+        .collect())
+}
+
+fn status_badge(status: IncidentStatus) -> Markup {
+    html! { span class=(format!("badge status-{}", status.as_str())) { (status.as_str()) } }
+}
+
+fn severity_text(labels: &BTreeMap<String, String>, severity: &str) -> String {
+    match labels.get(severity) {
+        Some(label) if label != severity => format!("{severity} · {label}"),
+        _ => severity.to_owned(),
+    }
+}
+
+/// `GET /o/{org}/p/{project}/incidents?status=&severity=&service=&cursor=`
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
+    // Taken before the list is read: a change in between shows up as a live update.
+    let mark = state.app.incidents_watermark(viewer.scope.scope()).await?;
+    let query = query_pairs(raw.as_deref());
+    let filter = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+    // With no filter in the address, the open ones: what someone paged at night wants.
+    let status = if raw.as_deref().unwrap_or_default().is_empty() {
+        "open"
+    } else {
+        filter("status")
+    };
+    let listed = state
+        .app
+        .list_incidents(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            IncidentListQuery {
+                status: Some(status),
+                severity: Some(filter("severity")),
+                service: Some(filter("service")),
+            },
+            Some(PAGE_SIZE),
+            query.get("cursor").map(String::as_str),
+        )
+        .await?;
+    let labels = severity_labels(&state, &viewer).await;
+    let services = service_names(&state, &viewer).await?;
+    let base = base(&viewer);
+    let next_page = listed.next_cursor.as_ref().map(|cursor| {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for name in ["status", "severity", "service"] {
+            serializer.append_pair(
+                name,
+                if name == "status" {
+                    status
+                } else {
+                    filter(name)
+                },
+            );
+        }
+        serializer.append_pair("cursor", cursor);
+        format!("{base}?{}", serializer.finish())
+    });
+    let main = html! {
+        h1 { "Incidents" }
+        form.filters method="get" action=(base) role="search" aria-label="Filter incidents" {
+            div {
+                label for="f-status" { "Status" }
+                select #f-status name="status" {
+                    @for (value, text) in [("open", "Open"), ("", "Any")].into_iter().chain(
+                        IncidentStatus::ALL.iter().map(|s| (s.as_str(), s.as_str()))
+                    ) {
+                        option value=(value) selected[status == value] { (text) }
+                    }
+                }
+            }
+            div {
+                label for="f-severity" { "Severity" }
+                select #f-severity name="severity" {
+                    option value="" selected[filter("severity").is_empty()] { "Any" }
+                    @for level in 0..=4 {
+                        @let severity = format!("SEV{level}");
+                        option value=(severity) selected[filter("severity") == severity] {
+                            (severity_text(&labels, &severity))
+                        }
+                    }
+                }
+            }
+            @if !services.is_empty() {
+                div {
+                    label for="f-service" { "Service" }
+                    select #f-service name="service" {
+                        option value="" selected[filter("service").is_empty()] { "Any" }
+                        @for identifier in sorted_values(&services) {
+                            option value=(identifier) selected[filter("service") == identifier] { (identifier) }
+                        }
+                    }
+                }
+            }
+            div { button type="submit" { "Filter" } }
+        }
+        p.live data-live-status="" aria-live="polite" {}
+        div #incident-list data-live=(live_url(&format!("{base}/events"), &mark)) {
+            (incident_table(&base, &listed.items, &labels, &services))
+        }
+        @if let Some(next) = next_page {
+            p { a href=(next) rel="next" { "Older incidents" } }
+        }
+        @if viewer.may(&CREATE) {
+            h2 { "Open an incident by hand" }
+            form.card method="post" action=(base) {
+                (csrf_field(&viewer))
+                label for="new-title" { "Title" }
+                input #new-title type="text" name="title" required maxlength="255";
+                label for="new-severity" { "Severity" }
+                select #new-severity name="severity" {
+                    @for level in 0..=4 {
+                        @let severity = format!("SEV{level}");
+                        option value=(severity) selected[level == 2] { (severity_text(&labels, &severity)) }
+                    }
+                }
+                div { button type="submit" { "Open incident" } }
+            }
+        }
+    };
+    Ok(respond(
+        StatusCode::OK,
+        render(
+            &Chrome {
+                title: "Incidents",
+                viewer: Some(&viewer),
+            },
+            main,
+        ),
+    ))
+}
+
+/// A live region's stream, from the watermark the page was drawn at.
+fn live_url(events: &str, mark: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("since", mark)
+        .finish();
+    format!("{events}?{query}")
+}
+
+fn sorted_values(map: &HashMap<String, String>) -> Vec<&String> {
+    let mut values: Vec<&String> = map.values().collect();
+    values.sort();
+    values
+}
+
+fn incident_table(
+    base: &str,
+    items: &[IncidentView],
+    labels: &BTreeMap<String, String>,
+    services: &HashMap<String, String>,
+) -> Markup {
+    html! {
+        @if items.is_empty() {
+            p.muted { "No incidents match." }
+        } @else {
+            table.responsive {
+                caption.muted { (items.len()) " shown" }
+                thead { tr {
+                    th scope="col" { "#" } th scope="col" { "Title" } th scope="col" { "Severity" }
+                    th scope="col" { "Status" } th scope="col" { "Service" } th scope="col" { "Opened" }
+                } }
+                tbody {
+                    @for view in items {
+                        @let incident = &view.incident;
+                        tr {
+                            td data-label="#" { (incident.number) }
+                            td data-label="Title" {
+                                @match &view.title {
+                                    Some(title) => a href=(format!("{base}/{}", incident.number)) { (title) },
+                                    None => span.error { "unreadable (failed its integrity check)" },
+                                }
+                            }
+                            td data-label="Severity" { (severity_text(labels, &incident.severity)) }
+                            td data-label="Status" { (status_badge(incident.status)) }
+                            td data-label="Service" {
+                                @if let Some(service) = incident.service_id {
+                                    (services.get(&service.to_string()).cloned().unwrap_or_else(|| "—".to_owned()))
+                                } @else { span.muted { "by hand" } }
+                            }
+                            td data-label="Opened" { (when(incident.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET …/incidents/events`: `changed` whenever the list would change (the list page's
+/// script then fetches itself again).
+pub async fn list_events(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
+    let scope = viewer.scope.scope();
+    Ok(live::watch(
+        state,
+        browser.owned_session_secret(),
+        browser.meta().clone(),
+        query_pairs(raw.as_deref()).remove("since"),
+        move |state| async move { state.app.incidents_watermark(scope).await },
+    ))
+}
+
+/// `GET …/incidents/{number}/events`: `changed` whenever the incident's page would.
+pub async fn show_events(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &SHOW, &path, None).await?;
+    let number = number(&path)?;
+    let scope = viewer.scope.scope();
+    // An incident that does not exist (or is hidden) is refused before any stream.
+    state.app.incident_watermark(scope, number).await?;
+    Ok(live::watch(
+        state,
+        browser.owned_session_secret(),
+        browser.meta().clone(),
+        query_pairs(raw.as_deref()).remove("since"),
+        move |state| async move { state.app.incident_watermark(scope, number).await },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateForm {
+    csrf: String,
+    title: String,
+    severity: String,
+}
+
+/// `POST /o/{org}/p/{project}/incidents`: opens an incident by hand and shows it.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<CreateForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &CREATE, &path, Some(&form.csrf))
+        .await?;
+    let view = state
+        .app
+        .create_incident(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            &form.title,
+            &form.severity,
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/{}",
+        base(&viewer),
+        view.incident.number
+    )))
+}
+
+/// An incident number in a path; one that does not parse names no incident.
+fn number(path: &WebPath) -> Result<u64, WebError> {
+    rampart_domain::parse_number(path.param("number"))
+        .ok_or_else(|| AppError::NotFound { what: "incident" }.into())
+}
+
+/// `GET /o/{org}/p/{project}/incidents/{number}`
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &SHOW, &path, None).await?;
+    let number = number(&path)?;
+    let mark = state
+        .app
+        .incident_watermark(viewer.scope.scope(), number)
+        .await?;
+    let detail = state
+        .app
+        .get_incident(&viewer.ctx, viewer.scope.scope(), number)
+        .await?;
+    let labels = severity_labels(&state, &viewer).await;
+    let services = service_names(&state, &viewer).await?;
+    let title = detail.view.title.clone().unwrap_or_default();
+    let main = incident_page(&viewer, &detail, &labels, &services, &mark);
+    Ok(respond(
+        StatusCode::OK,
+        render(
+            &Chrome {
+                title: &format!("#{number} {title}"),
+                viewer: Some(&viewer),
+            },
+            main,
+        ),
+    ))
+}
+
+fn incident_page(
+    viewer: &Viewer,
+    detail: &IncidentDetail,
+    labels: &BTreeMap<String, String>,
+    services: &HashMap<String, String>,
+    mark: &str,
+) -> Markup {
+    let incident = &detail.view.incident;
+    let here = format!("{}/{}", base(viewer), incident.number);
+    let moves: Vec<&(IncidentStatus, &str)> = MOVES
+        .iter()
+        .filter(|(to, _)| incident.status.may_move_to(*to))
+        .collect();
+    let service_name = |id: &str| services.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    html! {
+        p { a href=(base(viewer)) { "← All incidents" } }
+        h1 { "#" (incident.number) " " (detail.view.title.as_deref().unwrap_or_default()) }
+        div #incident-live data-live=(live_url(&format!("{here}/events"), mark)) {
+            p {
+                (status_badge(incident.status)) " "
+                (severity_text(labels, &incident.severity))
+                " · opened " (when(incident.created_at))
+                @if let Some(at) = incident.acknowledged_at { " · acknowledged " (when(at)) }
+                @if let Some(at) = incident.resolved_at { " · resolved " (when(at)) }
+            }
+            @if viewer.may(&CHANGE_STATUS) && !moves.is_empty() {
+                section.card aria-labelledby="h-status" {
+                    h2 #h-status { "Change status" }
+                    form method="post" action=(format!("{here}/status")) {
+                        (csrf_field(viewer))
+                        label for="status-message" { "Status update (optional)" }
+                        input #status-message type="text" name="message" maxlength="2000";
+                        div.actions {
+                            @for (to, label) in moves {
+                                button type="submit" name="status" value=(to.as_str()) { (label) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !detail.description.is_empty() {
+                h2 { "Description" }
+                p { (detail.description) }
+            }
+            h2 { "Details" }
+            dl.fields {
+                dt { "Commander" } dd { (detail.fields.commander.as_deref().unwrap_or("—")) }
+                dt { "Assignees" } dd {
+                    @if detail.fields.assignees.is_empty() { "—" } @else { (detail.fields.assignees.join(", ")) }
+                }
+                dt { "Services" } dd {
+                    @if let Some(service) = incident.service_id { (service_name(&service.to_string())) }
+                    @for linked in &detail.fields.linked_services { " " (service_name(linked)) }
+                    @if incident.service_id.is_none() && detail.fields.linked_services.is_empty() { "—" }
+                }
+                @for (name, value) in &detail.fields.custom_fields {
+                    dt { (name) }
+                    dd { (plain(value)) }
+                }
+            }
+            @if !detail.alerts.is_empty() {
+                h2 { "Alerts" }
+                table.responsive {
+                    thead { tr {
+                        th scope="col" { "Alert" } th scope="col" { "Status" }
+                        th scope="col" { "Events" } th scope="col" { "First seen" }
+                    } }
+                    tbody {
+                        @for row in &detail.alerts {
+                            tr {
+                                td data-label="Alert" { code { (row.dedup_key) } }
+                                td data-label="Status" { (row.alert.status.as_str()) }
+                                td data-label="Events" { (row.alert.event_count) }
+                                td data-label="First seen" { (when(row.alert.created_at)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !detail.action_items.is_empty() {
+                h2 { "Action items" }
+                ul {
+                    @for item in &detail.action_items {
+                        li {
+                            @if item.done { "✓ " } @else { "☐ " }
+                            (item.text)
+                            @if let Some(assignee) = &item.assignee { span.muted { " — " (assignee) } }
+                        }
+                    }
+                }
+            }
+            h2 { "Timeline" }
+            ol.timeline {
+                @for entry in detail.timeline.iter().rev() {
+                    li {
+                        span.what { (entry.kind) } " · " (when(entry.at)) " · " span.muted { (entry.actor) }
+                        (timeline_body(&entry.body))
+                    }
+                }
+            }
+        }
+        @if viewer.may(&ADD_NOTE) {
+            section.card aria-labelledby="h-note" {
+                h2 #h-note { "Add a note" }
+                form method="post" action=(format!("{here}/notes")) {
+                    (csrf_field(viewer))
+                    label for="note-text" { "Note" }
+                    textarea #note-text name="text" required maxlength="10000" {}
+                    div { button type="submit" { "Add note" } }
+                }
+            }
+        }
+        p.live data-live-status="" aria-live="polite" {}
+    }
+}
+
+/// A JSON value as text (strings as they are, everything else as JSON).
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A timeline entry's body: its fields, as text (what senders and people wrote is shown,
+/// never interpreted).
+fn timeline_body(body: &serde_json::Value) -> Markup {
+    html! {
+        @if let serde_json::Value::Object(fields) = body {
+            @if !fields.is_empty() {
+                dl.fields {
+                    @for (name, value) in fields {
+                        dt { (name) }
+                        dd { pre { (plain(value)) } }
+                    }
+                }
+            }
+        } @else if !body.is_null() {
+            pre { (plain(body)) }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// `POST …/incidents/{number}/status`: acknowledge, resolve, reopen… then back to the
+/// incident.
+pub async fn change_status(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<StatusForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &CHANGE_STATUS, &path, Some(&form.csrf))
+        .await?;
+    let number = number(&path)?;
+    let message = Some(form.message.trim()).filter(|m| !m.is_empty());
+    state
+        .app
+        .set_incident_status(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            number,
+            &form.status,
+            message,
+        )
+        .await?;
+    Ok(see_other(&format!("{}/{number}", base(&viewer))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteForm {
+    csrf: String,
+    text: String,
+}
+
+/// `POST …/incidents/{number}/notes`
+pub async fn add_note(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<NoteForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &ADD_NOTE, &path, Some(&form.csrf))
+        .await?;
+    let number = number(&path)?;
+    state
+        .app
+        .add_incident_note(&viewer.ctx, viewer.scope.scope(), number, &form.text)
+        .await?;
+    Ok(see_other(&format!("{}/{number}", base(&viewer))))
+}

@@ -1,0 +1,3 @@
+//! Incident response in the UI.
+
+pub mod incidents;

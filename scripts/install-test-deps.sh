@@ -25,6 +25,9 @@
 # - Node.js and npm (Debian nodejs, npm) when missing, and npm oidc-provider (pinned by
 #   scripts/oidc-provider/package-lock.json) in target/test-deps/oidc-provider: the real
 #   OpenID Provider of the single sign-on tests.
+# - Chromium (Debian chromium, /usr/bin/chromium) and npm playwright-core and axe-core
+#   (pinned by scripts/browser/package-lock.json) in target/test-deps/browser: the web
+#   UI's browser test (scripts/browser/ui_test.mjs).
 # New real clients add their installs here, so that a fresh machine and CI get them from
 # the same place; the README's "Test it" lists them.
 set -euo pipefail
@@ -144,4 +147,18 @@ if ! cmp -s "$root/scripts/oidc-provider/package-lock.json" "$oidc_dir/package-l
     mkdir -p "$oidc_dir"
     cp "$root/scripts/oidc-provider/package.json" "$root/scripts/oidc-provider/package-lock.json" "$oidc_dir/"
     (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The web UI's browser test: Debian's Chromium (no browser download from anywhere else),
+# driven by npm playwright-core with its executablePath, pages checked by npm axe-core;
+# both pinned by scripts/browser/package-lock.json, installed with `npm ci` into
+# target/test-deps/browser.
+[ -x /usr/bin/chromium ] || apt_install chromium
+browser_dir="$deps/browser"
+if ! cmp -s "$root/scripts/browser/package-lock.json" "$browser_dir/package-lock.json" ||
+    [ ! -f "$browser_dir/node_modules/playwright-core/package.json" ]; then
+    rm -rf "$browser_dir"
+    mkdir -p "$browser_dir"
+    cp "$root/scripts/browser/package.json" "$root/scripts/browser/package-lock.json" "$browser_dir/"
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -119,10 +119,11 @@ pub async fn edge(State(state): State<AppState>, mut request: Request, next: Nex
 
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        // A page may ask for a narrower relaxation of its own (the web UI's
+        // `Referrer-Policy: same-origin`); every other response gets these.
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

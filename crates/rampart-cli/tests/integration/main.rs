@@ -7,7 +7,8 @@
 //! server against its OpenAPI document under schemathesis (`openapi_conformance`),
 //! oversized bodies answered to every client (`unread_body`), the CLI, every command block
 //! of the README run against a server (`readme`), the tidy checks and zero egress at run
-//! time (`egress`: the end-to-end delegate tests under strace).
+//! time (`egress`: the end-to-end delegate tests under strace), and the web UI (`web`: as a
+//! browser without JavaScript uses it; `web_browser`: in real Chromium).
 
 #![allow(
     clippy::unwrap_used,
@@ -34,3 +35,4 @@ mod tidy;
 mod tls;
 mod unread_body;
 mod web;
+mod web_browser;

@@ -30,6 +30,7 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                 meta name="color-scheme" content="light dark";
                 title { (chrome.title) " · Rampart" }
                 link rel="stylesheet" href=(assets::CSS_PATH);
+                link rel="icon" href=(assets::ICON_PATH) type="image/svg+xml";
                 script src=(assets::JS_PATH) defer {}
             }
             body {
@@ -62,12 +63,19 @@ pub fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf.as_str()); }
 }
 
-/// An HTML answer.
+/// An HTML answer. Its referrer policy is `same-origin` rather than the API's
+/// `no-referrer`: under `no-referrer` browsers send `Origin: null` with a form post, and
+/// the forms' origin check needs the real one; other sites still learn nothing.
 pub fn respond(status: StatusCode, markup: Markup) -> Response {
     let mut response = (status, markup.into_string()).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
     );
     response
 }

@@ -536,7 +536,7 @@ fn timeline_body(body: &serde_json::Value) -> Markup {
         @if let serde_json::Value::Object(fields) = body {
             @if !fields.is_empty() {
                 dl.fields {
-                    @for (name, value) in fields {
+                    @for (name, value) in fields.iter().filter(|(_, value)| !value.is_null()) {
                         dt { (name) }
                         dd { pre { (plain(value)) } }
                     }

@@ -1,0 +1,95 @@
+//! The web UI in a real browser: Debian's Chromium driven by npm `playwright-core`
+//! (`scripts/browser/ui_test.mjs`, installed by `scripts/install-test-deps.sh`) against a
+//! test server: signing in by keyboard, an incident from a webhook appearing on the open
+//! list without a reload (its `<script>` inert), acknowledging by click and resolving by
+//! keyboard, the timeline updating live, a cross-site form post refused, a viewer shown
+//! no controls and their forged post refused, signing out; on every page axe-core finds
+//! no serious or critical violation, nothing is wider than a 390 px screen, no page
+//! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
+//! `target/ui-screenshots/` for a reviewer.
+
+use std::path::Path;
+
+use rampart_testkit::{StatusCode, TestServer};
+use serde_json::json;
+
+use crate::sre::{PROJECT, integration, service};
+
+const PASSWORD: &str = "harbour amber violet 7919";
+
+async fn person(server: &TestServer, email: &str, role: &str) {
+    let id = server.create_user(email, PASSWORD).await;
+    let granted = server
+        .post(
+            &format!("{PROJECT}/role-assignments"),
+            &server.admin_token,
+            json!({"principal": format!("user:{id}"), "role": role}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+}
+
+#[tokio::test]
+async fn the_web_ui_in_chromium() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    service(&server, "checkout").await;
+    let hook = integration(
+        &server,
+        "checkout",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let modules = root.join("target/test-deps/browser/node_modules");
+    assert!(
+        modules.join("playwright-core").exists() && Path::new("/usr/bin/chromium").exists(),
+        "playwright-core or Chromium is missing: run scripts/install-test-deps.sh"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.json");
+    let body = json!({
+        "url": server.url,
+        "ops": {"email": "ops@example.com", "password": PASSWORD},
+        "viewer": {"email": "vera@example.com", "password": PASSWORD},
+        "hook": {"url": format!("{}{}", server.url, hook.path), "token": hook.token},
+        "api": {"url": format!("{}{PROJECT}", server.url), "token": server.admin_token},
+        "incidents": "/o/default/p/default/incidents",
+        "screenshots": root.join("target/ui-screenshots"),
+    });
+    std::fs::write(&settings, body.to_string()).unwrap();
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("scripts/browser/ui_test.mjs"))
+        .arg(&modules)
+        .arg(&settings)
+        // Node's own fetch (the webhook, the API note) trusts the test server.
+        .env("NODE_EXTRA_CA_CERTS", &server.ca_cert)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs: run scripts/install-test-deps.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("all checks passed"),
+        "the browser test failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    println!("{stdout}");
+
+    // What the browser did is what the server holds.
+    let incident = server
+        .get(&format!("{PROJECT}/incidents/1"), &server.admin_token)
+        .await;
+    assert_eq!(incident.body["status"], "resolved", "{}", incident.text);
+    let timeline = incident.body["timeline"].to_string();
+    assert!(timeline.contains("postmortem on Monday"), "{timeline}");
+    let denials = server
+        .get(
+            "/api/v1/audit-events?action=access.denied",
+            &server.admin_token,
+        )
+        .await;
+    assert!(denials.text.contains("/status"), "{}", denials.text);
+}

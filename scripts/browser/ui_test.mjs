@@ -1,0 +1,228 @@
+// The web UI in a real browser: Debian's Chromium driven by npm playwright-core, pages
+// checked by npm axe-core. Run by the integration test `web_browser` against a test
+// server it prepared; usage:
+//   node ui_test.mjs <node_modules> <settings.json>
+// settings: { url, ops: {email, password}, viewer: {email, password}, hook: {url, token},
+//             api: {url (the project's API base), token}, incidents (the project's
+//             incident list page), screenshots (a folder) }
+// Prints one line per check; exits non-zero at the first failure.
+import { createRequire } from 'node:module';
+import { readFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+
+const [modules, settingsFile] = process.argv.slice(2);
+const require = createRequire(`${modules}/`);
+const { chromium } = require('playwright-core');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+mkdirSync(settings.screenshots, { recursive: true });
+
+const WIDTHS = [390, 1440];
+const PAGE_BYTES_MAX = 150 * 1024;
+
+function check(condition, message) {
+  if (!condition) {
+    throw new Error(`FAILED: ${message}`);
+  }
+  console.log(`ok: ${message}`);
+}
+
+// Bytes on the wire for one page load: every response's body and headers.
+function weigh(page) {
+  let bytes = 0;
+  const listener = async (response) => {
+    try {
+      const sizes = await response.request().sizes();
+      bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+    } catch (_) { /* a response that went away */ }
+  };
+  page.on('response', listener);
+  return () => { page.off('response', listener); return bytes; };
+}
+
+// axe-core on the page: no serious or critical violation.
+async function accessible(page, name) {
+  // Evaluated through the DevTools protocol: the page's policy rightly refuses an
+  // injected inline script.
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const outcome = await axe.run(document, { resultTypes: ['violations'] });
+    return outcome.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const bad = results.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  check(bad.length === 0, `${name}: axe finds no serious or critical violation ${JSON.stringify(bad)}`);
+}
+
+async function screenshots(page, name) {
+  const original = page.viewportSize();
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    check(overflow <= 0, `${name} at ${width} px: nothing wider than the screen (overflow ${overflow} px)`);
+    await page.screenshot({ path: `${settings.screenshots}/${name}-${width}.png`, fullPage: true });
+  }
+  await page.setViewportSize(original);
+}
+
+// Loads `path`, checks its weight, accessibility and layout, takes its screenshots.
+async function visit(page, path, name) {
+  const weight = weigh(page);
+  await page.goto(`${settings.url}${path}`, { waitUntil: 'load' });
+  const bytes = weight();
+  check(bytes <= PAGE_BYTES_MAX, `${name}: ${bytes} bytes on the wire (at most ${PAGE_BYTES_MAX})`);
+  console.log(`weight ${name} ${bytes}`);
+  await accessible(page, name);
+  await screenshots(page, name);
+}
+
+// Presses Tab until the element matching `selector` has focus: the element is reachable
+// by keyboard alone.
+async function tabTo(page, selector, what) {
+  for (let i = 0; i < 60; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector)) {
+      const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      check(outline !== 'none', `${what}: reached by Tab with a visible focus outline`);
+      return;
+    }
+  }
+  throw new Error(`FAILED: ${what} is not reachable by Tab`);
+}
+
+// Sends a form by `act` (a click, a key) and waits for the page it leads to.
+async function submit(page, act) {
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), act()]);
+}
+
+async function signIn(context, who, name) {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') { console.log(`console error: ${message.text()}`); }
+  });
+  page.on('response', async (response) => {
+    if (response.status() >= 400) {
+      const headers = await response.request().allHeaders();
+      let body = '';
+      try { body = (await response.text()).slice(0, 400); } catch (_) { /* gone */ }
+      console.log(`answer ${response.status()} to ${response.request().method()} ${response.url()}: ${body} (sent ${JSON.stringify(headers)})`);
+    }
+  });
+  const weight = weigh(page);
+  await page.goto(`${settings.url}${settings.incidents}`);
+  weight();
+  check(new URL(page.url()).pathname === '/login', `${name}: a page asks to sign in first`);
+  if (name === 'ops') {
+    await accessible(page, 'login');
+    await screenshots(page, 'login');
+  }
+  // By keyboard alone.
+  await tabTo(page, '#email', `${name}: the email field`);
+  await page.keyboard.type(who.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(who.password);
+  await Promise.all([page.waitForURL(`**${settings.incidents}`), page.keyboard.press('Enter')]);
+  check(true, `${name}: signed in by keyboard and back at the incident list`);
+  return page;
+}
+
+async function sendAlert(dedupKey, summary) {
+  const response = await fetch(settings.hook.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${settings.hook.token}` },
+    body: JSON.stringify({ dedup_key: dedupKey, action: 'trigger', summary, severity: 'critical' }),
+  });
+  check(response.ok, `the webhook accepted alert ${dedupKey} (${response.status})`);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+try {
+  // The test server's certificate is self-signed for the test.
+  const ops = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1440, height: 900 } });
+  const page = await signIn(ops, settings.ops, 'ops');
+  await visit(page, '/', 'home');
+  await visit(page, settings.incidents, 'incidents-empty');
+
+  // An alert arrives while the list is open: it appears without a reload, its markup
+  // inert.
+  await page.evaluate(() => { window.notReloaded = true; });
+  await sendAlert('db-down', '<script>window.pwned=1</script><img src=x onerror="window.pwned=2"> primary database down');
+  await page.locator('#incident-list a', { hasText: 'primary database down' }).waitFor({ timeout: 20000 });
+  check(await page.evaluate(() => window.notReloaded === true), 'the new incident appeared without a reload');
+  check(await page.evaluate(() => window.pwned === undefined), 'markup in the alert text did not run');
+  const shown = await page.locator('#incident-list a').first().textContent();
+  check(shown.includes('<script>window.pwned=1</script>'), 'the alert text is shown as text');
+  await accessible(page, 'incidents');
+  await screenshots(page, 'incidents');
+
+  // The incident: acknowledge by clicking, its timeline updates live, resolve by keyboard.
+  await Promise.all([page.waitForURL('**/incidents/1'), page.locator('#incident-list a').first().click()]);
+  await visit(page, `${settings.incidents}/1`, 'incident');
+  await page.fill('#status-message', 'looking at the primary');
+  await submit(page, () => page.click('button[value=acknowledged]'));
+  check((await page.locator('.badge').first().textContent()) === 'acknowledged', 'acknowledged from the incident page');
+  await page.evaluate(() => { window.notReloaded = true; });
+  const noted = await fetch(`${settings.api.url}/incidents/1/notes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${settings.api.token}` },
+    body: JSON.stringify({ text: 'a colleague noted this through the API' }),
+  });
+  check(noted.status === 204, `a colleague adds a note through the API (${noted.status})`);
+  await page.locator('#incident-live .timeline', { hasText: 'through the API' }).waitFor({ timeout: 20000 });
+  check(await page.evaluate(() => window.notReloaded === true), 'the timeline updated without a reload');
+  await tabTo(page, 'button[value=resolved]', 'the resolve button');
+  await submit(page, () => page.keyboard.press('Enter'));
+  check((await page.locator('.badge').first().textContent()) === 'resolved', 'resolved by keyboard alone');
+  await tabTo(page, '#note-text', 'the note field');
+  await page.keyboard.type('replica promoted; postmortem on Monday');
+  await tabTo(page, '#h-note ~ form button[type=submit]', 'the add-note button');
+  await submit(page, () => page.keyboard.press('Enter'));
+  check(await page.locator('.timeline', { hasText: 'postmortem on Monday' }).count() === 1, 'a note added by keyboard');
+  await screenshots(page, 'incident-resolved');
+
+  // A cross-site form: another origin posts to the incident's status form with the
+  // person's cookie. Refused.
+  const attacker = http.createServer((_, response) => {
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end(`<!doctype html><form id=f method=post action="${settings.url}${settings.incidents}/1/status">
+      <input name=csrf value=guess><input name=status value=triggered></form>
+      <script>document.getElementById('f').submit()</script>`);
+  });
+  await new Promise((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+  const evil = await ops.newPage();
+  const landed = evil.waitForResponse((r) => r.url().endsWith('/incidents/1/status'));
+  await evil.goto(`http://127.0.0.1:${attacker.address().port}/`);
+  const refused = await landed;
+  check(refused.status() === 403, `a cross-site form post is refused (${refused.status()})`);
+  attacker.close();
+  await page.reload();
+  check((await page.locator('.badge').first().textContent()) === 'resolved', 'the incident is unchanged by the cross-site post');
+
+  // A viewer: reads, sees no control, and a post forged from their own session with
+  // their own CSRF token is refused.
+  const viewerContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 900 } });
+  const viewer = await signIn(viewerContext, settings.viewer, 'viewer');
+  await viewer.goto(`${settings.url}${settings.incidents}/1`);
+  check(await viewer.locator('form[action$="/status"], form[action$="/notes"]').count() === 0, 'a viewer is shown no status or note form');
+  const forged = await viewer.evaluate(async (path) => {
+    const csrf = document.querySelector('input[name=csrf]').value;
+    const body = new URLSearchParams({ csrf, status: 'triggered' });
+    const response = await fetch(path, { method: 'POST', body, redirect: 'manual' });
+    return { status: response.status, text: await response.text() };
+  }, `${settings.incidents}/1/status`);
+  check(forged.status === 403 && forged.text.includes('permission_denied'), `a viewer's forged post is refused (${forged.status})`);
+  await accessible(viewer, 'incident-viewer');
+  await screenshots(viewer, 'incident-viewer');
+
+  // Signing out by keyboard ends the session.
+  await tabTo(page, 'form.signout button', 'the sign-out button');
+  await Promise.all([page.waitForURL('**/login'), page.keyboard.press('Enter')]);
+  await page.goto(`${settings.url}/`);
+  check(new URL(page.url()).pathname === '/login', 'after signing out, pages ask to sign in');
+  console.log('all checks passed');
+} finally {
+  await browser.close();
+}

@@ -528,3 +528,203 @@ async fn web_forms_refuse_forgeries_and_hidden_looks_missing() {
 fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// The text between `<code>` and `</code>` after `label` on a page.
+fn code_after(text: &str, label: &str) -> String {
+    let start = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label} in {text}"));
+    let open = text[start..].find("<code>").unwrap() + start + "<code>".len();
+    let close = text[open..].find("</code>").unwrap() + open;
+    text[open..close].to_owned()
+}
+
+#[tokio::test]
+async fn services_integrations_and_alerts_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let services = ops.get("/o/default/p/default/services").await;
+    assert_eq!(services.status, StatusCode::OK, "{}", services.text);
+    let csrf = services.csrf();
+
+    // A service, then a generic integration: its address and token shown once, with a
+    // sample to paste.
+    let created = ops
+        .post(
+            "/o/default/p/default/services",
+            &[
+                ("csrf", &csrf),
+                ("identifier", "payments"),
+                ("name", "Payments"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (created.status, created.location()),
+        (
+            StatusCode::SEE_OTHER,
+            "/o/default/p/default/services/payments"
+        ),
+        "{}",
+        created.text
+    );
+    let bad = ops
+        .post(
+            "/o/default/p/default/services",
+            &[("csrf", &csrf), ("identifier", "Not A Slug"), ("name", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert!(bad.text.contains("invalid_identifier"), "{}", bad.text);
+    let added = ops
+        .post(
+            "/o/default/p/default/services/payments/integrations",
+            &[
+                ("csrf", &csrf),
+                ("name", "Checks"),
+                ("format", "generic"),
+                ("auth_mode", "bearer"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text);
+    let address = code_after(&added.text, "Address");
+    let token = code_after(&added.text, "Bearer token");
+    assert!(
+        address.starts_with(&server.url) && address.contains("/hooks/v1/"),
+        "{address}"
+    );
+    assert!(token.starts_with("rmp_whk_"), "{token}");
+    rampart_testkit::remember_secret(&token);
+    assert!(added.text.contains("curl -X POST"), "{}", added.text);
+    let path = address.strip_prefix(&server.url).unwrap().to_owned();
+    let hook = crate::sre::Hook {
+        path,
+        token: Some(token.clone()),
+        basic: None,
+        secret: None,
+    };
+    // The service page lists it and never shows the token again.
+    let service_page = ops.get("/o/default/p/default/services/payments").await;
+    assert!(service_page.text.contains("Checks") && !service_page.text.contains(&token));
+    // An Alertmanager integration's sample is an alertmanager.yml receiver.
+    let am = ops
+        .post(
+            "/o/default/p/default/services/payments/integrations",
+            &[
+                ("csrf", &csrf),
+                ("name", "Prometheus"),
+                ("format", "alertmanager"),
+                ("auth_mode", "basic"),
+            ],
+        )
+        .await;
+    assert!(
+        am.text.contains("webhook_configs:") && am.text.contains("basic_auth:"),
+        "{}",
+        am.text
+    );
+
+    // An alert through the address and token the page gave.
+    let sent = send(
+        &server,
+        &hook,
+        &generic("card-declines", "trigger", "<b>declines</b> up \"40%\""),
+        &[],
+    )
+    .await;
+    assert!(sent.status.is_success(), "{:?}", sent.body);
+    let alerts = ops
+        .get("/o/default/p/default/alerts?status=triggered")
+        .await;
+    assert_eq!(alerts.status, StatusCode::OK, "{}", alerts.text);
+    assert!(alerts.text.contains("card-declines"), "{}", alerts.text);
+    let none = ops.get("/o/default/p/default/alerts?status=resolved").await;
+    assert!(!none.text.contains("card-declines"));
+    let listed = server
+        .get(&format!("{PROJECT}/alerts"), &server.admin_token)
+        .await;
+    let id = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let alert = ops.get(&format!("/o/default/p/default/alerts/{id}")).await;
+    assert_eq!(alert.status, StatusCode::OK, "{}", alert.text);
+    assert!(
+        alert.text.contains("&lt;b&gt;declines&lt;/b&gt; up"),
+        "{}",
+        alert.text
+    );
+    assert!(!alert.text.contains("<b>declines"));
+    let acked = ops
+        .post(
+            &format!("/o/default/p/default/alerts/{id}/acknowledge"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(acked.status, StatusCode::SEE_OTHER, "{}", acked.text);
+    let resolved = ops
+        .post(
+            &format!("/o/default/p/default/alerts/{id}/resolve"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER, "{}", resolved.text);
+    let after = server
+        .get(&format!("{PROJECT}/alerts/{id}"), &server.admin_token)
+        .await;
+    assert_eq!(after.body["status"], "resolved", "{}", after.text);
+    let missing = ops.get("/o/default/p/default/alerts/not-an-alert").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // Rotating shows a new token once; the old one stops working.
+    let integrations = server
+        .get(
+            &format!("{PROJECT}/services/payments/integrations"),
+            &server.admin_token,
+        )
+        .await;
+    let checks = integrations.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "Checks")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = ops
+        .post(
+            &format!("/o/default/p/default/services/payments/integrations/{checks}/rotate"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let new_token = code_after(&rotated.text, "Bearer token");
+    rampart_testkit::remember_secret(&new_token);
+    assert_ne!(new_token, token);
+    let stale = send(&server, &hook, &generic("x", "trigger", "x"), &[]).await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED);
+
+    // A viewer reads the pages without any control.
+    let vera = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    for path in [
+        "/o/default/p/default/services".to_owned(),
+        "/o/default/p/default/services/payments".to_owned(),
+        format!("/o/default/p/default/alerts/{id}"),
+    ] {
+        let seen = vera.get(&path).await;
+        assert_eq!(seen.status, StatusCode::OK, "{path}: {}", seen.text);
+        assert!(
+            !seen.text.contains("method=\"post\" action=\"/o/"),
+            "{path} shows a viewer a form: {}",
+            seen.text
+        );
+    }
+    let forged = vera
+        .post(
+            &format!("/o/default/p/default/services/payments/integrations/{checks}/rotate"),
+            &[("csrf", &vera.get("/").await.csrf())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+}

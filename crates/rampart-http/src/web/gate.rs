@@ -93,6 +93,9 @@ pub struct Browser {
     /// The path and query asked for: where to come back to after signing in.
     here: String,
     same_origin: bool,
+    /// `https://<host>` as the browser addressed this server (webhook addresses shown
+    /// to the person are built on it).
+    origin: String,
 }
 
 /// A state-changing request from a browser must come from this server: `Origin` (when
@@ -124,11 +127,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
                 .path_and_query()
                 .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
             same_origin: from_this_origin(&parts.headers, authority.as_deref()),
+            origin: format!(
+                "https://{}",
+                parts
+                    .headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .or(authority.as_deref())
+                    .unwrap_or_default()
+            ),
         })
     }
 }
 
 impl Browser {
+    /// `https://<host>` as the browser addressed this server.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     pub fn meta(&self) -> &RequestMeta {
         &self.meta
     }

@@ -16,7 +16,8 @@
 //!
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
 //! API's handlers (`platform/auth.rs`: sign-in and sign-out; `sre/incidents.rs`: the
-//! incident list and page), and [`home`].
+//! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
+//! integrations), [`home`], and [`live`] updates.
 
 pub mod assets;
 pub mod gate;
@@ -76,13 +77,15 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     let mut routes = home::API_ROUTES.to_vec();
     routes.extend(platform::auth::API_ROUTES.iter().cloned());
     routes.extend(sre::incidents::API_ROUTES.iter().cloned());
+    routes.extend(sre::alerts::API_ROUTES.iter().cloned());
+    routes.extend(sre::services::API_ROUTES.iter().cloned());
     routes
 }
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use platform::auth;
-    use sre::incidents;
+    use sre::{alerts, incidents, services};
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -111,6 +114,32 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/incidents/{number}/notes",
             post(incidents::add_note),
+        )
+        .route("/o/{org}/p/{project}/alerts", get(alerts::list))
+        .route("/o/{org}/p/{project}/alerts/{alert}", get(alerts::show))
+        .route(
+            "/o/{org}/p/{project}/alerts/{alert}/acknowledge",
+            post(alerts::acknowledge),
+        )
+        .route(
+            "/o/{org}/p/{project}/alerts/{alert}/resolve",
+            post(alerts::resolve),
+        )
+        .route(
+            "/o/{org}/p/{project}/services",
+            get(services::list).post(services::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}",
+            get(services::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}/integrations",
+            post(services::add_integration),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}/integrations/{integration}/rotate",
+            post(services::rotate),
         )
         .layer(axum::Extension(ApiGuards::new(specs)))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));

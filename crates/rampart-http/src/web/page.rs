@@ -40,6 +40,8 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                         a.brand href="/" { "Rampart" }
                         @if let Some((org, project)) = project {
                             a href=(format!("/o/{org}/p/{project}/incidents")) { "Incidents" }
+                            a href=(format!("/o/{org}/p/{project}/alerts")) { "Alerts" }
+                            a href=(format!("/o/{org}/p/{project}/services")) { "Services" }
                         }
                     }
                     @if let Some(viewer) = chrome.viewer {
@@ -56,6 +58,17 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
             }
         }
     }
+}
+
+/// `/o/<org>/p/<project>`: where a project's pages live.
+pub fn project_base(viewer: &Viewer) -> String {
+    let (org, project) = viewer.project().unwrap_or_default();
+    format!("/o/{org}/p/{project}")
+}
+
+/// A status as a badge (incidents and alerts share the words and colours).
+pub fn badge(status: &str) -> Markup {
+    html! { span class=(format!("badge status-{status}")) { (status) } }
 }
 
 /// The hidden field every form of a signed-in page carries.

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
-use crate::web::page::{Chrome, csrf_field, render, respond, when};
+use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond, when};
+use crate::web::sre::services::service_names;
 use crate::web::{ApiGuards, live};
 
 const LIST: ApiRoute = (
@@ -41,14 +42,9 @@ const ADD_NOTE: ApiRoute = (
     Method::POST,
     "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/notes",
 );
-/// Reading the project's services (the list's service filter and names).
-const SERVICES: ApiRoute = (
-    Method::GET,
-    "/api/v1/orgs/{org}/projects/{project}/services",
-);
 
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 6] = [LIST, CREATE, SHOW, CHANGE_STATUS, ADD_NOTE, SERVICES];
+pub const API_ROUTES: [ApiRoute; 5] = [LIST, CREATE, SHOW, CHANGE_STATUS, ADD_NOTE];
 
 /// How many incidents a list page shows.
 const PAGE_SIZE: u32 = 50;
@@ -63,8 +59,7 @@ const MOVES: [(IncidentStatus, &str); 5] = [
 ];
 
 fn base(viewer: &Viewer) -> String {
-    let (org, project) = viewer.project().unwrap_or_default();
-    format!("/o/{org}/p/{project}/incidents")
+    format!("{}/incidents", project_base(viewer))
 }
 
 /// The severity's label of the organisation (SEV1 → "Critical"), else the severity.
@@ -75,27 +70,8 @@ async fn severity_labels(state: &AppState, viewer: &Viewer) -> BTreeMap<String, 
     }
 }
 
-/// Service identifiers by id, for a project's pages (empty without `service:view`).
-async fn service_names(
-    state: &AppState,
-    viewer: &Viewer,
-) -> Result<HashMap<String, String>, WebError> {
-    if !viewer.may(&SERVICES) {
-        return Ok(HashMap::new());
-    }
-    let page = state
-        .app
-        .list_services(viewer.scope.scope(), Some(500), None)
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|service| (service.id.to_string(), service.identifier.to_string()))
-        .collect())
-}
-
 fn status_badge(status: IncidentStatus) -> Markup {
-    html! { span class=(format!("badge status-{}", status.as_str())) { (status.as_str()) } }
+    badge(status.as_str())
 }
 
 fn severity_text(labels: &BTreeMap<String, String>, severity: &str) -> String {

@@ -1,3 +1,5 @@
 //! Incident response in the UI.
 
+pub mod alerts;
 pub mod incidents;
+pub mod services;

@@ -1,0 +1,466 @@
+//! A project's services and their integrations in the UI: the list and creating one; a
+//! service's page with its integrations; adding an integration or rotating its
+//! credential answers a page showing the webhook address and the credential once, with
+//! a configuration to paste into Alertmanager, Grafana or a PagerDuty sender.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use maud::{Markup, html};
+use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
+use rampart_app::sre::services::ServiceInput;
+use rampart_domain::sre::integrations::{AuthMode, Integration};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::extract::ApiForm;
+use crate::handlers::sre::alerts::PAGERDUTY_ENQUEUE_PATH;
+use crate::web::ApiGuards;
+use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
+use crate::web::page::{Chrome, csrf_field, project_base, render, respond, when};
+
+const LIST: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/services",
+);
+const CREATE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/services",
+);
+const SHOW: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}",
+);
+const ADD_INTEGRATION: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations",
+);
+const ROTATE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations/{integration}/rotate",
+);
+
+/// The API routes these pages stand for.
+pub const API_ROUTES: [ApiRoute; 5] = [LIST, CREATE, SHOW, ADD_INTEGRATION, ROTATE];
+
+/// The formats and authentication modes offered when adding an integration:
+/// (value, label).
+const FORMATS: [(&str, &str); 4] = [
+    ("alertmanager", "Prometheus Alertmanager"),
+    ("grafana", "Grafana alerting"),
+    (
+        "pagerduty",
+        "PagerDuty Events API v2 (any PagerDuty sender)",
+    ),
+    ("generic", "Generic JSON"),
+];
+const AUTH_MODES: [(&str, &str); 4] = [
+    ("bearer", "Bearer token"),
+    ("basic", "HTTP Basic"),
+    ("hmac", "HMAC signature (X-Rampart-Signature)"),
+    (
+        "routing_key",
+        "PagerDuty routing key (PagerDuty format only)",
+    ),
+];
+
+/// Service identifiers by id, for a project's pages (empty without `service:view`, which
+/// is then not shown).
+pub async fn service_names(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<HashMap<String, String>, WebError> {
+    if !viewer.may(&LIST) {
+        return Ok(HashMap::new());
+    }
+    let page = state
+        .app
+        .list_services(viewer.scope.scope(), Some(500), None)
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|service| (service.id.to_string(), service.identifier.to_string()))
+        .collect())
+}
+
+fn base(viewer: &Viewer) -> String {
+    format!("{}/services", project_base(viewer))
+}
+
+fn page(viewer: &Viewer, title: &str, status: StatusCode, main: Markup) -> Response {
+    respond(
+        status,
+        render(
+            &Chrome {
+                title,
+                viewer: Some(viewer),
+            },
+            main,
+        ),
+    )
+}
+
+/// `GET /o/{org}/p/{project}/services`
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
+    let services = state
+        .app
+        .list_services(viewer.scope.scope(), Some(500), None)
+        .await?;
+    let base = base(&viewer);
+    let main = html! {
+        h1 { "Services" }
+        @if services.items.is_empty() {
+            p.muted { "No services yet. A service receives alerts through its integrations and opens incidents." }
+        } @else {
+            table.responsive {
+                thead { tr {
+                    th scope="col" { "Service" } th scope="col" { "Name" }
+                    th scope="col" { "Resolves with its alerts" } th scope="col" { "Created" }
+                } }
+                tbody {
+                    @for service in &services.items {
+                        tr {
+                            td data-label="Service" {
+                                a href=(format!("{base}/{}", service.identifier)) { (service.identifier.as_str()) }
+                            }
+                            td data-label="Name" { (service.name.as_str()) }
+                            td data-label="Resolves with its alerts" { @if service.auto_resolve { "yes" } @else { "no" } }
+                            td data-label="Created" { (when(service.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+        @if viewer.may(&CREATE) {
+            h2 { "Create a service" }
+            form.card method="post" action=(base) {
+                (csrf_field(&viewer))
+                label for="service-identifier" { "Identifier (lowercase letters, digits, dashes)" }
+                input #service-identifier type="text" name="identifier" required maxlength="63" pattern="[a-z0-9][a-z0-9-]*";
+                label for="service-name" { "Name" }
+                input #service-name type="text" name="name" required maxlength="255";
+                div { button type="submit" { "Create service" } }
+            }
+        }
+    };
+    Ok(page(&viewer, "Services", StatusCode::OK, main))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateForm {
+    csrf: String,
+    identifier: String,
+    name: String,
+}
+
+/// `POST /o/{org}/p/{project}/services`
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<CreateForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &CREATE, &path, Some(&form.csrf))
+        .await?;
+    let service = state
+        .app
+        .create_service(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            ServiceInput {
+                identifier: form.identifier,
+                name: form.name,
+                description: None,
+                auto_resolve: None,
+            },
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/{}",
+        base(&viewer),
+        service.identifier
+    )))
+}
+
+/// The address a sender posts to.
+fn hook_path(integration: &Integration) -> String {
+    match integration.auth_mode {
+        AuthMode::RoutingKey => PAGERDUTY_ENQUEUE_PATH.to_owned(),
+        _ => format!("/hooks/v1/{}", integration.id),
+    }
+}
+
+/// `GET /o/{org}/p/{project}/services/{service}`
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &SHOW, &path, None).await?;
+    let identifier = path.param("service");
+    let service = state
+        .app
+        .service_at(viewer.scope.scope(), identifier)
+        .await?;
+    let integrations = state
+        .app
+        .list_integrations(viewer.scope.scope(), identifier)
+        .await?;
+    let here = format!("{}/{}", base(&viewer), service.identifier);
+    let origin = browser.origin();
+    let main = html! {
+        p { a href=(base(&viewer)) { "← All services" } }
+        h1 { (service.name.as_str()) " " span.muted { "(" (service.identifier.as_str()) ")" } }
+        @if !service.description.as_str().is_empty() { p { (service.description.as_str()) } }
+        p {
+            a href=(format!("{}/incidents?status=open&service={}", project_base(&viewer), service.identifier)) { "Its open incidents" }
+            " · "
+            a href=(format!("{}/alerts?service={}", project_base(&viewer), service.identifier)) { "Its alerts" }
+        }
+        h2 { "Integrations" }
+        @if integrations.is_empty() {
+            p.muted { "No integration yet: add one to receive alerts." }
+        } @else {
+            table.responsive {
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Format" } th scope="col" { "Authentication" }
+                    th scope="col" { "Address" } th scope="col" { "Created" }
+                    @if viewer.may(&ROTATE) { th scope="col" { "Credential" } }
+                } }
+                tbody {
+                    @for integration in &integrations {
+                        tr {
+                            td data-label="Name" { (integration.name.as_str()) }
+                            td data-label="Format" { (integration.format.as_str()) }
+                            td data-label="Authentication" { (integration.auth_mode.as_str()) }
+                            td data-label="Address" { code { (origin) (hook_path(integration)) } }
+                            td data-label="Created" { (when(integration.created_at)) }
+                            @if viewer.may(&ROTATE) {
+                                td data-label="Credential" {
+                                    form method="post" action=(format!("{here}/integrations/{}/rotate", integration.id)) {
+                                        (csrf_field(&viewer))
+                                        button.secondary type="submit" aria-label=(format!("Rotate the credential of {}", integration.name.as_str())) { "Rotate" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if viewer.may(&ADD_INTEGRATION) {
+            h2 { "Add an integration" }
+            form.card method="post" action=(format!("{here}/integrations")) {
+                (csrf_field(&viewer))
+                label for="integration-name" { "Name" }
+                input #integration-name type="text" name="name" required maxlength="255" placeholder="Production Alertmanager";
+                label for="integration-format" { "Sender" }
+                select #integration-format name="format" {
+                    @for (value, label) in FORMATS { option value=(value) { (label) } }
+                }
+                label for="integration-auth" { "Authentication" }
+                select #integration-auth name="auth_mode" {
+                    @for (value, label) in AUTH_MODES { option value=(value) { (label) } }
+                }
+                div { button type="submit" { "Add integration" } }
+            }
+        }
+    };
+    Ok(page(&viewer, service.name.as_str(), StatusCode::OK, main))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationForm {
+    csrf: String,
+    name: String,
+    format: String,
+    auth_mode: String,
+}
+
+/// `POST …/services/{service}/integrations`: the new integration's address and
+/// credential, shown once.
+pub async fn add_integration(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<IntegrationForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &ADD_INTEGRATION, &path, Some(&form.csrf))
+        .await?;
+    let (integration, credential) = state
+        .app
+        .create_integration(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            path.param("service"),
+            IntegrationInput {
+                name: form.name,
+                format: form.format,
+                auth_mode: form.auth_mode,
+                source_cidrs: Vec::new(),
+                rate_limit_per_minute: None,
+            },
+        )
+        .await?;
+    Ok(credential_page(
+        &viewer,
+        &browser,
+        path.param("service"),
+        &integration,
+        &credential,
+        "Integration added",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateForm {
+    csrf: String,
+}
+
+/// `POST …/services/{service}/integrations/{integration}/rotate`: the new credential,
+/// shown once (the old one stops working, an HMAC secret after the next rotation).
+pub async fn rotate(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<RotateForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let viewer = browser
+        .admit(&state, &guards, &ROTATE, &path, Some(&form.csrf))
+        .await?;
+    let (integration, credential) = state
+        .app
+        .rotate_integration_credential(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            path.param("service"),
+            path.param("integration"),
+        )
+        .await?;
+    Ok(credential_page(
+        &viewer,
+        &browser,
+        path.param("service"),
+        &integration,
+        &credential,
+        "Credential rotated",
+    ))
+}
+
+/// The page that shows an integration's credential once, with a sample configuration
+/// for its sender.
+fn credential_page(
+    viewer: &Viewer,
+    browser: &Browser,
+    service: &str,
+    integration: &Integration,
+    credential: &IntegrationCredential,
+    title: &str,
+) -> Response {
+    let url = format!("{}{}", browser.origin(), hook_path(integration));
+    let sample = sample_configuration(integration, credential, &url);
+    let main = html! {
+        h1 { (title) ": " (integration.name.as_str()) }
+        p.notice role="status" { "Copy the credential now: it is shown only once." }
+        dl.fields #credential {
+            dt { "Address" } dd { code { (url) } }
+            @match credential {
+                IntegrationCredential::Bearer { token } => { dt { "Bearer token" } dd { code { (token) } } }
+                IntegrationCredential::RoutingKey { routing_key } => { dt { "Routing key" } dd { code { (routing_key) } } }
+                IntegrationCredential::Basic { username, password } => {
+                    dt { "Username" } dd { code { (username) } }
+                    dt { "Password" } dd { code { (password) } }
+                }
+                IntegrationCredential::Hmac { secret } => { dt { "HMAC secret" } dd { code { (secret) } } }
+            }
+        }
+        h2 { "Sample configuration" }
+        pre.sample { (sample) }
+        p.muted { "The sender must trust this server's certificate (its CA file or a public one)." }
+        p { a href=(format!("{}/{service}", base(viewer))) { "Back to the service" } }
+    };
+    page(viewer, title, StatusCode::OK, main)
+}
+
+/// What to paste into the sender, for its format and authentication.
+fn sample_configuration(
+    integration: &Integration,
+    credential: &IntegrationCredential,
+    url: &str,
+) -> String {
+    use rampart_domain::sre::payload::Format;
+    let alertmanager_auth = match credential {
+        IntegrationCredential::Bearer { token } => format!(
+            "        http_config:\n          authorization:\n            type: Bearer\n            credentials: {token}\n"
+        ),
+        IntegrationCredential::Basic { username, password } => format!(
+            "        http_config:\n          basic_auth:\n            username: {username}\n            password: {password}\n"
+        ),
+        _ => String::new(),
+    };
+    match (integration.format, credential) {
+        (_, IntegrationCredential::RoutingKey { routing_key }) => format!(
+            "# Any PagerDuty Events API v2 sender: point its events URL here\n\
+             events_url: {url}\n\
+             routing_key: {routing_key}\n"
+        ),
+        (_, IntegrationCredential::Hmac { secret }) => format!(
+            "# Sign each delivery: X-Rampart-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">\n\
+             url: {url}\n\
+             secret: {secret}\n"
+        ),
+        (Format::Alertmanager, _) => format!(
+            "# alertmanager.yml\n\
+             receivers:\n  - name: rampart\n    webhook_configs:\n      - url: {url}\n        send_resolved: true\n\
+             {alertmanager_auth}\
+             route:\n  receiver: rampart\n"
+        ),
+        (Format::Grafana, IntegrationCredential::Bearer { token }) => format!(
+            "# Grafana: Alerting → Contact points → New → Webhook\n\
+             URL: {url}\n\
+             HTTP method: POST\n\
+             Authorization header scheme: Bearer\n\
+             Authorization header credentials: {token}\n"
+        ),
+        (Format::Grafana, IntegrationCredential::Basic { username, password }) => format!(
+            "# Grafana: Alerting → Contact points → New → Webhook\n\
+             URL: {url}\n\
+             HTTP method: POST\n\
+             Basic auth user: {username}\n\
+             Basic auth password: {password}\n"
+        ),
+        (_, IntegrationCredential::Bearer { token }) => format!(
+            "curl -X POST {url} \\\n  -H 'authorization: Bearer {token}' -H 'content-type: application/json' \\\n  \
+             -d '{{\"dedup_key\": \"db-down\", \"action\": \"trigger\", \"summary\": \"Database down\", \"severity\": \"critical\"}}'\n"
+        ),
+        (_, IntegrationCredential::Basic { username, password }) => format!(
+            "curl -X POST {url} -u '{username}:{password}' -H 'content-type: application/json' \\\n  \
+             -d '{{\"dedup_key\": \"db-down\", \"action\": \"trigger\", \"summary\": \"Database down\", \"severity\": \"critical\"}}'\n"
+        ),
+    }
+}

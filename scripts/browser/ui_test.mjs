@@ -217,6 +217,18 @@ try {
   await accessible(viewer, 'incident-viewer');
   await screenshots(viewer, 'incident-viewer');
 
+  // The other pages: each accessible, light and fitting a phone.
+  const project = settings.incidents.replace(/\/incidents$/, '');
+  for (const [path, name] of [
+    ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
+    ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'],
+  ]) {
+    await visit(page, `${project}${path}`, name);
+  }
+  await page.goto(`${settings.url}${project}/alerts`);
+  await Promise.all([page.waitForNavigation(), page.locator('table a').first().click()]);
+  await visit(page, new URL(page.url()).pathname, 'alert');
+
   // Signing out by keyboard ends the session.
   await tabTo(page, 'form.signout button', 'the sign-out button');
   await Promise.all([page.waitForURL('**/login'), page.keyboard.press('Enter')]);

@@ -728,3 +728,97 @@ async fn services_integrations_and_alerts_in_the_web_ui() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
 }
+
+/// A schedule `primary` in Europe/Berlin: ann and bob taking turns by the day during
+/// business hours (nights are gaps), and an override giving bob the next three hours.
+pub(crate) async fn business_hours_schedule(server: &TestServer) -> (String, String) {
+    let ann = server.create_user("ann@example.com", PASSWORD).await;
+    let bob = server.create_user("bob@example.com", PASSWORD).await;
+    let renamed = server
+        .patch(
+            &format!("/api/v1/users/{bob}"),
+            &server.admin_token,
+            json!({"display_name": "Bob Builder"}),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/schedules"),
+            &server.admin_token,
+            json!({
+                "identifier": "primary", "name": "Primary",
+                "definition": {
+                    "time_zone": "Europe/Berlin",
+                    "layers": [{"name": "business", "unit": "day", "first_handoff": "2026-11-02T09:00",
+                                "participants": [ann, bob],
+                                "restrictions": [{"type": "daily", "start": "09:00", "end": "17:00"}]}]
+                }
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let now = jiff::Timestamp::now();
+    let override_created = server
+        .post(
+            &format!("{PROJECT}/schedules/primary/overrides"),
+            &server.admin_token,
+            json!({"user": bob, "starts_at": now.to_string(),
+                   "ends_at": (now + jiff::SignedDuration::from_hours(3)).to_string()}),
+        )
+        .await;
+    assert_eq!(
+        override_created.status,
+        StatusCode::CREATED,
+        "{}",
+        override_created.text
+    );
+    (ann, bob)
+}
+
+#[tokio::test]
+async fn who_is_on_call_and_two_weeks_drawn() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    business_hours_schedule(&server).await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+
+    // The override makes Bob on call now, wherever the clock is.
+    let list = ops.get("/o/default/p/default/schedules").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(
+        list.text
+            .contains("href=\"/o/default/p/default/schedules/primary\"")
+    );
+    assert!(
+        list.text.contains("data-label=\"On call now\">Bob Builder"),
+        "{}",
+        list.text
+    );
+    let home = ops.get("/").await;
+    assert!(home.text.contains("Bob Builder"), "{}", home.text);
+
+    let page = ops.get("/o/default/p/default/schedules/primary").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let text = &page.text;
+    assert!(
+        text.contains("On call now: <strong>Bob Builder</strong>"),
+        "{text}"
+    );
+    assert!(text.contains("<svg class=\"timeline\""), "{text}");
+    // Fourteen days drawn; ann and bob in colours, nights as gaps, the override outlined.
+    assert_eq!(text.matches("<text class=\"day\"").count(), 14, "{text}");
+    assert!(text.contains("class=\"gap\""));
+    assert!(text.contains("override\""), "{text}");
+    assert!(
+        text.contains("ann@example.com") || text.contains("Test User"),
+        "{text}"
+    );
+    assert!(text.contains("layer business"));
+    assert!(
+        text.contains("CET") || text.contains("CEST"),
+        "times in the schedule's zone"
+    );
+    let missing = ops.get("/o/default/p/default/schedules/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

@@ -3,7 +3,8 @@
 //! test server: signing in by keyboard, an incident from a webhook appearing on the open
 //! list without a reload (its `<script>` inert), acknowledging by click and resolving by
 //! keyboard, the timeline updating live, a cross-site form post refused, a viewer shown
-//! no controls and their forged post refused, signing out; on every page axe-core finds
+//! no controls and their forged post refused, the alert, service and on-call pages,
+//! signing out; on every page axe-core finds
 //! no serious or critical violation, nothing is wider than a 390 px screen, no page
 //! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
 //! `target/ui-screenshots/` for a reviewer.
@@ -42,6 +43,7 @@ async fn the_web_ui_in_chromium() {
     )
     .await;
 
+    crate::web::business_hours_schedule(&server).await;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let modules = root.join("target/test-deps/browser/node_modules");
     assert!(

@@ -16,17 +16,12 @@ use crate::AppState;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, WebError, WebPath};
 use crate::web::page::{Chrome, render, respond, when};
+use crate::web::sre::{incidents, schedules};
 
 /// The home page stands for "who am I".
 const ME: ApiRoute = (Method::GET, "/api/v1/me");
-const INCIDENTS: ApiRoute = (
-    Method::GET,
-    "/api/v1/orgs/{org}/projects/{project}/incidents",
-);
-const SCHEDULES: ApiRoute = (
-    Method::GET,
-    "/api/v1/orgs/{org}/projects/{project}/schedules",
-);
+const INCIDENTS: ApiRoute = incidents::LIST;
+const SCHEDULES: ApiRoute = schedules::LIST;
 const NOTIFICATIONS: ApiRoute = (Method::GET, "/api/v1/me/notifications");
 
 /// The API routes the home page stands for.
@@ -68,7 +63,8 @@ pub async fn home(
         PrincipalId::User(id) => id.to_string(),
         _ => String::new(),
     };
-    let is_me = |user: &str| user == me_id || user.eq_ignore_ascii_case(&viewer.who);
+    // Schedules name people by user id.
+    let is_me = |user: &str| user == me_id;
 
     let mut projects = Vec::new();
     let mut incidents = Vec::new();
@@ -124,14 +120,7 @@ pub async fn home(
                     .await
                     .ok();
                 let segments = timeline.map(|t| t.segments).unwrap_or_default();
-                let now_user = segments
-                    .first()
-                    .filter(|segment| segment.start <= now)
-                    .and_then(|segment| segment.user.clone());
-                let next = segments
-                    .iter()
-                    .skip(1)
-                    .find_map(|segment| Some((segment.user.clone()?, segment.start)));
+                let (now_user, next) = schedules::now_and_next(&segments, now);
                 on_call.push(OnCallRow {
                     project: format!("{}/{}", row.org, row.project),
                     schedule: schedule.record.name.to_string(),
@@ -142,6 +131,17 @@ pub async fn home(
         }
         projects.push(row);
     }
+    let people: Vec<&str> = on_call
+        .iter()
+        .flat_map(|row| {
+            [
+                row.now.as_deref(),
+                row.next.as_ref().map(|(user, _)| user.as_str()),
+            ]
+        })
+        .flatten()
+        .collect();
+    let names = state.app.person_names(&people).await?;
     incidents.sort_by_key(|row| std::cmp::Reverse(row.2.incident.created_at));
     incidents.truncate(OPEN_INCIDENTS_MAX as usize);
 
@@ -168,7 +168,7 @@ pub async fn home(
 
     let you = |user: &str| -> Markup {
         html! {
-            (user) @if is_me(user) { " " strong { "(you)" } }
+            (names.get(user).map_or(user, String::as_str)) @if is_me(user) { " " strong { "(you)" } }
         }
     };
     let main = html! {

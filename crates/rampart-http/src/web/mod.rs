@@ -17,7 +17,7 @@
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
 //! API's handlers (`platform/auth.rs`: sign-in and sign-out; `sre/incidents.rs`: the
 //! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
-//! integrations), [`home`], and [`live`] updates.
+//! integrations; `sre/schedules.rs`: who is on call, two weeks drawn), [`home`], and [`live`] updates.
 
 pub mod assets;
 pub mod gate;
@@ -79,13 +79,14 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::incidents::API_ROUTES.iter().cloned());
     routes.extend(sre::alerts::API_ROUTES.iter().cloned());
     routes.extend(sre::services::API_ROUTES.iter().cloned());
+    routes.extend(sre::schedules::API_ROUTES.iter().cloned());
     routes
 }
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use platform::auth;
-    use sre::{alerts, incidents, services};
+    use sre::{alerts, incidents, schedules, services};
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -140,6 +141,11 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/services/{service}/integrations/{integration}/rotate",
             post(services::rotate),
+        )
+        .route("/o/{org}/p/{project}/schedules", get(schedules::list))
+        .route(
+            "/o/{org}/p/{project}/schedules/{schedule}",
+            get(schedules::show),
         )
         .layer(axum::Extension(ApiGuards::new(specs)))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));

@@ -41,6 +41,7 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                         @if let Some((org, project)) = project {
                             a href=(format!("/o/{org}/p/{project}/incidents")) { "Incidents" }
                             a href=(format!("/o/{org}/p/{project}/alerts")) { "Alerts" }
+                            a href=(format!("/o/{org}/p/{project}/schedules")) { "On call" }
                             a href=(format!("/o/{org}/p/{project}/services")) { "Services" }
                         }
                     }

@@ -22,7 +22,7 @@ use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond,
 use crate::web::sre::services::service_names;
 use crate::web::{ApiGuards, live};
 
-const LIST: ApiRoute = (
+pub const LIST: ApiRoute = (
     Method::GET,
     "/api/v1/orgs/{org}/projects/{project}/incidents",
 );

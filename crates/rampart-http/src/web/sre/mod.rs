@@ -2,4 +2,5 @@
 
 pub mod alerts;
 pub mod incidents;
+pub mod schedules;
 pub mod services;

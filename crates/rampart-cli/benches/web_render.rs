@@ -86,14 +86,12 @@ async fn measure(server: &TestServer, engine: &str) {
         (
             "incident list page (50 of 1 000)",
             "/o/default/p/default/incidents?status=",
-            true,
         ),
-        ("incident page", "/o/default/p/default/incidents/500", true),
-        ("home page", "/", true),
+        ("incident page", "/o/default/p/default/incidents/500"),
+        ("home page", "/"),
         (
             "API: JSON list of the same 50",
             "/api/v1/orgs/default/projects/default/incidents?limit=50",
-            false,
         ),
     ];
     println!("\n{engine}: {INCIDENTS} incidents, {REQUESTS} sequential requests per page");

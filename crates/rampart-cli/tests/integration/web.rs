@@ -822,3 +822,125 @@ async fn who_is_on_call_and_two_weeks_drawn() {
     let missing = ops.get("/o/default/p/default/schedules/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn tokens_are_shown_once_and_step_up_asks_again_then_comes_back() {
+    use std::sync::Arc;
+
+    let clock = Arc::new(rampart_app::ManualClock::new(jiff::Timestamp::now()));
+    let server = TestServer::start_with(rampart_testkit::Options {
+        clock: Some(clock.clone()),
+        ..rampart_testkit::Options::default()
+    })
+    .await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let tokens = ops.get("/tokens").await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    let csrf = tokens.csrf();
+    let from_tokens = [
+        ("origin", server.url.clone()),
+        ("referer", format!("{}/tokens", server.url)),
+    ];
+
+    // Signed in just now: the token is created and shown once, and it works.
+    let created = ops
+        .post_from(
+            "/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "laptop"),
+                ("expires_in_days", "7"),
+            ],
+            &from_tokens,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let secret = code_after(&created.text, "Token");
+    rampart_testkit::remember_secret(&secret);
+    assert!(secret.starts_with("rmp_pat_"), "{secret}");
+    assert_eq!(
+        server.get("/api/v1/me", &secret).await.status,
+        StatusCode::OK
+    );
+    let listed = ops.get("/tokens").await;
+    assert!(listed.text.contains("laptop") && !listed.text.contains(&secret));
+
+    // Eleven minutes on, creating one is sensitive: re-authenticate, then back.
+    clock.advance(jiff::SignedDuration::from_mins(11));
+    let asked = ops
+        .post_from(
+            "/tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("expires_in_days", "1")],
+            &from_tokens,
+        )
+        .await;
+    assert_eq!(
+        (asked.status, asked.location()),
+        (StatusCode::SEE_OTHER, "/reauthenticate?next=%2Ftokens"),
+        "{}",
+        asked.text
+    );
+    let prompt = ops.get(asked.location()).await;
+    assert_eq!(prompt.status, StatusCode::OK, "{}", prompt.text);
+    assert!(prompt.text.contains("name=\"password\""));
+    let wrong = ops
+        .post(
+            "/reauthenticate",
+            &[("csrf", &csrf), ("password", "not it"), ("next", "/tokens")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.text);
+    assert!(wrong.text.contains("role=\"alert\""));
+    let renewed = ops
+        .post(
+            "/reauthenticate",
+            &[("csrf", &csrf), ("password", PASSWORD), ("next", "/tokens")],
+        )
+        .await;
+    assert_eq!(
+        (renewed.status, renewed.location()),
+        (StatusCode::SEE_OTHER, "/tokens"),
+        "{}",
+        renewed.text
+    );
+    let again = ops
+        .post_from(
+            "/tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("expires_in_days", "1")],
+            &from_tokens,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    rampart_testkit::remember_secret(&code_after(&again.text, "Token"));
+
+    // Revoking needs no step-up; the token stops working.
+    let me = server.get("/api/v1/tokens", &secret).await;
+    let id = me.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "laptop")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoked = ops
+        .post(&format!("/tokens/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (revoked.status, revoked.location()),
+        (StatusCode::SEE_OTHER, "/tokens"),
+        "{}",
+        revoked.text
+    );
+    assert_eq!(
+        server.get("/api/v1/me", &secret).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Someone else's token, or none: not found.
+    let nothing = ops
+        .post("/tokens/not-a-token/revoke", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(nothing.status, StatusCode::NOT_FOUND, "{}", nothing.text);
+}

@@ -30,6 +30,9 @@ pub enum WebError {
     /// Nobody is signed in, or the session ended: to the login page, then back to
     /// `next`.
     SignIn { next: String },
+    /// The route is sensitive and the session's sign-in is not recent (step-up): to the
+    /// re-authentication page, then back to `next`.
+    Reauthenticate { next: String },
     /// A refusal or a failure, shown as a page with the API's status, code and message.
     Refused(ApiError),
 }
@@ -54,6 +57,12 @@ impl IntoResponse for WebError {
                     .append_pair("next", &next)
                     .finish();
                 see_other(&format!("/login?{query}"))
+            }
+            Self::Reauthenticate { next } => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", &next)
+                    .finish();
+                see_other(&format!("/reauthenticate?{query}"))
             }
             Self::Refused(error) => super::page::error_page(&error),
         }
@@ -90,12 +99,13 @@ pub struct Browser {
     secret: Option<Zeroizing<String>>,
     meta: RequestMeta,
     method: Method,
-    /// The path and query asked for: where to come back to after signing in.
-    here: String,
     same_origin: bool,
     /// `https://<host>` as the browser addressed this server (webhook addresses shown
     /// to the person are built on it).
     origin: String,
+    /// The page to come back to after signing in or re-authenticating: this one for a
+    /// page; for a form, the page it was sent from (its same-origin `Referer`), else home.
+    back: String,
 }
 
 /// A state-changing request from a browser must come from this server: `Origin` (when
@@ -114,6 +124,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .or(authority.as_deref())
+            .unwrap_or_default()
+            .to_owned();
+        let origin = format!("https://{host}");
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned());
+        let back = if matches!(parts.method, Method::GET | Method::HEAD) {
+            here.clone()
+        } else {
+            let referer = parts
+                .headers
+                .get(axum::http::header::REFERER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix(&origin));
+            local_path(referer)
+        };
         Ok(Self {
             secret: session_cookie(&parts.headers).map(|s| Zeroizing::new(s.to_owned())),
             meta: parts
@@ -122,20 +154,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
                 .cloned()
                 .unwrap_or_default(),
             method: parts.method.clone(),
-            here: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
             same_origin: from_this_origin(&parts.headers, authority.as_deref()),
-            origin: format!(
-                "https://{}",
-                parts
-                    .headers
-                    .get(axum::http::header::HOST)
-                    .and_then(|host| host.to_str().ok())
-                    .or(authority.as_deref())
-                    .unwrap_or_default()
-            ),
+            origin,
+            back,
         })
     }
 }
@@ -178,20 +199,21 @@ impl Browser {
         self.secret.clone().unwrap_or_default()
     }
 
+    /// The page to come back to (see the field).
+    pub fn back(&self) -> &str {
+        &self.back
+    }
+
     /// The signed-in person. A form passes the CSRF token it carried, checked against
     /// the session's; a page (GET) passes none. No session, or one that ended: to the
-    /// login page and back here (a form's answer goes back to the home page).
+    /// login page and back (to the page a form was sent from).
     pub async fn signed_in(
         &self,
         state: &AppState,
         form_csrf: Option<&str>,
     ) -> Result<SignedIn, WebError> {
         self.check_origin()?;
-        let next = if self.state_changing() {
-            "/".to_owned()
-        } else {
-            self.here.clone()
-        };
+        let next = self.back.clone();
         let Some(secret) = self.session_secret() else {
             return Err(WebError::SignIn { next });
         };
@@ -223,10 +245,21 @@ impl Browser {
         path: &WebPath,
         form_csrf: Option<&str>,
     ) -> Result<Viewer, WebError> {
-        self.signed_in(state, form_csrf)
+        let admitted = self
+            .signed_in(state, form_csrf)
             .await?
             .admit(state, guards, route, path)
-            .await
+            .await;
+        match admitted {
+            Err(WebError::Refused(error))
+                if error.code == ErrorCode::ReauthenticationRequired.as_str() =>
+            {
+                Err(WebError::Reauthenticate {
+                    next: self.back.clone(),
+                })
+            }
+            other => other,
+        }
     }
 }
 

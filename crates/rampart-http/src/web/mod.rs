@@ -15,7 +15,8 @@
 //! control whose route the viewer may not use is not shown.
 //!
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
-//! API's handlers (`platform/auth.rs`: sign-in and sign-out; `sre/incidents.rs`: the
+//! API's handlers (`platform/auth.rs`: sign-in, sign-out and the step-up prompt;
+//! `platform/identity.rs`: your API tokens; `sre/incidents.rs`: the
 //! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
 //! integrations; `sre/schedules.rs`: who is on call, two weeks drawn), [`home`], and [`live`] updates.
 
@@ -76,6 +77,7 @@ impl ApiGuards {
 pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     let mut routes = home::API_ROUTES.to_vec();
     routes.extend(platform::auth::API_ROUTES.iter().cloned());
+    routes.extend(platform::identity::API_ROUTES.iter().cloned());
     routes.extend(sre::incidents::API_ROUTES.iter().cloned());
     routes.extend(sre::alerts::API_ROUTES.iter().cloned());
     routes.extend(sre::services::API_ROUTES.iter().cloned());
@@ -85,12 +87,18 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
-    use platform::auth;
+    use platform::{auth, identity};
     use sre::{alerts, incidents, schedules, services};
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route(
+            "/reauthenticate",
+            get(auth::reauthenticate_page).post(auth::reauthenticate),
+        )
+        .route("/tokens", get(identity::list).post(identity::create))
+        .route("/tokens/{token_id}/revoke", post(identity::revoke))
         .route("/static/{file}", get(assets::asset))
         .route(
             "/o/{org}/p/{project}/incidents",

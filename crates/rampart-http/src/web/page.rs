@@ -47,7 +47,7 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                     }
                     @if let Some(viewer) = chrome.viewer {
                         form.signout method="post" action="/logout" {
-                            span.who { (viewer.who) }
+                            a.who href="/tokens" title="Your API tokens" { (viewer.who) }
                             (csrf_field(viewer))
                             button type="submit" { "Sign out" }
                         }

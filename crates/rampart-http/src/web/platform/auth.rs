@@ -1,7 +1,9 @@
 //! Signing in and out of the UI: the login page (password, and a button per single
 //! sign-on provider), the password form's post (the same `App::login` as the API's,
-//! setting the same `__Host-` session cookie), and sign-out (ending the session here and,
-//! for a single sign-on session, at its provider).
+//! setting the same `__Host-` session cookie), sign-out (ending the session here and,
+//! for a single sign-on session, at its provider), and the step-up prompt: a sensitive
+//! action asked of a session whose sign-in is not recent leads here, to the password
+//! (or the session's provider) and back.
 
 use axum::Extension;
 use axum::extract::{RawQuery, State};
@@ -21,9 +23,11 @@ use crate::web::page::{Chrome, render, respond};
 
 /// Signing out stands for the API's logout.
 const LOGOUT: ApiRoute = (Method::POST, "/api/v1/auth/logout");
+/// Proving it is you again (step-up).
+const REAUTHENTICATE: ApiRoute = (Method::POST, "/api/v1/auth/reauthenticate");
 
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 1] = [LOGOUT];
+pub const API_ROUTES: [ApiRoute; 2] = [LOGOUT, REAUTHENTICATE];
 
 /// `GET /login?next=`: the login page (a signed-in browser goes straight on).
 pub async fn login_page(
@@ -167,4 +171,118 @@ pub async fn logout(
     };
     clear_session_cookies(response.headers_mut());
     Ok(response)
+}
+
+/// `GET /reauthenticate?next=`: the step-up prompt.
+pub async fn reauthenticate_page(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let next = local_path(query_pairs(raw.as_deref()).get("next").map(String::as_str));
+    let viewer = browser
+        .signed_in(&state, None)
+        .await?
+        .admit(
+            &state,
+            &guards,
+            &(Method::GET, "/api/v1/me"),
+            &WebPath::none(),
+        )
+        .await?;
+    Ok(reauthenticate_form(&viewer, &next, None, StatusCode::OK))
+}
+
+fn reauthenticate_form(
+    viewer: &crate::web::gate::Viewer,
+    next: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    // A single sign-on session proves itself at its provider (`oidc:<name>`, `saml:<name>`).
+    let provider = viewer
+        .ctx
+        .actor
+        .session_method
+        .as_deref()
+        .and_then(|method| method.split_once(':'))
+        .map(|(_, name)| name.to_owned());
+    let main = html! {
+        h1 { "Confirm it is you" }
+        p { "This action is sensitive: sign in again to continue. You will come back where you were." }
+        @if let Some(problem) = problem {
+            p.error role="alert" { (problem) }
+        }
+        @match provider {
+            Some(name) => {
+                @let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("reauthenticate", "true")
+                    .append_pair("redirect_to", next)
+                    .finish();
+                a.button href=(format!("/api/v1/auth/sso/{name}/start?{query}")) { "Sign in again with " (name) }
+            }
+            None => {
+                form.card method="post" action="/reauthenticate" {
+                    (crate::web::page::csrf_field(viewer))
+                    input type="hidden" name="next" value=(next);
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required autofocus;
+                    div { button type="submit" { "Continue" } }
+                }
+            }
+        }
+    };
+    respond(
+        status,
+        render(
+            &Chrome {
+                title: "Confirm it is you",
+                viewer: Some(viewer),
+            },
+            main,
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthenticateForm {
+    csrf: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /reauthenticate`: the password renews the session's sign-in; back to `next`.
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    form: Result<ApiForm<ReauthenticateForm>, ApiError>,
+) -> Result<Response, WebError> {
+    browser.check_origin()?;
+    let ApiForm(form) = form?;
+    let next = local_path(Some(&form.next));
+    let viewer = browser
+        .admit(
+            &state,
+            &guards,
+            &REAUTHENTICATE,
+            &WebPath::none(),
+            Some(&form.csrf),
+        )
+        .await?;
+    match state.app.reauthenticate(&viewer.ctx, &form.password).await {
+        Ok(()) => Ok(see_other(&next)),
+        Err(error) => {
+            let error = ApiError::from(error);
+            Ok(reauthenticate_form(
+                &viewer,
+                &next,
+                Some(&error.message),
+                error.status,
+            ))
+        }
+    }
 }

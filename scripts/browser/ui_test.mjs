@@ -221,10 +221,11 @@ try {
   const project = settings.incidents.replace(/\/incidents$/, '');
   for (const [path, name] of [
     ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
-    ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'],
+    ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
   ]) {
     await visit(page, `${project}${path}`, name);
   }
+  await visit(page, '/tokens', 'tokens');
   await page.goto(`${settings.url}${project}/alerts`);
   await Promise.all([page.waitForNavigation(), page.locator('table a').first().click()]);
   await visit(page, new URL(page.url()).pathname, 'alert');

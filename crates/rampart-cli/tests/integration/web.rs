@@ -944,3 +944,63 @@ async fn tokens_are_shown_once_and_step_up_asks_again_then_comes_back() {
         .await;
     assert_eq!(nothing.status, StatusCode::NOT_FOUND, "{}", nothing.text);
 }
+
+#[tokio::test]
+async fn the_audit_log_page_filters_exports_and_shows_the_checkpoint() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    let admin_id = server.create_user("root@example.com", PASSWORD).await;
+    let granted = server
+        .post(
+            "/api/v1/role-assignments",
+            &server.admin_token,
+            json!({"principal": format!("user:{admin_id}"), "role": "_account_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let created = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": "Disk full", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    server.app().sign_audit_checkpoint().await.unwrap();
+
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let page = ops.get("/o/default/p/default/audit").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("<code>incident.create</code>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("signature valid"), "{}", page.text);
+    assert!(
+        page.text
+            .contains("href=\"/o/default/p/default/audit\">Audit</a>")
+    );
+    let filtered = ops
+        .get("/o/default/p/default/audit?action=role_assignment.create")
+        .await;
+    assert!(!filtered.text.contains("<code>incident.create</code>"));
+    let bad = ops.get("/o/default/p/default/audit?outcome=maybe").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    // The export link carries the filters and works with the session.
+    let link = "/api/v1/orgs/default/projects/default/audit-events/export?format=csv&amp;action=incident.create";
+    let with_filter = ops
+        .get("/o/default/p/default/audit?action=incident.create")
+        .await;
+    assert!(with_filter.text.contains(link), "{}", with_filter.text);
+    let csv = ops.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    assert!(csv.text.contains("incident.create"), "{}", csv.text);
+    // The account's log is for those who may audit the account.
+    let account = ops.get("/audit").await;
+    assert_eq!(account.status, StatusCode::FORBIDDEN, "{}", account.text);
+    let root = Page::sign_in(&server, "root@example.com", PASSWORD).await;
+    let account = root.get("/audit?outcome=success").await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    assert!(account.text.contains("auth.login"), "{}", account.text);
+}

@@ -16,7 +16,7 @@
 //!
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
 //! API's handlers (`platform/auth.rs`: sign-in, sign-out and the step-up prompt;
-//! `platform/identity.rs`: your API tokens; `sre/incidents.rs`: the
+//! `platform/identity.rs`: your API tokens; `platform/audit_log.rs`; `sre/incidents.rs`: the
 //! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
 //! integrations; `sre/schedules.rs`: who is on call, two weeks drawn), [`home`], and [`live`] updates.
 
@@ -78,6 +78,7 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     let mut routes = home::API_ROUTES.to_vec();
     routes.extend(platform::auth::API_ROUTES.iter().cloned());
     routes.extend(platform::identity::API_ROUTES.iter().cloned());
+    routes.extend(platform::audit_log::API_ROUTES.iter().cloned());
     routes.extend(sre::incidents::API_ROUTES.iter().cloned());
     routes.extend(sre::alerts::API_ROUTES.iter().cloned());
     routes.extend(sre::services::API_ROUTES.iter().cloned());
@@ -87,7 +88,7 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
-    use platform::{auth, identity};
+    use platform::{audit_log, auth, identity};
     use sre::{alerts, incidents, schedules, services};
     let pages = Router::new()
         .route("/", get(home::home))
@@ -99,6 +100,8 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         )
         .route("/tokens", get(identity::list).post(identity::create))
         .route("/tokens/{token_id}/revoke", post(identity::revoke))
+        .route("/audit", get(audit_log::account))
+        .route("/o/{org}/p/{project}/audit", get(audit_log::project))
         .route("/static/{file}", get(assets::asset))
         .route(
             "/o/{org}/p/{project}/incidents",

@@ -8,8 +8,18 @@ use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
 
 use super::assets;
-use super::gate::Viewer;
+use super::gate::{ApiRoute, Viewer};
 use crate::error::ApiError;
+
+/// A project's pages in the navigation, each shown only to who may read it: (the API
+/// route it stands for, its path under the project, its label).
+const PROJECT_PAGES: [(&ApiRoute, &str, &str); 5] = [
+    (&crate::web::sre::incidents::LIST, "incidents", "Incidents"),
+    (&crate::web::sre::alerts::LIST, "alerts", "Alerts"),
+    (&crate::web::sre::schedules::LIST, "schedules", "On call"),
+    (&crate::web::sre::services::LIST, "services", "Services"),
+    (&crate::web::platform::audit_log::PROJECT, "audit", "Audit"),
+];
 
 /// What the shell shows around a page.
 pub struct Chrome<'a> {
@@ -38,11 +48,12 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                 header.top {
                     nav aria-label="Main" {
                         a.brand href="/" { "Rampart" }
-                        @if let Some((org, project)) = project {
-                            a href=(format!("/o/{org}/p/{project}/incidents")) { "Incidents" }
-                            a href=(format!("/o/{org}/p/{project}/alerts")) { "Alerts" }
-                            a href=(format!("/o/{org}/p/{project}/schedules")) { "On call" }
-                            a href=(format!("/o/{org}/p/{project}/services")) { "Services" }
+                        @if let (Some((org, project)), Some(viewer)) = (project, chrome.viewer) {
+                            @for (route, page, label) in PROJECT_PAGES {
+                                @if viewer.may(route) {
+                                    a href=(format!("/o/{org}/p/{project}/{page}")) { (label) }
+                                }
+                            }
                         }
                     }
                     @if let Some(viewer) = chrome.viewer {

@@ -17,7 +17,37 @@ fn checkpoint_of(stored: &StoredCheckpoint) -> Checkpoint {
     }
 }
 
+/// The newest signed checkpoint as people read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointSummary {
+    pub tree_size: u64,
+    pub signed_at: Timestamp,
+    /// The Merkle root over the first `tree_size` events, hex.
+    pub root: String,
+    /// Its signature verifies with the log's public key.
+    pub signature_valid: bool,
+}
+
 impl App {
+    /// The newest signed checkpoint, its signature checked against the log's public key
+    /// (`None` before the first).
+    pub async fn latest_audit_checkpoint(&self) -> AppResult<Option<CheckpointSummary>> {
+        let Some(stored) = self.store().latest_audit_checkpoint().await? else {
+            return Ok(None);
+        };
+        let signature_valid = rampart_crypto::checkpoint::verify_checkpoint(
+            &self.audit_public_key(),
+            &checkpoint_of(&stored),
+            &stored.signature,
+        );
+        Ok(Some(CheckpointSummary {
+            tree_size: stored.tree_size,
+            signed_at: stored.signed_at,
+            root: super::hex(&stored.root),
+            signature_valid,
+        }))
+    }
+
     /// Signs a checkpoint over every event committed so far, unless the newest one
     /// already covers them. Safe to run from several replicas at once.
     pub async fn sign_audit_checkpoint(&self) -> AppResult<Option<StoredCheckpoint>> {

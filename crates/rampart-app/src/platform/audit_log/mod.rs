@@ -25,6 +25,7 @@ use rampart_crypto::checkpoint::CheckpointSigner;
 pub use rampart_crypto::digest::hex;
 use rampart_store::Store;
 
+pub use checkpoints::CheckpointSummary;
 pub use export::{EXPORT_FORMAT, ExportFormat, ExportLine};
 pub use query::AuditQuery;
 pub use verify::{VerifyError, VerifyReport, verify_export};

@@ -155,17 +155,33 @@ pub async fn list_audit_events(
         )
         .into());
     }
-    let page = state
-        .app
-        .list_audit_events(
+    Ok(Json(
+        audit_page(
+            &state,
             &ctx,
             scope.scope(),
             &query_of(&params),
             params.limit,
             params.cursor.as_deref(),
         )
+        .await?,
+    ))
+}
+
+/// One page of audit events in their wire shape (the web UI's audit page reads it too).
+pub async fn audit_page(
+    state: &AppState,
+    ctx: &Ctx,
+    scope: rampart_domain::platform::tenancy::Scope,
+    query: &AuditQuery,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> ApiResult<ListResponse<wire::AuditEvent>> {
+    let page = state
+        .app
+        .list_audit_events(ctx, scope, query, limit, cursor)
         .await?;
-    Ok(Json(ListResponse {
+    Ok(ListResponse {
         // The one audit-event shape (`rampart_store::AuditEvent`) to its wire type. The
         // app lists only events that still have their body, so `?` drops nothing.
         items: page
@@ -193,7 +209,7 @@ pub async fn list_audit_events(
             })
             .collect(),
         next_cursor: page.next_cursor,
-    }))
+    })
 }
 
 pub async fn audit_public_key(State(state): State<AppState>) -> Json<wire::AuditPublicKey> {

@@ -17,7 +17,7 @@ use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs
 use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond, when};
 use crate::web::sre::services::service_names;
 
-const LIST: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/projects/{project}/alerts");
+pub const LIST: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/projects/{project}/alerts");
 const SHOW: ApiRoute = (
     Method::GET,
     "/api/v1/orgs/{org}/projects/{project}/alerts/{alert}",

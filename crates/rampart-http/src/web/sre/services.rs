@@ -22,7 +22,7 @@ use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
 use crate::web::page::{Chrome, csrf_field, project_base, render, respond, when};
 
-const LIST: ApiRoute = (
+pub const LIST: ApiRoute = (
     Method::GET,
     "/api/v1/orgs/{org}/projects/{project}/services",
 );

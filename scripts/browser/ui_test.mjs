@@ -222,6 +222,8 @@ try {
   for (const [path, name] of [
     ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
+    ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],
+    ['/workspaces/prod/rollback?version=1', 'rollback'],
   ]) {
     await visit(page, `${project}${path}`, name);
   }

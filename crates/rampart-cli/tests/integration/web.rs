@@ -1004,3 +1004,173 @@ async fn the_audit_log_page_filters_exports_and_shows_the_checkpoint() {
     assert_eq!(account.status, StatusCode::OK, "{}", account.text);
     assert!(account.text.contains("auth.login"), "{}", account.text);
 }
+
+/// A Terraform state of `resources` `terraform_data` resources with a plain and a
+/// sensitive output.
+pub(crate) fn tfstate(serial: u64, resources: &[&str]) -> Vec<u8> {
+    let resources: Vec<serde_json::Value> = resources
+        .iter()
+        .map(|name| {
+            json!({"mode": "managed", "type": "terraform_data", "name": name,
+                   "provider": "provider[\"terraform.io/builtin/terraform\"]",
+                   "instances": [{"schema_version": 0, "attributes": {"id": format!("id-{name}")}}]})
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "version": 4, "terraform_version": "1.15.5", "serial": serial, "lineage": "lineage-web",
+        "outputs": {
+            "url": {"value": "https://shop.example", "type": "string"},
+            "db_password": {"value": "hunter2-very-secret", "type": "string", "sensitive": true},
+        },
+        "resources": resources,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn workspaces_show_history_diffs_and_roll_back_only_when_confirmed() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    let tf = crate::iacm::Tf { server: &server };
+    for (serial, resources) in [
+        (1, &["web", "db"][..]),
+        (2, &["web", "db", "cache"][..]),
+        (3, &["web"][..]),
+    ] {
+        let wrote = tf
+            .send(
+                "POST",
+                crate::iacm::WS,
+                Some(&server.admin_token),
+                &tfstate(serial, resources),
+                &[],
+            )
+            .await;
+        assert_eq!(wrote.status, StatusCode::OK, "{}", wrote.text());
+    }
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let list = ops.get("/o/default/p/default/workspaces").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(
+        list.text
+            .contains("href=\"/o/default/p/default/workspaces/prod\""),
+        "{}",
+        list.text
+    );
+
+    let page = ops.get("/o/default/p/default/workspaces/prod").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("Current state: version 3"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("<code>terraform_data.web</code>"));
+    assert!(page.text.contains("https://shop.example"));
+    assert!(
+        !page.text.contains("hunter2"),
+        "a sensitive output is masked"
+    );
+    assert!(page.text.contains("(sensitive)"));
+    let diff = ops.get("/o/default/p/default/workspaces/prod?diff=3").await;
+    assert!(
+        diff.text.contains("Resources removed (2)") && diff.text.contains("terraform_data.cache"),
+        "{}",
+        diff.text
+    );
+
+    // Rolling back shows what changes and needs the identifier typed.
+    let confirm = ops
+        .get("/o/default/p/default/workspaces/prod/rollback?version=2")
+        .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text);
+    assert!(
+        confirm.text.contains("Resources added (2)"),
+        "{}",
+        confirm.text
+    );
+    let csrf = confirm.csrf();
+    let unconfirmed = ops
+        .post(
+            "/o/default/p/default/workspaces/prod/rollback",
+            &[
+                ("csrf", &csrf),
+                ("version", "2"),
+                ("reason", "bad apply"),
+                ("confirm", "prd"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        unconfirmed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unconfirmed.text
+    );
+    assert_eq!(
+        state_versions(&server).await,
+        3,
+        "nothing written unconfirmed"
+    );
+    let rolled = ops
+        .post(
+            "/o/default/p/default/workspaces/prod/rollback",
+            &[
+                ("csrf", &csrf),
+                ("version", "2"),
+                ("reason", "bad apply"),
+                ("confirm", "prod"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (rolled.status, rolled.location()),
+        (
+            StatusCode::SEE_OTHER,
+            "/o/default/p/default/workspaces/prod?diff=4"
+        ),
+        "{}",
+        rolled.text
+    );
+    assert_eq!(state_versions(&server).await, 4);
+    let after = ops.get(rolled.location()).await;
+    assert!(after.text.contains("Current state: version 4") && after.text.contains("bad apply"));
+
+    // A viewer sees the history without the rollback control, and cannot post it.
+    let vera = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = vera.get("/o/default/p/default/workspaces/prod").await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(!seen.text.contains("Roll back to this"), "{}", seen.text);
+    let forged = vera
+        .post(
+            "/o/default/p/default/workspaces/prod/rollback",
+            &[
+                ("csrf", &seen.csrf()),
+                ("version", "1"),
+                ("reason", "x"),
+                ("confirm", "prod"),
+            ],
+        )
+        .await;
+    assert!(
+        forged.status == StatusCode::FORBIDDEN || forged.status == StatusCode::NOT_FOUND,
+        "{}",
+        forged.text
+    );
+    assert_eq!(state_versions(&server).await, 4);
+}
+
+/// How many state versions the workspace `prod` has.
+async fn state_versions(server: &TestServer) -> usize {
+    server
+        .get(
+            "/api/v1/orgs/default/projects/default/workspaces/prod/state-versions",
+            &server.admin_token,
+        )
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}

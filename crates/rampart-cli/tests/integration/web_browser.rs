@@ -3,7 +3,8 @@
 //! test server: signing in by keyboard, an incident from a webhook appearing on the open
 //! list without a reload (its `<script>` inert), acknowledging by click and resolving by
 //! keyboard, the timeline updating live, a cross-site form post refused, a viewer shown
-//! no controls and their forged post refused, the alert, service and on-call pages,
+//! no controls and their forged post refused, the alert, service, on-call, audit, token
+//! and workspace pages (a state diff, the rollback confirmation),
 //! signing out; on every page axe-core finds
 //! no serious or critical violation, nothing is wider than a 390 px screen, no page
 //! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
@@ -44,6 +45,20 @@ async fn the_web_ui_in_chromium() {
     .await;
 
     crate::web::business_hours_schedule(&server).await;
+    let tf = crate::iacm::Tf { server: &server };
+    for (serial, resources) in [(1, &["web", "db"][..]), (2, &["web"][..])] {
+        let state = crate::web::tfstate(serial, resources);
+        let wrote = tf
+            .send(
+                "POST",
+                crate::iacm::WS,
+                Some(&server.admin_token),
+                &state,
+                &[],
+            )
+            .await;
+        assert_eq!(wrote.status, StatusCode::OK, "{}", wrote.text());
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let modules = root.join("target/test-deps/browser/node_modules");
     assert!(

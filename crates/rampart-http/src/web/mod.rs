@@ -18,11 +18,13 @@
 //! API's handlers (`platform/auth.rs`: sign-in, sign-out and the step-up prompt;
 //! `platform/identity.rs`: your API tokens; `platform/audit_log.rs`; `sre/incidents.rs`: the
 //! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
-//! integrations; `sre/schedules.rs`: who is on call, two weeks drawn), [`home`], and [`live`] updates.
+//! integrations; `sre/schedules.rs`: who is on call, two weeks drawn;
+//! `iacm/workspaces.rs`: state history, diffs, rollback), [`home`], and [`live`] updates.
 
 pub mod assets;
 pub mod gate;
 pub mod home;
+pub mod iacm;
 pub mod live;
 pub mod page;
 pub mod platform;
@@ -83,11 +85,13 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::alerts::API_ROUTES.iter().cloned());
     routes.extend(sre::services::API_ROUTES.iter().cloned());
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
+    routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes
 }
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
+    use iacm::workspaces;
     use platform::{audit_log, auth, identity};
     use sre::{alerts, incidents, schedules, services};
     let pages = Router::new()
@@ -157,6 +161,15 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/schedules/{schedule}",
             get(schedules::show),
+        )
+        .route("/o/{org}/p/{project}/workspaces", get(workspaces::list))
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}",
+            get(workspaces::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}/rollback",
+            get(workspaces::rollback_page).post(workspaces::rollback),
         )
         .layer(axum::Extension(ApiGuards::new(specs)))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));

@@ -13,11 +13,16 @@ use crate::error::ApiError;
 
 /// A project's pages in the navigation, each shown only to who may read it: (the API
 /// route it stands for, its path under the project, its label).
-const PROJECT_PAGES: [(&ApiRoute, &str, &str); 5] = [
+const PROJECT_PAGES: [(&ApiRoute, &str, &str); 6] = [
     (&crate::web::sre::incidents::LIST, "incidents", "Incidents"),
     (&crate::web::sre::alerts::LIST, "alerts", "Alerts"),
     (&crate::web::sre::schedules::LIST, "schedules", "On call"),
     (&crate::web::sre::services::LIST, "services", "Services"),
+    (
+        &crate::web::iacm::workspaces::LIST,
+        "workspaces",
+        "Workspaces",
+    ),
     (&crate::web::platform::audit_log::PROJECT, "audit", "Audit"),
 ];
 

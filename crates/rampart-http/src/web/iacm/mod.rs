@@ -1,0 +1,3 @@
+//! Infrastructure changes in the UI.
+
+pub mod workspaces;

@@ -27,17 +27,21 @@ function check(condition, message) {
   console.log(`ok: ${message}`);
 }
 
-// Bytes on the wire for one page load: every response's body and headers.
+// Bytes on the wire for one page load: every response's body and headers, each size
+// awaited before the sum is taken.
 function weigh(page) {
-  let bytes = 0;
-  const listener = async (response) => {
-    try {
-      const sizes = await response.request().sizes();
-      bytes += sizes.responseBodySize + sizes.responseHeadersSize;
-    } catch (_) { /* a response that went away */ }
+  const sizes = [];
+  const listener = (response) => {
+    sizes.push(response.request().sizes()
+      .then((s) => s.responseBodySize + s.responseHeadersSize)
+      .catch(() => 0));
   };
   page.on('response', listener);
-  return () => { page.off('response', listener); return bytes; };
+  return async () => {
+    page.off('response', listener);
+    const all = await Promise.all(sizes);
+    return { bytes: all.reduce((a, b) => a + b, 0), responses: all.length };
+  };
 }
 
 // axe-core on the page: no serious or critical violation.
@@ -68,9 +72,12 @@ async function screenshots(page, name) {
 // Loads `path`, checks its weight, accessibility and layout, takes its screenshots.
 async function visit(page, path, name) {
   const weight = weigh(page);
-  await page.goto(`${settings.url}${path}`, { waitUntil: 'load' });
-  const bytes = weight();
-  check(bytes <= PAGE_BYTES_MAX, `${name}: ${bytes} bytes on the wire (at most ${PAGE_BYTES_MAX})`);
+  const response = await page.goto(`${settings.url}${path}`, { waitUntil: 'load' });
+  check(response.status() === 200 && new URL(page.url()).pathname === path.split('?')[0],
+    `${name}: ${path} answers 200 (${response.status()} at ${page.url()})`);
+  const { bytes, responses } = await weight();
+  check(responses >= 1 && bytes > 1000 && bytes <= PAGE_BYTES_MAX,
+    `${name}: ${bytes} bytes in ${responses} responses on the wire (at most ${PAGE_BYTES_MAX})`);
   console.log(`weight ${name} ${bytes}`);
   await accessible(page, name);
   await screenshots(page, name);
@@ -108,9 +115,7 @@ async function signIn(context, who, name) {
       console.log(`answer ${response.status()} to ${response.request().method()} ${response.url()}: ${body} (sent ${JSON.stringify(headers)})`);
     }
   });
-  const weight = weigh(page);
   await page.goto(`${settings.url}${settings.incidents}`);
-  weight();
   check(new URL(page.url()).pathname === '/login', `${name}: a page asks to sign in first`);
   if (name === 'ops') {
     await accessible(page, 'login');
@@ -164,6 +169,13 @@ try {
   await page.fill('#status-message', 'looking at the primary');
   await submit(page, () => page.click('button[value=acknowledged]'));
   check((await page.locator('.badge').first().textContent()) === 'acknowledged', 'acknowledged from the incident page');
+  // Enter in the status message picks no move by itself.
+  await page.fill('#status-message', 'still looking');
+  await page.press('#status-message', 'Enter');
+  await page.waitForTimeout(500);
+  check((await page.locator('.badge').first().textContent()) === 'acknowledged'
+    && new URL(page.url()).pathname.endsWith('/incidents/1'), 'Enter in the status message changes nothing');
+  // While someone is in a field the timeline waits; it updates once they leave it.
   await page.evaluate(() => { window.notReloaded = true; });
   const noted = await fetch(`${settings.api.url}/incidents/1/notes`, {
     method: 'POST',
@@ -171,6 +183,10 @@ try {
     body: JSON.stringify({ text: 'a colleague noted this through the API' }),
   });
   check(noted.status === 204, `a colleague adds a note through the API (${noted.status})`);
+  await page.waitForTimeout(4000);
+  check(await page.locator('#incident-live .timeline', { hasText: 'through the API' }).count() === 0,
+    'no update lands while the status message field has focus');
+  await page.locator('#status-message').blur();
   await page.locator('#incident-live .timeline', { hasText: 'through the API' }).waitFor({ timeout: 20000 });
   check(await page.evaluate(() => window.notReloaded === true), 'the timeline updated without a reload');
   await tabTo(page, 'button[value=resolved]', 'the resolve button');
@@ -196,7 +212,8 @@ try {
   const landed = evil.waitForResponse((r) => r.url().endsWith('/incidents/1/status'));
   await evil.goto(`http://127.0.0.1:${attacker.address().port}/`);
   const refused = await landed;
-  check(refused.status() === 403, `a cross-site form post is refused (${refused.status()})`);
+  check(refused.status() === 403 && (await refused.text()).includes('origin_mismatch'),
+    `a cross-site form post is refused as from another origin (${refused.status()})`);
   attacker.close();
   await page.reload();
   check((await page.locator('.badge').first().textContent()) === 'resolved', 'the incident is unchanged by the cross-site post');

@@ -213,6 +213,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "saml",
         sql: include_str!("../migrations/sqlite/0039_saml.sql"),
     },
+    Migration {
+        version: 40,
+        name: "derived_csrf",
+        sql: include_str!("../migrations/sqlite/0040_derived_csrf.sql"),
+    },
 ];
 
 pub const MIGRATIONS_POSTGRES: &[Migration] = &[
@@ -410,6 +415,11 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 39,
         name: "saml",
         sql: include_str!("../migrations/postgres/0039_saml.sql"),
+    },
+    Migration {
+        version: 40,
+        name: "derived_csrf",
+        sql: include_str!("../migrations/postgres/0040_derived_csrf.sql"),
     },
 ];
 

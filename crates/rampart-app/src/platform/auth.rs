@@ -407,13 +407,38 @@ impl App {
     }
 
     /// Authenticates a session cookie. For a state-changing request, `csrf_token` must
-    /// be the session's (handed out at login, and put in the forms of its pages).
+    /// be the session's (handed out at login, and put in the forms of its pages). The
+    /// request counts as the person's activity: it slides the idle timeout.
     pub async fn authenticate_session(
         &self,
         session_secret: &str,
         csrf_token: Option<&str>,
         state_changing: bool,
         meta: &RequestMeta,
+    ) -> AppResult<Actor> {
+        self.session_actor(session_secret, csrf_token, state_changing, meta, true)
+            .await
+    }
+
+    /// Authenticates a session cookie for a read a page makes by itself (the web UI's
+    /// live updates): like [`App::authenticate_session`], except that it is not the
+    /// person's activity, so an unattended open page does not keep the session alive.
+    pub async fn authenticate_session_unattended(
+        &self,
+        session_secret: &str,
+        meta: &RequestMeta,
+    ) -> AppResult<Actor> {
+        self.session_actor(session_secret, None, false, meta, false)
+            .await
+    }
+
+    async fn session_actor(
+        &self,
+        session_secret: &str,
+        csrf_token: Option<&str>,
+        state_changing: bool,
+        meta: &RequestMeta,
+        slide_idle_timeout: bool,
     ) -> AppResult<Actor> {
         self.check_auth_failures(meta)?;
         let expired = || {
@@ -456,8 +481,9 @@ impl App {
         if user.disabled {
             return Err(expired());
         }
-        if now.as_second() - record.session.last_seen_at.as_second()
-            >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
+        if slide_idle_timeout
+            && now.as_second() - record.session.last_seen_at.as_second()
+                >= TOKEN_LAST_USED_WRITE_INTERVAL_SECS
             && let Err(error) = self.store().touch_session(record.session.id, now).await
         {
             tracing::warn!(%error, "could not slide the session's idle timeout");

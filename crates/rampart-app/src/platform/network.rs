@@ -79,6 +79,24 @@ impl App {
         Ok(())
     }
 
+    /// Whether a request from `meta` may reach `scope` at all — its allowlists and SSO
+    /// policies, as the enforcement point checks them — without recording anything: for
+    /// a page that shows several scopes at once (the web UI's home page), which leaves a
+    /// refused scope out instead of refusing the page.
+    pub async fn scope_reachable(
+        &self,
+        actor: &crate::Actor,
+        meta: &RequestMeta,
+        scope: Scope,
+    ) -> AppResult<bool> {
+        for (_, cidrs) in self.store().ip_allowlists_for(scope).await? {
+            if !address_allowed(&cidrs, &meta.client_ip) {
+                return Ok(false);
+            }
+        }
+        self.sso_policies_allow(actor, scope).await
+    }
+
     /// The account's (scope `Account`) or an organisation's own allowlist.
     pub async fn ip_allowlist(&self, scope: Scope) -> AppResult<Vec<String>> {
         Ok(self.store().ip_allowlist(list_scope(scope)).await?)

@@ -649,6 +649,20 @@ impl App {
         Ok(())
     }
 
+    /// Whether the SSO policies over `scope` let this actor in (a password session of a
+    /// user they require single sign-on of is refused), recording nothing.
+    pub(crate) async fn sso_policies_allow(&self, actor: &Actor, scope: Scope) -> AppResult<bool> {
+        let Some(user) = password_session_user(actor) else {
+            return Ok(true);
+        };
+        Ok(self
+            .store()
+            .sso_policies_for(scope)
+            .await?
+            .iter()
+            .all(|(_, policy)| policy.password_verdict(user) != PasswordVerdict::Refused))
+    }
+
     /// Whether the account's SSO policy lets `user` sign in with a password: refused
     /// (`sso_required`), or allowed — `true` when only as a break-glass user.
     pub(crate) async fn password_login_allowed(&self, user: UserId) -> AppResult<bool> {

@@ -1153,11 +1153,7 @@ async fn workspaces_show_history_diffs_and_roll_back_only_when_confirmed() {
             ],
         )
         .await;
-    assert!(
-        forged.status == StatusCode::FORBIDDEN || forged.status == StatusCode::NOT_FOUND,
-        "{}",
-        forged.text
-    );
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
     assert_eq!(state_versions(&server).await, 4);
 }
 
@@ -1173,4 +1169,85 @@ async fn state_versions(server: &TestServer) -> usize {
         .as_array()
         .unwrap()
         .len()
+}
+
+#[tokio::test]
+async fn a_run_is_reviewed_approved_and_discarded_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    crate::iacm::runs::create_workspace(&server, "infra", json!({})).await;
+    let run = crate::iacm::runs::approvable_run(&server, "infra").await;
+    let page_path = format!("/o/default/p/default/workspaces/infra/runs/{run}");
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let workspace = ops.get("/o/default/p/default/workspaces/infra").await;
+    assert!(
+        workspace.text.contains(&format!("/runs/{run}\"")),
+        "{}",
+        workspace.text
+    );
+    let page = ops.get(&page_path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("1 to add"), "{}", page.text);
+    assert!(page.text.contains("Approvals: 0 of 1"), "{}", page.text);
+    assert!(page.text.contains(">Approve this plan</button>"));
+
+    // A viewer sees the run and no action, and a forged approval is refused.
+    let vera = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = vera.get(&page_path).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(!seen.text.contains("Approve this plan") && !seen.text.contains("Discard"));
+    let forged = vera
+        .post(&format!("{page_path}/approve"), &[("csrf", &seen.csrf())])
+        .await;
+    assert!(forged.status.is_client_error(), "{}", forged.text);
+    assert_eq!(run_status(&server, &run).await, "needs_approval");
+
+    let approved = ops
+        .post(&format!("{page_path}/approve"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(
+        (approved.status, approved.location()),
+        (StatusCode::SEE_OTHER, page_path.as_str()),
+        "{}",
+        approved.text
+    );
+    assert_eq!(run_status(&server, &run).await, "approved");
+    let after = ops.get(&page_path).await;
+    assert!(after.text.contains("Approvals: 1 of 1"), "{}", after.text);
+    assert!(
+        after
+            .text
+            .contains(&format!("rampart tf apply --workspace infra --run {run}"))
+    );
+
+    // Discarded before its apply.
+    let discarded = ops
+        .post(&format!("{page_path}/discard"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(
+        discarded.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        discarded.text
+    );
+    assert_eq!(run_status(&server, &run).await, "discarded");
+    let missing = ops
+        .get("/o/default/p/default/workspaces/infra/runs/not-a-run")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+}
+
+/// The status of run `run` of workspace `infra`, as the API tells it.
+async fn run_status(server: &TestServer, run: &str) -> String {
+    server
+        .get(
+            &format!("/api/v1/orgs/default/projects/default/workspaces/infra/runs/{run}"),
+            &server.admin_token,
+        )
+        .await
+        .body["run"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -78,15 +78,20 @@ pub fn see_other(location: &str) -> Response {
     response
 }
 
-/// Where to go after signing in: a path of this server, never another site (`//host`,
-/// `/\host` and anything not starting with `/` become `/`).
+/// The longest path a sign-in returns to.
+const RETURN_PATH_BYTES_MAX: usize = 2048;
+
+/// Where to go after signing in: a path of this server, never another site — anything
+/// not starting with `/`, `//host`, a backslash anywhere, a control, space or non-ASCII
+/// character (an address arrives percent-encoded) or an overlong path becomes `/`.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
         Some(path)
             if path.starts_with('/')
                 && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.chars().any(char::is_control) =>
+                && !path.contains('\\')
+                && path.len() <= RETURN_PATH_BYTES_MAX
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             path.to_owned()
         }
@@ -106,6 +111,9 @@ pub struct Browser {
     /// The page to come back to after signing in or re-authenticating: this one for a
     /// page; for a form, the page it was sent from (its same-origin `Referer`), else home.
     back: String,
+    /// A read the page makes by itself (an event stream: a GET with `Accept:
+    /// text/event-stream`): it does not slide the session's idle timeout.
+    unattended: bool,
 }
 
 /// A state-changing request from a browser must come from this server: `Origin` (when
@@ -157,14 +165,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Browser {
             same_origin: from_this_origin(&parts.headers, authority.as_deref()),
             origin,
             back,
+            // Reads only: a form always carries and is checked for its CSRF token.
+            unattended: parts.method == Method::GET
+                && parts
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|value| value.to_str().ok())
+                    .is_some_and(|accept| accept.contains("text/event-stream")),
         })
     }
 }
 
 impl Browser {
-    /// `https://<host>` as the browser addressed this server.
-    pub fn origin(&self) -> &str {
-        &self.origin
+    /// Where people reach this server: the configured `server.public_url`, else
+    /// `https://<host>` as the browser addressed it (webhook and CLI addresses shown on
+    /// pages are built on it).
+    pub fn origin(&self, state: &AppState) -> String {
+        state.app.settings().public_url.as_deref().map_or_else(
+            || self.origin.clone(),
+            |url| url.trim_end_matches('/').to_owned(),
+        )
     }
 
     pub fn meta(&self) -> &RequestMeta {
@@ -217,11 +237,18 @@ impl Browser {
         let Some(secret) = self.session_secret() else {
             return Err(WebError::SignIn { next });
         };
-        match state
-            .app
-            .authenticate_session(secret, form_csrf, self.state_changing(), &self.meta)
-            .await
-        {
+        let authenticated = if self.unattended {
+            state
+                .app
+                .authenticate_session_unattended(secret, &self.meta)
+                .await
+        } else {
+            state
+                .app
+                .authenticate_session(secret, form_csrf, self.state_changing(), &self.meta)
+                .await
+        };
+        match authenticated {
             Ok(actor) => Ok(SignedIn {
                 actor,
                 csrf: state.app.csrf_token_of_session(secret),
@@ -331,6 +358,24 @@ impl Viewer {
         })
     }
 
+    /// Whether the viewer holds `permission` on the resource `identifier` at this
+    /// page's scope, its resource groups included (a workspace): a control for it is
+    /// drawn only then; its use is authorised again by the use case, and audited.
+    pub fn may_on_resource(
+        &self,
+        permission: rampart_domain::Permission,
+        identifier: &str,
+    ) -> bool {
+        rampart_app::authorize_resource(
+            &self.ctx.actor,
+            &self.ctx.access,
+            permission,
+            self.scope.scope(),
+            identifier,
+        )
+        .is_ok()
+    }
+
     /// `(org, project)` identifiers of a project page.
     pub fn project(&self) -> Option<(&str, &str)> {
         match &self.scope {
@@ -405,6 +450,9 @@ mod tests {
             "evil",
             "",
             "/\nSet-Cookie: x",
+            "/a\\b",
+            "/é",
+            "/a b",
         ] {
             assert_eq!(local_path(Some(foreign)), "/", "{foreign:?}");
         }

@@ -75,6 +75,15 @@ pub async fn home(
         .await?
     {
         let scope = Scope::Project(org.id, project.id);
+        // A project behind an allowlist or SSO policy that refuses this request is left
+        // out, as the API would refuse it.
+        if !state
+            .app
+            .scope_reachable(&viewer.ctx.actor, &viewer.ctx.meta, scope)
+            .await?
+        {
+            continue;
+        }
         let mut row = ProjectRow {
             org: org.identifier.to_string(),
             project: project.identifier.to_string(),
@@ -95,10 +104,19 @@ pub async fn home(
                     Some(OPEN_INCIDENTS_MAX),
                     None,
                 )
-                .await?;
-            row.open = open.items.len();
-            row.more = open.next_cursor.is_some();
-            for view in open.items {
+                .await;
+            // A project whose incidents cannot be read now (its key ring unavailable) is
+            // shown without them rather than failing the whole page.
+            let (items, more) = match open {
+                Ok(open) => (open.items, open.next_cursor.is_some()),
+                Err(error) => {
+                    tracing::warn!(%error, "the home page could not list a project's incidents");
+                    (Vec::new(), false)
+                }
+            };
+            row.open = items.len();
+            row.more = more;
+            for view in items {
                 incidents.push((row.org.clone(), row.project.clone(), view));
             }
         }

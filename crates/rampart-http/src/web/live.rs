@@ -6,6 +6,8 @@
 //!
 //! A stream checks the session on every poll and ends when it does (or after
 //! [`STREAM_SECS_MAX`]; the browser's `EventSource` reconnects, and is admitted again).
+//! Neither the polls nor the stream's admission count as the person's activity, so an
+//! unattended open page does not keep a session past its idle timeout.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -52,7 +54,7 @@ where
             if round >= rounds
                 || state
                     .app
-                    .authenticate_session(&secret, None, false, &meta)
+                    .authenticate_session_unattended(&secret, &meta)
                     .await
                     .is_err()
             {

@@ -19,7 +19,8 @@
 //! `platform/identity.rs`: your API tokens; `platform/audit_log.rs`; `sre/incidents.rs`: the
 //! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
 //! integrations; `sre/schedules.rs`: who is on call, two weeks drawn;
-//! `iacm/workspaces.rs`: state history, diffs, rollback), [`home`], and [`live`] updates.
+//! `iacm/workspaces.rs`: state history, diffs, rollback; `iacm/runs.rs`: a run's plan,
+//! policy checks, cost and approvals), [`home`], and [`live`] updates.
 
 pub mod assets;
 pub mod gate;
@@ -86,12 +87,13 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::services::API_ROUTES.iter().cloned());
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
+    routes.extend(iacm::runs::API_ROUTES.iter().cloned());
     routes
 }
 
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
-    use iacm::workspaces;
+    use iacm::{runs, workspaces};
     use platform::{audit_log, auth, identity};
     use sre::{alerts, incidents, schedules, services};
     let pages = Router::new()
@@ -170,6 +172,22 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/workspaces/{workspace}/rollback",
             get(workspaces::rollback_page).post(workspaces::rollback),
+        )
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}/runs/{run}",
+            get(runs::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}/runs/{run}/approve",
+            post(runs::approve),
+        )
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}/runs/{run}/override",
+            post(runs::override_policy),
+        )
+        .route(
+            "/o/{org}/p/{project}/workspaces/{workspace}/runs/{run}/discard",
+            post(runs::discard),
         )
         .layer(axum::Extension(ApiGuards::new(specs)))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));

@@ -93,6 +93,20 @@ pub fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf.as_str()); }
 }
 
+/// A signed-in person's page in the shell, answered with `status`.
+pub fn viewer_page(viewer: &Viewer, title: &str, status: StatusCode, main: Markup) -> Response {
+    respond(
+        status,
+        render(
+            &Chrome {
+                title,
+                viewer: Some(viewer),
+            },
+            main,
+        ),
+    )
+}
+
 /// An HTML answer. Its referrer policy is `same-origin` rather than the API's
 /// `no-referrer`: under `no-referrer` browsers send `Origin: null` with a form post, and
 /// the forms' origin check needs the real one; other sites still learn nothing.

@@ -33,7 +33,7 @@ pub(super) fn expect(reply: &Reply, status: StatusCode, code: &str) {
     }
 }
 
-pub(super) async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
+pub(crate) async fn create_workspace(server: &TestServer, identifier: &str, runs: Value) {
     let reply = server
         .post(
             API,
@@ -149,7 +149,7 @@ fn plan_json(resources: usize) -> Vec<u8> {
 }
 
 /// Through the API: a planned run waiting for approval (workspace `ws`).
-async fn approvable_run(server: &TestServer, workspace: &str) -> String {
+pub(crate) async fn approvable_run(server: &TestServer, workspace: &str) -> String {
     let admin = server.admin_token.clone();
     let (run, _) = new_run(server, &admin, workspace, false).await;
     let plan = upload_plan(

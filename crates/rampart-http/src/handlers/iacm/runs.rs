@@ -168,7 +168,7 @@ fn wire_run(run: &Run, workspace: &str) -> wire::Run {
     }
 }
 
-fn wire_detail(view: &RunView) -> wire::RunDetail {
+pub(crate) fn wire_detail(view: &RunView) -> wire::RunDetail {
     let workspace = view.workspace.identifier.as_str();
     let approvals = view
         .approvals

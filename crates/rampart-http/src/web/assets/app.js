@@ -10,9 +10,12 @@
     var status = document.querySelector("[data-live-status]");
     var source = new EventSource(region.getAttribute("data-live"));
     var busy = false;
-    source.addEventListener("changed", function () {
-      if (busy) { return; }
+    var again = false;
+    var waiting = false;
+    function refresh() {
+      if (busy) { again = true; return; }
       busy = true;
+      again = false;
       fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
           if (!response.ok) { throw new Error("status " + response.status); }
@@ -20,17 +23,34 @@
         })
         .then(function (text) {
           var fresh = new DOMParser().parseFromString(text, "text/html").getElementById(region.id);
-          // Never replace a region while someone is typing in it.
-          if (fresh && !region.contains(document.activeElement)) {
-            region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.childNodes));
-            if (status) { status.textContent = "Updated " + new Date().toLocaleTimeString(); }
+          if (!fresh) { return; }
+          // Never replace a region while someone is in one of its fields: the update
+          // waits until they leave it.
+          if (region.contains(document.activeElement) &&
+              /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
+            if (!waiting) {
+              waiting = true;
+              region.addEventListener("focusout", function later() {
+                region.removeEventListener("focusout", later);
+                waiting = false;
+                refresh();
+              });
+            }
+            return;
           }
+          region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.childNodes));
+          if (status) { status.textContent = "Updated " + new Date().toLocaleTimeString(); }
         })
         .catch(function () {
           if (status) { status.textContent = "Live updates paused; reload the page."; }
         })
-        .finally(function () { busy = false; });
-    });
+        .finally(function () {
+          busy = false;
+          // A change that arrived while this fetch was under way gets its own.
+          if (again) { refresh(); }
+        });
+    }
+    source.addEventListener("changed", refresh);
     source.addEventListener("error", function () {
       if (status && source.readyState === EventSource.CLOSED) {
         status.textContent = "Live updates stopped; reload the page.";

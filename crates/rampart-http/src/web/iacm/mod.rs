@@ -1,3 +1,4 @@
 //! Infrastructure changes in the UI.
 
+pub mod runs;
 pub mod workspaces;

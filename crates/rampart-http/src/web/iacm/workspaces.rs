@@ -14,14 +14,13 @@ use rampart_app::AppError;
 use rampart_domain::ErrorCode;
 use rampart_domain::Permission;
 use rampart_domain::iacm::state_versions::StateDiff;
-use rampart_domain::iacm::workspaces::Workspace;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
-use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond, when};
+use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -44,35 +43,10 @@ const ROLLBACK: ApiRoute = (
 pub const API_ROUTES: [ApiRoute; 4] = [LIST, SHOW, DIFF, ROLLBACK];
 
 const VERSIONS_SHOWN: u32 = 50;
+const RUNS_SHOWN: u32 = 20;
 
 fn base(viewer: &Viewer) -> String {
     format!("{}/workspaces", project_base(viewer))
-}
-
-fn page(viewer: &Viewer, title: &str, main: Markup) -> Response {
-    respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title,
-                viewer: Some(viewer),
-            },
-            main,
-        ),
-    )
-}
-
-/// Whether the viewer holds `permission` on the workspace (its resource groups
-/// included): a control is drawn only then; using it is authorised again, and audited.
-fn may_on(viewer: &Viewer, permission: Permission, workspace: &Workspace) -> bool {
-    rampart_app::authorize_resource(
-        &viewer.ctx.actor,
-        &viewer.ctx.access,
-        permission,
-        viewer.scope.scope(),
-        workspace.identifier.as_str(),
-    )
-    .is_ok()
 }
 
 /// `GET /o/{org}/p/{project}/workspaces`
@@ -115,7 +89,7 @@ pub async fn list(
             }
         }
     };
-    Ok(page(&viewer, "Workspaces", main))
+    Ok(viewer_page(&viewer, "Workspaces", StatusCode::OK, main))
 }
 
 /// A diff between two versions, as lists of addresses.
@@ -183,7 +157,10 @@ pub async fn show(
         .app
         .state_history(&workspace, Some(VERSIONS_SHOWN), None)
         .await?;
-    let may_read_state = may_on(&viewer, Permission::WorkspaceAccessState, &workspace);
+    let may_read_state = viewer.may_on_resource(
+        Permission::WorkspaceAccessState,
+        workspace.identifier.as_str(),
+    );
     let current = if may_read_state {
         state.app.state_resources(&viewer.ctx, &workspace).await?
     } else {
@@ -199,8 +176,20 @@ pub async fn show(
         )),
         _ => None,
     };
-    let may_roll_back =
-        may_on(&viewer, Permission::WorkspaceRollbackState, &workspace) && viewer.may(&ROLLBACK);
+    let (_, runs) = state
+        .app
+        .list_runs(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            workspace.identifier.as_str(),
+            Some(RUNS_SHOWN),
+            None,
+        )
+        .await?;
+    let may_roll_back = viewer.may_on_resource(
+        Permission::WorkspaceRollbackState,
+        workspace.identifier.as_str(),
+    ) && viewer.may(&ROLLBACK);
     let here = format!("{}/{}", base(&viewer), workspace.identifier);
     let latest = history.items.first().map(|row| row.version);
     let main = html! {
@@ -259,6 +248,30 @@ pub async fn show(
         } @else if !may_read_state {
             p.muted { "You may see this workspace's history but not its state." }
         }
+        h2 { "Runs" }
+        @if runs.items.is_empty() {
+            p.muted { "No runs yet: " code { "rampart tf plan" } " starts one." }
+        } @else {
+            table.responsive {
+                thead { tr {
+                    th scope="col" { "Run" } th scope="col" { "Status" } th scope="col" { "By" } th scope="col" { "Started" }
+                } }
+                tbody {
+                    @for run in &runs.items {
+                        tr {
+                            td data-label="Run" {
+                                a href=(format!("{here}/runs/{}", run.id)) {
+                                    @if run.is_destroy { "destroy " } (run.id.to_string().get(..13).unwrap_or_default()) "…"
+                                }
+                            }
+                            td data-label="Status" { (badge(run.status.as_str())) }
+                            td data-label="By" { (run.created_by) }
+                            td data-label="Started" { (when(run.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "State history" }
         @if history.items.is_empty() {
             p.muted { "No state written yet." }
@@ -293,7 +306,12 @@ pub async fn show(
             }
         }
     };
-    Ok(page(&viewer, workspace.name.as_str(), main))
+    Ok(viewer_page(
+        &viewer,
+        workspace.name.as_str(),
+        StatusCode::OK,
+        main,
+    ))
 }
 
 /// `GET …/workspaces/{workspace}/rollback?version=N`: what rolling back would change,
@@ -357,7 +375,7 @@ pub async fn rollback_page(
             div { button type="submit" { "Roll back" } }
         }
     };
-    Ok(page(&viewer, "Roll back", main))
+    Ok(viewer_page(&viewer, "Roll back", StatusCode::OK, main))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,8 @@
 //! The audit log in the UI, at the account's scope (`/audit`) and a project's
 //! (`/o/{org}/p/{project}/audit`): events newest first with the API's filters kept in the
 //! address, links to the signed export (NDJSON with checkpoints and proofs, or CSV) with
-//! the same filters, and the newest signed checkpoint with its signature checked.
+//! the same filters, and (for who may export) the newest signed checkpoint with its
+//! signature checked.
 
 use axum::Extension;
 use axum::extract::{RawQuery, State};
@@ -31,9 +32,10 @@ const PROJECT_EXPORT: ApiRoute = (
 pub const API_ROUTES: [ApiRoute; 4] = [ACCOUNT, PROJECT, ACCOUNT_EXPORT, PROJECT_EXPORT];
 
 /// The filters the page keeps in its address: (name, label, placeholder).
-const FILTERS: [(&str, &str, &str); 6] = [
+const FILTERS: [(&str, &str, &str); 7] = [
     ("action", "Action", "incident.create"),
     ("resource_type", "Resource type", "incident"),
+    ("resource_id", "Resource id", "an id"),
     ("actor", "Actor", "user:<id>"),
     ("outcome", "Outcome", "success, failure or denied"),
     ("since", "Since", "2026-12-01T00:00:00Z"),
@@ -102,7 +104,14 @@ async fn show(
         given("cursor").as_deref(),
     )
     .await?;
-    let checkpoint = state.app.latest_audit_checkpoint().await?;
+    // The installation's checkpoint covers every event: shown to whoever may export the
+    // log (exports carry checkpoints), as the API does.
+    let may_export = viewer.may(export_route);
+    let checkpoint = if may_export {
+        state.app.latest_audit_checkpoint().await?
+    } else {
+        None
+    };
     let (page_base, api_base) = if in_project {
         let (org, project) = viewer.project().unwrap_or_default();
         (
@@ -126,7 +135,6 @@ async fn show(
             .finish();
         format!("{page_base}?{kept}&{cursor}")
     });
-    let may_export = viewer.may(export_route);
     let main = html! {
         h1 { "Audit log" }
         @if let Some(checkpoint) = &checkpoint {
@@ -138,7 +146,7 @@ async fn show(
                 br;
                 span.muted { "Merkle root " code { (checkpoint.root) } }
             }
-        } @else {
+        } @else if may_export {
             p.muted { "No checkpoint is signed yet." }
         }
         form.filters method="get" action=(page_base) role="search" aria-label="Filter the audit log" {

@@ -166,7 +166,28 @@ pub async fn logout(
     let provider_logout_url = state.app.provider_logout_url(&viewer.ctx.actor).await;
     state.app.logout(&viewer.ctx).await?;
     let mut response = match provider_logout_url {
-        Some(url) => see_other(&url),
+        // The provider is another origin, and the policy's `form-action 'self'` stops a
+        // form's redirect there: a page sends the browser on instead.
+        Some(url) => {
+            let main = html! {
+                h1 { "Signed out of Rampart" }
+                p { "Finishing at your identity provider… " a href=(url) { "continue" } "." }
+            };
+            let mut page = respond(
+                StatusCode::OK,
+                render(
+                    &Chrome {
+                        title: "Signed out",
+                        viewer: None,
+                    },
+                    main,
+                ),
+            );
+            if let Ok(refresh) = HeaderValue::from_str(&format!("0; url={url}")) {
+                page.headers_mut().insert("refresh", refresh);
+            }
+            page
+        }
         None => see_other("/login"),
     };
     clear_session_cookies(response.headers_mut());

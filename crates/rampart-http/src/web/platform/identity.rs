@@ -6,7 +6,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use maud::{Markup, html};
+use maud::html;
 use rampart_app::platform::identity::{NewTokenInput, TokenExpiry};
 use rampart_domain::TokenId;
 use serde::Deserialize;
@@ -14,8 +14,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
-use crate::web::page::{Chrome, csrf_field, render, respond, when};
+use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, see_other};
+use crate::web::page::{csrf_field, viewer_page, when};
 
 const LIST: ApiRoute = (Method::GET, "/api/v1/tokens");
 const CREATE: ApiRoute = (Method::POST, "/api/v1/tokens");
@@ -26,19 +26,6 @@ pub const API_ROUTES: [ApiRoute; 3] = [LIST, CREATE, REVOKE];
 
 /// The lifetimes offered for a new token, in days.
 const LIFETIMES: [u32; 5] = [1, 7, 30, 90, 365];
-
-fn page(viewer: &Viewer, title: &str, status: StatusCode, main: Markup) -> Response {
-    respond(
-        status,
-        render(
-            &Chrome {
-                title,
-                viewer: Some(viewer),
-            },
-            main,
-        ),
-    )
-}
 
 /// `GET /tokens`
 pub async fn list(
@@ -112,7 +99,12 @@ pub async fn list(
             }
         }
     };
-    Ok(page(&viewer, "Your API tokens", StatusCode::OK, main))
+    Ok(viewer_page(
+        &viewer,
+        "Your API tokens",
+        StatusCode::OK,
+        main,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,10 +155,15 @@ pub async fn create(
             dt { "Expires" } dd { (when(created.token.expires_at)) }
         }
         h2 { "Use it" }
-        pre.sample { "export RAMPART_URL=" (browser.origin()) "\nexport RAMPART_TOKEN=" (created.secret.expose()) "\nrampart org list" }
+        pre.sample { "export RAMPART_URL=" (browser.origin(&state)) "\nexport RAMPART_TOKEN=" (created.secret.expose()) "\nrampart org list" }
         p { a href="/tokens" { "Back to your tokens" } }
     };
-    Ok(page(&viewer, "Token created", StatusCode::CREATED, main))
+    Ok(viewer_page(
+        &viewer,
+        "Token created",
+        StatusCode::CREATED,
+        main,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -411,6 +411,9 @@ fn incident_page(
                     h2 #h-status { "Change status" }
                     form method="post" action=(format!("{here}/status")) {
                         (csrf_field(viewer))
+                        // Enter in the text field submits with the form's first button:
+                        // this disabled one, so that it picks no move (a person chooses).
+                        button type="submit" disabled hidden aria-hidden="true" tabindex="-1" { "Choose a status below" }
                         label for="status-message" { "Status update (optional)" }
                         input #status-message type="text" name="message" maxlength="2000";
                         div.actions {

@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use maud::{Markup, html};
+use maud::html;
 use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
 use rampart_app::sre::services::ServiceInput;
 use rampart_domain::sre::integrations::{AuthMode, Integration};
@@ -20,7 +20,7 @@ use crate::extract::ApiForm;
 use crate::handlers::sre::alerts::PAGERDUTY_ENQUEUE_PATH;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
-use crate::web::page::{Chrome, csrf_field, project_base, render, respond, when};
+use crate::web::page::{csrf_field, project_base, viewer_page, when};
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -91,19 +91,6 @@ fn base(viewer: &Viewer) -> String {
     format!("{}/services", project_base(viewer))
 }
 
-fn page(viewer: &Viewer, title: &str, status: StatusCode, main: Markup) -> Response {
-    respond(
-        status,
-        render(
-            &Chrome {
-                title,
-                viewer: Some(viewer),
-            },
-            main,
-        ),
-    )
-}
-
 /// `GET /o/{org}/p/{project}/services`
 pub async fn list(
     State(state): State<AppState>,
@@ -153,7 +140,7 @@ pub async fn list(
             }
         }
     };
-    Ok(page(&viewer, "Services", StatusCode::OK, main))
+    Ok(viewer_page(&viewer, "Services", StatusCode::OK, main))
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,7 +210,7 @@ pub async fn show(
         .list_integrations(viewer.scope.scope(), identifier)
         .await?;
     let here = format!("{}/{}", base(&viewer), service.identifier);
-    let origin = browser.origin();
+    let origin = browser.origin(&state);
     let main = html! {
         p { a href=(base(&viewer)) { "← All services" } }
         h1 { (service.name.as_str()) " " span.muted { "(" (service.identifier.as_str()) ")" } }
@@ -282,7 +269,12 @@ pub async fn show(
             }
         }
     };
-    Ok(page(&viewer, service.name.as_str(), StatusCode::OK, main))
+    Ok(viewer_page(
+        &viewer,
+        service.name.as_str(),
+        StatusCode::OK,
+        main,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -325,7 +317,7 @@ pub async fn add_integration(
         .await?;
     Ok(credential_page(
         &viewer,
-        &browser,
+        &browser.origin(&state),
         path.param("service"),
         &integration,
         &credential,
@@ -364,7 +356,7 @@ pub async fn rotate(
         .await?;
     Ok(credential_page(
         &viewer,
-        &browser,
+        &browser.origin(&state),
         path.param("service"),
         &integration,
         &credential,
@@ -376,13 +368,13 @@ pub async fn rotate(
 /// for its sender.
 fn credential_page(
     viewer: &Viewer,
-    browser: &Browser,
+    origin: &str,
     service: &str,
     integration: &Integration,
     credential: &IntegrationCredential,
     title: &str,
 ) -> Response {
-    let url = format!("{}{}", browser.origin(), hook_path(integration));
+    let url = format!("{origin}{}", hook_path(integration));
     let sample = sample_configuration(integration, credential, &url);
     let main = html! {
         h1 { (title) ": " (integration.name.as_str()) }
@@ -404,7 +396,7 @@ fn credential_page(
         p.muted { "The sender must trust this server's certificate (its CA file or a public one)." }
         p { a href=(format!("{}/{service}", base(viewer))) { "Back to the service" } }
     };
-    page(viewer, title, StatusCode::OK, main)
+    viewer_page(viewer, title, StatusCode::OK, main)
 }
 
 /// What to paste into the sender, for its format and authentication.

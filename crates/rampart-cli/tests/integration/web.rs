@@ -1251,3 +1251,102 @@ async fn run_status(server: &TestServer, run: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+#[tokio::test]
+async fn the_home_page_leaves_out_projects_the_request_may_not_reach() {
+    let server = TestServer::start_with(rampart_testkit::Options {
+        configure: Some(Box::new(|config| {
+            config.server.trusted_proxies = vec!["127.0.0.1/32".into()]
+        })),
+        ..rampart_testkit::Options::default()
+    })
+    .await;
+    let admin = server.admin_token.clone();
+    let id = server.create_user("ops@example.com", PASSWORD).await;
+    for (path, body) in [
+        (
+            "/api/v1/orgs",
+            json!({"identifier": "acme", "name": "Acme"}),
+        ),
+        (
+            "/api/v1/orgs/acme/projects",
+            json!({"identifier": "shop", "name": "Shop"}),
+        ),
+        (
+            "/api/v1/orgs/acme/projects/shop/role-assignments",
+            json!({"principal": format!("user:{id}"), "role": "_project_admin"}),
+        ),
+        (
+            &format!("{PROJECT}/role-assignments"),
+            json!({"principal": format!("user:{id}"), "role": "_project_admin"}),
+        ),
+        (
+            "/api/v1/orgs/acme/projects/shop/incidents",
+            json!({"title": "Acme checkout down", "severity": "SEV1"}),
+        ),
+        (
+            &format!("{PROJECT}/incidents"),
+            json!({"title": "Queue backlog", "severity": "SEV3"}),
+        ),
+    ] {
+        let created = server.post(path, &admin, body).await;
+        assert_eq!(
+            created.status,
+            StatusCode::CREATED,
+            "{path}: {}",
+            created.text
+        );
+    }
+    // Acme admits only 10.0.0.0/8 (set from inside it: no self-lockout).
+    let narrowed = rampart_testkit::read(
+        server
+            .client
+            .put(format!("{}/api/v1/orgs/acme/ip-allowlist", server.url))
+            .header("x-forwarded-for", "10.0.0.1")
+            .bearer_auth(&admin)
+            .json(&json!({"cidrs": ["10.0.0.0/8"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.text);
+
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    // From 127.0.0.1: Acme's project is left out, as the API would refuse it.
+    let home = ops.get("/").await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text);
+    assert!(home.text.contains("Queue backlog"), "{}", home.text);
+    assert!(
+        !home.text.contains("Acme checkout down") && !home.text.contains("acme/shop"),
+        "{}",
+        home.text
+    );
+    let direct = ops.get("/o/acme/p/shop/incidents").await;
+    assert_eq!(direct.status, StatusCode::FORBIDDEN, "{}", direct.text);
+    assert!(direct.text.contains("ip_not_allowed"));
+    // From inside Acme's network: shown.
+    let inside = ops
+        .answer(
+            ops.client
+                .get(format!("{}/", server.url))
+                .header("x-forwarded-for", "10.1.1.1"),
+        )
+        .await;
+    assert_eq!(inside.status, StatusCode::OK, "{}", inside.text);
+    assert!(
+        inside.text.contains("Acme checkout down"),
+        "{}",
+        inside.text
+    );
+    // Nothing was recorded for leaving it out: denials are for refused requests.
+    let denials = server
+        .get("/api/v1/audit-events?action=access.denied", &admin)
+        .await;
+    assert_eq!(
+        denials.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "only the direct page was refused: {}",
+        denials.text
+    );
+}

@@ -15,7 +15,7 @@ use rampart_domain::platform::tenancy::Scope;
 use crate::AppState;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, WebError, WebPath};
-use crate::web::page::{Chrome, render, respond, when};
+use crate::web::page::{viewer_page, when};
 use crate::web::sre::{incidents, schedules};
 
 /// The home page stands for "who am I".
@@ -286,14 +286,5 @@ pub async fn home(
             }
         }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "Home",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "Home", StatusCode::OK, main))
 }

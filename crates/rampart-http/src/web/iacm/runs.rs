@@ -18,7 +18,7 @@ use crate::extract::ApiForm;
 use crate::handlers::iacm::runs::wire_detail;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
-use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond};
+use crate::web::page::{badge, csrf_field, project_base, viewer_page};
 
 const SHOW: ApiRoute = (
     Method::GET,
@@ -180,16 +180,7 @@ pub async fn show(
         h2 { "What happened" }
         (transitions(&detail.transitions))
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "Run",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "Run", StatusCode::OK, main))
 }
 
 /// A cost change with its sign.

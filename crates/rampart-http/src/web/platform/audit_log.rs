@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::handlers::platform::audit_log::audit_page;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, query_pairs};
-use crate::web::page::{Chrome, project_base, render, respond};
+use crate::web::page::{project_base, viewer_page};
 
 const ACCOUNT: ApiRoute = (Method::GET, "/api/v1/audit-events");
 pub const PROJECT: ApiRoute = (
@@ -203,14 +203,5 @@ async fn show(
             p { a href=(next) rel="next" { "Older events" } }
         }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "Audit log",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "Audit log", StatusCode::OK, main))
 }

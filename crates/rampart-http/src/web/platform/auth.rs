@@ -19,7 +19,7 @@ use crate::extract::ApiForm;
 use crate::handlers::platform::auth::{clear_session_cookies, session_set_cookie};
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, local_path, query_pairs, see_other};
-use crate::web::page::{Chrome, render, respond};
+use crate::web::page::{Chrome, render, respond, viewer_page};
 
 /// Signing out stands for the API's logout.
 const LOGOUT: ApiRoute = (Method::POST, "/api/v1/auth/logout");
@@ -254,16 +254,7 @@ fn reauthenticate_form(
             }
         }
     };
-    respond(
-        status,
-        render(
-            &Chrome {
-                title: "Confirm it is you",
-                viewer: Some(viewer),
-            },
-            main,
-        ),
-    )
+    viewer_page(viewer, "Confirm it is you", status, main)
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
-use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond, when};
+use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
 use crate::web::sre::services::service_names;
 
 pub const LIST: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/projects/{project}/alerts");
@@ -140,16 +140,7 @@ pub async fn list(
             p { a href=(next) rel="next" { "Older alerts" } }
         }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "Alerts",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "Alerts", StatusCode::OK, main))
 }
 
 /// `GET /o/{org}/p/{project}/alerts/{alert}`
@@ -212,16 +203,7 @@ pub async fn show(
         h2 { "What the sender sent" }
         pre.payload { (payload) }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: &view.dedup_key,
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, &view.dedup_key, StatusCode::OK, main))
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
-use crate::web::page::{Chrome, badge, csrf_field, project_base, render, respond, when};
+use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
 use crate::web::sre::services::service_names;
 use crate::web::{ApiGuards, live};
 
@@ -194,16 +194,7 @@ pub async fn list(
             }
         }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "Incidents",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "Incidents", StatusCode::OK, main))
 }
 
 /// A live region's stream, from the watermark the page was drawn at.
@@ -369,15 +360,11 @@ pub async fn show(
     let services = service_names(&state, &viewer).await?;
     let title = detail.view.title.clone().unwrap_or_default();
     let main = incident_page(&viewer, &detail, &labels, &services, &mark);
-    Ok(respond(
+    Ok(viewer_page(
+        &viewer,
+        &format!("#{number} {title}"),
         StatusCode::OK,
-        render(
-            &Chrome {
-                title: &format!("#{number} {title}"),
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
+        main,
     ))
 }
 

@@ -18,7 +18,7 @@ use rampart_domain::sre::schedules::{Segment, Source};
 use crate::AppState;
 use crate::web::ApiGuards;
 use crate::web::gate::{ApiRoute, Browser, WebError, WebPath};
-use crate::web::page::{Chrome, project_base, render, respond};
+use crate::web::page::{project_base, viewer_page};
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -137,16 +137,7 @@ pub async fn list(
             }
         }
     };
-    Ok(respond(
-        StatusCode::OK,
-        render(
-            &Chrome {
-                title: "On call",
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
-    ))
+    Ok(viewer_page(&viewer, "On call", StatusCode::OK, main))
 }
 
 /// `GET /o/{org}/p/{project}/schedules/{schedule}`: the next two weeks.
@@ -261,15 +252,11 @@ pub async fn show(
             }
         }
     };
-    Ok(respond(
+    Ok(viewer_page(
+        &viewer,
+        schedule.record.name.as_str(),
         StatusCode::OK,
-        render(
-            &Chrome {
-                title: schedule.record.name.as_str(),
-                viewer: Some(&viewer),
-            },
-            main,
-        ),
+        main,
     ))
 }
 

@@ -240,11 +240,19 @@ try {
     ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
     ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],
-    ['/workspaces/prod/rollback?version=1', 'rollback'],
+    ['/workspaces/prod/rollback?version=1', 'rollback'], ['/access', 'access-project'],
+    ['/access?principal=vera%40example.com&permission=incident%3Aview', 'explain'],
+    ['/settings', 'settings-project'],
   ]) {
     await visit(page, `${project}${path}`, name);
   }
-  await visit(page, '/tokens', 'tokens');
+  for (const [path, name] of [
+    ['/tokens', 'tokens'], ['/access', 'access-account'], ['/settings', 'settings-account'],
+    ['/o/default/access', 'access-org'], ['/o/default/settings', 'settings-org'],
+  ]) {
+    await visit(page, path, name);
+  }
+  check(await page.locator('text=Incident severity names').count() === 1, 'the organisation\'s settings show severity names');
   await page.goto(`${settings.url}${project}/alerts`);
   await Promise.all([page.waitForNavigation(), page.locator('table a').first().click()]);
   await visit(page, new URL(page.url()).pathname, 'alert');

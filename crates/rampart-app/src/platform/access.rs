@@ -67,6 +67,30 @@ pub struct Explanation {
 }
 
 impl App {
+    /// A principal as a person types it in a form: an email names that user
+    /// (`user:<id>`); anything else is passed on as the access use cases read it
+    /// (`user:<id>`, `service_account:<id>`, `group:<id>`). An email nobody has is refused
+    /// as an unknown principal, as an unknown id is.
+    pub async fn principal_named(&self, text: &str) -> AppResult<String> {
+        let text = text.trim();
+        if !text.contains('@') {
+            return Ok(text.to_owned());
+        }
+        let unknown = || {
+            AppError::bad_request(
+                ErrorCode::UnknownPrincipal,
+                "no user has this email address",
+            )
+        };
+        let email = rampart_domain::Email::parse(text).map_err(|_| unknown())?;
+        let credentials = self
+            .store()
+            .user_credentials_by_email(&email)
+            .await?
+            .ok_or_else(unknown)?;
+        Ok(PrincipalId::User(credentials.user.id).to_text())
+    }
+
     async fn grantee_exists(&self, grantee: Grantee) -> AppResult<bool> {
         Ok(match grantee {
             Grantee::Principal(PrincipalId::User(id)) => {

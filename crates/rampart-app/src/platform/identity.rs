@@ -77,22 +77,39 @@ impl App {
             .ok_or(AppError::NotFound { what: "user" })
     }
 
-    /// How people are named to others (who is on call, calendars): each user id of
-    /// `ids` with the user's display name, else their email. An id that names nobody
-    /// (the user was deleted) is left out; callers show the id instead.
-    pub async fn person_names(
+    /// The users `ids` name (user ids as text), by id. An id that names nobody (the user
+    /// was deleted) is left out; callers show the id instead.
+    pub async fn people(
         &self,
         ids: &[&str],
-    ) -> AppResult<std::collections::BTreeMap<String, String>> {
-        let mut names = std::collections::BTreeMap::new();
+    ) -> AppResult<std::collections::BTreeMap<String, User>> {
+        let mut people = std::collections::BTreeMap::new();
         for &id in ids {
-            if names.contains_key(id) {
+            if people.contains_key(id) {
                 continue;
             }
             let Ok(user_id) = id.parse::<UserId>() else {
                 continue;
             };
             if let Some(user) = self.store().user_by_id(user_id).await? {
+                people.insert(id.to_owned(), user);
+            }
+        }
+        Ok(people)
+    }
+
+    /// How people are named to others (who is on call, calendars): each user id of
+    /// `ids` with the user's display name, else their email. An id that names nobody
+    /// is left out; callers show the id instead.
+    pub async fn person_names(
+        &self,
+        ids: &[&str],
+    ) -> AppResult<std::collections::BTreeMap<String, String>> {
+        Ok(self
+            .people(ids)
+            .await?
+            .into_iter()
+            .map(|(id, user)| {
                 // `DisplayName` refuses blank names; the email is the guard should a
                 // stored one ever be blank.
                 let display = user.display_name.as_str().trim();
@@ -101,10 +118,9 @@ impl App {
                 } else {
                     display.to_owned()
                 };
-                names.insert(id.to_owned(), name);
-            }
-        }
-        Ok(names)
+                (id, name)
+            })
+            .collect())
     }
 
     /// The current principal, for `/me`.

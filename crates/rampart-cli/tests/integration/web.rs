@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::sre::{PROJECT, generic, integration, send, service};
 
-const PASSWORD: &str = "harbour amber violet 7919";
+pub(crate) const PASSWORD: &str = "harbour amber violet 7919";
 const INCIDENTS: &str = "/o/default/p/default/incidents";
 
 /// A browser without JavaScript: follows nothing by itself, keeps the session cookie.
@@ -133,7 +133,7 @@ impl Page {
 }
 
 /// A user with a password and `role` on the project `default/default`.
-async fn person(server: &TestServer, email: &str, role: &str) -> String {
+pub(crate) async fn person(server: &TestServer, email: &str, role: &str) -> String {
     let id = server.create_user(email, PASSWORD).await;
     let granted = server
         .post(
@@ -1370,4 +1370,466 @@ async fn the_home_page_leaves_out_projects_the_request_may_not_reach() {
         "only the direct page was refused: {}",
         denials.text
     );
+}
+
+#[tokio::test]
+async fn access_and_settings_on_sqlite() {
+    let server = TestServer::start().await;
+    access_and_settings(&server).await;
+}
+
+#[tokio::test]
+async fn access_and_settings_on_postgres() {
+    let Some(server) = TestServer::start_postgres().await else {
+        return;
+    };
+    access_and_settings(&server).await;
+    server.stop().await;
+}
+
+/// How `viewer` is answered about `permission` on the project, through the API.
+async fn allowed(server: &TestServer, user: &str, permission: &str) -> bool {
+    let reply = server
+        .get(
+            &format!("{PROJECT}/access/explain?principal=user:{user}&permission={permission}"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.body["allowed"] == true
+}
+
+/// The Access and Settings pages, as a browser without JavaScript uses them: explain,
+/// assigning and removing a role by email, groups and members, users, allowlists,
+/// retention, severity names and write-only secrets — each change visible through the
+/// API, each refusal the API's, nothing kept from a refused form.
+async fn access_and_settings(server: &TestServer) {
+    let project = "/o/default/p/default";
+    let root_id = server.create_user("root@example.com", PASSWORD).await;
+    let granted = server
+        .post(
+            "/api/v1/role-assignments",
+            &server.admin_token,
+            json!({"principal": format!("user:{root_id}"), "role": "_account_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    person(server, "ops@example.com", "_project_admin").await;
+    let vera = person(server, "vera@example.com", "_viewer").await;
+    let ops = Page::sign_in(server, "ops@example.com", PASSWORD).await;
+    let viewer = Page::sign_in(server, "vera@example.com", PASSWORD).await;
+
+    // Explain, by email: a viewer may read incidents, not acknowledge them.
+    let asked = ops
+        .get(&format!(
+            "{project}/access?principal=vera%40example.com&permission=incident%3Aview"
+        ))
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    assert!(
+        asked.text.contains("Allowed.")
+            && asked
+                .text
+                .contains("Decided by the assignment of <strong>Viewer</strong>"),
+        "{}",
+        asked.text
+    );
+    let refused = ops
+        .get(&format!(
+            "{project}/access?principal=vera%40example.com&permission=incident%3Astatus_update"
+        ))
+        .await;
+    assert!(refused.text.contains("Not allowed."), "{}", refused.text);
+    let nobody = ops
+        .get(&format!(
+            "{project}/access?principal=nobody%40example.com&permission=incident%3Aview"
+        ))
+        .await;
+    assert!(
+        nobody.text.contains("unknown_principal") && nobody.text.contains("role=\"alert\""),
+        "{}",
+        nobody.text
+    );
+
+    // Assigning by email is seen by the API; removing takes it back.
+    let page = ops.get(&format!("{project}/access")).await;
+    assert!(page.text.contains("Assign a role") && page.text.contains("vera@example.com"));
+    let csrf = page.csrf();
+    let assigned = ops
+        .post(
+            &format!("{project}/access/assignments"),
+            &[
+                ("csrf", &csrf),
+                ("principal", "vera@example.com"),
+                ("role", "_user"),
+                ("resource_group", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (assigned.status, assigned.location()),
+        (StatusCode::SEE_OTHER, &*format!("{project}/access")),
+        "{}",
+        assigned.text
+    );
+    assert!(allowed(server, &vera, "incident:status_update").await);
+    for (fields, code) in [
+        (
+            vec![("principal", "nobody@example.com"), ("role", "_user")],
+            "unknown_principal",
+        ),
+        (
+            vec![("principal", ""), ("role", "_user")],
+            "invalid_principal",
+        ),
+        (
+            vec![
+                ("principal", "vera@example.com"),
+                ("role", "_account_admin"),
+            ],
+            "role_not_assignable_here",
+        ),
+        (
+            vec![("principal", "vera\u{0}@example.com"), ("role", "_user")],
+            "nul_character",
+        ),
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf", &csrf));
+        let answer = ops
+            .post(&format!("{project}/access/assignments"), &fields)
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert!(answer.text.contains(code), "{code}: {}", answer.text);
+    }
+    let assignments = server
+        .get(&format!("{PROJECT}/role-assignments"), &server.admin_token)
+        .await;
+    let user_role = assignments.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["principal"] == format!("user:{vera}") && a["role"] == "_user")
+        .expect("the assignment made from the page")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The viewer sees the assignments but no control, and a forged form is refused.
+    let seen = viewer.get(&format!("{project}/access")).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.text);
+    assert!(
+        !seen.text.contains("Assign a role") && !seen.text.contains("/remove\""),
+        "{}",
+        seen.text
+    );
+    let forged = viewer
+        .post(
+            &format!("{project}/access/assignments/{user_role}/remove"),
+            &[("csrf", &seen.csrf())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    assert!(allowed(server, &vera, "incident:status_update").await);
+    let removed = ops
+        .post(
+            &format!("{project}/access/assignments/{user_role}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    assert!(!allowed(server, &vera, "incident:status_update").await);
+
+    // A group: created, a member added by email, given a role, then taken apart.
+    let created = ops
+        .post(
+            &format!("{project}/access/groups"),
+            &[
+                ("csrf", &csrf),
+                ("identifier", "responders"),
+                ("name", "Responders"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
+    let groups = server
+        .get(&format!("{PROJECT}/groups"), &server.admin_token)
+        .await;
+    let group = groups.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let added = ops
+        .post(
+            &format!("{project}/access/groups/{group}/members"),
+            &[("csrf", &csrf), ("user", "vera@example.com")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let to_group = ops
+        .post(
+            &format!("{project}/access/assignments"),
+            &[
+                ("csrf", &csrf),
+                ("group", &format!("group:{group}")),
+                ("role", "_user"),
+            ],
+        )
+        .await;
+    assert_eq!(to_group.status, StatusCode::SEE_OTHER, "{}", to_group.text);
+    assert!(allowed(server, &vera, "incident:status_update").await);
+    let page = ops.get(&format!("{project}/access")).await;
+    assert!(
+        page.text.contains("group Responders")
+            && page
+                .text
+                .contains(&format!("/access/groups/{group}/members/{vera}/remove")),
+        "{}",
+        page.text
+    );
+    let left = ops
+        .post(
+            &format!("{project}/access/groups/{group}/members/{vera}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(left.status, StatusCode::SEE_OTHER, "{}", left.text);
+    assert!(!allowed(server, &vera, "incident:status_update").await);
+    let deleted = ops
+        .post(
+            &format!("{project}/access/groups/{group}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.text);
+    let groups = server
+        .get(&format!("{PROJECT}/groups"), &server.admin_token)
+        .await;
+    assert_eq!(groups.body["items"].as_array().unwrap().len(), 0);
+
+    // The account's users: only an account admin sees them; a new user, disabled,
+    // cannot sign in, enabled again, can.
+    let root = Page::sign_in(server, "root@example.com", PASSWORD).await;
+    let account = root.get("/access").await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    assert!(account.text.contains("ops@example.com") && account.text.contains("New user"));
+    let not_admin = ops.get("/access").await;
+    assert!(
+        not_admin.status == StatusCode::OK && !not_admin.text.contains("id=\"h-users\""),
+        "{}",
+        not_admin.text
+    );
+    let root_csrf = account.csrf();
+    let made = root
+        .post(
+            "/access/users",
+            &[
+                ("csrf", &root_csrf),
+                ("email", "new@example.com"),
+                ("display_name", "New Person"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let users = server.get("/api/v1/users", &server.admin_token).await;
+    let new_id = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "new@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let disabled = root
+        .post(
+            &format!("/access/users/{new_id}/disable"),
+            &[("csrf", &root_csrf)],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.text);
+    let login = Page::new(server)
+        .post(
+            "/login",
+            &[
+                ("email", "new@example.com"),
+                ("password", PASSWORD),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_ne!(login.status, StatusCode::SEE_OTHER, "{}", login.text);
+    root.post(
+        &format!("/access/users/{new_id}/enable"),
+        &[("csrf", &root_csrf)],
+    )
+    .await;
+    Page::sign_in(server, "new@example.com", PASSWORD).await;
+    let weak = root
+        .post(
+            "/access/users",
+            &[
+                ("csrf", &root_csrf),
+                ("email", "weak@example.com"),
+                ("display_name", "Weak"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert!(weak.status.is_client_error(), "{}", weak.text);
+
+    // The account's allowlist: one that leaves out the person's own address is refused.
+    let settings = root.get("/settings").await;
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.text);
+    assert!(settings.text.contains("Allowed source addresses"));
+    assert_eq!(ops.get("/settings").await.status, StatusCode::FORBIDDEN);
+    let locked_out = root
+        .post(
+            "/settings/allowlist",
+            &[("csrf", &root_csrf), ("cidrs", "10.0.0.0/8")],
+        )
+        .await;
+    assert!(locked_out.status.is_client_error(), "{}", locked_out.text);
+    let saved = root
+        .post(
+            "/settings/allowlist",
+            &[
+                ("csrf", &root_csrf),
+                ("cidrs", "127.0.0.0/8\n::1/128\n10.0.0.0/8"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let list = server
+        .get("/api/v1/ip-allowlist", &server.admin_token)
+        .await;
+    assert_eq!(
+        list.body["cidrs"].as_array().unwrap().len(),
+        3,
+        "{}",
+        list.text
+    );
+    root.post(
+        "/settings/allowlist",
+        &[("csrf", &root_csrf), ("cidrs", "")],
+    )
+    .await;
+    let list = server
+        .get("/api/v1/ip-allowlist", &server.admin_token)
+        .await;
+    assert_eq!(list.body["cidrs"], json!([]));
+
+    // The organisation's retention and severity names.
+    let org = root.get("/o/default/settings").await;
+    assert_eq!(org.status, StatusCode::OK, "{}", org.text);
+    assert!(org.text.contains("Audit retention") && org.text.contains("Incident severity names"));
+    for (days, status) in [
+        ("abc", StatusCode::BAD_REQUEST),
+        ("0", StatusCode::BAD_REQUEST),
+        ("30", StatusCode::SEE_OTHER),
+    ] {
+        let answer = root
+            .post(
+                "/o/default/settings/retention",
+                &[("csrf", &root_csrf), ("days", days)],
+            )
+            .await;
+        assert_eq!(answer.status, status, "{days}: {}", answer.text);
+    }
+    let retention = server
+        .get("/api/v1/orgs/default/audit-retention", &server.admin_token)
+        .await;
+    assert_eq!(retention.body["days"], 30);
+    let named = root
+        .post(
+            "/o/default/settings/severities",
+            &[("csrf", &root_csrf), ("SEV1", "Critical"), ("SEV2", "")],
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::SEE_OTHER, "{}", named.text);
+    let labels = server
+        .get(
+            "/api/v1/orgs/default/incident-severities",
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(labels.body["labels"], json!({"SEV1": "Critical"}));
+
+    // A project's secrets: the value goes in and never comes out.
+    let value = "correct horse battery staple 4411";
+    let secrets = ops.get(&format!("{project}/settings")).await;
+    assert_eq!(secrets.status, StatusCode::OK, "{}", secrets.text);
+    let made = ops
+        .post(
+            &format!("{project}/settings/secrets"),
+            &[
+                ("csrf", &csrf),
+                ("identifier", "db-password"),
+                ("name", "Database password"),
+                ("value", value),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let versioned = ops
+        .post(
+            &format!("{project}/settings/secrets/db-password"),
+            &[("csrf", &csrf), ("value", "a second value 9932")],
+        )
+        .await;
+    assert_eq!(
+        versioned.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        versioned.text
+    );
+    let shown = ops.get(&format!("{project}/settings")).await;
+    assert!(
+        shown.text.contains("Database password") && !shown.text.contains(value),
+        "{}",
+        shown.text
+    );
+    let api = server
+        .get(
+            &format!("{PROJECT}/secrets/db-password"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(api.body["current_version"], 2, "{}", api.text);
+    assert!(!api.text.contains(value));
+    let nul = ops
+        .post(
+            &format!("{project}/settings/secrets"),
+            &[
+                ("csrf", &csrf),
+                ("identifier", "other"),
+                ("name", "Other"),
+                ("value", "a\u{0}b"),
+            ],
+        )
+        .await;
+    assert_eq!(nul.status, StatusCode::BAD_REQUEST, "{}", nul.text);
+    // The viewer sees the list, no form; a forged deletion is refused and loses nothing.
+    let seen = viewer.get(&format!("{project}/settings")).await;
+    assert!(
+        seen.text.contains("db-password") && !seen.text.contains("New secret"),
+        "{}",
+        seen.text
+    );
+    let forged = viewer
+        .post(
+            &format!("{project}/settings/secrets/db-password/delete"),
+            &[("csrf", &seen.csrf())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let gone = ops
+        .post(
+            &format!("{project}/settings/secrets/db-password/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    let list = server
+        .get(&format!("{PROJECT}/secrets"), &server.admin_token)
+        .await;
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
 }

@@ -17,25 +17,23 @@ use serde_json::json;
 
 use crate::sre::{PROJECT, integration, service};
 
-const PASSWORD: &str = "harbour amber violet 7919";
-
-async fn person(server: &TestServer, email: &str, role: &str) {
-    let id = server.create_user(email, PASSWORD).await;
-    let granted = server
-        .post(
-            &format!("{PROJECT}/role-assignments"),
-            &server.admin_token,
-            json!({"principal": format!("user:{id}"), "role": role}),
-        )
-        .await;
-    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
-}
+use crate::web::{PASSWORD, person};
 
 #[tokio::test]
 async fn the_web_ui_in_chromium() {
     let server = TestServer::start().await;
-    person(&server, "ops@example.com", "_project_admin").await;
+    let ops = person(&server, "ops@example.com", "_project_admin").await;
     person(&server, "vera@example.com", "_viewer").await;
+    // Also the account's admin, so that the account's and the organisation's access and
+    // settings pages are visited too.
+    let granted = server
+        .post(
+            "/api/v1/role-assignments",
+            &server.admin_token,
+            json!({"principal": format!("user:{ops}"), "role": "_account_admin"}),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
     service(&server, "checkout").await;
     let hook = integration(
         &server,

@@ -20,6 +20,7 @@ use super::ApiGuards;
 use crate::AppState;
 use crate::enforce::{Target, admit, session_cookie};
 use crate::error::ApiError;
+use crate::extract::ApiForm;
 
 /// An API route as the UI names it: method and the route table's path.
 pub type ApiRoute = (Method, &'static str);
@@ -290,6 +291,51 @@ impl Browser {
     }
 }
 
+/// A form of a signed-in page: every one carries the session's CSRF token (implemented
+/// with [`signed_forms!`]).
+pub trait SignedForm {
+    fn csrf(&self) -> &str;
+}
+
+/// A form that is only a button (revoke, remove, acknowledge…): the CSRF token alone.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonForm {
+    csrf: String,
+}
+
+/// Implements [`SignedForm`] for form structs that have a `csrf` field.
+#[macro_export]
+macro_rules! signed_forms {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::web::gate::SignedForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+
+impl Browser {
+    /// A form sent from a signed-in page: it must come from this origin and parse, and is
+    /// admitted as `route` at the scope of `path` with the CSRF token it carried.
+    pub async fn admit_form<T: SignedForm>(
+        &self,
+        state: &AppState,
+        guards: &ApiGuards,
+        route: &ApiRoute,
+        path: &WebPath,
+        form: Result<ApiForm<T>, ApiError>,
+    ) -> Result<(Viewer, T), WebError> {
+        self.check_origin()?;
+        let ApiForm(form) = form?;
+        let viewer = self
+            .admit(state, guards, route, path, Some(form.csrf()))
+            .await?;
+        Ok((viewer, form))
+    }
+}
+
 /// A browser with a live session, not yet admitted to anything.
 pub struct SignedIn {
     actor: Actor,
@@ -387,6 +433,57 @@ impl Viewer {
     }
 }
 
+/// Where a page of access or settings stands: the account (`/access`), an organisation
+/// (`/o/{org}/access`) or a project (`/o/{org}/p/{project}/access`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Account,
+    Org,
+    Project,
+}
+
+impl Level {
+    /// The level a UI path names by its `{org}` and `{project}`.
+    pub fn of(path: &WebPath) -> Self {
+        match (path.get("org"), path.get("project")) {
+            (Some(_), Some(_)) => Self::Project,
+            (Some(_), None) => Self::Org,
+            _ => Self::Account,
+        }
+    }
+
+    /// Of one API route at the account, an organisation and a project (as
+    /// [`api_routes_at_each_level!`] writes them), the one for this level.
+    pub fn pick(self, routes: &'static [ApiRoute; 3]) -> &'static ApiRoute {
+        let [account, org, project] = routes;
+        match self {
+            Self::Account => account,
+            Self::Org => org,
+            Self::Project => project,
+        }
+    }
+}
+
+/// One API route at the account, an organisation and a project: `METHOD`, and the
+/// path's part after `/api/v1`, `/api/v1/orgs/{org}` or
+/// `/api/v1/orgs/{org}/projects/{project}`.
+#[macro_export]
+macro_rules! api_routes_at_each_level {
+    ($method:ident, $suffix:literal) => {
+        [
+            (::axum::http::Method::$method, concat!("/api/v1", $suffix)),
+            (
+                ::axum::http::Method::$method,
+                concat!("/api/v1/orgs/{org}", $suffix),
+            ),
+            (
+                ::axum::http::Method::$method,
+                concat!("/api/v1/orgs/{org}/projects/{project}", $suffix),
+            ),
+        ]
+    };
+}
+
 /// The parameters of a UI path (`{org}`, `{project}`, `{number}`…). One that does not
 /// decode names nothing: 404.
 pub struct WebPath(HashMap<String, String>);
@@ -432,6 +529,8 @@ pub fn query_pairs(raw: Option<&str>) -> HashMap<String, String> {
     }
     pairs
 }
+
+crate::signed_forms!(ButtonForm);
 
 #[cfg(test)]
 mod tests {

@@ -88,7 +88,76 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes.extend(iacm::runs::API_ROUTES.iter().cloned());
+    routes.extend(platform::access::API_ROUTES.iter().flatten().cloned());
+    routes.extend(platform::network::API_ROUTES.iter().cloned());
+    routes.extend(platform::secrets::API_ROUTES.iter().flatten().cloned());
+    routes.extend(platform::settings::PAGES.iter().cloned());
     routes
+}
+
+/// Where the pages of the account, an organisation and a project begin.
+const SCOPE_PREFIXES: [&str; 3] = ["", "/o/{org}", "/o/{org}/p/{project}"];
+
+/// The access and settings pages, at each scope that has them.
+fn scoped_pages(mut pages: Router<AppState>) -> Router<AppState> {
+    use platform::{access, audit_log, identity, network, secrets, settings};
+    for prefix in SCOPE_PREFIXES {
+        pages = pages
+            .route(&format!("{prefix}/access"), get(access::page))
+            .route(
+                &format!("{prefix}/access/assignments"),
+                post(access::assign),
+            )
+            .route(
+                &format!("{prefix}/access/assignments/{{assignment_id}}/remove"),
+                post(access::unassign),
+            )
+            .route(
+                &format!("{prefix}/access/groups"),
+                post(access::create_group),
+            )
+            .route(
+                &format!("{prefix}/access/groups/{{group_id}}/delete"),
+                post(access::delete_group),
+            )
+            .route(
+                &format!("{prefix}/access/groups/{{group_id}}/members"),
+                post(access::add_member),
+            )
+            .route(
+                &format!("{prefix}/access/groups/{{group_id}}/members/{{user_id}}/remove"),
+                post(access::remove_member),
+            )
+            .route(&format!("{prefix}/settings"), get(settings::page));
+    }
+    for prefix in ["/o/{org}", "/o/{org}/p/{project}"] {
+        pages = pages
+            .route(&format!("{prefix}/settings/secrets"), post(secrets::create))
+            .route(
+                &format!("{prefix}/settings/secrets/{{secret}}"),
+                post(secrets::add_version),
+            )
+            .route(
+                &format!("{prefix}/settings/secrets/{{secret}}/delete"),
+                post(secrets::delete),
+            );
+    }
+    pages
+        .route("/settings/allowlist", post(network::set))
+        .route("/o/{org}/settings/allowlist", post(network::set))
+        .route(
+            "/o/{org}/settings/retention",
+            post(audit_log::set_retention),
+        )
+        .route(
+            "/o/{org}/settings/severities",
+            post(sre::services::set_severities),
+        )
+        .route("/access/users", post(identity::create_user))
+        .route(
+            "/access/users/{user_id}/{change}",
+            post(identity::set_user_disabled),
+        )
 }
 
 /// Adds the UI's pages to `router`.
@@ -188,7 +257,8 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/workspaces/{workspace}/runs/{run}/discard",
             post(runs::discard),
-        )
+        );
+    let pages = scoped_pages(pages)
         .layer(axum::Extension(ApiGuards::new(specs)))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX));
     router.merge(pages)

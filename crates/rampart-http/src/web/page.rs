@@ -6,9 +6,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
+use rampart_app::platform::tenancy::ResolvedScope;
 
 use super::assets;
-use super::gate::{ApiRoute, Viewer};
+use super::gate::{ApiRoute, Level, Viewer};
 use crate::error::ApiError;
 
 /// A project's pages in the navigation, each shown only to who may read it: (the API
@@ -26,6 +27,39 @@ const PROJECT_PAGES: [(&ApiRoute, &str, &str); 6] = [
     (&crate::web::platform::audit_log::PROJECT, "audit", "Audit"),
 ];
 
+/// The navigation of a page at the viewer's scope, each link shown only to who may read
+/// its page: a project's pages, or an organisation's or the account's access and
+/// settings.
+fn navigation(viewer: &Viewer) -> Vec<(String, &'static str)> {
+    use super::platform::{access, audit_log, secrets, settings};
+    let base = scope_base(viewer);
+    let mut links: Vec<(String, &'static str)> = Vec::new();
+    let mut add = |route: &ApiRoute, page: &str, label: &'static str| {
+        if viewer.may(route) {
+            links.push((format!("{base}/{page}"), label));
+        }
+    };
+    let level = match &viewer.scope {
+        ResolvedScope::Account => Level::Account,
+        ResolvedScope::Org(_) => Level::Org,
+        ResolvedScope::Project(..) => Level::Project,
+    };
+    if level == Level::Project {
+        for (route, page, label) in PROJECT_PAGES {
+            add(route, page, label);
+        }
+    }
+    if level == Level::Account {
+        add(&audit_log::ACCOUNT, "audit", "Audit");
+    }
+    add(level.pick(&access::ASSIGNMENTS), "access", "Access");
+    match level {
+        Level::Project => add(secrets::LIST_AT_PROJECT, "settings", "Settings"),
+        _ => add(level.pick(&settings::PAGES), "settings", "Settings"),
+    }
+    links
+}
+
 /// What the shell shows around a page.
 pub struct Chrome<'a> {
     pub title: &'a str,
@@ -35,7 +69,6 @@ pub struct Chrome<'a> {
 
 /// A whole page: `main` inside the shared shell.
 pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
-    let project = chrome.viewer.and_then(Viewer::project);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -53,11 +86,9 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                 header.top {
                     nav aria-label="Main" {
                         a.brand href="/" { "Rampart" }
-                        @if let (Some((org, project)), Some(viewer)) = (project, chrome.viewer) {
-                            @for (route, page, label) in PROJECT_PAGES {
-                                @if viewer.may(route) {
-                                    a href=(format!("/o/{org}/p/{project}/{page}")) { (label) }
-                                }
+                        @if let Some(viewer) = chrome.viewer {
+                            @for (href, label) in navigation(viewer) {
+                                a href=(href) { (label) }
                             }
                         }
                     }
@@ -73,6 +104,18 @@ pub fn render(chrome: &Chrome<'_>, main: Markup) -> Markup {
                     (main)
                 }
             }
+        }
+    }
+}
+
+/// Where the pages of the viewer's scope live: `` (the account), `/o/<org>` or
+/// `/o/<org>/p/<project>`.
+pub fn scope_base(viewer: &Viewer) -> String {
+    match &viewer.scope {
+        ResolvedScope::Account => String::new(),
+        ResolvedScope::Org(org) => format!("/o/{}", org.identifier),
+        ResolvedScope::Project(org, project) => {
+            format!("/o/{}/p/{}", org.identifier, project.identifier)
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::handlers::iacm::runs::wire_detail;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
+use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
 use crate::web::page::{badge, csrf_field, project_base, viewer_page};
 
 const SHOW: ApiRoute = (
@@ -207,19 +207,13 @@ fn transitions(items: &[rampart_api::iacm::RunTransition]) -> Markup {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionForm {
-    csrf: String,
-}
-
 /// `POST …/runs/{run}/approve` (sensitive: step-up).
 pub async fn approve(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
     act(state, guards, browser, path, form, &APPROVE).await
 }
@@ -230,7 +224,7 @@ pub async fn discard(
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
     act(state, guards, browser, path, form, &DISCARD).await
 }
@@ -241,13 +235,11 @@ async fn act(
     guards: ApiGuards,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
     route: &ApiRoute,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, route, &path, Some(&form.csrf))
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, route, &path, form)
         .await?;
     let (scope, workspace, run) = (
         viewer.scope.scope(),
@@ -284,10 +276,8 @@ pub async fn override_policy(
     path: WebPath,
     form: Result<ApiForm<OverrideForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &OVERRIDE, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &OVERRIDE, &path, form)
         .await?;
     state
         .app
@@ -302,3 +292,5 @@ pub async fn override_policy(
         .await?;
     Ok(see_other(&run_path(&viewer, &path)))
 }
+
+crate::signed_forms!(OverrideForm);

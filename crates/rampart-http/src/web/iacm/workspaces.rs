@@ -395,10 +395,8 @@ pub async fn rollback(
     path: WebPath,
     form: Result<ApiForm<RollbackForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &ROLLBACK, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &ROLLBACK, &path, form)
         .await?;
     let workspace = state
         .app
@@ -429,3 +427,5 @@ pub async fn rollback(
         workspace.identifier
     )))
 }
+
+crate::signed_forms!(RollbackForm);

@@ -2,22 +2,27 @@
 //! (`/o/{org}/p/{project}/audit`): events newest first with the API's filters kept in the
 //! address, links to the signed export (NDJSON with checkpoints and proofs, or CSV) with
 //! the same filters, and (for who may export) the newest signed checkpoint with its
-//! signature checked.
+//! signature checked. On an organisation's settings page: how long its events keep
+//! their bodies (retention), and changing it (step-up).
 
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 use rampart_app::platform::audit_log::AuditQuery;
+use rampart_app::platform::tenancy::ResolvedScope;
+use serde::Deserialize;
 
 use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiForm;
 use crate::handlers::platform::audit_log::audit_page;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, query_pairs};
+use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
 use crate::web::page::{project_base, viewer_page};
 
-const ACCOUNT: ApiRoute = (Method::GET, "/api/v1/audit-events");
+pub const ACCOUNT: ApiRoute = (Method::GET, "/api/v1/audit-events");
 pub const PROJECT: ApiRoute = (
     Method::GET,
     "/api/v1/orgs/{org}/projects/{project}/audit-events",
@@ -28,8 +33,18 @@ const PROJECT_EXPORT: ApiRoute = (
     "/api/v1/orgs/{org}/projects/{project}/audit-events/export",
 );
 
+const RETENTION: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/audit-retention");
+const RETENTION_SET: ApiRoute = (Method::PUT, "/api/v1/orgs/{org}/audit-retention");
+
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 4] = [ACCOUNT, PROJECT, ACCOUNT_EXPORT, PROJECT_EXPORT];
+pub const API_ROUTES: [ApiRoute; 6] = [
+    ACCOUNT,
+    PROJECT,
+    ACCOUNT_EXPORT,
+    PROJECT_EXPORT,
+    RETENTION,
+    RETENTION_SET,
+];
 
 /// The filters the page keeps in its address: (name, label, placeholder).
 const FILTERS: [(&str, &str, &str); 7] = [
@@ -205,3 +220,77 @@ async fn show(
     };
     Ok(viewer_page(&viewer, "Audit log", StatusCode::OK, main))
 }
+
+/// The retention part of an organisation's settings page, for who may read it.
+pub async fn retention_section(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<Option<Markup>, WebError> {
+    let ResolvedScope::Org(org) = &viewer.scope else {
+        return Ok(None);
+    };
+    if !viewer.may(&RETENTION) {
+        return Ok(None);
+    }
+    let days = state.app.audit_retention(&org.id).await?;
+    Ok(Some(html! {
+        h2 #h-retention { "Audit retention" }
+        p {
+            @match days {
+                Some(days) => { "Events keep their bodies for " strong { (days) " days" } "; older ones keep only their hash, so the log still verifies." }
+                None => { "Events are kept for ever." }
+            }
+        }
+        @if viewer.may(&RETENTION_SET) {
+            form.card method="post" action=(format!("/o/{}/settings/retention", org.identifier)) aria-labelledby="h-retention-edit" {
+                h3 #h-retention-edit { "Change retention" }
+                (crate::web::page::csrf_field(viewer))
+                label for="retention-days" { "Days (1 to 36500; empty keeps events for ever)" }
+                input #retention-days type="text" inputmode="numeric" name="days" value=(days.map(|d| d.to_string()).unwrap_or_default());
+                div { button type="submit" { "Save retention" } }
+            }
+        }
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionForm {
+    csrf: String,
+    days: String,
+}
+
+/// `POST /o/{org}/settings/retention`
+pub async fn set_retention(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<RetentionForm>, ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &RETENTION_SET, &path, form)
+        .await?;
+    let ResolvedScope::Org(org) = &viewer.scope else {
+        return Err(rampart_app::AppError::NotFound { what: "page" }.into());
+    };
+    let days = match form.days.trim() {
+        "" => None,
+        text => Some(text.parse::<u32>().map_err(|_| {
+            rampart_app::AppError::Invalid(rampart_domain::ValidationError::new(
+                "days",
+                "must be a whole number of days, or empty",
+            ))
+        })?),
+    };
+    state
+        .app
+        .set_audit_retention(&viewer.ctx, org.id, days)
+        .await?;
+    Ok(see_other(&format!(
+        "/o/{}/settings#h-retention",
+        org.identifier
+    )))
+}
+
+crate::signed_forms!(RetentionForm);

@@ -18,7 +18,9 @@ use crate::error::ApiError;
 use crate::extract::ApiForm;
 use crate::handlers::platform::auth::{clear_session_cookies, session_set_cookie};
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, local_path, query_pairs, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, ButtonForm, WebError, WebPath, local_path, query_pairs, see_other,
+};
 use crate::web::page::{Chrome, render, respond, viewer_page};
 
 /// Signing out stands for the API's logout.
@@ -144,24 +146,16 @@ pub async fn login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutForm {
-    csrf: String,
-}
-
 /// `POST /logout`: ends the session, and sends a single sign-on session on to its
 /// provider's logout; otherwise to the login page.
 pub async fn logout(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
-    form: Result<ApiForm<LogoutForm>, ApiError>,
+    form: Result<ApiForm<ButtonForm>, ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &LOGOUT, &WebPath::none(), Some(&form.csrf))
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &LOGOUT, &WebPath::none(), form)
         .await?;
     let provider_logout_url = state.app.provider_logout_url(&viewer.ctx.actor).await;
     state.app.logout(&viewer.ctx).await?;
@@ -273,18 +267,10 @@ pub async fn reauthenticate(
     browser: Browser,
     form: Result<ApiForm<ReauthenticateForm>, ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let next = local_path(Some(&form.next));
-    let viewer = browser
-        .admit(
-            &state,
-            &guards,
-            &REAUTHENTICATE,
-            &WebPath::none(),
-            Some(&form.csrf),
-        )
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &REAUTHENTICATE, &WebPath::none(), form)
         .await?;
+    let next = local_path(Some(&form.next));
     match state.app.reauthenticate(&viewer.ctx, &form.password).await {
         Ok(()) => Ok(see_other(&next)),
         Err(error) => {
@@ -298,3 +284,5 @@ pub async fn reauthenticate(
         }
     }
 }
+
+crate::signed_forms!(ReauthenticateForm);

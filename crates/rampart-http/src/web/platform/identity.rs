@@ -1,28 +1,37 @@
-//! Your personal API tokens in the UI: the list (name, last four characters, expiry,
-//! last use), creating one — a sensitive action (step-up), its secret shown once — and
-//! revoking one.
+//! Identity in the UI. Your personal API tokens: the list (name, last four characters,
+//! expiry, last use), creating one — a sensitive action (step-up), its secret shown
+//! once — and revoking one. The account's users, on the account's access page: the list,
+//! creating one (with an initial password, or none for single sign-on), disabling and
+//! enabling one (both step-up).
 
 use axum::Extension;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use maud::html;
-use rampart_app::platform::identity::{NewTokenInput, TokenExpiry};
-use rampart_domain::TokenId;
+use maud::{Markup, html};
+use rampart_app::platform::identity::{NewTokenInput, NewUserInput, TokenExpiry, UserPatch};
+use rampart_domain::{TokenId, UserId};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, see_other};
+use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
 use crate::web::page::{csrf_field, viewer_page, when};
 
 const LIST: ApiRoute = (Method::GET, "/api/v1/tokens");
 const CREATE: ApiRoute = (Method::POST, "/api/v1/tokens");
 const REVOKE: ApiRoute = (Method::DELETE, "/api/v1/tokens/{token_id}");
 
+const USERS: ApiRoute = (Method::GET, "/api/v1/users");
+const USER_CREATE: ApiRoute = (Method::POST, "/api/v1/users");
+const USER_UPDATE: ApiRoute = (Method::PATCH, "/api/v1/users/{user_id}");
+
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 3] = [LIST, CREATE, REVOKE];
+pub const API_ROUTES: [ApiRoute; 6] = [LIST, CREATE, REVOKE, USERS, USER_CREATE, USER_UPDATE];
+
+/// The users page draws at most this many.
+const USERS_MAX: u32 = 500;
 
 /// The lifetimes offered for a new token, in days.
 const LIFETIMES: [u32; 5] = [1, 7, 30, 90, 365];
@@ -123,10 +132,8 @@ pub async fn create(
     browser: Browser,
     form: Result<ApiForm<CreateForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &CREATE, &WebPath::none(), Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &CREATE, &WebPath::none(), form)
         .await?;
     let days = form.expires_in_days.parse::<u32>().map_err(|_| {
         rampart_app::AppError::Invalid(rampart_domain::ValidationError::new(
@@ -166,24 +173,16 @@ pub async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeForm {
-    csrf: String,
-}
-
 /// `POST /tokens/{token_id}/revoke`
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<RevokeForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &REVOKE, &path, Some(&form.csrf))
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &REVOKE, &path, form)
         .await?;
     let id = path
         .param("token_id")
@@ -195,3 +194,137 @@ pub async fn revoke(
         .await?;
     Ok(see_other("/tokens"))
 }
+
+/// The account's users, for the account's access page: shown to who may list them.
+pub async fn users_section(state: &AppState, viewer: &Viewer) -> Result<Option<Markup>, WebError> {
+    if !viewer.may(&USERS) {
+        return Ok(None);
+    }
+    let users = state.app.list_users(Some(USERS_MAX), None).await?;
+    let may_update = viewer.may(&USER_UPDATE);
+    Ok(Some(html! {
+        h2 #h-users { "Users" }
+        table.responsive aria-labelledby="h-users" {
+            thead { tr {
+                th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Signs in with" }
+                th scope="col" { "State" } th scope="col" { "Since" }
+                @if may_update { th scope="col" { span.visually-hidden { "Actions" } } }
+            } }
+            tbody {
+                @for user in &users.items {
+                    tr {
+                        td data-label="Name" { (user.display_name.as_str()) @if user.is_account_owner { span.muted { " (account owner)" } } }
+                        td data-label="Email" { (user.email.as_str()) }
+                        td data-label="Signs in with" { @if user.has_password { "password or single sign-on" } @else { "single sign-on or tokens" } }
+                        td data-label="State" { @if user.disabled { span.error { "disabled" } } @else { "active" } }
+                        td data-label="Since" { (when(user.created_at)) }
+                        @if may_update {
+                            td data-label="" {
+                                @if Some(user.id) != viewer_user(viewer) {
+                                    form method="post" action=(format!("/access/users/{}/{}", user.id, if user.disabled { "enable" } else { "disable" })) {
+                                        (csrf_field(viewer))
+                                        button.secondary type="submit" aria-label=(format!("{} {}", if user.disabled { "Enable" } else { "Disable" }, user.email.as_str())) {
+                                            @if user.disabled { "Enable" } @else { "Disable" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if viewer.may(&USER_CREATE) {
+            form.card method="post" action="/access/users" aria-labelledby="h-user-new" {
+                h3 #h-user-new { "New user" }
+                (csrf_field(viewer))
+                label for="u-email" { "Email" }
+                input #u-email type="email" name="email" required maxlength="254";
+                label for="u-name" { "Name" }
+                input #u-name type="text" name="display_name" required maxlength="200";
+                label for="u-password" { "Initial password (leave empty for single sign-on only)" }
+                input #u-password type="password" name="password" autocomplete="new-password";
+                div { button type="submit" { "Create user" } }
+            }
+        }
+    }))
+}
+
+/// The signed-in user's id (a person never disables themselves from the list).
+fn viewer_user(viewer: &Viewer) -> Option<UserId> {
+    match viewer.ctx.actor.principal {
+        rampart_domain::platform::identity::PrincipalId::User(id) => Some(id),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserForm {
+    csrf: String,
+    email: String,
+    display_name: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /access/users`
+pub async fn create_user(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    form: Result<ApiForm<UserForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &USER_CREATE, &WebPath::none(), form)
+        .await?;
+    state
+        .app
+        .create_user(
+            &viewer.ctx,
+            NewUserInput {
+                email: form.email,
+                display_name: form.display_name,
+                password: form.password.filter(|password| !password.is_empty()),
+            },
+        )
+        .await?;
+    Ok(see_other("/access#h-users"))
+}
+
+/// `POST /access/users/{user_id}/disable` and `…/enable`: a disabled user's sessions and
+/// tokens stop working.
+pub async fn set_user_disabled(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &USER_UPDATE, &path, form)
+        .await?;
+    let id = path
+        .param("user_id")
+        .parse::<UserId>()
+        .map_err(|_| rampart_app::AppError::NotFound { what: "user" })?;
+    let disabled = match path.param("change") {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(rampart_app::AppError::NotFound { what: "page" }.into()),
+    };
+    state
+        .app
+        .update_user(
+            &viewer.ctx,
+            id,
+            UserPatch {
+                display_name: None,
+                disabled: Some(disabled),
+            },
+        )
+        .await?;
+    Ok(see_other("/access#h-users"))
+}
+
+crate::signed_forms!(CreateForm, UserForm);

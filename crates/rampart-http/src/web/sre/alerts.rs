@@ -8,12 +8,13 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::html;
 use rampart_app::sre::alerts::AlertQuery;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, query_pairs, see_other,
+};
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
 use crate::web::sre::services::service_names;
 
@@ -206,19 +207,13 @@ pub async fn show(
     Ok(viewer_page(&viewer, &view.dedup_key, StatusCode::OK, main))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ActionForm {
-    csrf: String,
-}
-
 /// `POST …/alerts/{alert}/acknowledge`
 pub async fn acknowledge(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
     act(state, guards, browser, path, form, &ACKNOWLEDGE).await
 }
@@ -229,7 +224,7 @@ pub async fn resolve(
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
     act(state, guards, browser, path, form, &RESOLVE).await
 }
@@ -239,13 +234,11 @@ async fn act(
     guards: ApiGuards,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ActionForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
     route: &ApiRoute,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, route, &path, Some(&form.csrf))
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, route, &path, form)
         .await?;
     let alert = path.param("alert");
     if route.1 == RESOLVE.1 {

@@ -312,10 +312,8 @@ pub async fn create(
     path: WebPath,
     form: Result<ApiForm<CreateForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &CREATE, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &CREATE, &path, form)
         .await?;
     let view = state
         .app
@@ -532,10 +530,8 @@ pub async fn change_status(
     path: WebPath,
     form: Result<ApiForm<StatusForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &CHANGE_STATUS, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &CHANGE_STATUS, &path, form)
         .await?;
     let number = number(&path)?;
     let message = Some(form.message.trim()).filter(|m| !m.is_empty());
@@ -567,10 +563,8 @@ pub async fn add_note(
     path: WebPath,
     form: Result<ApiForm<NoteForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &ADD_NOTE, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &ADD_NOTE, &path, form)
         .await?;
     let number = number(&path)?;
     state
@@ -579,3 +573,5 @@ pub async fn add_note(
         .await?;
     Ok(see_other(&format!("{}/{number}", base(&viewer))))
 }
+
+crate::signed_forms!(CreateForm, StatusForm, NoteForm);

@@ -9,7 +9,8 @@ use axum::Extension;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
+use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
 use rampart_app::sre::services::ServiceInput;
 use rampart_domain::sre::integrations::{AuthMode, Integration};
@@ -19,7 +20,7 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::handlers::sre::alerts::PAGERDUTY_ENQUEUE_PATH;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, see_other};
+use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
 use crate::web::page::{csrf_field, project_base, viewer_page, when};
 
 pub const LIST: ApiRoute = (
@@ -43,8 +44,22 @@ const ROTATE: ApiRoute = (
     "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations/{integration}/rotate",
 );
 
+const SEVERITIES: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/incident-severities");
+const SEVERITIES_SET: ApiRoute = (Method::PUT, "/api/v1/orgs/{org}/incident-severities");
+
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 5] = [LIST, CREATE, SHOW, ADD_INTEGRATION, ROTATE];
+pub const API_ROUTES: [ApiRoute; 7] = [
+    LIST,
+    CREATE,
+    SHOW,
+    ADD_INTEGRATION,
+    ROTATE,
+    SEVERITIES,
+    SEVERITIES_SET,
+];
+
+/// The SEV levels an organisation may name.
+const SEVERITY_LEVELS: [&str; 5] = ["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"];
 
 /// The formats and authentication modes offered when adding an integration:
 /// (value, label).
@@ -159,10 +174,8 @@ pub async fn create(
     path: WebPath,
     form: Result<ApiForm<CreateForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &CREATE, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &CREATE, &path, form)
         .await?;
     let service = state
         .app
@@ -295,10 +308,8 @@ pub async fn add_integration(
     path: WebPath,
     form: Result<ApiForm<IntegrationForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &ADD_INTEGRATION, &path, Some(&form.csrf))
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &ADD_INTEGRATION, &path, form)
         .await?;
     let (integration, credential) = state
         .app
@@ -325,12 +336,6 @@ pub async fn add_integration(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RotateForm {
-    csrf: String,
-}
-
 /// `POST …/services/{service}/integrations/{integration}/rotate`: the new credential,
 /// shown once (the old one stops working, an HMAC secret after the next rotation).
 pub async fn rotate(
@@ -338,12 +343,10 @@ pub async fn rotate(
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<RotateForm>, crate::error::ApiError>,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    browser.check_origin()?;
-    let ApiForm(form) = form?;
-    let viewer = browser
-        .admit(&state, &guards, &ROTATE, &path, Some(&form.csrf))
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &ROTATE, &path, form)
         .await?;
     let (integration, credential) = state
         .app
@@ -456,3 +459,77 @@ fn sample_configuration(
         ),
     }
 }
+
+/// The severity names part of an organisation's settings page (SEV1 → "Critical"), for
+/// who may read them.
+pub async fn severities_section(
+    state: &AppState,
+    viewer: &Viewer,
+) -> Result<Option<Markup>, WebError> {
+    let ResolvedScope::Org(org) = &viewer.scope else {
+        return Ok(None);
+    };
+    if !viewer.may(&SEVERITIES) {
+        return Ok(None);
+    }
+    let labels = state.app.severity_labels(org.id).await?;
+    let may_set = viewer.may(&SEVERITIES_SET);
+    Ok(Some(html! {
+        h2 #h-severities { "Incident severity names" }
+        form.card method="post" action=(format!("/o/{}/settings/severities", org.identifier)) aria-labelledby="h-severities" {
+            @if may_set { (csrf_field(viewer)) }
+            p.muted { "Shown beside each level on incidents; an empty name shows the level alone." }
+            @for level in SEVERITY_LEVELS {
+                label for=(format!("sev-{level}")) { (level) }
+                input id=(format!("sev-{level}")) type="text" name=(level) maxlength="40"
+                    value=(labels.get(level).cloned().unwrap_or_default()) disabled[!may_set];
+            }
+            @if may_set { div { button type="submit" { "Save names" } } }
+        }
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeveritiesForm {
+    csrf: String,
+    #[serde(rename = "SEV0", default)]
+    sev0: String,
+    #[serde(rename = "SEV1", default)]
+    sev1: String,
+    #[serde(rename = "SEV2", default)]
+    sev2: String,
+    #[serde(rename = "SEV3", default)]
+    sev3: String,
+    #[serde(rename = "SEV4", default)]
+    sev4: String,
+}
+
+/// `POST /o/{org}/settings/severities`
+pub async fn set_severities(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<SeveritiesForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &SEVERITIES_SET, &path, form)
+        .await?;
+    let labels = SEVERITY_LEVELS
+        .into_iter()
+        .zip([form.sev0, form.sev1, form.sev2, form.sev3, form.sev4])
+        .filter(|(_, label)| !label.trim().is_empty())
+        .map(|(level, label)| (level.to_owned(), label.trim().to_owned()))
+        .collect();
+    state
+        .app
+        .set_severity_labels(&viewer.ctx, viewer.scope.scope(), labels)
+        .await?;
+    Ok(see_other(&format!(
+        "/o/{}/settings#h-severities",
+        crate::handlers::platform::access::scope_text(&viewer.scope)
+    )))
+}
+
+crate::signed_forms!(CreateForm, IntegrationForm, SeveritiesForm);

@@ -73,8 +73,20 @@ impl App {
     /// as an unknown principal, as an unknown id is.
     pub async fn principal_named(&self, text: &str) -> AppResult<String> {
         let text = text.trim();
+        if text.contains('@') {
+            Ok(format!("user:{}", self.user_named(text).await?))
+        } else {
+            Ok(text.to_owned())
+        }
+    }
+
+    /// A user as a person types one in a form, as the id the use cases take: an email
+    /// names that user (one nobody has is refused as an unknown principal); anything
+    /// else is passed on without a `user:` prefix, for the use case to check.
+    pub async fn user_named(&self, text: &str) -> AppResult<String> {
+        let text = text.trim();
         if !text.contains('@') {
-            return Ok(text.to_owned());
+            return Ok(text.strip_prefix("user:").unwrap_or(text).to_owned());
         }
         let unknown = || {
             AppError::bad_request(
@@ -88,7 +100,7 @@ impl App {
             .user_credentials_by_email(&email)
             .await?
             .ok_or_else(unknown)?;
-        Ok(PrincipalId::User(credentials.user.id).to_text())
+        Ok(credentials.user.id.to_string())
     }
 
     async fn grantee_exists(&self, grantee: Grantee) -> AppResult<bool> {

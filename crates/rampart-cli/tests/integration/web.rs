@@ -1833,3 +1833,152 @@ async fn access_and_settings(server: &TestServer) {
         .await;
     assert_eq!(list.body["items"], json!([]), "{}", list.text);
 }
+
+#[tokio::test]
+async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
+    let server = TestServer::start().await;
+    let ops_id = person(&server, "ops@example.com", "_project_admin").await;
+    let vera_id = person(&server, "vera@example.com", "_viewer").await;
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": "Checkout slow", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let number = opened.body["number"].as_u64().unwrap();
+    let here = format!("{INCIDENTS}/{number}");
+    let api = format!("{PROJECT}/incidents/{number}");
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let page = ops.get(&here).await;
+    assert!(
+        page.text.contains(&format!("action=\"{here}/edit\"")),
+        "{}",
+        page.text
+    );
+    let csrf = page.csrf();
+
+    // Title, severity, commander and assignees by email, description: seen by the API.
+    let edit = |commander: &'static str, assignees: &'static str| {
+        vec![
+            ("title", "Checkout down"),
+            ("severity", "SEV1"),
+            ("commander", commander),
+            ("assignees", assignees),
+            ("description", "Payments time out <b>everywhere</b>"),
+        ]
+    };
+    let mut fields = edit("vera@example.com", "ops@example.com, vera@example.com");
+    fields.push(("csrf", &csrf));
+    let saved = ops.post(&format!("{here}/edit"), &fields).await;
+    assert_eq!(
+        (saved.status, saved.location()),
+        (StatusCode::SEE_OTHER, &*here),
+        "{}",
+        saved.text
+    );
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(incident.body["title"], "Checkout down", "{}", incident.text);
+    assert_eq!(incident.body["severity"], "SEV1");
+    assert_eq!(incident.body["commander"], json!(vera_id));
+    assert_eq!(incident.body["assignees"], json!([ops_id, vera_id]));
+    let shown = ops.get(&here).await;
+    assert!(
+        shown.text.contains("Test User (vera@example.com)")
+            && shown.text.contains("&lt;b&gt;everywhere&lt;/b&gt;"),
+        "{}",
+        shown.text
+    );
+
+    // Somebody unknown: refused with the API's code, nothing changed.
+    let mut fields = edit("nobody@example.com", "");
+    fields.push(("csrf", &csrf));
+    let refused = ops.post(&format!("{here}/edit"), &fields).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.text.contains("unknown_principal"),
+        "{}",
+        refused.text
+    );
+    let mut fields = edit("", "");
+    fields.retain(|(name, _)| *name != "severity");
+    fields.push(("severity", "SEV9"));
+    fields.push(("csrf", &csrf));
+    let bad = ops.post(&format!("{here}/edit"), &fields).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        incident.body["commander"],
+        json!(vera_id),
+        "{}",
+        incident.text
+    );
+    assert_eq!(incident.body["severity"], "SEV1");
+
+    // An action item, assigned by email, marked done and reopened.
+    let added = ops
+        .post(
+            &format!("{here}/action-items"),
+            &[
+                ("csrf", &csrf),
+                ("text", "Add a timeout alert"),
+                ("assignee", "vera@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    let item = &incident.body["action_items"][0];
+    assert_eq!(
+        (&item["text"], &item["assignee"], &item["done"]),
+        (
+            &json!("Add a timeout alert"),
+            &json!(vera_id),
+            &json!(false)
+        ),
+        "{}",
+        incident.text
+    );
+    let seq = item["item"].as_u64().unwrap();
+    let done = ops
+        .post(
+            &format!("{here}/action-items/{seq}"),
+            &[("csrf", &csrf), ("done", "true")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(incident.body["action_items"][0]["done"], true);
+    let bad = ops
+        .post(
+            &format!("{here}/action-items/{seq}"),
+            &[("csrf", &csrf), ("done", "maybe")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let missing = ops
+        .post(
+            &format!("{here}/action-items/99"),
+            &[("csrf", &csrf), ("done", "true")],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+
+    // A viewer is shown no edit control; a forged one is refused and changes nothing.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&here).await;
+    assert!(
+        !seen.text.contains(&format!("action=\"{here}/edit\""))
+            && !seen.text.contains("Add action item"),
+        "{}",
+        seen.text
+    );
+    let mut fields = edit("", "");
+    let vera_csrf = seen.csrf();
+    fields.push(("csrf", &vera_csrf));
+    let forged = viewer.post(&format!("{here}/edit"), &fields).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(incident.body["commander"], json!(vera_id));
+}

@@ -202,6 +202,18 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             "/o/{org}/p/{project}/incidents/{number}/notes",
             post(incidents::add_note),
         )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/edit",
+            post(incidents::edit),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/action-items",
+            post(incidents::add_action_item),
+        )
+        .route(
+            "/o/{org}/p/{project}/incidents/{number}/action-items/{item}",
+            post(incidents::mark_action_item),
+        )
         .route("/o/{org}/p/{project}/alerts", get(alerts::list))
         .route("/o/{org}/p/{project}/alerts/{alert}", get(alerts::show))
         .route(

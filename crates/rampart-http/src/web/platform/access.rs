@@ -701,20 +701,14 @@ pub async fn add_member(
     let (viewer, form) = browser
         .admit_form(&state, &guards, route, &path, form)
         .await?;
-    let principal = state.app.principal_named(&form.user).await?;
-    let user = principal.strip_prefix("user:").ok_or_else(|| {
-        ApiError::new(
-            rampart_domain::ErrorCode::UnknownPrincipal,
-            "a group's members are people: give their email",
-        )
-    })?;
+    let user = state.app.user_named(&form.user).await?;
     state
         .app
         .add_group_member(
             &viewer.ctx,
             viewer.scope.scope(),
             path.param("group_id"),
-            user,
+            &user,
         )
         .await?;
     Ok(back_to_access(&viewer))

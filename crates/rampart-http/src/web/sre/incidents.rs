@@ -11,7 +11,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use rampart_app::AppError;
-use rampart_app::sre::incidents::{IncidentDetail, IncidentListQuery, IncidentView};
+use rampart_app::sre::incidents::{IncidentDetail, IncidentListQuery, IncidentPatch, IncidentView};
+use rampart_domain::platform::identity::User;
 use rampart_domain::sre::incidents::IncidentStatus;
 use serde::Deserialize;
 
@@ -43,8 +44,33 @@ const ADD_NOTE: ApiRoute = (
     "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/notes",
 );
 
+const EDIT: ApiRoute = (
+    Method::PATCH,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}",
+);
+const ADD_ACTION_ITEM: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/action-items",
+);
+const MARK_ACTION_ITEM: ApiRoute = (
+    Method::PATCH,
+    "/api/v1/orgs/{org}/projects/{project}/incidents/{number}/action-items/{item}",
+);
+
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 5] = [LIST, CREATE, SHOW, CHANGE_STATUS, ADD_NOTE];
+pub const API_ROUTES: [ApiRoute; 8] = [
+    LIST,
+    CREATE,
+    SHOW,
+    CHANGE_STATUS,
+    ADD_NOTE,
+    EDIT,
+    ADD_ACTION_ITEM,
+    MARK_ACTION_ITEM,
+];
+
+/// The severities an incident may have.
+const SEVERITIES: [&str; 5] = ["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"];
 
 /// How many incidents a list page shows.
 const PAGE_SIZE: u32 = 50;
@@ -356,8 +382,18 @@ pub async fn show(
         .await?;
     let labels = severity_labels(&state, &viewer).await;
     let services = service_names(&state, &viewer).await?;
+    let people = people_of(&state, &detail).await?;
     let title = detail.view.title.clone().unwrap_or_default();
-    let main = incident_page(&viewer, &detail, &labels, &services, &mark);
+    let main = incident_page(
+        &viewer,
+        &detail,
+        &Names {
+            labels: &labels,
+            services: &services,
+            people: &people,
+        },
+        &mark,
+    );
     Ok(viewer_page(
         &viewer,
         &format!("#{number} {title}"),
@@ -366,13 +402,69 @@ pub async fn show(
     ))
 }
 
+/// The people an incident names (commander, assignees, action items' assignees,
+/// timeline actors), by user id.
+async fn people_of(
+    state: &AppState,
+    detail: &IncidentDetail,
+) -> Result<BTreeMap<String, User>, WebError> {
+    let mut ids: Vec<&str> = detail.fields.assignees.iter().map(String::as_str).collect();
+    ids.extend(detail.fields.commander.as_deref());
+    ids.extend(
+        detail
+            .action_items
+            .iter()
+            .filter_map(|item| item.assignee.as_deref()),
+    );
+    ids.extend(
+        detail
+            .timeline
+            .iter()
+            .filter_map(|entry| entry.actor.strip_prefix("user:")),
+    );
+    Ok(state.app.people(&ids).await?)
+}
+
+/// How the incident page names things: severities, services and people.
+struct Names<'a> {
+    labels: &'a BTreeMap<String, String>,
+    services: &'a HashMap<String, String>,
+    people: &'a BTreeMap<String, User>,
+}
+
+impl Names<'_> {
+    /// A person by user id: their name (email), else the id.
+    fn person(&self, id: &str) -> String {
+        self.people.get(id).map_or_else(
+            || id.to_owned(),
+            |user| format!("{} ({})", user.display_name.as_str(), user.email.as_str()),
+        )
+    }
+
+    /// A person's email, for an edit form (the form takes emails), else the id.
+    fn email(&self, id: &str) -> String {
+        self.people
+            .get(id)
+            .map_or_else(|| id.to_owned(), |user| user.email.as_str().to_owned())
+    }
+
+    /// A timeline actor: `user:<id>` named, anything else (a sender, the engine) as is.
+    fn actor(&self, actor: &str) -> String {
+        actor
+            .strip_prefix("user:")
+            .filter(|id| self.people.contains_key(*id))
+            .map_or_else(|| actor.to_owned(), |id| self.person(id))
+    }
+}
+
 fn incident_page(
     viewer: &Viewer,
     detail: &IncidentDetail,
-    labels: &BTreeMap<String, String>,
-    services: &HashMap<String, String>,
+    names: &Names<'_>,
     mark: &str,
 ) -> Markup {
+    let labels = names.labels;
+    let services = names.services;
     let incident = &detail.view.incident;
     let here = format!("{}/{}", base(viewer), incident.number);
     let moves: Vec<&(IncidentStatus, &str)> = MOVES
@@ -415,9 +507,12 @@ fn incident_page(
             }
             h2 { "Details" }
             dl.fields {
-                dt { "Commander" } dd { (detail.fields.commander.as_deref().unwrap_or("—")) }
+                dt { "Commander" } dd {
+                    @if let Some(commander) = &detail.fields.commander { (names.person(commander)) } @else { "—" }
+                }
                 dt { "Assignees" } dd {
-                    @if detail.fields.assignees.is_empty() { "—" } @else { (detail.fields.assignees.join(", ")) }
+                    @if detail.fields.assignees.is_empty() { "—" }
+                    @else { (detail.fields.assignees.iter().map(|id| names.person(id)).collect::<Vec<_>>().join(", ")) }
                 }
                 dt { "Services" } dd {
                     @if let Some(service) = incident.service_id { (service_name(&service.to_string())) }
@@ -427,6 +522,31 @@ fn incident_page(
                 @for (name, value) in &detail.fields.custom_fields {
                     dt { (name) }
                     dd { (plain(value)) }
+                }
+            }
+            @if viewer.may(&EDIT) {
+                details.edit {
+                    summary { "Edit title, severity, commander, assignees, description" }
+                    form.card method="post" action=(format!("{here}/edit")) {
+                        (csrf_field(viewer))
+                        label for="edit-title" { "Title" }
+                        input #edit-title type="text" name="title" required maxlength="1024" value=(detail.view.title.as_deref().unwrap_or_default());
+                        label for="edit-severity" { "Severity" }
+                        select #edit-severity name="severity" {
+                            @for level in SEVERITIES {
+                                option value=(level) selected[incident.severity == level] { (severity_text(labels, level)) }
+                            }
+                        }
+                        label for="edit-commander" { "Commander (email; empty for none)" }
+                        input #edit-commander type="email" name="commander"
+                            value=(detail.fields.commander.as_deref().map(|id| names.email(id)).unwrap_or_default());
+                        label for="edit-assignees" { "Assignees (emails, separated by commas)" }
+                        input #edit-assignees type="text" name="assignees"
+                            value=(detail.fields.assignees.iter().map(|id| names.email(id)).collect::<Vec<_>>().join(", "));
+                        label for="edit-description" { "Description" }
+                        textarea #edit-description name="description" maxlength="16384" { (detail.description) }
+                        div { button type="submit" { "Save" } }
+                    }
                 }
             }
             @if !detail.alerts.is_empty() {
@@ -448,23 +568,43 @@ fn incident_page(
                     }
                 }
             }
+            @if !detail.action_items.is_empty() || viewer.may(&ADD_ACTION_ITEM) {
+                h2 #h-action-items { "Action items" }
+            }
             @if !detail.action_items.is_empty() {
-                h2 { "Action items" }
-                ul {
+                ul.members aria-labelledby="h-action-items" {
                     @for item in &detail.action_items {
                         li {
-                            @if item.done { "✓ " } @else { "☐ " }
-                            (item.text)
-                            @if let Some(assignee) = &item.assignee { span.muted { " — " (assignee) } }
+                            @if item.done { "✓ " s { (item.text) } } @else { "☐ " (item.text) }
+                            @if let Some(assignee) = &item.assignee { span.muted { " — " (names.person(assignee)) } }
+                            @if viewer.may(&MARK_ACTION_ITEM) {
+                                form.inline method="post" action=(format!("{here}/action-items/{}", item.seq)) {
+                                    (csrf_field(viewer))
+                                    input type="hidden" name="done" value=(if item.done { "false" } else { "true" });
+                                    button.secondary type="submit" aria-label=(format!("Mark “{}” {}", item.text, if item.done { "not done" } else { "done" })) {
+                                        @if item.done { "Reopen" } @else { "Done" }
+                                    }
+                                }
+                            }
                         }
                     }
+                }
+            }
+            @if viewer.may(&ADD_ACTION_ITEM) {
+                form.card method="post" action=(format!("{here}/action-items")) aria-label="Add an action item" {
+                    (csrf_field(viewer))
+                    label for="item-text" { "New action item" }
+                    input #item-text type="text" name="text" required maxlength="1024";
+                    label for="item-assignee" { "Assignee (email, optional)" }
+                    input #item-assignee type="email" name="assignee";
+                    div { button type="submit" { "Add action item" } }
                 }
             }
             h2 { "Timeline" }
             ol.timeline {
                 @for entry in detail.timeline.iter().rev() {
                     li {
-                        span.what { (entry.kind) } " · " (when(entry.at)) " · " span.muted { (entry.actor) }
+                        span.what { (entry.kind) } " · " (when(entry.at)) " · " span.muted { (names.actor(&entry.actor)) }
                         (timeline_body(&entry.body))
                     }
                 }
@@ -574,4 +714,155 @@ pub async fn add_note(
     Ok(see_other(&format!("{}/{number}", base(&viewer))))
 }
 
-crate::signed_forms!(CreateForm, StatusForm, NoteForm);
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditForm {
+    csrf: String,
+    title: String,
+    severity: String,
+    #[serde(default)]
+    commander: String,
+    #[serde(default)]
+    assignees: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /o/{org}/p/{project}/incidents/{number}/edit`: title, severity, commander and
+/// assignees (people by email), description — one change, one timeline entry.
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<EditForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &EDIT, &path, form)
+        .await?;
+    let number = number(&path)?;
+    let commander = match form.commander.trim() {
+        "" => None,
+        person => Some(state.app.user_named(person).await?),
+    };
+    let mut assignees = Vec::new();
+    for person in form
+        .assignees
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        assignees.push(state.app.user_named(person).await?);
+    }
+    state
+        .app
+        .update_incident(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            number,
+            IncidentPatch {
+                title: Some(form.title),
+                description: Some(form.description),
+                severity: Some(form.severity),
+                commander: Some(commander),
+                assignees: Some(assignees),
+                linked_services: None,
+                custom_fields: None,
+            },
+        )
+        .await?;
+    Ok(see_other(&format!("{}/{number}", base(&viewer))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemForm {
+    csrf: String,
+    text: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+/// `POST /o/{org}/p/{project}/incidents/{number}/action-items`
+pub async fn add_action_item(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<ActionItemForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &ADD_ACTION_ITEM, &path, form)
+        .await?;
+    let number = number(&path)?;
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        person => Some(state.app.user_named(person).await?),
+    };
+    state
+        .app
+        .add_action_item(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            number,
+            &form.text,
+            assignee.as_deref(),
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/{number}#h-action-items",
+        base(&viewer)
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkForm {
+    csrf: String,
+    done: String,
+}
+
+/// `POST /o/{org}/p/{project}/incidents/{number}/action-items/{item}`: done or not.
+pub async fn mark_action_item(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<MarkForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &MARK_ACTION_ITEM, &path, form)
+        .await?;
+    let number = number(&path)?;
+    let item = rampart_domain::parse_number(path.param("item")).ok_or(AppError::NotFound {
+        what: "action item",
+    })?;
+    let done = match form.done.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(AppError::Invalid(rampart_domain::ValidationError::new(
+                "done",
+                "must be true or false",
+            ))
+            .into());
+        }
+    };
+    state
+        .app
+        .set_action_item_done(&viewer.ctx, viewer.scope.scope(), number, item, done)
+        .await?;
+    Ok(see_other(&format!(
+        "{}/{number}#h-action-items",
+        base(&viewer)
+    )))
+}
+
+crate::signed_forms!(
+    CreateForm,
+    StatusForm,
+    NoteForm,
+    EditForm,
+    ActionItemForm,
+    MarkForm
+);

@@ -253,6 +253,17 @@ try {
     await visit(page, path, name);
   }
   check(await page.locator('text=Incident severity names').count() === 1, 'the organisation\'s settings show severity names');
+
+  // The edit forms that fold away (a schedule's, an incident's), opened.
+  for (const [path, name] of [[`${project}/schedules/primary`, 'schedule-edit'], [`${settings.incidents}/1`, 'incident-edit']]) {
+    await page.goto(`${settings.url}${path}`);
+    for (const summary of await page.locator('details.edit > summary').all()) {
+      await summary.click();
+    }
+    check(await page.locator('details.edit[open] form').count() >= 1, `${name}: the edit form opens`);
+    await accessible(page, name);
+    await screenshots(page, name);
+  }
   await page.goto(`${settings.url}${project}/alerts`);
   await Promise.all([page.waitForNavigation(), page.locator('table a').first().click()]);
   await visit(page, new URL(page.url()).pathname, 'alert');

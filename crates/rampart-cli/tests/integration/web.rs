@@ -1982,3 +1982,209 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
     let incident = server.get(&api, &server.admin_token).await;
     assert_eq!(incident.body["commander"], json!(vera_id));
 }
+
+#[tokio::test]
+async fn schedules_are_created_edited_and_overridden_in_the_web_ui() {
+    let server = TestServer::start().await;
+    let ops_id = person(&server, "ops@example.com", "_project_admin").await;
+    let vera_id = person(&server, "vera@example.com", "_viewer").await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let schedules = "/o/default/p/default/schedules";
+    let list = ops.get(schedules).await;
+    assert!(list.text.contains("New schedule"), "{}", list.text);
+    let csrf = list.csrf();
+    let api = format!("{PROJECT}/schedules/primary");
+
+    let created = ops
+        .post(
+            schedules,
+            &[
+                ("csrf", &csrf),
+                ("identifier", "primary"),
+                ("name", "Primary"),
+                ("time_zone", "Europe/Berlin"),
+                ("layer0.name", "weekly"),
+                ("layer0.every", "1"),
+                ("layer0.unit", "week"),
+                ("layer0.first_handoff", "2026-11-30T09:00"),
+                ("layer0.participants", "ops@example.com\r\nvera@example.com"),
+                ("layer1.name", ""),
+                ("layer1.every", "1"),
+                ("layer1.unit", "week"),
+                ("layer1.first_handoff", ""),
+                ("layer1.participants", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, &*format!("{schedules}/primary")),
+        "{}",
+        created.text
+    );
+    let schedule = server.get(&api, &server.admin_token).await;
+    let definition = &schedule.body["definition"];
+    assert_eq!(
+        definition["time_zone"], "Europe/Berlin",
+        "{}",
+        schedule.text
+    );
+    assert_eq!(
+        definition["layers"][0]["participants"],
+        json!([ops_id, vera_id])
+    );
+
+    // Edited: renamed, the first layer changed, a second layer added; then the first
+    // removed by emptying its name.
+    let page = ops.get(&format!("{schedules}/primary")).await;
+    assert!(page.text.contains("Edit the schedule"), "{}", page.text);
+    let edit = |first: &'static str| {
+        vec![
+            ("name", "Primary on call"),
+            ("time_zone", "Europe/Berlin"),
+            ("layer0.name", first),
+            ("layer0.every", "1"),
+            ("layer0.unit", "week"),
+            ("layer0.first_handoff", "2026-11-30T09:00"),
+            ("layer0.participants", "vera@example.com"),
+            ("layer1.name", "weekend"),
+            ("layer1.every", "2"),
+            ("layer1.unit", "day"),
+            ("layer1.first_handoff", "2026-12-05T00:00"),
+            ("layer1.participants", "ops@example.com"),
+        ]
+    };
+    let mut fields = edit("weekly");
+    fields.push(("csrf", &csrf));
+    let saved = ops
+        .post(&format!("{schedules}/primary/edit"), &fields)
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let schedule = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        schedule.body["name"], "Primary on call",
+        "{}",
+        schedule.text
+    );
+    let layers = &schedule.body["definition"]["layers"];
+    assert_eq!(layers[0]["participants"], json!([vera_id]));
+    assert_eq!(
+        (&layers[1]["name"], &layers[1]["every"], &layers[1]["unit"]),
+        (&json!("weekend"), &json!(2), &json!("day"))
+    );
+    for (field, value) in [
+        ("time_zone", "Mars/Olympus_Mons"),
+        ("layer1.every", "often"),
+        ("layer0.colour", "blue"),
+        ("layer1.unit", "fortnight"),
+        ("layer1.participants", "nobody@example.com"),
+    ] {
+        let mut fields = edit("weekly");
+        fields.retain(|(name, _)| *name != field);
+        fields.push((field, value));
+        fields.push(("csrf", &csrf));
+        let refused = ops
+            .post(&format!("{schedules}/primary/edit"), &fields)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{field}: {}",
+            refused.text
+        );
+    }
+    let mut fields = edit("");
+    fields.push(("csrf", &csrf));
+    let removed = ops
+        .post(&format!("{schedules}/primary/edit"), &fields)
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    let schedule = server.get(&api, &server.admin_token).await;
+    let layers = schedule.body["definition"]["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "{}", schedule.text);
+    assert_eq!(layers[0]["name"], "weekend");
+
+    // Overrides: wall times in the schedule's zone (Berlin is UTC+1 in December).
+    let added = ops
+        .post(
+            &format!("{schedules}/primary/overrides"),
+            &[
+                ("csrf", &csrf),
+                ("user", "vera@example.com"),
+                ("from", "2026-12-10T09:00"),
+                ("until", "2026-12-11T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.text);
+    let taken = ops
+        .post(
+            &format!("{schedules}/primary/overrides/take"),
+            &[
+                ("csrf", &csrf),
+                ("from", "2026-12-12T09:00"),
+                ("until", "2026-12-12T18:00"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::SEE_OTHER, "{}", taken.text);
+    let bad = ops
+        .post(
+            &format!("{schedules}/primary/overrides/take"),
+            &[
+                ("csrf", &csrf),
+                ("from", "tomorrow"),
+                ("until", "2026-12-12T18:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let overrides = server
+        .get(&format!("{api}/overrides"), &server.admin_token)
+        .await;
+    let items = overrides.body["overrides"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2, "{}", overrides.text);
+    let starts = |at: &str| at.parse::<jiff::Timestamp>().unwrap();
+    let vera_override = items.iter().find(|o| o["user"] == json!(vera_id)).unwrap();
+    assert_eq!(
+        starts(vera_override["starts_at"].as_str().unwrap()),
+        starts("2026-12-10T08:00:00Z")
+    );
+    let ops_override = items.iter().find(|o| o["user"] == json!(ops_id)).unwrap();
+    assert_eq!(
+        starts(ops_override["ends_at"].as_str().unwrap()),
+        starts("2026-12-12T17:00:00Z")
+    );
+    let page = ops.get(&format!("{schedules}/primary")).await;
+    assert!(page.text.contains("Thu 10 Dec 09:00 CET"), "{}", page.text);
+    let id = vera_override["id"].as_str().unwrap();
+    let gone = ops
+        .post(
+            &format!("{schedules}/primary/overrides/{id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
+    let overrides = server
+        .get(&format!("{api}/overrides"), &server.admin_token)
+        .await;
+    assert_eq!(overrides.body["overrides"].as_array().unwrap().len(), 1);
+
+    // A viewer sees who is on call, and no control; a forged edit is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&format!("{schedules}/primary")).await;
+    assert!(
+        seen.status == StatusCode::OK
+            && !seen.text.contains("Edit the schedule")
+            && !seen.text.contains("Take the shift"),
+        "{}",
+        seen.text
+    );
+    let mut fields = edit("weekly");
+    let vera_csrf = seen.csrf();
+    fields.push(("csrf", &vera_csrf));
+    let forged = viewer
+        .post(&format!("{schedules}/primary/edit"), &fields)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+}

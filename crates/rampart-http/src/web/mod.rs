@@ -240,7 +240,26 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             "/o/{org}/p/{project}/services/{service}/integrations/{integration}/rotate",
             post(services::rotate),
         )
-        .route("/o/{org}/p/{project}/schedules", get(schedules::list))
+        .route(
+            "/o/{org}/p/{project}/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/schedules/{schedule}/edit",
+            post(schedules::edit),
+        )
+        .route(
+            "/o/{org}/p/{project}/schedules/{schedule}/overrides",
+            post(schedules::add_override),
+        )
+        .route(
+            "/o/{org}/p/{project}/schedules/{schedule}/overrides/take",
+            post(schedules::take_shift),
+        )
+        .route(
+            "/o/{org}/p/{project}/schedules/{schedule}/overrides/{override_id}/remove",
+            post(schedules::remove_override),
+        )
         .route(
             "/o/{org}/p/{project}/schedules/{schedule}",
             get(schedules::show),

@@ -13,12 +13,16 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp, Zoned};
 use maud::{Markup, html};
+use rampart_domain::platform::identity::User;
+use rampart_domain::sre::documents::{LayerDoc, OverrideDoc, ScheduleDoc};
 use rampart_domain::sre::schedules::{Segment, Source};
+use serde::Deserialize;
 
 use crate::AppState;
+use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, WebError, WebPath};
-use crate::web::page::{project_base, viewer_page};
+use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
+use crate::web::page::{csrf_field, project_base, viewer_page};
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -29,8 +33,45 @@ const TIMELINE: ApiRoute = (
     "/api/v1/orgs/{org}/projects/{project}/schedules/{schedule}/timeline",
 );
 
+const CREATE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/schedules",
+);
+const REPLACE: ApiRoute = (
+    Method::PUT,
+    "/api/v1/orgs/{org}/projects/{project}/schedules/{schedule}",
+);
+const ADD_OVERRIDE: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/schedules/{schedule}/overrides",
+);
+const TAKE_SHIFT: ApiRoute = (
+    Method::POST,
+    "/api/v1/orgs/{org}/projects/{project}/schedules/{schedule}/overrides/take",
+);
+const REMOVE_OVERRIDE: ApiRoute = (
+    Method::DELETE,
+    "/api/v1/orgs/{org}/projects/{project}/schedules/{schedule}/overrides/{override_id}",
+);
+
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 2] = [LIST, TIMELINE];
+pub const API_ROUTES: [ApiRoute; 7] = [
+    LIST,
+    TIMELINE,
+    CREATE,
+    REPLACE,
+    ADD_OVERRIDE,
+    TAKE_SHIFT,
+    REMOVE_OVERRIDE,
+];
+
+/// The rotation units a layer may have: (value, label).
+const UNITS: [(&str, &str); 4] = [
+    ("hour", "hours"),
+    ("day", "days"),
+    ("week", "weeks"),
+    ("month", "months"),
+];
 
 /// How many days a schedule's page draws.
 const DAYS: i64 = 14;
@@ -136,6 +177,20 @@ pub async fn list(
                 }
             }
         }
+        @if viewer.may(&CREATE) {
+            details.edit {
+                summary { "New schedule" }
+                form.card method="post" action=(base) {
+                    (csrf_field(&viewer))
+                    label for="s-identifier" { "Identifier" }
+                    input #s-identifier type="text" name="identifier" required pattern="[a-z0-9][a-z0-9\\-]{0,62}" placeholder="primary";
+                    label for="s-name" { "Name" }
+                    input #s-name type="text" name="name" required maxlength="100";
+                    (definition_fields("UTC", &[], &BTreeMap::new()))
+                    div { button type="submit" { "Create schedule" } }
+                }
+            }
+        }
     };
     Ok(viewer_page(&viewer, "On call", StatusCode::OK, main))
 }
@@ -215,6 +270,15 @@ pub async fn show(
         &tz,
         now,
     );
+    let here = format!("{}/schedules/{identifier}", project_base(&viewer));
+    let mut ids: Vec<&str> = schedule
+        .document
+        .layers
+        .iter()
+        .flat_map(|layer| layer.participants.iter().map(String::as_str))
+        .collect();
+    ids.extend(schedule.document.overrides.iter().map(|o| o.user.as_str()));
+    let people = state.app.people(&ids).await?;
     let main = html! {
         p { a href=(format!("{}/schedules", project_base(&viewer))) { "← All schedules" } }
         h1 { (schedule.record.name.as_str()) }
@@ -248,6 +312,19 @@ pub async fn show(
                         }
                         td data-label="From where" { (source_text(segment.source)) }
                     }
+                }
+            }
+        }
+        (overrides_section(&viewer, &schedule.document, &people, &tz, now, &here))
+        @if viewer.may(&REPLACE) {
+            details.edit {
+                summary { "Edit the schedule" }
+                form.card method="post" action=(format!("{here}/edit")) {
+                    (csrf_field(&viewer))
+                    label for="s-name" { "Name" }
+                    input #s-name type="text" name="name" required maxlength="100" value=(schedule.record.name.as_str());
+                    (definition_fields(&schedule.document.time_zone, &schedule.document.layers, &people))
+                    div { button type="submit" { "Save the schedule" } }
                 }
             }
         }
@@ -326,4 +403,414 @@ fn draw(
             }
         }
     }
+}
+
+/// A person for a form field: their email (forms take emails), else the id.
+fn email_of(people: &BTreeMap<String, User>, id: &str) -> String {
+    people
+        .get(id)
+        .map_or_else(|| id.to_owned(), |user| user.email.as_str().to_owned())
+}
+
+/// The overrides that are not over yet, with removing one, adding one for someone, and
+/// taking a shift yourself.
+fn overrides_section(
+    viewer: &Viewer,
+    schedule: &ScheduleDoc,
+    people: &BTreeMap<String, User>,
+    tz: &TimeZone,
+    now: Timestamp,
+    here: &str,
+) -> Markup {
+    let mut current: Vec<&OverrideDoc> = schedule
+        .overrides
+        .iter()
+        .filter(|o| o.ends_at.parse::<Timestamp>().is_ok_and(|end| end > now))
+        .collect();
+    current.sort_by_key(|o| o.starts_at.parse::<Timestamp>().ok());
+    let shown = |at: &str| {
+        at.parse::<Timestamp>()
+            .map_or_else(|_| at.to_owned(), |at| local(at, tz))
+    };
+    let may_remove = viewer.may(&REMOVE_OVERRIDE);
+    html! {
+        h2 #h-overrides { "Overrides" }
+        @if current.is_empty() { p.muted { "No override now or ahead." } }
+        @else {
+            table.responsive aria-labelledby="h-overrides" {
+                thead { tr {
+                    th scope="col" { "Who" } th scope="col" { "From" } th scope="col" { "Until" }
+                    @if may_remove { th scope="col" { span.visually-hidden { "Actions" } } }
+                } }
+                tbody {
+                    @for o in &current {
+                        tr {
+                            td data-label="Who" { (email_of(people, &o.user)) }
+                            td data-label="From" { (shown(&o.starts_at)) }
+                            td data-label="Until" { (shown(&o.ends_at)) }
+                            @if may_remove {
+                                td data-label="" {
+                                    form method="post" action=(format!("{here}/overrides/{}/remove", o.id_or_derived())) {
+                                        (csrf_field(viewer))
+                                        button.secondary type="submit" aria-label=(format!("Remove the override of {}", email_of(people, &o.user))) { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if viewer.may(&TAKE_SHIFT) {
+            form.card method="post" action=(format!("{here}/overrides/take")) aria-labelledby="h-take" {
+                h3 #h-take { "Take a shift (you, instead of the rotation)" }
+                (csrf_field(viewer))
+                (window_fields("take"))
+                div { button type="submit" { "Take the shift" } }
+            }
+        }
+        @if viewer.may(&ADD_OVERRIDE) {
+            form.card method="post" action=(format!("{here}/overrides")) aria-labelledby="h-override-new" {
+                h3 #h-override-new { "Put someone on call" }
+                (csrf_field(viewer))
+                label for="o-user" { "Who (email)" }
+                input #o-user type="email" name="user" required;
+                (window_fields("o"))
+                div { button type="submit" { "Add the override" } }
+            }
+        }
+    }
+}
+
+/// From and until, as wall times in the schedule's zone.
+fn window_fields(prefix: &str) -> Markup {
+    html! {
+        label for=(format!("{prefix}-from")) { "From (the schedule's local time)" }
+        input id=(format!("{prefix}-from")) type="datetime-local" name="from" required;
+        label for=(format!("{prefix}-until")) { "Until" }
+        input id=(format!("{prefix}-until")) type="datetime-local" name="until" required;
+    }
+}
+
+/// The time zone and the layers (each existing one, then a blank one to add; a layer
+/// whose name is emptied is removed).
+fn definition_fields(
+    time_zone: &str,
+    layers: &[LayerDoc],
+    people: &BTreeMap<String, User>,
+) -> Markup {
+    let blank = LayerDoc {
+        name: String::new(),
+        priority: 0,
+        unit: "week".to_owned(),
+        every: 1,
+        first_handoff: String::new(),
+        participants: Vec::new(),
+        restrictions: Vec::new(),
+        starts_at: None,
+        ends_at: None,
+    };
+    html! {
+        label for="s-zone" { "Time zone (IANA, such as Europe/Berlin)" }
+        input #s-zone type="text" name="time_zone" required value=(time_zone);
+        @for (index, layer) in layers.iter().chain(std::iter::once(&blank)).enumerate() {
+            @let field = |name: &str| format!("layer{index}.{name}");
+            @let id = |name: &str| format!("l{index}-{name}");
+            fieldset {
+                legend { @if index < layers.len() { "Layer " (index + 1) " (empty its name to remove it)" } @else { "A new layer (optional)" } }
+                label for=(id("name")) { "Name" }
+                input id=(id("name")) type="text" name=(field("name")) maxlength="100" value=(layer.name) required[index == 0 && layers.is_empty()];
+                label for=(id("every")) { "Each turn lasts" }
+                div.actions {
+                    input id=(id("every")) type="number" min="1" max="1000" name=(field("every")) value=(layer.every) aria-label="How many";
+                    select id=(id("unit")) name=(field("unit")) aria-label="Unit" {
+                        @for (unit, label) in UNITS { option value=(unit) selected[layer.unit == unit] { (label) } }
+                    }
+                }
+                label for=(id("handoff")) { "First hand-off (local time)" }
+                input id=(id("handoff")) type="datetime-local" name=(field("first_handoff")) value=(layer.first_handoff);
+                label for=(id("people")) { "Participants in order (emails, one per line)" }
+                textarea id=(id("people")) name=(field("participants")) spellcheck="false" {
+                    (layer.participants.iter().map(|p| email_of(people, p)).collect::<Vec<_>>().join("\n"))
+                }
+            }
+        }
+    }
+}
+
+/// The layer fields of a schedule form (`layer<i>.<field>`); anything else is refused.
+#[derive(Debug, Deserialize)]
+pub struct DefinitionForm {
+    csrf: String,
+    #[serde(default)]
+    identifier: Option<String>,
+    name: String,
+    time_zone: String,
+    #[serde(flatten)]
+    layers: BTreeMap<String, String>,
+}
+
+crate::signed_forms!(DefinitionForm, WindowForm);
+
+fn invalid(field: &'static str, message: impl Into<String>) -> WebError {
+    rampart_app::AppError::Invalid(rampart_domain::ValidationError::new(field, message)).into()
+}
+
+/// The layers a form describes, people named by email turned into user ids; what a
+/// form cannot show (restrictions, priority, start and end) is kept from the layer at
+/// the same place before.
+async fn layers_of(
+    state: &AppState,
+    form: &DefinitionForm,
+    before: &[LayerDoc],
+) -> Result<Vec<LayerDoc>, WebError> {
+    const FIELDS: [&str; 5] = ["name", "every", "unit", "first_handoff", "participants"];
+    for key in form.layers.keys() {
+        let known = key
+            .strip_prefix("layer")
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(index, field)| {
+                index.parse::<usize>().is_ok() && FIELDS.contains(&field)
+            });
+        if !known {
+            return Err(invalid(
+                "layers",
+                format!("{key} is not a field of this form"),
+            ));
+        }
+    }
+    let mut layers = Vec::new();
+    for index in 0.. {
+        let get = |field: &str| form.layers.get(&format!("layer{index}.{field}"));
+        let Some(name) = get("name") else { break };
+        if name.trim().is_empty() {
+            continue;
+        }
+        let mut layer = before.get(index).cloned().unwrap_or(LayerDoc {
+            name: String::new(),
+            priority: 0,
+            unit: String::new(),
+            every: 1,
+            first_handoff: String::new(),
+            participants: Vec::new(),
+            restrictions: Vec::new(),
+            starts_at: None,
+            ends_at: None,
+        });
+        layer.name = name.trim().to_owned();
+        layer.unit = get("unit").cloned().unwrap_or_default();
+        layer.every = get("every")
+            .map_or(Ok(1), |every| every.trim().parse::<u32>())
+            .map_err(|_| {
+                invalid(
+                    "layers",
+                    format!(
+                        "layer {}: each turn lasts a whole number of units",
+                        index + 1
+                    ),
+                )
+            })?;
+        layer.first_handoff = get("first_handoff").cloned().unwrap_or_default();
+        layer.participants = Vec::new();
+        for person in get("participants")
+            .map(String::as_str)
+            .unwrap_or_default()
+            .split(['\n', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            layer.participants.push(state.app.user_named(person).await?);
+        }
+        layers.push(layer);
+    }
+    Ok(layers)
+}
+
+/// `POST /o/{org}/p/{project}/schedules`
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<DefinitionForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &CREATE, &path, form)
+        .await?;
+    let layers = layers_of(&state, &form, &[]).await?;
+    let identifier = form.identifier.clone().unwrap_or_default();
+    let created = state
+        .app
+        .create_schedule(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            &identifier,
+            &form.name,
+            ScheduleDoc {
+                time_zone: form.time_zone.trim().to_owned(),
+                layers,
+                overrides: Vec::new(),
+            },
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/schedules/{}",
+        project_base(&viewer),
+        created.record.identifier
+    )))
+}
+
+/// `POST /o/{org}/p/{project}/schedules/{schedule}/edit`: the name, time zone and
+/// layers; the overrides stay as they are.
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<DefinitionForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &REPLACE, &path, form)
+        .await?;
+    if form.identifier.is_some() {
+        return Err(invalid(
+            "identifier",
+            "a schedule's identifier does not change",
+        ));
+    }
+    let identifier = path.param("schedule");
+    let before = state.app.schedule(viewer.scope.scope(), identifier).await?;
+    let layers = layers_of(&state, &form, &before.document.layers).await?;
+    state
+        .app
+        .replace_schedule(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            identifier,
+            &form.name,
+            ScheduleDoc {
+                time_zone: form.time_zone.trim().to_owned(),
+                layers,
+                overrides: before.document.overrides,
+            },
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/schedules/{identifier}",
+        project_base(&viewer)
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowForm {
+    csrf: String,
+    #[serde(default)]
+    user: Option<String>,
+    from: String,
+    until: String,
+}
+
+/// A wall time of the form (`2026-12-05T09:00`) in the schedule's zone, as RFC 3339.
+fn instant(text: &str, tz: &TimeZone, field: &'static str) -> Result<String, WebError> {
+    text.trim()
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|wall| wall.to_zoned(tz.clone()).ok())
+        .map(|zoned| zoned.timestamp().to_string())
+        .ok_or_else(|| invalid(field, "must be a date and time, such as 2026-12-05T09:00"))
+}
+
+/// `POST …/schedules/{schedule}/overrides`: someone (by email) on call instead.
+pub async fn add_override(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<WindowForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    override_window(state, guards, browser, path, form, false).await
+}
+
+/// `POST …/schedules/{schedule}/overrides/take`: you, instead of the rotation.
+pub async fn take_shift(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<WindowForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    override_window(state, guards, browser, path, form, true).await
+}
+
+async fn override_window(
+    state: AppState,
+    guards: ApiGuards,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<WindowForm>, crate::error::ApiError>,
+    taking: bool,
+) -> Result<Response, WebError> {
+    let route = if taking { &TAKE_SHIFT } else { &ADD_OVERRIDE };
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, route, &path, form)
+        .await?;
+    let identifier = path.param("schedule");
+    let scope = viewer.scope.scope();
+    let schedule = state.app.schedule(scope, identifier).await?;
+    let tz = TimeZone::get(&schedule.document.time_zone).unwrap_or(TimeZone::UTC);
+    let from = instant(&form.from, &tz, "from")?;
+    let until = instant(&form.until, &tz, "until")?;
+    match (taking, form.user.as_deref()) {
+        (true, None) => {
+            state
+                .app
+                .take_schedule_shift(&viewer.ctx, scope, identifier, &from, &until)
+                .await?;
+        }
+        (false, Some(person)) => {
+            let user = state.app.user_named(person).await?;
+            state
+                .app
+                .create_schedule_override(&viewer.ctx, scope, identifier, &user, &from, &until)
+                .await?;
+        }
+        _ => {
+            return Err(invalid(
+                "user",
+                "name who is on call, or take the shift yourself",
+            ));
+        }
+    }
+    Ok(see_other(&format!(
+        "{}/schedules/{identifier}#h-overrides",
+        project_base(&viewer)
+    )))
+}
+
+/// `POST …/schedules/{schedule}/overrides/{override_id}/remove`
+pub async fn remove_override(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &REMOVE_OVERRIDE, &path, form)
+        .await?;
+    let identifier = path.param("schedule");
+    state
+        .app
+        .delete_schedule_override(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            identifier,
+            path.param("override_id"),
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "{}/schedules/{identifier}#h-overrides",
+        project_base(&viewer)
+    )))
 }

@@ -239,6 +239,7 @@ try {
   for (const [path, name] of [
     ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
+    ['/escalation-policies', 'escalation-policies'], ['/escalation-policies/default', 'escalation-policy'],
     ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],
     ['/workspaces/prod/rollback?version=1', 'rollback'], ['/access', 'access-project'],
     ['/access?principal=vera%40example.com&permission=incident%3Aview', 'explain'],
@@ -255,7 +256,10 @@ try {
   check(await page.locator('text=Incident severity names').count() === 1, 'the organisation\'s settings show severity names');
 
   // The edit forms that fold away (a schedule's, an incident's), opened.
-  for (const [path, name] of [[`${project}/schedules/primary`, 'schedule-edit'], [`${settings.incidents}/1`, 'incident-edit']]) {
+  for (const [path, name] of [
+    [`${project}/schedules/primary`, 'schedule-edit'], [`${settings.incidents}/1`, 'incident-edit'],
+    [`${project}/escalation-policies/default`, 'escalation-policy-edit'],
+  ]) {
     await page.goto(`${settings.url}${path}`);
     for (const summary of await page.locator('details.edit > summary').all()) {
       await summary.click();

@@ -2188,3 +2188,102 @@ async fn schedules_are_created_edited_and_overridden_in_the_web_ui() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
 }
+
+#[tokio::test]
+async fn escalation_policies_are_created_and_edited_in_the_web_ui() {
+    let server = TestServer::start().await;
+    let ops_id = person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    business_hours_schedule(&server).await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let policies = "/o/default/p/default/escalation-policies";
+    let list = ops.get(policies).await;
+    assert!(list.text.contains("New escalation policy"), "{}", list.text);
+    let csrf = list.csrf();
+    let api = format!("{PROJECT}/escalation-policies/default");
+    let fields = |first: &'static str, repeats: &'static str| {
+        vec![
+            ("name", "Default"),
+            ("repeats", repeats),
+            ("level0.targets", first),
+            ("level0.delay_minutes", "10"),
+            ("level1.targets", "vera@example.com"),
+            ("level1.delay_minutes", "30"),
+        ]
+    };
+
+    let mut create = fields("ops@example.com\r\nschedule:primary", "2");
+    create.push(("identifier", "default"));
+    create.push(("csrf", &csrf));
+    let created = ops.post(policies, &create).await;
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, &*format!("{policies}/default")),
+        "{}",
+        created.text
+    );
+    let policy = server.get(&api, &server.admin_token).await;
+    let definition = &policy.body["definition"];
+    assert_eq!(definition["repeats"], 2, "{}", policy.text);
+    assert_eq!(
+        definition["levels"][0]["targets"],
+        json!([{"type": "user", "id": ops_id}, {"type": "schedule", "id": "primary"}])
+    );
+    assert_eq!(definition["levels"][1]["delay_minutes"], 30);
+    let page = ops.get(&format!("{policies}/default")).await;
+    assert!(
+        page.text.contains("Test User (ops@example.com)")
+            && page.text.contains("/o/default/p/default/schedules/primary"),
+        "{}",
+        page.text
+    );
+
+    // Refused with the API's reasons, nothing changed.
+    for (first, repeats, delay) in [
+        ("schedule:nowhere", "0", "10"),
+        ("nobody@example.com", "0", "10"),
+        ("ops@example.com", "10", "10"),
+        ("ops@example.com", "0", "soon"),
+        ("ops@example.com", "0", "0"),
+    ] {
+        let mut edit = fields(first, repeats);
+        edit.retain(|(name, _)| *name != "level0.delay_minutes");
+        edit.push(("level0.delay_minutes", delay));
+        edit.push(("csrf", &csrf));
+        let refused = ops.post(&format!("{policies}/default/edit"), &edit).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{first} {repeats} {delay}: {}",
+            refused.text
+        );
+    }
+    let unchanged = server.get(&api, &server.admin_token).await;
+    assert_eq!(unchanged.body["definition"], policy.body["definition"]);
+
+    // Emptying the first level's targets removes it.
+    let mut edit = fields("", "0");
+    edit.push(("csrf", &csrf));
+    let saved = ops.post(&format!("{policies}/default/edit"), &edit).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let policy = server.get(&api, &server.admin_token).await;
+    let levels = policy.body["definition"]["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 1, "{}", policy.text);
+    assert_eq!(levels[0]["delay_minutes"], 30);
+
+    // A viewer reads it and is shown no control; a forged edit is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&format!("{policies}/default")).await;
+    assert!(
+        seen.status == StatusCode::OK && !seen.text.contains("Edit the policy"),
+        "{}",
+        seen.text
+    );
+    let mut edit = fields("vera@example.com", "0");
+    let vera_csrf = seen.csrf();
+    edit.push(("csrf", &vera_csrf));
+    let forged = viewer
+        .post(&format!("{policies}/default/edit"), &edit)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+}

@@ -43,6 +43,15 @@ async fn the_web_ui_in_chromium() {
     .await;
 
     crate::web::business_hours_schedule(&server).await;
+    let policy = server
+        .post(
+            &format!("{PROJECT}/escalation-policies"),
+            &server.admin_token,
+            json!({"identifier": "default", "name": "Default", "definition": {
+                "levels": [{"targets": [{"type": "schedule", "id": "primary"}], "delay_minutes": 15}]}}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text);
     let tf = crate::iacm::Tf { server: &server };
     for (serial, resources) in [(1, &["web", "db"][..]), (2, &["web"][..])] {
         let state = crate::web::tfstate(serial, resources);

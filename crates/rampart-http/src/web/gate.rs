@@ -70,6 +70,11 @@ impl IntoResponse for WebError {
     }
 }
 
+/// A form's field that does not hold what it must: 400 naming the field.
+pub fn invalid(field: &'static str, message: impl Into<String>) -> WebError {
+    AppError::Invalid(rampart_domain::ValidationError::new(field, message)).into()
+}
+
 /// A `303 See Other` (after a form, to the login page, to a provider's logout).
 pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();

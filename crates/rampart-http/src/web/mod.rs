@@ -86,6 +86,7 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::alerts::API_ROUTES.iter().cloned());
     routes.extend(sre::services::API_ROUTES.iter().cloned());
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
+    routes.extend(sre::escalation_policies::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes.extend(iacm::runs::API_ROUTES.iter().cloned());
     routes.extend(platform::access::API_ROUTES.iter().flatten().cloned());
@@ -164,7 +165,7 @@ fn scoped_pages(mut pages: Router<AppState>) -> Router<AppState> {
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use iacm::{runs, workspaces};
     use platform::{audit_log, auth, identity};
-    use sre::{alerts, incidents, schedules, services};
+    use sre::{alerts, escalation_policies, incidents, schedules, services};
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -263,6 +264,18 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/schedules/{schedule}",
             get(schedules::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/escalation-policies",
+            get(escalation_policies::list).post(escalation_policies::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/escalation-policies/{policy}",
+            get(escalation_policies::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/escalation-policies/{policy}/edit",
+            post(escalation_policies::edit),
         )
         .route("/o/{org}/p/{project}/workspaces", get(workspaces::list))
         .route(

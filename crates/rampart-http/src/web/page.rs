@@ -14,10 +14,15 @@ use crate::error::ApiError;
 
 /// A project's pages in the navigation, each shown only to who may read it: (the API
 /// route it stands for, its path under the project, its label).
-const PROJECT_PAGES: [(&ApiRoute, &str, &str); 6] = [
+const PROJECT_PAGES: [(&ApiRoute, &str, &str); 7] = [
     (&crate::web::sre::incidents::LIST, "incidents", "Incidents"),
     (&crate::web::sre::alerts::LIST, "alerts", "Alerts"),
     (&crate::web::sre::schedules::LIST, "schedules", "On call"),
+    (
+        &crate::web::sre::escalation_policies::LIST,
+        "escalation-policies",
+        "Escalation",
+    ),
     (&crate::web::sre::services::LIST, "services", "Services"),
     (
         &crate::web::iacm::workspaces::LIST,

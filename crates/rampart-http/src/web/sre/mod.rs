@@ -1,6 +1,7 @@
 //! Incident response in the UI.
 
 pub mod alerts;
+pub mod escalation_policies;
 pub mod incidents;
 pub mod schedules;
 pub mod services;

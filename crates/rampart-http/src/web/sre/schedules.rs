@@ -21,7 +21,9 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, invalid, see_other,
+};
 use crate::web::page::{csrf_field, project_base, viewer_page};
 
 pub const LIST: ApiRoute = (
@@ -551,10 +553,6 @@ pub struct DefinitionForm {
 }
 
 crate::signed_forms!(DefinitionForm, WindowForm);
-
-fn invalid(field: &'static str, message: impl Into<String>) -> WebError {
-    rampart_app::AppError::Invalid(rampart_domain::ValidationError::new(field, message)).into()
-}
 
 /// The layers a form describes, people named by email turned into user ids; what a
 /// form cannot show (restrictions, priority, start and end) is kept from the layer at

@@ -120,4 +120,26 @@ impl App {
         .await?;
         Ok(())
     }
+
+    /// The identifier of the escalation policy `service` pages with, if it has one.
+    pub async fn service_escalation_policy(
+        &self,
+        scope: Scope,
+        service: &str,
+    ) -> AppResult<Option<String>> {
+        let service = self.service_at(scope, service).await?;
+        let Some(policy_id) = self
+            .store()
+            .service_for_delivery(service.id)
+            .await?
+            .and_then(|found| found.escalation_policy)
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .store()
+            .definition_by_id(DefinitionKind::EscalationPolicy, &policy_id)
+            .await?
+            .map(|record| record.identifier.to_string()))
+    }
 }

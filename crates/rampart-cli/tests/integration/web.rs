@@ -2287,3 +2287,132 @@ async fn escalation_policies_are_created_and_edited_in_the_web_ui() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
 }
+
+#[tokio::test]
+async fn a_service_gets_its_policy_and_alert_rules_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    service(&server, "checkout").await;
+    let policy = server
+        .post(
+            &format!("{PROJECT}/escalation-policies"),
+            &server.admin_token,
+            json!({"identifier": "default", "name": "Default", "definition": {
+                "levels": [{"targets": [{"type": "user", "id": person(&server, "sam@example.com", "_user").await}],
+                            "delay_minutes": 15}]}}),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text);
+    let hook = integration(
+        &server,
+        "checkout",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let here = "/o/default/p/default/services/checkout";
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let page = ops.get(here).await;
+    assert!(
+        page.text.contains("incidents of this service page nobody"),
+        "{}",
+        page.text
+    );
+    let csrf = page.csrf();
+
+    // The policy, chosen from the list; an unknown one is not found.
+    let chosen = ops
+        .post(
+            &format!("{here}/escalation-policy"),
+            &[("csrf", &csrf), ("policy", "default")],
+        )
+        .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.text);
+    let page = ops.get(here).await;
+    assert!(
+        page.text
+            .contains("/o/default/p/default/escalation-policies/default"),
+        "{}",
+        page.text
+    );
+    let unknown = ops
+        .post(
+            &format!("{here}/escalation-policy"),
+            &[("csrf", &csrf), ("policy", "elsewhere")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text);
+
+    // A rule that records team=web alerts only: such an alert then opens no incident.
+    let rule = |labels: &'static str, action: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("rule0.name", "web is noisy".to_owned()),
+            ("rule0.min_severity", "".to_owned()),
+            ("rule0.max_severity", "".to_owned()),
+            ("rule0.source", "".to_owned()),
+            ("rule0.labels", labels.to_owned()),
+            ("rule0.action", action.to_owned()),
+            ("rule1.name", "".to_owned()),
+            ("rule1.action", "open_incident".to_owned()),
+        ]
+    };
+    let saved = ops
+        .post(
+            &format!("{here}/alert-rules"),
+            &as_refs(&rule("team=web", "record_only")),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let rules = server
+        .get(
+            &format!("{PROJECT}/services/checkout/alert-rules"),
+            &server.admin_token,
+        )
+        .await;
+    assert_eq!(
+        rules.body["rules"],
+        json!([{"name": "web is noisy", "conditions": {"min_severity": null, "max_severity": null,
+                "labels": {"team": "web"}, "source": null}, "action": "record_only"}]),
+        "{}",
+        rules.text
+    );
+    let sent = send(
+        &server,
+        &hook,
+        &generic("noisy-1", "trigger", "web blip"),
+        &[],
+    )
+    .await;
+    assert!(sent.status.is_success(), "{:?}", sent.body);
+    let incidents = server
+        .get(&format!("{PROJECT}/incidents"), &server.admin_token)
+        .await;
+    assert_eq!(incidents.body["items"], json!([]), "{}", incidents.text);
+    for (labels, action) in [("team", "record_only"), ("team=web", "drop")] {
+        let refused = ops
+            .post(
+                &format!("{here}/alert-rules"),
+                &as_refs(&rule(labels, action)),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    }
+
+    // The viewer reads the rules and is shown no control; a forged change is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(here).await;
+    assert!(
+        seen.text.contains("web is noisy")
+            && !seen.text.contains("Edit the alert rules")
+            && !seen.text.contains("name=\"policy\""),
+        "{}",
+        seen.text
+    );
+    let mut forged = rule("", "open_incident");
+    forged[0].1 = seen.csrf();
+    let forged = viewer
+        .post(&format!("{here}/alert-rules"), &as_refs(&forged))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+}

@@ -238,6 +238,14 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             post(services::add_integration),
         )
         .route(
+            "/o/{org}/p/{project}/services/{service}/escalation-policy",
+            post(services::set_policy),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}/alert-rules",
+            post(services::set_rules),
+        )
+        .route(
             "/o/{org}/p/{project}/services/{service}/integrations/{integration}/rotate",
             post(services::rotate),
         )

@@ -13,6 +13,7 @@ use maud::{Markup, html};
 use rampart_app::platform::tenancy::ResolvedScope;
 use rampart_app::sre::integrations::{IntegrationCredential, IntegrationInput};
 use rampart_app::sre::services::ServiceInput;
+use rampart_domain::sre::alert_rules::{AlertRule, Conditions, RuleAction};
 use rampart_domain::sre::integrations::{AuthMode, Integration};
 use serde::Deserialize;
 
@@ -20,7 +21,9 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::handlers::sre::alerts::PAGERDUTY_ENQUEUE_PATH;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, invalid, see_other,
+};
 use crate::web::page::{csrf_field, project_base, viewer_page, when};
 
 pub const LIST: ApiRoute = (
@@ -44,19 +47,38 @@ const ROTATE: ApiRoute = (
     "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations/{integration}/rotate",
 );
 
+const SET_POLICY: ApiRoute = (
+    Method::PUT,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/escalation-policy",
+);
+const POLICIES: ApiRoute = super::escalation_policies::LIST;
+const RULES: ApiRoute = (
+    Method::GET,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/alert-rules",
+);
+const SET_RULES: ApiRoute = (
+    Method::PUT,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/alert-rules",
+);
 const SEVERITIES: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/incident-severities");
 const SEVERITIES_SET: ApiRoute = (Method::PUT, "/api/v1/orgs/{org}/incident-severities");
 
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 7] = [
+pub const API_ROUTES: [ApiRoute; 10] = [
     LIST,
     CREATE,
     SHOW,
     ADD_INTEGRATION,
     ROTATE,
+    SET_POLICY,
+    RULES,
+    SET_RULES,
     SEVERITIES,
     SEVERITIES_SET,
 ];
+
+/// An alert's severities, lowest first (alert rules' bounds).
+const ALERT_SEVERITIES: [&str; 4] = ["info", "warning", "error", "critical"];
 
 /// The SEV levels an organisation may name.
 const SEVERITY_LEVELS: [&str; 5] = ["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"];
@@ -224,6 +246,25 @@ pub async fn show(
         .await?;
     let here = format!("{}/{}", base(&viewer), service.identifier);
     let origin = browser.origin(&state);
+    let scope = viewer.scope.scope();
+    let policy = state
+        .app
+        .service_escalation_policy(scope, identifier)
+        .await?;
+    let policies = if viewer.may(&POLICIES) {
+        state
+            .app
+            .list_escalation_policies(scope, Some(500), None)
+            .await?
+            .items
+    } else {
+        Vec::new()
+    };
+    let rules = if viewer.may(&RULES) {
+        Some(state.app.alert_rules(scope, identifier).await?)
+    } else {
+        None
+    };
     let main = html! {
         p { a href=(base(&viewer)) { "← All services" } }
         h1 { (service.name.as_str()) " " span.muted { "(" (service.identifier.as_str()) ")" } }
@@ -232,6 +273,33 @@ pub async fn show(
             a href=(format!("{}/incidents?status=open&service={}", project_base(&viewer), service.identifier)) { "Its open incidents" }
             " · "
             a href=(format!("{}/alerts?service={}", project_base(&viewer), service.identifier)) { "Its alerts" }
+        }
+        h2 #h-policy { "Who is paged" }
+        p {
+            @match &policy {
+                Some(policy) => { "Incidents page through the escalation policy "
+                    a href=(format!("{}/escalation-policies/{policy}", project_base(&viewer))) { (policy) } "." }
+                None => { span.error { "No escalation policy: incidents of this service page nobody." } }
+            }
+        }
+        @if viewer.may(&SET_POLICY) && viewer.may(&POLICIES) {
+            form.filters method="post" action=(format!("{here}/escalation-policy")) aria-labelledby="h-policy" {
+                (csrf_field(&viewer))
+                div {
+                    label for="service-policy" { "Escalation policy" }
+                    select #service-policy name="policy" {
+                        option value="" { "none" }
+                        @for option in &policies {
+                            @let id = option.record.identifier.as_str();
+                            option value=(id) selected[policy.as_deref() == Some(id)] { (option.record.name.as_str()) }
+                        }
+                    }
+                }
+                div { button type="submit" { "Save" } }
+            }
+        }
+        @if let Some(rules) = &rules {
+            (rules_section(&viewer, &here, rules))
         }
         h2 { "Integrations" }
         @if integrations.is_empty() {
@@ -532,4 +600,225 @@ pub async fn set_severities(
     )))
 }
 
-crate::signed_forms!(CreateForm, IntegrationForm, SeveritiesForm);
+/// A service's alert rules, in order, with a form to change them (a blank rule adds
+/// one; emptying a rule's name removes it).
+fn rules_section(viewer: &Viewer, here: &str, rules: &[AlertRule]) -> Markup {
+    let describe = |rule: &AlertRule| {
+        let c = &rule.conditions;
+        let mut parts = Vec::new();
+        if let Some(min) = &c.min_severity {
+            parts.push(format!("severity at least {min}"));
+        }
+        if let Some(max) = &c.max_severity {
+            parts.push(format!("severity at most {max}"));
+        }
+        if let Some(source) = &c.source {
+            parts.push(format!("source is {source}"));
+        }
+        parts.extend(c.labels.iter().map(|(k, v)| format!("{k}={v}")));
+        if parts.is_empty() {
+            "every alert".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    };
+    let blank = AlertRule {
+        name: String::new(),
+        conditions: Conditions::default(),
+        action: RuleAction::RecordOnly,
+    };
+    let severity_select = |id: String, name: String, chosen: Option<&str>, label: &str| {
+        html! {
+            select id=(id) name=(name) aria-label=(label) {
+                option value="" { "any" }
+                @for level in ALERT_SEVERITIES { option value=(level) selected[chosen == Some(level)] { (level) } }
+            }
+        }
+    };
+    html! {
+        h2 #h-rules { "Alert rules" }
+        p.muted { "The first rule whose conditions all hold decides; an alert no rule matches opens an incident." }
+        @if rules.is_empty() { p.muted { "No rules: every alert opens an incident." } }
+        @else {
+            ol aria-labelledby="h-rules" {
+                @for rule in rules {
+                    li { strong { (rule.name) } ": " (describe(rule)) " → "
+                        @match rule.action { RuleAction::OpenIncident => "open an incident", RuleAction::RecordOnly => "record only (page nobody)" } }
+                }
+            }
+        }
+        @if viewer.may(&SET_RULES) {
+            details.edit {
+                summary { "Edit the alert rules" }
+                form.card method="post" action=(format!("{here}/alert-rules")) {
+                    (csrf_field(viewer))
+                    @for (index, rule) in rules.iter().chain(std::iter::once(&blank)).enumerate() {
+                        @let field = |name: &str| format!("rule{index}.{name}");
+                        @let id = |name: &str| format!("r{index}-{name}");
+                        fieldset {
+                            legend { @if index < rules.len() { "Rule " (index + 1) " (empty its name to remove it)" } @else { "A new rule (optional)" } }
+                            label for=(id("name")) { "Name" }
+                            input id=(id("name")) type="text" name=(field("name")) maxlength="100" value=(rule.name);
+                            label for=(id("min")) { "Severity at least" }
+                            (severity_select(id("min"), field("min_severity"), rule.conditions.min_severity.as_deref(), "Severity at least"))
+                            label for=(id("max")) { "Severity at most" }
+                            (severity_select(id("max"), field("max_severity"), rule.conditions.max_severity.as_deref(), "Severity at most"))
+                            label for=(id("source")) { "Source is (optional)" }
+                            input id=(id("source")) type="text" name=(field("source")) value=(rule.conditions.source.as_deref().unwrap_or_default());
+                            label for=(id("labels")) { "Labels (one name=value per line; all must match)" }
+                            textarea id=(id("labels")) name=(field("labels")) spellcheck="false" {
+                                (rule.conditions.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n"))
+                            }
+                            label for=(id("action")) { "Then" }
+                            select id=(id("action")) name=(field("action")) {
+                                option value="open_incident" selected[rule.action == RuleAction::OpenIncident] { "open an incident" }
+                                option value="record_only" selected[rule.action == RuleAction::RecordOnly] { "record only (page nobody)" }
+                            }
+                        }
+                    }
+                    div { button type="submit" { "Save the rules" } }
+                }
+            }
+        }
+    }
+}
+
+/// A rules form: `rule<i>.<field>`; anything else is refused.
+#[derive(Debug, Deserialize)]
+pub struct RulesForm {
+    csrf: String,
+    #[serde(flatten)]
+    rules: std::collections::BTreeMap<String, String>,
+}
+
+/// The rules a form describes.
+fn rules_of(form: &RulesForm) -> Result<Vec<AlertRule>, WebError> {
+    const FIELDS: [&str; 6] = [
+        "name",
+        "min_severity",
+        "max_severity",
+        "source",
+        "labels",
+        "action",
+    ];
+    for key in form.rules.keys() {
+        let known = key
+            .strip_prefix("rule")
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(index, field)| {
+                index.parse::<usize>().is_ok() && FIELDS.contains(&field)
+            });
+        if !known {
+            return Err(invalid(
+                "rules",
+                format!("{key} is not a field of this form"),
+            ));
+        }
+    }
+    let mut rules = Vec::new();
+    for index in 0.. {
+        let get = |field: &str| {
+            form.rules
+                .get(&format!("rule{index}.{field}"))
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+        let Some(name) = form.rules.get(&format!("rule{index}.name")) else {
+            break;
+        };
+        if name.trim().is_empty() {
+            continue;
+        }
+        let mut labels = std::collections::BTreeMap::new();
+        for line in get("labels")
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (key, value) = line.split_once('=').ok_or_else(|| {
+                invalid(
+                    "rules",
+                    format!("rule {}: a label is name=value, not {line:?}", index + 1),
+                )
+            })?;
+            labels.insert(key.trim().to_owned(), value.trim().to_owned());
+        }
+        let action = match get("action").as_deref() {
+            Some("open_incident") => RuleAction::OpenIncident,
+            Some("record_only") => RuleAction::RecordOnly,
+            _ => {
+                return Err(invalid(
+                    "rules",
+                    format!("rule {}: choose what the rule does", index + 1),
+                ));
+            }
+        };
+        rules.push(AlertRule {
+            name: name.trim().to_owned(),
+            conditions: Conditions {
+                min_severity: get("min_severity"),
+                max_severity: get("max_severity"),
+                labels,
+                source: get("source"),
+            },
+            action,
+        });
+    }
+    Ok(rules)
+}
+
+/// `POST /o/{org}/p/{project}/services/{service}/alert-rules`
+pub async fn set_rules(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<RulesForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &SET_RULES, &path, form)
+        .await?;
+    let rules = rules_of(&form)?;
+    let service = path.param("service");
+    state
+        .app
+        .set_alert_rules(&viewer.ctx, viewer.scope.scope(), service, rules)
+        .await?;
+    Ok(see_other(&format!("{}/{service}#h-rules", base(&viewer))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyForm {
+    csrf: String,
+    policy: String,
+}
+
+/// `POST /o/{org}/p/{project}/services/{service}/escalation-policy`
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<PolicyForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &SET_POLICY, &path, form)
+        .await?;
+    let service = path.param("service");
+    let policy = Some(form.policy.trim()).filter(|policy| !policy.is_empty());
+    state
+        .app
+        .set_service_escalation_policy(&viewer.ctx, viewer.scope.scope(), service, policy)
+        .await?;
+    Ok(see_other(&format!("{}/{service}#h-policy", base(&viewer))))
+}
+
+crate::signed_forms!(
+    RulesForm,
+    PolicyForm,
+    CreateForm,
+    IntegrationForm,
+    SeveritiesForm
+);

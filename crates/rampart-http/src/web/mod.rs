@@ -16,11 +16,16 @@
 //!
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
 //! API's handlers (`platform/auth.rs`: sign-in, sign-out and the step-up prompt;
-//! `platform/identity.rs`: your API tokens; `platform/audit_log.rs`; `sre/incidents.rs`: the
-//! incident list and page; `sre/alerts.rs`; `sre/services.rs`: services and their
-//! integrations; `sre/schedules.rs`: who is on call, two weeks drawn;
-//! `iacm/workspaces.rs`: state history, diffs, rollback; `iacm/runs.rs`: a run's plan,
-//! policy checks, cost and approvals), [`home`], and [`live`] updates.
+//! `platform/identity.rs`: your API tokens and the account's users; `platform/access.rs`:
+//! explain, assignments, roles, groups; `platform/settings.rs`: settings pages composed
+//! of `platform/network.rs`, `platform/audit_log.rs` (retention), `sre/services.rs`
+//! (severity names) and `platform/secrets.rs`; `platform/audit_log.rs`;
+//! `sre/incidents.rs`: the incident list and page, editing, action items;
+//! `sre/alerts.rs`; `sre/services.rs`: services, integrations, escalation policy, alert
+//! rules; `sre/schedules.rs`: who is on call, two weeks drawn, editing, overrides;
+//! `sre/escalation_policies.rs`; `iacm/workspaces.rs`: state history, diffs, rollback;
+//! `iacm/runs.rs`: a run's plan, policy checks, cost and approvals), [`home`], and
+//! [`live`] updates.
 
 pub mod assets;
 pub mod gate;

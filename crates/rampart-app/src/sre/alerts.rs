@@ -1251,6 +1251,13 @@ impl App {
 }
 
 impl App {
+    /// A token that changes whenever a project's alert list would (a new alert, an
+    /// event, a status change).
+    pub async fn alerts_watermark(&self, scope: Scope) -> AppResult<String> {
+        let (how_many, latest) = self.store().alerts_watermark(project_of(scope)?).await?;
+        Ok(format!("{how_many}.{latest}"))
+    }
+
     /// A project's alerts, newest first, kept by `query` (a bad status is
     /// `invalid_status`, an unknown service `unknown_service`, a bad time `invalid_time`).
     pub async fn list_alerts(

@@ -1453,7 +1453,7 @@ async fn access_and_settings(server: &TestServer) {
 
     // Assigning by email is seen by the API; removing takes it back.
     let page = ops.get(&format!("{project}/access")).await;
-    assert!(page.text.contains("Assign a role") && page.text.contains("vera@example.com"));
+    assert!(page.text.contains("Assign a role"), "{}", page.text);
     let csrf = page.csrf();
     let assigned = ops
         .post(
@@ -1609,6 +1609,21 @@ async fn access_and_settings(server: &TestServer) {
     let root = Page::sign_in(server, "root@example.com", PASSWORD).await;
     let account = root.get("/access").await;
     assert_eq!(account.status, StatusCode::OK, "{}", account.text);
+    // Who may list users sees emails beside names; a project admin sees names only.
+    let project_page = root.get(&format!("{project}/access")).await;
+    assert!(
+        project_page
+            .text
+            .contains("Test User &lt;vera@example.com&gt;"),
+        "{}",
+        project_page.text
+    );
+    assert!(
+        !ops.get(&format!("{project}/access"))
+            .await
+            .text
+            .contains("vera@example.com")
+    );
     assert!(account.text.contains("ops@example.com") && account.text.contains("New user"));
     let not_admin = ops.get("/access").await;
     assert!(
@@ -1883,9 +1898,11 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
     assert_eq!(incident.body["severity"], "SEV1");
     assert_eq!(incident.body["commander"], json!(vera_id));
     assert_eq!(incident.body["assignees"], json!([ops_id, vera_id]));
+    // People are named; their emails are for who may list users (as in the API).
     let shown = ops.get(&here).await;
     assert!(
-        shown.text.contains("Test User (vera@example.com)")
+        shown.text.contains("<dd>Test User</dd>")
+            && !shown.text.contains("vera@example.com")
             && shown.text.contains("&lt;b&gt;everywhere&lt;/b&gt;"),
         "{}",
         shown.text
@@ -2078,6 +2095,8 @@ async fn schedules_are_created_edited_and_overridden_in_the_web_ui() {
         ("layer0.colour", "blue"),
         ("layer1.unit", "fortnight"),
         ("layer1.participants", "nobody@example.com"),
+        ("layer01.name", "padded"),
+        ("layer3.name", "after a gap"),
     ] {
         let mut fields = edit("weekly");
         fields.retain(|(name, _)| *name != field);
@@ -2160,8 +2179,8 @@ async fn schedules_are_created_edited_and_overridden_in_the_web_ui() {
     let id = vera_override["id"].as_str().unwrap();
     let gone = ops
         .post(
-            &format!("{schedules}/primary/overrides/{id}/remove"),
-            &[("csrf", &csrf)],
+            &format!("{schedules}/primary/overrides/remove"),
+            &[("csrf", &csrf), ("override_id", id)],
         )
         .await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.text);
@@ -2232,7 +2251,7 @@ async fn escalation_policies_are_created_and_edited_in_the_web_ui() {
     assert_eq!(definition["levels"][1]["delay_minutes"], 30);
     let page = ops.get(&format!("{policies}/default")).await;
     assert!(
-        page.text.contains("Test User (ops@example.com)")
+        page.text.contains("pages Test User")
             && page.text.contains("/o/default/p/default/schedules/primary"),
         "{}",
         page.text

@@ -75,6 +75,73 @@ pub fn invalid(field: &'static str, message: impl Into<String>) -> WebError {
     AppError::Invalid(rampart_domain::ValidationError::new(field, message)).into()
 }
 
+/// The most rows a form that repeats fields per row may send (layers, levels, rules).
+pub const FORM_ROWS_MAX: usize = 50;
+/// The most lines one field of people or targets may hold (each is looked up).
+pub const FORM_LINES_MAX: usize = 100;
+
+/// The rows of a form that repeats fields per row (`<prefix><i>.<field>`, `i` = 0, 1, …
+/// written plainly), each row's fields by name, in order. Any other key, an unknown
+/// field, an index written otherwise (`01`, `+1`), a gap between indices or more than
+/// [`FORM_ROWS_MAX`] rows is refused, naming `what`: nothing a form sends is ignored.
+pub fn form_rows<'a>(
+    fields: &'a std::collections::BTreeMap<String, String>,
+    prefix: &str,
+    names: &[&str],
+    what: &'static str,
+) -> Result<Vec<HashMap<&'a str, &'a str>>, WebError> {
+    let mut rows: Vec<HashMap<&'a str, &'a str>> = Vec::new();
+    let mut indexed: Vec<(usize, &'a str, &'a str)> = Vec::new();
+    for (key, value) in fields {
+        let parsed = key
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(index, field)| {
+                let number = index.parse::<usize>().ok()?;
+                (number.to_string() == index && names.contains(&field)).then_some((number, field))
+            });
+        let Some((index, field)) = parsed else {
+            return Err(invalid(what, format!("{key} is not a field of this form")));
+        };
+        if index >= FORM_ROWS_MAX {
+            return Err(invalid(
+                what,
+                format!("at most {FORM_ROWS_MAX} rows in one form"),
+            ));
+        }
+        indexed.push((index, field, value.as_str()));
+    }
+    for (index, field, value) in indexed {
+        if rows.len() <= index {
+            rows.resize_with(index + 1, HashMap::new);
+        }
+        if let Some(row) = rows.get_mut(index) {
+            row.insert(field, value);
+        }
+    }
+    if rows.iter().any(HashMap::is_empty) {
+        return Err(invalid(what, "the form's rows are numbered with a gap"));
+    }
+    Ok(rows)
+}
+
+/// The non-empty lines (or comma-separated items) of a field of people or targets,
+/// trimmed; more than [`FORM_LINES_MAX`] is refused.
+pub fn form_lines<'a>(text: &'a str, what: &'static str) -> Result<Vec<&'a str>, WebError> {
+    let lines: Vec<&str> = text
+        .split(['\n', ','])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    if lines.len() > FORM_LINES_MAX {
+        return Err(invalid(
+            what,
+            format!("at most {FORM_LINES_MAX} entries in one field"),
+        ));
+    }
+    Ok(lines)
+}
+
 /// A `303 See Other` (after a form, to the login page, to a provider's logout).
 pub fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
@@ -561,6 +628,42 @@ mod tests {
             assert_eq!(local_path(Some(foreign)), "/", "{foreign:?}");
         }
         assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn form_rows_are_read_in_order_and_nothing_is_ignored() {
+        let form = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let names = ["name", "every"];
+        let sent = form(&[("row1.name", "b"), ("row0.name", "a"), ("row0.every", "2")]);
+        let rows = form_rows(&sent, "row", &names, "rows").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.first().and_then(|r| r.get("every")), Some(&"2"));
+        assert_eq!(rows.get(1).and_then(|r| r.get("name")), Some(&"b"));
+        for hostile in [
+            &[("row0.colour", "x")][..],
+            &[("row01.name", "x")][..],
+            &[("row+1.name", "x")][..],
+            &[("row0.name", "a"), ("row2.name", "c")][..],
+            &[("row50.name", "x")][..],
+            &[("other", "x")][..],
+            &[("row.name", "x")][..],
+        ] {
+            assert!(
+                form_rows(&form(hostile), "row", &names, "rows").is_err(),
+                "{hostile:?}"
+            );
+        }
+        let many = "a,".repeat(FORM_LINES_MAX + 1);
+        assert!(form_lines(&many, "people").is_err());
+        assert_eq!(
+            form_lines(" a@x \n\n b@x, c@x", "people").ok(),
+            Some(vec!["a@x", "b@x", "c@x"])
+        );
     }
 
     #[test]

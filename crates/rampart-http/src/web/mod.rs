@@ -221,6 +221,10 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             post(incidents::mark_action_item),
         )
         .route("/o/{org}/p/{project}/alerts", get(alerts::list))
+        .route(
+            "/o/{org}/p/{project}/alerts/events",
+            get(alerts::list_events),
+        )
         .route("/o/{org}/p/{project}/alerts/{alert}", get(alerts::show))
         .route(
             "/o/{org}/p/{project}/alerts/{alert}/acknowledge",
@@ -271,7 +275,7 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             post(schedules::take_shift),
         )
         .route(
-            "/o/{org}/p/{project}/schedules/{schedule}/overrides/{override_id}/remove",
+            "/o/{org}/p/{project}/schedules/{schedule}/overrides/remove",
             post(schedules::remove_override),
         )
         .route(

@@ -161,6 +161,19 @@ fn alert_from(row: &AnyRow) -> StoreResult<Alert> {
 }
 
 impl Store {
+    /// What changes whenever a project's alert list would: how many alerts it has and
+    /// the latest change among them (counts and times only, nothing sealed).
+    pub async fn alerts_watermark(&self, project: ProjectId) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS how_many, COALESCE(MAX(updated_at), 0) AS latest \
+             FROM alerts WHERE project_id = $1",
+        )
+        .bind(project.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        Ok((get(&row, "how_many")?, get(&row, "latest")?))
+    }
+
     pub async fn alerts_of_incident(&self, incident: IncidentId) -> StoreResult<Vec<AlertRow>> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS}, dedup_key_sealed FROM alerts WHERE incident_id = $1 \

@@ -9,8 +9,6 @@
 //! admitted again as that route (assigning, removing and group membership are sensitive:
 //! step-up). Nobody can grant more than they hold: the use cases check it.
 
-use std::collections::BTreeMap;
-
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -87,16 +85,17 @@ struct Known {
     roles: Vec<CustomRole>,
     groups: Vec<(UserGroup, Vec<String>)>,
     resource_groups: Vec<ResourceGroupRecord>,
-    /// The people in assignments and groups as `Name <email>`, by user id.
-    names: BTreeMap<String, String>,
+    /// The people in assignments and groups.
+    names: super::identity::People,
 }
 
 impl Known {
     fn person(&self, id: &str) -> String {
-        self.names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("user:{id}"))
+        if self.names.knows(id) {
+            self.names.label(id)
+        } else {
+            format!("user:{id}")
+        }
     }
 
     /// A grantee as people read it: a person's name, a group's name, a service account.
@@ -200,16 +199,7 @@ async fn read_known(state: &AppState, viewer: &Viewer, level: Level) -> Result<K
             .flat_map(|(_, members)| members.iter().cloned()),
     );
     let people: Vec<&str> = people.iter().map(String::as_str).collect();
-    // People are told apart by email here: display names need not be unique.
-    let names = app
-        .people(&people)
-        .await?
-        .into_iter()
-        .map(|(id, user)| {
-            let name = format!("{} <{}>", user.display_name.as_str(), user.email.as_str());
-            (id, name)
-        })
-        .collect();
+    let names = super::identity::People::read(state, viewer, &people).await?;
     Ok(Known {
         assignments,
         roles,
@@ -358,7 +348,8 @@ fn explain_form(
                             "Decided by the assignment of " strong { (known.role(assignment.role)) }
                             " to " (known.grantee(assignment.grantee)) " over " (known.resource_group(assignment.resource_group_id)) "."
                         } @else {
-                            "Decided by assignment " code { (decided_by) } " (made at a scope above)."
+                            "Decided by assignment " code { (decided_by) } " (not among the assignments listed here: made at a scope above, or beyond this page's first "
+                            (LIST_MAX) ")."
                         }
                     } @else if !explanation.allowed {
                         "No assignment here or above grants it."

@@ -220,7 +220,8 @@ pub async fn users_section(state: &AppState, viewer: &Viewer) -> Result<Option<M
                         td data-label="Since" { (when(user.created_at)) }
                         @if may_update {
                             td data-label="" {
-                                @if Some(user.id) != viewer_user(viewer) {
+                                // Nobody disables themselves here, and the owner cannot be.
+                                @if Some(user.id) != viewer_user(viewer) && !user.is_account_owner {
                                     form method="post" action=(format!("/access/users/{}/{}", user.id, if user.disabled { "enable" } else { "disable" })) {
                                         (csrf_field(viewer))
                                         button.secondary type="submit" aria-label=(format!("{} {}", if user.disabled { "Enable" } else { "Disable" }, user.email.as_str())) {
@@ -328,3 +329,46 @@ pub async fn set_user_disabled(
 }
 
 crate::signed_forms!(CreateForm, UserForm);
+
+/// The people a page names (by user id), read once, and whether the viewer may read
+/// their emails: the API shows emails only through the users routes, to who may list
+/// users, so a page shows them only to the same people.
+pub struct People {
+    users: std::collections::BTreeMap<String, rampart_domain::platform::identity::User>,
+    emails: bool,
+}
+
+impl People {
+    pub async fn read(state: &AppState, viewer: &Viewer, ids: &[&str]) -> Result<Self, WebError> {
+        Ok(Self {
+            users: state.app.people(ids).await?,
+            emails: viewer.may_at(&USERS, rampart_domain::platform::tenancy::Scope::Account),
+        })
+    }
+
+    /// Whether `id` names a user.
+    pub fn knows(&self, id: &str) -> bool {
+        self.users.contains_key(id)
+    }
+
+    /// A person as a page names them: their name, with their email for who may read
+    /// emails; an id that names nobody, as it is.
+    pub fn label(&self, id: &str) -> String {
+        match self.users.get(id) {
+            Some(user) if self.emails => {
+                format!("{} <{}>", user.display_name.as_str(), user.email.as_str())
+            }
+            Some(user) => user.display_name.as_str().to_owned(),
+            None => id.to_owned(),
+        }
+    }
+
+    /// A person as a form field holds them: their email for who may read emails, else
+    /// their id (`App::user_named` reads either back).
+    pub fn field(&self, id: &str) -> String {
+        match self.users.get(id) {
+            Some(user) if self.emails => user.email.as_str().to_owned(),
+            _ => id.to_owned(),
+        }
+    }
+}

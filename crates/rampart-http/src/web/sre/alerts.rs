@@ -11,12 +11,13 @@ use rampart_app::sre::alerts::AlertQuery;
 
 use crate::AppState;
 use crate::extract::ApiForm;
-use crate::web::ApiGuards;
 use crate::web::gate::{
     ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, query_pairs, see_other,
 };
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
+use crate::web::sre::incidents::live_url;
 use crate::web::sre::services::service_names;
+use crate::web::{ApiGuards, live};
 
 pub const LIST: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/projects/{project}/alerts");
 const SHOW: ApiRoute = (
@@ -51,6 +52,8 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
     let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
+    // Taken before the list is read: a change in between shows up as a live update.
+    let mark = state.app.alerts_watermark(viewer.scope.scope()).await?;
     let query = query_pairs(raw.as_deref());
     let filter = |name: &str| {
         query
@@ -109,6 +112,8 @@ pub async fn list(
             }
             div { button type="submit" { "Filter" } }
         }
+        p.live data-live-status="" aria-live="polite" {}
+        div #alert-list data-live=(live_url(&format!("{base}/events"), &mark)) {
         @if listed.items.is_empty() {
             p.muted { "No alerts match." }
         } @else {
@@ -137,11 +142,32 @@ pub async fn list(
                 }
             }
         }
+        }
         @if let Some(next) = next_page {
             p { a href=(next) rel="next" { "Older alerts" } }
         }
     };
     Ok(viewer_page(&viewer, "Alerts", StatusCode::OK, main))
+}
+
+/// `GET …/alerts/events`: `changed` whenever the list would change (the list page's
+/// script then fetches itself again).
+pub async fn list_events(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
+    let scope = viewer.scope.scope();
+    Ok(live::watch(
+        state,
+        browser.owned_session_secret(),
+        browser.meta().clone(),
+        query_pairs(raw.as_deref()).remove("since"),
+        move |state| async move { state.app.alerts_watermark(scope).await },
+    ))
 }
 
 /// `GET /o/{org}/p/{project}/alerts/{alert}`

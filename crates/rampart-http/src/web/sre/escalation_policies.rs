@@ -10,15 +10,17 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
-use rampart_domain::platform::identity::User;
 use rampart_domain::sre::documents::{LevelDoc, PolicyDoc, TargetDoc};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
-use crate::web::gate::{ApiRoute, Browser, WebError, WebPath, invalid, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, Viewer, WebError, WebPath, form_lines, form_rows, invalid, see_other,
+};
 use crate::web::page::{csrf_field, project_base, viewer_page, when};
+use crate::web::platform::identity::People;
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -47,26 +49,28 @@ fn base(path_base: &str) -> String {
     format!("{path_base}/escalation-policies")
 }
 
-/// A target as people read it: a person's name and email, a schedule, a group.
-fn target_text(target: &TargetDoc, people: &BTreeMap<String, User>) -> String {
-    match (target.kind.as_str(), people.get(&target.id)) {
-        ("user", Some(user)) => format!("{} ({})", user.display_name.as_str(), user.email.as_str()),
-        (kind, _) => format!("{kind} {}", target.id),
+/// A target as people read it: a person (named as [`People::label`] does), a
+/// schedule, a group.
+fn target_text(target: &TargetDoc, people: &People) -> String {
+    match target.kind.as_str() {
+        "user" if people.knows(&target.id) => people.label(&target.id),
+        kind => format!("{kind} {}", target.id),
     }
 }
 
-/// A target as a form line: a person's email, else `type:id`.
-fn target_line(target: &TargetDoc, people: &BTreeMap<String, User>) -> String {
-    match (target.kind.as_str(), people.get(&target.id)) {
-        ("user", Some(user)) => user.email.as_str().to_owned(),
-        (kind, _) => format!("{kind}:{}", target.id),
+/// A target as a form line: a person as [`People::field`] holds them, else `type:id`.
+fn target_line(target: &TargetDoc, people: &People) -> String {
+    match target.kind.as_str() {
+        "user" if people.knows(&target.id) => people.field(&target.id),
+        kind => format!("{kind}:{}", target.id),
     }
 }
 
 async fn people_of(
     state: &AppState,
+    viewer: &Viewer,
     policies: &[&PolicyDoc],
-) -> Result<BTreeMap<String, User>, WebError> {
+) -> Result<People, WebError> {
     let ids: Vec<&str> = policies
         .iter()
         .flat_map(|policy| policy.levels.iter())
@@ -74,7 +78,7 @@ async fn people_of(
         .filter(|target| target.kind == "user")
         .map(|target| target.id.as_str())
         .collect();
-    Ok(state.app.people(&ids).await?)
+    People::read(state, viewer, &ids).await
 }
 
 /// `GET /o/{org}/p/{project}/escalation-policies`
@@ -90,7 +94,7 @@ pub async fn list(
         .list_escalation_policies(viewer.scope.scope(), Some(500), None)
         .await?;
     let docs: Vec<&PolicyDoc> = policies.items.iter().map(|p| &p.document).collect();
-    let people = people_of(&state, &docs).await?;
+    let people = people_of(&state, &viewer, &docs).await?;
     let base = base(&project_base(&viewer));
     let main = html! {
         h1 { "Escalation policies" }
@@ -156,7 +160,7 @@ pub async fn show(
         .app
         .escalation_policy(viewer.scope.scope(), identifier)
         .await?;
-    let people = people_of(&state, &[&policy.document]).await?;
+    let people = people_of(&state, &viewer, &[&policy.document]).await?;
     let project = project_base(&viewer);
     let here = format!("{}/{identifier}", base(&project));
     let main = html! {
@@ -206,7 +210,7 @@ pub async fn show(
 
 /// The levels (each existing one, then a blank one to add; a level whose targets are
 /// emptied is removed) and the repeats.
-fn policy_fields(policy: &PolicyDoc, people: &BTreeMap<String, User>) -> Markup {
+fn policy_fields(policy: &PolicyDoc, people: &People) -> Markup {
     let blank = LevelDoc {
         targets: Vec::new(),
         delay_minutes: DEFAULT_DELAY_MINUTES,
@@ -245,27 +249,17 @@ crate::signed_forms!(PolicyForm);
 
 /// The policy a form describes, people named by email turned into user ids.
 async fn policy_of(state: &AppState, form: &PolicyForm) -> Result<PolicyDoc, WebError> {
-    for key in form.levels.keys() {
-        let known = key
-            .strip_prefix("level")
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(index, field)| {
-                index.parse::<usize>().is_ok() && matches!(field, "targets" | "delay_minutes")
-            });
-        if !known {
-            return Err(invalid(
-                "levels",
-                format!("{key} is not a field of this form"),
-            ));
-        }
-    }
+    let rows = form_rows(
+        &form.levels,
+        "level",
+        &["targets", "delay_minutes"],
+        "levels",
+    )?;
     let mut levels = Vec::new();
-    for index in 0.. {
-        let Some(lines) = form.levels.get(&format!("level{index}.targets")) else {
-            break;
-        };
+    for (index, row) in rows.iter().enumerate() {
+        let get = |field: &str| row.get(field).copied().unwrap_or_default();
         let mut targets = Vec::new();
-        for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for line in form_lines(get("targets"), "levels")? {
             targets.push(match line.split_once(':') {
                 Some((kind @ ("schedule" | "group" | "user"), id)) if !line.contains('@') => {
                     TargetDoc {
@@ -282,11 +276,7 @@ async fn policy_of(state: &AppState, form: &PolicyForm) -> Result<PolicyDoc, Web
         if targets.is_empty() {
             continue;
         }
-        let delay = form
-            .levels
-            .get(&format!("level{index}.delay_minutes"))
-            .map_or("", String::as_str);
-        let delay_minutes = delay.trim().parse::<u32>().map_err(|_| {
+        let delay_minutes = get("delay_minutes").trim().parse::<u32>().map_err(|_| {
             invalid(
                 "levels",
                 format!("level {}: the wait is a whole number of minutes", index + 1),

@@ -12,14 +12,16 @@ use axum::response::Response;
 use maud::{Markup, html};
 use rampart_app::AppError;
 use rampart_app::sre::incidents::{IncidentDetail, IncidentListQuery, IncidentPatch, IncidentView};
-use rampart_domain::platform::identity::User;
 use rampart_domain::sre::incidents::IncidentStatus;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::extract::ApiForm;
-use crate::web::gate::{ApiRoute, Browser, Viewer, WebError, WebPath, query_pairs, see_other};
+use crate::web::gate::{
+    ApiRoute, Browser, Viewer, WebError, WebPath, form_lines, query_pairs, see_other,
+};
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
+use crate::web::platform::identity::People;
 use crate::web::sre::services::service_names;
 use crate::web::{ApiGuards, live};
 
@@ -224,7 +226,7 @@ pub async fn list(
 }
 
 /// A live region's stream, from the watermark the page was drawn at.
-fn live_url(events: &str, mark: &str) -> String {
+pub fn live_url(events: &str, mark: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("since", mark)
         .finish();
@@ -382,7 +384,7 @@ pub async fn show(
         .await?;
     let labels = severity_labels(&state, &viewer).await;
     let services = service_names(&state, &viewer).await?;
-    let people = people_of(&state, &detail).await?;
+    let people = people_of(&state, &viewer, &detail).await?;
     let title = detail.view.title.clone().unwrap_or_default();
     let main = incident_page(
         &viewer,
@@ -403,11 +405,12 @@ pub async fn show(
 }
 
 /// The people an incident names (commander, assignees, action items' assignees,
-/// timeline actors), by user id.
+/// timeline actors).
 async fn people_of(
     state: &AppState,
+    viewer: &Viewer,
     detail: &IncidentDetail,
-) -> Result<BTreeMap<String, User>, WebError> {
+) -> Result<People, WebError> {
     let mut ids: Vec<&str> = detail.fields.assignees.iter().map(String::as_str).collect();
     ids.extend(detail.fields.commander.as_deref());
     ids.extend(
@@ -422,37 +425,31 @@ async fn people_of(
             .iter()
             .filter_map(|entry| entry.actor.strip_prefix("user:")),
     );
-    Ok(state.app.people(&ids).await?)
+    People::read(state, viewer, &ids).await
 }
 
 /// How the incident page names things: severities, services and people.
 struct Names<'a> {
     labels: &'a BTreeMap<String, String>,
     services: &'a HashMap<String, String>,
-    people: &'a BTreeMap<String, User>,
+    people: &'a People,
 }
 
 impl Names<'_> {
-    /// A person by user id: their name (email), else the id.
     fn person(&self, id: &str) -> String {
-        self.people.get(id).map_or_else(
-            || id.to_owned(),
-            |user| format!("{} ({})", user.display_name.as_str(), user.email.as_str()),
-        )
+        self.people.label(id)
     }
 
-    /// A person's email, for an edit form (the form takes emails), else the id.
+    /// A person for an edit form's field.
     fn email(&self, id: &str) -> String {
-        self.people
-            .get(id)
-            .map_or_else(|| id.to_owned(), |user| user.email.as_str().to_owned())
+        self.people.field(id)
     }
 
     /// A timeline actor: `user:<id>` named, anything else (a sender, the engine) as is.
     fn actor(&self, actor: &str) -> String {
         actor
             .strip_prefix("user:")
-            .filter(|id| self.people.contains_key(*id))
+            .filter(|id| self.people.knows(id))
             .map_or_else(|| actor.to_owned(), |id| self.person(id))
     }
 }
@@ -746,12 +743,7 @@ pub async fn edit(
         person => Some(state.app.user_named(person).await?),
     };
     let mut assignees = Vec::new();
-    for person in form
-        .assignees
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
+    for person in form_lines(&form.assignees, "assignees")? {
         assignees.push(state.app.user_named(person).await?);
     }
     state

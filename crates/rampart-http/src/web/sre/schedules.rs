@@ -13,7 +13,6 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp, Zoned};
 use maud::{Markup, html};
-use rampart_domain::platform::identity::User;
 use rampart_domain::sre::documents::{LayerDoc, OverrideDoc, ScheduleDoc};
 use rampart_domain::sre::schedules::{Segment, Source};
 use serde::Deserialize;
@@ -22,9 +21,10 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
 use crate::web::gate::{
-    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, invalid, see_other,
+    ApiRoute, Browser, Viewer, WebError, WebPath, form_lines, form_rows, invalid, see_other,
 };
 use crate::web::page::{csrf_field, project_base, viewer_page};
+use crate::web::platform::identity::People;
 
 pub const LIST: ApiRoute = (
     Method::GET,
@@ -188,7 +188,7 @@ pub async fn list(
                     input #s-identifier type="text" name="identifier" required pattern="[a-z0-9][a-z0-9\\-]{0,62}" placeholder="primary";
                     label for="s-name" { "Name" }
                     input #s-name type="text" name="name" required maxlength="100";
-                    (definition_fields("UTC", &[], &BTreeMap::new()))
+                    (definition_fields("UTC", &[], &People::read(&state, &viewer, &[]).await?))
                     div { button type="submit" { "Create schedule" } }
                 }
             }
@@ -280,7 +280,7 @@ pub async fn show(
         .flat_map(|layer| layer.participants.iter().map(String::as_str))
         .collect();
     ids.extend(schedule.document.overrides.iter().map(|o| o.user.as_str()));
-    let people = state.app.people(&ids).await?;
+    let people = People::read(&state, &viewer, &ids).await?;
     let main = html! {
         p { a href=(format!("{}/schedules", project_base(&viewer))) { "← All schedules" } }
         h1 { (schedule.record.name.as_str()) }
@@ -407,19 +407,12 @@ fn draw(
     }
 }
 
-/// A person for a form field: their email (forms take emails), else the id.
-fn email_of(people: &BTreeMap<String, User>, id: &str) -> String {
-    people
-        .get(id)
-        .map_or_else(|| id.to_owned(), |user| user.email.as_str().to_owned())
-}
-
 /// The overrides that are not over yet, with removing one, adding one for someone, and
 /// taking a shift yourself.
 fn overrides_section(
     viewer: &Viewer,
     schedule: &ScheduleDoc,
-    people: &BTreeMap<String, User>,
+    people: &People,
     tz: &TimeZone,
     now: Timestamp,
     here: &str,
@@ -447,14 +440,17 @@ fn overrides_section(
                 tbody {
                     @for o in &current {
                         tr {
-                            td data-label="Who" { (email_of(people, &o.user)) }
+                            td data-label="Who" { (people.label(&o.user)) }
                             td data-label="From" { (shown(&o.starts_at)) }
                             td data-label="Until" { (shown(&o.ends_at)) }
                             @if may_remove {
                                 td data-label="" {
-                                    form method="post" action=(format!("{here}/overrides/{}/remove", o.id_or_derived())) {
+                                    // The id goes in the body: an override's id came from whoever
+                                    // wrote the schedule, and is never part of an address.
+                                    form method="post" action=(format!("{here}/overrides/remove")) {
                                         (csrf_field(viewer))
-                                        button.secondary type="submit" aria-label=(format!("Remove the override of {}", email_of(people, &o.user))) { "Remove" }
+                                        input type="hidden" name="override_id" value=(o.id_or_derived());
+                                        button.secondary type="submit" aria-label=(format!("Remove the override of {}", people.label(&o.user))) { "Remove" }
                                     }
                                 }
                             }
@@ -496,11 +492,7 @@ fn window_fields(prefix: &str) -> Markup {
 
 /// The time zone and the layers (each existing one, then a blank one to add; a layer
 /// whose name is emptied is removed).
-fn definition_fields(
-    time_zone: &str,
-    layers: &[LayerDoc],
-    people: &BTreeMap<String, User>,
-) -> Markup {
+fn definition_fields(time_zone: &str, layers: &[LayerDoc], people: &People) -> Markup {
     let blank = LayerDoc {
         name: String::new(),
         priority: 0,
@@ -533,7 +525,7 @@ fn definition_fields(
                 input id=(id("handoff")) type="datetime-local" name=(field("first_handoff")) value=(layer.first_handoff);
                 label for=(id("people")) { "Participants in order (emails, one per line)" }
                 textarea id=(id("people")) name=(field("participants")) spellcheck="false" {
-                    (layer.participants.iter().map(|p| email_of(people, p)).collect::<Vec<_>>().join("\n"))
+                    (layer.participants.iter().map(|p| people.field(p)).collect::<Vec<_>>().join("\n"))
                 }
             }
         }
@@ -552,7 +544,7 @@ pub struct DefinitionForm {
     layers: BTreeMap<String, String>,
 }
 
-crate::signed_forms!(DefinitionForm, WindowForm);
+crate::signed_forms!(DefinitionForm, WindowForm, RemoveOverrideForm);
 
 /// The layers a form describes, people named by email turned into user ids; what a
 /// form cannot show (restrictions, priority, start and end) is kept from the layer at
@@ -563,25 +555,12 @@ async fn layers_of(
     before: &[LayerDoc],
 ) -> Result<Vec<LayerDoc>, WebError> {
     const FIELDS: [&str; 5] = ["name", "every", "unit", "first_handoff", "participants"];
-    for key in form.layers.keys() {
-        let known = key
-            .strip_prefix("layer")
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(index, field)| {
-                index.parse::<usize>().is_ok() && FIELDS.contains(&field)
-            });
-        if !known {
-            return Err(invalid(
-                "layers",
-                format!("{key} is not a field of this form"),
-            ));
-        }
-    }
+    let rows = form_rows(&form.layers, "layer", &FIELDS, "layers")?;
     let mut layers = Vec::new();
-    for index in 0.. {
-        let get = |field: &str| form.layers.get(&format!("layer{index}.{field}"));
-        let Some(name) = get("name") else { break };
-        if name.trim().is_empty() {
+    for (index, row) in rows.iter().enumerate() {
+        let get = |field: &str| row.get(field).copied().unwrap_or_default();
+        let name = get("name").trim();
+        if name.is_empty() {
             continue;
         }
         let mut layer = before.get(index).cloned().unwrap_or(LayerDoc {
@@ -595,11 +574,11 @@ async fn layers_of(
             starts_at: None,
             ends_at: None,
         });
-        layer.name = name.trim().to_owned();
-        layer.unit = get("unit").cloned().unwrap_or_default();
-        layer.every = get("every")
-            .map_or(Ok(1), |every| every.trim().parse::<u32>())
-            .map_err(|_| {
+        layer.name = name.to_owned();
+        layer.unit = get("unit").to_owned();
+        layer.every = match get("every").trim() {
+            "" => 1,
+            every => every.parse::<u32>().map_err(|_| {
                 invalid(
                     "layers",
                     format!(
@@ -607,16 +586,11 @@ async fn layers_of(
                         index + 1
                     ),
                 )
-            })?;
-        layer.first_handoff = get("first_handoff").cloned().unwrap_or_default();
+            })?,
+        };
+        layer.first_handoff = get("first_handoff").to_owned();
         layer.participants = Vec::new();
-        for person in get("participants")
-            .map(String::as_str)
-            .unwrap_or_default()
-            .split(['\n', ','])
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
+        for person in form_lines(get("participants"), "layers")? {
             layer.participants.push(state.app.user_named(person).await?);
         }
         layers.push(layer);
@@ -786,15 +760,22 @@ async fn override_window(
     )))
 }
 
-/// `POST …/schedules/{schedule}/overrides/{override_id}/remove`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveOverrideForm {
+    csrf: String,
+    override_id: String,
+}
+
+/// `POST …/schedules/{schedule}/overrides/remove` (the override's id in the body)
 pub async fn remove_override(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
     browser: Browser,
     path: WebPath,
-    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
+    form: Result<ApiForm<RemoveOverrideForm>, crate::error::ApiError>,
 ) -> Result<Response, WebError> {
-    let (viewer, _) = browser
+    let (viewer, form) = browser
         .admit_form(&state, &guards, &REMOVE_OVERRIDE, &path, form)
         .await?;
     let identifier = path.param("schedule");
@@ -804,7 +785,7 @@ pub async fn remove_override(
             &viewer.ctx,
             viewer.scope.scope(),
             identifier,
-            path.param("override_id"),
+            &form.override_id,
         )
         .await?;
     Ok(see_other(&format!(

@@ -22,7 +22,7 @@ use crate::extract::ApiForm;
 use crate::handlers::sre::alerts::PAGERDUTY_ENQUEUE_PATH;
 use crate::web::ApiGuards;
 use crate::web::gate::{
-    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, invalid, see_other,
+    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, form_rows, invalid, see_other,
 };
 use crate::web::page::{csrf_field, project_base, viewer_page, when};
 
@@ -247,10 +247,15 @@ pub async fn show(
     let here = format!("{}/{}", base(&viewer), service.identifier);
     let origin = browser.origin(&state);
     let scope = viewer.scope.scope();
-    let policy = state
-        .app
-        .service_escalation_policy(scope, identifier)
-        .await?;
+    // Which policy a service pages with is shown to who may read policies.
+    let policy = if viewer.may(&POLICIES) {
+        state
+            .app
+            .service_escalation_policy(scope, identifier)
+            .await?
+    } else {
+        None
+    };
     let policies = if viewer.may(&POLICIES) {
         state
             .app
@@ -274,6 +279,7 @@ pub async fn show(
             " · "
             a href=(format!("{}/alerts?service={}", project_base(&viewer), service.identifier)) { "Its alerts" }
         }
+        @if viewer.may(&POLICIES) {
         h2 #h-policy { "Who is paged" }
         p {
             @match &policy {
@@ -297,6 +303,7 @@ pub async fn show(
                 }
                 div { button type="submit" { "Save" } }
             }
+        }
         }
         @if let Some(rules) = &rules {
             (rules_section(&viewer, &here, rules))
@@ -625,7 +632,7 @@ fn rules_section(viewer: &Viewer, here: &str, rules: &[AlertRule]) -> Markup {
     let blank = AlertRule {
         name: String::new(),
         conditions: Conditions::default(),
-        action: RuleAction::RecordOnly,
+        action: RuleAction::OpenIncident,
     };
     let severity_select = |id: String, name: String, chosen: Option<&str>, label: &str| {
         html! {
@@ -701,34 +708,19 @@ fn rules_of(form: &RulesForm) -> Result<Vec<AlertRule>, WebError> {
         "labels",
         "action",
     ];
-    for key in form.rules.keys() {
-        let known = key
-            .strip_prefix("rule")
-            .and_then(|rest| rest.split_once('.'))
-            .is_some_and(|(index, field)| {
-                index.parse::<usize>().is_ok() && FIELDS.contains(&field)
-            });
-        if !known {
-            return Err(invalid(
-                "rules",
-                format!("{key} is not a field of this form"),
-            ));
-        }
-    }
     let mut rules = Vec::new();
-    for index in 0.. {
+    for (index, row) in form_rows(&form.rules, "rule", &FIELDS, "rules")?
+        .iter()
+        .enumerate()
+    {
         let get = |field: &str| {
-            form.rules
-                .get(&format!("rule{index}.{field}"))
+            row.get(field)
                 .map(|value| value.trim().to_owned())
                 .filter(|value| !value.is_empty())
         };
-        let Some(name) = form.rules.get(&format!("rule{index}.name")) else {
-            break;
-        };
-        if name.trim().is_empty() {
+        let Some(name) = get("name") else {
             continue;
-        }
+        };
         let mut labels = std::collections::BTreeMap::new();
         for line in get("labels")
             .unwrap_or_default()
@@ -755,7 +747,7 @@ fn rules_of(form: &RulesForm) -> Result<Vec<AlertRule>, WebError> {
             }
         };
         rules.push(AlertRule {
-            name: name.trim().to_owned(),
+            name,
             conditions: Conditions {
                 min_severity: get("min_severity"),
                 max_severity: get("max_severity"),

@@ -236,6 +236,13 @@ try {
 
   // The other pages: each accessible, light and fitting a phone.
   const project = settings.incidents.replace(/\/incidents$/, '');
+
+  // The alert list is live too: a new alert's row appears without a reload.
+  await page.goto(`${settings.url}${project}/alerts`);
+  await page.evaluate(() => { window.notReloaded = true; });
+  await sendAlert('cache-cold', 'cache cold');
+  await page.locator('#alert-list a', { hasText: 'cache-cold' }).waitFor({ timeout: 20000 });
+  check(await page.evaluate(() => window.notReloaded === true), 'the new alert appeared in the list without a reload');
   for (const [path, name] of [
     ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],

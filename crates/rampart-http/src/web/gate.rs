@@ -364,7 +364,7 @@ impl Browser {
 }
 
 /// A form of a signed-in page: every one carries the session's CSRF token (implemented
-/// with [`signed_forms!`]).
+/// with [`crate::signed_forms!`]).
 pub trait SignedForm {
     fn csrf(&self) -> &str;
 }
@@ -525,7 +525,7 @@ impl Level {
     }
 
     /// Of one API route at the account, an organisation and a project (as
-    /// [`api_routes_at_each_level!`] writes them), the one for this level.
+    /// [`crate::api_routes_at_each_level!`] writes them), the one for this level.
     pub fn pick(self, routes: &'static [ApiRoute; 3]) -> &'static ApiRoute {
         let [account, org, project] = routes;
         match self {

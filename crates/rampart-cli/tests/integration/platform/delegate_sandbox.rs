@@ -236,7 +236,9 @@ EOF"#,
 #[test]
 fn a_fork_bomb_stops_at_the_process_limit_and_the_timeout_and_leaves_nothing() {
     let fixture = fixture();
-    let mut bomb = script("bomb() { bomb | bomb & }; bomb; sleep 600");
+    // The script's own shell execs its sleep: a fork there would race the bomb for the
+    // last process slots, and a lost race ends the script early with "Cannot fork".
+    let mut bomb = script("bomb() { bomb | bomb & }; bomb; exec sleep 600");
     bomb.limits.wall_seconds = 4;
     bomb.limits.processes = 16;
     let outcome = run(&fixture, &bomb);

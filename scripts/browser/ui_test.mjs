@@ -250,7 +250,7 @@ try {
     ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],
     ['/workspaces/prod/rollback?version=1', 'rollback'], ['/access', 'access-project'],
     ['/access?principal=vera%40example.com&permission=incident%3Aview', 'explain'],
-    ['/settings', 'settings-project'],
+    ['/settings', 'settings-project'], ['/slos', 'slos'], ['/slos/checkout-availability', 'slo'],
   ]) {
     await visit(page, `${project}${path}`, name);
   }
@@ -266,6 +266,7 @@ try {
   for (const [path, name] of [
     [`${project}/schedules/primary`, 'schedule-edit'], [`${settings.incidents}/1`, 'incident-edit'],
     [`${project}/escalation-policies/default`, 'escalation-policy-edit'],
+    [`${project}/slos/checkout-availability`, 'slo-edit'],
   ]) {
     await page.goto(`${settings.url}${path}`);
     for (const summary of await page.locator('details.edit > summary').all()) {

@@ -2435,3 +2435,246 @@ async fn a_service_gets_its_policy_and_alert_rules_in_the_web_ui() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
 }
+
+#[tokio::test]
+async fn slos_are_read_created_edited_and_deleted_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    service(&server, "checkout").await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let slos = "/o/default/p/default/slos";
+    let empty = ops.get(slos).await;
+    assert!(
+        empty.text.contains("No SLOs in this project.")
+            && empty.text.contains("New SLO")
+            && empty.text.contains(&format!("href=\"{slos}\">SLOs</a>")),
+        "{}",
+        empty.text
+    );
+    let csrf = empty.csrf();
+    let definition = |target: f64| {
+        json!({
+            "description": "Checkout answers",
+            "service": "checkout",
+            "target": target,
+            "time_window": {"duration": "30d", "is_rolling": true},
+            "budgeting_method": "occurrences"
+        })
+        .to_string()
+    };
+    let first = definition(0.999);
+    let created = ops
+        .post(
+            slos,
+            &[
+                ("csrf", &csrf),
+                ("identifier", "checkout-availability"),
+                ("name", "Checkout availability"),
+                ("definition", &first),
+            ],
+        )
+        .await;
+    let page = format!("{slos}/checkout-availability");
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, &*page),
+        "{}",
+        created.text
+    );
+
+    // An hour of minutes, the last ten at 20 % errors: the fast page window burns.
+    let api = format!("{PROJECT}/slos/checkout-availability");
+    let now = jiff::Timestamp::now();
+    let minute = jiff::Timestamp::from_second(now.as_second() / 60 * 60).unwrap();
+    let minutes: Vec<_> = (1..=60)
+        .map(|back| {
+            let bad = if back <= 10 { 200.0 } else { 0.0 };
+            json!({"minute": (minute - jiff::SignedDuration::from_mins(back)).to_string(),
+                   "good": 1000.0 - bad, "total": 1000.0})
+        })
+        .collect();
+    let pushed = server
+        .post(
+            &format!("{api}/minutes"),
+            &server.admin_token,
+            json!({ "minutes": minutes }),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
+    let shown = ops.get(&page).await;
+    for expected in [
+        "Checkout answers",
+        "99.9 % good events over a rolling 30d",
+        "2000 of 60000, 60 allowed",
+        "budget exhausted",
+        "page (14.4× over 1 h)",
+        "class=\"chart\"",
+        "class=\"budget\"",
+        "class=\"burn over\"",
+        "Edit the definition",
+        "Delete this SLO",
+    ] {
+        assert!(shown.text.contains(expected), "{expected}: {}", shown.text);
+    }
+    let listed = ops.get(slos).await;
+    assert!(
+        listed.text.contains("Checkout availability") && listed.text.contains("burning"),
+        "{}",
+        listed.text
+    );
+
+    // Edited on the version the form was drawn from; a stale or bad form changes nothing.
+    let edit = format!("{page}/edit");
+    let looser = definition(0.99);
+    let saved = ops
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("name", "Checkout availability"),
+                ("definition", &looser),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let stored = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        (
+            &stored.body["version"],
+            &stored.body["definition"]["target"]
+        ),
+        (&json!(2), &json!(0.99)),
+        "{}",
+        stored.text
+    );
+    for (version, definition, status, code) in [
+        (
+            "1",
+            first.as_str(),
+            StatusCode::CONFLICT,
+            "slo_version_stale",
+        ),
+        (
+            "2",
+            "{\"target\": ",
+            StatusCode::BAD_REQUEST,
+            "invalid_definition",
+        ),
+        (
+            "2",
+            &definition(2.0),
+            StatusCode::BAD_REQUEST,
+            "definition target",
+        ),
+        (
+            "two",
+            first.as_str(),
+            StatusCode::BAD_REQUEST,
+            "invalid_version",
+        ),
+    ] {
+        let refused = ops
+            .post(
+                &edit,
+                &[
+                    ("csrf", &csrf),
+                    ("version", version),
+                    ("name", "Checkout availability"),
+                    ("definition", definition),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refused.status, status,
+            "{version} {definition}: {}",
+            refused.text
+        );
+        assert!(refused.text.contains(code), "{code}: {}", refused.text);
+    }
+    let unchanged = server.get(&api, &server.admin_token).await;
+    assert_eq!(unchanged.body["version"], 2, "{}", unchanged.text);
+
+    // Exported as OpenSLO and imported again: the same SLO is unchanged, a renamed copy
+    // is created.
+    let exported = ops
+        .get("/o/default/p/default/openslo?slo=checkout-availability")
+        .await;
+    assert_eq!(exported.status, StatusCode::OK, "{}", exported.text);
+    assert!(
+        exported.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/yaml")
+            && exported.text.contains("kind: SLO"),
+        "{}",
+        exported.text
+    );
+    let copy = exported
+        .text
+        .replace("checkout-availability", "checkout-copy");
+    let both = format!("{}\n---\n{copy}", exported.text.trim_end());
+    let imported = ops
+        .post(
+            "/o/default/p/default/openslo",
+            &[("csrf", &csrf), ("yaml", &both)],
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    assert!(
+        imported.text.contains("unchanged, version 2")
+            && imported.text.contains("created, version 1"),
+        "{}",
+        imported.text
+    );
+    let bad_yaml = ops
+        .post(
+            "/o/default/p/default/openslo",
+            &[("csrf", &csrf), ("yaml", "kind: [")],
+        )
+        .await;
+    assert_eq!(
+        bad_yaml.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_yaml.text
+    );
+
+    // A viewer reads it and is shown no control; a forged delete is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&page).await;
+    assert!(
+        seen.status == StatusCode::OK
+            && seen.text.contains("Checkout availability")
+            && !seen.text.contains("Edit the definition")
+            && !seen.text.contains("Delete this SLO"),
+        "{}",
+        seen.text
+    );
+    assert!(!viewer.get(slos).await.text.contains("New SLO"));
+    let vera_csrf = seen.csrf();
+    let forged = viewer
+        .post(&format!("{page}/delete"), &[("csrf", &vera_csrf)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    assert_eq!(
+        server.get(&api, &server.admin_token).await.status,
+        StatusCode::OK
+    );
+
+    let deleted = ops
+        .post(&format!("{page}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (deleted.status, deleted.location()),
+        (StatusCode::SEE_OTHER, slos),
+        "{}",
+        deleted.text
+    );
+    assert_eq!(
+        server.get(&api, &server.admin_token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(ops.get(&page).await.status, StatusCode::NOT_FOUND);
+}

@@ -4,8 +4,8 @@
 //! list without a reload (its `<script>` inert), acknowledging by click and resolving by
 //! keyboard, the timeline updating live, a cross-site form post refused, a viewer shown
 //! no controls and their forged post refused, the alert, service, on-call, audit, token
-//! and workspace pages (a state diff, the rollback confirmation),
-//! signing out; on every page axe-core finds
+//! and workspace pages (a state diff, the rollback confirmation), an SLO's page with
+//! its window drawn, signing out; on every page axe-core finds
 //! no serious or critical violation, nothing is wider than a 390 px screen, no page
 //! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
 //! `target/ui-screenshots/` for a reviewer.
@@ -52,6 +52,7 @@ async fn the_web_ui_in_chromium() {
         )
         .await;
     assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text);
+    slo_with_ten_hours_of_minutes(&server).await;
     let tf = crate::iacm::Tf { server: &server };
     for (serial, resources) in [(1, &["web", "db"][..]), (2, &["web"][..])] {
         let state = crate::web::tfstate(serial, resources);
@@ -116,4 +117,37 @@ async fn the_web_ui_in_chromium() {
         )
         .await;
     assert!(denials.text.contains("/status"), "{}", denials.text);
+}
+
+/// The SLO `checkout-availability` with ten hours of minutes, errors rising and falling,
+/// so that its page draws both charts.
+async fn slo_with_ten_hours_of_minutes(server: &TestServer) {
+    let created = server
+        .post(
+            &format!("{PROJECT}/slos"),
+            &server.admin_token,
+            json!({"identifier": "checkout-availability", "name": "Checkout availability",
+                   "definition": {"service": "checkout", "target": 0.999,
+                                  "time_window": {"duration": "1d", "is_rolling": true},
+                                  "budgeting_method": "occurrences"}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let minute =
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() / 60 * 60).unwrap();
+    let minutes: Vec<_> = (1..=600_i64)
+        .map(|back| {
+            let bad = ((back % 120) - 60).abs() as f64 / 20.0;
+            json!({"minute": (minute - jiff::SignedDuration::from_mins(back)).to_string(),
+                   "good": 1000.0 - bad, "total": 1000.0})
+        })
+        .collect();
+    let pushed = server
+        .post(
+            &format!("{PROJECT}/slos/checkout-availability/minutes"),
+            &server.admin_token,
+            json!({ "minutes": minutes }),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.text);
 }

@@ -23,7 +23,8 @@
 //! `sre/incidents.rs`: the incident list and page, editing, action items;
 //! `sre/alerts.rs`; `sre/services.rs`: services, integrations, escalation policy, alert
 //! rules; `sre/schedules.rs`: who is on call, two weeks drawn, editing, overrides;
-//! `sre/escalation_policies.rs`; `iacm/workspaces.rs`: state history, diffs, rollback;
+//! `sre/escalation_policies.rs`; `sre/slos.rs`: budgets, burn rates, the window
+//! drawn, definitions, OpenSLO import and export; `iacm/workspaces.rs`: state history, diffs, rollback;
 //! `iacm/runs.rs`: a run's plan, policy checks, cost and approvals), [`home`], and
 //! [`live`] updates.
 
@@ -92,6 +93,7 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::services::API_ROUTES.iter().cloned());
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
     routes.extend(sre::escalation_policies::API_ROUTES.iter().cloned());
+    routes.extend(sre::slos::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes.extend(iacm::runs::API_ROUTES.iter().cloned());
     routes.extend(platform::access::API_ROUTES.iter().flatten().cloned());
@@ -170,7 +172,7 @@ fn scoped_pages(mut pages: Router<AppState>) -> Router<AppState> {
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use iacm::{runs, workspaces};
     use platform::{audit_log, auth, identity};
-    use sre::{alerts, escalation_policies, incidents, schedules, services};
+    use sre::{alerts, escalation_policies, incidents, schedules, services, slos};
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -293,6 +295,17 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/escalation-policies/{policy}/edit",
             post(escalation_policies::edit),
+        )
+        .route(
+            "/o/{org}/p/{project}/slos",
+            get(slos::list).post(slos::create),
+        )
+        .route("/o/{org}/p/{project}/slos/{slo}", get(slos::show))
+        .route("/o/{org}/p/{project}/slos/{slo}/edit", post(slos::edit))
+        .route("/o/{org}/p/{project}/slos/{slo}/delete", post(slos::delete))
+        .route(
+            "/o/{org}/p/{project}/openslo",
+            get(slos::export).post(slos::import),
         )
         .route("/o/{org}/p/{project}/workspaces", get(workspaces::list))
         .route(

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 
 /// A project's pages in the navigation, each shown only to who may read it: (the API
 /// route it stands for, its path under the project, its label).
-const PROJECT_PAGES: [(&ApiRoute, &str, &str); 7] = [
+const PROJECT_PAGES: [(&ApiRoute, &str, &str); 8] = [
     (&crate::web::sre::incidents::LIST, "incidents", "Incidents"),
     (&crate::web::sre::alerts::LIST, "alerts", "Alerts"),
     (&crate::web::sre::schedules::LIST, "schedules", "On call"),
@@ -24,6 +24,7 @@ const PROJECT_PAGES: [(&ApiRoute, &str, &str); 7] = [
         "Escalation",
     ),
     (&crate::web::sre::services::LIST, "services", "Services"),
+    (&crate::web::sre::slos::LIST, "slos", "SLOs"),
     (
         &crate::web::iacm::workspaces::LIST,
         "workspaces",

@@ -5,3 +5,4 @@ pub mod escalation_policies;
 pub mod incidents;
 pub mod schedules;
 pub mod services;
+pub mod slos;

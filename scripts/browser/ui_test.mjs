@@ -243,8 +243,31 @@ try {
   await sendAlert('cache-cold', 'cache cold');
   await page.locator('#alert-list a', { hasText: 'cache-cold' }).waitFor({ timeout: 20000 });
   check(await page.evaluate(() => window.notReloaded === true), 'the new alert appeared in the list without a reload');
+  // A sensitive runbook run from its page waits for a second person; their approval,
+  // given through the API, shows on the open execution page without a reload.
+  await visit(page, `${project}/runbooks/purge`, 'runbook');
+  await page.fill('#r-incident', '1');
+  await page.selectOption('select[name="input.MODE"]', 'hard');
+  await submit(page, () => page.click('form[action$="/run"] button[type=submit]'));
+  check(new URL(page.url()).pathname.includes('/runbook-executions/'), 'the Run form leads to the execution');
+  check(await page.locator('#execution-live .badge', { hasText: 'awaiting_approval' }).count() === 1,
+    'the execution waits for approval');
+  check(await page.locator('text=Approve and run').count() === 0, 'who started it is not offered the approval');
+  await page.evaluate(() => { window.notReloaded = true; });
+  const execution = new URL(page.url()).pathname.split('/').pop();
+  const approved = await fetch(`${settings.api.url}/runbook-executions/${execution}/approve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${settings.api.token}` },
+    body: '{}',
+  });
+  check(approved.status === 200, `a second person approves it through the API (${approved.status})`);
+  await page.locator('#execution-live > p .badge', { hasText: 'succeeded' }).waitFor({ timeout: 20000 });
+  check(await page.evaluate(() => window.notReloaded === true), 'the execution page updated without a reload');
+  await accessible(page, 'runbook-execution');
+  await screenshots(page, 'runbook-execution');
+
   for (const [path, name] of [
-    ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
+    ['/runbooks', 'runbooks'], ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
     ['/escalation-policies', 'escalation-policies'], ['/escalation-policies/default', 'escalation-policy'],
     ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],
@@ -267,6 +290,7 @@ try {
     [`${project}/schedules/primary`, 'schedule-edit'], [`${settings.incidents}/1`, 'incident-edit'],
     [`${project}/escalation-policies/default`, 'escalation-policy-edit'],
     [`${project}/slos/checkout-availability`, 'slo-edit'],
+    [`${project}/runbooks/purge`, 'runbook-edit'],
   ]) {
     await page.goto(`${settings.url}${path}`);
     for (const summary of await page.locator('details.edit > summary').all()) {

@@ -1076,6 +1076,34 @@ impl App {
         })
     }
 
+    /// A token that changes whenever execution `id`'s page would: its status and last
+    /// change, each step's status, and the last report of each step still running (a
+    /// script's output grows while it runs). Nothing is opened.
+    pub async fn runbook_execution_watermark(&self, scope: Scope, id: &str) -> AppResult<String> {
+        let (project, _) = project_scope(scope)?;
+        let id: RunbookExecutionId = id.parse().map_err(|_| not_found())?;
+        let (execution, _) = self
+            .store()
+            .runbook_execution(project, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let mut mark = format!(
+            "{}.{}",
+            execution.status.as_str(),
+            execution.updated_at.as_microsecond()
+        );
+        for step in self.store().runbook_execution_steps(id).await? {
+            mark.push('.');
+            mark.push_str(step.status.as_str());
+            if let (StepStatus::Running, Some(task)) = (step.status, step.task_id)
+                && let Some(task) = self.store().delegate_task(project, task).await?
+            {
+                mark.push_str(&format!("@{}", task.updated_at.as_microsecond()));
+            }
+        }
+        Ok(mark)
+    }
+
     /// An execution of the project at `scope` with its inputs opened, and the owner of
     /// the project's key.
     async fn execution_read(

@@ -2678,3 +2678,248 @@ async fn slos_are_read_created_edited_and_deleted_in_the_web_ui() {
     );
     assert_eq!(ops.get(&page).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ann@example.com", "_project_admin").await;
+    person(&server, "bob@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": "Disk full", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let ann = Page::sign_in(&server, "ann@example.com", PASSWORD).await;
+    let runbooks = "/o/default/p/default/runbooks";
+    let empty = ann.get(runbooks).await;
+    assert!(
+        empty.text.contains("No runbooks in this project.")
+            && empty.text.contains("New runbook")
+            && empty
+                .text
+                .contains(&format!("href=\"{runbooks}\">Runbooks</a>")),
+        "{}",
+        empty.text
+    );
+    let csrf = empty.csrf();
+    let definition = |note: &str| {
+        json!({
+            "description": "Frees the disk",
+            "sensitive": true,
+            "inputs": [
+                {"name": "TIMES", "type": "integer", "default": 1},
+                {"name": "MODE", "allowed": ["soft", "hard"], "default": "soft"},
+                {"name": "REASON", "description": "Why"}
+            ],
+            "steps": [{"kind": "add_note", "name": "tell", "text": note}]
+        })
+        .to_string()
+    };
+    let first = definition("purged {{inputs.MODE}} x{{inputs.TIMES}}: {{inputs.REASON}}");
+    let created = ann
+        .post(
+            runbooks,
+            &[
+                ("csrf", &csrf),
+                ("identifier", "purge"),
+                ("name", "Purge"),
+                ("definition", &first),
+            ],
+        )
+        .await;
+    let page = format!("{runbooks}/purge");
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, &*page),
+        "{}",
+        created.text
+    );
+    let shown = ann.get(&page).await;
+    for expected in [
+        "Frees the disk",
+        "each execution waits for a second person",
+        "adds a note to the incident",
+        "name=\"input.TIMES\" value=\"1\"",
+        "<option value=\"soft\" selected>soft</option>",
+        "REASON</code> — Why (required)",
+        "Edit the definition",
+        "name=\"definition\" rows=\"16\" required spellcheck=\"false\">{\n  &quot;description&quot;: &quot;Frees the disk&quot;,",
+    ] {
+        assert!(shown.text.contains(expected), "{expected}: {}", shown.text);
+    }
+
+    // Bad inputs are refused with the field named; nothing starts.
+    let run = format!("{page}/run");
+    for (fields, code) in [
+        (vec![("input.TIMES", "three")], "invalid_inputs"),
+        (vec![("input.NOPE", "1")], "invalid_inputs"),
+        (vec![("other", "1")], "invalid_inputs"),
+        (vec![("incident", "first")], "invalid_incident"),
+        (vec![("input.MODE", "harder")], "invalid_inputs"),
+    ] {
+        let mut fields = fields;
+        fields.push(("input.REASON", "full"));
+        fields.push(("csrf", &csrf));
+        let refused = ann.post(&run, &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{fields:?}: {}",
+            refused.text
+        );
+        assert!(refused.text.contains(code), "{code}: {}", refused.text);
+    }
+    let executions = format!("{PROJECT}/runbook-executions");
+    let none = server.get(&executions, &server.admin_token).await;
+    assert_eq!(none.body["items"], json!([]), "{}", none.text);
+
+    // Started on incident 1, it waits: its starter is not offered the approval.
+    let started = ann
+        .post(
+            &run,
+            &[
+                ("csrf", &csrf),
+                ("input.TIMES", "3"),
+                ("input.MODE", "hard"),
+                ("input.REASON", "disk full"),
+                ("incident", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let execution = started.location().to_owned();
+    assert!(
+        execution.starts_with("/o/default/p/default/runbook-executions/"),
+        "{execution}"
+    );
+    let waiting = ann.get(&execution).await;
+    assert!(
+        waiting.text.contains("status-awaiting_approval")
+            && waiting.text.contains(">Cancel<")
+            && !waiting.text.contains("Approve and run")
+            && waiting.text.contains("/o/default/p/default/incidents/1"),
+        "{}",
+        waiting.text
+    );
+    let own = ann
+        .post(&format!("{execution}/approve"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.text);
+    assert!(own.text.contains("second_person_required"), "{}", own.text);
+
+    // A second person approves it; it runs.
+    let bob = Page::sign_in(&server, "bob@example.com", PASSWORD).await;
+    let seen = bob.get(&execution).await;
+    assert!(seen.text.contains("Approve and run"), "{}", seen.text);
+    let approved = bob
+        .post(&format!("{execution}/approve"), &[("csrf", &seen.csrf())])
+        .await;
+    assert_eq!(
+        (approved.status, approved.location()),
+        (StatusCode::SEE_OTHER, &*execution),
+        "{}",
+        approved.text
+    );
+    let done = bob.get(&execution).await;
+    assert!(
+        done.text.contains("status-succeeded") && done.text.contains("Approved by"),
+        "{}",
+        done.text
+    );
+    let incident = server
+        .get(&format!("{PROJECT}/incidents/1"), &server.admin_token)
+        .await;
+    assert!(
+        incident.text.contains("purged hard x3: disk full"),
+        "{}",
+        incident.text
+    );
+
+    // Another one is canceled before anyone approves it.
+    let again = ann
+        .post(
+            &run,
+            &[
+                ("csrf", &csrf),
+                ("input.REASON", "again"),
+                ("incident", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text);
+    let other = again.location().to_owned();
+    let canceled = ann
+        .post(&format!("{other}/cancel"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(canceled.status, StatusCode::SEE_OTHER, "{}", canceled.text);
+    assert!(ann.get(&other).await.text.contains("status-canceled"));
+    let listed = ann.get(runbooks).await;
+    assert!(
+        listed.text.contains("Latest executions") && listed.text.contains("status-canceled"),
+        "{}",
+        listed.text
+    );
+
+    // Edited on the version the form was drawn from; a stale form changes nothing.
+    let edit = format!("{page}/edit");
+    let second = definition("emptied {{inputs.MODE}}");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("version", "1"),
+        ("name", "Purge"),
+        ("definition", second.as_str()),
+    ];
+    let saved = ann.post(&edit, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    // The same form again: it was drawn from version 1, and version 2 is there now.
+    let refused = ann.post(&edit, &fields).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.text.contains("runbook_version_stale"),
+        "{}",
+        refused.text
+    );
+    let old = ann.get(&format!("{page}?version=1")).await;
+    assert!(
+        old.text.contains("This is version 1, not the current one")
+            && !old.text.contains("Edit the definition")
+            && !old.text.contains("h-run"),
+        "{}",
+        old.text
+    );
+
+    // A viewer reads it and is shown no control; a forged run is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&page).await;
+    assert!(
+        seen.status == StatusCode::OK
+            && seen.text.contains("emptied")
+            && !seen.text.contains("h-run")
+            && !seen.text.contains("Edit the definition")
+            && !seen.text.contains("Delete this runbook"),
+        "{}",
+        seen.text
+    );
+    let vera_csrf = seen.csrf();
+    let forged = viewer
+        .post(&run, &[("csrf", &vera_csrf), ("input.REASON", "x")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+
+    let deleted = ann
+        .post(&format!("{page}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (deleted.status, deleted.location()),
+        (StatusCode::SEE_OTHER, runbooks),
+        "{}",
+        deleted.text
+    );
+    assert_eq!(ann.get(&page).await.status, StatusCode::NOT_FOUND);
+    // Its executions stay on record.
+    assert_eq!(ann.get(&execution).await.status, StatusCode::OK);
+}

@@ -5,7 +5,8 @@
 //! keyboard, the timeline updating live, a cross-site form post refused, a viewer shown
 //! no controls and their forged post refused, the alert, service, on-call, audit, token
 //! and workspace pages (a state diff, the rollback confirmation), an SLO's page with
-//! its window drawn, signing out; on every page axe-core finds
+//! its window drawn, a runbook run from its page whose approval (by someone else,
+//! through the API) shows on the open execution page without a reload, signing out; on every page axe-core finds
 //! no serious or critical violation, nothing is wider than a 390 px screen, no page
 //! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
 //! `target/ui-screenshots/` for a reviewer.
@@ -53,6 +54,19 @@ async fn the_web_ui_in_chromium() {
         .await;
     assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text);
     slo_with_ten_hours_of_minutes(&server).await;
+    let runbook = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &server.admin_token,
+            json!({"identifier": "purge", "name": "Purge", "definition": {
+                "description": "Frees the disk of the primary",
+                "sensitive": true,
+                "inputs": [{"name": "REASON", "description": "Why it runs", "default": "disk full"},
+                           {"name": "MODE", "allowed": ["soft", "hard"], "default": "soft"}],
+                "steps": [{"kind": "add_note", "name": "tell", "text": "purged ({{inputs.MODE}}): {{inputs.REASON}}"}]}}),
+        )
+        .await;
+    assert_eq!(runbook.status, StatusCode::CREATED, "{}", runbook.text);
     let tf = crate::iacm::Tf { server: &server };
     for (serial, resources) in [(1, &["web", "db"][..]), (2, &["web"][..])] {
         let state = crate::web::tfstate(serial, resources);

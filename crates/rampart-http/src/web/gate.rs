@@ -75,6 +75,13 @@ pub fn invalid(field: &'static str, message: impl Into<String>) -> WebError {
     AppError::Invalid(rampart_domain::ValidationError::new(field, message)).into()
 }
 
+/// A form field holding a JSON document (a definition as the API and the CLI take it):
+/// 400 naming `field` when it is not JSON.
+pub fn form_json(field: &'static str, text: &str) -> Result<serde_json::Value, WebError> {
+    serde_json::from_str(text)
+        .map_err(|error| invalid(field, format!("the {field} is not JSON: {error}")))
+}
+
 /// The most rows a form that repeats fields per row may send (layers, levels, rules).
 pub const FORM_ROWS_MAX: usize = 50;
 /// The most lines one field of people or targets may hold (each is looked up).

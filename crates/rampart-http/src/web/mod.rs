@@ -24,7 +24,9 @@
 //! `sre/alerts.rs`; `sre/services.rs`: services, integrations, escalation policy, alert
 //! rules; `sre/schedules.rs`: who is on call, two weeks drawn, editing, overrides;
 //! `sre/escalation_policies.rs`; `sre/slos.rs`: budgets, burn rates, the window
-//! drawn, definitions, OpenSLO import and export; `iacm/workspaces.rs`: state history, diffs, rollback;
+//! drawn, definitions, OpenSLO import and export; `sre/runbooks.rs`: what a runbook does,
+//! its versions, running it, editing; `sre/runbook_executions.rs`: an execution live,
+//! approving and canceling; `iacm/workspaces.rs`: state history, diffs, rollback;
 //! `iacm/runs.rs`: a run's plan, policy checks, cost and approvals), [`home`], and
 //! [`live`] updates.
 
@@ -94,6 +96,8 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::schedules::API_ROUTES.iter().cloned());
     routes.extend(sre::escalation_policies::API_ROUTES.iter().cloned());
     routes.extend(sre::slos::API_ROUTES.iter().cloned());
+    routes.extend(sre::runbooks::API_ROUTES.iter().cloned());
+    routes.extend(sre::runbook_executions::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes.extend(iacm::runs::API_ROUTES.iter().cloned());
     routes.extend(platform::access::API_ROUTES.iter().flatten().cloned());
@@ -172,7 +176,10 @@ fn scoped_pages(mut pages: Router<AppState>) -> Router<AppState> {
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use iacm::{runs, workspaces};
     use platform::{audit_log, auth, identity};
-    use sre::{alerts, escalation_policies, incidents, schedules, services, slos};
+    use sre::{
+        alerts, escalation_policies, incidents, runbook_executions, runbooks, schedules, services,
+        slos,
+    };
     let pages = Router::new()
         .route("/", get(home::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -306,6 +313,42 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/openslo",
             get(slos::export).post(slos::import),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbooks",
+            get(runbooks::list).post(runbooks::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbooks/{runbook}",
+            get(runbooks::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbooks/{runbook}/edit",
+            post(runbooks::edit),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbooks/{runbook}/delete",
+            post(runbooks::delete),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbooks/{runbook}/run",
+            post(runbooks::run),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbook-executions/{execution}",
+            get(runbook_executions::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbook-executions/{execution}/events",
+            get(runbook_executions::show_events),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbook-executions/{execution}/approve",
+            post(runbook_executions::approve),
+        )
+        .route(
+            "/o/{org}/p/{project}/runbook-executions/{execution}/cancel",
+            post(runbook_executions::cancel),
         )
         .route("/o/{org}/p/{project}/workspaces", get(workspaces::list))
         .route(

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 
 /// A project's pages in the navigation, each shown only to who may read it: (the API
 /// route it stands for, its path under the project, its label).
-const PROJECT_PAGES: [(&ApiRoute, &str, &str); 8] = [
+const PROJECT_PAGES: [(&ApiRoute, &str, &str); 9] = [
     (&crate::web::sre::incidents::LIST, "incidents", "Incidents"),
     (&crate::web::sre::alerts::LIST, "alerts", "Alerts"),
     (&crate::web::sre::schedules::LIST, "schedules", "On call"),
@@ -25,6 +25,7 @@ const PROJECT_PAGES: [(&ApiRoute, &str, &str); 8] = [
     ),
     (&crate::web::sre::services::LIST, "services", "Services"),
     (&crate::web::sre::slos::LIST, "slos", "SLOs"),
+    (&crate::web::sre::runbooks::LIST, "runbooks", "Runbooks"),
     (
         &crate::web::iacm::workspaces::LIST,
         "workspaces",
@@ -135,6 +136,15 @@ pub fn project_base(viewer: &Viewer) -> String {
 /// A status as a badge (incidents and alerts share the words and colours).
 pub fn badge(status: &str) -> Markup {
     html! { span class=(format!("badge status-{status}")) { (status) } }
+}
+
+/// A definition as JSON (the document the API and the CLI take), in a form's
+/// `definition` field: `about` says what it holds.
+pub fn definition_field(about: Markup, json: &str) -> Markup {
+    html! {
+        label for="f-definition" { "Definition (JSON" (about) ")" }
+        textarea #f-definition name="definition" rows="16" required spellcheck="false" { (json) }
+    }
 }
 
 /// The hidden field every form of a signed-in page carries.

@@ -363,6 +363,15 @@ impl People {
         }
     }
 
+    /// An actor as the audit log and timelines write it: `user:<id>` named, anything
+    /// else (a sender, a service account, the engine) as it is.
+    pub fn actor(&self, actor: &str) -> String {
+        actor
+            .strip_prefix("user:")
+            .filter(|id| self.knows(id))
+            .map_or_else(|| actor.to_owned(), |id| self.label(id))
+    }
+
     /// A person as a form field holds them: their email for who may read emails, else
     /// their id (`App::user_named` reads either back).
     pub fn field(&self, id: &str) -> String {

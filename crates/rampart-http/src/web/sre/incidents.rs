@@ -447,10 +447,7 @@ impl Names<'_> {
 
     /// A timeline actor: `user:<id>` named, anything else (a sender, the engine) as is.
     fn actor(&self, actor: &str) -> String {
-        actor
-            .strip_prefix("user:")
-            .filter(|id| self.people.knows(id))
-            .map_or_else(|| actor.to_owned(), |id| self.person(id))
+        self.people.actor(actor)
     }
 }
 

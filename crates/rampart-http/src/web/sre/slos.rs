@@ -20,9 +20,10 @@ use crate::AppState;
 use crate::extract::ApiForm;
 use crate::web::ApiGuards;
 use crate::web::gate::{
-    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, invalid, query_pairs, see_other,
+    ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, form_json, invalid, query_pairs,
+    see_other,
 };
-use crate::web::page::{csrf_field, project_base, viewer_page, when};
+use crate::web::page::{self, csrf_field, project_base, viewer_page, when};
 
 pub const LIST: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/projects/{project}/slos");
 const CREATE: ApiRoute = (Method::POST, "/api/v1/orgs/{org}/projects/{project}/slos");
@@ -258,12 +259,13 @@ fn new_definition() -> String {
 }
 
 fn definition_field(text: &str) -> Markup {
-    html! {
-        label for="s-definition" {
-            "Definition (JSON, as " code { "rampart slo create --definition" } " takes it: service, target, time_window, budgeting_method, and optionally indicator and alert_policies)"
-        }
-        textarea #s-definition name="definition" rows="16" required spellcheck="false" { (text) }
-    }
+    page::definition_field(
+        html! {
+            ", as " code { "rampart slo create --definition" } " takes it: service, target, "
+            "time_window, budgeting_method, and optionally indicator and alert_policies"
+        },
+        text,
+    )
 }
 
 /// `GET /o/{org}/p/{project}/slos/{slo}`
@@ -516,12 +518,6 @@ pub struct ImportForm {
 
 crate::signed_forms!(CreateForm, EditForm, ImportForm);
 
-/// A definition field's JSON.
-fn definition_of(text: &str) -> Result<serde_json::Value, WebError> {
-    serde_json::from_str(text)
-        .map_err(|error| invalid("definition", format!("the definition is not JSON: {error}")))
-}
-
 /// `POST /o/{org}/p/{project}/slos`
 pub async fn create(
     State(state): State<AppState>,
@@ -533,7 +529,7 @@ pub async fn create(
     let (viewer, form) = browser
         .admit_form(&state, &guards, &CREATE, &path, form)
         .await?;
-    let definition = definition_of(&form.definition)?;
+    let definition = form_json("definition", &form.definition)?;
     let created = state
         .app
         .create_slo(
@@ -568,7 +564,7 @@ pub async fn edit(
         .version
         .parse::<u32>()
         .map_err(|_| invalid("version", "the form's version is not a number"))?;
-    let definition = definition_of(&form.definition)?;
+    let definition = form_json("definition", &form.definition)?;
     let identifier = path.param("slo");
     state
         .app

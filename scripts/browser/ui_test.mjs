@@ -267,7 +267,8 @@ try {
   await screenshots(page, 'runbook-execution');
 
   for (const [path, name] of [
-    ['/runbooks', 'runbooks'], ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
+    ['/runbooks', 'runbooks'], ['/delegates', 'delegates'], ['/delegates/edge-1', 'delegate'],
+    ['/delegate-tasks', 'delegate-tasks'], ['/alerts', 'alerts'], ['/services', 'services'], ['/services/checkout', 'service'],
     ['/schedules', 'schedules'], ['/schedules/primary', 'schedule'], ['/audit', 'audit'],
     ['/escalation-policies', 'escalation-policies'], ['/escalation-policies/default', 'escalation-policy'],
     ['/workspaces', 'workspaces'], ['/workspaces/prod?diff=2', 'workspace'],

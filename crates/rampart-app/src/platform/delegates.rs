@@ -354,6 +354,24 @@ impl App {
             .await?)
     }
 
+    /// A token that changes whenever task `id`'s page would (its status, attempts and
+    /// last change); nothing is opened.
+    pub async fn delegate_task_watermark(&self, scope: Scope, id: &str) -> AppResult<String> {
+        let missing = || AppError::NotFound { what: "task" };
+        let id: DelegateTaskId = id.parse().map_err(|_| missing())?;
+        let task = self
+            .store()
+            .delegate_task(project_of(scope)?, id)
+            .await?
+            .ok_or_else(missing)?;
+        Ok(format!(
+            "{}.{}.{}",
+            task.status.as_str(),
+            task.attempts,
+            task.updated_at.as_microsecond()
+        ))
+    }
+
     /// One task of a project, with what its delegate reported.
     pub async fn delegate_task(&self, _ctx: &Ctx, scope: Scope, id: &str) -> AppResult<TaskView> {
         let missing = || AppError::NotFound { what: "task" };

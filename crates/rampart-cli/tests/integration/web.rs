@@ -2923,3 +2923,189 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
     // Its executions stay on record.
     assert_eq!(ann.get(&execution).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn delegates_are_created_checked_and_revoked_in_the_web_ui() {
+    use crate::platform::delegates::agent;
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let settings = ops.get("/o/default/p/default/settings").await;
+    assert!(
+        settings.text.contains("0 active of 0") && settings.text.contains("Manage delegates"),
+        "{}",
+        settings.text
+    );
+    let delegates = "/o/default/p/default/delegates";
+    let empty = ops.get(delegates).await;
+    assert!(
+        empty.text.contains("No delegates in this project.") && empty.text.contains("New delegate"),
+        "{}",
+        empty.text
+    );
+    let csrf = empty.csrf();
+
+    // Bad names and tags are refused with the field named; nothing is created.
+    for (name, tags, code) in [
+        ("Edge 1", "", "invalid_name"),
+        ("edge-1", "no tag here", "invalid_tags"),
+    ] {
+        let refused = ops
+            .post(
+                delegates,
+                &[("csrf", &csrf), ("name", name), ("tags", tags)],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{name}: {}",
+            refused.text
+        );
+        assert!(refused.text.contains(code), "{code}: {}", refused.text);
+    }
+
+    // Created, its registration token shown once; the real agent registers with it.
+    let created = ops
+        .post(
+            delegates,
+            &[
+                ("csrf", &csrf),
+                ("name", "edge-1"),
+                ("tags", "env=prod\r\nzone=eu"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let token = code_after(&created.text, "Registration token");
+    rampart_testkit::remember_secret(&token);
+    assert!(
+        created
+            .text
+            .contains("rampart delegate register --state delegate.json"),
+        "{}",
+        created.text
+    );
+    let taken = ops
+        .post(
+            delegates,
+            &[("csrf", &csrf), ("name", "edge-1"), ("tags", "")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("delegate.json");
+    let registered = agent(&server, &["register", "--state", state.to_str().unwrap()])
+        .env("RAMPART_DELEGATE_REGISTRATION_TOKEN", &token)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    let listed = ops.get(delegates).await;
+    assert!(
+        listed.text.contains("status-active") && listed.text.contains("env=prod, zone=eu"),
+        "{}",
+        listed.text
+    );
+
+    // A connectivity check from its page is answered by the running agent.
+    let mut running = agent(
+        &server,
+        &[
+            "run",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-tasks",
+            "1",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let page = format!("{delegates}/edge-1");
+    let shown = ops.get(&page).await;
+    assert!(shown.text.contains("Check connectivity"), "{}", shown.text);
+    let pinged = ops
+        .post(
+            &format!("{page}/ping"),
+            &[("csrf", &csrf), ("echo", "<b>mk7q</b>")],
+        )
+        .await;
+    assert_eq!(pinged.status, StatusCode::SEE_OTHER, "{}", pinged.text);
+    let task = pinged.location().to_owned();
+    assert!(
+        task.starts_with("/o/default/p/default/delegate-tasks/"),
+        "{task}"
+    );
+    assert!(running.wait().await.unwrap().success());
+    let answered = ops.get(&task).await;
+    assert!(
+        answered.text.contains("status-succeeded")
+            && answered.text.contains("&lt;b&gt;mk7q&lt;/b&gt;")
+            && !answered.text.contains("<b>mk7q"),
+        "{}",
+        answered.text
+    );
+    let tasks = "/o/default/p/default/delegate-tasks";
+    let succeeded = ops.get(&format!("{tasks}?status=succeeded")).await;
+    assert!(succeeded.text.contains(&task), "{}", succeeded.text);
+    let queued = ops.get(&format!("{tasks}?status=queued")).await;
+    assert!(queued.text.contains("No tasks match."), "{}", queued.text);
+    let bogus = ops.get(&format!("{tasks}?status=bogus")).await;
+    assert_eq!(bogus.status, StatusCode::BAD_REQUEST, "{}", bogus.text);
+
+    // A viewer reads it and is shown no control; a forged revoke is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(&page).await;
+    assert!(
+        seen.status == StatusCode::OK
+            && !seen.text.contains("Check connectivity")
+            && !seen.text.contains("Revoke edge-1")
+            && !seen.text.contains("Delete this delegate"),
+        "{}",
+        seen.text
+    );
+    let vera_csrf = seen.csrf();
+    let forged = viewer
+        .post(&format!("{page}/revoke"), &[("csrf", &vera_csrf)])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+
+    // Revoked: the agent's next request is refused.
+    let revoked = ops
+        .post(&format!("{page}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    assert!(ops.get(&page).await.text.contains("status-revoked"));
+    let refused = agent(
+        &server,
+        &[
+            "run",
+            "--state",
+            state.to_str().unwrap(),
+            "--max-tasks",
+            "1",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+
+    let deleted = ops
+        .post(&format!("{page}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (deleted.status, deleted.location()),
+        (StatusCode::SEE_OTHER, delegates),
+        "{}",
+        deleted.text
+    );
+    assert_eq!(ops.get(&page).await.status, StatusCode::NOT_FOUND);
+    // Its connectivity checks go with it.
+    assert_eq!(ops.get(&task).await.status, StatusCode::NOT_FOUND);
+}

@@ -6,7 +6,8 @@
 //! no controls and their forged post refused, the alert, service, on-call, audit, token
 //! and workspace pages (a state diff, the rollback confirmation), an SLO's page with
 //! its window drawn, a runbook run from its page whose approval (by someone else,
-//! through the API) shows on the open execution page without a reload, signing out; on every page axe-core finds
+//! through the API) shows on the open execution page without a reload, delegates and
+//! their tasks, signing out; on every page axe-core finds
 //! no serious or critical violation, nothing is wider than a 390 px screen, no page
 //! weighs more than 150 KB, and screenshots at 390 and 1440 px land in
 //! `target/ui-screenshots/` for a reviewer.
@@ -67,6 +68,15 @@ async fn the_web_ui_in_chromium() {
         )
         .await;
     assert_eq!(runbook.status, StatusCode::CREATED, "{}", runbook.text);
+    let delegate = server
+        .post(
+            &format!("{PROJECT}/delegates"),
+            &server.admin_token,
+            json!({"name": "edge-1", "tags": ["env=prod"]}),
+        )
+        .await;
+    assert_eq!(delegate.status, StatusCode::CREATED, "{}", delegate.text);
+    rampart_testkit::remember_secret(delegate.body["registration_token"].as_str().unwrap());
     let tf = crate::iacm::Tf { server: &server };
     for (serial, resources) in [(1, &["web", "db"][..]), (2, &["web"][..])] {
         let state = crate::web::tfstate(serial, resources);

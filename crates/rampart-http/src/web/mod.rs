@@ -16,7 +16,9 @@
 //!
 //! Layout: [`page`] (the shell every page shares), one module per resource as in the
 //! API's handlers (`platform/auth.rs`: sign-in, sign-out and the step-up prompt;
-//! `platform/identity.rs`: your API tokens and the account's users; `platform/access.rs`:
+//! `platform/identity.rs`: your API tokens and the account's users; `platform/delegates.rs`:
+//! a project's delegates (created with the registration token shown once, revoked,
+//! checked) and their tasks; `platform/access.rs`:
 //! explain, assignments, roles, groups; `platform/settings.rs`: settings pages composed
 //! of `platform/network.rs`, `platform/audit_log.rs` (retention), `sre/services.rs`
 //! (severity names) and `platform/secrets.rs`; `platform/audit_log.rs`;
@@ -98,6 +100,7 @@ pub fn named_api_routes() -> Vec<(Method, &'static str)> {
     routes.extend(sre::slos::API_ROUTES.iter().cloned());
     routes.extend(sre::runbooks::API_ROUTES.iter().cloned());
     routes.extend(sre::runbook_executions::API_ROUTES.iter().cloned());
+    routes.extend(platform::delegates::API_ROUTES.iter().cloned());
     routes.extend(iacm::workspaces::API_ROUTES.iter().cloned());
     routes.extend(iacm::runs::API_ROUTES.iter().cloned());
     routes.extend(platform::access::API_ROUTES.iter().flatten().cloned());
@@ -175,7 +178,7 @@ fn scoped_pages(mut pages: Router<AppState>) -> Router<AppState> {
 /// Adds the UI's pages to `router`.
 pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> {
     use iacm::{runs, workspaces};
-    use platform::{audit_log, auth, identity};
+    use platform::{audit_log, auth, delegates, identity};
     use sre::{
         alerts, escalation_policies, incidents, runbook_executions, runbooks, schedules, services,
         slos,
@@ -349,6 +352,35 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         .route(
             "/o/{org}/p/{project}/runbook-executions/{execution}/cancel",
             post(runbook_executions::cancel),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegates",
+            get(delegates::list).post(delegates::create),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegates/{delegate}",
+            get(delegates::show),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegates/{delegate}/revoke",
+            post(delegates::revoke),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegates/{delegate}/delete",
+            post(delegates::delete),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegates/{delegate}/ping",
+            post(delegates::ping),
+        )
+        .route("/o/{org}/p/{project}/delegate-tasks", get(delegates::tasks))
+        .route(
+            "/o/{org}/p/{project}/delegate-tasks/{task}",
+            get(delegates::task),
+        )
+        .route(
+            "/o/{org}/p/{project}/delegate-tasks/{task}/events",
+            get(delegates::task_events),
         )
         .route("/o/{org}/p/{project}/workspaces", get(workspaces::list))
         .route(

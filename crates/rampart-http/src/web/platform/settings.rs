@@ -1,6 +1,7 @@
 //! The settings pages: the account's (`/settings`: its source-address allowlist), an
 //! organisation's (`/o/{org}/settings`: allowlist, audit retention, incident severity
-//! names, secrets) and a project's (`/o/{org}/p/{project}/settings`: secrets). The page
+//! names, secrets) and a project's (`/o/{org}/p/{project}/settings`: secrets, and its delegates in
+//! brief with a link to their page). The page
 //! stands for reading the scope itself; each part is drawn by the module that owns its
 //! resource, only for who may read it, and its form posts to that module.
 
@@ -10,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::{audit_log, network, secrets};
+use super::{audit_log, delegates, network, secrets};
 use crate::AppState;
 use crate::handlers::platform::access::scope_text;
 use crate::web::ApiGuards;
@@ -42,6 +43,7 @@ pub async fn page(
         audit_log::retention_section(&state, &viewer).await?,
         services::severities_section(&state, &viewer).await?,
         secrets::section(&state, &viewer, level).await?,
+        delegates::section(&state, &viewer, level).await?,
     ];
     let title = match level {
         Level::Account => "Account settings".to_owned(),

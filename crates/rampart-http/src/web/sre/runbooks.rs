@@ -177,6 +177,12 @@ pub async fn list(
                 }
             }
         }
+        @if viewer.may(&crate::web::platform::delegates::LIST) {
+            p.muted {
+                "Script, HTTP, Prometheus and notification steps run on the project's "
+                a href=(format!("{project}/delegates")) { "delegates" } "."
+            }
+        }
         @if viewer.may(&PROJECT_EXECUTIONS) {
             h2 { "Latest executions" }
             (executions_table(&project, &executions, &people))

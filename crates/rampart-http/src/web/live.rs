@@ -20,16 +20,48 @@ use rampart_app::{AppResult, RequestMeta};
 use zeroize::Zeroizing;
 
 use crate::AppState;
+use crate::web::gate::{Browser, WebError, query_pairs};
 
 /// How often a stream looks for a change.
 const POLL: Duration = Duration::from_secs(2);
 /// How long one stream lives before the browser reconnects (and is admitted anew).
 pub const STREAM_SECS_MAX: u64 = 300;
 
+/// The address of a live region's stream, from the watermark the page was drawn at.
+pub fn url(events: &str, mark: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("since", mark)
+        .finish();
+    format!("{events}?{query}")
+}
+
+/// A live page's event stream, for a browser already admitted to the page: the
+/// watermark is read once first — so what does not exist, or is hidden, is refused
+/// before any stream starts — then watched from the `since` of the request's query.
+pub async fn stream<F, Fut>(
+    state: AppState,
+    browser: &Browser,
+    query: Option<&str>,
+    mark: F,
+) -> Result<Response, WebError>
+where
+    F: Fn(AppState) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = AppResult<String>> + Send + 'static,
+{
+    mark(state.clone()).await?;
+    Ok(watch(
+        state,
+        browser.owned_session_secret(),
+        browser.meta().clone(),
+        query_pairs(query).remove("since"),
+        mark,
+    ))
+}
+
 /// A stream of `changed` events for the watermark `mark` computes, from `since` (the
 /// watermark the page was drawn at, so that a change between drawing and listening is
 /// not missed).
-pub fn watch<F, Fut>(
+fn watch<F, Fut>(
     state: AppState,
     session_secret: Zeroizing<String>,
     meta: RequestMeta,

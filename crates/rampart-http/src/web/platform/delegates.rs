@@ -21,7 +21,6 @@ use crate::web::gate::{
     see_other,
 };
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
-use crate::web::sre::incidents::live_url;
 use crate::web::{ApiGuards, live};
 
 pub const LIST: ApiRoute = (
@@ -469,7 +468,7 @@ pub async fn task(
     let main = html! {
         p { a href=(format!("{}/delegate-tasks", project_base(&viewer))) { "← All tasks" } }
         h1 { "A " (task.kind.as_str()) " task" }
-        div #task-live data-live=(live_url(&format!("{here}/events"), &mark)) {
+        div #task-live data-live=(live::url(&format!("{here}/events"), &mark)) {
             p {
                 (badge(task.status.as_str()))
                 @if let Some(code) = &task.error_code { " " code { (code) } }
@@ -506,16 +505,9 @@ pub async fn task_events(
     let viewer = browser.admit(&state, &guards, &TASK, &path, None).await?;
     let scope = viewer.scope.scope();
     let id = path.param("task").to_owned();
-    // One that does not exist (or is hidden) is refused before any stream.
-    state.app.delegate_task_watermark(scope, &id).await?;
-    Ok(live::watch(
-        state,
-        browser.owned_session_secret(),
-        browser.meta().clone(),
-        query_pairs(raw.as_deref()).remove("since"),
-        move |state| {
-            let id = id.clone();
-            async move { state.app.delegate_task_watermark(scope, &id).await }
-        },
-    ))
+    live::stream(state, &browser, raw.as_deref(), move |state| {
+        let id = id.clone();
+        async move { state.app.delegate_task_watermark(scope, &id).await }
+    })
+    .await
 }

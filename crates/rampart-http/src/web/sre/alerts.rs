@@ -15,7 +15,6 @@ use crate::web::gate::{
     ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, query_pairs, see_other,
 };
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
-use crate::web::sre::incidents::live_url;
 use crate::web::sre::services::service_names;
 use crate::web::{ApiGuards, live};
 
@@ -113,7 +112,7 @@ pub async fn list(
             div { button type="submit" { "Filter" } }
         }
         p.live data-live-status="" aria-live="polite" {}
-        div #alert-list data-live=(live_url(&format!("{base}/events"), &mark)) {
+        div #alert-list data-live=(live::url(&format!("{base}/events"), &mark)) {
         @if listed.items.is_empty() {
             p.muted { "No alerts match." }
         } @else {
@@ -161,13 +160,10 @@ pub async fn list_events(
 ) -> Result<Response, WebError> {
     let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
     let scope = viewer.scope.scope();
-    Ok(live::watch(
-        state,
-        browser.owned_session_secret(),
-        browser.meta().clone(),
-        query_pairs(raw.as_deref()).remove("since"),
-        move |state| async move { state.app.alerts_watermark(scope).await },
-    ))
+    live::stream(state, &browser, raw.as_deref(), move |state| async move {
+        state.app.alerts_watermark(scope).await
+    })
+    .await
 }
 
 /// `GET /o/{org}/p/{project}/alerts/{alert}`

@@ -199,7 +199,7 @@ pub async fn list(
             div { button type="submit" { "Filter" } }
         }
         p.live data-live-status="" aria-live="polite" {}
-        div #incident-list data-live=(live_url(&format!("{base}/events"), &mark)) {
+        div #incident-list data-live=(live::url(&format!("{base}/events"), &mark)) {
             (incident_table(&base, &listed.items, &labels, &services))
         }
         @if let Some(next) = next_page {
@@ -223,14 +223,6 @@ pub async fn list(
         }
     };
     Ok(viewer_page(&viewer, "Incidents", StatusCode::OK, main))
-}
-
-/// A live region's stream, from the watermark the page was drawn at.
-pub fn live_url(events: &str, mark: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("since", mark)
-        .finish();
-    format!("{events}?{query}")
 }
 
 fn sorted_values(map: &HashMap<String, String>) -> Vec<&String> {
@@ -293,13 +285,10 @@ pub async fn list_events(
 ) -> Result<Response, WebError> {
     let viewer = browser.admit(&state, &guards, &LIST, &path, None).await?;
     let scope = viewer.scope.scope();
-    Ok(live::watch(
-        state,
-        browser.owned_session_secret(),
-        browser.meta().clone(),
-        query_pairs(raw.as_deref()).remove("since"),
-        move |state| async move { state.app.incidents_watermark(scope).await },
-    ))
+    live::stream(state, &browser, raw.as_deref(), move |state| async move {
+        state.app.incidents_watermark(scope).await
+    })
+    .await
 }
 
 /// `GET …/incidents/{number}/events`: `changed` whenever the incident's page would.
@@ -313,15 +302,10 @@ pub async fn show_events(
     let viewer = browser.admit(&state, &guards, &SHOW, &path, None).await?;
     let number = number(&path)?;
     let scope = viewer.scope.scope();
-    // An incident that does not exist (or is hidden) is refused before any stream.
-    state.app.incident_watermark(scope, number).await?;
-    Ok(live::watch(
-        state,
-        browser.owned_session_secret(),
-        browser.meta().clone(),
-        query_pairs(raw.as_deref()).remove("since"),
-        move |state| async move { state.app.incident_watermark(scope, number).await },
-    ))
+    live::stream(state, &browser, raw.as_deref(), move |state| async move {
+        state.app.incident_watermark(scope, number).await
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -469,7 +453,7 @@ fn incident_page(
     html! {
         p { a href=(base(viewer)) { "← All incidents" } }
         h1 { "#" (incident.number) " " (detail.view.title.as_deref().unwrap_or_default()) }
-        div #incident-live data-live=(live_url(&format!("{here}/events"), mark)) {
+        div #incident-live data-live=(live::url(&format!("{here}/events"), mark)) {
             p {
                 (status_badge(incident.status)) " "
                 (severity_text(labels, &incident.severity))

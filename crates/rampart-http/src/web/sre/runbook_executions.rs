@@ -14,10 +14,9 @@ use rampart_domain::sre::runbook_executions::ExecutionStatus;
 
 use crate::AppState;
 use crate::extract::ApiForm;
-use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath, query_pairs};
+use crate::web::gate::{ApiRoute, Browser, ButtonForm, Viewer, WebError, WebPath};
 use crate::web::page::{badge, csrf_field, project_base, viewer_page, when};
 use crate::web::platform::identity::People;
-use crate::web::sre::incidents::live_url;
 use crate::web::{ApiGuards, live};
 
 const SHOW: ApiRoute = (
@@ -81,7 +80,7 @@ pub async fn show(
     let main = html! {
         p { a href=(format!("{}/runbooks/{}", project_base(&viewer), execution.runbook_identifier)) { "← Runbook " (execution.runbook_identifier) } }
         h1 { "Execution of " (execution.runbook_identifier) }
-        div #execution-live data-live=(live_url(&format!("{here}/events"), &mark)) {
+        div #execution-live data-live=(live::url(&format!("{here}/events"), &mark)) {
             (execution_body(&viewer, &view, &people, &here))
         }
     };
@@ -170,18 +169,11 @@ pub async fn show_events(
     let viewer = browser.admit(&state, &guards, &SHOW, &path, None).await?;
     let scope = viewer.scope.scope();
     let id = path.param("execution").to_owned();
-    // One that does not exist (or is hidden) is refused before any stream.
-    state.app.runbook_execution_watermark(scope, &id).await?;
-    Ok(live::watch(
-        state,
-        browser.owned_session_secret(),
-        browser.meta().clone(),
-        query_pairs(raw.as_deref()).remove("since"),
-        move |state| {
-            let id = id.clone();
-            async move { state.app.runbook_execution_watermark(scope, &id).await }
-        },
-    ))
+    live::stream(state, &browser, raw.as_deref(), move |state| {
+        let id = id.clone();
+        async move { state.app.runbook_execution_watermark(scope, &id).await }
+    })
+    .await
 }
 
 /// `POST …/runbook-executions/{execution}/approve`

@@ -204,6 +204,7 @@ catalogue! {
     RunbookVersionStale = ("runbook_version_stale", 409, "The runbook has a newer version than the one the change was made to; read it again."),
     InvalidRemoteWrite = ("invalid_remote_write", 400, "A Prometheus remote write body is not a snappy-compressed WriteRequest (remote write v1)."),
     SloVersionStale = ("slo_version_stale", 409, "The SLO has a newer version than the one the change was made to; read it again."),
+    IncidentChangedSince = ("incident_changed_since", 409, "Someone else changed a field of the incident that the form changes too, after the form was drawn; the message names the fields. Read the incident again."),
     ExecutionStateConflict = ("execution_state_conflict", 409, "The runbook execution is not in a status where this can happen (only one awaiting approval can be approved, a finished one cannot be canceled); the message says where it is."),
     RootKeyFromEnvironment = ("root_key_from_environment", 409, "The root key comes from `RAMPART_ROOT_KEY`; rotate it offline."),
     RootKeyRotationPending = ("root_key_rotation_pending", 409, "The staged root key file (`root.key.new`) does not hold a usable key."),

@@ -37,6 +37,22 @@ impl Answer {
             .unwrap_or_default()
     }
 
+    /// The value of the page's (first) hidden field `name`, unescaped.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("type=\"hidden\" name=\"{name}\" value=\"");
+        let start = self
+            .text
+            .find(&marker)
+            .unwrap_or_else(|| panic!("a hidden field {name}"))
+            + marker.len();
+        let end = self.text[start..].find('"').unwrap() + start;
+        self.text[start..end]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     /// The CSRF token the page's forms carry.
     fn csrf(&self) -> String {
         let marker = "name=\"csrf\" value=\"";
@@ -1875,17 +1891,33 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
     let csrf = page.csrf();
 
     // Title, severity, commander and assignees by email, description: seen by the API.
-    let edit = |commander: &'static str, assignees: &'static str| {
-        vec![
-            ("title", "Checkout down"),
-            ("severity", "SEV1"),
-            ("commander", commander),
-            ("assignees", assignees),
-            ("description", "Payments time out <b>everywhere</b>"),
-        ]
+    // The form carries what it was drawn from (`was_*`), as the page drew it.
+    let edit = |commander: &'static str, assignees: &'static str, drawn: &Answer| {
+        let mut fields: Vec<(&'static str, String)> = vec![
+            ("title", "Checkout down".into()),
+            ("severity", "SEV1".into()),
+            ("commander", commander.into()),
+            ("assignees", assignees.into()),
+            ("description", "Payments time out <b>everywhere</b>".into()),
+        ];
+        for name in [
+            "was_title",
+            "was_severity",
+            "was_commander",
+            "was_assignees",
+            "was_description",
+        ] {
+            fields.push((name, drawn.hidden(name)));
+        }
+        fields
     };
-    let mut fields = edit("vera@example.com", "ops@example.com, vera@example.com");
-    fields.push(("csrf", &csrf));
+    let mut fields = edit(
+        "vera@example.com",
+        "ops@example.com, vera@example.com",
+        &page,
+    );
+    fields.push(("csrf", csrf.clone()));
+    let fields = as_refs(&fields);
     let saved = ops.post(&format!("{here}/edit"), &fields).await;
     assert_eq!(
         (saved.status, saved.location()),
@@ -1909,20 +1941,20 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
     );
 
     // Somebody unknown: refused with the API's code, nothing changed.
-    let mut fields = edit("nobody@example.com", "");
-    fields.push(("csrf", &csrf));
-    let refused = ops.post(&format!("{here}/edit"), &fields).await;
+    let mut fields = edit("nobody@example.com", "", &shown);
+    fields.push(("csrf", csrf.clone()));
+    let refused = ops.post(&format!("{here}/edit"), &as_refs(&fields)).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
     assert!(
         refused.text.contains("unknown_principal"),
         "{}",
         refused.text
     );
-    let mut fields = edit("", "");
+    let mut fields = edit("", "", &shown);
     fields.retain(|(name, _)| *name != "severity");
-    fields.push(("severity", "SEV9"));
-    fields.push(("csrf", &csrf));
-    let bad = ops.post(&format!("{here}/edit"), &fields).await;
+    fields.push(("severity", "SEV9".into()));
+    fields.push(("csrf", csrf.clone()));
+    let bad = ops.post(&format!("{here}/edit"), &as_refs(&fields)).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
     let incident = server.get(&api, &server.admin_token).await;
     assert_eq!(
@@ -1932,6 +1964,83 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
         incident.text
     );
     assert_eq!(incident.body["severity"], "SEV1");
+
+    // A form drawn before someone else's change: only what it changes is sent, so their
+    // change to another field stays; a field they changed too is refused, not
+    // overwritten.
+    let drawn = ops.get(&here).await;
+    let changed = server
+        .patch(
+            &api,
+            &server.admin_token,
+            json!({"description": "Changed through the API", "severity": "SEV2"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.text);
+    let mut fields = edit(
+        "vera@example.com",
+        "ops@example.com, vera@example.com",
+        &drawn,
+    );
+    fields.retain(|(name, _)| !matches!(*name, "title" | "description"));
+    fields.push(("title", "Checkout down again".into()));
+    fields.push(("description", drawn.hidden("was_description")));
+    fields.push(("csrf", csrf.clone()));
+    let kept = ops.post(&format!("{here}/edit"), &as_refs(&fields)).await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        (
+            &incident.body["title"],
+            &incident.body["description"],
+            &incident.body["severity"]
+        ),
+        (
+            &json!("Checkout down again"),
+            &json!("Changed through the API"),
+            &json!("SEV2")
+        ),
+        "{}",
+        incident.text
+    );
+    let mut fields = edit(
+        "vera@example.com",
+        "ops@example.com, vera@example.com",
+        &drawn,
+    );
+    fields.retain(|(name, _)| *name != "description");
+    fields.push(("description", "My own account\r\nof it".into()));
+    fields.push(("csrf", csrf.clone()));
+    let stale = ops.post(&format!("{here}/edit"), &as_refs(&fields)).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert!(
+        stale.text.contains("incident_changed_since")
+            && stale.text.contains("the incident's description since"),
+        "{}",
+        stale.text
+    );
+    let unchanged = server.get(&api, &server.admin_token).await;
+    assert_eq!(unchanged.body["description"], "Changed through the API");
+    // Drawn anew, the same change goes through, its line breaks stored as written.
+    let fresh = ops.get(&here).await;
+    let mut fields = edit(
+        "vera@example.com",
+        "ops@example.com, vera@example.com",
+        &fresh,
+    );
+    fields.retain(|(name, _)| !matches!(*name, "description" | "title" | "severity"));
+    fields.push(("title", "Checkout down again".into()));
+    fields.push(("severity", "SEV2".into()));
+    fields.push(("description", "My own account\r\nof it".into()));
+    fields.push(("csrf", csrf.clone()));
+    let saved = ops.post(&format!("{here}/edit"), &as_refs(&fields)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let incident = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        incident.body["description"], "My own account\nof it",
+        "{}",
+        incident.text
+    );
 
     // An action item, assigned by email, marked done and reopened.
     let added = ops
@@ -1991,10 +2100,12 @@ async fn an_incident_is_edited_and_its_action_items_kept_in_the_web_ui() {
         "{}",
         seen.text
     );
-    let mut fields = edit("", "");
-    let vera_csrf = seen.csrf();
-    fields.push(("csrf", &vera_csrf));
-    let forged = viewer.post(&format!("{here}/edit"), &fields).await;
+    // (The viewer's page has no form: what it was drawn from is the editor's.)
+    let mut fields = edit("", "", &ops.get(&here).await);
+    fields.push(("csrf", seen.csrf()));
+    let forged = viewer
+        .post(&format!("{here}/edit"), &as_refs(&fields))
+        .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
     let incident = server.get(&api, &server.admin_token).await;
     assert_eq!(incident.body["commander"], json!(vera_id));

@@ -507,6 +507,13 @@ fn incident_page(
                     summary { "Edit title, severity, commander, assignees, description" }
                     form.card method="post" action=(format!("{here}/edit")) {
                         (csrf_field(viewer))
+                        // What the form was drawn from: only the fields changed in it
+                        // are sent, and one someone else changed since is refused.
+                        input type="hidden" name="was_title" value=(detail.view.title.as_deref().unwrap_or_default());
+                        input type="hidden" name="was_severity" value=(incident.severity);
+                        input type="hidden" name="was_commander" value=(detail.fields.commander.as_deref().unwrap_or_default());
+                        input type="hidden" name="was_assignees" value=(detail.fields.assignees.join(","));
+                        input type="hidden" name="was_description" value=(detail.description);
                         label for="edit-title" { "Title" }
                         input #edit-title type="text" name="title" required maxlength="1024" value=(detail.view.title.as_deref().unwrap_or_default());
                         label for="edit-severity" { "Severity" }
@@ -704,10 +711,34 @@ pub struct EditForm {
     assignees: String,
     #[serde(default)]
     description: String,
+    was_title: String,
+    was_severity: String,
+    #[serde(default)]
+    was_commander: String,
+    #[serde(default)]
+    was_assignees: String,
+    #[serde(default)]
+    was_description: String,
+}
+
+/// A description as compared and stored: a browser sends a text area's line breaks as
+/// CRLF, the API takes whatever it was given.
+fn lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
+/// People's ids in a comparable order.
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// `POST /o/{org}/p/{project}/incidents/{number}/edit`: title, severity, commander and
-/// assignees (people by email), description — one change, one timeline entry.
+/// assignees (people by email), description — one change, one timeline entry. Only the
+/// fields changed in the form are sent, so a change someone else made meanwhile to
+/// another field stays; a field the form changes that someone else changed since the
+/// form was drawn is refused (409 `incident_changed_since`), not overwritten.
 pub async fn edit(
     State(state): State<AppState>,
     Extension(guards): Extension<ApiGuards>,
@@ -727,24 +758,80 @@ pub async fn edit(
     for person in form_lines(&form.assignees, "assignees")? {
         assignees.push(state.app.user_named(person).await?);
     }
+    let assignees = sorted(assignees);
+    let was_commander = Some(form.was_commander.clone()).filter(|id| !id.is_empty());
+    let was_assignees = sorted(
+        form.was_assignees
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    );
+    let description = lines(&form.description);
+    let was_description = lines(&form.was_description);
+    let patch = IncidentPatch {
+        title: Some(form.title.clone()).filter(|title| *title != form.was_title),
+        description: Some(description).filter(|text| *text != was_description),
+        severity: Some(form.severity.clone()).filter(|severity| *severity != form.was_severity),
+        commander: Some(commander).filter(|commander| *commander != was_commander),
+        assignees: Some(assignees).filter(|assignees| *assignees != was_assignees),
+        linked_services: None,
+        custom_fields: None,
+    };
+    let here = format!("{}/{number}", base(&viewer));
+    let changes = [
+        patch.title.is_some(),
+        patch.description.is_some(),
+        patch.severity.is_some(),
+        patch.commander.is_some(),
+        patch.assignees.is_some(),
+    ];
+    if !changes.contains(&true) {
+        return Ok(see_other(&here));
+    }
+    let scope = viewer.scope.scope();
+    let now = state.app.get_incident(&viewer.ctx, scope, number).await?;
+    let changed_since: Vec<&str> = [
+        (
+            patch.title.is_some() && now.view.title.as_deref() != Some(&form.was_title),
+            "title",
+        ),
+        (
+            patch.description.is_some() && lines(&now.description) != was_description,
+            "description",
+        ),
+        (
+            patch.severity.is_some() && now.view.incident.severity != form.was_severity,
+            "severity",
+        ),
+        (
+            patch.commander.is_some() && now.fields.commander != was_commander,
+            "commander",
+        ),
+        (
+            patch.assignees.is_some() && sorted(now.fields.assignees.clone()) != was_assignees,
+            "assignees",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then_some(field))
+    .collect();
+    if !changed_since.is_empty() {
+        return Err(AppError::conflict(
+            rampart_domain::ErrorCode::IncidentChangedSince,
+            format!(
+                "someone else changed the incident's {} since this form was drawn: read the \
+                 incident again and make your change to what it says now",
+                changed_since.join(" and ")
+            ),
+        )
+        .into());
+    }
     state
         .app
-        .update_incident(
-            &viewer.ctx,
-            viewer.scope.scope(),
-            number,
-            IncidentPatch {
-                title: Some(form.title),
-                description: Some(form.description),
-                severity: Some(form.severity),
-                commander: Some(commander),
-                assignees: Some(assignees),
-                linked_services: None,
-                custom_fields: None,
-            },
-        )
+        .update_incident(&viewer.ctx, scope, number, patch)
         .await?;
-    Ok(see_other(&format!("{}/{number}", base(&viewer))))
+    Ok(see_other(&here))
 }
 
 #[derive(Debug, Deserialize)]

@@ -2630,7 +2630,10 @@ async fn slos_are_read_created_edited_and_deleted_in_the_web_ui() {
     }
     let listed = ops.get(slos).await;
     assert!(
-        listed.text.contains("Checkout availability") && listed.text.contains("burning"),
+        listed.text.contains("Checkout availability")
+            && listed
+                .text
+                .contains(">burning</span> page (14.4× over 1 h)"),
         "{}",
         listed.text
     );
@@ -2858,7 +2861,8 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
         "<option value=\"soft\" selected>soft</option>",
         "REASON</code> — Why (required)",
         "Edit the definition",
-        "name=\"definition\" rows=\"16\" required spellcheck=\"false\">{\n  &quot;description&quot;: &quot;Frees the disk&quot;,",
+        "name=\"definition\" rows=\"16\" required spellcheck=\"false\">\n{\n  &quot;description&quot;: &quot;Frees the disk&quot;,",
+        "name=\"version\" value=\"1\"",
     ] {
         assert!(shown.text.contains(expected), "{expected}: {}", shown.text);
     }
@@ -2874,6 +2878,7 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
     ] {
         let mut fields = fields;
         fields.push(("input.REASON", "full"));
+        fields.push(("version", "1"));
         fields.push(("csrf", &csrf));
         let refused = ann.post(&run, &fields).await;
         assert_eq!(
@@ -2894,6 +2899,7 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
             &run,
             &[
                 ("csrf", &csrf),
+                ("version", "1"),
                 ("input.TIMES", "3"),
                 ("input.MODE", "hard"),
                 ("input.REASON", "disk full"),
@@ -2956,6 +2962,7 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
             &run,
             &[
                 ("csrf", &csrf),
+                ("version", "1"),
                 ("input.REASON", "again"),
                 ("incident", "1"),
             ],
@@ -2994,6 +3001,39 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
         "{}",
         refused.text
     );
+    // A Run form drawn from version 1 does not run version 2's steps unseen.
+    let unseen = ann
+        .post(
+            &run,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("input.REASON", "late"),
+                ("incident", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(unseen.status, StatusCode::CONFLICT, "{}", unseen.text);
+    assert!(
+        unseen.text.contains("runbook_version_stale"),
+        "{}",
+        unseen.text
+    );
+    // A definition larger than other forms may be (64 KiB) is taken: here padded with
+    // 100 000 spaces, which JSON ignores.
+    let padded = format!("{}{}", " ".repeat(100_000), definition("padded"));
+    let large = ann
+        .post(
+            &edit,
+            &[
+                ("csrf", csrf.as_str()),
+                ("version", "2"),
+                ("name", "Purge"),
+                ("definition", padded.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(large.status, StatusCode::SEE_OTHER, "{}", large.text);
     let old = ann.get(&format!("{page}?version=1")).await;
     assert!(
         old.text.contains("This is version 1, not the current one")
@@ -3008,7 +3048,7 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
     let seen = viewer.get(&page).await;
     assert!(
         seen.status == StatusCode::OK
-            && seen.text.contains("emptied")
+            && seen.text.contains("padded")
             && !seen.text.contains("h-run")
             && !seen.text.contains("Edit the definition")
             && !seen.text.contains("Delete this runbook"),
@@ -3017,7 +3057,14 @@ async fn runbooks_are_created_run_approved_and_edited_in_the_web_ui() {
     );
     let vera_csrf = seen.csrf();
     let forged = viewer
-        .post(&run, &[("csrf", &vera_csrf), ("input.REASON", "x")])
+        .post(
+            &run,
+            &[
+                ("csrf", &vera_csrf),
+                ("version", "2"),
+                ("input.REASON", "x"),
+            ],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
 
@@ -3205,7 +3252,12 @@ async fn delegates_are_created_checked_and_revoked_in_the_web_ui() {
     .output()
     .await
     .unwrap();
-    assert!(!refused.status.success());
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("delegate_revoked"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     let deleted = ops
         .post(&format!("{page}/delete"), &[("csrf", &csrf)])
@@ -3219,4 +3271,162 @@ async fn delegates_are_created_checked_and_revoked_in_the_web_ui() {
     assert_eq!(ops.get(&page).await.status, StatusCode::NOT_FOUND);
     // Its connectivity checks go with it.
     assert_eq!(ops.get(&task).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_service_is_edited_its_integration_removed_and_it_is_deleted_in_the_web_ui() {
+    let server = TestServer::start().await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    person(&server, "vera@example.com", "_viewer").await;
+    service(&server, "checkout").await;
+    let hook = integration(
+        &server,
+        "checkout",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let page = "/o/default/p/default/services/checkout";
+    let shown = ops.get(page).await;
+    assert!(
+        shown.text.contains("Edit the service")
+            && shown.text.contains("Delete this service")
+            && shown.text.contains(">Remove<"),
+        "{}",
+        shown.text
+    );
+    let csrf = shown.csrf();
+    let api = format!("{PROJECT}/services/checkout");
+
+    let saved = ops
+        .post(
+            &format!("{page}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Checkout API"),
+                ("description", "Takes the <b>money</b>\r\nand more"),
+                ("auto_resolve", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (saved.status, saved.location()),
+        (StatusCode::SEE_OTHER, page),
+        "{}",
+        saved.text
+    );
+    let stored = server.get(&api, &server.admin_token).await;
+    assert_eq!(
+        (
+            &stored.body["name"],
+            &stored.body["description"],
+            &stored.body["auto_resolve"]
+        ),
+        (
+            &json!("Checkout API"),
+            &json!("Takes the <b>money</b>\nand more"),
+            &json!(false)
+        ),
+        "{}",
+        stored.text
+    );
+    assert!(
+        ops.get(page)
+            .await
+            .text
+            .contains("Takes the &lt;b&gt;money&lt;/b&gt;")
+    );
+    for (name, auto_resolve, code) in [
+        ("Checkout API", "maybe", "invalid_auto_resolve"),
+        ("", "true", "invalid_name"),
+    ] {
+        let refused = ops
+            .post(
+                &format!("{page}/edit"),
+                &[
+                    ("csrf", &csrf),
+                    ("name", name),
+                    ("description", ""),
+                    ("auto_resolve", auto_resolve),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+        assert!(refused.text.contains(code), "{code}: {}", refused.text);
+    }
+    assert_eq!(
+        server.get(&api, &server.admin_token).await.body["auto_resolve"],
+        false
+    );
+
+    // The integration removed: its address stops accepting alerts.
+    let integrations = server
+        .get(&format!("{api}/integrations"), &server.admin_token)
+        .await;
+    let id = integrations.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = send(
+        &server,
+        &hook,
+        json!({"summary": "before", "dedup_key": "k1"})
+            .to_string()
+            .as_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(before.status, StatusCode::ACCEPTED, "{:?}", before.body);
+
+    // A viewer is shown none of it; their forged removal is refused.
+    let viewer = Page::sign_in(&server, "vera@example.com", PASSWORD).await;
+    let seen = viewer.get(page).await;
+    assert!(
+        seen.status == StatusCode::OK
+            && !seen.text.contains("Edit the service")
+            && !seen.text.contains("Delete this service")
+            && !seen.text.contains(">Remove<"),
+        "{}",
+        seen.text
+    );
+    let forged = viewer
+        .post(
+            &format!("{page}/integrations/{id}/remove"),
+            &[("csrf", &seen.csrf())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+
+    let removed = ops
+        .post(
+            &format!("{page}/integrations/{id}/remove"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
+    let after = send(
+        &server,
+        &hook,
+        json!({"summary": "after", "dedup_key": "k2"})
+            .to_string()
+            .as_bytes(),
+        &[],
+    )
+    .await;
+    assert_ne!(after.status, StatusCode::ACCEPTED, "{:?}", after.body);
+    assert!(ops.get(page).await.text.contains("No integration yet"));
+
+    let deleted = ops
+        .post(&format!("{page}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (deleted.status, deleted.location()),
+        (StatusCode::SEE_OTHER, "/o/default/p/default/services"),
+        "{}",
+        deleted.text
+    );
+    assert_eq!(
+        server.get(&api, &server.admin_token).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -57,6 +57,18 @@ use crate::routes::RouteSpec;
 /// characters.
 pub const FORM_BYTES_MAX: usize = 64 * 1024;
 
+/// The largest form that carries a definition (a runbook's JSON, OpenSLO YAML): the
+/// API's own limits (256 KiB, 1 MiB) as a browser sends them, each `"` and line break
+/// escaped to three bytes.
+pub const DEFINITION_FORM_BYTES_MAX: usize = 3 * 1024 * 1024;
+
+/// A form route that carries a definition, with its larger body limit.
+fn definition_form(
+    handler: axum::routing::MethodRouter<AppState>,
+) -> axum::routing::MethodRouter<AppState> {
+    handler.layer(DefaultBodyLimit::max(DEFINITION_FORM_BYTES_MAX))
+}
+
 /// The access of the API's routes by method and path. A page or form of the UI names
 /// the API route it stands for; a name that is not a route is a programming error that
 /// a test finds (`ui_names_only_api_routes`), and is refused meanwhile.
@@ -271,6 +283,18 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
             post(services::rotate),
         )
         .route(
+            "/o/{org}/p/{project}/services/{service}/integrations/{integration}/remove",
+            post(services::remove_integration),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}/edit",
+            post(services::edit),
+        )
+        .route(
+            "/o/{org}/p/{project}/services/{service}/delete",
+            post(services::delete),
+        )
+        .route(
             "/o/{org}/p/{project}/schedules",
             get(schedules::list).post(schedules::create),
         )
@@ -308,18 +332,21 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         )
         .route(
             "/o/{org}/p/{project}/slos",
-            get(slos::list).post(slos::create),
+            get(slos::list).merge(definition_form(post(slos::create))),
         )
         .route("/o/{org}/p/{project}/slos/{slo}", get(slos::show))
-        .route("/o/{org}/p/{project}/slos/{slo}/edit", post(slos::edit))
+        .route(
+            "/o/{org}/p/{project}/slos/{slo}/edit",
+            definition_form(post(slos::edit)),
+        )
         .route("/o/{org}/p/{project}/slos/{slo}/delete", post(slos::delete))
         .route(
             "/o/{org}/p/{project}/openslo",
-            get(slos::export).post(slos::import),
+            get(slos::export).merge(definition_form(post(slos::import))),
         )
         .route(
             "/o/{org}/p/{project}/runbooks",
-            get(runbooks::list).post(runbooks::create),
+            get(runbooks::list).merge(definition_form(post(runbooks::create))),
         )
         .route(
             "/o/{org}/p/{project}/runbooks/{runbook}",
@@ -327,7 +354,7 @@ pub fn mount(router: Router<AppState>, specs: &[RouteSpec]) -> Router<AppState> 
         )
         .route(
             "/o/{org}/p/{project}/runbooks/{runbook}/edit",
-            post(runbooks::edit),
+            definition_form(post(runbooks::edit)),
         )
         .route(
             "/o/{org}/p/{project}/runbooks/{runbook}/delete",

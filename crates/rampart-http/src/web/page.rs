@@ -143,7 +143,9 @@ pub fn badge(status: &str) -> Markup {
 pub fn definition_field(about: Markup, json: &str) -> Markup {
     html! {
         label for="f-definition" { "Definition (JSON" (about) ")" }
-        textarea #f-definition name="definition" rows="16" required spellcheck="false" { (json) }
+        // HTML drops a line break right after `<textarea>`: one is written so that
+        // the text arrives as it is.
+        textarea #f-definition name="definition" rows="16" required spellcheck="false" { "\n" (json) }
     }
 }
 

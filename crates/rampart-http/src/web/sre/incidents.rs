@@ -529,7 +529,7 @@ fn incident_page(
                         input #edit-assignees type="text" name="assignees"
                             value=(detail.fields.assignees.iter().map(|id| names.email(id)).collect::<Vec<_>>().join(", "));
                         label for="edit-description" { "Description" }
-                        textarea #edit-description name="description" maxlength="16384" { (detail.description) }
+                        textarea #edit-description name="description" maxlength="16384" { "\n" (detail.description) }
                         div { button type="submit" { "Save" } }
                     }
                 }
@@ -721,10 +721,10 @@ pub struct EditForm {
     was_description: String,
 }
 
-/// A description as compared and stored: a browser sends a text area's line breaks as
-/// CRLF, the API takes whatever it was given.
+/// A description as compared and stored: a browser sends every line break of a form
+/// (CRLF, or a lone CR or LF) as CRLF, the API takes whatever it was given.
 fn lines(text: &str) -> String {
-    text.replace("\r\n", "\n")
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// People's ids in a comparable order.

@@ -12,8 +12,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
+use rampart_app::AppError;
 use rampart_app::sre::runbook_executions::ExecutionInput;
 use rampart_app::sre::runbooks::{RunbookInput, RunbookUpdate, RunbookView};
+use rampart_domain::ErrorCode;
 use rampart_domain::sre::runbook_executions::RunbookExecution;
 use rampart_domain::sre::runbooks::{InputDoc, StepDoc};
 use serde::Deserialize;
@@ -362,7 +364,7 @@ pub async fn show(
             }
         }
         @if current && viewer.may(&START) {
-            (run_form(&viewer, &here, &document.inputs))
+            (run_form(&viewer, &here, view.version.version, &document.inputs))
         }
         @if viewer.may(&EXECUTIONS) {
             h2 { "Executions" }
@@ -413,7 +415,7 @@ pub async fn show(
 
 /// The Run form: a field per input as the input is typed (a choice of its allowed
 /// values, yes or no, a number, text), its default filled in; an incident by number.
-fn run_form(viewer: &Viewer, here: &str, inputs: &[InputDoc]) -> Markup {
+fn run_form(viewer: &Viewer, here: &str, version: u32, inputs: &[InputDoc]) -> Markup {
     let default_text = |input: &InputDoc| match &input.default {
         Some(Value::String(text)) => text.clone(),
         Some(other) => other.to_string(),
@@ -423,6 +425,8 @@ fn run_form(viewer: &Viewer, here: &str, inputs: &[InputDoc]) -> Markup {
         h2 #h-run { "Run" }
         form.card method="post" action=(format!("{here}/run")) aria-labelledby="h-run" {
             (csrf_field(viewer))
+            // The version read: a newer one is refused rather than run unseen.
+            input type="hidden" name="version" value=(version);
             @for (index, input) in inputs.iter().enumerate() {
                 @let id = format!("i{index}");
                 @let name = format!("{INPUT_PREFIX}{}", input.name);
@@ -481,11 +485,12 @@ pub struct EditForm {
     definition: String,
 }
 
-/// Starting an execution: `input.<NAME>` fields and an optional incident number;
-/// anything else is refused.
+/// Starting an execution of the version the form was drawn from: `input.<NAME>`
+/// fields and an optional incident number; anything else is refused.
 #[derive(Debug, Deserialize)]
 pub struct RunForm {
     csrf: String,
+    version: String,
     #[serde(default)]
     incident: String,
     #[serde(flatten)]
@@ -632,6 +637,18 @@ pub async fn run(
     let scope = viewer.scope.scope();
     let identifier = path.param("runbook");
     let view = state.app.runbook(scope, identifier, None).await?;
+    if form.version != view.runbook.current_version.to_string() {
+        // Someone saved a new version since the page was drawn: its steps were not seen.
+        return Err(AppError::conflict(
+            ErrorCode::RunbookVersionStale,
+            format!(
+                "runbook {identifier} is at version {} now, not the version this form was \
+                 drawn from: read its steps again before running it",
+                view.runbook.current_version
+            ),
+        )
+        .into());
+    }
     let inputs = inputs_of(&view, &form)?;
     let incident = match form.incident.trim() {
         "" => None,

@@ -46,7 +46,18 @@ const ROTATE: ApiRoute = (
     Method::POST,
     "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations/{integration}/rotate",
 );
-
+const REMOVE_INTEGRATION: ApiRoute = (
+    Method::DELETE,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}/integrations/{integration}",
+);
+const UPDATE: ApiRoute = (
+    Method::PATCH,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}",
+);
+const DELETE: ApiRoute = (
+    Method::DELETE,
+    "/api/v1/orgs/{org}/projects/{project}/services/{service}",
+);
 const SET_POLICY: ApiRoute = (
     Method::PUT,
     "/api/v1/orgs/{org}/projects/{project}/services/{service}/escalation-policy",
@@ -64,12 +75,15 @@ const SEVERITIES: ApiRoute = (Method::GET, "/api/v1/orgs/{org}/incident-severiti
 const SEVERITIES_SET: ApiRoute = (Method::PUT, "/api/v1/orgs/{org}/incident-severities");
 
 /// The API routes these pages stand for.
-pub const API_ROUTES: [ApiRoute; 10] = [
+pub const API_ROUTES: [ApiRoute; 13] = [
     LIST,
     CREATE,
     SHOW,
     ADD_INTEGRATION,
     ROTATE,
+    REMOVE_INTEGRATION,
+    UPDATE,
+    DELETE,
     SET_POLICY,
     RULES,
     SET_RULES,
@@ -316,7 +330,7 @@ pub async fn show(
                 thead { tr {
                     th scope="col" { "Name" } th scope="col" { "Format" } th scope="col" { "Authentication" }
                     th scope="col" { "Address" } th scope="col" { "Created" }
-                    @if viewer.may(&ROTATE) { th scope="col" { "Credential" } }
+                    @if viewer.may(&ROTATE) || viewer.may(&REMOVE_INTEGRATION) { th scope="col" { "Actions" } }
                 } }
                 tbody {
                     @for integration in &integrations {
@@ -326,13 +340,21 @@ pub async fn show(
                             td data-label="Authentication" { (integration.auth_mode.as_str()) }
                             td data-label="Address" { code { (origin) (hook_path(integration)) } }
                             td data-label="Created" { (when(integration.created_at)) }
-                            @if viewer.may(&ROTATE) {
-                                td data-label="Credential" {
-                                    form method="post" action=(format!("{here}/integrations/{}/rotate", integration.id)) {
-                                        (csrf_field(&viewer))
-                                        button.secondary type="submit" aria-label=(format!("Rotate the credential of {}", integration.name.as_str())) { "Rotate" }
+                            @if viewer.may(&ROTATE) || viewer.may(&REMOVE_INTEGRATION) {
+                                td data-label="Actions" { div.actions {
+                                    @if viewer.may(&ROTATE) {
+                                        form method="post" action=(format!("{here}/integrations/{}/rotate", integration.id)) {
+                                            (csrf_field(&viewer))
+                                            button.secondary type="submit" aria-label=(format!("Rotate the credential of {}", integration.name.as_str())) { "Rotate" }
+                                        }
                                     }
-                                }
+                                    @if viewer.may(&REMOVE_INTEGRATION) {
+                                        form method="post" action=(format!("{here}/integrations/{}/remove", integration.id)) {
+                                            (csrf_field(&viewer))
+                                            button.secondary type="submit" aria-label=(format!("Remove {}: its address stops accepting alerts", integration.name.as_str())) { "Remove" }
+                                        }
+                                    }
+                                } }
                             }
                         }
                     }
@@ -354,6 +376,34 @@ pub async fn show(
                     @for (value, label) in AUTH_MODES { option value=(value) { (label) } }
                 }
                 div { button type="submit" { "Add integration" } }
+            }
+        }
+        @if viewer.may(&UPDATE) {
+            details.edit {
+                summary { "Edit the service" }
+                form.card method="post" action=(format!("{here}/edit")) {
+                    (csrf_field(&viewer))
+                    label for="service-name" { "Name" }
+                    input #service-name type="text" name="name" required maxlength="100" value=(service.name.as_str());
+                    label for="service-description" { "Description" }
+                    textarea #service-description name="description" maxlength="2000" { (service.description.as_str()) }
+                    label for="service-auto-resolve" { "When every alert of an incident resolves" }
+                    select #service-auto-resolve name="auto_resolve" {
+                        option value="true" selected[service.auto_resolve] { "resolve the incident" }
+                        option value="false" selected[!service.auto_resolve] { "leave it open" }
+                    }
+                    div { button type="submit" { "Save the service" } }
+                }
+            }
+        }
+        @if viewer.may(&DELETE) {
+            details.edit {
+                summary { "Delete this service" }
+                form.card method="post" action=(format!("{here}/delete")) {
+                    (csrf_field(&viewer))
+                    p { "Deleting the service removes its integrations (their addresses stop accepting alerts), alert rules and settings." }
+                    div { button type="submit" { "Delete " (service.name.as_str()) } }
+                }
             }
         }
     };
@@ -814,3 +864,89 @@ crate::signed_forms!(
     IntegrationForm,
     SeveritiesForm
 );
+
+/// A service's name, description and whether its incidents resolve with their alerts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    auto_resolve: String,
+}
+
+crate::signed_forms!(EditForm);
+
+/// `POST …/services/{service}/edit`
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<EditForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, form) = browser
+        .admit_form(&state, &guards, &UPDATE, &path, form)
+        .await?;
+    let auto_resolve = match form.auto_resolve.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(invalid("auto_resolve", "must be true or false")),
+    };
+    let identifier = path.param("service");
+    state
+        .app
+        .update_service(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            identifier,
+            Some(&form.name),
+            Some(&form.description.replace("\r\n", "\n")),
+            Some(auto_resolve),
+        )
+        .await?;
+    Ok(see_other(&format!("{}/{identifier}", base(&viewer))))
+}
+
+/// `POST …/services/{service}/delete`
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &DELETE, &path, form)
+        .await?;
+    state
+        .app
+        .delete_service(&viewer.ctx, viewer.scope.scope(), path.param("service"))
+        .await?;
+    Ok(see_other(&base(&viewer)))
+}
+
+/// `POST …/services/{service}/integrations/{integration}/remove`
+pub async fn remove_integration(
+    State(state): State<AppState>,
+    Extension(guards): Extension<ApiGuards>,
+    browser: Browser,
+    path: WebPath,
+    form: Result<ApiForm<ButtonForm>, crate::error::ApiError>,
+) -> Result<Response, WebError> {
+    let (viewer, _) = browser
+        .admit_form(&state, &guards, &REMOVE_INTEGRATION, &path, form)
+        .await?;
+    let service = path.param("service");
+    state
+        .app
+        .delete_integration(
+            &viewer.ctx,
+            viewer.scope.scope(),
+            service,
+            path.param("integration"),
+        )
+        .await?;
+    Ok(see_other(&format!("{}/{service}", base(&viewer))))
+}

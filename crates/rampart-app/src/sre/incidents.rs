@@ -795,7 +795,11 @@ impl App {
             .await?
             .ok_or_else(incident_not_found)?;
         self.check_incident_intact(ctx, &found, &title).await?;
-        let mut fields: IncidentFieldsRow = self.store().incident_fields(found.id).await?;
+        // The new values of the fields kept in one row; applied inside the transaction to
+        // the row as it is then (see below).
+        let mut commander_now: Option<Option<String>> = None;
+        let mut assignees_now: Option<Vec<String>> = None;
+        let mut services_now: Option<Vec<String>> = None;
         let mut changed = serde_json::Map::new();
         if let Some(title) = &patch.title {
             check_title(title)?;
@@ -815,14 +819,14 @@ impl App {
         };
         if let Some(commander) = &patch.commander {
             self.check_users(commander.as_slice()).await?;
-            fields.commander = commander.clone();
+            commander_now = Some(commander.clone());
             changed.insert("commander".into(), json!(commander));
         }
         if let Some(assignees) = &patch.assignees {
             let assignees = normalise_assignees(assignees)?;
             self.check_users(&assignees).await?;
             changed.insert("assignees".into(), json!(assignees));
-            fields.assignees = assignees;
+            assignees_now = Some(assignees);
         }
         if let Some(services) = &patch.linked_services {
             let mut ids = Vec::with_capacity(services.len());
@@ -843,7 +847,7 @@ impl App {
             ids.sort();
             ids.dedup();
             changed.insert("linked_services".into(), json!(services));
-            fields.linked_services = ids;
+            services_now = Some(ids);
         }
         if let Some(custom) = &patch.custom_fields {
             check_custom_fields(custom)?;
@@ -854,18 +858,37 @@ impl App {
         }
         let owner = project.to_string();
         let sealer = self.sealer(&owner).await?;
-        if let Some(custom) = &patch.custom_fields {
-            fields.custom_fields_sealed = Some(
+        let custom_now = match &patch.custom_fields {
+            Some(custom) => Some(
                 sealer.seal(
                     &custom_fields_place(&owner, &found.id.to_string()),
                     serde_json::Value::Object(custom.clone())
                         .to_string()
                         .as_bytes(),
                 )?,
-            );
-        }
+            ),
+            None => None,
+        };
         let now = self.now();
         let mut tx = self.store().write().await?;
+        // The row is held from here: a concurrent change to another field (or the
+        // status) is read as it is, not overwritten with what was read before.
+        let mut fields: IncidentFieldsRow = tx
+            .incident_fields_for_update(found.id)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        if let Some(commander) = commander_now {
+            fields.commander = commander;
+        }
+        if let Some(assignees) = assignees_now {
+            fields.assignees = assignees;
+        }
+        if let Some(services) = services_now {
+            fields.linked_services = services;
+        }
+        if let Some(custom) = custom_now {
+            fields.custom_fields_sealed = Some(custom);
+        }
         let mut incident = tx
             .incident_for_update(found.id)
             .await?

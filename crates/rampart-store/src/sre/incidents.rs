@@ -127,6 +127,25 @@ pub struct IncidentFieldsRow {
     pub custom_fields_sealed: Option<Vec<u8>>,
 }
 
+/// The columns of an [`IncidentFieldsRow`].
+const INCIDENT_FIELDS_SELECT: &str =
+    "SELECT commander, assignees, linked_services, custom_fields_sealed FROM incidents";
+
+fn incident_fields_from(row: &AnyRow) -> StoreResult<IncidentFieldsRow> {
+    let json = |column: &str| -> StoreResult<serde_json::Value> {
+        serde_json::from_str(&get::<String>(row, column)?).map_err(|_| corrupt(column))
+    };
+    let strings = |value: serde_json::Value, column: &str| -> StoreResult<Vec<String>> {
+        serde_json::from_value(value).map_err(|_| corrupt(column))
+    };
+    Ok(IncidentFieldsRow {
+        commander: get(row, "commander")?,
+        assignees: strings(json("assignees")?, "assignees")?,
+        linked_services: strings(json("linked_services")?, "linked_services")?,
+        custom_fields_sealed: get(row, "custom_fields_sealed")?,
+    })
+}
+
 /// One action item, its text sealed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionItemRow {
@@ -284,25 +303,11 @@ impl Store {
     }
 
     pub async fn incident_fields(&self, incident: IncidentId) -> StoreResult<IncidentFieldsRow> {
-        let row = sqlx::query(
-            "SELECT commander, assignees, linked_services, custom_fields_sealed FROM incidents \
-             WHERE id = $1",
-        )
-        .bind(incident.to_string())
-        .fetch_one(self.pool())
-        .await?;
-        let json = |column: &str| -> StoreResult<serde_json::Value> {
-            serde_json::from_str(&get::<String>(&row, column)?).map_err(|_| corrupt(column))
-        };
-        let strings = |value: serde_json::Value, column: &str| -> StoreResult<Vec<String>> {
-            serde_json::from_value(value).map_err(|_| corrupt(column))
-        };
-        Ok(IncidentFieldsRow {
-            commander: get(&row, "commander")?,
-            assignees: strings(json("assignees")?, "assignees")?,
-            linked_services: strings(json("linked_services")?, "linked_services")?,
-            custom_fields_sealed: get(&row, "custom_fields_sealed")?,
-        })
+        let row = sqlx::query(&format!("{INCIDENT_FIELDS_SELECT} WHERE id = $1"))
+            .bind(incident.to_string())
+            .fetch_one(self.pool())
+            .await?;
+        incident_fields_from(&row)
     }
 
     pub async fn incident_description(&self, incident: IncidentId) -> StoreResult<Option<Vec<u8>>> {
@@ -513,6 +518,28 @@ impl WriteTx {
             }
         }
         Ok(found)
+    }
+
+    /// An incident's people, services and custom fields, read inside the transaction
+    /// with its row locked until the transaction ends (PostgreSQL; SQLite writers are
+    /// serialised already): a change to one field then cannot write back a stale copy
+    /// of another that a concurrent change set.
+    pub async fn incident_fields_for_update(
+        &mut self,
+        incident: IncidentId,
+    ) -> StoreResult<Option<IncidentFieldsRow>> {
+        let lock = if self.engine() == crate::Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        sqlx::query(&format!("{INCIDENT_FIELDS_SELECT} WHERE id = $1{lock}"))
+            .bind(incident.to_string())
+            .fetch_optional(self.conn())
+            .await?
+            .as_ref()
+            .map(incident_fields_from)
+            .transpose()
     }
 
     pub async fn incident_for_update(&mut self, id: IncidentId) -> StoreResult<Option<Incident>> {

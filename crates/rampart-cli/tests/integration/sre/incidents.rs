@@ -704,3 +704,68 @@ async fn action_item_commands_add_mark_done_and_reopen() {
             .contains("not_found (404)")
     );
 }
+
+/// Changes to different parts of one incident made at the same moment all stay: each
+/// change holds the incident's row and reads what it keeps inside its transaction, so
+/// none writes back a stale copy of another's field.
+async fn concurrent_changes_to_an_incident_all_stay(
+    start: impl AsyncFnOnce() -> Option<TestServer>,
+) {
+    let Some(server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    let ann = server
+        .create_user("ann@example.com", "harbour amber violet 7919")
+        .await;
+    for round in 0..12 {
+        let created = server
+            .post(
+                &format!("{PROJECT}/incidents"),
+                &admin,
+                json!({"title": format!("Round {round}"), "severity": "SEV3"}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let path = format!(
+            "{PROJECT}/incidents/{}",
+            created.body["number"].as_u64().unwrap()
+        );
+        let (commander, assignees, severity, custom) = tokio::join!(
+            server.patch(&path, &admin, json!({"commander": ann})),
+            server.patch(&path, &admin, json!({"assignees": [ann]})),
+            server.patch(&path, &admin, json!({"severity": "SEV1"})),
+            server.patch(&path, &admin, json!({"custom_fields": {"region": "eu"}})),
+        );
+        for reply in [commander, assignees, severity, custom] {
+            assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+        }
+        let incident = server.get(&path, &admin).await;
+        assert_eq!(
+            (
+                &incident.body["commander"],
+                &incident.body["assignees"],
+                &incident.body["severity"],
+                &incident.body["custom_fields"],
+            ),
+            (
+                &json!(ann),
+                &json!([ann]),
+                &json!("SEV1"),
+                &json!({"region": "eu"})
+            ),
+            "round {round}: {}",
+            incident.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_changes_to_an_incident_all_stay_on_sqlite() {
+    concurrent_changes_to_an_incident_all_stay(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn concurrent_changes_to_an_incident_all_stay_on_postgres() {
+    concurrent_changes_to_an_incident_all_stay(TestServer::start_postgres).await;
+}

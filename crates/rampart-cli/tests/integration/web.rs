@@ -3430,3 +3430,84 @@ async fn a_service_is_edited_its_integration_removed_and_it_is_deleted_in_the_we
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn runbook_and_delegate_forms_ask_to_sign_in_again_when_the_sign_in_is_old() {
+    use std::sync::Arc;
+
+    let clock = Arc::new(rampart_app::ManualClock::new(jiff::Timestamp::now()));
+    let server = TestServer::start_with(rampart_testkit::Options {
+        clock: Some(clock.clone()),
+        ..rampart_testkit::Options::default()
+    })
+    .await;
+    person(&server, "ops@example.com", "_project_admin").await;
+    let created = server
+        .post(
+            &format!("{PROJECT}/runbooks"),
+            &server.admin_token,
+            json!({"identifier": "note", "name": "Note", "definition": {
+                "steps": [{"kind": "add_note", "name": "n", "text": "x"}]}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let opened = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": "Disk full", "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let ops = Page::sign_in(&server, "ops@example.com", PASSWORD).await;
+    let csrf = ops.get("/o/default/p/default/runbooks").await.csrf();
+    let definition = json!({"steps": [{"kind": "add_note", "name": "n", "text": "y"}]}).to_string();
+
+    // Eleven minutes after signing in, each of these sensitive forms asks again.
+    clock.advance(jiff::SignedDuration::from_mins(11));
+    for (path, fields) in [
+        (
+            "/o/default/p/default/runbooks/note/run",
+            vec![("csrf", csrf.as_str()), ("version", "1"), ("incident", "1")],
+        ),
+        (
+            "/o/default/p/default/runbooks",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("identifier", "other"),
+                ("name", "Other"),
+                ("definition", definition.as_str()),
+            ],
+        ),
+        (
+            "/o/default/p/default/delegates",
+            vec![("csrf", csrf.as_str()), ("name", "edge-1"), ("tags", "")],
+        ),
+    ] {
+        let asked = ops.post(path, &fields).await;
+        assert_eq!(
+            asked.status,
+            StatusCode::SEE_OTHER,
+            "{path}: {}",
+            asked.text
+        );
+        assert!(
+            asked.location().starts_with("/reauthenticate?next="),
+            "{path}: {}",
+            asked.location()
+        );
+    }
+    // Nothing was started or created.
+    let api = |path: &str| format!("{PROJECT}{path}");
+    for path in ["/runbook-executions", "/delegates"] {
+        let listed = server.get(&api(path), &server.admin_token).await;
+        assert_eq!(listed.body["items"], json!([]), "{path}: {}", listed.text);
+    }
+    let runbooks = server.get(&api("/runbooks"), &server.admin_token).await;
+    assert_eq!(
+        runbooks.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        runbooks.text
+    );
+}

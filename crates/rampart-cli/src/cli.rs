@@ -592,6 +592,37 @@ pub enum ServiceCommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// One service, with its owner team, subscribers and tags.
+    Show {
+        /// The service's identifier.
+        identifier: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Change a service's name, description or auto-resolve (what is not given stays).
+    Update {
+        /// The service's identifier.
+        identifier: String,
+        /// Its new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its new description (an empty one clears it).
+        #[arg(long)]
+        description: Option<String>,
+        /// Resolve an incident when all its alerts resolve: true or false.
+        #[arg(long)]
+        auto_resolve: Option<bool>,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+    /// Delete a service with its integrations (their URLs stop accepting webhooks) and
+    /// its alerts; its incidents stay, no longer linked to it.
+    Delete {
+        /// The service's identifier.
+        identifier: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1450,6 +1450,47 @@ pub async fn service(command: ServiceCommand, args: &ClientArgs) -> Result<()> {
             }
             print(args.output, &[service], &columns)
         }
+        ServiceCommand::Show {
+            identifier,
+            project,
+        } => {
+            let service: sre_wire::Service = client
+                .get(&format!("{}/services/{identifier}", project.base()))
+                .await?;
+            print(args.output, &[service], &columns)
+        }
+        ServiceCommand::Update {
+            identifier,
+            name,
+            description,
+            auto_resolve,
+            project,
+        } => {
+            if name.is_none() && description.is_none() && auto_resolve.is_none() {
+                bail!("nothing to change: give --name, --description or --auto-resolve");
+            }
+            let service: sre_wire::Service = client
+                .patch(
+                    &format!("{}/services/{identifier}", project.base()),
+                    &sre_wire::ServiceUpdate {
+                        name,
+                        description,
+                        auto_resolve,
+                    },
+                )
+                .await?;
+            print(args.output, &[service], &columns)
+        }
+        ServiceCommand::Delete {
+            identifier,
+            project,
+        } => {
+            client
+                .delete(&format!("{}/services/{identifier}", project.base()))
+                .await?;
+            eprintln!("deleted service {identifier}: its integrations no longer accept webhooks");
+            Ok(())
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Services: ownership (owner group, subscribers, tags), users subscribing themselves,
-//! subscribers told in their inbox when an incident opens, and the organisation's
-//! renamed severity labels.
+//! subscribers told in their inbox when an incident opens, the organisation's renamed
+//! severity labels, and `rampart service show|update|delete`.
 
 use rampart_testkit::{StatusCode, TestServer};
 use serde_json::json;
@@ -249,4 +249,65 @@ async fn concurrent_subscriptions_all_land_on_both_engines() {
         expected.sort();
         assert_eq!(subscribers, expected);
     }
+}
+
+/// `rampart service update` changes only what it is given; `service delete` removes the
+/// service and its integration's URL stops accepting webhooks, while the incident the
+/// service opened stays; a missing service is named in the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_commands_show_update_and_delete() {
+    let server = TestServer::start().await;
+    let cli = crate::cli::Cli::new(&server, &server.admin_token);
+    cli.json(&["service", "create", "billing", "--name", "Billing"]);
+    let hook = integration(
+        &server,
+        "billing",
+        json!({"name": "Generic", "format": "generic", "auth_mode": "bearer"}),
+    )
+    .await;
+    let opened = send(
+        &server,
+        &hook,
+        &generic("disk", "trigger", "disk full"),
+        &[],
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::ACCEPTED, "{:?}", opened.body);
+
+    assert!(
+        cli.fails(&["service", "update", "billing"])
+            .contains("nothing to change")
+    );
+    let updated = cli.json(&[
+        "service",
+        "update",
+        "billing",
+        "--description",
+        "Invoices and card payments",
+        "--auto-resolve",
+        "false",
+    ]);
+    assert_eq!(updated[0]["name"], "Billing", "{updated}");
+    assert_eq!(updated[0]["description"], "Invoices and card payments");
+    assert_eq!(updated[0]["auto_resolve"], false);
+    let shown = cli.json(&["service", "show", "billing"]);
+    assert_eq!(shown[0]["description"], "Invoices and card payments");
+    assert_eq!(shown[0]["ownership"]["subscribers"], json!([]), "{shown}");
+
+    cli.run(&["service", "delete", "billing"]);
+    assert_eq!(cli.json(&["service", "list"]), json!([]));
+    assert!(
+        cli.fails(&["service", "show", "billing"])
+            .contains("not found")
+    );
+    let after = send(
+        &server,
+        &hook,
+        &generic("disk", "trigger", "disk full"),
+        &[],
+    )
+    .await;
+    assert_eq!(after.status, StatusCode::NOT_FOUND, "{:?}", after.body);
+    let incidents = cli.json(&["incident", "list"]);
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
 }

@@ -226,6 +226,8 @@ pub(crate) struct Delivery {
     integration: rampart_domain::sre::integrations::Integration,
     meta: RequestMeta,
     events: Vec<AlertEvent>,
+    /// Each event's blind indexes, in `events`' order.
+    indexes: Vec<EventIndexes>,
     sealer: Sealer,
     policy: Option<String>,
     rules: Vec<rampart_domain::sre::alert_rules::AlertRule>,
@@ -233,20 +235,26 @@ pub(crate) struct Delivery {
     subscribers: Vec<rampart_domain::UserId>,
 }
 
+/// An event's blind indexes: its dedup key's (the open-alert lookup) and its alert
+/// group's (the open-incident lookup and the group's lock). Computed once, when the
+/// delivery is prepared, so that the HMACs run in the request's task rather than in
+/// the writer's transaction, which every other delivery waits for.
+struct EventIndexes {
+    dedup: String,
+    group: String,
+}
+
 impl Delivery {
-    /// The blind index of `event`'s dedup key (the open-alert lookup).
-    fn dedup_index(&self, event: &AlertEvent) -> String {
-        self.sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key)
+    /// Each event with its blind indexes.
+    fn indexed_events(&self) -> impl Iterator<Item = (&AlertEvent, &EventIndexes)> {
+        self.events.iter().zip(&self.indexes)
     }
 
     /// The alert groups this delivery's events decide about, as their locks name them.
     pub(crate) fn groups(&self) -> impl Iterator<Item = (ServiceId, String)> + '_ {
-        self.events.iter().map(|event| {
-            (
-                self.service.id,
-                self.sealer.blind_index(&GROUP_KEY_INDEX, group_of(event)),
-            )
-        })
+        self.indexes
+            .iter()
+            .map(|indexes| (self.service.id, indexes.group.clone()))
     }
 }
 
@@ -306,10 +314,10 @@ impl IngestLedger {
         let mut wanted: HashMap<IntegrationId, Vec<String>> = Default::default();
         for delivery in deliveries {
             let integration = delivery.integration.id;
-            for event in &delivery.events {
-                let index = delivery.dedup_index(event);
+            for indexes in &delivery.indexes {
+                let index = &indexes.dedup;
                 if !self.known.contains_key(&(integration, index.clone())) {
-                    wanted.entry(integration).or_default().push(index);
+                    wanted.entry(integration).or_default().push(index.clone());
                 }
             }
         }
@@ -1016,8 +1024,17 @@ impl App {
         events: Vec<AlertEvent>,
     ) -> AppResult<Delivery> {
         let owner = service.service.project_id.to_string();
+        let sealer = self.sealer(&owner).await?;
+        let indexes = events
+            .iter()
+            .map(|event| EventIndexes {
+                dedup: sealer.blind_index(&DEDUP_KEY_INDEX, &event.dedup_key),
+                group: sealer.blind_index(&GROUP_KEY_INDEX, group_of(event)),
+            })
+            .collect();
         Ok(Delivery {
-            sealer: self.sealer(&owner).await?,
+            sealer,
+            indexes,
             policy: service.escalation_policy,
             rules: super::alert_rules::parse_rules(&service.alert_rules)?,
             subscribers: self.subscribed_users(&service.ownership).await?,
@@ -1107,9 +1124,9 @@ impl App {
         let mut opened_incidents = 0u64;
         // Alerts that joined an open incident, written to its timeline once at the end.
         let mut attached: Vec<(IncidentId, Vec<serde_json::Value>)> = Vec::new();
-        for event in events.iter() {
-            let group_index = sealer.blind_index(&GROUP_KEY_INDEX, group_of(event));
-            let dedup_index = delivery.dedup_index(event);
+        for (event, indexes) in delivery.indexed_events() {
+            let group_index = indexes.group.clone();
+            let dedup_index = indexes.dedup.clone();
             let open = ledger.open_alert(tx, integration.id, &dedup_index).await?;
             let decision = decide_alert(open.as_ref(), event, rules);
             let mut outcome = AlertOutcome {

@@ -161,6 +161,38 @@ impl Sealer {
         }
         Ok(self.ring.seal(place, plaintext)?)
     }
+
+    /// Opens a value of the same owner with the loaded ring (a value read back inside
+    /// the transaction that seals, where loading a ring must not run).
+    pub(crate) fn open(
+        &self,
+        place: &SealContext<'_>,
+        sealed: &[u8],
+    ) -> AppResult<Zeroizing<Vec<u8>>> {
+        open_with(&self.ring, place, sealed)
+    }
+}
+
+/// Opens a value sealed for `place` with `ring`. A destroyed key answers
+/// `data_shredded` (410); a value that does not open (moved, edited) is an integrity
+/// failure, never garbage.
+fn open_with(
+    ring: &KeyRing,
+    place: &SealContext<'_>,
+    sealed: &[u8],
+) -> AppResult<Zeroizing<Vec<u8>>> {
+    ring.open(place, sealed).map_err(|error| match error {
+        OpenError::Shredded => AppError::Gone {
+            code: ErrorCode::DataShredded,
+            message: "this data was crypto-shredded: its keys were destroyed and it can never \
+                      be read again"
+                .into(),
+        },
+        OpenError::Invalid => AppError::Integrity(format!(
+            "a sealed {} {} of {} does not open",
+            place.entity_type, place.field, place.entity_id
+        )),
+    })
 }
 
 /// A loaded ring that opens synchronously: several values of one request, one ring read
@@ -177,18 +209,7 @@ impl Opener {
         place: &SealContext<'_>,
         sealed: &[u8],
     ) -> AppResult<Zeroizing<Vec<u8>>> {
-        self.ring.open(place, sealed).map_err(|error| match error {
-            OpenError::Shredded => AppError::Gone {
-                code: ErrorCode::DataShredded,
-                message: "this data was crypto-shredded: its keys were destroyed and it can \
-                          never be read again"
-                    .into(),
-            },
-            OpenError::Invalid => AppError::Integrity(format!(
-                "a sealed {} {} of {} does not open",
-                place.entity_type, place.field, place.entity_id
-            )),
-        })
+        open_with(&self.ring, place, sealed)
     }
 
     /// A stand-in for a value sealed under the ring's newest destroyed version: it

@@ -114,6 +114,33 @@ pub struct IncidentUpdate {
     pub linked_services: Option<Vec<String>>,
     #[serde(default)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the change was made from: each field given must still be the incident's
+    /// when the change applies (compared with the incident held), or nothing changes
+    /// and the answer is 409 `incident_changed_since` naming the fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<IncidentExpected>,
+}
+
+/// The values an incident change was made from (`IncidentUpdate.expected`):
+/// `commander: null` expects no commander; assignees (user ids) compare in any order,
+/// descriptions with every line break as LF.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentExpected {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub commander: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignees: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -176,6 +176,106 @@ pub struct IncidentPatch {
     /// Service identifiers of the project.
     pub linked_services: Option<Vec<String>>,
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the change was made from (see [`IncidentExpected`]).
+    pub expected: IncidentExpected,
+}
+
+/// The values a change was made from: each one given must still be the incident's when
+/// the change is applied — compared with the incident's row held, so no change can land
+/// in between — or nothing is changed and the answer is 409 `incident_changed_since`
+/// naming the fields. A form sends what it drew for the fields it changes, so a
+/// colleague's change to another field stays and one to the same field is not
+/// overwritten unseen. Descriptions compare with every line break as LF.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentExpected {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub severity: Option<String>,
+    /// `Some(None)`: no commander.
+    pub commander: Option<Option<String>>,
+    /// In any order.
+    pub assignees: Option<Vec<String>>,
+}
+
+impl IncidentExpected {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Line breaks as LF, however they were sent (a browser sends CRLF).
+fn line_feeds(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// An id list in a comparable order.
+fn sorted_ids(ids: &[String]) -> Vec<String> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// An incident an update is about, inside its transaction, with its row held.
+struct HeldIncident<'a> {
+    sealer: &'a Sealer,
+    incident: &'a Incident,
+    fields: &'a IncidentFieldsRow,
+    /// Sealed title and description.
+    texts: (Vec<u8>, Option<Vec<u8>>),
+}
+
+impl HeldIncident<'_> {
+    /// The fields of `expected` that the incident no longer has, in the form's order.
+    fn changed_since(&self, expected: &IncidentExpected) -> AppResult<Vec<&'static str>> {
+        let owner = self.sealer.owner();
+        let id = self.incident.id.to_string();
+        let mut changed = Vec::new();
+        if let Some(title) = &expected.title {
+            let now = self
+                .sealer
+                .open(&incident_title_place(owner, &id), &self.texts.0)?;
+            if now.as_slice() != title.as_bytes() {
+                changed.push("title");
+            }
+        }
+        if let Some(description) = &expected.description {
+            let now = match &self.texts.1 {
+                Some(sealed) => String::from_utf8(
+                    self.sealer
+                        .open(&incident_description_place(owner, &id), sealed)?
+                        .to_vec(),
+                )
+                .map_err(|_| AppError::Integrity("an incident description is not text".into()))?,
+                None => String::new(),
+            };
+            if line_feeds(&now) != line_feeds(description) {
+                changed.push("description");
+            }
+        }
+        if expected
+            .severity
+            .as_ref()
+            .is_some_and(|severity| *severity != self.incident.severity)
+        {
+            changed.push("severity");
+        }
+        if expected
+            .commander
+            .as_ref()
+            .is_some_and(|commander| *commander != self.fields.commander)
+        {
+            changed.push("commander");
+        }
+        if expected
+            .assignees
+            .as_ref()
+            .is_some_and(|assignees| sorted_ids(assignees) != sorted_ids(&self.fields.assignees))
+        {
+            changed.push("assignees");
+        }
+        Ok(changed)
+    }
 }
 
 /// An incident with its title opened.
@@ -877,6 +977,34 @@ impl App {
             .incident_fields_for_update(found.id)
             .await?
             .ok_or_else(incident_not_found)?;
+        let mut incident = tx
+            .incident_for_update(found.id)
+            .await?
+            .ok_or_else(incident_not_found)?;
+        if !patch.expected.is_empty() {
+            let held = HeldIncident {
+                sealer: &sealer,
+                incident: &incident,
+                fields: &fields,
+                texts: tx
+                    .incident_texts(found.id)
+                    .await?
+                    .ok_or_else(incident_not_found)?,
+            };
+            let changed_since = held.changed_since(&patch.expected)?;
+            if !changed_since.is_empty() {
+                tx.rollback().await?;
+                return Err(AppError::conflict(
+                    ErrorCode::IncidentChangedSince,
+                    format!(
+                        "someone else changed the incident's {} since this change was made \
+                         from it: read the incident again and make your change to what it \
+                         says now",
+                        changed_since.join(" and ")
+                    ),
+                ));
+            }
+        }
         if let Some(commander) = commander_now {
             fields.commander = commander;
         }
@@ -889,10 +1017,6 @@ impl App {
         if let Some(custom) = custom_now {
             fields.custom_fields_sealed = Some(custom);
         }
-        let mut incident = tx
-            .incident_for_update(found.id)
-            .await?
-            .ok_or_else(incident_not_found)?;
         if let Some(title) = &patch.title {
             let sealed = sealer.seal(
                 &incident_title_place(&owner, &incident.id.to_string()),

@@ -542,6 +542,22 @@ impl WriteTx {
             .transpose()
     }
 
+    /// An incident's sealed title and description as the transaction sees them (read
+    /// after [`WriteTx::incident_fields_for_update`] locked the row: what a concurrent
+    /// change wrote is committed and seen, nothing can change them until the end).
+    pub async fn incident_texts(
+        &mut self,
+        id: IncidentId,
+    ) -> StoreResult<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+        let row =
+            sqlx::query("SELECT title_sealed, description_sealed FROM incidents WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.conn())
+                .await?;
+        row.map(|row| Ok((get(&row, "title_sealed")?, get(&row, "description_sealed")?)))
+            .transpose()
+    }
+
     pub async fn incident_for_update(&mut self, id: IncidentId) -> StoreResult<Option<Incident>> {
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
         sqlx::query(&sql)

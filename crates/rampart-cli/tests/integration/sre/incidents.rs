@@ -705,6 +705,22 @@ async fn action_item_commands_add_mark_done_and_reopen() {
     );
 }
 
+/// A SEV3 incident made by hand, titled "Round {round}"; its API path.
+async fn round_incident(server: &TestServer, round: usize) -> String {
+    let created = server
+        .post(
+            &format!("{PROJECT}/incidents"),
+            &server.admin_token,
+            json!({"title": format!("Round {round}"), "severity": "SEV3"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    format!(
+        "{PROJECT}/incidents/{}",
+        created.body["number"].as_u64().unwrap()
+    )
+}
+
 /// Changes to different parts of one incident made at the same moment all stay: each
 /// change holds the incident's row and reads what it keeps inside its transaction, so
 /// none writes back a stale copy of another's field.
@@ -719,18 +735,7 @@ async fn concurrent_changes_to_an_incident_all_stay(
         .create_user("ann@example.com", "harbour amber violet 7919")
         .await;
     for round in 0..12 {
-        let created = server
-            .post(
-                &format!("{PROJECT}/incidents"),
-                &admin,
-                json!({"title": format!("Round {round}"), "severity": "SEV3"}),
-            )
-            .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-        let path = format!(
-            "{PROJECT}/incidents/{}",
-            created.body["number"].as_u64().unwrap()
-        );
+        let path = round_incident(&server, round).await;
         let (commander, assignees, severity, custom) = tokio::join!(
             server.patch(&path, &admin, json!({"commander": ann})),
             server.patch(&path, &admin, json!({"assignees": [ann]})),
@@ -768,4 +773,119 @@ async fn concurrent_changes_to_an_incident_all_stay_on_sqlite() {
 #[tokio::test]
 async fn concurrent_changes_to_an_incident_all_stay_on_postgres() {
     concurrent_changes_to_an_incident_all_stay(TestServer::start_postgres).await;
+}
+
+/// A change made from a read of the incident (`expected`) applies only if what it was
+/// read from still holds, checked with the incident held: of two changes to the
+/// severity made from the same read at the same moment, exactly one applies and the
+/// other gets 409 `incident_changed_since` naming the field; a stale title is refused
+/// and changes nothing; a description read with CRLF line breaks matches.
+async fn changes_made_from_a_stale_read_are_refused(
+    start: impl AsyncFnOnce() -> Option<TestServer>,
+) {
+    let Some(server) = start().await else {
+        return;
+    };
+    let admin = server.admin_token.clone();
+    for round in 0..8 {
+        let path = round_incident(&server, round).await;
+        let described = server
+            .patch(
+                &path,
+                &admin,
+                json!({"description": "first line\nsecond line"}),
+            )
+            .await;
+        assert_eq!(
+            described.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            described.text
+        );
+        let (one, two) = tokio::join!(
+            server.patch(
+                &path,
+                &admin,
+                json!({"severity": "SEV1", "expected": {"severity": "SEV3"}})
+            ),
+            server.patch(
+                &path,
+                &admin,
+                json!({"severity": "SEV2", "expected": {"severity": "SEV3"}})
+            ),
+        );
+        let mut statuses = [one.status, two.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::NO_CONTENT, StatusCode::CONFLICT],
+            "round {round}: {} / {}",
+            one.text,
+            two.text
+        );
+        let refused = if one.status == StatusCode::CONFLICT {
+            &one
+        } else {
+            &two
+        };
+        assert_eq!(
+            refused.body["error"]["code"], "incident_changed_since",
+            "{}",
+            refused.text
+        );
+        assert!(refused.text.contains("severity"), "{}", refused.text);
+        let won = if one.status == StatusCode::NO_CONTENT {
+            "SEV1"
+        } else {
+            "SEV2"
+        };
+        assert_eq!(server.get(&path, &admin).await.body["severity"], won);
+    }
+    let path = format!("{PROJECT}/incidents/1");
+    let stale = server
+        .patch(
+            &path,
+            &admin,
+            json!({"title": "Mine", "expected": {"title": "Not what it says", "commander": null}}),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert!(stale.text.contains("title"), "{}", stale.text);
+    assert!(!stale.text.contains("commander"), "{}", stale.text);
+    assert_eq!(server.get(&path, &admin).await.body["title"], "Round 0");
+    let fresh = server
+        .patch(
+            &path,
+            &admin,
+            json!({"title": "Mine", "description": "one line",
+                   "expected": {"title": "Round 0", "description": "first line\r\nsecond line",
+                                "commander": null, "assignees": []}}),
+        )
+        .await;
+    assert_eq!(fresh.status, StatusCode::NO_CONTENT, "{}", fresh.text);
+    let incident = server.get(&path, &admin).await;
+    assert_eq!(
+        (&incident.body["title"], &incident.body["description"]),
+        (&json!("Mine"), &json!("one line")),
+        "{}",
+        incident.text
+    );
+    let unknown = server
+        .patch(
+            &path,
+            &admin,
+            json!({"title": "X", "expected": {"owner": "me"}}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+}
+
+#[tokio::test]
+async fn changes_made_from_a_stale_read_are_refused_on_sqlite() {
+    changes_made_from_a_stale_read_are_refused(async || Some(TestServer::start().await)).await;
+}
+
+#[tokio::test]
+async fn changes_made_from_a_stale_read_are_refused_on_postgres() {
+    changes_made_from_a_stale_read_are_refused(TestServer::start_postgres).await;
 }

@@ -329,6 +329,16 @@ pub async fn update_incident(
                 assignees: body.assignees,
                 linked_services: body.linked_services,
                 custom_fields: body.custom_fields,
+                expected: body
+                    .expected
+                    .map(|expected| rampart_app::sre::incidents::IncidentExpected {
+                        title: expected.title,
+                        description: expected.description,
+                        severity: expected.severity,
+                        commander: expected.commander,
+                        assignees: expected.assignees,
+                    })
+                    .unwrap_or_default(),
             },
         )
         .await?;

@@ -11,7 +11,9 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use rampart_app::AppError;
-use rampart_app::sre::incidents::{IncidentDetail, IncidentListQuery, IncidentPatch, IncidentView};
+use rampart_app::sre::incidents::{
+    IncidentDetail, IncidentExpected, IncidentListQuery, IncidentPatch, IncidentView,
+};
 use rampart_domain::sre::incidents::IncidentStatus;
 use serde::Deserialize;
 
@@ -769,14 +771,29 @@ pub async fn edit(
     );
     let description = lines(&form.description);
     let was_description = lines(&form.was_description);
+    let title = Some(form.title.clone()).filter(|title| *title != form.was_title);
+    let description = Some(description).filter(|text| *text != was_description);
+    let severity = Some(form.severity.clone()).filter(|severity| *severity != form.was_severity);
+    let commander = Some(commander).filter(|commander| *commander != was_commander);
+    let assignees = Some(assignees).filter(|assignees| *assignees != was_assignees);
+    // What the form was drawn from, for the fields it changes only: the app refuses the
+    // change if one of them is no longer so (checked with the incident held).
+    let expected = IncidentExpected {
+        title: title.as_ref().map(|_| form.was_title.clone()),
+        description: description.as_ref().map(|_| was_description),
+        severity: severity.as_ref().map(|_| form.was_severity.clone()),
+        commander: commander.as_ref().map(|_| was_commander),
+        assignees: assignees.as_ref().map(|_| was_assignees),
+    };
     let patch = IncidentPatch {
-        title: Some(form.title.clone()).filter(|title| *title != form.was_title),
-        description: Some(description).filter(|text| *text != was_description),
-        severity: Some(form.severity.clone()).filter(|severity| *severity != form.was_severity),
-        commander: Some(commander).filter(|commander| *commander != was_commander),
-        assignees: Some(assignees).filter(|assignees| *assignees != was_assignees),
+        title,
+        description,
+        severity,
+        commander,
+        assignees,
         linked_services: None,
         custom_fields: None,
+        expected,
     };
     let here = format!("{}/{number}", base(&viewer));
     let changes = [
@@ -790,43 +807,6 @@ pub async fn edit(
         return Ok(see_other(&here));
     }
     let scope = viewer.scope.scope();
-    let now = state.app.get_incident(&viewer.ctx, scope, number).await?;
-    let changed_since: Vec<&str> = [
-        (
-            patch.title.is_some() && now.view.title.as_deref() != Some(&form.was_title),
-            "title",
-        ),
-        (
-            patch.description.is_some() && lines(&now.description) != was_description,
-            "description",
-        ),
-        (
-            patch.severity.is_some() && now.view.incident.severity != form.was_severity,
-            "severity",
-        ),
-        (
-            patch.commander.is_some() && now.fields.commander != was_commander,
-            "commander",
-        ),
-        (
-            patch.assignees.is_some() && sorted(now.fields.assignees.clone()) != was_assignees,
-            "assignees",
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(changed, field)| changed.then_some(field))
-    .collect();
-    if !changed_since.is_empty() {
-        return Err(AppError::conflict(
-            rampart_domain::ErrorCode::IncidentChangedSince,
-            format!(
-                "someone else changed the incident's {} since this form was drawn: read the \
-                 incident again and make your change to what it says now",
-                changed_since.join(" and ")
-            ),
-        )
-        .into());
-    }
     state
         .app
         .update_incident(&viewer.ctx, scope, number, patch)

@@ -886,9 +886,14 @@ impl App {
         ctx: &Ctx,
         scope: Scope,
         number: u64,
-        patch: IncidentPatch,
+        mut patch: IncidentPatch,
     ) -> AppResult<()> {
         let project = project_of(scope)?;
+        // An expected severity that is no level is refused as a new one would be (not
+        // answered with a conflict), and compares as the level is stored.
+        if let Some(text) = &patch.expected.severity {
+            patch.expected.severity = Some(IncidentSeverity::parse(text)?.as_string());
+        }
         let (found, title) = self
             .store()
             .incident_by_number(project, number)

@@ -878,6 +878,23 @@ async fn changes_made_from_a_stale_read_are_refused(
         )
         .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+    // An expected severity that is no level is refused as a new one would be.
+    let sev3 = round_incident(&server, 8).await;
+    let no_level = server
+        .patch(
+            &sev3,
+            &admin,
+            json!({"severity": "SEV2", "expected": {"severity": "sev3"}}),
+        )
+        .await;
+    assert_eq!(
+        no_level.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        no_level.text
+    );
+    assert_eq!(no_level.body["error"]["code"], "invalid_severity");
+    assert_eq!(server.get(&sev3, &admin).await.body["severity"], "SEV3");
 }
 
 #[tokio::test]
